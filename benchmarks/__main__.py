@@ -1,0 +1,70 @@
+"""Run every ``benchmarks/bench_*.py``, print one table and write ``benchmarks/results/latest.json``.
+
+Usage: ``python -m benchmarks [--quick] [name ...]`` (names like ``conv`` select ``bench_conv.py``).
+"""
+import argparse
+import importlib
+import json
+import os
+import pathlib
+import platform
+import sys
+
+from benchmarks._harness import N_THREADS, pin_threads, try_torch
+
+HERE = pathlib.Path(__file__).resolve().parent
+
+
+def _format_value(value, unit):
+    if unit == "s":
+        if value < 1e-3:
+            return f"{value * 1e6:.2f} us"
+        if value < 1:
+            return f"{value * 1e3:.2f} ms"
+        return f"{value:.3f} s"
+    return f"{value:.4g} {unit}"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("names", nargs="*", help="benchmark names (bench_NAME.py); all when empty")
+    parser.add_argument("--quick", action="store_true", help="fewer repeats and smaller sizes")
+    args = parser.parse_args(argv)
+    pin_threads()
+    files = sorted(HERE.glob("bench_*.py"))
+    if args.names:
+        files = [f for f in files if f.stem[len("bench_"):] in args.names]
+    rows = []
+    for path in files:
+        module = importlib.import_module(f"benchmarks.{path.stem}")
+        print(f"# {path.stem} ...", file=sys.stderr, flush=True)
+        for r in module.run(quick=args.quick):
+            r["benchmark"] = path.stem
+            rows.append(r)
+    header = f"{'figure':58s} {'tinydl':>12s} {'baseline':>12s} {'vs':>6s} {'ratio':>7s} {'goal':>6s}"
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        goal = f"<={r['goal']:g}" if r.get("goal") else ""
+        flag = " !" if r.get("goal") and r["ratio"] > r["goal"] else ""
+        print(f"{r['figure'][:58]:58s} {_format_value(r['tinydl'], r['unit']):>12s} "
+              f"{_format_value(r['baseline'], r['unit']):>12s} {r['baseline_name']:>6s} "
+              f"{r['ratio']:7.2f} {goal:>6s}{flag}")
+        if r.get("note"):
+            print(f"    {r['note']}")
+    torch = try_torch()
+    out = {
+        "machine": {"platform": platform.platform(), "python": platform.python_version(),
+                    "threads": N_THREADS, "torch": getattr(torch, "__version__", None)},
+        "rows": rows,
+    }
+    results = HERE / "results"
+    results.mkdir(exist_ok=True)
+    tmp = results / "latest.json.tmp"
+    tmp.write_text(json.dumps(out, indent=2))
+    os.replace(tmp, results / "latest.json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""Timing helpers shared by the benchmarks: thread pinning, medians, the optional torch baseline."""
+import os
+import time
+
+import numpy as np
+
+N_THREADS = os.cpu_count() or 1
+
+
+def pin_threads():
+    """Use every core of this machine in NumPy's BLAS, Numba and torch alike."""
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        os.environ.setdefault(var, str(N_THREADS))
+    torch = try_torch()
+    if torch is not None:
+        torch.set_num_threads(N_THREADS)
+
+
+def try_torch():
+    """Return the torch module when it is installed, else None."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+def median_time(fn, repeat=7, number=1, warmup=1):
+    """Median wall-clock seconds of one call of ``fn`` over ``repeat`` batches of ``number`` calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for _ in range(number):
+            fn()
+        times.append((time.perf_counter() - start) / number)
+    return float(np.median(times))
+
+
+def row(figure, tinydl, baseline, baseline_name, unit="s", goal=None, note=""):
+    """One result row; ``ratio`` is tinydl / baseline (lower is better for times)."""
+    return {
+        "figure": figure,
+        "tinydl": float(tinydl),
+        "baseline": float(baseline),
+        "baseline_name": baseline_name,
+        "unit": unit,
+        "ratio": float(tinydl) / float(baseline) if baseline else float("nan"),
+        "goal": goal,
+        "note": note,
+    }

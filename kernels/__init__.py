@@ -1,0 +1,1 @@
+"""Numba kernels for tinydl (installed as ``tinydl.kernels``), each with a plain-NumPy twin."""

@@ -1,0 +1,23 @@
+"""tinydl: a from-scratch deep learning engine on NumPy.
+
+The core: ``Tensor`` (tinydl/tensor.py), the reverse-mode engine and ``Function``
+(tinydl/autograd.py), the ops (tinydl/ops/), finite-difference checks (tinydl/gradcheck.py).
+Around it: ``tinydl.nn``, ``tinydl.optim``, ``tinydl.data``, ``tinydl.vision``, ``tinydl.gan``
+and ``tinydl.ml``.
+"""
+from tinydl.tensor import Tensor, bool_, float16, float32, float64, int32, int64  # isort: skip
+from tinydl import random
+from tinydl.autograd import (Function, enable_grad, grad, is_grad_enabled, no_grad,
+                             set_grad_enabled)
+from tinydl.factories import (arange, eye, full, ones, ones_like, rand, randn, tensor, zeros,
+                              zeros_like)
+from tinydl.gradcheck import GradcheckError, gradcheck, gradgradcheck
+from tinydl.ops import (abs, add, astype, broadcast_to, clip, concatenate, copy, cos, divide,
+                        elu, erf, exp, expand_dims, flatten, gelu, getitem, leaky_relu, log,
+                        log_softmax, logsumexp, matmul, max, maximum, mean, min, minimum,
+                        multiply, negative, pad, power, relu, reshape, sigmoid, sin, softmax,
+                        softplus, split, sqrt, squeeze, stack, std, subtract, sum, swapaxes,
+                        tanh, transpose, var, where)
+from tinydl.random import manual_seed
+
+__version__ = "0.1.0"

@@ -1,0 +1,375 @@
+"""Reverse-mode automatic differentiation: ``Function`` and its ``ctx``, the backward engine,
+``grad()`` and the grad-mode switches (``no_grad``, ``enable_grad``, ``set_grad_enabled``).
+
+How a graph is built. ``Op.apply(*args)`` runs ``Op.forward(ctx, *arrays)`` on plain NumPy
+arrays and wraps the result in a Tensor. When grad mode is on and some input requires a
+gradient, the output remembers ``ctx``; ``ctx`` remembers the op and its inputs. That is the
+whole graph: Tensor -> ctx -> input Tensors -> their ctx ... There are no back-pointers from a
+ctx to its output (only a weak reference), so the graph has no reference cycles and is freed
+by reference counting alone.
+
+How backward runs. ``_run_backward`` sorts the graph topologically with an explicit stack (no
+recursion, so a chain of 100,000 ops is fine), then visits nodes from the output towards the
+leaves in a deterministic order, calling each op's ``backward`` with the summed gradient of
+its output. ``backward`` is written with tinydl ops (the needle/HIPS-autograd idea), so when
+``create_graph=True`` the gradient computation itself is recorded and can be differentiated
+again. Unless ``retain_graph=True``, every visited ctx drops its inputs and saved arrays
+afterwards.
+"""
+import weakref
+
+import numpy as np
+
+from tinydl.tensor import Tensor
+
+_grad_enabled = True
+
+
+def is_grad_enabled():
+    """Return True when operations are being recorded for differentiation."""
+    return _grad_enabled
+
+
+def _set_grad_mode(mode):
+    global _grad_enabled
+    previous = _grad_enabled
+    _grad_enabled = bool(mode)
+    return previous
+
+
+class _GradMode:
+    """Base of the grad-mode switches: a context manager that is also a decorator."""
+
+    mode = None
+
+    def __enter__(self):
+        self._previous = _set_grad_mode(self.mode)
+        return self
+
+    def __exit__(self, *exc):
+        _set_grad_mode(self._previous)
+        return False
+
+    def __call__(self, fn):
+        import functools
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with self.__class__():
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """Context manager (and decorator) that disables graph recording, like ``torch.no_grad``."""
+
+    mode = False
+
+
+class enable_grad(_GradMode):
+    """Context manager (and decorator) that enables graph recording inside a ``no_grad`` block."""
+
+    mode = True
+
+
+class set_grad_enabled(_GradMode):
+    """Set grad mode on or off; works as a function call, a context manager or a decorator."""
+
+    def __init__(self, mode):
+        self.mode = bool(mode)
+        self._previous = _set_grad_mode(self.mode)
+
+    def __enter__(self):
+        return self
+
+    def __call__(self, fn):
+        _set_grad_mode(self._previous)
+        mode = self.mode
+        import functools
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            previous = _set_grad_mode(mode)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _set_grad_mode(previous)
+
+        return wrapper
+
+
+class Context:
+    """What a ``Function`` keeps between its forward and its backward.
+
+    ``ctx.inputs`` holds the positional arguments of ``apply`` (Tensors stay Tensors),
+    ``ctx.output`` the output Tensor, ``ctx.saved_tensors`` whatever ``save_for_backward`` was
+    given. Ops may set any other attribute in ``forward`` (shapes, axes, masks).
+    """
+
+    inputs = None
+    fn = None
+    _saved = None
+    _out = None
+    released = False
+
+    def save_for_backward(self, *values):
+        """Keep arrays or Tensors for ``backward``; they come back through ``saved_tensors``."""
+        self._saved = values
+
+    @property
+    def saved_tensors(self):
+        """The saved values as Tensors, connected to the graph where possible.
+
+        An array that is the data of an input or of the output comes back as that Tensor (so
+        a backward written with tinydl ops stays differentiable); any other array comes back
+        as a constant Tensor.
+        """
+        if self.released:
+            raise RuntimeError(_RELEASED_MESSAGE)
+        if self._saved is None:
+            return ()
+        out = self.output
+        result = []
+        for value in self._saved:
+            if isinstance(value, Tensor) or value is None:
+                result.append(value)
+                continue
+            match = None
+            for inp in self.inputs:
+                if isinstance(inp, Tensor) and inp.data is value:
+                    match = inp
+                    break
+            if match is None and out is not None and out.data is value:
+                match = out
+            result.append(match if match is not None else Tensor._wrap(np.asarray(value)))
+        return tuple(result)
+
+    @property
+    def output(self):
+        """The Tensor this op produced (alive for as long as the graph that uses it)."""
+        return self._out() if self._out is not None else None
+
+    @property
+    def needs_input_grad(self):
+        """One bool per positional input: does it need a gradient?"""
+        return tuple(isinstance(a, Tensor) and a.requires_grad for a in self.inputs)
+
+    def release(self):
+        """Drop inputs and saved values; a second backward through this node then fails."""
+        fn = self.fn
+        self.__dict__.clear()
+        self.fn = fn
+        self.released = True
+
+
+_RELEASED_MESSAGE = (
+    "backward: trying to backward through the graph a second time (or to use saved values "
+    "after they were freed). Pass retain_graph=True to the first backward() or grad() call "
+    "if you need to backward through the graph again.")
+
+
+class Function:
+    """Base class of every differentiable op, built-in or custom (as ``torch.autograd.Function``).
+
+    Subclass with two static methods:
+
+    * ``forward(ctx, *args, **kwargs)`` receives NumPy arrays where ``apply`` got Tensors
+      (other arguments unchanged) and returns one ndarray;
+    * ``backward(ctx, grad)`` receives the gradient of the output as a Tensor and returns one
+      gradient per positional input (a Tensor, ``None`` for inputs that get no gradient, or an
+      ndarray, which is treated as a constant). Write it with tinydl ops so that
+      ``create_graph=True`` can differentiate it again.
+
+    Call it as ``MyOp.apply(*args, **kwargs)``.
+    """
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        ctx = Context()
+        needs_graph = False
+        arrays = []
+        for a in args:
+            if isinstance(a, Tensor):
+                arrays.append(a.data)
+                if a.requires_grad:
+                    needs_graph = True
+            else:
+                arrays.append(a)
+        data = cls.forward(ctx, *arrays, **kwargs)
+        if type(data) is not np.ndarray:
+            data = np.asarray(data)
+        out = Tensor._wrap(data)
+        if needs_graph and _grad_enabled:
+            out.requires_grad = True
+            out._ctx = ctx
+            ctx.fn = cls
+            ctx.inputs = args
+            ctx._out = weakref.ref(out)
+        return out
+
+
+def _topological_order(roots):
+    """Nodes reachable from ``roots`` through tensors that require grad, outputs first.
+
+    Iterative depth-first post-order; inputs are visited in argument order, so the order
+    (and with it the floating-point summation order of gradients) is deterministic.
+    """
+    order = []
+    visited = set()
+    stack = [(r, False) for r in reversed(roots)]
+    while stack:
+        t, expanded = stack.pop()
+        if expanded:
+            order.append(t)
+            continue
+        key = id(t)
+        if key in visited:
+            continue
+        visited.add(key)
+        stack.append((t, True))
+        ctx = t._ctx
+        if ctx is not None and ctx.inputs is not None:
+            for inp in reversed(ctx.inputs):
+                if isinstance(inp, Tensor) and inp.requires_grad and id(inp) not in visited:
+                    stack.append((inp, False))
+    order.reverse()
+    return order
+
+
+def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
+    """Propagate ``root_grads`` from ``roots`` to the leaves.
+
+    With ``capture`` (a list of Tensors) the gradients of those tensors are returned and no
+    ``.grad`` is touched (this is ``grad()``); without it, gradients are accumulated into the
+    ``.grad`` of leaves (and of non-leaves that called ``retain_grad()``).
+    """
+    order = _topological_order(roots)
+    grads = {}
+    for r, g in zip(roots, root_grads):
+        key = id(r)
+        grads[key] = g if key not in grads else grads[key] + g
+    captured = {} if capture is not None else None
+    capture_ids = {id(t) for t in capture} if capture is not None else None
+    previous = _set_grad_mode(create_graph)
+    try:
+        for t in order:
+            g = grads.pop(id(t), None)
+            if g is None:
+                continue
+            if capture_ids is not None:
+                if id(t) in capture_ids:
+                    captured[id(t)] = g
+            elif t._ctx is None or t._retains_grad:
+                if not create_graph:
+                    g = g.detach()
+                t.grad = g if t.grad is None else t.grad + g
+            ctx = t._ctx
+            if ctx is None:
+                continue
+            if ctx.released:
+                raise RuntimeError(_RELEASED_MESSAGE)
+            input_grads = ctx.fn.backward(ctx, g)
+            if not isinstance(input_grads, tuple):
+                input_grads = (input_grads,)
+            inputs = ctx.inputs
+            if len(input_grads) < len(inputs):
+                raise RuntimeError(
+                    f"{ctx.fn.__name__}.backward returned {len(input_grads)} gradients for "
+                    f"{len(inputs)} inputs")
+            for inp, ig in zip(inputs, input_grads):
+                if ig is None or not isinstance(inp, Tensor) or not inp.requires_grad:
+                    continue
+                if not isinstance(ig, Tensor):
+                    ig = Tensor._wrap(np.asarray(ig))
+                if ig.shape != inp.shape:
+                    raise RuntimeError(
+                        f"{ctx.fn.__name__}.backward returned a gradient of shape {ig.shape} "
+                        f"for an input of shape {inp.shape}")
+                if ig.dtype != inp.dtype:
+                    ig = ig.astype(inp.dtype)
+                key = id(inp)
+                prev = grads.get(key)
+                grads[key] = ig if prev is None else prev + ig
+            if not retain_graph:
+                ctx.release()
+    finally:
+        _set_grad_mode(previous)
+    return captured
+
+
+def _check_roots(outputs, grad_outputs, caller):
+    roots, root_grads = [], []
+    for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
+        if not isinstance(out, Tensor):
+            raise TypeError(f"{caller}: output {i} is a {type(out).__name__}, not a Tensor")
+        if not out.requires_grad:
+            raise RuntimeError(
+                f"{caller}: output {i} does not require grad and has no graph (was it computed "
+                "under no_grad, or from tensors without requires_grad=True?)")
+        if g is None:
+            if out.size != 1:
+                raise RuntimeError(
+                    f"{caller}: grad can be implicitly created only for scalar outputs, but "
+                    f"output {i} has shape {out.shape}; pass a gradient of that shape")
+            g = Tensor._wrap(np.ones(out.shape, dtype=out.dtype))
+        else:
+            if not isinstance(g, Tensor):
+                g = Tensor._wrap(np.asarray(g, dtype=out.dtype))
+            if g.shape != out.shape:
+                raise RuntimeError(
+                    f"{caller}: gradient of shape {g.shape} given for output {i} of shape "
+                    f"{out.shape}")
+        roots.append(out)
+        root_grads.append(g)
+    return roots, root_grads
+
+
+def backward(tensor, grad=None, retain_graph=False, create_graph=False):
+    """Accumulate d tensor / d leaf into every leaf's ``.grad`` (``Tensor.backward``)."""
+    roots, root_grads = _check_roots([tensor], [grad], "backward")
+    _run_backward(roots, root_grads, retain_graph or create_graph, create_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False):
+    """Gradients of ``outputs`` with respect to ``inputs``, returned as a tuple (``torch.autograd.grad``).
+
+    ``.grad`` attributes are left alone. ``retain_graph`` defaults to ``create_graph``. An input
+    that the outputs do not depend on raises, unless ``allow_unused=True`` (then its entry is None).
+    """
+    single_out = isinstance(outputs, Tensor)
+    outputs = [outputs] if single_out else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif isinstance(grad_outputs, Tensor) or isinstance(grad_outputs, np.ndarray):
+        grad_outputs = [grad_outputs]
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad: {len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
+    for i, inp in enumerate(inputs):
+        if not isinstance(inp, Tensor) or not inp.requires_grad:
+            raise RuntimeError(f"grad: input {i} is not a Tensor that requires grad")
+    if retain_graph is None:
+        retain_graph = create_graph
+    roots, root_grads = _check_roots(outputs, grad_outputs, "grad")
+    captured = _run_backward(roots, root_grads, retain_graph, create_graph, capture=inputs)
+    result = []
+    for i, inp in enumerate(inputs):
+        g = captured.get(id(inp))
+        if g is None and not allow_unused:
+            raise RuntimeError(
+                f"grad: input {i} (shape {inp.shape}) was not used to compute the outputs; "
+                "pass allow_unused=True to get None for it")
+        if g is not None and not create_graph:
+            g = g.detach()
+        result.append(g)
+    return tuple(result)

@@ -1,0 +1,161 @@
+"""Gradient checks against central differences in float64.
+
+``gradcheck(fn, inputs)`` compares the gradient autograd computes with
+(f(x + eps e_i) - f(x - eps e_i)) / (2 eps) for every element x_i of every input that
+requires grad. Outputs are reduced to one scalar with fixed random weights v (the
+"fast mode" of torch.autograd.gradcheck): a wrong Jacobian J gives a wrong v^T J for almost
+every v, and one backward pass then serves all elements. Inputs with more than
+``max_elements`` elements are checked on a random subset of elements plus random directions.
+
+``gradgradcheck`` applies the same check to the gradient itself, built with
+``create_graph=True``: it verifies second derivatives.
+"""
+import numpy as np
+
+from tinydl import autograd
+from tinydl.tensor import Tensor
+
+
+class GradcheckError(AssertionError):
+    """An analytic gradient disagrees with finite differences (names input, element, values)."""
+
+
+def _as_tuple(x):
+    return tuple(x) if isinstance(x, (tuple, list)) else (x,)
+
+
+def _outputs(fn, inputs):
+    outs = _as_tuple(fn(*inputs))
+    for k, o in enumerate(outs):
+        if not isinstance(o, Tensor):
+            raise TypeError(f"gradcheck: fn must return Tensors, output {k} is "
+                            f"{type(o).__name__}")
+    return outs
+
+
+def _weights(outs, rng):
+    return [rng.standard_normal(o.shape) for o in outs]
+
+
+def _projected(outs, weights):
+    total = None
+    for o, w in zip(outs, weights):
+        term = (o * Tensor._wrap(w.astype(o.dtype))).sum()
+        total = term if total is None else total + term
+    return total
+
+
+def _check_inputs(inputs, caller):
+    diff = []
+    for i, t in enumerate(inputs):
+        if isinstance(t, Tensor) and t.requires_grad:
+            if t.dtype != np.float64:
+                raise ValueError(f"{caller}: input {i} has dtype {t.dtype}; finite differences "
+                                 "need float64 inputs (use dtype=np.float64)")
+            diff.append(i)
+    if not diff:
+        raise ValueError(f"{caller}: no input requires grad, nothing to check")
+    return diff
+
+
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, max_elements=1000):
+    """Check the autograd gradient of ``fn`` at ``inputs`` against central differences.
+
+    ``fn(*inputs)`` returns a Tensor or a tuple of Tensors; every input that requires grad
+    must be float64. Returns True, or raises ``GradcheckError`` naming the input index, the
+    element and the analytic and numeric values. Passes when
+    ``|analytic - numeric| <= atol + rtol * |numeric|`` everywhere.
+    """
+    inputs = _as_tuple(inputs)
+    diff = _check_inputs(inputs, "gradcheck")
+    rng = np.random.default_rng(seed)
+    with autograd.enable_grad():
+        outs = _outputs(fn, inputs)
+        weights = _weights(outs, rng)
+        scalar = _projected(outs, weights)
+        targets = [inputs[i] for i in diff]
+        if scalar.requires_grad:
+            analytic = autograd.grad(scalar, targets, allow_unused=True)
+        else:
+            analytic = (None,) * len(targets)
+    analytic = [np.zeros(t.shape) if g is None else np.asarray(g.data, dtype=np.float64)
+                for g, t in zip(analytic, targets)]
+
+    def value():
+        with autograd.no_grad():
+            return float(_projected(_outputs(fn, inputs), weights).data)
+
+    for i, x, a in zip(diff, targets, analytic):
+        flat = x.data.reshape(-1)  # a view: writing into it perturbs the input in place
+        if flat.size <= max_elements:
+            elements = range(flat.size)
+        else:
+            elements = np.sort(rng.choice(flat.size, size=max_elements // 4, replace=False))
+        for j in elements:
+            original = flat[j]
+            flat[j] = original + eps
+            plus = value()
+            flat[j] = original - eps
+            minus = value()
+            flat[j] = original
+            numeric = (plus - minus) / (2 * eps)
+            analytic_j = a.reshape(-1)[j]
+            if not abs(analytic_j - numeric) <= atol + rtol * abs(numeric):
+                element = np.unravel_index(j, x.shape) if x.ndim else ()
+                raise GradcheckError(
+                    f"gradcheck: input {i}, element {tuple(int(e) for e in element)}: analytic "
+                    f"gradient {analytic_j:.10g} but numeric {numeric:.10g} "
+                    f"(atol={atol}, rtol={rtol})")
+        if flat.size > max_elements:
+            original = flat.copy()
+            for k in range(4):
+                direction = rng.standard_normal(flat.size)
+                direction /= np.linalg.norm(direction)
+                flat[:] = original + eps * direction
+                plus = value()
+                flat[:] = original - eps * direction
+                minus = value()
+                flat[:] = original
+                numeric = (plus - minus) / (2 * eps)
+                analytic_k = float(a.reshape(-1) @ direction)
+                if not abs(analytic_k - numeric) <= atol + rtol * abs(numeric):
+                    raise GradcheckError(
+                        f"gradcheck: input {i}, random direction {k}: analytic directional "
+                        f"derivative {analytic_k:.10g} but numeric {numeric:.10g} "
+                        f"(atol={atol}, rtol={rtol})")
+    return True
+
+
+def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0,
+                  max_elements=1000):
+    """Check second derivatives: ``gradcheck`` of x, v -> d(sum(fn(x) * v))/dx.
+
+    The gradient is built with ``create_graph=True``; the weights v (``grad_outputs``, random
+    float64 when not given) are checked as inputs too, as in torch.
+    """
+    inputs = _as_tuple(inputs)
+    diff = _check_inputs(inputs, "gradgradcheck")
+    rng = np.random.default_rng(seed + 1)
+    with autograd.enable_grad():
+        outs = _outputs(fn, inputs)
+    if grad_outputs is None:
+        grad_outputs = [Tensor(rng.standard_normal(o.shape), requires_grad=True) for o in outs]
+    grad_outputs = list(_as_tuple(grad_outputs))
+    n = len(inputs)
+
+    def first_derivative(*args):
+        xs, vs = args[:n], args[n:]
+        # gradcheck evaluates this under no_grad for its finite differences, but the inner
+        # gradient always needs a graph.
+        with autograd.enable_grad():
+            outs = _outputs(fn, xs)
+            scalar = None
+            for o, v in zip(outs, vs):
+                term = (o * v).sum()
+                scalar = term if scalar is None else scalar + term
+            grads = autograd.grad(scalar, [xs[i] for i in diff], create_graph=True,
+                                  allow_unused=True)
+        return tuple(g for g in grads if g is not None)
+
+    return gradcheck(first_derivative, tuple(inputs) + tuple(grad_outputs), eps=eps, atol=atol,
+                     rtol=rtol, seed=seed, max_elements=max_elements)

@@ -1,0 +1,520 @@
+"""Elementwise ops: arithmetic, exp/log family, activations, clip, maximum/minimum, where.
+
+Each op is one ``Function``: ``forward`` on arrays right above ``backward`` in tinydl ops.
+Binary ops broadcast as NumPy does; ``unbroadcast`` sums gradients back to each input's shape.
+"""
+import math
+
+import numpy as np
+from scipy import special
+
+from tinydl.autograd import Function
+from tinydl.ops._util import as_tensor, check_broadcast, shape_of, unbroadcast
+from tinydl.tensor import Tensor
+
+
+def _binary(op, fn, a, b):
+    try:
+        return fn(a, b)
+    except ValueError:
+        check_broadcast(op, a, b)
+        raise
+
+
+def _mask(condition, dtype):
+    """A constant 0/1 Tensor of ``dtype`` from a boolean array."""
+    return Tensor._wrap(condition.astype(dtype))
+
+
+# ----------------------------------------------------------------------------- arithmetic
+class Add(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        return _binary("add", np.add, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.inputs
+        return (unbroadcast(g, a.shape) if isinstance(a, Tensor) else None,
+                unbroadcast(g, b.shape) if isinstance(b, Tensor) else None)
+
+
+class Subtract(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        return _binary("subtract", np.subtract, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.inputs
+        return (unbroadcast(g, a.shape) if isinstance(a, Tensor) else None,
+                unbroadcast(-g, b.shape) if isinstance(b, Tensor) else None)
+
+
+class Multiply(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        return _binary("multiply", np.multiply, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.inputs
+        return (unbroadcast(g * b, a.shape) if isinstance(a, Tensor) and a.requires_grad else None,
+                unbroadcast(g * a, b.shape) if isinstance(b, Tensor) and b.requires_grad else None)
+
+
+class Divide(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        return _binary("divide", np.true_divide, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.inputs
+        ga = gb = None
+        if isinstance(a, Tensor) and a.requires_grad:
+            ga = unbroadcast(g / b, a.shape)
+        if isinstance(b, Tensor) and b.requires_grad:
+            gb = unbroadcast(-g * ctx.output / b, b.shape)
+        return ga, gb
+
+
+class Negative(Function):
+    @staticmethod
+    def forward(ctx, a):
+        return np.negative(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (-g,)
+
+
+class Power(Function):
+    """``a ** b``; d/da = b a^(b-1), d/db = a^b log a (taken as 0 where a = 0 and b >= 0, as torch)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return _binary("power", np.power, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.inputs
+        ga = gb = None
+        if isinstance(a, Tensor) and a.requires_grad:
+            ga = unbroadcast(g * b * a ** (b - 1), a.shape)
+        if isinstance(b, Tensor) and b.requires_grad:
+            a_data = a.data if isinstance(a, Tensor) else np.asarray(a)
+            safe = a_data != 0
+            log_a = log(where(safe, a, 1.0)) if isinstance(a, Tensor) else Tensor._wrap(
+                np.log(np.where(safe, a_data, 1.0)))
+            gb = unbroadcast(where(safe, g * ctx.output * log_a, 0.0), b.shape)
+        return ga, gb
+
+
+# ----------------------------------------------------------------------------- unary math
+class Exp(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return np.exp(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g * ctx.output,)
+
+
+class Log(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return np.log(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g / ctx.inputs[0],)
+
+
+class Sqrt(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return np.sqrt(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g * 0.5 / ctx.output,)
+
+
+class Abs(Function):
+    """|x|; the gradient at 0 is 0 (sign(0) = 0, as torch)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.abs(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x = ctx.inputs[0]
+        return (g * Tensor._wrap(np.sign(x.data)),)
+
+
+class Sin(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return np.sin(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g * cos(ctx.inputs[0]),)
+
+
+class Cos(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return np.cos(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (-g * sin(ctx.inputs[0]),)
+
+
+class Erf(Function):
+    """erf(x); d/dx = 2/sqrt(pi) exp(-x^2)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return special.erf(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x = ctx.inputs[0]
+        return (g * (2.0 / math.sqrt(math.pi)) * exp(-(x * x)),)
+
+
+class Cast(Function):
+    @staticmethod
+    def forward(ctx, x, dtype):
+        ctx.in_dtype = x.dtype
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g.astype(ctx.in_dtype), None)
+
+
+class Copy(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g,)
+
+
+# ----------------------------------------------------------------------------- activations
+class Tanh(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return np.tanh(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        y = ctx.output
+        return (g * (1.0 - y * y),)
+
+
+class Sigmoid(Function):
+    """1 / (1 + exp(-x)), computed without overflow (``scipy.special.expit``)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return special.expit(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        y = ctx.output
+        return (g * y * (1.0 - y),)
+
+
+class ReLU(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return np.maximum(x, 0)
+
+    @staticmethod
+    def backward(ctx, g):
+        x = ctx.inputs[0]
+        return (g * _mask(x.data > 0, g.dtype),)
+
+
+class LeakyReLU(Function):
+    @staticmethod
+    def forward(ctx, x, negative_slope=0.01):
+        ctx.slope = negative_slope
+        return np.where(x > 0, x, x * negative_slope)
+
+    @staticmethod
+    def backward(ctx, g):
+        x = ctx.inputs[0]
+        scale = np.where(x.data > 0, 1.0, ctx.slope).astype(g.dtype)
+        return (g * Tensor._wrap(scale),)
+
+
+class ELU(Function):
+    """x if x > 0 else alpha (exp(x) - 1); d/dx = 1 or (y + alpha)."""
+
+    @staticmethod
+    def forward(ctx, x, alpha=1.0):
+        ctx.alpha = alpha
+        return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+
+    @staticmethod
+    def backward(ctx, g):
+        x = ctx.inputs[0]
+        positive = x.data > 0
+        return (where(positive, g, g * (ctx.output + ctx.alpha)),)
+
+
+class GELU(Function):
+    """x Phi(x) with Phi the standard normal CDF (exact erf form, torch's default)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return 0.5 * x * (1.0 + special.erf(x / math.sqrt(2.0)))
+
+    @staticmethod
+    def backward(ctx, g):
+        x = ctx.inputs[0]
+        cdf = 0.5 * (1.0 + erf(x * (1.0 / math.sqrt(2.0))))
+        pdf = exp(-0.5 * x * x) * (1.0 / math.sqrt(2.0 * math.pi))
+        return (g * (cdf + x * pdf),)
+
+
+class Softplus(Function):
+    """log(1 + exp(beta x)) / beta, stable: (max(bx, 0) + log1p(exp(-|bx|))) / beta.
+
+    As torch, it reverts to the identity where ``beta x > threshold``.
+    """
+
+    @staticmethod
+    def forward(ctx, x, beta=1.0, threshold=20.0):
+        ctx.beta, ctx.threshold = beta, threshold
+        bx = x * beta
+        soft = (np.maximum(bx, 0) + np.log1p(np.exp(-np.abs(bx)))) / beta
+        return np.where(bx > threshold, x, soft)
+
+    @staticmethod
+    def backward(ctx, g):
+        x = ctx.inputs[0]
+        linear = x.data * ctx.beta > ctx.threshold
+        return (where(linear, g, g * sigmoid(x * ctx.beta)),)
+
+
+# ----------------------------------------------------------------------------- selection
+class Clip(Function):
+    """Clamp to [a_min, a_max]; the gradient passes where a_min <= x <= a_max (as torch.clamp)."""
+
+    @staticmethod
+    def forward(ctx, x, a_min=None, a_max=None):
+        if a_min is None and a_max is None:
+            raise ValueError("clip: at least one of a_min and a_max must be given")
+        ctx.bounds = (a_min, a_max)
+        return np.clip(x, a_min, a_max)
+
+    @staticmethod
+    def backward(ctx, g):
+        x = ctx.inputs[0].data
+        a_min, a_max = ctx.bounds
+        inside = np.ones(x.shape, dtype=bool)
+        if a_min is not None:
+            inside &= x >= a_min
+        if a_max is not None:
+            inside &= x <= a_max
+        return (g * _mask(inside, g.dtype),)
+
+
+class _Extremum(Function):
+    """Shared rule of maximum/minimum: the winner gets the gradient, ties split it evenly."""
+
+    compare = None
+    select = None
+
+    @classmethod
+    def forward(cls, ctx, a, b):
+        return _binary(cls.__name__.lower(), cls.select, a, b)
+
+    @classmethod
+    def backward(cls, ctx, g):
+        a, b = ctx.inputs
+        a_data = a.data if isinstance(a, Tensor) else a
+        b_data = b.data if isinstance(b, Tensor) else b
+        share = cls.compare(a_data, b_data) + 0.5 * np.equal(a_data, b_data)
+        share = Tensor._wrap(np.asarray(share, dtype=g.dtype))
+        ga = unbroadcast(g * share, a.shape) if isinstance(a, Tensor) else None
+        gb = unbroadcast(g * (1.0 - share), b.shape) if isinstance(b, Tensor) else None
+        return ga, gb
+
+
+class Maximum(_Extremum):
+    compare = staticmethod(np.greater)
+    select = staticmethod(np.maximum)
+
+
+class Minimum(_Extremum):
+    compare = staticmethod(np.less)
+    select = staticmethod(np.minimum)
+
+
+class Where(Function):
+    """``condition ? a : b``; ``condition`` gets no gradient."""
+
+    @staticmethod
+    def forward(ctx, condition, a, b):
+        return np.where(condition, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        condition, a, b = ctx.inputs
+        ga = unbroadcast(where(condition, g, 0.0), a.shape) if isinstance(a, Tensor) else None
+        gb = unbroadcast(where(condition, 0.0, g), b.shape) if isinstance(b, Tensor) else None
+        return None, ga, gb
+
+
+# ----------------------------------------------------------------------------- functions
+def add(a, b):
+    """a + b with NumPy broadcasting."""
+    return Add.apply(as_tensor(a), as_tensor(b))
+
+
+def subtract(a, b):
+    """a - b with NumPy broadcasting."""
+    return Subtract.apply(as_tensor(a), as_tensor(b))
+
+
+def multiply(a, b):
+    """a * b with NumPy broadcasting."""
+    return Multiply.apply(as_tensor(a), as_tensor(b))
+
+
+def divide(a, b):
+    """a / b with NumPy broadcasting."""
+    return Divide.apply(as_tensor(a), as_tensor(b))
+
+
+def power(a, b):
+    """a ** b with NumPy broadcasting."""
+    return Power.apply(as_tensor(a), as_tensor(b))
+
+
+def negative(x):
+    """-x."""
+    return Negative.apply(as_tensor(x))
+
+
+def exp(x):
+    """e^x."""
+    return Exp.apply(as_tensor(x))
+
+
+def log(x):
+    """Natural logarithm."""
+    return Log.apply(as_tensor(x))
+
+
+def sqrt(x):
+    """Square root."""
+    return Sqrt.apply(as_tensor(x))
+
+
+def abs(x):  # noqa: A001 (NumPy's name)
+    """|x| (gradient 0 at 0)."""
+    return Abs.apply(as_tensor(x))
+
+
+def sin(x):
+    """Sine."""
+    return Sin.apply(as_tensor(x))
+
+
+def cos(x):
+    """Cosine."""
+    return Cos.apply(as_tensor(x))
+
+
+def erf(x):
+    """Gauss error function."""
+    return Erf.apply(as_tensor(x))
+
+
+def tanh(x):
+    """Hyperbolic tangent."""
+    return Tanh.apply(as_tensor(x))
+
+
+def sigmoid(x):
+    """Logistic sigmoid 1 / (1 + e^-x), overflow-free."""
+    return Sigmoid.apply(as_tensor(x))
+
+
+def relu(x):
+    """max(x, 0)."""
+    return ReLU.apply(as_tensor(x))
+
+
+def leaky_relu(x, negative_slope=0.01):
+    """x if x > 0 else negative_slope * x."""
+    return LeakyReLU.apply(as_tensor(x), negative_slope=negative_slope)
+
+
+def elu(x, alpha=1.0):
+    """x if x > 0 else alpha (e^x - 1)  (Clevert et al. 2016)."""
+    return ELU.apply(as_tensor(x), alpha=alpha)
+
+
+def gelu(x):
+    """x Phi(x), Phi the standard normal CDF (Hendrycks & Gimpel 2016, exact form)."""
+    return GELU.apply(as_tensor(x))
+
+
+def softplus(x, beta=1.0, threshold=20.0):
+    """log(1 + e^(beta x)) / beta, stable for any x; identity where beta x > threshold."""
+    return Softplus.apply(as_tensor(x), beta=beta, threshold=threshold)
+
+
+def clip(x, a_min=None, a_max=None):
+    """Clamp to [a_min, a_max] (either may be None)."""
+    return Clip.apply(as_tensor(x), a_min=a_min, a_max=a_max)
+
+
+def maximum(a, b):
+    """Elementwise max; ties split the gradient evenly."""
+    return Maximum.apply(as_tensor(a), as_tensor(b))
+
+
+def minimum(a, b):
+    """Elementwise min; ties split the gradient evenly."""
+    return Minimum.apply(as_tensor(a), as_tensor(b))
+
+
+def where(condition, a, b):
+    """Elementwise ``a if condition else b`` with broadcasting; no gradient for ``condition``."""
+    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    if cond.dtype != np.bool_:
+        cond = cond.astype(bool)
+    try:
+        np.broadcast_shapes(cond.shape, shape_of(a), shape_of(b))
+    except ValueError:
+        raise ValueError(f"where: shapes {cond.shape}, {shape_of(a)} and {shape_of(b)} cannot "
+                         "be broadcast together") from None
+    return Where.apply(cond, as_tensor(a), as_tensor(b))
+
+
+def astype(x, dtype):
+    """Cast to ``dtype``; the gradient is cast back to the input's dtype."""
+    x = as_tensor(x)
+    if np.dtype(dtype) == x.dtype:
+        return x
+    return Cast.apply(x, np.dtype(dtype))
+
+
+def copy(x):
+    """A differentiable copy of ``x``."""
+    return Copy.apply(as_tensor(x))

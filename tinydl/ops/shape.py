@@ -1,0 +1,202 @@
+"""Shape ops: reshape, transpose, swapaxes, expand_dims, squeeze, flatten, broadcast_to,
+concatenate, stack, split, pad. Gradients move data back to where it came from."""
+import numpy as np
+
+from tinydl.autograd import Function
+from tinydl.ops._util import as_tensor, normalize_axes, unbroadcast
+from tinydl.tensor import Tensor
+
+
+class Reshape(Function):
+    @staticmethod
+    def forward(ctx, x, shape=()):
+        try:
+            return np.reshape(x, shape)
+        except ValueError:
+            raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} "
+                             f"({x.size} elements) into shape {tuple(shape)}") from None
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g.reshape(ctx.inputs[0].shape),)
+
+
+class Transpose(Function):
+    @staticmethod
+    def forward(ctx, x, axes=None):
+        if axes is None:
+            axes = tuple(range(x.ndim))[::-1]
+        if sorted(a % max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
+            raise ValueError(f"transpose: axes {tuple(axes)} are not a permutation of the "
+                             f"{x.ndim} axes of a tensor of shape {x.shape}")
+        ctx.axes = tuple(a % x.ndim for a in axes)
+        return np.transpose(x, ctx.axes)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g.transpose(tuple(np.argsort(ctx.axes))),)
+
+
+class BroadcastTo(Function):
+    @staticmethod
+    def forward(ctx, x, shape=()):
+        try:
+            return np.broadcast_to(x, shape)
+        except ValueError:
+            raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to "
+                             f"{tuple(shape)}") from None
+
+    @staticmethod
+    def backward(ctx, g):
+        return (unbroadcast(g, ctx.inputs[0].shape),)
+
+
+class Concatenate(Function):
+    @staticmethod
+    def forward(ctx, *arrays, axis=0):
+        if not arrays:
+            raise ValueError("concatenate: need at least one tensor")
+        try:
+            out = np.concatenate(arrays, axis=axis)
+        except (ValueError, np.exceptions.AxisError):
+            raise ValueError(f"concatenate: shapes {[a.shape for a in arrays]} do not match "
+                             f"outside axis {axis}") from None
+        ctx.axis = axis % out.ndim
+        ctx.sizes = [a.shape[ctx.axis] for a in arrays]
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        grads, start = [], 0
+        for inp, n in zip(ctx.inputs, ctx.sizes):
+            if isinstance(inp, Tensor) and inp.requires_grad:
+                index = [slice(None)] * g.ndim
+                index[ctx.axis] = slice(start, start + n)
+                grads.append(g[tuple(index)])
+            else:
+                grads.append(None)
+            start += n
+        return tuple(grads)
+
+
+class Pad(Function):
+    """Constant padding as ``np.pad(x, pad_width, constant_values=c)``; backward slices."""
+
+    @staticmethod
+    def forward(ctx, x, pad_width=(), constant_values=0):
+        width = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (x.ndim, 2))
+        if (width < 0).any():
+            raise ValueError(f"pad: negative pad_width {pad_width}")
+        ctx.index = tuple(slice(int(lo), int(lo) + n) for (lo, _), n in zip(width, x.shape))
+        return np.pad(x, width, mode="constant", constant_values=constant_values)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g[ctx.index],)
+
+
+def reshape(x, shape):
+    """View ``x`` with a new shape (one entry may be -1)."""
+    x = as_tensor(x)
+    if isinstance(shape, (int, np.integer)):
+        shape = (int(shape),)
+    shape = tuple(shape)
+    if shape == x.shape:
+        return x
+    return Reshape.apply(x, shape=shape)
+
+
+def transpose(x, axes=None):
+    """Permute axes (reverse them when ``axes`` is None)."""
+    return Transpose.apply(as_tensor(x), axes=None if axes is None else tuple(axes))
+
+
+def swapaxes(x, axis1, axis2):
+    """Exchange two axes."""
+    x = as_tensor(x)
+    a, b = normalize_axes(axis1, x.ndim, "swapaxes")[0], normalize_axes(axis2, x.ndim,
+                                                                         "swapaxes")[0]
+    axes = list(range(x.ndim))
+    axes[a], axes[b] = axes[b], axes[a]
+    return Transpose.apply(x, axes=tuple(axes))
+
+
+def expand_dims(x, axis):
+    """Insert a length-1 axis at ``axis``."""
+    x = as_tensor(x)
+    return reshape(x, np.expand_dims(np.empty(x.shape, dtype=np.bool_), axis).shape)
+
+
+def squeeze(x, axis=None):
+    """Remove length-1 axes (all of them, or those in ``axis``)."""
+    x = as_tensor(x)
+    axes = normalize_axes(axis, x.ndim, "squeeze")
+    if axis is not None:
+        for a in axes:
+            if x.shape[a] != 1:
+                raise ValueError(f"squeeze: axis {a} of shape {x.shape} has length "
+                                 f"{x.shape[a]}, not 1")
+    return reshape(x, tuple(n for i, n in enumerate(x.shape) if not (i in axes and n == 1)))
+
+
+def flatten(x, start_axis=0, end_axis=-1):
+    """Merge axes ``start_axis..end_axis`` into one (all of them by default, as NumPy)."""
+    x = as_tensor(x)
+    if x.ndim == 0:
+        return reshape(x, (1,))
+    start = normalize_axes(start_axis, x.ndim, "flatten")[0]
+    end = normalize_axes(end_axis, x.ndim, "flatten")[0]
+    shape = x.shape[:start] + (-1,) + x.shape[end + 1:]
+    return reshape(x, shape)
+
+
+def broadcast_to(x, shape):
+    """Broadcast to ``shape`` as NumPy does; the gradient sums over the broadcast axes."""
+    x = as_tensor(x)
+    shape = tuple(shape)
+    if shape == x.shape:
+        return x
+    return BroadcastTo.apply(x, shape=shape)
+
+
+def concatenate(tensors, axis=0):
+    """Join tensors along an existing axis."""
+    return Concatenate.apply(*[as_tensor(t) for t in tensors], axis=axis)
+
+
+def stack(tensors, axis=0):
+    """Join tensors of equal shape along a new axis."""
+    tensors = [as_tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("stack: need at least one tensor")
+    shapes = {tuple(np.shape(t)) for t in tensors}
+    if len(shapes) > 1:
+        raise ValueError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")
+    return concatenate([expand_dims(t, axis) for t in tensors], axis=axis)
+
+
+def split(x, indices_or_sections, axis=0):
+    """Split into a list of tensors, as ``np.split`` (equal sections or split points)."""
+    x = as_tensor(x)
+    axis = normalize_axes(axis, x.ndim, "split")[0]
+    n = x.shape[axis]
+    if isinstance(indices_or_sections, (int, np.integer)):
+        if indices_or_sections <= 0 or n % indices_or_sections:
+            raise ValueError(f"split: axis {axis} of length {n} does not divide into "
+                             f"{indices_or_sections} equal sections")
+        step = n // indices_or_sections
+        points = list(range(step, n, step))
+    else:
+        points = list(indices_or_sections)
+    bounds = [0] + points + [n]
+    pieces = []
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        index = [slice(None)] * x.ndim
+        index[axis] = slice(lo, hi)
+        pieces.append(x[tuple(index)])
+    return pieces
+
+
+def pad(x, pad_width, constant_values=0):
+    """Pad with a constant, ``pad_width`` as in ``np.pad`` (int, (before, after) or per axis)."""
+    return Pad.apply(as_tensor(x), pad_width=pad_width, constant_values=constant_values)
