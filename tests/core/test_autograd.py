@@ -1,0 +1,272 @@
+"""The backward engine: deep chains, graph release, cycles, grad(), grad modes, custom Functions."""
+import gc
+import weakref
+
+import numpy as np
+import pytest
+
+import tinydl as td
+from tinydl.autograd import Function
+
+
+def test_chain_of_100k_ops_backprops_without_recursion():
+    x = td.Tensor(np.ones(4), requires_grad=True)
+    y = x
+    for _ in range(100_000):
+        y = y * 1.00001
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.data, np.full(4, 1.00001 ** 100_000), rtol=1e-9)
+
+
+def test_gradients_accumulate_into_leaves_over_backward_calls():
+    x = td.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    (x * x).sum().backward()
+    (x * 3).sum().backward()
+    np.testing.assert_allclose(x.grad.data, 2 * x.data + 3)
+
+
+def test_diamond_graph_sums_both_paths():
+    x = td.Tensor(np.array(1.5), requires_grad=True)
+    a = x * x
+    b = td.exp(x)
+    (a * b + a).backward()
+    expected = 2 * 1.5 * np.exp(1.5) + 1.5 ** 2 * np.exp(1.5) + 2 * 1.5
+    np.testing.assert_allclose(x.grad.data, expected)
+
+
+def test_second_backward_without_retain_graph_raises():
+    x = td.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = (x.exp() * 2).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="second time"):
+        y.backward()
+
+
+def test_retain_graph_allows_second_backward():
+    x = td.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = (x.exp() * 2).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    np.testing.assert_allclose(x.grad.data, 4 * np.exp(x.data))
+
+
+def test_saved_arrays_are_freed_after_backward():
+    x = td.Tensor(np.linspace(0.1, 1.0, 5), requires_grad=True)
+    hidden = x.exp()            # its output array is saved for Exp's backward
+    ref = weakref.ref(hidden.data)
+    y = (hidden * 2).sum()
+    del hidden
+    gc.collect()
+    assert ref() is not None    # still needed by the graph
+    y.backward()
+    gc.collect()
+    assert ref() is None, "backward without retain_graph must release the graph's arrays"
+
+
+def test_retain_graph_keeps_saved_arrays():
+    x = td.Tensor(np.linspace(0.1, 1.0, 5), requires_grad=True)
+    hidden = x.exp()
+    ref = weakref.ref(hidden.data)
+    y = (hidden * 2).sum()
+    del hidden
+    y.backward(retain_graph=True)
+    gc.collect()
+    assert ref() is not None
+
+
+def test_graph_has_no_reference_cycles():
+    gc.collect()
+    gc.disable()
+    try:
+        x = td.Tensor(np.ones(3), requires_grad=True)
+        y = ((x * 2).tanh() @ td.Tensor(np.ones(3))).exp()
+        refs = [weakref.ref(t) for t in (y,)]
+        node_ref = weakref.ref(y._ctx)
+        del y
+        # Reference counting alone (gc disabled) must free the whole graph.
+        assert all(r() is None for r in refs)
+        assert node_ref() is None
+    finally:
+        gc.enable()
+
+
+def test_grad_returns_tuple_and_leaves_dot_grad_alone():
+    x = td.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    w = td.Tensor(np.array([3.0, -1.0]), requires_grad=True)
+    y = (x * w).sum()
+    gx, gw = td.grad(y, [x, w])
+    np.testing.assert_array_equal(gx.data, w.data)
+    np.testing.assert_array_equal(gw.data, x.data)
+    assert x.grad is None and w.grad is None
+
+
+def test_grad_unused_input():
+    x = td.Tensor(np.array([1.0]), requires_grad=True)
+    z = td.Tensor(np.array([1.0]), requires_grad=True)
+    y = (x * 2).sum()
+    with pytest.raises(RuntimeError, match="input 1"):
+        td.grad(y, [x, z], retain_graph=True)
+    assert td.grad(y, [x, z], allow_unused=True)[1] is None
+
+
+def test_grad_of_non_leaf_input():
+    x = td.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    h = x * 3
+    y = (h * h).sum()
+    (gh,) = td.grad(y, h)
+    np.testing.assert_allclose(gh.data, 2 * h.data)
+
+
+def test_create_graph_gives_second_derivative():
+    x = td.Tensor(np.array(0.7), requires_grad=True)
+    y = td.sin(x) * x
+    (dy,) = td.grad(y, x, create_graph=True)
+    (d2y,) = td.grad(dy, x)
+    np.testing.assert_allclose(d2y.data, 2 * np.cos(0.7) - 0.7 * np.sin(0.7))
+
+
+def test_hessian_vector_product_of_mlp_matches_finite_differences():
+    r = np.random.default_rng(1)
+    X = td.Tensor(r.standard_normal((8, 3)))
+    Y = td.Tensor(r.standard_normal((8, 1)))
+    shapes = [(3, 5), (5,), (5, 1), (1,)]
+    sizes = [int(np.prod(s)) for s in shapes]
+    theta0 = r.standard_normal(sum(sizes)) * 0.5
+    v = r.standard_normal(theta0.size)
+
+    def loss(theta):
+        parts, start = [], 0
+        for s, n in zip(shapes, sizes):
+            parts.append(theta[start:start + n].reshape(s))
+            start += n
+        w1, b1, w2, b2 = parts
+        pred = td.tanh(X @ w1 + b1) @ w2 + b2
+        return ((pred - Y) ** 2).mean()
+
+    def gradient(theta_np, create_graph=False):
+        theta = td.Tensor(theta_np, requires_grad=True)
+        (g,) = td.grad(loss(theta), theta, create_graph=create_graph)
+        return theta, g
+
+    theta, g = gradient(theta0, create_graph=True)
+    (hv,) = td.grad((g * td.Tensor(v)).sum(), theta)
+    eps = 1e-5
+    fd = (gradient(theta0 + eps * v)[1].data - gradient(theta0 - eps * v)[1].data) / (2 * eps)
+    np.testing.assert_allclose(hv.data, fd, rtol=1e-5, atol=1e-8)
+
+
+def test_no_grad_context_and_decorator():
+    x = td.Tensor(np.ones(2), requires_grad=True)
+    with td.no_grad():
+        y = x * 2
+    assert not y.requires_grad and y.grad_fn is None
+
+    @td.no_grad()
+    def f(t):
+        return t * 2
+
+    assert not f(x).requires_grad
+    assert (x * 2).requires_grad
+    with td.no_grad():
+        with td.enable_grad():
+            assert (x * 2).requires_grad
+
+
+def test_detach_cuts_the_graph_and_shares_data():
+    x = td.Tensor(np.ones(2), requires_grad=True)
+    y = (x * 2).detach()
+    assert not y.requires_grad and y.is_leaf
+    z = (x * 2)
+    assert np.shares_memory(z.detach().data, z.data)
+
+
+def test_backward_from_non_scalar_needs_grad():
+    x = td.Tensor(np.ones(3), requires_grad=True)
+    y = x * 2
+    with pytest.raises(RuntimeError, match=r"scalar outputs.*shape \(3,\)"):
+        y.backward()
+    y.backward(td.Tensor(np.array([1.0, 2.0, 3.0])))
+    np.testing.assert_array_equal(x.grad.data, [2.0, 4.0, 6.0])
+
+
+def test_backward_without_graph_says_so():
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        td.Tensor([1.0]).sum().backward()
+
+
+def test_float32_float64_mix_follows_numpy_promotion_and_casts_grads_back():
+    a = td.Tensor(np.ones(2, dtype=np.float32), requires_grad=True)
+    b = td.Tensor(np.ones(2, dtype=np.float64), requires_grad=True)
+    y = a * b
+    assert y.dtype == np.float64
+    y.sum().backward()
+    assert a.grad.dtype == np.float32 and b.grad.dtype == np.float64
+    assert (a * 2.0).dtype == np.float32  # Python scalars do not promote
+
+
+def test_retain_grad_on_non_leaf():
+    x = td.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    h = x * 3
+    h.retain_grad()
+    (h * h).sum().backward()
+    np.testing.assert_allclose(h.grad.data, 2 * h.data)
+
+
+def test_gradient_order_is_deterministic():
+    def run():
+        r = np.random.default_rng(3)
+        x = td.Tensor(r.standard_normal(1000).astype(np.float32), requires_grad=True)
+        terms = [(x * float(k)).tanh().sum() for k in range(30)]
+        total = terms[0]
+        for t in terms[1:]:
+            total = total + t
+        total.backward()
+        return x.grad.data.copy()
+
+    np.testing.assert_array_equal(run(), run())
+
+
+class Cube(Function):
+    @staticmethod
+    def forward(ctx, x, scale=1.0):
+        ctx.scale = scale
+        ctx.save_for_backward(x)
+        return scale * x ** 3
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return (g * 3 * ctx.scale * x * x,)
+
+
+def test_custom_function_forward_backward_and_double_backward():
+    x = td.Tensor(np.array([0.5, -1.2]), requires_grad=True)
+    y = Cube.apply(x, scale=2.0)
+    np.testing.assert_allclose(y.data, 2 * x.data ** 3)
+    assert y.grad_fn is Cube
+    assert td.gradcheck(lambda t: Cube.apply(t, scale=2.0), [x])
+    assert td.gradgradcheck(lambda t: Cube.apply(t, scale=2.0), [x])
+
+
+def test_custom_function_wrong_gradient_shape_is_reported():
+    class Bad(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return (g.sum(),)
+
+    x = td.Tensor(np.ones(3), requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"Bad.backward returned a gradient of shape \(\)"):
+        Bad.apply(x).sum().backward()
+
+
+def test_in_place_assignment_into_graph_tensor_refused():
+    x = td.Tensor(np.ones(3), requires_grad=True)
+    with pytest.raises(RuntimeError, match="in-place"):
+        x[0] = 2.0
+    y = td.Tensor(np.ones(3))
+    y[0] = 2.0
+    assert y.data[0] == 2.0
