@@ -86,44 +86,56 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, max_elements=1
             return float(_projected(_outputs(fn, inputs), weights).data)
 
     for i, x, a in zip(diff, targets, analytic):
-        flat = x.data.reshape(-1)  # a view: writing into it perturbs the input in place
-        if flat.size <= max_elements:
-            elements = range(flat.size)
-        else:
-            elements = np.sort(rng.choice(flat.size, size=max_elements // 4, replace=False))
-        for j in elements:
-            original = flat[j]
-            flat[j] = original + eps
-            plus = value()
-            flat[j] = original - eps
-            minus = value()
-            flat[j] = original
-            numeric = (plus - minus) / (2 * eps)
-            analytic_j = a.reshape(-1)[j]
-            if not abs(analytic_j - numeric) <= atol + rtol * abs(numeric):
-                element = np.unravel_index(j, x.shape) if x.ndim else ()
-                raise GradcheckError(
-                    f"gradcheck: input {i}, element {tuple(int(e) for e in element)}: analytic "
-                    f"gradient {analytic_j:.10g} but numeric {numeric:.10g} "
-                    f"(atol={atol}, rtol={rtol})")
-        if flat.size > max_elements:
-            original = flat.copy()
-            for k in range(4):
-                direction = rng.standard_normal(flat.size)
-                direction /= np.linalg.norm(direction)
-                flat[:] = original + eps * direction
-                plus = value()
-                flat[:] = original - eps * direction
-                minus = value()
-                flat[:] = original
-                numeric = (plus - minus) / (2 * eps)
-                analytic_k = float(a.reshape(-1) @ direction)
-                if not abs(analytic_k - numeric) <= atol + rtol * abs(numeric):
-                    raise GradcheckError(
-                        f"gradcheck: input {i}, random direction {k}: analytic directional "
-                        f"derivative {analytic_k:.10g} but numeric {numeric:.10g} "
-                        f"(atol={atol}, rtol={rtol})")
+        saved = x.data
+        # Perturb a contiguous copy in place (reshape of a strided array would copy, and the
+        # perturbation would never reach fn); the caller's array is put back afterwards.
+        x.data = np.array(saved, order="C")
+        try:
+            _check_input(i, x, a, value, eps, atol, rtol, rng, max_elements)
+        finally:
+            x.data = saved
     return True
+
+
+def _check_input(i, x, a, value, eps, atol, rtol, rng, max_elements):
+    """Central differences for every element (or a sample and random directions) of one input."""
+    flat = x.data.reshape(-1)
+    if flat.size <= max_elements:
+        elements = range(flat.size)
+    else:
+        elements = np.sort(rng.choice(flat.size, size=max_elements // 4, replace=False))
+    for j in elements:
+        original = flat[j]
+        flat[j] = original + eps
+        plus = value()
+        flat[j] = original - eps
+        minus = value()
+        flat[j] = original
+        numeric = (plus - minus) / (2 * eps)
+        analytic_j = a.reshape(-1)[j]
+        if not abs(analytic_j - numeric) <= atol + rtol * abs(numeric):
+            element = np.unravel_index(j, x.shape) if x.ndim else ()
+            raise GradcheckError(
+                f"gradcheck: input {i}, element {tuple(int(e) for e in element)}: analytic "
+                f"gradient {analytic_j:.10g} but numeric {numeric:.10g} "
+                f"(atol={atol}, rtol={rtol})")
+    if flat.size > max_elements:
+        original = flat.copy()
+        for k in range(4):
+            direction = rng.standard_normal(flat.size)
+            direction /= np.linalg.norm(direction)
+            flat[:] = original + eps * direction
+            plus = value()
+            flat[:] = original - eps * direction
+            minus = value()
+            flat[:] = original
+            numeric = (plus - minus) / (2 * eps)
+            analytic_k = float(a.reshape(-1) @ direction)
+            if not abs(analytic_k - numeric) <= atol + rtol * abs(numeric):
+                raise GradcheckError(
+                    f"gradcheck: input {i}, random direction {k}: analytic directional "
+                    f"derivative {analytic_k:.10g} but numeric {numeric:.10g} "
+                    f"(atol={atol}, rtol={rtol})")
 
 
 def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0,

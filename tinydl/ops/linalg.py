@@ -26,6 +26,8 @@ class MatMul(Function):
         a, b = ctx.inputs
         a = as_tensor(a)
         b = as_tensor(b)
+        if a.ndim == 1 and b.ndim == 1:  # inner product: g is a scalar
+            return (g * b if a.requires_grad else None, g * a if b.requires_grad else None)
         # Promote 1-D operands to matrices so one rule covers every case.
         a2 = a.reshape((1, a.shape[0])) if a.ndim == 1 else a
         b2 = b.reshape((b.shape[0], 1)) if b.ndim == 1 else b
