@@ -2,15 +2,20 @@
 
 Usage: ``python -m benchmarks [--quick] [name ...]`` (names like ``conv`` select ``bench_conv.py``).
 """
-import argparse
-import importlib
-import json
 import os
-import pathlib
-import platform
-import sys
 
-from benchmarks._harness import N_THREADS, pin_threads, try_torch
+# BLAS and Numba read their thread counts when they load: pin before anything imports NumPy.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ.setdefault(_var, str(os.cpu_count() or 1))
+
+import argparse  # noqa: E402
+import importlib  # noqa: E402
+import json  # noqa: E402
+import pathlib  # noqa: E402
+import platform  # noqa: E402
+import sys  # noqa: E402
+
+from benchmarks._harness import N_THREADS, pin_threads, try_torch  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
 

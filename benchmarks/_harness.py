@@ -8,9 +8,8 @@ N_THREADS = os.cpu_count() or 1
 
 
 def pin_threads():
-    """Use every core of this machine in NumPy's BLAS, Numba and torch alike."""
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
-        os.environ.setdefault(var, str(N_THREADS))
+    """Give torch as many threads as this machine has cores (BLAS and Numba are pinned through
+    environment variables by ``benchmarks/__main__.py`` before NumPy loads)."""
     torch = try_torch()
     if torch is not None:
         torch.set_num_threads(N_THREADS)

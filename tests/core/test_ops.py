@@ -240,3 +240,15 @@ def test_stable_at_extreme_logits():
         assert np.isfinite(out.data).all() and np.isfinite(x.grad.data).all()
         x.grad = None
     np.testing.assert_allclose(td.log_softmax(x).data, [[-2e4, -1e4, 0.0]])
+
+
+@settings(max_examples=25, deadline=None)
+@given(batch=hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=2, max_side=3),
+       n=st.integers(1, 3), k=st.integers(1, 3), m=st.integers(1, 3))
+def test_matmul_batch_broadcasting_like_numpy(batch, n, k, m):
+    r = rng()
+    sa, sb = batch.input_shapes
+    a, b = r.standard_normal(sa + (n, k)), r.standard_normal(sb + (k, m))
+    out = td.matmul(T(a), T(b))
+    np.testing.assert_allclose(out.data, np.matmul(a, b), rtol=1e-12)
+    assert td.gradcheck(td.matmul, [T(a), T(b)])
