@@ -1,0 +1,12 @@
+"""tinydl.data: datasets, batching, the bundled digits, IDX (MNIST) files and toy 2-D sets."""
+
+from .dataset import DataLoader, Dataset, TensorDataset, default_collate, mean_std
+from .digits import load_digits
+from .idx import read_idx, write_idx
+from .synthetic import make_circles, make_gaussian_mixture, make_moons, make_spirals
+
+__all__ = [
+    "Dataset", "TensorDataset", "DataLoader", "default_collate", "mean_std", "load_digits",
+    "read_idx", "write_idx", "make_moons", "make_circles", "make_spirals",
+    "make_gaussian_mixture",
+]

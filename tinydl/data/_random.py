@@ -1,0 +1,26 @@
+"""Where the random numbers of tinydl.data come from.
+
+A seed gives a local ``np.random.default_rng(seed)``, so a seeded call never disturbs (and
+is never disturbed by) anything else; ``seed=None`` draws from tinydl's one global generator,
+so ``tinydl.manual_seed`` makes the whole program reproducible.
+"""
+
+import numbers
+
+import numpy as np
+
+
+def resolve_generator(seed, where):
+    """Return the ``np.random.Generator`` that ``where`` should draw from.
+
+    ``seed`` is ``None`` (tinydl's global generator, ``tinydl.random.get_generator()``) or a
+    non-negative int (a fresh local ``np.random.default_rng(seed)``).
+    """
+    if seed is None:
+        # Looked up at call time: tinydl.data is imported while tinydl itself is still loading.
+        from ..random import get_generator
+
+        return get_generator()
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise TypeError(f"{where}: seed must be None or a non-negative int, got {seed!r}")
+    return np.random.default_rng(int(seed))

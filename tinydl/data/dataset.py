@@ -1,0 +1,239 @@
+"""Datasets, batching and per-channel statistics, after ``torch.utils.data``.
+
+A dataset is anything with ``len(ds)`` and ``ds[i]``; a ``DataLoader`` walks it in batches
+and collates each batch the way torch's ``default_collate`` does: items that are tuples give
+a tuple of batches, arrays and numbers are stacked into one ``tinydl.Tensor`` per field.
+Datasets that can cut a whole batch at once (``TensorDataset``) offer ``get_batch(indices)``,
+so the loader never loops over samples in Python for them.
+"""
+
+import math
+import numbers
+
+import numpy as np
+
+from ..tensor import Tensor
+from ._random import resolve_generator
+
+
+class Dataset:
+    """Base class of map-style datasets: ``ds[i]`` is sample ``i``, ``len(ds)`` the count.
+
+    Subclasses implement ``__getitem__`` and ``__len__``; they may override ``get_batch`` when
+    they can fetch many samples faster than one by one.
+    """
+
+    def __getitem__(self, index):
+        raise NotImplementedError(f"{type(self).__name__} must implement __getitem__")
+
+    def __len__(self):
+        raise NotImplementedError(f"{type(self).__name__} must implement __len__")
+
+    def get_batch(self, indices):
+        """Collated batch of the samples at ``indices`` (a 1-D integer array)."""
+        return default_collate([self[int(i)] for i in indices])
+
+
+class TensorDataset(Dataset):
+    """Dataset over arrays that share their first dimension: ``ds[i] = (a[i], b[i], ...)``.
+
+    ``TensorDataset(*tensors)`` takes ``tinydl.Tensor`` s or NumPy arrays (or anything
+    ``np.asarray`` accepts) of shapes ``(N, ...)``; they are kept as NumPy arrays in
+    ``.tensors`` (a Tensor's data is shared, not copied) and items are tuples of NumPy arrays
+    or scalars, as in ``torch.utils.data.TensorDataset``.
+    """
+
+    def __init__(self, *tensors):
+        if not tensors:
+            raise ValueError("TensorDataset: needs at least one tensor")
+        arrays = tuple(t.data if isinstance(t, Tensor) else np.asarray(t) for t in tensors)
+        for a in arrays:
+            if a.ndim == 0:
+                raise ValueError("TensorDataset: every tensor needs a first (sample) dimension, "
+                                 "got a 0-d one")
+        if len({a.shape[0] for a in arrays}) != 1:
+            shapes = ", ".join(str(a.shape) for a in arrays)
+            raise ValueError(f"TensorDataset: all tensors must have the same first dimension, "
+                             f"got shapes {shapes}")
+        self.tensors = arrays
+
+    def __getitem__(self, index):
+        return tuple(a[index] for a in self.tensors)
+
+    def __len__(self):
+        return self.tensors[0].shape[0]
+
+    def get_batch(self, indices):
+        """Tuple of Tensors ``(a[indices], b[indices], ...)``, collated as ``default_collate``."""
+        return tuple(_batch_tensor(a[indices], sample_ndim=a.ndim - 1) for a in self.tensors)
+
+
+def _batch_tensor(batch, sample_ndim):
+    """Wrap a stacked batch as a Tensor; integer scalar fields (labels) become int64."""
+    if sample_ndim == 0 and np.issubdtype(batch.dtype, np.integer):
+        batch = batch.astype(np.int64)
+    return Tensor(batch)
+
+
+def _sample_array(value):
+    """One sample field as an ndarray: Python floats become float32, Python ints int64."""
+    if isinstance(value, Tensor):
+        return value.data
+    if isinstance(value, np.ndarray | np.generic):
+        return np.asarray(value)
+    if isinstance(value, bool):
+        return np.asarray(value)
+    if isinstance(value, numbers.Integral):
+        return np.asarray(value, dtype=np.int64)
+    if isinstance(value, numbers.Real):
+        return np.asarray(value, dtype=np.float32)
+    raise TypeError(f"default_collate: cannot batch a sample field of type "
+                    f"{type(value).__name__}; expected a Tensor, an ndarray, a number, "
+                    f"a str, or a tuple/list/dict of those")
+
+
+def default_collate(samples):
+    """Merge a list of samples into one batch, following torch's ``default_collate``.
+
+    - tuples/lists of fields -> a tuple with one batch per field;
+    - dicts -> a dict with one batch per key;
+    - strings -> a list of the strings;
+    - Tensors, ndarrays, NumPy scalars, ints, floats -> ``np.stack`` along a new first axis,
+      returned as a ``tinydl.Tensor``: arrays keep their dtype, Python floats become float32,
+      integer scalars (labels) become int64.
+
+    ``samples`` must be non-empty and every field must have the same shape in every sample.
+    """
+    if len(samples) == 0:
+        raise ValueError("default_collate: got an empty list of samples")
+    first = samples[0]
+    if isinstance(first, tuple | list):
+        widths = {len(s) for s in samples}
+        if len(widths) != 1:
+            raise ValueError(f"default_collate: samples have different numbers of fields "
+                             f"{sorted(widths)}")
+        return tuple(default_collate([s[k] for s in samples]) for k in range(len(first)))
+    if isinstance(first, dict):
+        keys = first.keys()
+        if any(s.keys() != keys for s in samples):
+            raise ValueError("default_collate: dict samples have different keys")
+        return {k: default_collate([s[k] for s in samples]) for k in keys}
+    if isinstance(first, str):
+        return list(samples)
+    arrays = [_sample_array(s) for s in samples]
+    shapes = {a.shape for a in arrays}
+    if len(shapes) != 1:
+        raise ValueError(f"default_collate: cannot stack samples of different shapes "
+                         f"{sorted(shapes)}")
+    return _batch_tensor(np.stack(arrays), sample_ndim=arrays[0].ndim)
+
+
+class DataLoader:
+    """Iterate over a dataset in batches, optionally shuffled, as ``torch.utils.data.DataLoader``.
+
+    ``DataLoader(dataset, batch_size=1, shuffle=False, drop_last=False, seed=None)``
+
+    Each pass (epoch) visits every sample exactly once: in order, or in a fresh random
+    permutation when ``shuffle`` is true. ``len(loader)`` is ``ceil(N / batch_size)``, or
+    ``floor(N / batch_size)`` with ``drop_last=True`` (the short last batch is dropped).
+    With ``seed`` given the loader owns ``np.random.default_rng(seed)`` and draws one
+    permutation from it per epoch, so epoch ``e`` is the same in every run and differs from
+    epoch ``e + 1``; with ``seed=None`` permutations come from tinydl's global generator
+    (``tinydl.manual_seed``). The permutation is drawn when ``iter(loader)`` is called.
+    Batches are collated by the dataset's ``get_batch`` when it has one, else by
+    ``default_collate``.
+    """
+
+    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None):
+        if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
+            raise TypeError(f"DataLoader: dataset must support len() and indexing, got "
+                            f"{type(dataset).__name__}")
+        if (isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral)
+                or batch_size < 1):
+            raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
+        self.dataset = dataset
+        self.batch_size = int(batch_size)
+        self.shuffle = bool(shuffle)
+        self.drop_last = bool(drop_last)
+        self.seed = seed
+        self._generator = None if seed is None else resolve_generator(seed, "DataLoader")
+
+    def __len__(self):
+        n = len(self.dataset)
+        if self.drop_last:
+            return n // self.batch_size
+        return math.ceil(n / self.batch_size)
+
+    def __iter__(self):
+        n = len(self.dataset)
+        if self.shuffle:
+            generator = self._generator or resolve_generator(None, "DataLoader")
+            order = generator.permutation(n)
+        else:
+            order = np.arange(n)
+        return self._batches(order)
+
+    def _batches(self, order):
+        stop = len(order) - len(order) % self.batch_size if self.drop_last else len(order)
+        get_batch = getattr(self.dataset, "get_batch", None)
+        for start in range(0, stop, self.batch_size):
+            indices = order[start:start + self.batch_size]
+            if get_batch is not None:
+                yield get_batch(indices)
+            else:
+                yield default_collate([self.dataset[int(i)] for i in indices])
+
+
+def mean_std(dataset):
+    """Per-channel mean and standard deviation of a dataset's images.
+
+    ``dataset`` is an array or Tensor of shape ``(N, C, ...)`` (e.g. ``(N, C, H, W)``), or a
+    dataset whose items are images of shape ``(C, ...)`` or tuples whose first field is such
+    an image (``(image, label)``). The channel axis is axis 1 of the batch, axis 0 of each
+    image (torch's NCHW). Returns ``(mean, std)``, two float32 arrays of shape ``(C,)``:
+
+        mean_c = sum(x[:, c]) / M,   std_c = sqrt(sum((x[:, c] - mean_c)^2) / M)
+
+    over all ``M = N * H * W`` values of channel ``c`` (population std, ddof=0) -- the
+    statistics ``Normalize(mean, std)`` needs to give every channel zero mean and unit
+    variance. This plays the part of the notes' ``get_mean_and_std``, which averages
+    per-image stds instead (that misses the spread between images, so it comes out smaller).
+    Batches are merged in float64 with Chan et al.'s pairwise update (1979), so the result
+    does not lose precision to ``E[x^2] - E[x]^2`` cancellation.
+    """
+    if isinstance(dataset, Tensor | np.ndarray):
+        batches = [dataset.data if isinstance(dataset, Tensor) else dataset]
+    elif not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
+        raise TypeError(f"mean_std: expected an array, a Tensor or a dataset, got "
+                        f"{type(dataset).__name__}")
+    else:
+        batches = (batch[0] if isinstance(batch, tuple) else batch
+                   for batch in DataLoader(dataset, batch_size=512))
+    count, mean, m2 = 0, None, None
+    for batch in batches:
+        x = np.asarray(batch.data if isinstance(batch, Tensor) else batch)
+        if x.ndim < 2:
+            raise ValueError(f"mean_std: images need a channel axis, got a batch of shape "
+                             f"{x.shape} (expected (N, C, ...))")
+        if not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_):
+            raise TypeError(f"mean_std: images must be numeric, got dtype {x.dtype}")
+        x = x.reshape(x.shape[0], x.shape[1], -1).astype(np.float64)
+        batch_count = x.shape[0] * x.shape[2]
+        if batch_count == 0:
+            continue
+        batch_mean = x.mean(axis=(0, 2))
+        batch_m2 = ((x - batch_mean[:, None]) ** 2).sum(axis=(0, 2))
+        if mean is None:
+            count, mean, m2 = batch_count, batch_mean, batch_m2
+            continue
+        if batch_mean.shape != mean.shape:
+            raise ValueError(f"mean_std: images have {batch_mean.shape[0]} channels after "
+                             f"{mean.shape[0]} in earlier ones")
+        total = count + batch_count
+        delta = batch_mean - mean
+        mean = mean + delta * (batch_count / total)
+        m2 = m2 + batch_m2 + delta ** 2 * (count * batch_count / total)
+        count = total
+    if mean is None:
+        raise ValueError("mean_std: the dataset is empty")
+    return mean.astype(np.float32), np.sqrt(m2 / count).astype(np.float32)
