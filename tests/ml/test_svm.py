@@ -1,0 +1,129 @@
+"""KernelSVC (SMO) against the dual QP solved by SciPy, its KKT conditions, and rings."""
+import numpy as np
+import pytest
+from scipy import optimize
+
+from tinydl.ml import KernelSVC, NotFittedError, kernel_matrix
+
+
+def two_rings(n_per_ring=150, seed=0):
+    rng = np.random.default_rng(seed)
+    radius = np.r_[np.full(n_per_ring, 1.0), np.full(n_per_ring, 2.5)]
+    angle = rng.uniform(0, 2 * np.pi, radius.size)
+    radius = radius + 0.15 * rng.normal(size=radius.size)
+    X = np.c_[radius * np.cos(angle), radius * np.sin(angle)]
+    return X, np.r_[np.zeros(n_per_ring), np.ones(n_per_ring)].astype(int)
+
+
+def overlapping(n=30, seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    return rng.normal(size=(n, 2)) + 0.8 * (2 * y[:, None] - 1), y
+
+
+def dual_qp(K, s, C):
+    """min a^T Q a / 2 - sum a, 0 <= a <= C, s.a = 0, by SLSQP; returns (a, value)."""
+    Q = K * np.outer(s, s)
+    result = optimize.minimize(lambda a: (0.5 * a @ Q @ a - a.sum(), Q @ a - 1.0),
+                               np.zeros(len(s)), jac=True, method="SLSQP",
+                               bounds=[(0, C)] * len(s),
+                               constraints=[{"type": "eq", "fun": lambda a: s @ a,
+                                             "jac": lambda a: s}],
+                               options={"ftol": 1e-14, "maxiter": 1000})
+    return result.x, result.fun
+
+
+def test_kernel_matrix_closed_forms():
+    rng = np.random.default_rng(0)
+    A, B = rng.normal(size=(4, 3)), rng.normal(size=(5, 3))
+    brute = np.array([[np.exp(-0.7 * np.sum((a - b) ** 2)) for b in B] for a in A])
+    np.testing.assert_allclose(kernel_matrix(A, B, "rbf", 0.7), brute, rtol=1e-12)
+    np.testing.assert_allclose(kernel_matrix(A, B, "poly", 0.5, 3, 1.0),
+                               (0.5 * A @ B.T + 1.0) ** 3, rtol=1e-12)
+    np.testing.assert_allclose(kernel_matrix(A, B, "linear"), A @ B.T)
+
+
+@pytest.mark.parametrize("kernel,gamma", [("rbf", 0.5), ("poly", 0.3), ("linear", 1.0)])
+def test_dual_objective_matches_scipy_qp(kernel, gamma):
+    X, y = overlapping()
+    s = 2.0 * y - 1
+    model = KernelSVC(C=1.0, kernel=kernel, gamma=gamma, degree=2, coef0=1.0,
+                      tol=1e-6).fit(X, y)
+    K = kernel_matrix(X, X, kernel, gamma, 2, 1.0)
+    _, reference = dual_qp(K, s, 1.0)
+    assert model.dual_objective_ == pytest.approx(reference, rel=1e-6)
+    alpha = np.zeros(len(y))
+    alpha[model.support_] = model.dual_coef_[0] * s[model.support_]
+    support = alpha[model.support_]
+    assert np.all((support > 0) & (support <= 1.0))
+    assert abs(s @ alpha) < 1e-10
+
+
+def test_linear_kernel_solves_primal_with_unpenalised_bias():
+    X, y = overlapping(n=60, seed=2)
+    s = 2.0 * y - 1
+    model = KernelSVC(C=0.7, kernel="linear", tol=1e-8).fit(X, y)
+    w = model.dual_coef_[0] @ model.support_vectors_
+    b = model.intercept_[0]
+    np.testing.assert_allclose(model.decision_function(X), X @ w + b, atol=1e-10)
+    primal = 0.5 * w @ w + 0.7 * np.sum(np.maximum(0.0, 1.0 - s * (X @ w + b)))
+    # Strong duality: primal optimum = -(minimised dual); the bias must be optimal too.
+    assert primal == pytest.approx(-model.dual_objective_, rel=1e-6)
+
+
+def test_kkt_conditions_hold():
+    X, y = overlapping(n=50, seed=3)
+    s = 2.0 * y - 1
+    C = 2.0
+    model = KernelSVC(C=C, gamma=1.0, tol=1e-6).fit(X, y)
+    alpha = np.zeros(len(y))
+    alpha[model.support_] = model.dual_coef_[0] * s[model.support_]
+    margin = s * model.decision_function(X)
+    free = (alpha > 1e-8) & (alpha < C - 1e-8)
+    assert free.any()
+    np.testing.assert_allclose(margin[free], 1.0, atol=1e-4)
+    assert np.all(margin[alpha == 0] >= 1 - 1e-4)
+    assert np.all(margin[alpha >= C - 1e-8] <= 1 + 1e-4)
+    assert model.n_support_.sum() == model.support_.size
+
+
+def test_rbf_separates_two_rings():
+    X, y = two_rings()
+    model = KernelSVC(C=10.0, kernel="rbf", gamma="scale").fit(X, y)
+    assert model.score(X, y) > 0.98
+    # A linear boundary cannot do much better than chance on rings.
+    assert KernelSVC(kernel="linear").fit(X, y).score(X, y) < 0.75
+
+
+def test_gamma_scale_and_auto():
+    X, y = overlapping()
+    assert KernelSVC(gamma="scale").fit(X, y).gamma_ == pytest.approx(1 / (2 * X.var()))
+    assert KernelSVC(gamma="auto").fit(X, y).gamma_ == 0.5
+
+
+def test_labels_and_predict():
+    X, y = two_rings(40)
+    labels = np.array(["inner", "outer"])[y]
+    model = KernelSVC(C=10.0).fit(X, labels)
+    scores = model.decision_function(X)
+    assert np.all(model.predict(X) == np.where(scores > 0, "outer", "inner"))
+
+
+def test_bad_input_raises_clear_errors():
+    X, y = overlapping(n=20)
+    with pytest.raises(ValueError, match="KernelSVC.fit: X contains NaN"):
+        KernelSVC().fit(np.where(X > 1, np.nan, X), y)
+    with pytest.raises(ValueError, match="20 samples but y has 19"):
+        KernelSVC().fit(X, y[:-1])
+    with pytest.raises(ValueError, match="single class"):
+        KernelSVC().fit(X, np.ones(20))
+    with pytest.raises(ValueError, match="OneVsOneClassifier"):
+        KernelSVC().fit(X, np.arange(20) % 3)
+    with pytest.raises(ValueError, match="kernel"):
+        KernelSVC(kernel="sigmoid").fit(X, y)
+    with pytest.raises(ValueError, match="gamma"):
+        KernelSVC(gamma="big").fit(X, y)
+    with pytest.raises(ValueError, match="gamma"):
+        KernelSVC(gamma=-1.0).fit(X, y)
+    with pytest.raises(NotFittedError):
+        KernelSVC().decision_function(X)
