@@ -21,3 +21,13 @@ from tinydl.ops import (abs, add, astype, broadcast_to, clip, concatenate, copy,
 from tinydl.random import manual_seed
 
 __version__ = "0.1.0"
+
+_SUBPACKAGES = ("nn", "optim", "data", "vision", "gan", "ml", "kernels")
+
+
+def __getattr__(name):
+    # Subpackages load on first use (``tinydl.nn``), so ``import tinydl`` stays light.
+    if name in _SUBPACKAGES:
+        import importlib
+        return importlib.import_module(f"tinydl.{name}")
+    raise AttributeError(f"module 'tinydl' has no attribute {name!r}")

@@ -303,6 +303,27 @@ class Tensor:
     def relu(self):
         return _ops.relu(self)
 
+    def leaky_relu(self, negative_slope=0.01):
+        return _ops.leaky_relu(self, negative_slope)
+
+    def elu(self, alpha=1.0):
+        return _ops.elu(self, alpha)
+
+    def gelu(self):
+        return _ops.gelu(self)
+
+    def softplus(self, beta=1.0, threshold=20.0):
+        return _ops.softplus(self, beta, threshold)
+
+    def softmax(self, axis=-1):
+        return _ops.softmax(self, axis)
+
+    def log_softmax(self, axis=-1):
+        return _ops.log_softmax(self, axis)
+
+    def erf(self):
+        return _ops.erf(self)
+
     def clip(self, a_min=None, a_max=None):
         return _ops.clip(self, a_min, a_max)
 

@@ -1,0 +1,143 @@
+"""The LR range test: sweep, smoothing, early stop, restoring the model and optimizer."""
+import matplotlib
+
+matplotlib.use("Agg")
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import tinydl  # noqa: E402
+from tinydl import optim  # noqa: E402
+
+
+class Linear:
+    """y = x w + b from plain Tensors, with parameters() as an nn.Module would have."""
+
+    def __init__(self):
+        self.w = tinydl.Tensor(np.full((3, 1), 0.1), requires_grad=True)
+        self.b = tinydl.Tensor(np.zeros(1), requires_grad=True)
+
+    def parameters(self):
+        return [self.w, self.b]
+
+
+class LinearWithStateDict(Linear):
+    def state_dict(self):
+        return {"w": self.w.data, "b": self.b.data}
+
+    def load_state_dict(self, state):
+        self.w.data[...] = state["w"]
+        self.b.data[...] = state["b"]
+
+
+def make_batches(n_batches=3, size=16):
+    rng = np.random.default_rng(0)
+    true_w = np.array([[1.0], [-2.0], [0.5]])
+    batches = []
+    for _ in range(n_batches):
+        x = rng.normal(size=(size, 3))
+        batches.append((x, x @ true_w + 0.3 + 0.01 * rng.normal(size=(size, 1))))
+    return batches
+
+
+def mse(model, batch):
+    x, y = batch
+    return ((tinydl.Tensor(x) @ model.w + model.b - tinydl.Tensor(y)) ** 2).mean()
+
+
+def test_sweep_and_bias_corrected_smoothing():
+    raw = []
+
+    def recording_loss(model, batch):
+        loss = mse(model, batch)
+        raw.append(loss.item())
+        return loss
+
+    model = Linear()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    lrs, losses = optim.lr_finder(model, recording_loss, make_batches(), opt,
+                                  start_lr=1e-4, end_lr=1e-1, num_iter=12, beta=0.9)
+    assert len(lrs) == len(losses) == 12  # small lrs: no explosion; loader of 3 is cycled
+    np.testing.assert_allclose(lrs, 1e-4 * 1000.0 ** (np.arange(12) / 12), rtol=1e-13)
+    avg, expected = 0.0, []
+    for n, value in enumerate(raw, start=1):
+        avg = 0.9 * avg + 0.1 * value
+        expected.append(avg / (1 - 0.9 ** n))
+    np.testing.assert_allclose(losses, expected, rtol=1e-12)
+
+
+def test_stops_when_smoothed_loss_passes_four_times_best():
+    raw = []
+
+    def recording_loss(model, batch):
+        loss = mse(model, batch)
+        raw.append(loss.item())
+        return loss
+
+    model = Linear()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    lrs, losses = optim.lr_finder(model, recording_loss, make_batches(), opt, start_lr=1e-3,
+                                  end_lr=100.0, num_iter=100)
+    assert 1 < len(losses) < 100
+    # one more loss was computed (the one that tripped the stop) and is not recorded
+    assert len(raw) == len(losses) + 1
+    avg = 0.0
+    for n, value in enumerate(raw, start=1):
+        avg = 0.98 * avg + 0.02 * value
+    smoothed_last = avg / (1 - 0.98 ** len(raw))
+    assert smoothed_last > 4 * losses.min()
+    assert np.all(losses <= 4 * np.minimum.accumulate(losses))
+
+
+@pytest.mark.parametrize("model_cls", [Linear, LinearWithStateDict])
+def test_restores_weights_and_optimizer_state(model_cls):
+    model = model_cls()
+    opt = optim.Adam(model.parameters(), lr=0.01)
+    batches = make_batches()
+    for batch in batches:  # give the optimizer some state first
+        opt.zero_grad()
+        mse(model, batch).backward()
+        opt.step()
+    weights = [p.data.copy() for p in model.parameters()]
+    before = opt.state_dict()
+    optim.lr_finder(model, mse, batches, opt, start_lr=1e-5, end_lr=10.0, num_iter=30)
+    for p, w in zip(model.parameters(), weights):
+        assert np.array_equal(p.data, w)
+    after = opt.state_dict()
+    assert after["param_groups"] == before["param_groups"]
+    for i, state in before["state"].items():
+        for key, value in state.items():
+            assert np.array_equal(after["state"][i][key], value), key
+    # and training continues from the restored state
+    opt.step()
+
+
+def test_suggest_lr_finds_steepest_descent():
+    lrs = np.logspace(-6, 0, 61)
+    losses = 2.0 - np.tanh(2 * (np.log10(lrs) + 3))  # falls fastest at lr = 1e-3
+    assert optim.suggest_lr(lrs, losses) == pytest.approx(1e-3, rel=1e-9)
+    with pytest.raises(ValueError, match="at least 3"):
+        optim.suggest_lr(lrs[:2], losses[:2])
+    with pytest.raises(ValueError, match="shapes"):
+        optim.suggest_lr(lrs, losses[:-1])
+
+
+def test_plot_marks_the_suggestion(tmp_path):
+    lrs = np.logspace(-6, 0, 61)
+    losses = 2.0 - np.tanh(2 * (np.log10(lrs) + 3))
+    ax = optim.plot_lr_finder(lrs, losses)
+    marker = ax.lines[1]
+    assert marker.get_xdata()[0] == pytest.approx(1e-3) and marker.get_color() == "red"
+    assert ax.get_xscale() == "log"
+    ax.figure.savefig(tmp_path / "lr.png")
+    assert (tmp_path / "lr.png").stat().st_size > 0
+
+
+def test_bad_arguments_raise():
+    model = Linear()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="start_lr"):
+        optim.lr_finder(model, mse, make_batches(), opt, start_lr=1.0, end_lr=0.1)
+    with pytest.raises(ValueError, match="no batches"):
+        optim.lr_finder(model, mse, [], opt)
+    with pytest.raises(TypeError, match="parameters"):
+        optim.lr_finder(object(), mse, make_batches(), opt)

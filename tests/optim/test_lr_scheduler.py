@@ -1,0 +1,257 @@
+"""Schedules: SPEC.md section 8 closed forms and torch.optim.lr_scheduler over ~30 steps."""
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import tinydl
+from tinydl import optim
+from tinydl.optim import lr_scheduler as sched
+
+STEPS = 30
+
+
+def sgd(lr=0.1, momentum=0.9, groups=1):
+    params = [tinydl.Tensor(np.zeros(2), requires_grad=True) for _ in range(groups)]
+    return optim.SGD([{"params": [p]} for p in params], lr=lr, momentum=momentum)
+
+
+def lrs_over(scheduler, steps):
+    """lr at construction (step 0) and after each of ``steps`` optimizer+scheduler steps."""
+    out = [scheduler.get_last_lr()[0]]
+    for _ in range(steps):
+        scheduler.optimizer.step()
+        scheduler.step()
+        out.append(scheduler.get_last_lr()[0])
+    return np.array(out)
+
+
+# --- SPEC.md section 8 values and closed forms -------------------------------------------
+
+def test_construction_performs_step_zero():
+    opt = sgd(lr=0.3)
+    s = sched.StepLR(opt, step_size=2, gamma=0.5)
+    assert s.last_epoch == 0 and s.get_last_lr() == [0.3]
+    assert opt.param_groups[0]["initial_lr"] == 0.3
+
+
+def test_steplr_closed_form():
+    got = lrs_over(sched.StepLR(sgd(lr=0.2), step_size=3, gamma=0.5), 10)
+    np.testing.assert_allclose(got, [0.2 * 0.5 ** (e // 3) for e in range(11)], rtol=1e-15)
+
+
+def test_multisteplr_closed_form_with_repeated_milestone():
+    got = lrs_over(sched.MultiStepLR(sgd(lr=1.0), milestones=[5, 2, 5], gamma=0.1), 7)
+    np.testing.assert_allclose(got, [1, 1, .1, .1, .1, 1e-3, 1e-3, 1e-3], rtol=1e-12)
+
+
+def test_exponentiallr_closed_form():
+    got = lrs_over(sched.ExponentialLR(sgd(lr=0.5), gamma=0.9), 10)
+    np.testing.assert_allclose(got, 0.5 * 0.9 ** np.arange(11), rtol=1e-13)
+
+
+def test_lambdalr_per_group():
+    opt = sgd(lr=0.1, groups=2)
+    s = sched.LambdaLR(opt, [lambda e: 1 / (e + 1), lambda e: e])
+    for _ in range(3):
+        opt.step()
+        s.step()
+    assert s.get_last_lr() == pytest.approx([0.1 / 4, 0.1 * 3])
+
+
+def test_cosine_spec_value():
+    got = lrs_over(sched.CosineAnnealingLR(sgd(lr=0.1), T_max=10), 10)
+    assert got[5] == pytest.approx(0.05, abs=1e-15)
+    assert got[0] == 0.1 and got[10] == pytest.approx(0.0, abs=1e-17)
+
+
+def test_cosine_warm_restarts_closed_form():
+    got = lrs_over(sched.CosineAnnealingWarmRestarts(sgd(lr=1.0), T_0=2, T_mult=2, eta_min=0.1), 14)
+    # restarts at 2 and 2 + 4 = 6 and 6 + 8 = 14
+    cycles = [(0, 2), (2, 4), (6, 8), (14, 16)]
+    expected = []
+    for e in range(15):
+        start, period = max(c for c in cycles if c[0] <= e)
+        expected.append(0.1 + 0.9 * (1 + math.cos(math.pi * (e - start) / period)) / 2)
+    np.testing.assert_allclose(got, expected, rtol=1e-13)
+
+
+def test_cyclic_spec_values():
+    s = sched.CyclicLR(sgd(), base_lr=0.1, max_lr=1.0, step_size_up=2, cycle_momentum=False)
+    np.testing.assert_allclose(lrs_over(s, 4), [0.1, 0.55, 1.0, 0.55, 0.1], rtol=1e-14)
+
+
+def test_cyclic_triangular2_halves_amplitude():
+    s = sched.CyclicLR(sgd(), base_lr=0.0, max_lr=1.0, step_size_up=1, mode="triangular2",
+                       cycle_momentum=False)
+    np.testing.assert_allclose(lrs_over(s, 6), [0, 1, 0, 0.5, 0, 0.25, 0], atol=1e-15)
+
+
+def test_onecycle_spec_values():
+    s = sched.OneCycleLR(sgd(), max_lr=1.0, total_steps=10, cycle_momentum=False)
+    got = lrs_over(s, 9)
+    np.testing.assert_allclose(got[[0, 1, 2, 9]], [0.04, 0.52, 1.0, 4e-6], rtol=1e-12)
+
+
+def test_onecycle_stepping_past_total_raises():
+    opt = sgd()
+    s = sched.OneCycleLR(opt, max_lr=1.0, total_steps=3)
+    for _ in range(3):  # torch allows last_epoch == total_steps
+        opt.step()
+        s.step()
+    opt.step()
+    with pytest.raises(ValueError, match="total_steps"):
+        s.step()
+
+
+def test_plateau_reduces_after_patience_and_respects_cooldown_and_min_lr():
+    opt = sgd(lr=1.0)
+    s = sched.ReduceLROnPlateau(opt, factor=0.5, patience=1, cooldown=1, min_lr=0.2)
+    lrs = []
+    for metric in [5, 5, 5, 5, 5, 5, 5, 5, 5]:
+        s.step(metric)
+        lrs.append(opt.param_groups[0]["lr"])
+    # bad count: 0, 1, 2 -> cut; cooldown step; 1, 2 -> cut; cooldown; 1, 2 -> floor 0.2
+    assert lrs == [1.0, 1.0, 0.5, 0.5, 0.5, 0.25, 0.25, 0.25, 0.2]
+
+
+def test_scheduler_before_optimizer_warns():
+    opt = sgd()
+    s = sched.StepLR(opt, step_size=1)
+    with pytest.warns(UserWarning, match="before optimizer.step"):
+        s.step()
+    opt2 = sgd()
+    s2 = sched.StepLR(opt2, step_size=1)
+    opt2.step()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s2.step()
+
+
+def test_bad_arguments_raise():
+    with pytest.raises(ValueError):
+        sched.CyclicLR(sgd(), 0.1, 1.0, mode="square")
+    with pytest.raises(ValueError):
+        sched.CyclicLR(optim.Adagrad([tinydl.Tensor(np.zeros(1), requires_grad=True)]), 0.1, 1.0)
+    with pytest.raises(ValueError):
+        sched.OneCycleLR(sgd(), max_lr=1.0)
+    with pytest.raises(ValueError):
+        sched.ReduceLROnPlateau(sgd(), factor=1.5)
+    with pytest.raises(ValueError):
+        sched.CosineAnnealingWarmRestarts(sgd(), T_0=0)
+    with pytest.raises(TypeError):
+        sched.StepLR(object(), step_size=1)
+
+
+def test_state_dict_resume():
+    opt = sgd(lr=1.0)
+    s = sched.CyclicLR(opt, base_lr=0.1, max_lr=1.0, step_size_up=3, mode="exp_range", gamma=0.9)
+    for _ in range(5):
+        opt.step()
+        s.step()
+    opt2 = sgd(lr=1.0)
+    opt2.load_state_dict(opt.state_dict())
+    s2 = sched.CyclicLR(opt2, base_lr=0.1, max_lr=1.0, step_size_up=3, mode="exp_range", gamma=0.9)
+    s2.load_state_dict(s.state_dict())
+    opt2.load_state_dict(opt.state_dict())
+    assert lrs_over(s2, 8).tolist() == lrs_over(s, 8).tolist()
+
+
+# --- torch.optim.lr_scheduler as an oracle ----------------------------------------------
+
+def run_pair(torch, make_ours, make_theirs, opt_name="SGD", opt_kw=None, steps=STEPS,
+             metrics=None):
+    """(lr, momentum) of every group at construction and after each step, for both."""
+    opt_kw = opt_kw or dict(lr=0.1, momentum=0.9)
+    mom = "betas" if opt_name in ("Adam", "AdamW", "NAdam") else "momentum"
+
+    def record(opt):
+        return [(g["lr"], g[mom][0] if mom == "betas" else g[mom]) for g in opt.param_groups]
+
+    out = []
+    for lib, make, tensor in ((optim, make_ours, lambda: tinydl.Tensor(np.zeros(2), requires_grad=True)),
+                              (torch.optim, make_theirs, lambda: torch.zeros(2, requires_grad=True))):
+        groups = [{"params": [tensor()]}, {"params": [tensor()], "lr": opt_kw["lr"] * 2}]
+        opt = getattr(lib, opt_name)(groups, **opt_kw)
+        s = make(lib.lr_scheduler, opt)
+        seq = [record(opt)]
+        for t in range(steps):
+            opt.step()
+            s.step(metrics[t]) if metrics is not None else s.step()
+            seq.append(record(opt))
+        out.append(np.array(seq, dtype=np.float64))
+    np.testing.assert_allclose(out[0], out[1], rtol=1e-12, atol=1e-15)
+
+
+TORCH_CASES = {
+    "LambdaLR": lambda m, o: m.LambdaLR(o, lambda e: 0.95 ** e + (e % 3)),
+    "StepLR": lambda m, o: m.StepLR(o, step_size=4, gamma=0.7),
+    "MultiStepLR": lambda m, o: m.MultiStepLR(o, milestones=[3, 8, 8, 20], gamma=0.5),
+    "ExponentialLR": lambda m, o: m.ExponentialLR(o, gamma=0.93),
+    "CosineAnnealingLR": lambda m, o: m.CosineAnnealingLR(o, T_max=12, eta_min=0.01),
+    "CAWR": lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=5, eta_min=0.001),
+    "CAWR-Tmult": lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=2),
+    "Cyclic-triangular": lambda m, o: m.CyclicLR(o, 0.01, 0.1, step_size_up=4,
+                                                 cycle_momentum=False),
+    "Cyclic-triangular2": lambda m, o: m.CyclicLR(o, [0.01, 0.02], [0.1, 0.3], step_size_up=3,
+                                                  step_size_down=5, mode="triangular2"),
+    "Cyclic-exp_range": lambda m, o: m.CyclicLR(o, 0.01, 0.1, step_size_up=4, mode="exp_range",
+                                                gamma=0.95, base_momentum=0.7, max_momentum=0.95),
+    "Cyclic-scale_fn": lambda m, o: m.CyclicLR(o, 0.01, 0.1, step_size_up=2,
+                                               scale_fn=lambda x: 1 / (1 + 0.1 * x), scale_mode="iterations"),
+    "OneCycle-cos": lambda m, o: m.OneCycleLR(o, max_lr=1.0, total_steps=STEPS),
+    "OneCycle-linear": lambda m, o: m.OneCycleLR(o, max_lr=[1.0, 0.5], epochs=3, steps_per_epoch=10,
+                                                 anneal_strategy="linear", pct_start=0.25),
+    "OneCycle-three_phase": lambda m, o: m.OneCycleLR(o, max_lr=0.3, total_steps=STEPS,
+                                                      three_phase=True, div_factor=10.0,
+                                                      final_div_factor=100.0),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TORCH_CASES))
+def test_matches_torch_sgd(case):
+    torch = pytest.importorskip("torch")
+    make = TORCH_CASES[case]
+    run_pair(torch, make, make)
+
+
+@pytest.mark.parametrize("case", ["Cyclic-exp_range", "OneCycle-cos", "OneCycle-three_phase"])
+def test_cycle_momentum_moves_adam_beta1_as_torch(case):
+    torch = pytest.importorskip("torch")
+    make = TORCH_CASES[case]
+    run_pair(torch, make, make, opt_name="Adam", opt_kw=dict(lr=0.01))
+
+
+def test_cawr_fractional_epochs_match_torch():
+    torch = pytest.importorskip("torch")
+    epochs = [0.25 * k for k in range(40)] + [3.0, 27.5, 1.0]
+    out = []
+    for lib, tensor in ((optim, lambda: tinydl.Tensor(np.zeros(1), requires_grad=True)),
+                        (torch.optim, lambda: torch.zeros(1, requires_grad=True))):
+        opt = lib.SGD([tensor()], lr=0.5)
+        s = lib.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=2, T_mult=3)
+        seq = []
+        for e in epochs:
+            opt.step()
+            s.step(e)
+            seq.append(s.get_last_lr()[0])
+        out.append(seq)
+    np.testing.assert_allclose(out[0], out[1], rtol=1e-12)
+
+
+PLATEAU_METRICS = [10, 9, 9, 9, 8.9995, 9, 9, 9, 9, 7, 7.5, 7, 7, 7, 6.9, 7, 7, 7, 7, 7,
+                   7, 7, 7, 7, 7, 7, 7, 7, 7, 7]
+
+
+@pytest.mark.parametrize("kw", [
+    dict(patience=2),
+    dict(patience=1, threshold=1e-3, threshold_mode="abs", cooldown=2),
+    dict(mode="max", patience=2, factor=0.5),
+    dict(mode="max", threshold_mode="abs", threshold=0.5, patience=0, min_lr=[0.02, 0.05]),
+    dict(patience=0, factor=0.5, min_lr=0.09, eps=0.02),
+], ids=str)
+def test_plateau_matches_torch(kw):
+    torch = pytest.importorskip("torch")
+    make = lambda m, o: m.ReduceLROnPlateau(o, **kw)  # noqa: E731
+    run_pair(torch, make, make, metrics=PLATEAU_METRICS)

@@ -1,0 +1,258 @@
+"""The Optimizer base: groups, zero_grad, skipping, checkpoints (exact resume), accumulation."""
+import io
+
+import numpy as np
+import pytest
+
+import tinydl
+from tinydl import optim
+from tinydl.optim import lr_scheduler
+
+ALL = [
+    (optim.SGD, dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-3)),
+    (optim.Adagrad, dict(lr=0.05, lr_decay=0.01)),
+    (optim.Adadelta, dict()),
+    (optim.RMSprop, dict(lr=0.01, momentum=0.5, centered=True)),
+    (optim.Adam, dict(lr=0.01, amsgrad=True)),
+    (optim.AdamW, dict(lr=0.01)),
+    (optim.NAdam, dict(lr=0.01)),
+]
+IDS = [cls.__name__ for cls, _ in ALL]
+
+
+def tensor(*shape, dtype=np.float32, seed=0):
+    rng = np.random.default_rng(seed)
+    return tinydl.Tensor(rng.normal(size=shape).astype(dtype), requires_grad=True)
+
+
+# --- a small model from plain Tensors -------------------------------------------------
+
+def make_model(dtype=np.float32):
+    return [tensor(4, 8, dtype=dtype, seed=1), tensor(8, dtype=dtype, seed=2),
+            tensor(8, 1, dtype=dtype, seed=3)]
+
+
+def make_data(n=32, dtype=np.float32):
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(n, 4)).astype(dtype)
+    y = np.sin(x.sum(axis=1, keepdims=True)).astype(dtype)
+    return x, y
+
+
+def mse(params, x, y):
+    w1, b1, w2 = params
+    hidden = (tinydl.Tensor(x) @ w1 + b1).tanh()
+    return ((hidden @ w2 - tinydl.Tensor(y)) ** 2).mean()
+
+
+def train(params, optimizer, scheduler, steps, start=0):
+    x, y = make_data()
+    for step in range(start, start + steps):
+        batch = slice(8 * (step % 4), 8 * (step % 4) + 8)
+        optimizer.zero_grad()
+        mse(params, x[batch], y[batch]).backward()
+        optimizer.step()
+        scheduler.step()
+
+
+def through_npz(tree):
+    """Flatten a nested dict to an .npz in memory and read it back, as a checkpoint file would."""
+    flat = {}
+
+    def walk(node, prefix):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(v, f"{prefix}{k}/")
+        elif isinstance(node, list) and all(isinstance(v, dict) for v in node) and node:
+            for i, v in enumerate(node):
+                walk(v, f"{prefix}#{i}/")
+        else:
+            flat[prefix[:-1]] = np.asarray(node)
+
+    walk(tree, "")
+    buffer = io.BytesIO()
+    np.savez(buffer, **flat)
+    buffer.seek(0)
+    loaded = np.load(buffer)
+    out = {}
+    for key in loaded.files:
+        node = out
+        parts = key.split("/")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = loaded[key]
+
+    def unlist(node):
+        if isinstance(node, dict):
+            if node and all(k.startswith("#") for k in node):
+                return [unlist(node[f"#{i}"]) for i in range(len(node))]
+            return {k: unlist(v) for k, v in node.items()}
+        return node
+    return unlist(out)
+
+
+def only_plain_data(value):
+    if isinstance(value, dict):
+        return all(only_plain_data(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return all(only_plain_data(v) for v in value)
+    return value is None or isinstance(value, (np.ndarray, int, float, bool, str))
+
+
+@pytest.mark.parametrize("cls, kw", ALL, ids=IDS)
+def test_exact_resume_bit_for_bit(cls, kw):
+    """Save optimizer + scheduler + model mid-run, reload into fresh objects, continue."""
+    params = make_model()
+    opt = cls(params, **kw)
+    sched = lr_scheduler.StepLR(opt, step_size=3, gamma=0.5)
+    train(params, opt, sched, 10)
+
+    params_a = make_model()
+    opt_a = cls(params_a, **kw)
+    sched_a = lr_scheduler.StepLR(opt_a, step_size=3, gamma=0.5)
+    train(params_a, opt_a, sched_a, 5)
+    checkpoint = {"model": [p.data.copy() for p in params_a], "optimizer": opt_a.state_dict(),
+                  "scheduler": sched_a.state_dict()}
+    assert only_plain_data(checkpoint["optimizer"])
+    checkpoint["optimizer"] = through_npz(checkpoint["optimizer"])
+
+    params_b = [tinydl.Tensor(a, requires_grad=True) for a in checkpoint["model"]]
+    # torch's idiom: build everything fresh, then load each state dict.
+    opt_b = cls(params_b, **kw)
+    sched_b = lr_scheduler.StepLR(opt_b, step_size=3, gamma=0.5)
+    opt_b.load_state_dict(checkpoint["optimizer"])
+    sched_b.load_state_dict(checkpoint["scheduler"])
+    train(params_b, opt_b, sched_b, 5, start=5)
+    for p, q in zip(params, params_b):
+        assert p.data.dtype == q.data.dtype == np.float32
+        assert np.array_equal(p.data, q.data), f"{cls.__name__}: resumed run differs"
+
+
+def test_state_dict_is_a_deep_copy_with_index_keys():
+    params = make_model()
+    opt = optim.Adam([{"params": params[:2]}, {"params": params[2:], "lr": 0.1}])
+    for p in params:
+        p.grad = tinydl.Tensor(np.ones_like(p.data))
+    opt.step()
+    sd = opt.state_dict()
+    assert [g["params"] for g in sd["param_groups"]] == [[0, 1], [2]]
+    assert sd["param_groups"][1]["lr"] == 0.1 and sd["param_groups"][0]["betas"] == (0.9, 0.999)
+    assert sorted(sd["state"]) == [0, 1, 2] and sd["state"][2]["step"] == 1
+    sd["state"][0]["exp_avg"][...] = 123.0
+    assert not np.any(opt.state[params[0]]["exp_avg"] == 123.0)
+
+
+def test_load_state_dict_rejects_mismatches():
+    params = make_model()
+    opt = optim.SGD(params, lr=0.1, momentum=0.9)
+    for p in params:
+        p.grad = tinydl.Tensor(np.ones_like(p.data))
+    opt.step()
+    sd = opt.state_dict()
+    with pytest.raises(ValueError, match="parameter groups"):
+        optim.SGD([{"params": params[:1]}, {"params": params[1:]}], lr=0.1).load_state_dict(sd)
+    with pytest.raises(ValueError, match="parameters"):
+        optim.SGD(params[:2], lr=0.1).load_state_dict(sd)
+    swapped = [params[2], params[1], params[0]]
+    with pytest.raises(ValueError, match="shape"):
+        optim.SGD(swapped, lr=0.1, momentum=0.9).load_state_dict(sd)
+
+
+def test_params_without_grad_are_skipped():
+    a, b = tensor(3), tensor(3, seed=1)
+    before = b.data.copy()
+    opt = optim.Adam([a, b], lr=0.1)
+    a.grad = tinydl.Tensor(np.ones(3, dtype=np.float32))
+    opt.step()
+    assert np.array_equal(b.data, before) and b not in opt.state and a in opt.state
+    assert np.allclose(a.data, tensor(3).data - 0.1, atol=1e-6)
+
+
+def test_zero_grad_sets_none_or_zero():
+    a = tensor(3)
+    opt = optim.SGD([a], lr=0.1)
+    a.grad = tinydl.Tensor(np.ones(3, dtype=np.float32))
+    opt.zero_grad(set_to_none=False)
+    assert np.array_equal(a.grad.data, np.zeros(3))
+    opt.zero_grad()
+    assert a.grad is None
+
+
+def test_param_groups_fill_defaults_and_reject_duplicates():
+    a, b, c = tensor(2), tensor(2), tensor(2)
+    opt = optim.SGD([{"params": [a]}, {"params": b, "momentum": 0.5}], lr=0.1)
+    assert opt.param_groups[0]["momentum"] == 0 and opt.param_groups[1]["momentum"] == 0.5
+    assert opt.param_groups[1]["params"] == [b] or opt.param_groups[1]["params"][0] is b
+    opt.add_param_group({"params": [c], "lr": 0.01})
+    assert opt.param_groups[2]["lr"] == 0.01
+    with pytest.raises(ValueError, match="more than one"):
+        opt.add_param_group({"params": [a]})
+    with pytest.raises(ValueError, match="unknown"):
+        optim.SGD([{"params": [tensor(2)], "betas": (0.9, 0.99)}])
+
+
+def test_bad_params_raise():
+    with pytest.raises(ValueError, match="empty"):
+        optim.SGD([])
+    with pytest.raises(TypeError, match="single Tensor"):
+        optim.SGD(tensor(2))
+    with pytest.raises(TypeError, match="Tensors"):
+        optim.SGD([np.zeros(2)])
+    with pytest.raises(TypeError, match="floating"):
+        optim.SGD([tinydl.Tensor(np.zeros(2, dtype=np.int64))])
+    a = tensor(3)
+    a.grad = tinydl.Tensor(np.ones(4, dtype=np.float32))
+    with pytest.raises(ValueError, match="shape"):
+        optim.SGD([a], lr=0.1).step()
+
+
+def test_step_with_closure_returns_loss():
+    a = tinydl.Tensor(np.array([3.0]), requires_grad=True)
+    opt = optim.SGD([a], lr=0.25)
+
+    def closure():
+        opt.zero_grad()
+        loss = (a * a).sum()
+        loss.backward()
+        return loss
+
+    loss = opt.step(closure)
+    assert loss.item() == 9.0 and a.data[0] == pytest.approx(3.0 - 0.25 * 6.0)
+
+
+@pytest.mark.parametrize("cls, kw", ALL, ids=IDS)
+def test_gradient_accumulation_equals_full_batch(cls, kw):
+    """k micro-batches with loss / k accumulate to the full batch's gradient and update."""
+    k = 4
+    x, y = make_data(n=32, dtype=np.float64)
+    full, accum = make_model(np.float64), make_model(np.float64)
+    opt_full, opt_accum = cls(full, **kw), cls(accum, **kw)
+    for _ in range(3):
+        opt_full.zero_grad()
+        mse(full, x, y).backward()
+        opt_full.step()
+        opt_accum.zero_grad()
+        for part in range(k):
+            rows = slice(part * 8, part * 8 + 8)
+            (mse(accum, x[rows], y[rows]) / k).backward()
+        for p, q in zip(full, accum):
+            np.testing.assert_allclose(q.grad.data, p.grad.data, rtol=1e-10, atol=1e-14)
+        opt_accum.step()
+    for p, q in zip(full, accum):
+        np.testing.assert_allclose(q.data, p.data, rtol=1e-9, atol=1e-12)
+
+
+def test_zero_dim_parameter_updates_in_place_and_round_trips():
+    p = tinydl.Tensor(np.array(2.0), requires_grad=True)
+    data = p.data
+    opt = optim.Adam([p], lr=0.1)
+    p.grad = tinydl.Tensor(np.array(0.5))
+    opt.step()
+    assert p.data is data and p.data.shape == () and p.data == pytest.approx(1.9, abs=1e-7)
+    q = tinydl.Tensor(p.data.copy(), requires_grad=True)
+    other = optim.Adam([q], lr=0.1)
+    other.load_state_dict(through_npz(opt.state_dict()))
+    for opt_, param in ((opt, p), (other, q)):
+        param.grad = tinydl.Tensor(np.array(-1.0))
+        opt_.step()
+    assert q.data == p.data

@@ -1,0 +1,476 @@
+"""Learning-rate schedules with torch.optim.lr_scheduler's semantics.
+
+Usage, in torch's call order::
+
+    scheduler = StepLR(optimizer, step_size=30)   # construction performs step 0
+    for epoch in range(n):                        # (or: for each batch, for the cyclic ones)
+        train(...)                                # ... optimizer.step() ...
+        scheduler.step()                          # after optimizer.step()
+
+A scheduler counts its steps in ``last_epoch`` (0 after construction) and writes
+``group['lr']`` of every parameter group. The first construction on an optimizer stores
+each group's lr as ``group['initial_lr']``; these are the ``base_lrs`` the closed forms
+start from. Each schedule here computes lr from ``last_epoch`` in closed form, so unlike
+torch's recursive forms they are not chainable (two schedulers on one optimizer overwrite
+each other rather than multiply).
+"""
+import bisect
+import math
+import warnings
+
+from tinydl.optim.optimizer import Optimizer
+
+
+def _per_group(name, optimizer, value):
+    """One value per parameter group: a list/tuple of the right length, or a scalar repeated."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != len(optimizer.param_groups):
+            raise ValueError(f"{name}: expected {len(optimizer.param_groups)} values "
+                             f"(one per parameter group), got {len(value)}")
+        return list(value)
+    return [value] * len(optimizer.param_groups)
+
+
+class LRScheduler:
+    """Base class: ``step()``, ``get_last_lr()``, ``state_dict()``, ``load_state_dict()``.
+
+    Subclasses implement ``get_lr()``, the lrs for the current ``last_epoch``.
+    """
+
+    # Attributes holding functions, which a checkpoint cannot store.
+    _unsaved = ("lr_lambdas",)
+
+    def __init__(self, optimizer, last_epoch=-1):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(self).__name__}: {type(optimizer).__name__} is not an Optimizer")
+        self.optimizer = optimizer
+        if last_epoch == -1:
+            for group in optimizer.param_groups:
+                group.setdefault("initial_lr", group["lr"])
+        else:
+            for i, group in enumerate(optimizer.param_groups):
+                if "initial_lr" not in group:
+                    raise KeyError(f"{type(self).__name__}: param_groups[{i}] has no 'initial_lr' "
+                                   f"to resume from at last_epoch={last_epoch}")
+        self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
+        self.last_epoch = last_epoch
+        self._step_count = 0
+        self._optimizer_steps_at_start = optimizer._step_calls
+        self.step()
+
+    def get_lr(self):
+        """The learning rate of every group at step ``last_epoch``."""
+        raise NotImplementedError
+
+    def get_last_lr(self):
+        """The learning rates the last ``step()`` set, one per parameter group."""
+        return self._last_lr
+
+    def step(self):
+        """Advance one step and write the new lr into every parameter group."""
+        self._warn_if_out_of_order()
+        self._step_count += 1
+        self.last_epoch += 1
+        self._apply(self.get_lr())
+
+    def _warn_if_out_of_order(self):
+        if self._step_count == 1 and self.optimizer._step_calls == self._optimizer_steps_at_start:
+            warnings.warn(f"{type(self).__name__}.step() was called before optimizer.step(); "
+                          "call them in the order optimizer.step(), scheduler.step(), or the "
+                          "first value of the schedule is skipped", UserWarning, stacklevel=3)
+
+    def _apply(self, lrs):
+        for group, lr in zip(self.optimizer.param_groups, lrs):
+            group["lr"] = lr
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def state_dict(self):
+        """Every attribute except the optimizer (and functions, which cannot be saved)."""
+        return {k: v for k, v in self.__dict__.items()
+                if k != "optimizer" and not callable(v) and k not in self._unsaved}
+
+    def load_state_dict(self, state_dict):
+        """Restore attributes saved by ``state_dict()``."""
+        self.__dict__.update(state_dict)
+
+
+class LambdaLR(LRScheduler):
+    """lr = base_lr * lr_lambda(epoch); ``lr_lambda`` is a function or one per group."""
+
+    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+        self.lr_lambdas = _per_group("LambdaLR", optimizer, lr_lambda)
+        if not all(callable(f) for f in self.lr_lambdas):
+            raise TypeError("LambdaLR: lr_lambda must be a function or a list of functions")
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        return [base * f(self.last_epoch) for base, f in zip(self.base_lrs, self.lr_lambdas)]
+
+
+class StepLR(LRScheduler):
+    """lr = base_lr * gamma ** floor(epoch / step_size)."""
+
+    def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
+        if not (isinstance(step_size, int) and step_size > 0):
+            raise ValueError(f"StepLR: step_size must be a positive int, got {step_size!r}")
+        self.step_size = step_size
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        return [base * self.gamma ** (self.last_epoch // self.step_size) for base in self.base_lrs]
+
+
+class MultiStepLR(LRScheduler):
+    """lr = base_lr * gamma ** (number of milestones <= epoch); a repeated milestone counts twice."""
+
+    def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
+        self.milestones = sorted(int(m) for m in milestones)
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        passed = bisect.bisect_right(self.milestones, self.last_epoch)
+        return [base * self.gamma ** passed for base in self.base_lrs]
+
+
+class ExponentialLR(LRScheduler):
+    """lr = base_lr * gamma ** epoch."""
+
+    def __init__(self, optimizer, gamma, last_epoch=-1):
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        return [base * self.gamma ** self.last_epoch for base in self.base_lrs]
+
+
+class CosineAnnealingLR(LRScheduler):
+    """lr = eta_min + (base_lr - eta_min) (1 + cos(pi epoch / T_max)) / 2 (Loshchilov & Hutter, SGDR).
+
+    Past T_max the cosine continues, so lr climbs back up, as in torch.
+    """
+
+    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
+        if not T_max > 0:
+            raise ValueError(f"CosineAnnealingLR: T_max must be positive, got {T_max!r}")
+        self.T_max = T_max
+        self.eta_min = eta_min
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        factor = (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
+        return [self.eta_min + (base - self.eta_min) * factor for base in self.base_lrs]
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """SGDR: cosine annealing restarted every T_i steps, T_i = T_0 * T_mult^i.
+
+    lr = eta_min + (base_lr - eta_min) (1 + cos(pi T_cur / T_i)) / 2 with T_cur the steps
+    since the last restart. ``step(epoch)`` accepts a fractional epoch (``epoch + i / n``
+    within an epoch), as torch does.
+    """
+
+    def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1):
+        if not (isinstance(T_0, int) and T_0 > 0):
+            raise ValueError(f"CosineAnnealingWarmRestarts: T_0 must be a positive int, got {T_0!r}")
+        if not (isinstance(T_mult, int) and T_mult >= 1):
+            raise ValueError(f"CosineAnnealingWarmRestarts: T_mult must be an int >= 1, got {T_mult!r}")
+        self.T_0 = T_0
+        self.T_i = T_0
+        self.T_mult = T_mult
+        self.eta_min = eta_min
+        self.T_cur = last_epoch
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        factor = (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
+        return [self.eta_min + (base - self.eta_min) * factor for base in self.base_lrs]
+
+    def step(self, epoch=None):
+        """Advance one step, or jump to ``epoch`` (a float is allowed)."""
+        self._warn_if_out_of_order()
+        self._step_count += 1
+        if epoch is None and self.last_epoch < 0:
+            epoch = 0
+        if epoch is None:
+            epoch = self.last_epoch + 1
+            self.T_cur += 1
+            if self.T_cur >= self.T_i:
+                self.T_cur -= self.T_i
+                self.T_i *= self.T_mult
+        elif epoch < 0:
+            raise ValueError(f"CosineAnnealingWarmRestarts.step: epoch must be >= 0, got {epoch!r}")
+        elif epoch < self.T_0:
+            self.T_i, self.T_cur = self.T_0, epoch
+        elif self.T_mult == 1:
+            self.T_i, self.T_cur = self.T_0, epoch % self.T_0
+        else:
+            # Restarts happen at T_0 (T_mult^n - 1) / (T_mult - 1); find the last one passed.
+            n = int(math.log(epoch / self.T_0 * (self.T_mult - 1) + 1, self.T_mult))
+            self.T_cur = epoch - self.T_0 * (self.T_mult ** n - 1) / (self.T_mult - 1)
+            self.T_i = self.T_0 * self.T_mult ** n
+        self.last_epoch = math.floor(epoch)
+        self._apply(self.get_lr())
+
+
+class _MomentumCycling:
+    """Shared by CyclicLR and OneCycleLR: which group option carries the momentum."""
+
+    def _init_momentum(self, optimizer, base_momentum, max_momentum, last_epoch):
+        name = type(self).__name__
+        if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+            raise ValueError(f"{name}: cycle_momentum needs an optimizer with 'momentum' or "
+                             f"'betas', {type(optimizer).__name__} has neither")
+        self.use_beta1 = "betas" in optimizer.defaults
+        self.base_momentums = _per_group(f"{name} base_momentum", optimizer, base_momentum)
+        self.max_momentums = _per_group(f"{name} max_momentum", optimizer, max_momentum)
+        if last_epoch == -1:
+            for top, bottom, group in zip(self.max_momentums, self.base_momentums,
+                                          optimizer.param_groups):
+                self._set_momentum(group, top)
+                group["max_momentum"] = top
+                group["base_momentum"] = bottom
+
+    def _set_momentum(self, group, value):
+        if self.use_beta1:
+            group["betas"] = (value, *group["betas"][1:])
+        else:
+            group["momentum"] = value
+
+
+class CyclicLR(_MomentumCycling, LRScheduler):
+    """Cyclical learning rates (Smith 2017), stepped once per batch.
+
+    With total = up + down and ratio = up / total::
+
+        cycle = floor(1 + t / total),  x = 1 + t / total - cycle
+        s = x / ratio  if x <= ratio  else (x - 1) / (ratio - 1)
+        lr = base_lr + (max_lr - base_lr) * s * f
+
+    f = 1 ('triangular'), 1 / 2^(cycle - 1) ('triangular2'), gamma^t ('exp_range'), or a
+    custom ``scale_fn`` of the cycle (scale_mode='cycle') or of t ('iterations').
+    With ``cycle_momentum`` the momentum ('momentum', or beta1 of 'betas') moves the other
+    way, ``max_momentum - (max_momentum - base_momentum) * s * f``. Construction sets each
+    group's lr to base_lr.
+    """
+
+    _unsaved = ("lr_lambdas", "scale_fn_custom")
+
+    def __init__(self, optimizer, base_lr, max_lr, step_size_up=2000, step_size_down=None,
+                 mode="triangular", gamma=1.0, scale_fn=None, scale_mode="cycle",
+                 cycle_momentum=True, base_momentum=0.8, max_momentum=0.9, last_epoch=-1):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"CyclicLR: {type(optimizer).__name__} is not an Optimizer")
+        base_lrs = _per_group("CyclicLR base_lr", optimizer, base_lr)
+        if last_epoch == -1:
+            # base_lr replaces whatever lr the groups had: it is the schedule's starting point.
+            for lr, group in zip(base_lrs, optimizer.param_groups):
+                group["lr"] = lr
+                group["initial_lr"] = lr
+        self.max_lrs = _per_group("CyclicLR max_lr", optimizer, max_lr)
+        up = float(step_size_up)
+        down = float(step_size_down) if step_size_down is not None else up
+        if up <= 0 or down < 0:
+            raise ValueError(f"CyclicLR: step sizes must be positive, got up={up}, down={down}")
+        self.total_size = up + down
+        self.step_ratio = up / self.total_size
+        if scale_fn is None and mode not in ("triangular", "triangular2", "exp_range"):
+            raise ValueError(f"CyclicLR: unknown mode {mode!r} and no scale_fn given")
+        if scale_mode not in ("cycle", "iterations"):
+            raise ValueError(f"CyclicLR: scale_mode must be 'cycle' or 'iterations', got {scale_mode!r}")
+        self.mode = mode
+        self.gamma = gamma
+        self.scale_fn_custom = scale_fn
+        # The built-in modes fix their own scale_mode, as in torch.
+        if scale_fn is None:
+            scale_mode = "iterations" if mode == "exp_range" else "cycle"
+        self.scale_mode = scale_mode
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            self._init_momentum(optimizer, base_momentum, max_momentum, last_epoch)
+        super().__init__(optimizer, last_epoch)
+
+    def scale_fn(self, x):
+        """The amplitude factor f at cycle number or iteration ``x``."""
+        if self.scale_fn_custom is not None:
+            return self.scale_fn_custom(x)
+        if self.mode == "triangular":
+            return 1.0
+        if self.mode == "triangular2":
+            return 1 / (2.0 ** (x - 1))
+        return self.gamma ** x
+
+    def get_lr(self):
+        cycle = math.floor(1 + self.last_epoch / self.total_size)
+        x = 1.0 + self.last_epoch / self.total_size - cycle
+        if x <= self.step_ratio:
+            rise = x / self.step_ratio
+        else:
+            rise = (x - 1) / (self.step_ratio - 1)
+        factor = rise * self.scale_fn(cycle if self.scale_mode == "cycle" else self.last_epoch)
+        lrs = [base + (top - base) * factor for base, top in zip(self.base_lrs, self.max_lrs)]
+        if self.cycle_momentum:
+            for group, bottom, top in zip(self.optimizer.param_groups, self.base_momentums,
+                                          self.max_momentums):
+                self._set_momentum(group, top - (top - bottom) * factor)
+        return lrs
+
+
+class OneCycleLR(_MomentumCycling, LRScheduler):
+    """The 1cycle policy (Smith & Topin 2019, fastai's two-phase default), stepped per batch.
+
+    initial_lr = max_lr / div_factor, min_lr = initial_lr / final_div_factor. Phase 1 goes
+    initial -> max over steps 0 .. pct_start*T - 1, phase 2 max -> min up to step T - 1;
+    with ``three_phase`` the second phase returns to initial_lr at 2 pct_start T - 2 and a
+    third anneals to min_lr. Within a phase, 'cos' gives ``end + (start - end)/2 (1 +
+    cos(pi p))`` and 'linear' ``start + (end - start) p``, p the fraction of the phase done.
+    Momentum (or beta1) anneals the opposite way between max_momentum and base_momentum.
+    Stepping past ``total_steps`` raises ValueError.
+    """
+
+    def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None,
+                 pct_start=0.3, anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85,
+                 max_momentum=0.95, div_factor=25.0, final_div_factor=1e4, three_phase=False,
+                 last_epoch=-1):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"OneCycleLR: {type(optimizer).__name__} is not an Optimizer")
+        if total_steps is not None:
+            if not (isinstance(total_steps, int) and total_steps > 0):
+                raise ValueError(f"OneCycleLR: total_steps must be a positive int, got {total_steps!r}")
+            self.total_steps = total_steps
+        elif epochs is not None and steps_per_epoch is not None:
+            if not (isinstance(epochs, int) and epochs > 0 and isinstance(steps_per_epoch, int)
+                    and steps_per_epoch > 0):
+                raise ValueError("OneCycleLR: epochs and steps_per_epoch must be positive ints, "
+                                 f"got {epochs!r} and {steps_per_epoch!r}")
+            self.total_steps = epochs * steps_per_epoch
+        else:
+            raise ValueError("OneCycleLR: give total_steps, or both epochs and steps_per_epoch")
+        if not (isinstance(pct_start, float) and 0.0 <= pct_start <= 1.0):
+            raise ValueError(f"OneCycleLR: pct_start must be a float in [0, 1], got {pct_start!r}")
+        if anneal_strategy not in ("cos", "linear"):
+            raise ValueError(f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
+        self.anneal_strategy = anneal_strategy
+        warmup_end = float(pct_start * self.total_steps) - 1
+        last = self.total_steps - 1
+        # (end step, lr from, lr to, momentum from, momentum to), names of group entries
+        if three_phase:
+            self.phases = [
+                (warmup_end, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                (float(2 * pct_start * self.total_steps) - 2, "max_lr", "initial_lr",
+                 "base_momentum", "max_momentum"),
+                (last, "initial_lr", "min_lr", "max_momentum", "max_momentum"),
+            ]
+        else:
+            self.phases = [
+                (warmup_end, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                (last, "max_lr", "min_lr", "base_momentum", "max_momentum"),
+            ]
+        max_lrs = _per_group("OneCycleLR max_lr", optimizer, max_lr)
+        if last_epoch == -1:
+            for top, group in zip(max_lrs, optimizer.param_groups):
+                group["initial_lr"] = top / div_factor
+                group["max_lr"] = top
+                group["min_lr"] = group["initial_lr"] / final_div_factor
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            self._init_momentum(optimizer, base_momentum, max_momentum, last_epoch)
+        super().__init__(optimizer, last_epoch)
+
+    def _anneal(self, start, end, pct):
+        if self.anneal_strategy == "cos":
+            return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+        return (end - start) * pct + start
+
+    def get_lr(self):
+        step = self.last_epoch
+        if step > self.total_steps:
+            raise ValueError(f"OneCycleLR: tried to step {step} times, but total_steps is "
+                             f"{self.total_steps}")
+        lrs = []
+        for group in self.optimizer.param_groups:
+            start_step = 0.0
+            for i, (end_step, lr_from, lr_to, m_from, m_to) in enumerate(self.phases):
+                if step <= end_step or i == len(self.phases) - 1:
+                    pct = (step - start_step) / (end_step - start_step)
+                    lrs.append(self._anneal(group[lr_from], group[lr_to], pct))
+                    if self.cycle_momentum:
+                        self._set_momentum(group, self._anneal(group[m_from], group[m_to], pct))
+                    break
+                start_step = end_step
+        return lrs
+
+
+class ReduceLROnPlateau(LRScheduler):
+    """Multiply lr by ``factor`` when a metric has stopped improving for ``patience`` steps.
+
+    ``step(metric)`` once per evaluation. "Better" is ``a < best (1 - threshold)`` (mode
+    'min', threshold_mode 'rel'), ``a < best - threshold`` ('min', 'abs'), mirrored for
+    'max'. After more than ``patience`` steps without improvement each group's lr becomes
+    ``max(lr * factor, min_lr)`` (only if that changes it by more than ``eps``) and
+    ``cooldown`` steps follow in which bad steps are not counted.
+    """
+
+    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
+                 threshold_mode="rel", cooldown=0, min_lr=0, eps=1e-8):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"ReduceLROnPlateau: {type(optimizer).__name__} is not an Optimizer")
+        if factor >= 1.0:
+            raise ValueError(f"ReduceLROnPlateau: factor must be < 1.0, got {factor!r}")
+        if mode not in ("min", "max"):
+            raise ValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max', got {mode!r}")
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs', "
+                             f"got {threshold_mode!r}")
+        self.optimizer = optimizer
+        self.mode = mode
+        self.factor = factor
+        self.patience = patience
+        self.threshold = threshold
+        self.threshold_mode = threshold_mode
+        self.cooldown = cooldown
+        self.min_lrs = _per_group("ReduceLROnPlateau min_lr", optimizer, min_lr)
+        self.eps = eps
+        self.last_epoch = 0
+        self.best = math.inf if mode == "min" else -math.inf
+        self.num_bad_epochs = 0
+        self.cooldown_counter = 0
+        self._last_lr = [group["lr"] for group in optimizer.param_groups]
+
+    @property
+    def in_cooldown(self):
+        """True while lr reductions are paused after the last one."""
+        return self.cooldown_counter > 0
+
+    def is_better(self, a, best):
+        """Whether metric value ``a`` improves on ``best`` by more than the threshold."""
+        if self.mode == "min" and self.threshold_mode == "rel":
+            return a < best * (1.0 - self.threshold)
+        if self.mode == "min":
+            return a < best - self.threshold
+        if self.threshold_mode == "rel":
+            return a > best * (self.threshold + 1.0)
+        return a > best + self.threshold
+
+    def step(self, metrics):
+        """Record one value of the monitored metric and reduce lr if it has plateaued."""
+        current = float(metrics)
+        self.last_epoch += 1
+        if self.is_better(current, self.best):
+            self.best = current
+            self.num_bad_epochs = 0
+        else:
+            self.num_bad_epochs += 1
+        if self.in_cooldown:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0
+        if self.num_bad_epochs > self.patience:
+            for group, min_lr in zip(self.optimizer.param_groups, self.min_lrs):
+                old = float(group["lr"])
+                new = max(old * self.factor, min_lr)
+                if old - new > self.eps:
+                    group["lr"] = new
+            self.cooldown_counter = self.cooldown
+            self.num_bad_epochs = 0
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]

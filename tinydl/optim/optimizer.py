@@ -1,0 +1,309 @@
+"""The ``Optimizer`` base class: parameter groups, per-parameter state, checkpoints.
+
+An optimizer owns a list of *parameter groups*. Each group is a dict with the key
+``'params'`` (a list of Tensors) and one entry per hyper-parameter (``'lr'``,
+``'momentum'``, ``'betas'``, ...); options missing from a group are filled from the
+optimizer's ``defaults``. Schedulers change ``group['lr']`` between steps. The state of
+each parameter (momentum buffer, moment estimates, step count) lives in ``state[p]``.
+
+``step()`` walks every parameter that has a gradient and hands its arrays to the
+subclass's ``_update(param, grad, state, group)``, which changes ``param`` in place.
+Parameters whose ``grad`` is None are skipped, as in torch.optim; so are their states.
+
+Gradient accumulation
+---------------------
+``backward()`` adds into ``p.grad``, so a large batch can be processed as ``k``
+micro-batches whose gradients are summed before one optimizer step. Dividing each
+micro-batch loss by ``k`` makes the summed gradient equal the gradient of the mean loss
+over the whole batch (up to float round-off)::
+
+    optimizer.zero_grad()
+    for micro_batch in split(batch, k):         # k equal parts
+        loss = loss_fn(model, micro_batch) / k  # mean over the micro-batch, then / k
+        loss.backward()                         # adds into p.grad
+    optimizer.step()                            # one update, as for the full batch
+
+(With unequal parts, weight micro-batch ``i`` by ``n_i / n`` instead of ``1 / k``.)
+Gradient clipping, if wanted, goes between the loop and ``step()``
+(``tinydl.nn.utils.clip_grad_norm_``).
+"""
+import numbers
+
+import numpy as np
+
+from tinydl.tensor import Tensor
+
+
+class _StateByParam:
+    """Per-parameter state keyed by the parameter object itself.
+
+    Tensors compare elementwise (``==`` returns a Tensor), so they are keyed by identity,
+    which is what torch.optim does too. Supports ``state[p]``, ``p in state``, ``len``,
+    iteration over parameters and ``items()``.
+    """
+
+    def __init__(self):
+        self._entries = {}  # id(param) -> (param, state dict)
+
+    def __getitem__(self, param):
+        return self._entries[id(param)][1]
+
+    def __setitem__(self, param, value):
+        self._entries[id(param)] = (param, value)
+
+    def __contains__(self, param):
+        return id(param) in self._entries
+
+    def __len__(self):
+        return len(self._entries)
+
+    def __iter__(self):
+        return (param for param, _ in self._entries.values())
+
+    def items(self):
+        """(parameter, state dict) pairs in the order the states were created."""
+        return list(self._entries.values())
+
+    def clear(self):
+        """Forget every parameter's state."""
+        self._entries.clear()
+
+
+def _copy_value(value, where):
+    """Deep copy of a state/option value made of arrays, numbers, None, lists, tuples, dicts."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if value is None or isinstance(value, (numbers.Number, str, np.generic)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return type(value)(_copy_value(v, where) for v in value)
+    if isinstance(value, dict):
+        return {k: _copy_value(v, where) for k, v in value.items()}
+    raise TypeError(f"Optimizer.state_dict: {where} holds a {type(value).__name__}, "
+                    "which cannot be saved (only arrays, numbers, None, lists, tuples, dicts)")
+
+
+def _restore_option(value, current):
+    """A loaded group option, given back the Python type the running optimizer uses.
+
+    A checkpoint that went through ``np.savez`` turns numbers into 0-d arrays and tuples
+    into arrays; the current value of the same option says what it should be again.
+    """
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    elif isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(current, tuple) and isinstance(value, (list, tuple, np.ndarray)):
+        return tuple(_restore_option(v, c) for v, c in zip(value, current))
+    if isinstance(current, bool):
+        return bool(value)
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    return _copy_value(value, "a loaded option")
+
+
+class Optimizer:
+    """Base class of the first-order optimizers (torch.optim.Optimizer semantics).
+
+    Args:
+        params_or_groups: an iterable of Tensors, or of dicts (parameter groups) each with
+            a ``'params'`` entry and any per-group options.
+        defaults: option name -> default value for groups that do not set it.
+
+    Subclasses implement ``_init_state(param, group) -> dict`` (the state before the first
+    step) and ``_update(param, grad, state, group)`` (one step on NumPy arrays, in place).
+    ``_scalar_state`` names the state entries that are Python numbers, not arrays.
+    """
+
+    _scalar_state = ("step",)
+
+    def __init__(self, params_or_groups, defaults):
+        self.defaults = dict(defaults)
+        self.param_groups = []
+        self.state = _StateByParam()
+        # Counted so that a scheduler can warn when it is stepped before the optimizer.
+        self._step_calls = 0
+        if isinstance(params_or_groups, Tensor):
+            raise TypeError(f"{type(self).__name__}: params must be an iterable of Tensors or "
+                            "of dicts, got a single Tensor (wrap it in a list)")
+        if isinstance(params_or_groups, dict):
+            raise TypeError(f"{type(self).__name__}: params must be an iterable of Tensors or "
+                            "of dicts, got a dict (wrap the group in a list)")
+        groups = list(params_or_groups)
+        if not groups:
+            raise ValueError(f"{type(self).__name__} got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines += [f"    {k}: {v}" for k, v in sorted(group.items()) if k != "params"]
+        return "\n".join(lines + [")"])
+
+    def add_param_group(self, param_group):
+        """Add a group ``{'params': [...], option: value, ...}``; missing options take defaults.
+
+        Raises TypeError for non-Tensor or non-floating parameters and ValueError when a
+        parameter already belongs to another group or an option is unknown.
+        """
+        name = type(self).__name__
+        if not isinstance(param_group, dict):
+            raise TypeError(f"{name}.add_param_group: expected a dict, got {type(param_group).__name__}")
+        if "params" not in param_group:
+            raise ValueError(f"{name}.add_param_group: the group has no 'params' entry")
+        params = param_group["params"]
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, set):
+            raise TypeError(f"{name}.add_param_group: params must be an ordered collection, "
+                            "not a set (its order changes between runs)")
+        params = list(params)
+        for p in params:
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{name}: can only optimize Tensors, got {type(p).__name__}")
+            if not np.issubdtype(p.data.dtype, np.floating):
+                raise TypeError(f"{name}: can only optimize floating-point Tensors, got dtype {p.data.dtype}")
+        if len({id(p) for p in params}) != len(params):
+            raise ValueError(f"{name}.add_param_group: a parameter appears twice in one group")
+        unknown = set(param_group) - set(self.defaults) - {"params"}
+        if unknown:
+            raise ValueError(f"{name}.add_param_group: unknown option(s) {sorted(unknown)}; "
+                             f"known: {sorted(self.defaults)}")
+        group = dict(self.defaults)
+        group.update(param_group)
+        group["params"] = params
+        self._check_group(group)
+        taken = {id(p) for g in self.param_groups for p in g["params"]}
+        if any(id(p) in taken for p in params):
+            raise ValueError(f"{name}.add_param_group: some parameters appear in more than one "
+                             "parameter group")
+        self.param_groups.append(group)
+
+    def _check_group(self, group):
+        """Validate one group's options (subclasses raise ValueError naming the bad value)."""
+
+    def zero_grad(self, set_to_none=True):
+        """Clear the gradients of every parameter: ``p.grad = None`` (default) or zeros."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    p.grad.data[...] = 0
+
+    def step(self, closure=None):
+        """Update every parameter that has a gradient, in place; returns ``closure()`` if given.
+
+        ``closure`` re-evaluates the model and returns the loss (it should call
+        ``zero_grad`` and ``backward`` itself), as in torch.optim.
+        """
+        loss = closure() if closure is not None else None
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                grad = p.grad.data
+                if grad.shape != p.data.shape:
+                    raise ValueError(f"{type(self).__name__}.step: gradient shape {grad.shape} "
+                                     f"differs from parameter shape {p.data.shape}")
+                param, grad = _working_view(p.data), _working_view(grad)
+                if grad.dtype != param.dtype:
+                    grad = grad.astype(param.dtype)
+                if p not in self.state:
+                    self.state[p] = self._init_state(param, group)
+                self._update(param, grad, self.state[p], group)
+        self._step_calls += 1
+        return loss
+
+    def _init_state(self, param, group):
+        return {}
+
+    def _update(self, param, grad, state, group):
+        raise NotImplementedError(f"{type(self).__name__} does not define its update rule")
+
+    def state_dict(self):
+        """The optimizer's state as plain data, as torch.optim does it.
+
+        Returns ``{'state': {index: {name: value}}, 'param_groups': [{option: value,
+        'params': [index, ...]}]}`` where parameters are numbered 0, 1, ... in group order.
+        Values are deep copies made only of NumPy arrays, Python numbers, None, lists,
+        tuples and dicts, so the result can be written with ``tinydl.save``.
+        """
+        index = {}
+        groups = []
+        for group in self.param_groups:
+            packed = {k: _copy_value(v, f"option {k!r}") for k, v in group.items() if k != "params"}
+            packed["params"] = [index.setdefault(id(p), len(index)) for p in group["params"]]
+            groups.append(packed)
+        state = {index[id(p)]: _copy_value(s, f"the state of parameter {index[id(p)]}")
+                 for p, s in self.state.items() if id(p) in index}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict):
+        """Restore a ``state_dict()`` into an optimizer over parameters of the same shapes.
+
+        Group options come from the checkpoint; the parameters stay this optimizer's own.
+        State arrays are copied and cast to their parameter's dtype. Keys of ``'state'``
+        may be ints or their strings (as after a round trip through ``.npz``).
+        """
+        name = type(self).__name__
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(f"{name}.load_state_dict: the checkpoint has {len(saved_groups)} "
+                             f"parameter groups, this optimizer {len(self.param_groups)}")
+        by_index = {}
+        for saved, group in zip(saved_groups, self.param_groups):
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError(f"{name}.load_state_dict: a group has {len(saved['params'])} "
+                                 f"parameters in the checkpoint and {len(group['params'])} here")
+            for i, p in zip(saved["params"], group["params"]):
+                by_index[int(i)] = p
+        new_groups = []
+        for saved, group in zip(saved_groups, self.param_groups):
+            new_group = {k: _restore_option(v, group.get(k)) for k, v in saved.items() if k != "params"}
+            new_group["params"] = group["params"]
+            new_groups.append(new_group)
+        new_state = _StateByParam()
+        for key, saved_state in state_dict["state"].items():
+            p = by_index.get(int(key))
+            if p is None:
+                raise ValueError(f"{name}.load_state_dict: state for parameter {key}, "
+                                 "which no group lists")
+            new_state[p] = {k: self._restore_state_value(k, v, p) for k, v in saved_state.items()}
+        self.param_groups = new_groups
+        self.state = new_state
+
+    def _restore_state_value(self, key, value, p):
+        if value is None:
+            return None
+        if key in self._scalar_state:
+            number = np.asarray(value).item()
+            return int(number) if key == "step" else float(number)
+        array = np.array(value, dtype=p.data.dtype, copy=True)
+        if array.shape != _working_view(p.data).shape:
+            raise ValueError(f"{type(self).__name__}.load_state_dict: state {key!r} has shape "
+                             f"{array.shape}, its parameter {p.data.shape}")
+        return array
+
+
+def _working_view(array):
+    """The array the update rules work on: itself, or a (1,) view of a 0-d array.
+
+    NumPy turns the results of arithmetic on 0-d arrays into scalars, on which ``*=``
+    rebinds instead of writing in place; a 1-element view keeps every update in place.
+    State arrays of a 0-d parameter therefore have shape (1,).
+    """
+    return array.reshape(1) if array.ndim == 0 else array
+
+
+def _check_non_negative(optimizer, **values):
+    """Raise ValueError naming the optimizer and the first option that is negative."""
+    for key, value in values.items():
+        if not value >= 0.0:
+            raise ValueError(f"{optimizer}: invalid {key} {value!r} (must be >= 0)")
