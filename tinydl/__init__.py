@@ -19,6 +19,7 @@ from tinydl.ops import (abs, add, astype, broadcast_to, clip, concatenate, copy,
                         softplus, split, sqrt, squeeze, stack, std, subtract, sum, swapaxes,
                         tanh, transpose, var, where)
 from tinydl.random import manual_seed
+from tinydl.serialization import load, save
 
 __version__ = "0.1.0"
 

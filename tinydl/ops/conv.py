@@ -19,12 +19,13 @@ convolution and gradients of any order come for free (gradgradcheck passes):
     ConvTranspose2d z = col2im(W^T @ y)         dy = Conv2d(g, W),           dW = Conv2dWeight(g, y)
     Conv2dWeight    dW = g @ im2col(x)^T        dx = ConvTranspose2d(g, G),  dg = Conv2d(x, G)
 
-Inside, columns use the channel-major layout ``(C*kh*kw, N*Ho*Wo)`` (output width
-innermost), so the forward and both backward products are single large GEMMs. The public
-``im2col``/``col2im`` use torch's ``unfold``/``fold`` layout ``(N, C*kh*kw, Ho*Wo)``.
-float32 data runs the Numba kernels of ``tinydl.kernels.conv`` (parallel, padding fused)
-unless the environment variable ``TINYDL_NUMBA=0`` is set; the NumPy functions below are
-their reference twins and the float64 path.
+Inside the Functions columns are channel-major, ``(C*kh*kw, N*Ho*Wo)`` (output width
+innermost), so the forward and both gradients are each one large GEMM (one per group); only
+the (N, F, Ho, Wo) output and its gradient are transposed, and they are the small arrays.
+The public ``im2col``/``col2im`` use torch's ``unfold``/``fold`` layout
+``(N, C*kh*kw, Ho*Wo)``. For float32 and kernels of 16 or more offsets (where it measured
+faster) the fold runs the Numba kernel ``tinydl.kernels.conv.col2im_kernel`` unless the
+environment variable ``TINYDL_NUMBA=0`` is set; ``col2im_cm`` below is its reference twin.
 """
 import os
 from collections import namedtuple
@@ -42,10 +43,6 @@ def output_size(height, width, geom):
     out_h = (height + 2 * geom.ph - geom.dh * (geom.kh - 1) - 1) // geom.sh + 1
     out_w = (width + 2 * geom.pw - geom.dw * (geom.kw - 1) - 1) // geom.sw + 1
     return out_h, out_w
-
-
-def _use_numba(array):
-    return array.dtype == np.float32 and os.environ.get("TINYDL_NUMBA", "1") != "0"
 
 
 def _offset_slices(i, j, geom, out_h, out_w):
@@ -73,7 +70,7 @@ def _unfold_into(padded, cols, geom, out_h, out_w):
 
 
 def _fold_into(cols, padded, geom, out_h, out_w):
-    """The adjoint of ``_unfold_into``: ``padded[a, b, offset (i, j) slice] += cols[a, b, i, j]``."""
+    """Adjoint of ``_unfold_into``: ``padded[a, b, offset (i, j) slice] += cols[a, b, i, j]``."""
     for i in range(geom.kh):
         for j in range(geom.kw):
             rows, columns = _offset_slices(i, j, geom, out_h, out_w)
@@ -111,10 +108,7 @@ def col2im_array(cols, height, width, geom):
 
 
 def im2col_cm(x, geom, out_h, out_w):
-    """Channel-major columns ``(C*kh*kw, N*Ho*Wo)`` of ``x`` (N, C, H, W): the GEMM layout.
-
-    NumPy reference twin of ``tinydl.kernels.conv.im2col_cm_kernel``.
-    """
+    """Channel-major columns ``(C*kh*kw, N*Ho*Wo)`` of ``x`` (N, C, H, W): the GEMM layout."""
     n, c = x.shape[:2]
     cols = np.empty((c, geom.kh, geom.kw, n, out_h, out_w), dtype=x.dtype)
     # Viewing both sides channel-first lets one strided copy per offset fill the buffer.
@@ -126,7 +120,7 @@ def im2col_cm(x, geom, out_h, out_w):
 def col2im_cm(cols, shape, geom, out_h, out_w):
     """Fold channel-major columns ``(C*kh*kw, N*Ho*Wo)`` into an array of ``shape`` (N, C, H, W).
 
-    NumPy reference twin of ``tinydl.kernels.conv.col2im_cm_kernel``.
+    The adjoint of ``im2col_cm``; NumPy reference twin of ``tinydl.kernels.conv.col2im_kernel``.
     """
     n, c, height, width = shape
     padded = np.zeros((n, c, height + 2 * geom.ph, width + 2 * geom.pw), dtype=cols.dtype)
@@ -135,43 +129,52 @@ def col2im_cm(cols, shape, geom, out_h, out_w):
     return np.ascontiguousarray(_crop(padded, geom, height, width))
 
 
-def _im2col_cm_fast(x, geom, out_h, out_w):
-    if not _use_numba(x):
-        return im2col_cm(x, geom, out_h, out_w)
-    from tinydl.kernels.conv import im2col_cm_kernel
+# NumPy's fold makes one pass over the whole gradient per kernel offset; the kernel makes
+# one pass per image plane. Measured single-threaded on the benchmark shapes, the kernel won
+# for 5x5 and 7x7 kernels (0.6-0.8x the time) and lost for 3x3 (1.2-1.6x), so it is used
+# from 16 offsets up.
+_NUMBA_MIN_OFFSETS = 16
 
-    n, c = x.shape[:2]
-    cols = np.empty((c, geom.kh, geom.kw, n, out_h, out_w), dtype=x.dtype)
-    im2col_cm_kernel(np.ascontiguousarray(x), *geom, cols)
-    return cols.reshape(c * geom.kh * geom.kw, n * out_h * out_w)
+
+def _use_numba(array, geom):
+    return (array.dtype == np.float32 and geom.kh * geom.kw >= _NUMBA_MIN_OFFSETS
+            and os.environ.get("TINYDL_NUMBA", "1") != "0")
 
 
 def _col2im_cm_fast(cols, shape, geom, out_h, out_w):
-    if not _use_numba(cols):
+    """``col2im_cm``, through the Numba kernel for float32 kernels of 16+ offsets unless
+    ``TINYDL_NUMBA=0``."""
+    if not _use_numba(cols, geom):
         return col2im_cm(cols, shape, geom, out_h, out_w)
-    from tinydl.kernels.conv import col2im_cm_kernel
+    from tinydl.kernels.conv import col2im_kernel
 
     n, c = shape[:2]
     out = np.empty(shape, dtype=cols.dtype)
-    cols6 = np.ascontiguousarray(cols).reshape(c, geom.kh, geom.kw, n, out_h, out_w)
-    col2im_cm_kernel(cols6, *geom, out)
+    col2im_kernel(np.ascontiguousarray(cols).reshape(c, geom.kh, geom.kw, n, out_h, out_w),
+                  *geom, out)
     return out
 
 
-def _channel_major(g):
-    """(N, F, Ho, Wo) -> (F, N*Ho*Wo): the output gradient laid out for the GEMMs."""
-    n, f = g.shape[:2]
-    return np.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(f, -1)
+def _channel_major(a):
+    """(N, F, H, W) -> (F, N*H*W): a gradient laid out as the GEMMs want it (one copy)."""
+    return np.ascontiguousarray(a.transpose(1, 0, 2, 3)).reshape(a.shape[1], -1)
 
 
-def _add_bias_batch_major(out_cm, bias, shape):
-    """(F, N*Ho*Wo) -> (N, F, Ho, Wo), adding the bias in the same pass as the transpose."""
-    n, f, h, w = shape
-    view = out_cm.reshape(f, n, h, w).transpose(1, 0, 2, 3)
-    if bias is None:
-        return np.ascontiguousarray(view)
-    out = np.empty(shape, dtype=out_cm.dtype)
-    np.add(view, bias.reshape(1, f, 1, 1).astype(out_cm.dtype, copy=False), out=out)
+def _group_slices(total, groups):
+    size = total // groups
+    return [slice(g * size, (g + 1) * size) for g in range(groups)]
+
+
+def _grouped_dot(a, b, groups, a_rows, b_rows):
+    """Grouped product: rows ``a_rows[g]`` of the result are ``a[a_rows[g]] @ b[b_rows[g]]``.
+
+    One BLAS call per group. (A batched ``matmul`` over the N samples was as fast on an
+    idle machine but issues N multithreaded BLAS calls, each a thread barrier; on a busy
+    2-core machine every barrier can wait a whole time slice.)
+    """
+    out = np.empty((a.shape[0], b.shape[1]), dtype=np.result_type(a, b))
+    for rows_a, rows_b in zip(a_rows, b_rows):
+        np.dot(a[rows_a], b[rows_b], out=out[rows_a])
     return out
 
 
@@ -183,21 +186,31 @@ class Conv2d(Function):
         n, c, height, width = x.shape
         f = w.shape[0]
         out_h, out_w = output_size(height, width, geom)
-        cols = _im2col_cm_fast(x, geom, out_h, out_w)
-        w_groups = w.reshape(groups, f // groups, -1)
-        out = np.matmul(w_groups, cols.reshape(groups, w_groups.shape[2], -1))
+        cols = im2col_cm(x, geom, out_h, out_w)
+        w2 = w.reshape(f, -1).astype(np.result_type(cols, w), copy=False)
+        out_cm = _grouped_dot(w2, cols.astype(w2.dtype, copy=False), groups,
+                              _group_slices(f, groups), _group_slices(cols.shape[0], groups))
+        # (F, N, Ho, Wo) -> (N, F, Ho, Wo), adding the bias in the same pass.
+        view = out_cm.reshape(f, n, out_h, out_w).transpose(1, 0, 2, 3)
+        out = np.empty((n, f, out_h, out_w), dtype=out_cm.dtype)
+        if b is None:
+            out[...] = view
+        else:
+            np.add(view, b.reshape(1, f, 1, 1).astype(out.dtype, copy=False), out=out)
         ctx.geom, ctx.groups, ctx.cols = geom, groups, cols
-        return _add_bias_batch_major(out.reshape(f, -1), b, (n, f, out_h, out_w))
+        return out
 
     @staticmethod
     def backward(ctx, grad):
-        x, w, b = ctx.inputs
+        x, w, b = ctx.inputs[:3]
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         gx = gw = gb = None
+        g_cm = _channel_major(grad.data) if need_x or need_w else None
         if need_x:
-            gx = ConvTranspose2d.apply(grad, w, None, ctx.geom, ctx.groups, x.shape[2:])
+            gx = ConvTranspose2d.apply(grad, w, None, ctx.geom, ctx.groups, x.shape[2:],
+                                       y_cm=g_cm)
         if need_w:
-            gw = Conv2dWeight.apply(x, grad, ctx.geom, ctx.groups, cols=ctx.cols)
+            gw = Conv2dWeight.apply(x, grad, ctx.geom, ctx.groups, cols=ctx.cols, g_cm=g_cm)
         if b is not None and need_b:
             gb = grad.sum(axis=(0, 2, 3))
         return gx, gw, gb, None, None
@@ -208,15 +221,19 @@ class ConvTranspose2d(Function):
 
     y (N, F, Hy, Wy), w (F, C/groups, kh, kw) (torch's ``conv_transpose2d`` weight layout,
     ``in_channels`` first), result (N, C, H, W) with ``output_size(H, W) == (Hy, Wy)``.
+    ``y_cm`` may pass y already in channel-major layout.
     """
 
     @staticmethod
-    def forward(ctx, y, w, b, geom, groups, out_hw):
+    def forward(ctx, y, w, b, geom, groups, out_hw, y_cm=None):
         n, f, in_h, in_w = y.shape
         c = w.shape[1] * groups
-        w_groups = w.reshape(groups, f // groups, -1)
-        y_cm = _channel_major(y).reshape(groups, f // groups, -1)
-        cols = np.matmul(w_groups.transpose(0, 2, 1), y_cm).reshape(-1, n * in_h * in_w)
+        y_cm = _channel_major(y) if y_cm is None else y_cm
+        # Group g's block of W^T, stacked: (C*kh*kw, F/groups).
+        w_t = np.ascontiguousarray(w.reshape(groups, f // groups, -1).transpose(0, 2, 1))
+        w_t = w_t.reshape(-1, f // groups)
+        cols = _grouped_dot(w_t, y_cm, groups, _group_slices(w_t.shape[0], groups),
+                            _group_slices(f, groups))
         out = _col2im_cm_fast(cols, (n, c) + tuple(out_hw), geom, in_h, in_w)
         if b is not None:
             out += b.reshape(1, c, 1, 1).astype(out.dtype, copy=False)
@@ -240,19 +257,21 @@ class ConvTranspose2d(Function):
 class Conv2dWeight(Function):
     """``dW = g @ im2col(x)^T``: the weight gradient of Conv2d as a function of (x, g).
 
-    x (N, C, H, W), g (N, F, Ho, Wo) -> (F, C/groups, kh, kw). ``cols`` may pass the
-    forward pass's columns of x so they are not built twice.
+    x (N, C, H, W), g (N, F, Ho, Wo) -> (F, C/groups, kh, kw). ``cols`` and ``g_cm`` may
+    pass the forward pass's columns of x and g in channel-major layout, so neither is
+    built twice.
     """
 
     @staticmethod
-    def forward(ctx, x, g, geom, groups, cols=None):
-        n, c, height, width = x.shape
+    def forward(ctx, x, g, geom, groups, cols=None, g_cm=None):
+        n, c = x.shape[:2]
         f, out_h, out_w = g.shape[1:]
         if cols is None:
-            cols = _im2col_cm_fast(x, geom, out_h, out_w)
-        cols_groups = cols.reshape(groups, -1, n * out_h * out_w)
-        g_cm = _channel_major(g).reshape(groups, f // groups, -1)
-        gw = np.matmul(g_cm, cols_groups.transpose(0, 2, 1))
+            cols = im2col_cm(x, geom, out_h, out_w)
+        g_cm = _channel_major(g) if g_cm is None else g_cm
+        gw = np.empty((f, cols.shape[0] // groups), dtype=np.result_type(cols, g))
+        for rows, fs in zip(_group_slices(cols.shape[0], groups), _group_slices(f, groups)):
+            np.dot(g_cm[fs], cols[rows].T, out=gw[fs])
         ctx.geom, ctx.groups = geom, groups
         return gw.reshape(f, c // groups, geom.kh, geom.kw)
 

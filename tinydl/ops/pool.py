@@ -7,17 +7,24 @@ padded input; never over pixels.
 * **Max pooling** keeps, for every output position, which window offset won (``indices``,
   an int array of offsets in ``[0, kh*kw)``). Its gradient scatters the output gradient to
   those offsets (``MaxUnpool2d``), and the gradient of that scatter is the gather again, so
-  the pair is differentiable to any order.
+  the pair is differentiable to any order. For float32 both run the one-pass Numba kernels
+  of ``tinydl.kernels.pool`` (``TINYDL_NUMBA=0`` forces the NumPy code below, their twin).
 * **Sum pooling** is linear; its adjoint spreads each output gradient over its window.
   Average pooling is sum pooling times a divisor map (``tinydl.nn.functional.avg_pool2d``).
 
 ``out_hw`` is passed explicitly so ``ceil_mode`` windows that run past the bottom/right
 edge are handled by extra padding.
 """
+import os
+
 import numpy as np
 
 from tinydl.autograd import Function
 from tinydl.ops.conv import _offset_slices
+
+
+def _use_numba(array):
+    return array.dtype == np.float32 and os.environ.get("TINYDL_NUMBA", "1") != "0"
 
 
 def _padded(x, geom, out_h, out_w, value):
@@ -39,41 +46,74 @@ def _windows(geom, out_h, out_w):
             yield (i * geom.kw + j,) + _offset_slices(i, j, geom, out_h, out_w)
 
 
+def _overlapping(geom):
+    return geom.sh < geom.dh * (geom.kh - 1) + 1 or geom.sw < geom.dw * (geom.kw - 1) + 1
+
+
 def _scatter(values_for_offset, shape, geom, out_h, out_w, dtype):
-    """Adjoint of a window read: add ``values_for_offset(k)`` to offset k's slice, then crop."""
+    """Adjoint of a window read: add offset k's values to offset k's slice, then crop.
+
+    ``values_for_offset(k, out)`` writes offset k's values into ``out`` (a strided view of
+    the padded result) or, with ``out=None``, returns them.
+    """
     n, c, height, width = shape
     need_h = max(height + 2 * geom.ph, (out_h - 1) * geom.sh + geom.dh * (geom.kh - 1) + 1)
     need_w = max(width + 2 * geom.pw, (out_w - 1) * geom.sw + geom.dw * (geom.kw - 1) + 1)
     padded = np.zeros((n, c, need_h, need_w), dtype=dtype)
+    overlapping = _overlapping(geom)
     for k, rows, columns in _windows(geom, out_h, out_w):
-        padded[:, :, rows, columns] += values_for_offset(k)
+        if overlapping:
+            padded[:, :, rows, columns] += values_for_offset(k, None)
+        else:
+            # Disjoint windows: every input pixel is written once, straight into place.
+            values_for_offset(k, padded[:, :, rows, columns])
     return np.ascontiguousarray(padded[:, :, geom.ph:geom.ph + height, geom.pw:geom.pw + width])
 
 
-class MaxPool2d(Function):
-    """Max over each window: x (N, C, H, W) -> (N, C, Ho, Wo); NaN wins, as in torch.
+def max_pool_offsets(x, geom, out_hw):
+    """Window maxima of ``x`` and which offset k = i*kw + j held each one.
 
-    With ``indices`` given (window offsets, as stored by a previous call) it gathers those
-    entries instead of searching, which is the gradient of ``MaxUnpool2d``.
+    NaN wins (``np.maximum`` propagates it, as torch's max pooling does); among tied maxima
+    the first offset wins, as in torch.
+    """
+    out_h, out_w = out_hw
+    padded = _padded(x, geom, out_h, out_w, -np.inf)
+    windows = list(_windows(geom, out_h, out_w))
+    out = padded[:, :, windows[0][1], windows[0][2]].copy()
+    for _, rows, columns in windows[1:]:
+        np.maximum(out, padded[:, :, rows, columns], out=out)
+    has_nan = np.isnan(out).any()
+    indices = np.zeros(out.shape, dtype=np.int16)
+    # Scanning the offsets from last to first leaves the first one holding the maximum.
+    for k, rows, columns in reversed(windows):
+        hits = padded[:, :, rows, columns] == out
+        if has_nan:
+            hits |= np.isnan(padded[:, :, rows, columns])
+        np.copyto(indices, k, where=hits)
+    return out, indices
+
+
+class MaxPool2d(Function):
+    """Max over each window: x (N, C, H, W) -> (N, C, Ho, Wo).
+
+    With ``indices`` given (window offsets from ``max_pool_offsets``) it gathers those
+    entries instead of searching, which is also the gradient of ``MaxUnpool2d``.
     """
 
     @staticmethod
     def forward(ctx, x, geom, out_hw, indices=None):
-        out_h, out_w = out_hw
-        padded = _padded(x, geom, out_h, out_w, -np.inf)
-        out = np.empty(x.shape[:2] + (out_h, out_w), dtype=x.dtype)
-        if indices is None:
-            indices = np.zeros(out.shape, dtype=np.int32)
-            for k, rows, columns in _windows(geom, out_h, out_w):
-                window = padded[:, :, rows, columns]
-                if k == 0:
-                    out[...] = window
-                    continue
-                wins = (window > out) | np.isnan(window)
-                np.copyto(out, window, where=wins)
-                indices[wins] = k
+        if indices is None and _use_numba(x):
+            from tinydl.kernels.pool import max_pool_kernel
+
+            out = np.empty(x.shape[:2] + tuple(out_hw), dtype=x.dtype)
+            indices = np.empty(out.shape, dtype=np.int16)
+            max_pool_kernel(np.ascontiguousarray(x), *geom, out, indices)
+        elif indices is None:
+            out, indices = max_pool_offsets(x, geom, out_hw)
         else:
-            for k, rows, columns in _windows(geom, out_h, out_w):
+            padded = _padded(x, geom, out_hw[0], out_hw[1], -np.inf)
+            out = np.empty(x.shape[:2] + tuple(out_hw), dtype=x.dtype)
+            for k, rows, columns in _windows(geom, *out_hw):
                 np.copyto(out, padded[:, :, rows, columns], where=indices == k)
         ctx.geom, ctx.indices, ctx.x_shape = geom, indices, x.shape
         return out
@@ -89,9 +129,20 @@ class MaxUnpool2d(Function):
 
     @staticmethod
     def forward(ctx, g, geom, x_shape, indices):
-        out_h, out_w = g.shape[2:]
         ctx.geom, ctx.indices = geom, indices
-        return _scatter(lambda k: np.where(indices == k, g, 0), x_shape, geom, out_h, out_w, g.dtype)
+        if _use_numba(g):
+            from tinydl.kernels.pool import max_unpool_kernel
+
+            out = np.empty(x_shape, dtype=g.dtype)
+            max_unpool_kernel(np.ascontiguousarray(g), indices, *geom, out)
+            return out
+
+        def offset_values(k, out):
+            if out is None:
+                return np.where(indices == k, g, 0)
+            return np.multiply(g, indices == k, out=out)
+
+        return _scatter(offset_values, x_shape, geom, g.shape[2], g.shape[3], g.dtype)
 
     @staticmethod
     def backward(ctx, grad):
@@ -124,7 +175,13 @@ class SumPool2dAdjoint(Function):
     def forward(ctx, g, geom, x_shape):
         out_h, out_w = g.shape[2:]
         ctx.geom = geom
-        return _scatter(lambda k: g, x_shape, geom, out_h, out_w, g.dtype)
+        def offset_values(k, out):
+            if out is None:
+                return g
+            out[...] = g
+            return out
+
+        return _scatter(offset_values, x_shape, geom, out_h, out_w, g.dtype)
 
     @staticmethod
     def backward(ctx, grad):

@@ -1,0 +1,92 @@
+"""conv2d forward + backward in float32 against PyTorch CPU, on the issue's five shapes.
+
+Each row times one forward and one backward (input, weight and bias gradients) of
+``tinydl.nn.functional.conv2d``; the baseline is ``torch.nn.functional.conv2d`` on the same
+data in the same run (plain NumPy im2col + GEMM when torch is missing). The note gives the
+achieved GFLOP/s (3 x 2*N*F*Ho*Wo*C*kh*kw flops: forward, input and weight gradients) and
+the float32 GEMM rate of this machine measured in the same run.
+"""
+import numpy as np
+
+import tinydl
+import tinydl.nn.functional as F
+from benchmarks._harness import median_time, row, try_torch
+
+SHAPES = [  # (N, C, H, W, F, k, stride, padding)
+    (32, 3, 32, 32, 32, 3, 1, 1),
+    (32, 32, 32, 32, 64, 3, 1, 1),
+    (64, 64, 16, 16, 128, 3, 1, 1),
+    (8, 3, 224, 224, 64, 7, 2, 3),
+    (32, 1, 28, 28, 6, 5, 1, 0),
+]
+
+
+def gemm_gflops(repeat=5):
+    """float32 GEMM rate of NumPy's BLAS on a 2048^3 product, in GFLOP/s."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((2048, 2048)).astype(np.float32)
+    b = rng.standard_normal((2048, 2048)).astype(np.float32)
+    return 2 * 2048 ** 3 / median_time(lambda: a @ b, repeat=repeat) / 1e9
+
+
+def _numpy_baseline(x, w, stride, padding):
+    """Forward + both gradients with a plain strided-slice im2col and GEMMs (no autograd)."""
+    from tinydl.ops.conv import Geometry, col2im_array, im2col_array, output_size
+
+    k = w.shape[2]
+    geom = Geometry(k, k, stride, stride, padding, padding, 1, 1)
+    out_h, out_w = output_size(x.shape[2], x.shape[3], geom)
+
+    def step():
+        cols = im2col_array(x, geom)
+        w2 = w.reshape(w.shape[0], -1)
+        out = np.matmul(w2, cols)
+        grad = np.ones_like(out)
+        np.matmul(grad, cols.transpose(0, 2, 1)).sum(axis=0)
+        col2im_array(np.matmul(w2.T, grad), x.shape[2], x.shape[3], geom)
+
+    return step
+
+
+def run(quick=False):
+    """One row per shape: tinydl vs torch forward+backward time, GFLOP/s in the note."""
+    repeat = 3 if quick else 7
+    torch = try_torch()
+    peak = gemm_gflops()
+    rng = np.random.default_rng(0)
+    rows = []
+    for n, c, h, wd, f, k, s, p in SHAPES:
+        x0 = rng.standard_normal((n, c, h, wd)).astype(np.float32)
+        w0 = (rng.standard_normal((f, c, k, k)) / np.sqrt(c * k * k)).astype(np.float32)
+        b0 = rng.standard_normal(f).astype(np.float32)
+        x = tinydl.Tensor(x0, requires_grad=True)
+        w = tinydl.Tensor(w0, requires_grad=True)
+        b = tinydl.Tensor(b0, requires_grad=True)
+        out_h = (h + 2 * p - k) // s + 1
+        out_w = (wd + 2 * p - k) // s + 1
+        g = tinydl.Tensor(np.ones((n, f, out_h, out_w), np.float32))
+
+        def ours():
+            x.grad = w.grad = b.grad = None
+            F.conv2d(x, w, b, stride=s, padding=p).backward(g)
+
+        t_ours = median_time(ours, repeat=repeat)
+        flops = 3 * 2 * n * f * out_h * out_w * c * k * k
+        if torch is not None:
+            tx = torch.tensor(x0, requires_grad=True)
+            tw = torch.tensor(w0, requires_grad=True)
+            tb = torch.tensor(b0, requires_grad=True)
+            tg = torch.ones(n, f, out_h, out_w)
+
+            def theirs():
+                tx.grad = tw.grad = tb.grad = None
+                torch.nn.functional.conv2d(tx, tw, tb, stride=s, padding=p).backward(tg)
+
+            t_base, name = median_time(theirs, repeat=repeat), "torch"
+        else:
+            t_base, name = median_time(_numpy_baseline(x0, w0, s, p), repeat=repeat), "numpy"
+        note = (f"tinydl {flops / t_ours / 1e9:.1f} GFLOP/s, {name} {flops / t_base / 1e9:.1f} "
+                f"GFLOP/s, float32 GEMM peak {peak:.1f} GFLOP/s")
+        rows.append(row(f"conv2d fwd+bwd ({n},{c},{h},{wd})->{f} k{k} s{s} p{p}", t_ours, t_base,
+                        name, goal=1.5, note=note))
+    return rows

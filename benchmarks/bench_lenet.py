@@ -1,0 +1,82 @@
+"""One training epoch of LeNet-5 on 10,000 synthetic 1x28x28 images, batch 64, SGD momentum.
+
+LeNet-5 as in the issue: conv 1->6 k5, ReLU, max-pool 2, conv 6->16 k5, ReLU, max-pool 2,
+256 -> 120 -> 84 -> 10 with ReLU, softmax cross-entropy; ``tinydl.optim.SGD(lr=0.01,
+momentum=0.9)``. The baseline is the same model, data and optimizer in PyTorch CPU, timed in
+the same run (when torch is missing, the row compares with itself and says so).
+"""
+import numpy as np
+
+import tinydl
+import tinydl.nn as nn
+import tinydl.nn.functional as F
+from benchmarks._harness import median_time, row, try_torch
+from tinydl.optim import SGD
+
+BATCH = 64
+
+
+def lenet(mod):
+    """LeNet-5 built from a torch-like ``nn`` namespace (tinydl.nn or torch.nn)."""
+    return mod.Sequential(
+        mod.Conv2d(1, 6, 5), mod.ReLU(), mod.MaxPool2d(2),
+        mod.Conv2d(6, 16, 5), mod.ReLU(), mod.MaxPool2d(2), mod.Flatten(),
+        mod.Linear(256, 120), mod.ReLU(), mod.Linear(120, 84), mod.ReLU(), mod.Linear(84, 10))
+
+
+def _data(n):
+    rng = np.random.default_rng(0)
+    return (rng.standard_normal((n, 1, 28, 28)).astype(np.float32),
+            rng.integers(0, 10, n).astype(np.int64))
+
+
+def tinydl_epoch(images, labels):
+    """A function running one tinydl training epoch over ``images``."""
+    tinydl.manual_seed(0)
+    model = lenet(nn)
+    opt = SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+    def epoch():
+        for start in range(0, len(images), BATCH):
+            x = tinydl.Tensor(images[start:start + BATCH])
+            loss = F.cross_entropy(model(x), labels[start:start + BATCH])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        return loss
+
+    return epoch
+
+
+def torch_epoch(torch, images, labels):
+    """A function running one torch training epoch over ``images`` (the baseline)."""
+    torch.manual_seed(0)
+    model = lenet(torch.nn)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    x_all, y_all = torch.from_numpy(images), torch.from_numpy(labels)
+
+    def epoch():
+        for start in range(0, len(images), BATCH):
+            loss = torch.nn.functional.cross_entropy(model(x_all[start:start + BATCH]),
+                                                     y_all[start:start + BATCH])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        return loss
+
+    return epoch
+
+
+def run(quick=False):
+    """One row: median epoch time, tinydl vs torch (quick: 2,000 images, one repeat)."""
+    n = 2000 if quick else 10000
+    repeat = 1 if quick else 3
+    images, labels = _data(n)
+    ours = median_time(tinydl_epoch(images, labels), repeat=repeat)
+    torch = try_torch()
+    if torch is None:
+        return [row(f"LeNet-5 epoch, {n} images, batch {BATCH} (no torch: self-baseline)", ours,
+                    ours, "self", goal=1.5)]
+    theirs = median_time(torch_epoch(torch, images, labels), repeat=repeat)
+    return [row(f"LeNet-5 train epoch, {n} 1x28x28 images, batch {BATCH}", ours, theirs, "torch",
+                goal=1.5, note=f"tinydl {n / ours:.0f} img/s, torch {n / theirs:.0f} img/s")]

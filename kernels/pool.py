@@ -1,0 +1,76 @@
+"""Numba kernels for max pooling: the forward (window maximum and its offset, one pass) and its
+gradient (scatter to the winning offsets, one pass).
+
+The NumPy twins (``tinydl.ops.pool.max_pool_offsets`` and ``MaxUnpool2d``'s scatter) loop over
+the kh*kw window offsets, each a full pass over the batch (a maximum, then a compare and a
+masked copy to find the first offset holding it); these kernels visit every window once.
+Measured here on LeNet's two pooling layers (float32, batch 64) the forward kernel took
+0.35-0.45x the NumPy twin's time; the gradient kernel makes one read of g and indices and
+one write of the result instead of kh*kw masked passes.
+
+Semantics are the twins' (and torch's): positions in the padding read as -inf; the first
+offset (row-major in the window) holding the maximum wins; a NaN wins (the first NaN).
+Offsets are ``k = i*kw + j``; ``tinydl.ops.pool`` calls these for float32 data unless
+``TINYDL_NUMBA=0``.
+"""
+import math
+
+import numba
+
+
+@numba.njit(cache=True, error_model="numpy")
+def max_pool_kernel(x, kh, kw, sh, sw, ph, pw, dh, dw, out, indices):
+    """``out[n, c, ho, wo]`` = max of the window, ``indices[...]`` = its offset k."""
+    n_batch, n_chan, height, width = x.shape
+    n_ho, n_wo = out.shape[2], out.shape[3]
+    for n in range(n_batch):
+        for c in range(n_chan):
+            for ho in range(n_ho):
+                for wo in range(n_wo):
+                    best = -math.inf
+                    best_k = 0
+                    nan_seen = False
+                    for i in range(kh):
+                        h = ho * sh - ph + i * dh
+                        h_inside = 0 <= h < height
+                        h_clamped = min(max(h, 0), height - 1)
+                        for j in range(kw):
+                            w = wo * sw - pw + j * dw
+                            value = x[n, c, h_clamped, min(max(w, 0), width - 1)]
+                            # Selects, not branches: the comparison outcome is data-dependent
+                            # and mispredicted branches cost more than the arithmetic.
+                            value = value if h_inside and 0 <= w < width else -math.inf
+                            nan_seen = nan_seen or value != value
+                            take = value > best
+                            best = value if take else best
+                            best_k = i * kw + j if take else best_k
+                    if nan_seen:
+                        for k in range(kh * kw):
+                            h = ho * sh - ph + (k // kw) * dh
+                            w = wo * sw - pw + (k % kw) * dw
+                            inside = 0 <= h < height and 0 <= w < width
+                            if inside and x[n, c, h, w] != x[n, c, h, w]:
+                                best = x[n, c, h, w]
+                                best_k = k
+                                break
+                    out[n, c, ho, wo] = best
+                    indices[n, c, ho, wo] = best_k
+
+
+@numba.njit(cache=True, error_model="numpy")
+def max_unpool_kernel(g, indices, kh, kw, sh, sw, ph, pw, dh, dw, out):
+    """``out`` (N, C, H, W), overwritten: each ``g[n, c, ho, wo]`` added at its winning offset."""
+    n_batch, n_chan, height, width = out.shape
+    n_ho, n_wo = g.shape[2], g.shape[3]
+    for n in range(n_batch):
+        for c in range(n_chan):
+            for h in range(height):
+                for w in range(width):
+                    out[n, c, h, w] = 0
+            for ho in range(n_ho):
+                for wo in range(n_wo):
+                    k = indices[n, c, ho, wo]
+                    h = ho * sh - ph + (k // kw) * dh
+                    w = wo * sw - pw + (k % kw) * dw
+                    if 0 <= h < height and 0 <= w < width:
+                        out[n, c, h, w] += g[n, c, ho, wo]

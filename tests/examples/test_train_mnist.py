@@ -1,0 +1,53 @@
+"""examples/train_mnist.py in fast mode, on tiny IDX files written here."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinydl.data import write_idx
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "train_mnist.py"
+
+
+def load_example():
+    spec = importlib.util.spec_from_file_location("train_mnist_example", EXAMPLE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def write_fake_mnist(directory, n_train=96, n_test=32):
+    """28x28 uint8 images with a bright square whose place encodes the label; the training
+    files gzipped and the test files plain, as both occur in the wild."""
+    rng = np.random.default_rng(0)
+    for split, n, suffix in (("train", n_train, ".gz"), ("t10k", n_test, "")):
+        labels = rng.integers(0, 10, size=n).astype(np.uint8)
+        images = rng.integers(0, 40, size=(n, 28, 28)).astype(np.uint8)
+        rows, cols = 2 + 12 * (labels // 5), 2 + 5 * (labels % 5)
+        for offset_r in range(4):
+            for offset_c in range(4):
+                images[np.arange(n), rows + offset_r, cols + offset_c] = 255
+        write_idx(directory / f"{split}-images-idx3-ubyte{suffix}", images)
+        write_idx(directory / f"{split}-labels-idx1-ubyte{suffix}", labels)
+
+
+def test_train_mnist_fast(tmp_path, capsys):
+    example = load_example()
+    data, out = tmp_path / "mnist", tmp_path / "out"
+    data.mkdir()
+    write_fake_mnist(data)
+    accuracy = example.main(["--data", str(data), "--out", str(out), "--fast"])
+    assert 0.0 <= accuracy <= 1.0
+    printed = capsys.readouterr().out
+    assert "epoch 1/1" in printed and "test accuracy" in printed
+    for name in ("train_mnist_curves.png", "train_mnist_predictions.png"):
+        png = out / name
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+
+
+def test_train_mnist_missing_files(tmp_path):
+    example = load_example()
+    with pytest.raises(SystemExit, match="train-images-idx3-ubyte"):
+        example.main(["--data", str(tmp_path), "--out", str(tmp_path / "out"), "--fast"])

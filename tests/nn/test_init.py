@@ -1,0 +1,111 @@
+"""Initialisers: torch.nn.init's gain and fan rules, distributions, seeding."""
+import math
+
+import numpy as np
+import pytest
+
+import tinydl
+import tinydl.nn as nn
+from tinydl.nn import init
+
+
+def test_calculate_gain_table():
+    assert init.calculate_gain("linear") == 1 and init.calculate_gain("conv2d") == 1
+    assert init.calculate_gain("sigmoid") == 1
+    assert init.calculate_gain("tanh") == 5 / 3
+    assert init.calculate_gain("relu") == math.sqrt(2)
+    assert init.calculate_gain("leaky_relu") == math.sqrt(2 / (1 + 0.01 ** 2))
+    assert init.calculate_gain("leaky_relu", 0.2) == math.sqrt(2 / 1.04)
+    assert init.calculate_gain("selu") == 0.75
+    with pytest.raises(ValueError, match="unsupported"):
+        init.calculate_gain("swish")
+
+
+def test_fans_and_torch_gain_against_torch():
+    torch = pytest.importorskip("torch")
+    for name, param in [("tanh", None), ("leaky_relu", 0.3), ("relu", None), ("selu", None)]:
+        assert init.calculate_gain(name, param) == pytest.approx(torch.nn.init.calculate_gain(name, param))
+    t = torch.empty(6, 4, 3, 2)
+    assert init._calculate_fan_in_and_fan_out(np.empty((6, 4, 3, 2))) == \
+        torch.nn.init._calculate_fan_in_and_fan_out(t)
+    with pytest.raises(ValueError, match="2 or more dimensions"):
+        init.xavier_uniform_(tinydl.zeros(3))
+
+
+def test_uniform_bounds_follow_fan_rules():
+    tinydl.manual_seed(0)
+    w = tinydl.zeros(64, 32, 3, 3)
+    fan_in, fan_out = 32 * 9, 64 * 9
+    init.xavier_uniform_(w, gain=2.0)
+    bound = 2.0 * math.sqrt(6 / (fan_in + fan_out))
+    assert np.abs(w.data).max() <= bound and np.abs(w.data).max() > 0.99 * bound
+    init.kaiming_uniform_(w, a=math.sqrt(5))
+    assert np.abs(w.data).max() <= 1 / math.sqrt(fan_in) and w.dtype == np.float32
+    init.kaiming_uniform_(w, mode="fan_out", nonlinearity="relu")
+    assert np.abs(w.data).max() <= math.sqrt(6 / fan_out)
+    with pytest.raises(ValueError, match="mode"):
+        init.kaiming_uniform_(w, mode="fan_avg")
+
+
+def test_normal_stds():
+    tinydl.manual_seed(1)
+    w = tinydl.zeros(400, 300, dtype=np.float64)
+    init.kaiming_normal_(w, nonlinearity="relu")
+    assert w.data.std() == pytest.approx(math.sqrt(2 / 300), rel=0.02)
+    init.xavier_normal_(w)
+    assert w.data.std() == pytest.approx(math.sqrt(2 / 700), rel=0.02)
+    init.normal_(w, 3.0, 0.5)
+    assert w.data.mean() == pytest.approx(3.0, abs=0.01)
+
+
+def test_trunc_normal_bounds_and_moments():
+    tinydl.manual_seed(2)
+    w = tinydl.zeros(100000, dtype=np.float64)
+    init.trunc_normal_(w, mean=0.0, std=1.0, a=-1.0, b=2.0)
+    assert w.data.min() >= -1.0 and w.data.max() <= 2.0
+    from scipy import stats
+
+    assert w.data.mean() == pytest.approx(stats.truncnorm(-1, 2).mean(), abs=0.01)
+    assert w.data.std() == pytest.approx(stats.truncnorm(-1, 2).std(), abs=0.01)
+
+
+def test_orthogonal_is_orthogonal_with_gain():
+    tinydl.manual_seed(3)
+    for shape in [(5, 3), (3, 5), (4, 2, 3)]:
+        w = tinydl.zeros(*shape, dtype=np.float64)
+        init.orthogonal_(w, gain=2.0)
+        m = w.data.reshape(shape[0], -1)
+        small = m.T @ m if shape[0] >= m.shape[1] else m @ m.T
+        np.testing.assert_allclose(small, 4.0 * np.eye(len(small)), atol=1e-12)
+
+
+def test_eye_dirac_constant_sparse():
+    w = tinydl.zeros(2, 3)
+    np.testing.assert_array_equal(init.eye_(w).data, np.eye(2, 3))
+    conv = nn.Conv2d(4, 4, 3, padding=1, bias=False)
+    init.dirac_(conv.weight)
+    x = tinydl.randn(2, 4, 5, 5)
+    np.testing.assert_allclose(conv(x).data, x.data, atol=1e-6)
+    grouped = tinydl.zeros(4, 2, 3)
+    init.dirac_(grouped, groups=2)
+    assert grouped.data[0, 0, 1] == 1 and grouped.data[2, 0, 1] == 1 and grouped.data.sum() == 4
+    init.constant_(w, 0.3)
+    assert np.all(w.data == np.float32(0.3))
+    assert np.all(init.ones_(w).data == 1) and np.all(init.zeros_(w).data == 0)
+    tinydl.manual_seed(4)
+    s = tinydl.zeros(10, 6)
+    init.sparse_(s, 0.3)
+    assert np.all((s.data == 0).sum(axis=0) >= 3)
+    with pytest.raises(ValueError, match="dirac_"):
+        init.dirac_(tinydl.zeros(2, 2))
+
+
+def test_seeded_reproducibility_and_generator_argument():
+    tinydl.manual_seed(10)
+    a = nn.Linear(3, 3).weight.data.copy()
+    tinydl.manual_seed(10)
+    b = nn.Linear(3, 3).weight.data.copy()
+    np.testing.assert_array_equal(a, b)
+    g1 = init.uniform_(tinydl.zeros(4), generator=np.random.default_rng(0)).data
+    g2 = init.uniform_(tinydl.zeros(4), generator=np.random.default_rng(0)).data
+    np.testing.assert_array_equal(g1, g2)

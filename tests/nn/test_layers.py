@@ -1,0 +1,220 @@
+"""Every layer: output against a reference, gradcheck in float64, torch-style defaults."""
+import numpy as np
+import pytest
+
+import tinydl
+import tinydl.nn as nn
+import tinydl.nn.functional as F
+
+
+def T(a, grad=False):
+    return tinydl.Tensor(np.asarray(a, dtype=np.float64), requires_grad=grad)
+
+
+def check_module(module, x):
+    """gradcheck with respect to the input and every parameter of a float64 module."""
+    module.double()
+    params = list(module.parameters())
+    return tinydl.gradcheck(lambda inp, *ps: module(inp), (x,) + tuple(params))
+
+
+LAYERS = {
+    "Linear": (lambda: nn.Linear(4, 3), (2, 4)),
+    "Linear_nobias_3d": (lambda: nn.Linear(4, 3, bias=False), (2, 2, 4)),
+    "Conv1d": (lambda: nn.Conv1d(2, 3, 3, padding=1, stride=2), (2, 2, 6)),
+    "Conv2d": (lambda: nn.Conv2d(2, 2, 3, padding=1, dilation=(1, 2)), (1, 2, 4, 5)),
+    "ConvTranspose2d": (lambda: nn.ConvTranspose2d(2, 2, 3, stride=2, output_padding=1), (1, 2, 3, 3)),
+    "BatchNorm1d": (lambda: nn.BatchNorm1d(3), (5, 3)),
+    "BatchNorm2d": (lambda: nn.BatchNorm2d(2), (3, 2, 2, 2)),
+    "LayerNorm": (lambda: nn.LayerNorm((3, 2)), (2, 3, 2)),
+    "InstanceNorm2d": (lambda: nn.InstanceNorm2d(2, affine=True), (2, 2, 3, 3)),
+    "GroupNorm": (lambda: nn.GroupNorm(2, 4), (2, 4, 3)),
+    "MaxPool2d": (lambda: nn.MaxPool2d(2), (1, 2, 4, 4)),
+    "AvgPool2d": (lambda: nn.AvgPool2d(3, 2, 1), (1, 2, 5, 5)),
+    "AdaptiveAvgPool2d": (lambda: nn.AdaptiveAvgPool2d((2, 3)), (1, 2, 5, 4)),
+    "Flatten": (lambda: nn.Flatten(), (2, 2, 3)),
+    "Upsample": (lambda: nn.Upsample(scale_factor=2), (1, 2, 2, 3)),
+    "Upsample_size": (lambda: nn.Upsample(size=(3, 5)), (1, 1, 2, 3)),
+    "ReLU": (lambda: nn.ReLU(), (3, 4)),
+    "LeakyReLU": (lambda: nn.LeakyReLU(0.2), (3, 4)),
+    "ELU": (lambda: nn.ELU(), (3, 4)),
+    "GELU": (lambda: nn.GELU(), (3, 4)),
+    "GELU_tanh": (lambda: nn.GELU("tanh"), (3, 4)),
+    "Softplus": (lambda: nn.Softplus(beta=2.0), (3, 4)),
+    "Sigmoid": (lambda: nn.Sigmoid(), (3, 4)),
+    "Tanh": (lambda: nn.Tanh(), (3, 4)),
+    "SiLU": (lambda: nn.SiLU(), (3, 4)),
+    "Softmax": (lambda: nn.Softmax(axis=0), (3, 4)),
+    "LogSoftmax": (lambda: nn.LogSoftmax(dim=1), (3, 4)),
+    "Bilinear": (lambda: nn.Bilinear(4, 4, 2), (3, 4)),
+    "MLP": (lambda: nn.MLP([4, 5, 2], activation="tanh"), (3, 4)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_layer_gradcheck(name):
+    tinydl.manual_seed(0)
+    make, shape = LAYERS[name]
+    module = make()
+    # Shift away from 0 so ReLU-type kinks and pooling ties are never hit by finite differences.
+    x = np.random.default_rng(1).permutation(np.prod(shape)).reshape(shape) / 7.0 + 0.05
+    if name == "Bilinear":
+        module.double()
+        other = T(np.random.default_rng(2).standard_normal(shape))
+        assert tinydl.gradcheck(lambda a, *ps: module(a, other), (T(x, True),) + tuple(module.parameters()))
+        return
+    assert check_module(module, T(x - x.mean(), True)), name
+
+
+def test_batchnorm_eval_gradcheck_and_dropout_gradcheck():
+    bn = nn.BatchNorm2d(2).double()
+    bn(T(np.random.default_rng(0).standard_normal((4, 2, 3, 3))))
+    bn.eval()
+    assert check_module(bn, T(np.random.default_rng(1).standard_normal((2, 2, 2, 2)), True))
+    drop = nn.Dropout(0.3)
+
+    def fn(x):
+        tinydl.manual_seed(3)  # the same mask in every evaluation
+        return drop(x)
+
+    assert tinydl.gradcheck(fn, (T(np.ones((4, 5)), True),))
+
+
+def test_embedding_gradcheck_and_padding_idx():
+    tinydl.manual_seed(0)
+    emb = nn.Embedding(5, 3, padding_idx=1).double()
+    np.testing.assert_array_equal(emb.weight.data[1], 0)
+    # gradcheck without the padding index (whose gradient is cut on purpose, as in torch)
+    assert tinydl.gradcheck(lambda w: F.embedding(np.array([[0, 2], [4, 4]]), w) ** 2,
+                            (emb.weight,))
+    idx = np.array([[0, 1, 4], [1, 4, 4]])
+    out = emb(idx)
+    assert out.shape == (2, 3, 3)
+    out.sum().backward()
+    np.testing.assert_array_equal(emb.weight.grad.data[1], 0)  # padding row: no gradient
+    np.testing.assert_array_equal(emb.weight.grad.data[4], 3)  # picked three times
+    with pytest.raises(ValueError, match="embedding"):
+        emb(np.array([5]))
+
+
+def test_linear_matches_numpy_and_default_init_bounds():
+    tinydl.manual_seed(0)
+    layer = nn.Linear(50, 20)
+    bound = 1 / np.sqrt(50)
+    assert layer.weight.dtype == np.float32 and layer.weight.shape == (20, 50)
+    assert np.abs(layer.weight.data).max() <= bound < np.abs(layer.weight.data).max() * 1.1
+    assert np.abs(layer.bias.data).max() <= bound
+    x = np.random.default_rng(0).standard_normal((3, 50)).astype(np.float32)
+    np.testing.assert_allclose(layer(x).data, x @ layer.weight.data.T + layer.bias.data, rtol=1e-6)
+
+
+def test_linear_second_derivative():
+    tinydl.manual_seed(0)
+    layer = nn.Linear(3, 2).double()
+    x = T(np.random.default_rng(0).standard_normal((4, 3)), True)
+    assert tinydl.gradgradcheck(lambda x, w, b: F.linear(x, w, b).tanh(), (x, layer.weight, layer.bias))
+
+
+def test_batchnorm_running_stats_against_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    for momentum in (0.1, None):
+        ours, theirs = nn.BatchNorm2d(3, momentum=momentum), torch.nn.BatchNorm2d(3, momentum=momentum)
+        for step in range(3):
+            x = rng.standard_normal((4, 3, 2, 5)).astype(np.float32) * (step + 1) + step
+            out = ours(x)
+            ref = theirs(torch.tensor(x))
+            np.testing.assert_allclose(out.data, ref.detach().numpy(), atol=1e-5)
+        np.testing.assert_allclose(ours.running_mean.data, theirs.running_mean.numpy(), atol=1e-6)
+        np.testing.assert_allclose(ours.running_var.data, theirs.running_var.numpy(), atol=1e-5)
+        assert int(ours.num_batches_tracked.data) == 3
+        ours.eval(), theirs.eval()
+        x = rng.standard_normal((2, 3, 2, 2)).astype(np.float32)
+        np.testing.assert_allclose(ours(x).data, theirs(torch.tensor(x)).detach().numpy(), atol=1e-5)
+
+
+def test_batchnorm_formula_and_errors():
+    x = np.random.default_rng(0).standard_normal((6, 3))
+    bn = nn.BatchNorm1d(3).double()
+    out = bn(T(x)).data
+    np.testing.assert_allclose(out, (x - x.mean(0)) / np.sqrt(x.var(0) + 1e-5), atol=1e-12)
+    np.testing.assert_allclose(bn.running_var.data, 0.9 + 0.1 * x.var(0, ddof=1))
+    with pytest.raises(ValueError, match="more than 1 value per channel"):
+        bn(T(x[:1]))
+    with pytest.raises(ValueError, match="expected 3 channels"):
+        bn(T(x[:, :2]))
+    with pytest.raises(ValueError, match="BatchNorm2d: expected input"):
+        nn.BatchNorm2d(3)(T(x))
+
+
+def test_layer_instance_group_norm_against_torch():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).standard_normal((2, 4, 3, 3))
+    pairs = [(nn.LayerNorm((3, 3)), torch.nn.LayerNorm((3, 3))),
+             (nn.InstanceNorm2d(4, affine=True), torch.nn.InstanceNorm2d(4, affine=True)),
+             (nn.GroupNorm(2, 4), torch.nn.GroupNorm(2, 4))]
+    for ours, theirs in pairs:
+        theirs.double()
+        np.testing.assert_allclose(ours.double()(T(x)).data,
+                                   theirs(torch.tensor(x)).detach().numpy(), atol=1e-10)
+    ours = nn.InstanceNorm2d(4, track_running_stats=True).double()
+    theirs = torch.nn.InstanceNorm2d(4, track_running_stats=True).double()
+    ours(T(x)), theirs(torch.tensor(x))
+    np.testing.assert_allclose(ours.running_var.data, theirs.running_var.numpy(), atol=1e-12)
+    ours.eval(), theirs.eval()
+    np.testing.assert_allclose(ours(T(x)).data, theirs(torch.tensor(x)).numpy(), atol=1e-10)
+
+
+def test_dropout_seeded_scaled_and_identity_in_eval():
+    drop = nn.Dropout(0.25)
+    x = tinydl.ones(200, 100)
+    tinydl.manual_seed(7)
+    a = drop(x).data
+    tinydl.manual_seed(7)
+    b = drop(x).data
+    np.testing.assert_array_equal(a, b)
+    assert set(np.unique(a)) == {0.0, np.float32(1 / 0.75)}
+    assert abs((a == 0).mean() - 0.25) < 0.02
+    assert a.dtype == np.float32
+    drop.eval()
+    assert drop(x) is x
+    np.testing.assert_array_equal(F.dropout(x, 1.0).data, 0)
+    with pytest.raises(ValueError, match="Dropout"):
+        nn.Dropout(1.5)
+
+
+def test_upsample_and_interpolate_against_torch():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).standard_normal((1, 2, 3, 4))
+    for kw in (dict(scale_factor=2), dict(scale_factor=(1.5, 2.5)), dict(size=(5, 7)),
+               dict(size=(2, 3))):
+        ours = F.interpolate(T(x), **kw)
+        theirs = torch.nn.functional.interpolate(torch.tensor(x), mode="nearest", **kw)
+        np.testing.assert_array_equal(ours.data, theirs.numpy(), err_msg=str(kw))
+    with pytest.raises(ValueError, match="nearest"):
+        nn.Upsample(scale_factor=2, mode="bilinear")
+
+
+def test_flatten_unflatten_identity_and_mlp_structure():
+    x = tinydl.randn(2, 3, 4, 5)
+    assert nn.Flatten()(x).shape == (2, 60)
+    assert nn.Flatten(0, 2)(x).shape == (24, 5)
+    assert nn.Unflatten(1, (3, 20))(nn.Flatten()(x)).shape == (2, 3, 20)
+    assert nn.Identity(7)(x) is x
+    mlp = nn.MLP([784, 256, 128, 10])
+    assert [type(m).__name__ for m in mlp] == ["Linear", "ReLU", "Linear", "ReLU", "Linear"]
+    assert list(mlp.state_dict())[:2] == ["0.weight", "0.bias"]
+    mlp2 = nn.MLP([4, 8, 2], activation=nn.Tanh, dropout=0.5, batch_norm=True,
+                  output_activation="sigmoid")
+    assert [type(m).__name__ for m in mlp2] == ["Linear", "BatchNorm1d", "Tanh", "Dropout",
+                                                  "Linear", "Sigmoid"]
+    with pytest.raises(ValueError, match="activation"):
+        nn.MLP([2, 2, 2], activation="swoosh")
+
+
+def test_activation_modules_use_core_ops():
+    x = T(np.linspace(-3, 3, 7))
+    np.testing.assert_allclose(nn.ReLU()(x).data, np.maximum(x.data, 0))
+    np.testing.assert_allclose(nn.LeakyReLU(0.1)(x).data, np.where(x.data > 0, x.data, 0.1 * x.data))
+    np.testing.assert_allclose(nn.Softmax()(x).data.sum(), 1.0)
+    np.testing.assert_allclose(nn.LogSigmoid()(x).data, -np.log1p(np.exp(-x.data)))

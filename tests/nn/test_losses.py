@@ -1,0 +1,199 @@
+"""Losses: closed forms, torch as an optional oracle, gradcheck, and stability for logits of +-1e4."""
+import numpy as np
+import pytest
+
+import tinydl
+import tinydl.nn as nn
+import tinydl.nn.functional as F
+
+
+def T(a, grad=False):
+    return tinydl.Tensor(np.asarray(a, dtype=np.float64), requires_grad=grad)
+
+
+RNG = np.random.default_rng(0)
+X = RNG.standard_normal((4, 3))
+Y = RNG.standard_normal((4, 3))
+
+
+def test_regression_losses_closed_forms():
+    d = X - Y
+    assert np.isclose(F.mse_loss(T(X), T(Y)).item(), np.mean(d ** 2))
+    assert np.isclose(F.l1_loss(T(X), T(Y), reduction="sum").item(), np.abs(d).sum())
+    beta = 0.7
+    smooth = np.where(np.abs(d) < beta, 0.5 * d ** 2 / beta, np.abs(d) - 0.5 * beta)
+    np.testing.assert_allclose(F.smooth_l1_loss(T(X), T(Y), "none", beta).data, smooth)
+    np.testing.assert_allclose(F.huber_loss(T(X), T(Y), "none", 0.7).data, 0.7 * smooth)
+
+
+def test_smooth_l1_beta_zero_is_l1_and_negative_beta_raises():
+    assert F.smooth_l1_loss(T(X), T(Y), beta=0.0).item() == F.l1_loss(T(X), T(Y)).item()
+    with pytest.raises(ValueError, match="beta"):
+        F.smooth_l1_loss(T(X), T(Y), beta=-1.0)
+
+
+def test_hinge_loss_is_mean_of_max_zero_one_minus_yf():
+    f = np.array([2.0, 0.5, -0.3, -2.0])
+    y = np.array([1.0, 1.0, -1.0, 1.0])
+    assert np.isclose(F.hinge_loss(T(f), T(y)).item(), np.mean(np.maximum(0, 1 - y * f)))
+    with pytest.raises(ValueError, match="hinge_loss"):
+        F.hinge_loss(T(f), T([0.0, 1.0, 1.0, 1.0]))
+
+
+def _log_softmax(x, axis=1):
+    m = x.max(axis=axis, keepdims=True)
+    return x - m - np.log(np.exp(x - m).sum(axis=axis, keepdims=True))
+
+
+def test_cross_entropy_and_nll_closed_form():
+    t = np.array([0, 2, 1, 2])
+    logp = _log_softmax(X)
+    expected = -np.mean(logp[np.arange(4), t])
+    assert np.isclose(F.cross_entropy(T(X), t).item(), expected)
+    assert np.isclose(F.nll_loss(T(logp), t).item(), expected)
+    assert np.isclose(nn.CrossEntropyLoss()(T(X), t).item(), expected)
+
+
+@pytest.mark.parametrize("kw", [
+    dict(),
+    dict(ignore_index=2),
+    dict(label_smoothing=0.2),
+    dict(label_smoothing=0.1, ignore_index=1, weight=np.array([0.2, 1.0, 3.0])),
+    dict(weight=np.array([0.5, 2.0, 1.0]), reduction="sum"),
+    dict(label_smoothing=0.3, reduction="none", ignore_index=0),
+])
+def test_cross_entropy_against_torch(kw):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((6, 3, 2))
+    t = rng.integers(0, 3, size=(6, 2))
+    t[0, 0] = kw.get("ignore_index", 0)
+    ours = F.cross_entropy(T(x), t, **kw)
+    tkw = dict(kw)
+    if "weight" in tkw:
+        tkw["weight"] = torch.tensor(tkw["weight"])
+    theirs = torch.nn.functional.cross_entropy(torch.tensor(x), torch.tensor(t), **tkw)
+    np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-12, atol=1e-12)
+    ours_nll = F.nll_loss(T(_log_softmax(x)), t, kw.get("weight"), kw.get("ignore_index", -100),
+                          kw.get("reduction", "mean"))
+    theirs_nll = torch.nn.functional.nll_loss(torch.tensor(_log_softmax(x)), torch.tensor(t),
+                                              tkw.get("weight"),
+                                              ignore_index=kw.get("ignore_index", -100),
+                                              reduction=kw.get("reduction", "mean"))
+    np.testing.assert_allclose(ours_nll.data, theirs_nll.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_cross_entropy_probability_targets_against_torch():
+    torch = pytest.importorskip("torch")
+    p = np.random.default_rng(2).dirichlet(np.ones(3), size=4)
+    ours = F.cross_entropy(T(X), p, label_smoothing=0.1)
+    theirs = torch.nn.functional.cross_entropy(torch.tensor(X), torch.tensor(p), label_smoothing=0.1)
+    assert np.isclose(ours.item(), theirs.item(), rtol=1e-12)
+
+
+def test_cross_entropy_errors():
+    with pytest.raises(ValueError, match="out of bounds"):
+        F.cross_entropy(T(X), np.array([0, 1, 2, 3]))
+    with pytest.raises(ValueError, match="target of shape"):
+        F.cross_entropy(T(X), np.array([0, 1]))
+    with pytest.raises(ValueError, match="label_smoothing"):
+        F.cross_entropy(T(X), np.array([0, 1, 2, 0]), label_smoothing=1.5)
+    with pytest.raises(ValueError, match="reduction"):
+        F.cross_entropy(T(X), np.array([0, 1, 2, 0]), reduction="avg")
+
+
+def test_binary_cross_entropy_pair_against_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    z = rng.standard_normal((5, 2)) * 3
+    y = rng.integers(0, 2, (5, 2)).astype(np.float64)
+    w = rng.random((5, 2))
+    pw = np.array([2.0, 0.5])
+    ours = F.binary_cross_entropy_with_logits(T(z), T(y), weight=w, pos_weight=pw)
+    theirs = torch.nn.functional.binary_cross_entropy_with_logits(
+        torch.tensor(z), torch.tensor(y), weight=torch.tensor(w), pos_weight=torch.tensor(pw))
+    assert np.isclose(ours.item(), theirs.item(), rtol=1e-12)
+    p = 1 / (1 + np.exp(-z))
+    ours = F.binary_cross_entropy(T(p), T(y), reduction="sum")
+    theirs = torch.nn.functional.binary_cross_entropy(torch.tensor(p), torch.tensor(y),
+                                                      reduction="sum")
+    assert np.isclose(ours.item(), theirs.item(), rtol=1e-12)
+    with pytest.raises(ValueError, match="probabilities"):
+        F.binary_cross_entropy(T(z), T(y))
+
+
+@pytest.mark.filterwarnings("ignore:reduction")
+def test_kl_div_against_closed_form_and_torch():
+    torch = pytest.importorskip("torch")
+    q = np.random.default_rng(4).dirichlet(np.ones(3), size=2)
+    p = np.array([[0.5, 0.5, 0.0], [0.2, 0.3, 0.5]])
+    ours = F.kl_div(T(np.log(q)), T(p), reduction="batchmean")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        expected = np.nansum(np.where(p > 0, p * np.log(p / q), 0.0)) / 2
+    assert np.isclose(ours.item(), expected, rtol=1e-12)
+    for reduction in ("mean", "sum", "none"):
+        theirs = torch.nn.functional.kl_div(torch.tensor(np.log(q)), torch.tensor(p),
+                                            reduction=reduction)
+        np.testing.assert_allclose(F.kl_div(T(np.log(q)), T(p), reduction).data, theirs.numpy(),
+                                   atol=1e-12)
+    theirs = torch.nn.functional.kl_div(torch.tensor(np.log(q)), torch.tensor(np.log(q[::-1])),
+                                        reduction="sum", log_target=True)
+    assert np.isclose(F.kl_div(T(np.log(q)), T(np.log(q[::-1])), "sum", True).item(), theirs.item())
+
+
+LOSSES = {
+    "mse": lambda x: F.mse_loss(x, T(Y)),
+    "l1": lambda x: F.l1_loss(x, T(Y)),
+    "smooth_l1": lambda x: F.smooth_l1_loss(x, T(Y), beta=0.5),
+    "huber": lambda x: F.huber_loss(x, T(Y), delta=0.5),
+    "nll": lambda x: F.nll_loss(tinydl.log_softmax(x, axis=1), np.array([0, 2, 1, 1])),
+    "cross_entropy": lambda x: F.cross_entropy(x, np.array([0, 2, 1, 1]), label_smoothing=0.1,
+                                               weight=np.array([1.0, 2.0, 0.5])),
+    "cross_entropy_none": lambda x: F.cross_entropy(x, np.array([0, 2, 1, 1]), reduction="none"),
+    "bce": lambda x: F.binary_cross_entropy(tinydl.sigmoid(x), T(Y > 0)),
+    "bce_logits": lambda x: F.binary_cross_entropy_with_logits(x, T(Y > 0), pos_weight=np.full(3, 2.0)),
+    "hinge": lambda x: F.hinge_loss(x, T(np.sign(Y))),
+    "kl_div": lambda x: F.kl_div(tinydl.log_softmax(x, axis=1), T(np.full((4, 3), 1 / 3)), "batchmean"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_every_loss_passes_gradcheck(name):
+    assert tinydl.gradcheck(LOSSES[name], (T(X, grad=True),)), name
+
+
+def test_cross_entropy_second_derivative():
+    assert tinydl.gradgradcheck(LOSSES["cross_entropy"], (T(X, grad=True),))
+
+
+@pytest.mark.parametrize("name", ["cross_entropy", "nll", "bce_logits", "bce", "hinge", "kl_div"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_losses_are_finite_for_huge_logits(name, dtype):
+    x = tinydl.Tensor(np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 1e4], [0.0, 0.0, -1e4],
+                                [1e4, 1e4, -1e4]], dtype=dtype), requires_grad=True)
+    loss = LOSSES[name](x)
+    loss.backward()
+    assert np.isfinite(loss.data).all(), name
+    assert np.isfinite(x.grad.data).all(), name
+
+
+def test_cross_entropy_value_for_huge_logits():
+    x = T([[1e4, -1e4], [0.0, 1e4]])
+    # sample 0 is certain and right (loss 0), sample 1 is certain and wrong (loss 1e4)
+    assert np.isclose(F.cross_entropy(x, np.array([0, 0])).item(), 0.5e4)
+    assert np.isclose(F.binary_cross_entropy_with_logits(T([-1e4]), T([1.0])).item(), 1e4)
+
+
+def test_loss_modules_match_functional():
+    t = np.array([0, 2, 1, 1])
+    assert nn.NLLLoss(weight=[1.0, 2.0, 3.0])(T(_log_softmax(X)), t).item() == pytest.approx(
+        F.nll_loss(T(_log_softmax(X)), t, weight=[1.0, 2.0, 3.0]).item())
+    assert nn.MSELoss(reduction="sum")(T(X), T(Y)).item() == pytest.approx(((X - Y) ** 2).sum())
+    assert nn.BCEWithLogitsLoss(pos_weight=[2.0, 2.0, 2.0])(T(X), T(Y > 0)).item() == pytest.approx(
+        F.binary_cross_entropy_with_logits(T(X), T(Y > 0), pos_weight=np.full(3, 2.0)).item())
+    assert nn.HingeLoss()(T(X), T(np.sign(Y))).item() == pytest.approx(
+        np.mean(np.maximum(0, 1 - np.sign(Y) * X)))
+    with pytest.raises(ValueError, match="reduction"):
+        nn.L1Loss(reduction="bad")
+    with pytest.raises(ValueError, match="differ"):
+        F.mse_loss(T(X), T(Y[:, :1]))

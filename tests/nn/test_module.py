@@ -1,0 +1,150 @@
+"""Module system: registration order, state_dict naming, strict loading, modes, containers, hooks."""
+import numpy as np
+import pytest
+
+import tinydl
+import tinydl.nn as nn
+
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 2, 3)
+        self.bn = nn.BatchNorm2d(2)
+        self.scale = nn.Parameter(np.ones(1, dtype=np.float32))
+        self.register_buffer("steps", tinydl.Tensor(np.zeros(1)))
+        self.register_buffer("cache", tinydl.Tensor(np.zeros(2)), persistent=False)
+        self.plain = 3
+
+    def forward(self, x):
+        return self.bn(self.conv(x)) * self.scale
+
+
+def test_registration_order_and_state_dict_keys_follow_torch():
+    net = nn.Sequential(Block(), nn.ReLU(), nn.Linear(2, 3))
+    keys = list(net.state_dict())
+    assert keys == ["0.scale", "0.steps", "0.conv.weight", "0.conv.bias", "0.bn.weight",
+                    "0.bn.bias", "0.bn.running_mean", "0.bn.running_var",
+                    "0.bn.num_batches_tracked", "2.weight", "2.bias"]
+    names = [n for n, _ in net.named_parameters()]
+    assert names == ["0.scale", "0.conv.weight", "0.conv.bias", "0.bn.weight", "0.bn.bias",
+                     "2.weight", "2.bias"]
+    assert [n for n, _ in net.named_buffers()] == ["0.steps", "0.cache", "0.bn.running_mean",
+                                                   "0.bn.running_var", "0.bn.num_batches_tracked"]
+    assert len(list(net.modules())) == 6 and len(list(net.children())) == 3
+    assert net[0].plain == 3
+
+
+def test_shared_parameters_are_listed_once():
+    layer = nn.Linear(2, 2)
+    net = nn.Sequential(layer, layer)
+    assert len(list(net.parameters())) == 2
+
+
+def test_state_dict_shares_memory_and_load_copies_in_place():
+    a, b = Block(), Block()
+    weight = b.conv.weight
+    b.load_state_dict(a.state_dict())
+    assert b.conv.weight is weight  # same Parameter object: an optimizer keeps working
+    np.testing.assert_array_equal(b.conv.weight.data, a.conv.weight.data)
+    sd = a.state_dict()
+    a.conv.weight.data[...] = 5
+    assert np.all(sd["conv.weight"].data == 5)
+    assert sd["conv.weight"].requires_grad is False
+    assert a.state_dict(keep_vars=True)["conv.weight"] is a.conv.weight
+
+
+def test_load_state_dict_strict_names_every_bad_key():
+    net = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+    sd = dict(net.state_dict())
+    del sd["1.running_var"]
+    sd["extra.weight"] = np.zeros(1)
+    sd["0.weight"] = np.zeros((3, 3))
+    with pytest.raises(nn.StateDictError) as info:
+        net.load_state_dict(sd)
+    message = str(info.value)
+    for key in ("'1.running_var'", "'extra.weight'", "'0.weight'", "(3, 3)", "(3, 2)"):
+        assert key in message
+    assert isinstance(info.value, ValueError) and isinstance(info.value, RuntimeError)
+    sd["0.weight"] = np.zeros((3, 2))
+    result = net.load_state_dict(sd, strict=False)
+    assert result.missing_keys == ["1.running_var"] and result.unexpected_keys == ["extra.weight"]
+    sd["0.weight"] = np.zeros((2, 2))
+    with pytest.raises(nn.StateDictError, match="wrongly-shaped"):
+        net.load_state_dict(sd, strict=False)
+
+
+def test_train_eval_propagate_and_zero_grad():
+    net = nn.Sequential(nn.Linear(2, 2), nn.Sequential(nn.Dropout(), nn.BatchNorm1d(2)))
+    net.eval()
+    assert all(not m.training for m in net.modules())
+    net.train()
+    assert all(m.training for m in net.modules())
+    net(tinydl.randn(4, 2)).sum().backward()
+    assert all(p.grad is not None for p in net.parameters())
+    net.zero_grad(set_to_none=False)
+    assert all(np.all(p.grad.data == 0) for p in net.parameters())
+    net.zero_grad()
+    assert all(p.grad is None for p in net.parameters())
+
+
+def test_assignment_rules():
+    m = nn.Linear(2, 2)
+    with pytest.raises(TypeError, match="parameter 'weight'"):
+        m.weight = tinydl.randn(2, 2)
+    m.bias = None
+    assert "bias" not in m.state_dict()
+
+    class Bad(nn.Module):
+        def __init__(self):
+            self.w = nn.Parameter(np.ones(1))
+
+    with pytest.raises(AttributeError, match="super"):
+        Bad()
+    del m.weight
+    assert "weight" not in m.state_dict()
+
+
+def test_parameter_dtype_rules():
+    assert nn.Parameter([1.0, 2.0]).dtype == np.float32
+    assert nn.Parameter(np.ones(2)).dtype == np.float64
+    p = nn.Parameter(tinydl.randn(3))
+    assert p.requires_grad and isinstance(p, tinydl.Tensor)
+    assert type(p * 2) is tinydl.Tensor
+
+
+def test_containers():
+    seq = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    assert isinstance(seq[0], nn.Linear) and isinstance(seq[-1], nn.Linear)
+    assert len(seq[:2]) == 2 and list(seq[:2].state_dict()) == ["0.weight", "0.bias"]
+    seq.append(nn.Sigmoid())
+    assert len(seq) == 4 and seq(tinydl.randn(5, 2)).shape == (5, 1)
+    with pytest.raises(IndexError, match="Sequential"):
+        seq[7]
+    ml = nn.ModuleList([nn.Linear(1, 1) for _ in range(3)])
+    ml.insert(1, nn.ReLU())
+    assert [type(m).__name__ for m in ml] == ["Linear", "ReLU", "Linear", "Linear"]
+    assert list(ml.state_dict())[-1] == "3.bias"
+    md = nn.ModuleDict({"a": nn.Linear(1, 2)})
+    md["b"] = nn.Tanh()
+    assert list(md.keys()) == ["a", "b"] and "a.weight" in md.state_dict()
+    od = nn.Sequential(dict(first=nn.Linear(1, 1)))
+    assert list(od.state_dict()) == ["first.weight", "first.bias"]
+
+
+def test_hooks_and_apply_and_double():
+    m = nn.Linear(2, 2)
+    seen = []
+    h1 = m.register_forward_pre_hook(lambda mod, args: (args[0] * 0,))
+    h2 = m.register_forward_hook(lambda mod, args, out: seen.append(out.shape))
+    out = m(tinydl.ones(1, 2))
+    np.testing.assert_allclose(out.data, m.bias.data[None], rtol=1e-6)
+    assert seen == [(1, 2)]
+    h1.remove(), h2.remove()
+    m(tinydl.ones(1, 2))
+    assert seen == [(1, 2)]
+    visited = []
+    nn.Sequential(m, nn.ReLU()).apply(lambda mod: visited.append(type(mod).__name__))
+    assert visited == ["Linear", "ReLU", "Sequential"]
+    assert m.double().weight.dtype == np.float64 and m.float().weight.dtype == np.float32
+    assert "Linear(in_features=2, out_features=2, bias=True)" in repr(nn.Sequential(m))

@@ -1,0 +1,162 @@
+"""Pooling (tinydl.ops.pool and the functional/Module wrappers) against brute-force windows
+and torch, plus gradients of every order."""
+import numpy as np
+import pytest
+
+import tinydl
+import tinydl.nn as nn
+import tinydl.nn.functional as F
+
+
+def _brute_pool(x, k, s, p, reduce, pad_value):
+    n, c, h, w = x.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)), constant_values=pad_value)
+    ho, wo = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
+    out = np.empty((n, c, ho, wo))
+    for a in range(ho):
+        for b in range(wo):
+            out[:, :, a, b] = reduce(xp[:, :, a * s:a * s + k, b * s:b * s + k], axis=(2, 3))
+    return out
+
+
+@pytest.mark.parametrize("k,s,p", [(2, 2, 0), (3, 1, 1), (3, 2, 1)])
+def test_max_and_avg_pool_match_brute_force(k, s, p):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 7, 6))
+    out = F.max_pool2d(tinydl.Tensor(x), k, s, p)
+    np.testing.assert_array_equal(out.data, _brute_pool(x, k, s, p, np.max, -np.inf))
+    avg = F.avg_pool2d(tinydl.Tensor(x), k, s, p)
+    np.testing.assert_allclose(avg.data, _brute_pool(x, k, s, p, np.sum, 0.0) / k ** 2, atol=1e-12)
+
+
+def test_pool_gradients_of_first_and_second_order():
+    rng = np.random.default_rng(1)
+    # distinct values: the maximum of every window is unique, so max pooling is differentiable
+    x = tinydl.Tensor(rng.permutation(2 * 2 * 5 * 5).reshape(2, 2, 5, 5) / 7.0, requires_grad=True)
+    for fn in (lambda t: F.max_pool2d(t, 3, 2, 1),
+               lambda t: F.max_pool2d(t, 2, 1, dilation=2, ceil_mode=True),
+               lambda t: F.avg_pool2d(t, 3, 2, 1, ceil_mode=True, count_include_pad=False),
+               lambda t: F.adaptive_avg_pool2d(t, (3, 2))):
+        assert tinydl.gradcheck(fn, (x,))
+        assert tinydl.gradgradcheck(fn, (x,))
+
+
+def test_max_pool_gradient_goes_to_the_maximum_only():
+    x = tinydl.Tensor(np.array([[[[1.0, 5.0], [3.0, 2.0]]]]), requires_grad=True)
+    F.max_pool2d(x, 2).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [[[[0, 1], [0, 0]]]])
+
+
+def test_max_pool_propagates_nan_like_torch():
+    x = np.array([[[[1.0, np.nan], [3.0, 2.0]]]])
+    assert np.isnan(F.max_pool2d(tinydl.Tensor(x), 2).data).all()
+
+
+@pytest.mark.parametrize("kw", [
+    dict(kernel_size=3, stride=2, padding=1, ceil_mode=True),
+    dict(kernel_size=(2, 3), stride=(2, 1), padding=(1, 0), dilation=(2, 1)),
+    dict(kernel_size=2),
+])
+def test_max_pool_with_indices_against_torch(kw):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 3, 7, 8))
+    out, idx = F.max_pool2d(tinydl.Tensor(x), return_indices=True, **kw)
+    t_out, t_idx = torch.nn.functional.max_pool2d(torch.tensor(x), return_indices=True, **kw)
+    np.testing.assert_array_equal(out.data, t_out.numpy())
+    np.testing.assert_array_equal(idx.data, t_idx.numpy())
+
+
+@pytest.mark.parametrize("kw", [
+    dict(kernel_size=3, stride=2, padding=1, ceil_mode=True, count_include_pad=True),
+    dict(kernel_size=3, stride=2, padding=1, ceil_mode=True, count_include_pad=False),
+    dict(kernel_size=(2, 3), stride=1, padding=(1, 1), count_include_pad=False),
+    dict(kernel_size=2, divisor_override=3),
+])
+def test_avg_pool_divisors_against_torch(kw):
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(3).standard_normal((1, 2, 7, 6))
+    ours = F.avg_pool2d(tinydl.Tensor(x), **kw)
+    theirs = torch.nn.functional.avg_pool2d(torch.tensor(x), **kw)
+    np.testing.assert_allclose(ours.data, theirs.numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("size", [(1, 1), (3, 2), (4, 7), (2, None)])
+def test_adaptive_avg_pool_against_torch(size):
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(4).standard_normal((2, 3, 7, 5))
+    ours = nn.AdaptiveAvgPool2d(size)(tinydl.Tensor(x))
+    theirs = torch.nn.AdaptiveAvgPool2d(size)(torch.tensor(x))
+    np.testing.assert_allclose(ours.data, theirs.numpy(), atol=1e-12)
+
+
+def test_adaptive_bins_cover_torch_ranges_by_hand():
+    x = np.arange(5.0).reshape(1, 1, 1, 5)
+    out = F.adaptive_avg_pool2d(tinydl.Tensor(x), (1, 3))
+    # bins [0, 2), [1, 4), [3, 5)
+    np.testing.assert_allclose(out.data.ravel(), [0.5, 2.0, 3.5])
+
+
+def test_pool_modules_and_1d_variants():
+    x = tinydl.randn(2, 3, 8, 8)
+    assert nn.MaxPool2d(2)(x).shape == (2, 3, 4, 4)
+    assert nn.AvgPool2d(3, stride=1, padding=1)(x).shape == (2, 3, 8, 8)
+    seq = tinydl.Tensor(np.arange(6.0).reshape(1, 1, 6))
+    np.testing.assert_array_equal(nn.MaxPool1d(2)(seq).data.ravel(), [1, 3, 5])
+    np.testing.assert_array_equal(nn.AvgPool1d(3)(seq).data.ravel(), [1, 4])
+    out, idx = nn.MaxPool2d(2, return_indices=True)(tinydl.randn(3, 4, 4))
+    assert out.shape == (3, 2, 2) and idx.shape == (3, 2, 2)
+
+
+def test_pool_errors():
+    with pytest.raises(ValueError, match="max_pool2d: padding"):
+        F.max_pool2d(tinydl.randn(1, 1, 4, 4), 2, padding=2)
+    with pytest.raises(ValueError, match="avg_pool2d: expected input"):
+        F.avg_pool2d(tinydl.randn(4, 4), 2)
+    with pytest.raises(ValueError, match="max_pool2d: kernel"):
+        F.max_pool2d(tinydl.randn(1, 1, 2, 2), 3)
+
+
+def test_numba_max_pool_kernels_agree_with_numpy_twins(monkeypatch):
+    from tinydl.kernels import pool as kpool
+    from tinydl.ops import pool as opool
+
+    rng = np.random.default_rng(5)
+    for trial in range(25):
+        k = (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
+        d = (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
+        p = tuple(int(rng.integers(0, (dd * (kk - 1) + 1) // 2 + 1)) for kk, dd in zip(k, d))
+        s = (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
+        ceil = bool(rng.integers(0, 2))
+        x = rng.standard_normal((2, 3, int(rng.integers(4, 9)), int(rng.integers(4, 9))))
+        x = np.round(x, 1).astype(np.float32)  # rounding makes ties common
+        if trial % 5 == 0:
+            x.flat[rng.integers(0, x.size, 3)] = np.nan
+        geom, out_hw = F._pool_setup(tinydl.Tensor(x), k, s, p, d, ceil, "test")
+        out_ref, idx_ref = opool.max_pool_offsets(x, geom, out_hw)
+        out = np.empty_like(out_ref)
+        idx = np.empty(out.shape, np.int16)
+        kpool.max_pool_kernel(x, *geom, out, idx)
+        case = f"trial {trial}: k={k} s={s} p={p} d={d} ceil={ceil}"
+        np.testing.assert_array_equal(out, out_ref, err_msg=case)
+        np.testing.assert_array_equal(idx, idx_ref, err_msg=case)
+        g = rng.standard_normal(out.shape).astype(np.float32)
+        back = np.empty_like(x)
+        kpool.max_unpool_kernel(g, idx, *geom, back)
+        monkeypatch.setenv("TINYDL_NUMBA", "0")
+        twin = opool.MaxUnpool2d.apply(tinydl.Tensor(g), geom, x.shape, indices=idx)
+        monkeypatch.setenv("TINYDL_NUMBA", "1")
+        np.testing.assert_allclose(back, twin.data, atol=1e-6, err_msg=case)
+
+
+def test_float32_max_pool_layer_numba_and_numpy_paths_agree(monkeypatch):
+    x = np.round(np.random.default_rng(6).standard_normal((4, 3, 9, 9)), 1).astype(np.float32)
+    results = []
+    for flag in ("1", "0"):
+        monkeypatch.setenv("TINYDL_NUMBA", flag)
+        xt = tinydl.Tensor(x, requires_grad=True)
+        out = F.max_pool2d(xt, 3, 2, 1)
+        out.backward(tinydl.Tensor(np.cos(out.data)))
+        results.append((out.data, xt.grad.data))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_allclose(results[0][1], results[1][1], atol=1e-6)

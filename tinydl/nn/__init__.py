@@ -1,0 +1,36 @@
+"""tinydl.nn: modules, layers, losses, initialisers and utilities, named as in ``torch.nn``.
+
+``tinydl.nn.functional`` holds the functional form of every layer and loss (plus
+``im2col``/``col2im``), ``tinydl.nn.init`` the initialisers, ``tinydl.nn.utils`` spectral
+normalisation, gradient clipping and friends, ``tinydl.nn.toeplitz`` the
+convolution-as-matrix teaching helpers.
+"""
+from tinydl.nn import functional, init, toeplitz, utils
+from tinydl.nn.activation import (ELU, GELU, LeakyReLU, LogSigmoid, LogSoftmax, ReLU, Sigmoid,
+                                  SiLU, Softmax, Softplus, Tanh)
+from tinydl.nn.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
+from tinydl.nn.dropout import Dropout
+from tinydl.nn.linear import Bilinear, Identity, Linear
+from tinydl.nn.losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HingeLoss, HuberLoss,
+                              KLDivLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss)
+from tinydl.nn.misc import Embedding, Flatten, Unflatten, Upsample
+from tinydl.nn.mlp import MLP
+from tinydl.nn.module import (IncompatibleKeys, Module, ModuleDict, ModuleList, Parameter,
+                              Sequential, StateDictError)
+from tinydl.nn.normalization import (BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm1d,
+                                     InstanceNorm2d, LayerNorm)
+from tinydl.nn.pooling import AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
+
+__all__ = [
+    "functional", "init", "toeplitz", "utils",
+    "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "StateDictError",
+    "IncompatibleKeys",
+    "Identity", "Linear", "Bilinear", "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d",
+    "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool2d",
+    "BatchNorm1d", "BatchNorm2d", "LayerNorm", "InstanceNorm1d", "InstanceNorm2d", "GroupNorm",
+    "Dropout", "Flatten", "Unflatten", "Embedding", "Upsample", "MLP",
+    "ReLU", "LeakyReLU", "ELU", "GELU", "Softplus", "Sigmoid", "Tanh", "SiLU", "LogSigmoid",
+    "Softmax", "LogSoftmax",
+    "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "NLLLoss", "CrossEntropyLoss", "BCELoss",
+    "BCEWithLogitsLoss", "HingeLoss", "KLDivLoss",
+]

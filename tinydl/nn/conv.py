@@ -1,0 +1,128 @@
+"""Convolution layers: ``Conv1d``, ``Conv2d``, ``ConvTranspose1d``, ``ConvTranspose2d``.
+
+Weights start as torch's: kaiming_uniform(a=sqrt 5), i.e. U(+-1/sqrt(fan_in)), and the bias
+U(+-1/sqrt(fan_in)), with fan_in computed from the weight tensor (so for transposed
+convolutions it is ``out_channels/groups * prod(kernel)``, exactly as torch).
+"""
+import numpy as np
+
+from tinydl.nn import functional as F
+from tinydl.nn.init import _calculate_fan_in_and_fan_out
+from tinydl.nn.linear import _reset_affine
+from tinydl.nn.module import Module, Parameter
+
+
+def _ntuple(value, n, caller, name):
+    if isinstance(value, str):
+        return value
+    return F._tuple(value, n, caller, name, 0)
+
+
+class _ConvNd(Module):
+    transposed = False
+
+    def __init__(self, n, in_channels, out_channels, kernel_size, stride, padding, dilation,
+                 groups, bias, output_padding, padding_mode, dtype):
+        super().__init__()
+        name = type(self).__name__
+        if groups < 1 or in_channels % groups or out_channels % groups:
+            raise ValueError(f"{name}: in_channels ({in_channels}) and out_channels "
+                             f"({out_channels}) must be divisible by groups ({groups})")
+        if padding_mode != "zeros":
+            raise ValueError(f"{name}: only padding_mode='zeros' is supported, got "
+                             f"{padding_mode!r}")
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size = F._tuple(kernel_size, n, name, "kernel_size", 1)
+        self.stride = F._tuple(stride, n, name, "stride", 1)
+        self.padding = _ntuple(padding, n, name, "padding")
+        self.dilation = F._tuple(dilation, n, name, "dilation", 1)
+        self.output_padding = F._tuple(output_padding, n, name, "output_padding", 0)
+        self.padding_mode = padding_mode
+        if self.transposed:
+            shape = (in_channels, out_channels // groups) + self.kernel_size
+        else:
+            shape = (out_channels, in_channels // groups) + self.kernel_size
+        self.weight = Parameter(np.empty(shape, dtype=dtype))
+        if bias:
+            self.bias = Parameter(np.empty(out_channels, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """Re-draw weight and bias with torch's default initialisation."""
+        fan_in, _ = _calculate_fan_in_and_fan_out(self.weight)
+        _reset_affine(self.weight, self.bias, fan_in)
+
+    def extra_repr(self):
+        text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}")
+        if self.padding not in ((0,), (0, 0)):
+            text += f", padding={self.padding}"
+        if self.dilation not in ((1,), (1, 1)):
+            text += f", dilation={self.dilation}"
+        if self.transposed and self.output_padding not in ((0,), (0, 0)):
+            text += f", output_padding={self.output_padding}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
+        if self.bias is None:
+            text += ", bias=False"
+        return text
+
+
+class Conv1d(_ConvNd):
+    """1-D convolution layer: (N, C_in, L) -> (N, C_out, L_out); see ``functional.conv1d``."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", dtype=np.float32):
+        super().__init__(1, in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, 0, padding_mode, dtype)
+
+    def forward(self, x):
+        return F.conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                        self.groups)
+
+
+class Conv2d(_ConvNd):
+    """2-D convolution layer: (N, C_in, H, W) -> (N, C_out, H_out, W_out); see ``F.conv2d``."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", dtype=np.float32):
+        super().__init__(2, in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, 0, padding_mode, dtype)
+
+    def forward(self, x):
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                        self.groups)
+
+
+class ConvTranspose1d(_ConvNd):
+    """Transposed 1-D convolution layer; weight (C_in, C_out/groups, k)."""
+
+    transposed = True
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
+                 dtype=np.float32):
+        super().__init__(1, in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, output_padding, padding_mode, dtype)
+
+    def forward(self, x):
+        return F.conv_transpose1d(x, self.weight, self.bias, self.stride, self.padding,
+                                  self.output_padding, self.groups, self.dilation)
+
+
+class ConvTranspose2d(_ConvNd):
+    """Transposed 2-D convolution layer; weight (C_in, C_out/groups, kh, kw)."""
+
+    transposed = True
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
+                 dtype=np.float32):
+        super().__init__(2, in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, output_padding, padding_mode, dtype)
+
+    def forward(self, x):
+        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
+                                  self.output_padding, self.groups, self.dilation)

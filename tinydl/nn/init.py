@@ -1,0 +1,228 @@
+"""Parameter initialisers with ``torch.nn.init``'s names, arguments, fan and gain rules.
+
+Every function fills a Tensor (or an ndarray) in place, keeps its dtype, and returns it.
+Random draws come from tinydl's one seeded generator (``tinydl.random.get_generator()``)
+unless a ``generator`` is passed.
+
+Fans (torch's ``_calculate_fan_in_and_fan_out``): for a weight of shape (out, in, *k),
+``fan_in = in * prod(k)`` and ``fan_out = out * prod(k)``; fewer than 2 dimensions raise.
+"""
+import math
+
+import numpy as np
+from scipy import special
+
+from tinydl.random import get_generator
+from tinydl.tensor import Tensor
+
+__all__ = [
+    "calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_",
+    "eye_", "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
+    "kaiming_normal_", "orthogonal_", "sparse_",
+]
+
+_UNIT_GAIN = {"linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+              "conv_transpose3d", "sigmoid", "identity"}
+
+
+def _array(tensor, caller):
+    if isinstance(tensor, Tensor):
+        return tensor.data
+    if isinstance(tensor, np.ndarray):
+        return tensor
+    raise TypeError(f"{caller}: expected a Tensor or an ndarray, got {type(tensor).__name__}")
+
+
+def _fill(tensor, values):
+    _array(tensor, "init")[...] = values
+    return tensor
+
+
+def calculate_gain(nonlinearity, param=None):
+    """The recommended gain for a nonlinearity (torch's table).
+
+    linear/conv/sigmoid: 1; tanh: 5/3; relu: sqrt(2); leaky_relu: sqrt(2 / (1 + slope^2))
+    with slope ``param`` (default 0.01); selu: 3/4.
+    """
+    if nonlinearity in _UNIT_GAIN:
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3.0
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        if param is None:
+            slope = 0.01
+        elif isinstance(param, (int, float)) and not isinstance(param, bool):
+            slope = param
+        else:
+            raise ValueError(f"calculate_gain: negative_slope {param!r} is not a valid number")
+        return math.sqrt(2.0 / (1.0 + slope ** 2))
+    if nonlinearity == "selu":
+        return 3.0 / 4.0
+    raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
+
+
+def _calculate_fan_in_and_fan_out(tensor):
+    shape = _array(tensor, "init").shape
+    if len(shape) < 2:
+        raise ValueError(f"init: fan in and fan out need a tensor of 2 or more dimensions, "
+                         f"got shape {shape}")
+    receptive = int(np.prod(shape[2:])) if len(shape) > 2 else 1
+    return shape[1] * receptive, shape[0] * receptive
+
+
+def _calculate_correct_fan(tensor, mode):
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"init: mode must be 'fan_in' or 'fan_out', got {mode!r}")
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    return fan_in if mode == "fan_in" else fan_out
+
+
+def uniform_(tensor, a=0.0, b=1.0, generator=None):
+    """Fill with U(a, b)."""
+    rng = generator or get_generator()
+    return _fill(tensor, rng.uniform(a, b, size=_array(tensor, "uniform_").shape))
+
+
+def normal_(tensor, mean=0.0, std=1.0, generator=None):
+    """Fill with N(mean, std^2)."""
+    rng = generator or get_generator()
+    return _fill(tensor, rng.normal(mean, std, size=_array(tensor, "normal_").shape))
+
+
+def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
+    """Fill with N(mean, std^2) truncated to the absolute bounds [a, b] (inverse-CDF method).
+
+    Draw u ~ U(2 Phi(alpha) - 1, 2 Phi(beta) - 1), map through erfinv, scale by std*sqrt(2),
+    shift by mean and clamp to [a, b], as torch does.
+    """
+    if not a < b:
+        raise ValueError(f"trunc_normal_: need a < b, got a={a}, b={b}")
+
+    def norm_cdf(z):
+        return (1.0 + math.erf(z / math.sqrt(2.0))) / 2.0
+
+    lower, upper = norm_cdf((a - mean) / std), norm_cdf((b - mean) / std)
+    rng = generator or get_generator()
+    u = rng.uniform(2 * lower - 1, 2 * upper - 1, size=_array(tensor, "trunc_normal_").shape)
+    values = special.erfinv(u) * (std * math.sqrt(2.0)) + mean
+    return _fill(tensor, np.clip(values, a, b))
+
+
+def constant_(tensor, val):
+    """Fill with the constant ``val``."""
+    return _fill(tensor, val)
+
+
+def ones_(tensor):
+    """Fill with 1."""
+    return _fill(tensor, 1)
+
+
+def zeros_(tensor):
+    """Fill with 0."""
+    return _fill(tensor, 0)
+
+
+def eye_(tensor):
+    """Fill a 2-D tensor with the identity (ones on the main diagonal of a rectangle)."""
+    arr = _array(tensor, "eye_")
+    if arr.ndim != 2:
+        raise ValueError(f"eye_: only 2-D tensors are supported, got shape {arr.shape}")
+    return _fill(tensor, np.eye(*arr.shape))
+
+
+def dirac_(tensor, groups=1):
+    """Fill a 3-, 4- or 5-D conv weight with the Dirac delta (identity convolution) per group.
+
+    Within each group, out channel d gets a 1 at input channel d in the kernel centre.
+    """
+    arr = _array(tensor, "dirac_")
+    if arr.ndim not in (3, 4, 5):
+        raise ValueError(f"dirac_: only 3-, 4- or 5-D tensors are supported, got shape {arr.shape}")
+    if arr.shape[0] % groups != 0:
+        raise ValueError(f"dirac_: dim 0 ({arr.shape[0]}) must be divisible by groups ({groups})")
+    per_group = arr.shape[0] // groups
+    n_diag = min(per_group, arr.shape[1])
+    arr[...] = 0
+    out_idx = (np.arange(groups)[:, None] * per_group + np.arange(n_diag)[None, :]).ravel()
+    in_idx = np.tile(np.arange(n_diag), groups)
+    centre = tuple(s // 2 for s in arr.shape[2:])
+    arr[(out_idx, in_idx) + centre] = 1
+    return tensor
+
+
+def xavier_uniform_(tensor, gain=1.0, generator=None):
+    """Glorot & Bengio (2010): U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out))."""
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    bound = gain * math.sqrt(6.0 / float(fan_in + fan_out))
+    return uniform_(tensor, -bound, bound, generator)
+
+
+def xavier_normal_(tensor, gain=1.0, generator=None):
+    """Glorot & Bengio (2010): N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
+    return normal_(tensor, 0.0, std, generator)
+
+
+def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+    """He et al. (2015): U(-b, b) with b = sqrt(3) * gain / sqrt(fan), gain from ``nonlinearity``.
+
+    ``a`` is the leaky_relu slope; layers use a = sqrt(5), i.e. b = 1/sqrt(fan_in).
+    """
+    if _array(tensor, "kaiming_uniform_").size == 0:
+        return tensor
+    fan = _calculate_correct_fan(tensor, mode)
+    bound = math.sqrt(3.0) * calculate_gain(nonlinearity, a) / math.sqrt(fan)
+    return uniform_(tensor, -bound, bound, generator)
+
+
+def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+    """He et al. (2015): N(0, std^2) with std = gain / sqrt(fan)."""
+    if _array(tensor, "kaiming_normal_").size == 0:
+        return tensor
+    fan = _calculate_correct_fan(tensor, mode)
+    std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
+    return normal_(tensor, 0.0, std, generator)
+
+
+def orthogonal_(tensor, gain=1.0, generator=None):
+    """Saxe et al. (2013): a (semi-)orthogonal matrix, the tensor viewed as (rows, numel/rows).
+
+    Draw N(0, 1) of that shape (transposed if rows < cols), take the reduced QR, fix the
+    signs by sign(diag R) so the result is uniformly distributed, transpose back, times gain.
+    """
+    arr = _array(tensor, "orthogonal_")
+    if arr.ndim < 2:
+        raise ValueError(f"orthogonal_: only tensors with 2 or more dimensions are supported, "
+                         f"got shape {arr.shape}")
+    if arr.size == 0:
+        return tensor
+    rows = arr.shape[0]
+    cols = arr.size // rows
+    rng = generator or get_generator()
+    flat = rng.standard_normal((rows, cols))
+    if rows < cols:
+        flat = flat.T
+    q, r = np.linalg.qr(flat)
+    q *= np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return _fill(tensor, (gain * q).reshape(arr.shape))
+
+
+def sparse_(tensor, sparsity, std=0.01, generator=None):
+    """Martens (2010): N(0, std^2) with ceil(sparsity * rows) random rows zeroed in every column."""
+    arr = _array(tensor, "sparse_")
+    if arr.ndim != 2:
+        raise ValueError(f"sparse_: only 2-D tensors are supported, got shape {arr.shape}")
+    rows, cols = arr.shape
+    n_zeros = int(math.ceil(sparsity * rows))
+    rng = generator or get_generator()
+    values = rng.normal(0.0, std, size=(rows, cols))
+    # An independent random permutation of the rows per column: argsort of uniform keys.
+    zero_rows = np.argsort(rng.random((rows, cols)), axis=0)[:n_zeros]
+    values[zero_rows, np.arange(cols)[None, :]] = 0
+    return _fill(tensor, values)

@@ -1,0 +1,490 @@
+"""``Module``, ``Parameter`` and the containers ``Sequential`` / ``ModuleList``, as in torch.nn.
+
+A Module keeps three ordered registries, filled by plain attribute assignment:
+parameters (``Parameter`` values), buffers (``register_buffer``: running statistics,
+spectral-norm vectors) and submodules (``Module`` values). Registered values also live in
+the instance ``__dict__``, so reading ``self.weight`` costs an ordinary attribute lookup.
+
+``state_dict()`` walks the tree in insertion order and names entries as torch does
+(``'0.weight'``, ``'bn.running_mean'``); ``load_state_dict`` copies values in place (so an
+optimizer holding the parameters keeps working) and, with ``strict=True``, reports every
+missing, unexpected and wrongly-shaped key in one error.
+"""
+from collections import OrderedDict, namedtuple
+
+import numpy as np
+
+from tinydl.tensor import Tensor
+
+__all__ = ["Parameter", "Module", "Sequential", "ModuleList", "ModuleDict", "StateDictError",
+           "IncompatibleKeys"]
+
+IncompatibleKeys = namedtuple("IncompatibleKeys", "missing_keys unexpected_keys")
+IncompatibleKeys.__doc__ = "What ``load_state_dict(strict=False)`` could not match."
+
+
+class StateDictError(ValueError, RuntimeError):
+    """A state dict does not fit a module (a ValueError; also a RuntimeError, as torch raises)."""
+
+
+class Parameter(Tensor):
+    """A Tensor that is a module parameter: ``requires_grad=True`` and registered on assignment.
+
+    Built from an array or a Tensor with ``Tensor``'s dtype rules (Python lists and numbers
+    become float32, arrays keep their dtype).
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data, requires_grad=True, dtype=None):
+        super().__init__(data, requires_grad=requires_grad, dtype=dtype)
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class _RemovableHandle:
+    """Returned by ``register_forward_hook``; ``remove()`` unregisters the hook."""
+
+    _next_id = 0
+
+    def __init__(self, hooks):
+        self._hooks = hooks
+        self.id = _RemovableHandle._next_id
+        _RemovableHandle._next_id += 1
+
+    def remove(self):
+        self._hooks.pop(self.id, None)
+
+
+class Module:
+    """Base class of every layer and model (``torch.nn.Module``).
+
+    Subclasses call ``super().__init__()`` first, assign Parameters and Modules as
+    attributes and define ``forward``; calling the module runs the forward pre-hooks,
+    ``forward`` and the forward hooks. ``training`` is switched by ``train()``/``eval()``.
+    """
+
+    def __init__(self):
+        set_ = object.__setattr__
+        set_(self, "training", True)
+        set_(self, "_parameters", OrderedDict())
+        set_(self, "_buffers", OrderedDict())
+        set_(self, "_non_persistent", set())
+        set_(self, "_modules", OrderedDict())
+        set_(self, "_forward_pre_hooks", OrderedDict())
+        set_(self, "_forward_hooks", OrderedDict())
+
+    # ------------------------------------------------------------------ registration
+    def _registries(self, name):
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__}: cannot assign {name!r} before "
+                                 "Module.__init__() is called (call super().__init__() first)")
+        return self._parameters, self._buffers, self._modules
+
+    def __setattr__(self, name, value):
+        if "_parameters" not in self.__dict__ and not isinstance(value, (Parameter, Module)):
+            object.__setattr__(self, name, value)
+            return
+        params, buffers, modules = self._registries(name)
+        if isinstance(value, Parameter):
+            buffers.pop(name, None)
+            modules.pop(name, None)
+            params[name] = value
+        elif isinstance(value, Module):
+            params.pop(name, None)
+            buffers.pop(name, None)
+            modules[name] = value
+        elif name in params:
+            if value is not None:
+                raise TypeError(f"{type(self).__name__}: cannot assign a {type(value).__name__} "
+                                f"to parameter {name!r} (expected a Parameter or None)")
+            params[name] = None
+        elif name in buffers:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"{type(self).__name__}: cannot assign a {type(value).__name__} "
+                                f"to buffer {name!r} (expected a Tensor or None)")
+            buffers[name] = value
+        elif name in modules:
+            if value is not None:
+                raise TypeError(f"{type(self).__name__}: cannot assign a {type(value).__name__} "
+                                f"to submodule {name!r} (expected a Module or None)")
+            modules[name] = None
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name):
+        for registry in (self._parameters, self._buffers, self._modules):
+            registry.pop(name, None)
+        self._non_persistent.discard(name)
+        object.__delattr__(self, name)
+
+    def register_parameter(self, name, param):
+        """Register ``param`` (a Parameter or None) under ``name``."""
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"register_parameter: {name!r} must be a Parameter or None, got "
+                            f"{type(param).__name__}")
+        self._registries(name)[0][name] = param
+        object.__setattr__(self, name, param)
+
+    def register_buffer(self, name, tensor, persistent=True):
+        """Register a non-parameter state Tensor (saved in ``state_dict`` when ``persistent``)."""
+        if tensor is not None and not isinstance(tensor, Tensor):
+            tensor = Tensor(tensor)
+        _, buffers, _ = self._registries(name)
+        self._parameters.pop(name, None)
+        buffers[name] = tensor
+        if persistent:
+            self._non_persistent.discard(name)
+        else:
+            self._non_persistent.add(name)
+        object.__setattr__(self, name, tensor)
+
+    def add_module(self, name, module):
+        """Register ``module`` (a Module or None) as a child called ``name``."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module: {name!r} must be a Module or None, got "
+                            f"{type(module).__name__}")
+        self._registries(name)[2][name] = module
+        object.__setattr__(self, name, module)
+
+    register_module = add_module
+
+    def register_forward_pre_hook(self, hook):
+        """``hook(module, args)`` runs before ``forward``; a non-None result replaces ``args``."""
+        handle = _RemovableHandle(self._forward_pre_hooks)
+        self._forward_pre_hooks[handle.id] = hook
+        return handle
+
+    def register_forward_hook(self, hook):
+        """``hook(module, args, output)`` runs after ``forward``; a non-None result replaces it."""
+        handle = _RemovableHandle(self._forward_hooks)
+        self._forward_hooks[handle.id] = hook
+        return handle
+
+    # ------------------------------------------------------------------ calling
+    def forward(self, *args, **kwargs):
+        """The computation; every subclass defines it."""
+        raise NotImplementedError(f"{type(self).__name__} has no forward()")
+
+    def __call__(self, *args, **kwargs):
+        if self._forward_pre_hooks:
+            for hook in list(self._forward_pre_hooks.values()):
+                result = hook(self, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
+        out = self.forward(*args, **kwargs)
+        if self._forward_hooks:
+            for hook in list(self._forward_hooks.values()):
+                result = hook(self, args, out)
+                if result is not None:
+                    out = result
+        return out
+
+    # ------------------------------------------------------------------ traversal
+    def named_modules(self, memo=None, prefix=""):
+        """(name, module) for this module and every descendant, each module once, pre-order."""
+        memo = set() if memo is None else memo
+        if id(self) in memo:
+            return
+        memo.add(id(self))
+        yield prefix, self
+        for name, child in self._modules.items():
+            if child is not None:
+                yield from child.named_modules(memo, f"{prefix}.{name}" if prefix else name)
+
+    def modules(self):
+        """Every module in the tree (this one first)."""
+        for _, module in self.named_modules():
+            yield module
+
+    def named_children(self):
+        """(name, module) for the direct submodules."""
+        for name, child in self._modules.items():
+            if child is not None:
+                yield name, child
+
+    def children(self):
+        """The direct submodules."""
+        for _, child in self.named_children():
+            yield child
+
+    def _named_members(self, registry, prefix, recurse):
+        seen = set()
+        modules = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
+        for module_prefix, module in modules:
+            for name, value in getattr(module, registry).items():
+                if value is None or id(value) in seen:
+                    continue
+                seen.add(id(value))
+                yield (f"{module_prefix}.{name}" if module_prefix else name), value
+
+    def named_parameters(self, prefix="", recurse=True):
+        """(dotted name, Parameter), each shared parameter once, in registration order."""
+        return self._named_members("_parameters", prefix, recurse)
+
+    def parameters(self, recurse=True):
+        """Every Parameter of the tree, each once."""
+        for _, param in self.named_parameters(recurse=recurse):
+            yield param
+
+    def named_buffers(self, prefix="", recurse=True):
+        """(dotted name, buffer Tensor)."""
+        return self._named_members("_buffers", prefix, recurse)
+
+    def buffers(self, recurse=True):
+        """Every buffer Tensor of the tree."""
+        for _, buf in self.named_buffers(recurse=recurse):
+            yield buf
+
+    # ------------------------------------------------------------------ modes and grads
+    def train(self, mode=True):
+        """Set training mode (dropout active, batch statistics used) on the whole tree."""
+        if not isinstance(mode, bool):
+            raise TypeError(f"train: mode must be a bool, got {type(mode).__name__}")
+        for module in self.modules():
+            object.__setattr__(module, "training", mode)
+        return self
+
+    def eval(self):
+        """Set evaluation mode: ``train(False)``."""
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad=True):
+        """Switch gradient recording of every parameter."""
+        for param in self.parameters():
+            param.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none=True):
+        """Reset the gradients of every parameter (to None by default, as torch 2.x)."""
+        for param in self.parameters():
+            if set_to_none or param.grad is None:
+                param.grad = None
+            else:
+                param.grad = Tensor._wrap(np.zeros_like(param.data))
+
+    def apply(self, fn):
+        """Call ``fn(module)`` on every descendant then on this module; returns self."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    def to(self, dtype):
+        """Cast floating-point parameters and buffers to ``dtype`` in place; returns self."""
+        dtype = np.dtype(dtype)
+        for module in self.modules():
+            for registry in (module._parameters, module._buffers):
+                for value in registry.values():
+                    if value is not None and value.data.dtype.kind == "f":
+                        value.data = value.data.astype(dtype)
+                        if value.grad is not None:
+                            value.grad = None
+        return self
+
+    def double(self):
+        """Cast floating-point parameters and buffers to float64 (for gradcheck)."""
+        return self.to(np.float64)
+
+    def float(self):
+        """Cast floating-point parameters and buffers to float32."""
+        return self.to(np.float32)
+
+    # ------------------------------------------------------------------ state
+    def state_dict(self, destination=None, prefix="", keep_vars=False):
+        """Parameters and persistent buffers by dotted name, in tree order.
+
+        Values are detached Tensors sharing memory with the module (``keep_vars=True``
+        returns the Parameters themselves).
+        """
+        destination = OrderedDict() if destination is None else destination
+        for name, param in self._parameters.items():
+            if param is not None:
+                destination[prefix + name] = param if keep_vars else param.detach()
+        for name, buf in self._buffers.items():
+            if buf is not None and name not in self._non_persistent:
+                destination[prefix + name] = buf if keep_vars else buf.detach()
+        for name, child in self._modules.items():
+            if child is not None:
+                child.state_dict(destination, prefix + name + ".", keep_vars)
+        return destination
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy ``state_dict`` values into this module's parameters and buffers, in place.
+
+        Values may be Tensors or arrays; they are cast to each entry's dtype. A shape
+        mismatch always raises; with ``strict=True`` missing and unexpected keys do too. The
+        ``StateDictError`` lists every offending key. Returns ``(missing_keys,
+        unexpected_keys)``.
+        """
+        if not hasattr(state_dict, "items"):
+            raise TypeError(f"load_state_dict: expected a dict, got {type(state_dict).__name__}")
+        own = self.state_dict(keep_vars=True)
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        wrong_shape = []
+        for key, target in own.items():
+            if key in state_dict:
+                value_shape = np.shape(np.asarray(state_dict[key]))
+                if value_shape != target.shape:
+                    wrong_shape.append(f"{key!r}: checkpoint {value_shape}, model {target.shape}")
+        problems = []
+        if wrong_shape:
+            problems.append("wrongly-shaped keys: " + "; ".join(wrong_shape))
+        if strict and missing:
+            problems.append("missing keys: " + ", ".join(repr(k) for k in missing))
+        if strict and unexpected:
+            problems.append("unexpected keys: " + ", ".join(repr(k) for k in unexpected))
+        if problems:
+            raise StateDictError(f"load_state_dict for {type(self).__name__}: "
+                                 + " | ".join(problems))
+        for key, target in own.items():
+            if key in state_dict:
+                target.data[...] = np.asarray(state_dict[key])
+        return IncompatibleKeys(missing, unexpected)
+
+    # ------------------------------------------------------------------ printing
+    def extra_repr(self):
+        """The part of ``repr`` inside the parentheses; layers override it."""
+        return ""
+
+    def __repr__(self):
+        lines = []
+        extra = self.extra_repr()
+        if extra:
+            lines.extend(extra.split("\n"))
+        for name, child in self._modules.items():
+            child_repr = repr(child).replace("\n", "\n  ")
+            lines.append(f"({name}): {child_repr}")
+        if not lines:
+            return f"{type(self).__name__}()"
+        if len(lines) == 1 and not self._modules:
+            return f"{type(self).__name__}({lines[0]})"
+        return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
+
+
+class Sequential(Module):
+    """Modules applied in order: ``Sequential(m0, m1, ...)`` or ``Sequential(OrderedDict)``.
+
+    Children are named '0', '1', ... (or by the dict's keys), so state-dict keys read
+    ``'0.weight'`` as in torch.
+    """
+
+    def __init__(self, *modules):
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], (dict, OrderedDict)):
+            for name, module in modules[0].items():
+                self.add_module(str(name), module)
+        else:
+            for i, module in enumerate(modules):
+                self.add_module(str(i), module)
+
+    def forward(self, x):
+        for module in self._modules.values():
+            x = module(x)
+        return x
+
+    def __getitem__(self, index):
+        items = list(self._modules.items())
+        if isinstance(index, slice):
+            return Sequential(OrderedDict(items[index]))
+        return items[_check_index(index, len(items), "Sequential")][1]
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def append(self, module):
+        """Add ``module`` at the end."""
+        self.add_module(str(len(self._modules)), module)
+        return self
+
+
+def _check_index(index, length, caller):
+    if not -length <= index < length:
+        raise IndexError(f"{caller}: index {index} is out of range for {length} modules")
+    return index % length
+
+
+class ModuleList(Module):
+    """A list of modules registered as children '0', '1', ... (no forward of its own)."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.extend(modules)
+
+    def __getitem__(self, index):
+        values = list(self._modules.values())
+        if isinstance(index, slice):
+            return ModuleList(values[index])
+        return values[_check_index(index, len(values), "ModuleList")]
+
+    def __setitem__(self, index, module):
+        index = _check_index(index, len(self._modules), "ModuleList")
+        self.add_module(str(index), module)
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def append(self, module):
+        """Add ``module`` at the end."""
+        self.add_module(str(len(self._modules)), module)
+        return self
+
+    def extend(self, modules):
+        """Append every module of an iterable."""
+        for module in modules:
+            self.append(module)
+        return self
+
+    def insert(self, index, module):
+        """Insert ``module`` before position ``index``, renumbering the rest."""
+        values = list(self._modules.values())
+        values.insert(index, module)
+        for name in list(self._modules):
+            object.__delattr__(self, name)
+        self._modules.clear()
+        self.extend(values)
+
+
+class ModuleDict(Module):
+    """An ordered dict of modules registered as children under their keys."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            for name, module in dict(modules).items():
+                self.add_module(name, module)
+
+    def __getitem__(self, key):
+        return self._modules[key]
+
+    def __setitem__(self, key, module):
+        self.add_module(key, module)
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules)
+
+    def __contains__(self, key):
+        return key in self._modules
+
+    def keys(self):
+        """The child names."""
+        return self._modules.keys()
+
+    def values(self):
+        """The child modules."""
+        return self._modules.values()
+
+    def items(self):
+        """(name, module) pairs."""
+        return self._modules.items()

@@ -1,0 +1,271 @@
+"""Training utilities: spectral normalisation and its regulariser, gradient clipping,
+parameter <-> vector conversion and L1/L2 penalties (``torch.nn.utils`` names).
+
+Spectral normalisation (Miyato et al. 2018) follows the hook form of
+``torch.nn.utils.spectral_norm``: the raw weight becomes the parameter ``weight_orig``, two
+buffers ``weight_u`` and ``weight_v`` hold the power-iteration vectors, and a forward
+pre-hook sets ``module.weight = weight_orig / sigma`` before every forward, where
+``sigma = u^T W v`` after ``n_power_iterations`` rounds of
+``v = normalize(W^T u); u = normalize(W v)`` (training mode only; eval mode reuses u, v).
+u and v are constants for the gradient, which flows through sigma:
+``dL/dW = (G - <G, W_hat> u v^T) / sigma`` with ``G = dL/dW_hat``.
+"""
+import math
+import numbers
+
+import numpy as np
+
+import tinydl
+from tinydl.random import get_generator
+from tinydl.tensor import Tensor
+
+__all__ = ["spectral_norm", "remove_spectral_norm", "SpectralNormRegularizer",
+           "clip_grad_norm_", "clip_grad_value_", "parameters_to_vector",
+           "vector_to_parameters", "regularization"]
+
+
+def _normalize(vector, eps):
+    return vector / max(float(np.linalg.norm(vector)), eps)
+
+
+def _as_matrix(array, dim):
+    """The weight as a (shape[dim], -1) matrix (dim moved to the front first)."""
+    if dim != 0:
+        array = np.moveaxis(array, dim, 0)
+    return array.reshape(array.shape[0], -1)
+
+
+class SpectralNorm:
+    """The forward pre-hook that ``spectral_norm`` registers (one per normalised weight)."""
+
+    def __init__(self, name="weight", n_power_iterations=1, dim=0, eps=1e-12):
+        if n_power_iterations <= 0:
+            raise ValueError(f"spectral_norm: n_power_iterations must be positive, got "
+                             f"{n_power_iterations}")
+        self.name, self.n_power_iterations, self.dim, self.eps = name, n_power_iterations, dim, eps
+
+    def _matrix_tensor(self, weight):
+        if self.dim != 0:
+            axes = (self.dim,) + tuple(a for a in range(weight.ndim) if a != self.dim)
+            weight = tinydl.transpose(weight, axes)
+        return weight.reshape((weight.shape[0], -1))
+
+    def compute_weight(self, module, do_power_iteration):
+        """``weight_orig / sigma``, after updating u, v in place when ``do_power_iteration``."""
+        weight = getattr(module, self.name + "_orig")
+        u = getattr(module, self.name + "_u")
+        v = getattr(module, self.name + "_v")
+        if do_power_iteration:
+            matrix = _as_matrix(weight.data, self.dim)
+            u_data, v_data = u.data, v.data
+            for _ in range(self.n_power_iterations):
+                v_data = _normalize(matrix.T @ u_data, self.eps)
+                u_data = _normalize(matrix @ v_data, self.eps)
+            u.data[...] = u_data
+            v.data[...] = v_data
+        u_const = Tensor._wrap(u.data.astype(weight.dtype, copy=False))
+        v_const = Tensor._wrap(v.data.astype(weight.dtype, copy=False))
+        sigma = (u_const * (self._matrix_tensor(weight) @ v_const)).sum()
+        return weight / sigma
+
+    def __call__(self, module, inputs):
+        object.__setattr__(module, self.name,
+                           self.compute_weight(module, do_power_iteration=module.training))
+
+
+def _default_dim(module):
+    from tinydl.nn.conv import ConvTranspose1d, ConvTranspose2d
+
+    return 1 if isinstance(module, (ConvTranspose1d, ConvTranspose2d)) else 0
+
+
+def spectral_norm(module, name="weight", n_power_iterations=1, eps=1e-12, dim=None):
+    """Normalise ``module.<name>`` by its largest singular value before every forward.
+
+    Registers parameter ``<name>_orig``, buffers ``<name>_u`` (height) and ``<name>_v``
+    (width), both drawn N(0, 1) and normalised, and a forward pre-hook. ``dim`` defaults to
+    0, or 1 for transposed convolutions. Returns the module.
+    """
+    from tinydl.nn.module import Parameter
+
+    for hook in module._forward_pre_hooks.values():
+        if isinstance(hook, SpectralNorm) and hook.name == name:
+            raise ValueError(f"spectral_norm: {name!r} of {type(module).__name__} is already "
+                             "spectrally normalised")
+    weight = module._parameters.get(name)
+    if weight is None:
+        raise ValueError(f"spectral_norm: {type(module).__name__} has no parameter {name!r}")
+    if weight.ndim < 1:
+        raise ValueError(f"spectral_norm: {name!r} must have at least one dimension")
+    dim = _default_dim(module) if dim is None else dim
+    hook = SpectralNorm(name, n_power_iterations, dim, eps)
+    height, width = _as_matrix(weight.data, dim).shape
+    rng = get_generator()
+    u = _normalize(rng.standard_normal(height), eps).astype(weight.dtype)
+    v = _normalize(rng.standard_normal(width), eps).astype(weight.dtype)
+    delattr(module, name)
+    module.register_parameter(name + "_orig", weight if isinstance(weight, Parameter)
+                              else Parameter(weight))
+    object.__setattr__(module, name, weight.detach())
+    module.register_buffer(name + "_u", Tensor(u))
+    module.register_buffer(name + "_v", Tensor(v))
+    module.register_forward_pre_hook(hook)
+    return module
+
+
+def remove_spectral_norm(module, name="weight"):
+    """Undo ``spectral_norm``: ``<name>`` becomes a plain Parameter holding W / sigma."""
+    from tinydl.nn.module import Parameter
+
+    for key, hook in list(module._forward_pre_hooks.items()):
+        if isinstance(hook, SpectralNorm) and hook.name == name:
+            with tinydl.no_grad():
+                weight = hook.compute_weight(module, do_power_iteration=False)
+            del module._forward_pre_hooks[key]
+            for suffix in ("_orig", "_u", "_v"):
+                delattr(module, name + suffix)
+            object.__delattr__(module, name)
+            module.register_parameter(name, Parameter(weight.data))
+            return module
+    raise ValueError(f"remove_spectral_norm: spectral_norm of {name!r} not found in "
+                     f"{type(module).__name__}")
+
+
+class SpectralNormRegularizer:
+    """Spectral norm regularisation (Yoshida & Miyato 2017): penalty ``lam/2 * sum_l sigma_l^2``.
+
+    Instead of a loss term it adds the penalty's gradient ``lam * sigma_l * u_l v_l^T`` to the
+    gradient of every weight with 2 or more dimensions (viewed as (out, -1)), where u_l, v_l
+    come from one power iteration per call, continued from the previous call (persistent).
+    Call it after ``loss.backward()`` and before ``optimizer.step()``::
+
+        reg = SpectralNormRegularizer(lam=0.01)
+        loss.backward()
+        reg(model)          # or reg(model.parameters())
+        optimizer.step()
+
+    Returns the penalty value ``lam/2 * sum sigma^2`` (a float) for logging.
+    """
+
+    def __init__(self, lam, eps=1e-12):
+        if lam < 0:
+            raise ValueError(f"SpectralNormRegularizer: lam must be non-negative, got {lam}")
+        self.lam, self.eps = lam, eps
+        self._u = {}
+
+    def _named_weights(self, params):
+        if hasattr(params, "named_parameters"):
+            return list(params.named_parameters())
+        return list(enumerate(params))
+
+    def __call__(self, params):
+        penalty = 0.0
+        for key, param in self._named_weights(params):
+            if param.ndim < 2 or not param.requires_grad:
+                continue
+            matrix = param.data.reshape(param.shape[0], -1).astype(np.float64)
+            u = self._u.get(key)
+            if u is None or u.shape != (matrix.shape[0],):
+                u = _normalize(get_generator().standard_normal(matrix.shape[0]), self.eps)
+            v = _normalize(matrix.T @ u, self.eps)
+            u = _normalize(matrix @ v, self.eps)
+            self._u[key] = u
+            sigma = float(u @ matrix @ v)
+            penalty += 0.5 * self.lam * sigma * sigma
+            extra = (self.lam * sigma * np.outer(u, v)).reshape(param.shape).astype(param.dtype)
+            param.grad = Tensor._wrap(extra if param.grad is None else param.grad.data + extra)
+        return penalty
+
+
+def _parameter_list(parameters):
+    if isinstance(parameters, Tensor):
+        return [parameters]
+    return list(parameters)
+
+
+def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
+    """Scale all gradients together so their joint ``norm_type`` norm is at most ``max_norm``.
+
+    total = (sum_p ||g_p||^q)^(1/q) (q = inf: max |g|); gradients are multiplied by
+    ``min(1, max_norm / (total + 1e-6))`` in place, as torch. Returns total as a 0-d Tensor.
+    """
+    grads = [p.grad for p in _parameter_list(parameters) if p.grad is not None]
+    if not grads:
+        return Tensor(0.0)
+    norm_type = float(norm_type)
+    if math.isinf(norm_type):
+        total = max(float(np.max(np.abs(g.data))) if g.size else 0.0 for g in grads)
+    else:
+        norms = [np.linalg.norm(g.data.ravel().astype(np.float64), ord=norm_type) for g in grads]
+        total = float(np.linalg.norm(np.asarray(norms), ord=norm_type))
+    if error_if_nonfinite and not math.isfinite(total):
+        raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} is {total}; "
+                           "pass error_if_nonfinite=False to clip anyway")
+    coef = min(1.0, max_norm / (total + 1e-6))
+    if coef < 1.0:
+        for g in grads:
+            g.data *= np.asarray(coef, dtype=g.dtype)
+    return Tensor(np.asarray(total, dtype=grads[0].dtype))
+
+
+def clip_grad_value_(parameters, clip_value):
+    """Clamp every gradient entry to [-clip_value, clip_value] in place."""
+    clip_value = float(clip_value)
+    for p in _parameter_list(parameters):
+        if p.grad is not None:
+            np.clip(p.grad.data, -clip_value, clip_value, out=p.grad.data)
+
+
+def parameters_to_vector(parameters):
+    """All parameters flattened and concatenated into one 1-D Tensor (differentiable)."""
+    params = _parameter_list(parameters)
+    if not params:
+        raise ValueError("parameters_to_vector: no parameters given")
+    return tinydl.concatenate([p.reshape((-1,)) for p in params])
+
+
+def vector_to_parameters(vec, parameters):
+    """Copy consecutive slices of the 1-D ``vec`` into the parameters, in place."""
+    data = vec.data if isinstance(vec, Tensor) else np.asarray(vec)
+    if data.ndim != 1:
+        raise ValueError(f"vector_to_parameters: expected a 1-D vector, got shape {data.shape}")
+    params = _parameter_list(parameters)
+    total = sum(p.size for p in params)
+    if data.size != total:
+        raise ValueError(f"vector_to_parameters: vector of length {data.size} for parameters with "
+                         f"{total} elements")
+    offset = 0
+    for p in params:
+        p.data[...] = data[offset:offset + p.size].reshape(p.shape)
+        offset += p.size
+
+
+def regularization(module, l1=0.0, l2=0.0, skip_norm=True):
+    """The penalty ``l1 * sum |w| + l2 * sum w^2`` over the module's parameters, as a Tensor.
+
+    Add it to the loss. With ``skip_norm`` (default) the scale and shift of normalisation
+    layers (BatchNorm, LayerNorm, GroupNorm, InstanceNorm) are left out, as the notes
+    recommend. Note the L2 term has no 1/2: its gradient is ``2 * l2 * w``.
+    """
+    from tinydl.nn.normalization import GroupNorm, LayerNorm, _NormBase
+
+    if not isinstance(l1, numbers.Real) or not isinstance(l2, numbers.Real) or l1 < 0 or l2 < 0:
+        raise ValueError(f"regularization: l1 and l2 must be non-negative numbers, got {l1}, {l2}")
+    skipped = set()
+    if skip_norm:
+        for m in module.modules():
+            if isinstance(m, (_NormBase, LayerNorm, GroupNorm)):
+                skipped.update(id(p) for p in m.parameters(recurse=False))
+    penalty = None
+    for p in module.parameters():
+        if id(p) in skipped:
+            continue
+        term = None
+        if l1:
+            term = p.abs().sum() * float(l1)
+        if l2:
+            square = (p * p).sum() * float(l2)
+            term = square if term is None else term + square
+        if term is not None:
+            penalty = term if penalty is None else penalty + term
+    return penalty if penalty is not None else Tensor(0.0)
