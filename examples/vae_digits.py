@@ -23,7 +23,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
 
 import tinydl  # noqa: E402
 import tinydl.nn.functional as F  # noqa: E402

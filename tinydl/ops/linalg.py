@@ -3,7 +3,6 @@ import numpy as np
 
 from tinydl.autograd import Function
 from tinydl.ops._util import as_tensor, unbroadcast
-from tinydl.tensor import Tensor
 
 
 class MatMul(Function):
