@@ -143,6 +143,9 @@ def test_shape_ops_forward_match_numpy():
                                   np.pad(x, ((0, 0), (1, 2), (0, 1))))
     np.testing.assert_array_equal((t @ t.swapaxes(1, 2)).data, x @ np.swapaxes(x, 1, 2))
     np.testing.assert_array_equal(td.flatten(t, 1).data, x.reshape(2, 12))
+    for axis in (0, 3, -1, (0, 2), (-1, 1)):
+        np.testing.assert_array_equal(td.expand_dims(t, axis).data, np.expand_dims(x, axis))
+    np.testing.assert_array_equal(td.squeeze(td.Tensor(x[:, :1]), axis=1).data, x[:, 0])
 
 
 def test_astype_casts_gradient_back():

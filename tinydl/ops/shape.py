@@ -124,7 +124,11 @@ def swapaxes(x, axis1, axis2):
 def expand_dims(x, axis):
     """Insert a length-1 axis at ``axis``."""
     x = as_tensor(x)
-    return reshape(x, np.expand_dims(np.empty(x.shape, dtype=np.bool_), axis).shape)
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out_ndim = x.ndim + len(axes)
+    axes = normalize_axes(axes, out_ndim, "expand_dims")
+    sizes = iter(x.shape)
+    return reshape(x, tuple(1 if i in axes else next(sizes) for i in range(out_ndim)))
 
 
 def squeeze(x, axis=None):
