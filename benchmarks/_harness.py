@@ -37,6 +37,28 @@ def median_time(fn, repeat=7, number=1, warmup=1):
     return float(np.median(times))
 
 
+def epoch_runner(model, optimizer, cross_entropy, x_all, y_all, batch, to_input=None):
+    """Return a function that runs one training epoch of ``model`` over ``x_all`` in order.
+
+    Each step slices ``batch`` rows of ``x_all`` and ``y_all``, computes
+    ``cross_entropy(model(to_input(x)), y)``, then zero_grad / backward / step; the same code
+    serves tinydl and torch, whose modules and optimizers share that interface. ``to_input``
+    (identity when None) wraps a slice for the model, e.g. ``tinydl.Tensor`` for NumPy data.
+    The epoch function returns the last batch's loss.
+    """
+    def epoch():
+        for start in range(0, len(x_all), batch):
+            x = x_all[start:start + batch]
+            loss = cross_entropy(model(x if to_input is None else to_input(x)),
+                                 y_all[start:start + batch])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        return loss
+
+    return epoch
+
+
 def row(figure, tinydl, baseline, baseline_name, unit="s", goal=None, note=""):
     """One result row; ``ratio`` is tinydl / baseline (lower is better for times)."""
     return {

@@ -10,7 +10,7 @@ import numpy as np
 import tinydl
 import tinydl.nn as nn
 import tinydl.nn.functional as F
-from benchmarks._harness import median_time, row, try_torch
+from benchmarks._harness import epoch_runner, median_time, row, try_torch
 from tinydl.optim import SGD
 
 BATCH = 64
@@ -35,17 +35,7 @@ def tinydl_epoch(images, labels):
     tinydl.manual_seed(0)
     model = lenet(nn)
     opt = SGD(model.parameters(), lr=0.01, momentum=0.9)
-
-    def epoch():
-        for start in range(0, len(images), BATCH):
-            x = tinydl.Tensor(images[start:start + BATCH])
-            loss = F.cross_entropy(model(x), labels[start:start + BATCH])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        return loss
-
-    return epoch
+    return epoch_runner(model, opt, F.cross_entropy, images, labels, BATCH, to_input=tinydl.Tensor)
 
 
 def torch_epoch(torch, images, labels):
@@ -53,18 +43,8 @@ def torch_epoch(torch, images, labels):
     torch.manual_seed(0)
     model = lenet(torch.nn)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    x_all, y_all = torch.from_numpy(images), torch.from_numpy(labels)
-
-    def epoch():
-        for start in range(0, len(images), BATCH):
-            loss = torch.nn.functional.cross_entropy(model(x_all[start:start + BATCH]),
-                                                     y_all[start:start + BATCH])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        return loss
-
-    return epoch
+    return epoch_runner(model, opt, torch.nn.functional.cross_entropy, torch.from_numpy(images),
+                        torch.from_numpy(labels), BATCH)
 
 
 def run(quick=False):

@@ -9,7 +9,7 @@ import numpy as np
 import tinydl
 import tinydl.nn as nn
 import tinydl.nn.functional as F
-from benchmarks._harness import median_time, row, try_torch
+from benchmarks._harness import epoch_runner, median_time, row, try_torch
 from benchmarks.bench_conv import gemm_gflops
 from tinydl.optim import SGD
 
@@ -27,17 +27,8 @@ def tinydl_epoch(features, labels):
     tinydl.manual_seed(0)
     model = nn.MLP(SIZES)
     opt = SGD(model.parameters(), lr=0.01, momentum=0.9)
-
-    def epoch():
-        for start in range(0, len(features), BATCH):
-            loss = F.cross_entropy(model(tinydl.Tensor(features[start:start + BATCH])),
-                                   labels[start:start + BATCH])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        return loss
-
-    return epoch
+    return epoch_runner(model, opt, F.cross_entropy, features, labels, BATCH,
+                        to_input=tinydl.Tensor)
 
 
 def torch_epoch(torch, features, labels):
@@ -50,18 +41,8 @@ def torch_epoch(torch, features, labels):
             layers.append(torch.nn.ReLU())
     model = torch.nn.Sequential(*layers)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    x_all, y_all = torch.from_numpy(features), torch.from_numpy(labels)
-
-    def epoch():
-        for start in range(0, len(features), BATCH):
-            loss = torch.nn.functional.cross_entropy(model(x_all[start:start + BATCH]),
-                                                     y_all[start:start + BATCH])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        return loss
-
-    return epoch
+    return epoch_runner(model, opt, torch.nn.functional.cross_entropy,
+                        torch.from_numpy(features), torch.from_numpy(labels), BATCH)
 
 
 def run(quick=False):

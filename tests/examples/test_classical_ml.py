@@ -1,10 +1,10 @@
 """examples/classical_ml.py runs in fast mode and writes its two PNGs."""
-import importlib.util
-import pathlib
+import importlib
 
 import pytest
 
-EXAMPLE = pathlib.Path(__file__).resolve().parents[2] / "examples" / "classical_ml.py"
+from tests.examples._load import load_example
+
 NEEDED = {"tinydl.nn": ["Sequential", "Linear", "Tanh"],
           "tinydl.nn.functional": ["cross_entropy", "mse_loss"],
           "tinydl.optim": ["Adam"],
@@ -27,9 +27,7 @@ def test_classical_ml_example_writes_pngs(tmp_path):
     missing = missing_dependencies()
     if missing:
         pytest.skip(f"the example needs {', '.join(missing)}, not written yet")
-    spec = importlib.util.spec_from_file_location("classical_ml_example", EXAMPLE)
-    example = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(example)
+    example = load_example("classical_ml")
     example.main(["--out", str(tmp_path), "--fast"])
     for name in ("classical_ml_digits.png", "classical_ml_boundaries.png"):
         png = tmp_path / name

@@ -1,20 +1,14 @@
 """examples/gan_mixture.py: the mode statistics on hand-made samples, and a fast run per loss."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "gan_mixture.py"
+from tests.examples._load import load_example
 
 
 @pytest.fixture(scope="module")
 def example():
-    spec = importlib.util.spec_from_file_location("gan_mixture_example", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_example("gan_mixture")
 
 
 def test_centres_match_the_data(example):

@@ -1,21 +1,11 @@
 """examples/lr_finder_demo.py in fast mode: a suggestion inside the sweep, and the PNG."""
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "lr_finder_demo.py"
-
-
-def load_example():
-    spec = importlib.util.spec_from_file_location("lr_finder_demo_example", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.examples._load import load_example
 
 
 def test_lr_finder_demo_fast(tmp_path, capsys):
-    example = load_example()
+    example = load_example("lr_finder_demo")
     suggested, history = example.main(["--out", str(tmp_path), "--fast"])
     assert 1e-5 <= suggested <= 10.0
     assert len(history) == 2 and np.all(np.isfinite(history))

@@ -1,23 +1,14 @@
 """examples/optimizer_playground.py in fast mode: every optimizer's path, and the PNG."""
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "optimizer_playground.py"
+from tests.examples._load import load_example
+
 LABELS = ["SGD", "momentum", "Nesterov", "AdaGrad", "RMSProp", "Adam", "NAdam", "AdamW"]
 
 
-def load_example():
-    spec = importlib.util.spec_from_file_location("optimizer_playground_example", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_playground_fast_with_cyclic(tmp_path, capsys):
-    example = load_example()
+    example = load_example("optimizer_playground")
     paths = example.main(["--function", "himmelblau", "--start", "0", "0", "--steps", "30",
                           "--lr", "0.01", "--cyclic", "--out", str(tmp_path), "--fast"])
     assert sorted(paths) == sorted(LABELS + [f"{label} + cyclic" for label in LABELS])
@@ -33,7 +24,7 @@ def test_playground_fast_with_cyclic(tmp_path, capsys):
 @pytest.mark.parametrize("function", ["monkey_saddle", "rosenbrock"])
 def test_playground_other_surfaces_fast(tmp_path, monkeypatch, function):
     monkeypatch.setenv("TINYDL_FAST", "1")
-    example = load_example()
+    example = load_example("optimizer_playground")
     paths = example.main(["--function", function, "--out", str(tmp_path)])
     assert len(paths) == 8 and all(p.shape == (41, 2) for p in paths.values())
     assert (tmp_path / f"optimizer_playground_{function}.png").stat().st_size > 0

@@ -1,21 +1,10 @@
 """examples/train_mnist.py in fast mode, on tiny IDX files written here."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
+from tests.examples._load import load_example
 from tinydl.data import write_idx
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "train_mnist.py"
-
-
-def load_example():
-    spec = importlib.util.spec_from_file_location("train_mnist_example", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def write_fake_mnist(directory, n_train=96, n_test=32):
@@ -34,7 +23,7 @@ def write_fake_mnist(directory, n_train=96, n_test=32):
 
 
 def test_train_mnist_fast(tmp_path, capsys):
-    example = load_example()
+    example = load_example("train_mnist")
     data, out = tmp_path / "mnist", tmp_path / "out"
     data.mkdir()
     write_fake_mnist(data)
@@ -48,6 +37,6 @@ def test_train_mnist_fast(tmp_path, capsys):
 
 
 def test_train_mnist_missing_files(tmp_path):
-    example = load_example()
+    example = load_example("train_mnist")
     with pytest.raises(SystemExit, match="train-images-idx3-ubyte"):
         example.main(["--data", str(tmp_path), "--out", str(tmp_path / "out"), "--fast"])

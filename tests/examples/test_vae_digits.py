@@ -1,24 +1,13 @@
 """examples/vae_digits.py in fast mode: ELBO rises every epoch, the three PNGs are written."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 
 import tinydl
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "vae_digits.py"
-
-
-def load_example():
-    spec = importlib.util.spec_from_file_location("vae_digits_example", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.examples._load import load_example
 
 
 def test_elbo_matches_its_formula():
-    example = load_example()
+    example = load_example("vae_digits")
     rng = np.random.default_rng(0)
     logits, x = rng.normal(size=(3, 64)), rng.uniform(size=(3, 64))
     mu, logvar = rng.normal(size=(3, 8)), rng.normal(size=(3, 8))
@@ -31,7 +20,7 @@ def test_elbo_matches_its_formula():
 
 
 def test_fast_run(tmp_path, capsys):
-    example = load_example()
+    example = load_example("vae_digits")
     result = example.main(["--fast", "--out", str(tmp_path)])
     elbos = result["epoch_elbos"]
     assert len(elbos) == 3

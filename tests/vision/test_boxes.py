@@ -5,6 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tinydl
+from tests.vision._reference import scalar_iou
 from tinydl.vision import box_area, box_iou, generalized_box_iou
 
 
@@ -12,14 +13,6 @@ def random_boxes(rng, n, scale=100.0):
     xy = rng.uniform(0, scale, (n, 2))
     wh = rng.uniform(0, scale / 2, (n, 2))
     return np.concatenate([xy, xy + wh], axis=1)
-
-
-def scalar_iou(a, b):
-    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = w * h
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def scalar_giou(a, b):

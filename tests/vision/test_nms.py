@@ -6,19 +6,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.vision._reference import scalar_iou
 from tinydl.kernels.nms import nms_kernel, nms_numpy
 from tinydl.vision import batched_nms, nms, soft_nms
 
 SPEC_BOXES = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [20, 20, 30, 30]], dtype=np.float64)
 SPEC_SCORES = np.array([0.9, 0.8, 0.7])
-
-
-def scalar_iou(a, b):
-    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = w * h
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def brute_force_nms(boxes, scores, threshold, labels=None):
