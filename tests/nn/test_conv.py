@@ -349,3 +349,32 @@ def test_conv_layers_shapes_and_torch_default_init():
     assert conv1.bias is None and "bias" not in conv1.state_dict()
     assert conv1(tinydl.randn(1, 2, 10)).shape == (1, 3, 11)
     assert nn.ConvTranspose1d(2, 3, 3, stride=2)(tinydl.randn(1, 2, 5)).shape == (1, 3, 11)
+
+
+@pytest.mark.parametrize("need", ["both", "x", "w"])
+def test_conv2d_backward_reuses_columns_and_survives_retain_graph(need):
+    """The forward's column buffer is overwritten by the input gradient's columns during
+    backward; a second backward (retain_graph=True) must rebuild them, not read stale ones."""
+    rng = np.random.default_rng(8)
+    x0 = rng.standard_normal((2, 3, 6, 5))
+    w0 = rng.standard_normal((4, 3, 3, 3))
+    g0 = rng.standard_normal((2, 4, 6, 5))
+    x = tinydl.Tensor(x0, requires_grad=need in ("both", "x"))
+    w = tinydl.Tensor(w0, requires_grad=need in ("both", "w"))
+    out = F.conv2d(x, w, padding=1)
+    out.backward(tinydl.Tensor(g0), retain_graph=True)
+    first = [t.grad.data.copy() for t in (x, w) if t.requires_grad]
+    out.backward(tinydl.Tensor(g0))
+    second = [t.grad.data for t in (x, w) if t.requires_grad]
+    for a, b in zip(first, second):
+        np.testing.assert_allclose(b, 2 * a, rtol=1e-12)
+    xp = np.pad(x0, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    expected = {
+        "x": ref_conv_transpose2d(g0, w0, None, (1, 1), (1, 1), (0, 0), (1, 1), 1),
+        "w": np.array([[sum(signal.correlate(xp[n, c], g0[n, f], mode="valid") for n in range(2))
+                        for c in range(3)] for f in range(4)]),
+    }
+    for name, t in (("x", x), ("w", w)):
+        if t.requires_grad:
+            np.testing.assert_allclose(t.grad.data, 2 * expected[name], atol=1e-10,
+                                       err_msg=f"grad {name}")

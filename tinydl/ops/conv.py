@@ -22,6 +22,10 @@ convolution and gradients of any order come for free (gradgradcheck passes):
 Inside the Functions columns are channel-major, ``(C*kh*kw, N*Ho*Wo)`` (output width
 innermost), so the forward and both gradients are each one large GEMM (one per group); only
 the (N, F, Ho, Wo) output and its gradient are transposed, and they are the small arrays.
+The backward of Conv2d computes the weight gradient first and then lets W^T @ g overwrite
+the forward's column buffer (same shape): first-touch page faults on a fresh buffer of
+C*kh*kw*N*Ho*Wo floats cost about as much as filling it, and this saved 6-10% of forward +
+backward on the 3x3 benchmark shapes.
 The public ``im2col``/``col2im`` use torch's ``unfold``/``fold`` layout
 ``(N, C*kh*kw, Ho*Wo)``. For float32 and kernels of 16 or more offsets (where it measured
 faster) the fold runs the Numba kernel ``tinydl.kernels.conv.col2im_kernel`` unless the
@@ -165,14 +169,17 @@ def _group_slices(total, groups):
     return [slice(g * size, (g + 1) * size) for g in range(groups)]
 
 
-def _grouped_dot(a, b, groups, a_rows, b_rows):
+def _grouped_dot(a, b, groups, a_rows, b_rows, out=None):
     """Grouped product: rows ``a_rows[g]`` of the result are ``a[a_rows[g]] @ b[b_rows[g]]``.
 
     One BLAS call per group. (A batched ``matmul`` over the N samples was as fast on an
     idle machine but issues N multithreaded BLAS calls, each a thread barrier; on a busy
-    2-core machine every barrier can wait a whole time slice.)
+    2-core machine every barrier can wait a whole time slice.) ``out``, when given, must be
+    C-contiguous of the result's shape and dtype and receives it.
     """
-    out = np.empty((a.shape[0], b.shape[1]), dtype=np.result_type(a, b))
+    shape, dtype = (a.shape[0], b.shape[1]), np.result_type(a, b)
+    if out is None or out.shape != shape or out.dtype != dtype or not out.flags.c_contiguous:
+        out = np.empty(shape, dtype=dtype)
     for rows_a, rows_b in zip(a_rows, b_rows):
         np.dot(a[rows_a], b[rows_b], out=out[rows_a])
     return out
@@ -206,11 +213,16 @@ class Conv2d(Function):
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         gx = gw = gb = None
         g_cm = _channel_major(grad.data) if need_x or need_w else None
+        # The forward's columns serve the weight gradient, then their buffer receives the
+        # input gradient's columns W^T @ g (same shape): a fresh buffer of that size costs
+        # more in page faults than the fold itself. ctx forgets them first, so a second
+        # backward (retain_graph=True) rebuilds them instead of reading overwritten ones.
+        cols, ctx.cols = ctx.cols, None
+        if need_w:
+            gw = Conv2dWeight.apply(x, grad, ctx.geom, ctx.groups, cols=cols, g_cm=g_cm)
         if need_x:
             gx = ConvTranspose2d.apply(grad, w, None, ctx.geom, ctx.groups, x.shape[2:],
-                                       y_cm=g_cm)
-        if need_w:
-            gw = Conv2dWeight.apply(x, grad, ctx.geom, ctx.groups, cols=ctx.cols, g_cm=g_cm)
+                                       y_cm=g_cm, work=cols)
         if b is not None and need_b:
             gb = grad.sum(axis=(0, 2, 3))
         return gx, gw, gb, None, None
@@ -221,11 +233,12 @@ class ConvTranspose2d(Function):
 
     y (N, F, Hy, Wy), w (F, C/groups, kh, kw) (torch's ``conv_transpose2d`` weight layout,
     ``in_channels`` first), result (N, C, H, W) with ``output_size(H, W) == (Hy, Wy)``.
-    ``y_cm`` may pass y already in channel-major layout.
+    ``y_cm`` may pass y already in channel-major layout, and ``work`` a scratch buffer
+    (C*kh*kw, N*Hy*Wy) that the columns W^T @ y may overwrite (used when shape and dtype fit).
     """
 
     @staticmethod
-    def forward(ctx, y, w, b, geom, groups, out_hw, y_cm=None):
+    def forward(ctx, y, w, b, geom, groups, out_hw, y_cm=None, work=None):
         n, f, in_h, in_w = y.shape
         c = w.shape[1] * groups
         y_cm = _channel_major(y) if y_cm is None else y_cm
@@ -233,7 +246,7 @@ class ConvTranspose2d(Function):
         w_t = np.ascontiguousarray(w.reshape(groups, f // groups, -1).transpose(0, 2, 1))
         w_t = w_t.reshape(-1, f // groups)
         cols = _grouped_dot(w_t, y_cm, groups, _group_slices(w_t.shape[0], groups),
-                            _group_slices(f, groups))
+                            _group_slices(f, groups), out=work)
         out = _col2im_cm_fast(cols, (n, c) + tuple(out_hw), geom, in_h, in_w)
         if b is not None:
             out += b.reshape(1, c, 1, 1).astype(out.dtype, copy=False)
