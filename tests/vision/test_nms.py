@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from tests.vision._reference import scalar_iou
 from tinydl.kernels.nms import nms_kernel, nms_numpy
@@ -223,3 +224,12 @@ def test_soft_nms_bad_method():
         soft_nms(SPEC_BOXES, SPEC_SCORES, method="hard")
     with pytest.raises(ValueError, match="soft_nms.*sigma"):
         soft_nms(SPEC_BOXES, SPEC_SCORES, sigma=0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(scores=hnp.arrays(np.float32, st.integers(0, 60),
+                         elements=st.sampled_from([0.0, -0.0, 0.25, 0.5, 0.75, 1.0]) | st.floats(
+                             -1, 1, width=32)))
+def test_descending_order_equals_stable_argsort(scores):
+    from tinydl.vision.boxes import descending_order
+    np.testing.assert_array_equal(descending_order(scores), np.argsort(-scores, kind="stable"))
