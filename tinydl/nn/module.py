@@ -363,7 +363,22 @@ class Module:
         return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
 
 
-class Sequential(Module):
+class _ModuleSequence(Module):
+    """What Sequential and ModuleList share: children named '0', '1', ... in order."""
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def append(self, module):
+        """Add ``module`` at the end."""
+        self.add_module(str(len(self._modules)), module)
+        return self
+
+
+class Sequential(_ModuleSequence):
     """Modules applied in order: ``Sequential(m0, m1, ...)`` or ``Sequential(OrderedDict)``.
 
     Children are named '0', '1', ... (or by the dict's keys), so state-dict keys read
@@ -390,16 +405,6 @@ class Sequential(Module):
             return Sequential(OrderedDict(items[index]))
         return items[_check_index(index, len(items), "Sequential")][1]
 
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def append(self, module):
-        """Add ``module`` at the end."""
-        self.add_module(str(len(self._modules)), module)
-        return self
 
 
 def _check_index(index, length, caller):
@@ -408,7 +413,7 @@ def _check_index(index, length, caller):
     return index % length
 
 
-class ModuleList(Module):
+class ModuleList(_ModuleSequence):
     """A list of modules registered as children '0', '1', ... (no forward of its own)."""
 
     def __init__(self, modules=None):
@@ -426,16 +431,6 @@ class ModuleList(Module):
         index = _check_index(index, len(self._modules), "ModuleList")
         self.add_module(str(index), module)
 
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def append(self, module):
-        """Add ``module`` at the end."""
-        self.add_module(str(len(self._modules)), module)
-        return self
 
     def extend(self, modules):
         """Append every module of an iterable."""
