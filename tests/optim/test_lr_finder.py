@@ -44,13 +44,18 @@ def mse(model, batch):
     return ((tinydl.Tensor(x) @ model.w + model.b - tinydl.Tensor(y)) ** 2).mean()
 
 
-def test_sweep_and_bias_corrected_smoothing():
-    raw = []
-
-    def recording_loss(model, batch):
+def recording(raw):
+    """The mse loss, appending each raw value to ``raw`` (to recompute the smoothing)."""
+    def loss_fn(model, batch):
         loss = mse(model, batch)
         raw.append(loss.item())
         return loss
+    return loss_fn
+
+
+def test_sweep_and_bias_corrected_smoothing():
+    raw = []
+    recording_loss = recording(raw)
 
     model = Linear()
     opt = optim.SGD(model.parameters(), lr=0.1)
@@ -67,11 +72,7 @@ def test_sweep_and_bias_corrected_smoothing():
 
 def test_stops_when_smoothed_loss_passes_four_times_best():
     raw = []
-
-    def recording_loss(model, batch):
-        loss = mse(model, batch)
-        raw.append(loss.item())
-        return loss
+    recording_loss = recording(raw)
 
     model = Linear()
     opt = optim.SGD(model.parameters(), lr=0.1)
