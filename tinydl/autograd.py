@@ -105,6 +105,9 @@ class Context:
     ``ctx.inputs`` holds the positional arguments of ``apply`` (Tensors stay Tensors),
     ``ctx.output`` the output Tensor, ``ctx.saved_tensors`` whatever ``save_for_backward`` was
     given. Ops may set any other attribute in ``forward`` (shapes, axes, masks).
+    ``ctx.records`` is already set when ``forward`` runs: True when the graph will keep this
+    node (grad mode is on and an input requires grad), so a forward can tell whether what it
+    would save for ``backward`` is ever used.
     """
 
     inputs = None
@@ -112,6 +115,7 @@ class Context:
     _saved = None
     _out = None
     released = False
+    records = False
 
     def save_for_backward(self, *values):
         """Keep arrays or Tensors for ``backward``; they come back through ``saved_tensors``."""
@@ -204,6 +208,8 @@ class Function:
                     needs_graph = True
             else:
                 arrays.append(a)
+        if needs_graph and _grad_enabled:
+            ctx.records = True
         data = cls.forward(ctx, *arrays, **kwargs)
         if type(data) is not np.ndarray:
             data = np.asarray(data)

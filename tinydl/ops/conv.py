@@ -37,6 +37,7 @@ from collections import namedtuple
 import numpy as np
 
 from tinydl.autograd import Function
+from tinydl.ops import _workspace as workspace
 
 Geometry = namedtuple("Geometry", "kh kw sh sw ph pw dh dw")
 Geometry.__doc__ = """Kernel size, stride, padding and dilation of a 2-D convolution, per axis."""
@@ -112,9 +113,12 @@ def col2im_array(cols, height, width, geom):
 
 
 def im2col_cm(x, geom, out_h, out_w):
-    """Channel-major columns ``(C*kh*kw, N*Ho*Wo)`` of ``x`` (N, C, H, W): the GEMM layout."""
+    """Channel-major columns ``(C*kh*kw, N*Ho*Wo)`` of ``x`` (N, C, H, W): the GEMM layout.
+
+    The buffer comes from ``tinydl.ops._workspace``; whoever ends up owning it may give it back.
+    """
     n, c = x.shape[:2]
-    cols = np.empty((c, geom.kh, geom.kw, n, out_h, out_w), dtype=x.dtype)
+    cols = workspace.take((c, geom.kh, geom.kw, n, out_h, out_w), x.dtype)
     # Viewing both sides channel-first lets one strided copy per offset fill the buffer.
     _unfold_into(_zero_pad(x, geom).transpose(1, 0, 2, 3), cols.transpose(0, 3, 1, 2, 4, 5),
                  geom, out_h, out_w)
@@ -133,6 +137,10 @@ def col2im_cm(cols, shape, geom, out_h, out_w):
     return np.ascontiguousarray(_crop(padded, geom, height, width))
 
 
+def _numba_enabled():
+    return os.environ.get("TINYDL_NUMBA", "1") != "0"
+
+
 # NumPy's fold makes one pass over the whole gradient per kernel offset; the kernel makes
 # one pass per image plane. Measured single-threaded on the benchmark shapes, the kernel won
 # for 5x5 and 7x7 kernels (0.6-0.8x the time) and lost for 3x3 (1.2-1.6x), so it is used
@@ -140,15 +148,11 @@ def col2im_cm(cols, shape, geom, out_h, out_w):
 _NUMBA_MIN_OFFSETS = 16
 
 
-def _use_numba(array, geom):
-    return (array.dtype == np.float32 and geom.kh * geom.kw >= _NUMBA_MIN_OFFSETS
-            and os.environ.get("TINYDL_NUMBA", "1") != "0")
-
-
 def _col2im_cm_fast(cols, shape, geom, out_h, out_w):
     """``col2im_cm``, through the Numba kernel for float32 kernels of 16+ offsets unless
     ``TINYDL_NUMBA=0``."""
-    if not _use_numba(cols, geom):
+    if not (cols.dtype == np.float32 and geom.kh * geom.kw >= _NUMBA_MIN_OFFSETS
+            and _numba_enabled()):
         return col2im_cm(cols, shape, geom, out_h, out_w)
     from tinydl.kernels.conv import col2im_kernel
 
@@ -161,7 +165,10 @@ def _col2im_cm_fast(cols, shape, geom, out_h, out_w):
 
 def _channel_major(a):
     """(N, F, H, W) -> (F, N*H*W): a gradient laid out as the GEMMs want it (one copy)."""
-    return np.ascontiguousarray(a.transpose(1, 0, 2, 3)).reshape(a.shape[1], -1)
+    n, f, height, width = a.shape
+    out = workspace.take((f, n, height, width), a.dtype)
+    out[...] = a.transpose(1, 0, 2, 3)
+    return out.reshape(f, -1)
 
 
 def _group_slices(total, groups):
@@ -175,14 +182,137 @@ def _grouped_dot(a, b, groups, a_rows, b_rows, out=None):
     One BLAS call per group. (A batched ``matmul`` over the N samples was as fast on an
     idle machine but issues N multithreaded BLAS calls, each a thread barrier; on a busy
     2-core machine every barrier can wait a whole time slice.) ``out``, when given, must be
-    C-contiguous of the result's shape and dtype and receives it.
+    C-contiguous of the result's shape and dtype and receives it; otherwise the result is a
+    workspace buffer.
     """
     shape, dtype = (a.shape[0], b.shape[1]), np.result_type(a, b)
     if out is None or out.shape != shape or out.dtype != dtype or not out.flags.c_contiguous:
-        out = np.empty(shape, dtype=dtype)
+        out = workspace.take(shape, dtype)
     for rows_a, rows_b in zip(a_rows, b_rows):
         np.dot(a[rows_a], b[rows_b], out=out[rows_a])
     return out
+
+
+# ---------------------------------------------------------------------------------------
+# Winograd F(2x2, 3x3): 3x3 stride-1 convolutions with 2.25x fewer multiplications.
+#
+# Each 2x2 block of outputs comes from a 4x4 tile of the padded input (tiles overlap by
+# 2): y = A^T [(G w G^T) * (B^T d B)] A. With U = G w G^T (16, F, C) and every tile
+# transformed, V = B^T d B (16, C, P) for P tiles, the channel sum is 16 stacked GEMMs
+# M = U @ V, and the output transform A^T m A gives y. The gradients are the adjoints:
+# with Gt = A g A^T (16, F, P), dU = Gt @ V^T (then dw = G^T dU G) and dV = U^T @ Gt (then
+# dx = the overlapping sum of B dV B^T). The tile transforms are Numba kernels
+# (``tinydl.kernels.winograd``, where the buffer layout is described); the products and the
+# small kernel transforms are NumPy. The same three Functions below use this path for float32,
+# groups=1, 3x3, stride 1, dilation 1, and at least _WINOGRAD_MIN_CHANNELS channels in and out;
+# im2col stays the reference (float64, tests) and serves every other case, and
+# TINYDL_NUMBA=0 turns this path off.
+#
+# Measured here (2 cores, float32, forward + backward, single-threaded BLAS): on the
+# (32,32,32,32)->64 and (64,64,16,16)->128 benchmark shapes this path took 0.75x and 0.9x
+# the im2col path's time; with 3 input channels it was 2x slower (the transformed tiles
+# are 16/4 = 4x larger than the input, which is nothing for 3 channels' GEMM to amortise).
+# Its float32 error is about 3e-7 of the output's scale (im2col: 1e-7).
+# ---------------------------------------------------------------------------------------
+_WINOGRAD_MIN_CHANNELS = 16
+_PLANE_PAD = 16  # floats between the 16 planes of a tile buffer, against cache aliasing
+_G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
+
+Tiles = namedtuple("Tiles", "th tw count")
+Tiles.__doc__ = """Winograd tiling of an (N, ., Ho, Wo) output: th x tw blocks of 2x2 per image."""
+
+# What Conv2d's backward hands to the two Functions it calls: the forward's columns of x
+# (im2col columns or Winograd tiles) and the output gradient in the same path's layout.
+# A callee that picks the other path ignores them.
+_Prepared = namedtuple("_Prepared", "winograd cols grad")
+
+
+def _use_winograd(a, b, geom, groups, in_channels, out_channels):
+    """Does a convolution of arrays a and b take the Winograd path? (See above.)"""
+    return (a.dtype == np.float32 and b.dtype == np.float32 and groups == 1 and geom.kh == 3 and geom.kw == 3
+            and geom.sh == 1 and geom.sw == 1 and geom.dh == 1 and geom.dw == 1
+            and min(in_channels, out_channels) >= _WINOGRAD_MIN_CHANNELS and _numba_enabled())
+
+
+def _tiles(n, out_h, out_w):
+    th, tw = (out_h + 1) // 2, (out_w + 1) // 2
+    return Tiles(th, tw, n * th * tw)
+
+
+def _tile_buffer(rows, tiles, dtype):
+    """A workspace buffer (16, rows*P + pad) for ``rows`` channels of transformed tiles."""
+    return workspace.take((16, rows * tiles.count + _PLANE_PAD), dtype)
+
+
+def _stack(buffer, rows, tiles):
+    """The 16 matrices (rows, P) of a tile buffer, as one (16, rows, P) view for ``matmul``."""
+    return buffer[:, :rows * tiles.count].reshape(16, rows, tiles.count)
+
+
+def _winograd_weight(w):
+    """U = G w G^T for every (f, c): (F, C, 3, 3) -> (16, F, C)."""
+    g = _G.astype(w.dtype)
+    u = np.matmul(np.matmul(g, w), g.T)  # (F, C, 4, 4)
+    return np.ascontiguousarray(u.transpose(2, 3, 0, 1)).reshape(16, w.shape[0], w.shape[1])
+
+
+def _winograd_weight_grad(du):
+    """dw = G^T dU G for every (f, c): (16, F, C) -> (F, C, 3, 3), the adjoint of the above."""
+    g = _G.astype(du.dtype)
+    du = du.reshape(4, 4, *du.shape[1:]).transpose(2, 3, 0, 1)
+    return np.ascontiguousarray(np.matmul(np.matmul(g.T, du), g))
+
+
+def _winograd_input(x, geom, tiles):
+    from tinydl.kernels.winograd import winograd_input
+
+    v = _tile_buffer(x.shape[1], tiles, x.dtype)
+    winograd_input(np.ascontiguousarray(x), geom.ph, geom.pw, tiles.th, tiles.tw, v)
+    return v
+
+
+def _winograd_grad(g, tiles):
+    from tinydl.kernels.winograd import winograd_grad
+
+    gt = _tile_buffer(g.shape[1], tiles, g.dtype)
+    winograd_grad(np.ascontiguousarray(g), tiles.th, tiles.tw, gt)
+    return gt
+
+
+def _conv2d_winograd(ctx, x, w, b):
+    from tinydl.kernels.winograd import winograd_output
+
+    n, c, height, width = x.shape
+    f = w.shape[0]
+    out_h, out_w = output_size(height, width, ctx.geom)
+    tiles = _tiles(n, out_h, out_w)
+    v = _winograd_input(x, ctx.geom, tiles)
+    m = _tile_buffer(f, tiles, x.dtype)
+    np.matmul(_winograd_weight(w), _stack(v, c, tiles), out=_stack(m, f, tiles))
+    out = np.empty((n, f, out_h, out_w), dtype=x.dtype)
+    bias = np.zeros(f, x.dtype) if b is None else b.astype(x.dtype, copy=False)
+    winograd_output(m, tiles.th, tiles.tw, bias, out)
+    workspace.give(m)
+    return out, v
+
+
+def _conv2d_im2col(ctx, x, w, b):
+    n, c, height, width = x.shape
+    f, groups = w.shape[0], ctx.groups
+    out_h, out_w = output_size(height, width, ctx.geom)
+    cols = im2col_cm(x, ctx.geom, out_h, out_w)
+    w2 = w.reshape(f, -1).astype(np.result_type(cols, w), copy=False)
+    out_cm = _grouped_dot(w2, cols.astype(w2.dtype, copy=False), groups,
+                          _group_slices(f, groups), _group_slices(cols.shape[0], groups))
+    # (F, N, Ho, Wo) -> (N, F, Ho, Wo), adding the bias in the same pass.
+    view = out_cm.reshape(f, n, out_h, out_w).transpose(1, 0, 2, 3)
+    out = np.empty((n, f, out_h, out_w), dtype=out_cm.dtype)
+    if b is None:
+        out[...] = view
+    else:
+        np.add(view, b.reshape(1, f, 1, 1).astype(out.dtype, copy=False), out=out)
+    workspace.give(out_cm)
+    return out, cols
 
 
 class Conv2d(Function):
@@ -190,21 +320,14 @@ class Conv2d(Function):
 
     @staticmethod
     def forward(ctx, x, w, b, geom, groups):
-        n, c, height, width = x.shape
-        f = w.shape[0]
-        out_h, out_w = output_size(height, width, geom)
-        cols = im2col_cm(x, geom, out_h, out_w)
-        w2 = w.reshape(f, -1).astype(np.result_type(cols, w), copy=False)
-        out_cm = _grouped_dot(w2, cols.astype(w2.dtype, copy=False), groups,
-                              _group_slices(f, groups), _group_slices(cols.shape[0], groups))
-        # (F, N, Ho, Wo) -> (N, F, Ho, Wo), adding the bias in the same pass.
-        view = out_cm.reshape(f, n, out_h, out_w).transpose(1, 0, 2, 3)
-        out = np.empty((n, f, out_h, out_w), dtype=out_cm.dtype)
-        if b is None:
-            out[...] = view
+        ctx.geom, ctx.groups = geom, groups
+        ctx.winograd = _use_winograd(x, w, geom, groups, x.shape[1], w.shape[0])
+        run = _conv2d_winograd if ctx.winograd else _conv2d_im2col
+        out, cols = run(ctx, x, w, b)
+        if ctx.records:
+            ctx.cols = cols
         else:
-            np.add(view, b.reshape(1, f, 1, 1).astype(out.dtype, copy=False), out=out)
-        ctx.geom, ctx.groups, ctx.cols = geom, groups, cols
+            workspace.give(cols)
         return out
 
     @staticmethod
@@ -212,17 +335,27 @@ class Conv2d(Function):
         x, w, b = ctx.inputs[:3]
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         gx = gw = gb = None
-        g_cm = _channel_major(grad.data) if need_x or need_w else None
-        # The forward's columns serve the weight gradient, then their buffer receives the
-        # input gradient's columns W^T @ g (same shape): a fresh buffer of that size costs
-        # more in page faults than the fold itself. ctx forgets them first, so a second
-        # backward (retain_graph=True) rebuilds them instead of reading overwritten ones.
+        # The forward's columns (or tiles) serve the weight gradient, then their buffer
+        # receives the input gradient's columns W^T @ g (same shape). ctx forgets them first,
+        # so a second backward (retain_graph=True) rebuilds them instead of reading
+        # overwritten ones.
         cols, ctx.cols = ctx.cols, None
+        prep = None
+        if (need_x or need_w) and cols is not None:
+            if ctx.winograd:
+                out_h, out_w = grad.shape[2:]
+                g_prep = _winograd_grad(grad.data, _tiles(x.shape[0], out_h, out_w))
+            else:
+                g_prep = _channel_major(grad.data)
+            prep = _Prepared(ctx.winograd, cols, g_prep)
         if need_w:
-            gw = Conv2dWeight.apply(x, grad, ctx.geom, ctx.groups, cols=cols, g_cm=g_cm)
+            gw = Conv2dWeight.apply(x, grad, ctx.geom, ctx.groups, prepared=prep)
         if need_x:
             gx = ConvTranspose2d.apply(grad, w, None, ctx.geom, ctx.groups, x.shape[2:],
-                                       y_cm=g_cm, work=cols)
+                                       prepared=prep)
+        if prep is not None:
+            workspace.give(prep.cols)
+            workspace.give(prep.grad)
         if b is not None and need_b:
             gb = grad.sum(axis=(0, 2, 3))
         return gx, gw, gb, None, None
@@ -233,21 +366,41 @@ class ConvTranspose2d(Function):
 
     y (N, F, Hy, Wy), w (F, C/groups, kh, kw) (torch's ``conv_transpose2d`` weight layout,
     ``in_channels`` first), result (N, C, H, W) with ``output_size(H, W) == (Hy, Wy)``.
-    ``y_cm`` may pass y already in channel-major layout, and ``work`` a scratch buffer
-    (C*kh*kw, N*Hy*Wy) that the columns W^T @ y may overwrite (used when shape and dtype fit).
+    ``prepared`` (from Conv2d's backward) may pass y in the GEMM layout, and a buffer the
+    size of x's columns that this product may overwrite.
     """
 
     @staticmethod
-    def forward(ctx, y, w, b, geom, groups, out_hw, y_cm=None, work=None):
+    def forward(ctx, y, w, b, geom, groups, out_hw, prepared=None):
         n, f, in_h, in_w = y.shape
         c = w.shape[1] * groups
-        y_cm = _channel_major(y) if y_cm is None else y_cm
-        # Group g's block of W^T, stacked: (C*kh*kw, F/groups).
-        w_t = np.ascontiguousarray(w.reshape(groups, f // groups, -1).transpose(0, 2, 1))
-        w_t = w_t.reshape(-1, f // groups)
-        cols = _grouped_dot(w_t, y_cm, groups, _group_slices(w_t.shape[0], groups),
-                            _group_slices(f, groups), out=work)
-        out = _col2im_cm_fast(cols, (n, c) + tuple(out_hw), geom, in_h, in_w)
+        winograd = _use_winograd(y, w, geom, groups, c, f)
+        if prepared is not None and prepared.winograd != winograd:
+            prepared = None
+        shape = (n, c) + tuple(out_hw)
+        if winograd:
+            from tinydl.kernels.winograd import winograd_fold
+
+            tiles = _tiles(n, in_h, in_w)
+            gt = _winograd_grad(y, tiles) if prepared is None else prepared.grad
+            dv = _tile_buffer(c, tiles, y.dtype) if prepared is None else prepared.cols
+            u_t = _winograd_weight(w).transpose(0, 2, 1)
+            np.matmul(u_t, _stack(gt, f, tiles), out=_stack(dv, c, tiles))
+            out = np.empty(shape, dtype=y.dtype)
+            winograd_fold(dv, tiles.th, tiles.tw, geom.ph, geom.pw, out)
+        else:
+            y_cm = _channel_major(y) if prepared is None else prepared.grad
+            # Group g's block of W^T, stacked: (C*kh*kw, F/groups).
+            w_t = np.ascontiguousarray(w.reshape(groups, f // groups, -1).transpose(0, 2, 1))
+            w_t = w_t.reshape(-1, f // groups)
+            cols = _grouped_dot(w_t, y_cm, groups, _group_slices(w_t.shape[0], groups),
+                                _group_slices(f, groups),
+                                out=None if prepared is None else prepared.cols)
+            out = _col2im_cm_fast(cols, shape, geom, in_h, in_w)
+            gt, dv = y_cm, cols
+        if prepared is None:
+            workspace.give(gt)
+            workspace.give(dv)
         if b is not None:
             out += b.reshape(1, c, 1, 1).astype(out.dtype, copy=False)
         ctx.geom, ctx.groups = geom, groups
@@ -270,23 +423,38 @@ class ConvTranspose2d(Function):
 class Conv2dWeight(Function):
     """``dW = g @ im2col(x)^T``: the weight gradient of Conv2d as a function of (x, g).
 
-    x (N, C, H, W), g (N, F, Ho, Wo) -> (F, C/groups, kh, kw). ``cols`` and ``g_cm`` may
-    pass the forward pass's columns of x and g in channel-major layout, so neither is
+    x (N, C, H, W), g (N, F, Ho, Wo) -> (F, C/groups, kh, kw). ``prepared`` (from Conv2d's
+    backward) may pass the forward's columns of x and g in the GEMM layout, so neither is
     built twice.
     """
 
     @staticmethod
-    def forward(ctx, x, g, geom, groups, cols=None, g_cm=None):
+    def forward(ctx, x, g, geom, groups, prepared=None):
         n, c = x.shape[:2]
         f, out_h, out_w = g.shape[1:]
-        if cols is None:
-            cols = im2col_cm(x, geom, out_h, out_w)
-        g_cm = _channel_major(g) if g_cm is None else g_cm
-        gw = np.empty((f, cols.shape[0] // groups), dtype=np.result_type(cols, g))
-        for rows, fs in zip(_group_slices(cols.shape[0], groups), _group_slices(f, groups)):
-            np.dot(g_cm[fs], cols[rows].T, out=gw[fs])
+        dtype = np.result_type(x, g)
+        winograd = _use_winograd(x, g, geom, groups, c, f)
+        if prepared is not None and prepared.winograd != winograd:
+            prepared = None
+        if winograd:
+            tiles = _tiles(n, out_h, out_w)
+            v = _winograd_input(x, geom, tiles) if prepared is None else prepared.cols
+            gt = _winograd_grad(g, tiles) if prepared is None else prepared.grad
+            du = np.matmul(_stack(gt, f, tiles), _stack(v, c, tiles).transpose(0, 2, 1))
+            gw = _winograd_weight_grad(du)
+            cols, g_cm = v, gt
+        else:
+            cols = im2col_cm(x, geom, out_h, out_w) if prepared is None else prepared.cols
+            g_cm = _channel_major(g) if prepared is None else prepared.grad
+            gw = np.empty((f, cols.shape[0] // groups), dtype=dtype)
+            for rows, fs in zip(_group_slices(cols.shape[0], groups), _group_slices(f, groups)):
+                np.dot(g_cm[fs], cols[rows].T, out=gw[fs])
+            gw = gw.reshape(f, c // groups, geom.kh, geom.kw)
+        if prepared is None:
+            workspace.give(cols)
+            workspace.give(g_cm)
         ctx.geom, ctx.groups = geom, groups
-        return gw.reshape(f, c // groups, geom.kh, geom.kw)
+        return gw
 
     @staticmethod
     def backward(ctx, grad):

@@ -1,0 +1,198 @@
+"""Numba kernels for Winograd's minimal filtering F(2x2, 3x3): the tile transforms.
+
+A 3x3 convolution with stride 1 computes each 2x2 block of outputs from a 4x4 tile of the
+padded input. Winograd (Lavin & Gray 2016) writes that block as
+
+    Y = A^T [ (G w G^T) * (B^T d B) ] A        (* elementwise; d: 4x4 tile, w: 3x3 kernel)
+
+so, once every tile is transformed, the sum over input channels is 16 independent matrix
+products (one per entry of the 4x4 transformed tile) with 2.25x fewer multiplications than
+im2col's. The gradients are the adjoints of the same maps:
+
+    dV = U^T-products of (A g A^T)         then dx tile += B dV B^T   (tiles overlap by 2)
+    dU = (A g A^T)-products with V         then dw = G^T dU G
+
+with g a 2x2 block of the output gradient. ``tinydl.ops.conv`` does the products and the
+(tiny) kernel transforms in NumPy; these kernels are the four transforms over whole batches,
+which are memory-bound passes:
+
+    winograd_input    x (N, C, H, W)        -> V  = B^T d B      per tile
+    winograd_output   M (16 planes)         -> y  = A^T m A + b  per tile
+    winograd_grad     g (N, F, Ho, Wo)      -> Gt = A g A^T      per tile
+    winograd_fold     dV (16 planes)        -> dx = sum of B dv B^T over overlapping tiles
+
+Transformed data lives in a C-contiguous 2-D buffer ``(16, stride)``: entry k of the
+transformed tile of channel r at tile index p is ``buf[k, r * P + p]``, with
+``P = N * th * tw`` tiles numbered ``(n * th + ty) * tw + tx``. So ``buf[k, :R*P]`` viewed as
+(R, P) is the k-th matrix of a stacked product. ``stride`` is R*P plus a little padding:
+with planes exactly R*P floats apart (a power of two on common shapes) the 16 streams a tile
+reads or writes alias in the cache and every transform ran 1.5-2.5x slower.
+
+Tile (ty, tx) reads padded-input rows 2ty..2ty+3 and columns 2tx..2tx+3, that is input rows
+``2ty - ph + a``; everything outside the input reads as zero, and outputs beyond (Ho, Wo)
+(odd sizes) are dropped. The NumPy twin of this path is im2col (``tinydl.ops.conv``); a test
+checks that both agree.
+"""
+import numba
+import numpy as np
+
+# The four 1-D transforms, each applied to the rows and then the columns of a tile.
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _bt(d0, d1, d2, d3):
+    """B^T @ (d0, d1, d2, d3): the input transform."""
+    return d0 - d2, d1 + d2, d2 - d1, d1 - d3
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _at(m0, m1, m2, m3):
+    """A^T @ (m0, m1, m2, m3): the output transform."""
+    return m0 + m1 + m2, m1 - m2 - m3
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _a(g0, g1):
+    """A @ (g0, g1): the output-gradient transform (adjoint of ``_at``)."""
+    return g0, g0 + g1, g0 - g1, -g1
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _b(d0, d1, d2, d3):
+    """B @ (d0, d1, d2, d3): the input-gradient transform (adjoint of ``_bt``)."""
+    return d0, d1 - d2 + d3, d1 + d2 - d0, -d3
+
+
+@numba.njit(cache=True, error_model="numpy")
+def winograd_input(x, ph, pw, th, tw, v):
+    """``v[k, c*P + p]`` = entry k of ``B^T d B`` for tile p of channel c of x (N, C, H, W)."""
+    n_batch, n_chan, height, width = x.shape
+    n_tiles = n_batch * th * tw
+    row_len = 2 * tw + 2
+    rows = np.zeros((4, row_len), dtype=x.dtype)  # the tile row's 4 input rows, zero-padded
+    for n in range(n_batch):
+        for c in range(n_chan):
+            for ty in range(th):
+                for a in range(4):
+                    h = 2 * ty + a - ph
+                    for b in range(row_len):
+                        col = b - pw
+                        inside = 0 <= h < height and 0 <= col < width
+                        rows[a, b] = x[n, c, h, col] if inside else 0.0
+                q0 = c * n_tiles + (n * th + ty) * tw
+                for tx in range(tw):
+                    q, b = q0 + tx, 2 * tx
+                    t0 = _bt(rows[0, b], rows[1, b], rows[2, b], rows[3, b])
+                    t1 = _bt(rows[0, b + 1], rows[1, b + 1], rows[2, b + 1], rows[3, b + 1])
+                    t2 = _bt(rows[0, b + 2], rows[1, b + 2], rows[2, b + 2], rows[3, b + 2])
+                    t3 = _bt(rows[0, b + 3], rows[1, b + 3], rows[2, b + 3], rows[3, b + 3])
+                    for a in range(4):  # t_j[a] is entry (a, j) of B^T d; now row a times B
+                        v0, v1, v2, v3 = _bt(t0[a], t1[a], t2[a], t3[a])
+                        v[4 * a, q] = v0
+                        v[4 * a + 1, q] = v1
+                        v[4 * a + 2, q] = v2
+                        v[4 * a + 3, q] = v3
+
+
+@numba.njit(cache=True, error_model="numpy")
+def winograd_output(m, th, tw, bias, y):
+    """``y[n, f]`` tile (ty, tx) = ``A^T m A + bias[f]``, m the transformed products (16 planes).
+
+    y (N, F, Ho, Wo) is overwritten; tiles hanging over an odd Ho or Wo are cut.
+    """
+    n_batch, n_feat, out_h, out_w = y.shape
+    n_tiles = n_batch * th * tw
+    for n in range(n_batch):
+        for f in range(n_feat):
+            bf = bias[f]
+            for ty in range(th):
+                q0 = f * n_tiles + (n * th + ty) * tw
+                h = 2 * ty
+                for tx in range(tw):
+                    q, col = q0 + tx, 2 * tx
+                    # s_j = A^T (column j of m), then each row of s times A.
+                    s0 = _at(m[0, q], m[4, q], m[8, q], m[12, q])
+                    s1 = _at(m[1, q], m[5, q], m[9, q], m[13, q])
+                    s2 = _at(m[2, q], m[6, q], m[10, q], m[14, q])
+                    s3 = _at(m[3, q], m[7, q], m[11, q], m[15, q])
+                    y00, y01 = _at(s0[0], s1[0], s2[0], s3[0])
+                    y10, y11 = _at(s0[1], s1[1], s2[1], s3[1])
+                    if h + 1 < out_h and col + 1 < out_w:
+                        y[n, f, h, col] = y00 + bf
+                        y[n, f, h, col + 1] = y01 + bf
+                        y[n, f, h + 1, col] = y10 + bf
+                        y[n, f, h + 1, col + 1] = y11 + bf
+                    else:
+                        y[n, f, h, col] = y00 + bf
+                        if col + 1 < out_w:
+                            y[n, f, h, col + 1] = y01 + bf
+                        if h + 1 < out_h:
+                            y[n, f, h + 1, col] = y10 + bf
+
+
+@numba.njit(cache=True, error_model="numpy")
+def winograd_grad(g, th, tw, gt):
+    """``gt[k, f*P + p]`` = entry k of ``A g A^T`` for the 2x2 block p of g (N, F, Ho, Wo).
+
+    Entries of a block beyond an odd Ho or Wo read as zero.
+    """
+    n_batch, n_feat, out_h, out_w = g.shape
+    n_tiles = n_batch * th * tw
+    zero = np.zeros(1, dtype=g.dtype)[0]  # typed as g, so the tuples below stay uniform
+    for n in range(n_batch):
+        for f in range(n_feat):
+            for ty in range(th):
+                q0 = f * n_tiles + (n * th + ty) * tw
+                h = 2 * ty
+                for tx in range(tw):
+                    q, col = q0 + tx, 2 * tx
+                    if h + 1 < out_h and col + 1 < out_w:
+                        g00, g01 = g[n, f, h, col], g[n, f, h, col + 1]
+                        g10, g11 = g[n, f, h + 1, col], g[n, f, h + 1, col + 1]
+                    else:
+                        g00 = g[n, f, h, col]
+                        g01 = g[n, f, h, col + 1] if col + 1 < out_w else zero
+                        g10 = g[n, f, h + 1, col] if h + 1 < out_h else zero
+                        g11 = zero
+                    t0 = _a(g00, g10)  # A @ (column 0 of g), A @ (column 1)
+                    t1 = _a(g01, g11)
+                    for a in range(4):  # row a of A g, times A^T
+                        u0, u1, u2, u3 = _a(t0[a], t1[a])
+                        gt[4 * a, q] = u0
+                        gt[4 * a + 1, q] = u1
+                        gt[4 * a + 2, q] = u2
+                        gt[4 * a + 3, q] = u3
+
+
+@numba.njit(cache=True, error_model="numpy")
+def winograd_fold(dv, th, tw, ph, pw, dx):
+    """``dx`` (N, C, H, W) = sum over tiles of ``B dv B^T`` placed at the tile, then cropped.
+
+    The adjoint of ``winograd_input``: tile (ty, tx) adds its 4x4 block to padded rows
+    2ty..2ty+3 and columns 2tx..2tx+3; what lands in the padding is dropped. dx is
+    overwritten.
+    """
+    n_batch, n_chan, height, width = dx.shape
+    n_tiles = n_batch * th * tw
+    plane = np.empty((2 * th + 2, 2 * tw + 2), dtype=dx.dtype)
+    for n in range(n_batch):
+        for c in range(n_chan):
+            plane[:, :] = 0.0
+            for ty in range(th):
+                q0 = c * n_tiles + (n * th + ty) * tw
+                h = 2 * ty
+                for tx in range(tw):
+                    q, b = q0 + tx, 2 * tx
+                    s0 = _b(dv[0, q], dv[4, q], dv[8, q], dv[12, q])  # B @ (column j of dv)
+                    s1 = _b(dv[1, q], dv[5, q], dv[9, q], dv[13, q])
+                    s2 = _b(dv[2, q], dv[6, q], dv[10, q], dv[14, q])
+                    s3 = _b(dv[3, q], dv[7, q], dv[11, q], dv[15, q])
+                    for a in range(4):  # row a of B dv, times B^T
+                        e0, e1, e2, e3 = _b(s0[a], s1[a], s2[a], s3[a])
+                        plane[h + a, b] += e0
+                        plane[h + a, b + 1] += e1
+                        plane[h + a, b + 2] += e2
+                        plane[h + a, b + 3] += e3
+            for r in range(height):
+                for col in range(width):
+                    dx[n, c, r, col] = plane[r + ph, col + pw]

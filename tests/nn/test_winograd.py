@@ -1,0 +1,231 @@
+"""The Winograd F(2x2, 3x3) path of conv2d / conv_transpose2d (Numba tile transforms) and the
+workspace that recycles convolution buffers.
+
+By default the path serves float32 only, so its float64 checks (scipy, gradcheck,
+gradgradcheck) force it with ``force_winograd``, which lifts the dtype and channel limits
+but keeps the geometric ones; a spy on the kernels proves that the path really ran.
+"""
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import tinydl
+import tinydl.nn.functional as F
+from tinydl.kernels import winograd as kw
+from tinydl.ops import _workspace as workspace
+from tinydl.ops import conv as oconv
+
+from .test_conv import ref_conv2d, ref_conv_transpose2d
+
+
+@pytest.fixture
+def kernel_calls(monkeypatch):
+    """Count the calls of each Winograd kernel (the wrappers call the real kernels)."""
+    calls = {}
+    for name in ("winograd_input", "winograd_output", "winograd_grad", "winograd_fold"):
+        real = getattr(kw, name)
+
+        def spy(*args, _real=real, _name=name):
+            calls[_name] = calls.get(_name, 0) + 1
+            return _real(*args)
+
+        monkeypatch.setattr(kw, name, spy)
+    return calls
+
+
+@pytest.fixture
+def force_winograd(monkeypatch, kernel_calls):
+    """Take the Winograd path for any dtype and channel count where the geometry allows it."""
+    def any_dtype(a, b, geom, groups, c, f):
+        return (a.dtype == b.dtype and groups == 1 and geom.kh == geom.kw == 3
+                and geom.sh == geom.sw == 1 and geom.dh == geom.dw == 1)
+
+    monkeypatch.setattr(oconv, "_use_winograd", any_dtype)
+    return kernel_calls
+
+
+# The fixtures patch for the whole test and the call counts are compared before/after, so
+# sharing them across generated inputs is intended.
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(n=st.integers(1, 2), c=st.integers(1, 3), f=st.integers(1, 3), h=st.integers(1, 9),
+       w=st.integers(1, 9), ph=st.integers(0, 3), pw=st.integers(0, 3), bias=st.booleans(),
+       seed=st.integers(0, 2 ** 16))
+def test_winograd_conv2d_and_transpose_match_scipy(force_winograd, n, c, f, h, w, ph, pw, bias,
+                                                   seed):
+    out_h, out_w = h + 2 * ph - 2, w + 2 * pw - 2
+    if out_h < 1 or out_w < 1:
+        return
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, c, h, w))
+    weight = rng.standard_normal((f, c, 3, 3))
+    b = rng.standard_normal(f) if bias else None
+    calls = force_winograd.get("winograd_output", 0)
+    out = F.conv2d(tinydl.Tensor(x), tinydl.Tensor(weight),
+                   None if b is None else tinydl.Tensor(b), padding=(ph, pw))
+    assert force_winograd["winograd_output"] == calls + 1
+    expected = ref_conv2d(x, weight, b, (1, 1), (ph, pw), (1, 1), 1)
+    np.testing.assert_allclose(out.data, expected, rtol=0, atol=1e-10)
+    # conv_transpose2d of y (n, f, out_h, out_w) with this weight maps back to (n, c, h, w).
+    y = rng.standard_normal((n, f, out_h, out_w))
+    bt = rng.standard_normal(c) if bias else None
+    calls = force_winograd.get("winograd_fold", 0)
+    z = F.conv_transpose2d(tinydl.Tensor(y), tinydl.Tensor(weight),
+                           None if bt is None else tinydl.Tensor(bt), padding=(ph, pw))
+    assert force_winograd["winograd_fold"] == calls + 1
+    np.testing.assert_allclose(
+        z.data, ref_conv_transpose2d(y, weight, bt, (1, 1), (ph, pw), (0, 0), (1, 1), 1),
+        rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("shape,padding", [((2, 3, 5, 6), 1), ((1, 2, 4, 4), 0),
+                                           ((2, 2, 3, 5), 2)])
+def test_winograd_gradcheck_and_gradgradcheck(force_winograd, shape, padding):
+    rng = np.random.default_rng(0)
+    x = tinydl.Tensor(rng.standard_normal(shape), requires_grad=True)
+    w = tinydl.Tensor(rng.standard_normal((3, shape[1], 3, 3)), requires_grad=True)
+    b = tinydl.Tensor(rng.standard_normal(3), requires_grad=True)
+
+    def conv(x, w, b):
+        return F.conv2d(x, w, b, padding=padding)
+
+    assert tinydl.gradcheck(conv, (x, w, b))
+    assert tinydl.gradgradcheck(conv, (x, w, b))
+    y = tinydl.Tensor(rng.standard_normal(conv(x, w, b).shape), requires_grad=True)
+
+    def transpose(y, w, b):
+        return F.conv_transpose2d(y, w, b, padding=padding)  # w: (3 in, C out, 3, 3)
+
+    wt = tinydl.Tensor(rng.standard_normal((3, shape[1], 3, 3)), requires_grad=True)
+    bt = tinydl.Tensor(rng.standard_normal(shape[1]), requires_grad=True)
+    assert tinydl.gradcheck(transpose, (y, wt, bt))
+    assert tinydl.gradgradcheck(transpose, (y, wt, bt))
+    for name in ("winograd_input", "winograd_output", "winograd_grad", "winograd_fold"):
+        assert force_winograd.get(name, 0) > 0, name
+
+
+def _forward_backward(x, w, b, padding):
+    xt, wt, bt = (tinydl.Tensor(a, requires_grad=True) for a in (x, w, b))
+    out = F.conv2d(xt, wt, bt, padding=padding)
+    out.backward(tinydl.Tensor(np.cos(out.data)))
+    return out.data, xt.grad.data, wt.grad.data, bt.grad.data
+
+
+def test_winograd_float32_agrees_with_numpy_im2col(monkeypatch, kernel_calls):
+    """The default path for float32 3x3 convolutions with 16+ channels, against
+    TINYDL_NUMBA=0 (im2col and NumPy only), relative to each result's scale."""
+    rng = np.random.default_rng(1)
+    for n, c, f, h, w, p in [(2, 16, 16, 8, 8, 1), (3, 17, 20, 7, 9, 0), (1, 16, 24, 5, 6, 2),
+                             (4, 32, 16, 12, 11, 1)]:
+        x = rng.standard_normal((n, c, h, w)).astype(np.float32)
+        weight = (rng.standard_normal((f, c, 3, 3)) / np.sqrt(9 * c)).astype(np.float32)
+        b = rng.standard_normal(f).astype(np.float32)
+        monkeypatch.setenv("TINYDL_NUMBA", "1")
+        before = kernel_calls.get("winograd_fold", 0)
+        fast = _forward_backward(x, weight, b, p)
+        assert kernel_calls["winograd_fold"] == before + 1
+        monkeypatch.setenv("TINYDL_NUMBA", "0")
+        slow = _forward_backward(x, weight, b, p)
+        assert kernel_calls["winograd_fold"] == before + 1
+        for a, e, name in zip(fast, slow, ("out", "grad x", "grad w", "grad b")):
+            assert a.dtype == np.float32, name
+            np.testing.assert_allclose(a, e, rtol=0, atol=1e-5 * np.abs(e).max(),
+                                       err_msg=f"{name} {(n, c, f, h, w, p)}")
+
+
+def test_winograd_serves_only_float32_3x3_stride1_with_16_channels(monkeypatch, kernel_calls):
+    def used(x_shape, w_shape, dtype=np.float32, **kw):
+        before = kernel_calls.get("winograd_output", 0)
+        F.conv2d(tinydl.Tensor(np.ones(x_shape, dtype)), tinydl.Tensor(np.ones(w_shape, dtype)),
+                 **kw)
+        return kernel_calls.get("winograd_output", 0) > before
+
+    assert used((1, 16, 6, 6), (16, 16, 3, 3), padding=1)
+    assert not used((1, 8, 6, 6), (16, 8, 3, 3), padding=1)  # few input channels
+    assert not used((1, 16, 6, 6), (8, 16, 3, 3))  # few output channels
+    assert not used((1, 16, 6, 6), (16, 16, 3, 3), np.float64)
+    assert not used((1, 16, 6, 6), (16, 16, 3, 3), stride=2)
+    assert not used((1, 16, 6, 6), (16, 16, 3, 3), dilation=2)
+    assert not used((1, 16, 6, 6), (16, 8, 3, 3), groups=2)
+    assert not used((1, 16, 6, 6), (16, 16, 5, 5))
+    monkeypatch.setenv("TINYDL_NUMBA", "0")
+    assert not used((1, 16, 6, 6), (16, 16, 3, 3), padding=1)
+
+
+def test_winograd_backward_twice_with_retain_graph(kernel_calls):
+    """Backward overwrites the saved tiles with the input gradient's; a second backward
+    rebuilds them."""
+    rng = np.random.default_rng(2)
+    x = tinydl.Tensor(rng.standard_normal((2, 16, 6, 7)).astype(np.float32), requires_grad=True)
+    w = tinydl.Tensor(rng.standard_normal((16, 16, 3, 3)).astype(np.float32), requires_grad=True)
+    out = F.conv2d(x, w, padding=1)
+    g = tinydl.Tensor(rng.standard_normal(out.shape).astype(np.float32))
+    out.backward(g, retain_graph=True)
+    first = x.grad.data.copy(), w.grad.data.copy()
+    out.backward(g)
+    np.testing.assert_allclose(x.grad.data, 2 * first[0], rtol=1e-6)
+    np.testing.assert_allclose(w.grad.data, 2 * first[1], rtol=1e-6)
+    assert kernel_calls["winograd_fold"] == 2
+
+
+def test_two_live_graphs_keep_their_own_buffers():
+    """Buffers go back to the workspace only when their owner is done: two forwards whose
+    graphs are both alive, then two backwards, give each input its own gradient."""
+    rng = np.random.default_rng(3)
+    w0 = rng.standard_normal((16, 16, 3, 3)).astype(np.float32)
+    xs = [rng.standard_normal((4, 16, 16, 16)).astype(np.float32) for _ in range(2)]
+
+    def grads(x0, w):
+        x = tinydl.Tensor(x0, requires_grad=True)
+        return x, (F.conv2d(x, w, padding=1) ** 2).sum()
+
+    w = tinydl.Tensor(w0, requires_grad=True)
+    (x1, loss1), (x2, loss2) = grads(xs[0], w), grads(xs[1], w)
+    loss1.backward()
+    loss2.backward()
+    for x0, x in zip(xs, (x1, x2)):
+        alone_x, alone = grads(x0, tinydl.Tensor(w0))
+        alone.backward()
+        np.testing.assert_allclose(x.grad.data, alone_x.grad.data, rtol=1e-6, atol=1e-6)
+
+
+def test_winograd_kernels_are_adjoint_pairs():
+    """<input(x), v> = <x, fold(v)> and <grad(g), m> = <g, output(m)>, on odd sizes too."""
+    rng = np.random.default_rng(4)
+    for n, c, h, w, ph, pw in [(2, 3, 5, 7, 1, 0), (1, 2, 6, 6, 2, 1), (3, 1, 3, 4, 0, 0)]:
+        out_h, out_w = h + 2 * ph - 2, w + 2 * pw - 2
+        tiles = oconv._tiles(n, out_h, out_w)
+        x = rng.standard_normal((n, c, h, w))
+        v = np.zeros((16, c * tiles.count + 3))
+        kw.winograd_input(x, ph, pw, tiles.th, tiles.tw, v)
+        probe = rng.standard_normal(v.shape)
+        probe[:, c * tiles.count:] = 0  # the padding between planes is not data
+        folded = np.empty_like(x)
+        kw.winograd_fold(probe, tiles.th, tiles.tw, ph, pw, folded)
+        assert np.isclose(np.sum(v * probe), np.sum(x * folded), rtol=1e-12)
+
+        g = rng.standard_normal((n, c, out_h, out_w))
+        gt = np.zeros((16, c * tiles.count))
+        kw.winograd_grad(g, tiles.th, tiles.tw, gt)
+        m = rng.standard_normal(gt.shape)
+        y = np.empty_like(g)
+        kw.winograd_output(m, tiles.th, tiles.tw, np.zeros(c), y)
+        assert np.isclose(np.sum(gt * m), np.sum(g * y), rtol=1e-12)
+
+
+def test_workspace_recycles_given_buffers_only():
+    workspace.clear()
+    a = workspace.take((16, 50000), np.float32)
+    assert a.shape == (16, 50000) and a.dtype == np.float32 and a.flags.c_contiguous
+    workspace.give(a[:, :10])  # a view finds its buffer
+    b = workspace.take((800000,), np.float32)  # same byte count, any shape and dtype
+    assert np.shares_memory(a, b)
+    c = workspace.take((16, 50000), np.float32)  # the pool is empty again
+    assert not np.shares_memory(b, c)
+    workspace.give(np.empty((16, 50000), np.float32))  # not from the workspace: ignored
+    workspace.give(np.empty(10, np.uint8))
+    assert workspace._idle_bytes == 0
+    small = workspace.take((10,), np.float64)  # below MIN_BYTES: a plain array
+    workspace.give(small)
+    assert workspace._idle_bytes == 0
+    workspace.clear()
