@@ -30,6 +30,13 @@ The public ``im2col``/``col2im`` use torch's ``unfold``/``fold`` layout
 ``(N, C*kh*kw, Ho*Wo)``. For float32 and kernels of 16 or more offsets (where it measured
 faster) the fold runs the Numba kernel ``tinydl.kernels.conv.col2im_kernel`` unless the
 environment variable ``TINYDL_NUMBA=0`` is set; ``col2im_cm`` below is its reference twin.
+
+float32 3x3 stride-1 convolutions with 16 or more channels in and out take a second route
+inside the same three Functions: Winograd's F(2x2, 3x3) (see the section below and
+``tinydl.kernels.winograd``), which does 2.25x fewer multiplications. im2col remains the
+reference for it (``TINYDL_NUMBA=0`` turns it off too). The large temporaries of both routes
+(columns, tiles, channel-major gradients) come from ``tinydl.ops._workspace`` and go back
+to it when their owner is done, so training steps reuse memory that is already mapped.
 """
 import os
 from collections import namedtuple
