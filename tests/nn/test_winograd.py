@@ -47,7 +47,8 @@ def force_winograd(monkeypatch, kernel_calls):
 
 # The fixtures patch for the whole test and the call counts are compared before/after, so
 # sharing them across generated inputs is intended.
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(n=st.integers(1, 2), c=st.integers(1, 3), f=st.integers(1, 3), h=st.integers(1, 9),
        w=st.integers(1, 9), ph=st.integers(0, 3), pw=st.integers(0, 3), bias=st.booleans(),
        seed=st.integers(0, 2 ** 16))

@@ -236,8 +236,9 @@ _Prepared = namedtuple("_Prepared", "winograd cols grad")
 
 def _use_winograd(a, b, geom, groups, in_channels, out_channels):
     """Does a convolution of arrays a and b take the Winograd path? (See above.)"""
-    return (a.dtype == np.float32 and b.dtype == np.float32 and groups == 1 and geom.kh == 3 and geom.kw == 3
-            and geom.sh == 1 and geom.sw == 1 and geom.dh == 1 and geom.dw == 1
+    return (a.dtype == np.float32 and b.dtype == np.float32 and groups == 1
+            and geom.kh == 3 and geom.kw == 3 and geom.sh == 1 and geom.sw == 1
+            and geom.dh == 1 and geom.dw == 1
             and min(in_channels, out_channels) >= _WINOGRAD_MIN_CHANNELS and _numba_enabled())
 
 
