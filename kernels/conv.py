@@ -1,22 +1,26 @@
-"""Numba kernel for convolution: col2im, the fold that gives the input gradient.
+"""Numba kernels for convolution: im2col, which builds the columns, and col2im, the fold that
+gives the input gradient.
 
-``col2im_kernel`` folds tinydl's channel-major column buffer ``(C, kh, kw, N, Ho, Wo)``
-(C-contiguous, so Numba knows the innermost stride is 1) back into an image
-``(N, C, H, W)``, adding every column entry to the pixel it was read from. NumPy's version
-(``tinydl.ops.conv.col2im_cm``, the reference twin) must zero-pad, run one strided
-read-modify-write ``+=`` per kernel offset over the whole batch, and crop; this kernel works
-on the unpadded image one (sample, channel) plane at a time, so the plane stays in cache
-across all kh*kw offsets. For each offset the range of output columns whose input column
-lies inside the image is computed up front, which keeps the inner loop (one contiguous
-output row) free of bounds checks and branches; Numba vectorises it only then, and only
-with ``error_model='numpy'``.
+Both work on tinydl's channel-major column buffer ``(C, kh, kw, N, Ho, Wo)`` (C-contiguous)
+and an image ``(N, C, H, W)``. ``col2im_kernel`` adds every column entry back to the pixel
+it was read from. NumPy's version (``tinydl.ops.conv.col2im_cm``, the reference twin) must
+zero-pad, run one strided read-modify-write ``+=`` per kernel offset over the whole batch,
+and crop; this kernel works on the unpadded image one (sample, channel) plane at a time, so
+the plane stays in cache across all kh*kw offsets. ``im2col_kernel`` copies each output row
+of each offset straight from x, writing zeros where the row reads padding, so unlike its
+twin it never builds a padded copy of x.
 
-Measured here single-threaded on the benchmark shapes: 0.6-0.8x the NumPy twin's time for
-5x5 and 7x7 kernels, 1.2-1.6x for 3x3 (whose 9 NumPy passes vectorise well), so
-``tinydl.ops.conv`` calls it from 16 kernel offsets up. It is serial on purpose: on a 2-core
-machine a parallel kernel's worker threads competed with OpenBLAS's (and torch's OpenMP)
-threads and lost more than they gained. im2col has no kernel: NumPy's strided-slice copies
-already run at memory speed and a Numba version was not faster.
+For each offset the range of output columns whose input column lies inside the image is
+computed up front, which keeps the inner loops (one contiguous row) free of bounds checks
+and branches. Numba vectorises them only then, only with ``error_model='numpy'``, and only
+when no index can be negative: a signed index that LLVM cannot prove non-negative keeps
+Numba's wrap-around check, so the loops index row views from 0 (col2im) or flat arrays
+with unsigned offsets (im2col).
+
+Measured here single-threaded on the benchmark shapes (3x3, 5x5 and 7x7 kernels):
+im2col 0.6-0.9x and col2im 0.4-0.7x the NumPy twins' time. They are serial on purpose: on a
+2-core machine parallel kernels' worker threads competed with OpenBLAS's (and torch's
+OpenMP) threads and lost more than they gained.
 """
 import numba
 
@@ -38,22 +42,68 @@ def col2im_kernel(cols, kh, kw, sh, sw, ph, pw, dh, dw, out):
     entries that fall in the zero padding are dropped.
     """
     n_batch, n_chan, height, width = out.shape
-    n_ho, n_wo = cols.shape[4], cols.shape[5]  # cols: (C, kh, kw, N, Ho, Wo)
+    n_ho, n_wo = cols.shape[4], cols.shape[5]
     for n in range(n_batch):
         for c in range(n_chan):
-            for h in range(height):
-                for w in range(width):
-                    out[n, c, h, w] = 0
+            plane = out[n, c]
+            plane[:, :] = 0
             for i in range(kh):
                 h_lo, h_hi = _inside(i * dh - ph, sh, height, n_ho)
                 for j in range(kw):
                     w0 = j * dw - pw
                     lo, hi = _inside(w0, sw, width, n_wo)
+                    block = cols[c, i, j, n]
                     for ho in range(h_lo, h_hi):
-                        h = ho * sh - ph + i * dh
+                        # Row views that start at 0, so the loop index is never negative:
+                        # Numba then drops its wraparound check and vectorises the loop.
+                        src = block[ho, lo:hi]
+                        dst = plane[ho * sh - ph + i * dh, lo * sw + w0:]
                         if sw == 1:
-                            for wo in range(lo, hi):
-                                out[n, c, h, wo + w0] += cols[c, i, j, n, ho, wo]
+                            for t in range(hi - lo):
+                                dst[t] += src[t]
                         else:
-                            for wo in range(lo, hi):
-                                out[n, c, h, wo * sw + w0] += cols[c, i, j, n, ho, wo]
+                            for t in range(hi - lo):
+                                dst[t * sw] += src[t]
+
+
+@numba.njit(cache=True, error_model="numpy")
+def im2col_kernel(x, kh, kw, sh, sw, ph, pw, dh, dw, cols):
+    """``cols[c, i, j, n, ho, wo] = x[n, c, ho*sh - ph + i*dh, wo*sw - pw + j*dw]`` (0 outside).
+
+    x (N, C, H, W) and cols (C, kh, kw, N, Ho, Wo), both C-contiguous; cols is overwritten.
+    Both are walked through flat views with unsigned offsets: signed indices make Numba check
+    for negative (wrap-around) indices on every access, which kept the copy loops scalar.
+    """
+    n_batch, n_chan, height, width = x.shape
+    n_ho, n_wo = cols.shape[4], cols.shape[5]
+    src = x.ravel()
+    dst = cols.ravel()
+    pos = numba.uint64(0)
+    row = numba.uint64(n_wo)
+    for c in range(n_chan):
+        for i in range(kh):
+            h_lo, h_hi = _inside(i * dh - ph, sh, height, n_ho)
+            for j in range(kw):
+                w0 = j * dw - pw
+                lo, hi = _inside(w0, sw, width, n_wo)
+                for n in range(n_batch):
+                    plane = numba.uint64((n * n_chan + c) * height * width)
+                    for ho in range(n_ho):
+                        if ho < h_lo or ho >= h_hi:
+                            for t in range(n_wo):
+                                dst[pos + numba.uint64(t)] = 0
+                        else:
+                            start = plane + numba.uint64((ho * sh - ph + i * dh) * width
+                                                         + lo * sw + w0)
+                            for t in range(lo):
+                                dst[pos + numba.uint64(t)] = 0
+                            first = pos + numba.uint64(lo)
+                            if sw == 1:
+                                for t in range(hi - lo):
+                                    dst[first + numba.uint64(t)] = src[start + numba.uint64(t)]
+                            else:
+                                for t in range(hi - lo):
+                                    dst[first + numba.uint64(t)] = src[start + numba.uint64(t * sw)]
+                            for t in range(hi, n_wo):
+                                dst[pos + numba.uint64(t)] = 0
+                        pos += row

@@ -261,21 +261,27 @@ def _random_geometry(rng):
             return g, shape, out_h, out_w
 
 
-def test_numba_col2im_agrees_with_numpy_twin():
+def test_numba_im2col_and_col2im_agree_with_numpy_twins():
     rng = np.random.default_rng(6)
-    for trial in range(20):
+    for trial in range(30):
         g, shape, out_h, out_w = _random_geometry(rng)
         n, c = shape[:2]
+        # im2col: a copy, so exactly equal to the twin (float64 input takes the NumPy path);
+        # NaN fill shows every entry is written.
+        x = rng.standard_normal(shape)
+        built = np.full((c, g.kh, g.kw, n, out_h, out_w), np.nan, np.float32)
+        kconv.im2col_kernel(x.astype(np.float32), *g, built)
+        twin = oconv.im2col_cm(x, g, out_h, out_w)
+        np.testing.assert_array_equal(built.reshape(twin.shape), twin.astype(np.float32),
+                                      err_msg=f"im2col kernel, trial {trial}: {g} {shape}")
         cols = rng.standard_normal((c * g.kh * g.kw, n * out_h * out_w)).astype(np.float32)
-        folded = np.empty(shape, np.float32)
+        folded = np.full(shape, np.nan, np.float32)
         kconv.col2im_kernel(cols.reshape(c, g.kh, g.kw, n, out_h, out_w), *g, folded)
         expected = oconv.col2im_cm(cols, shape, g, out_h, out_w)
         np.testing.assert_allclose(folded, expected, atol=1e-5,
                                    err_msg=f"col2im kernel, trial {trial}: {g} {shape}")
-        # the twin is the adjoint of im2col_cm
-        x = rng.standard_normal(shape)
-        np.testing.assert_allclose(np.sum(oconv.im2col_cm(x, g, out_h, out_w) * cols),
-                                   np.sum(x * expected), rtol=1e-5)
+        # the twins are adjoint
+        np.testing.assert_allclose(np.sum(twin * cols), np.sum(x * expected), rtol=1e-5)
 
 
 def _conv_forward_backward(x, w, b, **kw):
@@ -297,7 +303,6 @@ def test_numba_and_numpy_paths_agree_in_float32(monkeypatch):
         kw = dict(stride=int(rng.integers(1, 3)), padding=int(rng.integers(0, 3)),
                   dilation=int(rng.integers(1, 3)), groups=groups)
         monkeypatch.setenv("TINYDL_NUMBA", "1")
-        monkeypatch.setattr(oconv, "_NUMBA_MIN_OFFSETS", 1)  # 3x3 kernels: force the kernel
         fast = _conv_forward_backward(x, w, b, **kw)
         monkeypatch.setenv("TINYDL_NUMBA", "0")
         slow = _conv_forward_backward(x, w, b, **kw)

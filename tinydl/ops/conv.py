@@ -27,9 +27,10 @@ the forward's column buffer (same shape): first-touch page faults on a fresh buf
 C*kh*kw*N*Ho*Wo floats cost about as much as filling it, and this saved 6-10% of forward +
 backward on the 3x3 benchmark shapes.
 The public ``im2col``/``col2im`` use torch's ``unfold``/``fold`` layout
-``(N, C*kh*kw, Ho*Wo)``. For float32 and kernels of 16 or more offsets (where it measured
-faster) the fold runs the Numba kernel ``tinydl.kernels.conv.col2im_kernel`` unless the
-environment variable ``TINYDL_NUMBA=0`` is set; ``col2im_cm`` below is its reference twin.
+``(N, C*kh*kw, Ho*Wo)``. Inside the Functions, float32 columns are built and folded by the
+Numba kernels ``tinydl.kernels.conv.im2col_kernel`` and ``col2im_kernel`` unless the
+environment variable ``TINYDL_NUMBA=0`` is set; the NumPy code below is their reference
+twin.
 
 float32 3x3 stride-1 convolutions with 16 or more channels in and out take a second route
 inside the same three Functions: Winograd's F(2x2, 3x3) (see the section below and
@@ -122,13 +123,21 @@ def col2im_array(cols, height, width, geom):
 def im2col_cm(x, geom, out_h, out_w):
     """Channel-major columns ``(C*kh*kw, N*Ho*Wo)`` of ``x`` (N, C, H, W): the GEMM layout.
 
-    The buffer comes from ``tinydl.ops._workspace``; whoever ends up owning it may give it back.
+    float32 goes through the Numba kernel ``tinydl.kernels.conv.im2col_kernel`` unless
+    ``TINYDL_NUMBA=0``; other dtypes (and that setting) through the NumPy strided-slice copy,
+    its reference twin. The buffer comes from ``tinydl.ops._workspace``; whoever ends up
+    owning it may give it back.
     """
     n, c = x.shape[:2]
     cols = workspace.take((c, geom.kh, geom.kw, n, out_h, out_w), x.dtype)
-    # Viewing both sides channel-first lets one strided copy per offset fill the buffer.
-    _unfold_into(_zero_pad(x, geom).transpose(1, 0, 2, 3), cols.transpose(0, 3, 1, 2, 4, 5),
-                 geom, out_h, out_w)
+    if _use_numba(x):
+        from tinydl.kernels.conv import im2col_kernel
+
+        im2col_kernel(np.ascontiguousarray(x), *geom, cols)
+    else:
+        # Viewing both sides channel-first lets one strided copy per offset fill the buffer.
+        _unfold_into(_zero_pad(x, geom).transpose(1, 0, 2, 3), cols.transpose(0, 3, 1, 2, 4, 5),
+                     geom, out_h, out_w)
     return cols.reshape(c * geom.kh * geom.kw, n * out_h * out_w)
 
 
@@ -139,7 +148,7 @@ def col2im_cm(cols, shape, geom, out_h, out_w):
     """
     n, c, height, width = shape
     padded = np.zeros((n, c, height + 2 * geom.ph, width + 2 * geom.pw), dtype=cols.dtype)
-    cols6 = cols.reshape(c, geom.kh, geom.kw, n, out_h, out_w)
+    cols6 = cols.reshape(c, geom.kh, geom.kw, n, out_h, out_w)  # twin of col2im_kernel
     _fold_into(cols6.transpose(0, 3, 1, 2, 4, 5), padded.transpose(1, 0, 2, 3), geom, out_h, out_w)
     return np.ascontiguousarray(_crop(padded, geom, height, width))
 
@@ -148,18 +157,17 @@ def _numba_enabled():
     return os.environ.get("TINYDL_NUMBA", "1") != "0"
 
 
-# NumPy's fold makes one pass over the whole gradient per kernel offset; the kernel makes
-# one pass per image plane. Measured single-threaded on the benchmark shapes, the kernel won
-# for 5x5 and 7x7 kernels (0.6-0.8x the time) and lost for 3x3 (1.2-1.6x), so it is used
-# from 16 offsets up.
-_NUMBA_MIN_OFFSETS = 16
+# The Numba im2col and col2im beat their NumPy twins on every benchmark shape, single-threaded:
+# im2col 0.6-0.9x the time (the twin pads a copy of x first), col2im 0.4-0.7x (the twin makes
+# one read-modify-write pass over the whole padded gradient per kernel offset; the kernel
+# keeps one image plane in cache for all of them).
+def _use_numba(array):
+    return array.dtype == np.float32 and _numba_enabled()
 
 
 def _col2im_cm_fast(cols, shape, geom, out_h, out_w):
-    """``col2im_cm``, through the Numba kernel for float32 kernels of 16+ offsets unless
-    ``TINYDL_NUMBA=0``."""
-    if not (cols.dtype == np.float32 and geom.kh * geom.kw >= _NUMBA_MIN_OFFSETS
-            and _numba_enabled()):
+    """``col2im_cm``, through the Numba kernel for float32 unless ``TINYDL_NUMBA=0``."""
+    if not _use_numba(cols):
         return col2im_cm(cols, shape, geom, out_h, out_w)
     from tinydl.kernels.conv import col2im_kernel
 
