@@ -34,29 +34,30 @@ def _inside(offset, stride, size, n_out):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def col2im_kernel(cols, kh, kw, sh, sw, ph, pw, dh, dw, out):
-    """``out[n, c, h, w]`` = sum of the ``cols[c, i, j, n, ho, wo]`` read from (h, w).
+def col2im_kernel(cols, sample_stride, row_stride, out_h, out_w, kh, kw, sh, sw, ph, pw, dh, dw,
+                  out):
+    """``out[n, c, h, w]`` = sum of the column entries read from (h, w).
 
-    cols (C, kh, kw, N, Ho, Wo), C-contiguous; out (N, C, H, W), overwritten.
-    Entry (i, j, ho, wo) was read from ``h = ho*sh - ph + i*dh``, ``w = wo*sw - pw + j*dw``;
-    entries that fall in the zero padding are dropped.
+    cols is a flat buffer; entry (row r = (c*kh + i)*kw + j, sample n, ho, wo) sits at
+    ``n*sample_stride + r*row_stride + ho*out_w + wo`` (see ``im2col_kernel``). It was read
+    from ``h = ho*sh - ph + i*dh``, ``w = wo*sw - pw + j*dw``; entries that fall in the zero
+    padding are dropped. out (N, C, H, W) is overwritten.
     """
     n_batch, n_chan, height, width = out.shape
-    n_ho, n_wo = cols.shape[4], cols.shape[5]
     for n in range(n_batch):
         for c in range(n_chan):
             plane = out[n, c]
             plane[:, :] = 0
             for i in range(kh):
-                h_lo, h_hi = _inside(i * dh - ph, sh, height, n_ho)
+                h_lo, h_hi = _inside(i * dh - ph, sh, height, out_h)
                 for j in range(kw):
                     w0 = j * dw - pw
-                    lo, hi = _inside(w0, sw, width, n_wo)
-                    block = cols[c, i, j, n]
+                    lo, hi = _inside(w0, sw, width, out_w)
+                    block = n * sample_stride + ((c * kh + i) * kw + j) * row_stride
                     for ho in range(h_lo, h_hi):
-                        # Row views that start at 0, so the loop index is never negative:
-                        # Numba then drops its wraparound check and vectorises the loop.
-                        src = block[ho, lo:hi]
+                        # Views that start at 0, so the loop index is never negative: Numba
+                        # then drops its wrap-around check and vectorises the loop.
+                        src = cols[block + ho * out_w + lo:block + ho * out_w + hi]
                         dst = plane[ho * sh - ph + i * dh, lo * sw + w0:]
                         if sw == 1:
                             for t in range(hi - lo):
@@ -67,43 +68,47 @@ def col2im_kernel(cols, kh, kw, sh, sw, ph, pw, dh, dw, out):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def im2col_kernel(x, kh, kw, sh, sw, ph, pw, dh, dw, cols):
-    """``cols[c, i, j, n, ho, wo] = x[n, c, ho*sh - ph + i*dh, wo*sw - pw + j*dw]`` (0 outside).
+def im2col_kernel(x, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w, cols, sample_stride,
+                  row_stride):
+    """Write ``x[n, c, ho*sh - ph + i*dh, wo*sw - pw + j*dw]`` (0 outside x) to column entry
+    (row r = (c*kh + i)*kw + j, sample n, ho, wo) at ``n*sample_stride + r*row_stride +
+    ho*out_w + wo`` of the flat buffer cols.
 
-    x (N, C, H, W) and cols (C, kh, kw, N, Ho, Wo), both C-contiguous; cols is overwritten.
-    Both are walked through flat views with unsigned offsets: signed indices make Numba check
-    for negative (wrap-around) indices on every access, which kept the copy loops scalar.
+    Channel-major columns (C*kh*kw, N*Ho*Wo) have sample_stride Ho*Wo and row_stride
+    N*Ho*Wo; sample-major ones (N, rows, Ho*Wo) have sample_stride rows*Ho*Wo and row_stride
+    Ho*Wo. x (N, C, H, W) must be C-contiguous. Both are walked through flat views with
+    unsigned offsets: signed indices make Numba check for negative (wrap-around) indices on
+    every access, which kept the copy loops scalar.
     """
     n_batch, n_chan, height, width = x.shape
-    n_ho, n_wo = cols.shape[4], cols.shape[5]
     src = x.ravel()
-    dst = cols.ravel()
-    pos = numba.uint64(0)
-    row = numba.uint64(n_wo)
     for c in range(n_chan):
         for i in range(kh):
-            h_lo, h_hi = _inside(i * dh - ph, sh, height, n_ho)
+            h_lo, h_hi = _inside(i * dh - ph, sh, height, out_h)
             for j in range(kw):
                 w0 = j * dw - pw
-                lo, hi = _inside(w0, sw, width, n_wo)
+                lo, hi = _inside(w0, sw, width, out_w)
+                r = (c * kh + i) * kw + j
                 for n in range(n_batch):
                     plane = numba.uint64((n * n_chan + c) * height * width)
-                    for ho in range(n_ho):
+                    pos = numba.uint64(n * sample_stride + r * row_stride)
+                    for ho in range(out_h):
                         if ho < h_lo or ho >= h_hi:
-                            for t in range(n_wo):
-                                dst[pos + numba.uint64(t)] = 0
+                            for t in range(out_w):
+                                cols[pos + numba.uint64(t)] = 0
                         else:
                             start = plane + numba.uint64((ho * sh - ph + i * dh) * width
                                                          + lo * sw + w0)
                             for t in range(lo):
-                                dst[pos + numba.uint64(t)] = 0
+                                cols[pos + numba.uint64(t)] = 0
                             first = pos + numba.uint64(lo)
                             if sw == 1:
                                 for t in range(hi - lo):
-                                    dst[first + numba.uint64(t)] = src[start + numba.uint64(t)]
+                                    cols[first + numba.uint64(t)] = src[start + numba.uint64(t)]
                             else:
                                 for t in range(hi - lo):
-                                    dst[first + numba.uint64(t)] = src[start + numba.uint64(t * sw)]
-                            for t in range(hi, n_wo):
-                                dst[pos + numba.uint64(t)] = 0
-                        pos += row
+                                    cols[first + numba.uint64(t)] = src[start
+                                                                        + numba.uint64(t * sw)]
+                            for t in range(hi, out_w):
+                                cols[pos + numba.uint64(t)] = 0
+                        pos += numba.uint64(out_w)

@@ -1,6 +1,8 @@
 """Convolution: functional conv1d/conv2d/conv_transpose2d against scipy.signal.correlate,
 gradients (gradcheck, gradgradcheck), im2col/col2im layout and adjointness, the Numba kernels
 against their NumPy twins, and the Conv layers."""
+import contextlib
+
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
@@ -68,6 +70,21 @@ def ref_conv_transpose2d(y, w, b, stride, padding, output_padding, dilation, gro
     return result
 
 
+ROUTES = {"sample-major": 0, "channel-major": 10 ** 9}  # _SAMPLE_MAJOR_MIN_HW forcing each
+
+
+@contextlib.contextmanager
+def route(name):
+    """Force the im2col layout of groups=1 convolutions (``tinydl.ops.conv``'s two im2col
+    routes; grouped ones are always channel-major)."""
+    saved = oconv._SAMPLE_MAJOR_MIN_HW
+    oconv._SAMPLE_MAJOR_MIN_HW = ROUTES[name]
+    try:
+        yield
+    finally:
+        oconv._SAMPLE_MAJOR_MIN_HW = saved
+
+
 @st.composite
 def conv_configs(draw):
     groups = draw(st.integers(1, 3))
@@ -78,7 +95,8 @@ def conv_configs(draw):
         stride=(draw(st.integers(1, 3)), draw(st.integers(1, 3))),
         padding=(draw(st.integers(0, 2)), draw(st.integers(0, 2))),
         dilation=(draw(st.integers(1, 2)), draw(st.integers(1, 2))),
-        bias=draw(st.booleans()), seed=draw(st.integers(0, 2 ** 16)))
+        bias=draw(st.booleans()), seed=draw(st.integers(0, 2 ** 16)),
+        route=draw(st.sampled_from(sorted(ROUTES))))
     return cfg
 
 
@@ -95,8 +113,10 @@ def test_conv2d_matches_scipy_correlate(cfg):
     x = rng.standard_normal((cfg["n"], cfg["c"], cfg["h"], cfg["w"]))
     w = rng.standard_normal((cfg["f"], cfg["c"] // cfg["groups"]) + cfg["k"])
     b = rng.standard_normal(cfg["f"]) if cfg["bias"] else None
-    out = F.conv2d(tinydl.Tensor(x), tinydl.Tensor(w), None if b is None else tinydl.Tensor(b),
-                   cfg["stride"], cfg["padding"], cfg["dilation"], cfg["groups"])
+    with route(cfg["route"]):
+        out = F.conv2d(tinydl.Tensor(x), tinydl.Tensor(w),
+                       None if b is None else tinydl.Tensor(b),
+                       cfg["stride"], cfg["padding"], cfg["dilation"], cfg["groups"])
     expected = ref_conv2d(x, w, b, cfg["stride"], cfg["padding"], cfg["dilation"], cfg["groups"])
     assert out.dtype == np.float64
     np.testing.assert_allclose(out.data, expected, rtol=0, atol=1e-10, err_msg=f"conv2d {cfg}")
@@ -115,9 +135,10 @@ def test_conv_transpose2d_matches_scipy_correlate(cfg):
     y = rng.standard_normal((cfg["n"], cfg["c"], cfg["h"], cfg["w"]))
     w = rng.standard_normal((cfg["c"], cfg["f"] // cfg["groups"]) + cfg["k"])
     b = rng.standard_normal(cfg["f"]) if cfg["bias"] else None
-    out = F.conv_transpose2d(tinydl.Tensor(y), tinydl.Tensor(w),
-                             None if b is None else tinydl.Tensor(b), stride, cfg["padding"],
-                             output_padding, cfg["groups"], cfg["dilation"])
+    with route(cfg["route"]):
+        out = F.conv_transpose2d(tinydl.Tensor(y), tinydl.Tensor(w),
+                                 None if b is None else tinydl.Tensor(b), stride, cfg["padding"],
+                                 output_padding, cfg["groups"], cfg["dilation"])
     expected = ref_conv_transpose2d(y, w, b, stride, cfg["padding"], output_padding,
                                     cfg["dilation"], cfg["groups"])
     np.testing.assert_allclose(out.data, expected, rtol=0, atol=1e-10,
@@ -151,8 +172,9 @@ CASES = [
 ]
 
 
+@pytest.mark.parametrize("layout", sorted(ROUTES))
 @pytest.mark.parametrize("case", CASES)
-def test_conv2d_gradcheck_and_gradgradcheck(case):
+def test_conv2d_gradcheck_and_gradgradcheck(case, layout):
     rng = np.random.default_rng(0)
     x = tinydl.Tensor(rng.standard_normal((2, 2, 5, 5)), requires_grad=True)
     w = tinydl.Tensor(rng.standard_normal((2, 2 // case["groups"], 3, 2)), requires_grad=True)
@@ -161,12 +183,14 @@ def test_conv2d_gradcheck_and_gradgradcheck(case):
     def fn(x, w, b):
         return F.conv2d(x, w, b, **case)
 
-    assert tinydl.gradcheck(fn, (x, w, b))
-    assert tinydl.gradgradcheck(fn, (x, w, b))
+    with route(layout):
+        assert tinydl.gradcheck(fn, (x, w, b))
+        assert tinydl.gradgradcheck(fn, (x, w, b))
 
 
+@pytest.mark.parametrize("layout", sorted(ROUTES))
 @pytest.mark.parametrize("case", CASES)
-def test_conv_transpose2d_gradcheck_and_gradgradcheck(case):
+def test_conv_transpose2d_gradcheck_and_gradgradcheck(case, layout):
     rng = np.random.default_rng(1)
     x = tinydl.Tensor(rng.standard_normal((2, 2, 3, 4)), requires_grad=True)
     w = tinydl.Tensor(rng.standard_normal((2, 4 // case["groups"], 2, 3)), requires_grad=True)
@@ -177,8 +201,9 @@ def test_conv_transpose2d_gradcheck_and_gradgradcheck(case):
         return F.conv_transpose2d(x, w, b, case["stride"], case["padding"], output_padding,
                                   case["groups"], case["dilation"])
 
-    assert tinydl.gradcheck(fn, (x, w, b))
-    assert tinydl.gradgradcheck(fn, (x, w, b))
+    with route(layout):
+        assert tinydl.gradcheck(fn, (x, w, b))
+        assert tinydl.gradgradcheck(fn, (x, w, b))
 
 
 def test_conv1d_and_conv_transpose1d_gradcheck():
@@ -261,27 +286,39 @@ def _random_geometry(rng):
             return g, shape, out_h, out_w
 
 
-def test_numba_im2col_and_col2im_agree_with_numpy_twins():
+@pytest.mark.parametrize("layout", ["channel-major", "sample-major", "sample-major + spare row"])
+def test_numba_im2col_and_col2im_agree_with_numpy_twins(monkeypatch, layout):
+    """Columns.fill / Columns.fold through the kernels (float32) and through the NumPy twins
+    (TINYDL_NUMBA=0), in both GEMM layouts."""
     rng = np.random.default_rng(6)
+    sample_major, extra = layout != "channel-major", int(layout.endswith("row"))
     for trial in range(30):
         g, shape, out_h, out_w = _random_geometry(rng)
         n, c = shape[:2]
-        # im2col: a copy, so exactly equal to the twin (float64 input takes the NumPy path);
-        # NaN fill shows every entry is written.
-        x = rng.standard_normal(shape)
-        built = np.full((c, g.kh, g.kw, n, out_h, out_w), np.nan, np.float32)
-        kconv.im2col_kernel(x.astype(np.float32), *g, built)
-        twin = oconv.im2col_cm(x, g, out_h, out_w)
-        np.testing.assert_array_equal(built.reshape(twin.shape), twin.astype(np.float32),
-                                      err_msg=f"im2col kernel, trial {trial}: {g} {shape}")
-        cols = rng.standard_normal((c * g.kh * g.kw, n * out_h * out_w)).astype(np.float32)
-        folded = np.full(shape, np.nan, np.float32)
-        kconv.col2im_kernel(cols.reshape(c, g.kh, g.kw, n, out_h, out_w), *g, folded)
-        expected = oconv.col2im_cm(cols, shape, g, out_h, out_w)
-        np.testing.assert_allclose(folded, expected, atol=1e-5,
-                                   err_msg=f"col2im kernel, trial {trial}: {g} {shape}")
-        # the twins are adjoint
-        np.testing.assert_allclose(np.sum(twin * cols), np.sum(x * expected), rtol=1e-5)
+        x = rng.standard_normal(shape).astype(np.float32)
+        grads = rng.standard_normal((c * g.kh * g.kw, n * out_h * out_w)).astype(np.float32)
+        results = {}
+        for numba_on in ("1", "0"):
+            monkeypatch.setenv("TINYDL_NUMBA", numba_on)
+            cols = oconv.Columns(n, c, g, out_h, out_w, np.float32, sample_major, extra)
+            cols.buffer[...] = np.nan  # every row entry must be written
+            cols.fill(x, g)
+            built = cols.rows.copy()
+            rows = cols.blocks()  # [a, b, i, j, ho, wo]; refill them with known values
+            if sample_major:
+                rows[...] = grads.reshape(c, g.kh, g.kw, n, out_h, out_w).transpose(3, 0, 1, 2, 4, 5)
+            else:
+                cols.buffer[...] = grads
+            results[numba_on] = built, cols.fold(shape, g)
+        name = f"trial {trial}: {g} {shape}"
+        np.testing.assert_array_equal(results["1"][0], results["0"][0], err_msg=f"im2col {name}")
+        np.testing.assert_allclose(results["1"][1], results["0"][1], atol=1e-5,
+                                   err_msg=f"col2im {name}")
+        # the NumPy im2col is torch's unfold layout, the fold its adjoint
+        unfolded = oconv.im2col_array(x.astype(np.float64), g)
+        torch_layout = grads.reshape(c * g.kh * g.kw, n, -1).transpose(1, 0, 2)
+        np.testing.assert_allclose(np.sum(unfolded * torch_layout),
+                                   np.sum(x * results["0"][1]), rtol=1e-4)
 
 
 def _conv_forward_backward(x, w, b, **kw):
@@ -293,7 +330,8 @@ def _conv_forward_backward(x, w, b, **kw):
     return out.data, xt.grad.data, wt.grad.data, bt.grad.data
 
 
-def test_numba_and_numpy_paths_agree_in_float32(monkeypatch):
+@pytest.mark.parametrize("layout", sorted(ROUTES))
+def test_numba_and_numpy_paths_agree_in_float32(monkeypatch, layout):
     rng = np.random.default_rng(7)
     for trial in range(6):
         groups = int(rng.integers(1, 3))
@@ -303,7 +341,8 @@ def test_numba_and_numpy_paths_agree_in_float32(monkeypatch):
         kw = dict(stride=int(rng.integers(1, 3)), padding=int(rng.integers(0, 3)),
                   dilation=int(rng.integers(1, 3)), groups=groups)
         monkeypatch.setenv("TINYDL_NUMBA", "1")
-        fast = _conv_forward_backward(x, w, b, **kw)
+        with route(layout):
+            fast = _conv_forward_backward(x, w, b, **kw)
         monkeypatch.setenv("TINYDL_NUMBA", "0")
         slow = _conv_forward_backward(x, w, b, **kw)
         for a, e, name in zip(fast, slow, ("out", "grad x", "grad w", "grad b")):
@@ -356,8 +395,9 @@ def test_conv_layers_shapes_and_torch_default_init():
     assert nn.ConvTranspose1d(2, 3, 3, stride=2)(tinydl.randn(1, 2, 5)).shape == (1, 3, 11)
 
 
+@pytest.mark.parametrize("layout", sorted(ROUTES))
 @pytest.mark.parametrize("need", ["both", "x", "w"])
-def test_conv2d_backward_reuses_columns_and_survives_retain_graph(need):
+def test_conv2d_backward_reuses_columns_and_survives_retain_graph(need, layout):
     """The forward's column buffer is overwritten by the input gradient's columns during
     backward; a second backward (retain_graph=True) must rebuild them, not read stale ones."""
     rng = np.random.default_rng(8)
@@ -366,10 +406,11 @@ def test_conv2d_backward_reuses_columns_and_survives_retain_graph(need):
     g0 = rng.standard_normal((2, 4, 6, 5))
     x = tinydl.Tensor(x0, requires_grad=need in ("both", "x"))
     w = tinydl.Tensor(w0, requires_grad=need in ("both", "w"))
-    out = F.conv2d(x, w, padding=1)
-    out.backward(tinydl.Tensor(g0), retain_graph=True)
-    first = [t.grad.data.copy() for t in (x, w) if t.requires_grad]
-    out.backward(tinydl.Tensor(g0))
+    with route(layout):
+        out = F.conv2d(x, w, padding=1)
+        out.backward(tinydl.Tensor(g0), retain_graph=True)
+        first = [t.grad.data.copy() for t in (x, w) if t.requires_grad]
+        out.backward(tinydl.Tensor(g0))
     second = [t.grad.data for t in (x, w) if t.requires_grad]
     for a, b in zip(first, second):
         np.testing.assert_allclose(b, 2 * a, rtol=1e-12)

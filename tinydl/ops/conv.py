@@ -44,7 +44,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from tinydl.autograd import Function
+from tinydl.autograd import Function, is_grad_enabled
 from tinydl.ops import _workspace as workspace
 
 Geometry = namedtuple("Geometry", "kh kw sh sw ph pw dh dw")
@@ -120,39 +120,6 @@ def col2im_array(cols, height, width, geom):
     return np.ascontiguousarray(_crop(padded, geom, height, width))
 
 
-def im2col_cm(x, geom, out_h, out_w):
-    """Channel-major columns ``(C*kh*kw, N*Ho*Wo)`` of ``x`` (N, C, H, W): the GEMM layout.
-
-    float32 goes through the Numba kernel ``tinydl.kernels.conv.im2col_kernel`` unless
-    ``TINYDL_NUMBA=0``; other dtypes (and that setting) through the NumPy strided-slice copy,
-    its reference twin. The buffer comes from ``tinydl.ops._workspace``; whoever ends up
-    owning it may give it back.
-    """
-    n, c = x.shape[:2]
-    cols = workspace.take((c, geom.kh, geom.kw, n, out_h, out_w), x.dtype)
-    if _use_numba(x):
-        from tinydl.kernels.conv import im2col_kernel
-
-        im2col_kernel(np.ascontiguousarray(x), *geom, cols)
-    else:
-        # Viewing both sides channel-first lets one strided copy per offset fill the buffer.
-        _unfold_into(_zero_pad(x, geom).transpose(1, 0, 2, 3), cols.transpose(0, 3, 1, 2, 4, 5),
-                     geom, out_h, out_w)
-    return cols.reshape(c * geom.kh * geom.kw, n * out_h * out_w)
-
-
-def col2im_cm(cols, shape, geom, out_h, out_w):
-    """Fold channel-major columns ``(C*kh*kw, N*Ho*Wo)`` into an array of ``shape`` (N, C, H, W).
-
-    The adjoint of ``im2col_cm``; NumPy reference twin of ``tinydl.kernels.conv.col2im_kernel``.
-    """
-    n, c, height, width = shape
-    padded = np.zeros((n, c, height + 2 * geom.ph, width + 2 * geom.pw), dtype=cols.dtype)
-    cols6 = cols.reshape(c, geom.kh, geom.kw, n, out_h, out_w)  # twin of col2im_kernel
-    _fold_into(cols6.transpose(0, 3, 1, 2, 4, 5), padded.transpose(1, 0, 2, 3), geom, out_h, out_w)
-    return np.ascontiguousarray(_crop(padded, geom, height, width))
-
-
 def _numba_enabled():
     return os.environ.get("TINYDL_NUMBA", "1") != "0"
 
@@ -165,17 +132,78 @@ def _use_numba(array):
     return array.dtype == np.float32 and _numba_enabled()
 
 
-def _col2im_cm_fast(cols, shape, geom, out_h, out_w):
-    """``col2im_cm``, through the Numba kernel for float32 unless ``TINYDL_NUMBA=0``."""
-    if not _use_numba(cols):
-        return col2im_cm(cols, shape, geom, out_h, out_w)
-    from tinydl.kernels.conv import col2im_kernel
+class Columns:
+    """A workspace buffer of im2col columns in one of the two GEMM layouts.
 
-    n, c = shape[:2]
-    out = np.empty(shape, dtype=cols.dtype)
-    col2im_kernel(np.ascontiguousarray(cols).reshape(c, geom.kh, geom.kw, n, out_h, out_w),
-                  *geom, out)
-    return out
+    * channel-major ``(C*kh*kw, N*Ho*Wo)``: the forward and both gradients are each one
+      GEMM (one per group); the output and its gradient must be transposed between
+      (N, F, Ho, Wo) and (F, N*Ho*Wo).
+    * sample-major ``(N, rows, Ho*Wo)`` (torch's unfold layout), rows = C*kh*kw plus
+      ``extra`` spare rows at the end: N smaller GEMMs (one batched ``matmul``) whose
+      results are already (N, F, Ho*Wo), and a spare row of ones carries the bias through
+      the forward GEMM and its gradient through the weight-gradient GEMM.
+
+    ``buffer`` is the whole C-contiguous array; entry (row r, sample n, ho, wo) is at flat
+    position ``n*sample_stride + r*row_stride + ho*Wo + wo``.
+    """
+
+    def __init__(self, n, c, geom, out_h, out_w, dtype, sample_major, extra=0):
+        self.k = c * geom.kh * geom.kw
+        self.shape6 = (n, c, geom.kh, geom.kw, out_h, out_w)
+        self.sample_major = sample_major
+        hw = out_h * out_w
+        if sample_major:
+            self.buffer = workspace.take((n, self.k + extra, hw), dtype)
+            self.sample_stride, self.row_stride = (self.k + extra) * hw, hw
+        else:
+            self.buffer = workspace.take((self.k, n * hw), dtype)
+            self.sample_stride, self.row_stride = hw, n * hw
+
+    @property
+    def rows(self):
+        """The C*kh*kw column rows, without spare rows: (N, K, HW) or (K, N*HW)."""
+        return self.buffer[:, :self.k] if self.sample_major else self.buffer
+
+    def blocks(self):
+        """A view ``[a, b, i, j, ho, wo]`` with (a, b) = (n, c) sample-major and (c, n)
+        channel-major: the order in which the NumPy twins copy fastest."""
+        n, c, kh, kw, out_h, out_w = self.shape6
+        if self.sample_major:
+            return self.rows.reshape(n, c, kh, kw, out_h, out_w)
+        return self.buffer.reshape(c, kh, kw, n, out_h, out_w).transpose(0, 3, 1, 2, 4, 5)
+
+    def fill(self, x, geom):
+        """im2col of x (N, C, H, W) into the rows (Numba for float32 unless TINYDL_NUMBA=0)."""
+        out_h, out_w = self.shape6[4:]
+        if _use_numba(x):
+            from tinydl.kernels.conv import im2col_kernel
+
+            im2col_kernel(np.ascontiguousarray(x), *geom, out_h, out_w, self.buffer.reshape(-1),
+                          self.sample_stride, self.row_stride)
+        else:
+            padded = _zero_pad(x, geom)
+            _unfold_into(padded if self.sample_major else padded.transpose(1, 0, 2, 3),
+                         self.blocks(), geom, out_h, out_w)
+        return self
+
+    def fold(self, shape, geom):
+        """col2im of the rows into a new array of ``shape`` (N, C, H, W), summing overlaps."""
+        out_h, out_w = self.shape6[4:]
+        if _use_numba(self.buffer):
+            from tinydl.kernels.conv import col2im_kernel
+
+            out = np.empty(shape, dtype=self.buffer.dtype)
+            col2im_kernel(self.buffer.reshape(-1), self.sample_stride, self.row_stride, out_h,
+                          out_w, *geom, out)
+            return out
+        n, c, height, width = shape
+        padded = np.zeros((n, c, height + 2 * geom.ph, width + 2 * geom.pw), self.buffer.dtype)
+        _fold_into(self.blocks(), padded if self.sample_major else padded.transpose(1, 0, 2, 3),
+                   geom, out_h, out_w)
+        return np.ascontiguousarray(_crop(padded, geom, height, width))
+
+    def give_back(self):
+        workspace.give(self.buffer)
 
 
 def _channel_major(a):
@@ -194,11 +222,8 @@ def _group_slices(total, groups):
 def _grouped_dot(a, b, groups, a_rows, b_rows, out=None):
     """Grouped product: rows ``a_rows[g]`` of the result are ``a[a_rows[g]] @ b[b_rows[g]]``.
 
-    One BLAS call per group. (A batched ``matmul`` over the N samples was as fast on an
-    idle machine but issues N multithreaded BLAS calls, each a thread barrier; on a busy
-    2-core machine every barrier can wait a whole time slice.) ``out``, when given, must be
-    C-contiguous of the result's shape and dtype and receives it; otherwise the result is a
-    workspace buffer.
+    One BLAS call per group. ``out``, when given, must be C-contiguous of the result's shape
+    and dtype and receives it; otherwise the result is a workspace buffer.
     """
     shape, dtype = (a.shape[0], b.shape[1]), np.result_type(a, b)
     if out is None or out.shape != shape or out.dtype != dtype or not out.flags.c_contiguous:
@@ -236,10 +261,6 @@ _G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.
 Tiles = namedtuple("Tiles", "th tw count")
 Tiles.__doc__ = """Winograd tiling of an (N, ., Ho, Wo) output: th x tw blocks of 2x2 per image."""
 
-# What Conv2d's backward hands to the two Functions it calls: the forward's columns of x
-# (im2col columns or Winograd tiles) and the output gradient in the same path's layout.
-# A callee that picks the other path ignores them.
-_Prepared = namedtuple("_Prepared", "winograd cols grad")
 
 
 def _use_winograd(a, b, geom, groups, in_channels, out_channels):
@@ -295,14 +316,52 @@ def _winograd_grad(g, tiles):
     return gt
 
 
-def _conv2d_winograd(ctx, x, w, b):
+# The three routes. With groups=1, sample-major columns beat channel-major ones once an image
+# has a few hundred output pixels (no transposes of the output and its gradient, and the bias
+# rides in the GEMMs): forward + backward, float32, same run, sample-major / channel-major
+# took 2.0/2.7 ms on (64,1,28,28)->6 k5 (576 pixels), 3.8/5.1 on (32,3,32,32)->32 k3 (1024)
+# and 4.8/7.0 on (16,3,64,64)->16 k3 (4096), but 2.3/2.3 on (64,6,12,12)->16 k5 (64) and
+# 2.8/2.7 on (64,8,16,16)->8 k3 (256), where the N per-sample GEMMs are small.
+WINOGRAD, SAMPLE_MAJOR, CHANNEL_MAJOR = "winograd", "sample-major", "channel-major"
+_SAMPLE_MAJOR_MIN_HW = 512
+
+
+def _route(a, b, geom, groups, in_channels, out_channels, out_hw):
+    """How a convolution of arrays a and b with output size out_hw (Ho, Wo) is computed."""
+    if _use_winograd(a, b, geom, groups, in_channels, out_channels):
+        return WINOGRAD
+    if groups == 1 and out_hw[0] * out_hw[1] >= _SAMPLE_MAJOR_MIN_HW:
+        return SAMPLE_MAJOR
+    return CHANNEL_MAJOR
+
+
+class _Prepared:
+    """What Conv2d's backward hands to the two Functions it calls: the forward's columns of
+    x (``Columns`` or a Winograd tile buffer) and the output gradient, both in ``route``'s
+    layout. Conv2dWeight may leave the bias gradient in ``bias_grad`` (sample-major route:
+    it falls out of the weight-gradient GEMM). A callee on another route ignores it all."""
+
+    def __init__(self, route, cols, grad):
+        self.route, self.cols, self.grad, self.bias_grad = route, cols, grad, None
+
+    def give_back(self):
+        if self.route == WINOGRAD:
+            workspace.give(self.cols)
+            workspace.give(self.grad)
+        else:
+            self.cols.give_back()
+            if self.route == CHANNEL_MAJOR:
+                workspace.give(self.grad)
+
+
+def _conv2d_winograd(x, w, b, geom):
     from tinydl.kernels.winograd import winograd_output
 
     n, c, height, width = x.shape
     f = w.shape[0]
-    out_h, out_w = output_size(height, width, ctx.geom)
+    out_h, out_w = output_size(height, width, geom)
     tiles = _tiles(n, out_h, out_w)
-    v = _winograd_input(x, ctx.geom, tiles)
+    v = _winograd_input(x, geom, tiles)
     m = _tile_buffer(f, tiles, x.dtype)
     np.matmul(_winograd_weight(w), _stack(v, c, tiles), out=_stack(m, f, tiles))
     out = np.empty((n, f, out_h, out_w), dtype=x.dtype)
@@ -312,14 +371,29 @@ def _conv2d_winograd(ctx, x, w, b):
     return out, v
 
 
-def _conv2d_im2col(ctx, x, w, b):
+def _conv2d_sample_major(x, w, b, geom):
     n, c, height, width = x.shape
-    f, groups = w.shape[0], ctx.groups
-    out_h, out_w = output_size(height, width, ctx.geom)
-    cols = im2col_cm(x, ctx.geom, out_h, out_w)
-    w2 = w.reshape(f, -1).astype(np.result_type(cols, w), copy=False)
-    out_cm = _grouped_dot(w2, cols.astype(w2.dtype, copy=False), groups,
-                          _group_slices(f, groups), _group_slices(cols.shape[0], groups))
+    f = w.shape[0]
+    out_h, out_w = output_size(height, width, geom)
+    dtype = np.result_type(x, w) if b is None else np.result_type(x, w, b)
+    cols = Columns(n, c, geom, out_h, out_w, x.dtype, True, extra=int(b is not None))
+    cols.fill(x, geom)
+    w2 = w.reshape(f, -1)
+    if b is not None:  # a row of ones in the columns and the bias as one more weight column
+        cols.buffer[:, cols.k] = 1
+        w2 = np.concatenate([w2, b.reshape(f, 1)], axis=1)
+    out = np.matmul(w2.astype(dtype, copy=False), cols.buffer.astype(dtype, copy=False))
+    return out.reshape(n, f, out_h, out_w), cols
+
+
+def _conv2d_channel_major(x, w, b, geom, groups):
+    n, c, height, width = x.shape
+    f = w.shape[0]
+    out_h, out_w = output_size(height, width, geom)
+    cols = Columns(n, c, geom, out_h, out_w, x.dtype, False).fill(x, geom)
+    w2 = w.reshape(f, -1).astype(np.result_type(x, w), copy=False)
+    out_cm = _grouped_dot(w2, cols.buffer.astype(w2.dtype, copy=False), groups,
+                          _group_slices(f, groups), _group_slices(cols.k, groups))
     # (F, N, Ho, Wo) -> (N, F, Ho, Wo), adding the bias in the same pass.
     view = out_cm.reshape(f, n, out_h, out_w).transpose(1, 0, 2, 3)
     out = np.empty((n, f, out_h, out_w), dtype=out_cm.dtype)
@@ -337,13 +411,20 @@ class Conv2d(Function):
     @staticmethod
     def forward(ctx, x, w, b, geom, groups):
         ctx.geom, ctx.groups = geom, groups
-        ctx.winograd = _use_winograd(x, w, geom, groups, x.shape[1], w.shape[0])
-        run = _conv2d_winograd if ctx.winograd else _conv2d_im2col
-        out, cols = run(ctx, x, w, b)
+        out_hw = output_size(x.shape[2], x.shape[3], geom)
+        ctx.route = _route(x, w, geom, groups, x.shape[1], w.shape[0], out_hw)
+        if ctx.route == WINOGRAD:
+            out, cols = _conv2d_winograd(x, w, b, geom)
+        elif ctx.route == SAMPLE_MAJOR:
+            out, cols = _conv2d_sample_major(x, w, b, geom)
+        else:
+            out, cols = _conv2d_channel_major(x, w, b, geom, groups)
         if ctx.records:
             ctx.cols = cols
-        else:
+        elif ctx.route == WINOGRAD:
             workspace.give(cols)
+        else:
+            cols.give_back()
         return out
 
     @staticmethod
@@ -358,22 +439,26 @@ class Conv2d(Function):
         cols, ctx.cols = ctx.cols, None
         prep = None
         if (need_x or need_w) and cols is not None:
-            if ctx.winograd:
+            if ctx.route == WINOGRAD:
                 out_h, out_w = grad.shape[2:]
                 g_prep = _winograd_grad(grad.data, _tiles(x.shape[0], out_h, out_w))
+            elif ctx.route == SAMPLE_MAJOR:
+                g_prep = grad.data.reshape(grad.shape[0], grad.shape[1], -1)
             else:
                 g_prep = _channel_major(grad.data)
-            prep = _Prepared(ctx.winograd, cols, g_prep)
+            prep = _Prepared(ctx.route, cols, g_prep)
         if need_w:
             gw = Conv2dWeight.apply(x, grad, ctx.geom, ctx.groups, prepared=prep)
+        if b is not None and need_b:
+            if prep is not None and prep.bias_grad is not None and not is_grad_enabled():
+                gb = prep.bias_grad  # only when no graph is built: it is a constant
+            else:
+                gb = grad.sum(axis=(0, 2, 3))
         if need_x:
             gx = ConvTranspose2d.apply(grad, w, None, ctx.geom, ctx.groups, x.shape[2:],
                                        prepared=prep)
         if prep is not None:
-            workspace.give(prep.cols)
-            workspace.give(prep.grad)
-        if b is not None and need_b:
-            gb = grad.sum(axis=(0, 2, 3))
+            prep.give_back()
         return gx, gw, gb, None, None
 
 
@@ -390,11 +475,11 @@ class ConvTranspose2d(Function):
     def forward(ctx, y, w, b, geom, groups, out_hw, prepared=None):
         n, f, in_h, in_w = y.shape
         c = w.shape[1] * groups
-        winograd = _use_winograd(y, w, geom, groups, c, f)
-        if prepared is not None and prepared.winograd != winograd:
+        route = _route(y, w, geom, groups, c, f, (in_h, in_w))
+        if prepared is not None and prepared.route != route:
             prepared = None
         shape = (n, c) + tuple(out_hw)
-        if winograd:
+        if route == WINOGRAD:
             from tinydl.kernels.winograd import winograd_fold
 
             tiles = _tiles(n, in_h, in_w)
@@ -404,19 +489,29 @@ class ConvTranspose2d(Function):
             np.matmul(u_t, _stack(gt, f, tiles), out=_stack(dv, c, tiles))
             out = np.empty(shape, dtype=y.dtype)
             winograd_fold(dv, tiles.th, tiles.tw, geom.ph, geom.pw, out)
+            if prepared is None:
+                workspace.give(gt)
+                workspace.give(dv)
         else:
-            y_cm = _channel_major(y) if prepared is None else prepared.grad
-            # Group g's block of W^T, stacked: (C*kh*kw, F/groups).
-            w_t = np.ascontiguousarray(w.reshape(groups, f // groups, -1).transpose(0, 2, 1))
-            w_t = w_t.reshape(-1, f // groups)
-            cols = _grouped_dot(w_t, y_cm, groups, _group_slices(w_t.shape[0], groups),
-                                _group_slices(f, groups),
-                                out=None if prepared is None else prepared.cols)
-            out = _col2im_cm_fast(cols, shape, geom, in_h, in_w)
-            gt, dv = y_cm, cols
-        if prepared is None:
-            workspace.give(gt)
-            workspace.give(dv)
+            dtype = np.result_type(y, w)
+            cols = prepared.cols if prepared is not None and prepared.cols.buffer.dtype == dtype \
+                else Columns(n, c, geom, in_h, in_w, dtype, route == SAMPLE_MAJOR)
+            w2 = w.astype(dtype, copy=False)
+            if route == SAMPLE_MAJOR:
+                np.matmul(np.ascontiguousarray(w2.reshape(f, -1).T), y.reshape(n, f, -1),
+                          out=cols.rows)
+            else:
+                y_cm = _channel_major(y) if prepared is None else prepared.grad
+                # Group g's block of W^T, stacked: (C*kh*kw, F/groups).
+                w_t = np.ascontiguousarray(w2.reshape(groups, f // groups, -1).transpose(0, 2, 1))
+                _grouped_dot(w_t.reshape(-1, f // groups), y_cm, groups,
+                             _group_slices(cols.k, groups), _group_slices(f, groups),
+                             out=cols.buffer)
+                if prepared is None:
+                    workspace.give(y_cm)
+            out = cols.fold(shape, geom)
+            if prepared is None or cols is not prepared.cols:
+                cols.give_back()
         if b is not None:
             out += b.reshape(1, c, 1, 1).astype(out.dtype, copy=False)
         ctx.geom, ctx.groups = geom, groups
@@ -449,26 +544,41 @@ class Conv2dWeight(Function):
         n, c = x.shape[:2]
         f, out_h, out_w = g.shape[1:]
         dtype = np.result_type(x, g)
-        winograd = _use_winograd(x, g, geom, groups, c, f)
-        if prepared is not None and prepared.winograd != winograd:
+        route = _route(x, g, geom, groups, c, f, (out_h, out_w))
+        if prepared is not None and prepared.route != route:
             prepared = None
-        if winograd:
+        if route == WINOGRAD:
             tiles = _tiles(n, out_h, out_w)
             v = _winograd_input(x, geom, tiles) if prepared is None else prepared.cols
             gt = _winograd_grad(g, tiles) if prepared is None else prepared.grad
             du = np.matmul(_stack(gt, f, tiles), _stack(v, c, tiles).transpose(0, 2, 1))
             gw = _winograd_weight_grad(du)
-            cols, g_cm = v, gt
+            if prepared is None:
+                workspace.give(v)
+                workspace.give(gt)
+        elif route == SAMPLE_MAJOR:
+            cols = prepared.cols if prepared is not None else \
+                Columns(n, c, geom, out_h, out_w, x.dtype, True).fill(x, geom)
+            # (N, F, HW) @ (N, HW, rows) summed over samples; a spare row of ones in the
+            # forward's columns makes the last column the bias gradient.
+            total = np.matmul(g.reshape(n, f, -1), cols.buffer.transpose(0, 2, 1)).sum(axis=0)
+            gw = np.ascontiguousarray(total[:, :cols.k].astype(dtype, copy=False))
+            gw = gw.reshape(f, c, geom.kh, geom.kw)
+            if prepared is None:
+                cols.give_back()
+            elif total.shape[1] > cols.k:
+                prepared.bias_grad = total[:, cols.k].astype(dtype, copy=False)
         else:
-            cols = im2col_cm(x, geom, out_h, out_w) if prepared is None else prepared.cols
+            cols = prepared.cols if prepared is not None else \
+                Columns(n, c, geom, out_h, out_w, x.dtype, False).fill(x, geom)
             g_cm = _channel_major(g) if prepared is None else prepared.grad
-            gw = np.empty((f, cols.shape[0] // groups), dtype=dtype)
-            for rows, fs in zip(_group_slices(cols.shape[0], groups), _group_slices(f, groups)):
-                np.dot(g_cm[fs], cols[rows].T, out=gw[fs])
+            gw = np.empty((f, cols.k // groups), dtype=dtype)
+            for rows, fs in zip(_group_slices(cols.k, groups), _group_slices(f, groups)):
+                np.dot(g_cm[fs], cols.buffer[rows].T, out=gw[fs])
             gw = gw.reshape(f, c // groups, geom.kh, geom.kw)
-        if prepared is None:
-            workspace.give(cols)
-            workspace.give(g_cm)
+            if prepared is None:
+                cols.give_back()
+                workspace.give(g_cm)
         ctx.geom, ctx.groups = geom, groups
         return gw
 
