@@ -12,7 +12,6 @@ from scipy import signal
 import tinydl
 import tinydl.nn as nn
 import tinydl.nn.functional as F
-from tinydl.kernels import conv as kconv
 from tinydl.ops import conv as oconv
 
 
