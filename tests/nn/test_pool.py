@@ -149,6 +149,37 @@ def test_numba_max_pool_kernels_agree_with_numpy_twins(monkeypatch):
         np.testing.assert_allclose(back, twin.data, atol=1e-6, err_msg=case)
 
 
+@pytest.mark.parametrize("shape", [(2, 3, 8, 6), (1, 2, 7, 9), (3, 1, 2, 3)])
+def test_numba_max_pool_2x2_fast_path_agrees_with_numpy_twin(monkeypatch, shape):
+    """Plain 2x2/stride-2 pooling takes the fast kernels; ties (rounded data), NaN and odd
+    sizes (the last row or column is never read) must give the twin's values, offsets and
+    gradient."""
+    from tinydl.kernels import pool as kpool
+
+    calls = []
+    for name in ("max_pool_2x2_kernel", "max_unpool_2x2_kernel"):
+        def spy(*args, _real=getattr(kpool, name), _name=name):
+            calls.append(_name)
+            return _real(*args)
+
+        monkeypatch.setattr(kpool, name, spy)
+    rng = np.random.default_rng(9)
+    x = np.round(rng.standard_normal(shape), 0).astype(np.float32)
+    x.flat[rng.integers(0, x.size, 2)] = np.nan
+    x[0, 0, :2, :2] = np.nan  # a window of NaNs: the first one wins
+    results = []
+    for flag in ("1", "0"):
+        monkeypatch.setenv("TINYDL_NUMBA", flag)
+        xt = tinydl.Tensor(x, requires_grad=True)
+        out = F.max_pool2d(xt, 2)
+        g = np.arange(out.data.size, dtype=np.float32).reshape(out.shape)
+        out.backward(tinydl.Tensor(g))
+        results.append((out.data, xt.grad.data))
+    assert calls == ["max_pool_2x2_kernel", "max_unpool_2x2_kernel"]
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+
+
 def test_float32_max_pool_layer_numba_and_numpy_paths_agree(monkeypatch):
     x = np.round(np.random.default_rng(6).standard_normal((4, 3, 9, 9)), 1).astype(np.float32)
     results = []

@@ -8,7 +8,8 @@ padded input; never over pixels.
   an int array of offsets in ``[0, kh*kw)``). Its gradient scatters the output gradient to
   those offsets (``MaxUnpool2d``), and the gradient of that scatter is the gather again, so
   the pair is differentiable to any order. For float32 both run the one-pass Numba kernels
-  of ``tinydl.kernels.pool`` (``TINYDL_NUMBA=0`` forces the NumPy code below, their twin).
+  of ``tinydl.kernels.pool`` (``TINYDL_NUMBA=0`` forces the NumPy code below, their twin),
+  with a fast path for plain 2x2 windows of stride 2.
 * **Sum pooling** is linear; its adjoint spreads each output gradient over its window.
   Average pooling is sum pooling times a divisor map (``tinydl.nn.functional.avg_pool2d``).
 
@@ -25,6 +26,11 @@ from tinydl.ops.conv import _offset_slices
 
 def _use_numba(array):
     return array.dtype == np.float32 and os.environ.get("TINYDL_NUMBA", "1") != "0"
+
+
+def _plain_2x2(geom):
+    """2x2 windows, stride 2, no padding or dilation: the kernels' fast path."""
+    return tuple(geom) == (2, 2, 2, 2, 0, 0, 1, 1)
 
 
 def _padded(x, geom, out_h, out_w, value):
@@ -103,11 +109,14 @@ class MaxPool2d(Function):
     @staticmethod
     def forward(ctx, x, geom, out_hw, indices=None):
         if indices is None and _use_numba(x):
-            from tinydl.kernels.pool import max_pool_kernel
+            from tinydl.kernels.pool import max_pool_2x2_kernel, max_pool_kernel
 
             out = np.empty(x.shape[:2] + tuple(out_hw), dtype=x.dtype)
             indices = np.empty(out.shape, dtype=np.int16)
-            max_pool_kernel(np.ascontiguousarray(x), *geom, out, indices)
+            if _plain_2x2(geom) and out_hw == (x.shape[2] // 2, x.shape[3] // 2):
+                max_pool_2x2_kernel(np.ascontiguousarray(x), out, indices)
+            else:
+                max_pool_kernel(np.ascontiguousarray(x), *geom, out, indices)
         elif indices is None:
             out, indices = max_pool_offsets(x, geom, out_hw)
         else:
@@ -131,10 +140,13 @@ class MaxUnpool2d(Function):
     def forward(ctx, g, geom, x_shape, indices):
         ctx.geom, ctx.indices = geom, indices
         if _use_numba(g):
-            from tinydl.kernels.pool import max_unpool_kernel
+            from tinydl.kernels.pool import max_unpool_2x2_kernel, max_unpool_kernel
 
             out = np.empty(x_shape, dtype=g.dtype)
-            max_unpool_kernel(np.ascontiguousarray(g), indices, *geom, out)
+            if _plain_2x2(geom) and tuple(g.shape[2:]) == (x_shape[2] // 2, x_shape[3] // 2):
+                max_unpool_2x2_kernel(np.ascontiguousarray(g), indices, out)
+            else:
+                max_unpool_kernel(np.ascontiguousarray(g), indices, *geom, out)
             return out
 
         def offset_values(k, out):
