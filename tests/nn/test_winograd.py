@@ -230,3 +230,17 @@ def test_workspace_recycles_given_buffers_only():
     workspace.give(small)
     assert workspace._idle_bytes == 0
     workspace.clear()
+
+
+def test_workspace_keeps_at_most_limit_bytes_dropping_the_oldest(monkeypatch):
+    workspace.clear()
+    monkeypatch.setattr(workspace, "LIMIT_BYTES", 3 * workspace.MIN_BYTES)
+    sizes = [workspace.MIN_BYTES * k for k in (1, 1, 2)]
+    buffers = [workspace.take((size,), np.uint8) for size in sizes]
+    for b in buffers:
+        workspace.give(b)
+    # 1 + 1 + 2 MiB > 3 MiB: the first one given back was dropped
+    assert workspace._idle_bytes == 3 * workspace.MIN_BYTES
+    again = workspace.take((sizes[0],), np.uint8)
+    assert np.shares_memory(again, buffers[1]) and not np.shares_memory(again, buffers[0])
+    workspace.clear()

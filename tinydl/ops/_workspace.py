@@ -14,25 +14,29 @@ import threading
 import numpy as np
 
 MIN_BYTES = 1 << 20  # smaller arrays come from malloc's free lists quickly anyway
-LIMIT_BYTES = 1 << 30  # most bytes kept idle in the pool
-_free = {}  # byte size -> list of idle uint8 buffers of exactly that size
+LIMIT_BYTES = 256 << 20  # most bytes kept idle; the least recently returned go first
+_idle = []  # idle uint8 buffers, least recently returned first
 _idle_bytes = 0
 _lock = threading.Lock()
 
 
 def take(shape, dtype):
-    """A C-contiguous array of ``shape`` and ``dtype``, uninitialised (like ``np.empty``)."""
+    """A C-contiguous array of ``shape`` and ``dtype``, uninitialised (like ``np.empty``).
+
+    Reuses an idle buffer of exactly the same byte size when there is one.
+    """
+    global _idle_bytes
     dtype = np.dtype(dtype)
     n_bytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     if n_bytes < MIN_BYTES:
         return np.empty(shape, dtype)
-    global _idle_bytes
     raw = None
     with _lock:
-        stack = _free.get(n_bytes)
-        if stack:
-            raw = stack.pop()
-            _idle_bytes -= n_bytes
+        for i in range(len(_idle) - 1, -1, -1):
+            if _idle[i].nbytes == n_bytes:
+                raw = _idle.pop(i)
+                _idle_bytes -= n_bytes
+                break
     if raw is None:
         raw = np.empty(n_bytes, np.uint8)
     return raw.view(dtype).reshape(shape)
@@ -40,22 +44,24 @@ def take(shape, dtype):
 
 def give(array):
     """Return a buffer from ``take`` (or a view of one) for reuse; other arrays are ignored."""
+    global _idle_bytes
     raw = array
     while isinstance(raw.base, np.ndarray):
         raw = raw.base
     if raw.dtype != np.uint8 or raw.ndim != 1 or raw.nbytes < MIN_BYTES or raw.base is not None:
         return
-    global _idle_bytes
+    if raw.nbytes > LIMIT_BYTES:
+        return
     with _lock:
-        if _idle_bytes + raw.nbytes > LIMIT_BYTES:
-            return
-        _free.setdefault(raw.nbytes, []).append(raw)
+        _idle.append(raw)
         _idle_bytes += raw.nbytes
+        while _idle_bytes > LIMIT_BYTES:
+            _idle_bytes -= _idle.pop(0).nbytes
 
 
 def clear():
     """Drop every idle buffer (their memory goes back to the system)."""
     global _idle_bytes
     with _lock:
-        _free.clear()
+        _idle.clear()
         _idle_bytes = 0
