@@ -248,11 +248,13 @@ def _grouped_dot(a, b, groups, a_rows, b_rows, out=None):
 # im2col stays the reference (float64, tests) and serves every other case, and
 # TINYDL_NUMBA=0 turns this path off.
 #
-# Measured here (2 cores, float32, forward + backward, single-threaded BLAS): on the
-# (32,32,32,32)->64 and (64,64,16,16)->128 benchmark shapes this path took 0.75x and 0.9x
-# the im2col path's time; with 3 input channels it was 2x slower (the transformed tiles
-# are 16/4 = 4x larger than the input, which is nothing for 3 channels' GEMM to amortise).
-# Its float32 error is about 3e-7 of the output's scale (im2col: 1e-7).
+# Measured here (2 cores, float32, forward + backward with bias, same run, medians), Winograd
+# against the better im2col route: (64,64,16,16)->128 72.8 vs 82.6 ms, (32,16,16,16)->16 5.6
+# vs 6.2 ms, (64,16,8,8)->32 3.7 vs 4.0 ms, (32,32,32,32)->64 about even (43-50 ms each,
+# noisy). With 3 input channels it took twice im2col's time (the transformed tiles are 4x
+# the input, which 3 channels' GEMMs cannot amortise), hence the 16-channel floor. Running
+# the transforms on both cores (Numba prange) made forward + backward 40-50% slower: their
+# threads fought OpenBLAS's. float32 error is about 3e-7 of the output's scale.
 # ---------------------------------------------------------------------------------------
 _WINOGRAD_MIN_CHANNELS = 16
 _PLANE_PAD = 16  # floats between the 16 planes of a tile buffer, against cache aliasing
