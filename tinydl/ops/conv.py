@@ -264,7 +264,6 @@ Tiles = namedtuple("Tiles", "th tw count")
 Tiles.__doc__ = """Winograd tiling of an (N, ., Ho, Wo) output: th x tw blocks of 2x2 per image."""
 
 
-
 def _use_winograd(a, b, geom, groups, in_channels, out_channels):
     """Does a convolution of arrays a and b take the Winograd path? (See above.)"""
     return (a.dtype == np.float32 and b.dtype == np.float32 and groups == 1
