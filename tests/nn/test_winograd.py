@@ -135,6 +135,7 @@ def test_winograd_float32_agrees_with_numpy_im2col(monkeypatch, kernel_calls):
 
 
 def test_winograd_serves_only_float32_3x3_stride1_with_16_channels(monkeypatch, kernel_calls):
+    monkeypatch.setenv("TINYDL_NUMBA", "1")
     def used(x_shape, w_shape, dtype=np.float32, **kw):
         before = kernel_calls.get("winograd_output", 0)
         F.conv2d(tinydl.Tensor(np.ones(x_shape, dtype)), tinydl.Tensor(np.ones(w_shape, dtype)),
@@ -153,9 +154,10 @@ def test_winograd_serves_only_float32_3x3_stride1_with_16_channels(monkeypatch, 
     assert not used((1, 16, 6, 6), (16, 16, 3, 3), padding=1)
 
 
-def test_winograd_backward_twice_with_retain_graph(kernel_calls):
+def test_winograd_backward_twice_with_retain_graph(monkeypatch, kernel_calls):
     """Backward overwrites the saved tiles with the input gradient's; a second backward
     rebuilds them."""
+    monkeypatch.setenv("TINYDL_NUMBA", "1")
     rng = np.random.default_rng(2)
     x = tinydl.Tensor(rng.standard_normal((2, 16, 6, 7)).astype(np.float32), requires_grad=True)
     w = tinydl.Tensor(rng.standard_normal((16, 16, 3, 3)).astype(np.float32), requires_grad=True)
