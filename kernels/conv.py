@@ -1,14 +1,16 @@
 """Numba kernels for convolution: im2col, which builds the columns, and col2im, the fold that
 gives the input gradient.
 
-Both work on tinydl's channel-major column buffer ``(C, kh, kw, N, Ho, Wo)`` (C-contiguous)
-and an image ``(N, C, H, W)``. ``col2im_kernel`` adds every column entry back to the pixel
-it was read from. NumPy's version (``tinydl.ops.conv.col2im_cm``, the reference twin) must
-zero-pad, run one strided read-modify-write ``+=`` per kernel offset over the whole batch,
-and crop; this kernel works on the unpadded image one (sample, channel) plane at a time, so
-the plane stays in cache across all kh*kw offsets. ``im2col_kernel`` copies each output row
-of each offset straight from x, writing zeros where the row reads padding, so unlike its
-twin it never builds a padded copy of x.
+Both work on a flat column buffer in either of ``tinydl.ops.conv``'s two layouts
+(channel-major ``(C*kh*kw, N*Ho*Wo)`` or sample-major ``(N, rows, Ho*Wo)``), described by
+a sample stride and a row stride, and an image ``(N, C, H, W)``. ``col2im_kernel`` adds
+every column entry back to the pixel it was read from. NumPy's version (the fold in
+``tinydl.ops.conv.Columns``, the reference twin) must zero-pad, run one strided
+read-modify-write ``+=`` per kernel offset over the whole batch, and crop; this kernel works
+on the unpadded image one (sample, channel) plane at a time, so the plane stays in cache
+across all kh*kw offsets. ``im2col_kernel`` copies each output row of each offset straight
+from x, writing zeros where the row reads padding, so unlike its twin it never builds a
+padded copy of x.
 
 For each offset the range of output columns whose input column lies inside the image is
 computed up front, which keeps the inner loops (one contiguous row) free of bounds checks
@@ -21,6 +23,9 @@ Measured here single-threaded on the benchmark shapes (3x3, 5x5 and 7x7 kernels)
 im2col 0.6-0.9x and col2im 0.4-0.7x the NumPy twins' time. They are serial on purpose: on a
 2-core machine parallel kernels' worker threads competed with OpenBLAS's (and torch's
 OpenMP) threads and lost more than they gained.
+
+(Bounds checking is off. ``NUMBA_BOUNDSCHECK=1`` only takes effect with a fresh
+``NUMBA_CACHE_DIR``, since ``cache=True`` loads the unchecked compiled code.)
 """
 import numba
 
@@ -99,7 +104,9 @@ def im2col_kernel(x, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w, cols, sample_
                         else:
                             start = plane + numba.uint64((ho * sh - ph + i * dh) * width
                                                          + lo * sw + w0)
-                            for t in range(lo):
+                            # lo can exceed out_w (a dilated kernel on a map smaller than
+                            # its dilation): the whole row is then padding.
+                            for t in range(min(lo, out_w)):
                                 cols[pos + numba.uint64(t)] = 0
                             first = pos + numba.uint64(lo)
                             if sw == 1:

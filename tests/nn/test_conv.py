@@ -320,6 +320,31 @@ def test_numba_im2col_and_col2im_agree_with_numpy_twins(monkeypatch, layout):
                                    np.sum(x * results["0"][1]), rtol=1e-4)
 
 
+@pytest.mark.parametrize("sample_major", [True, False])
+def test_im2col_kernel_stays_inside_its_buffer_when_rows_are_all_padding(sample_major):
+    """A dilated kernel on a map smaller than its dilation (ASPP on a 1x1 map) has offsets
+    whose first in-image output column lies beyond the last one; the kernel must still write
+    exactly the rows' entries and nothing after them."""
+    from tinydl.kernels.conv import im2col_kernel
+
+    rng = np.random.default_rng(12)
+    for g, shape in [(oconv.Geometry(1, 2, 1, 1, 0, 3, 1, 6), (1, 1, 1, 1)),
+                     (oconv.Geometry(3, 3, 1, 1, 18, 18, 18, 18), (1, 2, 1, 1)),
+                     (oconv.Geometry(2, 3, 1, 2, 4, 5, 5, 4), (2, 1, 2, 3))]:
+        out_h, out_w = oconv.output_size(shape[2], shape[3], g)
+        n, c = shape[:2]
+        k = c * g.kh * g.kw
+        size = n * k * out_h * out_w
+        flat = np.full(size + 64, np.nan, np.float32)  # the tail is a sentinel
+        strides = (k * out_h * out_w, out_h * out_w) if sample_major else \
+            (out_h * out_w, n * out_h * out_w)
+        x = rng.standard_normal(shape).astype(np.float32)
+        im2col_kernel(x, *g, out_h, out_w, flat, *strides)
+        assert np.isnan(flat[size:]).all(), f"wrote past the columns: {g} {shape}"
+        cols = oconv.Columns(n, c, g, out_h, out_w, np.float64, sample_major).fill(x, g)
+        np.testing.assert_array_equal(flat[:size].reshape(cols.buffer.shape), cols.buffer)
+
+
 def _conv_forward_backward(x, w, b, **kw):
     xt = tinydl.Tensor(x, requires_grad=True)
     wt = tinydl.Tensor(w, requires_grad=True)

@@ -52,6 +52,27 @@ def test_max_pool_propagates_nan_like_torch():
     assert np.isnan(F.max_pool2d(tinydl.Tensor(x), 2).data).all()
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kernel,stride", [(2, 2), (3, 2)])
+def test_max_pool_gradient_goes_where_torch_sends_it(kernel, stride, dtype):
+    """Ties go to the first offset, NaN windows to the last NaN (torch's rule); float32 takes
+    the Numba kernels (the 2x2 fast path for kernel 2), float64 the NumPy twin."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(11)
+    x = np.round(rng.standard_normal((2, 3, 7, 8)), 0).astype(dtype)  # many ties
+    x.flat[rng.integers(0, x.size, 12)] = np.nan
+    x[0, 0, :2, :2] = [[np.nan, 1.0], [np.nan, np.nan]]
+    xt = tinydl.Tensor(x, requires_grad=True)
+    out = F.max_pool2d(xt, kernel, stride)
+    g = rng.standard_normal(out.shape).astype(dtype)
+    out.backward(tinydl.Tensor(g))
+    tx = torch.tensor(x, requires_grad=True)
+    tout = torch.nn.functional.max_pool2d(tx, kernel, stride)
+    tout.backward(torch.tensor(g))
+    np.testing.assert_array_equal(out.data, tout.detach().numpy())
+    np.testing.assert_array_equal(xt.grad.data, tx.grad.numpy())
+
+
 @pytest.mark.parametrize("kw", [
     dict(kernel_size=3, stride=2, padding=1, ceil_mode=True),
     dict(kernel_size=(2, 3), stride=(2, 1), padding=(1, 0), dilation=(2, 1)),
@@ -166,7 +187,7 @@ def test_numba_max_pool_2x2_fast_path_agrees_with_numpy_twin(monkeypatch, shape)
     rng = np.random.default_rng(9)
     x = np.round(rng.standard_normal(shape), 0).astype(np.float32)
     x.flat[rng.integers(0, x.size, 2)] = np.nan
-    x[0, 0, :2, :2] = np.nan  # a window of NaNs: the first one wins
+    x[0, 0, :2, :2] = np.nan  # a window of NaNs: the last one wins, as in torch
     results = []
     for flag in ("1", "0"):
         monkeypatch.setenv("TINYDL_NUMBA", flag)

@@ -171,25 +171,51 @@ def test_winograd_backward_twice_with_retain_graph(monkeypatch, kernel_calls):
     assert kernel_calls["winograd_fold"] == 2
 
 
-def test_two_live_graphs_keep_their_own_buffers():
-    """Buffers go back to the workspace only when their owner is done: two forwards whose
-    graphs are both alive, then two backwards, give each input its own gradient."""
+@pytest.mark.parametrize("route", ["winograd", "sample-major", "channel-major"])
+def test_recycled_buffers_never_reach_a_live_graph(route, kernel_calls):
+    """Buffers go back to the workspace only when their owner is done. Two forwards whose
+    graphs both stay alive, a no-grad convolution in between (which takes and gives back
+    buffers of the same sizes), then both backwards: every gradient must equal what each
+    input gives alone in float64, with its backward right after its forward (so nothing can
+    take its buffers in between). Each route's buffers are over ``workspace.MIN_BYTES``, so
+    they really are recycled."""
+    x_shape, w_shape, groups = {
+        "winograd": ((8, 16, 32, 32), (16, 16, 3, 3), 1),
+        "sample-major": ((16, 3, 32, 32), (8, 3, 3, 3), 1),
+        "channel-major": ((8, 8, 32, 32), (8, 4, 3, 3), 2),
+    }[route]
     rng = np.random.default_rng(3)
-    w0 = rng.standard_normal((16, 16, 3, 3)).astype(np.float32)
-    xs = [rng.standard_normal((4, 16, 16, 16)).astype(np.float32) for _ in range(2)]
+    xs = [rng.standard_normal(x_shape) for _ in range(3)]
+    w0 = rng.standard_normal(w_shape) / np.sqrt(np.prod(w_shape[1:]))
+    b0 = rng.standard_normal(w_shape[0])
 
-    def grads(x0, w):
-        x = tinydl.Tensor(x0, requires_grad=True)
-        return x, (F.conv2d(x, w, padding=1) ** 2).sum()
+    def loss(x, w, b):
+        return (F.conv2d(x, w, b, padding=1, groups=groups) ** 2).sum()
 
-    w = tinydl.Tensor(w0, requires_grad=True)
-    (x1, loss1), (x2, loss2) = grads(xs[0], w), grads(xs[1], w)
-    loss1.backward()
-    loss2.backward()
-    for x0, x in zip(xs, (x1, x2)):
-        alone_x, alone = grads(x0, tinydl.Tensor(w0))
-        alone.backward()
-        np.testing.assert_allclose(x.grad.data, alone_x.grad.data, rtol=1e-6, atol=1e-6)
+    workspace.clear()
+    before = kernel_calls.get("winograd_fold", 0)
+    w = tinydl.Tensor(w0.astype(np.float32), requires_grad=True)
+    b = tinydl.Tensor(b0.astype(np.float32), requires_grad=True)
+    xts = [tinydl.Tensor(x.astype(np.float32), requires_grad=True) for x in xs[:2]]
+    losses = [loss(x, w, b) for x in xts]
+    with tinydl.no_grad():
+        F.conv2d(tinydl.Tensor(xs[2].astype(np.float32)), w, b, padding=1, groups=groups)
+    for value in losses:
+        value.backward()
+    assert (kernel_calls.get("winograd_fold", 0) > before) == (route == "winograd")
+    assert workspace._idle_bytes > 0  # buffers went through the pool
+
+    w64 = tinydl.Tensor(w0, requires_grad=True)
+    b64 = tinydl.Tensor(b0, requires_grad=True)
+    expected_x = []
+    for x in xs[:2]:
+        x64 = tinydl.Tensor(x, requires_grad=True)
+        loss(x64, w64, b64).backward()
+        expected_x.append(x64.grad.data)
+    for name, a, e in zip(("x1", "x2", "w", "b"), [t.grad.data for t in xts + [w, b]],
+                          expected_x + [w64.grad.data, b64.grad.data]):
+        np.testing.assert_allclose(a, e, rtol=0, atol=1e-4 * np.abs(e).max(),
+                                   err_msg=f"grad {name}, {route}")
 
 
 def test_winograd_kernels_are_adjoint_pairs():

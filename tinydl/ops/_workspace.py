@@ -43,7 +43,11 @@ def take(shape, dtype):
 
 
 def give(array):
-    """Return a buffer from ``take`` (or a view of one) for reuse; other arrays are ignored."""
+    """Return a buffer from ``take`` (or a view of one) for reuse.
+
+    Arrays that cannot have come from ``take`` (views of other memory, other dtypes, small
+    ones) are ignored; the caller must own the buffer outright, as nothing checks that.
+    """
     global _idle_bytes
     raw = array
     while isinstance(raw.base, np.ndarray):

@@ -19,23 +19,24 @@ convolution and gradients of any order come for free (gradgradcheck passes):
     ConvTranspose2d z = col2im(W^T @ y)         dy = Conv2d(g, W),           dW = Conv2dWeight(g, y)
     Conv2dWeight    dW = g @ im2col(x)^T        dx = ConvTranspose2d(g, G),  dg = Conv2d(x, G)
 
-Inside the Functions columns are channel-major, ``(C*kh*kw, N*Ho*Wo)`` (output width
-innermost), so the forward and both gradients are each one large GEMM (one per group); only
-the (N, F, Ho, Wo) output and its gradient are transposed, and they are the small arrays.
-The backward of Conv2d computes the weight gradient first and then lets W^T @ g overwrite
-the forward's column buffer (same shape): first-touch page faults on a fresh buffer of
-C*kh*kw*N*Ho*Wo floats cost about as much as filling it, and this saved 6-10% of forward +
-backward on the 3x3 benchmark shapes.
+Inside the Functions the columns take one of two GEMM layouts (``Columns``; output width
+innermost in both). Sample-major ``(N, C*kh*kw, Ho*Wo)``, for groups=1 and images of 512 or
+more output pixels, gives the (N, F, Ho*Wo) output straight from N per-sample products and
+carries the bias in a row of ones. Channel-major ``(C*kh*kw, N*Ho*Wo)``, for the rest, makes
+the forward and both gradients one large GEMM each (one per group), at the price of
+transposing the output and its gradient. The backward of Conv2d computes the weight
+gradient first and then lets W^T @ g overwrite the forward's column buffer (same shape).
+
 The public ``im2col``/``col2im`` use torch's ``unfold``/``fold`` layout
 ``(N, C*kh*kw, Ho*Wo)``. Inside the Functions, float32 columns are built and folded by the
 Numba kernels ``tinydl.kernels.conv.im2col_kernel`` and ``col2im_kernel`` unless the
 environment variable ``TINYDL_NUMBA=0`` is set; the NumPy code below is their reference
 twin.
 
-float32 3x3 stride-1 convolutions with 16 or more channels in and out take a second route
+float32 3x3 stride-1 convolutions with 16 or more channels in and out take a third route
 inside the same three Functions: Winograd's F(2x2, 3x3) (see the section below and
 ``tinydl.kernels.winograd``), which does 2.25x fewer multiplications. im2col remains the
-reference for it (``TINYDL_NUMBA=0`` turns it off too). The large temporaries of both routes
+reference for it (``TINYDL_NUMBA=0`` turns it off too). The large temporaries of all routes
 (columns, tiles, channel-major gradients) come from ``tinydl.ops._workspace`` and go back
 to it when their owner is done, so training steps reuse memory that is already mapped.
 """
@@ -226,8 +227,11 @@ def _grouped_dot(a, b, groups, a_rows, b_rows, out=None):
     and dtype and receives it; otherwise the result is a workspace buffer.
     """
     shape, dtype = (a.shape[0], b.shape[1]), np.result_type(a, b)
-    if out is None or out.shape != shape or out.dtype != dtype or not out.flags.c_contiguous:
+    if out is None:
         out = workspace.take(shape, dtype)
+    elif out.shape != shape or out.dtype != dtype or not out.flags.c_contiguous:
+        raise ValueError(f"_grouped_dot: out {out.shape} {out.dtype} does not fit the "
+                         f"result {shape} {dtype}")  # a bug in this module, never user input
     for rows_a, rows_b in zip(a_rows, b_rows):
         np.dot(a[rows_a], b[rows_b], out=out[rows_a])
     return out
@@ -376,13 +380,14 @@ def _conv2d_sample_major(x, w, b, geom):
     n, c, height, width = x.shape
     f = w.shape[0]
     out_h, out_w = output_size(height, width, geom)
-    dtype = np.result_type(x, w) if b is None else np.result_type(x, w, b)
+    dtype = np.result_type(x, w)  # the bias does not promote, as on the other routes
     cols = Columns(n, c, geom, out_h, out_w, x.dtype, True, extra=int(b is not None))
     cols.fill(x, geom)
     w2 = w.reshape(f, -1)
     if b is not None:  # a row of ones in the columns and the bias as one more weight column
         cols.buffer[:, cols.k] = 1
-        w2 = np.concatenate([w2, b.reshape(f, 1)], axis=1)
+        w2 = np.concatenate([w2.astype(dtype, copy=False),
+                             b.reshape(f, 1).astype(dtype, copy=False)], axis=1)
     out = np.matmul(w2.astype(dtype, copy=False), cols.buffer.astype(dtype, copy=False))
     return out.reshape(n, f, out_h, out_w), cols
 

@@ -79,8 +79,9 @@ def _scatter(values_for_offset, shape, geom, out_h, out_w, dtype):
 def max_pool_offsets(x, geom, out_hw):
     """Window maxima of ``x`` and which offset k = i*kw + j held each one.
 
-    NaN wins (``np.maximum`` propagates it, as torch's max pooling does); among tied maxima
-    the first offset wins, as in torch.
+    NaN wins (``np.maximum`` propagates it, as torch's max pooling does) and of several NaNs
+    the last one; among tied numbers the first offset wins. Both as in torch, whose running
+    maximum is replaced by a NaN or a strictly larger value.
     """
     out_h, out_w = out_hw
     padded = _padded(x, geom, out_h, out_w, -np.inf)
@@ -88,14 +89,14 @@ def max_pool_offsets(x, geom, out_hw):
     out = padded[:, :, windows[0][1], windows[0][2]].copy()
     for _, rows, columns in windows[1:]:
         np.maximum(out, padded[:, :, rows, columns], out=out)
-    has_nan = np.isnan(out).any()
     indices = np.zeros(out.shape, dtype=np.int16)
     # Scanning the offsets from last to first leaves the first one holding the maximum.
     for k, rows, columns in reversed(windows):
-        hits = padded[:, :, rows, columns] == out
-        if has_nan:
-            hits |= np.isnan(padded[:, :, rows, columns])
-        np.copyto(indices, k, where=hits)
+        np.copyto(indices, k, where=padded[:, :, rows, columns] == out)
+    if np.isnan(out).any():
+        # NaN never equals out; scanning first to last leaves the last NaN.
+        for k, rows, columns in windows:
+            np.copyto(indices, k, where=np.isnan(padded[:, :, rows, columns]))
     return out, indices
 
 
