@@ -383,6 +383,16 @@ def test_float32_stays_float32_end_to_end():
     assert conv.weight.grad.dtype == np.float32
 
 
+@pytest.mark.parametrize("shape,channels", [((2, 3, 6, 6), 4), ((2, 3, 32, 32), 4),
+                                            ((2, 16, 8, 8), 16)])
+def test_output_dtype_is_that_of_input_and_weight_on_every_route(shape, channels):
+    """Channel-major, sample-major and Winograd routes: a float64 bias does not promote."""
+    x = tinydl.Tensor(np.ones(shape, np.float32))
+    w = tinydl.Tensor(np.ones((channels, shape[1], 3, 3), np.float32))
+    b = tinydl.Tensor(np.ones(channels, np.float64))
+    assert F.conv2d(x, w, b, padding=1).dtype == np.float32
+
+
 def test_conv_errors_name_the_op_and_shapes():
     x = tinydl.randn(1, 3, 5, 5)
     with pytest.raises(ValueError, match=r"conv2d.*\(1, 3, 5, 5\)"):
