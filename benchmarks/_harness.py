@@ -37,6 +37,28 @@ def median_time(fn, repeat=7, number=1, warmup=1):
     return float(np.median(times))
 
 
+def paired_times(ours, theirs, repeat=3, rounds=3, warmup=1):
+    """Median seconds of one call of ``ours`` and of ``theirs``, timed in alternating blocks.
+
+    Each of ``rounds`` rounds runs ``warmup`` untimed calls and ``repeat`` timed calls of
+    ``ours``, then the same of ``theirs``; the medians are over all timed calls. On a shared
+    machine whose load drifts, one block each (``median_time`` twice) can put a quiet minute
+    on one side and a busy one on the other; alternating spreads the drift over both. The
+    untimed calls after each switch let the other library's spinning worker threads (NumPy's
+    OpenBLAS, torch's OpenMP) go idle before timing starts.
+    """
+    times = ([], [])
+    for _ in range(rounds):
+        for fn, out in zip((ours, theirs), times):
+            for _ in range(warmup):
+                fn()
+            for _ in range(repeat):
+                start = time.perf_counter()
+                fn()
+                out.append(time.perf_counter() - start)
+    return float(np.median(times[0])), float(np.median(times[1]))
+
+
 def epoch_runner(model, optimizer, cross_entropy, x_all, y_all, batch, to_input=None):
     """Return a function that runs one training epoch of ``model`` over ``x_all`` in order.
 

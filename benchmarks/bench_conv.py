@@ -13,7 +13,7 @@ import numpy as np
 
 import tinydl
 import tinydl.nn.functional as F
-from benchmarks._harness import median_time, row, try_torch
+from benchmarks._harness import median_time, paired_times, row, try_torch
 
 SHAPES = [  # (N, C, H, W, F, k, stride, padding)
     (32, 3, 32, 32, 32, 3, 1, 1),
@@ -52,8 +52,9 @@ def _numpy_baseline(x, w, stride, padding):
 
 
 def run(quick=False):
-    """One row per shape: tinydl vs torch forward+backward time, GFLOP/s in the note."""
-    repeat = 3 if quick else 7
+    """One row per shape: tinydl vs torch forward+backward time (medians over alternating
+    rounds), GFLOP/s in the note."""
+    repeat, rounds = (3, 1) if quick else (5, 3)
     torch = try_torch()
     peak = gemm_gflops()
     rng = np.random.default_rng(0)
@@ -73,7 +74,6 @@ def run(quick=False):
             x.grad = w.grad = b.grad = None
             F.conv2d(x, w, b, stride=s, padding=p).backward(g)
 
-        t_ours = median_time(ours, repeat=repeat)
         flops = 3 * 2 * n * f * out_h * out_w * c * k * k
         if torch is not None:
             tx = torch.tensor(x0, requires_grad=True)
@@ -85,9 +85,10 @@ def run(quick=False):
                 tx.grad = tw.grad = tb.grad = None
                 torch.nn.functional.conv2d(tx, tw, tb, stride=s, padding=p).backward(tg)
 
-            t_base, name = median_time(theirs, repeat=repeat), "torch"
+            name = "torch"
         else:
-            t_base, name = median_time(_numpy_baseline(x0, w0, s, p), repeat=repeat), "numpy"
+            theirs, name = _numpy_baseline(x0, w0, s, p), "numpy"
+        t_ours, t_base = paired_times(ours, theirs, repeat=repeat, rounds=rounds, warmup=2)
         note = (f"tinydl {flops / t_ours / 1e9:.1f} GFLOP/s, {name} {flops / t_base / 1e9:.1f} "
                 f"GFLOP/s, float32 GEMM peak {peak:.1f} GFLOP/s")
         rows.append(row(f"conv2d fwd+bwd ({n},{c},{h},{wd})->{f} k{k} s{s} p{p}", t_ours, t_base,

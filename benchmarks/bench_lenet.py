@@ -10,7 +10,7 @@ import numpy as np
 import tinydl
 import tinydl.nn as nn
 import tinydl.nn.functional as F
-from benchmarks._harness import epoch_runner, median_time, row, try_torch
+from benchmarks._harness import epoch_runner, median_time, paired_times, row, try_torch
 from tinydl.optim import SGD
 
 BATCH = 64
@@ -48,15 +48,17 @@ def torch_epoch(torch, images, labels):
 
 
 def run(quick=False):
-    """One row: median epoch time, tinydl vs torch (quick: 2,000 images, one repeat)."""
+    """One row: median epoch time, tinydl vs torch, in alternating rounds (quick: 2,000
+    images, one round)."""
     n = 2000 if quick else 10000
-    repeat = 1 if quick else 3
+    rounds = 1 if quick else 3
     images, labels = _data(n)
-    ours = median_time(tinydl_epoch(images, labels), repeat=repeat)
     torch = try_torch()
     if torch is None:
+        ours = median_time(tinydl_epoch(images, labels), repeat=rounds)
         return [row(f"LeNet-5 epoch, {n} images, batch {BATCH} (no torch: self-baseline)", ours,
                     ours, "self", goal=1.5)]
-    theirs = median_time(torch_epoch(torch, images, labels), repeat=repeat)
+    ours, theirs = paired_times(tinydl_epoch(images, labels), torch_epoch(torch, images, labels),
+                                repeat=1, rounds=rounds)
     return [row(f"LeNet-5 train epoch, {n} 1x28x28 images, batch {BATCH}", ours, theirs, "torch",
                 goal=1.5, note=f"tinydl {n / ours:.0f} img/s, torch {n / theirs:.0f} img/s")]

@@ -9,7 +9,7 @@ import numpy as np
 import tinydl
 import tinydl.nn as nn
 import tinydl.nn.functional as F
-from benchmarks._harness import epoch_runner, median_time, row, try_torch
+from benchmarks._harness import epoch_runner, median_time, paired_times, row, try_torch
 from benchmarks.bench_conv import gemm_gflops
 from tinydl.optim import SGD
 
@@ -46,18 +46,20 @@ def torch_epoch(torch, features, labels):
 
 
 def run(quick=False):
-    """One row: median epoch time, tinydl vs torch (quick: 12,000 samples, one repeat)."""
+    """One row: median epoch time, tinydl vs torch, in alternating rounds (quick: 12,000
+    samples, one round)."""
     n = 12000 if quick else 60000
-    repeat = 1 if quick else 3
+    rounds = 1 if quick else 3
     features, labels = _data(n)
     peak = gemm_gflops(repeat=3)
-    ours = median_time(tinydl_epoch(features, labels), repeat=repeat)
     flops = 3 * 2 * n * sum(a * b for a, b in zip(SIZES[:-1], SIZES[1:]))
     torch = try_torch()
     if torch is None:
+        ours = median_time(tinydl_epoch(features, labels), repeat=rounds)
         return [row(f"MLP epoch, {n} samples (no torch: self-baseline)", ours, ours, "self",
                     goal=1.2)]
-    theirs = median_time(torch_epoch(torch, features, labels), repeat=repeat)
+    ours, theirs = paired_times(tinydl_epoch(features, labels),
+                                torch_epoch(torch, features, labels), repeat=1, rounds=rounds)
     note = (f"tinydl {n / ours:.0f} samples/s ({flops / ours / 1e9 / peak:.0%} of GEMM peak), "
             f"torch {n / theirs:.0f} samples/s ({flops / theirs / 1e9 / peak:.0%}); "
             f"float32 GEMM {peak:.0f} GFLOP/s")
