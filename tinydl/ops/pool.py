@@ -16,16 +16,10 @@ padded input; never over pixels.
 ``out_hw`` is passed explicitly so ``ceil_mode`` windows that run past the bottom/right
 edge are handled by extra padding.
 """
-import os
-
 import numpy as np
 
 from tinydl.autograd import Function
-from tinydl.ops.conv import _offset_slices
-
-
-def _use_numba(array):
-    return array.dtype == np.float32 and os.environ.get("TINYDL_NUMBA", "1") != "0"
+from tinydl.ops.conv import _offset_slices, _use_numba
 
 
 def _plain_2x2(geom):
@@ -114,7 +108,7 @@ class MaxPool2d(Function):
 
             out = np.empty(x.shape[:2] + tuple(out_hw), dtype=x.dtype)
             indices = np.empty(out.shape, dtype=np.int16)
-            if _plain_2x2(geom) and out_hw == (x.shape[2] // 2, x.shape[3] // 2):
+            if _plain_2x2(geom) and tuple(out_hw) == (x.shape[2] // 2, x.shape[3] // 2):
                 max_pool_2x2_kernel(np.ascontiguousarray(x), out, indices)
             else:
                 max_pool_kernel(np.ascontiguousarray(x), *geom, out, indices)
