@@ -172,13 +172,14 @@ def test_winograd_backward_twice_with_retain_graph(monkeypatch, kernel_calls):
 
 
 @pytest.mark.parametrize("route", ["winograd", "sample-major", "channel-major"])
-def test_recycled_buffers_never_reach_a_live_graph(route, kernel_calls):
+def test_recycled_buffers_never_reach_a_live_graph(route, monkeypatch, kernel_calls):
     """Buffers go back to the workspace only when their owner is done. Two forwards whose
     graphs both stay alive, a no-grad convolution in between (which takes and gives back
     buffers of the same sizes), then both backwards: every gradient must equal what each
     input gives alone in float64, with its backward right after its forward (so nothing can
     take its buffers in between). Each route's buffers are over ``workspace.MIN_BYTES``, so
     they really are recycled."""
+    monkeypatch.setenv("TINYDL_NUMBA", "1")
     x_shape, w_shape, groups = {
         "winograd": ((8, 16, 32, 32), (16, 16, 3, 3), 1),
         "sample-major": ((16, 3, 32, 32), (8, 3, 3, 3), 1),
