@@ -47,9 +47,15 @@ class Tensor:
     """
 
     __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retains_grad", "__weakref__")
-    # Make NumPy hand binary operators with a Tensor operand back to Tensor's reflected methods.
-    __array_ufunc__ = None
     __array_priority__ = 1000
+
+    # NumPy functions and ufuncs called on Tensors (``np.exp(t)``, ``np.sum(t, axis=0)``) run
+    # the matching tinydl op, so the result stays a differentiable Tensor (tinydl/interop.py).
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return _interop.array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        return _interop.array_function(func, types, args, kwargs)
 
     def __init__(self, data, requires_grad=False, dtype=None):
         self.data = _to_array(data, dtype)
@@ -380,4 +386,5 @@ class Tensor:
         return _ops.broadcast_to(self, shape)
 
 
-from tinydl import ops as _ops  # noqa: E402  (ops import Tensor; methods resolve at call time)
+from tinydl import interop as _interop  # noqa: E402  (both import Tensor; resolved at call time)
+from tinydl import ops as _ops  # noqa: E402
