@@ -7,17 +7,19 @@ and ``tinydl.ml``.
 """
 from tinydl.tensor import Tensor, bool_, float16, float32, float64, int32, int64  # isort: skip
 from tinydl import random
-from tinydl.autograd import (Function, enable_grad, grad, is_grad_enabled, no_grad,
-                             set_grad_enabled)
-from tinydl.factories import (arange, eye, full, ones, ones_like, rand, randn, tensor, zeros,
-                              zeros_like)
+from tinydl.autograd import (Function, enable_grad, grad, inference_mode, is_grad_enabled,
+                             no_grad, set_grad_enabled)
+from tinydl.factories import (arange, as_tensor, empty, eye, from_numpy, full, full_like,
+                              linspace, logspace, ones, ones_like, rand, rand_like, randint,
+                              randn, randn_like, tensor, zeros, zeros_like)
 from tinydl.gradcheck import GradcheckError, gradcheck, gradgradcheck
-from tinydl.ops import (abs, add, astype, broadcast_to, clip, concatenate, copy, cos, divide,
+from tinydl.ops import (abs, add, argmax, argmin, astype, broadcast_to, clip, concatenate, copy, cos, divide,
                         elu, erf, exp, expand_dims, flatten, gelu, getitem, leaky_relu, log,
                         log_softmax, logsumexp, matmul, max, maximum, mean, min, minimum,
                         multiply, negative, pad, power, relu, reshape, sigmoid, sin, softmax,
                         softplus, split, sqrt, squeeze, stack, std, subtract, sum, swapaxes,
                         tanh, transpose, var, where)
+from tinydl.ops.shape import concatenate as cat
 from tinydl.random import manual_seed
 from tinydl.serialization import load, save
 

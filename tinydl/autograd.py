@@ -52,11 +52,15 @@ class _GradMode:
 
     def __call__(self, fn):
         import functools
+        mode = self.mode
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with self.__class__():
+            previous = _set_grad_mode(mode)
+            try:
                 return fn(*args, **kwargs)
+            finally:
+                _set_grad_mode(previous)
 
         return wrapper
 
@@ -65,6 +69,16 @@ class no_grad(_GradMode):
     """Context manager (and decorator) that disables graph recording, like ``torch.no_grad``."""
 
     mode = False
+
+
+class inference_mode(_GradMode):
+    """``torch.inference_mode``: here the same as ``no_grad`` (``inference_mode(False)`` records).
+
+    Usable as a context manager and a decorator.
+    """
+
+    def __init__(self, mode=True):
+        self.mode = not mode
 
 
 class enable_grad(_GradMode):
@@ -116,6 +130,8 @@ class Context:
     _out = None
     released = False
     records = False
+    versions = ()
+    out_version = 0
 
     def save_for_backward(self, *values):
         """Keep arrays or Tensors for ``backward``; they come back through ``saved_tensors``."""
@@ -186,7 +202,18 @@ class Function:
       ``create_graph=True`` can differentiate it again.
 
     Call it as ``MyOp.apply(*args, **kwargs)``.
+
+    Two class attributes declare what ``backward`` reads, so that an in-place change of a
+    value it needs is caught (torch's version counter) and nothing else is refused:
+    ``uses_input_values`` (default True; False for ops whose gradient needs only the inputs'
+    shapes, such as add or reshape) and ``uses_output_value`` (default True). ``view`` is True
+    for ops whose output may share its array with the first input (reshape, transpose...):
+    the two then share a version counter.
     """
+
+    uses_input_values = True
+    uses_output_value = True
+    view = False
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -214,13 +241,38 @@ class Function:
         if type(data) is not np.ndarray:
             data = np.asarray(data)
         out = Tensor._wrap(data)
+        if cls.view and isinstance(args[0], Tensor):
+            out._vc = args[0]._vc
         if needs_graph and _grad_enabled:
             out.requires_grad = True
             out._ctx = ctx
             ctx.fn = cls
             ctx.inputs = args
             ctx._out = weakref.ref(out)
+            if cls.uses_input_values:
+                ctx.versions = [a._vc[0] if isinstance(a, Tensor) else None for a in args]
+            ctx.out_version = out._vc[0]
         return out
+
+
+def _check_versions(ctx, out):
+    """Refuse to run ``ctx``'s backward when a value it reads was changed in place since."""
+    fn = ctx.fn
+    stale = None
+    if fn.uses_input_values:
+        for i, (inp, version) in enumerate(zip(ctx.inputs, ctx.versions)):
+            if version is not None and inp._vc[0] != version:
+                stale = (f"input {i} (shape {inp.shape})", inp._vc[0], version)
+                break
+    if stale is None and fn.uses_output_value and out._vc[0] != ctx.out_version:
+        stale = (f"its output (shape {out.shape})", out._vc[0], ctx.out_version)
+    if stale is not None:
+        what, now, then = stale
+        raise RuntimeError(
+            f"backward: one of the values needed for gradient computation has been modified "
+            f"by an in-place operation: {what} of {fn.__name__} is at version {now}; expected "
+            f"version {then}. Compute the in-place update out of place (e.g. y = y + 1 instead "
+            "of y += 1), or do it after backward()")
 
 
 def _topological_order(roots):
@@ -259,6 +311,9 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
     ``.grad`` of leaves (and of non-leaves that called ``retain_grad()``).
     """
     order = _topological_order(roots)
+    # Arrays already stored as some tensor's .grad in this pass, or owned by the caller: a
+    # leaf meeting one of them again gets its own copy (torch's AccumulateGrad).
+    handed = {id(g.data) for g in root_grads}
     grads = {}
     for r, g in zip(roots, root_grads):
         key = id(r)
@@ -275,14 +330,13 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
                 if id(t) in capture_ids:
                     captured[id(t)] = g
             elif t._ctx is None or t._retains_grad:
-                if not create_graph:
-                    g = g.detach()
-                t.grad = g if t.grad is None else t.grad + g
+                _accumulate_grad(t, g, create_graph, handed)
             ctx = t._ctx
             if ctx is None:
                 continue
             if ctx.released:
                 raise RuntimeError(_RELEASED_MESSAGE)
+            _check_versions(ctx, t)
             input_grads = ctx.fn.backward(ctx, g)
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)
@@ -310,6 +364,35 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
     finally:
         _set_grad_mode(previous)
     return captured
+
+
+def _accumulate_grad(t, g, create_graph, handed):
+    """Add ``g`` into ``t.grad``, keeping every leaf's gradient a private, writable array.
+
+    The first gradient is stored without a copy when its array is fresh (owns its memory,
+    writable, not handed to another tensor); otherwise, e.g. ``a + b`` passing one gradient to
+    both, or a broadcast view from ``sum``, it is copied. Later gradients are added in place.
+    """
+    if create_graph:
+        if t.grad is None:
+            t.grad = g if id(g.data) not in handed else g.copy()
+            handed.add(id(t.grad.data))
+        else:
+            t.grad = t.grad + g
+        return
+    if t.grad is None:
+        data = g.data
+        if data.base is not None or not data.flags.writeable or id(data) in handed:
+            data = data.copy()
+        handed.add(id(data))
+        t.grad = Tensor._wrap(data)
+        return
+    held = t.grad.data
+    if held.flags.writeable and held.shape == g.shape and np.can_cast(g.dtype, held.dtype,
+                                                                      "same_kind"):
+        np.add(held, g.data, out=held, casting="same_kind")
+    else:
+        t.grad = Tensor._wrap(held + g.data)
 
 
 def _check_roots(outputs, grad_outputs, caller):

@@ -1,8 +1,12 @@
-"""Tensor factories: zeros, ones, full, eye, arange, randn, rand and the ``_like`` forms.
+"""Tensor factories: zeros, ones, full, empty, eye, arange, linspace, logspace, randn, rand,
+randint, the ``_like`` forms, and ``from_numpy`` / ``as_tensor``.
 
-Floating results default to float32; ``dtype=`` overrides. Random factories draw from
-tinydl's seeded generator (``tinydl.manual_seed``).
+Floating results default to float32; ``dtype=`` overrides. ``full`` and ``arange`` take their
+dtype from the value as ``torch`` does (ints give int64, bools bool). Random factories draw
+from tinydl's seeded generator (``tinydl.manual_seed``).
 """
+import numbers
+
 import numpy as np
 
 from tinydl import random as _random
@@ -39,26 +43,74 @@ def ones(*shape, dtype=None, requires_grad=False):
     return _make(np.ones(_shape(shape, "ones"), dtype=dtype or _DEFAULT), requires_grad)
 
 
+def _value_dtype(value):
+    """torch's dtype for a Python fill value: bool, int64 or the default float."""
+    if isinstance(value, (bool, np.bool_)):
+        return np.bool_
+    if isinstance(value, (numbers.Integral, np.integer)):
+        return np.int64
+    return _DEFAULT
+
+
 def full(shape, fill_value, dtype=None, requires_grad=False):
-    """A tensor of ``shape`` filled with ``fill_value``."""
+    """A tensor of ``shape`` filled with ``fill_value`` (int values give int64, as torch)."""
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-    return _make(np.full(_shape(shape, "full"), fill_value, dtype=dtype or _DEFAULT),
-                 requires_grad)
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    return _make(np.full(_shape(shape, "full"), fill_value,
+                         dtype=dtype or _value_dtype(fill_value)), requires_grad)
+
+
+def full_like(t, fill_value, dtype=None, requires_grad=False):
+    """``fill_value`` with the shape (and, unless given, the dtype) of ``t``."""
+    arr = np.asarray(t)
+    return _make(np.full(arr.shape, fill_value, dtype=dtype or arr.dtype), requires_grad)
+
+
+def empty(*shape, dtype=None, requires_grad=False):
+    """An uninitialised tensor (NumPy's ``empty``: whatever the memory held)."""
+    return _make(np.empty(_shape(shape, "empty"), dtype=dtype or _DEFAULT), requires_grad)
 
 
 def eye(n, m=None, dtype=None, requires_grad=False):
     """Identity matrix of n rows and m (default n) columns."""
+    for name, value in (("n", n), ("m", m)):
+        if value is not None and (not isinstance(value, (int, np.integer)) or value < 0):
+            raise ValueError(f"eye: {name} must be a non-negative integer, got {value!r}")
     return _make(np.eye(n, m, dtype=dtype or _DEFAULT), requires_grad)
 
 
 def arange(start, stop=None, step=1, dtype=None, requires_grad=False):
     """Evenly spaced values in [start, stop) as ``np.arange``; integers stay int64, floats become float32."""
+    if step == 0:
+        raise ValueError(f"arange: step must be nonzero, got {step!r} (start {start!r}, "
+                         f"stop {stop!r})")
+    for name, value in (("start", start), ("stop", stop), ("step", step)):
+        if value is not None and not np.isfinite(value):
+            raise ValueError(f"arange: {name} must be finite, got {value!r}")
     data = np.arange(start, stop, step) if stop is not None else np.arange(start)
     if dtype is not None:
         data = data.astype(dtype)
     elif data.dtype.kind == "f":
         data = data.astype(_DEFAULT)
+    else:
+        data = data.astype(np.int64, copy=False)
     return _make(data, requires_grad)
+
+
+def linspace(start, end, steps, dtype=None, requires_grad=False):
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive (torch's argument names)."""
+    if not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise ValueError(f"linspace: steps must be a non-negative integer, got {steps!r}")
+    return _make(np.linspace(start, end, steps).astype(dtype or _DEFAULT), requires_grad)
+
+
+def logspace(start, end, steps, base=10.0, dtype=None, requires_grad=False):
+    """``base ** linspace(start, end, steps)``."""
+    if not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise ValueError(f"logspace: steps must be a non-negative integer, got {steps!r}")
+    return _make(np.logspace(start, end, steps, base=base).astype(dtype or _DEFAULT),
+                 requires_grad)
 
 
 def randn(*shape, dtype=None, requires_grad=False):
@@ -71,6 +123,61 @@ def rand(*shape, dtype=None, requires_grad=False):
     """Uniform samples in [0, 1) from tinydl's seeded generator."""
     data = _random.get_generator().random(_shape(shape, "rand"))
     return _make(data.astype(dtype or _DEFAULT), requires_grad)
+
+
+def randint(low, high=None, size=None, dtype=None):
+    """Integers uniform in [low, high) (``randint(high, size)`` starts at 0), int64 by default.
+
+    Accepts torch's order ``randint(low, high, size)`` and ``randint(high, size)``.
+    """
+    if size is None and isinstance(high, (tuple, list)):
+        low, high, size = 0, low, high
+    if high is None:
+        low, high = 0, low
+    if size is None:
+        raise TypeError("randint: size is required, e.g. randint(0, 10, (3,))")
+    if high <= low:
+        raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
+    size = (size,) if isinstance(size, (int, np.integer)) else tuple(size)
+    data = _random.get_generator().integers(low, high, _shape(size, "randint"))
+    return _make(data.astype(dtype or np.int64), False)
+
+
+def rand_like(t, dtype=None, requires_grad=False):
+    """Uniform samples in [0, 1) with the shape (and, unless given, the dtype) of ``t``."""
+    arr = np.asarray(t)
+    return rand(*arr.shape, dtype=dtype or _float_or_default(arr.dtype),
+                requires_grad=requires_grad)
+
+
+def randn_like(t, dtype=None, requires_grad=False):
+    """Standard normal samples with the shape (and, unless given, the dtype) of ``t``."""
+    arr = np.asarray(t)
+    return randn(*arr.shape, dtype=dtype or _float_or_default(arr.dtype),
+                 requires_grad=requires_grad)
+
+
+def _float_or_default(dtype):
+    return dtype if np.dtype(dtype).kind == "f" else _DEFAULT
+
+
+def from_numpy(array):
+    """A Tensor sharing ``array``'s memory (changes to one show in the other), as torch's."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected an np.ndarray, got {type(array).__name__}")
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"from_numpy: arrays of dtype {array.dtype} cannot become tensors; "
+                        "tensors hold numbers or booleans")
+    return Tensor._wrap(array)
+
+
+def as_tensor(data, dtype=None):
+    """``data`` as a Tensor, without a copy where it already is one (or an array of ``dtype``)."""
+    if isinstance(data, Tensor):
+        return data if dtype is None or np.dtype(dtype) == data.dtype else data.astype(dtype)
+    if isinstance(data, np.ndarray) and (dtype is None or np.dtype(dtype) == data.dtype):
+        return from_numpy(data)
+    return Tensor(data, dtype=dtype)
 
 
 def zeros_like(t, dtype=None, requires_grad=False):

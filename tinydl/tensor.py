@@ -3,12 +3,21 @@
 Every operator and method here delegates to a function in ``tinydl.ops``; the Tensor class
 itself knows nothing about derivatives. The dtype rules follow ``torch.tensor``:
 
-* Python numbers and lists become ``float32`` (lists of bools stay ``bool``);
+* Python floats (and lists holding any float) become ``float32``, Python ints ``int64``,
+  bools ``bool``;
 * NumPy arrays and NumPy scalars keep their dtype, so ``float64`` stays ``float64``;
 * ``dtype=`` overrides both;
-* mixing dtypes in an op follows NumPy promotion (float32 with float64 gives float64, and a
-  Python scalar does not promote: ``float32_tensor * 2.0`` stays float32).
+* mixing dtypes in an op follows torch's promotion where it differs from NumPy's: an integer
+  tensor with a Python float or a float tensor takes the float's dtype (``int64 * 0.5`` is
+  float32), integer division ``/`` gives float32; otherwise NumPy's (float32 with float64 gives
+  float64, and a Python scalar does not promote: ``float32_tensor * 2.0`` stays float32).
+
+In-place ops (``+=``, ``add_``, ``zero_``...) write into ``t.data`` so every alias sees the
+change. Each Tensor carries a version counter (shared with the tensors that view its array)
+that in-place ops bump; backward refuses a node whose saved input changed since its forward.
 """
+import weakref
+
 import numpy as np
 
 float16 = np.float16
@@ -22,20 +31,46 @@ _DEFAULT_FLOAT = np.float32
 
 
 def _to_array(data, dtype=None):
-    """The ndarray a Tensor built from ``data`` holds (always a copy, as ``torch.tensor`` makes)."""
+    """The ndarray a Tensor built from ``data`` holds (always a copy, as ``torch.tensor`` makes).
+
+    Python data follows ``torch.tensor``: bools stay ``bool``, ints become ``int64``, floats
+    (or any list holding a float) ``float32``. NumPy arrays and scalars keep their dtype.
+    """
     if isinstance(data, Tensor):
         data = data.data
-    if dtype is not None:
-        return np.array(data, dtype=dtype)
-    if isinstance(data, (np.ndarray, np.generic)):
-        return np.array(data)
-    arr = np.array(data)
-    if arr.dtype == np.bool_:
-        return arr
+    is_numpy = isinstance(data, (np.ndarray, np.generic))
+    try:
+        arr = np.array(data, dtype=dtype)
+    except ValueError as err:
+        if is_numpy or "inhomogeneous" not in str(err) and "sequence" not in str(err):
+            raise ValueError(f"Tensor: cannot build a tensor of dtype {dtype} from "
+                             f"{_describe(data)}: {err}") from None
+        raise ValueError(f"Tensor: the nested lists are ragged (their lengths differ at some "
+                         f"depth), so they make no rectangular array: {_describe(data)}") from None
+    except TypeError as err:
+        raise TypeError(f"Tensor: cannot build a tensor from {_describe(data)}: {err}") from None
     if arr.dtype.kind not in "biuf":
-        raise TypeError(f"Tensor: cannot build a tensor from {type(data).__name__} "
-                        f"(NumPy dtype {arr.dtype})")
-    return arr.astype(_DEFAULT_FLOAT)
+        raise TypeError(f"Tensor: cannot build a tensor from {_describe(data)} (NumPy dtype "
+                        f"{arr.dtype}); tensors hold numbers or booleans")
+    if dtype is not None or is_numpy or arr.dtype.kind == "b":
+        return arr
+    if arr.dtype.kind in "iu":
+        return arr.astype(np.int64, copy=False)
+    return arr.astype(_DEFAULT_FLOAT, copy=False)
+
+
+def _describe(data):
+    """A short description of a value for error messages."""
+    text = repr(data)
+    return f"{type(data).__name__} {text[:60]}{'...' if len(text) > 60 else ''}"
+
+
+class _Size(int):
+    """``Tensor.size``: NumPy's element count, an int; calling it (torch's habit) explains."""
+
+    def __call__(self, *args, **kwargs):
+        raise TypeError("Tensor.size is the element count (an int, as in NumPy), not torch's "
+                        "size(): write x.shape for the shape and x.shape[0] for size(0)")
 
 
 class Tensor:
@@ -46,7 +81,7 @@ class Tensor:
     ``np.asarray(t)`` gives ``t.data``.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retains_grad", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retains_grad", "_vc", "__weakref__")
     __array_priority__ = 1000
 
     # NumPy functions and ufuncs called on Tensors (``np.exp(t)``, ``np.sum(t, axis=0)``) run
@@ -62,6 +97,7 @@ class Tensor:
         self.grad = None
         self._ctx = None
         self._retains_grad = False
+        self._vc = [0]
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -75,6 +111,7 @@ class Tensor:
         t.requires_grad = requires_grad
         t._ctx = None
         t._retains_grad = False
+        t._vc = [0]
         return t
 
     # ----------------------------------------------------------------- attributes
@@ -92,7 +129,29 @@ class Tensor:
 
     @property
     def size(self):
+        """The number of elements (NumPy's ``size``); ``x.size(0)`` raises: use ``x.shape[0]``."""
+        return _Size(self.data.size)
+
+    @property
+    def _version(self):
+        """How many in-place ops have written to this tensor's array (torch's ``_version``)."""
+        return self._vc[0]
+
+    def numel(self):
+        """The number of elements (torch's name for ``size``)."""
         return self.data.size
+
+    def dim(self):
+        """The number of axes (torch's name for ``ndim``)."""
+        return self.data.ndim
+
+    def is_floating_point(self):
+        return self.data.dtype.kind == "f"
+
+    @property
+    def device(self):
+        """Always ``'cpu'``: tinydl computes with NumPy on the CPU."""
+        return "cpu"
 
     @property
     def T(self):
@@ -141,8 +200,10 @@ class Tensor:
         return self.data.tolist()
 
     def detach(self):
-        """A new leaf Tensor sharing this tensor's data, cut off from the graph."""
-        return Tensor._wrap(self.data)
+        """A new leaf Tensor sharing this tensor's data (and version counter), cut off from the graph."""
+        t = Tensor._wrap(self.data)
+        t._vc = self._vc
+        return t
 
     def copy(self):
         """A differentiable copy (``torch.clone``)."""
@@ -155,10 +216,73 @@ class Tensor:
         return _ops.astype(self, dtype)
 
     def float(self):
+        """Cast to float32 (``torch.Tensor.float``)."""
         return _ops.astype(self, np.float32)
 
     def double(self):
+        """Cast to float64."""
         return _ops.astype(self, np.float64)
+
+    def long(self):
+        """Cast to int64 (no gradient flows through an integer cast)."""
+        return _ops.astype(self, np.int64)
+
+    def int(self):
+        """Cast to int32."""
+        return _ops.astype(self, np.int32)
+
+    def bool(self):
+        """Cast to bool."""
+        return _ops.astype(self, np.bool_)
+
+    def to(self, *args, dtype=None, **kwargs):
+        """``to(dtype)``, ``to('cpu')`` (a no-op) or ``to(other_tensor)``, as torch.
+
+        Any device but the CPU raises: tinydl computes with NumPy on the CPU.
+        """
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype
+            elif _is_device(arg):
+                _check_device(arg, "to")
+            else:
+                dtype = arg
+        if "device" in kwargs:
+            _check_device(kwargs.pop("device"), "to")
+        kwargs.pop("non_blocking", None)
+        kwargs.pop("copy", None)
+        if kwargs:
+            raise TypeError(f"to: unexpected arguments {sorted(kwargs)}")
+        return self if dtype is None else _ops.astype(self, dtype)
+
+    def cpu(self):
+        """Itself: tinydl tensors always live on the CPU."""
+        return self
+
+    def cuda(self, *args, **kwargs):
+        _check_device("cuda", "cuda")
+
+    def type_as(self, other):
+        """Cast to ``other``'s dtype."""
+        return _ops.astype(self, other.dtype)
+
+    def new_zeros(self, *shape, dtype=None, requires_grad=False):
+        """Zeros of ``shape`` with this tensor's dtype (unless ``dtype`` is given)."""
+        from tinydl.factories import zeros
+        return zeros(*shape, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_ones(self, *shape, dtype=None, requires_grad=False):
+        """Ones of ``shape`` with this tensor's dtype (unless ``dtype`` is given)."""
+        from tinydl.factories import ones
+        return ones(*shape, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_full(self, shape, fill_value, dtype=None, requires_grad=False):
+        from tinydl.factories import full
+        return full(shape, fill_value, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def contiguous(self):
+        """Itself when its array is C-contiguous, else a differentiable contiguous copy."""
+        return self if self.data.flags.c_contiguous else _ops.copy(self)
 
     def backward(self, grad=None, retain_graph=False, create_graph=False):
         """Accumulate d self / d leaf into each leaf's ``.grad``; ``grad`` is needed unless self is scalar."""
@@ -252,11 +376,158 @@ class Tensor:
         return _ops.getitem(self, index)
 
     def __setitem__(self, index, value):
-        if self.requires_grad or self._ctx is not None:
-            raise RuntimeError("Tensor.__setitem__: in-place assignment into a tensor that is "
-                               "part of a graph would corrupt its gradient; assign into "
-                               "t.data (e.g. under no_grad) or build a new tensor")
-        self.data[index] = value.data if isinstance(value, Tensor) else value
+        """``t[index] = value`` in place (as torch: under ``no_grad`` for a leaf that requires grad)."""
+        self._check_inplace("__setitem__")
+        if _grad_on() and (self.requires_grad or _requires_grad(value)):
+            raise RuntimeError("__setitem__: assigning into a tensor that is part of a graph is "
+                               "not differentiable in tinydl; build the result out of place "
+                               "(e.g. with tinydl.where) or assign under tinydl.no_grad()")
+        value = value.data if isinstance(value, Tensor) else value
+        try:
+            self.data[_ops.index.numpy_index(index)] = value
+        except (ValueError, TypeError, IndexError) as err:
+            raise type(err)(f"__setitem__: cannot assign {_describe(value)} to index {index!r} "
+                            f"of a tensor of shape {self.shape} and dtype {self.dtype}: "
+                            f"{err}") from None
+        self._vc[0] += 1
+
+    # ----------------------------------------------------------------- in-place ops
+    # Each writes its result into self.data, so aliases (``u = t``) and NumPy views see it,
+    # and bumps the version counter. With grad mode on, a leaf that requires grad refuses
+    # (torch's rule); on any other tensor the op is recorded: the tensor takes the new graph
+    # node, and the node that made its old value keeps a private copy of that value.
+    def _check_inplace(self, op):
+        if self.requires_grad and self._ctx is None and _grad_on():
+            raise RuntimeError(
+                f"{op}: a leaf tensor that requires grad is being used in an in-place "
+                "operation while gradients are recorded (its gradient would be for a value it "
+                "no longer holds); wrap the update in `with tinydl.no_grad():`, as in torch")
+
+    def _inplace(self, op, compute, *operands):
+        """Run ``compute(self, *operands)`` out of place and write the result into ``self``."""
+        self._check_inplace(op)
+        if not (_grad_on() and (self.requires_grad or any(map(_requires_grad, operands)))):
+            from tinydl.autograd import no_grad
+            with no_grad():
+                result = compute(self, *operands)
+            self._write(op, result.data)
+            return self
+        old = Tensor._wrap(self.data.copy(), requires_grad=self.requires_grad)
+        old._vc = [self._vc[0]]
+        old._ctx = self._ctx
+        if self._ctx is not None:
+            self._ctx._out = weakref.ref(old)
+        result = compute(old, *operands)
+        if result._ctx is None or result is old or any(result is o for o in operands):
+            result = _ops.copy(result)
+        self._write(op, result.data)
+        ctx = result._ctx
+        ctx._out = weakref.ref(self)
+        ctx.out_version = self._vc[0]
+        self._ctx = ctx
+        self.requires_grad = True
+        return self
+
+    def _write(self, op, values):
+        """Copy ``values`` into ``self.data`` (same shape; castable dtype) and bump the version."""
+        if values.shape != self.shape:
+            raise RuntimeError(f"{op}: the result has shape {values.shape}, which cannot be "
+                               f"written into a tensor of shape {self.shape} in place")
+        if values.dtype != self.dtype and not np.can_cast(values.dtype, self.dtype, "same_kind"):
+            raise RuntimeError(f"{op}: result type {values.dtype} can't be cast to the desired "
+                               f"output type {self.dtype} (the in-place op would truncate); "
+                               "cast first, e.g. t = t.float()")
+        if not self.data.flags.writeable:
+            raise RuntimeError(f"{op}: this tensor's array is read-only (a broadcast view?); "
+                               "take a copy first")
+        np.copyto(self.data, values, casting="unsafe")
+        self._vc[0] += 1
+
+    def __iadd__(self, other):
+        return self._inplace("__iadd__", _ops.add, other)
+
+    def __isub__(self, other):
+        return self._inplace("__isub__", _ops.subtract, other)
+
+    def __imul__(self, other):
+        return self._inplace("__imul__", _ops.multiply, other)
+
+    def __itruediv__(self, other):
+        return self._inplace("__itruediv__", _ops.divide, other)
+
+    def __ipow__(self, other):
+        return self._inplace("__ipow__", _ops.power, other)
+
+    def add_(self, other, alpha=1):
+        """self += alpha * other, in place."""
+        if alpha != 1:
+            return self._inplace("add_", lambda s, o: s + o * alpha, other)
+        return self._inplace("add_", _ops.add, other)
+
+    def sub_(self, other, alpha=1):
+        """self -= alpha * other, in place."""
+        if alpha != 1:
+            return self._inplace("sub_", lambda s, o: s - o * alpha, other)
+        return self._inplace("sub_", _ops.subtract, other)
+
+    def mul_(self, other):
+        """self *= other, in place."""
+        return self._inplace("mul_", _ops.multiply, other)
+
+    def div_(self, other):
+        """self /= other, in place."""
+        return self._inplace("div_", _ops.divide, other)
+
+    def pow_(self, exponent):
+        """self **= exponent, in place."""
+        return self._inplace("pow_", _ops.power, exponent)
+
+    def clamp_(self, min=None, max=None):  # noqa: A002 (torch's names)
+        """Clamp to [min, max] in place."""
+        return self._inplace("clamp_", lambda s: _ops.clip(s, min, max))
+
+    clip_ = clamp_
+
+    def copy_(self, src):
+        """Overwrite with ``src`` (broadcast to this shape, cast to this dtype), in place."""
+        shape, dtype = self.shape, self.dtype
+        try:
+            np.broadcast_shapes(np.shape(src), shape)
+        except ValueError:
+            raise RuntimeError(f"copy_: a source of shape {np.shape(src)} cannot be broadcast "
+                               f"to this tensor's shape {shape}") from None
+        source = src if isinstance(src, Tensor) else Tensor._wrap(np.asarray(src))
+        return self._inplace(
+            "copy_", lambda _, s: _ops.broadcast_to(_ops.astype(s, dtype), shape), source)
+
+    def _fill_with(self, op, values):
+        """Overwrite with constant ``values`` in place (zero_, fill_, normal_, uniform_)."""
+        values = np.broadcast_to(np.asarray(values).astype(self.dtype, copy=False), self.shape)
+        if self.requires_grad and _grad_on():
+            # A recorded non-leaf: the new node passes a zero gradient to the old value.
+            return self._inplace(op, lambda s: _ops.where(True, values, s))
+        self._check_inplace(op)
+        self._write(op, values)
+        return self
+
+    def zero_(self):
+        """Fill with zeros, in place."""
+        return self._fill_with("zero_", 0)
+
+    def fill_(self, value):
+        """Fill with ``value``, in place."""
+        value = value.item() if isinstance(value, Tensor) else value
+        return self._fill_with("fill_", value)
+
+    def normal_(self, mean=0.0, std=1.0):
+        """Fill with samples of N(mean, std^2) from tinydl's seeded generator, in place."""
+        from tinydl.random import get_generator
+        return self._fill_with("normal_", get_generator().normal(mean, std, self.shape))
+
+    def uniform_(self, a=0.0, b=1.0):
+        """Fill with samples of U(a, b) from tinydl's seeded generator, in place."""
+        from tinydl.random import get_generator
+        return self._fill_with("uniform_", get_generator().uniform(a, b, self.shape))
 
     # Comparisons give bool tensors outside the graph, as in NumPy and torch.
     def _compare(self, other, op):
@@ -282,6 +553,8 @@ class Tensor:
         return self._compare(other, np.not_equal)
 
     # ----------------------------------------------------------------- methods (NumPy names)
+    # Reductions and shape methods take NumPy's ``axis``/``keepdims`` and torch's
+    # ``dim``/``keepdim`` (tinydl.ops resolves the aliases).
     def exp(self):
         return _ops.exp(self)
 
@@ -321,11 +594,11 @@ class Tensor:
     def softplus(self, beta=1.0, threshold=20.0):
         return _ops.softplus(self, beta, threshold)
 
-    def softmax(self, axis=-1):
-        return _ops.softmax(self, axis)
+    def softmax(self, *args, **kwargs):
+        return _ops.softmax(self, *args, **kwargs)
 
-    def log_softmax(self, axis=-1):
-        return _ops.log_softmax(self, axis)
+    def log_softmax(self, *args, **kwargs):
+        return _ops.log_softmax(self, *args, **kwargs)
 
     def erf(self):
         return _ops.erf(self)
@@ -333,58 +606,128 @@ class Tensor:
     def clip(self, a_min=None, a_max=None):
         return _ops.clip(self, a_min, a_max)
 
-    def sum(self, axis=None, keepdims=False):
-        return _ops.sum(self, axis=axis, keepdims=keepdims)
+    def clamp(self, min=None, max=None):  # noqa: A002 (torch's names)
+        """Clamp to [min, max] (torch's name for ``clip``)."""
+        return _ops.clip(self, min, max)
 
-    def mean(self, axis=None, keepdims=False):
-        return _ops.mean(self, axis=axis, keepdims=keepdims)
+    def pow(self, exponent):
+        return _ops.power(self, exponent)
 
-    def max(self, axis=None, keepdims=False):
-        return _ops.max(self, axis=axis, keepdims=keepdims)
+    def masked_fill(self, mask, value):
+        """``value`` where ``mask`` is True, else this tensor's entries (differentiable here)."""
+        mask = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+        if mask.dtype != np.bool_:
+            raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {mask.dtype}")
+        try:
+            np.broadcast_shapes(mask.shape, self.shape)
+        except ValueError:
+            raise ValueError(f"masked_fill: mask of shape {mask.shape} does not broadcast to "
+                             f"the tensor's shape {self.shape}") from None
+        value = value.data if isinstance(value, Tensor) else value
+        return _ops.where(mask, np.asarray(value, dtype=self.dtype), self)
 
-    def min(self, axis=None, keepdims=False):
-        return _ops.min(self, axis=axis, keepdims=keepdims)
+    def sum(self, *args, **kwargs):
+        return _ops.sum(self, *args, **kwargs)
 
-    def var(self, axis=None, ddof=0, keepdims=False):
-        return _ops.var(self, axis=axis, ddof=ddof, keepdims=keepdims)
+    def mean(self, *args, **kwargs):
+        return _ops.mean(self, *args, **kwargs)
 
-    def std(self, axis=None, ddof=0, keepdims=False):
-        return _ops.std(self, axis=axis, ddof=ddof, keepdims=keepdims)
+    def max(self, *args, **kwargs):
+        return _ops.max(self, *args, **kwargs)
 
-    def logsumexp(self, axis=None, keepdims=False):
-        return _ops.logsumexp(self, axis=axis, keepdims=keepdims)
+    def min(self, *args, **kwargs):
+        return _ops.min(self, *args, **kwargs)
 
-    def argmax(self, axis=None, keepdims=False):
-        return Tensor._wrap(np.asarray(np.argmax(self.data, axis=axis, keepdims=keepdims)))
+    def var(self, *args, **kwargs):
+        return _ops.var(self, *args, **kwargs)
 
-    def argmin(self, axis=None, keepdims=False):
-        return Tensor._wrap(np.asarray(np.argmin(self.data, axis=axis, keepdims=keepdims)))
+    def std(self, *args, **kwargs):
+        return _ops.std(self, *args, **kwargs)
+
+    def logsumexp(self, *args, **kwargs):
+        return _ops.logsumexp(self, *args, **kwargs)
+
+    def argmax(self, *args, **kwargs):
+        return _ops.argmax(self, *args, **kwargs)
+
+    def argmin(self, *args, **kwargs):
+        return _ops.argmin(self, *args, **kwargs)
 
     def reshape(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         return _ops.reshape(self, shape)
 
+    def view(self, *shape):
+        """torch's ``view``: ``reshape`` (tinydl arrays have no separate storage to share)."""
+        return self.reshape(*shape)
+
     def transpose(self, *axes):
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
         return _ops.transpose(self, axes or None)
 
+    def permute(self, *dims):
+        """Reorder the axes (torch's name for ``transpose(axes)``)."""
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        if len(dims) != self.ndim:
+            raise ValueError(f"permute: {len(dims)} dims given for a tensor of {self.ndim} "
+                             f"dimensions (shape {self.shape})")
+        return _ops.transpose(self, dims)
+
     def swapaxes(self, axis1, axis2):
         return _ops.swapaxes(self, axis1, axis2)
 
-    def expand_dims(self, axis):
-        return _ops.expand_dims(self, axis)
+    def expand_dims(self, *args, **kwargs):
+        return _ops.expand_dims(self, *args, **kwargs)
 
-    def squeeze(self, axis=None):
-        return _ops.squeeze(self, axis)
+    def unsqueeze(self, dim):
+        """Insert a length-1 axis at ``dim`` (torch's name for ``expand_dims``)."""
+        return _ops.expand_dims(self, dim)
 
-    def flatten(self, start_axis=0, end_axis=-1):
-        return _ops.flatten(self, start_axis, end_axis)
+    def squeeze(self, *args, **kwargs):
+        return _ops.squeeze(self, *args, **kwargs)
+
+    def flatten(self, *args, **kwargs):
+        return _ops.flatten(self, *args, **kwargs)
 
     def broadcast_to(self, shape):
         return _ops.broadcast_to(self, shape)
 
+    def expand(self, *sizes):
+        """torch's ``expand``: broadcast to ``sizes``; -1 keeps that axis' length."""
+        if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+            sizes = tuple(sizes[0])
+        lead = len(sizes) - self.ndim
+        if lead < 0:
+            raise ValueError(f"expand: {len(sizes)} sizes given for a tensor of shape "
+                             f"{self.shape}; give at least {self.ndim}")
+        shape = tuple(self.shape[i - lead] if n == -1 and i >= lead else n
+                      for i, n in enumerate(sizes))
+        if any(n < 0 for n in shape):
+            raise ValueError(f"expand: -1 is not allowed for the new leading axes, got {sizes}")
+        return _ops.broadcast_to(self, shape)
 
-from tinydl import interop as _interop  # noqa: E402  (both import Tensor; resolved at call time)
+
+def _grad_on():
+    return _autograd.is_grad_enabled()
+
+
+def _requires_grad(x):
+    return isinstance(x, Tensor) and x.requires_grad
+
+
+def _is_device(arg):
+    return isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda", "mps", "xpu", "meta")
+
+
+def _check_device(device, op):
+    if str(device).split(":")[0] != "cpu":
+        raise RuntimeError(f"{op}: tinydl computes with NumPy on the CPU only; there is no "
+                           f"device {device!r} (leave the tensor where it is, or use 'cpu')")
+
+
+from tinydl import autograd as _autograd  # noqa: E402  (these import Tensor; used at call time)
+from tinydl import interop as _interop  # noqa: E402
 from tinydl import ops as _ops  # noqa: E402

@@ -5,10 +5,12 @@ import pytest
 import tinydl as td
 
 
-def test_python_numbers_and_lists_become_float32():
+def test_python_data_follows_torch_tensor_dtypes():
     assert td.Tensor(1.5).dtype == np.float32
-    assert td.Tensor([1, 2, 3]).dtype == np.float32
+    assert td.Tensor([1, 2, 3]).dtype == np.int64
+    assert td.Tensor(3).dtype == np.int64
     assert td.tensor([[1.0, 2.0]]).dtype == np.float32
+    assert td.tensor([1, 2.5]).dtype == np.float32
     assert td.Tensor([True, False]).dtype == np.bool_
 
 

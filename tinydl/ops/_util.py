@@ -1,4 +1,6 @@
 """Helpers shared by every op family: the one broadcasting reduction, axis normalisation."""
+import functools
+
 import numpy as np
 
 from tinydl.tensor import Tensor
@@ -35,16 +37,81 @@ def shape_of(x):
     return x.shape if isinstance(x, (Tensor, np.ndarray, np.generic)) else ()
 
 
+def torch_names(fn):
+    """Let ``fn`` also take torch's argument names (``dim``, ``keepdim``, ``start_dim``...).
+
+    Each alias is mapped onto NumPy's name; giving both spellings of one argument raises.
+    """
+    op = fn.__name__
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if kwargs:
+            for torch_name, numpy_name in _ALIASES.items():
+                if torch_name in kwargs:
+                    value = kwargs.pop(torch_name)
+                    if numpy_name in kwargs:
+                        raise TypeError(f"{op}: got both {numpy_name!r} and its torch alias "
+                                        f"{torch_name!r}")
+                    kwargs[numpy_name] = value
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+_ALIASES = {"dim": "axis", "keepdim": "keepdims", "start_dim": "start_axis",
+            "end_dim": "end_axis", "dim0": "axis1", "dim1": "axis2", "correction": "ddof"}
+
+
+def promote(a, b):
+    """``a`` and ``b`` with torch's rule where it differs from NumPy's promotion.
+
+    An integer or bool tensor meeting a float (a Python float, or a float tensor) is cast to
+    that float's dtype (float32 for a Python float), where NumPy would give float64. Integer
+    tensors never require grad, so the cast is a constant.
+    """
+    ka = a.data.dtype.kind if isinstance(a, Tensor) else None
+    kb = b.data.dtype.kind if isinstance(b, Tensor) else None
+    if ka == kb or (ka == "f" and kb is None) or (kb == "f" and ka is None):
+        return a, b
+    if ka in ("i", "u", "b"):
+        target = _float_partner(b, kb)
+        if target is not None:
+            a = Tensor._wrap(a.data.astype(target))
+    elif kb in ("i", "u", "b"):
+        target = _float_partner(a, ka)
+        if target is not None:
+            b = Tensor._wrap(b.data.astype(target))
+    return a, b
+
+
+def _float_partner(x, kind):
+    if kind == "f":
+        return x.data.dtype
+    if kind is None and isinstance(x, float):
+        return DEFAULT_FLOAT
+    return None
+
+
+DEFAULT_FLOAT = np.float32
+
+
 def normalize_axes(axis, ndim, op):
     """``axis`` (None, int or tuple) as a sorted tuple of non-negative axes; checks bounds."""
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else axis
+    if not isinstance(axes, (tuple, list)):
+        raise TypeError(f"{op}: axis must be None, an int or a tuple of ints, got {axis!r}")
     out = []
     for a in axes:
-        if not -ndim <= a < max(ndim, 1):
-            raise ValueError(f"{op}: axis {a} is out of bounds for a tensor of {ndim} dimensions")
-        out.append(int(a) % max(ndim, 1))
+        if isinstance(a, bool) or not isinstance(a, (int, np.integer)):
+            raise TypeError(f"{op}: axis must be None, an int or a tuple of ints, got {axis!r}")
+        if not -ndim <= a < ndim:
+            raise ValueError(f"{op}: axis {a} is out of bounds for a tensor of {ndim} dimensions"
+                             + (" (a 0-d tensor has no axis to name: pass axis=None)"
+                                if ndim == 0 else ""))
+        out.append(int(a) % ndim)
     if len(set(out)) != len(out):
         raise ValueError(f"{op}: repeated axis in {axis}")
     return tuple(sorted(out))

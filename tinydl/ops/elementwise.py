@@ -9,16 +9,17 @@ import numpy as np
 from scipy import special
 
 from tinydl.autograd import Function
-from tinydl.ops._util import as_tensor, check_broadcast, shape_of, unbroadcast
+from tinydl.ops._util import as_tensor, check_broadcast, promote, shape_of, unbroadcast
 from tinydl.tensor import Tensor
 
 
 def _binary(op, fn, a, b):
     try:
         return fn(a, b)
-    except ValueError:
+    except ValueError as err:
         check_broadcast(op, a, b)
-        raise
+        raise ValueError(f"{op}: {err} (operands of shapes {shape_of(a)} and {shape_of(b)})"
+                         ) from None
 
 
 def _mask(condition, dtype):
@@ -28,6 +29,9 @@ def _mask(condition, dtype):
 
 # ----------------------------------------------------------------------------- arithmetic
 class Add(Function):
+    uses_input_values = False
+    uses_output_value = False
+
     @staticmethod
     def forward(ctx, a, b):
         return _binary("add", np.add, a, b)
@@ -40,6 +44,9 @@ class Add(Function):
 
 
 class Subtract(Function):
+    uses_input_values = False
+    uses_output_value = False
+
     @staticmethod
     def forward(ctx, a, b):
         return _binary("subtract", np.subtract, a, b)
@@ -52,6 +59,8 @@ class Subtract(Function):
 
 
 class Multiply(Function):
+    uses_output_value = False
+
     @staticmethod
     def forward(ctx, a, b):
         return _binary("multiply", np.multiply, a, b)
@@ -80,6 +89,9 @@ class Divide(Function):
 
 
 class Negative(Function):
+    uses_input_values = False
+    uses_output_value = False
+
     @staticmethod
     def forward(ctx, a):
         return np.negative(a)
@@ -90,7 +102,8 @@ class Negative(Function):
 
 
 class Power(Function):
-    """``a ** b``; d/da = b a^(b-1), d/db = a^b log a (taken as 0 where a = 0 and b >= 0, as torch)."""
+    """``a ** b``; d/da = b a^(b-1) (0 where b = 0, so x**0 has gradient 0 at x = 0),
+    d/db = a^b log a (0 where a = 0 and b >= 0; -inf where a = 0 and b < 0), as torch."""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -101,18 +114,29 @@ class Power(Function):
         a, b = ctx.inputs
         ga = gb = None
         if isinstance(a, Tensor) and a.requires_grad:
-            ga = unbroadcast(g * b * a ** (b - 1), a.shape)
+            b_data = b.data if isinstance(b, Tensor) else np.asarray(b)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ga = g * b * a ** (b - 1)
+            if np.any(b_data == 0):
+                ga = where(b_data != 0, ga, 0.0)
+            ga = unbroadcast(ga, a.shape)
         if isinstance(b, Tensor) and b.requires_grad:
             a_data = a.data if isinstance(a, Tensor) else np.asarray(a)
-            safe = a_data != 0
-            log_a = log(where(safe, a, 1.0)) if isinstance(a, Tensor) else Tensor._wrap(
-                np.log(np.where(safe, a_data, 1.0)))
-            gb = unbroadcast(where(safe, g * ctx.output * log_a, 0.0), b.shape)
+            b_data = b.data
+            zero_base = (a_data == 0) & (b_data >= 0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                log_a = log(a) if isinstance(a, Tensor) else Tensor._wrap(np.log(a_data))
+                gb = g * ctx.output * log_a
+            if np.any(zero_base):
+                gb = where(zero_base, 0.0, gb)
+            gb = unbroadcast(gb, b.shape)
         return ga, gb
 
 
 # ----------------------------------------------------------------------------- unary math
 class Exp(Function):
+    uses_input_values = False
+
     @staticmethod
     def forward(ctx, x):
         return np.exp(x)
@@ -123,6 +147,8 @@ class Exp(Function):
 
 
 class Log(Function):
+    uses_output_value = False
+
     @staticmethod
     def forward(ctx, x):
         return np.log(x)
@@ -133,6 +159,8 @@ class Log(Function):
 
 
 class Sqrt(Function):
+    uses_input_values = False
+
     @staticmethod
     def forward(ctx, x):
         return np.sqrt(x)
@@ -145,6 +173,9 @@ class Sqrt(Function):
 class Abs(Function):
     """|x|; the gradient at 0 is 0 (sign(0) = 0, as torch)."""
 
+    uses_output_value = False
+
+
     @staticmethod
     def forward(ctx, x):
         return np.abs(x)
@@ -156,6 +187,8 @@ class Abs(Function):
 
 
 class Sin(Function):
+    uses_output_value = False
+
     @staticmethod
     def forward(ctx, x):
         return np.sin(x)
@@ -166,6 +199,8 @@ class Sin(Function):
 
 
 class Cos(Function):
+    uses_output_value = False
+
     @staticmethod
     def forward(ctx, x):
         return np.cos(x)
@@ -178,6 +213,9 @@ class Cos(Function):
 class Erf(Function):
     """erf(x); d/dx = 2/sqrt(pi) exp(-x^2)."""
 
+    uses_output_value = False
+
+
     @staticmethod
     def forward(ctx, x):
         return special.erf(x)
@@ -189,6 +227,9 @@ class Erf(Function):
 
 
 class Cast(Function):
+    uses_input_values = False
+    uses_output_value = False
+
     @staticmethod
     def forward(ctx, x, dtype):
         ctx.in_dtype = x.dtype
@@ -200,6 +241,9 @@ class Cast(Function):
 
 
 class Copy(Function):
+    uses_input_values = False
+    uses_output_value = False
+
     @staticmethod
     def forward(ctx, x):
         return x.copy()
@@ -211,6 +255,8 @@ class Copy(Function):
 
 # ----------------------------------------------------------------------------- activations
 class Tanh(Function):
+    uses_input_values = False
+
     @staticmethod
     def forward(ctx, x):
         return np.tanh(x)
@@ -227,6 +273,9 @@ class TanhBackward(Function):
     arguments (d/dg = 1 - y^2, d/dy = -2 g y), so double backward still works.
     """
 
+    uses_output_value = False
+
+
     @staticmethod
     def forward(ctx, g, y):
         return g * (1 - y * y)
@@ -241,6 +290,9 @@ class TanhBackward(Function):
 class Sigmoid(Function):
     """1 / (1 + exp(-x)), computed without overflow (``scipy.special.expit``)."""
 
+    uses_input_values = False
+
+
     @staticmethod
     def forward(ctx, x):
         return special.expit(x)
@@ -252,6 +304,9 @@ class Sigmoid(Function):
 
 class SigmoidBackward(Function):
     """g y (1 - y): the sigmoid's gradient from its output y as one op (d/dy = g (1 - 2y))."""
+
+    uses_output_value = False
+
 
     @staticmethod
     def forward(ctx, g, y):
@@ -265,6 +320,8 @@ class SigmoidBackward(Function):
 
 
 class ReLU(Function):
+    uses_output_value = False
+
     @staticmethod
     def forward(ctx, x):
         return np.maximum(x, 0)
@@ -276,6 +333,8 @@ class ReLU(Function):
 
 
 class LeakyReLU(Function):
+    uses_output_value = False
+
     @staticmethod
     def forward(ctx, x, negative_slope=0.01):
         ctx.slope = negative_slope
@@ -306,6 +365,9 @@ class ELU(Function):
 class GELU(Function):
     """x Phi(x) with Phi the standard normal CDF (exact erf form, torch's default)."""
 
+    uses_output_value = False
+
+
     @staticmethod
     def forward(ctx, x):
         return 0.5 * x * (1.0 + special.erf(x / math.sqrt(2.0)))
@@ -324,6 +386,9 @@ class Softplus(Function):
     As torch, it reverts to the identity where ``beta x > threshold``.
     """
 
+    uses_output_value = False
+
+
     @staticmethod
     def forward(ctx, x, beta=1.0, threshold=20.0):
         ctx.beta, ctx.threshold = beta, threshold
@@ -341,6 +406,9 @@ class Softplus(Function):
 # ----------------------------------------------------------------------------- selection
 class Clip(Function):
     """Clamp to [a_min, a_max]; the gradient passes where a_min <= x <= a_max (as torch.clamp)."""
+
+    uses_output_value = False
+
 
     @staticmethod
     def forward(ctx, x, a_min=None, a_max=None):
@@ -363,6 +431,9 @@ class Clip(Function):
 
 class _Extremum(Function):
     """Shared rule of maximum/minimum: the winner gets the gradient, ties split it evenly."""
+
+    uses_output_value = False
+
 
     compare = None
     select = None
@@ -396,6 +467,9 @@ class Minimum(_Extremum):
 class Where(Function):
     """``condition ? a : b``; ``condition`` gets no gradient."""
 
+    uses_output_value = False
+
+
     @staticmethod
     def forward(ctx, condition, a, b):
         return np.where(condition, a, b)
@@ -411,27 +485,38 @@ class Where(Function):
 # ----------------------------------------------------------------------------- functions
 def add(a, b):
     """a + b with NumPy broadcasting."""
-    return Add.apply(as_tensor(a), as_tensor(b))
+    return Add.apply(*promote(as_tensor(a), as_tensor(b)))
 
 
 def subtract(a, b):
     """a - b with NumPy broadcasting."""
-    return Subtract.apply(as_tensor(a), as_tensor(b))
+    return Subtract.apply(*promote(as_tensor(a), as_tensor(b)))
 
 
 def multiply(a, b):
     """a * b with NumPy broadcasting."""
-    return Multiply.apply(as_tensor(a), as_tensor(b))
+    return Multiply.apply(*promote(as_tensor(a), as_tensor(b)))
 
 
 def divide(a, b):
     """a / b with NumPy broadcasting."""
-    return Divide.apply(as_tensor(a), as_tensor(b))
+    a, b = promote(as_tensor(a), as_tensor(b))
+    if _is_integral(a) and _is_integral(b):
+        # True division of integers gives the default float, float32 (torch), not float64.
+        a, b = (Tensor._wrap(np.asarray(v.data if isinstance(v, Tensor) else v, np.float32))
+                for v in (a, b))
+    return Divide.apply(a, b)
+
+
+def _is_integral(x):
+    if isinstance(x, Tensor):
+        return x.data.dtype.kind in "iub"
+    return isinstance(x, (int, np.integer))
 
 
 def power(a, b):
     """a ** b with NumPy broadcasting."""
-    return Power.apply(as_tensor(a), as_tensor(b))
+    return Power.apply(*promote(as_tensor(a), as_tensor(b)))
 
 
 def negative(x):
@@ -516,12 +601,12 @@ def clip(x, a_min=None, a_max=None):
 
 def maximum(a, b):
     """Elementwise max; ties split the gradient evenly."""
-    return Maximum.apply(as_tensor(a), as_tensor(b))
+    return Maximum.apply(*promote(as_tensor(a), as_tensor(b)))
 
 
 def minimum(a, b):
     """Elementwise min; ties split the gradient evenly."""
-    return Minimum.apply(as_tensor(a), as_tensor(b))
+    return Minimum.apply(*promote(as_tensor(a), as_tensor(b)))
 
 
 def where(condition, a, b):
@@ -534,7 +619,7 @@ def where(condition, a, b):
     except ValueError:
         raise ValueError(f"where: shapes {cond.shape}, {shape_of(a)} and {shape_of(b)} cannot "
                          "be broadcast together") from None
-    return Where.apply(cond, as_tensor(a), as_tensor(b))
+    return Where.apply(cond, *promote(as_tensor(a), as_tensor(b)))
 
 
 def astype(x, dtype):

@@ -11,21 +11,47 @@ from tinydl.ops._util import as_tensor
 from tinydl.tensor import Tensor
 
 
-def _normalize_index(index):
-    """Replace Tensors in an index by arrays and boolean masks by their integer positions."""
+def numpy_index(index):
+    """``index`` with Tensors replaced by their arrays (for NumPy to interpret as it is)."""
+    if isinstance(index, tuple):
+        return tuple(numpy_index(i) for i in index)
+    return index.data if isinstance(index, Tensor) else index
+
+
+def _normalize_index(index, shape):
+    """The index with Tensors, lists and nested tuples as arrays and boolean masks replaced by
+    their integer positions (so the gradient can use ``np.add.at``). A mask must match the
+    lengths of the axes it covers, as NumPy and torch require."""
     items = index if isinstance(index, tuple) else (index,)
-    out = []
+    arrays = []
     for item in items:
         if isinstance(item, Tensor):
             item = item.data
-        if isinstance(item, list):
+        elif isinstance(item, (list, tuple)):
             item = np.asarray(item)
-        if isinstance(item, np.ndarray) and item.dtype == np.bool_:
-            out.extend(np.nonzero(item))
-            continue
-        if isinstance(item, np.ndarray) and item.dtype.kind not in "iu":
+            if item.size == 0:
+                item = item.astype(np.intp)  # x[[]] picks nothing (NumPy reads [] as float)
+        if isinstance(item, np.ndarray) and item.dtype.kind not in "iub":
             raise IndexError(f"getitem: arrays used as indices must be integer or boolean, "
                              f"got dtype {item.dtype}")
+        arrays.append(item)
+    consumed = sum(a.ndim if isinstance(a, np.ndarray) and a.dtype == np.bool_ else
+                   0 if a is None or a is Ellipsis else 1 for a in arrays)
+    out, axis = [], 0
+    for item in arrays:
+        if item is Ellipsis:
+            axis += len(shape) - consumed
+        elif isinstance(item, np.ndarray) and item.dtype == np.bool_ and item.ndim > 0:
+            covered = tuple(shape[axis:axis + item.ndim])
+            if item.shape != covered:
+                raise IndexError(f"getitem: a boolean mask of shape {item.shape} does not match "
+                                 f"the axes {axis}..{axis + item.ndim - 1} of shape {covered} "
+                                 f"of a tensor of shape {tuple(shape)}")
+            out.extend(np.nonzero(item))
+            axis += item.ndim
+            continue
+        elif item is not None:
+            axis += 1
         out.append(item)
     return tuple(out)
 
@@ -35,6 +61,10 @@ def _is_advanced(index):
 
 
 class GetItem(Function):
+    uses_input_values = False
+    uses_output_value = False
+    view = True
+
     @staticmethod
     def forward(ctx, x, index=()):
         ctx.index = index
@@ -54,6 +84,9 @@ class GetItem(Function):
 class IndexAdd(Function):
     """zeros(shape) with ``grad`` added at ``index`` (repeated indices accumulate)."""
 
+    uses_input_values = False
+    uses_output_value = False
+
     @staticmethod
     def forward(ctx, g, index=(), shape=()):
         ctx.index = index
@@ -71,4 +104,5 @@ class IndexAdd(Function):
 
 def getitem(x, index):
     """``x[index]``: basic slicing, integer arrays (repeats accumulate) and boolean masks."""
-    return GetItem.apply(as_tensor(x), index=_normalize_index(index))
+    x = as_tensor(x)
+    return GetItem.apply(x, index=_normalize_index(index, x.shape))

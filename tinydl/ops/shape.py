@@ -3,18 +3,24 @@ concatenate, stack, split, pad. Gradients move data back to where it came from."
 import numpy as np
 
 from tinydl.autograd import Function
-from tinydl.ops._util import as_tensor, normalize_axes, unbroadcast
+from tinydl.ops._util import as_tensor, normalize_axes, torch_names, unbroadcast
 from tinydl.tensor import Tensor
 
 
 class Reshape(Function):
+    uses_input_values = False
+    uses_output_value = False
+    view = True
+
     @staticmethod
     def forward(ctx, x, shape=()):
         try:
             return np.reshape(x, shape)
         except ValueError:
+            hint = (" (with no elements, -1 could be any length: give every length)"
+                    if x.size == 0 and -1 in shape else "")
             raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} "
-                             f"({x.size} elements) into shape {tuple(shape)}") from None
+                             f"({x.size} elements) into shape {tuple(shape)}{hint}") from None
 
     @staticmethod
     def backward(ctx, g):
@@ -22,6 +28,10 @@ class Reshape(Function):
 
 
 class Transpose(Function):
+    uses_input_values = False
+    uses_output_value = False
+    view = True
+
     @staticmethod
     def forward(ctx, x, axes=None):
         if axes is None:
@@ -38,6 +48,10 @@ class Transpose(Function):
 
 
 class BroadcastTo(Function):
+    uses_input_values = False
+    uses_output_value = False
+    view = True
+
     @staticmethod
     def forward(ctx, x, shape=()):
         try:
@@ -52,6 +66,9 @@ class BroadcastTo(Function):
 
 
 class Concatenate(Function):
+    uses_input_values = False
+    uses_output_value = False
+
     @staticmethod
     def forward(ctx, *arrays, axis=0):
         if not arrays:
@@ -82,6 +99,9 @@ class Concatenate(Function):
 class Pad(Function):
     """Constant padding as ``np.pad(x, pad_width, constant_values=c)``; backward slices."""
 
+    uses_input_values = False
+    uses_output_value = False
+
     @staticmethod
     def forward(ctx, x, pad_width=(), constant_values=0):
         width = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (x.ndim, 2))
@@ -111,6 +131,7 @@ def transpose(x, axes=None):
     return Transpose.apply(as_tensor(x), axes=None if axes is None else tuple(axes))
 
 
+@torch_names
 def swapaxes(x, axis1, axis2):
     """Exchange two axes."""
     x = as_tensor(x)
@@ -121,6 +142,7 @@ def swapaxes(x, axis1, axis2):
     return Transpose.apply(x, axes=tuple(axes))
 
 
+@torch_names
 def expand_dims(x, axis):
     """Insert a length-1 axis at ``axis``."""
     x = as_tensor(x)
@@ -131,6 +153,7 @@ def expand_dims(x, axis):
     return reshape(x, tuple(1 if i in axes else next(sizes) for i in range(out_ndim)))
 
 
+@torch_names
 def squeeze(x, axis=None):
     """Remove length-1 axes (all of them, or those in ``axis``)."""
     x = as_tensor(x)
@@ -143,6 +166,7 @@ def squeeze(x, axis=None):
     return reshape(x, tuple(n for i, n in enumerate(x.shape) if not (i in axes and n == 1)))
 
 
+@torch_names
 def flatten(x, start_axis=0, end_axis=-1):
     """Merge axes ``start_axis..end_axis`` into one (all of them by default, as NumPy)."""
     x = as_tensor(x)
@@ -150,8 +174,11 @@ def flatten(x, start_axis=0, end_axis=-1):
         return reshape(x, (1,))
     start = normalize_axes(start_axis, x.ndim, "flatten")[0]
     end = normalize_axes(end_axis, x.ndim, "flatten")[0]
-    shape = x.shape[:start] + (-1,) + x.shape[end + 1:]
-    return reshape(x, shape)
+    if start > end:
+        raise ValueError(f"flatten: start axis {start_axis} comes after end axis {end_axis} "
+                         f"for a tensor of shape {x.shape}")
+    merged = int(np.prod(x.shape[start:end + 1], dtype=np.int64))
+    return reshape(x, x.shape[:start] + (merged,) + x.shape[end + 1:])
 
 
 def broadcast_to(x, shape):
@@ -163,11 +190,13 @@ def broadcast_to(x, shape):
     return BroadcastTo.apply(x, shape=shape)
 
 
+@torch_names
 def concatenate(tensors, axis=0):
     """Join tensors along an existing axis."""
     return Concatenate.apply(*[as_tensor(t) for t in tensors], axis=axis)
 
 
+@torch_names
 def stack(tensors, axis=0):
     """Join tensors of equal shape along a new axis."""
     tensors = [as_tensor(t) for t in tensors]
@@ -179,13 +208,26 @@ def stack(tensors, axis=0):
     return concatenate([expand_dims(t, axis) for t in tensors], axis=axis)
 
 
+@torch_names
 def split(x, indices_or_sections, axis=0):
-    """Split into a list of tensors, as ``np.split`` (equal sections or split points)."""
+    """Split into a list of tensors, as ``np.split`` (equal sections or split points).
+
+    Note: this is NumPy's ``split`` (an int is the number of sections); torch's ``split`` takes
+    the size of each piece instead.
+    """
     x = as_tensor(x)
     axis = normalize_axes(axis, x.ndim, "split")[0]
     n = x.shape[axis]
     if isinstance(indices_or_sections, (int, np.integer)):
-        if indices_or_sections <= 0 or n % indices_or_sections:
+        if indices_or_sections <= 0:
+            raise ValueError(f"split: the number of sections must be positive, got "
+                             f"{indices_or_sections}")
+        if n == 0:  # an empty axis splits into that many empty pieces (as np.split)
+            points = [0] * (int(indices_or_sections) - 1)
+            bounds = [0] + points + [0]
+            return [x[tuple([slice(None)] * axis + [slice(lo, hi)])]
+                    for lo, hi in zip(bounds[:-1], bounds[1:])]
+        if n % indices_or_sections:
             raise ValueError(f"split: axis {axis} of length {n} does not divide into "
                              f"{indices_or_sections} equal sections")
         step = n // indices_or_sections
