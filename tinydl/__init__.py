@@ -21,7 +21,7 @@ from tinydl.ops import (abs, add, argmax, argmin, astype, broadcast_to, clip, co
                         tanh, transpose, var, where)
 from tinydl.ops.shape import concatenate as cat
 from tinydl.random import manual_seed
-from tinydl.serialization import load, save
+from tinydl.serialization import SerializationError, load, save
 
 __version__ = "0.1.0"
 

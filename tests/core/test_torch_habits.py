@@ -1,0 +1,436 @@
+"""Regression tests for the PyTorch habits that used to fail silently in tinydl.
+
+In-place ops and the version counter, private leaf gradients, torch's dtype rules for Python
+data, gradient bugs at the edges (x**0 at 0, empty means, boolean masks), a stable log_softmax,
+zero-size inputs, the torch-habit names, and clear errors where NumPy's would be bare. Where
+torch is installed it is the oracle.
+"""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import tinydl as td
+from tinydl import nn
+from tinydl.nn import functional as F
+
+try:
+    import torch
+except ImportError:  # torch is an optional oracle
+    torch = None
+
+needs_torch = pytest.mark.skipif(torch is None, reason="torch is not installed")
+
+
+def f64(*values):
+    return td.Tensor(np.array(values, dtype=np.float64), requires_grad=True)
+
+
+# ============================================================================ 1. in-place ops
+def test_sgd_by_hand_updates_the_parameter_in_place():
+    model = nn.Linear(3, 2)
+    weight = model.weight
+    before = weight.data.copy()
+    loss = model(td.ones(4, 3)).sum()
+    loss.backward()
+    with td.no_grad():
+        for p in model.parameters():
+            p -= 0.1 * p.grad
+    assert model.weight is weight
+    np.testing.assert_allclose(model.weight.data, before - 0.1 * weight.grad.data, rtol=1e-6)
+
+
+@pytest.mark.parametrize("op, expected", [
+    (lambda t: t.__iadd__(2.0), [3.0, 4.0]),
+    (lambda t: t.__isub__(td.tensor([1.0, 1.0])), [0.0, 1.0]),
+    (lambda t: t.__imul__(3.0), [3.0, 6.0]),
+    (lambda t: t.__itruediv__(2.0), [0.5, 1.0]),
+    (lambda t: t.add_(td.tensor([1.0, 2.0]), alpha=2), [3.0, 6.0]),
+    (lambda t: t.sub_(1.0), [0.0, 1.0]),
+    (lambda t: t.mul_(td.tensor([2.0, 0.5])), [2.0, 1.0]),
+    (lambda t: t.div_(4.0), [0.25, 0.5]),
+    (lambda t: t.zero_(), [0.0, 0.0]),
+    (lambda t: t.fill_(7.0), [7.0, 7.0]),
+    (lambda t: t.copy_(td.tensor([5.0, 6.0])), [5.0, 6.0]),
+    (lambda t: t.copy_(np.array(9.0)), [9.0, 9.0]),
+    (lambda t: t.clamp_(1.5, None), [1.5, 2.0]),
+    (lambda t: t.clip_(None, 1.5), [1.0, 1.5]),
+    (lambda t: t.pow_(2), [1.0, 4.0]),
+])
+def test_in_place_ops_change_the_array_that_aliases_share(op, expected):
+    t = td.tensor([1.0, 2.0])
+    alias, view = t, t.numpy()
+    out = op(t)
+    assert out is t and alias is t
+    np.testing.assert_allclose(view, expected)
+    assert t._version == 1
+
+
+def test_random_in_place_fills_use_the_seeded_generator():
+    t, u = td.zeros(1000), td.zeros(1000)
+    td.manual_seed(3)
+    t.normal_(2.0, 0.5)
+    td.manual_seed(3)
+    u.normal_(2.0, 0.5)
+    np.testing.assert_array_equal(t.data, u.data)
+    assert abs(t.data.mean() - 2.0) < 0.1 and abs(t.data.std() - 0.5) < 0.05
+    t.uniform_(-1.0, 3.0)
+    assert t.data.min() >= -1.0 and t.data.max() < 3.0 and t.data.mean() > 0.5
+
+
+@pytest.mark.parametrize("op", [
+    lambda t: t.__iadd__(1.0), lambda t: t.__isub__(1.0), lambda t: t.__imul__(1.0),
+    lambda t: t.__itruediv__(1.0), lambda t: t.add_(1.0), lambda t: t.zero_(),
+    lambda t: t.fill_(1.0), lambda t: t.copy_(td.ones(2)), lambda t: t.clamp_(0, 1),
+    lambda t: t.normal_(), lambda t: t.uniform_(), lambda t: t.__setitem__(0, 1.0),
+])
+def test_in_place_on_a_leaf_that_requires_grad_needs_no_grad(op):
+    w = td.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="in-place.*no_grad"):
+        op(w)
+    np.testing.assert_array_equal(w.data, [1.0, 1.0])
+    with td.no_grad():
+        op(w)  # allowed there, as in torch
+
+
+def test_overwriting_a_value_saved_for_backward_raises_at_backward():
+    x = f64(0.5, 1.5)
+    h = x * 2.0
+    s = h.sin()          # sin keeps h for its gradient
+    h += 1.0             # ... which this overwrites
+    with pytest.raises(RuntimeError, match="modified by an in-place operation.*Sin"):
+        s.sum().backward()
+
+
+def test_overwriting_an_output_read_by_backward_raises():
+    x = f64(0.5, 1.5)
+    y = x.exp()          # exp's gradient reads its output
+    with td.no_grad():
+        y.mul_(2.0)
+    with pytest.raises(RuntimeError, match="in-place"):
+        y.sum().backward()
+
+
+def test_in_place_on_a_non_leaf_is_recorded_and_differentiable():
+    x, y = f64(0.5, -1.0, 2.0), f64(1.0, 2.0, 3.0)
+    h = x * x
+    h += y
+    h *= 3.0
+    (h * h).sum().backward()
+    expected_h = 3.0 * (x.data ** 2 + y.data)
+    np.testing.assert_allclose(h.data, expected_h)
+    np.testing.assert_allclose(x.grad.data, 2 * expected_h * 3.0 * 2 * x.data)
+    np.testing.assert_allclose(y.grad.data, 2 * expected_h * 3.0)
+
+
+def test_in_place_on_a_plain_tensor_with_a_grad_operand_joins_the_graph():
+    w = f64(1.0, 2.0)
+    buf = td.zeros(2, dtype=np.float64)
+    buf += w * 3.0
+    assert buf.requires_grad
+    buf.sum().backward()
+    np.testing.assert_allclose(w.grad.data, [3.0, 3.0])
+
+
+def test_in_place_that_would_truncate_or_broadcast_the_target_raises():
+    t = td.tensor([1, 2])
+    with pytest.raises(RuntimeError, match="can't be cast.*int64"):
+        t += 0.5
+    with pytest.raises(RuntimeError, match="shape"):
+        td.zeros(2).add_(td.ones(3, 2))
+    np.testing.assert_array_equal(t.data, [1, 2])
+
+
+def test_setitem_bumps_the_version_and_is_refused_inside_a_graph():
+    t = td.zeros(3)
+    t[1] = 5.0
+    assert t._version == 1 and t.data[1] == 5
+    h = f64(1.0, 2.0) * 2.0
+    with pytest.raises(RuntimeError, match="no_grad"):
+        h[0] = 3.0
+
+
+@needs_torch
+def test_in_place_chain_matches_torch():
+    rng = np.random.default_rng(0)
+    a0, b0 = rng.standard_normal((2, 3, 4))
+    a, b = td.Tensor(a0, requires_grad=True), td.Tensor(b0, requires_grad=True)
+    ta, tb = (torch.tensor(v, requires_grad=True) for v in (a0, b0))
+    for lib, (p, q) in ((td, (a, b)), (torch, (ta, tb))):
+        h = p * 1.0
+        h.add_(q, alpha=0.5)
+        h.sub_(0.25)
+        h.mul_(q)
+        h.div_(2.0)
+        h.clamp_(-0.3, 0.4)
+        (h * p).sum().backward()
+    np.testing.assert_allclose(a.grad.data, ta.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(b.grad.data, tb.grad.numpy(), rtol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=3),
+       st.sampled_from(["__iadd__", "__isub__", "__imul__", "__itruediv__"]))
+def test_in_place_equals_out_of_place_when_the_result_fits(shapes, method):
+    left, right = shapes.input_shapes
+    if np.broadcast_shapes(left, right) != tuple(left):
+        left = shapes.result_shape
+    rng = np.random.default_rng(1)
+    a = td.Tensor(rng.uniform(1, 2, left))
+    b = td.Tensor(rng.uniform(1, 2, right))
+    expected = getattr(td.Tensor(a.data.copy()), method.replace("__i", "__"))(b).data
+    getattr(a, method)(b)
+    np.testing.assert_allclose(a.data, expected)
+
+
+# ============================================================================ 2. private grads
+def test_leaf_gradients_are_private_writable_arrays():
+    a, b = f64(1.0, 2.0), f64(3.0, 4.0)
+    (a + b).sum().backward()
+    assert a.grad.data is not b.grad.data
+    assert not np.shares_memory(a.grad.data, b.grad.data)
+    x = f64(1.0, 2.0, 3.0)
+    x.sum().backward()
+    assert x.grad.data.flags.writeable
+    x.grad.data[0] = 5.0  # a broadcast view would refuse this
+    np.testing.assert_array_equal(x.grad.data, [5.0, 1.0, 1.0])
+
+
+def test_clip_grad_norm_scales_shared_gradients_once():
+    a, b = f64(1.0, 2.0), f64(3.0, 4.0)
+    (10.0 * (a + b)).sum().backward()
+    nn.utils.clip_grad_norm_([a, b], max_norm=1.0)
+    joint = np.sqrt((a.grad.data ** 2).sum() + (b.grad.data ** 2).sum())
+    assert joint == pytest.approx(1.0, rel=1e-5)
+
+
+def test_clip_grad_value_and_zero_grad_work_on_broadcast_gradients():
+    x = f64(1.0, 2.0, 3.0)
+    (x.sum() * 4.0).backward()
+    nn.utils.clip_grad_value_([x], 1.5)
+    np.testing.assert_array_equal(x.grad.data, [1.5, 1.5, 1.5])
+    opt = td.optim.SGD([x], lr=0.1)
+    opt.zero_grad(set_to_none=False)
+    np.testing.assert_array_equal(x.grad.data, [0.0, 0.0, 0.0])
+
+
+def test_a_gradient_passed_to_backward_is_not_aliased_by_a_leaf():
+    x = f64(1.0, 2.0)
+    g = td.Tensor(np.array([1.0, 1.0]))
+    x.backward(g)
+    x.grad.data *= 3.0
+    np.testing.assert_array_equal(g.data, [1.0, 1.0])
+
+
+def test_gradients_accumulate_into_the_same_array():
+    x = f64(1.0, 2.0)
+    (x * 2.0).sum().backward()
+    held = x.grad
+    (x * 3.0).sum().backward()
+    assert x.grad is held
+    np.testing.assert_allclose(held.data, [5.0, 5.0])
+
+
+# ============================================================================ 3. dtypes
+def test_python_data_takes_torch_dtypes():
+    assert td.tensor([0, 1, 2]).dtype == np.int64
+    assert td.tensor([True]).dtype == np.bool_
+    assert td.tensor([0.5]).dtype == np.float32
+    assert td.full((2,), 4).dtype == np.int64
+    assert td.full((2,), 4.0).dtype == np.float32
+    assert td.full((2,), True).dtype == np.bool_
+    assert td.arange(3).dtype == np.int64
+
+
+@pytest.mark.parametrize("make", [
+    lambda i: i * 0.5, lambda i: 0.5 + i, lambda i: i / 2, lambda i: i / td.Tensor(np.array([2, 4])),
+    lambda i: i - td.tensor([0.5, 0.5]), lambda i: td.maximum(i, 0.5), lambda i: i ** 0.5,
+])
+def test_integer_tensors_with_floats_give_float32(make):
+    assert make(td.Tensor(np.array([1, 2]))).dtype == np.float32
+
+
+def test_integer_tensor_with_a_float64_tensor_takes_float64():
+    assert (td.tensor([1, 2]) * td.Tensor(np.ones(2))).dtype == np.float64
+
+
+# ============================================================================ 4. gradient bugs
+@needs_torch
+@pytest.mark.parametrize("base, exponent", [
+    ([0.0, 1.0, 2.0], [0.0, 0.0, 0.0]),      # x ** 0 at x = 0
+    ([0.0, 0.0, 3.0], [-1.0, 2.0, -0.5]),    # 0 ** negative
+    ([0.0, 2.0, 0.5], [0.5, 1.0, 3.0]),
+])
+def test_power_gradients_at_zero_match_torch(base, exponent):
+    x, y = f64(*base), f64(*exponent)
+    tx, ty = (torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (base, exponent))
+    with np.errstate(divide="ignore"):
+        (x ** y).sum().backward()
+    (tx ** ty).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, tx.grad.numpy())
+    np.testing.assert_array_equal(y.grad.data, ty.grad.numpy())
+
+
+def test_power_by_a_python_zero_has_zero_gradient_at_zero():
+    x = f64(0.0, 3.0)
+    (x ** 0).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [0.0, 0.0])
+
+
+@pytest.mark.parametrize("shape, axis", [((0, 3), None), ((2, 0), 1), ((0, 3), 0)])
+def test_mean_over_no_elements_is_nan_and_differentiable(shape, axis):
+    x = td.Tensor(np.zeros(shape), requires_grad=True)
+    m = x.mean(axis=axis)
+    expected_shape = () if axis is None else tuple(n for i, n in enumerate(shape) if i != axis)
+    assert np.all(np.isnan(m.data)) and m.shape == expected_shape
+    m.sum().backward()
+    assert x.grad.shape == shape
+
+
+def test_a_boolean_mask_of_the_wrong_length_raises():
+    with pytest.raises(IndexError, match="boolean mask of shape \\(2,\\)"):
+        td.ones(10, 11)[td.tensor([True, False])]
+    with pytest.raises(IndexError, match="boolean mask"):
+        td.ones(3, 4)[:, np.array([True, False])]
+    picked = td.ones(3, 4)[..., np.array([True, False, True, False])]
+    assert picked.shape == (3, 2)
+
+
+def test_repeated_indices_in_a_nested_tuple_accumulate():
+    x = td.Tensor(np.arange(3.0), requires_grad=True)
+    x[((0, 0),)].sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [2.0, 0.0, 0.0])
+
+
+# ============================================================================ 5. log_softmax
+@needs_torch
+@pytest.mark.parametrize("offset", [0.0, 1e2, 1e4, 1e5, 1e6])
+def test_log_softmax_is_exact_at_large_offsets(offset):
+    logits = (np.array([0.3, -0.2, 1.1, 0.0], dtype=np.float32) + np.float32(offset))
+    reference = torch.log_softmax(torch.tensor(logits, dtype=torch.float64), 0).numpy()
+    ours = [td.log_softmax(td.tensor(logits)), td.tensor(logits).log_softmax(dim=0),
+            nn.LogSoftmax(axis=0)(td.tensor(logits)), F.log_softmax(td.tensor(logits), dim=0)]
+    torch_f32 = torch.log_softmax(torch.tensor(logits), 0).numpy()
+    for out in ours:
+        assert out.dtype == np.float32
+        assert np.abs(out.data - reference).max() <= 1e-6
+        np.testing.assert_allclose(out.data, torch_f32, atol=1e-6)
+
+
+# ============================================================================ 6. zero size
+def test_zero_size_reductions_follow_numpy_and_torch():
+    z = td.Tensor(np.zeros((3, 0)), requires_grad=True)
+    np.testing.assert_array_equal(td.logsumexp(z, axis=1).data, [-np.inf] * 3)
+    assert td.softmax(z, axis=1).shape == (3, 0)
+    assert td.log_softmax(z, axis=1).shape == (3, 0)
+    td.logsumexp(z, axis=1).sum().backward()
+    assert z.grad.shape == (3, 0)
+    e = td.Tensor(np.zeros((0, 3)), requires_grad=True)
+    assert e.max(axis=1).shape == (0,) and e.min(axis=1).shape == (0,)
+    e.max(axis=1).sum().backward()
+    with pytest.raises(ValueError, match="zero-length axis"):
+        e.max(axis=0)
+
+
+def test_zero_size_shapes_split_flatten_and_index():
+    assert [p.shape for p in td.split(td.zeros(0, 2), 2)] == [(0, 2), (0, 2)]
+    assert td.flatten(td.zeros(0, 3, 4), 1).shape == (0, 12)
+    assert td.zeros(0, 3, 4).flatten(start_dim=1).shape == (0, 12)
+    x = td.ones(4, requires_grad=True)
+    picked = x[[]]
+    assert picked.shape == (0,)
+    picked.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, np.zeros(4))
+
+
+# ============================================================================ habits
+def test_torch_habit_methods():
+    x = td.Tensor(np.arange(6.0).reshape(2, 3))
+    assert x.view(3, 2).shape == (3, 2) and x.view(-1).shape == (6,)
+    assert x.permute(1, 0).shape == (3, 2)
+    assert x.unsqueeze(0).shape == (1, 2, 3)
+    assert x.numel() == 6 and x.dim() == 2
+    np.testing.assert_array_equal(x.clamp(1, 4).data, np.clip(x.data, 1, 4))
+    np.testing.assert_array_equal(x.pow(2).data, x.data ** 2)
+    assert x.long().dtype == np.int64 and x.int().dtype == np.int32
+    assert x.bool().dtype == np.bool_ and x.long().float().dtype == np.float32
+    assert x.to(np.float32).dtype == np.float32 and x.to("cpu") is x
+    assert x.to(td.zeros(1)).dtype == np.float32
+    with pytest.raises(RuntimeError, match="CPU only"):
+        x.to("cuda")
+    assert x.type_as(td.zeros(1)).dtype == np.float32
+    assert x.new_zeros(2, 2).dtype == np.float64 and x.new_ones((3,)).shape == (3,)
+    assert x[:, :1].expand(2, 4).shape == (2, 4) and x[:1].expand(-1, 3).shape == (1, 3)
+    assert x.contiguous() is x and x.T.contiguous().data.flags.c_contiguous
+    np.testing.assert_array_equal(x.masked_fill(x > 2, -1.0).data, np.where(x.data > 2, -1, x.data))
+    np.testing.assert_array_equal(x.argmax(dim=1).data, [2, 2])
+    assert x.argmax(dim=1).dtype == np.int64
+
+
+@pytest.mark.parametrize("call", [
+    lambda x: x.sum(dim=1, keepdim=True), lambda x: x.mean(dim=0), lambda x: x.max(dim=1),
+    lambda x: x.min(dim=1, keepdim=True), lambda x: x.var(dim=1), lambda x: x.std(dim=0),
+    lambda x: x.logsumexp(dim=1), lambda x: x.softmax(dim=0), lambda x: x.log_softmax(dim=1),
+    lambda x: td.sum(x, dim=1), lambda x: td.concatenate([x, x], dim=1), lambda x: td.cat([x, x], dim=0),
+    lambda x: td.stack([x, x], dim=1), lambda x: td.split(x, 3, dim=1)[0],
+    lambda x: x.expand_dims(0).squeeze(dim=0), lambda x: x.expand_dims(dim=0), lambda x: x.flatten(start_dim=0),
+    lambda x: td.swapaxes(x, dim0=0, dim1=1),
+])
+def test_dim_and_keepdim_are_accepted_and_differentiable(call):
+    x = td.Tensor(np.random.default_rng(0).standard_normal((2, 3)), requires_grad=True)
+    td.gradcheck(lambda t: call(t).sum(), [x])
+
+
+def test_giving_both_axis_and_dim_raises():
+    with pytest.raises(TypeError, match="both 'axis' and its torch alias 'dim'"):
+        td.sum(td.ones(2, 2), axis=0, dim=1)
+
+
+def test_module_level_torch_names():
+    arr = np.zeros(3, dtype=np.float32)
+    shared = td.from_numpy(arr)
+    arr[0] = 4.0
+    assert shared.data[0] == 4.0
+    assert td.as_tensor(arr).data is arr and td.as_tensor([1, 2]).dtype == np.int64
+    td.manual_seed(0)
+    r = td.randint(0, 5, (100,))
+    assert r.dtype == np.int64 and r.data.min() >= 0 and r.data.max() < 5
+    assert td.randint(3, (2, 2)).shape == (2, 2)
+    np.testing.assert_allclose(td.linspace(0, 1, 5).data, np.linspace(0, 1, 5))
+    np.testing.assert_allclose(td.logspace(0, 2, 3).data, [1, 10, 100])
+    assert td.empty(2, 3).shape == (2, 3) and td.empty(2).dtype == np.float32
+    assert td.full_like(td.zeros(2, dtype=np.float64), 3).data.tolist() == [3.0, 3.0]
+    assert td.rand_like(td.zeros(4)).shape == (4,) and td.randn_like(td.zeros(2, 2)).shape == (2, 2)
+    x = td.tensor([[1.0, 5.0], [7.0, 2.0]])
+    assert td.argmax(x, dim=1).tolist() == [1, 0] and td.argmin(x).item() == 0
+    assert td.cat([x, x], dim=0).shape == (4, 2)
+    w = td.ones(2, requires_grad=True)
+    with td.inference_mode():
+        assert not (w * 2).requires_grad
+    assert (w * 2).requires_grad
+
+
+def test_size_is_numpys_count_and_calling_it_explains():
+    x = td.zeros(3, 4)
+    assert x.size == 12
+    with pytest.raises(TypeError, match="x.shape\\[0\\]"):
+        x.size(0)
+
+
+# ============================================================================ clear errors
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: td.tensor(3.0).sum(axis=0), ValueError, "sum: axis 0 .*0 dimensions"),
+    (lambda: td.ones(2, 3).squeeze(0), ValueError, "squeeze: axis 0 .* length 2"),
+    (lambda: td.Tensor([[1, 2], [3]]), ValueError, "Tensor: .*ragged"),
+    (lambda: td.Tensor(["a", "b"]), TypeError, "Tensor: cannot build"),
+    (lambda: td.Tensor(np.array(["a"])), TypeError, "Tensor: cannot build"),
+    (lambda: td.Tensor(np.array([1, 2], dtype=object)), TypeError, "Tensor: cannot build"),
+    (lambda: td.arange(0, 10, 0), ValueError, "arange: step must be nonzero"),
+    (lambda: td.eye(-2), ValueError, "eye: n must be a non-negative integer, got -2"),
+    (lambda: td.sum(td.ones(2, 2), axis=1.5), TypeError, "sum: axis .* got 1.5"),
+    (lambda: td.tensor([2]) ** -1, ValueError, "power: Integers to negative"),
+])
+def test_bad_input_gets_an_error_naming_the_op(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
