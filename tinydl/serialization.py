@@ -7,20 +7,36 @@ tuples, Python numbers, strings, booleans, None, which leaves were Tensors) is d
 one JSON document stored as a uint8 array under ``'__tinydl_structure__'``, so ``load``
 returns exactly what was saved (arrays bit-identical).
 
-The file is written to a temporary file in the same directory and moved into place with
-``os.replace``, so a crash never leaves a half-written checkpoint under ``path``.
+The file is written to a temporary file in the same directory, flushed to disk and moved into
+place with ``os.replace``, so a crash never leaves a half-written checkpoint under ``path``.
+The temporary file is created with mode ``0o666`` and lets the kernel apply the process umask,
+exactly as ``open(path, "w")`` would, so the checkpoint gets the usual permissions (``0o644``
+under umask ``0o022``) without reading or touching the umask, which is process-wide state.
+
+``load`` reads every array before it returns and checks the structure against them. Whatever
+is wrong with the file (empty, truncated, not a zip, a member failing its CRC, an object array,
+a broken structure entry) raises ``SerializationError``, a ``ValueError`` that names the file
+and the fault. A missing file raises ``FileNotFoundError`` (what Python users expect from any
+open), with the path in its message.
 """
+import errno
 import json
 import os
-import tempfile
+import secrets
+import zipfile
+import zlib
 
 import numpy as np
 
 from tinydl.tensor import Tensor
 
-__all__ = ["save", "load"]
+__all__ = ["save", "load", "SerializationError"]
 
 _STRUCTURE_KEY = "__tinydl_structure__"
+
+
+class SerializationError(ValueError):
+    """A file that ``tinydl.load`` cannot read: the message names the file and what is wrong."""
 
 
 def _encode(obj, path, arrays):
@@ -53,21 +69,59 @@ def _encode(obj, path, arrays):
                     "(only dicts, lists, tuples, arrays, Tensors, numbers, strings, None)")
 
 
-def _decode(node, archive):
+def _join(where, key):
+    """The dotted path of a child node, as ``_encode`` builds archive keys."""
+    return f"{where}.{key}" if where else str(key)
+
+
+class _MalformedStructure(Exception):
+    """Raised by ``_decode``; ``load`` turns it into a SerializationError naming the file."""
+
+
+def _decode(node, arrays, where=""):
+    """Rebuild what ``_encode`` described, checking each node; ``where`` is its dotted path."""
+    name = f"node {where!r}" if where else "the top node"
+    if not isinstance(node, dict):
+        raise _MalformedStructure(f"{name} is a JSON {type(node).__name__}, not a node")
     if "array" in node:
-        data = archive[node["array"]]
-        if node["scalar"]:
+        key = node["array"]
+        if not isinstance(key, str) or key not in arrays:
+            raise _MalformedStructure(f"{name} refers to the array {key!r}, which the archive "
+                                      "does not hold")
+        flags = [node.get(flag) for flag in ("tensor", "requires_grad", "scalar")]
+        if not all(isinstance(flag, bool) for flag in flags):
+            raise _MalformedStructure(f"{name} lacks the boolean flags tensor, requires_grad "
+                                      "and scalar")
+        tensor, requires_grad, scalar = flags
+        data = arrays[key]
+        if scalar:
+            if data.ndim != 0:
+                raise _MalformedStructure(f"{name} is marked scalar but {key!r} has shape "
+                                          f"{data.shape}")
             return data[()]
-        if node["tensor"]:
-            return Tensor(data, requires_grad=node["requires_grad"])
+        if tensor:
+            return Tensor(data, requires_grad=requires_grad)
         return data
     if "dict" in node:
-        return {k: _decode(v, archive) for k, v in node["dict"]}
-    if "list" in node:
-        return [_decode(v, archive) for v in node["list"]]
-    if "tuple" in node:
-        return tuple(_decode(v, archive) for v in node["tuple"])
-    return node["value"]
+        items = node["dict"]
+        if not isinstance(items, list) or not all(
+                isinstance(item, list) and len(item) == 2 and isinstance(item[0], (str, int))
+                and not isinstance(item[0], bool) for item in items):
+            raise _MalformedStructure(f"{name} is a dict node whose items are not [key, node] "
+                                      "pairs with str or int keys")
+        return {k: _decode(v, arrays, _join(where, k)) for k, v in items}
+    for kind, container in (("list", list), ("tuple", tuple)):
+        if kind in node:
+            if not isinstance(node[kind], list):
+                raise _MalformedStructure(f"{name} is a {kind} node without a list of nodes")
+            return container(_decode(v, arrays, _join(where, i))
+                             for i, v in enumerate(node[kind]))
+    if "value" in node:
+        value = node["value"]
+        if value is not None and not isinstance(value, (bool, int, float, str)):
+            raise _MalformedStructure(f"{name} holds a JSON {type(value).__name__} as a value")
+        return value
+    raise _MalformedStructure(f"{name} is a node of no known kind (keys {sorted(node)})")
 
 
 def save(obj, path):
@@ -80,8 +134,7 @@ def save(obj, path):
     structure = _encode(obj, [], arrays)
     arrays[_STRUCTURE_KEY] = np.frombuffer(json.dumps(structure).encode("utf-8"), dtype=np.uint8)
     path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tinydl-", suffix=".npz.tmp", dir=directory)
+    fd, tmp = _create_file_beside(path)
     try:
         with os.fdopen(fd, "wb") as handle:
             np.savez(handle, **arrays)
@@ -89,20 +142,119 @@ def save(obj, path):
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
-        if os.path.exists(tmp):
+        try:
             os.remove(tmp)
+        except FileNotFoundError:
+            pass
         raise
+
+
+def _create_file_beside(path):
+    """Create and open a new, uniquely named temporary file in the folder of ``path``.
+
+    Like ``tempfile.mkstemp`` (``O_EXCL``, a random name, retried on a clash), but with mode
+    ``0o666`` rather than ``0o600``: the kernel applies the umask, so once moved into place the
+    file has the permissions any other newly written file would have.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = os.path.join(directory, f".tinydl-{secrets.token_hex(8)}.npz.tmp")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+        except FileNotFoundError:
+            raise FileNotFoundError(errno.ENOENT, f"tinydl.save: cannot write {path}, "
+                                    "no such folder", directory) from None
+    raise FileExistsError(errno.EEXIST, "tinydl.save: no unused temporary file name", directory)
 
 
 def load(path):
     """Read what ``save`` wrote: the same nesting, with Tensors, arrays and numbers restored.
 
-    A plain ``.npz`` without tinydl's structure entry loads as a dict of arrays. Uses
-    ``allow_pickle=False``.
+    A plain ``.npz`` without tinydl's structure entry loads as a dict of arrays. Never uses
+    pickle. Every array is read (and its CRC checked) before anything is returned.
+
+    Raises ``SerializationError`` (a ``ValueError``) naming the file and the fault when it is
+    empty, truncated, not an ``.npz`` archive, corrupted, holds an object array or a member
+    that is not a ``.npy`` array, or has a broken structure entry; ``FileNotFoundError`` when
+    there is no file at ``path``. The file is closed in every case.
     """
-    with np.load(os.fspath(path), allow_pickle=False) as archive:
-        arrays = {key: archive[key] for key in archive.files}
+    path = os.fspath(path)
+    try:
+        handle = open(path, "rb")
+    except FileNotFoundError:
+        raise FileNotFoundError(errno.ENOENT, "tinydl.load: no such file", path) from None
+    # We own the handle: np.load leaks a file it opened itself when the zip is unreadable.
+    with handle:
+        arrays = _read_arrays(handle, path)
     if _STRUCTURE_KEY not in arrays:
         return arrays
-    structure = json.loads(arrays.pop(_STRUCTURE_KEY).tobytes().decode("utf-8"))
-    return _decode(structure, arrays)
+    raw = arrays.pop(_STRUCTURE_KEY)
+    try:
+        if raw.dtype != np.uint8 or raw.ndim != 1:
+            raise _MalformedStructure(f"it is a {raw.dtype} array of shape {raw.shape}, "
+                                      "not JSON bytes")
+        try:
+            structure = json.loads(raw.tobytes().decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise _MalformedStructure(f"it is not valid JSON ({err})") from None
+        return _decode(structure, arrays)
+    except _MalformedStructure as err:
+        raise SerializationError(f"tinydl.load: {path} has a broken structure entry "
+                                 f"{_STRUCTURE_KEY!r}: {err}") from None
+    except RecursionError:
+        raise SerializationError(f"tinydl.load: {path} has a structure entry nested too deeply "
+                                 "to decode") from None
+
+
+def _read_arrays(handle, path):
+    """Every member of the ``.npz`` open in ``handle``, as a dict name -> array."""
+    head = handle.read(4)
+    if not head:
+        raise SerializationError(f"tinydl.load: {path} is empty (0 bytes)")
+    # np.load would try to unpickle anything that is not a zip and advise allow_pickle=True.
+    if head == b"\x93NUM":
+        raise SerializationError(f"tinydl.load: {path} is a single .npy array, not an .npz "
+                                 "archive (read it with np.load)")
+    if not head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        raise SerializationError(f"tinydl.load: {path} is truncated or not a zip archive (it "
+                                 "does not start with a zip header)")
+    handle.seek(0)
+    try:
+        archive = np.load(handle, allow_pickle=False)
+    except (zipfile.BadZipFile, EOFError, ValueError) as err:
+        raise SerializationError(f"tinydl.load: {path} is truncated or not a zip archive "
+                                 f"(its zip directory is missing or damaged: {err})") from None
+    arrays = {}
+    with archive:
+        for name in archive.zip.namelist():
+            if not name.endswith(".npy"):
+                raise SerializationError(f"tinydl.load: {path} holds a member {name!r} that "
+                                         "is not a .npy array, so it is not an .npz file")
+            key = name.removesuffix(".npy")  # how np.savez names members and np.load keys
+            arrays[key] = _read_member(archive, name, key, path)
+    return arrays
+
+
+def _read_member(archive, name, key, path):
+    """One array, its header checked first so an object array is refused before NumPy sees it."""
+    prefix = f"tinydl.load: {path}"
+    try:
+        with archive.zip.open(name) as member:
+            version = np.lib.format.read_magic(member)
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            dtype = read_header(member)[2]
+        if not dtype.hasobject:
+            return archive[key]
+    except zipfile.BadZipFile as err:
+        fault = "fails its CRC check" if "CRC" in str(err) else f"cannot be read ({err})"
+        raise SerializationError(f"{prefix} member {key!r} {fault} (the file is corrupted)") \
+            from None
+    except (zlib.error, EOFError, ValueError, NotImplementedError, RuntimeError) as err:
+        raise SerializationError(f"{prefix} member {key!r} is not a readable .npy array "
+                                 f"({err}; the file is corrupted)") from None
+    raise SerializationError(f"{prefix} holds an object array under {key!r}, which tinydl "
+                             "never writes and cannot load without pickle")

@@ -1,12 +1,17 @@
 """tinydl.save / tinydl.load (tinydl/serialization.py): .npz without pickle, atomic, bit-identical."""
+import builtins
+import json
 import os
+import struct
+import traceback
+import zipfile
 
 import numpy as np
 import pytest
 
 import tinydl
 import tinydl.nn as nn
-from tinydl.serialization import load, save
+from tinydl.serialization import SerializationError, load, save
 
 
 def _model():
@@ -70,3 +75,200 @@ def test_atomic_write_keeps_old_file_on_failure(tmp_path):
         save({"a.b": np.ones(1), "a": {"b": np.ones(1)}}, path)
     with pytest.raises(TypeError, match="pickle"):
         save({"a": np.array(["x"], dtype=object)}, path)
+
+
+# ---- load: every broken file raises one error type, naming the file and the fault ----------
+
+def _good_file(path):
+    save({"w": np.arange(6.0), "step": 3}, path)
+    return path
+
+
+def _member_data_span(path, name):
+    """(start, size) of a member's stored bytes, read from its local zip header."""
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo(name)
+    with open(path, "rb") as handle:
+        handle.seek(info.header_offset + 26)
+        name_len, extra_len = struct.unpack("<HH", handle.read(4))
+    return info.header_offset + 30 + name_len + extra_len, info.compress_size
+
+
+def _flip_byte(path, offset):
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def _truncated(path):
+    raw = _good_file(path).read_bytes()
+    path.write_bytes(raw[: len(raw) // 2])
+
+
+def _truncated_to_three_bytes(path):
+    path.write_bytes(_good_file(path).read_bytes()[:3])
+
+
+def _empty(path):
+    path.write_bytes(b"")
+
+
+def _plain_text(path):
+    path.write_text("epoch 3, loss 0.25\n")
+
+
+def _npy_file(path):
+    with open(path, "wb") as handle:
+        np.save(handle, np.ones(3))
+
+
+def _bad_crc(path):
+    start, size = _member_data_span(_good_file(path), "w.npy")
+    _flip_byte(path, start + size - 1)  # the last byte of w's float data, past its .npy header
+
+
+def _bad_compressed_member(path):
+    np.savez_compressed(path, w=np.arange(1000.0))
+    start, size = _member_data_span(path, "w.npy")
+    _flip_byte(path, start + size // 2)
+
+
+def _object_array(path):
+    with open(path, "wb") as handle:
+        np.savez(handle, w=np.array([1, "a", None], dtype=object), allow_pickle=True)
+
+
+def _not_an_npy_member(path):
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("readme.txt", "not an array")
+
+
+def _structure_array(structure, **arrays):
+    """A writer of an .npz whose structure entry is ``structure``, beside ``arrays``."""
+    def write(path):
+        with open(path, "wb") as handle:
+            np.savez(handle, __tinydl_structure__=structure, **arrays)
+    return write
+
+
+def _with_structure(text, **arrays):
+    return _structure_array(np.frombuffer(text.encode("utf-8"), dtype=np.uint8), **arrays)
+
+
+_ARRAY_W = {"array": "w", "tensor": False, "requires_grad": False, "scalar": False}
+
+_BROKEN_FILES = {
+    # case: (writer, what the message must say)
+    "truncated": (_truncated, "truncated or not a zip archive"),
+    "truncated_to_3_bytes": (_truncated_to_three_bytes, "truncated or not a zip archive"),
+    "empty": (_empty, "is empty"),
+    "plain_text": (_plain_text, "not a zip archive"),
+    "npy_not_npz": (_npy_file, "single .npy array"),
+    "bad_crc": (_bad_crc, "member 'w' fails its CRC check (the file is corrupted)"),
+    "bad_compressed_member": (_bad_compressed_member, "member 'w'"),
+    "object_array": (_object_array, "object array under 'w', which tinydl never writes"),
+    "member_not_npy": (_not_an_npy_member, "'readme.txt' that is not a .npy array"),
+    "structure_not_json": (_with_structure("{not json"), "not valid JSON"),
+    "structure_not_utf8": (_structure_array(np.array([255, 254], np.uint8)), "not valid JSON"),
+    "structure_not_bytes": (_structure_array(np.ones(3)), "not JSON bytes"),
+    "structure_missing_array": (_with_structure(json.dumps({"dict": [["w", _ARRAY_W]]})),
+                                "node 'w' refers to the array 'w', which the archive does not"),
+    "structure_node_not_object": (_with_structure("[1, 2]", w=np.ones(2)), "the top node"),
+    "structure_unknown_node": (_with_structure(json.dumps({"dict": [["w", {"blob": 1}]]})),
+                               "node 'w' is a node of no known kind"),
+    "structure_bad_dict_items": (_with_structure(json.dumps({"dict": [["w"]]})),
+                                 "not [key, node] pairs"),
+    "structure_missing_flags": (_with_structure(json.dumps({"array": "w"}), w=np.ones(2)),
+                                "boolean flags"),
+    "structure_bad_scalar": (_with_structure(json.dumps(dict(_ARRAY_W, scalar=True)),
+                                             w=np.ones(2)), "marked scalar"),
+    "structure_bad_value": (_with_structure(json.dumps({"value": {"a": 1}})), "as a value"),
+}
+
+
+@pytest.mark.parametrize("case", list(_BROKEN_FILES))
+def test_load_of_a_broken_file_raises_serialization_error(tmp_path, case):
+    write, fault = _BROKEN_FILES[case]
+    path = tmp_path / "ckpt.npz"
+    write(path)
+    with pytest.raises(SerializationError) as info:
+        load(path)
+    message = str(info.value)
+    assert isinstance(info.value, ValueError)
+    assert message.startswith(f"tinydl.load: {path} "), message
+    assert fault in message, message
+    # NumPy's advice to pass allow_pickle=True must not reach the user, not even as a cause.
+    shown = "".join(traceback.format_exception(info.value))
+    assert "allow_pickle" not in shown and "pickle.load" not in shown, shown
+
+
+def test_load_of_a_missing_file_raises_file_not_found_naming_it(tmp_path):
+    path = tmp_path / "nope.npz"
+    with pytest.raises(FileNotFoundError, match="tinydl.load: no such file") as info:
+        load(path)
+    assert info.value.filename == str(path) and str(path) in str(info.value)
+
+
+def test_load_closes_the_file_on_every_error(tmp_path, monkeypatch):
+    opened = []
+    real_open = builtins.open
+
+    def tracking_open(*args, **kwargs):
+        handle = real_open(*args, **kwargs)
+        opened.append((args[0], handle))
+        return handle
+
+    for case, (write, _) in _BROKEN_FILES.items():
+        path = tmp_path / f"{case}.npz"
+        write(path)
+        opened.clear()
+        monkeypatch.setattr(builtins, "open", tracking_open)
+        with pytest.raises(Exception) as info:  # the exception (and its frames) stays alive
+            load(path)
+        monkeypatch.setattr(builtins, "open", real_open)
+        ours = [handle for name, handle in opened if os.fspath(name) == str(path)]
+        assert ours, f"{case}: load did not open {path} through open()"
+        assert all(handle.closed for handle in ours), f"{case}: {path} left open ({info.value})"
+
+
+def test_load_still_reads_plain_npz_and_good_files(tmp_path):
+    np.savez(tmp_path / "plain.npz", a=np.arange(3), b=np.eye(2))
+    back = load(tmp_path / "plain.npz")
+    assert sorted(back) == ["a", "b"]
+    np.testing.assert_array_equal(back["b"], np.eye(2))
+    back = load(_good_file(tmp_path / "good.npz"))
+    assert back["step"] == 3
+    np.testing.assert_array_equal(back["w"], np.arange(6.0))
+
+
+# ---- save: missing folder, permissions, atomicity ------------------------------------------
+
+def test_save_into_a_missing_folder_names_the_folder(tmp_path):
+    folder = tmp_path / "no" / "such"
+    with pytest.raises(FileNotFoundError, match="tinydl.save: cannot write .*no such folder") \
+            as info:
+        save({"a": np.ones(2)}, folder / "m.npz")
+    assert info.value.filename == str(folder)
+    assert sorted(os.listdir(tmp_path)) == []
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes and umask")
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)],
+                         ids=["umask022", "umask077", "umask002"])
+def test_saved_file_gets_the_usual_permissions_for_the_umask(tmp_path, umask, mode):
+    previous = os.umask(umask)
+    try:
+        save({"a": np.ones(2)}, tmp_path / "m.npz")
+        save({"a": np.zeros(2)}, tmp_path / "m.npz")  # replacing a file gives the same mode
+    finally:
+        os.umask(previous)
+    assert oct(os.stat(tmp_path / "m.npz").st_mode & 0o777) == oct(mode)
+    np.testing.assert_array_equal(load(tmp_path / "m.npz")["a"], np.zeros(2))
+
+
+def test_failed_save_removes_its_temporary_file(tmp_path):
+    target = tmp_path / "a_folder"
+    target.mkdir()
+    with pytest.raises(OSError):  # os.replace cannot put a file over a folder
+        save({"a": np.ones(2)}, target)
+    assert sorted(os.listdir(tmp_path)) == ["a_folder"] and os.listdir(target) == []
