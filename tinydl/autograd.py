@@ -24,6 +24,28 @@ from tinydl.tensor import Tensor
 
 _grad_enabled = True
 
+# How many in-place writes have happened in this process. Each node remembers the count at
+# its forward and each tensor's version counter the count at its last write, so backward can
+# tell "changed since" with one comparison per node when nothing was written in place.
+_inplace_epoch = 0
+
+
+def version_counter(t):
+    """``t``'s version counter ``[version, epoch of the last write]``, created on first use."""
+    vc = t._vc
+    if vc is None:
+        vc = t._vc = [0, 0]
+    return vc
+
+
+def bump_version(t):
+    """Record an in-place write to ``t``'s array (and so to every tensor that views it)."""
+    global _inplace_epoch
+    _inplace_epoch += 1
+    vc = version_counter(t)
+    vc[0] += 1
+    vc[1] = _inplace_epoch
+
 
 def is_grad_enabled():
     """Return True when operations are being recorded for differentiation."""
@@ -130,8 +152,7 @@ class Context:
     _out = None
     released = False
     records = False
-    versions = ()
-    out_version = 0
+    epoch = 0
 
     def save_for_backward(self, *values):
         """Keep arrays or Tensors for ``backward``; they come back through ``saved_tensors``."""
@@ -242,37 +263,34 @@ class Function:
             data = np.asarray(data)
         out = Tensor._wrap(data)
         if cls.view and isinstance(args[0], Tensor):
-            out._vc = args[0]._vc
+            out._vc = version_counter(args[0])
         if needs_graph and _grad_enabled:
             out.requires_grad = True
             out._ctx = ctx
             ctx.fn = cls
             ctx.inputs = args
             ctx._out = weakref.ref(out)
-            if cls.uses_input_values:
-                ctx.versions = [a._vc[0] if isinstance(a, Tensor) else None for a in args]
-            ctx.out_version = out._vc[0]
+            ctx.epoch = _inplace_epoch
         return out
 
 
 def _check_versions(ctx, out):
-    """Refuse to run ``ctx``'s backward when a value it reads was changed in place since."""
+    """Refuse to run ``ctx``'s backward when a value it reads was written in place since."""
     fn = ctx.fn
-    stale = None
+    candidates = []
     if fn.uses_input_values:
-        for i, (inp, version) in enumerate(zip(ctx.inputs, ctx.versions)):
-            if version is not None and inp._vc[0] != version:
-                stale = (f"input {i} (shape {inp.shape})", inp._vc[0], version)
-                break
-    if stale is None and fn.uses_output_value and out._vc[0] != ctx.out_version:
-        stale = (f"its output (shape {out.shape})", out._vc[0], ctx.out_version)
-    if stale is not None:
-        what, now, then = stale
-        raise RuntimeError(
-            f"backward: one of the values needed for gradient computation has been modified "
-            f"by an in-place operation: {what} of {fn.__name__} is at version {now}; expected "
-            f"version {then}. Compute the in-place update out of place (e.g. y = y + 1 instead "
-            "of y += 1), or do it after backward()")
+        candidates += [(f"input {i}", t) for i, t in enumerate(ctx.inputs)
+                       if isinstance(t, Tensor)]
+    if fn.uses_output_value:
+        candidates.append(("its output", out))
+    for what, t in candidates:
+        vc = t._vc
+        if vc is not None and vc[1] > ctx.epoch:
+            raise RuntimeError(
+                f"backward: one of the values needed for gradient computation has been modified "
+                f"by an in-place operation: {what} (shape {t.shape}) of {fn.__name__} is at "
+                f"version {vc[0]}, written after this op's forward. Compute the update out of "
+                "place (e.g. y = y + 1 instead of y += 1), or do it after backward()")
 
 
 def _topological_order(roots):
@@ -336,7 +354,8 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
                 continue
             if ctx.released:
                 raise RuntimeError(_RELEASED_MESSAGE)
-            _check_versions(ctx, t)
+            if ctx.epoch != _inplace_epoch:
+                _check_versions(ctx, t)
             input_grads = ctx.fn.backward(ctx, g)
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)

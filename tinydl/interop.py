@@ -1,36 +1,400 @@
 """NumPy interoperability: ``np.exp(t)``, ``np.sum(t, axis=1)`` on Tensors run tinydl's ops.
 
-(Placeholder while the full table is written: arithmetic ufuncs map to tinydl's operators;
-every other NumPy function runs on the arrays, as before.)
+NumPy hands every ufunc call that involves a Tensor to ``Tensor.__array_ufunc__`` and every
+other NumPy function to ``Tensor.__array_function__`` (NEP 13 and NEP 18); both land here.
+One rule decides what happens, for ufuncs and functions alike:
+
+* **ops**: NumPy names tinydl has a differentiable op for (``np.exp``, ``np.sum``,
+  ``np.concatenate``, ``ndarray + Tensor``) run that op and return a Tensor in the graph.
+  A few are composed from ops where the composition is exact to rounding
+  (``log2 = log(x) / ln 2``, ``square = x * x``); ones whose composition would lose
+  precision (``expm1``, ``log1p``) are not.
+* **constants**: comparisons, logical and rounding ufuncs (``t > 0``, ``np.floor(t)``) give
+  a Tensor outside the graph, as Tensor's own comparison operators do: their gradient is
+  zero wherever it exists.
+* **queries**: functions whose result is not a differentiable value (``np.shape``,
+  ``np.argmax``, ``np.allclose``, ``np.isfinite``, ``np.sort``...) run on the arrays, with
+  Tensors unwrapped (also inside lists and tuples), and return plain NumPy results.
+
+Anything else raises a ``TypeError`` that names the NumPy function and points to
+``np.f(t.data)`` for a plain array. So do arguments tinydl cannot honour (``out=``,
+``where=``, ``dtype=``, ufunc methods other than a call, except ``np.add.reduce`` and
+``np.maximum/minimum.reduce``, which are sum, max and min).
 """
-import operator
+import math
 
 import numpy as np
+from scipy import special
 
+from tinydl import ops
 from tinydl.tensor import Tensor
 
-_BINARY = {np.add: operator.add, np.subtract: operator.sub, np.multiply: operator.mul,
-           np.true_divide: operator.truediv, np.power: operator.pow, np.matmul: operator.matmul,
-           np.less: operator.lt, np.less_equal: operator.le, np.greater: operator.gt,
-           np.greater_equal: operator.ge, np.equal: operator.eq, np.not_equal: operator.ne}
 
-
+# ----------------------------------------------------------------------------- helpers
 def _unwrap(x):
+    """``x`` with every Tensor replaced by its array, also inside lists, tuples and dicts."""
     if isinstance(x, Tensor):
         return x.data
     if isinstance(x, (list, tuple)):
         return type(x)(_unwrap(v) for v in x)
+    if isinstance(x, dict):
+        return {k: _unwrap(v) for k, v in x.items()}
     return x
 
 
+def _operand(x):
+    """A Tensor, an array or a Python number: what tinydl's ops take (lists become arrays)."""
+    if isinstance(x, (Tensor, np.ndarray, np.generic, int, float, bool)):
+        return x
+    return np.asarray(_unwrap(x))
+
+
+def _ufunc_name(ufunc, method="__call__"):
+    module = "numpy." if getattr(np, ufunc.__name__, None) is ufunc else ""
+    return module + ufunc.__name__ + ("" if method == "__call__" else f".{method}")
+
+
+def _function_name(func):
+    module = getattr(func, "__module__", None) or "numpy"
+    # NumPy's own functions live in private modules (numpy._core.fromnumeric); name them as
+    # users call them.
+    if module.startswith("numpy._"):
+        module = "numpy"
+    return f"{module}.{func.__name__}"
+
+
+def _unsupported(name, why=None, unary=False):
+    """The TypeError for a NumPy call on Tensors that tinydl cannot differentiate."""
+    short = "np." + name[len("numpy."):] if name.startswith("numpy.") else name
+    rest = "" if unary else ", ..."
+    why = why or "tinydl has no differentiable op for it"
+    return TypeError(f"{name} on a tinydl Tensor: {why}. For a plain NumPy array (no gradient) "
+                     f"call it on the data: {short}(t.data{rest}) or {short}(t.numpy(){rest})")
+
+
+# The values NumPy's keywords have when they change nothing.
+_KEYWORD_DEFAULTS = {"where": True, "casting": "same_kind", "order": "K", "subok": True}
+
+
+def _is_default(key, value):
+    if value is None:
+        return True
+    if key not in _KEYWORD_DEFAULTS or isinstance(value, (np.ndarray, Tensor)):
+        return False
+    return value == _KEYWORD_DEFAULTS[key]
+
+
+def _refuse_extras(name, **given):
+    """Raise for NumPy keyword arguments passed with a value other than their default."""
+    for key, value in given.items():
+        if not _is_default(key, value):
+            raise _unsupported(name, f"tinydl does not support {key}= here")
+
+
+# ----------------------------------------------------------------------------- ufuncs
+def _float64(x):
+    if isinstance(x, Tensor):
+        return ops.astype(x, np.float64)
+    if isinstance(x, (int, float)):
+        return float(x)
+    return np.asarray(x, dtype=np.float64)
+
+
+# NumPy ufunc -> tinydl op with the same inputs. Composed entries are exact to rounding.
+_UFUNC_OPS = {
+    np.add: ops.add,
+    np.subtract: ops.subtract,
+    np.multiply: ops.multiply,
+    np.true_divide: ops.divide,  # np.divide is the same ufunc
+    np.power: ops.power,
+    np.float_power: lambda a, b: ops.power(_float64(a), _float64(b)),
+    np.negative: ops.negative,
+    np.positive: ops.copy,
+    np.matmul: ops.matmul,
+    np.maximum: ops.maximum,
+    np.minimum: ops.minimum,
+    np.absolute: ops.abs,  # np.abs is the same ufunc
+    np.fabs: ops.abs,
+    np.exp: ops.exp,
+    np.exp2: lambda x: ops.power(2.0, x),
+    np.log: ops.log,
+    np.log2: lambda x: ops.divide(ops.log(x), math.log(2.0)),
+    np.log10: lambda x: ops.divide(ops.log(x), math.log(10.0)),
+    np.sqrt: ops.sqrt,
+    np.square: lambda x: ops.multiply(x, x),
+    np.reciprocal: lambda x: ops.divide(1.0, x),
+    np.sin: ops.sin,
+    np.cos: ops.cos,
+    np.tan: lambda x: ops.divide(ops.sin(x), ops.cos(x)),
+    np.tanh: ops.tanh,
+    np.deg2rad: lambda x: ops.multiply(x, math.pi / 180.0),
+    np.radians: lambda x: ops.multiply(x, math.pi / 180.0),
+    np.rad2deg: lambda x: ops.multiply(x, 180.0 / math.pi),
+    np.degrees: lambda x: ops.multiply(x, 180.0 / math.pi),
+    special.erf: ops.erf,
+    special.expit: ops.sigmoid,
+}
+
+# Piecewise-constant or boolean results: a Tensor outside the graph (zero gradient).
+_UFUNC_CONSTANTS = {
+    np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal,
+    np.logical_not, np.logical_and, np.logical_or, np.logical_xor,
+    np.invert, np.bitwise_and, np.bitwise_or, np.bitwise_xor,
+    np.sign, np.floor, np.ceil, np.trunc, np.rint, np.floor_divide,
+}
+
+# Tests on values: plain NumPy arrays, as ``np.isfinite(array)`` gives.
+_UFUNC_QUERIES = {np.isfinite, np.isnan, np.isinf, np.signbit}
+
+
+def _check_ufunc_kwargs(name, kwargs, unary):
+    out = kwargs.get("out")
+    if out is not None and any(o is not None for o in (out if isinstance(out, tuple) else (out,))):
+        raise _unsupported(name, "tinydl does not write into out= arrays", unary)
+    for key, value in kwargs.items():
+        if key != "out" and not _is_default(key, value):
+            raise _unsupported(name, f"tinydl does not support {key}= on Tensors", unary)
+
+
+# ufunc.reduce -> reduction op; NumPy's ``axis`` defaults to 0 here, not to None.
+_UFUNC_REDUCTIONS = {np.add: ops.sum, np.maximum: ops.max, np.minimum: ops.min}
+
+
+def _reduce(ufunc, name, array, axis=0, dtype=None, out=None, keepdims=False, initial=None,
+            where=None):
+    _refuse_extras(name, dtype=dtype, out=out, initial=initial, where=where)
+    return _UFUNC_REDUCTIONS[ufunc](array, axis=axis, keepdims=keepdims)
+
+
 def array_ufunc(ufunc, method, inputs, kwargs):
-    if method == "__call__" and not kwargs and ufunc in _BINARY and len(inputs) == 2:
-        a, b = inputs
-        if not isinstance(a, Tensor):
-            a = Tensor._wrap(np.asarray(a))
-        return _BINARY[ufunc](a, b)
-    raise TypeError(f"numpy.{ufunc.__name__}: not supported on tinydl Tensors yet")
+    """``Tensor.__array_ufunc__``: run ``ufunc`` on ``inputs`` (Tensors, arrays, numbers)."""
+    name = _ufunc_name(ufunc, method)
+    unary = method == "__call__" and ufunc.nin == 1
+    if method == "reduce" and ufunc in _UFUNC_REDUCTIONS:
+        return _reduce(ufunc, name, *inputs, **kwargs)
+    if method != "__call__":
+        raise _unsupported(name)
+    _check_ufunc_kwargs(name, kwargs, unary)
+    if ufunc in _UFUNC_QUERIES:
+        return ufunc(*_unwrap(inputs))
+    if ufunc in _UFUNC_CONSTANTS:
+        return Tensor._wrap(np.asarray(ufunc(*_unwrap(inputs))))
+    if ufunc not in _UFUNC_OPS:
+        raise _unsupported(name, unary=unary)
+    if not any(isinstance(x, Tensor) and x.dtype.kind in "fc" for x in inputs):
+        # Integer and bool Tensors never require grad: NumPy's own result is exact.
+        return Tensor._wrap(np.asarray(ufunc(*_unwrap(inputs))))
+    return _UFUNC_OPS[ufunc](*[_operand(x) for x in inputs])
+
+
+# ----------------------------------------------------------------------------- functions
+# Each takes NumPy's signature (so positional and keyword calls both bind) and runs tinydl's
+# op; arguments tinydl cannot honour raise.
+def _sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    _refuse_extras("numpy.sum", dtype=dtype, out=out, initial=initial, where=where)
+    return ops.sum(_operand(a), axis=axis, keepdims=keepdims)
+
+
+def _mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
+    _refuse_extras("numpy.mean", dtype=dtype, out=out, where=where)
+    return ops.mean(_operand(a), axis=axis, keepdims=keepdims)
+
+
+def _reduction(op, name):
+    def reduce(a, axis=None, out=None, keepdims=False, initial=None, where=None):
+        _refuse_extras(name, out=out, initial=initial, where=where)
+        return op(_operand(a), axis=axis, keepdims=keepdims)
+    return reduce
+
+
+def _moment(op, name):
+    def moment(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
+               mean=None, correction=None):
+        _refuse_extras(name, dtype=dtype, out=out, where=where, mean=mean)
+        if correction is not None:
+            ddof = correction
+        return op(_operand(a), axis=axis, ddof=ddof, keepdims=keepdims)
+    return moment
+
+
+def _reshape(a, shape=None, order="C", *, newshape=None, copy=None):
+    if order != "C":
+        raise _unsupported("numpy.reshape",
+                           f"tinydl reshapes in C order only, got order={order!r}")
+    _refuse_extras("numpy.reshape", copy=copy)
+    return ops.reshape(_operand(a), shape if shape is not None else newshape)
+
+
+def _ravel(a, order="C"):
+    if order != "C":
+        raise _unsupported("numpy.ravel", f"tinydl reshapes in C order only, got order={order!r}")
+    return ops.reshape(_operand(a), (-1,))
+
+
+def _transpose(a, axes=None):
+    return ops.transpose(_operand(a), axes)
+
+
+def _moveaxis(a, source, destination):
+    a = _operand(a)
+    ndim = np.ndim(a)
+    source = [int(s) % max(ndim, 1) for s in np.atleast_1d(source)]
+    destination = [int(d) % max(ndim, 1) for d in np.atleast_1d(destination)]
+    order = [n for n in range(ndim) if n not in source]
+    for dest, src in sorted(zip(destination, source)):
+        order.insert(dest, src)
+    return ops.transpose(a, order)
+
+
+def _squeeze(a, axis=None):
+    return ops.squeeze(_operand(a), axis)
+
+
+def _broadcast_to(array, shape, subok=False):
+    return ops.broadcast_to(_operand(array), shape)
+
+
+def _concatenate(arrays, axis=0, out=None, *, dtype=None, casting=None):
+    _refuse_extras("numpy.concatenate", out=out, dtype=dtype, casting=casting)
+    arrays = [_operand(a) for a in arrays]
+    if axis is None:  # NumPy flattens every input first
+        arrays, axis = [ops.reshape(a, (-1,)) for a in arrays], 0
+    return ops.concatenate(arrays, axis=axis)
+
+
+def _stack(arrays, axis=0, out=None, *, dtype=None, casting=None):
+    _refuse_extras("numpy.stack", out=out, dtype=dtype, casting=casting)
+    return ops.stack([_operand(a) for a in arrays], axis=axis)
+
+
+def _split(ary, indices_or_sections, axis=0):
+    return ops.split(_operand(ary), indices_or_sections, axis=axis)
+
+
+def _array_split(ary, indices_or_sections, axis=0):
+    ary = _operand(ary)
+    if isinstance(indices_or_sections, (int, np.integer)):
+        # NumPy's rule: the first n % k pieces get one element more.
+        n = np.shape(ary)[axis]
+        size, extra = divmod(n, int(indices_or_sections))
+        sizes = [size + 1] * extra + [size] * (int(indices_or_sections) - extra)
+        indices_or_sections = list(np.cumsum(sizes)[:-1])
+    return ops.split(ary, indices_or_sections, axis=axis)
+
+
+def _where(condition, x=None, y=None):
+    if x is None and y is None:  # np.where(condition) is np.nonzero(condition)
+        return np.nonzero(_unwrap(condition))
+    if x is None or y is None:
+        raise ValueError("numpy.where: either both or neither of x and y should be given")
+    return ops.where(_operand(condition), _operand(x), _operand(y))
+
+
+def _clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None, **kwargs):  # noqa: A002
+    _refuse_extras("numpy.clip", out=out, **kwargs)
+    low = a_min if a_min is not None else min
+    high = a_max if a_max is not None else max
+    a = _operand(a)
+    if not isinstance(low, Tensor) and not isinstance(high, Tensor):
+        return ops.clip(a, _unwrap(low), _unwrap(high))
+    # Tensor bounds get gradients too: raise to low, then cap at high (NumPy's order, so
+    # low > high gives high); ties keep the gradient on ``a``, as ops.clip does.
+    if low is not None:
+        a = ops.where(a < low, _operand(low), a)
+    if high is not None:
+        a = ops.where(a > high, _operand(high), a)
+    return a
+
+
+def _pad(array, pad_width, mode="constant", **kwargs):
+    if mode != "constant":
+        raise _unsupported("numpy.pad", f"tinydl pads with a constant only, got mode={mode!r}")
+    constant_values = kwargs.pop("constant_values", 0)
+    _refuse_extras("numpy.pad", **kwargs)
+    return ops.pad(_operand(array), pad_width, constant_values=_unwrap(constant_values))
+
+
+def _dot(a, b, out=None):
+    _refuse_extras("numpy.dot", out=out)
+    a, b = _operand(a), _operand(b)
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return ops.multiply(a, b)
+    if np.ndim(a) > 2 or np.ndim(b) > 2:
+        raise _unsupported("numpy.dot", "tinydl computes dot for 1-D and 2-D operands only "
+                           "(use np.matmul, whose batching rule tinydl has)")
+    return ops.matmul(a, b)
+
+
+def _outer(a, b, out=None):
+    _refuse_extras("numpy.outer", out=out)
+    return ops.multiply(ops.reshape(_operand(a), (-1, 1)), ops.reshape(_operand(b), (1, -1)))
+
+
+def _copy(a, order="K", subok=False):
+    return ops.copy(_operand(a))
+
+
+def _round(a, decimals=0, out=None):
+    _refuse_extras("numpy.round", out=out)
+    return Tensor._wrap(np.asarray(np.round(_unwrap(a), decimals)))
+
+
+_FUNCTION_OPS = {
+    np.sum: _sum,
+    np.mean: _mean,
+    np.max: _reduction(ops.max, "numpy.max"),
+    np.amax: _reduction(ops.max, "numpy.amax"),
+    np.min: _reduction(ops.min, "numpy.min"),
+    np.amin: _reduction(ops.min, "numpy.amin"),
+    np.var: _moment(ops.var, "numpy.var"),
+    np.std: _moment(ops.std, "numpy.std"),
+    np.reshape: _reshape,
+    np.ravel: _ravel,
+    np.transpose: _transpose,
+    np.swapaxes: lambda a, axis1, axis2: ops.swapaxes(_operand(a), axis1, axis2),
+    np.moveaxis: _moveaxis,
+    np.expand_dims: lambda a, axis: ops.expand_dims(_operand(a), axis),
+    np.squeeze: _squeeze,
+    np.broadcast_to: _broadcast_to,
+    np.concatenate: _concatenate,
+    np.stack: _stack,
+    np.split: _split,
+    np.array_split: _array_split,
+    np.where: _where,
+    np.clip: _clip,
+    np.pad: _pad,
+    np.dot: _dot,
+    np.outer: _outer,
+    np.copy: _copy,
+    np.round: _round,
+    np.around: _round,
+}
+
+# Functions whose result is not a differentiable value: they run on the arrays.
+_PASSTHROUGH_NAMES = (
+    # shapes and dtypes
+    "shape", "ndim", "size", "result_type", "can_cast", "min_scalar_type",
+    # comparisons of whole arrays
+    "allclose", "isclose", "array_equal", "array_equiv",
+    # indices, orderings and counts
+    "argmax", "argmin", "argsort", "argpartition", "argwhere", "nonzero", "flatnonzero",
+    "lexsort", "searchsorted", "sort", "unique", "count_nonzero", "any", "all", "bincount",
+    "digitize", "histogram", "isin", "unravel_index", "ravel_multi_index",
+    # tests on values
+    "isneginf", "isposinf", "iscomplexobj", "isrealobj", "iscomplex", "isreal",
+    "may_share_memory", "shares_memory",
+    # new arrays shaped like the input (their values do not depend on it)
+    "zeros_like", "ones_like", "empty_like", "full_like",
+    # printing and saving
+    "array_repr", "array_str", "array2string", "save", "savez", "savez_compressed", "savetxt",
+)
+_PASSTHROUGH = {getattr(np, n) for n in _PASSTHROUGH_NAMES if hasattr(np, n)}
 
 
 def array_function(func, types, args, kwargs):
-    return func(*_unwrap(args), **{k: _unwrap(v) for k, v in kwargs.items()})
+    """``Tensor.__array_function__``: a tinydl op, a query on the arrays, or a clear error."""
+    if func in _FUNCTION_OPS:
+        return _FUNCTION_OPS[func](*args, **kwargs)
+    if func in _PASSTHROUGH:
+        return func(*_unwrap(args), **_unwrap(kwargs))
+    raise _unsupported(_function_name(func))

@@ -97,7 +97,7 @@ class Tensor:
         self.grad = None
         self._ctx = None
         self._retains_grad = False
-        self._vc = [0]
+        self._vc = None
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -111,7 +111,7 @@ class Tensor:
         t.requires_grad = requires_grad
         t._ctx = None
         t._retains_grad = False
-        t._vc = [0]
+        t._vc = None
         return t
 
     # ----------------------------------------------------------------- attributes
@@ -135,7 +135,7 @@ class Tensor:
     @property
     def _version(self):
         """How many in-place ops have written to this tensor's array (torch's ``_version``)."""
-        return self._vc[0]
+        return self._vc[0] if self._vc is not None else 0
 
     def numel(self):
         """The number of elements (torch's name for ``size``)."""
@@ -202,7 +202,7 @@ class Tensor:
     def detach(self):
         """A new leaf Tensor sharing this tensor's data (and version counter), cut off from the graph."""
         t = Tensor._wrap(self.data)
-        t._vc = self._vc
+        t._vc = _autograd.version_counter(self)
         return t
 
     def copy(self):
@@ -389,7 +389,7 @@ class Tensor:
             raise type(err)(f"__setitem__: cannot assign {_describe(value)} to index {index!r} "
                             f"of a tensor of shape {self.shape} and dtype {self.dtype}: "
                             f"{err}") from None
-        self._vc[0] += 1
+        _autograd.bump_version(self)
 
     # ----------------------------------------------------------------- in-place ops
     # Each writes its result into self.data, so aliases (``u = t``) and NumPy views see it,
@@ -413,7 +413,6 @@ class Tensor:
             self._write(op, result.data)
             return self
         old = Tensor._wrap(self.data.copy(), requires_grad=self.requires_grad)
-        old._vc = [self._vc[0]]
         old._ctx = self._ctx
         if self._ctx is not None:
             self._ctx._out = weakref.ref(old)
@@ -423,7 +422,7 @@ class Tensor:
         self._write(op, result.data)
         ctx = result._ctx
         ctx._out = weakref.ref(self)
-        ctx.out_version = self._vc[0]
+        ctx.epoch = _autograd._inplace_epoch  # the node is as of after the write
         self._ctx = ctx
         self.requires_grad = True
         return self
@@ -441,7 +440,7 @@ class Tensor:
             raise RuntimeError(f"{op}: this tensor's array is read-only (a broadcast view?); "
                                "take a copy first")
         np.copyto(self.data, values, casting="unsafe")
-        self._vc[0] += 1
+        _autograd.bump_version(self)
 
     def __iadd__(self, other):
         return self._inplace("__iadd__", _ops.add, other)

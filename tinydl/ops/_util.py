@@ -70,9 +70,18 @@ def promote(a, b):
     that float's dtype (float32 for a Python float), where NumPy would give float64. Integer
     tensors never require grad, so the cast is a constant.
     """
+    # Fast exits first: this runs for every arithmetic op.
+    if a.__class__ is Tensor:
+        if b.__class__ is Tensor:
+            if a.data.dtype is b.data.dtype:
+                return a, b
+        elif a.data.dtype.kind == "f":
+            return a, b
+    elif b.__class__ is Tensor and b.data.dtype.kind == "f":
+        return a, b
     ka = a.data.dtype.kind if isinstance(a, Tensor) else None
     kb = b.data.dtype.kind if isinstance(b, Tensor) else None
-    if ka == kb or (ka == "f" and kb is None) or (kb == "f" and ka is None):
+    if ka == kb or ka == "f" and kb is None or kb == "f" and ka is None:
         return a, b
     if ka in ("i", "u", "b"):
         target = _float_partner(b, kb)

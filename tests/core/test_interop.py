@@ -1,0 +1,293 @@
+"""NumPy functions and ufuncs on Tensors (tinydl/interop.py): one table of cases, each checked
+for a Tensor result, NumPy's value on the arrays, and a float64 gradcheck through the NumPy
+call; plus the clear errors, mixed ndarray/Tensor arithmetic and the plain-NumPy queries."""
+import numpy as np
+import pytest
+from scipy import special
+
+import tinydl as td
+
+_any = lambda r, s: r.standard_normal(s)  # noqa: E731
+_pos = lambda r, s: r.uniform(0.5, 2.0, s)  # noqa: E731  (log, sqrt, reciprocal, pow bases)
+_small = lambda r, s: r.uniform(-1.0, 1.0, s)  # noqa: E731  (tan away from its poles)
+# Away from 0, where abs has its kink.
+_off0 = lambda r, s: r.choice([-1, 1], s) * r.uniform(0.1, 2.0, s)  # noqa: E731
+
+# id -> (fn applied to Tensors and to arrays alike, [(sampler, shape) per input])
+UFUNCS = {
+    "add": (np.add, [(_any, (3, 4)), (_any, (4,))]),
+    "subtract": (np.subtract, [(_any, (3, 4)), (_any, (3, 1))]),
+    "multiply": (np.multiply, [(_any, (3, 4)), (_any, (3, 4))]),
+    "divide": (np.divide, [(_any, (3, 4)), (_pos, (4,))]),
+    "true_divide": (np.true_divide, [(_pos, (2, 3)), (_pos, (2, 3))]),
+    "power": (np.power, [(_pos, (3, 4)), (_any, (3, 4))]),
+    "power_scalar": (lambda x: np.power(x, 3.0), [(_any, (5,))]),
+    "float_power": (np.float_power, [(_pos, (3, 4)), (_any, (4,))]),
+    "negative": (np.negative, [(_any, (3, 4))]),
+    "positive": (np.positive, [(_any, (3, 4))]),
+    "exp": (np.exp, [(_any, (3, 4))]),
+    "exp2": (np.exp2, [(_any, (3, 4))]),
+    "log": (np.log, [(_pos, (3, 4))]),
+    "log2": (np.log2, [(_pos, (3, 4))]),
+    "log10": (np.log10, [(_pos, (3, 4))]),
+    "sqrt": (np.sqrt, [(_pos, (3, 4))]),
+    "square": (np.square, [(_any, (3, 4))]),
+    "reciprocal": (np.reciprocal, [(_pos, (3, 4))]),
+    "absolute": (np.absolute, [(_off0, (3, 4))]),
+    "abs": (np.abs, [(_off0, (3, 4))]),
+    "fabs": (np.fabs, [(_off0, (3, 4))]),
+    "sin": (np.sin, [(_any, (3, 4))]),
+    "cos": (np.cos, [(_any, (3, 4))]),
+    "tan": (np.tan, [(_small, (3, 4))]),
+    "tanh": (np.tanh, [(_any, (3, 4))]),
+    "deg2rad": (np.deg2rad, [(_any, (3, 4))]),
+    "rad2deg": (np.rad2deg, [(_any, (3, 4))]),
+    "maximum": (np.maximum, [(_any, (3, 4)), (_any, (4,))]),
+    "minimum": (np.minimum, [(_any, (3, 4)), (_any, (3, 4))]),
+    "matmul": (np.matmul, [(_any, (3, 4)), (_any, (4, 2))]),
+    "matmul_batched": (np.matmul, [(_any, (2, 3, 4)), (_any, (4,))]),
+    "erf": (special.erf, [(_any, (3, 4))]),
+    "expit": (special.expit, [(_any, (3, 4))]),
+    "add_reduce": (lambda x: np.add.reduce(x, axis=1), [(_any, (3, 4))]),
+    "add_reduce_default_axis": (np.add.reduce, [(_any, (3, 4))]),
+    "maximum_reduce": (lambda x: np.maximum.reduce(x, axis=None), [(_any, (3, 4))]),
+    "minimum_reduce": (lambda x: np.minimum.reduce(x, keepdims=True), [(_any, (3, 4))]),
+}
+
+_bounds = np.array([-0.5, 0.0, 0.3, 0.8])
+_mask = np.array([[True, False, True, False]] * 3)
+
+FUNCTIONS = {
+    "sum": (np.sum, [(_any, (3, 4))]),
+    "sum_axis": (lambda x: np.sum(x, axis=0), [(_any, (3, 4))]),
+    "sum_axes_keepdims": (lambda x: np.sum(x, (0, 2), keepdims=True), [(_any, (2, 3, 4))]),
+    "mean": (lambda x: np.mean(x, axis=-1), [(_any, (3, 4))]),
+    "max": (lambda x: np.max(x, axis=1), [(_any, (3, 4))]),
+    "amax": (lambda x: np.amax(x, 0, keepdims=True), [(_any, (3, 4))]),
+    "min": (np.min, [(_any, (3, 4))]),
+    "amin": (lambda x: np.amin(x, axis=1), [(_any, (3, 4))]),
+    "var": (lambda x: np.var(x, axis=0), [(_any, (3, 4))]),
+    "var_ddof": (lambda x: np.var(x, axis=1, ddof=1), [(_any, (3, 4))]),
+    "std": (np.std, [(_any, (3, 4))]),
+    "std_ddof": (lambda x: np.std(x, 0, ddof=1, keepdims=True), [(_any, (3, 4))]),
+    "reshape": (lambda x: np.reshape(x, (4, -1)), [(_any, (2, 3, 2))]),
+    "ravel": (np.ravel, [(_any, (3, 4))]),
+    "transpose": (np.transpose, [(_any, (2, 3, 4))]),
+    "transpose_axes": (lambda x: np.transpose(x, (1, 2, 0)), [(_any, (2, 3, 4))]),
+    "swapaxes": (lambda x: np.swapaxes(x, 0, 2), [(_any, (2, 3, 4))]),
+    "moveaxis": (lambda x: np.moveaxis(x, 0, -1), [(_any, (2, 3, 4))]),
+    "expand_dims": (lambda x: np.expand_dims(x, 1), [(_any, (3, 4))]),
+    "squeeze": (lambda x: np.squeeze(x, axis=0), [(_any, (1, 3, 1))]),
+    "broadcast_to": (lambda x: np.broadcast_to(x, (2, 3, 4)), [(_any, (3, 1))]),
+    "concatenate": (lambda x, y: np.concatenate([x, np.ones((1, 4)), y], axis=0),
+                    [(_any, (2, 4)), (_any, (3, 4))]),
+    "concatenate_none": (lambda x, y: np.concatenate((x, y), axis=None),
+                         [(_any, (2, 2)), (_any, (3,))]),
+    "stack": (lambda x, y: np.stack([x, y], axis=1), [(_any, (3, 4)), (_any, (3, 4))]),
+    "split": (lambda x: np.split(x, 2, axis=1), [(_any, (3, 4))]),
+    "split_points": (lambda x: np.split(x, [1, 3]), [(_any, (5, 2))]),
+    "array_split": (lambda x: np.array_split(x, 3), [(_any, (7, 2))]),
+    "where": (lambda x, y: np.where(_mask, x, y), [(_any, (3, 4)), (_any, (4,))]),
+    "clip": (lambda x: np.clip(x, -0.5, 0.5), [(_any, (3, 4))]),
+    "clip_array_bounds": (lambda x: np.clip(x, _bounds - 1.0, _bounds), [(_any, (3, 4))]),
+    "clip_tensor_bounds": (np.clip, [(_any, (3, 4)), (_small, (4,)), (_pos, (4,))]),
+    "pad": (lambda x: np.pad(x, ((1, 0), (2, 3))), [(_any, (3, 4))]),
+    "pad_constant": (lambda x: np.pad(x, 1, mode="constant", constant_values=2.5),
+                     [(_any, (3, 4))]),
+    "dot_2d": (np.dot, [(_any, (3, 4)), (_any, (4, 2))]),
+    "dot_1d": (np.dot, [(_any, (4,)), (_any, (4,))]),
+    "dot_2d_1d": (np.dot, [(_any, (3, 4)), (_any, (4,))]),
+    "dot_scalar": (lambda x: np.dot(x, 2.0), [(_any, (3, 4))]),
+    "outer": (np.outer, [(_any, (3,)), (_any, (2, 2))]),
+    "copy": (np.copy, [(_any, (3, 4))]),
+}
+
+
+def _inputs(spec):
+    r = np.random.default_rng(0)
+    arrays = [sample(r, shape) for sample, shape in spec]
+    return arrays, [td.Tensor(a, requires_grad=True) for a in arrays]
+
+
+def _as_tuple(x):
+    return tuple(x) if isinstance(x, (list, tuple)) else (x,)
+
+
+def _check_case(fn, spec):
+    arrays, tensors = _inputs(spec)
+    outs = _as_tuple(fn(*tensors))
+    refs = _as_tuple(fn(*arrays))
+    assert len(outs) == len(refs)
+    for out, ref in zip(outs, refs):
+        assert isinstance(out, td.Tensor), type(out)
+        assert out.requires_grad
+        assert out.dtype == np.float64
+        assert out.shape == np.shape(ref)
+        np.testing.assert_allclose(out.data, ref, rtol=1e-12, atol=1e-12)
+    assert td.gradcheck(lambda *ts: _as_tuple(fn(*ts)), tensors)
+
+
+@pytest.mark.parametrize("name", sorted(UFUNCS))
+def test_ufunc_runs_tinydl_op(name):
+    _check_case(*UFUNCS[name])
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_function_runs_tinydl_op(name):
+    _check_case(*FUNCTIONS[name])
+
+
+def test_tables_cover_enough_names():
+    assert len(UFUNCS) >= 20 and len(FUNCTIONS) >= 10
+
+
+# ----------------------------------------------------------------------------- mixed operands
+_OPERATORS = {
+    "add": lambda a, t: a + t,
+    "subtract": lambda a, t: a - t,
+    "multiply": lambda a, t: a * t,
+    "divide": lambda a, t: a / t,
+    "power": lambda a, t: a ** t,
+    "matmul": lambda a, t: a @ t,
+}
+_REFLECTED = {"add": "__radd__", "subtract": "__rsub__", "multiply": "__rmul__",
+              "divide": "__rtruediv__", "power": "__rpow__", "matmul": "__rmatmul__"}
+
+
+@pytest.mark.parametrize("name", sorted(_OPERATORS))
+def test_ndarray_op_tensor_is_a_differentiable_tensor(name):
+    r = np.random.default_rng(1)
+    a = r.uniform(0.5, 2.0, (3, 3))
+    t = td.Tensor(r.uniform(0.5, 2.0, (3, 3)), requires_grad=True)
+    out = _OPERATORS[name](a, t)  # ndarray.__op__ -> np.<ufunc>(a, t) -> Tensor.__array_ufunc__
+    assert isinstance(out, td.Tensor) and out.requires_grad
+    expected = getattr(t, _REFLECTED[name])(a)
+    np.testing.assert_array_equal(out.data, expected.data)
+    np.testing.assert_allclose(out.data, _OPERATORS[name](a, t.data), rtol=1e-12)
+    assert td.gradcheck(lambda x: _OPERATORS[name](a, x), [t])
+
+
+def test_ufunc_mixes_tensors_arrays_scalars_and_lists():
+    t = td.Tensor(np.arange(3.0), requires_grad=True)
+    out = np.add(np.add([1.0, 2.0, 3.0], t), 2)
+    assert isinstance(out, td.Tensor)
+    np.testing.assert_array_equal(out.data, [3.0, 5.0, 7.0])
+    out.sum().backward()
+    np.testing.assert_array_equal(t.grad.data, np.ones(3))
+
+
+def test_python_scalars_keep_float32():
+    t = td.Tensor(np.ones(3, dtype=np.float32), requires_grad=True)
+    for out in (np.multiply(t, 2.0), np.square(t), np.reciprocal(t), np.log2(t), np.exp2(t),
+                np.add(2.0, t)):
+        assert isinstance(out, td.Tensor) and out.dtype == np.float32
+
+
+def test_integer_tensors_get_numpy_exact_results():
+    t = td.Tensor(np.array([1, 2, 4]))
+    for ufunc in (np.add, np.multiply, np.floor_divide):
+        out = ufunc(t, 3)
+        assert isinstance(out, td.Tensor) and out.dtype == ufunc(t.data, 3).dtype
+        np.testing.assert_array_equal(out.data, ufunc(t.data, 3))
+    np.testing.assert_array_equal(np.reciprocal(t).data, np.reciprocal(t.data))
+    np.testing.assert_array_equal(np.square(t).data, [1, 4, 16])
+
+
+# ----------------------------------------------------------------------------- constants
+@pytest.mark.parametrize("ufunc", [np.less, np.less_equal, np.greater, np.greater_equal,
+                                   np.equal, np.not_equal])
+def test_comparisons_give_bool_tensors_like_the_operators(ufunc):
+    r = np.random.default_rng(2)
+    t = td.Tensor(r.standard_normal(5), requires_grad=True)
+    a = r.standard_normal(5)
+    for out in (ufunc(t, a), ufunc(a, t), ufunc(t, 0.0)):
+        assert isinstance(out, td.Tensor) and out.dtype == np.bool_ and not out.requires_grad
+    np.testing.assert_array_equal(ufunc(t, a).data, ufunc(t.data, a))
+    np.testing.assert_array_equal(ufunc(a, t).data, ufunc(a, t.data))
+    operator = {np.less: "__lt__", np.less_equal: "__le__", np.greater: "__gt__",
+                np.greater_equal: "__ge__", np.equal: "__eq__", np.not_equal: "__ne__"}[ufunc]
+    np.testing.assert_array_equal(ufunc(t, a).data, getattr(t, operator)(a).data)
+
+
+def test_logical_and_rounding_ufuncs_are_constant_tensors():
+    t = td.Tensor(np.array([-1.5, 0.2, 2.7]), requires_grad=True)
+    np.testing.assert_array_equal(np.logical_not(t > 0).data, [True, False, False])
+    np.testing.assert_array_equal(np.logical_and(t > 0, t < 1).data, [False, True, False])
+    for ufunc in (np.floor, np.ceil, np.sign, np.trunc, np.rint):
+        out = ufunc(t)
+        assert isinstance(out, td.Tensor) and not out.requires_grad
+        np.testing.assert_array_equal(out.data, ufunc(t.data))
+    np.testing.assert_array_equal(np.round(t, 1).data, np.round(t.data, 1))
+
+
+# ----------------------------------------------------------------------------- queries
+def test_queries_return_plain_numpy_values():
+    r = np.random.default_rng(3)
+    t = td.Tensor(r.standard_normal((3, 4)), requires_grad=True)
+    x = t.data
+    assert np.shape(t) == (3, 4) and np.ndim(t) == 2 and np.size(t) == 12
+    assert np.result_type(t, np.float32) == np.float64
+    assert np.allclose(t, x) is True
+    assert np.array_equal(t, x) is True
+    for got, want in [(np.argmax(t), np.argmax(x)), (np.argmin(t, axis=0), np.argmin(x, 0)),
+                      (np.argsort(t, axis=1), np.argsort(x, 1)), (np.sort(t), np.sort(x)),
+                      (np.unique(t > 0), np.unique(x > 0)), (np.isclose(t, x), np.isclose(x, x)),
+                      (np.isfinite(t), np.isfinite(x)), (np.isnan(t), np.isnan(x)),
+                      (np.count_nonzero(t > 0), np.count_nonzero(x > 0)),
+                      (np.any(t > 0, axis=1), np.any(x > 0, axis=1)), (np.all(t > -9), True),
+                      (np.zeros_like(t), np.zeros_like(x))]:
+        assert not isinstance(got, td.Tensor)
+        np.testing.assert_array_equal(got, want)
+    for got, want in zip(np.nonzero(t > 0), np.nonzero(x > 0)):
+        assert isinstance(got, np.ndarray)
+        np.testing.assert_array_equal(got, want)
+    for got, want in zip(np.where(t > 0), np.where(x > 0)):  # one argument: np.nonzero
+        assert isinstance(got, np.ndarray)
+        np.testing.assert_array_equal(got, want)
+    # Tensors inside a tuple are unwrapped too.
+    np.testing.assert_array_equal(np.lexsort((t[0], t[1])), np.lexsort((x[0], x[1])))
+    np.testing.assert_allclose(t, x)  # np.testing goes through __array__
+
+
+# ----------------------------------------------------------------------------- errors
+_x = td.Tensor(np.full((2, 3), 0.5), requires_grad=True)
+
+UNSUPPORTED = {
+    "expm1": lambda: np.expm1(_x),
+    "log1p": lambda: np.log1p(_x),
+    "sinh": lambda: np.sinh(_x),
+    "arctan": lambda: np.arctan(_x),
+    "arctan2": lambda: np.arctan2(_x, 1.0),
+    "remainder": lambda: np.remainder(_x, 0.3),
+    "cumsum": lambda: np.cumsum(_x),
+    "prod": lambda: np.prod(_x),
+    "median": lambda: np.median(_x),
+    "einsum": lambda: np.einsum("ij->j", _x),
+    "norm": lambda: np.linalg.norm(_x),
+    "accumulate": lambda: np.add.accumulate(_x),
+    "outer": lambda: np.multiply.outer(_x, _x),
+    "multiply.reduce": lambda: np.multiply.reduce(_x),
+    "exp": lambda: np.exp(_x, out=np.empty((2, 3))),
+    "add": lambda: np.add(_x, 1.0, where=np.ones((2, 3), dtype=bool)),
+    "negative": lambda: np.negative(_x, dtype=np.float32),
+    "sum": lambda: np.sum(_x, dtype=np.float32),
+    "mean": lambda: np.mean(_x, out=np.empty(())),
+    "pad": lambda: np.pad(_x, 1, mode="edge"),
+    "dot": lambda: np.dot(np.ones((2, 2, 3)), _x.T),
+    "reshape": lambda: np.reshape(_x, (3, 2), order="F"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNSUPPORTED))
+def test_unsupported_raises_type_error_naming_the_function(name):
+    with pytest.raises(TypeError, match="tinydl") as info:
+        UNSUPPORTED[name]()
+    message = str(info.value)
+    assert name in message
+    assert "t.data" in message and "t.numpy()" in message
+
+
+def test_unsupported_message_suggests_the_plain_numpy_call():
+    pattern = r"numpy\.expm1 .*no differentiable op.*np\.expm1\(t\.data\)"
+    with pytest.raises(TypeError, match=pattern):
+        np.expm1(_x)
