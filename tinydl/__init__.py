@@ -5,7 +5,8 @@ The core: ``Tensor`` (tinydl/tensor.py), the reverse-mode engine and ``Function`
 Around it: ``tinydl.nn``, ``tinydl.optim``, ``tinydl.data``, ``tinydl.vision``, ``tinydl.gan``
 and ``tinydl.ml``.
 """
-from tinydl.tensor import Tensor, bool_, float16, float32, float64, int32, int64  # isort: skip
+from tinydl.tensor import (DeviceError, Tensor, bool_, float16, float32, float64, int32,  # isort: skip
+                           int64)
 from tinydl import random
 from tinydl.autograd import (Function, enable_grad, grad, inference_mode, is_grad_enabled,
                              no_grad, set_grad_enabled)

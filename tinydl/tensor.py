@@ -16,6 +16,7 @@ In-place ops (``+=``, ``add_``, ``zero_``...) write into ``t.data`` so every ali
 change. Each Tensor carries a version counter (shared with the tensors that view its array)
 that in-place ops bump; backward refuses a node whose saved input changed since its forward.
 """
+import numbers
 import weakref
 
 import numpy as np
@@ -253,13 +254,14 @@ class Tensor:
         kwargs.pop("copy", None)
         if kwargs:
             raise TypeError(f"to: unexpected arguments {sorted(kwargs)}")
-        return self if dtype is None else _ops.astype(self, dtype)
+        return self if dtype is None else _ops.astype(self, _as_dtype(dtype, "to"))
 
     def cpu(self):
         """Itself: tinydl tensors always live on the CPU."""
         return self
 
     def cuda(self, *args, **kwargs):
+        """Always raises ``DeviceError``: tinydl runs on the CPU only."""
         _check_device("cuda", "cuda")
 
     def type_as(self, other):
@@ -717,14 +719,39 @@ def _requires_grad(x):
     return isinstance(x, Tensor) and x.requires_grad
 
 
-def _is_device(arg):
-    return isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda", "mps", "xpu", "meta")
+class DeviceError(ValueError, RuntimeError):
+    """A device other than the CPU was asked for (tinydl runs on the CPU only)."""
 
 
-def _check_device(device, op):
-    if str(device).split(":")[0] != "cpu":
-        raise RuntimeError(f"{op}: tinydl computes with NumPy on the CPU only; there is no "
-                           f"device {device!r} (leave the tensor where it is, or use 'cpu')")
+# torch's device types; a string naming one of them is a device, not a dtype.
+_DEVICE_TYPES = frozenset(("cpu", "cuda", "mps", "xpu", "xla", "meta", "hip", "hpu", "ipu",
+                           "mtia", "vulkan", "opengl", "opencl", "ideep", "mkldnn", "ve", "fpga",
+                           "maia", "lazy", "privateuseone"))
+
+
+def _is_device(value):
+    if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.integer)):
+        return True  # torch reads ``.to(0)`` as CUDA device 0
+    text = str(value) if type(value).__name__ == "device" else value
+    return isinstance(text, str) and text.split(":")[0] in _DEVICE_TYPES
+
+
+def _check_device(device, caller):
+    """Accept 'cpu' / 'cpu:0' (or a torch.device of the CPU); refuse every other device."""
+    text = str(device)
+    if text not in ("cpu", "cpu:0"):
+        raise DeviceError(f"{caller}: tinydl runs on the CPU only, got device {text!r}")
+
+
+def _as_dtype(dtype, caller):
+    """A NumPy dtype from a NumPy/Python dtype, its name, or a torch dtype (``torch.float64``)."""
+    text = str(dtype)
+    if text.startswith("torch."):
+        dtype = text[len("torch."):]
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{caller}: expected a dtype or a device, got {dtype!r}") from None
 
 
 from tinydl import autograd as _autograd  # noqa: E402  (these import Tensor; used at call time)

@@ -357,8 +357,10 @@ def test_torch_habit_methods():
     assert x.bool().dtype == np.bool_ and x.long().float().dtype == np.float32
     assert x.to(np.float32).dtype == np.float32 and x.to("cpu") is x
     assert x.to(td.zeros(1)).dtype == np.float32
-    with pytest.raises(RuntimeError, match="CPU only"):
+    with pytest.raises(td.DeviceError, match="CPU only"):
         x.to("cuda")
+    with pytest.raises(RuntimeError, match="CPU only"):  # also a RuntimeError, as torch raises
+        x.cuda()
     assert x.type_as(td.zeros(1)).dtype == np.float32
     assert x.new_zeros(2, 2).dtype == np.float64 and x.new_ones((3,)).shape == (3,)
     assert x[:, :1].expand(2, 4).shape == (2, 4) and x[:1].expand(-1, 3).shape == (1, 3)

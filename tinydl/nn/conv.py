@@ -2,14 +2,17 @@
 
 Weights start as torch's: kaiming_uniform(a=sqrt 5), i.e. U(+-1/sqrt(fan_in)), and the bias
 U(+-1/sqrt(fan_in)), with fan_in computed from the weight tensor (so for transposed
-convolutions it is ``out_channels/groups * prod(kernel)``, exactly as torch).
+convolutions it is ``out_channels/groups * prod(kernel)``, exactly as torch). Channels and
+kernel sizes must be positive. The input must have the parameters' dtype: NumPy would silently
+promote a float32 layer fed float64 or integers to float64, torch raises, and so do these.
 """
 import numpy as np
 
 from tinydl.nn import functional as F
 from tinydl.nn.init import _calculate_fan_in_and_fan_out
 from tinydl.nn.linear import _reset_affine
-from tinydl.nn.module import Module, Parameter
+from tinydl.nn.module import Module, Parameter, _check_size, _layer_input
+from tinydl.tensor import Tensor
 
 
 def _ntuple(value, n, caller, name):
@@ -25,7 +28,10 @@ class _ConvNd(Module):
                  groups, bias, output_padding, padding_mode, dtype):
         super().__init__()
         name = type(self).__name__
-        if groups < 1 or in_channels % groups or out_channels % groups:
+        in_channels = _check_size(in_channels, name, "in_channels", 1)
+        out_channels = _check_size(out_channels, name, "out_channels", 1)
+        groups = _check_size(groups, name, "groups", 1)
+        if in_channels % groups or out_channels % groups:
             raise ValueError(f"{name}: in_channels ({in_channels}) and out_channels "
                              f"({out_channels}) must be divisible by groups ({groups})")
         if padding_mode != "zeros":
@@ -37,6 +43,7 @@ class _ConvNd(Module):
         self.padding = _ntuple(padding, n, name, "padding")
         self.dilation = F._tuple(dilation, n, name, "dilation", 1)
         self.output_padding = F._tuple(output_padding, n, name, "output_padding", 0)
+        F._check_output_padding(self.output_padding, self.stride, self.dilation, name)
         self.padding_mode = padding_mode
         if self.transposed:
             shape = (in_channels, out_channels // groups) + self.kernel_size
@@ -79,6 +86,8 @@ class Conv1d(_ConvNd):
                          groups, bias, 0, padding_mode, dtype)
 
     def forward(self, x):
+        if type(x) is not Tensor or x.dtype != self.weight.dtype:
+            x = _layer_input(self, x, self.weight)
         return F.conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
                         self.groups)
 
@@ -92,6 +101,8 @@ class Conv2d(_ConvNd):
                          groups, bias, 0, padding_mode, dtype)
 
     def forward(self, x):
+        if type(x) is not Tensor or x.dtype != self.weight.dtype:
+            x = _layer_input(self, x, self.weight)
         return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
                         self.groups)
 
@@ -108,6 +119,8 @@ class ConvTranspose1d(_ConvNd):
                          groups, bias, output_padding, padding_mode, dtype)
 
     def forward(self, x):
+        if type(x) is not Tensor or x.dtype != self.weight.dtype:
+            x = _layer_input(self, x, self.weight)
         return F.conv_transpose1d(x, self.weight, self.bias, self.stride, self.padding,
                                   self.output_padding, self.groups, self.dilation)
 
@@ -124,5 +137,7 @@ class ConvTranspose2d(_ConvNd):
                          groups, bias, output_padding, padding_mode, dtype)
 
     def forward(self, x):
+        if type(x) is not Tensor or x.dtype != self.weight.dtype:
+            x = _layer_input(self, x, self.weight)
         return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
                                   self.output_padding, self.groups, self.dilation)

@@ -77,23 +77,41 @@ class _Linear(Function):
     def backward(ctx, g):
         x, w, b = ctx.inputs
         need_x, need_w, need_b = ctx.needs_input_grad
+        # The rows of the flattened batch, spelled out: a -1 cannot be inferred when in or out
+        # features is 0 (in_features=0 is legal, as in torch).
+        rows = math.prod(x.shape[:-1])
         if not is_grad_enabled():
             # First-order backward (no create_graph): plain NumPy, no graph bookkeeping.
-            gd = g.data.reshape(-1, w.shape[0])
+            gd = g.data.reshape(rows, w.shape[0])
             gx = (g.data @ w.data) if need_x else None
-            gw = (gd.T @ x.data.reshape(-1, w.shape[1])) if need_w else None
+            gw = (gd.T @ x.data.reshape(rows, w.shape[1])) if need_w else None
             gb = gd.sum(axis=0) if need_b else None
             return gx, gw, gb
-        g2 = g.reshape((-1, w.shape[0]))
+        g2 = g.reshape((rows, w.shape[0]))
         gx = g @ w if need_x else None
-        gw = g2.swapaxes(0, 1) @ x.reshape((-1, w.shape[1])) if need_w else None
+        gw = g2.swapaxes(0, 1) @ x.reshape((rows, w.shape[1])) if need_w else None
         gb = g2.sum(axis=0) if need_b else None
         return gx, gw, gb
 
 
+def _check_float_dtypes(x, weight, caller):
+    """Refuse floating inputs whose dtype differs from the weight's (torch refuses them too).
+
+    NumPy would silently promote float32 weights and a float64 input to a float64 result;
+    integer inputs are left to NumPy's promotion here (the layers refuse those as well).
+    """
+    if x.dtype != weight.dtype and x.dtype.kind == "f" and weight.dtype.kind == "f":
+        raise TypeError(f"{caller}: input of dtype {x.dtype} and weight of dtype {weight.dtype} "
+                        f"differ; cast one of them (e.g. .astype({weight.dtype}))")
+
+
 def linear(input, weight, bias=None):
-    """Affine map ``input @ weight.T + bias``: (..., in) x (out, in) -> (..., out)."""
+    """Affine map ``input @ weight.T + bias``: (..., in) x (out, in) -> (..., out).
+
+    Input and weight must share their floating dtype (no silent promotion to float64).
+    """
     x = _tensor(input, "linear")
+    _check_float_dtypes(x, weight, "linear")
     if weight.ndim != 2 or x.shape[-1:] != weight.shape[1:]:
         raise ValueError(f"linear: input of shape {x.shape} does not match weight of shape "
                          f"{weight.shape} (expected (..., {weight.shape[-1]}))")
@@ -142,9 +160,10 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     input (N, C, H, W) (or unbatched (C, H, W)), weight (F, C/groups, kh, kw), bias (F,);
     output (N, F, Ho, Wo) with ``Ho = floor((H + 2p - d(kh-1) - 1)/s) + 1``. ``padding`` may
     be an int, a pair, 'valid' or 'same' (stride 1). Computed as im2col + one GEMM
-    (``tinydl.ops.conv``).
+    (``tinydl.ops.conv``). Input and weight must share their floating dtype.
     """
     x = _tensor(input, "conv2d")
+    _check_float_dtypes(x, weight, "conv2d")
     _check_ndim(x, (3, 4), "conv2d", "(N, C, H, W)")
     if weight.ndim != 4:
         raise ValueError(f"conv2d: weight must have shape (F, C/groups, kh, kw), got "
@@ -192,16 +211,47 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return out.squeeze(-2)
 
 
+def _check_output_padding(output_padding, stride, dilation, caller):
+    """torch's rule: each output_padding must be smaller than the stride or the dilation."""
+    for op, s, d in zip(output_padding, stride, dilation):
+        if op >= max(s, d):
+            raise ValueError(f"{caller}: output_padding {tuple(output_padding)} must be smaller "
+                             f"than either the stride {tuple(stride)} or the dilation "
+                             f"{tuple(dilation)}")
+
+
 def _transpose_output_size(in_size, kernel, stride, padding, output_padding, dilation, caller):
-    sizes = []
-    for i, k, s, p, op, d in zip(in_size, kernel, stride, padding, output_padding, dilation):
-        if op >= s:
-            raise ValueError(f"{caller}: output_padding ({op}) must be smaller than the stride "
-                             f"({s})")
-        sizes.append((i - 1) * s - 2 * p + d * (k - 1) + op + 1)
+    """``(i-1)s - 2p + d(k-1) + output_padding + 1`` per axis, checked to be positive."""
+    _check_output_padding(output_padding, stride, dilation, caller)
+    sizes = tuple((i - 1) * s - 2 * p + d * (k - 1) + op + 1 for i, k, s, p, op, d in
+                  zip(in_size, kernel, stride, padding, output_padding, dilation))
     if any(n < 1 for n in sizes):
-        raise ValueError(f"{caller}: the output size {tuple(sizes)} is not positive")
-    return tuple(sizes)
+        raise ValueError(f"{caller}: the output size {sizes} is not positive (input size "
+                         f"{tuple(in_size)}, kernel {tuple(kernel)}, stride {tuple(stride)}, "
+                         f"padding {tuple(padding)}, dilation {tuple(dilation)})")
+    return sizes
+
+
+def _conv_transpose2d_wide(x, weight, bias, geom, groups, padding, out_hw):
+    """conv_transpose2d when some output_padding >= stride (a larger dilation allows it).
+
+    Then conv2d of the output no longer gives back x's size, which ``ConvTranspose2d``
+    relies on, so compute the uncropped output (no padding), cut torch's window out of it
+    (from ``padding`` on) and fill what lies past the kernels' reach with zeros, then the bias.
+    """
+    kh, kw = weight.shape[2:]
+    full_hw = tuple((i - 1) * s + d * (k - 1) + 1 for i, k, s, d in
+                    zip(x.shape[2:], (kh, kw), (geom.sh, geom.sw), (geom.dh, geom.dw)))
+    unpadded = geom._replace(ph=0, pw=0)
+    full = _conv.ConvTranspose2d.apply(x, weight, None, unpadded, groups, full_hw)
+    stops = [max(p, min(f, p + n)) for f, p, n in zip(full_hw, padding, out_hw)]
+    out = full[:, :, padding[0]:stops[0], padding[1]:stops[1]]
+    out = tinydl.pad(out, ((0, 0), (0, 0), (0, out_hw[0] - out.shape[2]),
+                           (0, out_hw[1] - out.shape[3])))
+    if bias is not None:
+        b = bias.reshape((1, out.shape[1], 1, 1))
+        out = out + (b if b.dtype == out.dtype else b.astype(out.dtype))
+    return out
 
 
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
@@ -210,9 +260,11 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
 
     input (N, Cin, H, W), weight (Cin, Cout/groups, kh, kw) (torch layout), bias (Cout,);
     output (N, Cout, Ho, Wo) with ``Ho = (H-1)s - 2p + d(kh-1) + output_padding + 1``.
-    ``output_padding`` must be smaller than the stride.
+    ``output_padding`` must be smaller than the stride or the dilation (torch's rule); rows
+    and columns past the input's reach hold the bias only.
     """
     x = _tensor(input, "conv_transpose2d")
+    _check_float_dtypes(x, weight, "conv_transpose2d")
     _check_ndim(x, (3, 4), "conv_transpose2d", "(N, C, H, W)")
     if weight.ndim != 4:
         raise ValueError(f"conv_transpose2d: weight must have shape (Cin, Cout/groups, kh, kw), "
@@ -235,7 +287,10 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     out_hw = _transpose_output_size(x.shape[2:], (kh, kw), stride, padding, output_padding,
                                     dilation, "conv_transpose2d")
     geom = _conv.Geometry(kh, kw, *stride, *padding, *dilation)
-    out = _conv.ConvTranspose2d.apply(x, weight, bias, geom, groups, out_hw)
+    if all(op < s for op, s in zip(output_padding, stride)):
+        out = _conv.ConvTranspose2d.apply(x, weight, bias, geom, groups, out_hw)
+    else:
+        out = _conv_transpose2d_wide(x, weight, bias, geom, groups, padding, out_hw)
     return out.reshape(out.shape[1:]) if unbatched else out
 
 
@@ -387,13 +442,25 @@ def _avg_divisor(size, k, s, p, out, count_include_pad):
     return np.minimum(end, size) - np.maximum(start, 0)
 
 
+def _check_divisor(divisor_override, caller):
+    """``divisor_override`` is None or a non-zero number (torch: "divisor must be not zero")."""
+    if divisor_override is None:
+        return
+    if not isinstance(divisor_override, numbers.Real) or isinstance(divisor_override, bool):
+        raise TypeError(f"{caller}: divisor_override must be a number, got {divisor_override!r}")
+    if divisor_override == 0:
+        raise ValueError(f"{caller}: divisor must be not zero (divisor_override="
+                         f"{divisor_override!r})")
+
+
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
     """Mean over each kh x kw window: (N, C, H, W) -> (N, C, Ho, Wo).
 
     Zero padding counts in the divisor when ``count_include_pad`` (torch's default);
-    ``divisor_override`` replaces the divisor.
+    ``divisor_override`` (a non-zero number) replaces the divisor.
     """
+    _check_divisor(divisor_override, "avg_pool2d")
     x = _tensor(input, "avg_pool2d")
     geom, out_hw = _pool_setup(x, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d")
     unbatched = x.ndim == 3
@@ -565,7 +632,9 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     if x.ndim < 2 or x.shape[1] % num_groups != 0:
         raise ValueError(f"group_norm: {num_groups} groups do not divide the channels of input "
                          f"shape {x.shape}")
-    grouped = x.reshape((x.shape[0], num_groups, -1))
+    # The group length spelled out: with an empty batch a -1 could be any length.
+    group_size = x.shape[1] // num_groups * math.prod(x.shape[2:])
+    grouped = x.reshape((x.shape[0], num_groups, group_size))
     out, _, _ = _normalize(grouped, (2,), eps)
     return _affine(out.reshape(x.shape), weight, bias, _channel_shape(x))
 
@@ -755,14 +824,27 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     return smooth_l1_loss(input, target, reduction, beta=delta) * delta
 
 
+def _check_scores(x, caller):
+    """Class scores must be floating point (torch has no log-softmax of integers), not a scalar."""
+    if x.dtype.kind != "f":
+        raise TypeError(f"{caller}: input must hold floating-point class scores, got dtype "
+                        f"{x.dtype} (shape {x.shape}); call .float() on it")
+    if x.ndim == 0:
+        raise ValueError(f"{caller}: input must have a class axis, got a scalar")
+
+
 def _class_targets(x, target, caller):
     """Check integer class targets against scores x (N, C, *) or (C,); returns the array."""
     t = _index_array(target, caller)
-    expected = x.shape[:1] + x.shape[2:] if x.ndim >= 2 else ()
+    expected = _class_target_shape(x)
     if t.shape != expected:
         raise ValueError(f"{caller}: target of shape {t.shape} does not fit input of shape "
                          f"{x.shape} (expected {expected})")
     return t
+
+
+def _class_target_shape(x):
+    return x.shape[:1] + x.shape[2:] if x.ndim >= 2 else ()
 
 
 def _target_weights(x, t, weight, ignore_index, caller):
@@ -785,30 +867,54 @@ def _target_weights(x, t, weight, ignore_index, caller):
     return onehot, target_w, w.reshape(shape), valid, class_axis
 
 
+def _divide_where(q, denom, reached):
+    """``q / denom`` at the entries some kept target reaches, 0 elsewhere.
+
+    The mask is what keeps ignored targets out of the gradient: with every target ignored
+    (or an empty batch) ``denom`` is 0 and an unmasked ``0 / 0`` would put NaN into every
+    gradient entry, poisoning every parameter; torch gives those entries zero.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.divide(q, denom, out=np.zeros(np.shape(q)), where=reached)
+
+
+def _mean_of_nothing(loss):
+    """The 'mean' over no target at all (all ignored, or N = 0) is 0/0: NaN, as in torch.
+
+    Adding NaN makes the value NaN but passes the gradient through unchanged, so the
+    (already zero) gradient stays zero instead of becoming NaN.
+    """
+    return loss + math.nan
+
+
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     """Negative log-likelihood ``-w[y] * logp[y]`` of class indices, from log-probabilities.
 
-    input (N, C) or (N, C, d1, ...) or (C,); target (N,) / (N, d1, ...) / (); entries equal to
-    ``ignore_index`` count nowhere. 'mean' divides by the sum of the targets' weights.
+    input (N, C) or (N, C, d1, ...) or (C,) (floating point); target (N,) / (N, d1, ...) /
+    () integers; entries equal to ``ignore_index`` count nowhere. 'mean' divides by the sum
+    of the kept targets' weights; with no kept target it is NaN (gradient zero), as torch.
     """
     x = _tensor(input, "nll_loss")
+    _check_scores(x, "nll_loss")
     t = _class_targets(x, target, "nll_loss")
-    onehot, target_w, _, _, class_axis = _target_weights(x, t, weight, ignore_index, "nll_loss")
+    onehot, target_w, _, valid, class_axis = _target_weights(x, t, weight, ignore_index,
+                                                             "nll_loss")
     q = onehot * np.expand_dims(target_w, class_axis)
     if reduction == "mean":
-        with np.errstate(divide="ignore", invalid="ignore"):  # all ignored: NaN, as torch
-            q = q / target_w.sum()
-        return -(x * Tensor._wrap(q.astype(x.dtype))).sum()
+        q = _divide_where(q, target_w.sum(), onehot & np.expand_dims(valid, class_axis))
+        loss = -(x * Tensor._wrap(q.astype(x.dtype))).sum()
+        return loss if valid.any() else _mean_of_nothing(loss)
     losses = -(x * Tensor._wrap(q.astype(x.dtype))).sum(axis=class_axis)
     return _reduce(losses, reduction, "nll_loss")
 
 
 class _SoftmaxCrossEntropy(Function):
-    """``L = -sum_c Q_c log softmax(x)_c`` along ``axis`` for a constant target matrix Q.
+    """``L = -sum_c Q_c log softmax(x)_c`` along ``axis`` for a target matrix Q.
 
-    Summed to a scalar when ``total``; else one loss per row. The gradient is
-    ``softmax(x) * sum_c Q_c - Q`` (times the output gradient): one pass, no log of a
-    softmax, finite for logits of any size.
+    Summed to a scalar when ``total``; else one loss per row. The gradients are
+    ``dL/dx = softmax(x) * sum_c Q_c - Q`` (one pass, no log of a softmax, finite for logits
+    of any size) and ``dL/dQ = -log softmax(x)`` (for probability targets that require
+    grad), each times the output gradient.
     """
 
     @staticmethod
@@ -822,59 +928,82 @@ class _SoftmaxCrossEntropy(Function):
     @staticmethod
     def backward(ctx, g):
         x, q = ctx.inputs[:2]
+        need_x, need_q = ctx.needs_input_grad[:2]
         axis = ctx.axis
-        q_sum = q.sum(axis=axis, keepdims=True)
         g = g if ctx.total else g.expand_dims(axis)
         if not is_grad_enabled():
             # First-order backward: plain NumPy (the Tensor form below is for create_graph).
-            s = np.exp(x.data - np.max(x.data, axis=axis, keepdims=True))
-            s /= s.sum(axis=axis, keepdims=True)
-            return (s * q_sum - q) * g.data, None, None, None
-        return (_softmax(x, axis) * Tensor._wrap(q_sum) - Tensor._wrap(q)) * g, None, None, None
+            q = q.data if isinstance(q, Tensor) else q
+            shifted = x.data - np.max(x.data, axis=axis, keepdims=True)
+            e = np.exp(shifted)
+            z = e.sum(axis=axis, keepdims=True)
+            gx = (e / z * q.sum(axis=axis, keepdims=True) - q) * g.data if need_x else None
+            gq = (np.log(z) - shifted) * g.data if need_q else None
+            return gx, gq, None, None
+        q = q if isinstance(q, Tensor) else Tensor._wrap(q)
+        gx = (_softmax(x, axis) * q.sum(axis=axis, keepdims=True) - q) * g if need_x else None
+        gq = -_log_softmax(x, axis) * g if need_q else None
+        return gx, gq, None, None
 
 
 def cross_entropy(input, target, reduction="mean", label_smoothing=0.0, ignore_index=-100,
                   weight=None):
     """Softmax cross-entropy of logits ``input`` with class-index (or probability) targets.
 
-    Class indices: ``loss = (1-eps) * nll(log_softmax(x), y) + eps/C * sum_c -w_c logp_c``
-    with ``eps = label_smoothing``, ``ignore_index`` entries skipped and 'mean' dividing by
-    the summed target weights, exactly torch's formula. Probability targets (float, same shape
-    as input): ``-sum_c w_c ((1-eps) p_c + eps/C) logp_c``, 'mean' over samples.
-    input (N, C) or (N, C, d1, ...) or (C,). Stable for logits of any magnitude.
+    Class indices (integers): ``loss = (1-eps) * nll(log_softmax(x), y) + eps/C * sum_c -w_c
+    logp_c`` with ``eps = label_smoothing``, ``ignore_index`` entries skipped and 'mean'
+    dividing by the summed target weights, exactly torch's formula (NaN, with a zero
+    gradient, when no target is kept). Probability targets (floating, same shape as input):
+    ``-sum_c w_c ((1-eps) p_c + eps/C) logp_c``, 'mean' over samples; such a target that
+    requires grad gets ``dL/dp_c = -(1-eps) w_c logp_c`` (times the reduction's scale).
+    input (N, C) or (N, C, d1, ...) or (C,), floating point. Stable for logits of any magnitude.
     """
     x = _tensor(input, "cross_entropy")
+    _check_scores(x, "cross_entropy")
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got "
                          f"{reduction!r}")
-    if x.ndim == 0:
-        raise ValueError("cross_entropy: input must have a class axis, got a scalar")
     class_axis = 1 if x.ndim >= 2 else 0
     n_classes = x.shape[class_axis]
     target_data = target.data if isinstance(target, Tensor) else np.asarray(target)
     if target_data.dtype.kind == "f":
         if target_data.shape != x.shape:
-            raise ValueError(f"cross_entropy: probability targets of shape {target_data.shape} "
-                             f"must match input of shape {x.shape}")
+            raise ValueError(f"cross_entropy: target of dtype {target_data.dtype} and shape "
+                             f"{target_data.shape} does not fit input of shape {x.shape}: "
+                             f"class-index targets must be integers (of shape "
+                             f"{_class_target_shape(x)}), probability targets must have the "
+                             "input's shape")
         shape = [1] * x.ndim
         shape[class_axis] = n_classes
         w = np.ones(shape) if weight is None else np.asarray(weight, np.float64).reshape(shape)
-        q = w * ((1 - label_smoothing) * target_data + label_smoothing / n_classes)
-        denom = target_data.size // n_classes
+        count = math.prod(_class_target_shape(x))
+        scale = 1.0 / count if reduction == "mean" and count else 1.0
+        coef = w * ((1 - label_smoothing) * scale)
+        offset = w * (label_smoothing / n_classes * scale)
+        if isinstance(target, Tensor) and target.requires_grad and is_grad_enabled():
+            # Soft targets that want their gradient (a teacher's output, say) enter the
+            # graph: Q is built with tinydl ops and the fused op hands back dL/dQ.
+            q = target * Tensor._wrap(coef.astype(target.dtype)) + Tensor._wrap(
+                offset.astype(target.dtype))
+            q = q if q.dtype == x.dtype else q.astype(x.dtype)
+        else:
+            q = (coef * target_data + offset).astype(x.dtype)
+        defined = count > 0 or reduction != "mean"
     else:
         t = _class_targets(x, target_data, "cross_entropy")
         onehot, target_w, w, valid, _ = _target_weights(x, t, weight, ignore_index,
                                                         "cross_entropy")
+        kept = np.expand_dims(valid, class_axis)
         q = ((1 - label_smoothing) * onehot * np.expand_dims(target_w, class_axis)
-             + (label_smoothing / n_classes) * w * np.expand_dims(valid, class_axis))
-        denom = target_w.sum()
-    if reduction == "mean":
-        with np.errstate(divide="ignore", invalid="ignore"):  # all ignored: NaN, as torch
-            q = q / denom
-    q = q.astype(x.dtype)
-    return _SoftmaxCrossEntropy.apply(x, q, class_axis, reduction != "none")
+             + (label_smoothing / n_classes) * w * kept)
+        if reduction == "mean":
+            q = _divide_where(q, target_w.sum(), kept)
+        q = q.astype(x.dtype)
+        defined = valid.any() or reduction != "mean"
+    loss = _SoftmaxCrossEntropy.apply(x, q, class_axis, reduction != "none")
+    return loss if defined else _mean_of_nothing(loss)
 
 
 class _BinaryCrossEntropy(Function):
@@ -959,5 +1088,7 @@ def kl_div(input, target, reduction="mean", log_target=False):
         safe = tinydl.where(positive, t, 1.0)
         loss = t * safe.log() - t * x
     if reduction == "batchmean":
-        return loss.sum() * (1.0 / (x.shape[0] if x.ndim else 1))
+        batch = x.shape[0] if x.ndim else 1
+        # An empty batch gives 0/0 = NaN, as torch (and not a ZeroDivisionError).
+        return loss.sum() * (1.0 / batch if batch else math.nan)
     return _reduce(loss, reduction, "kl_div")

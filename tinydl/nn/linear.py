@@ -5,7 +5,8 @@ import numpy as np
 
 from tinydl.nn import functional as F
 from tinydl.nn import init
-from tinydl.nn.module import Module, Parameter
+from tinydl.nn.module import Module, Parameter, _check_size, _layer_input
+from tinydl.tensor import Tensor
 
 
 def _reset_affine(weight, bias, fan_in):
@@ -30,12 +31,14 @@ class Linear(Module):
     """``y = x W^T + b``: (..., in_features) -> (..., out_features).
 
     weight (out_features, in_features) and bias (out_features,) start as torch's:
-    U(-1/sqrt(in_features), 1/sqrt(in_features)).
+    U(-1/sqrt(in_features), 1/sqrt(in_features)). Sizes may be 0 (as torch); the input must
+    have the parameters' dtype (a float32 layer refuses float64 or integer input).
     """
 
     def __init__(self, in_features, out_features, bias=True, dtype=np.float32):
         super().__init__()
-        self.in_features, self.out_features = in_features, out_features
+        self.in_features = _check_size(in_features, "Linear", "in_features", 0)
+        self.out_features = _check_size(out_features, "Linear", "out_features", 0)
         self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype))
         if bias:
             self.bias = Parameter(np.empty(out_features, dtype=dtype))
@@ -48,6 +51,8 @@ class Linear(Module):
         _reset_affine(self.weight, self.bias, self.in_features)
 
     def forward(self, x):
+        if type(x) is not Tensor or x.dtype != self.weight.dtype:
+            x = _layer_input(self, x, self.weight)
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self):
@@ -60,19 +65,22 @@ class Bilinear(Module):
 
     def __init__(self, in1_features, in2_features, out_features, bias=True, dtype=np.float32):
         super().__init__()
-        self.in1_features, self.in2_features = in1_features, in2_features
-        self.out_features = out_features
+        self.in1_features = _check_size(in1_features, "Bilinear", "in1_features", 0)
+        self.in2_features = _check_size(in2_features, "Bilinear", "in2_features", 0)
+        self.out_features = _check_size(out_features, "Bilinear", "out_features", 0)
         self.weight = Parameter(np.empty((out_features, in1_features, in2_features), dtype=dtype))
         if bias:
             self.bias = Parameter(np.empty(out_features, dtype=dtype))
         else:
             self.register_parameter("bias", None)
-        bound = 1.0 / math.sqrt(in1_features)
+        bound = 1.0 / math.sqrt(in1_features) if in1_features > 0 else 0.0
         init.uniform_(self.weight, -bound, bound)
         if bias:
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x1, x2):
+        x1 = _layer_input(self, x1, self.weight)
+        x2 = _layer_input(self, x2, self.weight)
         return F.bilinear(x1, x2, self.weight, self.bias)
 
     def extra_repr(self):

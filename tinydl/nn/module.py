@@ -10,14 +10,15 @@ the instance ``__dict__``, so reading ``self.weight`` costs an ordinary attribut
 optimizer holding the parameters keeps working) and, with ``strict=True``, reports every
 missing, unexpected and wrongly-shaped key in one error.
 """
+import numbers
 from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from tinydl.tensor import Tensor
+from tinydl.tensor import DeviceError, Tensor, _as_dtype, _check_device, _is_device
 
 __all__ = ["Parameter", "Module", "Sequential", "ModuleList", "ModuleDict", "StateDictError",
-           "IncompatibleKeys"]
+           "IncompatibleKeys", "DeviceError"]
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", "missing_keys unexpected_keys")
 IncompatibleKeys.__doc__ = "What ``load_state_dict(strict=False)`` could not match."
@@ -25,6 +26,41 @@ IncompatibleKeys.__doc__ = "What ``load_state_dict(strict=False)`` could not mat
 
 class StateDictError(ValueError, RuntimeError):
     """A state dict does not fit a module (a ValueError; also a RuntimeError, as torch raises)."""
+
+
+def _layer_input(layer, x, param):
+    """The Tensor form of a layer's input, refusing a dtype other than the parameters'.
+
+    Layers call this only when ``x`` is not a Tensor of ``param``'s dtype, so the hot path
+    costs one type test and one dtype comparison. NumPy would silently promote a float32
+    layer fed float64 (or integer) input to float64; torch raises, and so do we.
+    """
+    name = type(layer).__name__
+    if not isinstance(x, Tensor):
+        if not isinstance(x, (np.ndarray, numbers.Number, list, tuple)):
+            raise TypeError(f"{name}: input must be a Tensor or an array, got "
+                            f"{type(x).__name__}")
+        x = Tensor(x) if not isinstance(x, np.ndarray) else Tensor._wrap(x)
+    if x.dtype == param.dtype:
+        return x
+    cast = {"float32": ".float()", "float64": ".double()"}.get(param.dtype.name,
+                                                              f".astype({param.dtype.name})")
+    if x.dtype.kind != "f":
+        raise TypeError(f"{name}: input of dtype {x.dtype} (shape {x.shape}) cannot be fed to "
+                        f"parameters of dtype {param.dtype}; call {cast} on the input")
+    raise TypeError(f"{name}: input of dtype {x.dtype} (shape {x.shape}) does not match the "
+                    f"parameters of dtype {param.dtype}; cast the input ({cast}) or the layer "
+                    f"(.to({x.dtype.name}))")
+
+
+def _check_size(value, layer, name, minimum):
+    """A layer's size argument (features, channels) as an int of at least ``minimum``."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+        raise TypeError(f"{layer}: {name} must be an integer, got {value!r}")
+    if value < minimum:
+        bound = {0: "non-negative", 1: "positive"}.get(minimum, f"at least {minimum}")
+        raise ValueError(f"{layer}: {name} must be {bound}, got {value}")
+    return int(value)
 
 
 class Parameter(Tensor):
@@ -270,24 +306,58 @@ class Module:
         fn(self)
         return self
 
-    def to(self, dtype):
-        """Cast floating-point parameters and buffers to ``dtype`` in place; returns self."""
-        dtype = np.dtype(dtype)
+    def to(self, *args, dtype=None, device=None, non_blocking=False):
+        """``to(dtype)``, ``to('cpu')``, ``to(device, dtype)``, ``to(tensor)``, as in torch.
+
+        Casts every floating-point parameter and buffer (and a parameter's gradient) to
+        ``dtype`` in place: each Parameter object stays the same (its ``data`` is replaced),
+        so an optimizer built earlier keeps working. Integer buffers (``num_batches_tracked``)
+        are left alone. The device may only be the CPU ('cpu', 'cpu:0'); anything else raises
+        ``DeviceError``. Returns self.
+        """
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype if dtype is None else dtype
+            elif _is_device(arg):
+                device = arg
+            elif dtype is None:
+                dtype = arg
+            else:
+                raise TypeError(f"{type(self).__name__}.to: expected a dtype, a device or a "
+                                f"tensor, got {arg!r} after dtype {dtype!r}")
+        if device is not None:
+            _check_device(device, f"{type(self).__name__}.to")
+        if dtype is None:
+            return self
+        dtype = _as_dtype(dtype, f"{type(self).__name__}.to")
+        if dtype.kind != "f":
+            raise TypeError(f"{type(self).__name__}.to only accepts floating-point dtypes, got "
+                            f"{dtype}")
         for module in self.modules():
             for registry in (module._parameters, module._buffers):
                 for value in registry.values():
-                    if value is not None and value.data.dtype.kind == "f":
+                    if value is not None and value.data.dtype.kind == "f" \
+                            and value.data.dtype != dtype:
                         value.data = value.data.astype(dtype)
                         if value.grad is not None:
-                            value.grad = None
+                            value.grad = Tensor._wrap(value.grad.data.astype(dtype))
         return self
 
+    def cpu(self):
+        """A no-op (tinydl runs on the CPU only); returns self, as ``torch.nn.Module.cpu``."""
+        return self
+
+    def cuda(self, device=None):
+        """Always raises ``DeviceError``: tinydl runs on the CPU only."""
+        _check_device("cuda" if device is None else f"cuda:{device}",
+                      f"{type(self).__name__}.cuda")
+
     def double(self):
-        """Cast floating-point parameters and buffers to float64 (for gradcheck)."""
+        """Cast floating-point parameters and buffers to float64 in place (for gradcheck)."""
         return self.to(np.float64)
 
     def float(self):
-        """Cast floating-point parameters and buffers to float32."""
+        """Cast floating-point parameters and buffers to float32 in place."""
         return self.to(np.float32)
 
     # ------------------------------------------------------------------ state
