@@ -224,16 +224,23 @@ class Function:
 
     Call it as ``MyOp.apply(*args, **kwargs)``.
 
-    Two class attributes declare what ``backward`` reads, so that an in-place change of a
-    value it needs is caught (torch's version counter) and nothing else is refused:
-    ``uses_input_values`` (default True; False for ops whose gradient needs only the inputs'
-    shapes, such as add or reshape) and ``uses_output_value`` (default True). ``view`` is True
-    for ops whose output may share its array with the first input (reshape, transpose...):
-    the two then share a version counter.
+    Each op declares what its ``backward`` reads (Chainer's ``retain_inputs`` /
+    ``retain_outputs``), so a reader sees a node's memory beside its formula:
+
+    * ``retain_inputs``: ``True`` (every input's value, the default) or a tuple of the
+      positional indices whose values backward reads, ``()`` for none. An input not retained
+      stays a graph edge, but backward may read only its ``shape``, ``dtype``, ``ndim`` and
+      ``requires_grad``.
+    * ``retain_output``: whether backward reads ``ctx.output``'s value (default True).
+    * ``view``: True for ops whose output may share its array with the first input (reshape,
+      transpose...): the two then share a version counter.
+
+    A retained value that is overwritten in place before backward makes backward raise
+    (torch's version counter); nothing else is refused.
     """
 
-    uses_input_values = True
-    uses_output_value = True
+    retain_inputs = True
+    retain_output = True
     view = False
 
     @staticmethod
@@ -278,10 +285,10 @@ def _check_versions(ctx, out):
     """Refuse to run ``ctx``'s backward when a value it reads was written in place since."""
     fn = ctx.fn
     candidates = []
-    if fn.uses_input_values:
-        candidates += [(f"input {i}", t) for i, t in enumerate(ctx.inputs)
-                       if isinstance(t, Tensor)]
-    if fn.uses_output_value:
+    kept = fn.retain_inputs
+    candidates += [(f"input {i}", t) for i, t in enumerate(ctx.inputs)
+                   if isinstance(t, Tensor) and (kept is True or i in kept)]
+    if fn.retain_output:
         candidates.append(("its output", out))
     for what, t in candidates:
         vc = t._vc

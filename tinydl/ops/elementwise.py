@@ -29,8 +29,8 @@ def _mask(condition, dtype):
 
 # ----------------------------------------------------------------------------- arithmetic
 class Add(Function):
-    uses_input_values = False
-    uses_output_value = False
+    retain_inputs = ()
+    retain_output = False
 
     @staticmethod
     def forward(ctx, a, b):
@@ -44,8 +44,8 @@ class Add(Function):
 
 
 class Subtract(Function):
-    uses_input_values = False
-    uses_output_value = False
+    retain_inputs = ()
+    retain_output = False
 
     @staticmethod
     def forward(ctx, a, b):
@@ -59,7 +59,7 @@ class Subtract(Function):
 
 
 class Multiply(Function):
-    uses_output_value = False
+    retain_output = False
 
     @staticmethod
     def forward(ctx, a, b):
@@ -89,8 +89,8 @@ class Divide(Function):
 
 
 class Negative(Function):
-    uses_input_values = False
-    uses_output_value = False
+    retain_inputs = ()
+    retain_output = False
 
     @staticmethod
     def forward(ctx, a):
@@ -135,7 +135,7 @@ class Power(Function):
 
 # ----------------------------------------------------------------------------- unary math
 class Exp(Function):
-    uses_input_values = False
+    retain_inputs = ()
 
     @staticmethod
     def forward(ctx, x):
@@ -147,7 +147,7 @@ class Exp(Function):
 
 
 class Log(Function):
-    uses_output_value = False
+    retain_output = False
 
     @staticmethod
     def forward(ctx, x):
@@ -159,7 +159,7 @@ class Log(Function):
 
 
 class Sqrt(Function):
-    uses_input_values = False
+    retain_inputs = ()
 
     @staticmethod
     def forward(ctx, x):
@@ -173,7 +173,7 @@ class Sqrt(Function):
 class Abs(Function):
     """|x|; the gradient at 0 is 0 (sign(0) = 0, as torch)."""
 
-    uses_output_value = False
+    retain_output = False
 
 
     @staticmethod
@@ -187,7 +187,7 @@ class Abs(Function):
 
 
 class Sin(Function):
-    uses_output_value = False
+    retain_output = False
 
     @staticmethod
     def forward(ctx, x):
@@ -199,7 +199,7 @@ class Sin(Function):
 
 
 class Cos(Function):
-    uses_output_value = False
+    retain_output = False
 
     @staticmethod
     def forward(ctx, x):
@@ -213,7 +213,7 @@ class Cos(Function):
 class Erf(Function):
     """erf(x); d/dx = 2/sqrt(pi) exp(-x^2)."""
 
-    uses_output_value = False
+    retain_output = False
 
 
     @staticmethod
@@ -227,8 +227,8 @@ class Erf(Function):
 
 
 class Cast(Function):
-    uses_input_values = False
-    uses_output_value = False
+    retain_inputs = ()
+    retain_output = False
 
     @staticmethod
     def forward(ctx, x, dtype):
@@ -241,8 +241,8 @@ class Cast(Function):
 
 
 class Copy(Function):
-    uses_input_values = False
-    uses_output_value = False
+    retain_inputs = ()
+    retain_output = False
 
     @staticmethod
     def forward(ctx, x):
@@ -255,7 +255,7 @@ class Copy(Function):
 
 # ----------------------------------------------------------------------------- activations
 class Tanh(Function):
-    uses_input_values = False
+    retain_inputs = ()
 
     @staticmethod
     def forward(ctx, x):
@@ -273,7 +273,7 @@ class TanhBackward(Function):
     arguments (d/dg = 1 - y^2, d/dy = -2 g y), so double backward still works.
     """
 
-    uses_output_value = False
+    retain_output = False
 
 
     @staticmethod
@@ -290,7 +290,7 @@ class TanhBackward(Function):
 class Sigmoid(Function):
     """1 / (1 + exp(-x)), computed without overflow (``scipy.special.expit``)."""
 
-    uses_input_values = False
+    retain_inputs = ()
 
 
     @staticmethod
@@ -305,7 +305,7 @@ class Sigmoid(Function):
 class SigmoidBackward(Function):
     """g y (1 - y): the sigmoid's gradient from its output y as one op (d/dy = g (1 - 2y))."""
 
-    uses_output_value = False
+    retain_output = False
 
 
     @staticmethod
@@ -320,7 +320,7 @@ class SigmoidBackward(Function):
 
 
 class ReLU(Function):
-    uses_output_value = False
+    retain_output = False
 
     @staticmethod
     def forward(ctx, x):
@@ -333,7 +333,7 @@ class ReLU(Function):
 
 
 class LeakyReLU(Function):
-    uses_output_value = False
+    retain_output = False
 
     @staticmethod
     def forward(ctx, x, negative_slope=0.01):
@@ -365,7 +365,7 @@ class ELU(Function):
 class GELU(Function):
     """x Phi(x) with Phi the standard normal CDF (exact erf form, torch's default)."""
 
-    uses_output_value = False
+    retain_output = False
 
 
     @staticmethod
@@ -386,7 +386,7 @@ class Softplus(Function):
     As torch, it reverts to the identity where ``beta x > threshold``.
     """
 
-    uses_output_value = False
+    retain_output = False
 
 
     @staticmethod
@@ -407,7 +407,7 @@ class Softplus(Function):
 class Clip(Function):
     """Clamp to [a_min, a_max]; the gradient passes where a_min <= x <= a_max (as torch.clamp)."""
 
-    uses_output_value = False
+    retain_output = False
 
 
     @staticmethod
@@ -432,7 +432,7 @@ class Clip(Function):
 class _Extremum(Function):
     """Shared rule of maximum/minimum: the winner gets the gradient, ties split it evenly."""
 
-    uses_output_value = False
+    retain_output = False
 
 
     compare = None
@@ -467,7 +467,7 @@ class Minimum(_Extremum):
 class Where(Function):
     """``condition ? a : b``; ``condition`` gets no gradient."""
 
-    uses_output_value = False
+    retain_output = False
 
 
     @staticmethod

@@ -61,8 +61,8 @@ def _is_advanced(index):
 
 
 class GetItem(Function):
-    uses_input_values = False
-    uses_output_value = False
+    retain_inputs = ()
+    retain_output = False
     view = True
 
     @staticmethod
@@ -84,8 +84,8 @@ class GetItem(Function):
 class IndexAdd(Function):
     """zeros(shape) with ``grad`` added at ``index`` (repeated indices accumulate)."""
 
-    uses_input_values = False
-    uses_output_value = False
+    retain_inputs = ()
+    retain_output = False
 
     @staticmethod
     def forward(ctx, g, index=(), shape=()):

@@ -13,8 +13,8 @@ from tinydl.tensor import Tensor
 
 
 class Sum(Function):
-    uses_input_values = False
-    uses_output_value = False
+    retain_inputs = ()
+    retain_output = False
 
     @staticmethod
     def forward(ctx, x, axes=(), keepdims=False):
@@ -30,8 +30,8 @@ class Sum(Function):
 class Mean(Function):
     """sum(x) / n over the reduced axes; the mean of no elements is NaN (as NumPy and torch)."""
 
-    uses_input_values = False
-    uses_output_value = False
+    retain_inputs = ()
+    retain_output = False
 
     @staticmethod
     def forward(ctx, x, axes=(), keepdims=False):
@@ -56,7 +56,7 @@ class _ArgExtremum(Function):
 
     reduce = None
 
-    uses_output_value = True
+    retain_output = True
 
     @classmethod
     def forward(cls, ctx, x, axes=(), keepdims=False):
@@ -114,7 +114,7 @@ class LogSumExp(Function):
 class Softmax(Function):
     """exp(x - logsumexp(x)) along one axis; backward s * (g - sum(g s))."""
 
-    uses_input_values = False
+    retain_inputs = ()
 
     @staticmethod
     def forward(ctx, x, axis=-1):
@@ -139,7 +139,7 @@ class LogSoftmax(Function):
     (an error of 5e-4 at 1e4 in float32).
     """
 
-    uses_input_values = False
+    retain_inputs = ()
 
     @staticmethod
     def forward(ctx, x, axis=-1):

@@ -8,8 +8,8 @@ from tinydl.tensor import Tensor
 
 
 class Reshape(Function):
-    uses_input_values = False
-    uses_output_value = False
+    retain_inputs = ()
+    retain_output = False
     view = True
 
     @staticmethod
@@ -28,8 +28,8 @@ class Reshape(Function):
 
 
 class Transpose(Function):
-    uses_input_values = False
-    uses_output_value = False
+    retain_inputs = ()
+    retain_output = False
     view = True
 
     @staticmethod
@@ -48,8 +48,8 @@ class Transpose(Function):
 
 
 class BroadcastTo(Function):
-    uses_input_values = False
-    uses_output_value = False
+    retain_inputs = ()
+    retain_output = False
     view = True
 
     @staticmethod
@@ -66,8 +66,8 @@ class BroadcastTo(Function):
 
 
 class Concatenate(Function):
-    uses_input_values = False
-    uses_output_value = False
+    retain_inputs = ()
+    retain_output = False
 
     @staticmethod
     def forward(ctx, *arrays, axis=0):
@@ -99,8 +99,8 @@ class Concatenate(Function):
 class Pad(Function):
     """Constant padding as ``np.pad(x, pad_width, constant_values=c)``; backward slices."""
 
-    uses_input_values = False
-    uses_output_value = False
+    retain_inputs = ()
+    retain_output = False
 
     @staticmethod
     def forward(ctx, x, pad_width=(), constant_values=0):
