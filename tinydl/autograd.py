@@ -178,7 +178,7 @@ class Context:
                 continue
             match = None
             for inp in self.inputs:
-                if isinstance(inp, Tensor) and inp.data is value:
+                if isinstance(inp, Tensor) and type(inp) is not _Edge and inp.data is value:
                     match = inp
                     break
             if match is None and out is not None and out.data is value:
@@ -275,10 +275,73 @@ class Function:
             out.requires_grad = True
             out._ctx = ctx
             ctx.fn = cls
+            if cls.retain_inputs is not True:
+                args = _drop_unretained(args, cls.retain_inputs)
             ctx.inputs = args
             ctx._out = weakref.ref(out)
             ctx.epoch = _inplace_epoch
         return out
+
+
+class _Edge(Tensor):
+    """A non-leaf input whose value its consumer does not retain: the graph edge, no array.
+
+    It keeps the input's shape and dtype (what a backward that retains nothing may read) and
+    the node that made it, so gradients still flow; the array itself can be freed as soon as
+    nothing else holds it.
+    """
+
+    __slots__ = ("_shape", "_dtype")
+
+    @property
+    def data(self):
+        raise RuntimeError(f"backward read the value of an input of shape {self._shape} that its "
+                           "op does not retain: list that input in the Function's retain_inputs")
+
+    @property
+    def shape(self):
+        return self._shape
+
+    @property
+    def ndim(self):
+        return len(self._shape)
+
+    @property
+    def dtype(self):
+        return self._dtype
+
+    def __repr__(self):
+        return f"<graph edge of shape {self._shape}, dtype {self._dtype}>"
+
+
+def _drop_unretained(args, keep):
+    """``args`` with each non-leaf Tensor whose value backward does not read replaced by an
+    ``_Edge``. A Tensor whose own op reads it back as ``ctx.output`` stays: its value is kept
+    for that op anyway, and this keeps it alive for it."""
+    out = list(args)
+    for i, a in enumerate(args):
+        if i in keep or not isinstance(a, Tensor) or a._ctx is None or type(a) is _Edge:
+            continue
+        producer = a._ctx
+        if producer.fn.retain_output or a._retains_grad:
+            continue
+        edge = object.__new__(_Edge)
+        edge._shape = a.data.shape
+        edge._dtype = a.data.dtype
+        edge._ctx = producer
+        edge.requires_grad = True
+        edge.grad = None
+        edge._retains_grad = False
+        edge._vc = None
+        out[i] = edge
+    return tuple(out)
+
+
+def _key(t):
+    """What gradients are summed under: the node that made a non-leaf (so a tensor and the
+    edges standing for it share one sum), the tensor itself for a leaf."""
+    ctx = t._ctx
+    return id(ctx) if ctx is not None else id(t)
 
 
 def _check_versions(ctx, out):
@@ -288,7 +351,7 @@ def _check_versions(ctx, out):
     kept = fn.retain_inputs
     candidates += [(f"input {i}", t) for i, t in enumerate(ctx.inputs)
                    if isinstance(t, Tensor) and (kept is True or i in kept)]
-    if fn.retain_output:
+    if fn.retain_output and out is not None:
         candidates.append(("its output", out))
     for what, t in candidates:
         vc = t._vc
@@ -314,7 +377,7 @@ def _topological_order(roots):
         if expanded:
             order.append(t)
             continue
-        key = id(t)
+        key = _key(t)
         if key in visited:
             continue
         visited.add(key)
@@ -322,7 +385,7 @@ def _topological_order(roots):
         ctx = t._ctx
         if ctx is not None and ctx.inputs is not None:
             for inp in reversed(ctx.inputs):
-                if isinstance(inp, Tensor) and inp.requires_grad and id(inp) not in visited:
+                if isinstance(inp, Tensor) and inp.requires_grad and _key(inp) not in visited:
                     stack.append((inp, False))
     order.reverse()
     return order
@@ -341,28 +404,33 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
     handed = {id(g.data) for g in root_grads}
     grads = {}
     for r, g in zip(roots, root_grads):
-        key = id(r)
+        key = _key(r)
         grads[key] = g if key not in grads else grads[key] + g
     captured = {} if capture is not None else None
-    capture_ids = {id(t) for t in capture} if capture is not None else None
+    capture_ids = {_key(t) for t in capture} if capture is not None else None
     previous = _set_grad_mode(create_graph)
     try:
         for t in order:
-            g = grads.pop(id(t), None)
+            key = _key(t)
+            g = grads.pop(key, None)
             if g is None:
                 continue
-            if capture_ids is not None:
-                if id(t) in capture_ids:
-                    captured[id(t)] = g
-            elif t._ctx is None or t._retains_grad:
-                _accumulate_grad(t, g, create_graph, handed)
             ctx = t._ctx
+            if capture_ids is not None:
+                if key in capture_ids:
+                    captured[key] = g
+            elif ctx is None:
+                _accumulate_grad(t, g, create_graph, handed)
+            else:
+                out = ctx.output  # t may be an edge standing for it
+                if out is not None and out._retains_grad:
+                    _accumulate_grad(out, g, create_graph, handed)
             if ctx is None:
                 continue
             if ctx.released:
                 raise RuntimeError(_RELEASED_MESSAGE)
             if ctx.epoch != _inplace_epoch:
-                _check_versions(ctx, t)
+                _check_versions(ctx, ctx.output)
             input_grads = ctx.fn.backward(ctx, g)
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)
@@ -382,7 +450,7 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
                         f"for an input of shape {inp.shape}")
                 if ig.dtype != inp.dtype:
                     ig = ig.astype(inp.dtype)
-                key = id(inp)
+                key = _key(inp)
                 prev = grads.get(key)
                 grads[key] = ig if prev is None else prev + ig
             if not retain_graph:
@@ -479,7 +547,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     captured = _run_backward(roots, root_grads, retain_graph, create_graph, capture=inputs)
     result = []
     for i, inp in enumerate(inputs):
-        g = captured.get(id(inp))
+        g = captured.get(_key(inp))
         if g is None and not allow_unused:
             raise RuntimeError(
                 f"grad: input {i} (shape {inp.shape}) was not used to compute the outputs; "

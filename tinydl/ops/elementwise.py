@@ -320,7 +320,13 @@ class SigmoidBackward(Function):
 
 
 class ReLU(Function):
-    retain_output = False
+    """max(x, 0); d/dx = 1 where x > 0, read off the output (y > 0 exactly where x > 0).
+
+    Keeping the output rather than the input lets the pre-activation be freed: the next
+    layer keeps the output anyway (torch's ``threshold_backward`` does the same).
+    """
+
+    retain_inputs = ()
 
     @staticmethod
     def forward(ctx, x):
@@ -328,8 +334,7 @@ class ReLU(Function):
 
     @staticmethod
     def backward(ctx, g):
-        x = ctx.inputs[0]
-        return (g * _mask(x.data > 0, g.dtype),)
+        return (g * _mask(ctx.output.data > 0, g.dtype),)
 
 
 class LeakyReLU(Function):
@@ -467,6 +472,7 @@ class Minimum(_Extremum):
 class Where(Function):
     """``condition ? a : b``; ``condition`` gets no gradient."""
 
+    retain_inputs = ()  # the condition is an array, kept as it is
     retain_output = False
 
 
