@@ -318,12 +318,13 @@ def _drop_unretained(args, keep):
     """``args`` with each non-leaf Tensor whose value backward does not read replaced by an
     ``_Edge``. A Tensor whose own op reads it back as ``ctx.output`` stays: its value is kept
     for that op anyway, and this keeps it alive for it."""
-    out = list(args)
+    out = args
     for i, a in enumerate(args):
-        if i in keep or not isinstance(a, Tensor) or a._ctx is None or type(a) is _Edge:
+        if not isinstance(a, Tensor):
             continue
         producer = a._ctx
-        if producer.fn.retain_output or a._retains_grad:
+        if (producer is None or i in keep or producer.fn.retain_output or a._retains_grad
+                or type(a) is _Edge):
             continue
         edge = object.__new__(_Edge)
         edge._shape = a.data.shape
@@ -333,8 +334,10 @@ def _drop_unretained(args, keep):
         edge.grad = None
         edge._retains_grad = False
         edge._vc = None
+        if out is args:
+            out = list(args)
         out[i] = edge
-    return tuple(out)
+    return out if out is args else tuple(out)
 
 
 def _key(t):

@@ -1,15 +1,16 @@
 """Every differentiable op of the core, one module per family.
 
-``elementwise``: arithmetic, exp/log family, activations, clip, maximum/minimum, where.
+``elementwise``: arithmetic, exp/log family, casts, clip, maximum/minimum, where.
+``activation``: tanh, sigmoid, relu, leaky_relu, elu, gelu, softplus.
 ``reduce``: sum, mean, max, min, var, std, logsumexp, softmax, log_softmax.
 ``shape``: reshape, transpose, swapaxes, expand_dims, squeeze, flatten, broadcast_to,
 concatenate, stack, split, pad. ``index``: ``t[...]``. ``linalg``: matmul.
 """
 from tinydl.ops._util import unbroadcast
-from tinydl.ops.elementwise import (abs, add, astype, clip, copy, cos, divide, elu, erf, exp,
-                                    gelu, leaky_relu, log, maximum, minimum, multiply, negative,
-                                    power, relu, sigmoid, sin, softplus, sqrt, subtract, tanh,
-                                    where)
+from tinydl.ops.activation import elu, gelu, leaky_relu, relu, sigmoid, softplus, tanh
+from tinydl.ops.elementwise import (abs, add, astype, clip, copy, cos, divide, erf, exp, log,
+                                    maximum, minimum, multiply, negative, power, sin, sqrt,
+                                    subtract, where)
 from tinydl.ops.index import getitem
 from tinydl.ops.linalg import matmul
 from tinydl.ops import index
@@ -19,8 +20,8 @@ from tinydl.ops.shape import (broadcast_to, concatenate, expand_dims, flatten, p
                               split, squeeze, stack, swapaxes, transpose)
 
 __all__ = [
-    "abs", "add", "argmax", "argmin", "astype", "broadcast_to", "clip", "concatenate", "copy", "cos", "divide",
-    "elu", "erf", "exp", "expand_dims", "flatten", "gelu", "getitem", "leaky_relu", "log",
+    "abs", "add", "argmax", "argmin", "astype", "broadcast_to", "clip", "concatenate", "copy",
+    "cos", "divide", "elu", "erf", "exp", "expand_dims", "flatten", "gelu", "getitem", "leaky_relu", "log",
     "log_softmax", "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum",
     "multiply", "negative", "pad", "power", "relu", "reshape", "sigmoid", "sin", "softmax",
     "softplus", "split", "sqrt", "squeeze", "stack", "std", "subtract", "sum", "swapaxes",

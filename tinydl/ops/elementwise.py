@@ -1,7 +1,8 @@
-"""Elementwise ops: arithmetic, exp/log family, activations, clip, maximum/minimum, where.
+"""Elementwise ops: arithmetic, exp/log family, casts, clip, maximum/minimum, where.
 
-Each op is one ``Function``: ``forward`` on arrays right above ``backward`` in tinydl ops.
-Binary ops broadcast as NumPy does; ``unbroadcast`` sums gradients back to each input's shape.
+Each op is one ``Function`` (``forward`` on arrays right above ``backward`` in tinydl ops)
+with its public wrapper right below it. Binary ops broadcast as NumPy does; ``unbroadcast``
+sums gradients back to each input's shape. The activations live in ``ops/activation.py``.
 """
 import math
 
@@ -43,6 +44,11 @@ class Add(Function):
                 unbroadcast(g, b.shape) if isinstance(b, Tensor) else None)
 
 
+def add(a, b):
+    """a + b with NumPy broadcasting."""
+    return Add.apply(*promote(as_tensor(a), as_tensor(b)))
+
+
 class Subtract(Function):
     retain_inputs = ()
     retain_output = False
@@ -58,6 +64,11 @@ class Subtract(Function):
                 unbroadcast(-g, b.shape) if isinstance(b, Tensor) else None)
 
 
+def subtract(a, b):
+    """a - b with NumPy broadcasting."""
+    return Subtract.apply(*promote(as_tensor(a), as_tensor(b)))
+
+
 class Multiply(Function):
     retain_output = False
 
@@ -70,6 +81,11 @@ class Multiply(Function):
         a, b = ctx.inputs
         return (unbroadcast(g * b, a.shape) if isinstance(a, Tensor) and a.requires_grad else None,
                 unbroadcast(g * a, b.shape) if isinstance(b, Tensor) and b.requires_grad else None)
+
+
+def multiply(a, b):
+    """a * b with NumPy broadcasting."""
+    return Multiply.apply(*promote(as_tensor(a), as_tensor(b)))
 
 
 class Divide(Function):
@@ -88,6 +104,16 @@ class Divide(Function):
         return ga, gb
 
 
+def divide(a, b):
+    """a / b with NumPy broadcasting."""
+    a, b = promote(as_tensor(a), as_tensor(b))
+    if _is_integral(a) and _is_integral(b):
+        # True division of integers gives the default float, float32 (torch), not float64.
+        a, b = (Tensor._wrap(np.asarray(v.data if isinstance(v, Tensor) else v, np.float32))
+                for v in (a, b))
+    return Divide.apply(a, b)
+
+
 class Negative(Function):
     retain_inputs = ()
     retain_output = False
@@ -99,6 +125,11 @@ class Negative(Function):
     @staticmethod
     def backward(ctx, g):
         return (-g,)
+
+
+def negative(x):
+    """-x."""
+    return Negative.apply(as_tensor(x))
 
 
 class Power(Function):
@@ -133,6 +164,11 @@ class Power(Function):
         return ga, gb
 
 
+def power(a, b):
+    """a ** b with NumPy broadcasting."""
+    return Power.apply(*promote(as_tensor(a), as_tensor(b)))
+
+
 # ----------------------------------------------------------------------------- unary math
 class Exp(Function):
     retain_inputs = ()
@@ -144,6 +180,11 @@ class Exp(Function):
     @staticmethod
     def backward(ctx, g):
         return (g * ctx.output,)
+
+
+def exp(x):
+    """e^x."""
+    return Exp.apply(as_tensor(x))
 
 
 class Log(Function):
@@ -158,6 +199,11 @@ class Log(Function):
         return (g / ctx.inputs[0],)
 
 
+def log(x):
+    """Natural logarithm."""
+    return Log.apply(as_tensor(x))
+
+
 class Sqrt(Function):
     retain_inputs = ()
 
@@ -168,6 +214,11 @@ class Sqrt(Function):
     @staticmethod
     def backward(ctx, g):
         return (g * 0.5 / ctx.output,)
+
+
+def sqrt(x):
+    """Square root."""
+    return Sqrt.apply(as_tensor(x))
 
 
 class Abs(Function):
@@ -186,6 +237,11 @@ class Abs(Function):
         return (g * Tensor._wrap(np.sign(x.data)),)
 
 
+def abs(x):  # noqa: A001 (NumPy's name)
+    """|x| (gradient 0 at 0)."""
+    return Abs.apply(as_tensor(x))
+
+
 class Sin(Function):
     retain_output = False
 
@@ -198,6 +254,11 @@ class Sin(Function):
         return (g * cos(ctx.inputs[0]),)
 
 
+def sin(x):
+    """Sine."""
+    return Sin.apply(as_tensor(x))
+
+
 class Cos(Function):
     retain_output = False
 
@@ -208,6 +269,11 @@ class Cos(Function):
     @staticmethod
     def backward(ctx, g):
         return (-g * sin(ctx.inputs[0]),)
+
+
+def cos(x):
+    """Cosine."""
+    return Cos.apply(as_tensor(x))
 
 
 class Erf(Function):
@@ -226,6 +292,11 @@ class Erf(Function):
         return (g * (2.0 / math.sqrt(math.pi)) * exp(-(x * x)),)
 
 
+def erf(x):
+    """Gauss error function."""
+    return Erf.apply(as_tensor(x))
+
+
 class Cast(Function):
     retain_inputs = ()
     retain_output = False
@@ -238,6 +309,14 @@ class Cast(Function):
     @staticmethod
     def backward(ctx, g):
         return (g.astype(ctx.in_dtype), None)
+
+
+def astype(x, dtype):
+    """Cast to ``dtype``; the gradient is cast back to the input's dtype."""
+    x = as_tensor(x)
+    if np.dtype(dtype) == x.dtype:
+        return x
+    return Cast.apply(x, np.dtype(dtype))
 
 
 class Copy(Function):
@@ -253,159 +332,9 @@ class Copy(Function):
         return (g,)
 
 
-# ----------------------------------------------------------------------------- activations
-class Tanh(Function):
-    retain_inputs = ()
-
-    @staticmethod
-    def forward(ctx, x):
-        return np.tanh(x)
-
-    @staticmethod
-    def backward(ctx, g):
-        return (TanhBackward.apply(g, ctx.output),)
-
-
-class TanhBackward(Function):
-    """g (1 - y^2): tanh's gradient from its output y as one op (torch's ``tanh_backward``).
-
-    One fused op instead of three keeps backward cheap; it is differentiable in both
-    arguments (d/dg = 1 - y^2, d/dy = -2 g y), so double backward still works.
-    """
-
-    retain_output = False
-
-
-    @staticmethod
-    def forward(ctx, g, y):
-        return g * (1 - y * y)
-
-    @staticmethod
-    def backward(ctx, gg):
-        g, y = ctx.inputs
-        return (TanhBackward.apply(gg, y) if g.requires_grad else None,
-                gg * g * y * -2.0 if y.requires_grad else None)
-
-
-class Sigmoid(Function):
-    """1 / (1 + exp(-x)), computed without overflow (``scipy.special.expit``)."""
-
-    retain_inputs = ()
-
-
-    @staticmethod
-    def forward(ctx, x):
-        return special.expit(x)
-
-    @staticmethod
-    def backward(ctx, g):
-        return (SigmoidBackward.apply(g, ctx.output),)
-
-
-class SigmoidBackward(Function):
-    """g y (1 - y): the sigmoid's gradient from its output y as one op (d/dy = g (1 - 2y))."""
-
-    retain_output = False
-
-
-    @staticmethod
-    def forward(ctx, g, y):
-        return g * y * (1 - y)
-
-    @staticmethod
-    def backward(ctx, gg):
-        g, y = ctx.inputs
-        return (SigmoidBackward.apply(gg, y) if g.requires_grad else None,
-                gg * g * (1.0 - 2.0 * y) if y.requires_grad else None)
-
-
-class ReLU(Function):
-    """max(x, 0); d/dx = 1 where x > 0, read off the output (y > 0 exactly where x > 0).
-
-    Keeping the output rather than the input lets the pre-activation be freed: the next
-    layer keeps the output anyway (torch's ``threshold_backward`` does the same).
-    """
-
-    retain_inputs = ()
-
-    @staticmethod
-    def forward(ctx, x):
-        return np.maximum(x, 0)
-
-    @staticmethod
-    def backward(ctx, g):
-        return (g * _mask(ctx.output.data > 0, g.dtype),)
-
-
-class LeakyReLU(Function):
-    retain_output = False
-
-    @staticmethod
-    def forward(ctx, x, negative_slope=0.01):
-        ctx.slope = negative_slope
-        return np.where(x > 0, x, x * negative_slope)
-
-    @staticmethod
-    def backward(ctx, g):
-        x = ctx.inputs[0]
-        scale = np.where(x.data > 0, 1.0, ctx.slope).astype(g.dtype)
-        return (g * Tensor._wrap(scale),)
-
-
-class ELU(Function):
-    """x if x > 0 else alpha (exp(x) - 1); d/dx = 1 or (y + alpha)."""
-
-    @staticmethod
-    def forward(ctx, x, alpha=1.0):
-        ctx.alpha = alpha
-        return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
-
-    @staticmethod
-    def backward(ctx, g):
-        x = ctx.inputs[0]
-        positive = x.data > 0
-        return (where(positive, g, g * (ctx.output + ctx.alpha)),)
-
-
-class GELU(Function):
-    """x Phi(x) with Phi the standard normal CDF (exact erf form, torch's default)."""
-
-    retain_output = False
-
-
-    @staticmethod
-    def forward(ctx, x):
-        return 0.5 * x * (1.0 + special.erf(x / math.sqrt(2.0)))
-
-    @staticmethod
-    def backward(ctx, g):
-        x = ctx.inputs[0]
-        cdf = 0.5 * (1.0 + erf(x * (1.0 / math.sqrt(2.0))))
-        pdf = exp(-0.5 * x * x) * (1.0 / math.sqrt(2.0 * math.pi))
-        return (g * (cdf + x * pdf),)
-
-
-class Softplus(Function):
-    """log(1 + exp(beta x)) / beta, stable: (max(bx, 0) + log1p(exp(-|bx|))) / beta.
-
-    As torch, it reverts to the identity where ``beta x > threshold``.
-    """
-
-    retain_output = False
-
-
-    @staticmethod
-    def forward(ctx, x, beta=1.0, threshold=20.0):
-        ctx.beta, ctx.threshold = beta, threshold
-        bx = x * beta
-        soft = (np.maximum(bx, 0) + np.log1p(np.exp(-np.abs(bx)))) / beta
-        return np.where(bx > threshold, x, soft)
-
-    @staticmethod
-    def backward(ctx, g):
-        x = ctx.inputs[0]
-        linear = x.data * ctx.beta > ctx.threshold
-        return (where(linear, g, g * sigmoid(x * ctx.beta)),)
+def copy(x):
+    """A differentiable copy of ``x``."""
+    return Copy.apply(as_tensor(x))
 
 
 # ----------------------------------------------------------------------------- selection
@@ -432,6 +361,11 @@ class Clip(Function):
         if a_max is not None:
             inside &= x <= a_max
         return (g * _mask(inside, g.dtype),)
+
+
+def clip(x, a_min=None, a_max=None):
+    """Clamp to [a_min, a_max] (either may be None)."""
+    return Clip.apply(as_tensor(x), a_min=a_min, a_max=a_max)
 
 
 class _Extremum(Function):
@@ -464,9 +398,19 @@ class Maximum(_Extremum):
     select = staticmethod(np.maximum)
 
 
+def maximum(a, b):
+    """Elementwise max; ties split the gradient evenly."""
+    return Maximum.apply(*promote(as_tensor(a), as_tensor(b)))
+
+
 class Minimum(_Extremum):
     compare = staticmethod(np.less)
     select = staticmethod(np.minimum)
+
+
+def minimum(a, b):
+    """Elementwise min; ties split the gradient evenly."""
+    return Minimum.apply(*promote(as_tensor(a), as_tensor(b)))
 
 
 class Where(Function):
@@ -488,133 +432,6 @@ class Where(Function):
         return None, ga, gb
 
 
-# ----------------------------------------------------------------------------- functions
-def add(a, b):
-    """a + b with NumPy broadcasting."""
-    return Add.apply(*promote(as_tensor(a), as_tensor(b)))
-
-
-def subtract(a, b):
-    """a - b with NumPy broadcasting."""
-    return Subtract.apply(*promote(as_tensor(a), as_tensor(b)))
-
-
-def multiply(a, b):
-    """a * b with NumPy broadcasting."""
-    return Multiply.apply(*promote(as_tensor(a), as_tensor(b)))
-
-
-def divide(a, b):
-    """a / b with NumPy broadcasting."""
-    a, b = promote(as_tensor(a), as_tensor(b))
-    if _is_integral(a) and _is_integral(b):
-        # True division of integers gives the default float, float32 (torch), not float64.
-        a, b = (Tensor._wrap(np.asarray(v.data if isinstance(v, Tensor) else v, np.float32))
-                for v in (a, b))
-    return Divide.apply(a, b)
-
-
-def _is_integral(x):
-    if isinstance(x, Tensor):
-        return x.data.dtype.kind in "iub"
-    return isinstance(x, (int, np.integer))
-
-
-def power(a, b):
-    """a ** b with NumPy broadcasting."""
-    return Power.apply(*promote(as_tensor(a), as_tensor(b)))
-
-
-def negative(x):
-    """-x."""
-    return Negative.apply(as_tensor(x))
-
-
-def exp(x):
-    """e^x."""
-    return Exp.apply(as_tensor(x))
-
-
-def log(x):
-    """Natural logarithm."""
-    return Log.apply(as_tensor(x))
-
-
-def sqrt(x):
-    """Square root."""
-    return Sqrt.apply(as_tensor(x))
-
-
-def abs(x):  # noqa: A001 (NumPy's name)
-    """|x| (gradient 0 at 0)."""
-    return Abs.apply(as_tensor(x))
-
-
-def sin(x):
-    """Sine."""
-    return Sin.apply(as_tensor(x))
-
-
-def cos(x):
-    """Cosine."""
-    return Cos.apply(as_tensor(x))
-
-
-def erf(x):
-    """Gauss error function."""
-    return Erf.apply(as_tensor(x))
-
-
-def tanh(x):
-    """Hyperbolic tangent."""
-    return Tanh.apply(as_tensor(x))
-
-
-def sigmoid(x):
-    """Logistic sigmoid 1 / (1 + e^-x), overflow-free."""
-    return Sigmoid.apply(as_tensor(x))
-
-
-def relu(x):
-    """max(x, 0)."""
-    return ReLU.apply(as_tensor(x))
-
-
-def leaky_relu(x, negative_slope=0.01):
-    """x if x > 0 else negative_slope * x."""
-    return LeakyReLU.apply(as_tensor(x), negative_slope=negative_slope)
-
-
-def elu(x, alpha=1.0):
-    """x if x > 0 else alpha (e^x - 1)  (Clevert et al. 2016)."""
-    return ELU.apply(as_tensor(x), alpha=alpha)
-
-
-def gelu(x):
-    """x Phi(x), Phi the standard normal CDF (Hendrycks & Gimpel 2016, exact form)."""
-    return GELU.apply(as_tensor(x))
-
-
-def softplus(x, beta=1.0, threshold=20.0):
-    """log(1 + e^(beta x)) / beta, stable for any x; identity where beta x > threshold."""
-    return Softplus.apply(as_tensor(x), beta=beta, threshold=threshold)
-
-
-def clip(x, a_min=None, a_max=None):
-    """Clamp to [a_min, a_max] (either may be None)."""
-    return Clip.apply(as_tensor(x), a_min=a_min, a_max=a_max)
-
-
-def maximum(a, b):
-    """Elementwise max; ties split the gradient evenly."""
-    return Maximum.apply(*promote(as_tensor(a), as_tensor(b)))
-
-
-def minimum(a, b):
-    """Elementwise min; ties split the gradient evenly."""
-    return Minimum.apply(*promote(as_tensor(a), as_tensor(b)))
-
-
 def where(condition, a, b):
     """Elementwise ``a if condition else b`` with broadcasting; no gradient for ``condition``."""
     cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
@@ -628,14 +445,7 @@ def where(condition, a, b):
     return Where.apply(cond, *promote(as_tensor(a), as_tensor(b)))
 
 
-def astype(x, dtype):
-    """Cast to ``dtype``; the gradient is cast back to the input's dtype."""
-    x = as_tensor(x)
-    if np.dtype(dtype) == x.dtype:
-        return x
-    return Cast.apply(x, np.dtype(dtype))
-
-
-def copy(x):
-    """A differentiable copy of ``x``."""
-    return Copy.apply(as_tensor(x))
+def _is_integral(x):
+    if isinstance(x, Tensor):
+        return x.data.dtype.kind in "iub"
+    return isinstance(x, (int, np.integer))

@@ -81,6 +81,12 @@ class GetItem(Function):
         return (IndexAdd.apply(g, index=ctx.index, shape=x.shape),)
 
 
+def getitem(x, index):
+    """``x[index]``: basic slicing, integer arrays (repeats accumulate) and boolean masks."""
+    x = as_tensor(x)
+    return GetItem.apply(x, index=_normalize_index(index, x.shape))
+
+
 class IndexAdd(Function):
     """zeros(shape) with ``grad`` added at ``index`` (repeated indices accumulate)."""
 
@@ -100,9 +106,3 @@ class IndexAdd(Function):
     @staticmethod
     def backward(ctx, gg):
         return (GetItem.apply(gg, index=ctx.index),)
-
-
-def getitem(x, index):
-    """``x[index]``: basic slicing, integer arrays (repeats accumulate) and boolean masks."""
-    x = as_tensor(x)
-    return GetItem.apply(x, index=_normalize_index(index, x.shape))

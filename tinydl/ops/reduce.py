@@ -27,6 +27,13 @@ class Sum(Function):
         return (expand_reduced(g, x.shape, ctx.axes, ctx.keepdims),)
 
 
+@torch_names
+def sum(x, axis=None, keepdims=False):  # noqa: A001 (NumPy's name)
+    """Sum over ``axis`` (all axes when None)."""
+    x = as_tensor(x)
+    return Sum.apply(x, axes=normalize_axes(axis, x.ndim, "sum"), keepdims=keepdims)
+
+
 class Mean(Function):
     """sum(x) / n over the reduced axes; the mean of no elements is NaN (as NumPy and torch)."""
 
@@ -49,6 +56,15 @@ class Mean(Function):
         grad = expand_reduced(g, x.shape, ctx.axes, ctx.keepdims)
         # With no elements reduced, the gradient has no entries either (x has size 0).
         return (grad * (1.0 / ctx.count) if ctx.count else grad,)
+
+
+@torch_names
+def mean(x, axis=None, keepdims=False):
+    """Arithmetic mean over ``axis``."""
+    x = as_tensor(x)
+    if x.dtype.kind in "iub":  # NumPy's habit (torch refuses): the mean of integers is a float
+        x = Tensor._wrap(x.data.astype(DEFAULT_FLOAT))
+    return Mean.apply(x, axes=normalize_axes(axis, x.ndim, "mean"), keepdims=keepdims)
 
 
 class _ArgExtremum(Function):
@@ -80,8 +96,22 @@ class Max(_ArgExtremum):
     reduce = staticmethod(np.max)
 
 
+@torch_names
+def max(x, axis=None, keepdims=False):  # noqa: A001
+    """Maximum over ``axis`` (NumPy's amax); tied maxima share the gradient equally."""
+    x = as_tensor(x)
+    return Max.apply(x, axes=normalize_axes(axis, x.ndim, "max"), keepdims=keepdims)
+
+
 class Min(_ArgExtremum):
     reduce = staticmethod(np.min)
+
+
+@torch_names
+def min(x, axis=None, keepdims=False):  # noqa: A001
+    """Minimum over ``axis`` (NumPy's amin); tied minima share the gradient equally."""
+    x = as_tensor(x)
+    return Min.apply(x, axes=normalize_axes(axis, x.ndim, "min"), keepdims=keepdims)
 
 
 def _stable_logsumexp(x, axes):
@@ -111,6 +141,13 @@ class LogSumExp(Function):
         return (expand_reduced(g, x.shape, ctx.axes, ctx.keepdims) * exp(x - out),)
 
 
+@torch_names
+def logsumexp(x, axis=None, keepdims=False):
+    """log sum exp(x) over ``axis``, shifted by the maximum so it never overflows."""
+    x = as_tensor(x)
+    return LogSumExp.apply(x, axes=normalize_axes(axis, x.ndim, "logsumexp"), keepdims=keepdims)
+
+
 class Softmax(Function):
     """exp(x - logsumexp(x)) along one axis; backward s * (g - sum(g s))."""
 
@@ -129,6 +166,14 @@ class Softmax(Function):
         s = ctx.output
         gs = g * s
         return (gs - s * gs.sum(axis=ctx.axis, keepdims=True),)
+
+
+@torch_names
+def softmax(x, axis=-1):
+    """exp(x_i) / sum_j exp(x_j) along ``axis``, computed from x - max(x)."""
+    x = as_tensor(x)
+    normalize_axes(axis, x.ndim, "softmax")
+    return Softmax.apply(x, axis=axis)
 
 
 class LogSoftmax(Function):
@@ -157,33 +202,11 @@ class LogSoftmax(Function):
 
 
 @torch_names
-def sum(x, axis=None, keepdims=False):  # noqa: A001 (NumPy's name)
-    """Sum over ``axis`` (all axes when None)."""
+def log_softmax(x, axis=-1):
+    """x_i - logsumexp(x) along ``axis``; stable for logits of any size."""
     x = as_tensor(x)
-    return Sum.apply(x, axes=normalize_axes(axis, x.ndim, "sum"), keepdims=keepdims)
-
-
-@torch_names
-def mean(x, axis=None, keepdims=False):
-    """Arithmetic mean over ``axis``."""
-    x = as_tensor(x)
-    if x.dtype.kind in "iub":  # NumPy's habit (torch refuses): the mean of integers is a float
-        x = Tensor._wrap(x.data.astype(DEFAULT_FLOAT))
-    return Mean.apply(x, axes=normalize_axes(axis, x.ndim, "mean"), keepdims=keepdims)
-
-
-@torch_names
-def max(x, axis=None, keepdims=False):  # noqa: A001
-    """Maximum over ``axis`` (NumPy's amax); tied maxima share the gradient equally."""
-    x = as_tensor(x)
-    return Max.apply(x, axes=normalize_axes(axis, x.ndim, "max"), keepdims=keepdims)
-
-
-@torch_names
-def min(x, axis=None, keepdims=False):  # noqa: A001
-    """Minimum over ``axis`` (NumPy's amin); tied minima share the gradient equally."""
-    x = as_tensor(x)
-    return Min.apply(x, axes=normalize_axes(axis, x.ndim, "min"), keepdims=keepdims)
+    normalize_axes(axis, x.ndim, "log_softmax")
+    return LogSoftmax.apply(x, axis=axis)
 
 
 @torch_names
@@ -206,29 +229,6 @@ def var(x, axis=None, ddof=0, keepdims=False):
 def std(x, axis=None, ddof=0, keepdims=False):
     """Standard deviation sqrt(var) over ``axis``."""
     return sqrt(var(x, axis=axis, ddof=ddof, keepdims=keepdims))
-
-
-@torch_names
-def logsumexp(x, axis=None, keepdims=False):
-    """log sum exp(x) over ``axis``, shifted by the maximum so it never overflows."""
-    x = as_tensor(x)
-    return LogSumExp.apply(x, axes=normalize_axes(axis, x.ndim, "logsumexp"), keepdims=keepdims)
-
-
-@torch_names
-def softmax(x, axis=-1):
-    """exp(x_i) / sum_j exp(x_j) along ``axis``, computed from x - max(x)."""
-    x = as_tensor(x)
-    normalize_axes(axis, x.ndim, "softmax")
-    return Softmax.apply(x, axis=axis)
-
-
-@torch_names
-def log_softmax(x, axis=-1):
-    """x_i - logsumexp(x) along ``axis``; stable for logits of any size."""
-    x = as_tensor(x)
-    normalize_axes(axis, x.ndim, "log_softmax")
-    return LogSoftmax.apply(x, axis=axis)
 
 
 @torch_names

@@ -27,6 +27,17 @@ class Reshape(Function):
         return (g.reshape(ctx.inputs[0].shape),)
 
 
+def reshape(x, shape):
+    """View ``x`` with a new shape (one entry may be -1)."""
+    x = as_tensor(x)
+    if isinstance(shape, (int, np.integer)):
+        shape = (int(shape),)
+    shape = tuple(shape)
+    if shape == x.shape:
+        return x
+    return Reshape.apply(x, shape=shape)
+
+
 class Transpose(Function):
     retain_inputs = ()
     retain_output = False
@@ -47,6 +58,22 @@ class Transpose(Function):
         return (g.transpose(tuple(np.argsort(ctx.axes))),)
 
 
+def transpose(x, axes=None):
+    """Permute axes (reverse them when ``axes`` is None)."""
+    return Transpose.apply(as_tensor(x), axes=None if axes is None else tuple(axes))
+
+
+@torch_names
+def swapaxes(x, axis1, axis2):
+    """Exchange two axes."""
+    x = as_tensor(x)
+    a, b = normalize_axes(axis1, x.ndim, "swapaxes")[0], normalize_axes(axis2, x.ndim,
+                                                                         "swapaxes")[0]
+    axes = list(range(x.ndim))
+    axes[a], axes[b] = axes[b], axes[a]
+    return Transpose.apply(x, axes=tuple(axes))
+
+
 class BroadcastTo(Function):
     retain_inputs = ()
     retain_output = False
@@ -63,6 +90,15 @@ class BroadcastTo(Function):
     @staticmethod
     def backward(ctx, g):
         return (unbroadcast(g, ctx.inputs[0].shape),)
+
+
+def broadcast_to(x, shape):
+    """Broadcast to ``shape`` as NumPy does; the gradient sums over the broadcast axes."""
+    x = as_tensor(x)
+    shape = tuple(shape)
+    if shape == x.shape:
+        return x
+    return BroadcastTo.apply(x, shape=shape)
 
 
 class Concatenate(Function):
@@ -96,6 +132,12 @@ class Concatenate(Function):
         return tuple(grads)
 
 
+@torch_names
+def concatenate(tensors, axis=0):
+    """Join tensors along an existing axis."""
+    return Concatenate.apply(*[as_tensor(t) for t in tensors], axis=axis)
+
+
 class Pad(Function):
     """Constant padding as ``np.pad(x, pad_width, constant_values=c)``; backward slices."""
 
@@ -115,31 +157,9 @@ class Pad(Function):
         return (g[ctx.index],)
 
 
-def reshape(x, shape):
-    """View ``x`` with a new shape (one entry may be -1)."""
-    x = as_tensor(x)
-    if isinstance(shape, (int, np.integer)):
-        shape = (int(shape),)
-    shape = tuple(shape)
-    if shape == x.shape:
-        return x
-    return Reshape.apply(x, shape=shape)
-
-
-def transpose(x, axes=None):
-    """Permute axes (reverse them when ``axes`` is None)."""
-    return Transpose.apply(as_tensor(x), axes=None if axes is None else tuple(axes))
-
-
-@torch_names
-def swapaxes(x, axis1, axis2):
-    """Exchange two axes."""
-    x = as_tensor(x)
-    a, b = normalize_axes(axis1, x.ndim, "swapaxes")[0], normalize_axes(axis2, x.ndim,
-                                                                         "swapaxes")[0]
-    axes = list(range(x.ndim))
-    axes[a], axes[b] = axes[b], axes[a]
-    return Transpose.apply(x, axes=tuple(axes))
+def pad(x, pad_width, constant_values=0):
+    """Pad with a constant, ``pad_width`` as in ``np.pad`` (int, (before, after) or per axis)."""
+    return Pad.apply(as_tensor(x), pad_width=pad_width, constant_values=constant_values)
 
 
 @torch_names
@@ -179,21 +199,6 @@ def flatten(x, start_axis=0, end_axis=-1):
                          f"for a tensor of shape {x.shape}")
     merged = int(np.prod(x.shape[start:end + 1], dtype=np.int64))
     return reshape(x, x.shape[:start] + (merged,) + x.shape[end + 1:])
-
-
-def broadcast_to(x, shape):
-    """Broadcast to ``shape`` as NumPy does; the gradient sums over the broadcast axes."""
-    x = as_tensor(x)
-    shape = tuple(shape)
-    if shape == x.shape:
-        return x
-    return BroadcastTo.apply(x, shape=shape)
-
-
-@torch_names
-def concatenate(tensors, axis=0):
-    """Join tensors along an existing axis."""
-    return Concatenate.apply(*[as_tensor(t) for t in tensors], axis=axis)
 
 
 @torch_names
@@ -241,8 +246,3 @@ def split(x, indices_or_sections, axis=0):
         index[axis] = slice(lo, hi)
         pieces.append(x[tuple(index)])
     return pieces
-
-
-def pad(x, pad_width, constant_values=0):
-    """Pad with a constant, ``pad_width`` as in ``np.pad`` (int, (before, after) or per axis)."""
-    return Pad.apply(as_tensor(x), pad_width=pad_width, constant_values=constant_values)
