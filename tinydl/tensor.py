@@ -12,6 +12,11 @@ itself knows nothing about derivatives. The dtype rules follow ``torch.tensor``:
   float32), integer division ``/`` gives float32; otherwise NumPy's (float32 with float64 gives
   float64, and a Python scalar does not promote: ``float32_tensor * 2.0`` stays float32).
 
+This file is longer than the 500 lines the rest of the package keeps to: it is one class, the
+Tensor API (operators, NumPy and torch names, in-place ops), whose methods are mostly one or
+two lines delegating to ``tinydl.ops``; split across files, that surface would be harder to
+read as a whole.
+
 In-place ops (``+=``, ``add_``, ``zero_``...) write into ``t.data`` so every alias sees the
 change. Each Tensor carries a version counter (shared with the tensors that view its array)
 that in-place ops bump; backward refuses a node whose saved input changed since its forward.
