@@ -1,5 +1,6 @@
 """Reverse-mode automatic differentiation: ``Function`` and its ``ctx``, the backward engine,
-``grad()`` and the grad-mode switches (``no_grad``, ``enable_grad``, ``set_grad_enabled``).
+``grad()``, the grad-mode flag (its switches, ``no_grad`` and friends, are in
+``tinydl/grad_mode.py`` and re-exported here) and the in-place version counters.
 
 How a graph is built. ``Op.apply(*args)`` runs ``Op.forward(ctx, *arrays)`` on plain NumPy
 arrays and wraps the result in a Tensor. When grad mode is on and some input requires a
@@ -15,6 +16,15 @@ its output. ``backward`` is written with tinydl ops (the needle/HIPS-autograd id
 ``create_graph=True`` the gradient computation itself is recorded and can be differentiated
 again. Unless ``retain_graph=True``, every visited ctx drops its inputs and saved arrays
 afterwards.
+
+What a node keeps. Each op declares the input values its backward reads (``retain_inputs``)
+and whether it reads its output (``retain_output``). An input it does not read is kept as an
+``_Edge``: the node that made it, its shape and dtype, no array; gradients are summed per
+node, so a tensor and the edges standing for it share one sum.
+
+In-place writes. A tensor's version counter counts the in-place writes to its array, and a
+process-wide count of in-place writes (the one other piece of global state, beside the grad
+mode flag) lets backward check each node with one comparison when nothing was written.
 """
 import weakref
 
@@ -57,82 +67,6 @@ def _set_grad_mode(mode):
     previous = _grad_enabled
     _grad_enabled = bool(mode)
     return previous
-
-
-class _GradMode:
-    """Base of the grad-mode switches: a context manager that is also a decorator."""
-
-    mode = None
-
-    def __enter__(self):
-        self._previous = _set_grad_mode(self.mode)
-        return self
-
-    def __exit__(self, *exc):
-        _set_grad_mode(self._previous)
-        return False
-
-    def __call__(self, fn):
-        import functools
-        mode = self.mode
-
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            previous = _set_grad_mode(mode)
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                _set_grad_mode(previous)
-
-        return wrapper
-
-
-class no_grad(_GradMode):
-    """Context manager (and decorator) that disables graph recording, like ``torch.no_grad``."""
-
-    mode = False
-
-
-class inference_mode(_GradMode):
-    """``torch.inference_mode``: here the same as ``no_grad`` (``inference_mode(False)`` records).
-
-    Usable as a context manager and a decorator.
-    """
-
-    def __init__(self, mode=True):
-        self.mode = not mode
-
-
-class enable_grad(_GradMode):
-    """Context manager (and decorator) that enables graph recording inside a ``no_grad`` block."""
-
-    mode = True
-
-
-class set_grad_enabled(_GradMode):
-    """Set grad mode on or off; works as a function call, a context manager or a decorator."""
-
-    def __init__(self, mode):
-        self.mode = bool(mode)
-        self._previous = _set_grad_mode(self.mode)
-
-    def __enter__(self):
-        return self
-
-    def __call__(self, fn):
-        _set_grad_mode(self._previous)
-        mode = self.mode
-        import functools
-
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            previous = _set_grad_mode(mode)
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                _set_grad_mode(previous)
-
-        return wrapper
 
 
 class Context:
@@ -309,9 +243,6 @@ class _Edge(Tensor):
     @property
     def dtype(self):
         return self._dtype
-
-    def __repr__(self):
-        return f"<graph edge of shape {self._shape}, dtype {self._dtype}>"
 
 
 def _drop_unretained(args, keep):
@@ -559,3 +490,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             g = g.detach()
         result.append(g)
     return tuple(result)
+
+
+from tinydl.grad_mode import (enable_grad, inference_mode, no_grad,  # noqa: E402,F401
+                              set_grad_enabled)
+
+__all__ = ["Function", "backward", "grad", "is_grad_enabled", "no_grad", "enable_grad",
+           "inference_mode", "set_grad_enabled"]

@@ -1,0 +1,82 @@
+"""The grad-mode switches: ``no_grad``, ``enable_grad``, ``inference_mode`` and
+``set_grad_enabled``, each a context manager and a decorator, as in torch.
+
+They flip the one flag ``tinydl.autograd`` reads when an op runs (``is_grad_enabled``).
+"""
+import functools
+
+from tinydl.autograd import _set_grad_mode
+
+
+class _GradMode:
+    """Base of the grad-mode switches: a context manager that is also a decorator."""
+
+    mode = None
+
+    def __enter__(self):
+        self._previous = _set_grad_mode(self.mode)
+        return self
+
+    def __exit__(self, *exc):
+        _set_grad_mode(self._previous)
+        return False
+
+    def __call__(self, fn):
+        mode = self.mode
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            previous = _set_grad_mode(mode)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _set_grad_mode(previous)
+
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """Context manager (and decorator) that disables graph recording, like ``torch.no_grad``."""
+
+    mode = False
+
+
+class inference_mode(_GradMode):
+    """``torch.inference_mode``: here the same as ``no_grad`` (``inference_mode(False)`` records).
+
+    Usable as a context manager and a decorator.
+    """
+
+    def __init__(self, mode=True):
+        self.mode = not mode
+
+
+class enable_grad(_GradMode):
+    """Context manager (and decorator) that enables graph recording inside a ``no_grad`` block."""
+
+    mode = True
+
+
+class set_grad_enabled(_GradMode):
+    """Set grad mode on or off; works as a function call, a context manager or a decorator."""
+
+    def __init__(self, mode):
+        self.mode = bool(mode)
+        self._previous = _set_grad_mode(self.mode)
+
+    def __enter__(self):
+        return self
+
+    def __call__(self, fn):
+        _set_grad_mode(self._previous)
+        mode = self.mode
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            previous = _set_grad_mode(mode)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _set_grad_mode(previous)
+
+        return wrapper
