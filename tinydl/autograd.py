@@ -244,6 +244,9 @@ class _Edge(Tensor):
     def dtype(self):
         return self._dtype
 
+    def __repr__(self):
+        return f"<graph edge of shape {self._shape}, dtype {self._dtype}>"
+
 
 def _drop_unretained(args, keep):
     """``args`` with each non-leaf Tensor whose value backward does not read replaced by an
@@ -494,6 +497,3 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 from tinydl.grad_mode import (enable_grad, inference_mode, no_grad,  # noqa: E402,F401
                               set_grad_enabled)
-
-__all__ = ["Function", "backward", "grad", "is_grad_enabled", "no_grad", "enable_grad",
-           "inference_mode", "set_grad_enabled"]
