@@ -17,6 +17,8 @@ from tinydl.tensor import Tensor
 
 
 class Tanh(Function):
+    """tanh x; dx = g (1 - y^2) from the output y (one fused op, TanhBackward)."""
+
     retain_inputs = ()
 
     @staticmethod
@@ -115,6 +117,8 @@ def relu(x):
 
 
 class LeakyReLU(Function):
+    """x if x > 0 else slope x; dx = g where x > 0, slope g elsewhere."""
+
     retain_output = False
 
     @staticmethod

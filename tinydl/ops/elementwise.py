@@ -30,6 +30,8 @@ def _mask(condition, dtype):
 
 # ----------------------------------------------------------------------------- arithmetic
 class Add(Function):
+    """a + b; da = g, db = g, each summed over its broadcast axes."""
+
     retain_inputs = ()
     retain_output = False
 
@@ -50,6 +52,8 @@ def add(a, b):
 
 
 class Subtract(Function):
+    """a - b; da = g, db = -g, each summed over its broadcast axes."""
+
     retain_inputs = ()
     retain_output = False
 
@@ -70,6 +74,8 @@ def subtract(a, b):
 
 
 class Multiply(Function):
+    """a * b; da = g b, db = g a."""
+
     retain_output = False
 
     @staticmethod
@@ -89,6 +95,8 @@ def multiply(a, b):
 
 
 class Divide(Function):
+    """a / b; da = g / b, db = -g (a / b) / b (from the output)."""
+
     @staticmethod
     def forward(ctx, a, b):
         return _binary("divide", np.true_divide, a, b)
@@ -115,6 +123,8 @@ def divide(a, b):
 
 
 class Negative(Function):
+    """-x; dx = -g."""
+
     retain_inputs = ()
     retain_output = False
 
@@ -171,6 +181,8 @@ def power(a, b):
 
 # ----------------------------------------------------------------------------- unary math
 class Exp(Function):
+    """e^x; dx = g e^x (from the output)."""
+
     retain_inputs = ()
 
     @staticmethod
@@ -188,6 +200,8 @@ def exp(x):
 
 
 class Log(Function):
+    """ln x; dx = g / x."""
+
     retain_output = False
 
     @staticmethod
@@ -205,6 +219,8 @@ def log(x):
 
 
 class Sqrt(Function):
+    """sqrt(x); dx = g / (2 sqrt(x)) (from the output)."""
+
     retain_inputs = ()
 
     @staticmethod
@@ -243,6 +259,8 @@ def abs(x):  # noqa: A001 (NumPy's name)
 
 
 class Sin(Function):
+    """sin x; dx = g cos x."""
+
     retain_output = False
 
     @staticmethod
@@ -260,6 +278,8 @@ def sin(x):
 
 
 class Cos(Function):
+    """cos x; dx = -g sin x."""
+
     retain_output = False
 
     @staticmethod
@@ -298,6 +318,8 @@ def erf(x):
 
 
 class Cast(Function):
+    """x as another dtype; the gradient is cast back to the input dtype."""
+
     retain_inputs = ()
     retain_output = False
 
@@ -320,6 +342,8 @@ def astype(x, dtype):
 
 
 class Copy(Function):
+    """A copy of x (torch.clone); dx = g."""
+
     retain_inputs = ()
     retain_output = False
 
@@ -394,6 +418,8 @@ class _Extremum(Function):
 
 
 class Maximum(_Extremum):
+    """max(a, b) elementwise; the larger gets g, ties split it."""
+
     compare = staticmethod(np.greater)
     select = staticmethod(np.maximum)
 
@@ -404,6 +430,8 @@ def maximum(a, b):
 
 
 class Minimum(_Extremum):
+    """min(a, b) elementwise; the smaller gets g, ties split it."""
+
     compare = staticmethod(np.less)
     select = staticmethod(np.minimum)
 

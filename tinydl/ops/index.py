@@ -61,6 +61,8 @@ def _is_advanced(index):
 
 
 class GetItem(Function):
+    """x[index]; dx = zeros with g added at index (IndexAdd)."""
+
     retain_inputs = ()
     retain_output = False
     view = True

@@ -13,6 +13,8 @@ from tinydl.tensor import Tensor
 
 
 class Sum(Function):
+    """sum of x over axes; dx = g broadcast back over the reduced axes."""
+
     retain_inputs = ()
     retain_output = False
 
@@ -93,6 +95,8 @@ class _ArgExtremum(Function):
 
 
 class Max(_ArgExtremum):
+    """max of x over axes (NumPy amax)."""
+
     reduce = staticmethod(np.max)
 
 
@@ -104,6 +108,8 @@ def max(x, axis=None, keepdims=False):  # noqa: A001
 
 
 class Min(_ArgExtremum):
+    """min of x over axes (NumPy amin)."""
+
     reduce = staticmethod(np.min)
 
 
@@ -233,13 +239,13 @@ def std(x, axis=None, ddof=0, keepdims=False):
 
 @torch_names
 def argmax(x, axis=None, keepdims=False):
-    """Index of the maximum over ``axis`` (of the flattened tensor when None), int64, no gradient."""
+    """Index (int64, no gradient) of the maximum over ``axis``, of the flattened x when None."""
     return _arg(np.argmax, "argmax", x, axis, keepdims)
 
 
 @torch_names
 def argmin(x, axis=None, keepdims=False):
-    """Index of the minimum over ``axis`` (of the flattened tensor when None), int64, no gradient."""
+    """Index (int64, no gradient) of the minimum over ``axis``, of the flattened x when None."""
     return _arg(np.argmin, "argmin", x, axis, keepdims)
 
 

@@ -8,6 +8,8 @@ from tinydl.tensor import Tensor
 
 
 class Reshape(Function):
+    """x with a new shape (a view where NumPy can); dx = g reshaped back."""
+
     retain_inputs = ()
     retain_output = False
     view = True
@@ -39,6 +41,8 @@ def reshape(x, shape):
 
 
 class Transpose(Function):
+    """x with permuted axes; dx = g with the inverse permutation."""
+
     retain_inputs = ()
     retain_output = False
     view = True
@@ -75,6 +79,8 @@ def swapaxes(x, axis1, axis2):
 
 
 class BroadcastTo(Function):
+    """x broadcast to a shape (a read-only view); dx = g summed over the broadcast axes."""
+
     retain_inputs = ()
     retain_output = False
     view = True
@@ -102,6 +108,8 @@ def broadcast_to(x, shape):
 
 
 class Concatenate(Function):
+    """Tensors joined along an axis; each input gets its slice of g."""
+
     retain_inputs = ()
     retain_output = False
 
