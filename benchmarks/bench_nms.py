@@ -8,11 +8,9 @@ Goals: Numba at least 10x faster than NumPy at N = 5,000 on both sets (ratio <= 
 faster than the torch-ops loop at every N (ratio <= 1). Without torch, the torch rows
 compare against the NumPy twin instead.
 """
-import contextlib
-import os
-
 import numpy as np
 
+import tinydl
 from benchmarks._harness import median_time, row, try_torch
 from tinydl.vision import nms
 
@@ -37,17 +35,9 @@ def clustered_boxes(n, rng):
     return np.concatenate([xy, xy + wh], axis=1), rng.uniform(size=n).astype(np.float32)
 
 
-@contextlib.contextmanager
 def _numba_switch(value):
-    previous = os.environ.get("TINYDL_NUMBA")
-    os.environ["TINYDL_NUMBA"] = value
-    try:
-        yield
-    finally:
-        if previous is None:
-            del os.environ["TINYDL_NUMBA"]
-        else:
-            os.environ["TINYDL_NUMBA"] = previous
+    """The Numba kernel ("1") or its NumPy twin ("0") inside a ``with`` block."""
+    return tinydl.backends.flags(numba=value == "1")
 
 
 def torch_greedy_nms(torch, boxes, scores, iou_threshold):

@@ -1,11 +1,12 @@
 """Numba kernels for convolution: im2col, which builds the columns, and col2im, the fold that
 gives the input gradient.
 
-Both work on a flat column buffer in either of ``tinydl.ops.conv``'s two layouts
+Both work on a flat column buffer in either of the two layouts of ``tinydl.ops.conv_im2col``
 (channel-major ``(C*kh*kw, N*Ho*Wo)`` or sample-major ``(N, rows, Ho*Wo)``), described by
 a sample stride and a row stride, and an image ``(N, C, H, W)``. ``col2im_kernel`` adds
-every column entry back to the pixel it was read from. NumPy's version (the fold in
-``tinydl.ops.conv.Columns``, the reference twin) must zero-pad, run one strided
+every column entry back to the pixel it was read from. NumPy's version (the twin in
+``Columns.fold``, the loop of ``tinydl.ops.window.fold_into`` that the reference
+``col2im_array`` runs too) must zero-pad, run one strided
 read-modify-write ``+=`` per kernel offset over the whole batch, and crop; this kernel works
 on the unpadded image one (sample, channel) plane at a time, so the plane stays in cache
 across all kh*kw offsets. ``im2col_kernel`` copies each output row of each offset straight

@@ -11,8 +11,8 @@ one write of the result instead of kh*kw masked passes.
 Semantics are the twins' (and torch's): positions in the padding read as -inf; the first
 offset (row-major in the window) holding the maximum wins; a NaN wins, and of several NaNs
 the last one (torch's rule: a NaN replaces the running maximum, a tie does not).
-Offsets are ``k = i*kw + j``; ``tinydl.ops.pool`` calls these for float32 data unless
-``TINYDL_NUMBA=0``.
+Offsets are ``k = i*kw + j``; ``tinydl.ops.pool`` calls these for float32 data while
+``tinydl.backends.numba`` is on (``TINYDL_NUMBA=0`` turns it off at start).
 """
 import math
 

@@ -12,9 +12,9 @@ im2col's. The gradients are the adjoints of the same maps:
     dV = U^T-products of (A g A^T)         then dx tile += B dV B^T   (tiles overlap by 2)
     dU = (A g A^T)-products with V         then dw = G^T dU G
 
-with g a 2x2 block of the output gradient. ``tinydl.ops.conv`` does the products and the
-(tiny) kernel transforms in NumPy; these kernels are the four transforms over whole batches,
-which are memory-bound passes:
+with g a 2x2 block of the output gradient. ``tinydl.ops.conv_winograd`` does the products
+and the (tiny) kernel transforms in NumPy; these kernels are the four transforms over whole
+batches, which are memory-bound passes:
 
     winograd_input    x (N, C, H, W)        -> V  = B^T d B      per tile
     winograd_output   M (16 planes)         -> y  = A^T m A + b  per tile
@@ -30,8 +30,8 @@ reads or writes alias in the cache and every transform ran 1.5-2.5x slower.
 
 Tile (ty, tx) reads padded-input rows 2ty..2ty+3 and columns 2tx..2tx+3, that is input rows
 ``2ty - ph + a``; everything outside the input reads as zero, and outputs beyond (Ho, Wo)
-(odd sizes) are dropped. The NumPy twin of this path is im2col (``tinydl.ops.conv``); a test
-checks that both agree.
+(odd sizes) are dropped. The NumPy twin of this path is im2col (the reference route of
+``tinydl.ops.conv``); a test checks that both agree.
 """
 import numba
 import numpy as np

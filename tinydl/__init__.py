@@ -14,19 +14,15 @@ from tinydl.factories import (arange, as_tensor, empty, eye, from_numpy, full, f
                               linspace, logspace, ones, ones_like, rand, rand_like, randint,
                               randn, randn_like, tensor, zeros, zeros_like)
 from tinydl.gradcheck import GradcheckError, gradcheck, gradgradcheck
-from tinydl.ops import (abs, add, argmax, argmin, astype, broadcast_to, clip, concatenate, copy, cos, divide,
-                        elu, erf, exp, expand_dims, flatten, gelu, getitem, leaky_relu, log,
-                        log_softmax, logsumexp, matmul, max, maximum, mean, min, minimum,
-                        multiply, negative, pad, power, relu, reshape, sigmoid, sin, softmax,
-                        softplus, split, sqrt, squeeze, stack, std, subtract, sum, swapaxes,
-                        tanh, transpose, var, where)
+# Every op of the core, by the names in tinydl.ops.__all__ (tinydl.add, tinydl.cumsum...).
+from tinydl.ops import *  # noqa: E402,F401,F403
 from tinydl.ops.shape import concatenate as cat
 from tinydl.random import manual_seed
 from tinydl.serialization import SerializationError, load, save
 
 __version__ = "0.1.0"
 
-_SUBPACKAGES = ("nn", "optim", "data", "vision", "gan", "ml", "kernels")
+_SUBPACKAGES = ("nn", "optim", "data", "vision", "gan", "ml", "kernels", "backends", "linalg")
 
 
 def __getattr__(name):

@@ -4,14 +4,15 @@ NumPy hands every ufunc call that involves a Tensor to ``Tensor.__array_ufunc__`
 other NumPy function to ``Tensor.__array_function__`` (NEP 13 and NEP 18); both land here.
 One rule decides what happens, for ufuncs and functions alike:
 
-* **ops**: NumPy names tinydl has a differentiable op for (``np.exp``, ``np.sum``,
+* **ops**: NumPy names tinydl has an op for (``np.exp``, ``np.arctan2``, ``np.sum``,
   ``np.concatenate``, ``ndarray + Tensor``) run that op and return a Tensor in the graph.
   A few are composed from ops where the composition is exact to rounding
-  (``log2 = log(x) / ln 2``, ``square = x * x``); ones whose composition would lose
-  precision (``expm1``, ``log1p``) are not.
-* **constants**: comparisons, logical and rounding ufuncs (``t > 0``, ``np.floor(t)``) give
-  a Tensor outside the graph, as Tensor's own comparison operators do: their gradient is
-  zero wherever it exists.
+  (``deg2rad = x * pi / 180``). Piecewise-constant ones (``np.floor``, ``np.sign``,
+  ``np.rint``, ``np.floor_divide``) are in the graph with a zero gradient, as in torch.
+  Logical and bitwise ufuncs (``np.logical_and``, ``np.bitwise_or``, ``np.invert``) run
+  tinydl's functions, which give bool or integer Tensors outside the graph.
+* **constants**: comparisons (``np.less(t, 0)``, as ``t < 0``) give a bool Tensor outside
+  the graph, as Tensor's own comparison operators do.
 * **queries**: functions whose result is not a differentiable value (``np.shape``,
   ``np.argmax``, ``np.allclose``, ``np.isfinite``, ``np.sort``...) run on the arrays, with
   Tensors unwrapped (also inside lists and tuples), and return plain NumPy results.
@@ -116,32 +117,62 @@ _UFUNC_OPS = {
     np.absolute: ops.abs,  # np.abs is the same ufunc
     np.fabs: ops.abs,
     np.exp: ops.exp,
-    np.exp2: lambda x: ops.power(2.0, x),
+    np.exp2: ops.exp2,
+    np.expm1: ops.expm1,
     np.log: ops.log,
-    np.log2: lambda x: ops.divide(ops.log(x), math.log(2.0)),
-    np.log10: lambda x: ops.divide(ops.log(x), math.log(10.0)),
+    np.log2: ops.log2,
+    np.log10: ops.log10,
+    np.log1p: ops.log1p,
     np.sqrt: ops.sqrt,
-    np.square: lambda x: ops.multiply(x, x),
-    np.reciprocal: lambda x: ops.divide(1.0, x),
+    np.square: ops.square,
+    np.reciprocal: ops.reciprocal,
     np.sin: ops.sin,
     np.cos: ops.cos,
-    np.tan: lambda x: ops.divide(ops.sin(x), ops.cos(x)),
+    np.tan: ops.tan,
+    np.arcsin: ops.arcsin,
+    np.arccos: ops.arccos,
+    np.arctan: ops.arctan,
+    np.arctan2: ops.arctan2,
+    np.sinh: ops.sinh,
+    np.cosh: ops.cosh,
     np.tanh: ops.tanh,
+    np.arcsinh: ops.arcsinh,
+    np.arccosh: ops.arccosh,
+    np.arctanh: ops.arctanh,
+    np.hypot: ops.hypot,
     np.deg2rad: lambda x: ops.multiply(x, math.pi / 180.0),
     np.radians: lambda x: ops.multiply(x, math.pi / 180.0),
     np.rad2deg: lambda x: ops.multiply(x, 180.0 / math.pi),
     np.degrees: lambda x: ops.multiply(x, 180.0 / math.pi),
+    # piecewise: zero gradient, or torch's gradients of remainders
+    np.sign: ops.sign,
+    np.floor: ops.floor,
+    np.ceil: ops.ceil,
+    np.trunc: ops.trunc,
+    np.rint: ops.round,  # halves to even, as np.rint
+    np.copysign: ops.copysign,
+    np.fmod: ops.fmod,
+    np.remainder: ops.remainder,  # np.mod is the same ufunc
+    np.floor_divide: ops.floor_divide,
+    np.divmod: lambda a, b: (ops.floor_divide(a, b), ops.remainder(a, b)),
+    # bool and integer results, outside the graph
+    np.logical_and: ops.logical_and,
+    np.logical_or: ops.logical_or,
+    np.logical_xor: ops.logical_xor,
+    np.logical_not: ops.logical_not,
+    np.bitwise_and: ops.bitwise_and,
+    np.bitwise_or: ops.bitwise_or,
+    np.bitwise_xor: ops.bitwise_xor,
+    np.invert: ops.bitwise_not,  # np.bitwise_not and np.bitwise_invert are the same ufunc
+    np.left_shift: ops.left_shift,
+    np.right_shift: ops.right_shift,
     special.erf: ops.erf,
     special.expit: ops.sigmoid,
 }
 
-# Piecewise-constant or boolean results: a Tensor outside the graph (zero gradient).
-_UFUNC_CONSTANTS = {
-    np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal,
-    np.logical_not, np.logical_and, np.logical_or, np.logical_xor,
-    np.invert, np.bitwise_and, np.bitwise_or, np.bitwise_xor,
-    np.sign, np.floor, np.ceil, np.trunc, np.rint, np.floor_divide,
-}
+# Comparisons: a bool Tensor outside the graph, as the comparison operators give.
+_UFUNC_CONSTANTS = {np.less, np.less_equal, np.greater, np.greater_equal, np.equal,
+                    np.not_equal}
 
 # Tests on values: plain NumPy arrays, as ``np.isfinite(array)`` gives.
 _UFUNC_QUERIES = {np.isfinite, np.isnan, np.isinf, np.signbit}
@@ -178,13 +209,20 @@ def array_ufunc(ufunc, method, inputs, kwargs):
     if ufunc in _UFUNC_QUERIES:
         return ufunc(*_unwrap(inputs))
     if ufunc in _UFUNC_CONSTANTS:
-        return Tensor._wrap(np.asarray(ufunc(*_unwrap(inputs))))
+        return _wrap_result(ufunc(*_unwrap(inputs)))
     if ufunc not in _UFUNC_OPS:
         raise _unsupported(name, unary=unary)
     if not any(isinstance(x, Tensor) and x.dtype.kind in "fc" for x in inputs):
         # Integer and bool Tensors never require grad: NumPy's own result is exact.
-        return Tensor._wrap(np.asarray(ufunc(*_unwrap(inputs))))
+        return _wrap_result(ufunc(*_unwrap(inputs)))
     return _UFUNC_OPS[ufunc](*[_operand(x) for x in inputs])
+
+
+def _wrap_result(result):
+    """NumPy's result as a Tensor (a tuple of Tensors for ufuncs of two outputs: divmod)."""
+    if isinstance(result, tuple):
+        return tuple(Tensor._wrap(np.asarray(r)) for r in result)
+    return Tensor._wrap(np.asarray(result))
 
 
 # ----------------------------------------------------------------------------- functions
@@ -336,7 +374,12 @@ def _copy(a, order="K", subok=False):
 
 def _round(a, decimals=0, out=None):
     _refuse_extras("numpy.round", out=out)
-    return Tensor._wrap(np.asarray(np.round(_unwrap(a), decimals)))
+    return ops.round(_operand(a), decimals)
+
+
+def _fix(x, out=None):
+    _refuse_extras("numpy.fix", out=out)
+    return ops.trunc(_operand(x))
 
 
 _FUNCTION_OPS = {
@@ -368,6 +411,7 @@ _FUNCTION_OPS = {
     np.copy: _copy,
     np.round: _round,
     np.around: _round,
+    np.fix: _fix,
 }
 
 # Functions whose result is not a differentiable value: they run on the arrays.

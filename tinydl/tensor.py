@@ -715,6 +715,379 @@ class Tensor:
             raise ValueError(f"expand: -1 is not allowed for the new leading axes, got {sizes}")
         return _ops.broadcast_to(self, shape)
 
+    # ----------------------------------------------------------------- movement (torch names)
+    def flip(self, *dims):
+        """Reverse the order along ``dims`` (all axes when none are given)."""
+        return _ops.flip(self, dims[0] if len(dims) == 1 else (dims or None))
+
+    def roll(self, shifts, dims=None):
+        return _ops.roll(self, shifts, dims)
+
+    def repeat(self, *sizes):
+        """torch's ``repeat``: tile the tensor ``sizes`` times along each axis.
+
+        Not NumPy's ``ndarray.repeat`` (which repeats each element): that is
+        ``repeat_interleave``.
+        """
+        return _ops.repeat(self, *sizes)
+
+    def tile(self, *reps):
+        return _ops.tile(self, reps[0] if len(reps) == 1 else reps)
+
+    def repeat_interleave(self, repeats, dim=None, output_size=None):
+        return _ops.repeat_interleave(self, repeats, dim, output_size=output_size)
+
+    def tril(self, diagonal=0):
+        return _ops.tril(self, diagonal)
+
+    def triu(self, diagonal=0):
+        return _ops.triu(self, diagonal)
+
+    def diag(self, diagonal=0):
+        return _ops.diag(self, diagonal)
+
+    def diagonal(self, offset=0, dim1=0, dim2=1):
+        return _ops.diagonal(self, offset, dim1, dim2)
+
+    def trace(self, offset=0, axis1=0, axis2=1):
+        return _ops.trace(self, offset, axis1, axis2)
+
+    def narrow(self, dim, start, length):
+        return _ops.narrow(self, dim, start, length)
+
+    def chunk(self, chunks, dim=0):
+        return _ops.chunk(self, chunks, dim)
+
+    def unbind(self, dim=0):
+        return _ops.unbind(self, dim)
+
+    def moveaxis(self, source, destination):
+        return _ops.moveaxis(self, source, destination)
+
+    movedim = moveaxis
+
+    # ----------------------------------------------------------------- gather, scatter, sort
+    def gather(self, dim, index):
+        return _ops.gather(self, dim, index)
+
+    def scatter(self, dim, index, src=None, value=None):
+        """Out of place, as ``torch.scatter``."""
+        return _ops.scatter(self, dim, index, src, value)
+
+    def scatter_add(self, dim, index, src):
+        return _ops.scatter_add(self, dim, index, src)
+
+    def scatter_reduce(self, dim, index, src, reduce, include_self=True):
+        return _ops.scatter_reduce(self, dim, index, src, reduce, include_self=include_self)
+
+    def index_select(self, dim, index):
+        return _ops.index_select(self, dim, index)
+
+    def index_add(self, dim, index, source, alpha=1):
+        return _ops.index_add(self, dim, index, source, alpha=alpha)
+
+    def take_along_dim(self, indices, dim=None):
+        return _ops.take_along_axis(self, indices, axis=dim)
+
+    def sort(self, *args, **kwargs):
+        """Not provided as a method: NumPy's ``ndarray.sort`` sorts in place, torch's returns
+        (values, indices); either guess would be silently wrong for someone."""
+        raise TypeError("Tensor.sort: call tinydl.sort(t, axis=-1, descending=False), which "
+                        "returns (values, indices) as torch.sort does (NumPy's in-place "
+                        "ndarray.sort has no tinydl form)")
+
+    def argsort(self, axis=-1, descending=False, stable=False, **kwargs):
+        return _ops.argsort(self, axis, descending=descending, stable=stable, **kwargs)
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):  # noqa: A002 (torch's name)
+        return _ops.topk(self, k, dim, largest=largest, sorted=sorted)
+
+    def nonzero(self, as_tuple=True):
+        """NumPy's tuple of index arrays (``as_tuple=False``: torch's (N, ndim) form)."""
+        return _ops.nonzero(self, as_tuple=as_tuple)
+
+    def unique(self, sorted=True, return_inverse=False, return_counts=False,  # noqa: A002
+               dim=None):
+        return _ops.unique(self, return_inverse=return_inverse, return_counts=return_counts,
+                           axis=dim, sorted=sorted)
+
+    # ----------------------------------------------------------------- more elementwise math
+    def __mod__(self, other):
+        return _ops.remainder(self, other)
+
+    def __rmod__(self, other):
+        return _ops.remainder(other, self)
+
+    def __floordiv__(self, other):
+        return _ops.floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return _ops.floor_divide(other, self)
+
+    # Bitwise operators on integer and bool tensors (floats raise).
+    def __and__(self, other):
+        return _ops.bitwise_and(self, other)
+
+    def __rand__(self, other):
+        return _ops.bitwise_and(other, self)
+
+    def __or__(self, other):
+        return _ops.bitwise_or(self, other)
+
+    def __ror__(self, other):
+        return _ops.bitwise_or(other, self)
+
+    def __xor__(self, other):
+        return _ops.bitwise_xor(self, other)
+
+    def __rxor__(self, other):
+        return _ops.bitwise_xor(other, self)
+
+    def __invert__(self):
+        return _ops.bitwise_not(self)
+
+    def __lshift__(self, other):
+        return _ops.left_shift(self, other)
+
+    def __rlshift__(self, other):
+        return _ops.left_shift(other, self)
+
+    def __rshift__(self, other):
+        return _ops.right_shift(self, other)
+
+    def __rrshift__(self, other):
+        return _ops.right_shift(other, self)
+
+    def round(self, decimals=0):
+        return _ops.round(self, decimals)
+
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return _ops.isclose(self, other, rtol=rtol, atol=atol, equal_nan=equal_nan)
+
+    def lerp(self, end, weight):
+        return _ops.lerp(self, end, weight)
+
+    def prelu(self, weight):
+        return _ops.prelu(self, weight)
+
+    def tan(self):
+        return _ops.tan(self)
+
+    def arcsin(self):
+        return _ops.arcsin(self)
+
+    def asin(self):
+        return _ops.asin(self)
+
+    def arccos(self):
+        return _ops.arccos(self)
+
+    def acos(self):
+        return _ops.acos(self)
+
+    def arctan(self):
+        return _ops.arctan(self)
+
+    def atan(self):
+        return _ops.atan(self)
+
+    def sinh(self):
+        return _ops.sinh(self)
+
+    def cosh(self):
+        return _ops.cosh(self)
+
+    def arcsinh(self):
+        return _ops.arcsinh(self)
+
+    def asinh(self):
+        return _ops.asinh(self)
+
+    def arccosh(self):
+        return _ops.arccosh(self)
+
+    def acosh(self):
+        return _ops.acosh(self)
+
+    def arctanh(self):
+        return _ops.arctanh(self)
+
+    def atanh(self):
+        return _ops.atanh(self)
+
+    def log2(self):
+        return _ops.log2(self)
+
+    def log10(self):
+        return _ops.log10(self)
+
+    def log1p(self):
+        return _ops.log1p(self)
+
+    def exp2(self):
+        return _ops.exp2(self)
+
+    def expm1(self):
+        return _ops.expm1(self)
+
+    def rsqrt(self):
+        return _ops.rsqrt(self)
+
+    def reciprocal(self):
+        return _ops.reciprocal(self)
+
+    def square(self):
+        return _ops.square(self)
+
+    def sign(self):
+        return _ops.sign(self)
+
+    def floor(self):
+        return _ops.floor(self)
+
+    def ceil(self):
+        return _ops.ceil(self)
+
+    def trunc(self):
+        return _ops.trunc(self)
+
+    def isnan(self):
+        return _ops.isnan(self)
+
+    def isinf(self):
+        return _ops.isinf(self)
+
+    def isfinite(self):
+        return _ops.isfinite(self)
+
+    def logical_not(self):
+        return _ops.logical_not(self)
+
+    def bitwise_not(self):
+        return _ops.bitwise_not(self)
+
+    def arctan2(self, other):
+        return _ops.arctan2(self, other)
+
+    def atan2(self, other):
+        return _ops.atan2(self, other)
+
+    def hypot(self, other):
+        return _ops.hypot(self, other)
+
+    def copysign(self, other):
+        return _ops.copysign(self, other)
+
+    def fmod(self, other):
+        return _ops.fmod(self, other)
+
+    def remainder(self, other):
+        return _ops.remainder(self, other)
+
+    def floor_divide(self, other):
+        return _ops.floor_divide(self, other)
+
+    def logical_and(self, other):
+        return _ops.logical_and(self, other)
+
+    def logical_or(self, other):
+        return _ops.logical_or(self, other)
+
+    def logical_xor(self, other):
+        return _ops.logical_xor(self, other)
+
+    def bitwise_and(self, other):
+        return _ops.bitwise_and(self, other)
+
+    def bitwise_or(self, other):
+        return _ops.bitwise_or(self, other)
+
+    def bitwise_xor(self, other):
+        return _ops.bitwise_xor(self, other)
+
+    def bitwise_left_shift(self, other):
+        return _ops.left_shift(self, other)
+
+    def bitwise_right_shift(self, other):
+        return _ops.right_shift(self, other)
+
+    fix = trunc
+
+    # ----------------------------------------------------------------- more reductions, scans
+    def prod(self, *args, **kwargs):
+        return _ops.prod(self, *args, **kwargs)
+
+    def any(self, *args, **kwargs):
+        return _ops.any(self, *args, **kwargs)
+
+    def all(self, *args, **kwargs):
+        return _ops.all(self, *args, **kwargs)
+
+    def count_nonzero(self, *args, **kwargs):
+        return _ops.count_nonzero(self, *args, **kwargs)
+
+    def cumsum(self, *args, **kwargs):
+        return _ops.cumsum(self, *args, **kwargs)
+
+    def cumprod(self, *args, **kwargs):
+        return _ops.cumprod(self, *args, **kwargs)
+
+    def cummax(self, *args, **kwargs):
+        return _ops.cummax(self, *args, **kwargs)
+
+    def cummin(self, *args, **kwargs):
+        return _ops.cummin(self, *args, **kwargs)
+
+    def logcumsumexp(self, *args, **kwargs):
+        return _ops.logcumsumexp(self, *args, **kwargs)
+
+    def norm(self, *args, **kwargs):
+        """NumPy's ``ord=`` or torch's ``p=`` (see ``tinydl.norm``)."""
+        return _ops.norm(self, *args, **kwargs)
+
+    def median(self, *args, **kwargs):
+        """NumPy's median (the mean of the two middle values for an even count)."""
+        return _ops.median(self, *args, **kwargs)
+
+    def quantile(self, q, *args, **kwargs):
+        return _ops.quantile(self, q, *args, **kwargs)
+
+    def nansum(self, *args, **kwargs):
+        return _ops.nansum(self, *args, **kwargs)
+
+    def nanmean(self, *args, **kwargs):
+        return _ops.nanmean(self, *args, **kwargs)
+
+    # ----------------------------------------------------------------- linear algebra
+    def dot(self, other):
+        return _ops.dot(self, other)
+
+    def inner(self, other):
+        return _ops.inner(self, other)
+
+    def outer(self, other):
+        return _ops.outer(self, other)
+
+    def kron(self, other):
+        return _ops.kron(self, other)
+
+    @property
+    def mT(self):  # noqa: N802 (torch's name)
+        """The last two axes swapped (torch's ``mT``)."""
+        return _ops.swapaxes(self, -1, -2)
+
+    def det(self):
+        from tinydl import linalg
+        return linalg.det(self)
+
+    def slogdet(self):
+        from tinydl import linalg
+        return linalg.slogdet(self)
+
+    def inverse(self):
+        from tinydl import linalg
+        return linalg.inv(self)
+
 
 def _grad_on():
     return _autograd.is_grad_enabled()

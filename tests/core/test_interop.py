@@ -12,6 +12,11 @@ _pos = lambda r, s: r.uniform(0.5, 2.0, s)  # noqa: E731  (log, sqrt, reciprocal
 _small = lambda r, s: r.uniform(-1.0, 1.0, s)  # noqa: E731  (tan away from its poles)
 # Away from 0, where abs has its kink.
 _off0 = lambda r, s: r.choice([-1, 1], s) * r.uniform(0.1, 2.0, s)  # noqa: E731
+_above1 = lambda r, s: r.uniform(1.2, 3.0, s)  # noqa: E731  (arccosh)
+# Halfway between integers: floor, ceil, trunc, sign are flat there (zero gradient).
+_between = lambda r, s: r.integers(-3, 3, s) + r.uniform(0.2, 0.8, s)  # noqa: E731
+# Near integers: rint is flat there.
+_near_int = lambda r, s: r.integers(-3, 3, s) + r.uniform(-0.3, 0.3, s)  # noqa: E731
 
 # id -> (fn applied to Tensors and to arrays alike, [(sampler, shape) per input])
 UFUNCS = {
@@ -40,6 +45,29 @@ UFUNCS = {
     "cos": (np.cos, [(_any, (3, 4))]),
     "tan": (np.tan, [(_small, (3, 4))]),
     "tanh": (np.tanh, [(_any, (3, 4))]),
+    "arcsin": (np.arcsin, [(_small, (3, 4))]),
+    "arccos": (np.arccos, [(_small, (3, 4))]),
+    "arctan": (np.arctan, [(_any, (3, 4))]),
+    "arctan2": (np.arctan2, [(_any, (3, 4)), (_any, (4,))]),
+    "sinh": (np.sinh, [(_any, (3, 4))]),
+    "cosh": (np.cosh, [(_any, (3, 4))]),
+    "arcsinh": (np.arcsinh, [(_any, (3, 4))]),
+    "arccosh": (np.arccosh, [(_above1, (3, 4))]),
+    "arctanh": (np.arctanh, [(_small, (3, 4))]),
+    "log1p": (np.log1p, [(_pos, (3, 4))]),
+    "expm1": (np.expm1, [(_any, (3, 4))]),
+    "hypot": (np.hypot, [(_any, (3, 4)), (_any, (3, 1))]),
+    "copysign": (np.copysign, [(_off0, (3, 4)), (_any, (4,))]),
+    "fmod": (np.fmod, [(_any, (3, 4)), (_off0, (4,))]),
+    "remainder": (np.remainder, [(_any, (3, 4)), (_off0, (4,))]),
+    "mod": (np.mod, [(_any, (3, 4)), (_pos, (3, 4))]),
+    "floor_divide": (np.floor_divide, [(_any, (3, 4)), (_pos, (4,))]),
+    "divmod": (np.divmod, [(_any, (3, 4)), (_off0, (4,))]),
+    "sign": (np.sign, [(_off0, (3, 4))]),
+    "floor": (np.floor, [(_between, (3, 4))]),
+    "ceil": (np.ceil, [(_between, (3, 4))]),
+    "trunc": (np.trunc, [(_between, (3, 4))]),
+    "rint": (np.rint, [(_near_int, (3, 4))]),
     "deg2rad": (np.deg2rad, [(_any, (3, 4))]),
     "rad2deg": (np.rad2deg, [(_any, (3, 4))]),
     "maximum": (np.maximum, [(_any, (3, 4)), (_any, (4,))]),
@@ -100,6 +128,9 @@ FUNCTIONS = {
     "dot_scalar": (lambda x: np.dot(x, 2.0), [(_any, (3, 4))]),
     "outer": (np.outer, [(_any, (3,)), (_any, (2, 2))]),
     "copy": (np.copy, [(_any, (3, 4))]),
+    "round": (lambda x: np.round(x, 1), [(lambda r, s: _near_int(r, s) / 10, (3, 4))]),
+    "around": (np.around, [(_near_int, (3, 4))]),
+    "fix": (np.fix, [(_between, (3, 4))]),
 }
 
 
@@ -209,15 +240,80 @@ def test_comparisons_give_bool_tensors_like_the_operators(ufunc):
     np.testing.assert_array_equal(ufunc(t, a).data, getattr(t, operator)(a).data)
 
 
-def test_logical_and_rounding_ufuncs_are_constant_tensors():
-    t = td.Tensor(np.array([-1.5, 0.2, 2.7]), requires_grad=True)
-    np.testing.assert_array_equal(np.logical_not(t > 0).data, [True, False, False])
-    np.testing.assert_array_equal(np.logical_and(t > 0, t < 1).data, [False, True, False])
-    for ufunc in (np.floor, np.ceil, np.sign, np.trunc, np.rint):
-        out = ufunc(t)
-        assert isinstance(out, td.Tensor) and not out.requires_grad
-        np.testing.assert_array_equal(out.data, ufunc(t.data))
-    np.testing.assert_array_equal(np.round(t, 1).data, np.round(t.data, 1))
+def test_logical_ufuncs_give_bool_tensors_outside_the_graph():
+    t = td.Tensor(np.array([-1.5, 0.0, 2.7]), requires_grad=True)
+    np.testing.assert_array_equal(np.logical_not(t > 0).data, [True, True, False])
+    np.testing.assert_array_equal(np.logical_and(t > 0, t < 1).data, [False, False, False])
+    for ufunc in (np.logical_and, np.logical_or, np.logical_xor):
+        out = ufunc(t, np.array([1.0, 0.0, 0.0]))  # a float Tensor: nonzero is True
+        assert isinstance(out, td.Tensor) and out.dtype == np.bool_ and not out.requires_grad
+        np.testing.assert_array_equal(out.data, ufunc(t.data, [1.0, 0.0, 0.0]))
+    out = np.logical_not(t)
+    assert isinstance(out, td.Tensor) and not out.requires_grad
+    np.testing.assert_array_equal(out.data, [False, True, False])
+
+
+def test_rounding_ufuncs_have_a_zero_gradient_as_torch():
+    t = td.Tensor(np.array([-1.5, 0.2, 2.7, 2.5]), requires_grad=True)
+    for fn in (np.floor, np.ceil, np.sign, np.trunc, np.rint, np.fix,
+               lambda x: np.round(x, 1), lambda x: np.floor_divide(x, 0.7)):
+        out = fn(t)
+        assert isinstance(out, td.Tensor) and out.requires_grad
+        np.testing.assert_array_equal(out.data, fn(t.data))
+        (grad,) = td.grad(out.sum(), [t])
+        np.testing.assert_array_equal(grad.data, np.zeros(4))
+    np.testing.assert_array_equal(np.rint(t).data, [-2.0, 0.0, 3.0, 2.0])  # halves to even
+
+
+def test_bitwise_ufuncs_on_integer_and_bool_tensors():
+    a = td.Tensor(np.array([5, -3, 12]))
+    b = np.array([3, 6, 2])
+    for ufunc in (np.bitwise_and, np.bitwise_or, np.bitwise_xor, np.left_shift,
+                  np.right_shift):
+        for out, want in ((ufunc(a, b), ufunc(a.data, b)), (ufunc(b, a), ufunc(b, a.data)),
+                          (ufunc(a, 1), ufunc(a.data, 1))):
+            assert isinstance(out, td.Tensor) and out.dtype == want.dtype
+            np.testing.assert_array_equal(out.data, want)
+    for ufunc in (np.invert, np.bitwise_not):
+        np.testing.assert_array_equal(ufunc(a).data, [-6, 2, -13])
+    m = td.Tensor(np.array([True, False]))
+    np.testing.assert_array_equal(np.invert(m).data, [False, True])
+    np.testing.assert_array_equal((np.array([True, True]) & m).data, [True, False])
+
+
+def test_bitwise_ufuncs_refuse_float_tensors():
+    t = td.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    for ufunc, name in ((np.bitwise_and, "bitwise_and"), (np.left_shift, "left_shift")):
+        with pytest.raises(TypeError, match=f"{name}: needs integer or bool tensors, got "
+                                            "float64"):
+            ufunc(t, 1)
+    with pytest.raises(TypeError, match="bitwise_not: needs integer or bool"):
+        np.invert(t)
+
+
+def test_ndarray_mod_and_floordiv_tensor_run_the_ops():
+    r = np.random.default_rng(4)
+    a = r.standard_normal((3, 3))
+    t = td.Tensor(r.uniform(0.5, 2.0, (3, 3)), requires_grad=True)
+    out = a % t  # ndarray.__mod__ -> np.remainder(a, t) -> Tensor.__array_ufunc__
+    assert isinstance(out, td.Tensor) and out.requires_grad
+    np.testing.assert_allclose(out.data, a % t.data, rtol=1e-12)
+    (grad,) = td.grad(out.sum(), [t])
+    np.testing.assert_array_equal(grad.data, -np.floor_divide(a, t.data))
+    out = a // t
+    assert isinstance(out, td.Tensor)
+    np.testing.assert_array_equal(out.data, a // t.data)
+
+
+def test_divmod_gives_two_tensors():
+    t = td.Tensor(np.array([7.5, -7.5]), requires_grad=True)
+    q, m = np.divmod(t, 2.0)
+    np.testing.assert_array_equal(q.data, [3.0, -4.0])
+    np.testing.assert_array_equal(m.data, [1.5, 0.5])
+    q, m = np.divmod(td.Tensor(np.array([7, -7])), 2)  # integers: NumPy's own result
+    assert isinstance(q, td.Tensor) and isinstance(m, td.Tensor) and q.dtype == np.int64
+    np.testing.assert_array_equal(q.data, [3, -4])
+    np.testing.assert_array_equal(m.data, [1, 1])
 
 
 # ----------------------------------------------------------------------------- queries
@@ -253,12 +349,9 @@ def test_queries_return_plain_numpy_values():
 _x = td.Tensor(np.full((2, 3), 0.5), requires_grad=True)
 
 UNSUPPORTED = {
-    "expm1": lambda: np.expm1(_x),
-    "log1p": lambda: np.log1p(_x),
-    "sinh": lambda: np.sinh(_x),
-    "arctan": lambda: np.arctan(_x),
-    "arctan2": lambda: np.arctan2(_x, 1.0),
-    "remainder": lambda: np.remainder(_x, 0.3),
+    "cbrt": lambda: np.cbrt(_x),
+    "logaddexp": lambda: np.logaddexp(_x, 1.0),
+    "modf": lambda: np.modf(_x),
     "cumsum": lambda: np.cumsum(_x),
     "prod": lambda: np.prod(_x),
     "median": lambda: np.median(_x),
@@ -288,6 +381,6 @@ def test_unsupported_raises_type_error_naming_the_function(name):
 
 
 def test_unsupported_message_suggests_the_plain_numpy_call():
-    pattern = r"numpy\.expm1 .*no differentiable op.*np\.expm1\(t\.data\)"
+    pattern = r"numpy\.cbrt .*no differentiable op.*np\.cbrt\(t\.data\)"
     with pytest.raises(TypeError, match=pattern):
-        np.expm1(_x)
+        np.cbrt(_x)

@@ -2,7 +2,9 @@
 import numpy as np
 import pytest
 
+import tinydl
 from tests.examples._load import load_example
+from tinydl.optim import testfns
 
 LABELS = ["SGD", "momentum", "Nesterov", "AdaGrad", "RMSProp", "Adam", "NAdam", "AdamW"]
 
@@ -28,3 +30,16 @@ def test_playground_other_surfaces_fast(tmp_path, monkeypatch, function):
     paths = example.main(["--function", function, "--out", str(tmp_path)])
     assert len(paths) == 8 and all(p.shape == (41, 2) for p in paths.values())
     assert (tmp_path / f"optimizer_playground_{function}.png").stat().st_size > 0
+    fn = getattr(testfns, function)
+    for label, path in paths.items():
+        with tinydl.no_grad(), np.errstate(all="ignore"):
+            values = np.array([fn(tinydl.Tensor(point)).item() for point in path])
+        # The monkey saddle is unbounded below: a path may run off to infinity (Nesterov
+        # does), so judge the last finite value.
+        start, end = values[0], values[np.isfinite(values)][-1]
+        if function == "rosenbrock":
+            # 40 steps from (-1.5, 2), f = 12.5: every optimizer gets below 6 (Nesterov 0.53)
+            assert end < 0.5 * start, f"{label}: f went {start:.3g} -> {end:.3g}"
+        else:
+            # from (0.6, 0.05), f = 0.21, beside the saddle: every optimizer goes downhill
+            assert end < start - 0.1, f"{label}: f went {start:.3g} -> {end:.3g}"

@@ -26,9 +26,12 @@ def test_train_mnist_fast(tmp_path, capsys):
     example = load_example("train_mnist")
     data, out = tmp_path / "mnist", tmp_path / "out"
     data.mkdir()
-    write_fake_mnist(data)
+    write_fake_mnist(data, n_train=256, n_test=64)
     accuracy = example.main(["--data", str(data), "--out", str(out), "--fast"])
-    assert 0.0 <= accuracy <= 1.0
+    # The square's place gives the label away: one epoch on 256 images reaches 97-100% over
+    # seeds 0-5 (chance is 10%); a network that does not learn, or labels that do not follow
+    # their images through the loader, stays near 10%.
+    assert accuracy >= 0.8, f"one epoch should learn the square's place, got {accuracy}"
     printed = capsys.readouterr().out
     assert "epoch 1/1" in printed and "test accuracy" in printed
     for name in ("train_mnist_curves.png", "train_mnist_predictions.png"):

@@ -11,7 +11,8 @@ from tinydl.gan import metrics as metrics_module
 
 
 def test_frechet_spec_vectors():
-    # SPEC.md: S1 = diag(4, 9), S2 = I, equal means -> (2-1)^2 + (3-1)^2 = 5
+    # Commuting covariances: d^2 = |mu1 - mu2|^2 + sum_i (sqrt(s1_i) - sqrt(s2_i))^2, so
+    # S1 = diag(4, 9), S2 = I, equal means -> (2-1)^2 + (3-1)^2 = 5
     assert frechet_distance(np.zeros(2), np.diag([4.0, 9.0]), np.zeros(2), np.eye(2)) == \
         pytest.approx(5.0, abs=1e-12)
     # S = I on both sides, mean gap (1, 1) -> 2
@@ -29,7 +30,7 @@ def test_frechet_agrees_with_direct_sqrtm(d):
     rng = np.random.default_rng(d)
     mu1, mu2 = rng.normal(size=d), rng.normal(size=d)
     s1, s2 = random_spd(rng, d), random_spd(rng, d)
-    # the symmetric form of the notes: Tr (S2^(1/2) S1 S2^(1/2))^(1/2)
+    # the symmetric form of the cross term: Tr (S2^(1/2) S1 S2^(1/2))^(1/2)
     root2 = linalg.sqrtm(s2)
     tr_cross = np.trace(linalg.sqrtm(root2 @ s1 @ root2)).real
     ref = np.sum((mu1 - mu2) ** 2) + np.trace(s1) + np.trace(s2) - 2 * tr_cross

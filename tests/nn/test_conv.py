@@ -1,8 +1,8 @@
-"""Convolution: functional conv1d/conv2d/conv_transpose2d against scipy.signal.correlate,
-gradients (gradcheck, gradgradcheck), im2col/col2im layout and adjointness, the Numba kernels
-against their NumPy twins, and the Conv layers."""
-import contextlib
-
+"""Convolution: functional conv1d/conv2d/conv_transpose2d against scipy.signal.correlate on
+every route (``tinydl.ops.conv``: reference, sample-major, channel-major; Winograd in
+test_winograd.py), gradients (gradcheck, gradgradcheck), im2col/col2im layout and
+adjointness, the window output sizes, and the Conv layers. The Numba kernels against their
+NumPy twins are in tests/kernels/."""
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
@@ -13,6 +13,7 @@ import tinydl
 import tinydl.nn as nn
 import tinydl.nn.functional as F
 from tinydl.ops import conv as oconv
+from tinydl.ops import window
 
 
 def _dilate(kernel, d):
@@ -69,19 +70,13 @@ def ref_conv_transpose2d(y, w, b, stride, padding, output_padding, dilation, gro
     return result
 
 
-ROUTES = {"sample-major": 0, "channel-major": 10 ** 9}  # _SAMPLE_MAJOR_MIN_HW forcing each
+ROUTES = ["reference", "sample-major", "channel-major"]
 
 
-@contextlib.contextmanager
 def route(name):
-    """Force the im2col layout of groups=1 convolutions (``tinydl.ops.conv``'s two im2col
-    routes; grouped ones are always channel-major)."""
-    saved = oconv._SAMPLE_MAJOR_MIN_HW
-    oconv._SAMPLE_MAJOR_MIN_HW = ROUTES[name]
-    try:
-        yield
-    finally:
-        oconv._SAMPLE_MAJOR_MIN_HW = saved
+    """Force one route of ``tinydl.ops.conv`` where it fits (sample-major needs groups=1;
+    other convolutions take the automatic choice)."""
+    return tinydl.backends.flags(conv_route=name)
 
 
 @st.composite
@@ -95,7 +90,7 @@ def conv_configs(draw):
         padding=(draw(st.integers(0, 2)), draw(st.integers(0, 2))),
         dilation=(draw(st.integers(1, 2)), draw(st.integers(1, 2))),
         bias=draw(st.booleans()), seed=draw(st.integers(0, 2 ** 16)),
-        route=draw(st.sampled_from(sorted(ROUTES))))
+        route=draw(st.sampled_from(ROUTES)))
     return cfg
 
 
@@ -171,7 +166,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("layout", sorted(ROUTES))
+@pytest.mark.parametrize("layout", ROUTES)
 @pytest.mark.parametrize("case", CASES)
 def test_conv2d_gradcheck_and_gradgradcheck(case, layout):
     rng = np.random.default_rng(0)
@@ -187,7 +182,7 @@ def test_conv2d_gradcheck_and_gradgradcheck(case, layout):
         assert tinydl.gradgradcheck(fn, (x, w, b))
 
 
-@pytest.mark.parametrize("layout", sorted(ROUTES))
+@pytest.mark.parametrize("layout", ROUTES)
 @pytest.mark.parametrize("case", CASES)
 def test_conv_transpose2d_gradcheck_and_gradgradcheck(case, layout):
     rng = np.random.default_rng(1)
@@ -272,79 +267,6 @@ def test_unfold_fold_against_torch():
     np.testing.assert_allclose(folded.data, expected.numpy(), atol=1e-12)
 
 
-def _random_geometry(rng):
-    while True:
-        g = oconv.Geometry(*(int(v) for v in rng.integers(1, 4, 2)),
-                           *(int(v) for v in rng.integers(1, 3, 2)),
-                           *(int(v) for v in rng.integers(0, 3, 2)),
-                           *(int(v) for v in rng.integers(1, 3, 2)))
-        shape = (int(rng.integers(1, 4)), int(rng.integers(1, 5)), int(rng.integers(1, 9)),
-                 int(rng.integers(1, 9)))
-        out_h, out_w = oconv.output_size(shape[2], shape[3], g)
-        if out_h >= 1 and out_w >= 1:
-            return g, shape, out_h, out_w
-
-
-@pytest.mark.parametrize("layout", ["channel-major", "sample-major", "sample-major + spare row"])
-def test_numba_im2col_and_col2im_agree_with_numpy_twins(monkeypatch, layout):
-    """Columns.fill / Columns.fold through the kernels (float32) and through the NumPy twins
-    (TINYDL_NUMBA=0), in both GEMM layouts."""
-    rng = np.random.default_rng(6)
-    sample_major, extra = layout != "channel-major", int(layout.endswith("row"))
-    for trial in range(30):
-        g, shape, out_h, out_w = _random_geometry(rng)
-        n, c = shape[:2]
-        x = rng.standard_normal(shape).astype(np.float32)
-        grads = rng.standard_normal((c * g.kh * g.kw, n * out_h * out_w)).astype(np.float32)
-        results = {}
-        for numba_on in ("1", "0"):
-            monkeypatch.setenv("TINYDL_NUMBA", numba_on)
-            cols = oconv.Columns(n, c, g, out_h, out_w, np.float32, sample_major, extra)
-            cols.buffer[...] = np.nan  # every row entry must be written
-            cols.fill(x, g)
-            built = cols.rows.copy()
-            rows = cols.blocks()  # [a, b, i, j, ho, wo]; refill them with known values
-            if sample_major:
-                rows[...] = grads.reshape(c, g.kh, g.kw, n, out_h, out_w).transpose(3, 0, 1, 2, 4, 5)
-            else:
-                cols.buffer[...] = grads
-            results[numba_on] = built, cols.fold(shape, g)
-        name = f"trial {trial}: {g} {shape}"
-        np.testing.assert_array_equal(results["1"][0], results["0"][0], err_msg=f"im2col {name}")
-        np.testing.assert_allclose(results["1"][1], results["0"][1], atol=1e-5,
-                                   err_msg=f"col2im {name}")
-        # the NumPy im2col is torch's unfold layout, the fold its adjoint
-        unfolded = oconv.im2col_array(x.astype(np.float64), g)
-        torch_layout = grads.reshape(c * g.kh * g.kw, n, -1).transpose(1, 0, 2)
-        np.testing.assert_allclose(np.sum(unfolded * torch_layout),
-                                   np.sum(x * results["0"][1]), rtol=1e-4)
-
-
-@pytest.mark.parametrize("sample_major", [True, False])
-def test_im2col_kernel_stays_inside_its_buffer_when_rows_are_all_padding(sample_major):
-    """A dilated kernel on a map smaller than its dilation (ASPP on a 1x1 map) has offsets
-    whose first in-image output column lies beyond the last one; the kernel must still write
-    exactly the rows' entries and nothing after them."""
-    from tinydl.kernels.conv import im2col_kernel
-
-    rng = np.random.default_rng(12)
-    for g, shape in [(oconv.Geometry(1, 2, 1, 1, 0, 3, 1, 6), (1, 1, 1, 1)),
-                     (oconv.Geometry(3, 3, 1, 1, 18, 18, 18, 18), (1, 2, 1, 1)),
-                     (oconv.Geometry(2, 3, 1, 2, 4, 5, 5, 4), (2, 1, 2, 3))]:
-        out_h, out_w = oconv.output_size(shape[2], shape[3], g)
-        n, c = shape[:2]
-        k = c * g.kh * g.kw
-        size = n * k * out_h * out_w
-        flat = np.full(size + 64, np.nan, np.float32)  # the tail is a sentinel
-        strides = (k * out_h * out_w, out_h * out_w) if sample_major else \
-            (out_h * out_w, n * out_h * out_w)
-        x = rng.standard_normal(shape).astype(np.float32)
-        im2col_kernel(x, *g, out_h, out_w, flat, *strides)
-        assert np.isnan(flat[size:]).all(), f"wrote past the columns: {g} {shape}"
-        cols = oconv.Columns(n, c, g, out_h, out_w, np.float64, sample_major).fill(x, g)
-        np.testing.assert_array_equal(flat[:size].reshape(cols.buffer.shape), cols.buffer)
-
-
 def _conv_forward_backward(x, w, b, **kw):
     xt = tinydl.Tensor(x, requires_grad=True)
     wt = tinydl.Tensor(w, requires_grad=True)
@@ -354,8 +276,8 @@ def _conv_forward_backward(x, w, b, **kw):
     return out.data, xt.grad.data, wt.grad.data, bt.grad.data
 
 
-@pytest.mark.parametrize("layout", sorted(ROUTES))
-def test_numba_and_numpy_paths_agree_in_float32(monkeypatch, layout):
+@pytest.mark.parametrize("layout", ["sample-major", "channel-major"])
+def test_numba_routes_agree_with_the_numpy_reference_in_float32(layout):
     rng = np.random.default_rng(7)
     for trial in range(6):
         groups = int(rng.integers(1, 3))
@@ -364,14 +286,14 @@ def test_numba_and_numpy_paths_agree_in_float32(monkeypatch, layout):
         b = rng.standard_normal(2 * groups).astype(np.float32)
         kw = dict(stride=int(rng.integers(1, 3)), padding=int(rng.integers(0, 3)),
                   dilation=int(rng.integers(1, 3)), groups=groups)
-        monkeypatch.setenv("TINYDL_NUMBA", "1")
         with route(layout):
             fast = _conv_forward_backward(x, w, b, **kw)
-        monkeypatch.setenv("TINYDL_NUMBA", "0")
-        slow = _conv_forward_backward(x, w, b, **kw)
+        with tinydl.backends.flags(numba=False):
+            slow = _conv_forward_backward(x, w, b, **kw)
         for a, e, name in zip(fast, slow, ("out", "grad x", "grad w", "grad b")):
             assert a.dtype == np.float32, name
-            np.testing.assert_allclose(a, e, atol=1e-5, rtol=1e-5, err_msg=f"{name} {kw}")
+            np.testing.assert_allclose(a, e, atol=1e-5, rtol=1e-5,
+                                       err_msg=f"{name} {layout} {kw}")
 
 
 def test_float32_stays_float32_end_to_end():
@@ -383,14 +305,18 @@ def test_float32_stays_float32_end_to_end():
     assert conv.weight.grad.dtype == np.float32
 
 
+@pytest.mark.parametrize("numba", [True, False])
 @pytest.mark.parametrize("shape,channels", [((2, 3, 6, 6), 4), ((2, 3, 32, 32), 4),
                                             ((2, 16, 8, 8), 16)])
-def test_output_dtype_is_that_of_input_and_weight_on_every_route(shape, channels):
-    """Channel-major, sample-major and Winograd routes: a float64 bias does not promote."""
+def test_output_dtype_is_that_of_input_and_weight_on_every_route(shape, channels, numba):
+    """Channel-major, sample-major and Winograd routes, and the reference without Numba: a
+    float64 bias does not promote."""
     x = tinydl.Tensor(np.ones(shape, np.float32))
     w = tinydl.Tensor(np.ones((channels, shape[1], 3, 3), np.float32))
     b = tinydl.Tensor(np.ones(channels, np.float64))
-    assert F.conv2d(x, w, b, padding=1).dtype == np.float32
+    with tinydl.backends.flags(numba=numba):
+        assert F.conv2d(x, w, b, padding=1).dtype == np.float32
+        assert F.conv_transpose2d(x, w.transpose(1, 0, 2, 3), b, padding=1).dtype == np.float32
 
 
 def test_conv_errors_name_the_op_and_shapes():
@@ -429,7 +355,7 @@ def test_conv_layers_shapes_and_torch_default_init():
     assert nn.ConvTranspose1d(2, 3, 3, stride=2)(tinydl.randn(1, 2, 5)).shape == (1, 3, 11)
 
 
-@pytest.mark.parametrize("layout", sorted(ROUTES))
+@pytest.mark.parametrize("layout", ROUTES)
 @pytest.mark.parametrize("need", ["both", "x", "w"])
 def test_conv2d_backward_reuses_columns_and_survives_retain_graph(need, layout):
     """The forward's column buffer is overwritten by the input gradient's columns during
@@ -458,3 +384,82 @@ def test_conv2d_backward_reuses_columns_and_survives_retain_graph(need, layout):
         if t.requires_grad:
             np.testing.assert_allclose(t.grad.data, 2 * expected[name], atol=1e-10,
                                        err_msg=f"grad {name}")
+
+
+@pytest.mark.parametrize("shape,channels,route_name", [
+    ((2, 3, 32, 32), 4, "sample-major"), ((2, 3, 6, 6), 4, "channel-major"),
+    ((2, 16, 8, 8), 16, "winograd")])
+def test_route_is_chosen_once_per_call_and_the_columns_built_once(monkeypatch, shape, channels,
+                                                                  route_name):
+    """A forward and a backward choose the route once (it stays on ctx), and the backward's
+    weight gradient reuses the forward's columns (or Winograd tiles) instead of rebuilding
+    them."""
+    from tinydl.kernels import conv as kconv
+    from tinydl.kernels import winograd as kwino
+
+    chosen, built = [], []
+    real_choose = oconv.choose_route
+
+    def choose(*args):
+        chosen.append(real_choose(*args))
+        return chosen[-1]
+
+    monkeypatch.setattr(oconv, "choose_route", choose)
+    for module, name in ((kconv, "im2col_kernel"), (kwino, "winograd_input")):
+        def spy(*args, _real=getattr(module, name), _name=name):
+            built.append(_name)
+            return _real(*args)
+
+        monkeypatch.setattr(module, name, spy)
+    x = tinydl.Tensor(np.ones(shape, np.float32), requires_grad=True)
+    w = tinydl.Tensor(np.ones((channels, shape[1], 3, 3), np.float32), requires_grad=True)
+    b = tinydl.Tensor(np.ones(channels, np.float32), requires_grad=True)
+    with tinydl.backends.flags(numba=True):
+        F.conv2d(x, w, b, padding=1).sum().backward()
+    assert [r.name for r in chosen] == [route_name]
+    assert len(built) == 1, built
+
+
+def test_conv_functions_declare_what_backward_reads():
+    """x and w are read (each for the other's gradient), of b only whether it is there, and
+    never the output; a non-leaf bias and input (whose values the graph may drop) still get
+    every gradient, to second order."""
+    for fn in (oconv.Conv2d, oconv.ConvTranspose2d, oconv.Conv2dWeight):
+        assert fn.retain_inputs == (0, 1) and fn.retain_output is False, fn.__name__
+    for fn in (oconv.Im2col, oconv.Col2im):
+        assert fn.retain_inputs == () and fn.retain_output is False, fn.__name__
+    rng = np.random.default_rng(9)
+    x = tinydl.Tensor(rng.standard_normal((2, 2, 5, 5)), requires_grad=True)
+    w = tinydl.Tensor(rng.standard_normal((3, 2, 3, 3)), requires_grad=True)
+    b = tinydl.Tensor(rng.standard_normal(3), requires_grad=True)
+    for name in ROUTES:
+        with route(name):
+            assert tinydl.gradgradcheck(lambda x, w, b: F.conv2d(x * 1.5, w, b * 2.0), (x, w, b))
+            assert tinydl.gradcheck(
+                lambda x, w, b: F.conv_transpose2d(x * 1.5, w.transpose(1, 0, 2, 3), b * 2.0),
+                (x, w, b))
+
+
+def test_window_output_sizes_match_torch_and_invert_each_other():
+    """``tinydl.ops.window``: the one home of the output-size formulas (convolution, pooling
+    with ceil_mode, transposed convolution)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(10)
+    for trial in range(40):
+        k, s, d = (int(v) for v in rng.integers(1, 4, 3))
+        p = int(rng.integers(0, k // 2 + 1))  # torch's pooling limit
+        h = int(rng.integers(1, 12))
+        g = window.Geometry(k, k, s, s, p, p, d, d)
+        x = torch.zeros(1, 1, h, h)
+        case = f"trial {trial}: size {h}, {g}"
+        out = window.output_size(h, h, g)
+        if min(out) < 1:
+            continue
+        conv = torch.nn.functional.conv2d(x, torch.zeros(1, 1, k, k), stride=s, padding=p,
+                                          dilation=d)
+        assert out == tuple(conv.shape[2:]), case
+        for ceil in (False, True):
+            pooled = torch.nn.functional.max_pool2d(x, k, s, p, d, ceil_mode=ceil)
+            assert window.output_size(h, h, g, ceil) == tuple(pooled.shape[2:]), f"{case} {ceil}"
+        lost = (h + 2 * p - d * (k - 1) - 1) % s  # rows the strided windows never reach
+        assert window.transposed_output_size(*out, g, (lost, lost)) == (h, h), case

@@ -115,6 +115,13 @@ def test_linear_second_derivative():
     assert tinydl.gradgradcheck(lambda x, w, b: F.linear(x, w, b).tanh(), (x, layer.weight, layer.bias))
 
 
+def test_linear_second_derivative_of_a_batch_of_sequences():
+    """(N, L, in) input: ops.linear's gradient nodes flatten the rows and undo it."""
+    rng = np.random.default_rng(1)
+    x, w, b = (T(rng.standard_normal(shape), True) for shape in ((2, 3, 4), (5, 4), (5,)))
+    assert tinydl.gradgradcheck(lambda x, w, b: F.linear(x, w, b) * F.linear(x, w, b), (x, w, b))
+
+
 def test_batchnorm_running_stats_against_torch():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(0)
@@ -218,3 +225,102 @@ def test_activation_modules_use_core_ops():
     np.testing.assert_allclose(nn.LeakyReLU(0.1)(x).data, np.where(x.data > 0, x.data, 0.1 * x.data))
     np.testing.assert_allclose(nn.Softmax()(x).data.sum(), 1.0)
     np.testing.assert_allclose(nn.LogSigmoid()(x).data, -np.log1p(np.exp(-x.data)))
+
+
+# ----------------------------------------------------------------------------- torch's activations
+# name -> (tinydl layer, the torch layer of the same arguments, input shape)
+ACTIVATION_LAYERS = {
+    "ReLU6": (lambda: nn.ReLU6(), lambda tn: tn.ReLU6(), (3, 4)),
+    "Hardtanh": (lambda: nn.Hardtanh(), lambda tn: tn.Hardtanh(), (3, 4)),
+    "Hardtanh_bounds": (lambda: nn.Hardtanh(-2.0, 3.0), lambda tn: tn.Hardtanh(-2.0, 3.0), (3, 4)),
+    "Hardsigmoid": (lambda: nn.Hardsigmoid(), lambda tn: tn.Hardsigmoid(), (3, 4)),
+    "Hardswish": (lambda: nn.Hardswish(), lambda tn: tn.Hardswish(), (3, 4)),
+    "SELU": (lambda: nn.SELU(), lambda tn: tn.SELU(), (3, 4)),
+    "CELU": (lambda: nn.CELU(), lambda tn: tn.CELU(), (3, 4)),
+    "CELU_alpha": (lambda: nn.CELU(alpha=0.5), lambda tn: tn.CELU(alpha=0.5), (3, 4)),
+    "SiLU": (lambda: nn.SiLU(), lambda tn: tn.SiLU(), (3, 4)),
+    "Mish": (lambda: nn.Mish(), lambda tn: tn.Mish(), (3, 4)),
+    "Softsign": (lambda: nn.Softsign(), lambda tn: tn.Softsign(), (3, 4)),
+    "Tanhshrink": (lambda: nn.Tanhshrink(), lambda tn: tn.Tanhshrink(), (3, 4)),
+    "Softmin": (lambda: nn.Softmin(dim=1), lambda tn: tn.Softmin(dim=1), (2, 3, 4)),
+    "GLU": (lambda: nn.GLU(), lambda tn: tn.GLU(), (3, 4)),
+    "GLU_dim": (lambda: nn.GLU(dim=1), lambda tn: tn.GLU(dim=1), (2, 4, 3)),
+    "LogSigmoid": (lambda: nn.LogSigmoid(), lambda tn: tn.LogSigmoid(), (3, 4)),
+    "PReLU": (lambda: nn.PReLU(), lambda tn: tn.PReLU(), (2, 3, 4)),
+    "PReLU_channels": (lambda: nn.PReLU(3, init=-0.1), lambda tn: tn.PReLU(3, init=-0.1),
+                       (2, 3, 2, 2)),
+}
+
+
+def _off_the_kinks(shape, seed=0):
+    """Values in [-7, 7], none within 0.05 of a multiple of 0.5 (every kink above is one)."""
+    x = np.random.default_rng(seed).uniform(-7, 7, shape)
+    near = np.abs(x - np.round(x * 2) / 2) < 0.05
+    return np.where(near, x + 0.1, x)
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATION_LAYERS))
+def test_torch_activation_layers_match_torch_and_gradcheck(name):
+    torch = pytest.importorskip("torch")
+    make, make_torch, shape = ACTIVATION_LAYERS[name]
+    layer, torch_layer = make().double(), make_torch(torch.nn).double()
+    x = _off_the_kinks(shape)
+    ours = layer(T(x, True))
+    theirs = torch_layer(torch.tensor(x, requires_grad=True))
+    np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-12, atol=1e-15,
+                               err_msg=name)
+    params = list(layer.parameters())
+    torch_params = list(torch_layer.parameters())
+    weights = np.random.default_rng(1).standard_normal(ours.shape)
+    inp = T(x, True)
+    torch_inp = torch.tensor(x, requires_grad=True)
+    ours_grads = tinydl.grad((layer(inp) * T(weights)).sum(), [inp] + params)
+    theirs_grads = torch.autograd.grad((torch_layer(torch_inp) * torch.tensor(weights)).sum(),
+                                       [torch_inp] + torch_params)
+    for g, tg in zip(ours_grads, theirs_grads):
+        np.testing.assert_allclose(g.data, tg.numpy(), rtol=1e-7, atol=1e-12, err_msg=name)
+    assert check_module(layer, T(x, True)), name
+
+
+def test_torch_activation_layers_defaults_and_repr_as_torch():
+    torch = pytest.importorskip("torch")
+    tn = torch.nn
+    pairs = [(nn.ReLU6(), tn.ReLU6()), (nn.ReLU6(inplace=True), tn.ReLU6(inplace=True)),
+             (nn.Hardtanh(), tn.Hardtanh()),
+             (nn.Hardtanh(-2.0, 3.0, True), tn.Hardtanh(-2.0, 3.0, True)),
+             (nn.Hardsigmoid(), tn.Hardsigmoid()), (nn.Hardswish(True), tn.Hardswish(True)),
+             (nn.SELU(), tn.SELU()), (nn.SELU(inplace=True), tn.SELU(inplace=True)),
+             (nn.CELU(), tn.CELU()), (nn.CELU(0.5, True), tn.CELU(0.5, True)),
+             (nn.SiLU(), tn.SiLU()), (nn.SiLU(True), tn.SiLU(True)), (nn.Mish(), tn.Mish()),
+             (nn.Softsign(), tn.Softsign()), (nn.Tanhshrink(), tn.Tanhshrink()),
+             (nn.Softmin(1), tn.Softmin(1)), (nn.GLU(), tn.GLU()), (nn.GLU(1), tn.GLU(1)),
+             (nn.LogSigmoid(), tn.LogSigmoid()), (nn.PReLU(), tn.PReLU()),
+             (nn.PReLU(4, 0.1), tn.PReLU(4, 0.1))]
+    for ours, theirs in pairs:
+        assert repr(ours) == repr(theirs)
+    assert (nn.Hardtanh().min_val, nn.Hardtanh().max_val) == (-1.0, 1.0)
+    assert nn.CELU().alpha == 1.0 and nn.GLU().dim == -1
+    prelu = nn.PReLU()
+    assert prelu.weight.shape == (1,) and prelu.weight.dtype == np.float32
+    np.testing.assert_array_equal(prelu.weight.data, [0.25])
+    assert list(prelu.state_dict()) == ["weight"]
+    prelu.weight.data[...] = 3.0
+    prelu.reset_parameters()
+    np.testing.assert_array_equal(prelu.weight.data, [0.25])
+    with pytest.raises(ValueError, match="num_parameters"):
+        nn.PReLU(0)
+    with pytest.raises(ValueError, match="min_val"):
+        nn.Hardtanh(1.0, -1.0)
+    with pytest.raises(TypeError, match="PReLU: input of dtype float64"):
+        nn.PReLU()(T(np.ones(3)))
+
+
+def test_prelu_learns_its_slope_and_new_activations_build_mlps():
+    tinydl.manual_seed(0)
+    prelu = nn.PReLU(2)
+    x = tinydl.Tensor(np.array([[-2.0, 1.0], [-1.0, -3.0]], np.float32))
+    prelu(x).sum().backward()
+    np.testing.assert_allclose(prelu.weight.grad.data, [-3.0, -3.0])
+    for name in ("relu6", "hardswish", "selu", "celu", "mish", "prelu", "softsign"):
+        mlp = nn.MLP([4, 5, 2], activation=name)
+        assert mlp(tinydl.randn(3, 4)).shape == (3, 2), name

@@ -166,6 +166,27 @@ def test_cross_entropy_second_derivative():
     assert tinydl.gradgradcheck(LOSSES["cross_entropy"], (T(X, grad=True),))
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_second_derivative_spatial_and_probability_targets(reduction):
+    """create_graph through ops.loss's gradient node: in the logits, the targets and g."""
+    rng = np.random.default_rng(1)
+    x = T(rng.standard_normal((2, 3, 4)), grad=True)
+    t = rng.integers(0, 3, (2, 4))
+    p = rng.random((2, 3, 4))
+    p = T(p / p.sum(axis=1, keepdims=True), grad=True)
+    assert tinydl.gradgradcheck(
+        lambda x: F.cross_entropy(x, t, reduction=reduction, label_smoothing=0.2), (x,)), reduction
+    assert tinydl.gradgradcheck(
+        lambda x, p: F.cross_entropy(x, p, reduction=reduction, label_smoothing=0.1,
+                                     weight=np.array([1.0, 2.0, 0.5])), (x, p)), reduction
+
+
+def test_binary_cross_entropy_second_derivative_in_input_and_target():
+    rng = np.random.default_rng(2)
+    p, y = T(rng.uniform(0.1, 0.9, (3, 4)), grad=True), T(rng.uniform(0, 1, (3, 4)), grad=True)
+    assert tinydl.gradgradcheck(lambda p, y: F.binary_cross_entropy(p, y), (p, y))
+
+
 @pytest.mark.parametrize("name", ["cross_entropy", "nll", "bce_logits", "bce", "hinge", "kl_div"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_losses_are_finite_for_huge_logits(name, dtype):

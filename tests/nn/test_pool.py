@@ -1,5 +1,6 @@
 """Pooling (tinydl.ops.pool and the functional/Module wrappers) against brute-force windows
-and torch, plus gradients of every order."""
+and torch, plus gradients of every order. The Numba kernels against their NumPy twins are in
+tests/kernels/test_pool_kernels.py."""
 import numpy as np
 import pytest
 
@@ -138,77 +139,27 @@ def test_pool_errors():
         F.max_pool2d(tinydl.randn(1, 1, 2, 2), 3)
 
 
-def test_numba_max_pool_kernels_agree_with_numpy_twins(monkeypatch):
-    from tinydl.kernels import pool as kpool
-    from tinydl.ops import pool as opool
-
-    rng = np.random.default_rng(5)
-    for trial in range(25):
-        k = (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
-        d = (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
-        p = tuple(int(rng.integers(0, (dd * (kk - 1) + 1) // 2 + 1)) for kk, dd in zip(k, d))
-        s = (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
-        ceil = bool(rng.integers(0, 2))
-        x = rng.standard_normal((2, 3, int(rng.integers(4, 9)), int(rng.integers(4, 9))))
-        x = np.round(x, 1).astype(np.float32)  # rounding makes ties common
-        if trial % 5 == 0:
-            x.flat[rng.integers(0, x.size, 3)] = np.nan
-        geom, out_hw = F._pool_setup(tinydl.Tensor(x), k, s, p, d, ceil, "test")
-        out_ref, idx_ref = opool.max_pool_offsets(x, geom, out_hw)
-        out = np.empty_like(out_ref)
-        idx = np.empty(out.shape, np.int16)
-        kpool.max_pool_kernel(x, *geom, out, idx)
-        case = f"trial {trial}: k={k} s={s} p={p} d={d} ceil={ceil}"
-        np.testing.assert_array_equal(out, out_ref, err_msg=case)
-        np.testing.assert_array_equal(idx, idx_ref, err_msg=case)
-        g = rng.standard_normal(out.shape).astype(np.float32)
-        back = np.empty_like(x)
-        kpool.max_unpool_kernel(g, idx, *geom, back)
-        monkeypatch.setenv("TINYDL_NUMBA", "0")
-        twin = opool.MaxUnpool2d.apply(tinydl.Tensor(g), geom, x.shape, indices=idx)
-        monkeypatch.setenv("TINYDL_NUMBA", "1")
-        np.testing.assert_allclose(back, twin.data, atol=1e-6, err_msg=case)
-
-
-@pytest.mark.parametrize("shape", [(2, 3, 8, 6), (1, 2, 7, 9), (3, 1, 2, 3)])
-def test_numba_max_pool_2x2_fast_path_agrees_with_numpy_twin(monkeypatch, shape):
-    """Plain 2x2/stride-2 pooling takes the fast kernels; ties (rounded data), NaN and odd
-    sizes (the last row or column is never read) must give the twin's values, offsets and
-    gradient."""
-    from tinydl.kernels import pool as kpool
-
-    calls = []
-    for name in ("max_pool_2x2_kernel", "max_unpool_2x2_kernel"):
-        def spy(*args, _real=getattr(kpool, name), _name=name):
-            calls.append(_name)
-            return _real(*args)
-
-        monkeypatch.setattr(kpool, name, spy)
-    rng = np.random.default_rng(9)
-    x = np.round(rng.standard_normal(shape), 0).astype(np.float32)
-    x.flat[rng.integers(0, x.size, 2)] = np.nan
-    x[0, 0, :2, :2] = np.nan  # a window of NaNs: the last one wins, as in torch
-    results = []
-    for flag in ("1", "0"):
-        monkeypatch.setenv("TINYDL_NUMBA", flag)
-        xt = tinydl.Tensor(x, requires_grad=True)
-        out = F.max_pool2d(xt, 2)
-        g = np.arange(out.data.size, dtype=np.float32).reshape(out.shape)
-        out.backward(tinydl.Tensor(g))
-        results.append((out.data, xt.grad.data))
-    assert calls == ["max_pool_2x2_kernel", "max_unpool_2x2_kernel"]
-    np.testing.assert_array_equal(results[0][0], results[1][0])
-    np.testing.assert_array_equal(results[0][1], results[1][1])
-
-
-def test_float32_max_pool_layer_numba_and_numpy_paths_agree(monkeypatch):
+def test_float32_max_pool_layer_numba_and_numpy_paths_agree():
     x = np.round(np.random.default_rng(6).standard_normal((4, 3, 9, 9)), 1).astype(np.float32)
     results = []
-    for flag in ("1", "0"):
-        monkeypatch.setenv("TINYDL_NUMBA", flag)
-        xt = tinydl.Tensor(x, requires_grad=True)
-        out = F.max_pool2d(xt, 3, 2, 1)
-        out.backward(tinydl.Tensor(np.cos(out.data)))
+    for numba in (True, False):
+        with tinydl.backends.flags(numba=numba):
+            xt = tinydl.Tensor(x, requires_grad=True)
+            out = F.max_pool2d(xt, 3, 2, 1)
+            out.backward(tinydl.Tensor(np.cos(out.data)))
         results.append((out.data, xt.grad.data))
     np.testing.assert_array_equal(results[0][0], results[1][0])
     np.testing.assert_allclose(results[0][1], results[1][1], atol=1e-6)
+
+
+def test_pool_functions_keep_no_input_values():
+    """Max pooling keeps the winning offsets, sum pooling nothing: backward reads no input
+    value and not the output (a non-leaf input may be freed), to second order."""
+    from tinydl.ops import pool as opool
+
+    for fn in (opool.MaxPool2d, opool.MaxUnpool2d, opool.SumPool2d, opool.SumPool2dAdjoint):
+        assert fn.retain_inputs == () and fn.retain_output is False, fn.__name__
+    x = tinydl.Tensor(np.random.default_rng(7).permutation(50).reshape(1, 2, 5, 5) / 7.0,
+                      requires_grad=True)
+    for pool in (lambda t: F.max_pool2d(t * 2.0, 3, 2, 1), lambda t: F.avg_pool2d(t * 2.0, 2)):
+        assert tinydl.gradgradcheck(pool, (x,))

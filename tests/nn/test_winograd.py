@@ -2,8 +2,9 @@
 workspace that recycles convolution buffers.
 
 By default the path serves float32 only, so its float64 checks (scipy, gradcheck,
-gradgradcheck) force it with ``force_winograd``, which lifts the dtype and channel limits
-but keeps the geometric ones; a spy on the kernels proves that the path really ran.
+gradgradcheck) force it with ``force_winograd`` (``tinydl.backends.conv_route``), which
+lifts the dtype and channel limits but keeps the geometric ones; a spy on the kernels proves
+that the path really ran. The kernels' own checks are in tests/kernels/.
 """
 import numpy as np
 import pytest
@@ -14,7 +15,6 @@ import tinydl
 import tinydl.nn.functional as F
 from tinydl.kernels import winograd as kw
 from tinydl.ops import _workspace as workspace
-from tinydl.ops import conv as oconv
 
 from .test_conv import ref_conv2d, ref_conv_transpose2d
 
@@ -35,14 +35,17 @@ def kernel_calls(monkeypatch):
 
 
 @pytest.fixture
-def force_winograd(monkeypatch, kernel_calls):
+def force_winograd(kernel_calls):
     """Take the Winograd path for any dtype and channel count where the geometry allows it."""
-    def any_dtype(a, b, geom, groups, c, f):
-        return (a.dtype == b.dtype and groups == 1 and geom.kh == geom.kw == 3
-                and geom.sh == geom.sw == 1 and geom.dh == geom.dw == 1)
+    with tinydl.backends.flags(numba=True, conv_route="winograd"):
+        yield kernel_calls
 
-    monkeypatch.setattr(oconv, "_use_winograd", any_dtype)
-    return kernel_calls
+
+@pytest.fixture
+def numba_on():
+    """The Winograd route needs the Numba kernels, also when the suite runs without them."""
+    with tinydl.backends.flags(numba=True):
+        yield
 
 
 # The fixtures patch for the whole test and the call counts are compared before/after, so
@@ -112,21 +115,20 @@ def _forward_backward(x, w, b, padding):
     return out.data, xt.grad.data, wt.grad.data, bt.grad.data
 
 
-def test_winograd_float32_agrees_with_numpy_im2col(monkeypatch, kernel_calls):
-    """The default path for float32 3x3 convolutions with 16+ channels, against
-    TINYDL_NUMBA=0 (im2col and NumPy only), relative to each result's scale."""
+def test_winograd_float32_agrees_with_numpy_reference(numba_on, kernel_calls):
+    """The default path for float32 3x3 convolutions with 16+ channels, against Numba off
+    (the NumPy reference route), relative to each result's scale."""
     rng = np.random.default_rng(1)
     for n, c, f, h, w, p in [(2, 16, 16, 8, 8, 1), (3, 17, 20, 7, 9, 0), (1, 16, 24, 5, 6, 2),
                              (4, 32, 16, 12, 11, 1)]:
         x = rng.standard_normal((n, c, h, w)).astype(np.float32)
         weight = (rng.standard_normal((f, c, 3, 3)) / np.sqrt(9 * c)).astype(np.float32)
         b = rng.standard_normal(f).astype(np.float32)
-        monkeypatch.setenv("TINYDL_NUMBA", "1")
         before = kernel_calls.get("winograd_fold", 0)
         fast = _forward_backward(x, weight, b, p)
         assert kernel_calls["winograd_fold"] == before + 1
-        monkeypatch.setenv("TINYDL_NUMBA", "0")
-        slow = _forward_backward(x, weight, b, p)
+        with tinydl.backends.flags(numba=False):
+            slow = _forward_backward(x, weight, b, p)
         assert kernel_calls["winograd_fold"] == before + 1
         for a, e, name in zip(fast, slow, ("out", "grad x", "grad w", "grad b")):
             assert a.dtype == np.float32, name
@@ -134,8 +136,7 @@ def test_winograd_float32_agrees_with_numpy_im2col(monkeypatch, kernel_calls):
                                        err_msg=f"{name} {(n, c, f, h, w, p)}")
 
 
-def test_winograd_serves_only_float32_3x3_stride1_with_16_channels(monkeypatch, kernel_calls):
-    monkeypatch.setenv("TINYDL_NUMBA", "1")
+def test_winograd_serves_only_float32_3x3_stride1_with_16_channels(numba_on, kernel_calls):
     def used(x_shape, w_shape, dtype=np.float32, **kw):
         before = kernel_calls.get("winograd_output", 0)
         F.conv2d(tinydl.Tensor(np.ones(x_shape, dtype)), tinydl.Tensor(np.ones(w_shape, dtype)),
@@ -150,14 +151,19 @@ def test_winograd_serves_only_float32_3x3_stride1_with_16_channels(monkeypatch, 
     assert not used((1, 16, 6, 6), (16, 16, 3, 3), dilation=2)
     assert not used((1, 16, 6, 6), (16, 8, 3, 3), groups=2)
     assert not used((1, 16, 6, 6), (16, 16, 5, 5))
-    monkeypatch.setenv("TINYDL_NUMBA", "0")
-    assert not used((1, 16, 6, 6), (16, 16, 3, 3), padding=1)
+    with tinydl.backends.flags(numba=False):
+        assert not used((1, 16, 6, 6), (16, 16, 3, 3), padding=1)
+    with tinydl.backends.flags(winograd=False):
+        assert not used((1, 16, 6, 6), (16, 16, 3, 3), padding=1)
+    with tinydl.backends.flags(winograd_min_channels=8):
+        assert used((1, 8, 6, 6), (16, 8, 3, 3), padding=1)
+    with tinydl.backends.flags(winograd_min_channels=17):
+        assert not used((1, 16, 6, 6), (16, 16, 3, 3), padding=1)
 
 
-def test_winograd_backward_twice_with_retain_graph(monkeypatch, kernel_calls):
+def test_winograd_backward_twice_with_retain_graph(numba_on, kernel_calls):
     """Backward overwrites the saved tiles with the input gradient's; a second backward
     rebuilds them."""
-    monkeypatch.setenv("TINYDL_NUMBA", "1")
     rng = np.random.default_rng(2)
     x = tinydl.Tensor(rng.standard_normal((2, 16, 6, 7)).astype(np.float32), requires_grad=True)
     w = tinydl.Tensor(rng.standard_normal((16, 16, 3, 3)).astype(np.float32), requires_grad=True)
@@ -172,14 +178,13 @@ def test_winograd_backward_twice_with_retain_graph(monkeypatch, kernel_calls):
 
 
 @pytest.mark.parametrize("route", ["winograd", "sample-major", "channel-major"])
-def test_recycled_buffers_never_reach_a_live_graph(route, monkeypatch, kernel_calls):
+def test_recycled_buffers_never_reach_a_live_graph(route, numba_on, kernel_calls):
     """Buffers go back to the workspace only when their owner is done. Two forwards whose
     graphs both stay alive, a no-grad convolution in between (which takes and gives back
     buffers of the same sizes), then both backwards: every gradient must equal what each
     input gives alone in float64, with its backward right after its forward (so nothing can
     take its buffers in between). Each route's buffers are over ``workspace.MIN_BYTES``, so
     they really are recycled."""
-    monkeypatch.setenv("TINYDL_NUMBA", "1")
     x_shape, w_shape, groups = {
         "winograd": ((8, 16, 32, 32), (16, 16, 3, 3), 1),
         "sample-major": ((16, 3, 32, 32), (8, 3, 3, 3), 1),
@@ -217,30 +222,6 @@ def test_recycled_buffers_never_reach_a_live_graph(route, monkeypatch, kernel_ca
                           expected_x + [w64.grad.data, b64.grad.data]):
         np.testing.assert_allclose(a, e, rtol=0, atol=1e-4 * np.abs(e).max(),
                                    err_msg=f"grad {name}, {route}")
-
-
-def test_winograd_kernels_are_adjoint_pairs():
-    """<input(x), v> = <x, fold(v)> and <grad(g), m> = <g, output(m)>, on odd sizes too."""
-    rng = np.random.default_rng(4)
-    for n, c, h, w, ph, pw in [(2, 3, 5, 7, 1, 0), (1, 2, 6, 6, 2, 1), (3, 1, 3, 4, 0, 0)]:
-        out_h, out_w = h + 2 * ph - 2, w + 2 * pw - 2
-        tiles = oconv._tiles(n, out_h, out_w)
-        x = rng.standard_normal((n, c, h, w))
-        v = np.zeros((16, c * tiles.count + 3))
-        kw.winograd_input(x, ph, pw, tiles.th, tiles.tw, v)
-        probe = rng.standard_normal(v.shape)
-        probe[:, c * tiles.count:] = 0  # the padding between planes is not data
-        folded = np.empty_like(x)
-        kw.winograd_fold(probe, tiles.th, tiles.tw, ph, pw, folded)
-        assert np.isclose(np.sum(v * probe), np.sum(x * folded), rtol=1e-12)
-
-        g = rng.standard_normal((n, c, out_h, out_w))
-        gt = np.zeros((16, c * tiles.count))
-        kw.winograd_grad(g, tiles.th, tiles.tw, gt)
-        m = rng.standard_normal(gt.shape)
-        y = np.empty_like(g)
-        kw.winograd_output(m, tiles.th, tiles.tw, np.zeros(c), y)
-        assert np.isclose(np.sum(gt * m), np.sum(g * y), rtol=1e-12)
 
 
 def test_workspace_recycles_given_buffers_only():

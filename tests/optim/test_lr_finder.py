@@ -108,8 +108,41 @@ def test_restores_weights_and_optimizer_state(model_cls):
     for i, state in before["state"].items():
         for key, value in state.items():
             assert np.array_equal(after["state"][i][key], value), key
-    # and training continues from the restored state
+    # and training continues from the restored state: the next step is the one a twin that
+    # never ran the range test takes
+    twin = model_cls()
+    twin_opt = optim.Adam(twin.parameters(), lr=0.01)
+    for batch in batches + batches[:1]:
+        twin_opt.zero_grad()
+        mse(twin, batch).backward()
+        twin_opt.step()
+    opt.zero_grad()
+    mse(model, batches[0]).backward()
     opt.step()
+    for p, q in zip(model.parameters(), twin.parameters()):
+        np.testing.assert_array_equal(p.data, q.data)
+
+
+def test_suggestion_on_a_problem_with_known_good_learning_rates():
+    # Full-batch least squares, loss mean((x w + b - y)^2): gradient descent on it is stable
+    # exactly for lr < 2 / lambda_max of the Hessian H = 2 X^T X / n (X with a column of
+    # ones), and converges fastest at 2 / (lambda_min + lambda_max). The range test must
+    # suggest a rate below the stability limit and within two decades of it, and must stop
+    # (the loss explodes) only at rates beyond the limit.
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 3)) * np.array([0.5, 0.8, 1.0])
+    y = x @ np.array([[1.0], [-2.0], [0.5]]) + 0.3 + 0.1 * rng.normal(size=(64, 1))
+    design = np.c_[x, np.ones(64)]
+    eigenvalues = np.linalg.eigvalsh(2 * design.T @ design / 64)
+    limit = 2 / eigenvalues.max()  # 0.88; the fastest rate is 0.71
+    model = Linear()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    lrs, losses = optim.lr_finder(model, mse, [(x, y)], opt, start_lr=1e-4, end_lr=10.0,
+                                  num_iter=100)
+    suggested = optim.suggest_lr(lrs, losses)  # 0.16
+    assert limit / 100 < suggested < limit, f"suggested {suggested:.3g}, stable below {limit:.3g}"
+    assert len(lrs) < 100 and limit < lrs[-1] < 10.0, f"stopped at lr {lrs[-1]:.3g}"
+    assert losses.min() < 0.5 * losses[0]  # the rates before the limit did train
 
 
 def test_suggest_lr_finds_steepest_descent():

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+import tinydl
 from tests.vision._reference import scalar_iou
 from tinydl.kernels.nms import nms_kernel, nms_numpy
 from tinydl.vision import batched_nms, nms, soft_nms
@@ -65,10 +66,10 @@ def sorted_columns(boxes, scores):
     return order, np.ascontiguousarray(boxes[order].T)
 
 
-@pytest.fixture(params=["1", "0"], ids=["numba", "numpy"])
-def backend(request, monkeypatch):
-    monkeypatch.setenv("TINYDL_NUMBA", request.param)
-    return request.param
+@pytest.fixture(params=[True, False], ids=["numba", "numpy"])
+def backend(request):
+    with tinydl.backends.flags(numba=request.param):
+        yield request.param
 
 
 def test_spec_thresholds(backend):
@@ -142,15 +143,15 @@ def test_zero_area_boxes_do_not_suppress_each_other(backend):
     assert nms(boxes, [0.9, 0.8, 0.7], 0.0).tolist() == [0, 1, 2]
 
 
-def test_env_switch_is_read_at_call_time(monkeypatch):
+def test_backends_switch_is_read_at_call_time(monkeypatch):
     import tinydl.vision.boxes as boxes_module
 
     calls = []
     monkeypatch.setattr(boxes_module, "nms_numpy", lambda *a: calls.append("numpy") or nms_numpy(*a))
-    monkeypatch.setenv("TINYDL_NUMBA", "0")
-    nms(SPEC_BOXES, SPEC_SCORES, 0.5)
-    monkeypatch.setenv("TINYDL_NUMBA", "1")
-    nms(SPEC_BOXES, SPEC_SCORES, 0.5)
+    with tinydl.backends.flags(numba=False):
+        nms(SPEC_BOXES, SPEC_SCORES, 0.5)
+    with tinydl.backends.flags(numba=True):
+        nms(SPEC_BOXES, SPEC_SCORES, 0.5)
     assert calls == ["numpy"]
 
 

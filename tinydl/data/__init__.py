@@ -1,9 +1,9 @@
 """tinydl.data: datasets, batching, the bundled digits, IDX (MNIST) files and toy 2-D sets."""
 
-from .dataset import DataLoader, Dataset, TensorDataset, default_collate, mean_std
-from .digits import load_digits
-from .idx import read_idx, write_idx
-from .synthetic import make_circles, make_gaussian_mixture, make_moons, make_spirals
+from tinydl.data.dataset import DataLoader, Dataset, TensorDataset, default_collate, mean_std
+from tinydl.data.digits import load_digits
+from tinydl.data.idx import read_idx, write_idx
+from tinydl.data.synthetic import make_circles, make_gaussian_mixture, make_moons, make_spirals
 
 __all__ = [
     "Dataset", "TensorDataset", "DataLoader", "default_collate", "mean_std", "load_digits",

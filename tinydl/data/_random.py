@@ -9,6 +9,8 @@ import numbers
 
 import numpy as np
 
+from tinydl.random import get_generator
+
 
 def resolve_generator(seed, where):
     """Return the ``np.random.Generator`` that ``where`` should draw from.
@@ -17,9 +19,6 @@ def resolve_generator(seed, where):
     non-negative int (a fresh local ``np.random.default_rng(seed)``).
     """
     if seed is None:
-        # Looked up at call time: tinydl.data is imported while tinydl itself is still loading.
-        from ..random import get_generator
-
         return get_generator()
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise TypeError(f"{where}: seed must be None or a non-negative int, got {seed!r}")

@@ -12,8 +12,8 @@ import numbers
 
 import numpy as np
 
-from ..tensor import Tensor
-from ._random import resolve_generator
+from tinydl.data._random import resolve_generator
+from tinydl.tensor import Tensor
 
 
 class Dataset:
@@ -196,8 +196,8 @@ def mean_std(dataset):
 
     over all ``M = N * H * W`` values of channel ``c`` (population std, ddof=0) -- the
     statistics ``Normalize(mean, std)`` needs to give every channel zero mean and unit
-    variance. This plays the part of the notes' ``get_mean_and_std``, which averages
-    per-image stds instead (that misses the spread between images, so it comes out smaller).
+    variance. (The common ``get_mean_and_std`` recipe averages per-image stds instead; that
+    misses the spread between images, so it comes out smaller.)
     Batches are merged in float64 with Chan et al.'s pairwise update (1979), so the result
     does not lose precision to ``E[x^2] - E[x]^2`` cancellation.
     """

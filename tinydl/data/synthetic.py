@@ -12,7 +12,7 @@ import numbers
 
 import numpy as np
 
-from ._random import resolve_generator
+from tinydl.data._random import resolve_generator
 
 
 def _check_count(value, name, where, minimum=1):

@@ -6,8 +6,10 @@ normalisation, gradient clipping and friends, ``tinydl.nn.toeplitz`` the
 convolution-as-matrix teaching helpers.
 """
 from tinydl.nn import functional, init, toeplitz, utils
-from tinydl.nn.activation import (ELU, GELU, LeakyReLU, LogSigmoid, LogSoftmax, ReLU, Sigmoid,
-                                  SiLU, Softmax, Softplus, Tanh)
+from tinydl.nn.activation import (CELU, ELU, GELU, GLU, SELU, Hardsigmoid, Hardswish, Hardtanh,
+                                  LeakyReLU, LogSigmoid, LogSoftmax, Mish, PReLU, ReLU, ReLU6,
+                                  Sigmoid, SiLU, Softmax, Softmin, Softplus, Softsign, Tanh,
+                                  Tanhshrink)
 from tinydl.nn.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from tinydl.nn.dropout import Dropout
 from tinydl.nn.linear import Bilinear, Identity, Linear
@@ -30,7 +32,8 @@ __all__ = [
     "BatchNorm1d", "BatchNorm2d", "LayerNorm", "InstanceNorm1d", "InstanceNorm2d", "GroupNorm",
     "Dropout", "Flatten", "Unflatten", "Embedding", "Upsample", "MLP",
     "ReLU", "LeakyReLU", "ELU", "GELU", "Softplus", "Sigmoid", "Tanh", "SiLU", "LogSigmoid",
-    "Softmax", "LogSoftmax",
+    "Softmax", "LogSoftmax", "ReLU6", "Hardtanh", "Hardsigmoid", "Hardswish", "SELU", "CELU",
+    "Mish", "Softsign", "Tanhshrink", "Softmin", "GLU", "PReLU",
     "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "NLLLoss", "CrossEntropyLoss", "BCELoss",
     "BCEWithLogitsLoss", "HingeLoss", "KLDivLoss",
 ]

@@ -1,8 +1,20 @@
-"""Activation layers, each a thin Module over the core op (``tinydl.ops``) of the same name."""
+"""Activation layers, each a thin Module over the core op (``tinydl.ops``) of the same name.
+
+The layers added with torch's full set (ReLU6 ... PReLU) take torch's arguments and defaults;
+their ``inplace=True`` writes the result into the input, as torch's.
+"""
+import numpy as np
 
 from tinydl import ops
 from tinydl.nn import functional as F
-from tinydl.nn.module import Module
+from tinydl.nn.init import constant_
+from tinydl.nn.module import Module, Parameter, _check_size, _layer_input
+from tinydl.tensor import Tensor
+
+
+def _inplace_repr(inplace):
+    """torch's ``extra_repr`` of a layer whose only argument is ``inplace``."""
+    return "inplace=True" if inplace else ""
 
 
 class ReLU(Module):
@@ -88,8 +100,15 @@ class Tanh(Module):
 class SiLU(Module):
     """x * sigmoid(x) (swish)."""
 
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
     def forward(self, x):
-        return F.silu(x)
+        return F.silu(x, self.inplace)
+
+    def extra_repr(self):
+        return _inplace_repr(self.inplace)
 
 
 class LogSigmoid(Module):
@@ -127,7 +146,173 @@ class LogSoftmax(Module):
         return f"axis={self.axis}"
 
 
+class ReLU6(Module):
+    """min(max(x, 0), 6)."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, x):
+        return F.relu6(x, self.inplace)
+
+    def extra_repr(self):
+        return _inplace_repr(self.inplace)
+
+
+class Hardtanh(Module):
+    """clip(x, min_val, max_val)."""
+
+    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
+        super().__init__()
+        if min_val > max_val:
+            raise ValueError(f"Hardtanh: min_val cannot be greater than max_val, got "
+                             f"min_val={min_val} and max_val={max_val}")
+        self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
+
+    def forward(self, x):
+        return F.hardtanh(x, self.min_val, self.max_val, self.inplace)
+
+    def extra_repr(self):
+        return (f"min_val={self.min_val}, max_val={self.max_val}"
+                + (", inplace=True" if self.inplace else ""))
+
+
+class Hardsigmoid(Module):
+    """relu6(x + 3) / 6 (MobileNetV3)."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, x):
+        return F.hardsigmoid(x, self.inplace)
+
+
+class Hardswish(Module):
+    """x relu6(x + 3) / 6 (MobileNetV3)."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, x):
+        return F.hardswish(x, self.inplace)
+
+
+class SELU(Module):
+    """scale (x if x > 0 else alpha (e^x - 1)) with torch's constants (Klambauer et al. 2017)."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, x):
+        return F.selu(x, self.inplace)
+
+    def extra_repr(self):
+        return _inplace_repr(self.inplace)
+
+
+class CELU(Module):
+    """x if x > 0 else alpha (e^(x/alpha) - 1) (Barron 2017)."""
+
+    def __init__(self, alpha=1.0, inplace=False):
+        super().__init__()
+        self.alpha, self.inplace = alpha, inplace
+
+    def forward(self, x):
+        return F.celu(x, self.alpha, self.inplace)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+
+
+class Mish(Module):
+    """x tanh(softplus(x)) (Misra 2019)."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, x):
+        return F.mish(x, self.inplace)
+
+    def extra_repr(self):
+        return _inplace_repr(self.inplace)
+
+
+class Softsign(Module):
+    """x / (1 + |x|)."""
+
+    def forward(self, x):
+        return ops.softsign(x)
+
+
+class Tanhshrink(Module):
+    """x - tanh(x)."""
+
+    def forward(self, x):
+        return ops.tanhshrink(x)
+
+
+class Softmin(Module):
+    """softmax(-x) along ``axis`` (``dim`` accepted as torch's name)."""
+
+    def __init__(self, axis=-1, dim=None):
+        super().__init__()
+        self.axis = axis if dim is None else dim
+
+    def forward(self, x):
+        return ops.softmin(x, self.axis)
+
+    def extra_repr(self):
+        return f"dim={self.axis}"
+
+
+class GLU(Module):
+    """a sigmoid(b) for the two halves a, b of the input along ``dim`` (Dauphin et al. 2017)."""
+
+    def __init__(self, dim=-1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return ops.glu(x, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class PReLU(Module):
+    """x if x > 0 else a x, with a learnt slope ``a`` (He et al. 2015).
+
+    ``weight`` has ``num_parameters`` entries, all ``init`` at first (torch's 0.25): 1 (one
+    slope shared by every channel) or C, one per channel of axis 1 of an (N, C, *) input.
+    """
+
+    def __init__(self, num_parameters=1, init=0.25, dtype=np.float32):
+        super().__init__()
+        self.num_parameters = _check_size(num_parameters, "PReLU", "num_parameters", 1)
+        self.init = init
+        self.weight = Parameter(np.full(self.num_parameters, init, dtype=dtype))
+
+    def reset_parameters(self):
+        """Refill the slopes with ``init``."""
+        constant_(self.weight, self.init)
+
+    def forward(self, x):
+        if type(x) is not Tensor or x.dtype != self.weight.dtype:
+            x = _layer_input(self, x, self.weight)
+        return ops.prelu(x, self.weight)
+
+    def extra_repr(self):
+        return f"num_parameters={self.num_parameters}"
+
+
 ACTIVATIONS = {
     "relu": ReLU, "leaky_relu": LeakyReLU, "elu": ELU, "gelu": GELU, "softplus": Softplus,
-    "sigmoid": Sigmoid, "tanh": Tanh, "silu": SiLU,
+    "sigmoid": Sigmoid, "tanh": Tanh, "silu": SiLU, "relu6": ReLU6, "hardtanh": Hardtanh,
+    "hardsigmoid": Hardsigmoid, "hardswish": Hardswish, "selu": SELU, "celu": CELU,
+    "mish": Mish, "softsign": Softsign, "tanhshrink": Tanhshrink, "prelu": PReLU,
 }

@@ -27,3 +27,47 @@ __all__ = [
     "softplus", "split", "sqrt", "squeeze", "stack", "std", "subtract", "sum", "swapaxes",
     "tanh", "transpose", "unbroadcast", "var", "where",
 ]
+
+# Op families added later append their imports and names below (one block per module).
+from tinydl.ops.movement import (chunk, diag, diagonal, flip, meshgrid, moveaxis,  # noqa: E402
+                                 movedim, narrow, repeat, repeat_interleave, roll, tile, trace,
+                                 tril, triu, unbind)
+__all__ += ["chunk", "diag", "diagonal", "flip", "meshgrid", "moveaxis", "movedim", "narrow",
+            "repeat", "repeat_interleave", "roll", "tile", "trace", "tril", "triu", "unbind"]
+from tinydl.ops.math import (acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan,  # noqa: E402
+                             arctan2, arctanh, asin, asinh, atan, atan2, atanh, cosh, exp2,
+                             expm1, hypot, lerp, log10, log1p, log2, reciprocal, rsqrt, sinh,
+                             square, tan)
+from tinydl.ops.rounding import (ceil, copysign, floor, floor_divide, fmod, remainder,  # noqa: E402
+                                 round, sign, trunc)
+from tinydl.ops.logical import (bitwise_and, bitwise_left_shift, bitwise_not,  # noqa: E402
+                                bitwise_or, bitwise_right_shift, bitwise_xor, invert, isclose,
+                                isfinite, isinf, isnan, left_shift, logical_and, logical_not,
+                                logical_or, logical_xor, right_shift)
+__all__ += ["acos", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2",
+            "arctanh", "asin", "asinh", "atan", "atan2", "atanh", "cosh", "exp2", "expm1",
+            "hypot", "lerp", "log10", "log1p", "log2", "reciprocal", "rsqrt", "sinh", "square",
+            "tan",
+            "ceil", "copysign", "floor", "floor_divide", "fmod", "remainder", "round", "sign",
+            "trunc",
+            "bitwise_and", "bitwise_left_shift", "bitwise_not", "bitwise_or",
+            "bitwise_right_shift", "bitwise_xor", "invert", "isclose", "isfinite", "isinf",
+            "isnan", "left_shift", "logical_and", "logical_not", "logical_or", "logical_xor",
+            "right_shift"]
+from tinydl.ops.activation import (celu, glu, hardsigmoid, hardswish, hardtanh,  # noqa: E402
+                                   logsigmoid, mish, prelu, relu6, selu, silu, softmin,
+                                   softsign, tanhshrink)
+__all__ += ["celu", "glu", "hardsigmoid", "hardswish", "hardtanh", "logsigmoid", "mish", "prelu",
+            "relu6", "selu", "silu", "softmin", "softsign", "tanhshrink"]
+from tinydl.ops.reduce import (all, any, count_nonzero, median, nanmean, nansum,  # noqa: E402
+                               norm, prod, quantile)
+from tinydl.ops.scan import cummax, cummin, cumprod, cumsum, logcumsumexp  # noqa: E402
+__all__ += ["all", "any", "count_nonzero", "median", "nanmean", "nansum", "norm", "prod",
+            "quantile", "cummax", "cummin", "cumprod", "cumsum", "logcumsumexp"]
+from tinydl.ops.gather import (gather, index_add, index_select, scatter,  # noqa: E402
+                               scatter_add, scatter_reduce, take_along_axis)
+from tinydl.ops.sort import argsort, nonzero, sort, topk, unique  # noqa: E402
+__all__ += ["gather", "index_add", "index_select", "scatter", "scatter_add", "scatter_reduce",
+            "take_along_axis", "argsort", "nonzero", "sort", "topk", "unique"]
+from tinydl.ops.linalg import dot, einsum, inner, kron, outer, tensordot  # noqa: E402
+__all__ += ["dot", "einsum", "inner", "kron", "outer", "tensordot"]

@@ -9,6 +9,7 @@ done with them, so a training loop reuses the same already-mapped memory at ever
 
 Only code that owns a buffer outright may give it back: nothing else may hold a view of it.
 """
+import math
 import threading
 
 import numpy as np
@@ -27,7 +28,7 @@ def take(shape, dtype):
     """
     global _idle_bytes
     dtype = np.dtype(dtype)
-    n_bytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    n_bytes = math.prod(shape) * dtype.itemsize
     if n_bytes < MIN_BYTES:
         return np.empty(shape, dtype)
     raw = None

@@ -1,4 +1,6 @@
-"""Activation functions: tanh, sigmoid, relu, leaky_relu, elu, gelu, softplus.
+"""Activation functions: tanh, sigmoid, relu, leaky_relu, elu, gelu, softplus; then the
+piecewise-linear family (hardtanh, relu6, hardsigmoid, hardswish), selu, celu, silu, mish,
+softsign, tanhshrink, logsigmoid, softmin, glu and prelu.
 
 Each op is one ``Function`` with its public wrapper right below it: ``forward`` on arrays,
 ``backward`` in tinydl ops. tanh and sigmoid compute their gradient from their output in one
@@ -11,8 +13,11 @@ import numpy as np
 from scipy import special
 
 from tinydl.autograd import Function
-from tinydl.ops._util import as_tensor
+from tinydl.ops._checks import _check_float_dtypes, _tensor
+from tinydl.ops._util import DEFAULT_FLOAT, as_tensor, normalize_axes, torch_names, unbroadcast
 from tinydl.ops.elementwise import _mask, erf, exp, where
+from tinydl.ops.elementwise import abs as _abs
+from tinydl.ops.reduce import softmax
 from tinydl.tensor import Tensor
 
 
@@ -207,3 +212,415 @@ class Softplus(Function):
 def softplus(x, beta=1.0, threshold=20.0):
     """log(1 + e^(beta x)) / beta, stable for any x; identity where beta x > threshold."""
     return Softplus.apply(as_tensor(x), beta=beta, threshold=threshold)
+
+
+# ----------------------------------------------------------------------------- more activations
+# The rest follow torch's kernels value for value, including the gradient at each kink: the
+# piecewise-linear ones pass the gradient only strictly inside their linear piece, and the
+# elu family (selu, celu) takes the exponential branch at x = 0. Where a gradient is more than
+# a product, it is one fused op whose own backward is written in tinydl ops (as TanhBackward),
+# so double backward works and matches torch's, kinks included.
+def _float_input(x, op):
+    """``x`` as a Tensor of floats: integer and boolean inputs become the default float
+    (float32), as torch's floating-point activations promote them."""
+    x = _tensor(x, op)
+    if x.dtype.kind != "f":
+        x = Tensor._wrap(x.data.astype(DEFAULT_FLOAT))
+    return x
+
+
+def _constant(values, dtype):
+    """A constant Tensor of ``dtype`` (a per-element coefficient of a gradient)."""
+    return Tensor._wrap(np.asarray(values, dtype=dtype))
+
+
+class Hardtanh(Function):
+    """clip(x, min_val, max_val); dx = g strictly inside (min_val, max_val), 0 elsewhere.
+
+    The gradient is read off the output (min_val < y < max_val exactly where x is), so the
+    pre-activation can be freed, as for relu.
+    """
+
+    retain_inputs = ()
+
+    @staticmethod
+    def forward(ctx, x, min_val=-1.0, max_val=1.0):
+        ctx.bounds = (min_val, max_val)
+        return np.clip(x, min_val, max_val)
+
+    @staticmethod
+    def backward(ctx, g):
+        y = ctx.output.data
+        lo, hi = ctx.bounds
+        return (g * _mask((y > lo) & (y < hi), g.dtype),)
+
+
+def hardtanh(x, min_val=-1.0, max_val=1.0):
+    """clip(x, min_val, max_val), with gradient 1 strictly between the bounds and 0 at and
+    beyond them (torch's convention at the kinks). Integer input stays integer, as in torch."""
+    x = _tensor(x, "hardtanh")
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val cannot be greater than max_val, got min_val="
+                         f"{min_val} and max_val={max_val}")
+    if x.dtype.kind in "iu":  # no gradient to define: torch's integer clamp
+        return Tensor._wrap(np.clip(x.data, min_val, max_val).astype(x.dtype))
+    return Hardtanh.apply(_float_input(x, "hardtanh"), min_val=min_val, max_val=max_val)
+
+
+def relu6(x):
+    """min(max(x, 0), 6) (MobileNet's activation): hardtanh(x, 0, 6), so the gradient is 0
+    at x = 0 and x = 6, as torch's."""
+    return hardtanh(x, 0.0, 6.0)
+
+
+class Hardsigmoid(Function):
+    """min(max(x + 3, 0), 6) / 6; dx = g / 6 strictly inside (-3, 3), 0 elsewhere."""
+
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.minimum(np.maximum(x + 3, 0), 6) / 6
+
+    @staticmethod
+    def backward(ctx, g):
+        x = ctx.inputs[0].data
+        return (g * _constant(np.where((x > -3) & (x < 3), 1 / 6, 0.0), g.dtype),)
+
+
+def hardsigmoid(x):
+    """relu6(x + 3) / 6, the piecewise-linear sigmoid of MobileNetV3 (Howard et al. 2019);
+    gradient 1/6 strictly inside (-3, 3), 0 at and beyond +-3 (as torch)."""
+    return Hardsigmoid.apply(_float_input(x, "hardsigmoid"))
+
+
+class Hardswish(Function):
+    """x relu6(x + 3) / 6; dx from the input (one fused op, HardswishBackward)."""
+
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, x):
+        return x * np.minimum(np.maximum(x + 3, 0), 6) / 6
+
+    @staticmethod
+    def backward(ctx, g):
+        return (HardswishBackward.apply(g, ctx.inputs[0]),)
+
+
+def hardswish(x):
+    """x relu6(x + 3) / 6 (MobileNetV3, Howard et al. 2019).
+
+    Gradient 0 for x <= -3, x / 3 + 1/2 for -3 < x < 3, 1 for x >= 3: at the kinks +-3 it
+    takes the outer piece's value, as torch's ``hardswish_backward``.
+    """
+    return Hardswish.apply(_float_input(x, "hardswish"))
+
+
+class HardswishBackward(Function):
+    """g (0 | x / 3 + 1/2 | 1): hardswish's gradient as one op; d/dx = g / 3 strictly inside
+    (-3, 3), as torch's double backward."""
+
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, g, x):
+        return g * np.where(x <= -3, 0.0, np.where(x < 3, x / 3 + 0.5, 1.0)).astype(x.dtype)
+
+    @staticmethod
+    def backward(ctx, gg):
+        g, x = ctx.inputs
+        x_data = x.data
+        inside = _constant(np.where((x_data > -3) & (x_data < 3), 1 / 3, 0.0), gg.dtype)
+        return (HardswishBackward.apply(gg, x) if g.requires_grad else None,
+                gg * g * inside if x.requires_grad else None)
+
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+class SELU(Function):
+    """scale (x if x > 0 else alpha (e^x - 1)); dx from the input (ELUBackward)."""
+
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.where(x > 0, x * SELU_SCALE,
+                        np.expm1(np.minimum(x, 0)) * (SELU_ALPHA * SELU_SCALE))
+
+    @staticmethod
+    def backward(ctx, g):
+        return (ELUBackward.apply(g, ctx.inputs[0], alpha=SELU_ALPHA, scale=SELU_SCALE),)
+
+
+def selu(x):
+    """Scaled ELU (Klambauer et al. 2017): scale (x if x > 0 else alpha (e^x - 1)) with
+    alpha = 1.6732632423543772848, scale = 1.0507009873554804934 (torch's constants).
+    At x = 0 the gradient is scale alpha (the exponential branch's), as torch's."""
+    return SELU.apply(_float_input(x, "selu"))
+
+
+class CELU(Function):
+    """x if x > 0 else alpha (exp(x / alpha) - 1); dx from the input (ELUBackward)."""
+
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, x, alpha=1.0):
+        ctx.alpha = alpha
+        with np.errstate(over="ignore"):  # alpha < 0: e^(x / alpha) may overflow, as in torch
+            return np.where(x > 0, x, np.expm1(np.minimum(x, 0) * (1.0 / alpha)) * alpha)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (ELUBackward.apply(g, ctx.inputs[0], alpha=ctx.alpha, input_scale=1.0 / ctx.alpha),)
+
+
+def celu(x, alpha=1.0):
+    """Continuously differentiable ELU (Barron 2017): x if x > 0 else alpha (e^(x/alpha) - 1);
+    its gradient is 1 at x = 0 from both sides."""
+    if alpha == 0:
+        raise ValueError("celu: alpha cannot be 0 (the negative branch divides x by alpha)")
+    return CELU.apply(_float_input(x, "celu"), alpha=alpha)
+
+
+class ELUBackward(Function):
+    """g scale where x > 0, else g alpha scale s e^(s x) (s the input scale): the gradient of
+    scale * elu(x; alpha, s) from its input as one op (torch's ``elu_backward``).
+
+    The exponential is taken of the input, not rebuilt from the output (y / alpha + 1 would
+    cancel to 0 far left of 0). d/dx = g alpha scale s^2 e^(s x) strictly where x < 0 (so 0
+    at x = 0), as torch's double backward.
+    """
+
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, g, x, alpha=1.0, scale=1.0, input_scale=1.0):
+        ctx.coefficients = dict(alpha=alpha, scale=scale, input_scale=input_scale)
+        with np.errstate(over="ignore"):
+            negative = np.exp(np.minimum(x, 0) * input_scale) * (alpha * scale * input_scale)
+        return g * np.where(x > 0, scale, negative).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, gg):
+        g, x = ctx.inputs
+        c = ctx.coefficients
+        grad_x = None
+        if x.requires_grad:
+            grad_x = (ELUBackward.apply(gg * g * c["input_scale"], x, **c)
+                      * _mask(x.data < 0, gg.dtype))
+        return (ELUBackward.apply(gg, x, **c) if g.requires_grad else None, grad_x)
+
+
+class SiLU(Function):
+    """x sigmoid(x); dx from the input (one fused op, SiLUBackward)."""
+
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, x):
+        return x * special.expit(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (SiLUBackward.apply(g, ctx.inputs[0]),)
+
+
+def silu(x):
+    """x sigmoid(x), a.k.a. swish (Elfwing et al. 2018; Ramachandran et al. 2017)."""
+    return SiLU.apply(_float_input(x, "silu"))
+
+
+class SiLUBackward(Function):
+    """g s (1 + x (1 - s)), s = sigmoid(x): silu's gradient as one op (torch's
+    ``silu_backward``); d/dx = g s (1 - s) (2 + x (1 - 2 s))."""
+
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, g, x):
+        s = special.expit(x)
+        return g * (s * (1 + x * (1 - s)))
+
+    @staticmethod
+    def backward(ctx, gg):
+        g, x = ctx.inputs
+        grad_x = None
+        if x.requires_grad:
+            s = sigmoid(x)
+            grad_x = gg * g * (s * (1.0 - s) * (2.0 + x * (1.0 - 2.0 * s)))
+        return (SiLUBackward.apply(gg, x) if g.requires_grad else None, grad_x)
+
+
+def _softplus_array(x):
+    """log(1 + e^x) on arrays, without overflow: max(x, 0) + log1p(e^-|x|)."""
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+class Mish(Function):
+    """x tanh(softplus(x)), softplus in its stable form; dx from the input (MishBackward)."""
+
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, x):
+        return x * np.tanh(_softplus_array(x))
+
+    @staticmethod
+    def backward(ctx, g):
+        return (MishBackward.apply(g, ctx.inputs[0]),)
+
+
+def mish(x):
+    """x tanh(softplus(x)) (Misra 2019), finite for any x."""
+    return Mish.apply(_float_input(x, "mish"))
+
+
+class MishBackward(Function):
+    """g (t + x s (1 - t^2)), t = tanh(softplus(x)), s = sigmoid(x): mish's gradient as one op;
+    d/dx = g s (1 - t^2) (2 + x (1 - s - 2 t s))."""
+
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, g, x):
+        t = np.tanh(_softplus_array(x))
+        return g * (t + x * special.expit(x) * (1 - t * t))
+
+    @staticmethod
+    def backward(ctx, gg):
+        g, x = ctx.inputs
+        grad_x = None
+        if x.requires_grad:
+            s, t = sigmoid(x), tanh(softplus(x))
+            grad_x = gg * g * (s * (1.0 - t * t) * (2.0 + x * (1.0 - s - 2.0 * t * s)))
+        return (MishBackward.apply(gg, x) if g.requires_grad else None, grad_x)
+
+
+class Softsign(Function):
+    """x / (1 + |x|); dx = g / (1 + |x|)^2."""
+
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, x):
+        return x / (1 + np.abs(x))
+
+    @staticmethod
+    def backward(ctx, g):
+        d = _abs(ctx.inputs[0]) + 1.0
+        return (g / (d * d),)
+
+
+def softsign(x):
+    """x / (1 + |x|)."""
+    return Softsign.apply(_float_input(x, "softsign"))
+
+
+class Tanhshrink(Function):
+    """x - tanh x; dx = g tanh(x)^2."""
+
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, x):
+        return x - np.tanh(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        t = tanh(ctx.inputs[0])
+        return (g * (t * t),)
+
+
+def tanhshrink(x):
+    """x - tanh(x)."""
+    return Tanhshrink.apply(_float_input(x, "tanhshrink"))
+
+
+class LogSigmoid(Function):
+    """log sigmoid(x) = min(x, 0) - log1p(e^-|x|), finite for any x; dx = g sigmoid(-x)."""
+
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g * sigmoid(-ctx.inputs[0]),)
+
+
+def logsigmoid(x):
+    """log(1 / (1 + e^-x)) = -softplus(-x), stable for any x (torch's ``logsigmoid``)."""
+    return LogSigmoid.apply(_float_input(x, "logsigmoid"))
+
+
+@torch_names
+def softmin(x, axis=-1):
+    """softmax(-x) along ``axis``: exp(-x_i) / sum_j exp(-x_j) (``dim`` is torch's name)."""
+    x = _float_input(x, "softmin")
+    normalize_axes(axis, x.ndim, "softmin")
+    return softmax(-x, axis)
+
+
+@torch_names
+def glu(x, axis=-1):
+    """Gated linear unit (Dauphin et al. 2017): a sigmoid(b), where a and b are the first and
+    second halves of x along ``axis`` (``dim`` is torch's name), so that axis halves."""
+    x = _float_input(x, "glu")
+    if x.ndim == 0:
+        raise ValueError("glu: a 0-d tensor has no axis to halve")
+    axis = normalize_axes(axis, x.ndim, "glu")[0]
+    n = x.shape[axis]
+    if n % 2:
+        raise ValueError(f"glu: the halved axis must have even length, but axis {axis} of the "
+                         f"input of shape {x.shape} has length {n}")
+    before = (slice(None),) * axis
+    return x[before + (slice(0, n // 2),)] * sigmoid(x[before + (slice(n // 2, n),)])
+
+
+class PReLU(Function):
+    """x if x > 0 else w x (w broadcast over x); dx = g or g w, dw = sum of g x where x <= 0."""
+
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, x, w):
+        return np.where(x > 0, x, w * x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.inputs
+        positive = x.data > 0
+        return (where(positive, g, g * w) if x.requires_grad else None,
+                unbroadcast(where(positive, 0.0, g * x), w.shape) if w.requires_grad else None)
+
+
+def prelu(x, weight):
+    """x if x > 0 else weight * x, with a learnt slope (He et al. 2015).
+
+    ``weight`` is 0-d or 1-D with 1 or C entries, C = x.shape[1] (the channel axis of
+    (N, C, *); a 1-D input has one channel), as ``torch.nn.functional.prelu``. At x = 0 the
+    input's gradient is weight and the weight's is 0.
+    """
+    x = _float_input(x, "prelu")
+    weight = _tensor(weight, "prelu", "weight")
+    if weight.ndim > 1:
+        raise ValueError(f"prelu: weight must be 0-d or 1-D, got shape {weight.shape}")
+    if weight.size != 1:
+        channels = x.shape[1] if x.ndim > 1 else 1
+        if x.ndim == 0 or weight.size != channels:
+            raise ValueError(f"prelu: weight has {weight.size} parameters but the input of "
+                             f"shape {x.shape} has {channels if x.ndim else 'no'} channels "
+                             "(axis 1); give one parameter or one per channel")
+    _check_float_dtypes(x, weight, "prelu")
+    if weight.ndim != x.ndim:
+        shape = [1] * x.ndim
+        if x.ndim > 1:
+            shape[1] = weight.size
+        weight = weight.reshape(tuple(shape))
+    return PReLU.apply(x, weight)

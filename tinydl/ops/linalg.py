@@ -1,8 +1,16 @@
-"""Matrix product with NumPy's ``matmul`` rules (1-D operands, batched broadcasting)."""
+"""Products of tensors: ``matmul`` (NumPy's rules for 1-D operands and batched broadcasting),
+``einsum`` (every subscript string NumPy accepts) and the products built on it or on the
+elementwise ops: ``tensordot``, ``dot``, ``inner``, ``outer``, ``kron``.
+
+The decompositions and solvers (``inv``, ``det``, ``svd``, ``eigh``...) are in ``tinydl/linalg.py``.
+"""
+import math
+
 import numpy as np
 
 from tinydl.autograd import Function
 from tinydl.ops._util import as_tensor, unbroadcast
+from tinydl.tensor import Tensor
 
 
 class MatMul(Function):
@@ -46,3 +54,318 @@ class MatMul(Function):
 def matmul(a, b):
     """Matrix product ``a @ b`` with NumPy's rules for 1-D and batched operands."""
     return MatMul.apply(as_tensor(a), as_tensor(b))
+
+
+# ----------------------------------------------------------------------------- einsum
+# The labels NumPy accepts, in its order (a sublist's 0..25 are 'A'..'Z', 26..51 'a'..'z').
+_LABELS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_LABEL_SET = frozenset(_LABELS)
+
+
+def _parse_einsum(subscripts, shapes):
+    """``subscripts`` for operands of ``shapes`` in explicit form, each ellipsis spelled out in
+    labels of its own: ``(input terms, output term, {label: length})``.
+
+    An ellipsis stands for the leading axes an operand has beyond its labels; operands with
+    fewer such axes are right-aligned against the others (NumPy's broadcasting), and lengths 1
+    broadcast. The implicit output (no ``->``) is the ellipsis axes followed by the labels that
+    occur once, in alphabetical order (upper case first), as in NumPy. An explicit output
+    without ``...`` sums the ellipsis axes out (torch's reading; NumPy refuses it).
+    """
+    spec = "".join(subscripts.split())
+    lhs, arrow, rhs = spec.partition("->")
+    terms = lhs.split(",")
+    if len(terms) != len(shapes):
+        raise ValueError(f"einsum: subscripts {subscripts!r} name {len(terms)} operand(s), "
+                         f"got {len(shapes)}")
+    for term in terms + ([rhs] if arrow else []):
+        bad = set(term.replace("...", "", 1)) - _LABEL_SET
+        if bad:
+            raise ValueError(f"einsum: invalid subscript(s) {''.join(sorted(bad))!r} in "
+                             f"{subscripts!r}: labels are letters a-z and A-Z, with at most one "
+                             "'...' per operand and one '->'")
+    counts = {}
+    for term, shape in zip(terms, shapes):
+        named = len(term.replace("...", ""))
+        if "..." not in term and named != len(shape) or named > len(shape):
+            raise ValueError(f"einsum: operand {len(counts)} of shape {tuple(shape)} has "
+                             f"{len(shape)} axes, but its subscripts {term!r} name {named}")
+        counts[len(counts)] = len(shape) - named
+    n_ellipsis = max(counts.values(), default=0)
+    ellipsis, expanded = "", terms
+    if "..." in spec:
+        free = [c for c in _LABELS if c not in spec]
+        if n_ellipsis > len(free):
+            raise ValueError(f"einsum: {subscripts!r} needs more than {len(_LABELS)} labels")
+        ellipsis = "".join(free[:n_ellipsis])
+        expanded = [term.replace("...", ellipsis[n_ellipsis - counts[i]:])
+                    for i, term in enumerate(terms)]
+
+    def describe(label):
+        return "an axis under '...'" if label in ellipsis else f"label {label!r}"
+
+    sizes = {}
+    for i, (term, shape) in enumerate(zip(expanded, shapes)):
+        own = {}
+        for label, n in zip(term, shape):
+            if own.setdefault(label, n) != n:
+                raise ValueError(f"einsum: {describe(label)} is repeated in operand {i} "
+                                 f"(subscripts {terms[i]!r}, shape {tuple(shape)}) with "
+                                 f"different lengths {own[label]} and {n}")
+            seen = sizes.get(label, 1)
+            if seen != 1 and n not in (1, seen):
+                raise ValueError(f"einsum: {describe(label)} has length {n} in operand {i} "
+                                 f"(shape {tuple(shape)}) but {seen} in an earlier operand, and "
+                                 "lengths must match or be 1")
+            sizes[label] = n if seen == 1 else seen
+    if arrow:
+        output = rhs.replace("...", ellipsis)
+        for label in output:
+            if output.count(label) > 1:
+                raise ValueError(f"einsum: output label {label!r} appears more than once in "
+                                 f"{subscripts!r}")
+            if label not in sizes:
+                raise ValueError(f"einsum: output label {label!r} of {subscripts!r} is not in "
+                                 "any operand")
+    else:
+        named = "".join(terms).replace("...", "")
+        output = ellipsis + "".join(sorted(c for c in set(named) if named.count(c) == 1))
+    return expanded, output, sizes
+
+
+class Einsum(Function):
+    """out = einsum(terms -> output); d operand_k = einsum(g and the other operands -> the
+    labels of operand k), broadcast over the labels only operand k has and placed on the
+    diagonal where operand k repeats a label."""
+
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, *operands, terms=(), output="", optimize=False):
+        ctx.terms, ctx.output_term = terms, output
+        return np.einsum(",".join(terms) + "->" + output, *operands, optimize=optimize)
+
+    @staticmethod
+    def backward(ctx, g):
+        operands, terms = ctx.inputs, ctx.terms
+        return tuple(_einsum_grad(g, operands, terms, ctx.output_term, k)
+                     if isinstance(t, Tensor) and t.requires_grad else None
+                     for k, t in enumerate(operands))
+
+
+class UnaryEinsum(Einsum):
+    """einsum of one operand that sums labels out (a trace, a sum): backward reads no values."""
+
+    retain_inputs = ()
+
+
+class EinsumView(UnaryEinsum):
+    """einsum of one operand that keeps every label (a transpose, a diagonal): NumPy returns
+    a view of the input."""
+
+    view = True
+
+
+def _einsum_grad(g, operands, terms, output, k):
+    """The gradient of operand ``k`` of ``einsum(terms -> output)``, written as einsums."""
+    term = terms[k]
+    length = dict(zip(term, operands[k].shape))
+    unique = "".join(dict.fromkeys(term))
+    others = [j for j in range(len(terms)) if j != k]
+    reachable = set(output).union(*(terms[j] for j in others))
+    kept = "".join(c for c in unique if c in reachable)
+    sources = [output] + [terms[j] for j in others]
+    grad = g if sources == [kept] else einsum(",".join(sources) + "->" + kept, g,
+                                               *[operands[j] for j in others])
+    # Lengths 1 of operand k that broadcast against longer ones: sum their gradient back.
+    stretched = tuple(i for i, c in enumerate(kept) if length[c] == 1 and grad.shape[i] != 1)
+    if stretched:
+        grad = grad.sum(axis=stretched, keepdims=True)
+    # Labels that only operand k has were summed out of the output: each of their elements
+    # received all of g, so the gradient is broadcast along them.
+    grad = grad.reshape(tuple(grad.shape[kept.index(c)] if c in kept else 1 for c in unique))
+    grad = grad.broadcast_to(tuple(length[c] for c in unique))
+    if len(unique) == len(term):
+        return grad
+    # A label repeated in operand k read only its diagonal: the gradient goes back onto it,
+    # each repeat tied to the first occurrence by an identity matrix.
+    spare = iter(c for c in _LABELS if c not in term)
+    target, ties, eyes = "", [], []
+    for c in term:
+        if c in target:
+            tied = next(spare)
+            target += tied
+            ties.append(c + tied)
+            eyes.append(np.eye(length[c], dtype=g.dtype))
+        else:
+            target += c
+    return einsum(",".join([unique] + ties) + "->" + target, grad, *eyes)
+
+
+def einsum(subscripts, *operands):
+    """Einstein summation as ``np.einsum``: ``einsum('ij,jk->ik', a, b)`` is ``a @ b``.
+
+    Every subscript string NumPy accepts: implicit output (``'ij,jk'``: the labels that occur
+    once, alphabetically, after the ``...`` axes), explicit output (``'->'``), ``'...'`` for
+    leading axes that broadcast, a label repeated in one operand (``'ii->i'``: the diagonal,
+    ``'ii'``: the trace), labels summed out, lengths 1 broadcasting against longer ones. Also
+    NumPy's sublist form ``einsum(a, [0, 1], b, [1, 2], [0, 2])``. An explicit output without
+    ``...`` sums the ``...`` axes out, as torch does.
+
+    The gradient of each operand is another einsum, the subscripts re-ordered (see
+    ``_einsum_grad``), so it is differentiable again. Integer operands meeting float ones are
+    cast to the float dtype (torch's promotion). Large products go through NumPy's
+    contraction-order optimizer (``optimize='greedy'``: pairwise BLAS ``tensordot``).
+    """
+    if not isinstance(subscripts, str):
+        subscripts, operands = _from_sublists((subscripts,) + operands)
+    operands = [o if isinstance(o, Tensor) else Tensor._wrap(np.asarray(o)) for o in operands]
+    if not operands:
+        raise ValueError("einsum: needs at least one operand")
+    floats = [o.dtype for o in operands if o.dtype.kind == "f"]
+    if floats and len(floats) < len(operands):
+        target = np.result_type(*floats)
+        operands = [o if o.dtype.kind == "f" else Tensor._wrap(o.data.astype(target))
+                    for o in operands]
+    terms, output, sizes = _parse_einsum(subscripts, [o.shape for o in operands])
+    if len(operands) == 1:
+        op = EinsumView if set(output) == set(terms[0]) else UnaryEinsum
+        return op.apply(operands[0], terms=tuple(terms), output=output)
+    # The contraction-order search costs ~20 us: worth it once the naive loop is longer.
+    optimize = "greedy" if math.prod(sizes.values()) > 2**15 else False
+    return Einsum.apply(*operands, terms=tuple(terms), output=output, optimize=optimize)
+
+
+def _from_sublists(args):
+    """NumPy's sublist form (operand, labels, operand, labels, ..., [output labels]) as a
+    subscript string and the operands; a label is an int 0..51 or ``...``."""
+    def term(labels):
+        out = ""
+        for s in labels:
+            if s is Ellipsis:
+                out += "..."
+            elif isinstance(s, (int, np.integer)) and 0 <= s < len(_LABELS):
+                out += _LABELS[s]
+            else:
+                raise ValueError(f"einsum: sublist labels are ints in [0, {len(_LABELS)}) or "
+                                 f"Ellipsis, got {s!r}")
+        return out
+
+    operands, terms = args[0:len(args) - len(args) % 2:2], args[1::2]
+    subscripts = ",".join(term(t) for t in terms[:len(operands)])
+    if len(args) % 2:
+        subscripts += "->" + term(args[-1])
+    return subscripts, operands
+
+
+# ----------------------------------------------------------------------------- products
+def _axis(axis, ndim, op, which):
+    """One axis of operand ``which`` as a non-negative int (order kept, unlike normalize_axes)."""
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not (
+            -ndim <= axis < ndim):
+        raise ValueError(f"{op}: axis {axis!r} is out of bounds for {which}, which has {ndim} "
+                         "dimensions")
+    return int(axis) % ndim
+
+
+def tensordot(a, b, axes=2, *, dims=None):
+    """Sum of products over ``axes`` (as ``np.tensordot``; ``dims`` is torch's name).
+
+    ``axes=N``: the last N axes of ``a`` with the first N of ``b``; ``axes=(axes_a, axes_b)``:
+    the listed axes, pairwise. The output has ``a``'s remaining axes, then ``b``'s. Written as
+    an ``einsum``, whose gradient it has.
+    """
+    if dims is not None:
+        if axes != 2:
+            raise TypeError("tensordot: got both 'axes' and its torch alias 'dims'")
+        axes = dims
+    a, b = _as_operand(a), _as_operand(b)
+    if isinstance(axes, (int, np.integer)) and not isinstance(axes, bool):
+        if not 0 <= axes <= min(a.ndim, b.ndim):
+            raise ValueError(f"tensordot: axes={axes} must be in [0, {min(a.ndim, b.ndim)}] for "
+                             f"shapes {a.shape} and {b.shape}")
+        axes_a, axes_b = list(range(a.ndim - axes, a.ndim)), list(range(axes))
+    else:
+        try:
+            axes_a, axes_b = axes
+        except (TypeError, ValueError):
+            raise ValueError(f"tensordot: axes must be an int or a pair of axis lists, got "
+                             f"{axes!r}") from None
+        axes_a = [axes_a] if isinstance(axes_a, (int, np.integer)) else list(axes_a)
+        axes_b = [axes_b] if isinstance(axes_b, (int, np.integer)) else list(axes_b)
+        if len(axes_a) != len(axes_b):
+            raise ValueError(f"tensordot: {len(axes_a)} axes of a {axes_a} against "
+                             f"{len(axes_b)} of b {axes_b}")
+        axes_a = [_axis(x, a.ndim, "tensordot", "a") for x in axes_a]
+        axes_b = [_axis(x, b.ndim, "tensordot", "b") for x in axes_b]
+        if len(set(axes_a)) < len(axes_a) or len(set(axes_b)) < len(axes_b):
+            raise ValueError(f"tensordot: repeated axis in {axes!r}")
+    for i, j in zip(axes_a, axes_b):
+        if a.shape[i] != b.shape[j]:
+            raise ValueError(f"tensordot: shape mismatch: axis {i} of a (shape {a.shape}) has "
+                             f"length {a.shape[i]}, axis {j} of b (shape {b.shape}) {b.shape[j]}")
+    if a.ndim + b.ndim - len(axes_a) > len(_LABELS):
+        raise ValueError(f"tensordot: shapes {a.shape} and {b.shape} have too many axes")
+    labels_a = _LABELS[:a.ndim]
+    rest = iter(_LABELS[a.ndim:])
+    labels_b = "".join(labels_a[axes_a[axes_b.index(j)]] if j in axes_b else next(rest)
+                       for j in range(b.ndim))
+    out = "".join(c for i, c in enumerate(labels_a) if i not in axes_a) + "".join(
+        c for j, c in enumerate(labels_b) if j not in axes_b)
+    return einsum(f"{labels_a},{labels_b}->{out}", a, b)
+
+
+def _as_operand(x):
+    return x if isinstance(x, Tensor) else Tensor._wrap(np.asarray(x))
+
+
+def dot(a, b):
+    """NumPy's ``dot``: a product for 0-d operands, the inner product of vectors, the matrix
+    product of 1-D and 2-D operands, and beyond 2-D the sum over the last axis of ``a`` and
+    the second-to-last of ``b`` (the only axis of a 1-D ``b``):
+    ``dot(a, b)[i, j, k, m] = sum(a[i, j, :] * b[k, :, m])``.
+
+    (torch's ``dot`` is the vector case only.)
+    """
+    a, b = _as_operand(a), _as_operand(b)
+    if a.ndim == 0 or b.ndim == 0:
+        return a * b
+    axis_b = max(b.ndim - 2, 0)
+    if a.shape[-1] != b.shape[axis_b]:
+        raise ValueError(f"dot: shapes {a.shape} and {b.shape} are not aligned: "
+                         f"{a.shape[-1]} (axis {a.ndim - 1}) != {b.shape[axis_b]} (axis {axis_b})")
+    if a.ndim <= 2 and b.ndim <= 2:
+        return matmul(a, b)
+    return tensordot(a, b, axes=([a.ndim - 1], [axis_b]))
+
+
+def inner(a, b):
+    """Inner product over the last axes (``np.inner``, ``torch.inner``):
+    ``inner(a, b)[i..., j...] = sum(a[i..., :] * b[j..., :])``; a product for 0-d operands."""
+    a, b = _as_operand(a), _as_operand(b)
+    if a.ndim == 0 or b.ndim == 0:
+        return a * b
+    if a.shape[-1] != b.shape[-1]:
+        raise ValueError(f"inner: the last axes of shapes {a.shape} and {b.shape} differ "
+                         f"({a.shape[-1]} != {b.shape[-1]})")
+    return tensordot(a, b, axes=([a.ndim - 1], [b.ndim - 1]))
+
+
+def outer(a, b):
+    """Outer product ``out[i, j] = a[i] * b[j]`` of the flattened operands (``np.outer``;
+    ``torch.outer`` takes 1-D operands only): shape ``(a.size, b.size)``."""
+    a, b = _as_operand(a), _as_operand(b)
+    return a.reshape((a.data.size, 1)) * b.reshape((1, b.data.size))
+
+
+def kron(a, b):
+    """Kronecker product (``np.kron``): blocks ``a[i] * b``, the operands padded with leading
+    length-1 axes to the same number of axes; shape ``a.shape * b.shape`` axis by axis.
+    Written as a broadcast product of interleaved axes, then one reshape."""
+    a, b = _as_operand(a), _as_operand(b)
+    ndim = max(a.ndim, b.ndim)
+    shape_a = (1,) * (ndim - a.ndim) + a.shape
+    shape_b = (1,) * (ndim - b.ndim) + b.shape
+    blocks = (a.reshape(tuple(n for m in shape_a for n in (m, 1)))
+              * b.reshape(tuple(n for m in shape_b for n in (1, m))))
+    return blocks.reshape(tuple(m * n for m, n in zip(shape_a, shape_b)))

@@ -1,25 +1,30 @@
 """Max and sum pooling over 2-D windows, as differentiable Functions.
 
-Pooling windows are the same receptive fields a convolution sees (``tinydl.ops.conv``), so
-the loops here run only over the ``kh * kw`` window offsets, each a strided slice of the
-padded input; never over pixels.
+Pooling windows are the same receptive fields a convolution sees, with the same geometry
+(``tinydl.ops.window``), so the loops here run only over the ``kh * kw`` window offsets,
+each a strided slice of the padded input; never over pixels.
 
 * **Max pooling** keeps, for every output position, which window offset won (``indices``,
   an int array of offsets in ``[0, kh*kw)``). Its gradient scatters the output gradient to
   those offsets (``MaxUnpool2d``), and the gradient of that scatter is the gather again, so
   the pair is differentiable to any order. For float32 both run the one-pass Numba kernels
-  of ``tinydl.kernels.pool`` (``TINYDL_NUMBA=0`` forces the NumPy code below, their twin),
-  with a fast path for plain 2x2 windows of stride 2.
+  of ``tinydl.kernels.pool`` unless ``tinydl.backends.numba`` is off (then the NumPy code
+  below, their twin, runs), with a fast path for plain 2x2 windows of stride 2.
 * **Sum pooling** is linear; its adjoint spreads each output gradient over its window.
   Average pooling is sum pooling times a divisor map (``tinydl.nn.functional.avg_pool2d``).
 
 ``out_hw`` is passed explicitly so ``ceil_mode`` windows that run past the bottom/right
-edge are handled by extra padding.
+edge are handled by extra padding (``window.pad``).
 """
 import numpy as np
 
+from tinydl import backends
 from tinydl.autograd import Function
-from tinydl.ops.conv import _offset_slices, _use_numba
+from tinydl.ops.window import crop, offsets, pad, padded_size
+
+
+def _use_numba(array):
+    return array.dtype == np.float32 and backends.numba
 
 
 def _plain_2x2(geom):
@@ -27,23 +32,10 @@ def _plain_2x2(geom):
     return tuple(geom) == (2, 2, 2, 2, 0, 0, 1, 1)
 
 
-def _padded(x, geom, out_h, out_w, value):
-    """Pad top/left by (ph, pw) and bottom/right far enough for every window; fill ``value``."""
-    n, c, height, width = x.shape
-    need_h = max(height + 2 * geom.ph, (out_h - 1) * geom.sh + geom.dh * (geom.kh - 1) + 1)
-    need_w = max(width + 2 * geom.pw, (out_w - 1) * geom.sw + geom.dw * (geom.kw - 1) + 1)
-    if (need_h, need_w) == (height, width):
-        return x
-    padded = np.full((n, c, need_h, need_w), value, dtype=x.dtype)
-    padded[:, :, geom.ph:geom.ph + height, geom.pw:geom.pw + width] = x
-    return padded
-
-
 def _windows(geom, out_h, out_w):
-    """(offset number, row slice, column slice) for every window offset."""
-    for i in range(geom.kh):
-        for j in range(geom.kw):
-            yield (i * geom.kw + j,) + _offset_slices(i, j, geom, out_h, out_w)
+    """(offset number k = i*kw + j, row slice, column slice) for every window offset."""
+    for i, j, rows, columns in offsets(geom, out_h, out_w):
+        yield i * geom.kw + j, rows, columns
 
 
 def _overlapping(geom):
@@ -57,9 +49,7 @@ def _scatter(values_for_offset, shape, geom, out_h, out_w, dtype):
     the padded result) or, with ``out=None``, returns them.
     """
     n, c, height, width = shape
-    need_h = max(height + 2 * geom.ph, (out_h - 1) * geom.sh + geom.dh * (geom.kh - 1) + 1)
-    need_w = max(width + 2 * geom.pw, (out_w - 1) * geom.sw + geom.dw * (geom.kw - 1) + 1)
-    padded = np.zeros((n, c, need_h, need_w), dtype=dtype)
+    padded = np.zeros((n, c) + padded_size(height, width, geom, out_h, out_w), dtype=dtype)
     overlapping = _overlapping(geom)
     for k, rows, columns in _windows(geom, out_h, out_w):
         if overlapping:
@@ -67,7 +57,7 @@ def _scatter(values_for_offset, shape, geom, out_h, out_w, dtype):
         else:
             # Disjoint windows: every input pixel is written once, straight into place.
             values_for_offset(k, padded[:, :, rows, columns])
-    return np.ascontiguousarray(padded[:, :, geom.ph:geom.ph + height, geom.pw:geom.pw + width])
+    return np.ascontiguousarray(crop(padded, geom, height, width))
 
 
 def max_pool_offsets(x, geom, out_hw):
@@ -78,7 +68,7 @@ def max_pool_offsets(x, geom, out_hw):
     maximum is replaced by a NaN or a strictly larger value.
     """
     out_h, out_w = out_hw
-    padded = _padded(x, geom, out_h, out_w, -np.inf)
+    padded = pad(x, geom, out_h, out_w, -np.inf)
     windows = list(_windows(geom, out_h, out_w))
     out = padded[:, :, windows[0][1], windows[0][2]].copy()
     for _, rows, columns in windows[1:]:
@@ -101,6 +91,9 @@ class MaxPool2d(Function):
     entries instead of searching, which is also the gradient of ``MaxUnpool2d``.
     """
 
+    retain_inputs = ()  # backward needs only the window offsets that won
+    retain_output = False
+
     @staticmethod
     def forward(ctx, x, geom, out_hw, indices=None):
         if indices is None and _use_numba(x):
@@ -115,7 +108,7 @@ class MaxPool2d(Function):
         elif indices is None:
             out, indices = max_pool_offsets(x, geom, out_hw)
         else:
-            padded = _padded(x, geom, out_hw[0], out_hw[1], -np.inf)
+            padded = pad(x, geom, out_hw[0], out_hw[1], -np.inf)
             out = np.empty(x.shape[:2] + tuple(out_hw), dtype=x.dtype)
             for k, rows, columns in _windows(geom, *out_hw):
                 np.copyto(out, padded[:, :, rows, columns], where=indices == k)
@@ -130,6 +123,9 @@ class MaxPool2d(Function):
 
 class MaxUnpool2d(Function):
     """Scatter ``g`` (N, C, Ho, Wo) to the window offsets ``indices``: the gradient of MaxPool2d."""
+
+    retain_inputs = ()  # backward gathers at the same offsets; of g only its shape
+    retain_output = False
 
     @staticmethod
     def forward(ctx, g, geom, x_shape, indices):
@@ -160,10 +156,13 @@ class MaxUnpool2d(Function):
 class SumPool2d(Function):
     """Sum over each window (zero padding): x (N, C, H, W) -> (N, C, Ho, Wo)."""
 
+    retain_inputs = ()  # linear: backward needs only shapes
+    retain_output = False
+
     @staticmethod
     def forward(ctx, x, geom, out_hw):
         out_h, out_w = out_hw
-        padded = _padded(x, geom, out_h, out_w, 0.0)
+        padded = pad(x, geom, out_h, out_w)
         out = np.zeros(x.shape[:2] + (out_h, out_w), dtype=x.dtype)
         for _, rows, columns in _windows(geom, out_h, out_w):
             out += padded[:, :, rows, columns]
@@ -178,10 +177,14 @@ class SumPool2d(Function):
 class SumPool2dAdjoint(Function):
     """Spread ``g`` (N, C, Ho, Wo) over every window: the gradient of SumPool2d."""
 
+    retain_inputs = ()
+    retain_output = False
+
     @staticmethod
     def forward(ctx, g, geom, x_shape):
         out_h, out_w = g.shape[2:]
         ctx.geom = geom
+
         def offset_values(k, out):
             if out is None:
                 return g

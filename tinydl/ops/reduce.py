@@ -1,14 +1,20 @@
-"""Reductions (sum, mean, max, min, var, std, logsumexp) and the softmax pair.
+"""Reductions (sum, mean, max, min, var, std, logsumexp, prod, norm, quantile, median,
+nansum, nanmean, and the gradient-free any, all, count_nonzero) and the softmax pair.
 
 ``axis`` and ``keepdims`` mean what they mean in NumPy. Gradients of reductions are the
 output gradient broadcast back over the reduced axes (``expand_reduced``).
 """
+import builtins  # this module defines any and all (NumPy's names)
+
 import numpy as np
 
 from tinydl.autograd import Function
 from tinydl.ops._util import (DEFAULT_FLOAT, as_tensor, expand_reduced, keepdims_shape,
                               normalize_axes, torch_names)
-from tinydl.ops.elementwise import exp, sqrt
+from tinydl.ops.elementwise import abs, astype, exp, sqrt, where
+from tinydl.ops.index import getitem
+from tinydl.ops.scan import CumProd, reversed_along
+from tinydl.ops.shape import concatenate
 from tinydl.tensor import Tensor
 
 
@@ -78,7 +84,7 @@ class _ArgExtremum(Function):
 
     @classmethod
     def forward(cls, ctx, x, axes=(), keepdims=False):
-        if any(x.shape[a] == 0 for a in axes):
+        if builtins.any(x.shape[a] == 0 for a in axes):
             raise ValueError(f"{cls.__name__.lower()}: reduction over a zero-length axis of a "
                              f"tensor of shape {x.shape} (axes {axes}) has no identity")
         ctx.axes, ctx.keepdims = axes, keepdims
@@ -122,7 +128,7 @@ def min(x, axis=None, keepdims=False):  # noqa: A001
 
 def _stable_logsumexp(x, axes):
     """log sum exp over ``axes`` with keepdims, shifted by the max (all -inf rows give -inf)."""
-    if any(x.shape[a] == 0 for a in axes):  # the sum of no terms is 0, its log -inf
+    if builtins.any(x.shape[a] == 0 for a in axes):  # the sum of no terms is 0, its log -inf
         return np.full(keepdims_shape(x.shape, axes), -np.inf, dtype=x.dtype)
     m = np.max(x, axis=axes, keepdims=True)
     m = np.where(np.isfinite(m), m, 0)
@@ -256,7 +262,336 @@ def _arg(fn, op, x, axis, keepdims):
         if len(axis) != 1:
             raise ValueError(f"{op}: axis must be one int or None, got {axis}")
         axis = axis[0]
-    if data.size == 0 or (axis is not None and data.shape[axis] == 0):
+    if (data.size == 0) if axis is None else (data.shape[axis] == 0):
         raise ValueError(f"{op}: reduction over a zero-length axis of a tensor of shape "
                          f"{data.shape} has no answer")
     return Tensor._wrap(np.asarray(fn(data, axis=axis, keepdims=keepdims), dtype=np.int64))
+
+
+# ----------------------------------------------------------------------------- products
+class Prod(Function):
+    """prod of x over axes; dx_i = g prod_{j!=i} x_j (g y / x_i where x has no zero)."""
+
+    @staticmethod
+    def forward(ctx, x, axes=(), keepdims=False):
+        ctx.axes, ctx.keepdims = axes, keepdims
+        return np.prod(x, axis=axes, keepdims=keepdims)
+
+    @staticmethod
+    def backward(ctx, g):
+        x = ctx.inputs[0]
+        grad = expand_reduced(g, x.shape, ctx.axes, ctx.keepdims)
+        if not (x.data == 0).any():
+            return (grad * expand_reduced(ctx.output, x.shape, ctx.axes, ctx.keepdims) / x,)
+        return (grad * _product_of_others(x, ctx.axes),)
+
+
+def _product_of_others(x, axes):
+    """prod_{j!=i} x_j over ``axes`` for every i, without dividing (exact at zeros): the
+    exclusive cumprod from the left times the one from the right (torch's
+    ``prod_safe_zeros_backward``), over the reduced axes moved last and flattened."""
+    kept = [i for i in range(x.ndim) if i not in axes]
+    order = kept + list(axes)
+    moved_shape = tuple(x.shape[i] for i in order)
+    n = int(np.prod([x.shape[i] for i in axes], dtype=np.int64))
+    flat = x.transpose(order).reshape(moved_shape[:len(kept)] + (n,))
+    ones = Tensor._wrap(np.ones(flat.shape[:-1] + (1,), dtype=x.dtype))
+    last = flat.ndim - 1
+
+    def exclusive_cumprod(t):
+        return CumProd.apply(concatenate([ones, t[..., :-1]], axis=-1), axis=last)
+
+    from_right = reversed_along(exclusive_cumprod(reversed_along(flat, last)), last)
+    others = exclusive_cumprod(flat) * from_right
+    return others.reshape(moved_shape).transpose(tuple(np.argsort(order)))
+
+
+@torch_names
+def prod(x, axis=None, keepdims=False, dtype=None):
+    """Product over ``axis`` (all axes when None); the product of no elements is 1.
+
+    The gradient ``g prod_{j!=i} x_j`` is exact with one zero (only the zero gets a gradient)
+    and with several (none does), as torch; integer and bool inputs give int64.
+    """
+    x = as_tensor(x)
+    if dtype is not None:
+        x = astype(x, dtype)
+    return Prod.apply(x, axes=normalize_axes(axis, x.ndim, "prod"), keepdims=keepdims)
+
+
+# ----------------------------------------------------------------------------- logical
+def _no_grad_reduction(fn, op, x, axis, keepdims, dtype):
+    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    axes = normalize_axes(axis, data.ndim, op)
+    return Tensor._wrap(np.asarray(fn(data, axis=axes, keepdims=keepdims), dtype=dtype))
+
+
+@torch_names
+def any(x, axis=None, keepdims=False):  # noqa: A001 (NumPy's name)
+    """True where some element over ``axis`` is nonzero (NaN counts); bool, no gradient."""
+    return _no_grad_reduction(np.any, "any", x, axis, keepdims, np.bool_)
+
+
+@torch_names
+def all(x, axis=None, keepdims=False):  # noqa: A001 (NumPy's name)
+    """True where every element over ``axis`` is nonzero (NaN counts); bool, no gradient."""
+    return _no_grad_reduction(np.all, "all", x, axis, keepdims, np.bool_)
+
+
+@torch_names
+def count_nonzero(x, axis=None, keepdims=False):
+    """Number of nonzero elements over ``axis`` (NaN counts); int64, no gradient."""
+    return _no_grad_reduction(np.count_nonzero, "count_nonzero", x, axis, keepdims, np.int64)
+
+
+# ----------------------------------------------------------------------------- norms
+class VectorNorm(Function):
+    """y = (sum |x|^p)^(1/p) over axes (p = 0: nonzero count); dx = g sgn(x) |x|^(p-1) / y^(p-1)."""
+
+    @staticmethod
+    def forward(ctx, x, ord=2.0, axes=(), keepdims=False):  # noqa: A002 (NumPy's name)
+        ctx.ord, ctx.axes, ctx.keepdims = ord, axes, keepdims
+        if ord == 0:
+            return np.count_nonzero(x, axis=axes, keepdims=keepdims).astype(x.dtype)
+        a = np.abs(x)
+        if ord == 1:
+            return np.sum(a, axis=axes, keepdims=keepdims)
+        out = _power_sum_root(a, ord, axes, keepdims)
+        if ord >= 1:
+            # |x|^p overflows (or underflows to 0) long before the norm does: those slices
+            # are computed again from x / max|x|.
+            tiny = np.finfo(out.dtype).tiny ** (1.0 / ord) if out.dtype.kind == "f" else 0
+            if (np.isinf(out) | (out < tiny)).any():
+                scale = np.max(a, axis=axes, keepdims=True) if a.size else np.ones(())
+                scale = np.where((scale > 0) & np.isfinite(scale), scale, 1).astype(a.dtype)
+                root = _power_sum_root(a / scale, ord, axes, keepdims=True)
+                out = root * scale
+                if not keepdims:
+                    out = out.reshape([n for i, n in enumerate(x.shape) if i not in axes])
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        # torch's norm_backward, branch for branch (gradient 0 where the norm is 0).
+        x, p = ctx.inputs[0], ctx.ord
+        g = expand_reduced(g, x.shape, ctx.axes, ctx.keepdims)
+        if p == 0:
+            return (g * 0.0,)
+        sign = Tensor._wrap(np.sign(x.data))
+        if p == 1:
+            return (g * sign,)
+        y = expand_reduced(ctx.output, x.shape, ctx.axes, ctx.keepdims)
+        y_zero = y.data == 0
+        if p == 2:
+            return (where(y_zero, 0.0, g * x / where(y_zero, 1.0, y)),)
+        x_zero = x.data == 0
+        # sgn(x) |x|^(p-1), 0 at x = 0 (the inner where keeps a 0^(negative) out of the graph)
+        scaled = where(x_zero, 0.0, sign * (where(x_zero, 1.0, x * sign) ** (p - 1)))
+        if p < 1:
+            return (scaled * g * y ** (1 - p),)
+        return (scaled * where(y_zero, 0.0, g / where(y_zero, 1.0, y) ** (p - 1)),)
+
+
+def _power_sum_root(a, p, axes, keepdims):
+    """(sum a^p)^(1/p) for a >= 0, with NumPy's values at 0 and inf for negative p."""
+    with np.errstate(divide="ignore", over="ignore", under="ignore"):
+        if p == 2:
+            return np.sqrt(np.sum(a * a, axis=axes, keepdims=keepdims))
+        return np.sum(a ** p, axis=axes, keepdims=keepdims) ** (1.0 / p)
+
+
+@torch_names
+def norm(x, ord=None, axis=None, keepdims=False, *, p=None):  # noqa: A002 (NumPy's name)
+    """Vector and Frobenius norms: ``np.linalg.norm``'s arguments and meaning (torch.norm's
+    with ``p=``).
+
+    Over one axis (or a 1-D x with ``axis=None``), ``ord``: None or 2 -> sqrt(sum x^2); a
+    number p -> (sum |x|^p)^(1/p); inf / -inf -> max / min |x|; 0 -> the count of nonzeros.
+    Over two axes (or a 2-D x with ``axis=None``), ``ord``: None or 'fro' -> sqrt(sum x^2);
+    1 / -1 -> max / min column sum of |x|; inf / -inf -> max / min row sum (NumPy's matrix
+    norms; the spectral 2 and 'nuc' need the SVD: ``tinydl.linalg.matrix_norm``). ``ord=None``
+    (or 'fro') over all or several axes is the 2-norm of those elements, for x of any shape.
+
+    ``p`` (torch.norm's name, with ``dim`` and ``keepdim``) means what it means in torch: a
+    number is the vector p-norm of the elements over ``dim`` (all when None), whatever their
+    count, and 'fro' their 2-norm. So ``norm(x, 1)`` of a matrix is NumPy's max column sum,
+    ``norm(x, p=1)`` torch's sum of |x|. Gradients as torch: 0 where the norm is 0; ties of
+    inf / -inf and of the matrix norms share it evenly.
+    """
+    x = as_tensor(x)
+    if x.dtype.kind in "iub":  # NumPy's float result (torch refuses integers)
+        x = Tensor._wrap(x.data.astype(DEFAULT_FLOAT))
+    if p is not None:
+        if ord is not None:
+            raise TypeError("norm: got both 'ord' and torch's 'p'")
+        if isinstance(p, str) and p != "fro":
+            raise ValueError(f"norm: p={p!r} is not a vector norm; use p='fro', a number or inf "
+                             "(the nuclear norm is tinydl.linalg.matrix_norm)")
+        return _vector_norm(x, 2 if p == "fro" else p, normalize_axes(axis, x.ndim, "norm"),
+                            keepdims)
+    if isinstance(ord, str) and ord not in ("fro", "nuc"):
+        raise ValueError(f"norm: invalid ord {ord!r}; expected a number, inf, 'fro' or 'nuc'")
+    if axis is None:
+        if ord is None or (ord == "fro" and x.ndim != 1):
+            return _vector_norm(x, 2, tuple(range(x.ndim)), keepdims)
+        if x.ndim not in (1, 2):
+            raise ValueError(f"norm: ord={ord!r} with axis=None needs a 1-D or 2-D tensor (as "
+                             f"np.linalg.norm), got shape {x.shape}: pass axis")
+        axis = tuple(range(x.ndim))
+    given = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    axes = [normalize_axes(a, x.ndim, "norm")[0] for a in given]
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"norm: repeated axis in {axis}")
+    if ord is None or ord == "fro" and len(axes) != 1:
+        return _vector_norm(x, 2, tuple(sorted(axes)), keepdims)
+    if len(axes) == 1:
+        if isinstance(ord, str):
+            raise ValueError(f"norm: ord={ord!r} is a matrix norm; over one axis {axes[0]} use "
+                             "a number or inf")
+        return _vector_norm(x, ord, tuple(axes), keepdims)
+    if len(axes) == 2:
+        return _matrix_norm(x, ord, axes, keepdims)
+    raise ValueError(f"norm: ord={ord!r} over {len(axes)} axes {tuple(axes)}: only ord=None "
+                     "or 'fro' (the 2-norm of those elements) is defined over more than two")
+
+
+def _vector_norm(x, ord, axes, keepdims):  # noqa: A002
+    ord = float(ord)  # noqa: A001
+    if np.isinf(ord):
+        _check_not_empty(x, axes, ord)
+        reduce = max if ord > 0 else min
+        return reduce(abs(x), axis=axes, keepdims=keepdims)
+    return VectorNorm.apply(x, ord=ord, axes=axes, keepdims=keepdims)
+
+
+def _matrix_norm(x, ord, axes, keepdims):  # noqa: A002
+    """NumPy's matrix norms 1, -1 (column sums of |x|), inf, -inf (row sums) over ``axes``
+    (row axis, column axis), from sum and max/min so ties share the gradient."""
+    rows, cols = axes
+    if ord in (1, -1):
+        summed, extreme = rows, cols
+    elif ord in (np.inf, -np.inf):
+        summed, extreme = cols, rows
+    else:
+        raise ValueError(f"norm: ord={ord!r} over two axes {tuple(axes)} is not one of None, "
+                         "'fro', 1, -1, inf, -inf; the spectral norm (2, -2) and 'nuc' need "
+                         "the SVD: use tinydl.linalg.matrix_norm")
+    _check_not_empty(x, [extreme], ord)
+    reduce = max if ord > 0 else min
+    out = reduce(sum(abs(x), axis=summed, keepdims=True), axis=extreme, keepdims=True)
+    if keepdims:
+        return out
+    return out.reshape(tuple(n for i, n in enumerate(x.shape) if i not in axes))
+
+
+def _check_not_empty(x, axes, ord):  # noqa: A002
+    if builtins.any(x.shape[a] == 0 for a in axes):
+        raise ValueError(f"norm: ord={ord} takes a max or min over a zero-length axis of a "
+                         f"tensor of shape {x.shape} (axes {tuple(axes)}), which has no value")
+
+
+# ----------------------------------------------------------------------------- order statistics
+_QUANTILE_METHODS = ("linear", "lower", "higher", "nearest", "midpoint")
+
+
+@torch_names
+def quantile(x, q, axis=None, keepdims=False, method="linear", *, interpolation=None):
+    """The q-th quantiles over ``axis`` (of every element when None), NumPy's definition.
+
+    With the sorted values s_0 <= ... <= s_{n-1} and v = q (n - 1): ``'linear'`` (the default)
+    s_lo + (v - lo)(s_hi - s_lo) for lo, hi = floor(v), ceil(v); ``'lower'`` s_lo, ``'higher'``
+    s_hi, ``'nearest'`` s_round(v) (half to even), ``'midpoint'`` (s_lo + s_hi) / 2 (torch's
+    five; ``interpolation=`` is torch's name for ``method``). ``q`` in [0, 1], a number or an
+    array (no gradient). Shape: q.shape + the reduced shape of x. A slice holding NaN gives NaN.
+    The gradient goes to the selected element(s) with the interpolation weights (ties: the
+    sorted order of a stable sort, as torch.quantile).
+    """
+    if interpolation is not None:
+        method = interpolation
+    if method not in _QUANTILE_METHODS:
+        raise ValueError(f"quantile: method must be one of {_QUANTILE_METHODS}, got {method!r}")
+    x = as_tensor(x)
+    if x.dtype.kind in "iub":  # NumPy's float result (torch refuses integers)
+        x = Tensor._wrap(x.data.astype(DEFAULT_FLOAT))
+    qs = np.asarray(q.data if isinstance(q, Tensor) else q, dtype=np.float64)
+    if not ((qs >= 0) & (qs <= 1)).all():
+        raise ValueError(f"quantile: q must lie in [0, 1], got {q}")
+    axes = normalize_axes(axis, x.ndim, "quantile")
+    kept = [i for i in range(x.ndim) if i not in axes]
+    kept_shape = tuple(x.shape[i] for i in kept)
+    n = int(np.prod([x.shape[i] for i in axes], dtype=np.int64))
+    if n == 0:
+        raise ValueError(f"quantile: the quantile of no elements (shape {x.shape}, axes {axes}) "
+                         "is not defined")
+    # The reduced axes last and flattened: quantiles of each row of `flat`.
+    flat = x.transpose(kept + list(axes)).reshape(kept_shape + (n,))
+    order = np.argsort(flat.data, axis=-1, kind="stable")  # NaN sorts last
+    v = qs * (n - 1)
+    lo, hi = np.floor(v), np.ceil(v)
+    if method == "lower":
+        hi = lo
+    elif method == "higher":
+        lo = hi
+    elif method == "nearest":
+        lo = hi = np.round(v)
+    weight = 0.5 if method == "midpoint" else v - lo
+    lead = (1,) * qs.ndim
+    expand = qs.shape + (1,) * len(kept_shape)
+    nan_rows = np.isnan(flat.data).any(axis=-1)  # torch: NaN rows take the last (a NaN)
+    lo = np.where(nan_rows, n - 1, lo.reshape(expand)).astype(np.int64)
+    hi = np.where(nan_rows, n - 1, hi.reshape(expand)).astype(np.int64)
+    weight = np.where(nan_rows, 0.0, np.reshape(weight, expand if np.ndim(weight) else ()))
+    order = order.reshape(lead + order.shape)
+    grid = tuple(np.arange(m).reshape((1,) * (qs.ndim + j) + (m,) + (1,) * (len(kept) - j - 1))
+                 for j, m in enumerate(kept_shape))
+
+    def pick(position):  # the element at sorted ``position`` of each row, as a graph node
+        column = np.take_along_axis(order, position[..., None], axis=-1)[..., 0]
+        return getitem(flat, grid + (column,))
+
+    below = pick(lo)
+    out = below
+    if (hi != lo).any():
+        above = pick(hi)
+        w = weight.astype(x.dtype)
+        diff = above - below
+        # lerp as NumPy and torch: from the nearer end, so weight 1 gives `above` exactly
+        lerp = where(w < 0.5, below + diff * w, above - diff * (1 - w))
+        out = where(hi == lo, below, lerp)
+    if keepdims:
+        out = out.reshape(qs.shape + keepdims_shape(x.shape, axes))
+    return out
+
+
+@torch_names
+def median(x, axis=None, keepdims=False):
+    """Median over ``axis`` (of every element when None), NumPy's: the middle of the sorted
+    values, the mean of the two middle ones for an even count (torch.median takes the lower).
+    The gradient goes to the middle element(s) (halves for an even count), as
+    torch.quantile(x, 0.5). A slice holding NaN gives NaN."""
+    return quantile(x, 0.5, axis=axis, keepdims=keepdims)
+
+
+# ----------------------------------------------------------------------------- NaN-ignoring
+@torch_names
+def nansum(x, axis=None, keepdims=False):
+    """Sum over ``axis`` treating NaN as 0; NaN elements get no gradient (torch.nansum)."""
+    x = as_tensor(x)
+    if x.dtype.kind == "f":
+        x = where(np.isnan(x.data), 0.0, x)
+    return sum(x, axis=axis, keepdims=keepdims)
+
+
+@torch_names
+def nanmean(x, axis=None, keepdims=False):
+    """Mean of the non-NaN elements over ``axis``, nansum / count (torch.nanmean); NaN where
+    there are none. NaN elements get no gradient (also in an all-NaN slice, where torch's is
+    NaN)."""
+    x = as_tensor(x)
+    if x.dtype.kind != "f":
+        return mean(x, axis=axis, keepdims=keepdims)
+    axes = normalize_axes(axis, x.ndim, "nanmean")
+    count = np.sum(~np.isnan(x.data), axis=axes, keepdims=keepdims).astype(x.dtype)
+    none = count == 0  # NaN there, without a 0 / 0 in the forward or the backward
+    average = nansum(x, axis=axes, keepdims=keepdims) / Tensor._wrap(np.where(none, 1, count))
+    return where(none, np.asarray(np.nan, dtype=x.dtype), average) if none.any() else average

@@ -1,5 +1,7 @@
 """Shape ops: reshape, transpose, swapaxes, expand_dims, squeeze, flatten, broadcast_to,
-concatenate, stack, split, pad. Gradients move data back to where it came from."""
+concatenate, stack, split, pad (constant, reflect, symmetric, edge/replicate, wrap/circular;
+negative widths crop). Gradients move data back to where it came from. More movement ops
+(flip, roll, tile, diagonal...) are in ``movement.py``."""
 import numpy as np
 
 from tinydl.autograd import Function
@@ -158,6 +160,8 @@ class Pad(Function):
         if (width < 0).any():
             raise ValueError(f"pad: negative pad_width {pad_width}")
         ctx.index = tuple(slice(int(lo), int(lo) + n) for (lo, _), n in zip(width, x.shape))
+        if x.ndim == 0:  # np.pad fails on the (0, 2) widths of a 0-d array
+            return x.copy()
         return np.pad(x, width, mode="constant", constant_values=constant_values)
 
     @staticmethod
@@ -165,9 +169,83 @@ class Pad(Function):
         return (g[ctx.index],)
 
 
-def pad(x, pad_width, constant_values=0):
-    """Pad with a constant, ``pad_width`` as in ``np.pad`` (int, (before, after) or per axis)."""
-    return Pad.apply(as_tensor(x), pad_width=pad_width, constant_values=constant_values)
+# tinydl's mode names -> NumPy's; torch's names are aliases of NumPy's
+_PAD_MODES = {"constant": "constant", "reflect": "reflect", "symmetric": "symmetric",
+              "edge": "edge", "replicate": "edge", "wrap": "wrap", "circular": "wrap"}
+
+
+def pad(x, pad_width, mode="constant", constant_values=None):
+    """Pad as ``np.pad``: ``pad_width`` is an int, ``(before, after)`` or one pair per axis.
+
+    ``mode``: ``'constant'`` (``constant_values``, default 0), ``'reflect'`` (mirror without
+    repeating the edge: ``3 2 | 1 2 3 | 2 1``), ``'symmetric'`` (mirror with it),
+    ``'edge'`` (torch's ``'replicate'``), ``'wrap'`` (torch's ``'circular'``). Widths wider
+    than the axis repeat the pattern, as NumPy does (torch refuses them).
+
+    A negative width crops, as in torch's ``F.pad``, in torch's order: ``'constant'``,
+    ``'reflect'``, ``'symmetric'`` and ``'edge'`` pad the whole tensor, then crop (so the
+    borders mirror the original edges); ``'wrap'`` crops first, then wraps what is left.
+
+    The non-constant modes gather: output index ``i`` reads input index ``src[i]`` with
+    ``src = np.pad(arange(n), width, mode)``, so the gradient sums over every position an
+    element was copied to (``getitem``'s gradient).
+    """
+    x = as_tensor(x)
+    if mode not in _PAD_MODES:
+        raise ValueError(f"pad: mode must be one of {sorted(_PAD_MODES)}, got {mode!r}")
+    mode = _PAD_MODES[mode]
+    if constant_values is not None and mode != "constant":
+        raise ValueError(f"pad: constant_values is only for mode='constant', not {mode!r}")
+    width = _pad_widths(pad_width, x.shape)
+    if mode == "constant" or not (width > 0).any():
+        # np.pad always returns a new array: so does pad, even with nothing to add
+        x = Pad.apply(x, pad_width=np.maximum(width, 0),
+                      constant_values=0 if constant_values is None else constant_values)
+        return _crop(x, np.maximum(-width, 0))
+    for axis, (lo, hi) in enumerate(width.tolist()):
+        n = x.shape[axis]
+        if lo <= 0 and hi <= 0:  # only cropping (or nothing): the same in every mode
+            x = _crop(x, np.array([(0, 0)] * axis + [(-lo, -hi)]))
+            continue
+        if mode == "wrap":
+            keep = np.arange(n)[max(-lo, 0):n - max(-hi, 0)]
+            if keep.size == 0 and (lo > 0 or hi > 0):
+                raise ValueError(f"pad: mode 'wrap' crops axis {axis} of shape {x.shape} to "
+                                 f"nothing with widths {(lo, hi)}, and cannot wrap nothing")
+            src = np.pad(keep, (max(lo, 0), max(hi, 0)), mode="wrap")
+        else:
+            if n == 0 and (lo > 0 or hi > 0):
+                raise ValueError(f"pad: cannot extend axis {axis} of length 0 (shape {x.shape}) "
+                                 f"with mode {mode!r}; only 'constant' can")
+            src = np.pad(np.arange(n), (max(lo, 0), max(hi, 0)), mode=mode)
+            src = src[max(-lo, 0):src.size - max(-hi, 0)]
+        x = x[(slice(None),) * axis + (src,)]
+    return x
+
+
+def _pad_widths(pad_width, shape):
+    """``pad_width`` as an (ndim, 2) int64 array, checked: integers, and no axis cropped to
+    a negative length."""
+    try:
+        given = np.asarray(pad_width)
+        width = np.broadcast_to(given, (len(shape), 2)).astype(np.int64)
+    except ValueError:
+        raise ValueError(f"pad: pad_width {pad_width!r} is not an int, a (before, after) pair "
+                         f"or one pair per axis of a tensor of shape {shape}") from None
+    if given.dtype.kind not in "iu" and given.size:
+        raise TypeError(f"pad: pad_width must hold integers, got {pad_width!r}")
+    for axis, ((lo, hi), n) in enumerate(zip(width.tolist(), shape)):
+        if n + lo + hi < 0:
+            raise ValueError(f"pad: widths {(lo, hi)} crop axis {axis} of length {n} (shape "
+                             f"{shape}) to a negative length {n + lo + hi}")
+    return width
+
+
+def _crop(x, crop):
+    """``x`` with ``crop[axis] = (before, after)`` elements cut from each end (a view)."""
+    if not crop.any():
+        return x
+    return x[tuple(slice(int(lo), n - int(hi)) for (lo, hi), n in zip(crop, x.shape))]
 
 
 @torch_names

@@ -5,10 +5,10 @@ Coordinates are continuous pixels: a box ``[x1, y1, x2, y2]`` has area
 Every function takes NumPy arrays (or anything ``np.asarray`` accepts, tinydl Tensors
 included) and returns NumPy arrays.
 """
-import os
 
 import numpy as np
 
+from tinydl import backends
 from tinydl.kernels.nms import nms_kernel, nms_numpy
 
 
@@ -115,10 +115,6 @@ def generalized_box_iou(boxes1, boxes2):
     return iou - _safe_divide(enclosing - union, enclosing)
 
 
-def _use_numba():
-    return os.environ.get("TINYDL_NUMBA", "1") != "0"
-
-
 def nms(boxes, scores, iou_threshold):
     """Greedy non-maximum suppression; returns the kept indices (int64) by descending score.
 
@@ -127,7 +123,7 @@ def nms(boxes, scores, iou_threshold):
     ``> iou_threshold`` (equal IoU is kept). ``boxes`` ``(N, 4)`` ``xyxy``, ``scores``
     ``(N,)``; returns ``(K,)`` original indices. No score threshold is applied. Follows
     torchvision's CPU kernel (``csrc/ops/cpu/nms_kernel.cpp``). Runs the Numba kernel in
-    ``kernels/nms.py`` unless ``TINYDL_NUMBA=0``, which selects its NumPy twin.
+    ``kernels/nms.py`` unless ``tinydl.backends.numba`` is off, which selects its NumPy twin.
     """
     boxes = _check_boxes(boxes, "nms")
     scores = _check_scores(scores, boxes.shape[0], "nms")
@@ -139,7 +135,7 @@ def nms(boxes, scores, iou_threshold):
     # inner loop is a branch-free sweep the compiler can vectorise.
     columns = np.asarray(boxes, dtype=np.float64).T
     x1, y1, x2, y2 = (np.take(columns[k], order) for k in range(4))
-    kernel = nms_kernel if _use_numba() else nms_numpy
+    kernel = nms_kernel if backends.numba else nms_numpy
     kept = kernel(x1, y1, x2, y2, iou_threshold)
     return order[kept].astype(np.int64)
 

@@ -1,0 +1,365 @@
+"""``tinydl.linalg`` (tinydl/linalg.py) through the op table: inverses, determinants, solves,
+Cholesky, QR, SVD, eigh and norms, batched, against ``np.linalg`` and ``torch.linalg``; then
+what a row cannot state: gradients at singular matrices, at zero vectors and at ties (torch's
+values), repeated singular values and eigenvalues, and the error messages.
+
+Decompositions defined up to signs (SVD, eigh) are checked through functions that do not depend
+on the signs, as torch's own tests do: the singular values, ``U * U``, ``Vh * Vh`` and
+``U diag(S) Vh``; eigh and cholesky through a symmetric input ``X + X^T``, so that finite
+differences move both triangles together.
+"""
+import numpy as np
+import pytest
+
+import tinydl as td
+import tinydl.linalg as LA
+from tests import _reference as ref
+from tests.ops._table import Arg, OpCase, OpTable, off_zero, torch
+
+INF = np.inf
+BATCH = (2, 3, 3)
+
+
+# ----------------------------------------------------------------------------- samplers
+def conditioned(rng, shape):
+    """Standard normal plus 3 I: invertible and well conditioned."""
+    return rng.standard_normal(shape) + 3 * np.eye(shape[-1])
+
+
+def positive_definite(rng, shape):
+    """X X^T + n I for standard normal X: symmetric positive definite."""
+    x = rng.standard_normal(shape)
+    return x @ np.swapaxes(x, -1, -2) + shape[-1] * np.eye(shape[-1])
+
+
+def sym(x):
+    """(x + x^T) / 2 on the last two axes, for NumPy, torch and tinydl alike."""
+    return (x + x.swapaxes(-1, -2)) / 2
+
+
+def svd_invariants(u, s, vh):
+    """What the signs of the singular vectors do not change: S, U*U, Vh*Vh, U diag(S) Vh."""
+    return s, u * u, vh * vh, (u * s[..., None, :]) @ vh
+
+
+def eigh_invariants(w, v):
+    return w, v * v
+
+
+def _np_svd(x, full_matrices=False):
+    return svd_invariants(*np.linalg.svd(x, full_matrices=full_matrices))
+
+
+def _torch_svd(x):
+    return svd_invariants(*torch.linalg.svd(x, full_matrices=False))
+
+
+def decomposition(name, fn, ref, shape, sample=None, torch=None, **kw):
+    """A row for an op of one matrix batch; float32 compares at 1e-4 (LAPACK in single
+    precision)."""
+    kw.setdefault("rtol32", 1e-4)
+    kw.setdefault("atol32", 1e-5)
+    return OpCase(name, fn, ref, [Arg(shape, sample) if sample else shape], torch=torch,
+                  rtol=1e-10, atol=1e-12, **kw)
+
+
+def vector_norm_row(name, ord, axis=None, keepdims=False, sample=None, **kw):
+    return OpCase(name, lambda x: LA.vector_norm(x, ord, axis=axis, keepdims=keepdims),
+                  lambda x: np.linalg.vector_norm(x, ord=ord, axis=axis, keepdims=keepdims),
+                  [Arg((3, 4), sample) if sample else (3, 4)],
+                  torch=lambda x: torch.linalg.vector_norm(x, ord, dim=axis, keepdim=keepdims),
+                  **kw)
+
+
+def matrix_norm_row(name, ord, axis=(-2, -1), keepdims=False, shape=(2, 3, 4), **kw):
+    return OpCase(name, lambda x: LA.matrix_norm(x, ord, axis=axis, keepdims=keepdims),
+                  lambda x: np.linalg.norm(x, ord, axis=axis, keepdims=keepdims),
+                  [Arg(shape, off_zero)],
+                  torch=lambda x: torch.linalg.matrix_norm(x, ord, dim=axis, keepdim=keepdims),
+                  rtol=1e-10, **kw)
+
+
+CASES = [
+    # inverse and solves
+    decomposition("inv", LA.inv, np.linalg.inv, BATCH, conditioned,
+                  torch=lambda a: torch.linalg.inv(a), empty=[(0, 3, 3)]),
+    decomposition("inv_matrix", LA.inv, np.linalg.inv, (4, 4), conditioned,
+                  torch=lambda a: torch.linalg.inv(a), empty=[(0, 0)]),
+    OpCase("solve_matrices", LA.solve, np.linalg.solve,
+           [Arg(BATCH, conditioned), Arg((2, 3, 2))], torch=lambda a, b: torch.linalg.solve(a, b),
+           rtol=1e-10, rtol32=1e-4, atol32=1e-5, empty=[(0, 3, 3), (0, 3, 2)]),
+    OpCase("solve_vector", LA.solve, np.linalg.solve, [Arg((3, 3), conditioned), Arg((3,))],
+           torch=lambda a, b: torch.linalg.solve(a, b), rtol=1e-10, rtol32=1e-4, atol32=1e-5),
+    # B of shape A.shape[:-1] is a batch of vectors (torch's rule)
+    OpCase("solve_batch_of_vectors", LA.solve,
+           lambda a, b: np.linalg.solve(a, b[..., None])[..., 0],
+           [Arg(BATCH, conditioned), Arg((2, 3))], torch=lambda a, b: torch.linalg.solve(a, b),
+           rtol=1e-10, rtol32=1e-4, atol32=1e-5),
+    OpCase("solve_broadcast_batch", LA.solve, np.linalg.solve,
+           [Arg((3, 3), conditioned), Arg((2, 3, 2))],
+           torch=lambda a, b: torch.linalg.solve(a, b), rtol=1e-10, rtol32=1e-4, atol32=1e-5),
+    # determinants
+    decomposition("det", LA.det, np.linalg.det, BATCH, torch=lambda a: torch.linalg.det(a),
+                  empty=[(2, 0, 0)]),
+    decomposition("det_matrix", LA.det, np.linalg.det, (4, 4),
+                  torch=lambda a: torch.linalg.det(a)),
+    decomposition("slogdet", LA.slogdet, np.linalg.slogdet, BATCH,
+                  torch=lambda a: tuple(torch.linalg.slogdet(a)), empty=[(0, 3, 3)]),
+    # Cholesky of the symmetric part (gradients are symmetric, as torch's)
+    decomposition("cholesky", lambda x: LA.cholesky(sym(x)),
+                  lambda x: np.linalg.cholesky(sym(x)), BATCH, positive_definite,
+                  torch=lambda x: torch.linalg.cholesky(sym(x)), empty=[(0, 3, 3)]),
+    decomposition("cholesky_upper", lambda x: LA.cholesky(sym(x), upper=True),
+                  lambda x: np.linalg.cholesky(sym(x)).T, (4, 4), positive_definite,
+                  torch=lambda x: torch.linalg.cholesky(sym(x), upper=True)),
+    # QR: LAPACK's signs in NumPy, torch and tinydl alike
+    decomposition("qr_tall", LA.qr, np.linalg.qr, (2, 5, 3), torch=lambda a: tuple(
+        torch.linalg.qr(a)), empty=[(0, 5, 3)]),
+    decomposition("qr_square", LA.qr, np.linalg.qr, (4, 4),
+                  torch=lambda a: tuple(torch.linalg.qr(a))),
+    decomposition("qr_wide", LA.qr, np.linalg.qr, (2, 3, 5),
+                  torch=lambda a: tuple(torch.linalg.qr(a))),
+    # SVD and eigh through sign-free functions of their outputs
+    decomposition("svd_tall", lambda x: svd_invariants(*LA.svd(x, full_matrices=False)),
+                  _np_svd, (2, 5, 3), torch=_torch_svd),
+    decomposition("svd_wide", lambda x: svd_invariants(*LA.svd(x, full_matrices=False)),
+                  _np_svd, (3, 5), torch=_torch_svd),
+    decomposition("svd_square", lambda x: svd_invariants(*LA.svd(x, full_matrices=False)),
+                  _np_svd, BATCH, torch=_torch_svd, empty=[(0, 3, 3)]),
+    decomposition("svd_full_matrices",
+                  lambda x: svd_invariants(*[t[..., :3] for t in LA.svd(x)[:2]],
+                                           LA.svd(x)[2][..., :3, :]),
+                  lambda x: svd_invariants(*[t[..., :3] for t in np.linalg.svd(x)[:2]],
+                                           np.linalg.svd(x)[2][..., :3, :]), (5, 3)),
+    decomposition("svdvals", LA.svdvals, lambda x: np.linalg.svd(x, compute_uv=False),
+                  (2, 4, 3), torch=lambda a: torch.linalg.svdvals(a), empty=[(0, 4, 3)]),
+    decomposition("eigh", lambda x: eigh_invariants(*LA.eigh(x + x.swapaxes(-1, -2))),
+                  lambda x: eigh_invariants(*np.linalg.eigh(x + x.swapaxes(-1, -2))), BATCH,
+                  torch=lambda x: eigh_invariants(*torch.linalg.eigh(x + x.swapaxes(-1, -2))),
+                  empty=[(0, 3, 3)]),
+    decomposition("eigh_upper",
+                  lambda x: eigh_invariants(*LA.eigh(x + x.swapaxes(-1, -2), UPLO="U")),
+                  lambda x: eigh_invariants(*np.linalg.eigh(x + x.swapaxes(-1, -2), "U")),
+                  (4, 4), torch=lambda x: eigh_invariants(
+                      *torch.linalg.eigh(x + x.swapaxes(-1, -2), UPLO="U"))),
+    decomposition("eigvalsh", lambda x: LA.eigvalsh(x + x.swapaxes(-1, -2)),
+                  lambda x: np.linalg.eigvalsh(x + x.swapaxes(-1, -2)), BATCH,
+                  torch=lambda x: torch.linalg.eigvalsh(x + x.swapaxes(-1, -2))),
+    # vector norms (samples off 0 where the norm has a kink there)
+    vector_norm_row("vector_norm_2", 2, zero_d=True, empty=[(0, 4)]),
+    vector_norm_row("vector_norm_2_axis", 2, axis=1),
+    vector_norm_row("vector_norm_2_keepdims", 2, axis=(0,), keepdims=True),
+    vector_norm_row("vector_norm_1", 1, axis=-1, sample=off_zero),
+    vector_norm_row("vector_norm_inf", INF, axis=0, sample=off_zero),
+    vector_norm_row("vector_norm_minus_inf", -INF, axis=1, sample=off_zero),
+    vector_norm_row("vector_norm_3", 3, axis=1, sample=off_zero),
+    vector_norm_row("vector_norm_1_5", 1.5, sample=off_zero),
+    vector_norm_row("vector_norm_0_5", 0.5, axis=1, sample=off_zero),
+    vector_norm_row("vector_norm_minus_1", -1, axis=1, sample=off_zero),
+    vector_norm_row("vector_norm_0", 0, axis=1, sample=off_zero, gradgrad=False),
+    # matrix norms
+    matrix_norm_row("matrix_norm_fro", "fro", empty=[(0, 3, 4)]),
+    matrix_norm_row("matrix_norm_nuc", "nuc"),
+    matrix_norm_row("matrix_norm_1", 1),
+    matrix_norm_row("matrix_norm_minus_1", -1),
+    matrix_norm_row("matrix_norm_2", 2),
+    matrix_norm_row("matrix_norm_minus_2", -2),
+    matrix_norm_row("matrix_norm_inf", INF),
+    matrix_norm_row("matrix_norm_minus_inf", -INF),
+    matrix_norm_row("matrix_norm_axes_keepdims", "nuc", axis=(2, 0), keepdims=True,
+                    shape=(3, 2, 4)),
+    # norm: vector or matrix by axis, all elements by default
+    OpCase("norm_default", LA.norm, np.linalg.norm, [(2, 3, 4)],
+           torch=lambda x: torch.linalg.norm(x), zero_d=True, empty=[(0, 3)]),
+    OpCase("norm_axis", lambda x: LA.norm(x, 1, axis=1), lambda x: np.linalg.norm(x, 1, axis=1),
+           [Arg((2, 3, 4), off_zero)], torch=lambda x: torch.linalg.norm(x, 1, dim=1)),
+    OpCase("norm_matrix_ord", lambda x: LA.norm(x, "nuc"), lambda x: np.linalg.norm(x, "nuc"),
+           [(3, 4)], torch=lambda x: torch.linalg.norm(x, "nuc"), rtol=1e-10),
+    OpCase("norm_matrix_axes", lambda x: LA.norm(x, axis=(0, 2), keepdims=True),
+           lambda x: np.linalg.norm(x, axis=(0, 2), keepdims=True), [(2, 3, 4)],
+           torch=lambda x: torch.linalg.norm(x, dim=(0, 2), keepdim=True)),
+    OpCase("norm_torch_names", lambda x: LA.vector_norm(x, 2, dim=1, keepdim=True),
+           lambda x: np.linalg.norm(x, axis=1, keepdims=True), [(3, 4)]),
+]
+
+
+class TestLinalgModule(OpTable):
+    cases = CASES
+
+
+# ----------------------------------------------------------------------------- torch's values
+def _both(fn, torch_fn, a):
+    """Forward and gradient of sum(fn(a)) in tinydl and torch, float64."""
+    x = td.Tensor(np.array(a, dtype=np.float64), requires_grad=True)
+    t = torch.tensor(np.array(a, dtype=np.float64), requires_grad=True)
+    y, ty = fn(x), torch_fn(t)
+    (g,) = td.grad(y.sum(), [x])
+    (tg,) = torch.autograd.grad(ty.sum(), [t], allow_unused=True)
+    return y.data, ty.detach().numpy(), g.data, np.zeros(g.shape) if tg is None else tg.numpy()
+
+
+needs_torch = pytest.mark.skipif(torch is None, reason="torch (the optional oracle) not installed")
+
+
+@pytest.mark.parametrize("a", [
+    [[1.0, 2, 3], [2, 4, 6], [1, 0, 1]],  # rank 2
+    np.outer([1.0, 2, 3], [1, 1, 2]),  # rank 1: every cofactor is 0
+    np.zeros((3, 3)),
+    [[[1.0, 2], [2, 4]], [[1, 2], [3, 4]]],  # a singular and a regular matrix in one batch
+], ids=["rank2", "rank1", "zeros", "batch"])
+def test_det_gradient_at_singular_matrices_is_the_cofactor_matrix(a):
+    x = td.Tensor(np.array(a), requires_grad=True)
+    (g,) = td.grad(LA.det(x).sum(), [x])
+    np.testing.assert_allclose(g.data, ref.cofactors(a), atol=1e-12)
+    assert td.gradcheck(LA.det, [x])
+
+
+@needs_torch
+def test_det_gradient_at_a_singular_matrix_matches_torch():
+    # (torch 2.x gives 0 instead of the cofactors [[4, -2], [-2, 1]] for [[1, 2], [2, 4]],
+    # whose LU has an exactly zero pivot; a rank-2 3x3 goes through its SVD route, as ours)
+    y, ty, g, tg = _both(LA.det, torch.linalg.det, [[1.0, 2, 3], [2, 4, 6], [1, 0, 1]])
+    np.testing.assert_allclose(y, ty, atol=1e-12)
+    np.testing.assert_allclose(g, tg, atol=1e-12)
+
+
+@needs_torch
+@pytest.mark.parametrize("ord", [2, 1, 3, 1.5, 0.5, INF, -1, 0])
+def test_vector_norm_gradient_at_zero_is_torchs(ord):
+    a = np.array([[0.0, 0.0, 0.0], [1.0, -2.0, 2.0], [0.0, 3.0, -1.0]])
+    y, ty, g, tg = _both(lambda x: LA.vector_norm(x, ord, axis=1),
+                         lambda t: torch.linalg.vector_norm(t, ord, dim=1), a)
+    np.testing.assert_allclose(y, ty, rtol=1e-12)
+    np.testing.assert_allclose(g, tg, rtol=1e-12, atol=1e-15)
+    assert np.isfinite(g).all()
+
+
+@needs_torch
+@pytest.mark.parametrize("fn, torch_fn", [
+    (lambda x: LA.vector_norm(x, INF), lambda t: torch.linalg.vector_norm(t, INF)),
+    (lambda x: LA.matrix_norm(x.reshape(2, 2), 1), lambda t: torch.linalg.matrix_norm(
+        t.reshape(2, 2), 1)),
+], ids=["inf", "matrix_1"])
+def test_ties_share_the_gradient_as_torch(fn, torch_fn):
+    y, ty, g, tg = _both(fn, torch_fn, [1.0, -3.0, -1.0, 3.0])
+    np.testing.assert_allclose(y, ty)
+    np.testing.assert_allclose(g, tg)
+
+
+@needs_torch
+@pytest.mark.parametrize("fn, torch_fn", [
+    (LA.eigvalsh, torch.linalg.eigvalsh),
+    (LA.svdvals, torch.linalg.svdvals),
+    (lambda x: LA.matrix_norm(x, "nuc"), lambda t: torch.linalg.matrix_norm(t, "nuc")),
+    (lambda x: LA.matrix_norm(x, "fro"), lambda t: torch.linalg.matrix_norm(t, "fro")),
+], ids=["eigvalsh", "svdvals", "nuclear", "frobenius"])
+def test_values_alone_are_differentiable_at_repeated_values(fn, torch_fn):
+    # the identity: every eigenvalue and singular value repeated
+    y, ty, g, tg = _both(fn, torch_fn, np.eye(3))
+    np.testing.assert_allclose(y, ty, rtol=1e-12)
+    np.testing.assert_allclose(g, tg, atol=1e-12)
+    assert np.isfinite(g).all()
+
+
+@needs_torch
+def test_cholesky_reads_the_lower_triangle_and_has_a_symmetric_gradient():
+    rng = np.random.default_rng(0)
+    a = positive_definite(rng, (3, 3))
+    a[0, 2] = 100.0  # an upper-triangle entry: ignored
+    y, ty, g, tg = _both(LA.cholesky, torch.linalg.cholesky, a)
+    np.testing.assert_allclose(y, ty, rtol=1e-12)
+    np.testing.assert_allclose(g, tg, rtol=1e-10)
+    np.testing.assert_allclose(g, g.T, rtol=1e-12)
+
+
+# ----------------------------------------------------------------------------- shapes, modes
+def test_svd_full_matrices_shapes_and_orthogonality():
+    a = td.Tensor(np.random.default_rng(0).standard_normal((2, 5, 3)))
+    u, s, vh = LA.svd(a)  # torch's and NumPy's default: full_matrices=True
+    assert (u.shape, s.shape, vh.shape) == ((2, 5, 5), (2, 3), (2, 3, 3))
+    np.testing.assert_allclose(u.data.swapaxes(-1, -2) @ u.data, np.broadcast_to(np.eye(5),
+                                                                             (2, 5, 5)),
+                               atol=1e-12)
+    u, s, vh = LA.svd(a, full_matrices=False)
+    assert (u.shape, s.shape, vh.shape) == ((2, 5, 3), (2, 3), (2, 3, 3))
+    np.testing.assert_allclose((u.data * s.data[..., None, :]) @ vh.data, a.data, atol=1e-12)
+
+
+def test_qr_complete_mode():
+    a = np.random.default_rng(0).standard_normal((4, 2))
+    q, r = LA.qr(td.Tensor(a), mode="complete")
+    nq, nr = np.linalg.qr(a, mode="complete")
+    np.testing.assert_allclose(q.data, nq, rtol=1e-12)
+    np.testing.assert_allclose(r.data, nr, rtol=1e-12)
+    x = td.Tensor(a, requires_grad=True)
+    with pytest.raises(NotImplementedError, match="qr: the gradient of mode='complete'"):
+        LA.qr(x, mode="complete")[0].sum().backward()
+    # square or wide: complete is reduced, and differentiable
+    x = td.Tensor(a.T.copy(), requires_grad=True)
+    assert td.gradcheck(lambda t: LA.qr(t, mode="complete"), [x])
+
+
+def test_slogdet_sign_and_singular():
+    sign, logabs = LA.slogdet(td.Tensor(np.array([[[0.0, 2.0], [1.0, 0.0]], [[1, 2], [2, 4.0]]])))
+    np.testing.assert_array_equal(sign.data, [-1.0, 0.0])
+    assert logabs.data[1] == -np.inf
+    np.testing.assert_allclose(logabs.data[0], np.log(2.0))
+    assert not sign.requires_grad
+
+
+def test_outputs_share_one_node_and_views_of_it():
+    x = td.Tensor(np.random.default_rng(0).standard_normal((3, 3)), requires_grad=True)
+    u, s, vh = LA.svd(x)
+    # using all three outputs: one backward through one SVD node
+    ((u * u).sum() + s.sum() + (vh[0] * vh[0]).sum()).backward()
+    assert x.grad.shape == (3, 3) and np.isfinite(x.grad.data).all()
+
+
+# ----------------------------------------------------------------------------- errors
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: LA.inv(np.array([[1.0, 2], [2, 4]])), LA.LinAlgError,
+     r"inv: the matrix is singular"),
+    (lambda: LA.inv(np.array([np.eye(2), [[1.0, 2], [2, 4]]])), LA.LinAlgError,
+     r"inv: the matrix \(batch element \(1,\)\) is singular"),
+    (lambda: LA.solve(np.zeros((2, 2)), np.ones(2)), LA.LinAlgError,
+     r"solve: the matrix A is singular"),
+    (lambda: LA.cholesky(-np.eye(3)), LA.LinAlgError,
+     r"cholesky: the input is not positive-definite \(the leading minor of order 1"),
+    (lambda: LA.cholesky(np.array([np.eye(3), np.diag([1.0, 1, -1])])), LA.LinAlgError,
+     r"cholesky: the input \(batch element \(1,\)\) is not positive-definite \(the leading "
+     r"minor of order 3"),
+    (lambda: LA.inv(np.ones((2, 3))), ValueError,
+     r"inv: expected square matrices \(\.\.\., n, n\), got shape \(2, 3\)"),
+    (lambda: LA.det(np.ones(3)), ValueError,
+     r"det: expected a matrix or a batch of matrices \(\.\.\., m, n\), got shape \(3,\)"),
+    (lambda: LA.eigh(np.ones((2, 3))), ValueError, r"eigh: expected square matrices"),
+    (lambda: LA.inv(np.eye(2, dtype=np.int64)), TypeError,
+     r"inv: expected a floating point tensor, got dtype int64"),
+    (lambda: LA.solve(np.eye(3), np.ones(4)), ValueError,
+     r"solve: A of shape \(3, 3\) needs B of shape \(\.\.\., 3\) or \(\.\.\., 3, k\), got \(4,\)"),
+    (lambda: LA.solve(np.eye(3)[None].repeat(2, 0), np.ones((3, 3, 1))), ValueError,
+     r"solve: the batch shapes of A \(2, 3, 3\) and B \(3, 3, 1\) do not broadcast"),
+    (lambda: LA.qr(np.eye(2), mode="raw"), ValueError, r"qr: mode must be 'reduced' or"),
+    (lambda: LA.eigh(np.eye(2), UPLO="X"), ValueError, r"eigh: UPLO must be 'L' or 'U'"),
+    (lambda: LA.matrix_norm(np.eye(2), 3), ValueError, r"matrix_norm: ord must be one of"),
+    (lambda: LA.matrix_norm(np.eye(2), axis=(0, 0)), ValueError, r"names one axis twice"),
+    (lambda: LA.vector_norm(np.ones(2), "fro"), ValueError, r"vector_norm: ord must be a number"),
+    (lambda: LA.norm(np.ones((2, 2, 2)), 2), ValueError,
+     r"norm: with ord=2 and axis=None the input must be 1-D or 2-D"),
+    (lambda: LA.norm(np.ones((2, 2)), "fro", axis=0), ValueError,
+     r"norm: ord='fro' is a matrix norm"),
+    (lambda: LA.vector_norm(np.ones((0, 2)), INF, axis=0), ValueError,
+     r"vector_norm: ord=inf over a zero-length axis"),
+])
+def test_errors_name_the_op(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_linalg_error_is_numpys_and_a_value_error():
+    assert issubclass(LA.LinAlgError, np.linalg.LinAlgError)
+    assert issubclass(LA.LinAlgError, ValueError)
+
+
+def test_linalg_is_a_lazy_subpackage():
+    assert td.linalg is LA

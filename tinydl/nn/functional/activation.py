@@ -1,0 +1,104 @@
+"""Functional activations with ``torch.nn.functional``'s names and arguments.
+
+The ops themselves live in ``tinydl/ops/activation.py`` (one Function each, or a short
+composition: relu6 is hardtanh(x, 0, 6), softmin is softmax(-x), glu a half times the
+sigmoid of the other); this module adds torch's arguments: ``dim`` for softmax and friends,
+gelu's tanh approximation, and ``inplace``, which writes the result into the input as torch
+does (a leaf that requires grad refuses, as in torch).
+"""
+import math
+
+from tinydl import ops
+from tinydl.nn.functional._common import _tensor
+from tinydl.ops import (elu, gelu as _gelu, leaky_relu, log_softmax as _log_softmax,  # noqa: F401
+                        logsigmoid, relu, sigmoid, softmax as _softmax, softplus, softsign,
+                        tanh, tanhshrink)
+
+
+def _activate(op, input, inplace, name, *args):
+    """``op(input, *args)``, written into ``input`` when ``inplace`` (torch's ``op_``)."""
+    x = _tensor(input, name)
+    if inplace:
+        return x._inplace(name + "_", lambda t: op(t, *args))
+    return op(x, *args)
+
+
+def softmax(input, axis=-1, dim=None):
+    """exp(x_i) / sum_j exp(x_j) along ``axis`` (``dim`` is accepted as torch's name)."""
+    return _softmax(_tensor(input, "softmax"), axis if dim is None else dim)
+
+
+def log_softmax(input, axis=-1, dim=None):
+    """x_i - logsumexp(x) along ``axis`` (``dim`` is accepted as torch's name)."""
+    return _log_softmax(_tensor(input, "log_softmax"), axis if dim is None else dim)
+
+
+def softmin(input, axis=-1, dim=None, dtype=None):
+    """softmax(-x) along ``axis`` (``dim`` is torch's name); ``dtype`` casts the input first."""
+    x = _tensor(input, "softmin")
+    if dtype is not None:
+        x = x.astype(dtype)
+    return ops.softmin(x, axis if dim is None else dim)
+
+
+def gelu(input, approximate="none"):
+    """x Phi(x) (exact, erf form).
+
+    ``approximate='tanh'``: ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``.
+    """
+    x = _tensor(input, "gelu")
+    if approximate == "none":
+        return _gelu(x)
+    if approximate == "tanh":
+        return 0.5 * x * (1.0 + tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x * x * x)))
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    """clip(x, min_val, max_val); gradient 1 strictly between the bounds, else 0."""
+    return _activate(ops.hardtanh, input, inplace, "hardtanh", min_val, max_val)
+
+
+def relu6(input, inplace=False):
+    """min(max(x, 0), 6); gradient 0 at 0 and 6, as torch."""
+    return _activate(ops.relu6, input, inplace, "relu6")
+
+
+def hardsigmoid(input, inplace=False):
+    """relu6(x + 3) / 6 (MobileNetV3)."""
+    return _activate(ops.hardsigmoid, input, inplace, "hardsigmoid")
+
+
+def hardswish(input, inplace=False):
+    """x relu6(x + 3) / 6 (MobileNetV3)."""
+    return _activate(ops.hardswish, input, inplace, "hardswish")
+
+
+def selu(input, inplace=False):
+    """scale (x if x > 0 else alpha (e^x - 1)), torch's alpha and scale (Klambauer et al. 2017)."""
+    return _activate(ops.selu, input, inplace, "selu")
+
+
+def celu(input, alpha=1.0, inplace=False):
+    """x if x > 0 else alpha (e^(x/alpha) - 1) (Barron 2017)."""
+    return _activate(ops.celu, input, inplace, "celu", alpha)
+
+
+def silu(input, inplace=False):
+    """x sigmoid(x), a.k.a. swish: one op with a fused, differentiable gradient."""
+    return _activate(ops.silu, input, inplace, "silu")
+
+
+def mish(input, inplace=False):
+    """x tanh(softplus(x)) (Misra 2019)."""
+    return _activate(ops.mish, input, inplace, "mish")
+
+
+def glu(input, dim=-1):
+    """a sigmoid(b) for the two halves a, b of the input along ``dim`` (Dauphin et al. 2017)."""
+    return ops.glu(_tensor(input, "glu"), dim)
+
+
+def prelu(input, weight):
+    """x if x > 0 else weight x; ``weight`` has 1 or C entries, C the size of axis 1."""
+    return ops.prelu(_tensor(input, "prelu"), weight)

@@ -1,0 +1,129 @@
+"""Functional normalisation: batch, layer, instance and group norm, as compositions of core ops.
+
+Each is differentiable to any order because it is built from tinydl ops; the running
+statistics are updated in place outside the graph, as torch does.
+"""
+import math
+import numbers
+
+import numpy as np
+
+from tinydl.autograd import no_grad
+from tinydl.nn.functional._common import _tensor
+from tinydl.tensor import Tensor
+
+
+def _channel_shape(x):
+    return (1, x.shape[1]) + (1,) * (x.ndim - 2)
+
+
+def _affine(out, weight, bias, shape):
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+def _normalize(x, axes, eps):
+    """(x - mean) / sqrt(var + eps) over ``axes`` with the biased variance; also (mean, var)."""
+    mean = x.mean(axis=axes, keepdims=True)
+    centred = x - mean
+    var = (centred * centred).mean(axis=axes, keepdims=True)
+    return centred * (var + eps) ** -0.5, mean, var
+
+
+def _normalize_running(x, running_mean, running_var, shape, eps):
+    """(x - r_mean) / sqrt(r_var + eps) with running statistics (constants), shaped ``shape``."""
+    mean = Tensor._wrap(running_mean.data.reshape(shape).astype(x.dtype, copy=False))
+    inv = Tensor._wrap((1.0 / np.sqrt(running_var.data.reshape(shape) + eps))
+                       .astype(x.dtype, copy=False))
+    return (x - mean) * inv
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    """Batch normalisation (Ioffe & Szegedy 2015) over every axis but the channel axis 1.
+
+    ``y = (x - mean) / sqrt(var + eps) * weight + bias``. In training the batch statistics
+    are used (biased variance) and the running ones updated in place:
+    ``r = (1 - momentum) r + momentum * stat`` with the *unbiased* variance, as torch.
+    Otherwise the running statistics are used. input (N, C) or (N, C, *).
+    """
+    x = _tensor(input, "batch_norm")
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm: expected input of shape (N, C, *), got {x.shape}")
+    shape = _channel_shape(x)
+    axes = (0,) + tuple(range(2, x.ndim))
+    if training:
+        count = x.size // x.shape[1]
+        if count <= 1:
+            raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
+                             f"got input of shape {x.shape}")
+        out, mean, var = _normalize(x, axes, eps)
+        if running_mean is not None and running_var is not None:
+            with no_grad():
+                m = momentum
+                running_mean.data[...] = ((1 - m) * running_mean.data
+                                          + m * mean.data.reshape(-1))
+                running_var.data[...] = ((1 - m) * running_var.data
+                                         + m * var.data.reshape(-1) * (count / (count - 1)))
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError("batch_norm: running_mean and running_var are needed when not "
+                             "training")
+        out = _normalize_running(x, running_mean, running_var, shape, eps)
+    return _affine(out, weight, bias, shape)
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Layer normalisation (Ba et al. 2016) over the trailing ``normalized_shape`` axes."""
+    x = _tensor(input, "layer_norm")
+    if isinstance(normalized_shape, numbers.Integral):
+        normalized_shape = (int(normalized_shape),)
+    normalized_shape = tuple(normalized_shape)
+    n = len(normalized_shape)
+    if x.shape[x.ndim - n:] != normalized_shape:
+        raise ValueError(f"layer_norm: input of shape {x.shape} does not end with normalized_shape "
+                         f"{normalized_shape}")
+    out, _, _ = _normalize(x, tuple(range(x.ndim - n, x.ndim)), eps)
+    return _affine(out, weight, bias, normalized_shape)
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats=True, momentum=0.1, eps=1e-5):
+    """Instance normalisation (Ulyanov et al. 2016): per sample and channel, over spatial axes.
+
+    Biased variance, eps inside the square root. With running buffers and
+    ``use_input_stats`` they are updated with the batch average of the instance statistics.
+    """
+    x = _tensor(input, "instance_norm")
+    if x.ndim < 3:
+        raise ValueError(f"instance_norm: expected input of shape (N, C, *spatial), got {x.shape}")
+    shape = _channel_shape(x)
+    axes = tuple(range(2, x.ndim))
+    if use_input_stats:
+        count = int(np.prod(x.shape[2:]))
+        out, mean, var = _normalize(x, axes, eps)
+        if running_mean is not None and running_var is not None:
+            m = momentum
+            unbiased = var.data * (count / max(count - 1, 1))
+            batch_mean = mean.data.mean(axis=0).ravel()
+            running_mean.data[...] = (1 - m) * running_mean.data + m * batch_mean
+            running_var.data[...] = (1 - m) * running_var.data + m * unbiased.mean(axis=0).ravel()
+    else:
+        out = _normalize_running(x, running_mean, running_var, shape, eps)
+    return _affine(out, weight, bias, shape)
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Group normalisation (Wu & He 2018): statistics per sample over each group of channels."""
+    x = _tensor(input, "group_norm")
+    if x.ndim < 2 or x.shape[1] % num_groups != 0:
+        raise ValueError(f"group_norm: {num_groups} groups do not divide the channels of input "
+                         f"shape {x.shape}")
+    # The group length spelled out: with an empty batch a -1 could be any length.
+    group_size = x.shape[1] // num_groups * math.prod(x.shape[2:])
+    grouped = x.reshape((x.shape[0], num_groups, group_size))
+    out, _, _ = _normalize(grouped, (2,), eps)
+    return _affine(out.reshape(x.shape), weight, bias, _channel_shape(x))

@@ -1,0 +1,97 @@
+"""The affine map of ``nn.Linear``, ``y = x W^T + b``, as one Function, and ``linear``.
+
+One node instead of a matmul, a transpose and an add. Its gradient is two products, each a
+Function of its own (``LinearGradInput``, ``LinearGradWeight``): the three Functions are
+each other's gradients, so backward costs one node per product, as a NumPy backward would,
+and stays differentiable to any order (``create_graph``).
+"""
+import math
+
+import numpy as np
+
+from tinydl.autograd import Function
+from tinydl.ops._checks import _check_float_dtypes, _tensor
+from tinydl.ops.reduce import Sum
+
+
+def _rows(a):
+    """``a`` (..., n) as a matrix (rows, n); the row count spelled out, because a -1 cannot be
+    inferred when a size is 0 (in_features=0 is legal, as in torch)."""
+    return a.reshape(math.prod(a.shape[:-1]), a.shape[-1])
+
+
+class Linear(Function):
+    """y = x W^T + b; dx = g W, dW = g^T x (over all rows), db = g summed over all rows."""
+
+    retain_inputs = (0, 1)
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, x, w, b):
+        out = x @ w.T
+        if b is not None:
+            out += b
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w, b = ctx.inputs
+        need_x, need_w, need_b = ctx.needs_input_grad
+        gx = LinearGradInput.apply(g, w) if need_x else None
+        gw = LinearGradWeight.apply(g, x) if need_w else None
+        # Sum's Function itself: the axes are known to be valid, and the checking wrapper
+        # would cost as much as the rest of this backward for a small layer.
+        gb = Sum.apply(g, axes=tuple(range(g.ndim - 1))) if need_b else None
+        return gx, gw, gb
+
+
+def linear(input, weight, bias=None):
+    """Affine map ``input @ weight.T + bias``: (..., in) x (out, in) -> (..., out).
+
+    Input and weight must share their floating dtype (no silent promotion to float64).
+    """
+    x = _tensor(input, "linear")
+    _check_float_dtypes(x, weight, "linear")
+    if weight.ndim != 2 or x.shape[-1:] != weight.shape[1:]:
+        raise ValueError(f"linear: input of shape {x.shape} does not match weight of shape "
+                         f"{weight.shape} (expected (..., {weight.shape[-1]}))")
+    if bias is not None and bias.shape != weight.shape[:1]:
+        raise ValueError(f"linear: bias of shape {bias.shape} does not match {weight.shape[0]} "
+                         "output features")
+    return Linear.apply(x, weight, bias)
+
+
+class LinearGradInput(Function):
+    """dx = g W: g (..., out), W (out, in) -> (..., in); d/dg = gg W^T, d/dW = g^T gg."""
+
+    retain_inputs = (0, 1)
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, g, w):
+        return g @ w
+
+    @staticmethod
+    def backward(ctx, gg):
+        g, w = ctx.inputs
+        need_g, need_w = ctx.needs_input_grad
+        return (Linear.apply(gg, w, None) if need_g else None,
+                LinearGradWeight.apply(g, gg) if need_w else None)
+
+
+class LinearGradWeight(Function):
+    """dW = g^T x summed over rows: (..., out), (..., in) -> (out, in); d/dg = x gg^T, d/dx = g gg."""
+
+    retain_inputs = (0, 1)
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, g, x):
+        return np.matmul(_rows(g).T, _rows(x))
+
+    @staticmethod
+    def backward(ctx, gg):
+        g, x = ctx.inputs
+        need_g, need_x = ctx.needs_input_grad
+        return (Linear.apply(x, gg, None) if need_g else None,
+                LinearGradInput.apply(g, gg) if need_x else None)

@@ -1,0 +1,275 @@
+"""The two losses that are one Function each: softmax cross-entropy and binary cross-entropy.
+
+``cross_entropy`` turns any target (class indices with weights, ``ignore_index`` and label
+smoothing, or probabilities) into one target matrix Q, so one Function with one gradient
+serves every case. Also here: the target and reduction checks the other losses of
+``tinydl.nn.functional`` share.
+"""
+import math
+
+import numpy as np
+
+from tinydl.autograd import Function, is_grad_enabled
+from tinydl.ops._checks import _index_array, _tensor
+from tinydl.ops._util import as_tensor
+from tinydl.ops.elementwise import clip
+from tinydl.ops.reduce import log_softmax, softmax
+from tinydl.tensor import Tensor
+
+
+def _reduce(loss, reduction, caller):
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{caller}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _pair_of(input, target, caller):
+    x = _tensor(input, caller)
+    t = _tensor(target, caller, "target")
+    if x.shape != t.shape:
+        raise ValueError(f"{caller}: input of shape {x.shape} and target of shape {t.shape} "
+                         "differ")
+    return x, t
+
+
+def _check_scores(x, caller):
+    """Class scores must be floating point (torch has no log-softmax of integers), not a scalar."""
+    if x.dtype.kind != "f":
+        raise TypeError(f"{caller}: input must hold floating-point class scores, got dtype "
+                        f"{x.dtype} (shape {x.shape}); call .float() on it")
+    if x.ndim == 0:
+        raise ValueError(f"{caller}: input must have a class axis, got a scalar")
+
+
+def _class_targets(x, target, caller):
+    """Check integer class targets against scores x (N, C, *) or (C,); returns the array."""
+    t = _index_array(target, caller)
+    expected = _class_target_shape(x)
+    if t.shape != expected:
+        raise ValueError(f"{caller}: target of shape {t.shape} does not fit input of shape "
+                         f"{x.shape} (expected {expected})")
+    return t
+
+
+def _class_target_shape(x):
+    return x.shape[:1] + x.shape[2:] if x.ndim >= 2 else ()
+
+
+def _target_weights(x, t, weight, ignore_index, caller):
+    """Per-target class weights (0 where ignored) and the one-hot matrix Q, both shaped like x."""
+    n_classes = x.shape[1] if x.ndim >= 2 else x.shape[0]
+    valid = t != ignore_index
+    safe = np.where(valid, t, 0)
+    if np.any((safe < 0) | (safe >= n_classes)):
+        bad = t[valid & ((t < 0) | (t >= n_classes))]
+        raise ValueError(f"{caller}: target {int(bad[0])} is out of bounds for {n_classes} classes")
+    class_axis = 1 if x.ndim >= 2 else 0
+    shape = [1] * x.ndim
+    shape[class_axis] = n_classes
+    classes = np.arange(n_classes).reshape(shape)
+    onehot = np.expand_dims(safe, class_axis) == classes
+    w = np.ones(n_classes) if weight is None else np.asarray(weight, dtype=np.float64)
+    if w.shape != (n_classes,):
+        raise ValueError(f"{caller}: weight must have shape ({n_classes},), got {w.shape}")
+    target_w = w[safe] * valid
+    return onehot, target_w, w.reshape(shape), valid, class_axis
+
+
+def _divide_where(q, denom, reached):
+    """``q / denom`` at the entries some kept target reaches, 0 elsewhere.
+
+    The mask is what keeps ignored targets out of the gradient: with every target ignored
+    (or an empty batch) ``denom`` is 0 and an unmasked ``0 / 0`` would put NaN into every
+    gradient entry, poisoning every parameter; torch gives those entries zero.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.divide(q, denom, out=np.zeros(np.shape(q)), where=reached)
+
+
+def _mean_of_nothing(loss):
+    """The 'mean' over no target at all (all ignored, or N = 0) is 0/0: NaN, as in torch.
+
+    Adding NaN makes the value NaN but passes the gradient through unchanged, so the
+    (already zero) gradient stays zero instead of becoming NaN.
+    """
+    return loss + math.nan
+
+
+
+class SoftmaxCrossEntropy(Function):
+    """L = -sum_c Q_c log softmax(x)_c; dL/dx = softmax(x) sum_c Q_c - Q, dL/dQ = -log softmax(x).
+
+    Along ``axis``, for a target matrix Q shaped like x; summed to a scalar when ``total``,
+    else one loss per row. The gradient in x needs no log of a softmax, so it is finite for
+    logits of any size; it is one node of its own (``SoftmaxCrossEntropyGrad``), as cheap as
+    a NumPy backward and differentiable again. The gradient in Q serves probability targets
+    that require grad. Both are times the output gradient.
+    """
+
+    retain_inputs = (0, 1)
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, x, q, axis, total):
+        shifted = x - np.max(x, axis=axis, keepdims=True)
+        logp = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+        ctx.axis, ctx.total = axis, total
+        losses = -np.sum(q * logp, axis=axis)
+        return np.asarray(losses.sum(), dtype=x.dtype) if total else losses
+
+    @staticmethod
+    def backward(ctx, g):
+        x, q = ctx.inputs[:2]
+        axis, total = ctx.axis, ctx.total
+        need_x, need_q = ctx.needs_input_grad[:2]
+        gx = SoftmaxCrossEntropyGrad.apply(x, q, g, axis, total) if need_x else None
+        gq = -log_softmax(x, axis) * (g if total else g.expand_dims(axis)) if need_q else None
+        return gx, gq, None, None
+
+
+def cross_entropy(input, target, reduction="mean", label_smoothing=0.0, ignore_index=-100,
+                  weight=None):
+    """Softmax cross-entropy of logits ``input`` with class-index (or probability) targets.
+
+    Class indices (integers): ``loss = (1-eps) * nll(log_softmax(x), y) + eps/C * sum_c -w_c
+    logp_c`` with ``eps = label_smoothing``, ``ignore_index`` entries skipped and 'mean'
+    dividing by the summed target weights, exactly torch's formula (NaN, with a zero
+    gradient, when no target is kept). Probability targets (floating, same shape as input):
+    ``-sum_c w_c ((1-eps) p_c + eps/C) logp_c``, 'mean' over samples; such a target that
+    requires grad gets ``dL/dp_c = -(1-eps) w_c logp_c`` (times the reduction's scale).
+    input (N, C) or (N, C, d1, ...) or (C,), floating point. Stable for logits of any magnitude.
+    """
+    x = _tensor(input, "cross_entropy")
+    _check_scores(x, "cross_entropy")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got "
+                         f"{reduction!r}")
+    class_axis = 1 if x.ndim >= 2 else 0
+    n_classes = x.shape[class_axis]
+    target_data = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if target_data.dtype.kind == "f":
+        if target_data.shape != x.shape:
+            raise ValueError(f"cross_entropy: target of dtype {target_data.dtype} and shape "
+                             f"{target_data.shape} does not fit input of shape {x.shape}: "
+                             f"class-index targets must be integers (of shape "
+                             f"{_class_target_shape(x)}), probability targets must have the "
+                             "input's shape")
+        shape = [1] * x.ndim
+        shape[class_axis] = n_classes
+        w = np.ones(shape) if weight is None else np.asarray(weight, np.float64).reshape(shape)
+        count = math.prod(_class_target_shape(x))
+        scale = 1.0 / count if reduction == "mean" and count else 1.0
+        coef = w * ((1 - label_smoothing) * scale)
+        offset = w * (label_smoothing / n_classes * scale)
+        if isinstance(target, Tensor) and target.requires_grad and is_grad_enabled():
+            # Soft targets that want their gradient (a teacher's output, say) enter the
+            # graph: Q is built with tinydl ops and the fused op hands back dL/dQ.
+            q = target * Tensor._wrap(coef.astype(target.dtype)) + Tensor._wrap(
+                offset.astype(target.dtype))
+            q = q if q.dtype == x.dtype else q.astype(x.dtype)
+        else:
+            q = (coef * target_data + offset).astype(x.dtype)
+        defined = count > 0 or reduction != "mean"
+    else:
+        t = _class_targets(x, target_data, "cross_entropy")
+        onehot, target_w, w, valid, _ = _target_weights(x, t, weight, ignore_index,
+                                                        "cross_entropy")
+        kept = np.expand_dims(valid, class_axis)
+        q = ((1 - label_smoothing) * onehot * np.expand_dims(target_w, class_axis)
+             + (label_smoothing / n_classes) * w * kept)
+        if reduction == "mean":
+            q = _divide_where(q, target_w.sum(), kept)
+        q = q.astype(x.dtype)
+        defined = valid.any() or reduction != "mean"
+    loss = SoftmaxCrossEntropy.apply(x, q, class_axis, reduction != "none")
+    return loss if defined else _mean_of_nothing(loss)
+
+
+class SoftmaxCrossEntropyGrad(Function):
+    """dx = (softmax(x) sum_c Q_c - Q) g: the gradient of ``SoftmaxCrossEntropy`` in x, one op.
+
+    With p = softmax(x), s = sum_c Q_c and h = gg g, its own gradients are
+    d/dx = s (p h - p sum_c p h) (softmax's rule), d/dQ = sum_c p h - h and
+    d/dg = gg (p s - Q) summed back to g's shape.
+    """
+
+    retain_inputs = (0, 1, 2)
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, x, q, g, axis, total):
+        ctx.axis, ctx.total = axis, total
+        shifted = x - np.max(x, axis=axis, keepdims=True)
+        e = np.exp(shifted)
+        p = e / e.sum(axis=axis, keepdims=True)
+        g = g if total else np.expand_dims(g, axis)
+        return (p * q.sum(axis=axis, keepdims=True) - q) * g
+
+    @staticmethod
+    def backward(ctx, gg):
+        x, q, g = ctx.inputs[:3]
+        axis, total = ctx.axis, ctx.total
+        need_x, need_q, need_g = ctx.needs_input_grad[:3]
+        q = as_tensor(q)
+        p = softmax(x, axis)
+        s = q.sum(axis=axis, keepdims=True)
+        h = gg * (g if total else g.expand_dims(axis))
+        ph = p * h
+        ph_sum = ph.sum(axis=axis, keepdims=True)
+        gx = (ph - p * ph_sum) * s if need_x else None
+        gq = ph_sum - h if need_q else None
+        gg_g = None
+        if need_g:
+            gg_g = gg * (p * s - q)
+            gg_g = gg_g.sum() if total else gg_g.sum(axis=axis)
+        return gx, gq, gg_g, None, None
+
+
+class BinaryCrossEntropy(Function):
+    """L = -(y log p + (1 - y) log(1 - p)); dL/dp = (p - y) / max(p (1 - p), 1e-12).
+
+    Both logs are clamped at -100 (torch's rule), and dL/dy = log(1 - p) - log(p) with the
+    same clamps: loss and gradients stay finite even where p is exactly 0 or 1.
+    """
+
+    retain_inputs = (0, 1)
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, p, y):
+        with np.errstate(divide="ignore"):
+            log_p = np.maximum(np.log(p), -100.0)
+            log_q = np.maximum(np.log1p(-p), -100.0)
+        return -(y * log_p + (1 - y) * log_q)
+
+    @staticmethod
+    def backward(ctx, g):
+        p, y = ctx.inputs
+        need_p, need_y = ctx.needs_input_grad
+        gp = gy = None
+        if need_p:
+            gp = g * (p - y) / clip(p * (1.0 - p), 1e-12, None)
+        if need_y:
+            with np.errstate(divide="ignore"):
+                gy = g * clip((1.0 - p).log(), -100.0, None) - g * clip(p.log(), -100.0, None)
+        return gp, gy
+
+
+def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+    """``-(y log p + (1 - y) log(1 - p))`` for probabilities p in [0, 1]; logs clamped at -100.
+
+    The clamp (torch's) keeps the loss and its gradient finite when p is exactly 0 or 1.
+    """
+    p, t = _pair_of(input, target, "binary_cross_entropy")
+    if p.size and (np.min(p.data) < 0 or np.max(p.data) > 1):
+        raise ValueError("binary_cross_entropy: input must hold probabilities in [0, 1]")
+    loss = BinaryCrossEntropy.apply(p, t.astype(p.dtype) if t.dtype != p.dtype else t)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction, "binary_cross_entropy")

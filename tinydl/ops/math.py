@@ -1,0 +1,466 @@
+"""Elementwise math beyond the core: trigonometric and hyperbolic functions and their inverses,
+the log/exp family (log2, log10, log1p, exp2, expm1), powers (rsqrt, reciprocal, square) and
+the smooth binary ops arctan2, hypot and lerp.
+
+Each op is one ``Function`` with its public wrapper right below it, as in
+``ops/elementwise.py``. Where the derivative is a function of the output (tan, exp2, expm1,
+rsqrt, reciprocal) the op keeps its output and frees its input. Integer and bool inputs are
+cast to float32 first, as torch does (``torch.tan(int_tensor)`` is float32), where NumPy would
+give float64; ``square`` keeps integers integral, as both do. torch's names (``asin``,
+``atan2``...) are aliases of NumPy's. The gradient formulas are torch's, written in the
+overflow-free form where one exists (arcsinh's 1 / hypot(x, 1), arccosh's two square roots).
+"""
+import math
+
+import numpy as np
+
+from tinydl.autograd import Function
+from tinydl.ops._util import DEFAULT_FLOAT, as_tensor, promote, unbroadcast
+from tinydl.ops.elementwise import _binary, abs, where
+from tinydl.tensor import Tensor
+
+
+def _floating(x):
+    """``x`` as a Tensor (Python numbers stay numbers), integer and bool ones cast to float32."""
+    x = as_tensor(x)
+    if isinstance(x, Tensor) and x.data.dtype.kind in "iub":
+        return Tensor._wrap(x.data.astype(DEFAULT_FLOAT))
+    return x
+
+
+def _pair(a, b):
+    """Two operands of a float-valued binary op, promoted as torch does, integers to float32."""
+    return [_floating(v) for v in promote(as_tensor(a), as_tensor(b))]
+
+
+def _needs_grad(x):
+    return isinstance(x, Tensor) and x.requires_grad
+
+
+# ----------------------------------------------------------------------------- trigonometric
+class Tan(Function):
+    """tan x; dx = g (1 + y^2) from the output y."""
+
+    retain_inputs = ()
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.tan(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        y = ctx.output
+        return (g * (1.0 + y * y),)
+
+
+def tan(x):
+    """Tangent."""
+    return Tan.apply(_floating(x))
+
+
+class Arcsin(Function):
+    """arcsin x; dx = g / sqrt((1 - x)(1 + x)) (two factors: exact near |x| = 1)."""
+
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.arcsin(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x = ctx.inputs[0]
+        return (g * rsqrt(1.0 - x) * rsqrt(1.0 + x),)
+
+
+def arcsin(x):
+    """Inverse sine, in [-pi/2, pi/2]; NaN outside [-1, 1]. torch: ``asin``."""
+    return Arcsin.apply(_floating(x))
+
+
+class Arccos(Function):
+    """arccos x; dx = -g / sqrt((1 - x)(1 + x))."""
+
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.arccos(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x = ctx.inputs[0]
+        return (-g * rsqrt(1.0 - x) * rsqrt(1.0 + x),)
+
+
+def arccos(x):
+    """Inverse cosine, in [0, pi]; NaN outside [-1, 1]. torch: ``acos``."""
+    return Arccos.apply(_floating(x))
+
+
+class Arctan(Function):
+    """arctan x; dx = g / (1 + x^2)."""
+
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.arctan(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x = ctx.inputs[0]
+        return (g / (1.0 + x * x),)
+
+
+def arctan(x):
+    """Inverse tangent, in (-pi/2, pi/2). torch: ``atan``."""
+    return Arctan.apply(_floating(x))
+
+
+class Arctan2(Function):
+    """atan2(y, x), the angle of the point (x, y); dy = g x / r^2, dx = -g y / r^2 with
+    r^2 = x^2 + y^2 (0 at the origin, as torch)."""
+
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, y, x):
+        return _binary("arctan2", np.arctan2, y, x)
+
+    @staticmethod
+    def backward(ctx, g):
+        y, x = ctx.inputs
+        r2 = x * x + y * y
+        with np.errstate(divide="ignore"):
+            scale = g / r2
+        if not np.all(r2.data):  # the origin: 0, not 0 * inf = NaN (torch's choice)
+            scale = where(r2.data == 0, 0.0, scale)
+        return (unbroadcast(scale * x, y.shape) if _needs_grad(y) else None,
+                unbroadcast(-scale * y, x.shape) if _needs_grad(x) else None)
+
+
+def arctan2(y, x):
+    """The angle of (x, y) in [-pi, pi], quadrant-aware (NumPy's ``arctan2(x1, x2)`` with
+    ``x1 = y``); broadcasts. torch: ``atan2``."""
+    return Arctan2.apply(*_pair(y, x))
+
+
+# ----------------------------------------------------------------------------- hyperbolic
+class Sinh(Function):
+    """sinh x; dx = g cosh x."""
+
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.sinh(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g * cosh(ctx.inputs[0]),)
+
+
+def sinh(x):
+    """Hyperbolic sine."""
+    return Sinh.apply(_floating(x))
+
+
+class Cosh(Function):
+    """cosh x; dx = g sinh x."""
+
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.cosh(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g * sinh(ctx.inputs[0]),)
+
+
+def cosh(x):
+    """Hyperbolic cosine."""
+    return Cosh.apply(_floating(x))
+
+
+class Arcsinh(Function):
+    """arcsinh x; dx = g / hypot(x, 1) (= g / sqrt(x^2 + 1) without overflow)."""
+
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.arcsinh(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g / hypot(ctx.inputs[0], 1.0),)
+
+
+def arcsinh(x):
+    """Inverse hyperbolic sine. torch: ``asinh``."""
+    return Arcsinh.apply(_floating(x))
+
+
+class Arccosh(Function):
+    """arccosh x; dx = g / sqrt(x^2 - 1), as sqrt(|x| - 1) sqrt(|x| + 1): no overflow of x^2,
+    and torch's value for x <= -1 too."""
+
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.arccosh(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        size = abs(ctx.inputs[0])
+        return (g * rsqrt(size - 1.0) * rsqrt(size + 1.0),)
+
+
+def arccosh(x):
+    """Inverse hyperbolic cosine, for x >= 1 (NaN below). torch: ``acosh``."""
+    return Arccosh.apply(_floating(x))
+
+
+class Arctanh(Function):
+    """arctanh x; dx = g / ((1 - x)(1 + x))."""
+
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.arctanh(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x = ctx.inputs[0]
+        return (g / ((1.0 - x) * (1.0 + x)),)
+
+
+def arctanh(x):
+    """Inverse hyperbolic tangent, for |x| < 1 (+-inf at +-1, NaN beyond). torch: ``atanh``."""
+    return Arctanh.apply(_floating(x))
+
+
+# ----------------------------------------------------------------------------- log / exp
+class Log2(Function):
+    """log2 x; dx = g / (x ln 2)."""
+
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.log2(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g / (ctx.inputs[0] * math.log(2.0)),)
+
+
+def log2(x):
+    """Base-2 logarithm (exact at powers of two)."""
+    return Log2.apply(_floating(x))
+
+
+class Log10(Function):
+    """log10 x; dx = g / (x ln 10)."""
+
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.log10(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g / (ctx.inputs[0] * math.log(10.0)),)
+
+
+def log10(x):
+    """Base-10 logarithm (exact at powers of ten)."""
+    return Log10.apply(_floating(x))
+
+
+class Log1p(Function):
+    """log(1 + x), accurate for tiny x; dx = g / (1 + x)."""
+
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.log1p(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g / (1.0 + ctx.inputs[0]),)
+
+
+def log1p(x):
+    """log(1 + x), without the cancellation of ``log(1 + x)`` for |x| << 1."""
+    return Log1p.apply(_floating(x))
+
+
+class Exp2(Function):
+    """2^x; dx = g y ln 2 from the output y."""
+
+    retain_inputs = ()
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.exp2(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g * ctx.output * math.log(2.0),)
+
+
+def exp2(x):
+    """2 ** x (exact at integers)."""
+    return Exp2.apply(_floating(x))
+
+
+class Expm1(Function):
+    """e^x - 1, accurate for tiny x; dx = g (y + 1) from the output y."""
+
+    retain_inputs = ()
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.expm1(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g * (ctx.output + 1.0),)
+
+
+def expm1(x):
+    """e^x - 1, without the cancellation of ``exp(x) - 1`` for |x| << 1."""
+    return Expm1.apply(_floating(x))
+
+
+# ----------------------------------------------------------------------------- powers
+class Rsqrt(Function):
+    """1 / sqrt(x); dx = -g y^3 / 2 from the output y."""
+
+    retain_inputs = ()
+
+    @staticmethod
+    def forward(ctx, x):
+        with np.errstate(divide="ignore"):  # rsqrt(0) = inf, as torch
+            return np.reciprocal(np.sqrt(x))
+
+    @staticmethod
+    def backward(ctx, g):
+        y = ctx.output
+        return (g * (y * y * y) * -0.5,)
+
+
+def rsqrt(x):
+    """1 / sqrt(x) (inf at 0, NaN below). torch's name; NumPy has none."""
+    return Rsqrt.apply(_floating(x))
+
+
+class Reciprocal(Function):
+    """1 / x; dx = -g y^2 from the output y."""
+
+    retain_inputs = ()
+
+    @staticmethod
+    def forward(ctx, x):
+        with np.errstate(divide="ignore"):  # 1 / 0 = inf, as torch
+            return np.reciprocal(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        y = ctx.output
+        return (-g * (y * y),)
+
+
+def reciprocal(x):
+    """1 / x; integers give float32 (torch), not NumPy's integer 1 // x."""
+    return Reciprocal.apply(_floating(x))
+
+
+class Square(Function):
+    """x^2; dx = 2 g x."""
+
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.square(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g * ctx.inputs[0] * 2.0,)
+
+
+def square(x):
+    """x * x; integer tensors stay integral (NumPy and torch)."""
+    return Square.apply(as_tensor(x))
+
+
+# ----------------------------------------------------------------------------- binary
+class Hypot(Function):
+    """sqrt(a^2 + b^2) without overflow; da = g a / y, db = g b / y (NaN at a = b = 0, as
+    torch)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return _binary("hypot", np.hypot, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.inputs
+        scale = g / ctx.output
+        return (unbroadcast(scale * a, a.shape) if _needs_grad(a) else None,
+                unbroadcast(scale * b, b.shape) if _needs_grad(b) else None)
+
+
+def hypot(a, b):
+    """sqrt(a^2 + b^2), the length of the hypotenuse, computed without overflow; broadcasts."""
+    return Hypot.apply(*_pair(a, b))
+
+
+class Lerp(Function):
+    """start + w (end - start); d start = g (1 - w), d end = g w, d w = g (end - start)."""
+
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, start, end, weight):
+        step = end - start
+        # torch's two-sided form: exact at weight 0 and at weight 1.
+        return np.where(np.abs(weight) < 0.5, start + weight * step,
+                        end - step * (1.0 - weight))
+
+    @staticmethod
+    def backward(ctx, g):
+        start, end, weight = ctx.inputs
+        return (unbroadcast(g * (1.0 - weight), start.shape) if _needs_grad(start) else None,
+                unbroadcast(g * weight, end.shape) if _needs_grad(end) else None,
+                unbroadcast(g * (end - start), weight.shape) if _needs_grad(weight) else None)
+
+
+def lerp(start, end, weight):
+    """Linear interpolation ``start + weight * (end - start)`` (torch.lerp), exact at weight 0
+    and 1; all three broadcast, and ``weight`` (a number or a Tensor) gets a gradient too."""
+    start, end = _pair(start, end)
+    weight = _floating(weight)
+    try:
+        np.broadcast_shapes(*(np.shape(v.data if isinstance(v, Tensor) else v)
+                              for v in (start, end, weight)))
+    except ValueError:
+        shapes = [v.shape if isinstance(v, Tensor) else () for v in (start, end, weight)]
+        raise ValueError(f"lerp: shapes {shapes[0]} (start), {shapes[1]} (end) and "
+                         f"{shapes[2]} (weight) cannot be broadcast together") from None
+    return Lerp.apply(start, end, weight)
+
+
+# torch's names.
+asin, acos, atan, atan2 = arcsin, arccos, arctan, arctan2
+asinh, acosh, atanh = arcsinh, arccosh, arctanh
+

@@ -1,0 +1,237 @@
+"""Piecewise ops: sign, floor, ceil, round, trunc, copysign, and the division remainders fmod,
+remainder and floor_divide.
+
+Their gradients follow torch's conventions. sign, floor, ceil, round and trunc are constant
+between their jumps, so their gradient is zero everywhere (torch's choice, also at the jumps);
+so is floor_divide's (torch defines none). fmod and remainder are ``a - q b`` with the quotient
+``q`` constant between jumps: d/da = 1, d/db = -q, with ``q = trunc(a / b)`` for fmod and
+``floor(a / b)`` for remainder. copysign passes the gradient to its first input with the sign
+it flipped, and none to the second.
+
+Integer tensors stay integral (floor of an integer is itself), as in NumPy and torch; an
+integer division by zero raises, as torch does, where NumPy would warn and return 0.
+"""
+import numpy as np
+
+from tinydl.autograd import Function
+from tinydl.ops._util import as_tensor, promote, unbroadcast
+from tinydl.ops.elementwise import _binary
+from tinydl.ops.math import _needs_grad, _pair
+from tinydl.tensor import Tensor
+
+
+def _zeros(x):
+    """The zero gradient of a piecewise-constant op's input ``x`` (None for a number)."""
+    if not _needs_grad(x):
+        return None
+    return Tensor._wrap(np.zeros(x.shape, x.dtype))
+
+
+def _is_integral(x):
+    return np.asarray(x).dtype.kind in "iub"
+
+
+# ----------------------------------------------------------------------------- rounding
+class _Stepwise(Function):
+    """Shared rule of the rounding ops: ``rule`` on floats, integers unchanged, zero gradient."""
+
+    retain_inputs = ()
+    retain_output = False
+    rule = None
+
+    @classmethod
+    def forward(cls, ctx, x):
+        if _is_integral(x):
+            return np.array(x)  # a copy
+        return cls.rule(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (Tensor._wrap(np.zeros(g.shape, g.dtype)),)
+
+
+class Floor(_Stepwise):
+    """The largest integer <= x; zero gradient."""
+
+    rule = staticmethod(np.floor)
+
+
+def floor(x):
+    """Round down to an integer value (same dtype); its gradient is zero, as torch's."""
+    return Floor.apply(as_tensor(x))
+
+
+class Ceil(_Stepwise):
+    """The smallest integer >= x; zero gradient."""
+
+    rule = staticmethod(np.ceil)
+
+
+def ceil(x):
+    """Round up to an integer value (same dtype); its gradient is zero, as torch's."""
+    return Ceil.apply(as_tensor(x))
+
+
+class Trunc(_Stepwise):
+    """x rounded towards zero; zero gradient."""
+
+    rule = staticmethod(np.trunc)
+
+
+def trunc(x):
+    """Round towards zero to an integer value (same dtype); zero gradient, as torch's.
+    torch also calls it ``fix``."""
+    return Trunc.apply(as_tensor(x))
+
+
+class Round(_Stepwise):
+    """x rounded to ``decimals`` places, ties to even; zero gradient."""
+
+    @staticmethod
+    def forward(ctx, x, decimals=0):
+        # np.round also rounds integers to negative decimals (1234 -> 1200).
+        return np.round(x, decimals)
+
+
+def round(x, decimals=0):  # noqa: A001 (NumPy's name)
+    """Round to ``decimals`` decimal places, halves to the even neighbour (NumPy's and torch's
+    rule: 0.5 -> 0, 1.5 -> 2, 2.5 -> 2); negative ``decimals`` round to tens, hundreds...
+    Zero gradient, as torch's."""
+    if isinstance(decimals, bool) or not isinstance(decimals, (int, np.integer)):
+        raise TypeError(f"round: decimals must be an int, got {decimals!r}")
+    return Round.apply(as_tensor(x), decimals=int(decimals))
+
+
+class Sign(_Stepwise):
+    """-1, 0 or 1 by the sign of x (NaN stays NaN); zero gradient."""
+
+    @staticmethod
+    def forward(ctx, x):
+        if np.asarray(x).dtype == np.bool_:  # NumPy refuses bools; torch gives them back
+            return np.array(x)
+        return np.sign(x)
+
+
+def sign(x):
+    """-1 where x < 0, 0 where x == 0, 1 where x > 0 (same dtype); zero gradient, as torch's."""
+    return Sign.apply(as_tensor(x))
+
+
+# ----------------------------------------------------------------------------- copysign
+class Copysign(Function):
+    """|a| with the sign (bit) of b; da = g sign(a) s(b) with s(b) = +-1 from b's sign bit
+    (0 where a = 0, as torch); db = 0."""
+
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return _binary("copysign", np.copysign, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.inputs
+        ga = None
+        if _needs_grad(a):
+            b_data = b.data if isinstance(b, Tensor) else b
+            flip = np.sign(a.data) * np.copysign(1.0, b_data)
+            ga = unbroadcast(g * Tensor._wrap(np.asarray(flip, g.dtype)), a.shape)
+        return ga, _zeros(b)
+
+
+def copysign(a, b):
+    """|a| with the sign of b, including b's sign bit (copysign(1, -0.0) = -1); broadcasts.
+    Integers give float32, as torch. The gradient reaches ``a`` only."""
+    return Copysign.apply(*_pair(a, b))
+
+
+# ----------------------------------------------------------------------------- remainders
+def _check_divisor(op, a, b):
+    """An integer division by zero raises (torch's ZeroDivisionError) instead of giving 0."""
+    if _is_integral(a) and _is_integral(b) and np.any(np.asarray(b) == 0):
+        raise ZeroDivisionError(f"{op}: integer division by zero (the divisor has zeros)")
+
+
+class Fmod(Function):
+    """a - trunc(a / b) b (C's fmod: the sign of a); da = g, db = -g trunc(a / b)."""
+
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, a, b):
+        _check_divisor("fmod", a, b)
+        with np.errstate(invalid="ignore", divide="ignore"):  # fmod(x, 0) = NaN, as torch
+            return _binary("fmod", np.fmod, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.inputs
+        gb = None
+        if _needs_grad(b):
+            with np.errstate(invalid="ignore", divide="ignore"):
+                q = np.trunc(np.true_divide(_data(a), b.data))
+            gb = unbroadcast(-g * Tensor._wrap(q.astype(g.dtype)), b.shape)
+        return (unbroadcast(g, a.shape) if _needs_grad(a) else None), gb
+
+
+def fmod(a, b):
+    """The remainder of truncated division, with the sign of ``a`` (C's fmod, torch.fmod);
+    broadcasts. d/da = 1, d/db = -trunc(a / b), as torch."""
+    return Fmod.apply(*promote(as_tensor(a), as_tensor(b)))
+
+
+class Remainder(Function):
+    """a - floor(a / b) b (Python's %: the sign of b); da = g, db = -g floor(a / b)."""
+
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, a, b):
+        _check_divisor("remainder", a, b)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return _binary("remainder", np.remainder, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.inputs
+        gb = None
+        if _needs_grad(b):
+            with np.errstate(invalid="ignore", divide="ignore"):
+                q = np.floor_divide(_data(a), b.data)
+            gb = unbroadcast(-g * Tensor._wrap(q.astype(g.dtype)), b.shape)
+        return (unbroadcast(g, a.shape) if _needs_grad(a) else None), gb
+
+
+def remainder(a, b):
+    """The remainder of floor division, with the sign of ``b`` (Python's ``%``, np.remainder,
+    np.mod, torch.remainder); broadcasts. d/da = 1, d/db = -floor(a / b), as torch."""
+    return Remainder.apply(*promote(as_tensor(a), as_tensor(b)))
+
+
+class FloorDivide(Function):
+    """floor(a / b) (Python's //); zero gradient for both (piecewise constant)."""
+
+    retain_inputs = ()
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, a, b):
+        _check_divisor("floor_divide", a, b)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return _binary("floor_divide", np.floor_divide, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.inputs
+        return _zeros(a), _zeros(b)
+
+
+def floor_divide(a, b):
+    """floor(a / b), Python's ``//`` (torch.floor_divide's rounding since torch 1.13);
+    integers stay integers; broadcasts. ``a == floor_divide(a, b) * b + remainder(a, b)``.
+    Its gradient is zero (torch defines none)."""
+    return FloorDivide.apply(*promote(as_tensor(a), as_tensor(b)))
+
+
+def _data(x):
+    return x.data if isinstance(x, Tensor) else x
