@@ -86,6 +86,7 @@ class Context:
     _out = None
     released = False
     records = False
+    retains_grad = False  # set when the output calls retain_grad()
     epoch = 0
 
     def save_for_backward(self, *values):
@@ -197,7 +198,8 @@ class Function:
                     needs_graph = True
             else:
                 arrays.append(a)
-        if needs_graph and _grad_enabled:
+        records = needs_graph and _grad_enabled
+        if records:
             ctx.records = True
         data = cls.forward(ctx, *arrays, **kwargs)
         if type(data) is not np.ndarray:
@@ -205,7 +207,7 @@ class Function:
         out = Tensor._wrap(data)
         if cls.view and isinstance(args[0], Tensor):
             out._vc = version_counter(args[0])
-        if needs_graph and _grad_enabled:
+        if records:
             out.requires_grad = True
             out._ctx = ctx
             ctx.fn = cls
@@ -248,17 +250,22 @@ class _Edge(Tensor):
         return f"<graph edge of shape {self._shape}, dtype {self._dtype}>"
 
 
+# Arrays smaller than this are kept even where their consumer does not read them: freeing
+# them saves nothing that matters, and building the edge would cost small ops time.
+_EDGE_MIN_BYTES = 1 << 14
+
+
 def _drop_unretained(args, keep):
     """``args`` with each non-leaf Tensor whose value backward does not read replaced by an
     ``_Edge``. A Tensor whose own op reads it back as ``ctx.output`` stays: its value is kept
     for that op anyway, and this keeps it alive for it."""
     out = args
     for i, a in enumerate(args):
-        if not isinstance(a, Tensor):
+        if type(a) is not Tensor:  # not a tensor, a Parameter (a leaf), or already an edge
             continue
         producer = a._ctx
-        if (producer is None or i in keep or producer.fn.retain_output or a._retains_grad
-                or type(a) is _Edge):
+        if (producer is None or producer.fn.retain_output or i in keep or a._retains_grad
+                or a.data.nbytes < _EDGE_MIN_BYTES):
             continue
         edge = object.__new__(_Edge)
         edge._shape = a.data.shape
@@ -308,22 +315,24 @@ def _topological_order(roots):
     """
     order = []
     visited = set()
-    stack = [(r, False) for r in reversed(roots)]
+    stack = [(r, _key(r), False) for r in reversed(roots)]
     while stack:
-        t, expanded = stack.pop()
+        t, key, expanded = stack.pop()
         if expanded:
-            order.append(t)
+            order.append((t, key))
             continue
-        key = _key(t)
         if key in visited:
             continue
         visited.add(key)
-        stack.append((t, True))
+        stack.append((t, key, True))
         ctx = t._ctx
         if ctx is not None and ctx.inputs is not None:
             for inp in reversed(ctx.inputs):
-                if isinstance(inp, Tensor) and inp.requires_grad and _key(inp) not in visited:
-                    stack.append((inp, False))
+                if isinstance(inp, Tensor) and inp.requires_grad:
+                    inp_ctx = inp._ctx
+                    inp_key = id(inp_ctx) if inp_ctx is not None else id(inp)
+                    if inp_key not in visited:
+                        stack.append((inp, inp_key, False))
     order.reverse()
     return order
 
@@ -347,8 +356,7 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
     capture_ids = {_key(t) for t in capture} if capture is not None else None
     previous = _set_grad_mode(create_graph)
     try:
-        for t in order:
-            key = _key(t)
+        for t, key in order:
             g = grads.pop(key, None)
             if g is None:
                 continue
@@ -358,7 +366,7 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
                     captured[key] = g
             elif ctx is None:
                 _accumulate_grad(t, g, create_graph, handed)
-            else:
+            elif ctx.retains_grad:
                 out = ctx.output  # t may be an edge standing for it
                 if out is not None and out._retains_grad:
                     _accumulate_grad(out, g, create_graph, handed)
@@ -387,7 +395,8 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
                         f"for an input of shape {inp.shape}")
                 if ig.dtype != inp.dtype:
                     ig = ig.astype(inp.dtype)
-                key = _key(inp)
+                inp_ctx = inp._ctx
+                key = id(inp_ctx) if inp_ctx is not None else id(inp)
                 prev = grads.get(key)
                 grads[key] = ig if prev is None else prev + ig
             if not retain_graph:

@@ -184,6 +184,8 @@ class Tensor:
     def retain_grad(self):
         """Keep the gradient of this non-leaf tensor in ``.grad`` after backward."""
         self._retains_grad = True
+        if self._ctx is not None:
+            self._ctx.retains_grad = True
 
     # ----------------------------------------------------------------- conversion
     def __array__(self, dtype=None, copy=None):
@@ -430,6 +432,7 @@ class Tensor:
         ctx = result._ctx
         ctx._out = weakref.ref(self)
         ctx.epoch = _autograd._inplace_epoch  # the node is as of after the write
+        ctx.retains_grad = self._retains_grad
         self._ctx = ctx
         self.requires_grad = True
         return self

@@ -276,7 +276,7 @@ def test_in_place_assignment_into_graph_tensor_refused():
 def test_an_input_its_consumer_does_not_retain_is_freed_after_forward():
     import gc
     import weakref
-    x = td.Tensor(np.arange(4.0), requires_grad=True)
+    x = td.Tensor(np.arange(4096.0), requires_grad=True)  # large enough to be worth freeing
     h = x * 2.0          # Multiply's output: its own op does not read it back
     y = h + 1.0          # Add reads no input value: it keeps an edge, not h
     freed = weakref.ref(h.data)
@@ -284,11 +284,11 @@ def test_an_input_its_consumer_does_not_retain_is_freed_after_forward():
     gc.collect()
     assert freed() is None
     (y * y).sum().backward()
-    np.testing.assert_allclose(x.grad.data, 2 * (2 * np.arange(4.0) + 1) * 2)
+    np.testing.assert_allclose(x.grad.data, 2 * (2 * np.arange(4096.0) + 1) * 2)
 
 
 def test_a_value_an_op_reads_back_stays_alive_through_edges():
-    x = td.Tensor(np.array([0.5, -1.0]), requires_grad=True)
+    x = td.Tensor(np.linspace(-1.0, 0.5, 4096), requires_grad=True)
     e = x.exp()          # exp's gradient reads its output
     y = (e + 1.0).sum()  # Add keeps no value, but e must survive for exp's backward
     del e
@@ -297,21 +297,21 @@ def test_a_value_an_op_reads_back_stays_alive_through_edges():
 
 
 def test_retain_grad_sees_the_gradient_summed_over_its_edges():
-    x = td.Tensor(np.ones(3), requires_grad=True)
+    x = td.Tensor(np.ones(4096), requires_grad=True)
     h = x * 3.0
     h.retain_grad()
     y = (h + 1.0).sum() + h.sum()
     y.backward()
-    np.testing.assert_allclose(h.grad.data, [2.0, 2.0, 2.0])
-    np.testing.assert_allclose(x.grad.data, [6.0, 6.0, 6.0])
+    np.testing.assert_allclose(h.grad.data, np.full(4096, 2.0))
+    np.testing.assert_allclose(x.grad.data, np.full(4096, 6.0))
 
 
 def test_grad_of_an_intermediate_reached_through_an_edge():
-    x = td.Tensor(np.ones(2), requires_grad=True)
+    x = td.Tensor(np.ones(4096), requires_grad=True)
     h = x * 2.0
     y = (h + 1.0).sum()
     (gh,) = td.grad(y, [h])
-    np.testing.assert_allclose(gh.data, [1.0, 1.0])
+    np.testing.assert_allclose(gh.data, np.ones(4096))
 
 
 def test_a_backward_reading_an_input_it_did_not_retain_says_so():
@@ -326,7 +326,7 @@ def test_a_backward_reading_an_input_it_did_not_retain_says_so():
         def backward(ctx, g):
             return g * td.Tensor(ctx.inputs[0].data)
 
-    x = td.Tensor(np.ones(2), requires_grad=True)
+    x = td.Tensor(np.ones(4096), requires_grad=True)
     y = Leaky.apply(x * 1.0)
     with pytest.raises(RuntimeError, match="retain_inputs"):
         y.sum().backward()
