@@ -68,15 +68,6 @@ class set_grad_enabled(_GradMode):
         return self
 
     def __call__(self, fn):
+        # Used as a decorator, the call that built this object must not change the mode.
         _set_grad_mode(self._previous)
-        mode = self.mode
-
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            previous = _set_grad_mode(mode)
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                _set_grad_mode(previous)
-
-        return wrapper
+        return super().__call__(fn)
