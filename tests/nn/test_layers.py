@@ -199,7 +199,7 @@ def test_upsample_and_interpolate_against_torch():
         theirs = torch.nn.functional.interpolate(torch.tensor(x), mode="nearest", **kw)
         np.testing.assert_array_equal(ours.data, theirs.numpy(), err_msg=str(kw))
     with pytest.raises(ValueError, match="nearest"):
-        nn.Upsample(scale_factor=2, mode="bilinear")
+        nn.Upsample(scale_factor=2, mode="area")
 
 
 def test_flatten_unflatten_identity_and_mlp_structure():
@@ -324,3 +324,46 @@ def test_prelu_learns_its_slope_and_new_activations_build_mlps():
     for name in ("relu6", "hardswish", "selu", "celu", "mish", "prelu", "softsign"):
         mlp = nn.MLP([4, 5, 2], activation=name)
         assert mlp(tinydl.randn(3, 4)).shape == (3, 2), name
+
+
+# -------------------------------------------------------- Identity, Unflatten, GroupNorm vs torch
+def test_identity_unflatten_groupnorm_match_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 12, 5))
+    for args in [(1, (3, 4)), (-1, (5, 1)), (1, (2, -1)), (-2, [6, 2])]:
+        ours, theirs = nn.Unflatten(*args), torch.nn.Unflatten(*args)
+        out = ours(T(x))
+        ref = theirs(torch.tensor(x))
+        assert out.shape == tuple(ref.shape)
+        np.testing.assert_array_equal(out.data, ref.numpy())
+    xt = T(x, True)
+    nn.Unflatten(1, (3, 4))(xt).sum().backward()
+    np.testing.assert_array_equal(xt.grad.data, np.ones_like(x))
+    assert nn.Identity(3, k=4)(xt) is xt and torch.nn.Identity(3, k=4) is not None
+    assert not list(nn.Identity().parameters())
+    for kw in [dict(num_groups=3, num_channels=12),
+               dict(num_groups=4, num_channels=12, eps=1e-3),
+               dict(num_groups=2, num_channels=12, affine=False),
+               dict(num_groups=12, num_channels=12)]:
+        ours, theirs = nn.GroupNorm(**kw).double(), torch.nn.GroupNorm(**kw).double()
+        assert list(ours.state_dict()) == list(theirs.state_dict())
+        if ours.affine:
+            w, b = rng.standard_normal(12), rng.standard_normal(12)
+            ours.load_state_dict({"weight": w, "bias": b})
+            theirs.load_state_dict({"weight": torch.tensor(w), "bias": torch.tensor(b)})
+        for shape in [(2, 12, 5), (2, 12, 3, 4), (3, 12)]:
+            xv = rng.standard_normal(shape)
+            xo, xr = T(xv, True), torch.tensor(xv, requires_grad=True)
+            out, ref = ours(xo), theirs(xr)
+            np.testing.assert_allclose(out.data, ref.detach().numpy(), atol=1e-10)
+            g = rng.standard_normal(shape)
+            (out * T(g)).sum().backward()
+            (ref * torch.tensor(g)).sum().backward()
+            np.testing.assert_allclose(xo.grad.data, xr.grad.numpy(), atol=1e-10)
+        x32 = rng.standard_normal((2, 12, 3)).astype(np.float32)
+        ours32, theirs32 = nn.GroupNorm(**kw), torch.nn.GroupNorm(**kw)
+        np.testing.assert_allclose(ours32(x32).data, theirs32(torch.tensor(x32)).detach().numpy(),
+                                   atol=1e-5)
+    with pytest.raises(ValueError, match="divisible"):
+        nn.GroupNorm(5, 12)

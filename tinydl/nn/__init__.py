@@ -10,18 +10,22 @@ from tinydl.nn.activation import (CELU, ELU, GELU, GLU, SELU, Hardsigmoid, Hards
                                   LeakyReLU, LogSigmoid, LogSoftmax, Mish, PReLU, ReLU, ReLU6,
                                   Sigmoid, SiLU, Softmax, Softmin, Softplus, Softsign, Tanh,
                                   Tanhshrink)
+from tinydl.nn.attention import MultiheadAttention, TransformerEncoderLayer
 from tinydl.nn.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from tinydl.nn.dropout import Dropout
 from tinydl.nn.linear import Bilinear, Identity, Linear
 from tinydl.nn.losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HingeLoss, HuberLoss,
                               KLDivLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss)
 from tinydl.nn.misc import Embedding, Flatten, Unflatten, Upsample
+from tinydl.nn.misc import PixelShuffle, PixelUnshuffle
 from tinydl.nn.mlp import MLP
 from tinydl.nn.module import (IncompatibleKeys, Module, ModuleDict, ModuleList, Parameter,
                               Sequential, StateDictError)
 from tinydl.nn.normalization import (BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm1d,
                                      InstanceNorm2d, LayerNorm)
 from tinydl.nn.pooling import AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
+from tinydl.nn.pooling import AvgPool3d, MaxPool3d, MaxUnpool2d
+from tinydl.nn.conv3d import Conv3d
 
 __all__ = [
     "functional", "init", "toeplitz", "utils",
@@ -36,4 +40,6 @@ __all__ = [
     "Mish", "Softsign", "Tanhshrink", "Softmin", "GLU", "PReLU",
     "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "NLLLoss", "CrossEntropyLoss", "BCELoss",
     "BCEWithLogitsLoss", "HingeLoss", "KLDivLoss",
+    "PixelShuffle", "PixelUnshuffle", "MaxUnpool2d", "Conv3d", "MaxPool3d", "AvgPool3d",
 ]
+__all__ += ["MultiheadAttention", "TransformerEncoderLayer"]

@@ -1,4 +1,5 @@
-"""Shape and lookup layers: ``Flatten``, ``Unflatten``, ``Embedding``, ``Upsample``."""
+"""Shape and lookup layers: ``Flatten``, ``Unflatten``, ``Embedding``, ``Upsample``,
+``PixelShuffle``, ``PixelUnshuffle``."""
 import numpy as np
 
 from tinydl import ops
@@ -69,18 +70,54 @@ class Embedding(Module):
 
 
 class Upsample(Module):
-    """Nearest-neighbour resizing by ``scale_factor`` or to ``size``; see ``F.interpolate``."""
+    """Resizing by ``scale_factor`` or to ``size`` (nearest, linear, bilinear, bicubic); see
+    ``F.interpolate``."""
 
-    def __init__(self, size=None, scale_factor=None, mode="nearest"):
+    def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                 recompute_scale_factor=None):
         super().__init__()
-        if mode != "nearest":
-            raise ValueError(f"Upsample: only mode='nearest' is supported, got {mode!r}")
+        if mode not in ("nearest", "linear", "bilinear", "bicubic"):
+            raise ValueError(f"Upsample: mode must be 'nearest', 'linear', 'bilinear' or "
+                             f"'bicubic', got {mode!r}")
         self.size, self.scale_factor, self.mode = size, scale_factor, mode
+        self.align_corners, self.recompute_scale_factor = align_corners, recompute_scale_factor
 
     def forward(self, x):
-        return F.interpolate(x, self.size, self.scale_factor, self.mode)
+        return F.interpolate(x, self.size, self.scale_factor, self.mode, self.align_corners,
+                             self.recompute_scale_factor)
 
     def extra_repr(self):
         if self.size is not None:
-            return f"size={self.size}, mode={self.mode!r}"
-        return f"scale_factor={self.scale_factor}, mode={self.mode!r}"
+            text = f"size={self.size}, mode={self.mode!r}"
+        else:
+            text = f"scale_factor={self.scale_factor}, mode={self.mode!r}"
+        return text + (f", align_corners={self.align_corners}"
+                       if self.align_corners is not None else "")
+
+
+class PixelShuffle(Module):
+    """(*, C*r*r, H, W) -> (*, C, H*r, W*r); see ``F.pixel_shuffle``."""
+
+    def __init__(self, upscale_factor):
+        super().__init__()
+        self.upscale_factor = upscale_factor
+
+    def forward(self, x):
+        return F.pixel_shuffle(x, self.upscale_factor)
+
+    def extra_repr(self):
+        return f"upscale_factor={self.upscale_factor}"
+
+
+class PixelUnshuffle(Module):
+    """(*, C, H*r, W*r) -> (*, C*r*r, H, W); see ``F.pixel_unshuffle``."""
+
+    def __init__(self, downscale_factor):
+        super().__init__()
+        self.downscale_factor = downscale_factor
+
+    def forward(self, x):
+        return F.pixel_unshuffle(x, self.downscale_factor)
+
+    def extra_repr(self):
+        return f"downscale_factor={self.downscale_factor}"

@@ -1,4 +1,5 @@
-"""Functional dropout, embedding, one-hot, nearest-neighbour resizing (interpolate) and pad."""
+"""Functional dropout, embedding, one-hot, resizing (interpolate), pad, pixel (un)shuffle and
+max_unpool2d."""
 import math
 import numbers
 
@@ -53,22 +54,87 @@ def one_hot(tensor, num_classes=-1):
     return Tensor._wrap((idx[..., None] == np.arange(num_classes)).astype(np.int64))
 
 
-def interpolate(input, size=None, scale_factor=None, mode="nearest"):
-    """Resize the spatial axes of (N, C, L) or (N, C, H, W); only ``mode='nearest'``.
+_INTERP_NDIM = {"nearest": (3, 4), "linear": (3,), "bilinear": (4,), "bicubic": (4,)}
+_INTERP_LAYOUT = {"nearest": "(N, C, L) or (N, C, H, W)", "linear": "(N, C, L)",
+                  "bilinear": "(N, C, H, W)", "bicubic": "(N, C, H, W)"}
 
-    torch's 'nearest' rule: output index o reads input index floor(o * in / out), with
-    in/out replaced by 1/scale_factor when a scale factor is given. An integer scale factor
-    repeats every pixel (a broadcast, no gather).
+
+def _cubic_weights(t, a=-0.75):
+    """torch's Keys cubic convolution weights for the 4 taps at offsets -1, 0, 1, 2 of t."""
+    def near(x):  # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x):  # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    return np.stack([far(t + 1), near(t), near(1 - t), far(2 - t)], axis=-1)
+
+
+def _interp_matrix(in_size, out_size, scale, mode, align_corners, dtype):
+    """(out_size, in_size) matrix M with ``out = M @ in`` along one axis, torch's rule.
+
+    Source coordinate of output o: ``o * (in-1)/(out-1)`` with ``align_corners`` (0 when
+    out == 1), else ``(o + 0.5) * scale - 0.5`` where ``scale`` is in/out or 1/scale_factor;
+    linear clamps it below at 0, cubic does not and clamps its taps to the border instead.
+    """
+    o = np.arange(out_size, dtype=np.float64)
+    if align_corners:
+        src = o * ((in_size - 1) / (out_size - 1) if out_size > 1 else 0.0)
+    else:
+        src = (o + 0.5) * scale - 0.5
+    matrix = np.zeros((out_size, in_size), dtype=np.float64)
+    rows = np.arange(out_size)
+    if mode == "bicubic":
+        base = np.floor(src)
+        weights = _cubic_weights(src - base)
+        for k in range(4):
+            taps = np.clip(base.astype(np.int64) - 1 + k, 0, in_size - 1)
+            np.add.at(matrix, (rows, taps), weights[:, k])
+    else:
+        if not align_corners:
+            src = np.maximum(src, 0.0)
+        low = np.minimum(src.astype(np.int64), in_size - 1)
+        high = np.minimum(low + 1, in_size - 1)
+        frac = src - low
+        np.add.at(matrix, (rows, low), 1.0 - frac)
+        np.add.at(matrix, (rows, high), frac)
+    return matrix.astype(dtype)
+
+
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                recompute_scale_factor=None, antialias=False):
+    """Resize the spatial axes, torch's ``F.interpolate``.
+
+    ``mode``: ``'nearest'`` on (N, C, L) or (N, C, H, W); ``'linear'`` on (N, C, L);
+    ``'bilinear'`` and ``'bicubic'`` (Keys, A = -0.75, taps clamped at the border, as torch)
+    on (N, C, H, W). Give exactly one of ``size`` and ``scale_factor``; the output length is
+    ``floor(in * scale_factor)``, and the source coordinate of output o is
+    ``(o + 0.5) / scale_factor - 0.5`` (or with in/out when ``size`` is given or
+    ``recompute_scale_factor``), or ``o * (in-1)/(out-1)`` with ``align_corners=True``.
+
+    'nearest' reads input index floor(o * in / out) (an integer scale factor repeats every
+    pixel, a broadcast). The other modes are separable: one (out, in) interpolation matrix
+    per axis, applied with ``matmul``, so gradients (of any order) come from the matrix
+    product.
     """
     x = _tensor(input, "interpolate")
-    _check_ndim(x, (3, 4), "interpolate", "(N, C, L) or (N, C, H, W)")
-    if mode != "nearest":
-        raise ValueError(f"interpolate: only mode='nearest' is supported, got {mode!r}")
+    if mode not in _INTERP_NDIM:
+        raise ValueError(f"interpolate: mode must be one of {sorted(_INTERP_NDIM)}, got "
+                         f"{mode!r}")
+    _check_ndim(x, _INTERP_NDIM[mode], f"interpolate (mode={mode!r})", _INTERP_LAYOUT[mode])
+    if mode == "nearest" and align_corners is not None:
+        raise ValueError("interpolate: align_corners option can only be set with the "
+                         "interpolating modes: linear | bilinear | bicubic")
+    if antialias:
+        raise NotImplementedError("interpolate: antialias=True is not supported")
     spatial = x.shape[2:]
     n = len(spatial)
     if (size is None) == (scale_factor is None):
         raise ValueError("interpolate: give exactly one of size and scale_factor")
     if size is not None:
+        if recompute_scale_factor:
+            raise ValueError("interpolate: recompute_scale_factor is only meaningful with "
+                             "scale_factor")
         out_sizes = _tuple(size, n, "interpolate", "size", 1)
         scales = [s / o for s, o in zip(spatial, out_sizes)]
     else:
@@ -77,23 +143,40 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest"):
         if len(factors) != n or any(f <= 0 for f in factors):
             raise ValueError(f"interpolate: bad scale_factor {scale_factor!r}")
         out_sizes = tuple(int(math.floor(s * f)) for s, f in zip(spatial, factors))
-        scales = [1.0 / f for f in factors]
-        if all(float(f).is_integer() for f in factors):
+        if min(out_sizes) < 1:
+            raise ValueError(f"interpolate: scale_factor {scale_factor!r} gives an empty "
+                             f"output {out_sizes} for an input of shape {x.shape}")
+        if recompute_scale_factor:
+            scales = [s / o for s, o in zip(spatial, out_sizes)]
+        else:
+            scales = [1.0 / f for f in factors]
+        if mode == "nearest" and not recompute_scale_factor and all(
+                float(f).is_integer() for f in factors):
             reps = [int(f) for f in factors]
             expanded = x.reshape(x.shape[:2] + sum(((s, 1) for s in spatial), ()))
             target = x.shape[:2] + sum(((s, r) for s, r in zip(spatial, reps)), ())
             return expanded.broadcast_to(target).reshape(x.shape[:2] + out_sizes)
-    out = x
-    for axis, (in_size, out_size, scale) in enumerate(zip(spatial, out_sizes, scales)):
-        src = np.minimum(np.floor(np.arange(out_size) * scale).astype(np.int64), in_size - 1)
-        index = (slice(None),) * (2 + axis) + (src,)
-        out = out[index]
+    if mode == "nearest":
+        out = x
+        for axis, (in_size, out_size, scale) in enumerate(zip(spatial, out_sizes, scales)):
+            src = np.minimum(np.floor(np.arange(out_size) * scale).astype(np.int64),
+                             in_size - 1)
+            index = (slice(None),) * (2 + axis) + (src,)
+            out = out[index]
+        return out
+    if x.dtype not in (np.float32, np.float64):
+        raise TypeError(f"interpolate: mode {mode!r} needs a float input, got {x.dtype}")
+    mats = [_interp_matrix(i, o, s, mode, bool(align_corners), x.dtype)
+            for i, o, s in zip(spatial, out_sizes, scales)]
+    out = x @ Tensor._wrap(np.ascontiguousarray(mats[-1].T))
+    if n == 2:
+        out = Tensor._wrap(mats[0]) @ out
     return out
 
 
-def upsample(input, size=None, scale_factor=None, mode="nearest"):
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
     """Alias of ``interpolate`` (torch's deprecated name)."""
-    return interpolate(input, size, scale_factor, mode)
+    return interpolate(input, size, scale_factor, mode, align_corners)
 
 
 _TORCH_PAD_MODES = {"constant": "constant", "reflect": "reflect", "replicate": "edge",
@@ -122,3 +205,96 @@ def pad(input, pad, mode="constant", value=None):
     if mode == "constant":
         return tinydl.pad(x, pad_width, constant_values=0 if value is None else value)
     return tinydl.pad(x, pad_width, mode=_TORCH_PAD_MODES[mode])
+
+
+def _check_factor(factor, caller, name):
+    if not isinstance(factor, numbers.Integral) or isinstance(factor, bool) or factor < 1:
+        raise ValueError(f"{caller}: {name} must be a positive int, got {factor!r}")
+    return int(factor)
+
+
+def pixel_shuffle(input, upscale_factor):
+    """(*, C*r*r, H, W) -> (*, C, H*r, W*r) with ``out[c, h*r+i, w*r+j] = in[c*r*r + i*r + j,
+    h, w]`` (torch's ``F.pixel_shuffle``, r = ``upscale_factor``): a reshape and a transpose.
+    """
+    x = _tensor(input, "pixel_shuffle")
+    r = _check_factor(upscale_factor, "pixel_shuffle", "upscale_factor")
+    if x.ndim < 3 or x.shape[-3] % (r * r):
+        raise ValueError(f"pixel_shuffle: expected (*, C*{r * r}, H, W) (at least 3 axes, "
+                         f"channels divisible by upscale_factor**2 = {r * r}), got shape "
+                         f"{x.shape}")
+    *batch, c, h, w = x.shape
+    batch, c = tuple(batch), c // (r * r)
+    b = len(batch)
+    y = x.reshape(batch + (c, r, r, h, w))
+    y = tinydl.transpose(y, tuple(range(b)) + (b, b + 3, b + 1, b + 4, b + 2))
+    return y.reshape(batch + (c, h * r, w * r))
+
+
+def pixel_unshuffle(input, downscale_factor):
+    """(*, C, H*r, W*r) -> (*, C*r*r, H, W), the inverse of ``pixel_shuffle``
+    (torch's ``F.pixel_unshuffle``, r = ``downscale_factor``)."""
+    x = _tensor(input, "pixel_unshuffle")
+    r = _check_factor(downscale_factor, "pixel_unshuffle", "downscale_factor")
+    if x.ndim < 3 or x.shape[-2] % r or x.shape[-1] % r:
+        raise ValueError(f"pixel_unshuffle: expected (*, C, H*{r}, W*{r}) (at least 3 axes, "
+                         f"height and width divisible by downscale_factor = {r}), got shape "
+                         f"{x.shape}")
+    *batch, c, h, w = x.shape
+    batch, h, w = tuple(batch), h // r, w // r
+    b = len(batch)
+    y = x.reshape(batch + (c, h, r, w, r))
+    y = tinydl.transpose(y, tuple(range(b)) + (b, b + 2, b + 4, b + 1, b + 3))
+    return y.reshape(batch + (c * r * r, h, w))
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """Partial inverse of ``max_pool2d``: (N, C, Hi, Wi) values and their flat indices (into
+    Ho*Wo, as ``max_pool2d(..., return_indices=True)`` gives them) -> (N, C, Ho, Wo), zero
+    elsewhere (torch's ``F.max_unpool2d``; also unbatched (C, Hi, Wi)).
+
+    Ho = (Hi - 1) * stride - 2 * padding + kernel (likewise Wo) unless ``output_size`` is
+    given ((Ho, Wo), or with the leading axes). A ``scatter`` along the flattened plane, so
+    the gradient gathers at ``indices``; where an index repeats, which value wins is
+    unspecified (as in torch).
+    """
+    from tinydl.ops.gather import scatter
+
+    x = _tensor(input, "max_unpool2d")
+    _check_ndim(x, (3, 4), "max_unpool2d", "(N, C, H, W) or (C, H, W)")
+    idx = _index_array(indices, "max_unpool2d")
+    if idx.shape != x.shape:
+        raise ValueError(f"max_unpool2d: indices of shape {idx.shape} must have the input's "
+                         f"shape {x.shape}")
+    kernel = _tuple(kernel_size, 2, "max_unpool2d", "kernel_size", 1)
+    stride = kernel if stride is None else _tuple(stride, 2, "max_unpool2d", "stride", 1)
+    padding = _tuple(padding, 2, "max_unpool2d", "padding", 0)
+    in_hw = x.shape[-2:]
+    default = tuple((i - 1) * s - 2 * p + k for i, s, p, k in zip(in_hw, stride, padding,
+                                                                   kernel))
+    if output_size is None:
+        out_hw = default
+    else:
+        out_hw = tuple(int(v) for v in output_size)
+        if len(out_hw) == x.ndim:
+            out_hw = out_hw[-2:]
+        if len(out_hw) != 2:
+            raise ValueError(f"max_unpool2d: output_size must have 2 or {x.ndim} elements, "
+                             f"got {output_size!r}")
+        for o, d, s in zip(out_hw, default, stride):
+            if not d - s <= o <= d + s:
+                raise ValueError(f"max_unpool2d: output_size {tuple(output_size)} must be "
+                                 f"between {tuple(d - s for d, s in zip(default, stride))} "
+                                 f"and {tuple(d + s for d, s in zip(default, stride))}")
+    if min(out_hw) < 1:
+        raise ValueError(f"max_unpool2d: output size {out_hw} is empty for an input of shape "
+                         f"{x.shape}")
+    plane = out_hw[0] * out_hw[1]
+    if idx.size and (idx.min() < 0 or idx.max() >= plane):
+        raise ValueError(f"max_unpool2d: indices must be in [0, {plane}) for the output "
+                         f"{out_hw}, got range [{idx.min()}, {idx.max()}]")
+    lead = x.shape[:-2]
+    flat = x.reshape(lead + (-1,))
+    zeros = Tensor._wrap(np.zeros(lead + (plane,), dtype=x.dtype))
+    out = scatter(zeros, -1, idx.reshape(lead + (-1,)), flat)
+    return out.reshape(lead + out_hw)

@@ -1,0 +1,124 @@
+"""F.interpolate's 'linear', 'bilinear' and 'bicubic' modes (and nn.Upsample) against torch,
+forward and gradient in float64, plus gradcheck/gradgradcheck of the interpolation matrices."""
+import numpy as np
+import pytest
+
+import tinydl
+import tinydl.nn as nn
+import tinydl.nn.functional as F
+
+_SHAPES = {"linear": (2, 3, 7), "bilinear": (2, 3, 5, 6), "bicubic": (2, 3, 5, 6)}
+_SIZES = [
+    dict(size=None, scale_factor=2.5),
+    dict(size=None, scale_factor=0.6),
+    dict(size=None, scale_factor=1.0),
+    dict(size=None, scale_factor=3),
+    dict(size=None, scale_factor=1.7, recompute_scale_factor=True),
+    dict(size="up"), dict(size="down"), dict(size="one"),
+]
+
+
+def _size_kw(mode, kw):
+    kw = dict(kw)
+    n = len(_SHAPES[mode]) - 2
+    pick = {"up": (11, 9), "down": (3, 2), "one": (1, 1)}
+    if isinstance(kw.get("size"), str):
+        kw["size"] = pick[kw["size"]][:n] if n == 2 else pick[kw["size"]][0]
+        kw.pop("scale_factor", None)
+    if kw.get("size") is None:
+        kw.pop("size", None)
+    return kw
+
+
+@pytest.mark.parametrize("mode", ["linear", "bilinear", "bicubic"])
+@pytest.mark.parametrize("align_corners", [False, True])
+@pytest.mark.parametrize("kw", _SIZES)
+def test_interpolate_matches_torch_forward_and_gradient(mode, align_corners, kw):
+    torch = pytest.importorskip("torch")
+    kw = _size_kw(mode, kw)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(_SHAPES[mode])
+    xt = tinydl.Tensor(x, requires_grad=True)
+    out = F.interpolate(xt, mode=mode, align_corners=align_corners, **kw)
+    tx = torch.tensor(x, requires_grad=True)
+    tout = torch.nn.functional.interpolate(tx, mode=mode, align_corners=align_corners, **kw)
+    assert out.shape == tuple(tout.shape)
+    assert out.dtype == np.float64
+    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=0, atol=1e-6)
+    g = rng.standard_normal(out.shape)
+    out.backward(tinydl.Tensor(g))
+    tout.backward(torch.tensor(g))
+    np.testing.assert_allclose(xt.grad.data, tx.grad.numpy(), rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["linear", "bilinear", "bicubic"])
+def test_interpolate_float32_matches_torch(mode):
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(1).standard_normal(_SHAPES[mode]).astype(np.float32)
+    out = F.interpolate(tinydl.Tensor(x), scale_factor=1.5, mode=mode)
+    tout = torch.nn.functional.interpolate(torch.tensor(x), scale_factor=1.5, mode=mode)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out.data, tout.numpy(), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("mode", ["linear", "bilinear", "bicubic"])
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_interpolate_gradcheck_and_gradgradcheck(mode, align_corners):
+    rng = np.random.default_rng(2)
+    x = tinydl.Tensor(rng.standard_normal(_SHAPES[mode][:-1] + (4,)), requires_grad=True)
+    for kw in (dict(scale_factor=1.75), dict(size=(3,) * (x.ndim - 2))):
+        fn = lambda t: F.interpolate(t, mode=mode, align_corners=align_corners, **kw)
+        assert tinydl.gradcheck(fn, (x,))
+        assert tinydl.gradgradcheck(fn, (x,))
+
+
+def test_interpolate_non_contiguous_input():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(3).standard_normal((2, 3, 6, 5)).swapaxes(-1, -2)
+    out = F.interpolate(tinydl.Tensor(x), size=(7, 4), mode="bicubic", align_corners=True)
+    tout = torch.nn.functional.interpolate(torch.tensor(x), size=(7, 4), mode="bicubic",
+                                           align_corners=True)
+    np.testing.assert_allclose(out.data, tout.numpy(), atol=1e-12)
+
+
+def test_interpolate_constant_is_preserved_and_identity_size():
+    x = tinydl.Tensor(np.full((1, 1, 4, 5), 2.5))
+    for mode in ("bilinear", "bicubic"):
+        np.testing.assert_allclose(F.interpolate(x, size=(9, 3), mode=mode).data, 2.5)
+    y = np.random.default_rng(4).standard_normal((1, 2, 4, 5))
+    for mode in ("bilinear", "bicubic"):
+        for ac in (False, True):
+            out = F.interpolate(tinydl.Tensor(y), size=(4, 5), mode=mode, align_corners=ac)
+            np.testing.assert_allclose(out.data, y, atol=1e-12)
+
+
+@pytest.mark.parametrize("mode,align_corners", [("bilinear", False), ("bicubic", True),
+                                                ("nearest", None)])
+def test_upsample_layer_matches_torch(mode, align_corners):
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(5).standard_normal((1, 2, 3, 4))
+    layer = nn.Upsample(scale_factor=2, mode=mode, align_corners=align_corners)
+    tlayer = torch.nn.Upsample(scale_factor=2, mode=mode, align_corners=align_corners)
+    np.testing.assert_allclose(layer(tinydl.Tensor(x)).data, tlayer(torch.tensor(x)).numpy(),
+                               atol=1e-12)
+    assert "mode=" in repr(layer)
+
+
+def test_interpolate_bad_arguments_raise_clear_errors():
+    x3 = tinydl.Tensor(np.zeros((1, 1, 4)))
+    x4 = tinydl.Tensor(np.zeros((1, 1, 4, 4)))
+    with pytest.raises(ValueError, match="interpolate.*bilinear"):
+        F.interpolate(x3, scale_factor=2, mode="bilinear")
+    with pytest.raises(ValueError, match="interpolate.*linear"):
+        F.interpolate(x4, scale_factor=2, mode="linear")
+    with pytest.raises(ValueError, match="mode must be one of"):
+        F.interpolate(x4, scale_factor=2, mode="trilinear")
+    with pytest.raises(ValueError, match="align_corners"):
+        F.interpolate(x4, scale_factor=2, mode="nearest", align_corners=True)
+    with pytest.raises(ValueError, match="exactly one"):
+        F.interpolate(x4, mode="bicubic")
+    with pytest.raises(TypeError, match="float"):
+        F.interpolate(tinydl.Tensor(np.zeros((1, 1, 4, 4), dtype=np.int64)), scale_factor=2,
+                      mode="bilinear")
+    with pytest.raises(ValueError, match="Upsample"):
+        nn.Upsample(scale_factor=2, mode="area")

@@ -1,0 +1,182 @@
+"""Functional 3-D convolution and pooling: ``conv3d``, ``max_pool3d``, ``avg_pool3d``.
+
+Each is built from its 2-D counterpart: the depth axis is folded into the batch, and the
+kd depth offsets of the kernel are kd strided depth slices of the (padded) input, each fed
+to the 2-D op with its depth slice of the kernel; the kd results are summed (convolution,
+average pooling) or reduced by a first-wins maximum (max pooling). Gradients of every order
+come from the 2-D ops, the slices and the sums.
+"""
+import math
+
+import numpy as np
+
+import tinydl
+from tinydl.nn.functional._common import _check_float_dtypes, _check_ndim, _tensor, _tuple
+from tinydl.nn.functional.conv import conv2d
+from tinydl.nn.functional.pooling import _avg_divisor, _check_divisor, avg_pool2d, max_pool2d
+from tinydl.tensor import Tensor
+
+
+def _depth_slices(x, k, s, d, out_d, before, fill):
+    """The k depth slices of x (N, C, D, H, W) padded by ``before`` (and after as needed) with
+    ``fill``, each (N*out_d, C, H, W): slice i holds depths o*s + i*d - before, o < out_d."""
+    n, c, depth, h, w = x.shape
+    after = max(0, (out_d - 1) * s + d * (k - 1) + 1 - depth - before)
+    if before or after:
+        x = tinydl.pad(x, ((0, 0), (0, 0), (before, after), (0, 0), (0, 0)),
+                       constant_values=fill)
+    x = tinydl.transpose(x, (0, 2, 1, 3, 4))  # (N, D, C, H, W): depth beside the batch
+    for i in range(k):
+        start = i * d
+        piece = x[:, start:start + (out_d - 1) * s + 1:s]
+        yield piece.reshape((n * out_d, c, h, w))
+
+
+def _unfold_depth(out, n, out_d):
+    """(N*Do, F, Ho, Wo) -> (N, F, Do, Ho, Wo)."""
+    out = out.reshape((n, out_d) + out.shape[1:])
+    return tinydl.transpose(out, (0, 2, 1, 3, 4))
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """3-D cross-correlation, torch's ``F.conv3d``: input (N, C, D, H, W) (or unbatched
+    (C, D, H, W)), weight (F, C/groups, kd, kh, kw), bias (F,) -> (N, F, Do, Ho, Wo) with
+    ``Do = floor((D + 2p - d(kd-1) - 1)/s) + 1`` (likewise Ho, Wo). ``padding`` may be an int,
+    a triple, 'valid' or 'same' (stride 1). Computed as the sum over the kd depth offsets of
+    ``conv2d`` on strided depth slices (depth folded into the batch).
+    """
+    x = _tensor(input, "conv3d")
+    _check_float_dtypes(x, weight, "conv3d")
+    _check_ndim(x, (4, 5), "conv3d", "(N, C, D, H, W)")
+    if weight.ndim != 5:
+        raise ValueError(f"conv3d: weight must have shape (F, C/groups, kd, kh, kw), got "
+                         f"{weight.shape}")
+    unbatched = x.ndim == 4
+    if unbatched:
+        x = x.reshape((1,) + x.shape)
+    groups = _tuple(groups, 1, "conv3d", "groups", 1)[0]
+    f, c_per_group, kd, kh, kw = weight.shape
+    if x.shape[1] != c_per_group * groups or f % groups != 0:
+        raise ValueError(f"conv3d: input of shape {x.shape} with groups={groups} does not fit "
+                         f"weight of shape {weight.shape} (need C = {c_per_group}*groups and "
+                         "F divisible by groups)")
+    if bias is not None and bias.shape != (f,):
+        raise ValueError(f"conv3d: bias must have shape ({f},), got {bias.shape}")
+    stride = _tuple(stride, 3, "conv3d", "stride", 1)
+    dilation = _tuple(dilation, 3, "conv3d", "dilation", 1)
+    if isinstance(padding, str):
+        if padding not in ("valid", "same"):
+            raise ValueError(f"conv3d: padding must be 'valid', 'same', an int or a tuple, "
+                             f"got {padding!r}")
+        if padding == "same" and any(s != 1 for s in stride):
+            raise ValueError(f"conv3d: padding='same' needs stride 1, got stride {stride}")
+        total = dilation[0] * (kd - 1) if padding == "same" else 0
+        before, after = total // 2, total - total // 2
+        hw_padding = padding
+    else:
+        padding = _tuple(padding, 3, "conv3d", "padding", 0)
+        before = after = padding[0]
+        hw_padding = padding[1:]
+    depth = x.shape[2] + before + after
+    out_d = (depth - dilation[0] * (kd - 1) - 1) // stride[0] + 1
+    if out_d < 1:
+        raise ValueError(f"conv3d: kernel depth {kd} with dilation {dilation[0]} does not fit "
+                         f"the input of shape {x.shape} padded by {before + after} in depth")
+    if after > before:  # 'same' with an even kernel: the extra row goes after, as torch
+        x = tinydl.pad(x, ((0, 0), (0, 0), (0, after - before), (0, 0), (0, 0)))
+    n = x.shape[0]
+    out = None
+    for i, piece in enumerate(_depth_slices(x, kd, stride[0], dilation[0], out_d, before, 0)):
+        term = conv2d(piece, weight[:, :, i], None, stride[1:], hw_padding, dilation[1:],
+                      groups)
+        out = term if out is None else out + term
+    out = _unfold_depth(out, n, out_d)
+    if bias is not None:
+        out = out + bias.reshape((f, 1, 1, 1))
+    return out.reshape(out.shape[1:]) if unbatched else out
+
+
+def _pool3d_setup(x, kernel_size, stride, padding, dilation, ceil_mode, caller):
+    _check_ndim(x, (4, 5), caller, "(N, C, D, H, W)")
+    kernel = _tuple(kernel_size, 3, caller, "kernel_size", 1)
+    stride = kernel if stride is None or stride == () else _tuple(stride, 3, caller, "stride", 1)
+    padding = _tuple(padding, 3, caller, "padding", 0)
+    dilation = _tuple(dilation, 3, caller, "dilation", 1)
+    for k, p, d in zip(kernel, padding, dilation):
+        if p > (d * (k - 1) + 1) // 2:
+            raise ValueError(f"{caller}: padding {padding} must be at most half the kernel size "
+                             f"{kernel}")
+    depth, k, s, p, d = x.shape[-3], kernel[0], stride[0], padding[0], dilation[0]
+    span = depth + 2 * p - d * (k - 1) - 1
+    if span < 0:
+        raise ValueError(f"{caller}: kernel {kernel} does not fit the input of shape {x.shape}")
+    out_d = (math.ceil(span / s) if ceil_mode else span // s) + 1
+    if ceil_mode and (out_d - 1) * s >= depth + p:
+        out_d -= 1  # torch: the last window must start inside the input or left padding
+    return kernel, stride, padding, dilation, out_d
+
+
+def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """Maximum over each kd x kh x kw window: (N, C, D, H, W) -> (N, C, Do, Ho, Wo) (padding
+    is -inf; also unbatched (C, D, H, W)); torch's ``F.max_pool3d`` without
+    ``return_indices``.
+
+    ``max_pool2d`` of every depth slice of the window, then the first of the kd results that
+    holds the maximum wins, so ties go to the first window element in (d, h, w) order (a
+    NaN wins, the last one) and the gradient reaches that one entry only, as in torch.
+    """
+    if return_indices:
+        raise NotImplementedError("max_pool3d: return_indices=True is not supported")
+    x = _tensor(input, "max_pool3d")
+    kernel, stride, padding, dilation, out_d = _pool3d_setup(
+        x, kernel_size, stride, padding, dilation, ceil_mode, "max_pool3d")
+    unbatched = x.ndim == 4
+    if unbatched:
+        x = x.reshape((1,) + x.shape)
+    n = x.shape[0]
+    pieces = [max_pool2d(piece, kernel[1:], stride[1:], padding[1:], dilation[1:], ceil_mode)
+              for piece in _depth_slices(x, kernel[0], stride[0], dilation[0], out_d,
+                                         padding[0], -np.inf)]
+    stacked = tinydl.stack(pieces, 0)
+    data = stacked.data
+    # the first maximum along the depth offsets; a NaN wins, the last one (torch's scan)
+    nans = np.isnan(data)
+    winner = np.argmax(np.where(nans, np.inf, data), axis=0)
+    if nans.any():
+        last_nan = len(pieces) - 1 - np.argmax(nans[::-1], axis=0)
+        winner = np.where(nans.any(axis=0), last_nan, winner)
+    out = tinydl.take_along_axis(stacked, Tensor._wrap(winner[None].astype(np.int64)), 0)[0]
+    out = _unfold_depth(out, n, out_d)
+    return out.reshape(out.shape[1:]) if unbatched else out
+
+
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None):
+    """Mean over each kd x kh x kw window: (N, C, D, H, W) -> (N, C, Do, Ho, Wo) (also
+    unbatched (C, D, H, W)); torch's ``F.avg_pool3d``.
+
+    Zero padding counts in the divisor when ``count_include_pad``; ``divisor_override`` (a
+    non-zero number) replaces it. The sum over depth offsets of ``avg_pool2d`` of each depth
+    slice, divided by the depth part of the divisor.
+    """
+    _check_divisor(divisor_override, "avg_pool3d")
+    x = _tensor(input, "avg_pool3d")
+    kernel, stride, padding, _, out_d = _pool3d_setup(
+        x, kernel_size, stride, padding, 1, ceil_mode, "avg_pool3d")
+    unbatched = x.ndim == 4
+    if unbatched:
+        x = x.reshape((1,) + x.shape)
+    n, depth = x.shape[0], x.shape[2]
+    total = None
+    for piece in _depth_slices(x, kernel[0], stride[0], 1, out_d, padding[0], 0):
+        term = avg_pool2d(piece, kernel[1:], stride[1:], padding[1:], ceil_mode,
+                          count_include_pad, 1 if divisor_override is not None else None)
+        total = term if total is None else total + term
+    out = _unfold_depth(total, n, out_d)
+    if divisor_override is not None:
+        out = out * (1.0 / divisor_override)
+    else:
+        div_d = _avg_divisor(depth, kernel[0], stride[0], padding[0], out_d, count_include_pad)
+        out = out * Tensor._wrap((1.0 / div_d).reshape(-1, 1, 1).astype(out.dtype))
+    return out.reshape(out.shape[1:]) if unbatched else out
