@@ -87,6 +87,7 @@ class Context:
     released = False
     records = False
     retains_grad = False  # set when the output calls retain_grad()
+    consumed = False  # set when a recorded op takes the output as an input
     epoch = 0
 
     def save_for_backward(self, *values):
@@ -208,6 +209,9 @@ class Function:
         if cls.view and isinstance(args[0], Tensor):
             out._vc = version_counter(args[0])
         if records:
+            for a in args:
+                if isinstance(a, Tensor) and a._ctx is not None:
+                    a._ctx.consumed = True
             out.requires_grad = True
             out._ctx = ctx
             ctx.fn = cls

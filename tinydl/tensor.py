@@ -421,6 +421,13 @@ class Tensor:
                 result = compute(self, *operands)
             self._write(op, result.data)
             return self
+        if self._ctx is not None and self._ctx.consumed:
+            # Ops recorded earlier hold this tensor; after the write they would send their
+            # gradients through the new node instead of the one that made the value they saw.
+            raise RuntimeError(
+                f"{op}: this tensor was already used by other recorded ops, so changing it in "
+                "place would give them wrong gradients; compute the update out of place "
+                "(y = y + 1 instead of y += 1)")
         old = Tensor._wrap(self.data.copy(), requires_grad=self.requires_grad)
         old._ctx = self._ctx
         if self._ctx is not None:

@@ -98,9 +98,15 @@ def test_overwriting_a_value_saved_for_backward_raises_at_backward():
     x = f64(0.5, 1.5)
     h = x * 2.0
     s = h.sin()          # sin keeps h for its gradient
-    h += 1.0             # ... which this overwrites
+    with td.no_grad():
+        h += 1.0         # ... which this overwrites
     with pytest.raises(RuntimeError, match="modified by an in-place operation.*Sin"):
         s.sum().backward()
+    c = td.Tensor(np.array([1.0, 2.0]))  # a constant that a recorded op keeps
+    y = (x * c).sum()
+    c += 1.0
+    with pytest.raises(RuntimeError, match="modified by an in-place operation.*Multiply"):
+        y.backward()
 
 
 def test_overwriting_an_output_read_by_backward_raises():
@@ -436,3 +442,14 @@ def test_size_is_numpys_count_and_calling_it_explains():
 def test_bad_input_gets_an_error_naming_the_op(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+@pytest.mark.parametrize("size", [3, 5000])
+def test_in_place_on_a_tensor_other_ops_already_used_raises_instead_of_misrouting(size):
+    x = td.Tensor(np.ones(size), requires_grad=True)
+    h = x * 2.0
+    a = h + 1.0          # Add keeps no value of h, so no version check would catch this
+    with pytest.raises(RuntimeError, match="already used by other recorded ops"):
+        h *= 3.0
+    (a + h).sum().backward()   # the graph is untouched: da/dx + dh/dx = 2 + 2
+    np.testing.assert_allclose(x.grad.data, np.full(size, 4.0))
