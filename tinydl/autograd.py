@@ -190,6 +190,7 @@ class Function:
     @classmethod
     def apply(cls, *args, **kwargs):
         ctx = Context()
+        enabled = _grad_enabled
         needs_graph = False
         arrays = []
         for a in args:
@@ -197,9 +198,12 @@ class Function:
                 arrays.append(a.data)
                 if a.requires_grad:
                     needs_graph = True
+                    producer = a._ctx
+                    if enabled and producer is not None:
+                        producer.consumed = True  # see Tensor._inplace
             else:
                 arrays.append(a)
-        records = needs_graph and _grad_enabled
+        records = needs_graph and enabled
         if records:
             ctx.records = True
         data = cls.forward(ctx, *arrays, **kwargs)
@@ -209,9 +213,6 @@ class Function:
         if cls.view and isinstance(args[0], Tensor):
             out._vc = version_counter(args[0])
         if records:
-            for a in args:
-                if isinstance(a, Tensor) and a._ctx is not None:
-                    a._ctx.consumed = True
             out.requires_grad = True
             out._ctx = ctx
             ctx.fn = cls

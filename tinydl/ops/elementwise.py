@@ -48,7 +48,10 @@ class Add(Function):
 
 def add(a, b):
     """a + b with NumPy broadcasting."""
-    return Add.apply(*promote(as_tensor(a), as_tensor(b)))
+    a, b = as_tensor(a), as_tensor(b)
+    if type(a) is not Tensor or type(b) is not Tensor or a.data.dtype is not b.data.dtype:
+        a, b = promote(a, b)
+    return Add.apply(a, b)
 
 
 class Subtract(Function):
@@ -70,7 +73,10 @@ class Subtract(Function):
 
 def subtract(a, b):
     """a - b with NumPy broadcasting."""
-    return Subtract.apply(*promote(as_tensor(a), as_tensor(b)))
+    a, b = as_tensor(a), as_tensor(b)
+    if type(a) is not Tensor or type(b) is not Tensor or a.data.dtype is not b.data.dtype:
+        a, b = promote(a, b)
+    return Subtract.apply(a, b)
 
 
 class Multiply(Function):
@@ -91,7 +97,10 @@ class Multiply(Function):
 
 def multiply(a, b):
     """a * b with NumPy broadcasting."""
-    return Multiply.apply(*promote(as_tensor(a), as_tensor(b)))
+    a, b = as_tensor(a), as_tensor(b)
+    if type(a) is not Tensor or type(b) is not Tensor or a.data.dtype is not b.data.dtype:
+        a, b = promote(a, b)
+    return Multiply.apply(a, b)
 
 
 class Divide(Function):
