@@ -152,26 +152,36 @@ def _check_divisor(op, a, b):
         raise ZeroDivisionError(f"{op}: integer division by zero (the divisor has zeros)")
 
 
-class Fmod(Function):
-    """a - trunc(a / b) b (C's fmod: the sign of a); da = g, db = -g trunc(a / b)."""
+class _RemainderOf(Function):
+    """a - q(a / b) b for a rounding q; da = g, db = -g q(a / b). Fmod and Remainder differ
+    only in q (trunc or floor) and the NumPy function that computes the forward."""
 
     retain_output = False
+    name = compute = quotient = None
 
-    @staticmethod
-    def forward(ctx, a, b):
-        _check_divisor("fmod", a, b)
-        with np.errstate(invalid="ignore", divide="ignore"):  # fmod(x, 0) = NaN, as torch
-            return _binary("fmod", np.fmod, a, b)
+    @classmethod
+    def forward(cls, ctx, a, b):
+        _check_divisor(cls.name, a, b)
+        with np.errstate(invalid="ignore", divide="ignore"):  # x mod 0 = NaN, as torch
+            return _binary(cls.name, cls.compute, a, b)
 
-    @staticmethod
-    def backward(ctx, g):
+    @classmethod
+    def backward(cls, ctx, g):
         a, b = ctx.inputs
         gb = None
         if _needs_grad(b):
             with np.errstate(invalid="ignore", divide="ignore"):
-                q = np.trunc(np.true_divide(_data(a), b.data))
+                q = cls.quotient(_data(a), b.data)
             gb = unbroadcast(-g * Tensor._wrap(q.astype(g.dtype)), b.shape)
         return (unbroadcast(g, a.shape) if _needs_grad(a) else None), gb
+
+
+class Fmod(_RemainderOf):
+    """a - trunc(a / b) b (C's fmod: the sign of a); da = g, db = -g trunc(a / b)."""
+
+    name = "fmod"
+    compute = staticmethod(np.fmod)
+    quotient = staticmethod(lambda a, b: np.trunc(np.true_divide(a, b)))
 
 
 def fmod(a, b):
@@ -180,26 +190,12 @@ def fmod(a, b):
     return Fmod.apply(*promote(as_tensor(a), as_tensor(b)))
 
 
-class Remainder(Function):
+class Remainder(_RemainderOf):
     """a - floor(a / b) b (Python's %: the sign of b); da = g, db = -g floor(a / b)."""
 
-    retain_output = False
-
-    @staticmethod
-    def forward(ctx, a, b):
-        _check_divisor("remainder", a, b)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return _binary("remainder", np.remainder, a, b)
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.inputs
-        gb = None
-        if _needs_grad(b):
-            with np.errstate(invalid="ignore", divide="ignore"):
-                q = np.floor_divide(_data(a), b.data)
-            gb = unbroadcast(-g * Tensor._wrap(q.astype(g.dtype)), b.shape)
-        return (unbroadcast(g, a.shape) if _needs_grad(a) else None), gb
+    name = "remainder"
+    compute = staticmethod(np.remainder)
+    quotient = staticmethod(np.floor_divide)
 
 
 def remainder(a, b):
