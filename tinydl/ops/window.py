@@ -25,7 +25,8 @@ Geometry = namedtuple("Geometry", "kh kw sh sw ph pw dh dw")
 Geometry.__doc__ = """Kernel size, stride, padding and dilation of a 2-D window, per axis."""
 
 
-def _length(size, k, s, p, d, ceil_mode):
+def axis_length(size, k, s, p, d, ceil_mode=False):
+    """Output length along one axis of a window of size k, stride s, padding p, dilation d."""
     span = size + 2 * p - d * (k - 1) - 1
     out = (-(-span // s) if ceil_mode else span // s) + 1
     if ceil_mode and (out - 1) * s >= size + p:
@@ -39,8 +40,8 @@ def output_size(height, width, geom, ceil_mode=False):
     With ``ceil_mode`` (pooling) the division rounds up, but a window may not start in the
     bottom/right padding (torch's rule). Sizes below 1 mean the kernel does not fit.
     """
-    return (_length(height, geom.kh, geom.sh, geom.ph, geom.dh, ceil_mode),
-            _length(width, geom.kw, geom.sw, geom.pw, geom.dw, ceil_mode))
+    return (axis_length(height, geom.kh, geom.sh, geom.ph, geom.dh, ceil_mode),
+            axis_length(width, geom.kw, geom.sw, geom.pw, geom.dw, ceil_mode))
 
 
 def transposed_output_size(height, width, geom, output_padding=(0, 0)):

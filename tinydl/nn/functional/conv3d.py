@@ -6,14 +6,15 @@ to the 2-D op with its depth slice of the kernel; the kd results are summed (con
 average pooling) or reduced by a first-wins maximum (max pooling). Gradients of every order
 come from the 2-D ops, the slices and the sums.
 """
-import math
 
 import numpy as np
 
 import tinydl
 from tinydl.nn.functional._common import _check_float_dtypes, _check_ndim, _tensor, _tuple
 from tinydl.nn.functional.conv import conv2d
-from tinydl.nn.functional.pooling import _avg_divisor, _check_divisor, avg_pool2d, max_pool2d
+from tinydl.nn.functional.pooling import (_avg_divisor, _check_divisor, _pool_args, avg_pool2d,
+                                          max_pool2d)
+from tinydl.ops import window as _window
 from tinydl.tensor import Tensor
 
 
@@ -98,21 +99,12 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
 def _pool3d_setup(x, kernel_size, stride, padding, dilation, ceil_mode, caller):
     _check_ndim(x, (4, 5), caller, "(N, C, D, H, W)")
-    kernel = _tuple(kernel_size, 3, caller, "kernel_size", 1)
-    stride = kernel if stride is None or stride == () else _tuple(stride, 3, caller, "stride", 1)
-    padding = _tuple(padding, 3, caller, "padding", 0)
-    dilation = _tuple(dilation, 3, caller, "dilation", 1)
-    for k, p, d in zip(kernel, padding, dilation):
-        if p > (d * (k - 1) + 1) // 2:
-            raise ValueError(f"{caller}: padding {padding} must be at most half the kernel size "
-                             f"{kernel}")
+    kernel, stride, padding, dilation = _pool_args(3, kernel_size, stride, padding, dilation,
+                                                   caller)
     depth, k, s, p, d = x.shape[-3], kernel[0], stride[0], padding[0], dilation[0]
-    span = depth + 2 * p - d * (k - 1) - 1
-    if span < 0:
+    if depth + 2 * p - d * (k - 1) - 1 < 0:
         raise ValueError(f"{caller}: kernel {kernel} does not fit the input of shape {x.shape}")
-    out_d = (math.ceil(span / s) if ceil_mode else span // s) + 1
-    if ceil_mode and (out_d - 1) * s >= depth + p:
-        out_d -= 1  # torch: the last window must start inside the input or left padding
+    out_d = _window.axis_length(depth, k, s, p, d, ceil_mode)
     return kernel, stride, padding, dilation, out_d
 
 

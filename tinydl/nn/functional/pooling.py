@@ -13,16 +13,24 @@ from tinydl.ops import window as _window
 from tinydl.tensor import Tensor
 
 
-def _pool_setup(x, kernel_size, stride, padding, dilation, ceil_mode, caller):
-    _check_ndim(x, (3, 4), caller, "(N, C, H, W)")
-    kernel = _tuple(kernel_size, 2, caller, "kernel_size", 1)
-    stride = kernel if stride is None or stride == () else _tuple(stride, 2, caller, "stride", 1)
-    padding = _tuple(padding, 2, caller, "padding", 0)
-    dilation = _tuple(dilation, 2, caller, "dilation", 1)
+def _pool_args(n, kernel_size, stride, padding, dilation, caller):
+    """kernel, stride (the kernel by default), padding and dilation as n-tuples, checked as
+    torch checks them: padding at most half the (dilated) kernel."""
+    kernel = _tuple(kernel_size, n, caller, "kernel_size", 1)
+    stride = kernel if stride is None or stride == () else _tuple(stride, n, caller, "stride", 1)
+    padding = _tuple(padding, n, caller, "padding", 0)
+    dilation = _tuple(dilation, n, caller, "dilation", 1)
     for k, p, d in zip(kernel, padding, dilation):
         if p > (d * (k - 1) + 1) // 2:
             raise ValueError(f"{caller}: padding {padding} must be at most half the kernel size "
                              f"{kernel}")
+    return kernel, stride, padding, dilation
+
+
+def _pool_setup(x, kernel_size, stride, padding, dilation, ceil_mode, caller):
+    _check_ndim(x, (3, 4), caller, "(N, C, H, W)")
+    kernel, stride, padding, dilation = _pool_args(2, kernel_size, stride, padding, dilation,
+                                                   caller)
     geom = _window.Geometry(*kernel, *stride, *padding, *dilation)
     out_hw = _window.output_size(x.shape[-2], x.shape[-1], geom, ceil_mode)
     if min(out_hw) < 1:
