@@ -32,6 +32,31 @@ def _conv_padding(padding, kernel, dilation, stride, caller):
     return _tuple(padding, n, caller, "padding", 0), None
 
 
+def conv_operands(input, weight, bias, groups, spatial, caller, layout, weight_layout):
+    """Checked operands of a convolution over ``spatial`` axes: the input with a batch axis
+    (added when it came unbatched), whether it was unbatched, and ``groups`` as an int.
+
+    Input and weight must share their float dtype; weight is (F, C/groups, k...), bias (F,).
+    """
+    x = _tensor(input, caller)
+    _check_float_dtypes(x, weight, caller)
+    _check_ndim(x, (spatial + 1, spatial + 2), caller, layout)
+    if weight.ndim != spatial + 2:
+        raise ValueError(f"{caller}: weight must have shape {weight_layout}, got {weight.shape}")
+    unbatched = x.ndim == spatial + 1
+    if unbatched:
+        x = x.reshape((1,) + x.shape)
+    groups = _tuple(groups, 1, caller, "groups", 1)[0]
+    f, c_per_group = weight.shape[:2]
+    if x.shape[1] != c_per_group * groups or f % groups != 0:
+        raise ValueError(f"{caller}: input of shape {x.shape} with groups={groups} does not fit "
+                         f"weight of shape {weight.shape} (need C = {c_per_group}*groups and "
+                         "F divisible by groups)")
+    if bias is not None and bias.shape != (f,):
+        raise ValueError(f"{caller}: bias must have shape ({f},), got {bias.shape}")
+    return x, unbatched, groups
+
+
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D cross-correlation ``out[n,f] = b[f] + sum_c w[f,c] (*) x[n, g(f)*C/groups + c]``.
 
@@ -40,23 +65,9 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     be an int, a pair, 'valid' or 'same' (stride 1). Computed as im2col + one GEMM
     (``tinydl.ops.conv``). Input and weight must share their floating dtype.
     """
-    x = _tensor(input, "conv2d")
-    _check_float_dtypes(x, weight, "conv2d")
-    _check_ndim(x, (3, 4), "conv2d", "(N, C, H, W)")
-    if weight.ndim != 4:
-        raise ValueError(f"conv2d: weight must have shape (F, C/groups, kh, kw), got "
-                         f"{weight.shape}")
-    unbatched = x.ndim == 3
-    if unbatched:
-        x = x.reshape((1,) + x.shape)
-    groups = _tuple(groups, 1, "conv2d", "groups", 1)[0]
-    f, c_per_group, kh, kw = weight.shape
-    if x.shape[1] != c_per_group * groups or f % groups != 0:
-        raise ValueError(f"conv2d: input of shape {x.shape} with groups={groups} does not fit "
-                         f"weight of shape {weight.shape} (need C = {c_per_group}*groups and "
-                         "F divisible by groups)")
-    if bias is not None and bias.shape != (f,):
-        raise ValueError(f"conv2d: bias must have shape ({f},), got {bias.shape}")
+    x, unbatched, groups = conv_operands(input, weight, bias, groups, 2, "conv2d",
+                                         "(N, C, H, W)", "(F, C/groups, kh, kw)")
+    kh, kw = weight.shape[2:]
     stride = _tuple(stride, 2, "conv2d", "stride", 1)
     dilation = _tuple(dilation, 2, "conv2d", "dilation", 1)
     pad, extra = _conv_padding(padding, (kh, kw), dilation, stride, "conv2d")

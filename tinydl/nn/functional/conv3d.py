@@ -10,8 +10,8 @@ come from the 2-D ops, the slices and the sums.
 import numpy as np
 
 import tinydl
-from tinydl.nn.functional._common import _check_float_dtypes, _check_ndim, _tensor, _tuple
-from tinydl.nn.functional.conv import conv2d
+from tinydl.nn.functional._common import _check_ndim, _tensor, _tuple
+from tinydl.nn.functional.conv import conv2d, conv_operands
 from tinydl.nn.functional.pooling import (_avg_divisor, _check_divisor, _pool_args, avg_pool2d,
                                           max_pool2d)
 from tinydl.ops import window as _window
@@ -46,23 +46,9 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     a triple, 'valid' or 'same' (stride 1). Computed as the sum over the kd depth offsets of
     ``conv2d`` on strided depth slices (depth folded into the batch).
     """
-    x = _tensor(input, "conv3d")
-    _check_float_dtypes(x, weight, "conv3d")
-    _check_ndim(x, (4, 5), "conv3d", "(N, C, D, H, W)")
-    if weight.ndim != 5:
-        raise ValueError(f"conv3d: weight must have shape (F, C/groups, kd, kh, kw), got "
-                         f"{weight.shape}")
-    unbatched = x.ndim == 4
-    if unbatched:
-        x = x.reshape((1,) + x.shape)
-    groups = _tuple(groups, 1, "conv3d", "groups", 1)[0]
-    f, c_per_group, kd, kh, kw = weight.shape
-    if x.shape[1] != c_per_group * groups or f % groups != 0:
-        raise ValueError(f"conv3d: input of shape {x.shape} with groups={groups} does not fit "
-                         f"weight of shape {weight.shape} (need C = {c_per_group}*groups and "
-                         "F divisible by groups)")
-    if bias is not None and bias.shape != (f,):
-        raise ValueError(f"conv3d: bias must have shape ({f},), got {bias.shape}")
+    x, unbatched, groups = conv_operands(input, weight, bias, groups, 3, "conv3d",
+                                         "(N, C, D, H, W)", "(F, C/groups, kd, kh, kw)")
+    f, kd = weight.shape[0], weight.shape[2]
     stride = _tuple(stride, 3, "conv3d", "stride", 1)
     dilation = _tuple(dilation, 3, "conv3d", "dilation", 1)
     if isinstance(padding, str):
