@@ -363,6 +363,21 @@ def drawn_arrays(min_dims=2, max_dims=3):
                                                    max_side=4), elements=st.floats(-3, 3))
 
 
+def first_and_second_derivatives(fn, x, v, w, lib):
+    """d/dx sum(v fn(x)) and d/dx sum(w * that gradient), in tinydl (``lib='td'``) or torch:
+    for comparing second derivatives with torch where a row's gradgradcheck cannot (at zeros
+    of prod and cumprod, say)."""
+    if lib == "torch":
+        t = torch.from_numpy(x.copy()).requires_grad_()
+        (g,) = torch.autograd.grad((fn(t) * torch.from_numpy(v)).sum(), t, create_graph=True)
+        (gg,) = torch.autograd.grad((g * torch.from_numpy(w)).sum(), t)
+        return g.detach().numpy(), gg.numpy()
+    t = td.Tensor(x.copy(), requires_grad=True)
+    (g,) = td.grad((fn(t) * td.Tensor(v)).sum(), [t], create_graph=True)
+    (gg,) = td.grad((g * td.Tensor(w)).sum(), [t])
+    return g.data, gg.data
+
+
 def check_drawn_view(case, array, gradcheck=True):
     """A one-input row on a transposed, negatively strided view of ``array`` (of any shape the
     op accepts, drawn by hypothesis): forward against the reference, then gradcheck."""

@@ -11,7 +11,8 @@ from scipy import special
 
 import tinydl as td
 from tests import _reference as ref
-from tests.ops._table import (Arg, OpCase, OpTable, check_drawn_view, drawn_arrays, normal,
+from tests.ops._table import (Arg, OpCase, OpTable, check_drawn_view, drawn_arrays,
+                              first_and_second_derivatives, normal,
                               off_zero, rows_by_name, torch)
 
 X, X3 = (3, 4), (2, 3, 4)
@@ -293,19 +294,6 @@ def test_reductions_on_drawn_non_contiguous_inputs(arr, name):
 _needs_torch = pytest.mark.skipif(torch is None, reason="torch (the optional oracle) missing")
 
 
-def _derivatives(fn, x, v, w, lib):
-    """d/dx sum(v fn(x)) and d/dx sum(w * that gradient), in tinydl or torch."""
-    if lib == "torch":
-        t = torch.from_numpy(x.copy()).requires_grad_()
-        (g,) = torch.autograd.grad((fn(t) * torch.from_numpy(v)).sum(), t, create_graph=True)
-        (gg,) = torch.autograd.grad((g * torch.from_numpy(w)).sum(), t)
-        return g.detach().numpy(), gg.numpy()
-    t = td.Tensor(x.copy(), requires_grad=True)
-    (g,) = td.grad((fn(t) * td.Tensor(v)).sum(), [t], create_graph=True)
-    (gg,) = td.grad((g * td.Tensor(w)).sum(), [t])
-    return g.data, gg.data
-
-
 @_needs_torch
 @pytest.mark.parametrize("zeros", [[], [5], [0, 11], [3, 4, 7], list(range(12))])
 @pytest.mark.parametrize("axis", [None, 0, 1])
@@ -317,8 +305,9 @@ def test_prod_gradients_at_zeros_match_torch(zeros, axis):
     x.flat[zeros] = 0.0
     out_shape = () if axis is None else np.delete(x.shape, axis)
     v, w = rng.standard_normal(out_shape), rng.standard_normal(x.shape)
-    got = _derivatives(lambda t: td.prod(t, axis=axis), x, v, w, "td")
-    want = _derivatives(lambda t: t.prod() if axis is None else t.prod(axis), x, v, w, "torch")
+    got = first_and_second_derivatives(lambda t: td.prod(t, axis=axis), x, v, w, "td")
+    want = first_and_second_derivatives(lambda t: t.prod() if axis is None else t.prod(axis),
+                                        x, v, w, "torch")
     np.testing.assert_allclose(got[0], want[0], rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(got[1], want[1], rtol=1e-12, atol=1e-14)
 

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 import tinydl as td
 from tests import _reference as ref
 from tests.ops._table import (Arg, OpCase, OpTable, check_drawn_view, drawn_arrays,
+                              first_and_second_derivatives,
                               rows_by_name, torch)
 
 X, X3 = (3, 4), (2, 3, 4)
@@ -97,19 +98,6 @@ class TestScan(OpTable):
 _needs_torch = pytest.mark.skipif(torch is None, reason="torch (the optional oracle) missing")
 
 
-def _first_and_second_derivatives(fn, x, v, w, lib):
-    """d/dx sum(v fn(x)) and d/dx sum(w * that gradient), in tinydl or torch."""
-    if lib == "torch":
-        t = torch.from_numpy(x.copy()).requires_grad_()
-        (g,) = torch.autograd.grad((fn(t) * torch.from_numpy(v)).sum(), t, create_graph=True)
-        (gg,) = torch.autograd.grad((g * torch.from_numpy(w)).sum(), t)
-        return g.detach().numpy(), gg.numpy()
-    t = td.Tensor(x.copy(), requires_grad=True)
-    (g,) = td.grad((fn(t) * td.Tensor(v)).sum(), [t], create_graph=True)
-    (gg,) = td.grad((g * td.Tensor(w)).sum(), [t])
-    return g.data, gg.data
-
-
 @_needs_torch
 @pytest.mark.parametrize("zeros", [[], [2], [0], [5], [1, 4], [0, 5], [2, 3], [1, 3, 4],
                                    [0, 1, 2, 3, 4, 5]])
@@ -119,8 +107,8 @@ def test_cumprod_gradients_at_zeros_match_torch(zeros):
     x = rng.standard_normal(6)
     x[zeros] = 0.0
     v, w = rng.standard_normal(6), rng.standard_normal(6)
-    got = _first_and_second_derivatives(lambda t: td.cumprod(t, 0), x, v, w, "td")
-    want = _first_and_second_derivatives(lambda t: torch.cumprod(t, 0), x, v, w, "torch")
+    got = first_and_second_derivatives(lambda t: td.cumprod(t, 0), x, v, w, "td")
+    want = first_and_second_derivatives(lambda t: torch.cumprod(t, 0), x, v, w, "torch")
     np.testing.assert_allclose(got[0], want[0], rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(got[1], want[1], rtol=1e-12, atol=1e-12)
     # the first derivative without create_graph takes the short path: the same values
