@@ -243,25 +243,13 @@ class Tensor:
         """Cast to bool."""
         return _ops.astype(self, np.bool_)
 
-    def to(self, *args, dtype=None, **kwargs):
+    def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False):
         """``to(dtype)``, ``to('cpu')`` (a no-op) or ``to(other_tensor)``, as torch.
 
         Any device but the CPU raises: tinydl computes with NumPy on the CPU.
         """
-        for arg in args:
-            if isinstance(arg, Tensor):
-                dtype = arg.dtype
-            elif _is_device(arg):
-                _check_device(arg, "to")
-            else:
-                dtype = arg
-        if "device" in kwargs:
-            _check_device(kwargs.pop("device"), "to")
-        kwargs.pop("non_blocking", None)
-        kwargs.pop("copy", None)
-        if kwargs:
-            raise TypeError(f"to: unexpected arguments {sorted(kwargs)}")
-        return self if dtype is None else _ops.astype(self, _as_dtype(dtype, "to"))
+        dtype = _to_arguments(args, dtype, device, "to")
+        return self if dtype is None else _ops.astype(self, dtype)
 
     def cpu(self):
         """Itself: tinydl tensors always live on the CPU."""
@@ -1129,6 +1117,24 @@ def _check_device(device, caller):
     text = str(device)
     if text not in ("cpu", "cpu:0"):
         raise DeviceError(f"{caller}: tinydl runs on the CPU only, got device {text!r}")
+
+
+def _to_arguments(args, dtype, device, caller):
+    """The dtype asked for by torch's ``to(dtype | device | tensor, ...)`` arguments (None if
+    none), as a NumPy dtype; any device but the CPU raises. Shared by Tensor and Module."""
+    for arg in args:
+        if isinstance(arg, Tensor):
+            dtype = arg.dtype if dtype is None else dtype
+        elif _is_device(arg):
+            device = arg
+        elif dtype is None:
+            dtype = arg
+        else:
+            raise TypeError(f"{caller}: expected a dtype, a device or a tensor, got {arg!r} "
+                            f"after dtype {dtype!r}")
+    if device is not None:
+        _check_device(device, caller)
+    return None if dtype is None else _as_dtype(dtype, caller)
 
 
 def _as_dtype(dtype, caller):

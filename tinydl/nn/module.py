@@ -15,7 +15,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from tinydl.tensor import DeviceError, Tensor, _as_dtype, _check_device, _is_device
+from tinydl.tensor import DeviceError, Tensor, _check_device, _to_arguments
 
 __all__ = ["Parameter", "Module", "Sequential", "ModuleList", "ModuleDict", "StateDictError",
            "IncompatibleKeys", "DeviceError"]
@@ -315,21 +315,9 @@ class Module:
         are left alone. The device may only be the CPU ('cpu', 'cpu:0'); anything else raises
         ``DeviceError``. Returns self.
         """
-        for arg in args:
-            if isinstance(arg, Tensor):
-                dtype = arg.dtype if dtype is None else dtype
-            elif _is_device(arg):
-                device = arg
-            elif dtype is None:
-                dtype = arg
-            else:
-                raise TypeError(f"{type(self).__name__}.to: expected a dtype, a device or a "
-                                f"tensor, got {arg!r} after dtype {dtype!r}")
-        if device is not None:
-            _check_device(device, f"{type(self).__name__}.to")
+        dtype = _to_arguments(args, dtype, device, f"{type(self).__name__}.to")
         if dtype is None:
             return self
-        dtype = _as_dtype(dtype, f"{type(self).__name__}.to")
         if dtype.kind != "f":
             raise TypeError(f"{type(self).__name__}.to only accepts floating-point dtypes, got "
                             f"{dtype}")
