@@ -355,17 +355,15 @@ def _pad(array, pad_width, mode="constant", **kwargs):
 def _dot(a, b, out=None):
     _refuse_extras("numpy.dot", out=out)
     a, b = _operand(a), _operand(b)
-    if np.ndim(a) == 0 or np.ndim(b) == 0:
-        return ops.multiply(a, b)
     if np.ndim(a) > 2 or np.ndim(b) > 2:
         raise _unsupported("numpy.dot", "tinydl computes dot for 1-D and 2-D operands only "
                            "(use np.matmul, whose batching rule tinydl has)")
-    return ops.matmul(a, b)
+    return ops.dot(a, b)
 
 
 def _outer(a, b, out=None):
     _refuse_extras("numpy.outer", out=out)
-    return ops.multiply(ops.reshape(_operand(a), (-1, 1)), ops.reshape(_operand(b), (1, -1)))
+    return ops.outer(_operand(a), _operand(b))
 
 
 def _copy(a, order="K", subok=False):
