@@ -1,0 +1,1 @@
+"""tinydl.distributed: data-parallel training on MPI (the ``mpi`` extra)."""

@@ -1,0 +1,1 @@
+"""tinydl.viz: looking inside a model (autograd graph drawing, gradient flow, loss landscapes)."""
