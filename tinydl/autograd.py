@@ -69,6 +69,35 @@ def _set_grad_mode(mode):
     return previous
 
 
+class RemovableHandle:
+    """Returned by every ``register_*hook``; ``remove()`` unregisters the hook."""
+
+    _next_id = 0
+
+    def __init__(self, hooks):
+        self._hooks = hooks
+        self.id = RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+
+    def remove(self):
+        self._hooks.pop(self.id, None)
+
+
+def _run_hooks(hooks, g, t):
+    """Pass ``g`` through ``hook(grad)`` in registration order; a non-None result replaces it."""
+    for hook in list(hooks.values()):
+        result = hook(g)
+        if result is None:
+            continue
+        if not isinstance(result, Tensor):
+            result = Tensor._wrap(np.asarray(result, dtype=g.dtype))
+        if result.shape != g.shape:
+            raise RuntimeError(f"register_hook: a hook on a tensor of shape {t.shape} returned a "
+                               f"gradient of shape {result.shape}; it must keep the shape")
+        g = result
+    return g
+
+
 class Context:
     """What a ``Function`` keeps between its forward and its backward.
 
@@ -89,6 +118,7 @@ class Context:
     retains_grad = False  # set when the output calls retain_grad()
     consumed = False  # set when a recorded op takes the output as an input
     epoch = 0
+    hooks = None  # the output's gradient hooks (Tensor.register_hook on a non-leaf)
 
     def save_for_backward(self, *values):
         """Keep arrays or Tensors for ``backward``; they come back through ``saved_tensors``."""
@@ -280,6 +310,7 @@ def _drop_unretained(args, keep):
         edge.grad = None
         edge._retains_grad = False
         edge._vc = None
+        edge._hooks = None
         if out is args:
             out = list(args)
         out[i] = edge
@@ -366,11 +397,17 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
             if g is None:
                 continue
             ctx = t._ctx
+            hooks = ctx.hooks if ctx is not None else t._hooks and t._hooks[0]
+            if hooks:
+                g = _run_hooks(hooks, g, t)
             if capture_ids is not None:
                 if key in capture_ids:
                     captured[key] = g
             elif ctx is None:
                 _accumulate_grad(t, g, create_graph, handed)
+                if t._hooks is not None and t._hooks[1]:
+                    for hook in list(t._hooks[1].values()):
+                        hook(t)
             elif ctx.retains_grad:
                 out = ctx.output  # t may be an edge standing for it
                 if out is not None and out._retains_grad:

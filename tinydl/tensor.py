@@ -87,7 +87,10 @@ class Tensor:
     ``np.asarray(t)`` gives ``t.data``.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retains_grad", "_vc", "__weakref__")
+    # _hooks: None, or a leaf's [gradient hooks, post-accumulate hooks] (non-leaves keep their
+    # gradient hooks on their node).
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retains_grad", "_vc", "_hooks",
+                 "__weakref__")
     __array_priority__ = 1000
 
     # NumPy functions and ufuncs called on Tensors (``np.exp(t)``, ``np.sum(t, axis=0)``) run
@@ -104,6 +107,7 @@ class Tensor:
         self._ctx = None
         self._retains_grad = False
         self._vc = None
+        self._hooks = None
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -118,6 +122,7 @@ class Tensor:
         t._ctx = None
         t._retains_grad = False
         t._vc = None
+        t._hooks = None
         return t
 
     # ----------------------------------------------------------------- attributes
@@ -180,6 +185,46 @@ class Tensor:
                             f"got dtype {self.data.dtype}")
         self.requires_grad = bool(requires_grad)
         return self
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` each time backward computes this tensor's gradient.
+
+        A non-None result replaces the gradient (for the ``.grad`` of a leaf and for everything
+        upstream of a non-leaf), as ``torch.Tensor.register_hook``. Returns a handle whose
+        ``remove()`` unregisters the hook.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that does not "
+                               "require grad")
+        from tinydl.autograd import RemovableHandle
+        if self._ctx is None:
+            if self._hooks is None:
+                self._hooks = [{}, {}]
+            hooks = self._hooks[0]
+        else:
+            if self._ctx.hooks is None:
+                self._ctx.hooks = {}
+            hooks = self._ctx.hooks
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` after backward has accumulated this leaf's ``.grad``.
+
+        As ``torch.Tensor.register_post_accumulate_grad_hook``: leaves only (parameters), run
+        once per backward pass, not during ``tinydl.grad()``. Data-parallel training uses it to
+        start a gradient's allreduce as soon as the gradient is complete.
+        """
+        if not self.requires_grad or self._ctx is not None:
+            raise RuntimeError("register_post_accumulate_grad_hook: only leaf tensors that "
+                               "require grad (parameters) accumulate a .grad")
+        from tinydl.autograd import RemovableHandle
+        if self._hooks is None:
+            self._hooks = [{}, {}]
+        handle = RemovableHandle(self._hooks[1])
+        self._hooks[1][handle.id] = hook
+        return handle
 
     def retain_grad(self):
         """Keep the gradient of this non-leaf tensor in ``.grad`` after backward."""
