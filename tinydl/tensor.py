@@ -272,6 +272,10 @@ class Tensor:
         """Cast to float32 (``torch.Tensor.float``)."""
         return _ops.astype(self, np.float32)
 
+    def half(self):
+        """Cast to float16 (``torch.Tensor.half``)."""
+        return _ops.astype(self, np.float16)
+
     def double(self):
         """Cast to float64."""
         return _ops.astype(self, np.float64)
@@ -407,6 +411,43 @@ class Tensor:
 
     def __neg__(self):
         return _ops.negative(self)
+
+    # torch's named forms of the operators (``x.add(y, alpha=2)``, ``x.div(y, rounding_mode=...)``)
+    def add(self, other, *, alpha=1):
+        return _ops.add(self, other, alpha=alpha)
+
+    def sub(self, other, *, alpha=1):
+        return _ops.subtract(self, other, alpha=alpha)
+
+    subtract = sub
+
+    def mul(self, other):
+        return _ops.multiply(self, other)
+
+    multiply = mul
+
+    def div(self, other, *, rounding_mode=None):
+        return _ops.div(self, other, rounding_mode=rounding_mode)
+
+    divide = true_divide = div
+
+    def neg(self):
+        return _ops.negative(self)
+
+    negative = neg
+
+    def matmul(self, other):
+        return _ops.matmul(self, other)
+
+    def where(self, condition, other):
+        """torch's ``x.where(condition, y)``: x where ``condition`` holds, else y."""
+        return _ops.where(condition, self, other)
+
+    def logaddexp(self, other):
+        return _ops.logaddexp(self, other)
+
+    def logaddexp2(self, other):
+        return _ops.logaddexp2(self, other)
 
     def __pos__(self):
         return self
@@ -711,9 +752,22 @@ class Tensor:
         """torch's ``view``: ``reshape`` (tinydl arrays have no separate storage to share)."""
         return self.reshape(*shape)
 
-    def transpose(self, *axes):
+    def transpose(self, *axes, dim0=None, dim1=None):
+        """Two ints swap those two axes, as ``torch.Tensor.transpose(dim0, dim1)``; otherwise
+        NumPy's ``transpose(axes)`` (no argument: reverse the axes; a full permutation).
+
+        The two conventions meet in ``x.transpose(0, 1)`` on a 2-D tensor: NumPy reads it as
+        the identity permutation, torch as the swap; tinydl follows torch, as silently keeping
+        the matrix untransposed would surprise far more users than it would help.
+        """
+        if dim0 is not None or dim1 is not None:
+            if axes or dim0 is None or dim1 is None:
+                raise TypeError("transpose: give both dim0 and dim1 (torch) or the axes (NumPy)")
+            axes = (dim0, dim1)
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
+        elif len(axes) == 2 and self.ndim != 2 or axes in ((0, 1), (1, 0)) and self.ndim == 2:
+            return _ops.swapaxes(self, *axes)
         return _ops.transpose(self, axes or None)
 
     def permute(self, *dims):
@@ -797,6 +851,22 @@ class Tensor:
 
     def narrow(self, dim, start, length):
         return _ops.narrow(self, dim, start, length)
+
+    def split(self, split_size_or_sections, dim=0):
+        """torch's ``split``: pieces of ``split_size`` (the last may be smaller) or of the given
+        sizes, along ``dim``. (The function ``tinydl.split`` is NumPy's.)"""
+        return _ops.movement.split_sizes(self, split_size_or_sections, dim)
+
+    def unfold(self, dimension, size, step):
+        """torch's ``Tensor.unfold``: windows of ``size`` along ``dimension``, ``step`` apart,
+        as a new last axis (not ``nn.functional.unfold``, which is im2col)."""
+        return _ops.movement.unfold(self, dimension, size, step)
+
+    def unflatten(self, dim, sizes):
+        return _ops.unflatten(self, dim, sizes)
+
+    def masked_select(self, mask):
+        return _ops.masked_select(self, mask)
 
     def chunk(self, chunks, dim=0):
         return _ops.chunk(self, chunks, dim)

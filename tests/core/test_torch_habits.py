@@ -453,3 +453,48 @@ def test_in_place_on_a_tensor_other_ops_already_used_raises_instead_of_misroutin
         h *= 3.0
     (a + h).sum().backward()   # the graph is untouched: da/dx + dh/dx = 2 + 2
     np.testing.assert_allclose(x.grad.data, np.full(size, 4.0))
+
+
+# ----------------------------------------------------------------------------- torch's method forms
+def test_transpose_with_two_dims_swaps_them_as_torch():
+    """``x.transpose(0, 1)`` on a matrix is its transpose (torch), never NumPy's identity."""
+    pt = pytest.importorskip("torch")
+    m = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(td.tensor(m).transpose(0, 1).numpy(), m.T)
+    np.testing.assert_array_equal(td.tensor(m).transpose(dim0=1, dim1=0).numpy(), m.T)
+    x = np.random.default_rng(0).normal(size=(2, 3, 4))
+    for dims in [(0, 2), (2, 1), (-1, 0)]:
+        np.testing.assert_array_equal(td.tensor(x).transpose(*dims).numpy(),
+                                      pt.tensor(x).transpose(*dims).numpy(), err_msg=str(dims))
+    np.testing.assert_array_equal(td.tensor(x).transpose(2, 0, 1).numpy(), x.transpose(2, 0, 1))
+    np.testing.assert_array_equal(td.tensor(x).transpose().numpy(), x.T)
+
+
+@pytest.mark.parametrize("mode", [None, "trunc", "floor"])
+def test_div_rounding_modes_match_torch(mode):
+    pt = pytest.importorskip("torch")
+    a, b = [-7, 7, -6, 5, -1, 0], [2, -2, 4, 5, 3, 7]
+    got = td.tensor(a).div(td.tensor(b), rounding_mode=mode)
+    want = pt.tensor(a).div(pt.tensor(b), rounding_mode=mode)
+    assert str(got.dtype) == str(want.dtype).replace("torch.", "")
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+    fa, fb = np.array([-7.5, 7.25, 2.0]), np.array([2.0, -2.0, 0.5])
+    np.testing.assert_array_equal(td.div(td.tensor(fa), td.tensor(fb), rounding_mode=mode).numpy(),
+                                  pt.div(pt.tensor(fa), pt.tensor(fb), rounding_mode=mode).numpy())
+    with pytest.raises(ValueError, match="rounding_mode"):
+        td.tensor(a).div(2, rounding_mode="round")
+
+
+def test_named_arithmetic_methods_exist_as_torch():
+    x = td.tensor([1.0, 2.0])
+    assert x.add(1).tolist() == [2.0, 3.0] and x.sub(1, alpha=2).tolist() == [-1.0, 0.0]
+    assert x.mul(3).tolist() == [3.0, 6.0] and x.neg().tolist() == [-1.0, -2.0]
+    assert x.where(x > 1, 0.0).tolist() == [0.0, 2.0]
+    assert x.matmul(x).item() == 5.0 and x.half().dtype == np.float16
+
+
+def test_axis_out_of_range_is_both_numpy_and_torch_error():
+    with pytest.raises(IndexError, match="sum: axis 1 is out of bounds"):
+        td.ones(3).sum(dim=1)
+    with pytest.raises(ValueError, match="axis 1 is out of bounds"):
+        td.ones(3).cumsum(axis=1)

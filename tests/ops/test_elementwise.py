@@ -109,6 +109,12 @@ CASES = [
     unary("astype_float64", lambda x: td.astype(x, np.float64), lambda x: x.astype(np.float64),
           out_dtype=np.float64, exact=True, torch=lambda x: x.to(torch.float64)),
     unary("copy", td.copy, np.copy, exact=True, torch=lambda x: x.clone()),
+    OpCase("add_alpha", lambda a, b: td.add(a, b, alpha=2.5), lambda a, b: a + 2.5 * b,
+           [(3, 4), (1, 4)], torch=lambda a, b: torch.add(a, b, alpha=2.5), zero_d=True),
+    OpCase("sub_alpha_method", lambda a, b: a.sub(b, alpha=-0.5), lambda a, b: a + 0.5 * b,
+           [(3, 4), (1, 4)], torch=lambda a, b: a.sub(b, alpha=-0.5), zero_d=True),
+    OpCase("mul_div_methods", lambda a, b: a.mul(b).div(b.add(3.0)), lambda a, b: a * b / (b + 3),
+           [(3, 4), (1, 4)], torch=lambda a, b: a.mul(b).div(b.add(3.0)), zero_d=True),
 ]
 BY_NAME = rows_by_name(CASES)
 BROADCASTING = ["add", "subtract", "multiply", "divide", "power", "maximum", "minimum"]

@@ -75,6 +75,10 @@ CASES = [
            lambda s, e: _lerp_ref(s, e, 0.75), torch=lambda s, e: torch.lerp(s, e, 0.75)),
     OpCase("lerp_weight_only", lambda w: td.lerp(-1.5, 2.0, w), lambda w: _lerp_ref(-1.5, 2, w),
            [Arg(X, uniform(-0.5, 1.5))], zero_d=True, empty=[(0, 3)]),
+    binary("logaddexp", td.logaddexp, np.logaddexp, torch=lambda a, b: torch.logaddexp(a, b)),
+    binary("logaddexp_far_apart", lambda a, b: td.logaddexp(a * 300, b),
+           lambda a, b: np.logaddexp(a * 300, b), torch=lambda a, b: torch.logaddexp(a * 300, b)),
+    binary("logaddexp2", td.logaddexp2, np.logaddexp2, torch=lambda a, b: torch.logaddexp2(a, b)),
 ]
 BY_NAME = rows_by_name(CASES)
 

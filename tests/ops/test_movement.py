@@ -6,7 +6,7 @@ import pytest
 
 import tinydl as td
 from tests import _reference as ref
-from tests.ops._table import OpCase, OpTable, torch
+from tests.ops._table import Arg, OpCase, OpTable, booleans, torch
 
 X3 = (2, 3, 4)
 
@@ -127,6 +127,23 @@ CASES = [
     move_op("meshgrid_list", lambda a, b: td.meshgrid([a, b], indexing="ij", copy=False),
             lambda a, b: np.meshgrid(a, b, indexing="ij"), [(3,), (4,)],
             torch=lambda a, b: torch.meshgrid([a, b], indexing="ij")),
+    # torch's Tensor.unfold (sliding windows), unflatten, masked_select, split by sizes
+    move_op("unfold_windows", lambda x: x.unfold(2, 2, 1), lambda x: np.moveaxis(
+        np.stack([x[..., i:i + 2] for i in range(3)], axis=2), 3, 3),
+        torch=lambda x: x.unfold(2, 2, 1), empty=[(0, 3, 4)]),
+    move_op("unfold_strided", lambda x: x.unfold(1, 2, 2), lambda x: np.moveaxis(
+        x[:, :2, :][:, None], 2, -1), torch=lambda x: x.unfold(1, 2, 2)),
+    move_op("unflatten", lambda x: td.unflatten(x, 2, (2, -1)),
+            lambda x: x.reshape(x.shape[:2] + (2, 2)),
+            torch=lambda x: torch.unflatten(x, 2, (2, -1)), empty=[(0, 3, 4)]),
+    OpCase("masked_select", lambda x, m: td.masked_select(x, m),
+           lambda x, m: x[np.broadcast_to(m, x.shape)],
+           [X3, Arg((3, 1), booleans, grad=False)],
+           torch=lambda x, m: torch.masked_select(x, m), exact=True),
+    move_op("split_sizes", lambda x: x.split([1, 3], dim=2), lambda x: (x[..., :1], x[..., 1:]),
+            torch=lambda x: x.split([1, 3], dim=2)),
+    move_op("split_size", lambda x: x.split(3, dim=2), lambda x: (x[..., :3], x[..., 3:]),
+            torch=lambda x: x.split(3, dim=2)),
 ]
 
 

@@ -71,3 +71,8 @@ __all__ += ["gather", "index_add", "index_select", "scatter", "scatter_add", "sc
             "take_along_axis", "argsort", "nonzero", "sort", "topk", "unique"]
 from tinydl.ops.linalg import dot, einsum, inner, kron, outer, tensordot  # noqa: E402
 __all__ += ["dot", "einsum", "inner", "kron", "outer", "tensordot"]
+from tinydl.ops.elementwise import div, mul, neg, sub, true_divide  # noqa: E402
+from tinydl.ops.math import logaddexp, logaddexp2  # noqa: E402
+from tinydl.ops.movement import masked_select, unflatten  # noqa: E402
+__all__ += ["div", "mul", "neg", "sub", "true_divide", "logaddexp", "logaddexp2",
+            "masked_select", "unflatten"]

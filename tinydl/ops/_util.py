@@ -117,13 +117,18 @@ def normalize_axes(axis, ndim, op):
         if isinstance(a, bool) or not isinstance(a, (int, np.integer)):
             raise TypeError(f"{op}: axis must be None, an int or a tuple of ints, got {axis!r}")
         if not -ndim <= a < ndim:
-            raise ValueError(f"{op}: axis {a} is out of bounds for a tensor of {ndim} dimensions"
+            raise AxisError(f"{op}: axis {a} is out of bounds for a tensor of {ndim} dimensions"
                              + (" (a 0-d tensor has no axis to name: pass axis=None)"
                                 if ndim == 0 else ""))
         out.append(int(a) % ndim)
     if len(set(out)) != len(out):
         raise ValueError(f"{op}: repeated axis in {axis}")
     return tuple(sorted(out))
+
+
+class AxisError(ValueError, IndexError):
+    """An axis out of range: a ValueError as NumPy's AxisError, and an IndexError as torch's
+    "Dimension out of range", so either habit's ``except`` catches it."""
 
 
 def keepdims_shape(in_shape, axes):

@@ -46,8 +46,10 @@ class Add(Function):
                 unbroadcast(g, b.shape) if isinstance(b, Tensor) else None)
 
 
-def add(a, b):
-    """a + b with NumPy broadcasting."""
+def add(a, b, *, alpha=1):
+    """a + alpha * b with NumPy broadcasting (``alpha`` as ``torch.add``)."""
+    if alpha != 1:
+        b = multiply(b, alpha)
     a, b = as_tensor(a), as_tensor(b)
     if type(a) is not Tensor or type(b) is not Tensor or a.data.dtype is not b.data.dtype:
         a, b = promote(a, b)
@@ -71,8 +73,10 @@ class Subtract(Function):
                 unbroadcast(-g, b.shape) if isinstance(b, Tensor) else None)
 
 
-def subtract(a, b):
-    """a - b with NumPy broadcasting."""
+def subtract(a, b, *, alpha=1):
+    """a - alpha * b with NumPy broadcasting (``alpha`` as ``torch.sub``)."""
+    if alpha != 1:
+        b = multiply(b, alpha)
     a, b = as_tensor(a), as_tensor(b)
     if type(a) is not Tensor or type(b) is not Tensor or a.data.dtype is not b.data.dtype:
         a, b = promote(a, b)
@@ -131,6 +135,37 @@ def divide(a, b):
     return Divide.apply(a, b)
 
 
+def div(a, b, *, rounding_mode=None):
+    """a / b as ``torch.div``: true division, or rounded ``'trunc'`` (toward zero) or
+    ``'floor'`` (``floor_divide``). Integer operands keep their dtype when rounded."""
+    if rounding_mode is None:
+        return divide(a, b)
+    if rounding_mode == "floor":
+        from tinydl.ops.rounding import floor_divide
+        return floor_divide(a, b)
+    if rounding_mode != "trunc":
+        raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
+                         f"{rounding_mode!r}")
+    from tinydl.ops.rounding import trunc
+    a, b = promote(as_tensor(a), as_tensor(b))
+    if _is_integral(a) and _is_integral(b):
+        # Integer division toward zero, exact for any int64 (no float round trip).
+        x, y = np.asarray(a.data if isinstance(a, Tensor) else a), np.asarray(
+            b.data if isinstance(b, Tensor) else b)
+        if np.any(y == 0):
+            raise ZeroDivisionError("div: integer division by zero (rounding_mode='trunc')")
+        q = np.floor_divide(x, y)
+        q = q + ((q < 0) & (q * y != x))
+        return Tensor._wrap(np.asarray(q))
+    return trunc(divide(a, b))
+
+
+# torch's names for the arithmetic above.
+sub = subtract
+mul = multiply
+true_divide = divide
+
+
 class Negative(Function):
     """-x; dx = -g."""
 
@@ -149,6 +184,9 @@ class Negative(Function):
 def negative(x):
     """-x."""
     return Negative.apply(as_tensor(x))
+
+
+neg = negative
 
 
 class Power(Function):

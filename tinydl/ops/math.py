@@ -425,6 +425,35 @@ def hypot(a, b):
     return Hypot.apply(*_pair(a, b))
 
 
+class LogAddExp(Function):
+    """log(exp(a) + exp(b)) without overflow; da = g sigmoid(a - b), db = g sigmoid(b - a)."""
+
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return _binary("logaddexp", np.logaddexp, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        from tinydl.ops.activation import sigmoid
+        a, b = ctx.inputs
+        da = sigmoid(a - b)  # the weight of a: exp(a) / (exp(a) + exp(b))
+        return (unbroadcast(g * da, a.shape) if _needs_grad(a) else None,
+                unbroadcast(g * (1.0 - da), b.shape) if _needs_grad(b) else None)
+
+
+def logaddexp(a, b):
+    """log(exp(a) + exp(b)), computed without overflow (``np.logaddexp``, ``torch.logaddexp``)."""
+    return LogAddExp.apply(*_pair(a, b))
+
+
+def logaddexp2(a, b):
+    """log2(2**a + 2**b) (``np.logaddexp2``): ``logaddexp`` in base 2."""
+    ln2 = math.log(2.0)
+    return logaddexp(as_tensor(a) * ln2, as_tensor(b) * ln2) * (1.0 / ln2)
+
+
 class Lerp(Function):
     """start + w (end - start); d start = g (1 - w), d end = g w, d w = g (end - start)."""
 

@@ -458,3 +458,73 @@ def meshgrid(*xs, indexing="xy", sparse=False, copy=True):
         outs.append(out)
     return tuple(outs)
 
+
+
+def unfold(x, axis, size, step):
+    """torch's ``Tensor.unfold(dimension, size, step)``: every window of ``size`` elements along
+    ``axis``, ``step`` apart, with the window as a new last axis. For x of shape (..., n, ...)
+    the result has shape (..., (n - size) // step + 1, ..., size)."""
+    x = as_tensor(x)
+    axis = _one_axis(axis, max(x.ndim, 1), "unfold")
+    n = x.shape[axis] if x.ndim else 1
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 0 or size > n:
+        raise ValueError(f"unfold: size {size!r} must be an int between 0 and the length {n} of "
+                         f"axis {axis} (shape {x.shape})")
+    if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step <= 0:
+        raise ValueError(f"unfold: step must be a positive int, got {step!r}")
+    if x.ndim == 0:
+        x = reshape(x, (1,))
+    windows = (n - size) // step + 1
+    starts = np.arange(windows) * step
+    index = (starts[:, None] + np.arange(size)[None, :]).reshape(-1)
+    from tinydl.ops.gather import index_select
+    picked = index_select(x, axis, Tensor._wrap(index))
+    picked = reshape(picked, x.shape[:axis] + (windows, size) + x.shape[axis + 1:])
+    return moveaxis(picked, axis + 1, -1)
+
+
+def unflatten(x, axis, sizes):
+    """torch's ``unflatten(dim, sizes)``: axis ``axis`` reshaped into ``sizes`` (one may be -1)."""
+    x = as_tensor(x)
+    axis = _one_axis(axis, x.ndim, "unflatten")
+    sizes = tuple(int(v) for v in sizes)
+    known = int(np.prod([v for v in sizes if v != -1], dtype=np.int64))
+    n = x.shape[axis]
+    if sizes.count(-1) > 1 or (sizes.count(-1) == 0 and known != n) or (
+            sizes.count(-1) == 1 and (known == 0 or n % known)):
+        raise ValueError(f"unflatten: sizes {sizes} do not multiply to the length {n} of axis "
+                         f"{axis} (shape {x.shape})")
+    sizes = tuple(n // known if v == -1 else v for v in sizes)
+    return reshape(x, x.shape[:axis] + sizes + x.shape[axis + 1:])
+
+
+def masked_select(x, mask):
+    """torch's ``masked_select``: the elements of ``x`` where the boolean ``mask`` (broadcast
+    together with x) is True, as a 1-D tensor in row-major order."""
+    x = as_tensor(x)
+    mask = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    if mask.dtype != np.bool_:
+        raise TypeError(f"masked_select: mask must be boolean, got dtype {mask.dtype}")
+    shape = np.broadcast_shapes(x.shape, mask.shape)
+    return broadcast_to(x, shape)[np.broadcast_to(mask, shape)]
+
+
+def split_sizes(x, split_size_or_sections, axis=0):
+    """torch's ``split``: pieces of ``split_size`` along ``axis`` (the last may be smaller), or
+    pieces of the given sizes, which must add up to the axis length. (``tinydl.split`` is
+    NumPy's, whose int is the number of sections; ``Tensor.split`` is this one.)"""
+    x = as_tensor(x)
+    axis = _one_axis(axis, x.ndim, "split")
+    n = x.shape[axis]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        size = int(split_size_or_sections)
+        if size <= 0 and n > 0 or size < 0:
+            raise ValueError(f"split: split_size must be positive, got {size}")
+        sizes = [size] * (n // size) + ([n % size] if n % size else []) if size else [0]
+    else:
+        sizes = [int(v) for v in split_size_or_sections]
+        if sum(sizes) != n or any(v < 0 for v in sizes):
+            raise ValueError(f"split: sizes {sizes} must be non-negative and add up to the length "
+                             f"{n} of axis {axis} (shape {x.shape})")
+    points = list(np.cumsum(sizes)[:-1])
+    return tuple(split(x, points, axis=axis)) if sizes else ()
