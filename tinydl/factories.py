@@ -102,6 +102,8 @@ def linspace(start, end, steps, dtype=None, requires_grad=False):
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive (torch's argument names)."""
     if not isinstance(steps, (int, np.integer)) or steps < 0:
         raise ValueError(f"linspace: steps must be a non-negative integer, got {steps!r}")
+    if dtype is not None and np.dtype(dtype) == np.bool_:
+        raise ValueError("linspace: a bool dtype holds no evenly spaced values (torch refuses it)")
     return _make(np.linspace(start, end, steps).astype(dtype or _DEFAULT), requires_grad)
 
 

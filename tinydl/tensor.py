@@ -678,8 +678,8 @@ class Tensor:
     def elu(self, alpha=1.0):
         return _ops.elu(self, alpha)
 
-    def gelu(self):
-        return _ops.gelu(self)
+    def gelu(self, approximate="none"):
+        return _ops.gelu(self, approximate)
 
     def softplus(self, beta=1.0, threshold=20.0):
         return _ops.softplus(self, beta, threshold)
@@ -775,8 +775,8 @@ class Tensor:
         if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
             dims = tuple(dims[0])
         if len(dims) != self.ndim:
-            raise ValueError(f"permute: {len(dims)} dims given for a tensor of {self.ndim} "
-                             f"dimensions (shape {self.shape})")
+            raise _ops._util.ShapeError(f"permute: {len(dims)} dims given for a tensor of "
+                                        f"{self.ndim} dimensions (shape {self.shape})")
         return _ops.transpose(self, dims)
 
     def swapaxes(self, axis1, axis2):
@@ -883,9 +883,9 @@ class Tensor:
     def gather(self, dim, index):
         return _ops.gather(self, dim, index)
 
-    def scatter(self, dim, index, src=None, value=None):
+    def scatter(self, dim, index, src=None, value=None, reduce=None):
         """Out of place, as ``torch.scatter``."""
-        return _ops.scatter(self, dim, index, src, value)
+        return _ops.scatter(self, dim, index, src, value, reduce=reduce)
 
     def scatter_add(self, dim, index, src):
         return _ops.scatter_add(self, dim, index, src)

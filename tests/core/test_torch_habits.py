@@ -428,7 +428,7 @@ def test_size_is_numpys_count_and_calling_it_explains():
 
 # ============================================================================ clear errors
 @pytest.mark.parametrize("call, error, message", [
-    (lambda: td.tensor(3.0).sum(axis=0), ValueError, "sum: axis 0 .*0 dimensions"),
+    (lambda: td.tensor(3.0).sum(axis=1), IndexError, "sum: axis 1 does not fit a 0-d tensor"),
     (lambda: td.ones(2, 3).squeeze(0), ValueError, "squeeze: axis 0 .* length 2"),
     (lambda: td.Tensor([[1, 2], [3]]), ValueError, "Tensor: .*ragged"),
     (lambda: td.Tensor(["a", "b"]), TypeError, "Tensor: cannot build"),
@@ -498,3 +498,23 @@ def test_axis_out_of_range_is_both_numpy_and_torch_error():
         td.ones(3).sum(dim=1)
     with pytest.raises(ValueError, match="axis 1 is out of bounds"):
         td.ones(3).cumsum(axis=1)
+
+
+@pytest.mark.parametrize("op", ["sum", "mean", "prod", "logsumexp", "amax", "softmax",
+                                "log_softmax", "var"])
+@pytest.mark.parametrize("dim", [0, -1])
+def test_0d_tensor_takes_dim_0_or_minus_1_as_torch(op, dim):
+    """torch wraps dims of a 0-d tensor as if it had one axis: x.sum(0) is x."""
+    pt = pytest.importorskip("torch")
+    value = np.array(1.75)
+    td_fn = (lambda t, d: td.max(t, d)) if op == "amax" else getattr(td, op)
+    pt_fn = (lambda t, d: pt.var(t, d, correction=0)) if op == "var" else getattr(pt, op)
+    x = td.tensor(value, requires_grad=True)
+    out = td_fn(x, dim)
+    tx = pt.tensor(value, requires_grad=True)
+    tout = pt_fn(tx, dim)
+    assert out.shape == tuple(tout.shape) == ()
+    np.testing.assert_allclose(out.item(), tout.item(), rtol=1e-12)
+    out.backward()
+    tout.backward()
+    np.testing.assert_allclose(x.grad.item(), tx.grad.item(), rtol=1e-12)

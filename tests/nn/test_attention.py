@@ -41,6 +41,7 @@ SDPA_CASES = {
     "bool_mask_full": ((2, 3, 4, 5), (2, 3, 6, 5), (2, 3, 6, 5), {"attn_mask": "bool(2, 3, 4, 6)"}),
     "float_mask": ((2, 3, 4, 5), (2, 3, 6, 5), (2, 3, 6, 5), {"attn_mask": "float(3, 1, 6)"}),
     "scale": ((2, 4, 5), (2, 6, 5), (2, 6, 5), {"scale": 0.37}),
+    "grouped_query": ((2, 6, 4, 5), (2, 2, 6, 5), (2, 2, 6, 3), {"enable_gqa": True}),
 }
 
 
@@ -134,6 +135,9 @@ def test_sdpa_errors():
     q, k, v = rand(rng, (2, 3, 4)), rand(rng, (2, 5, 4)), rand(rng, (2, 5, 4))
     with pytest.raises(ValueError, match="is_causal"):
         F.scaled_dot_product_attention(q, k, v, attn_mask=np.ones((3, 5), bool), is_causal=True)
+    with pytest.raises(ValueError, match="enable_gqa.*multiple"):
+        F.scaled_dot_product_attention(rand(rng, (1, 3, 2, 4)), rand(rng, (1, 2, 5, 4)),
+                                       rand(rng, (1, 2, 5, 4)), enable_gqa=True)
     with pytest.raises(ValueError, match="scaled_dot_product_attention.*shapes"):
         F.scaled_dot_product_attention(q, rand(rng, (2, 5, 3)), v)
     with pytest.raises(ValueError, match="scaled_dot_product_attention.*shapes"):

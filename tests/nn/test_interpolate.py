@@ -7,7 +7,8 @@ import tinydl
 import tinydl.nn as nn
 import tinydl.nn.functional as F
 
-_SHAPES = {"linear": (2, 3, 7), "bilinear": (2, 3, 5, 6), "bicubic": (2, 3, 5, 6)}
+_SHAPES = {"linear": (2, 3, 7), "bilinear": (2, 3, 5, 6), "bicubic": (2, 3, 5, 6),
+           "trilinear": (1, 2, 4, 3, 5)}
 _SIZES = [
     dict(size=None, scale_factor=2.5),
     dict(size=None, scale_factor=0.6),
@@ -21,16 +22,16 @@ _SIZES = [
 def _size_kw(mode, kw):
     kw = dict(kw)
     n = len(_SHAPES[mode]) - 2
-    pick = {"up": (11, 9), "down": (3, 2), "one": (1, 1)}
+    pick = {"up": (11, 9, 6), "down": (3, 2, 2), "one": (1, 1, 1)}
     if isinstance(kw.get("size"), str):
-        kw["size"] = pick[kw["size"]][:n] if n == 2 else pick[kw["size"]][0]
+        kw["size"] = pick[kw["size"]][:n] if n >= 2 else pick[kw["size"]][0]
         kw.pop("scale_factor", None)
     if kw.get("size") is None:
         kw.pop("size", None)
     return kw
 
 
-@pytest.mark.parametrize("mode", ["linear", "bilinear", "bicubic"])
+@pytest.mark.parametrize("mode", ["linear", "bilinear", "bicubic", "trilinear"])
 @pytest.mark.parametrize("align_corners", [False, True])
 @pytest.mark.parametrize("kw", _SIZES)
 def test_interpolate_matches_torch_forward_and_gradient(mode, align_corners, kw):
@@ -61,7 +62,7 @@ def test_interpolate_float32_matches_torch(mode):
     np.testing.assert_allclose(out.data, tout.numpy(), rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("mode", ["linear", "bilinear", "bicubic"])
+@pytest.mark.parametrize("mode", ["linear", "bilinear", "bicubic", "trilinear"])
 @pytest.mark.parametrize("align_corners", [False, True])
 def test_interpolate_gradcheck_and_gradgradcheck(mode, align_corners):
     rng = np.random.default_rng(2)
@@ -111,8 +112,10 @@ def test_interpolate_bad_arguments_raise_clear_errors():
         F.interpolate(x3, scale_factor=2, mode="bilinear")
     with pytest.raises(ValueError, match="interpolate.*linear"):
         F.interpolate(x4, scale_factor=2, mode="linear")
-    with pytest.raises(ValueError, match="mode must be one of"):
+    with pytest.raises(ValueError, match=r"trilinear.*\(N, C, D, H, W\)"):
         F.interpolate(x4, scale_factor=2, mode="trilinear")
+    with pytest.raises(ValueError, match="mode must be one of"):
+        F.interpolate(x4, scale_factor=2, mode="area")
     with pytest.raises(ValueError, match="align_corners"):
         F.interpolate(x4, scale_factor=2, mode="nearest", align_corners=True)
     with pytest.raises(ValueError, match="exactly one"):
@@ -122,3 +125,19 @@ def test_interpolate_bad_arguments_raise_clear_errors():
                       mode="bilinear")
     with pytest.raises(ValueError, match="Upsample"):
         nn.Upsample(scale_factor=2, mode="area")
+
+
+@pytest.mark.parametrize("mode", ["nearest", "nearest-exact"])
+@pytest.mark.parametrize("shape, size", [((2, 3, 7), (11,)), ((2, 3, 7), (4,)),
+                                         ((1, 2, 5, 6), (9, 4)), ((1, 2, 4, 3, 5), (7, 3, 8))])
+def test_nearest_modes_match_torch_in_1d_2d_3d(mode, shape, size):
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(2).standard_normal(shape)
+    xt = tinydl.Tensor(x, requires_grad=True)
+    out = F.interpolate(xt, size=size, mode=mode)
+    tx = torch.tensor(x, requires_grad=True)
+    tout = torch.nn.functional.interpolate(tx, size=size, mode=mode)
+    np.testing.assert_array_equal(out.data, tout.detach().numpy())
+    out.sum().backward()
+    tout.sum().backward()
+    np.testing.assert_array_equal(xt.grad.data, tx.grad.numpy())

@@ -70,15 +70,15 @@ class Embedding(Module):
 
 
 class Upsample(Module):
-    """Resizing by ``scale_factor`` or to ``size`` (nearest, linear, bilinear, bicubic); see
-    ``F.interpolate``."""
+    """Resizing by ``scale_factor`` or to ``size`` (nearest, nearest-exact, linear, bilinear,
+    bicubic, trilinear); see ``F.interpolate``."""
 
     def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
                  recompute_scale_factor=None):
         super().__init__()
-        if mode not in ("nearest", "linear", "bilinear", "bicubic"):
-            raise ValueError(f"Upsample: mode must be 'nearest', 'linear', 'bilinear' or "
-                             f"'bicubic', got {mode!r}")
+        modes = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear")
+        if mode not in modes:
+            raise ValueError(f"Upsample: mode must be one of {modes}, got {mode!r}")
         self.size, self.scale_factor, self.mode = size, scale_factor, mode
         self.align_corners, self.recompute_scale_factor = align_corners, recompute_scale_factor
 

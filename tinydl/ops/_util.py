@@ -105,10 +105,21 @@ def _float_partner(x, kind):
 DEFAULT_FLOAT = np.float32
 
 
-def normalize_axes(axis, ndim, op):
-    """``axis`` (None, int or tuple) as a sorted tuple of non-negative axes; checks bounds."""
+def normalize_axes(axis, ndim, op, zero_d=False):
+    """``axis`` (None, int or tuple) as a sorted tuple of non-negative axes; checks bounds.
+
+    ``zero_d=True`` (reductions) takes torch's rule for a 0-d tensor: axis 0 or -1 names the
+    tensor's one element, so reducing over it reduces over nothing (the result is the value).
+    """
     if axis is None:
         return tuple(range(ndim))
+    if zero_d and ndim == 0:
+        axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+        if all(not isinstance(a, bool) and isinstance(a, (int, np.integer)) and a in (0, -1)
+               for a in axes):
+            return ()
+        raise AxisError(f"{op}: axis {axis!r} does not fit a 0-d tensor (only 0 or -1, which "
+                        "name its one element, or None)")
     axes = (axis,) if isinstance(axis, (int, np.integer)) else axis
     if not isinstance(axes, (tuple, list)):
         raise TypeError(f"{op}: axis must be None, an int or a tuple of ints, got {axis!r}")
@@ -122,8 +133,18 @@ def normalize_axes(axis, ndim, op):
                                 if ndim == 0 else ""))
         out.append(int(a) % ndim)
     if len(set(out)) != len(out):
-        raise ValueError(f"{op}: repeated axis in {axis}")
+        raise ShapeError(f"{op}: repeated axis in {axis}")
     return tuple(sorted(out))
+
+
+class ShapeError(ValueError, RuntimeError):
+    """Operands whose shapes (or arguments) do not fit an op: a ValueError, as NumPy raises,
+    and a RuntimeError, as torch raises, so either habit's ``except`` catches it."""
+
+
+class DtypeError(TypeError, RuntimeError):
+    """An operand of a dtype the op does not take: a TypeError, and a RuntimeError as torch's
+    "not implemented for 'Float'"."""
 
 
 class AxisError(ValueError, IndexError):
@@ -149,4 +170,4 @@ def check_broadcast(op, a, b):
     try:
         np.broadcast_shapes(sa, sb)
     except ValueError:
-        raise ValueError(f"{op}: shapes {sa} and {sb} cannot be broadcast together") from None
+        raise ShapeError(f"{op}: shapes {sa} and {sb} cannot be broadcast together") from None

@@ -181,9 +181,19 @@ class GELU(Function):
         return (g * (cdf + x * pdf),)
 
 
-def gelu(x):
-    """x Phi(x), Phi the standard normal CDF (Hendrycks & Gimpel 2016, exact form)."""
-    return GELU.apply(as_tensor(x))
+def gelu(x, approximate="none"):
+    """x Phi(x), Phi the standard normal CDF (Hendrycks & Gimpel 2016, exact form).
+
+    ``approximate='tanh'``: their tanh form 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))),
+    as ``torch.nn.functional.gelu(x, approximate='tanh')`` (GPT-2's GELU).
+    """
+    x = as_tensor(x)
+    if approximate == "tanh":
+        inner = (x + 0.044715 * x * x * x) * math.sqrt(2.0 / math.pi)
+        return 0.5 * x * (1.0 + tanh(inner))
+    if approximate != "none":
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return GELU.apply(x)
 
 
 class Softplus(Function):

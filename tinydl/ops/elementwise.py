@@ -10,7 +10,7 @@ import numpy as np
 from scipy import special
 
 from tinydl.autograd import Function
-from tinydl.ops._util import as_tensor, check_broadcast, promote, shape_of, unbroadcast
+from tinydl.ops._util import ShapeError, as_tensor, check_broadcast, promote, shape_of, unbroadcast
 from tinydl.tensor import Tensor
 
 
@@ -19,7 +19,7 @@ def _binary(op, fn, a, b):
         return fn(a, b)
     except ValueError as err:
         check_broadcast(op, a, b)
-        raise ValueError(f"{op}: {err} (operands of shapes {shape_of(a)} and {shape_of(b)})"
+        raise ShapeError(f"{op}: {err} (operands of shapes {shape_of(a)} and {shape_of(b)})"
                          ) from None
 
 
@@ -144,7 +144,7 @@ def div(a, b, *, rounding_mode=None):
         from tinydl.ops.rounding import floor_divide
         return floor_divide(a, b)
     if rounding_mode != "trunc":
-        raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
+        raise ShapeError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
                          f"{rounding_mode!r}")
     from tinydl.ops.rounding import trunc
     a, b = promote(as_tensor(a), as_tensor(b))
@@ -381,8 +381,12 @@ class Cast(Function):
 
 
 def astype(x, dtype):
-    """Cast to ``dtype``; the gradient is cast back to the input's dtype."""
+    """Cast to ``dtype`` (a NumPy dtype, its name, or a torch dtype such as ``torch.float64``);
+    the gradient is cast back to the input's dtype."""
     x = as_tensor(x)
+    if not isinstance(dtype, (type, np.dtype)):
+        from tinydl.tensor import _as_dtype
+        dtype = _as_dtype(dtype, "astype")
     if np.dtype(dtype) == x.dtype:
         return x
     return Cast.apply(x, np.dtype(dtype))
@@ -418,7 +422,7 @@ class Clip(Function):
     @staticmethod
     def forward(ctx, x, a_min=None, a_max=None):
         if a_min is None and a_max is None:
-            raise ValueError("clip: at least one of a_min and a_max must be given")
+            raise ShapeError("clip: at least one of a_min and a_max must be given")
         ctx.bounds = (a_min, a_max)
         return np.clip(x, a_min, a_max)
 

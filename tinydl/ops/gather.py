@@ -19,7 +19,7 @@ indices), integer tensors or arrays, checked before use; an index out of range r
 import numpy as np
 
 from tinydl.autograd import Function
-from tinydl.ops._util import as_tensor, normalize_axes, torch_names
+from tinydl.ops._util import ShapeError, as_tensor, normalize_axes, torch_names
 from tinydl.ops.elementwise import where
 from tinydl.tensor import Tensor
 
@@ -79,10 +79,10 @@ def _one_axis(op, axis, ndim):
 def _check_fits(op, index, shape, axis):
     """torch's rule: index has the input's number of axes and is no longer on any but ``axis``."""
     if index.ndim != len(shape):
-        raise ValueError(f"{op}: index has {index.ndim} dimensions and the input {len(shape)}; "
+        raise ShapeError(f"{op}: index has {index.ndim} dimensions and the input {len(shape)}; "
                          "they must have the same number")
     if any(i > n for d, (i, n) in enumerate(zip(index.shape, shape)) if d != axis):
-        raise ValueError(f"{op}: index of shape {index.shape} is longer than the input of shape "
+        raise ShapeError(f"{op}: index of shape {index.shape} is longer than the input of shape "
                          f"{tuple(shape)} on an axis other than {axis}")
 
 
@@ -218,9 +218,12 @@ def _scatter_args(op, x, axis, index, src):
 
 
 @torch_names
-def scatter(x, axis, index, src=None, value=None):
+def scatter(x, axis, index, src=None, value=None, reduce=None):
     """``x`` with ``out[i][index[i][j]][k] = src[i][j][k]`` for axis 1 (``torch.scatter``, out
     of place).
+
+    ``reduce='add'`` or ``'multiply'`` (torch's older form of ``scatter_reduce``) accumulates
+    into ``x`` instead: ``scatter_add``, or ``scatter_reduce(..., 'prod')``.
 
     ``src`` is a tensor (at least ``index``'s shape; only that corner is read) or a number
     (also as torch's ``value=``). Where ``index`` repeats a position, which write wins is
@@ -229,6 +232,15 @@ def scatter(x, axis, index, src=None, value=None):
     """
     if (src is None) == (value is None):
         raise TypeError("scatter: pass exactly one of src (a tensor) and value (a number)")
+    if reduce is not None:
+        if reduce not in ("add", "multiply"):
+            raise ShapeError(f"scatter: reduce must be 'add' or 'multiply', got {reduce!r}")
+        if src is None or not isinstance(src, (Tensor, np.ndarray)):
+            src = np.full(np.shape(index.data if isinstance(index, Tensor) else index),
+                          value if src is None else src, dtype=as_tensor(x).dtype)
+        if reduce == "add":
+            return scatter_add(x, axis, index, src)
+        return scatter_reduce(x, axis, index, src, "prod")
     shape = _shape(x)
     x, axis, index, src = _scatter_args("scatter", x, axis, index,
                                         src if value is None else value)
@@ -355,7 +367,7 @@ def scatter_reduce(x, axis, index, src, reduce, include_self=True):
     zeros of ``src`` meet at one position.
     """
     if reduce not in _REDUCTIONS:
-        raise ValueError(f"scatter_reduce: reduce must be one of {_REDUCTIONS}, got {reduce!r}")
+        raise ShapeError(f"scatter_reduce: reduce must be one of {_REDUCTIONS}, got {reduce!r}")
     shape = _shape(x)
     x, axis, index, src = _scatter_args("scatter_reduce", x, axis, index, src)
     if reduce in ("amax", "amin"):

@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from tinydl.autograd import Function
-from tinydl.ops._util import as_tensor, unbroadcast
+from tinydl.ops._util import ShapeError, as_tensor, unbroadcast
 from tinydl.tensor import Tensor
 
 
@@ -19,12 +19,12 @@ class MatMul(Function):
     @staticmethod
     def forward(ctx, a, b):
         if a.ndim == 0 or b.ndim == 0:
-            raise ValueError(f"matmul: operands must be at least 1-D, got shapes {a.shape} "
+            raise ShapeError(f"matmul: operands must be at least 1-D, got shapes {a.shape} "
                              f"and {b.shape}")
         try:
             return np.matmul(a, b)
         except ValueError:
-            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned "
+            raise ShapeError(f"matmul: shapes {a.shape} and {b.shape} are not aligned "
                              f"({a.shape[-1]} != {b.shape[-2] if b.ndim > 1 else b.shape[0]})"
                              ) from None
 
@@ -81,7 +81,7 @@ def _parse_einsum(subscripts, shapes):
     for term in terms + ([rhs] if arrow else []):
         bad = set(term.replace("...", "", 1)) - _LABEL_SET
         if bad:
-            raise ValueError(f"einsum: invalid subscript(s) {''.join(sorted(bad))!r} in "
+            raise ShapeError(f"einsum: invalid subscript(s) {''.join(sorted(bad))!r} in "
                              f"{subscripts!r}: labels are letters a-z and A-Z, with at most one "
                              "'...' per operand and one '->'")
     counts = {}
@@ -114,7 +114,7 @@ def _parse_einsum(subscripts, shapes):
                                  f"different lengths {own[label]} and {n}")
             seen = sizes.get(label, 1)
             if seen != 1 and n not in (1, seen):
-                raise ValueError(f"einsum: {describe(label)} has length {n} in operand {i} "
+                raise ShapeError(f"einsum: {describe(label)} has length {n} in operand {i} "
                                  f"(shape {tuple(shape)}) but {seen} in an earlier operand, and "
                                  "lengths must match or be 1")
             sizes[label] = n if seen == 1 else seen
@@ -332,7 +332,7 @@ def dot(a, b):
         return a * b
     axis_b = max(b.ndim - 2, 0)
     if a.shape[-1] != b.shape[axis_b]:
-        raise ValueError(f"dot: shapes {a.shape} and {b.shape} are not aligned: "
+        raise ShapeError(f"dot: shapes {a.shape} and {b.shape} are not aligned: "
                          f"{a.shape[-1]} (axis {a.ndim - 1}) != {b.shape[axis_b]} (axis {axis_b})")
     if a.ndim <= 2 and b.ndim <= 2:
         return matmul(a, b)

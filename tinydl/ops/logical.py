@@ -8,7 +8,7 @@ a float operand raises, as in torch.
 """
 import numpy as np
 
-from tinydl.ops._util import check_broadcast, shape_of
+from tinydl.ops._util import DtypeError, check_broadcast, shape_of
 from tinydl.tensor import Tensor
 
 
@@ -76,7 +76,7 @@ def _integral(op, *operands):
     for x in operands:
         dtype = x.dtype if isinstance(x, (Tensor, np.ndarray, np.generic)) else np.asarray(x).dtype
         if dtype.kind not in "iub":
-            raise TypeError(f"{op}: needs integer or bool tensors, got {dtype} (of shape "
+            raise DtypeError(f"{op}: needs integer or bool tensors, got {dtype} (of shape "
                             f"{shape_of(x)}); cast first, e.g. t.long() or t.astype(np.int64)")
 
 

@@ -9,7 +9,7 @@ differentiable to any order for free); the rest are one ``Function`` each.
 import numpy as np
 
 from tinydl.autograd import Function
-from tinydl.ops._util import as_tensor, normalize_axes, torch_names
+from tinydl.ops._util import ShapeError, as_tensor, normalize_axes, torch_names
 from tinydl.ops.elementwise import copy as _copy
 from tinydl.ops.shape import broadcast_to, reshape, split, transpose
 from tinydl.tensor import Tensor
@@ -110,7 +110,7 @@ def roll(x, shift=None, axis=None, *, shifts=None, dims=None):
                 raise ValueError(f"roll: {len(shift)} shifts for one axis {axis}")
             axis = _one_axis(axis, x.ndim, "roll")
     elif isinstance(shift, tuple) and len(shift) != 1:
-        raise ValueError(f"roll: {len(shift)} shifts need as many axes (got axis=None)")
+        raise ShapeError(f"roll: {len(shift)} shifts need as many axes (got axis=None)")
     return Roll.apply(x, shift=shift, axis=axis)
 
 
@@ -439,7 +439,7 @@ def meshgrid(*xs, indexing="xy", sparse=False, copy=True):
     if len(xs) == 1 and isinstance(xs[0], (list, tuple)):
         xs = tuple(xs[0])
     if indexing not in ("xy", "ij"):
-        raise ValueError(f"meshgrid: indexing must be 'xy' or 'ij', got {indexing!r}")
+        raise ShapeError(f"meshgrid: indexing must be 'xy' or 'ij', got {indexing!r}")
     xs = [reshape(as_tensor(x), (-1,)) for x in xs]
     ndim = len(xs)
     lengths = [x.shape[0] for x in xs]
@@ -468,10 +468,10 @@ def unfold(x, axis, size, step):
     axis = _one_axis(axis, max(x.ndim, 1), "unfold")
     n = x.shape[axis] if x.ndim else 1
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 0 or size > n:
-        raise ValueError(f"unfold: size {size!r} must be an int between 0 and the length {n} of "
+        raise ShapeError(f"unfold: size {size!r} must be an int between 0 and the length {n} of "
                          f"axis {axis} (shape {x.shape})")
     if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step <= 0:
-        raise ValueError(f"unfold: step must be a positive int, got {step!r}")
+        raise ShapeError(f"unfold: step must be a positive int, got {step!r}")
     if x.ndim == 0:
         x = reshape(x, (1,))
     windows = (n - size) // step + 1

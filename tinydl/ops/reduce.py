@@ -36,10 +36,12 @@ class Sum(Function):
 
 
 @torch_names
-def sum(x, axis=None, keepdims=False):  # noqa: A001 (NumPy's name)
-    """Sum over ``axis`` (all axes when None)."""
+def sum(x, axis=None, keepdims=False, dtype=None):  # noqa: A001 (NumPy's name)
+    """Sum over ``axis`` (all axes when None); ``dtype`` casts x first (NumPy and torch)."""
     x = as_tensor(x)
-    return Sum.apply(x, axes=normalize_axes(axis, x.ndim, "sum"), keepdims=keepdims)
+    if dtype is not None:
+        x = astype(x, dtype)
+    return Sum.apply(x, axes=normalize_axes(axis, x.ndim, "sum", zero_d=True), keepdims=keepdims)
 
 
 class Mean(Function):
@@ -67,12 +69,14 @@ class Mean(Function):
 
 
 @torch_names
-def mean(x, axis=None, keepdims=False):
-    """Arithmetic mean over ``axis``."""
+def mean(x, axis=None, keepdims=False, dtype=None):
+    """Arithmetic mean over ``axis``; ``dtype`` casts x first (NumPy and torch)."""
     x = as_tensor(x)
+    if dtype is not None:
+        x = astype(x, dtype)
     if x.dtype.kind in "iub":  # NumPy's habit (torch refuses): the mean of integers is a float
         x = Tensor._wrap(x.data.astype(DEFAULT_FLOAT))
-    return Mean.apply(x, axes=normalize_axes(axis, x.ndim, "mean"), keepdims=keepdims)
+    return Mean.apply(x, axes=normalize_axes(axis, x.ndim, "mean", zero_d=True), keepdims=keepdims)
 
 
 class _ArgExtremum(Function):
@@ -110,7 +114,7 @@ class Max(_ArgExtremum):
 def max(x, axis=None, keepdims=False):  # noqa: A001
     """Maximum over ``axis`` (NumPy's amax); tied maxima share the gradient equally."""
     x = as_tensor(x)
-    return Max.apply(x, axes=normalize_axes(axis, x.ndim, "max"), keepdims=keepdims)
+    return Max.apply(x, axes=normalize_axes(axis, x.ndim, "max", zero_d=True), keepdims=keepdims)
 
 
 class Min(_ArgExtremum):
@@ -123,7 +127,7 @@ class Min(_ArgExtremum):
 def min(x, axis=None, keepdims=False):  # noqa: A001
     """Minimum over ``axis`` (NumPy's amin); tied minima share the gradient equally."""
     x = as_tensor(x)
-    return Min.apply(x, axes=normalize_axes(axis, x.ndim, "min"), keepdims=keepdims)
+    return Min.apply(x, axes=normalize_axes(axis, x.ndim, "min", zero_d=True), keepdims=keepdims)
 
 
 def _stable_logsumexp(x, axes):
@@ -157,7 +161,7 @@ class LogSumExp(Function):
 def logsumexp(x, axis=None, keepdims=False):
     """log sum exp(x) over ``axis``, shifted by the maximum so it never overflows."""
     x = as_tensor(x)
-    return LogSumExp.apply(x, axes=normalize_axes(axis, x.ndim, "logsumexp"), keepdims=keepdims)
+    return LogSumExp.apply(x, axes=normalize_axes(axis, x.ndim, "logsumexp", zero_d=True), keepdims=keepdims)
 
 
 class Softmax(Function):
@@ -184,6 +188,9 @@ class Softmax(Function):
 def softmax(x, axis=-1):
     """exp(x_i) / sum_j exp(x_j) along ``axis``, computed from x - max(x)."""
     x = as_tensor(x)
+    if x.ndim == 0:  # torch's rule: axis 0 or -1 of a 0-d tensor is its one element
+        normalize_axes(axis, 1, "softmax")
+        return softmax(x.reshape((1,)), 0).reshape(())
     normalize_axes(axis, x.ndim, "softmax")
     return Softmax.apply(x, axis=axis)
 
@@ -217,6 +224,9 @@ class LogSoftmax(Function):
 def log_softmax(x, axis=-1):
     """x_i - logsumexp(x) along ``axis``; stable for logits of any size."""
     x = as_tensor(x)
+    if x.ndim == 0:  # as softmax
+        normalize_axes(axis, 1, "log_softmax")
+        return log_softmax(x.reshape((1,)), 0).reshape(())
     normalize_axes(axis, x.ndim, "log_softmax")
     return LogSoftmax.apply(x, axis=axis)
 
@@ -225,7 +235,7 @@ def log_softmax(x, axis=-1):
 def var(x, axis=None, ddof=0, keepdims=False):
     """Variance sum((x - mean)^2) / (n - ddof) over ``axis`` (NumPy's default ddof=0)."""
     x = as_tensor(x)
-    axes = normalize_axes(axis, x.ndim, "var")
+    axes = normalize_axes(axis, x.ndim, "var", zero_d=True)
     n = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
     if n - ddof <= 0 and n > 0:
         raise ValueError(f"var: {n} elements with ddof={ddof} leave no degrees of freedom")
@@ -316,7 +326,7 @@ def prod(x, axis=None, keepdims=False, dtype=None):
     x = as_tensor(x)
     if dtype is not None:
         x = astype(x, dtype)
-    return Prod.apply(x, axes=normalize_axes(axis, x.ndim, "prod"), keepdims=keepdims)
+    return Prod.apply(x, axes=normalize_axes(axis, x.ndim, "prod", zero_d=True), keepdims=keepdims)
 
 
 # ----------------------------------------------------------------------------- logical

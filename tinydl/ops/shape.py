@@ -5,7 +5,7 @@ negative widths crop). Gradients move data back to where it came from. More move
 import numpy as np
 
 from tinydl.autograd import Function
-from tinydl.ops._util import as_tensor, normalize_axes, torch_names, unbroadcast
+from tinydl.ops._util import ShapeError, as_tensor, normalize_axes, torch_names, unbroadcast
 from tinydl.tensor import Tensor
 
 
@@ -122,7 +122,7 @@ class Concatenate(Function):
         try:
             out = np.concatenate(arrays, axis=axis)
         except (ValueError, np.exceptions.AxisError):
-            raise ValueError(f"concatenate: shapes {[a.shape for a in arrays]} do not match "
+            raise ShapeError(f"concatenate: shapes {[a.shape for a in arrays]} do not match "
                              f"outside axis {axis}") from None
         ctx.axis = axis % out.ndim
         ctx.sizes = [a.shape[ctx.axis] for a in arrays]

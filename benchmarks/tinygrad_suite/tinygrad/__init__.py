@@ -76,7 +76,7 @@ def _like(fn):
     def like(t, *args, dtype=None, **kwargs):
         out = fn(t, *args, **kwargs)
         return out if dtype is None else out.astype(_np_dtype(dtype))
-    return staticmethod(like)
+    return like
 
 
 def _realize(self, *others):
@@ -128,9 +128,9 @@ def _interpolate(x, size, mode="linear", align_corners=False):
                          align_corners=align_corners if mode not in ("nearest", "nearest-exact") else None)
 
 
-def _sdpa(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False, **kwargs):
+def _sdpa(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False, enable_gqa=False, **kwargs):
     return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=dropout_p,
-                                          is_causal=is_causal)
+                                          is_causal=is_causal, enable_gqa=enable_gqa)
 
 
 def _sequential(self, layers):
@@ -195,7 +195,9 @@ _static("stack", lambda self, *others, dim=0: td.stack(
     ([*self, *others] if isinstance(self, (list, tuple)) else [self, *others]), dim=dim))
 _static("cat", lambda self, *others, dim=0: td.cat(
     ([*self, *others] if isinstance(self, (list, tuple)) else [self, *others]), dim=dim))
-for _name in ("dot", "maximum", "minimum", "copysign", "cumsum", "cumprod"):
+# tinygrad's dot is matmul (NumPy's and tinydl's dot contracts differently past 2-D).
+_static("dot", lambda self, other: td.matmul(self, other))
+for _name in ("maximum", "minimum", "copysign", "cumsum", "cumprod"):
     _f = getattr(td, _name)
     _static(_name, (lambda f: lambda self, *a, **k: f(self, *a, **k))(_f))
 # tinygrad's cummax returns the values only (torch's and tinydl's: values and indices).
@@ -207,8 +209,8 @@ def _pad(self, padding, mode="constant", value=0.0):
     if len(padding) and isinstance(padding[0], (tuple, list)) or any(p is None for p in padding):
         pairs = [(0, 0) if p is None else tuple(p) for p in padding]
         flat = [v for pair in reversed(pairs) for v in pair]
-        return F.pad(self, tuple(flat), mode=mode, value=value)
-    return F.pad(self, tuple(padding), mode=mode, value=value)
+        padding = flat
+    return F.pad(self, tuple(padding), mode=mode, value=value if mode == "constant" else None)
 
 
 def _std_mean(self, axis=None, keepdim=False, correction=1):
@@ -218,6 +220,11 @@ def _std_mean(self, axis=None, keepdim=False, correction=1):
 
 _LOSSES = {
     "pad": _pad,
+    # tinygrad's where is the condition's method: cond.where(a, b) (torch's: a.where(cond, b))
+    "where": lambda self, a, b: td.where(self, a, b),
+    # tinygrad's gelu is the tanh form
+    "gelu": lambda self: td.gelu(self, approximate="tanh"),
+    "logcumsumexp": lambda self, axis=0: td.logcumsumexp(self, axis),
     "cast": lambda self, dtype: self.astype(_np_dtype(dtype)),
     "lshift": lambda self, n: self << n,
     "rshift": lambda self, n: self >> n,
@@ -244,7 +251,7 @@ for _name, _fn in _LOSSES.items():
 
 # Activations tinygrad calls on the class (Tensor.silu(x)); tinydl has them as functions.
 for _name in ("softsign", "silu", "selu", "relu6", "mish", "hardtanh", "hardswish",
-              "hardsigmoid", "logsigmoid", "celu", "elu", "gelu", "leaky_relu", "softplus",
+              "hardsigmoid", "logsigmoid", "celu", "elu", "leaky_relu", "softplus",
               "sigmoid", "erf"):
     if not hasattr(Tensor, _name):
         setattr(Tensor, _name, (lambda f: lambda self, *a, **k: f(self, *a, **k))(getattr(td, _name)))

@@ -2,6 +2,7 @@
 import numbers
 
 from tinydl.ops._checks import _check_float_dtypes, _index_array, _tensor  # noqa: F401
+from tinydl.ops._util import ShapeError
 
 
 def _tuple(value, n, caller, name, minimum):
@@ -20,4 +21,4 @@ def _tuple(value, n, caller, name, minimum):
 
 def _check_ndim(x, ndims, caller, layout):
     if x.ndim not in ndims:
-        raise ValueError(f"{caller}: expected input of shape {layout}, got shape {x.shape}")
+        raise ShapeError(f"{caller}: expected input of shape {layout}, got shape {x.shape}")

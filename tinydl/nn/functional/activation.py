@@ -3,11 +3,9 @@
 The ops themselves live in ``tinydl/ops/activation.py`` (one Function each, or a short
 composition: relu6 is hardtanh(x, 0, 6), softmin is softmax(-x), glu a half times the
 sigmoid of the other); this module adds torch's arguments: ``dim`` for softmax and friends,
-gelu's tanh approximation, and ``inplace``, which writes the result into the input as torch
+and ``inplace``, which writes the result into the input as torch
 does (a leaf that requires grad refuses, as in torch).
 """
-import math
-
 from tinydl import ops
 from tinydl.nn.functional._common import _tensor
 from tinydl.ops import (elu, gelu as _gelu, leaky_relu, log_softmax as _log_softmax,  # noqa: F401
@@ -42,16 +40,8 @@ def softmin(input, axis=-1, dim=None, dtype=None):
 
 
 def gelu(input, approximate="none"):
-    """x Phi(x) (exact, erf form).
-
-    ``approximate='tanh'``: ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``.
-    """
-    x = _tensor(input, "gelu")
-    if approximate == "none":
-        return _gelu(x)
-    if approximate == "tanh":
-        return 0.5 * x * (1.0 + tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x * x * x)))
-    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    """x Phi(x), exact (erf) or ``approximate='tanh'``; see ``tinydl.gelu``."""
+    return _gelu(_tensor(input, "gelu"), approximate)
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):

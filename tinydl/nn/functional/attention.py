@@ -67,14 +67,16 @@ def _attention(q, k, v, mask=None, dropout_p=0.0, scale=None,
 
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
-                                 is_causal=False, scale=None):
+                                 is_causal=False, scale=None, enable_gqa=False):
     """``softmax(q k^T * scale + mask) v`` (Vaswani et al. 2017), torch's semantics.
 
     query (..., L, E), key (..., S, E), value (..., S, Ev) -> (..., L, Ev); batch dimensions
     broadcast. ``scale`` defaults to 1/sqrt(E). ``attn_mask`` broadcastable to (..., L, S):
     bool (True = take part in attention) or float (added to the scores). ``is_causal``: query
     i attends to keys j <= i (the top-left aligned lower triangle, as torch); it excludes
-    ``attn_mask``. A fully masked row gives zero output. ``dropout_p`` drops attention
+    ``attn_mask``. ``enable_gqa``: grouped-query attention, key and value
+    with fewer heads (axis -3) than the query, each shared by ``Hq / Hkv`` query heads (as
+    torch, by repeating them). A fully masked row gives zero output. ``dropout_p`` drops attention
     weights with tinydl's seeded generator whenever it is > 0 (as torch, this function has
     no training flag: pass 0.0 in evaluation).
     """
@@ -84,8 +86,16 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if not 0.0 <= dropout_p <= 1.0:
         raise ValueError(f"{name}: dropout_p must be in [0, 1], got {dropout_p}")
     mask = None if attn_mask is None else _tensor(attn_mask, name, "attn_mask")
+    if enable_gqa and q.ndim >= 3 and k.ndim >= 3 and q.shape[-3] != k.shape[-3]:
+        hq, hkv = q.shape[-3], k.shape[-3]
+        if hkv == 0 or hq % hkv or v.ndim < 3 or v.shape[-3] != hkv:
+            raise ValueError(f"{name}: enable_gqa needs the query's heads ({hq}) to be a "
+                             f"multiple of the key's and value's, got shapes {q.shape}, "
+                             f"{k.shape}, {v.shape}")
+        k = tinydl.repeat_interleave(k, hq // hkv, axis=-3)
+        v = tinydl.repeat_interleave(v, hq // hkv, axis=-3)
     if is_causal:
-        if mask is not None:
+        if mask is not None:  # torch's documented rule (its float64 path combines the two)
             raise ValueError(f"{name}: attn_mask must not be given when is_causal=True")
         if q.ndim >= 2 and k.ndim >= 2:
             mask = Tensor._wrap(np.tril(np.ones((q.shape[-2], k.shape[-2]), dtype=bool)))

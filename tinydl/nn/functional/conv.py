@@ -4,7 +4,8 @@ Thin, checked wrappers over the Functions of ``tinydl.ops.conv``; arguments, def
 semantics follow ``torch.nn.functional``. Images are (N, C, H, W), sequences (N, C, L).
 """
 import tinydl
-from tinydl.nn.functional._common import _check_float_dtypes, _check_ndim, _tensor, _tuple
+from tinydl.nn.functional._common import (ShapeError, _check_float_dtypes, _check_ndim, _tensor,
+                                          _tuple)
 from tinydl.ops import conv as _conv
 from tinydl.ops import window as _window
 
@@ -76,7 +77,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     geom = _window.Geometry(kh, kw, *stride, *pad, *dilation)
     out_h, out_w = _window.output_size(x.shape[2], x.shape[3], geom)
     if out_h < 1 or out_w < 1:
-        raise ValueError(f"conv2d: kernel ({kh}, {kw}) with dilation {dilation} does not fit the "
+        raise ShapeError(f"conv2d: kernel ({kh}, {kw}) with dilation {dilation} does not fit the "
                          f"input of shape {x.shape} padded by {pad}")
     out = _conv.Conv2d.apply(x, weight, bias, geom, groups)
     return out.reshape(out.shape[1:]) if unbatched else out

@@ -54,9 +54,12 @@ def one_hot(tensor, num_classes=-1):
     return Tensor._wrap((idx[..., None] == np.arange(num_classes)).astype(np.int64))
 
 
-_INTERP_NDIM = {"nearest": (3, 4), "linear": (3,), "bilinear": (4,), "bicubic": (4,)}
-_INTERP_LAYOUT = {"nearest": "(N, C, L) or (N, C, H, W)", "linear": "(N, C, L)",
-                  "bilinear": "(N, C, H, W)", "bicubic": "(N, C, H, W)"}
+_INTERP_NDIM = {"nearest": (3, 4, 5), "nearest-exact": (3, 4, 5), "linear": (3,),
+                "bilinear": (4,), "bicubic": (4,), "trilinear": (5,)}
+_ANY_LAYOUT = "(N, C, L), (N, C, H, W) or (N, C, D, H, W)"
+_INTERP_LAYOUT = {"nearest": _ANY_LAYOUT, "nearest-exact": _ANY_LAYOUT, "linear": "(N, C, L)",
+                  "bilinear": "(N, C, H, W)", "bicubic": "(N, C, H, W)",
+                  "trilinear": "(N, C, D, H, W)"}
 
 
 def _cubic_weights(t, a=-0.75):
@@ -105,15 +108,17 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                 recompute_scale_factor=None, antialias=False):
     """Resize the spatial axes, torch's ``F.interpolate``.
 
-    ``mode``: ``'nearest'`` on (N, C, L) or (N, C, H, W); ``'linear'`` on (N, C, L);
-    ``'bilinear'`` and ``'bicubic'`` (Keys, A = -0.75, taps clamped at the border, as torch)
-    on (N, C, H, W). Give exactly one of ``size`` and ``scale_factor``; the output length is
+    ``mode``: ``'nearest'`` and ``'nearest-exact'`` on (N, C, L), (N, C, H, W) or
+    (N, C, D, H, W); ``'linear'`` on (N, C, L); ``'bilinear'`` and ``'bicubic'`` (Keys,
+    A = -0.75, taps clamped at the border, as torch) on (N, C, H, W); ``'trilinear'`` on
+    (N, C, D, H, W). Give exactly one of ``size`` and ``scale_factor``; the output length is
     ``floor(in * scale_factor)``, and the source coordinate of output o is
     ``(o + 0.5) / scale_factor - 0.5`` (or with in/out when ``size`` is given or
     ``recompute_scale_factor``), or ``o * (in-1)/(out-1)`` with ``align_corners=True``.
 
     'nearest' reads input index floor(o * in / out) (an integer scale factor repeats every
-    pixel, a broadcast). The other modes are separable: one (out, in) interpolation matrix
+    pixel, a broadcast); 'nearest-exact' reads floor((o + 0.5) * in / out), the pixel whose
+    centre is nearest (torch's fix of 'nearest''s half-pixel shift). The other modes are separable: one (out, in) interpolation matrix
     per axis, applied with ``matmul``, so gradients (of any order) come from the matrix
     product.
     """
@@ -122,7 +127,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         raise ValueError(f"interpolate: mode must be one of {sorted(_INTERP_NDIM)}, got "
                          f"{mode!r}")
     _check_ndim(x, _INTERP_NDIM[mode], f"interpolate (mode={mode!r})", _INTERP_LAYOUT[mode])
-    if mode == "nearest" and align_corners is not None:
+    if mode.startswith("nearest") and align_corners is not None:
         raise ValueError("interpolate: align_corners option can only be set with the "
                          "interpolating modes: linear | bilinear | bicubic")
     if antialias:
@@ -156,10 +161,11 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             expanded = x.reshape(x.shape[:2] + sum(((s, 1) for s in spatial), ()))
             target = x.shape[:2] + sum(((s, r) for s, r in zip(spatial, reps)), ())
             return expanded.broadcast_to(target).reshape(x.shape[:2] + out_sizes)
-    if mode == "nearest":
+    if mode.startswith("nearest"):
+        offset = 0.5 if mode == "nearest-exact" else 0.0
         out = x
         for axis, (in_size, out_size, scale) in enumerate(zip(spatial, out_sizes, scales)):
-            src = np.minimum(np.floor(np.arange(out_size) * scale).astype(np.int64),
+            src = np.minimum(np.floor((np.arange(out_size) + offset) * scale).astype(np.int64),
                              in_size - 1)
             index = (slice(None),) * (2 + axis) + (src,)
             out = out[index]
@@ -169,8 +175,10 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     mats = [_interp_matrix(i, o, s, mode, bool(align_corners), x.dtype)
             for i, o, s in zip(spatial, out_sizes, scales)]
     out = x @ Tensor._wrap(np.ascontiguousarray(mats[-1].T))
-    if n == 2:
-        out = Tensor._wrap(mats[0]) @ out
+    if n >= 2:
+        out = Tensor._wrap(mats[-2]) @ out
+    if n == 3:  # the depth axis: bring it last, interpolate, put it back
+        out = (out.swapaxes(2, -1) @ Tensor._wrap(np.ascontiguousarray(mats[0].T))).swapaxes(2, -1)
     return out
 
 
