@@ -11,7 +11,7 @@ import numpy as np
 
 from tinydl.autograd import Function, is_grad_enabled
 from tinydl.ops._checks import _index_array, _tensor
-from tinydl.ops._util import as_tensor
+from tinydl.ops._util import ShapeError, as_tensor
 from tinydl.ops.elementwise import clip
 from tinydl.ops.reduce import log_softmax, softmax
 from tinydl.tensor import Tensor
@@ -50,7 +50,7 @@ def _class_targets(x, target, caller):
     t = _index_array(target, caller)
     expected = _class_target_shape(x)
     if t.shape != expected:
-        raise ValueError(f"{caller}: target of shape {t.shape} does not fit input of shape "
+        raise ShapeError(f"{caller}: target of shape {t.shape} does not fit input of shape "
                          f"{x.shape} (expected {expected})")
     return t
 
@@ -155,7 +155,7 @@ def cross_entropy(input, target, reduction="mean", label_smoothing=0.0, ignore_i
     target_data = target.data if isinstance(target, Tensor) else np.asarray(target)
     if target_data.dtype.kind == "f":
         if target_data.shape != x.shape:
-            raise ValueError(f"cross_entropy: target of dtype {target_data.dtype} and shape "
+            raise ShapeError(f"cross_entropy: target of dtype {target_data.dtype} and shape "
                              f"{target_data.shape} does not fit input of shape {x.shape}: "
                              f"class-index targets must be integers (of shape "
                              f"{_class_target_shape(x)}), probability targets must have the "
