@@ -1,0 +1,179 @@
+"""Data-parallel speed-up: one training epoch on 1 rank against 2 MPI ranks, one BLAS thread each.
+
+Workloads: the LeNet-5 epoch of ``bench_lenet`` (1x28x28 images, global batch 64, SGD
+momentum) and the MLP 784-256-128-10 of ``bench_mlp`` (global batch 128). The 1-rank side
+is plain training in one process; the 2-rank side runs ``DistributedDataParallel`` (each rank
+half of every batch, so both sides take the same steps), launched as
+``mpiexec -n 2 python -m mpi4py benchmarks/bench_ddp.py --worker ...``. Each round launches
+one job of each, back to back (paired rounds, so load drift hits both); the figures are
+medians over rounds of the epoch wall time (after warm-up steps).
+
+The note gives the speed-up, the per-step communication volume (the bytes one rank
+allreduces: every gradient once, plus a used-flag per parameter), and the share of
+communication hidden by the overlap with backward: ``1 - exposed / standalone``, where
+*exposed* is the time ranks wait for the allreduces after the last gradient is ready and
+*standalone* the time the same allreduces take on their own (blocking, same buckets). Waiting
+also absorbs load imbalance between ranks, so on a busy machine the share is a lower bound.
+Buckets of 0.05 MB split LeNet into three, so the fully-connected layers' gradients travel
+while the convolutions' backward runs (with the default 25 MB the whole model is one bucket
+and nothing overlaps); 0.25 MB splits the MLP into two (its first layer's 0.8 MB alone, the
+rest sent while that layer's gradient is computed): each bucket is one more message latency.
+"""
+import argparse
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parent
+WORKLOADS = {"lenet": {"batch": 64, "n": 4096, "quick_n": 1024, "goal_speedup": 1.5,
+                       "bucket_cap_mb": 0.05},
+             "mlp": {"batch": 128, "n": 16384, "quick_n": 4096, "goal_speedup": 0.95,
+                     "bucket_cap_mb": 0.25}}
+WARMUP_STEPS = 3
+
+
+def _model_and_data(name, n):
+    import tinydl.nn as nn
+    from benchmarks.bench_lenet import lenet
+    rng = np.random.default_rng(0)
+    if name == "lenet":
+        x = rng.standard_normal((n, 1, 28, 28)).astype(np.float32)
+        model = lenet(nn)
+    else:
+        x = rng.standard_normal((n, 784)).astype(np.float32)
+        model = nn.MLP((784, 256, 128, 10))
+    return model, x, rng.integers(0, 10, n).astype(np.int64)
+
+
+def worker(name, n, out):
+    """One job: time one epoch on this job's ranks; rank 0 writes the figures as JSON."""
+    import tinydl
+    import tinydl.distributed as dist
+    import tinydl.nn.functional as F
+    from tinydl.optim import SGD
+
+    dist.init_process_group("mpi")
+    world, rank = dist.get_world_size(), dist.get_rank()
+    tinydl.manual_seed(0)
+    model, x, y = _model_and_data(name, n)
+    ddp = dist.DistributedDataParallel(
+        model, bucket_cap_mb=WORKLOADS[name]["bucket_cap_mb"]) if world > 1 else None
+    net = ddp if ddp is not None else model
+    opt = SGD(model.parameters(), lr=0.01, momentum=0.9)
+    batch = WORKLOADS[name]["batch"]
+    share = batch // world
+
+    def step(start):
+        lo = start + rank * share
+        loss = F.cross_entropy(net(tinydl.Tensor(x[lo:lo + share])),
+                               tinydl.Tensor(y[lo:lo + share]))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    for s in range(WARMUP_STEPS):
+        step(s * batch)
+    if ddp is not None:
+        ddp.comm_stats.update(steps=0, wait_seconds=0.0)
+    dist.barrier()
+    wall, cpu = time.perf_counter(), time.process_time()
+    steps = len(range(0, n - batch + 1, batch))
+    for start in range(0, n - batch + 1, batch):
+        step(start)
+    dist.barrier()
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    figures = {"world": world, "wall": wall, "cpu": cpu, "steps": steps}
+    if ddp is not None:
+        # The same allreduces on their own: the buckets DDP built, blocking, once per step.
+        from mpi4py import MPI
+        buffers = [b.buffer for b in ddp._buckets]
+        dist.barrier()
+        alone = time.perf_counter()
+        for _ in range(steps):
+            for buf in buffers:
+                ddp._comm.Allreduce(MPI.IN_PLACE, buf)
+        figures.update(standalone=time.perf_counter() - alone,
+                       exposed=ddp.comm_stats["wait_seconds"],
+                       bytes_per_step=ddp.comm_stats["bytes_per_step"], buckets=len(buffers))
+    if rank == 0:
+        pathlib.Path(out).write_text(json.dumps(figures))
+    dist.destroy_process_group()
+
+
+def _launch(name, n, ranks):
+    """Run one worker job; returns its figures."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = pathlib.Path(tmp) / "figures.json"
+        env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
+                   NUMBA_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+        mpiexec = pathlib.Path(sys.executable).parent / "mpiexec"
+        command = [str(mpiexec) if mpiexec.exists() else "mpiexec", "-n", str(ranks),
+                   sys.executable, "-m", "mpi4py", str(HERE / "bench_ddp.py"), "--worker", name,
+                   "--n", str(n), "--out", str(out)]
+        done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=900)
+        if done.returncode != 0:
+            raise RuntimeError(f"bench_ddp: {' '.join(command)} failed:\n{done.stderr[-2000:]}")
+        return json.loads(out.read_text())
+
+
+def measure(name, n, rounds):
+    """Paired rounds of (1 rank, 2 ranks); medians of times, speed-ups and overlap figures."""
+    ones, twos = [], []
+    for _ in range(rounds):
+        ones.append(_launch(name, n, 1))
+        twos.append(_launch(name, n, 2))
+    med = lambda values: float(np.median(values))  # noqa: E731
+    return {
+        "t1": med([o["wall"] for o in ones]), "t2": med([t["wall"] for t in twos]),
+        "speedup": med([o["wall"] / t["wall"] for o, t in zip(ones, twos)]),
+        "cpu_speedup": med([o["cpu"] / t["cpu"] for o, t in zip(ones, twos)]),
+        "hidden": med([max(0.0, 1 - t["exposed"] / t["standalone"]) for t in twos]),
+        "comm_share": med([t["standalone"] / t["wall"] for t in twos]),
+        "bytes": twos[0]["bytes_per_step"], "buckets": twos[0]["buckets"],
+        "steps": twos[0]["steps"], "rounds": rounds,
+    }
+
+
+def run(quick=False):
+    """Two rows (LeNet, MLP): 2-rank epoch time against 1 rank (ratio = 1 / speed-up)."""
+    from benchmarks._harness import row
+    rows = []
+    for name, spec in WORKLOADS.items():
+        n = spec["quick_n"] if quick else spec["n"]
+        m = measure(name, n, rounds=1 if quick else 5)
+        load = open("/proc/loadavg").read().split()[0] if os.path.exists("/proc/loadavg") else "?"
+        rows.append(row(
+            f"DDP {name} epoch ({n} samples, batch {spec['batch']}), 2 ranks vs 1", m["t2"],
+            m["t1"], "1 rank", goal=round(1 / spec["goal_speedup"], 3),
+            note=(f"speed-up {m['speedup']:.2f}x (CPU-time {m['cpu_speedup']:.2f}x), median of "
+                  f"{m['rounds']} paired rounds; {m['bytes'] / 1e6:.3f} MB allreduced per step "
+                  f"per rank in {m['buckets']} buckets; communication {m['comm_share']:.0%} of "
+                  f"the epoch alone, {m['hidden']:.0%} of it hidden by overlap; load {load}")))
+    return rows
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--worker", choices=sorted(WORKLOADS), help="(internal) run one job")
+    parser.add_argument("--n", type=int, default=0)
+    parser.add_argument("--out", default="")
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    if args.worker:
+        sys.path.insert(0, str(ROOT))
+        worker(args.worker, args.n, args.out)
+        return
+    for r in run(quick=args.quick):
+        print(f"{r['figure']}: {r['tinydl']:.2f} s vs {r['baseline']:.2f} s\n    {r['note']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,231 @@
+"""Training cases run under ``mpiexec -n K python -m mpi4py tests/distributed/ddp_cases.py OUT``.
+
+Each rank trains on its shard of every batch with DistributedDataParallel (and SyncBatchNorm
+for the CNN); rank 0 writes the final parameters, the running statistics and the outcome of
+the collective and error checks to ``OUT`` (``tinydl.save``). The pytest side imports this
+file to train the one-process reference on the whole batches (``reference``) and compares.
+Importing it starts no MPI.
+"""
+import os
+import sys
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+import tinydl as td  # noqa: E402
+from tinydl import nn  # noqa: E402
+from tinydl.nn import functional as F  # noqa: E402
+from tinydl.optim import SGD, Adam  # noqa: E402
+
+STEPS = 20
+PER_RANK = 4  # samples per rank and step
+CASES = [(kind, dtype, opt) for kind in ("mlp", "cnn") for dtype in ("float64", "float32")
+         for opt in ("sgd", "adam")]
+
+
+def build(kind, dtype):
+    """The MLP (6-16-3, tanh) or the CNN (conv 1->4, BatchNorm, ReLU, pool, linear 36->3).
+
+    The convolution has no bias: BatchNorm removes it, so its gradient is rounding noise,
+    which Adam would normalise into full-size steps that differ with summation order.
+    """
+    td.manual_seed(1)
+    if kind == "mlp":
+        model = nn.Sequential(nn.Linear(6, 16), nn.Tanh(), nn.Linear(16, 3))
+    else:
+        model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4),
+                              nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(36, 3))
+    return model.double() if dtype == "float64" else model
+
+
+def optimizer(name, params):
+    return SGD(params, lr=0.1, momentum=0.9) if name == "sgd" else Adam(params, lr=1e-2)
+
+
+def batches(kind, dtype, world, steps=STEPS, per_rank=PER_RANK, seed=0):
+    """``steps`` whole batches of ``world * per_rank`` samples (inputs, labels)."""
+    rng = np.random.default_rng(seed)
+    n = world * per_rank
+    shape = (n, 6) if kind == "mlp" else (n, 1, 6, 6)
+    return [(rng.standard_normal(shape).astype(dtype), rng.integers(0, 3, n))
+            for _ in range(steps)]
+
+
+def final_state(model):
+    return {k: np.array(v.data) for k, v in model.state_dict().items()}
+
+
+def reference(kind, dtype, opt, world):
+    """One process, whole batches: the state after STEPS steps."""
+    model = build(kind, dtype)
+    optim = optimizer(opt, model.parameters())
+    for x, y in batches(kind, dtype, world):
+        loss = F.cross_entropy(model(td.Tensor(x)), td.Tensor(y))
+        optim.zero_grad()
+        loss.backward()
+        optim.step()
+    return final_state(model)
+
+
+def reference_accumulation(world, micro=4, steps=3):
+    """One process, one SGD step per whole batch of ``world * micro * PER_RANK`` samples."""
+    model = build("mlp", "float64")
+    optim = optimizer("sgd", model.parameters())
+    for x, y in batches("mlp", "float64", world * micro, steps=steps, seed=5):
+        loss = F.cross_entropy(model(td.Tensor(x)), td.Tensor(y))
+        optim.zero_grad()
+        loss.backward()
+        optim.step()
+    return final_state(model)
+
+
+# ---------------------------------------------------------------------- the MPI side
+def _shard(x, rank, per_rank=PER_RANK):
+    return x[rank * per_rank:(rank + 1) * per_rank]
+
+
+def distributed(dist, kind, dtype, opt, world, rank):
+    model = build(kind, dtype)
+    if kind == "cnn":
+        model = dist.convert_sync_batchnorm(model)
+    ddp = dist.DistributedDataParallel(model)
+    optim = optimizer(opt, ddp.parameters())
+    for x, y in batches(kind, dtype, world):
+        loss = F.cross_entropy(ddp(td.Tensor(_shard(x, rank))), td.Tensor(_shard(y, rank)))
+        optim.zero_grad()
+        loss.backward()
+        optim.step()
+    return final_state(model)
+
+
+def distributed_accumulation(dist, world, rank, micro=4, steps=3):
+    """no_sync over the first micro-1 micro-batches, averaging on the last, one step."""
+    model = build("mlp", "float64")
+    ddp = dist.DistributedDataParallel(model)
+    optim = optimizer("sgd", ddp.parameters())
+    for x, y in batches("mlp", "float64", world * micro, steps=steps, seed=5):
+        # Rank r's samples of the whole batch, cut into micro-batches.
+        xs, ys = _shard(x, rank, micro * PER_RANK), _shard(y, rank, micro * PER_RANK)
+        optim.zero_grad()
+        for m in range(micro):
+            part = slice(m * PER_RANK, (m + 1) * PER_RANK)
+            last = m == micro - 1
+            with (ddp.no_sync() if not last else _nothing()):
+                loss = F.cross_entropy(ddp(td.Tensor(xs[part])), td.Tensor(ys[part])) / micro
+                loss.backward()
+        optim.step()
+    return final_state(model)
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _expect_error(fn, *needles):
+    """Run ``fn``; return its RuntimeError message, checked to contain ``needles``."""
+    try:
+        fn()
+    except RuntimeError as error:
+        message = str(error)
+        missing = [n for n in needles if n not in message]
+        assert not missing, f"message {message!r} lacks {missing}"
+        return message
+    raise AssertionError(f"{fn} did not raise")
+
+
+def collectives(dist, world, rank):
+    """In-place collectives against what NumPy computes from every rank's known input."""
+    values = [np.arange(6, dtype=np.float64).reshape(2, 3) * (r + 1) for r in range(world)]
+    t = td.Tensor(values[rank].copy())
+    dist.all_reduce(t)
+    np.testing.assert_array_equal(t.data, sum(values))
+    t = td.Tensor(values[rank].copy())
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    np.testing.assert_array_equal(t.data, values[-1])
+    a = values[rank].copy()
+    dist.all_reduce(a, op=dist.ReduceOp.AVG)
+    np.testing.assert_allclose(a, sum(values) / world, rtol=1e-15)
+    b = td.Tensor(values[rank].copy())
+    dist.broadcast(b, src=world - 1)
+    np.testing.assert_array_equal(b.data, values[-1])
+    gathered = [td.Tensor(np.zeros((2, 3))) for _ in range(world)]
+    dist.all_gather(gathered, td.Tensor(values[rank]))
+    for r in range(world):
+        np.testing.assert_array_equal(gathered[r].data, values[r])
+    inputs = [td.Tensor(np.full(3, 10.0 * rank + j)) for j in range(world)]
+    out = td.Tensor(np.zeros(3))
+    dist.reduce_scatter(out, inputs)
+    np.testing.assert_array_equal(out.data, np.full(3, sum(10.0 * r + rank for r in range(world))))
+    # Mismatched shapes: every rank raises, naming the ranks and shapes, and nobody hangs.
+    odd = np.zeros(3 if rank == 0 else 4)
+    msg = _expect_error(lambda: dist.all_reduce(odd), "rank 0: (3,)", "rank 1: (4,)")
+    return msg
+
+
+def errors(dist, world, rank):
+    """Mismatched replicas and unused parameters give clear errors on every rank."""
+    td.manual_seed(0)
+    width = 16 if rank == 0 else 17
+    model = nn.Sequential(nn.Linear(6, width), nn.Tanh(), nn.Linear(width, 3))
+    replicas = _expect_error(lambda: dist.DistributedDataParallel(model),
+                             "rank 1 has '0.weight' of shape (17, 6)", "rank 0 has",
+                             "(16, 6)")
+
+    class TwoHeads(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body, self.used, self.unused = nn.Linear(6, 4), nn.Linear(4, 3), nn.Linear(4, 3)
+
+        def forward(self, x):
+            return self.used(self.body(x).tanh())
+
+    x = td.Tensor(np.ones((PER_RANK, 6), dtype=np.float32) * (rank + 1))
+    ddp = dist.DistributedDataParallel(TwoHeads())
+    ddp(x).sum().backward()
+    unused = _expect_error(lambda: ddp(x), "unused.weight", "find_unused_parameters=True")
+    ddp = dist.DistributedDataParallel(TwoHeads(), find_unused_parameters=True)
+    for _ in range(2):
+        ddp.zero_grad()
+        ddp(x).sum().backward()
+        ddp.finish_gradient_synchronization()
+    assert ddp.module.unused.weight.grad is None, "a parameter no rank used got a gradient"
+    # Rank r's input is (r + 1) * ones, so the averaged bias gradient of `used` is exact.
+    np.testing.assert_allclose(ddp.module.used.bias.grad.data, np.full(3, float(PER_RANK)))
+    return replicas, unused
+
+
+def main(out):
+    import tinydl.distributed as dist
+    dist.init_process_group("mpi")
+    world, rank = dist.get_world_size(), dist.get_rank()
+    results = {"world": world}
+    for kind, dtype, opt in CASES:
+        state = distributed(dist, kind, dtype, opt, world, rank)
+        # Every replica must hold the same values: compare with rank 0's.
+        for name, value in state.items():
+            ref = value.copy()
+            dist.broadcast(ref, src=0)
+            assert np.array_equal(ref, value), f"rank {rank}: replicas differ in {name}"
+        results[f"{kind}_{dtype}_{opt}"] = state
+    results["accumulation"] = distributed_accumulation(dist, world, rank)
+    results["collective_error"] = collectives(dist, world, rank)
+    results["replica_error"], results["unused_error"] = errors(dist, world, rank)
+    path = out + ".ckpt.npz"
+    dist.save_checkpoint(results["accumulation"], path)
+    loaded = dist.load_checkpoint(path)
+    again = dist.load_checkpoint(path, broadcast_from_rank0=True)
+    for name, value in results["accumulation"].items():
+        assert np.array_equal(loaded[name], value) and np.array_equal(again[name], value), name
+    if rank == 0:
+        td.save(results, out)
+    dist.barrier()
+    dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -1,0 +1,132 @@
+"""World size 1 in this process (no mpiexec): collectives, SyncBatchNorm against BatchNorm,
+DDP as the identity on gradients, and the message when mpi4py is missing."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import tinydl as td
+import tinydl.distributed as dist
+from tinydl import nn
+from tinydl.distributed import process_group
+from tinydl.gradcheck import gradcheck
+from tests.distributed._launch import blas_threads_restored
+
+
+@pytest.fixture
+def group(monkeypatch):
+    """An initialised world of size 1; the BLAS variables it sets are undone afterwards."""
+    pytest.importorskip("mpi4py", reason='needs pip install "tinydl[mpi]"')
+    for var in process_group._THREAD_VARIABLES + ("NUMBA_NUM_THREADS",):
+        monkeypatch.setenv(var, "")  # registers the variable for restoring...
+        monkeypatch.delenv(var)      # ...and leaves it unset, as in a fresh process
+    with blas_threads_restored():
+        if not dist.is_initialized():
+            dist.init_process_group("mpi")
+        yield
+        dist.destroy_process_group()
+
+
+
+def test_without_mpi4py_import_works_and_calls_say_which_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "mpi4py", None)
+    monkeypatch.setattr(process_group, "_world", None)
+    with pytest.raises(ImportError, match=r'pip install "tinydl\[mpi\]"'):
+        dist.init_process_group("mpi")
+    with pytest.raises(ImportError, match=r'pip install "tinydl\[mpi\]"'):
+        dist.get_rank()
+    assert not dist.is_available()
+
+
+def test_world_size_one_is_the_same_code_path(group):
+    assert dist.is_initialized() and dist.get_world_size() == 1 and dist.get_rank() == 0
+    t = td.Tensor(np.arange(4.0))
+    assert dist.all_reduce(t, op=dist.ReduceOp.AVG) is t
+    np.testing.assert_array_equal(t.data, np.arange(4.0))
+    with pytest.raises(RuntimeError, match="already initialised"):
+        dist.init_process_group("mpi")
+    with pytest.raises(ValueError, match="src 1"):
+        dist.broadcast(t, src=1)
+
+
+def test_sync_batchnorm_equals_batchnorm_forward_backward_and_statistics(group):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((5, 3, 4, 4)) * 2 + 1
+    g = rng.standard_normal(x.shape)
+    plain = nn.BatchNorm2d(3).double()
+    plain.weight.data[...] = [0.5, 1.5, -1.0]
+    plain.bias.data[...] = [0.1, 0.2, 0.3]
+    sync = dist.convert_sync_batchnorm(nn.Sequential(nn.BatchNorm2d(3).double()))[0]
+    assert isinstance(sync, dist.SyncBatchNorm)
+    sync.weight.data[...] = plain.weight.data
+    sync.bias.data[...] = plain.bias.data
+    results = []
+    for layer in (plain, sync):
+        xt = td.Tensor(x.copy(), requires_grad=True)
+        out = layer(xt)
+        (out * td.Tensor(g)).sum().backward()
+        results.append((out.data, xt.grad.data, layer.weight.grad.data, layer.bias.grad.data,
+                        layer.running_mean.data.copy(), layer.running_var.data.copy()))
+    for name, a, b in zip(("out", "dx", "dweight", "dbias", "running_mean", "running_var"),
+                          *results):
+        np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12, err_msg=name)
+    sync.eval()
+    plain.eval()
+    np.testing.assert_allclose(sync(td.Tensor(x)).data, plain(td.Tensor(x)).data, rtol=1e-12)
+
+
+def test_sync_batchnorm_gradcheck(group):
+    layer = dist.SyncBatchNorm(2, dtype=np.float64)
+    layer.weight.data[...] = [0.7, -1.3]
+    x = td.Tensor(np.random.default_rng(1).standard_normal((4, 2, 3)), requires_grad=True)
+    assert gradcheck(lambda t: layer(t), (x,))
+
+
+def test_ddp_on_one_rank_leaves_gradients_as_they_are(group):
+    td.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 5), nn.ReLU(), nn.Linear(5, 2))
+    ddp = dist.DistributedDataParallel(model, bucket_cap_mb=1e-5)  # one bucket per tensor
+    assert len(ddp._buckets) == 4
+    x = td.Tensor(np.random.default_rng(2).standard_normal((6, 3)).astype(np.float32))
+    ddp(x).sum().backward()
+    got = [p.grad.data.copy() for p in model.parameters()]
+    model.zero_grad()
+    model(x).sum().backward()
+    for a, b in zip(got, model.parameters()):
+        np.testing.assert_array_equal(a, b.grad.data)
+    assert list(ddp.state_dict())[0] == "module.0.weight"
+
+
+def test_buckets_start_during_backward_before_the_first_layer_is_ready(group):
+    td.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(),
+                          nn.Linear(64, 2))
+    started = []
+    # Registered before DDP's own hook, so it sees the state just before the first layer's
+    # weight (the last gradient backward produces) is counted.
+    model[0].weight.register_post_accumulate_grad_hook(lambda p: started.append(ddp._next))
+    ddp = dist.DistributedDataParallel(model, bucket_cap_mb=0.01)
+    assert len(ddp._buckets) >= 3
+    x = td.Tensor(np.ones((4, 3), dtype=np.float32))
+    ddp(x).sum().backward()
+    assert started and 1 <= started[0] < len(ddp._buckets), (
+        f"{started}: later layers' buckets should be under way while backward is still running")
+    assert ddp.comm_stats["steps"] == 1 and not ddp._expecting
+
+
+def test_one_blas_thread_per_rank_unless_the_user_chose(tmp_path):
+    pytest.importorskip("mpi4py")
+    pytest.importorskip("threadpoolctl")
+    code = ("import threadpoolctl, tinydl.distributed as d; d.init_process_group(); "
+            "print(max(i['num_threads'] for i in threadpoolctl.threadpool_info()))")
+    env = {k: v for k, v in os.environ.items() if k not in process_group._THREAD_VARIABLES}
+    chosen = dict(env, OPENBLAS_NUM_THREADS="2")
+    one = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=60)
+    two = subprocess.run([sys.executable, "-c", code], env=chosen, capture_output=True,
+                         text=True, timeout=60)
+    assert one.stdout.split() == ["1"], one.stderr
+    # A user's own count stays (OpenBLAS caps it at the number of cores).
+    assert two.stdout.split() == [str(min(2, os.cpu_count() or 1))], two.stderr
