@@ -1,0 +1,65 @@
+"""``ReplayBuffer``: a fixed-size NumPy ring buffer of transitions with uniform sampling.
+
+Experience replay (Lin 1992; Mnih et al. 2015, the DQN paper): store transitions
+(s, a, r, s', terminated) as they come, overwrite the oldest once full, and train on
+mini-batches drawn uniformly from what is stored, which breaks the correlation between
+consecutive steps. Only ``terminated`` is kept, not ``truncated``: a time limit is not a
+property of the state, so the learner bootstraps through it (Gymnasium's convention;
+Pardo et al. 2018, "Time limits in reinforcement learning").
+"""
+import numpy as np
+
+__all__ = ["ReplayBuffer"]
+
+
+class ReplayBuffer:
+    """ReplayBuffer(capacity, obs_shape, seed=None, action_shape=(), action_dtype=np.int64).
+
+    Preallocated arrays: ``obs`` and ``next_obs`` (capacity, *obs_shape) float32, ``actions``
+    (capacity, *action_shape) (int64 for discrete actions, pass ``action_dtype=np.float32``
+    and ``action_shape=(d,)`` for continuous ones), ``rewards`` and ``terminated`` (capacity,)
+    float32. ``add`` writes at ``pos`` and advances it modulo capacity; ``sample(batch_size)``
+    draws indices uniformly with replacement from the ``len(buffer)`` stored transitions
+    (as CleanRL and Stable-Baselines3 do) using the buffer's own seeded generator.
+    """
+
+    def __init__(self, capacity, obs_shape, seed=None, action_shape=(), action_dtype=np.int64):
+        if int(capacity) != capacity or capacity < 1:
+            raise ValueError(f"ReplayBuffer: capacity must be a positive int, got {capacity!r}")
+        self.capacity = int(capacity)
+        self.obs_shape = tuple(int(n) for n in np.atleast_1d(obs_shape))
+        self.action_shape = tuple(action_shape)
+        self.obs = np.zeros((self.capacity, *self.obs_shape), dtype=np.float32)
+        self.next_obs = np.zeros_like(self.obs)
+        self.actions = np.zeros((self.capacity, *self.action_shape), dtype=action_dtype)
+        self.rewards = np.zeros(self.capacity, dtype=np.float32)
+        self.terminated = np.zeros(self.capacity, dtype=np.float32)
+        self.pos = 0
+        self.size = 0
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self):
+        return self.size
+
+    def add(self, obs, action, reward, next_obs, terminated):
+        """Store one transition; once full, the oldest one is overwritten."""
+        obs = np.asarray(obs, dtype=np.float32)
+        if obs.shape != self.obs_shape or np.shape(next_obs) != self.obs_shape:
+            raise ValueError(f"ReplayBuffer.add: observations must have shape {self.obs_shape}, "
+                             f"got {obs.shape} and {np.shape(next_obs)}")
+        i = self.pos
+        self.obs[i] = obs
+        self.next_obs[i] = next_obs
+        self.actions[i] = action
+        self.rewards[i] = reward
+        self.terminated[i] = terminated
+        self.pos = (i + 1) % self.capacity
+        self.size = min(self.size + 1, self.capacity)
+
+    def sample(self, batch_size):
+        """A dict of arrays with ``batch_size`` rows: obs, actions, rewards, next_obs, terminated."""
+        if self.size == 0:
+            raise ValueError("ReplayBuffer.sample: the buffer is empty")
+        idx = self.rng.integers(0, self.size, size=int(batch_size))
+        return {"obs": self.obs[idx], "actions": self.actions[idx], "rewards": self.rewards[idx],
+                "next_obs": self.next_obs[idx], "terminated": self.terminated[idx]}
