@@ -22,7 +22,8 @@ from tinydl.serialization import SerializationError, load, save
 
 __version__ = "0.1.0"
 
-_SUBPACKAGES = ("nn", "optim", "data", "vision", "gan", "ml", "kernels", "backends", "linalg")
+_SUBPACKAGES = ("nn", "optim", "data", "vision", "gan", "ml", "kernels", "backends", "linalg",
+                "distributed", "rl", "viz", "profiler", "tune")
 
 
 def __getattr__(name):

@@ -1,5 +1,7 @@
-"""tinydl.data: datasets, batching, the bundled digits, IDX (MNIST) files and toy 2-D sets."""
+"""tinydl.data: datasets, batching, the bundled digits, IDX (MNIST) files, toy 2-D sets and
+image transforms (``tinydl.data.transforms``, torchvision's names)."""
 
+from tinydl.data import transforms
 from tinydl.data.dataset import DataLoader, Dataset, TensorDataset, default_collate, mean_std
 from tinydl.data.digits import load_digits
 from tinydl.data.idx import read_idx, write_idx
@@ -8,5 +10,5 @@ from tinydl.data.synthetic import make_circles, make_gaussian_mixture, make_moon
 __all__ = [
     "Dataset", "TensorDataset", "DataLoader", "default_collate", "mean_std", "load_digits",
     "read_idx", "write_idx", "make_moons", "make_circles", "make_spirals",
-    "make_gaussian_mixture",
+    "make_gaussian_mixture", "transforms",
 ]

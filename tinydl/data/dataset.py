@@ -37,13 +37,17 @@ class Dataset:
 class TensorDataset(Dataset):
     """Dataset over arrays that share their first dimension: ``ds[i] = (a[i], b[i], ...)``.
 
-    ``TensorDataset(*tensors)`` takes ``tinydl.Tensor`` s or NumPy arrays (or anything
-    ``np.asarray`` accepts) of shapes ``(N, ...)``; they are kept as NumPy arrays in
-    ``.tensors`` (a Tensor's data is shared, not copied) and items are tuples of NumPy arrays
-    or scalars, as in ``torch.utils.data.TensorDataset``.
+    ``TensorDataset(*tensors, transform=None, target_transform=None)`` takes
+    ``tinydl.Tensor`` s or NumPy arrays (or anything ``np.asarray`` accepts) of shapes
+    ``(N, ...)``; they are kept as NumPy arrays in ``.tensors`` (a Tensor's data is shared,
+    not copied) and items are tuples of NumPy arrays or scalars, as in
+    ``torch.utils.data.TensorDataset``. ``transform`` (torchvision's argument, e.g. a
+    ``tinydl.data.transforms.Compose``) is applied to the first field of every item as it is
+    fetched, ``target_transform`` to the last (with two or more fields); a random transform
+    draws anew on every fetch, so each epoch sees other augmentations.
     """
 
-    def __init__(self, *tensors):
+    def __init__(self, *tensors, transform=None, target_transform=None):
         if not tensors:
             raise ValueError("TensorDataset: needs at least one tensor")
         arrays = tuple(t.data if isinstance(t, Tensor) else np.asarray(t) for t in tensors)
@@ -56,15 +60,32 @@ class TensorDataset(Dataset):
             raise ValueError(f"TensorDataset: all tensors must have the same first dimension, "
                              f"got shapes {shapes}")
         self.tensors = arrays
+        for name, fn in (("transform", transform), ("target_transform", target_transform)):
+            if fn is not None and not callable(fn):
+                raise TypeError(f"TensorDataset: {name} must be callable, got {type(fn).__name__}")
+        if target_transform is not None and len(arrays) < 2:
+            raise ValueError("TensorDataset: target_transform needs a second (target) tensor")
+        self.transform = transform
+        self.target_transform = target_transform
 
     def __getitem__(self, index):
-        return tuple(a[index] for a in self.tensors)
+        item = [a[index] for a in self.tensors]
+        if self.transform is not None:
+            item[0] = self.transform(item[0])
+        if self.target_transform is not None:
+            item[-1] = self.target_transform(item[-1])
+        return tuple(item)
 
     def __len__(self):
         return self.tensors[0].shape[0]
 
     def get_batch(self, indices):
-        """Tuple of Tensors ``(a[indices], b[indices], ...)``, collated as ``default_collate``."""
+        """Tuple of Tensors ``(a[indices], b[indices], ...)``, collated as ``default_collate``.
+
+        With a transform the samples are transformed one by one, then stacked.
+        """
+        if self.transform is not None or self.target_transform is not None:
+            return default_collate([self[int(i)] for i in indices])
         return tuple(_batch_tensor(a[indices], sample_ndim=a.ndim - 1) for a in self.tensors)
 
 

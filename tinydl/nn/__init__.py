@@ -43,3 +43,6 @@ __all__ = [
     "PixelShuffle", "PixelUnshuffle", "MaxUnpool2d", "Conv3d", "MaxPool3d", "AvgPool3d",
 ]
 __all__ += ["MultiheadAttention", "TransformerEncoderLayer"]
+from tinydl.nn.ensemble import Ensemble, ensemble, ensemble_predict
+
+__all__ += ["Ensemble", "ensemble", "ensemble_predict"]

@@ -27,8 +27,10 @@ RMSprop, AdaDelta and NAdam do the same, AdamW decays the weights directly.)
 
 Each class follows torch.optim's single-tensor update rule exactly; see its module for
 the formulas. Gradient accumulation is described in ``tinydl.optim.optimizer``.
+``swa_utils`` holds weight averaging (SWA, EMA) and ``update_bn``; ``lr_scheduler`` the
+schedules, chainable as torch's (``SequentialLR``, ``ChainedScheduler``).
 """
-from tinydl.optim import lr_scheduler, testfns
+from tinydl.optim import lr_scheduler, swa_utils, testfns
 from tinydl.optim.adadelta import Adadelta
 from tinydl.optim.adagrad import Adagrad
 from tinydl.optim.adam import Adam, AdamW
@@ -39,4 +41,4 @@ from tinydl.optim.rmsprop import RMSprop
 from tinydl.optim.sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW", "NAdam",
-           "lr_scheduler", "testfns", "lr_finder", "suggest_lr", "plot_lr_finder"]
+           "lr_scheduler", "testfns", "lr_finder", "suggest_lr", "plot_lr_finder", "swa_utils"]

@@ -10,9 +10,23 @@ Usage, in torch's call order::
 A scheduler counts its steps in ``last_epoch`` (0 after construction) and writes
 ``group['lr']`` of every parameter group. The first construction on an optimizer stores
 each group's lr as ``group['initial_lr']``; these are the ``base_lrs`` the closed forms
-start from. Each schedule here computes lr from ``last_epoch`` in closed form, so unlike
-torch's recursive forms they are not chainable (two schedulers on one optimizer overwrite
-each other rather than multiply).
+start from.
+
+Chaining. As in torch, ``StepLR``, ``MultiStepLR``, ``ConstantLR``, ``LinearLR``,
+``ExponentialLR`` and ``CosineAnnealingLR`` step in *recursive* form: ``get_lr()`` multiplies
+(or, for the cosine, rescales) the lr the group has now, not ``base_lr``. Two of them on one
+optimizer therefore compose (their factors multiply), which is what ``ChainedScheduler``
+relies on; ``SequentialLR`` hands the optimizer from one schedule to the next at milestones.
+Each also keeps its closed form in ``_get_closed_form_lr()`` (lr from ``base_lr`` and
+``last_epoch``), used by ``step(epoch)`` and when ``SequentialLR`` starts a schedule. The
+others (``LambdaLR``, the cyclic ones, warm restarts) are closed forms, as in torch, and
+overwrite what another schedule wrote.
+
+Warmup then cosine (the "Bag of Tricks" recipe, He et al. 2019)::
+
+    warmup = LinearLR(optimizer, start_factor=0.1, total_iters=w)
+    cosine = CosineAnnealingLR(optimizer, T_max=total - w)
+    scheduler = SequentialLR(optimizer, [warmup, cosine], milestones=[w])
 """
 import bisect
 import math
@@ -54,24 +68,48 @@ class LRScheduler:
                                    f"to resume from at last_epoch={last_epoch}")
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
-        self._step_count = 0
         self._optimizer_steps_at_start = optimizer._step_calls
-        self.step()
+        self._initial_step()
+
+    def _initial_step(self):
+        """Step 0, done by construction (and by ``SequentialLR`` when a schedule starts)."""
+        self._step_count = 0
+        self._is_initial = True
+        try:
+            self.step()
+        finally:
+            self._is_initial = False
 
     def get_lr(self):
         """The learning rate of every group at step ``last_epoch``."""
         raise NotImplementedError
 
+    def _group_lrs(self):
+        return [group["lr"] for group in self.optimizer.param_groups]
+
     def get_last_lr(self):
         """The learning rates the last ``step()`` set, one per parameter group."""
         return self._last_lr
 
-    def step(self):
-        """Advance one step and write the new lr into every parameter group."""
+    def step(self, epoch=None):
+        """Advance one step and write the new lr into every parameter group.
+
+        ``step(epoch)`` (deprecated in torch, kept for its semantics) jumps to ``epoch`` and
+        uses the closed form where the schedule has one.
+        """
         self._warn_if_out_of_order()
         self._step_count += 1
-        self.last_epoch += 1
-        self._apply(self.get_lr())
+        self._update_lr(epoch)
+
+    def _update_lr(self, epoch=None):
+        if epoch is None:
+            self.last_epoch += 1
+            lrs = self.get_lr()
+        else:
+            self.last_epoch = epoch
+            closed_form = getattr(self, "_get_closed_form_lr", None)
+            lrs = closed_form() if closed_form is not None else self.get_lr()
+        self._apply(lrs)
 
     def _warn_if_out_of_order(self):
         if self._step_count == 1 and self.optimizer._step_calls == self._optimizer_steps_at_start:
@@ -108,7 +146,11 @@ class LambdaLR(LRScheduler):
 
 
 class StepLR(LRScheduler):
-    """lr = base_lr * gamma ** floor(epoch / step_size)."""
+    """lr = base_lr * gamma ** floor(epoch / step_size).
+
+    Recursive (chainable) step: the group's lr is multiplied by gamma at every non-zero
+    multiple of step_size and left alone otherwise.
+    """
 
     def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
         if not (isinstance(step_size, int) and step_size > 0):
@@ -118,11 +160,20 @@ class StepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
+            return self._group_lrs()
+        return [lr * self.gamma for lr in self._group_lrs()]
+
+    def _get_closed_form_lr(self):
         return [base * self.gamma ** (self.last_epoch // self.step_size) for base in self.base_lrs]
 
 
 class MultiStepLR(LRScheduler):
-    """lr = base_lr * gamma ** (number of milestones <= epoch); a repeated milestone counts twice."""
+    """lr = base_lr * gamma ** (number of milestones <= epoch); a repeated milestone counts twice.
+
+    Recursive (chainable) step: at a milestone met k times the group's lr is multiplied by
+    gamma ** k.
+    """
 
     def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
         self.milestones = sorted(int(m) for m in milestones)
@@ -130,25 +181,105 @@ class MultiStepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        hits = self.milestones.count(self.last_epoch)
+        if hits == 0:
+            return self._group_lrs()
+        return [lr * self.gamma ** hits for lr in self._group_lrs()]
+
+    def _get_closed_form_lr(self):
         passed = bisect.bisect_right(self.milestones, self.last_epoch)
         return [base * self.gamma ** passed for base in self.base_lrs]
 
 
+class ConstantLR(LRScheduler):
+    """lr = base_lr * factor for epoch < total_iters, then base_lr.
+
+    Recursive (chainable) step: multiply by ``factor`` at step 0, divide it out at
+    ``total_iters``.
+    """
+
+    def __init__(self, optimizer, factor=1.0 / 3, total_iters=5, last_epoch=-1):
+        if not 0 <= factor <= 1:
+            raise ValueError(f"ConstantLR: factor must be in [0, 1], got {factor!r}")
+        self.factor = factor
+        self.total_iters = total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self.last_epoch == 0:
+            return [lr * self.factor for lr in self._group_lrs()]
+        if self.last_epoch != self.total_iters:
+            return self._group_lrs()
+        return [lr / self.factor for lr in self._group_lrs()]
+
+    def _get_closed_form_lr(self):
+        factor = self.factor if self.last_epoch < self.total_iters else 1.0
+        return [base * factor for base in self.base_lrs]
+
+
+class LinearLR(LRScheduler):
+    """lr = base_lr * (s + (e - s) min(epoch, T) / T): linear warmup (or decay) over T steps.
+
+    s = ``start_factor``, e = ``end_factor``, T = ``total_iters``; torch's defaults s = 1/3,
+    e = 1, T = 5. Recursive (chainable) step, as torch: step 0 multiplies the group's lr by
+    s, step k <= T by ``1 + (e - s) / (T s + (k - 1)(e - s))`` (the ratio of consecutive
+    factors), later steps leave it alone. Linear warmup before another schedule is the
+    "Bag of Tricks" warmup (He et al. 2019, after Goyal et al. 2017).
+    """
+
+    def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5,
+                 last_epoch=-1):
+        if not 0 < start_factor <= 1:
+            raise ValueError(f"LinearLR: start_factor must be in (0, 1], got {start_factor!r}")
+        if not 0 <= end_factor <= 1:
+            raise ValueError(f"LinearLR: end_factor must be in [0, 1], got {end_factor!r}")
+        if not (isinstance(total_iters, int) and total_iters > 0):
+            raise ValueError(f"LinearLR: total_iters must be a positive int, got {total_iters!r}")
+        self.start_factor = start_factor
+        self.end_factor = end_factor
+        self.total_iters = total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self.last_epoch == 0:
+            return [lr * self.start_factor for lr in self._group_lrs()]
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return self._group_lrs()
+        slope = self.end_factor - self.start_factor
+        ratio = 1.0 + slope / (self.total_iters * self.start_factor
+                               + (self.last_epoch - 1) * slope)
+        return [lr * ratio for lr in self._group_lrs()]
+
+    def _get_closed_form_lr(self):
+        done = min(self.total_iters, self.last_epoch) / self.total_iters
+        factor = self.start_factor + (self.end_factor - self.start_factor) * done
+        return [base * factor for base in self.base_lrs]
+
+
 class ExponentialLR(LRScheduler):
-    """lr = base_lr * gamma ** epoch."""
+    """lr = base_lr * gamma ** epoch; recursive (chainable) step: lr *= gamma."""
 
     def __init__(self, optimizer, gamma, last_epoch=-1):
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        if self._is_initial:
+            return self._group_lrs()
+        return [lr * self.gamma for lr in self._group_lrs()]
+
+    def _get_closed_form_lr(self):
         return [base * self.gamma ** self.last_epoch for base in self.base_lrs]
 
 
 class CosineAnnealingLR(LRScheduler):
     """lr = eta_min + (base_lr - eta_min) (1 + cos(pi epoch / T_max)) / 2 (Loshchilov & Hutter, SGDR).
 
-    Past T_max the cosine continues, so lr climbs back up, as in torch.
+    Past T_max the cosine continues, so lr climbs back up, as in torch. Recursive
+    (chainable) step, as torch: the group's lr minus eta_min is rescaled by the ratio of
+    consecutive cosine factors, ``(1 + cos(pi e / T)) / (1 + cos(pi (e - 1) / T))``; where
+    the previous factor is 0 (the cosine's trough) the step adds
+    ``(base_lr - eta_min)(1 - cos(pi / T)) / 2`` instead.
     """
 
     def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
@@ -159,8 +290,138 @@ class CosineAnnealingLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        e, T = self.last_epoch, self.T_max
+        if self._is_initial:
+            return self._group_lrs()
+        if self._step_count == 1 and e > 0:
+            return self._get_closed_form_lr()
+        if (e - 1 - T) % (2 * T) == 0:
+            rise = (1 - math.cos(math.pi / T)) / 2
+            return [lr + (base - self.eta_min) * rise
+                    for base, lr in zip(self.base_lrs, self._group_lrs())]
+        ratio = (1 + math.cos(math.pi * e / T)) / (1 + math.cos(math.pi * (e - 1) / T))
+        return [ratio * (lr - self.eta_min) + self.eta_min for lr in self._group_lrs()]
+
+    def _get_closed_form_lr(self):
         factor = (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
         return [self.eta_min + (base - self.eta_min) * factor for base in self.base_lrs]
+
+
+class SequentialLR(LRScheduler):
+    """Run ``schedulers[i]`` between ``milestones[i-1]`` and ``milestones[i]``, as torch.
+
+    ``SequentialLR(optimizer, schedulers, milestones)`` with ``len(milestones) ==
+    len(schedulers) - 1``. Construction resets every group's lr to ``initial_lr``, takes back
+    the step 0 each schedule made when it was built, and starts the first one. At a
+    milestone m the next schedule restarts from its closed form at its step 0 (from
+    ``base_lr``, not from the lr the previous one left); in between, the active schedule
+    steps as usual. The schedules must share ``optimizer``.
+    """
+
+    def __init__(self, optimizer, schedulers, milestones, last_epoch=-1):
+        schedulers = list(schedulers)
+        _check_members("SequentialLR", optimizer, schedulers)
+        if len(milestones) != len(schedulers) - 1:
+            raise ValueError(f"SequentialLR: expected {len(schedulers) - 1} milestones (one fewer "
+                             f"than the {len(schedulers)} schedulers), got {len(milestones)}")
+        self._schedulers = schedulers
+        self._milestones = list(milestones)
+        self.last_epoch = last_epoch + 1
+        self.optimizer = optimizer
+        for group in optimizer.param_groups:
+            group["lr"] = group["initial_lr"]
+        for scheduler in _leaves(schedulers):
+            scheduler.last_epoch -= 1
+        first = self._schedulers[bisect.bisect_right(self._milestones, 0)]
+        first._initial_step()
+        self._last_lr = first.get_last_lr()
+
+    def step(self):
+        """Step the schedule whose stretch ``last_epoch + 1`` falls in (restart it at a milestone)."""
+        self.last_epoch += 1
+        i = bisect.bisect_right(self._milestones, self.last_epoch)
+        scheduler = self._schedulers[i]
+        if i > 0 and self._milestones[i - 1] == self.last_epoch:
+            scheduler._update_lr(0)
+        else:
+            scheduler.step()
+        self._last_lr = scheduler.get_last_lr()
+
+    def state_dict(self):
+        """Own attributes plus every member schedule's ``state_dict()`` under ``_schedulers``."""
+        return _nested_state(self)
+
+    def load_state_dict(self, state_dict):
+        """Restore what ``state_dict()`` saved, members included."""
+        _load_nested_state(self, state_dict)
+
+
+class ChainedScheduler(LRScheduler):
+    """Step several schedules together on one optimizer, as torch: ``step()`` steps each in order.
+
+    With recursive schedules their factors multiply, e.g. ``ChainedScheduler([LinearLR(o,
+    0.1, total_iters=5), ExponentialLR(o, 0.9)])`` warms up while decaying. ``get_last_lr()``
+    is the optimizer's lr after the last schedule.
+    """
+
+    def __init__(self, schedulers, optimizer=None):
+        schedulers = list(schedulers)
+        if not schedulers:
+            raise ValueError("ChainedScheduler: needs at least one scheduler")
+        optimizer = optimizer if optimizer is not None else schedulers[0].optimizer
+        _check_members("ChainedScheduler", optimizer, schedulers)
+        self._schedulers = schedulers
+        self.optimizer = optimizer
+        self._last_lr = [group["lr"] for group in optimizer.param_groups]
+
+    def step(self):
+        """Step every member schedule, in the order given."""
+        for scheduler in self._schedulers:
+            scheduler.step()
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def state_dict(self):
+        """Own attributes plus every member schedule's ``state_dict()`` under ``_schedulers``."""
+        return _nested_state(self)
+
+    def load_state_dict(self, state_dict):
+        """Restore what ``state_dict()`` saved, members included."""
+        _load_nested_state(self, state_dict)
+
+
+def _check_members(name, optimizer, schedulers):
+    for i, scheduler in enumerate(schedulers):
+        if not hasattr(scheduler, "optimizer"):
+            raise TypeError(f"{name}: schedulers[{i}] ({type(scheduler).__name__}) has no optimizer")
+        if isinstance(scheduler, ReduceLROnPlateau):
+            raise ValueError(f"{name}: schedulers[{i}] is a ReduceLROnPlateau, whose step needs "
+                             "a metric; step it yourself")
+        if scheduler.optimizer is not optimizer:
+            raise ValueError(f"{name}: schedulers[{i}] ({type(scheduler).__name__}) belongs to "
+                             "another optimizer; all must share one")
+
+
+def _leaves(schedulers):
+    """The plain schedules inside (possibly nested) Sequential/Chained schedules."""
+    for scheduler in schedulers:
+        if hasattr(scheduler, "_schedulers"):
+            yield from _leaves(scheduler._schedulers)
+        else:
+            yield scheduler
+
+
+def _nested_state(scheduler):
+    state = {k: v for k, v in scheduler.__dict__.items() if k not in ("optimizer", "_schedulers")}
+    state["_schedulers"] = [s.state_dict() for s in scheduler._schedulers]
+    return state
+
+
+def _load_nested_state(scheduler, state_dict):
+    state = dict(state_dict)
+    members = state.pop("_schedulers")
+    scheduler.__dict__.update(state)
+    for s, member_state in zip(scheduler._schedulers, members):
+        s.load_state_dict(member_state)
 
 
 class CosineAnnealingWarmRestarts(LRScheduler):

@@ -1,1 +1,5 @@
 """tinydl.vision.models: small networks to train on the bundled and synthetic data."""
+from tinydl.vision.models.resnet import (BasicBlock, ResNetTiny, param_groups_no_decay,
+                                         resnet_tiny, zero_gamma_)
+
+__all__ = ["BasicBlock", "ResNetTiny", "param_groups_no_decay", "resnet_tiny", "zero_gamma_"]

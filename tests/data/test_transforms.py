@@ -1,0 +1,236 @@
+"""tinydl.data.transforms: NumPy references on fixed inputs, determinism, identities, mixing."""
+import colorsys
+
+import numpy as np
+import pytest
+
+import tinydl as td
+from tinydl.data import DataLoader, TensorDataset
+from tinydl.data import transforms as T
+from tinydl.nn import functional as F
+
+RNG = np.random.default_rng(1234)
+IMG = RNG.random((3, 7, 9)).astype(np.float32)                  # CHW float
+IMG_U8 = RNG.integers(0, 256, (7, 9, 3)).astype(np.uint8)       # HWC uint8
+
+RANDOM_TRANSFORMS = {
+    "RandomCrop": lambda seed: T.RandomCrop(5, padding=2, seed=seed),
+    "RandomHorizontalFlip": lambda seed: T.RandomHorizontalFlip(seed=seed),
+    "RandomAffine": lambda seed: T.RandomAffine(25, (0.2, 0.1), (0.8, 1.2), (-5, 5, -3, 3),
+                                                interpolation="bilinear", seed=seed),
+    "ColorJitter": lambda seed: T.ColorJitter(0.4, 0.4, 0.4, 0.1, seed=seed),
+    "RandomErasing": lambda seed: T.RandomErasing(p=0.7, value="random", seed=seed),
+    "GaussianBlur": lambda seed: T.GaussianBlur(3, sigma=(0.1, 2.0), seed=seed),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RANDOM_TRANSFORMS))
+def test_deterministic_under_a_seed(name):
+    make = RANDOM_TRANSFORMS[name]
+    for img in (IMG, IMG_U8):
+        a = [make(7)(img) for _ in range(3)]
+        b = [make(7)(img) for _ in range(3)]
+        for x, y in zip(a, b):
+            np.testing.assert_array_equal(x, y, err_msg=f"{name}: seed=7 twice")
+        # tinydl's global generator: manual_seed replays the same stream.
+        t = make(None)
+        td.manual_seed(3)
+        first = [t(img) for _ in range(4)]
+        td.manual_seed(3)
+        again = [t(img) for _ in range(4)]
+        for x, y in zip(first, again):
+            np.testing.assert_array_equal(x, y, err_msg=f"{name}: manual_seed(3) twice")
+        # ... and the draws do vary from call to call.
+        assert any(not np.array_equal(first[0], x) for x in first[1:]), f"{name} never varies"
+        assert first[0].dtype == img.dtype, f"{name} changed the dtype"
+
+
+def test_random_crop_matches_numpy_pad_and_slice():
+    seed, size, pad = 5, (4, 6), 2
+    out = T.RandomCrop(size, padding=pad, seed=seed)(IMG)
+    rng = np.random.default_rng(seed)
+    padded = np.pad(IMG, ((0, 0), (pad, pad), (pad, pad)))
+    i = rng.integers(0, padded.shape[1] - size[0] + 1)
+    j = rng.integers(0, padded.shape[2] - size[1] + 1)
+    np.testing.assert_array_equal(out, padded[:, i:i + 4, j:j + 6])
+    # uint8 HWC: the same window, in HWC.
+    out8 = T.RandomCrop(size, padding=pad, padding_mode="reflect", seed=seed)(IMG_U8)
+    ref8 = np.pad(IMG_U8, ((pad, pad), (pad, pad), (0, 0)), mode="reflect")[i:i + 4, j:j + 6]
+    np.testing.assert_array_equal(out8, ref8)
+    with pytest.raises(ValueError, match="RandomCrop"):
+        T.RandomCrop(20)(IMG)
+
+
+def test_flip_normalize_to_tensor_references():
+    np.testing.assert_array_equal(T.RandomHorizontalFlip(p=1.0)(IMG), IMG[:, :, ::-1])
+    np.testing.assert_array_equal(T.RandomHorizontalFlip(p=1.0)(IMG_U8), IMG_U8[:, ::-1])
+    np.testing.assert_array_equal(T.RandomHorizontalFlip(p=0.0)(IMG), IMG)
+    x = T.ToTensor()(IMG_U8)
+    assert isinstance(x, td.Tensor) and x.shape == (3, 7, 9) and x.dtype == np.float32
+    np.testing.assert_allclose(x.data, IMG_U8.transpose(2, 0, 1) / 255.0, rtol=1e-6)
+    mean, std = [0.1, 0.2, 0.3], [0.5, 0.25, 2.0]
+    got = T.Normalize(mean, std)(x)
+    ref = (x.data - np.array(mean)[:, None, None]) / np.array(std)[:, None, None]
+    np.testing.assert_allclose(got.data, ref, rtol=1e-6)
+    with pytest.raises(TypeError, match="ToTensor first"):
+        T.Normalize(mean, std)(IMG_U8)
+
+
+def test_random_affine_with_zero_parameters_is_the_identity():
+    for interpolation in ("nearest", "bilinear"):
+        t = T.RandomAffine(0, translate=(0, 0), scale=(1, 1), shear=0, interpolation=interpolation)
+        np.testing.assert_array_equal(t(IMG), IMG)
+        np.testing.assert_array_equal(t(IMG_U8), IMG_U8)
+        np.testing.assert_array_equal(t(IMG[0]), IMG[0])
+
+
+def test_random_affine_rotation_and_translation_references():
+    square = RNG.random((2, 6, 6)).astype(np.float32)
+    rot = T.RandomAffine(degrees=(90, 90))(square)   # counter-clockwise, as displayed
+    np.testing.assert_array_equal(rot, np.rot90(square, 1, axes=(1, 2)))
+    # translate=(tx, ty) with a fixed draw: compare with a zero-filled shift.
+    probe = T.RandomAffine(0, translate=(0.3, 0.3))
+    seed = next(s for s in range(50)
+                if 0 not in probe.get_params(np.random.default_rng(s), 7, 9)[1])
+    t = T.RandomAffine(0, translate=(0.3, 0.3), seed=seed)
+    angle, (dx, dy), scale, shear = t.get_params(np.random.default_rng(seed), 7, 9)
+    out = t(IMG)
+    dx, dy = int(dx), int(dy)
+    ref = np.zeros_like(IMG)
+    src = IMG[:, max(0, -dy):7 - max(0, dy), max(0, -dx):9 - max(0, dx)]
+    ref[:, max(0, dy):max(0, dy) + src.shape[1], max(0, dx):max(0, dx) + src.shape[2]] = src
+    assert (dx, dy) != (0, 0)
+    np.testing.assert_array_equal(out, ref)
+
+
+def bilinear_reference(img, matrix):
+    """Inverse-map every output pixel and interpolate bilinearly, zeros outside (vectorised)."""
+    c, h, w = img.shape
+    inv = np.linalg.inv(np.vstack([matrix, [0, 0, 1]]))
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
+    sx = inv[0, 0] * xs + inv[0, 1] * ys + inv[0, 2]
+    sy = inv[1, 0] * xs + inv[1, 1] * ys + inv[1, 2]
+    x0, y0 = np.floor(sx).astype(int), np.floor(sy).astype(int)
+    out = np.zeros((c, h, w))
+    for oy in (0, 1):
+        for ox in (0, 1):
+            xi, yi = x0 + ox, y0 + oy
+            wgt = (1 - np.abs(sx - xi)) * (1 - np.abs(sy - yi))
+            inside = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
+            out += np.where(inside, img[:, np.clip(yi, 0, h - 1), np.clip(xi, 0, w - 1)], 0) * wgt
+    return out
+
+
+def test_affine_warp_matches_bilinear_reference_and_matrix_convention():
+    m = T.affine_matrix(angle=17.0, translate=(1.0, -2.0), scale=1.1, shear=(8.0, -4.0),
+                        center=(4.0, 3.0))
+    np.testing.assert_allclose(T.warp_affine(IMG, m, order=1), bilinear_reference(IMG, m),
+                               atol=1e-6)
+    # Shear along x only: (x, y) -> (x + tan(sx) (y - cy), y).
+    s = T.affine_matrix(0.0, (0, 0), 1.0, (30.0, 0.0), (4.0, 3.0))
+    x, y = 2.0, 5.0
+    np.testing.assert_allclose(s @ [x, y, 1], [x + np.tan(np.radians(30)) * (y - 3.0), y])
+
+
+def test_color_jitter_references():
+    b = T.ColorJitter(brightness=(1.5, 1.5))(IMG)
+    np.testing.assert_allclose(b, np.clip(IMG * 1.5, 0, 1), rtol=1e-6)
+    gray = 0.299 * IMG[0] + 0.587 * IMG[1] + 0.114 * IMG[2]
+    c = T.ColorJitter(contrast=(0.5, 0.5))(IMG)
+    np.testing.assert_allclose(c, np.clip(0.5 * IMG + 0.5 * gray.mean(), 0, 1), rtol=1e-6)
+    s = T.ColorJitter(saturation=(0.0, 0.0))(IMG)
+    np.testing.assert_allclose(s, np.broadcast_to(gray, IMG.shape), rtol=1e-6)
+    h = T.ColorJitter(hue=(0.2, 0.2))(IMG)
+    ref = np.empty_like(IMG)
+    for i in range(7):
+        for j in range(9):
+            hh, ss, vv = colorsys.rgb_to_hsv(*IMG[:, i, j])
+            ref[:, i, j] = colorsys.hsv_to_rgb((hh + 0.2) % 1.0, ss, vv)
+    np.testing.assert_allclose(h, ref, atol=1e-6)
+    # One channel: saturation and hue do nothing.
+    np.testing.assert_array_equal(T.ColorJitter(saturation=0.9, hue=0.4, seed=0)(IMG[:1]), IMG[:1])
+
+
+def test_random_erasing_fills_one_rectangle():
+    big = RNG.random((2, 20, 24)).astype(np.float32) + 1.0
+    out = T.RandomErasing(p=1.0, scale=(0.05, 0.2), value=0.0, seed=4)(big)
+    erased = np.all(out == 0.0, axis=0)
+    rows, cols = np.nonzero(erased)
+    assert rows.size > 0
+    box = erased[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+    assert box.all(), "the erased pixels do not form one rectangle"
+    assert 0.05 * 480 * 0.5 <= box.size <= 0.2 * 480 * 1.5
+    np.testing.assert_array_equal(out[:, ~erased], big[:, ~erased])
+    np.testing.assert_array_equal(T.RandomErasing(p=0.0)(big), big)
+
+
+def test_gaussian_blur_matches_reflect_padded_sum():
+    sigma, k = 0.8, 5
+    out = T.GaussianBlur(k, sigma=sigma)(IMG)
+    x = np.arange(k) - (k - 1) / 2
+    g = np.exp(-x ** 2 / (2 * sigma ** 2))
+    g /= g.sum()
+    padded = np.pad(IMG.astype(np.float64), ((0, 0), (2, 2), (2, 2)), mode="reflect")
+    ref = np.zeros(IMG.shape)
+    for a in range(k):
+        for b in range(k):
+            ref += g[a] * g[b] * padded[:, a:a + 7, b:b + 9]
+    np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-6)
+
+
+def test_mixup_reference_and_cross_entropy_accepts_its_targets():
+    x = RNG.standard_normal((6, 1, 4, 4)).astype(np.float32)
+    y = np.array([0, 1, 2, 3, 4, 1])
+    xm, ym = T.mixup(td.Tensor(x), td.Tensor(y), alpha=0.4, num_classes=5, seed=9)
+    rng = np.random.default_rng(9)
+    lam, perm = rng.beta(0.4, 0.4), rng.permutation(6)
+    np.testing.assert_allclose(xm.data, lam * x + (1 - lam) * x[perm], rtol=1e-6)
+    onehot = np.eye(5)[y]
+    np.testing.assert_allclose(ym.data, lam * onehot + (1 - lam) * onehot[perm], rtol=1e-6)
+    logits = td.Tensor(RNG.standard_normal((6, 5)).astype(np.float32), requires_grad=True)
+    loss = F.cross_entropy(logits, ym)
+    logp = logits.data - np.log(np.exp(logits.data).sum(1, keepdims=True))
+    assert loss.item() == pytest.approx(-(ym.data * logp).sum(1).mean(), rel=1e-5)
+    loss.backward()
+    assert logits.grad is not None
+    with pytest.raises(ValueError, match="num_classes"):
+        T.mixup(x, y, alpha=0.4)
+
+
+def test_cutmix_pastes_a_box_and_mixes_targets_by_area():
+    n = 5
+    x = np.arange(n, dtype=np.float32)[:, None, None, None] * np.ones((n, 2, 8, 8), np.float32)
+    y = np.arange(n)
+    xm, ym = T.cutmix(x, y, alpha=1.0, num_classes=n, seed=2)
+    rng = np.random.default_rng(2)
+    rng.beta(1.0, 1.0)
+    perm = rng.permutation(n)
+    for i in range(n):
+        from_other = xm.data[i, 0] != x[i, 0]
+        if perm[i] == i:
+            from_other[:] = False
+        frac = from_other.mean()
+        np.testing.assert_allclose(ym.data[i].sum(), 1.0, rtol=1e-6)
+        if perm[i] != i:
+            assert ym.data[i, perm[i]] == pytest.approx(frac, abs=1e-6)
+            assert ym.data[i, i] == pytest.approx(1 - frac, abs=1e-6)
+
+
+def test_dataset_transform_applies_per_fetch_and_is_reproducible():
+    X = RNG.random((10, 1, 6, 6)).astype(np.float32)
+    y = np.arange(10)
+    ds = TensorDataset(X, y, transform=T.RandomHorizontalFlip(p=1.0))
+    img, label = ds[3]
+    np.testing.assert_array_equal(img, X[3][:, :, ::-1])
+    assert label == 3
+    aug = TensorDataset(X, y, transform=T.RandomAffine(30, seed=None))
+
+    def epoch():
+        td.manual_seed(0)
+        return [xb.data.copy() for xb, _ in DataLoader(aug, batch_size=4, shuffle=True, seed=1)]
+    a, b = epoch(), epoch()
+    for u, v in zip(a, b):
+        np.testing.assert_array_equal(u, v)
+    assert a[0].shape == (4, 1, 6, 6)
+    with pytest.raises(TypeError, match="transform"):
+        TensorDataset(X, y, transform=3)

@@ -1,0 +1,129 @@
+"""AveragedModel (SWA, EMA) and update_bn against torch.optim.swa_utils and closed forms."""
+import numpy as np
+import pytest
+
+import tinydl as td
+from tinydl import nn
+from tinydl.optim import swa_utils
+
+RNG = np.random.default_rng(0)
+
+
+def small_net():
+    return nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 2))
+
+
+def float_state(module):
+    return {k: np.asarray(v, dtype=np.float64) for k, v in module.state_dict().items()
+            if "num_batches" not in k}
+
+
+def set_weights(model, seed):
+    rng = np.random.default_rng(seed)
+    for p in list(model.parameters()) + [b for b in model.buffers() if b is not None]:
+        if np.issubdtype(p.data.dtype, np.floating):
+            p.data[...] = rng.standard_normal(p.shape)
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm1d):
+            m.running_var.data[...] = np.abs(m.running_var.data) + 0.1
+
+
+def test_swa_is_the_running_mean_of_the_models_seen():
+    model = small_net()
+    swa = swa_utils.AveragedModel(model)
+    seen = []
+    for step in range(5):
+        set_weights(model, step)
+        seen.append({k: np.asarray(v).copy() for k, v in model.state_dict().items()})
+        swa.update_parameters(model)
+    assert int(swa.n_averaged.data) == 5
+    for name, p in swa.module.named_parameters():
+        np.testing.assert_allclose(p.data, np.mean([s[name] for s in seen], axis=0), rtol=1e-5,
+                                   err_msg=name)
+    # use_buffers=False: buffers are the model's latest, not averaged.
+    np.testing.assert_array_equal(swa.module[1].running_mean.data, model[1].running_mean.data)
+
+
+def test_ema_closed_form():
+    decay = 0.9
+    model = small_net()
+    ema = swa_utils.AveragedModel(model, multi_avg_fn=swa_utils.get_ema_multi_avg_fn(decay))
+    history = []
+    for step in range(4):
+        set_weights(model, 10 + step)
+        history.append(model[0].weight.data.copy())
+        ema.update_parameters(model)
+    expected = history[0]
+    for w in history[1:]:
+        expected = decay * expected + (1 - decay) * w
+    np.testing.assert_allclose(ema.module[0].weight.data, expected, rtol=1e-5)
+    x = td.Tensor(RNG.standard_normal((5, 3)).astype(np.float32))
+    ema.eval()
+    assert ema(x).shape == (5, 2)
+
+
+@pytest.mark.parametrize("kind", ["swa", "ema_multi", "ema_avg", "ema_buffers"])
+def test_matches_torch_averaged_model(kind):
+    torch = pytest.importorskip("torch")
+    from torch.optim import swa_utils as tsu
+    ours = small_net()
+    theirs = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.ReLU(),
+                                 torch.nn.Linear(4, 2)).double()
+    kw_ours, kw_theirs = {}, {}
+    if kind == "ema_multi":
+        kw_ours = dict(multi_avg_fn=swa_utils.get_ema_multi_avg_fn(0.8))
+        kw_theirs = dict(multi_avg_fn=tsu.get_ema_multi_avg_fn(0.8))
+    elif kind == "ema_avg":
+        kw_ours = dict(avg_fn=swa_utils.get_ema_avg_fn(0.7))
+        kw_theirs = dict(avg_fn=tsu.get_ema_avg_fn(0.7))
+    elif kind == "ema_buffers":
+        kw_ours = dict(multi_avg_fn=swa_utils.get_ema_multi_avg_fn(0.8), use_buffers=True)
+        kw_theirs = dict(multi_avg_fn=tsu.get_ema_multi_avg_fn(0.8), use_buffers=True)
+    avg_ours = swa_utils.AveragedModel(ours, **kw_ours)
+    avg_theirs = tsu.AveragedModel(theirs, **kw_theirs)
+    for step in range(6):
+        set_weights(ours, step)
+        theirs.load_state_dict({k: torch.from_numpy(np.asarray(v, dtype=np.float64))
+                                if np.asarray(v).dtype.kind == "f" else torch.tensor(int(v))
+                                for k, v in ours.state_dict().items()})
+        avg_ours.update_parameters(ours)
+        avg_theirs.update_parameters(theirs)
+    got = float_state(avg_ours.module)
+    want = {k: v.numpy() for k, v in avg_theirs.module.state_dict().items()
+            if "num_batches" not in k}
+    assert got.keys() == want.keys()
+    for k in got:
+        np.testing.assert_allclose(got[k], want[k], rtol=1e-5, atol=1e-6, err_msg=f"{kind}: {k}")
+
+
+def test_update_bn_matches_torch_and_restores_state():
+    torch = pytest.importorskip("torch")
+    from torch.optim import swa_utils as tsu
+    data = [RNG.standard_normal((8, 3)) * 2 + 1 for _ in range(4)]
+    ours = small_net()
+    ours[1].momentum = 0.3
+    theirs = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4, momentum=0.3),
+                                 torch.nn.ReLU(), torch.nn.Linear(4, 2)).double()
+    theirs.load_state_dict({k: torch.from_numpy(np.asarray(v, dtype=np.float64))
+                            if np.asarray(v).dtype.kind == "f" else torch.tensor(int(v))
+                            for k, v in ours.state_dict().items()})
+    ours = ours.double()
+    ours.eval()
+    swa_utils.update_bn([(td.Tensor(x), 0) for x in data], ours)
+    tsu.update_bn([(torch.from_numpy(x), 0) for x in data], theirs)
+    np.testing.assert_allclose(ours[1].running_mean.data, theirs[1].running_mean.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(ours[1].running_var.data, theirs[1].running_var.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(ours[1].running_mean.data, np.mean(
+        [(x @ ours[0].weight.data.T + ours[0].bias.data).mean(0) for x in data], axis=0),
+        rtol=1e-10)
+    assert ours[1].momentum == 0.3 and not ours.training
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="decay"):
+        swa_utils.get_ema_multi_avg_fn(1.5)
+    with pytest.raises(TypeError, match="Module"):
+        swa_utils.AveragedModel(object())
+    avg = swa_utils.AveragedModel(small_net())
+    with pytest.raises(ValueError, match="update_parameters"):
+        avg.update_parameters(nn.Linear(3, 2))

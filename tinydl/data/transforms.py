@@ -1,0 +1,583 @@
+"""Image transforms with torchvision's names and semantics, on NumPy image arrays.
+
+An image is a NumPy array (or a ``tinydl.Tensor``, which comes back as one) in one of the two
+layouts torchvision users meet: **CHW float** (a tensor image, values in [0, 1] where a
+transform needs a range) or **HWC uint8** (a decoded picture, values 0..255); a 2-D array is
+one channel, HW. Every transform returns the layout and dtype it was given, except
+``ToTensor`` (HWC -> CHW float32) and ``Normalize`` (float only).
+
+Randomness: a random transform built with ``seed=None`` draws from tinydl's one global
+generator at call time, so ``tinydl.manual_seed(s)`` makes a whole augmented run
+reproducible; ``seed=int`` gives the transform its own ``np.random.default_rng(seed)``.
+The parameters are drawn as torchvision draws them (same distributions and ranges), from
+NumPy rather than torch, so the numbers differ from torchvision's but not their law.
+
+Batch-level ``mixup`` (Zhang et al. 2018) and ``cutmix`` (Yun et al. 2019) mix a whole batch
+and return soft targets that ``tinydl.nn.functional.cross_entropy`` takes directly.
+"""
+import math
+import numbers
+
+import numpy as np
+from scipy import ndimage
+
+from tinydl.data._random import resolve_generator
+from tinydl.tensor import Tensor
+
+
+# --- layouts -------------------------------------------------------------------------------
+
+def _unwrap(img, where):
+    """(array, was_tensor): the image's array, checked to be 2-D or 3-D."""
+    was_tensor = isinstance(img, Tensor)
+    a = img.data if was_tensor else np.asarray(img)
+    if a.ndim not in (2, 3):
+        raise ValueError(f"{where}: expected an image of shape (C, H, W), (H, W, C) or (H, W), "
+                         f"got shape {a.shape}")
+    if not (np.issubdtype(a.dtype, np.floating) or a.dtype == np.uint8):
+        raise TypeError(f"{where}: images are float (CHW) or uint8 (HWC), got dtype {a.dtype}")
+    return a, was_tensor
+
+
+def _wrap(a, was_tensor):
+    return Tensor(a) if was_tensor else a
+
+
+def _chw(a):
+    """A CHW view of an image: float arrays are CHW already, uint8 ones HWC, 2-D ones HW."""
+    if a.ndim == 2:
+        return a[None]
+    if a.dtype == np.uint8:
+        return a.transpose(2, 0, 1)
+    return a
+
+
+def _from_chw(chw, like):
+    """Back to the layout (not the dtype) of ``like``."""
+    if like.ndim == 2:
+        return chw[0]
+    if like.dtype == np.uint8:
+        return chw.transpose(1, 2, 0)
+    return chw
+
+
+def _to_unit_float(a):
+    """Values in [0, 1] as float32 (uint8 / 255), for the colour transforms."""
+    return a.astype(np.float32) / 255.0 if a.dtype == np.uint8 else a
+
+
+def _from_unit_float(f, like):
+    if like.dtype == np.uint8:
+        return np.clip(np.rint(f * 255.0), 0, 255).astype(np.uint8)
+    return f.astype(like.dtype, copy=False)
+
+
+def _generator(transform):
+    """The transform's own generator, or tinydl's global one (looked up at call time)."""
+    return transform._rng if transform._rng is not None else resolve_generator(None, "transforms")
+
+
+def _own_generator(seed, where):
+    return None if seed is None else resolve_generator(seed, where)
+
+
+def _pair(value, where):
+    if isinstance(value, numbers.Number):
+        return int(value), int(value)
+    if len(value) != 2:
+        raise ValueError(f"{where}: size must be an int or (h, w), got {value!r}")
+    return int(value[0]), int(value[1])
+
+
+def _range(value, where, name, center=0.0, lower=-math.inf):
+    """torchvision's convention: a number v means [center - v, center + v], else (lo, hi)."""
+    if isinstance(value, numbers.Number):
+        if value < 0:
+            raise ValueError(f"{where}: {name} must be non-negative, got {value!r}")
+        lo, hi = center - value, center + value
+    else:
+        if len(value) != 2:
+            raise ValueError(f"{where}: {name} must be a number or (min, max), got {value!r}")
+        lo, hi = float(value[0]), float(value[1])
+    if lo > hi:
+        raise ValueError(f"{where}: {name} range ({lo}, {hi}) has min > max")
+    return max(lo, lower), hi
+
+
+# --- the transforms ------------------------------------------------------------------------
+
+class Compose:
+    """Apply ``transforms`` in order: ``Compose([t1, t2])(x) = t2(t1(x))``."""
+
+    def __init__(self, transforms):
+        self.transforms = list(transforms)
+
+    def __call__(self, img):
+        for t in self.transforms:
+            img = t(img)
+        return img
+
+    def __repr__(self):
+        inner = "".join(f"\n    {t!r}," for t in self.transforms)
+        return f"Compose([{inner}\n])"
+
+
+class ToTensor:
+    """HWC (or HW) image -> CHW float32; uint8 values are divided by 255 (torchvision's rule).
+
+    A float HWC array is only transposed. Returns a ``tinydl.Tensor``.
+    """
+
+    def __call__(self, img):
+        a = img.data if isinstance(img, Tensor) else np.asarray(img)
+        if a.ndim == 2:
+            a = a[:, :, None]
+        if a.ndim != 3:
+            raise ValueError(f"ToTensor: expected an (H, W, C) or (H, W) image, got shape {a.shape}")
+        chw = a.transpose(2, 0, 1)
+        if a.dtype == np.uint8:
+            return Tensor(chw.astype(np.float32) / 255.0)
+        return Tensor(np.ascontiguousarray(chw, dtype=np.float32))
+
+    def __repr__(self):
+        return "ToTensor()"
+
+
+class Normalize:
+    """out_c = (x_c - mean_c) / std_c for each channel c of a CHW float image."""
+
+    def __init__(self, mean, std):
+        self.mean = np.asarray(mean, dtype=np.float64).reshape(-1)
+        self.std = np.asarray(std, dtype=np.float64).reshape(-1)
+        if self.mean.shape != self.std.shape:
+            raise ValueError(f"Normalize: mean has {self.mean.size} values, std {self.std.size}")
+        if np.any(self.std == 0):
+            raise ValueError(f"Normalize: std must be non-zero, got {self.std.tolist()}")
+
+    def __call__(self, img):
+        a, was_tensor = _unwrap(img, "Normalize")
+        if a.dtype == np.uint8:
+            raise TypeError("Normalize: expects a CHW float image; apply ToTensor first")
+        chw = _chw(a)
+        if self.mean.size not in (1, chw.shape[0]):
+            raise ValueError(f"Normalize: {self.mean.size} means for an image of "
+                             f"{chw.shape[0]} channels")
+        shape = (-1, 1, 1)
+        out = (chw - self.mean.reshape(shape)) / self.std.reshape(shape)
+        return _wrap(_from_chw(out.astype(a.dtype), a), was_tensor)
+
+    def __repr__(self):
+        return f"Normalize(mean={self.mean.tolist()}, std={self.std.tolist()})"
+
+
+class RandomCrop:
+    """Pad by ``padding`` (then to ``size`` if ``pad_if_needed``), crop a random ``size`` window.
+
+    ``padding``: int (all sides), (left/right, top/bottom) or (left, top, right, bottom), as
+    torchvision; ``padding_mode`` 'constant' (with ``fill``), 'edge', 'reflect' or
+    'symmetric'. The window's top-left corner is uniform over all positions that fit.
+    """
+
+    def __init__(self, size, padding=None, pad_if_needed=False, fill=0, padding_mode="constant",
+                 seed=None):
+        self.size = _pair(size, "RandomCrop")
+        if padding_mode not in ("constant", "edge", "reflect", "symmetric"):
+            raise ValueError(f"RandomCrop: unknown padding_mode {padding_mode!r}")
+        self.padding, self.pad_if_needed = padding, pad_if_needed
+        self.fill, self.padding_mode = fill, padding_mode
+        self._rng = _own_generator(seed, "RandomCrop")
+
+    def _pad(self, chw, left, top, right, bottom):
+        widths = ((0, 0), (top, bottom), (left, right))
+        if self.padding_mode == "constant":
+            return np.pad(chw, widths, mode="constant", constant_values=self.fill)
+        return np.pad(chw, widths, mode=self.padding_mode)
+
+    def __call__(self, img):
+        a, was_tensor = _unwrap(img, "RandomCrop")
+        chw = _chw(a)
+        if self.padding is not None:
+            p = self.padding
+            p = (p,) * 4 if isinstance(p, numbers.Number) else tuple(p)
+            if len(p) == 2:
+                p = (p[0], p[1], p[0], p[1])
+            chw = self._pad(chw, *(int(v) for v in p))
+        th, tw = self.size
+        h, w = chw.shape[1:]
+        if self.pad_if_needed and (h < th or w < tw):
+            dw, dh = max(tw - w, 0), max(th - h, 0)
+            chw = self._pad(chw, dw, dh, dw, dh)
+            h, w = chw.shape[1:]
+        if h < th or w < tw:
+            raise ValueError(f"RandomCrop: crop size {self.size} is larger than the (padded) "
+                             f"image {(h, w)}")
+        rng = _generator(self)
+        i = int(rng.integers(0, h - th + 1))
+        j = int(rng.integers(0, w - tw + 1))
+        out = chw[:, i:i + th, j:j + tw]
+        return _wrap(np.ascontiguousarray(_from_chw(out, a)), was_tensor)
+
+    def __repr__(self):
+        return f"RandomCrop(size={self.size}, padding={self.padding})"
+
+
+class RandomHorizontalFlip:
+    """Mirror the image left-right with probability ``p``."""
+
+    def __init__(self, p=0.5, seed=None):
+        self.p = p
+        self._rng = _own_generator(seed, "RandomHorizontalFlip")
+
+    def __call__(self, img):
+        a, was_tensor = _unwrap(img, "RandomHorizontalFlip")
+        if _generator(self).random() < self.p:
+            a = np.ascontiguousarray(_from_chw(_chw(a)[:, :, ::-1], a))
+        return _wrap(a, was_tensor)
+
+    def __repr__(self):
+        return f"RandomHorizontalFlip(p={self.p})"
+
+
+def affine_matrix(angle, translate, scale, shear, center):
+    """The 2x3 forward map (x, y) -> (x', y') of an affine transform, in pixel coordinates.
+
+    x is the column, y the row (rows point down, as an image is displayed); ``angle``
+    (degrees) rotates counter-clockwise as displayed and ``shear`` = (sx, sy) degrees shears
+    along x and y, torchvision's convention: with R(a) = [[cos a, sin a], [-sin a, cos a]] and
+    Sh = [[1, tan sx], [tan sy, 1]], ``p' = center + translate + scale R Sh (p - center)``.
+    """
+    a = math.radians(angle)
+    sx, sy = (math.radians(v) for v in shear)
+    rot = np.array([[math.cos(a), math.sin(a)], [-math.sin(a), math.cos(a)]])
+    sh = np.array([[1.0, math.tan(sx)], [math.tan(sy), 1.0]])
+    m = scale * rot @ sh
+    c = np.asarray(center, dtype=np.float64)
+    t = c + np.asarray(translate, dtype=np.float64) - m @ c
+    return np.hstack([m, t[:, None]])
+
+
+def warp_affine(img_chw, matrix, order=0, fill=0.0):
+    """Apply the forward 2x3 map ``matrix`` (from ``affine_matrix``) to a CHW image.
+
+    Each output pixel p takes the input at M^-1 (p - t), interpolated by ``scipy.ndimage.
+    affine_transform`` (``order`` 0 nearest, 1 bilinear), ``fill`` outside the input.
+    """
+    m, t = matrix[:, :2], matrix[:, 2]
+    inv = np.linalg.inv(m)
+    # scipy indexes (channel, row, col) = (c, y, x): swap x/y of the map and leave c alone.
+    swap = np.array([[0, 1], [1, 0]])
+    inv_rc = swap @ inv @ swap
+    offset_rc = -(inv_rc @ (swap @ t))
+    full = np.eye(3)
+    full[1:, 1:] = inv_rc
+    out = ndimage.affine_transform(img_chw.astype(np.float64, copy=False), full,
+                                   offset=np.concatenate([[0.0], offset_rc]), order=order,
+                                   mode="grid-constant", cval=float(fill), prefilter=False)
+    return out
+
+
+class RandomAffine:
+    """Random rotation, translation, scale and shear about the image centre (torchvision's).
+
+    angle ~ U(degrees range); translation (dx, dy) = round(U(-tx W, tx W)), round(U(-ty H,
+    ty H)) for ``translate=(tx, ty)``; scale ~ U(scale range); shear: a number s or (a, b)
+    draws sx ~ U(-s, s) or U(a, b) with sy = 0, four numbers draw both. The centre is
+    ((W - 1)/2, (H - 1)/2); ``interpolation`` 'nearest' (torchvision's default) or
+    'bilinear'; ``fill`` outside the image. See ``affine_matrix`` for the map. With all
+    ranges zero (degrees=0, no translate/scale/shear) it returns the image unchanged.
+    """
+
+    def __init__(self, degrees, translate=None, scale=None, shear=None, interpolation="nearest",
+                 fill=0, seed=None):
+        self.degrees = _range(degrees, "RandomAffine", "degrees")
+        if translate is not None and not all(0 <= v <= 1 for v in translate):
+            raise ValueError(f"RandomAffine: translate fractions must be in [0, 1], got {translate!r}")
+        if scale is not None and not (len(scale) == 2 and 0 < scale[0] <= scale[1]):
+            raise ValueError(f"RandomAffine: scale must be (min, max) with 0 < min <= max, "
+                             f"got {scale!r}")
+        if shear is not None and not isinstance(shear, numbers.Number) and len(shear) == 4:
+            self.shear = (_range(shear[:2], "RandomAffine", "shear"),
+                          _range(shear[2:], "RandomAffine", "shear"))
+        elif shear is not None:
+            self.shear = (_range(shear, "RandomAffine", "shear"), (0.0, 0.0))
+        else:
+            self.shear = None
+        if interpolation not in ("nearest", "bilinear"):
+            raise ValueError(f"RandomAffine: interpolation must be 'nearest' or 'bilinear', "
+                             f"got {interpolation!r}")
+        self.translate, self.scale = translate, scale
+        self.order = 0 if interpolation == "nearest" else 1
+        self.fill = fill
+        self._rng = _own_generator(seed, "RandomAffine")
+
+    def get_params(self, rng, height, width):
+        """(angle, (dx, dy), scale, (sx, sy)) drawn as torchvision draws them."""
+        angle = float(rng.uniform(*self.degrees))
+        dx = dy = 0.0
+        if self.translate is not None:
+            dx = float(np.round(rng.uniform(-self.translate[0] * width, self.translate[0] * width)))
+            dy = float(np.round(rng.uniform(-self.translate[1] * height,
+                                            self.translate[1] * height)))
+        scale = float(rng.uniform(*self.scale)) if self.scale is not None else 1.0
+        shear = (0.0, 0.0)
+        if self.shear is not None:
+            shear = (float(rng.uniform(*self.shear[0])), float(rng.uniform(*self.shear[1])))
+        return angle, (dx, dy), scale, shear
+
+    def __call__(self, img):
+        a, was_tensor = _unwrap(img, "RandomAffine")
+        chw = _chw(a)
+        h, w = chw.shape[1:]
+        angle, translate, scale, shear = self.get_params(_generator(self), h, w)
+        matrix = affine_matrix(angle, translate, scale, shear, ((w - 1) / 2, (h - 1) / 2))
+        out = warp_affine(chw, matrix, self.order, self.fill)
+        if a.dtype == np.uint8:
+            out = np.clip(np.rint(out), 0, 255)
+        return _wrap(np.ascontiguousarray(_from_chw(out.astype(a.dtype), a)), was_tensor)
+
+    def __repr__(self):
+        return (f"RandomAffine(degrees={self.degrees}, translate={self.translate}, "
+                f"scale={self.scale}, shear={self.shear})")
+
+
+def _grayscale(chw):
+    """ITU-R 601 luma 0.299 R + 0.587 G + 0.114 B (torchvision's rgb_to_grayscale), (1, H, W)."""
+    if chw.shape[0] == 1:
+        return chw
+    return (0.299 * chw[0] + 0.587 * chw[1] + 0.114 * chw[2])[None]
+
+
+def _blend(a, b, ratio):
+    return np.clip(ratio * a + (1.0 - ratio) * b, 0.0, 1.0)
+
+
+def _shift_hue(chw, shift):
+    """Rotate the hue of an RGB image by ``shift`` turns (HSV round trip, vectorised)."""
+    r, g, b = chw
+    maxc, minc = chw.max(axis=0), chw.min(axis=0)
+    delta = maxc - minc
+    safe = np.where(delta > 0, delta, 1.0)
+    h = np.where(maxc == r, ((g - b) / safe) % 6.0,
+                 np.where(maxc == g, (b - r) / safe + 2.0, (r - g) / safe + 4.0))
+    h = np.where(delta > 0, h / 6.0, 0.0)
+    h = (h + shift) % 1.0
+    s = np.where(maxc > 0, delta / np.where(maxc > 0, maxc, 1.0), 0.0)
+    v = maxc
+    # HSV -> RGB through the standard k-offset form: c_n = v - v s max(0, min(k, 4 - k, 1)).
+    out = np.empty_like(chw)
+    for i, n in enumerate((5.0, 3.0, 1.0)):
+        k = (n + h * 6.0) % 6.0
+        out[i] = v - v * s * np.clip(np.minimum(k, 4.0 - k), 0.0, 1.0)
+    return out
+
+
+class ColorJitter:
+    """Random brightness, contrast, saturation and hue, in a random order (torchvision's).
+
+    Factors: brightness b ~ U(max(0, 1 - B), 1 + B) and ``x b``; contrast c likewise and
+    ``c x + (1 - c) mean(gray(x))``; saturation s and ``s x + (1 - s) gray(x)``; hue
+    h ~ U(-H, H) turns added to the HSV hue (H <= 0.5). Results are clipped to [0, 1]
+    (float images are taken to lie in [0, 1]). Saturation and hue leave one-channel
+    images unchanged.
+    """
+
+    def __init__(self, brightness=0, contrast=0, saturation=0, hue=0, seed=None):
+        self.brightness = _range(brightness, "ColorJitter", "brightness", 1.0, 0.0)
+        self.contrast = _range(contrast, "ColorJitter", "contrast", 1.0, 0.0)
+        self.saturation = _range(saturation, "ColorJitter", "saturation", 1.0, 0.0)
+        self.hue = _range(hue, "ColorJitter", "hue")
+        if not -0.5 <= self.hue[0] <= self.hue[1] <= 0.5:
+            raise ValueError(f"ColorJitter: hue must lie in [-0.5, 0.5], got {hue!r}")
+        self._rng = _own_generator(seed, "ColorJitter")
+
+    def __call__(self, img):
+        a, was_tensor = _unwrap(img, "ColorJitter")
+        f = _to_unit_float(_chw(a))
+        rng = _generator(self)
+        order = rng.permutation(4)
+        ranges = (self.brightness, self.contrast, self.saturation, self.hue)
+        identity = ((1.0, 1.0), (1.0, 1.0), (1.0, 1.0), (0.0, 0.0))
+        factors = [None if r == same else rng.uniform(*r) for r, same in zip(ranges, identity)]
+        for k in order:
+            factor = factors[k]
+            if factor is None:
+                continue
+            if k == 0:
+                f = np.clip(f * factor, 0.0, 1.0)
+            elif k == 1:
+                f = _blend(f, _grayscale(f).mean(), factor)
+            elif k == 2 and f.shape[0] == 3:
+                f = _blend(f, _grayscale(f), factor)
+            elif k == 3 and f.shape[0] == 3:
+                f = _shift_hue(f, factor)
+        out = _from_unit_float(f, a)
+        return _wrap(np.ascontiguousarray(_from_chw(out, a)), was_tensor)
+
+    def __repr__(self):
+        return (f"ColorJitter(brightness={self.brightness}, contrast={self.contrast}, "
+                f"saturation={self.saturation}, hue={self.hue})")
+
+
+class RandomErasing:
+    """Erase a random rectangle (Zhong et al. 2020; Cutout, DeVries & Taylor 2017), torchvision's.
+
+    With probability ``p``: up to 10 tries draw area fraction ~ U(scale) and log aspect ratio
+    ~ U(log ratio), h = round(sqrt(A r)), w = round(sqrt(A / r)); the first that fits is
+    filled with ``value`` (a number, per-channel numbers, or 'random' for N(0, 1) noise).
+    If none fits the image comes back unchanged.
+    """
+
+    def __init__(self, p=0.5, scale=(0.02, 0.33), ratio=(0.3, 3.3), value=0, seed=None):
+        if not 0 <= p <= 1:
+            raise ValueError(f"RandomErasing: p must be in [0, 1], got {p!r}")
+        if not (0 < scale[0] <= scale[1] <= 1 and 0 < ratio[0] <= ratio[1]):
+            raise ValueError(f"RandomErasing: bad scale {scale!r} or ratio {ratio!r}")
+        self.p, self.scale, self.ratio, self.value = p, scale, ratio, value
+        self._rng = _own_generator(seed, "RandomErasing")
+
+    def __call__(self, img):
+        a, was_tensor = _unwrap(img, "RandomErasing")
+        rng = _generator(self)
+        if rng.random() >= self.p:
+            return _wrap(a, was_tensor)
+        chw = _chw(a).copy()
+        c, h, w = chw.shape
+        log_ratio = (math.log(self.ratio[0]), math.log(self.ratio[1]))
+        for _ in range(10):
+            area = h * w * rng.uniform(*self.scale)
+            aspect = math.exp(rng.uniform(*log_ratio))
+            eh, ew = int(round(math.sqrt(area * aspect))), int(round(math.sqrt(area / aspect)))
+            if not (eh < h and ew < w):
+                continue
+            i, j = int(rng.integers(0, h - eh + 1)), int(rng.integers(0, w - ew + 1))
+            if isinstance(self.value, str):
+                if self.value != "random":
+                    raise ValueError(f"RandomErasing: value must be a number, a sequence or "
+                                     f"'random', got {self.value!r}")
+                patch = rng.standard_normal((c, eh, ew))
+            else:
+                patch = np.broadcast_to(np.asarray(self.value, dtype=np.float64).reshape(-1, 1, 1),
+                                        (c, eh, ew))
+            chw[:, i:i + eh, j:j + ew] = patch
+            break
+        return _wrap(np.ascontiguousarray(_from_chw(chw, a)), was_tensor)
+
+    def __repr__(self):
+        return f"RandomErasing(p={self.p}, scale={self.scale}, ratio={self.ratio})"
+
+
+def gaussian_kernel1d(kernel_size, sigma):
+    """k_i = exp(-x_i^2 / (2 sigma^2)) / sum, x_i = i - (kernel_size - 1) / 2 (torchvision's)."""
+    x = np.arange(kernel_size, dtype=np.float64) - (kernel_size - 1) / 2
+    k = np.exp(-0.5 * (x / sigma) ** 2)
+    return k / k.sum()
+
+
+class GaussianBlur:
+    """Blur with a separable Gaussian of odd ``kernel_size``, sigma ~ U(sigma range).
+
+    Borders are reflected without repeating the edge (NumPy's 'reflect', torchvision's
+    padding). ``sigma`` is a number (fixed) or (min, max), torchvision's default (0.1, 2.0).
+    """
+
+    def __init__(self, kernel_size, sigma=(0.1, 2.0), seed=None):
+        self.kernel_size = _pair(kernel_size, "GaussianBlur")
+        if any(k <= 0 or k % 2 == 0 for k in self.kernel_size):
+            raise ValueError(f"GaussianBlur: kernel_size must be positive and odd, got {kernel_size!r}")
+        self.sigma = (float(sigma),) * 2 if isinstance(sigma, numbers.Number) else tuple(sigma)
+        if not 0 < self.sigma[0] <= self.sigma[1]:
+            raise ValueError(f"GaussianBlur: sigma must be positive with min <= max, got {sigma!r}")
+        self._rng = _own_generator(seed, "GaussianBlur")
+
+    def __call__(self, img):
+        a, was_tensor = _unwrap(img, "GaussianBlur")
+        sigma = float(_generator(self).uniform(*self.sigma))
+        out = _chw(a).astype(np.float64)
+        # scipy's 'mirror' is NumPy's 'reflect' (the edge pixel is not repeated).
+        out = ndimage.correlate1d(out, gaussian_kernel1d(self.kernel_size[0], sigma), axis=1,
+                                  mode="mirror")
+        out = ndimage.correlate1d(out, gaussian_kernel1d(self.kernel_size[1], sigma), axis=2,
+                                  mode="mirror")
+        if a.dtype == np.uint8:
+            out = np.clip(np.rint(out), 0, 255)
+        return _wrap(np.ascontiguousarray(_from_chw(out.astype(a.dtype), a)), was_tensor)
+
+    def __repr__(self):
+        return f"GaussianBlur(kernel_size={self.kernel_size}, sigma={self.sigma})"
+
+
+# --- batch-level mixing ---------------------------------------------------------------------
+
+def _soft_targets(y, num_classes, where):
+    t = y.data if isinstance(y, Tensor) else np.asarray(y)
+    if np.issubdtype(t.dtype, np.floating):
+        if t.ndim != 2:
+            raise ValueError(f"{where}: soft targets must be (N, C), got shape {t.shape}")
+        return t.astype(np.float32)
+    if num_classes is None:
+        raise ValueError(f"{where}: class-index targets need num_classes (the logits' width)")
+    if t.ndim != 1 or t.size and (t.min() < 0 or t.max() >= num_classes):
+        raise ValueError(f"{where}: targets must be class indices in [0, {num_classes}) of "
+                         f"shape (N,), got shape {t.shape}")
+    return np.eye(num_classes, dtype=np.float32)[t]
+
+
+def _mix_inputs(x, where):
+    a = x.data if isinstance(x, Tensor) else np.asarray(x)
+    if a.ndim < 2:
+        raise ValueError(f"{where}: expected a batch (N, ...), got shape {a.shape}")
+    return a
+
+
+def mixup(x, y, alpha=1.0, num_classes=None, seed=None):
+    """mixup (Zhang et al. 2018): convex combinations of a batch with a shuffled copy of itself.
+
+    lam ~ Beta(alpha, alpha), perm a random permutation of the batch;
+    ``x' = lam x + (1 - lam) x[perm]``, ``y' = lam onehot(y) + (1 - lam) onehot(y[perm])``.
+    ``x`` (N, ...) floats; ``y`` class indices (N,) with ``num_classes``, or soft targets (N,
+    C). Returns ``(x', y')`` as Tensors; y' (N, C) float32 goes straight into
+    ``F.cross_entropy(logits, y')`` (label smoothing applies on top). Draws from tinydl's
+    generator, or a local one with ``seed``.
+    """
+    if alpha <= 0:
+        raise ValueError(f"mixup: alpha must be positive, got {alpha!r}")
+    a = _mix_inputs(x, "mixup")
+    q = _soft_targets(y, num_classes, "mixup")
+    if len(q) != len(a):
+        raise ValueError(f"mixup: {len(a)} inputs but {len(q)} targets")
+    rng = resolve_generator(seed, "mixup")
+    lam = float(rng.beta(alpha, alpha))
+    perm = rng.permutation(len(a))
+    mixed = (lam * a + (1.0 - lam) * a[perm]).astype(a.dtype, copy=False)
+    return Tensor(mixed), Tensor(lam * q + (1.0 - lam) * q[perm])
+
+
+def cutmix(x, y, alpha=1.0, num_classes=None, seed=None):
+    """CutMix (Yun et al. 2019): paste a random box from a shuffled copy of the batch.
+
+    lam ~ Beta(alpha, alpha); the box has sides (H sqrt(1 - lam), W sqrt(1 - lam)) around a
+    uniform centre, clipped to the image; inside it ``x'`` takes ``x[perm]``. The targets
+    mix by the pasted area: lam' = 1 - box area / (H W), ``y' = lam' onehot(y) + (1 - lam')
+    onehot(y[perm])``. ``x`` (N, C, H, W); ``y`` as in ``mixup``. Returns ``(x', y')`` Tensors.
+    """
+    if alpha <= 0:
+        raise ValueError(f"cutmix: alpha must be positive, got {alpha!r}")
+    a = _mix_inputs(x, "cutmix")
+    if a.ndim != 4:
+        raise ValueError(f"cutmix: expected images (N, C, H, W), got shape {a.shape}")
+    q = _soft_targets(y, num_classes, "cutmix")
+    if len(q) != len(a):
+        raise ValueError(f"cutmix: {len(a)} inputs but {len(q)} targets")
+    rng = resolve_generator(seed, "cutmix")
+    lam = float(rng.beta(alpha, alpha))
+    perm = rng.permutation(len(a))
+    h, w = a.shape[2:]
+    cut = math.sqrt(1.0 - lam)
+    ch, cw = int(h * cut), int(w * cut)
+    cy, cx = int(rng.integers(0, h)), int(rng.integers(0, w))
+    top, bottom = np.clip([cy - ch // 2, cy + ch // 2], 0, h)
+    left, right = np.clip([cx - cw // 2, cx + cw // 2], 0, w)
+    mixed = a.copy()
+    mixed[:, :, top:bottom, left:right] = a[perm][:, :, top:bottom, left:right]
+    lam = 1.0 - (bottom - top) * (right - left) / (h * w)
+    return Tensor(mixed), Tensor((lam * q + (1.0 - lam) * q[perm]).astype(np.float32))
