@@ -1,5 +1,9 @@
 """Learning-rate schedules with torch.optim.lr_scheduler's semantics.
 
+(This file is longer than the 500 lines the package keeps to: it is torch's
+``lr_scheduler`` namespace, fifteen schedules a reader compares side by side, each a short
+class with its formula in its docstring, on one shared base class.)
+
 Usage, in torch's call order::
 
     scheduler = StepLR(optimizer, step_size=30)   # construction performs step 0
