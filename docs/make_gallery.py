@@ -25,6 +25,8 @@ GALLERY = {
     "detection_toolbox": ([], "detection_toolbox.png", "detection_toolbox.png"),
     "gan_mixture": (["--loss", "wgan-gp"], "gan_mixture_wgan-gp.png", "gan_mixture.png"),
     "vae_digits": ([], "vae_digits_samples.png", "vae_digits.png"),
+    "loss_landscape": ([], "loss_landscape.png", "loss_landscape.png"),
+    "fit_sine": ([], "fit_sine.png", "fit_sine.png"),
 }
 
 

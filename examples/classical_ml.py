@@ -11,7 +11,9 @@ Two figures:
   moons and on XOR-like data. The linear models cannot separate XOR; the kernel SVM and
   the perceptron can.
 
-    python examples/classical_ml.py --out examples/output
+    python examples/classical_ml.py [--out DIR] [--fast]
+
+``--out`` defaults to ``output/`` beside this file.
 
 ``--fast`` (or ``TINYDL_FAST=1``) trains the networks for a few steps only.
 """
@@ -23,6 +25,7 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
+import pathlib
 import time
 
 import matplotlib
@@ -94,10 +97,10 @@ def train_autoencoder(X, steps, lr=0.01):
         return encoder(inputs).numpy(), losses
 
 
-def scatter_digits(ax, codes, labels, title):
+def scatter_digits(ax, codes, labels, title, xlabel, ylabel):
     """2-D codes coloured by digit; returns the scatter artist for a colour bar."""
     points = ax.scatter(codes[:, 0], codes[:, 1], c=labels, cmap="tab10", s=6, alpha=0.8)
-    ax.set(title=title, xticks=[], yticks=[])
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     return points
 
 
@@ -110,15 +113,18 @@ def digits_figure(out, fast):
     autoencoder_codes, losses = train_autoencoder(X, steps=30 if fast else 1500)
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.6), layout="constrained")
-    points = scatter_digits(axes[0], codes, y, "digits: first two principal components")
+    points = scatter_digits(axes[0], codes, y, "digits: first two principal components",
+                            "principal component 1", "principal component 2")
     ratio = pca.explained_variance_ratio_
     axes[1].bar(np.arange(1, ratio.size + 1), ratio, label="per component")
     axes[1].plot(np.arange(1, ratio.size + 1), np.cumsum(ratio), "o-", color="C1",
                  label="cumulative")
-    axes[1].set(title="PCA explained variance ratio", xlabel="component", ylim=(0, 1))
+    axes[1].set(title="PCA explained variance ratio", xlabel="component",
+                ylabel="fraction of the variance", ylim=(0, 1), xticks=np.arange(1, ratio.size + 1))
     axes[1].legend()
     scatter_digits(axes[2], autoencoder_codes, y,
-                   f"autoencoder 2-D code (mse {losses[-1]:.4f})")
+                   f"autoencoder 2-D code (reconstruction mse {losses[-1]:.4f})",
+                   "code unit 1", "code unit 2")
     fig.colorbar(points, ax=axes[2], ticks=range(10), label="digit")
     path = os.path.join(out, "classical_ml_digits.png")
     fig.savefig(path, dpi=90)
@@ -150,7 +156,7 @@ def boundaries_figure(out, fast):
             ax.contourf(gx, gy, region, levels=[-0.5, 0.5, 1.5], colors=["#9ecae1", "#fdae6b"],
                         alpha=0.6)
             ax.scatter(X[:, 0], X[:, 1], c=np.where(y == 1, "#e6550d", "#3182bd"), s=8)
-            ax.set(title=f"{model_name} on {data_name}: acc {model.score(X, y):.2f}",
+            ax.set(title=f"{model_name} on {data_name}\ntraining accuracy {model.score(X, y):.2f}",
                    xticks=[], yticks=[])
     fig.tight_layout()
     path = os.path.join(out, "classical_ml_boundaries.png")
@@ -162,7 +168,8 @@ def boundaries_figure(out, fast):
 def main(argv=None):
     """Parse --out / --fast and write both figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="examples/output", help="folder for the PNGs")
+    parser.add_argument("--out", default=str(pathlib.Path(__file__).parent / "output"),
+                        help="folder for the PNGs")
     parser.add_argument("--fast", action="store_true",
                         help="a few training steps only (also TINYDL_FAST=1)")
     args = parser.parse_args(argv)

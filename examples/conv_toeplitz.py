@@ -5,7 +5,9 @@ Toeplitz (constant along diagonals); for a 2-D kernel it is block-Toeplitz with 
 blocks. The figure shows both matrices next to the im2col columns (the notes' ``arr2vec``)
 of the same 2-D input, and checks each against ``scipy.signal``.
 
-    python examples/conv_toeplitz.py [--out examples/output] [--fast]
+    python examples/conv_toeplitz.py [--out DIR] [--fast]
+
+``--out`` defaults to ``output/`` beside this file.
 """
 import argparse
 import pathlib
@@ -20,7 +22,8 @@ from tinydl.nn.toeplitz import doubly_block_toeplitz, toeplitz_1d
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="examples/output", help="folder for the PNG")
+    parser.add_argument("--out", default=str(pathlib.Path(__file__).parent / "output"),
+                        help="folder for the PNG")
     parser.add_argument("--fast", action="store_true", help="(already fast; kept for uniformity)")
     args = parser.parse_args(argv)
     out = pathlib.Path(args.out)
@@ -44,17 +47,27 @@ def main(argv=None):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(10, 3.4), gridspec_kw={"width_ratios": [1, 2.2, 1.4]})
-    for ax, mat, title in zip(axes, (t1, t2, cols), (
-            "1-D Toeplitz, kernel [1, 2, -1]\n(full, n = 6)",
-            "2-D doubly block-Toeplitz\n2x2 kernel on 4x4 input (valid)",
-            "im2col columns (C*kh*kw, L)\nof the same 4x4 input")):
-        lim = np.abs(mat).max()
-        ax.imshow(mat, cmap="coolwarm", vmin=-lim, vmax=lim)
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.8), layout="constrained",
+                             gridspec_kw={"width_ratios": [1, 2.2, 1.4]})
+    panels = ((t1, "1-D Toeplitz, kernel [1, 2, -1]\n(full, n = 6)",
+               "input element", "output element"),
+              (t2, "2-D doubly block-Toeplitz\n2x2 kernel on 4x4 input (valid)",
+               "input pixel (row-major)", "output pixel (row-major)"),
+              (cols, "im2col columns (C*kh*kw, L)\nof the same 4x4 input",
+               "output position L", "kernel offset (C*kh*kw)"))
+    images = []
+    for ax, (mat, title, xlabel, ylabel) in zip(axes, panels):
+        # A symmetric colour range so that zero is white and the sign reads from the hue;
+        # the two matrices hold kernel weights and share one scale, im2col holds inputs.
+        lim = np.abs(mat if mat is cols else np.concatenate([k1, k2.ravel()])).max()
+        images.append(ax.imshow(mat, cmap="RdBu_r", vmin=-lim, vmax=lim))
         ax.set_title(title, fontsize=9)
+        ax.set_xlabel(xlabel, fontsize=8)
+        ax.set_ylabel(ylabel, fontsize=8)
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.tight_layout()
+    fig.colorbar(images[1], ax=axes[:2], shrink=0.8, label="kernel weight")
+    fig.colorbar(images[2], ax=axes[2], shrink=0.8, label="input value")
     path = out / "conv_toeplitz.png"
     fig.savefig(path, dpi=90)
     plt.close(fig)

@@ -12,13 +12,16 @@
 * the precision-recall curve of NMS-filtered detections over a set of synthetic images,
   with its VOC2010 envelope and the VOC07, VOC and COCO mAP of ``evaluate_detections``.
 
-    python examples/detection_toolbox.py --out examples/output
+    python examples/detection_toolbox.py [--out DIR] [--fast]
+
+``--out`` defaults to ``output/`` beside this file.
 
 ``--fast`` (or ``TINYDL_FAST=1``) uses fewer images for the precision-recall curve.
 """
 
 import argparse
 import os
+import pathlib
 import time
 
 import matplotlib
@@ -194,7 +197,8 @@ def figure(out, fast):
 def main(argv=None):
     """Parse --out / --fast and write the figure."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="examples/output", help="folder for the PNG")
+    parser.add_argument("--out", default=str(pathlib.Path(__file__).parent / "output"),
+                        help="folder for the PNG")
     parser.add_argument("--fast", action="store_true", help="fewer images (also TINYDL_FAST=1)")
     args = parser.parse_args(argv)
     fast = args.fast or os.environ.get("TINYDL_FAST") == "1"

@@ -13,6 +13,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 import numpy as np  # noqa: E402
 
 import tinydl  # noqa: E402
@@ -54,7 +55,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--num-iter", type=int, default=100, help="steps of the range test")
     parser.add_argument("--epochs", type=int, default=20, help="training epochs afterwards")
-    parser.add_argument("--out", default="examples/output", help="folder for the PNG")
+    parser.add_argument("--out", default=str(Path(__file__).parent / "output"),
+                        help="folder for the PNG")
     parser.add_argument("--fast", action="store_true", help="fewer steps for a quick run")
     args = parser.parse_args(argv)
     fast = args.fast or os.environ.get("TINYDL_FAST") == "1"
@@ -91,8 +93,9 @@ def main(argv=None):
     optim.plot_lr_finder(lrs, losses, ax=ax_range)
     ax_range.set_title("LR range test (SGD, momentum 0.9)")
     ax_train.plot(np.arange(1, epochs + 1), history, marker="o")
+    ax_train.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax_train.set_xlabel("epoch")
-    ax_train.set_ylabel("training loss")
+    ax_train.set_ylabel("training loss (binary cross-entropy, whole set)")
     ax_train.set_title(f"training at the suggested lr {suggested:.2e}")
     fig.tight_layout()
     out_dir = Path(args.out)

@@ -48,6 +48,13 @@ OPTIMIZERS = [
     ("AdamW", optim.AdamW, {"weight_decay": 0.01}),
 ]
 ADAPTIVE = {"AdaGrad", "RMSProp", "Adam", "NAdam", "AdamW"}
+# One colour (Okabe-Ito, distinguishable with colour-blindness) and one marker per optimizer,
+# so that paths which run on top of each other can still be told apart.
+STYLES = {
+    "SGD": ("#000000", "o"), "momentum": ("#E69F00", "s"), "Nesterov": ("#56B4E9", "^"),
+    "AdaGrad": ("#009E73", "v"), "RMSProp": ("#D55E00", "D"), "Adam": ("#0072B2", "P"),
+    "NAdam": ("#CC79A7", "X"), "AdamW": ("#999933", "*"),
+}
 
 
 def run_paths(fn, start, steps, lr, adaptive_lr, cyclic):
@@ -88,13 +95,21 @@ def plot(fn, name, paths, x_range, y_range, grid, out_path):
     xs, ys, zs = surface_grid(fn, x_range, y_range, grid)
     # Steep surfaces (Himmelblau, Rosenbrock) read better in log levels.
     levels = np.geomspace(max(zs.min(), 1e-3), zs.max(), 30) if zs.min() >= 0 else 30
-    fig = plt.figure(figsize=(15, 6.5))
-    ax3d = fig.add_subplot(1, 2, 1, projection="3d")
+    fig = plt.figure(figsize=(19, 6.2))
+    grid_spec = fig.add_gridspec(1, 3, width_ratios=[1.0, 1.15, 0.85])
+    ax3d = fig.add_subplot(grid_spec[0], projection="3d")
     ax3d.plot_surface(xs, ys, zs, cmap="viridis", alpha=0.6, linewidth=0, antialiased=True)
-    ax2d = fig.add_subplot(1, 2, 2)
-    ax2d.contour(xs, ys, zs, levels=levels, cmap="viridis", linewidths=0.7)
-    colors = plt.get_cmap("tab10").colors
+    ax2d = fig.add_subplot(grid_spec[1])
+    # Paths that run on top of each other in the plane come apart in the value per step.
+    ax_f = fig.add_subplot(grid_spec[2])
+    log_values = zs.min() >= 0
+    # Grey contours: the colours on this panel belong to the optimizers.
+    ax2d.contour(xs, ys, zs, levels=levels, colors="0.75", linewidths=0.6)
     for i, (label, *_rest) in enumerate(OPTIMIZERS):
+        color, marker = STYLES[label]
+        # Paths that coincide (the adaptive methods often do) stay visible: earlier ones are
+        # drawn wider underneath, and each one's markers sit at its own offset along the path.
+        width = 4.0 - 0.4 * i
         for suffix, style in (("", "-"), (" + cyclic", "--")):
             if label + suffix not in paths:
                 continue
@@ -102,10 +117,22 @@ def plot(fn, name, paths, x_range, y_range, grid, out_path):
             with tinydl.no_grad(), np.errstate(all="ignore"):
                 heights = fn(tinydl.Tensor(np.nan_to_num(path))).data
             heights[np.isnan(path[:, 0])] = np.nan
-            ax3d.plot(path[:, 0], path[:, 1], heights, style, color=colors[i], lw=1.5)
-            ax2d.plot(path[:, 0], path[:, 1], style, color=colors[i], lw=1.5,
+            every = max(1, len(path) // 12)
+            ax3d.plot(path[:, 0], path[:, 1], heights, style, color=color, lw=width)
+            ax2d.plot(path[:, 0], path[:, 1], style, color=color, lw=width, marker=marker,
+                      ms=7, markevery=(i * every // len(OPTIMIZERS), every), mec="white",
+                      mew=0.5, label=label + suffix)
+            ax2d.plot(path[-1, 0], path[-1, 1], marker=marker, color=color, ms=8, mec="k",
+                      mew=0.6)
+            with tinydl.no_grad(), np.errstate(all="ignore"):
+                values = fn(tinydl.Tensor(paths[label + suffix])).data
+            steps = np.arange(len(values))
+            values[~np.isfinite(values)] = np.nan   # a diverged path ends where it overflows
+            if log_values:
+                values = np.maximum(values, 1e-16)  # f = 0 exactly has no logarithm
+            ax_f.plot(steps, values, style, color=color, lw=1.6, marker=marker, ms=6,
+                      markevery=(i * every // len(OPTIMIZERS), every), mec="white", mew=0.5,
                       label=label + suffix)
-            ax2d.plot(path[-1, 0], path[-1, 1], "o", color=colors[i], ms=4)
     start = next(iter(paths.values()))[0]
     ax2d.plot(*start, "k*", ms=12, label="start")
     ax2d.set_xlim(*x_range)
@@ -115,6 +142,13 @@ def plot(fn, name, paths, x_range, y_range, grid, out_path):
     for ax in (ax3d, ax2d):
         ax.set_xlabel("x")
         ax.set_ylabel("y")
+    # The value axis spans the plotted surface's range: a diverging path leaves it upwards.
+    low, high = zs.min(), zs.max()
+    ax_f.set(xlabel="step", ylabel="f(x, y)" + (" (log scale, floored at 1e-16)"
+                                                 if log_values else ""),
+             yscale="log" if log_values else "linear", title=f"{name}: value along each path",
+             ylim=(3e-17, 10 * high) if log_values else (low - 0.05 * (high - low),
+                                                          high + 0.05 * (high - low)))
     ax3d.set_title(f"{name}: surface and paths")
     ax2d.set_title(f"{name}: contours, {len(next(iter(paths.values()))) - 1} steps")
     fig.tight_layout()
@@ -133,7 +167,8 @@ def main(argv=None):
     parser.add_argument("--adaptive-lr", type=float, default=None,
                         help="learning rate of AdaGrad, RMSProp, Adam, NAdam and AdamW")
     parser.add_argument("--cyclic", action="store_true", help="also run each under CyclicLR")
-    parser.add_argument("--out", default="examples/output", help="folder for the PNG")
+    parser.add_argument("--out", default=str(Path(__file__).parent / "output"),
+                        help="folder for the PNG")
     parser.add_argument("--fast", action="store_true", help="few steps and a coarse grid")
     args = parser.parse_args(argv)
     fast = args.fast or os.environ.get("TINYDL_FAST") == "1"

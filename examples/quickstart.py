@@ -5,7 +5,9 @@ schedule on 80% of the 1,797 UCI 8x8 digits; test accuracy on the held-out 20% i
 the end. Training curves are saved as PNG, and the model is saved with ``tinydl.save`` and
 reloaded with ``tinydl.load`` to show that the reloaded copy predicts the same.
 
-    python examples/quickstart.py [--epochs 12] [--out examples/output] [--fast]
+    python examples/quickstart.py [--epochs 12] [--out DIR] [--fast]
+
+``--out`` defaults to ``output/`` beside this file.
 """
 import os
 
@@ -104,15 +106,22 @@ def plot_curves(history, path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     epochs = np.arange(1, len(history["loss"]) + 1)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(8, 3.2))
     ax1.plot(epochs, history["loss"], marker="o")
-    ax1.set(title="training loss (cross-entropy)", xlabel="epoch", yscale="log")
-    ax2.plot(epochs, history["train_acc"], marker="o", label="train")
+    ax1.set(title="training loss", xlabel="epoch", ylabel="cross-entropy (log scale)",
+            yscale="log")
+    ax2.plot(epochs, history["train_acc"], marker="o", label="train (during the epoch)")
     ax2.plot(epochs, history["test_acc"], marker="s", label="held-out test")
-    ax2.set(title="accuracy", xlabel="epoch", ylim=(0.5, 1.0))
+    # The axis starts below the lowest point (the first epoch's train accuracy is the lowest).
+    lowest = min(min(history["train_acc"]), min(history["test_acc"]))
+    ax2.set(title="accuracy", xlabel="epoch", ylabel="accuracy",
+            ylim=(max(0.0, np.floor(lowest * 10) / 10 - 0.05), 1.01))
     ax2.legend(loc="lower right")
+    for ax in (ax1, ax2):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
@@ -122,7 +131,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default="examples/output", help="folder for the PNG and model")
+    parser.add_argument("--out", default=str(pathlib.Path(__file__).parent / "output"),
+                        help="folder for the PNG and model")
     parser.add_argument("--fast", action="store_true", help="two epochs (for tests)")
     args = parser.parse_args(argv)
     fast = args.fast or os.environ.get("TINYDL_FAST") == "1"

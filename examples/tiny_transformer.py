@@ -8,7 +8,7 @@ and a linear head, trained with AdamW under a one-cycle schedule. A count-based 
 (add-one smoothing) fitted on the same training text is the baseline: the held-out
 cross-entropy of both is printed side by side, then a seeded sample, and a PNG of the curves.
 
-    python examples/tiny_transformer.py [--steps 320] [--out examples/output] [--fast]
+    python examples/tiny_transformer.py [--steps 320] [--out DIR] [--fast]
 """
 import os
 
@@ -213,7 +213,8 @@ def main(argv=None):
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--sample-length", type=int, default=300)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default="examples/output", help="folder for the PNG")
+    parser.add_argument("--out", default=str(pathlib.Path(__file__).parent / "output"),
+                        help="folder for the PNG (default: output/ beside this file)")
     parser.add_argument("--fast", action="store_true", help="12 steps on 40 KB (for tests)")
     args = parser.parse_args(argv)
     fast = args.fast or os.environ.get("TINYDL_FAST") == "1"

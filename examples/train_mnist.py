@@ -21,6 +21,7 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
+import pathlib
 import sys
 import time
 
@@ -28,6 +29,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 import numpy as np  # noqa: E402
 
 import tinydl  # noqa: E402
@@ -125,20 +127,24 @@ def save_figures(out, losses, train_accuracies, test_images, test_labels, predic
     ax_loss.plot(losses, lw=0.8)
     ax_loss.set(xlabel="step", ylabel="cross-entropy", title="training loss")
     ax_acc.plot(range(1, len(train_accuracies) + 1), train_accuracies, "o-")
-    ax_acc.set(xlabel="epoch", ylabel="accuracy", title="training accuracy", ylim=(0, 1.02))
+    ax_acc.set(xlabel="epoch", ylabel="accuracy", title="training accuracy (during the epoch)",
+               ylim=(0, 1.02))
+    ax_acc.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
     fig.savefig(os.path.join(out, "train_mnist_curves.png"), dpi=100)
     plt.close(fig)
 
     count = min(16, len(test_images))
-    fig, axes = plt.subplots(2, 8, figsize=(9, 2.6))
+    # Constrained layout keeps the figure title clear of the first row's labels.
+    fig, axes = plt.subplots(2, 8, figsize=(9, 3.0), layout="constrained")
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < count:
             ax.imshow(test_images[i, 0], cmap="gray_r")
             wrong = predictions[i] != test_labels[i]
-            ax.set_title(f"{predictions[i]}", color="red" if wrong else "black")
-    fig.suptitle("test predictions (red: wrong)")
+            label = f"{predictions[i]} (true {test_labels[i]})" if wrong else f"{predictions[i]}"
+            ax.set_title(label, color="red" if wrong else "black", fontsize=9)
+    fig.suptitle("test images with the predicted digit (red: wrong)")
     fig.savefig(os.path.join(out, "train_mnist_predictions.png"), dpi=100)
     plt.close(fig)
 
@@ -151,7 +157,8 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=os.path.join("examples", "output"))
+    parser.add_argument("--out", default=str(pathlib.Path(__file__).parent / "output"),
+                        help="folder for the PNGs")
     parser.add_argument("--fast", action="store_true",
                         help="one epoch on 512 training images (also TINYDL_FAST=1)")
     args = parser.parse_args(argv)

@@ -17,12 +17,14 @@ With ``--fast`` (or ``TINYDL_FAST=1``) it trains 3 epochs on 512 images.
 
 import argparse
 import os
+import pathlib
 import time
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 import tinydl  # noqa: E402
 import tinydl.nn.functional as F  # noqa: E402
@@ -87,11 +89,19 @@ def train(model, x_train, x_test, epochs, batch_size, lr, seed):
     return epoch_elbos, test_elbo
 
 
+def show_digit(ax, image):
+    """One 8x8 image, white on black as the digits are drawn, with sharp pixels."""
+    ax.imshow(image.reshape(8, 8), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
 def save_figures(out, model, epoch_elbos, test_elbo, x_test):
     fig, ax = plt.subplots(figsize=(5, 3.5))
     ax.plot(range(1, len(epoch_elbos) + 1), epoch_elbos, "o-", ms=3, label="train (epoch mean)")
     ax.axhline(test_elbo, color="gray", ls="--", label=f"test, final ({test_elbo:.1f})")
     ax.set(xlabel="epoch", ylabel="ELBO (nats / image)", title="VAE on 8x8 digits")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend()
     fig.tight_layout()
     fig.savefig(os.path.join(out, "vae_digits_elbo.png"), dpi=100)
@@ -102,20 +112,28 @@ def save_figures(out, model, epoch_elbos, test_elbo, x_test):
         mu, _ = model.encode(tinydl.Tensor(x_test[:count]))
         recon = tinydl.sigmoid(model.decoder(mu)).numpy()  # decode the posterior mean
         samples = tinydl.sigmoid(model.decoder(tinydl.randn(32, model.latent))).numpy()
-    fig, axes = plt.subplots(2, count, figsize=(count, 2.3), squeeze=False)
+    fig, axes = plt.subplots(2, count, figsize=(1.1 * count, 2.8), squeeze=False,
+                             gridspec_kw=dict(wspace=0.08, hspace=0.08))
     for i in range(count):
         for row, images in enumerate((x_test, recon)):
-            axes[row, i].imshow(images[i].reshape(8, 8), cmap="gray_r", vmin=0, vmax=1)
-            axes[row, i].axis("off")
+            show_digit(axes[row, i], images[i])
     fig.suptitle("test images (top) and reconstructions (bottom)")
     fig.savefig(os.path.join(out, "vae_digits_reconstructions.png"), dpi=100)
     plt.close(fig)
 
-    fig, axes = plt.subplots(4, 8, figsize=(8, 4.3))
-    for image, ax in zip(samples, axes.flat):
-        ax.imshow(image.reshape(8, 8), cmap="gray_r", vmin=0, vmax=1)
-        ax.axis("off")
-    fig.suptitle("samples: z ~ N(0, I), decoded")
+    # A row of real held-out digits above the samples, drawn the same way, as a reference.
+    fig, axes = plt.subplots(5, 8, figsize=(8.8, 6.2),
+                             gridspec_kw=dict(wspace=0.08, hspace=0.08, left=0.06, right=0.98,
+                                              bottom=0.02, top=0.92,
+                                              height_ratios=[1.25, 1, 1, 1, 1]))
+    for i, ax in enumerate(axes[0]):
+        show_digit(ax, x_test[i])
+    for image, ax in zip(samples, axes[1:].flat):
+        show_digit(ax, image)
+    axes[0, 0].set_ylabel("real", fontsize=10)
+    axes[2, 0].set_ylabel("samples", fontsize=10)
+    fig.suptitle("VAE on 8x8 digits: real test digits (top) and samples z ~ N(0, I) "
+                 "through the decoder (pixel means)", fontsize=10)
     fig.savefig(os.path.join(out, "vae_digits_samples.png"), dpi=100)
     plt.close(fig)
 
@@ -128,7 +146,8 @@ def main(argv=None):
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--latent", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=os.path.join("examples", "output"))
+    parser.add_argument("--out", default=str(pathlib.Path(__file__).parent / "output"),
+                        help="folder for the PNGs")
     parser.add_argument("--fast", action="store_true",
                         help="3 epochs on 512 images (also TINYDL_FAST=1)")
     args = parser.parse_args(argv)

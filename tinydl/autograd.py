@@ -39,6 +39,10 @@ _grad_enabled = True
 # tell "changed since" with one comparison per node when nothing was written in place.
 _inplace_epoch = 0
 
+# The active ``tinydl.profiler.profile``, or None. Backward asks it to time each node; the
+# forward side needs no check here, because the profiler swaps ``Function.apply`` itself.
+_profiler = None
+
 
 def version_counter(t):
     """``t``'s version counter ``[version, epoch of the last write]``, created on first use."""
@@ -418,7 +422,10 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
                 raise RuntimeError(_RELEASED_MESSAGE)
             if ctx.epoch != _inplace_epoch:
                 _check_versions(ctx, ctx.output)
-            input_grads = ctx.fn.backward(ctx, g)
+            if _profiler is None:
+                input_grads = ctx.fn.backward(ctx, g)
+            else:
+                input_grads = _profiler._time_backward(ctx, g)
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)
             inputs = ctx.inputs
