@@ -27,6 +27,7 @@ GALLERY = {
     "vae_digits": ([], "vae_digits_samples.png", "vae_digits.png"),
     "loss_landscape": ([], "loss_landscape.png", "loss_landscape.png"),
     "fit_sine": ([], "fit_sine.png", "fit_sine.png"),
+    "profile_model": (["--clock", "cpu"], "profile_grad_flow.png", "grad_flow.png"),
 }
 
 
