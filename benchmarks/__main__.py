@@ -1,19 +1,26 @@
 """Run every ``benchmarks/bench_*.py``, print one table and write ``benchmarks/results/latest.json``.
 
 Usage: ``python -m benchmarks [--quick] [name ...]`` (names like ``conv`` select ``bench_conv.py``).
+
+``python -m benchmarks --under-load [--quick]`` prints the robustness table instead: the conv,
+LeNet and MLP workloads quiet and beside two pinned busy-loop processes, tinydl's and torch's
+median and worst round, each library with its default threads (see ``benchmarks/_under_load.py``).
 """
 import os
+import sys
 
-# BLAS and Numba read their thread counts when they load: pin before anything imports NumPy.
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
-    os.environ.setdefault(_var, str(os.cpu_count() or 1))
+# BLAS and Numba read their thread counts when they load: pin before anything imports NumPy
+# (both libraries on every core, as torch is). --under-load keeps each library's own default.
+if "--under-load" not in sys.argv:
+    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                 "NUMBA_NUM_THREADS"):
+        os.environ.setdefault(_var, str(os.cpu_count() or 1))
 
 import argparse  # noqa: E402
 import importlib  # noqa: E402
 import json  # noqa: E402
 import pathlib  # noqa: E402
 import platform  # noqa: E402
-import sys  # noqa: E402
 
 from benchmarks._harness import N_THREADS, pin_threads, try_torch  # noqa: E402
 
@@ -34,7 +41,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("names", nargs="*", help="benchmark names (bench_NAME.py); all when empty")
     parser.add_argument("--quick", action="store_true", help="fewer repeats and smaller sizes")
+    parser.add_argument("--under-load", action="store_true",
+                        help="the robustness table: conv, LeNet and MLP beside two busy loops")
     args = parser.parse_args(argv)
+    if args.under_load:
+        from benchmarks import _under_load
+
+        _under_load.run(quick=args.quick)
+        return 0
     pin_threads()
     files = sorted(HERE.glob("bench_*.py"))
     if args.names:

@@ -93,3 +93,43 @@ def row(figure, tinydl, baseline, baseline_name, unit="s", goal=None, note=""):
         "goal": goal,
         "note": note,
     }
+
+
+class busy_loops:
+    """Context manager: ``count`` busy-loop processes (pure Python ``while True``), process i
+    pinned to core ``i % cores``, started on entry and killed (by pid) on exit, also on an
+    exception. Simulates the other jobs of a shared machine for the ``--under-load`` runs."""
+
+    def __init__(self, count=2):
+        self.count = count
+        self.processes = []
+
+    def __enter__(self):
+        import subprocess
+        import sys
+
+        cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+        for i in range(self.count):
+            pin = (f"import os; os.sched_setaffinity(0, {{{cores[i % len(cores)]}}}); "
+                   if cores else "")
+            self.processes.append(subprocess.Popen(
+                [sys.executable, "-c", pin + "\nwhile True:\n    pass"],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL))
+        time.sleep(0.2)  # let them start spinning before anything is timed
+        return self
+
+    def __exit__(self, *exc):
+        for process in self.processes:
+            process.kill()
+        for process in self.processes:
+            process.wait()
+        self.processes = []
+        return False
+
+
+def load_average():
+    """The 1-minute load average (``os.getloadavg``), or NaN where it is unavailable."""
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return float("nan")

@@ -31,7 +31,7 @@ OpenMP) threads and lost more than they gained.
 import numba
 
 
-@numba.njit(cache=True, error_model="numpy", inline="always")
+@numba.njit(cache=True, error_model="numpy")
 def _inside(offset, stride, size, n_out):
     """Output indices [lo, hi) with ``0 <= o*stride + offset < size``."""
     lo = max(0, (-offset + stride - 1) // stride)
@@ -53,7 +53,9 @@ def col2im_kernel(cols, sample_stride, row_stride, out_h, out_w, kh, kw, sh, sw,
     for n in range(n_batch):
         for c in range(n_chan):
             plane = out[n, c]
-            plane[:, :] = 0
+            for h in range(height):  # loops, not plane[:, :] = 0: cheaper to compile
+                for w in range(width):
+                    plane[h, w] = 0
             for i in range(kh):
                 h_lo, h_hi = _inside(i * dh - ph, sh, height, out_h)
                 for j in range(kw):

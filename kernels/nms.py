@@ -29,19 +29,34 @@ def nms_numpy(x1, y1, x2, y2, iou_threshold):
     return np.asarray(keep, dtype=np.int64)
 
 
-@numba.njit(cache=True, error_model="numpy")
 def nms_kernel(x1, y1, x2, y2, iou_threshold):
-    """Numba NMS: a suppressed mask over the sorted boxes. Suppressed boxes are skipped as
+    """Numba NMS (``_nms_sweep``), same arguments and result as ``nms_numpy``.
+
+    The work arrays are made here, in NumPy, rather than inside the compiled function:
+    Numba's typing of ``np.arange``, ``np.zeros`` and ``.copy()`` took about two of the
+    three seconds its first (cold) compile cost.
+    """
+    n = x1.shape[0]
+    x1, y1, x2, y2 = (np.array(c, dtype=np.float64) for c in (x1, y1, x2, y2))
+    area = (x2 - x1) * (y2 - y1)
+    position = np.arange(n, dtype=np.int64)
+    suppressed = np.zeros(n, dtype=np.uint8)
+    keep = np.empty(n, dtype=np.int64)
+    n_keep = _nms_sweep(x1, y1, x2, y2, area, position, suppressed, keep, float(iou_threshold))
+    return keep[:n_keep]
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _nms_sweep(x1, y1, x2, y2, area, position, suppressed, keep, iou_threshold):
+    """The sweep of ``nms_kernel``, on its own copies of the sorted boxes; returns how many
+    of ``keep`` it filled.
+
+    A suppressed mask over the sorted boxes. Suppressed boxes are skipped as
     candidates; each kept box sweeps the contiguous tail after it in a branch-free loop (the
     IoU test is or-ed into the mask), so that loop compiles to SIMD code. When more than a
     quarter of the tail is dead it is compacted, as the NumPy twin does on every pass, so
     clustered boxes cost O(alive) rather than O(N) per kept box."""
     n = x1.shape[0]
-    x1, y1, x2, y2 = x1.copy(), y1.copy(), x2.copy(), y2.copy()
-    area = (x2 - x1) * (y2 - y1)
-    position = np.arange(n)
-    suppressed = np.zeros(n, dtype=np.uint8)
-    keep = np.empty(n, dtype=np.int64)
     n_keep = 0
     end = n
     for i in range(n):
@@ -75,4 +90,4 @@ def nms_kernel(x1, y1, x2, y2, iou_threshold):
                 area[m], position[m], suppressed[m] = area[j], position[j], 0
                 m += 1 - flag
             end = m
-    return keep[:n_keep]
+    return n_keep

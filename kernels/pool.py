@@ -123,7 +123,9 @@ def max_unpool_2x2_kernel(g, indices, out):
     for n in range(n_batch):
         for c in range(n_chan):
             plane = out[n, c]
-            plane[:, :] = 0
+            for h in range(plane.shape[0]):  # loops, not plane[:, :] = 0: cheaper to compile
+                for w in range(plane.shape[1]):
+                    plane[h, w] = 0
             for ho in range(n_ho):
                 row_g = g[n, c, ho]
                 row_idx = indices[n, c, ho]

@@ -19,6 +19,11 @@ from tinydl.ops import *  # noqa: E402,F401,F403
 from tinydl.ops.shape import concatenate as cat
 from tinydl.random import manual_seed
 from tinydl.serialization import SerializationError, load, save
+from tinydl.threads import get_num_threads, set_num_threads
+from tinydl.threads import apply_default as _apply_default_threads
+
+# One BLAS thread unless the user chose a count (the measurements are in tinydl/threads.py).
+_apply_default_threads()
 
 __version__ = "0.1.0"
 

@@ -127,3 +127,54 @@ def test_bad_input_raises_clear_errors():
         KernelSVC(gamma=-1.0).fit(X, y)
     with pytest.raises(NotFittedError):
         KernelSVC().decision_function(X)
+
+
+# ---- the linear SVM's dual coordinate descent: Numba kernel against its Python twin ----
+
+def _linear_problem(n=240, d=9, seed=1):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    y = np.where(X @ rng.normal(size=d) + 0.7 * rng.normal(size=n) > 0, 1.0, -1.0)
+    return np.hstack([X, np.ones((n, 1))]), y
+
+
+def test_shuffle_kernel_draws_the_twins_orders():
+    from tinydl.kernels.svm import shuffle_kernel, shuffle_python
+
+    a, b = np.arange(50, dtype=np.int64), np.arange(50, dtype=np.int64)
+    state_a, state_b = 12345, np.uint64(12345)
+    for count in (50, 50, 17, 2, 1):
+        state_a = shuffle_python(a, count, state_a)
+        state_b = np.uint64(shuffle_kernel(b, count, state_b))
+        np.testing.assert_array_equal(a, b)
+        assert int(state_b) == state_a
+    assert sorted(a.tolist()) == list(range(50)) and a.tolist() != list(range(50))
+
+
+@pytest.mark.parametrize("loss,C,tol,max_iter", [("hinge", 1.0, 1e-6, 2000),
+                                                 ("squared_hinge", 0.3, 1e-6, 2000),
+                                                 ("hinge", 10.0, 1e-3, 7)])
+def test_dual_cd_kernel_matches_its_python_twin(loss, C, tol, max_iter):
+    """Same passes, same solution to 1e-8: converged (shrinking on and reset) and stopped
+    early by max_iter (which warns in both)."""
+    import warnings
+
+    from tinydl.ml import ConvergenceWarning
+    from tinydl.ml.svm import dual_coordinate_descent
+
+    X, y = _linear_problem()
+    runs = []
+    for use_numba in (True, False):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            runs.append(dual_coordinate_descent(X, y, C, loss, tol, max_iter,
+                                                np.random.default_rng(7), "test", use_numba))
+        runs[-1]["warned"] = any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    fast, twin = runs
+    assert fast["passes"] == twin["passes"] and fast["warned"] == twin["warned"]
+    assert fast["warned"] == (max_iter == 7)
+    np.testing.assert_allclose(fast["alpha"], twin["alpha"], rtol=0, atol=1e-8)
+    np.testing.assert_allclose(fast["w"], twin["w"], rtol=0, atol=1e-8)
+    if max_iter > 7:  # converged: the duality gap is small and both objectives agree
+        assert 0 <= fast["primal"] - fast["dual"] < 1e-3 * abs(fast["primal"])
+        assert abs(fast["primal"] - twin["primal"]) < 1e-8 * abs(twin["primal"])

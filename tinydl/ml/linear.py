@@ -14,6 +14,8 @@ from scipy.sparse import linalg as sparse_linalg
 from tinydl.ml.base import (BaseEstimator, ClassifierMixin, ConvergenceWarning,
                             check_classes, check_is_fitted, check_max_iter,
                             check_n_features, check_positive, check_X_y, check_array)
+# LinearSVC's solver (a Numba kernel with its Python twin) lives with the other SVMs.
+from tinydl.ml.svm import dual_coordinate_descent as _dual_coordinate_descent
 
 
 class LinearClassifierMixin(ClassifierMixin):
@@ -324,71 +326,3 @@ class LinearSVC(LinearClassifierMixin, BaseEstimator):
         self.dual_objective_ = np.array([r["dual"] for r in results])
         self.dual_gap_ = self.primal_objective_ - self.dual_objective_
         return self
-
-
-def _dual_coordinate_descent(X, y, C, loss, tol, max_iter, rng, where):
-    """Hsieh et al. 2008, Algorithm 3 (coordinate descent with shrinking), for labels y
-    in {-1, +1}.
-
-    Shrinking: a coordinate sitting at a bound whose gradient pushes it further out by
-    more than last pass's extreme projected gradient (a = 0 with G > max PG, or a = U with
-    G < min PG) will almost surely stay there, so it leaves the active set. When the
-    active set meets the tolerance, every coordinate is re-activated and checked again;
-    the solver stops only when a pass over all of them meets it.
-    The sweep is sequential by nature (each step reads the w the previous step wrote),
-    so it loops over samples; each step is two length-d vector operations.
-    """
-    n = X.shape[0]
-    upper, diag = (C, 0.0) if loss == "hinge" else (np.inf, 0.5 / C)
-    q_diag = np.einsum("ij,ij->i", X, X) + diag
-    alpha = np.zeros(n)
-    w = np.zeros(X.shape[1])
-    rows = X * y[:, None]
-    active = np.arange(n)
-    shrink_above, shrink_below = np.inf, -np.inf
-    passes, converged = 0, False
-    for passes in range(1, max_iter + 1):
-        pg_max, pg_min = -np.inf, np.inf
-        keep = np.ones(active.size, dtype=bool)
-        active = rng.permutation(active)
-        for position, i in enumerate(active):
-            a = alpha[i]
-            g = rows[i] @ w - 1.0 + diag * a
-            if a == 0.0:
-                if g > shrink_above:
-                    keep[position] = False
-                    continue
-                pg = min(g, 0.0)
-            elif a == upper:
-                if g < shrink_below:
-                    keep[position] = False
-                    continue
-                pg = max(g, 0.0)
-            else:
-                pg = g
-            pg_max, pg_min = max(pg_max, pg), min(pg_min, pg)
-            if pg != 0.0:
-                # q_diag is 0 only for an all-zero row under the hinge loss: the dual is
-                # then linear in a_i with slope -1, minimised at the upper bound.
-                step = a - g / q_diag[i] if q_diag[i] > 0.0 else upper
-                alpha[i] = min(max(step, 0.0), upper)
-                w += (alpha[i] - a) * rows[i]
-        active = active[keep]
-        if pg_max - pg_min <= tol:
-            if active.size == n:
-                converged = True
-                break
-            active = np.arange(n)
-            shrink_above, shrink_below = np.inf, -np.inf
-            continue
-        shrink_above = pg_max if pg_max > 0 else np.inf
-        shrink_below = pg_min if pg_min < 0 else -np.inf
-    if not converged:
-        warnings.warn(f"{where}: dual coordinate descent stopped after {max_iter} passes "
-                      f"with projected-gradient range {pg_max - pg_min:.3g} > tol = {tol:g}; "
-                      "increase max_iter or tol", ConvergenceWarning, stacklevel=3)
-    margins = np.maximum(0.0, 1.0 - y * (X @ w))
-    losses = margins if loss == "hinge" else margins ** 2
-    primal = 0.5 * w @ w + C * losses.sum()
-    dual = alpha.sum() - 0.5 * w @ w - 0.5 * diag * alpha @ alpha
-    return {"w": w, "alpha": alpha, "passes": passes, "primal": primal, "dual": dual}

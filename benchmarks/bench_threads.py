@@ -1,0 +1,127 @@
+"""The thread policy (``tinydl.threads``): a user's training script run with 1, 2, ... BLAS
+threads, idle and beside two busy-loop processes, to check that the default tinydl applies
+when the user sets nothing stays within 10% of the best setting.
+
+Workloads: one epoch of the quickstart CNN on the bundled digits (batch 64), one epoch of an
+MLP 784-256-128-10 on 6,000 synthetic samples (batch 128), and five 1024^3 float32 GEMMs
+(where threads should gain most). Each round runs every setting once, in alternating order,
+timed by wall clock (threads only help the wall clock); the figure is the median over rounds.
+``tinydl`` is the default's median, ``baseline`` the best setting's, so ratio <= 1.1 is
+the acceptance line. Run alone: ``python -m benchmarks threads`` (add ``--under-load`` for
+the busy neighbours only).
+"""
+import os
+import time
+
+import numpy as np
+
+import tinydl
+import tinydl.nn as nn
+import tinydl.nn.functional as F
+from benchmarks._harness import busy_loops, load_average, row
+from tinydl.optim import SGD, Adam
+from tinydl.threads import DEFAULT_THREADS, set_num_threads
+
+
+def quickstart_epoch():
+    """One epoch of examples/quickstart.py's CNN on the 1,437 training digits."""
+    from tinydl.data import load_digits
+
+    X, y = load_digits()
+    X = ((X - X.mean()) / X.std()).astype(np.float32)[:1437]
+    y = y[:1437]
+    tinydl.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(32 * 2 * 2, 10))
+    opt = Adam(model.parameters(), lr=1e-2)
+
+    def epoch():
+        for start in range(0, len(X), 64):
+            loss = F.cross_entropy(model(tinydl.Tensor(X[start:start + 64])),
+                                   tinydl.Tensor(y[start:start + 64]))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return epoch
+
+
+def mlp_epoch(n=6000):
+    """One epoch of an MLP 784-256-128-10, batch 128, SGD with momentum."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n, 784)).astype(np.float32)
+    y = rng.integers(0, 10, n)
+    tinydl.manual_seed(0)
+    model = nn.MLP((784, 256, 128, 10))
+    opt = SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+    def epoch():
+        for start in range(0, n, 128):
+            loss = F.cross_entropy(model(tinydl.Tensor(X[start:start + 128])),
+                                   tinydl.Tensor(y[start:start + 128]))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return epoch
+
+
+def big_gemms(size=1024, count=5):
+    """``count`` float32 (size x size) @ (size x size) products."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((size, size)).astype(np.float32)
+    b = rng.standard_normal((size, size)).astype(np.float32)
+
+    def run():
+        for _ in range(count):
+            a @ b
+    return run
+
+
+WORKLOADS = {"quickstart CNN epoch": quickstart_epoch, "MLP epoch (6k samples)": mlp_epoch,
+             "1024^3 GEMM x5": big_gemms}
+
+
+def settings_times(fn, settings, rounds):
+    """{threads: [wall seconds per round]}, the settings alternating within each round (and
+    their order reversed every other round, so neither always follows the other)."""
+    times = {s: [] for s in settings}
+    for r in range(rounds):
+        for s in (settings if r % 2 == 0 else settings[::-1]):
+            set_num_threads(s)
+            fn()  # untimed: lets the previous setting's spinning workers go idle
+            start = time.perf_counter()
+            fn()
+            times[s].append(time.perf_counter() - start)
+    return times
+
+
+def run(quick=False, under_load=None):
+    """Rows: default setting against the best, per workload, idle and under load (both
+    unless ``under_load`` says which)."""
+    cores = os.cpu_count() or 1
+    settings = sorted({1, cores}) if cores <= 2 else sorted({1, 2, cores})
+    rounds = 3 if quick else 5
+    loads = (False, True) if under_load is None else (under_load,)
+    rows = []
+    try:
+        for loaded in loads:
+            for name, make in WORKLOADS.items():
+                fn = make()
+                if loaded:
+                    with busy_loops(2):
+                        times = settings_times(fn, settings, rounds)
+                else:
+                    times = settings_times(fn, settings, rounds)
+                medians = {s: float(np.median(t)) for s, t in times.items()}
+                best = min(medians, key=medians.get)
+                detail = ", ".join(f"{s} thr {medians[s] * 1e3:.0f} ms (worst "
+                                   f"{max(times[s]) * 1e3:.0f})" for s in settings)
+                rows.append(row(f"threads: {name}{', 2 busy procs' if loaded else ''}",
+                                medians[DEFAULT_THREADS], medians[best], f"{best}thr",
+                                goal=1.1,
+                                note=f"default {DEFAULT_THREADS} thread(s); {detail}; "
+                                     f"load avg {load_average():.1f}"))
+    finally:
+        set_num_threads(DEFAULT_THREADS)
+    return rows
