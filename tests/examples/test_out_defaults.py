@@ -14,7 +14,7 @@ NAMES = ["quickstart", "classical_ml", "conv_toeplitz", "fit_sine", "gan_mixture
          "lr_finder_demo", "optimizer_playground", "train_mnist", "vae_digits",
          "detection_toolbox", "loss_landscape", "tiny_transformer", "acgan_digits",
          "bag_of_tricks", "ensemble_digits", "profile_model", "train_ddp", "rl_frozenlake",
-         "rl_cartpole_dqn", "rl_cartpole_a2c", "rl_pendulum_ddpg"]
+         "rl_cartpole_dqn", "rl_cartpole_a2c", "rl_pendulum_ddpg", "train_ssd"]
 
 
 def options(path):
