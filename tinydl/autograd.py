@@ -226,15 +226,19 @@ class Function:
         ctx = Context()
         enabled = _grad_enabled
         needs_graph = False
+        large_non_leaf = False  # only such an input can become an _Edge (see _drop_unretained)
         arrays = []
         for a in args:
             if isinstance(a, Tensor):
-                arrays.append(a.data)
+                data = a.data
+                arrays.append(data)
                 if a.requires_grad:
                     needs_graph = True
                     producer = a._ctx
                     if enabled and producer is not None:
                         producer.consumed = True  # see Tensor._inplace
+                        if data.nbytes >= _EDGE_MIN_BYTES:
+                            large_non_leaf = True
             else:
                 arrays.append(a)
         records = needs_graph and enabled
@@ -250,11 +254,12 @@ class Function:
             out.requires_grad = True
             out._ctx = ctx
             ctx.fn = cls
-            if cls.retain_inputs is not True:
+            if large_non_leaf and cls.retain_inputs is not True:
                 args = _drop_unretained(args, cls.retain_inputs)
             ctx.inputs = args
             ctx._out = weakref.ref(out)
-            ctx.epoch = _inplace_epoch
+            if _inplace_epoch:  # Context.epoch is 0 until some in-place op has run
+                ctx.epoch = _inplace_epoch
         return out
 
 
