@@ -23,6 +23,19 @@ def _binary(op, fn, a, b):
                          ) from None
 
 
+def _operands(a, b):
+    """``a`` and ``b`` as the arithmetic Functions take them: Tensors (or a Python scalar)
+    under torch's promotion rule. The common cases (two tensors of one dtype, a float tensor
+    with a Python float) return at once: this runs for every ``+``, ``-`` and ``*``."""
+    if type(a) is Tensor:
+        if type(b) is Tensor:
+            if a.data.dtype is b.data.dtype:
+                return a, b
+        elif type(b) is float and a.data.dtype.kind == "f":
+            return a, b
+    return promote(as_tensor(a), as_tensor(b))
+
+
 def _mask(condition, dtype):
     """A constant 0/1 Tensor of ``dtype`` from a boolean array."""
     return Tensor._wrap(condition.astype(dtype))
@@ -50,10 +63,7 @@ def add(a, b, *, alpha=1):
     """a + alpha * b with NumPy broadcasting (``alpha`` as ``torch.add``)."""
     if alpha != 1:
         b = multiply(b, alpha)
-    a, b = as_tensor(a), as_tensor(b)
-    if type(a) is not Tensor or type(b) is not Tensor or a.data.dtype is not b.data.dtype:
-        a, b = promote(a, b)
-    return Add.apply(a, b)
+    return Add.apply(*_operands(a, b))
 
 
 class Subtract(Function):
@@ -77,10 +87,7 @@ def subtract(a, b, *, alpha=1):
     """a - alpha * b with NumPy broadcasting (``alpha`` as ``torch.sub``)."""
     if alpha != 1:
         b = multiply(b, alpha)
-    a, b = as_tensor(a), as_tensor(b)
-    if type(a) is not Tensor or type(b) is not Tensor or a.data.dtype is not b.data.dtype:
-        a, b = promote(a, b)
-    return Subtract.apply(a, b)
+    return Subtract.apply(*_operands(a, b))
 
 
 class Multiply(Function):
@@ -101,10 +108,7 @@ class Multiply(Function):
 
 def multiply(a, b):
     """a * b with NumPy broadcasting."""
-    a, b = as_tensor(a), as_tensor(b)
-    if type(a) is not Tensor or type(b) is not Tensor or a.data.dtype is not b.data.dtype:
-        a, b = promote(a, b)
-    return Multiply.apply(a, b)
+    return Multiply.apply(*_operands(a, b))
 
 
 class Divide(Function):
