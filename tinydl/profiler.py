@@ -49,6 +49,7 @@ import numpy as np
 from tinydl import autograd
 from tinydl.autograd import Function, _Edge
 from tinydl.nn.module import Module
+from tinydl.serialization import write_atomically
 from tinydl.tensor import Tensor
 
 __all__ = ["profile", "OpStats"]
@@ -353,24 +354,8 @@ class profile:
             events.append(event)
         events[1:] = sorted(events[1:], key=lambda e: (e["ts"], -e["dur"]))
         text = json.dumps({"traceEvents": events, "displayTimeUnit": "ms"})
-        _write_atomically(path, text)
+        write_atomically(path, lambda handle: handle.write(text.encode("utf-8")))
         return path
-
-
-def _write_atomically(path, text):
-    from tinydl.serialization import _create_file_beside
-    path = os.fspath(path)
-    fd, tmp = _create_file_beside(path)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.remove(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 def _fmt_time(seconds):

@@ -133,11 +133,20 @@ def save(obj, path):
     arrays = {}
     structure = _encode(obj, [], arrays)
     arrays[_STRUCTURE_KEY] = np.frombuffer(json.dumps(structure).encode("utf-8"), dtype=np.uint8)
+    write_atomically(path, lambda handle: np.savez(handle, **arrays))
+
+
+def write_atomically(path, write):
+    """Write a file through ``write(handle)`` (a binary file handle) so that readers see either
+    the old file or the whole new one: the bytes go to a temporary file beside ``path``, are
+    flushed to disk, and the file is moved into place with ``os.replace``; on any error the
+    temporary file is removed. Used by ``save``, the profiler's trace and ``draw_graph``.
+    """
     path = os.fspath(path)
     fd, tmp = _create_file_beside(path)
     try:
         with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **arrays)
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)

@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 
+from tinydl.serialization import write_atomically
 from tinydl.tensor import Tensor
 
 __all__ = ["draw_graph", "Graph", "graphviz_available"]
@@ -69,7 +70,8 @@ class Graph:
         path = os.fspath(path)
         fmt = os.path.splitext(path)[1].lower().lstrip(".")
         if fmt in ("dot", "gv"):
-            _write_atomically(path, self.dot.encode("utf-8"))
+            data = self.dot.encode("utf-8")
+            write_atomically(path, lambda handle: handle.write(data))
             return "dot"
         if fmt not in ("svg", "png", "pdf"):
             raise ValueError(f"Graph.save: unknown format {fmt!r} in {path}; use .dot, .gv, "
@@ -78,7 +80,8 @@ class Graph:
             raise ValueError(f"Graph.save: engine must be 'auto', 'graphviz' or 'matplotlib', "
                              f"got {engine!r}")
         if engine == "graphviz" or (engine == "auto" and graphviz_available()):
-            _write_atomically(path, _run_dot(self.dot, fmt))
+            rendered = _run_dot(self.dot, fmt)
+            write_atomically(path, lambda handle: handle.write(rendered))
             return "graphviz"
         import io
 
@@ -87,7 +90,7 @@ class Graph:
         buffer = io.BytesIO()
         fig.savefig(buffer, format=fmt, dpi=120)
         plt.close(fig)
-        _write_atomically(path, buffer.getvalue())
+        write_atomically(path, lambda handle: handle.write(buffer.getvalue()))
         return "matplotlib"
 
     def figure(self):
@@ -302,18 +305,3 @@ def _run_dot(dot, fmt):
         raise RuntimeError(f"draw_graph: dot -T{fmt} failed: "
                            f"{done.stderr.decode('utf-8', 'replace').strip()}")
     return done.stdout
-
-
-def _write_atomically(path, data):
-    from tinydl.serialization import _create_file_beside
-    fd, tmp = _create_file_beside(path)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.remove(tmp)
-        except FileNotFoundError:
-            pass
-        raise
