@@ -234,16 +234,22 @@ def broadcast(tensor, src=0):
     return tensor
 
 
+def _one_per_rank(tensors, like, size, caller, name):
+    """``tensors`` as arrays, checked to be ``size`` of them shaped and typed like ``like``."""
+    arrays = [_array(t, caller) for t in tensors]
+    if len(arrays) != size or any(a.shape != like.shape or a.dtype != like.dtype for a in arrays):
+        raise ValueError(f"{caller}: {name} must hold {size} tensors of shape {like.shape} "
+                         f"and dtype {like.dtype}, got "
+                         f"{[(a.shape, a.dtype.name) for a in arrays]}")
+    return arrays
+
+
 def all_gather(tensor_list, tensor):
     """Fill ``tensor_list[r]`` (K tensors shaped like ``tensor``) with rank r's ``tensor``."""
     comm = _group("all_gather")
     size = comm.Get_size()
     data = _array(tensor, "all_gather")
-    outs = [_array(t, "all_gather") for t in tensor_list]
-    if len(outs) != size or any(o.shape != data.shape or o.dtype != data.dtype for o in outs):
-        raise ValueError(f"all_gather: tensor_list must hold {size} tensors of shape {data.shape} "
-                         f"and dtype {data.dtype}, got "
-                         f"{[(o.shape, o.dtype.name) for o in outs]}")
+    outs = _one_per_rank(tensor_list, data, size, "all_gather", "tensor_list")
     check_same_shapes(comm, "all_gather", data)
     gathered = np.empty((size,) + data.shape, dtype=data.dtype)
     comm.Allgather(data, gathered)
@@ -260,11 +266,7 @@ def reduce_scatter(output, input_list, op=ReduceOp.SUM):
     comm = _group("reduce_scatter")
     size = comm.Get_size()
     out = _array(output, "reduce_scatter")
-    ins = [_array(t, "reduce_scatter") for t in input_list]
-    if len(ins) != size or any(i.shape != out.shape or i.dtype != out.dtype for i in ins):
-        raise ValueError(f"reduce_scatter: input_list must hold {size} tensors of shape "
-                         f"{out.shape} and dtype {out.dtype}, got "
-                         f"{[(i.shape, i.dtype.name) for i in ins]}")
+    ins = _one_per_rank(input_list, out, size, "reduce_scatter", "input_list")
     check_same_shapes(comm, "reduce_scatter", out)
     send = np.stack(ins) if ins else np.empty((0,) + out.shape, dtype=out.dtype)
     comm.Reduce_scatter_block(send, out, op=_mpi_op(op, "reduce_scatter"))
