@@ -26,11 +26,22 @@ def _soft_targets(y, num_classes, where):
     return np.eye(num_classes, dtype=np.float32)[t]
 
 
-def _mix_inputs(x, where):
+def _draw(x, y, alpha, num_classes, seed, where, images=False):
+    """The checked inputs ``a`` and one-hot/soft targets ``q`` of a mixing op, and its draws:
+    ``(a, q, rng, lam, perm)`` with lam ~ Beta(alpha, alpha) and perm a random permutation."""
+    if alpha <= 0:
+        raise ValueError(f"{where}: alpha must be positive, got {alpha!r}")
     a = x.data if isinstance(x, Tensor) else np.asarray(x)
     if a.ndim < 2:
         raise ValueError(f"{where}: expected a batch (N, ...), got shape {a.shape}")
-    return a
+    if images and a.ndim != 4:
+        raise ValueError(f"{where}: expected images (N, C, H, W), got shape {a.shape}")
+    q = _soft_targets(y, num_classes, where)
+    if len(q) != len(a):
+        raise ValueError(f"{where}: {len(a)} inputs but {len(q)} targets")
+    rng = resolve_generator(seed, where)
+    lam = float(rng.beta(alpha, alpha))
+    return a, q, rng, lam, rng.permutation(len(a))
 
 
 def mixup(x, y, alpha=1.0, num_classes=None, seed=None):
@@ -43,15 +54,7 @@ def mixup(x, y, alpha=1.0, num_classes=None, seed=None):
     ``F.cross_entropy(logits, y')`` (label smoothing applies on top). Draws from tinydl's
     generator, or a local one with ``seed``.
     """
-    if alpha <= 0:
-        raise ValueError(f"mixup: alpha must be positive, got {alpha!r}")
-    a = _mix_inputs(x, "mixup")
-    q = _soft_targets(y, num_classes, "mixup")
-    if len(q) != len(a):
-        raise ValueError(f"mixup: {len(a)} inputs but {len(q)} targets")
-    rng = resolve_generator(seed, "mixup")
-    lam = float(rng.beta(alpha, alpha))
-    perm = rng.permutation(len(a))
+    a, q, _, lam, perm = _draw(x, y, alpha, num_classes, seed, "mixup")
     mixed = (lam * a + (1.0 - lam) * a[perm]).astype(a.dtype, copy=False)
     return Tensor(mixed), Tensor(lam * q + (1.0 - lam) * q[perm])
 
@@ -64,17 +67,7 @@ def cutmix(x, y, alpha=1.0, num_classes=None, seed=None):
     mix by the pasted area: lam' = 1 - box area / (H W), ``y' = lam' onehot(y) + (1 - lam')
     onehot(y[perm])``. ``x`` (N, C, H, W); ``y`` as in ``mixup``. Returns ``(x', y')`` Tensors.
     """
-    if alpha <= 0:
-        raise ValueError(f"cutmix: alpha must be positive, got {alpha!r}")
-    a = _mix_inputs(x, "cutmix")
-    if a.ndim != 4:
-        raise ValueError(f"cutmix: expected images (N, C, H, W), got shape {a.shape}")
-    q = _soft_targets(y, num_classes, "cutmix")
-    if len(q) != len(a):
-        raise ValueError(f"cutmix: {len(a)} inputs but {len(q)} targets")
-    rng = resolve_generator(seed, "cutmix")
-    lam = float(rng.beta(alpha, alpha))
-    perm = rng.permutation(len(a))
+    a, q, rng, lam, perm = _draw(x, y, alpha, num_classes, seed, "cutmix", images=True)
     h, w = a.shape[2:]
     cut = math.sqrt(1.0 - lam)
     ch, cw = int(h * cut), int(w * cut)
