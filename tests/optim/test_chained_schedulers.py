@@ -5,6 +5,7 @@ import pytest
 import tinydl
 from tinydl import optim
 from tinydl.optim import lr_scheduler as sched
+from tests.optim.test_lr_scheduler import lrs_over
 
 STEPS = 30
 
@@ -56,17 +57,8 @@ def sgd(lr=1.0):
     return optim.SGD([tinydl.Tensor(np.zeros(1), requires_grad=True)], lr=lr)
 
 
-def run(scheduler, steps):
-    out = [scheduler.get_last_lr()[0]]
-    for _ in range(steps):
-        scheduler.optimizer.step()
-        scheduler.step()
-        out.append(scheduler.get_last_lr()[0])
-    return np.array(out)
-
-
 def test_linear_warmup_closed_form_without_torch():
-    got = run(sched.LinearLR(sgd(2.0), start_factor=0.25, total_iters=3), 5)
+    got = lrs_over(sched.LinearLR(sgd(2.0), start_factor=0.25, total_iters=3), 5)
     np.testing.assert_allclose(got, [0.5, 1.0, 1.5, 2.0, 2.0, 2.0], rtol=1e-14)
 
 
@@ -75,7 +67,7 @@ def test_two_recursive_schedules_multiply():
     a = sched.ExponentialLR(opt, gamma=0.5)
     b = sched.StepLR(opt, step_size=2, gamma=0.1)
     chained = sched.ChainedScheduler([a, b])
-    got = run(chained, 4)
+    got = lrs_over(chained, 4)
     expected = [0.5 ** e * 0.1 ** (e // 2) for e in range(5)]
     np.testing.assert_allclose(got, expected, rtol=1e-13)
 
@@ -84,7 +76,7 @@ def test_sequential_restarts_second_schedule_from_base_lr():
     opt = sgd(1.0)
     s = sched.SequentialLR(opt, [sched.ExponentialLR(opt, 0.5), sched.ExponentialLR(opt, 0.9)],
                            milestones=[3])
-    got = run(s, 5)
+    got = lrs_over(s, 5)
     np.testing.assert_allclose(got, [1, .5, .25, 1, .9, .81], rtol=1e-14)
 
 
@@ -94,12 +86,12 @@ def test_state_dict_round_trip_of_sequential():
                                         sched.CosineAnnealingLR(opt, T_max=10)], milestones=[4])
     opt = sgd(1.0)
     s = make(opt)
-    run(s, 6)
+    lrs_over(s, 6)
     opt2 = sgd(1.0)
     s2 = make(opt2)
     s2.load_state_dict(s.state_dict())
     opt2.load_state_dict(opt.state_dict())
-    assert run(s2, 8).tolist() == run(s, 8).tolist()
+    assert lrs_over(s2, 8).tolist() == lrs_over(s, 8).tolist()
 
 
 def test_bad_arguments():
