@@ -221,35 +221,49 @@ class Function:
     def backward(ctx, grad):
         raise NotImplementedError
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # A view op's output shares its first input's version counter. Only view ops pay
+        # for that: they get an apply that adds it, the hot path of every other op stays lean.
+        if cls.view and "apply" not in cls.__dict__:
+            cls.apply = classmethod(_apply_view)
+
     @classmethod
     def apply(cls, *args, **kwargs):
+        # This runs once per op: every attribute lookup here shows in bench_overhead.
         ctx = Context()
-        enabled = _grad_enabled
-        needs_graph = False
-        large_non_leaf = False  # only such an input can become an _Edge (see _drop_unretained)
         arrays = []
-        for a in args:
-            if isinstance(a, Tensor):
-                data = a.data
-                arrays.append(data)
-                if a.requires_grad:
-                    needs_graph = True
-                    producer = a._ctx
-                    if enabled and producer is not None:
-                        producer.consumed = True  # see Tensor._inplace
-                        if data.nbytes >= _EDGE_MIN_BYTES:
-                            large_non_leaf = True
-            else:
-                arrays.append(a)
-        records = needs_graph and enabled
-        if records:
-            ctx.records = True
+        records = large_non_leaf = False
+        if _grad_enabled:
+            for a in args:
+                if isinstance(a, Tensor):
+                    data = a.data
+                    arrays.append(data)
+                    if a.requires_grad:
+                        records = True
+                        producer = a._ctx
+                        if producer is not None:
+                            producer.consumed = True  # see Tensor._inplace
+                            # only such an input can become an _Edge (see _drop_unretained)
+                            if data.nbytes >= _EDGE_MIN_BYTES:
+                                large_non_leaf = True
+                else:
+                    arrays.append(a)
+            if records:
+                ctx.records = True
+        else:
+            for a in args:
+                arrays.append(a.data if isinstance(a, Tensor) else a)
         data = cls.forward(ctx, *arrays, **kwargs)
         if type(data) is not np.ndarray:
             data = np.asarray(data)
-        out = Tensor._wrap(data)
-        if cls.view and isinstance(args[0], Tensor):
-            out._vc = version_counter(args[0])
+        # Tensor._wrap, inlined (one Python call less per op).
+        out = object.__new__(Tensor)
+        out.data = data
+        out.grad = None
+        out._retains_grad = False
+        out._vc = None
+        out._hooks = None
         if records:
             out.requires_grad = True
             out._ctx = ctx
@@ -260,7 +274,19 @@ class Function:
             ctx._out = weakref.ref(out)
             if _inplace_epoch:  # Context.epoch is 0 until some in-place op has run
                 ctx.epoch = _inplace_epoch
+        else:
+            out.requires_grad = False
+            out._ctx = None
         return out
+
+
+def _apply_view(cls, *args, **kwargs):
+    """``Function.apply`` for ops declared ``view = True``: the output shares the version
+    counter of the first input, whose array it may share."""
+    out = Function.apply.__func__(cls, *args, **kwargs)
+    if isinstance(args[0], Tensor):
+        out._vc = version_counter(args[0])
+    return out
 
 
 class _Edge(Tensor):

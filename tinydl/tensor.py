@@ -114,7 +114,8 @@ class Tensor:
 
     @classmethod
     def _wrap(cls, data, requires_grad=False):
-        """Build a Tensor around ``data`` without copying or converting (ops' fast path)."""
+        """Build a Tensor around ``data`` without copying or converting (ops' fast path).
+        ``Function.apply`` builds its outputs the same way, inline: keep the two in step."""
         t = object.__new__(Tensor)
         t.data = data
         t.grad = None
