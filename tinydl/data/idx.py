@@ -7,10 +7,11 @@ then the values in C order, big-endian. Files may be gzip-compressed (``*-ubyte.
 
 import gzip
 import os
-import tempfile
 import zlib
 
 import numpy as np
+
+from tinydl.serialization import write_atomically
 
 # IDX type code -> big-endian dtype of the payload.
 _IDX_DTYPES = {
@@ -97,12 +98,4 @@ def write_idx(path, array, compress=None):
         compress = path.endswith(".gz")
     if compress:
         payload = gzip.compress(payload, mtime=0)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp_path = tempfile.mkstemp(dir=directory, prefix=".tmp-idx-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-        os.replace(tmp_path, path)
-    except BaseException:
-        os.unlink(tmp_path)
-        raise
+    write_atomically(path, lambda handle: handle.write(payload))
