@@ -31,7 +31,7 @@ OpenMP) threads and lost more than they gained.
 import numba
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True, no_cpython_wrapper=True)
 def _inside(offset, stride, size, n_out):
     """Output indices [lo, hi) with ``0 <= o*stride + offset < size``."""
     lo = max(0, (-offset + stride - 1) // stride)
@@ -39,7 +39,7 @@ def _inside(offset, stride, size, n_out):
     return lo, max(lo, hi)
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True)
 def col2im_kernel(cols, sample_stride, row_stride, out_h, out_w, kh, kw, sh, sw, ph, pw, dh, dw,
                   out):
     """``out[n, c, h, w]`` = sum of the column entries read from (h, w).
@@ -75,7 +75,7 @@ def col2im_kernel(cols, sample_stride, row_stride, out_h, out_w, kh, kw, sh, sw,
                                 dst[t * sw] += src[t]
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True)
 def im2col_kernel(x, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w, cols, sample_stride,
                   row_stride):
     """Write ``x[n, c, ho*sh - ph + i*dh, wo*sw - pw + j*dw]`` (0 outside x) to column entry
@@ -112,13 +112,13 @@ def im2col_kernel(x, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w, cols, sample_
                             for t in range(min(lo, out_w)):
                                 cols[pos + numba.uint64(t)] = 0
                             first = pos + numba.uint64(lo)
-                            if sw == 1:
-                                for t in range(hi - lo):
-                                    cols[first + numba.uint64(t)] = src[start + numba.uint64(t)]
-                            else:
-                                for t in range(hi - lo):
-                                    cols[first + numba.uint64(t)] = src[start
-                                                                        + numba.uint64(t * sw)]
+                            # One loop for every stride: LLVM versions it on sw == 1 itself (a
+                            # contiguous, vectorised copy); a second hand-written copy for
+                            # sw == 1 ran no faster and made the whole loop nest be duplicated
+                            # (loop unswitching), a longer compile.
+                            for t in range(hi - lo):
+                                cols[first + numba.uint64(t)] = src[start
+                                                                    + numba.uint64(t * sw)]
                             for t in range(hi, out_w):
                                 cols[pos + numba.uint64(t)] = 0
                         pos += numba.uint64(out_w)

@@ -46,7 +46,7 @@ def nms_kernel(x1, y1, x2, y2, iou_threshold):
     return keep[:n_keep]
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True)
 def _nms_sweep(x1, y1, x2, y2, area, position, suppressed, keep, iou_threshold):
     """The sweep of ``nms_kernel``, on its own copies of the sorted boxes; returns how many
     of ``keep`` it filled.

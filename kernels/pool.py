@@ -19,7 +19,7 @@ import math
 import numba
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True)
 def max_pool_kernel(x, kh, kw, sh, sw, ph, pw, dh, dw, out, indices):
     """``out[n, c, ho, wo]`` = max of the window, ``indices[...]`` = its offset k."""
     n_batch, n_chan, height, width = x.shape
@@ -57,7 +57,7 @@ def max_pool_kernel(x, kh, kw, sh, sw, ph, pw, dh, dw, out, indices):
                     indices[n, c, ho, wo] = best_k
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True)
 def max_unpool_kernel(g, indices, kh, kw, sh, sw, ph, pw, dh, dw, out):
     """``out`` (N, C, H, W), overwritten: each ``g[n, c, ho, wo]`` added at its winning offset."""
     n_batch, n_chan, height, width = out.shape
@@ -76,7 +76,7 @@ def max_unpool_kernel(g, indices, kh, kw, sh, sw, ph, pw, dh, dw, out):
                         out[n, c, h, w] += g[n, c, ho, wo]
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True)
 def max_pool_2x2_kernel(x, out, indices):
     """``max_pool_kernel`` for 2x2 windows with stride 2, no padding, no dilation (the usual
     pooling layer): the same results, for (N, C, H, W) -> (N, C, H // 2, W // 2).
@@ -113,7 +113,7 @@ def max_pool_2x2_kernel(x, out, indices):
                     row_idx[wo] = k
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True)
 def max_unpool_2x2_kernel(g, indices, out):
     """``max_unpool_kernel`` for 2x2 windows with stride 2, no padding, no dilation: windows
     do not overlap, so each gradient is one store at row ``k >> 1`` and column ``k & 1`` of

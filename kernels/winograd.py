@@ -42,25 +42,25 @@ import numpy as np
 # sites and cost about 0.4 s of each kernel's cold compile.
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True, no_cpython_wrapper=True)
 def _bt(d0, d1, d2, d3):
     """B^T @ (d0, d1, d2, d3): the input transform."""
     return d0 - d2, d1 + d2, d2 - d1, d1 - d3
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True, no_cpython_wrapper=True)
 def _at(m0, m1, m2, m3):
     """A^T @ (m0, m1, m2, m3): the output transform."""
     return m0 + m1 + m2, m1 - m2 - m3
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True, no_cpython_wrapper=True)
 def _a(g0, g1):
     """A @ (g0, g1): the output-gradient transform (adjoint of ``_at``)."""
     return g0, g0 + g1, g0 - g1, -g1
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True, no_cpython_wrapper=True)
 def _b(d0, d1, d2, d3):
     """B @ (d0, d1, d2, d3): the input-gradient transform (adjoint of ``_bt``)."""
     return d0, d1 - d2 + d3, d1 + d2 - d0, -d3
@@ -73,7 +73,7 @@ def winograd_input(x, ph, pw, th, tw, v):
     _winograd_input(x, ph, pw, th, tw, v, np.empty((4, 2 * tw + 2), dtype=x.dtype))
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True)
 def _winograd_input(x, ph, pw, th, tw, v, rows):
     """``winograd_input`` with ``rows`` (4, 2*tw + 2), the tile row's 4 input rows (scratch)."""
     n_batch, n_chan, height, width = x.shape
@@ -103,7 +103,7 @@ def _winograd_input(x, ph, pw, th, tw, v, rows):
                         v[4 * a + 3, q] = v3
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True)
 def winograd_output(m, th, tw, bias, y):
     """``y[n, f]`` tile (ty, tx) = ``A^T m A + bias[f]``, m the transformed products (16 planes).
 
@@ -147,7 +147,7 @@ def winograd_grad(g, th, tw, gt):
     _winograd_grad(g, th, tw, gt, g.dtype.type(0))  # a zero typed as g: uniform tuples
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True)
 def _winograd_grad(g, th, tw, gt, zero):
     """``winograd_grad``; ``zero`` is 0 in g's dtype."""
     n_batch, n_feat, out_h, out_w = g.shape
@@ -187,7 +187,7 @@ def winograd_fold(dv, th, tw, ph, pw, dx):
     _winograd_fold(dv, th, tw, ph, pw, dx, np.empty((2 * th + 2, 2 * tw + 2), dtype=dx.dtype))
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True)
 def _winograd_fold(dv, th, tw, ph, pw, dx, plane):
     """``winograd_fold`` with ``plane`` (2*th + 2, 2*tw + 2), one padded dx plane (scratch)."""
     n_batch, n_chan, height, width = dx.shape
