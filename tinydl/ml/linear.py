@@ -18,6 +18,21 @@ from tinydl.ml.base import (BaseEstimator, ClassifierMixin, ConvergenceWarning,
 from tinydl.ml.svm import dual_coordinate_descent as _dual_coordinate_descent
 
 
+def _fit_arguments(model, X, y, where, option, choices):
+    """What both linear classifiers' ``fit`` starts from: X and y checked, ``C`` and ``tol``
+    positive, ``max_iter`` a positive int, and the string parameter ``option`` one of
+    ``choices``. Returns (X, y, C, tol, max_iter); raises naming ``where`` and the bad value."""
+    X, y = check_X_y(X, y, where)
+    C = check_positive(model.C, where, "C")
+    tol = check_positive(model.tol, where, "tol")
+    max_iter = check_max_iter(model.max_iter, where)
+    value = getattr(model, option)
+    if value not in choices:
+        raise ValueError(f"{where}: {option} must be {' or '.join(map(repr, choices))}, got "
+                         f"{value!r}")
+    return X, y, C, tol, max_iter
+
+
 class LinearClassifierMixin(ClassifierMixin):
     """`decision_function` and `predict` for models with `coef_` (K, d), `intercept_` (K,)
     and `classes_`: one row per class, or a single row scoring classes_[1] for two classes."""
@@ -74,13 +89,8 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
     def fit(self, X, y):
         """Fit on X (n, d) and labels y (n,) with at least two classes; returns self."""
         where = "LogisticRegression.fit"
-        X, y = check_X_y(X, y, where)
-        C = check_positive(self.C, where, "C")
-        tol = check_positive(self.tol, where, "tol")
-        max_iter = check_max_iter(self.max_iter, where)
-        if self.solver not in ("trust-ncg", "lbfgs"):
-            raise ValueError(f"{where}: solver must be 'trust-ncg' or 'lbfgs', got "
-                             f"{self.solver!r}")
+        X, y, C, tol, max_iter = _fit_arguments(self, X, y, where, "solver",
+                                                ("trust-ncg", "lbfgs"))
         self.classes_ = check_classes(y, where)
         self.n_features_in_ = X.shape[1]
         if self.classes_.size == 2:
@@ -292,13 +302,8 @@ class LinearSVC(LinearClassifierMixin, BaseEstimator):
     def fit(self, X, y):
         """Fit on X (n, d) and labels y (n,) with at least two classes; returns self."""
         where = "LinearSVC.fit"
-        X, y = check_X_y(X, y, where)
-        C = check_positive(self.C, where, "C")
-        tol = check_positive(self.tol, where, "tol")
-        max_iter = check_max_iter(self.max_iter, where)
-        if self.loss not in ("hinge", "squared_hinge"):
-            raise ValueError(f"{where}: loss must be 'hinge' or 'squared_hinge', got "
-                             f"{self.loss!r}")
+        X, y, C, tol, max_iter = _fit_arguments(self, X, y, where, "loss",
+                                                ("hinge", "squared_hinge"))
         if not (self.random_state is None or isinstance(self.random_state, numbers.Integral)
                 or isinstance(self.random_state, np.random.Generator)):
             raise TypeError(f"{where}: random_state must be None, an int or a "
