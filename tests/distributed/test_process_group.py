@@ -1,5 +1,6 @@
 """World size 1 in this process (no mpiexec): collectives, SyncBatchNorm against BatchNorm,
 DDP as the identity on gradients, and the message when mpi4py is missing."""
+import contextlib
 import os
 import subprocess
 import sys
@@ -97,6 +98,52 @@ def test_ddp_on_one_rank_leaves_gradients_as_they_are(group):
     for a, b in zip(got, model.parameters()):
         np.testing.assert_array_equal(a, b.grad.data)
     assert list(ddp.state_dict())[0] == "module.0.weight"
+
+
+def test_ddp_gradients_are_bucket_views_and_accumulate_in_place(group):
+    # gradient_as_bucket_view: after averaging, each .grad is a view into its bucket; zeroing it in
+    # place and accumulating into it (no_sync) must still give the plain model's gradients.
+    from tinydl.optim import SGD
+    xs = [td.Tensor(np.random.default_rng(s).standard_normal((6, 3))) for s in range(3)]
+    grads = []
+    for wrap in (False, True):
+        td.manual_seed(0)
+        model = nn.Sequential(nn.Linear(3, 5), nn.Tanh(), nn.Linear(5, 2)).double()
+        net = (dist.DistributedDataParallel(model, bucket_cap_mb=1e-4, gradient_as_bucket_view=True)
+               if wrap else model)
+        opt = SGD(model.parameters(), lr=0.1)
+        net(xs[0]).sum().backward()
+        opt.zero_grad(set_to_none=False)
+        with (net.no_sync() if wrap else contextlib.nullcontext()):
+            net(xs[1]).sum().backward()
+        (net(xs[2]) ** 2).sum().backward()
+        grads.append([p.grad.data.copy() for p in model.parameters()])
+        if wrap:
+            buffers = [b.buffer for b in net._buckets]
+            assert len(buffers) >= 2
+            for p in model.parameters():
+                assert sum(np.shares_memory(p.grad.data, b) for b in buffers) == 1
+    for plain, averaged in zip(*grads):
+        np.testing.assert_allclose(averaged, plain, rtol=1e-15, atol=0)
+
+
+def test_ddp_gradients_are_copied_out_of_the_buckets_by_default(group):
+    # As torch (gradient_as_bucket_view=False): a .grad kept from one step is not changed by
+    # the next synchronised backward.
+    td.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 5), nn.Tanh(), nn.Linear(5, 2)).double()
+    net = dist.DistributedDataParallel(model, bucket_cap_mb=1e-4)
+    x = td.Tensor(np.random.default_rng(0).standard_normal((6, 3)))
+    net(x).sum().backward()
+    kept = [p.grad for p in model.parameters()]
+    before = [g.data.copy() for g in kept]
+    buffers = [b.buffer for b in net._buckets]
+    assert not any(np.shares_memory(g.data, b) for g in kept for b in buffers)
+    for p in model.parameters():
+        p.grad = None
+    (net(x * 2.0) ** 2).sum().backward()
+    for g, b in zip(kept, before):
+        np.testing.assert_array_equal(g.data, b)
 
 
 def test_buckets_start_during_backward_before_the_first_layer_is_ready(group):

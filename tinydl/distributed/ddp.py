@@ -12,9 +12,19 @@ The scheme of torch's DDP (Li et al., "PyTorch Distributed", VLDB 2020), on MPI:
   parameter is ready its gradients are copied into one flat buffer and a non-blocking
   ``Iallreduce`` starts, while backward goes on computing earlier layers. Buckets start in
   index order on every rank, as MPI requires collectives to be issued in the same order;
+* MPICH moves a non-blocking collective on only inside MPI calls (no progress thread unless
+  ``MPIR_CVAR_ASYNC_PROGRESS``, which spins a core away), and an allreduce needs several
+  rounds between the ranks (measured: 2 for 2 KB, 4-10 for 10-40 KB, about 5 for 0.1-0.8 MB).
+  Every gradient hook calls ``Testall`` on the started requests, but a long layer backward
+  (a convolution) runs with no MPI call, so on small models most of the communication still
+  happens after backward (bench_ddp measures the share hidden);
 * when the last bucket has started (that is, when the last parameter's gradient has been
   accumulated, which ends the backward pass as far as parameters go) every request is waited
-  for and each ``param.grad`` becomes the sum over ranks divided by the world size.
+  for, each bucket is divided by the world size in place, once, and copied into each
+  ``param.grad``. With ``gradient_as_bucket_view=True`` (torch's option, off by default as
+  in torch) each ``param.grad`` becomes a view of its slice instead: no copy out, and a
+  gradient accumulated in place in its view is not copied in either; but a ``.grad`` array
+  kept across steps is then overwritten by the next synchronised backward.
 
 Why finish inside the last hook: torch waits in the autograd engine's end-of-backward
 callback; tinydl's engine has none, and the last parameter hook is the last moment at which
@@ -31,6 +41,7 @@ Gradient traffic uses its own duplicate of the group's communicator, so it never
 with collectives the user (or ``SyncBatchNorm``) issues meanwhile.
 """
 import contextlib
+import os
 import time
 
 import numpy as np
@@ -41,41 +52,68 @@ from tinydl.nn.module import Module
 from tinydl.tensor import Tensor
 
 _FIRST_BUCKET_BYTES = 1 << 20
+_SPIN_SECONDS = 2e-3
 
 
 class _Bucket:
-    """Parameters reduced together: one flat buffer, a ``used`` flag per parameter at the end."""
+    """Parameters reduced together in one flat buffer.
 
-    def __init__(self, params, dtype):
+    ``views[j]`` is parameter j's slice of ``buffer`` in its shape. After the allreduce the
+    whole buffer is scaled once, in place, and copied out into each ``param.grad``; with
+    ``as_view`` each ``param.grad`` becomes its view instead (torch's
+    ``gradient_as_bucket_view``): no copy out, and a gradient that backward accumulated in
+    place into its view (``zero_grad(set_to_none=False)``, ``no_sync``) is not copied in
+    either. With ``track_unused`` the buffer ends with one used-flag per parameter, so the
+    ranks learn which parameters no rank gave a gradient.
+    """
+
+    def __init__(self, params, dtype, track_unused, as_view):
         self.params = params
+        self.as_view = as_view
         sizes = [p.data.size for p in params]
-        self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-        self.numel = int(self.offsets[-1])
-        self.buffer = np.zeros(self.numel + len(params), dtype=dtype)
+        offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        self.numel = int(offsets[-1])
+        self.buffer = np.zeros(self.numel + (len(params) if track_unused else 0), dtype=dtype)
+        self.values = self.buffer[:self.numel]
+        self.flags = self.buffer[self.numel:] if track_unused else None
+        self.views = [self.buffer[offsets[j]:offsets[j + 1]].reshape(p.shape)
+                      for j, p in enumerate(params)]
 
     def pack(self):
-        """Copy the gradients in (zeros where a parameter has none, flagged 0 as unused)."""
-        buf, n = self.buffer, self.numel
-        for j, p in enumerate(self.params):
-            lo, hi = self.offsets[j], self.offsets[j + 1]
-            if p.grad is None:
-                buf[lo:hi] = 0
-                buf[n + j] = 0
-            else:
-                buf[lo:hi] = p.grad.data.reshape(-1)
-                buf[n + j] = 1
+        """Bring the gradients in (zeros, flagged unused, where a parameter has none)."""
+        flags = self.flags
+        for j, (p, view) in enumerate(zip(self.params, self.views)):
+            grad = p.grad
+            if grad is None:
+                view[...] = 0
+                if flags is not None:
+                    flags[j] = 0
+                continue
+            if grad.data is not view:
+                view[...] = grad.data
+            if flags is not None:
+                flags[j] = 1
 
     def unpack(self, world_size):
         """``param.grad = sum over ranks / world size``; no gradient on any rank stays None."""
-        buf, n = self.buffer, self.numel
-        for j, p in enumerate(self.params):
-            if buf[n + j] == 0:
+        if world_size & (world_size - 1) == 0:
+            # 1/K is exact for a power of two, and multiplying is twice as fast as dividing.
+            if world_size > 1:
+                np.multiply(self.values, 1.0 / world_size, out=self.values)
+        else:
+            np.divide(self.values, world_size, out=self.values)
+        flags = self.flags
+        for j, (p, view) in enumerate(zip(self.params, self.views)):
+            if flags is not None and flags[j] == 0:
                 continue
-            summed = buf[self.offsets[j]:self.offsets[j + 1]].reshape(p.shape)
-            if p.grad is None:
-                p.grad = Tensor._wrap(summed / world_size)
+            grad = p.grad
+            if self.as_view:
+                if grad is None or grad.data is not view:
+                    p.grad = Tensor._wrap(view)
+            elif grad is None:
+                p.grad = Tensor._wrap(view.copy())
             else:
-                np.divide(summed, world_size, out=p.grad.data)  # no temporary array
+                np.copyto(grad.data, view)  # backward's own array, no temporary
 
 
 def _describe_mismatch(everyone, what):
@@ -107,13 +145,17 @@ class DistributedDataParallel(Module):
     tinydl optimizer steps all replicas identically. With ``broadcast_buffers`` rank 0's
     buffers (BatchNorm running statistics) are broadcast at every forward. ``no_sync()``
     skips the averaging for gradient accumulation. ``state_dict`` keys carry the prefix
-    ``module.``, as torch's. ``comm_stats`` counts bytes reduced and seconds spent waiting.
+    ``module.``, as torch's. ``comm_stats`` counts bytes reduced and seconds spent waiting;
+    setting ``timeline`` to a list records per step (last gradient ready, averaging done) as
+    ``time.perf_counter()`` pairs. ``gradient_as_bucket_view=True`` makes every
+    ``param.grad`` a view into its bucket (see the module docstring).
     ``device_ids`` and ``output_device`` are accepted for torch compatibility and ignored
     (tinydl runs on the CPU).
     """
 
     def __init__(self, module, bucket_cap_mb=25, broadcast_buffers=True,
-                 find_unused_parameters=False, device_ids=None, output_device=None):
+                 find_unused_parameters=False, device_ids=None, output_device=None,
+                 gradient_as_bucket_view=False):
         super().__init__()
         if not isinstance(module, Module):
             raise TypeError(f"DistributedDataParallel: expected a Module, got "
@@ -125,17 +167,23 @@ class DistributedDataParallel(Module):
         comm = _world_comm("DistributedDataParallel")
         self._comm = comm.Dup()
         self.world_size = comm.Get_size()
+        self._spin = _core_per_rank(self._comm)
         self.broadcast_buffers = bool(broadcast_buffers)
         self.find_unused_parameters = bool(find_unused_parameters)
+        self.gradient_as_bucket_view = bool(gradient_as_bucket_view)
         self.require_backward_grad_sync = True
         self.comm_stats = {"steps": 0, "bytes_per_step": 0, "wait_seconds": 0.0}
         self._named = [(n, p) for n, p in module.named_parameters() if p.requires_grad]
         self._check_replicas()
         self._broadcast_state()
         self._build_buckets(bucket_cap_mb)
-        self._handles = [p.register_post_accumulate_grad_hook(self._grad_ready)
-                         for _, p in self._named]
+        self._handles = [p.register_post_accumulate_grad_hook(self._hook(i))
+                         for i, (_, p) in enumerate(self._named)]
         self._expecting = False
+        self._requests = []
+        # (last gradient ready, averaging done) perf_counter pairs per step when a list:
+        # bench_ddp sets it to tell communication from waiting for the slower rank.
+        self.timeline = None
 
     # ------------------------------------------------------------------ construction
     def _check_replicas(self):
@@ -162,22 +210,21 @@ class DistributedDataParallel(Module):
 
     def _build_buckets(self, bucket_cap_mb):
         cap = bucket_cap_mb * (1 << 20)
-        self._buckets, self._bucket_of, self._index = [], [], {}
+        self._buckets = []
+        track, as_view = self.find_unused_parameters, self.gradient_as_bucket_view
         current, size = [], 0
         for name, p in reversed(self._named):
             limit = min(cap, _FIRST_BUCKET_BYTES) if not self._buckets else cap
             if current and (size + p.data.nbytes > limit or p.data.dtype != current[0].data.dtype):
-                self._buckets.append(_Bucket(current, current[0].data.dtype))
+                self._buckets.append(_Bucket(current, current[0].data.dtype, track, as_view))
                 current, size = [], 0
             current.append(p)
             size += p.data.nbytes
         if current:
-            self._buckets.append(_Bucket(current, current[0].data.dtype))
-        for b, bucket in enumerate(self._buckets):
-            for p in bucket.params:
-                self._index[id(p)] = len(self._bucket_of)
-                self._bucket_of.append(b)
-        self._names = {id(p): n for n, p in self._named}
+            self._buckets.append(_Bucket(current, current[0].data.dtype, track, as_view))
+        # _bucket_of[i]: the bucket of the i-th parameter of self._named (the hooks' index).
+        where = {id(p): b for b, bucket in enumerate(self._buckets) for p in bucket.params}
+        self._bucket_of = [where[id(p)] for _, p in self._named]
         self.comm_stats["bytes_per_step"] = sum(b.buffer.nbytes for b in self._buckets)
 
     # ------------------------------------------------------------------ one iteration
@@ -193,35 +240,39 @@ class DistributedDataParallel(Module):
 
     def _prepare_for_backward(self, out):
         self._expecting = True
-        self._ready = set()
+        self._ready = bytearray(len(self._named))
         self._pending = [len(b.params) for b in self._buckets]
         self._next = 0
         self._requests = []
         self._backward_seen = False
         if self.find_unused_parameters:
             reached = _reachable_leaves(out)
-            for _, p in self._named:
+            for i, (_, p) in enumerate(self._named):
                 if id(p) not in reached:
-                    self._mark_ready(p)
+                    self._mark_ready(i)
             self._launch_ready_buckets()
 
-    def _mark_ready(self, param):
-        i = self._index[id(param)]
-        if i in self._ready:
+    def _mark_ready(self, i):
+        if self._ready[i]:
             raise RuntimeError(
-                f"DistributedDataParallel: parameter {self._names[id(param)]!r} got a gradient "
+                f"DistributedDataParallel: parameter {self._named[i][0]!r} got a gradient "
                 "twice in one step (backward called twice after one forward?). Run forward "
                 "before each backward, or accumulate inside no_sync()")
-        self._ready.add(i)
-        self._pending[self._bucket_of[i]] -= 1
+        self._ready[i] = 1
+        b = self._bucket_of[i]
+        self._pending[b] -= 1
+        return b
 
-    def _grad_ready(self, param):
-        """The post-accumulate-grad hook: count ``param`` ready, start full buckets."""
+    def _hook(self, i):
+        """The post-accumulate-grad hook of the i-th parameter (a closure: no lookup by id)."""
+        return lambda param: self._grad_ready(i)
+
+    def _grad_ready(self, i):
+        """Count parameter i ready; start the buckets that are full, in order."""
         if not self._expecting:
             return
         self._backward_seen = True
-        self._mark_ready(param)
-        if self._pending[self._bucket_of[self._index[id(param)]]] == 0:
+        if self._pending[self._mark_ready(i)] == 0:
             self._launch_ready_buckets()
         elif self._requests:
             # MPI moves a non-blocking collective on only inside MPI calls: poke it.
@@ -229,6 +280,9 @@ class DistributedDataParallel(Module):
 
     def _launch_ready_buckets(self):
         MPI = _mpi()
+        if self.timeline is not None and self._next < len(self._buckets) and all(
+                p == 0 for p in self._pending):
+            self._ready_at = time.perf_counter()
         while self._next < len(self._buckets) and self._pending[self._next] == 0:
             bucket = self._buckets[self._next]
             bucket.pack()
@@ -237,11 +291,37 @@ class DistributedDataParallel(Module):
         if self._next == len(self._buckets):
             self._complete()
 
+    def _wait(self, start):
+        """Wait for every started allreduce: spin on ``Testall`` for up to ``_SPIN_SECONDS``
+        when this node has a core per rank, then (or at once when it has fewer) ``Waitall``.
+
+        MPICH's own wait yields the CPU every 1000 polls (MPIR_CVAR_POLLS_BEFORE_YIELD);
+        a yield can hand the core to any runnable process, a ``nice 19`` one included, for a
+        scheduler slice (milliseconds) while the other rank needs this one to move the
+        allreduce on. Spinning without yielding keeps the core; past the budget (another
+        process really competes for the core, or a rank is far behind) the yielding wait
+        takes over. With more ranks than cores on a node it waits the yielding way at once.
+        """
+        MPI = _mpi()
+        requests = self._requests
+        if self._spin:
+            testall, clock = MPI.Request.Testall, time.perf_counter
+            deadline = start + _SPIN_SECONDS
+            while not testall(requests):
+                if clock() > deadline:
+                    break
+            else:
+                return
+        MPI.Request.Waitall(requests)
+
     def _complete(self):
         start = time.perf_counter()
-        _mpi().Request.Waitall(self._requests)
-        self.comm_stats["wait_seconds"] += time.perf_counter() - start
+        self._wait(start)
+        done = time.perf_counter()
+        self.comm_stats["wait_seconds"] += done - start
         self.comm_stats["steps"] += 1
+        if self.timeline is not None:
+            self.timeline.append((self._ready_at, done))
         for bucket in self._buckets:
             bucket.unpack(self.world_size)
         self._expecting = False
@@ -263,7 +343,7 @@ class DistributedDataParallel(Module):
             self._expecting = False
             self._requests = []
             return
-        missing = [n for n, p in self._named if self._index[id(p)] not in self._ready]
+        missing = [n for i, (n, _) in enumerate(self._named) if not self._ready[i]]
         self._expecting = False
         raise RuntimeError(
             f"DistributedDataParallel (rank {self._comm.Get_rank()}): the last backward gave no "
@@ -285,6 +365,18 @@ class DistributedDataParallel(Module):
     def extra_repr(self):
         sizes = [b.numel for b in self._buckets]
         return f"world_size={self.world_size}, buckets={sizes}"
+
+
+def _core_per_rank(comm):
+    """True when every node runs no more ranks of ``comm`` than this process has cores."""
+    MPI = _mpi()
+    node = comm.Split_type(MPI.COMM_TYPE_SHARED)
+    try:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+        cores = cores or os.cpu_count() or 1
+        return comm.allreduce(int(node.Get_size() <= cores), op=MPI.MIN) == 1
+    finally:
+        node.Free()
 
 
 def _reachable_leaves(out):
