@@ -37,7 +37,7 @@ def median_time(fn, repeat=7, number=1, warmup=1):
     return float(np.median(times))
 
 
-def paired_times(ours, theirs, repeat=3, rounds=3, warmup=1):
+def paired_times(ours, theirs, repeat=3, rounds=3, warmup=1, clock=time.perf_counter):
     """Median seconds of one call of ``ours`` and of ``theirs``, timed in alternating blocks.
 
     Each of ``rounds`` rounds runs ``warmup`` untimed calls and ``repeat`` timed calls of
@@ -45,7 +45,8 @@ def paired_times(ours, theirs, repeat=3, rounds=3, warmup=1):
     machine whose load drifts, one block each (``median_time`` twice) can put a quiet minute
     on one side and a busy one on the other; alternating spreads the drift over both. The
     untimed calls after each switch let the other library's spinning worker threads (NumPy's
-    OpenBLAS, torch's OpenMP) go idle before timing starts.
+    OpenBLAS, torch's OpenMP) go idle before timing starts. ``clock=time.process_time``
+    times CPU seconds instead, for single-threaded work on a machine shared with other jobs.
     """
     times = ([], [])
     for _ in range(rounds):
@@ -53,9 +54,9 @@ def paired_times(ours, theirs, repeat=3, rounds=3, warmup=1):
             for _ in range(warmup):
                 fn()
             for _ in range(repeat):
-                start = time.perf_counter()
+                start = clock()
                 fn()
-                out.append(time.perf_counter() - start)
+                out.append(clock() - start)
     return float(np.median(times[0])), float(np.median(times[1]))
 
 

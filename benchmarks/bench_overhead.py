@@ -3,12 +3,16 @@
 At this size the arithmetic is free, so the time is the framework's bookkeeping per op: the
 Python call, building the graph node, and visiting it in backward. Reported in seconds per
 op (the table shows microseconds); baselines are PyTorch CPU (when installed) and bare
-NumPy doing the same arithmetic with no graph.
+NumPy doing the same arithmetic with no graph. The work is single-threaded, so it is timed
+in CPU seconds (``process_time``), in rounds alternating with the baseline: on a shared
+machine wall-clock medians of this chain varied threefold between runs of one tree.
 """
+import time
+
 import numpy as np
 
 import tinydl
-from benchmarks._harness import median_time, row, try_torch
+from benchmarks._harness import paired_times, row, try_torch
 
 N_OPS = 1000
 
@@ -43,9 +47,7 @@ def run(quick=False):
         x.grad = None
         _chain(x, w).sum().backward()
 
-    fwd = median_time(td_forward, repeat=repeat)
-    both = median_time(td_both, repeat=repeat)
-    np_time = median_time(lambda: _numpy_chain(x0, w0), repeat=repeat)
+    cpu = dict(repeat=repeat, rounds=3, clock=time.process_time)
     rows = []
     torch = try_torch()
     if torch is not None:
@@ -56,14 +58,15 @@ def run(quick=False):
             tx.grad = None
             _chain(tx, tw).sum().backward()
 
-        t_fwd = median_time(lambda: _chain(tx, tw), repeat=repeat)
-        t_both_time = median_time(t_both, repeat=repeat)
+        fwd, t_fwd = paired_times(td_forward, lambda: _chain(tx, tw), **cpu)
+        both, t_both_time = paired_times(td_both, t_both, **cpu)
         rows.append(row("per-op forward (1,000-op chain, shape (4,))", fwd / N_OPS,
                         t_fwd / N_OPS, "torch"))
         rows.append(row("per-op backward", (both - fwd) / N_OPS,
                         (t_both_time - t_fwd) / N_OPS, "torch"))
         rows.append(row("per-op forward+backward", both / N_OPS, t_both_time / N_OPS, "torch",
                         goal=2.0))
+    fwd, np_time = paired_times(td_forward, lambda: _numpy_chain(x0, w0), **cpu)
     rows.append(row("per-op forward vs bare NumPy arithmetic", fwd / N_OPS, np_time / N_OPS,
                     "numpy"))
     return rows
