@@ -225,8 +225,12 @@ class Function:
         super().__init_subclass__(**kwargs)
         # A view op's output shares its first input's version counter. Only view ops pay
         # for that: they get an apply that adds it, the hot path of every other op stays lean.
-        if cls.view and "apply" not in cls.__dict__:
-            cls.apply = classmethod(_apply_view)
+        if "apply" not in cls.__dict__:
+            inherited = getattr(cls.apply, "__func__", None)
+            if cls.view and inherited is not _apply_view:
+                cls.apply = classmethod(_apply_view)
+            elif not cls.view and inherited is _apply_view:  # a view op's non-view subclass
+                cls.apply = classmethod(Function.__dict__["apply"].__func__)
 
     @classmethod
     def apply(cls, *args, **kwargs):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import tinydl as td
-from tinydl.autograd import Function
+from tinydl.autograd import Function, bump_version
 
 
 def test_chain_of_100k_ops_backprops_without_recursion():
@@ -330,3 +330,41 @@ def test_a_backward_reading_an_input_it_did_not_retain_says_so():
     y = Leaky.apply(x * 1.0)
     with pytest.raises(RuntimeError, match="retain_inputs"):
         y.sum().backward()
+
+
+def test_view_functions_share_the_version_counter_and_non_view_subclasses_do_not():
+    class MyView(Function):
+        """y = x[::-1], a view of x's array."""
+
+        view = True
+
+        @staticmethod
+        def forward(ctx, x):
+            return x[::-1]
+
+        @staticmethod
+        def backward(ctx, g):
+            return (g[::-1],)
+
+    class MyCopy(MyView):
+        """The same values in a new array: not a view."""
+
+        view = False
+
+        @staticmethod
+        def forward(ctx, x):
+            return x[::-1].copy()
+
+    x = td.Tensor(np.arange(3.0), requires_grad=True)
+    y = x * 1.0
+    v = MyView.apply(y)
+    c = MyCopy.apply(y)
+    assert np.shares_memory(v.data, y.data) and not np.shares_memory(c.data, y.data)
+    assert v._vc is not None and v._vc is y._vc
+    assert c._vc is None
+    # A write into y is a write into v: the product, which reads v, refuses to backward.
+    loss = (v * v).sum()
+    y.data[0] = 5.0
+    bump_version(y)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        loss.backward()
