@@ -15,40 +15,16 @@ import numpy as np
 from benchmarks._harness import busy_loops, load_average, try_torch
 
 
-def _conv_workloads(torch, shapes):
-    """(name, ours, theirs) per conv shape: one forward + backward each."""
-    import tinydl
-    import tinydl.nn.functional as F
-
-    rng = np.random.default_rng(0)
-    out = []
-    for n, c, h, wd, f, k, s, p in shapes:
-        x0 = rng.standard_normal((n, c, h, wd)).astype(np.float32)
-        w0 = (rng.standard_normal((f, c, k, k)) / np.sqrt(c * k * k)).astype(np.float32)
-        b0 = rng.standard_normal(f).astype(np.float32)
-        out_hw = ((h + 2 * p - k) // s + 1, (wd + 2 * p - k) // s + 1)
-        x, w, b = (tinydl.Tensor(a, requires_grad=True) for a in (x0, w0, b0))
-        g = tinydl.Tensor(np.ones((n, f) + out_hw, np.float32))
-        tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x0, w0, b0))
-        tg = torch.ones((n, f) + out_hw)
-
-        def ours(x=x, w=w, b=b, g=g, s=s, p=p):
-            x.grad = w.grad = b.grad = None
-            F.conv2d(x, w, b, stride=s, padding=p).backward(g)
-
-        def theirs(tx=tx, tw=tw, tb=tb, tg=tg, s=s, p=p):
-            tx.grad = tw.grad = tb.grad = None
-            torch.nn.functional.conv2d(tx, tw, tb, stride=s, padding=p).backward(tg)
-
-        out.append((f"conv ({n},{c},{h},{wd})->{f} k{k}", ours, theirs))
-    return out
-
-
 def workloads(torch, quick):
     """The (name, ours, theirs) list: every bench_conv shape, a LeNet and an MLP epoch."""
     from benchmarks import bench_conv, bench_lenet, bench_mlp
 
-    items = _conv_workloads(torch, bench_conv.SHAPES)
+    rng = np.random.default_rng(0)
+    items = []
+    for shape in bench_conv.SHAPES:
+        n, c, h, wd, f, k = shape[:6]
+        ours, theirs, _ = bench_conv.conv_workload(rng, shape, torch)
+        items.append((f"conv ({n},{c},{h},{wd})->{f} k{k}", ours, theirs))
     images, labels = bench_lenet._data(2000 if quick else 5000)
     items.append((f"LeNet epoch ({len(images)} images)", bench_lenet.tinydl_epoch(images, labels),
                   bench_lenet.torch_epoch(torch, images, labels)))

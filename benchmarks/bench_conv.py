@@ -51,6 +51,35 @@ def _numpy_baseline(x, w, stride, padding):
     return step
 
 
+def conv_workload(rng, shape, torch=None):
+    """One conv2d forward + backward (bias, gradient of ones) at ``shape``, an entry of
+    ``SHAPES``, on float32 data drawn from ``rng``: returns ``(ours, theirs, (x0, w0))``,
+    ``theirs`` the same step in torch (None without torch), ``x0``/``w0`` the input and
+    weight arrays for another baseline. Also the conv workloads of ``--under-load``."""
+    n, c, h, wd, f, k, s, p = shape
+    x0 = rng.standard_normal((n, c, h, wd)).astype(np.float32)
+    w0 = (rng.standard_normal((f, c, k, k)) / np.sqrt(c * k * k)).astype(np.float32)
+    b0 = rng.standard_normal(f).astype(np.float32)
+    out_shape = (n, f, (h + 2 * p - k) // s + 1, (wd + 2 * p - k) // s + 1)
+    x, w, b = (tinydl.Tensor(a, requires_grad=True) for a in (x0, w0, b0))
+    g = tinydl.Tensor(np.ones(out_shape, np.float32))
+
+    def ours():
+        x.grad = w.grad = b.grad = None
+        F.conv2d(x, w, b, stride=s, padding=p).backward(g)
+
+    if torch is None:
+        return ours, None, (x0, w0)
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x0, w0, b0))
+    tg = torch.ones(out_shape)
+
+    def theirs():
+        tx.grad = tw.grad = tb.grad = None
+        torch.nn.functional.conv2d(tx, tw, tb, stride=s, padding=p).backward(tg)
+
+    return ours, theirs, (x0, w0)
+
+
 def run(quick=False):
     """One row per shape: tinydl vs torch forward+backward time (medians over alternating
     rounds), GFLOP/s in the note."""
@@ -59,32 +88,13 @@ def run(quick=False):
     peak = gemm_gflops()
     rng = np.random.default_rng(0)
     rows = []
-    for n, c, h, wd, f, k, s, p in SHAPES:
-        x0 = rng.standard_normal((n, c, h, wd)).astype(np.float32)
-        w0 = (rng.standard_normal((f, c, k, k)) / np.sqrt(c * k * k)).astype(np.float32)
-        b0 = rng.standard_normal(f).astype(np.float32)
-        x = tinydl.Tensor(x0, requires_grad=True)
-        w = tinydl.Tensor(w0, requires_grad=True)
-        b = tinydl.Tensor(b0, requires_grad=True)
+    for shape in SHAPES:
+        n, c, h, wd, f, k, s, p = shape
+        ours, theirs, (x0, w0) = conv_workload(rng, shape, torch)
         out_h = (h + 2 * p - k) // s + 1
         out_w = (wd + 2 * p - k) // s + 1
-        g = tinydl.Tensor(np.ones((n, f, out_h, out_w), np.float32))
-
-        def ours():
-            x.grad = w.grad = b.grad = None
-            F.conv2d(x, w, b, stride=s, padding=p).backward(g)
-
         flops = 3 * 2 * n * f * out_h * out_w * c * k * k
-        if torch is not None:
-            tx = torch.tensor(x0, requires_grad=True)
-            tw = torch.tensor(w0, requires_grad=True)
-            tb = torch.tensor(b0, requires_grad=True)
-            tg = torch.ones(n, f, out_h, out_w)
-
-            def theirs():
-                tx.grad = tw.grad = tb.grad = None
-                torch.nn.functional.conv2d(tx, tw, tb, stride=s, padding=p).backward(tg)
-
+        if theirs is not None:
             name = "torch"
         else:
             theirs, name = _numpy_baseline(x0, w0, s, p), "numpy"
