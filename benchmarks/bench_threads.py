@@ -18,7 +18,7 @@ import numpy as np
 import tinydl
 import tinydl.nn as nn
 import tinydl.nn.functional as F
-from benchmarks._harness import busy_loops, load_average, row
+from benchmarks._harness import busy_loops, epoch_runner, load_average, row
 from tinydl.optim import SGD, Adam
 from tinydl.threads import DEFAULT_THREADS, set_num_threads
 
@@ -36,15 +36,7 @@ def quickstart_epoch():
         nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
         nn.Flatten(), nn.Linear(32 * 2 * 2, 10))
     opt = Adam(model.parameters(), lr=1e-2)
-
-    def epoch():
-        for start in range(0, len(X), 64):
-            loss = F.cross_entropy(model(tinydl.Tensor(X[start:start + 64])),
-                                   tinydl.Tensor(y[start:start + 64]))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    return epoch
+    return epoch_runner(model, opt, F.cross_entropy, X, y, 64, to_input=tinydl.Tensor)
 
 
 def mlp_epoch(n=6000):
@@ -55,15 +47,7 @@ def mlp_epoch(n=6000):
     tinydl.manual_seed(0)
     model = nn.MLP((784, 256, 128, 10))
     opt = SGD(model.parameters(), lr=0.01, momentum=0.9)
-
-    def epoch():
-        for start in range(0, n, 128):
-            loss = F.cross_entropy(model(tinydl.Tensor(X[start:start + 128])),
-                                   tinydl.Tensor(y[start:start + 128]))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    return epoch
+    return epoch_runner(model, opt, F.cross_entropy, X, y, 128, to_input=tinydl.Tensor)
 
 
 def big_gemms(size=1024, count=5):
