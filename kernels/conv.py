@@ -5,7 +5,7 @@ Both work on a flat column buffer in either of the two layouts of ``tinydl.ops.c
 (channel-major ``(C*kh*kw, N*Ho*Wo)`` or sample-major ``(N, rows, Ho*Wo)``), described by
 a sample stride and a row stride, and an image ``(N, C, H, W)``. ``col2im_kernel`` adds
 every column entry back to the pixel it was read from. NumPy's version (the twin in
-``Columns.fold``, the loop of ``tinydl.ops.window.fold_into`` that the reference
+``Columns.fold``, the loop of ``tinydl.ops.conv.fold_into`` that the reference
 ``col2im_array`` runs too) must zero-pad, run one strided
 read-modify-write ``+=`` per kernel offset over the whole batch, and crop; this kernel works
 on the unpadded image one (sample, channel) plane at a time, so the plane stays in cache

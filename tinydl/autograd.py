@@ -25,6 +25,10 @@ node, so a tensor and the edges standing for it share one sum.
 In-place writes. A tensor's version counter counts the in-place writes to its array, and a
 process-wide count of in-place writes (the one other piece of global state, beside the grad
 mode flag) lets backward check each node with one comparison when nothing was written.
+
+This module is longer than 500 lines because the Function/ctx protocol, the backward
+engine and ``grad()`` share their bookkeeping (retention, version checks, hooks); apart,
+a reader would follow one backward pass across files.
 """
 import weakref
 

@@ -22,6 +22,9 @@ Errors are ``LinAlgError`` (a ``ValueError``, as NumPy's) naming the op and the 
 an inverse or a solve of a singular matrix, a Cholesky factor of a matrix that is not positive
 definite. A decomposition with several outputs (``qr``, ``svd``, ``eigh``) is one graph node
 whose array holds the outputs side by side; the functions hand back views of it.
+
+This module is longer than 500 lines because it holds the whole ``torch.linalg``
+family (9 Functions, 13 public functions) with their shared batch and error checks.
 """
 import numpy as np
 

@@ -8,7 +8,7 @@ import tinydl
 from tinydl.kernels.conv import im2col_kernel
 from tinydl.ops.conv import im2col_array
 from tinydl.ops.conv_im2col import Columns
-from tinydl.ops.window import Geometry, output_size
+from tinydl.ops.conv import Geometry, output_size
 
 
 def _random_geometry(rng):

@@ -7,7 +7,7 @@ import tinydl
 import tinydl.nn.functional as F
 from tinydl.kernels import pool as kpool
 from tinydl.ops import pool as opool
-from tinydl.ops.window import Geometry, output_size
+from tinydl.ops.conv import Geometry, output_size
 
 
 def test_max_pool_kernels_agree_with_numpy_twins():

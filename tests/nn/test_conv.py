@@ -13,7 +13,6 @@ import tinydl
 import tinydl.nn as nn
 import tinydl.nn.functional as F
 from tinydl.ops import conv as oconv
-from tinydl.ops import window
 
 
 def _dilate(kernel, d):
@@ -337,6 +336,27 @@ def test_conv_errors_name_the_op_and_shapes():
         nn.Conv2d(3, 4, 3, groups=2)
 
 
+def test_conv2d_layer_follows_changes_to_its_arguments():
+    """nn.Conv2d checks and builds its window geometry once, not per call: changing stride,
+    padding, dilation or the weight afterwards must still give F.conv2d's answer."""
+    tinydl.manual_seed(1)
+    conv = nn.Conv2d(3, 4, 3, padding="same")
+    x = tinydl.randn(2, 3, 9, 9)
+    for change in ({}, {"padding": (2, 0)}, {"stride": 2}, {"dilation": (2, 1)},
+                   {"padding": "valid", "stride": 1},
+                   {"weight": nn.Parameter(np.ones((4, 3, 2, 4), np.float32))}):
+        for name, value in change.items():
+            setattr(conv, name, value)
+        expected = F.conv2d(x, conv.weight, conv.bias, conv.stride, conv.padding,
+                            conv.dilation, conv.groups)
+        out = conv(x)
+        assert out.shape == expected.shape, change
+        np.testing.assert_allclose(out.data, expected.data, rtol=1e-6, err_msg=str(change))
+    conv.stride = (0, 1)
+    with pytest.raises(ValueError, match="Conv2d: stride must be >= 1"):
+        conv(x)
+
+
 def test_conv_layers_shapes_and_torch_default_init():
     tinydl.manual_seed(0)
     conv = nn.Conv2d(4, 6, (3, 5), stride=2, padding=1, groups=2)
@@ -441,18 +461,18 @@ def test_conv_functions_declare_what_backward_reads():
 
 
 def test_window_output_sizes_match_torch_and_invert_each_other():
-    """``tinydl.ops.window``: the one home of the output-size formulas (convolution, pooling
-    with ceil_mode, transposed convolution)."""
+    """The window geometry of ``tinydl.ops.conv``: the one home of the output-size formulas
+    (convolution, pooling with ceil_mode, transposed convolution)."""
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(10)
     for trial in range(40):
         k, s, d = (int(v) for v in rng.integers(1, 4, 3))
         p = int(rng.integers(0, k // 2 + 1))  # torch's pooling limit
         h = int(rng.integers(1, 12))
-        g = window.Geometry(k, k, s, s, p, p, d, d)
+        g = oconv.Geometry(k, k, s, s, p, p, d, d)
         x = torch.zeros(1, 1, h, h)
         case = f"trial {trial}: size {h}, {g}"
-        out = window.output_size(h, h, g)
+        out = oconv.output_size(h, h, g)
         if min(out) < 1:
             continue
         conv = torch.nn.functional.conv2d(x, torch.zeros(1, 1, k, k), stride=s, padding=p,
@@ -460,6 +480,6 @@ def test_window_output_sizes_match_torch_and_invert_each_other():
         assert out == tuple(conv.shape[2:]), case
         for ceil in (False, True):
             pooled = torch.nn.functional.max_pool2d(x, k, s, p, d, ceil_mode=ceil)
-            assert window.output_size(h, h, g, ceil) == tuple(pooled.shape[2:]), f"{case} {ceil}"
+            assert oconv.output_size(h, h, g, ceil) == tuple(pooled.shape[2:]), f"{case} {ceil}"
         lost = (h + 2 * p - d * (k - 1) - 1) % s  # rows the strided windows never reach
-        assert window.transposed_output_size(*out, g, (lost, lost)) == (h, h), case
+        assert oconv.transposed_output_size(*out, g, (lost, lost)) == (h, h), case

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import tinydl
 import tinydl.nn.functional as F
 from tinydl.kernels import winograd as kw
-from tinydl.ops import _workspace as workspace
+from tinydl.ops.conv import scratch as workspace
 
 from .test_conv import ref_conv2d, ref_conv_transpose2d
 
@@ -209,7 +209,7 @@ def test_recycled_buffers_never_reach_a_live_graph(route, numba_on, kernel_calls
     for value in losses:
         value.backward()
     assert (kernel_calls.get("winograd_fold", 0) > before) == (route == "winograd")
-    assert workspace._idle_bytes > 0  # buffers went through the pool
+    assert workspace.idle_bytes > 0  # buffers went through the pool
 
     w64 = tinydl.Tensor(w0, requires_grad=True)
     b64 = tinydl.Tensor(b0, requires_grad=True)
@@ -235,22 +235,22 @@ def test_workspace_recycles_given_buffers_only():
     assert not np.shares_memory(b, c)
     workspace.give(np.empty((16, 50000), np.float32))  # not from the workspace: ignored
     workspace.give(np.empty(10, np.uint8))
-    assert workspace._idle_bytes == 0
+    assert workspace.idle_bytes == 0
     small = workspace.take((10,), np.float64)  # below MIN_BYTES: a plain array
     workspace.give(small)
-    assert workspace._idle_bytes == 0
+    assert workspace.idle_bytes == 0
     workspace.clear()
 
 
 def test_workspace_keeps_at_most_limit_bytes_dropping_the_oldest(monkeypatch):
     workspace.clear()
-    monkeypatch.setattr(workspace, "LIMIT_BYTES", 3 * workspace.MIN_BYTES)
+    monkeypatch.setattr(workspace, "limit_bytes", 3 * workspace.MIN_BYTES)
     sizes = [workspace.MIN_BYTES * k for k in (1, 1, 2)]
     buffers = [workspace.take((size,), np.uint8) for size in sizes]
     for b in buffers:
         workspace.give(b)
     # 1 + 1 + 2 MiB > 3 MiB: the first one given back was dropped
-    assert workspace._idle_bytes == 3 * workspace.MIN_BYTES
+    assert workspace.idle_bytes == 3 * workspace.MIN_BYTES
     again = workspace.take((sizes[0],), np.uint8)
     assert np.shares_memory(again, buffers[1]) and not np.shares_memory(again, buffers[0])
     workspace.clear()

@@ -9,7 +9,7 @@ import numpy as np
 from tinydl.nn import functional as F
 from tinydl.nn import init
 from tinydl.nn.dropout import Dropout
-from tinydl.nn.functional._common import _check_float_dtypes, _tensor
+from tinydl.ops._checks import _check_float_dtypes, _tensor
 from tinydl.nn.functional.attention import _attention
 from tinydl.nn.linear import Linear
 from tinydl.nn.module import Module, Parameter, _check_size

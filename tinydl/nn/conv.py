@@ -12,6 +12,7 @@ from tinydl.nn import functional as F
 from tinydl.nn.init import _calculate_fan_in_and_fan_out
 from tinydl.nn.linear import _reset_affine
 from tinydl.nn.module import Module, Parameter, _check_size, _layer_input
+from tinydl.ops.conv import convolve
 from tinydl.tensor import Tensor
 
 
@@ -95,6 +96,8 @@ class Conv1d(_ConvNd):
 class Conv2d(_ConvNd):
     """2-D convolution layer: (N, C_in, H, W) -> (N, C_out, H_out, W_out); see ``F.conv2d``."""
 
+    _geometry_key = None  # what ``_geometry`` was built from
+
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
                  groups=1, bias=True, padding_mode="zeros", dtype=np.float32):
         super().__init__(2, in_channels, out_channels, kernel_size, stride, padding, dilation,
@@ -103,8 +106,17 @@ class Conv2d(_ConvNd):
     def forward(self, x):
         if type(x) is not Tensor or x.dtype != self.weight.dtype:
             x = _layer_input(self, x, self.weight)
-        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                        self.groups)
+        # F.conv2d's argument checks, made once: the geometry is rebuilt (and checked) only
+        # when the kernel, stride, padding or dilation change.
+        key = (self.weight.shape[2:], self.stride, self.padding, self.dilation)
+        if key != self._geometry_key:
+            self._geometry = F.conv2d_geometry(*key, "Conv2d")
+            self._geometry_key = key
+        geom, extra = self._geometry
+        groups = self.groups
+        if type(groups) is not int or groups < 1:
+            groups = F._tuple(groups, 1, "Conv2d", "groups", 1)[0]
+        return convolve(x, self.weight, self.bias, geom, groups, extra)
 
 
 class ConvTranspose1d(_ConvNd):

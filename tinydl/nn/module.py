@@ -9,6 +9,10 @@ the instance ``__dict__``, so reading ``self.weight`` costs an ordinary attribut
 (``'0.weight'``, ``'bn.running_mean'``); ``load_state_dict`` copies values in place (so an
 optimizer holding the parameters keeps working) and, with ``strict=True``, reports every
 missing, unexpected and wrongly-shaped key in one error.
+
+This module is longer than 500 lines because ``Module`` (330 of them) keeps its
+registration, traversal, state_dict and hook methods together, all working on the same three
+registries; the containers built on it (Sequential, ModuleList, ModuleDict) follow it.
 """
 import numbers
 from collections import OrderedDict, namedtuple

@@ -1,8 +1,10 @@
-"""Argument checks the public op wrappers share (here and in ``tinydl.nn.functional``)."""
+"""Argument checks the public op wrappers share (here and in ``tinydl.nn.functional``):
+tensors, int tuples, ranks, dtypes, indices."""
 import numbers
 
 import numpy as np
 
+from tinydl.ops._util import ShapeError
 from tinydl.tensor import Tensor
 
 
@@ -32,3 +34,23 @@ def _index_array(idx, caller):
     if data.dtype.kind not in "iu":
         raise TypeError(f"{caller}: indices must be integers, got dtype {data.dtype}")
     return data
+
+
+def _tuple(value, n, caller, name, minimum):
+    """An int or a sequence of n ints, as a tuple of n ints, each at least ``minimum``."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        values = (int(value),) * n
+    elif isinstance(value, (tuple, list)) and len(value) == n and all(
+            isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value):
+        values = tuple(int(v) for v in value)
+    else:
+        raise TypeError(f"{caller}: {name} must be an int or a tuple of {n} ints, got {value!r}")
+    if any(v < minimum for v in values):
+        raise ValueError(f"{caller}: {name} must be >= {minimum}, got {value!r}")
+    return values
+
+
+def _check_ndim(x, ndims, caller, layout):
+    """Refuse an ``x`` whose number of axes is not in ``ndims``; ``layout`` names the shape."""
+    if x.ndim not in ndims:
+        raise ShapeError(f"{caller}: expected input of shape {layout}, got shape {x.shape}")

@@ -6,6 +6,9 @@ Each op is one ``Function`` with its public wrapper right below it: ``forward`` 
 ``backward`` in tinydl ops. tanh and sigmoid compute their gradient from their output in one
 fused, itself differentiable op each (as torch's ``tanh_backward``); relu reads its output too,
 so the pre-activation can be freed after the forward pass.
+
+This module is longer than 500 lines because it holds the whole family: 24 Functions,
+each a few lines with its wrapper below it, so one screen compares activations side by side.
 """
 import math
 

@@ -8,9 +8,9 @@ with ``w`` (F, C/groups, kh, kw) is
 Unrolling every receptive field into a column (**im2col**; the course notes call it
 ``arr2vec``) turns this into one matrix product per sample, ``W (F, C*kh*kw) @ cols
 (C*kh*kw, Ho*Wo)``. The building loop runs only over the ``kh * kw`` kernel offsets, each a
-strided slice of the padded input (``tinydl.ops.window``, shared with pooling). The adjoint
-of im2col, **col2im** (the notes' ``vec2arr``), adds every column entry back to the pixel it
-came from; it gives the gradient with respect to the input.
+strided slice of the padded input (the window geometry below, shared with pooling). The
+adjoint of im2col, **col2im** (the notes' ``vec2arr``), adds every column entry back to the
+pixel it came from; it gives the gradient with respect to the input.
 
 Three Functions close over each other, so every derivative of a convolution is again a
 convolution and gradients of any order come for free (gradgradcheck passes):
@@ -41,21 +41,133 @@ the one to read; the fast routes live in their own modules:
 ``tinydl.backends`` switches them (Numba, Winograd, the thresholds, a forced route). On a
 first-order backward, Conv2d calls its route's gradients directly, reusing the forward's
 columns; with ``create_graph=True`` it records ConvTranspose2d and Conv2dWeight instead, on
-the same route, so the gradient is differentiable again.
+the same route, so the gradient is differentiable again. The fast routes take their large
+buffers from ``scratch`` (below).
 
-The public ``im2col``/``col2im`` (``Im2col``/``Col2im`` here) use torch's
-``unfold``/``fold`` layout ``(N, C*kh*kw, Ho*Wo)``.
+The file reads top to bottom as a convolution runs: the window geometry (shared with
+pooling), the NumPy im2col/col2im, the reference route, the scratch buffers of the fast
+routes, the choice of route, the Functions, and ``convolve``, the checked entry of
+``F.conv2d`` and ``nn.Conv2d``; the public ``im2col``/``col2im`` (torch's ``unfold``/``fold``
+layout) come last. It is longer than 500 lines because it holds all of that: one
+convolution call, forward and backward, runs through this file, the route's module and its
+kernel only.
 """
+import math
+import threading
+from collections import namedtuple
+
 import numpy as np
 
 from tinydl import backends
 from tinydl.autograd import Function, is_grad_enabled
-from tinydl.ops.conv_im2col import ChannelMajor, SampleMajor
-from tinydl.ops.conv_winograd import Winograd
-from tinydl.ops.window import Geometry, crop, fold_into, output_size, pad, unfold_into
+# The fast routes read the geometry and the scratch buffers below as ``conv.<name>`` when
+# they run, so either module may be imported first.
+from tinydl.ops import conv_im2col, conv_winograd
+from tinydl.ops._util import ShapeError
+from tinydl.ops.shape import pad as pad_tensor
 
-__all__ = ["Geometry", "output_size", "im2col_array", "col2im_array", "Reference",
-           "choose_route", "Conv2d", "ConvTranspose2d", "Conv2dWeight", "Im2col", "Col2im"]
+__all__ = ["Geometry", "output_size", "transposed_output_size", "im2col_array",
+           "col2im_array", "Reference", "scratch", "choose_route", "Conv2d", "ConvTranspose2d",
+           "Conv2dWeight", "convolve", "Im2col", "Col2im"]
+
+
+# Window geometry, shared with pooling (``tinydl.ops.pool``).
+#
+# A window has a kernel size ``k``, stride ``s``, zero padding ``p`` and dilation ``d`` per
+# axis (``Geometry``). Kernel offset (i, j) of the window at output (ho, wo) reads pixel
+# (ho*sh + i*dh, wo*sw + j*dw) of the input padded by (ph, pw), so, for one offset, the
+# pixels that every window reads form one strided slice of the padded input (``offsets``).
+# Convolution and pooling therefore loop over the kh*kw offsets, never over pixels:
+# ``unfold_into`` copies each offset's slice out (im2col), ``fold_into`` adds it back
+# (col2im, the adjoint), and pooling takes a maximum or a sum over them. The output sizes,
+# per axis, as in torch (the one place these formulas live):
+#
+#     convolution, pooling        Ho = floor((H + 2p - d(k-1) - 1) / s) + 1
+#     pooling with ceil_mode      ceil instead of floor, minus one if the last window would
+#                                 start in the bottom/right padding
+#     transposed convolution      H  = (Ho - 1)s - 2p + d(k-1) + output_padding + 1
+
+Geometry = namedtuple("Geometry", "kh kw sh sw ph pw dh dw")
+Geometry.__doc__ = """Kernel size, stride, padding and dilation of a 2-D window, per axis."""
+
+
+def axis_length(size, k, s, p, d, ceil_mode=False):
+    """Output length along one axis of a window of size k, stride s, padding p, dilation d."""
+    span = size + 2 * p - d * (k - 1) - 1
+    out = (-(-span // s) if ceil_mode else span // s) + 1
+    if ceil_mode and (out - 1) * s >= size + p:
+        out -= 1
+    return out
+
+
+def output_size(height, width, geom, ceil_mode=False):
+    """(Ho, Wo) of windows ``geom`` over an (H, W) input: ``floor((H + 2p - d(k-1) - 1)/s) + 1``.
+
+    With ``ceil_mode`` (pooling) the division rounds up, but a window may not start in the
+    bottom/right padding (torch's rule). Sizes below 1 mean the kernel does not fit.
+    """
+    return (axis_length(height, geom.kh, geom.sh, geom.ph, geom.dh, ceil_mode),
+            axis_length(width, geom.kw, geom.sw, geom.pw, geom.dw, ceil_mode))
+
+
+def transposed_output_size(height, width, geom, output_padding=(0, 0)):
+    """(H, W) of a transposed convolution of an (Ho, Wo) input: ``(Ho-1)s - 2p + d(k-1) + op + 1``.
+
+    The inverse of ``output_size`` when each ``output_padding`` is smaller than the stride.
+    """
+    return ((height - 1) * geom.sh - 2 * geom.ph + geom.dh * (geom.kh - 1) + output_padding[0] + 1,
+            (width - 1) * geom.sw - 2 * geom.pw + geom.dw * (geom.kw - 1) + output_padding[1] + 1)
+
+
+def offsets(geom, out_h, out_w):
+    """``(i, j, rows, columns)`` for every kernel offset: the strided slices of the padded input
+    that offset (i, j) reads, one pixel per output position."""
+    for i in range(geom.kh):
+        h0 = i * geom.dh
+        rows = slice(h0, h0 + geom.sh * (out_h - 1) + 1, geom.sh)
+        for j in range(geom.kw):
+            w0 = j * geom.dw
+            yield i, j, rows, slice(w0, w0 + geom.sw * (out_w - 1) + 1, geom.sw)
+
+
+def padded_size(height, width, geom, out_h, out_w):
+    """Size of the padded input: (ph, pw) on every side, and more at the bottom/right when
+    ceil-mode windows run past it."""
+    return (max(height + 2 * geom.ph, (out_h - 1) * geom.sh + geom.dh * (geom.kh - 1) + 1),
+            max(width + 2 * geom.pw, (out_w - 1) * geom.sw + geom.dw * (geom.kw - 1) + 1))
+
+
+def pad(x, geom, out_h, out_w, value=0.0):
+    """``x`` (N, C, H, W) padded with ``value`` for windows ``geom`` (x itself if none needed)."""
+    n, c, height, width = x.shape
+    size = padded_size(height, width, geom, out_h, out_w)
+    if size == (height, width):
+        return x
+    padded = np.full((n, c) + size, value, dtype=x.dtype)
+    padded[:, :, geom.ph:geom.ph + height, geom.pw:geom.pw + width] = x
+    return padded
+
+
+def crop(padded, geom, height, width):
+    """The (H, W) input inside a padded array: the inverse of ``pad``."""
+    return padded[:, :, geom.ph:geom.ph + height, geom.pw:geom.pw + width]
+
+
+def unfold_into(padded, blocks, geom):
+    """``blocks[a, b, i, j] = padded[a, b, rows, columns]`` of offset (i, j), for every offset.
+
+    ``blocks`` (A, B, kh, kw, Ho, Wo) may be any strided view (a GEMM layout's columns).
+    """
+    out_h, out_w = blocks.shape[4:]
+    for i, j, rows, columns in offsets(geom, out_h, out_w):
+        blocks[:, :, i, j] = padded[:, :, rows, columns]
+
+
+def fold_into(blocks, padded, geom):
+    """The adjoint of ``unfold_into``: ``padded[a, b, rows, columns] += blocks[a, b, i, j]``."""
+    out_h, out_w = blocks.shape[4:]
+    for i, j, rows, columns in offsets(geom, out_h, out_w):
+        padded[:, :, rows, columns] += blocks[:, :, i, j]
 
 
 def im2col_array(x, geom):
@@ -134,7 +246,74 @@ class Reference:
         pass
 
 
-ROUTES = {route.name: route for route in (Reference, SampleMajor, ChannelMajor, Winograd)}
+class Scratch:
+    """Recycled buffers for the large temporaries of the fast routes (columns, Winograd tiles).
+
+    A fresh ``np.empty`` of tens of megabytes is a new ``mmap`` whose pages the kernel zeroes
+    on their first write: for im2col's 38 MB of columns (32x32x32x32, 3x3) that cost 8 ms,
+    more than filling them (6 ms). Buffers given back when a backward (or a forward without
+    a graph) is done are reused at the next step. Only code that owns a buffer outright may
+    give it back: nothing else may hold a view of it.
+    """
+
+    MIN_BYTES = 1 << 20  # smaller arrays come from malloc's free lists quickly anyway
+
+    def __init__(self, limit_bytes=256 << 20):
+        self.limit_bytes = limit_bytes  # most bytes kept idle; the least recently given go first
+        self.idle_bytes = 0
+        self._idle = []  # idle uint8 buffers, least recently given first
+        self._lock = threading.Lock()
+
+    def take(self, shape, dtype):
+        """A C-contiguous array of ``shape`` and ``dtype``, uninitialised (like ``np.empty``),
+        reusing an idle buffer of exactly the same byte size when there is one."""
+        dtype = np.dtype(dtype)
+        n_bytes = math.prod(shape) * dtype.itemsize
+        if n_bytes < self.MIN_BYTES:
+            return np.empty(shape, dtype)
+        raw = None
+        with self._lock:
+            for i in range(len(self._idle) - 1, -1, -1):
+                if self._idle[i].nbytes == n_bytes:
+                    raw = self._idle.pop(i)
+                    self.idle_bytes -= n_bytes
+                    break
+        if raw is None:
+            raw = np.empty(n_bytes, np.uint8)
+        return raw.view(dtype).reshape(shape)
+
+    def give(self, array):
+        """Return a buffer from ``take`` (or a view of one) for reuse.
+
+        Arrays that cannot have come from ``take`` (views of other memory, other dtypes, small
+        ones) are ignored; the caller must own the buffer outright, as nothing checks that.
+        """
+        raw = array
+        while isinstance(raw.base, np.ndarray):
+            raw = raw.base
+        if (raw.dtype != np.uint8 or raw.ndim != 1 or raw.base is not None
+                or not self.MIN_BYTES <= raw.nbytes <= self.limit_bytes):
+            return
+        with self._lock:
+            self._idle.append(raw)
+            self.idle_bytes += raw.nbytes
+            while self.idle_bytes > self.limit_bytes:
+                self.idle_bytes -= self._idle.pop(0).nbytes
+
+    def clear(self):
+        """Drop every idle buffer (their memory goes back to the system)."""
+        with self._lock:
+            self._idle.clear()
+            self.idle_bytes = 0
+
+
+scratch = Scratch()
+
+
+def routes():
+    """Every route, the reference first."""
+    return (Reference, conv_im2col.SampleMajor, conv_im2col.ChannelMajor,
+            conv_winograd.Winograd)
 
 
 def choose_route(a, b, geom, groups, in_channels, out_channels, out_hw):
@@ -145,18 +324,19 @@ def choose_route(a, b, geom, groups, in_channels, out_channels, out_hw):
     reference when Numba is off, Winograd for float32 3x3 stride-1 convolutions with enough
     channels, sample-major columns for groups=1 and big images, channel-major for the rest.
     """
-    forced = ROUTES.get(backends.conv_route)
-    if forced is not None and forced.fits(geom, groups):
-        return forced
+    if backends.conv_route != "auto":
+        for forced in routes():
+            if forced.name == backends.conv_route and forced.fits(geom, groups):
+                return forced
     if not backends.numba:
         return Reference
     if (backends.winograd and a.dtype == np.float32 and b.dtype == np.float32
             and min(in_channels, out_channels) >= backends.winograd_min_channels
-            and Winograd.fits(geom, groups)):
-        return Winograd
+            and conv_winograd.Winograd.fits(geom, groups)):
+        return conv_winograd.Winograd
     if groups == 1 and out_hw[0] * out_hw[1] >= backends.sample_major_min_pixels:
-        return SampleMajor
-    return ChannelMajor
+        return conv_im2col.SampleMajor
+    return conv_im2col.ChannelMajor
 
 
 class Conv2d(Function):
@@ -260,6 +440,53 @@ class Conv2dWeight(Function):
                                    route=route) if need_x else None
         gg = Conv2d.apply(x, grad, None, geom, groups, route=route) if need_g else None
         return gx, gg, None, None
+
+
+def check_operands(x, weight, bias, groups, spatial, caller, layout, weight_layout):
+    """The Tensor ``x`` with a batch axis (added when it came unbatched) and whether it came
+    unbatched, after checking it against weight (F, C/groups, k...) and bias (F,) or None
+    for a convolution over ``spatial`` axes. ``groups`` is a positive int.
+
+    Input and weight must share their float dtype (NumPy would silently promote, torch refuses).
+    """
+    if x.dtype != weight.dtype and x.dtype.kind == "f" and weight.dtype.kind == "f":
+        raise TypeError(f"{caller}: input of dtype {x.dtype} and weight of dtype {weight.dtype} "
+                        f"differ; cast one of them (e.g. .astype({weight.dtype}))")
+    if x.ndim not in (spatial + 1, spatial + 2):
+        raise ShapeError(f"{caller}: expected input of shape {layout}, got shape {x.shape}")
+    if weight.ndim != spatial + 2:
+        raise ValueError(f"{caller}: weight must have shape {weight_layout}, got {weight.shape}")
+    unbatched = x.ndim == spatial + 1
+    if unbatched:
+        x = x.reshape((1,) + x.shape)
+    f, c_per_group = weight.shape[:2]
+    if x.shape[1] != c_per_group * groups or f % groups != 0:
+        raise ValueError(f"{caller}: input of shape {x.shape} with groups={groups} does not fit "
+                         f"weight of shape {weight.shape} (need C = {c_per_group}*groups and "
+                         "F divisible by groups)")
+    if bias is not None and bias.shape != (f,):
+        raise ValueError(f"{caller}: bias must have shape ({f},), got {bias.shape}")
+    return x, unbatched
+
+
+def convolve(x, weight, bias, geom, groups, extra=None):
+    """``conv2d`` of the Tensor ``x`` (N, C, H, W) or unbatched (C, H, W) with weight
+    (F, C/groups, kh, kw) and bias (F,) or None, windows ``geom`` (its kernel size that of
+    the weight) and ``groups`` (a positive int): the checked entry of ``F.conv2d`` and of
+    the ``nn.Conv2d`` layer. ``extra`` (bottom, right) pads x further on those sides, as
+    ``padding='same'`` needs for an even kernel.
+    """
+    x, unbatched = check_operands(x, weight, bias, groups, 2, "conv2d", "(N, C, H, W)",
+                                  "(F, C/groups, kh, kw)")
+    if extra is not None:
+        x = pad_tensor(x, ((0, 0), (0, 0), (0, extra[0]), (0, extra[1])))
+    out_h, out_w = output_size(x.shape[2], x.shape[3], geom)
+    if out_h < 1 or out_w < 1:
+        raise ShapeError(f"conv2d: kernel ({geom.kh}, {geom.kw}) with dilation "
+                         f"({geom.dh}, {geom.dw}) does not fit the input of shape {x.shape} "
+                         f"padded by ({geom.ph}, {geom.pw})")
+    out = Conv2d.apply(x, weight, bias, geom, groups)
+    return out.reshape(out.shape[1:]) if unbatched else out
 
 
 class Im2col(Function):

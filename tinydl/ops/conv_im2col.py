@@ -23,19 +23,18 @@ Each route offers the three entry points of every route (``forward``, ``weight_g
 gradient, then their buffer receives the input gradient's columns W^T @ g (same shape), so
 a backward calls ``weight_grad`` before ``input_grad`` and then ``release``. float32 columns
 are built by the Numba kernels (``tinydl.backends.numba``); other dtypes, or Numba off, use
-their NumPy twins (``tinydl.ops.window.unfold_into`` / ``fold_into``, as the reference
-does). The large buffers come from ``tinydl.ops._workspace`` and go back when their owner
+their NumPy twins (``unfold_into`` / ``fold_into`` of ``tinydl.ops.conv``, as the reference
+does). The large buffers come from ``tinydl.ops.conv.scratch`` and go back when their owner
 is done.
 """
 import numpy as np
 
 from tinydl import backends
-from tinydl.ops import _workspace as workspace
-from tinydl.ops.window import crop, fold_into, output_size, pad, padded_size, unfold_into
+from tinydl.ops import conv  # the geometry, the NumPy twins and the scratch buffers
 
 
 class Columns:
-    """A workspace buffer of im2col columns in one of the two GEMM layouts.
+    """A scratch buffer of im2col columns in one of the two GEMM layouts.
 
     * channel-major ``(C*kh*kw, N*Ho*Wo)``;
     * sample-major ``(N, rows, Ho*Wo)`` (torch's unfold layout), rows = C*kh*kw plus
@@ -53,10 +52,10 @@ class Columns:
         self.grad = None
         hw = out_h * out_w
         if sample_major:
-            self.buffer = workspace.take((n, self.k + extra, hw), dtype)
+            self.buffer = conv.scratch.take((n, self.k + extra, hw), dtype)
             self.sample_stride, self.row_stride = (self.k + extra) * hw, hw
         else:
-            self.buffer = workspace.take((self.k, n * hw), dtype)
+            self.buffer = conv.scratch.take((self.k, n * hw), dtype)
             self.sample_stride, self.row_stride = hw, n * hw
 
     @property
@@ -81,9 +80,9 @@ class Columns:
             im2col_kernel(np.ascontiguousarray(x), *geom, out_h, out_w, self.buffer.reshape(-1),
                           self.sample_stride, self.row_stride)
         else:
-            padded = pad(x, geom, out_h, out_w)
-            unfold_into(padded if self.sample_major else padded.transpose(1, 0, 2, 3),
-                        self.blocks(), geom)
+            padded = conv.pad(x, geom, out_h, out_w)
+            conv.unfold_into(padded if self.sample_major else padded.transpose(1, 0, 2, 3),
+                             self.blocks(), geom)
         return self
 
     def fold(self, shape, geom):
@@ -97,11 +96,11 @@ class Columns:
                           out_w, *geom, out)
             return out
         n, c, height, width = shape
-        padded = np.zeros((n, c) + padded_size(height, width, geom, out_h, out_w),
+        padded = np.zeros((n, c) + conv.padded_size(height, width, geom, out_h, out_w),
                           self.buffer.dtype)
-        fold_into(self.blocks(), padded if self.sample_major else padded.transpose(1, 0, 2, 3),
-                  geom)
-        return np.ascontiguousarray(crop(padded, geom, height, width))
+        conv.fold_into(self.blocks(),
+                       padded if self.sample_major else padded.transpose(1, 0, 2, 3), geom)
+        return np.ascontiguousarray(conv.crop(padded, geom, height, width))
 
     @classmethod
     def of(cls, x, geom, out_h, out_w, sample_major):
@@ -117,9 +116,9 @@ class Columns:
         return None
 
     def give_back(self):
-        workspace.give(self.buffer)
+        conv.scratch.give(self.buffer)
         if self.grad is not None:
-            workspace.give(self.grad)
+            conv.scratch.give(self.grad)
 
 
 def _channel_major(g, saved=None):
@@ -131,7 +130,7 @@ def _channel_major(g, saved=None):
     if saved is not None and saved.grad is not None:
         return saved.grad
     n, f, height, width = g.shape
-    out = workspace.take((f, n, height, width), g.dtype)
+    out = conv.scratch.take((f, n, height, width), g.dtype)
     out[...] = g.transpose(1, 0, 2, 3)
     out = out.reshape(f, -1)
     if saved is not None:
@@ -148,11 +147,11 @@ def _grouped_dot(a, b, groups, a_rows, b_rows, out=None):
     """Grouped product: rows ``a_rows[g]`` of the result are ``a[a_rows[g]] @ b[b_rows[g]]``.
 
     One BLAS call per group. ``out``, when given, must be C-contiguous of the result's shape
-    and dtype and receives it; otherwise the result is a workspace buffer.
+    and dtype and receives it; otherwise the result is a scratch buffer.
     """
     shape, dtype = (a.shape[0], b.shape[1]), np.promote_types(a.dtype, b.dtype)
     if out is None:
-        out = workspace.take(shape, dtype)
+        out = conv.scratch.take(shape, dtype)
     elif out.shape != shape or out.dtype != dtype or not out.flags.c_contiguous:
         raise ValueError(f"_grouped_dot: out {out.shape} {out.dtype} does not fit the "
                          f"result {shape} {dtype}")  # a bug in this module, never user input
@@ -177,7 +176,7 @@ class SampleMajor:
     def forward(x, w, b, geom, groups, keep):
         n, c, height, width = x.shape
         f = w.shape[0]
-        out_h, out_w = output_size(height, width, geom)
+        out_h, out_w = conv.output_size(height, width, geom)
         dtype = np.promote_types(x.dtype, w.dtype)  # the bias does not promote
         cols = Columns(n, c, geom, out_h, out_w, x.dtype, True, extra=int(b is not None))
         cols.fill(x, geom)
@@ -240,7 +239,7 @@ class ChannelMajor:
     def forward(x, w, b, geom, groups, keep):
         n, _, height, width = x.shape
         f = w.shape[0]
-        out_h, out_w = output_size(height, width, geom)
+        out_h, out_w = conv.output_size(height, width, geom)
         cols = Columns.of(x, geom, out_h, out_w, False)
         w2 = w.reshape(f, -1).astype(np.promote_types(x.dtype, w.dtype), copy=False)
         out_cm = _grouped_dot(w2, cols.buffer.astype(w2.dtype, copy=False), groups,
@@ -252,7 +251,7 @@ class ChannelMajor:
             out[...] = view
         else:
             np.add(view, b.reshape(1, f, 1, 1).astype(out.dtype, copy=False), out=out)
-        workspace.give(out_cm)
+        conv.scratch.give(out_cm)
         return out, cols.kept(keep)
 
     @staticmethod
@@ -266,7 +265,7 @@ class ChannelMajor:
             np.matmul(g_cm[fs], cols.buffer[rows].T, out=gw[fs])
         if saved is None:
             cols.give_back()
-            workspace.give(g_cm)
+            conv.scratch.give(g_cm)
         return gw.reshape(f, c // groups, geom.kh, geom.kw), None
 
     @staticmethod
@@ -286,7 +285,7 @@ class ChannelMajor:
         if cols is not saved:
             cols.give_back()
         if saved is None:
-            workspace.give(g_cm)
+            conv.scratch.give(g_cm)
         return out
 
     @staticmethod

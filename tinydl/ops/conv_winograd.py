@@ -24,15 +24,14 @@ OpenBLAS's. float32 error is about 3e-7 of the output's scale.
 The three entry points are those of every route (``tinydl.ops.conv``). The forward's input
 tiles V serve the weight gradient, then their buffer receives dV (same shape), so a backward
 calls ``weight_grad`` before ``input_grad`` and then ``release``. Tile buffers come from
-``tinydl.ops._workspace``.
+``tinydl.ops.conv.scratch``.
 """
 from collections import namedtuple
 
 import numpy as np
 
 from tinydl import backends
-from tinydl.ops import _workspace as workspace
-from tinydl.ops.window import output_size
+from tinydl.ops import conv  # the geometry and the scratch buffers
 
 _PLANE_PAD = 16  # floats between the 16 planes of a tile buffer, against cache aliasing
 _G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
@@ -56,8 +55,8 @@ class _Saved:
 
 
 def _tile_buffer(rows, tiles, dtype):
-    """A workspace buffer (16, rows*P + pad) for ``rows`` channels of transformed tiles."""
-    return workspace.take((16, rows * tiles.count + _PLANE_PAD), dtype)
+    """A scratch buffer (16, rows*P + pad) for ``rows`` channels of transformed tiles."""
+    return conv.scratch.take((16, rows * tiles.count + _PLANE_PAD), dtype)
 
 
 def _stack(buffer, rows, tiles):
@@ -120,7 +119,7 @@ class Winograd:
 
         n, c, height, width = x.shape
         f = w.shape[0]
-        out_h, out_w = output_size(height, width, geom)
+        out_h, out_w = conv.output_size(height, width, geom)
         tiles = tiles_of(n, out_h, out_w)
         v = _input_tiles(x, geom, tiles)
         m = _tile_buffer(f, tiles, x.dtype)
@@ -128,10 +127,10 @@ class Winograd:
         out = np.empty((n, f, out_h, out_w), dtype=x.dtype)
         bias = np.zeros(f, x.dtype) if b is None else b.astype(x.dtype, copy=False)
         winograd_output(m, tiles.th, tiles.tw, bias, out)
-        workspace.give(m)
+        conv.scratch.give(m)
         if keep:
             return out, _Saved(v)
-        workspace.give(v)
+        conv.scratch.give(v)
         return out, None
 
     @staticmethod
@@ -143,8 +142,8 @@ class Winograd:
         gt = _grad_tiles(g, tiles, saved)
         du = np.matmul(_stack(gt, f, tiles), _stack(v, c, tiles).transpose(0, 2, 1))
         if saved is None:
-            workspace.give(v)
-            workspace.give(gt)
+            conv.scratch.give(v)
+            conv.scratch.give(gt)
         return _weight_tiles_grad(du), None
 
     @staticmethod
@@ -161,13 +160,13 @@ class Winograd:
         out = np.empty((n, c) + tuple(hw), dtype=g.dtype)
         winograd_fold(dv, tiles.th, tiles.tw, geom.ph, geom.pw, out)
         if saved is None:
-            workspace.give(gt)
-            workspace.give(dv)
+            conv.scratch.give(gt)
+            conv.scratch.give(dv)
         return out
 
     @staticmethod
     def release(saved):
         if saved is not None:
-            workspace.give(saved.v)
+            conv.scratch.give(saved.v)
             if saved.grad is not None:
-                workspace.give(saved.grad)
+                conv.scratch.give(saved.grad)

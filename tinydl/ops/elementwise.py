@@ -3,6 +3,9 @@
 Each op is one ``Function`` (``forward`` on arrays right above ``backward`` in tinydl ops)
 with its public wrapper right below it. Binary ops broadcast as NumPy does; ``unbroadcast``
 sums gradients back to each input's shape. The activations live in ``ops/activation.py``.
+
+This module is longer than 500 lines because it holds the whole family: 18 Functions,
+each a few lines with its wrapper below it, sharing ``unbroadcast`` for their gradients.
 """
 import math
 

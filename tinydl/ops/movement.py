@@ -5,6 +5,9 @@ They move values without arithmetic, so each gradient moves the output gradient 
 its values came from: a flip flips it back, a roll rolls it back, a tiling sums the copies.
 Where an op is a reshape, a broadcast, a slice or a gather, it is written as one (exact, and
 differentiable to any order for free); the rest are one ``Function`` each.
+
+This module is longer than 500 lines because it holds the whole family (19 public ops),
+each written beside the inverse movement that is its gradient.
 """
 import numpy as np
 

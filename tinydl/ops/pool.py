@@ -1,7 +1,7 @@
 """Max and sum pooling over 2-D windows, as differentiable Functions.
 
 Pooling windows are the same receptive fields a convolution sees, with the same geometry
-(``tinydl.ops.window``), so the loops here run only over the ``kh * kw`` window offsets,
+(``tinydl.ops.conv``), so the loops here run only over the ``kh * kw`` window offsets,
 each a strided slice of the padded input; never over pixels.
 
 * **Max pooling** keeps, for every output position, which window offset won (``indices``,
@@ -14,13 +14,13 @@ each a strided slice of the padded input; never over pixels.
   Average pooling is sum pooling times a divisor map (``tinydl.nn.functional.avg_pool2d``).
 
 ``out_hw`` is passed explicitly so ``ceil_mode`` windows that run past the bottom/right
-edge are handled by extra padding (``window.pad``).
+edge are handled by extra padding (``tinydl.ops.conv.pad``).
 """
 import numpy as np
 
 from tinydl import backends
 from tinydl.autograd import Function
-from tinydl.ops.window import crop, offsets, pad, padded_size
+from tinydl.ops.conv import crop, offsets, pad, padded_size
 
 
 def _use_numba(array):

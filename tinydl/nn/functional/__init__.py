@@ -10,15 +10,15 @@ differentiable to any order.
 
 Shapes: images are (N, C, H, W); sequences (N, C, L); class scores (N, C) or (N, C, d1, ...).
 """
-from tinydl.nn.functional._common import _tensor, _tuple  # noqa: F401
+from tinydl.ops._checks import _tensor, _tuple  # noqa: F401
 from tinydl.nn.functional.activation import (celu, elu, gelu, glu, hardsigmoid, hardswish,
                                              hardtanh, leaky_relu, log_softmax, logsigmoid, mish,
                                              prelu, relu, relu6, selu, sigmoid, silu, softmax,
                                              softmin, softplus, softsign, tanh, tanhshrink)
 from tinydl.nn.functional.attention import scaled_dot_product_attention
 from tinydl.nn.functional.conv import (_check_output_padding, col2im, conv1d,  # noqa: F401
-                                       conv2d, conv_transpose1d, conv_transpose2d, fold,
-                                       im2col, unfold)
+                                       conv2d, conv2d_geometry, conv_transpose1d,
+                                       conv_transpose2d, fold, im2col, unfold)
 from tinydl.nn.functional.distance import cosine_similarity, normalize, pairwise_distance
 from tinydl.nn.functional.linear import bilinear, linear
 from tinydl.nn.functional.loss import (binary_cross_entropy, binary_cross_entropy_with_logits,

@@ -7,7 +7,7 @@ and ``inplace``, which writes the result into the input as torch
 does (a leaf that requires grad refuses, as in torch).
 """
 from tinydl import ops
-from tinydl.nn.functional._common import _tensor
+from tinydl.ops._checks import _tensor
 from tinydl.ops import (elu, gelu as _gelu, leaky_relu, log_softmax as _log_softmax,  # noqa: F401
                         logsigmoid, relu, sigmoid, softmax as _softmax, softplus, softsign,
                         tanh, tanhshrink)

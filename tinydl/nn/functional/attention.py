@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 import tinydl
-from tinydl.nn.functional._common import _tensor
+from tinydl.ops._checks import _tensor
 from tinydl.nn.functional.misc import dropout as _dropout
 from tinydl.tensor import Tensor
 

@@ -4,10 +4,8 @@ Thin, checked wrappers over the Functions of ``tinydl.ops.conv``; arguments, def
 semantics follow ``torch.nn.functional``. Images are (N, C, H, W), sequences (N, C, L).
 """
 import tinydl
-from tinydl.nn.functional._common import (ShapeError, _check_float_dtypes, _check_ndim, _tensor,
-                                          _tuple)
 from tinydl.ops import conv as _conv
-from tinydl.ops import window as _window
+from tinydl.ops._checks import _check_float_dtypes, _check_ndim, _tensor, _tuple
 
 
 def _same_padding(kernel, dilation, caller, stride):
@@ -33,29 +31,16 @@ def _conv_padding(padding, kernel, dilation, stride, caller):
     return _tuple(padding, n, caller, "padding", 0), None
 
 
-def conv_operands(input, weight, bias, groups, spatial, caller, layout, weight_layout):
-    """Checked operands of a convolution over ``spatial`` axes: the input with a batch axis
-    (added when it came unbatched), whether it was unbatched, and ``groups`` as an int.
+def conv2d_geometry(kernel, stride, padding, dilation, caller="conv2d"):
+    """The ``Geometry`` of a conv2d with weight kernel ``kernel`` (kh, kw), and the extra
+    (bottom, right) padding that ``padding='same'`` needs for an even kernel (or None).
 
-    Input and weight must share their float dtype; weight is (F, C/groups, k...), bias (F,).
+    stride and dilation are ints or pairs; padding an int, a pair, 'valid' or 'same'.
     """
-    x = _tensor(input, caller)
-    _check_float_dtypes(x, weight, caller)
-    _check_ndim(x, (spatial + 1, spatial + 2), caller, layout)
-    if weight.ndim != spatial + 2:
-        raise ValueError(f"{caller}: weight must have shape {weight_layout}, got {weight.shape}")
-    unbatched = x.ndim == spatial + 1
-    if unbatched:
-        x = x.reshape((1,) + x.shape)
-    groups = _tuple(groups, 1, caller, "groups", 1)[0]
-    f, c_per_group = weight.shape[:2]
-    if x.shape[1] != c_per_group * groups or f % groups != 0:
-        raise ValueError(f"{caller}: input of shape {x.shape} with groups={groups} does not fit "
-                         f"weight of shape {weight.shape} (need C = {c_per_group}*groups and "
-                         "F divisible by groups)")
-    if bias is not None and bias.shape != (f,):
-        raise ValueError(f"{caller}: bias must have shape ({f},), got {bias.shape}")
-    return x, unbatched, groups
+    stride = _tuple(stride, 2, caller, "stride", 1)
+    dilation = _tuple(dilation, 2, caller, "dilation", 1)
+    pad, extra = _conv_padding(padding, kernel, dilation, stride, caller)
+    return _conv.Geometry(*kernel, *stride, *pad, *dilation), extra
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -66,21 +51,13 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     be an int, a pair, 'valid' or 'same' (stride 1). Computed as im2col + one GEMM
     (``tinydl.ops.conv``). Input and weight must share their floating dtype.
     """
-    x, unbatched, groups = conv_operands(input, weight, bias, groups, 2, "conv2d",
-                                         "(N, C, H, W)", "(F, C/groups, kh, kw)")
-    kh, kw = weight.shape[2:]
-    stride = _tuple(stride, 2, "conv2d", "stride", 1)
-    dilation = _tuple(dilation, 2, "conv2d", "dilation", 1)
-    pad, extra = _conv_padding(padding, (kh, kw), dilation, stride, "conv2d")
-    if extra is not None:
-        x = tinydl.pad(x, ((0, 0), (0, 0), (0, extra[0]), (0, extra[1])))
-    geom = _window.Geometry(kh, kw, *stride, *pad, *dilation)
-    out_h, out_w = _window.output_size(x.shape[2], x.shape[3], geom)
-    if out_h < 1 or out_w < 1:
-        raise ShapeError(f"conv2d: kernel ({kh}, {kw}) with dilation {dilation} does not fit the "
-                         f"input of shape {x.shape} padded by {pad}")
-    out = _conv.Conv2d.apply(x, weight, bias, geom, groups)
-    return out.reshape(out.shape[1:]) if unbatched else out
+    x = _tensor(input, "conv2d")
+    groups = _tuple(groups, 1, "conv2d", "groups", 1)[0]
+    if weight.ndim != 4:
+        raise ValueError(f"conv2d: weight must have shape (F, C/groups, kh, kw), got "
+                         f"{weight.shape}")
+    geom, extra = conv2d_geometry(weight.shape[2:], stride, padding, dilation)
+    return _conv.convolve(x, weight, bias, geom, groups, extra)
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -115,7 +92,7 @@ def _transpose_output_size(in_hw, geom, output_padding, caller):
     axis) after torch's output_padding rule, checked to be positive."""
     stride, dilation = (geom.sh, geom.sw), (geom.dh, geom.dw)
     _check_output_padding(output_padding, stride, dilation, caller)
-    sizes = _window.transposed_output_size(in_hw[0], in_hw[1], geom, output_padding)
+    sizes = _conv.transposed_output_size(in_hw[0], in_hw[1], geom, output_padding)
     if any(n < 1 for n in sizes):
         raise ValueError(f"{caller}: the output size {sizes} is not positive (input size "
                          f"{tuple(in_hw)}, kernel {(geom.kh, geom.kw)}, stride {stride}, "
@@ -131,7 +108,7 @@ def _conv_transpose2d_wide(x, weight, bias, geom, groups, padding, out_hw):
     (from ``padding`` on) and fill what lies past the kernels' reach with zeros, then the bias.
     """
     unpadded = geom._replace(ph=0, pw=0)
-    full_hw = _window.transposed_output_size(x.shape[2], x.shape[3], unpadded)
+    full_hw = _conv.transposed_output_size(x.shape[2], x.shape[3], unpadded)
     full = _conv.ConvTranspose2d.apply(x, weight, None, unpadded, groups, full_hw)
     stops = [max(p, min(f, p + n)) for f, p, n in zip(full_hw, padding, out_hw)]
     out = full[:, :, padding[0]:stops[0], padding[1]:stops[1]]
@@ -173,7 +150,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     padding = _tuple(padding, 2, "conv_transpose2d", "padding", 0)
     output_padding = _tuple(output_padding, 2, "conv_transpose2d", "output_padding", 0)
     dilation = _tuple(dilation, 2, "conv_transpose2d", "dilation", 1)
-    geom = _window.Geometry(kh, kw, *stride, *padding, *dilation)
+    geom = _conv.Geometry(kh, kw, *stride, *padding, *dilation)
     out_hw = _transpose_output_size(x.shape[2:], geom, output_padding, "conv_transpose2d")
     if all(op < s for op, s in zip(output_padding, stride)):
         out = _conv.ConvTranspose2d.apply(x, weight, bias, geom, groups, out_hw)
@@ -200,7 +177,7 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
 
 def _geometry(kernel_size, stride, padding, dilation, caller):
     kernel = _tuple(kernel_size, 2, caller, "kernel_size", 1)
-    return _window.Geometry(*kernel, *_tuple(stride, 2, caller, "stride", 1),
+    return _conv.Geometry(*kernel, *_tuple(stride, 2, caller, "stride", 1),
                           *_tuple(padding, 2, caller, "padding", 0),
                           *_tuple(dilation, 2, caller, "dilation", 1))
 
@@ -215,7 +192,7 @@ def im2col(x, kernel_size, stride=1, padding=0, dilation=1):
     x = _tensor(x, "im2col")
     _check_ndim(x, (4,), "im2col", "(N, C, H, W)")
     geom = _geometry(kernel_size, stride, padding, dilation, "im2col")
-    out_h, out_w = _window.output_size(x.shape[2], x.shape[3], geom)
+    out_h, out_w = _conv.output_size(x.shape[2], x.shape[3], geom)
     if out_h < 1 or out_w < 1:
         raise ValueError(f"im2col: kernel {kernel_size} does not fit the input of shape {x.shape}")
     return _conv.Im2col.apply(x, geom)
@@ -231,7 +208,7 @@ def col2im(cols, output_size, kernel_size, stride=1, padding=0, dilation=1):
     _check_ndim(cols, (3,), "col2im", "(N, C*kh*kw, L)")
     height, width = _tuple(output_size, 2, "col2im", "output_size", 1)
     geom = _geometry(kernel_size, stride, padding, dilation, "col2im")
-    out_h, out_w = _window.output_size(height, width, geom)
+    out_h, out_w = _conv.output_size(height, width, geom)
     if cols.shape[1] % (geom.kh * geom.kw) != 0 or cols.shape[2] != out_h * out_w:
         raise ValueError(f"col2im: columns of shape {cols.shape} do not fit kernel "
                          f"({geom.kh}, {geom.kw}) and output size ({height}, {width}) (need "

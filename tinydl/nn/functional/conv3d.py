@@ -10,11 +10,11 @@ come from the 2-D ops, the slices and the sums.
 import numpy as np
 
 import tinydl
-from tinydl.nn.functional._common import _check_ndim, _tensor, _tuple
-from tinydl.nn.functional.conv import conv2d, conv_operands
+from tinydl.ops._checks import _check_ndim, _tensor, _tuple
+from tinydl.nn.functional.conv import conv2d
 from tinydl.nn.functional.pooling import (_avg_divisor, _check_divisor, _pool_args, avg_pool2d,
                                           max_pool2d)
-from tinydl.ops import window as _window
+from tinydl.ops import conv as _conv
 from tinydl.tensor import Tensor
 
 
@@ -46,8 +46,9 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     a triple, 'valid' or 'same' (stride 1). Computed as the sum over the kd depth offsets of
     ``conv2d`` on strided depth slices (depth folded into the batch).
     """
-    x, unbatched, groups = conv_operands(input, weight, bias, groups, 3, "conv3d",
-                                         "(N, C, D, H, W)", "(F, C/groups, kd, kh, kw)")
+    groups = _tuple(groups, 1, "conv3d", "groups", 1)[0]
+    x, unbatched = _conv.check_operands(_tensor(input, "conv3d"), weight, bias, groups, 3,
+                                        "conv3d", "(N, C, D, H, W)", "(F, C/groups, kd, kh, kw)")
     f, kd = weight.shape[0], weight.shape[2]
     stride = _tuple(stride, 3, "conv3d", "stride", 1)
     dilation = _tuple(dilation, 3, "conv3d", "dilation", 1)
@@ -90,7 +91,7 @@ def _pool3d_setup(x, kernel_size, stride, padding, dilation, ceil_mode, caller):
     depth, k, s, p, d = x.shape[-3], kernel[0], stride[0], padding[0], dilation[0]
     if depth + 2 * p - d * (k - 1) - 1 < 0:
         raise ValueError(f"{caller}: kernel {kernel} does not fit the input of shape {x.shape}")
-    out_d = _window.axis_length(depth, k, s, p, d, ceil_mode)
+    out_d = _conv.axis_length(depth, k, s, p, d, ceil_mode)
     return kernel, stride, padding, dilation, out_d
 
 

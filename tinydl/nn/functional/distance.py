@@ -3,7 +3,7 @@
 import numpy as np
 
 import tinydl
-from tinydl.nn.functional._common import _tensor
+from tinydl.ops._checks import _tensor
 from tinydl.ops._util import normalize_axes
 from tinydl.tensor import Tensor
 

@@ -1,6 +1,6 @@
 """Functional linear maps: ``linear`` (with its Function in ``tinydl.ops.linear``), ``bilinear``."""
 import tinydl
-from tinydl.nn.functional._common import _tensor
+from tinydl.ops._checks import _tensor
 from tinydl.ops.linear import linear  # noqa: F401
 
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 import tinydl
-from tinydl.nn.functional._common import _tensor
+from tinydl.ops._checks import _tensor
 from tinydl.ops import relu, softplus
 from tinydl.ops.loss import (_check_scores, _class_targets, _divide_where,  # noqa: F401
                              _mean_of_nothing, _pair_of, _reduce, _target_weights,

@@ -6,7 +6,7 @@ import numbers
 import numpy as np
 
 import tinydl
-from tinydl.nn.functional._common import _check_ndim, _index_array, _tensor, _tuple
+from tinydl.ops._checks import _check_ndim, _index_array, _tensor, _tuple
 from tinydl.random import get_generator
 from tinydl.tensor import Tensor
 

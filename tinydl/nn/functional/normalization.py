@@ -9,7 +9,7 @@ import numbers
 import numpy as np
 
 from tinydl.autograd import no_grad
-from tinydl.nn.functional._common import _tensor
+from tinydl.ops._checks import _tensor
 from tinydl.tensor import Tensor
 
 

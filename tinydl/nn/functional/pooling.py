@@ -7,9 +7,9 @@ import numbers
 
 import numpy as np
 
-from tinydl.nn.functional._common import _check_ndim, _tensor, _tuple
+from tinydl.ops._checks import _check_ndim, _tensor, _tuple
 from tinydl.ops import pool as _pool
-from tinydl.ops import window as _window
+from tinydl.ops import conv as _conv
 from tinydl.tensor import Tensor
 
 
@@ -31,8 +31,8 @@ def _pool_setup(x, kernel_size, stride, padding, dilation, ceil_mode, caller):
     _check_ndim(x, (3, 4), caller, "(N, C, H, W)")
     kernel, stride, padding, dilation = _pool_args(2, kernel_size, stride, padding, dilation,
                                                    caller)
-    geom = _window.Geometry(*kernel, *stride, *padding, *dilation)
-    out_hw = _window.output_size(x.shape[-2], x.shape[-1], geom, ceil_mode)
+    geom = _conv.Geometry(*kernel, *stride, *padding, *dilation)
+    out_hw = _conv.output_size(x.shape[-2], x.shape[-1], geom, ceil_mode)
     if min(out_hw) < 1:
         raise ValueError(f"{caller}: kernel {kernel} does not fit the input of shape {x.shape}")
     return geom, out_hw
