@@ -2,14 +2,15 @@
 
 One node instead of a matmul, a transpose and an add. Its gradient is two products, each a
 Function of its own (``LinearGradInput``, ``LinearGradWeight``): the three Functions are
-each other's gradients, so backward costs one node per product, as a NumPy backward would,
-and stays differentiable to any order (``create_graph``).
+each other's gradients, so the gradient stays differentiable to any order
+(``create_graph``). A first-order backward, which records nothing, runs the same two
+products on arrays (their ``forward``), as Conv2d runs its route's gradients.
 """
 import math
 
 import numpy as np
 
-from tinydl.autograd import Function
+from tinydl.autograd import Function, is_grad_enabled
 from tinydl.ops._checks import _check_float_dtypes, _tensor
 from tinydl.ops.reduce import Sum
 
@@ -17,7 +18,7 @@ from tinydl.ops.reduce import Sum
 def _rows(a):
     """``a`` (..., n) as a matrix (rows, n); the row count spelled out, because a -1 cannot be
     inferred when a size is 0 (in_features=0 is legal, as in torch)."""
-    return a.reshape(math.prod(a.shape[:-1]), a.shape[-1])
+    return a if a.ndim == 2 else a.reshape(math.prod(a.shape[:-1]), a.shape[-1])
 
 
 class Linear(Function):
@@ -37,6 +38,12 @@ class Linear(Function):
     def backward(ctx, g):
         x, w, b = ctx.inputs
         need_x, need_w, need_b = ctx.needs_input_grad
+        if not is_grad_enabled():  # first order: nothing to record; the same products on arrays
+            # (their forwards keep nothing on ctx)
+            g = g.data
+            return (LinearGradInput.forward(None, g, w.data) if need_x else None,
+                    LinearGradWeight.forward(None, g, x.data) if need_w else None,
+                    np.add.reduce(_rows(g), axis=0) if need_b else None)
         gx = LinearGradInput.apply(g, w) if need_x else None
         gw = LinearGradWeight.apply(g, x) if need_w else None
         # Sum's Function itself: the axes are known to be valid, and the checking wrapper

@@ -126,6 +126,10 @@ class SoftmaxCrossEntropy(Function):
         x, q = ctx.inputs[:2]
         axis, total = ctx.axis, ctx.total
         need_x, need_q = ctx.needs_input_grad[:2]
+        if not is_grad_enabled() and not need_q:  # first order: the gradient on arrays
+            q = q.data if isinstance(q, Tensor) else q
+            return (SoftmaxCrossEntropyGrad.compute(x.data, q, g.data, axis, total)
+                    if need_x else None, None, None, None)
         gx = SoftmaxCrossEntropyGrad.apply(x, q, g, axis, total) if need_x else None
         gq = -log_softmax(x, axis) * (g if total else g.expand_dims(axis)) if need_q else None
         return gx, gq, None, None
@@ -205,6 +209,11 @@ class SoftmaxCrossEntropyGrad(Function):
     @staticmethod
     def forward(ctx, x, q, g, axis, total):
         ctx.axis, ctx.total = axis, total
+        return SoftmaxCrossEntropyGrad.compute(x, q, g, axis, total)
+
+    @staticmethod
+    def compute(x, q, g, axis, total):
+        """The forward on arrays (a first-order backward calls it directly)."""
         shifted = x - np.max(x, axis=axis, keepdims=True)
         e = np.exp(shifted)
         p = e / e.sum(axis=axis, keepdims=True)
