@@ -63,10 +63,9 @@ def run(quick=False, out=print):
     if torch is None:
         out("--under-load needs torch (the baseline); pip install torch")
         return []
-    if tinydl.threads.get_num_threads() != tinydl.threads.DEFAULT_THREADS:
-        tinydl.threads.apply_default()  # what `import tinydl` does when nothing is set
+    tinydl.threads.enable_auto()  # what `import tinydl` does when nothing is set
     rounds = 3 if quick else 5
-    out(f"threads: tinydl {tinydl.threads.get_num_threads()} (its default), torch "
+    out(f"threads: tinydl automatic (its default, tinydl.threads), torch "
         f"{torch.get_num_threads()} (its default); {rounds} rounds per phase")
     header = (f"{'workload':34s} {'phase':6s} {'tinydl med':>10s} {'worst':>8s} {'spread':>6s} "
               f"{'torch med':>10s} {'worst':>8s} {'spread':>6s} {'ratio':>6s} {'load':>5s}")

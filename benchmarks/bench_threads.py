@@ -4,10 +4,13 @@ when the user sets nothing stays within 10% of the best setting.
 
 Workloads: one epoch of the quickstart CNN on the bundled digits (batch 64), one epoch of an
 MLP 784-256-128-10 on 6,000 synthetic samples (batch 128), and five 1024^3 float32 GEMMs
-(where threads should gain most). Each round runs every setting once, in alternating order,
-timed by wall clock (threads only help the wall clock); the figure is the median over rounds.
-``tinydl`` is the default's median, ``baseline`` the best setting's, so ratio <= 1.1 is
-the acceptance line. Run alone: ``python -m benchmarks threads`` (add ``--under-load`` for
+through ``tinydl.matmul`` (where threads should gain most). The settings are 1 and all
+cores, fixed, and ``auto``, the automatic policy that ``import tinydl`` applies when the
+user sets nothing (``tinydl.threads``). Each round runs every setting once, in alternating
+order, timed by wall clock (threads only help the wall clock) after an untimed run (for
+``auto`` untimed runs of at least a second, so that it has looked at the machine as a long
+script's steps do); the figure is the median over rounds. ``tinydl`` is the default's
+median, ``baseline`` the best setting's, so ratio <= 1.1 is the acceptance line. Run alone: ``python -m benchmarks threads`` (add ``--under-load`` for
 the busy neighbours only).
 """
 import os
@@ -20,7 +23,10 @@ import tinydl.nn as nn
 import tinydl.nn.functional as F
 from benchmarks._harness import busy_loops, epoch_runner, load_average, row
 from tinydl.optim import SGD, Adam
-from tinydl.threads import DEFAULT_THREADS, set_num_threads
+from tinydl import threads
+from tinydl.threads import set_num_threads
+
+DEFAULT = "auto"  # what import tinydl applies when the user chose nothing
 
 
 def quickstart_epoch():
@@ -51,10 +57,10 @@ def mlp_epoch(n=6000):
 
 
 def big_gemms(size=1024, count=5):
-    """``count`` float32 (size x size) @ (size x size) products."""
+    """``count`` float32 (size x size) @ (size x size) products of tinydl Tensors."""
     rng = np.random.default_rng(0)
-    a = rng.standard_normal((size, size)).astype(np.float32)
-    b = rng.standard_normal((size, size)).astype(np.float32)
+    a = tinydl.Tensor(rng.standard_normal((size, size)).astype(np.float32))
+    b = tinydl.Tensor(rng.standard_normal((size, size)).astype(np.float32))
 
     def run():
         for _ in range(count):
@@ -72,7 +78,13 @@ def settings_times(fn, settings, rounds):
     times = {s: [] for s in settings}
     for r in range(rounds):
         for s in (settings if r % 2 == 0 else settings[::-1]):
-            set_num_threads(s)
+            if s == "auto":
+                threads.enable_auto()
+                start = time.perf_counter()
+                while time.perf_counter() - start < 2 * threads.AUTO_INTERVAL:
+                    fn()
+            else:
+                set_num_threads(s)
             fn()  # untimed: lets the previous setting's spinning workers go idle
             start = time.perf_counter()
             fn()
@@ -84,7 +96,7 @@ def run(quick=False, under_load=None):
     """Rows: default setting against the best, per workload, idle and under load (both
     unless ``under_load`` says which)."""
     cores = os.cpu_count() or 1
-    settings = sorted({1, cores}) if cores <= 2 else sorted({1, 2, cores})
+    settings = (sorted({1, cores}) if cores <= 2 else sorted({1, 2, cores})) + ["auto"]
     rounds = 3 if quick else 5
     loads = (False, True) if under_load is None else (under_load,)
     rows = []
@@ -102,10 +114,9 @@ def run(quick=False, under_load=None):
                 detail = ", ".join(f"{s} thr {medians[s] * 1e3:.0f} ms (worst "
                                    f"{max(times[s]) * 1e3:.0f})" for s in settings)
                 rows.append(row(f"threads: {name}{', 2 busy procs' if loaded else ''}",
-                                medians[DEFAULT_THREADS], medians[best], f"{best}thr",
-                                goal=1.1,
-                                note=f"default {DEFAULT_THREADS} thread(s); {detail}; "
+                                medians[DEFAULT], medians[best], f"{best} thr", goal=1.1,
+                                note=f"default {DEFAULT}; {detail}; "
                                      f"load avg {load_average():.1f}"))
     finally:
-        set_num_threads(DEFAULT_THREADS)
+        threads.enable_auto()
     return rows

@@ -2,6 +2,7 @@
 import os
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -12,10 +13,10 @@ from tinydl import threads
 @pytest.fixture
 def restore_threads():
     before = threads.get_num_threads()
-    chosen = threads._chosen
+    state = (threads._chosen, threads._auto, threads._sample, threads._current)
     yield
     threads.set_num_threads(before)
-    threads._chosen = chosen
+    threads._chosen, threads._auto, threads._sample, threads._current = state
 
 
 def test_set_and_get_round_trip(restore_threads):
@@ -61,14 +62,64 @@ def _probe(**env_changes):
 
 
 def test_default_applies_only_when_the_user_chose_nothing():
-    applied, count = _probe()
-    assert applied == str(threads.DEFAULT_THREADS) and count == applied
+    # The automatic policy starts at one thread (Linux: it reads /proc/stat).
+    assert _probe() == ["auto", str(threads.DEFAULT_THREADS)]
     # OpenBLAS read the variable itself; tinydl leaves the pool as it found it.
     assert _probe(OPENBLAS_NUM_THREADS="2") == ["None", "2"]
     assert _probe(TINYDL_NUM_THREADS="2") == ["2", "2"]
+    assert _probe(TINYDL_NUM_THREADS="auto", OPENBLAS_NUM_THREADS="2") == ["auto", "1"]
 
 
 def test_explicit_call_wins_over_the_default(restore_threads):
     threads.set_num_threads(2)
     assert threads.apply_default() is None
     assert threads.get_num_threads() == 2
+
+
+def test_auto_policy_gives_a_thread_to_each_core_others_leave_idle(monkeypatch, restore_threads):
+    """``adapt`` against a scripted machine of 2 cores: /proc/stat's busy ticks, this process's
+    CPU seconds and the clock advance as each case says."""
+    now = {"t": 50.0, "busy": 10_000, "own": 3.0}
+    counts = []
+    monkeypatch.setattr(threads, "_busy_ticks", lambda: now["busy"])
+    monkeypatch.setattr(threads, "_own_seconds", lambda: now["own"])
+    monkeypatch.setattr(threads, "time", SimpleNamespace(monotonic=lambda: now["t"]))
+    monkeypatch.setattr(threads, "_set_pools", counts.append)
+    monkeypatch.setattr(threads, "_cores", 2)
+    ticks = threads._TICKS
+
+    def run(seconds, ours, others):
+        """``seconds`` pass with this process on ``ours`` cores and others on ``others``."""
+        now["t"] += seconds
+        now["own"] += ours * seconds
+        now["busy"] += round((ours + others) * seconds * ticks)
+        threads.adapt()
+        return threads._current
+
+    assert threads.enable_auto() and counts == [1]
+    assert run(1.0, ours=1.0, others=0.05) == 2  # idle beside us: both cores
+    assert run(1.0, ours=2.0, others=0.0) == 2  # our own two threads are not "others"
+    assert run(0.2, ours=2.0, others=2.0) == 2  # too soon to look again
+    assert run(1.0, ours=1.0, others=1.0) == 1  # one busy neighbour: one thread
+    assert run(1.0, ours=1.0, others=0.5) == 1  # half a core taken is not idle
+    assert run(1.0, ours=1.0, others=0.2) == 2
+    assert counts == [1, 2, 1, 2]  # the pools are resized only when the count changes
+    assert run(1.0, ours=1.0, others=1.5) == 1
+    threads.adapt(work=threads.LARGE_PRODUCT)  # a large product gets every core anyway
+    assert threads._current == 2
+    threads.adapt(work=1000)  # and the next small one the load's count again
+    assert threads._current == 1 and counts == [1, 2, 1, 2, 1, 2, 1]
+    threads.set_num_threads(1)  # an explicit count ends the policy
+    assert run(1.0, ours=1.0, others=0.0) == 1 and counts[-1] == 1
+
+
+def test_backward_and_matmul_let_the_policy_look(monkeypatch):
+    import tinydl
+
+    calls = []
+    monkeypatch.setattr(threads, "adapt", lambda work=0: calls.append(work))
+    a = tinydl.Tensor(np.ones((3, 4), np.float32), requires_grad=True)
+    a @ a.T
+    assert calls == [3 * 4 * 3]  # the product's multiply-adds
+    (a * a).sum().backward()  # no product inside: the backward pass's own look
+    assert len(calls) == 2

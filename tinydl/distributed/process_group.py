@@ -12,7 +12,6 @@ with a different shape gets a ``RuntimeError`` naming every rank's shape on ever
 instead of MPI's truncation error on one rank and a hang on the others.
 """
 import os
-import sys
 
 import numpy as np
 
@@ -53,47 +52,19 @@ def _limit_blas_threads():
 
     K ranks on K cores each starting a pool of K BLAS threads oversubscribe the machine
     (two threads per rank on two cores measured 10x slower per step). NumPy's BLAS has read
-    its environment already, so the running pool is resized through threadpoolctl when it is
-    installed, else through OpenBLAS's own ``*_set_num_threads`` symbol; the environment is
-    set too, for any process this one starts.
+    its environment already, so the running pool is resized through ``tinydl.set_num_threads``
+    (which also ends tinydl's automatic policy: the other ranks would look like a busy
+    machine one moment and an idle one the next); the environment is set too, for any
+    process this one starts.
     """
     if any(v in os.environ for v in _THREAD_VARIABLES):
         return
     for var in _THREAD_VARIABLES:
         os.environ[var] = "1"
     os.environ.setdefault("NUMBA_NUM_THREADS", "1")
-    if "numba" in sys.modules:
-        try:
-            sys.modules["numba"].set_num_threads(1)
-        except (AttributeError, ValueError):
-            pass
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        _openblas_set_threads(1)
-        return
-    threadpool_limits(1, user_api="blas")
+    from tinydl.threads import set_num_threads
 
-
-def _openblas_set_threads(n):
-    """Call ``openblas_set_num_threads(n)`` in every OpenBLAS this process has loaded."""
-    import ctypes
-    try:
-        with open("/proc/self/maps") as maps:
-            paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
-    except OSError:
-        return
-    for path in paths:
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for symbol in ("openblas_set_num_threads", "openblas_set_num_threads64_",
-                       "scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads"):
-            fn = getattr(lib, symbol, None)
-            if fn is not None:
-                fn(int(n))
-                break
+    set_num_threads(1)
 
 
 def init_process_group(backend="mpi", **kwargs):

@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 
+from tinydl import threads
 from tinydl.autograd import Function
 from tinydl.ops._util import ShapeError, as_tensor, unbroadcast
 from tinydl.tensor import Tensor
@@ -53,7 +54,10 @@ class MatMul(Function):
 
 def matmul(a, b):
     """Matrix product ``a @ b`` with NumPy's rules for 1-D and batched operands."""
-    return MatMul.apply(as_tensor(a), as_tensor(b))
+    a, b = as_tensor(a), as_tensor(b)
+    if a.ndim and b.ndim:  # the BLAS pool follows the load and the size (tinydl.threads)
+        threads.adapt(a.size // max(a.shape[-1], 1) * b.size)
+    return MatMul.apply(a, b)
 
 
 # ----------------------------------------------------------------------------- einsum
