@@ -7,20 +7,22 @@ one thread per core. ``set_num_threads(n)`` sets the BLAS pools of the process t
 ``threadpoolctl`` (which finds OpenBLAS, MKL or BLIS wherever they were loaded from), and
 Numba's pool when the user's own ``parallel=True`` code has started it.
 
-The default comes from measurement (``benchmarks/bench_threads.py``, 2 cores, alternating
-rounds, wall-clock medians), median of 1 thread / median of 2 threads:
+The default comes from measurement (``python -m benchmarks threads``, 2 cores, alternating
+rounds, wall-clock medians of 1 thread / 2 threads / the automatic policy below):
 
-    =========================== ============== ============== ===================
-    workload                    load avg 2     + 2 busy procs  shared, load 16-24
-    =========================== ============== ============== ===================
-    quickstart CNN, one epoch   210/203 ms     404/405 ms     707/819 ms
-    MLP 784-256-128-10, 6k      199/155 ms     394/744 ms     908/8542 ms
-    five 1024^3 GEMMs           160/84 ms      472/459 ms     888/1069 ms
-    =========================== ============== ============== ===================
+    =========================== ================== ================== ===================
+    workload                    load avg 2         + 2 busy procs     shared, load 16-24
+    =========================== ================== ================== ===================
+    quickstart CNN, one epoch   213/211/220 ms     513/497/468 ms     707/819 ms (1/2)
+    MLP 784-256-128-10, 6k      185/153/160 ms     445/746/373 ms     908/8542 ms (1/2)
+    five 1024^3 GEMMs           131/72/74 ms       286/177/168 ms     888/1069 ms (1/2)
+    =========================== ================== ================== ===================
 
-On a busy machine two threads cost up to 9x (a BLAS call waits for its slowest worker,
-and a busy machine deschedules workers); on a quiet one they gain 1.3x on the MLP and 1.9x
-on large GEMMs. Neither fixed count is within 10% of the best everywhere, so when the user
+On a busy machine two threads cost up to 9x on the MLP (a BLAS call waits for its slowest
+worker, and a busy machine deschedules workers); on a quiet one they gain 1.2x on it and
+1.8x on large GEMMs, which gain beside busy processes too. Neither fixed count is within 10%
+of the best everywhere; the automatic policy was within 7% of the best in each of three
+runs of every cell but one (a GEMM round at 1.17x, 1.02x in a 12-round rerun). When the user
 chose nothing (none of ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``, ``MKL_NUM_THREADS``,
 ``BLIS_NUM_THREADS`` set, which the libraries read when they load, and no
 ``set_num_threads`` call) ``import tinydl`` applies the **automatic policy**: one BLAS
