@@ -7,9 +7,9 @@ MLP 784-256-128-10 on 6,000 synthetic samples (batch 128), and five 1024^3 float
 through ``tinydl.matmul`` (where threads should gain most). The settings are 1 and all
 cores, fixed, and ``auto``, the automatic policy that ``import tinydl`` applies when the
 user sets nothing (``tinydl.threads``). Each round runs every setting once, in alternating
-order, timed by wall clock (threads only help the wall clock) after an untimed run (for
-``auto`` untimed runs of at least a second, so that it has looked at the machine as a long
-script's steps do); the figure is the median over rounds. ``tinydl`` is the default's
+order, timed by wall clock (threads only help the wall clock) after a second of untimed runs
+(so that ``auto`` has looked at the machine, as a long script's steps let it, and every
+setting starts from the same warm machine); the figure is the median over rounds. ``tinydl`` is the default's
 median, ``baseline`` the best setting's, so ratio <= 1.1 is the acceptance line. Run alone: ``python -m benchmarks threads`` (add ``--under-load`` for
 the busy neighbours only).
 """
@@ -80,12 +80,14 @@ def settings_times(fn, settings, rounds):
         for s in (settings if r % 2 == 0 else settings[::-1]):
             if s == "auto":
                 threads.enable_auto()
-                start = time.perf_counter()
-                while time.perf_counter() - start < 2 * threads.AUTO_INTERVAL:
-                    fn()
             else:
                 set_num_threads(s)
-            fn()  # untimed: lets the previous setting's spinning workers go idle
+            # Untimed runs, as long for every setting (the CPU's clock and the host's share
+            # depend on how long it has been busy): they let the previous setting's spinning
+            # workers go idle, and the policy look at the machine twice.
+            start = time.perf_counter()
+            while time.perf_counter() - start < 2 * threads.AUTO_INTERVAL:
+                fn()
             start = time.perf_counter()
             fn()
             times[s].append(time.perf_counter() - start)
@@ -97,7 +99,7 @@ def run(quick=False, under_load=None):
     unless ``under_load`` says which)."""
     cores = os.cpu_count() or 1
     settings = (sorted({1, cores}) if cores <= 2 else sorted({1, 2, cores})) + ["auto"]
-    rounds = 3 if quick else 5
+    rounds = 3 if quick else 7  # an epoch of 150-200 ms varies by 10-20% between rounds
     loads = (False, True) if under_load is None else (under_load,)
     rows = []
     try:

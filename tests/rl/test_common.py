@@ -46,3 +46,42 @@ def test_evaluate_is_reproducible_and_scores_returns():
     assert mean == pytest.approx(np.mean(returns)) and std == pytest.approx(np.std(returns))
     with pytest.raises(ValueError, match="evaluate"):
         evaluate(_AlwaysLeft(), env, episodes=0)
+
+
+def test_off_policy_step_stores_transitions_and_closes_episodes():
+    from tinydl.rl.common import off_policy_step
+
+    class TwoStepEnv:
+        """Observations count up; every second step ends the episode (truncated once)."""
+
+        def __init__(self):
+            self.t, self.resets = 0, 0
+
+        def step(self, action):
+            self.t += 1
+            return float(self.t), 1.5, self.t == 2, self.t == 4, {}
+
+        def reset(self):
+            self.resets += 1
+            return -1.0, {}
+
+    class Buffer:
+        def __init__(self):
+            self.rows = []
+
+        def add(self, *row):
+            self.rows.append(row)
+
+    env, buffer = TwoStepEnv(), Buffer()
+    history = {"episode_steps": [], "episode_returns": []}
+    obs, ret, ended = off_policy_step(env, buffer, 0.0, 7, 1, 0.0, history)
+    assert (obs, ret, ended) == (1.0, 1.5, False) and env.resets == 0
+    obs, ret, ended = off_policy_step(env, buffer, obs, 8, 2, ret, history)
+    assert (obs, ret, ended) == (-1.0, 0.0, True) and env.resets == 1  # terminated
+    assert history == {"episode_steps": [2], "episode_returns": [3.0]}
+    # The stored transition has the real next observation, not the reset one.
+    assert buffer.rows == [(0.0, 7, 1.5, 1.0, False), (1.0, 8, 1.5, 2.0, True)]
+    obs, ret, _ = off_policy_step(env, buffer, obs, 9, 3, ret, history)
+    obs, ret, ended = off_policy_step(env, buffer, obs, 9, 4, ret, history)
+    assert ended and env.resets == 2 and history["episode_steps"] == [2, 4]  # truncated
+    assert buffer.rows[-1][-1] is False  # truncation is not a terminal transition

@@ -104,3 +104,18 @@ def check_solved(agent, env, solved, eval_episodes, seed, step, history, log):
         history["solved_at"] = step
         return True
     return False
+
+
+def off_policy_step(env, buffer, obs, action, step, episode_return, history):
+    """One environment step of an off-policy loop (DQN, DDPG): the transition goes into
+    ``buffer``; when the episode ends, its return and step go into ``history`` and ``env`` is
+    reset. Returns (the next observation, the running return, whether an episode ended)."""
+    next_obs, reward, terminated, truncated, _ = env.step(action)
+    buffer.add(obs, action, reward, next_obs, terminated)
+    episode_return += reward
+    if not (terminated or truncated):
+        return next_obs, episode_return, False
+    history["episode_steps"].append(step)
+    history["episode_returns"].append(episode_return)
+    next_obs, _ = env.reset()
+    return next_obs, 0.0, True

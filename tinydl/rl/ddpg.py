@@ -25,7 +25,7 @@ from tinydl.nn import functional as F
 from tinydl.ops.shape import concatenate
 from tinydl.optim import Adam
 from tinydl.rl.buffers import ReplayBuffer
-from tinydl.rl.common import parameter_pairs, polyak_average, polyak_update
+from tinydl.rl.common import off_policy_step, parameter_pairs, polyak_average, polyak_update
 from tinydl.rl.exploration import GaussianNoise
 from tinydl.tensor import Tensor
 
@@ -150,15 +150,10 @@ def train_ddpg(agent, env, total_steps=20_000, seed=0, buffer_size=100_000, batc
             action = env.action_space.sample()
         else:
             action = agent.act(obs, noise)
-        next_obs, reward, terminated, truncated, _ = env.step(action)
-        buffer.add(obs, action, reward, next_obs, terminated)
-        obs, episode_return = next_obs, episode_return + reward
-        if terminated or truncated:
-            history["episode_steps"].append(step)
-            history["episode_returns"].append(episode_return)
-            obs, _ = env.reset()
+        obs, episode_return, ended = off_policy_step(env, buffer, obs, action, step,
+                                                     episode_return, history)
+        if ended:
             noise.reset()
-            episode_return = 0.0
         if step > learning_starts and step % train_frequency == 0:
             agent.update(buffer.sample(batch_size))
         if log and step % log_every == 0 and history["episode_returns"]:

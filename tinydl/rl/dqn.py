@@ -22,7 +22,7 @@ from tinydl.nn import MLP
 from tinydl.nn import functional as F
 from tinydl.optim import Adam
 from tinydl.rl.buffers import ReplayBuffer
-from tinydl.rl.common import check_solved, parameter_pairs, polyak_average
+from tinydl.rl.common import check_solved, off_policy_step, parameter_pairs, polyak_average
 from tinydl.rl.exploration import linear_schedule
 from tinydl.tensor import Tensor
 
@@ -138,19 +138,13 @@ def train_dqn(agent, env, total_steps=300_000, seed=0, buffer_size=10_000, batch
     for step in range(1, total_steps + 1):
         epsilon = linear_schedule(start_e, end_e, exploration_steps, step)
         action = agent.act(obs, epsilon)
-        next_obs, reward, terminated, truncated, _ = env.step(action)
-        buffer.add(obs, action, reward, next_obs, terminated)
-        obs, episode_return = next_obs, episode_return + reward
-        if terminated or truncated:
-            history["episode_steps"].append(step)
-            history["episode_returns"].append(episode_return)
+        obs, episode_return, ended = off_policy_step(env, buffer, obs, action, step,
+                                                     episode_return, history)
+        if ended and solved is not None and step - last_check >= check_every:
+            last_check = step
+            if check_solved(agent, env, solved, eval_episodes, seed, step, history, log):
+                break
             obs, _ = env.reset()
-            episode_return = 0.0
-            if solved is not None and step - last_check >= check_every:
-                last_check = step
-                if check_solved(agent, env, solved, eval_episodes, seed, step, history, log):
-                    break
-                obs, _ = env.reset()
         if step > learning_starts and step % train_frequency == 0:
             agent.update(buffer.sample(batch_size))
         if log and step % log_every == 0 and history["episode_returns"]:
