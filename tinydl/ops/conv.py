@@ -63,6 +63,7 @@ from tinydl.autograd import Function, is_grad_enabled
 # The fast routes read the geometry and the scratch buffers below as ``conv.<name>`` when
 # they run, so either module may be imported first.
 from tinydl.ops import conv_im2col, conv_winograd
+from tinydl.ops._checks import _check_float_dtypes
 from tinydl.ops._util import ShapeError
 from tinydl.ops.shape import pad as pad_tensor
 
@@ -449,9 +450,8 @@ def check_operands(x, weight, bias, groups, spatial, caller, layout, weight_layo
 
     Input and weight must share their float dtype (NumPy would silently promote, torch refuses).
     """
-    if x.dtype != weight.dtype and x.dtype.kind == "f" and weight.dtype.kind == "f":
-        raise TypeError(f"{caller}: input of dtype {x.dtype} and weight of dtype {weight.dtype} "
-                        f"differ; cast one of them (e.g. .astype({weight.dtype}))")
+    if x.dtype != weight.dtype:
+        _check_float_dtypes(x, weight, caller)
     if x.ndim not in (spatial + 1, spatial + 2):
         raise ShapeError(f"{caller}: expected input of shape {layout}, got shape {x.shape}")
     if weight.ndim != spatial + 2:
