@@ -21,18 +21,22 @@ rounds, wall-clock medians of 1 thread / 2 threads / the automatic policy below)
 On a busy machine two threads cost up to 9x on the MLP (a BLAS call waits for its slowest
 worker, and a busy machine deschedules workers); on a quiet one they gain 1.2x on it and
 1.8x on large GEMMs, which gain beside busy processes too. Neither fixed count is within 10%
-of the best everywhere; the automatic policy was within 7% of the best in each of three
-runs of every cell but one (a GEMM round at 1.17x, 1.02x in a 12-round rerun). When the user
-chose nothing (none of ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``, ``MKL_NUM_THREADS``,
-``BLIS_NUM_THREADS`` set, which the libraries read when they load, and no
-``set_num_threads`` call) ``import tinydl`` applies the **automatic policy**: one BLAS
-thread to start with, then as many as the cores other processes leave idle. ``adapt``
-looks at the machine at most every ``AUTO_INTERVAL`` (0.5 s): the busy time of all cores
-(Linux's ``/proc/stat``, 30 us to read) less this process's own CPU time (``os.times``)
-is the work of other processes; each core they leave idle (within a quarter of a core)
-gets a BLAS thread, and a single product of 512^3 multiply-adds or more gets every core.
-tinydl calls ``adapt`` at the start of every backward pass and in every ``tinydl.matmul``,
-so a training loop follows the machine's load within a second; where
+of the best everywhere. The automatic policy below was within 10% of the best fixed count
+in every cell of seven runs except the idle quickstart epoch (1.11-1.14x in four runs: there
+it runs exactly the 2-thread configuration, and direct 10-round comparisons rank it first;
+the epoch's 150-200 ms vary 10-20% between rounds) and two cells (1.13-1.17x) of the runs
+made before every setting got the same warm-up.
+
+When the user chose nothing (none of ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``,
+``MKL_NUM_THREADS``, ``BLIS_NUM_THREADS`` set, which the libraries read when they load, and
+no ``set_num_threads`` call), ``import tinydl`` applies the **automatic policy**: one BLAS
+thread to start with, then as many as the cores other processes leave idle. ``adapt`` looks
+at the machine at most every ``AUTO_INTERVAL`` (0.5 s): the busy ticks of the cores this
+process may run on (Linux's ``/proc/stat``, 30 us to read) less this process's own CPU time
+(``os.times``) are the work of other processes; each core they leave idle (within a quarter
+of a core) gets a BLAS thread, and a single product of 512^3 multiply-adds or more gets
+every core. tinydl calls ``adapt`` at the start of every backward pass and in every
+``tinydl.matmul``, so a training loop follows the machine's load within a second; where
 ``/proc/stat`` is missing the count stays at one. ``TINYDL_NUM_THREADS=n`` picks a fixed n
 instead (``auto`` the policy), ``set_num_threads(n)`` fixes n for the rest of the process,
 and ``threadpoolctl``'s own context managers keep working on top.
@@ -62,7 +66,10 @@ _auto = False  # the automatic policy is on
 _sample = None  # its last look: (monotonic seconds, busy ticks of the machine, own CPU seconds)
 _current = None  # the count the policy last set
 _idle_count = None  # the count the machine's load allows, from the last look
-_cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+_cpus = (os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity")
+         else set(range(os.cpu_count() or 1)))  # the cores this process may run on
+_cores = len(_cpus)
+_PROC_STAT = "/proc/stat"
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
@@ -126,11 +133,21 @@ def user_chose():
 
 
 def _busy_ticks():
-    """Clock ticks all cores spent busy since boot (``/proc/stat``: all but idle and iowait)."""
-    with open("/proc/stat", "rb") as f:
-        fields = f.readline().split()
-    ticks = [int(v) for v in fields[1:9]]
-    return sum(ticks) - ticks[3] - ticks[4]
+    """Clock ticks the cores this process may run on spent busy since boot (``/proc/stat``'s
+    ``cpuN`` lines: all but idle and iowait). Only those cores count: in a container pinned
+    to 2 of a host's 64 cores, the host's other work is not competition."""
+    busy = 0
+    with open(_PROC_STAT, "rb") as f:
+        for line in f:
+            if not line.startswith(b"cpu"):
+                break
+            fields = line.split()
+            name = fields[0][3:]
+            if not name or int(name) not in _cpus:
+                continue  # the all-cores line, or a core this process may not use
+            ticks = [int(v) for v in fields[1:9]]
+            busy += sum(ticks) - ticks[3] - ticks[4]
+    return busy
 
 
 def _own_seconds():

@@ -123,3 +123,17 @@ def test_backward_and_matmul_let_the_policy_look(monkeypatch):
     assert calls == [3 * 4 * 3]  # the product's multiply-adds
     (a * a).sum().backward()  # no product inside: the backward pass's own look
     assert len(calls) == 2
+
+
+def test_busy_ticks_count_only_the_cores_this_process_may_use(tmp_path, monkeypatch):
+    # user nice system idle iowait irq softirq steal: busy = all but idle and iowait
+    stat = tmp_path / "stat"
+    stat.write_text("cpu  99 0 0 0 0 0 0 0 0 0\n"
+                    "cpu0 10 0 0 500 7 0 0 0 0 0\n"
+                    "cpu1 20 1 2 400 9 3 4 5 0 0\n"
+                    "cpu2 30 0 0 300 0 0 0 0 0 0\n"
+                    "cpu3 40 0 6 200 0 0 0 1 0 0\n"
+                    "intr 12345\n")
+    monkeypatch.setattr(threads, "_PROC_STAT", str(stat))
+    monkeypatch.setattr(threads, "_cpus", {1, 3})
+    assert threads._busy_ticks() == (20 + 1 + 2 + 3 + 4 + 5) + (40 + 6 + 1)
