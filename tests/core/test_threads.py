@@ -121,8 +121,14 @@ def test_backward_and_matmul_let_the_policy_look(monkeypatch):
     a = tinydl.Tensor(np.ones((3, 4), np.float32), requires_grad=True)
     a @ a.T
     assert calls == [3 * 4 * 3]  # the product's multiply-adds
+    batched = tinydl.Tensor(np.ones((5, 3, 4), np.float32))
+    batched @ batched.transpose(0, 2, 1)
+    a @ batched.transpose(0, 2, 1)  # a broadcasts over the 5
+    a[0] @ a.T
+    assert calls[1:] == [5 * 3 * 4 * 3, 5 * 3 * 4 * 3, 4 * 3]
+    calls.clear()
     (a * a).sum().backward()  # no product inside: the backward pass's own look
-    assert len(calls) == 2
+    assert calls == [0]
 
 
 def test_busy_ticks_count_only_the_cores_this_process_may_use(tmp_path, monkeypatch):

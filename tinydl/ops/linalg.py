@@ -56,8 +56,18 @@ def matmul(a, b):
     """Matrix product ``a @ b`` with NumPy's rules for 1-D and batched operands."""
     a, b = as_tensor(a), as_tensor(b)
     if a.ndim and b.ndim:  # the BLAS pool follows the load and the size (tinydl.threads)
-        threads.adapt(a.size // max(a.shape[-1], 1) * b.size)
+        threads.adapt(_multiply_adds(a.shape, b.shape))
     return MatMul.apply(a, b)
+
+
+def _multiply_adds(a_shape, b_shape):
+    """Multiply-adds of ``matmul`` on these shapes: batch * m * k * n (the larger operand's
+    batch, which the other broadcasts to)."""
+    k = a_shape[-1]
+    m = a_shape[-2] if len(a_shape) > 1 else 1
+    n = b_shape[-1] if len(b_shape) > 1 else 1
+    batch = max(math.prod(a_shape[:-2]), math.prod(b_shape[:-2]))
+    return batch * m * k * n
 
 
 # ----------------------------------------------------------------------------- einsum
