@@ -89,7 +89,10 @@ def distributed(dist, kind, dtype, opt, world, rank):
     model = build(kind, dtype)
     if kind == "cnn":
         model = dist.convert_sync_batchnorm(model)
-    ddp = dist.DistributedDataParallel(model)
+    # SGD cases: a bucket per parameter, each reduced in its gradient's own array; Adam cases:
+    # the default cap, one bucket copied in and out. Both must give the same training.
+    ddp = dist.DistributedDataParallel(model, bucket_cap_mb=1e-6 if opt == "sgd" else 25)
+    assert (len(ddp._buckets) == len(list(model.parameters()))) == (opt == "sgd")
     optim = optimizer(opt, ddp.parameters())
     for x, y in batches(kind, dtype, world):
         loss = F.cross_entropy(ddp(td.Tensor(_shard(x, rank))), td.Tensor(_shard(y, rank)))

@@ -20,8 +20,9 @@ The scheme of torch's DDP (Li et al., "PyTorch Distributed", VLDB 2020), on MPI:
   happens after backward (bench_ddp measures the share hidden);
 * when the last bucket has started (that is, when the last parameter's gradient has been
   accumulated, which ends the backward pass as far as parameters go) every request is waited
-  for, each bucket is divided by the world size in place, once, and copied into each
-  ``param.grad``. With ``gradient_as_bucket_view=True`` (torch's option, off by default as
+  for, and each bucket's sums are divided by the world size straight into each
+  ``param.grad`` (a bucket holding one parameter reduces that gradient's own array in place,
+  with no copy in or out). With ``gradient_as_bucket_view=True`` (torch's option, off by default as
   in torch) each ``param.grad`` becomes a view of its slice instead: no copy out, and a
   gradient accumulated in place in its view is not copied in either; but a ``.grad`` array
   kept across steps is then overwritten by the next synchronised backward.
@@ -58,13 +59,19 @@ _SPIN_SECONDS = 2e-3
 class _Bucket:
     """Parameters reduced together in one flat buffer.
 
-    ``views[j]`` is parameter j's slice of ``buffer`` in its shape. After the allreduce the
-    whole buffer is scaled once, in place, and copied out into each ``param.grad``; with
-    ``as_view`` each ``param.grad`` becomes its view instead (torch's
+    ``views[j]`` is parameter j's slice of ``buffer`` in its shape. After the allreduce each
+    slice is scaled by 1/K straight into ``param.grad`` (one pass: scaling and copying out
+    together); with ``as_view`` each ``param.grad`` becomes its view instead (torch's
     ``gradient_as_bucket_view``): no copy out, and a gradient that backward accumulated in
     place into its view (``zero_grad(set_to_none=False)``, ``no_sync``) is not copied in
     either. With ``track_unused`` the buffer ends with one used-flag per parameter, so the
     ranks learn which parameters no rank gave a gradient.
+
+    A bucket of one parameter (a large weight, with the default caps) reduces the gradient's
+    own array in place when it can: the autograd engine gives every leaf a private, writable
+    array (``tinydl.autograd._accumulate_grad``), and the averaged values end in that array
+    either way, so copying it into the bucket and back would only move the bytes twice
+    (measured on the bench MLP's 0.8 MB weight: about 0.2 ms of a 3.7 ms step).
     """
 
     def __init__(self, params, dtype, track_unused, as_view):
@@ -78,9 +85,20 @@ class _Bucket:
         self.flags = self.buffer[self.numel:] if track_unused else None
         self.views = [self.buffer[offsets[j]:offsets[j + 1]].reshape(p.shape)
                       for j, p in enumerate(params)]
+        self.direct = len(params) == 1 and not track_unused and not as_view
+        self.reduced = self.buffer  # the array of this step's allreduce (see ``pack``)
 
     def pack(self):
-        """Bring the gradients in (zeros, flagged unused, where a parameter has none)."""
+        """Bring the gradients in (zeros, flagged unused, where a parameter has none); return
+        the array to allreduce: the buffer, or a lone parameter's own gradient array."""
+        if self.direct:
+            grad = self.params[0].grad
+            data = None if grad is None else grad.data
+            if (data is not None and data.dtype == self.buffer.dtype
+                    and data.flags.c_contiguous and data.flags.writeable):
+                self.reduced = data
+                return data
+        self.reduced = self.buffer
         flags = self.flags
         for j, (p, view) in enumerate(zip(self.params, self.views)):
             grad = p.grad
@@ -93,27 +111,34 @@ class _Bucket:
                 view[...] = grad.data
             if flags is not None:
                 flags[j] = 1
+        return self.buffer
 
     def unpack(self, world_size):
         """``param.grad = sum over ranks / world size``; no gradient on any rank stays None."""
-        if world_size & (world_size - 1) == 0:
-            # 1/K is exact for a power of two, and multiplying is twice as fast as dividing.
-            if world_size > 1:
-                np.multiply(self.values, 1.0 / world_size, out=self.values)
-        else:
-            np.divide(self.values, world_size, out=self.values)
+        if self.reduced is not self.buffer:  # reduced in the gradient's own array
+            _average(self.reduced, world_size, self.reduced)
+            return
         flags = self.flags
         for j, (p, view) in enumerate(zip(self.params, self.views)):
             if flags is not None and flags[j] == 0:
                 continue
             grad = p.grad
             if self.as_view:
+                _average(view, world_size, view)
                 if grad is None or grad.data is not view:
                     p.grad = Tensor._wrap(view)
             elif grad is None:
-                p.grad = Tensor._wrap(view.copy())
+                p.grad = Tensor._wrap(_average(view, world_size, np.empty_like(view)))
             else:
-                np.copyto(grad.data, view)  # backward's own array, no temporary
+                _average(view, world_size, grad.data)  # backward's own array, no temporary
+
+
+def _average(total, world_size, out):
+    """``out = total / world_size`` (out may be total): a multiply by 1/K when K is a power of
+    two (exact, and twice as fast as dividing), a division otherwise."""
+    if world_size & (world_size - 1) == 0:
+        return np.multiply(total, 1.0 / world_size, out=out)
+    return np.divide(total, world_size, out=out)
 
 
 def _describe_mismatch(everyone, what):
@@ -284,9 +309,8 @@ class DistributedDataParallel(Module):
                 p == 0 for p in self._pending):
             self._ready_at = time.perf_counter()
         while self._next < len(self._buckets) and self._pending[self._next] == 0:
-            bucket = self._buckets[self._next]
-            bucket.pack()
-            self._requests.append(self._comm.Iallreduce(MPI.IN_PLACE, bucket.buffer, op=MPI.SUM))
+            array = self._buckets[self._next].pack()
+            self._requests.append(self._comm.Iallreduce(MPI.IN_PLACE, array, op=MPI.SUM))
             self._next += 1
         if self._next == len(self._buckets):
             self._complete()
