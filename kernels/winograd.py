@@ -73,7 +73,7 @@ def winograd_input(x, ph, pw, th, tw, v):
     _winograd_input(x, ph, pw, th, tw, v, np.empty((4, 2 * tw + 2), dtype=x.dtype))
 
 
-@numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True)
+@numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True, nogil=True)
 def _winograd_input(x, ph, pw, th, tw, v, rows):
     """``winograd_input`` with ``rows`` (4, 2*tw + 2), the tile row's 4 input rows (scratch)."""
     n_batch, n_chan, height, width = x.shape
@@ -103,7 +103,7 @@ def _winograd_input(x, ph, pw, th, tw, v, rows):
                         v[4 * a + 3, q] = v3
 
 
-@numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True)
+@numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True, nogil=True)
 def winograd_output(m, th, tw, bias, y):
     """``y[n, f]`` tile (ty, tx) = ``A^T m A + bias[f]``, m the transformed products (16 planes).
 
@@ -147,7 +147,7 @@ def winograd_grad(g, th, tw, gt):
     _winograd_grad(g, th, tw, gt, g.dtype.type(0))  # a zero typed as g: uniform tuples
 
 
-@numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True)
+@numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True, nogil=True)
 def _winograd_grad(g, th, tw, gt, zero):
     """``winograd_grad``; ``zero`` is 0 in g's dtype."""
     n_batch, n_feat, out_h, out_w = g.shape
@@ -187,7 +187,7 @@ def winograd_fold(dv, th, tw, ph, pw, dx):
     _winograd_fold(dv, th, tw, ph, pw, dx, np.empty((2 * th + 2, 2 * tw + 2), dtype=dx.dtype))
 
 
-@numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True)
+@numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True, nogil=True)
 def _winograd_fold(dv, th, tw, ph, pw, dx, plane):
     """``winograd_fold`` with ``plane`` (2*th + 2, 2*tw + 2), one padded dx plane (scratch)."""
     n_batch, n_chan, height, width = dx.shape

@@ -118,6 +118,13 @@ def _set_pools(n):
             parallel.set_num_threads(min(n, parallel.NUM_THREADS))
 
 
+def set_pool_size(n):
+    """Size the BLAS pools (and Numba's, if running) to ``n`` for a moment, leaving the
+    user's choice and the automatic policy as they are: for code that runs its own threads
+    and restores the previous size (``get_num_threads``) after."""
+    _set_pools(n)
+
+
 def get_num_threads():
     """The number of threads BLAS runs on now (the largest over the loaded BLAS libraries;
     1 when none is loaded)."""

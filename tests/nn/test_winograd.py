@@ -6,6 +6,8 @@ gradgradcheck) force it with ``force_winograd`` (``tinydl.backends.conv_route``)
 lifts the dtype and channel limits but keeps the geometric ones; a spy on the kernels proves
 that the path really ran. The kernels' own checks are in tests/kernels/.
 """
+import threading
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -177,6 +179,66 @@ def test_winograd_backward_twice_with_retain_graph(numba_on, kernel_calls):
     assert kernel_calls["winograd_fold"] == 2
 
 
+def test_winograd_in_chunks_of_images_equals_one_chunk(numba_on, kernel_calls, monkeypatch):
+    """Forward, both gradients, a second backward (tiles made again) and conv_transpose2d,
+    with chunks of 2, 2 and 1 images, against the same in one chunk and the NumPy route."""
+    from tinydl.ops import conv_winograd
+
+    rng = np.random.default_rng(4)
+    n, c, f, h, w = 5, 16, 20, 7, 9
+    x = rng.standard_normal((n, c, h, w)).astype(np.float32)
+    weight = (rng.standard_normal((f, c, 3, 3)) / np.sqrt(9 * c)).astype(np.float32)
+    b = rng.standard_normal(f).astype(np.float32)
+    y = rng.standard_normal((n, f, h, w)).astype(np.float32)
+    per_image = 16 * (c + f) * conv_winograd.tiles_of(1, h, w).count * 4
+
+    def run():
+        xt, wt, bt = (tinydl.Tensor(a, requires_grad=True) for a in (x, weight, b))
+        out = F.conv2d(xt, wt, bt, padding=1)
+        g = tinydl.Tensor(np.cos(out.data))
+        out.backward(g, retain_graph=True)
+        first = [t.grad.data.copy() for t in (xt, wt, bt)]
+        out.backward(g)
+        second = [t.grad.data - a for t, a in zip((xt, wt, bt), first)]
+        z = F.conv_transpose2d(tinydl.Tensor(y), tinydl.Tensor(weight),
+                               padding=1)
+        return [out.data] + first + second + [z.data]
+
+    monkeypatch.setattr(conv_winograd, "CHUNK_BYTES", 2 * per_image + 1)
+    assert [c1 - c0 for c0, c1, _ in conv_winograd.chunks(n, c, f, h, w, np.float32)] == [2, 2, 1]
+    # One part, then the chunks shared by 2 and 3 threads (more parts than chunks in turn).
+    results, seen = {}, set()
+    spied = kw.winograd_output
+
+    def record(*args):
+        seen.add(threading.get_ident())
+        return spied(*args)
+
+    monkeypatch.setattr(kw, "winograd_output", record)
+    real_count, pool_size = conv_winograd.threads.get_num_threads, tinydl.get_num_threads()
+    try:
+        for parts in (1, 2, 3):
+            monkeypatch.setattr(conv_winograd.threads, "get_num_threads", lambda p=parts: p)
+            before = kernel_calls.get("winograd_output", 0)
+            seen.clear()
+            results[parts] = run()
+            assert kernel_calls["winograd_output"] == before + 3
+            assert len(seen) == parts  # the chunks ran on that many threads
+    finally:  # the route restored the pool to the patched count
+        monkeypatch.setattr(conv_winograd.threads, "get_num_threads", real_count)
+        conv_winograd.threads.set_pool_size(pool_size)
+    monkeypatch.setattr(conv_winograd, "CHUNK_BYTES", 1 << 30)
+    whole = run()
+    with tinydl.backends.flags(numba=False):
+        reference = run()
+    names = ("out", "dx", "dw", "db", "dx again", "dw again", "db again", "transpose")
+    for parts, chunked in results.items():
+        for name, a, e, r in zip(names, chunked, whole, reference):
+            scale = np.abs(r).max()
+            np.testing.assert_allclose(a, e, rtol=0, atol=1e-6 * scale, err_msg=f"{name} {parts}")
+            np.testing.assert_allclose(a, r, rtol=0, atol=1e-5 * scale, err_msg=f"{name} {parts}")
+
+
 @pytest.mark.parametrize("route", ["winograd", "sample-major", "channel-major"])
 def test_recycled_buffers_never_reach_a_live_graph(route, numba_on, kernel_calls):
     """Buffers go back to the workspace only when their owner is done. Two forwards whose
@@ -186,7 +248,7 @@ def test_recycled_buffers_never_reach_a_live_graph(route, numba_on, kernel_calls
     take its buffers in between). Each route's buffers are over ``workspace.MIN_BYTES``, so
     they really are recycled."""
     x_shape, w_shape, groups = {
-        "winograd": ((8, 16, 32, 32), (16, 16, 3, 3), 1),
+        "winograd": ((3, 16, 64, 64), (16, 16, 3, 3), 1),  # a chunk of one image: 1 MB tiles
         "sample-major": ((16, 3, 32, 32), (8, 3, 3, 3), 1),
         "channel-major": ((8, 8, 32, 32), (8, 4, 3, 3), 2),
     }[route]

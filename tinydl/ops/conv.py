@@ -30,7 +30,10 @@ Function, on arrays:
     weight_grad(x, g, geom, groups, saved=None) -> dW, db      (db when it comes for free)
     input_grad(g, w, geom, groups, hw, saved=None) -> dx       (may overwrite saved)
 
-plus ``fits(geom, groups)`` and ``release(saved)``. ``Reference`` below is the NumPy route,
+plus ``fits(geom, groups)`` and ``release(saved)``. A route may also offer both gradients
+of a Conv2d in one call, ``backward(x, g, w, geom, groups, hw, saved, need_x, need_w) ->
+dx, dW, db``, which Conv2d's backward then uses instead (Winograd does, to go over its chunks
+of tiles once). ``Reference`` below is the NumPy route,
 the one to read; the fast routes live in their own modules:
 
     reference       this file            NumPy only; every convolution when Numba is off
@@ -376,10 +379,15 @@ class Conv2d(Function):
             gb = grad.sum(axis=(0, 2, 3)) if need_b else None
             return gx, gw, gb, None, None
         g = grad.data
-        gw, gb = route.weight_grad(x.data, g, geom, groups, saved) if need_w else (None, None)
+        both = getattr(route, "backward", None)
+        if both is not None:
+            gx, gw, gb = both(x.data, g, w.data, geom, groups, x.shape[2:], saved, need_x,
+                              need_w)
+        else:
+            gw, gb = route.weight_grad(x.data, g, geom, groups, saved) if need_w else (None, None)
+            gx = route.input_grad(g, w.data, geom, groups, x.shape[2:], saved) if need_x else None
         if need_b and gb is None:
             gb = np.add.reduce(g, axis=(0, 2, 3))
-        gx = route.input_grad(g, w.data, geom, groups, x.shape[2:], saved) if need_x else None
         route.release(saved)
         return gx, gw, gb, None, None
 

@@ -12,28 +12,43 @@ The im2col routes are its reference: a test checks that both agree.
 
 ``tinydl.ops.conv.choose_route`` sends float32 convolutions here with a 3x3 kernel, stride 1,
 dilation 1, groups=1 and at least ``tinydl.backends.winograd_min_channels`` (16) channels
-in and out, while ``tinydl.backends.winograd`` and ``numba`` are on. Measured here (2 cores,
-float32, forward + backward with bias, same run, medians), Winograd against the better
-im2col route: (64,64,16,16)->128 72.8 vs 82.6 ms, (32,16,16,16)->16 5.6 vs 6.2 ms,
-(64,16,8,8)->32 3.7 vs 4.0 ms, (32,32,32,32)->64 about even (43-50 ms each, noisy). With 3
-input channels it took twice im2col's time (the transformed tiles are 4x the input, which 3
-channels' GEMMs cannot amortise), hence the 16-channel floor. Running the transforms on both
-cores (Numba prange) made forward + backward 40-50% slower: their threads fought
-OpenBLAS's. float32 error is about 3e-7 of the output's scale.
+in and out, while ``tinydl.backends.winograd`` and ``numba`` are on. With 3 input channels
+it took twice im2col's time (the transformed tiles are 4x the input, which 3 channels'
+GEMMs cannot amortise), hence the 16-channel floor. float32 error is about 3e-7 of the
+output's scale.
 
-The three entry points are those of every route (``tinydl.ops.conv``). The forward's input
-tiles V serve the weight gradient, then their buffer receives dV (same shape), so a backward
-calls ``weight_grad`` before ``input_grad`` and then ``release``. Tile buffers come from
-``tinydl.ops.conv.scratch``.
+**Chunks of images.** The transformed tiles are 4x the data they come from, and every stage
+(transform, 16 products, inverse transform) is a pass over them: done for the whole batch at
+once, each pass went through memory, and the transforms took half the time. So the route
+works on chunks of whole images whose tiles fit ``CHUNK_BYTES`` (1 MB, inside a core's
+2 MB L2 here): a chunk's tiles are transformed, multiplied and transformed back while they
+are in cache, and a backward makes each chunk's output-gradient tiles once and uses them
+for dW and dx together (``Winograd.backward``). With BLAS on n > 1 threads the chunks are
+shared among n threads, each running its chunks' kernels (which release the GIL) and
+single-threaded products: a chunk's products are too small to split well. Measured here,
+forward + backward with bias, medians of 9, two alternating runs, before -> after (torch):
+(32,32,32,32)->64 2 threads 53-68 -> 39-40 ms (31-40), 1 thread 67-78 -> 45-47 (47-48);
+(64,64,16,16)->128 2 threads 96-98 -> 47-56 (37-59), 1 thread 106-109 -> 66-67 (64-65).
+
+The entry points are those of every route (``tinydl.ops.conv``), plus ``backward`` for
+both gradients at once. The forward keeps each chunk's input tiles V for the weight
+gradient; the backward then writes the chunk's dV into the same buffer (same shape).
+Tile buffers come from ``tinydl.ops.conv.scratch``, which is thread-safe.
 """
+import os
 from collections import namedtuple
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
-from tinydl import backends
+from tinydl import backends, threads
 from tinydl.ops import conv  # the geometry and the scratch buffers
 
 _PLANE_PAD = 16  # floats between the 16 planes of a tile buffer, against cache aliasing
+# Most bytes of transformed tiles (input's and output's) in one chunk of images: a chunk's
+# tiles then stay in the core's cache (2 MB of L2 here) from their transform through the
+# products to the inverse transform, instead of a round trip through memory per stage.
+CHUNK_BYTES = 1 << 20
 _G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
 
 Tiles = namedtuple("Tiles", "th tw count")
@@ -44,14 +59,6 @@ def tiles_of(n, out_h, out_w):
     """The tiling of an (n, ., out_h, out_w) output (odd sizes get a last, cut tile)."""
     th, tw = (out_h + 1) // 2, (out_w + 1) // 2
     return Tiles(th, tw, n * th * tw)
-
-
-class _Saved:
-    """What a forward keeps for its backward: the input tiles V and, once made, the output
-    gradient's tiles Gt (made by the first gradient, reused by the second)."""
-
-    def __init__(self, v):
-        self.v, self.grad = v, None
 
 
 def _tile_buffer(rows, tiles, dtype):
@@ -83,25 +90,68 @@ def _input_tiles(x, geom, tiles):
     from tinydl.kernels.winograd import winograd_input
 
     v = _tile_buffer(x.shape[1], tiles, x.dtype)
-    winograd_input(np.ascontiguousarray(x), geom.ph, geom.pw, tiles.th, tiles.tw, v)
+    winograd_input(x, geom.ph, geom.pw, tiles.th, tiles.tw, v)
     return v
 
 
-def _grad_tiles(g, tiles, saved=None):
-    """Gt = A g A^T for every 2x2 block of g; made once per backward when ``saved`` is given."""
+def _grad_tiles(g, tiles):
+    """Gt = A g A^T for every 2x2 block of g, in a new tile buffer."""
     from tinydl.kernels.winograd import winograd_grad
 
-    if saved is not None and saved.grad is not None:
-        return saved.grad
     gt = _tile_buffer(g.shape[1], tiles, g.dtype)
-    winograd_grad(np.ascontiguousarray(g), tiles.th, tiles.tw, gt)
-    if saved is not None:
-        saved.grad = gt
+    winograd_grad(g, tiles.th, tiles.tw, gt)
     return gt
 
 
+def chunks(n, c, f, out_h, out_w, dtype):
+    """Ranges (n0, n1) of images, each with its tiling: as many images per chunk as keep one
+    chunk's transformed tiles (16 planes of c + f rows) within ``CHUNK_BYTES``, at least one."""
+    tiles = tiles_of(1, out_h, out_w)
+    per_image = 16 * (c + f) * tiles.count * np.dtype(dtype).itemsize
+    k = max(1, CHUNK_BYTES // per_image)
+    return [(n0, min(n, n0 + k), tiles_of(min(n, n0 + k) - n0, out_h, out_w))
+            for n0 in range(0, n, k)]
+
+
+class _Saved:
+    """What a forward keeps for its backward: the weight tiles U and each chunk's input
+    tiles V (whose buffers then receive the chunk's dV)."""
+
+    def __init__(self, u, count):
+        self.u, self.v = u, [None] * count
+
+
+_workers = []  # the threads that run chunks beside the caller's (ThreadPoolExecutors)
+# A forked child has the executors but not their threads: it starts its own.
+os.register_at_fork(after_in_child=_workers.clear)
+
+
+def _in_parallel(task, count):
+    """``[task(part, parts) for part in range(parts)]``, the parts at once: as many parts as
+    BLAS has threads (at most ``count``, the chunks), each on its own thread with a BLAS of
+    one thread (the kernels release the GIL). Part p takes chunks p, p + parts, ...
+    The BLAS pools get their size back afterwards.
+    """
+    parts = min(threads.get_num_threads(), count)
+    if parts <= 1:
+        return [task(0, 1)]
+    while len(_workers) < parts - 1:
+        _workers.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="tinydl-conv"))
+    before = threads.get_num_threads()
+    threads.set_pool_size(1)
+    try:
+        futures = [_workers[p - 1].submit(task, p, parts) for p in range(1, parts)]
+        try:
+            first = task(0, parts)
+        finally:
+            wait(futures)
+        return [first] + [f.result() for f in futures]
+    finally:
+        threads.set_pool_size(before)
+
+
 class Winograd:
-    """F(2x2, 3x3): 16 stacked GEMMs between tile transforms.
+    """F(2x2, 3x3): 16 stacked GEMMs between tile transforms, a chunk of images at a time.
 
     3x3 kernels, stride 1, dilation 1, groups=1, and the Numba kernels on.
     """
@@ -120,53 +170,85 @@ class Winograd:
         n, c, height, width = x.shape
         f = w.shape[0]
         out_h, out_w = conv.output_size(height, width, geom)
-        tiles = tiles_of(n, out_h, out_w)
-        v = _input_tiles(x, geom, tiles)
-        m = _tile_buffer(f, tiles, x.dtype)
-        np.matmul(_weight_tiles(w), _stack(v, c, tiles), out=_stack(m, f, tiles))
+        x = np.ascontiguousarray(x)
+        u = _weight_tiles(w)
         out = np.empty((n, f, out_h, out_w), dtype=x.dtype)
         bias = np.zeros(f, x.dtype) if b is None else b.astype(x.dtype, copy=False)
-        winograd_output(m, tiles.th, tiles.tw, bias, out)
-        conv.scratch.give(m)
-        if keep:
-            return out, _Saved(v)
-        conv.scratch.give(v)
-        return out, None
+        todo = chunks(n, c, f, out_h, out_w, x.dtype)
+        saved = _Saved(u, len(todo)) if keep else None
+
+        def part(first, step):
+            for i in range(first, len(todo), step):
+                n0, n1, tiles = todo[i]
+                v = _input_tiles(x[n0:n1], geom, tiles)
+                m = _tile_buffer(f, tiles, x.dtype)
+                np.matmul(u, _stack(v, c, tiles), out=_stack(m, f, tiles))
+                winograd_output(m, tiles.th, tiles.tw, bias, out[n0:n1])
+                conv.scratch.give(m)
+                if keep:
+                    saved.v[i] = v
+                else:
+                    conv.scratch.give(v)
+
+        _in_parallel(part, len(todo))
+        return out, saved
+
+    @staticmethod
+    def backward(x, g, w, geom, groups, hw, saved, need_x, need_w):
+        """Both gradients in one pass over the chunks, each chunk's output-gradient tiles
+        serving dW and dx while they are in cache: ``(dx, dW, None)``, the ones not needed
+        None. ``saved`` from the forward, or None (the tiles are made again). x may be None
+        when only dx is needed, w when only dW is."""
+        from tinydl.kernels.winograd import winograd_fold
+
+        g = np.ascontiguousarray(g)
+        n, f, out_h, out_w = g.shape
+        c = w.shape[1] if w is not None else x.shape[1]
+        u = saved.u if saved is not None else (_weight_tiles(w) if need_x else None)
+        if need_w:
+            x = np.ascontiguousarray(x)
+        dx = np.empty((n, c) + tuple(hw), dtype=g.dtype) if need_x else None
+        todo = chunks(n, c, f, out_h, out_w, g.dtype)
+
+        def part(first, step):
+            du = np.zeros((16, f, c), g.dtype) if need_w else None
+            product = np.empty_like(du) if need_w else None
+            for i in range(first, len(todo), step):
+                n0, n1, tiles = todo[i]
+                gt = _grad_tiles(g[n0:n1], tiles)
+                if saved is not None:
+                    v = saved.v[i]
+                elif need_w:
+                    v = _input_tiles(x[n0:n1], geom, tiles)
+                else:
+                    v = _tile_buffer(c, tiles, g.dtype)
+                if need_w:  # dU += Gt @ V^T
+                    np.matmul(_stack(gt, f, tiles), _stack(v, c, tiles).transpose(0, 2, 1),
+                              out=product)
+                    du += product
+                if need_x:  # dV = U^T @ Gt, into V's buffer, then folded into dx
+                    np.matmul(u.transpose(0, 2, 1), _stack(gt, f, tiles),
+                              out=_stack(v, c, tiles))
+                    winograd_fold(v, tiles.th, tiles.tw, geom.ph, geom.pw, dx[n0:n1])
+                conv.scratch.give(gt)
+                if saved is None:
+                    conv.scratch.give(v)
+            return du
+
+        dus = _in_parallel(part, len(todo))
+        return dx, (_weight_tiles_grad(sum(dus[1:], dus[0])) if need_w else None), None
 
     @staticmethod
     def weight_grad(x, g, geom, groups, saved=None):
-        n, c = x.shape[:2]
-        f, out_h, out_w = g.shape[1:]
-        tiles = tiles_of(n, out_h, out_w)
-        v = saved.v if saved is not None else _input_tiles(x, geom, tiles)
-        gt = _grad_tiles(g, tiles, saved)
-        du = np.matmul(_stack(gt, f, tiles), _stack(v, c, tiles).transpose(0, 2, 1))
-        if saved is None:
-            conv.scratch.give(v)
-            conv.scratch.give(gt)
-        return _weight_tiles_grad(du), None
+        return Winograd.backward(x, g, None, geom, groups, None, saved, False, True)[1], None
 
     @staticmethod
     def input_grad(g, w, geom, groups, hw, saved=None):
-        from tinydl.kernels.winograd import winograd_fold
-
-        n, f, out_h, out_w = g.shape
-        c = w.shape[1]
-        tiles = tiles_of(n, out_h, out_w)
-        gt = _grad_tiles(g, tiles, saved)
-        dv = saved.v if saved is not None else _tile_buffer(c, tiles, g.dtype)
-        np.matmul(_weight_tiles(w).transpose(0, 2, 1), _stack(gt, f, tiles),
-                  out=_stack(dv, c, tiles))
-        out = np.empty((n, c) + tuple(hw), dtype=g.dtype)
-        winograd_fold(dv, tiles.th, tiles.tw, geom.ph, geom.pw, out)
-        if saved is None:
-            conv.scratch.give(gt)
-            conv.scratch.give(dv)
-        return out
+        return Winograd.backward(None, g, w, geom, groups, hw, saved, True, False)[0]
 
     @staticmethod
     def release(saved):
         if saved is not None:
-            conv.scratch.give(saved.v)
-            if saved.grad is not None:
-                conv.scratch.give(saved.grad)
+            for v in saved.v:
+                conv.scratch.give(v)
+            saved.v = []
