@@ -39,7 +39,7 @@ def _inside(offset, stride, size, n_out):
     return lo, max(lo, hi)
 
 
-@numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True)
+@numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True, nogil=True)
 def col2im_kernel(cols, sample_stride, row_stride, out_h, out_w, kh, kw, sh, sw, ph, pw, dh, dw,
                   out):
     """``out[n, c, h, w]`` = sum of the column entries read from (h, w).
@@ -75,7 +75,7 @@ def col2im_kernel(cols, sample_stride, row_stride, out_h, out_w, kh, kw, sh, sw,
                                 dst[t * sw] += src[t]
 
 
-@numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True)
+@numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True, nogil=True)
 def im2col_kernel(x, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w, cols, sample_stride,
                   row_stride):
     """Write ``x[n, c, ho*sh - ph + i*dh, wo*sw - pw + j*dw]`` (0 outside x) to column entry

@@ -406,6 +406,59 @@ def test_conv2d_backward_reuses_columns_and_survives_retain_graph(need, layout):
                                        err_msg=f"grad {name}")
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sample_major_in_chunks_of_samples_on_several_threads(monkeypatch, dtype):
+    """Chunks of 2, 2, 2 and 1 samples, run by 1, 2 and 3 threads (float32: the Numba kernels;
+    float64: the NumPy twins): forward, both gradients, a second backward (columns built
+    again) and conv_transpose2d equal the same in one chunk and the NumPy reference."""
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((7, 3, 9, 8)).astype(dtype)
+    w = rng.standard_normal((5, 3, 3, 2)).astype(dtype)
+    b = rng.standard_normal(5).astype(dtype)
+    kw = dict(stride=(1, 2), padding=(2, 1), dilation=(2, 1))
+    out_h, out_w = 9, 5
+    y = rng.standard_normal((7, 5, out_h, out_w)).astype(dtype)
+
+    def run():
+        xt, wt, bt = (tinydl.Tensor(a, requires_grad=True) for a in (x, w, b))
+        out = F.conv2d(xt, wt, bt, **kw)
+        assert out.shape == (7, 5, out_h, out_w)
+        g = tinydl.Tensor(np.cos(out.data))
+        out.backward(g, retain_graph=True)
+        first = [t.grad.data.copy() for t in (xt, wt, bt)]
+        out.backward(g)
+        second = [t.grad.data - a for t, a in zip((xt, wt, bt), first)]
+        z = F.conv_transpose2d(tinydl.Tensor(y), tinydl.Tensor(w), **kw)
+        return [out.data] + first + second + [z.data]
+
+    rows = 3 * 3 * 2 + 1  # C*kh*kw and the bias's row of ones
+    per_sample = (rows + 5) * out_h * out_w * np.dtype(dtype).itemsize
+    monkeypatch.setattr(oconv, "CHUNK_BYTES", 2 * per_sample)
+    monkeypatch.setattr(oconv, "PARALLEL_MIN_WORK", 0)
+    real_count, pool_size = oconv.threads.get_num_threads, tinydl.get_num_threads()
+    results = {}
+    try:
+        with route("sample-major"), tinydl.backends.flags(numba=True):
+            for parts in (1, 2, 3):
+                monkeypatch.setattr(oconv.threads, "get_num_threads", lambda p=parts: p)
+                results[parts] = run()
+            monkeypatch.setattr(oconv, "CHUNK_BYTES", 1 << 30)
+            whole = run()
+    finally:  # in_parallel restored the pool to the patched count
+        monkeypatch.setattr(oconv.threads, "get_num_threads", real_count)
+        oconv.threads.set_pool_size(pool_size)
+    with tinydl.backends.flags(numba=False):
+        reference = run()
+    names = ("out", "dx", "dw", "db", "dx again", "dw again", "db again", "transpose")
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for parts, chunked in results.items():
+        for name, a, e, r in zip(names, chunked, whole, reference):
+            assert a.dtype == dtype
+            scale = np.abs(r).max()
+            np.testing.assert_allclose(a, e, rtol=0, atol=tol * scale, err_msg=f"{name} {parts}")
+            np.testing.assert_allclose(a, r, rtol=0, atol=tol * scale, err_msg=f"{name} {parts}")
+
+
 @pytest.mark.parametrize("shape,channels,route_name", [
     ((2, 3, 32, 32), 4, "sample-major"), ((2, 3, 6, 6), 4, "channel-major"),
     ((2, 16, 8, 8), 16, "winograd")])

@@ -182,7 +182,7 @@ def test_winograd_backward_twice_with_retain_graph(numba_on, kernel_calls):
 def test_winograd_in_chunks_of_images_equals_one_chunk(numba_on, kernel_calls, monkeypatch):
     """Forward, both gradients, a second backward (tiles made again) and conv_transpose2d,
     with chunks of 2, 2 and 1 images, against the same in one chunk and the NumPy route."""
-    from tinydl.ops import conv_winograd
+    from tinydl.ops import conv, conv_winograd
 
     rng = np.random.default_rng(4)
     n, c, f, h, w = 5, 16, 20, 7, 9
@@ -204,7 +204,7 @@ def test_winograd_in_chunks_of_images_equals_one_chunk(numba_on, kernel_calls, m
                                padding=1)
         return [out.data] + first + second + [z.data]
 
-    monkeypatch.setattr(conv_winograd, "CHUNK_BYTES", 2 * per_image + 1)
+    monkeypatch.setattr(conv, "CHUNK_BYTES", 2 * per_image + 1)
     assert [c1 - c0 for c0, c1, _ in conv_winograd.chunks(n, c, f, h, w, np.float32)] == [2, 2, 1]
     # One part, then the chunks shared by 2 and 3 threads (more parts than chunks in turn).
     results, seen = {}, set()
@@ -215,19 +215,20 @@ def test_winograd_in_chunks_of_images_equals_one_chunk(numba_on, kernel_calls, m
         return spied(*args)
 
     monkeypatch.setattr(kw, "winograd_output", record)
-    real_count, pool_size = conv_winograd.threads.get_num_threads, tinydl.get_num_threads()
+    monkeypatch.setattr(conv, "PARALLEL_MIN_WORK", 0)  # tiny convolutions run in order
+    real_count, pool_size = conv.threads.get_num_threads, tinydl.get_num_threads()
     try:
         for parts in (1, 2, 3):
-            monkeypatch.setattr(conv_winograd.threads, "get_num_threads", lambda p=parts: p)
+            monkeypatch.setattr(conv.threads, "get_num_threads", lambda p=parts: p)
             before = kernel_calls.get("winograd_output", 0)
             seen.clear()
             results[parts] = run()
             assert kernel_calls["winograd_output"] == before + 3
             assert len(seen) == parts  # the chunks ran on that many threads
     finally:  # the route restored the pool to the patched count
-        monkeypatch.setattr(conv_winograd.threads, "get_num_threads", real_count)
-        conv_winograd.threads.set_pool_size(pool_size)
-    monkeypatch.setattr(conv_winograd, "CHUNK_BYTES", 1 << 30)
+        monkeypatch.setattr(conv.threads, "get_num_threads", real_count)
+        conv.threads.set_pool_size(pool_size)
+    monkeypatch.setattr(conv, "CHUNK_BYTES", 1 << 30)
     whole = run()
     with tinydl.backends.flags(numba=False):
         reference = run()

@@ -56,12 +56,14 @@ convolution call, forward and backward, runs through this file, the route's modu
 kernel only.
 """
 import math
+import os
 import threading
 from collections import namedtuple
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
-from tinydl import backends
+from tinydl import backends, threads
 from tinydl.autograd import Function, is_grad_enabled
 # The fast routes read the geometry and the scratch buffers below as ``conv.<name>`` when
 # they run, so either module may be imported first.
@@ -312,6 +314,45 @@ class Scratch:
 
 
 scratch = Scratch()
+
+# Chunks of images: the fast routes work on as many images at a time as keep one chunk's
+# large temporaries (Winograd tiles, im2col columns, with the outputs) within CHUNK_BYTES,
+# so that they stay in the core's cache (2 MB of L2 here) from the kernel that makes them
+# through the products to the kernel that folds them, instead of a trip through memory for
+# each stage; and with BLAS on several threads the chunks are shared among them.
+CHUNK_BYTES = 1 << 20
+PARALLEL_MIN_WORK = 1 << 24  # multiply-adds below which a convolution's chunks run in order
+_workers = []  # the threads that run chunks beside the caller's (ThreadPoolExecutors)
+# A forked child has the executors but not their threads: it starts its own.
+os.register_at_fork(after_in_child=_workers.clear)
+
+
+def in_parallel(task, count, work):
+    """``[task(part, parts) for part in range(parts)]``, the parts at once: as many parts as
+    BLAS has threads (at most ``count``, the chunks), each on its own thread with a BLAS of
+    one thread (the kernels release the GIL). Part p takes chunks p, p + parts, ... A task
+    of fewer than ``PARALLEL_MIN_WORK`` multiply-adds (``work``) runs as one part: handing
+    work to a thread and back costs tens of microseconds.
+    The BLAS pools get their size back afterwards. The fast routes run their chunks of
+    images through this: a chunk's products are too small to split well among threads,
+    while whole chunks split evenly, kernels included.
+    """
+    before = threads.get_num_threads()
+    parts = min(before, count)
+    if parts <= 1 or work < PARALLEL_MIN_WORK:
+        return [task(0, 1)]
+    while len(_workers) < parts - 1:
+        _workers.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="tinydl-conv"))
+    threads.set_pool_size(1)
+    try:
+        futures = [_workers[p - 1].submit(task, p, parts) for p in range(1, parts)]
+        try:
+            first = task(0, parts)
+        finally:
+            wait(futures)
+        return [first] + [f.result() for f in futures]
+    finally:
+        threads.set_pool_size(before)
 
 
 def routes():

@@ -20,7 +20,7 @@ output's scale.
 **Chunks of images.** The transformed tiles are 4x the data they come from, and every stage
 (transform, 16 products, inverse transform) is a pass over them: done for the whole batch at
 once, each pass went through memory, and the transforms took half the time. So the route
-works on chunks of whole images whose tiles fit ``CHUNK_BYTES`` (1 MB, inside a core's
+works on chunks of whole images whose tiles fit ``conv.CHUNK_BYTES`` (1 MB, in a core's
 2 MB L2 here): a chunk's tiles are transformed, multiplied and transformed back while they
 are in cache, and a backward makes each chunk's output-gradient tiles once and uses them
 for dW and dx together (``Winograd.backward``). With BLAS on n > 1 threads the chunks are
@@ -35,20 +35,14 @@ both gradients at once. The forward keeps each chunk's input tiles V for the wei
 gradient; the backward then writes the chunk's dV into the same buffer (same shape).
 Tile buffers come from ``tinydl.ops.conv.scratch``, which is thread-safe.
 """
-import os
 from collections import namedtuple
-from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
-from tinydl import backends, threads
+from tinydl import backends
 from tinydl.ops import conv  # the geometry and the scratch buffers
 
 _PLANE_PAD = 16  # floats between the 16 planes of a tile buffer, against cache aliasing
-# Most bytes of transformed tiles (input's and output's) in one chunk of images: a chunk's
-# tiles then stay in the core's cache (2 MB of L2 here) from their transform through the
-# products to the inverse transform, instead of a round trip through memory per stage.
-CHUNK_BYTES = 1 << 20
 _G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
 
 Tiles = namedtuple("Tiles", "th tw count")
@@ -105,10 +99,10 @@ def _grad_tiles(g, tiles):
 
 def chunks(n, c, f, out_h, out_w, dtype):
     """Ranges (n0, n1) of images, each with its tiling: as many images per chunk as keep one
-    chunk's transformed tiles (16 planes of c + f rows) within ``CHUNK_BYTES``, at least one."""
+    chunk's transformed tiles (16 planes of c + f rows) within ``tinydl.ops.conv.CHUNK_BYTES``, at least one."""
     tiles = tiles_of(1, out_h, out_w)
     per_image = 16 * (c + f) * tiles.count * np.dtype(dtype).itemsize
-    k = max(1, CHUNK_BYTES // per_image)
+    k = max(1, conv.CHUNK_BYTES // per_image)
     return [(n0, min(n, n0 + k), tiles_of(min(n, n0 + k) - n0, out_h, out_w))
             for n0 in range(0, n, k)]
 
@@ -119,35 +113,6 @@ class _Saved:
 
     def __init__(self, u, count):
         self.u, self.v = u, [None] * count
-
-
-_workers = []  # the threads that run chunks beside the caller's (ThreadPoolExecutors)
-# A forked child has the executors but not their threads: it starts its own.
-os.register_at_fork(after_in_child=_workers.clear)
-
-
-def _in_parallel(task, count):
-    """``[task(part, parts) for part in range(parts)]``, the parts at once: as many parts as
-    BLAS has threads (at most ``count``, the chunks), each on its own thread with a BLAS of
-    one thread (the kernels release the GIL). Part p takes chunks p, p + parts, ...
-    The BLAS pools get their size back afterwards.
-    """
-    parts = min(threads.get_num_threads(), count)
-    if parts <= 1:
-        return [task(0, 1)]
-    while len(_workers) < parts - 1:
-        _workers.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="tinydl-conv"))
-    before = threads.get_num_threads()
-    threads.set_pool_size(1)
-    try:
-        futures = [_workers[p - 1].submit(task, p, parts) for p in range(1, parts)]
-        try:
-            first = task(0, parts)
-        finally:
-            wait(futures)
-        return [first] + [f.result() for f in futures]
-    finally:
-        threads.set_pool_size(before)
 
 
 class Winograd:
@@ -190,7 +155,7 @@ class Winograd:
                 else:
                     conv.scratch.give(v)
 
-        _in_parallel(part, len(todo))
+        conv.in_parallel(part, len(todo), 16 * f * c * tiles_of(n, out_h, out_w).count)
         return out, saved
 
     @staticmethod
@@ -235,7 +200,8 @@ class Winograd:
                     conv.scratch.give(v)
             return du
 
-        dus = _in_parallel(part, len(todo))
+        work = (need_x + need_w) * 16 * f * c * tiles_of(n, out_h, out_w).count
+        dus = conv.in_parallel(part, len(todo), work)
         return dx, (_weight_tiles_grad(sum(dus[1:], dus[0])) if need_w else None), None
 
     @staticmethod
