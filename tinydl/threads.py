@@ -125,6 +125,20 @@ def set_pool_size(n):
     _set_pools(n)
 
 
+def task_threads():
+    """How many threads may share coarse, independent tasks (tinydl's convolutions split
+    their chunks of images among them): every core this process may run on under the
+    automatic policy, else the count the user fixed (``set_num_threads``, a library variable,
+    ``TINYDL_NUM_THREADS``), read from the BLAS pool.
+
+    Under load the automatic policy gives BLAS one thread, because a product split among
+    threads waits for the slowest and a busy machine deschedules some; tasks of a few
+    milliseconds each, claimed one at a time, do not wait that way, and a process with more
+    threads gets a larger share of a busy machine.
+    """
+    return _cores if _auto else get_num_threads()
+
+
 def get_num_threads():
     """The number of threads BLAS runs on now (the largest over the loaded BLAS libraries;
     1 when none is loaded)."""

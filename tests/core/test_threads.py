@@ -143,3 +143,15 @@ def test_busy_ticks_count_only_the_cores_this_process_may_use(tmp_path, monkeypa
     monkeypatch.setattr(threads, "_PROC_STAT", str(stat))
     monkeypatch.setattr(threads, "_cpus", {1, 3})
     assert threads._busy_ticks() == (20 + 1 + 2 + 3 + 4 + 5) + (40 + 6 + 1)
+
+
+def test_task_threads_are_every_core_under_the_policy_else_the_users_count(monkeypatch,
+                                                                         restore_threads):
+    monkeypatch.setattr(threads, "_cores", 3)
+    threads.set_num_threads(1)  # the user's count, also for convolution chunks
+    assert threads.task_threads() == 1
+    threads.set_num_threads(2)
+    assert threads.task_threads() == 2
+    if threads.enable_auto():  # where /proc/stat can be read: every core, whatever the load
+        threads.set_pool_size(1)
+        assert threads.task_threads() == 3

@@ -435,17 +435,17 @@ def test_sample_major_in_chunks_of_samples_on_several_threads(monkeypatch, dtype
     per_sample = (rows + 5) * out_h * out_w * np.dtype(dtype).itemsize
     monkeypatch.setattr(oconv, "CHUNK_BYTES", 2 * per_sample)
     monkeypatch.setattr(oconv, "PARALLEL_MIN_WORK", 0)
-    real_count, pool_size = oconv.threads.get_num_threads, tinydl.get_num_threads()
+    real_count, pool_size = oconv.threads.task_threads, tinydl.get_num_threads()
     results = {}
     try:
         with route("sample-major"), tinydl.backends.flags(numba=True):
             for parts in (1, 2, 3):
-                monkeypatch.setattr(oconv.threads, "get_num_threads", lambda p=parts: p)
+                monkeypatch.setattr(oconv.threads, "task_threads", lambda p=parts: p)
                 results[parts] = run()
             monkeypatch.setattr(oconv, "CHUNK_BYTES", 1 << 30)
             whole = run()
-    finally:  # in_parallel restored the pool to the patched count
-        monkeypatch.setattr(oconv.threads, "get_num_threads", real_count)
+    finally:
+        monkeypatch.setattr(oconv.threads, "task_threads", real_count)
         oconv.threads.set_pool_size(pool_size)
     with tinydl.backends.flags(numba=False):
         reference = run()

@@ -7,6 +7,7 @@ lifts the dtype and channel limits but keeps the geometric ones; a spy on the ke
 that the path really ran. The kernels' own checks are in tests/kernels/.
 """
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -212,21 +213,22 @@ def test_winograd_in_chunks_of_images_equals_one_chunk(numba_on, kernel_calls, m
 
     def record(*args):
         seen.add(threading.get_ident())
+        time.sleep(0.05)  # so that every thread claims a chunk before the first is done
         return spied(*args)
 
     monkeypatch.setattr(kw, "winograd_output", record)
     monkeypatch.setattr(conv, "PARALLEL_MIN_WORK", 0)  # tiny convolutions run in order
-    real_count, pool_size = conv.threads.get_num_threads, tinydl.get_num_threads()
+    real_count, pool_size = conv.threads.task_threads, tinydl.get_num_threads()
     try:
         for parts in (1, 2, 3):
-            monkeypatch.setattr(conv.threads, "get_num_threads", lambda p=parts: p)
+            monkeypatch.setattr(conv.threads, "task_threads", lambda p=parts: p)
             before = kernel_calls.get("winograd_output", 0)
             seen.clear()
             results[parts] = run()
             assert kernel_calls["winograd_output"] == before + 3
             assert len(seen) == parts  # the chunks ran on that many threads
-    finally:  # the route restored the pool to the patched count
-        monkeypatch.setattr(conv.threads, "get_num_threads", real_count)
+    finally:
+        monkeypatch.setattr(conv.threads, "task_threads", real_count)
         conv.threads.set_pool_size(pool_size)
     monkeypatch.setattr(conv, "CHUNK_BYTES", 1 << 30)
     whole = run()

@@ -55,6 +55,7 @@ layout) come last. It is longer than 500 lines because it holds all of that: one
 convolution call, forward and backward, runs through this file, the route's module and its
 kernel only.
 """
+import itertools
 import math
 import os
 import threading
@@ -328,26 +329,34 @@ os.register_at_fork(after_in_child=_workers.clear)
 
 
 def in_parallel(task, count, work):
-    """``[task(part, parts) for part in range(parts)]``, the parts at once: as many parts as
-    BLAS has threads (at most ``count``, the chunks), each on its own thread with a BLAS of
-    one thread (the kernels release the GIL). Part p takes chunks p, p + parts, ... A task
-    of fewer than ``PARALLEL_MIN_WORK`` multiply-adds (``work``) runs as one part: handing
-    work to a thread and back costs tens of microseconds.
-    The BLAS pools get their size back afterwards. The fast routes run their chunks of
-    images through this: a chunk's products are too small to split well among threads,
-    while whole chunks split evenly, kernels included.
+    """Run ``task(claim)`` on several threads at once and return their results: ``claim()``
+    gives each caller the next unclaimed chunk index (0 .. count - 1), then None when all are
+    taken, so a thread that the machine slows down takes fewer chunks.
+
+    As many threads as ``tinydl.threads.task_threads()`` allows (at most ``count``), each
+    with BLAS on one thread (the kernels release the GIL); the BLAS pools get their size back
+    afterwards. A task of fewer than ``PARALLEL_MIN_WORK`` multiply-adds (``work``) runs on
+    the caller's thread alone: handing work to a thread and back costs tens of microseconds.
+    The fast routes run their chunks of images through this: a chunk's products are too
+    small to split well among threads, while whole chunks split evenly, kernels included.
     """
-    before = threads.get_num_threads()
-    parts = min(before, count)
+    parts = min(threads.task_threads(), count)
+    chunks = itertools.count()
+
+    def claim():
+        i = next(chunks)  # atomic under the GIL
+        return i if i < count else None
+
     if parts <= 1 or work < PARALLEL_MIN_WORK:
-        return [task(0, 1)]
+        return [task(claim)]
     while len(_workers) < parts - 1:
         _workers.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="tinydl-conv"))
+    before = threads.get_num_threads()
     threads.set_pool_size(1)
     try:
-        futures = [_workers[p - 1].submit(task, p, parts) for p in range(1, parts)]
+        futures = [_workers[p].submit(task, claim) for p in range(parts - 1)]
         try:
-            first = task(0, parts)
+            first = task(claim)
         finally:
             wait(futures)
         return [first] + [f.result() for f in futures]

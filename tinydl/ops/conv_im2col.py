@@ -222,8 +222,8 @@ class SampleMajor:
         out = np.empty((n, f, out_h * out_w), dtype)
         todo = _sample_chunks(cols, f)
 
-        def part(first, step):
-            for n0, n1 in todo[first::step]:
+        def part(claim):
+            for n0, n1 in map(todo.__getitem__, iter(claim, None)):
                 cols.fill(x[n0:n1], geom, n0)
                 np.matmul(w2, cols.buffer[n0:n1].astype(dtype, copy=False), out=out[n0:n1])
 
@@ -238,11 +238,11 @@ class SampleMajor:
         g3 = g.reshape(n, f, -1)
         todo = _sample_chunks(cols, f)
 
-        def part(first, step):
+        def part(claim):
             # (N', F, HW) @ (N', HW, rows) summed over samples; with the forward's spare row
             # of ones, the last column is the bias gradient.
             total = None
-            for n0, n1 in todo[first::step]:
+            for n0, n1 in map(todo.__getitem__, iter(claim, None)):
                 if saved is None:
                     cols.fill(x[n0:n1], geom, n0)
                 chunk = np.add.reduce(
@@ -250,8 +250,8 @@ class SampleMajor:
                 total = chunk if total is None else np.add(total, chunk, out=total)
             return total
 
-        totals = conv.in_parallel(part, len(todo), _work(cols, f))
-        total = sum(totals[1:], totals[0])
+        totals = [t for t in conv.in_parallel(part, len(todo), _work(cols, f)) if t is not None]
+        total = sum(totals[1:], totals[0])  # a thread that got no chunk gave None
         dtype = np.promote_types(x.dtype, g.dtype)
         gw = np.ascontiguousarray(total[:, :cols.k], dtype=dtype).reshape(f, c, geom.kh, geom.kw)
         gb = total[:, cols.k].astype(dtype) if total.shape[1] > cols.k else None
@@ -271,8 +271,8 @@ class SampleMajor:
         out = np.empty((n, c) + tuple(hw), dtype=dtype)
         todo = _sample_chunks(cols, f)
 
-        def part(first, step):
-            for n0, n1 in todo[first::step]:
+        def part(claim):
+            for n0, n1 in map(todo.__getitem__, iter(claim, None)):
                 np.matmul(w_t, g3[n0:n1], out=cols.rows[n0:n1])
                 cols.fold_into(out[n0:n1], geom, n0)
 

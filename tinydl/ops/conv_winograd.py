@@ -142,8 +142,8 @@ class Winograd:
         todo = chunks(n, c, f, out_h, out_w, x.dtype)
         saved = _Saved(u, len(todo)) if keep else None
 
-        def part(first, step):
-            for i in range(first, len(todo), step):
+        def part(claim):
+            for i in iter(claim, None):
                 n0, n1, tiles = todo[i]
                 v = _input_tiles(x[n0:n1], geom, tiles)
                 m = _tile_buffer(f, tiles, x.dtype)
@@ -175,10 +175,10 @@ class Winograd:
         dx = np.empty((n, c) + tuple(hw), dtype=g.dtype) if need_x else None
         todo = chunks(n, c, f, out_h, out_w, g.dtype)
 
-        def part(first, step):
+        def part(claim):
             du = np.zeros((16, f, c), g.dtype) if need_w else None
             product = np.empty_like(du) if need_w else None
-            for i in range(first, len(todo), step):
+            for i in iter(claim, None):
                 n0, n1, tiles = todo[i]
                 gt = _grad_tiles(g[n0:n1], tiles)
                 if saved is not None:
