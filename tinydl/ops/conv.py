@@ -320,7 +320,7 @@ scratch = Scratch()
 # large temporaries (Winograd tiles, im2col columns, with the outputs) within CHUNK_BYTES,
 # so that they stay in the core's cache (2 MB of L2 here) from the kernel that makes them
 # through the products to the kernel that folds them, instead of a trip through memory for
-# each stage; and with BLAS on several threads the chunks are shared among them.
+# each stage; and threads share the chunks (``in_parallel``).
 CHUNK_BYTES = 1 << 20
 PARALLEL_MIN_WORK = 1 << 24  # multiply-adds below which a convolution's chunks run in order
 _workers = []  # the threads that run chunks beside the caller's (ThreadPoolExecutors)

@@ -19,9 +19,9 @@ Measured here (float32, forward + backward, same run), sample-major / channel-ma
 on (64,8,16,16)->8 k3 (256), where the N per-sample GEMMs are small.
 
 Sample-major works on chunks of samples whose columns and outputs fit
-``tinydl.ops.conv.CHUNK_BYTES``, and with BLAS on several threads shares the chunks among
-them (``tinydl.ops.conv.in_parallel``: each thread builds, multiplies and folds its own
-samples, kernels included, with single-threaded products). Measured here with 2 threads,
+``tinydl.ops.conv.CHUNK_BYTES``, which threads claim one at a time
+(``tinydl.ops.conv.in_parallel``: each thread builds, multiplies and folds its own samples,
+kernels included, with single-threaded products). Measured here with 2 threads,
 forward + backward, chunks in order (products on both threads) against chunks shared:
 (32,3,32,32)->32 k3 5.3-6.6 -> 3.9-4.3 ms, (8,3,224,224)->64 k7 s2 113 -> 86 ms.
 Channel-major columns are one GEMM per group, left whole.

@@ -23,8 +23,8 @@ once, each pass went through memory, and the transforms took half the time. So t
 works on chunks of whole images whose tiles fit ``conv.CHUNK_BYTES`` (1 MB, in a core's
 2 MB L2 here): a chunk's tiles are transformed, multiplied and transformed back while they
 are in cache, and a backward makes each chunk's output-gradient tiles once and uses them
-for dW and dx together (``Winograd.backward``). With BLAS on n > 1 threads the chunks are
-shared among n threads, each running its chunks' kernels (which release the GIL) and
+for dW and dx together (``Winograd.backward``). Threads share the chunks, claiming one at
+a time (``conv.in_parallel``), each running its chunks' kernels (which release the GIL) and
 single-threaded products: a chunk's products are too small to split well. Measured here,
 forward + backward with bias, medians of 9, two alternating runs, before -> after (torch):
 (32,32,32,32)->64 2 threads 53-68 -> 39-40 ms (31-40), 1 thread 67-78 -> 45-47 (47-48);
@@ -99,7 +99,8 @@ def _grad_tiles(g, tiles):
 
 def chunks(n, c, f, out_h, out_w, dtype):
     """Ranges (n0, n1) of images, each with its tiling: as many images per chunk as keep one
-    chunk's transformed tiles (16 planes of c + f rows) within ``tinydl.ops.conv.CHUNK_BYTES``, at least one."""
+    chunk's transformed tiles (16 planes of c + f rows) within ``conv.CHUNK_BYTES``, at
+    least one."""
     tiles = tiles_of(1, out_h, out_w)
     per_image = 16 * (c + f) * tiles.count * np.dtype(dtype).itemsize
     k = max(1, conv.CHUNK_BYTES // per_image)
