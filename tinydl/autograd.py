@@ -30,6 +30,7 @@ This module is longer than 500 lines because the Function/ctx protocol, the back
 engine and ``grad()`` share their bookkeeping (retention, version checks, hooks); apart,
 a reader would follow one backward pass across files.
 """
+import threading
 import weakref
 
 import numpy as np
@@ -37,7 +38,17 @@ import numpy as np
 from tinydl import threads
 from tinydl.tensor import Tensor
 
-_grad_enabled = True
+
+
+class _GradMode(threading.local):
+    """Whether ops are recorded, per thread as in torch: a ``no_grad`` block in one thread
+    (an evaluation, a data-loading thread) leaves the ops another thread runs recorded.
+    The class attribute is each new thread's start: recording on."""
+
+    enabled = True
+
+
+_grad_mode = _GradMode()
 
 # How many in-place writes have happened in this process. Each node remembers the count at
 # its forward and each tensor's version counter the count at its last write, so backward can
@@ -67,14 +78,13 @@ def bump_version(t):
 
 
 def is_grad_enabled():
-    """Return True when operations are being recorded for differentiation."""
-    return _grad_enabled
+    """Return True when operations are being recorded for differentiation (in this thread)."""
+    return _grad_mode.enabled
 
 
 def _set_grad_mode(mode):
-    global _grad_enabled
-    previous = _grad_enabled
-    _grad_enabled = bool(mode)
+    previous = _grad_mode.enabled
+    _grad_mode.enabled = bool(mode)
     return previous
 
 
@@ -243,7 +253,7 @@ class Function:
         ctx = Context()
         arrays = []
         records = large_non_leaf = False
-        if _grad_enabled:
+        if _grad_mode.enabled:
             for a in args:
                 if isinstance(a, Tensor):
                     data = a.data

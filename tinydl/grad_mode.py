@@ -1,7 +1,8 @@
 """The grad-mode switches: ``no_grad``, ``enable_grad``, ``inference_mode`` and
 ``set_grad_enabled``, each a context manager and a decorator, as in torch.
 
-They flip the one flag ``tinydl.autograd`` reads when an op runs (``is_grad_enabled``).
+They flip the calling thread's flag that ``tinydl.autograd`` reads when an op runs
+(``is_grad_enabled``); other threads keep theirs, as in torch.
 """
 import functools
 

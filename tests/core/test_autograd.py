@@ -172,6 +172,34 @@ def test_no_grad_context_and_decorator():
             assert (x * 2).requires_grad
 
 
+def test_grad_mode_is_per_thread():
+    """As in torch: a no_grad block in one thread does not stop another thread's ops being
+    recorded, and every new thread starts with recording on."""
+    import threading
+
+    x = td.Tensor(np.ones(2), requires_grad=True)
+    inside, release, seen = threading.Event(), threading.Event(), {}
+
+    def evaluate():  # holds no_grad open while the main thread computes
+        with td.no_grad():
+            seen["evaluator"] = (x * 2).requires_grad
+            inside.set()
+            release.wait(10)
+
+    worker = threading.Thread(target=evaluate)
+    worker.start()
+    assert inside.wait(10)
+    seen["main"] = (x * 2).requires_grad
+    release.set()
+    worker.join()
+    assert seen == {"evaluator": False, "main": True}
+    with td.no_grad():
+        fresh = threading.Thread(target=lambda: seen.update(fresh=td.is_grad_enabled()))
+        fresh.start()
+        fresh.join()
+    assert seen["fresh"] is True
+
+
 def test_detach_cuts_the_graph_and_shares_data():
     x = td.Tensor(np.ones(2), requires_grad=True)
     y = (x * 2).detach()

@@ -242,6 +242,46 @@ def test_winograd_in_chunks_of_images_equals_one_chunk(numba_on, kernel_calls, m
             np.testing.assert_allclose(a, r, rtol=0, atol=1e-5 * scale, err_msg=f"{name} {parts}")
 
 
+def test_convolutions_from_several_threads_agree_and_restore_the_blas_pool(numba_on,
+                                                                             monkeypatch):
+    """Three user threads and the main thread convolving at once, each splitting its chunks
+    among two threads: every result is right, and the BLAS pool has its size back when all
+    are done (only the main thread narrows it: OpenBLAS ignores counts set elsewhere)."""
+    from tinydl.ops import conv
+
+    monkeypatch.setattr(conv, "PARALLEL_MIN_WORK", 0)
+    monkeypatch.setattr(conv.threads, "task_threads", lambda: 2)
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((6, 16, 6, 6)).astype(np.float32)
+    w = (rng.standard_normal((16, 16, 3, 3)) / 12).astype(np.float32)
+    monkeypatch.setattr(conv, "CHUNK_BYTES", 1)  # a chunk per image
+    with tinydl.backends.flags(numba=False):
+        expected = F.conv2d(tinydl.Tensor(x), tinydl.Tensor(w), padding=1).data
+    before = tinydl.get_num_threads()
+    conv.threads.set_pool_size(2)  # each convolution sets it to 1 while its chunks run
+    results, errors = [], []
+
+    def convolve():
+        try:
+            for _ in range(5):
+                results.append(F.conv2d(tinydl.Tensor(x), tinydl.Tensor(w), padding=1).data)
+        except Exception as err:  # reported below, not lost in the thread
+            errors.append(err)
+
+    users = [threading.Thread(target=convolve) for _ in range(3)]
+    for u in users:
+        u.start()
+    convolve()
+    for u in users:
+        u.join()
+    after = tinydl.get_num_threads()
+    conv.threads.set_pool_size(before)
+    assert not errors and len(results) == 20
+    for r in results:
+        np.testing.assert_allclose(r, expected, rtol=0, atol=1e-5 * np.abs(expected).max())
+    assert after == 2
+
+
 @pytest.mark.parametrize("route", ["winograd", "sample-major", "channel-major"])
 def test_recycled_buffers_never_reach_a_live_graph(route, numba_on, kernel_calls):
     """Buffers go back to the workspace only when their owner is done. Two forwards whose

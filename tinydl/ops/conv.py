@@ -349,11 +349,16 @@ def in_parallel(task, count, work):
 
     if parts <= 1 or work < PARALLEL_MIN_WORK:
         return [task(claim)]
-    while len(_workers) < parts - 1:
-        _workers.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="tinydl-conv"))
-    before = threads.get_num_threads()
-    threads.set_pool_size(1)
+    # OpenBLAS takes a thread count only from the main thread (measured: set in another
+    # thread, it read back unchanged), so only the main thread narrows the pool and restores
+    # it; a convolution started in another thread leaves the pool as it finds it.
+    on_main = threading.current_thread() is threading.main_thread()
+    before = threads.get_num_threads() if on_main else None
+    if on_main:
+        threads.set_pool_size(1)
     try:
+        while len(_workers) < parts - 1:
+            _workers.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="tinydl-conv"))
         futures = [_workers[p].submit(task, claim) for p in range(parts - 1)]
         try:
             first = task(claim)
@@ -361,7 +366,8 @@ def in_parallel(task, count, work):
             wait(futures)
         return [first] + [f.result() for f in futures]
     finally:
-        threads.set_pool_size(before)
+        if on_main:
+            threads.set_pool_size(before)
 
 
 def routes():
