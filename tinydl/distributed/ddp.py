@@ -22,10 +22,10 @@ The scheme of torch's DDP (Li et al., "PyTorch Distributed", VLDB 2020), on MPI:
   accumulated, which ends the backward pass as far as parameters go) every request is waited
   for, and each bucket's sums are divided by the world size straight into each
   ``param.grad`` (a bucket holding one parameter reduces that gradient's own array in place,
-  with no copy in or out). With ``gradient_as_bucket_view=True`` (torch's option, off by default as
-  in torch) each ``param.grad`` becomes a view of its slice instead: no copy out, and a
-  gradient accumulated in place in its view is not copied in either; but a ``.grad`` array
-  kept across steps is then overwritten by the next synchronised backward.
+  with no copy in or out). With ``gradient_as_bucket_view=True`` (torch's option, off by
+  default as in torch) each ``param.grad`` becomes a view of its slice instead: no copy
+  out, and a gradient accumulated in place in its view is not copied in either; but a
+  ``.grad`` array kept across steps is then overwritten by the next synchronised backward.
 
 Why finish inside the last hook: torch waits in the autograd engine's end-of-backward
 callback; tinydl's engine has none, and the last parameter hook is the last moment at which
