@@ -180,8 +180,12 @@ def _grouped_dot(a, b, groups, a_rows, b_rows, out=None):
 
 def _sample_chunks(cols, f):
     """Ranges (n0, n1) of samples whose columns and outputs (F rows) fit
-    ``tinydl.ops.conv.CHUNK_BYTES``, at least one sample each (see ``conv.in_parallel``)."""
+    ``tinydl.ops.conv.CHUNK_BYTES``, at least one sample each (see ``conv.in_parallel``).
+    A convolution too small to share among threads is one chunk: its columns are small, and
+    each chunk costs a few kernel and product calls."""
     n = cols.shape6[0]
+    if _work(cols, f) < conv.PARALLEL_MIN_WORK:
+        return [(0, n)]
     rows, hw = cols.buffer.shape[1:]
     k = max(1, conv.CHUNK_BYTES // ((rows + f) * hw * cols.buffer.itemsize))
     return [(n0, min(n, n0 + k)) for n0 in range(0, n, k)]
