@@ -9,9 +9,10 @@ cores, fixed, and ``auto``, the automatic policy that ``import tinydl`` applies 
 user sets nothing (``tinydl.threads``). Each round runs every setting once, in alternating
 order, timed by wall clock (threads only help the wall clock) after a second of untimed runs
 (so that ``auto`` has looked at the machine, as a long script's steps let it, and every
-setting starts from the same warm machine); the figure is the median over rounds. ``tinydl`` is the default's
-median, ``baseline`` the best setting's, so ratio <= 1.1 is the acceptance line. Run alone: ``python -m benchmarks threads`` (add ``--under-load`` for
-the busy neighbours only).
+setting starts from the same warm machine); the figure is the median over rounds.
+``tinydl`` is the default's median, ``baseline`` the best setting's, so ratio <= 1.1 is the
+acceptance line. Run alone: ``python -m benchmarks threads`` (add ``--under-load`` for the
+busy neighbours only).
 """
 import os
 import time

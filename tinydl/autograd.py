@@ -39,7 +39,6 @@ from tinydl import threads
 from tinydl.tensor import Tensor
 
 
-
 class _GradMode(threading.local):
     """Whether ops are recorded, per thread as in torch: a ``no_grad`` block in one thread
     (an evaluation, a data-loading thread) leaves the ops another thread runs recorded.

@@ -435,18 +435,13 @@ def test_sample_major_in_chunks_of_samples_on_several_threads(monkeypatch, dtype
     per_sample = (rows + 5) * out_h * out_w * np.dtype(dtype).itemsize
     monkeypatch.setattr(oconv, "CHUNK_BYTES", 2 * per_sample)
     monkeypatch.setattr(oconv, "PARALLEL_MIN_WORK", 0)
-    real_count, pool_size = oconv.threads.task_threads, tinydl.get_num_threads()
     results = {}
-    try:
-        with route("sample-major"), tinydl.backends.flags(numba=True):
-            for parts in (1, 2, 3):
-                monkeypatch.setattr(oconv.threads, "task_threads", lambda p=parts: p)
-                results[parts] = run()
-            monkeypatch.setattr(oconv, "CHUNK_BYTES", 1 << 30)
-            whole = run()
-    finally:
-        monkeypatch.setattr(oconv.threads, "task_threads", real_count)
-        oconv.threads.set_pool_size(pool_size)
+    with route("sample-major"), tinydl.backends.flags(numba=True):
+        for parts in (1, 2, 3):
+            monkeypatch.setattr(oconv.threads, "task_threads", lambda p=parts: p)
+            results[parts] = run()
+        monkeypatch.setattr(oconv, "CHUNK_BYTES", 1 << 30)
+        whole = run()
     with tinydl.backends.flags(numba=False):
         reference = run()
     names = ("out", "dx", "dw", "db", "dx again", "dw again", "db again", "transpose")

@@ -218,18 +218,13 @@ def test_winograd_in_chunks_of_images_equals_one_chunk(numba_on, kernel_calls, m
 
     monkeypatch.setattr(kw, "winograd_output", record)
     monkeypatch.setattr(conv, "PARALLEL_MIN_WORK", 0)  # tiny convolutions run in order
-    real_count, pool_size = conv.threads.task_threads, tinydl.get_num_threads()
-    try:
-        for parts in (1, 2, 3):
-            monkeypatch.setattr(conv.threads, "task_threads", lambda p=parts: p)
-            before = kernel_calls.get("winograd_output", 0)
-            seen.clear()
-            results[parts] = run()
-            assert kernel_calls["winograd_output"] == before + 3
-            assert len(seen) == parts  # the chunks ran on that many threads
-    finally:
-        monkeypatch.setattr(conv.threads, "task_threads", real_count)
-        conv.threads.set_pool_size(pool_size)
+    for parts in (1, 2, 3):
+        monkeypatch.setattr(conv.threads, "task_threads", lambda p=parts: p)
+        before = kernel_calls.get("winograd_output", 0)
+        seen.clear()
+        results[parts] = run()
+        assert kernel_calls["winograd_output"] == before + 3
+        assert len(seen) == parts  # the chunks ran on that many threads
     monkeypatch.setattr(conv, "CHUNK_BYTES", 1 << 30)
     whole = run()
     with tinydl.backends.flags(numba=False):

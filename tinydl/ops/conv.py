@@ -323,6 +323,13 @@ scratch = Scratch()
 # each stage; and threads share the chunks (``in_parallel``).
 CHUNK_BYTES = 1 << 20
 PARALLEL_MIN_WORK = 1 << 24  # multiply-adds below which a convolution's chunks run in order
+def image_chunks(n, per_image_bytes):
+    """Ranges (n0, n1) covering n images, as many per range as fit ``CHUNK_BYTES`` of
+    ``per_image_bytes`` each, at least one."""
+    k = max(1, CHUNK_BYTES // max(1, per_image_bytes))
+    return [(n0, min(n, n0 + k)) for n0 in range(0, n, k)]
+
+
 _workers = []  # the threads that run chunks beside the caller's (ThreadPoolExecutors)
 # A forked child has the executors but not their threads: it starts its own.
 os.register_at_fork(after_in_child=_workers.clear)

@@ -187,8 +187,7 @@ def _sample_chunks(cols, f):
     if _work(cols, f) < conv.PARALLEL_MIN_WORK:
         return [(0, n)]
     rows, hw = cols.buffer.shape[1:]
-    k = max(1, conv.CHUNK_BYTES // ((rows + f) * hw * cols.buffer.itemsize))
-    return [(n0, min(n, n0 + k)) for n0 in range(0, n, k)]
+    return conv.image_chunks(n, (rows + f) * hw * cols.buffer.itemsize)
 
 
 def _work(cols, f):

@@ -101,11 +101,9 @@ def chunks(n, c, f, out_h, out_w, dtype):
     """Ranges (n0, n1) of images, each with its tiling: as many images per chunk as keep one
     chunk's transformed tiles (16 planes of c + f rows) within ``conv.CHUNK_BYTES``, at
     least one."""
-    tiles = tiles_of(1, out_h, out_w)
-    per_image = 16 * (c + f) * tiles.count * np.dtype(dtype).itemsize
-    k = max(1, conv.CHUNK_BYTES // per_image)
-    return [(n0, min(n, n0 + k), tiles_of(min(n, n0 + k) - n0, out_h, out_w))
-            for n0 in range(0, n, k)]
+    per_image = 16 * (c + f) * tiles_of(1, out_h, out_w).count * np.dtype(dtype).itemsize
+    return [(n0, n1, tiles_of(n1 - n0, out_h, out_w))
+            for n0, n1 in conv.image_chunks(n, per_image)]
 
 
 class _Saved:
