@@ -7,9 +7,9 @@ a sample stride and a row stride, and an image ``(N, C, H, W)``. ``col2im_kernel
 every column entry back to the pixel it was read from. NumPy's version (the twin in
 ``Columns.fold``, the loop of ``tinydl.ops.conv.fold_into`` that the reference
 ``col2im_array`` runs too) must zero-pad, run one strided
-read-modify-write ``+=`` per kernel offset over the whole batch, and crop; this kernel works
-on the unpadded image one (sample, channel) plane at a time, so the plane stays in cache
-across all kh*kw offsets. ``im2col_kernel`` copies each output row of each offset straight
+read-modify-write ``+=`` per kernel offset over the whole batch, and crop; this kernel adds
+into the unpadded image, one channel at a time (that channel's planes of all samples stay
+in cache across the kh*kw offsets, and channel-major rows are read in order). ``im2col_kernel`` copies each output row of each offset straight
 from x, writing zeros where the row reads padding, so unlike its twin it never builds a
 padded copy of x.
 
@@ -50,17 +50,20 @@ def col2im_kernel(cols, sample_stride, row_stride, out_h, out_w, kh, kw, sh, sw,
     padding are dropped. out (N, C, H, W) is overwritten.
     """
     n_batch, n_chan, height, width = out.shape
-    for n in range(n_batch):
-        for c in range(n_chan):
-            plane = out[n, c]
-            for h in range(height):  # loops, not plane[:, :] = 0: cheaper to compile
-                for w in range(width):
-                    plane[h, w] = 0
-            for i in range(kh):
-                h_lo, h_hi = _inside(i * dh - ph, sh, height, out_h)
-                for j in range(kw):
-                    w0 = j * dw - pw
-                    lo, hi = _inside(w0, sw, width, out_w)
+    flat = out.reshape(out.size)  # a view (out is C-contiguous; Numba rejects others)
+    for t in range(flat.size):  # a loop, not out[...] = 0: cheaper to compile
+        flat[t] = 0
+    # Offsets outside, samples inside: rows of channel-major columns are then read in order
+    # (measured 10-25% faster than sample, channel outside on LeNet's (64,6,12,12) k5;
+    # the same speed on sample-major columns).
+    for c in range(n_chan):
+        for i in range(kh):
+            h_lo, h_hi = _inside(i * dh - ph, sh, height, out_h)
+            for j in range(kw):
+                w0 = j * dw - pw
+                lo, hi = _inside(w0, sw, width, out_w)
+                for n in range(n_batch):
+                    plane = out[n, c]
                     block = n * sample_stride + ((c * kh + i) * kw + j) * row_stride
                     for ho in range(h_lo, h_hi):
                         # Views that start at 0, so the loop index is never negative: Numba
