@@ -45,6 +45,19 @@ def _nms():
         tinydl.vision.nms(boxes, np.array([0.9, 0.8, 0.7]), 0.5)
 
 
+def _sgd():
+    """Two SGD momentum steps on a float32 parameter (the second runs the fused update)."""
+    import tinydl
+    from tinydl.optim import SGD
+
+    p = tinydl.Tensor(np.ones(4, np.float32), requires_grad=True)
+    opt = SGD([p], lr=0.1, momentum=0.9)
+    with tinydl.backends.flags(numba=True):
+        for _ in range(2):
+            p.grad = tinydl.Tensor(np.ones(4, np.float32))
+            opt.step()
+
+
 def _svm():
     from tinydl.kernels.svm import precompile
 
@@ -57,6 +70,7 @@ GROUPS = {
     "winograd": lambda: _conv("winograd"),
     "max pooling": _pool,
     "nms": _nms,
+    "sgd momentum": _sgd,
     "linear svm": _svm,
 }
 

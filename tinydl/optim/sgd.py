@@ -11,6 +11,7 @@ the learning rate multiplies the buffer rather than entering it)::
 """
 import numpy as np
 
+from tinydl import backends
 from tinydl.optim.optimizer import Optimizer, _check_non_negative
 
 
@@ -50,6 +51,13 @@ class SGD(Optimizer):
             buf = state.get("momentum_buffer")
             if buf is None:
                 buf = state["momentum_buffer"] = grad.copy()
+            elif tau == 0 and not group["nesterov"] and _fused(param, grad, buf):
+                from tinydl.kernels.optim import sgd_momentum_kernel
+
+                kind = param.dtype.type  # lr and mu in the arrays' dtype, as NumPy uses them
+                sgd_momentum_kernel(param.reshape(-1), grad.reshape(-1), buf.reshape(-1),
+                                    kind(lr), kind(mu))
+                return
             else:
                 buf *= mu
                 if tau == 0:
@@ -62,3 +70,13 @@ class SGD(Optimizer):
                 grad = buf
         # One temporary for lr * g; the subtraction itself writes into the parameter.
         np.subtract(param, lr * grad, out=param)
+
+
+def _fused(param, grad, buf):
+    """Whether the one-pass Numba kernel (``tinydl.kernels.optim``) can run this update:
+    Numba on, float32 or float64, the three arrays of one dtype and C-contiguous (flat views
+    of them are then the arrays themselves)."""
+    return (backends.numba and param.dtype in (np.float32, np.float64)
+            and grad.dtype == param.dtype and buf.dtype == param.dtype
+            and param.flags.c_contiguous and grad.flags.c_contiguous
+            and buf.flags.c_contiguous)
