@@ -198,12 +198,13 @@ def run(quick=False):
             f"DDP {name} epoch ({n} samples, batch {spec['batch']}), 2 ranks vs 1",
             m["t1"] / m["speedup"], m["t1"], "1 rank", goal=round(1 / spec["goal_speedup"], 3),
             note=(f"speed-up {m['speedup']:.2f}x (CPU-time {m['cpu_speedup']:.2f}x), median of "
-                  f"{m['rounds']} paired rounds of {EPOCHS} epochs a job (epoch medians: 1 rank {m['t1'] * 1e3:.0f} ms, "
-                  f"2 ranks {m['t2'] * 1e3:.0f} ms); {m['bytes'] / 1e6:.3f} MB allreduced per "
-                  f"step per rank in {m['buckets']} buckets; communication {m['comm_share']:.0%} of "
-                  f"the epoch alone ({m['standalone_ms']:.2f} ms a step), {m['hidden']:.0%} "
-                  f"of it hidden by overlap ({m['exposed_ms']:.2f} ms exposed); waiting for the "
-                  f"slower rank {m['imbalance_share']:.0%}; load {load}")))
+                  f"{m['rounds']} paired rounds of {EPOCHS} epochs a job (epoch medians: 1 rank "
+                  f"{m['t1'] * 1e3:.0f} ms, 2 ranks {m['t2'] * 1e3:.0f} ms); "
+                  f"{m['bytes'] / 1e6:.3f} MB allreduced per step per rank in {m['buckets']} "
+                  f"buckets; communication {m['comm_share']:.0%} of the epoch alone "
+                  f"({m['standalone_ms']:.2f} ms a step), {m['hidden']:.0%} of it hidden by "
+                  f"overlap ({m['exposed_ms']:.2f} ms exposed); waiting for the slower rank "
+                  f"{m['imbalance_share']:.0%}; load {load}")))
     return rows
 
 

@@ -2,7 +2,7 @@
 
 Each figure is measured in a fresh Python process, so nothing allocated by an earlier figure
 (or by the other library) is counted. The process builds the model and the batch, runs a
-warm-up step on a batch of one or two (it loads and compiles what loads lazily), resets its
+warm-up steps on a batch of two (they load and compile what loads lazily), resets its
 peak resident set size (RSS) to the current one (Linux's ``/proc/self/clear_refs``), runs one
 step (forward, loss, backward, optimizer step; conv B is conv2d forward + backward) and
 reports how far the peak RSS rose. The same code runs the torch baseline. For tinydl it also
@@ -89,8 +89,11 @@ else:
         return step
     warmup, step = make_step(2), make_step(len(images))
 
-# A step on a tiny batch first: it loads what loads lazily (and compiles what compiles), so
-# the mark below holds the libraries and the measured growth is the step's own memory.
+# Two steps on a tiny batch first: they load what loads lazily (and compile what compiles),
+# so the mark below holds the libraries and the measured growth is the step's own memory.
+# Two, because an optimizer's second step can take another path than its first (SGD's
+# momentum update runs a Numba kernel once its buffer exists).
+warmup()
 warmup()
 reset_peak()
 base = status_mb("VmRSS")

@@ -9,9 +9,9 @@ every column entry back to the pixel it was read from. NumPy's version (the twin
 ``col2im_array`` runs too) must zero-pad, run one strided
 read-modify-write ``+=`` per kernel offset over the whole batch, and crop; this kernel adds
 into the unpadded image, one channel at a time (that channel's planes of all samples stay
-in cache across the kh*kw offsets, and channel-major rows are read in order). ``im2col_kernel`` copies each output row of each offset straight
-from x, writing zeros where the row reads padding, so unlike its twin it never builds a
-padded copy of x.
+in cache across the kh*kw offsets, and channel-major rows are read in order).
+``im2col_kernel`` copies each output row of each offset straight from x, writing zeros where
+the row reads padding, so unlike its twin it never builds a padded copy of x.
 
 For each offset the range of output columns whose input column lies inside the image is
 computed up front, which keeps the inner loops (one contiguous row) free of bounds checks
