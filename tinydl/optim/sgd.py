@@ -8,6 +8,11 @@ the learning rate multiplies the buffer rather than entering it)::
     b <- mu * b + (1 - tau) * g                afterwards
     g <- g + mu * b  if nesterov  else  b
     theta <- theta - lr * g
+
+With momentum, no dampening and no Nesterov (the usual case), from the second step on, a
+float32 or float64 update runs as one Numba kernel (``tinydl.kernels.optim``): one pass over
+the arrays instead of three, bit-for-bit the NumPy lines of ``_update``, which stay the rule
+for every other case (and with ``tinydl.backends.numba`` off).
 """
 import numpy as np
 
