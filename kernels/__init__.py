@@ -23,7 +23,7 @@ import sys
 
 # Measured: the cold compile of every kernel (``--precompile`` with an empty NUMBA_CACHE_DIR)
 # took 10-12 CPU seconds on this 2-core machine; a script compiles only the kernels it uses
-# (the quickstart: 7 of 15, about 6 s).
+# (the quickstart: 8 of 16, about 6 s).
 COLD_COMPILE_SECONDS = 10
 
 _announced = False

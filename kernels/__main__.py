@@ -45,17 +45,18 @@ def _nms():
         tinydl.vision.nms(boxes, np.array([0.9, 0.8, 0.7]), 0.5)
 
 
-def _sgd():
-    """Two SGD momentum steps on a float32 parameter (the second runs the fused update)."""
+def _optimizers():
+    """Two SGD momentum steps and one Adam step on a float32 parameter (SGD's second step
+    and Adam's first run the one-pass kernels)."""
     import tinydl
-    from tinydl.optim import SGD
+    from tinydl.optim import SGD, Adam
 
     p = tinydl.Tensor(np.ones(4, np.float32), requires_grad=True)
-    opt = SGD([p], lr=0.1, momentum=0.9)
     with tinydl.backends.flags(numba=True):
-        for _ in range(2):
-            p.grad = tinydl.Tensor(np.ones(4, np.float32))
-            opt.step()
+        for opt in (SGD([p], lr=0.1, momentum=0.9), Adam([p])):
+            for _ in range(2):
+                p.grad = tinydl.Tensor(np.ones(4, np.float32))
+                opt.step()
 
 
 def _svm():
@@ -70,7 +71,7 @@ GROUPS = {
     "winograd": lambda: _conv("winograd"),
     "max pooling": _pool,
     "nms": _nms,
-    "sgd momentum": _sgd,
+    "optimizers": _optimizers,
     "linear svm": _svm,
 }
 

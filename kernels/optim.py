@@ -1,4 +1,4 @@
-"""Numba kernel for the optimizers: SGD's momentum update in one pass.
+"""Numba kernels for the optimizers: SGD's momentum update and Adam's update, each in one pass.
 
 ``SGD`` with momentum (no dampening, no Nesterov) runs ``b <- mu*b + g; theta <- theta -
 lr*b`` on every parameter at every step. Its NumPy twin in ``tinydl.optim.sgd`` takes three
@@ -8,11 +8,16 @@ six parameters (235k floats), one thread, alternating rounds: 0.26 -> 0.16 ms a 
 the arrays in cache, 0.39-0.49 -> 0.19-0.25 ms without; the MLP's whole training step at
 batch 64 is about 1.6 ms.
 
-The arithmetic is the twin's, operation by operation, in the arrays' dtype (the caller passes
-lr and mu as scalars of that dtype, as NumPy converts a Python float for a float32 array),
-and without fastmath LLVM does not fuse the multiply and add: the results are bit-for-bit
-the twin's.
+Adam's twin (``tinydl.optim.adam``) makes 13 passes through one scratch array;
+``adam_kernel`` reads theta, g, m and v once and writes theta, m and v once.
+
+The arithmetic is each twin's, operation by operation, in the arrays' dtype (the caller
+passes the scalars in that dtype, as NumPy converts a Python float for a float32 array), and
+without fastmath LLVM neither fuses a multiply and an add nor reorders: the results are
+bit-for-bit the twins'.
 """
+import math
+
 import numba
 
 
@@ -26,3 +31,23 @@ def sgd_momentum_kernel(param, grad, buf, lr, mu):
         b = mu * buf[i] + grad[i]
         buf[i] = b
         param[i] -= lr * b
+
+
+@numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True)
+def adam_kernel(param, grad, exp_avg, exp_avg_sq, one_minus_beta1, beta2, one_minus_beta2,
+                bias2_sqrt, eps, step_size):
+    """One Adam step (no amsgrad), elementwise, in place, in the order of the NumPy twin::
+
+        m += (g - m) * (1 - b1);  v = v * b2 + g * g * (1 - b2)
+        theta -= m / (sqrt(v) / bias2_sqrt + eps) * step_size
+
+    with ``bias2_sqrt = sqrt(1 - b2^t)`` and ``step_size = lr / (1 - b1^t)``. The arrays are
+    1-D, C-contiguous, of one float dtype; the scalars of it.
+    """
+    for i in range(param.shape[0]):
+        g = grad[i]
+        m = exp_avg[i] + (g - exp_avg[i]) * one_minus_beta1
+        v = exp_avg_sq[i] * beta2 + (g * g) * one_minus_beta2
+        exp_avg[i] = m
+        exp_avg_sq[i] = v
+        param[i] -= m / (math.sqrt(v) / bias2_sqrt + eps) * step_size

@@ -14,10 +14,15 @@ Adam keeps exponential averages of the gradient (first moment m) and of its squa
 Loshchilov & Hutter write AdamW as ``theta -= eta_t (alpha mhat / (sqrt(vhat) + eps) +
 w theta)`` with a schedule multiplier eta_t; torch's (and our) ``lr`` plays alpha * eta_t
 and the decay coefficient is ``lr * weight_decay``.
+
+Without amsgrad, a float32 or float64 update runs as one Numba kernel
+(``tinydl.kernels.optim``): one pass over the arrays instead of 13, bit-for-bit the NumPy
+lines of ``Adam._update``, which stay the rule with amsgrad (and with
+``tinydl.backends.numba`` off).
 """
 import numpy as np
 
-from tinydl.optim.optimizer import Optimizer, _check_non_negative
+from tinydl.optim.optimizer import Optimizer, _check_non_negative, _kernel_ready
 
 
 class Adam(Optimizer):
@@ -61,7 +66,17 @@ class Adam(Optimizer):
             else:
                 grad = grad + wd * param
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        # One scratch array serves every intermediate, so a step allocates once.
+        if not group["amsgrad"] and _kernel_ready(param, grad, exp_avg, exp_avg_sq):
+            from tinydl.kernels.optim import adam_kernel
+
+            kind = param.dtype.type  # the scalars in the arrays' dtype, as NumPy uses them
+            adam_kernel(param.reshape(-1), grad.reshape(-1), exp_avg.reshape(-1),
+                        exp_avg_sq.reshape(-1), kind(1 - beta1), kind(beta2), kind(1 - beta2),
+                        kind((1 - beta2 ** t) ** 0.5), kind(float(group["eps"])),
+                        kind(lr / (1 - beta1 ** t)))
+            return
+        # The NumPy twin of that kernel (and the rule with amsgrad, or with Numba off):
+        # one scratch array serves every intermediate, so a step allocates once.
         scratch = np.subtract(grad, exp_avg)
         scratch *= 1 - beta1
         exp_avg += scratch

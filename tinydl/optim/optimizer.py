@@ -31,6 +31,7 @@ import numbers
 
 import numpy as np
 
+from tinydl import backends
 from tinydl.tensor import Tensor
 
 
@@ -300,6 +301,15 @@ def _working_view(array):
     State arrays of a 0-d parameter therefore have shape (1,).
     """
     return array.reshape(1) if array.ndim == 0 else array
+
+
+def _kernel_ready(param, *others):
+    """Whether the one-pass Numba kernels of ``tinydl.kernels.optim`` can update ``param``
+    and its companions (gradient, state arrays) in place: Numba on, float32 or float64, one
+    dtype for all, all C-contiguous (so their flat views are the arrays themselves)."""
+    return (backends.numba and param.dtype in (np.float32, np.float64)
+            and all(a.dtype == param.dtype for a in others)
+            and all(a.flags.c_contiguous for a in (param,) + others))
 
 
 def _check_non_negative(optimizer, **values):

@@ -16,8 +16,7 @@ for every other case (and with ``tinydl.backends.numba`` off).
 """
 import numpy as np
 
-from tinydl import backends
-from tinydl.optim.optimizer import Optimizer, _check_non_negative
+from tinydl.optim.optimizer import Optimizer, _check_non_negative, _kernel_ready
 
 
 class SGD(Optimizer):
@@ -56,7 +55,7 @@ class SGD(Optimizer):
             buf = state.get("momentum_buffer")
             if buf is None:
                 buf = state["momentum_buffer"] = grad.copy()
-            elif tau == 0 and not group["nesterov"] and _fused(param, grad, buf):
+            elif tau == 0 and not group["nesterov"] and _kernel_ready(param, grad, buf):
                 from tinydl.kernels.optim import sgd_momentum_kernel
 
                 kind = param.dtype.type  # lr and mu in the arrays' dtype, as NumPy uses them
@@ -76,12 +75,3 @@ class SGD(Optimizer):
         # One temporary for lr * g; the subtraction itself writes into the parameter.
         np.subtract(param, lr * grad, out=param)
 
-
-def _fused(param, grad, buf):
-    """Whether the one-pass Numba kernel (``tinydl.kernels.optim``) can run this update:
-    Numba on, float32 or float64, the three arrays of one dtype and C-contiguous (flat views
-    of them are then the arrays themselves)."""
-    return (backends.numba and param.dtype in (np.float32, np.float64)
-            and grad.dtype == param.dtype and buf.dtype == param.dtype
-            and param.flags.c_contiguous and grad.flags.c_contiguous
-            and buf.flags.c_contiguous)
