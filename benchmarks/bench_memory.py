@@ -1,7 +1,7 @@
 """Peak memory of one training step: the MLP and LeNet-5 of the other benchmarks, and conv B.
 
 Each figure is measured in a fresh Python process, so nothing allocated by an earlier figure
-(or by the other library) is counted. The process builds the model and the batch, runs a
+(or by the other library) is counted. The process builds the model and the batch, runs two
 warm-up steps on a batch of two (they load and compile what loads lazily), resets its
 peak resident set size (RSS) to the current one (Linux's ``/proc/self/clear_refs``), runs one
 step (forward, loss, backward, optimizer step; conv B is conv2d forward + backward) and

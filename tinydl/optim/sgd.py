@@ -74,4 +74,3 @@ class SGD(Optimizer):
                 grad = buf
         # One temporary for lr * g; the subtraction itself writes into the parameter.
         np.subtract(param, lr * grad, out=param)
-
