@@ -323,6 +323,8 @@ scratch = Scratch()
 # each stage; and threads share the chunks (``in_parallel``).
 CHUNK_BYTES = 1 << 20
 PARALLEL_MIN_WORK = 1 << 24  # multiply-adds below which a convolution's chunks run in order
+
+
 def image_chunks(n, per_image_bytes):
     """Ranges (n0, n1) covering n images, as many per range as fit ``CHUNK_BYTES`` of
     ``per_image_bytes`` each, at least one."""
