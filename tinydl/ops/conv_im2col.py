@@ -13,10 +13,17 @@ the GEMMs need no copies (``Columns``; output width innermost in both):
 * **channel-major** ``(C*kh*kw, N*Ho*Wo)``, the rest: the forward and both gradients are one
   large GEMM each (one per group), at the price of transposing the output and its gradient.
 
-Measured here (float32, forward + backward, same run), sample-major / channel-major took
-2.0/2.7 ms on (64,1,28,28)->6 k5 (576 pixels), 3.8/5.1 on (32,3,32,32)->32 k3 (1024) and
-4.8/7.0 on (16,3,64,64)->16 k3 (4096), but 2.3/2.3 on (64,6,12,12)->16 k5 (64) and 2.8/2.7
-on (64,8,16,16)->8 k3 (256), where the N per-sample GEMMs are small.
+Measured here (float32, forward + backward, medians of 15 alternating rounds, two runs of
+each), sample-major / channel-major took, on 2 threads: 1.9-2.8/3.0-4.0 ms on
+(64,1,28,28)->6 k5 (576 pixels), 5.1-5.3/7.1-7.9 on (32,3,32,32)->32 k3 (1024), 10.3/10.0-11.1
+on (16,3,64,64)->16 k3 (4096), 3.1/3.5-3.8 on (64,8,16,16)->8 k3 (256), but 2.4/2.2-2.3 on
+(64,6,12,12)->16 k5 (64), where the N per-sample GEMMs are small and channel-major's one GEMM
+uses both threads. On 1 thread sample-major led on the last two as well (3.1-4.6/4.2-5.6 and
+2.4-2.6/2.7-2.9), yet inside LeNet's training epoch (3,200 images, 8 alternating rounds) a
+sample-major (64,6,12,12) layer made the epoch no faster on 1 thread (363 against 358 ms,
+431 against 406) and slower on 2 (400/353, 538/475), and at 256 pixels channel-major led on
+(32,8,20,20)->32 k5 (8.6-9.1/10.6-11.3 ms on 1 thread, 10.2/14.9 on 2): the threshold stays
+at 512 pixels.
 
 Sample-major works on chunks of samples whose columns and outputs fit
 ``tinydl.ops.conv.CHUNK_BYTES``, which threads claim one at a time
