@@ -180,6 +180,45 @@ def test_second_derivatives_at_the_kinks_match_torch(name):
                                err_msg=f"{name}: second derivative at the kinks vs torch")
 
 
+# The gated gradients select, as torch's threshold_backward and clamp_backward do: where the
+# gate is shut the input's gradient is 0 even when the upstream gradient is inf or NaN
+# (multiplying by a 0/1 mask gave NaN there).
+# name: (tinydl op, torch op, where its gate is open, the gradient's factor there)
+GATES = {"relu": (td.relu, lambda t: torch.relu(t), lambda x: x > 0, None),
+         "relu6": (F.relu6, lambda t: tF().relu6(t), lambda x: (x > 0) & (x < 6), None),
+         "hardtanh": (lambda x: td.hardtanh(x, -0.9, 0.9), lambda t: tF().hardtanh(t, -0.9, 0.9),
+                      lambda x: (x > -0.9) & (x < 0.9), None),
+         "clip": (lambda x: td.clip(x, -0.9, 0.9), lambda t: torch.clamp(t, -0.9, 0.9),
+                  lambda x: (x >= -0.9) & (x <= 0.9), None),
+         "hardsigmoid": (td.hardsigmoid, lambda t: tF().hardsigmoid(t),
+                         lambda x: (x > -3) & (x < 3), lambda x: x.dtype.type(1 / 6)),
+         "hardswish": (td.hardswish, lambda t: tF().hardswish(t), lambda x: x > -3,
+                       lambda x: np.where(x < 3, x / 3 + 0.5, 1.0).astype(x.dtype))}
+GATE_X = [-1.0, 2.0, -3.0, 0.5, 0.5, -1.0, 7.0, 0.25, -4.0, -5.0]
+GATE_G = [np.inf, 1.0, np.nan, -np.inf, np.nan, 2.0, np.inf, -0.0, np.inf, -np.inf]
+
+
+@pytest.mark.parametrize("name", sorted(GATES))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_gated_gradients_are_zero_where_shut_even_for_inf_and_nan(name, dtype, create_graph):
+    fn, torch_fn, is_open, factor = GATES[name]
+    x = td.Tensor(np.array(GATE_X, dtype), requires_grad=True)
+    upstream = td.Tensor(np.array(GATE_G, dtype), requires_grad=create_graph)
+    (g,) = td.grad(fn(x), [x], grad_outputs=[upstream], create_graph=create_graph)
+    gate = is_open(x.data)
+    passed = np.array(GATE_G, dtype) * (1 if factor is None else factor(x.data))
+    expected = np.where(gate, passed, 0.0).astype(dtype)
+    assert g.dtype == dtype
+    np.testing.assert_array_equal(g.data, expected)
+    assert not np.signbit(g.data[~gate]).any(), "shut entries are +0.0"
+    if torch is not None:
+        tx = torch.tensor(np.array(GATE_X, dtype), requires_grad=True)
+        (tg,) = torch.autograd.grad(torch_fn(tx), tx, torch.tensor(np.array(GATE_G, dtype)))
+        # rtol: torch's hardsigmoid multiplies by 1/6 rounded to float32 in float64 too
+        np.testing.assert_allclose(g.data, tg.numpy(), rtol=1e-7, atol=0)
+
+
 @pytest.mark.parametrize("name", sorted(OURS) + ["prelu", "glu", "softmin"])
 def test_declared_retention_holds_on_non_leaf_inputs(name):
     """Inputs made by another op (here ``x * 1``, which keeps nothing) are dropped to graph

@@ -18,7 +18,7 @@ from scipy import special
 from tinydl.autograd import Function
 from tinydl.ops._checks import _check_float_dtypes, _tensor
 from tinydl.ops._util import DEFAULT_FLOAT, as_tensor, normalize_axes, torch_names, unbroadcast
-from tinydl.ops.elementwise import _mask, erf, exp, where
+from tinydl.ops.elementwise import _gate, _mask, _select, erf, exp, where
 from tinydl.ops.elementwise import abs as _abs
 from tinydl.ops.reduce import softmax
 from tinydl.tensor import Tensor
@@ -116,7 +116,7 @@ class ReLU(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return (g * _mask(ctx.output.data > 0, g.dtype),)
+        return (_gate(g, ctx.output.data > 0),)
 
 
 def relu(x):
@@ -265,7 +265,7 @@ class Hardtanh(Function):
     def backward(ctx, g):
         y = ctx.output.data
         lo, hi = ctx.bounds
-        return (g * _mask((y > lo) & (y < hi), g.dtype),)
+        return (_gate(g, (y > lo) & (y < hi)),)
 
 
 def hardtanh(x, min_val=-1.0, max_val=1.0):
@@ -298,7 +298,7 @@ class Hardsigmoid(Function):
     @staticmethod
     def backward(ctx, g):
         x = ctx.inputs[0].data
-        return (g * _constant(np.where((x > -3) & (x < 3), 1 / 6, 0.0), g.dtype),)
+        return (_gate(g * _constant(1 / 6, g.dtype), (x > -3) & (x < 3)),)
 
 
 def hardsigmoid(x):
@@ -338,7 +338,8 @@ class HardswishBackward(Function):
 
     @staticmethod
     def forward(ctx, g, x):
-        return g * np.where(x <= -3, 0.0, np.where(x < 3, x / 3 + 0.5, 1.0)).astype(x.dtype)
+        slope = np.where(x < 3, x / 3 + 0.5, 1.0).astype(x.dtype)
+        return _select(g * slope, x > -3)  # 0 for x <= -3 even where g is inf or NaN
 
     @staticmethod
     def backward(ctx, gg):

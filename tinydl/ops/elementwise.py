@@ -44,6 +44,38 @@ def _mask(condition, dtype):
     return Tensor._wrap(condition.astype(dtype))
 
 
+_SAME_SIZE_INT = {2: np.int16, 4: np.int32, 8: np.int64}
+
+
+def _select(values, condition):
+    """The float array ``values`` where the boolean array ``condition`` (same shape) holds,
+    +0.0 elsewhere, whatever values holds there (inf, NaN): a new array.
+
+    It ANDs the values' bit patterns with words of all ones or all zeros, as fast as
+    multiplying by a 0/1 mask (which would turn inf and NaN into NaN, not 0): ``np.where``
+    branches on every element, and on a ReLU's random mask that took 1.4 ms against 0.16 ms
+    here, (64, 6, 24, 24) float32.
+    """
+    values = np.asarray(values)  # a product of 0-d arrays is a NumPy scalar
+    int_type = _SAME_SIZE_INT[values.dtype.itemsize]
+    bits = np.asarray(condition).astype(int_type)
+    np.negative(bits, out=bits)  # 0, or -1: every bit set
+    np.bitwise_and(values.view(int_type), bits, out=bits)
+    return bits.view(values.dtype)
+
+
+def _gate(g, condition):
+    """The gradient ``g`` where the boolean array ``condition`` holds, 0 elsewhere: a select,
+    as torch's threshold_backward and clamp_backward are, so an inf or NaN of g where the
+    condition fails gives 0 (``g * mask`` would give inf * 0 = NaN there). When g records a
+    graph (a gradient being differentiated) this is the differentiable ``where``."""
+    data = g.data
+    if (g.requires_grad or data.dtype.kind != "f" or data.dtype.itemsize not in _SAME_SIZE_INT
+            or data.shape != condition.shape):
+        return where(condition, g, 0.0)
+    return Tensor._wrap(_select(data, condition))
+
+
 # ----------------------------------------------------------------------------- arithmetic
 class Add(Function):
     """a + b; da = g, db = g, each summed over its broadcast axes."""
@@ -442,7 +474,7 @@ class Clip(Function):
             inside &= x >= a_min
         if a_max is not None:
             inside &= x <= a_max
-        return (g * _mask(inside, g.dtype),)
+        return (_gate(g, inside),)
 
 
 def clip(x, a_min=None, a_max=None):
