@@ -217,3 +217,31 @@ def test_stable_at_extreme_inputs():
         out.sum().backward()
         assert np.isfinite(out.data).all() and np.isfinite(x.grad.data).all(), fn.__name__
         x.grad = None
+
+
+@pytest.mark.parametrize("name", ["maximum", "minimum"])
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_maximum_minimum_gradients_select_as_torch(name, create_graph):
+    """The loser of each pair gets exactly 0 even for an inf or NaN gradient, ties split it,
+    and where either input is NaN both get it (torch's rule), with broadcasting."""
+    a_data = np.array([[1.0, np.nan, 3.0, 2.0, 5.0]], np.float32)
+    b_data = np.array([[2.0, 1.0, 3.0, np.nan, 4.0], [3.0, 3.0, 3.0, 3.0, 3.0]], np.float32)
+    upstream = np.array([[np.inf, 1.0, 1.0, 1.0, np.nan], [2.0, np.inf, np.inf, 2.0, 1.0]],
+                        np.float32)
+    a = td.Tensor(a_data, requires_grad=True)
+    b = td.Tensor(b_data, requires_grad=True)
+    out = getattr(td, name)(a, b)
+    ga, gb = td.grad(out, [a, b], grad_outputs=[td.Tensor(upstream, requires_grad=create_graph)],
+                     create_graph=create_graph)
+    a_wins = a_data > b_data if name == "maximum" else a_data < b_data
+    b_wins = b_data > a_data if name == "maximum" else b_data < a_data
+    scale = np.where(a_data == b_data, 0.5, 1.0)
+    np.testing.assert_array_equal(ga.data, np.where(b_wins, 0.0, upstream * scale).sum(0,
+                                  keepdims=True))
+    np.testing.assert_array_equal(gb.data, np.where(a_wins, 0.0, upstream * scale))
+    if torch is not None:
+        ta = torch.tensor(a_data, requires_grad=True)
+        tb = torch.tensor(b_data, requires_grad=True)
+        getattr(torch, name)(ta, tb).backward(torch.tensor(upstream))
+        np.testing.assert_array_equal(ga.data, ta.grad.numpy())
+        np.testing.assert_array_equal(gb.data, tb.grad.numpy())

@@ -482,3 +482,28 @@ def test_new_reductions_on_drawn_non_contiguous_inputs(arr, name):
     # become zeros: prod's gradient g y / x (torch's too) loses them to underflow.
     arr = np.where(np.abs(arr) < np.finfo(np.float64).tiny, 0.0, arr)
     check_drawn_view(BY_NAME[name], arr, gradcheck=name in ("prod_axis1", "nansum"))
+
+
+@pytest.mark.parametrize("fn,torch_name", [(td.max, "max"), (td.min, "min")])
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_extremum_gradient_is_exactly_zero_off_the_extremes(fn, torch_name, create_graph):
+    """The gradient goes to the extreme (ties share it; a NaN extreme: the NaNs) and is +0.0
+    everywhere else even when it is inf or NaN, as torch's max() / min() give."""
+    rows = np.array([[1.0, 5.0, -3.0], [4.0, -2.0, 4.0], [-2.0, np.nan, 7.0]], np.float32)
+    x = td.Tensor(rows, requires_grad=True)
+    upstream = td.Tensor(np.array([np.inf, 2.0, np.nan], np.float32), requires_grad=create_graph)
+    (g,) = td.grad(fn(x, dim=1), [x], grad_outputs=[upstream], create_graph=create_graph)
+    extreme = 1 if torch_name == "max" else 2
+    expected = np.zeros_like(rows)
+    expected[0, extreme] = np.inf
+    expected[1, [0, 2] if torch_name == "max" else 1] = 1.0 if torch_name == "max" else 2.0
+    expected[2, 1] = np.nan  # the NaN is the extreme: it gets the (NaN) gradient
+    np.testing.assert_array_equal(g.data, expected)
+    assert not np.signbit(g.data).any()
+    if torch is not None:  # torch's whole-tensor reduction selects (its amax(dim) multiplies)
+        for row in rows:
+            x = td.Tensor(row, requires_grad=True)
+            fn(x).backward(td.Tensor(np.float32(np.inf)))
+            tx = torch.tensor(row, requires_grad=True)
+            getattr(torch, torch_name)(tx).backward(torch.tensor(np.inf))
+            np.testing.assert_array_equal(x.grad.data, tx.grad.numpy())

@@ -483,7 +483,9 @@ def clip(x, a_min=None, a_max=None):
 
 
 class _Extremum(Function):
-    """Shared rule of maximum/minimum: the winner gets the gradient, ties split it evenly."""
+    """Shared rule of maximum/minimum, torch's: each input gets the gradient unless the other
+    input wins outright (then exactly 0, even where the gradient is inf or NaN), and ties
+    split it evenly. Where an input is NaN neither wins, so both get it."""
 
     retain_output = False
 
@@ -500,10 +502,16 @@ class _Extremum(Function):
         a, b = ctx.inputs
         a_data = a.data if isinstance(a, Tensor) else a
         b_data = b.data if isinstance(b, Tensor) else b
-        share = cls.compare(a_data, b_data) + 0.5 * np.equal(a_data, b_data)
-        share = Tensor._wrap(np.asarray(share, dtype=g.dtype))
-        ga = unbroadcast(g * share, a.shape) if isinstance(a, Tensor) else None
-        gb = unbroadcast(g * (1.0 - share), b.shape) if isinstance(b, Tensor) else None
+        ties = np.broadcast_to(np.equal(a_data, b_data), g.shape)
+        if ties.any():
+            g = g * Tensor._wrap(np.where(ties, 0.5, 1.0).astype(g.dtype))
+        ga = gb = None
+        if isinstance(a, Tensor):  # shut where b wins
+            ga = unbroadcast(_gate(g, ~np.broadcast_to(cls.compare(b_data, a_data), g.shape)),
+                             a.shape)
+        if isinstance(b, Tensor):
+            gb = unbroadcast(_gate(g, ~np.broadcast_to(cls.compare(a_data, b_data), g.shape)),
+                             b.shape)
         return ga, gb
 
 

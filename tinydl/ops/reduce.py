@@ -15,7 +15,7 @@ import numpy as np
 from tinydl.autograd import Function
 from tinydl.ops._util import (DEFAULT_FLOAT, as_tensor, expand_reduced, keepdims_shape,
                               normalize_axes, torch_names)
-from tinydl.ops.elementwise import abs, astype, exp, sqrt, where
+from tinydl.ops.elementwise import _gate, abs, astype, exp, sqrt, where
 from tinydl.ops.index import getitem
 from tinydl.ops.scan import CumProd, reversed_along
 from tinydl.ops.shape import concatenate
@@ -84,7 +84,9 @@ def mean(x, axis=None, keepdims=False, dtype=None):
 
 
 class _ArgExtremum(Function):
-    """max/min over axes: the gradient goes to the extreme elements, split evenly among ties."""
+    """max/min over axes: the gradient goes to the extreme elements, split evenly among ties
+    (a NaN extreme: among the NaNs), and is exactly 0 elsewhere, even where it is inf or NaN
+    (torch's max() selects so; its amax(dim) multiplies by a mask and gives NaN there)."""
 
     reduce = None
 
@@ -103,9 +105,11 @@ class _ArgExtremum(Function):
         x = ctx.inputs[0]
         out = ctx.output.data.reshape(keepdims_shape(x.shape, ctx.axes))
         hits = x.data == out
-        share = hits / hits.sum(axis=ctx.axes, keepdims=True)
-        return (expand_reduced(g, x.shape, ctx.axes, ctx.keepdims)
-                * Tensor._wrap(share.astype(g.dtype)),)
+        if x.data.dtype.kind in "fc":
+            hits |= np.isnan(x.data) & np.isnan(out)
+        count = hits.sum(axis=ctx.axes, keepdims=True).astype(g.dtype)
+        grad = expand_reduced(g, x.shape, ctx.axes, ctx.keepdims) / Tensor._wrap(count)
+        return (_gate(grad, hits),)
 
 
 class Max(_ArgExtremum):
