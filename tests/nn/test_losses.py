@@ -83,6 +83,31 @@ def test_cross_entropy_against_torch(kw):
     np.testing.assert_allclose(ours_nll.data, theirs_nll.numpy(), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_masked_classes_with_minus_inf_scores_add_nothing(reduction):
+    """A class masked with a -inf logit (or log-probability) that is not the target adds 0 to
+    the loss and gets a zero gradient, as in torch (0 * -inf made both NaN); an ignored row
+    gets a zero gradient even with NaN logits."""
+    logits = np.array([[-np.inf, -0.5, 0.2], [0.1, -np.inf, 0.3], [np.nan, 1.0, 2.0]])
+    target = np.array([2, 0, -100])
+    p = np.exp(logits[:2] - logits[:2].max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    ce = -np.log(p[[0, 1], [2, 0]])
+    with np.errstate(divide="ignore"):
+        logp = np.log(p)  # -inf at the masked classes
+    scale = 0.5 if reduction == "mean" else 1.0
+    for fn, scores, expected_grad in [
+            (F.cross_entropy, logits, (p - np.eye(3)[[2, 0]]) * scale),
+            (F.nll_loss, np.vstack([logp, logits[2:]]), -np.eye(3)[[2, 0]] * scale)]:
+        x = T(scores, grad=True)
+        loss = fn(x, target, reduction=reduction)
+        expected = {"mean": ce.mean(), "sum": ce.sum(), "none": np.append(ce, 0.0)}[reduction]
+        np.testing.assert_allclose(loss.data, expected, rtol=1e-12)
+        (loss.sum() if reduction == "none" else loss).backward()
+        np.testing.assert_allclose(x.grad.data[:2], expected_grad, rtol=1e-12, atol=1e-300)
+        np.testing.assert_array_equal(x.grad.data[2], 0.0)
+
+
 def test_cross_entropy_probability_targets_against_torch():
     torch = pytest.importorskip("torch")
     p = np.random.default_rng(2).dirichlet(np.ones(3), size=4)

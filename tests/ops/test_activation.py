@@ -182,20 +182,21 @@ def test_second_derivatives_at_the_kinks_match_torch(name):
 
 # The gated gradients select, as torch's threshold_backward and clamp_backward do: where the
 # gate is shut the input's gradient is 0 even when the upstream gradient is inf or NaN
-# (multiplying by a 0/1 mask gave NaN there).
+# (multiplying by a 0/1 mask gave NaN there). At a NaN input each gate is open or shut as
+# torch's (relu, relu6, hardtanh and hardswish pass the gradient; clip and hardsigmoid don't).
 # name: (tinydl op, torch op, where its gate is open, the gradient's factor there)
-GATES = {"relu": (td.relu, lambda t: torch.relu(t), lambda x: x > 0, None),
-         "relu6": (F.relu6, lambda t: tF().relu6(t), lambda x: (x > 0) & (x < 6), None),
+GATES = {"relu": (td.relu, lambda t: torch.relu(t), lambda x: ~(x <= 0), None),
+         "relu6": (F.relu6, lambda t: tF().relu6(t), lambda x: ~((x <= 0) | (x >= 6)), None),
          "hardtanh": (lambda x: td.hardtanh(x, -0.9, 0.9), lambda t: tF().hardtanh(t, -0.9, 0.9),
-                      lambda x: (x > -0.9) & (x < 0.9), None),
+                      lambda x: ~((x <= -0.9) | (x >= 0.9)), None),
          "clip": (lambda x: td.clip(x, -0.9, 0.9), lambda t: torch.clamp(t, -0.9, 0.9),
                   lambda x: (x >= -0.9) & (x <= 0.9), None),
          "hardsigmoid": (td.hardsigmoid, lambda t: tF().hardsigmoid(t),
                          lambda x: (x > -3) & (x < 3), lambda x: x.dtype.type(1 / 6)),
-         "hardswish": (td.hardswish, lambda t: tF().hardswish(t), lambda x: x > -3,
+         "hardswish": (td.hardswish, lambda t: tF().hardswish(t), lambda x: ~(x <= -3),
                        lambda x: np.where(x < 3, x / 3 + 0.5, 1.0).astype(x.dtype))}
-GATE_X = [-1.0, 2.0, -3.0, 0.5, 0.5, -1.0, 7.0, 0.25, -4.0, -5.0]
-GATE_G = [np.inf, 1.0, np.nan, -np.inf, np.nan, 2.0, np.inf, -0.0, np.inf, -np.inf]
+GATE_X = [-1.0, 2.0, -3.0, 0.5, 0.5, -1.0, 7.0, 0.25, -4.0, -5.0, np.nan]
+GATE_G = [np.inf, 1.0, np.nan, -np.inf, np.nan, 2.0, np.inf, -0.0, np.inf, -np.inf, 3.0]
 
 
 @pytest.mark.parametrize("name", sorted(GATES))

@@ -507,3 +507,20 @@ def test_extremum_gradient_is_exactly_zero_off_the_extremes(fn, torch_name, crea
             tx = torch.tensor(row, requires_grad=True)
             getattr(torch, torch_name)(tx).backward(torch.tensor(np.inf))
             np.testing.assert_array_equal(x.grad.data, tx.grad.numpy())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_std_gradient_is_zero_over_a_constant_slice(dtype):
+    """Where every element equals the mean, std's gradient is 0 (torch's), not the NaN of
+    sqrt's infinite slope times the variance's zero gradient; other slices are unchanged."""
+    data = np.array([[2.0, 2.0, 2.0], [1.0, 3.0, 5.0]], dtype)
+    x = td.Tensor(data, requires_grad=True)
+    td.std(x, dim=1, ddof=1).sum().backward()
+    row = data[1]
+    expected = (row - row.mean()) / ((len(row) - 1) * row.std(ddof=1))
+    np.testing.assert_array_equal(x.grad.data[0], 0.0)
+    rtol = 1e-6 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(x.grad.data[1], expected, rtol=rtol)
+    x = td.Tensor(np.full(4, 7.0, dtype), requires_grad=True)
+    (g,) = td.grad(td.std(x), [x], create_graph=True)
+    np.testing.assert_array_equal(g.data, 0.0)

@@ -116,7 +116,7 @@ class ReLU(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return (_gate(g, ctx.output.data > 0),)
+        return (_gate(g, ctx.output.data <= 0, keep=False),)  # a NaN passes, as in torch
 
 
 def relu(x):
@@ -265,7 +265,7 @@ class Hardtanh(Function):
     def backward(ctx, g):
         y = ctx.output.data
         lo, hi = ctx.bounds
-        return (_gate(g, (y > lo) & (y < hi)),)
+        return (_gate(g, (y <= lo) | (y >= hi), keep=False),)  # a NaN passes, as in torch
 
 
 def hardtanh(x, min_val=-1.0, max_val=1.0):
@@ -339,7 +339,7 @@ class HardswishBackward(Function):
     @staticmethod
     def forward(ctx, g, x):
         slope = np.where(x < 3, x / 3 + 0.5, 1.0).astype(x.dtype)
-        return _select(g * slope, x > -3)  # 0 for x <= -3 even where g is inf or NaN
+        return _select(g * slope, x <= -3, keep=False)  # 0 there even for an inf or NaN g
 
     @staticmethod
     def backward(ctx, gg):

@@ -47,9 +47,9 @@ def _mask(condition, dtype):
 _SAME_SIZE_INT = {2: np.int16, 4: np.int32, 8: np.int64}
 
 
-def _select(values, condition):
-    """The float array ``values`` where the boolean array ``condition`` (same shape) holds,
-    +0.0 elsewhere, whatever values holds there (inf, NaN): a new array.
+def _select(values, condition, keep=True):
+    """The float array ``values`` where the boolean array ``condition`` (same shape) is
+    ``keep``, +0.0 elsewhere, whatever values holds there (inf, NaN): a new array.
 
     It ANDs the values' bit patterns with words of all ones or all zeros, as fast as
     multiplying by a 0/1 mask (which would turn inf and NaN into NaN, not 0): ``np.where``
@@ -59,21 +59,26 @@ def _select(values, condition):
     values = np.asarray(values)  # a product of 0-d arrays is a NumPy scalar
     int_type = _SAME_SIZE_INT[values.dtype.itemsize]
     bits = np.asarray(condition).astype(int_type)
-    np.negative(bits, out=bits)  # 0, or -1: every bit set
+    if keep:
+        np.negative(bits, out=bits)  # 1 -> -1 (every bit set), 0 -> 0
+    else:
+        np.subtract(bits, 1, out=bits)  # 0 -> -1, 1 -> 0
     np.bitwise_and(values.view(int_type), bits, out=bits)
     return bits.view(values.dtype)
 
 
-def _gate(g, condition):
-    """The gradient ``g`` where the boolean array ``condition`` holds, 0 elsewhere: a select,
-    as torch's threshold_backward and clamp_backward are, so an inf or NaN of g where the
-    condition fails gives 0 (``g * mask`` would give inf * 0 = NaN there). When g records a
-    graph (a gradient being differentiated) this is the differentiable ``where``."""
+def _gate(g, condition, keep=True):
+    """The gradient ``g`` where the boolean array ``condition`` is ``keep``, 0 elsewhere: a
+    select, as torch's threshold_backward and clamp_backward are, so an inf or NaN of g where
+    the gate is shut gives 0 (``g * mask`` would give inf * 0 = NaN there). Stating the gate
+    by where it is shut (``keep=False``) lets a NaN input pass the gradient, as torch's relu
+    and hardtanh do. When g records a graph (a gradient being differentiated) this is the
+    differentiable ``where``."""
     data = g.data
     if (g.requires_grad or data.dtype.kind != "f" or data.dtype.itemsize not in _SAME_SIZE_INT
             or data.shape != condition.shape):
-        return where(condition, g, 0.0)
-    return Tensor._wrap(_select(data, condition))
+        return where(condition, g, 0.0) if keep else where(condition, 0.0, g)
+    return Tensor._wrap(_select(data, condition, keep))
 
 
 # ----------------------------------------------------------------------------- arithmetic

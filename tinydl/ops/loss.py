@@ -12,7 +12,7 @@ import numpy as np
 from tinydl.autograd import Function, is_grad_enabled
 from tinydl.ops._checks import _index_array, _tensor
 from tinydl.ops._util import ShapeError, as_tensor
-from tinydl.ops.elementwise import clip
+from tinydl.ops.elementwise import _select, clip
 from tinydl.ops.reduce import log_softmax, softmax
 from tinydl.tensor import Tensor
 
@@ -118,7 +118,10 @@ class SoftmaxCrossEntropy(Function):
         shifted = x - np.max(x, axis=axis, keepdims=True)
         logp = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
         ctx.axis, ctx.total = axis, total
-        losses = -np.sum(q * logp, axis=axis)
+        # Classes without target mass add 0, also where their logit is -inf (a masked class):
+        # a select, as q * logp would be 0 * -inf = NaN there (torch gives the finite loss).
+        with np.errstate(invalid="ignore"):
+            losses = -np.sum(_select(q * logp, q != 0), axis=axis)
         return np.asarray(losses.sum(), dtype=x.dtype) if total else losses
 
     @staticmethod
@@ -218,7 +221,11 @@ class SoftmaxCrossEntropyGrad(Function):
         e = np.exp(shifted)
         p = e / e.sum(axis=axis, keepdims=True)
         g = g if total else np.expand_dims(g, axis)
-        return (p * q.sum(axis=axis, keepdims=True) - q) * g
+        s = q.sum(axis=axis, keepdims=True)
+        grad = (p * s - q) * g
+        if not s.all():  # rows without target mass (ignored) get 0, even with NaN logits
+            grad = _select(grad, np.broadcast_to(s != 0, grad.shape))
+        return grad
 
     @staticmethod
     def backward(ctx, gg):

@@ -15,7 +15,7 @@ import numpy as np
 from tinydl.autograd import Function
 from tinydl.ops._util import (DEFAULT_FLOAT, as_tensor, expand_reduced, keepdims_shape,
                               normalize_axes, torch_names)
-from tinydl.ops.elementwise import _gate, abs, astype, exp, sqrt, where
+from tinydl.ops.elementwise import _gate, abs, astype, exp, where
 from tinydl.ops.index import getitem
 from tinydl.ops.scan import CumProd, reversed_along
 from tinydl.ops.shape import concatenate
@@ -255,10 +255,29 @@ def var(x, axis=None, ddof=0, keepdims=False):
     return sum(centred * centred, axis=axes, keepdims=keepdims) * (1.0 / (n - ddof))
 
 
+class _RootOfVariance(Function):
+    """sqrt of a variance, with gradient g / (2 sqrt(v)) where v > 0 and 0 where v = 0
+    (torch's std_backward): there every element equals the mean, the variance's own gradient
+    is 0, and the plain sqrt's inf times that 0 would make the gradient NaN."""
+
+    retain_inputs = ()
+
+    @staticmethod
+    def forward(ctx, v):
+        return np.sqrt(v)
+
+    @staticmethod
+    def backward(ctx, g):
+        y = ctx.output
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (_gate(g * 0.5 / y, y.data != 0),)
+
+
 @torch_names
 def std(x, axis=None, ddof=0, keepdims=False):
-    """Standard deviation sqrt(var) over ``axis``."""
-    return sqrt(var(x, axis=axis, ddof=ddof, keepdims=keepdims))
+    """Standard deviation sqrt(var) over ``axis``; its gradient is 0 over a constant slice
+    (as torch's), where sqrt's derivative is infinite."""
+    return _RootOfVariance.apply(var(x, axis=axis, ddof=ddof, keepdims=keepdims))
 
 
 @torch_names

@@ -8,7 +8,7 @@ import numpy as np
 
 import tinydl
 from tinydl.ops._checks import _tensor
-from tinydl.ops import relu, softplus
+from tinydl.ops import relu, softplus, where
 from tinydl.ops.loss import (_check_scores, _class_targets, _divide_where,  # noqa: F401
                              _mean_of_nothing, _pair_of, _reduce, _target_weights,
                              binary_cross_entropy, cross_entropy)
@@ -66,10 +66,14 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     q = onehot * np.expand_dims(target_w, class_axis)
     if reduction == "mean":
         q = _divide_where(q, target_w.sum(), onehot & np.expand_dims(valid, class_axis))
-        loss = -(x * Tensor._wrap(q.astype(x.dtype))).sum()
+    # Only the targets' entries count: a select, so a -inf log-probability elsewhere (a
+    # masked class) adds 0 rather than 0 * -inf = NaN, and gets a zero gradient (torch's).
+    with np.errstate(invalid="ignore"):  # the discarded 0 * -inf
+        terms = where(q != 0, x * Tensor._wrap(q.astype(x.dtype)), 0.0)
+    if reduction == "mean":
+        loss = -terms.sum()
         return loss if valid.any() else _mean_of_nothing(loss)
-    losses = -(x * Tensor._wrap(q.astype(x.dtype))).sum(axis=class_axis)
-    return _reduce(losses, reduction, "nll_loss")
+    return _reduce(-terms.sum(axis=class_axis), reduction, "nll_loss")
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
