@@ -130,6 +130,22 @@ def test_gradient_is_zero_also_at_the_jumps_as_torch(fn):
     np.testing.assert_array_equal(g.data, np.zeros(6))
 
 
+@pytest.mark.parametrize("mode", ["trunc", "floor"])
+def test_rounded_division_has_zero_gradient_also_by_zero(mode):
+    """div(a, b, rounding_mode=...) is piecewise constant: both gradients are 0, also where b
+    is 0 or the quotient inf or NaN (the trunc mode gave NaN there, as 0 * inf)."""
+    a = td.Tensor(np.array([1.0, 7.0, -7.0, np.inf, np.nan, 5.0]), requires_grad=True)
+    b = td.Tensor(np.array([0.0, 2.0, 2.0, 3.0, 1.0, np.nan]), requires_grad=True)
+    y = td.div(a, b, rounding_mode=mode)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        quotient = a.data / b.data
+        expected = np.trunc(quotient) if mode == "trunc" else np.floor_divide(a.data, b.data)
+    np.testing.assert_array_equal(y.data, expected)
+    ga, gb = td.grad(y.sum(), [a, b])
+    np.testing.assert_array_equal(ga.data, np.zeros(6))
+    np.testing.assert_array_equal(gb.data, np.zeros(6))
+
+
 def test_dtypes_follow_torch():
     ints, floats = td.tensor([5, -7, 0]), td.tensor([5.5, -7.25, 0.0])
     for fn in (td.floor, td.ceil, td.trunc, td.round, td.sign):

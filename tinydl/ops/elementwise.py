@@ -190,7 +190,7 @@ def div(a, b, *, rounding_mode=None):
     if rounding_mode != "trunc":
         raise ShapeError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
                          f"{rounding_mode!r}")
-    from tinydl.ops.rounding import trunc
+    from tinydl.ops.rounding import TruncDivide
     a, b = promote(as_tensor(a), as_tensor(b))
     if _is_integral(a) and _is_integral(b):
         # Integer division toward zero, exact for any int64 (no float round trip).
@@ -201,7 +201,7 @@ def div(a, b, *, rounding_mode=None):
         q = np.floor_divide(x, y)
         q = q + ((q < 0) & (q * y != x))
         return Tensor._wrap(np.asarray(q))
-    return trunc(divide(a, b))
+    return TruncDivide.apply(a, b)
 
 
 # torch's names for the arithmetic above.
