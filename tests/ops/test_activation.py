@@ -220,6 +220,29 @@ def test_gated_gradients_are_zero_where_shut_even_for_inf_and_nan(name, dtype, c
         np.testing.assert_allclose(g.data, tg.numpy(), rtol=1e-7, atol=0)
 
 
+# At a NaN input these take torch's side of their kink: abs's sgn(NaN) = 0, and the ELU family
+# the linear side's slope (its scale), where the exponential side gave NaN.
+AT_NAN = {"abs": (td.abs, lambda t: torch.abs(t), 0.0),
+          "elu": (td.elu, lambda t: tF().elu(t), 1.0),
+          "celu": (lambda x: td.celu(x, 0.5), lambda t: tF().celu(t, 0.5), 1.0),
+          "selu": (td.selu, lambda t: tF().selu(t), 1.0507009873554805)}
+
+
+@pytest.mark.parametrize("name", sorted(AT_NAN))
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_gradient_at_a_nan_input_is_torchs(name, create_graph):
+    fn, torch_fn, at_nan = AT_NAN[name]
+    points = np.array([np.nan, -1.0, 2.0], np.float32)
+    x = td.Tensor(points, requires_grad=True)
+    (g,) = td.grad(fn(x).sum(), [x], create_graph=create_graph)
+    np.testing.assert_allclose(g.data[0], at_nan, rtol=1e-6)
+    assert np.isfinite(g.data).all()
+    if torch is not None:
+        tx = torch.tensor(points, requires_grad=True)
+        (tg,) = torch.autograd.grad(torch_fn(tx).sum(), tx)
+        np.testing.assert_allclose(g.data, tg.numpy(), rtol=1e-6)
+
+
 @pytest.mark.parametrize("name", sorted(OURS) + ["prelu", "glu", "softmin"])
 def test_declared_retention_holds_on_non_leaf_inputs(name):
     """Inputs made by another op (here ``x * 1``, which keeps nothing) are dropped to graph

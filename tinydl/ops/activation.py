@@ -157,7 +157,7 @@ class ELU(Function):
     @staticmethod
     def backward(ctx, g):
         x = ctx.inputs[0]
-        positive = x.data > 0
+        positive = ~(x.data <= 0)  # a NaN input takes the linear side's 1, as in torch
         return (where(positive, g, g * (ctx.output + ctx.alpha)),)
 
 
@@ -416,7 +416,8 @@ class ELUBackward(Function):
         ctx.coefficients = dict(alpha=alpha, scale=scale, input_scale=input_scale)
         with np.errstate(over="ignore"):
             negative = np.exp(np.minimum(x, 0) * input_scale) * (alpha * scale * input_scale)
-        return g * np.where(x > 0, scale, negative).astype(x.dtype, copy=False)
+        # x <= 0, not x > 0: a NaN input takes the linear side's scale, as in torch
+        return g * np.where(x <= 0, negative, scale).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, gg):

@@ -329,7 +329,7 @@ def sqrt(x):
 
 
 class Abs(Function):
-    """|x|; the gradient at 0 is 0 (sign(0) = 0, as torch)."""
+    """|x|; the gradient at 0 is 0 (sign(0) = 0, as torch), and at a NaN too (torch's sgn)."""
 
     retain_output = False
 
@@ -341,7 +341,10 @@ class Abs(Function):
     @staticmethod
     def backward(ctx, g):
         x = ctx.inputs[0]
-        return (g * Tensor._wrap(np.sign(x.data)),)
+        sign = np.sign(x.data)
+        if x.data.dtype.kind == "f" and np.isnan(sign).any():
+            sign[np.isnan(sign)] = 0
+        return (g * Tensor._wrap(sign),)
 
 
 def abs(x):  # noqa: A001 (NumPy's name)
