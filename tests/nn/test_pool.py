@@ -112,6 +112,29 @@ def test_adaptive_avg_pool_against_torch(size):
     np.testing.assert_allclose(ours.data, theirs.numpy(), atol=1e-12)
 
 
+@pytest.mark.parametrize("size", [(3, 2), (4, 7), (2, 5)])
+def test_adaptive_avg_pool_keeps_nan_and_inf_local(size):
+    """A NaN input reaches only the outputs whose bins hold it, and an inf output gradient only
+    its bin's inputs (a product with averaging matrices spread both everywhere: 0 * NaN)."""
+    x_data = np.random.default_rng(5).standard_normal((1, 2, 7, 5))
+    x_data[0, 0, 1, 2] = np.nan
+    x = tinydl.Tensor(x_data, requires_grad=True)
+    y = F.adaptive_avg_pool2d(x, size)
+    g = np.ones(y.shape)
+    g[0, 1, 0, 0] = np.inf
+    y.backward(tinydl.Tensor(g))
+    rows, cols = [np.arange(n) for n in size]
+    r_start, r_end = (rows * 7) // size[0], -((-(rows + 1) * 7) // size[0])
+    c_start, c_end = (cols * 5) // size[1], -((-(cols + 1) * 5) // size[1])
+    holds = (r_start[:, None] <= 1) & (1 < r_end[:, None]) & (c_start <= 2) & (2 < c_end)
+    np.testing.assert_array_equal(np.isnan(y.data[0, 0]), holds)
+    assert np.isfinite(y.data[0, 1]).all()
+    in_first_bin = np.zeros((7, 5), bool)
+    in_first_bin[r_start[0]:r_end[0], c_start[0]:c_end[0]] = True
+    np.testing.assert_array_equal(np.isinf(x.grad.data[0, 1]), in_first_bin)
+    assert np.isfinite(x.grad.data[0, 0]).all()
+
+
 def test_adaptive_bins_cover_torch_ranges_by_hand():
     x = np.arange(5.0).reshape(1, 1, 1, 5)
     out = F.adaptive_avg_pool2d(tinydl.Tensor(x), (1, 3))
