@@ -141,3 +141,32 @@ def test_nearest_modes_match_torch_in_1d_2d_3d(mode, shape, size):
     out.sum().backward()
     tout.sum().backward()
     np.testing.assert_array_equal(xt.grad.data, tx.grad.numpy())
+
+
+@pytest.mark.parametrize("mode,kw", [("bilinear", dict(size=(9, 12))),
+                                     ("bicubic", dict(scale_factor=2)),
+                                     ("bilinear", dict(size=(3, 5), align_corners=True))])
+def test_a_nan_input_reaches_only_the_outputs_whose_taps_read_it(mode, kw):
+    """One NaN pixel makes NaN only the outputs that weigh it (products with the whole
+    interpolation matrices made every output NaN: 0 * NaN); an inf output gradient likewise
+    reaches only the inputs its output reads."""
+    from tinydl.nn.functional.misc import _interp_matrix
+
+    x_data = np.random.default_rng(6).standard_normal((1, 2, 6, 5))
+    x_data[0, 0, 2, 3] = np.nan
+    x = tinydl.Tensor(x_data, requires_grad=True)
+    y = F.interpolate(x, mode=mode, **kw)
+    out_h, out_w = y.shape[-2:]
+    corners = bool(kw.get("align_corners", False))
+    scales = (1 / kw["scale_factor"],) * 2 if "scale_factor" in kw else (6 / out_h, 5 / out_w)
+    rows = _interp_matrix(6, out_h, scales[0], mode, corners, np.float64)
+    cols = _interp_matrix(5, out_w, scales[1], mode, corners, np.float64)
+    reads = (rows[:, 2] != 0)[:, None] & (cols[:, 3] != 0)[None, :]
+    np.testing.assert_array_equal(np.isnan(y.data[0, 0]), reads)
+    assert np.isfinite(y.data[0, 1]).all()
+    g = np.ones(y.shape)
+    g[0, 1, 0, 0] = np.inf
+    y.backward(tinydl.Tensor(g))
+    read_by_first = (rows[0] != 0)[:, None] & (cols[0] != 0)[None, :]
+    np.testing.assert_array_equal(np.isinf(x.grad.data[0, 1]), read_by_first)
+    assert np.isfinite(x.grad.data[0, 0]).all()

@@ -1,6 +1,7 @@
 """Products of tensors: ``matmul`` (NumPy's rules for 1-D operands and batched broadcasting),
 ``einsum`` (every subscript string NumPy accepts) and the products built on it or on the
-elementwise ops: ``tensordot``, ``dot``, ``inner``, ``outer``, ``kron``.
+elementwise ops: ``tensordot``, ``dot``, ``inner``, ``outer``, ``kron``; and ``AlongAxis``,
+a constant sparse matrix applied along one axis (resampling and adaptive pooling).
 
 The decompositions and solvers (``inv``, ``det``, ``svd``, ``eigh``...) are in ``tinydl/linalg.py``.
 """
@@ -383,3 +384,37 @@ def kron(a, b):
     blocks = (a.reshape(tuple(n for m in shape_a for n in (m, 1)))
               * b.reshape(tuple(n for m in shape_b for n in (1, m))))
     return blocks.reshape(tuple(m * n for m, n in zip(shape_a, shape_b)))
+
+
+class AlongAxis(Function):
+    """``matrix @ x`` along ``axis`` of x: out[..., o, ...] = sum_i matrix[o, i] x[..., i, ...]
+    for a constant (out, size) ``matrix`` with few nonzeros per row, such as interpolation
+    weights or the averaging of adaptive bins. Its gradient is the same op with matrix^T.
+
+    For finite x it is one matmul. A product also multiplies the zero weights, and 0 * NaN or
+    0 * inf is NaN: one NaN or inf of x would reach every output. So x with any of them is
+    mapped row by row over each row's nonzero weights only, and stays local, as in torch.
+    """
+
+    retain_inputs = ()
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, x, axis, matrix):
+        ctx.axis, ctx.matrix = axis, matrix
+        matrix = matrix.astype(x.dtype, copy=False)
+        if np.isfinite(x).all():
+            if axis == x.ndim - 2:
+                return np.matmul(matrix, x)
+            moved = np.moveaxis(x, axis, -1)  # (a contiguous right operand: BLAS's fast path)
+            return np.moveaxis(np.matmul(moved, np.ascontiguousarray(matrix.T)), -1, axis)
+        moved = np.moveaxis(x, axis, 0)
+        out = np.zeros((matrix.shape[0],) + moved.shape[1:], dtype=x.dtype)
+        for o, row in enumerate(matrix):
+            for i in np.flatnonzero(row):
+                out[o] += row[i] * moved[i]
+        return np.moveaxis(out, 0, axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (AlongAxis.apply(g, ctx.axis, np.ascontiguousarray(ctx.matrix.T)), None, None)

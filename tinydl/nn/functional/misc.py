@@ -7,6 +7,7 @@ import numpy as np
 
 import tinydl
 from tinydl.ops._checks import _check_ndim, _index_array, _tensor, _tuple
+from tinydl.ops.linalg import AlongAxis
 from tinydl.random import get_generator
 from tinydl.tensor import Tensor
 
@@ -172,13 +173,13 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         return out
     if x.dtype not in (np.float32, np.float64):
         raise TypeError(f"interpolate: mode {mode!r} needs a float input, got {x.dtype}")
-    mats = [_interp_matrix(i, o, s, mode, bool(align_corners), x.dtype)
-            for i, o, s in zip(spatial, out_sizes, scales)]
-    out = x @ Tensor._wrap(np.ascontiguousarray(mats[-1].T))
-    if n >= 2:
-        out = Tensor._wrap(mats[-2]) @ out
-    if n == 3:  # the depth axis: bring it last, interpolate, put it back
-        out = (out.swapaxes(2, -1) @ Tensor._wrap(np.ascontiguousarray(mats[0].T))).swapaxes(2, -1)
+    # One interpolation matrix per spatial axis, applied along it, the last axis first (a NaN
+    # or inf of x reaches only the outputs whose taps read it, as in torch: see AlongAxis).
+    out = x
+    for axis, i, o, s in reversed(list(zip(range(x.ndim - n, x.ndim), spatial, out_sizes,
+                                           scales))):
+        out = AlongAxis.apply(out, axis, _interp_matrix(i, o, s, mode, bool(align_corners),
+                                                        x.dtype))
     return out
 
 

@@ -1,15 +1,15 @@
 """Functional pooling: max/avg pooling in 1-D and 2-D and adaptive average pooling.
 
-Thin, checked wrappers over the Functions of ``tinydl.ops.pool`` (the adaptive pooling is a
-mean over bins along each axis, ``_BinMean``); arguments, defaults and semantics follow
-``torch.nn.functional``.
+Thin, checked wrappers over the Functions of ``tinydl.ops.pool`` (the adaptive pooling is an
+averaging matrix applied along each axis, ``tinydl.ops.linalg.AlongAxis``); arguments,
+defaults and semantics follow ``torch.nn.functional``.
 """
 import numbers
 
 import numpy as np
 
-from tinydl.autograd import Function
 from tinydl.ops._checks import _check_ndim, _tensor, _tuple
+from tinydl.ops.linalg import AlongAxis
 from tinydl.ops import pool as _pool
 from tinydl.ops import conv as _conv
 from tinydl.tensor import Tensor
@@ -144,88 +144,25 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     return out.squeeze(-2)
 
 
-def _adaptive_bins(size, out):
-    """torch's adaptive bins of an axis of ``size`` for ``out`` outputs: starts and ends of
-    [floor(o*size/out), ceil((o+1)*size/out)); neighbouring bins may share an element."""
+def _adaptive_matrix(size, out):
+    """(out, size) averaging matrix of torch's adaptive bins [floor(o*n/m), ceil((o+1)*n/m))
+    (neighbouring bins may share an element)."""
     o = np.arange(out)
-    return (o * size) // out, -((-(o + 1) * size) // out)
-
-
-def _along(axis, ndim, index):
-    """An index that takes ``index`` along ``axis`` of an ndim array and all of every other."""
-    return (slice(None),) * axis + (index,) + (slice(None),) * (ndim - axis - 1)
-
-
-def _bin_means(x, axis, out, adjoint=False):
-    """The means of x over the adaptive bins of ``axis`` (one of the last two), or with
-    ``adjoint`` the transpose: each entry divided evenly over its bin (``out`` is then the
-    axis's length before pooling), overlapping bins adding up.
-
-    For finite x this is a product with the (out, size) averaging matrix (4x faster than the
-    slices here on (32, 64, 14, 14) -> 7x7); otherwise it takes each bin's slice, so that a
-    NaN or inf reaches only the entries its bins reach, as in torch (0 * NaN in the product
-    would spread it to all)."""
-    size, n_out = (out, x.shape[axis]) if adjoint else (x.shape[axis], out)
-    starts, ends = _adaptive_bins(size, n_out)
-    if np.isfinite(x).all():
-        idx = np.arange(size)
-        inside = (idx >= starts[:, None]) & (idx < ends[:, None])
-        matrix = (inside / (ends - starts)[:, None]).astype(x.dtype)  # (n_out, size)
-        matrix = matrix.T if adjoint else matrix
-        return np.matmul(matrix, x) if axis == x.ndim - 2 else np.matmul(x, matrix.T)
-    if not adjoint:
-        return np.concatenate([np.mean(x[_along(axis, x.ndim, slice(s, e))], axis=axis,
-                                       keepdims=True) for s, e in zip(starts, ends)], axis=axis)
-    shape = list(x.shape)
-    shape[axis] = size
-    spread = np.zeros(shape, dtype=x.dtype)
-    for o, (s, e) in enumerate(zip(starts, ends)):
-        share = x[_along(axis, x.ndim, slice(o, o + 1))] / (e - s)
-        spread[_along(axis, x.ndim, slice(s, e))] += share
-    return spread
-
-
-class _BinMean(Function):
-    """The means over the adaptive bins of one of the last two axes (``_bin_means``); its
-    gradient is ``_BinSpread``, whose gradient is this again."""
-
-    retain_inputs = ()
-    retain_output = False
-
-    @staticmethod
-    def forward(ctx, x, axis, out):
-        ctx.axis, ctx.size = axis, x.shape[axis]
-        return _bin_means(x, axis, out)
-
-    @staticmethod
-    def backward(ctx, g):
-        return (_BinSpread.apply(g, ctx.axis, ctx.size), None, None)
-
-
-class _BinSpread(Function):
-    """The adjoint of ``_BinMean``: each entry divided evenly over its bin of a ``size``-long
-    axis."""
-
-    retain_inputs = ()
-    retain_output = False
-
-    @staticmethod
-    def forward(ctx, g, axis, size):
-        ctx.axis, ctx.out = axis, g.shape[axis]
-        return _bin_means(g, axis, size, adjoint=True)
-
-    @staticmethod
-    def backward(ctx, gg):
-        return (_BinMean.apply(gg, ctx.axis, ctx.out), None, None)
+    start = (o * size) // out
+    end = -((-(o + 1) * size) // out)
+    idx = np.arange(size)
+    inside = (idx[None, :] >= start[:, None]) & (idx[None, :] < end[:, None])
+    return inside / (end - start)[:, None]
 
 
 def adaptive_avg_pool2d(input, output_size):
     """Average over torch's adaptive bins so the output is ``output_size`` (Ho, Wo).
 
     Bin o of an axis of length n covers [floor(o n / Ho), ceil((o+1) n / Ho)). Bins are
-    rectangles, so the pooling is separable: the means over the row bins, then over the column
-    bins (``_BinMean``). ``None`` keeps a size. A NaN or inf reaches only the outputs (and an
-    inf gradient only the inputs) of its bins, as in torch.
+    rectangles, so the pooling is separable: the averaging matrix of the row bins, then of the
+    column bins, each applied along its axis (``tinydl.ops.linalg.AlongAxis``). ``None`` keeps
+    a size. A NaN or inf reaches only the outputs (and an inf gradient only the inputs) of its
+    bins, as in torch.
     """
     x = _tensor(input, "adaptive_avg_pool2d")
     _check_ndim(x, (3, 4), "adaptive_avg_pool2d", "(N, C, H, W)")
@@ -239,7 +176,7 @@ def adaptive_avg_pool2d(input, output_size):
     if (out_h, out_w) == (1, 1):
         return x.mean(axis=(-2, -1), keepdims=True)
     if out_h != height:
-        x = _BinMean.apply(x, x.ndim - 2, out_h)
+        x = AlongAxis.apply(x, x.ndim - 2, _adaptive_matrix(height, out_h))
     if out_w != width or out_h == height:  # at least one op: the result is a new tensor
-        x = _BinMean.apply(x, x.ndim - 1, out_w)
+        x = AlongAxis.apply(x, x.ndim - 1, _adaptive_matrix(width, out_w))
     return x
