@@ -97,6 +97,22 @@ def test_embedding_gradcheck_and_padding_idx():
         emb(np.array([5]))
 
 
+@pytest.mark.parametrize("padding_idx", [-1, 5, -6, 0])
+def test_functional_embedding_padding_idx_counts_from_the_end_as_torch(padding_idx):
+    """F.embedding's padding_idx -1 is the last row (it left that row's gradient on), as the
+    module and torch read it; out of range is an error."""
+    weight = T(np.arange(18.0).reshape(6, 3), True)
+    idx = np.array([[0, 2, 2, 5], [1, 0, 0, 3]])
+    F.embedding(idx, weight, padding_idx=padding_idx).sum().backward()
+    counts = np.bincount(idx.ravel(), minlength=6).astype(float)
+    counts[padding_idx % 6] = 0
+    np.testing.assert_array_equal(weight.grad.data, np.repeat(counts[:, None], 3, axis=1))
+    with pytest.raises(ValueError, match="padding_idx"):
+        F.embedding(idx, weight, padding_idx=6)
+    with pytest.raises(ValueError, match="padding_idx"):
+        F.embedding(idx, weight, padding_idx=-7)
+
+
 def test_linear_matches_numpy_and_default_init_bounds():
     tinydl.manual_seed(0)
     layer = nn.Linear(50, 20)

@@ -32,12 +32,18 @@ def dropout(input, p=0.5, training=True, inplace=False):
 def embedding(input, weight, padding_idx=None):
     """Rows of ``weight`` (num_embeddings, dim) picked by integer ``input`` (*) -> (*, dim).
 
-    Rows picked at ``padding_idx`` get no gradient, as in torch.
+    Rows picked at ``padding_idx`` get no gradient, as in torch; a negative ``padding_idx``
+    counts from the end (-1 is the last row), also as in torch.
     """
     idx = _index_array(input, "embedding")
     if idx.size and (idx.min() < 0 or idx.max() >= weight.shape[0]):
         raise ValueError(f"embedding: indices must be in [0, {weight.shape[0]}), got range "
                          f"[{idx.min()}, {idx.max()}]")
+    if padding_idx is not None:
+        if not -weight.shape[0] <= padding_idx < weight.shape[0]:
+            raise ValueError(f"embedding: padding_idx {padding_idx} is out of range for "
+                             f"{weight.shape[0]} embeddings")
+        padding_idx %= weight.shape[0]
     out = weight[idx]
     if padding_idx is not None and weight.requires_grad:
         keep = Tensor._wrap((idx != padding_idx)[..., None])
