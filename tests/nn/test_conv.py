@@ -266,6 +266,23 @@ def test_unfold_fold_against_torch():
     np.testing.assert_allclose(folded.data, expected.numpy(), atol=1e-12)
 
 
+def test_unbatched_unfold_and_fold_as_torch():
+    """(C, H, W) unfolds to (C*kh*kw, L) and folds back, as torch's; the batched results'
+    first sample, gradients included (no torch needed)."""
+    rng = np.random.default_rng(6)
+    x = tinydl.Tensor(rng.standard_normal((3, 5, 6)), requires_grad=True)
+    kw = dict(kernel_size=2, padding=1)
+    cols = F.unfold(x, **kw)
+    batched = F.unfold(tinydl.Tensor(x.data[None]), **kw)
+    assert cols.shape == (12, 42)
+    np.testing.assert_array_equal(cols.data, batched.data[0])
+    image = F.fold(cols, (5, 6), **kw)
+    assert image.shape == (3, 5, 6)
+    np.testing.assert_array_equal(image.data, F.fold(batched, (5, 6), **kw).data[0])
+    image.sum().backward()
+    assert x.grad.shape == (3, 5, 6)
+
+
 def _conv_forward_backward(x, w, b, **kw):
     xt = tinydl.Tensor(x, requires_grad=True)
     wt = tinydl.Tensor(w, requires_grad=True)

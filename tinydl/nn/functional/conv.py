@@ -217,10 +217,18 @@ def col2im(cols, output_size, kernel_size, stride=1, padding=0, dilation=1):
 
 
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
-    """``torch.nn.functional.unfold`` (argument order as torch): ``im2col``."""
-    return im2col(input, kernel_size, stride, padding, dilation)
+    """``torch.nn.functional.unfold`` (argument order as torch): ``im2col``; an unbatched
+    (C, H, W) input gives (C*kh*kw, L), as torch's."""
+    x = _tensor(input, "unfold")
+    if x.ndim == 3:
+        return im2col(x.expand_dims(0), kernel_size, stride, padding, dilation)[0]
+    return im2col(x, kernel_size, stride, padding, dilation)
 
 
 def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
-    """``torch.nn.functional.fold`` (argument order as torch): ``col2im``."""
-    return col2im(input, output_size, kernel_size, stride, padding, dilation)
+    """``torch.nn.functional.fold`` (argument order as torch): ``col2im``; an unbatched
+    (C*kh*kw, L) input gives (C, H, W), as torch's."""
+    x = _tensor(input, "fold")
+    if x.ndim == 2:
+        return col2im(x.expand_dims(0), output_size, kernel_size, stride, padding, dilation)[0]
+    return col2im(x, output_size, kernel_size, stride, padding, dilation)
