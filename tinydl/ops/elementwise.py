@@ -515,11 +515,11 @@ class _Extremum(Function):
             g = g * Tensor._wrap(np.where(ties, 0.5, 1.0).astype(g.dtype))
         ga = gb = None
         if isinstance(a, Tensor):  # shut where b wins
-            ga = unbroadcast(_gate(g, ~np.broadcast_to(cls.compare(b_data, a_data), g.shape)),
-                             a.shape)
+            b_wins = np.broadcast_to(cls.compare(b_data, a_data), g.shape)
+            ga = unbroadcast(_gate(g, b_wins, keep=False), a.shape)
         if isinstance(b, Tensor):
-            gb = unbroadcast(_gate(g, ~np.broadcast_to(cls.compare(a_data, b_data), g.shape)),
-                             b.shape)
+            a_wins = np.broadcast_to(cls.compare(a_data, b_data), g.shape)
+            gb = unbroadcast(_gate(g, a_wins, keep=False), b.shape)
         return ga, gb
 
 
