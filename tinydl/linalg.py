@@ -30,7 +30,7 @@ import numpy as np
 
 from tinydl.autograd import Function
 from tinydl.ops._util import normalize_axes, torch_names, unbroadcast
-from tinydl.ops.elementwise import abs, power, where  # noqa: A004 (NumPy's names)
+from tinydl.ops.elementwise import _sgn, abs, power, where  # noqa: A004 (NumPy's names)
 from tinydl.ops.linalg import einsum
 from tinydl.ops.shape import concatenate, stack
 from tinydl.tensor import Tensor
@@ -562,9 +562,9 @@ class VectorNorm(Function):
         p, axes = ctx.ord, ctx.axes
         kept = tuple(1 if i in axes else n for i, n in enumerate(x.shape))
         norm, g = ctx.output.reshape(kept), g.reshape(kept)
-        sign = Tensor._wrap(np.sign(x.data))
-        if p == 0:
-            return (x * 0.0,)
+        sign = Tensor._wrap(_sgn(x.data))  # 0 at a NaN, as torch's sgn
+        if p == 0:  # a constant zero (x * 0.0 was NaN at an inf x)
+            return (Tensor._wrap(np.zeros(x.shape, x.dtype)),)
         if p == 1:
             return (sign * g,)
         if np.isinf(p):

@@ -363,3 +363,15 @@ def test_linalg_error_is_numpys_and_a_value_error():
 
 def test_linalg_is_a_lazy_subpackage():
     assert td.linalg is LA
+
+
+@pytest.mark.parametrize("norm", [lambda x, p: LA.vector_norm(x, p), lambda x, p: td.norm(x, p)])
+def test_vector_norm_gradients_at_nan_and_inf_as_torch(norm):
+    """ord=0 has a zero gradient also for an inf gradient or input (x * 0.0 and g * 0.0 gave
+    NaN); ord=1's sign is 0 at a NaN element (torch's sgn), not NaN."""
+    x = td.Tensor(np.array([1.0, -2.0, 0.0, np.inf]), requires_grad=True)
+    norm(x, 0).backward(td.Tensor(np.array(np.inf)))
+    np.testing.assert_array_equal(x.grad.data, np.zeros(4))
+    x = td.Tensor(np.array([1.0, -2.0, 0.0, np.nan]), requires_grad=True)
+    norm(x, 1).backward()
+    np.testing.assert_array_equal(x.grad.data, [1.0, -1.0, 0.0, 0.0])

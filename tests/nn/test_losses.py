@@ -32,6 +32,17 @@ def test_smooth_l1_beta_zero_is_l1_and_negative_beta_raises():
         F.smooth_l1_loss(T(X), T(Y), beta=-1.0)
 
 
+@pytest.mark.parametrize("fn,slope", [(lambda x, t: F.smooth_l1_loss(x, t, reduction="sum"), 1.0),
+                                      (lambda x, t: F.huber_loss(x, t, reduction="sum",
+                                                                 delta=0.7), 0.7)])
+def test_smooth_l1_and_huber_gradients_are_finite_at_infinite_differences(fn, slope):
+    """At a difference of +-inf the loss's slope is +-1 (+-delta for huber), as torch's; the
+    square of the discarded quadratic branch made it 0 * inf = NaN."""
+    x = T([np.inf, -np.inf, 0.5, -3.0], grad=True)
+    fn(x, T(np.zeros(4))).backward()
+    np.testing.assert_array_equal(x.grad.data, [slope, -slope, 0.5, -slope])
+
+
 def test_hinge_loss_is_mean_of_max_zero_one_minus_yf():
     f = np.array([2.0, 0.5, -0.3, -2.0])
     y = np.array([1.0, 1.0, -1.0, 1.0])

@@ -340,11 +340,15 @@ class Abs(Function):
 
     @staticmethod
     def backward(ctx, g):
-        x = ctx.inputs[0]
-        sign = np.sign(x.data)
-        if x.data.dtype.kind == "f" and np.isnan(sign).any():
-            sign[np.isnan(sign)] = 0
-        return (g * Tensor._wrap(sign),)
+        return (g * Tensor._wrap(_sgn(ctx.inputs[0].data)),)
+
+
+def _sgn(data):
+    """np.sign, but 0 at a NaN as torch's sgn (the derivative of |x| there)."""
+    sign = np.sign(data)
+    if sign.dtype.kind == "f" and np.isnan(sign).any():
+        sign[np.isnan(sign)] = 0
+    return sign
 
 
 def abs(x):  # noqa: A001 (NumPy's name)

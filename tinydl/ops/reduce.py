@@ -15,7 +15,7 @@ import numpy as np
 from tinydl.autograd import Function
 from tinydl.ops._util import (DEFAULT_FLOAT, as_tensor, expand_reduced, keepdims_shape,
                               normalize_axes, torch_names)
-from tinydl.ops.elementwise import _gate, abs, astype, exp, where
+from tinydl.ops.elementwise import _gate, _sgn, abs, astype, exp, where
 from tinydl.ops.index import getitem
 from tinydl.ops.scan import CumProd, reversed_along
 from tinydl.ops.shape import concatenate
@@ -412,9 +412,9 @@ class VectorNorm(Function):
         # torch's norm_backward, branch for branch (gradient 0 where the norm is 0).
         x, p = ctx.inputs[0], ctx.ord
         g = expand_reduced(g, x.shape, ctx.axes, ctx.keepdims)
-        if p == 0:
-            return (g * 0.0,)
-        sign = Tensor._wrap(np.sign(x.data))
+        if p == 0:  # a constant zero, also where g is inf (g * 0.0 gave NaN there)
+            return (Tensor._wrap(np.zeros(x.shape, g.dtype)),)
+        sign = Tensor._wrap(_sgn(x.data))  # 0 at a NaN, as torch's sgn
         if p == 1:
             return (g * sign,)
         y = expand_reduced(ctx.output, x.shape, ctx.axes, ctx.keepdims)

@@ -40,7 +40,10 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
     if beta == 0:
         return _reduce(diff.abs(), reduction, "smooth_l1_loss")
     small = Tensor._wrap(np.abs(diff.data) < beta)
-    loss = tinydl.where(small, diff * diff * (0.5 / beta), diff.abs() - 0.5 * beta)
+    # The square only of the small differences: at an inf one, inf * inf in the branch that
+    # where() discards would still send 0 * inf = NaN into the gradient (torch gives +-1).
+    inner = tinydl.where(small, diff, 0.0)
+    loss = tinydl.where(small, inner * inner * (0.5 / beta), diff.abs() - 0.5 * beta)
     return _reduce(loss, reduction, "smooth_l1_loss")
 
 
