@@ -15,7 +15,7 @@ import numpy as np
 from tinydl.autograd import Function
 from tinydl.ops._util import (DEFAULT_FLOAT, as_tensor, expand_reduced, keepdims_shape,
                               normalize_axes, torch_names)
-from tinydl.ops.elementwise import _gate, _sgn, abs, astype, exp, where
+from tinydl.ops.elementwise import Sqrt, _gate, _sgn, abs, astype, exp, where
 from tinydl.ops.index import getitem
 from tinydl.ops.scan import CumProd, reversed_along
 from tinydl.ops.shape import concatenate
@@ -255,16 +255,10 @@ def var(x, axis=None, ddof=0, keepdims=False):
     return sum(centred * centred, axis=axes, keepdims=keepdims) * (1.0 / (n - ddof))
 
 
-class _RootOfVariance(Function):
-    """sqrt of a variance, with gradient g / (2 sqrt(v)) where v > 0 and 0 where v = 0
+class _RootOfVariance(Sqrt):
+    """sqrt of a variance, with Sqrt's gradient g / (2 sqrt(v)) where v > 0 but 0 where v = 0
     (torch's std_backward): there every element equals the mean, the variance's own gradient
     is 0, and the plain sqrt's inf times that 0 would make the gradient NaN."""
-
-    retain_inputs = ()
-
-    @staticmethod
-    def forward(ctx, v):
-        return np.sqrt(v)
 
     @staticmethod
     def backward(ctx, g):

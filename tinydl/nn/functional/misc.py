@@ -29,6 +29,17 @@ def dropout(input, p=0.5, training=True, inplace=False):
     return x * Tensor._wrap(keep.astype(x.dtype) * np.asarray(1.0 / (1.0 - p), dtype=x.dtype))
 
 
+def _padding_row(padding_idx, num_embeddings, caller):
+    """``padding_idx`` as a row in [0, num_embeddings) (negative counts from the end, as in
+    torch), None staying None; out of range raises, naming ``caller``."""
+    if padding_idx is None:
+        return None
+    if not -num_embeddings <= padding_idx < num_embeddings:
+        raise ValueError(f"{caller}: padding_idx {padding_idx} is out of range for "
+                         f"{num_embeddings} embeddings")
+    return padding_idx % num_embeddings
+
+
 def embedding(input, weight, padding_idx=None):
     """Rows of ``weight`` (num_embeddings, dim) picked by integer ``input`` (*) -> (*, dim).
 
@@ -39,11 +50,7 @@ def embedding(input, weight, padding_idx=None):
     if idx.size and (idx.min() < 0 or idx.max() >= weight.shape[0]):
         raise ValueError(f"embedding: indices must be in [0, {weight.shape[0]}), got range "
                          f"[{idx.min()}, {idx.max()}]")
-    if padding_idx is not None:
-        if not -weight.shape[0] <= padding_idx < weight.shape[0]:
-            raise ValueError(f"embedding: padding_idx {padding_idx} is out of range for "
-                             f"{weight.shape[0]} embeddings")
-        padding_idx %= weight.shape[0]
+    padding_idx = _padding_row(padding_idx, weight.shape[0], "embedding")
     out = weight[idx]
     if padding_idx is not None and weight.requires_grad:
         keep = Tensor._wrap((idx != padding_idx)[..., None])
