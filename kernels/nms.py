@@ -73,8 +73,12 @@ def _nms_sweep(x1, y1, x2, y2, area, position, suppressed, keep, iou_threshold):
         tarea, tsuppressed = area[i + 1:end], suppressed[i + 1:end]
         dead = 0
         for j in range(tx1.shape[0]):
-            w = max(0.0, min(bx2, tx2[j]) - max(bx1, tx1[j]))
-            h = max(0.0, min(by2, ty2[j]) - max(by1, ty1[j]))
+            # max(0, min(bx2, tx2) - max(bx1, tx1)) spelt out as Python's min and max
+            # compute it (see tinydl.kernels.conv on why)
+            w = (tx2[j] if tx2[j] < bx2 else bx2) - (tx1[j] if tx1[j] > bx1 else bx1)
+            w = w if w > 0.0 else 0.0
+            h = (ty2[j] if ty2[j] < by2 else by2) - (ty1[j] if ty1[j] > by1 else by1)
+            h = h if h > 0.0 else 0.0
             inter = w * h
             # 0/0 (two zero-area boxes) is NaN under error_model="numpy"; NaN > t is False.
             iou = inter / (barea + tarea[j] - inter)

@@ -34,10 +34,14 @@ def max_pool_kernel(x, kh, kw, sh, sw, ph, pw, dh, dw, out, indices):
                     for i in range(kh):
                         h = ho * sh - ph + i * dh
                         h_inside = 0 <= h < height
-                        h_clamped = min(max(h, 0), height - 1)
+                        # min(max(h, 0), height - 1), spelt out (see tinydl.kernels.conv)
+                        h_clamped = h if h > 0 else 0
+                        h_clamped = h_clamped if h_clamped < height - 1 else height - 1
                         for j in range(kw):
                             w = wo * sw - pw + j * dw
-                            value = x[n, c, h_clamped, min(max(w, 0), width - 1)]
+                            w_clamped = w if w > 0 else 0
+                            w_clamped = w_clamped if w_clamped < width - 1 else width - 1
+                            value = x[n, c, h_clamped, w_clamped]
                             # Selects, not branches: the comparison outcome is data-dependent
                             # and mispredicted branches cost more than the arithmetic.
                             value = value if h_inside and 0 <= w < width else -math.inf

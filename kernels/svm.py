@@ -219,20 +219,21 @@ def dual_cd_kernel(rows, q_diag, alpha, w, diag, upper, tol, max_iter, seed, act
             if a == 0.0:
                 if g > shrink_above:
                     continue
-                pg = min(g, 0.0)
+                pg = 0.0 if 0.0 < g else g  # min(g, 0.0); see tinydl.kernels.conv
             elif a == upper:
                 if g < shrink_below:
                     continue
-                pg = max(g, 0.0)
+                pg = 0.0 if 0.0 > g else g  # max(g, 0.0)
             else:
                 pg = g
             active[kept] = i
             kept += 1
-            pg_max = max(pg_max, pg)
-            pg_min = min(pg_min, pg)
+            pg_max = pg if pg > pg_max else pg_max
+            pg_min = pg if pg < pg_min else pg_min
             if pg != 0.0:
                 step = a - g / q_diag[i] if q_diag[i] > 0.0 else upper
-                new = min(max(step, 0.0), upper)
+                new = 0.0 if 0.0 > step else step  # min(max(step, 0.0), upper)
+                new = upper if upper < new else new
                 alpha[i] = new
                 delta = new - a
                 for k in range(n_features):
