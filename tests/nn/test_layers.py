@@ -124,6 +124,24 @@ def test_linear_matches_numpy_and_default_init_bounds():
     np.testing.assert_allclose(layer(x).data, x @ layer.weight.data.T + layer.bias.data, rtol=1e-6)
 
 
+@pytest.mark.parametrize("rows", [15, 16, 40, 64, 65])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_linear_forward_on_both_product_routes(rows, dtype):
+    """16-64 float32 rows against a weight of at least 96 x 256 take the transposed product
+    (ops.linear._x_wt): the same values as x @ W^T + b, C-contiguous as torch's, and a
+    gradient that a later view() accepts."""
+    rng = np.random.default_rng(rows)
+    x, w, b = (tinydl.Tensor(rng.standard_normal(shape).astype(dtype), requires_grad=True)
+               for shape in ((rows, 300), (100, 300), (100,)))
+    y = F.linear(x, w, b)
+    expected = x.data.astype(np.float64) @ w.data.T.astype(np.float64) + b.data
+    assert y.dtype == dtype and y.data.flags.c_contiguous
+    np.testing.assert_allclose(y.data, expected, rtol=1e-5 if dtype == np.float32 else 1e-12,
+                               atol=1e-4 if dtype == np.float32 else 1e-12)
+    y.view(rows * 100).sum().backward()
+    np.testing.assert_allclose(w.grad.data, np.broadcast_to(x.data.sum(0), (100, 300)), rtol=1e-4)
+
+
 def test_linear_second_derivative():
     tinydl.manual_seed(0)
     layer = nn.Linear(3, 2).double()

@@ -21,6 +21,22 @@ def _rows(a):
     return a if a.ndim == 2 else a.reshape(math.prod(a.shape[:-1]), a.shape[-1])
 
 
+def _x_wt(x, w):
+    """``x @ w.T``, the forward product, in the faster of two ways (equal up to round-off).
+
+    Measured with NumPy's OpenBLAS (one thread, AVX-512 kernels): for float32 ``x`` of 16 to
+    64 rows and a weight of at least 96 x 256, ``x @ w.T`` took up to twice as long as
+    computing its transpose ``w @ x.T`` and copying that back to C order (784->256: 0.58x
+    the time at 16 rows, 0.68x at 32, 0.84x at 64; 400->120: 0.72-0.91x), so small batches
+    and data-parallel shards take that way. With fewer or more rows, smaller layers, or
+    float64 it was the same or slower. The output is C-contiguous either way, as torch's.
+    """
+    if (x.ndim == 2 and 16 <= x.shape[0] <= 64 and w.shape[0] >= 96 and w.shape[1] >= 256
+            and x.dtype == np.float32 and w.dtype == np.float32):
+        return np.ascontiguousarray((w @ x.T).T)
+    return x @ w.T
+
+
 class Linear(Function):
     """y = x W^T + b; dx = g W, dW = g^T x (over all rows), db = g summed over all rows."""
 
@@ -29,7 +45,7 @@ class Linear(Function):
 
     @staticmethod
     def forward(ctx, x, w, b):
-        out = x @ w.T
+        out = _x_wt(x, w)
         if b is not None:
             out += b
         return out
