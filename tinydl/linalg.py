@@ -24,14 +24,14 @@ definite. A decomposition with several outputs (``qr``, ``svd``, ``eigh``) is on
 whose array holds the outputs side by side; the functions hand back views of it.
 
 This module is longer than 500 lines because it holds the whole ``torch.linalg``
-family (9 Functions, 13 public functions) with their shared batch and error checks.
+family (8 Functions, 13 public functions) with their shared batch and error checks.
 """
 import numpy as np
 
 from tinydl.autograd import Function
 from tinydl.ops._util import normalize_axes, torch_names, unbroadcast
-from tinydl.ops.elementwise import _sgn, abs, power, where  # noqa: A004 (NumPy's names)
-from tinydl.ops.linalg import einsum
+from tinydl.ops.elementwise import abs  # noqa: A004 (NumPy's name)
+from tinydl.ops.reduce import _vector_norm
 from tinydl.ops.shape import concatenate, stack
 from tinydl.tensor import Tensor
 
@@ -529,79 +529,20 @@ def eigvalsh(A, UPLO="L"):
 
 
 # ----------------------------------------------------------------------------- norms
-class VectorNorm(Function):
-    """||x||_p = (sum |x|^p)^(1/p) over axes (max |x| for p = inf, min for -inf, the count of
-    nonzeros for 0); dx = g sign(x) |x|^(p-1) / ||x||^(p-1) (0 where ||x|| = 0), ties of the
-    inf-norms sharing g equally, as torch."""
-
-    retain_output = True
-
-    @staticmethod
-    def forward(ctx, x, ord=2.0, axes=(), keepdims=False):
-        ctx.ord, ctx.axes, ctx.keepdims = ord, axes, keepdims
-        if x.size == 0 and np.isinf(ord) and any(x.shape[a] == 0 for a in axes):
-            raise ValueError(f"vector_norm: ord={ord} over a zero-length axis (shape {x.shape},"
-                             f" axes {axes}) has no value")
-        ax = np.abs(x)
-        if ord == np.inf:
-            return np.max(ax, axis=axes, keepdims=keepdims)
-        if ord == -np.inf:
-            return np.min(ax, axis=axes, keepdims=keepdims)
-        if ord == 0:
-            return np.sum(x != 0, axis=axes, keepdims=keepdims).astype(x.dtype)
-        if ord == 1:
-            return np.sum(ax, axis=axes, keepdims=keepdims)
-        if ord == 2:
-            return np.sqrt(np.sum(ax * ax, axis=axes, keepdims=keepdims))
-        with np.errstate(divide="ignore"):  # ord < 0 with a zero element: the norm is 0
-            return np.sum(ax ** ord, axis=axes, keepdims=keepdims) ** (1 / ord)
-
-    @staticmethod
-    def backward(ctx, g):
-        x = ctx.inputs[0]
-        p, axes = ctx.ord, ctx.axes
-        kept = tuple(1 if i in axes else n for i, n in enumerate(x.shape))
-        norm, g = ctx.output.reshape(kept), g.reshape(kept)
-        sign = Tensor._wrap(_sgn(x.data))  # 0 at a NaN, as torch's sgn
-        if p == 0:  # a constant zero (x * 0.0 was NaN at an inf x)
-            return (Tensor._wrap(np.zeros(x.shape, x.dtype)),)
-        if p == 1:
-            return (sign * g,)
-        if np.isinf(p):
-            hits = (np.abs(x.data) == norm.data).astype(x.dtype)
-            share = hits / np.maximum(hits.sum(axis=axes, keepdims=True), 1)
-            return (sign * Tensor._wrap(share) * g,)
-        zero = norm.data == 0
-        safe = where(zero, 1.0, norm) if zero.any() else norm
-        if p < 1:
-            xz = x.data == 0
-            scaled = sign * power(where(xz, 1.0, abs(x)) if xz.any() else abs(x), p - 1)
-            if xz.any():
-                scaled = where(xz, 0.0, scaled)
-            return (scaled * g * power(norm, 1 - p),)
-        if p == 2:
-            scale = g / safe
-        else:
-            scale = g / power(safe, p - 1)
-        if zero.any():
-            scale = where(zero, 0.0, scale)
-        scaled = x if p == 2 else (sign * power(abs(x), p - 1) if p < 2
-                                   else x * power(abs(x), p - 2))
-        return (scaled * scale,)
-
-
 @torch_names
 def vector_norm(x, ord=2, axis=None, keepdims=False):
     """The p-norm over ``axis`` (all elements when None) of each vector (torch.linalg.
     vector_norm): ``(sum |x|^ord)^(1/ord)``; ``ord`` inf / -inf: max / min |x|; 0: the number
-    of nonzero elements (no gradient)."""
+    of nonzero elements (no gradient). The Function of ``tinydl.norm``: where |x|^ord over-
+    or underflows but the norm does not, it is computed from x / max|x| (torch's is inf or 0
+    there)."""
     x = x if isinstance(x, Tensor) else Tensor._wrap(np.asarray(x))
     if x.dtype.kind != "f":
         raise TypeError(f"vector_norm: expected a floating point tensor, got dtype {x.dtype}")
     if isinstance(ord, str) or not np.isscalar(ord):
         raise ValueError(f"vector_norm: ord must be a number (or inf, -inf), got {ord!r}")
     axes = normalize_axes(axis, x.ndim, "vector_norm")
-    return VectorNorm.apply(x, ord=float(ord), axes=axes, keepdims=keepdims)
+    return _vector_norm(x, ord, axes, keepdims, op="vector_norm")
 
 
 _MATRIX_ORDS = ("fro", "nuc", 1, -1, 2, -2, np.inf, -np.inf)

@@ -223,6 +223,21 @@ def test_det_gradient_at_a_singular_matrix_matches_torch():
     np.testing.assert_allclose(g, tg, atol=1e-12)
 
 
+@pytest.mark.parametrize("scale", [1e30, 1e-30])
+@pytest.mark.parametrize("ord", [2, 3, 1.5])
+def test_vector_norm_past_the_float32_range_of_its_powers(scale, ord):
+    """|x|^p over- or underflows float32 long before the norm does: vector_norm (the same
+    Function as td.norm) computes those slices from x / max|x| (torch gives inf or 0)."""
+    x = td.Tensor(np.array([[3.0, -4.0], [1.0, 1.0]], np.float32) * np.float32(scale),
+                  requires_grad=True)
+    y = LA.vector_norm(x, ord, axis=1)
+    exact = np.sum(np.abs(x.data.astype(np.float64)) ** ord, axis=1) ** (1 / ord)
+    np.testing.assert_allclose(y.data, exact, rtol=1e-6)
+    np.testing.assert_array_equal(y.data, td.norm(x, p=ord, dim=1).data)
+    y.sum().backward()
+    assert np.isfinite(x.grad.data).all() and (x.grad.data != 0).all()
+
+
 @needs_torch
 @pytest.mark.parametrize("ord", [2, 1, 3, 1.5, 0.5, INF, -1, 0])
 def test_vector_norm_gradient_at_zero_is_torchs(ord):

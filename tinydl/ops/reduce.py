@@ -413,14 +413,19 @@ class VectorNorm(Function):
             return (g * sign,)
         y = expand_reduced(ctx.output, x.shape, ctx.axes, ctx.keepdims)
         y_zero = y.data == 0
+        safe_y = where(y_zero, 1.0, y)
         if p == 2:
-            return (where(y_zero, 0.0, g * x / where(y_zero, 1.0, y)),)
+            return (where(y_zero, 0.0, g * x / safe_y),)
+        # sgn(x) (|x| / y)^(p-1): the ratio is at most 1 (p >= 1), so it stays finite where
+        # |x|^(p-1) and y^(p-1) apart overflow or underflow (their quotient was NaN there, for
+        # the norms the forward rescales). 0 at x = 0 (the inner where keeps a 0^(negative),
+        # p < 1, out of the graph), but NaN as torch's where the norm is NaN, or for p < 1
+        # infinite (torch multiplies its 0 there by y^(1-p)).
         x_zero = x.data == 0
-        # sgn(x) |x|^(p-1), 0 at x = 0 (the inner where keeps a 0^(negative) out of the graph)
-        scaled = where(x_zero, 0.0, sign * (where(x_zero, 1.0, x * sign) ** (p - 1)))
-        if p < 1:
-            return (scaled * g * y ** (1 - p),)
-        return (scaled * where(y_zero, 0.0, g / where(y_zero, 1.0, y) ** (p - 1)),)
+        ratio = where(x_zero, 1.0, x * sign) / safe_y
+        defined = np.isfinite(y.data) if p < 1 else ~np.isnan(y.data)
+        zero = y_zero | (x_zero & defined)
+        return (where(zero, 0.0, g * sign * ratio ** (p - 1)),)
 
 
 def _power_sum_root(a, p, axes, keepdims):
@@ -486,10 +491,12 @@ def norm(x, ord=None, axis=None, keepdims=False, *, p=None):  # noqa: A002 (NumP
                      "or 'fro' (the 2-norm of those elements) is defined over more than two")
 
 
-def _vector_norm(x, ord, axes, keepdims):  # noqa: A002
+def _vector_norm(x, ord, axes, keepdims, op="norm"):  # noqa: A002
+    """The p-norm over ``axes`` (a normalised tuple) for norm and tinydl.linalg.vector_norm;
+    ``op`` names the caller in errors."""
     ord = float(ord)  # noqa: A001
     if np.isinf(ord):
-        _check_not_empty(x, axes, ord)
+        _check_not_empty(x, axes, ord, op)
         reduce = max if ord > 0 else min
         return reduce(abs(x), axis=axes, keepdims=keepdims)
     return VectorNorm.apply(x, ord=ord, axes=axes, keepdims=keepdims)
@@ -515,9 +522,9 @@ def _matrix_norm(x, ord, axes, keepdims):  # noqa: A002
     return out.reshape(tuple(n for i, n in enumerate(x.shape) if i not in axes))
 
 
-def _check_not_empty(x, axes, ord):  # noqa: A002
+def _check_not_empty(x, axes, ord, op="norm"):  # noqa: A002
     if builtins.any(x.shape[a] == 0 for a in axes):
-        raise ValueError(f"norm: ord={ord} takes a max or min over a zero-length axis of a "
+        raise ValueError(f"{op}: ord={ord} over a zero-length axis (a max or min) of a "
                          f"tensor of shape {x.shape} (axes {tuple(axes)}), which has no value")
 
 
