@@ -304,6 +304,8 @@ def _apply_view(cls, *args, **kwargs):
     out = Function.apply.__func__(cls, *args, **kwargs)
     if isinstance(args[0], Tensor):
         out._vc = version_counter(args[0])
+        if np.may_share_memory(out.data, args[0].data):
+            out._base = args[0]  # an in-place op on out must not be recorded (Tensor._inplace)
     return out
 
 

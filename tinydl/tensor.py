@@ -89,8 +89,10 @@ class Tensor:
 
     # _hooks: None, or a leaf's [gradient hooks, post-accumulate hooks] (non-leaves keep their
     # gradient hooks on their node).
+    # _base: set only on the output of a view op whose array shares the input's memory (the
+    # input Tensor); unset otherwise, read with getattr(t, "_base", None) (see _inplace).
     __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retains_grad", "_vc", "_hooks",
-                 "__weakref__")
+                 "_base", "__weakref__")
     __array_priority__ = 1000
 
     # NumPy functions and ufuncs called on Tensors (``np.exp(t)``, ``np.sum(t, axis=0)``) run
@@ -496,6 +498,16 @@ class Tensor:
                 result = compute(self, *operands)
             self._write(op, result.data)
             return self
+        if getattr(self, "_base", None) is not None:
+            # The write reaches the array of the tensor this one views, but not that tensor's
+            # graph node: its gradient would be for the old values. torch rebases the base's
+            # graph here (CopySlices); tinydl refuses rather than give a wrong gradient.
+            raise RuntimeError(
+                f"{op}: this tensor is a view (a slice, reshape or transpose) of another "
+                "tensor's array, and the in-place op would be recorded for gradients; tinydl "
+                "cannot carry the change into the gradient of the tensor it views. Compute the "
+                "result out of place (e.g. with tinydl.where or concatenate), or clone() the "
+                "view first")
         if self._ctx is not None and self._ctx.consumed:
             # Ops recorded earlier hold this tensor; after the write they would send their
             # gradients through the new node instead of the one that made the value they saw.
@@ -548,6 +560,29 @@ class Tensor:
 
     def __ipow__(self, other):
         return self._inplace("__ipow__", _ops.power, other)
+
+    # As in torch these write in place (without them Python rebinds the name to a new tensor
+    # and aliases keep the old values).
+    def __ifloordiv__(self, other):
+        return self._inplace("__ifloordiv__", _ops.floor_divide, other)
+
+    def __imod__(self, other):
+        return self._inplace("__imod__", _ops.remainder, other)
+
+    def __iand__(self, other):
+        return self._inplace("__iand__", _ops.bitwise_and, other)
+
+    def __ior__(self, other):
+        return self._inplace("__ior__", _ops.bitwise_or, other)
+
+    def __ixor__(self, other):
+        return self._inplace("__ixor__", _ops.bitwise_xor, other)
+
+    def __ilshift__(self, other):
+        return self._inplace("__ilshift__", _ops.left_shift, other)
+
+    def __irshift__(self, other):
+        return self._inplace("__irshift__", _ops.right_shift, other)
 
     def add_(self, other, alpha=1):
         """self += alpha * other, in place."""

@@ -455,6 +455,71 @@ def test_in_place_on_a_tensor_other_ops_already_used_raises_instead_of_misroutin
     np.testing.assert_allclose(x.grad.data, np.full(size, 4.0))
 
 
+@pytest.mark.parametrize("make_view", [
+    lambda a: a[1:], lambda a: a.reshape(3, 1), lambda a: a[None], lambda a: a[::2]])
+@pytest.mark.parametrize("op", [
+    lambda v: v.mul_(2.0), lambda v: v.zero_(), lambda v: v.add_(1.0), lambda v: v.clamp_(0, 1),
+    lambda v: v.__imul__(2.0)])
+def test_in_place_on_a_view_inside_a_graph_raises_instead_of_a_wrong_gradient(make_view, op):
+    """The write would reach the viewed tensor's array but not its graph node (torch rebases
+    it; tinydl refuses): x.grad of (a*a).sum() after a[1:] *= 2 was [2, 8, 12], torch
+    [2, 16, 24]. Views of a leaf that requires grad, and views of a constant written with a
+    gradient-carrying operand, refuse the same way; with nothing recorded the write goes
+    through."""
+    x = td.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    a = x * 1.0
+    with pytest.raises(RuntimeError, match="view .* of another tensor's array"):
+        op(make_view(a))
+    with pytest.raises(RuntimeError, match="view .* of another tensor's array"):
+        op(make_view(x))
+    w = td.tensor([2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="view .* of another tensor's array"):
+        make_view(td.tensor([1.0, 1.0, 1.0])).mul_(w)
+    plain = td.tensor([0.5, 2.0, -3.0])
+    expected = plain.numpy().copy()
+    view = make_view(plain)
+    op(view)
+    np.put(expected, np.arange(3)[make_view(np.arange(3)).ravel()], view.numpy().ravel())
+    np.testing.assert_array_equal(plain.numpy(), expected)  # the base sees the write
+    (a * a).sum().backward()
+    np.testing.assert_allclose(x.grad.data, [2.0, 4.0, 6.0])  # a's graph untouched
+    param = td.tensor([0.5, 2.0, -3.0], requires_grad=True)
+    with td.no_grad():
+        op(make_view(param))  # the SGD-by-hand habit on part of a parameter
+    np.testing.assert_array_equal(param.numpy(), expected)
+
+
+def test_an_advanced_index_copy_is_not_a_view_and_takes_in_place_ops():
+    x = td.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    y = x[[1, 0]]
+    y.mul_(3.0)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.data, np.full((2, 2), 3.0))
+
+
+@pytest.mark.parametrize("op, start, expected", [
+    (lambda t: t.__ifloordiv__(2), [-7, 7], [-4, 3]),
+    (lambda t: t.__imod__(3), [-7, 7], [2, 1]),
+    (lambda t: t.__iand__(td.tensor([6, 3])), [5, 5], [4, 1]),
+    (lambda t: t.__ior__(2), [5, 1], [7, 3]),
+    (lambda t: t.__ixor__(1), [5, 2], [4, 3]),
+    (lambda t: t.__ilshift__(2), [1, 3], [4, 12]),
+    (lambda t: t.__irshift__(1), [8, -8], [4, -4]),
+])
+def test_integer_augmented_assignments_write_in_place_as_torch(op, start, expected):
+    """``t //= 2`` and friends: before, Python rebound the name and an alias kept the old
+    values (torch writes in place)."""
+    t = td.tensor(start)
+    alias = t
+    assert op(t) is t
+    np.testing.assert_array_equal(alias.numpy(), expected)
+    assert t._version == 1
+    flags = td.tensor([True, True])
+    same = flags
+    flags &= td.tensor([True, False])
+    np.testing.assert_array_equal(same.numpy(), [True, False])
+
+
 # ----------------------------------------------------------------------------- torch's method forms
 def test_transpose_with_two_dims_swaps_them_as_torch():
     """``x.transpose(0, 1)`` on a matrix is its transpose (torch), never NumPy's identity."""
