@@ -39,6 +39,11 @@ CASES = {
         [m.CosineAnnealingLR(o, T_max=8, eta_min=0.01), m.MultiStepLR(o, [4, 10, 10], 0.5)]),
     "Chained-step-constant-linear": lambda m, o: m.ChainedScheduler(
         [m.StepLR(o, 3, 0.7), m.ConstantLR(o, 0.5, 5), m.LinearLR(o, 0.5, 1.0, 10)]),
+    # CyclicLR once overwrote 'initial_lr' with its base_lr, so the warm-up before it ran
+    # at a tenth of the optimizer's lr
+    "Sequential-warmup-cyclic": lambda m, o: m.SequentialLR(
+        o, [m.LinearLR(o, start_factor=0.5, total_iters=3),
+            m.CyclicLR(o, base_lr=0.01, max_lr=0.05, step_size_up=2)], milestones=[3]),
     "Chained-with-sequential": lambda m, o: m.ChainedScheduler(
         [m.SequentialLR(o, [m.LinearLR(o, 0.25, total_iters=4), m.ExponentialLR(o, 0.9)], [4]),
          m.StepLR(o, step_size=10, gamma=0.5)]),
@@ -50,6 +55,34 @@ def test_matches_torch_step_by_step(case):
     torch = pytest.importorskip("torch")
     ours = lrs_of(optim, lambda: tinydl.Tensor(np.zeros(2), requires_grad=True), CASES[case])
     theirs = lrs_of(torch.optim, lambda: torch.zeros(2, requires_grad=True), CASES[case])
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15, err_msg=case)
+
+
+RESUMED = {
+    # T_cur starts at last_epoch, more than a period in: it wraps by %, not by one period
+    "CAWR-T0-5": lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=5, last_epoch=9),
+    "CAWR-Tmult-2": lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=2,
+                                                               last_epoch=5),
+    # the cycle runs from base_lr, not from the group's 'initial_lr'
+    "CyclicLR": lambda m, o: m.CyclicLR(o, base_lr=0.01, max_lr=0.05, step_size_up=2,
+                                        last_epoch=3, cycle_momentum=False),
+}
+
+
+@pytest.mark.parametrize("case", sorted(RESUMED))
+def test_resumed_schedules_match_torch(case):
+    """A scheduler rebuilt with last_epoch (as after loading a checkpoint's optimizer, whose
+    groups hold 'initial_lr') continues as torch's does."""
+    torch = pytest.importorskip("torch")
+
+    def lrs(lib, tensor):
+        opt = lib.SGD([tensor()], lr=0.1, momentum=0.9)
+        opt.param_groups[0]["initial_lr"] = 0.1
+        scheduler = RESUMED[case](lib.lr_scheduler, opt)
+        return lrs_over(scheduler, 12)
+
+    ours = lrs(optim, lambda: tinydl.Tensor(np.zeros(2), requires_grad=True))
+    theirs = lrs(torch.optim, lambda: torch.zeros(2, requires_grad=True))
     np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15, err_msg=case)
 
 

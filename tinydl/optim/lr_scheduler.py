@@ -462,7 +462,9 @@ class CosineAnnealingWarmRestarts(LRScheduler):
             epoch = self.last_epoch + 1
             self.T_cur += 1
             if self.T_cur >= self.T_i:
-                self.T_cur -= self.T_i
+                # % rather than -: a scheduler resumed with last_epoch past 2 T_0 - 1 starts
+                # with T_cur = last_epoch, more than one period in (torch's rule)
+                self.T_cur %= self.T_i
                 self.T_i *= self.T_mult
         elif epoch < 0:
             raise ValueError(f"CosineAnnealingWarmRestarts.step: epoch must be >= 0, got {epoch!r}")
@@ -530,9 +532,10 @@ class CyclicLR(_MomentumCycling, LRScheduler):
         base_lrs = _per_group("CyclicLR base_lr", optimizer, base_lr)
         if last_epoch == -1:
             # base_lr replaces whatever lr the groups had: it is the schedule's starting point.
+            # 'initial_lr' is left to the base class (set only where missing), as torch's: a
+            # warm-up scheduler before this one in a SequentialLR still reads the optimizer's.
             for lr, group in zip(base_lrs, optimizer.param_groups):
                 group["lr"] = lr
-                group["initial_lr"] = lr
         self.max_lrs = _per_group("CyclicLR max_lr", optimizer, max_lr)
         up = float(step_size_up)
         down = float(step_size_down) if step_size_down is not None else up
@@ -555,6 +558,9 @@ class CyclicLR(_MomentumCycling, LRScheduler):
         if cycle_momentum:
             self._init_momentum(optimizer, base_momentum, max_momentum, last_epoch)
         super().__init__(optimizer, last_epoch)
+        # The cycle runs from base_lr whatever 'initial_lr' holds; set after the base class's
+        # first step, as torch does (that step, a resume's first lr, uses 'initial_lr').
+        self.base_lrs = base_lrs
 
     def scale_fn(self, x):
         """The amplitude factor f at cycle number or iteration ``x``."""
