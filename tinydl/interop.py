@@ -212,8 +212,13 @@ def array_ufunc(ufunc, method, inputs, kwargs):
         return _wrap_result(ufunc(*_unwrap(inputs)))
     if ufunc not in _UFUNC_OPS:
         raise _unsupported(name, unary=unary)
-    if not any(isinstance(x, Tensor) and x.dtype.kind in "fc" for x in inputs):
-        # Integer and bool Tensors never require grad: NumPy's own result is exact.
+    # NumPy scalars (np.float64(0.5) * t) count as the Python scalars they hold, as in torch
+    # and in tinydl's operators (ops._util.promote_operands): they do not widen t's dtype.
+    inputs = tuple(x.item() if isinstance(x, np.generic) else x for x in inputs)
+    if not any(isinstance(x, float) or isinstance(x, Tensor) and x.dtype.kind in "fc"
+               for x in inputs):
+        # Integer and bool Tensors never require grad: NumPy's own result is exact. (With a
+        # float scalar tinydl's op runs instead: an int tensor times 0.5 is float32, as torch.)
         return _wrap_result(ufunc(*_unwrap(inputs)))
     return _UFUNC_OPS[ufunc](*[_operand(x) for x in inputs])
 

@@ -520,6 +520,49 @@ def test_integer_augmented_assignments_write_in_place_as_torch(op, start, expect
     np.testing.assert_array_equal(same.numpy(), [True, False])
 
 
+@pytest.mark.parametrize("make, expected", [
+    (lambda: td.tensor([1.0, 2.0]) * np.float64(0.5), "float32"),
+    (lambda: np.float64(0.5) * td.tensor([1.0, 2.0]), "float32"),
+    (lambda: td.tensor([1.0, 2.0]) / np.sqrt(4), "float32"),     # attention's x / sqrt(d)
+    (lambda: np.exp(td.tensor([1.0, 2.0])) * np.float64(2.0), "float32"),
+    (lambda: td.tensor([1.0, 2.0]) + td.tensor(np.float64(1.0)), "float32"),  # a 0-d tensor
+    (lambda: td.tensor([1, 2], dtype="int32") + td.tensor(np.int64(1)), "int32"),
+    (lambda: td.tensor([1, 2], dtype="int32") * np.int64(3), "int32"),
+    (lambda: np.int64(3) * td.tensor([1, 2], dtype="int32"), "int32"),
+    (lambda: td.tensor([1, 2]) * np.float64(0.5), "float32"),
+    (lambda: np.float64(0.5) * td.tensor([1, 2]), "float32"),
+    (lambda: td.tensor([1, 2]) + td.tensor(np.float64(0.5)), "float64"),  # higher category
+    (lambda: td.tensor(np.float64(2.0)) * td.tensor(np.float32(3.0)), "float64"),  # both 0-d
+    (lambda: td.tensor(np.ones(2)) * td.tensor(np.ones(2, np.float32)), "float64"),
+])
+def test_numpy_scalars_and_0d_tensors_do_not_widen_a_dtype(make, expected):
+    """torch's rule: a 0-d tensor, or a NumPy scalar (which torch reads as a Python number),
+    does not widen a tensor with dimensions within its category. NumPy 2 makes float32 *
+    np.float64(0.5) float64, which then spread through a float32 model."""
+    assert make().dtype == np.dtype(expected)
+
+
+def test_dtype_of_mixed_arithmetic_is_torchs():
+    torch = pytest.importorskip("torch")
+    dtypes = ["bool", "uint8", "int32", "int64", "float32", "float64"]
+    for a_dtype in dtypes:
+        for b_dtype in dtypes:
+            for a_shape, b_shape in [((3,), ()), ((), (3,)), ((3,), (3,))]:
+                a, b = np.ones(a_shape, a_dtype), np.full(b_shape, 1, b_dtype)
+                ours = (td.tensor(a) * td.tensor(b)).dtype
+                theirs = (torch.from_numpy(a) * torch.from_numpy(b)).dtype
+                assert str(theirs) == f"torch.{ours}", (a_dtype, a_shape, b_dtype, b_shape)
+
+
+def test_a_0d_parameter_of_another_float_dtype_still_learns():
+    scale = td.tensor(np.float64(2.0), requires_grad=True)
+    x = td.tensor([1.0, 3.0])
+    y = x * scale
+    assert y.dtype == np.float32
+    y.sum().backward()
+    assert scale.grad.dtype == np.float64 and scale.grad.item() == 4.0
+
+
 # ----------------------------------------------------------------------------- torch's method forms
 def test_transpose_with_two_dims_swaps_them_as_torch():
     """``x.transpose(0, 1)`` on a matrix is its transpose (torch), never NumPy's identity."""

@@ -68,7 +68,9 @@ def promote(a, b):
 
     An integer or bool tensor meeting a float (a Python float, or a float tensor) is cast to
     that float's dtype (float32 for a Python float), where NumPy would give float64. Integer
-    tensors never require grad, so the cast is a constant.
+    tensors never require grad, so the cast is a constant. A 0-d tensor beside a tensor with
+    dimensions takes the other's dtype when its category (bool < integer < float) is not
+    higher, through a differentiable cast.
     """
     # Fast exits first: this runs for every arithmetic op.
     if a.__class__ is Tensor:
@@ -79,6 +81,16 @@ def promote(a, b):
             return a, b
     elif b.__class__ is Tensor and b.data.dtype.kind == "f":
         return a, b
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and (a.ndim == 0) != (b.ndim == 0):
+        # torch's rule: a 0-d tensor (which a NumPy scalar such as np.float64(0.5) or
+        # np.sqrt(d) becomes here) does not widen a tensor with dimensions within its category
+        # (bool < integer < float): float32 * np.float64(0.5) stays float32, where NumPy 2
+        # gives float64; int32 + a 0-d int64 stays int32.
+        zero_d, other = (a, b) if a.ndim == 0 else (b, a)
+        if _CATEGORY[zero_d.data.dtype.kind] <= _CATEGORY[other.data.dtype.kind]:
+            from tinydl.ops.elementwise import astype  # (elementwise imports this module)
+            cast = astype(zero_d, other.data.dtype)  # differentiable: a 0-d parameter learns
+            return (cast, b) if zero_d is a else (a, cast)
     ka = a.data.dtype.kind if isinstance(a, Tensor) else None
     kb = b.data.dtype.kind if isinstance(b, Tensor) else None
     if ka == kb or ka == "f" and kb is None or kb == "f" and ka is None:
@@ -92,6 +104,20 @@ def promote(a, b):
         if target is not None:
             b = Tensor._wrap(b.data.astype(target))
     return a, b
+
+
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
+def promote_operands(a, b):
+    """``promote`` of two operands as the user gave them: NumPy scalars (``np.float64(0.5)``,
+    ``np.sqrt(d)``) count as the Python scalars they hold, as torch counts them, so they do
+    not widen a tensor's dtype (an int tensor times np.float64(0.5) is float32)."""
+    if isinstance(a, np.generic):
+        a = a.item()
+    if isinstance(b, np.generic):
+        b = b.item()
+    return promote(as_tensor(a), as_tensor(b))
 
 
 def _float_partner(x, kind):

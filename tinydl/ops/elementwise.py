@@ -13,7 +13,8 @@ import numpy as np
 from scipy import special
 
 from tinydl.autograd import Function
-from tinydl.ops._util import ShapeError, as_tensor, check_broadcast, promote, shape_of, unbroadcast
+from tinydl.ops._util import (ShapeError, as_tensor, check_broadcast, promote_operands, shape_of,
+                               unbroadcast)
 from tinydl.tensor import Tensor
 
 
@@ -36,7 +37,7 @@ def _operands(a, b):
                 return a, b
         elif type(b) is float and a.data.dtype.kind == "f":
             return a, b
-    return promote(as_tensor(a), as_tensor(b))
+    return promote_operands(a, b)
 
 
 def _mask(condition, dtype):
@@ -171,7 +172,7 @@ class Divide(Function):
 
 def divide(a, b):
     """a / b with NumPy broadcasting."""
-    a, b = promote(as_tensor(a), as_tensor(b))
+    a, b = promote_operands(a, b)
     if _is_integral(a) and _is_integral(b):
         # True division of integers gives the default float, float32 (torch), not float64.
         a, b = (Tensor._wrap(np.asarray(v.data if isinstance(v, Tensor) else v, np.float32))
@@ -191,7 +192,7 @@ def div(a, b, *, rounding_mode=None):
         raise ShapeError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
                          f"{rounding_mode!r}")
     from tinydl.ops.rounding import TruncDivide
-    a, b = promote(as_tensor(a), as_tensor(b))
+    a, b = promote_operands(a, b)
     if _is_integral(a) and _is_integral(b):
         # Integer division toward zero, exact for any int64 (no float round trip).
         x, y = np.asarray(a.data if isinstance(a, Tensor) else a), np.asarray(
@@ -267,7 +268,7 @@ class Power(Function):
 
 def power(a, b):
     """a ** b with NumPy broadcasting."""
-    return Power.apply(*promote(as_tensor(a), as_tensor(b)))
+    return Power.apply(*promote_operands(a, b))
 
 
 # ----------------------------------------------------------------------------- unary math
@@ -536,7 +537,7 @@ class Maximum(_Extremum):
 
 def maximum(a, b):
     """Elementwise max; ties split the gradient evenly."""
-    return Maximum.apply(*promote(as_tensor(a), as_tensor(b)))
+    return Maximum.apply(*promote_operands(a, b))
 
 
 class Minimum(_Extremum):
@@ -548,7 +549,7 @@ class Minimum(_Extremum):
 
 def minimum(a, b):
     """Elementwise min; ties split the gradient evenly."""
-    return Minimum.apply(*promote(as_tensor(a), as_tensor(b)))
+    return Minimum.apply(*promote_operands(a, b))
 
 
 class Where(Function):
@@ -580,7 +581,7 @@ def where(condition, a, b):
     except ValueError:
         raise ValueError(f"where: shapes {cond.shape}, {shape_of(a)} and {shape_of(b)} cannot "
                          "be broadcast together") from None
-    return Where.apply(cond, *promote(as_tensor(a), as_tensor(b)))
+    return Where.apply(cond, *promote_operands(a, b))
 
 
 def _is_integral(x):

@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from tinydl.autograd import Function
-from tinydl.ops._util import DEFAULT_FLOAT, as_tensor, promote, unbroadcast
+from tinydl.ops._util import DEFAULT_FLOAT, as_tensor, promote_operands, unbroadcast
 from tinydl.ops.elementwise import _binary, abs, where
 from tinydl.tensor import Tensor
 
@@ -30,7 +30,7 @@ def _floating(x):
 
 def _pair(a, b):
     """Two operands of a float-valued binary op, promoted as torch does, integers to float32."""
-    return [_floating(v) for v in promote(as_tensor(a), as_tensor(b))]
+    return [_floating(v) for v in promote_operands(a, b)]
 
 
 def _needs_grad(x):

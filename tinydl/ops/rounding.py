@@ -14,7 +14,7 @@ integer division by zero raises, as torch does, where NumPy would warn and retur
 import numpy as np
 
 from tinydl.autograd import Function
-from tinydl.ops._util import as_tensor, promote, unbroadcast
+from tinydl.ops._util import as_tensor, promote_operands, unbroadcast
 from tinydl.ops.elementwise import _binary
 from tinydl.ops.math import _needs_grad, _pair
 from tinydl.tensor import Tensor
@@ -187,7 +187,7 @@ class Fmod(_RemainderOf):
 def fmod(a, b):
     """The remainder of truncated division, with the sign of ``a`` (C's fmod, torch.fmod);
     broadcasts. d/da = 1, d/db = -trunc(a / b), as torch."""
-    return Fmod.apply(*promote(as_tensor(a), as_tensor(b)))
+    return Fmod.apply(*promote_operands(a, b))
 
 
 class Remainder(_RemainderOf):
@@ -201,7 +201,7 @@ class Remainder(_RemainderOf):
 def remainder(a, b):
     """The remainder of floor division, with the sign of ``b`` (Python's ``%``, np.remainder,
     np.mod, torch.remainder); broadcasts. d/da = 1, d/db = -floor(a / b), as torch."""
-    return Remainder.apply(*promote(as_tensor(a), as_tensor(b)))
+    return Remainder.apply(*promote_operands(a, b))
 
 
 class FloorDivide(Function):
@@ -245,7 +245,7 @@ def floor_divide(a, b):
     """floor(a / b), Python's ``//`` (torch.floor_divide's rounding since torch 1.13);
     integers stay integers; broadcasts. ``a == floor_divide(a, b) * b + remainder(a, b)``.
     Its gradient is zero (torch defines none)."""
-    return FloorDivide.apply(*promote(as_tensor(a), as_tensor(b)))
+    return FloorDivide.apply(*promote_operands(a, b))
 
 
 def _data(x):
