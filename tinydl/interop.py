@@ -28,6 +28,7 @@ import numpy as np
 from scipy import special
 
 from tinydl import ops
+from tinydl.ops._util import DEFAULT_FLOAT
 from tinydl.tensor import Tensor
 
 
@@ -219,8 +220,17 @@ def array_ufunc(ufunc, method, inputs, kwargs):
                for x in inputs):
         # Integer and bool Tensors never require grad: NumPy's own result is exact. (With a
         # float scalar tinydl's op runs instead: an int tensor times 0.5 is float32, as torch.)
-        return _wrap_result(ufunc(*_unwrap(inputs)))
+        # A float result of integers (np.sqrt, np.exp, np.true_divide) is float32, as torch's.
+        return _wrap_result(_int_to_default_float(ufunc(*_unwrap(inputs))))
     return _UFUNC_OPS[ufunc](*[_operand(x) for x in inputs])
+
+
+def _int_to_default_float(result):
+    """NumPy's float64 result of integer inputs as float32 (torch's dtype for it)."""
+    if isinstance(result, tuple):
+        return tuple(_int_to_default_float(r) for r in result)
+    result = np.asarray(result)
+    return result.astype(DEFAULT_FLOAT) if result.dtype == np.float64 else result
 
 
 def _wrap_result(result):

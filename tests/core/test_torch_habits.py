@@ -554,6 +554,22 @@ def test_dtype_of_mixed_arithmetic_is_torchs():
                 assert str(theirs) == f"torch.{ours}", (a_dtype, a_shape, b_dtype, b_shape)
 
 
+@pytest.mark.parametrize("name", ["exp", "log", "sqrt", "sin", "cos", "erf", "tanh", "sigmoid"])
+def test_float_valued_ops_of_integer_tensors_are_float32(name):
+    """torch.exp(torch.arange(5)) is float32; NumPy's float64 made one integer tensor (an
+    arange for positions) turn the rest of a float32 model float64."""
+    t = td.tensor([1, 4, 9])
+    expected = getattr(np, name, None) or {"erf": __import__("scipy.special").special.erf,
+                                           "sigmoid": lambda v: 1 / (1 + np.exp(-v))}[name]
+    for out in (getattr(td, name)(t), getattr(t, name)()):
+        assert out.dtype == np.float32
+        np.testing.assert_allclose(out.numpy(), expected(np.array([1.0, 4.0, 9.0])), rtol=1e-6)
+    if hasattr(np, name):
+        assert getattr(np, name)(t).dtype == np.float32  # the ufunc route
+    assert np.true_divide(t, td.tensor([2, 2, 2])).dtype == np.float32
+    assert np.abs(t).dtype == np.int64  # integer-valued ops keep the integer dtype
+
+
 def test_a_0d_parameter_of_another_float_dtype_still_learns():
     scale = td.tensor(np.float64(2.0), requires_grad=True)
     x = td.tensor([1.0, 3.0])

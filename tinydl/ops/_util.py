@@ -32,6 +32,16 @@ def as_tensor(x):
     return x
 
 
+def floating(x):
+    """``x`` as a Tensor (Python numbers stay numbers), integer and bool ones cast to float32:
+    the input of a float-valued op (exp, sqrt, sin...), whose result torch makes float32 for
+    integer input where NumPy makes float64."""
+    x = as_tensor(x)
+    if isinstance(x, Tensor) and x.data.dtype.kind in "iub":
+        return Tensor._wrap(x.data.astype(DEFAULT_FLOAT))
+    return x
+
+
 def shape_of(x):
     """Shape of a Tensor, array or Python scalar (``()`` for scalars)."""
     return x.shape if isinstance(x, (Tensor, np.ndarray, np.generic)) else ()

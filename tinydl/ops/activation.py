@@ -17,7 +17,8 @@ from scipy import special
 
 from tinydl.autograd import Function
 from tinydl.ops._checks import _check_float_dtypes, _tensor
-from tinydl.ops._util import DEFAULT_FLOAT, as_tensor, normalize_axes, torch_names, unbroadcast
+from tinydl.ops._util import (DEFAULT_FLOAT, as_tensor, floating, normalize_axes, torch_names,
+                              unbroadcast)
 from tinydl.ops.elementwise import _gate, _mask, _select, erf, exp, where
 from tinydl.ops.elementwise import abs as _abs
 from tinydl.ops.reduce import softmax
@@ -40,7 +41,7 @@ class Tanh(Function):
 
 def tanh(x):
     """Hyperbolic tangent."""
-    return Tanh.apply(as_tensor(x))
+    return Tanh.apply(floating(x))
 
 
 class TanhBackward(Function):
@@ -81,7 +82,7 @@ class Sigmoid(Function):
 
 def sigmoid(x):
     """Logistic sigmoid 1 / (1 + e^-x), overflow-free."""
-    return Sigmoid.apply(as_tensor(x))
+    return Sigmoid.apply(floating(x))
 
 
 class SigmoidBackward(Function):

@@ -13,8 +13,8 @@ import numpy as np
 from scipy import special
 
 from tinydl.autograd import Function
-from tinydl.ops._util import (ShapeError, as_tensor, check_broadcast, promote_operands, shape_of,
-                               unbroadcast)
+from tinydl.ops._util import (ShapeError, as_tensor, check_broadcast, floating, promote_operands,
+                               shape_of, unbroadcast)
 from tinydl.tensor import Tensor
 
 
@@ -288,7 +288,7 @@ class Exp(Function):
 
 def exp(x):
     """e^x."""
-    return Exp.apply(as_tensor(x))
+    return Exp.apply(floating(x))
 
 
 class Log(Function):
@@ -307,7 +307,7 @@ class Log(Function):
 
 def log(x):
     """Natural logarithm."""
-    return Log.apply(as_tensor(x))
+    return Log.apply(floating(x))
 
 
 class Sqrt(Function):
@@ -326,7 +326,7 @@ class Sqrt(Function):
 
 def sqrt(x):
     """Square root."""
-    return Sqrt.apply(as_tensor(x))
+    return Sqrt.apply(floating(x))
 
 
 class Abs(Function):
@@ -373,7 +373,7 @@ class Sin(Function):
 
 def sin(x):
     """Sine."""
-    return Sin.apply(as_tensor(x))
+    return Sin.apply(floating(x))
 
 
 class Cos(Function):
@@ -392,7 +392,7 @@ class Cos(Function):
 
 def cos(x):
     """Cosine."""
-    return Cos.apply(as_tensor(x))
+    return Cos.apply(floating(x))
 
 
 class Erf(Function):
@@ -413,7 +413,7 @@ class Erf(Function):
 
 def erf(x):
     """Gauss error function."""
-    return Erf.apply(as_tensor(x))
+    return Erf.apply(floating(x))
 
 
 class Cast(Function):

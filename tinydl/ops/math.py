@@ -15,22 +15,14 @@ import math
 import numpy as np
 
 from tinydl.autograd import Function
-from tinydl.ops._util import DEFAULT_FLOAT, as_tensor, promote_operands, unbroadcast
+from tinydl.ops._util import as_tensor, floating, promote_operands, unbroadcast
 from tinydl.ops.elementwise import _binary, abs, where
 from tinydl.tensor import Tensor
 
 
-def _floating(x):
-    """``x`` as a Tensor (Python numbers stay numbers), integer and bool ones cast to float32."""
-    x = as_tensor(x)
-    if isinstance(x, Tensor) and x.data.dtype.kind in "iub":
-        return Tensor._wrap(x.data.astype(DEFAULT_FLOAT))
-    return x
-
-
 def _pair(a, b):
     """Two operands of a float-valued binary op, promoted as torch does, integers to float32."""
-    return [_floating(v) for v in promote_operands(a, b)]
+    return [floating(v) for v in promote_operands(a, b)]
 
 
 def _needs_grad(x):
@@ -55,7 +47,7 @@ class Tan(Function):
 
 def tan(x):
     """Tangent."""
-    return Tan.apply(_floating(x))
+    return Tan.apply(floating(x))
 
 
 class Arcsin(Function):
@@ -75,7 +67,7 @@ class Arcsin(Function):
 
 def arcsin(x):
     """Inverse sine, in [-pi/2, pi/2]; NaN outside [-1, 1]. torch: ``asin``."""
-    return Arcsin.apply(_floating(x))
+    return Arcsin.apply(floating(x))
 
 
 class Arccos(Function):
@@ -95,7 +87,7 @@ class Arccos(Function):
 
 def arccos(x):
     """Inverse cosine, in [0, pi]; NaN outside [-1, 1]. torch: ``acos``."""
-    return Arccos.apply(_floating(x))
+    return Arccos.apply(floating(x))
 
 
 class Arctan(Function):
@@ -115,7 +107,7 @@ class Arctan(Function):
 
 def arctan(x):
     """Inverse tangent, in (-pi/2, pi/2). torch: ``atan``."""
-    return Arctan.apply(_floating(x))
+    return Arctan.apply(floating(x))
 
 
 class Arctan2(Function):
@@ -163,7 +155,7 @@ class Sinh(Function):
 
 def sinh(x):
     """Hyperbolic sine."""
-    return Sinh.apply(_floating(x))
+    return Sinh.apply(floating(x))
 
 
 class Cosh(Function):
@@ -182,7 +174,7 @@ class Cosh(Function):
 
 def cosh(x):
     """Hyperbolic cosine."""
-    return Cosh.apply(_floating(x))
+    return Cosh.apply(floating(x))
 
 
 class Arcsinh(Function):
@@ -201,7 +193,7 @@ class Arcsinh(Function):
 
 def arcsinh(x):
     """Inverse hyperbolic sine. torch: ``asinh``."""
-    return Arcsinh.apply(_floating(x))
+    return Arcsinh.apply(floating(x))
 
 
 class Arccosh(Function):
@@ -222,7 +214,7 @@ class Arccosh(Function):
 
 def arccosh(x):
     """Inverse hyperbolic cosine, for x >= 1 (NaN below). torch: ``acosh``."""
-    return Arccosh.apply(_floating(x))
+    return Arccosh.apply(floating(x))
 
 
 class Arctanh(Function):
@@ -242,7 +234,7 @@ class Arctanh(Function):
 
 def arctanh(x):
     """Inverse hyperbolic tangent, for |x| < 1 (+-inf at +-1, NaN beyond). torch: ``atanh``."""
-    return Arctanh.apply(_floating(x))
+    return Arctanh.apply(floating(x))
 
 
 # ----------------------------------------------------------------------------- log / exp
@@ -262,7 +254,7 @@ class Log2(Function):
 
 def log2(x):
     """Base-2 logarithm (exact at powers of two)."""
-    return Log2.apply(_floating(x))
+    return Log2.apply(floating(x))
 
 
 class Log10(Function):
@@ -281,7 +273,7 @@ class Log10(Function):
 
 def log10(x):
     """Base-10 logarithm (exact at powers of ten)."""
-    return Log10.apply(_floating(x))
+    return Log10.apply(floating(x))
 
 
 class Log1p(Function):
@@ -300,7 +292,7 @@ class Log1p(Function):
 
 def log1p(x):
     """log(1 + x), without the cancellation of ``log(1 + x)`` for |x| << 1."""
-    return Log1p.apply(_floating(x))
+    return Log1p.apply(floating(x))
 
 
 class Exp2(Function):
@@ -319,7 +311,7 @@ class Exp2(Function):
 
 def exp2(x):
     """2 ** x (exact at integers)."""
-    return Exp2.apply(_floating(x))
+    return Exp2.apply(floating(x))
 
 
 class Expm1(Function):
@@ -338,7 +330,7 @@ class Expm1(Function):
 
 def expm1(x):
     """e^x - 1, without the cancellation of ``exp(x) - 1`` for |x| << 1."""
-    return Expm1.apply(_floating(x))
+    return Expm1.apply(floating(x))
 
 
 # ----------------------------------------------------------------------------- powers
@@ -360,7 +352,7 @@ class Rsqrt(Function):
 
 def rsqrt(x):
     """1 / sqrt(x) (inf at 0, NaN below). torch's name; NumPy has none."""
-    return Rsqrt.apply(_floating(x))
+    return Rsqrt.apply(floating(x))
 
 
 class Reciprocal(Function):
@@ -381,7 +373,7 @@ class Reciprocal(Function):
 
 def reciprocal(x):
     """1 / x; integers give float32 (torch), not NumPy's integer 1 // x."""
-    return Reciprocal.apply(_floating(x))
+    return Reciprocal.apply(floating(x))
 
 
 class Square(Function):
@@ -478,7 +470,7 @@ def lerp(start, end, weight):
     """Linear interpolation ``start + weight * (end - start)`` (torch.lerp), exact at weight 0
     and 1; all three broadcast, and ``weight`` (a number or a Tensor) gets a gradient too."""
     start, end = _pair(start, end)
-    weight = _floating(weight)
+    weight = floating(weight)
     try:
         np.broadcast_shapes(*(np.shape(v.data if isinstance(v, Tensor) else v)
                               for v in (start, end, weight)))
