@@ -216,8 +216,8 @@ def array_ufunc(ufunc, method, inputs, kwargs):
     # NumPy scalars (np.float64(0.5) * t) count as the Python scalars they hold, as in torch
     # and in tinydl's operators (ops._util.promote_operands): they do not widen t's dtype.
     inputs = tuple(x.item() if isinstance(x, np.generic) else x for x in inputs)
-    if not any(isinstance(x, float) or isinstance(x, Tensor) and x.dtype.kind in "fc"
-               for x in inputs):
+    if not any(isinstance(x, float)
+               or isinstance(x, (Tensor, np.ndarray)) and x.dtype.kind in "fc" for x in inputs):
         # Integer and bool Tensors never require grad: NumPy's own result is exact. (With a
         # float scalar tinydl's op runs instead: an int tensor times 0.5 is float32, as torch.)
         # A float result of integers (np.sqrt, np.exp, np.true_divide) is float32, as torch's.

@@ -568,6 +568,7 @@ def test_float_valued_ops_of_integer_tensors_are_float32(name):
         assert getattr(np, name)(t).dtype == np.float32  # the ufunc route
     assert np.true_divide(t, td.tensor([2, 2, 2])).dtype == np.float32
     assert np.abs(t).dtype == np.int64  # integer-valued ops keep the integer dtype
+    assert np.add(t, np.array([0.5, 1.5, 2.5])).dtype == np.float64  # a float64 array wins
 
 
 def test_a_0d_parameter_of_another_float_dtype_still_learns():
