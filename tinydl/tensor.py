@@ -764,6 +764,12 @@ class Tensor:
     def min(self, *args, **kwargs):
         return _ops.min(self, *args, **kwargs)
 
+    def amax(self, *args, **kwargs):
+        return _ops.amax(self, *args, **kwargs)
+
+    def amin(self, *args, **kwargs):
+        return _ops.amin(self, *args, **kwargs)
+
     def var(self, *args, **kwargs):
         return _ops.var(self, *args, **kwargs)
 
@@ -1219,6 +1225,13 @@ class Tensor:
 
     def kron(self, other):
         return _ops.kron(self, other)
+
+    def t(self):
+        """torch's ``t()``: a matrix transposed; a vector or a scalar as it is."""
+        if self.ndim > 2:
+            raise ValueError(f"t: expects a tensor of at most 2 dimensions, got shape "
+                             f"{self.shape}; use mT, transpose(dim0, dim1) or permute")
+        return _ops.transpose(self) if self.ndim == 2 else self
 
     @property
     def mT(self):  # noqa: N802 (torch's name)

@@ -580,6 +580,36 @@ def test_a_0d_parameter_of_another_float_dtype_still_learns():
     assert scale.grad.dtype == np.float64 and scale.grad.item() == 4.0
 
 
+def test_torch_spellings_that_raised_now_work():
+    """t(), mm, bmm, amax/amin, var/std(unbiased=) and where(condition): common torch
+    habits that raised AttributeError or TypeError."""
+    rng = np.random.default_rng(0)
+    a = td.tensor(rng.standard_normal((2, 3)), requires_grad=True)
+    b = td.tensor(rng.standard_normal((3, 4)), requires_grad=True)
+    np.testing.assert_array_equal(a.t().numpy(), a.numpy().T)
+    np.testing.assert_array_equal(a[0].t().numpy(), a[0].numpy())  # a vector as it is
+    np.testing.assert_allclose(td.mm(a, b).numpy(), a.numpy() @ b.numpy())
+    assert td.gradcheck(lambda a, b: td.mm(a, b), (a, b))
+    batch = td.tensor(rng.standard_normal((5, 2, 3)), requires_grad=True)
+    other = td.tensor(rng.standard_normal((5, 3, 4)), requires_grad=True)
+    np.testing.assert_allclose(td.bmm(batch, other).numpy(), batch.numpy() @ other.numpy())
+    assert td.gradcheck(lambda x, y: td.bmm(x, y), (batch, other))
+    np.testing.assert_array_equal(td.amax(a, dim=1).numpy(), a.numpy().max(1))
+    np.testing.assert_array_equal(a.amin(0, keepdim=True).numpy(), a.numpy().min(0, keepdims=True))
+    assert td.gradcheck(lambda x: td.amax(x, axis=0), (a,))
+    np.testing.assert_allclose(a.var(dim=1, unbiased=True).numpy(), a.numpy().var(1, ddof=1))
+    np.testing.assert_allclose(a.std(unbiased=False).numpy(), a.numpy().std())
+    rows, cols = td.where(a > 0)
+    np.testing.assert_array_equal(rows.numpy(), np.nonzero(a.numpy() > 0)[0])
+    np.testing.assert_array_equal(cols.numpy(), np.nonzero(a.numpy() > 0)[1])
+    for call, error in [(lambda: td.mm(a, a), ValueError), (lambda: batch.t(), ValueError),
+                        (lambda: td.bmm(batch, b), ValueError),
+                        (lambda: a.var(unbiased=True, ddof=1), TypeError),
+                        (lambda: td.where(a > 0, a), TypeError)]:
+        with pytest.raises(error):
+            call()
+
+
 # ----------------------------------------------------------------------------- torch's method forms
 def test_transpose_with_two_dims_swaps_them_as_torch():
     """``x.transpose(0, 1)`` on a matrix is its transpose (torch), never NumPy's identity."""

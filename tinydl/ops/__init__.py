@@ -12,17 +12,17 @@ from tinydl.ops.elementwise import (abs, add, astype, clip, copy, cos, divide, e
                                     maximum, minimum, multiply, negative, power, sin, sqrt,
                                     subtract, where)
 from tinydl.ops.index import getitem
-from tinydl.ops.linalg import matmul
+from tinydl.ops.linalg import bmm, matmul, mm
 from tinydl.ops import index
-from tinydl.ops.reduce import (argmax, argmin, log_softmax, logsumexp, max, mean, min, softmax,
-                               std, sum, var)
+from tinydl.ops.reduce import (amax, amin, argmax, argmin, log_softmax, logsumexp, max, mean,
+                               min, softmax, std, sum, var)
 from tinydl.ops.shape import (broadcast_to, concatenate, expand_dims, flatten, pad, reshape,
                               split, squeeze, stack, swapaxes, transpose)
 
 __all__ = [
-    "abs", "add", "argmax", "argmin", "astype", "broadcast_to", "clip", "concatenate", "copy",
+    "abs", "add", "amax", "amin", "argmax", "argmin", "astype", "broadcast_to", "clip", "concatenate", "copy",
     "cos", "divide", "elu", "erf", "exp", "expand_dims", "flatten", "gelu", "getitem", "leaky_relu", "log",
-    "log_softmax", "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum",
+    "log_softmax", "logsumexp", "matmul", "max", "bmm", "mm", "maximum", "mean", "min", "minimum",
     "multiply", "negative", "pad", "power", "relu", "reshape", "sigmoid", "sin", "softmax",
     "softplus", "split", "sqrt", "squeeze", "stack", "std", "subtract", "sum", "swapaxes",
     "tanh", "transpose", "unbroadcast", "var", "where",

@@ -64,6 +64,10 @@ def torch_names(fn):
                         raise TypeError(f"{op}: got both {numpy_name!r} and its torch alias "
                                         f"{torch_name!r}")
                     kwargs[numpy_name] = value
+            if "unbiased" in kwargs:  # torch's older spelling of correction=1 / 0 (var, std)
+                if "ddof" in kwargs:
+                    raise TypeError(f"{op}: got both 'unbiased' and 'ddof' (or 'correction')")
+                kwargs["ddof"] = 1 if kwargs.pop("unbiased") else 0
         return fn(*args, **kwargs)
 
     return wrapper

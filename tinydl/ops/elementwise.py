@@ -571,8 +571,16 @@ class Where(Function):
         return None, ga, gb
 
 
-def where(condition, a, b):
-    """Elementwise ``a if condition else b`` with broadcasting; no gradient for ``condition``."""
+def where(condition, a=None, b=None):
+    """Elementwise ``a if condition else b`` with broadcasting; no gradient for ``condition``.
+    With ``condition`` alone, NumPy's and torch's ``where(condition)``: the tuple of index
+    arrays of its nonzero entries (``nonzero``)."""
+    if a is None and b is None:
+        from tinydl.ops.sort import nonzero
+        return nonzero(condition)
+    if a is None or b is None:
+        raise TypeError("where: pass both values to choose from, or condition alone for the "
+                        "indices of its nonzero entries")
     cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
     if cond.dtype != np.bool_:
         cond = cond.astype(bool)

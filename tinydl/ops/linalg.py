@@ -61,6 +61,25 @@ def matmul(a, b):
     return MatMul.apply(a, b)
 
 
+def mm(a, b):
+    """torch.mm: the product of two matrices, (n, k) @ (k, m); other shapes raise."""
+    a, b = as_tensor(a), as_tensor(b)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
+        raise ValueError(f"mm: expected matrices (n, k) and (k, m), got shapes {a.shape} and "
+                         f"{b.shape} (matmul takes batches and vectors)")
+    return matmul(a, b)
+
+
+def bmm(a, b):
+    """torch.bmm: a batch of matrix products, (B, n, k) @ (B, k, m) with one B, no
+    broadcasting; other shapes raise."""
+    a, b = as_tensor(a), as_tensor(b)
+    if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
+        raise ValueError(f"bmm: expected batches (B, n, k) and (B, k, m), got shapes {a.shape} "
+                         f"and {b.shape} (matmul broadcasts batches)")
+    return matmul(a, b)
+
+
 def _multiply_adds(a_shape, b_shape):
     """Multiply-adds of ``matmul`` on these shapes: batch * m * k * n (the larger operand's
     batch, which the other broadcasts to)."""

@@ -138,6 +138,18 @@ def min(x, axis=None, keepdims=False):  # noqa: A001
     return Min.apply(x, axes=normalize_axes(axis, x.ndim, "min", zero_d=True), keepdims=keepdims)
 
 
+@torch_names
+def amax(x, axis=None, keepdims=False):
+    """``max`` by its NumPy and torch name ``amax``: the values over ``axis``."""
+    return max(x, axis=axis, keepdims=keepdims)
+
+
+@torch_names
+def amin(x, axis=None, keepdims=False):
+    """``min`` by its NumPy and torch name ``amin``: the values over ``axis``."""
+    return min(x, axis=axis, keepdims=keepdims)
+
+
 def _stable_logsumexp(x, axes):
     """log sum exp over ``axes`` with keepdims, shifted by the max (all -inf rows give -inf)."""
     if builtins.any(x.shape[a] == 0 for a in axes):  # the sum of no terms is 0, its log -inf
