@@ -20,12 +20,12 @@ from tinydl.ops.shape import (broadcast_to, concatenate, expand_dims, flatten, p
                               split, squeeze, stack, swapaxes, transpose)
 
 __all__ = [
-    "abs", "add", "amax", "amin", "argmax", "argmin", "astype", "broadcast_to", "clip", "concatenate", "copy",
-    "cos", "divide", "elu", "erf", "exp", "expand_dims", "flatten", "gelu", "getitem", "leaky_relu", "log",
-    "log_softmax", "logsumexp", "matmul", "max", "bmm", "mm", "maximum", "mean", "min", "minimum",
-    "multiply", "negative", "pad", "power", "relu", "reshape", "sigmoid", "sin", "softmax",
-    "softplus", "split", "sqrt", "squeeze", "stack", "std", "subtract", "sum", "swapaxes",
-    "tanh", "transpose", "unbroadcast", "var", "where",
+    "abs", "add", "amax", "amin", "argmax", "argmin", "astype", "bmm", "broadcast_to", "clip",
+    "concatenate", "copy", "cos", "divide", "elu", "erf", "exp", "expand_dims", "flatten",
+    "gelu", "getitem", "leaky_relu", "log", "log_softmax", "logsumexp", "matmul", "max",
+    "maximum", "mean", "min", "minimum", "mm", "multiply", "negative", "pad", "power", "relu",
+    "reshape", "sigmoid", "sin", "softmax", "softplus", "split", "sqrt", "squeeze", "stack",
+    "std", "subtract", "sum", "swapaxes", "tanh", "transpose", "unbroadcast", "var", "where",
 ]
 
 # Op families added later append their imports and names below (one block per module).
