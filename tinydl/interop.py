@@ -28,7 +28,7 @@ import numpy as np
 from scipy import special
 
 from tinydl import ops
-from tinydl.ops._util import DEFAULT_FLOAT
+from tinydl.ops._util import DEFAULT_FLOAT, as_number
 from tinydl.tensor import Tensor
 
 
@@ -213,9 +213,9 @@ def array_ufunc(ufunc, method, inputs, kwargs):
         return _wrap_result(ufunc(*_unwrap(inputs)))
     if ufunc not in _UFUNC_OPS:
         raise _unsupported(name, unary=unary)
-    # NumPy scalars (np.float64(0.5) * t) count as the Python scalars they hold, as in torch
-    # and in tinydl's operators (ops._util.promote_operands): they do not widen t's dtype.
-    inputs = tuple(x.item() if isinstance(x, np.generic) else x for x in inputs)
+    # NumPy scalars (np.float64(0.5) * t) count as the Python numbers they hold, as in torch
+    # and in tinydl's operators: they do not widen t's dtype.
+    inputs = tuple(map(as_number, inputs))
     if not any(isinstance(x, float)
                or isinstance(x, (Tensor, np.ndarray)) and x.dtype.kind in "fc" for x in inputs):
         # Integer and bool Tensors never require grad: NumPy's own result is exact. (With a

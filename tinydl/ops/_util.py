@@ -96,10 +96,10 @@ def promote(a, b):
     elif b.__class__ is Tensor and b.data.dtype.kind == "f":
         return a, b
     if isinstance(a, Tensor) and isinstance(b, Tensor) and (a.ndim == 0) != (b.ndim == 0):
-        # torch's rule: a 0-d tensor (which a NumPy scalar such as np.float64(0.5) or
-        # np.sqrt(d) becomes here) does not widen a tensor with dimensions within its category
-        # (bool < integer < float): float32 * np.float64(0.5) stays float32, where NumPy 2
-        # gives float64; int32 + a 0-d int64 stays int32.
+        # torch's rule: a 0-d tensor does not widen a tensor with dimensions within its
+        # category (bool < integer < float): float32 + a 0-d float64 stays float32, where
+        # NumPy 2 gives float64; int32 + a 0-d int64 stays int32. (NumPy scalars arrive as
+        # Python numbers: promote_operands.)
         zero_d, other = (a, b) if a.ndim == 0 else (b, a)
         if _CATEGORY[zero_d.data.dtype.kind] <= _CATEGORY[other.data.dtype.kind]:
             from tinydl.ops.elementwise import astype  # (elementwise imports this module)
@@ -123,15 +123,16 @@ def promote(a, b):
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 
 
+def as_number(x):
+    """A NumPy scalar (``np.float64(0.5)``, ``np.sqrt(d)``) as the Python number it holds, as
+    torch counts it, so it does not widen a tensor's dtype; anything else as it is."""
+    return x.item() if isinstance(x, np.generic) else x
+
+
 def promote_operands(a, b):
-    """``promote`` of two operands as the user gave them: NumPy scalars (``np.float64(0.5)``,
-    ``np.sqrt(d)``) count as the Python scalars they hold, as torch counts them, so they do
-    not widen a tensor's dtype (an int tensor times np.float64(0.5) is float32)."""
-    if isinstance(a, np.generic):
-        a = a.item()
-    if isinstance(b, np.generic):
-        b = b.item()
-    return promote(as_tensor(a), as_tensor(b))
+    """``promote`` of two operands as the user gave them, NumPy scalars read by ``as_number``
+    (an int tensor times np.float64(0.5) is float32)."""
+    return promote(as_tensor(as_number(a)), as_tensor(as_number(b)))
 
 
 def _float_partner(x, kind):

@@ -222,23 +222,15 @@ class FloorDivide(Function):
         return _zeros(a), _zeros(b)
 
 
-class TruncDivide(Function):
-    """trunc(a / b) for floats (``div(..., rounding_mode='trunc')``); zero gradient for both
-    (piecewise constant, as torch's), also where b is 0: running true division's gradient on
-    that zero gradient made it 0 * inf = NaN there."""
-
-    retain_inputs = ()
-    retain_output = False
+class TruncDivide(FloorDivide):
+    """trunc(a / b) for floats (``div(..., rounding_mode='trunc')``); FloorDivide's zero
+    gradient for both (piecewise constant, as torch's), also where b is 0: running true
+    division's gradient on that zero gradient made it 0 * inf = NaN there."""
 
     @staticmethod
     def forward(ctx, a, b):
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.trunc(_binary("div", np.divide, a, b))
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.inputs
-        return _zeros(a), _zeros(b)
 
 
 def floor_divide(a, b):
