@@ -152,6 +152,39 @@ def test_clip_grad_norm_against_closed_form_and_torch():
     assert float(utils.clip_grad_norm_([tinydl.zeros(2, requires_grad=True)], 1.0)) == 0.0
 
 
+def test_clip_grad_norm_nan_and_minus_inf_as_torch():
+    """A NaN gradient makes the total and every gradient NaN (torch's clamp keeps NaN, where
+    min(1, nan) would skip the clipping); norm_type=-inf is the smallest |g|, not the largest."""
+    def grads(*values):
+        ps = []
+        for v in values:
+            p = tinydl.Tensor(np.zeros(len(v)), requires_grad=True)
+            p.grad = tinydl.Tensor(np.array(v, dtype=float))
+            ps.append(p)
+        return ps
+
+    ps = grads([np.nan, 1.0], [30.0, -40.0])
+    assert math.isnan(float(utils.clip_grad_norm_(ps, 1.0)))
+    assert np.isnan(ps[1].grad.data).all()
+    ps = grads([1.0, 2.0], [np.nan])
+    assert math.isnan(float(utils.clip_grad_norm_(ps, 1.0, norm_type=math.inf)))
+    ps = grads([3.0, -0.5, 0.25])
+    assert float(utils.clip_grad_norm_(ps, 0.05, norm_type=-math.inf)) == pytest.approx(0.25)
+    np.testing.assert_allclose(ps[0].grad.data, np.array([3.0, -0.5, 0.25]) * 0.05 / (0.25 + 1e-6))
+    torch = pytest.importorskip("torch")
+    for norm_type in (-math.inf, math.inf, 2.0):
+        for values in ([[np.nan, 1.0], [30.0, -40.0]], [[3.0, -0.5], [0.25, 7.0]]):
+            ps = grads(*values)
+            tps = [torch.zeros(len(v), dtype=torch.float64, requires_grad=True) for v in values]
+            for tp, v in zip(tps, values):
+                tp.grad = torch.tensor(v, dtype=torch.float64)
+            ours = float(utils.clip_grad_norm_(ps, 0.05, norm_type))
+            theirs = float(torch.nn.utils.clip_grad_norm_(tps, 0.05, norm_type))
+            np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+            for p, tp in zip(ps, tps):
+                np.testing.assert_allclose(p.grad.data, tp.grad.numpy(), rtol=1e-12)
+
+
 def test_clip_grad_value_and_parameter_vectors():
     p = tinydl.Tensor(np.zeros(3), requires_grad=True)
     p.grad = tinydl.Tensor(np.array([-2.0, 0.5, 3.0]))

@@ -158,6 +158,82 @@ def test_state_dict_resume():
     assert lrs_over(s2, 8).tolist() == lrs_over(s, 8).tolist()
 
 
+@pytest.mark.parametrize("make", [
+    lambda o: sched.LambdaLR(o, lambda e: 0.5 ** e),
+    lambda o: sched.CosineAnnealingWarmRestarts(o, T_0=4),
+    lambda o: sched.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=2),
+    lambda o: sched.StepLR(o, step_size=1)], ids=["lambda", "cawr", "cyclic", "step"])
+def test_group_added_after_the_scheduler(make):
+    """torch raises (a strict zip) for the closed-form schedules rather than leave the new
+    group's lr alone; the recursive ones (StepLR) scale whatever groups there are."""
+    opt = sgd()
+    s = make(opt)
+    opt.add_param_group({"params": [tinydl.Tensor(np.zeros(2), requires_grad=True)], "lr": 1.0})
+    opt.step()
+    if isinstance(s, sched.StepLR):
+        s.step()
+        assert s.get_last_lr() == pytest.approx([0.01, 0.1])
+    else:
+        with pytest.raises(ValueError, match="2 parameter groups but the schedule was built for 1"):
+            s.step()
+
+
+def test_plateau_with_a_group_added_later():
+    """A scalar min_lr covers the new group (which is reduced too); a list cannot (torch raises)."""
+    def run(min_lr):
+        opt = sgd(lr=0.1)
+        s = sched.ReduceLROnPlateau(opt, factor=0.5, patience=1, min_lr=min_lr)
+        opt.add_param_group({"params": [tinydl.Tensor(np.zeros(2), requires_grad=True)],
+                             "lr": 0.01})
+        for _ in range(6):
+            opt.step()
+            s.step(1.0)
+        return [g["lr"] for g in opt.param_groups]
+
+    assert run(0.0) == pytest.approx([0.025, 0.0025])
+    with pytest.raises(RuntimeError, match="min_lr lists 1"):
+        run([0.0])
+
+
+class _Decay:
+    """A stateful lr_lambda / scale_fn: its attribute ``k`` changes during training."""
+
+    def __init__(self):
+        self.k = 1.0
+
+    def __call__(self, e):
+        return self.k * 0.9 ** e
+
+
+@pytest.mark.parametrize("kind", ["lambda", "cyclic"])
+def test_stateful_callable_attributes_are_saved(kind):
+    """torch keeps a callable object's attributes in the scheduler's state_dict (a plain
+    function is saved as None); a resumed schedule then continues with them."""
+    def make(opt, fn):
+        if kind == "lambda":
+            return sched.LambdaLR(opt, fn)
+        return sched.CyclicLR(opt, base_lr=0.01, max_lr=0.1, step_size_up=2, scale_fn=fn,
+                              scale_mode="iterations")
+
+    fn = _Decay()
+    opt = sgd()
+    s = make(opt, fn)
+    for _ in range(3):
+        opt.step()
+        s.step()
+    fn.k = 0.5
+    state = s.state_dict()
+    fresh = _Decay()
+    opt2 = sgd()
+    s2 = make(opt2, fresh)
+    s2.load_state_dict(state)
+    assert fresh.k == 0.5
+    assert s2.lr_lambdas[0] is fresh if kind == "lambda" else s2.scale_fn_custom is fresh
+    assert lrs_over(s2, 4).tolist() == lrs_over(s, 4).tolist()
+    plain = sched.LambdaLR(sgd(), lambda e: 1.0)
+    assert plain.state_dict()["lr_lambdas"] == [None]
+
+
 # --- torch.optim.lr_scheduler as an oracle ----------------------------------------------
 
 def run_pair(torch, make_ours, make_theirs, opt_name="SGD", opt_kw=None, steps=STEPS,

@@ -186,23 +186,23 @@ def _parameter_list(parameters):
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
     """Scale all gradients together so their joint ``norm_type`` norm is at most ``max_norm``.
 
-    total = (sum_p ||g_p||^q)^(1/q) (q = inf: max |g|); gradients are multiplied by
-    ``min(1, max_norm / (total + 1e-6))`` in place, as torch. Returns total as a 0-d Tensor.
+    total = (sum_p ||g_p||^q)^(1/q) (q = inf: max |g|, q = -inf: min |g|); gradients are
+    multiplied by ``min(1, max_norm / (total + 1e-6))`` in place, as torch. A NaN anywhere
+    makes the total NaN and, as in torch, every gradient NaN. Returns total as a 0-d Tensor.
     """
     grads = [p.grad for p in _parameter_list(parameters) if p.grad is not None]
     if not grads:
         return Tensor(0.0)
     norm_type = float(norm_type)
-    if math.isinf(norm_type):
-        total = max(float(np.max(np.abs(g.data))) if g.size else 0.0 for g in grads)
-    else:
-        norms = [np.linalg.norm(g.data.ravel().astype(np.float64), ord=norm_type) for g in grads]
-        total = float(np.linalg.norm(np.asarray(norms), ord=norm_type))
+    # The norm of the per-gradient norms (torch's two stages); NumPy's norm keeps NaN.
+    norms = np.array([np.linalg.norm(g.data.ravel().astype(np.float64), ord=norm_type)
+                      if g.size else (math.inf if norm_type < 0 else 0.0) for g in grads])
+    total = float(np.linalg.norm(norms, ord=norm_type))
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} is {total}; "
                            "pass error_if_nonfinite=False to clip anyway")
-    coef = min(1.0, max_norm / (total + 1e-6))
-    if coef < 1.0:
+    coef = max_norm / (total + 1e-6)
+    if not coef >= 1.0:  # below 1, or NaN (which min(1, coef) would drop)
         for g in grads:
             g.data *= np.asarray(coef, dtype=g.dtype)
     return Tensor(np.asarray(total, dtype=grads[0].dtype))

@@ -34,6 +34,7 @@ Warmup then cosine (the "Bag of Tricks" recipe, He et al. 2019)::
 """
 import bisect
 import math
+import types
 import warnings
 
 from tinydl.optim.optimizer import Optimizer
@@ -122,18 +123,55 @@ class LRScheduler:
                           "first value of the schedule is skipped", UserWarning, stacklevel=3)
 
     def _apply(self, lrs):
-        for group, lr in zip(self.optimizer.param_groups, lrs):
+        groups = self.optimizer.param_groups
+        if len(lrs) != len(groups):
+            # torch raises too (a strict zip); leaving the new group's lr alone would be silent
+            raise ValueError(f"{type(self).__name__}: the optimizer has {len(groups)} parameter "
+                             f"groups but the schedule was built for {len(lrs)}: a group added "
+                             "with add_param_group() after the scheduler was created is not "
+                             "scheduled; create the scheduler after adding every group")
+        for group, lr in zip(groups, lrs):
             group["lr"] = lr
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        self._last_lr = [group["lr"] for group in groups]
 
     def state_dict(self):
-        """Every attribute except the optimizer (and functions, which cannot be saved)."""
-        return {k: v for k, v in self.__dict__.items()
-                if k != "optimizer" and not callable(v) and k not in self._unsaved}
+        """Every attribute except the optimizer. Functions cannot be saved: each one in
+        ``_unsaved`` is stored as None, or, for a callable object (not a plain function or
+        lambda), as a copy of its attributes, which ``load_state_dict`` puts back into the
+        new scheduler's callable (torch's rule), so a stateful ``lr_lambda`` resumes."""
+        state = {k: v for k, v in self.__dict__.items()
+                 if k != "optimizer" and not callable(v) and k not in self._unsaved}
+        for name in self._unsaved:
+            if name in self.__dict__:
+                fns = self.__dict__[name]
+                state[name] = ([_attributes(f) for f in fns] if isinstance(fns, list)
+                               else _attributes(fns))
+        return state
 
     def load_state_dict(self, state_dict):
-        """Restore attributes saved by ``state_dict()``."""
-        self.__dict__.update(state_dict)
+        """Restore attributes saved by ``state_dict()``; the scheduler keeps its own functions,
+        whose attributes (if saved) are restored."""
+        state = dict(state_dict)
+        for name in self._unsaved:
+            saved = state.pop(name, None)
+            fns = self.__dict__.get(name)
+            if saved is None or fns is None:
+                continue
+            pairs = zip(fns, saved) if isinstance(fns, list) else [(fns, saved)]
+            for fn, attributes in pairs:
+                if attributes is not None:
+                    fn.__dict__.update(attributes)
+        self.__dict__.update(state)
+
+
+def _attributes(fn):
+    """A copy of the attributes of a callable object, None for a function or lambda (whose
+    state, if any, lives in its closure, which a checkpoint cannot store)."""
+    if fn is None or isinstance(fn, (types.FunctionType, types.MethodType,
+                                     types.BuiltinFunctionType)):
+        return None
+    attributes = getattr(fn, "__dict__", None)
+    return None if attributes is None else dict(attributes)
 
 
 class LambdaLR(LRScheduler):
@@ -702,6 +740,8 @@ class ReduceLROnPlateau(LRScheduler):
         self.threshold_mode = threshold_mode
         self.cooldown = cooldown
         self.min_lrs = _per_group("ReduceLROnPlateau min_lr", optimizer, min_lr)
+        # One number covers groups added later (torch's rule); a list cannot.
+        self.default_min_lr = None if isinstance(min_lr, (list, tuple)) else min_lr
         self.eps = eps
         self.last_epoch = 0
         self.best = math.inf if mode == "min" else -math.inf
@@ -737,7 +777,16 @@ class ReduceLROnPlateau(LRScheduler):
             self.cooldown_counter -= 1
             self.num_bad_epochs = 0
         if self.num_bad_epochs > self.patience:
-            for group, min_lr in zip(self.optimizer.param_groups, self.min_lrs):
+            groups = self.optimizer.param_groups
+            if len(self.min_lrs) != len(groups):
+                if self.default_min_lr is None:
+                    raise RuntimeError(
+                        f"ReduceLROnPlateau: the optimizer has {len(groups)} parameter groups "
+                        f"but min_lr lists {len(self.min_lrs)} (a group was added after the "
+                        "scheduler was created); give min_lr as one number to cover added "
+                        "groups, or one value per group when creating the scheduler")
+                self.min_lrs = [self.default_min_lr] * len(groups)
+            for group, min_lr in zip(groups, self.min_lrs):
                 old = float(group["lr"])
                 new = max(old * self.factor, min_lr)
                 if old - new > self.eps:
