@@ -170,3 +170,56 @@ def test_a_nan_input_reaches_only_the_outputs_whose_taps_read_it(mode, kw):
     read_by_first = (rows[0] != 0)[:, None] & (cols[0] != 0)[None, :]
     np.testing.assert_array_equal(np.isinf(x.grad.data[0, 1]), read_by_first)
     assert np.isfinite(x.grad.data[0, 0]).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8])
+@pytest.mark.parametrize("mode", ["nearest", "nearest-exact"])
+def test_nearest_reads_torch_pixel_at_every_size(mode, dtype):
+    """The source index rounds as torch's (float32 or float64 arithmetic, fused multiply-add,
+    float32 floor): in float64, 49 * 8/196 fell just below 2 and read pixel 1 (torch: 2).
+    Every output size 1-200 of lengths 1-24 and fractional scale factors, forward and
+    gradient (the gradient of a gather sums into the pixels read)."""
+    torch = pytest.importorskip("torch")
+    for n in range(1, 25):
+        x = np.arange(n).astype(dtype).reshape(1, 1, n)
+        calls = [dict(size=m) for m in range(1, 201)] + [
+            dict(scale_factor=f, recompute_scale_factor=r)
+            for f in (1.1, 1.3, 2.5, 3.7, 0.77, 0.3, 3, 7) for r in (None, True)]
+        for kw in calls:
+            try:
+                want = torch.nn.functional.interpolate(torch.tensor(x), mode=mode, **kw).numpy()
+            except RuntimeError:  # an empty output: tinydl raises too
+                continue
+            got = F.interpolate(tinydl.Tensor(x), mode=mode, **kw)
+            assert got.dtype == dtype
+            np.testing.assert_array_equal(got.data, want, err_msg=f"n={n} {kw}")
+    x = np.arange(11.0 * 11).reshape(1, 1, 11, 11)
+    xt, tx = tinydl.Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out = F.interpolate(xt, scale_factor=3.7, mode=mode)
+    tout = torch.nn.functional.interpolate(tx, scale_factor=3.7, mode=mode)
+    np.testing.assert_array_equal(out.data, tout.detach().numpy())
+    g = np.random.default_rng(0).standard_normal(out.shape)
+    out.backward(tinydl.Tensor(g))
+    tout.backward(torch.tensor(g))
+    np.testing.assert_allclose(xt.grad.data, tx.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("mode,shape", [("linear", (1, 2, 5)), ("bilinear", (1, 2, 4, 5)),
+                                        ("trilinear", (1, 1, 2, 3, 4))])
+@pytest.mark.parametrize("factor", [1.1, 1.3, (2, 1.1), (1.2, 2.0)])
+def test_linear_modes_copy_an_axis_of_unchanged_size(mode, shape, factor):
+    """floor(in * 1.1) == in: torch copies that axis rather than resample it at scale 1/1.1."""
+    torch = pytest.importorskip("torch")
+    n = len(shape) - 2
+    if isinstance(factor, tuple):
+        factor = (factor * 2)[:n]
+    x = np.random.default_rng(0).standard_normal(shape)
+    xt, tx = tinydl.Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out = F.interpolate(xt, scale_factor=factor, mode=mode)
+    tout = torch.nn.functional.interpolate(tx, scale_factor=factor, mode=mode)
+    assert out.shape == tuple(tout.shape)
+    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=0, atol=1e-12)
+    g = np.random.default_rng(1).standard_normal(out.shape)
+    out.backward(tinydl.Tensor(g))
+    tout.backward(torch.tensor(g))
+    np.testing.assert_allclose(xt.grad.data, tx.grad.numpy(), rtol=0, atol=1e-12)

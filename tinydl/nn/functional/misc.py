@@ -87,6 +87,31 @@ def _cubic_weights(t, a=-0.75):
     return np.stack([far(t + 1), near(t), near(1 - t), far(2 - t)], axis=-1)
 
 
+def _nearest_source(in_size, out_size, factor, exact, dtype):
+    """The input index each output index reads, by torch's CPU rule and arithmetic.
+
+    'nearest' reads floor(scale * o), 'nearest-exact' floor(max(scale * (o + 0.5) - 0.5, 0)
+    + 0.5), with scale = 1/scale_factor (given and not recomputed) or in/out, computed in
+    torch's accumulation type (float32 for float32 and integer inputs, float64 for float64),
+    the first product fused with its subtraction (one rounding, as the compiled kernel does),
+    and rounded to float32 before the floor (torch's floorf). These roundings decide the pixel
+    where the exact position is a whole number (in float64 8/196 * 49 lands below 2; torch
+    reads pixel 2): a test compares every index with torch's over thousands of sizes.
+    """
+    t = np.float64 if dtype == np.float64 else np.float32
+    scale = t(1.0 / factor) if factor is not None else t(in_size) / t(out_size)
+    o = np.arange(out_size).astype(t)
+    if not exact:
+        position = scale * o
+    else:
+        if t is np.float32:  # a float32 product is exact in float64: one rounding, as an FMA
+            real = (np.float64(scale) * (o + t(0.5)).astype(np.float64) - 0.5).astype(t)
+        else:
+            real = scale * (o + 0.5) - 0.5
+        position = np.maximum(real, t(0)) + t(0.5)
+    return np.minimum(np.floor(position.astype(np.float32)).astype(np.int64), in_size - 1)
+
+
 def _interp_matrix(in_size, out_size, scale, mode, align_corners, dtype):
     """(out_size, in_size) matrix M with ``out = M @ in`` along one axis, torch's rule.
 
@@ -132,9 +157,11 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
 
     'nearest' reads input index floor(o * in / out) (an integer scale factor repeats every
     pixel, a broadcast); 'nearest-exact' reads floor((o + 0.5) * in / out), the pixel whose
-    centre is nearest (torch's fix of 'nearest''s half-pixel shift). The other modes are separable: one (out, in) interpolation matrix
-    per axis, applied with ``matmul``, so gradients (of any order) come from the matrix
-    product.
+    centre is nearest (torch's fix of 'nearest''s half-pixel shift); both round as torch
+    does (``_nearest_source``). The other modes are separable: one (out, in) interpolation
+    matrix per axis, applied with ``matmul``, so gradients (of any order) come from the
+    matrix product; 'linear', 'bilinear' and 'trilinear' leave an axis whose size does not
+    change as it is (torch copies it even when the scale factor is not 1).
     """
     x = _tensor(input, "interpolate")
     if mode not in _INTERP_NDIM:
@@ -156,6 +183,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                              "scale_factor")
         out_sizes = _tuple(size, n, "interpolate", "size", 1)
         scales = [s / o for s, o in zip(spatial, out_sizes)]
+        factors = (None,) * n
     else:
         factors = (scale_factor,) * n if isinstance(scale_factor, numbers.Number) else tuple(
             scale_factor)
@@ -167,30 +195,33 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                              f"output {out_sizes} for an input of shape {x.shape}")
         if recompute_scale_factor:
             scales = [s / o for s, o in zip(spatial, out_sizes)]
+            factors = (None,) * n
         else:
             scales = [1.0 / f for f in factors]
-        if mode == "nearest" and not recompute_scale_factor and all(
-                float(f).is_integer() for f in factors):
-            reps = [int(f) for f in factors]
-            expanded = x.reshape(x.shape[:2] + sum(((s, 1) for s in spatial), ()))
-            target = x.shape[:2] + sum(((s, r) for s, r in zip(spatial, reps)), ())
-            return expanded.broadcast_to(target).reshape(x.shape[:2] + out_sizes)
     if mode.startswith("nearest"):
-        offset = 0.5 if mode == "nearest-exact" else 0.0
+        sources = [_nearest_source(i, o, f, mode == "nearest-exact", x.dtype)
+                   for i, o, f in zip(spatial, out_sizes, factors)]
+        if all(o % i == 0 and np.array_equal(src, np.arange(o) // (o // i))
+               for i, o, src in zip(spatial, out_sizes, sources)):
+            # Every pixel repeated a whole number of times: a broadcast, not a gather.
+            expanded = x.reshape(x.shape[:2] + sum(((i, 1) for i in spatial), ()))
+            target = x.shape[:2] + sum(((i, o // i) for i, o in zip(spatial, out_sizes)), ())
+            return expanded.broadcast_to(target).reshape(x.shape[:2] + out_sizes)
         out = x
-        for axis, (in_size, out_size, scale) in enumerate(zip(spatial, out_sizes, scales)):
-            src = np.minimum(np.floor((np.arange(out_size) + offset) * scale).astype(np.int64),
-                             in_size - 1)
-            index = (slice(None),) * (2 + axis) + (src,)
-            out = out[index]
+        for axis, src in enumerate(sources):
+            out = out[(slice(None),) * (2 + axis) + (src,)]
         return out
     if x.dtype not in (np.float32, np.float64):
         raise TypeError(f"interpolate: mode {mode!r} needs a float input, got {x.dtype}")
     # One interpolation matrix per spatial axis, applied along it, the last axis first (a NaN
     # or inf of x reaches only the outputs whose taps read it, as in torch: see AlongAxis).
+    # The linear modes leave an axis whose size does not change as it is, as torch does
+    # (whatever the scale factor: 1.1 on 5 pixels still gives 5); bicubic resamples it.
     out = x
     for axis, i, o, s in reversed(list(zip(range(x.ndim - n, x.ndim), spatial, out_sizes,
                                            scales))):
+        if i == o and mode != "bicubic":
+            continue
         out = AlongAxis.apply(out, axis, _interp_matrix(i, o, s, mode, bool(align_corners),
                                                         x.dtype))
     return out
