@@ -749,7 +749,12 @@ class Tensor:
         except ValueError:
             raise ValueError(f"masked_fill: mask of shape {mask.shape} does not broadcast to "
                              f"the tensor's shape {self.shape}") from None
-        value = value.data if isinstance(value, Tensor) else value
+        if isinstance(value, Tensor):  # differentiable in the value too, as torch
+            if value.ndim != 0:
+                raise ValueError(f"masked_fill: a Tensor value must be 0-dimensional (as in "
+                                 f"torch), got shape {value.shape}")
+            value = value if value.dtype == self.dtype else _ops.astype(value, self.dtype)
+            return _ops.where(mask, value, self)
         return _ops.where(mask, np.asarray(value, dtype=self.dtype), self)
 
     def sum(self, *args, **kwargs):
@@ -798,9 +803,10 @@ class Tensor:
         """Two ints swap those two axes, as ``torch.Tensor.transpose(dim0, dim1)``; otherwise
         NumPy's ``transpose(axes)`` (no argument: reverse the axes; a full permutation).
 
-        The two conventions meet in ``x.transpose(0, 1)`` on a 2-D tensor: NumPy reads it as
-        the identity permutation, torch as the swap; tinydl follows torch, as silently keeping
-        the matrix untransposed would surprise far more users than it would help.
+        The two conventions meet in two ints on a 2-D tensor: NumPy reads ``x.transpose(0, 1)``
+        (and ``(-2, -1)``, ``(0, -1)``, ``(-2, 1)``) as the identity permutation, torch as the
+        swap; tinydl follows torch, as silently keeping the matrix untransposed would surprise
+        far more users than it would help. (Where NumPy swaps, the two agree.)
         """
         if dim0 is not None or dim1 is not None:
             if axes or dim0 is None or dim1 is None:
@@ -808,7 +814,7 @@ class Tensor:
             axes = (dim0, dim1)
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
-        elif len(axes) == 2 and self.ndim != 2 or axes in ((0, 1), (1, 0)) and self.ndim == 2:
+        elif len(axes) == 2:
             return _ops.swapaxes(self, *axes)
         return _ops.transpose(self, axes or None)
 

@@ -376,6 +376,23 @@ def test_torch_habit_methods():
     assert x.argmax(dim=1).dtype == np.int64
 
 
+def test_masked_fill_with_a_tensor_value_passes_its_gradient():
+    pt = pytest.importorskip("torch")
+    x0 = np.arange(6.0).reshape(2, 3)
+    mask = x0 > 2.5
+    x, v = td.tensor(x0, requires_grad=True), td.tensor(7.0, dtype=np.float64, requires_grad=True)
+    tx, tv = pt.tensor(x0, requires_grad=True), pt.tensor(7.0, dtype=pt.float64, requires_grad=True)
+    out, tout = x.masked_fill(td.tensor(mask), v), tx.masked_fill(pt.tensor(mask), tv)
+    np.testing.assert_array_equal(out.numpy(), tout.detach().numpy())
+    (out * out).sum().backward()
+    (tout * tout).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+    assert float(v.grad) == float(tv.grad) == 42.0
+    assert x.float().masked_fill(td.tensor(mask), v).dtype == np.float32
+    with pytest.raises(ValueError, match="0-dimensional"):
+        x.masked_fill(td.tensor(mask), td.ones(3))
+
+
 @pytest.mark.parametrize("call", [
     lambda x: x.sum(dim=1, keepdim=True), lambda x: x.mean(dim=0), lambda x: x.max(dim=1),
     lambda x: x.min(dim=1, keepdim=True), lambda x: x.var(dim=1), lambda x: x.std(dim=0),
@@ -617,6 +634,15 @@ def test_transpose_with_two_dims_swaps_them_as_torch():
     m = np.arange(6.0).reshape(2, 3)
     np.testing.assert_array_equal(td.tensor(m).transpose(0, 1).numpy(), m.T)
     np.testing.assert_array_equal(td.tensor(m).transpose(dim0=1, dim1=0).numpy(), m.T)
+    for dims in [(-2, -1), (0, -1), (-2, 1), (-1, -2), (1, -2), (0, 0), (-1, 1)]:
+        t = td.tensor(m, requires_grad=True)
+        out = t.transpose(*dims)
+        want = pt.tensor(m).transpose(*dims).numpy()
+        np.testing.assert_array_equal(out.numpy(), want, err_msg=str(dims))
+        out.backward(td.tensor(np.arange(out.size, dtype=float).reshape(out.shape)))
+        np.testing.assert_array_equal(t.grad.numpy().shape, m.shape)
+        np.testing.assert_array_equal(
+            t.grad.numpy(), pt.tensor(np.arange(6.0).reshape(want.shape)).transpose(*dims).numpy())
     x = np.random.default_rng(0).normal(size=(2, 3, 4))
     for dims in [(0, 2), (2, 1), (-1, 0)]:
         np.testing.assert_array_equal(td.tensor(x).transpose(*dims).numpy(),
@@ -673,3 +699,20 @@ def test_0d_tensor_takes_dim_0_or_minus_1_as_torch(op, dim):
     out.backward()
     tout.backward()
     np.testing.assert_allclose(x.grad.item(), tx.grad.item(), rtol=1e-12)
+
+
+def test_in_place_op_on_one_indexed_element_writes_into_the_tensor():
+    """``x[0, 1]`` is a 0-d view (NumPy's scalar would be a copy), so ``x[0, 1].add_(5)`` and
+    ``x[1][2].fill_(7)`` change x as in torch; inside a graph the in-place op raises."""
+    x = td.zeros(2, 3)
+    x[0, 1].add_(5)
+    x[1][2].fill_(7)
+    np.testing.assert_array_equal(x.numpy(), [[0, 5, 0], [0, 0, 7]])
+    assert x[0, 1].shape == () and x[0, 1].item() == 5.0
+    y = td.zeros(3)
+    y[-1] += 2
+    y[0].sub_(1)
+    np.testing.assert_array_equal(y.numpy(), [-1, 0, 2])
+    a = td.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="view"):
+        (a * 2)[0].mul_(3)

@@ -184,9 +184,15 @@ def test_tiling_by_ones_still_copies():
         assert out is not x and not np.shares_memory(out.data, x.data)
 
 
-def test_flip_and_diagonal_are_views_of_their_input():
+def test_flip_copies_and_diagonal_is_a_view_as_in_torch():
+    """torch.flip copies (NumPy's is a view): an in-place op on a flipped tensor must leave the
+    original alone, as it does in torch."""
     x = td.tensor(np.arange(12.0).reshape(3, 4))
-    assert np.shares_memory(td.flip(x).data, x.data)
+    assert not np.shares_memory(td.flip(x).data, x.data)
+    f = x.flip(0)
+    f += 10
+    f.add_(1)
+    np.testing.assert_array_equal(x.numpy(), np.arange(12.0).reshape(3, 4))
     assert np.shares_memory(td.diagonal(x).data, x.data)
     assert not np.shares_memory(td.diag(x).data, x.data)  # torch's diag is a new tensor
 

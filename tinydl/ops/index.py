@@ -75,7 +75,14 @@ class GetItem(Function):
         except IndexError as err:
             raise IndexError(f"getitem: index {index} is invalid for a tensor of shape "
                              f"{x.shape}: {err}") from None
-        return np.array(out) if _is_advanced(index) else out
+        if _is_advanced(index):
+            return np.array(out)
+        if not isinstance(out, np.ndarray):
+            # Every axis taken by an int gives a NumPy scalar, a copy; with a trailing Ellipsis
+            # NumPy gives a 0-d view instead, so that ``x[0, 1].add_(5)`` writes into x, as
+            # in torch.
+            out = x[(index if isinstance(index, tuple) else (index,)) + (Ellipsis,)]
+        return out
 
     @staticmethod
     def backward(ctx, g):

@@ -40,16 +40,19 @@ def _int_tuple(values, op, what):
 
 # ----------------------------------------------------------------------------- flip, roll
 class Flip(Function):
-    """x reversed along axes (a view); dx = g flipped along the same axes."""
+    """x reversed along axes (a copy, as torch.flip); dx = g flipped along the same axes.
+
+    Not NumPy's view: an in-place op on a flipped image (``img.flip(-1).add_(noise)``) would
+    otherwise write into the original, silently for a torch user.
+    """
 
     retain_inputs = ()
     retain_output = False
-    view = True
 
     @staticmethod
     def forward(ctx, x, axes=()):
         ctx.axes = axes
-        return np.flip(x, axes)
+        return np.flip(x, axes).copy()
 
     @staticmethod
     def backward(ctx, g):
@@ -58,7 +61,8 @@ class Flip(Function):
 
 def flip(x, axis=None, *, dims=None):
     """Reverse the order of elements along ``axis`` (an int, a tuple; all axes when None, as
-    NumPy). torch's ``dims`` is an alias. Shape unchanged; a view of ``x``."""
+    NumPy). torch's ``dims`` is an alias. Shape unchanged; a copy (torch's ``flip``; NumPy's
+    is a view)."""
     x = as_tensor(x)
     if dims is not None:
         if axis is not None:
