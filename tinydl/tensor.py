@@ -519,6 +519,11 @@ class Tensor:
         old._ctx = self._ctx
         if self._ctx is not None:
             self._ctx._out = weakref.ref(old)
+        # ``y += y``: the operand is the old value (self gets the new node, which would then be
+        # its own input and lose that share of the gradient). A constant that shares self's
+        # array (``y.mul_(y.detach())``) is copied: the write below would change the value
+        # the op saved for its backward.
+        operands = tuple(old if o is self else _unaliased(o, self.data) for o in operands)
         result = compute(old, *operands)
         if result._ctx is None or result is old or any(result is o for o in operands):
             result = _ops.copy(result)
@@ -1259,6 +1264,15 @@ class Tensor:
 
 def _grad_on():
     return _autograd.is_grad_enabled()
+
+
+def _unaliased(operand, array):
+    """``operand``, or a copy of it where it is a constant sharing memory with ``array``."""
+    data = operand.data if isinstance(operand, Tensor) else operand
+    if (isinstance(data, np.ndarray) and not _requires_grad(operand)
+            and np.may_share_memory(data, array)):
+        return Tensor._wrap(data.copy()) if isinstance(operand, Tensor) else data.copy()
+    return operand
 
 
 def _requires_grad(x):

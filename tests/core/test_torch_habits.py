@@ -130,6 +130,26 @@ def test_in_place_on_a_non_leaf_is_recorded_and_differentiable():
     np.testing.assert_allclose(y.grad.data, 2 * expected_h * 3.0)
 
 
+@pytest.mark.parametrize("op,expected", [
+    (lambda y: y.__iadd__(y), lambda a: 4 + 0 * a),           # y = 2a, y += y: 4a
+    (lambda y: y.__isub__(y), lambda a: 0 * a),
+    (lambda y: y.mul_(y), lambda a: 8 * a),                   # (2a)^2
+    (lambda y: y.sub_(y, alpha=0.5), lambda a: 1 + 0 * a),    # 2a - a
+    (lambda y: y.mul_(y.detach()), lambda a: 2 * (2 * a)),    # c * 2a, c = old y
+    (lambda y: y.add_(y.data), lambda a: 2 + 0 * a),          # a constant equal to old y
+    (lambda y: y.pow_(y.detach()), lambda a: 2 * (2 * a) * (2 * a) ** (2 * a - 1)),
+], ids=["iadd-self", "isub-self", "mul_-self", "sub_-self-alpha", "mul_-detached-alias",
+        "add_-array-alias", "pow_-detached-alias"])
+def test_in_place_whose_operand_is_the_tensor_itself_or_its_array(op, expected):
+    """The operand is the value before the write: y += y gave a.grad 2 (the self edge was lost),
+    y.mul_(y.detach()) read the overwritten array in its backward."""
+    a0 = np.array([0.5, -1.0, 2.0])
+    a = td.tensor(a0, requires_grad=True)
+    y = op(a * 2)
+    y.sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), expected(a0), rtol=1e-12)
+
+
 def test_in_place_on_a_plain_tensor_with_a_grad_operand_joins_the_graph():
     w = f64(1.0, 2.0)
     buf = td.zeros(2, dtype=np.float64)
