@@ -198,12 +198,16 @@ def test_layer_instance_group_norm_against_torch():
         theirs.double()
         np.testing.assert_allclose(ours.double()(T(x)).data,
                                    theirs(torch.tensor(x)).detach().numpy(), atol=1e-10)
-    ours = nn.InstanceNorm2d(4, track_running_stats=True).double()
-    theirs = torch.nn.InstanceNorm2d(4, track_running_stats=True).double()
-    ours(T(x)), theirs(torch.tensor(x))
-    np.testing.assert_allclose(ours.running_var.data, theirs.running_var.numpy(), atol=1e-12)
-    ours.eval(), theirs.eval()
-    np.testing.assert_allclose(ours(T(x)).data, theirs(torch.tensor(x)).numpy(), atol=1e-10)
+    for momentum in (0.1, None):  # None: torch keeps the running statistics as they are
+        ours = nn.InstanceNorm2d(4, momentum=momentum, track_running_stats=True).double()
+        theirs = torch.nn.InstanceNorm2d(4, momentum=momentum, track_running_stats=True).double()
+        for _ in range(2):
+            ours(T(x + 3)), theirs(torch.tensor(x + 3))
+        for name, value in theirs.state_dict().items():
+            np.testing.assert_allclose(ours.state_dict()[name].data, value.numpy(), atol=1e-12,
+                                       err_msg=f"{name}, momentum={momentum}")
+        ours.eval(), theirs.eval()
+        np.testing.assert_allclose(ours(T(x)).data, theirs(torch.tensor(x)).numpy(), atol=1e-10)
 
 
 def test_dropout_seeded_scaled_and_identity_in_eval():

@@ -1,4 +1,6 @@
 """Losses: closed forms, torch as an optional oracle, gradcheck, and stability for logits of +-1e4."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -175,6 +177,15 @@ def test_kl_div_against_closed_form_and_torch():
     theirs = torch.nn.functional.kl_div(torch.tensor(np.log(q)), torch.tensor(np.log(q[::-1])),
                                         reduction="sum", log_target=True)
     assert np.isclose(F.kl_div(T(np.log(q)), T(np.log(q[::-1])), "sum", True).item(), theirs.item())
+    # A negative target (not a distribution) gives NaN, as torch's xlogy: never a finite number.
+    bad = np.array([-0.5, 0.0, 0.3])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ours = F.kl_div(T(np.array([-1.0, -2.0, -0.5])), T(bad), reduction="none").data
+    theirs = torch.nn.functional.kl_div(torch.tensor([-1.0, -2.0, -0.5], dtype=torch.float64),
+                                        torch.tensor(bad), reduction="none").numpy()
+    np.testing.assert_allclose(ours, theirs, atol=1e-12)
+    assert np.isnan(ours[0])
 
 
 LOSSES = {

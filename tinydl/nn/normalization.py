@@ -109,7 +109,9 @@ class _InstanceNorm(_NormBase):
 
     def forward(self, x):
         self._check_input(x)
-        factor = self._update_factor()
+        # torch's rule, not BatchNorm's: momentum=None is 0 (the running statistics stay as
+        # they are, no cumulative average) and num_batches_tracked is never counted.
+        factor = 0.0 if self.momentum is None else self.momentum
         use_input_stats = self.training or not self.track_running_stats
         return F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                                use_input_stats, factor, self.eps)

@@ -107,17 +107,17 @@ def hinge_loss(input, target, reduction="mean", margin=1.0):
 def kl_div(input, target, reduction="mean", log_target=False):
     """KL divergence with torch's convention: ``input`` holds log-probabilities log q.
 
-    Pointwise ``y (log y - log q)`` (0 where y = 0) or, with ``log_target``,
-    ``exp(y) (y - log q)``. 'batchmean' divides the sum by the batch size (the true KL);
-    'mean' averages over every element, as torch.
+    Pointwise ``y (log y - log q)`` (0 where y = 0, NaN where y < 0, torch's ``xlogy``) or,
+    with ``log_target``, ``exp(y) (y - log q)``. 'batchmean' divides the sum by the batch size
+    (the true KL); 'mean' averages over every element, as torch.
     """
     x, t = _pair_of(input, target, "kl_div")
     if log_target:
         loss = t.exp() * (t - x)
     else:
-        positive = Tensor._wrap(t.data > 0)
-        safe = tinydl.where(positive, t, 1.0)
-        loss = t * safe.log() - t * x
+        zero = Tensor._wrap(t.data == 0)
+        with np.errstate(invalid="ignore"):  # a negative target: NaN, as torch's
+            loss = t * tinydl.where(zero, 1.0, t).log() - t * x
     if reduction == "batchmean":
         batch = x.shape[0] if x.ndim else 1
         # An empty batch gives 0/0 = NaN, as torch (and not a ZeroDivisionError).
