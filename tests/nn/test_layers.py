@@ -353,6 +353,54 @@ def test_torch_activation_layers_defaults_and_repr_as_torch():
         nn.PReLU()(T(np.ones(3)))
 
 
+def test_inplace_relu_leaky_relu_elu_dropout_write_into_the_input_as_torch():
+    """inplace=True was accepted and ignored by these four: the input kept its values."""
+    torch = pytest.importorskip("torch")
+    makers = [lambda m: m.ReLU(inplace=True), lambda m: m.LeakyReLU(0.1, True),
+              lambda m: m.ELU(0.5, True)]
+    x0 = np.array([-1.0, 2.0, -0.5])
+    for make in makers:
+        x, tx = T(x0.copy()), torch.tensor(x0.copy())
+        ours, theirs = make(nn), make(torch.nn)
+        assert repr(ours) == repr(theirs)
+        assert ours(x) is x
+        theirs(tx)
+        np.testing.assert_allclose(x.data, tx.numpy(), rtol=1e-12)
+        # inside a graph: recorded, and the gradient is the activation's
+        a = T(x0.copy(), True)
+        out = make(nn)(a * 2)
+        out.sum().backward()
+        ta = torch.tensor(x0.copy(), requires_grad=True)
+        make(torch.nn)(ta * 2).sum().backward()
+        np.testing.assert_allclose(a.grad.data, ta.grad.numpy(), rtol=1e-12)
+    x = tinydl.ones(1000)
+    tinydl.manual_seed(3)
+    drop = nn.Dropout(0.5, inplace=True)
+    assert drop(x) is x and set(np.unique(x.data)) == {0.0, 2.0}
+    assert repr(drop) == repr(torch.nn.Dropout(0.5, inplace=True))
+    drop.eval()
+    y = tinydl.ones(3)
+    assert drop(y) is y and (y.data == 1).all()
+
+
+def test_constructor_positional_arguments_land_where_torch_puts_them():
+    """MaxPool1d's 5th is return_indices (ceil_mode was taken for it); MultiheadAttention's
+    5th is add_bias_kv (batch_first was)."""
+    torch = pytest.importorskip("torch")
+    x = np.array([[[1.0, 5.0, 2.0, 7.0, 3.0]]])
+    ours = nn.MaxPool1d(2, 2, 0, 1, True)(T(x))
+    theirs = torch.nn.MaxPool1d(2, 2, 0, 1, True)(torch.tensor(x))
+    for a, b in zip(ours, theirs):
+        np.testing.assert_array_equal(a.data, b.numpy())
+    values, idx = F.max_pool1d(T(x), 2, return_indices=True)
+    np.testing.assert_array_equal(idx.data, [[[1, 3]]])
+    assert nn.MultiheadAttention(4, 2, 0.0, True, False, False, None, None, True).batch_first
+    with pytest.raises(NotImplementedError, match="add_bias_kv"):
+        nn.MultiheadAttention(4, 2, 0.0, True, True)
+    with pytest.raises(tinydl.DeviceError):
+        nn.MultiheadAttention(4, 2, device="cuda")
+
+
 def test_prelu_learns_its_slope_and_new_activations_build_mlps():
     tinydl.manual_seed(0)
     prelu = nn.PReLU(2)

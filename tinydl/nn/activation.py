@@ -7,6 +7,7 @@ import numpy as np
 
 from tinydl import ops
 from tinydl.nn import functional as F
+from tinydl.nn.functional.activation import _activate
 from tinydl.nn.init import constant_
 from tinydl.nn.module import Module, Parameter, _check_size, _layer_input
 from tinydl.tensor import Tensor
@@ -18,13 +19,19 @@ def _inplace_repr(inplace):
 
 
 class ReLU(Module):
-    """max(x, 0). (``inplace`` is accepted for torch compatibility and ignored.)"""
+    """max(x, 0); ``inplace=True`` writes the result into the input, as torch's."""
 
     def __init__(self, inplace=False):
         super().__init__()
+        self.inplace = inplace
 
     def forward(self, x):
+        if self.inplace:
+            return _activate(ops.relu, x, True, "relu")
         return ops.relu(x)
+
+    def extra_repr(self):
+        return _inplace_repr(self.inplace)
 
 
 class LeakyReLU(Module):
@@ -32,13 +39,14 @@ class LeakyReLU(Module):
 
     def __init__(self, negative_slope=0.01, inplace=False):
         super().__init__()
-        self.negative_slope = negative_slope
+        self.negative_slope, self.inplace = negative_slope, inplace
 
     def forward(self, x):
-        return ops.leaky_relu(x, self.negative_slope)
+        return _activate(ops.leaky_relu, x, self.inplace, "leaky_relu", self.negative_slope)
 
     def extra_repr(self):
-        return f"negative_slope={self.negative_slope}"
+        return f"negative_slope={self.negative_slope}" + (
+            ", inplace=True" if self.inplace else "")
 
 
 class ELU(Module):
@@ -46,13 +54,13 @@ class ELU(Module):
 
     def __init__(self, alpha=1.0, inplace=False):
         super().__init__()
-        self.alpha = alpha
+        self.alpha, self.inplace = alpha, inplace
 
     def forward(self, x):
-        return ops.elu(x, self.alpha)
+        return _activate(ops.elu, x, self.inplace, "elu", self.alpha)
 
     def extra_repr(self):
-        return f"alpha={self.alpha}"
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
 
 
 class GELU(Module):

@@ -14,7 +14,7 @@ from tinydl.nn.functional.attention import _attention
 from tinydl.nn.linear import Linear
 from tinydl.nn.module import Module, Parameter, _check_size
 from tinydl.nn.normalization import LayerNorm
-from tinydl.tensor import Tensor
+from tinydl.tensor import Tensor, _check_device
 
 
 def _additive_mask(mask, dtype, caller, name):
@@ -47,10 +47,17 @@ class MultiheadAttention(Module):
     gives NaN on the need_weights path); ``add_bias_kv``/``add_zero_attn`` are not supported.
     """
 
-    def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, batch_first=False,
-                 kdim=None, vdim=None, dtype=np.float32):
+    def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False,
+                 add_zero_attn=False, kdim=None, vdim=None, batch_first=False, device=None,
+                 dtype=np.float32):
+        # torch's argument order, so that positional arguments land where they do in torch.
         super().__init__()
         name = "MultiheadAttention"
+        if add_bias_kv or add_zero_attn:
+            raise NotImplementedError(f"{name}: add_bias_kv and add_zero_attn are not "
+                                      "supported")
+        if device is not None:
+            _check_device(device, name)
         self.embed_dim = _check_size(embed_dim, name, "embed_dim", 1)
         self.num_heads = _check_size(num_heads, name, "num_heads", 1)
         if embed_dim % num_heads:

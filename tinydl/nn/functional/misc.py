@@ -15,7 +15,8 @@ from tinydl.tensor import Tensor
 def dropout(input, p=0.5, training=True, inplace=False):
     """Inverted dropout (Srivastava et al. 2014): zero entries with probability p, scale by 1/(1-p).
 
-    The mask comes from tinydl's seeded generator; identity when not training.
+    The mask comes from tinydl's seeded generator; identity when not training. ``inplace``
+    writes the result into the input, as torch's.
     """
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: probability p must be in [0, 1], got {p}")
@@ -23,10 +24,14 @@ def dropout(input, p=0.5, training=True, inplace=False):
     if not training or p == 0.0:
         return x
     if p == 1.0:
-        return x * 0.0
-    dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float64
-    keep = get_generator().random(x.shape, dtype=dtype) >= p
-    return x * Tensor._wrap(keep.astype(x.dtype) * np.asarray(1.0 / (1.0 - p), dtype=x.dtype))
+        scale = Tensor._wrap(np.zeros((), dtype=x.dtype))
+    else:
+        dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float64
+        keep = get_generator().random(x.shape, dtype=dtype) >= p
+        scale = Tensor._wrap(keep.astype(x.dtype) * np.asarray(1.0 / (1.0 - p), dtype=x.dtype))
+    if inplace:
+        return x.mul_(scale)
+    return x * scale
 
 
 def _padding_row(padding_idx, num_embeddings, caller):

@@ -74,14 +74,18 @@ def _flat_pool_indices(offsets, geom, width):
     return rows * width + cols
 
 
-def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
-    """Maximum over each window of a sequence: (N, C, L) -> (N, C, Lo)."""
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """Maximum over each window of a sequence: (N, C, L) -> (N, C, Lo); with
+    ``return_indices`` also the index (into L) of every maximum, as torch."""
     x = _tensor(input, "max_pool1d")
     _check_ndim(x, (3,), "max_pool1d", "(N, C, L)")
     stride = kernel_size if stride is None else stride
     pair = lambda v, fill: (fill, _tuple(v, 1, "max_pool1d", "size", 0)[0])
     out = max_pool2d(x.expand_dims(-2), pair(kernel_size, 1), pair(stride, 1),
-                     pair(padding, 0), pair(dilation, 1), ceil_mode)
+                     pair(padding, 0), pair(dilation, 1), ceil_mode, return_indices)
+    if return_indices:  # flat indices into 1 x L: the index into L
+        return out[0].squeeze(-2), out[1].squeeze(-2)
     return out.squeeze(-2)
 
 
