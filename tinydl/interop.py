@@ -206,6 +206,12 @@ def array_ufunc(ufunc, method, inputs, kwargs):
         return _reduce(ufunc, name, *inputs, **kwargs)
     if method != "__call__":
         raise _unsupported(name)
+    outs = kwargs.get("out")
+    outs = outs if isinstance(outs, tuple) else (outs,)
+    if outs and all(isinstance(o, np.ndarray) for o in outs):
+        # Into plain arrays: ``p.data -= lr * p.grad`` (torch's habit of updating a parameter's
+        # array), i.e. NumPy on the tensors' values, outside any graph, as in torch.
+        return ufunc(*_unwrap(inputs), **kwargs)
     _check_ufunc_kwargs(name, kwargs, unary)
     if ufunc in _UFUNC_QUERIES:
         return ufunc(*_unwrap(inputs))

@@ -40,7 +40,9 @@ def _to_array(data, dtype=None):
     """The ndarray a Tensor built from ``data`` holds (always a copy, as ``torch.tensor`` makes).
 
     Python data follows ``torch.tensor``: bools stay ``bool``, ints become ``int64``, floats
-    (or any list holding a float) ``float32``. NumPy arrays and scalars keep their dtype.
+    (or any list holding a float) ``float32``, unless the list holds a NumPy float64 scalar
+    (``[np.float64(1.5)]``, ``[np.sqrt(2.0)]``): then float64, as torch infers it. NumPy
+    arrays and scalars keep their dtype.
     """
     if isinstance(data, Tensor):
         data = data.data
@@ -62,7 +64,22 @@ def _to_array(data, dtype=None):
         return arr
     if arr.dtype.kind in "iu":
         return arr.astype(np.int64, copy=False)
+    if arr.dtype == np.float64 and _holds_float64_scalar(data):
+        return arr
     return arr.astype(_DEFAULT_FLOAT, copy=False)
+
+
+def _holds_float64_scalar(data):
+    """Whether nested lists/tuples ``data`` hold a NumPy float64 scalar somewhere (one pass
+    over each list's element types: 20 ms for a million floats)."""
+    if not isinstance(data, (list, tuple)):
+        return isinstance(data, np.float64)
+    types = set(map(type, data))
+    if np.float64 in types:
+        return True
+    if list in types or tuple in types:
+        return any(_holds_float64_scalar(item) for item in data if isinstance(item, (list, tuple)))
+    return False
 
 
 def _describe(data):
@@ -962,7 +979,10 @@ class Tensor:
                         "returns (values, indices) as torch.sort does (NumPy's in-place "
                         "ndarray.sort has no tinydl form)")
 
-    def argsort(self, axis=-1, descending=False, stable=False, **kwargs):
+    def argsort(self, axis=-1, descending=False, stable=False, dim=None, **kwargs):
+        """NumPy's ``argsort`` (torch's ``dim`` and ``descending`` accepted)."""
+        if dim is not None:
+            axis = dim
         return _ops.argsort(self, axis, descending=descending, stable=stable, **kwargs)
 
     def topk(self, k, dim=-1, largest=True, sorted=True):  # noqa: A002 (torch's name)

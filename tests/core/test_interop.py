@@ -360,7 +360,7 @@ UNSUPPORTED = {
     "accumulate": lambda: np.add.accumulate(_x),
     "outer": lambda: np.multiply.outer(_x, _x),
     "multiply.reduce": lambda: np.multiply.reduce(_x),
-    "exp": lambda: np.exp(_x, out=np.empty((2, 3))),
+    "exp": lambda: np.exp(_x, out=td.zeros(2, 3)),
     "add": lambda: np.add(_x, 1.0, where=np.ones((2, 3), dtype=bool)),
     "negative": lambda: np.negative(_x, dtype=np.float32),
     "sum": lambda: np.sum(_x, dtype=np.float32),
@@ -384,3 +384,15 @@ def test_unsupported_message_suggests_the_plain_numpy_call():
     pattern = r"numpy\.cbrt .*no differentiable op.*np\.cbrt\(t\.data\)"
     with pytest.raises(TypeError, match=pattern):
         np.cbrt(_x)
+
+
+def test_ufunc_into_a_plain_array_computes_on_the_values():
+    """``p.data -= lr * p.grad`` (torch's habit; p.grad is a Tensor): NumPy on the values,
+    written into the array, outside any graph."""
+    p = td.tensor([1.0, 2.0], requires_grad=True)
+    p.grad = td.tensor([10.0, 20.0])
+    p.data -= 0.1 * p.grad
+    np.testing.assert_allclose(p.numpy(), [0.0, 0.0], atol=1e-7)
+    out = np.empty(2, np.float32)
+    assert np.exp(td.tensor([0.0, 1.0]), out=out) is out
+    np.testing.assert_allclose(out, [1.0, np.e], rtol=1e-6)

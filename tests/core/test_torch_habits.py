@@ -736,3 +736,61 @@ def test_in_place_op_on_one_indexed_element_writes_into_the_tensor():
     a = td.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(RuntimeError, match="view"):
         (a * 2)[0].mul_(3)
+
+
+def test_dtypes_of_joins_clamps_wheres_and_float_ops_on_integers_as_torch():
+    """Where NumPy widens to float64 and torch does not: an int tensor joined with a float32
+    one, clamped by a Python float, two Python floats in where, softmax and friends of ints;
+    and a list holding NumPy float64 scalars keeps float64 (it lost precision as float32)."""
+    pt = pytest.importorskip("torch")
+    i, f = td.tensor([1, 2]), td.tensor([1.5], dtype=np.float32)
+    ti, tf = pt.tensor([1, 2]), pt.tensor([1.5])
+    assert td.cat([i, f]).dtype == np.float32 == td.concatenate([f, i]).dtype
+    assert str(pt.cat([ti, tf]).dtype) == "torch.float32"
+    assert td.stack([i, td.tensor([0.5, 1.5])]).dtype == np.float32
+    assert td.cat([i, f.double()]).dtype == np.float64
+    assert td.cat([i, td.tensor([True])]).dtype == np.int64
+    assert td.concatenate([td.ones(2, 2), td.ones(3)], axis=None).shape == (7,)
+    cond = np.array([True, False])
+    for a, b in [(1.5, 0), (1.5, 2.5), (1, 0), (True, False), (True, 0)]:
+        ours, theirs = td.where(cond, a, b), pt.where(pt.tensor(cond), a, b)
+        assert str(ours.dtype) == str(theirs.dtype).replace("torch.", ""), (a, b)
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    x = td.tensor([1, 2, 3])
+    assert x.clamp(0.5).dtype == np.float32 and x.clamp(1, 2).dtype == np.int64
+    np.testing.assert_array_equal(x.clamp(0.5, 2.5).numpy(), [1.0, 2.0, 2.5])
+    for op in (lambda t: t.logsumexp(dim=0), lambda t: td.softmax(t, 0),
+               lambda t: td.log_softmax(t, 0), lambda t: F.gelu(t), lambda t: F.elu(t),
+               lambda t: F.softplus(t), lambda t: F.leaky_relu(t)):
+        assert op(x).dtype == np.float32
+    assert td.tensor([np.float64(1.5), 2.0]).dtype == np.float64
+    assert td.tensor([[1.0], [np.sqrt(2.0)]]).dtype == np.float64
+    assert td.tensor([1.5, np.float32(2.0)]).dtype == np.float32 == td.tensor([1.5]).dtype
+
+
+def test_clamp_with_tensor_bounds_passes_their_gradients_as_torch():
+    pt = pytest.importorskip("torch")
+    x0, lo0 = np.array([0.0, 1.0, 2.0, 3.0, 1.5]), np.array([1.0, 1.0, 1.0, 1.0, 2.0])
+    w = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    for hi0 in (2.5, 0.5):  # 0.5: every bound below a_min, so everything is a_max
+        x, lo, hi = (td.tensor(v, dtype=np.float64, requires_grad=True) for v in (x0, lo0, hi0))
+        tx, tlo, thi = (pt.tensor(v, dtype=pt.float64, requires_grad=True)
+                        for v in (x0, lo0, hi0))
+        out, tout = x.clamp(min=lo, max=hi), tx.clamp(min=tlo, max=thi)
+        np.testing.assert_array_equal(out.numpy(), tout.detach().numpy())
+        (out * td.tensor(w)).sum().backward()
+        (tout * pt.tensor(w)).sum().backward()
+        for ours, theirs in ((x, tx), (lo, tlo), (hi, thi)):
+            np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+    arr = td.tensor(x0).clamp(min=lo0)  # an array bound
+    np.testing.assert_array_equal(arr.numpy(), np.maximum(x0, lo0))
+
+
+def test_argsort_dim_matmul_with_a_list_and_an_empty_split():
+    x = td.tensor([[3.0, 1.0, 2.0]])
+    np.testing.assert_array_equal(x.argsort(dim=1).numpy(), [[1, 2, 0]])
+    np.testing.assert_allclose((x @ [1.0, 2.0, 3.0]).numpy(), [11.0])
+    with pytest.raises(TypeError, match="matmul: operands"):
+        x @ 2
+    pieces = td.arange(0).split(2)
+    assert len(pieces) == 1 and pieces[0].shape == (0,)  # torch: one empty piece

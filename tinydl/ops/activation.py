@@ -144,7 +144,7 @@ class LeakyReLU(Function):
 
 def leaky_relu(x, negative_slope=0.01):
     """x if x > 0 else negative_slope * x."""
-    return LeakyReLU.apply(as_tensor(x), negative_slope=negative_slope)
+    return LeakyReLU.apply(floating(x), negative_slope=negative_slope)
 
 
 class ELU(Function):
@@ -164,7 +164,7 @@ class ELU(Function):
 
 def elu(x, alpha=1.0):
     """x if x > 0 else alpha (e^x - 1)  (Clevert et al. 2016)."""
-    return ELU.apply(as_tensor(x), alpha=alpha)
+    return ELU.apply(floating(x), alpha=alpha)
 
 
 class GELU(Function):
@@ -191,7 +191,7 @@ def gelu(x, approximate="none"):
     ``approximate='tanh'``: their tanh form 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))),
     as ``torch.nn.functional.gelu(x, approximate='tanh')`` (GPT-2's GELU).
     """
-    x = as_tensor(x)
+    x = floating(x)
     if approximate == "tanh":
         inner = (x + 0.044715 * x * x * x) * math.sqrt(2.0 / math.pi)
         return 0.5 * x * (1.0 + tanh(inner))
@@ -225,7 +225,7 @@ class Softplus(Function):
 
 def softplus(x, beta=1.0, threshold=20.0):
     """log(1 + e^(beta x)) / beta, stable for any x; identity where beta x > threshold."""
-    return Softplus.apply(as_tensor(x), beta=beta, threshold=threshold)
+    return Softplus.apply(floating(x), beta=beta, threshold=threshold)
 
 
 # ----------------------------------------------------------------------------- more activations

@@ -13,8 +13,8 @@ import numpy as np
 from scipy import special
 
 from tinydl.autograd import Function
-from tinydl.ops._util import (ShapeError, as_tensor, check_broadcast, floating, promote_operands,
-                               shape_of, unbroadcast)
+from tinydl.ops._util import (DEFAULT_FLOAT, ShapeError, as_number, as_tensor, check_broadcast,
+                               floating, promote_operands, shape_of, unbroadcast)
 from tinydl.tensor import Tensor
 
 
@@ -491,8 +491,27 @@ class Clip(Function):
 
 
 def clip(x, a_min=None, a_max=None):
-    """Clamp to [a_min, a_max] (either may be None)."""
-    return Clip.apply(as_tensor(x), a_min=a_min, a_max=a_max)
+    """Clamp to [a_min, a_max] (either may be None).
+
+    Dtypes as torch's ``clamp``: an integer tensor clamped with a float bound gives float32
+    (NumPy would give float64). Tensor or array bounds broadcast against x and, as in torch,
+    receive the gradient where they win (x below a_min, above a_max); where a_min > a_max
+    every entry is a_max.
+    """
+    x = as_tensor(x)
+    bounds = [as_number(b) for b in (a_min, a_max)]
+    if all(b is None or isinstance(b, (int, float)) for b in bounds):
+        if x.data.dtype.kind in "iub" and any(isinstance(b, float) for b in bounds):
+            x = Tensor._wrap(x.data.astype(DEFAULT_FLOAT))
+        return Clip.apply(x, a_min=bounds[0], a_max=bounds[1])
+    out = x
+    if bounds[0] is not None:
+        low = as_tensor(bounds[0])
+        out = where(np.less(out.data, low.data), low, out)
+    if bounds[1] is not None:
+        high = as_tensor(bounds[1])
+        out = where(np.greater(out.data, high.data), high, out)
+    return out
 
 
 class _Extremum(Function):
@@ -589,6 +608,12 @@ def where(condition, a=None, b=None):
     except ValueError:
         raise ValueError(f"where: shapes {cond.shape}, {shape_of(a)} and {shape_of(b)} cannot "
                          "be broadcast together") from None
+    if all(isinstance(v, (bool, int, float)) for v in (a, b)):
+        # Two Python numbers: torch's dtype (float32 for a float, int64, bool), not NumPy's
+        # float64 for 1.5.
+        kind = (DEFAULT_FLOAT if any(isinstance(v, float) for v in (a, b)) else
+                np.bool_ if all(isinstance(v, bool) for v in (a, b)) else np.int64)
+        a, b = Tensor._wrap(np.asarray(a, kind)), Tensor._wrap(np.asarray(b, kind))
     return Where.apply(cond, *promote_operands(a, b))
 
 

@@ -54,8 +54,13 @@ class MatMul(Function):
 
 
 def matmul(a, b):
-    """Matrix product ``a @ b`` with NumPy's rules for 1-D and batched operands."""
-    a, b = as_tensor(a), as_tensor(b)
+    """Matrix product ``a @ b`` with NumPy's rules for 1-D and batched operands (a list is
+    read as ``tinydl.tensor`` reads it)."""
+    a, b = (Tensor(v) if isinstance(v, (list, tuple)) else as_tensor(v) for v in (a, b))
+    if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
+        raise TypeError(f"matmul: operands must be tensors, arrays or lists, got "
+                        f"{type(a).__name__} and {type(b).__name__} (a scalar has no matrix "
+                        "product; use *)")
     if a.ndim and b.ndim:  # the BLAS pool follows the load and the size (tinydl.threads)
         threads.adapt(_multiply_adds(a.shape, b.shape))
     return MatMul.apply(a, b)

@@ -527,7 +527,8 @@ def split_sizes(x, split_size_or_sections, axis=0):
         size = int(split_size_or_sections)
         if size <= 0 and n > 0 or size < 0:
             raise ValueError(f"split: split_size must be positive, got {size}")
-        sizes = [size] * (n // size) + ([n % size] if n % size else []) if size else [0]
+        # An empty axis gives one empty piece, as torch.
+        sizes = ([size] * (n // size) + ([n % size] if n % size else []) if size else []) or [0]
     else:
         sizes = [int(v) for v in split_size_or_sections]
         if sum(sizes) != n or any(v < 0 for v in sizes):

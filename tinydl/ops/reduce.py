@@ -13,7 +13,7 @@ import builtins  # this module defines any and all (NumPy's names)
 import numpy as np
 
 from tinydl.autograd import Function
-from tinydl.ops._util import (DEFAULT_FLOAT, as_tensor, expand_reduced, keepdims_shape,
+from tinydl.ops._util import (DEFAULT_FLOAT, as_tensor, expand_reduced, floating, keepdims_shape,
                               normalize_axes, torch_names)
 from tinydl.ops.elementwise import Sqrt, _gate, _sgn, abs, astype, exp, where
 from tinydl.ops.index import getitem
@@ -180,7 +180,7 @@ class LogSumExp(Function):
 @torch_names
 def logsumexp(x, axis=None, keepdims=False):
     """log sum exp(x) over ``axis``, shifted by the maximum so it never overflows."""
-    x = as_tensor(x)
+    x = floating(x)  # integer input: float32, as torch
     return LogSumExp.apply(x, axes=normalize_axes(axis, x.ndim, "logsumexp", zero_d=True), keepdims=keepdims)
 
 
@@ -207,7 +207,7 @@ class Softmax(Function):
 @torch_names
 def softmax(x, axis=-1):
     """exp(x_i) / sum_j exp(x_j) along ``axis``, computed from x - max(x)."""
-    x = as_tensor(x)
+    x = floating(x)  # integer input: float32, as torch
     if x.ndim == 0:  # torch's rule: axis 0 or -1 of a 0-d tensor is its one element
         normalize_axes(axis, 1, "softmax")
         return softmax(x.reshape((1,)), 0).reshape(())
@@ -243,7 +243,7 @@ class LogSoftmax(Function):
 @torch_names
 def log_softmax(x, axis=-1):
     """x_i - logsumexp(x) along ``axis``; stable for logits of any size."""
-    x = as_tensor(x)
+    x = floating(x)  # integer input: float32, as torch
     if x.ndim == 0:  # as softmax
         normalize_axes(axis, 1, "log_softmax")
         return log_softmax(x.reshape((1,)), 0).reshape(())

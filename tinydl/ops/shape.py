@@ -144,8 +144,20 @@ class Concatenate(Function):
 
 @torch_names
 def concatenate(tensors, axis=0):
-    """Join tensors along an existing axis."""
-    return Concatenate.apply(*[as_tensor(t) for t in tensors], axis=axis)
+    """Join tensors along an existing axis (``axis=None``: flattened first, as NumPy).
+
+    Dtypes as torch's ``cat``: integer and bool tensors joined with float ones take the
+    float dtype (int64 with float32 gives float32, where NumPy gives float64).
+    """
+    tensors = [as_tensor(t) for t in tensors]
+    floats = [t.dtype for t in tensors if t.dtype.kind == "f"]
+    if floats and len(floats) < len(tensors):
+        target = np.result_type(*floats)
+        tensors = [t if t.dtype.kind == "f" else Tensor._wrap(t.data.astype(target))
+                   for t in tensors]
+    if axis is None:
+        tensors, axis = [reshape(t, (-1,)) for t in tensors], 0
+    return Concatenate.apply(*tensors, axis=axis)
 
 
 class Pad(Function):
