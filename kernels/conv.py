@@ -17,11 +17,12 @@ For each offset the range of output columns whose input column lies inside the i
 computed up front, which keeps the inner loops (one contiguous row) free of bounds checks
 and branches. Numba vectorises them only then, only with ``error_model='numpy'``, and only
 when no index can be negative: a signed index that LLVM cannot prove non-negative keeps
-Numba's wrap-around check, so the loops index row views from 0 (col2im) or flat arrays
-with unsigned offsets (im2col).
+Numba's wrap-around check, so both kernels index flat arrays with unsigned offsets.
 
 Measured here single-threaded on the benchmark shapes (3x3, 5x5 and 7x7 kernels):
-im2col 0.6-0.9x and col2im 0.4-0.7x the NumPy twins' time. They are serial on purpose: on a
+im2col 0.6-0.9x and col2im 0.4-0.7x the NumPy twins' time, col2im while it still made two
+array views per row; without them it takes 0.4-0.9x that time again (LeNet's second layer
+425 -> 169 us, (8,3,224,224) k7 s2 12.2 -> 10.8 ms). They are serial on purpose: on a
 2-core machine parallel kernels' worker threads competed with OpenBLAS's (and torch's
 OpenMP) threads and lost more than they gained.
 
@@ -59,6 +60,7 @@ def col2im_kernel(cols, sample_stride, row_stride, out_h, out_w, kh, kw, sh, sw,
     flat = out.reshape(out.size)  # a view (out is C-contiguous; Numba rejects others)
     for t in range(flat.size):  # a loop, not out[...] = 0: cheaper to compile
         flat[t] = 0
+    plane_size = height * width
     # Offsets outside, samples inside: rows of channel-major columns are then read in order
     # (measured 10-25% faster than sample, channel outside on LeNet's (64,6,12,12) k5;
     # the same speed on sample-major columns).
@@ -69,19 +71,16 @@ def col2im_kernel(cols, sample_stride, row_stride, out_h, out_w, kh, kw, sh, sw,
                 w0 = j * dw - pw
                 lo, hi = _inside(w0, sw, width, out_w)
                 for n in range(n_batch):
-                    plane = out[n, c]
-                    block = n * sample_stride + ((c * kh + i) * kw + j) * row_stride
+                    # Flat arrays and unsigned offsets, as in im2col_kernel: no wrap-around
+                    # check, and no array views per row (making two views for each row of 8
+                    # took 60% of the fold's time on LeNet's (64,6,12,12) k5: 425 -> 169 us).
+                    plane = numba.uint64((n * n_chan + c) * plane_size)
+                    block = numba.uint64(n * sample_stride + ((c * kh + i) * kw + j) * row_stride)
                     for ho in range(h_lo, h_hi):
-                        # Views that start at 0, so the loop index is never negative: Numba
-                        # then drops its wrap-around check and vectorises the loop.
-                        src = cols[block + ho * out_w + lo:block + ho * out_w + hi]
-                        dst = plane[ho * sh - ph + i * dh, lo * sw + w0:]
-                        if sw == 1:
-                            for t in range(hi - lo):
-                                dst[t] += src[t]
-                        else:
-                            for t in range(hi - lo):
-                                dst[t * sw] += src[t]
+                        src = block + numba.uint64(ho * out_w + lo)
+                        dst = plane + numba.uint64((ho * sh - ph + i * dh) * width + lo * sw + w0)
+                        for t in range(hi - lo):
+                            flat[dst + numba.uint64(t * sw)] += cols[src + numba.uint64(t)]
 
 
 @numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True, nogil=True)
