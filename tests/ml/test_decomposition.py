@@ -61,8 +61,13 @@ class TestPCA:
         X = correlated_data(d=6)
         ratio = PCA().fit(X).explained_variance_ratio_
         pca = PCA(n_components=0.9).fit(X)
-        expected = int(np.argmax(np.cumsum(ratio) >= 0.9)) + 1
+        expected = int(np.argmax(np.cumsum(ratio) > 0.9)) + 1
         assert pca.n_components_ == expected
+        # scikit-learn's rule: the cumulative ratio must exceed the fraction, so 0.5 of two
+        # equal components keeps both (a tie at the boundary kept one before).
+        square = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
+        assert PCA(0.5).fit(square).n_components_ == 2
+        assert PCA(0.49).fit(square).n_components_ == 1
 
     def test_float32_in_float32_out(self):
         X = correlated_data().astype(np.float32)

@@ -107,6 +107,23 @@ def test_logistic_probabilities_and_labels():
     assert np.all(np.isfinite(huge))
 
 
+@pytest.mark.parametrize("solver", ["trust-ncg", "lbfgs"])
+@pytest.mark.parametrize("C", [1e-8, 1e-10, 1e-14])
+def test_logistic_fits_the_intercept_at_tiny_C(solver, C):
+    """With C * n far below 1 the weights vanish and the intercepts are the log-odds of the
+    class frequencies (scikit-learn's answer): the gradient test scales with C * n, where
+    an absolute 1e-8 stopped at the zero start (80% positives predicted as negatives)."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 2))
+    y = (np.arange(100) < 80).astype(int)
+    model = LogisticRegression(C=C, solver=solver).fit(X, y)
+    assert model.intercept_[0] == pytest.approx(np.log(80 / 20), rel=1e-6)
+    assert (model.predict(X) == 1).all()
+    y3 = np.repeat([0, 1, 2], [70, 20, 10])
+    proba = LogisticRegression(C=C, solver=solver).fit(X, y3).predict_proba(X)
+    np.testing.assert_allclose(proba, np.tile([0.7, 0.2, 0.1], (100, 1)), atol=1e-6)
+
+
 def test_logistic_warns_when_max_iter_too_small():
     X, y = blobs()
     with pytest.warns(ConvergenceWarning, match="max_iter"):

@@ -36,7 +36,8 @@ class PCA(BaseEstimator):
     `inverse_transform(Z) = Z @ components_ + mean_`, shape (n, n_features).
 
     n_components: int, None (keep min(n_samples, n_features)) or a float in (0, 1)
-    (keep the fewest components whose explained variance ratio sums to at least it).
+    (keep the fewest components whose explained variance ratio sums to more than it, as
+    scikit-learn: 0.5 of two equal components keeps both).
     Signs: each component's largest-magnitude coordinate is positive (scikit-learn's
     `svd_flip` rule), so the same data always gives the same components.
 
@@ -63,8 +64,9 @@ class PCA(BaseEstimator):
         total = variance.sum()
         ratio = variance / total if total > 0 else np.zeros_like(variance)
         if isinstance(k, float):
-            # The smallest k whose cumulative ratio reaches the requested fraction.
-            k = int(np.searchsorted(np.cumsum(ratio), k - 1e-12) + 1)
+            # The smallest k whose cumulative ratio exceeds the requested fraction
+            # (scikit-learn's rule, side='right').
+            k = int(np.searchsorted(np.cumsum(ratio), k, side="right") + 1)
             k = min(k, s.size)
         self.n_components_ = k
         self.n_features_in_ = d

@@ -71,7 +71,8 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
     solver: 'trust-ncg' (default; Newton's method with exact Hessian-vector products
     in a trust region, scipy.optimize) or 'lbfgs' (quasi-Newton). The solver stops when the
     Euclidean norm of the gradient of P is below `tol` (absolute: P is a sum over samples,
-    not a mean), or after `max_iter` iterations with a ConvergenceWarning. The loss is
+    not a mean) times min(1, C n) (so that a tiny C still fits), or after `max_iter`
+    iterations with a ConvergenceWarning. The loss is
     evaluated with a stable log-sigmoid / logsumexp, so large margins never overflow.
 
     Fitted: `coef_` (1, d) or (K, d), `intercept_` (1,) or (K,), `classes_`, `n_iter_`,
@@ -100,6 +101,11 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
             targets = np.searchsorted(self.classes_, y)
             problem = _MultinomialLogistic(X, targets, self.classes_.size, C,
                                            bool(self.fit_intercept))
+        # The gradient test is on P's gradient, scaled down with C * n when that is below 1:
+        # P's loss term is C times a sum of n losses, so for tiny C even the zero start's
+        # gradient fell below an absolute 1e-8 and the intercept was never fitted (C=1e-10:
+        # predicted the minority class everywhere; scikit-learn scales its loss by 1/n).
+        tol = tol * min(1.0, C * X.shape[0])
         theta, self.n_iter_ = _minimise(problem, tol, max_iter, self.solver, where)
         self.objective_, gradient = problem.value_and_grad(theta)
         self.grad_norm_ = float(np.linalg.norm(gradient))
