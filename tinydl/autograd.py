@@ -274,6 +274,11 @@ class Function:
                 arrays.append(a.data if isinstance(a, Tensor) else a)
         data = cls.forward(ctx, *arrays, **kwargs)
         if type(data) is not np.ndarray:
+            if isinstance(data, (tuple, list)):
+                # np.asarray would stack the outputs into one tensor, silently.
+                raise TypeError(f"{cls.__name__}.forward returned a {type(data).__name__}: a "
+                                "tinydl Function has one output (an array); compute several "
+                                "outputs with one Function each")
             data = np.asarray(data)
         # Tensor._wrap, inlined (one Python call less per op).
         out = object.__new__(Tensor)
@@ -456,6 +461,9 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
             hooks = ctx.hooks if ctx is not None else t._hooks and t._hooks[0]
             if hooks:
                 g = _run_hooks(hooks, g, t)
+                # A hook may keep the gradient it was given, or return a tensor it holds:
+                # that array must not become a .grad that later backwards add into.
+                handed.add(id(g.data))
             if capture_ids is not None:
                 if key in capture_ids:
                     captured[key] = g
@@ -490,6 +498,11 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
                     continue
                 if not isinstance(ig, Tensor):
                     ig = Tensor._wrap(np.asarray(ig))
+                elif ig.data.base is None and _holds_array(ctx, ig.data):
+                    # A backward that returns an input or a saved tensor (``return w, x``
+                    # for x * w): stored as a .grad uncopied, the next backward would add
+                    # into the parameter itself.
+                    handed.add(id(ig.data))
                 if ig.shape != inp.shape:
                     raise RuntimeError(
                         f"{ctx.fn.__name__}.backward returned a gradient of shape {ig.shape} "
@@ -507,6 +520,17 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
     return captured
 
 
+def _holds_array(ctx, array):
+    """Whether ``array`` is the data of one of ctx's inputs or saved tensors."""
+    for value in ctx.inputs:
+        if isinstance(value, Tensor) and type(value) is not _Edge and value.data is array:
+            return True
+    for value in ctx._saved or ():
+        if value is array or isinstance(value, Tensor) and value.data is array:
+            return True
+    return False
+
+
 def _accumulate_grad(t, g, create_graph, handed):
     """Add ``g`` into ``t.grad``, keeping every leaf's gradient a private, writable array.
 
@@ -516,7 +540,11 @@ def _accumulate_grad(t, g, create_graph, handed):
     """
     if create_graph:
         if t.grad is None:
-            t.grad = g if id(g.data) not in handed else g.copy()
+            data = g.data
+            # As below: a view (of the caller's grad_outputs, say) or a handed array is
+            # copied, so that a later backward adding into .grad changes no one else's.
+            fresh = data.base is None and data.flags.writeable and id(data) not in handed
+            t.grad = g if fresh else g.copy()
             handed.add(id(t.grad.data))
         else:
             t.grad = t.grad + g

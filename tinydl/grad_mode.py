@@ -5,6 +5,7 @@ They flip the calling thread's flag that ``tinydl.autograd`` reads when an op ru
 (``is_grad_enabled``); other threads keep theirs, as in torch.
 """
 import functools
+import inspect
 
 from tinydl.autograd import _set_grad_mode
 
@@ -24,6 +25,8 @@ class _GradMode:
 
     def __call__(self, fn):
         mode = self.mode
+        if inspect.isgeneratorfunction(fn):
+            return _generator_in_mode(fn, mode)
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
@@ -34,6 +37,34 @@ class _GradMode:
                 _set_grad_mode(previous)
 
         return wrapper
+
+
+def _generator_in_mode(fn, mode):
+    """A generator function decorated by a grad-mode switch, as torch does it: the mode holds
+    while the generator's body runs (each resumption), not while the generator object is
+    made, and the caller's mode is back between two ``next()``."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        generator = fn(*args, **kwargs)
+        step, value = generator.send, None
+        while True:
+            previous = _set_grad_mode(mode)
+            try:
+                response = step(value)
+            except StopIteration as stop:
+                return stop.value
+            finally:
+                _set_grad_mode(previous)
+            try:
+                value, step = (yield response), generator.send
+            except GeneratorExit:
+                generator.close()
+                raise
+            except BaseException as error:  # thrown in: passed to the body, in the mode
+                value, step = error, generator.throw
+
+    return wrapper
 
 
 class no_grad(_GradMode):

@@ -203,6 +203,11 @@ class Tensor:
         if requires_grad and self.data.dtype.kind != "f":
             raise TypeError(f"Tensor: only floating-point tensors can require gradients, "
                             f"got dtype {self.data.dtype}")
+        if not requires_grad and self._ctx is not None:
+            # Turning it off would silently cut this path out of every gradient (torch raises).
+            raise RuntimeError("requires_grad_: only a leaf tensor's flag can change; this one "
+                               "was computed by recorded ops. Use t.detach() for a copy "
+                               "outside the graph")
         self.requires_grad = bool(requires_grad)
         return self
 

@@ -396,3 +396,113 @@ def test_view_functions_share_the_version_counter_and_non_view_subclasses_do_not
     bump_version(y)
     with pytest.raises(RuntimeError, match="modified by an in-place operation"):
         loss.backward()
+
+
+def test_a_gradient_that_is_someone_elses_array_is_copied_before_accumulating():
+    """A backward returning its saved tensors, a hook returning a tensor it holds, and the
+    caller's grad_outputs seen through a view under create_graph: stored uncopied as .grad,
+    the next backward added into the parameters, the held tensor and grad_outputs."""
+
+    class Product(td.Function):
+        @staticmethod
+        def forward(ctx, x, w):
+            ctx.save_for_backward(x, w)
+            return (x * w).sum()
+
+        @staticmethod
+        def backward(ctx, g):
+            x, w = ctx.saved_tensors
+            return w, x  # g is 1
+
+    x, w = td.tensor([1.0, 2.0, 3.0], requires_grad=True), td.tensor([0.5, -1.0, 2.0],
+                                                                      requires_grad=True)
+    for _ in range(2):
+        Product.apply(x, w).backward()
+    np.testing.assert_array_equal(x.numpy(), [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(w.numpy(), [0.5, -1.0, 2.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, -2.0, 4.0])
+
+    held = td.tensor([5.0, 5.0, 5.0])
+    y = td.ones(3, requires_grad=True)
+    y.register_hook(lambda g: held)
+    for _ in range(2):
+        (y * 2).sum().backward()
+    np.testing.assert_array_equal(held.numpy(), [5.0, 5.0, 5.0])
+    np.testing.assert_array_equal(y.grad.numpy(), [10.0, 10.0, 10.0])
+
+    z = td.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
+    go = td.ones(3)
+    z.reshape(3).backward(go, create_graph=True)
+    (z * z).sum().backward()
+    np.testing.assert_array_equal(go.numpy(), [1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(z.grad.numpy(), [[3.0, 5.0, 7.0]])
+
+
+def test_a_backward_through_parameters_an_optimizer_has_stepped_raises():
+    """optimizer.step() writes the parameters in place, as torch counts it: a retained graph
+    that saved them refuses a second backward (it gave gradients for the old weights)."""
+    w = td.tensor([1.0, 2.0], requires_grad=True)
+    opt = td.optim.SGD([w], lr=1.0)
+    loss = (w * w).sum()
+    loss.backward(retain_graph=True)
+    opt.step()
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        loss.backward()
+
+
+@pytest.mark.parametrize("switch,inside", [(td.no_grad, False), (td.enable_grad, True),
+                                           (lambda: td.inference_mode(), False),
+                                           (lambda: td.set_grad_enabled(False), False)])
+def test_grad_mode_decorators_hold_inside_generators(switch, inside):
+    """The mode holds while the generator's body runs (it was restored as soon as the
+    generator object existed), the caller's between two next() calls; send, throw and the
+    return value pass through."""
+    x = td.ones(2, requires_grad=True)
+
+    @switch()
+    def gen():
+        received = yield (x * 2).requires_grad
+        assert received == "hello"
+        try:
+            yield (x * 2).requires_grad
+        except KeyError:
+            yield td.is_grad_enabled()
+        return "done"
+
+    outer = not inside
+    with td.set_grad_enabled(outer):
+        g = gen()
+        assert next(g) is inside and td.is_grad_enabled() is outer
+        assert g.send("hello") is inside
+        assert g.throw(KeyError()) is inside
+        with pytest.raises(StopIteration) as stop:
+            next(g)
+        assert stop.value.value == "done" and td.is_grad_enabled() is outer
+
+
+def test_requires_grad_off_on_a_computed_tensor_and_tuple_outputs_raise():
+    x = td.ones(3, requires_grad=True)
+    h = x * 2
+    with pytest.raises(RuntimeError, match="only a leaf"):
+        h.requires_grad_(False)
+    assert x.detach().requires_grad_(False) is not None
+
+    class Two(td.Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a * 2, a * 3
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    with pytest.raises(TypeError, match="one output"):
+        Two.apply(x)
+
+
+def test_module_zero_grad_without_none_zeroes_the_same_array():
+    m = td.nn.Linear(2, 1)
+    m(td.ones(1, 2)).sum().backward()
+    g = m.weight.grad
+    m.zero_grad(set_to_none=False)
+    assert m.weight.grad is g and not g.numpy().any()

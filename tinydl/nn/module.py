@@ -287,6 +287,8 @@ class Module:
         for param in self.parameters():
             if set_to_none or param.grad is None:
                 param.grad = None
+            elif param.grad.data.flags.writeable:
+                param.grad.data[...] = 0  # in place, as torch: the same array, zeroed
             else:
                 param.grad = Tensor._wrap(np.zeros_like(param.data))
 

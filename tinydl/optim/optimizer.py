@@ -32,6 +32,7 @@ import numbers
 import numpy as np
 
 from tinydl import backends
+from tinydl.autograd import bump_version
 from tinydl.tensor import Tensor
 
 
@@ -219,6 +220,10 @@ class Optimizer:
                 if p not in self.state:
                     self.state[p] = self._init_state(param, group)
                 self._update(param, grad, self.state[p], group)
+                # An in-place write, as torch counts it: a graph that saved this parameter
+                # (a GAN's generator loss through a discriminator just stepped) then refuses
+                # to backward instead of giving gradients for weights it no longer has.
+                bump_version(p)
         self._step_calls += 1
         return loss
 
