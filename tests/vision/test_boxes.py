@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 import tinydl
 from tests.vision._reference import scalar_iou
-from tinydl.vision import box_area, box_iou, generalized_box_iou
+from tinydl.vision import box_area, box_iou, generalized_box_iou, nms
 
 
 def random_boxes(rng, n, scale=100.0):
@@ -66,6 +66,22 @@ def test_dtypes():
     assert box_iou(a, a).dtype == np.float64
     assert box_iou(a.astype(np.float32), a.astype(np.float32)).dtype == np.float32
     assert box_iou(a.astype(np.int64), a.astype(np.int64)).dtype == np.float32
+
+
+def test_float16_and_huge_integer_boxes_and_scores_stay_exact():
+    """float16 areas overflowed (300 x 300 > 65504: IoU 0, GIoU NaN, area inf); integers
+    above 2^24 merged in float32 (IoU 0 for boxes 5 apart at x = 1e9; a score of 2^24 + 1
+    ranked as 2^24)."""
+    a = np.array([[0, 0, 300, 300]], np.float16)
+    b = np.array([[0, 0, 300, 150]], np.float16)
+    assert box_iou(a, b)[0, 0] == pytest.approx(0.5)
+    assert generalized_box_iou(a, b)[0, 0] == pytest.approx(0.5)
+    assert box_area(a)[0] == pytest.approx(90000)
+    big = np.array([[10 ** 9, 0, 10 ** 9 + 10, 10], [10 ** 9 + 5, 0, 10 ** 9 + 15, 10]], np.int64)
+    assert box_iou(big, big)[0, 1] == pytest.approx(1 / 3)
+    np.testing.assert_array_equal(nms(big, np.array([0.9, 0.8]), 0.3), [0])
+    same = np.array([[0, 0, 10, 10], [0, 0, 10, 10]])
+    np.testing.assert_array_equal(nms(same, np.array([2 ** 24, 2 ** 24 + 1]), 0.5), [1])
 
 
 def test_accepts_tensors():

@@ -13,10 +13,15 @@ from tinydl.kernels.nms import nms_kernel, nms_numpy
 
 
 def _as_float(array):
-    """Floating arrays keep their dtype (float64 stays float64); anything else becomes float32."""
+    """float32 and float64 arrays keep their dtype; float16 becomes float32 (as torchvision
+    computes it: an area of 300 x 300 overflows float16's 65504); integers become float32,
+    or float64 where a value exceeds 2^24 (float32 would merge neighbouring coordinates or
+    scores there and silently change an IoU or a ranking)."""
     array = np.asarray(array)
-    if np.issubdtype(array.dtype, np.floating):
+    if array.dtype in (np.float32, np.float64):
         return array
+    if array.dtype.kind in "iub" and array.size and np.abs(array).max() > 2 ** 24:
+        return array.astype(np.float64)
     return array.astype(np.float32)
 
 

@@ -120,7 +120,8 @@ class ColorJitter:
     Each factor is drawn from ``U[1 - a, 1 + a]`` (``a`` the argument, as torchvision's
     ``ColorJitter``): brightness scales the image, contrast blends it with its mean grey
     level, saturation with its per-pixel grey image (ITU-R 601 luma ``.299 R + .587 G +
-    .114 B``); the result is clipped to ``[0, 1]``. Needs 3-channel RGB for saturation.
+    .114 B``); each step's result is clipped to ``[0, 1]`` (torchvision's rule: the next
+    step sees the clipped image). Needs 3-channel RGB for saturation.
     """
 
     def __init__(self, brightness=0.2, contrast=0.2, saturation=0.2, seed=None):
@@ -145,4 +146,5 @@ class ColorJitter:
                 out = f * out + (1 - f) * np.tensordot(luma, out, axes=1).mean()
             else:
                 out = f * out + (1 - f) * np.tensordot(luma, out, axes=1)[None]
-        return np.clip(out, 0, 1).astype(image.dtype), boxes, labels
+            out = np.clip(out, 0, 1)
+        return out.astype(image.dtype), boxes, labels
