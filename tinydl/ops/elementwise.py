@@ -505,12 +505,10 @@ def clip(x, a_min=None, a_max=None):
             x = Tensor._wrap(x.data.astype(DEFAULT_FLOAT))
         return Clip.apply(x, a_min=bounds[0], a_max=bounds[1])
     out = x
-    if bounds[0] is not None:
-        low = as_tensor(bounds[0])
-        out = where(np.less(out.data, low.data), low, out)
-    if bounds[1] is not None:
-        high = as_tensor(bounds[1])
-        out = where(np.greater(out.data, high.data), high, out)
+    for bound, beyond in zip(bounds, (np.less, np.greater)):
+        if bound is not None:
+            bound = bound if isinstance(bound, Tensor) else Tensor._wrap(np.asarray(bound))
+            out = where(beyond(out.data, bound.data), bound, out)
     return out
 
 
