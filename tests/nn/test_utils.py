@@ -85,6 +85,25 @@ def test_spectral_norm_matches_torch_from_the_same_u():
     np.testing.assert_allclose(ours.weight_u.data, ref.weight_u.numpy(), atol=1e-10)
 
 
+def test_spectral_norm_two_forwards_before_one_backward_match_torch():
+    """A critic's D(real) and D(fake) in one loss: the second forward's power iteration must
+    not change the u, v the first one's backward uses (weight_orig.grad was 40% off)."""
+    torch = pytest.importorskip("torch")
+    tinydl.manual_seed(0)
+    ours = utils.spectral_norm(nn.Linear(4, 3).double())
+    ref = torch.nn.utils.spectral_norm(torch.nn.Linear(4, 3).double())
+    with torch.no_grad():
+        for name in ("weight_orig", "bias", "weight_u", "weight_v"):
+            getattr(ref, name).copy_(torch.tensor(getattr(ours, name).data))
+    rng = np.random.default_rng(0)
+    real, fake = rng.normal(size=(5, 4)), rng.normal(size=(5, 4))
+    (ours(tinydl.Tensor(real)).mean() - ours(tinydl.Tensor(fake)).mean()).backward()
+    (ref(torch.tensor(real)).mean() - ref(torch.tensor(fake)).mean()).backward()
+    np.testing.assert_allclose(ours.weight_orig.grad.data, ref.weight_orig.grad.numpy(),
+                               atol=1e-10)
+    np.testing.assert_allclose(ours.bias.grad.data, ref.bias.grad.numpy(), atol=1e-10)
+
+
 def test_spectral_norm_conv_transpose_uses_dim_1_and_remove():
     tinydl.manual_seed(4)
     layer = utils.spectral_norm(nn.ConvTranspose2d(2, 5, 3))

@@ -63,8 +63,11 @@ class SpectralNorm:
                 u_data = _normalize(matrix @ v_data, self.eps)
             u.data[...] = u_data
             v.data[...] = v_data
-        u_const = Tensor._wrap(u.data.astype(weight.dtype, copy=False))
-        v_const = Tensor._wrap(v.data.astype(weight.dtype, copy=False))
+        # Copies, as torch clones them: the next training-mode forward (D(real) then D(fake)
+        # before one backward) overwrites the buffers in place, and this forward's backward
+        # must see the u, v it used (sharing them gave weight_orig.grad 40% off).
+        u_const = Tensor._wrap(u.data.astype(weight.dtype, copy=True))
+        v_const = Tensor._wrap(v.data.astype(weight.dtype, copy=True))
         sigma = (u_const * (self._matrix_tensor(weight) @ v_const)).sum()
         return weight / sigma
 
