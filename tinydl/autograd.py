@@ -468,14 +468,14 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
                 if key in capture_ids:
                     captured[key] = g
             elif ctx is None:
-                _accumulate_grad(t, g, create_graph, handed)
+                _accumulate_grad(t, g, create_graph, handed, grads)
                 if t._hooks is not None and t._hooks[1]:
                     for hook in list(t._hooks[1].values()):
                         hook(t)
             elif ctx.retains_grad:
                 out = ctx.output  # t may be an edge standing for it
                 if out is not None and out._retains_grad:
-                    _accumulate_grad(out, g, create_graph, handed)
+                    _accumulate_grad(out, g, create_graph, handed, grads)
             if ctx is None:
                 continue
             if ctx.released:
@@ -531,7 +531,16 @@ def _holds_array(ctx, array):
     return False
 
 
-def _accumulate_grad(t, g, create_graph, handed):
+def _flowing(pending, data):
+    """Whether ``data`` is also the gradient still on its way to another node (``h + P``:
+    Add hands one array to both, and h's producer reads it after P's .grad is stored)."""
+    for other in pending.values():
+        if other.data is data:
+            return True
+    return False
+
+
+def _accumulate_grad(t, g, create_graph, handed, pending):
     """Add ``g`` into ``t.grad``, keeping every leaf's gradient a private, writable array.
 
     The first gradient is stored without a copy when its array is fresh (owns its memory,
@@ -543,7 +552,8 @@ def _accumulate_grad(t, g, create_graph, handed):
             data = g.data
             # As below: a view (of the caller's grad_outputs, say) or a handed array is
             # copied, so that a later backward adding into .grad changes no one else's.
-            fresh = data.base is None and data.flags.writeable and id(data) not in handed
+            fresh = (data.base is None and data.flags.writeable and id(data) not in handed
+                     and not _flowing(pending, data))
             t.grad = g if fresh else g.copy()
             handed.add(id(t.grad.data))
         else:
@@ -551,7 +561,10 @@ def _accumulate_grad(t, g, create_graph, handed):
         return
     if t.grad is None:
         data = g.data
-        if data.base is not None or not data.flags.writeable or id(data) in handed:
+        if (data.base is not None or not data.flags.writeable or id(data) in handed
+                or _flowing(pending, data)):
+            # A .grad is private: hooks (DistributedDataParallel's averaging) may write into
+            # it while backward still reads the gradient it came from.
             data = data.copy()
         handed.add(id(data))
         t.grad = Tensor._wrap(data)

@@ -506,3 +506,19 @@ def test_module_zero_grad_without_none_zeroes_the_same_array():
     g = m.weight.grad
     m.zero_grad(set_to_none=False)
     assert m.weight.grad is g and not g.numpy().any()
+
+
+def test_a_leaf_grad_is_private_even_when_add_hands_its_array_onwards():
+    """``h + P``: Add gives one array to both inputs. P's .grad must be its own, so a hook
+    that writes into it during backward (DistributedDataParallel averages in place) leaves
+    the gradient still flowing to h's producer alone."""
+    emb = td.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    pos = td.zeros(3, requires_grad=True)
+
+    def halve(p):
+        p.grad.data *= 0.5
+
+    pos.register_post_accumulate_grad_hook(halve)
+    ((emb * 1.0 + pos) * td.tensor([2.0, 3.0, 4.0])).sum().backward()
+    np.testing.assert_array_equal(emb.grad.numpy(), [2.0, 3.0, 4.0])
+    np.testing.assert_array_equal(pos.grad.numpy(), [1.0, 1.5, 2.0])

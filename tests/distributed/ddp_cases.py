@@ -164,6 +164,14 @@ def collectives(dist, world, rank):
     out = td.Tensor(np.zeros(3))
     dist.reduce_scatter(out, inputs)
     np.testing.assert_array_equal(out.data, np.full(3, sum(10.0 * r + rank for r in range(world))))
+    # AVG of integers is refused before any data moves (the sum stayed behind before).
+    ints = np.array([3, 4]) * (rank + 1)
+    try:
+        dist.all_reduce(ints, op=dist.ReduceOp.AVG)
+        raise AssertionError("AVG of an integer array did not raise")
+    except TypeError as error:
+        assert "floating-point" in str(error), error
+    np.testing.assert_array_equal(ints, np.array([3, 4]) * (rank + 1))
     # Mismatched shapes: every rank raises, naming the ranks and shapes, and nobody hangs.
     odd = np.zeros(3 if rank == 0 else 4)
     msg = _expect_error(lambda: dist.all_reduce(odd), "rank 0: (3,)", "rank 1: (4,)")
@@ -202,6 +210,36 @@ def errors(dist, world, rank):
     return replicas, unused
 
 
+def shared_gradients(dist, world, rank):
+    """``emb + pos`` with pos a parameter of emb's shape: Add hands one array to both, and
+    DDP's averaging (in place, during backward) reached emb's gradient through pos.grad
+    (emb.grad came back as the mean over ranks); a lone large parameter's in-place allreduce
+    raced with layers still reading the same array. Returns the max error on this rank."""
+    td.manual_seed(0)  # every rank builds the same model
+
+    class Sum(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.pos = nn.Parameter(np.zeros((1, 4, 300), dtype=np.float64))
+            self.extra = nn.Parameter(np.zeros((1, 4, 300), dtype=np.float64))
+            self.head = nn.Linear(300, 3).double()
+
+        def forward(self, emb):
+            return self.head(((emb + self.pos) + self.extra).tanh())
+
+    rng = np.random.default_rng(rank)
+    emb0 = rng.standard_normal((1, 4, 300))
+    local = Sum()
+    td.manual_seed(0)  # the same weights again, on every rank
+    emb = td.Tensor(emb0.copy(), requires_grad=True)
+    local(emb).sum().backward()
+    expected = emb.grad.data.copy()
+    model = dist.DistributedDataParallel(Sum(), bucket_cap_mb=0.005)
+    emb = td.Tensor(emb0.copy(), requires_grad=True)
+    model(emb).sum().backward()
+    return float(np.max(np.abs(emb.grad.data - expected)))
+
+
 def main(out):
     import tinydl.distributed as dist
     dist.init_process_group("mpi")
@@ -218,12 +256,17 @@ def main(out):
     results["accumulation"] = distributed_accumulation(dist, world, rank)
     results["collective_error"] = collectives(dist, world, rank)
     results["replica_error"], results["unused_error"] = errors(dist, world, rank)
+    shared = shared_gradients(dist, world, rank)
+    assert shared < 1e-12, f"rank {rank}: the input gradient changed by {shared:.3g}"
     path = out + ".ckpt.npz"
-    dist.save_checkpoint(results["accumulation"], path)
+    checkpoint = dict(results["accumulation"], step=np.array(7), best=np.array(0.5))
+    dist.save_checkpoint(checkpoint, path)
     loaded = dist.load_checkpoint(path)
     again = dist.load_checkpoint(path, broadcast_from_rank0=True)
-    for name, value in results["accumulation"].items():
+    for name, value in checkpoint.items():
         assert np.array_equal(loaded[name], value) and np.array_equal(again[name], value), name
+        # 0-d stays 0-d on every rank (rank 0's came back 1-d when broadcast)
+        assert np.shape(again[name]) == np.shape(value), (rank, name, np.shape(again[name]))
     if rank == 0:
         td.save(results, out)
     dist.barrier()

@@ -73,7 +73,9 @@ def _broadcast_tree(obj, comm):
         kind = shape_of[0]
         if kind == "array":
             _, shape, dtype, is_tensor = shape_of
-            data = np.ascontiguousarray(value.data if isinstance(value, Tensor) else value) \
+            # np.array, not ascontiguousarray (which makes a 0-d array 1-d: rank 0's
+            # num_batches_tracked came back (1,) while the other ranks' stayed ()).
+            data = np.array(value.data if isinstance(value, Tensor) else value, order="C") \
                 if value is not None else np.empty(shape, dtype=np.dtype(dtype))
             comm.Bcast(data, root=0)
             return Tensor(data) if is_tensor else data

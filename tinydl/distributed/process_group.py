@@ -187,6 +187,7 @@ def all_reduce(tensor, op=ReduceOp.SUM):
     """
     comm = _group("all_reduce")
     data = _array(tensor, "all_reduce")
+    _check_average(op, data, "all_reduce")
     check_same_shapes(comm, "all_reduce", data)
     comm.Allreduce(_mpi().IN_PLACE, data, op=_mpi_op(op, "all_reduce"))
     if op == ReduceOp.AVG:
@@ -237,6 +238,7 @@ def reduce_scatter(output, input_list, op=ReduceOp.SUM):
     comm = _group("reduce_scatter")
     size = comm.Get_size()
     out = _array(output, "reduce_scatter")
+    _check_average(op, out, "reduce_scatter")
     ins = _one_per_rank(input_list, out, size, "reduce_scatter", "input_list")
     check_same_shapes(comm, "reduce_scatter", out)
     send = np.stack(ins) if ins else np.empty((0,) + out.shape, dtype=out.dtype)
@@ -244,6 +246,14 @@ def reduce_scatter(output, input_list, op=ReduceOp.SUM):
     if op == ReduceOp.AVG:
         out /= size
     return output
+
+
+def _check_average(op, data, caller):
+    """ReduceOp.AVG needs a floating array: refused before any data moves (an integer array
+    would hold the sum when the division failed)."""
+    if op == ReduceOp.AVG and data.dtype.kind not in "fc":
+        raise TypeError(f"{caller}: ReduceOp.AVG needs a floating-point tensor, got dtype "
+                        f"{data.dtype}; reduce with SUM and divide, or cast first")
 
 
 def _world_comm(caller):
