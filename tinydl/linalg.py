@@ -315,11 +315,14 @@ def _not_positive_definite(a):
 
 def cholesky(A, upper=False):
     """The Cholesky factor of each symmetric positive-definite matrix: lower triangular ``L``
-    with ``A = L @ L^T`` (``upper=True``: ``L^T``). Only the lower triangle of ``A`` is read;
-    the gradient is symmetric, as torch's. Raises ``LinAlgError`` for a matrix that is not
-    positive definite."""
-    L = Cholesky.apply(_matrices(A, "cholesky", square=True))
-    return _mT(L) if upper else L
+    with ``A = L @ L^T``; only the lower triangle of ``A`` is read. ``upper=True``: upper
+    triangular ``U`` with ``A = U^T @ U``, read from the upper triangle, as torch and NumPy
+    (the factor of A^T, transposed). The gradient is symmetric, as torch's. Raises
+    ``LinAlgError`` for a matrix that is not positive definite."""
+    A = _matrices(A, "cholesky", square=True)
+    if upper:
+        return _mT(Cholesky.apply(_mT(A)))
+    return Cholesky.apply(A)
 
 
 # ----------------------------------------------------------------------------- QR

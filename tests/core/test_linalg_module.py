@@ -285,6 +285,13 @@ def test_cholesky_reads_the_lower_triangle_and_has_a_symmetric_gradient():
     np.testing.assert_allclose(y, ty, rtol=1e-12)
     np.testing.assert_allclose(g, tg, rtol=1e-10)
     np.testing.assert_allclose(g, g.T, rtol=1e-12)
+    # upper=True reads the upper triangle (the lower one was read and the factor transposed)
+    b = positive_definite(rng, (3, 3))
+    b[2, 0] = 100.0  # a lower-triangle entry: ignored now
+    y, ty, g, tg = _both(lambda m: LA.cholesky(m, upper=True),
+                         lambda m: torch.linalg.cholesky(m, upper=True), b)
+    np.testing.assert_allclose(y, ty, rtol=1e-12)
+    np.testing.assert_allclose(g, tg, rtol=1e-10)
 
 
 # ----------------------------------------------------------------------------- shapes, modes

@@ -784,6 +784,11 @@ def test_clamp_with_tensor_bounds_passes_their_gradients_as_torch():
             np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
     arr = td.tensor(x0).clamp(min=lo0)  # an array bound
     np.testing.assert_array_equal(arr.numpy(), np.maximum(x0, lo0))
+    # NaN stays NaN and gets no gradient, as with number bounds and in torch
+    x = td.tensor([np.nan, 0.5], dtype=np.float64, requires_grad=True)
+    out = x.clamp(min=td.tensor([-0.5, -0.5], dtype=np.float64), max=td.tensor(1.0))
+    out.sum().backward()
+    assert np.isnan(out.numpy()[0]) and x.grad.numpy().tolist() == [0.0, 1.0]
 
 
 def test_argsort_dim_matmul_with_a_list_and_an_empty_split():

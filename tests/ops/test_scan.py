@@ -216,3 +216,11 @@ def test_scans_on_drawn_non_contiguous_inputs(arr, name):
     # Subnormals become zeros: cumprod's gradient g y / x (torch's too) loses them to underflow.
     arr = np.where(np.abs(arr) < np.finfo(np.float64).tiny, 0.0, arr)
     check_drawn_view(BY_NAME[name], arr, gradcheck=name != "cummax_values")
+
+
+def test_scans_of_unsigned_and_bool_give_int64_as_torch():
+    u8 = td.tensor(np.array([1, 2, 250], np.uint8))
+    assert td.cumsum(u8, dim=0).dtype == np.int64 == td.cumprod(u8, dim=0).dtype
+    np.testing.assert_array_equal(td.cumsum(u8, dim=0).numpy(), [1, 3, 253])
+    assert td.cumsum(td.tensor([True, True]), dim=0).dtype == np.int64
+    assert td.cumsum(u8, dim=0, dtype=np.float32).dtype == np.float32

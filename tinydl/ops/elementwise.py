@@ -509,6 +509,9 @@ def clip(x, a_min=None, a_max=None):
         if bound is not None:
             bound = bound if isinstance(bound, Tensor) else Tensor._wrap(np.asarray(bound))
             out = where(beyond(out.data, bound.data), bound, out)
+    nan = np.isnan(x.data) if x.data.dtype.kind == "f" else None
+    if nan is not None and nan.any():  # NaN stays NaN with no gradient, as torch's clamp
+        out = where(nan, Tensor._wrap(np.asarray(np.nan, out.dtype)), out)
     return out
 
 

@@ -73,12 +73,21 @@ def cumsum(x, axis=None, dtype=None):
     """Cumulative sum ``y_k = x_0 + ... + x_k`` along ``axis`` (the flattened x when None).
 
     Shape: as x (1-D of x.size when ``axis`` is None). Integer and bool inputs give int64 (as
-    NumPy and torch); ``dtype`` casts the input first.
+    torch; NumPy gives uint64 for unsigned ones); ``dtype`` casts the input first.
     """
     x, axis, restore = _scan_input(x, axis, "cumsum")
-    if dtype is not None:
-        x = astype(x, dtype)
+    x = _integer_scan_dtype(x, dtype)
     return _restore(CumSum.apply(x, axis=axis), restore)
+
+
+def _integer_scan_dtype(x, dtype):
+    """``x`` cast to ``dtype`` when given; else unsigned and bool input cast to int64, as
+    torch (NumPy's cumsum of uint8 is uint64; its signed integers already give int64)."""
+    if dtype is not None:
+        return astype(x, dtype)
+    if x.dtype.kind in "ub":
+        return astype(x, np.int64)
+    return x
 
 
 # ----------------------------------------------------------------------------- cumprod
@@ -133,12 +142,12 @@ def _cumprod_grad(x, g, y, axis):
 def cumprod(x, axis=None, dtype=None):
     """Cumulative product ``y_k = x_0 x_1 ... x_k`` along ``axis`` (the flattened x when None).
 
-    Shape: as x (1-D of x.size when ``axis`` is None). The gradient is exact at zeros (one or
-    several per slice), as torch's, including its second derivative.
+    Shape: as x (1-D of x.size when ``axis`` is None). Integer and bool inputs give int64 (as
+    torch). The gradient is exact at zeros (one or several per slice), as torch's, including
+    its second derivative.
     """
     x, axis, restore = _scan_input(x, axis, "cumprod")
-    if dtype is not None:
-        x = astype(x, dtype)
+    x = _integer_scan_dtype(x, dtype)
     return _restore(CumProd.apply(x, axis=axis), restore)
 
 
