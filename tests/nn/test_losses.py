@@ -265,3 +265,15 @@ def test_loss_modules_match_functional():
         nn.L1Loss(reduction="bad")
     with pytest.raises(ValueError, match="differ"):
         F.mse_loss(T(X), T(Y[:, :1]))
+
+
+def test_a_tensor_in_the_reduction_position_names_the_keyword():
+    """torch's F.cross_entropy(x, y, w) passes the class weight third; tinydl's third is
+    reduction (the API), so the tensor gets a clear error, not a NumPy comparison error."""
+    x, y = T(np.zeros((4, 3))), np.array([0, 1, 2, 0])
+    with pytest.raises(TypeError, match="cross_entropy: reduction .* pass weight= and reduction="):
+        F.cross_entropy(x, y, T(np.ones(3)))
+    with pytest.raises(TypeError, match="mse_loss: reduction"):
+        F.mse_loss(x, x, T(np.ones(3)))
+    with pytest.raises(ValueError, match="got 'avg'"):
+        F.cross_entropy(x, y, "avg")

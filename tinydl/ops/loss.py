@@ -17,7 +17,21 @@ from tinydl.ops.reduce import log_softmax, softmax
 from tinydl.tensor import Tensor
 
 
+def _check_reduction(reduction, caller):
+    """``reduction`` is 'mean', 'sum' or 'none'; a tensor there is torch's positional
+    ``weight`` (``F.cross_entropy(x, y, w)``), which tinydl takes by keyword."""
+    if not isinstance(reduction, str):
+        raise TypeError(f"{caller}: reduction must be 'mean', 'sum' or 'none', got "
+                        f"{type(reduction).__name__} (torch's losses take weight or "
+                        "size_average in that position); pass weight= and reduction= by "
+                        "keyword")
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{caller}: reduction must be 'mean', 'sum' or 'none', got "
+                         f"{reduction!r}")
+
+
 def _reduce(loss, reduction, caller):
+    _check_reduction(reduction, caller)
     if reduction == "mean":
         return loss.mean()
     if reduction == "sum":
@@ -154,9 +168,7 @@ def cross_entropy(input, target, reduction="mean", label_smoothing=0.0, ignore_i
     _check_scores(x, "cross_entropy")
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got "
-                         f"{reduction!r}")
+    _check_reduction(reduction, "cross_entropy")
     class_axis = 1 if x.ndim >= 2 else 0
     n_classes = x.shape[class_axis]
     target_data = target.data if isinstance(target, Tensor) else np.asarray(target)
