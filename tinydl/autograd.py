@@ -540,31 +540,34 @@ def _flowing(pending, data):
     return False
 
 
+def _fresh(data, handed, pending):
+    """Whether a gradient array may become a .grad uncopied: it owns its memory, is writable,
+    was not handed to another tensor or owned by the caller (``handed``), and is not also on
+    its way to another node (``_flowing``). A .grad must be private: a later backward adds
+    into it, and hooks (DistributedDataParallel's averaging) may write into it while backward
+    still reads the gradient it came from. Under create_graph the same rule keeps a view of
+    the caller's grad_outputs from becoming a .grad."""
+    return (data.base is None and data.flags.writeable and id(data) not in handed
+            and not _flowing(pending, data))
+
+
 def _accumulate_grad(t, g, create_graph, handed, pending):
     """Add ``g`` into ``t.grad``, keeping every leaf's gradient a private, writable array.
 
-    The first gradient is stored without a copy when its array is fresh (owns its memory,
-    writable, not handed to another tensor); otherwise, e.g. ``a + b`` passing one gradient to
-    both, or a broadcast view from ``sum``, it is copied. Later gradients are added in place.
+    The first gradient is stored without a copy when its array is fresh (``_fresh``);
+    otherwise, e.g. ``a + b`` passing one gradient to both, or a broadcast view from ``sum``,
+    it is copied. Later gradients are added in place.
     """
     if create_graph:
         if t.grad is None:
-            data = g.data
-            # As below: a view (of the caller's grad_outputs, say) or a handed array is
-            # copied, so that a later backward adding into .grad changes no one else's.
-            fresh = (data.base is None and data.flags.writeable and id(data) not in handed
-                     and not _flowing(pending, data))
-            t.grad = g if fresh else g.copy()
+            t.grad = g if _fresh(g.data, handed, pending) else g.copy()
             handed.add(id(t.grad.data))
         else:
             t.grad = t.grad + g
         return
     if t.grad is None:
         data = g.data
-        if (data.base is not None or not data.flags.writeable or id(data) in handed
-                or _flowing(pending, data)):
-            # A .grad is private: hooks (DistributedDataParallel's averaging) may write into
-            # it while backward still reads the gradient it came from.
+        if not _fresh(data, handed, pending):
             data = data.copy()
         handed.add(id(data))
         t.grad = Tensor._wrap(data)

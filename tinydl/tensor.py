@@ -780,8 +780,7 @@ class Tensor:
             if value.ndim != 0:
                 raise ValueError(f"masked_fill: a Tensor value must be 0-dimensional (as in "
                                  f"torch), got shape {value.shape}")
-            value = value if value.dtype == self.dtype else _ops.astype(value, self.dtype)
-            return _ops.where(mask, value, self)
+            return _ops.where(mask, _ops.astype(value, self.dtype), self)
         return _ops.where(mask, np.asarray(value, dtype=self.dtype), self)
 
     def sum(self, *args, **kwargs):

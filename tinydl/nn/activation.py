@@ -26,9 +26,7 @@ class ReLU(Module):
         self.inplace = inplace
 
     def forward(self, x):
-        if self.inplace:
-            return _activate(ops.relu, x, True, "relu")
-        return ops.relu(x)
+        return _activate(ops.relu, x, self.inplace, "relu")
 
     def extra_repr(self):
         return _inplace_repr(self.inplace)

@@ -501,8 +501,8 @@ def clip(x, a_min=None, a_max=None):
     x = as_tensor(x)
     bounds = [as_number(b) for b in (a_min, a_max)]
     if all(b is None or isinstance(b, (int, float)) for b in bounds):
-        if x.data.dtype.kind in "iub" and any(isinstance(b, float) for b in bounds):
-            x = Tensor._wrap(x.data.astype(DEFAULT_FLOAT))
+        if any(isinstance(b, float) for b in bounds):
+            x = floating(x)
         return Clip.apply(x, a_min=bounds[0], a_max=bounds[1])
     out = x
     for bound, beyond in zip(bounds, (np.less, np.greater)):
