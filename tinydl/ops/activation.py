@@ -17,7 +17,7 @@ from scipy import special
 
 from tinydl.autograd import Function
 from tinydl.ops._checks import _check_float_dtypes, _tensor
-from tinydl.ops._util import (DEFAULT_FLOAT, as_tensor, floating, normalize_axes, torch_names,
+from tinydl.ops._util import (as_tensor, floating, normalize_axes, torch_names,
                               unbroadcast)
 from tinydl.ops.elementwise import _gate, _mask, _select, erf, exp, where
 from tinydl.ops.elementwise import abs as _abs
@@ -237,10 +237,7 @@ def softplus(x, beta=1.0, threshold=20.0):
 def _float_input(x, op):
     """``x`` as a Tensor of floats: integer and boolean inputs become the default float
     (float32), as torch's floating-point activations promote them."""
-    x = _tensor(x, op)
-    if x.dtype.kind != "f":
-        x = Tensor._wrap(x.data.astype(DEFAULT_FLOAT))
-    return x
+    return floating(_tensor(x, op))
 
 
 def _constant(values, dtype):
