@@ -144,6 +144,20 @@ def test_dtype_shapes_and_empty():
     assert empty.shape == (0, 4, 2, 2)
 
 
+def test_float16_runs_in_float32_and_returns_float16():
+    # scipy.sparse has no float16: the op computes in float32 and casts back (it raised a
+    # SciPy dtype error), forward and backward.
+    rng = np.random.default_rng(3)
+    x32 = rng.normal(size=(2, 3, 6, 6)).astype(np.float32)
+    x16 = tinydl.Tensor(x32.astype(np.float16), requires_grad=True)
+    out = roi_align(x16, ROIS[:3], 2, sampling_ratio=2)
+    want = roi_align(tinydl.Tensor(x16.data.astype(np.float32)), ROIS[:3], 2, sampling_ratio=2)
+    assert out.dtype == np.float16
+    np.testing.assert_allclose(out.data, want.data.astype(np.float16), rtol=1e-3, atol=1e-3)
+    out.sum().backward()
+    assert x16.grad.dtype == np.float16 and x16.grad.shape == x16.shape
+
+
 def test_errors():
     x = tinydl.Tensor(np.zeros((2, 1, 4, 4)))
     with pytest.raises(ValueError, match=r"roi_align.*\(N, C, H, W\)"):

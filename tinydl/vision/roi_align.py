@@ -55,7 +55,8 @@ def roi_align_matrix(rois, input_shape, output_size, spatial_scale=1.0, sampling
     """The sparse ``(K*ph*pw, N*H*W)`` matrix with ``roi_align(x) = M x`` (see ``roi_align``).
 
     Rows are ``(roi, bin_y, bin_x)`` and columns ``(batch, y, x)``, both row-major; the
-    weights are computed in float64 and stored as ``dtype``.
+    weights are computed in float64 and stored as ``dtype`` (float16 as float32: scipy.sparse
+    has no float16).
     """
     n, _, height, width = input_shape
     ph, pw = output_size
@@ -98,13 +99,14 @@ def roi_align_matrix(rois, input_shape, output_size, spatial_scale=1.0, sampling
     values = np.concatenate([hy * hx, hy * lx, ly * hx, ly * lx]) * np.tile(scale, 4)
     # Duplicate (row, col) pairs are summed by the conversion to CSR.
     matrix = scipy.sparse.coo_matrix((values, (rows, cols)), shape=(k * ph * pw, n * height * width))
-    return matrix.tocsr().astype(dtype)
+    return matrix.tocsr().astype(np.promote_types(dtype, np.float32))
 
 
 def _apply(matrix, x, out_shape):
     """``matrix`` acting on the ``(rows, C)`` view of an ``(A, C, B, D)`` array (C last)."""
     a, c, b, d = x.shape
-    columns = x.transpose(0, 2, 3, 1).reshape(a * b * d, c)
+    # float16 is carried in float32 (scipy.sparse has no float16), the result cast back.
+    columns = x.transpose(0, 2, 3, 1).reshape(a * b * d, c).astype(matrix.dtype, copy=False)
     result = np.asarray(matrix @ columns, dtype=x.dtype)
     rows_a, rows_b, rows_d = out_shape
     return np.ascontiguousarray(result.reshape(rows_a, rows_b, rows_d, c).transpose(0, 3, 1, 2))
