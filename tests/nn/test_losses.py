@@ -277,3 +277,74 @@ def test_a_tensor_in_the_reduction_position_names_the_keyword():
         F.mse_loss(x, x, T(np.ones(3)))
     with pytest.raises(ValueError, match="got 'avg'"):
         F.cross_entropy(x, y, "avg")
+
+
+def test_binary_cross_entropy_weights_must_broadcast_to_the_input():
+    """A weight larger than the input broadcast the loss up: 'sum' silently counted every
+    element several times (torch raises)."""
+    p, y = T([0.2, 0.7, 0.9]), T([0.0, 1.0, 1.0])
+    w = np.array([[1.0], [2.0], [3.0]])
+    with pytest.raises(ValueError, match=r"binary_cross_entropy: weight of shape \(3, 1\) "
+                                         r"does not broadcast to the input's shape \(3,\)"):
+        F.binary_cross_entropy(p, y, weight=w, reduction="sum")
+    for key in ("weight", "pos_weight"):
+        with pytest.raises(ValueError, match=f"with_logits: {key} of shape"):
+            F.binary_cross_entropy_with_logits(p, y, reduction="sum", **{key: w})
+    # A list is an array like any other (pos_weight - 1 on a list was a bare TypeError).
+    ours = F.binary_cross_entropy_with_logits(p, y, pos_weight=[2.0, 1.0, 0.5])
+    want = F.binary_cross_entropy_with_logits(p, y, pos_weight=np.array([2.0, 1.0, 0.5]))
+    assert ours.item() == want.item()
+
+
+@pytest.mark.parametrize("call", [
+    lambda x, y, w: F.binary_cross_entropy(x.sigmoid(), y, weight=w),
+    lambda x, y, w: F.binary_cross_entropy_with_logits(x, y, weight=w),
+    lambda x, y, w: F.binary_cross_entropy_with_logits(x, y, pos_weight=w),
+    lambda x, y, w: nn.BCEWithLogitsLoss(pos_weight=[3.0, 1.0])(x, y),
+    lambda x, y, w: nn.BCELoss(weight=[3.0, 1.0])(x.sigmoid(), y)])
+def test_a_float64_weight_keeps_a_float32_loss(call):
+    x = tinydl.Tensor(np.zeros((2, 2), np.float32), requires_grad=True)
+    y = tinydl.Tensor(np.ones((2, 2), np.float32))
+    loss = call(x, y, tinydl.Tensor(np.array([3.0, 1.0])))
+    assert loss.dtype == np.float32  # torch's dtype; NumPy's promotion made it float64
+    loss.backward()
+    assert x.grad.dtype == np.float32
+
+
+def test_binary_cross_entropy_refuses_nan_and_out_of_range_targets():
+    # NaN slipped through the min/max range test; targets were not checked at all.
+    with pytest.raises(ValueError, match="input must hold probabilities .* found nan"):
+        F.binary_cross_entropy(T([0.5, np.nan]), T([0.0, 1.0]))
+    with pytest.raises(ValueError, match="target must hold probabilities .* found 2.0"):
+        F.binary_cross_entropy(T([0.5, 0.2]), T([0.0, 2.0]))
+
+
+def test_cross_entropy_refuses_ignore_index_for_probability_targets():
+    with pytest.raises(ValueError, match="ignore_index .* not supported for probability"):
+        F.cross_entropy(T(np.zeros((2, 3))), np.full((2, 3), 1 / 3), ignore_index=1)
+    F.cross_entropy(T(np.zeros((2, 3))), np.full((2, 3), 1 / 3), ignore_index=-1)  # torch too
+
+
+@pytest.mark.parametrize("shape,target", [((0, 0), []), ((2, 0), [-100, -100])])
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_no_class_at_all_gives_torchs_values(shape, target, smoothing, reduction):
+    """C = 0 raised ZeroDivisionError or IndexError; torch gives NaN for 'mean' (and with
+    label smoothing, 0/0, everywhere), 0 otherwise; the gradient is empty."""
+    x = T(np.zeros(shape), grad=True)
+    t = np.array(target, np.int64)
+    probs = np.zeros(shape)
+    results = [F.cross_entropy(x, t, reduction, label_smoothing=smoothing),
+               F.cross_entropy(x, probs, reduction, label_smoothing=smoothing)]
+    if not smoothing:
+        results.append(F.nll_loss(x, t, reduction=reduction))
+    nan = reduction == "mean" or smoothing
+    for loss in results:
+        assert loss.shape == ((shape[0],) if reduction == "none" else ())
+        assert np.all(np.isnan(loss.data)) if nan else np.all(loss.data == 0)
+        loss.sum().backward()
+        assert x.grad.shape == shape
+    torch = pytest.importorskip("torch")
+    theirs = torch.nn.functional.cross_entropy(torch.zeros(shape), torch.tensor(t), reduction=reduction,
+                                               label_smoothing=smoothing)
+    np.testing.assert_array_equal(np.isnan(theirs.numpy()), np.isnan(results[0].data))

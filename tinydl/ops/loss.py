@@ -78,8 +78,8 @@ def _target_weights(x, t, weight, ignore_index, caller):
     n_classes = x.shape[1] if x.ndim >= 2 else x.shape[0]
     valid = t != ignore_index
     safe = np.where(valid, t, 0)
-    if np.any((safe < 0) | (safe >= n_classes)):
-        bad = t[valid & ((t < 0) | (t >= n_classes))]
+    bad = t[valid & ((t < 0) | (t >= n_classes))]
+    if bad.size:
         raise ValueError(f"{caller}: target {int(bad[0])} is out of bounds for {n_classes} classes")
     class_axis = 1 if x.ndim >= 2 else 0
     shape = [1] * x.ndim
@@ -89,8 +89,17 @@ def _target_weights(x, t, weight, ignore_index, caller):
     w = np.ones(n_classes) if weight is None else np.asarray(weight, dtype=np.float64)
     if w.shape != (n_classes,):
         raise ValueError(f"{caller}: weight must have shape ({n_classes},), got {w.shape}")
-    target_w = w[safe] * valid
+    # With no class at all every target is ignored (or there is none): no weight to look up.
+    target_w = w[safe] * valid if n_classes else np.zeros(t.shape)
     return onehot, target_w, w.reshape(shape), valid, class_axis
+
+
+def _row_max(x, axis):
+    """The maximum along the class axis, kept; -inf for no class at all (NumPy's max of an
+    empty axis raises)."""
+    if x.shape[axis]:
+        return np.max(x, axis=axis, keepdims=True)
+    return np.full(x.shape[:axis] + (1,) + x.shape[axis + 1:], -np.inf, x.dtype)
 
 
 def _divide_where(q, denom, reached):
@@ -129,8 +138,9 @@ class SoftmaxCrossEntropy(Function):
 
     @staticmethod
     def forward(ctx, x, q, axis, total):
-        shifted = x - np.max(x, axis=axis, keepdims=True)
-        logp = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+        shifted = x - _row_max(x, axis)
+        with np.errstate(divide="ignore"):  # no class at all: log(0), over an empty axis
+            logp = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
         ctx.axis, ctx.total = axis, total
         # Classes without target mass add 0, also where their logit is -inf (a masked class):
         # a select, as q * logp would be 0 * -inf = NaN there (torch gives the finite loss).
@@ -172,7 +182,11 @@ def cross_entropy(input, target, reduction="mean", label_smoothing=0.0, ignore_i
     class_axis = 1 if x.ndim >= 2 else 0
     n_classes = x.shape[class_axis]
     target_data = target.data if isinstance(target, Tensor) else np.asarray(target)
+    share = label_smoothing / n_classes if n_classes else 0.0  # the mass each class gets
     if target_data.dtype.kind == "f":
+        if ignore_index >= 0:
+            raise ValueError(f"cross_entropy: ignore_index ({ignore_index}) is not supported "
+                             "for probability (floating-point) targets, as in torch")
         if target_data.shape != x.shape:
             raise ShapeError(f"cross_entropy: target of dtype {target_data.dtype} and shape "
                              f"{target_data.shape} does not fit input of shape {x.shape}: "
@@ -185,7 +199,7 @@ def cross_entropy(input, target, reduction="mean", label_smoothing=0.0, ignore_i
         count = math.prod(_class_target_shape(x))
         scale = 1.0 / count if reduction == "mean" and count else 1.0
         coef = w * ((1 - label_smoothing) * scale)
-        offset = w * (label_smoothing / n_classes * scale)
+        offset = w * (share * scale)
         if isinstance(target, Tensor) and target.requires_grad and is_grad_enabled():
             # Soft targets that want their gradient (a teacher's output, say) enter the
             # graph: Q is built with tinydl ops and the fused op hands back dL/dQ.
@@ -194,18 +208,20 @@ def cross_entropy(input, target, reduction="mean", label_smoothing=0.0, ignore_i
             q = q if q.dtype == x.dtype else q.astype(x.dtype)
         else:
             q = (coef * target_data + offset).astype(x.dtype)
-        defined = count > 0 or reduction != "mean"
+        defined = (count > 0 and n_classes > 0) or reduction != "mean"  # torch: C = 0 is NaN
     else:
         t = _class_targets(x, target_data, "cross_entropy")
         onehot, target_w, w, valid, _ = _target_weights(x, t, weight, ignore_index,
                                                         "cross_entropy")
         kept = np.expand_dims(valid, class_axis)
         q = ((1 - label_smoothing) * onehot * np.expand_dims(target_w, class_axis)
-             + (label_smoothing / n_classes) * w * kept)
+             + share * w * kept)
         if reduction == "mean":
             q = _divide_where(q, target_w.sum(), kept)
         q = q.astype(x.dtype)
         defined = valid.any() or reduction != "mean"
+    # No class at all: smoothing's share is 0/0, NaN in torch's loss whatever the reduction.
+    defined = defined and not (n_classes == 0 and label_smoothing)
     loss = SoftmaxCrossEntropy.apply(x, q, class_axis, reduction != "none")
     return loss if defined else _mean_of_nothing(loss)
 
@@ -229,9 +245,10 @@ class SoftmaxCrossEntropyGrad(Function):
     @staticmethod
     def compute(x, q, g, axis, total):
         """The forward on arrays (a first-order backward calls it directly)."""
-        shifted = x - np.max(x, axis=axis, keepdims=True)
+        shifted = x - _row_max(x, axis)
         e = np.exp(shifted)
-        p = e / e.sum(axis=axis, keepdims=True)
+        with np.errstate(invalid="ignore"):  # no class at all: 0/0 over an empty axis
+            p = e / e.sum(axis=axis, keepdims=True)
         g = g if total else np.expand_dims(g, axis)
         s = q.sum(axis=axis, keepdims=True)
         grad = (p * s - q) * g
@@ -295,9 +312,29 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     The clamp (torch's) keeps the loss and its gradient finite when p is exactly 0 or 1.
     """
     p, t = _pair_of(input, target, "binary_cross_entropy")
-    if p.size and (np.min(p.data) < 0 or np.max(p.data) > 1):
-        raise ValueError("binary_cross_entropy: input must hold probabilities in [0, 1]")
+    # Written so that NaN fails too (NaN < 0 and NaN > 1 are both False); torch refuses it.
+    for name, values in (("input", p.data), ("target", t.data)):
+        if not np.all((values >= 0) & (values <= 1)):
+            bad = values[~((values >= 0) & (values <= 1))].flat[0]
+            raise ValueError(f"binary_cross_entropy: {name} must hold probabilities in [0, 1], "
+                             f"found {bad}")
     loss = BinaryCrossEntropy.apply(p, t.astype(p.dtype) if t.dtype != p.dtype else t)
     if weight is not None:
-        loss = loss * weight
+        loss = loss * _elementwise_weight(weight, p, "binary_cross_entropy")
     return _reduce(loss, reduction, "binary_cross_entropy")
+
+
+def _elementwise_weight(weight, x, caller, name="weight"):
+    """``weight`` (a Tensor, array, number or list) as a Tensor of x's dtype that broadcasts
+    to x's shape: a larger one would silently broadcast the loss up (torch raises)."""
+    w = weight if isinstance(weight, Tensor) else Tensor._wrap(np.asarray(weight))
+    if w.dtype.kind not in "fiub":
+        raise TypeError(f"{caller}: {name} must be numeric, got dtype {w.dtype}")
+    try:
+        fits = np.broadcast_shapes(w.shape, x.shape) == x.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"{caller}: {name} of shape {w.shape} does not broadcast to the "
+                         f"input's shape {x.shape}")
+    return w if w.dtype == x.dtype else w.astype(x.dtype)  # a float64 weight keeps x's dtype

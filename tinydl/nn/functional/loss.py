@@ -11,7 +11,7 @@ from tinydl.ops._checks import _tensor
 from tinydl.ops import relu, softplus, where
 from tinydl.ops.loss import (_check_scores, _class_targets, _divide_where,  # noqa: F401
                              _mean_of_nothing, _pair_of, _reduce, _target_weights,
-                             binary_cross_entropy, cross_entropy)
+                             binary_cross_entropy, cross_entropy, _elementwise_weight)
 from tinydl.tensor import Tensor
 
 
@@ -89,10 +89,12 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     x, t = _pair_of(input, target, "binary_cross_entropy_with_logits")
     soft = softplus(-x, threshold=math.inf)
     if pos_weight is not None:
+        pos_weight = _elementwise_weight(pos_weight, x, "binary_cross_entropy_with_logits",
+                                         "pos_weight")
         soft = soft * (1.0 + (pos_weight - 1.0) * t)
     loss = (1.0 - t) * x + soft
     if weight is not None:
-        loss = loss * weight
+        loss = loss * _elementwise_weight(weight, x, "binary_cross_entropy_with_logits")
     return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
 
 
