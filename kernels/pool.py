@@ -10,7 +10,9 @@ one write of the result instead of kh*kw masked passes.
 
 Semantics are the twins' (and torch's): positions in the padding read as -inf; the first
 offset (row-major in the window) holding the maximum wins; a NaN wins, and of several NaNs
-the last one (torch's rule: a NaN replaces the running maximum, a tie does not).
+the last one (torch's rule: a NaN replaces the running maximum, a tie does not); a window
+whose values are all -inf reports its first position inside x (where torch's search starts),
+never the padding.
 Offsets are ``k = i*kw + j``; ``tinydl.ops.pool`` calls these for float32 data while
 ``tinydl.backends.numba`` is on (``TINYDL_NUMBA=0`` turns it off at start).
 """
@@ -29,7 +31,15 @@ def max_pool_kernel(x, kh, kw, sh, sw, ph, pw, dh, dw, out, indices):
             for ho in range(n_ho):
                 for wo in range(n_wo):
                     best = -math.inf
-                    best_k = 0
+                    # torch's running maximum starts at the window's first position inside
+                    # x: where every value is -inf, that one wins, not the padding (-inf too).
+                    i0 = 0
+                    while i0 < kh - 1 and ho * sh - ph + i0 * dh < 0:
+                        i0 += 1
+                    j0 = 0
+                    while j0 < kw - 1 and wo * sw - pw + j0 * dw < 0:
+                        j0 += 1
+                    best_k = i0 * kw + j0
                     nan_seen = False
                     for i in range(kh):
                         h = ho * sh - ph + i * dh

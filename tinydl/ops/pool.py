@@ -81,7 +81,20 @@ def max_pool_offsets(x, geom, out_hw):
         # NaN never equals out; scanning first to last leaves the last NaN.
         for k, rows, columns in windows:
             np.copyto(indices, k, where=np.isnan(padded[:, :, rows, columns]))
+    if np.isneginf(out).any():
+        # A window whose values are all -inf: the padding (-inf too) must not win; torch's
+        # running maximum starts at the window's first position inside the input.
+        np.copyto(indices, _first_inside(geom, out_h, out_w), where=np.isneginf(out))
     return out, indices
+
+
+def _first_inside(geom, out_h, out_w):
+    """(out_h, out_w) offsets k = i*kw + j of each window's first position inside the
+    input: the smallest i (and j) whose row (column) is not in the leading padding."""
+    kh, kw, sh, sw, ph, pw, dh, dw = geom
+    i = np.clip(-((np.arange(out_h) * sh - ph) // dh), 0, kh - 1)  # ceil((ph - ho*sh) / dh)
+    j = np.clip(-((np.arange(out_w) * sw - pw) // dw), 0, kw - 1)
+    return (i[:, None] * kw + j[None, :]).astype(np.int16)
 
 
 class MaxPool2d(Function):
