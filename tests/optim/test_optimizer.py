@@ -187,8 +187,8 @@ def test_param_groups_fill_defaults_and_reject_duplicates():
     assert opt.param_groups[2]["lr"] == 0.01
     with pytest.raises(ValueError, match="more than one"):
         opt.add_param_group({"params": [a]})
-    with pytest.raises(ValueError, match="unknown"):
-        optim.SGD([{"params": [tensor(2)], "betas": (0.9, 0.99)}])
+    with pytest.raises(ValueError, match="did you mean 'momentum'"):
+        optim.SGD([{"params": [tensor(2)], "momentun": 0.9}])
 
 
 def test_bad_params_raise():
@@ -256,3 +256,86 @@ def test_zero_dim_parameter_updates_in_place_and_round_trips():
         param.grad = tinydl.Tensor(np.array(-1.0))
         opt_.step()
     assert q.data == p.data
+
+
+def test_non_leaf_parameter_is_refused():
+    x = tensor(2)
+    with pytest.raises(ValueError, match=r"SGD: can't optimize a non-leaf Tensor \(params\[1\]"):
+        optim.SGD([tensor(2), x * 2], lr=0.1)
+
+
+def test_tensor_option_is_saved_as_an_array_and_restored(tmp_path):
+    """A 0-d Tensor lr (torch allows it) survives state_dict, tinydl.save/load and loading."""
+    p = tensor(3)
+    opt = optim.Adam([p], lr=tinydl.tensor(0.1))
+    p.grad = tinydl.Tensor(np.ones(3, dtype=np.float32))
+    opt.step()
+    sd = opt.state_dict()
+    lr = sd["param_groups"][0]["lr"]
+    assert isinstance(lr, np.ndarray) and lr.shape == () and lr == np.float32(0.1)
+    lr[...] = 5.0  # a copy: the optimizer's Tensor is untouched
+    assert opt.param_groups[0]["lr"].item() == pytest.approx(0.1)
+    tinydl.save(opt.state_dict(), tmp_path / "adam.npz")
+    loaded = tinydl.load(tmp_path / "adam.npz")
+    as_tensor = optim.Adam([tensor(3)], lr=tinydl.tensor(0.5))
+    as_tensor.load_state_dict(loaded)
+    restored = as_tensor.param_groups[0]["lr"]
+    assert isinstance(restored, tinydl.Tensor) and restored.item() == pytest.approx(0.1)
+    as_number = optim.Adam([tensor(3)], lr=0.5)
+    as_number.load_state_dict(loaded)
+    assert isinstance(as_number.param_groups[0]["lr"], float)
+    assert as_number.param_groups[0]["lr"] == pytest.approx(0.1)
+    sd = opt.state_dict()
+    sd["param_groups"][0]["lr"] = tinydl.tensor(0.2)  # a Tensor in a hand-made state dict
+    as_number.load_state_dict(sd)
+    assert as_number.param_groups[0]["lr"] == pytest.approx(0.2)
+    sd["param_groups"][0]["lr"] = {0.2}
+    with pytest.raises(TypeError, match=r"Adam\.load_state_dict: option 'lr' holds a set"):
+        as_number.load_state_dict(sd)
+
+
+def test_extra_group_keys_are_kept_as_torch_keeps_them(tmp_path):
+    p = tensor(2)
+    opt = optim.SGD([{"params": [p], "initial_lr": 0.1, "name": "head", "max_momentum": 0.95}],
+                    lr=0.1, momentum=0.9)
+    assert opt.param_groups[0]["name"] == "head"
+    p.grad = tinydl.Tensor(np.ones(2, dtype=np.float32))
+    opt.step()
+    tinydl.save(opt.state_dict(), tmp_path / "sgd.npz")
+    other = optim.SGD([tensor(2)], lr=0.5, momentum=0.9)
+    other.load_state_dict(tinydl.load(tmp_path / "sgd.npz"))
+    group = other.param_groups[0]
+    assert (group["initial_lr"], group["name"], group["max_momentum"]) == (0.1, "head", 0.95)
+    other.load_state_dict(through_npz(opt.state_dict()))
+    assert other.param_groups[0]["name"] == "head"
+    for cls, key, option in ((optim.SGD, "weight_decy", "weight_decay"),
+                             (optim.Adam, "beta", "betas"), (optim.RMSprop, "centred", "centered")):
+        with pytest.raises(ValueError, match=f"{cls.__name__}.add_param_group: unknown option "
+                                             f"'{key}'; did you mean '{option}'"):
+            cls([{"params": [tensor(2)], key: 0.5}])
+    with pytest.raises(ValueError, match="'maximize' is not implemented"):
+        optim.Adam([{"params": [tensor(2)], "maximize": True}])
+
+
+def test_step_lr_resumes_from_initial_lr_in_group():
+    """torch: StepLR(SGD([{..., 'initial_lr': 0.1}], lr=0.1), 3, last_epoch=5) -> [0.01]."""
+    opt = optim.SGD([{"params": [tensor(2)], "initial_lr": 0.1}], lr=0.1)
+    sched = lr_scheduler.StepLR(opt, 3, last_epoch=5)
+    assert sched.get_last_lr() == pytest.approx([0.01], rel=1e-15)
+
+
+def test_zero_dim_state_is_saved_in_the_parameter_shape():
+    p = tinydl.Tensor(np.array(1.0), requires_grad=True)
+    opt = optim.Adam([p], lr=0.1)
+    p.grad = tinydl.Tensor(np.array(0.5))
+    opt.step()
+    sd = opt.state_dict()
+    assert sd["state"][0]["exp_avg"].shape == sd["state"][0]["exp_avg_sq"].shape == ()
+    for shape in ((), (1,)):  # torch's shape, and older tinydl checkpoints'
+        sd["state"][0]["exp_avg"] = np.full(shape, 0.25)
+        other = optim.Adam([tinydl.Tensor(np.array(1.0), requires_grad=True)], lr=0.1)
+        other.load_state_dict(sd)
+        assert other.state_dict()["state"][0]["exp_avg"] == 0.25
+    sd["state"][0]["exp_avg"] = np.zeros(2)
+    with pytest.raises(ValueError, match=r"state 'exp_avg' has shape \(2,\), its parameter \(\)"):
+        other.load_state_dict(sd)

@@ -27,6 +27,7 @@ over the whole batch (up to float round-off)::
 Gradient clipping, if wanted, goes between the loop and ``step()``
 (``tinydl.nn.utils.clip_grad_norm_``).
 """
+import difflib
 import numbers
 
 import numpy as np
@@ -72,7 +73,14 @@ class _StateByParam:
 
 
 def _copy_value(value, where):
-    """Deep copy of a state/option value made of arrays, numbers, None, lists, tuples, dicts."""
+    """Deep copy of a state/option value made of arrays, numbers, None, lists, tuples, dicts.
+
+    A Tensor (a learning rate given as a 0-d Tensor, as torch allows) is copied as its array.
+    ``where`` starts the error message: the method and the entry, e.g. ``"Adam.state_dict:
+    option 'lr'"``.
+    """
+    if isinstance(value, Tensor):
+        return value.data.copy()
     if isinstance(value, np.ndarray):
         return value.copy()
     if value is None or isinstance(value, (numbers.Number, str, np.generic)):
@@ -81,27 +89,37 @@ def _copy_value(value, where):
         return type(value)(_copy_value(v, where) for v in value)
     if isinstance(value, dict):
         return {k: _copy_value(v, where) for k, v in value.items()}
-    raise TypeError(f"Optimizer.state_dict: {where} holds a {type(value).__name__}, "
-                    "which cannot be saved (only arrays, numbers, None, lists, tuples, dicts)")
+    raise TypeError(f"{where} holds a {type(value).__name__}, which a state dict cannot hold "
+                    "(only arrays, Tensors, numbers, strings, None, lists, tuples, dicts)")
 
 
-def _restore_option(value, current):
+def _restore_option(value, current, where):
     """A loaded group option, given back the Python type the running optimizer uses.
 
     A checkpoint that went through ``np.savez`` turns numbers into 0-d arrays and tuples
-    into arrays; the current value of the same option says what it should be again.
+    into arrays; the current value of the same option says what it should be again. An
+    option that is a Tensor now gets a new Tensor (its dtype) holding the loaded values.
     """
+    if isinstance(value, Tensor):
+        value = value.data
+    if isinstance(current, Tensor):
+        return Tensor(np.array(value, dtype=current.data.dtype))
     if isinstance(value, np.ndarray) and value.ndim == 0:
         value = value.item()
     elif isinstance(value, np.generic):
         value = value.item()
     if isinstance(current, tuple) and isinstance(value, (list, tuple, np.ndarray)):
-        return tuple(_restore_option(v, c) for v, c in zip(value, current))
+        return tuple(_restore_option(v, c, where) for v, c in zip(value, current))
     if isinstance(current, bool):
         return bool(value)
     if isinstance(value, np.ndarray):
         return value.copy()
-    return _copy_value(value, "a loaded option")
+    return _copy_value(value, where)
+
+
+# torch options that change the update rule; tinydl's optimizers implement neither, so a
+# group that sets one is refused rather than silently stepped without it.
+_TORCH_ONLY_OPTIONS = ("maximize", "decoupled_weight_decay")
 
 
 class Optimizer:
@@ -149,8 +167,13 @@ class Optimizer:
     def add_param_group(self, param_group):
         """Add a group ``{'params': [...], option: value, ...}``; missing options take defaults.
 
-        Raises TypeError for non-Tensor or non-floating parameters and ValueError when a
-        parameter already belongs to another group or an option is unknown.
+        Keys that are not options of this optimizer are kept, as torch keeps them (a
+        scheduler's ``'initial_lr'``, a user's ``'name'``), except a likely misspelling of an
+        option (``'momentun'``) and torch options that would change the update.
+
+        Raises TypeError for non-Tensor or non-floating parameters and ValueError for a
+        non-leaf parameter, a parameter already in another group, a misspelt option or
+        ``maximize`` / ``decoupled_weight_decay`` set to true (tinydl implements neither).
         """
         name = type(self).__name__
         if not isinstance(param_group, dict):
@@ -164,17 +187,20 @@ class Optimizer:
             raise TypeError(f"{name}.add_param_group: params must be an ordered collection, "
                             "not a set (its order changes between runs)")
         params = list(params)
-        for p in params:
+        for i, p in enumerate(params):
             if not isinstance(p, Tensor):
                 raise TypeError(f"{name}: can only optimize Tensors, got {type(p).__name__}")
             if not np.issubdtype(p.data.dtype, np.floating):
                 raise TypeError(f"{name}: can only optimize floating-point Tensors, got dtype {p.data.dtype}")
+            # backward never fills the .grad of a computed tensor, so it would never train.
+            if not p.is_leaf:
+                raise ValueError(f"{name}: can't optimize a non-leaf Tensor (params[{i}] of the "
+                                 f"group was computed by {p.grad_fn.__name__}; optimize the "
+                                 "tensor it was computed from)")
         if len({id(p) for p in params}) != len(params):
             raise ValueError(f"{name}.add_param_group: a parameter appears twice in one group")
-        unknown = set(param_group) - set(self.defaults) - {"params"}
-        if unknown:
-            raise ValueError(f"{name}.add_param_group: unknown option(s) {sorted(unknown)}; "
-                             f"known: {sorted(self.defaults)}")
+        for key in param_group:
+            self._check_extra_key(key, param_group[key])
         group = dict(self.defaults)
         group.update(param_group)
         group["params"] = params
@@ -184,6 +210,21 @@ class Optimizer:
             raise ValueError(f"{name}.add_param_group: some parameters appear in more than one "
                              "parameter group")
         self.param_groups.append(group)
+
+    def _check_extra_key(self, key, value):
+        """Refuse a group key that is not an option here but looks like a mistake."""
+        name = type(self).__name__
+        if key in self.defaults or key == "params" or not isinstance(key, str):
+            return
+        if key in _TORCH_ONLY_OPTIONS and value:
+            raise ValueError(f"{name}.add_param_group: torch's option {key!r} is not "
+                             f"implemented by tinydl (got {key}={value!r})")
+        # A key holding a whole option name ('max_momentum', 'betas1') is a tag, not a typo.
+        close = [option for option in difflib.get_close_matches(key, self.defaults, cutoff=0.75)
+                 if option not in key]
+        if close:
+            raise ValueError(f"{name}.add_param_group: unknown option {key!r}; did you mean "
+                             f"{close[0]!r}? (options: {sorted(self.defaults)})")
 
     def _check_group(self, group):
         """Validate one group's options (subclasses raise ValueError naming the bad value)."""
@@ -238,17 +279,26 @@ class Optimizer:
 
         Returns ``{'state': {index: {name: value}}, 'param_groups': [{option: value,
         'params': [index, ...]}]}`` where parameters are numbered 0, 1, ... in group order.
-        Values are deep copies made only of NumPy arrays, Python numbers, None, lists,
-        tuples and dicts, so the result can be written with ``tinydl.save``.
+        Values are deep copies made only of NumPy arrays, Python numbers, strings, None,
+        lists, tuples and dicts (a Tensor option is saved as its array), so the result can
+        be written with ``tinydl.save``. State arrays have their parameter's shape.
         """
+        name = type(self).__name__
         index = {}
         groups = []
         for group in self.param_groups:
-            packed = {k: _copy_value(v, f"option {k!r}") for k, v in group.items() if k != "params"}
+            packed = {k: _copy_value(v, f"{name}.state_dict: option {k!r}")
+                      for k, v in group.items() if k != "params"}
             packed["params"] = [index.setdefault(id(p), len(index)) for p in group["params"]]
             groups.append(packed)
-        state = {index[id(p)]: _copy_value(s, f"the state of parameter {index[id(p)]}")
-                 for p, s in self.state.items() if id(p) in index}
+        state = {}
+        for p, s in self.state.items():
+            if id(p) in index:
+                saved = _copy_value(s, f"{name}.state_dict: the state of parameter {index[id(p)]}")
+                if p.data.ndim == 0:  # its state is kept as (1,) (see _working_view); save ()
+                    saved = {k: v.reshape(()) if isinstance(v, np.ndarray) else v
+                             for k, v in saved.items()}
+                state[index[id(p)]] = saved
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict):
@@ -272,7 +322,8 @@ class Optimizer:
                 by_index[int(i)] = p
         new_groups = []
         for saved, group in zip(saved_groups, self.param_groups):
-            new_group = {k: _restore_option(v, group.get(k)) for k, v in saved.items() if k != "params"}
+            new_group = {k: _restore_option(v, group.get(k), f"{name}.load_state_dict: option {k!r}")
+                         for k, v in saved.items() if k != "params"}
             new_group["params"] = group["params"]
             new_groups.append(new_group)
         new_state = _StateByParam()
@@ -292,10 +343,11 @@ class Optimizer:
             number = np.asarray(value).item()
             return int(number) if key == "step" else float(number)
         array = np.array(value, dtype=p.data.dtype, copy=True)
-        if array.shape != _working_view(p.data).shape:
+        # A 0-d parameter's state is saved as () (torch) or (1,) (older tinydl checkpoints).
+        if array.shape != p.data.shape and not (p.data.ndim == 0 and array.shape == (1,)):
             raise ValueError(f"{type(self).__name__}.load_state_dict: state {key!r} has shape "
                              f"{array.shape}, its parameter {p.data.shape}")
-        return array
+        return _working_view(array)
 
 
 def _working_view(array):
@@ -303,7 +355,7 @@ def _working_view(array):
 
     NumPy turns the results of arithmetic on 0-d arrays into scalars, on which ``*=``
     rebinds instead of writing in place; a 1-element view keeps every update in place.
-    State arrays of a 0-d parameter therefore have shape (1,).
+    State arrays of a 0-d parameter therefore have shape (1,); ``state_dict`` saves them as ().
     """
     return array.reshape(1) if array.ndim == 0 else array
 
