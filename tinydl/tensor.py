@@ -39,10 +39,11 @@ _DEFAULT_FLOAT = np.float32
 def _to_array(data, dtype=None):
     """The ndarray a Tensor built from ``data`` holds (always a copy, as ``torch.tensor`` makes).
 
-    Python data follows ``torch.tensor``: bools stay ``bool``, ints become ``int64``, floats
-    (or any list holding a float) ``float32``, unless the list holds a NumPy float64 scalar
-    (``[np.float64(1.5)]``, ``[np.sqrt(2.0)]``): then float64, as torch infers it. NumPy
-    arrays and scalars keep their dtype.
+    Python data follows ``torch.tensor``: bools stay ``bool``, ints become ``int64`` (one past
+    its range raises OverflowError), floats (or any list holding a float) ``float32``, unless
+    NumPy scalars or arrays in the lists decide the dtype (``[np.float64(1.5)]``,
+    ``[np.sqrt(2.0)]`` or a list of float64 arrays: float64; int32 arrays: int32), as torch
+    infers it. NumPy arrays and scalars keep their dtype.
     """
     if isinstance(data, Tensor):
         data = data.data
@@ -62,24 +63,55 @@ def _to_array(data, dtype=None):
                         f"{arr.dtype}); tensors hold numbers or booleans")
     if dtype is not None or is_numpy or arr.dtype.kind == "b":
         return arr
+    leaves = _leaf_types(data)
+    if arr.dtype.kind == "u" or (arr.dtype.kind == "f" and not leaves & _FLOAT_TYPES
+                                 and arr.size and np.abs(arr).max() >= 2.0 ** 63):
+        # Python ints past int64: NumPy made uint64 or float64 of them; torch refuses.
+        raise OverflowError(f"Tensor: an integer in {_describe(data)} does not fit int64 "
+                            f"(its range is [-2**63, 2**63 - 1]); pass dtype= or floats")
+    # NumPy arrays or scalars inside the lists: one whose dtype NumPy's result took decides
+    # it, as torch infers ([np.float64(1.5)] and [array_f64, array_f64] stay float64,
+    # int32 arrays int32).
+    if arr.dtype in _numpy_dtypes(data, leaves):
+        return arr
     if arr.dtype.kind in "iu":
         return arr.astype(np.int64, copy=False)
-    if arr.dtype == np.float64 and _holds_float64_scalar(data):
-        return arr
     return arr.astype(_DEFAULT_FLOAT, copy=False)
 
 
-def _holds_float64_scalar(data):
-    """Whether nested lists/tuples ``data`` hold a NumPy float64 scalar somewhere (one pass
-    over each list's element types: 20 ms for a million floats)."""
+_FLOAT_TYPES = frozenset({float, np.float16, np.float32, np.float64, np.longdouble, np.ndarray})
+
+
+def _leaf_types(data):
+    """The types of the non-list items of nested lists/tuples ``data`` (one pass over each
+    list's element types: 20 ms for a million floats)."""
     if not isinstance(data, (list, tuple)):
-        return isinstance(data, np.float64)
+        return {type(data)}
     types = set(map(type, data))
-    if np.float64 in types:
-        return True
     if list in types or tuple in types:
-        return any(_holds_float64_scalar(item) for item in data if isinstance(item, (list, tuple)))
-    return False
+        types -= {list, tuple}
+        for item in data:
+            if isinstance(item, (list, tuple)):
+                types |= _leaf_types(item)
+    return types
+
+
+def _numpy_dtypes(data, leaves):
+    """The dtypes of the NumPy scalars and arrays inside nested lists ``data``."""
+    found = {np.dtype(t) for t in leaves if issubclass(t, np.generic)}
+    if np.ndarray in leaves:
+        stack = [data]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, np.ndarray):
+                found.add(item.dtype)
+            elif isinstance(item, (list, tuple)):
+                stack.extend(item)
+    return found
+
+
+_COMPARISON_SYMBOLS = {"less": "<", "less_equal": "<=", "greater": ">", "greater_equal": ">=",
+                       "equal": "==", "not_equal": "!="}
 
 
 def _describe(data):
@@ -289,8 +321,11 @@ class Tensor:
 
     clone = copy
 
-    def astype(self, dtype):
-        """Cast to ``dtype``; the gradient is cast back."""
+    def astype(self, dtype, copy=True):
+        """Cast to ``dtype``; the gradient is cast back. As NumPy's ``astype``, a new tensor
+        even for the same dtype unless ``copy=False`` (then this one)."""
+        if copy and _ops.astype(self, dtype) is self:
+            return _ops.copy(self)
         return _ops.astype(self, dtype)
 
     def float(self):
@@ -323,7 +358,8 @@ class Tensor:
         Any device but the CPU raises: tinydl computes with NumPy on the CPU.
         """
         dtype = _to_arguments(args, dtype, device, "to")
-        return self if dtype is None else _ops.astype(self, dtype)
+        out = self if dtype is None else _ops.astype(self, dtype)
+        return _ops.copy(self) if copy and out is self else out  # copy=True: never self
 
     def cpu(self):
         """Itself: tinydl tensors always live on the CPU."""
@@ -363,6 +399,8 @@ class Tensor:
     def __repr__(self):
         body = np.array2string(self.data, separator=", ", prefix="tensor(")
         extras = [f"dtype={self.data.dtype}"]
+        if self.data.size == 0 and self.data.ndim != 1:  # "[]" alone hides the shape
+            extras.insert(0, f"size={self.data.shape}")
         if self._ctx is not None:
             extras.append(f"grad_fn=<{self._ctx.fn.__name__}>")
         elif self.requires_grad:
@@ -685,7 +723,16 @@ class Tensor:
     # Comparisons give bool tensors outside the graph, as in NumPy and torch.
     def _compare(self, other, op):
         other = other.data if isinstance(other, Tensor) else other
-        return Tensor._wrap(np.asarray(op(self.data, other)))
+        try:
+            return Tensor._wrap(np.asarray(op(self.data, other)))
+        except (TypeError, ValueError) as err:  # NumPy's own message names neither side
+            symbol = _COMPARISON_SYMBOLS[op.__name__]
+            if isinstance(err, ValueError) and not isinstance(err, TypeError):
+                raise _ops._util.ShapeError(
+                    f"tensor {symbol} other: shapes {self.shape} and {np.shape(other)} cannot "
+                    "be broadcast together") from None
+            raise TypeError(f"tensor {symbol} other: cannot compare a {self.dtype} tensor with "
+                            f"{_describe(other)} ({err})") from None
 
     def __lt__(self, other):
         return self._compare(other, np.less)

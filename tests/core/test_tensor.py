@@ -1,4 +1,6 @@
 """Tensor construction, dtype rules, conversions, repr, factories and seeding."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -92,3 +94,72 @@ def test_manual_seed_makes_randomness_reproducible():
 def test_item_of_many_elements_is_an_error():
     with pytest.raises(ValueError, match="one-element"):
         td.zeros(3).item()
+
+
+# ---------------------------------------------------------------- found by a differential sweep
+@pytest.mark.parametrize("data", [[2 ** 63], 2 ** 63 + 5, [2 ** 64 - 1, 1], [[2 ** 63], [1]]])
+def test_python_ints_past_int64_raise_as_in_torch(data):
+    """They wrapped to negative int64 values or became float32 silently."""
+    with pytest.raises(OverflowError, match="does not fit int64"):
+        td.Tensor(data)
+    assert td.Tensor([2 ** 63, 1.5]).dtype == np.float32  # a float list: floats, as torch
+
+
+def test_numpy_arrays_inside_lists_decide_the_dtype_as_in_torch():
+    a, b = np.array([0.1, 0.2]), np.array([0.3, 0.4])
+    t = td.Tensor([a, b])
+    assert t.dtype == np.float64 and t.data[0, 0] == 0.1  # was float32, 0.1 off by 1.5e-9
+    assert td.Tensor([np.array([1, 2], np.int32)]).dtype == np.int32
+    assert td.Tensor([np.array([1.0], np.float16)]).dtype == np.float16
+    assert td.Tensor([np.float32(1), 2.5]).dtype == np.float32
+    assert td.Tensor([np.int32(1), 5]).dtype == np.int64
+    assert td.nn.Parameter([a, b]).dtype == np.float64
+    torch = pytest.importorskip("torch")
+    assert torch.tensor(np.stack([a, b])).dtype == torch.float64
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # torch: a list of arrays is slow
+        assert torch.tensor([np.array([1, 2], np.int32)]).dtype == torch.int32
+
+
+def test_copies_that_must_not_alias():
+    x = td.Tensor([1.0, 2.0], requires_grad=True)
+    for y in (x.to(x.dtype, copy=True), x.to(copy=True), x.astype(np.float32)):
+        assert y is not x and not np.shares_memory(y.data, x.data)
+        y.sum().backward()  # still in the graph
+    np.testing.assert_array_equal(x.grad.data, [3.0, 3.0])
+    assert x.astype(np.float32, copy=False) is x and x.to(np.float32) is x  # torch's to()
+
+
+def test_float16_mean_accumulates_wider():
+    h = np.array([60000, 60000], np.float16)
+    for axis in (None, 0):
+        m = td.Tensor(h).mean(axis=axis)
+        assert m.dtype == np.float16 and m.item() == np.mean(h)  # was inf
+
+
+def test_every_reduction_takes_axis_0_of_a_0d_tensor_as_torch():
+    z = td.Tensor(3.0)
+    assert z.all(axis=0).item() and z.any(axis=0).item()
+    assert z.argmax(axis=0).item() == 0 and z.argmin(dim=-1).item() == 0
+    assert z.count_nonzero(axis=0).item() == 1
+    with pytest.raises(IndexError, match="argmax"):
+        z.argmax(axis=1)
+
+
+def test_comparisons_name_the_operator_and_shapes():
+    with pytest.raises(ValueError, match=r"tensor < other: shapes \(2,\) and \(3,\)"):
+        td.Tensor([1.0, 2.0]) < td.Tensor([1.0, 2.0, 3.0])
+    with pytest.raises(TypeError, match="tensor == other: cannot compare a float32 tensor"):
+        td.Tensor([1.0]) == "a"
+
+
+def test_join_takes_lists_and_numbers_as_numpy_does():
+    # They raised a bare AttributeError ('list' object has no attribute 'dtype').
+    np.testing.assert_array_equal(td.concatenate([td.Tensor([1.0]), [2.0]]).data, [1, 2])
+    s = td.stack([td.Tensor(1.0, requires_grad=True), 2.0])
+    assert s.dtype == np.float32 and s.shape == (2,) and s.requires_grad
+
+
+def test_repr_of_an_empty_tensor_shows_its_shape():
+    assert repr(td.Tensor(np.zeros((0, 3)))) == "tensor([], size=(0, 3), dtype=float64)"
+    assert repr(td.Tensor(np.zeros(0))) == "tensor([], dtype=float64)"

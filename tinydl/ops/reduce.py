@@ -62,7 +62,10 @@ class Mean(Function):
             shape = keepdims_shape(x.shape, axes) if keepdims else tuple(
                 n for i, n in enumerate(x.shape) if i not in axes)
             return np.full(shape, np.nan, dtype=x.dtype)
-        return np.mean(x, axis=axes, keepdims=keepdims, dtype=x.dtype)
+        # float16 sums in float32 (NumPy's own default; torch accumulates wider too): a
+        # float16 running sum overflows to inf where the mean is finite.
+        wide = np.float32 if x.dtype == np.float16 else x.dtype
+        return np.mean(x, axis=axes, keepdims=keepdims, dtype=wide).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
@@ -301,7 +304,9 @@ def argmin(x, axis=None, keepdims=False):
 def _arg(fn, op, x, axis, keepdims):
     data = x.data if isinstance(x, Tensor) else np.asarray(x)
     if axis is not None:
-        axis = normalize_axes(axis, data.ndim, op)
+        axis = normalize_axes(axis, data.ndim, op, zero_d=True)
+        if data.ndim == 0:  # torch: axis 0 of a 0-d tensor is its one element, index 0
+            return Tensor._wrap(np.zeros((), np.int64))
         if len(axis) != 1:
             raise ValueError(f"{op}: axis must be one int or None, got {axis}")
         axis = axis[0]
@@ -365,7 +370,7 @@ def prod(x, axis=None, keepdims=False, dtype=None):
 # ----------------------------------------------------------------------------- logical
 def _no_grad_reduction(fn, op, x, axis, keepdims, dtype):
     data = x.data if isinstance(x, Tensor) else np.asarray(x)
-    axes = normalize_axes(axis, data.ndim, op)
+    axes = normalize_axes(axis, data.ndim, op, zero_d=True)
     return Tensor._wrap(np.asarray(fn(data, axis=axes, keepdims=keepdims), dtype=dtype))
 
 

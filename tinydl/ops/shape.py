@@ -142,6 +142,13 @@ class Concatenate(Function):
         return tuple(grads)
 
 
+def _joined(tensors):
+    """The pieces of a concatenate or stack as Tensors: arrays wrapped, Python numbers and
+    lists made into tensors by ``Tensor``'s rules (as NumPy's join takes them)."""
+    return [t if isinstance(t, Tensor) else as_tensor(t) if isinstance(t, (np.ndarray, np.generic))
+            else Tensor(t) for t in tensors]
+
+
 @torch_names
 def concatenate(tensors, axis=0):
     """Join tensors along an existing axis (``axis=None``: flattened first, as NumPy).
@@ -149,7 +156,7 @@ def concatenate(tensors, axis=0):
     Dtypes as torch's ``cat``: integer and bool tensors joined with float ones take the
     float dtype (int64 with float32 gives float32, where NumPy gives float64).
     """
-    tensors = [as_tensor(t) for t in tensors]
+    tensors = _joined(tensors)
     floats = [t.dtype for t in tensors if t.dtype.kind == "f"]
     if floats and len(floats) < len(tensors):
         target = np.result_type(*floats)
@@ -302,7 +309,7 @@ def flatten(x, start_axis=0, end_axis=-1):
 @torch_names
 def stack(tensors, axis=0):
     """Join tensors of equal shape along a new axis."""
-    tensors = [as_tensor(t) for t in tensors]
+    tensors = _joined(tensors)
     if not tensors:
         raise ValueError("stack: need at least one tensor")
     shapes = {tuple(np.shape(t)) for t in tensors}
