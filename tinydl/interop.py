@@ -5,29 +5,36 @@ other NumPy function to ``Tensor.__array_function__`` (NEP 13 and NEP 18); both 
 One rule decides what happens, for ufuncs and functions alike:
 
 * **ops**: NumPy names tinydl has an op for (``np.exp``, ``np.arctan2``, ``np.sum``,
-  ``np.concatenate``, ``ndarray + Tensor``) run that op and return a Tensor in the graph.
-  A few are composed from ops where the composition is exact to rounding
-  (``deg2rad = x * pi / 180``). Piecewise-constant ones (``np.floor``, ``np.sign``,
-  ``np.rint``, ``np.floor_divide``) are in the graph with a zero gradient, as in torch.
-  Logical and bitwise ufuncs (``np.logical_and``, ``np.bitwise_or``, ``np.invert``) run
-  tinydl's functions, which give bool or integer Tensors outside the graph.
+  ``np.sort``, ``np.cumsum``, ``np.median``, ``np.einsum``, ``np.linalg.norm``,
+  ``np.linalg.inv``, ``ndarray + Tensor``) run that op, with NumPy's argument names and
+  defaults, and return a Tensor in the graph. A few are composed from ops where the
+  composition is exact to rounding (``deg2rad = x * pi / 180``). Piecewise-constant ones
+  (``np.floor``, ``np.sign``, ``np.rint``, ``np.floor_divide``) are in the graph with a zero
+  gradient, as in torch. Logical and bitwise ufuncs (``np.logical_and``, ``np.bitwise_or``,
+  ``np.invert``) run tinydl's functions, which give bool or integer Tensors outside the graph.
 * **constants**: comparisons (``np.less(t, 0)``, as ``t < 0``) give a bool Tensor outside
   the graph, as Tensor's own comparison operators do.
 * **queries**: functions whose result is not a differentiable value (``np.shape``,
-  ``np.argmax``, ``np.allclose``, ``np.isfinite``, ``np.sort``...) run on the arrays, with
-  Tensors unwrapped (also inside lists and tuples), and return plain NumPy results.
+  ``np.argmax``, ``np.allclose``, ``np.isfinite``, ``np.histogram``'s counts...) run on the
+  arrays, with Tensors unwrapped (also inside lists and tuples), and return plain NumPy
+  results. ``np.unique`` and the ``weights`` of ``np.bincount`` and ``np.histogram`` are
+  values tinydl has no gradient for: they run on the arrays too, but raise where a Tensor
+  that requires grad would lose its graph.
 
 Anything else raises a ``TypeError`` that names the NumPy function and points to
 ``np.f(t.data)`` for a plain array. So do arguments tinydl cannot honour (``out=``,
-``where=``, ``dtype=``, ufunc methods other than a call, except ``np.add.reduce`` and
-``np.maximum/minimum.reduce``, which are sum, max and min).
+``where=``, ``dtype=``, ``np.quantile``'s other methods, ``np.linalg.svd(hermitian=True)``,
+ufunc methods other than a call, except ``np.add.reduce`` and ``np.maximum/minimum.reduce``,
+which are sum, max and min): a result is never computed by rules other than NumPy's.
 """
+import collections
 import math
 
 import numpy as np
 from scipy import special
 
-from tinydl import ops
+from tinydl import linalg, ops
+from tinydl.autograd import is_grad_enabled
 from tinydl.ops._util import DEFAULT_FLOAT, as_number
 from tinydl.tensor import Tensor
 
@@ -42,6 +49,11 @@ def _unwrap(x):
     if isinstance(x, dict):
         return {k: _unwrap(v) for k, v in x.items()}
     return x
+
+
+def _needs_grad(x):
+    """Whether ``x`` is a Tensor whose gradient is being recorded."""
+    return isinstance(x, Tensor) and x.requires_grad and is_grad_enabled()
 
 
 def _operand(x):
@@ -141,6 +153,8 @@ _UFUNC_OPS = {
     np.arccosh: ops.arccosh,
     np.arctanh: ops.arctanh,
     np.hypot: ops.hypot,
+    np.logaddexp: ops.logaddexp,
+    np.logaddexp2: ops.logaddexp2,
     np.deg2rad: lambda x: ops.multiply(x, math.pi / 180.0),
     np.radians: lambda x: ops.multiply(x, math.pi / 180.0),
     np.rad2deg: lambda x: ops.multiply(x, 180.0 / math.pi),
@@ -227,16 +241,21 @@ def array_ufunc(ufunc, method, inputs, kwargs):
         # Integer and bool Tensors never require grad: NumPy's own result is exact. (With a
         # float scalar tinydl's op runs instead: an int tensor times 0.5 is float32, as torch.)
         # A float result of integers (np.sqrt, np.exp, np.true_divide) is float32, as torch's.
-        return _wrap_result(_int_to_default_float(ufunc(*_unwrap(inputs))))
+        return _wrap_result(_int_ufunc(ufunc, _unwrap(inputs)))
     return _UFUNC_OPS[ufunc](*[_operand(x) for x in inputs])
 
 
-def _int_to_default_float(result):
-    """NumPy's float64 result of integer inputs as float32 (torch's dtype for it)."""
-    if isinstance(result, tuple):
-        return tuple(_int_to_default_float(r) for r in result)
-    result = np.asarray(result)
-    return result.astype(DEFAULT_FLOAT) if result.dtype == np.float64 else result
+def _int_ufunc(ufunc, arrays):
+    """``ufunc`` on integer and bool arrays; a float result computed in float32, torch's
+    dtype for it (NumPy makes float64 of int64 but float16 of int8, uint8 and bool: exp(12)
+    overflows there)."""
+    # A Python int counts as NumPy's weak scalar (its own dtype would widen int8 to int64).
+    loop = ufunc.resolve_dtypes(tuple(int if type(a) is int else np.asarray(a).dtype
+                                      for a in arrays) + (None,) * ufunc.nout)
+    if any(dtype.kind == "f" for dtype in loop[ufunc.nin:]):
+        arrays = [a if isinstance(a, (bool, int)) else np.asarray(a, dtype=DEFAULT_FLOAT)
+                  for a in arrays]
+    return ufunc(*arrays)
 
 
 def _wrap_result(result):
@@ -249,14 +268,20 @@ def _wrap_result(result):
 # ----------------------------------------------------------------------------- functions
 # Each takes NumPy's signature (so positional and keyword calls both bind) and runs tinydl's
 # op; arguments tinydl cannot honour raise.
-def _sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
-    _refuse_extras("numpy.sum", dtype=dtype, out=out, initial=initial, where=where)
-    return ops.sum(_operand(a), axis=axis, keepdims=keepdims)
+def _summation(op, name):
+    """np.sum, np.prod, np.nansum: one signature."""
+    def reduce(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+        _refuse_extras(name, dtype=dtype, out=out, initial=initial, where=where)
+        return op(_operand(a), axis=axis, keepdims=keepdims)
+    return reduce
 
 
-def _mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
-    _refuse_extras("numpy.mean", dtype=dtype, out=out, where=where)
-    return ops.mean(_operand(a), axis=axis, keepdims=keepdims)
+def _average(op, name):
+    """np.mean, np.nanmean: one signature."""
+    def reduce(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
+        _refuse_extras(name, dtype=dtype, out=out, where=where)
+        return op(_operand(a), axis=axis, keepdims=keepdims)
+    return reduce
 
 
 def _reduction(op, name):
@@ -401,9 +426,156 @@ def _fix(x, out=None):
     return ops.trunc(_operand(x))
 
 
+def _astype(x, dtype, /, *, copy=True, device=None):
+    _refuse_extras("numpy.astype", device=None if device == "cpu" else device)
+    out = ops.astype(_operand(x), dtype)
+    return ops.copy(out) if copy and out is x else out  # ops.astype hands x back unchanged
+
+
+# Scans, movements and order statistics.
+def _scan(op, name):
+    """np.cumsum, np.cumprod: the flattened ``a`` when ``axis`` is None, as NumPy."""
+    def scan(a, axis=None, dtype=None, out=None):
+        _refuse_extras(name, dtype=dtype, out=out)
+        return op(_operand(a), axis=axis)
+    return scan
+
+
+def _cumulative(op, name):
+    """np.cumulative_sum, np.cumulative_prod (the array API's scans): ``axis`` may be None
+    for 1-D ``x`` only."""
+    def scan(x, /, *, axis=None, dtype=None, out=None, include_initial=False):
+        _refuse_extras(name, dtype=dtype, out=out, include_initial=include_initial or None)
+        x = _operand(x)
+        if axis is None and np.ndim(x) != 1:
+            raise ValueError(f"{name}: axis must be given for a {np.ndim(x)}-d input")
+        return op(x, axis=axis)
+    return scan
+
+
+def _sort(a, axis=-1, kind=None, order=None, *, stable=None):
+    # Every kind and stable= sort to the same values (tinydl's sort is always stable).
+    if order is not None:
+        raise _unsupported("numpy.sort", f"tinydl sorts by value only, got order={order!r}")
+    return ops.sort(_operand(a), axis=axis).values
+
+
+def _median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
+    # overwrite_input only lets NumPy sort the input in place; the median is the same.
+    _refuse_extras("numpy.median", out=out)
+    return ops.median(_operand(a), axis=axis, keepdims=keepdims)
+
+
+_QUANTILE_METHODS = ("linear", "lower", "higher", "nearest", "midpoint")  # tinydl's five
+
+
+def _quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
+              keepdims=False, *, weights=None):
+    _refuse_extras("numpy.quantile", out=out, weights=weights)
+    if method not in _QUANTILE_METHODS:
+        raise _unsupported("numpy.quantile", f"tinydl computes the methods {_QUANTILE_METHODS} "
+                           f"only, got method={method!r}")
+    if _needs_grad(q):
+        raise _unsupported("numpy.quantile", "tinydl has no gradient with respect to q")
+    return ops.quantile(_operand(a), _unwrap(q), axis=axis, keepdims=keepdims, method=method)
+
+
+def _einsum(*operands, out=None, optimize=False, **kwargs):
+    # optimize only chooses the order of the contractions: the same sums, to rounding.
+    _refuse_extras("numpy.einsum", out=out, **kwargs)  # dtype, order, casting
+    return ops.einsum(*operands)  # operands as given: the sublist form has lists of labels
+
+
+def _trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    _refuse_extras("numpy.trace", dtype=dtype, out=out)
+    return ops.trace(_operand(a), offset, axis1, axis2)
+
+
+def _meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
+    return ops.meshgrid(*[_operand(x) for x in xi], indexing=indexing, sparse=sparse, copy=copy)
+
+
+# np.linalg: tinydl.linalg (torch.linalg's functions), with NumPy's result names.
+SlogdetResult = collections.namedtuple("SlogdetResult", ["sign", "logabsdet"])
+QRResult = collections.namedtuple("QRResult", ["Q", "R"])
+SVDResult = collections.namedtuple("SVDResult", ["U", "S", "Vh"])
+EighResult = collections.namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
+
+
+def _solve(a, b):
+    a, b = _operand(a), _operand(b)
+    if np.ndim(b) >= 2 and np.shape(b) == np.shape(a)[:-1]:
+        # NumPy 2 reads every b of 2 or more axes as matrices; tinydl (torch) reads this shape
+        # as a batch of vectors, unless the batch axes are spelled out.
+        b = ops.broadcast_to(b, np.broadcast_shapes(np.shape(a)[:-2], np.shape(b)[:-2])
+                             + np.shape(b)[-2:])
+    return linalg.solve(a, b)
+
+
+def _qr(a, mode="reduced"):
+    if mode not in ("reduced", "complete", "r"):
+        raise _unsupported("numpy.linalg.qr", f"tinydl computes the modes 'reduced', "
+                           f"'complete' and 'r' only, got mode={mode!r}")
+    q, r = linalg.qr(_operand(a), mode="reduced" if mode == "r" else mode)
+    return r if mode == "r" else QRResult(q, r)
+
+
+def _svd(a, full_matrices=True, compute_uv=True, hermitian=False):
+    if hermitian:  # NumPy goes through eigh: other signs of U and Vh
+        raise _unsupported("numpy.linalg.svd", "tinydl does not support hermitian=True")
+    if not compute_uv:
+        return linalg.svdvals(_operand(a))
+    return SVDResult(*linalg.svd(_operand(a), full_matrices=full_matrices))
+
+
+def _matrix_transpose(x, /):
+    x = _operand(x)
+    if np.ndim(x) < 2:
+        raise ValueError(f"numpy.matrix_transpose: needs at least 2 dimensions, got shape "
+                         f"{np.shape(x)}")
+    return ops.swapaxes(x, -2, -1)
+
+
+def _linalg_outer(x1, x2, /):
+    x1, x2 = _operand(x1), _operand(x2)
+    if np.ndim(x1) != 1 or np.ndim(x2) != 1:  # NumPy's rule (np.outer flattens instead)
+        raise ValueError(f"numpy.linalg.outer: needs 1-D inputs, got shapes {np.shape(x1)} "
+                         f"and {np.shape(x2)}")
+    return ops.outer(x1, x2)
+
+
+def _linalg_trace(x, /, *, offset=0, dtype=None):
+    _refuse_extras("numpy.linalg.trace", dtype=dtype)
+    return ops.trace(_operand(x), offset, -2, -1)
+
+
+# Value functions tinydl has no gradient for: plain NumPy results, unless that would cut a
+# graph.
+def _refuse_graph_cut(name, values):
+    if _needs_grad(values):
+        raise _unsupported(name, "tinydl has no differentiable op for it, and its plain NumPy "
+                           "result would cut the graph of a Tensor that requires grad")
+
+
+def _unique(ar, *args, **kwargs):
+    _refuse_graph_cut("numpy.unique", ar)
+    return np.unique(_unwrap(ar), *args, **kwargs)
+
+
+def _bincount(x, /, weights=None, minlength=0):
+    _refuse_graph_cut("numpy.bincount", weights)
+    return np.bincount(_unwrap(x), _unwrap(weights), minlength)
+
+
+def _histogram(a, bins=10, range=None, density=None, weights=None):  # noqa: A002
+    # The counts are constant between bin edges: only weights carry a gradient.
+    _refuse_graph_cut("numpy.histogram", weights)
+    return np.histogram(_unwrap(a), _unwrap(bins), range, density, _unwrap(weights))
+
+
 _FUNCTION_OPS = {
-    np.sum: _sum,
-    np.mean: _mean,
+    np.sum: _summation(ops.sum, "numpy.sum"),
+    np.mean: _average(ops.mean, "numpy.mean"),
     np.max: _reduction(ops.max, "numpy.max"),
     np.amax: _reduction(ops.max, "numpy.amax"),
     np.min: _reduction(ops.min, "numpy.min"),
@@ -431,6 +603,65 @@ _FUNCTION_OPS = {
     np.round: _round,
     np.around: _round,
     np.fix: _fix,
+    np.astype: _astype,
+    # reductions, scans, movements, order statistics
+    np.prod: _summation(ops.prod, "numpy.prod"),
+    np.nansum: _summation(ops.nansum, "numpy.nansum"),
+    np.nanmean: _average(ops.nanmean, "numpy.nanmean"),
+    np.cumsum: _scan(ops.cumsum, "numpy.cumsum"),
+    np.cumprod: _scan(ops.cumprod, "numpy.cumprod"),
+    np.cumulative_sum: _cumulative(ops.cumsum, "numpy.cumulative_sum"),
+    np.cumulative_prod: _cumulative(ops.cumprod, "numpy.cumulative_prod"),
+    np.flip: lambda m, axis=None: ops.flip(_operand(m), axis),
+    np.roll: lambda a, shift, axis=None: ops.roll(_operand(a), shift, axis),
+    np.tile: lambda A, reps: ops.tile(_operand(A), reps),
+    np.repeat: lambda a, repeats, axis=None: ops.repeat_interleave(_operand(a), repeats, axis),
+    np.take_along_axis: lambda arr, indices, axis=-1: ops.take_along_axis(_operand(arr),
+                                                                          indices, axis),
+    np.tril: lambda m, k=0: ops.tril(_operand(m), k),
+    np.triu: lambda m, k=0: ops.triu(_operand(m), k),
+    np.diag: lambda v, k=0: ops.diag(_operand(v), k),
+    np.diagonal: lambda a, offset=0, axis1=0, axis2=1: ops.diagonal(_operand(a), offset,
+                                                                     axis1, axis2),
+    np.trace: _trace,
+    np.matrix_transpose: _matrix_transpose,
+    np.meshgrid: _meshgrid,
+    np.sort: _sort,
+    np.median: _median,
+    np.quantile: _quantile,
+    # products
+    np.einsum: _einsum,
+    np.tensordot: lambda a, b, axes=2: ops.tensordot(_operand(a), _operand(b), axes),
+    np.inner: lambda a, b: ops.inner(_operand(a), _operand(b)),
+    np.kron: lambda a, b: ops.kron(_operand(a), _operand(b)),
+    # np.linalg
+    np.linalg.norm: lambda x, ord=None, axis=None, keepdims=False: linalg.norm(  # noqa: A002
+        _operand(x), ord, axis, keepdims),
+    np.linalg.vector_norm: lambda x, /, *, axis=None, keepdims=False, ord=2: (  # noqa: A002
+        linalg.vector_norm(_operand(x), ord, axis, keepdims)),
+    np.linalg.matrix_norm: lambda x, /, *, keepdims=False, ord="fro": (  # noqa: A002
+        linalg.matrix_norm(_operand(x), ord, (-2, -1), keepdims)),
+    np.linalg.det: lambda a: linalg.det(_operand(a)),
+    np.linalg.slogdet: lambda a: SlogdetResult(*linalg.slogdet(_operand(a))),
+    np.linalg.inv: lambda a: linalg.inv(_operand(a)),
+    np.linalg.solve: _solve,
+    np.linalg.cholesky: lambda a, /, *, upper=False: linalg.cholesky(_operand(a), upper),
+    np.linalg.qr: _qr,
+    np.linalg.svd: _svd,
+    np.linalg.svdvals: lambda x, /: linalg.svdvals(_operand(x)),
+    np.linalg.eigh: lambda a, UPLO="L": EighResult(*linalg.eigh(_operand(a), UPLO)),
+    np.linalg.eigvalsh: lambda a, UPLO="L": linalg.eigvalsh(_operand(a), UPLO),
+    np.linalg.matmul: lambda x1, x2, /: ops.matmul(_operand(x1), _operand(x2)),
+    np.linalg.tensordot: lambda x1, x2, /, *, axes=2: ops.tensordot(_operand(x1),
+                                                                    _operand(x2), axes),
+    np.linalg.outer: _linalg_outer,
+    np.linalg.trace: _linalg_trace,
+    np.linalg.diagonal: lambda x, /, *, offset=0: ops.diagonal(_operand(x), offset, -2, -1),
+    np.linalg.matrix_transpose: _matrix_transpose,
+    # values without a gradient in tinydl: NumPy's result, or an error where it cuts a graph
+    np.unique: _unique,
+    np.bincount: _bincount,
+    np.histogram: _histogram,
 }
 
 # Functions whose result is not a differentiable value: they run on the arrays.
@@ -441,8 +672,8 @@ _PASSTHROUGH_NAMES = (
     "allclose", "isclose", "array_equal", "array_equiv",
     # indices, orderings and counts
     "argmax", "argmin", "argsort", "argpartition", "argwhere", "nonzero", "flatnonzero",
-    "lexsort", "searchsorted", "sort", "unique", "count_nonzero", "any", "all", "bincount",
-    "digitize", "histogram", "isin", "unravel_index", "ravel_multi_index",
+    "lexsort", "searchsorted", "count_nonzero", "any", "all", "digitize", "isin",
+    "unravel_index", "ravel_multi_index",
     # tests on values
     "isneginf", "isposinf", "iscomplexobj", "isrealobj", "iscomplex", "isreal",
     "may_share_memory", "shares_memory",

@@ -74,6 +74,8 @@ UFUNCS = {
     "minimum": (np.minimum, [(_any, (3, 4)), (_any, (3, 4))]),
     "matmul": (np.matmul, [(_any, (3, 4)), (_any, (4, 2))]),
     "matmul_batched": (np.matmul, [(_any, (2, 3, 4)), (_any, (4,))]),
+    "logaddexp": (np.logaddexp, [(_any, (3, 4)), (_any, (4,))]),
+    "logaddexp2": (np.logaddexp2, [(_any, (3, 4)), (_any, (3, 1))]),
     "erf": (special.erf, [(_any, (3, 4))]),
     "expit": (special.expit, [(_any, (3, 4))]),
     "add_reduce": (lambda x: np.add.reduce(x, axis=1), [(_any, (3, 4))]),
@@ -84,6 +86,13 @@ UFUNCS = {
 
 _bounds = np.array([-0.5, 0.0, 0.3, 0.8])
 _mask = np.array([[True, False, True, False]] * 3)
+_take = np.array([[0, 3], [1, 1], [2, 0]])  # a repeated index: its gradients add up
+# Well-conditioned matrices for solve, inv, det.
+_square = lambda r, s: r.standard_normal(s) + 3 * np.eye(s[-1])  # noqa: E731
+# Symmetric positive definite (cholesky, eigh) as the symmetric part of the input, so that
+# finite differences, which perturb one entry at a time, stay on symmetric matrices.
+_spd = lambda r, s: r.standard_normal(s) + s[-1] * np.eye(s[-1])  # noqa: E731
+_sym = lambda x: (x + np.matrix_transpose(x)) / 2  # noqa: E731
 
 FUNCTIONS = {
     "sum": (np.sum, [(_any, (3, 4))]),
@@ -131,6 +140,85 @@ FUNCTIONS = {
     "round": (lambda x: np.round(x, 1), [(lambda r, s: _near_int(r, s) / 10, (3, 4))]),
     "around": (np.around, [(_near_int, (3, 4))]),
     "fix": (np.fix, [(_between, (3, 4))]),
+    "astype": (lambda x: np.astype(x, np.float64), [(_any, (3, 4))]),
+    # reductions, scans, movements, order statistics
+    "prod": (np.prod, [(_any, (3, 4))]),
+    "prod_axis_keepdims": (lambda x: np.prod(x, axis=1, keepdims=True), [(_any, (3, 4))]),
+    "nansum": (lambda x: np.nansum(x, axis=0), [(_any, (3, 4))]),
+    "nanmean": (lambda x: np.nanmean(x, 1, keepdims=True), [(_any, (3, 4))]),
+    "cumsum_flattens": (np.cumsum, [(_any, (3, 4))]),
+    "cumsum_axis": (lambda x: np.cumsum(x, axis=1), [(_any, (3, 4))]),
+    "cumprod": (lambda x: np.cumprod(x, 0), [(_any, (3, 4))]),
+    "cumprod_flattens": (np.cumprod, [(_pos, (2, 3))]),
+    "cumulative_sum": (lambda x: np.cumulative_sum(x, axis=0), [(_any, (3, 4))]),
+    "cumulative_prod": (np.cumulative_prod, [(_any, (5,))]),
+    "flip_all_axes": (np.flip, [(_any, (2, 3, 4))]),
+    "flip_axis": (lambda x: np.flip(x, 1), [(_any, (3, 4))]),
+    "roll_flattened": (lambda x: np.roll(x, 5), [(_any, (3, 4))]),
+    "roll_axes": (lambda x: np.roll(x, (1, -1), axis=(0, 1)), [(_any, (3, 4))]),
+    "tile": (lambda x: np.tile(x, (2, 1, 3)), [(_any, (3, 4))]),
+    "repeat_flattened": (lambda x: np.repeat(x, 2), [(_any, (3, 4))]),
+    "repeat_axis": (lambda x: np.repeat(x, [1, 0, 2], axis=0), [(_any, (3, 4))]),
+    "take_along_axis": (lambda x: np.take_along_axis(x, _take, axis=1), [(_any, (3, 4))]),
+    "tril": (lambda x: np.tril(x, -1), [(_any, (3, 4))]),
+    "triu_1d": (np.triu, [(_any, (3,))]),
+    "diag_1d": (lambda x: np.diag(x, 1), [(_any, (3,))]),
+    "diag_2d": (np.diag, [(_any, (3, 4))]),
+    "diagonal": (lambda x: np.diagonal(x, 1, 2, 0), [(_any, (3, 4, 4))]),
+    "trace": (np.trace, [(_any, (3, 4))]),
+    "trace_axes": (lambda x: np.trace(x, -1, 1, 2), [(_any, (2, 3, 3))]),
+    "matrix_transpose": (np.matrix_transpose, [(_any, (2, 3, 4))]),
+    "meshgrid": (np.meshgrid, [(_any, (3,)), (_any, (4,))]),
+    "meshgrid_ij_sparse": (lambda x, y: np.meshgrid(x, y, indexing="ij", sparse=True),
+                           [(_any, (3,)), (_any, (4,))]),
+    "sort": (np.sort, [(_any, (3, 4))]),
+    "sort_axis_kind": (lambda x: np.sort(x, axis=0, kind="quicksort"), [(_any, (3, 4))]),
+    "sort_flattened": (lambda x: np.sort(x, axis=None), [(_any, (3, 4))]),
+    "median": (np.median, [(_any, (3, 4))]),
+    "median_axis": (lambda x: np.median(x, axis=0, keepdims=True), [(_any, (3, 4))]),
+    "quantile": (lambda x: np.quantile(x, [0.25, 0.9], axis=1), [(_any, (3, 4))]),
+    "quantile_midpoint": (lambda x: np.quantile(x, 0.4, method="midpoint"), [(_any, (3, 4))]),
+    # products
+    "einsum": (lambda x, y: np.einsum("ij,jk->ik", x, y), [(_any, (3, 4)), (_any, (4, 2))]),
+    "einsum_trace": (lambda x: np.einsum("ii", x, optimize=True), [(_any, (3, 3))]),
+    "einsum_sublist": (lambda x: np.einsum(x, [0, 1], [1]), [(_any, (3, 4))]),
+    "tensordot": (lambda x, y: np.tensordot(x, y, axes=([1, 0], [0, 1])),
+                  [(_any, (3, 4)), (_any, (4, 3))]),
+    "tensordot_default": (np.tensordot, [(_any, (2, 3, 4)), (_any, (3, 4, 2))]),
+    "inner": (np.inner, [(_any, (2, 4)), (_any, (3, 4))]),
+    "kron": (np.kron, [(_any, (2, 3)), (_any, (2, 2))]),
+    # np.linalg
+    "linalg_norm": (np.linalg.norm, [(_any, (3, 4))]),
+    "linalg_norm_nuc": (lambda x: np.linalg.norm(x, "nuc"), [(_any, (3, 4))]),
+    "linalg_norm_2": (lambda x: np.linalg.norm(x, 2), [(_any, (3, 4))]),
+    "linalg_norm_axis": (lambda x: np.linalg.norm(x, 3, axis=1), [(_any, (3, 4))]),
+    "linalg_norm_inf_keepdims": (lambda x: np.linalg.norm(x, np.inf, (0, 1), keepdims=True),
+                                 [(_any, (3, 4))]),
+    "linalg_vector_norm": (lambda x: np.linalg.vector_norm(x, ord=1, axis=0), [(_off0, (3, 4))]),
+    "linalg_matrix_norm": (lambda x: np.linalg.matrix_norm(x, ord=-2), [(_any, (2, 3, 4))]),
+    "linalg_det": (np.linalg.det, [(_square, (2, 3, 3))]),
+    "linalg_slogdet": (lambda x: np.linalg.slogdet(x).logabsdet, [(_any, (3, 3))]),
+    "linalg_inv": (np.linalg.inv, [(_square, (2, 3, 3))]),
+    "linalg_solve_vector": (np.linalg.solve, [(_square, (3, 3)), (_any, (3,))]),
+    # b of shape a.shape[:-1]: NumPy 2 reads it as one matrix, broadcast (torch: vectors)
+    "linalg_solve_matrix": (np.linalg.solve, [(_square, (3, 3, 3)), (_any, (3, 3))]),
+    "linalg_cholesky": (lambda x: np.linalg.cholesky(_sym(x)), [(_spd, (3, 3))]),
+    "linalg_cholesky_upper": (lambda x: np.linalg.cholesky(_sym(x), upper=True),
+                              [(_spd, (2, 3, 3))]),
+    "linalg_qr": (np.linalg.qr, [(_any, (4, 3))]),
+    "linalg_qr_r": (lambda x: np.linalg.qr(x, mode="r"), [(_any, (4, 3))]),
+    "linalg_svd": (np.linalg.svd, [(_any, (3, 3))]),
+    "linalg_svd_reduced": (lambda x: np.linalg.svd(x, full_matrices=False), [(_any, (4, 3))]),
+    "linalg_svd_values": (lambda x: np.linalg.svd(x, compute_uv=False), [(_any, (4, 3))]),
+    "linalg_svdvals": (np.linalg.svdvals, [(_any, (2, 3, 4))]),
+    "linalg_eigh": (lambda x: np.linalg.eigh(_sym(x)), [(_spd, (3, 3))]),
+    "linalg_eigvalsh": (lambda x: np.linalg.eigvalsh(_sym(x), UPLO="U"), [(_any, (3, 3))]),
+    "linalg_matmul": (np.linalg.matmul, [(_any, (2, 3, 4)), (_any, (4, 2))]),
+    "linalg_tensordot": (lambda x, y: np.linalg.tensordot(x, y, axes=1),
+                         [(_any, (3, 4)), (_any, (4, 2))]),
+    "linalg_outer": (np.linalg.outer, [(_any, (3,)), (_any, (4,))]),
+    "linalg_trace": (lambda x: np.linalg.trace(x, offset=1), [(_any, (2, 3, 4))]),
+    "linalg_diagonal": (np.linalg.diagonal, [(_any, (2, 3, 4))]),
 }
 
 
@@ -223,6 +311,19 @@ def test_integer_tensors_get_numpy_exact_results():
     np.testing.assert_array_equal(np.reciprocal(t).data, np.reciprocal(t.data))
     np.testing.assert_array_equal(np.square(t).data, [1, 4, 16])
 
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int16, np.int64, np.bool_])
+def test_float_ufuncs_of_small_integers_compute_in_float32_as_the_methods(dtype):
+    """NumPy makes float16 of int8, uint8, int16 and bool: np.exp(int8 12) was inf in
+    float16 where t.exp() and torch give 162754.8 in float32."""
+    t = td.Tensor(np.array([12, 1, 0], dtype=dtype))
+    for ufunc, method in ((np.exp, td.exp), (np.sqrt, td.sqrt), (np.log1p, td.log1p)):
+        out = ufunc(t)
+        assert out.dtype == np.float32
+        np.testing.assert_array_equal(out.data, method(t).data)
+    assert np.true_divide(t, 2).dtype == np.float32
+    assert np.add(t, 1).dtype == np.add(t.data, 1).dtype  # integer results stay NumPy's
 
 # ----------------------------------------------------------------------------- constants
 @pytest.mark.parametrize("ufunc", [np.less, np.less_equal, np.greater, np.greater_equal,
@@ -326,8 +427,10 @@ def test_queries_return_plain_numpy_values():
     assert np.allclose(t, x) is True
     assert np.array_equal(t, x) is True
     for got, want in [(np.argmax(t), np.argmax(x)), (np.argmin(t, axis=0), np.argmin(x, 0)),
-                      (np.argsort(t, axis=1), np.argsort(x, 1)), (np.sort(t), np.sort(x)),
+                      (np.argsort(t, axis=1), np.argsort(x, 1)),
                       (np.unique(t > 0), np.unique(x > 0)), (np.isclose(t, x), np.isclose(x, x)),
+                      (np.histogram(t)[0], np.histogram(x)[0]),
+                      (np.bincount(td.Tensor(np.array([0, 2, 2]))), [1, 0, 2]),
                       (np.isfinite(t), np.isfinite(x)), (np.isnan(t), np.isnan(x)),
                       (np.count_nonzero(t > 0), np.count_nonzero(x > 0)),
                       (np.any(t > 0, axis=1), np.any(x > 0, axis=1)), (np.all(t > -9), True),
@@ -345,18 +448,74 @@ def test_queries_return_plain_numpy_values():
     np.testing.assert_allclose(t, x)  # np.testing goes through __array__
 
 
+def test_sort_keeps_the_graph():
+    """np.sort was a query: its plain array cut the graph (requires_grad False, no gradient)."""
+    t = td.Tensor(np.array([[3.0, 1.0, 2.0]]), requires_grad=True)
+    out = (np.sort(t, axis=1) * td.Tensor(np.array([1.0, 0, 0]))).sum()
+    assert isinstance(out, td.Tensor) and out.requires_grad
+    out.backward()
+    np.testing.assert_array_equal(t.grad.data, [[0.0, 1.0, 0.0]])  # the minimum came from [1]
+
+
+def test_new_mappings_keep_float32_and_numpy_result_names():
+    t = td.Tensor(np.array([[2.0, 1.0], [1.0, 3.0]], dtype=np.float32), requires_grad=True)
+    for out in (np.prod(t), np.cumsum(t), np.flip(t), np.median(t), np.linalg.det(t),
+                np.linalg.norm(t), np.einsum("ij->i", t), np.sort(t, axis=None)):
+        assert isinstance(out, td.Tensor) and out.dtype == np.float32 and out.requires_grad
+    cast = np.astype(t, np.float64)
+    assert cast.dtype == np.float64 and cast.requires_grad
+    assert np.astype(t, np.float32) is not t  # copy=True: a new tensor, as NumPy's new array
+    x = t.data.astype(np.float64)
+    np.testing.assert_allclose(np.linalg.slogdet(t).logabsdet.data, np.log(5.0), rtol=1e-6)
+    assert np.linalg.slogdet(t).sign.item() == 1.0
+    values, vectors = np.linalg.eigh(t).eigenvalues, np.linalg.eigh(t).eigenvectors
+    np.testing.assert_allclose(values.data, np.linalg.eigh(x).eigenvalues, rtol=1e-6)
+    assert vectors.shape == (2, 2)
+    assert np.linalg.qr(t).R.shape == (2, 2) and np.linalg.svd(t).Vh.shape == (2, 2)
+
+
+def test_values_without_a_gradient_refuse_to_cut_a_graph():
+    """np.unique and the weights of np.bincount / np.histogram have no gradient in tinydl:
+    their plain NumPy results are fine for tensors outside a graph, an error inside one."""
+    t = td.Tensor(np.array([2.0, 1.0, 2.0]), requires_grad=True)
+    calls = {"unique": lambda: np.unique(t),
+             "bincount": lambda: np.bincount(np.array([0, 1, 1]), weights=t),
+             "histogram": lambda: np.histogram(np.arange(3.0), bins=2, weights=t)}
+    for name, call in calls.items():
+        with pytest.raises(TypeError, match=f"numpy.{name} on a tinydl Tensor: .*cut the graph"):
+            call()
+        with td.no_grad():
+            call()  # nothing recorded, nothing cut
+    np.testing.assert_array_equal(np.unique(t.detach()), [1.0, 2.0])
+    np.testing.assert_array_equal(np.unique(t.detach(), return_counts=True)[1], [1, 2])
+    np.testing.assert_array_equal(np.bincount(np.array([0, 1, 1]), weights=t.detach()),
+                                  [2.0, 3.0])
+    counts, edges = np.histogram(t, bins=2)  # counts do not depend on t smoothly: a query
+    np.testing.assert_array_equal(counts, [1, 2])
+    assert not isinstance(edges, td.Tensor)
+
+
 # ----------------------------------------------------------------------------- errors
 _x = td.Tensor(np.full((2, 3), 0.5), requires_grad=True)
 
 UNSUPPORTED = {
     "cbrt": lambda: np.cbrt(_x),
-    "logaddexp": lambda: np.logaddexp(_x, 1.0),
+    "heaviside": lambda: np.heaviside(_x, 0.5),
     "modf": lambda: np.modf(_x),
-    "cumsum": lambda: np.cumsum(_x),
-    "prod": lambda: np.prod(_x),
-    "median": lambda: np.median(_x),
-    "einsum": lambda: np.einsum("ij->j", _x),
-    "norm": lambda: np.linalg.norm(_x),
+    "nancumsum": lambda: np.nancumsum(_x),
+    "nanprod": lambda: np.nanprod(_x),
+    "nanmedian": lambda: np.nanmedian(_x),
+    "partition": lambda: np.partition(_x, 1),
+    "pinv": lambda: np.linalg.pinv(_x),
+    "prod": lambda: np.prod(_x, dtype=np.float32),
+    "cumsum": lambda: np.cumsum(_x, out=np.empty(6)),
+    "cumulative_sum": lambda: np.cumulative_sum(_x, axis=1, include_initial=True),
+    "einsum": lambda: np.einsum("ij->j", _x, dtype=np.float32),
+    "sort": lambda: np.sort(_x, order="f0"),
+    "quantile": lambda: np.quantile(_x, 0.5, method="inverted_cdf"),
+    "trace": lambda: np.trace(_x, dtype=np.float32),
+    "qr": lambda: np.linalg.qr(_x, mode="raw"),
+    "svd": lambda: np.linalg.svd(_x, hermitian=True),
     "accumulate": lambda: np.add.accumulate(_x),
     "outer": lambda: np.multiply.outer(_x, _x),
     "multiply.reduce": lambda: np.multiply.reduce(_x),
@@ -378,6 +537,13 @@ def test_unsupported_raises_type_error_naming_the_function(name):
     message = str(info.value)
     assert name in message
     assert "t.data" in message and "t.numpy()" in message
+
+
+def test_quantile_refuses_a_q_that_requires_grad():
+    q = td.tensor(0.5, requires_grad=True)
+    with pytest.raises(TypeError, match="numpy.quantile .*no gradient with respect to q"):
+        np.quantile(_x, q)
+    np.testing.assert_allclose(np.quantile(_x, q.detach()).data, 0.5)
 
 
 def test_unsupported_message_suggests_the_plain_numpy_call():
