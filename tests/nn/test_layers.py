@@ -457,3 +457,104 @@ def test_identity_unflatten_groupnorm_match_torch():
                                    atol=1e-5)
     with pytest.raises(ValueError, match="divisible"):
         nn.GroupNorm(5, 12)
+
+
+def test_dropout_refuses_integer_input_it_would_scale_as_torch():
+    """1/(1-p) cast to an integer dtype left the kept values unscaled; torch raises too. Where
+    nothing is scaled (eval, p = 0, p = 1) integer input passes, as in torch."""
+    x = tinydl.Tensor(np.full(8, 10))
+    with pytest.raises(TypeError, match=r"dropout: input of dtype int64 .*1/\(1-p\)"):
+        nn.Dropout(0.3)(x)
+    with pytest.raises(TypeError, match="dropout: input of dtype bool"):
+        F.dropout(tinydl.Tensor(np.ones(4, bool)), 0.5)
+    assert nn.Dropout(0.3).eval()(x) is x
+    assert F.dropout(x, 0.0) is x
+    out = F.dropout(x, 1.0)
+    assert out.dtype == np.int64 and not out.data.any()
+
+
+NORMS_WITH_REFERENCE = {  # a float32 affine weight or running statistics fix the input dtype
+    "BatchNorm1d": (lambda: nn.BatchNorm1d(3), (4, 3)),
+    "BatchNorm1d_running_stats_only": (lambda: nn.BatchNorm1d(3, affine=False), (4, 3)),
+    "BatchNorm2d": (lambda: nn.BatchNorm2d(3), (2, 3, 2, 2)),
+    "LayerNorm": (lambda: nn.LayerNorm(3), (4, 3)),
+    "LayerNorm_nobias": (lambda: nn.LayerNorm(3, bias=False), (4, 3)),
+    "GroupNorm": (lambda: nn.GroupNorm(1, 3), (4, 3)),
+    "InstanceNorm1d_affine": (lambda: nn.InstanceNorm1d(3, affine=True), (2, 3, 5)),
+}
+NORMS_WITHOUT_REFERENCE = {  # nothing to compare with: any float passes, as in torch
+    "BatchNorm1d": (lambda: nn.BatchNorm1d(3, affine=False, track_running_stats=False), (4, 3)),
+    "LayerNorm": (lambda: nn.LayerNorm(3, elementwise_affine=False), (4, 3)),
+    "GroupNorm": (lambda: nn.GroupNorm(1, 3, affine=False), (4, 3)),
+    "InstanceNorm1d": (lambda: nn.InstanceNorm1d(3), (2, 3, 5)),
+    # torch casts an instance norm's running statistics to the input's dtype
+    "InstanceNorm1d_running_stats": (lambda: nn.InstanceNorm1d(3, track_running_stats=True),
+                                     (2, 3, 5)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NORMS_WITH_REFERENCE))
+@pytest.mark.parametrize("training", [True, False])
+def test_norm_layers_refuse_input_of_another_dtype_than_their_parameters(name, training):
+    make, shape = NORMS_WITH_REFERENCE[name]
+    layer = make().train(training)
+    layer_name = type(layer).__name__
+    x = np.random.default_rng(0).standard_normal(shape)
+    with pytest.raises(TypeError, match=f"{layer_name}: input of dtype float64 .* float32"):
+        layer(T(x))
+    with pytest.raises(TypeError, match=f"{layer_name}: input of dtype int64 .* float32"):
+        layer(tinydl.Tensor(np.ones(shape, np.int64)))
+    assert layer(tinydl.Tensor(x.astype(np.float32))).dtype == np.float32
+    assert layer.double()(T(x)).dtype == np.float64
+
+
+@pytest.mark.parametrize("name", sorted(NORMS_WITHOUT_REFERENCE))
+def test_norm_layers_without_parameters_refuse_only_non_float_input(name):
+    make, shape = NORMS_WITHOUT_REFERENCE[name]
+    layer = make()
+    x = np.random.default_rng(0).standard_normal(shape)
+    assert layer(T(x)).dtype == np.float64
+    assert layer(tinydl.Tensor(x.astype(np.float32))).dtype == np.float32
+    with pytest.raises(TypeError, match=f"{type(layer).__name__}: input of dtype int64 .* "
+                                        "must be floating point"):
+        layer(tinydl.Tensor(np.ones(shape, np.int64)))
+
+
+def test_norm_layers_refuse_degenerate_input_as_torch():
+    """Inputs that normalise to all zeros: torch refuses them, and so do we."""
+    one_pixel = tinydl.Tensor(np.random.default_rng(0).standard_normal((2, 3, 1, 1))
+                              .astype(np.float32))
+    with pytest.raises(ValueError, match=r"instance_norm: expected more than 1 spatial "
+                                         r"element .*\(2, 3, 1, 1\)"):
+        nn.InstanceNorm2d(3)(one_pixel)
+    with pytest.raises(ValueError, match="more than 1 spatial element"):
+        nn.InstanceNorm2d(3).eval()(one_pixel)  # no running statistics: input statistics
+    assert nn.InstanceNorm2d(3, track_running_stats=True).eval()(one_pixel).shape == (2, 3, 1, 1)
+    with pytest.raises(ValueError, match=r"group_norm: expected more than 1 value per group, "
+                                         r"got input of shape \(1, 4, 1, 1\) with 4 groups"):
+        nn.GroupNorm(4, 4)(tinydl.ones(1, 4, 1, 1))
+    # torch lets more than one sample through (the output is the bias), and so do we
+    np.testing.assert_array_equal(nn.GroupNorm(4, 4)(tinydl.ones(2, 4, 1, 1)).data, 0)
+    with pytest.raises(ValueError, match=r"LayerNorm: normalized_shape must be at least 1-D"):
+        nn.LayerNorm(())
+    with pytest.raises(ValueError, match=r"layer_norm: normalized_shape must be at least 1-D"):
+        F.layer_norm(tinydl.ones(2, 3), ())
+
+
+def test_groupnorm_checks_the_channels_against_num_channels():
+    with pytest.raises(ValueError, match=r"GroupNorm: expected input of shape \(N, 4, \*\) "
+                                         r"\(num_channels=4\), got \(2, 6, 3\)"):
+        nn.GroupNorm(2, 4)(tinydl.zeros(2, 6, 3))
+    with pytest.raises(ValueError, match="GroupNorm: expected input"):
+        nn.GroupNorm(2, 4)(tinydl.zeros(4))
+
+
+def test_softmin_of_a_0d_tensor_is_one_as_softmax():
+    x = tinydl.Tensor(np.array(2.0, np.float32))
+    for dim in (0, -1):
+        np.testing.assert_array_equal(nn.Softmin(dim=dim)(x).data, 1.0)
+        np.testing.assert_array_equal(F.softmin(x, dim=dim).data, 1.0)
+        np.testing.assert_array_equal(nn.Softmax(dim=dim)(x).data, 1.0)
+    assert nn.Softmin(dim=0)(x).shape == ()
+    with pytest.raises(IndexError, match="softmin: axis 1"):  # as softmax: torch IndexError
+        nn.Softmin(dim=1)(x)

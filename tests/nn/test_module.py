@@ -148,3 +148,35 @@ def test_hooks_and_apply_and_double():
     assert visited == ["Linear", "ReLU", "Sequential"]
     assert m.double().weight.dtype == np.float64 and m.float().weight.dtype == np.float32
     assert "Linear(in_features=2, out_features=2, bias=True)" in repr(nn.Sequential(m))
+
+
+def test_register_buffer_and_parameter_refuse_names_as_torch():
+    """A name that would corrupt the registries raises KeyError (TypeError for a value of the
+    wrong type), as torch: before, a buffer 'weight' silently removed the parameter."""
+    m = nn.Linear(2, 2)
+    buf = tinydl.Tensor(np.zeros(2))
+    with pytest.raises(KeyError, match="register_buffer: attribute 'weight' already exists"):
+        m.register_buffer("weight", buf)
+    assert [n for n, _ in m.named_parameters()] == ["weight", "bias"]
+    m.register_buffer("steps", buf)
+    with pytest.raises(KeyError, match="register_parameter: attribute 'steps' already exists"):
+        m.register_parameter("steps", nn.Parameter(np.zeros(2)))
+    assert [n for n, _ in m.named_parameters()] == ["weight", "bias"]
+    m.plain = 3
+    for register, value in [(m.register_buffer, buf), (m.register_parameter, None)]:
+        for name in ["a.b", "", "plain", "training", "forward"]:
+            with pytest.raises(KeyError):
+                register(name, value)
+        with pytest.raises(TypeError, match="name must be a string"):
+            register(3, value)
+    with pytest.raises(TypeError, match="register_buffer: 'cache' must be a Tensor or None, got "
+                                        "ndarray"):
+        m.register_buffer("cache", np.zeros(2))
+    assert list(m.state_dict()) == ["weight", "bias", "steps"]
+    # Registering an existing buffer or parameter again replaces it, as torch allows.
+    m.register_buffer("steps", None)
+    m.register_buffer("steps", tinydl.Tensor(np.ones(2)))
+    new_weight = nn.Parameter(np.zeros((2, 2), np.float32))
+    m.register_parameter("weight", new_weight)
+    assert m.weight is new_weight and m._parameters["weight"] is new_weight
+    np.testing.assert_array_equal(m.steps.data, 1)

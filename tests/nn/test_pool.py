@@ -214,3 +214,43 @@ def test_pool_functions_keep_no_input_values():
                       requires_grad=True)
     for pool in (lambda t: F.max_pool2d(t * 2.0, 3, 2, 1), lambda t: F.avg_pool2d(t * 2.0, 2)):
         assert tinydl.gradgradcheck(pool, (x,))
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint8, bool])
+def test_integer_and_bool_input_is_averaged_in_float32_by_avg_and_adaptive_pool(dtype):
+    """avg_pool2d and adaptive_avg_pool2d agree: integer and bool input is averaged as its
+    float32 copy (before, the adaptive 1/k weights were cast to the integer dtype and gave
+    zeros, bool gave bool, and avg_pool2d summed bools as a logical or)."""
+    x = np.array([[[[1, 2, 5, 7], [3, 5, 0, 0], [9, 9, 1, 1], [8, 8, 1, 2]]]]).astype(dtype)
+    as_float = tinydl.Tensor(x.astype(np.float32))
+    cases = [lambda t: F.avg_pool2d(t, 2),
+             lambda t: F.avg_pool2d(t, 3, 1, 1, count_include_pad=False),
+             lambda t: nn.AdaptiveAvgPool2d(1)(t), lambda t: nn.AdaptiveAvgPool2d(2)(t),
+             lambda t: F.adaptive_avg_pool2d(t, 3), lambda t: F.adaptive_avg_pool2d(t, (2, 4))]
+    for i, pool in enumerate(cases):
+        out = pool(tinydl.Tensor(x))
+        assert out.dtype == np.float32, (dtype, i)
+        np.testing.assert_array_equal(out.data, pool(as_float).data, err_msg=f"case {i}")
+
+
+def test_along_axis_refuses_integer_input_instead_of_truncating_its_weights():
+    from tinydl.ops.linalg import AlongAxis
+
+    with pytest.raises(TypeError, match="AlongAxis: x must be floating point, got dtype int64"):
+        AlongAxis.apply(tinydl.Tensor(np.arange(4)), 0, np.full((2, 4), 0.25))
+
+
+def test_adaptive_avg_pool_refuses_empty_planes_and_malformed_output_size_as_torch():
+    with pytest.raises(ValueError, match=r"adaptive_avg_pool2d: .*non-zero .*\(1, 1, 0, 4\)"):
+        nn.AdaptiveAvgPool2d(2)(tinydl.Tensor(np.zeros((1, 1, 0, 4), np.float32)))
+    with pytest.raises(ValueError, match="non-zero"):
+        F.adaptive_avg_pool2d(tinydl.Tensor(np.zeros((2, 4, 0), np.float32)), 2)
+    # An empty batch or channel axis is fine, as in torch.
+    assert F.adaptive_avg_pool2d(tinydl.zeros(0, 2, 4, 4), 2).shape == (0, 2, 2, 2)
+    assert F.adaptive_avg_pool2d(tinydl.zeros(1, 0, 4, 4), 2).shape == (1, 0, 2, 2)
+    x = tinydl.zeros(1, 1, 4, 4)
+    for bad in [(2,), (2, 2, 2), None, 2.0, (2.0, 3), (True, 2)]:
+        with pytest.raises(TypeError, match="adaptive_avg_pool2d: output_size must be"):
+            nn.AdaptiveAvgPool2d(bad)(x)
+    assert F.adaptive_avg_pool2d(x, [3, None]).shape == (1, 1, 3, 4)
+    assert F.adaptive_avg_pool2d(x, (None, None)).shape == (1, 1, 4, 4)

@@ -145,20 +145,42 @@ class Module:
         self._non_persistent.discard(name)
         object.__delattr__(self, name)
 
+    def _check_new_name(self, name, kind, registry):
+        """torch's rules for the name given to ``register_<kind>``: a non-empty string without
+        '.' (a dot would be read as a path into a submodule) that is not an attribute yet,
+        unless it is already in ``registry`` (registering it again replaces it)."""
+        if not isinstance(name, str):
+            raise TypeError(f"register_{kind}: {kind} name must be a string, got "
+                            f"{type(name).__name__}")
+        if "." in name:
+            raise KeyError(f"register_{kind}: {kind} name can't contain '.', got {name!r}")
+        if name == "":
+            raise KeyError(f"register_{kind}: {kind} name can't be the empty string")
+        if hasattr(self, name) and name not in registry:
+            raise KeyError(f"register_{kind}: attribute {name!r} already exists on "
+                           f"{type(self).__name__} (and is not a {kind})")
+
     def register_parameter(self, name, param):
-        """Register ``param`` (a Parameter or None) under ``name``."""
+        """Register ``param`` (a Parameter or None) under ``name``.
+
+        ``name`` follows torch's rules (``KeyError`` for '.', '' or another attribute's name).
+        """
+        params, _, _ = self._registries(name)
+        self._check_new_name(name, "parameter", params)
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_parameter: {name!r} must be a Parameter or None, got "
                             f"{type(param).__name__}")
-        self._registries(name)[0][name] = param
+        params[name] = param
         object.__setattr__(self, name, param)
 
     def register_buffer(self, name, tensor, persistent=True):
-        """Register a non-parameter state Tensor (saved in ``state_dict`` when ``persistent``)."""
-        if tensor is not None and not isinstance(tensor, Tensor):
-            tensor = Tensor(tensor)
+        """Register a non-parameter state Tensor or None (saved in ``state_dict`` when
+        ``persistent``). ``name`` follows torch's rules, as for ``register_parameter``."""
         _, buffers, _ = self._registries(name)
-        self._parameters.pop(name, None)
+        self._check_new_name(name, "buffer", buffers)
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"register_buffer: {name!r} must be a Tensor or None, got "
+                            f"{type(tensor).__name__}")
         buffers[name] = tensor
         if persistent:
             self._non_persistent.discard(name)

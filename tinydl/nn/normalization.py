@@ -10,8 +10,25 @@ import numpy as np
 
 from tinydl.nn import functional as F
 from tinydl.nn import init
-from tinydl.nn.module import Module, Parameter
+from tinydl.nn.module import Module, Parameter, _layer_input
+from tinydl.ops._checks import _tensor
 from tinydl.tensor import Tensor
+
+
+def _norm_input(layer, x, reference):
+    """The layer's input as a Tensor, refused (as Conv and Linear refuse it) when its dtype is
+    not that of ``reference``, the affine weight or a running statistic. With neither there is
+    nothing to compare with: any floating input passes, as in torch, and only integer and bool
+    input is refused."""
+    if reference is not None:
+        if type(x) is not Tensor or x.dtype != reference.dtype:
+            x = _layer_input(layer, x, reference)
+        return x
+    x = _tensor(x, type(layer).__name__)
+    if x.dtype.kind != "f":
+        raise TypeError(f"{type(layer).__name__}: input of dtype {x.dtype} (shape {x.shape}) "
+                        "must be floating point; call .float() on the input")
+    return x
 
 
 class _NormBase(Module):
@@ -80,6 +97,7 @@ class _BatchNorm(_NormBase):
 
     def forward(self, x):
         self._check_input(x)
+        x = _norm_input(self, x, self.running_mean if self.weight is None else self.weight)
         factor = self._update_factor()
         use_batch_stats = self.training or self.running_mean is None
         track = not self.training or self.track_running_stats
@@ -109,6 +127,8 @@ class _InstanceNorm(_NormBase):
 
     def forward(self, x):
         self._check_input(x)
+        # Only the affine weight fixes the dtype: torch casts the running statistics to it.
+        x = _norm_input(self, x, self.weight)
         # torch's rule, not BatchNorm's: momentum=None is 0 (the running statistics stay as
         # they are, no cumulative average) and num_batches_tracked is never counted.
         factor = 0.0 if self.momentum is None else self.momentum
@@ -144,6 +164,9 @@ class LayerNorm(Module):
         if isinstance(normalized_shape, numbers.Integral):
             normalized_shape = (int(normalized_shape),)
         self.normalized_shape = tuple(normalized_shape)
+        if not self.normalized_shape:
+            raise ValueError("LayerNorm: normalized_shape must be at least 1-D (one axis or "
+                             "more to normalise over), got ()")
         self.eps, self.elementwise_affine = eps, elementwise_affine
         if elementwise_affine:
             self.weight = Parameter(np.ones(self.normalized_shape, dtype=dtype))
@@ -156,6 +179,7 @@ class LayerNorm(Module):
             self.register_parameter("bias", None)
 
     def forward(self, x):
+        x = _norm_input(self, x, self.weight)
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
@@ -181,6 +205,10 @@ class GroupNorm(Module):
             self.register_parameter("bias", None)
 
     def forward(self, x):
+        x = _norm_input(self, x, self.weight)
+        if x.ndim < 2 or x.shape[1] != self.num_channels:
+            raise ValueError(f"GroupNorm: expected input of shape (N, {self.num_channels}, *) "
+                             f"(num_channels={self.num_channels}), got {x.shape}")
         return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self):

@@ -576,7 +576,8 @@ def logsigmoid(x):
 def softmin(x, axis=-1):
     """softmax(-x) along ``axis``: exp(-x_i) / sum_j exp(-x_j) (``dim`` is torch's name)."""
     x = _float_input(x, "softmin")
-    normalize_axes(axis, x.ndim, "softmin")
+    # A 0-d tensor's one element is axis 0 or -1, as for softmax (torch's rule).
+    normalize_axes(axis, max(x.ndim, 1), "softmin")
     return softmax(-x, axis)
 
 

@@ -418,6 +418,7 @@ class AlongAxis(Function):
     For finite x it is one matmul. A product also multiplies the zero weights, and 0 * NaN or
     0 * inf is NaN: one NaN or inf of x would reach every output. So x with any of them is
     mapped row by row over each row's nonzero weights only, and stays local, as in torch.
+    x must be floating point: cast to an integer dtype, fractional weights would truncate.
     """
 
     retain_inputs = ()
@@ -425,6 +426,9 @@ class AlongAxis(Function):
 
     @staticmethod
     def forward(ctx, x, axis, matrix):
+        if x.dtype.kind not in "fc":
+            raise TypeError(f"AlongAxis: x must be floating point, got dtype {x.dtype} (shape "
+                            f"{x.shape}); the weights would be cast to it and truncated")
         ctx.axis, ctx.matrix = axis, matrix
         matrix = matrix.astype(x.dtype, copy=False)
         if np.isfinite(x).all():

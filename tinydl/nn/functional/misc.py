@@ -16,7 +16,8 @@ def dropout(input, p=0.5, training=True, inplace=False):
     """Inverted dropout (Srivastava et al. 2014): zero entries with probability p, scale by 1/(1-p).
 
     The mask comes from tinydl's seeded generator; identity when not training. ``inplace``
-    writes the result into the input, as torch's.
+    writes the result into the input, as torch's. Integer and bool input passes only where
+    nothing is scaled (p = 0, p = 1 or not training), as in torch.
     """
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: probability p must be in [0, 1], got {p}")
@@ -25,6 +26,10 @@ def dropout(input, p=0.5, training=True, inplace=False):
         return x
     if p == 1.0:
         scale = Tensor._wrap(np.zeros((), dtype=x.dtype))
+    elif x.dtype.kind not in "fc":  # 1/(1-p) cast to an integer dtype would truncate
+        raise TypeError(f"dropout: input of dtype {x.dtype} (shape {x.shape}) cannot hold the "
+                        f"kept values scaled by 1/(1-p) = {1.0 / (1.0 - p):.4g}; call .float() "
+                        "on the input")
     else:
         dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float64
         keep = get_generator().random(x.shape, dtype=dtype) >= p

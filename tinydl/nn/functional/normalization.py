@@ -82,6 +82,9 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     if isinstance(normalized_shape, numbers.Integral):
         normalized_shape = (int(normalized_shape),)
     normalized_shape = tuple(normalized_shape)
+    if not normalized_shape:  # no axis: every value would be its own mean, every output 0
+        raise ValueError(f"layer_norm: normalized_shape must be at least 1-D, got () for input "
+                         f"of shape {x.shape}")
     n = len(normalized_shape)
     if x.shape[x.ndim - n:] != normalized_shape:
         raise ValueError(f"layer_norm: input of shape {x.shape} does not end with normalized_shape "
@@ -96,6 +99,8 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
 
     Biased variance, eps inside the square root. With running buffers and
     ``use_input_stats`` they are updated with the batch average of the instance statistics.
+    ``use_input_stats`` needs more than one spatial element (one would normalise to 0), as
+    in torch.
     """
     x = _tensor(input, "instance_norm")
     if x.ndim < 3:
@@ -104,6 +109,9 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     axes = tuple(range(2, x.ndim))
     if use_input_stats:
         count = int(np.prod(x.shape[2:]))
+        if count == 1:
+            raise ValueError(f"instance_norm: expected more than 1 spatial element when "
+                             f"training (using input statistics), got input of shape {x.shape}")
         out, mean, var = _normalize(x, axes, eps)
         if running_mean is not None and running_var is not None:
             m = momentum
@@ -117,13 +125,20 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
-    """Group normalisation (Wu & He 2018): statistics per sample over each group of channels."""
+    """Group normalisation (Wu & He 2018): statistics per sample over each group of channels.
+
+    A single sample whose groups hold one value each is refused (it would normalise to 0), as
+    in torch; with more samples torch lets it through (the output is the bias), and so do we.
+    """
     x = _tensor(input, "group_norm")
     if x.ndim < 2 or x.shape[1] % num_groups != 0:
         raise ValueError(f"group_norm: {num_groups} groups do not divide the channels of input "
                          f"shape {x.shape}")
     # The group length spelled out: with an empty batch a -1 could be any length.
     group_size = x.shape[1] // num_groups * math.prod(x.shape[2:])
+    if x.shape[0] * group_size == 1:
+        raise ValueError(f"group_norm: expected more than 1 value per group, got input of shape "
+                         f"{x.shape} with {num_groups} groups")
     grouped = x.reshape((x.shape[0], num_groups, group_size))
     out, _, _ = _normalize(grouped, (2,), eps)
     return _affine(out.reshape(x.shape), weight, bias, _channel_shape(x))

@@ -9,6 +9,7 @@ import numbers
 import numpy as np
 
 from tinydl.ops._checks import _check_ndim, _tensor, _tuple
+from tinydl.ops._util import floating
 from tinydl.ops.linalg import AlongAxis
 from tinydl.ops import pool as _pool
 from tinydl.ops import conv as _conv
@@ -114,10 +115,13 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     """Mean over each kh x kw window: (N, C, H, W) -> (N, C, Ho, Wo).
 
     Zero padding counts in the divisor when ``count_include_pad`` (torch's default);
-    ``divisor_override`` (a non-zero number) replaces the divisor.
+    ``divisor_override`` (a non-zero number) replaces the divisor. Integer and bool input is
+    averaged in float32 (torch keeps the integer dtype and truncates the means).
     """
     _check_divisor(divisor_override, "avg_pool2d")
-    x = _tensor(input, "avg_pool2d")
+    # Sum and divide in float: NumPy sums bools as a logical or, and 1/divisor cast to an
+    # integer dtype is 0.
+    x = floating(_tensor(input, "avg_pool2d"))
     geom, out_hw = _pool_setup(x, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d")
     unbatched = x.ndim == 3
     if unbatched:
@@ -159,6 +163,20 @@ def _adaptive_matrix(size, out):
     return inside / (end - start)[:, None]
 
 
+def _adaptive_output_size(output_size):
+    """``output_size`` (an int, or a pair of ints or None) as a pair of ints or None."""
+    def is_int(v):
+        return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+    if is_int(output_size):
+        return int(output_size), int(output_size)
+    if isinstance(output_size, (tuple, list)) and len(output_size) == 2 and all(
+            v is None or is_int(v) for v in output_size):
+        return tuple(None if v is None else int(v) for v in output_size)
+    raise TypeError(f"adaptive_avg_pool2d: output_size must be an int or a pair of ints or "
+                    f"None (None keeps that size), got {output_size!r}")
+
+
 def adaptive_avg_pool2d(input, output_size):
     """Average over torch's adaptive bins so the output is ``output_size`` (Ho, Wo).
 
@@ -166,15 +184,17 @@ def adaptive_avg_pool2d(input, output_size):
     rectangles, so the pooling is separable: the averaging matrix of the row bins, then of the
     column bins, each applied along its axis (``tinydl.ops.linalg.AlongAxis``). ``None`` keeps
     a size. A NaN or inf reaches only the outputs (and an inf gradient only the inputs) of its
-    bins, as in torch.
+    bins, as in torch. Integer and bool input is averaged in float32, as by ``avg_pool2d``.
     """
-    x = _tensor(input, "adaptive_avg_pool2d")
+    x = floating(_tensor(input, "adaptive_avg_pool2d"))  # the 1/k weights need a float
     _check_ndim(x, (3, 4), "adaptive_avg_pool2d", "(N, C, H, W)")
-    if isinstance(output_size, numbers.Integral):
-        output_size = (output_size, output_size)
+    if 0 in x.shape[-2:]:
+        raise ValueError(f"adaptive_avg_pool2d: expected input with non-zero height and width, "
+                         f"got shape {x.shape}")
+    out_h, out_w = _adaptive_output_size(output_size)
     height, width = x.shape[-2:]
-    out_h = height if output_size[0] is None else int(output_size[0])
-    out_w = width if output_size[1] is None else int(output_size[1])
+    out_h = height if out_h is None else out_h
+    out_w = width if out_w is None else out_w
     if out_h < 1 or out_w < 1:
         raise ValueError(f"adaptive_avg_pool2d: output_size must be positive, got {output_size}")
     if (out_h, out_w) == (1, 1):
