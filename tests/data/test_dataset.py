@@ -285,3 +285,10 @@ def test_mean_std_errors():
         mean_std(TensorDataset(np.zeros((0, 3, 2, 2))))
     with pytest.raises(TypeError, match="mean_std.*int"):
         mean_std(3)
+
+
+@pytest.mark.parametrize("shape", [(0, 3, 2, 2), (4, 3, 0, 2)])
+def test_mean_std_of_no_values_says_the_dataset_is_empty(shape):
+    # A bare NumPy reshape error before.
+    with pytest.raises(ValueError, match="mean_std: the dataset is empty"):
+        mean_std(np.zeros(shape, np.float32))

@@ -52,3 +52,11 @@ def test_fit_returns_self():
     assert cca.fit(X, Y) is cca
     mds = MDS(dissimilarity="euclidean")
     assert mds.fit(X) is mds
+
+
+def test_score_takes_a_column_y_as_fit_does():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 3))
+    y = (X[:, 0] > 0).astype(int)
+    model = LogisticRegression().fit(X, y[:, None])
+    assert model.score(X, y[:, None]) == model.score(X, y)

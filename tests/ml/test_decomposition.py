@@ -202,3 +202,11 @@ class TestMDS:
             MDS().fit(np.array([[0, -1.0], [-1, 0]]))
         with pytest.raises(ValueError, match="dissimilarity"):
             MDS(dissimilarity="cosine").fit(np.zeros((2, 2)))
+
+
+def test_cca_transform_keeps_float32_for_both_views():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 3)).astype(np.float32)
+    Y = (X[:, :2] + rng.normal(size=(20, 2))).astype(np.float32)
+    U, V = CCA(1).fit(X, Y).transform(X, Y)
+    assert U.dtype == np.float32 and V.dtype == np.float32  # V was float64

@@ -84,3 +84,20 @@ def test_errors():
         roc_auc_score([0, 1, 2], [0.2, 0.3, 0.1])
     with pytest.raises(ValueError, match="NaN"):
         roc_auc_score([0, 1], [0.2, np.nan])
+
+
+def test_integer_scores_past_2_53_stay_distinct():
+    # Cast to float64 the four scores became one tie: AUC 0.5 and a 2-point curve.
+    y = [0, 1, 0, 1]
+    s = np.array([2 ** 60, 2 ** 60 + 1, 2 ** 60 + 2, 2 ** 60 + 3], dtype=np.int64)
+    assert roc_auc_score(y, s) == 0.75  # the pairs (0,1), (0,3), (2,3) of 4 are ordered
+    fpr, tpr, _ = roc_curve(y, s, drop_intermediate=False)
+    np.testing.assert_array_equal(fpr, [0, 0, 0.5, 0.5, 1])
+    np.testing.assert_array_equal(tpr, [0, 0.5, 0.5, 1, 1])
+    low = np.array([np.iinfo(np.int64).min, 0, 1, np.iinfo(np.int64).max])
+    assert roc_auc_score(y, low) == 0.75  # no -score overflow at int64's minimum
+
+
+def test_empty_input_says_it_is_empty():
+    with pytest.raises(ValueError, match="roc_auc_score: y_true and y_score are empty"):
+        roc_auc_score([], [])

@@ -238,10 +238,10 @@ def mean_std(dataset):
                              f"{x.shape} (expected (N, C, ...))")
         if not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_):
             raise TypeError(f"mean_std: images must be numeric, got dtype {x.dtype}")
+        if x.size == 0:  # (reshape's -1 cannot be inferred for a size-0 array)
+            continue
         x = x.reshape(x.shape[0], x.shape[1], -1).astype(np.float64)
         batch_count = x.shape[0] * x.shape[2]
-        if batch_count == 0:
-            continue
         batch_mean = x.mean(axis=(0, 2))
         batch_m2 = ((x - batch_mean[:, None]) ** 2).sum(axis=(0, 2))
         if mean is None:

@@ -81,6 +81,8 @@ class ClassifierMixin:
         """Accuracy of `predict(X)` against `y`, a float in [0, 1]."""
         y = np.asarray(y)
         prediction = self.predict(X)
+        if y.ndim == 2 and y.shape[1] == 1:  # a column, as fit takes it (check_X_y)
+            y = y.ravel()
         if y.shape != prediction.shape:
             raise ValueError(f"{type(self).__name__}.score: y has shape {y.shape} but "
                              f"X has {prediction.shape[0]} samples")

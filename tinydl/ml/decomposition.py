@@ -172,6 +172,7 @@ class CCA(BaseEstimator):
         U = ((X - self.x_mean_) @ self.x_weights_).astype(dtype, copy=False)
         if Y is None:
             return U
+        y_dtype = output_dtype(Y)  # before check_array makes Y float64
         Y = check_array(Y, "CCA.transform", name="Y")
         if Y.shape[1] != self.y_weights_.shape[0]:
             raise ValueError(f"CCA.transform: Y has {Y.shape[1]} features, fitted with "
@@ -179,7 +180,7 @@ class CCA(BaseEstimator):
         if Y.shape[0] != X.shape[0]:
             raise ValueError(f"CCA.transform: X has {X.shape[0]} samples but Y has "
                              f"{Y.shape[0]}")
-        return U, ((Y - self.y_mean_) @ self.y_weights_).astype(output_dtype(Y), copy=False)
+        return U, ((Y - self.y_mean_) @ self.y_weights_).astype(y_dtype, copy=False)
 
     def fit_transform(self, X, Y):
         """`fit(X, Y).transform(X, Y)` -> (U, V)."""

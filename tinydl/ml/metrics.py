@@ -19,7 +19,9 @@ def _check_binary(y_true, y_score, pos_label, where):
                          f"{y_score.size}")
     if y_score.dtype == object or not np.issubdtype(y_score.dtype, np.number):
         raise TypeError(f"{where}: y_score must be numeric, got dtype {y_score.dtype}")
-    y_score = y_score.astype(np.float64)
+    # Integer scores stay integers: float64 would merge those past 2**53 into ties.
+    if y_score.dtype.kind == "f":
+        y_score = y_score.astype(np.float64)
     if not np.all(np.isfinite(y_score)):
         raise ValueError(f"{where}: y_score contains NaN or infinity")
     if np.issubdtype(y_true.dtype, np.floating) and not np.all(np.isfinite(y_true)):
@@ -38,7 +40,7 @@ def _check_binary(y_true, y_score, pos_label, where):
 
 def _cumulative_counts(positive, score):
     """(false positives, true positives, thresholds) at each distinct score, descending."""
-    order = np.argsort(-score, kind="stable")
+    order = np.argsort(score)[::-1]  # descending (no -score: it overflows int64's minimum)
     score, positive = score[order], positive[order]
     # The last index of each run of equal scores closes one step of the curve.
     ends = np.r_[np.flatnonzero(np.diff(score)), score.size - 1]
@@ -52,6 +54,9 @@ def _roc_counts(y_true, y_score, pos_label, where):
     positive, score = _check_binary(y_true, y_score, pos_label, where)
     n_pos = int(positive.sum())
     n_neg = positive.size - n_pos
+    if positive.size == 0:
+        raise ValueError(f"{where}: y_true and y_score are empty; the ROC curve needs samples "
+                         "of both classes")
     if n_pos == 0 or n_neg == 0:
         present = "positive" if n_neg == 0 else "negative"
         raise ValueError(f"{where}: y_true contains only {present} samples (one class); "
