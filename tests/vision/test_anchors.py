@@ -92,6 +92,8 @@ def test_anchor_generator_errors():
     gen = AnchorGenerator(sizes=((32,),), aspect_ratios=((1.0,),))
     with pytest.raises(ValueError, match="AnchorGenerator.*feature maps"):
         gen((64, 64), [(2, 2), (1, 1)])
+    with pytest.raises(ValueError, match="AnchorGenerator: sizes must give at least one level"):
+        AnchorGenerator((), ())  # was accepted, then a bare NumPy error at the first call
 
 
 def wh_iou(wh, c):

@@ -36,6 +36,13 @@ def test_box_area_no_plus_one():
     np.testing.assert_array_equal(box_area(np.array([[0, 0, 2, 3], [1, 1, 1, 5]], dtype=np.float64)), [6, 0])
 
 
+def test_box_area_of_integer_boxes_is_exact_int64():
+    area = box_area(np.array([[0, 0, 4097, 4097], [1, 2, 3, 5]]))
+    assert area.dtype == np.int64  # torchvision's; float32 rounded 16785409 to 16785408
+    np.testing.assert_array_equal(area, [4097 * 4097, 6])
+    assert box_area(np.zeros((0, 4), np.int32)).shape == (0,)
+
+
 def test_box_iou_matches_scalar_reference():
     rng = np.random.default_rng(0)
     a, b = random_boxes(rng, 13), random_boxes(rng, 9)

@@ -73,3 +73,11 @@ def test_errors():
         coder.decode([[np.nan, 0, 0, 0]], [[0, 0, 1, 1]])
     with pytest.raises(ValueError, match="BoxCoder.*weights"):
         BoxCoder((1, 1, 0, 1))
+
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_decode_of_no_anchor_is_empty(k):
+    # An image with no proposal left: decode raised NumPy's reshape error.
+    out = BoxCoder((10, 10, 5, 5)).decode(np.zeros((0, 4 * k), np.float32),
+                                          np.zeros((0, 4), np.float32))
+    assert out.shape == (0, 4 * k) and out.dtype == np.float32

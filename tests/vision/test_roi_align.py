@@ -158,6 +158,12 @@ def test_float16_runs_in_float32_and_returns_float16():
     assert x16.grad.dtype == np.float16 and x16.grad.shape == x16.shape
 
 
+@pytest.mark.parametrize("shape", [(1, 1, 0, 4), (1, 1, 4, 0)])
+def test_an_empty_feature_map_is_refused_clearly(shape):
+    with pytest.raises(ValueError, match="roi_align: input of shape .* empty feature map"):
+        roi_align(np.zeros(shape), np.array([[0, 0, 0, 2, 2.0]]), 2)  # was a SciPy error
+
+
 def test_errors():
     x = tinydl.Tensor(np.zeros((2, 1, 4, 4)))
     with pytest.raises(ValueError, match=r"roi_align.*\(N, C, H, W\)"):

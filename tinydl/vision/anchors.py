@@ -84,6 +84,8 @@ class AnchorGenerator:
 
     def __init__(self, sizes=((128, 256, 512),), aspect_ratios=((0.5, 1.0, 2.0),)):
         self.sizes = _nested(sizes)
+        if not self.sizes:
+            raise ValueError("AnchorGenerator: sizes must give at least one level, got ()")
         self.aspect_ratios = _nested(aspect_ratios, len(self.sizes))
         if len(self.sizes) != len(self.aspect_ratios):
             raise ValueError(f"AnchorGenerator: sizes and aspect_ratios need one entry per level, got "

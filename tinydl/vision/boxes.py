@@ -66,9 +66,13 @@ def _check_threshold(value, fn, name):
 def box_area(boxes):
     """Area of each box: ``(x2 - x1) * (y2 - y1)``.
 
-    ``boxes`` is ``(N, 4)`` ``xyxy``; returns ``(N,)``.
+    ``boxes`` is ``(N, 4)`` ``xyxy``; returns ``(N,)``: int64 and exact for integer boxes
+    (as torchvision; float32 rounds areas past 2^24, e.g. a 4097 x 4097 box), else float.
     """
+    given = np.asarray(boxes)
     boxes = _check_boxes(boxes, "box_area")
+    if given.dtype.kind in "iub":
+        boxes = given.astype(np.int64).reshape(boxes.shape)
     return (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
 
 

@@ -71,7 +71,7 @@ class BoxCoder:
         cx, cy = dx * wa + cxa, dy * ha + cya
         w, h = np.exp(dw) * wa, np.exp(dh) * ha
         boxes = np.stack([cx - 0.5 * w, cy - 0.5 * h, cx + 0.5 * w, cy + 0.5 * h], axis=2)
-        return boxes.reshape(deltas.shape[0], -1).astype(dtype)
+        return boxes.reshape(deltas.shape).astype(dtype)  # (-1 is undefined for 0 rows)
 
     def __repr__(self):
         return f"BoxCoder(weights={self.weights}, clip={self.clip:.6g})"

@@ -162,6 +162,9 @@ def roi_align(input, rois, output_size, spatial_scale=1.0, sampling_ratio=-1, al
         raise ValueError(f"roi_align: input must have shape (N, C, H, W), got {input.shape}")
     if not np.issubdtype(input.dtype, np.floating):
         raise TypeError(f"roi_align: input must be a floating tensor, got dtype {input.dtype}")
+    if 0 in input.shape[2:]:
+        raise ValueError(f"roi_align: input of shape {input.shape} has an empty feature map "
+                         "(H or W is 0): there is nothing to sample")
     rois = np.asarray(rois, dtype=np.float64)
     if rois.ndim == 1 and rois.size == 0:
         rois = rois.reshape(0, 5)
