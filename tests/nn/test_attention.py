@@ -419,3 +419,18 @@ def test_distance_errors():
         F.pairwise_distance(np.ones((3, 4)), np.ones((3, 5)))
     with pytest.raises(ValueError, match="normalize: axis"):
         F.normalize(np.ones(3), dim=1)
+
+
+def test_a_float_mask_of_another_dtype_is_refused_as_torch():
+    """A float64 mask (NumPy's default: np.triu(np.full(..., -inf), 1)) silently made float32
+    attention float64; in MultiheadAttention the error blamed Linear."""
+    q = tinydl.Tensor(np.random.default_rng(0).random((2, 4, 8)).astype(np.float32))
+    m = tinydl.Tensor(np.triu(np.full((4, 4), -np.inf), 1))
+    with pytest.raises(TypeError, match="attn_mask must have the query's dtype float32"):
+        F.scaled_dot_product_attention(q, q, q, attn_mask=m)
+    with pytest.raises(TypeError, match="MultiheadAttention.*attn_mask must have the input's"):
+        nn.MultiheadAttention(8, 2, batch_first=True)(q, q, q, attn_mask=m)
+    with pytest.raises(TypeError, match="query, key and value must have the same dtype"):
+        F.scaled_dot_product_attention(q, q.double(), q)
+    out = F.scaled_dot_product_attention(q, q, q, attn_mask=m.float())
+    assert out.dtype == np.float32

@@ -131,6 +131,11 @@ class Softmax(Module):
         super().__init__()
         self.axis = axis if dim is None else dim
 
+    @property
+    def dim(self):
+        """torch's name of ``axis``."""
+        return self.axis
+
     def forward(self, x):
         return ops.softmax(x, self.axis)
 
@@ -145,6 +150,11 @@ class LogSoftmax(Module):
         super().__init__()
         self.axis = axis if dim is None else dim
 
+    @property
+    def dim(self):
+        """torch's name of ``axis``."""
+        return self.axis
+
     def forward(self, x):
         return ops.log_softmax(x, self.axis)
 
@@ -154,6 +164,8 @@ class LogSoftmax(Module):
 
 class ReLU6(Module):
     """min(max(x, 0), 6)."""
+
+    min_val, max_val = 0.0, 6.0  # torch's ReLU6 is a Hardtanh with these bounds
 
     def __init__(self, inplace=False):
         super().__init__()
@@ -268,6 +280,11 @@ class Softmin(Module):
     def __init__(self, axis=-1, dim=None):
         super().__init__()
         self.axis = axis if dim is None else dim
+
+    @property
+    def dim(self):
+        """torch's name of ``axis``."""
+        return self.axis
 
     def forward(self, x):
         return ops.softmin(x, self.axis)

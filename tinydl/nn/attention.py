@@ -28,6 +28,9 @@ def _additive_mask(mask, dtype, caller, name):
     if mask.dtype.kind != "f":
         raise TypeError(f"{caller}: only bool and floating types of {name} are supported, got "
                         f"dtype {mask.dtype}")
+    if mask.dtype != dtype:  # a float64 mask made float32 attention float64 (torch refuses)
+        raise TypeError(f"{caller}: a float {name} must have the input's dtype {np.dtype(dtype)}, "
+                        f"got {mask.dtype} (cast it, or pass a bool mask)")
     return mask
 
 

@@ -73,7 +73,7 @@ class Sigmoid(Function):
 
     @staticmethod
     def forward(ctx, x):
-        return special.expit(x)
+        return special.expit(x).astype(x.dtype, copy=False)  # float16 comes back float64
 
     @staticmethod
     def backward(ctx, g):
@@ -122,7 +122,10 @@ class ReLU(Function):
 
 def relu(x):
     """max(x, 0)."""
-    return ReLU.apply(as_tensor(x))
+    x = as_tensor(x)
+    if isinstance(x, Tensor) and x.dtype == np.bool_:
+        raise TypeError("relu: boolean input is not supported (as in torch); cast it first")
+    return ReLU.apply(x)
 
 
 class LeakyReLU(Function):
@@ -144,11 +147,14 @@ class LeakyReLU(Function):
 
 def leaky_relu(x, negative_slope=0.01):
     """x if x > 0 else negative_slope * x."""
-    return LeakyReLU.apply(floating(x), negative_slope=negative_slope)
+    return LeakyReLU.apply(_float_input(x, "leaky_relu"), negative_slope=negative_slope)
 
 
 class ELU(Function):
-    """x if x > 0 else alpha (exp(x) - 1); d/dx = 1 or (y + alpha)."""
+    """x if x > 0 else alpha (exp(x) - 1); dx from the input (ELUBackward): rebuilt from the
+    output as y + alpha it cancelled to 0 far left of 0 (float32 from x = -18)."""
+
+    retain_output = False
 
     @staticmethod
     def forward(ctx, x, alpha=1.0):
@@ -157,14 +163,12 @@ class ELU(Function):
 
     @staticmethod
     def backward(ctx, g):
-        x = ctx.inputs[0]
-        positive = ~(x.data <= 0)  # a NaN input takes the linear side's 1, as in torch
-        return (where(positive, g, g * (ctx.output + ctx.alpha)),)
+        return (ELUBackward.apply(g, ctx.inputs[0], alpha=ctx.alpha),)
 
 
 def elu(x, alpha=1.0):
     """x if x > 0 else alpha (e^x - 1)  (Clevert et al. 2016)."""
-    return ELU.apply(floating(x), alpha=alpha)
+    return ELU.apply(_float_input(x, "elu"), alpha=alpha)
 
 
 class GELU(Function):
@@ -175,7 +179,7 @@ class GELU(Function):
 
     @staticmethod
     def forward(ctx, x):
-        return 0.5 * x * (1.0 + special.erf(x / math.sqrt(2.0)))
+        return (0.5 * x * (1.0 + special.erf(x / math.sqrt(2.0)))).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
@@ -225,7 +229,7 @@ class Softplus(Function):
 
 def softplus(x, beta=1.0, threshold=20.0):
     """log(1 + e^(beta x)) / beta, stable for any x; identity where beta x > threshold."""
-    return Softplus.apply(floating(x), beta=beta, threshold=threshold)
+    return Softplus.apply(_float_input(x, "softplus"), beta=beta, threshold=threshold)
 
 
 # ----------------------------------------------------------------------------- more activations
@@ -435,7 +439,7 @@ class SiLU(Function):
 
     @staticmethod
     def forward(ctx, x):
-        return x * special.expit(x)
+        return (x * special.expit(x)).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):

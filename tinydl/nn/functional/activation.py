@@ -8,8 +8,8 @@ does (a leaf that requires grad refuses, as in torch).
 """
 from tinydl import ops
 from tinydl.ops._checks import _tensor
-from tinydl.ops import (elu, gelu as _gelu, leaky_relu, log_softmax as _log_softmax,  # noqa: F401
-                        logsigmoid, relu, sigmoid, softmax as _softmax, softplus, softsign,
+from tinydl.ops import (gelu as _gelu, log_softmax as _log_softmax,  # noqa: F401
+                        logsigmoid, sigmoid, softmax as _softmax, softplus, softsign,
                         tanh, tanhshrink)
 
 
@@ -21,22 +21,41 @@ def _activate(op, input, inplace, name, *args):
     return op(x, *args)
 
 
-def softmax(input, axis=-1, dim=None):
-    """exp(x_i) / sum_j exp(x_j) along ``axis`` (``dim`` is accepted as torch's name)."""
-    return _softmax(_tensor(input, "softmax"), axis if dim is None else dim)
+def relu(input, inplace=False):
+    """max(x, 0)."""
+    return _activate(ops.relu, input, inplace, "relu")
 
 
-def log_softmax(input, axis=-1, dim=None):
-    """x_i - logsumexp(x) along ``axis`` (``dim`` is accepted as torch's name)."""
-    return _log_softmax(_tensor(input, "log_softmax"), axis if dim is None else dim)
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """x if x > 0 else negative_slope * x."""
+    return _activate(ops.leaky_relu, input, inplace, "leaky_relu", negative_slope)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    """x if x > 0 else alpha (e^x - 1) (Clevert et al. 2016)."""
+    return _activate(ops.elu, input, inplace, "elu", alpha)
+
+
+def _cast(x, dtype):
+    """torch's ``dtype=`` of softmax and friends: the input is cast before the op."""
+    return x if dtype is None else x.astype(dtype, copy=False)
+
+
+def softmax(input, axis=-1, dim=None, dtype=None):
+    """exp(x_i) / sum_j exp(x_j) along ``axis`` (``dim`` is accepted as torch's name);
+    ``dtype`` casts the input first."""
+    return _softmax(_cast(_tensor(input, "softmax"), dtype), axis if dim is None else dim)
+
+
+def log_softmax(input, axis=-1, dim=None, dtype=None):
+    """x_i - logsumexp(x) along ``axis`` (``dim`` is accepted as torch's name); ``dtype``
+    casts the input first."""
+    return _log_softmax(_cast(_tensor(input, "log_softmax"), dtype), axis if dim is None else dim)
 
 
 def softmin(input, axis=-1, dim=None, dtype=None):
     """softmax(-x) along ``axis`` (``dim`` is torch's name); ``dtype`` casts the input first."""
-    x = _tensor(input, "softmin")
-    if dtype is not None:
-        x = x.astype(dtype)
-    return ops.softmin(x, axis if dim is None else dim)
+    return ops.softmin(_cast(_tensor(input, "softmin"), dtype), axis if dim is None else dim)
 
 
 def gelu(input, approximate="none"):

@@ -30,6 +30,9 @@ def _attention(q, k, v, mask=None, dropout_p=0.0, scale=None,
     if q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
         raise ValueError(f"{caller}: expected query (..., L, E), key (..., S, E) and value "
                          f"(..., S, Ev), got shapes {q.shape}, {k.shape}, {v.shape}")
+    if not q.dtype == k.dtype == v.dtype:  # NumPy would promote; torch refuses
+        raise TypeError(f"{caller}: query, key and value must have the same dtype, got "
+                        f"{q.dtype}, {k.dtype} and {v.dtype}")
     try:
         batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
     except ValueError:
@@ -48,8 +51,11 @@ def _attention(q, k, v, mask=None, dropout_p=0.0, scale=None,
         if mask.dtype == np.bool_:
             keep = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
             scores = tinydl.where(keep, scores, -np.inf)
-        elif mask.dtype.kind == "f":
+        elif mask.dtype == q.dtype:
             scores = scores + mask
+        elif mask.dtype.kind == "f":  # a float64 mask made float32 attention float64
+            raise TypeError(f"{caller}: a float attn_mask must have the query's dtype "
+                            f"{q.dtype}, got {mask.dtype} (cast it, or pass a bool mask)")
         else:
             raise TypeError(f"{caller}: attn_mask must be bool or floating, got dtype "
                             f"{mask.dtype}")
