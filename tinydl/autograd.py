@@ -287,7 +287,7 @@ class Function:
         out._retains_grad = False
         out._vc = None
         out._hooks = None
-        if records:
+        if records and data.dtype.kind in "fc":  # an integer or bool result has no gradient
             out.requires_grad = True
             out._ctx = ctx
             ctx.fn = cls
@@ -307,10 +307,11 @@ def _apply_view(cls, *args, **kwargs):
     """``Function.apply`` for ops declared ``view = True``: the output shares the version
     counter of the first input, whose array it may share."""
     out = Function.apply.__func__(cls, *args, **kwargs)
-    if isinstance(args[0], Tensor):
+    # Only a real view shares the counter: a copy (advanced indexing, a reshape that had to
+    # copy) is written without touching what the input's consumers saved.
+    if isinstance(args[0], Tensor) and np.may_share_memory(out.data, args[0].data):
         out._vc = version_counter(args[0])
-        if np.may_share_memory(out.data, args[0].data):
-            out._base = args[0]  # an in-place op on out must not be recorded (Tensor._inplace)
+        out._base = args[0]  # an in-place op on out must not be recorded (Tensor._inplace)
     return out
 
 

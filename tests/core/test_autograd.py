@@ -522,3 +522,48 @@ def test_a_leaf_grad_is_private_even_when_add_hands_its_array_onwards():
     ((emb * 1.0 + pos) * td.tensor([2.0, 3.0, 4.0])).sum().backward()
     np.testing.assert_array_equal(emb.grad.numpy(), [2.0, 3.0, 4.0])
     np.testing.assert_array_equal(pos.grad.numpy(), [1.0, 1.5, 2.0])
+
+
+# ---------------------------------------------------------------- found by a differential sweep
+@pytest.mark.parametrize("cast", [lambda x: x.long(), lambda x: x.int(), lambda x: x.bool(),
+                                  lambda x: x.astype(np.int64), lambda x: x.to(np.int64)])
+def test_an_integer_cast_has_no_gradient(cast):
+    """The gradient passed straight through the cast: x.grad was 2x (or garbage for bool)."""
+    x = td.Tensor(np.array([1.7, -2.3, 0.4]), requires_grad=True)
+    q = cast(x)
+    assert not q.requires_grad  # as torch
+    (q.astype(np.float64) * x).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, q.data.astype(np.float64))
+
+
+def test_a_reshape_to_the_same_shape_is_its_own_node():
+    """reshape/view/broadcast_to to the same shape returned the input itself, so a hook (or
+    retain_grad) on the result acted on every path through the input."""
+    x = td.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = x * 1
+    v = y.reshape(2)
+    assert v is not y
+    v.register_hook(lambda g: g * 5)
+    (y * v).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [6.0, 12.0])  # torch's: y + 5 y, times 1
+    leaf = td.Tensor(np.ones(2), requires_grad=True)
+    assert not leaf.view(2).is_leaf and not td.broadcast_to(leaf, (2,)).is_leaf
+    with td.no_grad():
+        assert leaf.reshape(2) is leaf  # nothing recorded: no node needed
+
+
+def test_a_copy_made_by_advanced_indexing_has_its_own_version_counter():
+    """It shared its input's counter, so writing the copy raised a false in-place error."""
+    x = td.Tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    y = (x * x).sum()
+    with td.no_grad():
+        c = x[[0, 1]]
+        c.mul_(0)
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, [2.0, 4.0, 6.0])
+    v = x[:2]  # a real view still shares it: writing it must raise at backward
+    z = (x * x).sum()
+    with td.no_grad():
+        v.mul_(2)
+    with pytest.raises(RuntimeError, match="in-place|inplace|modified"):
+        z.backward()

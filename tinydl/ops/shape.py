@@ -4,7 +4,7 @@ negative widths crop). Gradients move data back to where it came from. More move
 (flip, roll, tile, diagonal...) are in ``movement.py``."""
 import numpy as np
 
-from tinydl.autograd import Function
+from tinydl.autograd import Function, is_grad_enabled
 from tinydl.ops._util import ShapeError, as_tensor, normalize_axes, torch_names, unbroadcast
 from tinydl.tensor import Tensor
 
@@ -37,9 +37,15 @@ def reshape(x, shape):
     if isinstance(shape, (int, np.integer)):
         shape = (int(shape),)
     shape = tuple(shape)
-    if shape == x.shape:
+    if shape == x.shape and not _records(x):
         return x
     return Reshape.apply(x, shape=shape)
+
+
+def _records(x):
+    """Whether an op on ``x`` is recorded: then even a reshape to the same shape is a new
+    node (as torch's view), so a hook or retain_grad on it sees only its own path."""
+    return x.requires_grad and is_grad_enabled()
 
 
 class Transpose(Function):
@@ -104,7 +110,7 @@ def broadcast_to(x, shape):
     """Broadcast to ``shape`` as NumPy does; the gradient sums over the broadcast axes."""
     x = as_tensor(x)
     shape = tuple(shape)
-    if shape == x.shape:
+    if shape == x.shape and not _records(x):
         return x
     return BroadcastTo.apply(x, shape=shape)
 
