@@ -61,6 +61,25 @@ def test_random_crop_matches_numpy_pad_and_slice():
         T.RandomCrop(20)(IMG)
 
 
+def test_random_crop_fills_each_channel_with_its_own_value():
+    # torchvision: a fill tuple gives one value per channel (R, G, B), padding only.
+    img = np.zeros((7, 7, 3), np.uint8)
+    out = T.RandomCrop(9, padding=1, fill=(255, 0, 7), seed=0)(img)
+    ref = np.stack([np.pad(img[:, :, c], 1, constant_values=v)
+                    for c, v in enumerate((255, 0, 7))], axis=-1)
+    assert out.dtype == np.uint8
+    np.testing.assert_array_equal(out, ref)
+    # pad_if_needed pads with the same per-channel fill; one value serves every channel.
+    fill = np.array([0.5, 0.25, 1.0], np.float32)[:, None, None]
+    out = T.RandomCrop(3, pad_if_needed=True, fill=(0.5, 0.25, 1.0), seed=0)(IMG[:, :1, :1])
+    assert out.shape == (3, 3, 3) and (out == fill).all(axis=0).sum() >= 8
+    assert np.all((out == fill) | (out == IMG[:, :1, :1]))
+    np.testing.assert_array_equal(T.RandomCrop(9, padding=1, fill=(3,))(img)[0], 3)
+    with pytest.raises(ValueError, match=r"RandomCrop: fill must be one number or one per "
+                                         r"channel \(3\), got \(255, 0\)"):
+        T.RandomCrop(9, padding=1, fill=(255, 0))(img)
+
+
 def test_flip_normalize_to_tensor_references():
     np.testing.assert_array_equal(T.RandomHorizontalFlip(p=1.0)(IMG), IMG[:, :, ::-1])
     np.testing.assert_array_equal(T.RandomHorizontalFlip(p=1.0)(IMG_U8), IMG_U8[:, ::-1])
@@ -76,6 +95,19 @@ def test_flip_normalize_to_tensor_references():
         T.Normalize(mean, std)(IMG_U8)
 
 
+def test_to_tensor_refuses_a_tensor_and_keeps_non_uint8_dtypes():
+    # torchvision raises TypeError for a tensor; reading a CHW tensor as HWC scrambles it.
+    chw = T.ToTensor()(IMG_U8)
+    with pytest.raises(TypeError, match=r"ToTensor: .*tinydl.Tensor of shape \(3, 7, 9\)"):
+        T.ToTensor()(chw)
+    # Only uint8 is scaled (and becomes float32); other dtypes are transposed and kept.
+    hwc = IMG.transpose(1, 2, 0).astype(np.float64)
+    x = T.ToTensor()(hwc)
+    assert x.dtype == np.float64
+    np.testing.assert_array_equal(x.data, IMG.astype(np.float64))
+    assert T.ToTensor()(IMG.transpose(1, 2, 0)).dtype == np.float32
+
+
 def test_random_affine_with_zero_parameters_is_the_identity():
     for interpolation in ("nearest", "bilinear"):
         t = T.RandomAffine(0, translate=(0, 0), scale=(1, 1), shear=0, interpolation=interpolation)
@@ -86,8 +118,12 @@ def test_random_affine_with_zero_parameters_is_the_identity():
 
 def test_random_affine_rotation_and_translation_references():
     square = RNG.random((2, 6, 6)).astype(np.float32)
-    rot = T.RandomAffine(degrees=(90, 90))(square)   # counter-clockwise, as displayed
-    np.testing.assert_array_equal(rot, np.rot90(square, 1, axes=(1, 2)))
+    rot = T.RandomAffine(degrees=(90, 90))(square)   # clockwise as displayed, torchvision's
+    np.testing.assert_array_equal(rot, np.rot90(square, -1, axes=(1, 2)))
+    # A pixel right of the centre ends below it (torchvision.transforms.functional.affine).
+    dot = np.zeros((1, 7, 7))
+    dot[0, 3, 5] = 1.0
+    assert np.argwhere(T.RandomAffine(degrees=(90, 90))(dot)[0]).tolist() == [[5, 3]]
     # translate=(tx, ty) with a fixed draw: compare with a zero-filled shift.
     probe = T.RandomAffine(0, translate=(0.3, 0.3))
     seed = next(s for s in range(50)
@@ -126,10 +162,51 @@ def test_affine_warp_matches_bilinear_reference_and_matrix_convention():
                         center=(4.0, 3.0))
     np.testing.assert_allclose(T.warp_affine(IMG, m, order=1), bilinear_reference(IMG, m),
                                atol=1e-6)
-    # Shear along x only: (x, y) -> (x + tan(sx) (y - cy), y).
+    # Shear along x only, clockwise as displayed: (x, y) -> (x - tan(sx) (y - cy), y).
     s = T.affine_matrix(0.0, (0, 0), 1.0, (30.0, 0.0), (4.0, 3.0))
     x, y = 2.0, 5.0
-    np.testing.assert_allclose(s @ [x, y, 1], [x + np.tan(np.radians(30)) * (y - 3.0), y])
+    np.testing.assert_allclose(s @ [x, y, 1], [x - np.tan(np.radians(30)) * (y - 3.0), y])
+
+
+def torchvision_affine(img, angle, translate, scale, shear):
+    """torchvision.transforms.functional.affine on a CHW float tensor, bilinear, rebuilt in torch:
+    its closed-form inverse of T C R(a) S SHy(sy) SHx(sx) C^-1 (centre at the image centre),
+    a grid over pixel centres and grid_sample (zeros outside, align_corners=False)."""
+    torch = pytest.importorskip("torch")
+    _, h, w = img.shape
+    rot, sx, sy = np.radians(angle), np.radians(shear[0]), np.radians(shear[1])
+    a = np.cos(rot - sy) / np.cos(sy)
+    b = -(a * np.tan(sx) + np.sin(rot))
+    c = np.sin(rot - sy) / np.cos(sy)
+    d = np.cos(rot) - c * np.tan(sx)
+    tx, ty = translate
+    inv = np.array([[d, -b], [-c, a]]) / scale   # (scale R SHy SHx)^-1: det(R SHy SHx) = 1
+    theta = np.hstack([inv, -inv @ np.array([[tx], [ty]])])
+    ys = torch.linspace(-h * 0.5 + 0.5, h * 0.5 - 0.5, h, dtype=torch.float64)
+    xs = torch.linspace(-w * 0.5 + 0.5, w * 0.5 - 0.5, w, dtype=torch.float64)
+    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
+    base = torch.stack([gx, gy, torch.ones_like(gx)], -1).reshape(1, h * w, 3)
+    rescaled = torch.tensor(theta).T / torch.tensor([0.5 * w, 0.5 * h], dtype=torch.float64)
+    grid = (base @ rescaled).reshape(1, h, w, 2)
+    out = torch.nn.functional.grid_sample(torch.tensor(img[None], dtype=torch.float64), grid,
+                                          mode="bilinear", padding_mode="zeros",
+                                          align_corners=False)
+    return out[0].numpy()
+
+
+@pytest.mark.parametrize("angle, translate, scale, shear", [
+    (90.0, (0.0, 0.0), 1.0, (0.0, 0.0)),
+    (17.0, (1.0, -2.0), 1.1, (0.0, 0.0)),
+    (0.0, (0.0, 0.0), 1.0, (25.0, 0.0)),
+    (0.0, (0.0, 0.0), 1.0, (0.0, 20.0)),
+    (-33.0, (2.0, 1.0), 0.9, (12.0, -18.0)),
+])
+def test_affine_matches_torchvision_rebuilt_in_torch(angle, translate, scale, shear):
+    _, h, w = IMG.shape
+    m = T.affine_matrix(angle, translate, scale, shear, ((w - 1) / 2, (h - 1) / 2))
+    np.testing.assert_allclose(T.warp_affine(IMG, m, order=1),
+                               torchvision_affine(IMG, angle, translate, scale, shear),
+                               atol=1e-5, err_msg=f"affine({angle}, {translate}, {scale}, {shear})")
 
 
 def test_color_jitter_references():
@@ -151,6 +228,17 @@ def test_color_jitter_references():
     np.testing.assert_array_equal(T.ColorJitter(saturation=0.9, hue=0.4, seed=0)(IMG[:1]), IMG[:1])
 
 
+def test_color_jitter_refuses_a_range_outside_its_bounds():
+    # torchvision's _check_input: a number's range is clipped at 0, an explicit pair is not.
+    assert T.ColorJitter(brightness=2).brightness == (0.0, 3.0)
+    assert T.ColorJitter(contrast=(0, 2)).contrast == (0.0, 2.0)
+    for name in ("brightness", "contrast", "saturation"):
+        with pytest.raises(ValueError, match=rf"ColorJitter: {name} range \(-1.0, 2.0\)"):
+            T.ColorJitter(**{name: (-1, 2)})
+    with pytest.raises(ValueError, match="ColorJitter: hue"):
+        T.ColorJitter(hue=(-0.6, 0.2))
+
+
 def test_random_erasing_fills_one_rectangle():
     big = RNG.random((2, 20, 24)).astype(np.float32) + 1.0
     out = T.RandomErasing(p=1.0, scale=(0.05, 0.2), value=0.0, seed=4)(big)
@@ -162,6 +250,22 @@ def test_random_erasing_fills_one_rectangle():
     assert 0.05 * 480 * 0.5 <= box.size <= 0.2 * 480 * 1.5
     np.testing.assert_array_equal(out[:, ~erased], big[:, ~erased])
     np.testing.assert_array_equal(T.RandomErasing(p=0.0)(big), big)
+
+
+def test_random_erasing_value_is_one_number_or_one_per_channel():
+    img = RNG.random((3, 10, 12)).astype(np.float32) + 1.0
+    out = T.RandomErasing(p=1.0, value=(0.1, 0.2, 0.3), seed=0)(img)
+    erased = out[0] != img[0]
+    assert erased.any()
+    np.testing.assert_allclose(out[:, erased], np.array([[0.1], [0.2], [0.3]]) * np.ones(
+        erased.sum()), rtol=1e-6)
+    # Three values for one channel: a clear error on every call, whatever p draws.
+    for p in (1.0, 0.0):
+        with pytest.raises(ValueError, match=r"RandomErasing: value must be one number or one "
+                                             r"per channel \(1\), got \(0.1, 0.2, 0.3\)"):
+            T.RandomErasing(p=p, value=(0.1, 0.2, 0.3), seed=0)(img[:1])
+    with pytest.raises(ValueError, match="RandomErasing: value must be a number"):
+        T.RandomErasing(value="noise")
 
 
 def test_gaussian_blur_matches_reflect_padded_sum():
@@ -176,6 +280,27 @@ def test_gaussian_blur_matches_reflect_padded_sum():
         for b in range(k):
             ref += g[a] * g[b] * padded[:, a:a + 7, b:b + 9]
     np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-6)
+
+
+def test_gaussian_blur_kernel_size_is_kx_ky_as_torchvision():
+    # An impulse blurred with (kx, ky) = (5, 1) spreads along the width (x) only.
+    dot = np.zeros((1, 9, 9))
+    dot[0, 4, 4] = 1.0
+    out = T.GaussianBlur((5, 1), sigma=1.0)(dot)[0]
+    assert np.nonzero(out.sum(axis=1))[0].tolist() == [4]
+    assert np.nonzero(out.sum(axis=0))[0].tolist() == [2, 3, 4, 5, 6]
+    # torchvision's gaussian_blur rebuilt in torch: kernel2d = k_y k_x^T of shape (ky, kx),
+    # reflect padding of kx // 2 left/right and ky // 2 top/bottom, a depthwise conv2d.
+    torch = pytest.importorskip("torch")
+    kx, ky, sigma = 5, 3, 0.9
+    k_x = T.gaussian_kernel1d(kx, sigma)
+    k_y = T.gaussian_kernel1d(ky, sigma)
+    kernel = torch.tensor(np.outer(k_y, k_x)).expand(3, 1, ky, kx)
+    x = torch.nn.functional.pad(torch.tensor(IMG[None], dtype=torch.float64),
+                                (kx // 2, kx // 2, ky // 2, ky // 2), mode="reflect")
+    ref = torch.nn.functional.conv2d(x, kernel, groups=3)[0].numpy()
+    np.testing.assert_allclose(T.GaussianBlur((kx, ky), sigma=sigma)(IMG), ref, rtol=1e-5,
+                               atol=1e-6)
 
 
 def test_mixup_reference_and_cross_entropy_accepts_its_targets():

@@ -50,6 +50,39 @@ def test_sampling_is_reproducible_and_errors():
         ReplayBuffer(0, 2)
 
 
+def test_add_checks_every_field_before_writing_any():
+    buffer = ReplayBuffer(2, (3,), seed=0, action_shape=(2,), action_dtype=np.float32)
+    buffer.add(np.zeros(3), [1.0, 1.0], 1.0, np.zeros(3), False)
+    buffer.add(np.zeros(3), [2.0, 2.0], 2.0, np.zeros(3), False)  # full: the next add hits slot 0
+    before = {name: getattr(buffer, name).copy()
+              for name in ("obs", "next_obs", "actions", "rewards", "terminated")}
+    bad = [((np.full(3, 9.0), [0.5, 0.5, 0.5], 9.0, np.full(3, 9.0), True),
+            ValueError, r"ReplayBuffer.add: action must have shape \(2,\), got shape \(3,\)"),
+           ((np.full(3, 9.0), 0.5, 9.0, np.full(3, 9.0), True),   # a scalar is not broadcast
+            ValueError, r"action must have shape \(2,\), got shape \(\)"),
+           ((np.full(3, 9.0), [0.5, 0.5], [9.0], np.full(3, 9.0), True),
+            ValueError, r"reward must have shape \(\), got shape \(1,\)"),
+           ((np.full(3, 9.0), [0.5, 0.5], 9.0, np.full(3, 9.0), [True, False]),
+            ValueError, "terminated must have shape"),
+           ((np.full(3, 9.0), [0.5, 0.5], 9.0, np.zeros(4), True),
+            ValueError, r"next_obs must have shape \(3,\), got shape \(4,\)"),
+           ((np.full(3, 9.0), [0.5, 0.5j], 9.0, np.full(3, 9.0), True),
+            TypeError, "ReplayBuffer.add: action of dtype complex128")]
+    for args, error, message in bad:
+        with pytest.raises(error, match=message):
+            buffer.add(*args)
+        for name, array in before.items():
+            np.testing.assert_array_equal(getattr(buffer, name), array,
+                                          err_msg=f"a refused add changed {name}")
+        assert buffer.pos == 0 and len(buffer) == 2
+    # A discrete (int64) buffer refuses a float action rather than truncating it.
+    discrete = ReplayBuffer(2, (3,))
+    with pytest.raises(TypeError, match="action of dtype float64 does not fit the buffer's int64"):
+        discrete.add(np.zeros(3), 1.7, 0.0, np.zeros(3), False)
+    discrete.add(np.zeros(3), np.int32(1), 1, np.zeros(3, np.float64), np.bool_(True))
+    assert discrete.actions[0] == 1 and discrete.terminated[0] == 1.0
+
+
 def test_schedules():
     assert linear_schedule(1.0, 0.05, 100, 0) == 1.0
     assert linear_schedule(1.0, 0.05, 100, 50) == pytest.approx(0.525)

@@ -4,7 +4,7 @@ An image is a NumPy array (or a ``tinydl.Tensor``, which comes back as one) in o
 layouts torchvision users meet: **CHW float** (a tensor image, values in [0, 1] where a
 transform needs a range) or **HWC uint8** (a decoded picture, values 0..255); a 2-D array is
 one channel, HW. Every transform returns the layout and dtype it was given, except
-``ToTensor`` (HWC -> CHW float32) and ``Normalize`` (float only).
+``ToTensor`` (HWC -> CHW, uint8 to float32) and ``Normalize`` (float only).
 
 Randomness: a random transform built with ``seed=None`` draws from tinydl's one global
 generator at call time, so ``tinydl.manual_seed(s)`` makes a whole augmented run
@@ -85,27 +85,29 @@ def _own_generator(seed, where):
     return None if seed is None else resolve_generator(seed, where)
 
 
-def _pair(value, where):
+def _pair(value, where, name="size", form="(h, w)"):
     if isinstance(value, numbers.Number):
         return int(value), int(value)
     if len(value) != 2:
-        raise ValueError(f"{where}: size must be an int or (h, w), got {value!r}")
+        raise ValueError(f"{where}: {name} must be an int or {form}, got {value!r}")
     return int(value[0]), int(value[1])
 
 
 def _range(value, where, name, center=0.0, lower=-math.inf):
-    """torchvision's convention: a number v means [center - v, center + v], else (lo, hi)."""
+    """torchvision's convention: a number v means [max(lower, center - v), center + v], else
+    (lo, hi), which must have lower <= lo <= hi (torchvision clips the number, not the pair)."""
     if isinstance(value, numbers.Number):
         if value < 0:
             raise ValueError(f"{where}: {name} must be non-negative, got {value!r}")
-        lo, hi = center - value, center + value
-    else:
-        if len(value) != 2:
-            raise ValueError(f"{where}: {name} must be a number or (min, max), got {value!r}")
-        lo, hi = float(value[0]), float(value[1])
+        return max(center - value, lower), center + value
+    if len(value) != 2:
+        raise ValueError(f"{where}: {name} must be a number or (min, max), got {value!r}")
+    lo, hi = float(value[0]), float(value[1])
     if lo > hi:
         raise ValueError(f"{where}: {name} range ({lo}, {hi}) has min > max")
-    return max(lo, lower), hi
+    if lo < lower:
+        raise ValueError(f"{where}: {name} range ({lo}, {hi}) must lie within [{lower}, inf)")
+    return lo, hi
 
 
 # --- the transforms ------------------------------------------------------------------------
@@ -127,13 +129,19 @@ class Compose:
 
 
 class ToTensor:
-    """HWC (or HW) image -> CHW float32; uint8 values are divided by 255 (torchvision's rule).
+    """HWC (or HW) array or PIL image -> CHW ``tinydl.Tensor`` (torchvision's rule).
 
-    A float HWC array is only transposed. Returns a ``tinydl.Tensor``.
+    uint8 becomes float32 divided by 255; any other dtype (float64 included) is only
+    transposed, unscaled and kept. A ``tinydl.Tensor`` is refused, as torchvision refuses a
+    tensor: it is taken to be CHW already, and reading it as HWC would scramble its axes.
     """
 
     def __call__(self, img):
-        a = img.data if isinstance(img, Tensor) else np.asarray(img)
+        if isinstance(img, Tensor):
+            raise TypeError(f"ToTensor: pic should be an (H, W, C) ndarray or a PIL image, got a "
+                            f"tinydl.Tensor of shape {img.shape} (a tensor image is CHW already; "
+                            f"apply ToTensor once)")
+        a = np.asarray(img)
         if a.ndim == 2:
             a = a[:, :, None]
         if a.ndim != 3:
@@ -141,7 +149,7 @@ class ToTensor:
         chw = a.transpose(2, 0, 1)
         if a.dtype == np.uint8:
             return Tensor(chw.astype(np.float32) / 255.0)
-        return Tensor(np.ascontiguousarray(chw, dtype=np.float32))
+        return Tensor(np.ascontiguousarray(chw))
 
     def __repr__(self):
         return "ToTensor()"
@@ -178,8 +186,9 @@ class RandomCrop:
     """Pad by ``padding`` (then to ``size`` if ``pad_if_needed``), crop a random ``size`` window.
 
     ``padding``: int (all sides), (left/right, top/bottom) or (left, top, right, bottom), as
-    torchvision; ``padding_mode`` 'constant' (with ``fill``), 'edge', 'reflect' or
-    'symmetric'. The window's top-left corner is uniform over all positions that fit.
+    torchvision; ``padding_mode`` 'constant' (with ``fill``: a number, or one per channel such
+    as (R, G, B)), 'edge', 'reflect' or 'symmetric'. The window's top-left corner is uniform
+    over all positions that fit.
     """
 
     def __init__(self, size, padding=None, pad_if_needed=False, fill=0, padding_mode="constant",
@@ -192,10 +201,15 @@ class RandomCrop:
         self._rng = _own_generator(seed, "RandomCrop")
 
     def _pad(self, chw, left, top, right, bottom):
-        widths = ((0, 0), (top, bottom), (left, right))
-        if self.padding_mode == "constant":
-            return np.pad(chw, widths, mode="constant", constant_values=self.fill)
-        return np.pad(chw, widths, mode=self.padding_mode)
+        widths = ((top, bottom), (left, right))
+        if self.padding_mode != "constant":
+            return np.pad(chw, ((0, 0), *widths), mode=self.padding_mode)
+        fill = np.asarray(self.fill, dtype=np.float64).reshape(-1)
+        if fill.size not in (1, chw.shape[0]):
+            raise ValueError(f"RandomCrop: fill must be one number or one per channel "
+                             f"({chw.shape[0]}), got {self.fill!r}")
+        fill = np.broadcast_to(fill, chw.shape[:1])
+        return np.stack([np.pad(ch, widths, constant_values=v) for ch, v in zip(chw, fill)])
 
     def __call__(self, img):
         a, was_tensor = _unwrap(img, "RandomCrop")
@@ -245,16 +259,20 @@ class RandomHorizontalFlip:
 def affine_matrix(angle, translate, scale, shear, center):
     """The 2x3 forward map (x, y) -> (x', y') of an affine transform, in pixel coordinates.
 
-    x is the column, y the row (rows point down, as an image is displayed); ``angle``
-    (degrees) rotates counter-clockwise as displayed and ``shear`` = (sx, sy) degrees shears
-    along x and y, torchvision's convention: with R(a) = [[cos a, sin a], [-sin a, cos a]] and
-    Sh = [[1, tan sx], [tan sy, 1]], ``p' = center + translate + scale R Sh (p - center)``.
+    x is the column, y the row (rows point down, as an image is displayed). The convention is
+    ``torchvision.transforms.functional.affine``'s (its ``_get_inverse_affine_matrix`` with
+    ``inverted=False``): ``angle`` (degrees) rotates clockwise as displayed, and ``shear`` =
+    (sx, sy) degrees shears along x then y, also clockwise:
+    ``p' = center + translate + scale R(a) SHy(sy) SHx(sx) (p - center)``, with
+    R(a) = [[cos a, -sin a], [sin a, cos a]], SHx(s) = [[1, -tan s], [0, 1]] and
+    SHy(s) = [[1, 0], [-tan s, 1]]. So a pixel right of the centre ends below it at +90.
     """
     a = math.radians(angle)
     sx, sy = (math.radians(v) for v in shear)
-    rot = np.array([[math.cos(a), math.sin(a)], [-math.sin(a), math.cos(a)]])
-    sh = np.array([[1.0, math.tan(sx)], [math.tan(sy), 1.0]])
-    m = scale * rot @ sh
+    rot = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
+    shear_x = np.array([[1.0, -math.tan(sx)], [0.0, 1.0]])
+    shear_y = np.array([[1.0, 0.0], [-math.tan(sy), 1.0]])
+    m = scale * rot @ shear_y @ shear_x
     c = np.asarray(center, dtype=np.float64)
     t = c + np.asarray(translate, dtype=np.float64) - m @ c
     return np.hstack([m, t[:, None]])
@@ -285,7 +303,8 @@ class RandomAffine:
 
     angle ~ U(degrees range); translation (dx, dy) = round(U(-tx W, tx W)), round(U(-ty H,
     ty H)) for ``translate=(tx, ty)``; scale ~ U(scale range); shear: a number s or (a, b)
-    draws sx ~ U(-s, s) or U(a, b) with sy = 0, four numbers draw both. The centre is
+    draws sx ~ U(-s, s) or U(a, b) with sy = 0, four numbers draw both; angle and shear
+    turn clockwise as displayed, as in torchvision. The centre is
     ((W - 1)/2, (H - 1)/2); ``interpolation`` 'nearest' (torchvision's default) or
     'bilinear'; ``fill`` outside the image. See ``affine_matrix`` for the map. With all
     ranges zero (degrees=0, no translate/scale/shear) it returns the image unchanged.
@@ -380,7 +399,8 @@ class ColorJitter:
 
     Factors: brightness b ~ U(max(0, 1 - B), 1 + B) and ``x b``; contrast c likewise and
     ``c x + (1 - c) mean(gray(x))``; saturation s and ``s x + (1 - s) gray(x)``; hue
-    h ~ U(-H, H) turns added to the HSV hue (H <= 0.5). Results are clipped to [0, 1]
+    h ~ U(-H, H) turns added to the HSV hue (H <= 0.5). A (min, max) pair is taken as given
+    and must lie in [0, inf) ([-0.5, 0.5] for hue), as torchvision. Results are clipped to [0, 1]
     (float images are taken to lie in [0, 1]). Saturation and hue leave one-channel
     images unchanged.
     """
@@ -427,7 +447,7 @@ class RandomErasing:
 
     With probability ``p``: up to 10 tries draw area fraction ~ U(scale) and log aspect ratio
     ~ U(log ratio), h = round(sqrt(A r)), w = round(sqrt(A / r)); the first that fits is
-    filled with ``value`` (a number, per-channel numbers, or 'random' for N(0, 1) noise).
+    filled with ``value`` (a number, one number per channel, or 'random' for N(0, 1) noise).
     If none fits the image comes back unchanged.
     """
 
@@ -436,11 +456,20 @@ class RandomErasing:
             raise ValueError(f"RandomErasing: p must be in [0, 1], got {p!r}")
         if not (0 < scale[0] <= scale[1] <= 1 and 0 < ratio[0] <= ratio[1]):
             raise ValueError(f"RandomErasing: bad scale {scale!r} or ratio {ratio!r}")
+        if isinstance(value, str) and value != "random":
+            raise ValueError(f"RandomErasing: value must be a number, a sequence or 'random', "
+                             f"got {value!r}")
         self.p, self.scale, self.ratio, self.value = p, scale, ratio, value
         self._rng = _own_generator(seed, "RandomErasing")
 
     def __call__(self, img):
         a, was_tensor = _unwrap(img, "RandomErasing")
+        # Checked on every call, not only when p lets an erasure through, so that a wrong
+        # value fails at once rather than at random.
+        channels = _chw(a).shape[0]
+        if not isinstance(self.value, str) and np.size(self.value) not in (1, channels):
+            raise ValueError(f"RandomErasing: value must be one number or one per channel "
+                             f"({channels}), got {self.value!r}")
         rng = _generator(self)
         if rng.random() >= self.p:
             return _wrap(a, was_tensor)
@@ -455,9 +484,6 @@ class RandomErasing:
                 continue
             i, j = int(rng.integers(0, h - eh + 1)), int(rng.integers(0, w - ew + 1))
             if isinstance(self.value, str):
-                if self.value != "random":
-                    raise ValueError(f"RandomErasing: value must be a number, a sequence or "
-                                     f"'random', got {self.value!r}")
                 patch = rng.standard_normal((c, eh, ew))
             else:
                 patch = np.broadcast_to(np.asarray(self.value, dtype=np.float64).reshape(-1, 1, 1),
@@ -480,12 +506,15 @@ def gaussian_kernel1d(kernel_size, sigma):
 class GaussianBlur:
     """Blur with a separable Gaussian of odd ``kernel_size``, sigma ~ U(sigma range).
 
-    Borders are reflected without repeating the edge (NumPy's 'reflect', torchvision's
-    padding). ``sigma`` is a number (fixed) or (min, max), torchvision's default (0.1, 2.0).
+    ``kernel_size`` is an int or (kx, ky), torchvision's order: kx taps along x (the width,
+    the last axis of a CHW image), ky along y (the height). Borders are reflected without
+    repeating the edge (NumPy's 'reflect', torchvision's padding). ``sigma`` is a number
+    (fixed) or (min, max), torchvision's default (0.1, 2.0); as in torchvision's class, one
+    draw serves both axes.
     """
 
     def __init__(self, kernel_size, sigma=(0.1, 2.0), seed=None):
-        self.kernel_size = _pair(kernel_size, "GaussianBlur")
+        self.kernel_size = _pair(kernel_size, "GaussianBlur", "kernel_size", "(kx, ky)")
         if any(k <= 0 or k % 2 == 0 for k in self.kernel_size):
             raise ValueError(f"GaussianBlur: kernel_size must be positive and odd, got {kernel_size!r}")
         self.sigma = (float(sigma),) * 2 if isinstance(sigma, numbers.Number) else tuple(sigma)
@@ -498,10 +527,9 @@ class GaussianBlur:
         sigma = float(_generator(self).uniform(*self.sigma))
         out = _chw(a).astype(np.float64)
         # scipy's 'mirror' is NumPy's 'reflect' (the edge pixel is not repeated).
-        out = ndimage.correlate1d(out, gaussian_kernel1d(self.kernel_size[0], sigma), axis=1,
-                                  mode="mirror")
-        out = ndimage.correlate1d(out, gaussian_kernel1d(self.kernel_size[1], sigma), axis=2,
-                                  mode="mirror")
+        kx, ky = self.kernel_size
+        out = ndimage.correlate1d(out, gaussian_kernel1d(kx, sigma), axis=2, mode="mirror")
+        out = ndimage.correlate1d(out, gaussian_kernel1d(ky, sigma), axis=1, mode="mirror")
         if a.dtype == np.uint8:
             out = np.clip(np.rint(out), 0, 255)
         return _wrap(np.ascontiguousarray(_from_chw(out.astype(a.dtype), a)), was_tensor)

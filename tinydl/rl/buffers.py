@@ -42,17 +42,29 @@ class ReplayBuffer:
         return self.size
 
     def add(self, obs, action, reward, next_obs, terminated):
-        """Store one transition; once full, the oldest one is overwritten."""
-        obs = np.asarray(obs, dtype=np.float32)
-        if obs.shape != self.obs_shape or np.shape(next_obs) != self.obs_shape:
-            raise ValueError(f"ReplayBuffer.add: observations must have shape {self.obs_shape}, "
-                             f"got {obs.shape} and {np.shape(next_obs)}")
+        """Store one transition; once full, the oldest one is overwritten.
+
+        Every field must have its slot's exact shape (nothing is broadcast) and a dtype that
+        casts to the buffer's within its kind (a float action does not go into an int64 action
+        buffer). All are checked before anything is written, so a refused transition leaves
+        the buffer as it was.
+        """
+        fields = {"obs": (obs, self.obs), "action": (action, self.actions),
+                  "reward": (reward, self.rewards), "next_obs": (next_obs, self.next_obs),
+                  "terminated": (terminated, self.terminated)}
+        values = []
+        for name, (value, store) in fields.items():
+            value = np.asarray(value)
+            if value.shape != store.shape[1:]:
+                raise ValueError(f"ReplayBuffer.add: {name} must have shape {store.shape[1:]}, "
+                                 f"got shape {value.shape}")
+            if not np.can_cast(value.dtype, store.dtype, casting="same_kind"):
+                raise TypeError(f"ReplayBuffer.add: {name} of dtype {value.dtype} does not fit "
+                                f"the buffer's {store.dtype}")
+            values.append((store, value))
         i = self.pos
-        self.obs[i] = obs
-        self.next_obs[i] = next_obs
-        self.actions[i] = action
-        self.rewards[i] = reward
-        self.terminated[i] = terminated
+        for store, value in values:
+            store[i] = value
         self.pos = (i + 1) % self.capacity
         self.size = min(self.size + 1, self.capacity)
 
