@@ -2,10 +2,12 @@
 
 Every array (and Tensor) becomes one entry of the archive under its dotted path, so
 ``np.load(path, allow_pickle=False)`` opens the file and shows keys like ``'0.weight'`` or
-``'model.bn.running_mean'``. Everything else (the nesting itself, dict key types, lists,
-tuples, Python numbers, strings, booleans, None, which leaves were Tensors) is described by
-one JSON document stored as a uint8 array under ``'__tinydl_structure__'``, so ``load``
-returns exactly what was saved (arrays bit-identical).
+``'model.bn.running_mean'`` (a path that a zip member cannot be named, such as one holding a
+NUL, gets a numbered entry ``'__tinydl_array_<n>__'`` instead). Everything else (the nesting
+itself, dict key types, lists, tuples, Python numbers, strings, booleans, None, which leaves
+were Tensors, which entry holds each array) is described by one JSON document stored as a uint8
+array under ``'__tinydl_structure__'``, so ``load`` returns exactly what was saved (arrays
+bit-identical).
 
 The file is written to a temporary file in the same directory, flushed to disk and moved into
 place with ``os.replace``, so a crash never leaves a half-written checkpoint under ``path``.
@@ -33,40 +35,80 @@ from tinydl.tensor import Tensor
 __all__ = ["save", "load", "SerializationError"]
 
 _STRUCTURE_KEY = "__tinydl_structure__"
+_NUMBERED_PREFIX = "__tinydl_array_"  # members named by number, for keys a zip name cannot hold
 
 
 class SerializationError(ValueError):
     """A file that ``tinydl.load`` cannot read: the message names the file and what is wrong."""
 
 
-def _encode(obj, path, arrays):
-    """A JSON-able description of ``obj``; arrays are moved into ``arrays`` under dotted paths."""
+def _encode(obj, path, arrays, open_containers):
+    """A JSON-able description of ``obj``; arrays are moved into ``arrays`` (archive member
+    name -> array). ``open_containers`` maps the id of each dict, list or tuple being encoded
+    (those enclosing ``obj``) to its path, to catch a container that holds itself."""
     if isinstance(obj, (Tensor, np.ndarray, np.generic)):
         key = ".".join(path) if path else "value"
-        if key in arrays or key == _STRUCTURE_KEY:
+        name = _member_name(key, arrays)
+        if name in arrays:
             raise ValueError(f"save: two entries map to the same archive key {key!r}")
         data = obj.data if isinstance(obj, Tensor) else np.asarray(obj)
         if data.dtype.kind not in "biufc":
             raise TypeError(f"save: array at {key!r} has dtype {data.dtype}, which cannot be "
                             "stored without pickle")
-        arrays[key] = data
-        return {"array": key, "tensor": isinstance(obj, Tensor),
+        arrays[name] = data
+        return {"array": name, "tensor": isinstance(obj, Tensor),
                 "requires_grad": bool(getattr(obj, "requires_grad", False)),
                 "scalar": isinstance(obj, np.generic)}
+    if isinstance(obj, (dict, list, tuple)):
+        if id(obj) in open_containers:
+            raise ValueError(f"tinydl.save: the {type(obj).__name__} at "
+                             f"{_describe_path(open_containers[id(obj)])} contains itself at "
+                             f"{_describe_path(path)} (a reference cycle), which cannot be saved")
+        open_containers[id(obj)] = path
+        try:
+            return _encode_container(obj, path, arrays, open_containers)
+        finally:
+            del open_containers[id(obj)]
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return {"value": obj}
+    raise TypeError(f"save: cannot store a {type(obj).__name__} at {'.'.join(path) or 'top'} "
+                    "(only dicts, lists, tuples, arrays, Tensors, numbers, strings, None)")
+
+
+def _encode_container(obj, path, arrays, open_containers):
+    """``_encode`` for a dict, list or tuple: a node listing its items' nodes."""
     if isinstance(obj, dict):
         items = []
         for k, v in obj.items():
             if not isinstance(k, (str, int)) or isinstance(k, bool):
                 raise TypeError(f"save: dict keys must be str or int, got {k!r}")
-            items.append([k, _encode(v, path + [str(k)], arrays)])
+            items.append([k, _encode(v, path + [str(k)], arrays, open_containers)])
         return {"dict": items}
-    if isinstance(obj, (list, tuple)):
-        return {"list" if isinstance(obj, list) else "tuple":
-                [_encode(v, path + [str(i)], arrays) for i, v in enumerate(obj)]}
-    if obj is None or isinstance(obj, (bool, int, float, str)):
-        return {"value": obj}
-    raise TypeError(f"save: cannot store a {type(obj).__name__} at {'.'.join(path) or 'top'} "
-                    "(only dicts, lists, tuples, arrays, Tensors, numbers, strings, None)")
+    return {"list" if isinstance(obj, list) else "tuple":
+            [_encode(v, path + [str(i)], arrays, open_containers) for i, v in enumerate(obj)]}
+
+
+def _describe_path(path):
+    return repr(".".join(path)) if path else "the top"
+
+
+def _member_name(key, arrays):
+    """The archive member (less ``.npy``) for the array at dotted path ``key``.
+
+    The key itself, so that ``np.load`` shows it, unless a zip member cannot carry it (a NUL
+    ends a zip name, a lone surrogate has no UTF-8, a name may not pass 64 KiB) or it is
+    reserved; such an array gets a numbered name that no key can take. The structure entry
+    records the member of every array, so ``load`` needs no rule to undo.
+    """
+    member = key + ".npy"
+    try:
+        fits = (len(member.encode("utf-8")) < 0xFFFF
+                and zipfile.ZipInfo(member).filename == member)
+    except UnicodeEncodeError:
+        fits = False
+    if fits and key != _STRUCTURE_KEY and not key.startswith(_NUMBERED_PREFIX):
+        return key
+    return f"{_NUMBERED_PREFIX}{len(arrays)}__"  # arrays only grows: the number is unused
 
 
 def _join(where, key):
@@ -127,13 +169,27 @@ def _decode(node, arrays, where=""):
 def save(obj, path):
     """Write ``obj`` (a state dict, or nested dicts/lists of arrays, Tensors, numbers) to ``path``.
 
-    The archive is a plain ``.npz`` (``np.savez``) written atomically; the file name is used
-    as given (no suffix is added).
+    The archive is a plain ``.npz`` (what ``np.savez`` writes) written atomically; the file
+    name is used as given (no suffix is added). Any str or int dict key can be saved.
     """
     arrays = {}
-    structure = _encode(obj, [], arrays)
-    arrays[_STRUCTURE_KEY] = np.frombuffer(json.dumps(structure).encode("utf-8"), dtype=np.uint8)
-    write_atomically(path, lambda handle: np.savez(handle, **arrays))
+    try:
+        structure = json.dumps(_encode(obj, [], arrays, {}))
+    except RecursionError:
+        raise ValueError("tinydl.save: the object is nested too deeply to save (it exceeds "
+                         "Python's recursion limit)") from None
+    arrays[_STRUCTURE_KEY] = np.frombuffer(structure.encode("utf-8"), dtype=np.uint8)
+    write_atomically(path, lambda handle: _write_npz(handle, arrays))
+
+
+def _write_npz(handle, arrays):
+    """Write ``arrays`` as ``np.savez(handle, **arrays)`` does: one uncompressed ``name.npy``
+    member per array. Written here because np.savez takes its names as keyword arguments, so
+    a key ``'file'`` or ``'allow_pickle'`` would be taken for one of its own arguments."""
+    with zipfile.ZipFile(handle, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, data in arrays.items():
+            with archive.open(name + ".npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, data, allow_pickle=False)
 
 
 def write_atomically(path, write):
@@ -257,7 +313,9 @@ def _read_member(archive, name, key, path):
                            else np.lib.format.read_array_header_2_0)
             dtype = read_header(member)[2]
         if not dtype.hasobject:
-            return archive[key]
+            # Read by member name: archive[key] would give key 'a.npy' the member of key 'a'.
+            with archive.zip.open(name) as member:
+                return np.lib.format.read_array(member, allow_pickle=False)
     except zipfile.BadZipFile as err:
         fault = "fails its CRC check" if "CRC" in str(err) else f"cannot be read ({err})"
         raise SerializationError(f"{prefix} member {key!r} {fault} (the file is corrupted)") \

@@ -1,5 +1,6 @@
 """Initialisers: torch.nn.init's gain and fan rules, distributions, seeding."""
 import math
+import re
 
 import numpy as np
 import pytest
@@ -109,3 +110,91 @@ def test_seeded_reproducibility_and_generator_argument():
     g1 = init.uniform_(tinydl.zeros(4), generator=np.random.default_rng(0)).data
     g2 = init.uniform_(tinydl.zeros(4), generator=np.random.default_rng(0)).data
     np.testing.assert_array_equal(g1, g2)
+
+
+_FILLS = {
+    "uniform_": lambda w: init.uniform_(w), "normal_": lambda w: init.normal_(w),
+    "trunc_normal_": lambda w: init.trunc_normal_(w), "constant_": lambda w: init.constant_(w, 5),
+    "ones_": init.ones_, "zeros_": init.zeros_, "eye_": init.eye_,
+    "dirac_": lambda w: init.dirac_(w.reshape(3, 2, 1)),  # through a view: the same counter
+    "orthogonal_": init.orthogonal_,
+    "sparse_": lambda w: init.sparse_(w, 0.5), "xavier_uniform_": init.xavier_uniform_,
+    "xavier_normal_": init.xavier_normal_, "kaiming_uniform_": init.kaiming_uniform_,
+    "kaiming_normal_": init.kaiming_normal_,
+}
+
+
+@pytest.mark.parametrize("name", list(_FILLS))
+def test_fill_of_a_tensor_saved_for_backward_raises_at_backward(name):
+    w = nn.Parameter(np.arange(1.0, 7.0).reshape(3, 2))
+    y = (w * w).sum()
+    _FILLS[name](w)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        y.backward()
+
+
+def test_dirac_bumps_the_version_of_the_tensor_it_fills():
+    w = nn.Parameter(np.ones((2, 2, 3)))
+    y = (w * w).sum()
+    init.dirac_(w)
+    assert w._version == 1
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        y.backward()
+
+
+_RANDOM = ["uniform_", "normal_", "trunc_normal_", "orthogonal_", "sparse_", "xavier_uniform_",
+           "xavier_normal_", "kaiming_uniform_", "kaiming_normal_"]
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint8, np.bool_])
+@pytest.mark.parametrize("name", _RANDOM)
+def test_random_fills_refuse_integer_and_bool_tensors(name, dtype):
+    w = tinydl.Tensor(np.zeros((3, 2), dtype))
+    with pytest.raises(TypeError, match=f"{name}: .*floating-point.*{np.dtype(dtype)}"):
+        _FILLS[name](w)
+    assert not w.data.any()
+
+
+@pytest.mark.parametrize("name", ["constant_", "ones_", "zeros_", "eye_"])
+def test_constant_fills_accept_integer_tensors_as_torch(name):
+    w = tinydl.Tensor(np.full((3, 2), 7, np.int64))
+    _FILLS[name](w)
+    assert w.dtype == np.int64
+    grouped = tinydl.Tensor(np.full((4, 2, 3), 7, np.int32))
+    init.dirac_(grouped, groups=2)
+    assert grouped.data.sum() == 4 and grouped.dtype == np.int32
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda w: init.normal_(w, std=-1.0), "normal_: expects std >= 0, got std=-1.0"),
+    (lambda w: init.normal_(w, std=float("nan")), "normal_: expects std >= 0, got std=nan"),
+    (lambda w: init.uniform_(w, 1.0, 0.0), "uniform_: expects finite bounds a <= b for U(a, b), "
+                                           "got a=1.0, b=0.0"),
+    (lambda w: init.uniform_(w, 0.0, math.inf), "uniform_: expects finite bounds"),
+    (lambda w: init.xavier_uniform_(w, gain=-1.0), "xavier_uniform_: expects gain >= 0, got "
+                                                   "gain=-1.0"),
+    (lambda w: init.xavier_normal_(w, gain=-1.0), "xavier_normal_: expects gain >= 0"),
+    (lambda w: init.trunc_normal_(w, a=2.0, b=-2.0), "trunc_normal_: expects the bounds a <= b, "
+                                                     "got a=2.0, b=-2.0"),
+    (lambda w: init.trunc_normal_(w, std=0.0), "trunc_normal_: expects a nonzero std"),
+    (lambda w: init.sparse_(w, 0.5, std=-1.0), "sparse_: expects std >= 0, got std=-1.0"),
+], ids=["normal_negative_std", "normal_nan_std", "uniform_a_above_b", "uniform_infinite",
+        "xavier_uniform_negative_gain", "xavier_normal_negative_gain", "trunc_normal_a_above_b",
+        "trunc_normal_zero_std", "sparse_negative_std"])
+def test_bad_arguments_raise_value_errors_naming_the_function(call, message):
+    w = tinydl.zeros(3, 2)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        call(w)
+    assert not w.data.any()
+
+
+def test_arguments_torch_accepts_stay_accepted():
+    tinydl.manual_seed(5)
+    w = tinydl.zeros(200, 300, dtype=np.float64)
+    init.orthogonal_(w, gain=-1.0)
+    np.testing.assert_allclose(w.data @ w.data.T, np.eye(200), atol=1e-12)
+    assert np.all(init.uniform_(w, 0.5, 0.5).data == 0.5)
+    assert np.all(init.trunc_normal_(w, a=1.0, b=1.0).data == 1.0)
+    init.trunc_normal_(w, std=-1.0, a=-1.0, b=2.0)  # the same law as std=1
+    assert w.data.min() >= -1.0 and w.data.max() <= 2.0 and w.data.std() > 0.5
+    assert np.all(init.normal_(w, std=0.0).data == 0.0)

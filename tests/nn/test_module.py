@@ -54,6 +54,16 @@ def test_state_dict_shares_memory_and_load_copies_in_place():
     assert a.state_dict(keep_vars=True)["conv.weight"] is a.conv.weight
 
 
+def test_load_state_dict_into_a_tensor_saved_for_backward_raises_at_backward():
+    net = nn.Linear(2, 1, dtype=np.float64)
+    y = (net.weight * net.weight).sum()
+    versions = net.weight._version, net.bias._version
+    net.load_state_dict({"weight": np.zeros((1, 2)), "bias": np.zeros(1)})
+    assert (net.weight._version, net.bias._version) == (versions[0] + 1, versions[1] + 1)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        y.backward()  # torch raises too; the gradient would be 2 * the new (zero) weight
+
+
 def test_load_state_dict_strict_names_every_bad_key():
     net = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
     sd = dict(net.state_dict())

@@ -272,3 +272,76 @@ def test_failed_save_removes_its_temporary_file(tmp_path):
     with pytest.raises(OSError):  # os.replace cannot put a file over a folder
         save({"a": np.ones(2)}, target)
     assert sorted(os.listdir(tmp_path)) == ["a_folder"] and os.listdir(target) == []
+
+
+# ---- keys: every str key round-trips; cycles are refused ----------------------------------
+
+@pytest.mark.parametrize("key", ["allow_pickle", "file", "args", "a\x00b", "__tinydl_structure__",
+                                 "__tinydl_array_0__", "\ud800", "x" * 70000, "a.npy"],
+                         ids=["allow_pickle", "file", "args", "nul", "structure_key",
+                              "numbered_name", "lone_surrogate", "too_long_for_zip", "npy_suffix"])
+def test_any_str_key_round_trips_and_replaces_the_old_file(tmp_path, key):
+    path = tmp_path / "m.npz"
+    save({"w": np.ones(2)}, path)
+    save({key: np.arange(3.0), "a": np.zeros(1), "nested": {key: 4}}, path)
+    back = load(path)
+    assert list(back) == [key, "a", "nested"] and back["nested"] == {key: 4}
+    np.testing.assert_array_equal(back[key], np.arange(3.0))
+    np.testing.assert_array_equal(back["a"], np.zeros(1))
+    assert sorted(os.listdir(tmp_path)) == ["m.npz"]
+
+
+def test_module_buffer_named_like_a_savez_argument_round_trips(tmp_path):
+    class WithBuffers(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("file", tinydl.Tensor(np.arange(2.0)))
+            self.register_buffer("allow_pickle", tinydl.Tensor(np.ones(3)))
+
+    save(WithBuffers().state_dict(), tmp_path / "m.npz")
+    other = WithBuffers()
+    other.file.data[...] = 0
+    other.load_state_dict(load(tmp_path / "m.npz"))
+    np.testing.assert_array_equal(other.file.data, np.arange(2.0))
+
+
+def test_file_written_by_np_savez_as_before_still_loads(tmp_path):
+    # What save wrote before it named the archive members itself: np.savez(handle, **arrays).
+    structure = {"dict": [["model", {"dict": [["0.weight", {
+        "array": "model.0.weight", "tensor": True, "requires_grad": True, "scalar": False}]]}],
+        ["epoch", {"value": 3}]]}
+    arrays = {"model.0.weight": np.arange(6.0).reshape(2, 3),
+              "__tinydl_structure__": np.frombuffer(json.dumps(structure).encode(), np.uint8)}
+    with open(tmp_path / "old.npz", "wb") as handle:
+        np.savez(handle, **arrays)
+    back = load(tmp_path / "old.npz")
+    assert back["epoch"] == 3 and back["model"]["0.weight"].requires_grad
+    np.testing.assert_array_equal(back["model"]["0.weight"].data, np.arange(6.0).reshape(2, 3))
+
+
+def test_keys_a_and_a_npy_load_their_own_arrays(tmp_path):
+    save({"a": np.zeros(1), "a.npy": np.ones(2)}, tmp_path / "m.npz")
+    back = load(tmp_path / "m.npz")
+    np.testing.assert_array_equal(back["a"], np.zeros(1))
+    np.testing.assert_array_equal(back["a.npy"], np.ones(2))
+
+
+def test_save_of_a_reference_cycle_names_it_and_keeps_the_old_file(tmp_path):
+    path = _good_file(tmp_path / "m.npz")
+    loop = {"w": np.ones(2)}
+    loop["self"] = loop
+    with pytest.raises(ValueError, match=r"tinydl.save: the dict at the top contains itself at "
+                                         r"'self' \(a reference cycle\)"):
+        save(loop, path)
+    inner = [1]
+    inner.append(inner)
+    with pytest.raises(ValueError, match=r"the list at 'opt.l' contains itself at 'opt.l.1'"):
+        save({"opt": {"l": inner}}, path)
+    deep = []
+    for _ in range(5000):
+        deep = [deep]
+    with pytest.raises(ValueError, match="tinydl.save: the object is nested too deeply"):
+        save(deep, path)
+    shared = np.ones(2)  # the same object twice is no cycle
+    save({"a": shared, "b": [shared, shared]}, tmp_path / "shared.npz")
+    assert load(path)["step"] == 3 and sorted(os.listdir(tmp_path)) == ["m.npz", "shared.npz"]

@@ -233,3 +233,14 @@ def test_regularization_skips_norm_layers_by_default():
     assert net[1].weight.grad is None
     with pytest.raises(ValueError, match="non-negative"):
         utils.regularization(net, l1=-1.0)
+
+
+def test_clip_grad_accepts_torch_foreach_keyword():
+    for foreach in (None, True, False):
+        p = tinydl.Tensor(np.zeros(2), requires_grad=True)
+        p.grad = tinydl.Tensor(np.array([3.0, -4.0]))
+        total = utils.clip_grad_norm_([p], 1.0, foreach=foreach)
+        assert float(total) == pytest.approx(5.0)
+        np.testing.assert_allclose(p.grad.data, [0.6, -0.8], rtol=1e-5)
+        utils.clip_grad_value_([p], 0.5, foreach=foreach)
+        np.testing.assert_allclose(p.grad.data, [0.5, -0.5])

@@ -1,8 +1,11 @@
 """Parameter initialisers with ``torch.nn.init``'s names, arguments, fan and gain rules.
 
 Every function fills a Tensor (or an ndarray) in place, keeps its dtype, and returns it.
+Filling a Tensor bumps its version counter, so a backward that saved the old values raises.
 Random draws come from tinydl's one seeded generator (``tinydl.random.get_generator()``)
-unless a ``generator`` is passed.
+unless a ``generator`` is passed; as in torch, they refuse integer and bool tensors (the
+values would be truncated), while ``constant_``, ``ones_``, ``zeros_``, ``eye_`` and ``dirac_``
+fill any dtype.
 
 Fans (torch's ``_calculate_fan_in_and_fan_out``): for a weight of shape (out, in, *k),
 ``fan_in = in * prod(k)`` and ``fan_out = out * prod(k)``; fewer than 2 dimensions raise.
@@ -12,6 +15,7 @@ import math
 import numpy as np
 from scipy import special
 
+from tinydl.autograd import bump_version
 from tinydl.random import get_generator
 from tinydl.tensor import Tensor
 
@@ -33,8 +37,21 @@ def _array(tensor, caller):
     raise TypeError(f"{caller}: expected a Tensor or an ndarray, got {type(tensor).__name__}")
 
 
+def _float_array(tensor, caller):
+    """The array of ``tensor``, which random values are about to fill: a float or complex one."""
+    arr = _array(tensor, caller)
+    if arr.dtype.kind in "biu":
+        raise TypeError(f"{caller}: random values need a floating-point tensor, got dtype "
+                        f"{arr.dtype} (they would be truncated); cast it first, e.g. t.float()")
+    return arr
+
+
 def _fill(tensor, values):
+    """Write ``values`` into ``tensor``'s array and, for a Tensor, bump its version counter
+    (as torch's in-place fill does): a graph that saved the old values must not reuse them."""
     _array(tensor, "init")[...] = values
+    if isinstance(tensor, Tensor):
+        bump_version(tensor)
     return tensor
 
 
@@ -80,32 +97,57 @@ def _calculate_correct_fan(tensor, mode):
 
 
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
-    """Fill with U(a, b)."""
+    """Fill with U(a, b); the bounds must be finite with a <= b."""
+    return _uniform(tensor, a, b, generator, "uniform_")
+
+
+def _uniform(tensor, a, b, generator, caller):
+    """``uniform_``, with errors naming ``caller`` (the xavier and kaiming rules use it)."""
+    shape = _float_array(tensor, caller).shape
+    if not (math.isfinite(a) and math.isfinite(b) and a <= b):
+        raise ValueError(f"{caller}: expects finite bounds a <= b for U(a, b), got a={a}, b={b}")
     rng = generator or get_generator()
-    return _fill(tensor, rng.uniform(a, b, size=_array(tensor, "uniform_").shape))
+    return _fill(tensor, rng.uniform(a, b, size=shape))
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
-    """Fill with N(mean, std^2)."""
+    """Fill with N(mean, std^2); std must be >= 0."""
+    return _normal(tensor, mean, std, generator, "normal_")
+
+
+def _normal(tensor, mean, std, generator, caller):
+    """``normal_``, with errors naming ``caller`` (the xavier and kaiming rules use it)."""
+    shape = _float_array(tensor, caller).shape
+    _check_std(std, caller)
     rng = generator or get_generator()
-    return _fill(tensor, rng.normal(mean, std, size=_array(tensor, "normal_").shape))
+    return _fill(tensor, rng.normal(mean, std, size=shape))
+
+
+def _check_std(std, caller):
+    if not std >= 0:  # also refuses NaN
+        raise ValueError(f"{caller}: expects std >= 0, got std={std}")
 
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     """Fill with N(mean, std^2) truncated to the absolute bounds [a, b] (inverse-CDF method).
 
     Draw u ~ U(2 Phi(alpha) - 1, 2 Phi(beta) - 1), map through erfinv, scale by std*sqrt(2),
-    shift by mean and clamp to [a, b], as torch does.
+    shift by mean and clamp to [a, b], as torch does. A negative std gives the same
+    distribution as its absolute value (torch accepts it too); a == b fills with a.
     """
-    if not a < b:
-        raise ValueError(f"trunc_normal_: need a < b, got a={a}, b={b}")
+    shape = _float_array(tensor, "trunc_normal_").shape
+    if not a <= b:
+        raise ValueError(f"trunc_normal_: expects the bounds a <= b, got a={a}, b={b}")
+    std = abs(std)
+    if not std > 0:
+        raise ValueError(f"trunc_normal_: expects a nonzero std, got std={std}")
 
     def norm_cdf(z):
         return (1.0 + math.erf(z / math.sqrt(2.0))) / 2.0
 
     lower, upper = norm_cdf((a - mean) / std), norm_cdf((b - mean) / std)
     rng = generator or get_generator()
-    u = rng.uniform(2 * lower - 1, 2 * upper - 1, size=_array(tensor, "trunc_normal_").shape)
+    u = rng.uniform(2 * lower - 1, 2 * upper - 1, size=shape)
     values = special.erfinv(u) * (std * math.sqrt(2.0)) + mean
     return _fill(tensor, np.clip(values, a, b))
 
@@ -138,33 +180,47 @@ def dirac_(tensor, groups=1):
 
     Within each group, out channel d gets a 1 at input channel d in the kernel centre.
     """
-    arr = _array(tensor, "dirac_")
-    if arr.ndim not in (3, 4, 5):
-        raise ValueError(f"dirac_: only 3-, 4- or 5-D tensors are supported, got shape {arr.shape}")
-    if arr.shape[0] % groups != 0:
-        raise ValueError(f"dirac_: dim 0 ({arr.shape[0]}) must be divisible by groups ({groups})")
-    per_group = arr.shape[0] // groups
-    n_diag = min(per_group, arr.shape[1])
-    arr[...] = 0
+    shape = _array(tensor, "dirac_").shape
+    if len(shape) not in (3, 4, 5):
+        raise ValueError(f"dirac_: only 3-, 4- or 5-D tensors are supported, got shape {shape}")
+    if shape[0] % groups != 0:
+        raise ValueError(f"dirac_: dim 0 ({shape[0]}) must be divisible by groups ({groups})")
+    per_group = shape[0] // groups
+    n_diag = min(per_group, shape[1])
+    values = np.zeros(shape)
     out_idx = (np.arange(groups)[:, None] * per_group + np.arange(n_diag)[None, :]).ravel()
     in_idx = np.tile(np.arange(n_diag), groups)
-    centre = tuple(s // 2 for s in arr.shape[2:])
-    arr[(out_idx, in_idx) + centre] = 1
-    return tensor
+    centre = tuple(s // 2 for s in shape[2:])
+    values[(out_idx, in_idx) + centre] = 1
+    return _fill(tensor, values)
 
 
 def xavier_uniform_(tensor, gain=1.0, generator=None):
-    """Glorot & Bengio (2010): U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out))."""
+    """Glorot & Bengio (2010): U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)).
+
+    gain >= 0, as in torch.
+    """
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    _check_gain(gain, "xavier_uniform_")
     bound = gain * math.sqrt(6.0 / float(fan_in + fan_out))
-    return uniform_(tensor, -bound, bound, generator)
+    return _uniform(tensor, -bound, bound, generator, "xavier_uniform_")
 
 
 def xavier_normal_(tensor, gain=1.0, generator=None):
-    """Glorot & Bengio (2010): N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
+    """Glorot & Bengio (2010): N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out)).
+
+    gain >= 0, as in torch.
+    """
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    _check_gain(gain, "xavier_normal_")
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
-    return normal_(tensor, 0.0, std, generator)
+    return _normal(tensor, 0.0, std, generator, "xavier_normal_")
+
+
+def _check_gain(gain, caller):
+    # torch refuses a negative gain here: its bound (or std) would be negative.
+    if not gain >= 0:
+        raise ValueError(f"{caller}: expects gain >= 0, got gain={gain}")
 
 
 def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
@@ -176,7 +232,7 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gene
         return tensor
     fan = _calculate_correct_fan(tensor, mode)
     bound = math.sqrt(3.0) * calculate_gain(nonlinearity, a) / math.sqrt(fan)
-    return uniform_(tensor, -bound, bound, generator)
+    return _uniform(tensor, -bound, bound, generator, "kaiming_uniform_")
 
 
 def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
@@ -185,7 +241,7 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gener
         return tensor
     fan = _calculate_correct_fan(tensor, mode)
     std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
-    return normal_(tensor, 0.0, std, generator)
+    return _normal(tensor, 0.0, std, generator, "kaiming_normal_")
 
 
 def orthogonal_(tensor, gain=1.0, generator=None):
@@ -194,7 +250,7 @@ def orthogonal_(tensor, gain=1.0, generator=None):
     Draw N(0, 1) of that shape (transposed if rows < cols), take the reduced QR, fix the
     signs by sign(diag R) so the result is uniformly distributed, transpose back, times gain.
     """
-    arr = _array(tensor, "orthogonal_")
+    arr = _float_array(tensor, "orthogonal_")
     if arr.ndim < 2:
         raise ValueError(f"orthogonal_: only tensors with 2 or more dimensions are supported, "
                          f"got shape {arr.shape}")
@@ -215,9 +271,10 @@ def orthogonal_(tensor, gain=1.0, generator=None):
 
 def sparse_(tensor, sparsity, std=0.01, generator=None):
     """Martens (2010): N(0, std^2) with ceil(sparsity * rows) random rows zeroed in every column."""
-    arr = _array(tensor, "sparse_")
+    arr = _float_array(tensor, "sparse_")
     if arr.ndim != 2:
         raise ValueError(f"sparse_: only 2-D tensors are supported, got shape {arr.shape}")
+    _check_std(std, "sparse_")
     rows, cols = arr.shape
     n_zeros = int(math.ceil(sparsity * rows))
     rng = generator or get_generator()

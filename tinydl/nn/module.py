@@ -385,10 +385,10 @@ class Module:
     def load_state_dict(self, state_dict, strict=True):
         """Copy ``state_dict`` values into this module's parameters and buffers, in place.
 
-        Values may be Tensors or arrays; they are cast to each entry's dtype. A shape
-        mismatch always raises; with ``strict=True`` missing and unexpected keys do too. The
-        ``StateDictError`` lists every offending key. Returns ``(missing_keys,
-        unexpected_keys)``.
+        Values may be Tensors or arrays; they are cast to each entry's dtype, and each entry's
+        version counter is bumped (as torch's ``copy_``). A shape mismatch always raises; with
+        ``strict=True`` missing and unexpected keys do too. The ``StateDictError`` lists every
+        offending key. Returns ``(missing_keys, unexpected_keys)``.
         """
         if not hasattr(state_dict, "items"):
             raise TypeError(f"load_state_dict: expected a dict, got {type(state_dict).__name__}")
@@ -411,9 +411,12 @@ class Module:
         if problems:
             raise StateDictError(f"load_state_dict for {type(self).__name__}: "
                                  + " | ".join(problems))
+        from tinydl.autograd import bump_version
         for key, target in own.items():
             if key in state_dict:
                 target.data[...] = np.asarray(state_dict[key])
+                # As torch's copy_: a backward that saved the old values must raise, not use these.
+                bump_version(target)
         return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------ printing

@@ -186,12 +186,14 @@ def _parameter_list(parameters):
     return list(parameters)
 
 
-def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
+def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False,
+                    foreach=None):
     """Scale all gradients together so their joint ``norm_type`` norm is at most ``max_norm``.
 
     total = (sum_p ||g_p||^q)^(1/q) (q = inf: max |g|, q = -inf: min |g|); gradients are
     multiplied by ``min(1, max_norm / (total + 1e-6))`` in place, as torch. A NaN anywhere
     makes the total NaN and, as in torch, every gradient NaN. Returns total as a 0-d Tensor.
+    ``foreach`` is accepted for torch's signature and ignored: tinydl has one implementation.
     """
     grads = [p.grad for p in _parameter_list(parameters) if p.grad is not None]
     if not grads:
@@ -211,8 +213,11 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     return Tensor(np.asarray(total, dtype=grads[0].dtype))
 
 
-def clip_grad_value_(parameters, clip_value):
-    """Clamp every gradient entry to [-clip_value, clip_value] in place."""
+def clip_grad_value_(parameters, clip_value, foreach=None):
+    """Clamp every gradient entry to [-clip_value, clip_value] in place.
+
+    ``foreach`` is accepted for torch's signature and ignored: tinydl has one implementation.
+    """
     clip_value = float(clip_value)
     for p in _parameter_list(parameters):
         if p.grad is not None:
