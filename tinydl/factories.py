@@ -5,6 +5,7 @@ Floating results default to float32; ``dtype=`` overrides. ``full`` and ``arange
 dtype from the value as ``torch`` does (ints give int64, bools bool). Random factories draw
 from tinydl's seeded generator (``tinydl.manual_seed``).
 """
+import math
 import numbers
 
 import numpy as np
@@ -19,7 +20,7 @@ def _shape(shape, op):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     for n in shape:
-        if not isinstance(n, (int, np.integer)) or n < 0:
+        if not isinstance(n, (int, np.integer)) or isinstance(n, (bool, np.bool_)) or n < 0:
             raise ValueError(f"{op}: shape entries must be non-negative integers, got {shape}")
     return tuple(int(n) for n in shape)
 
@@ -52,19 +53,51 @@ def _value_dtype(value):
     return _DEFAULT
 
 
+def _fill(fill_value, dtype, op):
+    """``fill_value`` checked as torch checks it: one real number (a 0-d Tensor's too) that
+    ``dtype`` holds; NumPy's unsafe cast would make NaN or 1e30 int64's minimum silently."""
+    if isinstance(fill_value, Tensor):
+        if fill_value.size != 1:
+            raise ValueError(f"{op}: fill_value must be a number or a one-element tensor, got "
+                             f"a tensor of shape {fill_value.shape}")
+        fill_value = fill_value.item()
+    if isinstance(fill_value, np.generic):
+        fill_value = fill_value.item()
+    if not isinstance(fill_value, numbers.Real):
+        raise TypeError(f"{op}: fill_value must be a real number, got {fill_value!r}")
+    dtype = np.dtype(dtype or _value_dtype(fill_value))
+    if dtype.kind in "iu" and not (math.isfinite(fill_value)
+                                  and int(np.iinfo(dtype).min) <= fill_value
+                                  <= int(np.iinfo(dtype).max)):
+        raise OverflowError(f"{op}: fill_value {fill_value!r} does not fit dtype {dtype}")
+    if (dtype.kind == "f" and math.isfinite(fill_value)
+            and abs(fill_value) > np.finfo(dtype).max.item()):
+        raise OverflowError(f"{op}: fill_value {fill_value!r} overflows dtype {dtype}")
+    return fill_value, dtype
+
+
 def full(shape, fill_value, dtype=None, requires_grad=False):
     """A tensor of ``shape`` filled with ``fill_value`` (int values give int64, as torch)."""
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-    if isinstance(fill_value, Tensor):
-        fill_value = fill_value.item()
-    return _make(np.full(_shape(shape, "full"), fill_value,
-                         dtype=dtype or _value_dtype(fill_value)), requires_grad)
+    fill_value, dtype = _fill(fill_value, dtype, "full")
+    return _make(np.full(_shape(shape, "full"), fill_value, dtype=dtype), requires_grad)
 
 
 def full_like(t, fill_value, dtype=None, requires_grad=False):
     """``fill_value`` with the shape (and, unless given, the dtype) of ``t``."""
-    arr = np.asarray(t)
-    return _make(np.full(arr.shape, fill_value, dtype=dtype or arr.dtype), requires_grad)
+    arr = _like(t)
+    fill_value, dtype = _fill(fill_value, dtype or arr.dtype, "full_like")
+    return _make(np.full(arr.shape, fill_value, dtype=dtype), requires_grad)
+
+
+def _like(t):
+    """The array of a ``_like`` factory's model: a Tensor's or an array's own, and Python data
+    by ``Tensor``'s rules (``[1.0, 2.0]`` is float32, as ``tinydl.tensor`` makes it)."""
+    if isinstance(t, Tensor):
+        return t.data
+    if isinstance(t, (np.ndarray, np.generic)):
+        return np.asarray(t)
+    return Tensor(t).data
 
 
 def empty(*shape, dtype=None, requires_grad=False):
@@ -75,7 +108,8 @@ def empty(*shape, dtype=None, requires_grad=False):
 def eye(n, m=None, dtype=None, requires_grad=False):
     """Identity matrix of n rows and m (default n) columns."""
     for name, value in (("n", n), ("m", m)):
-        if value is not None and (not isinstance(value, (int, np.integer)) or value < 0):
+        if value is not None and (not isinstance(value, (int, np.integer))
+                                  or isinstance(value, bool) or value < 0):
             raise ValueError(f"eye: {name} must be a non-negative integer, got {value!r}")
     return _make(np.eye(n, m, dtype=dtype or _DEFAULT), requires_grad)
 
@@ -88,7 +122,8 @@ def arange(start, stop=None, step=1, dtype=None, requires_grad=False):
     for name, value in (("start", start), ("stop", stop), ("step", step)):
         if value is not None and not np.isfinite(value):
             raise ValueError(f"arange: {name} must be finite, got {value!r}")
-    data = np.arange(start, stop, step) if stop is not None else np.arange(start)
+    # arange(stop, step=s) counts 0, s, 2s... as NumPy (the step was ignored)
+    data = np.arange(start, stop, step) if stop is not None else np.arange(0, start, step)
     if dtype is not None:
         data = data.astype(dtype)
     elif data.dtype.kind == "f":
@@ -115,16 +150,30 @@ def logspace(start, end, steps, base=10.0, dtype=None, requires_grad=False):
                  requires_grad)
 
 
+def _float_dtype(dtype, op):
+    """The floating dtype a random factory draws into (torch has no random int or bool
+    normal/uniform: a cast would truncate every value)."""
+    dtype = np.dtype(dtype or _DEFAULT)
+    if dtype.kind != "f":
+        raise TypeError(f"{op}: dtype must be floating point, got {dtype} (randint draws "
+                        "integers)")
+    return dtype
+
+
 def randn(*shape, dtype=None, requires_grad=False):
     """Standard normal samples from tinydl's seeded generator."""
+    dtype = _float_dtype(dtype, "randn")
     data = _random.get_generator().standard_normal(_shape(shape, "randn"))
-    return _make(data.astype(dtype or _DEFAULT), requires_grad)
+    return _make(data.astype(dtype), requires_grad)
 
 
 def rand(*shape, dtype=None, requires_grad=False):
     """Uniform samples in [0, 1) from tinydl's seeded generator."""
-    data = _random.get_generator().random(_shape(shape, "rand"))
-    return _make(data.astype(dtype or _DEFAULT), requires_grad)
+    dtype = _float_dtype(dtype, "rand")
+    data = _random.get_generator().random(_shape(shape, "rand")).astype(dtype)
+    # Drawn in float64, a value within half an ulp of 1 rounds up to 1.0 in float32 or
+    # float16 (3 in 10^8, 3 in 10^4): kept below 1, as the interval is half-open.
+    return _make(np.minimum(data, np.nextafter(dtype.type(1), dtype.type(0))), requires_grad)
 
 
 def randint(low, high=None, size=None, dtype=None):
@@ -141,26 +190,30 @@ def randint(low, high=None, size=None, dtype=None):
     if high <= low:
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
     size = (size,) if isinstance(size, (int, np.integer)) else tuple(size)
+    dtype = np.dtype(dtype or np.int64)
+    if dtype.kind == "b":
+        lowest, highest = 0, 1
+    elif dtype.kind == "f":  # Python floats: no float16 scalar (and its overflow) in the compare
+        lowest, highest = float(np.finfo(dtype).min), float(np.finfo(dtype).max)
+    else:
+        lowest, highest = int(np.iinfo(dtype).min), int(np.iinfo(dtype).max)
+    if low < lowest or high - 1 > highest:  # the cast would wrap them (torch refuses)
+        raise ValueError(f"randint: [{low}, {high}) does not fit dtype {dtype} "
+                         f"([{lowest}, {highest}])")
     data = _random.get_generator().integers(low, high, _shape(size, "randint"))
-    return _make(data.astype(dtype or np.int64), False)
+    return _make(data.astype(dtype), False)
 
 
 def rand_like(t, dtype=None, requires_grad=False):
     """Uniform samples in [0, 1) with the shape (and, unless given, the dtype) of ``t``."""
-    arr = np.asarray(t)
-    return rand(*arr.shape, dtype=dtype or _float_or_default(arr.dtype),
-                requires_grad=requires_grad)
+    arr = _like(t)
+    return rand(*arr.shape, dtype=dtype or arr.dtype, requires_grad=requires_grad)
 
 
 def randn_like(t, dtype=None, requires_grad=False):
     """Standard normal samples with the shape (and, unless given, the dtype) of ``t``."""
-    arr = np.asarray(t)
-    return randn(*arr.shape, dtype=dtype or _float_or_default(arr.dtype),
-                 requires_grad=requires_grad)
-
-
-def _float_or_default(dtype):
-    return dtype if np.dtype(dtype).kind == "f" else _DEFAULT
+    arr = _like(t)
+    return randn(*arr.shape, dtype=dtype or arr.dtype, requires_grad=requires_grad)
 
 
 def from_numpy(array):
@@ -184,11 +237,11 @@ def as_tensor(data, dtype=None):
 
 def zeros_like(t, dtype=None, requires_grad=False):
     """Zeros with the shape (and, unless given, the dtype) of ``t``."""
-    arr = np.asarray(t)
+    arr = _like(t)
     return _make(np.zeros(arr.shape, dtype=dtype or arr.dtype), requires_grad)
 
 
 def ones_like(t, dtype=None, requires_grad=False):
     """Ones with the shape (and, unless given, the dtype) of ``t``."""
-    arr = np.asarray(t)
+    arr = _like(t)
     return _make(np.ones(arr.shape, dtype=dtype or arr.dtype), requires_grad)

@@ -1,8 +1,10 @@
 """The one seeded random generator behind every random call in tinydl.
 
-``manual_seed(seed)`` replaces it; ``get_generator()`` returns it. Initialisers, dropout,
-data shuffling and the factories ``randn``/``rand`` all draw from it, so one seed makes a
-whole run reproducible.
+``manual_seed(seed)`` reseeds it in place (as torch reseeds its default generator), so an
+object that kept a reference to it (a transform, an agent, a user's ``g = get_generator()``)
+follows the new seed too; ``get_generator()`` returns it. Initialisers, dropout, data
+shuffling, the random transforms and agents and the factories ``randn``/``rand`` all draw
+from it, so one seed makes a whole run reproducible.
 """
 import numpy as np
 
@@ -10,14 +12,22 @@ _generator = np.random.default_rng()
 
 
 def manual_seed(seed):
-    """Reseed tinydl's generator (as ``torch.manual_seed``); returns the new generator."""
-    global _generator
-    if not isinstance(seed, (int, np.integer)) or seed < 0:
+    """Reseed tinydl's generator in place (as ``torch.manual_seed``); returns it."""
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"manual_seed: seed must be a non-negative integer, got {seed!r}")
-    _generator = np.random.default_rng(int(seed))
+    # The state of a freshly seeded generator, copied in: replacing the object left whoever
+    # held the old one (a transform built before the call) drawing unseeded numbers.
+    _generator.bit_generator.state = np.random.default_rng(int(seed)).bit_generator.state
     return _generator
 
 
 def get_generator():
     """The ``np.random.Generator`` every random call in tinydl uses."""
     return _generator
+
+
+def seeded(seed):
+    """The generator of an object built with ``seed``: tinydl's own when ``seed`` is None
+    (so ``manual_seed`` fixes it, as API.md promises for every random call), else
+    ``np.random.default_rng(seed)``."""
+    return _generator if seed is None else np.random.default_rng(seed)

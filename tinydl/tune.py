@@ -14,7 +14,7 @@ pruning, no Bayesian model and no parallelism: for those use Optuna
 import math
 import numbers
 
-import numpy as np
+from tinydl.random import seeded
 
 
 class log_uniform:
@@ -84,7 +84,8 @@ def random_search(train_fn, space, n_trials, seed=None, mode="max"):
     high)``, ``uniform(low, high)``, ``choice(options)`` (a plain list or tuple means
     ``choice``), or a fixed value. ``train_fn`` returns the score to optimise (a number) or
     a dict with a ``'score'`` entry and any other figures to keep. Draws come from
-    ``np.random.default_rng(seed)``, so a seed fixes the configurations (the training inside
+    ``np.random.default_rng(seed)`` (tinydl's generator when ``seed`` is None, which
+    ``tinydl.manual_seed`` fixes), so a seed fixes the configurations (the training inside
     is yours to seed). Returns a ``TrialTable``: a list of dicts ``{'trial', 'score', <each
     hyper-parameter>, <other returned figures>}`` sorted best first (``mode`` 'max' or
     'min'), with ``.best`` and a printable ``str()``. A trial whose score is NaN sorts last.
@@ -95,7 +96,7 @@ def random_search(train_fn, space, n_trials, seed=None, mode="max"):
         raise ValueError(f"random_search: mode must be 'max' or 'min', got {mode!r}")
     if not isinstance(space, dict) or not space:
         raise ValueError("random_search: space must be a non-empty dict of name -> distribution")
-    rng = np.random.default_rng(seed)
+    rng = seeded(seed)  # None: tinydl's generator, so manual_seed fixes the draws
     trials = []
     for t in range(int(n_trials)):
         config = _sample(space, rng)

@@ -22,6 +22,7 @@ from tinydl.nn import MLP
 from tinydl.nn import functional as F
 from tinydl.nn.utils import clip_grad_norm_
 from tinydl.optim import RMSprop
+from tinydl.random import seeded as _rng
 from tinydl.rl.common import check_solved, require_gymnasium
 from tinydl.tensor import Tensor
 
@@ -67,7 +68,7 @@ class A2C:
         self.critic = MLP([self.obs_dim, *hidden, 1], activation="tanh")
         self.parameters = list(self.actor.parameters()) + list(self.critic.parameters())
         self.optimizer = RMSprop(self.parameters, lr=lr, alpha=0.99, eps=1e-5)
-        self.rng = np.random.default_rng(seed)
+        self.rng = _rng(seed)  # None: tinydl's generator (manual_seed)
 
     def _obs(self, obs):
         return Tensor(np.asarray(obs, dtype=np.float32).reshape(-1, self.obs_dim))

@@ -9,6 +9,8 @@ Pardo et al. 2018, "Time limits in reinforcement learning").
 """
 import numpy as np
 
+from tinydl.random import seeded as _rng
+
 __all__ = ["ReplayBuffer"]
 
 
@@ -36,7 +38,7 @@ class ReplayBuffer:
         self.terminated = np.zeros(self.capacity, dtype=np.float32)
         self.pos = 0
         self.size = 0
-        self.rng = np.random.default_rng(seed)
+        self.rng = _rng(seed)  # None: tinydl's generator (manual_seed)
 
     def __len__(self):
         return self.size

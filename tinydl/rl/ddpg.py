@@ -24,6 +24,7 @@ from tinydl.nn import MLP
 from tinydl.nn import functional as F
 from tinydl.ops.shape import concatenate
 from tinydl.optim import Adam
+from tinydl.random import seeded as _rng
 from tinydl.rl.buffers import ReplayBuffer
 from tinydl.rl.common import off_policy_step, parameter_pairs, polyak_average, polyak_update
 from tinydl.rl.exploration import GaussianNoise
@@ -65,7 +66,7 @@ class DDPG:
                               + parameter_pairs(self.critic_target, self.critic))
         self.actor_optimizer = Adam(self.actor.parameters(), lr=actor_lr)
         self.critic_optimizer = Adam(self.critic.parameters(), lr=critic_lr)
-        self.rng = np.random.default_rng(seed)
+        self.rng = _rng(seed)  # None: tinydl's generator (manual_seed)
         self.updates = 0
 
     def _policy(self, actor, obs):

@@ -21,6 +21,7 @@ from tinydl.autograd import no_grad
 from tinydl.nn import MLP
 from tinydl.nn import functional as F
 from tinydl.optim import Adam
+from tinydl.random import seeded as _rng
 from tinydl.rl.buffers import ReplayBuffer
 from tinydl.rl.common import check_solved, off_policy_step, parameter_pairs, polyak_average
 from tinydl.rl.exploration import linear_schedule
@@ -52,7 +53,7 @@ class DQN:
         self._target_pairs = parameter_pairs(self.q_target, self.q)
         polyak_average(self._target_pairs, 1.0)
         self.optimizer = Adam(self.q.parameters(), lr=lr)
-        self.rng = np.random.default_rng(seed)
+        self.rng = _rng(seed)  # None: tinydl's generator (manual_seed)
         self.updates = 0
 
     def q_values(self, obs):

@@ -1,6 +1,8 @@
 """Exploration: epsilon schedules for discrete actions, action noise for continuous ones."""
 import numpy as np
 
+from tinydl.random import seeded as _rng
+
 __all__ = ["linear_schedule", "exponential_schedule", "GaussianNoise", "OUNoise"]
 
 
@@ -26,7 +28,7 @@ class GaussianNoise:
     def __init__(self, action_dim, sigma=0.1, seed=None):
         self.action_dim = int(action_dim)
         self.sigma = np.asarray(sigma, dtype=np.float64)
-        self.rng = np.random.default_rng(seed)
+        self.rng = _rng(seed)  # None: tinydl's generator (manual_seed)
 
     def reset(self):
         """Nothing to reset: the noise has no state (kept so both noises swap freely)."""
@@ -49,7 +51,7 @@ class OUNoise:
         self.action_dim = int(action_dim)
         self.mu = np.full(self.action_dim, mu, dtype=np.float64)
         self.theta, self.sigma, self.dt = float(theta), float(sigma), float(dt)
-        self.rng = np.random.default_rng(seed)
+        self.rng = _rng(seed)  # None: tinydl's generator (manual_seed)
         self.reset()
 
     def reset(self):
