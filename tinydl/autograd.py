@@ -112,6 +112,11 @@ def _run_hooks(hooks, g, t):
         if result.shape != g.shape:
             raise RuntimeError(f"register_hook: a hook on a tensor of shape {t.shape} returned a "
                                f"gradient of shape {result.shape}; it must keep the shape")
+        if result.dtype != g.dtype:
+            # Upstream ops and .grad would take the other dtype (an int64 gradient truncated).
+            raise RuntimeError(f"register_hook: hook {getattr(hook, '__name__', hook)!r} changed "
+                               f"the gradient's dtype from {g.dtype} to {result.dtype} (tensor "
+                               f"of shape {t.shape}); it must keep the dtype, as in torch")
         g = result
     return g
 
@@ -119,7 +124,8 @@ def _run_hooks(hooks, g, t):
 class Context:
     """What a ``Function`` keeps between its forward and its backward.
 
-    ``ctx.inputs`` holds the positional arguments of ``apply`` (Tensors stay Tensors),
+    ``ctx.inputs`` holds the positional arguments of ``apply`` (Tensors stay Tensors; set
+    before ``forward`` runs, so ``ctx.needs_input_grad`` can be read there, as in torch),
     ``ctx.output`` the output Tensor, ``ctx.saved_tensors`` whatever ``save_for_backward`` was
     given. Ops may set any other attribute in ``forward`` (shapes, axes, masks).
     ``ctx.records`` is already set when ``forward`` runs: True when the graph will keep this
@@ -217,7 +223,9 @@ class Function:
       ``requires_grad``.
     * ``retain_output``: whether backward reads ``ctx.output``'s value (default True).
     * ``view``: True for ops whose output may share its array with the first input (reshape,
-      transpose...): the two then share a version counter.
+      transpose...): the two then share a version counter. The output of a Function defined
+      outside tinydl that is not a view is copied where it shares an input's memory
+      (``_apply_custom``).
 
     A retained value that is overwritten in place before backward makes backward raise
     (torch's version counter); nothing else is refused.
@@ -237,19 +245,27 @@ class Function:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        # A view op's output shares its first input's version counter. Only view ops pay
-        # for that: they get an apply that adds it, the hot path of every other op stays lean.
+        # A view op's output shares its first input's version counter; a custom Function's
+        # output must not alias its inputs (_apply_custom). Only those pay for it: they get an
+        # apply that adds it, the hot path of tinydl's own ops stays lean.
         if "apply" not in cls.__dict__:
             inherited = getattr(cls.apply, "__func__", None)
-            if cls.view and inherited is not _apply_view:
-                cls.apply = classmethod(_apply_view)
-            elif not cls.view and inherited is _apply_view:  # a view op's non-view subclass
+            if cls.view:
+                wanted = _apply_view
+            elif cls.__module__.partition(".")[0] != "tinydl":
+                wanted = _apply_custom
+            else:
+                wanted = None
+            if wanted is not None and inherited is not wanted:
+                cls.apply = classmethod(wanted)
+            elif wanted is None and inherited in (_apply_view, _apply_custom):
                 cls.apply = classmethod(Function.__dict__["apply"].__func__)
 
     @classmethod
     def apply(cls, *args, **kwargs):
         # This runs once per op: every attribute lookup here shows in bench_overhead.
         ctx = Context()
+        ctx.inputs = args  # already in forward, for ctx.needs_input_grad (as torch)
         arrays = []
         records = large_non_leaf = False
         if _grad_mode.enabled:
@@ -257,7 +273,7 @@ class Function:
                 if isinstance(a, Tensor):
                     data = a.data
                     arrays.append(data)
-                    if a.requires_grad:
+                    if a._requires_grad:
                         records = True
                         producer = a._ctx
                         if producer is not None:
@@ -283,22 +299,21 @@ class Function:
         # Tensor._wrap, inlined (one Python call less per op).
         out = object.__new__(Tensor)
         out.data = data
-        out.grad = None
+        out._grad = None
         out._retains_grad = False
         out._vc = None
         out._hooks = None
         if records and data.dtype.kind in "fc":  # an integer or bool result has no gradient
-            out.requires_grad = True
+            out._requires_grad = True
             out._ctx = ctx
             ctx.fn = cls
             if large_non_leaf and cls.retain_inputs is not True:
-                args = _drop_unretained(args, cls.retain_inputs)
-            ctx.inputs = args
+                ctx.inputs = _drop_unretained(args, cls.retain_inputs)
             ctx._out = weakref.ref(out)
             if _inplace_epoch:  # Context.epoch is 0 until some in-place op has run
                 ctx.epoch = _inplace_epoch
         else:
-            out.requires_grad = False
+            out._requires_grad = False
             out._ctx = None
         return out
 
@@ -312,6 +327,26 @@ def _apply_view(cls, *args, **kwargs):
     if isinstance(args[0], Tensor) and np.may_share_memory(out.data, args[0].data):
         out._vc = version_counter(args[0])
         out._base = args[0]  # an in-place op on out must not be recorded (Tensor._inplace)
+    return out
+
+
+def _apply_custom(cls, *args, **kwargs):
+    """``Function.apply`` for Functions defined outside tinydl: an output whose array shares
+    memory with an input (``forward`` returned its argument, or a NumPy view of it) is copied.
+
+    Left shared, an in-place op on the output would silently change the input, and with it
+    the values saved for backward (wrong gradients). A copy makes the output a new tensor, as
+    every non-view op's is, so in-place ops on it record normally and gradients stay right;
+    torch instead makes it a view and refuses those in-place ops. A Function meant to return
+    a view of its first input declares ``view = True``.
+    """
+    out = Function.apply.__func__(cls, *args, **kwargs)
+    data = out.data
+    for a in args:
+        array = a.data if isinstance(a, Tensor) else a
+        if isinstance(array, np.ndarray) and np.may_share_memory(data, array):
+            out.data = data.copy()
+            break
     return out
 
 
@@ -367,8 +402,8 @@ def _drop_unretained(args, keep):
         edge._shape = a.data.shape
         edge._dtype = a.data.dtype
         edge._ctx = producer
-        edge.requires_grad = True
-        edge.grad = None
+        edge._requires_grad = True
+        edge._grad = None
         edge._retains_grad = False
         edge._vc = None
         edge._hooks = None
@@ -425,7 +460,7 @@ def _topological_order(roots):
         ctx = t._ctx
         if ctx is not None and ctx.inputs is not None:
             for inp in reversed(ctx.inputs):
-                if isinstance(inp, Tensor) and inp.requires_grad:
+                if isinstance(inp, Tensor) and inp._requires_grad:
                     inp_ctx = inp._ctx
                     inp_key = id(inp_ctx) if inp_ctx is not None else id(inp)
                     if inp_key not in visited:
@@ -495,7 +530,7 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
                     f"{ctx.fn.__name__}.backward returned {len(input_grads)} gradients for "
                     f"{len(inputs)} inputs")
             for inp, ig in zip(inputs, input_grads):
-                if ig is None or not isinstance(inp, Tensor) or not inp.requires_grad:
+                if ig is None or not isinstance(inp, Tensor) or not inp._requires_grad:
                     continue
                 if not isinstance(ig, Tensor):
                     ig = Tensor._wrap(np.asarray(ig))
@@ -559,26 +594,29 @@ def _accumulate_grad(t, g, create_graph, handed, pending):
     otherwise, e.g. ``a + b`` passing one gradient to both, or a broadcast view from ``sum``,
     it is copied. Later gradients are added in place.
     """
+    # Writes the slot behind .grad: g has t's shape and dtype (backward casts each gradient to
+    # its input's dtype, _check_roots and _run_hooks check the others), so the checks of the
+    # .grad setter would only cost time.
     if create_graph:
-        if t.grad is None:
-            t.grad = g if _fresh(g.data, handed, pending) else g.copy()
-            handed.add(id(t.grad.data))
+        if t._grad is None:
+            t._grad = g if _fresh(g.data, handed, pending) else g.copy()
+            handed.add(id(t._grad.data))
         else:
-            t.grad = t.grad + g
+            t._grad = t._grad + g
         return
-    if t.grad is None:
+    if t._grad is None:
         data = g.data
         if not _fresh(data, handed, pending):
             data = data.copy()
         handed.add(id(data))
-        t.grad = Tensor._wrap(data)
+        t._grad = Tensor._wrap(data)
         return
-    held = t.grad.data
+    held = t._grad.data
     if held.flags.writeable and held.shape == g.shape and np.can_cast(g.dtype, held.dtype,
                                                                       "same_kind"):
         np.add(held, g.data, out=held, casting="same_kind")
     else:
-        t.grad = Tensor._wrap(held + g.data)
+        t._grad = Tensor._wrap(held + g.data)
 
 
 def _check_roots(outputs, grad_outputs, caller):
@@ -603,6 +641,8 @@ def _check_roots(outputs, grad_outputs, caller):
                 raise RuntimeError(
                     f"{caller}: gradient of shape {g.shape} given for output {i} of shape "
                     f"{out.shape}")
+            if g.dtype != out.dtype:  # as torch: a gradient has its tensor's dtype
+                g = g.astype(out.dtype)
         roots.append(out)
         root_grads.append(g)
     return roots, root_grads

@@ -1,5 +1,6 @@
 """The grad-mode switches: ``no_grad``, ``enable_grad``, ``inference_mode`` and
-``set_grad_enabled``, each a context manager and a decorator, as in torch.
+``set_grad_enabled``, each a context manager and a decorator, as in torch (the first three
+also bare: ``@no_grad`` as ``@no_grad()``).
 
 They flip the calling thread's flag that ``tinydl.autograd`` reads when an op runs
 (``is_grad_enabled``); other threads keep theirs, as in torch.
@@ -67,13 +68,23 @@ def _generator_in_mode(fn, mode):
     return wrapper
 
 
-class no_grad(_GradMode):
+class _BareDecorator(_GradMode):
+    """A switch that also decorates without parentheses, as torch 2's: ``@no_grad`` on a
+    function is ``@no_grad()``."""
+
+    def __new__(cls, *args):
+        if len(args) == 1 and callable(args[0]):
+            return cls()(args[0])
+        return super().__new__(cls)
+
+
+class no_grad(_BareDecorator):
     """Context manager (and decorator) that disables graph recording, like ``torch.no_grad``."""
 
     mode = False
 
 
-class inference_mode(_GradMode):
+class inference_mode(_BareDecorator):
     """``torch.inference_mode``: here the same as ``no_grad`` (``inference_mode(False)`` records).
 
     Usable as a context manager and a decorator.
@@ -83,7 +94,7 @@ class inference_mode(_GradMode):
         self.mode = not mode
 
 
-class enable_grad(_GradMode):
+class enable_grad(_BareDecorator):
     """Context manager (and decorator) that enables graph recording inside a ``no_grad`` block."""
 
     mode = True

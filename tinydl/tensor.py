@@ -22,6 +22,7 @@ change. Each Tensor carries a version counter (shared with the tensors that view
 that in-place ops bump; backward refuses a node whose saved input changed since its forward.
 """
 import numbers
+import operator
 import weakref
 
 import numpy as np
@@ -140,7 +141,9 @@ class Tensor:
     # gradient hooks on their node).
     # _base: set only on the output of a view op whose array shares the input's memory (the
     # input Tensor); unset otherwise, read with getattr(t, "_base", None) (see _inplace).
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retains_grad", "_vc", "_hooks",
+    # _grad, _requires_grad: behind the ``grad`` and ``requires_grad`` properties, which check
+    # what users assign; autograd writes them directly.
+    __slots__ = ("data", "_grad", "_requires_grad", "_ctx", "_retains_grad", "_vc", "_hooks",
                  "_base", "__weakref__")
     __array_priority__ = 1000
 
@@ -154,14 +157,15 @@ class Tensor:
 
     def __init__(self, data, requires_grad=False, dtype=None):
         self.data = _to_array(data, dtype)
-        self.grad = None
+        self._grad = None
         self._ctx = None
         self._retains_grad = False
         self._vc = None
         self._hooks = None
-        self.requires_grad = False
+        self._requires_grad = False
         if requires_grad:
-            self.requires_grad_(True)
+            self._check_requires_grad(True, "Tensor")
+            self._requires_grad = True
 
     @classmethod
     def _wrap(cls, data, requires_grad=False):
@@ -169,8 +173,8 @@ class Tensor:
         ``Function.apply`` builds its outputs the same way, inline: keep the two in step."""
         t = object.__new__(Tensor)
         t.data = data
-        t.grad = None
-        t.requires_grad = requires_grad
+        t._grad = None
+        t._requires_grad = requires_grad
         t._ctx = None
         t._retains_grad = False
         t._vc = None
@@ -230,17 +234,53 @@ class Tensor:
         """The op that produced this tensor (its ``Function`` class), or None for leaves."""
         return self._ctx.fn if self._ctx is not None else None
 
-    def requires_grad_(self, requires_grad=True):
-        """Set ``requires_grad`` in place; only floating-point tensors can require gradients."""
+    # ``requires_grad`` and ``grad`` are properties so that what a user assigns is checked.
+    # Ops read them on every call: their getters are C (attrgetter), a third of the cost of
+    # a Python getter. Autograd writes the slots behind them directly.
+    def _set_requires_grad(self, requires_grad):
+        self._check_requires_grad(requires_grad, "requires_grad")
+        self._requires_grad = bool(requires_grad)
+
+    requires_grad = property(operator.attrgetter("_requires_grad"), _set_requires_grad,
+                             doc="Whether backward computes a gradient for this tensor. Only a "
+                                 "leaf's flag can be set, and only on a floating-point tensor.")
+
+    def _set_grad(self, grad):
+        if grad is not None:
+            if not isinstance(grad, Tensor):
+                raise TypeError(f".grad: the assigned gradient must be a Tensor or None, got "
+                                f"{_describe(grad)}")
+            if grad is self:
+                raise RuntimeError(".grad: a tensor cannot be its own gradient")
+            # Backward adds into .grad in place: another shape would be broadcast into, or
+            # fail later; another dtype would truncate the gradients (as torch refuses).
+            if grad.shape != self.shape:
+                raise RuntimeError(f".grad: the assigned gradient has shape {grad.shape}, but "
+                                   f"the tensor has shape {self.shape}; they must match")
+            if grad.dtype != self.dtype:
+                raise RuntimeError(f".grad: the assigned gradient has dtype {grad.dtype}, but "
+                                   f"the tensor has dtype {self.dtype}; they must match "
+                                   f"(cast it with .astype({self.dtype}))")
+        self._grad = grad
+
+    grad = property(operator.attrgetter("_grad"), _set_grad,
+                    doc="The gradient backward accumulated (a Tensor of this tensor's shape and "
+                        "dtype), or None. Assigning checks the shape and dtype, as torch.")
+
+    def _check_requires_grad(self, requires_grad, name):
         if requires_grad and self.data.dtype.kind != "f":
-            raise TypeError(f"Tensor: only floating-point tensors can require gradients, "
+            raise TypeError(f"{name}: only floating-point tensors can require gradients, "
                             f"got dtype {self.data.dtype}")
         if not requires_grad and self._ctx is not None:
             # Turning it off would silently cut this path out of every gradient (torch raises).
-            raise RuntimeError("requires_grad_: only a leaf tensor's flag can change; this one "
-                               "was computed by recorded ops. Use t.detach() for a copy "
-                               "outside the graph")
-        self.requires_grad = bool(requires_grad)
+            raise RuntimeError(f"{name}: only a leaf tensor's flag can change; this one was "
+                               "computed by recorded ops. Use t.detach() for a copy outside "
+                               "the graph")
+
+    def requires_grad_(self, requires_grad=True):
+        """Set ``requires_grad`` in place; only floating-point tensors can require gradients."""
+        self._check_requires_grad(requires_grad, "requires_grad_")
+        self._requires_grad = bool(requires_grad)
         return self
 
     def register_hook(self, hook):
@@ -285,6 +325,9 @@ class Tensor:
 
     def retain_grad(self):
         """Keep the gradient of this non-leaf tensor in ``.grad`` after backward."""
+        if not self._requires_grad:
+            raise RuntimeError("retain_grad: this tensor does not require grad, so backward "
+                               "computes no gradient for it to keep")
         self._retains_grad = True
         if self._ctx is not None:
             self._ctx.retains_grad = True
@@ -593,7 +636,7 @@ class Tensor:
         ctx.epoch = _autograd._inplace_epoch  # the node is as of after the write
         ctx.retains_grad = self._retains_grad
         self._ctx = ctx
-        self.requires_grad = True
+        self._requires_grad = True
         return self
 
     def _write(self, op, values):

@@ -567,3 +567,96 @@ def test_a_copy_made_by_advanced_indexing_has_its_own_version_counter():
         v.mul_(2)
     with pytest.raises(RuntimeError, match="in-place|inplace|modified"):
         z.backward()
+
+
+def test_needs_input_grad_is_readable_in_forward_as_torch():
+    """ctx.inputs was set only after forward, so reading the flags there raised TypeError."""
+    seen = []
+
+    class Scale(Function):
+        @staticmethod
+        def forward(ctx, a, b, k):
+            seen.append(ctx.needs_input_grad)
+            return a * b * k
+
+        @staticmethod
+        def backward(ctx, g):
+            a, b, k = ctx.inputs
+            return g * b * k, g * a * k, None
+
+    x = td.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    Scale.apply(x, td.tensor(np.array([3.0, 4.0])), 2.0).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [6.0, 8.0])
+    with td.no_grad():  # torch gives the inputs' flags under no_grad too
+        Scale.apply(x, x, 2.0)
+    assert seen == [(True, False, False), (True, True, False)]
+
+
+@pytest.mark.parametrize("switch,inside", [(td.no_grad, False), (td.enable_grad, True),
+                                           (td.inference_mode, False)])
+def test_grad_mode_switches_decorate_without_parentheses_as_torch(switch, inside):
+    """``@td.no_grad`` and ``@td.enable_grad`` raised TypeError; ``@td.inference_mode`` was
+    accepted and the decorated function then raised when called."""
+    x = td.ones(2, requires_grad=True)
+
+    @switch
+    def f(t, scale=2.0):
+        return (t * scale).requires_grad
+
+    @switch
+    def gen():
+        yield (x * 2).requires_grad
+
+    with td.set_grad_enabled(not inside):
+        assert f(x, scale=3.0) is inside and f.__name__ == "f"
+        assert list(gen()) == [inside]
+        assert td.is_grad_enabled() is not inside
+    with switch():  # still a context manager
+        assert td.is_grad_enabled() is inside
+    assert td.inference_mode(False)(lambda: td.is_grad_enabled())() is True
+
+
+def test_root_gradient_of_another_dtype_is_cast_to_the_output_dtype():
+    """As torch: x.backward(float32 gradient) on a float64 leaf left a float32 .grad."""
+    x = td.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    x.backward(td.tensor([1.0, 2.0], dtype=np.float32))
+    (x * 2).backward(td.tensor([1, 1]))
+    assert x.grad.dtype == np.float64
+    np.testing.assert_array_equal(x.grad.data, [3.0, 4.0])
+
+
+class _Identity(Function):
+    @staticmethod
+    def forward(ctx, a):
+        return a
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+class _Reverse(Function):
+    @staticmethod
+    def forward(ctx, a):
+        return a[::-1]
+
+    @staticmethod
+    def backward(ctx, g):
+        return g[::-1]
+
+
+@pytest.mark.parametrize("op,expected", [(_Identity, [11.0, 12.0]), (_Reverse, [12.0, 11.0])])
+def test_a_custom_function_returning_its_input_array_gives_a_new_tensor(op, expected):
+    """The output shared the input's array: an in-place op on it rewrote the value (a * a)
+    saved for backward, and w.grad came out wrong. It is copied now, as a non-view op's."""
+    w = td.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    a = w * 1.0
+    z = (a * a).sum()
+    y = op.apply(a)
+    y.add_(10.0)
+    np.testing.assert_array_equal(y.data, expected)
+    np.testing.assert_array_equal(a.data, [1.0, 2.0])
+    z.backward(retain_graph=True)
+    np.testing.assert_array_equal(w.grad.data, [2.0, 4.0])
+    (y * td.tensor([1.0, 3.0])).sum().backward()  # the in-place op was recorded on y
+    np.testing.assert_array_equal(w.grad.data, [3.0, 7.0] if op is _Identity else [5.0, 5.0])

@@ -67,3 +67,28 @@ def test_hook_errors_name_the_problem():
     x.register_hook(lambda g: g.sum())
     with pytest.raises(RuntimeError, match=r"shape \(2,\).*shape \(\)"):
         (x * 2).sum().backward()
+
+
+def test_a_hook_changing_the_gradient_dtype_raises_as_torch():
+    """A leaf hook returning float32 left a float32 .grad on a float64 leaf; a non-leaf hook
+    returning int64 truncated every gradient upstream."""
+    x = td.tensor([1.5, 2.5], dtype=np.float64, requires_grad=True)
+    x.register_hook(lambda g: g.astype(np.float32))
+    with pytest.raises(RuntimeError, match="dtype from float64 to float32"):
+        (x * 2).sum().backward()
+    x = td.tensor([1.5, 2.5], dtype=np.float64, requires_grad=True)
+    y = x * 2
+    y.register_hook(lambda g: (g * 0.4).astype(np.int64))
+    with pytest.raises(RuntimeError, match="dtype from float64 to int64"):
+        (y * 1).sum().backward()
+
+
+def test_retain_grad_on_a_tensor_without_grad_raises_as_torch():
+    with pytest.raises(RuntimeError, match="retain_grad.*does not require grad"):
+        td.ones(3).retain_grad()
+    with td.no_grad():
+        y = td.ones(3, requires_grad=True) * 2
+    with pytest.raises(RuntimeError, match="retain_grad"):
+        y.retain_grad()
+    leaf = td.ones(3, requires_grad=True)
+    leaf.retain_grad()  # a leaf that requires grad keeps its .grad anyway: allowed

@@ -163,3 +163,43 @@ def test_join_takes_lists_and_numbers_as_numpy_does():
 def test_repr_of_an_empty_tensor_shows_its_shape():
     assert repr(td.Tensor(np.zeros((0, 3)))) == "tensor([], size=(0, 3), dtype=float64)"
     assert repr(td.Tensor(np.zeros(0))) == "tensor([], dtype=float64)"
+
+
+def test_requires_grad_assignment_is_checked_as_requires_grad_():
+    """``y.requires_grad = False`` on a computed tensor cut it out of the graph silently (a
+    wrong x.grad); an integer tensor took ``requires_grad = True``. torch refuses both."""
+    x = td.tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    y = x * 2
+    with pytest.raises(RuntimeError, match="requires_grad: only a leaf.*detach"):
+        y.requires_grad = False
+    y.requires_grad = True  # a computed tensor already requires grad: no change
+    (y * x).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [4.0, 8.0, 12.0])
+    i = td.tensor([1, 2])
+    with pytest.raises(TypeError, match="requires_grad: only floating-point.*int64"):
+        i.requires_grad = True
+    i.requires_grad = False
+    leaf = td.tensor([1.0])
+    leaf.requires_grad = 1
+    assert leaf.requires_grad is True
+
+
+def test_grad_assignment_checks_type_shape_and_dtype():
+    """A (2, 3) .grad on a (3,) tensor was accepted and broadcast into, a float32 or int64
+    .grad on a float64 tensor kept, an ndarray crashed the next backward; torch refuses."""
+    x = td.tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"\.grad.*shape \(2, 3\).*shape \(3,\)"):
+        x.grad = td.zeros(2, 3, dtype=np.float64)
+    for dtype in (np.float32, np.int64):
+        with pytest.raises(RuntimeError, match=rf"\.grad.*dtype {np.dtype(dtype)}.*float64"):
+            x.grad = td.zeros(3, dtype=dtype)
+    with pytest.raises(TypeError, match=r"\.grad.*Tensor or None.*ndarray"):
+        x.grad = np.zeros(3)
+    with pytest.raises(RuntimeError, match="its own gradient"):
+        x.grad = x
+    assert x.grad is None
+    x.grad = td.ones(3, dtype=np.float64)
+    (x * 2).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [3.0, 3.0, 3.0])
+    x.grad = None
+    assert x.grad is None

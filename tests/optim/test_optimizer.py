@@ -201,7 +201,9 @@ def test_bad_params_raise():
     with pytest.raises(TypeError, match="floating"):
         optim.SGD([tinydl.Tensor(np.zeros(2, dtype=np.int64))])
     a = tensor(3)
-    a.grad = tinydl.Tensor(np.ones(4, dtype=np.float32))
+    with pytest.raises(RuntimeError, match=r"\.grad: the assigned gradient has shape \(4,\)"):
+        a.grad = tinydl.Tensor(np.ones(4, dtype=np.float32))  # refused where it is assigned
+    a._grad = tinydl.Tensor(np.ones(4, dtype=a.dtype))  # past that check, step() still checks
     with pytest.raises(ValueError, match="shape"):
         optim.SGD([a], lr=0.1).step()
 
