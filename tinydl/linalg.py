@@ -575,6 +575,13 @@ def matrix_norm(A, ord="fro", axis=(-2, -1), keepdims=False):
         raise ValueError(f"matrix_norm: axis {tuple(axis)} names one axis twice")
     if ord == "fro":
         return vector_norm(A, 2, axis=(rows, cols), keepdims=keepdims)
+    if (A.shape[rows] == 0 or A.shape[cols] == 0) and ord != "nuc":
+        # An empty matrix: a largest sum or singular value is 0, as torch gives; a smallest
+        # one does not exist (torch raises too).
+        if ord < 0:
+            raise ValueError(f"matrix_norm: ord={ord!r} of an empty matrix (shape {A.shape}) "
+                             "has no smallest value to take")
+        return (A * 0).sum(axis=(rows, cols), keepdims=keepdims)
     if ord in (1, -1, np.inf, -np.inf):
         summed, over = (rows, cols) if ord in (1, -1) else (cols, rows)
         sums = abs(A).sum(axis=summed, keepdims=True)

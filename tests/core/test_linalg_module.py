@@ -398,3 +398,21 @@ def test_vector_norm_gradients_at_nan_and_inf_as_torch(norm):
     x = td.Tensor(np.array([1.0, -2.0, 0.0, np.nan]), requires_grad=True)
     norm(x, 1).backward()
     np.testing.assert_array_equal(x.grad.data, [1.0, -1.0, 0.0, 0.0])
+
+
+@pytest.mark.parametrize("shape", [(3, 0), (0, 3), (2, 0, 3)])
+@pytest.mark.parametrize("ord", [2, 1, np.inf])
+def test_matrix_norm_of_empty_matrices_is_zero_as_torch(shape, ord):
+    # It raised an error naming max; torch gives 0.
+    x = td.Tensor(np.zeros(shape), requires_grad=True)
+    out = LA.matrix_norm(x, ord)
+    np.testing.assert_array_equal(out.data, np.zeros(shape[:-2]))
+    out.sum().backward()
+    assert x.grad.shape == shape
+    with pytest.raises(ValueError, match="matrix_norm: ord=-2 of an empty matrix"):
+        LA.matrix_norm(x, -2)
+
+
+def test_vector_norm_of_a_negative_order_of_nothing_raises_as_torch():
+    with pytest.raises(ValueError, match="vector_norm: ord=-1.0 over a zero-length axis"):
+        LA.vector_norm(td.Tensor(np.zeros(0)), -1)  # inf before

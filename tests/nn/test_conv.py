@@ -548,3 +548,13 @@ def test_window_output_sizes_match_torch_and_invert_each_other():
             assert oconv.output_size(h, h, g, ceil) == tuple(pooled.shape[2:]), f"{case} {ceil}"
         lost = (h + 2 * p - d * (k - 1) - 1) % s  # rows the strided windows never reach
         assert oconv.transposed_output_size(*out, g, (lost, lost)) == (h, h), case
+
+
+@pytest.mark.parametrize("conv,x_shape,w_shape", [
+    (F.conv3d, (1, 2, 3, 3, 3), (2, 2, 2, 0, 2)), (F.conv3d, (1, 2, 3, 3, 3), (2, 2, 0, 2, 2)),
+    (F.conv3d, (1, 2, 3, 3, 3), (0, 2, 2, 2, 2)), (F.conv2d, (1, 2, 4, 4), (2, 2, 0, 2)),
+    (F.conv1d, (1, 2, 4), (2, 2, 0))])
+def test_a_zero_size_kernel_or_no_filter_is_refused(conv, x_shape, w_shape):
+    """torch refuses them; tinydl gave all-zero outputs or bare AttributeError/reshape errors."""
+    with pytest.raises(ValueError, match="needs at least one filter and a kernel size"):
+        conv(tinydl.Tensor(np.ones(x_shape)), tinydl.Tensor(np.ones(w_shape)))

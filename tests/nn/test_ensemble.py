@@ -53,3 +53,11 @@ def test_errors_name_the_problem():
         nn.ensemble(members(), "median")
     with pytest.raises(ValueError, match="different shapes"):
         nn.ensemble([nn.Linear(4, 5), nn.Linear(4, 3)])(td.Tensor(np.zeros((2, 4), np.float32)))
+
+
+def test_every_reduction_keeps_the_members_dtype():
+    td.manual_seed(0)
+    models = [nn.Linear(4, 5, dtype=np.float64) for _ in range(3)]
+    x = td.Tensor(RNG.standard_normal((6, 4)))
+    for reduction in ("vote", "mean_prob", "mean_log_prob", "mean_logit"):
+        assert nn.ensemble(models, reduction)(x).dtype == np.float64  # vote was float32

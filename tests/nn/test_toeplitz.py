@@ -44,3 +44,10 @@ def test_toeplitz_structure():
     assert big.shape == (16, 9)
     with pytest.raises(ValueError, match="mode"):
         toeplitz_1d([1.0], 3, "same")
+
+
+def test_bad_sizes_name_the_function():
+    with pytest.raises(TypeError, match="toeplitz_1d: n must be an int"):
+        toeplitz_1d([1.0, 2.0], 2.5)  # a bare IndexError before
+    with pytest.raises(ValueError, match=r"doubly_block_toeplitz: input_shape must be \(H, W\)"):
+        doubly_block_toeplitz(np.ones((2, 2)), (3,))

@@ -57,7 +57,7 @@ class Ensemble(Module):
         if self.reduction == "mean_logit":
             return sum(outputs[1:], outputs[0]) / m
         if self.reduction == "vote":
-            votes = np.zeros(outputs[0].shape, dtype=np.float32)
+            votes = np.zeros(outputs[0].shape, dtype=outputs[0].dtype)  # the members' dtype
             rows = np.arange(votes.shape[0])
             for o in outputs:
                 votes[rows, o.data.argmax(axis=1)] += 1.0

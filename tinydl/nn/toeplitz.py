@@ -38,6 +38,8 @@ def toeplitz_1d(kernel, n, mode="full"):
     """
     _check_mode(mode, "toeplitz_1d")
     h = np.asarray(kernel)
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"toeplitz_1d: n must be an int (the input's length), got {n!r}")
     if h.ndim != 1 or h.size == 0 or int(n) < 1:
         raise ValueError(f"toeplitz_1d: need a non-empty 1-D kernel and n >= 1, got kernel shape "
                          f"{h.shape} and n={n}")
@@ -59,6 +61,8 @@ def doubly_block_toeplitz(kernel, input_shape, mode="full"):
     h = np.asarray(kernel)
     if h.ndim != 2 or h.size == 0:
         raise ValueError(f"doubly_block_toeplitz: need a non-empty 2-D kernel, got shape {h.shape}")
+    if len(input_shape) != 2:
+        raise ValueError(f"doubly_block_toeplitz: input_shape must be (H, W), got {input_shape!r}")
     height, width = (int(s) for s in input_shape)
     if height < 1 or width < 1:
         raise ValueError(f"doubly_block_toeplitz: bad input shape {input_shape}")

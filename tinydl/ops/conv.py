@@ -529,6 +529,10 @@ def check_operands(x, weight, bias, groups, spatial, caller, layout, weight_layo
         raise ShapeError(f"{caller}: expected input of shape {layout}, got shape {x.shape}")
     if weight.ndim != spatial + 2:
         raise ValueError(f"{caller}: weight must have shape {weight_layout}, got {weight.shape}")
+    if weight.shape[0] == 0 or 0 in weight.shape[2:]:  # torch refuses both; a zero-size
+        # kernel axis silently gave zeros, no filter a bare reshape error
+        raise ValueError(f"{caller}: weight of shape {weight.shape} needs at least one filter "
+                         "and a kernel size of at least 1 on every axis")
     unbatched = x.ndim == spatial + 1
     if unbatched:
         x = x.reshape((1,) + x.shape)

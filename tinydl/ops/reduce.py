@@ -512,8 +512,9 @@ def _vector_norm(x, ord, axes, keepdims, op="norm"):  # noqa: A002
     """The p-norm over ``axes`` (a normalised tuple) for norm and tinydl.linalg.vector_norm;
     ``op`` names the caller in errors."""
     ord = float(ord)  # noqa: A001
-    if np.isinf(ord):
+    if ord < 0 or np.isinf(ord):  # a negative p of nothing is 0^(1/p) = inf (torch raises)
         _check_not_empty(x, axes, ord, op)
+    if np.isinf(ord):
         reduce = max if ord > 0 else min
         return reduce(abs(x), axis=axes, keepdims=keepdims)
     return VectorNorm.apply(x, ord=ord, axes=axes, keepdims=keepdims)
@@ -541,8 +542,9 @@ def _matrix_norm(x, ord, axes, keepdims):  # noqa: A002
 
 def _check_not_empty(x, axes, ord, op="norm"):  # noqa: A002
     if builtins.any(x.shape[a] == 0 for a in axes):
-        raise ValueError(f"{op}: ord={ord} over a zero-length axis (a max or min) of a "
-                         f"tensor of shape {x.shape} (axes {tuple(axes)}), which has no value")
+        raise ValueError(f"{op}: ord={ord} over a zero-length axis (a max, a min or a "
+                         f"negative power of nothing) of a tensor of shape {x.shape} (axes "
+                         f"{tuple(axes)}), which has no value")
 
 
 # ----------------------------------------------------------------------------- order statistics
