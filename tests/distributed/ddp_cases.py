@@ -178,6 +178,61 @@ def collectives(dist, world, rank):
     return msg
 
 
+def logical_and_complex_collectives(dist, world, rank):
+    """Bool reductions (torch's gloo: SUM and MAX are or, PRODUCT and MIN and) and the refusal
+    of MAX/MIN on complex tensors, which left the array as it was. Rank 0's results."""
+    flags = np.array([True, False, rank == 0, True])  # column 2 is true on rank 0 only
+    results = {}
+    for op in ("SUM", "MAX", "PRODUCT", "MIN"):
+        reduced = flags.copy()
+        dist.all_reduce(reduced, op=getattr(dist.ReduceOp, op))
+        results[op] = reduced
+        out = np.zeros(2, dtype=bool)
+        dist.reduce_scatter(out, [np.array([r == rank, True]) for r in range(world)],
+                            op=getattr(dist.ReduceOp, op))
+        results[f"scatter_{op}"] = out
+    numbers = np.array([1 + 2j, -3j]) * (rank + 1)
+    for op in ("MAX", "MIN"):
+        try:
+            dist.all_reduce(numbers, op=getattr(dist.ReduceOp, op))
+            raise AssertionError(f"all_reduce {op} of a complex array did not raise")
+        except ValueError as error:
+            results[f"complex_{op}"] = str(error)
+    np.testing.assert_array_equal(numbers, np.array([1 + 2j, -3j]) * (rank + 1))
+    dist.all_reduce(numbers)
+    results["complex_SUM"] = numbers
+    return results
+
+
+def averaged_ddp(dist, world, rank, steps=3):
+    """AveragedModel(ddp) trained along with AveragedModel(ddp.module); then one backward
+    through the DDP copy, whose gradients it averages itself. Rank 0's states and gradients."""
+    from tinydl.optim.swa_utils import AveragedModel
+    model = build("mlp", "float64")
+    ddp = dist.DistributedDataParallel(model)
+    if rank == 0:
+        AveragedModel(ddp)  # copying on one rank alone must not wait for the others
+    swa, plain = AveragedModel(ddp), AveragedModel(ddp.module)
+    optim = optimizer("sgd", ddp.parameters())
+    for x, y in batches("mlp", "float64", world, steps=steps, seed=9):
+        loss = F.cross_entropy(ddp(td.Tensor(_shard(x, rank))), td.Tensor(_shard(y, rank)))
+        optim.zero_grad()
+        loss.backward()
+        optim.step()
+        swa.update_parameters(ddp)
+        plain.update_parameters(ddp.module)
+    x = td.Tensor(np.ones((PER_RANK, 6)) * (rank + 1))
+    swa(x).sum().backward()
+    plain(x).sum().backward()
+    for p in plain.module.parameters():
+        dist.all_reduce(p.grad, op=dist.ReduceOp.AVG)
+    return {"swa": final_state(swa.module.module), "plain": final_state(plain.module),
+            "swa_grads": [p.grad.data for p in swa.module.module.parameters()],
+            "plain_grads": [p.grad.data for p in plain.module.parameters()],
+            "steps": np.array([ddp.comm_stats["steps"], swa.module.comm_stats["steps"]]),
+            "n_averaged": swa.n_averaged.data}
+
+
 def errors(dist, world, rank):
     """Mismatched replicas and unused parameters give clear errors on every rank."""
     td.manual_seed(0)
@@ -255,6 +310,8 @@ def main(out):
         results[f"{kind}_{dtype}_{opt}"] = state
     results["accumulation"] = distributed_accumulation(dist, world, rank)
     results["collective_error"] = collectives(dist, world, rank)
+    results["logical"] = logical_and_complex_collectives(dist, world, rank)
+    results["averaged_ddp"] = averaged_ddp(dist, world, rank)
     results["replica_error"], results["unused_error"] = errors(dist, world, rank)
     shared = shared_gradients(dist, world, rank)
     assert shared < 1e-12, f"rank {rank}: the input gradient changed by {shared:.3g}"

@@ -73,6 +73,39 @@ def test_errors_name_ranks_and_shapes(run):
     assert "unused.weight" in str(results["unused_error"])
 
 
+def test_bool_reductions_are_logical_and_complex_max_min_are_refused(run):
+    ranks, results = run
+    got = results["logical"]
+    for op, expected in (("SUM", [1, 0, 1, 1]), ("MAX", [1, 0, 1, 1]),
+                         ("PRODUCT", [1, 0, 0, 1]), ("MIN", [1, 0, 0, 1])):
+        np.testing.assert_array_equal(np.asarray(got[op]), np.array(expected, dtype=bool),
+                                      err_msg=f"K={ranks} all_reduce {op} of bool")
+        # Rank 0 reduces every rank's [r == 0, True]: only rank 0's first flag is set.
+        either = op in ("SUM", "MAX")
+        np.testing.assert_array_equal(np.asarray(got[f"scatter_{op}"]), [either, True],
+                                      err_msg=f"K={ranks} reduce_scatter {op} of bool")
+    for op in ("MAX", "MIN"):
+        assert f"ReduceOp.{op}" in str(got[f"complex_{op}"])
+        assert "complex128" in str(got[f"complex_{op}"])
+    np.testing.assert_array_equal(np.asarray(got["complex_SUM"]),
+                                  np.array([1 + 2j, -3j]) * sum(range(1, ranks + 1)))
+
+
+def test_averaged_model_of_ddp_averages_as_of_its_module(run):
+    ranks, results = run
+    got = results["averaged_ddp"]
+    assert set(got["swa"]) == set(got["plain"])
+    for name, value in got["plain"].items():
+        np.testing.assert_array_equal(np.asarray(got["swa"][name]), value,
+                                      err_msg=f"K={ranks}: {name}")
+    # The copy's backward averaged its own gradients; the original's hooks never ran for it,
+    # and the copy's never ran for the original.
+    for mine, expected in zip(got["swa_grads"], got["plain_grads"]):
+        np.testing.assert_allclose(np.asarray(mine), np.asarray(expected), rtol=1e-14)
+    assert np.asarray(got["steps"]).tolist() == [3, 1]
+    assert int(got["n_averaged"]) == 3
+
+
 def test_a_rank_that_raises_ends_the_job_quickly():
     done, seconds = launch(2, HERE / "raise_on_rank1.py", timeout=60)
     assert done.returncode != 0, "the job should fail when one rank raises"

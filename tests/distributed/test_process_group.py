@@ -78,6 +78,19 @@ def test_sync_batchnorm_equals_batchnorm_forward_backward_and_statistics(group):
     np.testing.assert_allclose(sync(td.Tensor(x)).data, plain(td.Tensor(x)).data, rtol=1e-12)
 
 
+def test_sync_batchnorm_refuses_the_inputs_batchnorm_refuses(group):
+    # Integer input was normalised and truncated back to int64, float64 input turned a float32
+    # layer's output float64; both updated the running statistics first.
+    layer = dist.SyncBatchNorm(3)
+    for x, needle in ((np.arange(12).reshape(4, 3) * 2, "int64"),
+                      (np.arange(12.0).reshape(4, 3), "float64")):
+        with pytest.raises(TypeError, match=f"SyncBatchNorm: input of dtype {needle}"):
+            layer(td.Tensor(x))
+    assert int(layer.num_batches_tracked.data) == 0
+    np.testing.assert_array_equal(layer.running_mean.data, np.zeros(3))
+    assert layer(td.Tensor(np.arange(12.0).reshape(4, 3)).float()).dtype == np.float32
+
+
 def test_sync_batchnorm_gradcheck(group):
     layer = dist.SyncBatchNorm(2, dtype=np.float64)
     layer.weight.data[...] = [0.7, -1.3]

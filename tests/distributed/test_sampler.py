@@ -56,3 +56,17 @@ def test_set_epoch_reshuffles_and_is_reproducible():
 def test_bad_rank_is_refused():
     with pytest.raises(ValueError, match="rank=2"):
         DistributedSampler(TensorDataset(np.arange(4)), num_replicas=2, rank=2)
+
+
+def test_negative_seeds_give_a_reproducible_order_as_in_torch():
+    # torch takes any int seed; NumPy's generator refused seed + epoch < 0.
+    a, b = _shares(20, 2, seed=-5)
+    a.set_epoch(2)
+    b.set_epoch(2)
+    first = a.indices()
+    assert sorted(np.concatenate([first, b.indices()]).tolist()) == list(range(20))
+    np.testing.assert_array_equal(_shares(20, 2, seed=-3)[0].indices(), first)  # -5 + 2
+    assert not np.array_equal(_shares(20, 2, seed=-4)[0].indices(), first)
+    # Non-negative seeds keep the order they always had.
+    np.testing.assert_array_equal(_shares(20, 2, seed=3)[0].indices(),
+                                  np.random.default_rng(3).permutation(20)[0::2])

@@ -5,6 +5,7 @@ import pytest
 import tinydl as td
 from tinydl import nn
 from tinydl.optim import swa_utils
+from tests.distributed.test_process_group import group  # noqa: F401 (a world of size 1)
 
 RNG = np.random.default_rng(0)
 
@@ -117,6 +118,29 @@ def test_update_bn_matches_torch_and_restores_state():
         [(x @ ours[0].weight.data.T + ours[0].bias.data).mean(0) for x in data], axis=0),
         rtol=1e-10)
     assert ours[1].momentum == 0.3 and not ours.training
+
+
+def test_update_bn_recomputes_sync_batchnorm_and_leaves_instance_norm_to_forward(group):
+    # SyncBatchNorm (a _BatchNorm, not a BatchNorm1d/2d) was skipped: its statistics were
+    # neither reset nor recomputed. Instance norms are not batch norms, in torch either.
+    torch = pytest.importorskip("torch")
+    from torch.optim import swa_utils as tsu
+    import tinydl.distributed as dist
+    data = [RNG.standard_normal((5, 2, 4)) * 3 + 1 for _ in range(3)]
+    sync = dist.convert_sync_batchnorm(nn.Sequential(nn.BatchNorm1d(2, momentum=0.3).double()))
+    plain = nn.Sequential(nn.BatchNorm1d(2, momentum=0.3).double())
+    ours = nn.Sequential(nn.InstanceNorm1d(2, track_running_stats=True).double())
+    theirs = torch.nn.Sequential(torch.nn.InstanceNorm1d(2, track_running_stats=True)).double()
+    for model in (sync, plain, ours):
+        swa_utils.update_bn([td.Tensor(x) for x in data], model)
+    tsu.update_bn([torch.from_numpy(x) for x in data], theirs)
+    assert isinstance(sync[0], dist.SyncBatchNorm) and sync[0].momentum == 0.3
+    for name in ("running_mean", "running_var", "num_batches_tracked"):
+        np.testing.assert_allclose(getattr(sync[0], name).data, getattr(plain[0], name).data,
+                                   rtol=1e-12, err_msg=f"SyncBatchNorm {name}")
+        np.testing.assert_allclose(getattr(ours[0], name).data,
+                                   getattr(theirs[0], name).numpy(), rtol=1e-12,
+                                   err_msg=f"InstanceNorm1d {name}")
 
 
 def test_bad_arguments():

@@ -42,6 +42,7 @@ Gradient traffic uses its own duplicate of the group's communicator, so it never
 with collectives the user (or ``SyncBatchNorm``) issues meanwhile.
 """
 import contextlib
+import copy
 import os
 import time
 
@@ -202,8 +203,7 @@ class DistributedDataParallel(Module):
         self._check_replicas()
         self._broadcast_state()
         self._build_buckets(bucket_cap_mb)
-        self._handles = [p.register_post_accumulate_grad_hook(self._hook(i))
-                         for i, (_, p) in enumerate(self._named)]
+        self._register_hooks()
         self._expecting = False
         self._requests = []
         # (last gradient ready, averaging done) perf_counter pairs per step when a list:
@@ -251,6 +251,36 @@ class DistributedDataParallel(Module):
         where = {id(p): b for b, bucket in enumerate(self._buckets) for p in bucket.params}
         self._bucket_of = [where[id(p)] for _, p in self._named]
         self.comm_stats["bytes_per_step"] = sum(b.buffer.nbytes for b in self._buckets)
+
+    def _register_hooks(self):
+        self._handles = [p.register_post_accumulate_grad_hook(self._hook(i))
+                         for i, (_, p) in enumerate(self._named)]
+
+    def __deepcopy__(self, memo):
+        """A DDP over a deep copy of ``module`` (``AveragedModel(ddp)`` makes one).
+
+        As torch's copy (which drops the process group and takes the default one back), it
+        neither checks nor broadcasts: the copies are equal where the originals were, and
+        a copy made on one rank only (or used only for averaging) must not wait for the
+        others. It shares this DDP's communicator, which MPI cannot copy and whose ``Dup``
+        would be a collective. Its buckets and gradient hooks are its own: the copied
+        parameters' hooks would count their gradients for this DDP.
+        """
+        cls = type(self)
+        copied = cls.__new__(cls)
+        memo[id(self)] = copied
+        memo[id(self._comm)] = self._comm
+        for name, value in self.__dict__.items():
+            if name not in ("_buckets", "_requests"):  # rebuilt below; requests cannot copy
+                copied.__dict__[name] = copy.deepcopy(value, memo)
+        for handle in copied._handles:
+            handle.remove()
+        copied._register_hooks()
+        copied._buckets = [_Bucket([memo[id(p)] for p in bucket.params], bucket.buffer.dtype,
+                                   self.find_unused_parameters, self.gradient_as_bucket_view)
+                           for bucket in self._buckets]
+        copied._expecting, copied._requests = False, []
+        return copied
 
     # ------------------------------------------------------------------ one iteration
     def forward(self, *args, **kwargs):

@@ -170,26 +170,40 @@ def check_same_shapes(comm, caller, *arrays):
                        f"(this is rank {comm.Get_rank()}): {described}")
 
 
-def _mpi_op(op, caller):
+def _mpi_op(op, caller, dtype):
+    """The MPI operator that computes ``op`` on arrays of ``dtype``, as torch's gloo does.
+
+    MPI's arithmetic operators refuse bool (a raw "Invalid MPI_Op"): on bool, SUM and MAX
+    are logical or, PRODUCT and MIN logical and (torch's results). Complex numbers have no
+    order, so MAX and MIN on them are refused, as torch refuses them.
+    """
     MPI = _mpi()
     table = {ReduceOp.SUM: MPI.SUM, ReduceOp.AVG: MPI.SUM, ReduceOp.PRODUCT: MPI.PROD,
              ReduceOp.MIN: MPI.MIN, ReduceOp.MAX: MPI.MAX}
     if op not in table:
         raise ValueError(f"{caller}: unknown op {op!r}; use a ReduceOp (SUM, AVG, PRODUCT, "
                          "MIN, MAX)")
+    if dtype.kind == "b":
+        return MPI.LOR if op in (ReduceOp.SUM, ReduceOp.MAX) else MPI.LAND
+    if dtype.kind == "c" and op in (ReduceOp.MIN, ReduceOp.MAX):
+        raise ValueError(f"{caller}: ReduceOp.{op.upper()} is not defined on complex tensors "
+                         f"(dtype {dtype}): complex numbers have no order")
     return table[op]
 
 
 def all_reduce(tensor, op=ReduceOp.SUM):
     """In place, ``tensor <- op(tensor on rank 0, ..., tensor on rank K-1)`` on every rank.
 
-    ``ReduceOp.AVG`` divides the sum by K. Shapes and dtypes must agree across ranks.
+    ``ReduceOp.AVG`` divides the sum by K. Shapes and dtypes must agree across ranks. On bool
+    tensors SUM and MAX are logical or, PRODUCT and MIN logical and; MAX and MIN refuse
+    complex tensors.
     """
     comm = _group("all_reduce")
     data = _array(tensor, "all_reduce")
     _check_average(op, data, "all_reduce")
     check_same_shapes(comm, "all_reduce", data)
-    comm.Allreduce(_mpi().IN_PLACE, data, op=_mpi_op(op, "all_reduce"))
+    mpi_op = _mpi_op(op, "all_reduce", data.dtype)  # raises on every rank: dtypes agree
+    comm.Allreduce(_mpi().IN_PLACE, data, op=mpi_op)
     if op == ReduceOp.AVG:
         data /= comm.Get_size()
     return tensor
@@ -241,8 +255,9 @@ def reduce_scatter(output, input_list, op=ReduceOp.SUM):
     _check_average(op, out, "reduce_scatter")
     ins = _one_per_rank(input_list, out, size, "reduce_scatter", "input_list")
     check_same_shapes(comm, "reduce_scatter", out)
+    mpi_op = _mpi_op(op, "reduce_scatter", out.dtype)
     send = np.stack(ins) if ins else np.empty((0,) + out.shape, dtype=out.dtype)
-    comm.Reduce_scatter_block(send, out, op=_mpi_op(op, "reduce_scatter"))
+    comm.Reduce_scatter_block(send, out, op=mpi_op)
     if op == ReduceOp.AVG:
         out /= size
     return output

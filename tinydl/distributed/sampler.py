@@ -12,8 +12,9 @@ class DistributedSampler:
     drop_last=False)``, as ``torch.utils.data.DistributedSampler``:
 
     * the epoch's order is ``arange(N)``, or with ``shuffle`` a permutation drawn from
-      ``np.random.default_rng(seed + epoch)``, the same on every rank (call
-      ``set_epoch(epoch)`` before each epoch, or every epoch repeats the first order);
+      ``np.random.default_rng(seed + epoch)`` (a negative sum taken modulo 2**64), the
+      same on every rank (call ``set_epoch(epoch)`` before each epoch, or every epoch
+      repeats the first order);
     * without ``drop_last`` the order is padded by repeating its start up to a multiple of
       ``num_replicas`` (so a few samples are seen twice when K does not divide N); with it,
       the tail is dropped instead;
@@ -56,7 +57,10 @@ class DistributedSampler:
         """This rank's indices for the current epoch, an int64 array of ``len(self)``."""
         n = len(self.dataset)
         if self.shuffle:
-            order = np.random.default_rng(self.seed + self.epoch).permutation(n)
+            seed = self.seed + self.epoch
+            if seed < 0:  # torch takes negative seeds, NumPy's generator does not: wrap
+                seed %= 2**64
+            order = np.random.default_rng(seed).permutation(n)
         else:
             order = np.arange(n)
         if self.total_size > n:

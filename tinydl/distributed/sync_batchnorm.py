@@ -26,7 +26,7 @@ import numpy as np
 from tinydl.autograd import Function, no_grad
 from tinydl.distributed.process_group import _mpi, _world_comm
 from tinydl.nn.module import Module
-from tinydl.nn.normalization import BatchNorm1d, BatchNorm2d, _BatchNorm
+from tinydl.nn.normalization import BatchNorm1d, BatchNorm2d, _BatchNorm, _norm_input
 
 
 def _global_moments(x, axes, comm):
@@ -104,6 +104,9 @@ class SyncBatchNorm(_BatchNorm):
 
     def forward(self, x):
         self._check_input(x)
+        # BatchNorm's dtype check: integer input would be normalised and truncated back to
+        # its dtype, float64 input would turn a float32 layer's output float64.
+        x = _norm_input(self, x, self.running_mean if self.weight is None else self.weight)
         if not (self.training or self.running_mean is None):
             return super().forward(x)
         comm = _world_comm("SyncBatchNorm")

@@ -20,7 +20,8 @@ import copy
 import numpy as np
 
 from tinydl.autograd import no_grad
-from tinydl.nn import BatchNorm1d, BatchNorm2d, Module
+from tinydl.nn import Module
+from tinydl.nn.normalization import _BatchNorm
 from tinydl.tensor import Tensor
 
 
@@ -139,9 +140,11 @@ def update_bn(loader, model, device=None):
     momenta and the training flag are restored afterwards (torch's ``update_bn``). A batch
     that is a tuple or list feeds its first element to the model. Does nothing if the model
     has no BatchNorm.
+
+    Every batch-norm layer counts, ``SyncBatchNorm`` included (torch selects by its
+    ``_BatchNorm`` base too); instance norms, which also may keep running statistics, do not.
     """
-    norms = [m for m in model.modules() if isinstance(m, BatchNorm1d | BatchNorm2d)
-             and m.track_running_stats]
+    norms = [m for m in model.modules() if isinstance(m, _BatchNorm) and m.track_running_stats]
     if not norms:
         return
     momenta = {}
