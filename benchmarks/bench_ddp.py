@@ -191,7 +191,7 @@ def run(quick=False):
     for name, spec in WORKLOADS.items():
         n = spec["quick_n"] if quick else spec["n"]
         m = measure(name, n, rounds=1 if quick else ROUNDS)
-        load = open("/proc/loadavg").read().split()[0] if os.path.exists("/proc/loadavg") else "?"
+        load = f"{os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else "?"
         # The ratio is 1 / (the median of the paired rounds' speed-ups), the goal's statistic;
         # the medians of each side's epoch times are in the note.
         rows.append(row(

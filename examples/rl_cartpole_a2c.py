@@ -55,7 +55,7 @@ def main(argv=None):
     cpu = history["cpu_seconds"] + time.process_time() - start
     print(f"seed {args.seed}: greedy return {mean:.1f} +- {std:.1f} over {episodes} episodes "
           f"after {history['steps']} steps ({'solved' if history['solved_at'] else 'not solved'}"
-          f"), {cpu:.1f} s CPU, load average {open('/proc/loadavg').read().split()[0]}")
+          f"), {cpu:.1f} s CPU, load average {os.getloadavg()[0]:.2f}")
 
     plot_learning_curve(history, f"A2C on CartPole-v1, {NUM_ENVS} envs (seed {args.seed})",
                         out / "rl_cartpole_a2c.png", solved=475)

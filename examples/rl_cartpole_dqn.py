@@ -61,7 +61,7 @@ def main(argv=None):
     cpu = history["cpu_seconds"] + time.process_time() - start
     print(f"seed {args.seed}: greedy return {mean:.1f} +- {std:.1f} over {episodes} episodes "
           f"after {history['steps']} steps ({'solved' if history['solved_at'] else 'not solved'}"
-          f"), {cpu:.1f} s CPU, load average {open('/proc/loadavg').read().split()[0]}")
+          f"), {cpu:.1f} s CPU, load average {os.getloadavg()[0]:.2f}")
 
     plot_learning_curve(history, f"DQN on CartPole-v1 (seed {args.seed})", out / "rl_cartpole_dqn.png",
                solved=475)

@@ -60,7 +60,7 @@ def main(argv=None):
     eval_cpu = time.process_time() - start
     print(f"seed {args.seed}: greedy return {mean:.1f} +- {std:.1f} over {episodes} episodes "
           f"after {steps} steps; training {history['cpu_seconds']:.1f} s CPU, evaluation "
-          f"{eval_cpu:.1f} s CPU, load average {open('/proc/loadavg').read().split()[0]}")
+          f"{eval_cpu:.1f} s CPU, load average {os.getloadavg()[0]:.2f}")
 
     plot_learning_curve(history, f"DDPG on Pendulum-v1 (seed {args.seed})",
                         out / "rl_pendulum_ddpg.png", solved=-200)

@@ -62,9 +62,11 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, max_elements=1
     """Check the autograd gradient of ``fn`` at ``inputs`` against central differences.
 
     ``fn(*inputs)`` returns a Tensor or a tuple of Tensors; every input that requires grad
-    must be float64. Returns True, or raises ``GradcheckError`` naming the input index, the
-    element and the analytic and numeric values. Passes when
-    ``|analytic - numeric| <= atol + rtol * |numeric|`` everywhere.
+    must be float64. The outputs are first reduced to one scalar, ``sum(v * output)`` with
+    fixed random weights v (seeded by ``seed``), so every output's Jacobian row counts; the
+    values compared are the derivatives of that scalar (v-weighted, not of any one output).
+    Returns True, or raises ``GradcheckError`` naming the input index, the element and both
+    values. Passes when ``|analytic - numeric| <= atol + rtol * |numeric|`` everywhere.
     """
     inputs = _as_tuple(inputs)
     diff = _check_inputs(inputs, "gradcheck")
@@ -118,7 +120,8 @@ def _check_input(i, x, a, value, eps, atol, rtol, rng, max_elements):
             raise GradcheckError(
                 f"gradcheck: input {i}, element {tuple(int(e) for e in element)}: analytic "
                 f"gradient {analytic_j:.10g} but numeric {numeric:.10g} "
-                f"(atol={atol}, rtol={rtol})")
+                f"(atol={atol}, rtol={rtol}; both of sum(v * output) with random weights v, "
+                "so they are scaled by v)")
     if flat.size > max_elements:
         original = flat.copy()
         for k in range(4):

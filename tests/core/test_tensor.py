@@ -203,3 +203,15 @@ def test_grad_assignment_checks_type_shape_and_dtype():
     np.testing.assert_array_equal(x.grad.data, [3.0, 3.0, 3.0])
     x.grad = None
     assert x.grad is None
+
+
+@pytest.mark.parametrize("call", [lambda: td.zeros(2, 3).reshape(4, 4),
+                                  lambda: td.zeros(2, 3).view(4, 4),
+                                  lambda: td.zeros(2, 3).permute(0, 0),
+                                  lambda: td.nn.Linear(4, 2)(td.zeros(2, 3)),
+                                  lambda: td.nn.Conv2d(3, 2, 3)(td.zeros(1, 4, 5, 5))])
+def test_common_shape_errors_are_also_runtime_errors_as_the_readme_says(call):
+    with pytest.raises(RuntimeError):  # torch's except clause (they were plain ValueErrors)
+        call()
+    with pytest.raises(ValueError):  # NumPy's
+        call()

@@ -341,3 +341,18 @@ def test_zero_dim_state_is_saved_in_the_parameter_shape():
     sd["state"][0]["exp_avg"] = np.zeros(2)
     with pytest.raises(ValueError, match=r"state 'exp_avg' has shape \(2,\), its parameter \(\)"):
         other.load_state_dict(sd)
+
+
+def test_state_reads_as_torchs_defaultdict():
+    """state[p] before the first step was a KeyError naming the parameter's address; torch's
+    state is a defaultdict(dict), with values() and get()."""
+    p = tinydl.Tensor(np.ones(2), requires_grad=True)
+    opt = optim.SGD([p], lr=0.1, momentum=0.9)
+    assert opt.state.get(p) is None and opt.state[p] == {}
+    p.grad = tinydl.Tensor(np.ones(2))
+    opt.step()  # the empty dict that reading state[p] made is filled, not taken as state
+    assert "momentum_buffer" in opt.state[p]
+    assert opt.state.keys() == [p] and opt.state.values() == [opt.state[p]]
+    torch = pytest.importorskip("torch")
+    q = torch.ones(2, requires_grad=True)
+    assert torch.optim.SGD([q], lr=0.1).state[q] == {}

@@ -528,21 +528,21 @@ def check_operands(x, weight, bias, groups, spatial, caller, layout, weight_layo
     if x.ndim not in (spatial + 1, spatial + 2):
         raise ShapeError(f"{caller}: expected input of shape {layout}, got shape {x.shape}")
     if weight.ndim != spatial + 2:
-        raise ValueError(f"{caller}: weight must have shape {weight_layout}, got {weight.shape}")
+        raise ShapeError(f"{caller}: weight must have shape {weight_layout}, got {weight.shape}")
     if weight.shape[0] == 0 or 0 in weight.shape[2:]:  # torch refuses both; a zero-size
         # kernel axis silently gave zeros, no filter a bare reshape error
-        raise ValueError(f"{caller}: weight of shape {weight.shape} needs at least one filter "
+        raise ShapeError(f"{caller}: weight of shape {weight.shape} needs at least one filter "
                          "and a kernel size of at least 1 on every axis")
     unbatched = x.ndim == spatial + 1
     if unbatched:
         x = x.reshape((1,) + x.shape)
     f, c_per_group = weight.shape[:2]
     if x.shape[1] != c_per_group * groups or f % groups != 0:
-        raise ValueError(f"{caller}: input of shape {x.shape} with groups={groups} does not fit "
+        raise ShapeError(f"{caller}: input of shape {x.shape} with groups={groups} does not fit "
                          f"weight of shape {weight.shape} (need C = {c_per_group}*groups and "
                          "F divisible by groups)")
     if bias is not None and bias.shape != (f,):
-        raise ValueError(f"{caller}: bias must have shape ({f},), got {bias.shape}")
+        raise ShapeError(f"{caller}: bias must have shape ({f},), got {bias.shape}")
     return x, unbatched
 
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from tinydl.autograd import Function, is_grad_enabled
 from tinydl.ops._checks import _check_float_dtypes, _tensor
+from tinydl.ops._util import ShapeError
 from tinydl.ops.reduce import Sum
 
 
@@ -76,10 +77,10 @@ def linear(input, weight, bias=None):
     x = _tensor(input, "linear")
     _check_float_dtypes(x, weight, "linear")
     if weight.ndim != 2 or x.shape[-1:] != weight.shape[1:]:
-        raise ValueError(f"linear: input of shape {x.shape} does not match weight of shape "
+        raise ShapeError(f"linear: input of shape {x.shape} does not match weight of shape "
                          f"{weight.shape} (expected (..., {weight.shape[-1]}))")
     if bias is not None and bias.shape != weight.shape[:1]:
-        raise ValueError(f"linear: bias of shape {bias.shape} does not match {weight.shape[0]} "
+        raise ShapeError(f"linear: bias of shape {bias.shape} does not match {weight.shape[0]} "
                          "output features")
     return Linear.apply(x, weight, bias)
 

@@ -23,7 +23,7 @@ class Reshape(Function):
         except ValueError:
             hint = (" (with no elements, -1 could be any length: give every length)"
                     if x.size == 0 and -1 in shape else "")
-            raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} "
+            raise ShapeError(f"reshape: cannot reshape a tensor of shape {x.shape} "
                              f"({x.size} elements) into shape {tuple(shape)}{hint}") from None
 
     @staticmethod
@@ -60,7 +60,7 @@ class Transpose(Function):
         if axes is None:
             axes = tuple(range(x.ndim))[::-1]
         if sorted(a % max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
-            raise ValueError(f"transpose: axes {tuple(axes)} are not a permutation of the "
+            raise ShapeError(f"transpose: axes {tuple(axes)} are not a permutation of the "
                              f"{x.ndim} axes of a tensor of shape {x.shape}")
         ctx.axes = tuple(a % x.ndim for a in axes)
         return np.transpose(x, ctx.axes)

@@ -41,15 +41,32 @@ class _StateByParam:
     """Per-parameter state keyed by the parameter object itself.
 
     Tensors compare elementwise (``==`` returns a Tensor), so they are keyed by identity,
-    which is what torch.optim does too. Supports ``state[p]``, ``p in state``, ``len``,
-    iteration over parameters and ``items()``.
+    which is what torch.optim does too. Like torch's ``defaultdict(dict)``, ``state[p]`` of a
+    parameter without state yet is a new empty dict (the step fills it); also ``p in state``,
+    ``len``, iteration over parameters, ``get``, ``keys``, ``values`` and ``items()``.
     """
 
     def __init__(self):
         self._entries = {}  # id(param) -> (param, state dict)
 
     def __getitem__(self, param):
-        return self._entries[id(param)][1]
+        entry = self._entries.get(id(param))
+        if entry is None:  # torch: {} (a bare KeyError named the parameter's address)
+            entry = self._entries[id(param)] = (param, {})
+        return entry[1]
+
+    def get(self, param, default=None):
+        """``param``'s state dict, or ``default`` when it has none yet."""
+        entry = self._entries.get(id(param))
+        return default if entry is None else entry[1]
+
+    def keys(self):
+        """The parameters that have state, in the order their states were created."""
+        return [param for param, _ in self._entries.values()]
+
+    def values(self):
+        """The state dicts, in the order they were created."""
+        return [state for _, state in self._entries.values()]
 
     def __setitem__(self, param, value):
         self._entries[id(param)] = (param, value)
@@ -258,7 +275,7 @@ class Optimizer:
                 param, grad = _working_view(p.data), _working_view(grad)
                 if grad.dtype != param.dtype:
                     grad = grad.astype(param.dtype)
-                if p not in self.state:
+                if not self.state.get(p):  # none yet, or the empty dict state[p] made
                     self.state[p] = self._init_state(param, group)
                 self._update(param, grad, self.state[p], group)
                 # An in-place write, as torch counts it: a graph that saved this parameter
