@@ -339,15 +339,15 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
         out_hw = default
     else:
         out_hw = tuple(int(v) for v in output_size)
-        if len(out_hw) == x.ndim:
+        if len(out_hw) == 4:  # (N, C, H, W), as torch takes it
             out_hw = out_hw[-2:]
         if len(out_hw) != 2:
-            raise ValueError(f"max_unpool2d: output_size must have 2 or {x.ndim} elements, "
+            raise ValueError(f"max_unpool2d: output_size must have 2 or 4 elements, "
                              f"got {output_size!r}")
         for o, d, s in zip(out_hw, default, stride):
-            if not d - s <= o <= d + s:
+            if not d - s < o < d + s:  # torch's bounds, strict
                 raise ValueError(f"max_unpool2d: output_size {tuple(output_size)} must be "
-                                 f"between {tuple(d - s for d, s in zip(default, stride))} "
+                                 f"strictly between {tuple(d - s for d, s in zip(default, stride))} "
                                  f"and {tuple(d + s for d, s in zip(default, stride))}")
     if min(out_hw) < 1:
         raise ValueError(f"max_unpool2d: output size {out_hw} is empty for an input of shape "
@@ -357,7 +357,8 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
         raise ValueError(f"max_unpool2d: indices must be in [0, {plane}) for the output "
                          f"{out_hw}, got range [{idx.min()}, {idx.max()}]")
     lead = x.shape[:-2]
-    flat = x.reshape(lead + (-1,))
+    pooled = x.shape[-2] * x.shape[-1]  # (not -1: an empty batch leaves it undefined)
+    flat = x.reshape(lead + (pooled,))
     zeros = Tensor._wrap(np.zeros(lead + (plane,), dtype=x.dtype))
-    out = scatter(zeros, -1, idx.reshape(lead + (-1,)), flat)
+    out = scatter(zeros, -1, idx.reshape(lead + (pooled,)), flat)
     return out.reshape(lead + out_hw)

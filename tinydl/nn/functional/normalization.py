@@ -10,6 +10,7 @@ import numpy as np
 
 from tinydl.autograd import no_grad
 from tinydl.ops._checks import _tensor
+from tinydl.ops._util import ShapeError
 from tinydl.tensor import Tensor
 
 
@@ -17,7 +18,12 @@ def _channel_shape(x):
     return (1, x.shape[1]) + (1,) * (x.ndim - 2)
 
 
-def _affine(out, weight, bias, shape):
+def _affine(out, weight, bias, shape, op):
+    size = math.prod(shape)
+    for name, value in (("weight", weight), ("bias", bias)):
+        if value is not None and value.size != size:  # (reshape's own error named reshape)
+            raise ShapeError(f"{op}: {name} of shape {value.shape} does not "
+                             f"fit the {size} values per sample it scales (shape {shape})")
     if weight is not None:
         out = out * weight.reshape(shape)
     if bias is not None:
@@ -31,6 +37,14 @@ def _normalize(x, axes, eps):
     centred = x - mean
     var = (centred * centred).mean(axis=axes, keepdims=True)
     return centred * (var + eps) ** -0.5, mean, var
+
+
+def _check_running(x, running_mean, running_var, op):
+    """Running statistics given must hold one value per channel (C = x.shape[1])."""
+    for name, value in (("running_mean", running_mean), ("running_var", running_var)):
+        if value is not None and value.size != x.shape[1]:
+            raise ShapeError(f"{op}: {name} should hold {x.shape[1]} values (one per channel of "
+                             f"the input of shape {x.shape}), got shape {value.shape}")
 
 
 def _normalize_running(x, running_mean, running_var, shape, eps):
@@ -55,6 +69,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         raise ValueError(f"batch_norm: expected input of shape (N, C, *), got {x.shape}")
     shape = _channel_shape(x)
     axes = (0,) + tuple(range(2, x.ndim))
+    _check_running(x, running_mean, running_var, "batch_norm")
     if training:
         count = x.size // x.shape[1]
         if count <= 1:
@@ -73,7 +88,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             raise ValueError("batch_norm: running_mean and running_var are needed when not "
                              "training")
         out = _normalize_running(x, running_mean, running_var, shape, eps)
-    return _affine(out, weight, bias, shape)
+    return _affine(out, weight, bias, shape, "batch_norm")
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
@@ -90,7 +105,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         raise ValueError(f"layer_norm: input of shape {x.shape} does not end with normalized_shape "
                          f"{normalized_shape}")
     out, _, _ = _normalize(x, tuple(range(x.ndim - n, x.ndim)), eps)
-    return _affine(out, weight, bias, normalized_shape)
+    return _affine(out, weight, bias, normalized_shape, "layer_norm")
 
 
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
@@ -107,21 +122,26 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
         raise ValueError(f"instance_norm: expected input of shape (N, C, *spatial), got {x.shape}")
     shape = _channel_shape(x)
     axes = tuple(range(2, x.ndim))
+    _check_running(x, running_mean, running_var, "instance_norm")
     if use_input_stats:
         count = int(np.prod(x.shape[2:]))
         if count == 1:
             raise ValueError(f"instance_norm: expected more than 1 spatial element when "
                              f"training (using input statistics), got input of shape {x.shape}")
         out, mean, var = _normalize(x, axes, eps)
-        if running_mean is not None and running_var is not None:
+        if running_mean is not None and running_var is not None and x.shape[0]:
+            # (an empty batch has no statistics: its mean would write NaN into the buffers)
             m = momentum
             unbiased = var.data * (count / max(count - 1, 1))
             batch_mean = mean.data.mean(axis=0).ravel()
             running_mean.data[...] = (1 - m) * running_mean.data + m * batch_mean
             running_var.data[...] = (1 - m) * running_var.data + m * unbiased.mean(axis=0).ravel()
     else:
+        if running_mean is None or running_var is None:
+            raise ValueError("instance_norm: running_mean and running_var are needed when "
+                             "use_input_stats is False")
         out = _normalize_running(x, running_mean, running_var, shape, eps)
-    return _affine(out, weight, bias, shape)
+    return _affine(out, weight, bias, shape, "instance_norm")
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
@@ -131,6 +151,9 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     in torch; with more samples torch lets it through (the output is the bias), and so do we.
     """
     x = _tensor(input, "group_norm")
+    if isinstance(num_groups, bool) or not isinstance(num_groups, numbers.Integral) \
+            or num_groups < 1:
+        raise ValueError(f"group_norm: num_groups must be a positive int, got {num_groups!r}")
     if x.ndim < 2 or x.shape[1] % num_groups != 0:
         raise ValueError(f"group_norm: {num_groups} groups do not divide the channels of input "
                          f"shape {x.shape}")
@@ -141,4 +164,4 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
                          f"{x.shape} with {num_groups} groups")
     grouped = x.reshape((x.shape[0], num_groups, group_size))
     out, _, _ = _normalize(grouped, (2,), eps)
-    return _affine(out.reshape(x.shape), weight, bias, _channel_shape(x))
+    return _affine(out.reshape(x.shape), weight, bias, _channel_shape(x), "group_norm")

@@ -1,0 +1,67 @@
+"""Edge cases of functional ops that a differential sweep against torch found."""
+import numpy as np
+import pytest
+
+import tinydl
+import tinydl.nn as nn
+import tinydl.nn.functional as F
+
+
+def T(a):
+    return tinydl.Tensor(np.asarray(a))
+
+
+def test_an_empty_batch_leaves_instance_norm_running_stats_alone():
+    # Their update took the mean over no sample: NaN in every buffer, then NaN outputs in eval.
+    rm, rv = T(np.zeros(3)), T(np.ones(3))
+    F.instance_norm(T(np.zeros((0, 3, 5))), rm, rv, use_input_stats=True)
+    np.testing.assert_array_equal(rm.data, 0.0)
+    np.testing.assert_array_equal(rv.data, 1.0)
+    m = nn.InstanceNorm2d(3, track_running_stats=True)
+    m(tinydl.Tensor(np.zeros((0, 3, 4, 4), np.float32)))
+    assert np.isfinite(m.running_mean.data).all() and np.isfinite(m.running_var.data).all()
+
+
+def test_normalization_argument_errors_name_the_op():
+    x = T(np.random.default_rng(0).standard_normal((4, 3, 5)))
+    with pytest.raises(ValueError, match="instance_norm: running_mean and running_var are needed"):
+        F.instance_norm(x, use_input_stats=False)  # an AttributeError on None
+    for training in (True, False):
+        with pytest.raises(ValueError, match="batch_norm: running_mean should hold 3 values"):
+            F.batch_norm(x, T(np.zeros(4)), T(np.ones(4)), training=training)
+    with pytest.raises(ValueError, match="group_norm: num_groups must be a positive int"):
+        F.group_norm(T(np.ones((2, 6, 3))), 0)  # ZeroDivisionError
+    with pytest.raises(ValueError, match="layer_norm: weight of shape"):
+        F.layer_norm(x, (5,), weight=T(np.ones(4)))  # an error naming reshape
+
+
+def test_bilinear_takes_leading_axes_and_refuses_mixed_dtypes_as_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    w, b = rng.standard_normal((2, 3, 5)), rng.standard_normal(2)
+    for shape in ((4,), (2, 4), ()):  # (*, in): it took (N, in) only
+        x1, x2 = rng.standard_normal(shape + (3,)), rng.standard_normal(shape + (5,))
+        ours = F.bilinear(T(x1), T(x2), T(w), T(b))
+        theirs = torch.nn.functional.bilinear(*(torch.tensor(a) for a in (x1, x2, w, b)))
+        np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-12)
+    with pytest.raises(TypeError, match="bilinear: inputs, weight and bias must share one dtype"):
+        F.bilinear(tinydl.Tensor(np.ones((2, 3), np.float32)),
+                   tinydl.Tensor(np.ones((2, 5), np.float32)), T(w))  # was promoted to float64
+    with pytest.raises(ValueError, match="bilinear: inputs"):
+        F.bilinear(T(np.ones((2, 3))), T(np.ones((3, 5))), T(w))
+
+
+def test_max_unpool2d_output_size_as_torch_and_an_empty_batch():
+    torch = pytest.importorskip("torch")
+    v = torch.tensor(np.random.default_rng(2).standard_normal((1, 1, 4, 4)))
+    p, i = torch.nn.functional.max_pool2d(v, 2, return_indices=True)
+    x, idx = T(p.numpy()), tinydl.Tensor(i.numpy())
+    for size in ((6, 6), (2, 2)):  # torch's bounds are strict; (6, 6) was accepted
+        with pytest.raises(ValueError, match="strictly between"):
+            F.max_unpool2d(x, idx, 2, output_size=size)
+    assert F.max_unpool2d(x, idx, 2, output_size=(1, 1, 5, 5)).shape == (1, 1, 5, 5)
+    with pytest.raises(ValueError, match="output_size must have 2 or 4 elements"):
+        F.max_unpool2d(T(p.numpy()[0]), tinydl.Tensor(i.numpy()[0]), 2, output_size=(1, 5, 5))
+    empty = F.max_unpool2d(T(np.zeros((0, 2, 2, 2))),
+                           tinydl.Tensor(np.zeros((0, 2, 2, 2), np.int64)), 2)
+    assert empty.shape == (0, 2, 4, 4)  # a reshape error before
