@@ -149,3 +149,19 @@ def test_pool3d_gradchecks_unbatched_and_layers():
         F.max_pool3d(x, 2, padding=2)
     with pytest.raises(ValueError, match="avg_pool3d.*does not fit"):
         F.avg_pool3d(x, (5, 1, 1))
+
+
+@pytest.mark.parametrize("args", [((5, 1, 1), (3, 1, 1), 0, 1), (3, 3, 0, (2, 1, 1)),
+                                  ((5, 2, 2), (3, 2, 2), (1, 0, 0), 1)])
+def test_max_pool3d_ceil_mode_window_may_overhang_the_depth_as_torch(args):
+    """It was refused along D while max_pool2d takes the same overhang along H and W."""
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).standard_normal((1, 1, 4, 4, 4))
+    ours = tinydl.Tensor(x, requires_grad=True)
+    out = F.max_pool3d(ours, *args, ceil_mode=True)
+    out.sum().backward()
+    theirs = torch.tensor(x, requires_grad=True)
+    want = torch.nn.functional.max_pool3d(theirs, *args, ceil_mode=True)
+    want.sum().backward()
+    np.testing.assert_array_equal(out.data, want.detach().numpy())
+    np.testing.assert_array_equal(ours.grad.data, theirs.grad.numpy())

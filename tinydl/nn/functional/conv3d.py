@@ -89,9 +89,12 @@ def _pool3d_setup(x, kernel_size, stride, padding, dilation, ceil_mode, caller):
     kernel, stride, padding, dilation = _pool_args(3, kernel_size, stride, padding, dilation,
                                                    caller)
     depth, k, s, p, d = x.shape[-3], kernel[0], stride[0], padding[0], dilation[0]
-    if depth + 2 * p - d * (k - 1) - 1 < 0:
-        raise ValueError(f"{caller}: kernel {kernel} does not fit the input of shape {x.shape}")
     out_d = _conv.axis_length(depth, k, s, p, d, ceil_mode)
+    # A window longer than the padded depth: torch's max_pool3d takes one that ceil_mode lets
+    # overhang the end (as max_pool2d does along H and W); its avg_pool3d refuses it.
+    overhang = ceil_mode and caller == "max_pool3d" and out_d >= 1
+    if depth + 2 * p - d * (k - 1) - 1 < 0 and not overhang:
+        raise ValueError(f"{caller}: kernel {kernel} does not fit the input of shape {x.shape}")
     return kernel, stride, padding, dilation, out_d
 
 
