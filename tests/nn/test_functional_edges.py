@@ -65,3 +65,15 @@ def test_max_unpool2d_output_size_as_torch_and_an_empty_batch():
     empty = F.max_unpool2d(T(np.zeros((0, 2, 2, 2))),
                            tinydl.Tensor(np.zeros((0, 2, 2, 2), np.int64)), 2)
     assert empty.shape == (0, 2, 4, 4)  # a reshape error before
+
+
+@pytest.mark.parametrize("call,op", [
+    (lambda: F.conv_transpose1d(T(np.ones((1, 4, 5))), T(np.ones((4, 3, 2))), output_padding=1),
+     "conv_transpose1d"),
+    (lambda: F.max_pool1d(T(np.ones((1, 3, 7))), 1, padding=1), "max_pool1d"),
+    (lambda: F.avg_pool1d(T(np.ones((2, 3, 1))), 2), "avg_pool1d"),
+    (lambda: F.conv1d(T(np.ones((1, 3, 2))), T(np.ones((2, 3, 5)))), "conv1d")])
+def test_1d_ops_name_themselves_in_errors(call, op):
+    # They named the 2-D op they run as, with its 2-D pairs and no word on why.
+    with pytest.raises(ValueError, match=f"^{op}: .*runs as .* on a \\(1, L\\) plane"):
+        call()

@@ -1,5 +1,6 @@
 """Argument checks the public op wrappers share (here and in ``tinydl.nn.functional``):
 tensors, int tuples, ranks, dtypes, indices."""
+import contextlib
 import numbers
 
 import numpy as np
@@ -54,3 +55,18 @@ def _check_ndim(x, ndims, caller, layout):
     """Refuse an ``x`` whose number of axes is not in ``ndims``; ``layout`` names the shape."""
     if x.ndim not in ndims:
         raise ShapeError(f"{caller}: expected input of shape {layout}, got shape {x.shape}")
+
+
+@contextlib.contextmanager
+def as_1d(op, two_d):
+    """Run the 2-D op that the 1-D ``op`` is computed with: its errors name ``op`` and say
+    that their pairs are (1, L), a unit height and the sequence's entry."""
+    try:
+        yield
+    except (ValueError, TypeError) as err:
+        message = str(err)
+        if message.startswith(two_d + ":"):
+            message = op + message[len(two_d):]
+        raise type(err)(f"{message} ({op} runs as {two_d} on a (1, L) plane: in each pair "
+                        "the first entry is the unit height)") from None
+

@@ -5,7 +5,7 @@ semantics follow ``torch.nn.functional``. Images are (N, C, H, W), sequences (N,
 """
 import tinydl
 from tinydl.ops import conv as _conv
-from tinydl.ops._checks import _check_float_dtypes, _check_ndim, _tensor, _tuple
+from tinydl.ops._checks import _check_float_dtypes, _check_ndim, _tensor, _tuple, as_1d
 
 
 def _same_padding(kernel, dilation, caller, stride):
@@ -74,7 +74,9 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if not isinstance(padding, str):
         padding = (0, _tuple(padding, 1, "conv1d", "padding", 0)[0])
     x4 = x.expand_dims(-2)
-    out = conv2d(x4, weight.expand_dims(-2), bias, (1, stride), padding, (1, dilation), groups)
+    with as_1d("conv1d", "conv2d"):
+        out = conv2d(x4, weight.expand_dims(-2), bias, (1, stride), padding, (1, dilation),
+                     groups)
     return out.squeeze(-2)
 
 
@@ -167,11 +169,12 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
     def with_unit_height(value, name, minimum, height_value):
         return (height_value, _tuple(value, 1, "conv_transpose1d", name, minimum)[0])
 
-    out = conv_transpose2d(x.expand_dims(-2), weight.expand_dims(-2), bias,
-                           with_unit_height(stride, "stride", 1, 1),
-                           with_unit_height(padding, "padding", 0, 0),
-                           with_unit_height(output_padding, "output_padding", 0, 0), groups,
-                           with_unit_height(dilation, "dilation", 1, 1))
+    with as_1d("conv_transpose1d", "conv_transpose2d"):
+        out = conv_transpose2d(x.expand_dims(-2), weight.expand_dims(-2), bias,
+                               with_unit_height(stride, "stride", 1, 1),
+                               with_unit_height(padding, "padding", 0, 0),
+                               with_unit_height(output_padding, "output_padding", 0, 0), groups,
+                               with_unit_height(dilation, "dilation", 1, 1))
     return out.squeeze(-2)
 
 

@@ -8,7 +8,7 @@ import numbers
 
 import numpy as np
 
-from tinydl.ops._checks import _check_ndim, _tensor, _tuple
+from tinydl.ops._checks import _check_ndim, _tensor, _tuple, as_1d
 from tinydl.ops._util import floating
 from tinydl.ops.linalg import AlongAxis
 from tinydl.ops import pool as _pool
@@ -83,8 +83,9 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     _check_ndim(x, (3,), "max_pool1d", "(N, C, L)")
     stride = kernel_size if stride is None else stride
     pair = lambda v, fill: (fill, _tuple(v, 1, "max_pool1d", "size", 0)[0])
-    out = max_pool2d(x.expand_dims(-2), pair(kernel_size, 1), pair(stride, 1),
-                     pair(padding, 0), pair(dilation, 1), ceil_mode, return_indices)
+    with as_1d("max_pool1d", "max_pool2d"):
+        out = max_pool2d(x.expand_dims(-2), pair(kernel_size, 1), pair(stride, 1),
+                         pair(padding, 0), pair(dilation, 1), ceil_mode, return_indices)
     if return_indices:  # flat indices into 1 x L: the index into L
         return out[0].squeeze(-2), out[1].squeeze(-2)
     return out.squeeze(-2)
@@ -147,8 +148,9 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     _check_ndim(x, (3,), "avg_pool1d", "(N, C, L)")
     stride = kernel_size if stride is None else stride
     pair = lambda v, fill: (fill, _tuple(v, 1, "avg_pool1d", "size", 0)[0])
-    out = avg_pool2d(x.expand_dims(-2), pair(kernel_size, 1), pair(stride, 1), pair(padding, 0),
-                     ceil_mode, count_include_pad)
+    with as_1d("avg_pool1d", "avg_pool2d"):
+        out = avg_pool2d(x.expand_dims(-2), pair(kernel_size, 1), pair(stride, 1),
+                         pair(padding, 0), ceil_mode, count_include_pad)
     return out.squeeze(-2)
 
 
