@@ -292,3 +292,17 @@ def test_mean_std_of_no_values_says_the_dataset_is_empty(shape):
     # A bare NumPy reshape error before.
     with pytest.raises(ValueError, match="mean_std: the dataset is empty"):
         mean_std(np.zeros(shape, np.float32))
+
+
+def test_collate_keeps_torchs_float_and_container_types():
+    import collections
+
+    assert default_collate([1, 2.5]).dtype == np.float32  # int64 with float32 made float64
+    assert default_collate([(0, 1), (1, 0.5)])[1].dtype == np.float32
+    Point = collections.namedtuple("Point", "x y")
+    batch = default_collate([Point(1, 2.0), Point(3, 4.0)])
+    assert isinstance(batch, Point) and batch.x.data.tolist() == [1, 3]
+    ordered = default_collate([collections.OrderedDict(a=1)])
+    assert type(ordered) is collections.OrderedDict
+    assert default_collate([b"a", b"b"]) == [b"a", b"b"]
+    assert default_collate([np.float64(1.0), np.float64(2.0)]).dtype == np.float64

@@ -190,3 +190,28 @@ def test_register_buffer_and_parameter_refuse_names_as_torch():
     m.register_parameter("weight", new_weight)
     assert m.weight is new_weight and m._parameters["weight"] is new_weight
     np.testing.assert_array_equal(m.steps.data, 1)
+
+
+def test_a_shared_child_is_one_child_and_apply_visits_it_once():
+    """named_children listed a module held twice twice, so apply ran fn on it twice
+    (spectral_norm through apply then raised 'already spectrally normalised')."""
+    layer = nn.Linear(3, 3)
+    model = nn.Sequential(layer, layer)
+    visited = []
+    model.apply(lambda m: visited.append(type(m).__name__))
+    assert visited == ["Linear", "Sequential"] and [n for n, _ in model.named_children()] == ["0"]
+    model.apply(lambda m: nn.utils.spectral_norm(m) if isinstance(m, nn.Linear) else None)
+
+
+def test_a_module_cannot_replace_a_parameter_or_take_a_used_name():
+    m = nn.Linear(2, 2)
+    with pytest.raises(TypeError, match="cannot assign a ReLU to parameter 'weight'"):
+        m.weight = nn.ReLU()  # the weight silently vanished from parameters and state_dict
+    assert [n for n, _ in m.named_parameters()] == ["weight", "bias"]
+    for name, error in (("forward", "already exists"), ("weight", "already exists"),
+                        ("a.b", "can't contain '.'"), ("", "empty")):
+        with pytest.raises(KeyError, match=error):
+            nn.Linear(2, 2).add_module(name, nn.ReLU())
+    seq = nn.Sequential(nn.ReLU())
+    seq.add_module("0", nn.Tanh())  # replacing a child under its own name stays allowed
+    assert isinstance(seq[0], nn.Tanh)

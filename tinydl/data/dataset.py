@@ -116,9 +116,9 @@ def _sample_array(value):
 def default_collate(samples):
     """Merge a list of samples into one batch, following torch's ``default_collate``.
 
-    - tuples/lists of fields -> a tuple with one batch per field;
-    - dicts -> a dict with one batch per key;
-    - strings -> a list of the strings;
+    - tuples/lists of fields -> a tuple with one batch per field (a namedtuple stays one);
+    - dicts -> a dict with one batch per key (of the samples' mapping type);
+    - strings and bytes -> a list of them;
     - Tensors, ndarrays, NumPy scalars, ints, floats -> ``np.stack`` along a new first axis,
       returned as a ``tinydl.Tensor``: arrays keep their dtype, Python floats become float32,
       integer scalars (labels) become int64.
@@ -133,20 +133,29 @@ def default_collate(samples):
         if len(widths) != 1:
             raise ValueError(f"default_collate: samples have different numbers of fields "
                              f"{sorted(widths)}")
-        return tuple(default_collate([s[k] for s in samples]) for k in range(len(first)))
+        fields = (default_collate([s[k] for s in samples]) for k in range(len(first)))
+        if hasattr(first, "_fields"):  # a namedtuple stays one (batch.x works, as torch)
+            return type(first)(*fields)
+        return tuple(fields)
     if isinstance(first, dict):
         keys = first.keys()
         if any(s.keys() != keys for s in samples):
             raise ValueError("default_collate: dict samples have different keys")
-        return {k: default_collate([s[k] for s in samples]) for k in keys}
-    if isinstance(first, str):
+        batch = {k: default_collate([s[k] for s in samples]) for k in keys}
+        return batch if type(first) is dict else type(first)(batch)  # an OrderedDict stays one
+    if isinstance(first, str | bytes):
         return list(samples)
     arrays = [_sample_array(s) for s in samples]
     shapes = {a.shape for a in arrays}
     if len(shapes) != 1:
         raise ValueError(f"default_collate: cannot stack samples of different shapes "
                          f"{sorted(shapes)}")
-    return _batch_tensor(np.stack(arrays), sample_ndim=arrays[0].ndim)
+    batch = np.stack(arrays)
+    if batch.dtype == np.float64 and all(a.dtype != np.float64 for a in arrays):
+        # int64 labels beside float32 values ([1, 2.5]) promote to float64 in NumPy; a float
+        # field whose first value is whole stays the default float, as torch makes it.
+        batch = batch.astype(np.float32)
+    return _batch_tensor(batch, sample_ndim=arrays[0].ndim)
 
 
 class DataLoader:

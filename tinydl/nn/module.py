@@ -118,15 +118,14 @@ class Module:
             buffers.pop(name, None)
             modules.pop(name, None)
             params[name] = value
-        elif isinstance(value, Module):
-            params.pop(name, None)
-            buffers.pop(name, None)
-            modules[name] = value
-        elif name in params:
+        elif name in params:  # before the Module case: a Module silently replaced a parameter
             if value is not None:
                 raise TypeError(f"{type(self).__name__}: cannot assign a {type(value).__name__} "
                                 f"to parameter {name!r} (expected a Parameter or None)")
             params[name] = None
+        elif isinstance(value, Module):
+            buffers.pop(name, None)
+            modules[name] = value
         elif name in buffers:
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(f"{type(self).__name__}: cannot assign a {type(value).__name__} "
@@ -189,11 +188,14 @@ class Module:
         object.__setattr__(self, name, tensor)
 
     def add_module(self, name, module):
-        """Register ``module`` (a Module or None) as a child called ``name``."""
+        """Register ``module`` (a Module or None) as a child called ``name`` (torch's name
+        rules: no '.', not empty, not another attribute such as ``forward`` or a parameter)."""
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: {name!r} must be a Module or None, got "
                             f"{type(module).__name__}")
-        self._registries(name)[2][name] = module
+        modules = self._registries(name)[2]
+        self._check_new_name(name, "module", modules)
+        modules[name] = module
         object.__setattr__(self, name, module)
 
     register_module = add_module
@@ -247,9 +249,12 @@ class Module:
             yield module
 
     def named_children(self):
-        """(name, module) for the direct submodules."""
+        """(name, module) for the direct submodules, each once (a module held under two
+        names is listed under the first, as torch: ``apply`` must not visit it twice)."""
+        seen = set()
         for name, child in self._modules.items():
-            if child is not None:
+            if child is not None and id(child) not in seen:
+                seen.add(id(child))
                 yield name, child
 
     def children(self):
