@@ -66,14 +66,23 @@ def _fill(fill_value, dtype, op):
     if not isinstance(fill_value, numbers.Real):
         raise TypeError(f"{op}: fill_value must be a real number, got {fill_value!r}")
     dtype = np.dtype(dtype or _value_dtype(fill_value))
+    lowest, highest = _dtype_range(dtype)
     if dtype.kind in "iu" and not (math.isfinite(fill_value)
-                                  and int(np.iinfo(dtype).min) <= fill_value
-                                  <= int(np.iinfo(dtype).max)):
+                                  and lowest <= fill_value <= highest):
         raise OverflowError(f"{op}: fill_value {fill_value!r} does not fit dtype {dtype}")
-    if (dtype.kind == "f" and math.isfinite(fill_value)
-            and abs(fill_value) > np.finfo(dtype).max.item()):
+    if dtype.kind == "f" and math.isfinite(fill_value) and not lowest <= fill_value <= highest:
         raise OverflowError(f"{op}: fill_value {fill_value!r} overflows dtype {dtype}")
     return fill_value, dtype
+
+
+def _dtype_range(dtype):
+    """The lowest and highest finite values ``dtype`` holds, as Python numbers (a NumPy
+    float16 scalar in a comparison would itself overflow)."""
+    if dtype.kind == "b":
+        return 0, 1
+    if dtype.kind == "f":
+        return float(np.finfo(dtype).min), float(np.finfo(dtype).max)
+    return int(np.iinfo(dtype).min), int(np.iinfo(dtype).max)
 
 
 def full(shape, fill_value, dtype=None, requires_grad=False):
@@ -170,10 +179,12 @@ def randn(*shape, dtype=None, requires_grad=False):
 def rand(*shape, dtype=None, requires_grad=False):
     """Uniform samples in [0, 1) from tinydl's seeded generator."""
     dtype = _float_dtype(dtype, "rand")
-    data = _random.get_generator().random(_shape(shape, "rand")).astype(dtype)
-    # Drawn in float64, a value within half an ulp of 1 rounds up to 1.0 in float32 or
-    # float16 (3 in 10^8, 3 in 10^4): kept below 1, as the interval is half-open.
-    return _make(np.minimum(data, np.nextafter(dtype.type(1), dtype.type(0))), requires_grad)
+    data = _random.get_generator().random(_shape(shape, "rand"))
+    if dtype != np.float64:
+        # Drawn in float64, a value within half an ulp of 1 rounds up to 1.0 in float32 or
+        # float16 (3 in 10^8, 3 in 10^4): kept below 1, as the interval is half-open.
+        data = np.minimum(data.astype(dtype), np.nextafter(dtype.type(1), dtype.type(0)))
+    return _make(data, requires_grad)
 
 
 def randint(low, high=None, size=None, dtype=None):
@@ -191,12 +202,7 @@ def randint(low, high=None, size=None, dtype=None):
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
     size = (size,) if isinstance(size, (int, np.integer)) else tuple(size)
     dtype = np.dtype(dtype or np.int64)
-    if dtype.kind == "b":
-        lowest, highest = 0, 1
-    elif dtype.kind == "f":  # Python floats: no float16 scalar (and its overflow) in the compare
-        lowest, highest = float(np.finfo(dtype).min), float(np.finfo(dtype).max)
-    else:
-        lowest, highest = int(np.iinfo(dtype).min), int(np.iinfo(dtype).max)
+    lowest, highest = _dtype_range(dtype)
     if low < lowest or high - 1 > highest:  # the cast would wrap them (torch refuses)
         raise ValueError(f"randint: [{low}, {high}) does not fit dtype {dtype} "
                          f"([{lowest}, {highest}])")

@@ -62,8 +62,8 @@ def _to_array(data, dtype=None):
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"Tensor: cannot build a tensor from {_describe(data)} (NumPy dtype "
                         f"{arr.dtype}); tensors hold numbers or booleans")
-    if dtype is not None or is_numpy or arr.dtype.kind == "b":
-        return arr
+    if dtype is not None or is_numpy or arr.dtype.kind == "b" or arr.dtype == np.int64:
+        return arr  # (int64 is the Python-int dtype: no scan of the lists can change it)
     leaves = _leaf_types(data)
     if arr.dtype.kind == "u" or (arr.dtype.kind == "f" and not leaves & _FLOAT_TYPES
                                  and arr.size and np.abs(arr).max() >= 2.0 ** 63):
@@ -367,9 +367,8 @@ class Tensor:
     def astype(self, dtype, copy=True):
         """Cast to ``dtype``; the gradient is cast back. As NumPy's ``astype``, a new tensor
         even for the same dtype unless ``copy=False`` (then this one)."""
-        if copy and _ops.astype(self, dtype) is self:
-            return _ops.copy(self)
-        return _ops.astype(self, dtype)
+        out = _ops.astype(self, dtype)
+        return _ops.copy(self) if copy and out is self else out
 
     def float(self):
         """Cast to float32 (``torch.Tensor.float``)."""

@@ -7,9 +7,7 @@ so ``tinydl.manual_seed`` makes the whole program reproducible.
 
 import numbers
 
-import numpy as np
-
-from tinydl.random import get_generator
+from tinydl.random import seeded
 
 
 def resolve_generator(seed, where):
@@ -18,8 +16,7 @@ def resolve_generator(seed, where):
     ``seed`` is ``None`` (tinydl's global generator, ``tinydl.random.get_generator()``) or a
     non-negative int (a fresh local ``np.random.default_rng(seed)``).
     """
-    if seed is None:
-        return get_generator()
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)
+                             or seed < 0):
         raise TypeError(f"{where}: seed must be None or a non-negative int, got {seed!r}")
-    return np.random.default_rng(int(seed))
+    return seeded(None if seed is None else int(seed))
