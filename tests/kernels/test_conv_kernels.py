@@ -82,7 +82,7 @@ def test_im2col_kernel_stays_inside_its_buffer_when_rows_are_all_padding(sample_
         strides = (k * out_h * out_w, out_h * out_w) if sample_major else \
             (out_h * out_w, n * out_h * out_w)
         x = rng.standard_normal(shape).astype(np.float32)
-        im2col_kernel(x, *g, out_h, out_w, flat, *strides)
+        im2col_kernel(x.reshape(-1), x.shape, *g, out_h, out_w, flat, *strides)
         assert np.isnan(flat[size:]).all(), f"wrote past the columns: {g} {shape}"
         with tinydl.backends.flags(numba=False):
             cols = Columns(n, c, g, out_h, out_w, np.float32, sample_major).fill(x, g)
