@@ -29,9 +29,9 @@ which are sum, max and min): a result is never computed by rules other than NumP
 """
 import collections
 import math
+import sys
 
 import numpy as np
-from scipy import special
 
 from tinydl import linalg, ops
 from tinydl.autograd import is_grad_enabled
@@ -181,9 +181,16 @@ _UFUNC_OPS = {
     np.invert: ops.bitwise_not,  # np.bitwise_not and np.bitwise_invert are the same ufunc
     np.left_shift: ops.left_shift,
     np.right_shift: ops.right_shift,
-    special.erf: ops.erf,
-    special.expit: ops.sigmoid,
 }
+
+
+def _add_scipy_ufuncs():
+    """Add scipy.special's ufuncs that tinydl computes to ``_UFUNC_OPS`` once scipy.special is
+    imported: only then can a Tensor meet one, and importing it here would add 0.2 s to
+    ``import tinydl`` (half of it)."""
+    special = sys.modules.get("scipy.special")
+    if special is not None and special.erf not in _UFUNC_OPS:
+        _UFUNC_OPS.update({special.erf: ops.erf, special.expit: ops.sigmoid})
 
 # Comparisons: a bool Tensor outside the graph, as the comparison operators give.
 _UFUNC_CONSTANTS = {np.less, np.less_equal, np.greater, np.greater_equal, np.equal,
@@ -231,6 +238,8 @@ def array_ufunc(ufunc, method, inputs, kwargs):
         return ufunc(*_unwrap(inputs))
     if ufunc in _UFUNC_CONSTANTS:
         return _wrap_result(ufunc(*_unwrap(inputs)))
+    if ufunc not in _UFUNC_OPS:
+        _add_scipy_ufuncs()
     if ufunc not in _UFUNC_OPS:
         raise _unsupported(name, unary=unary)
     # NumPy scalars (np.float64(0.5) * t) count as the Python numbers they hold, as in torch

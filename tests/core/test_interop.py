@@ -1,6 +1,9 @@
 """NumPy functions and ufuncs on Tensors (tinydl/interop.py): one table of cases, each checked
 for a Tensor result, NumPy's value on the arrays, and a float64 gradcheck through the NumPy
 call; plus the clear errors, mixed ndarray/Tensor arithmetic and the plain-NumPy queries."""
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from scipy import special
@@ -254,6 +257,25 @@ def test_ufunc_runs_tinydl_op(name):
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
 def test_function_runs_tinydl_op(name):
     _check_case(*FUNCTIONS[name])
+
+
+def test_scipy_special_is_imported_on_first_use_and_its_ufuncs_still_run_the_ops():
+    """``import tinydl`` leaves scipy.special out (0.2 s); a user who imports it afterwards
+    still gets tinydl's op, with its graph, from ``special.expit(t)``."""
+    code = (
+        "import sys, tinydl\n"
+        "assert 'scipy.special' not in sys.modules, 'import tinydl imported scipy.special'\n"
+        "from scipy import special\n"
+        "t = tinydl.tensor([0.5, -1.0], requires_grad=True)\n"
+        "y = special.expit(t)\n"
+        "assert isinstance(y, tinydl.Tensor) and y.grad_fn is not None, type(y)\n"
+        "assert isinstance(special.erf(t), tinydl.Tensor)\n"
+        "y.sum().backward()\n"
+        "s = special.expit(t.detach().numpy())\n"
+        "assert abs(t.grad.numpy() - s * (1 - s)).max() < 1e-6\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
 
 
 def test_tables_cover_enough_names():

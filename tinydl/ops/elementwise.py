@@ -10,7 +10,9 @@ each a few lines with its wrapper below it, sharing ``unbroadcast`` for their gr
 import math
 
 import numpy as np
-from scipy import special
+
+# scipy.special is imported inside the functions that use it: importing it takes about 0.2 s,
+# half of ``import tinydl``.
 
 from tinydl.autograd import Function
 from tinydl.ops._util import (DEFAULT_FLOAT, ShapeError, as_number, as_tensor, check_broadcast,
@@ -403,6 +405,7 @@ class Erf(Function):
 
     @staticmethod
     def forward(ctx, x):
+        from scipy import special
         return special.erf(x)
 
     @staticmethod
