@@ -97,6 +97,41 @@ def test_cross_entropy_against_torch(kw):
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("targets", ["all kept", "some ignored", "all ignored", "no rows"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cross_entropy_of_class_targets_on_2d_scores_against_torch(reduction, targets, dtype):
+    """(N, C) scores with class targets and no weight or smoothing (the one-hot shortcut):
+    loss and gradient as torch's, ignored rows included (all ignored: NaN under 'mean' with a
+    zero gradient)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(7)
+    n = 0 if targets == "no rows" else 9
+    x = (rng.standard_normal((n, 5)) * 3).astype(dtype)
+    t = rng.integers(0, 5, n)
+    if targets == "some ignored":
+        t[[1, 4]] = -100
+    elif targets == "all ignored":
+        t[:] = -100
+    ours = tinydl.Tensor(x, requires_grad=True)
+    loss = F.cross_entropy(ours, t, reduction=reduction)
+    theirs = torch.tensor(x, requires_grad=True)
+    expected = torch.nn.functional.cross_entropy(theirs, torch.tensor(t), reduction=reduction)
+    assert loss.dtype == dtype
+    np.testing.assert_allclose(loss.data, expected.detach().numpy(), rtol=1e-6, atol=1e-6)
+    (loss.sum() if reduction == "none" else loss).backward()
+    (expected.sum() if reduction == "none" else expected).backward()
+    np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=1e-6, atol=1e-7)
+
+
+def test_cross_entropy_names_the_first_bad_class_target_of_2d_scores():
+    x = T(np.zeros((4, 3)))
+    for t, bad in [([0, 3, -1, 2], 3), ([0, -2, 5, 2], -2), ([-100, 1, 7, -100], 7)]:
+        with pytest.raises(ValueError, match=f"cross_entropy: target {bad} is out of bounds "
+                                             "for 3 classes"):
+            F.cross_entropy(x, np.array(t))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_masked_classes_with_minus_inf_scores_add_nothing(reduction):
     """A class masked with a -inf logit (or log-probability) that is not the target adds 0 to
     the loss and gets a zero gradient, as in torch (0 * -inf made both NaN); an ignored row
