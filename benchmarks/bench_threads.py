@@ -43,7 +43,7 @@ def quickstart_epoch():
         nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
         nn.Flatten(), nn.Linear(32 * 2 * 2, 10))
     opt = Adam(model.parameters(), lr=1e-2)
-    return epoch_runner(model, opt, F.cross_entropy, X, y, 64, to_input=tinydl.Tensor)
+    return epoch_runner(model, opt, F.cross_entropy, X, y, 64, to_input=tinydl.from_numpy)
 
 
 def mlp_epoch(n=6000):
@@ -54,7 +54,7 @@ def mlp_epoch(n=6000):
     tinydl.manual_seed(0)
     model = nn.MLP((784, 256, 128, 10))
     opt = SGD(model.parameters(), lr=0.01, momentum=0.9)
-    return epoch_runner(model, opt, F.cross_entropy, X, y, 128, to_input=tinydl.Tensor)
+    return epoch_runner(model, opt, F.cross_entropy, X, y, 128, to_input=tinydl.from_numpy)
 
 
 def big_gemms(size=1024, count=5):
