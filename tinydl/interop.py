@@ -192,6 +192,7 @@ def _add_scipy_ufuncs():
     if special is not None and special.erf not in _UFUNC_OPS:
         _UFUNC_OPS.update({special.erf: ops.erf, special.expit: ops.sigmoid})
 
+
 # Comparisons: a bool Tensor outside the graph, as the comparison operators give.
 _UFUNC_CONSTANTS = {np.less, np.less_equal, np.greater, np.greater_equal, np.equal,
                     np.not_equal}

@@ -537,8 +537,8 @@ class MishBackward(Function):
 
     @staticmethod
     def forward(ctx, g, x):
-        t = np.tanh(_softplus_array(x))
         from scipy import special
+        t = np.tanh(_softplus_array(x))
         return g * (t + x * special.expit(x) * (1 - t * t))
 
     @staticmethod

@@ -96,9 +96,9 @@ def roi_align_matrix(rois, input_shape, output_size, spatial_scale=1.0, sampling
     cols = np.concatenate([base + y_low * width + x_low, base + y_low * width + x_high,
                            base + y_high * width + x_low, base + y_high * width + x_high])
     values = np.concatenate([hy * hx, hy * lx, ly * hx, ly * lx]) * np.tile(scale, 4)
-    # Duplicate (row, col) pairs are summed by the conversion to CSR.
     import scipy.sparse  # imported on first use: 0.08 s of import tinydl.vision
 
+    # Duplicate (row, col) pairs are summed by the conversion to CSR.
     matrix = scipy.sparse.coo_matrix((values, (rows, cols)), shape=(k * ph * pw, n * height * width))
     return matrix.tocsr().astype(np.promote_types(dtype, np.float32))
 
