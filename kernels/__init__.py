@@ -5,7 +5,7 @@ source, or under ``NUMBA_CACHE_DIR``), so only the first run of a process that u
 for it. That first compile is announced with one line on stderr, printed once per process
 and only when something really compiles (a cache hit is silent)::
 
-    tinydl: compiling Numba kernels once, about 10 s; cached afterwards (...)
+    tinydl: compiling Numba kernels once, about 8 s; cached afterwards (...)
 
 ``python -m tinydl.kernels --precompile`` compiles every kernel the ops use ahead of time
 (after installing, or in a container build), so that no later run waits.
@@ -21,10 +21,10 @@ kernels' own compile (one process, interleaved rounds), 2-3% off a whole cold
 """
 import sys
 
-# Measured: the cold compile of every kernel (``--precompile`` with an empty NUMBA_CACHE_DIR)
-# took 10-12 CPU seconds on this 2-core machine; a script compiles only the kernels it uses
-# (the quickstart: 8 of 16, about 6 s).
-COLD_COMPILE_SECONDS = 10
+# Measured: the cold compile of every kernel (``--precompile`` with an empty NUMBA_CACHE_DIR,
+# Python's start and the imports included) took 7-11 CPU seconds on this 2-core machine,
+# depending on its load; a script compiles only the kernels it uses (the quickstart: 8 of 16).
+COLD_COMPILE_SECONDS = 8
 
 _announced = False
 
