@@ -16,10 +16,11 @@ allreduces: every gradient once), and the share of communication hidden by the o
 backward: ``1 - exposed / standalone``. *exposed* is, per step, the time from the moment the
 slower rank had its last gradient to the end of the averaging (both ranks read one clock,
 CLOCK_MONOTONIC, on this machine), so waiting for the slower rank is not counted as
-communication; that wait is reported apart ("waiting for the slower rank"). *standalone* is
-the same non-blocking allreduces of the same buckets on their own. Both are medians over
-the steps of a round (a step in which another process descheduled a rank does not stand for
-the rest); exposed time includes copying the last bucket in.
+communication; that wait is reported apart ("waiting for the slower rank", a mean over the
+steps and both ranks). *standalone* is the same non-blocking allreduces of the same buckets
+on their own. Both are medians over the steps of a round (a step in which another process
+descheduled a rank does not stand for the rest); exposed time includes copying the last
+bucket in.
 Measure on an idle machine. Where the kernel groups processes by session for scheduling
 (``/proc/sys/kernel/sched_autogroup_enabled`` = 1, the default of many distributions) nice
 values count only inside a session, and ``mpiexec`` (Hydra) starts every rank in a session
@@ -122,8 +123,9 @@ def worker(name, n, out):
 
 
 def _overlap(ddp, steps):
-    """Per-step medians, in seconds: exposed communication, the same allreduces on their own,
-    and the wait for the slower rank.
+    """Per step, in seconds: exposed communication and the same allreduces on their own
+    (medians), and the wait for the slower rank (a mean over steps and ranks: whichever rank
+    is slower waits 0, so one rank's median reads 0 when the two take turns).
 
     *exposed*: from the moment the slower rank had its last gradient to the end of this
     rank's averaging (the ranks share one clock, CLOCK_MONOTONIC, on one machine), so waiting
@@ -134,7 +136,8 @@ def _overlap(ddp, steps):
     """
     from mpi4py import MPI
     ready, done = np.array(ddp.timeline).T
-    slowest = np.max(ddp._comm.allgather(ready), axis=0)
+    everyone = np.array(ddp._comm.allgather(ready))  # (ranks, steps)
+    slowest = everyone.max(axis=0)
     buffers = [b.buffer for b in ddp._buckets]
     alone = []
     for _ in range(steps):
@@ -143,7 +146,7 @@ def _overlap(ddp, steps):
         MPI.Request.Waitall([ddp._comm.Iallreduce(MPI.IN_PLACE, b) for b in buffers])
         alone.append(time.perf_counter() - start)
     return {"exposed": float(np.median(np.maximum(done - slowest, 0.0))),
-            "imbalance": float(np.median(slowest - ready)), "standalone": float(np.median(alone))}
+            "imbalance": float(np.mean(slowest - everyone)), "standalone": float(np.median(alone))}
 
 
 def _launch(name, n, ranks):
@@ -178,6 +181,7 @@ def measure(name, n, rounds):
         "comm_share": med([t["standalone"] * t["steps"] / t["wall"] for t in twos]),
         "imbalance_share": med([t["imbalance"] * t["steps"] / t["wall"] for t in twos]),
         "exposed_ms": med([t["exposed"] * 1e3 for t in twos]),
+        "imbalance_ms": med([t["imbalance"] * 1e3 for t in twos]),
         "standalone_ms": med([t["standalone"] * 1e3 for t in twos]),
         "bytes": twos[0]["bytes_per_step"], "buckets": twos[0]["buckets"],
         "steps": twos[0]["steps"], "rounds": rounds,
@@ -204,7 +208,8 @@ def run(quick=False):
                   f"buckets; communication {m['comm_share']:.0%} of the epoch alone "
                   f"({m['standalone_ms']:.2f} ms a step), {m['hidden']:.0%} of it hidden by "
                   f"overlap ({m['exposed_ms']:.2f} ms exposed); waiting for the slower rank "
-                  f"{m['imbalance_share']:.0%}; load {load}")))
+                  f"{m['imbalance_share']:.0%} ({m['imbalance_ms']:.2f} ms a step, mean); "
+                  f"load {load}")))
     return rows
 
 
