@@ -160,6 +160,23 @@ def test_linear_second_derivative_of_a_batch_of_sequences():
     assert tinydl.gradgradcheck(lambda x, w, b: F.linear(x, w, b) * F.linear(x, w, b), (x, w, b))
 
 
+@pytest.mark.parametrize("shape", [(1, 4), (1, 1, 4), (4,)])
+def test_linear_of_one_row_gradcheck_and_weight_gradient(shape):
+    """One row (a batch of one, a 1-D input, (1, 1, in)): the weight gradient is the outer
+    product g^T x (ops.linear's shortcut for one row); first and second order gradcheck."""
+    rng = np.random.default_rng(4)
+    x, w, b = (T(rng.standard_normal(s), True) for s in (shape, (3, 4), (3,)))
+    g = rng.standard_normal(shape[:-1] + (3,))
+    F.linear(x, w, b).backward(T(g))
+    np.testing.assert_array_equal(w.grad.data, g.reshape(3, 1) * x.data.reshape(1, 4))
+    assert w.grad.data.flags.c_contiguous
+    assert tinydl.gradcheck(lambda x, w, b: F.linear(x, w, b), (x, w, b))
+    assert tinydl.gradgradcheck(lambda x, w, b: F.linear(x, w, b).tanh(), (x, w, b))
+    x32, w32 = (tinydl.Tensor(a.data.astype(np.float32), requires_grad=True) for a in (x, w))
+    F.linear(x32, w32).sum().backward()
+    assert w32.grad.dtype == np.float32
+
+
 def test_batchnorm_running_stats_against_torch():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(0)

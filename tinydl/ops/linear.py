@@ -111,7 +111,13 @@ class LinearGradWeight(Function):
 
     @staticmethod
     def forward(ctx, g, x):
-        return np.matmul(_rows(g).T, _rows(x))
+        g, x = _rows(g), _rows(x)
+        if g.shape[0] == 1:
+            # One row (a batch of one): the outer product, the same single products. NumPy's
+            # matmul over an inner dimension of 1 takes a slow loop (120 x 256 float32: 47 us
+            # against 12 us here, a quarter of a small MLP's training step).
+            return np.multiply(g.T, x)
+        return np.matmul(g.T, x)
 
     @staticmethod
     def backward(ctx, gg):
