@@ -95,6 +95,36 @@ def test_matmul_batch_broadcasting_like_numpy(batch, n, k, m):
 def test_shape_mismatch_names_op_and_shapes():
     with pytest.raises(ValueError, match=r"matmul: shapes \(2, 3\) and \(4, 5\)"):
         td.matmul(td.zeros(2, 3), td.zeros(4, 5))
+    for k in (1, 3):
+        with pytest.raises(ValueError, match=rf"matmul: the batch axes of shapes \(2, 4, {k}\) "
+                                             rf"and \(3, {k}, 5\) do not broadcast"):
+            td.matmul(td.zeros(2, 4, k), td.zeros(3, k, 5))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.bool_])
+@pytest.mark.parametrize("sa, sb", [((5, 1), (1, 7)), ((2, 1, 4, 1), (3, 1, 6)),
+                                    ((4, 1), (2, 1, 3)), ((0, 1), (1, 3))])
+def test_matmul_with_an_inner_dimension_of_one_is_numpys_bit_for_bit(dtype, sa, sb):
+    """An inner dimension of 1 takes np.multiply (NumPy's matmul loop is slow there): the
+    same values, dtype and shape, batch axes broadcast; the gradient of a float32 product is
+    float32, C-contiguous, and NumPy's sums up to round-off."""
+    rng = np.random.default_rng(3)
+    a, b = ((rng.standard_normal(s) * 4).astype(dtype) for s in (sa, sb))
+    special = a.copy()
+    if dtype == np.float32:  # infinities and NaN: single products, as NumPy's
+        special[..., :1, :] = np.inf
+        special[..., 1:2, :] = np.nan
+    out = td.Tensor(special) @ td.Tensor(b)
+    expected = np.matmul(special, b)
+    assert out.dtype == expected.dtype and out.shape == expected.shape
+    np.testing.assert_array_equal(out.data, expected)
+    if dtype == np.float32:
+        x, w = (td.Tensor(v, requires_grad=True) for v in (a, b))
+        (x @ w).sum().backward()
+        np.testing.assert_allclose(w.grad.data, np.matmul(  # sums over rows and batch axes
+            np.swapaxes(a, -1, -2), np.ones(expected.shape, np.float32)).sum(
+            axis=tuple(range(expected.ndim - w.ndim))).reshape(w.shape), rtol=1e-6)
+        assert w.grad.dtype == np.float32 and w.grad.data.flags.c_contiguous
 
 
 @pytest.mark.parametrize("call, message", [

@@ -23,6 +23,16 @@ def unbroadcast(grad, shape):
     return grad.reshape(shape)
 
 
+def matmul_arrays(a, b):
+    """``np.matmul(a, b)``; where both are matrices (or stacks) with an inner dimension of 1,
+    ``np.multiply(a, b)``: the same single products (bit for bit), while NumPy's matmul takes
+    a slow loop for that case (float32 (128, 1) @ (1, 784): 203 against 34 us here; an inner
+    dimension of 2 was already 4 us for (64, 2) @ (2, 256)). Batch axes broadcast alike."""
+    if a.ndim >= 2 and b.ndim >= 2 and a.shape[-1] == 1 and b.shape[-2] == 1:
+        return np.multiply(a, b)
+    return np.matmul(a, b)
+
+
 def as_tensor(x):
     """Wrap arrays (not Python scalars) as constant Tensors; leave Tensors alone."""
     if isinstance(x, Tensor):

@@ -11,7 +11,7 @@ import numpy as np
 
 from tinydl import threads
 from tinydl.autograd import Function
-from tinydl.ops._util import ShapeError, as_tensor, unbroadcast
+from tinydl.ops._util import ShapeError, as_tensor, matmul_arrays, unbroadcast
 from tinydl.tensor import Tensor
 
 
@@ -24,11 +24,14 @@ class MatMul(Function):
             raise ShapeError(f"matmul: operands must be at least 1-D, got shapes {a.shape} "
                              f"and {b.shape}")
         try:
-            return np.matmul(a, b)
+            return matmul_arrays(a, b)
         except ValueError:
+            inner_b = b.shape[-2] if b.ndim > 1 else b.shape[0]
+            if a.shape[-1] == inner_b:
+                raise ShapeError(f"matmul: the batch axes of shapes {a.shape} and {b.shape} do "
+                                 "not broadcast") from None
             raise ShapeError(f"matmul: shapes {a.shape} and {b.shape} are not aligned "
-                             f"({a.shape[-1]} != {b.shape[-2] if b.ndim > 1 else b.shape[0]})"
-                             ) from None
+                             f"({a.shape[-1]} != {inner_b})") from None
 
     @staticmethod
     def backward(ctx, g):
