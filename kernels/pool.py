@@ -91,40 +91,47 @@ def max_unpool_kernel(g, indices, kh, kw, sh, sw, ph, pw, dh, dw, out):
 
 
 @numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True)
-def max_pool_2x2_kernel(x, out, indices):
+def max_pool_2x2_kernel(src, out, indices, n_planes, height, width):
     """``max_pool_kernel`` for 2x2 windows with stride 2, no padding, no dilation (the usual
-    pooling layer): the same results, for (N, C, H, W) -> (N, C, H // 2, W // 2).
+    pooling layer): the same results, for x (N, C, H, W) -> (N, C, H // 2, W // 2).
 
-    The general kernel clamps and checks every read; here each output row reads two whole
-    input rows, and the window is four plain loads. A NaN is caught by one test per window
-    and handled as in the general kernel (the last NaN wins). Measured on LeNet's first
-    pooling layer (64, 6, 24, 24): about 3x faster than the general kernel.
+    ``src``, ``out`` and ``indices`` are flat C-contiguous views of x (``n_planes`` = N*C
+    planes of ``height`` x ``width``) and of the results (N*C planes of H // 2 x W // 2),
+    indexed with unsigned offsets, and each window is four plain loads and six
+    compare-and-selects, no branch: the first offset wins ties (a later one must be
+    strictly larger), then each NaN replaces the result in offset order, so the last NaN
+    wins (a NaN in the first offset is already the result: nothing compares larger). So
+    LLVM vectorises the loop: 0.15 ms against 0.39 ms for the branching 2x2 kernel it
+    replaced, on LeNet's first pooling layer (64, 6, 24, 24) (0.05 against 0.11 ms on the
+    second, (64, 16, 8, 8)). The same branch-free form for ``max_unpool_2x2_kernel`` (four
+    selected stores per window, no zeroing pass) ran 3.8x slower than it, so that one stays.
     """
-    n_batch, n_chan = x.shape[0], x.shape[1]
-    n_ho, n_wo = out.shape[2], out.shape[3]
-    for n in range(n_batch):
-        for c in range(n_chan):
-            for ho in range(n_ho):
-                top = x[n, c, 2 * ho]
-                bottom = x[n, c, 2 * ho + 1]
-                row_out = out[n, c, ho]
-                row_idx = indices[n, c, ho]
-                for wo in range(n_wo):
-                    a, b = top[2 * wo], top[2 * wo + 1]
-                    c2, d = bottom[2 * wo], bottom[2 * wo + 1]
-                    # First offset wins ties: a later one must be strictly larger.
-                    best, k = a, 0
-                    k = 1 if b > best else k
-                    best = b if b > best else best
-                    k = 2 if c2 > best else k
-                    best = c2 if c2 > best else best
-                    k = 3 if d > best else k
-                    best = d if d > best else best
-                    if a != a or b != b or c2 != c2 or d != d:  # the last NaN wins
-                        k = 3 if d != d else (2 if c2 != c2 else (1 if b != b else 0))
-                        best = a if k == 0 else (b if k == 1 else (c2 if k == 2 else d))
-                    row_out[wo] = best
-                    row_idx[wo] = k
+    n_ho, n_wo = height // 2, width // 2
+    one = numba.uint64(1)
+    for plane in range(n_planes):
+        for ho in range(n_ho):
+            top = numba.uint64((plane * height + 2 * ho) * width)
+            bottom = top + numba.uint64(width)
+            row = numba.uint64((plane * n_ho + ho) * n_wo)
+            for wo in range(n_wo):
+                j = numba.uint64(2 * wo)
+                a, b = src[top + j], src[top + j + one]
+                c, d = src[bottom + j], src[bottom + j + one]
+                best, k = a, 0
+                take = b > best
+                best, k = (b if take else best), (1 if take else k)
+                take = c > best
+                best, k = (c if take else best), (2 if take else k)
+                take = d > best
+                best, k = (d if take else best), (3 if take else k)
+                take = b != b
+                best, k = (b if take else best), (1 if take else k)
+                take = c != c
+                best, k = (c if take else best), (2 if take else k)
+                take = d != d
+                best, k = (d if take else best), (3 if take else k)
+                out[row + numba.uint64(wo)] = best
+                indices[row + numba.uint64(wo)] = k
 
 
 @numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True)

@@ -115,7 +115,9 @@ class MaxPool2d(Function):
             out = np.empty(x.shape[:2] + tuple(out_hw), dtype=x.dtype)
             indices = np.empty(out.shape, dtype=np.int16)
             if _plain_2x2(geom) and tuple(out_hw) == (x.shape[2] // 2, x.shape[3] // 2):
-                max_pool_2x2_kernel(np.ascontiguousarray(x), out, indices)
+                n, c, height, width = x.shape
+                max_pool_2x2_kernel(np.ascontiguousarray(x).reshape(-1), out.reshape(-1),
+                                    indices.reshape(-1), n * c, height, width)
             else:
                 max_pool_kernel(np.ascontiguousarray(x), *geom, out, indices)
         elif indices is None:
