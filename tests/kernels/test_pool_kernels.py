@@ -68,3 +68,38 @@ def test_max_pool_2x2_fast_path_agrees_with_numpy_twin(monkeypatch, shape):
     assert calls == ["max_pool_2x2_kernel", "max_unpool_2x2_kernel"]
     np.testing.assert_array_equal(results[0][0], results[1][0])
     np.testing.assert_array_equal(results[0][1], results[1][1])
+
+
+def test_general_max_pooling_splits_images_between_threads_with_the_twins_results(monkeypatch):
+    """Windows other than plain 2x2 run their kernels on chunks of images that threads share
+    (``tinydl.ops.pool._by_images`` through ``tinydl.ops.conv.in_parallel``): every chunk,
+    whichever thread takes it, gives the NumPy twin's values and gradient (NaN, -inf, ties,
+    ceil mode)."""
+    from tinydl import threads
+
+    monkeypatch.setattr(threads, "task_threads", lambda: 2)
+    requests = []
+
+    def recording(task, count, work, min_work, _real=opool.in_parallel):
+        requests.append((count, work >= min_work))
+        return _real(task, count, work, min_work)
+
+    monkeypatch.setattr(opool, "in_parallel", recording)
+    rng = np.random.default_rng(11)
+    x = np.round(rng.standard_normal((24, 32, 30, 31)), 1).astype(np.float32)
+    x.flat[rng.integers(0, x.size, 200)] = np.nan
+    x.flat[rng.integers(0, x.size, 200)] = -np.inf
+    for k, s, p, d, ceil in [(3, 2, 1, 1, False), (2, 1, 0, 2, True)]:
+        results = []
+        for numba in (True, False):
+            with tinydl.backends.flags(numba=numba):
+                xt = tinydl.Tensor(x, requires_grad=True)
+                out = F.max_pool2d(xt, k, s, p, dilation=d, ceil_mode=ceil)
+                out.backward(tinydl.Tensor(np.arange(out.data.size, dtype=np.float32)
+                                           .reshape(out.shape) % 7))
+            results.append((out.data, xt.grad.data))
+        np.testing.assert_array_equal(results[0][0], results[1][0])
+        np.testing.assert_array_equal(results[0][1], results[1][1])
+    # forward and gradient of both geometries, each in several chunks, big enough to share
+    assert len(requests) == 4 and all(count >= 2 and shared for count, shared in requests), \
+        requests
