@@ -337,16 +337,16 @@ _workers = []  # the threads that run chunks beside the caller's (ThreadPoolExec
 os.register_at_fork(after_in_child=_workers.clear)
 
 
-def in_parallel(task, count, work, min_work=PARALLEL_MIN_WORK):
+def in_parallel(task, count, work, min_work=None):
     """Run ``task(claim)`` on several threads at once and return their results: ``claim()``
     gives each caller the next unclaimed chunk index (0 .. count - 1), then None when all are
     taken, so a thread that the machine slows down takes fewer chunks.
 
     As many threads as ``tinydl.threads.task_threads()`` allows (at most ``count``), each
     with BLAS on one thread (the kernels release the GIL); the BLAS pools get their size back
-    afterwards. A task of less ``work`` than ``min_work`` (by default ``PARALLEL_MIN_WORK``
-    multiply-adds) runs on the caller's thread alone: handing work to a thread and back costs
-    tens of microseconds.
+    afterwards. A task of less ``work`` than ``min_work`` (None: ``PARALLEL_MIN_WORK``
+    multiply-adds, read when called) runs on the caller's thread alone: handing work to a
+    thread and back costs tens of microseconds.
     The fast routes run their chunks of images through this: a chunk's products are too
     small to split well among threads, while whole chunks split evenly, kernels included.
     """
@@ -357,7 +357,7 @@ def in_parallel(task, count, work, min_work=PARALLEL_MIN_WORK):
         i = next(chunks)  # atomic under the GIL
         return i if i < count else None
 
-    if parts <= 1 or work < min_work:
+    if parts <= 1 or work < (PARALLEL_MIN_WORK if min_work is None else min_work):
         return [task(claim)]
     # OpenBLAS takes a thread count only from the main thread (measured: set in another
     # thread, it read back unchanged), so only the main thread narrows the pool and restores
