@@ -73,14 +73,20 @@ def _class_target_shape(x):
     return x.shape[:1] + x.shape[2:] if x.ndim >= 2 else ()
 
 
+def _check_class_bounds(classes, n_classes, caller):
+    """Raise ValueError naming the first of the kept class targets ``classes`` outside
+    [0, n_classes) (a min and a max first: the usual batch has none)."""
+    if classes.size and (classes.min() < 0 or classes.max() >= n_classes):
+        bad = classes[(classes < 0) | (classes >= n_classes)]
+        raise ValueError(f"{caller}: target {int(bad[0])} is out of bounds for {n_classes} classes")
+
+
 def _target_weights(x, t, weight, ignore_index, caller):
     """Per-target class weights (0 where ignored) and the one-hot matrix Q, both shaped like x."""
     n_classes = x.shape[1] if x.ndim >= 2 else x.shape[0]
     valid = t != ignore_index
     safe = np.where(valid, t, 0)
-    bad = t[valid & ((t < 0) | (t >= n_classes))]
-    if bad.size:
-        raise ValueError(f"{caller}: target {int(bad[0])} is out of bounds for {n_classes} classes")
+    _check_class_bounds(t[valid], n_classes, caller)
     class_axis = 1 if x.ndim >= 2 else 0
     shape = [1] * x.ndim
     shape[class_axis] = n_classes
@@ -102,9 +108,7 @@ def _onehot_targets(x, t, ignore_index, mean, caller):
     valid = t != ignore_index
     kept = int(np.count_nonzero(valid))
     rows, classes = (np.arange(n), t) if kept == n else (np.flatnonzero(valid), t[valid])
-    if kept and (classes.min() < 0 or classes.max() >= n_classes):
-        bad = classes[(classes < 0) | (classes >= n_classes)]
-        raise ValueError(f"{caller}: target {int(bad[0])} is out of bounds for {n_classes} classes")
+    _check_class_bounds(classes, n_classes, caller)
     q = np.zeros(x.shape, x.dtype)
     q[rows, classes] = 1.0 / kept if mean and kept else 1.0
     return q, kept
