@@ -21,9 +21,12 @@ from tinydl.random import manual_seed
 from tinydl.serialization import SerializationError, load, save
 from tinydl.threads import get_num_threads, set_num_threads
 from tinydl.threads import apply_default as _apply_default_threads
+from tinydl.allocator import apply_default as _apply_default_allocator
 
 # One BLAS thread unless the user chose a count (the measurements are in tinydl/threads.py).
 _apply_default_threads()
+# Freed arrays stay with the process for the next step (glibc; see tinydl/allocator.py).
+_apply_default_allocator()
 
 __version__ = "0.1.0"
 
