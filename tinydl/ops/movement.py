@@ -9,6 +9,8 @@ differentiable to any order for free); the rest are one ``Function`` each.
 This module is longer than 500 lines because it holds the whole family (19 public ops),
 each written beside the inverse movement that is its gradient.
 """
+import math
+
 import numpy as np
 
 from tinydl.autograd import Function
@@ -495,7 +497,7 @@ def unflatten(x, axis, sizes):
     x = as_tensor(x)
     axis = _one_axis(axis, x.ndim, "unflatten")
     sizes = tuple(int(v) for v in sizes)
-    known = int(np.prod([v for v in sizes if v != -1], dtype=np.int64))
+    known = math.prod([v for v in sizes if v != -1])
     n = x.shape[axis]
     if sizes.count(-1) > 1 or (sizes.count(-1) == 0 and known != n) or (
             sizes.count(-1) == 1 and (known == 0 or n % known)):

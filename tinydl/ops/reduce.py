@@ -9,6 +9,7 @@ reductions over 8 Functions), each wrapper beside its Function and sharing
 ``expand_reduced``; split, the shared gradient helper would be imported across files.
 """
 import builtins  # this module defines any and all (NumPy's names)
+import math
 
 import numpy as np
 
@@ -57,7 +58,7 @@ class Mean(Function):
     @staticmethod
     def forward(ctx, x, axes=(), keepdims=False):
         ctx.axes, ctx.keepdims = axes, keepdims
-        ctx.count = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
+        ctx.count = math.prod([x.shape[a] for a in axes])
         if ctx.count == 0:
             shape = keepdims_shape(x.shape, axes) if keepdims else tuple(
                 n for i, n in enumerate(x.shape) if i not in axes)
@@ -259,7 +260,7 @@ def var(x, axis=None, ddof=0, keepdims=False):
     """Variance sum((x - mean)^2) / (n - ddof) over ``axis`` (NumPy's default ddof=0)."""
     x = as_tensor(x)
     axes = normalize_axes(axis, x.ndim, "var", zero_d=True)
-    n = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
+    n = math.prod([x.shape[a] for a in axes])
     if n - ddof <= 0 and n > 0:
         raise ValueError(f"var: {n} elements with ddof={ddof} leave no degrees of freedom")
     if x.dtype.kind in "iub":
@@ -341,7 +342,7 @@ def _product_of_others(x, axes):
     kept = [i for i in range(x.ndim) if i not in axes]
     order = kept + list(axes)
     moved_shape = tuple(x.shape[i] for i in order)
-    n = int(np.prod([x.shape[i] for i in axes], dtype=np.int64))
+    n = math.prod([x.shape[i] for i in axes])
     flat = x.transpose(order).reshape(moved_shape[:len(kept)] + (n,))
     ones = Tensor._wrap(np.ones(flat.shape[:-1] + (1,), dtype=x.dtype))
     last = flat.ndim - 1
@@ -576,7 +577,7 @@ def quantile(x, q, axis=None, keepdims=False, method="linear", *, interpolation=
     axes = normalize_axes(axis, x.ndim, "quantile")
     kept = [i for i in range(x.ndim) if i not in axes]
     kept_shape = tuple(x.shape[i] for i in kept)
-    n = int(np.prod([x.shape[i] for i in axes], dtype=np.int64))
+    n = math.prod([x.shape[i] for i in axes])
     if n == 0:
         raise ValueError(f"quantile: the quantile of no elements (shape {x.shape}, axes {axes}) "
                          "is not defined")

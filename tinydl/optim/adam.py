@@ -22,7 +22,7 @@ lines of ``Adam._update``, which stay the rule with amsgrad (and with
 """
 import numpy as np
 
-from tinydl.optim.optimizer import Optimizer, _check_non_negative, _kernel_ready
+from tinydl.optim.optimizer import Optimizer, _check_non_negative, _kernel_ready, _kernels
 
 
 class Adam(Optimizer):
@@ -67,13 +67,11 @@ class Adam(Optimizer):
                 grad = grad + wd * param
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         if not group["amsgrad"] and _kernel_ready(param, grad, exp_avg, exp_avg_sq):
-            from tinydl.kernels.optim import adam_kernel
-
             kind = param.dtype.type  # the scalars in the arrays' dtype, as NumPy uses them
-            adam_kernel(param.reshape(-1), grad.reshape(-1), exp_avg.reshape(-1),
-                        exp_avg_sq.reshape(-1), kind(1 - beta1), kind(beta2), kind(1 - beta2),
-                        kind((1 - beta2 ** t) ** 0.5), kind(float(group["eps"])),
-                        kind(lr / (1 - beta1 ** t)))
+            step = _kernels().adam_kernel
+            step(param.reshape(-1), grad.reshape(-1), exp_avg.reshape(-1), exp_avg_sq.reshape(-1),
+                 kind(1 - beta1), kind(beta2), kind(1 - beta2), kind((1 - beta2 ** t) ** 0.5),
+                 kind(float(group["eps"])), kind(lr / (1 - beta1 ** t)))
             return
         # The NumPy twin of that kernel (and the rule with amsgrad, or with Numba off):
         # one scratch array serves every intermediate, so a step allocates once.

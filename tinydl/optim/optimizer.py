@@ -28,6 +28,7 @@ Gradient clipping, if wanted, goes between the loop and ``step()``
 (``tinydl.nn.utils.clip_grad_norm_``).
 """
 import difflib
+import functools
 import numbers
 
 import numpy as np
@@ -275,9 +276,10 @@ class Optimizer:
                 param, grad = _working_view(p.data), _working_view(grad)
                 if grad.dtype != param.dtype:
                     grad = grad.astype(param.dtype)
-                if not self.state.get(p):  # none yet, or the empty dict state[p] made
-                    self.state[p] = self._init_state(param, group)
-                self._update(param, grad, self.state[p], group)
+                state = self.state.get(p)
+                if not state:  # none yet, or the empty dict state[p] made
+                    state = self.state[p] = self._init_state(param, group)
+                self._update(param, grad, state, group)
                 # An in-place write, as torch counts it: a graph that saved this parameter
                 # (a GAN's generator loss through a discriminator just stepped) then refuses
                 # to backward instead of giving gradients for weights it no longer has.
@@ -381,9 +383,26 @@ def _kernel_ready(param, *others):
     """Whether the one-pass Numba kernels of ``tinydl.kernels.optim`` can update ``param``
     and its companions (gradient, state arrays) in place: Numba on, float32 or float64, one
     dtype for all, all C-contiguous (so their flat views are the arrays themselves)."""
-    return (backends.numba and param.dtype in (np.float32, np.float64)
-            and all(a.dtype == param.dtype for a in others)
-            and all(a.flags.c_contiguous for a in (param,) + others))
+    # A plain loop: it runs for every parameter at every step (generators cost 3 us here).
+    dtype = param.dtype
+    if not (backends.numba and dtype in _KERNEL_DTYPES and param.flags.c_contiguous):
+        return False
+    for a in others:
+        if a.dtype != dtype or not a.flags.c_contiguous:
+            return False
+    return True
+
+
+_KERNEL_DTYPES = (np.float32, np.float64)
+
+
+@functools.cache
+def _kernels():
+    """The module ``tinydl.kernels.optim``, imported on first use (it loads Numba); cached,
+    as an import statement costs 1 us per parameter and step."""
+    from tinydl.kernels import optim
+
+    return optim
 
 
 def _check_non_negative(optimizer, **values):

@@ -16,7 +16,7 @@ for every other case (and with ``tinydl.backends.numba`` off).
 """
 import numpy as np
 
-from tinydl.optim.optimizer import Optimizer, _check_non_negative, _kernel_ready
+from tinydl.optim.optimizer import Optimizer, _check_non_negative, _kernel_ready, _kernels
 
 
 class SGD(Optimizer):
@@ -56,11 +56,9 @@ class SGD(Optimizer):
             if buf is None:
                 buf = state["momentum_buffer"] = grad.copy()
             elif tau == 0 and not group["nesterov"] and _kernel_ready(param, grad, buf):
-                from tinydl.kernels.optim import sgd_momentum_kernel
-
                 kind = param.dtype.type  # lr and mu in the arrays' dtype, as NumPy uses them
-                sgd_momentum_kernel(param.reshape(-1), grad.reshape(-1), buf.reshape(-1),
-                                    kind(lr), kind(mu))
+                step = _kernels().sgd_momentum_kernel
+                step(param.reshape(-1), grad.reshape(-1), buf.reshape(-1), kind(lr), kind(mu))
                 return
             else:
                 buf *= mu

@@ -124,7 +124,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     axes = tuple(range(2, x.ndim))
     _check_running(x, running_mean, running_var, "instance_norm")
     if use_input_stats:
-        count = int(np.prod(x.shape[2:]))
+        count = math.prod(x.shape[2:])
         if count == 1:
             raise ValueError(f"instance_norm: expected more than 1 spatial element when "
                              f"training (using input statistics), got input of shape {x.shape}")
