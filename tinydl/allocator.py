@@ -67,8 +67,7 @@ def apply_default():
     except (OSError, AttributeError):
         return False
     mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
-    # mallopt returns 1 on success; the mmap threshold goes first, as glibc checks it against
-    # its own ceiling (32 MiB) and refuses larger values.
+    # mallopt returns 1 on success (glibc refuses an mmap threshold above its 32 MiB ceiling).
     tuned = bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
                  and mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
     return tuned
