@@ -84,6 +84,11 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
+# Types that are never a Parameter, Module or Tensor (Module.__setattr__'s fast path).
+_PLAIN_TYPES = frozenset((bool, int, float, str, bytes, bytearray, tuple, list, dict, set,
+                          type(None)))
+
+
 class Module:
     """Base class of every layer and model (``torch.nn.Module``).
 
@@ -110,6 +115,14 @@ class Module:
         return self._parameters, self._buffers, self._modules
 
     def __setattr__(self, name, value):
+        # A plain value under a name that no registry holds is a plain attribute, whatever
+        # the checks below would find: set it at once (they cost 1 us; a module's per-step
+        # state, such as DistributedDataParallel's counters, is written every step).
+        d = self.__dict__
+        if (type(value) in _PLAIN_TYPES and "_parameters" in d and name not in d["_parameters"]
+                and name not in d["_buffers"] and name not in d["_modules"]):
+            object.__setattr__(self, name, value)  # a property's setter still runs
+            return
         if "_parameters" not in self.__dict__ and not isinstance(value, (Parameter, Module)):
             object.__setattr__(self, name, value)
             return
