@@ -18,6 +18,7 @@ import sys
 import numpy as np
 
 from benchmarks._harness import load_average, row
+from tinydl.allocator import USER_VARIABLES
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 WARMUP, STEPS, ROUNDS = 10, 100, 3
@@ -52,7 +53,9 @@ print(json.dumps({{"step": seconds, "faults": faults, "tuned": tinydl.allocator.
 
 def measure(malloc):
     """One fresh process with ``TINYDL_MALLOC=malloc``: {'step' (s), 'faults', 'tuned'}."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    # Without the variables through which a user chooses the thresholds (tinydl.allocator),
+    # as the tests' probes run.
+    env = {k: v for k, v in os.environ.items() if k not in USER_VARIABLES + ("GLIBC_TUNABLES",)}
     env.update(TINYDL_MALLOC=malloc, TINYDL_NUM_THREADS="1", PYTHONPATH=str(ROOT))
     done = subprocess.run([sys.executable, "-c", _WORKER], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=600)

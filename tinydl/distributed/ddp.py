@@ -396,7 +396,7 @@ class DistributedDataParallel(Module):
         if not self._backward_seen:
             # Forward without backward (e.g. evaluation with grad on): forget this step, once
             # buckets that find_unused_parameters started at forward (on every rank) are done.
-            _mpi().Request.Waitall(self._requests)
+            self._MPI.Request.Waitall(self._requests)
             self._expecting = False
             self._requests = []
             return

@@ -123,7 +123,7 @@ class Module:
                 and name not in d["_buffers"] and name not in d["_modules"]):
             object.__setattr__(self, name, value)  # a property's setter still runs
             return
-        if "_parameters" not in self.__dict__ and not isinstance(value, (Parameter, Module)):
+        if "_parameters" not in d and not isinstance(value, (Parameter, Module)):
             object.__setattr__(self, name, value)
             return
         params, buffers, modules = self._registries(name)

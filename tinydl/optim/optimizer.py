@@ -379,6 +379,9 @@ def _working_view(array):
     return array.reshape(1) if array.ndim == 0 else array
 
 
+_KERNEL_DTYPES = (np.float32, np.float64)  # what the kernels of tinydl.kernels.optim take
+
+
 def _kernel_ready(param, *others):
     """Whether the one-pass Numba kernels of ``tinydl.kernels.optim`` can update ``param``
     and its companions (gradient, state arrays) in place: Numba on, float32 or float64, one
@@ -391,9 +394,6 @@ def _kernel_ready(param, *others):
         if a.dtype != dtype or not a.flags.c_contiguous:
             return False
     return True
-
-
-_KERNEL_DTYPES = (np.float32, np.float64)
 
 
 @functools.cache
