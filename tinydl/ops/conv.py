@@ -350,14 +350,16 @@ def in_parallel(task, count, work, min_work=None):
     The fast routes run their chunks of images through this: a chunk's products are too
     small to split well among threads, while whole chunks split evenly, kernels included.
     """
-    parts = min(threads.task_threads(), count)
     chunks = itertools.count()
 
     def claim():
         i = next(chunks)  # atomic under the GIL
         return i if i < count else None
 
-    if parts <= 1 or work < (PARALLEL_MIN_WORK if min_work is None else min_work):
+    if count <= 1 or work < (PARALLEL_MIN_WORK if min_work is None else min_work):
+        return [task(claim)]
+    parts = min(threads.task_threads(), count)  # a fixed count is read from BLAS: 2.4 us
+    if parts <= 1:
         return [task(claim)]
     # OpenBLAS takes a thread count only from the main thread (measured: set in another
     # thread, it read back unchanged), so only the main thread narrows the pool and restores

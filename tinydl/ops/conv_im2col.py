@@ -93,10 +93,9 @@ class Columns:
         out_h, out_w = self.shape6[4:]
         part = slice(first, first + x.shape[0]) if self.sample_major else slice(None)
         if x.dtype == np.float32 and backends.numba:
-            from tinydl.kernels.conv import im2col_kernel
-
-            im2col_kernel(np.ascontiguousarray(x).reshape(-1), x.shape, *geom, out_h, out_w,
-                          self.buffer[part].reshape(-1), self.sample_stride, self.row_stride)
+            backends.kernel_module("conv").im2col_kernel(
+                np.ascontiguousarray(x).reshape(-1), x.shape, *geom, out_h, out_w,
+                self.buffer[part].reshape(-1), self.sample_stride, self.row_stride)
         else:
             padded = conv.pad(x, geom, out_h, out_w)
             conv.unfold_into(padded if self.sample_major else padded.transpose(1, 0, 2, 3),
@@ -115,12 +114,11 @@ class Columns:
         out_h, out_w = self.shape6[4:]
         part = slice(first, first + out.shape[0]) if self.sample_major else slice(None)
         if self.buffer.dtype == np.float32 and backends.numba:
-            from tinydl.kernels.conv import col2im_kernel
-
             if not out.flags.c_contiguous:  # reshape(-1) would copy: the sums would be lost
                 raise ValueError(f"Columns.fold_into: out {out.shape} must be C-contiguous")
-            col2im_kernel(self.buffer[part].reshape(-1), self.sample_stride, self.row_stride,
-                          out_h, out_w, *geom, out.reshape(-1), out.shape)
+            backends.kernel_module("conv").col2im_kernel(
+                self.buffer[part].reshape(-1), self.sample_stride, self.row_stride, out_h, out_w,
+                *geom, out.reshape(-1), out.shape)
             return
         n, c, height, width = out.shape
         padded = np.zeros((n, c) + conv.padded_size(height, width, geom, out_h, out_w),

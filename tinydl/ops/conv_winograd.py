@@ -81,19 +81,15 @@ def _weight_tiles_grad(du):
 
 def _input_tiles(x, geom, tiles):
     """V = B^T d B for every tile of x, in a new tile buffer."""
-    from tinydl.kernels.winograd import winograd_input
-
     v = _tile_buffer(x.shape[1], tiles, x.dtype)
-    winograd_input(x, geom.ph, geom.pw, tiles.th, tiles.tw, v)
+    backends.kernel_module("winograd").winograd_input(x, geom.ph, geom.pw, tiles.th, tiles.tw, v)
     return v
 
 
 def _grad_tiles(g, tiles):
     """Gt = A g A^T for every 2x2 block of g, in a new tile buffer."""
-    from tinydl.kernels.winograd import winograd_grad
-
     gt = _tile_buffer(g.shape[1], tiles, g.dtype)
-    winograd_grad(g, tiles.th, tiles.tw, gt)
+    backends.kernel_module("winograd").winograd_grad(g, tiles.th, tiles.tw, gt)
     return gt
 
 
@@ -129,8 +125,7 @@ class Winograd:
 
     @staticmethod
     def forward(x, w, b, geom, groups, keep):
-        from tinydl.kernels.winograd import winograd_output
-
+        kernels = backends.kernel_module("winograd")
         n, c, height, width = x.shape
         f = w.shape[0]
         out_h, out_w = conv.output_size(height, width, geom)
@@ -147,7 +142,7 @@ class Winograd:
                 v = _input_tiles(x[n0:n1], geom, tiles)
                 m = _tile_buffer(f, tiles, x.dtype)
                 np.matmul(u, _stack(v, c, tiles), out=_stack(m, f, tiles))
-                winograd_output(m, tiles.th, tiles.tw, bias, out[n0:n1])
+                kernels.winograd_output(m, tiles.th, tiles.tw, bias, out[n0:n1])
                 conv.scratch.give(m)
                 if keep:
                     saved.v[i] = v
@@ -163,8 +158,7 @@ class Winograd:
         serving dW and dx while they are in cache: ``(dx, dW, None)``, the ones not needed
         None. ``saved`` from the forward, or None (the tiles are made again). x may be None
         when only dx is needed, w when only dW is."""
-        from tinydl.kernels.winograd import winograd_fold
-
+        kernels = backends.kernel_module("winograd")
         g = np.ascontiguousarray(g)
         n, f, out_h, out_w = g.shape
         c = w.shape[1] if w is not None else x.shape[1]
@@ -193,7 +187,7 @@ class Winograd:
                 if need_x:  # dV = U^T @ Gt, into V's buffer, then folded into dx
                     np.matmul(u.transpose(0, 2, 1), _stack(gt, f, tiles),
                               out=_stack(v, c, tiles))
-                    winograd_fold(v, tiles.th, tiles.tw, geom.ph, geom.pw, dx[n0:n1])
+                    kernels.winograd_fold(v, tiles.th, tiles.tw, geom.ph, geom.pw, dx[n0:n1])
                 conv.scratch.give(gt)
                 if saved is None:
                     conv.scratch.give(v)

@@ -132,19 +132,19 @@ class MaxPool2d(Function):
     @staticmethod
     def forward(ctx, x, geom, out_hw, indices=None):
         if indices is None and _use_numba(x):
-            from tinydl.kernels.pool import max_pool_2x2_kernel, max_pool_kernel
-
+            kernels = backends.kernel_module("pool")
             out = np.empty(x.shape[:2] + tuple(out_hw), dtype=x.dtype)
             indices = np.empty(out.shape, dtype=np.int16)
             if _plain_2x2(geom) and tuple(out_hw) == (x.shape[2] // 2, x.shape[3] // 2):
                 n, c, height, width = x.shape
-                max_pool_2x2_kernel(np.ascontiguousarray(x).reshape(-1), out.reshape(-1),
-                                    indices.reshape(-1), n * c, height, width)
+                kernels.max_pool_2x2_kernel(np.ascontiguousarray(x).reshape(-1),
+                                            out.reshape(-1), indices.reshape(-1), n * c, height,
+                                            width)
             else:
                 xc = np.ascontiguousarray(x)
                 per_image = xc[:1].nbytes + out[:1].nbytes + indices[:1].nbytes
-                _by_images(lambda n0, n1: max_pool_kernel(xc[n0:n1], *geom, out[n0:n1],
-                                                          indices[n0:n1]),
+                _by_images(lambda n0, n1: kernels.max_pool_kernel(xc[n0:n1], *geom, out[n0:n1],
+                                                                  indices[n0:n1]),
                            x.shape[0], per_image, out.size * geom.kh * geom.kw)
         elif indices is None:
             out, indices = max_pool_offsets(x, geom, out_hw)
@@ -172,16 +172,15 @@ class MaxUnpool2d(Function):
     def forward(ctx, g, geom, x_shape, indices):
         ctx.geom, ctx.indices = geom, indices
         if _use_numba(g):
-            from tinydl.kernels.pool import max_unpool_2x2_kernel, max_unpool_kernel
-
+            kernels = backends.kernel_module("pool")
             out = np.empty(x_shape, dtype=g.dtype)
             if _plain_2x2(geom) and tuple(g.shape[2:]) == (x_shape[2] // 2, x_shape[3] // 2):
-                max_unpool_2x2_kernel(np.ascontiguousarray(g), indices, out)
+                kernels.max_unpool_2x2_kernel(np.ascontiguousarray(g), indices, out)
             else:
                 gc = np.ascontiguousarray(g)
                 per_image = out[:1].nbytes + gc[:1].nbytes + indices[:1].nbytes
-                _by_images(lambda n0, n1: max_unpool_kernel(gc[n0:n1], indices[n0:n1], *geom,
-                                                            out[n0:n1]),
+                _by_images(lambda n0, n1: kernels.max_unpool_kernel(gc[n0:n1], indices[n0:n1],
+                                                                    *geom, out[n0:n1]),
                            g.shape[0], per_image, g.size * geom.kh * geom.kw)
             return out
 

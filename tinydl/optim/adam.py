@@ -22,7 +22,8 @@ lines of ``Adam._update``, which stay the rule with amsgrad (and with
 """
 import numpy as np
 
-from tinydl.optim.optimizer import Optimizer, _check_non_negative, _kernel_ready, _kernels
+from tinydl import backends
+from tinydl.optim.optimizer import Optimizer, _check_non_negative, _kernel_ready
 
 
 class Adam(Optimizer):
@@ -68,7 +69,7 @@ class Adam(Optimizer):
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         if not group["amsgrad"] and _kernel_ready(param, grad, exp_avg, exp_avg_sq):
             kind = param.dtype.type  # the scalars in the arrays' dtype, as NumPy uses them
-            step = _kernels().adam_kernel
+            step = backends.kernel_module("optim").adam_kernel
             step(param.reshape(-1), grad.reshape(-1), exp_avg.reshape(-1), exp_avg_sq.reshape(-1),
                  kind(1 - beta1), kind(beta2), kind(1 - beta2), kind((1 - beta2 ** t) ** 0.5),
                  kind(float(group["eps"])), kind(lr / (1 - beta1 ** t)))

@@ -28,7 +28,6 @@ Gradient clipping, if wanted, goes between the loop and ``step()``
 (``tinydl.nn.utils.clip_grad_norm_``).
 """
 import difflib
-import functools
 import numbers
 
 import numpy as np
@@ -394,15 +393,6 @@ def _kernel_ready(param, *others):
         if a.dtype != dtype or not a.flags.c_contiguous:
             return False
     return True
-
-
-@functools.cache
-def _kernels():
-    """The module ``tinydl.kernels.optim``, imported on first use (it loads Numba); cached,
-    as an import statement costs 1 us per parameter and step."""
-    from tinydl.kernels import optim
-
-    return optim
 
 
 def _check_non_negative(optimizer, **values):

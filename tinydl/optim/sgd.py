@@ -16,7 +16,8 @@ for every other case (and with ``tinydl.backends.numba`` off).
 """
 import numpy as np
 
-from tinydl.optim.optimizer import Optimizer, _check_non_negative, _kernel_ready, _kernels
+from tinydl import backends
+from tinydl.optim.optimizer import Optimizer, _check_non_negative, _kernel_ready
 
 
 class SGD(Optimizer):
@@ -57,7 +58,7 @@ class SGD(Optimizer):
                 buf = state["momentum_buffer"] = grad.copy()
             elif tau == 0 and not group["nesterov"] and _kernel_ready(param, grad, buf):
                 kind = param.dtype.type  # lr and mu in the arrays' dtype, as NumPy uses them
-                step = _kernels().sgd_momentum_kernel
+                step = backends.kernel_module("optim").sgd_momentum_kernel
                 step(param.reshape(-1), grad.reshape(-1), buf.reshape(-1), kind(lr), kind(mu))
                 return
             else:
