@@ -30,7 +30,8 @@ def test_max_pool_kernels_agree_with_numpy_twins():
         out_ref, idx_ref = opool.max_pool_offsets(x, geom, out_hw)
         out = np.empty_like(out_ref)
         idx = np.empty(out.shape, np.int16)
-        kpool.max_pool_kernel(x, *geom, out, idx)
+        kpool.max_pool_kernel(x.reshape(-1), x.shape, *geom, out.reshape(-1), idx.reshape(-1),
+                              *out_hw)
         np.testing.assert_array_equal(out, out_ref, err_msg=case)
         np.testing.assert_array_equal(idx, idx_ref, err_msg=case)
         g = rng.standard_normal(out.shape).astype(np.float32)

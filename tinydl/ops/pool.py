@@ -143,9 +143,10 @@ class MaxPool2d(Function):
             else:
                 xc = np.ascontiguousarray(x)
                 per_image = xc[:1].nbytes + out[:1].nbytes + indices[:1].nbytes
-                _by_images(lambda n0, n1: kernels.max_pool_kernel(xc[n0:n1], *geom, out[n0:n1],
-                                                                  indices[n0:n1]),
-                           x.shape[0], per_image, out.size * geom.kh * geom.kw)
+                _by_images(lambda n0, n1: kernels.max_pool_kernel(
+                    xc[n0:n1].reshape(-1), (n1 - n0,) + xc.shape[1:], *geom,
+                    out[n0:n1].reshape(-1), indices[n0:n1].reshape(-1), *out_hw),
+                    x.shape[0], per_image, out.size * geom.kh * geom.kw)
         elif indices is None:
             out, indices = max_pool_offsets(x, geom, out_hw)
         else:
