@@ -356,9 +356,9 @@ def in_parallel(task, count, work, min_work=None):
         i = next(chunks)  # atomic under the GIL
         return i if i < count else None
 
-    if count <= 1 or work < (PARALLEL_MIN_WORK if min_work is None else min_work):
-        return [task(claim)]
-    parts = min(threads.task_threads(), count)  # a fixed count is read from BLAS: 2.4 us
+    # The thread count only for a task worth sharing: a fixed count is read from BLAS (2.4 us).
+    small = count <= 1 or work < (PARALLEL_MIN_WORK if min_work is None else min_work)
+    parts = 1 if small else min(threads.task_threads(), count)
     if parts <= 1:
         return [task(claim)]
     # OpenBLAS takes a thread count only from the main thread (measured: set in another
