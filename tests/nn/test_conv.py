@@ -471,6 +471,37 @@ def test_sample_major_in_chunks_of_samples_on_several_threads(monkeypatch, dtype
             np.testing.assert_allclose(a, r, rtol=0, atol=tol * scale, err_msg=f"{name} {parts}")
 
 
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("wants", [(True, True), (True, False), (False, True)])
+def test_sample_major_backward_gives_the_gradients_asked_for(monkeypatch, wants, bias):
+    """Sample-major's one-pass backward (both gradients from the forward's columns, chunks on
+    two threads) and its fallback (one gradient wanted): the gradients of the inputs that
+    require grad equal the NumPy reference's, the others stay None."""
+    rng = np.random.default_rng(4)
+    x0 = rng.standard_normal((5, 2, 8, 9)).astype(np.float32)
+    w0 = rng.standard_normal((3, 2, 3, 3)).astype(np.float32)
+    b0 = rng.standard_normal(3).astype(np.float32)
+    g0 = rng.standard_normal((5, 3, 8, 9)).astype(np.float32)
+    monkeypatch.setattr(oconv, "CHUNK_BYTES", 2 * (2 * 9 + 1 + 3) * 72 * 4)  # 2 samples
+    monkeypatch.setattr(oconv, "PARALLEL_MIN_WORK", 0)
+    monkeypatch.setattr(oconv.threads, "task_threads", lambda: 2)
+
+    def grads(**flags):
+        x = tinydl.Tensor(x0, requires_grad=wants[0])
+        w = tinydl.Tensor(w0, requires_grad=wants[1])
+        b = tinydl.Tensor(b0, requires_grad=True) if bias else None
+        with tinydl.backends.flags(**flags):
+            F.conv2d(x, w, b, padding=1).backward(tinydl.Tensor(g0))
+        return [None if t is None or t.grad is None else t.grad.data for t in (x, w, b)]
+
+    fast = grads(numba=True, conv_route="sample-major")
+    reference = grads(numba=False)
+    for name, a, r, wanted in zip(("dx", "dw", "db"), fast, reference, wants + (bias,)):
+        assert (a is None) == (not wanted), name
+        if wanted:
+            np.testing.assert_allclose(a, r, rtol=0, atol=1e-5 * np.abs(r).max(), err_msg=name)
+
+
 @pytest.mark.parametrize("shape,channels,route_name", [
     ((2, 3, 32, 32), 4, "sample-major"), ((2, 3, 6, 6), 4, "channel-major"),
     ((2, 16, 8, 8), 16, "winograd")])

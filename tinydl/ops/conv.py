@@ -32,8 +32,8 @@ Function, on arrays:
 
 plus ``fits(geom, groups)`` and ``release(saved)``. A route may also offer both gradients
 of a Conv2d in one call, ``backward(x, g, w, geom, groups, hw, saved, need_x, need_w) ->
-dx, dW, db``, which Conv2d's backward then uses instead (Winograd does, to go over its chunks
-of tiles once). ``Reference`` below is the NumPy route,
+dx, dW, db``, which Conv2d's backward then uses instead (Winograd and sample-major do, to go over
+their chunks once). ``Reference`` below is the NumPy route,
 the one to read; the fast routes live in their own modules:
 
     reference       this file            NumPy only; every convolution when Numba is off
