@@ -264,7 +264,7 @@ class SampleMajor:
             return total
 
         gw, gb = _weight_and_bias(conv.in_parallel(part, len(todo), _work(cols, f)), cols,
-                                  np.promote_types(x.dtype, g.dtype), geom)
+                                  np.promote_types(x.dtype, g.dtype))
         if saved is None:
             cols.give_back()
         return gw, gb
@@ -322,7 +322,7 @@ class SampleMajor:
             return total
 
         gw, gb = _weight_and_bias(conv.in_parallel(part, len(todo), 2 * _work(cols, f)), cols,
-                                  dtype, geom)
+                                  dtype)
         return dx, gw, gb
 
     @staticmethod
@@ -331,13 +331,13 @@ class SampleMajor:
             saved.give_back()
 
 
-def _weight_and_bias(totals, cols, dtype, geom):
+def _weight_and_bias(totals, cols, dtype):
     """(dW, db) from the threads' sums of g @ columns^T, (F, C*kh*kw [+1]) each (None from a
     thread that got no chunk): the last column is the bias gradient when the columns carry the
     forward's row of ones, else db is None."""
     totals = [t for t in totals if t is not None]
     total = sum(totals[1:], totals[0])
-    n, c, kh, kw = cols.shape6[:4]
+    c, kh, kw = cols.shape6[1:4]
     gw = np.ascontiguousarray(total[:, :cols.k], dtype=dtype).reshape(-1, c, kh, kw)
     gb = total[:, cols.k].astype(dtype) if total.shape[1] > cols.k else None
     return gw, gb
