@@ -80,10 +80,24 @@ def conv_workload(rng, shape, torch=None):
     return ours, theirs, (x0, w0)
 
 
+MIN_ROUNDS, MAX_ROUNDS = 3, 20
+ROUND_SECONDS = 1.0  # of timed calls (both libraries) that short shapes get rounds to fill
+
+
+def rounds_for(ours, theirs, repeat):
+    """Alternating rounds for one shape: ``MIN_ROUNDS``, or for a shape of a few milliseconds
+    as many as fill ``ROUND_SECONDS`` of timed calls (at most ``MAX_ROUNDS``). With three
+    rounds of five calls a 4 ms shape was timed over 0.1 s in all, and one burst of other
+    work on the machine read as its ratio (1.29 once on (32,3,32,32), 0.79-0.85 in the runs
+    around it)."""
+    one_call = sum(median_time(fn, repeat=1) for fn in (ours, theirs))
+    return int(min(MAX_ROUNDS, max(MIN_ROUNDS, ROUND_SECONDS // (repeat * one_call))))
+
+
 def run(quick=False):
     """One row per shape: tinydl vs torch forward+backward time (medians over alternating
-    rounds), GFLOP/s in the note."""
-    repeat, rounds = (3, 1) if quick else (5, 3)
+    rounds, more of them for short shapes: ``rounds_for``), GFLOP/s in the note."""
+    repeat = 3 if quick else 5
     torch = try_torch()
     peak = gemm_gflops()
     rng = np.random.default_rng(0)
@@ -98,9 +112,11 @@ def run(quick=False):
             name = "torch"
         else:
             theirs, name = _numpy_baseline(x0, w0, s, p), "numpy"
+        rounds = 1 if quick else rounds_for(ours, theirs, repeat)
         t_ours, t_base = paired_times(ours, theirs, repeat=repeat, rounds=rounds, warmup=2)
         note = (f"tinydl {flops / t_ours / 1e9:.1f} GFLOP/s, {name} {flops / t_base / 1e9:.1f} "
-                f"GFLOP/s, float32 GEMM peak {peak:.1f} GFLOP/s")
+                f"GFLOP/s, float32 GEMM peak {peak:.1f} GFLOP/s; {rounds} alternating rounds "
+                f"of {repeat} calls")
         rows.append(row(f"conv2d fwd+bwd ({n},{c},{h},{wd})->{f} k{k} s{s} p{p}", t_ours, t_base,
                         name, goal=1.0 if name == "torch" else 1.5, note=note))
     return rows
