@@ -252,15 +252,11 @@ class SampleMajor:
         todo = _sample_chunks(cols, f)
 
         def part(claim):
-            # (N', F, HW) @ (N', HW, rows) summed over samples; with the forward's spare row
-            # of ones, the last column is the bias gradient.
             total = None
             for n0, n1 in map(todo.__getitem__, iter(claim, None)):
                 if saved is None:
                     cols.fill(x[n0:n1], geom, n0)
-                chunk = np.add.reduce(
-                    np.matmul(g3[n0:n1], cols.buffer[n0:n1].transpose(0, 2, 1)), axis=0)
-                total = chunk if total is None else np.add(total, chunk, out=total)
+                total = _add_weight_chunk(total, g3, cols, n0, n1)
             return total
 
         gw, gb = _weight_and_bias(conv.in_parallel(part, len(todo), _work(cols, f)), cols,
@@ -283,8 +279,7 @@ class SampleMajor:
 
         def part(claim):
             for n0, n1 in map(todo.__getitem__, iter(claim, None)):
-                np.matmul(w_t, g3[n0:n1], out=cols.rows[n0:n1])
-                cols.fold_into(out[n0:n1], geom, n0)
+                _fold_input_chunk(w_t, g3, cols, out, geom, n0, n1)
 
         conv.in_parallel(part, len(todo), _work(cols, f))
         if cols is not saved:
@@ -314,11 +309,8 @@ class SampleMajor:
         def part(claim):
             total = None
             for n0, n1 in map(todo.__getitem__, iter(claim, None)):
-                chunk = np.add.reduce(
-                    np.matmul(g3[n0:n1], cols.buffer[n0:n1].transpose(0, 2, 1)), axis=0)
-                total = chunk if total is None else np.add(total, chunk, out=total)
-                np.matmul(w_t, g3[n0:n1], out=cols.rows[n0:n1])
-                cols.fold_into(dx[n0:n1], geom, n0)
+                total = _add_weight_chunk(total, g3, cols, n0, n1)  # reads the columns,
+                _fold_input_chunk(w_t, g3, cols, dx, geom, n0, n1)  # then overwrites them
             return total
 
         gw, gb = _weight_and_bias(conv.in_parallel(part, len(todo), 2 * _work(cols, f)), cols,
@@ -329,6 +321,21 @@ class SampleMajor:
     def release(saved):
         if saved is not None:
             saved.give_back()
+
+
+def _add_weight_chunk(total, g3, cols, n0, n1):
+    """``total`` plus g @ columns^T summed over samples n0..n1, (N', F, HW) @ (N', HW, rows)
+    -> (F, rows); the chunk's sum itself when total is None. With the forward's spare row of
+    ones in the columns, the last column is the bias gradient."""
+    chunk = np.add.reduce(np.matmul(g3[n0:n1], cols.buffer[n0:n1].transpose(0, 2, 1)), axis=0)
+    return chunk if total is None else np.add(total, chunk, out=total)
+
+
+def _fold_input_chunk(w_t, g3, cols, out, geom, n0, n1):
+    """The input gradient of samples n0..n1: W^T g into their column rows (overwriting
+    them), folded into ``out[n0:n1]``."""
+    np.matmul(w_t, g3[n0:n1], out=cols.rows[n0:n1])
+    cols.fold_into(out[n0:n1], geom, n0)
 
 
 def _weight_and_bias(totals, cols, dtype):
