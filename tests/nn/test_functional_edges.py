@@ -17,6 +17,11 @@ def test_an_empty_batch_leaves_instance_norm_running_stats_alone():
     F.instance_norm(T(np.zeros((0, 3, 5))), rm, rv, use_input_stats=True)
     np.testing.assert_array_equal(rm.data, 0.0)
     np.testing.assert_array_equal(rv.data, 1.0)
+    # images of no pixels have no statistics either (torch leaves the buffers alone)
+    rm.data[...] = 0.5
+    F.instance_norm(T(np.zeros((2, 3, 0))), rm, rv, use_input_stats=True)
+    np.testing.assert_array_equal(rm.data, 0.5)
+    np.testing.assert_array_equal(rv.data, 1.0)
     m = nn.InstanceNorm2d(3, track_running_stats=True)
     m(tinydl.Tensor(np.zeros((0, 3, 4, 4), np.float32)))
     assert np.isfinite(m.running_mean.data).all() and np.isfinite(m.running_var.data).all()

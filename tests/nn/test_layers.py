@@ -195,6 +195,62 @@ def test_batchnorm_running_stats_against_torch():
         np.testing.assert_allclose(ours(x).data, theirs(torch.tensor(x)).detach().numpy(), atol=1e-5)
 
 
+@pytest.mark.parametrize("affine", [True, False])
+def test_batchnorm_then_inplace_relu_trains_as_torch(affine):
+    """BatchNorm's backward reads neither its output nor a view of it (as torch's), so
+    ReLU(inplace=True) on that output is allowed and changes no gradient."""
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(1).standard_normal((4, 3, 2, 5))
+    grads = []
+    for lib in (tinydl, torch):
+        m = lib.nn if lib is tinydl else torch.nn
+        bn = m.BatchNorm2d(3, affine=affine).double()
+        xt = lib.tensor(x, requires_grad=True)
+        out = m.ReLU(inplace=True)(bn(xt))
+        (out * lib.tensor(np.arange(out.numel(), dtype=np.float64).reshape(out.shape))
+         ).sum().backward()
+        grads.append([np.asarray(xt.grad.detach().numpy() if lib is torch else xt.grad.data)]
+                     + [np.asarray(p.grad.numpy() if lib is torch else p.grad.data)
+                        for p in bn.parameters()])
+    for ours, theirs in zip(*grads):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-10)
+
+
+def test_float16_batchnorm_sums_wide_as_torch():
+    """16,384 values of about 200 per channel sum to 3e6, past float16's 65,504: the
+    statistics and the gradient sums are taken in float32, as torch does."""
+    torch = pytest.importorskip("torch")
+    x = (np.random.default_rng(3).standard_normal((256, 4, 8, 8)) * 30 + 200).astype(np.float16)
+    ours, theirs = nn.BatchNorm2d(4).to(tinydl.float16), torch.nn.BatchNorm2d(4).half()
+    xt, xx = tinydl.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, ref = ours(xt), theirs(xx)
+    c = (np.random.default_rng(4).standard_normal(x.shape) * 0.01).astype(np.float16)
+    (out * tinydl.tensor(c)).sum().backward()
+    (ref * torch.tensor(c)).sum().backward()
+    np.testing.assert_allclose(out.data.astype(np.float64), ref.detach().double().numpy(),
+                               atol=2e-2)
+    np.testing.assert_allclose(ours.running_mean.data, theirs.running_mean.numpy(), rtol=1e-3)
+    assert np.isfinite(xt.grad.data).all() and np.isfinite(ours.weight.grad.data).all()
+    np.testing.assert_allclose(ours.weight.grad.data.astype(np.float64),
+                               theirs.weight.grad.double().numpy(), rtol=1e-2)
+
+
+def test_batchnorm_first_and_create_graph_gradients_agree():
+    """The normalisations' op has two backwards: NumPy for a first-order pass, tinydl ops under
+    create_graph. They must give the same gradients (the second is also differentiated)."""
+    rng = np.random.default_rng(2)
+    x = tinydl.tensor(rng.standard_normal((5, 3, 4)), requires_grad=True)
+    w = tinydl.tensor(rng.standard_normal(3), requires_grad=True)
+    b = tinydl.tensor(rng.standard_normal(3), requires_grad=True)
+    g = tinydl.tensor(rng.standard_normal((5, 3, 4)))
+    out = F.batch_norm(x, None, None, w, b, training=True)
+    first = tinydl.autograd.grad(out, (x, w, b), g, retain_graph=True)
+    second = tinydl.autograd.grad(out, (x, w, b), g, create_graph=True)
+    assert all(s.requires_grad for s in second[:2])
+    for a, c, name in zip(first, second, "xwb"):
+        np.testing.assert_allclose(a.data, c.data, rtol=1e-12, atol=1e-12, err_msg=name)
+
+
 def test_batchnorm_formula_and_errors():
     x = np.random.default_rng(0).standard_normal((6, 3))
     bn = nn.BatchNorm1d(3).double()

@@ -64,7 +64,14 @@ CASES = [
     reduction("sum_torch_names", lambda x: td.sum(x, dim=1, keepdim=True),
               lambda x: x.sum(1, keepdims=True), X3, zero_d=False,
               torch=lambda x: x.sum(dim=1, keepdim=True)),
+    # every axis but the channel axis: the per-channel sums of sum_arrays' two-step route
+    reduction("sum_all_but_channel", lambda x: td.sum(x, axis=(0, 2, 3), keepdims=True),
+              lambda x: x.sum((0, 2, 3), keepdims=True), (3, 4, 2, 5), zero_d=False,
+              empty=(0, 4, 2, 5), torch=lambda x: x.sum((0, 2, 3), keepdim=True)),
     reduction("mean", td.mean, np.mean, torch=lambda x: x.mean(), empty=(0, 3)),
+    reduction("mean_all_but_channel", lambda x: td.mean(x, axis=(0, 2, 3)),
+              lambda x: x.mean((0, 2, 3)), (3, 4, 2, 5), zero_d=False,
+              torch=lambda x: x.mean((0, 2, 3))),
     reduction("mean_axis0", lambda x: td.mean(x, axis=0), lambda x: x.mean(0), zero_d=False,
               empty=(3, 0), torch=lambda x: x.mean(0)),
     reduction("mean_axes_keepdims", lambda x: td.mean(x, axis=(-1, 0), keepdims=True),
@@ -524,3 +531,28 @@ def test_std_gradient_is_zero_over_a_constant_slice(dtype):
     x = td.Tensor(np.full(4, 7.0, dtype), requires_grad=True)
     (g,) = td.grad(td.std(x), [x], create_graph=True)
     np.testing.assert_array_equal(g.data, 0.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(shape=st.lists(st.integers(0, 5), min_size=1, max_size=5), data=st.data(),
+       dtype=st.sampled_from([np.float64, np.float32, np.float16]),
+       keepdims=st.booleans(), transposed=st.booleans())
+def test_sum_arrays_equals_numpys_sum(shape, data, dtype, keepdims, transposed):
+    """The one sum under Sum, Mean and the normalisations: NumPy's result, shape and dtype
+    for any axes, on contiguous and transposed arrays (the two-step route serves only a
+    C-contiguous float array summed over every axis but an inner one; the test draws those
+    most of the time)."""
+    from tinydl.ops._util import sum_arrays
+
+    x = np.random.default_rng(len(shape)).standard_normal(shape).astype(dtype)
+    if transposed:
+        x = x.T
+    kept = data.draw(st.integers(-1, x.ndim - 1))  # -1: a random set of axes instead
+    axes = (tuple(a for a in range(x.ndim) if a != kept) if kept >= 0 else
+            tuple(sorted(data.draw(st.sets(st.integers(0, x.ndim - 1))))))
+    wide = np.float32 if dtype == np.float16 else None
+    got = sum_arrays(x, axes, keepdims, dtype=wide)
+    want = np.sum(x, axis=axes, keepdims=keepdims, dtype=wide)
+    assert np.shape(got) == want.shape and np.asarray(got).dtype == want.dtype, (axes, x.shape)
+    np.testing.assert_allclose(got, want, rtol=1e-3 if dtype == np.float16 else 1e-5,
+                               atol=1e-4, err_msg=f"sum_arrays over {axes} of {x.shape}")

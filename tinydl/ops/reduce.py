@@ -15,7 +15,7 @@ import numpy as np
 
 from tinydl.autograd import Function
 from tinydl.ops._util import (DEFAULT_FLOAT, as_tensor, expand_reduced, floating, keepdims_shape,
-                              normalize_axes, torch_names)
+                              normalize_axes, sum_arrays, torch_names)
 from tinydl.ops.elementwise import Sqrt, _gate, _sgn, abs, astype, exp, where
 from tinydl.ops.index import getitem
 from tinydl.ops.scan import CumProd, reversed_along
@@ -32,7 +32,7 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, x, axes=(), keepdims=False):
         ctx.axes, ctx.keepdims = axes, keepdims
-        return np.sum(x, axis=axes, keepdims=keepdims)
+        return sum_arrays(x, axes, keepdims)
 
     @staticmethod
     def backward(ctx, g):
@@ -66,7 +66,8 @@ class Mean(Function):
         # float16 sums in float32 (NumPy's own default; torch accumulates wider too): a
         # float16 running sum overflows to inf where the mean is finite.
         wide = np.float32 if x.dtype == np.float16 else x.dtype
-        return np.mean(x, axis=axes, keepdims=keepdims, dtype=wide).astype(x.dtype, copy=False)
+        total = sum_arrays(x, axes, keepdims, dtype=wide)
+        return np.true_divide(total, ctx.count, dtype=wide).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):

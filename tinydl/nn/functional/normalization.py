@@ -1,16 +1,24 @@
-"""Functional normalisation: batch, layer, instance and group norm, as compositions of core ops.
+"""Functional normalisation: batch, layer, instance and group norm.
 
-Each is differentiable to any order because it is built from tinydl ops; the running
-statistics are updated in place outside the graph, as torch does.
+All four share one op, ``Normalize``: x less its mean, over its standard deviation, over some
+axes; batch norm's scale and shift are part of it (one weight and bias per statistic), the
+others scale and shift with core ops. Written with core ops the same formula records seven
+nodes, each with its own pass over the data and its own broadcast-and-sum gradient.
+BatchNorm2d forward and backward, float32, one thread, alternating rounds: (64, 16, 8, 8)
+1204 -> 495 us, (64, 32, 4, 4) 1158 -> 445 us, (32, 64, 16, 16) 4360 -> 2115 us (torch 534,
+372 and 3076 us); the quickstart CNN's epoch 98 -> 64 ms. The backward is NumPy on arrays,
+and the same formulas in tinydl ops under ``create_graph``, so every normalisation is still
+differentiable to any order. The running statistics are updated in place outside the graph,
+as torch does.
 """
 import math
 import numbers
 
 import numpy as np
 
-from tinydl.autograd import no_grad
+from tinydl.autograd import Function, is_grad_enabled, no_grad
 from tinydl.ops._checks import _tensor
-from tinydl.ops._util import ShapeError
+from tinydl.ops._util import ShapeError, sum_arrays
 from tinydl.tensor import Tensor
 
 
@@ -18,12 +26,16 @@ def _channel_shape(x):
     return (1, x.shape[1]) + (1,) * (x.ndim - 2)
 
 
-def _affine(out, weight, bias, shape, op):
+def _check_affine(weight, bias, shape, op):
     size = math.prod(shape)
     for name, value in (("weight", weight), ("bias", bias)):
         if value is not None and value.size != size:  # (reshape's own error named reshape)
             raise ShapeError(f"{op}: {name} of shape {value.shape} does not "
                              f"fit the {size} values per sample it scales (shape {shape})")
+
+
+def _affine(out, weight, bias, shape, op):
+    _check_affine(weight, bias, shape, op)
     if weight is not None:
         out = out * weight.reshape(shape)
     if bias is not None:
@@ -31,12 +43,97 @@ def _affine(out, weight, bias, shape, op):
     return out
 
 
-def _normalize(x, axes, eps):
-    """(x - mean) / sqrt(var + eps) over ``axes`` with the biased variance; also (mean, var)."""
-    mean = x.mean(axis=axes, keepdims=True)
-    centred = x - mean
-    var = (centred * centred).mean(axis=axes, keepdims=True)
-    return centred * (var + eps) ** -0.5, mean, var
+def _sum(a, axes):
+    """The sum over ``axes`` (kept), in a's dtype; float16 is summed in float32 (as the
+    Mean op does), where a float16 running sum would overflow to inf."""
+    if a.dtype == np.float16:
+        return sum_arrays(a, axes, keepdims=True, dtype=np.float32).astype(np.float16)
+    return sum_arrays(a, axes, keepdims=True)
+
+
+def _mean(a, axes, count):
+    """The mean over ``axes`` (kept) of ``count`` values each; 0 where there are none (the
+    output is then empty too)."""
+    if a.dtype == np.float16:
+        total = sum_arrays(a, axes, keepdims=True, dtype=np.float32)
+        return (total / max(count, 1)).astype(np.float16)
+    return sum_arrays(a, axes, keepdims=True) / max(count, 1)
+
+
+class Normalize(Function):
+    """``y = (x - mean) * (var + eps) ** -0.5 * weight + bias``, the mean and the biased
+    variance taken over ``axes`` of x (kept as axes of length 1: the statistics' shape).
+    ``weight`` and ``bias`` (either may be None) hold one value per statistic (batch norm:
+    one per channel), in any shape of that size. The forward also writes the statistics, as
+    arrays, into the dict ``stats`` (``'mean'``, ``'var'``) for the running ones.
+
+    Gradient, with ``xhat`` the normalised x, ``m(.)`` the mean over ``axes`` and
+    ``inv = (var + eps) ** -0.5``: ``dx = inv * weight * (g - m(g) - xhat * m(g * xhat))``
+    (the mean's and the variance's own dependence on x are the two terms subtracted),
+    ``dweight = sum(g * xhat)``, ``dbias = sum(g)``: the two sums serve all three.
+    """
+
+    retain_inputs = (0, 1)  # x: read only by the create_graph backward; weight: dx's scale
+    retain_output = False  # (an in-place op on the output, such as ReLU(inplace=True), is fine)
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, axes, eps, stats):
+        count = math.prod([x.shape[a] for a in axes])
+        mean = _mean(x, axes, count)
+        xhat = x - mean
+        var = _mean(xhat * xhat, axes, count)
+        inv = (var + eps) ** -0.5
+        xhat *= inv
+        ctx.axes, ctx.count, ctx.eps, ctx.inv, ctx.xhat = axes, count, eps, inv, xhat
+        stats["mean"], stats["var"] = mean, var
+        out = xhat * weight.reshape(inv.shape) if weight is not None else xhat.copy()
+        if bias is not None:
+            out += bias.reshape(inv.shape)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, weight, bias = ctx.inputs[:3]
+        need_x, need_weight, need_bias = ctx.needs_input_grad[:3]
+        axes, count = ctx.axes, ctx.count
+        if not is_grad_enabled():  # first order: on arrays
+            g, xhat = g.data, ctx.xhat
+            g_sum = _sum(g, axes)
+            gx_sum = _sum(g * xhat, axes)
+            dx = None
+            if need_x:
+                dx = g - g_sum / max(count, 1)
+                dx -= xhat * (gx_sum / max(count, 1))
+                if weight is not None:
+                    w = weight.data if isinstance(weight, Tensor) else np.asarray(weight)
+                    dx *= ctx.inv * w.reshape(g_sum.shape)
+                else:
+                    dx *= ctx.inv
+            return (dx, gx_sum.reshape(weight.shape) if need_weight else None,
+                    g_sum.reshape(bias.shape) if need_bias else None, None, None, None)
+        # create_graph: the same formulas in tinydl ops, with xhat and inv recomputed from x
+        # so that they carry their dependence on x into the next derivative.
+        centred = x - x.mean(axis=axes, keepdims=True)
+        inv = ((centred * centred).mean(axis=axes, keepdims=True) + ctx.eps) ** -0.5
+        xhat = centred * inv
+        dx = None
+        if need_x:
+            gw = g if weight is None else g * weight.reshape(inv.shape)
+            dx = inv * (gw - gw.mean(axis=axes, keepdims=True)
+                        - xhat * (gw * xhat).mean(axis=axes, keepdims=True))
+        dweight = ((g * xhat).sum(axis=axes, keepdims=True).reshape(weight.shape)
+                   if need_weight else None)
+        dbias = g.sum(axis=axes, keepdims=True).reshape(bias.shape) if need_bias else None
+        return dx, dweight, dbias, None, None, None
+
+
+def _normalize(x, axes, eps, weight=None, bias=None):
+    """(x - mean) / sqrt(var + eps) over ``axes`` with the biased variance, times ``weight``
+    plus ``bias`` (one value per statistic, or None): ``Normalize``. Also the batch's
+    (mean, var) as arrays."""
+    stats = {}
+    out = Normalize.apply(x, weight, bias, axes, eps, stats)
+    return out, stats["mean"], stats["var"]
 
 
 def _check_running(x, running_mean, running_var, op):
@@ -75,14 +172,16 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if count <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
                              f"got input of shape {x.shape}")
-        out, mean, var = _normalize(x, axes, eps)
+        _check_affine(weight, bias, shape, "batch_norm")
+        out, mean, var = _normalize(x, axes, eps, weight, bias)
         if running_mean is not None and running_var is not None:
             with no_grad():
                 m = momentum
                 running_mean.data[...] = ((1 - m) * running_mean.data
-                                          + m * mean.data.reshape(-1))
+                                          + m * mean.reshape(-1))
                 running_var.data[...] = ((1 - m) * running_var.data
-                                         + m * var.data.reshape(-1) * (count / (count - 1)))
+                                         + m * var.reshape(-1) * (count / (count - 1)))
+        return out  # scaled and shifted in the same op
     else:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: running_mean and running_var are needed when not "
@@ -129,11 +228,12 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
             raise ValueError(f"instance_norm: expected more than 1 spatial element when "
                              f"training (using input statistics), got input of shape {x.shape}")
         out, mean, var = _normalize(x, axes, eps)
-        if running_mean is not None and running_var is not None and x.shape[0]:
-            # (an empty batch has no statistics: its mean would write NaN into the buffers)
+        if running_mean is not None and running_var is not None and x.size:
+            # (an empty batch, or images of no pixels, have no statistics: torch leaves the
+            # buffers alone)
             m = momentum
-            unbiased = var.data * (count / max(count - 1, 1))
-            batch_mean = mean.data.mean(axis=0).ravel()
+            unbiased = var * (count / max(count - 1, 1))
+            batch_mean = mean.mean(axis=0).ravel()
             running_mean.data[...] = (1 - m) * running_mean.data + m * batch_mean
             running_var.data[...] = (1 - m) * running_var.data + m * unbiased.mean(axis=0).ravel()
     else:
