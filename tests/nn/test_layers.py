@@ -235,6 +235,25 @@ def test_float16_batchnorm_sums_wide_as_torch():
                                theirs.weight.grad.double().numpy(), rtol=1e-2)
 
 
+def test_batch_norm_output_dtype_follows_promotion_of_its_inputs():
+    """float32 input with a float64 scale or shift gives float64 (as x * w + b would), each
+    gradient in its own input's dtype; a float64 bias must not be added into float32."""
+    x = tinydl.tensor(np.random.default_rng(5).standard_normal((4, 3, 2)).astype(np.float32),
+                      requires_grad=True)
+    for w_dtype, b_dtype, want in [(None, np.float64, np.float64), (np.float64, None, np.float64),
+                                   (np.float32, np.float64, np.float64),
+                                   (np.float32, np.float32, np.float32)]:
+        w = None if w_dtype is None else tinydl.tensor(np.ones(3, w_dtype), requires_grad=True)
+        b = None if b_dtype is None else tinydl.tensor(np.ones(3, b_dtype), requires_grad=True)
+        out = F.batch_norm(x, None, None, w, b, training=True)
+        assert out.dtype == want, (w_dtype, b_dtype, out.dtype)
+        out.sum().backward()
+        assert x.grad.dtype == np.float32
+        for p, dtype in ((w, w_dtype), (b, b_dtype)):
+            assert p is None or p.grad.dtype == dtype
+        x.grad = None
+
+
 def test_batchnorm_first_and_create_graph_gradients_agree():
     """The normalisations' op has two backwards: NumPy for a first-order pass, tinydl ops under
     create_graph. They must give the same gradients (the second is also differentiated)."""

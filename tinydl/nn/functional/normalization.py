@@ -88,7 +88,9 @@ class Normalize(Function):
         stats["mean"], stats["var"] = mean, var
         out = xhat * weight.reshape(inv.shape) if weight is not None else xhat.copy()
         if bias is not None:
-            out += bias.reshape(inv.shape)
+            shift = bias.reshape(inv.shape)
+            # in place unless the bias's dtype is wider (float32 x, float64 bias: float64)
+            out = np.add(out, shift, out=out if np.result_type(out, shift) == out.dtype else None)
         return out
 
     @staticmethod
