@@ -12,8 +12,8 @@ import tinydl
 import tinydl.nn.functional as F
 from tinydl import backends
 
-DEFAULTS = {"winograd": True, "winograd_min_channels": 16, "sample_major_min_pixels": 512,
-            "conv_route": "auto"}
+DEFAULTS = {"winograd": True, "winograd_min_channels": 16, "winograd_min_pixels": 64,
+            "sample_major_min_pixels": 512, "conv_route": "auto"}
 
 
 def test_settings_have_their_documented_defaults():

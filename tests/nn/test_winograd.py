@@ -120,7 +120,8 @@ def _forward_backward(x, w, b, padding):
 
 def test_winograd_float32_agrees_with_numpy_reference(numba_on, kernel_calls):
     """The default path for float32 3x3 convolutions with 16+ channels, against Numba off
-    (the NumPy reference route), relative to each result's scale."""
+    (the NumPy reference route), relative to each result's scale. (Maps of odd sizes and
+    under 64 pixels too, where edge tiles are cut: the pixel floor lowered to let them in.)"""
     rng = np.random.default_rng(1)
     for n, c, f, h, w, p in [(2, 16, 16, 8, 8, 1), (3, 17, 20, 7, 9, 0), (1, 16, 24, 5, 6, 2),
                              (4, 32, 16, 12, 11, 1)]:
@@ -128,7 +129,8 @@ def test_winograd_float32_agrees_with_numpy_reference(numba_on, kernel_calls):
         weight = (rng.standard_normal((f, c, 3, 3)) / np.sqrt(9 * c)).astype(np.float32)
         b = rng.standard_normal(f).astype(np.float32)
         before = kernel_calls.get("winograd_fold", 0)
-        fast = _forward_backward(x, weight, b, p)
+        with tinydl.backends.flags(winograd_min_pixels=1):
+            fast = _forward_backward(x, weight, b, p)
         assert kernel_calls["winograd_fold"] == before + 1
         with tinydl.backends.flags(numba=False):
             slow = _forward_backward(x, weight, b, p)
@@ -146,27 +148,35 @@ def test_winograd_serves_only_float32_3x3_stride1_with_16_channels(numba_on, ker
                  **kw)
         return kernel_calls.get("winograd_output", 0) > before
 
-    assert used((1, 16, 6, 6), (16, 16, 3, 3), padding=1)
-    assert not used((1, 8, 6, 6), (16, 8, 3, 3), padding=1)  # few input channels
-    assert not used((1, 16, 6, 6), (8, 16, 3, 3))  # few output channels
-    assert not used((1, 16, 6, 6), (16, 16, 3, 3), np.float64)
-    assert not used((1, 16, 6, 6), (16, 16, 3, 3), stride=2)
-    assert not used((1, 16, 6, 6), (16, 16, 3, 3), dilation=2)
-    assert not used((1, 16, 6, 6), (16, 8, 3, 3), groups=2)
-    assert not used((1, 16, 6, 6), (16, 16, 5, 5))
-    with tinydl.backends.flags(numba=False):
-        assert not used((1, 16, 6, 6), (16, 16, 3, 3), padding=1)
-    with tinydl.backends.flags(winograd=False):
-        assert not used((1, 16, 6, 6), (16, 16, 3, 3), padding=1)
-    with tinydl.backends.flags(winograd_min_channels=8):
-        assert used((1, 8, 6, 6), (16, 8, 3, 3), padding=1)
-    with tinydl.backends.flags(winograd_min_channels=17):
-        assert not used((1, 16, 6, 6), (16, 16, 3, 3), padding=1)
+    with tinydl.backends.flags(winograd_min_pixels=1):  # (6x6 maps in this block)
+        assert used((1, 16, 6, 6), (16, 16, 3, 3), padding=1)
+        assert not used((1, 8, 6, 6), (16, 8, 3, 3), padding=1)  # few input channels
+        assert not used((1, 16, 6, 6), (8, 16, 3, 3))  # few output channels
+        assert not used((1, 16, 6, 6), (16, 16, 3, 3), np.float64)
+        assert not used((1, 16, 6, 6), (16, 16, 3, 3), stride=2)
+        assert not used((1, 16, 6, 6), (16, 16, 3, 3), dilation=2)
+        assert not used((1, 16, 6, 6), (16, 8, 3, 3), groups=2)
+        assert not used((1, 16, 6, 6), (16, 16, 5, 5))
+        with tinydl.backends.flags(numba=False):
+            assert not used((1, 16, 6, 6), (16, 16, 3, 3), padding=1)
+        with tinydl.backends.flags(winograd=False):
+            assert not used((1, 16, 6, 6), (16, 16, 3, 3), padding=1)
+        with tinydl.backends.flags(winograd_min_channels=8):
+            assert used((1, 8, 6, 6), (16, 8, 3, 3), padding=1)
+        with tinydl.backends.flags(winograd_min_channels=17):
+            assert not used((1, 16, 6, 6), (16, 16, 3, 3), padding=1)
+    # small maps run channel-major: under 64 output pixels (6x6 is 36) by default
+    assert tinydl.backends.winograd_min_pixels == 64
+    assert not used((1, 16, 6, 6), (16, 16, 3, 3), padding=1)
+    assert not used((1, 16, 7, 9), (16, 16, 3, 3), padding=1)  # 63 pixels
+    assert used((1, 16, 8, 8), (16, 16, 3, 3), padding=1)
+    assert not used((2, 16, 4, 4), (32, 16, 3, 3), padding=1)
 
 
-def test_winograd_backward_twice_with_retain_graph(numba_on, kernel_calls):
+def test_winograd_backward_twice_with_retain_graph(numba_on, kernel_calls, monkeypatch):
     """Backward overwrites the saved tiles with the input gradient's; a second backward
     rebuilds them."""
+    monkeypatch.setattr(tinydl.backends, "winograd_min_pixels", 1)  # a 6x7 map
     rng = np.random.default_rng(2)
     x = tinydl.Tensor(rng.standard_normal((2, 16, 6, 7)).astype(np.float32), requires_grad=True)
     w = tinydl.Tensor(rng.standard_normal((16, 16, 3, 3)).astype(np.float32), requires_grad=True)
@@ -206,6 +216,7 @@ def test_winograd_in_chunks_of_images_equals_one_chunk(numba_on, kernel_calls, m
         return [out.data] + first + second + [z.data]
 
     monkeypatch.setattr(conv, "CHUNK_BYTES", 2 * per_image + 1)
+    monkeypatch.setattr(tinydl.backends, "winograd_min_pixels", 1)  # a 7x9 map
     assert [c1 - c0 for c0, c1, _ in conv_winograd.chunks(n, c, f, h, w, np.float32)] == [2, 2, 1]
     # One part, then the chunks shared by 2 and 3 threads (more parts than chunks in turn).
     results, seen = {}, set()

@@ -394,7 +394,8 @@ def choose_route(a, b, geom, groups, in_channels, out_channels, out_hw):
 
     A route forced by ``tinydl.backends.conv_route`` wherever it fits; otherwise the
     reference when Numba is off, Winograd for float32 3x3 stride-1 convolutions with enough
-    channels, sample-major columns for groups=1 and big images, channel-major for the rest.
+    channels and output pixels, sample-major columns for groups=1 and big images,
+    channel-major for the rest.
     """
     if backends.conv_route != "auto":
         for forced in routes():
@@ -404,6 +405,7 @@ def choose_route(a, b, geom, groups, in_channels, out_channels, out_hw):
         return Reference
     if (backends.winograd and a.dtype == np.float32 and b.dtype == np.float32
             and min(in_channels, out_channels) >= backends.winograd_min_channels
+            and out_hw[0] * out_hw[1] >= backends.winograd_min_pixels
             and conv_winograd.Winograd.fits(geom, groups)):
         return conv_winograd.Winograd
     if groups == 1 and out_hw[0] * out_hw[1] >= backends.sample_major_min_pixels:
