@@ -383,3 +383,41 @@ def test_no_class_at_all_gives_torchs_values(shape, target, smoothing, reduction
     theirs = torch.nn.functional.cross_entropy(torch.zeros(shape), torch.tensor(t), reduction=reduction,
                                                label_smoothing=smoothing)
     np.testing.assert_array_equal(np.isnan(theirs.numpy()), np.isnan(results[0].data))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_class_index_cross_entropy_fast_path_equals_the_general_one(reduction):
+    """Class indices with no weight or smoothing take a path that reads log softmax only at
+    each row's target and keeps the softmax for backward; with a weight of ones the general
+    path builds Q and sums over every class. Same losses and gradients (also a second
+    backward through the kept softmax), and the first gradient as the one create_graph
+    records (which computes the softmax afresh); with an ignored row and -inf logits (a
+    masked class, and for 'none' a target whose logit is -inf)."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((6, 5))
+    y = rng.integers(0, 5, 6)
+    y[2] = -100
+    x[0, (y[0] + 1) % 5] = -np.inf
+    if reduction == "none":  # (a total would be inf whatever the other rows hold)
+        x[4, y[4]] = -np.inf
+    g_rows = rng.standard_normal(6)  # the output gradient for reduction='none'
+    results = []
+    for weight in (None, np.ones(5)):
+        xt = tinydl.Tensor(x, requires_grad=True)
+        loss = F.cross_entropy(xt, tinydl.Tensor(y), reduction=reduction,
+                               weight=None if weight is None else tinydl.Tensor(weight))
+        g = tinydl.Tensor(g_rows) if loss.ndim else None
+        with np.errstate(invalid="ignore"):
+            loss.backward(g, retain_graph=True)
+            first = xt.grad.data.copy()
+            loss.backward(g)
+        results.append((loss.data, first, xt.grad.data - first))
+        # the gradient that create_graph records computes the softmax afresh
+        xt.grad = None
+        again = F.cross_entropy(xt, tinydl.Tensor(y), reduction=reduction,
+                                weight=None if weight is None else tinydl.Tensor(weight))
+        with np.errstate(invalid="ignore"):
+            (recorded,) = tinydl.autograd.grad(again, (xt,), g, create_graph=True)
+        np.testing.assert_allclose(first, recorded.data, rtol=1e-12, atol=1e-12)
+    for fast, general, what in zip(*results, ("loss", "grad", "second grad")):
+        np.testing.assert_allclose(fast, general, rtol=1e-12, atol=1e-12, err_msg=what)

@@ -102,8 +102,9 @@ def _target_weights(x, t, weight, ignore_index, caller):
 
 def _onehot_targets(x, t, ignore_index, mean, caller):
     """Q (N, C) in x's dtype for class targets t (N,) with no weights or smoothing: 1 at each
-    kept row's target class (1/kept under 'mean'), 0 elsewhere; and the count of kept rows.
-    The same Q as ``_target_weights`` and the general branch of ``cross_entropy`` give."""
+    kept row's target class (1/kept under 'mean'), 0 elsewhere; the count of kept rows; and
+    where Q is not 0, as (rows, classes). The same Q as ``_target_weights`` and the general
+    branch of ``cross_entropy`` give."""
     n, n_classes = x.shape
     valid = t != ignore_index
     kept = int(np.count_nonzero(valid))
@@ -111,7 +112,7 @@ def _onehot_targets(x, t, ignore_index, mean, caller):
     _check_class_bounds(classes, n_classes, caller)
     q = np.zeros(x.shape, x.dtype)
     q[rows, classes] = 1.0 / kept if mean and kept else 1.0
-    return q, kept
+    return q, kept, (rows, classes)
 
 
 def _row_max(x, axis):
@@ -157,15 +158,26 @@ class SoftmaxCrossEntropy(Function):
     retain_output = False
 
     @staticmethod
-    def forward(ctx, x, q, axis, total):
+    def forward(ctx, x, q, axis, total, picks=None):
+        """``picks`` (rows, classes), for a 2-D x and a one-hot Q (class-index targets):
+        where Q is not 0; the loss then reads only those entries of log softmax(x)."""
         shifted = x - _row_max(x, axis)
         ctx.axis, ctx.total = axis, total
+        e = np.exp(shifted)
+        norm = e.sum(axis=axis, keepdims=True)
         # divide: no class at all, log(0) over an empty axis. invalid: classes without target
         # mass add 0, also where their logit is -inf (a masked class): a select, as q * logp
         # would be 0 * -inf = NaN there (torch gives the finite loss).
         with np.errstate(divide="ignore", invalid="ignore"):
-            logp = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
-            losses = -_select(q * logp, q != 0).sum(axis=axis)
+            log_norm = np.log(norm)
+            if picks is not None:
+                rows, classes = picks
+                losses = np.zeros(x.shape[0], x.dtype)
+                losses[rows] = -q[rows, classes] * (shifted[rows, classes] - log_norm[rows, 0])
+            else:
+                losses = -_select(q * (shifted - log_norm), q != 0).sum(axis=axis)
+            # the softmax, for a first-order backward (which would compute it again)
+            ctx.softmax = e / norm if ctx.records else None
         return np.asarray(losses.sum(), dtype=x.dtype) if total else losses
 
     @staticmethod
@@ -175,11 +187,12 @@ class SoftmaxCrossEntropy(Function):
         need_x, need_q = ctx.needs_input_grad[:2]
         if not is_grad_enabled() and not need_q:  # first order: the gradient on arrays
             q = q.data if isinstance(q, Tensor) else q
-            return (SoftmaxCrossEntropyGrad.compute(x.data, q, g.data, axis, total)
-                    if need_x else None, None, None, None)
+            return (SoftmaxCrossEntropyGrad.compute(x.data, q, g.data, axis, total,
+                                                    ctx.softmax)
+                    if need_x else None, None, None, None, None)
         gx = SoftmaxCrossEntropyGrad.apply(x, q, g, axis, total) if need_x else None
         gq = -log_softmax(x, axis) * (g if total else g.expand_dims(axis)) if need_q else None
-        return gx, gq, None, None
+        return gx, gq, None, None, None
 
 
 def cross_entropy(input, target, reduction="mean", label_smoothing=0.0, ignore_index=-100,
@@ -203,6 +216,7 @@ def cross_entropy(input, target, reduction="mean", label_smoothing=0.0, ignore_i
     n_classes = x.shape[class_axis]
     target_data = target.data if isinstance(target, Tensor) else np.asarray(target)
     share = label_smoothing / n_classes if n_classes else 0.0  # the mass each class gets
+    picks = None  # where a one-hot Q is not 0, when it is one
     if target_data.dtype.kind == "f":
         if ignore_index >= 0:
             raise ValueError(f"cross_entropy: ignore_index ({ignore_index}) is not supported "
@@ -233,7 +247,8 @@ def cross_entropy(input, target, reduction="mean", label_smoothing=0.0, ignore_i
         # The usual classifier loss: a one-hot Q written in place (the general branch below
         # builds it from a dozen small arrays, 70 us here for a batch of 128).
         t = _class_targets(x, target_data, "cross_entropy")
-        q, kept = _onehot_targets(x, t, ignore_index, reduction == "mean", "cross_entropy")
+        q, kept, picks = _onehot_targets(x, t, ignore_index, reduction == "mean",
+                                         "cross_entropy")
         defined = kept > 0 or reduction != "mean"
     else:
         t = _class_targets(x, target_data, "cross_entropy")
@@ -248,7 +263,7 @@ def cross_entropy(input, target, reduction="mean", label_smoothing=0.0, ignore_i
         defined = valid.any() or reduction != "mean"
     # No class at all: smoothing's share is 0/0, NaN in torch's loss whatever the reduction.
     defined = defined and not (n_classes == 0 and label_smoothing)
-    loss = SoftmaxCrossEntropy.apply(x, q, class_axis, reduction != "none")
+    loss = SoftmaxCrossEntropy.apply(x, q, class_axis, reduction != "none", picks)
     return loss if defined else _mean_of_nothing(loss)
 
 
@@ -269,12 +284,14 @@ class SoftmaxCrossEntropyGrad(Function):
         return SoftmaxCrossEntropyGrad.compute(x, q, g, axis, total)
 
     @staticmethod
-    def compute(x, q, g, axis, total):
-        """The forward on arrays (a first-order backward calls it directly)."""
-        shifted = x - _row_max(x, axis)
-        e = np.exp(shifted)
-        with np.errstate(invalid="ignore"):  # no class at all: 0/0 over an empty axis
-            p = e / e.sum(axis=axis, keepdims=True)
+    def compute(x, q, g, axis, total, p=None):
+        """The forward on arrays (a first-order backward calls it directly, with the softmax
+        ``p`` of x that the loss's forward kept)."""
+        if p is None:
+            shifted = x - _row_max(x, axis)
+            e = np.exp(shifted)
+            with np.errstate(invalid="ignore"):  # no class at all: 0/0 over an empty axis
+                p = e / e.sum(axis=axis, keepdims=True)
         g = g if total else np.expand_dims(g, axis)
         s = q.sum(axis=axis, keepdims=True)
         grad = (p * s - q) * g
