@@ -203,10 +203,9 @@ def test_batchnorm_then_inplace_relu_trains_as_torch(affine):
     x = np.random.default_rng(1).standard_normal((4, 3, 2, 5))
     grads = []
     for lib in (tinydl, torch):
-        m = lib.nn if lib is tinydl else torch.nn
-        bn = m.BatchNorm2d(3, affine=affine).double()
+        bn = lib.nn.BatchNorm2d(3, affine=affine).double()
         xt = lib.tensor(x, requires_grad=True)
-        out = m.ReLU(inplace=True)(bn(xt))
+        out = lib.nn.ReLU(inplace=True)(bn(xt))
         (out * lib.tensor(np.arange(out.numel(), dtype=np.float64).reshape(out.shape))
          ).sum().backward()
         grads.append([np.asarray(xt.grad.detach().numpy() if lib is torch else xt.grad.data)]
