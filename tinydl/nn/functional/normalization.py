@@ -43,21 +43,16 @@ def _affine(out, weight, bias, shape, op):
     return out
 
 
-def _sum(a, axes):
-    """The sum over ``axes`` (kept), in a's dtype; float16 is summed in float32 (as the
-    Mean op does), where a float16 running sum would overflow to inf."""
-    if a.dtype == np.float16:
-        return sum_arrays(a, axes, keepdims=True, dtype=np.float32).astype(np.float16)
-    return sum_arrays(a, axes, keepdims=True)
-
-
-def _mean(a, axes, count):
-    """The mean over ``axes`` (kept) of ``count`` values each; 0 where there are none (the
-    output is then empty too)."""
-    if a.dtype == np.float16:
-        total = sum_arrays(a, axes, keepdims=True, dtype=np.float32)
-        return (total / max(count, 1)).astype(np.float16)
-    return sum_arrays(a, axes, keepdims=True) / max(count, 1)
+def _sum(a, axes, count=1):
+    """The sum over ``axes`` (kept) divided by ``count`` (the mean of ``count`` values each;
+    0 where there are none, the output then being empty too), in a's dtype. float16 is summed
+    and divided in float32 (as the Mean op does), where a float16 running sum would overflow
+    to inf."""
+    total = sum_arrays(a, axes, keepdims=True,
+                       dtype=np.float32 if a.dtype == np.float16 else None)
+    if count != 1:
+        total = total / max(count, 1)
+    return total.astype(a.dtype, copy=False)
 
 
 class Normalize(Function):
@@ -79,9 +74,9 @@ class Normalize(Function):
     @staticmethod
     def forward(ctx, x, weight, bias, axes, eps, stats):
         count = math.prod([x.shape[a] for a in axes])
-        mean = _mean(x, axes, count)
+        mean = _sum(x, axes, count)
         xhat = x - mean
-        var = _mean(xhat * xhat, axes, count)
+        var = _sum(xhat * xhat, axes, count)
         inv = (var + eps) ** -0.5
         xhat *= inv
         ctx.axes, ctx.count, ctx.eps, ctx.inv, ctx.xhat = axes, count, eps, inv, xhat
