@@ -20,6 +20,11 @@ K times the full-batch gradient's share; DistributedDataParallel's division by K
 exact. The affine part (weight, bias) is ordinary tinydl ops around the normalisation, so
 their gradients come from autograd. The backward returns constants: no double backward
 through SyncBatchNorm.
+
+The statistics and the sums S1, S2 are float64 per channel (``sum_arrays``), the elementwise
+passes in x's dtype, as BatchNorm's: forward + backward on one rank, float32, one thread,
+(64, 16, 8, 8) 1700 -> 1030 us, (32, 64, 16, 16) 10.7 -> 4.4 ms against float64 arrays
+throughout (BatchNorm2d 600 us and 2.4 ms in the same run).
 """
 import numpy as np
 
@@ -27,15 +32,25 @@ from tinydl.autograd import Function, no_grad
 from tinydl.distributed.process_group import _mpi, _world_comm
 from tinydl.nn.module import Module
 from tinydl.nn.normalization import BatchNorm1d, BatchNorm2d, _BatchNorm, _norm_input
+from tinydl.ops._util import sum_arrays
 
 
 def _global_moments(x, axes, comm):
-    """(count, mean, biased var) per channel over every rank's ``x``; float64."""
+    """(count, mean, biased var) per channel over every rank's ``x``; float64.
+
+    The per-channel sums are taken in float64 (``sum_arrays``, as BatchNorm's own), the
+    elementwise work in x's dtype: the squares are of x less its mean rounded to x's dtype,
+    m', and ``sum (x - m')^2 - n (m - m')^2`` (exact algebra, the correction in float64) is
+    the sum of squares about the mean itself.
+    """
     n, c = x.size // x.shape[1], x.shape[1]
     if n:
-        local_mean = x.mean(axis=axes, dtype=np.float64)
-        centred = x.astype(np.float64, copy=False) - local_mean.reshape(_shape(x))
-        local_m2 = (centred * centred).sum(axis=axes)
+        local_mean = sum_arrays(x, axes, dtype=np.float64) / n
+        rounded = local_mean.astype(x.dtype)
+        centred = x - rounded.reshape(_shape(x))
+        local_m2 = np.maximum(sum_arrays(np.multiply(centred, centred, out=centred), axes,
+                                         dtype=np.float64)
+                              - n * (local_mean - rounded) ** 2, 0.0)
     else:  # a rank with an empty shard contributes nothing
         local_mean = local_m2 = np.zeros(c)
     mine = np.concatenate([[n], local_mean, local_m2])
@@ -69,7 +84,9 @@ class _SyncNormalize(Function):
         axes = (0,) + tuple(range(2, x.ndim))
         count, mean, var = _global_moments(x, axes, comm)
         invstd = 1.0 / np.sqrt(var + eps)
-        xhat = ((x - mean.reshape(_shape(x))) * invstd.reshape(_shape(x))).astype(x.dtype)
+        # in x's dtype, as BatchNorm (float64 arrays would double the passes' bytes)
+        xhat = x - mean.astype(x.dtype).reshape(_shape(x))
+        xhat *= invstd.astype(x.dtype).reshape(_shape(x))
         stats.update(count=count, mean=mean, var=var)
         ctx.invstd, ctx.count, ctx.axes, ctx.comm = invstd, count, axes, comm
         return xhat
@@ -79,13 +96,16 @@ class _SyncNormalize(Function):
         g = grad.data
         xhat = ctx.output.data
         shape = _shape(g)
-        sums = np.concatenate([g.sum(axis=ctx.axes, dtype=np.float64),
-                               (g * xhat).sum(axis=ctx.axes, dtype=np.float64)])
+        sums = np.concatenate([sum_arrays(g, ctx.axes, dtype=np.float64),
+                               sum_arrays(g * xhat, ctx.axes, dtype=np.float64)])
         ctx.comm.Allreduce(_mpi().IN_PLACE, sums)
         c = g.shape[1]
         s1, s2 = sums[:c].reshape(shape), sums[c:].reshape(shape)
-        dx = ctx.invstd.reshape(shape) * (g - s1 / ctx.count - xhat * (s2 / ctx.count))
-        return dx.astype(g.dtype), None, None, None
+        dtype = g.dtype
+        dx = g - (s1 / ctx.count).astype(dtype)
+        dx -= xhat * (s2 / ctx.count).astype(dtype)
+        dx *= ctx.invstd.astype(dtype).reshape(shape)
+        return dx, None, None, None
 
 
 class SyncBatchNorm(_BatchNorm):
