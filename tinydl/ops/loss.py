@@ -176,8 +176,11 @@ class SoftmaxCrossEntropy(Function):
                 losses[rows] = -q[rows, classes] * (shifted[rows, classes] - log_norm[rows, 0])
             else:
                 losses = -_select(q * (shifted - log_norm), q != 0).sum(axis=axis)
-            # the softmax, for a first-order backward (which would compute it again)
-            ctx.softmax = e / norm if ctx.records else None
+            # the softmax, for a first-order backward (which would compute it again); not
+            # when Q requires grad: that backward is written in tinydl ops and recomputes it
+            ctx.softmax = (e / norm if ctx.records and not
+                           (isinstance(ctx.inputs[1], Tensor) and ctx.inputs[1].requires_grad)
+                           else None)
         return np.asarray(losses.sum(), dtype=x.dtype) if total else losses
 
     @staticmethod
