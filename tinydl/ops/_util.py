@@ -165,6 +165,8 @@ def normalize_axes(axis, ndim, op, zero_d=False):
     """
     if axis is None:
         return tuple(range(ndim))
+    if type(axis) is int and -ndim <= axis < ndim:  # the usual call, one axis in bounds
+        return (axis % ndim,)
     if zero_d and ndim == 0:
         axes = axis if isinstance(axis, (tuple, list)) else (axis,)
         if all(not isinstance(a, bool) and isinstance(a, (int, np.integer)) and a in (0, -1)
