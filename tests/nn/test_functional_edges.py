@@ -40,6 +40,27 @@ def test_normalization_argument_errors_name_the_op():
         F.layer_norm(x, (5,), weight=T(np.ones(4)))  # an error naming reshape
 
 
+def test_running_statistics_must_be_floating_point_tensors():
+    # An integer buffer took the update truncated, silently (running_var [1, 1, 1] became
+    # [1, 0, 0]); a NumPy array raised "unsupported operand type(s) for *: 'float' and
+    # 'memoryview'" from inside the update. torch refuses both.
+    x = T(np.random.default_rng(0).standard_normal((4, 3, 5)) + 2)
+    for op in (F.batch_norm, F.instance_norm):
+        name = op.__name__
+        rm, rv = T(np.zeros(3, np.int64)), T(np.ones(3, np.int64))
+        with pytest.raises(TypeError, match=f"{name}: running_mean must be floating point, "
+                                            "got dtype int64"):
+            op(x, rm, rv, training=True) if op is F.batch_norm else op(x, rm, rv)
+        np.testing.assert_array_equal(rv.data, 1)  # refused before anything was written
+        with pytest.raises(TypeError, match=f"{name}: running_var must be a Tensor or None.*"
+                                            "tinydl.from_numpy"):
+            op(x, T(np.zeros(3)), np.ones(3))
+    # wrapped with from_numpy, the caller's arrays receive the update
+    rm, rv = np.zeros(3), np.ones(3)
+    F.batch_norm(x, tinydl.from_numpy(rm), tinydl.from_numpy(rv), training=True)
+    np.testing.assert_allclose(rm, 0.1 * x.data.mean(axis=(0, 2)), rtol=1e-12)
+
+
 def test_bilinear_takes_leading_axes_and_refuses_mixed_dtypes_as_torch():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(1)

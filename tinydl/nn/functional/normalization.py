@@ -18,7 +18,7 @@ import numpy as np
 
 from tinydl.autograd import Function, is_grad_enabled, no_grad
 from tinydl.ops._checks import _tensor
-from tinydl.ops._util import ShapeError, sum_arrays
+from tinydl.ops._util import DtypeError, ShapeError, sum_arrays
 from tinydl.tensor import Tensor
 
 
@@ -134,9 +134,19 @@ def _normalize(x, axes, eps, weight=None, bias=None):
 
 
 def _check_running(x, running_mean, running_var, op):
-    """Running statistics given must hold one value per channel (C = x.shape[1])."""
+    """Running statistics given must be floating-point Tensors (they are written in place)
+    holding one value per channel (C = x.shape[1])."""
     for name, value in (("running_mean", running_mean), ("running_var", running_var)):
-        if value is not None and value.size != x.shape[1]:
+        if value is None:
+            continue
+        if not isinstance(value, Tensor):
+            raise TypeError(f"{op}: {name} must be a Tensor or None (it is updated in place), "
+                            f"got {type(value).__name__}; tinydl.from_numpy(array) wraps a "
+                            "NumPy array without copying it")
+        if value.dtype.kind != "f":  # the in-place update would truncate (torch refuses too)
+            raise DtypeError(f"{op}: {name} must be floating point, got dtype {value.dtype}: "
+                             "the running statistics written into it would be truncated")
+        if value.size != x.shape[1]:
             raise ShapeError(f"{op}: {name} should hold {x.shape[1]} values (one per channel of "
                              f"the input of shape {x.shape}), got shape {value.shape}")
 
