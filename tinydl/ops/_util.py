@@ -211,6 +211,23 @@ def keepdims_shape(in_shape, axes):
     return tuple(1 if i in axes else n for i, n in enumerate(in_shape))
 
 
+_BLAS_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_ONES = {}  # (length, dtype) -> a read-only vector of ones, for sum_arrays' products
+
+
+def _ones(n, dtype):
+    """A read-only vector of ``n`` ones (kept: ``np.ones`` costs as much as a small sum)."""
+    key = (n, dtype)
+    ones = _ONES.get(key)
+    if ones is None:
+        if len(_ONES) >= 64:
+            _ONES.clear()
+        ones = np.ones(n, dtype)
+        ones.flags.writeable = False
+        _ONES[key] = ones
+    return ones
+
+
 def sum_arrays(x, axes, keepdims=False, dtype=None):
     """``np.sum(x, axis=axes, keepdims=keepdims, dtype=dtype)``, where ``axes`` is a sorted
     tuple of non-negative axes.
@@ -218,11 +235,20 @@ def sum_arrays(x, axes, keepdims=False, dtype=None):
     A float array summed over every axis but one inner axis k (a per-channel sum of an
     (N, C, H, W) batch: a batch norm's statistics, the gradient of a per-channel scale or
     shift) is summed as its (lead, C, trail) view, the leading axes first (whole rows added
-    one after the other) and then the trailing ones. NumPy's sum over axes (0, 2, 3) at once
+    one after the other, or in one product, below) and then the trailing ones. NumPy's sum over axes (0, 2, 3) at once
     walks the short rows of the last axes one by one: float32 (64, 32, 4, 4) took 73 us
     against 8 us this way, (32, 64, 16, 16) 154 against 65 us. Each sum adds the same
     values, in another order; float16 only when summed into a wider ``dtype`` (its own
     running sum along the leading axes would round more than NumPy's).
+
+    float32 and float64 summed in their own dtype take the leading rows as one BLAS product,
+    ones @ X (a matrix-vector product: several running sums per output, vectorised), and the
+    trailing axes in float64: faster and closer than NumPy's row-after-row sum. Per-channel
+    sums of float32, one thread, alternating: (64, 16, 8, 8) 28 -> 28 us, (64, 32, 4, 4)
+    23 -> 22 us, (32, 64, 16, 16) 122 -> 96 us; per-channel means of 300 + 0.01 N against
+    the exact mean: 0.99 -> 0.48 ulp, (128, 32, 4, 4) 1.75 -> 0.77 ulp, 1.14 -> 0.53 ulp. Where
+    the values sit far from zero next to their spread, that rounding moves every value a
+    batch norm normalises.
     """
     ndim = x.ndim
     if ndim >= 3 and len(axes) == ndim - 1 and x.dtype.kind == "f" and x.size \
@@ -230,8 +256,14 @@ def sum_arrays(x, axes, keepdims=False, dtype=None):
         k = next(i for i in range(ndim) if i not in axes)  # the axis kept
         if 0 < k < ndim - 1:
             shape = x.shape
-            rows = x.reshape(math.prod(shape[:k]), shape[k], -1)
-            total = rows.sum(axis=0, dtype=dtype).sum(axis=1)
+            lead = math.prod(shape[:k])
+            if x.dtype in _BLAS_FLOATS and (dtype is None or np.dtype(dtype) == x.dtype):
+                rows = _ones(lead, x.dtype).dot(x.reshape(lead, -1))
+                total = rows.reshape(shape[k], -1).sum(axis=1, dtype=np.float64)
+                total = total.astype(x.dtype, copy=False)
+            else:
+                rows = x.reshape(lead, shape[k], -1)
+                total = rows.sum(axis=0, dtype=dtype).sum(axis=1)
             return total.reshape(keepdims_shape(shape, axes)) if keepdims else total
     return np.sum(x, axis=axes, keepdims=keepdims, dtype=dtype)
 
