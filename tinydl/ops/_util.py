@@ -235,11 +235,11 @@ def sum_arrays(x, axes, keepdims=False, dtype=None):
     A float array summed over every axis but one inner axis k (a per-channel sum of an
     (N, C, H, W) batch: a batch norm's statistics, the gradient of a per-channel scale or
     shift) is summed as its (lead, C, trail) view, the leading axes first (whole rows added
-    one after the other, or in one product, below) and then the trailing ones. NumPy's sum over axes (0, 2, 3) at once
-    walks the short rows of the last axes one by one: float32 (64, 32, 4, 4) took 73 us
-    against 8 us this way, (32, 64, 16, 16) 154 against 65 us. Each sum adds the same
-    values, in another order; float16 only when summed into a wider ``dtype`` (its own
-    running sum along the leading axes would round more than NumPy's).
+    one after the other, or in one product, below) and then the trailing ones. NumPy's sum
+    over axes (0, 2, 3) at once walks the short rows of the last axes one by one: float32
+    (64, 32, 4, 4) took 73 us against 8 us this way, (32, 64, 16, 16) 154 against 65 us.
+    Each sum adds the same values, in another order; float16 only when summed into a wider
+    ``dtype`` (its own running sum along the leading axes would round more than NumPy's).
 
     float32 and float64 summed in their own dtype take the leading rows as one BLAS product,
     ones @ X (a matrix-vector product: several running sums per output, vectorised), and the
