@@ -245,10 +245,10 @@ def sum_arrays(x, axes, keepdims=False, dtype=None):
     ones @ X (a matrix-vector product: several running sums per output, vectorised), and the
     trailing axes in float64: faster and closer than NumPy's row-after-row sum. Per-channel
     sums of float32, one thread, alternating: (64, 16, 8, 8) 28 -> 28 us, (64, 32, 4, 4)
-    23 -> 22 us, (32, 64, 16, 16) 122 -> 96 us; per-channel means of 300 + 0.01 N against
-    the exact mean: 0.99 -> 0.48 ulp, (128, 32, 4, 4) 1.75 -> 0.77 ulp, 1.14 -> 0.53 ulp. Where
-    the values sit far from zero next to their spread, that rounding moves every value a
-    batch norm normalises.
+    23 -> 22 us, (32, 64, 16, 16) 122 -> 96 us; the per-channel means of 300 + 0.01 N, off
+    the exact mean by 0.99 -> 0.48 ulp, 1.75 -> 0.77 ulp on (128, 32, 4, 4), 1.14 -> 0.53 ulp
+    (the same three shapes otherwise). Where the values sit far from zero next to their
+    spread, that rounding moves every value a batch norm normalises.
     """
     ndim = x.ndim
     if ndim >= 3 and len(axes) == ndim - 1 and x.dtype.kind == "f" and x.size \
