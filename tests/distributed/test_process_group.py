@@ -130,6 +130,11 @@ def test_sync_batchnorm_refuses_the_inputs_batchnorm_refuses(group):
     assert int(layer.num_batches_tracked.data) == 0
     np.testing.assert_array_equal(layer.running_mean.data, np.zeros(3))
     assert layer(td.Tensor(np.arange(12.0).reshape(4, 3)).float()).dtype == np.float32
+    # integer running buffers would take the update truncated (as batch_norm, refused)
+    layer.running_var = td.Tensor(np.ones(3, np.int64))
+    with pytest.raises(TypeError, match="SyncBatchNorm: running_var must be floating point"):
+        layer(td.Tensor(np.arange(12.0).reshape(4, 3)).float())
+    np.testing.assert_array_equal(layer.running_var.data, 1)
 
 
 def test_sync_batchnorm_gradcheck(group):

@@ -30,6 +30,7 @@ import numpy as np
 
 from tinydl.autograd import Function, no_grad
 from tinydl.distributed.process_group import _mpi, _world_comm
+from tinydl.nn.functional.normalization import _check_running
 from tinydl.nn.module import Module
 from tinydl.nn.normalization import BatchNorm1d, BatchNorm2d, _BatchNorm, _norm_input
 from tinydl.ops._util import sum_arrays
@@ -129,6 +130,8 @@ class SyncBatchNorm(_BatchNorm):
         x = _norm_input(self, x, self.running_mean if self.weight is None else self.weight)
         if not (self.training or self.running_mean is None):
             return super().forward(x)
+        # floating-point Tensors, as BatchNorm's (an integer buffer would truncate the update)
+        _check_running(x, self.running_mean, self.running_var, "SyncBatchNorm")
         comm = _world_comm("SyncBatchNorm")
         factor = self._update_factor()
         stats = {}
