@@ -30,7 +30,7 @@ import numpy as np
 
 from tinydl.autograd import Function, no_grad
 from tinydl.distributed.process_group import _mpi, _world_comm
-from tinydl.nn.functional.normalization import _check_running
+from tinydl.nn.functional.normalization import _check_running, _input_grad
 from tinydl.nn.module import Module
 from tinydl.nn.normalization import BatchNorm1d, BatchNorm2d, _BatchNorm, _norm_input
 from tinydl.ops._util import sum_arrays
@@ -103,9 +103,8 @@ class _SyncNormalize(Function):
         c = g.shape[1]
         s1, s2 = sums[:c].reshape(shape), sums[c:].reshape(shape)
         dtype = g.dtype
-        dx = g - (s1 / ctx.count).astype(dtype)
-        dx -= xhat * (s2 / ctx.count).astype(dtype)
-        dx *= ctx.invstd.astype(dtype).reshape(shape)
+        dx = _input_grad(g, xhat, (s1 / ctx.count).astype(dtype), (s2 / ctx.count).astype(dtype),
+                         ctx.invstd.astype(dtype).reshape(shape))
         return dx, None, None, None
 
 

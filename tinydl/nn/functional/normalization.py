@@ -55,6 +55,16 @@ def _sum(a, axes, count=1):
     return total.astype(a.dtype, copy=False)
 
 
+def _input_grad(g, xhat, mean_g, mean_gx, scale):
+    """``dx = scale * (g - mean_g - xhat * mean_gx)`` on arrays: the normalisation's input
+    gradient, given the means of g and of g * xhat over the statistic's values (the mean's
+    and the variance's own dependence on x) and ``scale`` (inv, times the weight)."""
+    dx = g - mean_g
+    dx -= xhat * mean_gx
+    dx *= scale
+    return dx
+
+
 class Normalize(Function):
     """``y = (x - mean) * (var + eps) ** -0.5 * weight + bias``, the mean and the biased
     variance taken over ``axes`` of x (kept as axes of length 1: the statistics' shape).
@@ -99,13 +109,11 @@ class Normalize(Function):
             gx_sum = _sum(g * xhat, axes)
             dx = None
             if need_x:
-                dx = g - g_sum / max(count, 1)
-                dx -= xhat * (gx_sum / max(count, 1))
+                scale = ctx.inv
                 if weight is not None:
                     w = weight.data if isinstance(weight, Tensor) else np.asarray(weight)
-                    dx *= ctx.inv * w.reshape(g_sum.shape)
-                else:
-                    dx *= ctx.inv
+                    scale = scale * w.reshape(g_sum.shape)
+                dx = _input_grad(g, xhat, g_sum / max(count, 1), gx_sum / max(count, 1), scale)
             return (dx, gx_sum.reshape(weight.shape) if need_weight else None,
                     g_sum.reshape(bias.shape) if need_bias else None, None, None, None)
         # create_graph: the same formulas in tinydl ops, with xhat and inv recomputed from x
