@@ -178,9 +178,7 @@ class SoftmaxCrossEntropy(Function):
                 losses = -_select(q * (shifted - log_norm), q != 0).sum(axis=axis)
             # the softmax, for a first-order backward (which would compute it again); not
             # when Q requires grad: that backward is written in tinydl ops and recomputes it
-            ctx.softmax = (e / norm if ctx.records and not
-                           (isinstance(ctx.inputs[1], Tensor) and ctx.inputs[1].requires_grad)
-                           else None)
+            ctx.softmax = e / norm if ctx.records and not ctx.needs_input_grad[1] else None
         return np.asarray(losses.sum(), dtype=x.dtype) if total else losses
 
     @staticmethod
