@@ -21,8 +21,7 @@ im2col beat it in 17 of 18 measurements (forward and both gradients, batches of 
 on 5x5, 1.57-1.97x on 3x3 and 2x2; its 16 products per chunk are too small there); 6x6 and
 8x8 were mixed (Winograd ahead in 5 of 10, by up to 1.23x; behind by up to 1.49x): hence
 the 64-pixel floor. The quickstart CNN's second layer (64x16x4x4 -> 32) took its epoch
-from 86 to 79 ms so. float32 error is about 3e-7 of the
-output's scale.
+from 86 to 79 ms so. float32 error is about 3e-7 of the output's scale.
 
 **Chunks of images.** The transformed tiles are 4x the data they come from, and every stage
 (transform, 16 products, inverse transform) is a pass over them: done for the whole batch at

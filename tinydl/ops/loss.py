@@ -123,6 +123,14 @@ def _row_max(x, axis):
     return np.full(x.shape[:axis] + (1,) + x.shape[axis + 1:], -np.inf, x.dtype)
 
 
+def _exp_shifted(x, axis):
+    """The softmax's parts along the class axis: x - max (``shifted``), its exp, and the
+    sum of that (kept), which the loss and its gradient both start from."""
+    shifted = x - _row_max(x, axis)
+    e = np.exp(shifted)
+    return shifted, e, e.sum(axis=axis, keepdims=True)
+
+
 def _divide_where(q, denom, reached):
     """``q / denom`` at the entries some kept target reaches, 0 elsewhere.
 
@@ -143,7 +151,6 @@ def _mean_of_nothing(loss):
     return loss + math.nan
 
 
-
 class SoftmaxCrossEntropy(Function):
     """L = -sum_c Q_c log softmax(x)_c; dL/dx = softmax(x) sum_c Q_c - Q, dL/dQ = -log softmax(x).
 
@@ -161,10 +168,8 @@ class SoftmaxCrossEntropy(Function):
     def forward(ctx, x, q, axis, total, picks=None):
         """``picks`` (rows, classes), for a 2-D x and a one-hot Q (class-index targets):
         where Q is not 0; the loss then reads only those entries of log softmax(x)."""
-        shifted = x - _row_max(x, axis)
         ctx.axis, ctx.total = axis, total
-        e = np.exp(shifted)
-        norm = e.sum(axis=axis, keepdims=True)
+        shifted, e, norm = _exp_shifted(x, axis)
         # divide: no class at all, log(0) over an empty axis. invalid: classes without target
         # mass add 0, also where their logit is -inf (a masked class): a select, as q * logp
         # would be 0 * -inf = NaN there (torch gives the finite loss).
@@ -289,10 +294,9 @@ class SoftmaxCrossEntropyGrad(Function):
         """The forward on arrays (a first-order backward calls it directly, with the softmax
         ``p`` of x that the loss's forward kept)."""
         if p is None:
-            shifted = x - _row_max(x, axis)
-            e = np.exp(shifted)
+            _, e, norm = _exp_shifted(x, axis)
             with np.errstate(invalid="ignore"):  # no class at all: 0/0 over an empty axis
-                p = e / e.sum(axis=axis, keepdims=True)
+                p = e / norm
         g = g if total else np.expand_dims(g, axis)
         s = q.sum(axis=axis, keepdims=True)
         grad = (p * s - q) * g
