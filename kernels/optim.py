@@ -34,19 +34,21 @@ def sgd_momentum_kernel(param, grad, buf, lr, mu):
 
 
 @numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True)
-def adam_kernel(param, grad, exp_avg, exp_avg_sq, one_minus_beta1, beta2, one_minus_beta2,
+def adam_kernel(param, grad, exp_avg, exp_avg_sq, c1, toward, beta2, one_minus_beta2,
                 bias2_sqrt, eps, step_size):
     """One Adam step (no amsgrad), elementwise, in place, in the order of the NumPy twin::
 
-        m += (g - m) * (1 - b1);  v = v * b2 + g * g * (1 - b2)
+        m = (g if toward else m) + (g - m) * c1;  v = v * b2 + g * g * (1 - b2)
         theta -= m / (sqrt(v) / bias2_sqrt + eps) * step_size
 
-    with ``bias2_sqrt = sqrt(1 - b2^t)`` and ``step_size = lr / (1 - b1^t)``. The arrays are
-    1-D, C-contiguous, of one float dtype; the scalars of it.
+    with ``(c1, toward)`` from ``tinydl.optim.optimizer._lerp_weight(1 - b1)`` (torch's
+    lerp: m + (1 - b1)(g - m) for b1 > 0.5, else g - b1 (g - m), which is g exactly at
+    b1 = 0), ``bias2_sqrt = sqrt(1 - b2^t)`` and ``step_size = lr / (1 - b1^t)``. The arrays
+    are 1-D, C-contiguous, of one float dtype; the scalars of it.
     """
     for i in range(param.shape[0]):
         g = grad[i]
-        m = exp_avg[i] + (g - exp_avg[i]) * one_minus_beta1
+        m = (g if toward else exp_avg[i]) + (g - exp_avg[i]) * c1
         v = exp_avg_sq[i] * beta2 + (g * g) * one_minus_beta2
         exp_avg[i] = m
         exp_avg_sq[i] = v

@@ -141,6 +141,12 @@ CASES = [
     ("NAdam", dict()),
     ("NAdam", dict(lr=0.01, momentum_decay=0.01)),
     ("NAdam", dict(lr=0.01, betas=(0.85, 0.995), weight_decay=0.02)),
+    # beta1 (alpha) <= 0.5: torch's lerp then works from the gradient's side
+    ("Adam", dict(lr=0.01, betas=(0.0, 0.99))),
+    ("Adam", dict(lr=0.01, betas=(0.3, 0.99))),
+    ("AdamW", dict(lr=0.01, betas=(0.0, 0.9))),
+    ("NAdam", dict(lr=0.01, betas=(0.0, 0.999))),
+    ("RMSprop", dict(lr=0.01, alpha=0.3, centered=True)),
 ]
 
 
@@ -178,6 +184,26 @@ def test_float32_params_stay_float32_and_track_float64(name, kw):
     ours64 = tinydl_trajectory(lambda ps: getattr(optim, name)(ps, **kw), STEPS)
     assert all(a.dtype == np.float32 for step in ours32 for a in step)
     assert_paths_close(ours32, ours64, rtol=1e-4, atol=1e-5, what=f"{name} float32")
+
+
+@pytest.mark.parametrize("numba", [True, False])
+@pytest.mark.parametrize("name, kw, key", [
+    ("Adam", dict(betas=(0.0, 0.99)), "exp_avg"), ("AdamW", dict(betas=(0.0, 0.99)), "exp_avg"),
+    ("NAdam", dict(betas=(0.0, 0.99)), "exp_avg"),
+    ("RMSprop", dict(alpha=0.0, centered=True), "grad_avg")])
+def test_an_average_with_no_memory_is_the_gradient_exactly(name, kw, key, numba):
+    """beta1 = 0 (a GAN's usual Adam) or alpha = 0: the running average is the gradient
+    itself. Written m + (1 - b1)(g - m), a small g after a large one was lost to rounding
+    (m stayed 0 after 1e17 then 1 in float64; 0.01000977 instead of 0.01 after 1000 then
+    0.01 in float32); torch's lerp gives g."""
+    for dtype, grads in ((np.float64, (1e17, 1.0)), (np.float32, (1000.0, 0.01))):
+        p = tinydl.Tensor(np.zeros(3, dtype), requires_grad=True)
+        opt = getattr(optim, name)([p], lr=0.1, **kw)
+        with tinydl.backends.flags(numba=numba):
+            for g in grads:
+                p.grad = tinydl.Tensor(np.full(3, g, dtype))
+                opt.step()
+        np.testing.assert_array_equal(opt.state[p][key], np.full(3, grads[-1], dtype))
 
 
 # --- argument checks --------------------------------------------------------------------

@@ -5,7 +5,7 @@ Adam keeps exponential averages of the gradient (first moment m) and of its squa
 
     g <- g + wd * theta                     (Adam only: coupled L2 decay)
     theta <- theta * (1 - lr * wd)          (AdamW only: decoupled decay, first)
-    m <- b1 * m + (1 - b1) * g
+    m <- b1 * m + (1 - b1) * g            (as torch's lerp: exactly g when b1 = 0)
     v <- b2 * v + (1 - b2) * g^2
     vmax <- max(vmax, v)                    (amsgrad, Reddi et al. 2018; used for v below)
     denom = sqrt(v) / sqrt(1 - b2^t) + eps
@@ -23,7 +23,8 @@ lines of ``Adam._update``, which stay the rule with amsgrad (and with
 import numpy as np
 
 from tinydl import backends
-from tinydl.optim.optimizer import Optimizer, _check_non_negative, _kernel_ready
+from tinydl.optim.optimizer import (Optimizer, _check_non_negative, _kernel_ready, _lerp_,
+                                    _lerp_weight)
 
 
 class Adam(Optimizer):
@@ -70,15 +71,15 @@ class Adam(Optimizer):
         if not group["amsgrad"] and _kernel_ready(param, grad, exp_avg, exp_avg_sq):
             kind = param.dtype.type  # the scalars in the arrays' dtype, as NumPy uses them
             step = backends.kernel_module("optim").adam_kernel
+            c, toward = _lerp_weight(1 - beta1, param.dtype)
             step(param.reshape(-1), grad.reshape(-1), exp_avg.reshape(-1), exp_avg_sq.reshape(-1),
-                 kind(1 - beta1), kind(beta2), kind(1 - beta2), kind((1 - beta2 ** t) ** 0.5),
+                 c, toward, kind(beta2), kind(1 - beta2), kind((1 - beta2 ** t) ** 0.5),
                  kind(float(group["eps"])), kind(lr / (1 - beta1 ** t)))
             return
         # The NumPy twin of that kernel (and the rule with amsgrad, or with Numba off):
         # one scratch array serves every intermediate, so a step allocates once.
-        scratch = np.subtract(grad, exp_avg)
-        scratch *= 1 - beta1
-        exp_avg += scratch
+        scratch = np.empty_like(param)
+        _lerp_(exp_avg, grad, 1 - beta1, scratch)
         exp_avg_sq *= beta2
         np.multiply(grad, grad, out=scratch)
         scratch *= 1 - beta2

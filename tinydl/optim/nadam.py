@@ -13,7 +13,7 @@ momentum_decay, and the step mixes the current gradient with the *next* step's m
 """
 import numpy as np
 
-from tinydl.optim.optimizer import Optimizer, _check_non_negative
+from tinydl.optim.optimizer import Optimizer, _check_non_negative, _lerp_
 
 
 class NAdam(Optimizer):
@@ -57,7 +57,7 @@ class NAdam(Optimizer):
         state["mu_product"] *= mu
         mu_product = state["mu_product"]
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        exp_avg += (1 - beta1) * (grad - exp_avg)
+        _lerp_(exp_avg, grad, 1 - beta1)
         exp_avg_sq *= beta2
         exp_avg_sq += (1 - beta2) * grad * grad
         denom = exp_avg_sq / (1 - beta2 ** t)

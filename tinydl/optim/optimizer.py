@@ -395,6 +395,34 @@ def _kernel_ready(param, *others):
     return True
 
 
+def _lerp_weight(weight, dtype):
+    """``(c, toward)`` for ``lerp_(avg, target, weight)`` in ``dtype``: torch's two-sided form
+    ``avg + weight (target - avg)`` for weight < 0.5 (c = weight, toward False), and
+    ``target - (target - avg) (1 - weight)`` from 0.5 up (c = -(1 - weight), toward True), so
+    that the result is the target exactly at weight 1 (Adam with beta1 = 0: the one-sided
+    form rounds ``m + (g - m)`` and loses a small g beside a large m). c is in ``dtype``
+    (1 - weight taken there, as torch)."""
+    kind = np.dtype(dtype).type
+    w = kind(weight)
+    if abs(float(weight)) < 0.5:
+        return w, False
+    return -(kind(1) - w), True
+
+
+def _lerp_(avg, target, weight, scratch=None):
+    """``avg <- lerp(avg, target, weight)`` in place (torch's ``avg.lerp_(target, weight)``,
+    the exponential averages of Adam, NAdam and centered RMSprop); ``scratch``, an array
+    like avg, holds ``target - avg`` (one is made when None)."""
+    c, toward = _lerp_weight(weight, avg.dtype)
+    scratch = np.subtract(target, avg, out=scratch)
+    scratch *= c
+    if toward:
+        np.add(target, scratch, out=avg)
+    else:
+        avg += scratch
+    return avg
+
+
 def _check_non_negative(optimizer, **values):
     """Raise ValueError naming the optimizer and the first option that is negative."""
     for key, value in values.items():

@@ -12,7 +12,7 @@ squared running mean (a variance estimate); ``momentum`` accumulates the normali
 """
 import numpy as np
 
-from tinydl.optim.optimizer import Optimizer, _check_non_negative
+from tinydl.optim.optimizer import Optimizer, _check_non_negative, _lerp_
 
 
 class RMSprop(Optimizer):
@@ -53,7 +53,7 @@ class RMSprop(Optimizer):
         square_avg += (1 - alpha) * grad * grad
         if group["centered"]:
             grad_avg = state["grad_avg"]
-            grad_avg += (1 - alpha) * (grad - grad_avg)
+            _lerp_(grad_avg, grad, 1 - alpha)
             avg = square_avg - grad_avg * grad_avg
             np.sqrt(avg, out=avg)
         else:
