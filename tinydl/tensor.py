@@ -748,8 +748,16 @@ class Tensor:
         return self._fill_with("zero_", 0)
 
     def fill_(self, value):
-        """Fill with ``value``, in place."""
-        value = value.item() if isinstance(value, Tensor) else value
+        """Fill with ``value``, in place. A 0-d Tensor value that requires grad receives the
+        gradient of every entry, as in torch (its ``item()`` would drop it silently)."""
+        if isinstance(value, Tensor):
+            if value.ndim != 0:
+                raise ValueError(f"fill_: a Tensor value must be 0-dimensional (as in torch), "
+                                 f"got shape {value.shape}")
+            if value.requires_grad and _grad_on():
+                value = _ops.astype(value, self.dtype)
+                return self._inplace("fill_", lambda s, v: _ops.where(True, v, s), value)
+            value = value.item()
         return self._fill_with("fill_", value)
 
     def normal_(self, mean=0.0, std=1.0):

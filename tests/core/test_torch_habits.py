@@ -799,3 +799,50 @@ def test_argsort_dim_matmul_with_a_list_and_an_empty_split():
         x @ 2
     pieces = td.arange(0).split(2)
     assert len(pieces) == 1 and pieces[0].shape == (0,)  # torch: one empty piece
+
+
+# ============================================================ torch's (values, indices) pairs
+@pytest.mark.parametrize("habit", [
+    lambda x: tuple(x.max(dim=1)),  # values, indices = x.max(dim=1): two rows, silently
+    lambda x: x.max(1, keepdim=True)[1],  # the old MNIST example's prediction
+    lambda x: x.min(dim=0)[0],
+    lambda x: td.max(x, dim=1)[1],
+    lambda x: td.median(x, dim=1)[0],
+    lambda x: x.max(dim=1).indices,
+    lambda x: x.max(dim=1).values,
+])
+def test_torch_pair_habits_of_max_min_median_raise(habit):
+    """With torch's dim=/keepdim= spelling these give the values only (NumPy's meaning);
+    unpacking or indexing them by one int would read rows of the values, so it raises."""
+    x = td.tensor([[1.0, 5.0, 2.0], [7.0, 0.0, 3.0]])
+    with pytest.raises(TypeError, match=r"argmax\(dim=1\)"):
+        habit(x)
+
+
+def test_values_of_max_with_dim_work_as_any_tensor():
+    x = td.tensor([[1.0, 5.0, 2.0], [7.0, 0.0, 3.0]], requires_grad=True)
+    v = x.max(dim=1)
+    assert v.tolist() == [5.0, 7.0] and len(v) == 2 and v[:1].tolist() == [5.0]
+    (v * 2)[0].backward()  # an op's result is a plain tensor again
+    assert x.grad.tolist() == [[0.0, 2.0, 0.0], [0.0, 0.0, 0.0]]
+    assert x.max(1)[1].item() == 7.0 and x.max(axis=1, keepdims=True)[1].tolist() == [7.0]
+    assert x.amax(dim=1)[0].item() == 5.0  # torch's amax gives the values alone too
+    assert x.argmax(dim=1).tolist() == [1, 0]
+
+
+# ================================================================ fill_ with a tensor value
+def test_fill_with_a_tensor_value_passes_its_gradient():
+    """torch's fill_ is differentiable in a 0-d tensor value; reading it with item() dropped
+    the gradient silently (the value's grad stayed None and an optimizer skipped it)."""
+    x = td.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    w = td.tensor(2.5, requires_grad=True)
+    y = x * 1
+    y.fill_(w)
+    (y * y).sum().backward()
+    assert w.grad.item() == 15.0 and x.grad.tolist() == [0.0, 0.0, 0.0]
+    z = td.zeros(3)
+    z.fill_(w)  # a plain tensor joins the graph
+    z.sum().backward()
+    assert w.grad.item() == 18.0
+    with pytest.raises(ValueError, match="fill_: a Tensor value must be 0-dimensional"):
+        td.zeros(3).fill_(td.ones(1))

@@ -245,3 +245,33 @@ def test_maximum_minimum_gradients_select_as_torch(name, create_graph):
         getattr(torch, name)(ta, tb).backward(torch.tensor(upstream))
         np.testing.assert_array_equal(ga.data, ta.grad.numpy())
         np.testing.assert_array_equal(gb.data, tb.grad.numpy())
+
+
+def test_clamp_with_a_nan_tensor_bound_gives_nan_as_torch():
+    """A NaN in a tensor bound makes that entry NaN with no gradient (torch's clamp); the
+    comparison with NaN is False, so the bound used to be ignored there."""
+    x = td.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    low = td.tensor([np.nan, 0.0, 5.0], requires_grad=True)
+    y = x.clamp(low, None)
+    y.sum().backward()
+    np.testing.assert_array_equal(y.numpy(), [np.nan, 2.0, 5.0])
+    assert x.grad.tolist() == [0.0, 1.0, 0.0] and low.grad.tolist() == [0.0, 0.0, 1.0]
+    assert np.isnan(td.clip(td.tensor([1.0, 2.0]), None, td.tensor(np.nan)).numpy()).all()
+
+
+def test_integer_division_by_a_python_int_keeps_the_dtype():
+    a = td.Tensor(np.array([7, -7, 9], np.int32))
+    q = td.div(a, 3, rounding_mode="trunc")
+    assert q.dtype == np.int32 and q.tolist() == [2, -2, 3]
+    assert td.div(-7, 2, rounding_mode="trunc").item() == -3
+
+
+def test_sign_gradient_of_a_0d_nan():
+    """|x| and norm at a 0-d NaN: the gradient is NaN (norm, as torch) or 0 (abs, torch's
+    sgn), not a TypeError from writing into a NumPy scalar."""
+    x = td.Tensor(np.float32(np.nan), requires_grad=True)
+    td.abs(x).backward()
+    assert x.grad.item() == 0.0
+    x = td.Tensor(np.float32(np.nan), requires_grad=True)
+    td.norm(x).backward()
+    assert np.isnan(x.grad.item())

@@ -167,3 +167,13 @@ def test_operators_are_the_functions(method):
     got = getattr(t, method)(2)
     want = fn(2, t) if reflected else fn(t, 2)
     np.testing.assert_array_equal(got.data, want.data)
+
+
+@pytest.mark.parametrize("op", ["__and__", "__or__", "__xor__", "__lshift__", "__rshift__"])
+def test_bitwise_ops_promote_a_0d_tensor_as_arithmetic(op):
+    """int32 with a 0-d int64 tensor stays int32 (torch's rule, as for + and //)."""
+    a = td.Tensor(np.array([7, -7, 9], np.int32))
+    out = getattr(a, op)(td.tensor(3))
+    assert out.dtype == np.int32
+    assert out.tolist() == getattr(a.numpy(), op)(np.int32(3)).tolist()
+    assert (td.Tensor(np.array([True, False])) & td.tensor(3)).dtype == np.int64

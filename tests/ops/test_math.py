@@ -250,3 +250,13 @@ def test_output_kept_ops_free_their_input():
         assert type(y._ctx.inputs[0]).__name__ == "_Edge", fn.__name__
         (g,) = td.grad(y.sum(), [x])
         assert np.isfinite(g.data).all()
+
+
+@pytest.mark.parametrize("dtype, tiny", [(np.float32, 1e-40), (np.float64, 1e-310)])
+def test_hypot_gradient_at_subnormal_inputs(dtype, tiny):
+    """d hypot(a, b)/da = a / y: taken as g / y first it overflowed to inf at subnormal y
+    (and b's 0 * inf to NaN); torch gives 1 and 0."""
+    a = td.Tensor(np.array([tiny], dtype), requires_grad=True)
+    b = td.Tensor(np.array([0.0], dtype), requires_grad=True)
+    td.hypot(a, b).sum().backward()
+    assert a.grad.tolist() == [1.0] and b.grad.tolist() == [0.0]

@@ -575,3 +575,31 @@ def test_sum_arrays_equals_numpys_sum(shape, data, dtype, keepdims, transposed):
     assert np.shape(got) == want.shape and np.asarray(got).dtype == want.dtype, (axes, x.shape)
     np.testing.assert_allclose(got, want, rtol=1e-3 if dtype == np.float16 else 1e-5,
                                atol=1e-4, err_msg=f"sum_arrays over {axes} of {x.shape}")
+
+
+@pytest.mark.parametrize("value", [np.inf, np.nan, -3.0])
+def test_product_of_one_factor_passes_the_gradient(value):
+    """A product of one factor is that factor: dx = g, also at inf or NaN (g y / x gave NaN;
+    torch gives 1 for a 0-d input)."""
+    x = td.tensor(value, requires_grad=True)
+    x.prod().backward()
+    assert x.grad.item() == 1.0
+    x = td.tensor([[value], [2.0]], requires_grad=True)
+    x.prod(axis=1).sum().backward()
+    assert x.grad.tolist() == [[1.0], [1.0]]
+
+
+@pytest.mark.parametrize("op, data, expected", [
+    ("var", [2e19, 0.0, -2e19], 8e38 / 3), ("std", [3e38, 1.0], 1.5e38),
+    ("var", [3e38, 1.0], np.inf)])
+def test_float32_variance_that_fits_does_not_overflow(op, data, expected):
+    """The sum of squares overflows float32 where the variance (or the standard deviation)
+    fits; torch accumulates in float64 and gives the finite value, so does tinydl now."""
+    x = td.Tensor(np.array(data, np.float32), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the float32 attempt's overflow
+        y = getattr(x, op)()
+        y.backward()
+    assert y.dtype == np.float32
+    np.testing.assert_allclose(y.item(), expected, rtol=1e-6)
+    assert np.isfinite(x.grad.numpy()).all()

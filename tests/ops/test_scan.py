@@ -224,3 +224,12 @@ def test_scans_of_unsigned_and_bool_give_int64_as_torch():
     np.testing.assert_array_equal(td.cumsum(u8, dim=0).numpy(), [1, 3, 253])
     assert td.cumsum(td.tensor([True, True]), dim=0).dtype == np.int64
     assert td.cumsum(u8, dim=0, dtype=np.float32).dtype == np.float32
+
+
+@pytest.mark.parametrize("value", [np.inf, np.nan])
+def test_cumprod_along_a_length_one_axis_passes_the_gradient(value):
+    """cumprod over one element is the element: dx = g (revcumsum(g y) / x was NaN at inf;
+    torch gives 1)."""
+    x = td.tensor([[value, 2.0]], requires_grad=True)
+    td.cumprod(x, 0).sum().backward()
+    assert x.grad.tolist() == [[1.0, 1.0]]

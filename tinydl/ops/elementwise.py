@@ -197,8 +197,8 @@ def div(a, b, *, rounding_mode=None):
     a, b = promote_operands(a, b)
     if _is_integral(a) and _is_integral(b):
         # Integer division toward zero, exact for any int64 (no float round trip).
-        x, y = np.asarray(a.data if isinstance(a, Tensor) else a), np.asarray(
-            b.data if isinstance(b, Tensor) else b)
+        # (a Python int stays one: NumPy then keeps the tensor's dtype, int32 // 3 is int32)
+        x, y = (a.data if isinstance(a, Tensor) else a), (b.data if isinstance(b, Tensor) else b)
         if np.any(y == 0):
             raise ZeroDivisionError("div: integer division by zero (rounding_mode='trunc')")
         q = np.floor_divide(x, y)
@@ -348,7 +348,7 @@ class Abs(Function):
 
 def _sgn(data):
     """np.sign, but 0 at a NaN as torch's sgn (the derivative of |x| there)."""
-    sign = np.sign(data)
+    sign = np.asarray(np.sign(data))  # (an array also for 0-d data, to be written below)
     if sign.dtype.kind == "f" and np.isnan(sign).any():
         sign[np.isnan(sign)] = 0
     return sign
@@ -508,11 +508,13 @@ def clip(x, a_min=None, a_max=None):
             x = floating(x)
         return Clip.apply(x, a_min=bounds[0], a_max=bounds[1])
     out = x
+    nan = np.isnan(x.data) if x.data.dtype.kind == "f" else None
     for bound, beyond in zip(bounds, (np.less, np.greater)):
         if bound is not None:
             bound = bound if isinstance(bound, Tensor) else Tensor._wrap(np.asarray(bound))
             out = where(beyond(out.data, bound.data), bound, out)
-    nan = np.isnan(x.data) if x.data.dtype.kind == "f" else None
+            if bound.data.dtype.kind == "f":  # a NaN bound wins too (the comparison cannot)
+                nan = np.isnan(bound.data) if nan is None else nan | np.isnan(bound.data)
     if nan is not None and nan.any():  # NaN stays NaN with no gradient, as torch's clamp
         out = where(nan, Tensor._wrap(np.asarray(np.nan, out.dtype)), out)
     return out

@@ -8,7 +8,7 @@ a float operand raises, as in torch.
 """
 import numpy as np
 
-from tinydl.ops._util import DtypeError, check_broadcast, shape_of
+from tinydl.ops._util import DtypeError, check_broadcast, promote_operands, shape_of
 from tinydl.tensor import Tensor
 
 
@@ -80,22 +80,26 @@ def _integral(op, *operands):
                             f"{shape_of(x)}); cast first, e.g. t.long() or t.astype(np.int64)")
 
 
+def _bitwise(op, fn, a, b):
+    """A binary bitwise op: integer or bool operands, promoted as arithmetic is (torch's rule:
+    a 0-d int64 tensor beside an int32 tensor gives int32, as in ``+``), then ``fn``."""
+    _integral(op, a, b)
+    return _elementwise(op, fn, *promote_operands(a, b))
+
+
 def bitwise_and(a, b):
     """a & b bit by bit (logical and for bools); integer or bool inputs only."""
-    _integral("bitwise_and", a, b)
-    return _elementwise("bitwise_and", np.bitwise_and, a, b)
+    return _bitwise("bitwise_and", np.bitwise_and, a, b)
 
 
 def bitwise_or(a, b):
     """a | b bit by bit (logical or for bools); integer or bool inputs only."""
-    _integral("bitwise_or", a, b)
-    return _elementwise("bitwise_or", np.bitwise_or, a, b)
+    return _bitwise("bitwise_or", np.bitwise_or, a, b)
 
 
 def bitwise_xor(a, b):
     """a ^ b bit by bit (logical xor for bools); integer or bool inputs only."""
-    _integral("bitwise_xor", a, b)
-    return _elementwise("bitwise_xor", np.bitwise_xor, a, b)
+    return _bitwise("bitwise_xor", np.bitwise_xor, a, b)
 
 
 def bitwise_not(x):
@@ -108,15 +112,13 @@ def bitwise_not(x):
 def left_shift(a, b):
     """a << b: the bits of a moved b places left (a * 2**b while it fits); integers only
     (bools count as 0 and 1). torch: ``bitwise_left_shift``."""
-    _integral("left_shift", a, b)
-    return _elementwise("left_shift", np.left_shift, a, b)
+    return _bitwise("left_shift", np.left_shift, a, b)
 
 
 def right_shift(a, b):
     """a >> b: the bits of a moved b places right (floor(a / 2**b)); integers only (bools
     count as 0 and 1). torch: ``bitwise_right_shift``."""
-    _integral("right_shift", a, b)
-    return _elementwise("right_shift", np.right_shift, a, b)
+    return _bitwise("right_shift", np.right_shift, a, b)
 
 
 # NumPy's and torch's other names.

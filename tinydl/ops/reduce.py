@@ -9,6 +9,7 @@ reductions over 8 Functions), each wrapper beside its Function and sharing
 ``expand_reduced``; split, the shared gradient helper would be imported across files.
 """
 import builtins  # this module defines any and all (NumPy's names)
+import functools
 import math
 
 import numpy as np
@@ -123,6 +124,55 @@ class Max(_ArgExtremum):
     reduce = staticmethod(np.max)
 
 
+class ValuesOnly(Tensor):
+    """What ``max``, ``min`` and ``median`` return when called with torch's spelling of the
+    axis (``dim=``, or ``keepdim=`` beside an axis): the values over that axis, NumPy's
+    meaning, a Tensor like any other, except that it cannot be unpacked, iterated or indexed
+    by one integer. torch returns a (values, indices) pair there, and its habits
+    ``values, indices = x.max(dim=1)`` and ``x.max(1, keepdim=True)[1]`` would otherwise
+    read rows of the values silently (unpacking works whenever there are two rows). Slices,
+    arrays and every op work; the result of an op is a plain Tensor again."""
+
+    __slots__ = ()
+
+    def _refuse(self, what):
+        raise TypeError(
+            f"{what} the result of max/min/median(dim=...): tinydl gives the values only "
+            "(NumPy's meaning), not torch's (values, indices) pair. Write values = "
+            "x.max(dim=1) and indices = x.argmax(dim=1); to index rows of the values, "
+            "reduce with axis= (x.max(axis=1)[0]) or make a copy first (x.max(dim=1).clone())")
+
+    def __iter__(self):
+        self._refuse("cannot unpack or iterate")
+
+    def __getitem__(self, index):
+        if isinstance(index, (int, np.integer)) and not isinstance(index, (bool, np.bool_)):
+            self._refuse(f"cannot take [{index}] of")
+        return Tensor.__getitem__(self, index)
+
+    @property
+    def values(self):
+        self._refuse("no .values on")
+
+    @property
+    def indices(self):
+        self._refuse("no .indices on")
+
+
+def _values_only(fn):
+    """Mark ``fn``'s result a ``ValuesOnly`` when the caller spelt the axis torch's way."""
+
+    @functools.wraps(fn)
+    def wrapper(x, *args, **kwargs):
+        out = fn(x, *args, **kwargs)
+        if "dim" in kwargs or ("keepdim" in kwargs and (args or kwargs.get("axis") is not None)):
+            out.__class__ = ValuesOnly
+        return out
+
+    return wrapper
+
+
+@_values_only
 @torch_names
 def max(x, axis=None, keepdims=False):  # noqa: A001
     """Maximum over ``axis`` (NumPy's amax); tied maxima share the gradient equally."""
@@ -136,6 +186,7 @@ class Min(_ArgExtremum):
     reduce = staticmethod(np.min)
 
 
+@_values_only
 @torch_names
 def min(x, axis=None, keepdims=False):  # noqa: A001
     """Minimum over ``axis`` (NumPy's amin); tied minima share the gradient equally."""
@@ -269,7 +320,19 @@ def var(x, axis=None, ddof=0, keepdims=False):
     if n == 0:  # NaN, as NumPy and torch
         return mean(x, axis=axes, keepdims=keepdims)
     centred = x - mean(x, axis=axes, keepdims=True)
-    return sum(centred * centred, axis=axes, keepdims=keepdims) * (1.0 / (n - ddof))
+    out = sum(centred * centred, axis=axes, keepdims=keepdims) * (1.0 / (n - ddof))
+    if _overflowed(out, x):
+        return astype(var(astype(x, np.float64), axes, ddof, keepdims), x.dtype)
+    return out
+
+
+def _overflowed(out, x):
+    """Whether a float32 (or float16) variance overflowed on the way (a sum of squares past
+    the dtype's range) though x is finite: var([2e19, 0, -2e19]) is 2.7e38, which fits, and
+    std([3e38, 1]) 1.5e38 though its variance does not. torch accumulates in float64 there;
+    var and std then do too, once, and cast back (the check reads only the result)."""
+    return (out.dtype in (np.float32, np.float16) and not np.isfinite(out.data).all()
+            and np.isfinite(x.data).all())
 
 
 class _RootOfVariance(Sqrt):
@@ -288,7 +351,11 @@ class _RootOfVariance(Sqrt):
 def std(x, axis=None, ddof=0, keepdims=False):
     """Standard deviation sqrt(var) over ``axis``; its gradient is 0 over a constant slice
     (as torch's), where sqrt's derivative is infinite."""
-    return _RootOfVariance.apply(var(x, axis=axis, ddof=ddof, keepdims=keepdims))
+    out = _RootOfVariance.apply(var(x, axis=axis, ddof=ddof, keepdims=keepdims))
+    x = as_tensor(x)
+    if _overflowed(out, x):
+        return astype(std(astype(x, np.float64), axis, ddof, keepdims), out.dtype)
+    return out
 
 
 @torch_names
@@ -331,6 +398,10 @@ class Prod(Function):
     def backward(ctx, g):
         x = ctx.inputs[0]
         grad = expand_reduced(g, x.shape, ctx.axes, ctx.keepdims)
+        # One factor (a 0-d x too): no others, dx = g (y / x would be NaN at an inf or NaN x;
+        # torch gives g at 0-d).
+        if builtins.all(x.shape[a] == 1 for a in ctx.axes):
+            return (grad,)
         if not (x.data == 0).any():
             return (grad * expand_reduced(ctx.output, x.shape, ctx.axes, ctx.keepdims) / x,)
         return (grad * _product_of_others(x, ctx.axes),)
@@ -622,6 +693,7 @@ def quantile(x, q, axis=None, keepdims=False, method="linear", *, interpolation=
     return out
 
 
+@_values_only
 @torch_names
 def median(x, axis=None, keepdims=False):
     """Median over ``axis`` (of every element when None), NumPy's: the middle of the sorted

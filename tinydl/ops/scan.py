@@ -101,7 +101,10 @@ class CumProd(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return (_cumprod_grad(ctx.inputs[0], g, ctx.output, ctx.axis),)
+        x = ctx.inputs[0]
+        if x.shape[ctx.axis] == 1:  # y = x: dx = g (revcumsum(g y) / x is NaN at inf or NaN)
+            return (g,)
+        return (_cumprod_grad(x, g, ctx.output, ctx.axis),)
 
 
 def _cumprod_grad(x, g, y, axis):
