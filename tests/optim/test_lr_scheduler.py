@@ -140,6 +140,8 @@ def test_bad_arguments_raise():
         sched.ReduceLROnPlateau(sgd(), factor=1.5)
     with pytest.raises(ValueError):
         sched.CosineAnnealingWarmRestarts(sgd(), T_0=0)
+    with pytest.raises(ValueError, match="eta_min must be a float or int"):
+        sched.CosineAnnealingWarmRestarts(sgd(), T_0=3, eta_min=None)
     with pytest.raises(TypeError):
         sched.StepLR(object(), step_size=1)
 

@@ -254,3 +254,22 @@ def test_update_is_elementwise_for_any_shape(shape, seed, which):
              for i in range(theta.size)]
     np.testing.assert_allclose(p.data.reshape(-1), alone, rtol=1e-12, atol=1e-15,
                                err_msg=f"{cls.__name__} shape {shape}")
+
+
+@pytest.mark.parametrize("make", [
+    lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, dampening=None),
+    lambda ps: optim.SGD(ps, lr=0.1, weight_decay=True),
+    lambda ps: optim.Adam(ps, lr=None),
+    lambda ps: optim.Adagrad([{"params": ps, "initial_accumulator_value": None}]),
+    lambda ps: optim.RMSprop(ps, eps="1e-8"),
+])
+def test_hyperparameters_that_are_not_numbers_raise_at_construction(make):
+    """None or a bool failed later inside the update (or, for True, counted as 1.0)."""
+    with pytest.raises(TypeError, match="must be a real number"):
+        make([tinydl.Tensor(np.zeros(2), requires_grad=True)])
+
+
+def test_number_like_hyperparameters_are_accepted():
+    p = tinydl.Tensor(np.zeros(2), requires_grad=True)
+    optim.SGD([p], lr=np.float32(0.1), momentum=np.array(0.9))
+    optim.Adam([p], lr=tinydl.tensor(0.01))

@@ -34,6 +34,7 @@ Warmup then cosine (the "Bag of Tricks" recipe, He et al. 2019)::
 """
 import bisect
 import math
+import numbers
 import types
 import warnings
 
@@ -482,6 +483,9 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         self.T_0 = T_0
         self.T_i = T_0
         self.T_mult = T_mult
+        if isinstance(eta_min, bool) or not isinstance(eta_min, numbers.Real):
+            raise ValueError(f"CosineAnnealingWarmRestarts: eta_min must be a float or int, got "
+                             f"{eta_min!r}")
         self.eta_min = eta_min
         self.T_cur = last_epoch
         super().__init__(optimizer, last_epoch)

@@ -424,7 +424,13 @@ def _lerp_(avg, target, weight, scratch=None):
 
 
 def _check_non_negative(optimizer, **values):
-    """Raise ValueError naming the optimizer and the first option that is negative."""
+    """Raise ValueError naming the optimizer and the first option that is negative, and
+    TypeError for one that is not a real number (None, a bool: torch refuses
+    ``weight_decay=True``; a 0-d Tensor or array is a number)."""
     for key, value in values.items():
+        number = (isinstance(value, numbers.Real)
+                  or (getattr(value, "ndim", None) == 0 and value.dtype.kind in "iuf"))
+        if not number or isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{optimizer}: {key} must be a real number, got {value!r}")
         if not value >= 0.0:
             raise ValueError(f"{optimizer}: invalid {key} {value!r} (must be >= 0)")

@@ -40,7 +40,7 @@ class SGD(Optimizer):
 
     def _check_group(self, group):
         _check_non_negative("SGD", lr=group["lr"], momentum=group["momentum"],
-                            weight_decay=group["weight_decay"])
+                            dampening=group["dampening"], weight_decay=group["weight_decay"])
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError("SGD: nesterov momentum requires momentum > 0 and zero dampening, "
                              f"got momentum={group['momentum']}, dampening={group['dampening']}")
