@@ -5,7 +5,7 @@ Adam keeps exponential averages of the gradient (first moment m) and of its squa
 
     g <- g + wd * theta                     (Adam only: coupled L2 decay)
     theta <- theta * (1 - lr * wd)          (AdamW only: decoupled decay, first)
-    m <- b1 * m + (1 - b1) * g            (as torch's lerp: exactly g when b1 = 0)
+    m <- b1 * m + (1 - b1) * g              (torch's lerp: exactly g when b1 = 0)
     v <- b2 * v + (1 - b2) * g^2
     vmax <- max(vmax, v)                    (amsgrad, Reddi et al. 2018; used for v below)
     denom = sqrt(v) / sqrt(1 - b2^t) + eps
