@@ -6,8 +6,9 @@ Every array (and Tensor) becomes one entry of the archive under its dotted path,
 NUL, gets a numbered entry ``'__tinydl_array_<n>__'`` instead). Everything else (the nesting
 itself, dict key types, lists, tuples, Python numbers, strings, booleans, None, which leaves
 were Tensors, which entry holds each array) is described by one JSON document stored as a uint8
-array under ``'__tinydl_structure__'``, so ``load`` returns exactly what was saved (arrays
-bit-identical).
+array under ``'__tinydl_structure__'``, so ``load`` returns what was saved (arrays
+bit-identical; a dict subclass such as a state dict's ``OrderedDict`` comes back as a plain
+``dict``, its keys in the same order).
 
 The file is written to a temporary file in the same directory, flushed to disk and moved into
 place with ``os.replace``, so a crash never leaves a half-written checkpoint under ``path``.
