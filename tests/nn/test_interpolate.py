@@ -223,3 +223,29 @@ def test_linear_modes_copy_an_axis_of_unchanged_size(mode, shape, factor):
     out.backward(tinydl.Tensor(g))
     tout.backward(torch.tensor(g))
     np.testing.assert_allclose(xt.grad.data, tx.grad.numpy(), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("scale_factor", [1.1, 1.3, (1.1, 2.0), 2.05, (2.05, 1.05), (0.7, 2.2)])
+def test_nearest_2d_copies_a_kept_axis_and_halves_a_doubled_one_as_torch(scale_factor):
+    """torch's 2-d 'nearest' kernel copies an axis whose size does not change and reads o // 2
+    on one that exactly doubles, whatever the scale factor (its 1-d and 3-d kernels do not);
+    floor(o / 1.1) read pixels 0, 0, 1, 2 of 4 where torch copies them. Hand-made
+    expectations, and torch's own output where torch is installed."""
+    x = np.arange(5.0 * 4).reshape(1, 1, 5, 4)
+    out = F.interpolate(tinydl.Tensor(x), scale_factor=scale_factor, mode="nearest").data
+    factors = scale_factor if isinstance(scale_factor, tuple) else (scale_factor,) * 2
+    rows, cols = (int(np.floor(n * f)) for n, f in zip((5, 4), factors))
+    assert out.shape == (1, 1, rows, cols)
+    read_rows, read_cols = out[0, 0, :, 0] // 4, out[0, 0, 0] % 4  # x[r, c] = 4 r + c
+    for read, size, n in ((read_rows, rows, 5), (read_cols, cols, 4)):
+        if size == n:
+            np.testing.assert_array_equal(read, np.arange(n))
+        elif size == 2 * n:
+            np.testing.assert_array_equal(read, np.arange(2 * n) // 2)
+    try:
+        import torch
+    except ImportError:
+        return
+    want = torch.nn.functional.interpolate(torch.tensor(x), scale_factor=scale_factor,
+                                           mode="nearest").numpy()
+    np.testing.assert_array_equal(out, want)

@@ -649,3 +649,9 @@ def test_softmin_of_a_0d_tensor_is_one_as_softmax():
     assert nn.Softmin(dim=0)(x).shape == ()
     with pytest.raises(IndexError, match="softmin: axis 1"):  # as softmax: torch IndexError
         nn.Softmin(dim=1)(x)
+
+
+def test_functional_embedding_refuses_a_weight_that_is_not_2d():
+    """A 1-d weight indexed to scalars, silently (torch: 'weight' must be 2-D)."""
+    with pytest.raises(ValueError, match="embedding: weight must be 2-D"):
+        F.embedding(tinydl.Tensor(np.array([1, 2])), tinydl.Tensor(np.arange(3.0)))

@@ -57,6 +57,9 @@ def embedding(input, weight, padding_idx=None):
     counts from the end (-1 is the last row), also as in torch.
     """
     idx = _index_array(input, "embedding")
+    if np.ndim(weight) != 2:  # a 1-d weight would index to scalars, silently (torch refuses)
+        raise ValueError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got "
+                         f"shape {np.shape(weight)}")
     if idx.size and (idx.min() < 0 or idx.max() >= weight.shape[0]):
         raise ValueError(f"embedding: indices must be in [0, {weight.shape[0]}), got range "
                          f"[{idx.min()}, {idx.max()}]")
@@ -166,9 +169,11 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     ``recompute_scale_factor``), or ``o * (in-1)/(out-1)`` with ``align_corners=True``.
 
     'nearest' reads input index floor(o * in / out) (an integer scale factor repeats every
-    pixel, a broadcast); 'nearest-exact' reads floor((o + 0.5) * in / out), the pixel whose
-    centre is nearest (torch's fix of 'nearest''s half-pixel shift); both round as torch
-    does (``_nearest_source``). The other modes are separable: one (out, in) interpolation
+    pixel, a broadcast; on (N, C, H, W) an axis that keeps its size is copied and one that
+    doubles reads o // 2, as torch's 2-d kernel does whatever the scale factor);
+    'nearest-exact' reads floor((o + 0.5) * in / out), the pixel whose centre is nearest
+    (torch's fix of 'nearest''s half-pixel shift); both round as torch does
+    (``_nearest_source``). The other modes are separable: one (out, in) interpolation
     matrix per axis, applied with ``matmul``, so gradients (of any order) come from the
     matrix product; 'linear', 'bilinear' and 'trilinear' leave an axis whose size does not
     change as it is (torch copies it even when the scale factor is not 1).
@@ -211,6 +216,12 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if mode.startswith("nearest"):
         sources = [_nearest_source(i, o, f, mode == "nearest-exact", x.dtype)
                    for i, o, f in zip(spatial, out_sizes, factors)]
+        if mode == "nearest" and n == 2:
+            # torch's 2-d 'nearest' kernel (not its 1-d or 3-d ones) keeps two legacy cases
+            # whatever scale_factor says: an axis whose size does not change is copied, and
+            # one that exactly doubles reads o // 2 (1.1 on 3 rows gives 3 rows, copied).
+            sources = [np.arange(o) if o == i else np.arange(o) // 2 if o == 2 * i else src
+                       for i, o, src in zip(spatial, out_sizes, sources)]
         if all(o % i == 0 and np.array_equal(src, np.arange(o) // (o // i))
                for i, o, src in zip(spatial, out_sizes, sources)):
             # Every pixel repeated a whole number of times: a broadcast, not a gather.
