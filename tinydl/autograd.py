@@ -30,6 +30,7 @@ This module is longer than 500 lines because the Function/ctx protocol, the back
 engine and ``grad()`` share their bookkeeping (retention, version checks, hooks); apart,
 a reader would follow one backward pass across files.
 """
+import inspect
 import threading
 import weakref
 
@@ -212,7 +213,10 @@ class Function:
       ndarray, which is treated as a constant). Write it with tinydl ops so that
       ``create_graph=True`` can differentiate it again.
 
-    Call it as ``MyOp.apply(*args, **kwargs)``.
+    Call it as ``MyOp.apply(*args, **kwargs)``. A custom Function given a Tensor by keyword
+    (``apply(x, s=t)``) binds it to forward's parameter, as torch does: it is then an input
+    like the positional ones, and backward returns its gradient in that parameter's place.
+    ``backward`` may return extra trailing ``None``s, but not extra gradients.
 
     Each op declares what its ``backward`` reads (Chainer's ``retain_inputs`` /
     ``retain_outputs``), so a reader sees a node's memory beside its formula:
@@ -340,6 +344,10 @@ def _apply_custom(cls, *args, **kwargs):
     torch instead makes it a view and refuses those in-place ops. A Function meant to return
     a view of its first input declares ``view = True``.
     """
+    for value in kwargs.values():
+        if isinstance(value, Tensor):
+            args, kwargs = _bind_keywords(cls, args, kwargs)
+            break
     out = Function.apply.__func__(cls, *args, **kwargs)
     data = out.data
     for a in args:
@@ -348,6 +356,24 @@ def _apply_custom(cls, *args, **kwargs):
             out.data = data.copy()
             break
     return out
+
+
+def _bind_keywords(cls, args, kwargs):
+    """``apply(x, s=t)`` with a Tensor t: bound to ``forward``'s parameters as torch does, so t
+    is an input like a positional one (an array in forward, a gradient from backward, the
+    entry for its parameter). Passed on as a keyword it would get no gradient, silently."""
+    signature = inspect.signature(cls.forward)
+    try:
+        bound = signature.bind(None, *args, **kwargs)  # None stands for ctx
+    except TypeError as err:
+        raise TypeError(f"{cls.__name__}.apply: {err}") from None
+    bound.apply_defaults()
+    for name, value in bound.kwargs.items():
+        if isinstance(value, Tensor):
+            raise TypeError(f"{cls.__name__}.apply: the Tensor given as {name}= fills a "
+                            "keyword-only parameter of forward, which gets no gradient; make "
+                            "it a positional parameter")
+    return bound.args[1:], bound.kwargs
 
 
 class _Edge(Tensor):
@@ -487,6 +513,9 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
         grads[key] = g if key not in grads else grads[key] + g
     captured = {} if capture is not None else None
     capture_ids = {_key(t) for t in capture} if capture is not None else None
+    # grad(): only nodes on a path to the inputs run (torch's rule), so hooks elsewhere do not
+    # fire and the rest of the graph keeps its saved values for a later backward.
+    needed = _leading_to(order, capture_ids) if capture is not None else None
     previous = _set_grad_mode(create_graph)
     try:
         for t, key in order:
@@ -512,7 +541,7 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
                 out = ctx.output  # t may be an edge standing for it
                 if out is not None and out._retains_grad:
                     _accumulate_grad(out, g, create_graph, handed, grads)
-            if ctx is None:
+            if ctx is None or (needed is not None and not _feeds(ctx, needed)):
                 continue
             if ctx.released:
                 raise RuntimeError(_RELEASED_MESSAGE)
@@ -525,7 +554,10 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)
             inputs = ctx.inputs
-            if len(input_grads) < len(inputs):
+            if len(input_grads) != len(inputs) and (
+                    len(input_grads) < len(inputs)
+                    or any(ig is not None for ig in input_grads[len(inputs):])):
+                # (extra Nones are fine, as in torch; an extra gradient would be dropped)
                 raise RuntimeError(
                     f"{ctx.fn.__name__}.backward returned {len(input_grads)} gradients for "
                     f"{len(inputs)} inputs")
@@ -547,6 +579,8 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
                     ig = ig.astype(inp.dtype)
                 inp_ctx = inp._ctx
                 key = id(inp_ctx) if inp_ctx is not None else id(inp)
+                if needed is not None and key not in needed:
+                    continue
                 prev = grads.get(key)
                 grads[key] = ig if prev is None else prev + ig
             if not retain_graph:
@@ -554,6 +588,24 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
     finally:
         _set_grad_mode(previous)
     return captured
+
+
+def _leading_to(order, targets):
+    """The keys of the nodes in ``order`` (outputs first) from which some target is reached
+    through inputs that require grad, the targets included."""
+    needed = set()
+    for t, key in reversed(order):  # inputs before the nodes that consume them
+        if key in targets or (t._ctx is not None and _feeds(t._ctx, needed)):
+            needed.add(key)
+    return needed
+
+
+def _feeds(ctx, needed):
+    """Whether some input of ``ctx`` that requires grad is in ``needed``."""
+    for inp in ctx.inputs or ():
+        if isinstance(inp, Tensor) and inp._requires_grad and _key(inp) in needed:
+            return True
+    return False
 
 
 def _holds_array(ctx, array):

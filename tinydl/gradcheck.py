@@ -170,7 +170,9 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
                 scalar = term if scalar is None else scalar + term
             grads = autograd.grad(scalar, [xs[i] for i in diff], create_graph=True,
                                   allow_unused=True)
-        return tuple(g for g in grads if g is not None)
+        # An input the first derivative does not reach counts as a zero gradient (as torch):
+        # x * 0 keeps it in the graph, so every output depends on the inputs.
+        return tuple(g if g is not None else xs[i] * 0.0 for i, g in zip(diff, grads))
 
     return gradcheck(first_derivative, tuple(inputs) + tuple(grad_outputs), eps=eps, atol=atol,
                      rtol=rtol, seed=seed, max_elements=max_elements)

@@ -660,3 +660,77 @@ def test_a_custom_function_returning_its_input_array_gives_a_new_tensor(op, expe
     np.testing.assert_array_equal(w.grad.data, [2.0, 4.0])
     (y * td.tensor([1.0, 3.0])).sum().backward()  # the in-place op was recorded on y
     np.testing.assert_array_equal(w.grad.data, [3.0, 7.0] if op is _Identity else [5.0, 5.0])
+
+
+# ------------------------------------------------ grad() runs only what leads to its inputs
+def test_grad_runs_only_the_part_of_the_graph_that_leads_to_its_inputs():
+    """torch's rule: grad(L, h) stops at h. Running on to the leaves fired x's hook, freed
+    exp's saved values (a later backward through h raised) and checked versions of nodes it
+    did not need."""
+    x = td.tensor([1.0, 2.0], requires_grad=True)
+    calls = []
+    x.register_hook(lambda g: calls.append(g))
+    h = x.exp()
+    (gh,) = td.grad((h * h).sum(), h)
+    np.testing.assert_allclose(gh.numpy(), 2 * np.exp([1.0, 2.0]), rtol=1e-6)
+    assert calls == []
+    (h * 2).sum().backward()  # exp's node was not run, so not freed
+    np.testing.assert_allclose(x.grad.numpy(), 2 * np.exp([1.0, 2.0]), rtol=1e-6)
+    assert len(calls) == 1
+    w = td.tensor([3.0, 4.0], requires_grad=True)
+    k = (x * w).exp()
+    with td.no_grad():
+        w += 1  # read by x * w's backward, which grad(k, x * w) does not need
+    h = k._ctx.inputs[0]
+    assert td.grad(k.sum(), h)[0].shape == (2,)
+
+
+def test_grad_of_an_input_and_of_what_it_was_computed_from():
+    x = td.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 3
+    y = (h * h).sum()
+    gh, gx = td.grad(y, [h, x], retain_graph=True)
+    assert gh.tolist() == [6.0, 12.0] and gx.tolist() == [18.0, 36.0]
+
+
+# ------------------------------------------------------------ custom Function's arguments
+class _Scale(Function):
+    @staticmethod
+    def forward(ctx, x, s=None):
+        return x * s
+
+    @staticmethod
+    def backward(ctx, g):
+        x, s = ctx.inputs
+        return g * s, g * x
+
+
+def test_a_tensor_given_by_keyword_to_apply_is_an_input_with_a_gradient():
+    """apply(x, s=s): bound to forward's parameter as torch does; passed on as a keyword it
+    got no gradient, silently (s.grad stayed None)."""
+    x = td.tensor([1.0, 2.0], requires_grad=True)
+    s = td.tensor([3.0, 5.0], requires_grad=True)
+    _Scale.apply(x, s=s).sum().backward()
+    assert x.grad.tolist() == [3.0, 5.0] and s.grad.tolist() == [1.0, 2.0]
+
+
+def test_a_backward_returning_more_gradients_than_inputs_raises():
+    class Extra(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2, g * 99
+
+    class ExtraNone(Extra):
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2, None  # trailing Nones are fine, as in torch
+
+    x = td.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="returned 2 gradients for 1 inputs"):
+        Extra.apply(x).sum().backward()
+    ExtraNone.apply(x).sum().backward()
+    assert x.grad.tolist() == [2.0, 2.0]

@@ -80,3 +80,19 @@ def test_gradcheck_restores_non_contiguous_input():
     before = x.data
     assert td.gradcheck(lambda t: (t @ t.T).sum(), [x])
     assert x.data is before
+
+
+def test_gradgradcheck_of_a_function_whose_backward_gives_no_gradient():
+    """The first derivative is then zero (torch's reading): True, not an AttributeError from
+    checking a function with no outputs."""
+    class NoGrad(td.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.copy()
+
+        @staticmethod
+        def backward(ctx, g):
+            return None
+
+    x = td.Tensor(np.random.default_rng(0).random(3), requires_grad=True)
+    assert td.gradgradcheck(lambda t: NoGrad.apply(t), (x,))
