@@ -330,14 +330,8 @@ def _transpose(a, axes=None):
 
 
 def _moveaxis(a, source, destination):
-    a = _operand(a)
-    ndim = np.ndim(a)
-    source = [int(s) % max(ndim, 1) for s in np.atleast_1d(source)]
-    destination = [int(d) % max(ndim, 1) for d in np.atleast_1d(destination)]
-    order = [n for n in range(ndim) if n not in source]
-    for dest, src in sorted(zip(destination, source)):
-        order.insert(dest, src)
-    return ops.transpose(a, order)
+    # tinydl's moveaxis checks the axes as NumPy does (out of range, repeated)
+    return ops.moveaxis(_operand(a), source, destination)
 
 
 def _squeeze(a, axis=None):
@@ -388,16 +382,10 @@ def _clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None, **kwargs):
     _refuse_extras("numpy.clip", out=out, **kwargs)
     low = a_min if a_min is not None else min
     high = a_max if a_max is not None else max
-    a = _operand(a)
-    if not isinstance(low, Tensor) and not isinstance(high, Tensor):
-        return ops.clip(a, _unwrap(low), _unwrap(high))
-    # Tensor bounds get gradients too: raise to low, then cap at high (NumPy's order, so
-    # low > high gives high); ties keep the gradient on ``a``, as ops.clip does.
-    if low is not None:
-        a = ops.where(a < low, _operand(low), a)
-    if high is not None:
-        a = ops.where(a > high, _operand(high), a)
-    return a
+    # Tensor bounds get gradients too; ops.clip follows NumPy's order (raise to low, then cap
+    # at high, so low > high gives high) and lets a NaN in x or in a bound through.
+    return ops.clip(_operand(a), low if isinstance(low, Tensor) else _unwrap(low),
+                    high if isinstance(high, Tensor) else _unwrap(high))
 
 
 def _pad(array, pad_width, mode="constant", **kwargs):
@@ -405,6 +393,9 @@ def _pad(array, pad_width, mode="constant", **kwargs):
         raise _unsupported("numpy.pad", f"tinydl pads with a constant only, got mode={mode!r}")
     constant_values = kwargs.pop("constant_values", 0)
     _refuse_extras("numpy.pad", **kwargs)
+    if (np.asarray(pad_width) < 0).any():  # tinydl's pad crops there (torch's F.pad)
+        raise ValueError(f"numpy.pad: index can't contain negative values, got pad_width "
+                         f"{pad_width!r}")
     return ops.pad(_operand(array), pad_width, constant_values=_unwrap(constant_values))
 
 

@@ -584,3 +584,50 @@ def test_ufunc_into_a_plain_array_computes_on_the_values():
     out = np.empty(2, np.float32)
     assert np.exp(td.tensor([0.0, 1.0]), out=out) is out
     np.testing.assert_allclose(out, [1.0, np.e], rtol=1e-6)
+
+
+# ---------------------------------------------- NumPy's own checks and values, from a sweep
+@pytest.mark.parametrize("source, destination", [(3, 0), (-4, 0), ([0, 1], [2, 2])])
+def test_np_moveaxis_checks_its_axes_as_numpy(source, destination):
+    """The wrapper took the axes modulo ndim and never looked for repeats: axis 3 of a 3-d
+    tensor moved axis 0, silently."""
+    with pytest.raises(ValueError):  # AxisError is a ValueError (and an IndexError)
+        np.moveaxis(td.tensor(np.zeros((2, 3, 4))), source, destination)
+    with pytest.raises(ValueError):
+        np.moveaxis(np.zeros((2, 3, 4)), source, destination)
+    assert np.moveaxis(td.tensor(np.zeros((2, 3, 4))), [0, 2], [2, 0]).shape == (4, 3, 2)
+
+
+def test_np_pad_refuses_negative_widths_as_numpy():
+    """tinydl's pad crops at a negative width (torch's F.pad); np.pad must raise instead."""
+    t = td.tensor(np.arange(6.0).reshape(2, 3))
+    for width in (-1, ((0, 0), (-1, 1))):
+        with pytest.raises(ValueError, match="negative"):
+            np.pad(t, width)
+    assert np.pad(t, ((0, 1), (2, 0))).tolist() == np.pad(t.numpy(), ((0, 1), (2, 0))).tolist()
+
+
+def test_np_clip_with_tensor_bounds_follows_numpy():
+    """A NaN in a Tensor bound gives NaN (it was ignored: the comparison with NaN is
+    False); low > high gives high; the bounds get their gradients."""
+    got = np.clip(td.tensor([1.0, 2.0]), td.tensor([np.nan, np.nan]), 5.0)
+    assert np.isnan(got.numpy()).all()
+    x = td.tensor([1.0, 7.0, 3.0], requires_grad=True)
+    low = td.tensor([2.0, 2.0, 4.0], requires_grad=True)
+    high = td.tensor([5.0, 5.0, 3.0], requires_grad=True)
+    out = np.clip(x, low, high)
+    assert out.tolist() == np.clip([1.0, 7.0, 3.0], [2.0, 2.0, 4.0], [5.0, 5.0, 3.0]).tolist()
+    out.sum().backward()
+    assert x.grad.tolist() == [0, 0, 0] and low.grad.tolist() == [1, 0, 0]
+    assert high.grad.tolist() == [0, 1, 1]
+
+
+@pytest.mark.parametrize("values", [[2.0, np.inf], [np.inf, np.inf], [-np.inf, np.inf],
+                                    [1.0, 3.0, 2.0, 8.0], [-np.inf, -np.inf]])
+def test_median_with_infinities_among_the_middle_values_is_numpys(values):
+    """The mean of the two middle values (NumPy's median): quantile's lerp gave NaN for
+    (2, inf), inf - inf."""
+    with np.errstate(invalid="ignore"):  # -inf + inf: NaN in both
+        want = np.median(np.array(values))
+        for got in (np.median(td.tensor(values)), td.median(td.tensor(values))):
+            np.testing.assert_array_equal(got.numpy(), want)

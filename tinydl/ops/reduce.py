@@ -622,6 +622,9 @@ def _check_not_empty(x, axes, ord, op="norm"):  # noqa: A002
 
 # ----------------------------------------------------------------------------- order statistics
 _QUANTILE_METHODS = ("linear", "lower", "higher", "nearest", "midpoint")
+# median's own blend (not a public method): the mean of the two middle values, NumPy's median,
+# which is inf for (2, inf) and (inf, inf) where the lerp of 'midpoint' gives inf - inf = NaN.
+_MEAN_OF_MIDDLE = object()
 
 
 @torch_names
@@ -638,7 +641,7 @@ def quantile(x, q, axis=None, keepdims=False, method="linear", *, interpolation=
     """
     if interpolation is not None:
         method = interpolation
-    if method not in _QUANTILE_METHODS:
+    if method not in _QUANTILE_METHODS and method is not _MEAN_OF_MIDDLE:
         raise ValueError(f"quantile: method must be one of {_QUANTILE_METHODS}, got {method!r}")
     x = as_tensor(x)
     if x.dtype.kind in "iub":  # NumPy's float result (torch refuses integers)
@@ -664,7 +667,7 @@ def quantile(x, q, axis=None, keepdims=False, method="linear", *, interpolation=
         lo = hi
     elif method == "nearest":
         lo = hi = np.round(v)
-    weight = 0.5 if method == "midpoint" else v - lo
+    weight = 0.5 if method == "midpoint" or method is _MEAN_OF_MIDDLE else v - lo
     lead = (1,) * qs.ndim
     expand = qs.shape + (1,) * len(kept_shape)
     nan_rows = np.isnan(flat.data).any(axis=-1)  # torch: NaN rows take the last (a NaN)
@@ -683,10 +686,12 @@ def quantile(x, q, axis=None, keepdims=False, method="linear", *, interpolation=
     out = below
     if (hi != lo).any():
         above = pick(hi)
-        w = weight.astype(x.dtype)
-        diff = above - below
-        # lerp as NumPy and torch: from the nearer end, so weight 1 gives `above` exactly
-        lerp = where(w < 0.5, below + diff * w, above - diff * (1 - w))
+        if method is _MEAN_OF_MIDDLE:
+            lerp = (below + above) * 0.5
+        else:  # lerp as NumPy and torch: from the nearer end, so weight 1 gives `above` exactly
+            w = weight.astype(x.dtype)
+            diff = above - below
+            lerp = where(w < 0.5, below + diff * w, above - diff * (1 - w))
         out = where(hi == lo, below, lerp)
     if keepdims:
         out = out.reshape(qs.shape + keepdims_shape(x.shape, axes))
@@ -699,8 +704,9 @@ def median(x, axis=None, keepdims=False):
     """Median over ``axis`` (of every element when None), NumPy's: the middle of the sorted
     values, the mean of the two middle ones for an even count (torch.median takes the lower).
     The gradient goes to the middle element(s) (halves for an even count), as
-    torch.quantile(x, 0.5). A slice holding NaN gives NaN."""
-    return quantile(x, 0.5, axis=axis, keepdims=keepdims)
+    torch.quantile(x, 0.5). A slice holding NaN gives NaN; inf among the middle values gives
+    inf as NumPy's median (quantile's lerp would give NaN for (2, inf))."""
+    return quantile(x, 0.5, axis=axis, keepdims=keepdims, method=_MEAN_OF_MIDDLE)
 
 
 # ----------------------------------------------------------------------------- NaN-ignoring
