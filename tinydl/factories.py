@@ -131,6 +131,14 @@ def arange(start, stop=None, step=1, dtype=None, requires_grad=False):
     for name, value in (("start", start), ("stop", stop), ("step", step)):
         if value is not None and not np.isfinite(value):
             raise ValueError(f"arange: {name} must be finite, got {value!r}")
+    if dtype is not None and np.dtype(dtype).kind in "iub" and not all(
+            float(v).is_integer() for v in (start, stop, step) if v is not None):
+        # torch truncates the step first (0.1 then raises), NumPy steps by the truncated
+        # difference of its first two values, a cast of the float range rounds each value:
+        # three answers to one call, so none is given.
+        raise ValueError(f"arange: a fractional start, stop or step ({start!r}, {stop!r}, "
+                         f"{step!r}) with the integer dtype {np.dtype(dtype)} has no single "
+                         "meaning (torch and NumPy differ); build the float range and cast it")
     # arange(stop, step=s) counts 0, s, 2s... as NumPy (the step was ignored)
     data = np.arange(start, stop, step) if stop is not None else np.arange(0, start, step)
     if dtype is not None:

@@ -43,8 +43,8 @@ def _to_array(data, dtype=None):
     Python data follows ``torch.tensor``: bools stay ``bool``, ints become ``int64`` (one past
     its range raises OverflowError), floats (or any list holding a float) ``float32``, unless
     NumPy scalars or arrays in the lists decide the dtype (``[np.float64(1.5)]``,
-    ``[np.sqrt(2.0)]`` or a list of float64 arrays: float64; int32 arrays: int32), as torch
-    infers it. NumPy arrays and scalars keep their dtype.
+    ``[np.sqrt(2.0)]`` or a list of float64 arrays or Tensors: float64; int32 arrays: int32),
+    as torch infers it. NumPy arrays and scalars keep their dtype.
     """
     if isinstance(data, Tensor):
         data = data.data
@@ -65,6 +65,8 @@ def _to_array(data, dtype=None):
     if dtype is not None or is_numpy or arr.dtype.kind == "b" or arr.dtype == np.int64:
         return arr  # (int64 is the Python-int dtype: no scan of the lists can change it)
     leaves = _leaf_types(data)
+    if any(issubclass(t, Tensor) for t in leaves):  # Tensors in the lists count as arrays
+        leaves = {t for t in leaves if not issubclass(t, Tensor)} | {np.ndarray}
     if arr.dtype.kind == "u" or (arr.dtype.kind == "f" and not leaves & _FLOAT_TYPES
                                  and arr.size and np.abs(arr).max() >= 2.0 ** 63):
         # Python ints past int64: NumPy made uint64 or float64 of them; torch refuses.
@@ -104,7 +106,7 @@ def _numpy_dtypes(data, leaves):
         stack = [data]
         while stack:
             item = stack.pop()
-            if isinstance(item, np.ndarray):
+            if isinstance(item, (np.ndarray, Tensor)):
                 found.add(item.dtype)
             elif isinstance(item, (list, tuple)):
                 stack.extend(item)

@@ -105,3 +105,13 @@ def test_like_factories_read_lists_by_tensor_rules_and_sizes_refuse_bools():
         td.zeros(True)
     with pytest.raises(ValueError, match="eye: n must be"):
         td.eye(True)
+
+
+@pytest.mark.parametrize("args", [(0, 5, 1.5), (0, 1, 0.1), (10, 0, -2.5), (5.5,)])
+def test_arange_with_an_integer_dtype_and_a_fractional_bound_or_step_raises(args):
+    """torch truncates the step (0.1 then raises), NumPy steps by a truncated difference,
+    and casting the float range rounds each value: arange(0, 5, 1.5) gave [0, 1, 3, 4], torch
+    [0, 1, 2, 3, 4]. No single answer, so an error."""
+    with pytest.raises(ValueError, match="fractional"):
+        td.arange(*args, dtype=td.int64)
+    assert td.arange(0, 5.0, 2, dtype=np.int32).tolist() == [0, 2, 4]

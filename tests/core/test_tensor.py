@@ -215,3 +215,12 @@ def test_common_shape_errors_are_also_runtime_errors_as_the_readme_says(call):
         call()
     with pytest.raises(ValueError):  # NumPy's
         call()
+
+
+def test_tensors_inside_lists_decide_the_dtype_as_arrays_do():
+    """0-d float64 Tensors in a list were read as Python floats and rounded to float32
+    (0.1 came back 0.10000000149); torch keeps float64, as tinydl does for float64 arrays."""
+    t = td.tensor([td.tensor(0.1, dtype="float64"), td.tensor(0.2, dtype="float64")])
+    assert t.dtype == np.float64 and t.tolist() == [0.1, 0.2]
+    assert td.tensor([td.tensor(1, dtype="int32"), td.tensor(2, dtype="int32")]).dtype == np.int32
+    assert td.tensor([td.tensor(0.5), 1.0]).dtype == np.float32
