@@ -118,6 +118,14 @@ def _used(grad):
     return grad if np.any(grad.data) else None
 
 
+def _values_grad(grad):
+    """``_used`` for the gradient of the singular values or eigenvalues, whose term divides
+    by nothing: under ``create_graph`` it is kept even where it is zero, since it may be zero
+    here and not nearby (svdvals(A) * (sum(A) - 4) at sum(A) = 4: dropped, the second
+    derivative lost its sum(U Vh) term)."""
+    return grad if grad.requires_grad or np.any(grad.data) else None
+
+
 # ----------------------------------------------------------------------------- inverse
 class Inv(Function):
     """X = A^-1; dA = -X^T G X^T."""
@@ -408,7 +416,7 @@ class SVD(Function):
         # With full_matrices, the columns beyond k are any basis of their space: only the
         # first k carry a gradient (torch's convention).
         u, gu, vh, gvh = u[..., :, :k], gu[..., :, :k], vh[..., :k, :], gvh[..., :k, :]
-        return (_svd_backward(_used(gu), _used(gs), _used(gvh), u, s, vh),)
+        return (_svd_backward(_used(gu), _values_grad(gs), _used(gvh), u, s, vh),)
 
 
 def _no_svd(m):
@@ -495,7 +503,8 @@ class Eigh(Function):
 
     @staticmethod
     def backward(ctx, g):
-        gw, gv = (_used(x) for x in _split(g, ctx.shapes))
+        gw, gv = _split(g, ctx.shapes)
+        gw, gv = _values_grad(gw), _used(gv)
         w, v = _split(ctx.output, ctx.shapes)
         if gv is None:
             if gw is None:

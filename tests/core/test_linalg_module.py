@@ -416,3 +416,27 @@ def test_matrix_norm_of_empty_matrices_is_zero_as_torch(shape, ord):
 def test_vector_norm_of_a_negative_order_of_nothing_raises_as_torch():
     with pytest.raises(ValueError, match="vector_norm: ord=-1.0 over a zero-length axis"):
         LA.vector_norm(td.Tensor(np.zeros(0)), -1)  # inf before
+
+
+@pytest.mark.parametrize("values", [LA.svdvals, LA.eigvalsh, lambda m: LA.matrix_norm(m, "nuc")])
+def test_second_derivative_through_values_whose_gradient_is_zero_here(values):
+    """f = values(A) * (sum(A) - 4) at sum(A) = 4: the values' incoming gradient is zero at
+    this point but not nearby. Read as 'output unused' it was dropped, and with it the
+    sum(U Vh) (V V^T) term of the second derivative. Expectations by central differences of
+    the first derivative."""
+    a = np.array([[2.0, 1.0], [1.0, 0.0]])  # symmetric, sum 4, distinct nonzero values
+
+    def first(m):
+        x = td.Tensor(m, requires_grad=True)
+        (g,) = td.grad((values(x) * (x.sum() - 4.0)).sum(), [x], create_graph=True)
+        return g
+
+    x = td.Tensor(a, requires_grad=True)
+    (g,) = td.grad((values(x) * (x.sum() - 4.0)).sum(), [x], create_graph=True)
+    (hess,) = td.grad(g.sum(), [x])
+    eps, want = 1e-6, np.zeros_like(a)
+    for idx in np.ndindex(*a.shape):
+        step = np.zeros_like(a)
+        step[idx] = eps
+        want[idx] = (first(a + step).data.sum() - first(a - step).data.sum()) / (2 * eps)
+    np.testing.assert_allclose(hess.numpy(), want, atol=1e-5)
