@@ -233,3 +233,17 @@ def test_cumprod_along_a_length_one_axis_passes_the_gradient(value):
     x = td.tensor([[value, 2.0]], requires_grad=True)
     td.cumprod(x, 0).sum().backward()
     assert x.grad.tolist() == [[1.0, 1.0]]
+
+
+@pytest.mark.parametrize("scan", [td.cumsum, td.cumprod])
+def test_integer_scans_keep_the_requested_dtype(scan):
+    """dtype=int8 casts the input and the scan stays int8 (it wraps, as torch and NumPy with
+    dtype=); NumPy's scan of an int8 array widened it to int64 silently. Without dtype=,
+    integer and bool input scans in int64, as torch."""
+    out = scan(td.tensor(np.array([100, 100, 1])), 0, dtype=np.int8)
+    assert out.dtype == np.int8
+    assert out.tolist() == np.asarray(getattr(np, scan.__name__)(
+        np.array([100, 100, 1], np.int8), dtype=np.int8)).tolist()
+    assert scan(td.Tensor(np.array([3, 4], np.int32)), 0, dtype=np.int32).dtype == np.int32
+    for data in (np.array([3, 4], np.int32), np.array([200, 100], np.uint8), np.array([True])):
+        assert scan(td.Tensor(data), 0).dtype == np.int64

@@ -56,7 +56,7 @@ class CumSum(Function):
     @staticmethod
     def forward(ctx, x, axis=0):
         ctx.axis = axis
-        return np.cumsum(x, axis=axis)
+        return np.cumsum(x, axis=axis, dtype=x.dtype)
 
     @staticmethod
     def backward(ctx, g):
@@ -81,11 +81,12 @@ def cumsum(x, axis=None, dtype=None):
 
 
 def _integer_scan_dtype(x, dtype):
-    """``x`` cast to ``dtype`` when given; else unsigned and bool input cast to int64, as
-    torch (NumPy's cumsum of uint8 is uint64; its signed integers already give int64)."""
+    """``x`` cast to ``dtype`` when given (the scan then keeps it: int8 wraps, as torch and
+    NumPy with ``dtype=``); else integer and bool input cast to int64, as torch (NumPy's
+    cumsum of uint8 is uint64). The scans run in their input's dtype."""
     if dtype is not None:
         return astype(x, dtype)
-    if x.dtype.kind in "ub":
+    if x.dtype.kind in "iub" and x.dtype != np.int64:
         return astype(x, np.int64)
     return x
 
@@ -97,7 +98,7 @@ class CumProd(Function):
     @staticmethod
     def forward(ctx, x, axis=0):
         ctx.axis = axis
-        return np.cumprod(x, axis=axis)
+        return np.cumprod(x, axis=axis, dtype=x.dtype)
 
     @staticmethod
     def backward(ctx, g):
