@@ -435,10 +435,15 @@ def _astype(x, dtype, /, *, copy=True, device=None):
 
 # Scans, movements and order statistics.
 def _scan(op, name):
-    """np.cumsum, np.cumprod: the flattened ``a`` when ``axis`` is None, as NumPy."""
+    """np.cumsum, np.cumprod: the flattened ``a`` when ``axis`` is None, as NumPy; ``dtype``
+    casts first (the scan keeps it), and unsigned input scans in uint64 as NumPy's (tinydl's
+    own cumsum gives int64 there, torch's rule)."""
     def scan(a, axis=None, dtype=None, out=None):
-        _refuse_extras(name, dtype=dtype, out=out)
-        return op(_operand(a), axis=axis)
+        _refuse_extras(name, out=out)
+        a = _operand(a)
+        if dtype is None and np.dtype(a.dtype).kind == "u":
+            dtype = np.uint64
+        return op(a, axis=axis, dtype=dtype)
     return scan
 
 

@@ -631,3 +631,15 @@ def test_median_with_infinities_among_the_middle_values_is_numpys(values):
         want = np.median(np.array(values))
         for got in (np.median(td.tensor(values)), td.median(td.tensor(values))):
             np.testing.assert_array_equal(got.numpy(), want)
+
+
+@pytest.mark.parametrize("scan", [np.cumsum, np.cumprod])
+@pytest.mark.parametrize("dtype", [None, np.int8, np.float64])
+def test_np_scans_take_dtype_and_numpys_unsigned_rule(scan, dtype):
+    """dtype= was refused; unsigned input gave int64 (tinydl's own, torch's rule) where
+    NumPy's scan gives uint64."""
+    for data in (np.array([200, 100], np.uint8), np.array([100, 100], np.int8),
+                 np.array([True, True]), np.array([[1.5, 2.5], [1.0, 2.0]], np.float32)):
+        got, want = scan(td.Tensor(data), dtype=dtype), scan(data, dtype=dtype)
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got.numpy(), want)
