@@ -310,7 +310,11 @@ def log_softmax(x, axis=-1):
 @torch_names
 def var(x, axis=None, ddof=0, keepdims=False):
     """Variance sum((x - mean)^2) / (n - ddof) over ``axis`` (NumPy's default ddof=0)."""
-    x = as_tensor(x)
+    return _widened_on_overflow(_variance, x, axis, ddof, keepdims)
+
+
+def _variance(x, axis, ddof, keepdims):
+    """``var`` in x's dtype (float32 for integers), without the float64 retry."""
     axes = normalize_axes(axis, x.ndim, "var", zero_d=True)
     n = math.prod([x.shape[a] for a in axes])
     if n - ddof <= 0 and n > 0:
@@ -320,19 +324,21 @@ def var(x, axis=None, ddof=0, keepdims=False):
     if n == 0:  # NaN, as NumPy and torch
         return mean(x, axis=axes, keepdims=keepdims)
     centred = x - mean(x, axis=axes, keepdims=True)
-    out = sum(centred * centred, axis=axes, keepdims=keepdims) * (1.0 / (n - ddof))
-    if _overflowed(out, x):
-        return astype(var(astype(x, np.float64), axes, ddof, keepdims), x.dtype)
+    return sum(centred * centred, axis=axes, keepdims=keepdims) * (1.0 / (n - ddof))
+
+
+def _widened_on_overflow(fn, x, axis, ddof, keepdims):
+    """``fn(x, ...)`` (the variance or the standard deviation), computed once more in float64
+    and cast back where a float32 (or float16) result overflowed on the way (a sum of squares
+    past the dtype's range) though x is finite: var([2e19, 0, -2e19]) is 2.7e38, which fits,
+    and std([3e38, 1]) 1.5e38 though its variance does not. torch accumulates in float64
+    there. The check reads only the result (and x, once it is not finite)."""
+    x = as_tensor(x)
+    out = fn(x, axis, ddof, keepdims)
+    if (out.dtype in (np.float32, np.float16) and not np.isfinite(out.data).all()
+            and np.isfinite(x.data).all()):
+        return astype(fn(astype(x, np.float64), axis, ddof, keepdims), out.dtype)
     return out
-
-
-def _overflowed(out, x):
-    """Whether a float32 (or float16) variance overflowed on the way (a sum of squares past
-    the dtype's range) though x is finite: var([2e19, 0, -2e19]) is 2.7e38, which fits, and
-    std([3e38, 1]) 1.5e38 though its variance does not. torch accumulates in float64 there;
-    var and std then do too, once, and cast back (the check reads only the result)."""
-    return (out.dtype in (np.float32, np.float16) and not np.isfinite(out.data).all()
-            and np.isfinite(x.data).all())
 
 
 class _RootOfVariance(Sqrt):
@@ -351,11 +357,8 @@ class _RootOfVariance(Sqrt):
 def std(x, axis=None, ddof=0, keepdims=False):
     """Standard deviation sqrt(var) over ``axis``; its gradient is 0 over a constant slice
     (as torch's), where sqrt's derivative is infinite."""
-    out = _RootOfVariance.apply(var(x, axis=axis, ddof=ddof, keepdims=keepdims))
-    x = as_tensor(x)
-    if _overflowed(out, x):
-        return astype(std(astype(x, np.float64), axis, ddof, keepdims), out.dtype)
-    return out
+    return _widened_on_overflow(lambda *args: _RootOfVariance.apply(_variance(*args)), x, axis,
+                                ddof, keepdims)
 
 
 @torch_names
