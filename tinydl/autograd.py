@@ -515,7 +515,7 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
     capture_ids = {_key(t) for t in capture} if capture is not None else None
     # grad(): only nodes on a path to the inputs run (torch's rule), so hooks elsewhere do not
     # fire and the rest of the graph keeps its saved values for a later backward.
-    needed = _leading_to(order, capture_ids) if capture is not None else None
+    needed, feeding = _leading_to(order, capture_ids) if capture is not None else (None, None)
     previous = _set_grad_mode(create_graph)
     try:
         for t, key in order:
@@ -541,7 +541,7 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
                 out = ctx.output  # t may be an edge standing for it
                 if out is not None and out._retains_grad:
                     _accumulate_grad(out, g, create_graph, handed, grads)
-            if ctx is None or (needed is not None and not _feeds(ctx, needed)):
+            if ctx is None or (feeding is not None and key not in feeding):
                 continue
             if ctx.released:
                 raise RuntimeError(_RELEASED_MESSAGE)
@@ -591,21 +591,19 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
 
 
 def _leading_to(order, targets):
-    """The keys of the nodes in ``order`` (outputs first) from which some target is reached
-    through inputs that require grad, the targets included."""
-    needed = set()
+    """``(needed, feeding)``: the keys of the nodes in ``order`` (outputs first) from which
+    some target is reached through inputs that require grad, the targets included; and of
+    those whose own backward must run for it (an input of theirs is needed)."""
+    needed, feeding = set(), set()
     for t, key in reversed(order):  # inputs before the nodes that consume them
-        if key in targets or (t._ctx is not None and _feeds(t._ctx, needed)):
+        ctx = t._ctx
+        if ctx is not None and any(isinstance(inp, Tensor) and inp._requires_grad
+                                   and _key(inp) in needed for inp in ctx.inputs or ()):
+            feeding.add(key)
             needed.add(key)
-    return needed
-
-
-def _feeds(ctx, needed):
-    """Whether some input of ``ctx`` that requires grad is in ``needed``."""
-    for inp in ctx.inputs or ():
-        if isinstance(inp, Tensor) and inp._requires_grad and _key(inp) in needed:
-            return True
-    return False
+        elif key in targets:
+            needed.add(key)
+    return needed, feeding
 
 
 def _holds_array(ctx, array):
