@@ -7,7 +7,8 @@ gradients are written in tinydl ops, so they can be differentiated again, and fo
 formulas and conventions:
 
 * ``inv``, ``solve``, ``det``, ``slogdet``: the adjoint (cofactor) rules; ``det`` goes through
-  the SVD where the matrix is singular, as torch does.
+  the SVD where the matrix is singular, as torch does, and through the minors when the
+  gradient is differentiated again at two equal singular values (where torch gives NaN).
 * ``cholesky``: Murray (2016), "Differentiation of the Cholesky decomposition".
 * ``qr``, ``svd``, ``eigh``: the rules of torch's ``FunctionsManual.cpp``. ``svd``'s gradient
   needs distinct, nonzero singular values where ``U`` or ``Vh`` is used, ``eigh``'s distinct
@@ -28,7 +29,7 @@ family (8 Functions, 13 public functions) with their shared batch and error chec
 """
 import numpy as np
 
-from tinydl.autograd import Function
+from tinydl.autograd import Function, is_grad_enabled
 from tinydl.ops._util import normalize_axes, torch_names, unbroadcast
 from tinydl.ops.elementwise import abs  # noqa: A004 (NumPy's name)
 from tinydl.ops.reduce import _vector_norm
@@ -226,10 +227,31 @@ class Det(Function):
             try:
                 cofactors = d.expand_dims(-1).expand_dims(-1) * _mT(inv(a))
             except LinAlgError:
-                cofactors = _cofactors(a)
+                cofactors = _singular_cofactors(a)
         else:
-            cofactors = _cofactors(a)
+            cofactors = _singular_cofactors(a)
         return (g.expand_dims(-1).expand_dims(-1) * cofactors,)
+
+
+def _singular_cofactors(a):
+    """The cofactor matrix of singular matrices: by the SVD (``_cofactors``), except under
+    ``create_graph`` where two singular values are equal (two zeros: rank n - 2 or lower).
+    There the SVD's own derivative divides 0 by 0 (torch gives NaN) and tinydl's dropped the
+    terms, so det's second derivative came out finite and wrong (diag(1, 0, 0): a zero where
+    central differences give -0.58); the minors give the cofactors as polynomials in A, whose
+    derivatives are right everywhere."""
+    if is_grad_enabled() and _repeated_singular_values(a.data):
+        return _cofactors_by_minors(a)
+    return _cofactors(a)
+
+
+def _repeated_singular_values(a):
+    """True when some matrix of the batch ``a`` has two singular values within rounding."""
+    s = np.linalg.svd(a, compute_uv=False)
+    if s.shape[-1] < 2:
+        return False
+    tol = max(a.shape[-2:]) * np.finfo(a.dtype).eps * s[..., :1]
+    return bool(np.any(s[..., :-1] - s[..., 1:] <= tol))
 
 
 def _cofactors(a):
@@ -248,6 +270,17 @@ def _cofactors(a):
     others = stack([prefix[i] * suffix[k - 1 - i] for i in range(k)], axis=-1)
     signs = np.linalg.det(u.data) * np.linalg.det(vh.data)
     return (u * others.expand_dims(-2)) @ vh * Tensor._wrap(signs[..., None, None])
+
+
+def _cofactors_by_minors(a):
+    """The cofactor matrix as (-1)^(i+j) det(A without row i and column j): n^2 determinants
+    of order n - 1, gathered in one indexing step, so every derivative order is right."""
+    n = a.shape[-1]
+    keep = np.array([[k for k in range(n) if k != i] for i in range(n)], dtype=np.int64)
+    keep = keep.reshape(n, n - 1)
+    minors = a[..., keep[:, None, :, None], keep[None, :, None, :]]  # (..., n, n, n-1, n-1)
+    signs = (-1.0) ** np.add.outer(np.arange(n), np.arange(n))
+    return det(minors) * Tensor._wrap(signs.astype(a.dtype))
 
 
 def det(A):

@@ -214,6 +214,34 @@ def test_det_gradient_at_singular_matrices_is_the_cofactor_matrix(a):
     assert td.gradcheck(LA.det, [x])
 
 
+@pytest.mark.parametrize("a", [
+    np.diag([1.0, 0.0, 0.0]),  # two zero singular values: rank n - 2
+    np.zeros((3, 3)),
+    np.diag([2.0, 3.0, 0.0, 0.0]),
+    [[[1.0, 0, 0], [0, 0, 0], [0, 0, 0]], [[2, 1, 0], [1, 3, 1], [0, 1, 4]]],
+    np.diag([1.0, 1.0, 0.0]),  # a repeated nonzero value beside one zero
+], ids=["rank1", "zeros", "rank2of4", "batch", "repeated"])
+def test_det_second_derivative_where_singular_values_repeat(a):
+    """The SVD's own derivative is 0 / 0 at two equal singular values (torch gives NaN); the
+    second derivative came out finite and wrong (a zero for diag(1, 0, 0)'s -0.58 term)."""
+    x = td.Tensor(np.array(a), requires_grad=True)
+    assert td.gradgradcheck(LA.det, [x])
+
+
+def test_det_third_derivative_at_a_rank_one_matrix():
+    a = np.diag([1.0, 0.0, 0.0])
+    x = td.Tensor(a, requires_grad=True)
+    (g,) = td.grad(LA.det(x), [x], create_graph=True)
+    # cofactor (1, 2) = -(a00 a21 - a01 a20): its gradient is -a00 at (2, 1), the only
+    # entry not zero at diag(1, 0, 0); that entry's own gradient is -1 at (0, 0)
+    (h,) = td.grad(g[1, 2], [x], create_graph=True)
+    (t,) = td.grad(h[2, 1], [x])
+    want_h, want_t = np.zeros((3, 3)), np.zeros((3, 3))
+    want_h[2, 1] = want_t[0, 0] = -1.0
+    np.testing.assert_allclose(h.data, want_h, atol=1e-12)
+    np.testing.assert_allclose(t.data, want_t, atol=1e-12)
+
+
 @needs_torch
 def test_det_at_a_singular_matrix_matches_torch():
     # Only the value: torch's gradient there depends on its LAPACK's pivots (the cofactors
