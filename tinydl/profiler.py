@@ -354,7 +354,8 @@ class profile:
             events.append(event)
         events[1:] = sorted(events[1:], key=lambda e: (e["ts"], -e["dur"]))
         text = json.dumps({"traceEvents": events, "displayTimeUnit": "ms"})
-        write_atomically(path, lambda handle: handle.write(text.encode("utf-8")))
+        write_atomically(path, lambda handle: handle.write(text.encode("utf-8")),
+                         "export_chrome_trace")
         return path
 
 

@@ -193,14 +193,15 @@ def _write_npz(handle, arrays):
                 np.lib.format.write_array(member, data, allow_pickle=False)
 
 
-def write_atomically(path, write):
+def write_atomically(path, write, where="tinydl.save"):
     """Write a file through ``write(handle)`` (a binary file handle) so that readers see either
     the old file or the whole new one: the bytes go to a temporary file beside ``path``, are
     flushed to disk, and the file is moved into place with ``os.replace``; on any error the
-    temporary file is removed. Used by ``save``, the profiler's trace and ``draw_graph``.
+    temporary file is removed. Used by ``save``, ``write_idx``, the profiler's trace and
+    ``draw_graph``; ``where`` names the caller in errors.
     """
     path = os.fspath(path)
-    fd, tmp = _create_file_beside(path)
+    fd, tmp = _create_file_beside(path, where)
     try:
         with os.fdopen(fd, "wb") as handle:
             write(handle)
@@ -215,7 +216,7 @@ def write_atomically(path, write):
         raise
 
 
-def _create_file_beside(path):
+def _create_file_beside(path, where):
     """Create and open a new, uniquely named temporary file in the folder of ``path``.
 
     Like ``tempfile.mkstemp`` (``O_EXCL``, a random name, retried on a clash), but with mode
@@ -231,9 +232,9 @@ def _create_file_beside(path):
         except FileExistsError:
             continue
         except FileNotFoundError:
-            raise FileNotFoundError(errno.ENOENT, f"tinydl.save: cannot write {path}, "
+            raise FileNotFoundError(errno.ENOENT, f"{where}: cannot write {path}, "
                                     "no such folder", directory) from None
-    raise FileExistsError(errno.EEXIST, "tinydl.save: no unused temporary file name", directory)
+    raise FileExistsError(errno.EEXIST, f"{where}: no unused temporary file name", directory)
 
 
 def load(path):

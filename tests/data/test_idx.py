@@ -141,3 +141,18 @@ def test_write_is_atomic_and_overwrites(tmp_path):
     write_idx(path, tinydl.Tensor(np.ones(2, dtype=np.float32)))
     np.testing.assert_array_equal(read_idx(path), [1.0, 1.0])
     assert os.listdir(tmp_path) == ["labels"], "a temporary file was left behind"
+
+
+def test_a_header_whose_size_overflows_int64_is_a_clear_error(tmp_path):
+    # dims (2**31, 2**31, 4): their product wrapped to 0 in int64 and NumPy's reshape error
+    # escaped; Python ints keep the real size, so the payload check names it.
+    path = tmp_path / "huge.idx"
+    path.write_bytes(bytes([0, 0, 0x08, 3]) + np.array([2 ** 31, 2 ** 31, 4], ">u4").tobytes())
+    with pytest.raises(ValueError, match=r"read_idx: .*truncated data, shape \(2147483648, "
+                                         r"2147483648, 4\) of uint8 needs 18446744073709551616"):
+        read_idx(path)
+
+
+def test_write_idx_into_a_missing_folder_names_write_idx(tmp_path):
+    with pytest.raises(FileNotFoundError, match="write_idx: cannot write .*no such folder"):
+        write_idx(tmp_path / "missing" / "x.idx", np.zeros(3, np.uint8))

@@ -212,7 +212,7 @@ def test_affine_matches_torchvision_rebuilt_in_torch(angle, translate, scale, sh
 def test_color_jitter_references():
     b = T.ColorJitter(brightness=(1.5, 1.5))(IMG)
     np.testing.assert_allclose(b, np.clip(IMG * 1.5, 0, 1), rtol=1e-6)
-    gray = 0.299 * IMG[0] + 0.587 * IMG[1] + 0.114 * IMG[2]
+    gray = 0.2989 * IMG[0] + 0.587 * IMG[1] + 0.114 * IMG[2]  # torchvision's weights
     c = T.ColorJitter(contrast=(0.5, 0.5))(IMG)
     np.testing.assert_allclose(c, np.clip(0.5 * IMG + 0.5 * gray.mean(), 0, 1), rtol=1e-6)
     s = T.ColorJitter(saturation=(0.0, 0.0))(IMG)
@@ -359,3 +359,68 @@ def test_dataset_transform_applies_per_fetch_and_is_reproducible():
     assert a[0].shape == (4, 1, 6, 6)
     with pytest.raises(TypeError, match="transform"):
         TensorDataset(X, y, transform=3)
+
+
+def test_random_affine_bilinear_border_blends_fill_as_torchvision():
+    """torchvision's affine warps with zeros outside, warps an all-ones mask m the same way,
+    and gives m v + (1 - m) fill (its RandomAffine passes fill=0): a pixel half outside the
+    image is darkened by m again. tinydl read fill as the value outside (v + (1 - m) fill):
+    0.379 against torchvision's 0.143 in the corners of a 45 degree turn of ones."""
+    ones = np.ones((2, 4, 4), np.float32)
+    v = torchvision_affine(ones, 45.0, (0.0, 0.0), 1.0, (0.0, 0.0))
+    m = v[:1]  # the warped all-ones image is the mask
+    assert 0 < m.min() < 0.5  # some pixels are partly covered
+    out = T.RandomAffine((45, 45), interpolation="bilinear", seed=0)(ones)
+    np.testing.assert_allclose(out, m * v, atol=1e-6)
+    fill = (0.25, 0.75)
+    out = T.RandomAffine((45, 45), interpolation="bilinear", fill=fill, seed=0)(ones)
+    np.testing.assert_allclose(out, m * v + (1 - m) * np.reshape(fill, (2, 1, 1)), atol=1e-6)
+    # fill=None is the function's own default: zeros outside, no blend
+    c = ((4 - 1) / 2, (4 - 1) / 2)
+    np.testing.assert_allclose(T.warp_affine(ones, T.affine_matrix(45, (0, 0), 1, (0, 0), c), 1),
+                               v, atol=1e-6)
+
+
+def test_nearest_affine_fills_each_channel_with_its_own_value():
+    img = np.full((7, 9, 3), 100, np.uint8)
+    out = T.RandomAffine((30, 30), fill=(1, 2, 3), seed=0)(img)
+    corner = out[0, 0]
+    np.testing.assert_array_equal(corner, [1, 2, 3])
+    assert (out == 100).all(axis=2).any()  # the middle keeps the image
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: T.mixup(np.zeros((2, 1)), np.array([True, True]), num_classes=2, seed=0), TypeError,
+     "mixup: targets must be integer class indices or float soft targets, got dtype bool"),
+    (lambda: T.cutmix(np.zeros((2, 1, 4, 4)), np.array([True, False]), num_classes=2), TypeError,
+     "cutmix: targets must be integer"),
+    (lambda: T.mixup(np.zeros((2, 1), np.uint8), np.array([0, 1]), num_classes=2), TypeError,
+     "mixup: expected floating point inputs, got dtype uint8"),
+    (lambda: T.mixup(np.zeros((2, 1)), np.array([0, 1]), alpha=None, num_classes=2), TypeError,
+     "mixup: alpha must be a positive number, got None"),
+    (lambda: T.mixup(np.zeros((2, 1)), np.eye(2), num_classes=3), ValueError,
+     r"mixup: soft targets of shape \(2, 2\) have 2 classes, but num_classes=3"),
+    (lambda: T.ColorJitter(saturation=(0, 0))(np.zeros((4, 4, 4), np.uint8)), TypeError,
+     r"ColorJitter: expected an image of 1 or 3 channels, got 4 \(shape \(4, 4, 4\)\)"),
+    (lambda: T.RandomCrop(6, padding=1, fill=300)(np.zeros((4, 4, 3), np.uint8)), ValueError,
+     r"RandomCrop: fill 300 does not fit a uint8 image \(0..255\)"),
+    (lambda: T.RandomCrop(6, padding=1, fill=-1)(np.zeros((4, 4, 3), np.uint8)), ValueError,
+     "does not fit a uint8 image"),
+    (lambda: T.RandomCrop(4, padding=(1, 2, 3)), ValueError,
+     r"RandomCrop: padding must be a non-negative int, .* got \(1, 2, 3\)"),
+    (lambda: T.RandomCrop(4, padding=-1), ValueError, "padding must be a non-negative int"),
+    (lambda: T.RandomCrop(4, padding=1.5), ValueError, "padding must be a non-negative int"),
+    (lambda: T.RandomAffine(10, translate=(0.1,)), ValueError,
+     r"RandomAffine: translate must be \(tx, ty\)"),
+    (lambda: T.RandomAffine(10, fill=(1, 0))(np.zeros((4, 4, 3), np.uint8)), ValueError,
+     r"warp_affine: fill must be one number or one per channel \(3\), got \(1, 0\)"),
+    (lambda: T.RandomAffine(10, fill="a")(np.zeros((4, 4, 3), np.uint8)), ValueError,
+     "warp_affine: fill must be one number or one per channel"),
+    (lambda: T.GaussianBlur(3, sigma=(1, 2, 3)), ValueError, "GaussianBlur: sigma must be"),
+    (lambda: T.RandomHorizontalFlip("a"), ValueError,
+     r"RandomHorizontalFlip: p must be a probability in \[0, 1\], got 'a'"),
+    (lambda: T.RandomErasing(p=1.5), ValueError, "RandomErasing: p must be a probability"),
+])
+def test_bad_arguments_raise_naming_the_transform(call, error, message):
+    with pytest.raises(error, match=message):
+        call()

@@ -152,8 +152,9 @@ def default_collate(samples):
                          f"{sorted(shapes)}")
     batch = np.stack(arrays)
     if batch.dtype == np.float64 and all(a.dtype != np.float64 for a in arrays):
-        # int64 labels beside float32 values ([1, 2.5]) promote to float64 in NumPy; a float
-        # field whose first value is whole stays the default float, as torch makes it.
+        # int64 labels beside float32 values ([1, 2.5]) promote to float64 in NumPy; a field
+        # of Python numbers stays tinydl's default float, float32, as Tensor([1, 2.5]) does
+        # (torch's default_collate gives float64 when the first value is a float).
         batch = batch.astype(np.float32)
     return _batch_tensor(batch, sample_ndim=arrays[0].ndim)
 

@@ -6,6 +6,7 @@ then the values in C order, big-endian. Files may be gzip-compressed (``*-ubyte.
 """
 
 import gzip
+import math
 import os
 import zlib
 
@@ -63,7 +64,7 @@ def read_idx(path):
                          f"for {ndim} dimensions, got {len(raw)}")
     shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     dtype = _IDX_DTYPES[code]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize  # Python ints: (2**31)**2 does not wrap
     actual = len(raw) - header_size
     if actual != expected:
         kind = "truncated data" if actual < expected else "trailing bytes after the data"
@@ -98,4 +99,4 @@ def write_idx(path, array, compress=None):
         compress = path.endswith(".gz")
     if compress:
         payload = gzip.compress(payload, mtime=0)
-    write_atomically(path, lambda handle: handle.write(payload))
+    write_atomically(path, lambda handle: handle.write(payload), "write_idx")

@@ -5,6 +5,7 @@ Both mix a whole batch with a shuffled copy of itself and return soft targets (N
 ``tinydl.data.transforms``.
 """
 import math
+import numbers
 
 import numpy as np
 
@@ -17,7 +18,15 @@ def _soft_targets(y, num_classes, where):
     if np.issubdtype(t.dtype, np.floating):
         if t.ndim != 2:
             raise ValueError(f"{where}: soft targets must be (N, C), got shape {t.shape}")
+        if num_classes is not None and t.shape[1] != num_classes:
+            raise ValueError(f"{where}: soft targets of shape {t.shape} have {t.shape[1]} "
+                             f"classes, but num_classes={num_classes}")
         return t.astype(np.float32)
+    if t.dtype.kind not in "iu":
+        # A bool array would index np.eye as a mask (rows picked, not looked up): refused,
+        # as torch's one_hot refuses it.
+        raise TypeError(f"{where}: targets must be integer class indices or float soft "
+                        f"targets, got dtype {t.dtype}")
     if num_classes is None:
         raise ValueError(f"{where}: class-index targets need num_classes (the logits' width)")
     if t.ndim != 1 or t.size and (t.min() < 0 or t.max() >= num_classes):
@@ -26,14 +35,20 @@ def _soft_targets(y, num_classes, where):
     return np.eye(num_classes, dtype=np.float32)[t]
 
 
-def _draw(x, y, alpha, num_classes, seed, where, images=False):
+def _draw(x, y, alpha, num_classes, seed, where, images=False, blends=False):
     """The checked inputs ``a`` and one-hot/soft targets ``q`` of a mixing op, and its draws:
     ``(a, q, rng, lam, perm)`` with lam ~ Beta(alpha, alpha) and perm a random permutation."""
-    if alpha <= 0:
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
+        raise TypeError(f"{where}: alpha must be a positive number, got {alpha!r}")
+    if not alpha > 0:
         raise ValueError(f"{where}: alpha must be positive, got {alpha!r}")
     a = x.data if isinstance(x, Tensor) else np.asarray(x)
     if a.ndim < 2:
         raise ValueError(f"{where}: expected a batch (N, ...), got shape {a.shape}")
+    if blends and not np.issubdtype(a.dtype, np.floating):
+        # lam x + (1 - lam) x[perm] cast back to uint8 would wrap or truncate, silently.
+        raise TypeError(f"{where}: expected floating point inputs, got dtype {a.dtype} "
+                        "(convert images with ToTensor or .astype(np.float32) / 255 first)")
     if images and a.ndim != 4:
         raise ValueError(f"{where}: expected images (N, C, H, W), got shape {a.shape}")
     q = _soft_targets(y, num_classes, where)
@@ -54,7 +69,7 @@ def mixup(x, y, alpha=1.0, num_classes=None, seed=None):
     ``F.cross_entropy(logits, y')`` (label smoothing applies on top). Draws from tinydl's
     generator, or a local one with ``seed``.
     """
-    a, q, _, lam, perm = _draw(x, y, alpha, num_classes, seed, "mixup")
+    a, q, _, lam, perm = _draw(x, y, alpha, num_classes, seed, "mixup", blends=True)
     mixed = (lam * a + (1.0 - lam) * a[perm]).astype(a.dtype, copy=False)
     return Tensor(mixed), Tensor(lam * q + (1.0 - lam) * q[perm])
 

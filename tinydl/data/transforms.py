@@ -109,6 +109,39 @@ def _range(value, where, name, center=0.0, lower=-math.inf):
     return lo, hi
 
 
+def _probability(p, where):
+    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p <= 1:
+        raise ValueError(f"{where}: p must be a probability in [0, 1], got {p!r}")
+    return float(p)
+
+
+def _padding(padding, where):
+    """torchvision's padding forms as (left, top, right, bottom) non-negative ints."""
+    p = (padding,) * 4 if isinstance(padding, numbers.Number) else tuple(padding)
+    if len(p) == 2:
+        p = (p[0], p[1], p[0], p[1])
+    if len(p) != 4 or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
+                              and v >= 0 for v in p):
+        raise ValueError(f"{where}: padding must be a non-negative int, (left/right, "
+                         f"top/bottom) or (left, top, right, bottom), got {padding!r}")
+    return tuple(int(v) for v in p)
+
+
+def _fill(fill, chw, where):
+    """``fill`` (a number or one per channel) as a (C,) float64 array, checked to fit the
+    image's dtype (a uint8 fill of 300 or -1 would wrap)."""
+    try:
+        values = np.asarray(fill, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        values = np.zeros(0)  # not numbers: the message below
+    if values.size not in (1, chw.shape[0]):
+        raise ValueError(f"{where}: fill must be one number or one per channel "
+                         f"({chw.shape[0]}), got {fill!r}")
+    if chw.dtype == np.uint8 and np.any((values < 0) | (values > 255)):
+        raise ValueError(f"{where}: fill {fill!r} does not fit a uint8 image (0..255)")
+    return np.broadcast_to(values, chw.shape[:1])
+
+
 # --- the transforms ------------------------------------------------------------------------
 
 class Compose:
@@ -196,6 +229,7 @@ class RandomCrop:
         if padding_mode not in ("constant", "edge", "reflect", "symmetric"):
             raise ValueError(f"RandomCrop: unknown padding_mode {padding_mode!r}")
         self.padding, self.pad_if_needed = padding, pad_if_needed
+        self._padding = None if padding is None else _padding(padding, "RandomCrop")
         self.fill, self.padding_mode = fill, padding_mode
         self._rng = _own_generator(seed, "RandomCrop")
 
@@ -203,22 +237,14 @@ class RandomCrop:
         widths = ((top, bottom), (left, right))
         if self.padding_mode != "constant":
             return np.pad(chw, ((0, 0), *widths), mode=self.padding_mode)
-        fill = np.asarray(self.fill, dtype=np.float64).reshape(-1)
-        if fill.size not in (1, chw.shape[0]):
-            raise ValueError(f"RandomCrop: fill must be one number or one per channel "
-                             f"({chw.shape[0]}), got {self.fill!r}")
-        fill = np.broadcast_to(fill, chw.shape[:1])
+        fill = _fill(self.fill, chw, "RandomCrop")
         return np.stack([np.pad(ch, widths, constant_values=v) for ch, v in zip(chw, fill)])
 
     def __call__(self, img):
         a, was_tensor = _unwrap(img, "RandomCrop")
         chw = _chw(a)
-        if self.padding is not None:
-            p = self.padding
-            p = (p,) * 4 if isinstance(p, numbers.Number) else tuple(p)
-            if len(p) == 2:
-                p = (p[0], p[1], p[0], p[1])
-            chw = self._pad(chw, *(int(v) for v in p))
+        if self._padding is not None:
+            chw = self._pad(chw, *self._padding)
         th, tw = self.size
         h, w = chw.shape[1:]
         if self.pad_if_needed and (h < th or w < tw):
@@ -242,7 +268,7 @@ class RandomHorizontalFlip:
     """Mirror the image left-right with probability ``p``."""
 
     def __init__(self, p=0.5, seed=None):
-        self.p = p
+        self.p = _probability(p, "RandomHorizontalFlip")
         self._rng = _own_generator(seed, "RandomHorizontalFlip")
 
     def __call__(self, img):
@@ -277,11 +303,17 @@ def affine_matrix(angle, translate, scale, shear, center):
     return np.hstack([m, t[:, None]])
 
 
-def warp_affine(img_chw, matrix, order=0, fill=0.0):
+def warp_affine(img_chw, matrix, order=0, fill=None):
     """Apply the forward 2x3 map ``matrix`` (from ``affine_matrix``) to a CHW image.
 
     Each output pixel p takes the input at M^-1 (p - t), interpolated by ``scipy.ndimage.
-    affine_transform`` (``order`` 0 nearest, 1 bilinear), ``fill`` outside the input.
+    affine_transform`` (``order`` 0 nearest, 1 bilinear) with zeros outside the input, and
+    ``fill`` (a number or one per channel) blended in as torchvision's ``affine`` does: with
+    m the same interpolation of an all-ones image, ``m v + (1 - m) fill`` for bilinear, and
+    ``fill`` where m < 1/2 for nearest. ``fill=None`` leaves the zeros (torchvision's default
+    for the function; its ``RandomAffine`` passes 0, which darkens bilinear borders by m).
+    Exact half-pixel ties of nearest (a 90 degree turn of an image whose H - W is odd) round
+    up here, to even in torchvision.
     """
     m, t = matrix[:, :2], matrix[:, 2]
     inv = np.linalg.inv(m)
@@ -292,10 +324,20 @@ def warp_affine(img_chw, matrix, order=0, fill=0.0):
     full = np.eye(3)
     full[1:, 1:] = inv_rc
     from scipy import ndimage  # imported on first use: 0.1 s of import tinydl.data
-    out = ndimage.affine_transform(img_chw.astype(np.float64, copy=False), full,
-                                   offset=np.concatenate([[0.0], offset_rc]), order=order,
-                                   mode="grid-constant", cval=float(fill), prefilter=False)
-    return out
+
+    def warp(image):
+        return ndimage.affine_transform(image, full, offset=np.concatenate([[0.0], offset_rc]),
+                                        order=order, mode="grid-constant", cval=0.0,
+                                        prefilter=False)
+
+    out = warp(img_chw.astype(np.float64, copy=False))
+    if fill is None:
+        return out
+    fill = _fill(fill, img_chw, "warp_affine").reshape(-1, 1, 1)
+    inside = warp(np.ones((1,) + img_chw.shape[1:]))
+    if order == 0:
+        return np.where(inside < 0.5, fill, out)
+    return inside * out + (1.0 - inside) * fill
 
 
 class RandomAffine:
@@ -306,15 +348,18 @@ class RandomAffine:
     draws sx ~ U(-s, s) or U(a, b) with sy = 0, four numbers draw both; angle and shear
     turn clockwise as displayed, as in torchvision. The centre is
     ((W - 1)/2, (H - 1)/2); ``interpolation`` 'nearest' (torchvision's default) or
-    'bilinear'; ``fill`` outside the image. See ``affine_matrix`` for the map. With all
-    ranges zero (degrees=0, no translate/scale/shear) it returns the image unchanged.
+    'bilinear'; ``fill`` (a number or one per channel) outside the image, blended at the
+    border as torchvision blends it (see ``warp_affine``). See ``affine_matrix`` for the map.
+    With all ranges zero (degrees=0, no translate/scale/shear) it returns the image unchanged.
     """
 
     def __init__(self, degrees, translate=None, scale=None, shear=None, interpolation="nearest",
                  fill=0, seed=None):
         self.degrees = _range(degrees, "RandomAffine", "degrees")
-        if translate is not None and not all(0 <= v <= 1 for v in translate):
-            raise ValueError(f"RandomAffine: translate fractions must be in [0, 1], got {translate!r}")
+        if translate is not None and not (len(translate) == 2
+                                          and all(0 <= v <= 1 for v in translate)):
+            raise ValueError(f"RandomAffine: translate must be (tx, ty), fractions in [0, 1], "
+                             f"got {translate!r}")
         if scale is not None and not (len(scale) == 2 and 0 < scale[0] <= scale[1]):
             raise ValueError(f"RandomAffine: scale must be (min, max) with 0 < min <= max, "
                              f"got {scale!r}")
@@ -364,10 +409,11 @@ class RandomAffine:
 
 
 def _grayscale(chw):
-    """ITU-R 601 luma 0.299 R + 0.587 G + 0.114 B (torchvision's rgb_to_grayscale), (1, H, W)."""
+    """Luma 0.2989 R + 0.587 G + 0.114 B (torchvision's rgb_to_grayscale, ITU-R 601 with its
+    0.299 rounded as torchvision rounds it), (1, H, W)."""
     if chw.shape[0] == 1:
         return chw
-    return (0.299 * chw[0] + 0.587 * chw[1] + 0.114 * chw[2])[None]
+    return (0.2989 * chw[0] + 0.587 * chw[1] + 0.114 * chw[2])[None]
 
 
 def _blend(a, b, ratio):
@@ -402,7 +448,9 @@ class ColorJitter:
     h ~ U(-H, H) turns added to the HSV hue (H <= 0.5). A (min, max) pair is taken as given
     and must lie in [0, inf) ([-0.5, 0.5] for hue), as torchvision. Results are clipped to [0, 1]
     (float images are taken to lie in [0, 1]). Saturation and hue leave one-channel
-    images unchanged.
+    images unchanged; an image of other than 1 or 3 channels (RGBA) is refused, as
+    torchvision refuses it. A uint8 image is converted to float once and rounded once at the
+    end (torchvision's uint8 path truncates after each step: up to 2 levels apart).
     """
 
     def __init__(self, brightness=0, contrast=0, saturation=0, hue=0, seed=None):
@@ -412,11 +460,18 @@ class ColorJitter:
         self.hue = _range(hue, "ColorJitter", "hue")
         if not -0.5 <= self.hue[0] <= self.hue[1] <= 0.5:
             raise ValueError(f"ColorJitter: hue must lie in [-0.5, 0.5], got {hue!r}")
+        self._active = (self.brightness, self.contrast, self.saturation, self.hue) != (
+            (1.0, 1.0), (1.0, 1.0), (1.0, 1.0), (0.0, 0.0))
         self._rng = _own_generator(seed, "ColorJitter")
 
     def __call__(self, img):
         a, was_tensor = _unwrap(img, "ColorJitter")
         f = _to_unit_float(_chw(a))
+        if f.shape[0] not in (1, 3) and self._active:
+            # Saturation and hue need RGB, contrast reads channels 0-2 as RGB: on RGBA they
+            # skipped or misread channels silently.
+            raise TypeError(f"ColorJitter: expected an image of 1 or 3 channels, got "
+                            f"{f.shape[0]} (shape {a.shape}); drop the alpha channel first")
         rng = _generator(self)
         order = rng.permutation(4)
         ranges = (self.brightness, self.contrast, self.saturation, self.hue)
@@ -452,8 +507,7 @@ class RandomErasing:
     """
 
     def __init__(self, p=0.5, scale=(0.02, 0.33), ratio=(0.3, 3.3), value=0, seed=None):
-        if not 0 <= p <= 1:
-            raise ValueError(f"RandomErasing: p must be in [0, 1], got {p!r}")
+        p = _probability(p, "RandomErasing")
         if not (0 < scale[0] <= scale[1] <= 1 and 0 < ratio[0] <= ratio[1]):
             raise ValueError(f"RandomErasing: bad scale {scale!r} or ratio {ratio!r}")
         if isinstance(value, str) and value != "random":
@@ -518,7 +572,7 @@ class GaussianBlur:
         if any(k <= 0 or k % 2 == 0 for k in self.kernel_size):
             raise ValueError(f"GaussianBlur: kernel_size must be positive and odd, got {kernel_size!r}")
         self.sigma = (float(sigma),) * 2 if isinstance(sigma, numbers.Number) else tuple(sigma)
-        if not 0 < self.sigma[0] <= self.sigma[1]:
+        if len(self.sigma) != 2 or not 0 < self.sigma[0] <= self.sigma[1]:
             raise ValueError(f"GaussianBlur: sigma must be positive with min <= max, got {sigma!r}")
         self._rng = _own_generator(seed, "GaussianBlur")
 

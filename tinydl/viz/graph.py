@@ -71,7 +71,7 @@ class Graph:
         fmt = os.path.splitext(path)[1].lower().lstrip(".")
         if fmt in ("dot", "gv"):
             data = self.dot.encode("utf-8")
-            write_atomically(path, lambda handle: handle.write(data))
+            write_atomically(path, lambda handle: handle.write(data), "Graph.save")
             return "dot"
         if fmt not in ("svg", "png", "pdf"):
             raise ValueError(f"Graph.save: unknown format {fmt!r} in {path}; use .dot, .gv, "
@@ -81,7 +81,7 @@ class Graph:
                              f"got {engine!r}")
         if engine == "graphviz" or (engine == "auto" and graphviz_available()):
             rendered = _run_dot(self.dot, fmt)
-            write_atomically(path, lambda handle: handle.write(rendered))
+            write_atomically(path, lambda handle: handle.write(rendered), "Graph.save")
             return "graphviz"
         import io
 
@@ -90,7 +90,7 @@ class Graph:
         buffer = io.BytesIO()
         fig.savefig(buffer, format=fmt, dpi=120)
         plt.close(fig)
-        write_atomically(path, lambda handle: handle.write(buffer.getvalue()))
+        write_atomically(path, lambda handle: handle.write(buffer.getvalue()), "Graph.save")
         return "matplotlib"
 
     def figure(self):
