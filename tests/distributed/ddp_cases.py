@@ -265,6 +265,91 @@ def errors(dist, world, rank):
     return replicas, unused
 
 
+def agreement(dist, world, rank):
+    """Calls that differ between ranks raise on every rank, never a hang or a mixed result:
+    a different op or src, a call refused on one rank only, replicas that differ in which
+    parameters train or in bucket_cap_mb. Returns the messages (rank 0's)."""
+    messages = {}
+    ones = np.array([3.0, 1.0]) if rank == 0 else np.array([2.0, 10.0])
+    op = dist.ReduceOp.SUM if rank == 0 else dist.ReduceOp.MAX
+    # (MPI combined both: [5, 10] on every rank, neither result)
+    messages["op"] = _expect_error(lambda: dist.all_reduce(ones, op=op), "op='sum'", "op='max'")
+    messages["src"] = _expect_error(lambda: dist.broadcast(np.ones(2), src=rank),
+                                    "rank 0: (2,) float64, src=0", "rank 1: (2,) float64, src=1")
+    # refused on rank 0 only: rank 0 raises its own error, the others say whose call failed
+    ints = np.ones(2, dtype=np.int64) if rank == 0 else np.ones(2)
+    try:
+        dist.all_reduce(ints, op=dist.ReduceOp.AVG)
+        raise AssertionError("AVG of an integer array on rank 0 did not raise")
+    except TypeError as error:
+        assert rank == 0 and "floating-point" in str(error), (rank, error)
+    except RuntimeError as error:
+        assert rank != 0 and "rank 0's call was refused" in str(error), (rank, error)
+    strided = np.ones((2, 4))[:, ::2] if rank == world - 1 else np.ones((2, 2))
+    outs = [np.zeros((2, 2)) for _ in range(world)]
+    try:
+        dist.all_gather(outs, strided)
+        raise AssertionError("a strided array on the last rank did not raise")
+    except ValueError as error:
+        assert rank == world - 1 and "C-contiguous" in str(error), (rank, error)
+    except RuntimeError as error:
+        assert rank != world - 1 and f"rank {world - 1}'s call was refused" in str(error)
+    td.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 3), nn.Linear(3, 1))
+    if rank == 1:
+        model[1].bias.requires_grad_(False)
+    messages["frozen"] = _expect_error(lambda: dist.DistributedDataParallel(model),
+                                       "rank 1 has '1.bias' of shape (1,) float32 "
+                                       "(requires_grad=False) where rank 0 has '1.bias'")
+    messages["cap"] = _expect_error(
+        lambda: dist.DistributedDataParallel(nn.Linear(2, 3), bucket_cap_mb=1 + rank),
+        "rank 1 has bucket_cap_mb=2", "where rank 0 has bucket_cap_mb=1")
+    # SyncBatchNorm evaluates locally (torch's rule), also without running statistics: rank 0
+    # alone evaluating waited for the others before.
+    if rank == 0:
+        x = np.random.default_rng(3).standard_normal((5, 3))
+        sync = dist.SyncBatchNorm(3, track_running_stats=False).double().eval()
+        plain = nn.BatchNorm1d(3, track_running_stats=False).double().eval()
+        np.testing.assert_allclose(sync(td.Tensor(x)).data, plain(td.Tensor(x)).data,
+                                   rtol=1e-14)
+    dist.barrier()
+    return messages
+
+
+def unused_after_zero_grad(dist, world, rank, steps=3):
+    """find_unused_parameters with ``zero_grad()`` between forward and backward: a parameter
+    unused on some ranks was counted ready at forward and, its bucket complete, read then,
+    so last step's gradient was averaged in (torch reads it when backward starts). Rank 0
+    alone uses ``aux``: its averaged gradient is rank 0's own / K at every step. Returns the
+    largest error over the steps."""
+
+    class Branchy(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.head, self.aux = nn.Linear(4, 2).double(), nn.Linear(4, 4).double()
+
+        def forward(self, x, use):
+            return self.head(self.aux(x).tanh() if use else x)
+
+    td.manual_seed(0)
+    ref = Branchy()
+    ref(td.Tensor(np.linspace(-1, 1, 12).reshape(3, 4)), True).sum().backward()
+    expected = {n: p.grad.data / world for n, p in ref.named_parameters() if n.startswith("aux")}
+    td.manual_seed(0)
+    model = Branchy()
+    ddp = dist.DistributedDataParallel(model, find_unused_parameters=True, bucket_cap_mb=1e-6)
+    x = td.Tensor(np.linspace(-1, 1, 12).reshape(3, 4) * (rank + 1))
+    worst = 0.0
+    for _ in range(steps):
+        out = ddp(x, rank == 0).sum()
+        ddp.zero_grad()
+        out.backward()
+        for name, p in model.named_parameters():
+            if name in expected:
+                worst = max(worst, float(np.max(np.abs(p.grad.data - expected[name]))))
+    return worst
+
+
 def shared_gradients(dist, world, rank):
     """``emb + pos`` with pos a parameter of emb's shape: Add hands one array to both, and
     DDP's averaging (in place, during backward) reached emb's gradient through pos.grad
@@ -313,6 +398,9 @@ def main(out):
     results["logical"] = logical_and_complex_collectives(dist, world, rank)
     results["averaged_ddp"] = averaged_ddp(dist, world, rank)
     results["replica_error"], results["unused_error"] = errors(dist, world, rank)
+    results["agreement"] = agreement(dist, world, rank)
+    stale = unused_after_zero_grad(dist, world, rank)
+    assert stale < 1e-12, f"rank {rank}: an unused parameter's gradient is off by {stale:.3g}"
     shared = shared_gradients(dist, world, rank)
     assert shared < 1e-12, f"rank {rank}: the input gradient changed by {shared:.3g}"
     path = out + ".ckpt.npz"

@@ -73,6 +73,15 @@ def test_errors_name_ranks_and_shapes(run):
     assert "unused.weight" in str(results["unused_error"])
 
 
+def test_calls_that_differ_between_ranks_raise_on_every_rank(run):
+    ranks, results = run
+    got = {k: str(v) for k, v in results["agreement"].items()}
+    assert "rank 0: (2,) float64, op='sum'; rank 1: (2,) float64, op='max'" in got["op"]
+    assert "src=0" in got["src"] and "src=1" in got["src"]
+    assert "(requires_grad=False)" in got["frozen"]
+    assert "bucket_cap_mb=2" in got["cap"]
+
+
 def test_bool_reductions_are_logical_and_complex_max_min_are_refused(run):
     ranks, results = run
     got = results["logical"]

@@ -33,10 +33,16 @@ backward touches any parameter gradient, so finishing there leaves the optimizer
 not changed, with averaged gradients. ``finish_gradient_synchronization()`` is the safety
 net: the next forward calls it (and a custom loop may call it before ``step``). If a
 backward left a bucket unfinished because some parameter got no gradient, it raises naming
-those parameters, instead of waiting for a collective that other ranks never start.
-``find_unused_parameters=True`` handles such models (torch's option): after forward the
-graph is walked from the outputs and parameters it does not reach count as ready at once;
-a parameter with no gradient on any rank keeps ``grad = None``.
+those parameters, instead of waiting for a collective that other ranks never start (the
+ranks that did start it wait until then: under ``python -m mpi4py`` the error ends the job;
+a rank that instead goes on to another collective, or exits, leaves them waiting, as torch's
+would). ``find_unused_parameters=True`` handles such models (torch's option): after forward
+the graph is walked from the outputs, and the parameters it does not reach count as ready
+when backward starts (the first gradient to reach an output or a parameter), as in torch,
+so their gradients are read after a ``zero_grad()`` placed between forward and backward; a
+parameter with no gradient on any rank keeps ``grad = None``. Construction checks that every
+rank has the same parameters (and which of them train), buffers, ``bucket_cap_mb`` and
+``find_unused_parameters``: otherwise the ranks' buckets would not line up.
 
 Gradient traffic uses its own duplicate of the group's communicator, so it never interleaves
 with collectives the user (or ``SyncBatchNorm``) issues meanwhile.
@@ -152,13 +158,21 @@ def _describe_mismatch(everyone, what):
         if len(theirs) != len(ref):
             lines.append(f"rank {rank} has {len(theirs)} {what}, rank 0 has {len(ref)}")
             continue
-        for (name, shape, dtype), (rname, rshape, rdtype) in zip(theirs, ref):
-            if (name, shape, dtype) != (rname, rshape, rdtype):
-                lines.append(f"rank {rank} has {name!r} of shape {shape} {np.dtype(dtype).name} "
-                             f"where rank 0 has {rname!r} of shape {rshape} "
-                             f"{np.dtype(rdtype).name}")
+        for mine, theirs0 in zip(theirs, ref):
+            if mine != theirs0:
+                lines.append(f"rank {rank} has {_describe_entry(mine)} where rank 0 has "
+                             f"{_describe_entry(theirs0)}")
                 break
     return "; ".join(lines)
+
+
+def _describe_entry(entry):
+    """One entry of ``_check_replicas``' metadata in words."""
+    if entry[0] == "settings":
+        return ", ".join(f"{k}={v!r}" for k, v in entry[1])
+    name, shape, dtype, trained = entry
+    frozen = "" if trained else " (requires_grad=False)"
+    return f"{name!r} of shape {shape} {np.dtype(dtype).name}{frozen}"
 
 
 class DistributedDataParallel(Module):
@@ -201,7 +215,7 @@ class DistributedDataParallel(Module):
         self.require_backward_grad_sync = True
         self.comm_stats = {"steps": 0, "bytes_per_step": 0, "wait_seconds": 0.0}
         self._named = [(n, p) for n, p in module.named_parameters() if p.requires_grad]
-        self._check_replicas()
+        self._check_replicas(bucket_cap_mb)
         self._broadcast_state()
         self._build_buckets(bucket_cap_mb)
         self._register_hooks()
@@ -212,9 +226,16 @@ class DistributedDataParallel(Module):
         self.timeline = None
 
     # ------------------------------------------------------------------ construction
-    def _check_replicas(self):
-        meta = [(n, tuple(p.shape), p.data.dtype.str) for n, p in self.module.named_parameters()]
-        meta += [(n, tuple(b.shape), b.data.dtype.str) for n, b in self.module.named_buffers()]
+    def _check_replicas(self, bucket_cap_mb):
+        """Every rank must build the same buckets: the same parameters (names, shapes, dtypes,
+        which ones train), buffers, bucket cap and unused-parameter flags; one that differs
+        would add mismatched slices in the allreduce, silently, or hang."""
+        meta = [(n, tuple(p.shape), p.data.dtype.str, p.requires_grad)
+                for n, p in self.module.named_parameters()]
+        meta += [(n, tuple(b.shape), b.data.dtype.str, False)
+                 for n, b in self.module.named_buffers()]
+        meta.append(("settings", (("bucket_cap_mb", bucket_cap_mb),
+                                  ("find_unused_parameters", self.find_unused_parameters))))
         everyone = self._comm.allgather(meta)
         if any(theirs != everyone[0] for theirs in everyone):
             raise RuntimeError(
@@ -302,11 +323,29 @@ class DistributedDataParallel(Module):
         self._next = 0
         self._requests = []
         self._backward_seen = False
+        self._unused = ()
         if self.find_unused_parameters:
-            reached = _reachable_leaves(out)
-            for i, (_, p) in enumerate(self._named):
-                if id(p) not in reached:
-                    self._mark_ready(i)
+            # Found now, counted ready when backward starts (torch's rule): a bucket they
+            # complete must not be read before then, or a zero_grad() between forward and
+            # backward would be missed and last step's gradients averaged in.
+            tensors = _tensors(out)
+            reached = _reachable_leaves(tensors)
+            self._unused = [i for i, (_, p) in enumerate(self._named) if id(p) not in reached]
+            for t in tensors:
+                if t.requires_grad:
+                    t.register_hook(self._output_hook)
+
+    def _output_hook(self, grad):
+        """Backward has reached an output of forward: it starts (before any parameter's
+        gradient); also when no parameter of this rank gets one."""
+        if self._expecting and not self._backward_seen:
+            self._start_backward()
+
+    def _start_backward(self):
+        self._backward_seen = True  # once a step: a Module's attribute write is not free
+        if self._unused:
+            for i in self._unused:
+                self._mark_ready(i)
             self._launch_ready_buckets()
 
     def _mark_ready(self, i):
@@ -328,8 +367,8 @@ class DistributedDataParallel(Module):
         """Count parameter i ready; start the buckets that are full, in order."""
         if not self._expecting:
             return
-        if not self._backward_seen:  # once a step: a Module's attribute write is not free
-            self._backward_seen = True
+        if not self._backward_seen:
+            self._start_backward()
         if self._pending[self._mark_ready(i)] == 0:
             self._launch_ready_buckets()
         elif self._requests:
@@ -394,11 +433,9 @@ class DistributedDataParallel(Module):
         if not self._expecting:
             return
         if not self._backward_seen:
-            # Forward without backward (e.g. evaluation with grad on): forget this step, once
-            # buckets that find_unused_parameters started at forward (on every rank) are done.
-            self._MPI.Request.Waitall(self._requests)
+            # Forward without backward (e.g. evaluation with grad on): forget this step
+            # (nothing was started: buckets start when backward does).
             self._expecting = False
-            self._requests = []
             return
         missing = [n for i, (n, _) in enumerate(self._named) if not self._ready[i]]
         self._expecting = False
@@ -436,13 +473,13 @@ def _core_per_rank(comm):
         node.Free()
 
 
-def _reachable_leaves(out):
-    """ids of the leaf tensors from which the graph of ``out`` (Tensors, nested) was built."""
-    stack = []
+def _tensors(out):
+    """The Tensors in a forward's output (a Tensor, or tuples, lists and dicts of them)."""
+    found = []
 
     def collect(value):
         if isinstance(value, Tensor):
-            stack.append(value)
+            found.append(value)
         elif isinstance(value, (tuple, list)):
             for v in value:
                 collect(v)
@@ -451,6 +488,12 @@ def _reachable_leaves(out):
                 collect(v)
 
     collect(out)
+    return found
+
+
+def _reachable_leaves(tensors):
+    """ids of the leaf tensors from which the graphs of ``tensors`` were built."""
+    stack = list(tensors)
     seen, leaves = set(), set()
     while stack:
         t = stack.pop()

@@ -7,9 +7,11 @@ the very same code path. mpi4py is imported here, on first use, never when
 before and only calling these functions asks for ``pip install "tinydl[mpi]"``.
 
 Collectives work in place on Tensors (their ``.data``) and on NumPy arrays, as torch's do.
-Each first exchanges every rank's shape and dtype (one small allgather): a rank that calls
-with a different shape gets a ``RuntimeError`` naming every rank's shape on every rank,
-instead of MPI's truncation error on one rank and a hang on the others.
+Each first exchanges every rank's shape and dtype, its ``op`` or ``src``, and the outcome of
+its own argument checks (one small allgather): a rank that calls with a different shape, op
+or src, or whose arguments are refused, makes every rank raise, naming each rank's call,
+instead of MPI's truncation error on one rank and a hang on the others (a hang also without
+``python -m mpi4py``, where an exception on one rank does not end the others).
 """
 import os
 
@@ -154,20 +156,41 @@ def _array(t, caller):
     return data
 
 
-def check_same_shapes(comm, caller, *arrays):
-    """Raise on every rank when the ranks' ``arrays`` differ in shape or dtype.
+def _agreed(comm, caller, local, **settings):
+    """This rank's checked arrays ``local()``, once every rank's call agrees with the others'.
 
-    One allgather of ``[(shape, dtype), ...]`` per call; the message names each rank and its
-    shapes, so a model or batch that differs on one rank is found without a hang.
+    One allgather of each rank's outcome: its error, or the shapes and dtypes of its arrays and
+    its ``settings`` (op, src). A rank whose own checks failed re-raises its error, and the
+    others raise a ``RuntimeError`` quoting it; ranks whose shapes, dtypes or settings differ
+    all raise, naming each rank's call. So no rank goes on into a collective that another
+    never starts.
     """
-    mine = [(tuple(a.shape), a.dtype.str) for a in arrays]
+    try:
+        arrays, error = local(), None
+        mine = ([(tuple(a.shape), a.dtype.str) for a in arrays], settings)
+    except (TypeError, ValueError) as err:
+        arrays, error = None, err
+        mine = f"{type(err).__name__}: {err}"
     everyone = comm.allgather(mine)
+    if error is not None:
+        raise error
+    failed = [(r, theirs) for r, theirs in enumerate(everyone) if isinstance(theirs, str)]
+    if failed:
+        r, message = failed[0]
+        raise RuntimeError(f"{caller}: rank {r}'s call was refused, so this rank "
+                           f"({comm.Get_rank()}) stops too: {message}")
     if all(theirs == everyone[0] for theirs in everyone):
-        return
-    described = "; ".join(f"rank {r}: " + ", ".join(f"{s} {np.dtype(d).name}" for s, d in theirs)
-                          for r, theirs in enumerate(everyone))
-    raise RuntimeError(f"{caller}: the ranks called it with different shapes or dtypes "
-                       f"(this is rank {comm.Get_rank()}): {described}")
+        return arrays
+
+    def describe(theirs):
+        shapes, their_settings = theirs
+        words = [f"{s} {np.dtype(d).name}" for s, d in shapes]
+        words += [f"{k}={v!r}" for k, v in their_settings.items()]
+        return ", ".join(words)
+
+    described = "; ".join(f"rank {r}: {describe(theirs)}" for r, theirs in enumerate(everyone))
+    raise RuntimeError(f"{caller}: the ranks called it with different shapes, dtypes or "
+                       f"arguments (this is rank {comm.Get_rank()}): {described}")
 
 
 def _mpi_op(op, caller, dtype):
@@ -199,11 +222,15 @@ def all_reduce(tensor, op=ReduceOp.SUM):
     complex tensors.
     """
     comm = _group("all_reduce")
-    data = _array(tensor, "all_reduce")
-    _check_average(op, data, "all_reduce")
-    check_same_shapes(comm, "all_reduce", data)
-    mpi_op = _mpi_op(op, "all_reduce", data.dtype)  # raises on every rank: dtypes agree
-    comm.Allreduce(_mpi().IN_PLACE, data, op=mpi_op)
+
+    def local():
+        data = _array(tensor, "all_reduce")
+        _check_average(op, data, "all_reduce")
+        _mpi_op(op, "all_reduce", data.dtype)
+        return [data]
+
+    (data,) = _agreed(comm, "all_reduce", local, op=op)
+    comm.Allreduce(_mpi().IN_PLACE, data, op=_mpi_op(op, "all_reduce", data.dtype))
     if op == ReduceOp.AVG:
         data /= comm.Get_size()
     return tensor
@@ -212,10 +239,14 @@ def all_reduce(tensor, op=ReduceOp.SUM):
 def broadcast(tensor, src=0):
     """In place, every rank's ``tensor`` becomes rank ``src``'s."""
     comm = _group("broadcast")
-    data = _array(tensor, "broadcast")
-    if not 0 <= src < comm.Get_size():
-        raise ValueError(f"broadcast: src {src} is not a rank of a group of {comm.Get_size()}")
-    check_same_shapes(comm, "broadcast", data)
+
+    def local():
+        if not 0 <= src < comm.Get_size():
+            raise ValueError(f"broadcast: src {src} is not a rank of a group of "
+                             f"{comm.Get_size()}")
+        return [_array(tensor, "broadcast")]
+
+    (data,) = _agreed(comm, "broadcast", local, src=src)
     comm.Bcast(data, root=src)
     return tensor
 
@@ -234,9 +265,12 @@ def all_gather(tensor_list, tensor):
     """Fill ``tensor_list[r]`` (K tensors shaped like ``tensor``) with rank r's ``tensor``."""
     comm = _group("all_gather")
     size = comm.Get_size()
-    data = _array(tensor, "all_gather")
-    outs = _one_per_rank(tensor_list, data, size, "all_gather", "tensor_list")
-    check_same_shapes(comm, "all_gather", data)
+
+    def local():
+        data = _array(tensor, "all_gather")
+        return [data] + _one_per_rank(tensor_list, data, size, "all_gather", "tensor_list")
+
+    data, *outs = _agreed(comm, "all_gather", local)
     gathered = np.empty((size,) + data.shape, dtype=data.dtype)
     comm.Allgather(data, gathered)
     for out, part in zip(outs, gathered):
@@ -251,10 +285,14 @@ def reduce_scatter(output, input_list, op=ReduceOp.SUM):
     """
     comm = _group("reduce_scatter")
     size = comm.Get_size()
-    out = _array(output, "reduce_scatter")
-    _check_average(op, out, "reduce_scatter")
-    ins = _one_per_rank(input_list, out, size, "reduce_scatter", "input_list")
-    check_same_shapes(comm, "reduce_scatter", out)
+
+    def local():
+        out = _array(output, "reduce_scatter")
+        _check_average(op, out, "reduce_scatter")
+        _mpi_op(op, "reduce_scatter", out.dtype)
+        return [out] + _one_per_rank(input_list, out, size, "reduce_scatter", "input_list")
+
+    out, *ins = _agreed(comm, "reduce_scatter", local, op=op)
     mpi_op = _mpi_op(op, "reduce_scatter", out.dtype)
     send = np.stack(ins) if ins else np.empty((0,) + out.shape, dtype=out.dtype)
     comm.Reduce_scatter_block(send, out, op=mpi_op)

@@ -115,8 +115,9 @@ class SyncBatchNorm(_BatchNorm):
     track_running_stats=True)`` on inputs (N, C, *). Training: global batch mean and
     biased variance normalise, and the running statistics get the global mean and the
     unbiased global variance ``var * M / (M - 1)``, as one BatchNorm on the full batch would.
-    Evaluation uses the running statistics, locally. Needs an initialised process group in
-    training (world size 1 works and equals BatchNorm).
+    Evaluation is local: the running statistics, or with ``track_running_stats=False`` this
+    rank's batch statistics (as torch's). Needs an initialised process group in training
+    (world size 1 works and equals BatchNorm).
     """
 
     expected_ndim = (2, 3, 4, 5)
@@ -127,7 +128,10 @@ class SyncBatchNorm(_BatchNorm):
         # BatchNorm's dtype check: integer input would be normalised and truncated back to
         # its dtype, float64 input would turn a float32 layer's output float64.
         x = _norm_input(self, x, self.running_mean if self.weight is None else self.weight)
-        if not (self.training or self.running_mean is None):
+        if not self.training:
+            # Evaluation never talks to the other ranks (torch's rule): running statistics,
+            # or without them this rank's own batch statistics. Syncing here made evaluation
+            # on rank 0 alone wait for the others forever.
             return super().forward(x)
         # floating-point Tensors, as BatchNorm's (an integer buffer would truncate the update)
         _check_running(x, self.running_mean, self.running_var, "SyncBatchNorm")
