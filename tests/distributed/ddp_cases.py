@@ -313,6 +313,13 @@ def agreement(dist, world, rank):
         np.testing.assert_allclose(sync(td.Tensor(x)).data, plain(td.Tensor(x)).data,
                                    rtol=1e-14)
     dist.barrier()
+    # broadcast_buffers=False: construction leaves each rank's buffers alone too (torch's)
+    bn = nn.BatchNorm1d(2)
+    bn.running_mean.data[...] = rank
+    dist.DistributedDataParallel(bn, broadcast_buffers=False)
+    assert np.all(bn.running_mean.data == rank), (rank, bn.running_mean.data)
+    dist.DistributedDataParallel(bn)
+    assert np.all(bn.running_mean.data == 0), (rank, bn.running_mean.data)
     return messages
 
 

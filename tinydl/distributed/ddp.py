@@ -245,7 +245,8 @@ class DistributedDataParallel(Module):
     def _broadcast_state(self):
         for p in self.module.parameters():
             self._comm.Bcast(p.data, root=0)
-        self._sync_buffers()
+        if self.broadcast_buffers:  # torch's: without it each rank keeps its own buffers
+            self._sync_buffers()
 
     def _sync_buffers(self):
         for b in self.module.buffers():
