@@ -165,3 +165,20 @@ def test_max_pool3d_ceil_mode_window_may_overhang_the_depth_as_torch(args):
     want.sum().backward()
     np.testing.assert_array_equal(out.data, want.detach().numpy())
     np.testing.assert_array_equal(ours.grad.data, theirs.grad.numpy())
+
+
+@pytest.mark.parametrize("depths, kernel, stride, padding, expected", [
+    ([-np.inf, 1.0], (2, 1, 1), 2, (1, 0, 0), [1, 1]),
+    ([-np.inf, -np.inf, 1.0], (2, 1, 1), 1, (1, 0, 0), [2, 0, 2]),
+])
+def test_max_pool3d_window_of_minus_inf_into_the_depth_padding(depths, kernel, stride, padding,
+                                                               expected):
+    """A window -inf throughout that reaches into the depth padding: its gradient goes to
+    its first position inside x (torch's scan starts there); the padding slice took it."""
+    x = tinydl.Tensor(np.array(depths).reshape(1, 1, -1, 1, 1), requires_grad=True)
+    F.max_pool3d(x, kernel, stride, padding).sum().backward()
+    np.testing.assert_array_equal(x.grad.data.ravel(), expected)
+    torch = pytest.importorskip("torch")
+    t = torch.tensor(x.data, requires_grad=True)
+    torch.nn.functional.max_pool3d(t, kernel, stride, padding).sum().backward()
+    np.testing.assert_array_equal(t.grad.numpy().ravel(), expected)

@@ -103,3 +103,62 @@ def test_1d_ops_name_themselves_in_errors(call, op):
     # They named the 2-D op they run as, with its 2-D pairs and no word on why.
     with pytest.raises(ValueError, match=f"^{op}: .*runs as .* on a \\(1, L\\) plane"):
         call()
+
+
+@pytest.mark.parametrize("call, error, message", [
+    # dim 3 of a 2-d input wrapped to dim 1 and split it
+    (lambda: nn.Unflatten(3, (2, 3))(tinydl.Tensor(np.zeros((2, 6)))), IndexError,
+     r"Unflatten: dim 3 is out of range for an input of shape \(2, 6\)"),
+    (lambda: nn.Unflatten(0, (1,))(tinydl.Tensor(np.zeros(()))), IndexError,
+     "Unflatten: dim 0 is out of range"),
+    (lambda: nn.Unflatten(1, (4, 2))(tinydl.Tensor(np.zeros((2, 6)))), ValueError,
+     r"Unflatten: unflattened_size \(4, 2\) does not multiply to dim 1's size 6"),
+    # a fill the dtype cannot hold: uint8 -1 was 255, float32 1e40 inf (torch raises)
+    (lambda: F.pad(tinydl.Tensor(np.zeros(2, np.uint8)), (1, 1), value=-1), ValueError,
+     "pad: value -1 cannot be converted to uint8 without overflow"),
+    (lambda: F.pad(tinydl.Tensor(np.zeros(2, np.float32)), (1, 1), value=1e40), ValueError,
+     "pad: value 1e[+]40 cannot be converted to float32"),
+    (lambda: F.pad(tinydl.Tensor(np.zeros(2, np.int64)), (1, 1), value=float("inf")),
+     ValueError, "pad: value inf cannot be converted to int64"),
+    (lambda: F.conv_transpose1d(tinydl.Tensor(np.zeros((1, 2, 5))),
+                                tinydl.Tensor(np.zeros((2, 1, 2, 2)))), ValueError,
+     r"conv_transpose1d: weight must be \(Cin, Cout/groups, k\), got shape \(2, 1, 2, 2\)"),
+    (lambda: nn.utils.clip_grad_norm_([np.ones(2)], 1.0), TypeError,
+     "clip_grad_norm_: expected Tensors"),
+    (lambda: nn.utils.clip_grad_value_([None], 1.0), TypeError,
+     "clip_grad_value_: expected Tensors"),
+])
+def test_shape_and_fill_errors_name_the_layer(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_unflatten_infers_one_size_and_pad_keeps_fills_that_fit():
+    assert nn.Unflatten(-1, (-1, 2))(tinydl.Tensor(np.zeros((2, 6)))).shape == (2, 3, 2)
+    out = F.pad(tinydl.Tensor(np.zeros(2, np.float32)), (1, 1), value=-np.inf)
+    np.testing.assert_array_equal(out.data, [-np.inf, 0, 0, -np.inf])
+    out = F.pad(tinydl.Tensor(np.zeros(2, np.uint8)), (1, 1), value=255)
+    np.testing.assert_array_equal(out.data, [255, 0, 0, 255])
+
+
+@pytest.mark.parametrize("pool, kw", [
+    ("max_pool1d", dict(kernel_size=3, stride=2, padding=1)),
+    ("avg_pool1d", dict(kernel_size=3, stride=2, padding=1, count_include_pad=False)),
+])
+def test_pool1d_takes_an_unbatched_sequence_as_torch(pool, kw):
+    x = np.random.default_rng(0).standard_normal((3, 7))
+    ours = tinydl.Tensor(x, requires_grad=True)
+    out = getattr(F, pool)(ours, **kw)
+    batched = getattr(F, pool)(tinydl.Tensor(x[None]), **kw)
+    np.testing.assert_array_equal(out.data, batched.data[0])
+    out.sum().backward()
+    assert ours.grad.shape == x.shape
+    torch = pytest.importorskip("torch")
+    t = torch.tensor(x, requires_grad=True)
+    want = getattr(torch.nn.functional, pool)(t, **kw)
+    want.sum().backward()
+    np.testing.assert_allclose(out.data, want.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours.grad.data, t.grad.numpy(), rtol=1e-12)
+    _, idx = F.max_pool1d(tinydl.Tensor(x), 3, 2, 1, return_indices=True)
+    np.testing.assert_array_equal(idx.data, torch.nn.functional.max_pool1d(
+        torch.tensor(x), 3, 2, 1, return_indices=True)[1].numpy())

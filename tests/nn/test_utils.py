@@ -244,3 +244,12 @@ def test_clip_grad_accepts_torch_foreach_keyword():
         np.testing.assert_allclose(p.grad.data, [0.6, -0.8], rtol=1e-5)
         utils.clip_grad_value_([p], 0.5, foreach=foreach)
         np.testing.assert_allclose(p.grad.data, [0.5, -0.5])
+
+
+def test_clip_grad_norm_total_has_the_gradients_promoted_dtype():
+    """float32 and float64 gradients: torch's total is float64; it came back float32."""
+    params = [nn.Parameter(np.ones(2, np.float32)), nn.Parameter(np.ones(2))]
+    for p in params:
+        p.grad = tinydl.Tensor(p.data.copy())
+    total = utils.clip_grad_norm_(params, 1.0)
+    assert total.dtype == np.float64 and total.item() == pytest.approx(2.0)

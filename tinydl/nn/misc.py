@@ -31,8 +31,18 @@ class Unflatten(Module):
         self.dim, self.unflattened_size = dim, tuple(unflattened_size)
 
     def forward(self, x):
+        if not -x.ndim <= self.dim < x.ndim:  # it wrapped: dim 3 of a 2-d input split dim 1
+            raise IndexError(f"Unflatten: dim {self.dim} is out of range for an input of "
+                             f"shape {x.shape}")
         dim = self.dim % x.ndim
-        return x.reshape(x.shape[:dim] + self.unflattened_size + x.shape[dim + 1:])
+        sizes = self.unflattened_size
+        known = int(np.prod([s for s in sizes if s != -1]))
+        fits = (known == x.shape[dim] if -1 not in sizes
+                else sizes.count(-1) == 1 and known > 0 and x.shape[dim] % known == 0)
+        if not fits:
+            raise ValueError(f"Unflatten: unflattened_size {sizes} does not multiply to "
+                             f"dim {self.dim}'s size {x.shape[dim]} (input shape {x.shape})")
+        return x.reshape(x.shape[:dim] + sizes + x.shape[dim + 1:])
 
     def extra_repr(self):
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

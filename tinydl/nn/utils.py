@@ -180,10 +180,13 @@ class SpectralNormRegularizer:
         return penalty
 
 
-def _parameter_list(parameters):
-    if isinstance(parameters, Tensor):
-        return [parameters]
-    return list(parameters)
+def _parameter_list(parameters, caller):
+    params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+    for i, p in enumerate(params):
+        if not isinstance(p, Tensor):
+            raise TypeError(f"{caller}: expected Tensors (parameters), got "
+                            f"{type(p).__name__} at position {i}")
+    return params
 
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False,
@@ -195,7 +198,8 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     makes the total NaN and, as in torch, every gradient NaN. Returns total as a 0-d Tensor.
     ``foreach`` is accepted for torch's signature and ignored: tinydl has one implementation.
     """
-    grads = [p.grad for p in _parameter_list(parameters) if p.grad is not None]
+    grads = [p.grad for p in _parameter_list(parameters, "clip_grad_norm_")
+             if p.grad is not None]
     if not grads:
         return Tensor(0.0)
     norm_type = float(norm_type)
@@ -210,7 +214,8 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     if not coef >= 1.0:  # below 1, or NaN (which min(1, coef) would drop)
         for g in grads:
             g.data *= np.asarray(coef, dtype=g.dtype)
-    return Tensor(np.asarray(total, dtype=grads[0].dtype))
+    # torch's dtype: the gradients' promoted one (float64 beside float32 gives float64)
+    return Tensor(np.asarray(total, dtype=np.result_type(*[g.dtype for g in grads])))
 
 
 def clip_grad_value_(parameters, clip_value, foreach=None):
@@ -219,14 +224,14 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
     ``foreach`` is accepted for torch's signature and ignored: tinydl has one implementation.
     """
     clip_value = float(clip_value)
-    for p in _parameter_list(parameters):
+    for p in _parameter_list(parameters, "clip_grad_value_"):
         if p.grad is not None:
             np.clip(p.grad.data, -clip_value, clip_value, out=p.grad.data)
 
 
 def parameters_to_vector(parameters):
     """All parameters flattened and concatenated into one 1-D Tensor (differentiable)."""
-    params = _parameter_list(parameters)
+    params = _parameter_list(parameters, "parameters_to_vector")
     if not params:
         raise ValueError("parameters_to_vector: no parameters given")
     return tinydl.concatenate([p.reshape((-1,)) for p in params])
@@ -237,7 +242,7 @@ def vector_to_parameters(vec, parameters):
     data = vec.data if isinstance(vec, Tensor) else np.asarray(vec)
     if data.ndim != 1:
         raise ValueError(f"vector_to_parameters: expected a 1-D vector, got shape {data.shape}")
-    params = _parameter_list(parameters)
+    params = _parameter_list(parameters, "vector_to_parameters")
     total = sum(p.size for p in params)
     if data.size != total:
         raise ValueError(f"vector_to_parameters: vector of length {data.size} for parameters with "

@@ -3,6 +3,8 @@
 Thin, checked wrappers over the Functions of ``tinydl.ops.conv``; arguments, defaults and
 semantics follow ``torch.nn.functional``. Images are (N, C, H, W), sequences (N, C, L).
 """
+import numpy as np
+
 import tinydl
 from tinydl.ops import conv as _conv
 from tinydl.ops._checks import _check_float_dtypes, _check_ndim, _tensor, _tuple, as_1d
@@ -166,6 +168,10 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
     """Transposed 1-D convolution: (N, Cin, L), weight (Cin, Cout/groups, k) -> (N, Cout, Lo)."""
     x = _tensor(input, "conv_transpose1d")
     _check_ndim(x, (2, 3), "conv_transpose1d", "(N, C, L)")
+    if np.ndim(weight) != 3:
+        raise ValueError(f"conv_transpose1d: weight must be (Cin, Cout/groups, k), got shape "
+                         f"{np.shape(weight)}")
+
     def with_unit_height(value, name, minimum, height_value):
         return (height_value, _tuple(value, 1, "conv_transpose1d", name, minimum)[0])
 

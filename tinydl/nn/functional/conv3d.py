@@ -122,9 +122,18 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
                                          padding[0], -np.inf)]
     stacked = tinydl.stack(pieces, 0)
     data = stacked.data
-    # the first maximum along the depth offsets; a NaN wins, the last one (torch's scan)
+    # the first maximum along the depth offsets; a NaN wins, the last one (torch's scan).
+    # Offsets in the depth padding (-inf) lose ties: where a window is -inf throughout, the
+    # first offset inside x wins, where torch's scan starts (the padding took the gradient).
     nans = np.isnan(data)
-    winner = np.argmax(np.where(nans, np.inf, data), axis=0)
+    values = np.where(nans, np.inf, data)
+    at_max = values == values.max(axis=0)
+    depths = (np.arange(out_d)[None, :] * stride[0] + np.arange(kernel[0])[:, None] * dilation[0]
+              - padding[0])
+    inside = np.tile((depths >= 0) & (depths < x.shape[2]), (1, n))
+    inside = inside.reshape(inside.shape + (1,) * (data.ndim - 2))
+    real_max = at_max & inside
+    winner = np.where(real_max.any(axis=0), np.argmax(real_max, axis=0), np.argmax(at_max, axis=0))
     if nans.any():
         last_nan = len(pieces) - 1 - np.argmax(nans[::-1], axis=0)
         winner = np.where(nans.any(axis=0), last_nan, winner)

@@ -277,8 +277,26 @@ def pad(input, pad, mode="constant", value=None):
     pairs = [(int(widths[i]), int(widths[i + 1])) for i in range(0, len(widths), 2)]
     pad_width = [(0, 0)] * (x.ndim - len(pairs)) + pairs[::-1]
     if mode == "constant":
+        if value is not None:
+            _check_fill_fits(value, x.dtype, "pad")
         return tinydl.pad(x, pad_width, constant_values=0 if value is None else value)
     return tinydl.pad(x, pad_width, mode=_TORCH_PAD_MODES[mode])
+
+
+def _check_fill_fits(value, dtype, caller):
+    """torch's check: a fill that the input's dtype cannot hold (uint8 -1 would wrap to 255,
+    float32 1e40 become inf) is an error, not a silently different value."""
+    if dtype.kind == "b":
+        return
+    number = float(value)
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        fits = math.isfinite(number) and info.min <= number <= info.max
+    else:
+        fits = not math.isfinite(number) or abs(number) <= float(np.finfo(dtype).max)
+    if not fits:
+        raise ValueError(f"{caller}: value {value!r} cannot be converted to {dtype} without "
+                         "overflow")
 
 
 def _check_factor(factor, caller, name):

@@ -77,12 +77,13 @@ def _flat_pool_indices(offsets, geom, width):
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
-    """Maximum over each window of a sequence: (N, C, L) -> (N, C, Lo); with
-    ``return_indices`` also the index (into L) of every maximum, as torch."""
+    """Maximum over each window of a sequence: (N, C, L) -> (N, C, Lo) (also unbatched
+    (C, L)); with ``return_indices`` also the index (into L) of every maximum, as torch."""
     x = _tensor(input, "max_pool1d")
-    _check_ndim(x, (3,), "max_pool1d", "(N, C, L)")
+    _check_ndim(x, (2, 3), "max_pool1d", "(N, C, L)")
     stride = kernel_size if stride is None else stride
     pair = lambda v, fill: (fill, _tuple(v, 1, "max_pool1d", "size", 0)[0])
+    # (N, C, L) or (C, L) -> (..., 1, L): max_pool2d takes both batched and unbatched
     with as_1d("max_pool1d", "max_pool2d"):
         out = max_pool2d(x.expand_dims(-2), pair(kernel_size, 1), pair(stride, 1),
                          pair(padding, 0), pair(dilation, 1), ceil_mode, return_indices)
@@ -143,9 +144,9 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True):
-    """Mean over each window of a sequence: (N, C, L) -> (N, C, Lo)."""
+    """Mean over each window of a sequence: (N, C, L) -> (N, C, Lo) (also unbatched (C, L))."""
     x = _tensor(input, "avg_pool1d")
-    _check_ndim(x, (3,), "avg_pool1d", "(N, C, L)")
+    _check_ndim(x, (2, 3), "avg_pool1d", "(N, C, L)")
     stride = kernel_size if stride is None else stride
     pair = lambda v, fill: (fill, _tuple(v, 1, "avg_pool1d", "size", 0)[0])
     with as_1d("avg_pool1d", "avg_pool2d"):
