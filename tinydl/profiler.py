@@ -84,7 +84,8 @@ def _allocated_bytes(out, args, ctx):
 
     ``args`` are the op's arguments. A saved array that is an input, the output, or a view
     of one of them allocated nothing; any other array kept on ``ctx`` (``save_for_backward``
-    values, masks, indices) did.
+    values, masks, indices) did, as does a saved buffer holder with a ``saved_nbytes``
+    (convolution's im2col columns and Winograd tiles).
     """
     data = out.data
     total = data.nbytes
@@ -100,6 +101,8 @@ def _allocated_bytes(out, args, ctx):
             saved.append(value)
         elif type(value) is tuple or type(value) is list:
             saved += [v for v in value if type(v) is np.ndarray]
+        elif hasattr(type(value), "saved_nbytes"):
+            total += value.saved_nbytes
     if saved:
         known = {id(a) for a in _arrays(args)}
         known.add(id(data))

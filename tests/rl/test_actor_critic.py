@@ -119,3 +119,25 @@ def test_a2c_bootstraps_truncated_episodes_through_the_critic():
     np.testing.assert_allclose(first["rewards"][2], 1 + 0.9 * bootstraps[0], rtol=1e-6)
     np.testing.assert_array_equal(first["rewards"][[0, 1, 3]], 1.0)
     assert history["episode_returns"][:2] == [3.0, 3.0]
+
+
+def test_update_batches_are_checked_and_intervals_positive():
+    rng = np.random.default_rng(0)
+    batch = {"obs": rng.standard_normal((8, 3)), "next_obs": rng.standard_normal((8, 3)),
+             "actions": rng.uniform(-1, 1, (8, 1)), "rewards": np.ones((8, 1)),
+             "terminated": np.zeros(8)}
+    agent = DDPG(3, [-1.0], [1.0], hidden=(8,), seed=0)
+    # a (B, 1) reward column broadcast into a (B, 1, B) target, silently
+    with pytest.raises(ValueError, match=r"DDPG.update: batch\['rewards'\] must have shape "
+                                         r"\(8,\) \(batch of 8\), got \(8, 1\)"):
+        agent.update(batch)
+    with pytest.raises(ValueError, match="DDPG: policy_frequency must be a positive int"):
+        DDPG(3, [-1.0], [1.0], policy_frequency=0)
+
+
+def test_a2c_sample_refuses_a_policy_that_is_not_finite():
+    agent = A2C(3, 2, hidden=(4,), seed=0)
+    for p in agent.actor.parameters():
+        p.data[...] = np.nan
+    with pytest.raises(ValueError, match="A2C.sample: the policy's probabilities are not finite"):
+        agent.sample(np.zeros((2, 3), np.float32))  # it gave action 0 every time

@@ -101,3 +101,9 @@ def test_noises():
     assert corr == pytest.approx(1 - 0.15 * 1e-2, abs=2e-3)
     ou.reset()
     np.testing.assert_array_equal(ou.x, [0.0])
+
+
+def test_action_shape_may_be_an_int_as_obs_shape():
+    buffer = ReplayBuffer(4, 3, action_shape=2, action_dtype=np.float32)
+    assert buffer.actions.shape == (4, 2)
+    assert ReplayBuffer(4, 3).actions.shape == (4,)

@@ -123,3 +123,17 @@ def test_train_dqn_bootstraps_through_truncation():
     assert history["episode_returns"] == [7.0] * 10
     assert not any(seen["terminated"]), "truncated steps must be stored as non-terminal"
     assert agent.updates == 10
+
+
+def test_update_checks_the_batch_and_the_sync_interval():
+    rng = np.random.default_rng(0)
+    batch = {"obs": rng.standard_normal((8, 4)), "next_obs": rng.standard_normal((8, 4)),
+             "actions": rng.integers(0, 2, (8, 1)), "rewards": np.ones(8),
+             "terminated": np.zeros(8)}
+    agent = DQN(4, 2, hidden=(8,), seed=0)
+    with pytest.raises(ValueError, match=r"DQN.update: batch\['actions'\] must have shape "
+                                         r"\(8,\)"):
+        agent.update(batch)
+    assert agent.updates == 0
+    with pytest.raises(ValueError, match="DQN: target_update_interval must be a positive int"):
+        DQN(4, 2, target_update_interval=0)

@@ -142,3 +142,14 @@ def test_batchnorm_model_restored_and_plots(tmp_path):
         plot_landscape(curve, kind="contour")
     with pytest.raises(ValueError, match="loss_landscape: directions"):
         loss_landscape(model, F.cross_entropy, loader, directions=3)
+
+
+def test_every_normalisation_layer_gets_a_zero_direction():
+    """LayerNorm's (2, 4, 4) scale is not 1-d: its direction was drawn, because the names of
+    normalisation parameters were built with a doubled dot ('1..weight') and matched none."""
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.LayerNorm((2, 4, 4)),
+                          nn.Sequential(nn.GroupNorm(1, 2), nn.BatchNorm2d(2)))
+    (direction,) = random_directions(model, 1, seed=0)
+    assert np.count_nonzero(direction["0.weight"]) == 18
+    for name in ("1.weight", "1.bias", "2.0.weight", "2.1.weight"):
+        assert not np.any(direction[name]), name

@@ -136,6 +136,11 @@ class Columns:
         n, c = x.shape[:2]
         return cls(n, c, geom, out_h, out_w, x.dtype, sample_major).fill(x, geom)
 
+    @property
+    def saved_nbytes(self):
+        """Bytes held for backward (the profiler's memory column)."""
+        return self.buffer.nbytes + (0 if self.grad is None else self.grad.nbytes)
+
     def kept(self, keep):
         """These columns when a graph keeps them for backward; else None, the buffer given back."""
         if keep:

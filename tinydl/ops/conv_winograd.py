@@ -115,6 +115,11 @@ class _Saved:
     def __init__(self, u, count):
         self.u, self.v = u, [None] * count
 
+    @property
+    def saved_nbytes(self):
+        """Bytes held for backward (the profiler's memory column)."""
+        return self.u.nbytes + sum(v.nbytes for v in self.v if v is not None)
+
 
 class Winograd:
     """F(2x2, 3x3): 16 stacked GEMMs between tile transforms, a chunk of images at a time.

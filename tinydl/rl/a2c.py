@@ -85,7 +85,12 @@ class A2C:
 
     def sample(self, obs):
         """Actions drawn from pi(. | s), one per row of ``obs``, by inverting the CDF."""
-        cdf = np.cumsum(self.probabilities(obs), axis=1)
+        probs = self.probabilities(obs)
+        if not np.all(np.isfinite(probs)):
+            # NaN compares false everywhere below: action 0 every time, silently
+            raise ValueError("A2C.sample: the policy's probabilities are not finite (NaN or "
+                             "inf actor weights? a too large learning rate diverges)")
+        cdf = np.cumsum(probs, axis=1)
         u = self.rng.random((len(cdf), 1)) * cdf[:, -1:]
         return np.minimum((cdf < u).sum(axis=1), self.n_actions - 1)
 

@@ -30,7 +30,9 @@ class ReplayBuffer:
             raise ValueError(f"ReplayBuffer: capacity must be a positive int, got {capacity!r}")
         self.capacity = int(capacity)
         self.obs_shape = tuple(int(n) for n in np.atleast_1d(obs_shape))
-        self.action_shape = tuple(action_shape)
+        # an int d means (d,), as obs_shape takes it
+        self.action_shape = ((int(action_shape),) if np.ndim(action_shape) == 0
+                             else tuple(int(n) for n in action_shape))
         self.obs = np.zeros((self.capacity, *self.obs_shape), dtype=np.float32)
         self.next_obs = np.zeros_like(self.obs)
         self.actions = np.zeros((self.capacity, *self.action_shape), dtype=action_dtype)

@@ -21,6 +21,30 @@ def parameter_pairs(target, source):
     return list(zip(targets, sources))
 
 
+def check_batch(batch, caller, obs_dim, action_shape):
+    """The fields of a ``ReplayBuffer.sample`` dict as arrays, checked to share one batch size
+    B: obs and next_obs (B, obs_dim), actions (B, *action_shape), rewards and terminated (B,).
+    A (B, 1) reward column would broadcast against (B,) values into a (B, B) loss."""
+    arrays = {name: np.asarray(batch[name]) for name in
+              ("obs", "actions", "rewards", "next_obs", "terminated")}
+    size = len(arrays["obs"]) if arrays["obs"].ndim else None
+    expected = {"obs": (size, obs_dim), "next_obs": (size, obs_dim),
+                "actions": (size, *action_shape), "rewards": (size,), "terminated": (size,)}
+    for name, shape in expected.items():
+        if arrays[name].shape != shape:
+            raise ValueError(f"{caller}: batch[{name!r}] must have shape {shape} (batch of "
+                             f"{size}), got {arrays[name].shape}")
+    return arrays
+
+
+def positive_int(value, caller, name):
+    """``value`` as an int >= 1, or a ValueError naming it (a 0 interval divided by zero
+    after the optimizer had already stepped)."""
+    if isinstance(value, bool) or int(value) != value or value < 1:
+        raise ValueError(f"{caller}: {name} must be a positive int, got {value!r}")
+    return int(value)
+
+
 def polyak_average(pairs, tau):
     """theta_target <- tau theta_source + (1 - tau) theta_target for each pair, in place."""
     if not 0.0 <= tau <= 1.0:

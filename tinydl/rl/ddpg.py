@@ -26,7 +26,8 @@ from tinydl.ops.shape import concatenate
 from tinydl.optim import Adam
 from tinydl.random import seeded as _rng
 from tinydl.rl.buffers import ReplayBuffer
-from tinydl.rl.common import off_policy_step, parameter_pairs, polyak_average, polyak_update
+from tinydl.rl.common import (check_batch, off_policy_step, parameter_pairs, polyak_average,
+                               polyak_update, positive_int)
 from tinydl.rl.exploration import GaussianNoise
 from tinydl.tensor import Tensor
 
@@ -53,7 +54,8 @@ class DDPG:
         self.scale = (self.high - self.low) / 2
         self.center = (self.high + self.low) / 2
         self._scale_t, self._center_t = Tensor(self.scale), Tensor(self.center)
-        self.gamma, self.tau, self.policy_frequency = float(gamma), float(tau), int(policy_frequency)
+        self.gamma, self.tau = float(gamma), float(tau)
+        self.policy_frequency = positive_int(policy_frequency, "DDPG", "policy_frequency")
         actor_sizes = [self.obs_dim, *hidden, self.action_dim]
         critic_sizes = [self.obs_dim + self.action_dim, *hidden, 1]
         self.actor = MLP(actor_sizes, output_activation="tanh")
@@ -100,9 +102,10 @@ class DDPG:
     def update(self, batch):
         """A critic step every call; an actor step and the Polyak target updates every
         ``policy_frequency`` calls (CleanRL's schedule). Returns the losses as floats."""
+        batch = check_batch(batch, "DDPG.update", self.obs_dim, (self.action_dim,))
         target = Tensor(self.compute_target(batch)[:, None])
-        obs = Tensor(np.asarray(batch["obs"], dtype=np.float32))
-        actions = Tensor(np.asarray(batch["actions"], dtype=np.float32).reshape(-1, self.action_dim))
+        obs = Tensor(batch["obs"].astype(np.float32))
+        actions = Tensor(batch["actions"].astype(np.float32))
         critic_loss = F.mse_loss(self._q(self.critic, obs, actions), target)
         self.critic_optimizer.zero_grad()
         critic_loss.backward()

@@ -23,7 +23,8 @@ from tinydl.nn import functional as F
 from tinydl.optim import Adam
 from tinydl.random import seeded as _rng
 from tinydl.rl.buffers import ReplayBuffer
-from tinydl.rl.common import check_solved, off_policy_step, parameter_pairs, polyak_average
+from tinydl.rl.common import (check_batch, check_solved, off_policy_step, parameter_pairs,
+                               polyak_average, positive_int)
 from tinydl.rl.exploration import linear_schedule
 from tinydl.tensor import Tensor
 
@@ -46,7 +47,8 @@ class DQN:
             raise ValueError(f"DQN: loss must be 'mse' or 'huber', got {loss!r}")
         self.obs_dim, self.n_actions = int(obs_dim), int(n_actions)
         self.gamma, self.tau, self.double, self.loss = float(gamma), float(tau), bool(double), loss
-        self.target_update_interval = int(target_update_interval)
+        self.target_update_interval = positive_int(target_update_interval, "DQN",
+                                                   "target_update_interval")
         sizes = [self.obs_dim, *hidden, self.n_actions]
         self.q = MLP(sizes)
         self.q_target = MLP(sizes)
@@ -87,9 +89,10 @@ class DQN:
     def update(self, batch):
         """One Adam step on the TD loss of ``batch`` (a ``ReplayBuffer.sample`` dict); returns
         the loss as a float. Syncs the target network on schedule."""
+        batch = check_batch(batch, "DQN.update", self.obs_dim, ())
         target = Tensor(self.compute_target(batch))
-        actions = np.asarray(batch["actions"], dtype=np.int64)
-        q_all = self.q(Tensor(np.asarray(batch["obs"], dtype=np.float32)))
+        actions = batch["actions"].astype(np.int64)
+        q_all = self.q(Tensor(batch["obs"].astype(np.float32)))
         q_taken = q_all[np.arange(len(actions)), actions]
         if self.loss == "mse":
             loss = F.mse_loss(q_taken, target)

@@ -26,7 +26,7 @@ import numpy as np
 
 from tinydl.grad_mode import no_grad
 from tinydl.nn.module import Module
-from tinydl.nn.normalization import _NormBase
+from tinydl.nn.normalization import GroupNorm, LayerNorm, _NormBase
 
 NORMALIZATIONS = ("filter", "layer", None)
 _EPS = 1e-10  # keeps an all-zero filter from dividing by zero (its direction stays zero)
@@ -54,8 +54,8 @@ def _normalized_parameter_names(model):
     """Names of parameters that belong to normalisation layers (BatchNorm, LayerNorm, ...)."""
     names = set()
     for prefix, module in model.named_modules():
-        if isinstance(module, _NormBase):
-            for name, _ in module.named_parameters(prefix=prefix + "." if prefix else ""):
+        if isinstance(module, (_NormBase, LayerNorm, GroupNorm)):
+            for name, _ in module.named_parameters(prefix=prefix):  # adds the dot itself
                 names.add(name)
     return names
 
