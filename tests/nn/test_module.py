@@ -215,3 +215,83 @@ def test_a_module_cannot_replace_a_parameter_or_take_a_used_name():
     seq = nn.Sequential(nn.ReLU())
     seq.add_module("0", nn.Tanh())  # replacing a child under its own name stays allowed
     assert isinstance(seq[0], nn.Tanh)
+
+
+def test_train_calls_each_childs_own_train():
+    """torch's train() recurses through child.train(mode): a child that overrides it (a
+    frozen BatchNorm kept in eval, mmdetection's norm_eval) is obeyed. The flag was written
+    on every module directly, so the BatchNorm kept training and its statistics moved."""
+
+    class FrozenNorm(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.bn = nn.BatchNorm1d(2)
+
+        def train(self, mode=True):
+            super().train(mode)
+            self.bn.eval()
+            return self
+
+        def forward(self, x):
+            return self.bn(x)
+
+    net = nn.Sequential(FrozenNorm(), nn.ReLU())
+    assert net.train() is net
+    assert [m.training for m in net.modules()] == [True, True, False, True]
+    net(tinydl.Tensor(np.array([[0.0, 1.0], [2.0, 3.0]], np.float32)))
+    np.testing.assert_array_equal(net[0].bn.running_mean.data, [0, 0])
+    net.eval()
+    assert not any(m.training for m in net.modules())
+
+
+def test_containers_delete_and_replace_as_torch():
+    seq = nn.Sequential(nn.Linear(1, 2), nn.ReLU(), nn.Tanh())
+    del seq[1]
+    assert [type(m).__name__ for m in seq] == ["Linear", "Tanh"]
+    assert list(seq._modules) == ["0", "1"] and list(seq.state_dict()) == ["0.weight", "0.bias"]
+    seq[1] = nn.Sigmoid()
+    assert isinstance(seq[1], nn.Sigmoid) and isinstance(seq._modules["1"], nn.Sigmoid)
+    layers = nn.ModuleList([nn.ReLU(), nn.Tanh(), nn.Sigmoid()])
+    del layers[0:2]
+    assert len(layers) == 1 and isinstance(layers[0], nn.Sigmoid)
+    named = nn.ModuleDict({"a": nn.ReLU(), "b": nn.Tanh()})
+    del named["a"]
+    assert list(named) == ["b"] and not hasattr(named, "a")
+    with pytest.raises(KeyError, match="ModuleDict: no module named 'z'"):
+        del named["z"]
+    with pytest.raises(TypeError, match="Sequential: indices must be ints or slices, got str '0'"):
+        seq["0"]
+
+
+def test_load_state_dict_refuses_values_that_are_not_numbers_before_copying_any():
+    layer = nn.Linear(1, 2)
+    before = layer.weight.data.copy()
+    # an object array of None became NaN; a string array failed after 'weight' was copied
+    with pytest.raises(nn.StateDictError,
+                       match=r"values that are not numeric arrays: 'bias': ndarray of dtype <U1"):
+        layer.load_state_dict({"weight": np.ones((2, 1)), "bias": np.array(["x", "y"])})
+    np.testing.assert_array_equal(layer.weight.data, before)
+    with pytest.raises(RuntimeError, match="'weight': ndarray of dtype object"):
+        layer.load_state_dict({"weight": np.array([[None], [None]], dtype=object),
+                               "bias": np.zeros(2)})
+
+
+def test_dtype_casts_keep_the_grad_tensor():
+    layer = nn.Linear(2, 2)
+    layer.weight.grad = tinydl.Tensor(np.ones((2, 2), np.float32))
+    grad = layer.weight.grad
+    layer.double()
+    assert layer.weight.grad is grad and grad.dtype == np.float64
+
+
+def test_parameter_from_a_tensor_shares_its_array_as_torch():
+    t = tinydl.Tensor([1.0, 2.0])
+    p = nn.Parameter(t)
+    with tinydl.no_grad():
+        p.mul_(3)
+    np.testing.assert_array_equal(t.data, [3.0, 6.0])  # torch's Parameter(t) shares storage
+    a = np.ones(2, np.float32)
+    assert not np.shares_memory(nn.Parameter(a).data, a)  # from an array: a copy, as Tensor
+    assert nn.Parameter(t, dtype=np.float64).dtype == np.float64
+    with pytest.raises(TypeError, match="Parameter: only floating-point tensors"):
+        nn.Parameter(tinydl.Tensor([1, 2]))

@@ -72,13 +72,23 @@ class Parameter(Tensor):
     """A Tensor that is a module parameter: ``requires_grad=True`` and registered on assignment.
 
     Built from an array or a Tensor with ``Tensor``'s dtype rules (Python lists and numbers
-    become float32, arrays keep their dtype).
+    become float32, arrays keep their dtype). From a Tensor (of the dtype asked for) it
+    shares that Tensor's array, as torch's ``nn.Parameter(t)`` shares ``t``'s storage; from
+    an array or a list it holds a copy, as ``Tensor`` does.
     """
 
     __slots__ = ()
 
     def __init__(self, data, requires_grad=True, dtype=None):
-        super().__init__(data, requires_grad=requires_grad, dtype=dtype)
+        shared = isinstance(data, Tensor) and (dtype is None or np.dtype(dtype) == data.dtype)
+        if shared:
+            super().__init__(())
+            self.data = data.data
+        else:
+            super().__init__(data, dtype=dtype)
+        if requires_grad:
+            self._check_requires_grad(True, "Parameter")
+            self._requires_grad = True
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
@@ -305,11 +315,14 @@ class Module:
 
     # ------------------------------------------------------------------ modes and grads
     def train(self, mode=True):
-        """Set training mode (dropout active, batch statistics used) on the whole tree."""
+        """Set training mode (dropout active, batch statistics used) on the whole tree: this
+        module's flag, then each child's ``train(mode)``, as torch, so a child that overrides
+        ``train`` (a frozen BatchNorm kept in eval) is obeyed."""
         if not isinstance(mode, bool):
             raise TypeError(f"train: mode must be a bool, got {type(mode).__name__}")
-        for module in self.modules():
-            object.__setattr__(module, "training", mode)
+        object.__setattr__(self, "training", mode)
+        for child in self.children():
+            child.train(mode)
         return self
 
     def eval(self):
@@ -360,8 +373,8 @@ class Module:
                     if value is not None and value.data.dtype.kind == "f" \
                             and value.data.dtype != dtype:
                         value.data = value.data.astype(dtype)
-                        if value.grad is not None:
-                            value.grad = Tensor._wrap(value.grad.data.astype(dtype))
+                        if value.grad is not None:  # the same grad Tensor, as torch's
+                            value.grad.data = value.grad.data.astype(dtype)
         return self
 
     def cpu(self):
@@ -413,13 +426,20 @@ class Module:
         own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
-        wrong_shape = []
+        wrong_shape, wrong_type = [], []
         for key, target in own.items():
             if key in state_dict:
-                value_shape = np.shape(np.asarray(state_dict[key]))
-                if value_shape != target.shape:
-                    wrong_shape.append(f"{key!r}: checkpoint {value_shape}, model {target.shape}")
+                value = state_dict[key]
+                array = value.data if isinstance(value, Tensor) else np.asarray(value)
+                if array.dtype.kind not in "biuf":
+                    # None, strings, objects: checked here, before anything is copied (an
+                    # object array of None became NaN; a string failed half-way through)
+                    wrong_type.append(f"{key!r}: {type(value).__name__} of dtype {array.dtype}")
+                elif array.shape != target.shape:
+                    wrong_shape.append(f"{key!r}: checkpoint {array.shape}, model {target.shape}")
         problems = []
+        if wrong_type:
+            problems.append("values that are not numeric arrays: " + "; ".join(wrong_type))
         if wrong_shape:
             problems.append("wrongly-shaped keys: " + "; ".join(wrong_shape))
         if strict and missing:
@@ -471,6 +491,21 @@ class _ModuleSequence(Module):
         self.add_module(str(len(self._modules)), module)
         return self
 
+    def __delitem__(self, index):
+        """Remove the module(s) at ``index`` (an int or a slice); the rest are renumbered
+        '0', '1', ... as torch renumbers them (a Sequential built from a dict too)."""
+        items = list(self._modules.items())
+        if isinstance(index, slice):
+            doomed = {name for name, _ in items[index]}
+        else:
+            doomed = {items[_check_index(index, len(items), type(self).__name__)][0]}
+        kept = [m for name, m in items if name not in doomed]
+        for name, _ in items:
+            object.__delattr__(self, name)
+        self._modules.clear()
+        for i, module in enumerate(kept):
+            self.add_module(str(i), module)
+
 
 class Sequential(_ModuleSequence):
     """Modules applied in order: ``Sequential(m0, m1, ...)`` or ``Sequential(OrderedDict)``.
@@ -499,9 +534,17 @@ class Sequential(_ModuleSequence):
             return Sequential(OrderedDict(items[index]))
         return items[_check_index(index, len(items), "Sequential")][1]
 
+    def __setitem__(self, index, module):
+        """Replace the module at position ``index`` (keeping its name), as torch's."""
+        names = list(self._modules)
+        setattr(self, names[_check_index(index, len(names), "Sequential")], module)
+
 
 
 def _check_index(index, length, caller):
+    if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+        raise TypeError(f"{caller}: indices must be ints or slices, got "
+                        f"{type(index).__name__} {index!r}")
     if not -length <= index < length:
         raise IndexError(f"{caller}: index {index} is out of range for {length} modules")
     return index % length
@@ -524,6 +567,7 @@ class ModuleList(_ModuleSequence):
     def __setitem__(self, index, module):
         index = _check_index(index, len(self._modules), "ModuleList")
         self.add_module(str(index), module)
+
 
 
     def extend(self, modules):
@@ -556,6 +600,11 @@ class ModuleDict(Module):
 
     def __setitem__(self, key, module):
         self.add_module(key, module)
+
+    def __delitem__(self, key):
+        if key not in self._modules:
+            raise KeyError(f"ModuleDict: no module named {key!r}")
+        delattr(self, key)
 
     def __len__(self):
         return len(self._modules)
