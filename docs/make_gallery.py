@@ -28,6 +28,7 @@ GALLERY = {
     "loss_landscape": ([], "loss_landscape.png", "loss_landscape.png"),
     "fit_sine": ([], "fit_sine.png", "fit_sine.png"),
     "profile_model": (["--clock", "cpu"], "profile_grad_flow.png", "grad_flow.png"),
+    "profile_model:graph": (["--clock", "cpu"], "profile_graph.png", "autograd_graph.png"),
     "train_ssd": ([], "train_ssd.png", "train_ssd.png"),
 }
 

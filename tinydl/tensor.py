@@ -1026,7 +1026,7 @@ class Tensor:
         return _ops.narrow(self, dim, start, length)
 
     def split(self, split_size_or_sections, dim=0):
-        """torch's ``split``: pieces of ``split_size`` (the last may be smaller) or of the given
+        """torch's ``split``: pieces of ``split_size_or_sections`` (the last may be smaller) or of the given
         sizes, along ``dim``. (The function ``tinydl.split`` is NumPy's.)"""
         return _ops.movement.split_sizes(self, split_size_or_sections, dim)
 

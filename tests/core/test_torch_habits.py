@@ -810,12 +810,20 @@ def test_argsort_dim_matmul_with_a_list_and_an_empty_split():
     lambda x: td.median(x, dim=1)[0],
     lambda x: x.max(dim=1).indices,
     lambda x: x.max(dim=1).values,
+    # the axis given positionally, as torch also takes it: `_, pred = out.max(1)` gave the
+    # second row's maximum as the "predictions" (a batch of two), silently
+    lambda x: tuple(x.max(1)),
+    lambda x: x.max(1)[1],
+    lambda x: td.max(x, 1)[1],
+    lambda x: x.min(1)[0],
+    lambda x: td.median(x, 1)[1],
 ])
 def test_torch_pair_habits_of_max_min_median_raise(habit):
-    """With torch's dim=/keepdim= spelling these give the values only (NumPy's meaning);
-    unpacking or indexing them by one int would read rows of the values, so it raises."""
+    """With the axis given as torch also gives it (positionally, dim=, keepdim=) these give
+    the values only (NumPy's meaning); unpacking or indexing them by one int would read rows
+    of the values, so it raises."""
     x = td.tensor([[1.0, 5.0, 2.0], [7.0, 0.0, 3.0]])
-    with pytest.raises(TypeError, match=r"argmax\(dim=1\)"):
+    with pytest.raises(TypeError, match=r"indices = x\.argmax\(1\)"):
         habit(x)
 
 
@@ -825,7 +833,8 @@ def test_values_of_max_with_dim_work_as_any_tensor():
     assert v.tolist() == [5.0, 7.0] and len(v) == 2 and v[:1].tolist() == [5.0]
     (v * 2)[0].backward()  # an op's result is a plain tensor again
     assert x.grad.tolist() == [[0.0, 2.0, 0.0], [0.0, 0.0, 0.0]]
-    assert x.max(1)[1].item() == 7.0 and x.max(axis=1, keepdims=True)[1].tolist() == [7.0]
+    assert x.max(axis=1)[1].item() == 7.0 and x.max(axis=1, keepdims=True)[1].tolist() == [7.0]
+    assert np.max(x, 1)[1].item() == 7.0  # NumPy's own function: NumPy's habits
     assert x.amax(dim=1)[0].item() == 5.0  # torch's amax gives the values alone too
     assert x.argmax(dim=1).tolist() == [1, 0]
 
@@ -846,3 +855,9 @@ def test_fill_with_a_tensor_value_passes_its_gradient():
     assert w.grad.item() == 18.0
     with pytest.raises(ValueError, match="fill_: a Tensor value must be 0-dimensional"):
         td.zeros(3).fill_(td.ones(1))
+
+
+def test_cat_with_an_axis_out_of_range_is_an_index_error():
+    x = td.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    with pytest.raises(IndexError, match="concatenate: axis 4 is out of bounds for a tensor of 2"):
+        td.cat([x, x], dim=4)  # a ShapeError about shapes "outside axis 4" before

@@ -655,3 +655,13 @@ def test_functional_embedding_refuses_a_weight_that_is_not_2d():
     """A 1-d weight indexed to scalars, silently (torch: 'weight' must be 2-D)."""
     with pytest.raises(ValueError, match="embedding: weight must be 2-D"):
         F.embedding(tinydl.Tensor(np.array([1, 2])), tinydl.Tensor(np.arange(3.0)))
+
+
+def test_upsample_first_positional_argument_is_the_scale_factor_as_the_contract():
+    """API.md: Upsample(scale_factor, mode='nearest'). With torch's order Upsample(2) resized
+    a 4 x 4 input to 2 x 2, silently; size= is taken by name."""
+    x = tinydl.Tensor(np.ones((1, 1, 4, 4), np.float32))
+    assert nn.Upsample(2)(x).shape == (1, 1, 8, 8)
+    assert nn.Upsample(size=(3, 5))(x).shape == (1, 1, 3, 5)
+    with pytest.raises(ValueError, match="Upsample: mode must be one of"):
+        nn.Upsample(None, 2)  # torch's positional (size, scale_factor): loud, not silent

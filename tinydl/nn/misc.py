@@ -77,10 +77,16 @@ class Embedding(Module):
 
 class Upsample(Module):
     """Resizing by ``scale_factor`` or to ``size`` (nearest, nearest-exact, linear, bilinear,
-    bicubic, trilinear); see ``F.interpolate``."""
+    bicubic, trilinear); see ``F.interpolate``.
 
-    def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
-                 recompute_scale_factor=None):
+    ``Upsample(scale_factor, mode='nearest')`` as tinydl's API contract gives it: the first
+    positional argument is the scale factor, so ``Upsample(2)`` doubles the size. torch's
+    first is ``size`` (its ``Upsample(2)`` resizes to 2 x 2); pass ``size=`` by name. A torch
+    call with both positional (``Upsample(None, 2)``) fails on the mode, never silently.
+    """
+
+    def __init__(self, scale_factor=None, mode="nearest", align_corners=None,
+                 recompute_scale_factor=None, *, size=None):
         super().__init__()
         modes = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear")
         if mode not in modes:

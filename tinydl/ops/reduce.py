@@ -125,22 +125,24 @@ class Max(_ArgExtremum):
 
 
 class ValuesOnly(Tensor):
-    """What ``max``, ``min`` and ``median`` return when called with torch's spelling of the
-    axis (``dim=``, or ``keepdim=`` beside an axis): the values over that axis, NumPy's
-    meaning, a Tensor like any other, except that it cannot be unpacked, iterated or indexed
-    by one integer. torch returns a (values, indices) pair there, and its habits
-    ``values, indices = x.max(dim=1)`` and ``x.max(1, keepdim=True)[1]`` would otherwise
-    read rows of the values silently (unpacking works whenever there are two rows). Slices,
-    arrays and every op work; the result of an op is a plain Tensor again."""
+    """What ``max``, ``min`` and ``median`` return over an axis given as torch also gives it
+    (positionally, ``x.max(1)``, or as ``dim=``, or with ``keepdim=``): the values over that
+    axis, NumPy's meaning, a Tensor like any other, except that it cannot be unpacked,
+    iterated or indexed by one integer. torch returns a (values, indices) pair there, and its
+    habits ``_, pred = out.max(1)``, ``values, indices = x.max(dim=1)`` and
+    ``x.max(1, keepdim=True)[1]`` would otherwise read rows of the values silently (unpacking
+    works whenever there are two rows). Slices, arrays and every op work; the result of an op
+    is a plain Tensor again. Only NumPy's own spelling, ``axis=``, gives a plain Tensor."""
 
     __slots__ = ()
 
     def _refuse(self, what):
         raise TypeError(
-            f"{what} the result of max/min/median(dim=...): tinydl gives the values only "
-            "(NumPy's meaning), not torch's (values, indices) pair. Write values = "
-            "x.max(dim=1) and indices = x.argmax(dim=1); to index rows of the values, "
-            "reduce with axis= (x.max(axis=1)[0]) or make a copy first (x.max(dim=1).clone())")
+            f"{what} the result of max/min/median over an axis given as x.max(1) or "
+            "x.max(dim=1): tinydl gives the values only (NumPy's meaning), not torch's "
+            "(values, indices) pair. Write values = x.max(1) and indices = x.argmax(1); to "
+            "index rows of the values, reduce with axis= (x.max(axis=1)[0]) or make a copy "
+            "first (x.max(1).clone())")
 
     def __iter__(self):
         self._refuse("cannot unpack or iterate")
@@ -160,12 +162,14 @@ class ValuesOnly(Tensor):
 
 
 def _values_only(fn):
-    """Mark ``fn``'s result a ``ValuesOnly`` when the caller spelt the axis torch's way."""
+    """Mark ``fn``'s result a ``ValuesOnly`` when the caller gave the axis as torch may (any
+    spelling but NumPy's ``axis=``)."""
 
     @functools.wraps(fn)
     def wrapper(x, *args, **kwargs):
         out = fn(x, *args, **kwargs)
-        if "dim" in kwargs or ("keepdim" in kwargs and (args or kwargs.get("axis") is not None)):
+        if ((args and args[0] is not None) or kwargs.get("dim") is not None
+                or ("keepdim" in kwargs and kwargs.get("axis") is not None)):
             out.__class__ = ValuesOnly
         return out
 

@@ -172,6 +172,9 @@ def concatenate(tensors, axis=0):
                    for t in tensors]
     if axis is None:
         tensors, axis = [reshape(t, (-1,)) for t in tensors], 0
+    elif tensors and tensors[0].ndim and isinstance(axis, (int, np.integer)):
+        # out of range: an IndexError (AxisError) as everywhere else, not a shape mismatch
+        normalize_axes(axis, tensors[0].ndim, "concatenate")
     return Concatenate.apply(*tensors, axis=axis)
 
 
