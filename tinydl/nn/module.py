@@ -568,8 +568,6 @@ class ModuleList(_ModuleSequence):
         index = _check_index(index, len(self._modules), "ModuleList")
         self.add_module(str(index), module)
 
-
-
     def extend(self, modules):
         """Append every module of an iterable."""
         for module in modules:

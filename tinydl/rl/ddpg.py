@@ -104,8 +104,8 @@ class DDPG:
         ``policy_frequency`` calls (CleanRL's schedule). Returns the losses as floats."""
         batch = check_batch(batch, "DDPG.update", self.obs_dim, (self.action_dim,))
         target = Tensor(self.compute_target(batch)[:, None])
-        obs = Tensor(batch["obs"].astype(np.float32))
-        actions = Tensor(batch["actions"].astype(np.float32))
+        obs = Tensor(np.asarray(batch["obs"], dtype=np.float32))
+        actions = Tensor(np.asarray(batch["actions"], dtype=np.float32))
         critic_loss = F.mse_loss(self._q(self.critic, obs, actions), target)
         self.critic_optimizer.zero_grad()
         critic_loss.backward()

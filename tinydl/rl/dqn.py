@@ -91,8 +91,8 @@ class DQN:
         the loss as a float. Syncs the target network on schedule."""
         batch = check_batch(batch, "DQN.update", self.obs_dim, ())
         target = Tensor(self.compute_target(batch))
-        actions = batch["actions"].astype(np.int64)
-        q_all = self.q(Tensor(batch["obs"].astype(np.float32)))
+        actions = np.asarray(batch["actions"], dtype=np.int64)
+        q_all = self.q(Tensor(np.asarray(batch["obs"], dtype=np.float32)))
         q_taken = q_all[np.arange(len(actions)), actions]
         if self.loss == "mse":
             loss = F.mse_loss(q_taken, target)
