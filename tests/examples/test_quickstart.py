@@ -20,9 +20,7 @@ def test_quickstart_fast_mode(tmp_path, capsys):
         np.testing.assert_array_equal(np.asarray(value), np.asarray(state[name]), err_msg=name)
     out = capsys.readouterr().out
     assert "samples/s" in out
-    # The model reloaded from the file scores exactly what the trained one did.
-    trained = re.search(r"^test accuracy (\S+%)", out, re.MULTILINE)
-    reloaded = re.search(r"saved and reloaded .*: test accuracy (\S+%)", out)
-    assert trained and reloaded, "the accuracy lines are missing"
-    assert trained.group(1) == reloaded.group(1), (
-        f"trained {trained.group(1)}, reloaded from the file {reloaded.group(1)}")
+    # The model reloaded from the file gives exactly the trained one's logits (an equal
+    # accuracy, checked before, would not mean equal predictions).
+    assert re.search(r"^test accuracy (\S+%)", out, re.MULTILINE), "the accuracy line is missing"
+    assert re.search(r"saved and reloaded .*: the same test logits: True", out), out
