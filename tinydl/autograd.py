@@ -238,6 +238,7 @@ class Function:
     retain_inputs = True
     retain_output = True
     view = False
+    _custom = False  # defined outside tinydl (set by __init_subclass__)
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -258,6 +259,7 @@ class Function:
                 wanted = _apply_view
             elif cls.__module__.partition(".")[0] != "tinydl":
                 wanted = _apply_custom
+                cls._custom = True
             else:
                 wanted = None
             if wanted is not None and inherited is not wanted:
@@ -455,6 +457,10 @@ def _check_versions(ctx, out):
                    if isinstance(t, Tensor) and (kept is True or i in kept)]
     if fn.retain_output and out is not None:
         candidates.append(("its output", out))
+    saved = ctx.__dict__.get("_saved")
+    if saved:  # a custom Function may save tensors that are not its inputs (a closure's W)
+        candidates += [(f"saved tensor {i}", t) for i, t in enumerate(saved)
+                       if isinstance(t, Tensor)]
     for what, t in candidates:
         vc = t._vc
         if vc is not None and vc[1] > ctx.epoch:
@@ -561,15 +567,27 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
                 raise RuntimeError(
                     f"{ctx.fn.__name__}.backward returned {len(input_grads)} gradients for "
                     f"{len(inputs)} inputs")
-            for inp, ig in zip(inputs, input_grads):
-                if ig is None or not isinstance(inp, Tensor) or not inp._requires_grad:
+            custom = ctx.fn._custom
+            for position, (inp, ig) in enumerate(zip(inputs, input_grads)):
+                if ig is None:
+                    continue
+                if not isinstance(inp, Tensor):
+                    if custom:  # a gradient in the wrong position would be dropped (torch's error)
+                        raise RuntimeError(
+                            f"{ctx.fn.__name__}.backward returned a gradient different from "
+                            f"None at position {position}, but the input there is not a Tensor "
+                            f"({type(inp).__name__})")
+                    continue
+                if not inp._requires_grad:
                     continue
                 if not isinstance(ig, Tensor):
                     ig = Tensor._wrap(np.asarray(ig))
-                elif ig.data.base is None and _holds_array(ctx, ig.data):
+                    if custom:  # an array backward keeps (ctx.d, a global): not .grad's own
+                        handed.add(id(ig.data))
+                elif custom or (ig.data.base is None and _holds_array(ctx, ig.data)):
                     # A backward that returns an input or a saved tensor (``return w, x``
-                    # for x * w): stored as a .grad uncopied, the next backward would add
-                    # into the parameter itself.
+                    # for x * w), or any array a custom backward may keep (a closure's
+                    # tensor): stored as a .grad uncopied, the next backward would add into it.
                     handed.add(id(ig.data))
                 if ig.shape != inp.shape:
                     raise RuntimeError(

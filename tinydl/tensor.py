@@ -623,6 +623,7 @@ class Tensor:
         old._ctx = self._ctx
         if self._ctx is not None:
             self._ctx._out = weakref.ref(old)
+            _keep_saved_values(self._ctx, self.data, old.data)
         # ``y += y``: the operand is the old value (self gets the new node, which would then be
         # its own input and lose that share of the gradient). A constant that shares self's
         # array (``y.mul_(y.detach())``) is copied: the write below would change the value
@@ -1387,6 +1388,20 @@ class Tensor:
 
 def _grad_on():
     return _autograd.is_grad_enabled()
+
+
+def _keep_saved_values(ctx, array, copy):
+    """Before an in-place write to ``array`` (the output of ``ctx``'s op): wherever the node
+    stored that array itself (``save_for_backward(y)`` of its own result, or an attribute),
+    it now holds ``copy``, the values its backward was written for. Left alone, the write
+    changed them: a custom exp saving its output gave 2 e^x, then 4 e^x after ``y.mul_(2)``."""
+    changes = {}
+    for key, value in ctx.__dict__.items():
+        if value is array:
+            changes[key] = copy
+        elif type(value) in (tuple, list) and any(v is array for v in value):
+            changes[key] = type(value)(copy if v is array else v for v in value)
+    ctx.__dict__.update(changes)
 
 
 def _unaliased(operand, array):

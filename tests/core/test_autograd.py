@@ -734,3 +734,107 @@ def test_a_backward_returning_more_gradients_than_inputs_raises():
         Extra.apply(x).sum().backward()
     ExtraNone.apply(x).sum().backward()
     assert x.grad.tolist() == [2.0, 2.0]
+
+
+# ============================================= custom Functions: what their backward reads
+_X = np.array([0.3, -1.2, 2.0])
+
+
+class _ExpSavingOutput(td.Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = np.exp(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * y
+
+
+def test_a_saved_output_written_in_place_keeps_its_forward_values():
+    """y = exp(x) saved by the Function, then y.mul_(2): backward read the doubled array
+    (4 e^x; torch raises); the node keeps its own copy, so the gradient is 2 e^x."""
+    x = td.tensor(_X, requires_grad=True)
+    y = _ExpSavingOutput.apply(x)
+    y.mul_(2)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * np.exp(_X), rtol=1e-15)
+
+
+def test_an_array_a_custom_backward_keeps_does_not_become_grad():
+    """backward returned ctx.d (or a global tensor): stored as .grad uncopied, the second
+    backward added into it (12 after three backwards of 3; the global tensor changed)."""
+
+    class Kept(td.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.d = np.full(x.shape, 3.0)
+            return 3 * x
+
+        @staticmethod
+        def backward(ctx, g):
+            return ctx.d
+
+    constant = td.tensor(np.ones(3))
+
+    class Global(td.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 1
+
+        @staticmethod
+        def backward(ctx, g):
+            return constant
+
+    a = td.tensor(_X, requires_grad=True)
+    y = Kept.apply(a).sum()
+    for _ in range(3):
+        y.backward(retain_graph=True)
+    np.testing.assert_array_equal(a.grad.numpy(), [9.0, 9.0, 9.0])
+    b = td.tensor(_X, requires_grad=True)
+    z = Global.apply(b).sum()
+    z.backward(retain_graph=True)
+    z.backward()
+    np.testing.assert_array_equal(b.grad.numpy(), [2.0, 2.0, 2.0])
+    np.testing.assert_array_equal(constant.numpy(), [1.0, 1.0, 1.0])
+
+
+def test_a_saved_tensor_that_is_not_an_input_is_version_checked():
+    w = td.tensor(np.full(3, 2.0))
+
+    class Scale(td.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(w)
+            return x * w.data
+
+        @staticmethod
+        def backward(ctx, g):
+            (saved,) = ctx.saved_tensors
+            return g * saved
+
+    x = td.tensor(_X, requires_grad=True)
+    y = Scale.apply(x)
+    with td.no_grad():
+        w.mul_(5)  # the gradient came out 5x (torch raises)
+    with pytest.raises(RuntimeError, match="saved tensor 0 .* of Scale"):
+        y.sum().backward()
+
+
+def test_a_gradient_for_an_input_that_is_not_a_tensor_raises():
+    class Times(td.Function):
+        @staticmethod
+        def forward(ctx, k, x):
+            return x * k
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2, None  # swapped: x's gradient was dropped, silently
+
+    x = td.tensor(_X, requires_grad=True)
+    with pytest.raises(RuntimeError, match="Times.backward returned a gradient different from "
+                                           "None at position 0, but the input there is not a "
+                                           r"Tensor \(int\)"):
+        Times.apply(2, x).sum().backward()
