@@ -838,3 +838,40 @@ def test_a_gradient_for_an_input_that_is_not_a_tensor_raises():
                                            "None at position 0, but the input there is not a "
                                            r"Tensor \(int\)"):
         Times.apply(2, x).sum().backward()
+
+
+def test_inputs_sharing_one_array_stay_apart_and_forward_may_not_write_them():
+    """M.apply(x, x.detach()) saving both: saved_tensors matched by identity gave both as x,
+    so the second derivative was 1 (b is a constant: torch refuses, no graph). And forward
+    writing into its input changed a value the graph saved (torch raises)."""
+
+    class Mul(td.Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            ctx.save_for_backward(a, b)
+            return a * b
+
+        @staticmethod
+        def backward(ctx, g):
+            a, b = ctx.saved_tensors
+            return g * b, g * a
+
+    x = td.tensor(_X, requires_grad=True)
+    (g,) = td.grad(Mul.apply(x, x.detach()).sum(), x, create_graph=True)
+    np.testing.assert_array_equal(g.numpy(), _X)
+    assert not g.requires_grad  # b = x.detach() is a constant: no second derivative
+
+    class Doubler(td.Function):
+        @staticmethod
+        def forward(ctx, x):
+            x *= 2
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    b = td.tensor(_X, requires_grad=True).exp()
+    with pytest.raises(RuntimeError, match="Doubler.forward wrote into an input array in place"):
+        Doubler.apply(b)
+    assert b.data.flags.writeable  # the tensor's own array is given back
