@@ -162,8 +162,8 @@ def main(argv=None):
     for name, batch in (("small batch", args.small_batch), ("large batch", args.large_batch)):
         start = time.process_time()
         final = train(models[name], X, y, batch, epochs, args.lr, seed=args.seed)
-        print(f"{name} ({batch}): {epochs} epochs, mean training loss of the last epoch {final:.4f} "
-              f"({time.process_time() - start:.1f} s CPU)")
+        print(f"{name} ({batch}): {epochs} epochs, mean training loss of the last epoch "
+              f"{final:.4f} ({time.process_time() - start:.1f} s CPU)")
 
     start = time.process_time()
     curves, grids = {}, {}
@@ -198,7 +198,8 @@ def main(argv=None):
         rise[name] = values.mean() - along[0].losses[centre]
     ratio = float(rise["large batch"] / rise["small batch"])
     raw = at_half["large batch"] / at_half["small batch"]
-    print(f"sharpness: the loss's rise from alpha = 0 to 0.5, large batch {rise['large batch']:.4f} "
+    print(f"sharpness: the loss's rise from alpha = 0 to 0.5, large batch "
+          f"{rise['large batch']:.4f} "
           f"against small batch {rise['small batch']:.4f}: {ratio:.1f}x (the raw losses at "
           f"alpha = 0.5: {raw.mean():.1f}x, per direction {', '.join(f'{r:.1f}x' for r in raw)}, "
           f"which also counts the large batch's higher loss at its minimum)")

@@ -1027,8 +1027,8 @@ class Tensor:
         return _ops.narrow(self, dim, start, length)
 
     def split(self, split_size_or_sections, dim=0):
-        """torch's ``split``: pieces of ``split_size_or_sections`` (the last may be smaller) or of the given
-        sizes, along ``dim``. (The function ``tinydl.split`` is NumPy's.)"""
+        """torch's ``split``: pieces of ``split_size_or_sections`` (the last may be smaller) or
+        of the given sizes, along ``dim``. (The function ``tinydl.split`` is NumPy's.)"""
         return _ops.movement.split_sizes(self, split_size_or_sections, dim)
 
     def unfold(self, dimension, size, step):
@@ -1394,7 +1394,8 @@ def _keep_saved_values(ctx, array, copy):
     """Before an in-place write to ``array`` (the output of ``ctx``'s op): wherever the node
     stored that array itself (``save_for_backward(y)`` of its own result, or an attribute),
     it now holds ``copy``, the values its backward was written for. Left alone, the write
-    changed them: a custom exp saving its output gave 2 e^x, then 4 e^x after ``y.mul_(2)``."""
+    changed them: after ``y.mul_(2)`` a custom exp that saved its output gave 4 e^x as the
+    gradient of 2 exp(x)."""
     changes = {}
     for key, value in ctx.__dict__.items():
         if value is array:
