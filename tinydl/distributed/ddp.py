@@ -168,10 +168,10 @@ def _describe_mismatch(everyone, what):
 
 def _describe_entry(entry):
     """One entry of ``_check_replicas``' metadata in words."""
-    if entry[0] == "settings":
+    if entry[0] is None:  # the settings entry
         return ", ".join(f"{k}={v!r}" for k, v in entry[1])
-    name, shape, dtype, trained = entry
-    frozen = "" if trained else " (requires_grad=False)"
+    name, shape, dtype, trained = entry  # trained: None for a buffer
+    frozen = " (requires_grad=False)" if trained is False else ""
     return f"{name!r} of shape {shape} {np.dtype(dtype).name}{frozen}"
 
 
@@ -232,9 +232,9 @@ class DistributedDataParallel(Module):
         would add mismatched slices in the allreduce, silently, or hang."""
         meta = [(n, tuple(p.shape), p.data.dtype.str, p.requires_grad)
                 for n, p in self.module.named_parameters()]
-        meta += [(n, tuple(b.shape), b.data.dtype.str, False)
+        meta += [(n, tuple(b.shape), b.data.dtype.str, None)
                  for n, b in self.module.named_buffers()]
-        meta.append(("settings", (("bucket_cap_mb", bucket_cap_mb),
+        meta.append((None, (("bucket_cap_mb", bucket_cap_mb),
                                   ("find_unused_parameters", self.find_unused_parameters))))
         everyone = self._comm.allgather(meta)
         if any(theirs != everyone[0] for theirs in everyone):
