@@ -60,3 +60,23 @@ def test_score_takes_a_column_y_as_fit_does():
     y = (X[:, 0] > 0).astype(int)
     model = LogisticRegression().fit(X, y[:, None])
     assert model.score(X, y[:, None]) == model.score(X, y)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: LogisticRegression(), lambda: LinearSVC(), lambda: KernelSVC(),
+    lambda: OneVsRestClassifier(LogisticRegression()),
+])
+def test_classifiers_refuse_regression_targets_as_sklearn(make):
+    """Each distinct float became a class (an 8-class fit of 8 samples), silently."""
+    X = np.random.RandomState(0).randn(8, 3)
+    with pytest.raises(ValueError, match="non-integer floats .* a regression target"):
+        make().fit(X, np.random.RandomState(1).randn(8))
+    make().fit(X, np.array([0.0, 1.0] * 4))  # whole-number floats are labels
+
+
+def test_score_refuses_labels_of_another_type():
+    X = np.random.RandomState(0).randn(8, 3)
+    y = np.array([0, 1] * 4)
+    model = LogisticRegression().fit(X, y)
+    with pytest.raises(ValueError, match="score: y's labels .* are not of the type"):
+        model.score(X, y.astype(str))  # '1' == 1 is False: it said 0.0

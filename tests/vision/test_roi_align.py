@@ -178,3 +178,12 @@ def test_errors():
         roi_align(x, [[0, 0, 0, 1, 1]], 0)
     with pytest.raises(ValueError, match="roi_align.*spatial_scale"):
         roi_align(x, [[0, 0, 0, 1, 1]], 2, spatial_scale=0)
+
+
+def test_samples_outside_the_image_read_no_pixel_even_an_infinite_one():
+    """torchvision's bilinear_interpolate returns 0 for a sample outside the image without
+    reading a pixel; kept with weight 0 against the clamped border pixel, 0 * inf made NaN."""
+    x = np.zeros((1, 1, 5, 5))
+    x[0, 0, 0, 0] = np.inf
+    out = roi_align(x, np.array([[0.0, -5.0, -5.0, -2.0, -2.0]]), 2, sampling_ratio=2)
+    np.testing.assert_array_equal(out.data, np.zeros((1, 1, 2, 2)))

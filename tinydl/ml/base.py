@@ -86,6 +86,11 @@ class ClassifierMixin:
         if y.shape != prediction.shape:
             raise ValueError(f"{type(self).__name__}.score: y has shape {y.shape} but "
                              f"X has {prediction.shape[0]} samples")
+        numeric = [np.issubdtype(a.dtype, np.number) or a.dtype == bool for a in (y, prediction)]
+        if numeric[0] != numeric[1]:
+            # '1' == 1 is False everywhere: the accuracy came out 0.0, silently
+            raise ValueError(f"{type(self).__name__}.score: y's labels ({y.dtype}) are not of "
+                             f"the type the classifier was fitted with ({prediction.dtype})")
         return float(np.mean(prediction == y))
 
 
@@ -149,7 +154,14 @@ def check_X_y(X, y, where):
 
 
 def check_classes(y, where):
-    """`np.unique(y)`, raising ValueError unless there are at least two classes."""
+    """`np.unique(y)`, raising ValueError unless there are at least two classes and the
+    labels are classes at all: floats with a fractional part (regression targets, which
+    would each become a class, silently) are refused, as scikit-learn refuses 'continuous'
+    targets."""
+    if np.issubdtype(y.dtype, np.floating) and np.any(y != np.round(y)):
+        raise ValueError(f"{where}: y holds non-integer floats ({y[y != np.round(y)][:3]}...), "
+                         "a regression target; a classifier needs class labels (ints, "
+                         "strings, or whole-number floats)")
     classes = np.unique(y)
     if classes.size < 2:
         raise ValueError(f"{where}: y has a single class {classes.tolist()}; a classifier "

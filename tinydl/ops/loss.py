@@ -172,7 +172,8 @@ class SoftmaxCrossEntropy(Function):
         shifted, e, norm = _exp_shifted(x, axis)
         # divide: no class at all, log(0) over an empty axis. invalid: classes without target
         # mass add 0, also where their logit is -inf (a masked class): a select, as q * logp
-        # would be 0 * -inf = NaN there (torch gives the finite loss).
+        # would be 0 * -inf = NaN there (torch gives the finite loss for class-index
+        # targets; for probability targets torch's sum gives NaN, tinydl the finite loss).
         with np.errstate(divide="ignore", invalid="ignore"):
             log_norm = np.log(norm)
             if picks is not None:

@@ -96,6 +96,10 @@ def roi_align_matrix(rois, input_shape, output_size, spatial_scale=1.0, sampling
     cols = np.concatenate([base + y_low * width + x_low, base + y_low * width + x_high,
                            base + y_high * width + x_low, base + y_high * width + x_high])
     values = np.concatenate([hy * hx, hy * lx, ly * hx, ly * lx]) * np.tile(scale, 4)
+    # A sample outside the image reads no pixel (torchvision returns 0 for it); kept with a
+    # zero weight against the clamped border pixel, an inf or NaN there made it NaN.
+    inside = np.tile(valid_y & valid_x, 4)
+    rows, cols, values = rows[inside], cols[inside], values[inside]
     import scipy.sparse  # imported on first use: 0.08 s of import tinydl.vision
 
     # Duplicate (row, col) pairs are summed by the conversion to CSR.
