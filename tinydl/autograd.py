@@ -30,6 +30,7 @@ This module is longer than 500 lines because the Function/ctx protocol, the back
 engine and ``grad()`` share their bookkeeping (retention, version checks, hooks); apart,
 a reader would follow one backward pass across files.
 """
+import functools
 import inspect
 import threading
 import weakref
@@ -216,7 +217,7 @@ class Function:
     * ``forward(ctx, *args, **kwargs)`` receives NumPy arrays where ``apply`` got Tensors
       (other arguments unchanged; read-only views for a Function defined outside tinydl,
       so that an in-place write there, which would change values the graph saved, raises)
-      and returns one ndarray;
+      and returns one ndarray; it runs with gradient recording off, as torch's;
     * ``backward(ctx, grad)`` receives the gradient of the output as a Tensor and returns one
       gradient per positional input (a Tensor, ``None`` for inputs that get no gradient, or an
       ndarray, which is treated as a constant). Write it with tinydl ops so that
@@ -269,6 +270,8 @@ class Function:
             elif cls.__module__.partition(".")[0] != "tinydl":
                 wanted = _apply_custom
                 cls._custom = True
+                if "forward" in cls.__dict__:
+                    cls.forward = staticmethod(_without_grad(cls.__dict__["forward"]))
             else:
                 wanted = None
             if wanted is not None and inherited is not wanted:
@@ -343,6 +346,23 @@ def _apply_view(cls, *args, **kwargs):
         out._vc = version_counter(args[0])
         out._base = args[0]  # an in-place op on out must not be recorded (Tensor._inplace)
     return out
+
+
+def _without_grad(forward):
+    """A custom Function's ``forward`` run with gradient recording off, as torch runs it: tinydl
+    ops it applies to tensors that require grad (a closure's weights) record nothing, and
+    mark nothing as used by the graph."""
+    forward = forward.__func__ if isinstance(forward, staticmethod) else forward
+
+    @functools.wraps(forward)
+    def run(*args, **kwargs):
+        previous = _set_grad_mode(False)
+        try:
+            return forward(*args, **kwargs)
+        finally:
+            _set_grad_mode(previous)
+
+    return run
 
 
 def _apply_custom(cls, *args, **kwargs):

@@ -875,3 +875,27 @@ def test_inputs_sharing_one_array_stay_apart_and_forward_may_not_write_them():
     with pytest.raises(RuntimeError, match="Doubler.forward wrote into an input array in place"):
         Doubler.apply(b)
     assert b.data.flags.writeable  # the tensor's own array is given back
+
+
+def test_a_custom_forward_runs_without_recording_as_torch():
+    """tinydl ops inside a custom forward on a tensor that requires grad (h, made by an op)
+    recorded a node and marked h's producer as used, so a later h.add_(1) was refused."""
+    w = td.tensor(np.ones(3), requires_grad=True)
+    h = w * 2
+    seen = []
+
+    class UsesH(td.Function):
+        @staticmethod
+        def forward(ctx, x):
+            seen.append(td.is_grad_enabled())
+            return x * (h * 1).data
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * h.detach()
+
+    x = td.tensor(_X, requires_grad=True)
+    UsesH.apply(x).sum().backward()
+    assert seen == [False] and td.is_grad_enabled()
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0, 2.0])
+    h.add_(1)  # h's producer was marked consumed by the forward's h * 1 before
