@@ -163,20 +163,13 @@ class Context:
         if self._saved is None:
             return ()
         out = self.output
-        # A custom Function's forward got one read-only view per Tensor input (_apply_custom):
-        # two inputs sharing one array (x and x.detach()) are told apart by those.
-        forward_arrays = self.__dict__.get("_forward_arrays") or ()
         result = []
         for value in self._saved:
             if isinstance(value, Tensor) or value is None:
                 result.append(value)
                 continue
             match = None
-            for inp, array in zip(self.inputs, forward_arrays):
-                if array is not None and array is value:
-                    match = inp
-                    break
-            for inp in (self.inputs if match is None else ()):
+            for inp in self.inputs:
                 if isinstance(inp, Tensor) and type(inp) is not _Edge and inp.data is value:
                     match = inp
                     break
@@ -215,9 +208,8 @@ class Function:
     Subclass with two static methods:
 
     * ``forward(ctx, *args, **kwargs)`` receives NumPy arrays where ``apply`` got Tensors
-      (other arguments unchanged; read-only views for a Function defined outside tinydl,
-      so that an in-place write there, which would change values the graph saved, raises)
-      and returns one ndarray; it runs with gradient recording off, as torch's;
+      (other arguments unchanged) and returns one ndarray; it runs with gradient recording
+      off, as torch's;
     * ``backward(ctx, grad)`` receives the gradient of the output as a Tensor and returns one
       gradient per positional input (a Tensor, ``None`` for inputs that get no gradient, or an
       ndarray, which is treated as a constant). Write it with tinydl ops so that
@@ -271,7 +263,7 @@ class Function:
                 wanted = _apply_custom
                 cls._custom = True
                 if "forward" in cls.__dict__:
-                    cls.forward = staticmethod(_without_grad(cls.__dict__["forward"]))
+                    cls.forward = _without_grad(cls.__dict__["forward"])
             else:
                 wanted = None
             if wanted is not None and inherited is not wanted:
@@ -352,24 +344,23 @@ def _without_grad(forward):
     """A custom Function's ``forward`` run with gradient recording off, as torch runs it: tinydl
     ops it applies to tensors that require grad (a closure's weights) record nothing, and
     mark nothing as used by the graph."""
-    forward = forward.__func__ if isinstance(forward, staticmethod) else forward
+    kind = type(forward) if isinstance(forward, (staticmethod, classmethod)) else staticmethod
+    function = forward.__func__ if isinstance(forward, (staticmethod, classmethod)) else forward
 
-    @functools.wraps(forward)
+    @functools.wraps(function)
     def run(*args, **kwargs):
         previous = _set_grad_mode(False)
         try:
-            return forward(*args, **kwargs)
+            return function(*args, **kwargs)
         finally:
             _set_grad_mode(previous)
 
-    return run
+    return kind(run)  # a classmethod forward stays one
 
 
 def _apply_custom(cls, *args, **kwargs):
-    """``Function.apply`` for Functions defined outside tinydl: ``forward`` gets a read-only
-    view of each Tensor input (one per input, so two inputs sharing an array stay apart in
-    ``saved_tensors``), and an output whose array shares memory with an input (``forward``
-    returned its argument, or a NumPy view of it) is copied.
+    """``Function.apply`` for Functions defined outside tinydl: an output whose array shares
+    memory with an input (``forward`` returned its argument, or a NumPy view of it) is copied.
 
     Left shared, an in-place op on the output would silently change the input, and with it
     the values saved for backward (wrong gradients). A copy makes the output a new tensor, as
@@ -381,31 +372,7 @@ def _apply_custom(cls, *args, **kwargs):
         if isinstance(value, Tensor):
             args, kwargs = _bind_keywords(cls, args, kwargs)
             break
-    # forward sees each Tensor input through its own read-only view: an in-place write
-    # there would change a value the graph saved (torch raises for it), and two inputs that
-    # share one array stay two different arrays for save_for_backward.
-    tensors = [(a, a.data) for a in args if isinstance(a, Tensor) and type(a) is not _Edge]
-    views = []
-    for a, array in tensors:
-        view = array.view()
-        view.flags.writeable = False
-        a.data = view
-        views.append(view)
-    try:
-        out = Function.apply.__func__(cls, *args, **kwargs)
-    except ValueError as err:
-        if "read-only" in str(err):
-            raise RuntimeError(f"{cls.__name__}.forward wrote into an input array in place; "
-                               "tinydl's custom Functions may not (the graph may have saved "
-                               f"those values): compute a new array instead ({err})") from None
-        raise
-    finally:
-        for a, array in tensors:
-            a.data = array
-    if out._ctx is not None:
-        by_arg = iter(views)
-        out._ctx._forward_arrays = [next(by_arg) if isinstance(a, Tensor) and type(a) is not _Edge
-                                    else None for a in args]
+    out = Function.apply.__func__(cls, *args, **kwargs)
     data = out.data
     for a in args:
         array = a.data if isinstance(a, Tensor) else a

@@ -80,3 +80,6 @@ def test_score_refuses_labels_of_another_type():
     model = LogisticRegression().fit(X, y)
     with pytest.raises(ValueError, match="score: y's labels .* are not of the type"):
         model.score(X, y.astype(str))  # '1' == 1 is False: it said 0.0
+
+    object_labels = LogisticRegression().fit(X, y.astype(object))
+    assert object_labels.score(X, y) == model.score(X, y)  # object dtype: no type check

@@ -295,3 +295,13 @@ def test_parameter_from_a_tensor_shares_its_array_as_torch():
     assert nn.Parameter(t, dtype=np.float64).dtype == np.float64
     with pytest.raises(TypeError, match="Parameter: only floating-point tensors"):
         nn.Parameter(tinydl.Tensor([1, 2]))
+
+
+def test_parameter_sharing_a_tensor_shares_its_version_counter():
+    t = tinydl.Tensor([1.0, 2.0], requires_grad=True)
+    y = (t * t).sum()
+    p = nn.Parameter(t)
+    with tinydl.no_grad():
+        p.mul_(10)  # changes the values y's backward saved: it must raise, not give [20, 40]
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        y.backward()

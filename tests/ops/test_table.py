@@ -105,8 +105,7 @@ def test_the_correct_op_passes_every_check():
     (ConstantGradient, _table.check_gradgradcheck, "gradgradcheck|gradcheck"),
     (Float64Output, lambda row: _table.check_forward(row, np.float32), "float64"),
     (FlatIndexing, _table.check_non_contiguous, "strided inputs"),
-    # (a custom Function that writes its input is refused by tinydl itself now, at apply)
-    (InPlace, _table.check_non_contiguous, "written to|strided|wrote into an input array"),
+    (InPlace, _table.check_non_contiguous, "written to|strided"),
     (InPlace, lambda row: _table.check_forward(row, np.float64), "forward"),
     (ZeroDFails, _table.check_zero_d, "index"),
     (EmptyWrongShape, _table.check_empty, "shape"),
@@ -114,7 +113,7 @@ def test_the_correct_op_passes_every_check():
         "input_written", "forward", "zero_d", "empty"])
 def test_each_check_fails_on_a_broken_op(op, check, message):
     row = square_row(op, zero_d=True, empty=[(0, 3)])
-    with pytest.raises((AssertionError, IndexError, ValueError, RuntimeError), match=message):
+    with pytest.raises((AssertionError, IndexError, ValueError), match=message):
         check(row)
 
 

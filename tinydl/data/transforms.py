@@ -334,6 +334,8 @@ def warp_affine(img_chw, matrix, order=0, fill=None):
     if fill is None:
         return out
     fill = _fill(fill, img_chw, "warp_affine").reshape(-1, 1, 1)
+    if order == 0 and not np.any(fill):
+        return out  # nearest with fill 0: the zeros outside are the fill already
     inside = warp(np.ones((1,) + img_chw.shape[1:]))
     if order == 0:
         return np.where(inside < 0.5, fill, out)

@@ -333,7 +333,7 @@ class DistributedDataParallel(Module):
             reached = _reachable_leaves(tensors)
             self._unused = [i for i, (_, p) in enumerate(self._named) if id(p) not in reached]
             for t in tensors:
-                if t.requires_grad:
+                if t.requires_grad and t._ctx is not None:  # a leaf's hooks would pile up
                     t.register_hook(self._output_hook)
 
     def _output_hook(self, grad):

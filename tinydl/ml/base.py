@@ -87,7 +87,7 @@ class ClassifierMixin:
             raise ValueError(f"{type(self).__name__}.score: y has shape {y.shape} but "
                              f"X has {prediction.shape[0]} samples")
         numeric = [np.issubdtype(a.dtype, np.number) or a.dtype == bool for a in (y, prediction)]
-        if numeric[0] != numeric[1]:
+        if numeric[0] != numeric[1] and object not in (y.dtype, prediction.dtype):
             # '1' == 1 is False everywhere: the accuracy came out 0.0, silently
             raise ValueError(f"{type(self).__name__}.score: y's labels ({y.dtype}) are not of "
                              f"the type the classifier was fitted with ({prediction.dtype})")

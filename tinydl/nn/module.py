@@ -19,7 +19,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from tinydl.autograd import RemovableHandle
+from tinydl.autograd import RemovableHandle, version_counter
 from tinydl.tensor import DeviceError, Tensor, _check_device, _to_arguments
 
 __all__ = ["Parameter", "Module", "Sequential", "ModuleList", "ModuleDict", "StateDictError",
@@ -84,6 +84,9 @@ class Parameter(Tensor):
         if shared:
             super().__init__(())
             self.data = data.data
+            # one array, one version counter (as detach shares it): a write through either
+            # must make a backward that saved the values raise
+            self._vc = version_counter(data)
         else:
             super().__init__(data, dtype=dtype)
         if requires_grad:
