@@ -30,7 +30,6 @@ This module is longer than 500 lines because the Function/ctx protocol, the back
 engine and ``grad()`` share their bookkeeping (retention, version checks, hooks); apart,
 a reader would follow one backward pass across files.
 """
-import functools
 import inspect
 import threading
 import weakref
@@ -346,16 +345,7 @@ def _without_grad(forward):
     mark nothing as used by the graph."""
     kind = type(forward) if isinstance(forward, (staticmethod, classmethod)) else staticmethod
     function = forward.__func__ if isinstance(forward, (staticmethod, classmethod)) else forward
-
-    @functools.wraps(function)
-    def run(*args, **kwargs):
-        previous = _set_grad_mode(False)
-        try:
-            return function(*args, **kwargs)
-        finally:
-            _set_grad_mode(previous)
-
-    return kind(run)  # a classmethod forward stays one
+    return kind(no_grad()(function))  # a classmethod forward stays one
 
 
 def _apply_custom(cls, *args, **kwargs):

@@ -325,10 +325,11 @@ def warp_affine(img_chw, matrix, order=0, fill=None):
     full[1:, 1:] = inv_rc
     from scipy import ndimage  # imported on first use: 0.1 s of import tinydl.data
 
+    offset = np.concatenate([[0.0], offset_rc])
+
     def warp(image):
-        return ndimage.affine_transform(image, full, offset=np.concatenate([[0.0], offset_rc]),
-                                        order=order, mode="grid-constant", cval=0.0,
-                                        prefilter=False)
+        return ndimage.affine_transform(image, full, offset=offset, order=order,
+                                        mode="grid-constant", cval=0.0, prefilter=False)
 
     out = warp(img_chw.astype(np.float64, copy=False))
     if fill is None:

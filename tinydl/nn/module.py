@@ -502,11 +502,14 @@ class _ModuleSequence(Module):
             doomed = {name for name, _ in items[index]}
         else:
             doomed = {items[_check_index(index, len(items), type(self).__name__)][0]}
-        kept = [m for name, m in items if name not in doomed]
-        for name, _ in items:
+        self._renumbered([m for name, m in items if name not in doomed])
+
+    def _renumbered(self, modules):
+        """Make ``modules`` the children, named '0', '1', ... in order."""
+        for name in list(self._modules):
             object.__delattr__(self, name)
         self._modules.clear()
-        for i, module in enumerate(kept):
+        for i, module in enumerate(modules):
             self.add_module(str(i), module)
 
 
@@ -581,10 +584,7 @@ class ModuleList(_ModuleSequence):
         """Insert ``module`` before position ``index``, renumbering the rest."""
         values = list(self._modules.values())
         values.insert(index, module)
-        for name in list(self._modules):
-            object.__delattr__(self, name)
-        self._modules.clear()
-        self.extend(values)
+        self._renumbered(values)
 
 
 class ModuleDict(Module):
