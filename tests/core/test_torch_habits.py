@@ -415,7 +415,7 @@ def test_masked_fill_with_a_tensor_value_passes_its_gradient():
 
 @pytest.mark.parametrize("call", [
     lambda x: x.sum(dim=1, keepdim=True), lambda x: x.mean(dim=0), lambda x: x.max(dim=1),
-    lambda x: x.min(dim=1, keepdim=True), lambda x: x.var(dim=1), lambda x: x.std(dim=0),
+    lambda x: x.min(dim=1, keepdim=True), lambda x: x.var(dim=1, correction=1), lambda x: x.std(dim=0, unbiased=False),
     lambda x: x.logsumexp(dim=1), lambda x: x.softmax(dim=0), lambda x: x.log_softmax(dim=1),
     lambda x: td.sum(x, dim=1), lambda x: td.concatenate([x, x], dim=1), lambda x: td.cat([x, x], dim=0),
     lambda x: td.stack([x, x], dim=1), lambda x: td.split(x, 3, dim=1)[0],
@@ -425,6 +425,35 @@ def test_masked_fill_with_a_tensor_value_passes_its_gradient():
 def test_dim_and_keepdim_are_accepted_and_differentiable(call):
     x = td.Tensor(np.random.default_rng(0).standard_normal((2, 3)), requires_grad=True)
     td.gradcheck(lambda t: call(t).sum(), [x])
+
+
+@pytest.mark.parametrize("call", [
+    lambda x: x.var(dim=1), lambda x: x.std(dim=0), lambda x: td.var(x, dim=(0, 1)),
+    lambda x: x.std(1, keepdim=True), lambda x: x.var(dim=1, keepdim=True),
+])
+def test_var_and_std_in_torch_spelling_need_the_correction_said(call):
+    # torch's x.var(dim=1) is unbiased, NumPy's ddof=0: the torch spelling alone would give
+    # NumPy's answer to torch's question, (n - 1) / n of it, silently.
+    x = td.Tensor(np.random.default_rng(0).standard_normal((2, 3)))
+    with pytest.raises(TypeError, match="correction=1 .*unbiased=True"):
+        call(x)
+
+
+def test_var_and_std_with_the_correction_said_match_torch_and_numpy():
+    pt = pytest.importorskip("torch")
+    a = np.random.default_rng(1).standard_normal((4, 5))
+    x, tx = td.Tensor(a), pt.tensor(a)
+    for kwargs in [dict(correction=1), dict(unbiased=True), dict(correction=0),
+                   dict(unbiased=False), dict(correction=1, keepdim=True)]:
+        for name in ("var", "std"):
+            got = getattr(x, name)(dim=1, **kwargs).numpy()
+            np.testing.assert_allclose(got, getattr(tx, name)(dim=1, **kwargs).numpy(), rtol=1e-12)
+    # NumPy's spellings keep NumPy's default: positional or axis= (keepdim alone beside axis=)
+    np.testing.assert_allclose(x.var(1).numpy(), a.var(1), rtol=1e-12)
+    np.testing.assert_allclose(x.std(axis=0, keepdim=True).numpy(), a.std(0, keepdims=True),
+                               rtol=1e-12)
+    np.testing.assert_allclose(x.var(1, 1).numpy(), a.var(1, ddof=1), rtol=1e-12)
+    np.testing.assert_allclose(np.var(x, axis=1).numpy(), a.var(1), rtol=1e-12)
 
 
 def test_giving_both_axis_and_dim_raises():

@@ -356,3 +356,46 @@ def test_state_reads_as_torchs_defaultdict():
     torch = pytest.importorskip("torch")
     q = torch.ones(2, requires_grad=True)
     assert torch.optim.SGD([q], lr=0.1).state[q] == {}
+
+
+@pytest.mark.parametrize("cls, kw", ALL, ids=IDS)
+def test_state_follows_the_parameters_to_float64(cls, kw):
+    # model.double() after some steps: the float32 moments must become float64, as they do
+    # when the state is reloaded into a float64 model (torch raises at the step instead), or
+    # every later update is rounded to float32 without a word.
+    import tinydl.nn as nn
+    x = tinydl.Tensor(np.random.default_rng(3).standard_normal((8, 4)))
+
+    def steps(model, opt, n):
+        for _ in range(n):
+            opt.zero_grad()
+            (model(x.astype(model.weight.dtype)) ** 2).mean().backward()
+            opt.step()
+
+    tinydl.manual_seed(0)
+    model = nn.Linear(4, 3)
+    opt = cls(model.parameters(), **kw)
+    steps(model, opt, 2)
+    twin = nn.Linear(4, 3).double()
+    twin.load_state_dict(model.state_dict())
+    twin_opt = cls(twin.parameters(), **kw)
+    twin_opt.load_state_dict(opt.state_dict())  # casts the state to float64
+    model.double()
+    steps(model, opt, 3)
+    steps(twin, twin_opt, 3)
+    for p, q in zip(model.parameters(), twin.parameters()):
+        np.testing.assert_array_equal(p.numpy(), q.numpy())
+        assert all(v.dtype == np.float64 for v in opt.state[p].values()
+                   if isinstance(v, np.ndarray))
+
+
+def test_state_of_another_shape_than_its_parameter_is_refused():
+    p = tensor(2, 3)
+    opt = optim.SGD([p], lr=0.1, momentum=0.9)
+    p.grad = tinydl.ones(2, 3)
+    opt.step()
+    p.data = np.zeros((3, 2), np.float32)
+    p.grad = tinydl.ones(3, 2)
+    with pytest.raises(ValueError, match=r"SGD.step: state 'momentum_buffer' has shape \(2, 3\) "
+                                         r"but its parameter has shape \(3, 2\)"):
+        opt.step()

@@ -311,9 +311,35 @@ def log_softmax(x, axis=-1):
     return LogSoftmax.apply(x, axis=axis)
 
 
+def _correction_named(fn):
+    """Refuse torch's ``dim=``/``keepdim=`` spelling of ``var``/``std`` unless the correction
+    is given too. torch's default there is the unbiased estimate (correction=1), NumPy's and
+    tinydl's ddof=0: ``x.var(dim=1)`` would otherwise be NumPy's answer to torch's question,
+    smaller by (n - 1) / n without a word."""
+    op = fn.__name__
+
+    @functools.wraps(fn)
+    def wrapper(x, *args, **kwargs):
+        if (("dim" in kwargs or "keepdim" in kwargs and "axis" not in kwargs) and len(args) < 2
+                and not {"ddof", "correction", "unbiased"} & kwargs.keys()):
+            spelled = "dim=" if "dim" in kwargs else "keepdim="
+            raise TypeError(
+                f"{op}: {spelled} is torch's spelling, and torch's {op} defaults to the unbiased "
+                f"estimate (correction=1) where NumPy's (tinydl's) divides by n (ddof=0); say "
+                f"which: correction=1 (or unbiased=True) for torch's, correction=0 (or ddof=0) "
+                f"for NumPy's, or write axis=/keepdims= for NumPy's")
+        return fn(x, *args, **kwargs)
+
+    return wrapper
+
+
+@_correction_named
 @torch_names
 def var(x, axis=None, ddof=0, keepdims=False):
-    """Variance sum((x - mean)^2) / (n - ddof) over ``axis`` (NumPy's default ddof=0)."""
+    """Variance sum((x - mean)^2) / (n - ddof) over ``axis`` (NumPy's default ddof=0).
+
+    torch's ``dim=``/``keepdim=`` spelling needs the correction said too (``correction=1``
+    or ``unbiased=True`` for torch's default): it would otherwise get NumPy's default."""
     return _widened_on_overflow(_variance, x, axis, ddof, keepdims)
 
 
@@ -357,10 +383,12 @@ class _RootOfVariance(Sqrt):
             return (_gate(g * 0.5 / y, y.data != 0),)
 
 
+@_correction_named
 @torch_names
 def std(x, axis=None, ddof=0, keepdims=False):
-    """Standard deviation sqrt(var) over ``axis``; its gradient is 0 over a constant slice
-    (as torch's), where sqrt's derivative is infinite."""
+    """Standard deviation sqrt(var) over ``axis`` (NumPy's default ddof=0; torch's
+    ``dim=`` spelling needs the correction said too, as ``var``); its gradient is 0 over a
+    constant slice (as torch's), where sqrt's derivative is infinite."""
     return _widened_on_overflow(lambda *args: _RootOfVariance.apply(_variance(*args)), x, axis,
                                 ddof, keepdims)
 

@@ -278,6 +278,8 @@ class Optimizer:
                 state = self.state.get(p)
                 if not state:  # none yet, or the empty dict state[p] made
                     state = self.state[p] = self._init_state(param, group)
+                else:
+                    self._follow_dtype(param, state)
                 self._update(param, grad, state, group)
                 # An in-place write, as torch counts it: a graph that saved this parameter
                 # (a GAN's generator loss through a discriminator just stepped) then refuses
@@ -288,6 +290,23 @@ class Optimizer:
 
     def _init_state(self, param, group):
         return {}
+
+    def _follow_dtype(self, param, state):
+        """Cast the state arrays to the parameter's dtype where it changed since they were made
+        (``model.double()`` after some steps), as ``load_state_dict`` casts them: float32
+        moments would otherwise keep a float64 model's updates at float32 precision without a
+        word (torch raises at the step). A state array of another shape than its parameter's
+        (``p.data`` replaced by one of another shape) is refused, naming both."""
+        for key, value in state.items():
+            if value.__class__ is not np.ndarray:
+                continue
+            if value.shape != param.shape:
+                raise ValueError(
+                    f"{type(self).__name__}.step: state {key!r} has shape {value.shape} but "
+                    f"its parameter has shape {param.shape} (was the parameter's data "
+                    "replaced?); make a new optimizer, or clear its state for the parameter")
+            if value.dtype != param.dtype and value.dtype.kind == "f":
+                state[key] = value.astype(param.dtype)
 
     def _update(self, param, grad, state, group):
         raise NotImplementedError(f"{type(self).__name__} does not define its update rule")
