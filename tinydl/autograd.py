@@ -307,7 +307,7 @@ class Function:
             data = np.asarray(data)
         # Tensor._wrap, inlined (one Python call less per op).
         out = object.__new__(Tensor)
-        out.data = data
+        out._data = data
         out._grad = None
         out._retains_grad = False
         out._vc = None

@@ -890,3 +890,37 @@ def test_cat_with_an_axis_out_of_range_is_an_index_error():
     x = td.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
     with pytest.raises(IndexError, match="concatenate: axis 4 is out of bounds for a tensor of 2"):
         td.cat([x, x], dim=4)  # a ShapeError about shapes "outside axis 4" before
+
+
+def test_assigning_a_tensor_to_data_stores_its_array():
+    # torch's manual update p.data = p.data - lr * p.grad: .data is a Tensor there. Stored as
+    # it came, the Tensor sat where every op expects an array, and an optimizer's next step
+    # failed deep inside NumPy.
+    from tinydl.optim import SGD
+    td.manual_seed(0)
+    model = nn.Linear(3, 2)
+    x = td.randn(5, 3)
+    model(x).pow(2).mean().backward()
+    expected = [p.data - 0.1 * p.grad.data for p in model.parameters()]
+    for p in model.parameters():
+        p.data = p.data - 0.1 * p.grad
+    for p, e in zip(model.parameters(), expected):
+        assert type(p.data) is np.ndarray and p.data.dtype == np.float32
+        np.testing.assert_array_equal(p.data, e)
+    opt = SGD(model.parameters(), lr=0.1, momentum=0.9)
+    model.zero_grad()
+    model(x).pow(2).mean().backward()
+    opt.step()  # raised before: np.subtract(..., out=a Tensor)
+    shared = td.ones(2, 3)
+    model.weight.data = shared  # shares the array, as torch's p.data = t shares t's storage
+    assert model.weight.data is shared.data
+    model.weight.data = np.float32(2.0)
+    assert model.weight.data.shape == () and model.weight.data.dtype == np.float32
+
+
+@pytest.mark.parametrize("value", [[1.0, 2.0], 3.0, None, "x"])
+def test_assigning_anything_else_to_data_is_refused(value):
+    t = td.ones(2)
+    with pytest.raises(TypeError, match="Tensor.data must be a NumPy array or a Tensor, not"):
+        t.data = value
+    np.testing.assert_array_equal(t.numpy(), [1.0, 1.0])
