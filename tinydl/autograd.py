@@ -30,6 +30,7 @@ This module is longer than 500 lines because the Function/ctx protocol, the back
 engine and ``grad()`` share their bookkeeping (retention, version checks, hooks); apart,
 a reader would follow one backward pass across files.
 """
+import functools
 import inspect
 import threading
 import weakref
@@ -162,16 +163,22 @@ class Context:
         if self._saved is None:
             return ()
         out = self.output
+        saved_inputs = self.__dict__.get("_saved_inputs")
         result = []
-        for value in self._saved:
+        for k, value in enumerate(self._saved):
             if isinstance(value, Tensor) or value is None:
                 result.append(value)
                 continue
             match = None
-            for inp in self.inputs:
-                if isinstance(inp, Tensor) and type(inp) is not _Edge and inp.data is value:
-                    match = inp
-                    break
+            if saved_inputs is not None:  # a custom Function's (_run_custom_forward)
+                position = saved_inputs[k]
+                if position is not None and type(self.inputs[position]) is not _Edge:
+                    match = self.inputs[position]
+            else:
+                for inp in self.inputs:
+                    if isinstance(inp, Tensor) and type(inp) is not _Edge and inp.data is value:
+                        match = inp
+                        break
             if match is None and out is not None and out.data is value:
                 match = out
             result.append(match if match is not None else Tensor._wrap(np.asarray(value)))
@@ -208,7 +215,9 @@ class Function:
 
     * ``forward(ctx, *args, **kwargs)`` receives NumPy arrays where ``apply`` got Tensors
       (other arguments unchanged) and returns one ndarray; it runs with gradient recording
-      off, as torch's;
+      off, as torch's. A Function defined outside tinydl gets read-only views there: a write
+      into an input would change values other nodes saved for backward (tinydl has no
+      ``mark_dirty``), so it raises;
     * ``backward(ctx, grad)`` receives the gradient of the output as a Tensor and returns one
       gradient per positional input (a Tensor, ``None`` for inputs that get no gradient, or an
       ndarray, which is treated as a constant). Write it with tinydl ops so that
@@ -340,12 +349,56 @@ def _apply_view(cls, *args, **kwargs):
 
 
 def _without_grad(forward):
-    """A custom Function's ``forward`` run with gradient recording off, as torch runs it: tinydl
-    ops it applies to tensors that require grad (a closure's weights) record nothing, and
-    mark nothing as used by the graph."""
+    """A custom Function's ``forward`` as tinydl runs it (``_run_custom_forward``): with
+    gradient recording off, as torch runs it, and on read-only views of its Tensor inputs."""
     kind = type(forward) if isinstance(forward, (staticmethod, classmethod)) else staticmethod
     function = forward.__func__ if isinstance(forward, (staticmethod, classmethod)) else forward
-    return kind(no_grad()(function))  # a classmethod forward stays one
+    if kind is classmethod:  # stays one
+        def run(cls, ctx, *args, **kwargs):
+            return _run_custom_forward(function, (cls, ctx), args, kwargs)
+    else:
+        def run(ctx, *args, **kwargs):
+            return _run_custom_forward(function, (ctx,), args, kwargs)
+    return kind(functools.wraps(function)(run))
+
+
+def _run_custom_forward(function, leading, args, kwargs):
+    """Call a custom ``forward`` with gradient recording off (tinydl ops it applies to tensors
+    that require grad, a closure's weights, record nothing and mark nothing as used by the
+    graph), giving it one new read-only view of each Tensor input's array.
+
+    Read-only: a write into an input would change values that other nodes saved for their
+    backward without their version check seeing it (torch's in-place write bumps the version
+    and its backward raises), so it raises at once, with a note naming the Function. One view
+    per input: two inputs sharing one array (``M.apply(x, x.detach())``) stay two arrays, and
+    ``saved_tensors`` tells them apart (``ctx._forward_arrays``). The Tensors themselves are
+    untouched (another thread may be reading them)."""
+    ctx = leading[-1]
+    inputs = ctx.inputs if isinstance(ctx, Context) else None
+    views = {}
+    if inputs is not None:
+        args = list(args)
+        for i, (inp, array) in enumerate(zip(inputs, args)):
+            if isinstance(inp, Tensor) and isinstance(array, np.ndarray):
+                view = array.view()
+                view.flags.writeable = False
+                args[i] = view
+                views[id(view)] = i
+    with no_grad():
+        try:
+            out = function(*leading, *args, **kwargs)
+        except ValueError as err:
+            if "read-only" in str(err) and inputs is not None:
+                err.add_note(
+                    f"(tinydl: {function.__qualname__} got read-only views of its Tensor inputs: "
+                    "a write into one would change values the graph saved for backward, "
+                    "unseen. Compute a new array (x = x * 2, or x = x.copy() first); tinydl has "
+                    "no ctx.mark_dirty.)")
+            raise
+    if views and ctx._saved:  # which input each saved view is, for saved_tensors (the views
+        # are alive in args, so no other saved object can have one's id)
+        ctx._saved_inputs = [views.get(id(value)) for value in ctx._saved]
+    return out
 
 
 def _apply_custom(cls, *args, **kwargs):

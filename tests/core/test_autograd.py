@@ -879,3 +879,47 @@ def test_a_classmethod_forward_still_works():
     x = td.tensor([1.0, 2.0, 3.0], requires_grad=True)
     Square.apply(x).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [2.0, 4.0, 6.0])
+
+
+def test_inputs_sharing_one_array_stay_apart_and_forward_may_not_write_them():
+    """M.apply(x, x.detach()) saving both: saved_tensors matched by identity gave both as x,
+    so the second derivative was 1 (b is a constant: torch gives none). And forward writing
+    into its input changed a value another node saved, unseen by its version check (torch's
+    write bumps the version, and that backward raises)."""
+
+    class Mul(td.Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            ctx.save_for_backward(a, b)
+            return a * b
+
+        @staticmethod
+        def backward(ctx, g):
+            a, b = ctx.saved_tensors
+            return g * b, g * a
+
+    x = td.tensor(_X, requires_grad=True)
+    (g,) = td.grad(Mul.apply(x, x.detach()).sum(), x, create_graph=True)
+    np.testing.assert_array_equal(g.numpy(), _X)
+    assert not g.requires_grad  # b = x.detach() is a constant: no second derivative
+    (g,) = td.grad(Mul.apply(x, x).sum(), x, create_graph=True)  # one tensor twice: both x
+    np.testing.assert_array_equal(g.numpy(), 2 * _X)
+    (gg,) = td.grad(g.sum(), x)
+    np.testing.assert_array_equal(gg.numpy(), np.full_like(_X, 2.0))
+
+    class Doubler(td.Function):
+        @staticmethod
+        def forward(ctx, x):
+            x *= 2
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    b = td.tensor(_X, requires_grad=True).exp()  # exp saved its output b
+    with pytest.raises(ValueError, match="read-only") as info:
+        Doubler.apply(b)
+    assert "Doubler.forward got read-only views" in "".join(info.value.__notes__)
+    assert b.data.flags.writeable  # the tensor's own array is untouched
+    np.testing.assert_array_equal(b.numpy(), np.exp(_X))
