@@ -305,3 +305,48 @@ def test_parameter_sharing_a_tensor_shares_its_version_counter():
         p.mul_(10)  # changes the values y's backward saved: it must raise, not give [20, 40]
     with pytest.raises(RuntimeError, match="modified by an in-place operation"):
         y.backward()
+
+
+def test_writing_the_registries_moves_the_attributes_too():
+    # torch's surgery habits write the registries themselves. tinydl also keeps each entry as
+    # a plain attribute (forward reads self.fc), so model._modules['2'] = new left forward on
+    # the old layer while parameters() gave the optimizer the new one.
+    import copy
+    import pickle
+    tinydl.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    new = nn.Linear(4, 5)
+    model._modules["2"] = new
+    assert model(tinydl.randn(2, 3)).shape == (2, 5)
+    assert list(model.parameters())[-1] is new.bias
+    lin = nn.Linear(3, 2)
+    p = nn.Parameter(np.zeros((2, 3), np.float32))
+    lin._parameters["weight"] = p
+    assert lin.weight is p
+    np.testing.assert_array_equal(lin(tinydl.ones(1, 3)).numpy(), lin.bias.numpy()[None])
+    del lin._parameters["weight"]  # weight_norm's recipe: then a computed plain attribute
+    assert not hasattr(lin, "weight") and [n for n, _ in lin.named_parameters()] == ["bias"]
+    lin.weight = tinydl.ones(2, 3)
+    np.testing.assert_allclose(lin(tinydl.ones(1, 3)).numpy(), 3 + lin.bias.numpy()[None])
+    assert [n for n, _ in lin.named_parameters()] == ["bias"]
+    bn = nn.BatchNorm1d(3)
+    running = tinydl.zeros(3)
+    bn._buffers.update(running_mean=running)
+    assert bn.running_mean is running
+    assert bn._buffers.pop("running_var") is not None and not hasattr(bn, "running_var")
+    bn._buffers.setdefault("running_var", tinydl.ones(3))
+    assert bn.running_var is bn._buffers["running_var"]
+    # copies: a deep copy or a pickle owns its registries; a shallow copy shares them with
+    # the original, as torch's, and both follow
+    deep = copy.deepcopy(model)
+    deep._modules["2"] = nn.Identity()
+    assert type(deep[2]) is nn.Identity and type(model[2]) is nn.Linear
+    unpickled = pickle.loads(pickle.dumps(model))
+    unpickled._modules["1"] = nn.Tanh()
+    assert type(unpickled.__dict__["1"]) is nn.Tanh and type(model[1]) is nn.ReLU
+    shallow = copy.copy(model)
+    shallow._modules["1"] = nn.Tanh()
+    assert type(shallow.__dict__["1"]) is nn.Tanh and type(model.__dict__["1"]) is nn.Tanh
+    del model[0]  # renumbering through the registry
+    assert [type(m).__name__ for m in model] == ["Tanh", "Linear"]
+    assert sorted(k for k in model.__dict__ if k.isdigit()) == ["0", "1"]

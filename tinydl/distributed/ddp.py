@@ -297,6 +297,7 @@ class DistributedDataParallel(Module):
         for name, value in self.__dict__.items():
             if name not in ("_buckets", "_requests"):  # rebuilt below; requests cannot copy
                 copied.__dict__[name] = copy.deepcopy(value, memo)
+        copied._own_registries()  # (as Module.__setstate__ does for other copies)
         for handle in copied._handles:
             handle.remove()
         copied._register_hooks()

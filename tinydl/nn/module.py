@@ -15,6 +15,7 @@ registration, traversal, state_dict and hook methods together, all working on th
 registries; the containers built on it (Sequential, ModuleList, ModuleDict) follow it.
 """
 import numbers
+import weakref
 from collections import OrderedDict, namedtuple
 
 import numpy as np
@@ -102,6 +103,84 @@ _PLAIN_TYPES = frozenset((bool, int, float, str, bytes, bytearray, tuple, list, 
                           type(None)))
 
 
+class _Registry(OrderedDict):
+    """A module's ``_parameters``, ``_buffers`` or ``_modules``, kept in step with the module's
+    attributes.
+
+    tinydl keeps each registered value both here and as a plain attribute, so that reading
+    ``self.weight`` in ``forward`` costs a dict lookup (torch's ``__getattr__`` fallback costs
+    a Python call). torch's surgery habits write the registry itself,
+    ``model._modules['fc'] = nn.Linear(...)`` or ``del m._parameters['weight']``: every
+    write here is copied onto the attributes of the modules that own this registry, or
+    forward would go on using the old layer while ``parameters()`` gave the optimizer the
+    new one. Owners are weak (a registry does not keep its module alive); a shallow
+    ``copy.copy`` of a module shares the registry, as torch's does, and both are kept in
+    step.
+    """
+
+    def __init__(self, owner=None):
+        super().__init__()
+        self._owners = weakref.WeakSet() if owner is None else weakref.WeakSet((owner,))
+
+    def __setitem__(self, key, value):
+        OrderedDict.__setitem__(self, key, value)
+        for owner in self._owners:
+            owner.__dict__[key] = value
+
+    def __delitem__(self, key):
+        OrderedDict.__delitem__(self, key)
+        self._forget(key)
+
+    def _forget(self, key):
+        for owner in self._owners:
+            owner.__dict__.pop(key, None)
+
+    _MISSING = object()
+
+    def pop(self, key, default=_MISSING):
+        if key in self:
+            value = OrderedDict.pop(self, key)
+            self._forget(key)
+            return value
+        if default is _Registry._MISSING:
+            raise KeyError(key)
+        return default
+
+    def popitem(self, last=True):
+        key, value = OrderedDict.popitem(self, last)
+        self._forget(key)
+        return key, value
+
+    def clear(self):
+        for key in self:
+            self._forget(key)
+        OrderedDict.clear(self)
+
+    def update(self, *args, **kwargs):
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    def __ior__(self, other):
+        self.update(other)
+        return self
+
+    def setdefault(self, key, default=None):
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def __reduce__(self):
+        # Copies and pickles hold the items, not the owners: Module.__setstate__ (and
+        # DistributedDataParallel's deep copy) make the new module the copy's owner.
+        return type(self), (), None, None, iter(OrderedDict.items(self))
+
+    def __repr__(self):
+        return repr(OrderedDict(self))
+
+
+_REGISTRIES = ("_parameters", "_buffers", "_modules")
+
+
 class Module:
     """Base class of every layer and model (``torch.nn.Module``).
 
@@ -113,12 +192,24 @@ class Module:
     def __init__(self):
         set_ = object.__setattr__
         set_(self, "training", True)
-        set_(self, "_parameters", OrderedDict())
-        set_(self, "_buffers", OrderedDict())
+        set_(self, "_parameters", _Registry(self))
+        set_(self, "_buffers", _Registry(self))
         set_(self, "_non_persistent", set())
-        set_(self, "_modules", OrderedDict())
+        set_(self, "_modules", _Registry(self))
         set_(self, "_forward_pre_hooks", OrderedDict())
         set_(self, "_forward_hooks", OrderedDict())
+
+    def __setstate__(self, state):
+        """A copy's (or an unpickled module's) state: its registries follow its attributes
+        (a shallow copy's are shared with the original, as torch's, and follow both)."""
+        self.__dict__.update(state)
+        self._own_registries()
+
+    def _own_registries(self):
+        for name in _REGISTRIES:
+            registry = self.__dict__.get(name)
+            if isinstance(registry, _Registry):
+                registry._owners.add(self)
 
     # ------------------------------------------------------------------ registration
     def _registries(self, name):
@@ -165,10 +256,14 @@ class Module:
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name):
+        registered = False
         for registry in (self._parameters, self._buffers, self._modules):
-            registry.pop(name, None)
+            if name in registry:
+                del registry[name]  # (which also removes the attribute)
+                registered = True
         self._non_persistent.discard(name)
-        object.__delattr__(self, name)
+        if not registered or name in self.__dict__:
+            object.__delattr__(self, name)
 
     def _check_new_name(self, name, kind, registry):
         """torch's rules for the name given to ``register_<kind>``: a non-empty string without
@@ -506,9 +601,7 @@ class _ModuleSequence(Module):
 
     def _renumbered(self, modules):
         """Make ``modules`` the children, named '0', '1', ... in order."""
-        for name in list(self._modules):
-            object.__delattr__(self, name)
-        self._modules.clear()
+        self._modules.clear()  # (which also removes the attributes)
         for i, module in enumerate(modules):
             self.add_module(str(i), module)
 
