@@ -1359,12 +1359,24 @@ class Tensor:
         return _ops.logcumsumexp(self, *args, **kwargs)
 
     def norm(self, *args, **kwargs):
-        """NumPy's ``ord=`` or torch's ``p=`` (see ``tinydl.norm``)."""
-        return _ops.norm(self, *args, **kwargs)
+        """torch's method (an ndarray has none): ``x.norm(p, dim, keepdim)``, the vector
+        p-norm of the elements over ``dim`` (all when None), so ``x.norm(1)`` of a matrix is
+        the sum of |x|; NumPy's meaning by name, ``ord=`` (see ``tinydl.norm``)."""
+        if args:
+            if len(args) > 3:
+                raise TypeError(f"norm: takes at most 3 positional arguments (p, dim, "
+                                f"keepdim), got {len(args)}")
+            for name, value in zip(("p", "dim", "keepdim"), args):
+                if name in kwargs:
+                    raise TypeError(f"norm: got {name!r} both by position and by name")
+                kwargs[name] = value
+        return _ops.norm(self, **kwargs)
 
     def median(self, *args, **kwargs):
-        """NumPy's median (the mean of the two middle values for an even count)."""
-        return _ops.median(self, *args, **kwargs)
+        """torch's method (an ndarray has none): the lower of the two middle values for an
+        even count, as ``torch.median``; over an axis the values only (see ``max``). NumPy's
+        median, the mean of the two, is ``tinydl.median(x)``."""
+        return _ops.reduce.lower_median(self, *args, **kwargs)
 
     def quantile(self, q, *args, **kwargs):
         return _ops.quantile(self, q, *args, **kwargs)

@@ -418,7 +418,7 @@ def test_masked_fill_with_a_tensor_value_passes_its_gradient():
     lambda x: x.min(dim=1, keepdim=True), lambda x: x.var(dim=1, correction=1), lambda x: x.std(dim=0, unbiased=False),
     lambda x: x.logsumexp(dim=1), lambda x: x.softmax(dim=0), lambda x: x.log_softmax(dim=1),
     lambda x: td.sum(x, dim=1), lambda x: td.concatenate([x, x], dim=1), lambda x: td.cat([x, x], dim=0),
-    lambda x: td.stack([x, x], dim=1), lambda x: td.split(x, 3, dim=1)[0],
+    lambda x: td.stack([x, x], dim=1), lambda x: x.split(1, dim=1)[0],
     lambda x: x.expand_dims(0).squeeze(dim=0), lambda x: x.expand_dims(dim=0), lambda x: x.flatten(start_dim=0),
     lambda x: td.swapaxes(x, dim0=0, dim1=1),
 ])
@@ -836,7 +836,7 @@ def test_argsort_dim_matmul_with_a_list_and_an_empty_split():
     lambda x: x.max(1, keepdim=True)[1],  # the old MNIST example's prediction
     lambda x: x.min(dim=0)[0],
     lambda x: td.max(x, dim=1)[1],
-    lambda x: td.median(x, dim=1)[0],
+    lambda x: x.median(dim=1)[0],
     lambda x: x.max(dim=1).indices,
     lambda x: x.max(dim=1).values,
     # the axis given positionally, as torch also takes it: `_, pred = out.max(1)` gave the
@@ -859,7 +859,7 @@ def test_torch_pair_habits_of_max_min_median_raise(habit):
 def test_values_of_max_with_dim_work_as_any_tensor():
     x = td.tensor([[1.0, 5.0, 2.0], [7.0, 0.0, 3.0]], requires_grad=True)
     v = x.max(dim=1)
-    assert v.tolist() == [5.0, 7.0] and len(v) == 2 and v[:1].tolist() == [5.0]
+    assert v.tolist() == [5.0, 7.0] and v.shape[0] == 2 and v[:1].tolist() == [5.0]
     (v * 2)[0].backward()  # an op's result is a plain tensor again
     assert x.grad.tolist() == [[0.0, 2.0, 0.0], [0.0, 0.0, 0.0]]
     assert x.max(axis=1)[1].item() == 7.0 and x.max(axis=1, keepdims=True)[1].tolist() == [7.0]
@@ -924,3 +924,49 @@ def test_assigning_anything_else_to_data_is_refused(value):
     with pytest.raises(TypeError, match="Tensor.data must be a NumPy array or a Tensor, not"):
         t.data = value
     np.testing.assert_array_equal(t.numpy(), [1.0, 1.0])
+
+
+# ======================================= torch spellings that NumPy's meaning answered silently
+def test_torch_spellings_of_numpy_named_ops_raise_or_follow_torch():
+    """Found by a differential sweep against torch 2.13: each of these gave NumPy's answer to
+    torch's question without a word."""
+    pt = pytest.importorskip("torch")
+    a = np.array([[1.0, -2.0, 3.0, 0.5], [-4.0, 5.0, -6.0, 2.0]])
+    x, t = td.tensor(a), pt.tensor(a)
+    # x.norm(1): an ndarray has no .norm, so the method is torch's (the sum of |x|, not
+    # NumPy's max column sum 9); the function's positional ord over two axes is ambiguous
+    for args in [(1,), (np.inf,), (-np.inf,), (2,), (3,), ("fro",), (1, 1), (2, 0, True)]:
+        np.testing.assert_allclose(x.norm(*args).numpy(), t.norm(*args).numpy(), rtol=1e-12)
+    with pytest.raises(TypeError, match=r"norm\(x, 1\) over two axes.*ord= or p="):
+        td.norm(x, 1)
+    assert td.norm(x, ord=1).item() == 9.0 and td.norm(x, p=1).item() == 23.5
+    np.testing.assert_allclose(td.norm(x, 1, 1).numpy(), t.norm(1, 1).numpy())  # one axis: same
+    # median: the method is torch's (the lower middle value); the function NumPy's, and
+    # torch's dim= there raises
+    assert x.median().item() == t.median().item() == 0.5
+    np.testing.assert_array_equal(x.median(dim=1).numpy(), t.median(dim=1).values.numpy())
+    assert td.tensor([[4, 1, 3, 2]]).median().dtype == np.int64
+    assert td.median(x).item() == np.median(a)
+    with pytest.raises(TypeError, match="median: dim= is torch's spelling"):
+        td.median(x, dim=1)
+    # split(x, n, dim=): NumPy's sections with torch's keyword
+    with pytest.raises(TypeError, match="split: dim= is torch's spelling"):
+        td.split(td.arange(6.0), 2, dim=0)
+    assert [p.shape for p in td.split(td.arange(6.0), 2, axis=0)] == [(3,), (3,)]
+    # meshgrid([a, b]): torch's form, torch's default indexing 'ij'
+    g, h = td.arange(3.0), td.arange(2.0)
+    with pytest.raises(TypeError, match="meshgrid.*indexing='ij'"):
+        td.meshgrid([g, h])
+    assert [m.shape for m in td.meshgrid([g, h], indexing="ij")] == [(3, 2), (3, 2)]
+    assert [m.shape for m in td.meshgrid(g, h)] == [(2, 3), (2, 3)]  # NumPy's form and default
+    # uint8 sums: torch's int64 (NumPy's uint64 wrapped images.sum() - 1000 to 1.8e19)
+    u = td.tensor(np.array([0, 100, 200], np.uint8))
+    assert (u.sum() - 1000).item() == -700 and u.sum().dtype == np.int64
+    assert u.prod().dtype == np.int64 and td.nansum(u).dtype == np.int64
+    assert u.sum(dtype=np.uint8).item() == 44  # wraps in the dtype asked for, as both
+    # an integer tensor plus alpha * a number: float32, as torch (a float64 0-d stood between)
+    assert td.tensor([1, 2, 3]).add(2.5, alpha=2).dtype == np.float32
+    assert td.tensor([1, 2, 3]).sub(2.5, alpha=2).tolist() == [-4.0, -3.0, -2.0]
+    # len() of max's values over a torch-spelled axis (torch's pair has length 2)
+    with pytest.raises(TypeError, match="no len"):
+        len(x.max(1))

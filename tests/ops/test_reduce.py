@@ -197,15 +197,16 @@ CASES = [
     reduction("norm_fro_axes", lambda x: td.norm(x, "fro", axis=(2, 0), keepdims=True),
               lambda x: np.linalg.norm(x, "fro", axis=(2, 0), keepdims=True), X3, zero_d=False,
               torch=lambda x: torch.linalg.matrix_norm(x, dim=(2, 0), keepdim=True)),
-    reduction("norm_matrix_ord1", lambda x: td.norm(x, 1), lambda x: np.linalg.norm(x, 1),
+    reduction("norm_matrix_ord1", lambda x: td.norm(x, ord=1), lambda x: np.linalg.norm(x, 1),
               zero_d=False, sample=off_zero, torch=lambda x: torch.linalg.matrix_norm(x, 1)),
-    reduction("norm_matrix_ord-1", lambda x: td.norm(x, -1), lambda x: np.linalg.norm(x, -1),
+    reduction("norm_matrix_ord-1", lambda x: td.norm(x, ord=-1), lambda x: np.linalg.norm(x, -1),
               zero_d=False, sample=off_zero, torch=lambda x: torch.linalg.matrix_norm(x, -1)),
-    reduction("norm_matrix_inf_axes", lambda x: td.norm(x, np.inf, axis=(2, 1)),
+    reduction("norm_matrix_inf_axes", lambda x: td.norm(x, ord=np.inf, axis=(2, 1)),
               lambda x: np.linalg.norm(x, np.inf, axis=(2, 1)), X3, zero_d=False,
               sample=off_zero,
               torch=lambda x: torch.linalg.matrix_norm(x, float("inf"), dim=(2, 1))),
-    reduction("norm_matrix_neg_inf_keepdims", lambda x: td.norm(x, -np.inf, (0, 1), True),
+    reduction("norm_matrix_neg_inf_keepdims",
+              lambda x: td.norm(x, ord=-np.inf, axis=(0, 1), keepdims=True),
               lambda x: np.linalg.norm(x, -np.inf, (0, 1), True), zero_d=False,
               sample=off_zero,
               torch=lambda x: torch.linalg.matrix_norm(x, float("-inf"), keepdim=True)),
@@ -219,9 +220,16 @@ CASES = [
     reduction("median_axis0_odd", lambda x: td.median(x, axis=0),
               lambda x: np.median(x, axis=0), zero_d=False,
               torch=lambda x: torch.median(x, 0).values),
-    reduction("median_dim1_even_keepdim", lambda x: td.median(x, dim=1, keepdim=True),
+    reduction("median_axis1_even_keepdims", lambda x: td.median(x, axis=1, keepdims=True),
               lambda x: np.median(x, axis=1, keepdims=True), zero_d=False,
               torch=lambda x: torch.quantile(x, 0.5, 1, keepdim=True)),
+    # the method is torch's: the lower middle value (an element), as torch.median
+    reduction("median_method_torchs", lambda x: x.median(),
+              lambda x: np.sort(x, axis=None)[(x.size - 1) // 2],
+              torch=lambda x: torch.median(x)),
+    reduction("median_method_dim1_even_keepdim", lambda x: x.median(dim=1, keepdim=True),
+              lambda x: np.sort(x, axis=1)[:, [(x.shape[1] - 1) // 2]], zero_d=False,
+              torch=lambda x: torch.median(x, dim=1, keepdim=True).values),
     reduction("median_axes", lambda x: td.median(x, axis=(0, 2)),
               lambda x: np.median(x, axis=(0, 2)), X3, zero_d=False),
     reduction("quantile", lambda x: td.quantile(x, 0.3), lambda x: np.quantile(x, 0.3),
@@ -382,9 +390,9 @@ def test_norm_neither_overflows_nor_underflows():
 
 def test_norm_numpy_ord_against_torch_p():
     x = np.array([[1.0, -2.0], [3.0, 4.0]])
-    assert td.norm(td.Tensor(x), 1).item() == 6.0           # NumPy: max column sum
+    assert td.norm(td.Tensor(x), ord=1).item() == 6.0       # NumPy: max column sum
     assert td.norm(td.Tensor(x), p=1).item() == 10.0        # torch.norm: sum of |x|
-    assert td.norm(td.Tensor(x), np.inf).item() == 7.0      # NumPy: max row sum
+    assert td.norm(td.Tensor(x), ord=np.inf).item() == 7.0  # NumPy: max row sum
     assert td.norm(td.Tensor(x), p=np.inf).item() == 4.0    # torch.norm: max |x|
     assert td.norm(td.Tensor(np.arange(3)), 1).dtype == np.float32
 
@@ -394,7 +402,7 @@ def test_norm_errors_name_the_op():
     with pytest.raises(ValueError, match="norm: ord=1 with axis=None needs a 1-D or 2-D"):
         td.norm(x, 1)
     with pytest.raises(ValueError, match="norm: ord=2 over two axes .* tinydl.linalg"):
-        td.norm(x, 2, axis=(0, 1))
+        td.norm(x, ord=2, axis=(0, 1))
     with pytest.raises(ValueError, match="norm: ord='nuc' over two axes"):
         td.norm(x, "nuc", axis=(0, 1))
     with pytest.raises(ValueError, match="norm: ord='fro' is a matrix norm"):

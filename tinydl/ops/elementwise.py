@@ -102,10 +102,19 @@ class Add(Function):
                 unbroadcast(g, b.shape) if isinstance(b, Tensor) else None)
 
 
+def _scaled(b, alpha):
+    """alpha * b for add/subtract's ``alpha``: two numbers stay a Python number (a 0-d
+    float64 tensor would widen an integer tensor's result to float64, torch's is float32)."""
+    b, alpha = as_number(b), as_number(alpha)
+    if isinstance(b, (int, float, complex)) and isinstance(alpha, (int, float, complex)):
+        return b * alpha
+    return multiply(b, alpha)
+
+
 def add(a, b, *, alpha=1):
     """a + alpha * b with NumPy broadcasting (``alpha`` as ``torch.add``)."""
     if alpha != 1:
-        b = multiply(b, alpha)
+        b = _scaled(b, alpha)
     return Add.apply(*_operands(a, b))
 
 
@@ -129,7 +138,7 @@ class Subtract(Function):
 def subtract(a, b, *, alpha=1):
     """a - alpha * b with NumPy broadcasting (``alpha`` as ``torch.sub``)."""
     if alpha != 1:
-        b = multiply(b, alpha)
+        b = _scaled(b, alpha)
     return Subtract.apply(*_operands(a, b))
 
 

@@ -434,7 +434,7 @@ movedim = moveaxis  # torch's name
 
 
 # ----------------------------------------------------------------------------- grids
-def meshgrid(*xs, indexing="xy", sparse=False, copy=True):
+def meshgrid(*xs, indexing=None, sparse=False, copy=True):
     """Coordinate grids from 1-d tensors, as ``np.meshgrid`` (and ``torch.meshgrid``).
 
     With inputs of lengths n0, n1, n2...: ``indexing='ij'`` gives outputs of shape
@@ -442,11 +442,20 @@ def meshgrid(*xs, indexing="xy", sparse=False, copy=True):
     default, Cartesian) swaps the first two axes, (n1, n0, n2, ...). Note that torch's default
     is ``'ij'``: pass it explicitly when porting. ``sparse=True`` returns the un-broadcast
     shapes; ``copy=False`` returns read-only broadcast views. Inputs of any shape are
-    flattened (NumPy's rule); a single list argument is unpacked (torch's habit). The gradient
-    of each output sums over the axes it was broadcast along.
+    flattened (NumPy's rule). A single list argument, torch's form ``meshgrid([a, b])``, is
+    unpacked, but needs ``indexing`` said: torch's default there is ``'ij'``, and NumPy's
+    ``'xy'`` would swap its grids' first two axes unseen. The gradient of each output sums
+    over the axes it was broadcast along.
     """
     if len(xs) == 1 and isinstance(xs[0], (list, tuple)):
+        if indexing is None:
+            raise TypeError(
+                "meshgrid([a, b]) is torch's form, whose default indexing is 'ij' where "
+                "NumPy's (tinydl's) is 'xy' (the first two axes swapped): pass indexing='ij' "
+                "for torch's grids or indexing='xy' for NumPy's")
         xs = tuple(xs[0])
+    if indexing is None:
+        indexing = "xy"
     if indexing not in ("xy", "ij"):
         raise ShapeError(f"meshgrid: indexing must be 'xy' or 'ij', got {indexing!r}")
     xs = [reshape(as_tensor(x), (-1,)) for x in xs]

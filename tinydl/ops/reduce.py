@@ -43,11 +43,27 @@ class Sum(Function):
 
 @torch_names
 def sum(x, axis=None, keepdims=False, dtype=None):  # noqa: A001 (NumPy's name)
-    """Sum over ``axis`` (all axes when None); ``dtype`` casts x first (NumPy and torch)."""
+    """Sum over ``axis`` (all axes when None); ``dtype`` casts x first (NumPy and torch).
+    Integer and bool inputs give int64, as torch (uint64 stays; NumPy gives uint64 for the
+    other unsigned ones)."""
     x = as_tensor(x)
     if dtype is not None:
         x = astype(x, dtype)
-    return Sum.apply(x, axes=normalize_axes(axis, x.ndim, "sum", zero_d=True), keepdims=keepdims)
+    return _signed_total(Sum.apply(x, axes=normalize_axes(axis, x.ndim, "sum", zero_d=True),
+                                   keepdims=keepdims), x, dtype)
+
+
+def _signed_total(out, x, dtype):
+    """A sum or product of uint8/16/32 values as int64, torch's dtype there (NumPy's uint64
+    made ``images.sum() - 1000`` wrap to 1.8e19). The bits are the same (both wrap modulo
+    2^64), so the cast of the result is exact; uint64 stays uint64."""
+    if dtype is None and x.dtype.kind == "u" and x.dtype.itemsize < 8:
+        return Tensor._wrap(out.data.astype(np.int64))
+    if dtype is not None and out.dtype != x.dtype and out.dtype.kind in "iu":
+        # dtype=uint8 sums in uint8, wrapping, as NumPy's and torch's (NumPy's default
+        # accumulator gave uint64); an integer result has no gradient to keep
+        return Tensor._wrap(out.data.astype(x.dtype))
+    return out
 
 
 class Mean(Function):
@@ -146,6 +162,9 @@ class ValuesOnly(Tensor):
 
     def __iter__(self):
         self._refuse("cannot unpack or iterate")
+
+    def __len__(self):  # torch's pair has length 2; the values, their first axis's length
+        self._refuse("no len() of")
 
     def __getitem__(self, index):
         if isinstance(index, (int, np.integer)) and not isinstance(index, (bool, np.bool_)):
@@ -467,12 +486,14 @@ def prod(x, axis=None, keepdims=False, dtype=None):
     """Product over ``axis`` (all axes when None); the product of no elements is 1.
 
     The gradient ``g prod_{j!=i} x_j`` is exact with one zero (only the zero gets a gradient)
-    and with several (none does), as torch; integer and bool inputs give int64.
+    and with several (none does), as torch; integer and bool inputs give int64 (uint64
+    stays).
     """
     x = as_tensor(x)
     if dtype is not None:
         x = astype(x, dtype)
-    return Prod.apply(x, axes=normalize_axes(axis, x.ndim, "prod", zero_d=True), keepdims=keepdims)
+    return _signed_total(Prod.apply(x, axes=normalize_axes(axis, x.ndim, "prod", zero_d=True),
+                                    keepdims=keepdims), x, dtype)
 
 
 # ----------------------------------------------------------------------------- logical
@@ -561,6 +582,29 @@ def _power_sum_root(a, p, axes, keepdims):
         return np.sum(a ** p, axis=axes, keepdims=keepdims) ** (1.0 / p)
 
 
+def _ord_said_by_name(fn):
+    """Refuse ``norm(x, 1)`` over two axes: NumPy's ord there is a matrix norm (max column
+    sum), torch's p the vector norm of the elements (sum of |x|), and a positional number
+    could mean either."""
+
+    @functools.wraps(fn)
+    def wrapper(x, *args, **kwargs):
+        if args and args[0] is not None and not isinstance(args[0], str):
+            axis = args[1] if len(args) > 1 else kwargs.get("axis", kwargs.get("dim"))
+            over_two = (np.ndim(x) == 2 if axis is None else
+                        not isinstance(axis, (int, np.integer)) and len(axis) == 2)
+            if over_two:
+                raise TypeError(
+                    f"norm(x, {args[0]!r}) over two axes: NumPy's ord={args[0]!r} "
+                    f"(np.linalg.norm: a matrix norm) or torch's p={args[0]!r} (torch.norm: "
+                    f"the vector norm of all those elements)? Say which by name: ord= or p= "
+                    f"(x.norm({args[0]!r}), torch's method, is torch's)")
+        return fn(x, *args, **kwargs)
+
+    return wrapper
+
+
+@_ord_said_by_name
 @torch_names
 def norm(x, ord=None, axis=None, keepdims=False, *, p=None):  # noqa: A002 (NumPy's name)
     """Vector and Frobenius norms: ``np.linalg.norm``'s arguments and meaning (torch.norm's
@@ -575,8 +619,9 @@ def norm(x, ord=None, axis=None, keepdims=False, *, p=None):  # noqa: A002 (NumP
 
     ``p`` (torch.norm's name, with ``dim`` and ``keepdim``) means what it means in torch: a
     number is the vector p-norm of the elements over ``dim`` (all when None), whatever their
-    count, and 'fro' their 2-norm. So ``norm(x, 1)`` of a matrix is NumPy's max column sum,
-    ``norm(x, p=1)`` torch's sum of |x|. Gradients as torch: 0 where the norm is 0; ties of
+    count, and 'fro' their 2-norm. So ``norm(x, ord=1)`` of a matrix is NumPy's max column
+    sum, ``norm(x, p=1)`` torch's sum of |x|, and ``norm(x, 1)`` there raises, saying so
+    (``x.norm(1)``, torch's method, is torch's). Gradients as torch: 0 where the norm is 0; ties of
     inf / -inf and of the matrix norms share it evenly.
     """
     x = as_tensor(x)
@@ -733,11 +778,45 @@ def quantile(x, q, axis=None, keepdims=False, method="linear", *, interpolation=
     return out
 
 
+def _numpy_median_named(fn):
+    """Refuse torch's ``dim=``/``keepdim=`` spelling of NumPy's ``median`` (as ``var``'s):
+    torch's median is the lower of the two middle values, NumPy's their mean."""
+
+    @functools.wraps(fn)
+    def wrapper(x, *args, **kwargs):
+        if "dim" in kwargs or "keepdim" in kwargs and "axis" not in kwargs:
+            raise TypeError(
+                "median: dim= is torch's spelling, but tinydl.median is NumPy's (the mean of "
+                "the two middle values for an even count; torch's is the lower one): write "
+                "x.median(dim), torch's method, for torch's, or tinydl.median(x, axis=) for "
+                "NumPy's")
+        return fn(x, *args, **kwargs)
+
+    return wrapper
+
+
+@_values_only
+@torch_names
+def lower_median(x, axis=None, keepdims=False):
+    """torch.median (``Tensor.median``, the method): the lower of the two middle values for an
+    even count, an element of x (integer input stays integer); over an axis the values only,
+    as ``max`` (torch's indices: ``argsort``). NaN in a slice gives NaN. The gradient goes to
+    that element (ties: the first in a stable sort, as ``quantile``)."""
+    x = as_tensor(x)
+    if x.dtype.kind in "iu":
+        wide = quantile(astype(x, np.float64), 0.5, axis=axis, keepdims=keepdims,
+                        method="lower")
+        return Tensor._wrap(wide.data.astype(x.dtype))
+    return quantile(x, 0.5, axis=axis, keepdims=keepdims, method="lower")
+
+
+@_numpy_median_named
 @_values_only
 @torch_names
 def median(x, axis=None, keepdims=False):
     """Median over ``axis`` (of every element when None), NumPy's: the middle of the sorted
-    values, the mean of the two middle ones for an even count (torch.median takes the lower).
+    values, the mean of the two middle ones for an even count (torch.median takes the lower:
+    ``x.median()``, the method, is torch's, and torch's ``dim=`` here raises).
     The gradient goes to the middle element(s) (halves for an even count), as
     torch.quantile(x, 0.5). A slice holding NaN gives NaN; inf among the middle values gives
     inf as NumPy's median (quantile's lerp would give NaN for (2, inf))."""
