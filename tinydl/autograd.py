@@ -781,10 +781,40 @@ def _check_roots(outputs, grad_outputs, caller):
     return roots, root_grads
 
 
-def backward(tensor, grad=None, retain_graph=False, create_graph=False):
-    """Accumulate d tensor / d leaf into every leaf's ``.grad`` (``Tensor.backward``)."""
+def backward(tensor, grad=None, retain_graph=False, create_graph=False, inputs=None):
+    """Accumulate d tensor / d leaf into every leaf's ``.grad`` (``Tensor.backward``).
+
+    ``inputs`` (torch's argument): only these tensors' ``.grad`` is accumulated into (a
+    non-leaf's too, as torch), and only the part of the graph leading to them runs; the
+    other leaves' ``.grad`` stay as they are.
+    """
     roots, root_grads = _check_roots([tensor], [grad], "backward")
-    _run_backward(roots, root_grads, retain_graph or create_graph, create_graph)
+    if inputs is None:
+        _run_backward(roots, root_grads, retain_graph or create_graph, create_graph)
+        return
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if not inputs:
+        raise RuntimeError("backward: the inputs argument cannot be empty (leave it out to "
+                           "accumulate into every leaf)")
+    for i, inp in enumerate(inputs):
+        if not isinstance(inp, Tensor) or not inp.requires_grad:
+            raise RuntimeError(f"backward: inputs[{i}] is not a Tensor that requires grad")
+    captured = _run_backward(roots, root_grads, retain_graph or create_graph, create_graph,
+                             capture=inputs)
+    # Every captured array is copied before it becomes a .grad (a later backward adds into
+    # a .grad, and one array may have gone to two inputs, or be held by a hook).
+    handed = {id(g.data) for g in captured.values()} | {id(g.data) for g in root_grads}
+    done = set()
+    for inp in inputs:
+        key = _key(inp)
+        g = captured.get(key)
+        if g is None or id(inp) in done:  # not reached: its .grad stays as it is (torch)
+            continue
+        done.add(id(inp))
+        _accumulate_grad(inp, g, create_graph, handed, {})
+        if inp._ctx is None and inp._hooks is not None and inp._hooks[1]:
+            for hook in list(inp._hooks[1].values()):
+                hook(inp)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,

@@ -462,10 +462,18 @@ class Tensor:
         """Itself when its array is C-contiguous, else a differentiable contiguous copy."""
         return self if self.data.flags.c_contiguous else _ops.copy(self)
 
-    def backward(self, grad=None, retain_graph=False, create_graph=False):
-        """Accumulate d self / d leaf into each leaf's ``.grad``; ``grad`` is needed unless self is scalar."""
+    def backward(self, grad=None, retain_graph=False, create_graph=False, inputs=None, *,
+                 gradient=None):
+        """Accumulate d self / d leaf into each leaf's ``.grad``; ``grad`` (torch's name:
+        ``gradient``) is needed unless self is scalar. ``inputs``: accumulate into those
+        tensors' ``.grad`` only, as torch's."""
         from tinydl.autograd import backward
-        backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
+        if gradient is not None:
+            if grad is not None:
+                raise TypeError("backward: got both 'grad' and torch's name for it, 'gradient'")
+            grad = gradient
+        backward(self, grad, retain_graph=retain_graph, create_graph=create_graph,
+                 inputs=inputs)
 
     def __repr__(self):
         body = np.array2string(self.data, separator=", ", prefix="tensor(")

@@ -923,3 +923,29 @@ def test_inputs_sharing_one_array_stay_apart_and_forward_may_not_write_them():
     assert "Doubler.forward got read-only views" in "".join(info.value.__notes__)
     assert b.data.flags.writeable  # the tensor's own array is untouched
     np.testing.assert_array_equal(b.numpy(), np.exp(_X))
+
+
+def test_backward_with_inputs_accumulates_into_those_only_as_torch():
+    def run(make):
+        a, b = make([1.0, 2.0]), make([3.0, 4.0])
+        h = a * b
+        y = (h * a + b).sum()
+        y.backward(inputs=[a], retain_graph=True)
+        seen = [a.grad.tolist(), b.grad]
+        y.backward(inputs=[b, a], retain_graph=True)
+        seen += [a.grad.tolist(), b.grad.tolist()]
+        y.backward(inputs=[h])  # a non-leaf's .grad, as torch fills it
+        return seen + [h.grad.tolist()]
+
+    got = run(lambda v: td.tensor(v, requires_grad=True))
+    assert got == [[6.0, 16.0], None, [12.0, 32.0], [2.0, 5.0], [1.0, 2.0]]
+    torch = pytest.importorskip("torch")
+    assert got == run(lambda v: torch.tensor(v, requires_grad=True))
+    x = td.tensor([1.0, 2.0], requires_grad=True)
+    shared = x + 0
+    (shared * 2).sum().backward(inputs=x, gradient=td.tensor(3.0))  # torch's keyword name
+    assert x.grad.tolist() == [6.0, 6.0]
+    with pytest.raises(RuntimeError, match="inputs argument cannot be empty"):
+        (x * 2).sum().backward(inputs=[])
+    with pytest.raises(RuntimeError, match=r"inputs\[0\] is not a Tensor that requires grad"):
+        (x * 2).sum().backward(inputs=[td.ones(2)])
