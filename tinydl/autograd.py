@@ -371,7 +371,7 @@ def _run_custom_forward(function, leading, args, kwargs):
     backward without their version check seeing it (torch's in-place write bumps the version
     and its backward raises), so it raises at once, with a note naming the Function. One view
     per input: two inputs sharing one array (``M.apply(x, x.detach())``) stay two arrays, and
-    ``saved_tensors`` tells them apart (``ctx._forward_arrays``). The Tensors themselves are
+    ``saved_tensors`` tells them apart (``ctx._saved_inputs``). The Tensors themselves are
     untouched (another thread may be reading them)."""
     ctx = leading[-1]
     inputs = ctx.inputs if isinstance(ctx, Context) else None

@@ -415,7 +415,8 @@ def test_masked_fill_with_a_tensor_value_passes_its_gradient():
 
 @pytest.mark.parametrize("call", [
     lambda x: x.sum(dim=1, keepdim=True), lambda x: x.mean(dim=0), lambda x: x.max(dim=1),
-    lambda x: x.min(dim=1, keepdim=True), lambda x: x.var(dim=1, correction=1), lambda x: x.std(dim=0, unbiased=False),
+    lambda x: x.min(dim=1, keepdim=True), lambda x: x.var(dim=1, correction=1),
+    lambda x: x.std(dim=0, unbiased=False),
     lambda x: x.logsumexp(dim=1), lambda x: x.softmax(dim=0), lambda x: x.log_softmax(dim=1),
     lambda x: td.sum(x, dim=1), lambda x: td.concatenate([x, x], dim=1), lambda x: td.cat([x, x], dim=0),
     lambda x: td.stack([x, x], dim=1), lambda x: x.split(1, dim=1)[0],

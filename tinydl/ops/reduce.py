@@ -621,8 +621,8 @@ def norm(x, ord=None, axis=None, keepdims=False, *, p=None):  # noqa: A002 (NumP
     number is the vector p-norm of the elements over ``dim`` (all when None), whatever their
     count, and 'fro' their 2-norm. So ``norm(x, ord=1)`` of a matrix is NumPy's max column
     sum, ``norm(x, p=1)`` torch's sum of |x|, and ``norm(x, 1)`` there raises, saying so
-    (``x.norm(1)``, torch's method, is torch's). Gradients as torch: 0 where the norm is 0; ties of
-    inf / -inf and of the matrix norms share it evenly.
+    (``x.norm(1)``, torch's method, is torch's). Gradients as torch: 0 where the norm is 0;
+    ties of inf / -inf and of the matrix norms share it evenly.
     """
     x = as_tensor(x)
     if x.dtype.kind in "iub":  # NumPy's float result (torch refuses integers)
