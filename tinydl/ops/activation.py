@@ -21,7 +21,7 @@ from tinydl.autograd import Function
 from tinydl.ops._checks import _check_float_dtypes, _tensor
 from tinydl.ops._util import (as_tensor, floating, normalize_axes, torch_names,
                               unbroadcast)
-from tinydl.ops.elementwise import _gate, _mask, _select, erf, exp, where
+from tinydl.ops.elementwise import _gate, _mask, _select, astype, erf, exp, where
 from tinydl.ops.elementwise import abs as _abs
 from tinydl.ops.reduce import softmax
 from tinydl.tensor import Tensor
@@ -228,6 +228,9 @@ def gelu(x, approximate="none"):
     """
     x = floating(x)
     if approximate == "tanh":
+        if x.dtype == np.float16:  # x^3 overflows float16 from |x| = 41: tanh's gradient 0
+            # times the inner one's inf gave NaN (torch computes float16 in float32 too)
+            return astype(gelu(astype(x, np.float32), approximate), np.float16)
         inner = (x + 0.044715 * x * x * x) * math.sqrt(2.0 / math.pi)
         return 0.5 * x * (1.0 + tanh(inner))
     if approximate != "none":
@@ -350,6 +353,8 @@ class Hardswish(Function):
 
     @staticmethod
     def forward(ctx, x):
+        if x.dtype == np.float16:  # x * 6 overflows float16 from x = 10923 (65504 gave inf)
+            return (x.astype(np.float32) * np.clip(x + 3, 0, 6) / 6).astype(np.float16)
         return x * np.clip(x + 3, 0, 6) / 6  # see Hardsigmoid
 
     @staticmethod

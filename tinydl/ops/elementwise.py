@@ -411,11 +411,12 @@ class Erf(Function):
 
     retain_output = False
 
-
     @staticmethod
     def forward(ctx, x):
         from scipy import special
-        return special.erf(x)
+        # (SciPy has no float16 loop: it computes float16 in float64; the result keeps x's
+        # dtype, as torch's)
+        return special.erf(x).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):

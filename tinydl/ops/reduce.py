@@ -376,16 +376,21 @@ def _variance(x, axis, ddof, keepdims):
     return sum(centred * centred, axis=axes, keepdims=keepdims) * (1.0 / (n - ddof))
 
 
-def _widened_on_overflow(fn, x, axis, ddof, keepdims):
-    """``fn(x, ...)`` (the variance or the standard deviation), computed once more in float64
-    and cast back where a float32 (or float16) result overflowed on the way (a sum of squares
-    past the dtype's range) though x is finite: var([2e19, 0, -2e19]) is 2.7e38, which fits,
-    and std([3e38, 1]) 1.5e38 though its variance does not. torch accumulates in float64
-    there. The check reads only the result (and x, once it is not finite)."""
+def _widened_on_overflow(fn, x, axis, ddof, keepdims, root=False):
+    """``fn(x, ...)`` (the variance or, with ``root``, the standard deviation), computed once
+    more in float64 and cast back where a float32 (or float16) result overflowed on the way (a
+    sum of squares past the dtype's range) though x is finite: var([2e19, 0, -2e19]) is
+    2.7e38, which fits, and std([3e38, 1]) 1.5e38 though its variance does not. torch
+    accumulates in float64 there. A standard deviation is also recomputed where its squares
+    may have underflowed (below 128 sqrt(tiny), 1.4e-17 in float32: std([1, -1, 0] * 1e-30)
+    was 0 with a 0 gradient, torch 8.2e-31), a constant slice's 0 included. The check reads
+    only the result (and x, once it is not finite)."""
     x = as_tensor(x)
     out = fn(x, axis, ddof, keepdims)
-    if (out.dtype in (np.float32, np.float16) and not np.isfinite(out.data).all()
-            and np.isfinite(x.data).all()):
+    if out.dtype in (np.float32, np.float16) and (
+            not np.isfinite(out.data).all()
+            or root and (out.data < 128 * math.sqrt(np.finfo(out.dtype).tiny)).any()) \
+            and np.isfinite(x.data).all():
         return astype(fn(astype(x, np.float64), axis, ddof, keepdims), out.dtype)
     return out
 
@@ -409,7 +414,7 @@ def std(x, axis=None, ddof=0, keepdims=False):
     ``dim=`` spelling needs the correction said too, as ``var``); its gradient is 0 over a
     constant slice (as torch's), where sqrt's derivative is infinite."""
     return _widened_on_overflow(lambda *args: _RootOfVariance.apply(_variance(*args)), x, axis,
-                                ddof, keepdims)
+                                ddof, keepdims, root=True)
 
 
 @torch_names

@@ -32,7 +32,9 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
 
     def unit(x):
         n = tinydl.norm(x, axis=axis, keepdims=True)
-        lift = np.maximum(n.data, eps) - n.data  # the clamp, a constant shift (torch: no-grad)
+        # the clamp, a constant shift (torch: no-grad); 0 where n >= eps (an overflowed
+        # norm, inf, gave inf - inf = NaN there)
+        lift = np.where(n.data < eps, eps - n.data, 0)
         return x / (n + Tensor._wrap(lift.astype(n.dtype, copy=False)))
 
     return (unit(a) * unit(b)).sum(axis=axis)

@@ -55,6 +55,18 @@ def _sum(a, axes, count=1):
     return total.astype(a.dtype, copy=False)
 
 
+def _mean_rounded_once(x, axes, count):
+    """The mean over ``axes`` (kept) of a float32 x summed in float64 and rounded once: a
+    float32 running sum can leave the mean of a constant row 1 ulp off the constant, and
+    then every x - mean is that ulp, var = ulp^2, and the row normalises to
+    ulp / sqrt(ulp^2 + eps) (0.295 for a row of 10000.3 where torch gives 0). float64 x:
+    its own dtype (``_sum``)."""
+    if x.dtype != np.float32:
+        return _sum(x, axes, count)
+    total = sum_arrays(x, axes, keepdims=True, dtype=np.float64)
+    return (total / max(count, 1)).astype(np.float32)
+
+
 def _input_grad(g, xhat, mean_g, mean_gx, scale):
     """``dx = scale * (g - mean_g - xhat * mean_gx)`` on arrays: the normalisation's input
     gradient, given the means of g and of g * xhat over the statistic's values (the mean's
@@ -83,8 +95,11 @@ class Normalize(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, axes, eps, stats):
+        dtype = x.dtype
+        if dtype == np.float16:  # computed in float32, as torch's: a float16 (x - mean)^2
+            x = x.astype(np.float32)  # past 256 overflowed, the variance became inf, y 0
         count = math.prod([x.shape[a] for a in axes])
-        mean = _sum(x, axes, count)
+        mean = _mean_rounded_once(x, axes, count)
         xhat = x - mean
         var = _sum(xhat * xhat, axes, count)
         inv = (var + eps) ** -0.5
@@ -96,7 +111,7 @@ class Normalize(Function):
             shift = bias.reshape(inv.shape)
             # in place unless the bias's dtype is wider (float32 x, float64 bias: float64)
             out = np.add(out, shift, out=out if np.result_type(out, shift) == out.dtype else None)
-        return out
+        return out.astype(np.float16) if dtype == np.float16 else out
 
     @staticmethod
     def backward(ctx, g):
