@@ -768,6 +768,9 @@ class Tensor:
             raise RuntimeError(f"copy_: a source of shape {np.shape(src)} cannot be broadcast "
                                f"to this tensor's shape {shape}") from None
         source = src if isinstance(src, Tensor) else Tensor._wrap(np.asarray(src))
+        if not source.requires_grad:  # a constant: as fill_ (a recorded tensor's node gives
+            # its old value a zero gradient; through _inplace, it had no node at all)
+            return self._fill_with("copy_", source.data)
         return self._inplace(
             "copy_", lambda _, s: _ops.broadcast_to(_ops.astype(s, dtype), shape), source)
 
@@ -796,17 +799,27 @@ class Tensor:
                 value = _ops.astype(value, self.dtype)
                 return self._inplace("fill_", lambda s, v: _ops.where(True, v, s), value)
             value = value.item()
+        if isinstance(value, (numbers.Number, np.generic)) and not isinstance(value, complex):
+            from tinydl.ops._checks import _check_fill_fits
+            _check_fill_fits(value, self.dtype, "fill_")  # int8 300 wrapped to 44, NaN to 0
         return self._fill_with("fill_", value)
 
     def normal_(self, mean=0.0, std=1.0):
         """Fill with samples of N(mean, std^2) from tinydl's seeded generator, in place."""
         from tinydl.random import get_generator
+        self._check_floating("normal_")
         return self._fill_with("normal_", get_generator().normal(mean, std, self.shape))
 
     def uniform_(self, a=0.0, b=1.0):
         """Fill with samples of U(a, b) from tinydl's seeded generator, in place."""
         from tinydl.random import get_generator
+        self._check_floating("uniform_")
         return self._fill_with("uniform_", get_generator().uniform(a, b, self.shape))
+
+    def _check_floating(self, op):
+        if self.dtype.kind != "f":  # the samples would be truncated to 0, 1... (torch refuses)
+            raise TypeError(f"{op}: samples need a floating-point tensor, got dtype "
+                            f"{self.dtype}; cast first (t = t.float())")
 
     # Comparisons give bool tensors outside the graph, as in NumPy and torch.
     def _compare(self, other, op):
@@ -903,7 +916,7 @@ class Tensor:
 
     def masked_fill(self, mask, value):
         """``value`` where ``mask`` is True, else this tensor's entries (differentiable here)."""
-        mask = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+        mask = _ops.held_array(mask.data, mask) if isinstance(mask, Tensor) else np.asarray(mask)
         if mask.dtype != np.bool_:
             raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {mask.dtype}")
         try:

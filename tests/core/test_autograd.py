@@ -548,8 +548,10 @@ def test_a_reshape_to_the_same_shape_is_its_own_node():
     np.testing.assert_array_equal(x.grad.data, [6.0, 12.0])  # torch's: y + 5 y, times 1
     leaf = td.Tensor(np.ones(2), requires_grad=True)
     assert not leaf.view(2).is_leaf and not td.broadcast_to(leaf, (2,)).is_leaf
-    with td.no_grad():
-        assert leaf.reshape(2) is leaf  # nothing recorded: no node needed
+    with td.no_grad():  # nothing recorded: no node, but a tensor of its own (torch's view)
+        alias = leaf.reshape(2)
+        assert alias is not leaf and not alias.requires_grad
+        assert alias.data is leaf.data
 
 
 def test_a_copy_made_by_advanced_indexing_has_its_own_version_counter():
@@ -949,3 +951,62 @@ def test_backward_with_inputs_accumulates_into_those_only_as_torch():
         (x * 2).sum().backward(inputs=[])
     with pytest.raises(RuntimeError, match=r"inputs\[0\] is not a Tensor that requires grad"):
         (x * 2).sum().backward(inputs=[td.ones(2)])
+
+
+_W = np.arange(9.0).reshape(3, 3)
+
+
+@pytest.mark.parametrize("op, make", [
+    (lambda x, i: x[i], lambda: td.tensor([1, 0, 1])),
+    (lambda x, i: x[:, i], lambda: td.tensor([1, 0, 1])),
+    (lambda x, i: x.index_select(1, i), lambda: td.tensor([1, 0, 1])),
+    (lambda x, i: td.zeros(2, 3).scatter_add(1, i[:2].reshape(2, 1).expand(2, 3), x),
+     lambda: td.tensor([1, 0, 1])),
+    (lambda x, i: td.nn.functional.embedding(i, x), lambda: td.tensor([1, 0, 1])),
+    (lambda x, m: x.masked_fill(m, 0.0), lambda: td.tensor([[True, False, True]] * 2)),
+    (lambda x, m: td.where(m, x, 3 * x), lambda: td.tensor([[True, False, True]] * 2)),
+], ids=["getitem", "getitem_cols", "index_select", "scatter_add", "embedding", "masked_fill",
+        "where"])
+def test_an_index_or_mask_written_after_the_forward_does_not_move_the_gradient(op, make):
+    """The op read the index, mask or condition tensor's array at backward: i.fill_(0) after
+    the forward sent the gradient to where the new values pointed (torch raises)."""
+    def grad_of(mutate):
+        x = td.tensor([[1.5, -2.0, 0.5], [3.0, 0.25, -1.0]], requires_grad=True)
+        index = make()
+        y = op(x, index)
+        mutate(index)
+        weights = td.tensor(np.arange(y.size, dtype=np.float32).reshape(y.shape))
+        (y * weights).sum().backward()
+        return x.grad.numpy()
+
+    untouched = grad_of(lambda index: None)
+    written = grad_of(lambda index: index.fill_(True if index.dtype == np.bool_ else 0))
+    np.testing.assert_array_equal(written, untouched)
+
+
+def test_in_place_fills_refuse_what_the_dtype_cannot_hold():
+    i8 = td.tensor(np.array([1, 2, 3], np.int8))
+    for value in (300, -129, float("nan"), float("inf"), 1e10):
+        with pytest.raises(ValueError, match="fill_: value .* cannot be converted to int8"):
+            i8.fill_(value)  # wrapped to 44, 0...
+    np.testing.assert_array_equal(i8.numpy(), [1, 2, 3])
+    assert i8.fill_(2.7).tolist() == [2, 2, 2]  # truncation, as torch
+    for fill in (lambda t: t.normal_(), lambda t: t.uniform_()):
+        with pytest.raises(TypeError, match="samples need a floating-point tensor"):
+            fill(td.tensor([1, 2]))  # truncated samples: [0, 0]
+
+
+def test_copy_of_a_constant_into_a_recorded_tensor():
+    # an internal AttributeError before; torch: the old value gets a zero gradient
+    x = td.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 2
+    h.copy_(td.tensor([5.0, 6.0]))
+    (h * h).sum().backward()
+    assert h.tolist() == [5.0, 6.0] and x.grad.tolist() == [0.0, 0.0]
+
+
+def test_a_no_op_reshape_is_a_tensor_of_its_own():
+    x = td.zeros(2, 3)
+    for y in (x.reshape(2, 3), x.squeeze(), td.broadcast_to(x, (2, 3)), x.view(2, 3)):
+        y.requires_grad_()  # turned on x's own before: the same object came back
+        assert not x.requires_grad and y.data is x.data

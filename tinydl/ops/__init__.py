@@ -6,7 +6,7 @@
 ``shape``: reshape, transpose, swapaxes, expand_dims, squeeze, flatten, broadcast_to,
 concatenate, stack, split, pad. ``index``: ``t[...]``. ``linalg``: matmul.
 """
-from tinydl.ops._util import unbroadcast
+from tinydl.ops._util import held_array, unbroadcast  # noqa: F401 (held_array: Tensor.masked_fill)
 from tinydl.ops.activation import elu, gelu, leaky_relu, relu, sigmoid, softplus, tanh
 from tinydl.ops.elementwise import (abs, add, astype, clip, copy, cos, divide, erf, exp, log,
                                     maximum, minimum, multiply, negative, power, sin, sqrt,

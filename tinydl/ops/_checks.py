@@ -1,6 +1,7 @@
 """Argument checks the public op wrappers share (here and in ``tinydl.nn.functional``):
 tensors, int tuples, ranks, dtypes, indices."""
 import contextlib
+import math
 import numbers
 
 import numpy as np
@@ -81,3 +82,18 @@ def as_1d(op, two_d):
         raise type(err)(f"{message} ({op} runs as {two_d} on a (1, L) plane: in each pair "
                         "the first entry is the unit height)") from None
 
+
+def _check_fill_fits(value, dtype, caller):
+    """torch's check: a fill that the input's dtype cannot hold (uint8 -1 would wrap to 255,
+    float32 1e40 become inf) is an error, not a silently different value."""
+    if dtype.kind == "b":
+        return
+    number = float(value)
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        fits = math.isfinite(number) and info.min <= number <= info.max
+    else:
+        fits = not math.isfinite(number) or abs(number) <= float(np.finfo(dtype).max)
+    if not fits:
+        raise ValueError(f"{caller}: value {value!r} cannot be converted to {dtype} without "
+                         "overflow")

@@ -53,6 +53,19 @@ def floating(x):
     return x
 
 
+def held_array(array, source):
+    """``array``, the data of ``source`` when that is a Tensor (an op's indices, mask or
+    condition, read as an array rather than taken as an input), as a copy when gradients are
+    recorded: the node keeps it for backward, and an in-place write into ``source`` after the
+    forward (``i[0] = 0``, ``mask.fill_(True)``) would otherwise move the gradient to where
+    the new values point, unseen (torch raises there). Without recording, no copy."""
+    if isinstance(source, Tensor) and array is source.data:
+        from tinydl.autograd import is_grad_enabled
+        if is_grad_enabled():
+            return array.copy()
+    return array
+
+
 def shape_of(x):
     """Shape of a Tensor, array or Python scalar (``()`` for scalars)."""
     return x.shape if isinstance(x, (Tensor, np.ndarray, np.generic)) else ()

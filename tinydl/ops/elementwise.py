@@ -16,7 +16,7 @@ import numpy as np
 
 from tinydl.autograd import Function
 from tinydl.ops._util import (DEFAULT_FLOAT, ShapeError, as_number, as_tensor, check_broadcast,
-                               floating, promote_operands, shape_of, unbroadcast)
+                               floating, held_array, promote_operands, shape_of, unbroadcast)
 from tinydl.tensor import Tensor
 
 
@@ -619,6 +619,7 @@ def where(condition, a=None, b=None):
     cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
     if cond.dtype != np.bool_:
         cond = cond.astype(bool)
+    cond = held_array(cond, condition)  # (a copy under grad mode: backward reads it)
     try:
         np.broadcast_shapes(cond.shape, shape_of(a), shape_of(b))
     except ValueError:

@@ -19,7 +19,7 @@ indices), integer tensors or arrays, checked before use; an index out of range r
 import numpy as np
 
 from tinydl.autograd import Function
-from tinydl.ops._util import ShapeError, as_tensor, normalize_axes, torch_names
+from tinydl.ops._util import ShapeError, as_tensor, held_array, normalize_axes, torch_names
 from tinydl.ops.elementwise import where
 from tinydl.tensor import Tensor
 
@@ -41,7 +41,7 @@ def index_array(op, index, name="index"):
         raise TypeError(f"{op}: {name} must be an integer tensor, got dtype {arr.dtype}"
                         + (" (for a boolean mask use nonzero(mask) or x[mask])"
                            if arr.dtype == np.bool_ else ""))
-    return arr
+    return held_array(arr, index)
 
 
 def check_bounds(op, index, axis, size, negative=False):

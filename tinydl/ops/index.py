@@ -7,7 +7,7 @@ sum over all picks (``np.add.at``), never the last write.
 import numpy as np
 
 from tinydl.autograd import Function
-from tinydl.ops._util import as_tensor
+from tinydl.ops._util import as_tensor, held_array
 from tinydl.tensor import Tensor
 
 
@@ -25,8 +25,8 @@ def _normalize_index(index, shape):
     items = index if isinstance(index, tuple) else (index,)
     arrays = []
     for item in items:
-        if isinstance(item, Tensor):
-            item = item.data
+        if isinstance(item, Tensor):  # (a mask becomes new position arrays below)
+            item = item.data if item.data.dtype == np.bool_ else held_array(item.data, item)
         elif isinstance(item, (list, tuple)):
             item = np.asarray(item)
             if item.size == 0:

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from tinydl.autograd import Function, is_grad_enabled
+from tinydl.autograd import Function, is_grad_enabled, version_counter
 from tinydl.ops._util import ShapeError, as_tensor, normalize_axes, torch_names, unbroadcast
 from tinydl.tensor import Tensor
 
@@ -41,8 +41,18 @@ def reshape(x, shape):
         shape = (int(shape),)
     shape = tuple(shape)
     if shape == x.shape and not _records(x):
-        return x
+        return _alias(x)
     return Reshape.apply(x, shape=shape)
+
+
+def _alias(x):
+    """A new tensor on ``x``'s array, sharing its version counter: a reshape, squeeze or
+    broadcast to x's own shape outside the graph (torch: a view). x itself came back before,
+    so ``y.requires_grad_()`` on the "view" turned on x's too."""
+    out = Tensor._wrap(x.data)
+    out._vc = version_counter(x)
+    out._base = x
+    return out
 
 
 def _records(x):
@@ -114,7 +124,7 @@ def broadcast_to(x, shape):
     x = as_tensor(x)
     shape = tuple(shape)
     if shape == x.shape and not _records(x):
-        return x
+        return _alias(x)
     return BroadcastTo.apply(x, shape=shape)
 
 

@@ -6,7 +6,8 @@ import numbers
 import numpy as np
 
 import tinydl
-from tinydl.ops._checks import _check_ndim, _index_array, _tensor, _tuple
+from tinydl.ops._checks import _check_fill_fits, _check_ndim, _index_array, _tensor, _tuple
+from tinydl.ops._util import held_array
 from tinydl.ops.linalg import AlongAxis
 from tinydl.random import get_generator
 from tinydl.tensor import Tensor
@@ -56,7 +57,7 @@ def embedding(input, weight, padding_idx=None):
     Rows picked at ``padding_idx`` get no gradient, as in torch; a negative ``padding_idx``
     counts from the end (-1 is the last row), also as in torch.
     """
-    idx = _index_array(input, "embedding")
+    idx = held_array(_index_array(input, "embedding"), input)  # (backward reads it)
     if np.ndim(weight) != 2:  # a 1-d weight would index to scalars, silently (torch refuses)
         raise ValueError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got "
                          f"shape {np.shape(weight)}")
@@ -281,22 +282,6 @@ def pad(input, pad, mode="constant", value=None):
             _check_fill_fits(value, x.dtype, "pad")
         return tinydl.pad(x, pad_width, constant_values=0 if value is None else value)
     return tinydl.pad(x, pad_width, mode=_TORCH_PAD_MODES[mode])
-
-
-def _check_fill_fits(value, dtype, caller):
-    """torch's check: a fill that the input's dtype cannot hold (uint8 -1 would wrap to 255,
-    float32 1e40 become inf) is an error, not a silently different value."""
-    if dtype.kind == "b":
-        return
-    number = float(value)
-    if dtype.kind in "iu":
-        info = np.iinfo(dtype)
-        fits = math.isfinite(number) and info.min <= number <= info.max
-    else:
-        fits = not math.isfinite(number) or abs(number) <= float(np.finfo(dtype).max)
-    if not fits:
-        raise ValueError(f"{caller}: value {value!r} cannot be converted to {dtype} without "
-                         "overflow")
 
 
 def _check_factor(factor, caller, name):
