@@ -150,6 +150,23 @@ class Context:
         """Keep arrays or Tensors for ``backward``; they come back through ``saved_tensors``."""
         self._saved = values
 
+    def mark_non_differentiable(self, *outputs):
+        """torch's: the output gets no gradient (an index, a count): it does not require grad
+        and backward never runs for it. (A tinydl Function has one output.)"""
+        self._non_differentiable = True
+
+    def set_materialize_grads(self, value):
+        """torch's switch for undefined output gradients: a tinydl Function has one output, whose
+        gradient backward always gets, so there is nothing to materialise."""
+        if not isinstance(value, bool):
+            raise TypeError(f"set_materialize_grads: expected a bool, got {type(value).__name__}")
+
+    def mark_dirty(self, *inputs):
+        raise RuntimeError(
+            "mark_dirty: tinydl's custom Functions may not write into their inputs (forward "
+            "gets read-only views of them, so that values other nodes saved stay as they "
+            "were); return a new array instead")
+
     @property
     def saved_tensors(self):
         """The saved values as Tensors, connected to the graph where possible.
@@ -222,6 +239,12 @@ class Function:
       gradient per positional input (a Tensor, ``None`` for inputs that get no gradient, or an
       ndarray, which is treated as a constant). Write it with tinydl ops so that
       ``create_graph=True`` can differentiate it again.
+
+    torch's helpers work as ported code calls them: ``ctx.mark_non_differentiable(out)`` (the
+    output gets no gradient), ``ctx.set_materialize_grads(False)`` (nothing to do: the one
+    output's gradient is always given) and ``@once_differentiable`` on ``backward``
+    (``tinydl.autograd.once_differentiable``: a second derivative raises rather than come out
+    constant); ``ctx.mark_dirty`` raises (forward may not write its inputs).
 
     Call it as ``MyOp.apply(*args, **kwargs)``. A custom Function given a Tensor by keyword
     (``apply(x, s=t)``) binds it to forward's parameter, as torch does: it is then an input
@@ -416,6 +439,9 @@ def _apply_custom(cls, *args, **kwargs):
             args, kwargs = _bind_keywords(cls, args, kwargs)
             break
     out = Function.apply.__func__(cls, *args, **kwargs)
+    if out._ctx is not None and out._ctx.__dict__.get("_non_differentiable"):
+        out._ctx = None  # (ctx.mark_non_differentiable in forward)
+        out._requires_grad = False
     data = out.data
     for a in args:
         array = a.data if isinstance(a, Tensor) else a
@@ -423,6 +449,27 @@ def _apply_custom(cls, *args, **kwargs):
             out.data = data.copy()
             break
     return out
+
+
+def once_differentiable(backward):
+    """torch's decorator for a custom Function's ``backward`` written on values that no graph
+    follows (NumPy arrays): asked for a second derivative (``create_graph=True``) it raises,
+    where the result would otherwise be silently constant. (torch raises when the second
+    backward runs; tinydl as soon as the first one is asked to record.)"""
+
+    @functools.wraps(backward)
+    def wrapper(ctx, *grads):
+        if is_grad_enabled():
+            fn = getattr(ctx, "fn", None)
+            name = fn.__name__ if fn is not None else "this Function"
+            raise RuntimeError(
+                f"trying to differentiate twice a function that was marked with "
+                f"@once_differentiable ({name}.backward); backward with create_graph=True "
+                "(or autograd.grad(..., create_graph=True)) needs a backward written in "
+                "tinydl ops")
+        return backward(ctx, *grads)
+
+    return wrapper
 
 
 def _bind_keywords(cls, args, kwargs):

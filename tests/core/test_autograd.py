@@ -1010,3 +1010,52 @@ def test_a_no_op_reshape_is_a_tensor_of_its_own():
     for y in (x.reshape(2, 3), x.squeeze(), td.broadcast_to(x, (2, 3)), x.view(2, 3)):
         y.requires_grad_()  # turned on x's own before: the same object came back
         assert not x.requires_grad and y.data is x.data
+
+
+def test_torch_custom_function_helpers():
+    """mark_non_differentiable, set_materialize_grads, once_differentiable and mark_dirty, as
+    ported torch Functions call them (AttributeError / ImportError before)."""
+    from tinydl.autograd import once_differentiable
+
+    class ArgMaxOneHot(td.Function):
+        @staticmethod
+        def forward(ctx, x):
+            out = (x == x.max(axis=-1, keepdims=True)).astype(x.dtype)
+            ctx.mark_non_differentiable(out)
+            ctx.set_materialize_grads(False)
+            return out
+
+        @staticmethod
+        def backward(ctx, g):
+            raise AssertionError("never runs")
+
+    x = td.tensor([[1.0, 3.0, 2.0]], requires_grad=True)
+    hot = ArgMaxOneHot.apply(x)
+    assert hot.tolist() == [[0.0, 1.0, 0.0]] and not hot.requires_grad
+
+    class Cube(td.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x ** 3
+
+        @staticmethod
+        @once_differentiable
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return td.tensor(3 * x.numpy() ** 2 * g.numpy())  # NumPy: no graph follows
+
+    y = td.tensor([1.0, 2.0], requires_grad=True)
+    Cube.apply(y).sum().backward()
+    assert y.grad.tolist() == [3.0, 12.0]
+    with pytest.raises(RuntimeError, match="differentiate twice .*once_differentiable"):
+        td.grad(Cube.apply(y).sum(), y, create_graph=True)  # a silent constant otherwise
+
+    class Doubling(td.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.mark_dirty(x)
+            return x
+
+    with pytest.raises(RuntimeError, match="mark_dirty: tinydl's custom Functions may not"):
+        Doubling.apply(td.tensor([1.0], requires_grad=True))
