@@ -350,3 +350,16 @@ def test_writing_the_registries_moves_the_attributes_too():
     del model[0]  # renumbering through the registry
     assert [type(m).__name__ for m in model] == ["Tanh", "Linear"]
     assert sorted(k for k in model.__dict__ if k.isdigit()) == ["0", "1"]
+
+
+def test_a_batchnorm_checkpoint_without_num_batches_tracked_loads_as_in_torch():
+    bn = nn.BatchNorm2d(3)
+    bn(tinydl.randn(4, 3, 2, 2))
+    old = {k: v for k, v in bn.state_dict().items() if k != "num_batches_tracked"}
+    fresh = nn.BatchNorm2d(3)
+    assert fresh.load_state_dict(old) == ([], [])  # torch's rule for pre-0.4.1 checkpoints
+    np.testing.assert_array_equal(fresh.running_mean.numpy(), bn.running_mean.numpy())
+    assert int(fresh.num_batches_tracked.item()) == 0  # its own count stays
+    del old["running_var"]
+    with pytest.raises(nn.StateDictError, match="missing keys: 'running_var'"):
+        fresh.load_state_dict(old)

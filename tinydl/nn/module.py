@@ -522,7 +522,10 @@ class Module:
         if not hasattr(state_dict, "items"):
             raise TypeError(f"load_state_dict: expected a dict, got {type(state_dict).__name__}")
         own = self.state_dict(keep_vars=True)
-        missing = [k for k in own if k not in state_dict]
+        # A BatchNorm checkpoint older than torch 0.4.1 has no num_batches_tracked: torch loads
+        # it and keeps the module's own count, as this does.
+        missing = [k for k in own if k not in state_dict
+                   and k.rpartition(".")[2] != "num_batches_tracked"]
         unexpected = [k for k in state_dict if k not in own]
         wrong_shape, wrong_type = [], []
         for key, target in own.items():
