@@ -53,6 +53,29 @@ def floating(x):
     return x
 
 
+def refused_spelling(spelled, message):
+    """A decorator for an op that keeps NumPy's meaning under a name torch also uses with
+    another: when ``spelled(x, args, kwargs)`` says the call is written the torch way (its
+    keyword, its positional form), it raises ``TypeError(message(x, args, kwargs))`` instead
+    of giving NumPy's answer to torch's question."""
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def wrapper(x, *args, **kwargs):
+            if spelled(x, args, kwargs):
+                raise TypeError(message(x, args, kwargs))
+            return fn(x, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def torch_dim_spelled(x, args, kwargs):
+    """The call says ``dim=``, or ``keepdim=`` without NumPy's ``axis=``."""
+    return "dim" in kwargs or "keepdim" in kwargs and "axis" not in kwargs
+
+
 def held_array(array, source):
     """``array``, the data of ``source`` when that is a Tensor (an op's indices, mask or
     condition, read as an array rather than taken as an input), as a copy when gradients are

@@ -16,7 +16,8 @@ import numpy as np
 
 from tinydl.autograd import Function
 from tinydl.ops._util import (DEFAULT_FLOAT, as_tensor, expand_reduced, floating, keepdims_shape,
-                              normalize_axes, sum_arrays, torch_names)
+                              normalize_axes, refused_spelling, sum_arrays, torch_dim_spelled,
+                              torch_names)
 from tinydl.ops.elementwise import Sqrt, _gate, _sgn, abs, astype, exp, where
 from tinydl.ops.index import getitem
 from tinydl.ops.scan import CumProd, reversed_along
@@ -330,29 +331,23 @@ def log_softmax(x, axis=-1):
     return LogSoftmax.apply(x, axis=axis)
 
 
-def _correction_named(fn):
-    """Refuse torch's ``dim=``/``keepdim=`` spelling of ``var``/``std`` unless the correction
-    is given too. torch's default there is the unbiased estimate (correction=1), NumPy's and
-    tinydl's ddof=0: ``x.var(dim=1)`` would otherwise be NumPy's answer to torch's question,
-    smaller by (n - 1) / n without a word."""
-    op = fn.__name__
-
-    @functools.wraps(fn)
-    def wrapper(x, *args, **kwargs):
-        if (("dim" in kwargs or "keepdim" in kwargs and "axis" not in kwargs) and len(args) < 2
-                and not {"ddof", "correction", "unbiased"} & kwargs.keys()):
-            spelled = "dim=" if "dim" in kwargs else "keepdim="
-            raise TypeError(
-                f"{op}: {spelled} is torch's spelling, and torch's {op} defaults to the unbiased "
-                f"estimate (correction=1) where NumPy's (tinydl's) divides by n (ddof=0); say "
-                f"which: correction=1 (or unbiased=True) for torch's, correction=0 (or ddof=0) "
-                f"for NumPy's, or write axis=/keepdims= for NumPy's")
-        return fn(x, *args, **kwargs)
-
-    return wrapper
+def _correction_missing(x, args, kwargs):
+    """var/std in torch's spelling without the correction: torch's default there is the
+    unbiased estimate (correction=1), NumPy's and tinydl's ddof=0, so ``x.var(dim=1)`` would be
+    NumPy's answer to torch's question, smaller by (n - 1) / n without a word."""
+    return (torch_dim_spelled(x, args, kwargs) and len(args) < 2
+            and not {"ddof", "correction", "unbiased"} & kwargs.keys())
 
 
-@_correction_named
+def _say_the_correction(op):
+    return lambda x, args, kwargs: (
+        f"{op}: {'dim=' if 'dim' in kwargs else 'keepdim='} is torch's spelling, and torch's "
+        f"{op} defaults to the unbiased estimate (correction=1) where NumPy's (tinydl's) "
+        f"divides by n (ddof=0); say which: correction=1 (or unbiased=True) for torch's, "
+        f"correction=0 (or ddof=0) for NumPy's, or write axis=/keepdims= for NumPy's")
+
+
+@refused_spelling(_correction_missing, _say_the_correction("var"))
 @torch_names
 def var(x, axis=None, ddof=0, keepdims=False):
     """Variance sum((x - mean)^2) / (n - ddof) over ``axis`` (NumPy's default ddof=0).
@@ -407,7 +402,7 @@ class _RootOfVariance(Sqrt):
             return (_gate(g * 0.5 / y, y.data != 0),)
 
 
-@_correction_named
+@refused_spelling(_correction_missing, _say_the_correction("std"))
 @torch_names
 def std(x, axis=None, ddof=0, keepdims=False):
     """Standard deviation sqrt(var) over ``axis`` (NumPy's default ddof=0; torch's
@@ -587,29 +582,25 @@ def _power_sum_root(a, p, axes, keepdims):
         return np.sum(a ** p, axis=axes, keepdims=keepdims) ** (1.0 / p)
 
 
-def _ord_said_by_name(fn):
-    """Refuse ``norm(x, 1)`` over two axes: NumPy's ord there is a matrix norm (max column
-    sum), torch's p the vector norm of the elements (sum of |x|), and a positional number
-    could mean either."""
-
-    @functools.wraps(fn)
-    def wrapper(x, *args, **kwargs):
-        if args and args[0] is not None and not isinstance(args[0], str):
-            axis = args[1] if len(args) > 1 else kwargs.get("axis", kwargs.get("dim"))
-            over_two = (np.ndim(x) == 2 if axis is None else
-                        not isinstance(axis, (int, np.integer)) and len(axis) == 2)
-            if over_two:
-                raise TypeError(
-                    f"norm(x, {args[0]!r}) over two axes: NumPy's ord={args[0]!r} "
-                    f"(np.linalg.norm: a matrix norm) or torch's p={args[0]!r} (torch.norm: "
-                    f"the vector norm of all those elements)? Say which by name: ord= or p= "
-                    f"(x.norm({args[0]!r}), torch's method, is torch's)")
-        return fn(x, *args, **kwargs)
-
-    return wrapper
+def _ord_by_position_over_two_axes(x, args, kwargs):
+    """``norm(x, 1)`` over two axes: NumPy's ord there is a matrix norm (max column sum),
+    torch's p the vector norm of the elements (sum of |x|); a positional number could mean
+    either."""
+    if not args or args[0] is None or isinstance(args[0], str):
+        return False
+    axis = args[1] if len(args) > 1 else kwargs.get("axis", kwargs.get("dim"))
+    return (np.ndim(x) == 2 if axis is None else
+            not isinstance(axis, (int, np.integer)) and len(axis) == 2)
 
 
-@_ord_said_by_name
+def _which_norm(x, args, kwargs):
+    p = args[0]
+    return (f"norm(x, {p!r}) over two axes: NumPy's ord={p!r} (np.linalg.norm: a matrix norm) "
+            f"or torch's p={p!r} (torch.norm: the vector norm of all those elements)? Say which "
+            f"by name: ord= or p= (x.norm({p!r}), torch's method, is torch's)")
+
+
+@refused_spelling(_ord_by_position_over_two_axes, _which_norm)
 @torch_names
 def norm(x, ord=None, axis=None, keepdims=False, *, p=None):  # noqa: A002 (NumPy's name)
     """Vector and Frobenius norms: ``np.linalg.norm``'s arguments and meaning (torch.norm's
@@ -783,23 +774,6 @@ def quantile(x, q, axis=None, keepdims=False, method="linear", *, interpolation=
     return out
 
 
-def _numpy_median_named(fn):
-    """Refuse torch's ``dim=``/``keepdim=`` spelling of NumPy's ``median`` (as ``var``'s):
-    torch's median is the lower of the two middle values, NumPy's their mean."""
-
-    @functools.wraps(fn)
-    def wrapper(x, *args, **kwargs):
-        if "dim" in kwargs or "keepdim" in kwargs and "axis" not in kwargs:
-            raise TypeError(
-                "median: dim= is torch's spelling, but tinydl.median is NumPy's (the mean of "
-                "the two middle values for an even count; torch's is the lower one): write "
-                "x.median(dim), torch's method, for torch's, or tinydl.median(x, axis=) for "
-                "NumPy's")
-        return fn(x, *args, **kwargs)
-
-    return wrapper
-
-
 @_values_only
 @torch_names
 def lower_median(x, axis=None, keepdims=False):
@@ -815,7 +789,10 @@ def lower_median(x, axis=None, keepdims=False):
     return quantile(x, 0.5, axis=axis, keepdims=keepdims, method="lower")
 
 
-@_numpy_median_named
+@refused_spelling(torch_dim_spelled, lambda x, args, kwargs: (
+    "median: dim= is torch's spelling, but tinydl.median is NumPy's (the mean of the two "
+    "middle values for an even count; torch's is the lower one): write x.median(dim), torch's "
+    "method, for torch's, or tinydl.median(x, axis=) for NumPy's"))
 @_values_only
 @torch_names
 def median(x, axis=None, keepdims=False):

@@ -2,13 +2,13 @@
 concatenate, stack, split, pad (constant, reflect, symmetric, edge/replicate, wrap/circular;
 negative widths crop). Gradients move data back to where it came from. More movement ops
 (flip, roll, tile, diagonal...) are in ``movement.py``."""
-import functools
 import math
 
 import numpy as np
 
 from tinydl.autograd import Function, is_grad_enabled, version_counter
-from tinydl.ops._util import ShapeError, as_tensor, normalize_axes, torch_names, unbroadcast
+from tinydl.ops._util import (ShapeError, as_tensor, normalize_axes, refused_spelling,
+                              torch_names, unbroadcast)
 from tinydl.tensor import Tensor
 
 
@@ -340,24 +340,10 @@ def stack(tensors, axis=0):
     return concatenate([expand_dims(t, axis) for t in tensors], axis=axis)
 
 
-def _numpy_split_named(fn):
-    """Refuse torch's ``dim=`` with NumPy's ``split``: torch's ``split(x, 2, dim=0)`` means
-    pieces of size 2 (and a list, the pieces' sizes), NumPy's 2 pieces (and split points)."""
-
-    @functools.wraps(fn)
-    def wrapper(x, *args, **kwargs):
-        if "dim" in kwargs:
-            raise TypeError(
-                "split: dim= is torch's spelling, but tinydl.split is NumPy's (an int is the "
-                "number of sections, a list the split points; torch's are the pieces' sizes): "
-                "write x.split(size, dim) for torch's, or tinydl.split(x, n, axis=) for "
-                "NumPy's")
-        return fn(x, *args, **kwargs)
-
-    return wrapper
-
-
-@_numpy_split_named
+@refused_spelling(lambda x, args, kwargs: "dim" in kwargs, lambda x, args, kwargs: (
+    "split: dim= is torch's spelling, but tinydl.split is NumPy's (an int is the number of "
+    "sections, a list the split points; torch's are the pieces' sizes): write "
+    "x.split(size, dim) for torch's, or tinydl.split(x, n, axis=) for NumPy's"))
 @torch_names
 def split(x, indices_or_sections, axis=0):
     """Split into a list of tensors, as ``np.split`` (equal sections or split points).
