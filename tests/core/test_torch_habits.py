@@ -971,3 +971,12 @@ def test_torch_spellings_of_numpy_named_ops_raise_or_follow_torch():
     # len() of max's values over a torch-spelled axis (torch's pair has length 2)
     with pytest.raises(TypeError, match="no len"):
         len(x.max(1))
+
+
+def test_torch_elementwise_max_of_two_tensors_points_to_maximum():
+    a, b = td.tensor([[1.0, 5.0]]), td.tensor([[2.0, 2.0]])
+    with pytest.raises(TypeError, match=r"element-wise max\(a, b\) is tinydl.maximum"):
+        td.max(a, b)
+    with pytest.raises(TypeError, match=r"element-wise min\(a, b\) is tinydl.minimum"):
+        a.min(b)
+    assert td.maximum(a, b).tolist() == [[2.0, 5.0]]

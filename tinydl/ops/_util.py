@@ -212,7 +212,12 @@ def normalize_axes(axis, ndim, op, zero_d=False):
                         "name its one element, or None)")
     axes = (axis,) if isinstance(axis, (int, np.integer)) else axis
     if not isinstance(axes, (tuple, list)):
-        raise TypeError(f"{op}: axis must be None, an int or a tuple of ints, got {axis!r}")
+        hint = ""
+        if op in ("max", "min") and isinstance(axis, (Tensor, np.ndarray)):
+            hint = (f" (torch's element-wise {op}(a, b) is tinydl."
+                    f"{'maximum' if op == 'max' else 'minimum'}(a, b))")
+        raise TypeError(f"{op}: axis must be None, an int or a tuple of ints, got {axis!r}"
+                        + hint)
     out = []
     for a in axes:
         if isinstance(a, bool) or not isinstance(a, (int, np.integer)):
