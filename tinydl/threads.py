@@ -50,6 +50,7 @@ Importing threadpoolctl and inspecting the libraries adds about 12 ms to ``impor
 """
 import os
 import sys
+import threading
 import time
 
 # The variables through which the user (or a launcher such as mpiexec) chose a thread count.
@@ -100,8 +101,16 @@ def set_num_threads(n):
     n = int(n)
     if n < 1:
         raise ValueError(f"tinydl.set_num_threads: n must be >= 1, got {n}")
-    _auto = False
     _set_pools(n)
+    if get_num_threads() != n and _blas().lib_controllers:
+        # OpenBLAS takes a thread count only from the main thread (measured: set from another
+        # thread it reads back unchanged), and tinydl's convolutions size their own task
+        # threads by it: a silent no-op there would leave both as they were.
+        raise RuntimeError(
+            f"tinydl.set_num_threads({n}): the BLAS library kept {get_num_threads()} threads; "
+            f"OpenBLAS takes a thread count only from the main thread: call it there (this "
+            f"is {threading.current_thread().name!r})")
+    _auto = False
     _chosen = n
 
 

@@ -155,3 +155,52 @@ def test_task_threads_are_every_core_under_the_policy_else_the_users_count(monke
     if threads.enable_auto():  # where /proc/stat can be read: every core, whatever the load
         threads.set_pool_size(1)
         assert threads.task_threads() == 3
+
+
+def test_set_num_threads_off_the_main_thread_raises_instead_of_doing_nothing(restore_threads):
+    import threading
+    threads.set_num_threads(2)
+    outcome = []
+
+    def work():
+        try:
+            threads.set_num_threads(1)
+        except RuntimeError as err:
+            outcome.append(str(err))
+        else:
+            outcome.append(threads.get_num_threads())
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    worker.join()
+    # OpenBLAS ignores a count set there: an error then, never a silent no-op (it read 2)
+    assert outcome == [1] or "only from the main thread" in str(outcome[0]), outcome
+
+
+def test_a_convolution_weight_gradient_is_the_same_in_every_run_and_thread_count(monkeypatch):
+    """Chunks' partial sums were added per thread, in the order the threads happened to claim
+    them: dW changed in its last bits from run to run (10 of 10 reruns of a Winograd conv),
+    and a seeded training run did not repeat."""
+    import tinydl
+    import tinydl.nn.functional as F
+    from tinydl.ops import conv
+    monkeypatch.setattr(threads, "task_threads", lambda: 2)  # (the suite runs BLAS on one)
+    rng = np.random.default_rng(0)
+    before = conv.PARALLEL_MIN_WORK
+    conv.PARALLEL_MIN_WORK = 1  # share every convolution among the threads
+    try:
+        # the Winograd route (3x3) and im2col's sample-major one (5x5)
+        for shape, k in (((32, 32, 32, 32), 3), ((32, 16, 28, 28), 5)):
+            x = rng.standard_normal(shape).astype(np.float32)
+            w = rng.standard_normal((32, shape[1], k, k)).astype(np.float32)
+
+            def weight_grad():
+                W = tinydl.tensor(w, requires_grad=True)
+                F.conv2d(tinydl.tensor(x, requires_grad=True), W, padding=1).sum().backward()
+                return W.grad.numpy().copy()
+
+            first = weight_grad()
+            for _ in range(5):
+                np.testing.assert_array_equal(weight_grad(), first)
+    finally:
+        conv.PARALLEL_MIN_WORK = before

@@ -198,3 +198,36 @@ def test_arguments_torch_accepts_stay_accepted():
     init.trunc_normal_(w, std=-1.0, a=-1.0, b=2.0)  # the same law as std=1
     assert w.data.min() >= -1.0 and w.data.max() <= 2.0 and w.data.std() > 0.5
     assert np.all(init.normal_(w, std=0.0).data == 0.0)
+
+
+def test_generator_must_be_none_or_a_numpy_generator():
+    # generator=0 was read as "no generator" (``generator or get_generator()``)
+    w = tinydl.zeros(3, 3)
+    with pytest.raises(TypeError, match="normal_: generator must be None or a np.random"):
+        init.normal_(w, generator=0)
+    with pytest.raises(TypeError, match="orthogonal_: generator must be None"):
+        init.orthogonal_(w, generator=5)
+    a = init.normal_(tinydl.zeros(3), generator=np.random.default_rng(1)).numpy()
+    np.testing.assert_array_equal(a, np.random.default_rng(1).normal(0.0, 1.0, 3)
+                                  .astype(np.float32))
+
+
+def test_seed_none_means_tinydls_seeded_generator():
+    # LinearSVC(random_state=None) and random_directions(seed=None) drew from OS entropy, so
+    # manual_seed did not fix them
+    from tinydl.ml import LinearSVC
+    from tinydl.viz.landscape import random_directions
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((40, 3)), rng.integers(0, 2, 40)
+    fits = []
+    for _ in range(2):
+        tinydl.manual_seed(3)
+        fits.append(LinearSVC(random_state=None, max_iter=3).fit(X, y).coef_)
+    np.testing.assert_array_equal(*fits)
+    model = tinydl.nn.Linear(3, 2)
+    drawn = []
+    for _ in range(2):
+        tinydl.manual_seed(3)
+        drawn.append(random_directions(model, count=1, normalization=None, seed=None)[0])
+    for name in drawn[0]:
+        np.testing.assert_array_equal(drawn[0][name], drawn[1][name])

@@ -16,6 +16,7 @@ from tinydl.ml.base import (BaseEstimator, ClassifierMixin, ConvergenceWarning,
                             check_n_features, check_positive, check_X_y, check_array)
 # LinearSVC's solver (a Numba kernel with its Python twin) lives with the other SVMs.
 from tinydl.ml.svm import dual_coordinate_descent as _dual_coordinate_descent
+from tinydl.random import seeded
 
 
 def _fit_arguments(model, X, y, where, option, choices):
@@ -286,7 +287,8 @@ class LinearSVC(LinearClassifierMixin, BaseEstimator):
     per class (as liblinear).
 
     random_state: seed (or np.random.Generator) for the local generator that draws the
-    coordinate orders; the global NumPy state is never touched.
+    coordinate orders (None: tinydl's seeded generator, which ``manual_seed`` fixes); the
+    global NumPy state is never touched.
 
     Fitted: `coef_` (1, d) or (K, d), `intercept_`, `classes_`, `dual_coef_` (K, n) (the
     a_i y_i), `n_iter_` (passes, the largest over the K problems), and per problem
@@ -314,7 +316,7 @@ class LinearSVC(LinearClassifierMixin, BaseEstimator):
                 or isinstance(self.random_state, np.random.Generator)):
             raise TypeError(f"{where}: random_state must be None, an int or a "
                             f"np.random.Generator, got {self.random_state!r}")
-        rng = np.random.default_rng(self.random_state)
+        rng = seeded(self.random_state)  # None: tinydl's generator (manual_seed fixes it)
         self.classes_ = check_classes(y, where)
         self.n_features_in_ = X.shape[1]
         if self.fit_intercept:

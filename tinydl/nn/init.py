@@ -98,6 +98,17 @@ def _calculate_correct_fan(tensor, mode):
     return fan_in if mode == "fan_in" else fan_out
 
 
+def _generator(generator, caller):
+    """tinydl's seeded generator for None, else ``generator`` (a ``np.random.Generator``):
+    ``generator or get_generator()`` took 0 for None, silently."""
+    if generator is None:
+        return get_generator()
+    if not isinstance(generator, np.random.Generator):
+        raise TypeError(f"{caller}: generator must be None or a np.random.Generator, got "
+                        f"{generator!r}")
+    return generator
+
+
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
     """Fill with U(a, b); the bounds must be finite with a <= b."""
     return _uniform(tensor, a, b, generator, "uniform_")
@@ -108,7 +119,7 @@ def _uniform(tensor, a, b, generator, caller):
     shape = _float_array(tensor, caller).shape
     if not (math.isfinite(a) and math.isfinite(b) and a <= b):
         raise ValueError(f"{caller}: expects finite bounds a <= b for U(a, b), got a={a}, b={b}")
-    rng = generator or get_generator()
+    rng = _generator(generator, caller)
     return _fill(tensor, rng.uniform(a, b, size=shape))
 
 
@@ -121,7 +132,7 @@ def _normal(tensor, mean, std, generator, caller):
     """``normal_``, with errors naming ``caller`` (the xavier and kaiming rules use it)."""
     shape = _float_array(tensor, caller).shape
     _check_std(std, caller)
-    rng = generator or get_generator()
+    rng = _generator(generator, caller)
     return _fill(tensor, rng.normal(mean, std, size=shape))
 
 
@@ -148,7 +159,7 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
         return (1.0 + math.erf(z / math.sqrt(2.0))) / 2.0
 
     lower, upper = norm_cdf((a - mean) / std), norm_cdf((b - mean) / std)
-    rng = generator or get_generator()
+    rng = _generator(generator, "trunc_normal_")
     u = rng.uniform(2 * lower - 1, 2 * upper - 1, size=shape)
     from scipy import special
     values = special.erfinv(u) * (std * math.sqrt(2.0)) + mean
@@ -261,7 +272,7 @@ def orthogonal_(tensor, gain=1.0, generator=None):
         return tensor
     rows = arr.shape[0]
     cols = arr.size // rows
-    rng = generator or get_generator()
+    rng = _generator(generator, "orthogonal_")
     flat = rng.standard_normal((rows, cols))
     if rows < cols:
         flat = flat.T
@@ -280,7 +291,7 @@ def sparse_(tensor, sparsity, std=0.01, generator=None):
     _check_std(std, "sparse_")
     rows, cols = arr.shape
     n_zeros = int(math.ceil(sparsity * rows))
-    rng = generator or get_generator()
+    rng = _generator(generator, "sparse_")
     values = rng.normal(0.0, std, size=(rows, cols))
     # An independent random permutation of the rows per column: argsort of uniform keys.
     zero_rows = np.argsort(rng.random((rows, cols)), axis=0)[:n_zeros]

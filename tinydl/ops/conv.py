@@ -382,6 +382,22 @@ def in_parallel(task, count, work, min_work=None):
             threads.set_pool_size(before)
 
 
+def per_chunk(task, count, work, min_work=None):
+    """``[task(i) for i in range(count)]``, the chunks shared among threads as ``in_parallel``
+    shares them, the results in chunk order whichever thread ran each: a sum of them in that
+    order is the same in every run and for any number of threads. (Summed per thread, in the
+    order the threads happened to claim chunks, a convolution's weight gradient changed in its
+    last bits from run to run, and a seeded training run did not repeat.)"""
+    results = [None] * count
+
+    def part(claim):
+        for i in iter(claim, None):
+            results[i] = task(i)
+
+    in_parallel(part, count, work, min_work)
+    return results
+
+
 def routes():
     """Every route, the reference first."""
     return (Reference, conv_im2col.SampleMajor, conv_im2col.ChannelMajor,

@@ -256,15 +256,13 @@ class SampleMajor:
         g3 = g.reshape(n, f, -1)
         todo = _sample_chunks(cols, f)
 
-        def part(claim):
-            total = None
-            for n0, n1 in map(todo.__getitem__, iter(claim, None)):
-                if saved is None:
-                    cols.fill(x[n0:n1], geom, n0)
-                total = _add_weight_chunk(total, g3, cols, n0, n1)
-            return total
+        def chunk(i):
+            n0, n1 = todo[i]
+            if saved is None:
+                cols.fill(x[n0:n1], geom, n0)
+            return _weight_chunk(g3, cols, n0, n1)
 
-        gw, gb = _weight_and_bias(conv.in_parallel(part, len(todo), _work(cols, f)), cols,
+        gw, gb = _weight_and_bias(conv.per_chunk(chunk, len(todo), _work(cols, f)), cols,
                                   np.promote_types(x.dtype, g.dtype))
         if saved is None:
             cols.give_back()
@@ -311,14 +309,13 @@ class SampleMajor:
         dx = np.empty((n, w.shape[1]) + tuple(hw), dtype=dtype)
         todo = _sample_chunks(cols, f)
 
-        def part(claim):
-            total = None
-            for n0, n1 in map(todo.__getitem__, iter(claim, None)):
-                total = _add_weight_chunk(total, g3, cols, n0, n1)  # reads the columns,
-                _fold_input_chunk(w_t, g3, cols, dx, geom, n0, n1)  # then overwrites them
-            return total
+        def chunk(i):
+            n0, n1 = todo[i]
+            dw = _weight_chunk(g3, cols, n0, n1)  # reads the columns,
+            _fold_input_chunk(w_t, g3, cols, dx, geom, n0, n1)  # then overwrites them
+            return dw
 
-        gw, gb = _weight_and_bias(conv.in_parallel(part, len(todo), 2 * _work(cols, f)), cols,
+        gw, gb = _weight_and_bias(conv.per_chunk(chunk, len(todo), 2 * _work(cols, f)), cols,
                                   dtype)
         return dx, gw, gb
 
@@ -328,12 +325,11 @@ class SampleMajor:
             saved.give_back()
 
 
-def _add_weight_chunk(total, g3, cols, n0, n1):
-    """``total`` plus g @ columns^T summed over samples n0..n1, (N', F, HW) @ (N', HW, rows)
-    -> (F, rows); the chunk's sum itself when total is None. With the forward's spare row of
-    ones in the columns, the last column is the bias gradient."""
-    chunk = np.add.reduce(np.matmul(g3[n0:n1], cols.buffer[n0:n1].transpose(0, 2, 1)), axis=0)
-    return chunk if total is None else np.add(total, chunk, out=total)
+def _weight_chunk(g3, cols, n0, n1):
+    """g @ columns^T summed over samples n0..n1, (N', F, HW) @ (N', HW, rows) -> (F, rows).
+    With the forward's spare row of ones in the columns, the last column is the bias
+    gradient."""
+    return np.add.reduce(np.matmul(g3[n0:n1], cols.buffer[n0:n1].transpose(0, 2, 1)), axis=0)
 
 
 def _fold_input_chunk(w_t, g3, cols, out, geom, n0, n1):
@@ -344,11 +340,10 @@ def _fold_input_chunk(w_t, g3, cols, out, geom, n0, n1):
 
 
 def _weight_and_bias(totals, cols, dtype):
-    """(dW, db) from the threads' sums of g @ columns^T, (F, C*kh*kw [+1]) each (None from a
-    thread that got no chunk): the last column is the bias gradient when the columns carry the
-    forward's row of ones, else db is None."""
-    totals = [t for t in totals if t is not None]
-    total = sum(totals[1:], totals[0])
+    """(dW, db) from the chunks' sums of g @ columns^T, (F, C*kh*kw [+1]) each, added in
+    chunk order (``conv.per_chunk``): the last column is the bias gradient when the columns
+    carry the forward's row of ones, else db is None."""
+    total = totals[0] if len(totals) == 1 else sum(totals[1:], totals[0])
     c, kh, kw = cols.shape6[1:4]
     gw = np.ascontiguousarray(total[:, :cols.k], dtype=dtype).reshape(-1, c, kh, kw)
     gb = total[:, cols.k].astype(dtype) if total.shape[1] > cols.k else None

@@ -179,34 +179,32 @@ class Winograd:
         dx = np.empty((n, c) + tuple(hw), dtype=g.dtype) if need_x else None
         todo = chunks(n, c, f, out_h, out_w, g.dtype)
 
-        def part(claim):
-            du = np.zeros((16, f, c), g.dtype) if need_w else None
-            product = np.empty_like(du) if need_w else None
-            for i in iter(claim, None):
-                n0, n1, tiles = todo[i]
-                gt = _grad_tiles(g[n0:n1], tiles)
-                if saved is not None:
-                    v = saved.v[i]
-                elif need_w:
-                    v = _input_tiles(x[n0:n1], geom, tiles)
-                else:
-                    v = _tile_buffer(c, tiles, g.dtype)
-                if need_w:  # dU += Gt @ V^T
-                    np.matmul(_stack(gt, f, tiles), _stack(v, c, tiles).transpose(0, 2, 1),
-                              out=product)
-                    du += product
-                if need_x:  # dV = U^T @ Gt, into V's buffer, then folded into dx
-                    np.matmul(u.transpose(0, 2, 1), _stack(gt, f, tiles),
-                              out=_stack(v, c, tiles))
-                    kernels.winograd_fold(v, tiles.th, tiles.tw, geom.ph, geom.pw, dx[n0:n1])
-                conv.scratch.give(gt)
-                if saved is None:
-                    conv.scratch.give(v)
+        def chunk(i):
+            n0, n1, tiles = todo[i]
+            gt = _grad_tiles(g[n0:n1], tiles)
+            if saved is not None:
+                v = saved.v[i]
+            elif need_w:
+                v = _input_tiles(x[n0:n1], geom, tiles)
+            else:
+                v = _tile_buffer(c, tiles, g.dtype)
+            du = None
+            if need_w:  # this chunk's Gt @ V^T (added in chunk order: conv.per_chunk)
+                du = np.matmul(_stack(gt, f, tiles), _stack(v, c, tiles).transpose(0, 2, 1))
+            if need_x:  # dV = U^T @ Gt, into V's buffer, then folded into dx
+                np.matmul(u.transpose(0, 2, 1), _stack(gt, f, tiles), out=_stack(v, c, tiles))
+                kernels.winograd_fold(v, tiles.th, tiles.tw, geom.ph, geom.pw, dx[n0:n1])
+            conv.scratch.give(gt)
+            if saved is None:
+                conv.scratch.give(v)
             return du
 
         work = (need_x + need_w) * 16 * f * c * tiles_of(n, out_h, out_w).count
-        dus = conv.in_parallel(part, len(todo), work)
-        return dx, (_weight_tiles_grad(sum(dus[1:], dus[0])) if need_w else None), None
+        dus = conv.per_chunk(chunk, len(todo), work)
+        if not need_w:
+            return dx, None, None
+        du = dus[0] if len(dus) == 1 else sum(dus[1:], dus[0])
+        return dx, _weight_tiles_grad(du), None
 
     @staticmethod
     def weight_grad(x, g, geom, groups, saved=None):

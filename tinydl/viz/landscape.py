@@ -27,6 +27,7 @@ import numpy as np
 from tinydl.grad_mode import no_grad
 from tinydl.nn.module import Module
 from tinydl.nn.normalization import GroupNorm, LayerNorm, _NormBase
+from tinydl.random import seeded
 
 NORMALIZATIONS = ("filter", "layer", None)
 _EPS = 1e-10  # keeps an all-zero filter from dividing by zero (its direction stays zero)
@@ -91,8 +92,9 @@ def random_directions(model, count=2, normalization="filter", seed=0):
     """``count`` random Gaussian directions in the weight space of ``model``.
 
     Each direction is a dict ``{parameter name: float64 array of the parameter's shape}``. The
-    draws come from ``np.random.default_rng(seed)`` in ``named_parameters`` order, so two
-    models with the same parameter shapes get the same raw directions. With ``normalization``
+    draws come from ``np.random.default_rng(seed)`` (tinydl's seeded generator for None) in
+    ``named_parameters`` order, so two models with the same parameter shapes get the same raw
+    directions. With ``normalization``
     ``'filter'`` or ``'layer'`` every direction is rescaled by ``normalize_direction`` and the
     1-D parameters (biases, BatchNorm scale and shift) and all normalisation-layer parameters
     get zero, as in Li et al.; with ``None`` the raw Gaussian draws are kept for every parameter.
@@ -103,7 +105,7 @@ def random_directions(model, count=2, normalization="filter", seed=0):
                          f"got {normalization!r}")
     if not isinstance(count, (int, np.integer)) or count < 1:
         raise ValueError(f"random_directions: count must be a positive int, got {count!r}")
-    rng = np.random.default_rng(seed)
+    rng = seeded(seed)  # None: tinydl's generator, which manual_seed fixes
     frozen = _normalized_parameter_names(model)
     directions = []
     for _ in range(count):
