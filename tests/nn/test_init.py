@@ -212,6 +212,7 @@ def test_generator_must_be_none_or_a_numpy_generator():
                                   .astype(np.float32))
 
 
+@pytest.mark.filterwarnings("ignore::tinydl.ml.base.ConvergenceWarning")  # 3 passes: enough
 def test_seed_none_means_tinydls_seeded_generator():
     # LinearSVC(random_state=None) and random_directions(seed=None) drew from OS entropy, so
     # manual_seed did not fix them
