@@ -589,3 +589,14 @@ def test_a_zero_size_kernel_or_no_filter_is_refused(conv, x_shape, w_shape):
     """torch refuses them; tinydl gave all-zero outputs or bare AttributeError/reshape errors."""
     with pytest.raises(ValueError, match="needs at least one filter and a kernel size"):
         conv(tinydl.Tensor(np.ones(x_shape)), tinydl.Tensor(np.ones(w_shape)))
+
+
+def test_conv_transpose_of_a_zero_length_spatial_axis_raises_as_torch():
+    # it returned a bias-only output of length (0 - 1) s + k, a size from nothing
+    for make, shape in ((lambda: nn.ConvTranspose1d(3, 4, 3, stride=2), (3, 0)),
+                        (lambda: nn.ConvTranspose1d(3, 4, 3, stride=2), (1, 3, 0)),
+                        (lambda: nn.ConvTranspose2d(3, 4, 3, stride=2), (1, 3, 0, 4))):
+        with pytest.raises(ValueError, match="zero-length spatial axis"):
+            make()(tinydl.zeros(*shape))
+    out = nn.ConvTranspose2d(3, 4, 3, stride=2)(tinydl.zeros(0, 3, 2, 2))  # an empty batch works
+    assert out.shape == (0, 4, 5, 5)

@@ -150,6 +150,10 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     if bias is not None and bias.shape != (c_out_per_group * groups,):
         raise ValueError(f"conv_transpose2d: bias must have shape ({c_out_per_group * groups},), "
                          f"got {bias.shape}")
+    if 0 in x.shape[2:]:  # (H - 1) s + k would make a size of nothing: torch refuses it too
+        raise ValueError(f"conv_transpose2d: an input of shape {x.shape} has a zero-length "
+                         "spatial axis, from which no output size follows (only an empty "
+                         "batch or zero channels are supported, as in torch)")
     stride = _tuple(stride, 2, "conv_transpose2d", "stride", 1)
     padding = _tuple(padding, 2, "conv_transpose2d", "padding", 0)
     output_padding = _tuple(output_padding, 2, "conv_transpose2d", "output_padding", 0)
