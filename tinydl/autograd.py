@@ -652,9 +652,7 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
                     captured[key] = g
             elif ctx is None:
                 _accumulate_grad(t, g, create_graph, handed, grads)
-                if t._hooks is not None and t._hooks[1]:
-                    for hook in list(t._hooks[1].values()):
-                        hook(t)
+                _post_accumulate_hooks(t)
             elif ctx.retains_grad:
                 out = ctx.output  # t may be an edge standing for it
                 if out is not None and out._retains_grad:
@@ -799,6 +797,14 @@ def _accumulate_grad(t, g, create_graph, handed, pending):
         t._grad = Tensor._wrap(held + g.data)
 
 
+def _post_accumulate_hooks(t):
+    """Run leaf ``t``'s post-accumulate-grad hooks, now that its ``.grad`` holds the sum."""
+    hooks = t._hooks
+    if hooks is not None and hooks[1]:
+        for hook in list(hooks[1].values()):
+            hook(t)
+
+
 def _check_roots(outputs, grad_outputs, caller):
     roots, root_grads = [], []
     for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
@@ -859,9 +865,8 @@ def backward(tensor, grad=None, retain_graph=False, create_graph=False, inputs=N
             continue
         done.add(id(inp))
         _accumulate_grad(inp, g, create_graph, handed, {})
-        if inp._ctx is None and inp._hooks is not None and inp._hooks[1]:
-            for hook in list(inp._hooks[1].values()):
-                hook(inp)
+        if inp._ctx is None:  # (a leaf's: a non-leaf has no post-accumulate hooks)
+            _post_accumulate_hooks(inp)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,

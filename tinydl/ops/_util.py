@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 
+from tinydl.autograd import is_grad_enabled
 from tinydl.tensor import Tensor
 
 
@@ -82,10 +83,8 @@ def held_array(array, source):
     recorded: the node keeps it for backward, and an in-place write into ``source`` after the
     forward (``i[0] = 0``, ``mask.fill_(True)``) would otherwise move the gradient to where
     the new values point, unseen (torch raises there). Without recording, no copy."""
-    if isinstance(source, Tensor) and array is source.data:
-        from tinydl.autograd import is_grad_enabled
-        if is_grad_enabled():
-            return array.copy()
+    if isinstance(source, Tensor) and array is source.data and is_grad_enabled():
+        return array.copy()
     return array
 
 
