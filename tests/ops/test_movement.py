@@ -184,6 +184,20 @@ def test_tiling_by_ones_still_copies():
         assert out is not x and not np.shares_memory(out.data, x.data)
 
 
+@pytest.mark.parametrize("tiling", [lambda x: x.repeat(4, 1), lambda x: td.tile(x, (3, 1)),
+                                    lambda x: x.repeat(2, 1, 1),
+                                    lambda x: x.repeat_interleave(3, dim=0)])
+def test_tiling_only_unit_or_new_axes_is_a_new_writable_array(tiling):
+    """Repeating only length-1 or new leading axes used to return a read-only broadcast view:
+    a later write to the input showed through, and the result could not be written."""
+    x = td.tensor([[1.0, 2.0, 3.0]])
+    out = tiling(x)
+    x.add_(10)
+    np.testing.assert_array_equal(out.numpy().reshape(-1)[:3], [1.0, 2.0, 3.0])
+    out.add_(1)
+    np.testing.assert_array_equal(out.numpy().reshape(-1)[-3:], [2.0, 3.0, 4.0])
+
+
 def test_flip_copies_and_diagonal_is_a_view_as_in_torch():
     """torch.flip copies (NumPy's is a view): an in-place op on a flipped tensor must leave the
     original alone, as it does in torch."""

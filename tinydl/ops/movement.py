@@ -141,7 +141,14 @@ def _tile(x, reps):
     interleaved = sum(((1, n) for n in x.shape), ())
     stretched = sum(((r, n) for r, n in zip(reps, x.shape)), ())
     out_shape = tuple(r * n for r, n in zip(reps, x.shape))
-    return reshape(broadcast_to(reshape(x, interleaved), stretched), out_shape)
+    return _own_array(reshape(broadcast_to(reshape(x, interleaved), stretched), out_shape))
+
+
+def _own_array(t):
+    """``t`` itself when the final reshape of a broadcast copied, else a copy: when only
+    length-1 or new leading axes repeat, that reshape is a read-only view of the input (a
+    later write to the input would show through, and the result could not be written)."""
+    return t if t.data.flags.writeable else _copy(t)
 
 
 def tile(x, reps):
@@ -211,7 +218,7 @@ def repeat_interleave(x, repeats=None, axis=None, *, output_size=None):
             return _copy(x)
         inner = reshape(x, shape[:axis + 1] + (1,) + shape[axis + 1:])
         wide = broadcast_to(inner, shape[:axis + 1] + (r,) + shape[axis + 1:])
-        return reshape(wide, shape[:axis] + (length,) + shape[axis + 1:])
+        return _own_array(reshape(wide, shape[:axis] + (length,) + shape[axis + 1:]))
     # a gather: output position j reads element src[j]; the gradient sums over the copies
     src = np.repeat(np.arange(n), counts)
     return x[(slice(None),) * axis + (src,)]
