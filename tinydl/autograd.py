@@ -209,7 +209,8 @@ class Context:
     @property
     def needs_input_grad(self):
         """One bool per positional input: does it need a gradient?"""
-        return tuple(isinstance(a, Tensor) and a.requires_grad for a in self.inputs)
+        return tuple(isinstance(a, Tensor) and a.requires_grad and not _promoted_later(a, self)
+                     for a in self.inputs)
 
     def release(self):
         """Drop inputs and saved values; a second backward through this node then fails."""
@@ -365,9 +366,12 @@ def _apply_view(cls, *args, **kwargs):
     out = Function.apply.__func__(cls, *args, **kwargs)
     # Only a real view shares the counter: a copy (advanced indexing, a reshape that had to
     # copy) is written without touching what the input's consumers saved.
-    if isinstance(args[0], Tensor) and np.may_share_memory(out.data, args[0].data):
-        out._vc = version_counter(args[0])
-        out._base = args[0]  # an in-place op on out must not be recorded (Tensor._inplace)
+    base = args[0]
+    if isinstance(base, Tensor) and np.may_share_memory(out.data, base.data):
+        out._vc = version_counter(base)
+        out._base = base  # an in-place op on out must not be recorded (Tensor._inplace)
+        if not base._requires_grad and _grad_mode.enabled:
+            track_view(base, out)
     return out
 
 
@@ -553,6 +557,34 @@ def _drop_unretained(args, keep):
     return out if out is args else tuple(out)
 
 
+def _promoted_later(inp, ctx):
+    """Whether ``inp`` was a constant when ``ctx``'s op used it and was made to require grad
+    since, by a recorded in-place op (``s = b + w; w.add_(x)``): its producer is newer than
+    ``ctx``. (A tensor that required grad when used cannot get a new producer: the in-place
+    op refuses, Tensor._inplace.) As in torch, ``ctx`` sends it no gradient; x's would
+    otherwise reach s's graph."""
+    producer = inp._ctx
+    return producer is not None and producer.epoch > ctx.epoch
+
+
+def track_view(base, view):
+    """Note ``view``, a live view of the array of ``base``, a tensor that does not require
+    grad, on their shared version counter: a recorded in-place op that later makes ``base``
+    require grad refuses while such a view lives (the view would get no gradient; torch
+    rebases it). Called in grad mode only: views taken under no_grad (and inside backward)
+    are not followed, so that inference and backward do not pay for it."""
+    vc = version_counter(base)
+    if len(vc) == 2:
+        vc.append(weakref.WeakSet())
+    vc[2].add(view)
+
+
+def live_views(t):
+    """The live views that ``track_view`` noted on ``t``'s version counter, ``t`` excluded."""
+    vc = t._vc
+    return [v for v in vc[2] if v is not t] if vc is not None and len(vc) > 2 else []
+
+
 def _key(t):
     """What gradients are summed under: the node that made a non-leaf (so a tensor and the
     edges standing for it share one sum), the tensor itself for a leaf."""
@@ -606,6 +638,8 @@ def _topological_order(roots):
             for inp in reversed(ctx.inputs):
                 if isinstance(inp, Tensor) and inp._requires_grad:
                     inp_ctx = inp._ctx
+                    if inp_ctx is not None and inp_ctx.epoch > ctx.epoch:
+                        continue  # a constant when ctx used it (_promoted_later)
                     inp_key = id(inp_ctx) if inp_ctx is not None else id(inp)
                     if inp_key not in visited:
                         stack.append((inp, inp_key, False))
@@ -706,6 +740,8 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
                 if ig.dtype != inp.dtype:
                     ig = ig.astype(inp.dtype)
                 inp_ctx = inp._ctx
+                if inp_ctx is not None and inp_ctx.epoch > ctx.epoch:
+                    continue  # a constant when ctx used it (_promoted_later)
                 key = id(inp_ctx) if inp_ctx is not None else id(inp)
                 if needed is not None and key not in needed:
                     continue
@@ -726,6 +762,7 @@ def _leading_to(order, targets):
     for t, key in reversed(order):  # inputs before the nodes that consume them
         ctx = t._ctx
         if ctx is not None and any(isinstance(inp, Tensor) and inp._requires_grad
+                                   and not _promoted_later(inp, ctx)
                                    and _key(inp) in needed for inp in ctx.inputs or ()):
             feeding.add(key)
             needed.add(key)

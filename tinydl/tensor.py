@@ -656,6 +656,18 @@ class Tensor:
                 "(y = y + 1 instead of y += 1)")
         old = Tensor._wrap(self.data.copy(), requires_grad=self.requires_grad)
         old._ctx = self._ctx
+        if self._vc is not None:
+            # The old node's output as of now: where a write outside the graph (under
+            # no_grad) already changed the value that node saved, its backward must still
+            # see that write and raise.
+            old._vc = self._vc[:2]
+            if not self._requires_grad and _autograd.live_views(self):
+                raise RuntimeError(
+                    f"{op}: this tensor does not require grad, but the in-place op would make "
+                    f"it (an operand requires grad), and views of it taken before (a slice, "
+                    "reshape, unsqueeze...) are still alive: they would get no gradient. "
+                    "Compute the result out of place (t = t * x instead of t.mul_(x)), or take "
+                    "the views after the in-place op")
         if self._ctx is not None:
             self._ctx._out = weakref.ref(old)
             _keep_saved_values(self._ctx, self.data, old.data)

@@ -159,6 +159,64 @@ def test_in_place_on_a_plain_tensor_with_a_grad_operand_joins_the_graph():
     np.testing.assert_allclose(w.grad.data, [3.0, 3.0])
 
 
+def test_a_constant_made_to_require_grad_in_place_stays_a_constant_where_used_before():
+    """``s = b + w`` used w as a constant; ``w.add_(x)`` then made w require grad. s's graph
+    sent x a gradient of 1 (torch: none; only ops after the write see x)."""
+    b, x = f64(1.0), f64(3.0)
+    w = td.tensor([2.0], dtype=np.float64)
+    s = b + w
+    used_before = b * w          # Mul keeps w's value: the write must make it raise
+    w.add_(x)
+    assert w.requires_grad
+    (s + w * 10.0).sum().backward()
+    np.testing.assert_allclose(b.grad.data, [1.0])
+    np.testing.assert_allclose(x.grad.data, [10.0])  # only through w * 10, after the write
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        used_before.sum().backward()
+    h = td.zeros(1, dtype=np.float64)   # an accumulator used, then accumulated into
+    y = b * 2.0 + h
+    h += x
+    g = td.grad((y + h).sum(), [b, x])
+    np.testing.assert_allclose([g[0].item(), g[1].item()], [2.0, 1.0])
+
+
+def test_a_constant_with_live_views_refuses_to_be_made_to_require_grad_in_place():
+    """``v = b.unsqueeze(0); b.mul_(x)`` left v without a gradient (torch rebases it: x.grad
+    [5, 12] below); tinydl refuses while such a view lives, and goes on once it is gone."""
+    x = f64(3.0, 4.0)
+    b = td.tensor([1.0, 2.0], dtype=np.float64)
+    v = b.unsqueeze(0)
+    with pytest.raises(RuntimeError, match="mul_: .* views of it taken before"):
+        b.mul_(x)
+    np.testing.assert_array_equal(b.numpy(), [1.0, 2.0])  # nothing written
+    del v
+    b.mul_(x)
+    (b.unsqueeze(0) * td.tensor([[5.0, 6.0]], dtype=np.float64)).sum().backward()
+    np.testing.assert_allclose(x.grad.data, [5.0, 12.0])
+    c = td.tensor([1.0, 2.0])
+    first_row = c.reshape(1, 2)
+    c.mul_(3.0)  # nothing recorded: views are fine
+    np.testing.assert_array_equal(first_row.numpy(), [[3.0, 6.0]])
+
+
+def test_a_saved_value_written_under_no_grad_is_caught_after_a_recorded_in_place_op():
+    """``y = x.exp()`` saves y; a write under no_grad changes it; a recorded ``y.add_(1)``
+    then rebased y onto a copy of the changed value, and backward gave 3 e^2 (torch raises)."""
+    x = f64(2.0)
+    y = x.exp()
+    with td.no_grad():
+        y.mul_(3.0)
+    y.add_(1.0)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        y.sum().backward()
+    x = f64(2.0)
+    y = x.exp()
+    y.add_(1.0)
+    y.mul_(3.0)   # recorded writes alone are fine
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.data, [3.0 * np.exp(2.0)])
+
+
 def test_in_place_that_would_truncate_or_broadcast_the_target_raises():
     t = td.tensor([1, 2])
     with pytest.raises(RuntimeError, match="can't be cast.*int64"):
@@ -302,6 +360,19 @@ def test_power_by_a_python_zero_has_zero_gradient_at_zero():
     x = f64(0.0, 3.0)
     (x ** 0).sum().backward()
     np.testing.assert_array_equal(x.grad.data, [0.0, 0.0])
+
+
+@pytest.mark.parametrize("exponent", [0, np.zeros(2), "tensor"])
+def test_power_by_zero_has_zero_second_derivative_at_zero(exponent):
+    """x ** 0 is constant: its second derivative at x = 0 was NaN (the masked first
+    derivative 0 * 0 ** -1 differentiated to 0 * inf); torch's is 0."""
+    x = f64(0.0, 3.0)
+    if isinstance(exponent, str):
+        exponent = td.zeros(2, dtype=np.float64, requires_grad=True)
+    g, = td.grad((x ** exponent).sum(), [x], create_graph=True)
+    np.testing.assert_array_equal(g.data, [0.0, 0.0])
+    g2, = td.grad(g.sum(), [x], allow_unused=True)
+    np.testing.assert_array_equal(g2.data, [0.0, 0.0])
 
 
 @pytest.mark.parametrize("shape, axis", [((0, 3), None), ((2, 0), 1), ((0, 3), 0)])

@@ -259,10 +259,17 @@ class Power(Function):
         ga = gb = None
         if isinstance(a, Tensor) and a.requires_grad:
             b_data = b.data if isinstance(b, Tensor) else np.asarray(b)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ga = g * b * a ** (b - 1)
-            if np.any(b_data == 0):
-                ga = where(b_data != 0, ga, 0.0)
+            zero_exponent = b_data == 0
+            if np.any(zero_exponent):
+                # a ** (1 - 1) there: a ** -1 is inf at a = 0, and its derivative would make
+                # the masked second derivative 0 * inf = NaN (torch's is 0)
+                safe = where(zero_exponent, 1.0, b) if isinstance(b, Tensor) else np.where(
+                    zero_exponent, 1.0, b_data).astype(b_data.dtype)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    ga = where(zero_exponent, 0.0, g * b * a ** (safe - 1))
+            else:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    ga = g * b * a ** (b - 1)
             ga = unbroadcast(ga, a.shape)
         if isinstance(b, Tensor) and b.requires_grad:
             a_data = a.data if isinstance(a, Tensor) else np.asarray(a)

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from tinydl.autograd import Function, is_grad_enabled, version_counter
+from tinydl.autograd import Function, is_grad_enabled, track_view, version_counter
 from tinydl.ops._util import (ShapeError, as_tensor, normalize_axes, refused_spelling,
                               torch_names, unbroadcast)
 from tinydl.tensor import Tensor
@@ -52,6 +52,8 @@ def _alias(x):
     out = Tensor._wrap(x.data)
     out._vc = version_counter(x)
     out._base = x
+    if not x.requires_grad and is_grad_enabled():
+        track_view(x, out)
     return out
 
 
