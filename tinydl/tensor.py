@@ -982,8 +982,31 @@ class Tensor:
         return _ops.reshape(self, shape)
 
     def view(self, *shape):
-        """torch's ``view``: ``reshape`` (tinydl arrays have no separate storage to share)."""
-        return self.reshape(*shape)
+        """torch's ``view``: the same array seen with a new shape (one entry may be -1).
+
+        As in torch, a shape that the strides cannot give without a copy (most reshapes of a
+        transpose, permute or step slice) raises: a silent copy would break the aliasing a
+        caller of ``view`` counts on (a write through the result would not reach this
+        tensor). ``reshape`` copies where it must. ``view(dtype)`` (torch's reinterpretation
+        of the bits) is refused: ``.to(dtype)`` converts the values."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        if len(shape) == 1 and isinstance(shape[0], (type, np.dtype, str)):
+            raise TypeError(f"view({shape[0]!r}): tinydl does not reinterpret a tensor's bits "
+                            "as another dtype (torch's view(dtype)); .to(dtype) converts the "
+                            "values, .numpy().view(dtype) reinterprets the array")
+        data = self.data
+        try:
+            trial = data.reshape(shape)
+        except (ValueError, TypeError):
+            trial = None  # reshape's own error, below, names the shapes
+        if trial is not None and trial.size and not np.may_share_memory(trial, data):
+            raise RuntimeError(
+                f"view: shape {tuple(shape)} is not compatible with the strides of this tensor "
+                f"of shape {self.shape} (a transpose, permute or step slice: the elements are "
+                "not laid out in that order), so it cannot be viewed without a copy. Use "
+                ".reshape(...) instead, which copies where it must, or .contiguous().view(...)")
+        return _ops.reshape(self, shape)
 
     def transpose(self, *axes, dim0=None, dim1=None):
         """Two ints swap those two axes, as ``torch.Tensor.transpose(dim0, dim1)``; otherwise

@@ -627,6 +627,32 @@ def test_in_place_on_a_view_inside_a_graph_raises_instead_of_a_wrong_gradient(ma
     np.testing.assert_array_equal(param.numpy(), expected)
 
 
+@pytest.mark.parametrize("make, shape", [
+    (lambda x: x.t(), (-1,)), (lambda x: x.t(), (2, 3)), (lambda x: x[:, ::2], (4,)),
+    (lambda x: x.permute(1, 0), (6,))])
+def test_view_that_would_need_a_copy_raises_as_in_torch(make, shape):
+    """``x.t().view(-1)`` silently copied, so a write through the "view" missed x."""
+    x = td.tensor(np.arange(6.0).reshape(2, 3))
+    with pytest.raises(RuntimeError, match="view: shape .* cannot be viewed without a copy"):
+        make(x).view(*shape)
+    if torch is not None:
+        with pytest.raises(RuntimeError, match="view size is not compatible"):
+            make(torch.arange(6.0).reshape(2, 3)).view(*shape)
+    np.testing.assert_array_equal(make(x).reshape(*shape).numpy(),
+                                  make(x).numpy().reshape(shape))
+
+
+def test_view_shares_the_array_where_the_strides_allow():
+    x = td.tensor(np.arange(6.0).reshape(2, 3))
+    for v in (x.view(3, 2), x.view(-1), x.t().view(3, 1, 2), x[:, :1].view(2), x.view((6,))):
+        assert np.shares_memory(v.data, x.data)
+    x.view(-1).add_(1.0)
+    np.testing.assert_array_equal(x.numpy().ravel(), np.arange(1.0, 7.0))
+    assert td.zeros(0, 3).t().view(-1).shape == (0,)
+    with pytest.raises(TypeError, match="view.*does not reinterpret .*to\\(dtype\\)"):
+        x.view(np.int64)
+
+
 def test_an_advanced_index_copy_is_not_a_view_and_takes_in_place_ops():
     x = td.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
     y = x[[1, 0]]
