@@ -375,6 +375,21 @@ def test_power_by_zero_has_zero_second_derivative_at_zero(exponent):
     np.testing.assert_array_equal(g2.data, [0.0, 0.0])
 
 
+def test_std_of_a_constant_slice_has_finite_second_derivatives():
+    """std's gradient is gated to 0 over a constant slice; the gradient of that gradient was
+    NaN there (0 times the gate's unselected g / 0; torch gives 0 in the first case below)."""
+    x = f64(1.6)
+    s = x.reshape(1, 1).std(axis=-1, keepdims=True)   # one element: std 0
+    g, = td.grad((s * x).sum() + (x * 0.3).sum(), [x], create_graph=True)
+    np.testing.assert_array_equal(g.data, [0.3])
+    h, = td.grad(g.sum(), [x], allow_unused=True)
+    np.testing.assert_array_equal(h.data, [0.0])
+    x = td.Tensor(np.array([[2.0, 2.0], [1.0, 3.0]]), requires_grad=True)
+    g, = td.grad((x.std(axis=1, ddof=1) * x[:, 0]).sum(), [x], create_graph=True)
+    h, = td.grad(g.sum(), [x])
+    np.testing.assert_allclose(h.data, [[0.0, 0.0], [-0.5 ** 0.5, 0.5 ** 0.5]], rtol=1e-12)
+
+
 @pytest.mark.parametrize("shape, axis", [((0, 3), None), ((2, 0), 1), ((0, 3), 0)])
 def test_mean_over_no_elements_is_nan_and_differentiable(shape, axis):
     x = td.Tensor(np.zeros(shape), requires_grad=True)
