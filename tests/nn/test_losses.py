@@ -45,6 +45,17 @@ def test_smooth_l1_and_huber_gradients_are_finite_at_infinite_differences(fn, sl
     np.testing.assert_array_equal(x.grad.data, [slope, -slope, 0.5, -slope])
 
 
+@pytest.mark.parametrize("fn", [F.smooth_l1_loss, lambda x, t, beta: F.huber_loss(x, t, delta=beta)])
+def test_smooth_l1_and_huber_with_a_tiny_beta_are_finite(fn):
+    """0.5 / beta overflowed for beta 1e-40 in float32, and 0 * inf made the loss NaN at a
+    zero difference (torch: 0.5 for the pair below, huber 5e-41)."""
+    x = tinydl.tensor([0.0, 1.0], requires_grad=True)
+    loss = fn(x, tinydl.zeros(2), beta=1e-40)
+    assert np.isfinite(loss.item()) and loss.item() > 0
+    loss.backward()
+    assert np.isfinite(x.grad.data).all()
+
+
 def test_hinge_loss_is_mean_of_max_zero_one_minus_yf():
     f = np.array([2.0, 0.5, -0.3, -2.0])
     y = np.array([1.0, 1.0, -1.0, 1.0])
@@ -162,6 +173,18 @@ def test_cross_entropy_probability_targets_against_torch():
     ours = F.cross_entropy(T(X), p, label_smoothing=0.1)
     theirs = torch.nn.functional.cross_entropy(torch.tensor(X), torch.tensor(p), label_smoothing=0.1)
     assert np.isclose(ours.item(), theirs.item(), rtol=1e-12)
+
+
+def test_cross_entropy_with_wider_probability_targets_takes_their_dtype():
+    """float32 logits with float64 probabilities: a float64 loss, as torch (it was float32);
+    the logits' gradient keeps their dtype."""
+    x = tinydl.zeros((2, 3), requires_grad=True)
+    loss = F.cross_entropy(x, tinydl.tensor(np.full((2, 3), 1 / 3)))
+    assert loss.dtype == np.float64
+    np.testing.assert_allclose(loss.item(), np.log(3.0), rtol=1e-15)
+    loss.backward()
+    assert x.grad.dtype == np.float32
+    assert F.cross_entropy(T(X), np.full((4, 3), 1 / 3, np.float32)).dtype == np.float64
 
 
 def test_cross_entropy_errors():

@@ -234,6 +234,9 @@ def cross_entropy(input, target, reduction="mean", label_smoothing=0.0, ignore_i
                              f"class-index targets must be integers (of shape "
                              f"{_class_target_shape(x)}), probability targets must have the "
                              "input's shape")
+        wider = np.promote_types(x.dtype, target_data.dtype)
+        if wider != x.dtype:  # float32 logits, float64 probabilities: float64, as torch
+            x = x.astype(wider)
         shape = [1] * x.ndim
         shape[class_axis] = n_classes
         w = np.ones(shape) if weight is None else np.asarray(weight, np.float64).reshape(shape)

@@ -43,7 +43,9 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
     # The square only of the small differences: at an inf one, inf * inf in the branch that
     # where() discards would still send 0 * inf = NaN into the gradient (torch gives +-1).
     inner = tinydl.where(small, diff, 0.0)
-    loss = tinydl.where(small, inner * inner * (0.5 / beta), diff.abs() - 0.5 * beta)
+    # (d times d / 2 / beta: 0.5 / beta overflows for a beta below ~1e-38 in float32, and
+    # 0 * inf would make the loss, or its gradient, NaN where the difference is 0)
+    loss = tinydl.where(small, inner * (inner * 0.5 / beta), diff.abs() - 0.5 * beta)
     return _reduce(loss, reduction, "smooth_l1_loss")
 
 
