@@ -187,6 +187,21 @@ def test_cross_entropy_with_wider_probability_targets_takes_their_dtype():
     assert F.cross_entropy(T(X), np.full((4, 3), 1 / 3, np.float32)).dtype == np.float64
 
 
+@pytest.mark.parametrize("call", [
+    lambda x, t, w: F.cross_entropy(x, t, weight=w),
+    lambda x, t, w: F.cross_entropy(x, np.full((4, 3), 1 / 3), weight=w),
+    lambda x, t, w: F.nll_loss(x, t, weight=w)])
+def test_a_class_weight_that_requires_grad_raises_instead_of_getting_none(call):
+    """torch refuses; tinydl silently left weight.grad None (an optimizer then skipped it)."""
+    x, t = T(X, grad=True), np.array([0, 1, 2, 1])
+    w = T([1.0, 2.0, 0.5], grad=True)
+    with pytest.raises(RuntimeError, match="weight requires grad, but it gets no gradient"):
+        call(x, t, w)
+    call(x, t, w.detach()).backward()
+    with tinydl.no_grad():
+        call(x, t, w)
+
+
 def test_cross_entropy_errors():
     with pytest.raises(ValueError, match="out of bounds"):
         F.cross_entropy(T(X), np.array([0, 1, 2, 3]))

@@ -81,6 +81,16 @@ def _check_class_bounds(classes, n_classes, caller):
         raise ValueError(f"{caller}: target {int(bad[0])} is out of bounds for {n_classes} classes")
 
 
+def _refuse_weight_grad(weight, caller):
+    """Class weights are constants here: a ``weight`` that requires grad would silently get
+    none, so it raises, as torch's does."""
+    if isinstance(weight, Tensor) and weight.requires_grad and is_grad_enabled():
+        raise RuntimeError(f"{caller}: the class weight requires grad, but it gets no gradient "
+                           "(as in torch, the derivative for weight is not implemented); pass "
+                           "weight.detach(), or multiply per-sample losses (reduction='none') "
+                           "by the weights yourself")
+
+
 def _target_weights(x, t, weight, ignore_index, caller):
     """Per-target class weights (0 where ignored) and the one-hot matrix Q, both shaped like x."""
     n_classes = x.shape[1] if x.ndim >= 2 else x.shape[0]
@@ -92,6 +102,7 @@ def _target_weights(x, t, weight, ignore_index, caller):
     shape[class_axis] = n_classes
     classes = np.arange(n_classes).reshape(shape)
     onehot = np.expand_dims(safe, class_axis) == classes
+    _refuse_weight_grad(weight, caller)
     w = np.ones(n_classes) if weight is None else np.asarray(weight, dtype=np.float64)
     if w.shape != (n_classes,):
         raise ValueError(f"{caller}: weight must have shape ({n_classes},), got {w.shape}")
@@ -239,6 +250,7 @@ def cross_entropy(input, target, reduction="mean", label_smoothing=0.0, ignore_i
             x = x.astype(wider)
         shape = [1] * x.ndim
         shape[class_axis] = n_classes
+        _refuse_weight_grad(weight, "cross_entropy")
         w = np.ones(shape) if weight is None else np.asarray(weight, np.float64).reshape(shape)
         count = math.prod(_class_target_shape(x))
         scale = 1.0 / count if reduction == "mean" and count else 1.0
