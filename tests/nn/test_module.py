@@ -363,3 +363,16 @@ def test_a_batchnorm_checkpoint_without_num_batches_tracked_loads_as_in_torch():
     del old["running_var"]
     with pytest.raises(nn.StateDictError, match="missing keys: 'running_var'"):
         fresh.load_state_dict(old)
+
+
+@pytest.mark.parametrize("replacement", [lambda: nn.Linear(1, 1),
+                                         lambda: nn.Parameter(tinydl.zeros(1))])
+def test_replacing_a_non_persistent_buffer_forgets_that_it_was(replacement):
+    """A buffer put back under the name later was left out of state_dict (torch keeps it)."""
+    m = nn.Module()
+    m.register_buffer("x", tinydl.zeros(1), persistent=False)
+    m.x = replacement()
+    registry = m._modules if isinstance(m.x, nn.Module) else m._parameters
+    del registry["x"]
+    m._buffers["x"] = tinydl.ones(1)
+    assert list(m.state_dict()) == ["x"]

@@ -233,6 +233,7 @@ class Module:
         params, buffers, modules = self._registries(name)
         if isinstance(value, Parameter):
             buffers.pop(name, None)
+            self._non_persistent.discard(name)  # (a buffer put back later is persistent)
             modules.pop(name, None)
             params[name] = value
         elif name in params:  # before the Module case: a Module silently replaced a parameter
@@ -242,6 +243,7 @@ class Module:
             params[name] = None
         elif isinstance(value, Module):
             buffers.pop(name, None)
+            self._non_persistent.discard(name)
             modules[name] = value
         elif name in buffers:
             if value is not None and not isinstance(value, Tensor):
