@@ -315,8 +315,34 @@ def test_extra_group_keys_are_kept_as_torch_keeps_them(tmp_path):
         with pytest.raises(ValueError, match=f"{cls.__name__}.add_param_group: unknown option "
                                              f"'{key}'; did you mean '{option}'"):
             cls([{"params": [tensor(2)], key: 0.5}])
-    with pytest.raises(ValueError, match="'maximize' is not implemented"):
-        optim.Adam([{"params": [tensor(2)], "maximize": True}])
+    with pytest.raises(ValueError, match="'decoupled_weight_decay' is not implemented"):
+        optim.SGD([{"params": [tensor(2)], "decoupled_weight_decay": True}])
+
+
+@pytest.mark.parametrize("cls", [optim.SGD, optim.Adagrad, optim.Adadelta, optim.RMSprop,
+                                 optim.Adam, optim.AdamW, optim.NAdam])
+def test_torch_keyword_options_are_taken(cls):
+    """torch code passes maximize=False, foreach=None, fused=None, capturable=False explicitly;
+    they raised a TypeError. differentiable=True and a misspelt keyword still raise."""
+    opt = cls([tensor(2)], lr=0.1, maximize=False, foreach=None, fused=None, capturable=False,
+              differentiable=False)
+    assert opt.param_groups[0]["maximize"] is False
+    with pytest.raises(ValueError, match=f"{cls.__name__}: differentiable=True"):
+        cls([tensor(2)], lr=0.1, differentiable=True)
+    with pytest.raises(TypeError, match=f"{cls.__name__}.__init__.* 'maximise'"):
+        cls([tensor(2)], lr=0.1, maximise=True)
+
+
+def test_a_checkpoint_from_before_an_option_loads_with_its_default():
+    p = tensor(2)
+    opt = optim.Adam([p], lr=0.1)
+    saved = opt.state_dict()
+    for group in saved["param_groups"]:
+        del group["maximize"], group["decoupled_weight_decay"]
+    other = optim.AdamW([tensor(2)], lr=0.1)
+    other.load_state_dict(saved)
+    assert other.param_groups[0]["maximize"] is False
+    assert other.param_groups[0]["decoupled_weight_decay"] is True  # AdamW's own default
 
 
 def test_step_lr_resumes_from_initial_lr_in_group():
@@ -399,3 +425,20 @@ def test_state_of_another_shape_than_its_parameter_is_refused():
     with pytest.raises(ValueError, match=r"SGD.step: state 'momentum_buffer' has shape \(2, 3\) "
                                          r"but its parameter has shape \(3, 2\)"):
         opt.step()
+
+
+def test_named_parameters_are_taken_as_torch_2_takes_them():
+    """optim.SGD(model.named_parameters()) raised "can only optimize Tensors, got tuple"."""
+    from tinydl import nn
+    model = nn.Linear(3, 2)
+    opt = optim.SGD(model.named_parameters(), lr=0.1)
+    assert opt.param_groups[0]["param_names"] == ["weight", "bias"]
+    params = opt.param_groups[0]["params"]
+    assert len(params) == 2 and params[0] is model.weight and params[1] is model.bias
+    assert opt.state_dict()["param_groups"][0]["param_names"] == ["weight", "bias"]
+    model(tinydl.ones(1, 3)).sum().backward()
+    before = model.bias.numpy().copy()
+    opt.step()
+    np.testing.assert_allclose(model.bias.numpy(), before - 0.1)
+    with pytest.raises(TypeError, match=r"\(name, Tensor\) pairs, all of them"):
+        optim.SGD([("weight", model.weight), model.bias], lr=0.1)

@@ -147,6 +147,17 @@ CASES = [
     ("AdamW", dict(lr=0.01, betas=(0.0, 0.9))),
     ("NAdam", dict(lr=0.01, betas=(0.0, 0.999))),
     ("RMSprop", dict(lr=0.01, alpha=0.3, centered=True)),
+    # torch's maximize (the gradient negated first), on every optimizer; decoupled weight
+    # decay as an option of Adam (AdamW's rule) and NAdam (NAdamW)
+    ("SGD", dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.05, maximize=True)),
+    ("Adagrad", dict(lr=0.1, weight_decay=0.01, maximize=True)),
+    ("Adadelta", dict(lr=0.5, weight_decay=0.02, maximize=True)),
+    ("RMSprop", dict(lr=0.01, momentum=0.5, centered=True, weight_decay=0.01, maximize=True)),
+    ("Adam", dict(lr=0.01, amsgrad=True, weight_decay=0.02, maximize=True)),
+    ("AdamW", dict(lr=0.01, weight_decay=0.1, maximize=True)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.02, maximize=True)),
+    ("Adam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
 ]
 
 

@@ -23,10 +23,15 @@ b1, b2 decay rates, S_0 the initial accumulator)::
 
 (For AdaDelta, sqrt(V_t) means sqrt(EMA(g^2) + eps) and alpha = lr * sqrt(U_{t-1} + eps)
 is per coordinate. SGD-family weight decay adds wd * theta to g_t first; Adam, AdaGrad,
-RMSprop, AdaDelta and NAdam do the same, AdamW decays the weights directly.)
+RMSprop, AdaDelta and NAdam do the same, AdamW decays the weights directly, and so do Adam
+and NAdam with ``decoupled_weight_decay=True``.)
 
 Each class follows torch.optim's single-tensor update rule exactly; see its module for
-the formulas. Gradient accumulation is described in ``tinydl.optim.optimizer``.
+the formulas. torch's keyword options work too: ``maximize=True`` (ascend: the gradient is
+negated before the update) on every optimizer; ``foreach``, ``fused`` and ``capturable``
+choose between torch implementations of the same arithmetic and are accepted and ignored.
+Parameters may come named, as ``model.named_parameters()`` gives them (the group then holds
+``'param_names'``, as in torch). Gradient accumulation is described in ``tinydl.optim.optimizer``.
 ``swa_utils`` holds weight averaging (SWA, EMA) and ``update_bn``; ``lr_scheduler`` the
 schedules, chainable as torch's (``SequentialLR``, ``ChainedScheduler``).
 """

@@ -11,7 +11,7 @@ updates' over the past gradients', so that it carries the units of the parameter
 """
 import numpy as np
 
-from tinydl.optim.optimizer import Optimizer, _check_non_negative
+from tinydl.optim.optimizer import Optimizer, _check_non_negative, torch_flags
 
 
 class Adadelta(Optimizer):
@@ -20,8 +20,9 @@ class Adadelta(Optimizer):
     State per parameter: ``step`` (int), ``square_avg`` (v), ``acc_delta`` (u).
     """
 
-    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0):
-        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay))
+    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, **torch_options):
+        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay,
+                                      **torch_flags("Adadelta", torch_options)))
 
     def _check_group(self, group):
         _check_non_negative("Adadelta", lr=group["lr"], eps=group["eps"],

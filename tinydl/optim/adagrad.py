@@ -10,19 +10,22 @@ coordinates that have moved a lot take small steps::
 """
 import numpy as np
 
-from tinydl.optim.optimizer import Optimizer, _check_non_negative
+from tinydl.optim.optimizer import Optimizer, _check_non_negative, torch_flags
 
 
 class Adagrad(Optimizer):
     """Adagrad(params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10).
 
-    State per parameter: ``step`` (int), ``sum`` (array S).
+    State per parameter: ``step`` (int), ``sum`` (array S). A group's own
+    ``initial_accumulator_value`` starts its parameters' S (torch 2.13 starts every S at the
+    constructor's value and ignores the group's).
     """
 
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0,
-                 initial_accumulator_value=0, eps=1e-10):
+                 initial_accumulator_value=0, eps=1e-10, **torch_options):
         defaults = dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
-                        initial_accumulator_value=initial_accumulator_value, eps=eps)
+                        initial_accumulator_value=initial_accumulator_value, eps=eps,
+                        **torch_flags("Adagrad", torch_options))
         super().__init__(params, defaults)
 
     def _check_group(self, group):

@@ -24,7 +24,7 @@ import numpy as np
 
 from tinydl import backends
 from tinydl.optim.optimizer import (Optimizer, _check_non_negative, _kernel_ready, _lerp_,
-                                    _lerp_weight)
+                                    _lerp_weight, torch_flags)
 
 
 class Adam(Optimizer):
@@ -34,12 +34,14 @@ class Adam(Optimizer):
     amsgrad, ``max_exp_avg_sq`` (vmax).
     """
 
-    _decoupled_weight_decay = False
+    _decoupled_weight_decay = False  # AdamW's default for the option
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                 amsgrad=False):
+                 amsgrad=False, **torch_options):
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                        amsgrad=amsgrad)
+                        amsgrad=amsgrad, decoupled_weight_decay=self._decoupled_weight_decay)
+        defaults.update(torch_flags(type(self).__name__, torch_options,
+                                    ("decoupled_weight_decay",)))
         super().__init__(params, defaults)
 
     def _check_group(self, group):
@@ -63,7 +65,7 @@ class Adam(Optimizer):
         state["step"] += 1
         t = state["step"]
         if wd != 0:
-            if self._decoupled_weight_decay:
+            if group.get("decoupled_weight_decay", self._decoupled_weight_decay):
                 param *= 1 - lr * wd
             else:
                 grad = grad + wd * param
@@ -109,6 +111,6 @@ class AdamW(Adam):
     _decoupled_weight_decay = True
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False):
+                 amsgrad=False, **torch_options):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                         amsgrad=amsgrad)
+                         amsgrad=amsgrad, **torch_options)

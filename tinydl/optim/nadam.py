@@ -13,7 +13,7 @@ momentum_decay, and the step mixes the current gradient with the *next* step's m
 """
 import numpy as np
 
-from tinydl.optim.optimizer import Optimizer, _check_non_negative, _lerp_
+from tinydl.optim.optimizer import Optimizer, _check_non_negative, _lerp_, torch_flags
 
 
 class NAdam(Optimizer):
@@ -26,9 +26,10 @@ class NAdam(Optimizer):
     _scalar_state = ("step", "mu_product")
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                 momentum_decay=4e-3):
+                 momentum_decay=4e-3, **torch_options):
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                        momentum_decay=momentum_decay)
+                        momentum_decay=momentum_decay, decoupled_weight_decay=False)
+        defaults.update(torch_flags("NAdam", torch_options, ("decoupled_weight_decay",)))
         super().__init__(params, defaults)
 
     def _check_group(self, group):
@@ -51,7 +52,10 @@ class NAdam(Optimizer):
         state["step"] += 1
         t = state["step"]
         if wd != 0:
-            grad = grad + wd * param
+            if group.get("decoupled_weight_decay"):  # NAdamW: as AdamW's
+                param *= 1 - lr * wd
+            else:
+                grad = grad + wd * param
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * psi))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
         state["mu_product"] *= mu

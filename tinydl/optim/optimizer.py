@@ -134,9 +134,34 @@ def _restore_option(value, current, where):
     return _copy_value(value, where)
 
 
-# torch options that change the update rule; tinydl's optimizers implement neither, so a
-# group that sets one is refused rather than silently stepped without it.
-_TORCH_ONLY_OPTIONS = ("maximize", "decoupled_weight_decay")
+# A torch option that changes the update rule, implemented here only by Adam and NAdam (an
+# option of theirs): a group of another optimizer that sets it is refused rather than silently
+# stepped without it.
+_TORCH_ONLY_OPTIONS = ("decoupled_weight_decay",)
+
+
+def torch_flags(optimizer, options, implemented=()):
+    """The group defaults for torch's keyword options given to ``optimizer``'s constructor
+    (``options``, a dict of keyword arguments): ``maximize`` (implemented by every optimizer:
+    the gradient is negated before the update, torch's rule), the options in
+    ``implemented`` (``decoupled_weight_decay`` for Adam and NAdam), and torch's switches
+    between implementations with the same arithmetic, ``foreach``, ``fused`` and
+    ``capturable``, which are accepted and ignored. ``differentiable=True`` (a step autograd
+    could follow) is refused; any other keyword is a TypeError naming the optimizer."""
+    options = dict(options)
+    flags = {"maximize": bool(options.pop("maximize", False))}
+    for key in implemented:
+        if key in options:
+            flags[key] = bool(options.pop(key))
+    if options.pop("differentiable", False):
+        raise ValueError(f"{optimizer}: differentiable=True is not implemented by tinydl (its "
+                         "step updates the arrays outside the graph)")
+    for key in ("foreach", "fused", "capturable"):
+        options.pop(key, None)
+    if options:
+        raise TypeError(f"{optimizer}.__init__() got an unexpected keyword argument "
+                        f"{next(iter(options))!r}")
+    return flags
 
 
 class Optimizer:
@@ -190,7 +215,7 @@ class Optimizer:
 
         Raises TypeError for non-Tensor or non-floating parameters and ValueError for a
         non-leaf parameter, a parameter already in another group, a misspelt option or
-        ``maximize`` / ``decoupled_weight_decay`` set to true (tinydl implements neither).
+        ``decoupled_weight_decay`` set to true in an optimizer that does not implement it.
         """
         name = type(self).__name__
         if not isinstance(param_group, dict):
@@ -204,9 +229,16 @@ class Optimizer:
             raise TypeError(f"{name}.add_param_group: params must be an ordered collection, "
                             "not a set (its order changes between runs)")
         params = list(params)
+        param_group = dict(param_group)
+        if params and all(isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str)
+                          for p in params):
+            # model.named_parameters(), as torch 2 takes it: the names go in the group
+            param_group["param_names"] = [p[0] for p in params]
+            params = [p[1] for p in params]
         for i, p in enumerate(params):
             if not isinstance(p, Tensor):
-                raise TypeError(f"{name}: can only optimize Tensors, got {type(p).__name__}")
+                raise TypeError(f"{name}: can only optimize Tensors (or (name, Tensor) pairs, "
+                                f"all of them), got {type(p).__name__}")
             if not np.issubdtype(p.data.dtype, np.floating):
                 raise TypeError(f"{name}: can only optimize floating-point Tensors, got dtype {p.data.dtype}")
             # backward never fills the .grad of a computed tensor, so it would never train.
@@ -275,6 +307,8 @@ class Optimizer:
                 param, grad = _working_view(p.data), _working_view(grad)
                 if grad.dtype != param.dtype:
                     grad = grad.astype(param.dtype)
+                if group.get("maximize"):  # torch: negated first, then weight decay etc.
+                    grad = -grad
                 state = self.state.get(p)
                 if not state:  # none yet, or the empty dict state[p] made
                     state = self.state[p] = self._init_state(param, group)
@@ -361,6 +395,8 @@ class Optimizer:
         for saved, group in zip(saved_groups, self.param_groups):
             new_group = {k: _restore_option(v, group.get(k), f"{name}.load_state_dict: option {k!r}")
                          for k, v in saved.items() if k != "params"}
+            for key, value in self.defaults.items():  # an option the checkpoint predates
+                new_group.setdefault(key, value)
             new_group["params"] = group["params"]
             new_groups.append(new_group)
         new_state = _StateByParam()

@@ -12,7 +12,7 @@ squared running mean (a variance estimate); ``momentum`` accumulates the normali
 """
 import numpy as np
 
-from tinydl.optim.optimizer import Optimizer, _check_non_negative, _lerp_
+from tinydl.optim.optimizer import Optimizer, _check_non_negative, _lerp_, torch_flags
 
 
 class RMSprop(Optimizer):
@@ -23,9 +23,10 @@ class RMSprop(Optimizer):
     """
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
-                 centered=False):
+                 centered=False, **torch_options):
         defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                        momentum=momentum, centered=centered)
+                        momentum=momentum, centered=centered,
+                        **torch_flags("RMSprop", torch_options))
         super().__init__(params, defaults)
 
     def _check_group(self, group):

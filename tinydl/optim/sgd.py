@@ -17,7 +17,7 @@ for every other case (and with ``tinydl.backends.numba`` off).
 import numpy as np
 
 from tinydl import backends
-from tinydl.optim.optimizer import Optimizer, _check_non_negative, _kernel_ready
+from tinydl.optim.optimizer import Optimizer, _check_non_negative, _kernel_ready, torch_flags
 
 
 class SGD(Optimizer):
@@ -33,9 +33,11 @@ class SGD(Optimizer):
     momentum != 0).
     """
 
-    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False):
+    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False,
+                 **torch_options):
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
-                        weight_decay=weight_decay, nesterov=nesterov)
+                        weight_decay=weight_decay, nesterov=nesterov,
+                        **torch_flags("SGD", torch_options))
         super().__init__(params, defaults)
 
     def _check_group(self, group):
