@@ -376,3 +376,50 @@ def test_replacing_a_non_persistent_buffer_forgets_that_it_was(replacement):
     del registry["x"]
     m._buffers["x"] = tinydl.ones(1)
     assert list(m.state_dict()) == ["x"]
+
+
+class _Holder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.pl = nn.ParameterList([tinydl.zeros(2), tinydl.ones(3)])
+        self.pd = nn.ParameterDict({"a": tinydl.zeros(1)})
+        self.seq = nn.Sequential(nn.Linear(2, 2), nn.ReLU())
+
+
+def test_parameter_containers_and_container_methods_as_in_torch():
+    """torch's names that raised AttributeError: ParameterList/Dict, Sequential.extend/insert/
+    pop, ModuleDict.update/pop/clear, get_submodule/get_parameter/get_buffer, half(). The key
+    lists are torch 2.13's for the same calls."""
+    m = _Holder()
+    m.pl.append(tinydl.zeros(4))
+    m.pd["b"] = tinydl.ones(2)
+    m.pd.update({"c": tinydl.zeros(3)})
+    m.seq.extend([nn.Linear(2, 1)])
+    m.seq.insert(1, nn.Tanh())
+    assert isinstance(m.seq.pop(1), nn.Tanh) and len(m.seq) == 3
+    keys = ["pl.0", "pl.1", "pl.2", "pd.a", "pd.b", "pd.c", "seq.0.weight", "seq.0.bias",
+            "seq.2.weight", "seq.2.bias"]
+    assert list(m.state_dict()) == keys
+    assert [name for name, _ in m.named_parameters()] == keys
+    assert all(isinstance(p, nn.Parameter) and p.requires_grad for p in m.pl)
+    assert m.get_submodule("seq.2") is m.seq[2]
+    assert m.get_parameter("seq.0.weight") is m.seq[0].weight
+    assert m.get_parameter("pd.b") is m.pd["b"]
+    with pytest.raises(AttributeError, match="get_submodule: _Holder.seq has no submodule '7'"):
+        m.get_submodule("seq.7.weight")
+    with pytest.raises(AttributeError, match="get_parameter: .* has no parameter 'bias'"):
+        m.get_parameter("seq.1.bias")
+    bn = nn.Sequential(nn.BatchNorm1d(2))
+    assert bn.get_buffer("0.running_mean") is bn[0].running_mean
+    assert m.pd.pop("a").shape == (1,) and list(m.pd) == ["b", "c"]
+    del m.pd["b"]
+    assert "b" not in m.pd and len(m.pd) == 1
+    m.half()
+    assert m.pl[0].dtype == np.float16 and m.seq[0].weight.dtype == np.float16
+    d = nn.ModuleDict({"x": nn.ReLU()})
+    d.update([("y", nn.Tanh())])
+    assert isinstance(d.pop("x"), nn.ReLU) and list(d) == ["y"]
+    d.clear()
+    assert len(d) == 0 and list(d.state_dict()) == []
+    with pytest.raises(TypeError, match="ParameterList: expected a Parameter or a Tensor"):
+        nn.ParameterList([[1.0, 2.0]])

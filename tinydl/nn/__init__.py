@@ -20,7 +20,7 @@ from tinydl.nn.misc import Embedding, Flatten, Unflatten, Upsample
 from tinydl.nn.misc import PixelShuffle, PixelUnshuffle
 from tinydl.nn.mlp import MLP
 from tinydl.nn.module import (IncompatibleKeys, Module, ModuleDict, ModuleList, Parameter,
-                              Sequential, StateDictError)
+                              ParameterDict, ParameterList, Sequential, StateDictError)
 from tinydl.nn.normalization import (BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm1d,
                                      InstanceNorm2d, LayerNorm)
 from tinydl.nn.pooling import AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
@@ -30,6 +30,7 @@ from tinydl.nn.conv3d import Conv3d
 __all__ = [
     "functional", "init", "toeplitz", "utils",
     "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "StateDictError",
+    "ParameterList", "ParameterDict",
     "IncompatibleKeys",
     "Identity", "Linear", "Bilinear", "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d",
     "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool2d",

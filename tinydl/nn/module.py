@@ -494,6 +494,42 @@ class Module:
         """Cast floating-point parameters and buffers to float32 in place."""
         return self.to(np.float32)
 
+    def half(self):
+        """Cast floating-point parameters and buffers to float16 in place."""
+        return self.to(np.float16)
+
+    def get_submodule(self, target):
+        """The submodule at the dotted path ``target`` ('' is this module), as torch's;
+        AttributeError names the first step that is missing or not a Module."""
+        module = self
+        if target == "":
+            return module
+        walked = type(self).__name__
+        for name in target.split("."):
+            child = module._modules.get(name) if name in module._modules else None
+            if not isinstance(child, Module):
+                raise AttributeError(f"get_submodule: {walked} has no submodule {name!r} "
+                                     f"(looking for {target!r})")
+            module, walked = child, f"{walked}.{name}"
+        return module
+
+    def get_parameter(self, target):
+        """The parameter at the dotted path ``target`` ('block.0.weight'), as torch's."""
+        return self._get_member(target, "_parameters", "parameter")
+
+    def get_buffer(self, target):
+        """The buffer at the dotted path ``target`` ('bn.running_mean'), as torch's."""
+        return self._get_member(target, "_buffers", "buffer")
+
+    def _get_member(self, target, registry, kind):
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        members = getattr(module, registry)
+        if name not in members:
+            raise AttributeError(f"get_{kind}: {type(module).__name__} {path!r} has no {kind} "
+                                 f"{name!r}")
+        return members[name]
+
     # ------------------------------------------------------------------ state
     def state_dict(self, destination=None, prefix="", keep_vars=False):
         """Parameters and persistent buffers by dotted name, in tree order.
@@ -594,6 +630,26 @@ class _ModuleSequence(Module):
         self.add_module(str(len(self._modules)), module)
         return self
 
+    def extend(self, modules):
+        """Append every module of an iterable."""
+        for module in modules:
+            self.append(module)
+        return self
+
+    def insert(self, index, module):
+        """Insert ``module`` before position ``index``, renumbering the rest."""
+        values = list(self._modules.values())
+        values.insert(index, module)
+        self._renumbered(values)
+
+    def pop(self, index=-1):
+        """Remove the module at ``index`` (the last by default) and return it; the rest are
+        renumbered."""
+        values = list(self._modules.values())
+        module = values.pop(_check_index(index, len(values), type(self).__name__))
+        self._renumbered(values)
+        return module
+
     def __delitem__(self, index):
         """Remove the module(s) at ``index`` (an int or a slice); the rest are renumbered
         '0', '1', ... as torch renumbers them (a Sequential built from a dict too)."""
@@ -672,18 +728,6 @@ class ModuleList(_ModuleSequence):
         index = _check_index(index, len(self._modules), "ModuleList")
         self.add_module(str(index), module)
 
-    def extend(self, modules):
-        """Append every module of an iterable."""
-        for module in modules:
-            self.append(module)
-        return self
-
-    def insert(self, index, module):
-        """Insert ``module`` before position ``index``, renumbering the rest."""
-        values = list(self._modules.values())
-        values.insert(index, module)
-        self._renumbered(values)
-
 
 class ModuleDict(Module):
     """An ordered dict of modules registered as children under their keys."""
@@ -725,3 +769,131 @@ class ModuleDict(Module):
     def items(self):
         """(name, module) pairs."""
         return self._modules.items()
+
+    def update(self, modules):
+        """Add or replace children from a mapping or an iterable of (name, module) pairs."""
+        for name, module in (modules.items() if hasattr(modules, "items") else modules):
+            self[name] = module
+
+    def pop(self, key):
+        """Remove the child ``key`` and return it."""
+        module = self[key] if key in self._modules else None
+        del self[key]
+        return module
+
+    def clear(self):
+        """Remove every child."""
+        for key in list(self._modules):
+            del self[key]
+
+
+class ParameterList(Module):
+    """A list of parameters registered as '0', '1', ... (torch's ``nn.ParameterList``): they
+    appear in ``parameters()`` and ``state_dict()`` of the module that holds the list. A
+    Tensor that is not a Parameter is made one (sharing its array), as torch does."""
+
+    def __init__(self, values=None):
+        super().__init__()
+        if values is not None:
+            self.extend(values)
+
+    def __len__(self):
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters.values())
+
+    def __getitem__(self, index):
+        values = list(self._parameters.values())
+        if isinstance(index, slice):
+            return ParameterList(values[index])
+        return values[_check_index(index, len(values), "ParameterList")]
+
+    def __setitem__(self, index, value):
+        index = _check_index(index, len(self._parameters), "ParameterList")
+        self.register_parameter(str(index), _as_parameter(value, "ParameterList"))
+
+    def append(self, value):
+        """Add ``value`` (a Parameter, or a Tensor made one) at the end."""
+        self.register_parameter(str(len(self._parameters)),
+                                _as_parameter(value, "ParameterList"))
+        return self
+
+    def extend(self, values):
+        """Append every value of an iterable."""
+        for value in values:
+            self.append(value)
+        return self
+
+    def extra_repr(self):
+        return "\n".join(f"({i}): Parameter of shape {tuple(p.shape)} ({p.dtype})"
+                         for i, p in enumerate(self))
+
+
+class ParameterDict(Module):
+    """An ordered dict of parameters registered under their keys (torch's
+    ``nn.ParameterDict``). A Tensor that is not a Parameter is made one."""
+
+    def __init__(self, parameters=None):
+        super().__init__()
+        if parameters is not None:
+            self.update(parameters)
+
+    def __getitem__(self, key):
+        return self._parameters[key]
+
+    def __setitem__(self, key, value):
+        self.register_parameter(key, _as_parameter(value, "ParameterDict"))
+
+    def __delitem__(self, key):
+        if key not in self._parameters:
+            raise KeyError(f"ParameterDict: no parameter named {key!r}")
+        delattr(self, key)
+
+    def __len__(self):
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters)
+
+    def __contains__(self, key):
+        return key in self._parameters
+
+    def keys(self):
+        """The parameter names."""
+        return self._parameters.keys()
+
+    def values(self):
+        """The parameters."""
+        return self._parameters.values()
+
+    def items(self):
+        """(name, parameter) pairs."""
+        return self._parameters.items()
+
+    def update(self, parameters):
+        """Add or replace parameters from a mapping or an iterable of (name, value) pairs."""
+        for key, value in (parameters.items() if hasattr(parameters, "items") else parameters):
+            self[key] = value
+
+    def pop(self, key):
+        """Remove the parameter ``key`` and return it."""
+        value = self[key] if key in self._parameters else None
+        del self[key]
+        return value
+
+    def get(self, key, default=None):
+        return self._parameters.get(key, default)
+
+    def extra_repr(self):
+        return "\n".join(f"({k}): Parameter of shape {tuple(p.shape)} ({p.dtype})"
+                         for k, p in self.items())
+
+
+def _as_parameter(value, caller):
+    """``value`` as a Parameter: itself, or a Tensor made one (sharing its array)."""
+    if isinstance(value, Parameter):
+        return value
+    if isinstance(value, Tensor):
+        return Parameter(value)
+    raise TypeError(f"{caller}: expected a Parameter or a Tensor, got {type(value).__name__}")
