@@ -283,6 +283,24 @@ def test_batchnorm_formula_and_errors():
         nn.BatchNorm2d(3)(T(x))
 
 
+def test_batch_norm_refuses_what_torch_refuses_instead_of_a_silent_or_nan_result():
+    """A running_mean without running_var was silently not updated; eps <= 0 in training
+    gave NaN on a constant channel (torch raises for both)."""
+    x = T(np.random.default_rng(0).standard_normal((4, 3)))
+    rm = T(np.zeros(3))
+    for call in (lambda: F.batch_norm(x, rm, None, training=True),
+                 lambda: F.instance_norm(x.reshape(4, 3, 1).expand(4, 3, 2), None, rm)):
+        with pytest.raises(ValueError, match="running_mean and running_var must either both "
+                                             "be None or neither"):
+            call()
+    for eps in (0.0, -1.0):
+        with pytest.raises(ValueError, match=f"batch_norm: eps must be positive during "
+                                             f"training, got {eps}"):
+            nn.BatchNorm1d(3, eps=eps).double()(T(np.ones((3, 3))))
+    bn = nn.BatchNorm1d(3, eps=0.0).double().eval()
+    assert np.isfinite(bn(x).data).all()  # with running statistics eps = 0 is fine
+
+
 def test_layer_instance_group_norm_against_torch():
     torch = pytest.importorskip("torch")
     x = np.random.default_rng(0).standard_normal((2, 4, 3, 3))
@@ -303,6 +321,23 @@ def test_layer_instance_group_norm_against_torch():
                                        err_msg=f"{name}, momentum={momentum}")
         ours.eval(), theirs.eval()
         np.testing.assert_allclose(ours(T(x)).data, theirs(torch.tensor(x)).numpy(), atol=1e-10)
+
+
+@pytest.mark.parametrize("cls, shape", [("InstanceNorm1d", (3, 5)), ("InstanceNorm2d", (2, 3, 3))])
+def test_instance_norm_takes_one_unbatched_sample_as_torch(cls, shape):
+    """(C, L) and (C, H, W) raised "expected input of shape (N, C, L)"; torch takes them."""
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(1).standard_normal(shape)
+    ours = getattr(nn, cls)(shape[0], affine=True, track_running_stats=True).double()
+    theirs = getattr(torch.nn, cls)(shape[0], affine=True, track_running_stats=True).double()
+    xo, xt = T(x, grad=True), torch.tensor(x, requires_grad=True)
+    yo, yt = ours(xo), theirs(xt)
+    assert yo.shape == shape
+    (yo * yo).sum().backward()
+    (yt * yt).sum().backward()
+    np.testing.assert_allclose(yo.data, yt.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(xo.grad.data, xt.grad.numpy(), atol=1e-12)
+    np.testing.assert_allclose(ours.running_var.data, theirs.running_var.numpy(), atol=1e-12)
 
 
 def test_dropout_seeded_scaled_and_identity_in_eval():

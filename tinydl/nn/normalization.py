@@ -126,6 +126,8 @@ class _InstanceNorm(_NormBase):
         super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype)
 
     def forward(self, x):
+        if x.ndim == self.expected_ndim[0] - 1:  # one unbatched sample (C, *spatial), as torch
+            return self.forward(x.unsqueeze(0)).squeeze(0)
         self._check_input(x)
         # Only the affine weight fixes the dtype: torch casts the running statistics to it.
         x = _norm_input(self, x, self.weight)
@@ -138,21 +140,23 @@ class _InstanceNorm(_NormBase):
 
 
 class InstanceNorm1d(_InstanceNorm):
-    """Instance normalisation of (N, C, L) inputs: per sample and channel over L."""
+    """Instance normalisation of (N, C, L) or unbatched (C, L) inputs: per sample and
+    channel over L."""
 
     expected_ndim = (3,)
-    layout = "(N, C, L)"
+    layout = "(N, C, L) or (C, L)"
 
 
 class InstanceNorm2d(_InstanceNorm):
-    """Instance normalisation of (N, C, H, W) inputs: per sample and channel over H, W.
+    """Instance normalisation of (N, C, H, W) or unbatched (C, H, W) inputs: per sample and
+    channel over H, W.
 
     Biased variance, eps inside the square root; no affine and no running statistics by
     default, as torch.
     """
 
     expected_ndim = (4,)
-    layout = "(N, C, H, W)"
+    layout = "(N, C, H, W) or (C, H, W)"
 
 
 class LayerNorm(Module):

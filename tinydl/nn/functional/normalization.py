@@ -158,7 +158,11 @@ def _normalize(x, axes, eps, weight=None, bias=None):
 
 def _check_running(x, running_mean, running_var, op):
     """Running statistics given must be floating-point Tensors (they are written in place)
-    holding one value per channel (C = x.shape[1])."""
+    holding one value per channel (C = x.shape[1]); both or neither (one alone would silently
+    not be updated in training)."""
+    if (running_mean is None) != (running_var is None):
+        raise ValueError(f"{op}: running_mean and running_var must either both be None or "
+                         f"neither be None (got only {'running_var' if running_mean is None else 'running_mean'})")
     for name, value in (("running_mean", running_mean), ("running_var", running_var)):
         if value is None:
             continue
@@ -202,6 +206,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if count <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
                              f"got input of shape {x.shape}")
+        if not eps > 0:  # a constant channel would divide 0 by 0
+            raise ValueError(f"batch_norm: eps must be positive during training, got {eps}")
         _check_affine(weight, bias, shape, "batch_norm")
         out, mean, var = _normalize(x, axes, eps, weight, bias)
         if running_mean is not None and running_var is not None:
