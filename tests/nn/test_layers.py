@@ -700,3 +700,35 @@ def test_upsample_first_positional_argument_is_the_scale_factor_as_the_contract(
     assert nn.Upsample(size=(3, 5))(x).shape == (1, 1, 3, 5)
     with pytest.raises(ValueError, match="Upsample: mode must be one of"):
         nn.Upsample(None, 2)  # torch's positional (size, scale_factor): loud, not silent
+
+
+@pytest.mark.parametrize("kw", [dict(max_norm=1.0), dict(max_norm=1.5, norm_type=1.0),
+                                dict(scale_grad_by_freq=True),
+                                dict(scale_grad_by_freq=True, padding_idx=1, max_norm=2.0)])
+def test_embedding_max_norm_and_scale_grad_by_freq_match_torch(kw):
+    """torch's Embedding arguments (a positional max_norm landed in dtype: "Cannot interpret
+    '1.0' as a data type"). max_norm rescales the picked rows of the weight in place."""
+    torch = pytest.importorskip("torch")
+    w = np.random.default_rng(0).standard_normal((6, 3)) * 2
+    idx = np.array([[1, 2, 1], [5, 1, 0]])
+    ours = nn.Embedding(6, 3, dtype=np.float64, **kw)
+    ours.weight.data[...] = w
+    theirs = torch.nn.Embedding(6, 3, dtype=torch.float64, **kw)
+    with torch.no_grad():
+        theirs.weight.copy_(torch.tensor(w))
+    c = np.random.default_rng(1).standard_normal((2, 3, 3))
+    (ours(tinydl.tensor(idx)) * T(c)).sum().backward()
+    (theirs(torch.tensor(idx)) * torch.tensor(c)).sum().backward()
+    np.testing.assert_allclose(ours.weight.data, theirs.weight.detach().numpy(), atol=1e-15)
+    np.testing.assert_allclose(ours.weight.grad.data, theirs.weight.grad.numpy(), atol=1e-15)
+
+
+def test_embedding_positional_arguments_and_from_pretrained_as_torch():
+    assert nn.Embedding(3, 2, None, 1.0).max_norm == 1.0
+    w = T(np.arange(6.0).reshape(3, 2))
+    frozen = nn.Embedding.from_pretrained(w)
+    assert not frozen.weight.requires_grad and np.shares_memory(frozen.weight.data, w.data)
+    np.testing.assert_array_equal(frozen(tinydl.tensor([2])).data, [[4.0, 5.0]])
+    assert nn.Embedding.from_pretrained(w, freeze=False).weight.requires_grad
+    with pytest.raises(NotImplementedError, match="sparse=True"):
+        nn.Embedding(3, 2, sparse=True)

@@ -7,6 +7,7 @@ from tinydl.nn import functional as F
 from tinydl.nn.functional.misc import _padding_row
 from tinydl.nn import init
 from tinydl.nn.module import Module, Parameter
+from tinydl.tensor import _check_device
 
 
 class Flatten(Module):
@@ -52,14 +53,47 @@ class Embedding(Module):
     """A lookup table: integer indices (*) -> rows of ``weight`` (num_embeddings, embedding_dim).
 
     weight starts N(0, 1) with the ``padding_idx`` row zero; that row gets no gradient.
+    torch's arguments, in torch's order: ``max_norm`` / ``norm_type`` (picked rows longer
+    than max_norm are scaled back to it in place, at each forward), ``scale_grad_by_freq``
+    (a row's gradient divided by how often the batch picks it), ``sparse`` (False only:
+    gradients are dense), ``_weight`` / ``_freeze`` (an initial weight, as
+    ``from_pretrained`` uses them), ``device`` (the CPU only) and ``dtype``.
     """
 
-    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, dtype=np.float32):
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None,
+                 norm_type=2.0, scale_grad_by_freq=False, sparse=False, _weight=None,
+                 _freeze=False, device=None, dtype=np.float32):
         super().__init__()
+        if device is not None:
+            _check_device(device, "Embedding")
+        if sparse:
+            raise NotImplementedError("Embedding: sparse=True (a sparse gradient) is not "
+                                      "implemented by tinydl; its gradients are dense")
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx = _padding_row(padding_idx, num_embeddings, "Embedding")
-        self.weight = Parameter(np.empty((num_embeddings, embedding_dim), dtype=dtype))
-        self.reset_parameters()
+        self.max_norm, self.norm_type = max_norm, norm_type
+        self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
+        if _weight is None:
+            self.weight = Parameter(np.empty((num_embeddings, embedding_dim), dtype=dtype),
+                                    requires_grad=not _freeze)
+            self.reset_parameters()
+        else:
+            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
+                raise ValueError(f"Embedding: _weight of shape {tuple(_weight.shape)} does not "
+                                 f"match ({num_embeddings}, {embedding_dim})")
+            self.weight = Parameter(_weight, requires_grad=not _freeze)
+
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, max_norm=None,
+                        norm_type=2.0, scale_grad_by_freq=False, sparse=False):
+        """An Embedding whose weight is ``embeddings`` (2-D; a Tensor's array is shared, as
+        torch's), not trained when ``freeze``, as torch's."""
+        if np.ndim(embeddings) != 2:
+            raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-D, got shape "
+                             f"{np.shape(embeddings)}")
+        rows, dim = np.shape(embeddings)
+        return cls(rows, dim, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse,
+                   _weight=embeddings, _freeze=freeze)
 
     def reset_parameters(self):
         """Draw N(0, 1) and zero the padding row."""
@@ -68,7 +102,8 @@ class Embedding(Module):
             self.weight.data[self.padding_idx] = 0
 
     def forward(self, indices):
-        return F.embedding(indices, self.weight, self.padding_idx)
+        return F.embedding(indices, self.weight, self.padding_idx, self.max_norm,
+                           self.norm_type, self.scale_grad_by_freq, self.sparse)
 
     def extra_repr(self):
         text = f"{self.num_embeddings}, {self.embedding_dim}"

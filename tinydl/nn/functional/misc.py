@@ -6,6 +6,7 @@ import numbers
 import numpy as np
 
 import tinydl
+from tinydl.autograd import bump_version
 from tinydl.ops._checks import _check_fill_fits, _check_ndim, _index_array, _tensor, _tuple
 from tinydl.ops._util import held_array
 from tinydl.ops.linalg import AlongAxis
@@ -51,12 +52,20 @@ def _padding_row(padding_idx, num_embeddings, caller):
     return padding_idx % num_embeddings
 
 
-def embedding(input, weight, padding_idx=None):
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
+              scale_grad_by_freq=False, sparse=False):
     """Rows of ``weight`` (num_embeddings, dim) picked by integer ``input`` (*) -> (*, dim).
 
     Rows picked at ``padding_idx`` get no gradient, as in torch; a negative ``padding_idx``
-    counts from the end (-1 is the last row), also as in torch.
+    counts from the end (-1 is the last row), also as in torch. ``max_norm``: each row that
+    ``input`` picks and whose ``norm_type``-norm exceeds it is first scaled in place to
+    ``max_norm`` (torch's ``embedding_renorm_``: by max_norm / (norm + 1e-7)), so the weight
+    changes. ``scale_grad_by_freq``: a row's gradient is divided by how often ``input`` picks
+    it. ``sparse=True`` (torch's sparse gradient) is not implemented.
     """
+    if sparse:
+        raise NotImplementedError("embedding: sparse=True (a sparse gradient) is not "
+                                  "implemented by tinydl; its gradients are dense")
     idx = held_array(_index_array(input, "embedding"), input)  # (backward reads it)
     if np.ndim(weight) != 2:  # a 1-d weight would index to scalars, silently (torch refuses)
         raise ValueError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got "
@@ -65,11 +74,33 @@ def embedding(input, weight, padding_idx=None):
         raise ValueError(f"embedding: indices must be in [0, {weight.shape[0]}), got range "
                          f"[{idx.min()}, {idx.max()}]")
     padding_idx = _padding_row(padding_idx, weight.shape[0], "embedding")
+    if max_norm is not None:
+        _renormalize_rows(weight, idx, max_norm, norm_type)
     out = weight[idx]
     if padding_idx is not None and weight.requires_grad:
         keep = Tensor._wrap((idx != padding_idx)[..., None])
         out = tinydl.where(keep, out, weight.detach()[idx])
+    if scale_grad_by_freq and out.requires_grad:
+        rows, counts = np.unique(idx, return_counts=True)
+        scale = (1.0 / counts[np.searchsorted(rows, idx)]).astype(out.dtype)[..., None]
+        out.register_hook(lambda g: g * Tensor._wrap(scale))
     return out
+
+
+def _renormalize_rows(weight, idx, max_norm, norm_type):
+    """torch's ``embedding_renorm_``: the picked rows whose norm exceeds ``max_norm`` scaled in
+    place by max_norm / (norm + 1e-7), outside the graph (a write: the version is bumped)."""
+    if not isinstance(weight, Tensor):
+        raise TypeError("embedding: max_norm renormalises the weight in place, so it must be a "
+                        f"Tensor, got {type(weight).__name__}")
+    rows = np.unique(idx)
+    picked = weight.data[rows]
+    norms = np.linalg.norm(picked, ord=norm_type, axis=1)
+    over = norms > max_norm
+    if over.any():
+        weight.data[rows[over]] = picked[over] * (
+            max_norm / (norms[over] + 1e-7))[:, None].astype(picked.dtype)
+        bump_version(weight)
 
 
 def one_hot(tensor, num_classes=-1):
