@@ -693,7 +693,10 @@ class Tensor:
         if values.shape != self.shape:
             raise RuntimeError(f"{op}: the result has shape {values.shape}, which cannot be "
                                f"written into a tensor of shape {self.shape} in place")
-        if values.dtype != self.dtype and not np.can_cast(values.dtype, self.dtype, "same_kind"):
+        # An integer result written into another integer dtype wraps, as torch's uint8 +=
+        # int64 does; a float into an integer, or anything into bool, is refused.
+        if (values.dtype != self.dtype and not np.can_cast(values.dtype, self.dtype, "same_kind")
+                and not (values.dtype.kind in "iu" and self.dtype.kind in "iu")):
             raise RuntimeError(f"{op}: result type {values.dtype} can't be cast to the desired "
                                f"output type {self.dtype} (the in-place op would truncate); "
                                "cast first, e.g. t = t.float()")

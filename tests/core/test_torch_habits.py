@@ -1092,3 +1092,67 @@ def test_torch_elementwise_max_of_two_tensors_points_to_maximum():
     with pytest.raises(TypeError, match=r"element-wise min\(a, b\) is tinydl.minimum"):
         a.min(b)
     assert td.maximum(a, b).tolist() == [[2.0, 5.0]]
+
+
+# ============================================================================ dtype edges
+@pytest.mark.parametrize("op, expected", [
+    (lambda x: x / 65536, [100 / 65536, 0.0]),        # 65536 itself overflowed float16: 0
+    (lambda x: x * -1e9, [-np.inf, -0.0]),            # the attention-mask idiom: was [-inf, nan]
+    (lambda x: x * 1e-7, [1e-5, 0.0]),
+    (lambda x: x - 70000.5, [-np.inf, -np.inf]),
+])
+def test_float16_with_a_python_number_is_computed_as_torch(op, expected):
+    """A float16 tensor with a Python number: the number was rounded to float16 first
+    (-1e9 -> -inf, so 0 * -1e9 was NaN); torch computes in float32 and rounds once."""
+    out = op(td.tensor([100.0, 0.0], dtype=np.float16))
+    assert out.dtype == np.float16
+    np.testing.assert_array_equal(out.numpy(), np.array(expected, np.float16))
+    if torch is not None:
+        theirs = op(torch.tensor([100.0, 0.0], dtype=torch.float16)).numpy()
+        np.testing.assert_array_equal(out.numpy(), theirs)
+
+
+def test_float_scans_carry_their_running_total_wide_as_torch():
+    """cumsum/cumprod ran in the input's dtype: 5,000 float16 ones summed to 2048, a million
+    float32 0.1s to 100958 (torch: 5000 and 100000); [3e38, 3e38, 0] ended in NaN."""
+    assert td.ones(5000, dtype=np.float16).cumsum(0)[-1].item() == 5000.0
+    assert td.full((10 ** 6,), 0.1).cumsum(0)[-1].item() == np.float32(100000.0)
+    np.testing.assert_array_equal(td.tensor([3e38, 3e38, 0.0]).cumprod(0).numpy(),
+                                  np.array([3e38, np.inf, 0.0], np.float32))
+    x = td.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    x.cumsum(0).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 2.0, 1.0])
+
+
+def test_where_refuses_a_python_integer_its_integer_dtype_cannot_hold():
+    """np.where wrapped it silently (300 -> 44 for int8); arithmetic refuses (torch too)."""
+    t = td.tensor([1, 2], dtype=np.int8)
+    with pytest.raises(OverflowError, match="where: Python integer 300 out of bounds for int8"):
+        td.where(td.tensor([True, False]), t, 300)
+    np.testing.assert_array_equal(td.where(td.tensor([True, False]), t, -128).numpy(), [1, -128])
+
+
+def test_an_integer_result_written_into_another_integer_dtype_wraps_as_torch():
+    """uint8 += int64 was refused as a truncation; torch wraps (a float into an int still
+    raises)."""
+    t = td.tensor([0, 250], dtype=np.uint8)
+    t += td.tensor([1, 10])
+    np.testing.assert_array_equal(t.numpy(), [1, 4])
+    t.sub_(td.tensor([2, 2]))
+    np.testing.assert_array_equal(t.numpy(), [255, 2])
+    assert t.dtype == np.uint8
+    with pytest.raises(RuntimeError, match="can't be cast to the desired output type"):
+        t /= 2
+
+
+def test_an_integer_to_a_negative_power_is_a_value_error_not_a_shape_error():
+    with pytest.raises(ValueError, match="negative integer power; make the base floating") as e:
+        td.tensor([2, 3]) ** td.tensor([-1, 2])
+    assert not isinstance(e.value, td.ops._util.ShapeError)
+    np.testing.assert_allclose((td.tensor([2.0, 3.0]) ** td.tensor([-1, 2])).numpy(), [0.5, 9])
+
+
+def test_rounding_a_bool_tensor_keeps_bool():
+    b = td.tensor([True, False])
+    for out in (b.round(), b.floor(), b.ceil(), b.trunc()):
+        assert out.dtype == np.bool_  # round was float16 (NumPy's)

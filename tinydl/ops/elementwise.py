@@ -22,11 +22,33 @@ from tinydl.tensor import Tensor
 
 def _binary(op, fn, a, b):
     try:
+        if (type(b) in _PYTHON_NUMBERS and getattr(a, "dtype", None) == np.float16
+                or type(a) in _PYTHON_NUMBERS and getattr(b, "dtype", None) == np.float16):
+            return _half_with_number(fn, a, b)
         return fn(a, b)
     except ValueError as err:
         check_broadcast(op, a, b)
+        if "negative integer powers" in str(err):  # not a shape problem: NumPy's message
+            raise ValueError(f"{op}: {err} (an integer tensor to a negative integer power; "
+                             "make the base floating point)") from None
         raise ShapeError(f"{op}: {err} (operands of shapes {shape_of(a)} and {shape_of(b)})"
                          ) from None
+
+
+_PYTHON_NUMBERS = (float, int)
+
+
+def _half_with_number(fn, a, b):
+    """A float16 array with a Python number, computed as torch computes it: in float32 with
+    the number unrounded, the result rounded to float16 once. NumPy would round the number to
+    float16 first: x * -1e9 (an attention mask) became x * -inf, NaN at x = 0, and x / 65536
+    underflowed to 0 (torch: 1.5e-3 for x = 100)."""
+    wide = (a.astype(np.float32), b) if type(b) in _PYTHON_NUMBERS else (a, b.astype(np.float32))
+    out = fn(*wide)
+    if out.dtype != np.float32:
+        return out
+    with np.errstate(over="ignore"):  # past 65504 the result is inf, as torch's (silent)
+        return out.astype(np.float16)
 
 
 def _operands(a, b):
@@ -638,6 +660,12 @@ def where(condition, a=None, b=None):
         kind = (DEFAULT_FLOAT if any(isinstance(v, float) for v in (a, b)) else
                 np.bool_ if all(isinstance(v, bool) for v in (a, b)) else np.int64)
         a, b = Tensor._wrap(np.asarray(a, kind)), Tensor._wrap(np.asarray(b, kind))
+    for number, other in ((a, b), (b, a)):
+        if (type(number) is int and isinstance(other, Tensor) and other.dtype.kind in "iu"
+                and not np.iinfo(other.dtype).min <= number <= np.iinfo(other.dtype).max):
+            # np.where would wrap it (300 -> 44 for int8); arithmetic refuses, as torch here
+            raise OverflowError(f"where: Python integer {number} out of bounds for "
+                                f"{other.dtype} (the other value's dtype)")
     return Where.apply(cond, *promote_operands(a, b))
 
 

@@ -89,6 +89,8 @@ class Round(_Stepwise):
 
     @staticmethod
     def forward(ctx, x, decimals=0):
+        if np.asarray(x).dtype == np.bool_:  # NumPy's round of bools is float16
+            return np.array(x)
         # np.round also rounds integers to negative decimals (1234 -> 1200).
         return np.round(x, decimals)
 
