@@ -600,3 +600,40 @@ def test_conv_transpose_of_a_zero_length_spatial_axis_raises_as_torch():
             make()(tinydl.zeros(*shape))
     out = nn.ConvTranspose2d(3, 4, 3, stride=2)(tinydl.zeros(0, 3, 2, 2))  # an empty batch works
     assert out.shape == (0, 4, 5, 5)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+@pytest.mark.parametrize("cls, shape, padding, kernel, dilation", [
+    ("Conv1d", (2, 3, 7), 1, 3, 1), ("Conv2d", (2, 3, 6, 5), "same", 4, 1),
+    ("Conv2d", (1, 3, 6, 5), (2, 1), 3, 1), ("Conv2d", (1, 3, 6, 6), "same", 3, 2),
+    ("Conv3d", (1, 2, 4, 5, 4), 1, 3, 1)])
+def test_padding_modes_match_torch(mode, cls, shape, padding, kernel, dilation):
+    """padding_mode reflect/replicate/circular raised "only padding_mode='zeros'"."""
+    torch = pytest.importorskip("torch")
+    ours = getattr(nn, cls)(shape[1], 4, kernel, padding=padding, dilation=dilation,
+                            padding_mode=mode).double()
+    theirs = getattr(torch.nn, cls)(shape[1], 4, kernel, padding=padding, dilation=dilation,
+                                    padding_mode=mode).double()
+    with torch.no_grad():
+        theirs.weight.copy_(torch.tensor(ours.weight.numpy()))
+        theirs.bias.copy_(torch.tensor(ours.bias.numpy()))
+    x = np.random.default_rng(0).standard_normal(shape)
+    xo, xt = tinydl.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    with np.errstate(all="ignore"):
+        (ours(xo) ** 2).sum().backward()
+    (theirs(xt) ** 2).sum().backward()
+    np.testing.assert_allclose(ours(xo).numpy(), theirs(xt).detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(xo.grad.numpy(), xt.grad.numpy(), atol=1e-11)
+    np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), atol=1e-11)
+    assert f"padding_mode={mode}" in repr(ours)
+
+
+def test_conv_layer_arguments_torch_refuses_are_refused_at_construction():
+    with pytest.raises(ValueError, match="padding='same' is not supported for strided"):
+        nn.Conv2d(3, 4, 3, padding="same", stride=2)
+    with pytest.raises(ValueError, match="padding must be 'valid', 'same'"):
+        nn.Conv1d(3, 4, 3, padding="bogus")
+    with pytest.raises(ValueError, match="padding_mode must be one of"):
+        nn.Conv2d(3, 4, 3, padding_mode="mirror")
+    with pytest.raises(ValueError, match="only padding_mode='zeros' is supported for transposed"):
+        nn.ConvTranspose2d(3, 4, 3, padding_mode="reflect")

@@ -9,6 +9,7 @@ promote a float32 layer fed float64 or integers to float64, torch raises, and so
 import numpy as np
 
 from tinydl.nn import functional as F
+from tinydl.nn.functional.conv import _conv_padding
 from tinydl.nn.init import _calculate_fan_in_and_fan_out
 from tinydl.nn.linear import _reset_affine
 from tinydl.nn.module import Module, Parameter, _check_size, _layer_input
@@ -22,7 +23,14 @@ def _ntuple(value, n, caller, name):
     return F._tuple(value, n, caller, name, 0)
 
 
+_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
 class _ConvNd(Module):
+    """What the convolution layers share. ``padding_mode`` 'reflect', 'replicate' or
+    'circular' (not for transposed convolutions, as torch) pads the input with ``F.pad`` in
+    that mode by the layer's padding, then convolves unpadded, as torch does."""
+
     transposed = False
 
     def __init__(self, n, in_channels, out_channels, kernel_size, stride, padding, dilation,
@@ -35,14 +43,27 @@ class _ConvNd(Module):
         if in_channels % groups or out_channels % groups:
             raise ValueError(f"{name}: in_channels ({in_channels}) and out_channels "
                              f"({out_channels}) must be divisible by groups ({groups})")
-        if padding_mode != "zeros":
-            raise ValueError(f"{name}: only padding_mode='zeros' is supported, got "
+        if padding_mode not in _PADDING_MODES:
+            raise ValueError(f"{name}: padding_mode must be one of {_PADDING_MODES}, got "
                              f"{padding_mode!r}")
+        if self.transposed and padding_mode != "zeros":
+            raise ValueError(f"{name}: only padding_mode='zeros' is supported for transposed "
+                             f"convolutions (as torch), got {padding_mode!r}")
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size = F._tuple(kernel_size, n, name, "kernel_size", 1)
         self.stride = F._tuple(stride, n, name, "stride", 1)
         self.padding = _ntuple(padding, n, name, "padding")
         self.dilation = F._tuple(dilation, n, name, "dilation", 1)
+        # padding='same' or 'valid', and any padding other than zeros, are settled now (torch
+        # refuses a bad one in the constructor, not at the first forward)
+        pairs = _conv_padding(self.padding, self.kernel_size, self.dilation, self.stride,
+                              name)
+        if padding_mode != "zeros":
+            # F.pad's widths: (before, after) per axis, the last axis first
+            starts, extra = pairs
+            extra = extra or (0,) * n
+            self._mode_widths = tuple(w for start, more in zip(starts[::-1], extra[::-1])
+                                      for w in (start, start + more))
         self.output_padding = F._tuple(output_padding, n, name, "output_padding", 0)
         F._check_output_padding(self.output_padding, self.stride, self.dilation, name)
         self.padding_mode = padding_mode
@@ -56,6 +77,13 @@ class _ConvNd(Module):
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
+
+    def _conv_padding(self, x):
+        """``(x, padding)`` for the convolution: x padded in ``padding_mode`` and no further
+        padding, or x itself and the layer's zero padding."""
+        if self.padding_mode == "zeros":
+            return x, self.padding
+        return F.pad(x, self._mode_widths, mode=self.padding_mode), 0
 
     def reset_parameters(self):
         """Re-draw weight and bias with torch's default initialisation."""
@@ -75,6 +103,8 @@ class _ConvNd(Module):
             text += f", groups={self.groups}"
         if self.bias is None:
             text += ", bias=False"
+        if self.padding_mode != "zeros":
+            text += f", padding_mode={self.padding_mode}"
         return text
 
 
@@ -89,7 +119,8 @@ class Conv1d(_ConvNd):
     def forward(self, x):
         if type(x) is not Tensor or x.dtype != self.weight.dtype:
             x = _layer_input(self, x, self.weight)
-        return F.conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+        x, padding = self._conv_padding(x)
+        return F.conv1d(x, self.weight, self.bias, self.stride, padding, self.dilation,
                         self.groups)
 
 
@@ -106,9 +137,10 @@ class Conv2d(_ConvNd):
     def forward(self, x):
         if type(x) is not Tensor or x.dtype != self.weight.dtype:
             x = _layer_input(self, x, self.weight)
+        x, padding = self._conv_padding(x)
         # F.conv2d's argument checks, made once: the geometry is rebuilt (and checked) only
         # when the kernel, stride, padding or dilation change.
-        key = (self.weight.shape[2:], self.stride, self.padding, self.dilation)
+        key = (self.weight.shape[2:], self.stride, padding, self.dilation)
         if key != self._geometry_key:
             self._geometry = F.conv2d_geometry(*key, "Conv2d")
             self._geometry_key = key
