@@ -306,3 +306,47 @@ def test_collate_keeps_torchs_float_and_container_types():
     assert type(ordered) is collections.OrderedDict
     assert default_collate([b"a", b"b"]) == [b"a", b"b"]
     assert default_collate([np.float64(1.0), np.float64(2.0)]).dtype == np.float64
+
+
+# --- torch's DataLoader arguments and habits ---------------------------------------------
+def test_a_tensor_dataset_subclass_that_overrides_getitem_is_used_by_the_loader():
+    """get_batch sliced the arrays directly, so an augmenting __getitem__ never ran."""
+    class Scaled(TensorDataset):
+        def __getitem__(self, index):
+            (x,) = super().__getitem__(index)
+            return (x * 10,)
+
+    batch, = next(iter(DataLoader(Scaled(np.arange(4.0, dtype=np.float32)), batch_size=4)))
+    np.testing.assert_array_equal(batch.numpy(), [0.0, 10.0, 20.0, 30.0])
+
+    class Batched(TensorDataset):  # a subclass with its own get_batch keeps it
+        def get_batch(self, indices):
+            return ("mine", indices.tolist())
+
+    assert next(iter(DataLoader(Batched(np.arange(4.0)), batch_size=2))) == ("mine", [0, 1])
+
+
+def test_torchs_fourth_positional_argument_is_refused_not_read_as_drop_last():
+    """DataLoader(ds, 4, False, [0, 1]) is torch's sampler; it was read as drop_last=True."""
+    with pytest.raises(TypeError, match="fourth positional argument is drop_last; torch's is "
+                                        "sampler"):
+        DataLoader(TensorDataset(np.arange(4.0)), 4, False, [0, 1])
+
+
+def test_sampler_batch_sampler_and_collate_fn_as_torch():
+    ds = TensorDataset(np.arange(6.0))
+    loader = DataLoader(ds, 2, sampler=[5, 0, 3])
+    assert epoch_ids(loader) == [[5.0, 0.0], [3.0]] and len(loader) == 2
+    assert len(DataLoader(ds, 2, sampler=[5, 0, 3], drop_last=True)) == 1
+    loader = DataLoader(ds, batch_sampler=[[5, 0], [3], [1, 2, 4]])
+    assert epoch_ids(loader) == [[5.0, 0.0], [3.0], [1.0, 2.0, 4.0]] and len(loader) == 3
+    sizes = DataLoader(ds, 4, collate_fn=lambda samples: len(samples), num_workers=2,
+                       pin_memory=True)
+    assert list(sizes) == [4, 2]
+    from tinydl.distributed import DistributedSampler
+    sampler = DistributedSampler(ds, num_replicas=2, rank=1, shuffle=False)
+    assert epoch_ids(DataLoader(ds, 8, sampler=sampler)) == [[1.0, 3.0, 5.0]]
+    with pytest.raises(ValueError, match="sampler option is mutually exclusive with shuffle"):
+        DataLoader(ds, 2, shuffle=True, sampler=[0])
+    with pytest.raises(ValueError, match="batch_sampler option is mutually exclusive"):
+        DataLoader(ds, 2, batch_sampler=[[0]])

@@ -171,48 +171,101 @@ class DataLoader:
     permutation from it per epoch, so epoch ``e`` is the same in every run and differs from
     epoch ``e + 1``; with ``seed=None`` permutations come from tinydl's global generator
     (``tinydl.manual_seed``). The permutation is drawn when ``iter(loader)`` is called.
-    Batches are collated by the dataset's ``get_batch`` when it has one, else by
-    ``default_collate``.
+    Batches are collated by the dataset's ``get_batch`` when it has one (and a subclass has
+    not overridden ``__getitem__`` below it), else by ``default_collate``.
+
+    torch's keyword arguments: ``sampler`` (an iterable of indices with ``len()``, such as
+    ``tinydl.distributed.DistributedSampler``; it replaces ``shuffle``), ``batch_sampler``
+    (an iterable of index lists; it replaces ``batch_size``, ``shuffle``, ``sampler`` and
+    ``drop_last``), ``collate_fn`` (replaces the collation above), ``num_workers`` (batches are
+    always loaded in this process; any count is accepted), and ``pin_memory``, ``timeout``,
+    ``prefetch_factor``, ``persistent_workers`` (no effect on the CPU, accepted). The fourth
+    positional argument is ``drop_last`` (tinydl's API); torch's is ``sampler``, so a
+    non-bool there raises.
     """
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None):
+    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None, *,
+                 sampler=None, batch_sampler=None, collate_fn=None, num_workers=0,
+                 pin_memory=False, timeout=0, prefetch_factor=None, persistent_workers=False):
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
             raise TypeError(f"DataLoader: dataset must support len() and indexing, got "
                             f"{type(dataset).__name__}")
-        if (isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral)
+        if not isinstance(drop_last, (bool, np.bool_)) and drop_last not in (0, 1):
+            raise TypeError(f"DataLoader: drop_last must be a bool, got "
+                            f"{type(drop_last).__name__} (tinydl's fourth positional argument "
+                            "is drop_last; torch's is sampler: pass sampler= by keyword)")
+        if batch_sampler is not None:
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError("DataLoader: batch_sampler option is mutually exclusive with "
+                                 "batch_size, shuffle, sampler, and drop_last")
+        elif (isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral)
                 or batch_size < 1):
             raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
+        if collate_fn is not None and not callable(collate_fn):
+            raise TypeError(f"DataLoader: collate_fn must be callable, got "
+                            f"{type(collate_fn).__name__}")
+        if isinstance(num_workers, bool) or not isinstance(num_workers, numbers.Integral) \
+                or num_workers < 0:
+            raise ValueError(f"DataLoader: num_workers must be a non-negative int, got "
+                             f"{num_workers!r}")
         self.dataset = dataset
-        self.batch_size = int(batch_size)
+        self.batch_size = None if batch_sampler is not None else int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
         self.seed = seed
+        self.sampler, self.batch_sampler, self.collate_fn = sampler, batch_sampler, collate_fn
+        self.num_workers, self.pin_memory = num_workers, pin_memory
         self._generator = None if seed is None else resolve_generator(seed, "DataLoader")
 
     def __len__(self):
-        n = len(self.dataset)
+        if self.batch_sampler is not None:
+            return len(self.batch_sampler)
+        n = len(self.sampler) if self.sampler is not None else len(self.dataset)
         if self.drop_last:
             return n // self.batch_size
         return math.ceil(n / self.batch_size)
 
     def __iter__(self):
-        n = len(self.dataset)
-        if self.shuffle:
+        if self.batch_sampler is not None:
+            return (self._collate(np.asarray(list(b), dtype=np.int64))
+                    for b in self.batch_sampler)
+        if self.sampler is not None:
+            order = np.fromiter((int(i) for i in self.sampler), dtype=np.int64)
+        elif self.shuffle:
             generator = self._generator or resolve_generator(None, "DataLoader")
-            order = generator.permutation(n)
+            order = generator.permutation(len(self.dataset))
         else:
-            order = np.arange(n)
+            order = np.arange(len(self.dataset))
         return self._batches(order)
 
     def _batches(self, order):
         stop = len(order) - len(order) % self.batch_size if self.drop_last else len(order)
-        get_batch = getattr(self.dataset, "get_batch", None)
         for start in range(0, stop, self.batch_size):
-            indices = order[start:start + self.batch_size]
-            if get_batch is not None:
-                yield get_batch(indices)
-            else:
-                yield default_collate([self.dataset[int(i)] for i in indices])
+            yield self._collate(order[start:start + self.batch_size])
+
+    def _collate(self, indices):
+        if self.collate_fn is not None:
+            return self.collate_fn([self.dataset[int(i)] for i in indices])
+        get_batch = _own_get_batch(self.dataset)
+        if get_batch is not None:
+            return get_batch(indices)
+        return default_collate([self.dataset[int(i)] for i in indices])
+
+
+def _own_get_batch(dataset):
+    """The dataset's ``get_batch``, unless a subclass overrides ``__getitem__`` below the class
+    that defines it (an augmenting ``TensorDataset`` subclass: its ``__getitem__`` must run)."""
+    get_batch = getattr(dataset, "get_batch", None)
+    if get_batch is None:
+        return None
+    mro = type(dataset).__mro__
+    batch_owner = next((k for k in mro if "get_batch" in k.__dict__), None)
+    item_owner = next((k for k in mro if "__getitem__" in k.__dict__), None)
+    if batch_owner is None or item_owner is None or issubclass(batch_owner, item_owner):
+        return get_batch
+    return None
 
 
 def mean_std(dataset):
