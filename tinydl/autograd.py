@@ -691,10 +691,15 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
                 out = ctx.output  # t may be an edge standing for it
                 if out is not None and out._retains_grad:
                     _accumulate_grad(out, g, create_graph, handed, grads)
-            if ctx is None or (feeding is not None and key not in feeding):
+            if ctx is None:
                 continue
             if ctx.released:
+                # Before the grad()/inputs= skip below: a freed node keeps no inputs, so
+                # whether it leads to the inputs asked for cannot be told, and skipping it
+                # silently dropped the gradient through it (torch raises).
                 raise RuntimeError(_RELEASED_MESSAGE)
+            if feeding is not None and key not in feeding:
+                continue
             if ctx.epoch != _inplace_epoch:
                 _check_versions(ctx, ctx.output)
             if _profiler is None:
@@ -761,7 +766,12 @@ def _leading_to(order, targets):
     needed, feeding = set(), set()
     for t, key in reversed(order):  # inputs before the nodes that consume them
         ctx = t._ctx
-        if ctx is not None and any(isinstance(inp, Tensor) and inp._requires_grad
+        if ctx is not None and ctx.released:
+            # freed by an earlier backward: its inputs are gone, so it may lead to a target;
+            # counted as needed, it raises when its gradient arrives (_run_backward)
+            needed.add(key)
+            feeding.add(key)
+        elif ctx is not None and any(isinstance(inp, Tensor) and inp._requires_grad
                                    and not _promoted_later(inp, ctx)
                                    and _key(inp) in needed for inp in ctx.inputs or ()):
             feeding.add(key)
@@ -807,7 +817,9 @@ def _accumulate_grad(t, g, create_graph, handed, pending):
 
     The first gradient is stored without a copy when its array is fresh (``_fresh``);
     otherwise, e.g. ``a + b`` passing one gradient to both, or a broadcast view from ``sum``,
-    it is copied. Later gradients are added in place.
+    it is copied. Later gradients are added in place into a leaf's ``.grad``; a non-leaf's
+    retained ``.grad`` is replaced by the sum (torch's retain_grad: a tensor kept from the
+    last step stays as it was).
     """
     # Writes the slot behind .grad: g has t's shape and dtype (backward casts each gradient to
     # its input's dtype, _check_roots and _run_hooks check the others), so the checks of the
@@ -827,6 +839,9 @@ def _accumulate_grad(t, g, create_graph, handed, pending):
         t._grad = Tensor._wrap(data)
         return
     held = t._grad.data
+    if t._ctx is not None:  # a non-leaf's retained .grad: a new tensor, as torch's
+        t._grad = Tensor._wrap(held + g.data)
+        return
     if held.flags.writeable and held.shape == g.shape and np.can_cast(g.dtype, held.dtype,
                                                                       "same_kind"):
         np.add(held, g.data, out=held, casting="same_kind")

@@ -60,7 +60,11 @@ def _generator_in_mode(fn, mode):
             try:
                 value, step = (yield response), generator.send
             except GeneratorExit:
-                generator.close()
+                previous = _set_grad_mode(mode)  # its finally blocks run in the mode too
+                try:
+                    generator.close()
+                finally:
+                    _set_grad_mode(previous)
                 raise
             except BaseException as error:  # thrown in: passed to the body, in the mode
                 value, step = error, generator.throw
@@ -72,8 +76,8 @@ class _BareDecorator(_GradMode):
     """A switch that also decorates without parentheses, as torch 2's: ``@no_grad`` on a
     function is ``@no_grad()``."""
 
-    def __new__(cls, *args):
-        if len(args) == 1 and callable(args[0]):
+    def __new__(cls, *args, **kwargs):
+        if len(args) == 1 and callable(args[0]) and not kwargs:
             return cls()(args[0])
         return super().__new__(cls)
 

@@ -1059,3 +1059,57 @@ def test_torch_custom_function_helpers():
 
     with pytest.raises(RuntimeError, match="mark_dirty: tinydl's custom Functions may not"):
         Doubling.apply(td.tensor([1.0], requires_grad=True))
+
+
+def test_grad_through_a_subgraph_an_earlier_backward_freed_raises_not_drops_it():
+    """Two losses sharing a trunk: loss1.backward() freed h's node; grad(loss2, x) then
+    returned 2x, leaving out the 3 e^x through h (torch raises)."""
+    x = td.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    h = x.exp()
+    loss1, loss2 = (h * h).sum(), (h * 3).sum() + (x * x).sum()
+    loss1.backward()
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        td.grad(loss2, x)
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        loss2.backward(inputs=[x])
+    y = (x * x).sum()
+    td.grad(y, x)
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        td.grad(y, x, allow_unused=True)  # was (None,)
+    h = x.exp()   # with retain_graph the second one is right
+    loss1, loss2 = (h * h).sum(), (h * 3).sum() + (x * x).sum()
+    loss1.backward(retain_graph=True)
+    np.testing.assert_allclose(td.grad(loss2, x)[0].data,
+                               3 * np.exp([1.0, 2.0]) + 2 * np.array([1.0, 2.0]))
+
+
+def test_a_retained_non_leaf_grad_is_replaced_not_added_into():
+    """A .grad kept from the first backward changed when the second added into it in place
+    (torch's retain_grad makes a new tensor; a leaf's .grad is added into in both)."""
+    x = td.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    h = x * 3
+    h.retain_grad()
+    (h * 1).sum().backward(retain_graph=True)
+    kept, kept_leaf = h.grad, x.grad
+    (h * 1).sum().backward()
+    np.testing.assert_array_equal(kept.data, [1.0, 1.0])
+    np.testing.assert_array_equal(h.grad.data, [2.0, 2.0])
+    assert x.grad is kept_leaf and np.array_equal(x.grad.data, [6.0, 6.0])
+
+
+def test_grad_mode_decorators_cover_a_generators_close_and_take_keywords():
+    seen = []
+
+    @td.no_grad()
+    def numbers():
+        try:
+            yield 1
+        finally:
+            seen.append(td.is_grad_enabled())
+
+    generator = numbers()
+    next(generator)
+    generator.close()
+    assert seen == [False]  # the finally block ran with grad enabled
+    with td.inference_mode(mode=False):  # raised TypeError
+        assert td.is_grad_enabled()
