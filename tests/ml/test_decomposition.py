@@ -210,3 +210,9 @@ def test_cca_transform_keeps_float32_for_both_views():
     Y = (X[:, :2] + rng.normal(size=(20, 2))).astype(np.float32)
     U, V = CCA(1).fit(X, Y).transform(X, Y)
     assert U.dtype == np.float32 and V.dtype == np.float32  # V was float64
+
+
+def test_a_numpy_float_fraction_of_components_is_a_fraction():
+    """PCA(np.float32(0.5)) failed inside slicing (only a Python float was read as one)."""
+    X = np.random.default_rng(0).standard_normal((20, 4)) * [3.0, 2.0, 1.0, 0.5]
+    assert PCA(np.float32(0.5)).fit(X).n_components_ == PCA(0.5).fit(X).n_components_

@@ -271,3 +271,12 @@ def test_bad_input_raises_clear_errors(cls):
             cls().predict(X)
         with pytest.raises(ValueError, match="features"):
             cls().fit(X, y).predict(X[:, :2])
+
+
+@pytest.mark.parametrize("cls", [LogisticRegression, LinearSVC])
+def test_fit_intercept_must_be_a_bool(cls):
+    """fit_intercept='False' (a true string) silently fitted an intercept."""
+    X, y = np.array([[0.0], [1.0], [2.0], [3.0]]), np.array([0, 0, 1, 1])
+    with pytest.raises(TypeError, match="fit_intercept must be a bool, got 'False'"):
+        cls(fit_intercept="False").fit(X, y)
+    assert cls(fit_intercept=np.bool_(False)).fit(X, y).intercept_.tolist() == [0.0]

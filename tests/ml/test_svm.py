@@ -206,3 +206,11 @@ def test_dual_cd_kernel_matches_its_twin_on_edge_sizes(n, d):
     np.testing.assert_allclose(alpha, alpha_twin, rtol=0, atol=1e-8)
     np.testing.assert_allclose(w, w_twin, rtol=0, atol=1e-8)
     assert np.any(alpha > 0)
+
+
+def test_predict_and_score_before_fit_raise_not_fitted():
+    """predict read classes_ first: AttributeError instead of NotFittedError."""
+    X, y = np.zeros((2, 2)), np.array([0, 1])
+    for call in (lambda m: m.predict(X), lambda m: m.score(X, y)):
+        with pytest.raises(NotFittedError):
+            call(KernelSVC())

@@ -18,7 +18,7 @@ def _check_n_components(n_components, limit, where, allow_fraction=False):
         return limit
     if allow_fraction and isinstance(n_components, numbers.Real) \
             and not isinstance(n_components, numbers.Integral) and 0 < n_components < 1:
-        return n_components
+        return float(n_components)  # (a NumPy float too)
     if (not isinstance(n_components, numbers.Integral) or isinstance(n_components, bool)
             or not 1 <= n_components <= limit):
         fraction = " or a float in (0, 1)" if allow_fraction else ""

@@ -27,6 +27,8 @@ def _fit_arguments(model, X, y, where, option, choices):
     C = check_positive(model.C, where, "C")
     tol = check_positive(model.tol, where, "tol")
     max_iter = check_max_iter(model.max_iter, where)
+    if not isinstance(model.fit_intercept, (bool, np.bool_)):  # the string 'False' is true
+        raise TypeError(f"{where}: fit_intercept must be a bool, got {model.fit_intercept!r}")
     value = getattr(model, option)
     if value not in choices:
         raise ValueError(f"{where}: {option} must be {' or '.join(map(repr, choices))}, got "

@@ -51,8 +51,11 @@ class KernelSVC(ClassifierMixin, BaseEstimator):
     tol: stop when the maximal KKT violation m(a) - M(a) (Fan et al. 2005) is below tol.
     max_iter: cap on SMO steps; None means max(10^5, 100 n). Hitting it warns.
     The full n x n kernel matrix is formed once (O(n^2) memory), fine up to a few
-    thousand samples. Two classes only: wrap the model in OneVsOneClassifier (as
-    scikit-learn's SVC does internally) or OneVsRestClassifier for more.
+    thousand samples. Two classes only: wrap the model in OneVsOneClassifier (scikit-learn's
+    SVC is one-vs-one inside) or OneVsRestClassifier for more. With gamma='scale' or 'auto'
+    each pair then takes gamma from its own two classes, as scikit-learn's
+    OneVsOneClassifier(SVC()) does; SVC itself takes it once from all of X, so to match SVC
+    pass that number as gamma.
 
     Fitted: `support_` (indices of a_i > 0), `support_vectors_` (n_SV, d), `dual_coef_`
     (1, n_SV) = a_i y_i, `intercept_` (1,), `n_support_` (per class), `classes_`,
@@ -130,7 +133,8 @@ class KernelSVC(ClassifierMixin, BaseEstimator):
 
     def predict(self, X):
         """Class labels, shape (n,)."""
-        return self.classes_[(self.decision_function(X) > 0).astype(int)]
+        scores = self.decision_function(X)  # first: it says when the model is not fitted
+        return self.classes_[(scores > 0).astype(int)]
 
 
 def _smo(K, y, C, tol, max_iter, where):
