@@ -122,3 +122,16 @@ def test_bad_boxes_raise(fn):
         fn([[0, 0, np.nan, 1]], good)
     with pytest.raises(ValueError, match="box_area"):
         box_area(np.zeros((3, 5)))
+
+
+@pytest.mark.parametrize("side", [1e20, 1e-30])
+def test_float32_boxes_whose_areas_leave_float32_still_have_iou_one(side):
+    """Identical float32 boxes with sides of 1e20 (area overflows) or 1e-30 (underflows)
+    had IoU 0; the areas are now taken in float64, as nms takes them."""
+    boxes = np.array([[0.0, 0.0, side, side]], np.float32)
+    for fn in (box_iou, generalized_box_iou):
+        out = fn(boxes, boxes)
+        assert out.dtype == np.float32 and out[0, 0] == 1.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        assert np.isnan(box_iou(np.array([[0.0, 0.0, 1e200, 1e200]]),
+                                np.array([[0.0, 0.0, 1e200, 1e200]]))[0, 0])

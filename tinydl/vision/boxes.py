@@ -77,7 +77,11 @@ def box_area(boxes):
 
 
 def _intersection_union(a, b):
-    """Pairwise intersection and union areas of ``(N, 4)`` and ``(M, 4)`` boxes, each ``(N, M)``."""
+    """Pairwise intersection and union areas of ``(N, 4)`` and ``(M, 4)`` boxes, each ``(N, M)``,
+    in float64 (float32 boxes' areas overflowed past sides of 1.8e19 and underflowed below
+    1e-19, giving IoU 0 for identical boxes; and ``nms`` computes in float64 too, so the two
+    agree at an IoU within an ulp of the threshold)."""
+    a, b = a.astype(np.float64, copy=False), b.astype(np.float64, copy=False)
     area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
     area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
     lt = np.maximum(a[:, None, :2], b[None, :, :2])
@@ -89,8 +93,14 @@ def _intersection_union(a, b):
 
 
 def _safe_divide(num, den):
-    """``num / den`` with 0 where ``den == 0`` (two zero-area boxes have IoU 0, not 0/0)."""
-    return np.divide(num, den, out=np.zeros(np.broadcast(num, den).shape, dtype=num.dtype), where=den > 0)
+    """``num / den`` with 0 where ``den == 0`` (two zero-area boxes have IoU 0, not 0/0), and
+    NaN where an area overflowed even float64 (sides past 1e154), as torchvision's NaN."""
+    out = np.divide(num, den, out=np.zeros(np.broadcast(num, den).shape, dtype=num.dtype),
+                    where=den > 0)
+    overflowed = ~np.isfinite(den)
+    if overflowed.any():
+        out[overflowed] = np.nan
+    return out
 
 
 def box_iou(boxes1, boxes2):
@@ -103,7 +113,7 @@ def box_iou(boxes1, boxes2):
     a = _check_boxes(boxes1, "box_iou", "boxes1")
     b = _check_boxes(boxes2, "box_iou", "boxes2")
     inter, union = _intersection_union(a, b)
-    return _safe_divide(inter, union)
+    return _safe_divide(inter, union).astype(np.result_type(a, b), copy=False)
 
 
 def generalized_box_iou(boxes1, boxes2):
@@ -115,13 +125,15 @@ def generalized_box_iou(boxes1, boxes2):
     """
     a = _check_boxes(boxes1, "generalized_box_iou", "boxes1")
     b = _check_boxes(boxes2, "generalized_box_iou", "boxes2")
+    dtype = np.result_type(a, b)
     inter, union = _intersection_union(a, b)
     iou = _safe_divide(inter, union)
+    a, b = a.astype(np.float64, copy=False), b.astype(np.float64, copy=False)
     lt = np.minimum(a[:, None, :2], b[None, :, :2])
     rb = np.maximum(a[:, None, 2:], b[None, :, 2:])
     wh = rb - lt
     enclosing = wh[..., 0] * wh[..., 1]
-    return iou - _safe_divide(enclosing - union, enclosing)
+    return (iou - _safe_divide(enclosing - union, enclosing)).astype(dtype, copy=False)
 
 
 def nms(boxes, scores, iou_threshold):
@@ -130,7 +142,10 @@ def nms(boxes, scores, iou_threshold):
     Boxes are visited in stable descending-score order (equal scores: lower index first);
     a box not yet suppressed is kept and suppresses every later box whose IoU with it is
     ``> iou_threshold`` (equal IoU is kept). ``boxes`` ``(N, 4)`` ``xyxy``, ``scores``
-    ``(N,)``; returns ``(K,)`` original indices. No score threshold is applied. Follows
+    ``(N,)``; returns ``(K,)`` original indices. No score threshold is applied. IoU is taken
+    in float64 (as ``box_iou``, which rounds it to the boxes' dtype only at the end), so an
+    IoU within a float32 ulp of the threshold may fall the other way from torchvision's
+    float32 kernel. Follows
     torchvision's CPU kernel (``csrc/ops/cpu/nms_kernel.cpp``). Runs the Numba kernel in
     ``kernels/nms.py`` unless ``tinydl.backends.numba`` is off, which selects its NumPy twin.
     """
