@@ -348,3 +348,14 @@ def test_evaluate_detections_errors():
         evaluate_detections([det([[3, 0, 1, 1]], [0.5], [0])], g)
     with pytest.raises(ValueError, match=r"evaluate_detections.*labels.*\(1,\)"):
         evaluate_detections([det([[0, 0, 1, 1]], [0.5], [0, 1])], g)
+
+
+@pytest.mark.parametrize("flags", [["no"], [0.5], [2]])
+def test_difficult_and_crowd_flags_must_be_bools(flags):
+    """difficult=['no'] turned True: every ground truth became difficult and mAP was -1."""
+    gt = [{"boxes": np.array([[0, 0, 1, 1.0]]), "labels": np.array([0]), "difficult": flags}]
+    dt = [{"boxes": np.array([[0, 0, 1, 1.0]]), "scores": np.array([0.9]), "labels": np.array([0])}]
+    with pytest.raises(ValueError, match=r"\['difficult'\] must hold bools \(or 0/1\)"):
+        evaluate_detections(dt, gt)
+    gt[0]["difficult"] = [0]
+    assert evaluate_detections(dt, gt)["map"] == 1.0
