@@ -729,8 +729,69 @@ class ModuleList(_ModuleSequence):
         self.add_module(str(index), module)
 
 
-class ModuleDict(Module):
+class _NamedMembers(Module):
+    """What ModuleDict and ParameterDict share: an ordered mapping over one of the module's
+    registries (``_registry``: '_modules' or '_parameters'), keys being the member names."""
+
+    _registry = None
+    _kind = None
+
+    def _members(self):
+        return getattr(self, self._registry)
+
+    def __getitem__(self, key):
+        return self._members()[key]
+
+    def __delitem__(self, key):
+        if key not in self._members():
+            raise KeyError(f"{type(self).__name__}: no {self._kind} named {key!r}")
+        delattr(self, key)
+
+    def __len__(self):
+        return len(self._members())
+
+    def __iter__(self):
+        return iter(self._members())
+
+    def __contains__(self, key):
+        return key in self._members()
+
+    def keys(self):
+        """The member names."""
+        return self._members().keys()
+
+    def values(self):
+        """The members."""
+        return self._members().values()
+
+    def items(self):
+        """(name, member) pairs."""
+        return self._members().items()
+
+    def get(self, key, default=None):
+        return self._members().get(key, default)
+
+    def update(self, members):
+        """Add or replace members from a mapping or an iterable of (name, member) pairs."""
+        for name, member in (members.items() if hasattr(members, "items") else members):
+            self[name] = member
+
+    def pop(self, key):
+        """Remove the member ``key`` and return it."""
+        member = self._members().get(key)
+        del self[key]
+        return member
+
+    def clear(self):
+        """Remove every member."""
+        for key in list(self._members()):
+            del self[key]
+
+
+class ModuleDict(_NamedMembers):
     """An ordered dict of modules registered as children under their keys."""
+
+    _registry, _kind = "_modules", "module"
 
     def __init__(self, modules=None):
         super().__init__()
@@ -738,53 +799,8 @@ class ModuleDict(Module):
             for name, module in dict(modules).items():
                 self.add_module(name, module)
 
-    def __getitem__(self, key):
-        return self._modules[key]
-
     def __setitem__(self, key, module):
         self.add_module(key, module)
-
-    def __delitem__(self, key):
-        if key not in self._modules:
-            raise KeyError(f"ModuleDict: no module named {key!r}")
-        delattr(self, key)
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules)
-
-    def __contains__(self, key):
-        return key in self._modules
-
-    def keys(self):
-        """The child names."""
-        return self._modules.keys()
-
-    def values(self):
-        """The child modules."""
-        return self._modules.values()
-
-    def items(self):
-        """(name, module) pairs."""
-        return self._modules.items()
-
-    def update(self, modules):
-        """Add or replace children from a mapping or an iterable of (name, module) pairs."""
-        for name, module in (modules.items() if hasattr(modules, "items") else modules):
-            self[name] = module
-
-    def pop(self, key):
-        """Remove the child ``key`` and return it."""
-        module = self[key] if key in self._modules else None
-        del self[key]
-        return module
-
-    def clear(self):
-        """Remove every child."""
-        for key in list(self._modules):
-            del self[key]
 
 
 class ParameterList(Module):
@@ -830,60 +846,19 @@ class ParameterList(Module):
                          for i, p in enumerate(self))
 
 
-class ParameterDict(Module):
+class ParameterDict(_NamedMembers):
     """An ordered dict of parameters registered under their keys (torch's
     ``nn.ParameterDict``). A Tensor that is not a Parameter is made one."""
+
+    _registry, _kind = "_parameters", "parameter"
 
     def __init__(self, parameters=None):
         super().__init__()
         if parameters is not None:
             self.update(parameters)
 
-    def __getitem__(self, key):
-        return self._parameters[key]
-
     def __setitem__(self, key, value):
         self.register_parameter(key, _as_parameter(value, "ParameterDict"))
-
-    def __delitem__(self, key):
-        if key not in self._parameters:
-            raise KeyError(f"ParameterDict: no parameter named {key!r}")
-        delattr(self, key)
-
-    def __len__(self):
-        return len(self._parameters)
-
-    def __iter__(self):
-        return iter(self._parameters)
-
-    def __contains__(self, key):
-        return key in self._parameters
-
-    def keys(self):
-        """The parameter names."""
-        return self._parameters.keys()
-
-    def values(self):
-        """The parameters."""
-        return self._parameters.values()
-
-    def items(self):
-        """(name, parameter) pairs."""
-        return self._parameters.items()
-
-    def update(self, parameters):
-        """Add or replace parameters from a mapping or an iterable of (name, value) pairs."""
-        for key, value in (parameters.items() if hasattr(parameters, "items") else parameters):
-            self[key] = value
-
-    def pop(self, key):
-        """Remove the parameter ``key`` and return it."""
-        value = self[key] if key in self._parameters else None
-        del self[key]
-        return value
-
-    def get(self, key, default=None):
-        return self._parameters.get(key, default)
 
     def extra_repr(self):
         return "\n".join(f"({k}): Parameter of shape {tuple(p.shape)} ({p.dtype})"
