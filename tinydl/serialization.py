@@ -171,7 +171,9 @@ def save(obj, path):
     """Write ``obj`` (a state dict, or nested dicts/lists of arrays, Tensors, numbers) to ``path``.
 
     The archive is a plain ``.npz`` (what ``np.savez`` writes) written atomically; the file
-    name is used as given (no suffix is added). Any str or int dict key can be saved.
+    name is used as given (no suffix is added), through a symbolic link to its target. Any str
+    or int dict key can be saved. ``path`` may also be a binary file object open for writing
+    (as ``torch.save`` takes one): the archive is then written into it as it is, not atomically.
     """
     arrays = {}
     try:
@@ -180,7 +182,10 @@ def save(obj, path):
         raise ValueError("tinydl.save: the object is nested too deeply to save (it exceeds "
                          "Python's recursion limit)") from None
     arrays[_STRUCTURE_KEY] = np.frombuffer(structure.encode("utf-8"), dtype=np.uint8)
-    write_atomically(path, lambda handle: _write_npz(handle, arrays))
+    if hasattr(path, "write"):
+        _write_npz(path, arrays)
+    else:
+        write_atomically(path, lambda handle: _write_npz(handle, arrays))
 
 
 def _write_npz(handle, arrays):
@@ -200,7 +205,9 @@ def write_atomically(path, write, where="tinydl.save"):
     temporary file is removed. Used by ``save``, ``write_idx``, the profiler's trace and
     ``draw_graph``; ``where`` names the caller in errors.
     """
-    path = os.fspath(path)
+    # str even for a bytes path; through a symbolic link, the file it points to is replaced
+    # (replacing the link itself would leave the target, a 'latest -> ckpt_9' say, behind)
+    path = os.path.realpath(os.fsdecode(os.fspath(path)))
     fd, tmp = _create_file_beside(path, where)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -246,16 +253,20 @@ def load(path):
     Raises ``SerializationError`` (a ``ValueError``) naming the file and the fault when it is
     empty, truncated, not an ``.npz`` archive, corrupted, holds an object array or a member
     that is not a ``.npy`` array, or has a broken structure entry; ``FileNotFoundError`` when
-    there is no file at ``path``. The file is closed in every case.
+    there is no file at ``path``. The file is closed in every case. ``path`` may also be a
+    binary file object open for reading (as ``torch.load`` takes one); it is read, not closed.
     """
-    path = os.fspath(path)
-    try:
-        handle = open(path, "rb")
-    except FileNotFoundError:
-        raise FileNotFoundError(errno.ENOENT, "tinydl.load: no such file", path) from None
-    # We own the handle: np.load leaks a file it opened itself when the zip is unreadable.
-    with handle:
-        arrays = _read_arrays(handle, path)
+    if hasattr(path, "read"):
+        arrays = _read_arrays(path, getattr(path, "name", "the file object"))
+    else:
+        path = os.fsdecode(os.fspath(path))
+        try:
+            handle = open(path, "rb")
+        except FileNotFoundError:
+            raise FileNotFoundError(errno.ENOENT, "tinydl.load: no such file", path) from None
+        # We own the handle: np.load leaks a file it opened itself when the zip is unreadable.
+        with handle:
+            arrays = _read_arrays(handle, path)
     if _STRUCTURE_KEY not in arrays:
         return arrays
     raw = arrays.pop(_STRUCTURE_KEY)
@@ -277,7 +288,9 @@ def load(path):
 
 
 def _read_arrays(handle, path):
-    """Every member of the ``.npz`` open in ``handle``, as a dict name -> array."""
+    """Every member of the ``.npz`` open in ``handle`` (from its current position), as a
+    dict name -> array."""
+    start = handle.tell()
     head = handle.read(4)
     if not head:
         raise SerializationError(f"tinydl.load: {path} is empty (0 bytes)")
@@ -288,7 +301,7 @@ def _read_arrays(handle, path):
     if not head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         raise SerializationError(f"tinydl.load: {path} is truncated or not a zip archive (it "
                                  "does not start with a zip header)")
-    handle.seek(0)
+    handle.seek(start)
     try:
         archive = np.load(handle, allow_pickle=False)
     except (zipfile.BadZipFile, EOFError, ValueError) as err:

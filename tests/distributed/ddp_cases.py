@@ -313,6 +313,11 @@ def agreement(dist, world, rank):
         np.testing.assert_allclose(sync(td.Tensor(x)).data, plain(td.Tensor(x)).data,
                                    rtol=1e-14)
     dist.barrier()
+    # SyncBatchNorm layers of different widths: MPI aborted one rank, another read garbage
+    wide = dist.SyncBatchNorm(3 + rank)
+    messages["sync_width"] = _expect_error(
+        lambda: wide(td.Tensor(np.ones((4, 3 + rank), dtype=np.float32))),
+        "normalise different numbers of channels rank 0: 3, rank 1: 4")
     # broadcast_buffers=False: construction leaves each rank's buffers alone too (torch's)
     bn = nn.BatchNorm1d(2)
     bn.running_mean.data[...] = rank

@@ -80,6 +80,7 @@ def test_calls_that_differ_between_ranks_raise_on_every_rank(run):
     assert "src=0" in got["src"] and "src=1" in got["src"]
     assert "(requires_grad=False)" in got["frozen"]
     assert "bucket_cap_mb=2" in got["cap"]
+    assert "rank 0: 3, rank 1: 4" in got["sync_width"]
 
 
 def test_bool_reductions_are_logical_and_complex_max_min_are_refused(run):

@@ -1,5 +1,6 @@
 """tinydl.save / tinydl.load (tinydl/serialization.py): .npz without pickle, atomic, bit-identical."""
 import builtins
+import io
 import json
 import os
 import struct
@@ -345,3 +346,24 @@ def test_save_of_a_reference_cycle_names_it_and_keeps_the_old_file(tmp_path):
     shared = np.ones(2)  # the same object twice is no cycle
     save({"a": shared, "b": [shared, shared]}, tmp_path / "shared.npz")
     assert load(path)["step"] == 3 and sorted(os.listdir(tmp_path)) == ["m.npz", "shared.npz"]
+
+
+def test_save_and_load_take_file_objects_and_bytes_paths_and_write_through_links(tmp_path):
+    """torch.save/torch.load take file objects (tinydl raised a bare TypeError); a bytes path
+    failed in save only; saving to a symbolic link replaced the link, leaving its target (a
+    'latest -> ckpt_9' checkpoint) behind."""
+    state = {"w": tinydl.ones(2), "step": 3}
+    buffer = io.BytesIO()
+    buffer.write(b"x")  # loading starts where the file object stands
+    tinydl.save(state, buffer)
+    buffer.seek(1)
+    loaded = tinydl.load(buffer)
+    assert loaded["step"] == 3 and np.array_equal(loaded["w"].numpy(), [1.0, 1.0])
+    path = tmp_path / "bytes.npz"
+    tinydl.save(state, os.fsencode(path))
+    assert tinydl.load(os.fsencode(path))["step"] == 3
+    target, link = tmp_path / "ckpt_1.npz", tmp_path / "latest.npz"
+    tinydl.save({"step": 1}, target)
+    os.symlink(target.name, link)
+    tinydl.save({"step": 2}, link)
+    assert link.is_symlink() and tinydl.load(target)["step"] == 2

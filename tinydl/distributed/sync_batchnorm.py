@@ -136,6 +136,17 @@ class SyncBatchNorm(_BatchNorm):
         # floating-point Tensors, as BatchNorm's (an integer buffer would truncate the update)
         _check_running(x, self.running_mean, self.running_var, "SyncBatchNorm")
         comm = _world_comm("SyncBatchNorm")
+        if self.__dict__.get("_channels_agreed") is not comm:
+            # once per layer and process group: ranks whose layers differ in width would pass
+            # buffers of other sizes to Allgather (MPI aborts one rank, another reads garbage)
+            widths = comm.allgather(x.shape[1])
+            if any(w != widths[0] for w in widths):
+                raise RuntimeError(
+                    "SyncBatchNorm: the ranks' layers normalise different numbers of channels "
+                    + ", ".join(f"rank {r}: {w}" for r, w in enumerate(widths))
+                    + " (this is rank " + str(comm.Get_rank()) + "); every rank must build "
+                    "the same model")
+            self._channels_agreed = comm
         factor = self._update_factor()
         stats = {}
         xhat = _SyncNormalize.apply(x, self.eps, comm, stats)
