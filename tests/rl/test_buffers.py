@@ -86,7 +86,8 @@ def test_add_checks_every_field_before_writing_any():
 def test_schedules():
     assert linear_schedule(1.0, 0.05, 100, 0) == 1.0
     assert linear_schedule(1.0, 0.05, 100, 50) == pytest.approx(0.525)
-    assert linear_schedule(1.0, 0.05, 100, 1000) == pytest.approx(0.05)
+    assert linear_schedule(1.0, 0.05, 100, 1000) == 0.05  # exactly (was 0.050000000000000044)
+    assert linear_schedule(1.0, 0.05, 100, 100) == 0.05
     assert exponential_schedule(1.0, 0.1, 10, 10) == pytest.approx(0.1 + 0.9 / np.e)
 
 

@@ -11,7 +11,9 @@ def linear_schedule(start, end, duration, t):
     (start 1.0, end 0.05 over half the run), constant at ``end`` afterwards."""
     if duration <= 0:
         raise ValueError(f"linear_schedule: duration must be positive, got {duration}")
-    return start + (end - start) * min(1.0, t / duration)
+    if t >= duration:
+        return end  # exactly (start + (end - start) * 1 rounds: 0.050000000000000044)
+    return start + (end - start) * (t / duration)
 
 
 def exponential_schedule(start, end, decay, t):
