@@ -45,7 +45,8 @@ def test_smooth_l1_and_huber_gradients_are_finite_at_infinite_differences(fn, sl
     np.testing.assert_array_equal(x.grad.data, [slope, -slope, 0.5, -slope])
 
 
-@pytest.mark.parametrize("fn", [F.smooth_l1_loss, lambda x, t, beta: F.huber_loss(x, t, delta=beta)])
+@pytest.mark.parametrize("fn", [F.smooth_l1_loss,
+                                lambda x, t, beta: F.huber_loss(x, t, delta=beta)])
 def test_smooth_l1_and_huber_with_a_tiny_beta_are_finite(fn):
     """0.5 / beta overflowed for beta 1e-40 in float32, and 0 * inf made the loss NaN at a
     zero difference (torch: 0.5 for the pair below, huber 5e-41)."""

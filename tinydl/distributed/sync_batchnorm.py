@@ -136,7 +136,7 @@ class SyncBatchNorm(_BatchNorm):
         # floating-point Tensors, as BatchNorm's (an integer buffer would truncate the update)
         _check_running(x, self.running_mean, self.running_var, "SyncBatchNorm")
         comm = _world_comm("SyncBatchNorm")
-        if self.__dict__.get("_channels_agreed") is not comm:
+        if self.__dict__.get("_channels_agreed") != x.shape[1]:
             # once per layer and process group: ranks whose layers differ in width would pass
             # buffers of other sizes to Allgather (MPI aborts one rank, another reads garbage)
             widths = comm.allgather(x.shape[1])
@@ -146,7 +146,7 @@ class SyncBatchNorm(_BatchNorm):
                     + ", ".join(f"rank {r}: {w}" for r, w in enumerate(widths))
                     + " (this is rank " + str(comm.Get_rank()) + "); every rank must build "
                     "the same model")
-            self._channels_agreed = comm
+            self._channels_agreed = x.shape[1]  # (a number: the module stays copyable)
         factor = self._update_factor()
         stats = {}
         xhat = _SyncNormalize.apply(x, self.eps, comm, stats)

@@ -399,11 +399,12 @@ class _RootOfVariance(Sqrt):
     def backward(ctx, g):
         y = ctx.output
         positive = y.data != 0
-        if positive.all():
-            return (g * 0.5 / y,)
-        # divided by 1 where v = 0, then gated: g / 0 there would make the gradient of this
-        # gradient (create_graph) 0 * inf = NaN, where torch's is 0
-        return (_gate(g * 0.5 / where(positive, y, 1.0), positive),)
+        with np.errstate(divide="ignore", invalid="ignore"):  # (an inf or NaN std)
+            if positive.all():
+                return (g * 0.5 / y,)
+            # divided by 1 where v = 0, then gated: g / 0 there would make the gradient of
+            # this gradient (create_graph) 0 * inf = NaN, where torch's is 0
+            return (_gate(g * 0.5 / where(positive, y, 1.0), positive),)
 
 
 @refused_spelling(_correction_missing, _say_the_correction("std"))

@@ -62,7 +62,8 @@ def _flags(entry, key, n, fn, where):
         flags = flags.astype(bool)
     if flags.shape != (n,):
         raise ValueError(f"{fn}: {where}['{key}'] must have shape ({n},), got {flags.shape}")
-    if flags.dtype.kind not in "biu" or (flags.dtype.kind in "iu" and not np.isin(flags, (0, 1)).all()):
+    if flags.dtype.kind not in "biu" or (flags.dtype.kind in "iu"
+                                         and not np.isin(flags, (0, 1)).all()):
         # a string ('no') or a float would turn true, marking every box: refused
         raise ValueError(f"{fn}: {where}['{key}'] must hold bools (or 0/1), got "
                          f"{flags.tolist()!r}")

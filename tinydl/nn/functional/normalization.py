@@ -161,8 +161,9 @@ def _check_running(x, running_mean, running_var, op):
     holding one value per channel (C = x.shape[1]); both or neither (one alone would silently
     not be updated in training)."""
     if (running_mean is None) != (running_var is None):
+        given = "running_var" if running_mean is None else "running_mean"
         raise ValueError(f"{op}: running_mean and running_var must either both be None or "
-                         f"neither be None (got only {'running_var' if running_mean is None else 'running_mean'})")
+                         f"neither be None (got only {given})")
     for name, value in (("running_mean", running_mean), ("running_var", running_var)):
         if value is None:
             continue
