@@ -3,7 +3,8 @@
 Every array (and Tensor) becomes one entry of the archive under its dotted path, so
 ``np.load(path, allow_pickle=False)`` opens the file and shows keys like ``'0.weight'`` or
 ``'model.bn.running_mean'`` (a path that a zip member cannot be named, such as one holding a
-NUL, gets a numbered entry ``'__tinydl_array_<n>__'`` instead). Everything else (the nesting
+NUL, or one another entry took already, as ``{0: a, '0': b}`` would, gets a numbered entry
+``'__tinydl_array_<n>__'`` instead). Everything else (the nesting
 itself, dict key types, lists, tuples, Python numbers, strings, booleans, None, which leaves
 were Tensors, which entry holds each array) is described by one JSON document stored as a uint8
 array under ``'__tinydl_structure__'``, so ``load`` returns what was saved (arrays
@@ -50,8 +51,8 @@ def _encode(obj, path, arrays, open_containers):
     if isinstance(obj, (Tensor, np.ndarray, np.generic)):
         key = ".".join(path) if path else "value"
         name = _member_name(key, arrays)
-        if name in arrays:
-            raise ValueError(f"save: two entries map to the same archive key {key!r}")
+        if name in arrays:  # {0: a, '0': b}, or {'a.b': a, 'a': {'b': b}}: the second one
+            name = f"{_NUMBERED_PREFIX}{len(arrays)}__"  # is numbered, as a NUL key is
         data = obj.data if isinstance(obj, Tensor) else np.asarray(obj)
         if data.dtype.kind not in "biufc":
             raise TypeError(f"save: array at {key!r} has dtype {data.dtype}, which cannot be "
