@@ -559,12 +559,31 @@ def _drop_unretained(args, keep):
 
 def _promoted_later(inp, ctx):
     """Whether ``inp`` was a constant when ``ctx``'s op used it and was made to require grad
-    since, by a recorded in-place op (``s = b + w; w.add_(x)``): its producer is newer than
-    ``ctx``. (A tensor that required grad when used cannot get a new producer: the in-place
-    op refuses, Tensor._inplace.) As in torch, ``ctx`` sends it no gradient; x's would
-    otherwise reach s's graph."""
+    since: by a recorded in-place op (``s = b + w; w.add_(x)``: its producer is newer than
+    ``ctx``; a tensor that required grad when used cannot get a new producer, the in-place op
+    refuses) or, a leaf, by ``requires_grad_()`` (``s = b * w; w.requires_grad_()``:
+    ``note_requires_grad``). As in torch, ``ctx`` sends it no gradient: x's would otherwise
+    reach s's graph, and w would get a gradient torch does not give."""
     producer = inp._ctx
-    return producer is not None and producer.epoch > ctx.epoch
+    if producer is not None:
+        return producer.epoch > ctx.epoch
+    return bool(_grad_since) and _grad_since.get(id(inp), 0) > ctx.epoch
+
+
+# id(leaf) -> the epoch at which the leaf was last made to require grad by requires_grad_(),
+# for as long as it lives (note_requires_grad)
+_grad_since = {}
+
+
+def note_requires_grad(t):
+    """Record that leaf ``t`` begins to require grad now: ops recorded before used it as a
+    constant (``_promoted_later``). Bumps the epoch, so ops recorded from now on are newer."""
+    global _inplace_epoch
+    _inplace_epoch += 1
+    key = id(t)
+    if key not in _grad_since:
+        weakref.finalize(t, _grad_since.pop, key, None)
+    _grad_since[key] = _inplace_epoch
 
 
 def track_view(base, view):
@@ -638,7 +657,8 @@ def _topological_order(roots):
             for inp in reversed(ctx.inputs):
                 if isinstance(inp, Tensor) and inp._requires_grad:
                     inp_ctx = inp._ctx
-                    if inp_ctx is not None and inp_ctx.epoch > ctx.epoch:
+                    if (inp_ctx.epoch > ctx.epoch if inp_ctx is not None
+                            else _grad_since and _grad_since.get(id(inp), 0) > ctx.epoch):
                         continue  # a constant when ctx used it (_promoted_later)
                     inp_key = id(inp_ctx) if inp_ctx is not None else id(inp)
                     if inp_key not in visited:
@@ -745,7 +765,8 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
                 if ig.dtype != inp.dtype:
                     ig = ig.astype(inp.dtype)
                 inp_ctx = inp._ctx
-                if inp_ctx is not None and inp_ctx.epoch > ctx.epoch:
+                if (inp_ctx.epoch > ctx.epoch if inp_ctx is not None
+                        else _grad_since and _grad_since.get(id(inp), 0) > ctx.epoch):
                     continue  # a constant when ctx used it (_promoted_later)
                 key = id(inp_ctx) if inp_ctx is not None else id(inp)
                 if needed is not None and key not in needed:

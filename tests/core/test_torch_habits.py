@@ -180,6 +180,29 @@ def test_a_constant_made_to_require_grad_in_place_stays_a_constant_where_used_be
     np.testing.assert_allclose([g[0].item(), g[1].item()], [2.0, 1.0])
 
 
+def test_a_leaf_made_to_require_grad_after_an_op_used_it_gets_no_gradient_from_that_op():
+    """s = b * w; w.requires_grad_(); s.backward() gave w a gradient of 2 (torch: None, the op
+    recorded w as a constant); ops recorded after the switch do send it one."""
+    b = f64(2.0)
+    w = td.tensor([3.0], dtype=np.float64)
+    s = b * w
+    w.requires_grad_()
+    t = w * 5.0
+    (s + t).sum().backward()
+    np.testing.assert_allclose(b.grad.data, [3.0])
+    np.testing.assert_allclose(w.grad.data, [5.0])  # from t only
+    frozen = td.tensor([1.0], dtype=np.float64)
+    u = b * frozen
+    frozen.requires_grad = True  # the property, too
+    u.sum().backward()
+    assert frozen.grad is None
+    c = td.tensor([1.0], dtype=np.float64)
+    v = (b * c).sum()
+    c.requires_grad_()
+    with pytest.raises(RuntimeError, match="was not used to compute the outputs"):
+        td.grad(v, [c])  # torch: "appears to not have been used in the graph"
+
+
 def test_a_constant_with_live_views_refuses_to_be_made_to_require_grad_in_place():
     """``v = b.unsqueeze(0); b.mul_(x)`` left v without a gradient (torch rebases it: x.grad
     [5, 12] below); tinydl refuses while such a view lives, and goes on once it is gone."""
