@@ -618,9 +618,12 @@ def matrix_norm(A, ord="fro", axis=(-2, -1), keepdims=False):
     if ord == "fro":
         return vector_norm(A, 2, axis=(rows, cols), keepdims=keepdims)
     if (A.shape[rows] == 0 or A.shape[cols] == 0) and ord != "nuc":
-        # An empty matrix: a largest sum or singular value is 0, as torch gives; a smallest
-        # one does not exist (torch raises too).
-        if ord < 0:
+        # An empty matrix: a largest sum or singular value is 0, as torch gives. So is a
+        # smallest column (row) sum when only the summed axis is empty (3 sums of nothing,
+        # ord=-1 of a (0, 3) matrix); with no sums, or no singular values, there is no
+        # smallest one (torch raises too).
+        taken_over = {1: cols, -1: cols, np.inf: rows, -np.inf: rows}.get(ord)
+        if ord < 0 and (taken_over is None or A.shape[taken_over] == 0):
             raise ValueError(f"matrix_norm: ord={ord!r} of an empty matrix (shape {A.shape}) "
                              "has no smallest value to take")
         return (A * 0).sum(axis=(rows, cols), keepdims=keepdims)

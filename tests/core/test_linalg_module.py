@@ -441,6 +441,20 @@ def test_matrix_norm_of_empty_matrices_is_zero_as_torch(shape, ord):
         LA.matrix_norm(x, -2)
 
 
+@pytest.mark.parametrize("shape, ord, defined", [
+    ((0, 3), -1, True), ((3, 0), -np.inf, True), ((0, 3), -np.inf, False),
+    ((3, 0), -1, False)])
+def test_smallest_sum_of_an_empty_matrix_is_zero_where_there_are_sums(shape, ord, defined):
+    """ord=-1 of a (0, 3) matrix takes the smallest of 3 column sums of nothing, 0 (torch);
+    it raised. With no sums at all it still raises, as torch."""
+    x = td.Tensor(np.zeros(shape))
+    if defined:
+        assert LA.matrix_norm(x, ord).item() == 0.0
+    else:
+        with pytest.raises(ValueError, match="has no smallest value"):
+            LA.matrix_norm(x, ord)
+
+
 def test_vector_norm_of_a_negative_order_of_nothing_raises_as_torch():
     with pytest.raises(ValueError, match="vector_norm: ord=-1.0 over a zero-length axis"):
         LA.vector_norm(td.Tensor(np.zeros(0)), -1)  # inf before

@@ -89,6 +89,17 @@ def test_stops_when_smoothed_loss_passes_four_times_best():
     assert np.all(losses <= 4 * np.minimum.accumulate(losses))
 
 
+def test_a_negative_loss_does_not_stop_the_sweep_at_once():
+    """smoothed > 4 * best always held once best < 0 (a log-likelihood, an ELBO): a constant
+    loss of -1.001 stopped after 1 point."""
+    model = Linear()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    lrs, losses = optim.lr_finder(model, lambda m, b: mse(m, b) * 0.0 - 1.001, make_batches(),
+                                  opt, start_lr=1e-4, end_lr=1e-1, num_iter=20)
+    assert len(losses) == 20
+    np.testing.assert_allclose(losses, -1.001, rtol=1e-12)
+
+
 @pytest.mark.parametrize("model_cls", [Linear, LinearWithStateDict])
 def test_restores_weights_and_optimizer_state(model_cls):
     model = model_cls()

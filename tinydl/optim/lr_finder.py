@@ -85,7 +85,9 @@ def lr_finder(model, loss_fn, loader, optimizer, start_lr=1e-7, end_lr=10, num_i
             value = float(loss.item())
             avg = beta * avg + (1 - beta) * value
             smoothed = avg / (1 - beta ** (i + 1))
-            if not math.isfinite(smoothed) or (i > 0 and smoothed > 4 * best):
+            # 4 x best, measured from best up (the same for a positive loss; a negative best
+            # made every step "diverge": smoothed > 4 * best holds for all smoothed > 4 best)
+            if not math.isfinite(smoothed) or (i > 0 and smoothed > best + 3 * abs(best)):
                 break
             best = min(best, smoothed)
             lrs.append(lr)
