@@ -151,3 +151,28 @@ def test_bad_arguments():
     avg = swa_utils.AveragedModel(small_net())
     with pytest.raises(ValueError, match="update_parameters"):
         avg.update_parameters(nn.Linear(3, 2))
+
+
+@pytest.mark.parametrize("strategy", ["cos", "linear"])
+@pytest.mark.parametrize("anneal_epochs", [0, 1, 5])
+@pytest.mark.parametrize("swa_lr", [0.05, [0.05, 0.2]])
+def test_swalr_anneals_as_torch(strategy, anneal_epochs, swa_lr):
+    """SWALR (torch.optim.swa_utils') was missing."""
+    torch = pytest.importorskip("torch")
+    ours = td.optim.SGD([{"params": [td.zeros(1, requires_grad=True)]},
+                         {"params": [td.zeros(1, requires_grad=True)], "lr": 0.3}], lr=1.0)
+    theirs = torch.optim.SGD([{"params": [torch.zeros(1, requires_grad=True)]},
+                              {"params": [torch.zeros(1, requires_grad=True)], "lr": 0.3}],
+                             lr=1.0)
+    schedules = (swa_utils.SWALR(ours, swa_lr, anneal_epochs=anneal_epochs,
+                                 anneal_strategy=strategy),
+                 torch.optim.swa_utils.SWALR(theirs, swa_lr, anneal_epochs=anneal_epochs,
+                                             anneal_strategy=strategy))
+    for _ in range(9):
+        ours.step(), theirs.step()
+        for schedule in schedules:
+            schedule.step()
+        assert [g["lr"] for g in ours.param_groups] == pytest.approx(
+            [g["lr"] for g in theirs.param_groups], rel=1e-15, abs=1e-15)
+    with pytest.raises(ValueError, match="anneal_strategy must be 'cos' or 'linear'"):
+        swa_utils.SWALR(ours, 0.1, anneal_strategy="exp")

@@ -32,7 +32,7 @@ negated before the update) on every optimizer; ``foreach``, ``fused`` and ``capt
 choose between torch implementations of the same arithmetic and are accepted and ignored.
 Parameters may come named, as ``model.named_parameters()`` gives them (the group then holds
 ``'param_names'``, as in torch). Gradient accumulation is described in ``tinydl.optim.optimizer``.
-``swa_utils`` holds weight averaging (SWA, EMA) and ``update_bn``; ``lr_scheduler`` the
+``swa_utils`` holds weight averaging (SWA, EMA), ``SWALR`` and ``update_bn``; ``lr_scheduler`` the
 schedules, chainable as torch's (``SequentialLR``, ``ChainedScheduler``).
 """
 from tinydl.optim import lr_scheduler, swa_utils, testfns

@@ -14,14 +14,18 @@ the averaging function::
 
 With ``use_buffers=False`` (SWA's default) BatchNorm statistics are not averaged: run
 ``update_bn(loader, swa_model)`` once at the end to recompute them for the averaged weights.
+``SWALR`` anneals the learning rate to the constant SWA learning rate while averaging starts.
 """
 import copy
+import math
+import numbers
 
 import numpy as np
 
 from tinydl.autograd import no_grad
 from tinydl.nn import Module
 from tinydl.nn.normalization import _BatchNorm
+from tinydl.optim.lr_scheduler import LRScheduler
 from tinydl.tensor import Tensor
 
 
@@ -161,3 +165,57 @@ def update_bn(loader, model, device=None):
     for bn in norms:
         bn.momentum = momenta[bn]
     model.train(was_training)
+
+
+class SWALR(LRScheduler):
+    """torch's ``SWALR(optimizer, swa_lr, anneal_epochs=10, anneal_strategy='cos')``: over
+    ``anneal_epochs`` steps each group's lr moves from its lr to ``swa_lr`` (a number, or one
+    per group), then stays there.
+
+    Step ``s`` (0 at construction) sets ``lr = swa_lr a(t) + base (1 - a(t))`` with
+    ``t = min(1, s / anneal_epochs)`` and ``a(t) = (1 - cos(pi t)) / 2`` ('cos') or ``t``
+    ('linear'). ``base`` is read back from the group's current lr through the previous step's
+    ``a`` (``base = (lr - a swa_lr) / (1 - a)``), as torch does, so the schedule starts from
+    whatever lr the group had when it began (after another scheduler, say). With
+    ``anneal_epochs=0`` the first step sets ``swa_lr`` at once.
+    """
+
+    def __init__(self, optimizer, swa_lr, anneal_epochs=10, anneal_strategy="cos",
+                 last_epoch=-1):
+        name = "SWALR"
+        groups = optimizer.param_groups
+        swa_lrs = list(swa_lr) if isinstance(swa_lr, (list, tuple)) else [swa_lr] * len(groups)
+        if len(swa_lrs) != len(groups):
+            raise ValueError(f"{name}: {len(swa_lrs)} swa_lr values for {len(groups)} parameter "
+                             "groups")
+        for value in swa_lrs:
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or value < 0:
+                raise ValueError(f"{name}: swa_lr must be a non-negative number, got {value!r}")
+        if anneal_strategy not in ("cos", "linear"):
+            raise ValueError(f"{name}: anneal_strategy must be 'cos' or 'linear', got "
+                             f"{anneal_strategy!r}")
+        if (isinstance(anneal_epochs, bool) or not isinstance(anneal_epochs, numbers.Integral)
+                or anneal_epochs < 0):
+            raise ValueError(f"{name}: anneal_epochs must be a non-negative int, got "
+                             f"{anneal_epochs!r}")
+        for group, value in zip(groups, swa_lrs):
+            group["swa_lr"] = float(value)
+        self.anneal_epochs, self.anneal_strategy = int(anneal_epochs), anneal_strategy
+        super().__init__(optimizer, last_epoch)
+
+    def _anneal(self, t):
+        return (1 - math.cos(math.pi * t)) / 2 if self.anneal_strategy == "cos" else t
+
+    def get_lr(self):
+        step = self._step_count - 1
+        if self.anneal_epochs == 0:
+            step = max(1, step)
+        span = max(1, self.anneal_epochs)
+        before = self._anneal(min(1.0, max(0.0, (step - 1) / span)))
+        now = self._anneal(min(1.0, max(0.0, step / span)))
+        lrs = []
+        for group in self.optimizer.param_groups:
+            swa_lr = group["swa_lr"]
+            base = swa_lr if before == 1 else (group["lr"] - before * swa_lr) / (1 - before)
+            lrs.append(swa_lr * now + base * (1 - now))
+        return lrs
