@@ -186,3 +186,13 @@ def test_bad_arguments_raise():
         optim.lr_finder(model, mse, [], opt)
     with pytest.raises(TypeError, match="parameters"):
         optim.lr_finder(object(), mse, make_batches(), opt)
+
+
+def test_a_generator_that_runs_out_says_so():
+    """It trained on the 3 batches, then said "the loader yielded no batches"."""
+    model = Linear()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="ran out after 3 batches and cannot be started over"):
+        optim.lr_finder(model, mse, (b for b in make_batches()), opt, num_iter=10)
+    with pytest.raises(ValueError, match="the loader yielded no batches"):
+        optim.lr_finder(model, mse, [], opt, num_iter=10)

@@ -32,12 +32,17 @@ def _snapshot_model(model):
 
 def _endless(loader):
     """Batches from ``loader``, starting it over whenever it runs out."""
+    served = 0
     while True:
-        empty = True
+        before = served
         for batch in loader:
-            empty = False
+            served += 1
             yield batch
-        if empty:
+        if served == before:
+            if served:  # a generator or iterator: it cannot be started over
+                raise ValueError(f"lr_finder: the loader ran out after {served} batches and "
+                                 "cannot be started over (a generator or iterator?); pass a "
+                                 "list or a DataLoader, or a smaller num_iter")
             raise ValueError("lr_finder: the loader yielded no batches")
 
 
