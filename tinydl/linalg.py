@@ -579,8 +579,8 @@ def vector_norm(x, ord=2, axis=None, keepdims=False):
     """The p-norm over ``axis`` (all elements when None) of each vector (torch.linalg.
     vector_norm): ``(sum |x|^ord)^(1/ord)``; ``ord`` inf / -inf: max / min |x|; 0: the number
     of nonzero elements (no gradient). The Function of ``tinydl.norm``: where |x|^ord over-
-    or underflows but the norm does not, it is computed from x / max|x| (torch's is inf or 0
-    there)."""
+    or underflows but the norm does not, it is computed from x / max|x| (x / min|x| for a
+    negative ord; torch's is inf or 0 there)."""
     x = x if isinstance(x, Tensor) else Tensor._wrap(np.asarray(x))
     if x.dtype.kind != "f":
         raise TypeError(f"vector_norm: expected a floating point tensor, got dtype {x.dtype}")

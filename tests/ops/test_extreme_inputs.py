@@ -62,3 +62,19 @@ def test_std_of_tiny_values_is_not_zero():
 def test_cosine_similarity_of_an_overflowing_norm_is_not_nan():
     out = F.cosine_similarity(td.Tensor([[3e38, 3e38]]), td.Tensor([[3e38, 1.0]]))
     assert np.isfinite(out.numpy()).all()  # inf - inf in the eps clamp gave NaN (torch: 0)
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered")
+@pytest.mark.parametrize("values, expected", [
+    ([1e200, 1e200], 1e200 / 2 ** 0.5), ([1e-200, 1e-200], 1e-200 / 2 ** 0.5),
+    ([1e-200, 1e200], 1e-200), ([0.0, 5.0], 0.0), ([3.0, 4.0], 2.4)])
+def test_a_negative_order_norm_is_rescaled_where_its_powers_leave_the_range(values, expected):
+    """|x|^-2 of 1e200 underflowed: the norm was inf (torch too) and its gradient inf (torch
+    NaN); of 1e-200 it overflowed: the norm was 0. The positive orders were rescaled already."""
+    x = td.Tensor(np.array(values), requires_grad=True)
+    y = td.linalg.vector_norm(x, -2)
+    np.testing.assert_allclose(y.item(), expected, rtol=1e-14)
+    y.backward()
+    assert np.isfinite(x.grad.data).all()
+    if values[0] == values[1]:
+        np.testing.assert_allclose(x.grad.data, [2 ** -1.5, 2 ** -1.5], rtol=1e-14)

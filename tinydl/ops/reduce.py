@@ -550,6 +550,18 @@ class VectorNorm(Function):
                 out = root * scale
                 if not keepdims:
                     out = out.reshape([n for i, n in enumerate(x.shape) if i not in axes])
+        elif ord < 0 and (np.isinf(out) | (out == 0)).any():
+            # |x|^p of a huge x underflows (the norm came out inf) or of a tiny one overflows
+            # (0): computed again from x / min|x|, the smallest nonzero |x|, whose terms are
+            # at most 1 and one of them 1. (A slice holding a zero has norm 0 either way.)
+            nonzero = np.where(a > 0, a, np.inf)
+            scale = np.min(nonzero, axis=axes, keepdims=True) if a.size else np.ones(())
+            scale = np.where((scale > 0) & np.isfinite(scale), scale, 1).astype(a.dtype)
+            with np.errstate(over="ignore"):  # a ratio past the range: its term is 0
+                root = _power_sum_root(a / scale, ord, axes, keepdims=True)
+            out = root * scale
+            if not keepdims:
+                out = out.reshape([n for i, n in enumerate(x.shape) if i not in axes])
         return out
 
     @staticmethod
