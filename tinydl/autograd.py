@@ -567,23 +567,48 @@ def _promoted_later(inp, ctx):
     producer = inp._ctx
     if producer is not None:
         return producer.epoch > ctx.epoch
-    return bool(_grad_since) and _grad_since.get(id(inp), 0) > ctx.epoch
+    return bool(_constant_spans) and _was_constant(inp, ctx)
 
 
-# id(leaf) -> the epoch at which the leaf was last made to require grad by requires_grad_(),
-# for as long as it lives (note_requires_grad)
-_grad_since = {}
+# Leaves whose requires_grad was switched by requires_grad_() (or the property), for as long
+# as they live: id -> the epoch spans [start, end) in which the leaf did not require grad and
+# was then switched on; and id -> the epoch at which a leaf was switched off, until it is
+# switched on again. An op recorded in such a span used the leaf as a constant.
+_constant_spans = {}
+_off_since = {}
 
 
-def note_requires_grad(t):
-    """Record that leaf ``t`` begins to require grad now: ops recorded before used it as a
-    constant (``_promoted_later``). Bumps the epoch, so ops recorded from now on are newer."""
+def note_requires_grad(t, on):
+    """Record that leaf ``t`` begins (``on``) or stops requiring grad now, and bump the epoch
+    so that ops recorded from now on are newer. Switching on closes a span in which ops used
+    it as a constant (``_was_constant``): from its creation, or from being switched off."""
     global _inplace_epoch
     _inplace_epoch += 1
     key = id(t)
-    if key not in _grad_since:
-        weakref.finalize(t, _grad_since.pop, key, None)
-    _grad_since[key] = _inplace_epoch
+    if key not in _constant_spans and key not in _off_since:
+        weakref.finalize(t, _forget_switches, key)
+    if not on:
+        _off_since[key] = _inplace_epoch
+        return
+    spans = _constant_spans.setdefault(key, [])
+    spans.append((_off_since.pop(key, 0), _inplace_epoch))
+    if len(spans) > _SPANS_KEPT:  # a GAN switches D off and on every step: keep the recent
+        del spans[0]  # ones (a graph recorded that many switches ago is long gone)
+
+
+_SPANS_KEPT = 16
+
+
+def _forget_switches(key):
+    _constant_spans.pop(key, None)
+    _off_since.pop(key, None)
+
+
+def _was_constant(leaf, ctx):
+    """Whether ``leaf`` did not require grad when ``ctx``'s op was recorded, though it does now
+    (``x.requires_grad_()`` after the op used x: torch records no edge to it)."""
+    spans = _constant_spans.get(id(leaf))
+    return spans is not None and any(start <= ctx.epoch < end for start, end in spans)
 
 
 def track_view(base, view):
@@ -658,7 +683,7 @@ def _topological_order(roots):
                 if isinstance(inp, Tensor) and inp._requires_grad:
                     inp_ctx = inp._ctx
                     if (inp_ctx.epoch > ctx.epoch if inp_ctx is not None
-                            else _grad_since and _grad_since.get(id(inp), 0) > ctx.epoch):
+                            else _constant_spans and _was_constant(inp, ctx)):
                         continue  # a constant when ctx used it (_promoted_later)
                     inp_key = id(inp_ctx) if inp_ctx is not None else id(inp)
                     if inp_key not in visited:
@@ -766,7 +791,7 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
                     ig = ig.astype(inp.dtype)
                 inp_ctx = inp._ctx
                 if (inp_ctx.epoch > ctx.epoch if inp_ctx is not None
-                        else _grad_since and _grad_since.get(id(inp), 0) > ctx.epoch):
+                        else _constant_spans and _was_constant(inp, ctx)):
                     continue  # a constant when ctx used it (_promoted_later)
                 key = id(inp_ctx) if inp_ctx is not None else id(inp)
                 if needed is not None and key not in needed:

@@ -268,8 +268,8 @@ class Tensor:
     # a Python getter. Autograd writes the slots behind them directly.
     def _set_requires_grad(self, requires_grad):
         self._check_requires_grad(requires_grad, "requires_grad")
-        if requires_grad and not self._requires_grad:
-            _autograd.note_requires_grad(self)
+        if bool(requires_grad) != self._requires_grad and self._ctx is None:
+            _autograd.note_requires_grad(self, bool(requires_grad))
         self._requires_grad = bool(requires_grad)
 
     requires_grad = property(operator.attrgetter("_requires_grad"), _set_requires_grad,
@@ -311,8 +311,8 @@ class Tensor:
     def requires_grad_(self, requires_grad=True):
         """Set ``requires_grad`` in place; only floating-point tensors can require gradients."""
         self._check_requires_grad(requires_grad, "requires_grad_")
-        if requires_grad and not self._requires_grad:
-            _autograd.note_requires_grad(self)
+        if bool(requires_grad) != self._requires_grad and self._ctx is None:
+            _autograd.note_requires_grad(self, bool(requires_grad))
         self._requires_grad = bool(requires_grad)
         return self
 

@@ -201,6 +201,17 @@ def test_a_leaf_made_to_require_grad_after_an_op_used_it_gets_no_gradient_from_t
     c.requires_grad_()
     with pytest.raises(RuntimeError, match="was not used to compute the outputs"):
         td.grad(v, [c])  # torch: "appears to not have been used in the graph"
+    # switched off and on again inside one graph (a GAN's D frozen for one term): the ops
+    # recorded while it required grad still send it theirs, as torch's
+    w = f64(2.0)
+    first = (w * b).sum()
+    w.requires_grad_(False)
+    second = (w * b * 10.0).sum()
+    w.requires_grad_(True)
+    b.grad = None
+    (first + second).backward()
+    np.testing.assert_allclose(w.grad.data, [2.0])  # b, from `first` only
+    np.testing.assert_allclose(b.grad.data, [22.0])
 
 
 def test_a_constant_with_live_views_refuses_to_be_made_to_require_grad_in_place():
