@@ -585,6 +585,18 @@ class Tensor:
     def matmul(self, other):
         return _ops.matmul(self, other)
 
+    def mm(self, other):
+        """torch's ``x.mm(w)``: (n, k) @ (k, m), matrices only."""
+        return _ops.mm(self, other)
+
+    def mv(self, vector):
+        """torch's ``x.mv(v)``: (n, m) @ (m,)."""
+        return _ops.mv(self, vector)
+
+    def bmm(self, other):
+        """torch's ``x.bmm(y)``: (B, n, k) @ (B, k, m), no broadcasting."""
+        return _ops.bmm(self, other)
+
     def where(self, condition, other):
         """torch's ``x.where(condition, y)``: x where ``condition`` holds, else y."""
         return _ops.where(condition, self, other)
@@ -1486,6 +1498,11 @@ class Tensor:
     def inverse(self):
         from tinydl import linalg
         return linalg.inv(self)
+
+    def logdet(self):
+        """torch's ``logdet``: log det(A); NaN where det < 0, -inf where it is 0."""
+        return _ops.logdet(self)
+
 
 
 def _grad_on():

@@ -482,3 +482,27 @@ def test_second_derivative_through_values_whose_gradient_is_zero_here(values):
         step[idx] = eps
         want[idx] = (first(a + step).data.sum() - first(a - step).data.sum()) / (2 * eps)
     np.testing.assert_allclose(hess.numpy(), want, atol=1e-5)
+
+
+def test_torchs_top_level_and_method_spellings_of_linear_algebra():
+    """td.det/inverse/slogdet/logdet/mv and x.mm/mv/bmm/logdet raised AttributeError."""
+    a = np.array([[2.0, 1.0], [1.0, 3.0]])
+    swap = np.array([[0.0, 1.0], [1.0, 0.0]])  # det -1: logdet NaN, as torch
+    x, v = td.Tensor(a), td.Tensor(np.array([1.0, 2.0]))
+    assert td.det(x).item() == pytest.approx(5.0, rel=1e-15)
+    np.testing.assert_allclose(td.inverse(x).data, np.linalg.inv(a), rtol=1e-15)
+    sign, logabs = td.slogdet(td.Tensor(swap))
+    assert (sign.item(), logabs.item()) == (-1.0, 0.0)
+    assert td.logdet(x).item() == pytest.approx(np.log(5.0), rel=1e-15)
+    assert np.isnan(td.logdet(td.Tensor(swap)).item()) and x.logdet().item() == td.logdet(x).item()
+    np.testing.assert_array_equal(td.mv(x, v).data, a @ [1.0, 2.0])
+    np.testing.assert_array_equal(x.mv(v).data, a @ [1.0, 2.0])
+    np.testing.assert_array_equal(x.mm(td.Tensor(swap)).data, a @ swap)
+    assert x[None].bmm(td.Tensor(swap)[None]).shape == (1, 2, 2)
+    with pytest.raises(ValueError, match=r"mv: expected a matrix \(n, m\) and a vector"):
+        td.mv(x, x)
+    assert td.gradcheck(lambda m: td.logdet(m @ m.mT + td.Tensor(np.eye(2))),
+                        (td.Tensor(a, requires_grad=True),))
+    assert td.gradcheck(lambda m, w: td.mv(m, w), (td.Tensor(a, requires_grad=True),
+                                                   td.Tensor(np.array([1.0, -2.0]),
+                                                             requires_grad=True)))

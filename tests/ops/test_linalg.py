@@ -30,6 +30,11 @@ CASES = [
     matmul("batch_vector", (2, 3, 4), (4,)),
     OpCase("function_form", td.matmul, np.matmul, [(3, 4), (4, 2)],
            torch=lambda a, b: torch.matmul(a, b)),
+    # torch's shape-checked spellings: mm (matrices), mv (matrix, vector), bmm (batches)
+    OpCase("mm", td.mm, np.matmul, [(3, 4), (4, 2)], torch=lambda a, b: torch.mm(a, b)),
+    OpCase("mv", td.mv, np.matmul, [(3, 4), (4,)], torch=lambda a, v: torch.mv(a, v)),
+    OpCase("bmm", td.bmm, np.matmul, [(2, 3, 4), (2, 4, 5)],
+           torch=lambda a, b: torch.bmm(a, b)),
     # one input on both sides: x x^T, whose gradient is (G + G^T) x
     OpCase("self_gram", lambda x: x @ x.T, lambda x: x @ x.T, [(3, 4)], torch=SAME),
     # dot: NumPy's rules (torch.dot is the vector case, torch.matmul the 1-D/2-D ones)

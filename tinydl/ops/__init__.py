@@ -69,8 +69,10 @@ from tinydl.ops.gather import (gather, index_add, index_select, scatter,  # noqa
 from tinydl.ops.sort import argsort, nonzero, sort, topk, unique  # noqa: E402
 __all__ += ["gather", "index_add", "index_select", "scatter", "scatter_add", "scatter_reduce",
             "take_along_axis", "argsort", "nonzero", "sort", "topk", "unique"]
-from tinydl.ops.linalg import dot, einsum, inner, kron, outer, tensordot  # noqa: E402
-__all__ += ["dot", "einsum", "inner", "kron", "outer", "tensordot"]
+from tinydl.ops.linalg import (det, dot, einsum, inner, inverse, kron, logdet,  # noqa: E402
+                               mv, outer, slogdet, tensordot)
+__all__ += ["det", "dot", "einsum", "inner", "inverse", "kron", "logdet", "mv", "outer",
+            "slogdet", "tensordot"]
 from tinydl.ops.elementwise import div, mul, neg, sub, true_divide  # noqa: E402
 from tinydl.ops.math import logaddexp, logaddexp2  # noqa: E402
 from tinydl.ops.movement import masked_select, unflatten  # noqa: E402

@@ -78,6 +78,15 @@ def mm(a, b):
     return matmul(a, b)
 
 
+def mv(a, v):
+    """torch.mv: a matrix times a vector, (n, m) @ (m,) -> (n,); other shapes raise."""
+    a, v = as_tensor(a), as_tensor(v)
+    if a.ndim != 2 or v.ndim != 1 or a.shape[1] != v.shape[0]:
+        raise ValueError(f"mv: expected a matrix (n, m) and a vector (m,), got shapes {a.shape} "
+                         f"and {v.shape}")
+    return matmul(a, v)
+
+
 def bmm(a, b):
     """torch.bmm: a batch of matrix products, (B, n, k) @ (B, k, m) with one B, no
     broadcasting; other shapes raise."""
@@ -449,3 +458,32 @@ class AlongAxis(Function):
     @staticmethod
     def backward(ctx, g):
         return (AlongAxis.apply(g, ctx.axis, np.ascontiguousarray(ctx.matrix.T)), None, None)
+
+
+# torch's top-level spellings of tinydl.linalg functions (imported when called: tinydl.linalg
+# imports this module)
+def det(A):
+    """torch.det: ``tinydl.linalg.det``."""
+    from tinydl import linalg
+    return linalg.det(A)
+
+
+def inverse(A):
+    """torch.inverse: ``tinydl.linalg.inv``."""
+    from tinydl import linalg
+    return linalg.inv(A)
+
+
+def slogdet(A):
+    """torch.slogdet: ``tinydl.linalg.slogdet``."""
+    from tinydl import linalg
+    return linalg.slogdet(A)
+
+
+def logdet(A):
+    """torch.logdet: log det(A) from slogdet, NaN where the determinant is negative (torch's
+    value: the log of a negative number), -inf where it is 0."""
+    from tinydl import linalg
+    from tinydl.ops.elementwise import where
+    sign, logabs = linalg.slogdet(A)
+    return where(sign.data < 0, np.nan, logabs)
