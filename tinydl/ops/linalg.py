@@ -69,32 +69,36 @@ def matmul(a, b):
     return MatMul.apply(a, b)
 
 
+def _strict_product(op, a, b, fits, expected, note=""):
+    """``matmul(a, b)`` for torch's shape-checked spellings, once ``fits(a, b)`` holds; else a
+    ValueError naming ``op``, the ``expected`` shapes and the ones given."""
+    a, b = as_tensor(a), as_tensor(b)
+    if not fits(a, b):
+        raise ValueError(f"{op}: expected {expected}, got shapes {a.shape} and {b.shape}{note}")
+    return matmul(a, b)
+
+
 def mm(a, b):
     """torch.mm: the product of two matrices, (n, k) @ (k, m); other shapes raise."""
-    a, b = as_tensor(a), as_tensor(b)
-    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
-        raise ValueError(f"mm: expected matrices (n, k) and (k, m), got shapes {a.shape} and "
-                         f"{b.shape} (matmul takes batches and vectors)")
-    return matmul(a, b)
+    return _strict_product(
+        "mm", a, b, lambda a, b: a.ndim == b.ndim == 2 and a.shape[1] == b.shape[0],
+        "matrices (n, k) and (k, m)", " (matmul takes batches and vectors)")
 
 
 def mv(a, v):
     """torch.mv: a matrix times a vector, (n, m) @ (m,) -> (n,); other shapes raise."""
-    a, v = as_tensor(a), as_tensor(v)
-    if a.ndim != 2 or v.ndim != 1 or a.shape[1] != v.shape[0]:
-        raise ValueError(f"mv: expected a matrix (n, m) and a vector (m,), got shapes {a.shape} "
-                         f"and {v.shape}")
-    return matmul(a, v)
+    return _strict_product(
+        "mv", a, v, lambda a, v: a.ndim == 2 and v.ndim == 1 and a.shape[1] == v.shape[0],
+        "a matrix (n, m) and a vector (m,)")
 
 
 def bmm(a, b):
     """torch.bmm: a batch of matrix products, (B, n, k) @ (B, k, m) with one B, no
     broadcasting; other shapes raise."""
-    a, b = as_tensor(a), as_tensor(b)
-    if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
-        raise ValueError(f"bmm: expected batches (B, n, k) and (B, k, m), got shapes {a.shape} "
-                         f"and {b.shape} (matmul broadcasts batches)")
-    return matmul(a, b)
+    return _strict_product(
+        "bmm", a, b, lambda a, b: (a.ndim == b.ndim == 3 and a.shape[0] == b.shape[0]
+                                   and a.shape[2] == b.shape[1]),
+        "batches (B, n, k) and (B, k, m)", " (matmul broadcasts batches)")
 
 
 def _multiply_adds(a_shape, b_shape):
