@@ -51,8 +51,6 @@ def _encode(obj, path, arrays, open_containers):
     if isinstance(obj, (Tensor, np.ndarray, np.generic)):
         key = ".".join(path) if path else "value"
         name = _member_name(key, arrays)
-        if name in arrays:  # {0: a, '0': b}, or {'a.b': a, 'a': {'b': b}}: the second one
-            name = f"{_NUMBERED_PREFIX}{len(arrays)}__"  # is numbered, as a NUL key is
         data = obj.data if isinstance(obj, Tensor) else np.asarray(obj)
         if data.dtype.kind not in "biufc":
             raise TypeError(f"save: array at {key!r} has dtype {data.dtype}, which cannot be "
@@ -99,7 +97,8 @@ def _member_name(key, arrays):
 
     The key itself, so that ``np.load`` shows it, unless a zip member cannot carry it (a NUL
     ends a zip name, a lone surrogate has no UTF-8, a name may not pass 64 KiB) or it is
-    reserved; such an array gets a numbered name that no key can take. The structure entry
+    reserved, or another array took it already (``{0: a, '0': b}``, ``{'a.b': a, 'a': {'b':
+    b}}``); such an array gets a numbered name that no key can take. The structure entry
     records the member of every array, so ``load`` needs no rule to undo.
     """
     member = key + ".npy"
@@ -108,7 +107,8 @@ def _member_name(key, arrays):
                 and zipfile.ZipInfo(member).filename == member)
     except UnicodeEncodeError:
         fits = False
-    if fits and key != _STRUCTURE_KEY and not key.startswith(_NUMBERED_PREFIX):
+    if (fits and key != _STRUCTURE_KEY and not key.startswith(_NUMBERED_PREFIX)
+            and key not in arrays):
         return key
     return f"{_NUMBERED_PREFIX}{len(arrays)}__"  # arrays only grows: the number is unused
 

@@ -266,8 +266,8 @@ class Tensor:
     # ``requires_grad`` and ``grad`` are properties so that what a user assigns is checked.
     # Ops read them on every call: their getters are C (attrgetter), a third of the cost of
     # a Python getter. Autograd writes the slots behind them directly.
-    def _set_requires_grad(self, requires_grad):
-        self._check_requires_grad(requires_grad, "requires_grad")
+    def _set_requires_grad(self, requires_grad, name="requires_grad"):
+        self._check_requires_grad(requires_grad, name)
         if bool(requires_grad) != self._requires_grad and self._ctx is None:
             _autograd.note_requires_grad(self, bool(requires_grad))
         self._requires_grad = bool(requires_grad)
@@ -310,10 +310,7 @@ class Tensor:
 
     def requires_grad_(self, requires_grad=True):
         """Set ``requires_grad`` in place; only floating-point tensors can require gradients."""
-        self._check_requires_grad(requires_grad, "requires_grad_")
-        if bool(requires_grad) != self._requires_grad and self._ctx is None:
-            _autograd.note_requires_grad(self, bool(requires_grad))
-        self._requires_grad = bool(requires_grad)
+        self._set_requires_grad(requires_grad, "requires_grad_")
         return self
 
     def register_hook(self, hook):

@@ -228,9 +228,9 @@ class DataLoader:
         return math.ceil(n / self.batch_size)
 
     def __iter__(self):
+        collate = self._collator()
         if self.batch_sampler is not None:
-            return (self._collate(np.asarray(list(b), dtype=np.int64))
-                    for b in self.batch_sampler)
+            return (collate(np.asarray(list(b), dtype=np.int64)) for b in self.batch_sampler)
         if self.sampler is not None:
             order = np.fromiter((int(i) for i in self.sampler), dtype=np.int64)
         elif self.shuffle:
@@ -238,20 +238,23 @@ class DataLoader:
             order = generator.permutation(len(self.dataset))
         else:
             order = np.arange(len(self.dataset))
-        return self._batches(order)
+        return self._batches(order, collate)
 
-    def _batches(self, order):
+    def _batches(self, order, collate):
         stop = len(order) - len(order) % self.batch_size if self.drop_last else len(order)
         for start in range(0, stop, self.batch_size):
-            yield self._collate(order[start:start + self.batch_size])
+            yield collate(order[start:start + self.batch_size])
 
-    def _collate(self, indices):
+    def _collator(self):
+        """How an array of indices becomes a batch, chosen once an epoch: ``collate_fn``, the
+        dataset's own ``get_batch``, or ``default_collate`` of the samples."""
+        dataset = self.dataset
         if self.collate_fn is not None:
-            return self.collate_fn([self.dataset[int(i)] for i in indices])
-        get_batch = _own_get_batch(self.dataset)
+            return lambda indices: self.collate_fn([dataset[int(i)] for i in indices])
+        get_batch = _own_get_batch(dataset)
         if get_batch is not None:
-            return get_batch(indices)
-        return default_collate([self.dataset[int(i)] for i in indices])
+            return get_batch
+        return lambda indices: default_collate([dataset[int(i)] for i in indices])
 
 
 def _own_get_batch(dataset):

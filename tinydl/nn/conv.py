@@ -78,7 +78,7 @@ class _ConvNd(Module):
             self.register_parameter("bias", None)
         self.reset_parameters()
 
-    def _conv_padding(self, x):
+    def _padded_input(self, x):
         """``(x, padding)`` for the convolution: x padded in ``padding_mode`` and no further
         padding, or x itself and the layer's zero padding."""
         if self.padding_mode == "zeros":
@@ -119,7 +119,7 @@ class Conv1d(_ConvNd):
     def forward(self, x):
         if type(x) is not Tensor or x.dtype != self.weight.dtype:
             x = _layer_input(self, x, self.weight)
-        x, padding = self._conv_padding(x)
+        x, padding = self._padded_input(x)
         return F.conv1d(x, self.weight, self.bias, self.stride, padding, self.dilation,
                         self.groups)
 
@@ -137,7 +137,7 @@ class Conv2d(_ConvNd):
     def forward(self, x):
         if type(x) is not Tensor or x.dtype != self.weight.dtype:
             x = _layer_input(self, x, self.weight)
-        x, padding = self._conv_padding(x)
+        x, padding = self._padded_input(x)
         # F.conv2d's argument checks, made once: the geometry is rebuilt (and checked) only
         # when the kernel, stride, padding or dilation change.
         key = (self.weight.shape[2:], self.stride, padding, self.dilation)

@@ -20,6 +20,6 @@ class Conv3d(_ConvNd):
     def forward(self, x):
         if type(x) is not Tensor or x.dtype != self.weight.dtype:
             x = _layer_input(self, x, self.weight)
-        x, padding = self._conv_padding(x)
+        x, padding = self._padded_input(x)
         return conv3d(x, self.weight, self.bias, self.stride, padding, self.dilation,
                       self.groups)

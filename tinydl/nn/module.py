@@ -506,7 +506,7 @@ class Module:
             return module
         walked = type(self).__name__
         for name in target.split("."):
-            child = module._modules.get(name) if name in module._modules else None
+            child = module._modules.get(name)
             if not isinstance(child, Module):
                 raise AttributeError(f"get_submodule: {walked} has no submodule {name!r} "
                                      f"(looking for {target!r})")
@@ -616,25 +616,53 @@ class Module:
         return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
 
 
-class _ModuleSequence(Module):
-    """What Sequential and ModuleList share: children named '0', '1', ... in order."""
+class _NumberedMembers(Module):
+    """What ModuleList, Sequential and ParameterList share: members named '0', '1', ... in
+    order in one of the module's registries (``_registry``), added by ``_register``."""
+
+    _registry = None
+
+    def _members(self):
+        return getattr(self, self._registry)
+
+    def _register(self, name, value):
+        raise NotImplementedError
 
     def __len__(self):
-        return len(self._modules)
+        return len(self._members())
 
     def __iter__(self):
-        return iter(self._modules.values())
+        return iter(self._members().values())
 
-    def append(self, module):
-        """Add ``module`` at the end."""
-        self.add_module(str(len(self._modules)), module)
+    def __getitem__(self, index):
+        values = list(self._members().values())
+        if isinstance(index, slice):
+            return type(self)(values[index])
+        return values[_check_index(index, len(values), type(self).__name__)]
+
+    def __setitem__(self, index, value):
+        index = _check_index(index, len(self._members()), type(self).__name__)
+        self._register(str(index), value)
+
+    def append(self, value):
+        """Add ``value`` at the end."""
+        self._register(str(len(self._members())), value)
         return self
 
-    def extend(self, modules):
-        """Append every module of an iterable."""
-        for module in modules:
-            self.append(module)
+    def extend(self, values):
+        """Append every value of an iterable."""
+        for value in values:
+            self.append(value)
         return self
+
+
+class _ModuleSequence(_NumberedMembers):
+    """What Sequential and ModuleList share: children named '0', '1', ... in order."""
+
+    _registry = "_modules"
+
+    def _register(self, name, module):
+        self.add_module(name, module)
 
     def insert(self, index, module):
         """Insert ``module`` before position ``index``, renumbering the rest."""
@@ -718,16 +746,6 @@ class ModuleList(_ModuleSequence):
         if modules is not None:
             self.extend(modules)
 
-    def __getitem__(self, index):
-        values = list(self._modules.values())
-        if isinstance(index, slice):
-            return ModuleList(values[index])
-        return values[_check_index(index, len(values), "ModuleList")]
-
-    def __setitem__(self, index, module):
-        index = _check_index(index, len(self._modules), "ModuleList")
-        self.add_module(str(index), module)
-
 
 class _NamedMembers(Module):
     """What ModuleDict and ParameterDict share: an ordered mapping over one of the module's
@@ -803,47 +821,23 @@ class ModuleDict(_NamedMembers):
         self.add_module(key, module)
 
 
-class ParameterList(Module):
+class ParameterList(_NumberedMembers):
     """A list of parameters registered as '0', '1', ... (torch's ``nn.ParameterList``): they
     appear in ``parameters()`` and ``state_dict()`` of the module that holds the list. A
     Tensor that is not a Parameter is made one (sharing its array), as torch does."""
+
+    _registry = "_parameters"
 
     def __init__(self, values=None):
         super().__init__()
         if values is not None:
             self.extend(values)
 
-    def __len__(self):
-        return len(self._parameters)
-
-    def __iter__(self):
-        return iter(self._parameters.values())
-
-    def __getitem__(self, index):
-        values = list(self._parameters.values())
-        if isinstance(index, slice):
-            return ParameterList(values[index])
-        return values[_check_index(index, len(values), "ParameterList")]
-
-    def __setitem__(self, index, value):
-        index = _check_index(index, len(self._parameters), "ParameterList")
-        self.register_parameter(str(index), _as_parameter(value, "ParameterList"))
-
-    def append(self, value):
-        """Add ``value`` (a Parameter, or a Tensor made one) at the end."""
-        self.register_parameter(str(len(self._parameters)),
-                                _as_parameter(value, "ParameterList"))
-        return self
-
-    def extend(self, values):
-        """Append every value of an iterable."""
-        for value in values:
-            self.append(value)
-        return self
+    def _register(self, name, value):
+        self.register_parameter(name, _as_parameter(value, "ParameterList"))
 
     def extra_repr(self):
-        return "\n".join(f"({i}): Parameter of shape {tuple(p.shape)} ({p.dtype})"
-                         for i, p in enumerate(self))
+        return _describe_parameters(self)
 
 
 class ParameterDict(_NamedMembers):
@@ -861,8 +855,13 @@ class ParameterDict(_NamedMembers):
         self.register_parameter(key, _as_parameter(value, "ParameterDict"))
 
     def extra_repr(self):
-        return "\n".join(f"({k}): Parameter of shape {tuple(p.shape)} ({p.dtype})"
-                         for k, p in self.items())
+        return _describe_parameters(self)
+
+
+def _describe_parameters(module):
+    """ParameterList's and ParameterDict's repr lines: each parameter's name, shape, dtype."""
+    return "\n".join(f"({name}): Parameter of shape {tuple(p.shape)} ({p.dtype})"
+                     for name, p in module._parameters.items())
 
 
 def _as_parameter(value, caller):

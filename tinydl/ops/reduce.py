@@ -544,24 +544,12 @@ class VectorNorm(Function):
             # are computed again from x / max|x|.
             tiny = np.finfo(out.dtype).tiny ** (1.0 / ord) if out.dtype.kind == "f" else 0
             if (np.isinf(out) | (out < tiny)).any():
-                scale = np.max(a, axis=axes, keepdims=True) if a.size else np.ones(())
-                scale = np.where((scale > 0) & np.isfinite(scale), scale, 1).astype(a.dtype)
-                root = _power_sum_root(a / scale, ord, axes, keepdims=True)
-                out = root * scale
-                if not keepdims:
-                    out = out.reshape([n for i, n in enumerate(x.shape) if i not in axes])
+                out = _rescaled_norm(a, ord, axes, keepdims, smallest=False)
         elif ord < 0 and (np.isinf(out) | (out == 0)).any():
             # |x|^p of a huge x underflows (the norm came out inf) or of a tiny one overflows
             # (0): computed again from x / min|x|, the smallest nonzero |x|, whose terms are
             # at most 1 and one of them 1. (A slice holding a zero has norm 0 either way.)
-            nonzero = np.where(a > 0, a, np.inf)
-            scale = np.min(nonzero, axis=axes, keepdims=True) if a.size else np.ones(())
-            scale = np.where((scale > 0) & np.isfinite(scale), scale, 1).astype(a.dtype)
-            with np.errstate(over="ignore"):  # a ratio past the range: its term is 0
-                root = _power_sum_root(a / scale, ord, axes, keepdims=True)
-            out = root * scale
-            if not keepdims:
-                out = out.reshape([n for i, n in enumerate(x.shape) if i not in axes])
+            out = _rescaled_norm(a, ord, axes, keepdims, smallest=True)
         return out
 
     @staticmethod
@@ -589,6 +577,22 @@ class VectorNorm(Function):
         defined = np.isfinite(y.data) if p < 1 else ~np.isnan(y.data)
         zero = y_zero | (x_zero & defined)
         return (where(zero, 0.0, g * sign * ratio ** (p - 1)),)
+
+
+def _rescaled_norm(a, p, axes, keepdims, smallest):
+    """(sum (a / s)^p)^(1/p) s for a >= 0, with s each slice's largest a (``smallest``: its
+    smallest nonzero a), or 1 where that is 0 or not finite: the p-norm where a^p itself
+    leaves the dtype's range."""
+    if not a.size:
+        scale = np.ones(())
+    elif smallest:
+        scale = np.min(np.where(a > 0, a, np.inf), axis=axes, keepdims=True)
+    else:
+        scale = np.max(a, axis=axes, keepdims=True)
+    scale = np.where((scale > 0) & np.isfinite(scale), scale, 1).astype(a.dtype)
+    with np.errstate(over="ignore"):  # a ratio past the range (p < 0): its term is 0
+        out = _power_sum_root(a / scale, p, axes, keepdims=True) * scale
+    return out if keepdims else out.reshape([n for i, n in enumerate(a.shape) if i not in axes])
 
 
 def _power_sum_root(a, p, axes, keepdims):

@@ -297,6 +297,7 @@ class Optimizer:
         """
         loss = closure() if closure is not None else None
         for group in self.param_groups:
+            maximize = group.get("maximize")  # torch: negated first, then weight decay etc.
             for p in group["params"]:
                 if p.grad is None:
                     continue
@@ -307,7 +308,7 @@ class Optimizer:
                 param, grad = _working_view(p.data), _working_view(grad)
                 if grad.dtype != param.dtype:
                     grad = grad.astype(param.dtype)
-                if group.get("maximize"):  # torch: negated first, then weight decay etc.
+                if maximize:
                     grad = -grad
                 state = self.state.get(p)
                 if not state:  # none yet, or the empty dict state[p] made

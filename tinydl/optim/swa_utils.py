@@ -25,7 +25,7 @@ import numpy as np
 from tinydl.autograd import no_grad
 from tinydl.nn import Module
 from tinydl.nn.normalization import _BatchNorm
-from tinydl.optim.lr_scheduler import LRScheduler
+from tinydl.optim.lr_scheduler import LRScheduler, _per_group
 from tinydl.tensor import Tensor
 
 
@@ -183,11 +183,7 @@ class SWALR(LRScheduler):
     def __init__(self, optimizer, swa_lr, anneal_epochs=10, anneal_strategy="cos",
                  last_epoch=-1):
         name = "SWALR"
-        groups = optimizer.param_groups
-        swa_lrs = list(swa_lr) if isinstance(swa_lr, (list, tuple)) else [swa_lr] * len(groups)
-        if len(swa_lrs) != len(groups):
-            raise ValueError(f"{name}: {len(swa_lrs)} swa_lr values for {len(groups)} parameter "
-                             "groups")
+        swa_lrs = _per_group(f"{name} swa_lr", optimizer, swa_lr)
         for value in swa_lrs:
             if isinstance(value, bool) or not isinstance(value, numbers.Real) or value < 0:
                 raise ValueError(f"{name}: swa_lr must be a non-negative number, got {value!r}")
@@ -198,7 +194,7 @@ class SWALR(LRScheduler):
                 or anneal_epochs < 0):
             raise ValueError(f"{name}: anneal_epochs must be a non-negative int, got "
                              f"{anneal_epochs!r}")
-        for group, value in zip(groups, swa_lrs):
+        for group, value in zip(optimizer.param_groups, swa_lrs):
             group["swa_lr"] = float(value)
         self.anneal_epochs, self.anneal_strategy = int(anneal_epochs), anneal_strategy
         super().__init__(optimizer, last_epoch)

@@ -126,9 +126,9 @@ def generalized_box_iou(boxes1, boxes2):
     a = _check_boxes(boxes1, "generalized_box_iou", "boxes1")
     b = _check_boxes(boxes2, "generalized_box_iou", "boxes2")
     dtype = np.result_type(a, b)
+    a, b = a.astype(np.float64, copy=False), b.astype(np.float64, copy=False)  # (as below)
     inter, union = _intersection_union(a, b)
     iou = _safe_divide(inter, union)
-    a, b = a.astype(np.float64, copy=False), b.astype(np.float64, copy=False)
     lt = np.minimum(a[:, None, :2], b[None, :, :2])
     rb = np.maximum(a[:, None, 2:], b[None, :, 2:])
     wh = rb - lt
