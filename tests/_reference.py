@@ -98,6 +98,97 @@ def hinge(f, y, margin=1.0, reduction="mean"):
     return reduce(np.maximum(0, margin - y * f), reduction)
 
 
+# ----------------------------------------------------------------------------- margin losses
+def hinge_embedding(x, y, margin=1.0, reduction="mean"):
+    """torch's rule: the margin term max(0, margin - x) where y != 1, plus x where y != -1
+    (so x for y = 1, the margin term for y = -1, both for any other label)."""
+    return reduce(np.where(y != 1, np.maximum(0, margin - x), 0) + np.where(y != -1, x, 0),
+                  reduction)
+
+
+def multilabel_soft_margin(x, y, weight=None, reduction="mean"):
+    """-w (y log sigmoid(x) + (1 - y) log sigmoid(-x)), averaged over the last axis."""
+    loss = -(y * special.log_expit(x) + (1 - y) * special.log_expit(-x))
+    loss = loss if weight is None else loss * weight
+    return reduce(loss.mean(axis=-1), reduction)
+
+
+def multi_margin(x, y, p=1, margin=1.0, weight=None, reduction="mean"):
+    """Per sample n with class y_n: sum over the other classes i of
+    w[y_n] max(0, margin - x[n, y_n] + x[n, i])^p, over C; one sample at a time."""
+    rows, labels = np.atleast_2d(x), np.atleast_1d(y)
+    n_classes = rows.shape[1]
+    loss = np.zeros(len(labels))
+    for n, c in enumerate(labels):
+        for i in range(n_classes):
+            if i != c:
+                term = max(0.0, margin - rows[n, c] + rows[n, i]) ** p
+                loss[n] += term * (1.0 if weight is None else weight[c])
+    return reduce((loss / n_classes).reshape(np.shape(y)), reduction)
+
+
+def multilabel_margin(x, y, reduction="mean"):
+    """Per sample: the targets are y's entries up to the first -1; sum over those j (a repeat
+    counts again) and over the classes i that are no target of max(0, 1 - (x[y_j] - x[i])),
+    over C."""
+    rows, lists = np.atleast_2d(x), np.atleast_2d(y)
+    n_classes = rows.shape[1]
+    loss = np.zeros(len(rows))
+    for n, (scores, entries) in enumerate(zip(rows, lists)):
+        targets = []
+        for c in entries:
+            if c == -1:
+                break
+            targets.append(c)
+        for j in targets:
+            for i in set(range(n_classes)) - set(targets):
+                loss[n] += max(0.0, 1 - (scores[j] - scores[i]))
+    return reduce((loss / n_classes).reshape(np.shape(x)[:-1]), reduction)
+
+
+def cosine_embedding(x1, x2, y, margin=0.0, reduction="mean"):
+    """1 - cos where y = 1, max(0, cos - margin) where y = -1, 0 otherwise; torch's cosine
+    x1.x2 / sqrt((|x1|^2 + 1e-12) (|x2|^2 + 1e-12)) along the last axis."""
+    cos = (x1 * x2).sum(-1) / np.sqrt(((x1 ** 2).sum(-1) + 1e-12) * ((x2 ** 2).sum(-1) + 1e-12))
+    loss = np.where(y == 1, 1 - cos, 0) + np.where(y == -1, np.maximum(0, cos - margin), 0)
+    return reduce(loss, reduction)
+
+
+def triplet_margin(a, pos, neg, margin=1.0, p=2, eps=1e-6, swap=False, reduction="mean",
+                   distance=None):
+    """max(0, margin + d(a, p) - d(a, n)), d(a, n) -> min(d(a, n), d(p, n)) with swap; the
+    default d is torch's pairwise distance (sum |x1 - x2 + eps|^p)^(1/p) over the last axis."""
+    if distance is None:
+        def distance(u, v):
+            return (np.abs(u - v + eps) ** p).sum(-1) ** (1 / p)
+    d_neg = distance(a, neg)
+    if swap:
+        d_neg = np.minimum(d_neg, distance(pos, neg))
+    return reduce(np.maximum(0, margin + distance(a, pos) - d_neg), reduction)
+
+
+# ----------------------------------------------------------------------------- likelihood losses
+def poisson_nll(x, y, log_input=True, full=False, eps=1e-8, reduction="mean"):
+    """exp(x) - y x (log-rate x) or x - y log(x + eps) (rate x); with ``full`` plus
+    log(y!) ~ y log y - y + log(2 pi y) / 2 where y > 1."""
+    loss = np.exp(x) - y * x if log_input else x - y * np.log(x + eps)
+    if full:
+        big = np.where(y > 1, y, 2)  # (any value > 1 where the term is skipped)
+        stirling = big * np.log(big) - big + 0.5 * np.log(2 * np.pi * big)
+        loss = loss + np.where(y > 1, stirling, 0)
+    return reduce(loss, reduction)
+
+
+def gaussian_nll(x, y, var, full=False, eps=1e-6, reduction="mean"):
+    """(log v + (x - y)^2 / v) / 2 (+ log(2 pi) / 2), v = max(var, eps); a var of the input's
+    shape without its last axis is one variance per vector."""
+    v = np.maximum(np.asarray(var, dtype=np.float64), eps)
+    if v.ndim == np.ndim(x) - 1 and v.shape == np.shape(x)[:-1]:
+        v = v[..., None]
+    loss = 0.5 * (np.log(v) + (x - y) ** 2 / v) + (0.5 * np.log(2 * np.pi) if full else 0)
+    return reduce(loss, reduction)
+
+
 # ----------------------------------------------------------------------------- normalisation
 def normalize(x, axes, eps=1e-5):
     """(x - mean) / sqrt(var + eps) over ``axes``, with the biased variance."""
@@ -136,6 +227,88 @@ def group_norm(x, num_groups, weight, bias, eps=1e-5):
     grouped = x.reshape(n, num_groups, -1)
     out = normalize(grouped, (2,), eps).reshape(x.shape)
     return out * _channel(weight, x.ndim) + _channel(bias, x.ndim)
+
+
+def rms_norm(x, normalized_ndim, weight=None, eps=None):
+    """x / sqrt(mean of x^2 over the last axes + eps) * weight; eps None: float64's epsilon
+    (the references run in float64)."""
+    eps = np.finfo(np.float64).eps if eps is None else eps
+    axes = tuple(range(x.ndim - normalized_ndim, x.ndim))
+    out = x / np.sqrt(np.mean(x * x, axis=axes, keepdims=True) + eps)
+    return out if weight is None else out * weight
+
+
+def local_response_norm(x, size, alpha=1e-4, beta=0.75, k=1.0):
+    """Channel by channel: x_c / (k + alpha / size * sum of x_j^2 over the channels j from
+    c - size // 2 to c + (size - 1) // 2 that exist) ** beta."""
+    out = np.empty_like(x)
+    channels = x.shape[1]
+    for c in range(channels):
+        window = x[:, max(0, c - size // 2):min(channels, c + (size - 1) // 2 + 1)]
+        out[:, c] = x[:, c] / (k + alpha / size * np.sum(window ** 2, axis=1)) ** beta
+    return out
+
+
+# ----------------------------------------------------------------------------- pooling
+def adaptive_pool(x, output_size, reduce):
+    """``reduce`` (np.max, np.mean) over torch's adaptive bins of the last len(output_size)
+    axes, one output at a time: bin o of an axis of length n cut into m covers
+    floor(o n / m) <= i < ceil((o + 1) n / m)."""
+    n = len(output_size)
+    spatial = x.shape[-n:]
+    out = np.empty(x.shape[:-n] + tuple(output_size))
+    for o in np.ndindex(*output_size):
+        bins = tuple(slice(int(np.floor(i * s / m)), int(np.ceil((i + 1) * s / m)))
+                     for i, s, m in zip(o, spatial, output_size))
+        out[(...,) + o] = reduce(x[(...,) + bins], axis=tuple(range(-n, 0)))
+    return out
+
+
+def lp_pool(x, p, kernel, stride, ceil_mode=False):
+    """(sum of x^p over each window) ** (1/p), windows of ``kernel`` every ``stride`` along the
+    last len(kernel) axes, no padding. With ``ceil_mode`` a last window may run past the end:
+    torch scales its sum by (kernel volume) / (elements it holds), as avg_pool's divisor
+    times the volume gives."""
+    n = len(kernel)
+    spatial = x.shape[-n:]
+    counts = []
+    for size, k, s in zip(spatial, kernel, stride):
+        steps = (size - k) / s
+        counts.append(int(np.ceil(steps) if ceil_mode else np.floor(steps)) + 1)
+        if ceil_mode and (counts[-1] - 1) * s >= size:  # a window must start inside
+            counts[-1] -= 1
+    out = np.empty(x.shape[:-n] + tuple(counts))
+    for o in np.ndindex(*counts):
+        window = x[(...,) + tuple(slice(i * s, i * s + k) for i, s, k in zip(o, stride, kernel))]
+        held = np.prod(window.shape[-n:])
+        total = np.sum(window ** p, axis=tuple(range(-n, 0))) * (np.prod(kernel) / held)
+        out[(...,) + o] = total ** (1.0 / p)
+    return out
+
+
+def max_pool(x, kernel, stride, padding):
+    """The maximum over each window of ``kernel`` every ``stride`` along the last len(kernel)
+    axes of x padded with -inf by ``padding`` on both sides (no dilation, floor mode)."""
+    n = len(kernel)
+    x = np.pad(x, [(0, 0)] * (x.ndim - n) + [(p, p) for p in padding],
+               constant_values=-np.inf)
+    counts = [(size - k) // s + 1 for size, k, s in zip(x.shape[-n:], kernel, stride)]
+    out = np.empty(x.shape[:-n] + tuple(counts))
+    for o in np.ndindex(*counts):
+        window = x[(...,) + tuple(slice(i * s, i * s + k) for i, s, k in zip(o, stride, kernel))]
+        out[(...,) + o] = np.max(window, axis=tuple(range(-n, 0)))
+    return out
+
+
+def max_unpool(x, indices, output_size):
+    """Each value of x put at its flat index into the last len(output_size) axes of a zero
+    output, one plane at a time."""
+    n = len(output_size)
+    lead = x.shape[:-n]
+    out = np.zeros(lead + tuple(output_size))
+    for i in np.ndindex(*lead):
+        out[i].flat[indices[i].ravel()] = x[i].ravel()
+    return out
 
 
 # ----------------------------------------------------------------------------- movement
@@ -327,4 +500,120 @@ def cofactors(a):
         for j in range(n):
             minor = np.delete(np.delete(a, i, axis=-2), j, axis=-1)
             out[..., i, j] = (-1) ** (i + j) * (np.linalg.det(minor) if n > 1 else 1.0)
+    return out
+
+
+# ----------------------------------------------------------------------------- spatial sampling
+def affine_grid(theta, size, align_corners):
+    """theta[n] @ (x, y[, z], 1) at every output pixel, one pixel at a time: pixel i of an
+    axis of length s sits at (2i + 1) / s - 1, or 2i / (s - 1) - 1 with align_corners (0 when
+    s is 1); x runs along the last axis."""
+    import itertools
+
+    def centre(i, s):
+        if s == 1:
+            return 0.0
+        return 2 * i / (s - 1) - 1 if align_corners else (2 * i + 1) / s - 1
+
+    theta = np.asarray(theta, dtype=np.float64)
+    spatial = tuple(size[2:])
+    out = np.zeros((size[0],) + spatial + (len(spatial),))
+    for n in range(size[0]):
+        for pixel in itertools.product(*[range(s) for s in spatial]):
+            point = [centre(i, s) for i, s in zip(pixel[::-1], spatial[::-1])] + [1.0]
+            out[(n,) + pixel] = theta[n] @ np.array(point)
+    return out
+
+
+def _keys_cubic(s, a=-0.75):
+    """Keys' cubic convolution kernel W(s) (torch's bicubic, A = -0.75)."""
+    s = abs(s)
+    if s <= 1:
+        return (a + 2) * s ** 3 - (a + 3) * s ** 2 + 1
+    if s < 2:
+        return a * s ** 3 - 5 * a * s ** 2 + 8 * a * s - 4 * a
+    return 0.0
+
+
+def grid_sample(x, grid, mode, padding_mode, align_corners):
+    """torch's documented grid_sample, one output position and one tap at a time.
+
+    A normalised g becomes the pixel position (g + 1) / 2 (s - 1) (align_corners) or
+    ((g + 1) s - 1) / 2; 'border' clamps it to [0, s - 1], 'reflection' bounces it between
+    the corner centres (align_corners) or the outer edges -0.5, s - 0.5, then clamps. 'nearest'
+    reads the nearest pixel (halves to even), 'bilinear' weighs the 2^d surrounding ones,
+    'bicubic' the 4 x 4 around with W(t - k), padding each tap instead of the position.
+    Pixels outside the input read 0.
+    """
+    import itertools
+    import math
+
+    x, grid = np.asarray(x, dtype=np.float64), np.asarray(grid, dtype=np.float64)
+    spatial = x.shape[2:]
+    d = len(spatial)
+
+    def reflect(p, s):
+        low, high = (0.0, s - 1.0) if align_corners else (-0.5, s - 0.5)
+        if high == low:
+            return 0.0
+        p = (p - low) % (2 * (high - low))
+        return low + (p if p <= high - low else 2 * (high - low) - p)
+
+    def pad(p, s):
+        if padding_mode == "reflection":
+            p = reflect(p, s)
+        if padding_mode != "zeros":
+            p = min(max(p, 0.0), s - 1.0)
+        return p
+
+    def read(n, pixel):
+        if all(0 <= i < s for i, s in zip(pixel, spatial)):
+            return x[(n, slice(None)) + tuple(int(i) for i in pixel)]
+        return np.zeros(x.shape[1])
+
+    out = np.zeros(x.shape[:2] + grid.shape[1:-1])
+    for n in range(x.shape[0]):
+        for q in itertools.product(*[range(s) for s in grid.shape[1:-1]]):
+            g = grid[(n,) + q][::-1]  # (z,) y, x: the input's axis order
+            pos = [(v + 1) / 2 * (s - 1) if align_corners else ((v + 1) * s - 1) / 2
+                   for v, s in zip(g, spatial)]
+            value = np.zeros(x.shape[1])
+            if mode == "nearest":
+                value = read(n, [round(pad(p, s)) for p, s in zip(pos, spatial)])
+            elif mode == "bilinear":
+                pos = [pad(p, s) for p, s in zip(pos, spatial)]
+                base = [math.floor(p) for p in pos]
+                for corner in itertools.product((0, 1), repeat=d):
+                    w = np.prod([p - b if c else 1 - (p - b)
+                                 for p, b, c in zip(pos, base, corner)])
+                    value = value + w * read(n, [b + c for b, c in zip(base, corner)])
+            else:
+                base = [math.floor(p) for p in pos]
+                for taps in itertools.product(range(-1, 3), repeat=d):
+                    w = np.prod([_keys_cubic(p - (b + k)) for p, b, k in zip(pos, base, taps)])
+                    pixel = [pad(b + k, s) for b, k, s in zip(base, taps, spatial)]
+                    value = value + w * read(n, pixel)
+            out[(n, slice(None)) + q] = value
+    return out
+
+
+def embedding_bag(indices, weight, offsets=None, mode="mean", per_sample_weights=None,
+                  include_last_offset=False, padding_idx=None):
+    """torch's documented embedding_bag, one bag at a time: the rows of the bag's indices
+    other than padding_idx (scaled by per_sample_weights), summed, averaged or maximised per
+    feature; an empty bag gives zeros."""
+    indices = np.asarray(indices)
+    weight = np.asarray(weight, dtype=np.float64)
+    scale = (np.ones(indices.shape) if per_sample_weights is None
+             else np.asarray(per_sample_weights, dtype=np.float64))
+    if indices.ndim == 2:
+        bags = [list(zip(row, s)) for row, s in zip(indices, scale)]
+    else:
+        bounds = list(offsets) + ([] if include_last_offset else [len(indices)])
+        bags = [list(zip(indices[a:b], scale[a:b])) for a, b in zip(bounds[:-1], bounds[1:])]
+    out = np.zeros((len(bags), weight.shape[1]))
+    for b, bag in enumerate(bags):
+        rows = [s * weight[i] for i, s in bag if padding_idx is None or i != padding_idx]
+        if rows:
+            out[b] = {"sum": np.sum, "mean": np.mean, "max": np.max}[mode](rows, axis=0)
     return out

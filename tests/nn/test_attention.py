@@ -369,6 +369,11 @@ DISTANCE_CASES = {
                             {"p": 1.0, "keepdim": True}),
     "pairwise_p3": (F.pairwise_distance, TF.pairwise_distance, [(4, 5), (1, 5)], {"p": 3.0}),
     "pairwise_inf": (F.pairwise_distance, TF.pairwise_distance, [(5,), (5,)], {"p": np.inf}),
+    # two 0-d inputs are one coordinate each (tinydl refused them)
+    "pairwise_0d": (F.pairwise_distance, TF.pairwise_distance, [(), ()], {}),
+    "pairwise_0d_p1_keepdim": (F.pairwise_distance, TF.pairwise_distance, [(), ()],
+                               {"p": 1.0, "keepdim": True}),
+    "pairwise_0d_and_1d": (F.pairwise_distance, TF.pairwise_distance, [(), (4,)], {"p": 3.0}),
     "normalize_p2": (F.normalize, TF.normalize, [(3, 4, 5)], {}),
     "normalize_p1_last": (F.normalize, TF.normalize, [(3, 4)], {"p": 1.0, "dim": -1}),
     "normalize_p3": (F.normalize, TF.normalize, [(3, 4)], {"p": 3.0, "dim": 0}),

@@ -143,8 +143,10 @@ def test_pool3d_gradchecks_unbatched_and_layers():
         np.testing.assert_allclose(ours(tinydl.Tensor(xs)).data,
                                    theirs(torch.tensor(xs)).numpy(), atol=1e-12)
         assert "kernel_size" in repr(ours)
-    with pytest.raises(NotImplementedError, match="return_indices"):
-        F.max_pool3d(x, 2, return_indices=True)
+    # return_indices (once refused): torch's flat indices into each D*H*W volume
+    _, idx = F.max_pool3d(x, 2, return_indices=True)
+    np.testing.assert_array_equal(idx.data, torch.nn.functional.max_pool3d(
+        torch.tensor(x.data), 2, return_indices=True)[1].numpy())
     with pytest.raises(ValueError, match="max_pool3d.*padding"):
         F.max_pool3d(x, 2, padding=2)
     with pytest.raises(ValueError, match="avg_pool3d.*does not fit"):

@@ -162,3 +162,39 @@ def test_pool1d_takes_an_unbatched_sequence_as_torch(pool, kw):
     _, idx = F.max_pool1d(tinydl.Tensor(x), 3, 2, 1, return_indices=True)
     np.testing.assert_array_equal(idx.data, torch.nn.functional.max_pool1d(
         torch.tensor(x), 3, 2, 1, return_indices=True)[1].numpy())
+
+
+@pytest.mark.parametrize("n, widths", [(3, (-4, 1)), (2, (-3, 2)), (0, (-1, 2)), (3, (1, -4))])
+def test_pad_constant_refuses_a_crop_past_the_axis_as_torch(n, widths):
+    """torch's constant pad crops first: a crop longer than the axis is an error even when the
+    other end adds enough (tinydl padded first and cropped to length 0 or into the fill)."""
+    x = tinydl.Tensor(np.arange(n, dtype=np.float32))
+    with pytest.raises(ValueError, match=r"pad: widths .* by more than it holds"):
+        F.pad(x, widths, value=7.0)
+    torch = pytest.importorskip("torch")
+    with pytest.raises(RuntimeError):
+        torch.nn.functional.pad(torch.arange(float(n)), widths, value=7.0)
+
+
+@pytest.mark.parametrize("n, widths", [(3, (-3, 1)), (3, (-1, -2)), (4, (2, -3)), (2, (0, 0))])
+def test_pad_constant_crops_as_torch_where_torch_does(n, widths):
+    x = tinydl.Tensor(np.arange(n, dtype=np.float64))
+    out = F.pad(x, widths, value=7.0)
+    torch = pytest.importorskip("torch")
+    want = torch.nn.functional.pad(torch.arange(float(n), dtype=torch.float64), widths, value=7.0)
+    np.testing.assert_array_equal(out.data, want.numpy())
+
+
+@pytest.mark.parametrize("op, call", [
+    ("batch_norm", lambda x: F.batch_norm(x, None, None, training=True)),
+    ("layer_norm", lambda x: F.layer_norm(x, 3)),
+    ("instance_norm", lambda x: F.instance_norm(x)),
+    ("group_norm", lambda x: F.group_norm(x, 1)),
+    ("rms_norm", lambda x: F.rms_norm(x, 3)),
+])
+def test_normalizations_refuse_integer_input_naming_the_op(op, call):
+    """torch: "not implemented for 'Long'"; tinydl raised NumPy's UFuncTypeError ("Cannot
+    cast ufunc 'multiply' output ...") from inside its arithmetic."""
+    x = tinydl.Tensor(np.ones((2, 4, 3), np.int64))
+    with pytest.raises(TypeError, match=rf"{op}: input of dtype int64 .* must be floating"):
+        call(x)

@@ -732,3 +732,33 @@ def test_embedding_positional_arguments_and_from_pretrained_as_torch():
     assert nn.Embedding.from_pretrained(w, freeze=False).weight.requires_grad
     with pytest.raises(NotImplementedError, match="sparse=True"):
         nn.Embedding(3, 2, sparse=True)
+
+
+DTYPE_NONE_LAYERS = {
+    "Linear": lambda dtype: nn.Linear(3, 2, dtype=dtype),
+    "Bilinear": lambda dtype: nn.Bilinear(3, 2, 2, dtype=dtype),
+    "Conv2d": lambda dtype: nn.Conv2d(2, 2, 3, dtype=dtype),
+    "ConvTranspose1d": lambda dtype: nn.ConvTranspose1d(2, 2, 3, dtype=dtype),
+    "Conv3d": lambda dtype: nn.Conv3d(2, 2, 3, dtype=dtype),
+    "BatchNorm2d": lambda dtype: nn.BatchNorm2d(3, dtype=dtype),
+    "InstanceNorm1d": lambda dtype: nn.InstanceNorm1d(3, affine=True, track_running_stats=True,
+                                                      dtype=dtype),
+    "LayerNorm": lambda dtype: nn.LayerNorm(3, dtype=dtype),
+    "GroupNorm": lambda dtype: nn.GroupNorm(1, 3, dtype=dtype),
+    "RMSNorm": lambda dtype: nn.RMSNorm(3, dtype=dtype),
+    "PReLU": lambda dtype: nn.PReLU(dtype=dtype),
+    "Embedding": lambda dtype: nn.Embedding(4, 3, dtype=dtype),
+    "EmbeddingBag": lambda dtype: nn.EmbeddingBag(4, 3, dtype=dtype),
+    "MultiheadAttention": lambda dtype: nn.MultiheadAttention(4, 2, dtype=dtype),
+    "LSTM": lambda dtype: nn.LSTM(3, 2, dtype=dtype),
+}
+
+
+@pytest.mark.parametrize("name", DTYPE_NONE_LAYERS)
+def test_dtype_none_means_float32_as_torch(name):
+    """``dtype=None`` (torch code passes it explicitly) is torch's default dtype, float32: it
+    reached ``np.empty(shape, dtype=None)`` and gave float64 parameters, silently."""
+    layer = DTYPE_NONE_LAYERS[name](None)
+    arrays = [p.data for p in layer.parameters()] + [b.data for b in layer.buffers()]
+    assert {a.dtype for a in arrays if a.dtype.kind == "f"} == {np.dtype(np.float32)}, name
+    assert all(p.dtype == np.float64 for p in DTYPE_NONE_LAYERS[name](np.float64).parameters())

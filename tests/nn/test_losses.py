@@ -460,3 +460,369 @@ def test_class_index_cross_entropy_fast_path_equals_the_general_one(reduction):
         np.testing.assert_allclose(first, recorded.data, rtol=1e-12, atol=1e-12)
     for fast, general, what in zip(*results, ("loss", "grad", "second grad")):
         np.testing.assert_allclose(fast, general, rtol=1e-12, atol=1e-12, err_msg=what)
+
+
+# ------------------------------------------------------------ margin and likelihood losses
+def _torch_or_skip():
+    return pytest.importorskip("torch")
+
+
+R = np.random.default_rng(11)
+SIGNS6 = R.choice([-1.0, 1.0], 6)
+LISTS = np.array([[2, 0, -1, 3], [1, 1, -1, 0], [-1, 2, 2, 2], [3, 2, 1, 0], [0, -1, 3, 3],
+                  [3, -1, -1, -1]])
+# class name, constructor arguments (torch's too), forward inputs: (array, requires grad)
+MODULE_CASES = {
+    "MarginRankingLoss": (dict(margin=0.4), [(R.standard_normal(6), True),
+                                             (R.standard_normal(6), True), (SIGNS6, False)]),
+    "HingeEmbeddingLoss": (dict(margin=0.8), [(R.standard_normal((6, 3)), True),
+                                              (np.resize([1.0, -1.0, 0.0], (6, 3)), False)]),
+    "SoftMarginLoss": ({}, [(R.standard_normal((6, 3)), True),
+                            (R.choice([-1.0, 1.0], (6, 3)), False)]),
+    "MultiLabelSoftMarginLoss": (dict(weight=R.random(4) + 0.5),
+                                 [(R.standard_normal((6, 4)), True),
+                                  (R.integers(0, 2, (6, 4)).astype(float), False)]),
+    "MultiMarginLoss": (dict(p=2, margin=0.7, weight=R.random(4) + 0.5),
+                        [(R.standard_normal((6, 4)), True), (R.integers(0, 4, 6), False)]),
+    "MultiLabelMarginLoss": ({}, [(R.standard_normal((6, 4)), True), (LISTS, False)]),
+    "CosineEmbeddingLoss": (dict(margin=0.3), [(R.standard_normal((6, 4)), True),
+                                               (R.standard_normal((6, 4)), True),
+                                               (SIGNS6, False)]),
+    "TripletMarginLoss": (dict(margin=0.5, p=1.5, eps=1e-5, swap=True),
+                          [(R.standard_normal((6, 4)), True)] * 3),
+    "TripletMarginWithDistanceLoss": (dict(margin=2.0, swap=True),
+                                      [(R.standard_normal((6, 4)), True)] * 3),
+    "PoissonNLLLoss": (dict(log_input=False, full=True, eps=1e-6),
+                       [(R.uniform(0.5, 3, (6, 3)), True),
+                        (R.choice([0.0, 1.0, 2.0, 5.0], (6, 3)), False)]),
+    # variances per vector, two of them below eps: clamped values, unclamped gradients
+    "GaussianNLLLoss": (dict(full=True, eps=1e-3),
+                        [(R.standard_normal((6, 3)), True), (R.standard_normal((6, 3)), True),
+                         (np.array([0.5, 1e-5, 0.0, 2.0, 0.1, 1.5]), True)]),
+}
+
+
+def _l1_distance(u, v):
+    return (u - v).abs().sum(-1)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("name", sorted(MODULE_CASES))
+def test_margin_and_likelihood_loss_modules_match_torch(name, reduction):
+    """Each module against torch's with the same arguments: loss and every input's gradient,
+    float64; the (weight) buffers as torch's state_dict."""
+    torch = _torch_or_skip()
+    kwargs, inputs = MODULE_CASES[name]
+    ours_kw, theirs_kw = dict(kwargs, reduction=reduction), dict(kwargs, reduction=reduction)
+    if "weight" in kwargs:
+        theirs_kw["weight"] = torch.tensor(kwargs["weight"])
+    if name == "TripletMarginWithDistanceLoss":
+        ours_kw["distance_function"] = theirs_kw["distance_function"] = _l1_distance
+    ours, theirs = getattr(nn, name)(**ours_kw), getattr(torch.nn, name)(**theirs_kw)
+    assert sorted(ours.state_dict()) == sorted(theirs.state_dict())
+    xs = [tinydl.Tensor(a.copy(), requires_grad=g) for a, g in inputs]
+    ts = [torch.tensor(a.copy(), requires_grad=g) for a, g in inputs]
+    loss, expected = ours(*xs), theirs(*ts)
+    assert loss.shape == tuple(expected.shape)
+    np.testing.assert_allclose(loss.data, expected.detach().numpy(), rtol=1e-10, atol=1e-12)
+    v = np.random.default_rng(0).standard_normal(loss.shape)
+    (loss * T(v)).sum().backward()
+    (expected * torch.tensor(v)).sum().backward()
+    for x, t in zip(xs, ts):
+        if t.requires_grad:
+            np.testing.assert_allclose(x.grad.data, t.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(MODULE_CASES))
+def test_margin_and_likelihood_loss_modules_defaults_are_torchs(name):
+    torch = _torch_or_skip()
+    ours, theirs = getattr(nn, name)(), getattr(torch.nn, name)()
+    settings = ("margin", "p", "eps", "swap", "log_input", "full", "reduction")
+    for key in settings:
+        assert getattr(ours, key, None) == getattr(theirs, key, None), (name, key)
+    assert repr(ours).startswith(name + "(") and "reduction='mean'" in repr(ours)
+    assert list(ours.state_dict()) == list(theirs.state_dict())  # no weight: no buffer
+
+
+def _x(*shape):
+    return T(np.random.default_rng(1).standard_normal(shape))
+
+
+@pytest.mark.parametrize("call,error,match", [
+    (lambda: F.margin_ranking_loss(_x(4), _x(), _x(4)), ValueError,
+     r"margin_ranking_loss: the inputs must have the same number of dimensions, got input1 "
+     r"of shape \(4,\), input2 of shape \(\)"),
+    (lambda: F.margin_ranking_loss(_x(4), _x(3), _x(4)), ValueError,
+     r"margin_ranking_loss: .*cannot be broadcast"),
+    (lambda: F.hinge_embedding_loss(_x(4), _x(3)), ValueError, "hinge_embedding_loss: .* differ"),
+    (lambda: F.soft_margin_loss(_x(4, 1), _x(4)), ValueError, "soft_margin_loss: .* differ"),
+    (lambda: F.soft_margin_loss(tinydl.tensor([1, 2]), _x(2)), TypeError,
+     "soft_margin_loss: input must be floating point"),
+    (lambda: F.soft_margin_loss(_x(2), _x(2), reduction="avg"), ValueError,
+     "soft_margin_loss: reduction must be 'mean', 'sum' or 'none', got 'avg'"),
+    (lambda: F.multilabel_soft_margin_loss(_x(), _x()), ValueError, "class axis"),
+    (lambda: F.multilabel_soft_margin_loss(_x(2, 3), _x(2, 3), weight=np.ones(4)), ValueError,
+     r"multilabel_soft_margin_loss: weight of shape \(4,\) does not broadcast"),
+    (lambda: F.multi_margin_loss(_x(2, 3), np.array([0, 1]), p=3), ValueError,
+     "only p = 1 and p = 2"),
+    (lambda: F.multi_margin_loss(_x(2, 3), np.array([0, 3])), ValueError,
+     "multi_margin_loss: target 3 is out of bounds for 3 classes"),
+    (lambda: F.multi_margin_loss(_x(2, 3), np.array([-1, 0])), ValueError, "target -1 is out"),
+    (lambda: F.multi_margin_loss(_x(2, 3), np.array([0.0, 1.0])), TypeError,
+     "multi_margin_loss: indices must be integers"),
+    (lambda: F.multi_margin_loss(_x(2, 3), np.array([0, 1, 2])), ValueError,
+     r"multi_margin_loss: target of shape \(3,\) does not fit input of shape \(2, 3\)"),
+    (lambda: F.multi_margin_loss(_x(3), np.array([0, 1])), ValueError, "does not fit"),
+    (lambda: F.multi_margin_loss(_x(2, 3, 4), np.zeros(2, int)), ValueError,
+     r"input must be \(C,\) or \(N, C\) with C > 0, got shape \(2, 3, 4\)"),
+    (lambda: F.multi_margin_loss(_x(2, 0), np.zeros(2, int)), ValueError, "C > 0"),
+    (lambda: F.multi_margin_loss(_x(2, 3), np.array([0, 1]), weight=np.ones(4)), ValueError,
+     r"weight must have shape \(3,\), got \(4,\)"),
+    (lambda: F.multi_margin_loss(_x(2, 3), np.array([0, 1]), weight=T(np.ones(3), grad=True)),
+     RuntimeError, "weight requires grad"),
+    (lambda: F.multilabel_margin_loss(_x(2, 3), np.array([[0, 3, -1], [1, -1, 0]])), ValueError,
+     r"multilabel_margin_loss: target 3 is out of bounds: entries must lie in \[-1, 3\)"),
+    # torch checks the entries after a row's -1 too
+    (lambda: F.multilabel_margin_loss(_x(2, 3), np.array([[0, -1, 5], [1, -1, 0]])), ValueError,
+     "target 5 is out of bounds"),
+    (lambda: F.multilabel_margin_loss(_x(2, 3), np.array([[0, -2, 1], [1, -1, 0]])), ValueError,
+     "target -2 is out of bounds"),
+    (lambda: F.multilabel_margin_loss(_x(2, 3), np.array([[0, 1, -1]])), ValueError,
+     r"target of shape \(1, 3\) does not fit input of shape \(2, 3\)"),
+    (lambda: F.multilabel_margin_loss(_x(2, 3), np.zeros((2, 3))), TypeError, "integers"),
+    (lambda: F.cosine_embedding_loss(_x(4), _x(4), np.array([1])), ValueError,
+     r"cosine_embedding_loss: expected inputs \(N, D\) with target \(N,\) or inputs \(D,\)"),
+    (lambda: F.cosine_embedding_loss(_x(2, 3), _x(2, 3), np.ones((2, 1))), ValueError,
+     "expected inputs"),
+    (lambda: F.cosine_embedding_loss(_x(2, 3), _x(2, 4), np.ones(2)), ValueError,
+     "cannot be broadcast"),
+    (lambda: F.cosine_embedding_loss(_x(2, 3), _x(2, 3), np.ones(3)), ValueError,
+     r"target of shape \(3,\) does not fit inputs of shape \(2, 3\)"),
+    (lambda: F.triplet_margin_loss(_x(2, 3), _x(3), _x(2, 3)), ValueError,
+     "triplet_margin_loss: the inputs must have the same number of dimensions"),
+    (lambda: F.triplet_margin_loss(_x(2, 3), _x(2, 4), _x(2, 3)), ValueError,
+     "triplet_margin_loss: .* cannot be broadcast"),
+    (lambda: F.triplet_margin_loss(_x(2, 3), _x(2, 3), _x(2, 3), margin=0), ValueError,
+     "triplet_margin_loss: margin must be greater than 0, got 0"),
+    (lambda: F.triplet_margin_loss(_x(2, 3), _x(2, 3), _x(2, 3), reduction="avg"), ValueError,
+     "triplet_margin_loss: reduction"),
+    (lambda: F.triplet_margin_with_distance_loss(_x(2, 3), _x(2, 3), _x(2, 3), margin=-1.0),
+     ValueError, "triplet_margin_with_distance_loss: margin must be greater than 0"),
+    (lambda: F.triplet_margin_with_distance_loss(_x(2, 3), _x(2, 3), _x(3)), ValueError,
+     "the anchor, positive and negative must have the same number of dimensions"),
+    (lambda: F.poisson_nll_loss(_x(2, 3), _x(3, 2)), ValueError, "poisson_nll_loss: .* differ"),
+    (lambda: F.gaussian_nll_loss(_x(2, 3), _x(2, 3), -0.5), ValueError,
+     r"gaussian_nll_loss: var has a negative entry \(-0.5\)"),
+    (lambda: F.gaussian_nll_loss(_x(2, 3), _x(2, 3), np.array([[1.0, -1.0, 1.0]] * 2)),
+     ValueError, "var has negative entries"),
+    (lambda: F.gaussian_nll_loss(_x(2, 3), _x(2, 3), np.ones(3)), ValueError,
+     r"gaussian_nll_loss: var of shape \(3,\) does not fit input of shape \(2, 3\)"),
+    (lambda: F.gaussian_nll_loss(_x(2, 3, 4), _x(2, 3, 4), np.ones((2, 1, 1))), ValueError,
+     "does not fit"),
+    (lambda: F.gaussian_nll_loss(_x(2, 3), _x(2, 3), np.array(1.0)), ValueError, "does not fit"),
+    (lambda: F.gaussian_nll_loss(_x(2, 3), _x(2, 3), np.ones((2, 3)), reduction="avg"),
+     ValueError, "gaussian_nll_loss: reduction"),
+    (lambda: nn.MultiMarginLoss(p=3), ValueError, "MultiMarginLoss: only p = 1 and p = 2"),
+    (lambda: nn.MultiMarginLoss(weight=np.ones((2, 2))), ValueError,
+     r"MultiMarginLoss: weight must be None or 1-D, got shape \(2, 2\)"),
+    (lambda: nn.TripletMarginLoss(margin=0.0), ValueError,
+     "TripletMarginLoss: margin must be greater than 0"),
+    (lambda: nn.TripletMarginWithDistanceLoss(margin=-1), ValueError,
+     "TripletMarginWithDistanceLoss: margin must be greater than 0"),
+    (lambda: nn.GaussianNLLLoss(reduction="avg"), ValueError, "reduction"),
+])
+def test_margin_and_likelihood_losses_refuse_bad_input(call, error, match):
+    """Where torch raises (and, for input-target pairs of different shapes, where tinydl's
+    losses raise rather than broadcast): the op and the shapes or values at fault."""
+    with pytest.raises(error, match=match):
+        call()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_soft_margin_losses_are_finite_for_huge_logits(dtype):
+    """log(1 + exp(-y x)) with a stable softplus: exactly -y x where that is large. torch's
+    soft_margin_loss overflows to inf there (with a NaN gradient); multilabel_soft_margin_loss
+    is finite in both."""
+    x = tinydl.Tensor(np.array([1e4, -1e4, 0.0, 1e4], dtype), requires_grad=True)
+    y = tinydl.Tensor(np.array([1.0, 1.0, -1.0, -1.0], dtype))
+    loss = F.soft_margin_loss(x, y, reduction="none")
+    assert loss.dtype == dtype
+    np.testing.assert_allclose(loss.data, [0.0, 1e4, np.log(2.0), 1e4], rtol=1e-6)
+    loss.sum().backward()
+    np.testing.assert_allclose(x.grad.data, [0.0, -1.0, 0.5, 1.0], rtol=1e-6)
+    torch = _torch_or_skip()
+    logits, labels = np.array([[1e4, -1e4, 3.0]], dtype), np.array([[0.0, 1.0, 1.0]], dtype)
+    ours = tinydl.Tensor(logits, requires_grad=True)
+    theirs = torch.tensor(logits, requires_grad=True)
+    loss = F.multilabel_soft_margin_loss(ours, tinydl.Tensor(labels))
+    expected = torch.nn.functional.multilabel_soft_margin_loss(theirs, torch.tensor(labels))
+    np.testing.assert_allclose(loss.data, expected.detach().numpy(), rtol=1e-6)
+    loss.backward()
+    expected.backward()
+    np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=1e-6)
+
+
+EMPTY_CALLS = {
+    "margin_ranking_loss": lambda lib, r: lib.margin_ranking_loss(
+        *_empty(lib, (0,), (0,), (0,)), reduction=r),
+    "hinge_embedding_loss": lambda lib, r: lib.hinge_embedding_loss(
+        *_empty(lib, (0, 3), (0, 3)), reduction=r),
+    "soft_margin_loss": lambda lib, r: lib.soft_margin_loss(*_empty(lib, (0, 3), (0, 3)),
+                                                            reduction=r),
+    "multilabel_soft_margin_loss": lambda lib, r: lib.multilabel_soft_margin_loss(
+        *_empty(lib, (0, 3), (0, 3)), reduction=r),
+    "multi_margin_loss": lambda lib, r: lib.multi_margin_loss(
+        *_empty(lib, (0, 3), ("int", 0)), reduction=r),
+    "multilabel_margin_loss": lambda lib, r: lib.multilabel_margin_loss(
+        *_empty(lib, (0, 3), ("int", 0, 3)), reduction=r),
+    "cosine_embedding_loss": lambda lib, r: lib.cosine_embedding_loss(
+        *_empty(lib, (0, 3), (0, 3), (0,)), reduction=r),
+    "triplet_margin_loss": lambda lib, r: lib.triplet_margin_loss(
+        *_empty(lib, (0, 3), (0, 3), (0, 3)), reduction=r),
+    "poisson_nll_loss": lambda lib, r: lib.poisson_nll_loss(
+        *_empty(lib, (0, 3), (0, 3)), full=True, reduction=r),
+    "gaussian_nll_loss": lambda lib, r: lib.gaussian_nll_loss(
+        *_empty(lib, (0, 3), (0, 3), (0,)), reduction=r),
+}
+
+
+def _empty(lib, *shapes):
+    """Empty inputs of the given shapes (("int", ...) for class targets) for tinydl's F or
+    torch's, the first one requiring grad."""
+    arrays = [np.zeros(s[1:], np.int64) if s[:1] == ("int",) else np.zeros(s) for s in shapes]
+    if lib is F:
+        return [tinydl.Tensor(a, requires_grad=not i) for i, a in enumerate(arrays)]
+    import torch
+    return [torch.tensor(a, requires_grad=not i) for i, a in enumerate(arrays)]
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("name", sorted(EMPTY_CALLS))
+def test_margin_and_likelihood_losses_of_an_empty_batch(name, reduction):
+    """N = 0: 'mean' is NaN, 'sum' 0, 'none' empty, and backward runs; torch's shapes (its
+    multi_margin and multilabel_margin read uninitialised memory for 'mean' and 'sum')."""
+    torch = _torch_or_skip()
+    loss = EMPTY_CALLS[name](F, reduction)
+    assert loss.shape == tuple(EMPTY_CALLS[name](torch.nn.functional, reduction).shape)
+    if reduction == "mean":
+        assert np.isnan(loss.item())
+    elif reduction == "sum":
+        assert loss.item() == 0.0
+    loss.sum().backward()
+
+
+@pytest.mark.parametrize("name,args,kwargs", [
+    ("margin_ranking_loss", [(), (), [-1.0]], {}),
+    ("hinge_embedding_loss", [(), [-1.0]], dict(margin=2.0)),
+    ("soft_margin_loss", [(), [1.0]], {}),
+    ("multilabel_soft_margin_loss", [(4,), [0.0, 1.0, 1.0, 0.0]], {}),
+    ("multi_margin_loss", [(4,), [2]], {}),
+    ("multi_margin_loss", [(4,), np.array(2)], dict(p=2)),
+    ("multi_margin_loss", [(), np.array(0)], {}),
+    ("multilabel_margin_loss", [(4,), np.array([3, 1, -1, 0])], {}),
+    ("multilabel_margin_loss", [(), np.array(0)], {}),
+    ("multilabel_margin_loss", [(), np.array(-1)], {}),
+    ("cosine_embedding_loss", [(4,), (4,), np.array(-1)], dict(margin=-0.9)),
+    ("triplet_margin_loss", [(), (), ()], dict(margin=3.0)),
+    ("triplet_margin_loss", [(4,), (4,), (4,)], dict(margin=3.0, swap=True)),
+    ("triplet_margin_with_distance_loss", [(), (), ()], dict(margin=3.0)),
+    ("poisson_nll_loss", [(), [3.0]], dict(full=True)),
+    ("gaussian_nll_loss", [(), (), [0.5]], {}),
+    ("gaussian_nll_loss", [(4,), (4,), [0.5]], dict(full=True)),
+])
+def test_margin_and_likelihood_losses_of_unbatched_inputs_match_torch(name, args, kwargs):
+    """1-D and 0-d inputs (a shape draws normal values, a list or array is the value; [v] for
+    a 0-d value): loss for 'none' and gradients as torch's."""
+    torch = _torch_or_skip()
+    rng = np.random.default_rng(5)
+    arrays = [rng.standard_normal(a) if isinstance(a, tuple) else
+              np.asarray(a[0] if isinstance(a, list) and len(a) == 1 else a) for a in args]
+    ours = [tinydl.Tensor(a, requires_grad=isinstance(s, tuple)) for a, s in zip(arrays, args)]
+    theirs = [torch.tensor(a, requires_grad=isinstance(s, tuple)) for a, s in zip(arrays, args)]
+    loss = getattr(F, name)(*ours, reduction="none", **kwargs)
+    expected = getattr(torch.nn.functional, name)(*theirs, reduction="none", **kwargs)
+    assert loss.shape == tuple(expected.shape)
+    np.testing.assert_allclose(loss.data, expected.detach().numpy(), rtol=1e-12, atol=1e-15)
+    loss.sum().backward()
+    expected.sum().backward()
+    for x, t in zip(ours, theirs):
+        if t.requires_grad:
+            np.testing.assert_allclose(x.grad.data, t.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("var", [0.0, 1e-9, 0.3, np.array([[0.0], [2.0]]),
+                                 np.array([1e-9, 4.0])])
+def test_gaussian_nll_clamps_the_variance_value_not_its_gradient(var):
+    """var below eps counts as eps in the loss, while its gradient is that of the clamped
+    loss passed through unchanged (torch clamps under no_grad); a Python number is a variance
+    for every element."""
+    torch = _torch_or_skip()
+    x, y = np.array([[0.5, -1.0], [2.0, 0.0]]), np.array([[0.0, 1.0], [1.0, 1.0]])
+    is_number = isinstance(var, float)
+    ours_v = var if is_number else T(var, grad=True)
+    theirs_v = var if is_number else torch.tensor(var, requires_grad=True)
+    loss = F.gaussian_nll_loss(T(x), T(y), ours_v, eps=1e-6, reduction="sum")
+    expected = torch.nn.functional.gaussian_nll_loss(torch.tensor(x), torch.tensor(y), theirs_v,
+                                                     eps=1e-6, reduction="sum")
+    np.testing.assert_allclose(loss.item(), expected.item(), rtol=1e-12)
+    if not is_number:
+        loss.backward()
+        expected.backward()
+        np.testing.assert_allclose(ours_v.grad.data, theirs_v.grad.numpy(), rtol=1e-12)
+
+
+def test_poisson_nll_full_target_gradient_is_finite_at_zero_counts():
+    """The Stirling term counts only where y > 1; at y = 0 the target's gradient is that of
+    exp(x) - y x alone, -x (torch's is NaN there: its masked-out log(0) leaks into it)."""
+    x = T([0.3, -0.2, 0.5, 0.1])
+    y = T([0.0, 1.0, 0.5, 4.0], grad=True)
+    F.poisson_nll_loss(x, y, full=True, reduction="sum").backward()
+    expected = -x.data + np.array([0, 0, 0, np.log(4.0) + 1 / 8])  # d/dy Stirling at y = 4
+    np.testing.assert_allclose(y.grad.data, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("call", [
+    lambda x, ints: F.margin_ranking_loss(x[0], x[1], ints[0] * 2 - 1),
+    lambda x, ints: F.hinge_embedding_loss(x, ints * 2 - 1),
+    lambda x, ints: F.soft_margin_loss(x, ints * 2 - 1),
+    lambda x, ints: F.multilabel_soft_margin_loss(x, ints, weight=np.array([1.0, 2.0, 3.0])),
+    lambda x, ints: F.multi_margin_loss(x, ints[0], weight=np.array([1.0, 2.0, 3.0])),
+    lambda x, ints: F.multilabel_margin_loss(x, ints),
+    lambda x, ints: F.cosine_embedding_loss(x, x * 2, ints[0] * 2 - 1),
+    lambda x, ints: F.triplet_margin_loss(x, x * 2, x * 3, swap=True),
+    lambda x, ints: F.poisson_nll_loss(x, ints, full=True),
+    lambda x, ints: F.gaussian_nll_loss(x, ints, np.ones(3, np.float32), full=True),
+    lambda x, ints: F.gaussian_nll_loss(x, ints, 0.5),
+])
+def test_margin_and_likelihood_losses_keep_float32_with_integer_targets(call):
+    """float32 scores with int64 targets (and float64 class weights): a float32 loss and
+    gradient, as torch's."""
+    x = tinydl.Tensor(np.random.default_rng(2).standard_normal((3, 3)).astype(np.float32),
+                      requires_grad=True)
+    ints = tinydl.Tensor(np.array([[1, 0, 2], [0, 1, 1], [1, 1, 0]]))
+    loss = call(x, ints)
+    loss.backward()
+    assert loss.dtype == np.float32 and x.grad.dtype == np.float32
+
+
+def test_triplet_margin_with_distance_loss_module_keeps_a_module_distance_as_submodule():
+    """A Module as distance_function is the loss's child, its parameters in the state_dict
+    under ``distance_function.`` (as in torch), and it gets gradients through the loss."""
+    proj = nn.Linear(4, 2)
+    loss_fn = nn.TripletMarginWithDistanceLoss(
+        distance_function=_ProjectedDistance(proj), margin=5.0)
+    assert sorted(loss_fn.state_dict()) == ["distance_function.proj.bias",
+                                            "distance_function.proj.weight"]
+    x = _x(3, 4).astype(np.float32)  # the layer's dtype
+    loss = loss_fn(x, x * 2, x * -1)
+    loss.backward()
+    assert proj.weight.grad is not None and np.abs(proj.weight.grad.data).sum() > 0
+
+
+class _ProjectedDistance(nn.Module):
+    def __init__(self, proj):
+        super().__init__()
+        self.proj = proj
+
+    def forward(self, u, v):
+        return F.pairwise_distance(self.proj(u), self.proj(v))

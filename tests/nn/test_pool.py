@@ -254,3 +254,235 @@ def test_adaptive_avg_pool_refuses_empty_planes_and_malformed_output_size_as_tor
             nn.AdaptiveAvgPool2d(bad)(x)
     assert F.adaptive_avg_pool2d(x, [3, None]).shape == (1, 1, 3, 4)
     assert F.adaptive_avg_pool2d(x, (None, None)).shape == (1, 1, 4, 4)
+
+
+# ----------------------------------------------------------------------------- adaptive max
+# pooling, adaptive average pooling in 1-D and 3-D, LP pooling, *_with_indices, max_unpool1d/3d
+def _against_torch(ours, theirs, x, seed=0, rtol=1e-12):
+    """ours(Tensor) and theirs(torch tensor): every output (values and indices) and the input
+    gradient of sum(g * first output) equal to torch's (NaN where torch has NaN)."""
+    torch = pytest.importorskip("torch")
+    xo = tinydl.Tensor(x, requires_grad=True)
+    xt = torch.tensor(x, requires_grad=True)
+    out, t_out = ours(xo), theirs(xt)
+    out = out if isinstance(out, tuple) else (out,)
+    t_out = t_out if isinstance(t_out, tuple) else (t_out,)
+    assert len(out) == len(t_out)
+    for k, (o, t) in enumerate(zip(out, t_out)):
+        t = t.detach().numpy()
+        assert o.shape == t.shape and o.dtype == t.dtype, (k, o.shape, t.shape, o.dtype)
+        np.testing.assert_allclose(o.data, t, rtol=rtol, atol=1e-12, err_msg=f"output {k}")
+    g = np.random.default_rng(seed).standard_normal(out[0].shape)
+    out[0].backward(tinydl.Tensor(g))
+    t_out[0].backward(torch.tensor(g))
+    np.testing.assert_allclose(xo.grad.data, xt.grad.numpy(), rtol=rtol, atol=1e-12,
+                               err_msg="input gradient")
+
+
+def _ties_nan_and_minus_inf(shape, seed):
+    """Values rounded to whole numbers (ties in most bins), a few NaNs (two in one bin) and
+    -inf, and one plane of -inf throughout."""
+    rng = np.random.default_rng(seed)
+    x = np.round(rng.standard_normal(shape), 0)
+    x.flat[rng.integers(0, x.size, 4)] = np.nan
+    x.reshape(-1)[:2] = np.nan
+    x.flat[rng.integers(0, x.size, 6)] = -np.inf
+    x.reshape((-1,) + shape[-1:])[-1] = -np.inf
+    return x
+
+
+ADAPTIVE_CASES = [  # (n, input shape, output_size): divisible or not, more outputs than
+    (1, (2, 3, 7), 3), (1, (3, 7), (10,)), (1, (2, 2, 6), 1),  # inputs, None, unbatched
+    (2, (2, 3, 7, 5), (3, 2)), (2, (2, 5, 4), (2, None)), (2, (1, 2, 3, 4), (5, 7)),
+    (2, (1, 2, 6, 4), 1), (3, (1, 2, 5, 4, 6), (2, None, 4)), (3, (2, 3, 4, 5), (3, 2, 1)),
+    (3, (1, 1, 3, 2, 3), (4, 5, 3)),
+]
+
+
+@pytest.mark.parametrize("n, shape, size", ADAPTIVE_CASES)
+def test_adaptive_max_pool_values_indices_and_gradient_as_torch(n, shape, size):
+    """Ties go to the first element of the bin in row-major order, a NaN wins (the last
+    one), a bin of -inf gives its first element: torch's scan. Indices are flat into the
+    input's plane (volume); the gradient reaches each bin's winner, summed where bins
+    overlap."""
+    torch = pytest.importorskip("torch")
+    name = f"adaptive_max_pool{n}d"
+    ours, theirs = getattr(F, name), getattr(torch.nn.functional, name)
+    x = _ties_nan_and_minus_inf(shape, seed=len(ADAPTIVE_CASES) * n + len(shape))
+    _against_torch(lambda t: ours(t, size, return_indices=True),
+                   lambda t: theirs(t, size, return_indices=True), x)
+    _against_torch(lambda t: getattr(F, name + "_with_indices")(t, size),
+                   lambda t: getattr(torch.nn.functional, name + "_with_indices")(t, size), x)
+    module = getattr(nn, f"AdaptiveMaxPool{n}d")(size)
+    torch_module = getattr(torch.nn, f"AdaptiveMaxPool{n}d")(size)
+    assert repr(module) == repr(torch_module)
+    _against_torch(module, torch_module, np.random.default_rng(0).standard_normal(shape))
+
+
+@pytest.mark.parametrize("n, shape, size", [c for c in ADAPTIVE_CASES if c[0] != 2])
+def test_adaptive_avg_pool_1d_and_3d_as_torch(n, shape, size):
+    torch = pytest.importorskip("torch")
+    module = getattr(nn, f"AdaptiveAvgPool{n}d")(size)
+    torch_module = getattr(torch.nn, f"AdaptiveAvgPool{n}d")(size)
+    assert repr(module) == repr(torch_module)
+    _against_torch(module, torch_module, np.random.default_rng(1).standard_normal(shape))
+
+
+def test_adaptive_pooling_refuses_what_torch_refuses():
+    x = tinydl.zeros(1, 2, 4, 4)
+    with pytest.raises(ValueError, match=r"adaptive_max_pool2d: expected input of shape "
+                                         r"\(N, C, H, W\) or \(C, H, W\), got shape \(4, 4\)"):
+        F.adaptive_max_pool2d(tinydl.zeros(4, 4), 2)
+    with pytest.raises(ValueError, match=r"adaptive_max_pool3d: expected input with non-zero "
+                                         r"depth, height and width, got shape \(1, 2, 0, 3, 3\)"):
+        nn.AdaptiveMaxPool3d(2)(tinydl.zeros(1, 2, 0, 3, 3))
+    with pytest.raises(ValueError, match=r"adaptive_avg_pool1d: expected input with non-zero "
+                                         r"length"):
+        F.adaptive_avg_pool1d(tinydl.zeros(2, 3, 0), 2)
+    for bad in [None, (None,), (2, 2), 2.0]:  # torch's 1-d pools take no None
+        with pytest.raises(TypeError, match=r"adaptive_max_pool1d: output_size must be an int "
+                                            r"or a tuple of 1 int"):
+            F.adaptive_max_pool1d(tinydl.zeros(1, 2, 4), bad)
+    with pytest.raises(TypeError, match=r"adaptive_max_pool2d: output_size must be an int or a "
+                                        r"pair"):
+        F.adaptive_max_pool2d(x, (2, 2, 2))
+    with pytest.raises(ValueError, match="adaptive_max_pool2d: output_size must be positive"):
+        F.adaptive_max_pool2d(x, (0, 2))
+    # an empty batch pools to an empty output, as in torch; integers pool as integers
+    out, idx = F.adaptive_max_pool3d(tinydl.zeros(0, 2, 3, 3, 3), 2, return_indices=True)
+    assert out.shape == idx.shape == (0, 2, 2, 2, 2) and idx.dtype == np.int64
+    ints = F.adaptive_max_pool1d(tinydl.Tensor(np.array([[[3, 1, 4, 1, 5]]])), 2)
+    np.testing.assert_array_equal(ints.data, [[[4, 5]]])
+
+
+def test_adaptive_max_pool_second_derivative_through_overlapping_bins():
+    x = tinydl.Tensor(np.random.default_rng(2).permutation(60).reshape(1, 2, 5, 6) / 7.0,
+                      requires_grad=True)
+    for fn in (lambda t: F.adaptive_max_pool2d(t * t, (3, 4)),
+               lambda t: F.adaptive_max_pool1d(t.reshape((2, 30)) ** 3, 7)):
+        assert tinydl.gradcheck(fn, (x,))
+        assert tinydl.gradgradcheck(fn, (x,))
+
+
+LP_CASES = [(1, (2, 3, 9), dict(kernel_size=3)), (1, (3, 8), dict(kernel_size=2, stride=1)),
+            (2, (2, 2, 7, 6), dict(kernel_size=3, stride=2, ceil_mode=True)),
+            (2, (2, 5, 6), dict(kernel_size=(2, 3), stride=(1, 2))),
+            (3, (1, 2, 5, 4, 6), dict(kernel_size=2, stride=(1, 2, 2), ceil_mode=True)),
+            (3, (2, 4, 4, 3), dict(kernel_size=(3, 2, 2)))]
+
+
+@pytest.mark.parametrize("p", [1, 2, 3, 1.5, 0.5, float("inf"), -float("inf")])
+@pytest.mark.parametrize("n, shape, kw", LP_CASES)
+def test_lp_pool_values_and_gradients_as_torch(n, shape, kw, p):
+    """Including windows of zeros: torch's sign(m) * relu(|m|) gives them gradient 0 for
+    p >= 1 and NaN for p < 1 (x^p's infinite slope at 0 times 0), and so do we; negative
+    sums of odd p are NaN in both. Fractional p gets |x| (x^1.5 of a negative x is NaN)."""
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(3).standard_normal(shape)
+    if p in (1.5, 0.5):
+        x = np.abs(x)
+    x[..., :2] = 0.0  # whole windows of zeros, and zeros beside non-zeros
+    name = f"lp_pool{n}d"
+    module = getattr(nn, f"LPPool{n}d")(p, **kw)
+    torch_module = getattr(torch.nn, f"LPPool{n}d")(p, **kw)
+    assert repr(module) == repr(torch_module)
+    with np.errstate(all="ignore"):  # (NumPy warns where torch's NaN and inf come from)
+        _against_torch(module, torch_module, x, rtol=1e-10)
+        _against_torch(lambda t: getattr(F, name)(t, p, **kw),
+                       lambda t: getattr(torch.nn.functional, name)(t, p, **kw), x, rtol=1e-10)
+
+
+def test_lp_pool_refuses_what_torch_refuses():
+    x = tinydl.zeros(1, 1, 4, 4)
+    with pytest.raises(ValueError, match="lp_pool2d: norm_type must be a non-zero number"):
+        F.lp_pool2d(x, 0, 2)  # torch: ZeroDivisionError
+    with pytest.raises(ValueError, match=r"lp_pool2d: kernel \(5, 5\) does not fit the input "
+                                         r"of shape \(1, 1, 4, 4\)"):
+        F.lp_pool2d(x, 2, 5)
+    with pytest.raises(ValueError, match=r"lp_pool1d: expected input of shape \(N, C, L\)"):
+        nn.LPPool1d(2, 2)(tinydl.zeros(4))
+    with pytest.raises(TypeError, match="lp_pool3d: kernel_size must be"):
+        F.lp_pool3d(tinydl.zeros(1, 1, 4, 4, 4), 2, (2, 2))
+    out = F.lp_pool2d(tinydl.Tensor(np.ones((1, 1, 4, 4), np.int64)), 2, 2)
+    assert out.dtype == np.float32  # as torch
+    np.testing.assert_array_equal(out.data, 2.0)
+
+
+@pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
+                                dict(kernel_size=(2, 3, 2), stride=(1, 2, 2), padding=(1, 1, 0),
+                                     dilation=(2, 1, 1)),
+                                dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)])
+@pytest.mark.parametrize("shape", [(2, 2, 6, 5, 7), (2, 5, 4, 6)])
+def test_max_pool3d_return_indices_as_torch(kw, shape):
+    """Flat (d*H + h)*W + w indices with ties, NaN, -inf and windows reaching into the depth
+    padding; also through MaxPool3d and the *_with_indices name."""
+    torch = pytest.importorskip("torch")
+    x = _ties_nan_and_minus_inf(shape, seed=4)
+    x[..., 0, :, :] = -np.inf  # windows whose only depths inside x are -inf
+    _against_torch(lambda t: F.max_pool3d(t, return_indices=True, **kw),
+                   lambda t: torch.nn.functional.max_pool3d(t, return_indices=True, **kw), x)
+    _against_torch(lambda t: F.max_pool3d_with_indices(t, **kw),
+                   lambda t: torch.nn.functional.max_pool3d_with_indices(t, **kw), x)
+    _against_torch(nn.MaxPool3d(return_indices=True, **kw),
+                   torch.nn.MaxPool3d(return_indices=True, **kw), x)
+
+
+def test_max_pool_with_indices_names_return_both_whatever_return_indices_says():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(5).standard_normal((2, 3, 6, 6))
+    for n, shape in ((1, (2, 18, 6)), (2, x.shape), (3, x.shape)):
+        name = f"max_pool{n}d_with_indices"
+        _against_torch(lambda t: getattr(F, name)(t, 2, return_indices=False),
+                       lambda t: getattr(torch.nn.functional, name)(t, 2, return_indices=False),
+                       x.reshape(shape))
+
+
+@pytest.mark.parametrize("n, shape, kw, output_size", [
+    (1, (2, 3, 9), dict(kernel_size=2), None), (1, (3, 9), dict(kernel_size=3, stride=2,
+                                                                 padding=1), (9,)),
+    (1, (2, 3, 9), dict(kernel_size=2), (2, 3, 9)),
+    (3, (2, 2, 6, 5, 4), dict(kernel_size=2), (6, 5, 4)),
+    (3, (2, 5, 6, 4), dict(kernel_size=3, stride=2, padding=1), (5, 6, 4)),
+    (3, (1, 2, 4, 4, 4), dict(kernel_size=(2, 1, 2)), None),
+])
+def test_max_unpool_1d_and_3d_invert_max_pool_as_torch(n, shape, kw, output_size):
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(6).standard_normal(shape)
+    pool = getattr(torch.nn.functional, f"max_pool{n}d")
+    pooled, idx = pool(torch.tensor(x), return_indices=True, **kw)
+    ours_idx = getattr(F, f"max_pool{n}d")(tinydl.Tensor(x), return_indices=True, **kw)[1]
+    np.testing.assert_array_equal(ours_idx.data, idx.numpy())
+    unpool = getattr(nn, f"MaxUnpool{n}d")(**kw)
+    torch_unpool = getattr(torch.nn, f"MaxUnpool{n}d")(**kw)
+    assert "kernel_size" in repr(unpool)
+    _against_torch(lambda t: unpool(t, ours_idx, output_size),
+                   lambda t: torch_unpool(t, idx, output_size), pooled.numpy())
+
+
+@pytest.mark.parametrize("n, shape", [(1, (2, 2, 6)), (3, (1, 1, 2, 4, 2))])
+def test_max_pool_and_unpool_1d_3d_end_to_end_to_second_order(n, shape):
+    size = int(np.prod(shape))
+    v = tinydl.Tensor(np.random.default_rng(7).permutation(size).reshape(shape) / 5.0,
+                      requires_grad=True)  # distinct values: every window's maximum is unique
+    unpool = getattr(nn, f"MaxUnpool{n}d")(2)
+    fn = lambda t: unpool(*getattr(F, f"max_pool{n}d")(t * t, 2, return_indices=True))
+    assert tinydl.gradcheck(fn, (v,))
+    assert tinydl.gradgradcheck(fn, (v,))
+
+
+def test_max_unpool_errors_name_the_op():
+    x, idx = tinydl.zeros(1, 1, 2), tinydl.Tensor(np.array([[[0, 3]]]))
+    with pytest.raises(ValueError, match=r"max_unpool1d: indices must be in \[0, 4\)"):
+        F.max_unpool1d(x, idx + 2, 2)
+    with pytest.raises(ValueError, match=r"max_unpool1d: output_size must have 1 or 3 "
+                                         r"elements"):
+        F.max_unpool1d(x, idx, 2, output_size=(4, 4))
+    with pytest.raises(TypeError, match=r"max_unpool1d: output_size must be a sequence"):
+        F.max_unpool1d(x, idx, 2, output_size=4)  # torch: TypeError too
+    with pytest.raises(ValueError, match=r"max_unpool3d: output_size \(9, 4, 4\) must be "
+                                         r"strictly between"):
+        F.max_unpool3d(tinydl.zeros(1, 2, 2, 2), tinydl.Tensor(np.zeros((1, 2, 2, 2), np.int64)),
+                       2, output_size=(9, 4, 4))
+    with pytest.raises(ValueError, match=r"max_unpool3d: expected input of shape "
+                                         r"\(N, C, D, H, W\) or \(C, D, H, W\)"):
+        F.max_unpool3d(tinydl.zeros(2, 2, 2), tinydl.Tensor(np.zeros((2, 2, 2), np.int64)), 2)

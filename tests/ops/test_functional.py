@@ -34,11 +34,29 @@ def signs(rng, shape):
     return rng.choice([-1.0, 1.0], shape)
 
 
+def cycled(values):
+    """``values`` repeated (flattened, NumPy's ``resize``) to fill any shape, empty included:
+    labels or target lists that must hold given entries."""
+    def sample(rng, shape):
+        return np.resize(np.asarray(values), shape)
+    return sample
+
+
+def counts(rng, shape):
+    """Poisson-like counts: 0 and 0.5 (no Stirling term) and some above 1 (never 1, where
+    the term jumps)."""
+    return rng.choice([0.0, 0.5, 2.0, 3.0, 7.0], shape)
+
+
 TARGET = Arg((N,), integers(0, C), grad=False)
 IGNORED = Arg((N,), fixed([1, 0, 3, 1]), grad=False)  # class 1 is the ignore_index below
 CLASS_WEIGHT = Arg((C,), positive, grad=False)
 # samples either side of the kinks of l1 (0), smooth_l1 (beta = 1) and huber (delta = 2)
 NEAR_ZERO = Arg(X, uniform(-0.05, 0.05), grad=False)
+# target class lists of multilabel_margin_loss: ended by -1 (the entries after it ignored), a
+# repeated class, an empty list, a full one
+LABEL_LISTS = Arg((N, C), cycled([[3, 0, -1, 1, 2], [1, 1, -1, 0, 0], [-1, 0, 0, 0, 0],
+                                  [4, 3, 2, 1, 0]]), grad=False)
 
 
 def loss(name, fn, reference, args, torch=None, **kw):
@@ -131,6 +149,121 @@ CASES = [
          torch=lambda q, p: tF().kl_div(q, p, reduction="sum")),
     loss("hinge_loss", F.hinge_loss, ref.hinge,
          [Arg(X, near([-2.0, -0.5, 0.5, 2.0], 0.3)), Arg(X, signs, grad=False)]),
+    # margin and likelihood losses
+    loss("margin_ranking_loss", lambda a, b, y: F.margin_ranking_loss(a, b, y, margin=0.3),
+         lambda a, b, y: ref.reduce(np.maximum(0, 0.3 - y * (a - b)), "mean"),
+         [(N,), (N,), Arg((N,), signs, grad=False)],
+         torch=lambda a, b, y: tF().margin_ranking_loss(a, b, y, margin=0.3), zero_d=True,
+         empty=[(0,), (0,), (0,)]),
+    loss("margin_ranking_loss_broadcast_none",
+         lambda a, b, y: F.margin_ranking_loss(a, b, y, reduction="none"),
+         lambda a, b, y: np.maximum(0, -y * (a - b)), [X, (1, 4), Arg(X, signs)],
+         torch=lambda a, b, y: tF().margin_ranking_loss(a, b, y, reduction="none")),
+    loss("hinge_embedding_loss", F.hinge_embedding_loss, ref.hinge_embedding,
+         [Arg(X, near([-0.5, 0.5, 1.5], 0.3)), Arg(X, signs, grad=False)],
+         torch=lambda x, y: tF().hinge_embedding_loss(x, y), zero_d=True,
+         empty=[(0, 4), (0, 4)]),
+    loss("hinge_embedding_loss_any_label_sum",
+         lambda x, y: F.hinge_embedding_loss(x, y, margin=0.5, reduction="sum"),
+         lambda x, y: ref.hinge_embedding(x, y, margin=0.5, reduction="sum"),
+         [Arg(X, near([-0.5, 1.0], 0.3)), Arg(X, cycled([1.0, -1.0, 0.0, 2.0]), grad=False)],
+         torch=lambda x, y: tF().hinge_embedding_loss(x, y, margin=0.5, reduction="sum")),
+    loss("soft_margin_loss", F.soft_margin_loss, lambda x, y: np.mean(np.logaddexp(0, -y * x)),
+         [X, Arg(X, signs, grad=False)], torch=lambda x, y: tF().soft_margin_loss(x, y),
+         zero_d=True, empty=[(0, 4), (0, 4)]),
+    loss("multilabel_soft_margin_loss", F.multilabel_soft_margin_loss, ref.multilabel_soft_margin,
+         [(N, C), Arg((N, C), uniform(0, 1))],
+         torch=lambda x, y: tF().multilabel_soft_margin_loss(x, y), empty=[(0, C), (0, C)]),
+    loss("multilabel_soft_margin_loss_weight_none",
+         lambda x, y, w: F.multilabel_soft_margin_loss(x, y, weight=w, reduction="none"),
+         lambda x, y, w: ref.multilabel_soft_margin(x, y, weight=w, reduction="none"),
+         [(N, C), Arg((N, C), uniform(0, 1), grad=False), Arg((C,), positive)],
+         torch=lambda x, y, w: tF().multilabel_soft_margin_loss(x, y, weight=w,
+                                                                reduction="none")),
+    loss("multi_margin_loss", F.multi_margin_loss, ref.multi_margin, [(N, C), TARGET],
+         torch=lambda x, t: tF().multi_margin_loss(x, t), empty=[(0, C), (0,)]),
+    loss("multi_margin_loss_p2_weight_sum",
+         lambda x, t, w: F.multi_margin_loss(x, t, p=2, margin=0.5, weight=w, reduction="sum"),
+         lambda x, t, w: ref.multi_margin(x, t, p=2, margin=0.5, weight=w, reduction="sum"),
+         [(N, C), TARGET, CLASS_WEIGHT],
+         torch=lambda x, t, w: tF().multi_margin_loss(x, t, p=2, margin=0.5, weight=w,
+                                                      reduction="sum")),
+    loss("multi_margin_loss_unbatched_none",
+         lambda x, t: F.multi_margin_loss(x, t, reduction="none"),
+         lambda x, t: ref.multi_margin(x, t, reduction="none"),
+         [(C,), Arg((), fixed(0), grad=False)],
+         torch=lambda x, t: tF().multi_margin_loss(x, t, reduction="none"), zero_d=True),
+    loss("multilabel_margin_loss", F.multilabel_margin_loss, ref.multilabel_margin,
+         [(N, C), LABEL_LISTS], torch=lambda x, y: tF().multilabel_margin_loss(x, y),
+         empty=[(0, C), (0, C)]),
+    loss("multilabel_margin_loss_unbatched_none",
+         lambda x, y: F.multilabel_margin_loss(x, y, reduction="none"),
+         lambda x, y: ref.multilabel_margin(x, y, reduction="none"),
+         [(C,), Arg((C,), cycled([2, 4, -1, 0, 3]), grad=False)],
+         torch=lambda x, y: tF().multilabel_margin_loss(x, y, reduction="none")),
+    loss("cosine_embedding_loss", lambda a, b, y: F.cosine_embedding_loss(a, b, y, margin=0.2),
+         lambda a, b, y: ref.cosine_embedding(a, b, y, margin=0.2),
+         [(N, C), (N, C), Arg((N,), cycled([1, -1, 0, -1]), grad=False)],
+         torch=lambda a, b, y: tF().cosine_embedding_loss(a, b, y, margin=0.2),
+         empty=[(0, C), (0, C), (0,)]),
+    loss("cosine_embedding_loss_broadcast_sum",
+         lambda a, b, y: F.cosine_embedding_loss(a, b, y, margin=-0.5, reduction="sum"),
+         lambda a, b, y: ref.cosine_embedding(a, b, y, margin=-0.5, reduction="sum"),
+         [(N, C), (1, C), Arg((N,), cycled([1.0, -1.0]), grad=False)],
+         torch=lambda a, b, y: tF().cosine_embedding_loss(a, b, y, margin=-0.5, reduction="sum")),
+    loss("cosine_embedding_loss_unbatched_none",
+         lambda a, b, y: F.cosine_embedding_loss(a, b, y, reduction="none"),
+         lambda a, b, y: ref.cosine_embedding(a, b, y, reduction="none"),
+         [(C,), (C,), Arg((), fixed(1), grad=False)],
+         torch=lambda a, b, y: tF().cosine_embedding_loss(a, b, y, reduction="none")),
+    loss("triplet_margin_loss", F.triplet_margin_loss, ref.triplet_margin, [(N, C)] * 3,
+         torch=lambda a, p, n: tF().triplet_margin_loss(a, p, n), zero_d=True,
+         empty=[(0, C)] * 3),
+    loss("triplet_margin_loss_p1_swap_broadcast_none",
+         lambda a, p, n: F.triplet_margin_loss(a, p, n, margin=2.0, p=1, swap=True,
+                                               reduction="none"),
+         lambda a, p, n: ref.triplet_margin(a, p, n, margin=2.0, p=1, swap=True,
+                                            reduction="none"),
+         [(N, C), (1, C), (N, C)],
+         torch=lambda a, p, n: tF().triplet_margin_loss(a, p, n, margin=2.0, p=1, swap=True,
+                                                        reduction="none")),
+    loss("triplet_margin_with_distance_loss_cosine_swap",
+         lambda a, p, n: F.triplet_margin_with_distance_loss(
+             a, p, n, distance_function=lambda u, v: 1 - F.cosine_similarity(u, v),
+             margin=0.5, swap=True),
+         lambda a, p, n: ref.triplet_margin(
+             a, p, n, margin=0.5, swap=True, distance=lambda u, v: 1 - (u * v).sum(-1) / (
+                 np.linalg.norm(u, axis=-1) * np.linalg.norm(v, axis=-1))),
+         [(N, C)] * 3,
+         torch=lambda a, p, n: tF().triplet_margin_with_distance_loss(
+             a, p, n, distance_function=lambda u, v: 1 - tF().cosine_similarity(u, v),
+             margin=0.5, swap=True)),
+    loss("poisson_nll_loss", F.poisson_nll_loss, ref.poisson_nll, [X, Arg(X, counts, grad=False)],
+         torch=lambda x, y: tF().poisson_nll_loss(x, y), zero_d=True, empty=[(0, 4), (0, 4)]),
+    # (targets above 0: torch's gradient in a target 0 is NaN with full=True, tinydl's finite)
+    loss("poisson_nll_loss_full_none",
+         lambda x, y: F.poisson_nll_loss(x, y, full=True, reduction="none"),
+         lambda x, y: ref.poisson_nll(x, y, full=True, reduction="none"),
+         [X, Arg(X, uniform(0.2, 6.0))],
+         torch=lambda x, y: tF().poisson_nll_loss(x, y, full=True, reduction="none")),
+    loss("poisson_nll_loss_rates_sum",
+         lambda x, y: F.poisson_nll_loss(x, y, log_input=False, reduction="sum"),
+         lambda x, y: ref.poisson_nll(x, y, log_input=False, reduction="sum"),
+         [Arg(X, positive), Arg(X, counts)],
+         torch=lambda x, y: tF().poisson_nll_loss(x, y, log_input=False, reduction="sum")),
+    loss("gaussian_nll_loss", F.gaussian_nll_loss, ref.gaussian_nll, [X, X, Arg(X, positive)],
+         torch=lambda x, y, v: tF().gaussian_nll_loss(x, y, v), zero_d=True,
+         empty=[(0, 4)] * 3),
+    loss("gaussian_nll_loss_var_per_vector_full_none",
+         lambda x, y, v: F.gaussian_nll_loss(x, y, v, full=True, reduction="none"),
+         lambda x, y, v: ref.gaussian_nll(x, y, v, full=True, reduction="none"),
+         [X, X, Arg((3,), positive)],
+         torch=lambda x, y, v: tF().gaussian_nll_loss(x, y, v, full=True, reduction="none")),
+    loss("gaussian_nll_loss_var_broadcast_sum",
+         lambda x, y, v: F.gaussian_nll_loss(x, y, v, reduction="sum"),
+         lambda x, y, v: ref.gaussian_nll(x, y, v, reduction="sum"),
+         [X, X, Arg((1, 4), positive)],
+         torch=lambda x, y, v: tF().gaussian_nll_loss(x, y, v, reduction="sum")),
     # activations
     OpCase("softmax_dim", lambda x: F.softmax(x, dim=1), lambda x: special.softmax(x, axis=1),
            [(2, 3, 4)], torch=lambda x: tF().softmax(x, dim=1)),
@@ -193,6 +326,108 @@ CASES = [
     OpCase("dropout_p0", lambda x: F.dropout(x, p=0.0, training=True), lambda x: x, [X],
            torch=lambda x: tF().dropout(x, p=0.0, training=True), exact=True, zero_d=True,
            empty=[(0, 3)]),
+]
+
+
+# ----------------------------------------------------------------------------- more
+# normalisation and pooling: RMS and local response norm, 3-d batch and instance norm,
+# adaptive max/avg pooling, LP pooling, the *_with_indices names and max unpooling
+def unpool_indices(pooled, kernel):
+    """Flat indices into the unpooled plane (volume) of one element of each disjoint window
+    of ``kernel`` (stride = kernel), as max pooling returns them: the window's corner plus a
+    random offset inside it."""
+    rng = np.random.default_rng(0)
+    n = len(kernel)
+    sizes = [p * k for p, k in zip(pooled[-n:], kernel)]
+    corners = np.meshgrid(*[np.arange(p) * k for p, k in zip(pooled[-n:], kernel)],
+                          indexing="ij")
+    flat = np.zeros(pooled, dtype=np.int64)
+    for corner, size, k in zip(corners, sizes, kernel):
+        flat = flat * size + corner + rng.integers(0, k, pooled)
+    return flat
+
+
+UNPOOL1D = Arg((2, 3, 4), fixed(unpool_indices((2, 3, 4), (2,))), grad=False)
+UNPOOL3D = Arg((1, 2, 2, 3, 2), fixed(unpool_indices((1, 2, 2, 3, 2), (2, 2, 2))), grad=False)
+VOLUME = (1, 2, 5, 4, 3)
+
+CASES += [
+    OpCase("rms_norm", lambda x, w: F.rms_norm(x, (4,), w), lambda x, w: ref.rms_norm(x, 1, w),
+           [(2, 3, 4), (4,)], torch=lambda x, w: tF().rms_norm(x, (4,), w),
+           empty=[(0, 4), (4,)]),
+    OpCase("rms_norm_2d_eps", lambda x: F.rms_norm(x, (3, 4), eps=0.1),
+           lambda x: ref.rms_norm(x, 2, eps=0.1), [(2, 3, 4)],
+           torch=lambda x: tF().rms_norm(x, (3, 4), eps=0.1)),
+    OpCase("local_response_norm_3d", lambda x: F.local_response_norm(x, 3, alpha=0.5),
+           lambda x: ref.local_response_norm(x, 3, alpha=0.5), [(2, 5, 3)],
+           torch=lambda x: tF().local_response_norm(x, 3, alpha=0.5), empty=[(0, 5, 3)]),
+    OpCase("local_response_norm_4d_even_size",
+           lambda x: F.local_response_norm(x, 4, alpha=1.0, beta=0.6, k=2.0),
+           lambda x: ref.local_response_norm(x, 4, alpha=1.0, beta=0.6, k=2.0), [(2, 6, 3, 2)],
+           torch=lambda x: tF().local_response_norm(x, 4, alpha=1.0, beta=0.6, k=2.0)),
+    OpCase("local_response_norm_5d_defaults", lambda x: F.local_response_norm(x, 2),
+           lambda x: ref.local_response_norm(x, 2), [(1, 4, 2, 2, 3)],
+           torch=lambda x: tF().local_response_norm(x, 2)),
+    OpCase("batch_norm_training_5d",
+           lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+           ref.batch_norm_training, [(3, 2, 2, 3, 2), (2,), (2,)],
+           torch=lambda x, w, b: tF().batch_norm(x, None, None, w, b, training=True),
+           rtol32=1e-4, atol32=1e-5),
+    OpCase("instance_norm_5d", lambda x, w, b: F.instance_norm(x, weight=w, bias=b),
+           ref.instance_norm, [(2, 3, 2, 3, 2), (3,), (3,)],
+           torch=lambda x, w, b: tF().instance_norm(x, weight=w, bias=b),
+           rtol32=1e-4, atol32=1e-5),
+    OpCase("adaptive_avg_pool1d", lambda x: F.adaptive_avg_pool1d(x, 3),
+           lambda x: ref.adaptive_pool(x, (3,), np.mean), [(2, 3, 7)],
+           torch=lambda x: tF().adaptive_avg_pool1d(x, 3), empty=[(0, 3, 7)]),
+    OpCase("adaptive_avg_pool3d", lambda x: F.adaptive_avg_pool3d(x, (2, None, 2)),
+           lambda x: ref.adaptive_pool(x, (2, 4, 2), np.mean), [VOLUME],
+           torch=lambda x: tF().adaptive_avg_pool3d(x, (2, None, 2))),
+    OpCase("adaptive_max_pool1d", lambda x: F.adaptive_max_pool1d(x, 3),
+           lambda x: ref.adaptive_pool(x, (3,), np.max), [(2, 3, 7)],
+           torch=lambda x: tF().adaptive_max_pool1d(x, 3), empty=[(0, 3, 7)]),
+    OpCase("adaptive_max_pool2d", lambda x: F.adaptive_max_pool2d(x, (3, 2)),
+           lambda x: ref.adaptive_pool(x, (3, 2), np.max), [(2, 2, 7, 5)],
+           torch=lambda x: tF().adaptive_max_pool2d(x, (3, 2))),
+    OpCase("adaptive_max_pool2d_upsampling_unbatched",
+           lambda x: F.adaptive_max_pool2d(x, (4, None)),
+           lambda x: ref.adaptive_pool(x, (4, 2), np.max), [(2, 3, 2)],
+           torch=lambda x: tF().adaptive_max_pool2d(x, (4, None))),
+    OpCase("adaptive_max_pool2d_with_indices",
+           lambda x: F.adaptive_max_pool2d_with_indices(x, 2)[0],
+           lambda x: ref.adaptive_pool(x, (2, 2), np.max), [(1, 2, 5, 3)],
+           torch=lambda x: tF().adaptive_max_pool2d_with_indices(x, 2)[0]),
+    OpCase("adaptive_max_pool3d", lambda x: F.adaptive_max_pool3d(x, (2, 3, 2)),
+           lambda x: ref.adaptive_pool(x, (2, 3, 2), np.max), [VOLUME],
+           torch=lambda x: tF().adaptive_max_pool3d(x, (2, 3, 2))),
+    OpCase("lp_pool1d_p2", lambda x: F.lp_pool1d(x, 2, 3),
+           lambda x: ref.lp_pool(x, 2, (3,), (3,)), [(2, 3, 7)],
+           torch=lambda x: tF().lp_pool1d(x, 2, 3)),
+    OpCase("lp_pool2d_p1_stride", lambda x: F.lp_pool2d(x, 1, (2, 3), (1, 2)),
+           lambda x: ref.lp_pool(x, 1, (2, 3), (1, 2)), [Arg((2, 2, 5, 6), positive)],
+           torch=lambda x: tF().lp_pool2d(x, 1, (2, 3), (1, 2))),
+    OpCase("lp_pool2d_p1.5_ceil_mode", lambda x: F.lp_pool2d(x, 1.5, 3, 2, ceil_mode=True),
+           lambda x: ref.lp_pool(x, 1.5, (3, 3), (2, 2), ceil_mode=True),
+           [Arg((1, 2, 6, 7), positive)],
+           torch=lambda x: tF().lp_pool2d(x, 1.5, 3, 2, ceil_mode=True)),
+    OpCase("lp_pool3d_p3", lambda x: F.lp_pool3d(x, 3, 2, 1),
+           lambda x: ref.lp_pool(x, 3, (2, 2, 2), (1, 1, 1)), [Arg(VOLUME, positive)],
+           torch=lambda x: tF().lp_pool3d(x, 3, 2, 1)),
+    OpCase("max_pool1d_with_indices", lambda x: F.max_pool1d_with_indices(x, 3, 2, 1)[0],
+           lambda x: ref.max_pool(x, (3,), (2,), (1,)), [(2, 3, 8)],
+           torch=lambda x: tF().max_pool1d_with_indices(x, 3, 2, 1)[0]),
+    OpCase("max_pool2d_with_indices", lambda x: F.max_pool2d_with_indices(x, 2)[0],
+           lambda x: ref.max_pool(x, (2, 2), (2, 2), (0, 0)), [(2, 2, 4, 6)],
+           torch=lambda x: tF().max_pool2d_with_indices(x, 2)[0]),
+    OpCase("max_pool3d_with_indices", lambda x: F.max_pool3d_with_indices(x, 2, 1, 1)[0],
+           lambda x: ref.max_pool(x, (2, 2, 2), (1, 1, 1), (1, 1, 1)), [(1, 2, 3, 2, 2)],
+           torch=lambda x: tF().max_pool3d_with_indices(x, 2, 1, 1)[0]),
+    OpCase("max_unpool1d", lambda x, i: F.max_unpool1d(x, i, 2),
+           lambda x, i: ref.max_unpool(x, i, (8,)), [(2, 3, 4), UNPOOL1D],
+           torch=lambda x, i: tF().max_unpool1d(x, i, 2)),
+    OpCase("max_unpool3d", lambda x, i: F.max_unpool3d(x, i, 2),
+           lambda x, i: ref.max_unpool(x, i, (4, 6, 4)), [(1, 2, 2, 3, 2), UNPOOL3D],
+           torch=lambda x, i: tF().max_unpool3d(x, i, 2)),
 ]
 
 

@@ -47,6 +47,15 @@ CASES = {
     "Chained-with-sequential": lambda m, o: m.ChainedScheduler(
         [m.SequentialLR(o, [m.LinearLR(o, 0.25, total_iters=4), m.ExponentialLR(o, 0.9)], [4]),
          m.StepLR(o, step_size=10, gamma=0.5)]),
+    "Chained-polynomial-multiplicative": lambda m, o: m.ChainedScheduler(
+        [m.PolynomialLR(o, total_iters=10, power=0.5), m.MultiplicativeLR(o, lambda e: 0.97)]),
+    "Sequential-warmup-polynomial": lambda m, o: m.SequentialLR(
+        o, [m.LinearLR(o, start_factor=0.1, total_iters=4),
+            m.PolynomialLR(o, total_iters=20, power=2.0)], milestones=[4]),
+    # a multiplicative schedule started at a milestone multiplies by lr_lambda(0) there
+    "Sequential-polynomial-multiplicative": lambda m, o: m.SequentialLR(
+        o, [m.PolynomialLR(o, total_iters=6), m.MultiplicativeLR(o, lambda e: 0.5 + 0.1 * e)],
+        milestones=[8]),
 }
 
 
@@ -66,6 +75,8 @@ RESUMED = {
     # the cycle runs from base_lr, not from the group's 'initial_lr'
     "CyclicLR": lambda m, o: m.CyclicLR(o, base_lr=0.01, max_lr=0.05, step_size_up=2,
                                         last_epoch=3, cycle_momentum=False),
+    "PolynomialLR": lambda m, o: m.PolynomialLR(o, total_iters=8, power=1.5, last_epoch=3),
+    "MultiplicativeLR": lambda m, o: m.MultiplicativeLR(o, lambda e: 0.9, last_epoch=3),
 }
 
 

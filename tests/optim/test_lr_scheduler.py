@@ -77,6 +77,15 @@ def test_cosine_warm_restarts_closed_form():
     np.testing.assert_allclose(got, expected, rtol=1e-13)
 
 
+def test_multiplicative_and_polynomial_closed_forms():
+    got = lrs_over(sched.MultiplicativeLR(sgd(lr=0.5), lambda e: 1 / (e + 1)), 5)
+    # base * prod_{k=1..e} 1 / (k + 1) = base / (e + 1)!
+    np.testing.assert_allclose(got, [0.5 / math.factorial(e + 1) for e in range(6)], rtol=1e-14)
+    got = lrs_over(sched.PolynomialLR(sgd(lr=0.5), total_iters=4, power=2.0), 6)
+    np.testing.assert_allclose(got, [0.5 * (1 - min(e, 4) / 4) ** 2 for e in range(7)],
+                               rtol=1e-14, atol=1e-17)
+
+
 def test_cyclic_spec_values():
     s = sched.CyclicLR(sgd(), base_lr=0.1, max_lr=1.0, step_size_up=2, cycle_momentum=False)
     np.testing.assert_allclose(lrs_over(s, 4), [0.1, 0.55, 1.0, 0.55, 0.1], rtol=1e-14)
@@ -144,6 +153,14 @@ def test_bad_arguments_raise():
         sched.CosineAnnealingWarmRestarts(sgd(), T_0=3, eta_min=None)
     with pytest.raises(TypeError):
         sched.StepLR(object(), step_size=1)
+    with pytest.raises(TypeError, match="MultiplicativeLR: lr_lambda must be a function"):
+        sched.MultiplicativeLR(sgd(), 0.9)
+    with pytest.raises(ValueError, match="MultiplicativeLR: expected 1 values"):
+        sched.MultiplicativeLR(sgd(), [lambda e: 0.9, lambda e: 0.8])
+    with pytest.raises(ValueError, match="PolynomialLR: total_iters must be a positive"):
+        sched.PolynomialLR(sgd(), total_iters=0)
+    with pytest.raises(ValueError, match="PolynomialLR: power must be a number >= 0"):
+        sched.PolynomialLR(sgd(), power=-1.0)
 
 
 def test_state_dict_resume():
@@ -284,6 +301,12 @@ TORCH_CASES = {
     "OneCycle-three_phase": lambda m, o: m.OneCycleLR(o, max_lr=0.3, total_steps=STEPS,
                                                       three_phase=True, div_factor=10.0,
                                                       final_div_factor=100.0),
+    "MultiplicativeLR": lambda m, o: m.MultiplicativeLR(o, lambda e: 0.9 + 0.02 * (e % 4)),
+    "MultiplicativeLR-groups": lambda m, o: m.MultiplicativeLR(
+        o, [lambda e: 0.95, lambda e: 1.0 - 0.01 * e]),
+    "PolynomialLR": lambda m, o: m.PolynomialLR(o),
+    "PolynomialLR-power": lambda m, o: m.PolynomialLR(o, total_iters=12, power=2.5),
+    "PolynomialLR-root": lambda m, o: m.PolynomialLR(o, total_iters=40, power=0.5),
 }
 
 
@@ -316,6 +339,29 @@ def test_cawr_fractional_epochs_match_torch():
             seq.append(s.get_last_lr()[0])
         out.append(seq)
     np.testing.assert_allclose(out[0], out[1], rtol=1e-12)
+
+
+def test_step_with_epoch_matches_torch():
+    """step(epoch): PolynomialLR jumps by its closed form (past total_iters too),
+    MultiplicativeLR, which has none, multiplies once by lr_lambda(epoch)."""
+    torch = pytest.importorskip("torch")
+    epochs = [2, 7, 3, 12, 4, 0]
+    out = []
+    for lib, tensor in ((optim, lambda: tinydl.Tensor(np.zeros(1), requires_grad=True)),
+                        (torch.optim, lambda: torch.zeros(1, requires_grad=True))):
+        seq = []
+        for make in (lambda o: lib.lr_scheduler.PolynomialLR(o, total_iters=5, power=1.5),
+                     lambda o: lib.lr_scheduler.MultiplicativeLR(o, lambda e: 0.9 ** e)):
+            opt = lib.SGD([tensor()], lr=0.5)
+            s = make(opt)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # torch deprecates step(epoch)
+                for e in epochs:
+                    opt.step()
+                    s.step(e)
+                    seq.append(s.get_last_lr()[0])
+        out.append(seq)
+    np.testing.assert_allclose(out[0], out[1], rtol=1e-13, atol=1e-17)
 
 
 PLATEAU_METRICS = [10, 9, 9, 9, 8.9995, 9, 9, 9, 9, 7, 7.5, 7, 7, 7, 6.9, 7, 7, 7, 7, 7,

@@ -16,6 +16,10 @@ ALL = [
     (optim.Adam, dict(lr=0.01, amsgrad=True)),
     (optim.AdamW, dict(lr=0.01)),
     (optim.NAdam, dict(lr=0.01)),
+    (optim.RAdam, dict(lr=0.01, weight_decay=1e-3)),
+    (optim.Adamax, dict(lr=0.01)),
+    (optim.Rprop, dict(lr=0.01)),
+    (optim.ASGD, dict(lr=0.05, t0=3)),
 ]
 IDS = [cls.__name__ for cls, _ in ALL]
 

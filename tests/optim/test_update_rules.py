@@ -243,7 +243,11 @@ ELEMENTWISE = [(optim.SGD, dict(lr=0.1, momentum=0.9, nesterov=True, weight_deca
                (optim.RMSprop, dict(momentum=0.5, centered=True)),
                (optim.Adam, dict(lr=0.1, amsgrad=True, weight_decay=0.1)),
                (optim.AdamW, dict(lr=0.1)),
-               (optim.NAdam, dict(lr=0.1))]
+               (optim.NAdam, dict(lr=0.1)),
+               (optim.RAdam, dict(lr=0.1, weight_decay=0.1)),
+               (optim.Adamax, dict(lr=0.1)),
+               (optim.Rprop, dict(lr=0.1)),
+               (optim.ASGD, dict(lr=0.1, t0=1))]
 
 
 @settings(max_examples=20, deadline=None)

@@ -32,7 +32,8 @@ from tinydl.autograd import Function, no_grad
 from tinydl.distributed.process_group import _mpi, _world_comm
 from tinydl.nn.functional.normalization import _check_running, _input_grad
 from tinydl.nn.module import Module
-from tinydl.nn.normalization import BatchNorm1d, BatchNorm2d, _BatchNorm, _norm_input
+from tinydl.nn.normalization import (BatchNorm1d, BatchNorm2d, BatchNorm3d, _BatchNorm,
+                                     _norm_input)
 from tinydl.ops._util import sum_arrays
 
 
@@ -172,19 +173,20 @@ class SyncBatchNorm(_BatchNorm):
 
     @classmethod
     def convert_sync_batchnorm(cls, module):
-        """``module`` with every BatchNorm1d/2d replaced by a SyncBatchNorm holding the same
+        """``module`` with every BatchNorm1d/2d/3d replaced by a SyncBatchNorm holding the same
         parameters and running statistics (the same objects); other modules are untouched."""
         return convert_sync_batchnorm(module)
 
 
 def convert_sync_batchnorm(module):
-    """Replace BatchNorm1d/BatchNorm2d layers in ``module`` (recursively) by SyncBatchNorm.
+    """Replace BatchNorm1d/2d/3d layers in ``module`` (recursively) by SyncBatchNorm.
 
     The new layers share the old ones' Parameters and buffers, so an optimizer built before
     the conversion still updates them. Returns the converted module (a new one when
     ``module`` itself is a BatchNorm).
     """
-    if isinstance(module, (BatchNorm1d, BatchNorm2d)) and not isinstance(module, SyncBatchNorm):
+    if (isinstance(module, (BatchNorm1d, BatchNorm2d, BatchNorm3d))
+            and not isinstance(module, SyncBatchNorm)):
         dtype = module.running_mean.data.dtype if module.running_mean is not None else (
             module.weight.data.dtype if module.weight is not None else np.float32)
         sync = SyncBatchNorm(module.num_features, module.eps, module.momentum, module.affine,

@@ -16,6 +16,10 @@ from tinydl.nn.dropout import Dropout
 from tinydl.nn.linear import Bilinear, Identity, Linear
 from tinydl.nn.losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HingeLoss, HuberLoss,
                               KLDivLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss)
+from tinydl.nn.losses import (CosineEmbeddingLoss, GaussianNLLLoss, HingeEmbeddingLoss,
+                              MarginRankingLoss, MultiLabelMarginLoss, MultiLabelSoftMarginLoss,
+                              MultiMarginLoss, PoissonNLLLoss, SoftMarginLoss, TripletMarginLoss,
+                              TripletMarginWithDistanceLoss)
 from tinydl.nn.misc import Embedding, Flatten, Unflatten, Upsample
 from tinydl.nn.misc import PixelShuffle, PixelUnshuffle
 from tinydl.nn.mlp import MLP
@@ -23,8 +27,12 @@ from tinydl.nn.module import (IncompatibleKeys, Module, ModuleDict, ModuleList, 
                               ParameterDict, ParameterList, Sequential, StateDictError)
 from tinydl.nn.normalization import (BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm1d,
                                      InstanceNorm2d, LayerNorm)
+from tinydl.nn.normalization import BatchNorm3d, InstanceNorm3d, LocalResponseNorm, RMSNorm
 from tinydl.nn.pooling import AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
 from tinydl.nn.pooling import AvgPool3d, MaxPool3d, MaxUnpool2d
+from tinydl.nn.pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool3d, AdaptiveMaxPool1d,
+                               AdaptiveMaxPool2d, AdaptiveMaxPool3d, LPPool1d, LPPool2d,
+                               LPPool3d, MaxUnpool1d, MaxUnpool3d)
 from tinydl.nn.conv3d import Conv3d
 
 __all__ = [
@@ -44,6 +52,35 @@ __all__ = [
     "PixelShuffle", "PixelUnshuffle", "MaxUnpool2d", "Conv3d", "MaxPool3d", "AvgPool3d",
 ]
 __all__ += ["MultiheadAttention", "TransformerEncoderLayer"]
+__all__ += ["MarginRankingLoss", "HingeEmbeddingLoss", "SoftMarginLoss", "MultiLabelSoftMarginLoss",
+            "MultiMarginLoss", "MultiLabelMarginLoss", "CosineEmbeddingLoss", "TripletMarginLoss",
+            "TripletMarginWithDistanceLoss", "PoissonNLLLoss", "GaussianNLLLoss"]
+__all__ += ["BatchNorm3d", "InstanceNorm3d", "RMSNorm", "LocalResponseNorm",
+            "AdaptiveAvgPool1d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
+            "AdaptiveMaxPool3d", "LPPool1d", "LPPool2d", "LPPool3d", "MaxUnpool1d", "MaxUnpool3d"]
 from tinydl.nn.ensemble import Ensemble, ensemble, ensemble_predict
 
 __all__ += ["Ensemble", "ensemble", "ensemble_predict"]
+from tinydl.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+
+__all__ += ["RNNCell", "LSTMCell", "GRUCell", "RNN", "LSTM", "GRU"]
+from tinydl.nn.activation import Hardshrink, RReLU, Softmax2d, Softshrink, Threshold
+from tinydl.nn.distance import CosineSimilarity, PairwiseDistance
+from tinydl.nn.dropout import AlphaDropout, Dropout1d, Dropout2d, Dropout3d, FeatureAlphaDropout
+from tinydl.nn.misc import (ChannelShuffle, Fold, Unfold, UpsamplingBilinear2d,
+                            UpsamplingNearest2d)
+from tinydl.nn.padding import (CircularPad1d, CircularPad2d, CircularPad3d, ConstantPad1d,
+                               ConstantPad2d, ConstantPad3d, ReflectionPad1d, ReflectionPad2d,
+                               ReflectionPad3d, ReplicationPad1d, ReplicationPad2d,
+                               ReplicationPad3d, ZeroPad1d, ZeroPad2d, ZeroPad3d)
+
+__all__ += ["Hardshrink", "Softshrink", "Threshold", "RReLU", "Softmax2d", "CosineSimilarity",
+            "PairwiseDistance", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout",
+            "FeatureAlphaDropout", "ChannelShuffle", "Unfold", "Fold", "UpsamplingNearest2d",
+            "UpsamplingBilinear2d", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "ConstantPad1d",
+            "ConstantPad2d", "ConstantPad3d", "ReflectionPad1d", "ReflectionPad2d",
+            "ReflectionPad3d", "ReplicationPad1d", "ReplicationPad2d", "ReplicationPad3d",
+            "CircularPad1d", "CircularPad2d", "CircularPad3d"]
+from tinydl.nn.misc import EmbeddingBag  # noqa: E402
+
+__all__ += ["EmbeddingBag"]

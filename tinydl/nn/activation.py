@@ -9,7 +9,9 @@ from tinydl import ops
 from tinydl.nn import functional as F
 from tinydl.nn.functional.activation import _activate
 from tinydl.nn.init import constant_
-from tinydl.nn.module import Module, Parameter, _check_size, _layer_input
+from tinydl.nn.module import Module, Parameter, _check_size, _layer_input, _parameter_dtype
+from tinydl.ops._checks import _tensor
+from tinydl.ops._util import ShapeError
 from tinydl.tensor import Tensor
 
 
@@ -318,7 +320,8 @@ class PReLU(Module):
         super().__init__()
         self.num_parameters = _check_size(num_parameters, "PReLU", "num_parameters", 1)
         self.init = init
-        self.weight = Parameter(np.full(self.num_parameters, init, dtype=dtype))
+        self.weight = Parameter(np.full(self.num_parameters, init,
+                                        dtype=_parameter_dtype(dtype)))
 
     def reset_parameters(self):
         """Refill the slopes with ``init``."""
@@ -331,6 +334,77 @@ class PReLU(Module):
 
     def extra_repr(self):
         return f"num_parameters={self.num_parameters}"
+
+
+class Hardshrink(Module):
+    """x where |x| > lambd, else 0 (``F.hardshrink``)."""
+
+    def __init__(self, lambd=0.5):
+        super().__init__()
+        self.lambd = lambd
+
+    def forward(self, x):
+        return F.hardshrink(x, self.lambd)
+
+    def extra_repr(self):
+        return f"{self.lambd}"
+
+
+class Softshrink(Module):
+    """x - lambd sign(x) where |x| > lambd, else 0 (``F.softshrink``)."""
+
+    def __init__(self, lambd=0.5):
+        super().__init__()
+        self.lambd = lambd
+
+    def forward(self, x):
+        return F.softshrink(x, self.lambd)
+
+    def extra_repr(self):
+        return f"{self.lambd}"
+
+
+class Threshold(Module):
+    """x where x > threshold, else value (``F.threshold``)."""
+
+    def __init__(self, threshold, value, inplace=False):
+        super().__init__()
+        self.threshold, self.value, self.inplace = threshold, value, inplace
+
+    def forward(self, x):
+        return F.threshold(x, self.threshold, self.value, self.inplace)
+
+    def extra_repr(self):
+        return (f"threshold={self.threshold}, value={self.value}"
+                + (", inplace=True" if self.inplace else ""))
+
+
+class RReLU(Module):
+    """Randomized leaky ReLU (Xu et al. 2015): x where x > 0, else a x, with a ~ U(lower,
+    upper) per element in training (tinydl's generator) and (lower + upper) / 2 in eval
+    (``F.rrelu``)."""
+
+    def __init__(self, lower=1.0 / 8, upper=1.0 / 3, inplace=False):
+        super().__init__()
+        self.lower, self.upper, self.inplace = lower, upper, inplace
+
+    def forward(self, x):
+        return F.rrelu(x, self.lower, self.upper, self.training, self.inplace)
+
+    def extra_repr(self):
+        return f"lower={self.lower}, upper={self.upper}" + (", inplace=True" if self.inplace
+                                                            else "")
+
+
+class Softmax2d(Module):
+    """Softmax over the channels at every pixel: axis -3 of (N, C, H, W) or (C, H, W)."""
+
+    def forward(self, x):
+        x = _tensor(x, "Softmax2d")
+        if x.ndim not in (3, 4):
+            raise ShapeError(f"Softmax2d: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, "
+                             f"got shape {x.shape}")
+        return ops.softmax(x, -3)
 
 
 ACTIVATIONS = {

@@ -12,7 +12,7 @@ from tinydl.nn.dropout import Dropout
 from tinydl.ops._checks import _check_float_dtypes, _tensor
 from tinydl.nn.functional.attention import _attention
 from tinydl.nn.linear import Linear
-from tinydl.nn.module import Module, Parameter, _check_size
+from tinydl.nn.module import Module, Parameter, _check_size, _parameter_dtype
 from tinydl.nn.normalization import LayerNorm
 from tinydl.tensor import Tensor, _check_device
 
@@ -55,6 +55,7 @@ class MultiheadAttention(Module):
                  dtype=np.float32):
         # torch's argument order, so that positional arguments land where they do in torch.
         super().__init__()
+        dtype = _parameter_dtype(dtype)
         name = "MultiheadAttention"
         if add_bias_kv or add_zero_attn:
             raise NotImplementedError(f"{name}: add_bias_kv and add_zero_attn are not "

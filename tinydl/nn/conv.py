@@ -12,7 +12,7 @@ from tinydl.nn import functional as F
 from tinydl.nn.functional.conv import _conv_padding
 from tinydl.nn.init import _calculate_fan_in_and_fan_out
 from tinydl.nn.linear import _reset_affine
-from tinydl.nn.module import Module, Parameter, _check_size, _layer_input
+from tinydl.nn.module import Module, Parameter, _check_size, _layer_input, _parameter_dtype
 from tinydl.ops.conv import convolve
 from tinydl.tensor import Tensor
 
@@ -36,6 +36,7 @@ class _ConvNd(Module):
     def __init__(self, n, in_channels, out_channels, kernel_size, stride, padding, dilation,
                  groups, bias, output_padding, padding_mode, dtype):
         super().__init__()
+        dtype = _parameter_dtype(dtype)
         name = type(self).__name__
         in_channels = _check_size(in_channels, name, "in_channels", 1)
         out_channels = _check_size(out_channels, name, "out_channels", 1)

@@ -5,7 +5,7 @@ import numpy as np
 
 from tinydl.nn import functional as F
 from tinydl.nn import init
-from tinydl.nn.module import Module, Parameter, _check_size, _layer_input
+from tinydl.nn.module import Module, Parameter, _check_size, _layer_input, _parameter_dtype
 from tinydl.tensor import Tensor
 
 
@@ -37,6 +37,7 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True, dtype=np.float32):
         super().__init__()
+        dtype = _parameter_dtype(dtype)
         self.in_features = _check_size(in_features, "Linear", "in_features", 0)
         self.out_features = _check_size(out_features, "Linear", "out_features", 0)
         self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype))
@@ -65,6 +66,7 @@ class Bilinear(Module):
 
     def __init__(self, in1_features, in2_features, out_features, bias=True, dtype=np.float32):
         super().__init__()
+        dtype = _parameter_dtype(dtype)
         self.in1_features = _check_size(in1_features, "Bilinear", "in1_features", 0)
         self.in2_features = _check_size(in2_features, "Bilinear", "in2_features", 0)
         self.out_features = _check_size(out_features, "Bilinear", "out_features", 0)

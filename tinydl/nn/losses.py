@@ -129,3 +129,165 @@ class KLDivLoss(_Loss):
 
     def forward(self, input, target):
         return F.kl_div(input, target, self.reduction, self.log_target)
+
+
+# ------------------------------------------------------------ margin and likelihood losses
+def _settings(loss, *names):
+    """The repr's arguments: the named hyperparameters, then the reduction."""
+    return ", ".join([f"{name}={getattr(loss, name)!r}" for name in names]
+                     + [_Loss.extra_repr(loss)])
+
+
+class MarginRankingLoss(_Loss):
+    """``max(0, -y (x1 - x2) + margin)``; see ``functional.margin_ranking_loss``."""
+
+    def __init__(self, margin=0.0, reduction="mean"):
+        super().__init__(reduction)
+        self.margin = margin
+
+    def forward(self, input1, input2, target):
+        return F.margin_ranking_loss(input1, input2, target, self.margin, self.reduction)
+
+    def extra_repr(self):
+        return _settings(self, "margin")
+
+
+class HingeEmbeddingLoss(_Loss):
+    """x where y = 1, ``max(0, margin - x)`` where y = -1; see ``F.hinge_embedding_loss``."""
+
+    def __init__(self, margin=1.0, reduction="mean"):
+        super().__init__(reduction)
+        self.margin = margin
+
+    def forward(self, input, target):
+        return F.hinge_embedding_loss(input, target, self.margin, self.reduction)
+
+    def extra_repr(self):
+        return _settings(self, "margin")
+
+
+class SoftMarginLoss(_Loss):
+    """Logistic loss ``log(1 + exp(-y x))``; see ``functional.soft_margin_loss``."""
+
+    def forward(self, input, target):
+        return F.soft_margin_loss(input, target, self.reduction)
+
+
+class MultiLabelSoftMarginLoss(_WeightedLoss):
+    """One-vs-all logistic loss, mean over classes; see ``F.multilabel_soft_margin_loss``."""
+
+    def forward(self, input, target):
+        return F.multilabel_soft_margin_loss(input, target, self._weight(), self.reduction)
+
+
+class MultiMarginLoss(_WeightedLoss):
+    """Multi-class hinge loss; see ``functional.multi_margin_loss``."""
+
+    def __init__(self, p=1, margin=1.0, weight=None, reduction="mean"):
+        if p not in (1, 2):
+            raise ValueError(f"MultiMarginLoss: only p = 1 and p = 2 are supported, got {p!r}")
+        if weight is not None and np.ndim(weight) != 1:
+            raise ValueError(f"MultiMarginLoss: weight must be None or 1-D, got shape "
+                             f"{np.shape(weight)}")
+        super().__init__(weight, reduction)
+        self.p, self.margin = p, margin
+
+    def forward(self, input, target):
+        return F.multi_margin_loss(input, target, self.p, self.margin, self._weight(),
+                                   self.reduction)
+
+    def extra_repr(self):
+        return _settings(self, "p", "margin")
+
+
+class MultiLabelMarginLoss(_Loss):
+    """Multi-label hinge loss, -1-terminated target lists; see ``F.multilabel_margin_loss``."""
+
+    def forward(self, input, target):
+        return F.multilabel_margin_loss(input, target, self.reduction)
+
+
+class CosineEmbeddingLoss(_Loss):
+    """``1 - cos`` where y = 1, ``max(0, cos - margin)`` where y = -1; see
+    ``functional.cosine_embedding_loss``."""
+
+    def __init__(self, margin=0.0, reduction="mean"):
+        super().__init__(reduction)
+        self.margin = margin
+
+    def forward(self, input1, input2, target):
+        return F.cosine_embedding_loss(input1, input2, target, self.margin, self.reduction)
+
+    def extra_repr(self):
+        return _settings(self, "margin")
+
+
+def _positive_margin(margin, name):
+    if not margin > 0:
+        raise ValueError(f"{name}: margin must be greater than 0, got {margin}")
+    return margin
+
+
+class TripletMarginLoss(_Loss):
+    """Triplet loss with the p-norm distance; see ``functional.triplet_margin_loss``."""
+
+    def __init__(self, margin=1.0, p=2.0, eps=1e-6, swap=False, reduction="mean"):
+        super().__init__(reduction)
+        self.margin = _positive_margin(margin, "TripletMarginLoss")
+        self.p, self.eps, self.swap = p, eps, swap
+
+    def forward(self, anchor, positive, negative):
+        return F.triplet_margin_loss(anchor, positive, negative, self.margin, self.p, self.eps,
+                                     self.swap, self.reduction)
+
+    def extra_repr(self):
+        return _settings(self, "margin", "p", "eps", "swap")
+
+
+class TripletMarginWithDistanceLoss(_Loss):
+    """Triplet loss with any distance (default ``pairwise_distance``); see
+    ``functional.triplet_margin_with_distance_loss``. A Module as ``distance_function`` is a
+    submodule (its parameters are the loss's)."""
+
+    def __init__(self, *, distance_function=None, margin=1.0, swap=False, reduction="mean"):
+        super().__init__(reduction)
+        self.margin = _positive_margin(margin, "TripletMarginWithDistanceLoss")
+        self.distance_function, self.swap = distance_function, swap
+
+    def forward(self, anchor, positive, negative):
+        return F.triplet_margin_with_distance_loss(
+            anchor, positive, negative, distance_function=self.distance_function,
+            margin=self.margin, swap=self.swap, reduction=self.reduction)
+
+    def extra_repr(self):
+        return _settings(self, "margin", "swap")
+
+
+class PoissonNLLLoss(_Loss):
+    """Poisson negative log-likelihood; see ``functional.poisson_nll_loss``."""
+
+    def __init__(self, log_input=True, full=False, eps=1e-8, reduction="mean"):
+        super().__init__(reduction)
+        self.log_input, self.full, self.eps = log_input, full, eps
+
+    def forward(self, log_input, target):
+        return F.poisson_nll_loss(log_input, target, self.log_input, self.full, self.eps,
+                                  self.reduction)
+
+    def extra_repr(self):
+        return _settings(self, "log_input", "full", "eps")
+
+
+class GaussianNLLLoss(_Loss):
+    """Gaussian negative log-likelihood with predicted variances; see
+    ``functional.gaussian_nll_loss``."""
+
+    def __init__(self, *, full=False, eps=1e-6, reduction="mean"):
+        super().__init__(reduction)
+        self.full, self.eps = full, eps
+
+    def forward(self, input, target, var):
+        return F.gaussian_nll_loss(input, target, var, self.full, self.eps, self.reduction)
+
+    def extra_repr(self):
+        return _settings(self, "full", "eps")

@@ -1,12 +1,13 @@
-"""Shape and lookup layers: ``Flatten``, ``Unflatten``, ``Embedding``, ``Upsample``,
-``PixelShuffle``, ``PixelUnshuffle``."""
+"""Shape and lookup layers: ``Flatten``, ``Unflatten``, ``Embedding``, ``EmbeddingBag``,
+``Upsample`` (and its fixed-mode ``UpsamplingNearest2d``, ``UpsamplingBilinear2d``),
+``PixelShuffle``, ``PixelUnshuffle``, ``ChannelShuffle``, ``Unfold``, ``Fold``."""
 import numpy as np
 
 from tinydl import ops
 from tinydl.nn import functional as F
 from tinydl.nn.functional.misc import _padding_row
 from tinydl.nn import init
-from tinydl.nn.module import Module, Parameter
+from tinydl.nn.module import Module, Parameter, _parameter_dtype
 from tinydl.tensor import _check_device
 
 
@@ -49,7 +50,51 @@ class Unflatten(Module):
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
 
 
-class Embedding(Module):
+class _EmbeddingTable(Module):
+    """What Embedding and EmbeddingBag share: the (num_embeddings, embedding_dim) ``weight``,
+    drawn N(0, 1) with the ``padding_idx`` row zero, or given as ``_weight``, and torch's
+    lookup options (see Embedding). Errors name the layer."""
+
+    def __init__(self, num_embeddings, embedding_dim, padding_idx, max_norm, norm_type,
+                 scale_grad_by_freq, sparse, _weight, _freeze, device, dtype):
+        super().__init__()
+        name = type(self).__name__
+        if device is not None:
+            _check_device(device, name)
+        if sparse:
+            raise NotImplementedError(f"{name}: sparse=True (a sparse gradient) is not "
+                                      "implemented by tinydl; its gradients are dense")
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.padding_idx = _padding_row(padding_idx, num_embeddings, name)
+        self.max_norm, self.norm_type = max_norm, norm_type
+        self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
+        if _weight is None:
+            self.weight = Parameter(np.empty((num_embeddings, embedding_dim),
+                                             dtype=_parameter_dtype(dtype)),
+                                    requires_grad=not _freeze)
+            self.reset_parameters()
+        else:
+            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
+                raise ValueError(f"{name}: _weight of shape {tuple(_weight.shape)} does not "
+                                 f"match ({num_embeddings}, {embedding_dim})")
+            self.weight = Parameter(_weight, requires_grad=not _freeze)
+
+    @classmethod
+    def _pretrained_shape(cls, embeddings):
+        """(rows, dim) of the 2-D ``embeddings`` that ``from_pretrained`` was given."""
+        if np.ndim(embeddings) != 2:
+            raise ValueError(f"{cls.__name__}.from_pretrained: embeddings must be 2-D, got "
+                             f"shape {np.shape(embeddings)}")
+        return np.shape(embeddings)
+
+    def reset_parameters(self):
+        """Draw N(0, 1) and zero the padding row."""
+        init.normal_(self.weight)
+        if self.padding_idx is not None:
+            self.weight.data[self.padding_idx] = 0
+
+
+class Embedding(_EmbeddingTable):
     """A lookup table: integer indices (*) -> rows of ``weight`` (num_embeddings, embedding_dim).
 
     weight starts N(0, 1) with the ``padding_idx`` row zero; that row gets no gradient.
@@ -63,43 +108,17 @@ class Embedding(Module):
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None,
                  norm_type=2.0, scale_grad_by_freq=False, sparse=False, _weight=None,
                  _freeze=False, device=None, dtype=np.float32):
-        super().__init__()
-        if device is not None:
-            _check_device(device, "Embedding")
-        if sparse:
-            raise NotImplementedError("Embedding: sparse=True (a sparse gradient) is not "
-                                      "implemented by tinydl; its gradients are dense")
-        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
-        self.padding_idx = _padding_row(padding_idx, num_embeddings, "Embedding")
-        self.max_norm, self.norm_type = max_norm, norm_type
-        self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
-        if _weight is None:
-            self.weight = Parameter(np.empty((num_embeddings, embedding_dim), dtype=dtype),
-                                    requires_grad=not _freeze)
-            self.reset_parameters()
-        else:
-            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
-                raise ValueError(f"Embedding: _weight of shape {tuple(_weight.shape)} does not "
-                                 f"match ({num_embeddings}, {embedding_dim})")
-            self.weight = Parameter(_weight, requires_grad=not _freeze)
+        super().__init__(num_embeddings, embedding_dim, padding_idx, max_norm, norm_type,
+                         scale_grad_by_freq, sparse, _weight, _freeze, device, dtype)
 
     @classmethod
     def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, max_norm=None,
                         norm_type=2.0, scale_grad_by_freq=False, sparse=False):
         """An Embedding whose weight is ``embeddings`` (2-D; a Tensor's array is shared, as
         torch's), not trained when ``freeze``, as torch's."""
-        if np.ndim(embeddings) != 2:
-            raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-D, got shape "
-                             f"{np.shape(embeddings)}")
-        rows, dim = np.shape(embeddings)
+        rows, dim = cls._pretrained_shape(embeddings)
         return cls(rows, dim, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse,
                    _weight=embeddings, _freeze=freeze)
-
-    def reset_parameters(self):
-        """Draw N(0, 1) and zero the padding row."""
-        init.normal_(self.weight)
-        if self.padding_idx is not None:
-            self.weight.data[self.padding_idx] = 0
 
     def forward(self, indices):
         return F.embedding(indices, self.weight, self.padding_idx, self.max_norm,
@@ -107,6 +126,52 @@ class Embedding(Module):
 
     def extra_repr(self):
         text = f"{self.num_embeddings}, {self.embedding_dim}"
+        return text + (f", padding_idx={self.padding_idx}" if self.padding_idx is not None else "")
+
+
+class EmbeddingBag(_EmbeddingTable):
+    """Bags of embedding rows reduced to one row each ('sum', 'mean' or 'max'), torch's
+    ``nn.EmbeddingBag``: ``forward(input, offsets=None, per_sample_weights=None)`` ->
+    (B, embedding_dim); see ``F.embedding_bag`` for the bags and the modes.
+
+    weight starts N(0, 1) with the ``padding_idx`` row zero, as Embedding's; entries at
+    ``padding_idx`` are left out of their bag. torch's arguments in torch's order
+    (``padding_idx`` comes late here, unlike Embedding); ``sparse`` is False only.
+    """
+
+    def __init__(self, num_embeddings, embedding_dim, max_norm=None, norm_type=2.0,
+                 scale_grad_by_freq=False, mode="mean", sparse=False, _weight=None,
+                 include_last_offset=False, padding_idx=None, device=None, dtype=np.float32):
+        super().__init__(num_embeddings, embedding_dim, padding_idx, max_norm, norm_type,
+                         scale_grad_by_freq, sparse, _weight, False, device, dtype)
+        self.mode, self.include_last_offset = mode, include_last_offset
+
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze=True, max_norm=None, norm_type=2.0,
+                        scale_grad_by_freq=False, mode="mean", sparse=False,
+                        include_last_offset=False, padding_idx=None):
+        """An EmbeddingBag whose weight is ``embeddings`` (2-D; a Tensor's array is shared),
+        not trained when ``freeze``, as torch's."""
+        rows, dim = cls._pretrained_shape(embeddings)
+        bag = cls(rows, dim, max_norm, norm_type, scale_grad_by_freq, mode, sparse, embeddings,
+                  include_last_offset, padding_idx)
+        bag.weight.requires_grad = not freeze
+        return bag
+
+    def forward(self, input, offsets=None, per_sample_weights=None):
+        return F.embedding_bag(input, self.weight, offsets, self.max_norm, self.norm_type,
+                               self.scale_grad_by_freq, self.mode, self.sparse,
+                               per_sample_weights, self.include_last_offset, self.padding_idx)
+
+    def extra_repr(self):
+        text = f"{self.num_embeddings}, {self.embedding_dim}"
+        if self.max_norm is not None:
+            text += f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            text += f", norm_type={self.norm_type}"
+        if self.scale_grad_by_freq:
+            text += f", scale_grad_by_freq={self.scale_grad_by_freq}"
+        text += f", mode={self.mode!r}"
         return text + (f", padding_idx={self.padding_idx}" if self.padding_idx is not None else "")
 
 
@@ -142,6 +207,38 @@ class Upsample(Module):
                        if self.align_corners is not None else "")
 
 
+class _Upsampling2d(Upsample):
+    """torch's fixed-mode spellings of Upsample, with torch's argument order (``size``
+    first) and repr (the scale factor a float; align_corners, which the mode fixes, left out)."""
+
+    mode_fixed, align_corners_fixed = None, None
+
+    def __init__(self, size=None, scale_factor=None):
+        if scale_factor is not None:
+            scale_factor = (tuple(float(f) for f in scale_factor)
+                            if isinstance(scale_factor, (tuple, list)) else float(scale_factor))
+        super().__init__(scale_factor, self.mode_fixed, self.align_corners_fixed, size=size)
+
+    def extra_repr(self):
+        what = (f"size={self.size}" if self.size is not None
+                else f"scale_factor={self.scale_factor}")
+        return f"{what}, mode={self.mode!r}"
+
+
+class UpsamplingNearest2d(_Upsampling2d):
+    """Nearest-neighbour resizing of (N, C, H, W) to ``size`` or by ``scale_factor``:
+    ``Upsample(mode='nearest')``."""
+
+    mode_fixed = "nearest"
+
+
+class UpsamplingBilinear2d(_Upsampling2d):
+    """Bilinear resizing of (N, C, H, W) with ``align_corners=True`` (torch's choice for
+    this layer: corner pixels map onto corner pixels)."""
+
+    mode_fixed, align_corners_fixed = "bilinear", True
+
+
 class PixelShuffle(Module):
     """(*, C*r*r, H, W) -> (*, C, H*r, W*r); see ``F.pixel_shuffle``."""
 
@@ -168,3 +265,53 @@ class PixelUnshuffle(Module):
 
     def extra_repr(self):
         return f"downscale_factor={self.downscale_factor}"
+
+
+class ChannelShuffle(Module):
+    """Interleave the channels of (N, C, *) input across ``groups`` (ShuffleNet); see
+    ``F.channel_shuffle``."""
+
+    def __init__(self, groups):
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, x):
+        return F.channel_shuffle(x, self.groups)
+
+    def extra_repr(self):
+        return f"groups={self.groups}"
+
+
+class Unfold(Module):
+    """Every ``kernel_size`` block of (N, C, H, W) (or (C, H, W)) as a column: (N, C*kh*kw, L);
+    torch's argument order. ``F.unfold``, i.e. tinydl's ``im2col``."""
+
+    def __init__(self, kernel_size, dilation=1, padding=0, stride=1):
+        super().__init__()
+        self.kernel_size, self.dilation = kernel_size, dilation
+        self.padding, self.stride = padding, stride
+
+    def forward(self, x):
+        return F.unfold(x, self.kernel_size, self.dilation, self.padding, self.stride)
+
+    def extra_repr(self):
+        return (f"kernel_size={self.kernel_size}, dilation={self.dilation}, "
+                f"padding={self.padding}, stride={self.stride}")
+
+
+class Fold(Module):
+    """Columns (N, C*kh*kw, L) (or (C*kh*kw, L)) summed back into an image of ``output_size``,
+    the adjoint of Unfold; torch's argument order. ``F.fold``, i.e. tinydl's ``col2im``."""
+
+    def __init__(self, output_size, kernel_size, dilation=1, padding=0, stride=1):
+        super().__init__()
+        self.output_size, self.kernel_size = output_size, kernel_size
+        self.dilation, self.padding, self.stride = dilation, padding, stride
+
+    def forward(self, x):
+        return F.fold(x, self.output_size, self.kernel_size, self.dilation, self.padding,
+                      self.stride)
+
+    def extra_repr(self):
+        return (f"output_size={self.output_size}, kernel_size={self.kernel_size}, "
+                f"dilation={self.dilation}, padding={self.padding}, stride={self.stride}")

@@ -69,6 +69,12 @@ def _check_size(value, layer, name, minimum):
     return int(value)
 
 
+def _parameter_dtype(dtype):
+    """A layer's ``dtype=`` argument: None means float32, torch's default dtype (passed on to
+    ``np.empty(shape, dtype=None)`` it would silently give float64)."""
+    return np.float32 if dtype is None else dtype
+
+
 class Parameter(Tensor):
     """A Tensor that is a module parameter: ``requires_grad=True`` and registered on assignment.
 

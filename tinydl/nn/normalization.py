@@ -1,4 +1,5 @@
-"""Normalisation layers: ``BatchNorm1d/2d``, ``LayerNorm``, ``InstanceNorm1d/2d``, ``GroupNorm``.
+"""Normalisation layers: ``BatchNorm1d/2d/3d``, ``LayerNorm``, ``InstanceNorm1d/2d/3d``,
+``GroupNorm``, ``RMSNorm``, ``LocalResponseNorm``.
 
 Running statistics are buffers (``running_mean``, ``running_var``, ``num_batches_tracked``),
 so they appear in ``state_dict`` under torch's names. ``momentum=None`` gives the cumulative
@@ -10,7 +11,7 @@ import numpy as np
 
 from tinydl.nn import functional as F
 from tinydl.nn import init
-from tinydl.nn.module import Module, Parameter, _layer_input
+from tinydl.nn.module import Module, Parameter, _layer_input, _parameter_dtype
 from tinydl.ops._checks import _tensor
 from tinydl.tensor import Tensor
 
@@ -35,13 +36,18 @@ class _NormBase(Module):
     expected_ndim = ()
     layout = ""
 
-    def __init__(self, num_features, eps, momentum, affine, track_running_stats, dtype):
+    def __init__(self, num_features, eps, momentum, affine, track_running_stats, dtype,
+                 bias=True):
         super().__init__()
+        dtype = _parameter_dtype(dtype)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        if affine:
+        if affine:  # bias=False (torch's keyword): a scale and no shift
             self.weight = Parameter(np.ones(num_features, dtype=dtype))
-            self.bias = Parameter(np.zeros(num_features, dtype=dtype))
+            if bias:
+                self.bias = Parameter(np.zeros(num_features, dtype=dtype))
+            else:
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -66,7 +72,8 @@ class _NormBase(Module):
         self.reset_running_stats()
         if self.affine:
             init.ones_(self.weight)
-            init.zeros_(self.bias)
+            if self.bias is not None:
+                init.zeros_(self.bias)
 
     def _check_input(self, x):
         name = type(self).__name__
@@ -87,13 +94,14 @@ class _NormBase(Module):
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+                f"affine={self.affine}, bias={self.bias is not None}, "
+                f"track_running_stats={self.track_running_stats}")
 
 
 class _BatchNorm(_NormBase):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, dtype=np.float32):
-        super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype)
+                 track_running_stats=True, dtype=np.float32, *, bias=True):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype, bias)
 
     def forward(self, x):
         self._check_input(x)
@@ -120,10 +128,18 @@ class BatchNorm2d(_BatchNorm):
     layout = "(N, C, H, W)"
 
 
+class BatchNorm3d(_BatchNorm):
+    """Batch normalisation over (N, C, D, H, W) inputs (volumes, video), per channel (Ioffe &
+    Szegedy 2015)."""
+
+    expected_ndim = (5,)
+    layout = "(N, C, D, H, W)"
+
+
 class _InstanceNorm(_NormBase):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False,
-                 track_running_stats=False, dtype=np.float32):
-        super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype)
+                 track_running_stats=False, dtype=np.float32, *, bias=True):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype, bias)
 
     def forward(self, x):
         if x.ndim == self.expected_ndim[0] - 1:  # one unbatched sample (C, *spatial), as torch
@@ -159,18 +175,33 @@ class InstanceNorm2d(_InstanceNorm):
     layout = "(N, C, H, W) or (C, H, W)"
 
 
+class InstanceNorm3d(_InstanceNorm):
+    """Instance normalisation of (N, C, D, H, W) or unbatched (C, D, H, W) inputs: per sample
+    and channel over D, H, W."""
+
+    expected_ndim = (5,)
+    layout = "(N, C, D, H, W) or (C, D, H, W)"
+
+
+def _normalized_shape(normalized_shape, layer):
+    """A layer's ``normalized_shape`` (an int or a sequence of ints) as a non-empty tuple."""
+    if isinstance(normalized_shape, numbers.Integral):
+        normalized_shape = (int(normalized_shape),)
+    normalized_shape = tuple(normalized_shape)
+    if not normalized_shape:
+        raise ValueError(f"{layer}: normalized_shape must be at least 1-D (one axis or "
+                         "more to normalise over), got ()")
+    return normalized_shape
+
+
 class LayerNorm(Module):
     """Layer normalisation over the trailing ``normalized_shape`` axes (Ba et al. 2016)."""
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
                  dtype=np.float32):
         super().__init__()
-        if isinstance(normalized_shape, numbers.Integral):
-            normalized_shape = (int(normalized_shape),)
-        self.normalized_shape = tuple(normalized_shape)
-        if not self.normalized_shape:
-            raise ValueError("LayerNorm: normalized_shape must be at least 1-D (one axis or "
-                             "more to normalise over), got ()")
+        dtype = _parameter_dtype(dtype)
+        self.normalized_shape = _normalized_shape(normalized_shape, "LayerNorm")
         self.eps, self.elementwise_affine = eps, elementwise_affine
         if elementwise_affine:
             self.weight = Parameter(np.ones(self.normalized_shape, dtype=dtype))
@@ -191,11 +222,60 @@ class LayerNorm(Module):
                 f"elementwise_affine={self.elementwise_affine}")
 
 
+class RMSNorm(Module):
+    """Root-mean-square normalisation over the trailing ``normalized_shape`` axes (Zhang &
+    Sennrich 2019): ``x / sqrt(mean(x^2) + eps) * weight``; see ``F.rms_norm``.
+
+    ``eps=None`` (the default) is the machine epsilon of the input's dtype, as torch; the
+    weight starts at 1 and there is no bias (torch has none either).
+    """
+
+    def __init__(self, normalized_shape, eps=None, elementwise_affine=True, dtype=np.float32):
+        super().__init__()
+        dtype = _parameter_dtype(dtype)
+        self.normalized_shape = _normalized_shape(normalized_shape, "RMSNorm")
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(np.ones(self.normalized_shape, dtype=dtype))
+        else:
+            self.register_parameter("weight", None)
+
+    def reset_parameters(self):
+        """Weight 1."""
+        if self.weight is not None:
+            init.ones_(self.weight)
+
+    def forward(self, x):
+        x = _norm_input(self, x, self.weight)
+        return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")
+
+
+class LocalResponseNorm(Module):
+    """Local response normalisation across neighbouring channels (Krizhevsky et al. 2012), on
+    (N, C, *) inputs with at least one axis after C; see ``F.local_response_norm``. No
+    parameters."""
+
+    def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def forward(self, x):
+        return F.local_response_norm(x, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self):
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
 class GroupNorm(Module):
     """Group normalisation (Wu & He 2018): per sample over groups of channels."""
 
     def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, dtype=np.float32):
         super().__init__()
+        dtype = _parameter_dtype(dtype)
         if num_channels % num_groups != 0:
             raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by "
                              f"num_groups ({num_groups})")

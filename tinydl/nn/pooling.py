@@ -1,5 +1,5 @@
-"""Pooling layers: ``MaxPool1d/2d/3d``, ``AvgPool1d/2d/3d``, ``AdaptiveAvgPool2d``,
-``MaxUnpool2d``."""
+"""Pooling layers: ``MaxPool1d/2d/3d``, ``AvgPool1d/2d/3d``, ``AdaptiveAvgPool1d/2d/3d``,
+``AdaptiveMaxPool1d/2d/3d``, ``LPPool1d/2d/3d``, ``MaxUnpool1d/2d/3d``."""
 from tinydl.nn import functional as F
 from tinydl.nn.module import Module
 
@@ -81,23 +81,113 @@ class AvgPool1d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class AdaptiveAvgPool2d(Module):
-    """Average over adaptive bins to a fixed output size; see ``functional.adaptive_avg_pool2d``."""
+class _AdaptiveAvgPool(Module):
+    pool = None  # the functional form, F.adaptive_avg_pool{1,2,3}d
 
     def __init__(self, output_size):
         super().__init__()
         self.output_size = output_size
 
     def forward(self, x):
-        return F.adaptive_avg_pool2d(x, self.output_size)
+        return self.pool(x, self.output_size)
 
     def extra_repr(self):
         return f"output_size={self.output_size}"
 
 
-class MaxUnpool2d(Module):
-    """Partial inverse of ``MaxPool2d``: ``forward(input, indices, output_size=None)`` puts
-    each value at its flat index, zero elsewhere; see ``F.max_unpool2d``."""
+class AdaptiveAvgPool1d(_AdaptiveAvgPool):
+    """Average over adaptive bins to a fixed output length; see ``F.adaptive_avg_pool1d``."""
+
+    pool = staticmethod(F.adaptive_avg_pool1d)
+
+
+class AdaptiveAvgPool2d(_AdaptiveAvgPool):
+    """Average over adaptive bins to a fixed output size; see ``functional.adaptive_avg_pool2d``."""
+
+    pool = staticmethod(F.adaptive_avg_pool2d)
+
+
+class AdaptiveAvgPool3d(_AdaptiveAvgPool):
+    """Average over adaptive bins to a fixed output size (Do, Ho, Wo); see
+    ``F.adaptive_avg_pool3d``."""
+
+    pool = staticmethod(F.adaptive_avg_pool3d)
+
+
+class _AdaptiveMaxPool(Module):
+    pool = None  # the functional form, F.adaptive_max_pool{1,2,3}d
+
+    def __init__(self, output_size, return_indices=False):
+        super().__init__()
+        self.output_size, self.return_indices = output_size, return_indices
+
+    def forward(self, x):
+        return self.pool(x, self.output_size, self.return_indices)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool1d(_AdaptiveMaxPool):
+    """Maximum over adaptive bins to a fixed output length (with ``return_indices`` also the
+    index of each maximum); see ``F.adaptive_max_pool1d``."""
+
+    pool = staticmethod(F.adaptive_max_pool1d)
+
+
+class AdaptiveMaxPool2d(_AdaptiveMaxPool):
+    """Maximum over adaptive bins to a fixed output size (with ``return_indices`` also the flat
+    index of each maximum); see ``F.adaptive_max_pool2d``."""
+
+    pool = staticmethod(F.adaptive_max_pool2d)
+
+
+class AdaptiveMaxPool3d(_AdaptiveMaxPool):
+    """Maximum over adaptive bins to a fixed output size (Do, Ho, Wo) (with ``return_indices``
+    also the flat index of each maximum); see ``F.adaptive_max_pool3d``."""
+
+    pool = staticmethod(F.adaptive_max_pool3d)
+
+
+class _LPPool(Module):
+    pool = None  # the functional form, F.lp_pool{1,2,3}d
+
+    def __init__(self, norm_type, kernel_size, stride=None, ceil_mode=False):
+        super().__init__()
+        self.norm_type, self.kernel_size, self.stride = norm_type, kernel_size, stride
+        self.ceil_mode = ceil_mode
+
+    def forward(self, x):
+        return self.pool(x, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
+
+    def extra_repr(self):
+        return (f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, ceil_mode={self.ceil_mode}")
+
+
+class LPPool1d(_LPPool):
+    """Power-average pooling of sequences, ``(sum x^p) ** (1/p)`` over each window; see
+    ``F.lp_pool1d``."""
+
+    pool = staticmethod(F.lp_pool1d)
+
+
+class LPPool2d(_LPPool):
+    """Power-average pooling, ``(sum x^p) ** (1/p)`` over each kh x kw window; see
+    ``F.lp_pool2d``."""
+
+    pool = staticmethod(F.lp_pool2d)
+
+
+class LPPool3d(_LPPool):
+    """Power-average pooling of volumes, ``(sum x^p) ** (1/p)`` over each kd x kh x kw
+    window; see ``F.lp_pool3d``."""
+
+    pool = staticmethod(F.lp_pool3d)
+
+
+class _MaxUnpool(Module):
+    unpool = None  # the functional form, F.max_unpool{1,2,3}d
 
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
@@ -106,29 +196,49 @@ class MaxUnpool2d(Module):
         self.padding = padding
 
     def forward(self, input, indices, output_size=None):
-        return F.max_unpool2d(input, indices, self.kernel_size, self.stride, self.padding,
-                              output_size)
+        return self.unpool(input, indices, self.kernel_size, self.stride, self.padding,
+                           output_size)
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
+class MaxUnpool1d(_MaxUnpool):
+    """Partial inverse of ``MaxPool1d``: ``forward(input, indices, output_size=None)`` puts
+    each value at its index, zero elsewhere; see ``F.max_unpool1d``."""
+
+    unpool = staticmethod(F.max_unpool1d)
+
+
+class MaxUnpool2d(_MaxUnpool):
+    """Partial inverse of ``MaxPool2d``: ``forward(input, indices, output_size=None)`` puts
+    each value at its flat index, zero elsewhere; see ``F.max_unpool2d``."""
+
+    unpool = staticmethod(F.max_unpool2d)
+
+
+class MaxUnpool3d(_MaxUnpool):
+    """Partial inverse of ``MaxPool3d``: ``forward(input, indices, output_size=None)`` puts
+    each value at its flat index into the volume, zero elsewhere; see ``F.max_unpool3d``."""
+
+    unpool = staticmethod(F.max_unpool3d)
+
+
 class MaxPool3d(Module):
-    """Max over kd x kh x kw windows (stride defaults to the kernel size); see
-    ``F.max_pool3d``."""
+    """Max over kd x kh x kw windows (stride defaults to the kernel size; with
+    ``return_indices`` also the flat index of each maximum); see ``F.max_pool3d``."""
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
                  ceil_mode=False):
         super().__init__()
-        if return_indices:
-            raise NotImplementedError("MaxPool3d: return_indices=True is not supported")
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding, self.dilation, self.ceil_mode = padding, dilation, ceil_mode
+        self.return_indices = return_indices
 
     def forward(self, x):
         return F.max_pool3d(x, self.kernel_size, self.stride, self.padding, self.dilation,
-                            self.ceil_mode)
+                            self.ceil_mode, self.return_indices)
 
     def extra_repr(self):
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "

@@ -20,16 +20,29 @@ b1, b2 decay rates, S_0 the initial accumulator)::
     NAdam      mu_{t+1} m_t / (1 - prod_{i<=t+1} mu_i)        v_t / (1 - b2^t)
                + (1 - mu_t) g_t / (1 - prod_{i<=t} mu_i)
     AdamW      as Adam                                        as Adam; and theta *= 1 - alpha wd
+    RAdam      m_t / (1 - b1^t)                               v_t / ((1 - b2^t) r_t^2) if rho_t > 5
+                                                              else 1 (r_t rectifies the variance)
+    Adamax     m_t / (1 - b1^t)                               u_t^2, u_t = max(b2 u_{t-1}, |g_t|+e)
+    Rprop      sign(g_t), 0 after a sign flip                 1 / s_t^2, s_t *= eta+ (same sign) or
+               (alpha = 1)                                    eta- (flip), clipped; s_0 = lr
+    ASGD       g_t + lambd theta_t                            (lr / eta_t)^2,
+               (ax_t: the mean of theta since t0)             eta_t = lr / (1 + lambd lr t)^a
 
 (For AdaDelta, sqrt(V_t) means sqrt(EMA(g^2) + eps) and alpha = lr * sqrt(U_{t-1} + eps)
 is per coordinate. SGD-family weight decay adds wd * theta to g_t first; Adam, AdaGrad,
-RMSprop, AdaDelta and NAdam do the same, AdamW decays the weights directly, and so do Adam
-and NAdam with ``decoupled_weight_decay=True``.)
+RMSprop, AdaDelta, NAdam, RAdam, Adamax and ASGD do the same, AdamW decays the weights
+directly, and so do Adam, NAdam and RAdam with ``decoupled_weight_decay=True``; Rprop and LBFGS
+have no weight decay, as in torch.)
+
+LBFGS is outside this table: a quasi-Newton method whose step applies an approximate inverse
+Hessian (from the last ``history_size`` steps) to g, with an optional strong-Wolfe line
+search; its ``step(closure)`` evaluates the loss several times.
 
 Each class follows torch.optim's single-tensor update rule exactly; see its module for
 the formulas. torch's keyword options work too: ``maximize=True`` (ascend: the gradient is
-negated before the update) on every optimizer; ``foreach``, ``fused`` and ``capturable``
-choose between torch implementations of the same arithmetic and are accepted and ignored.
+negated before the update) on every optimizer but LBFGS (as torch); ``foreach``, ``fused``
+and ``capturable`` choose between torch implementations of the same arithmetic and are
+accepted and ignored.
 Parameters may come named, as ``model.named_parameters()`` gives them (the group then holds
 ``'param_names'``, as in torch). Gradient accumulation is described in ``tinydl.optim.optimizer``.
 ``swa_utils`` holds weight averaging (SWA, EMA), ``SWALR`` and ``update_bn``; ``lr_scheduler`` the
@@ -44,6 +57,12 @@ from tinydl.optim.nadam import NAdam
 from tinydl.optim.optimizer import Optimizer
 from tinydl.optim.rmsprop import RMSprop
 from tinydl.optim.sgd import SGD
+from tinydl.optim.adamax import Adamax
+from tinydl.optim.asgd import ASGD
+from tinydl.optim.lbfgs import LBFGS
+from tinydl.optim.radam import RAdam
+from tinydl.optim.rprop import Rprop
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW", "NAdam",
            "lr_scheduler", "testfns", "lr_finder", "suggest_lr", "plot_lr_finder", "swa_utils"]
+__all__ += ["RAdam", "Adamax", "Rprop", "ASGD", "LBFGS"]

@@ -23,8 +23,8 @@ lines of ``Adam._update``, which stay the rule with amsgrad (and with
 import numpy as np
 
 from tinydl import backends
-from tinydl.optim.optimizer import (Optimizer, _check_non_negative, _kernel_ready, _lerp_,
-                                    _lerp_weight, torch_flags)
+from tinydl.optim.optimizer import (Optimizer, _check_betas, _check_non_negative, _kernel_ready,
+                                    _lerp_, _lerp_weight, torch_flags)
 
 
 class Adam(Optimizer):
@@ -48,9 +48,7 @@ class Adam(Optimizer):
         name = type(self).__name__
         _check_non_negative(name, lr=group["lr"], eps=group["eps"],
                             weight_decay=group["weight_decay"])
-        betas = group["betas"]
-        if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
-            raise ValueError(f"{name}: betas must be two numbers in [0, 1), got {betas!r}")
+        _check_betas(name, group["betas"])
 
     def _init_state(self, param, group):
         state = {"step": 0, "exp_avg": np.zeros_like(param), "exp_avg_sq": np.zeros_like(param)}

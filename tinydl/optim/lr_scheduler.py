@@ -17,14 +17,15 @@ each group's lr as ``group['initial_lr']``; these are the ``base_lrs`` the close
 start from.
 
 Chaining. As in torch, ``StepLR``, ``MultiStepLR``, ``ConstantLR``, ``LinearLR``,
-``ExponentialLR`` and ``CosineAnnealingLR`` step in *recursive* form: ``get_lr()`` multiplies
-(or, for the cosine, rescales) the lr the group has now, not ``base_lr``. Two of them on one
-optimizer therefore compose (their factors multiply), which is what ``ChainedScheduler``
-relies on; ``SequentialLR`` hands the optimizer from one schedule to the next at milestones.
-Each also keeps its closed form in ``_get_closed_form_lr()`` (lr from ``base_lr`` and
-``last_epoch``), used by ``step(epoch)`` and when ``SequentialLR`` starts a schedule. The
-others (``LambdaLR``, the cyclic ones, warm restarts) are closed forms, as in torch, and
-overwrite what another schedule wrote.
+``ExponentialLR``, ``MultiplicativeLR``, ``PolynomialLR`` and ``CosineAnnealingLR`` step in
+*recursive* form: ``get_lr()`` multiplies (or, for the cosine, rescales) the lr the group has
+now, not ``base_lr``. Two of them on one optimizer therefore compose (their factors
+multiply), which is what ``ChainedScheduler`` relies on; ``SequentialLR`` hands the optimizer
+from one schedule to the next at milestones. Each but ``MultiplicativeLR`` also keeps its
+closed form in ``_get_closed_form_lr()`` (lr from ``base_lr`` and ``last_epoch``), used by
+``step(epoch)`` and when ``SequentialLR`` starts a schedule. The others (``LambdaLR``, the
+cyclic ones, warm restarts) are closed forms, as in torch, and overwrite what another
+schedule wrote.
 
 Warmup then cosine (the "Bag of Tricks" recipe, He et al. 2019)::
 
@@ -175,17 +176,42 @@ def _attributes(fn):
     return None if attributes is None else dict(attributes)
 
 
+def _lr_lambdas(name, optimizer, lr_lambda):
+    """One function per parameter group (``lr_lambda`` is one, or a list with one per group)."""
+    lr_lambdas = _per_group(name, optimizer, lr_lambda)
+    if not all(callable(f) for f in lr_lambdas):
+        raise TypeError(f"{name}: lr_lambda must be a function or a list of functions")
+    return lr_lambdas
+
+
 class LambdaLR(LRScheduler):
     """lr = base_lr * lr_lambda(epoch); ``lr_lambda`` is a function or one per group."""
 
     def __init__(self, optimizer, lr_lambda, last_epoch=-1):
-        self.lr_lambdas = _per_group("LambdaLR", optimizer, lr_lambda)
-        if not all(callable(f) for f in self.lr_lambdas):
-            raise TypeError("LambdaLR: lr_lambda must be a function or a list of functions")
+        self.lr_lambdas = _lr_lambdas("LambdaLR", optimizer, lr_lambda)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
         return [base * f(self.last_epoch) for base, f in zip(self.base_lrs, self.lr_lambdas)]
+
+
+class MultiplicativeLR(LRScheduler):
+    """lr = lr_{epoch-1} * lr_lambda(epoch), i.e. base_lr * prod_{k=1..epoch} lr_lambda(k).
+
+    ``lr_lambda`` is a function of the epoch or one per group; ``lambda e: 0.95`` gives
+    ExponentialLR(gamma=0.95). Recursive (chainable) step, as torch: each step multiplies
+    the lr the group has now, construction leaves it. It has no closed form: ``step(epoch)``
+    multiplies once, by ``lr_lambda(epoch)``, as torch does.
+    """
+
+    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+        self.lr_lambdas = _lr_lambdas("MultiplicativeLR", optimizer, lr_lambda)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self._is_initial:
+            return self._group_lrs()
+        return [lr * f(self.last_epoch) for lr, f in zip(self._group_lrs(), self.lr_lambdas)]
 
 
 class StepLR(LRScheduler):
@@ -313,6 +339,38 @@ class ExponentialLR(LRScheduler):
 
     def _get_closed_form_lr(self):
         return [base * self.gamma ** self.last_epoch for base in self.base_lrs]
+
+
+class PolynomialLR(LRScheduler):
+    """lr = base_lr * (1 - min(epoch, T) / T) ** power: a decay to 0 at T = ``total_iters``.
+
+    torch's defaults T = 5, power = 1 (a linear decay). Recursive (chainable) step, as
+    torch: step k (0 < k <= T) multiplies the group's lr by ``((T - k) / (T - k + 1)) **
+    power`` (computed as ``((1 - k/T) / (1 - (k-1)/T)) ** power``, torch's rounding);
+    construction and the steps after T leave it.
+    """
+
+    def __init__(self, optimizer, total_iters=5, power=1.0, last_epoch=-1):
+        if isinstance(total_iters, bool) or not (isinstance(total_iters, numbers.Real)
+                                                 and total_iters > 0):
+            raise ValueError(f"PolynomialLR: total_iters must be a positive number, "
+                             f"got {total_iters!r}")
+        if isinstance(power, bool) or not (isinstance(power, numbers.Real) and power >= 0):
+            raise ValueError(f"PolynomialLR: power must be a number >= 0, got {power!r}")
+        self.total_iters = total_iters
+        self.power = power
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        e, T = self.last_epoch, self.total_iters
+        if self._is_initial or e > T:
+            return self._group_lrs()
+        factor = ((1.0 - e / T) / (1.0 - (e - 1) / T)) ** self.power
+        return [lr * factor for lr in self._group_lrs()]
+
+    def _get_closed_form_lr(self):
+        remaining = 1.0 - min(self.total_iters, self.last_epoch) / self.total_iters
+        return [base * remaining ** self.power for base in self.base_lrs]
 
 
 class CosineAnnealingLR(LRScheduler):

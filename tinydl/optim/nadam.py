@@ -13,7 +13,8 @@ momentum_decay, and the step mixes the current gradient with the *next* step's m
 """
 import numpy as np
 
-from tinydl.optim.optimizer import Optimizer, _check_non_negative, _lerp_, torch_flags
+from tinydl.optim.optimizer import (Optimizer, _check_betas, _check_non_negative, _lerp_,
+                                    torch_flags)
 
 
 class NAdam(Optimizer):
@@ -36,9 +37,7 @@ class NAdam(Optimizer):
         _check_non_negative("NAdam", lr=group["lr"], eps=group["eps"],
                             weight_decay=group["weight_decay"],
                             momentum_decay=group["momentum_decay"])
-        betas = group["betas"]
-        if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
-            raise ValueError(f"NAdam: betas must be two numbers in [0, 1), got {betas!r}")
+        _check_betas("NAdam", group["betas"])
 
     def _init_state(self, param, group):
         return {"step": 0, "mu_product": 1.0,

@@ -367,11 +367,16 @@ class Optimizer:
         for p, s in self.state.items():
             if id(p) in index:
                 saved = _copy_value(s, f"{name}.state_dict: the state of parameter {index[id(p)]}")
-                if p.data.ndim == 0:  # its state is kept as (1,) (see _working_view); save ()
-                    saved = {k: v.reshape(()) if isinstance(v, np.ndarray) else v
-                             for k, v in saved.items()}
-                state[index[id(p)]] = saved
+                state[index[id(p)]] = self._saved_state(p, saved)
         return {"state": state, "param_groups": groups}
+
+    def _saved_state(self, p, saved):
+        """``p``'s state as ``state_dict`` saves it (``saved``, a copy): arrays in its shape.
+        (LBFGS, whose state is flat vectors over all parameters, saves them as they are.)"""
+        if p.data.ndim == 0:  # its state is kept as (1,) (see _working_view); save ()
+            saved = {k: v.reshape(()) if isinstance(v, np.ndarray) else v
+                     for k, v in saved.items()}
+        return saved
 
     def load_state_dict(self, state_dict):
         """Restore a ``state_dict()`` into an optimizer over parameters of the same shapes.
@@ -477,6 +482,12 @@ def _lerp_(avg, target, weight, scratch=None):
     else:
         avg += scratch
     return avg
+
+
+def _check_betas(optimizer, betas):
+    """Raise ValueError naming the optimizer unless ``betas`` is two numbers in [0, 1)."""
+    if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
+        raise ValueError(f"{optimizer}: betas must be two numbers in [0, 1), got {betas!r}")
 
 
 def _check_non_negative(optimizer, **values):

@@ -26,7 +26,7 @@ import numpy as np
 
 from tinydl.grad_mode import no_grad
 from tinydl.nn.module import Module
-from tinydl.nn.normalization import GroupNorm, LayerNorm, _NormBase
+from tinydl.nn.normalization import GroupNorm, LayerNorm, RMSNorm, _NormBase
 from tinydl.random import seeded
 
 NORMALIZATIONS = ("filter", "layer", None)
@@ -55,7 +55,7 @@ def _normalized_parameter_names(model):
     """Names of parameters that belong to normalisation layers (BatchNorm, LayerNorm, ...)."""
     names = set()
     for prefix, module in model.named_modules():
-        if isinstance(module, (_NormBase, LayerNorm, GroupNorm)):
+        if isinstance(module, (_NormBase, LayerNorm, GroupNorm, RMSNorm)):
             for name, _ in module.named_parameters(prefix=prefix):  # adds the dot itself
                 names.add(name)
     return names

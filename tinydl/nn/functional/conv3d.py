@@ -1,4 +1,5 @@
-"""Functional 3-D convolution and pooling: ``conv3d``, ``max_pool3d``, ``avg_pool3d``.
+"""Functional 3-D convolution and pooling: ``conv3d``, ``max_pool3d``, ``avg_pool3d`` (and
+``lp_pool3d`` on top of it).
 
 Each is built from its 2-D counterpart: the depth axis is folded into the batch, and the
 kd depth offsets of the kernel are kd strided depth slices of the (padded) input, each fed
@@ -12,8 +13,8 @@ import numpy as np
 import tinydl
 from tinydl.ops._checks import _check_ndim, _tensor, _tuple
 from tinydl.nn.functional.conv import conv2d
-from tinydl.nn.functional.pooling import (_avg_divisor, _check_divisor, _pool_args, avg_pool2d,
-                                          max_pool2d)
+from tinydl.nn.functional.pooling import (_avg_divisor, _check_divisor, _lp_pool, _pool_args,
+                                          avg_pool2d, max_pool2d)
 from tinydl.ops import conv as _conv
 from tinydl.tensor import Tensor
 
@@ -101,15 +102,13 @@ def _pool3d_setup(x, kernel_size, stride, padding, dilation, ceil_mode, caller):
 def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     """Maximum over each kd x kh x kw window: (N, C, D, H, W) -> (N, C, Do, Ho, Wo) (padding
-    is -inf; also unbatched (C, D, H, W)); torch's ``F.max_pool3d`` without
-    ``return_indices``.
+    is -inf; also unbatched (C, D, H, W)); torch's ``F.max_pool3d``. With ``return_indices``
+    also the flat index (d*H + h)*W + w of every maximum in its input volume, int64, as torch.
 
     ``max_pool2d`` of every depth slice of the window, then the first of the kd results that
     holds the maximum wins, so ties go to the first window element in (d, h, w) order (a
     NaN wins, the last one) and the gradient reaches that one entry only, as in torch.
     """
-    if return_indices:
-        raise NotImplementedError("max_pool3d: return_indices=True is not supported")
     x = _tensor(input, "max_pool3d")
     kernel, stride, padding, dilation, out_d = _pool3d_setup(
         x, kernel_size, stride, padding, dilation, ceil_mode, "max_pool3d")
@@ -117,9 +116,12 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     if unbatched:
         x = x.reshape((1,) + x.shape)
     n = x.shape[0]
-    pieces = [max_pool2d(piece, kernel[1:], stride[1:], padding[1:], dilation[1:], ceil_mode)
+    pieces = [max_pool2d(piece, kernel[1:], stride[1:], padding[1:], dilation[1:], ceil_mode,
+                         return_indices)
               for piece in _depth_slices(x, kernel[0], stride[0], dilation[0], out_d,
                                          padding[0], -np.inf)]
+    if return_indices:  # each piece's flat indices into its H*W plane
+        pieces, planes = zip(*pieces)
     stacked = tinydl.stack(pieces, 0)
     data = stacked.data
     # the first maximum along the depth offsets; a NaN wins, the last one (torch's scan).
@@ -139,7 +141,24 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         winner = np.where(nans.any(axis=0), last_nan, winner)
     out = tinydl.take_along_axis(stacked, Tensor._wrap(winner[None].astype(np.int64)), 0)[0]
     out = _unfold_depth(out, n, out_d)
-    return out.reshape(out.shape[1:]) if unbatched else out
+    out = out.reshape(out.shape[1:]) if unbatched else out
+    if not return_indices:
+        return out
+    # The winning depth offset's index into its H*W plane, plus its depth times H*W (the
+    # winner is an offset inside x, never the depth padding; see above).
+    plane = np.take_along_axis(np.stack([p.data for p in planes]), winner[None], 0)[0]
+    window = np.tile(np.arange(out_d), n).reshape(-1, 1, 1, 1)  # each row's output depth
+    depth = window * stride[0] + winner * dilation[0] - padding[0]
+    indices = depth * (x.shape[3] * x.shape[4]) + plane
+    indices = indices.reshape((n, out_d) + indices.shape[1:]).transpose(0, 2, 1, 3, 4)
+    return out, Tensor._wrap(np.ascontiguousarray(indices[0] if unbatched else indices))
+
+
+def max_pool3d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode=False, return_indices=False):
+    """torch's name for ``max_pool3d(..., return_indices=True)``: (output, indices) whatever
+    ``return_indices`` says."""
+    return max_pool3d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
 
 
 def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
@@ -171,3 +190,12 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
         div_d = _avg_divisor(depth, kernel[0], stride[0], padding[0], out_d, count_include_pad)
         out = out * Tensor._wrap((1.0 / div_d).reshape(-1, 1, 1).astype(out.dtype))
     return out.reshape(out.shape[1:]) if unbatched else out
+
+
+def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """Power-average pooling of a volume (torch's ``F.lp_pool3d``): (N, C, D, H, W) or
+    (C, D, H, W) -> (..., Do, Ho, Wo), each output ``(sum over its kd x kh x kw window of
+    x^p) ** (1/p)``: ``avg_pool3d`` of x^p times the kernel's volume, to the power 1/p, as
+    ``lp_pool2d``."""
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 3, avg_pool3d,
+                    max_pool3d, "lp_pool3d")

@@ -1,10 +1,12 @@
 """Functional distances and normalisation: ``cosine_similarity``, ``pairwise_distance``,
-``normalize``, as compositions of core ops (differentiable to any order), torch's formulas."""
+``normalize``, ``pdist``, as compositions of core ops (differentiable to any order), torch's
+formulas (pdist's p = inf gradient is one small Function, ``MaxAbs``)."""
 import numpy as np
 
 import tinydl
+from tinydl.autograd import Function
 from tinydl.ops._checks import _tensor
-from tinydl.ops._util import normalize_axes
+from tinydl.ops._util import ShapeError, normalize_axes
 from tinydl.tensor import Tensor
 
 
@@ -43,13 +45,14 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
 def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     """``||x1 - x2 + eps||_p`` over the last axis (x1, x2 broadcast), torch's formula.
 
-    (..., D), (..., D) -> (...) (or (..., 1) with ``keepdim``). ``p`` as ``tinydl.norm``'s
+    (..., D), (..., D) -> (...) (or (..., 1) with ``keepdim``); two 0-d inputs are one
+    coordinate each and give a 0-d distance, as in torch. ``p`` as ``tinydl.norm``'s
     torch-style ``p`` (a number, inf or -inf); the gradient is 0 where the norm is 0.
     """
     a = _float(_tensor(x1, "pairwise_distance", "x1"))
     b = _float(_tensor(x2, "pairwise_distance", "x2"))
     if a.ndim == 0 and b.ndim == 0:
-        raise ValueError("pairwise_distance: inputs need at least one dimension, got 0-d")
+        return tinydl.norm((a - b + eps).reshape((1,)), axis=-1, p=p)
     try:
         np.broadcast_shapes(a.shape, b.shape)
     except ValueError:
@@ -66,3 +69,44 @@ def normalize(input, p=2.0, dim=1, eps=1e-12):
     x = _float(_tensor(input, "normalize"))
     (axis,) = normalize_axes(dim, x.ndim, "normalize")
     return x / tinydl.clip(tinydl.norm(x, axis=axis, keepdims=True, p=p), eps, None)
+
+
+class MaxAbs(Function):
+    """max_k |d_k| over the last axis (0 over an empty one); dd = g sign(d_k) at every k that
+    attains the max: torch's pdist and cdist rule for p = inf, where each tied component gets
+    the whole gradient (``tinydl.norm``, as torch's vector_norm, shares it among ties)."""
+
+    retain_inputs = (0,)
+
+    @staticmethod
+    def forward(ctx, d):
+        return np.max(np.abs(d), axis=-1, initial=0)
+
+    @staticmethod
+    def backward(ctx, g):
+        d = ctx.inputs[0].data
+        at_max = np.abs(d) == ctx.output.data[..., None]
+        return (g.expand_dims(-1) * Tensor._wrap((np.sign(d) * at_max).astype(d.dtype)),)
+
+
+def pdist(input, p=2):
+    """Condensed pairwise distances ``||x_i - x_j||_p`` of the rows of ``input`` (N, M), for
+    i < j in row-major order ((0, 1), (0, 2), ..., (1, 2), ...; SciPy's ``pdist`` order):
+    (N (N - 1) / 2,). torch's ``F.pdist``: ``p >= 0`` (inf too), floating input only.
+
+    The p-norms of the row differences (``tinydl.norm``), so gradients are torch's: 0 at a
+    zero distance, and at a zero component for p < 1; for p = inf each component attaining
+    the max gets the gradient's whole sign (``MaxAbs``).
+    """
+    x = _tensor(input, "pdist")
+    if x.ndim != 2:
+        raise ShapeError(f"pdist: expected a 2-D input (N, M), got shape {x.shape}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"pdist: expected a floating point input, got dtype {x.dtype}")
+    if not p >= 0:
+        raise ValueError(f"pdist: p must be non-negative, got {p}")
+    first, second = np.triu_indices(x.shape[0], 1)
+    diff = x[first] - x[second]
+    if p == np.inf:
+        return MaxAbs.apply(diff)
+    return tinydl.norm(diff, axis=-1, p=p)

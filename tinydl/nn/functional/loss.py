@@ -3,15 +3,19 @@ differentiable to any order); the softmax and binary cross-entropies are one Fun
 in ``tinydl.ops.loss``, with the target and reduction checks every loss here shares.
 """
 import math
+import numbers
 
 import numpy as np
 
 import tinydl
-from tinydl.ops._checks import _tensor
-from tinydl.ops import relu, softplus, where
+from tinydl.ops._checks import _index_array, _tensor
+from tinydl.ops import clip, minimum, relu, softplus, where
 from tinydl.ops.loss import (_check_scores, _class_targets, _divide_where,  # noqa: F401
                              _mean_of_nothing, _pair_of, _reduce, _target_weights,
                              binary_cross_entropy, cross_entropy, _elementwise_weight)
+from tinydl.ops.loss import _check_class_bounds, _check_reduction, _refuse_weight_grad
+from tinydl.ops._util import ShapeError
+from tinydl.nn.functional.distance import pairwise_distance
 from tinydl.tensor import Tensor
 
 
@@ -127,3 +131,321 @@ def kl_div(input, target, reduction="mean", log_target=False):
         # An empty batch gives 0/0 = NaN, as torch (and not a ZeroDivisionError).
         return loss.sum() * (1.0 / batch if batch else math.nan)
     return _reduce(loss, reduction, "kl_div")
+
+
+# ------------------------------------------------------------ margin and likelihood losses
+# torch's remaining losses, each a composition of core ops (differentiable to any order). Where
+# torch takes its kink with ``clamp_min`` the gradient at the kink passes (``clip``), where its
+# kernel tests ``z > 0`` it does not (``relu``), so the two agree with torch there too.
+def _floating(value, caller, name="input"):
+    """``value`` as a Tensor that must be floating point (torch has none of these losses for
+    integer scores)."""
+    x = _tensor(value, caller, name)
+    if x.dtype.kind != "f":
+        raise TypeError(f"{caller}: {name} must be floating point, got dtype {x.dtype} (shape "
+                        f"{x.shape}); call .float() on it")
+    return x
+
+
+def _as_values(target, x, caller, name="target"):
+    """A target of labels or counts as a floating Tensor: integers and booleans in x's dtype
+    (float32 scores stay float32, as torch's), floating ones as they are."""
+    t = _tensor(target, caller, name)
+    if t.dtype.kind not in "fiub":
+        raise TypeError(f"{caller}: {name} must be numeric, got dtype {t.dtype}")
+    return t if t.dtype.kind == "f" else t.astype(x.dtype)
+
+
+def _input_and_target(input, target, caller):
+    """A floating input and a target of the same shape (tinydl's rule for every loss of a pair,
+    where torch broadcasts some of them silently), the target as values of x's dtype."""
+    x, t = _pair_of(input, target, caller)
+    return _floating(x, caller), _as_values(t, x, caller)
+
+
+def _broadcast_inputs(caller, **named):
+    """torch's rule for the losses of several inputs: as many dimensions each, then
+    broadcasting; returns the broadcast shape."""
+    shapes = ", ".join(f"{name} of shape {t.shape}" for name, t in named.items())
+    if len({t.ndim for t in named.values()}) > 1:
+        raise ShapeError(f"{caller}: the inputs must have the same number of dimensions, got "
+                         f"{shapes}")
+    try:
+        return np.broadcast_shapes(*(t.shape for t in named.values()))
+    except ValueError:
+        raise ShapeError(f"{caller}: {shapes} cannot be broadcast together") from None
+
+
+def margin_ranking_loss(input1, input2, target, margin=0.0, reduction="mean"):
+    """``max(0, -y (x1 - x2) + margin)``: x1 should rank above x2 where y = 1, below where
+    y = -1 (other y scale the difference as they are, as in torch).
+
+    input1, input2, target: the same number of dimensions, broadcast ((N,) or () usually).
+    """
+    caller = "margin_ranking_loss"
+    x1, x2 = _floating(input1, caller, "input1"), _floating(input2, caller, "input2")
+    y = _as_values(target, x1, caller)
+    _broadcast_inputs(caller, input1=x1, input2=x2, target=y)
+    return _reduce(clip(margin - y * (x1 - x2), 0.0, None), reduction, caller)
+
+
+def hinge_embedding_loss(input, target, margin=1.0, reduction="mean"):
+    """``x`` where y = 1, ``max(0, margin - x)`` where y = -1 (x a distance, y: similar or not).
+
+    torch's rule for other labels: a y that is not 1 adds the margin term and a y that is not
+    -1 adds x, so a label 0 (or 2) counts both. input and target of one shape, any.
+    """
+    x, y = _input_and_target(input, target, "hinge_embedding_loss")
+    dissimilar = where(Tensor._wrap(y.data != 1), clip(margin - x, 0.0, None), 0.0)
+    return _reduce(dissimilar + where(Tensor._wrap(y.data != -1), x, 0.0), reduction,
+                   "hinge_embedding_loss")
+
+
+def soft_margin_loss(input, target, reduction="mean"):
+    """Logistic loss of labels y in {-1, 1}: ``log(1 + exp(-y x))``, averaged over elements.
+
+    A stable softplus: finite (and exact, ``-y x``) where -y x is large; torch's own
+    ``log(1 + exp(-y x))`` overflows to inf there (from |x| ~ 89 in float32, 710 in float64).
+    """
+    x, y = _input_and_target(input, target, "soft_margin_loss")
+    return _reduce(softplus(-y * x, threshold=math.inf), reduction, "soft_margin_loss")
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, reduction="mean"):
+    """One-vs-all logistic loss: the mean over classes (the last axis) of
+    ``-w (y log sigmoid(x) + (1 - y) log sigmoid(-x))``, then reduced over samples.
+
+    input and target (N, C) (or (C,), or (N, ..., C)); weight broadcasts to the input ((C,)
+    per class, say) and gets its gradient if it asks. Stable for logits of any size.
+    """
+    caller = "multilabel_soft_margin_loss"
+    x, y = _input_and_target(input, target, caller)
+    _check_scores(x, caller)
+    w = None if weight is None else _elementwise_weight(weight, x, caller)
+    loss = binary_cross_entropy_with_logits(x, y, reduction="none")
+    if w is not None:
+        loss = loss * w
+    return _reduce(loss.mean(axis=-1), reduction, caller)
+
+
+def _class_rows(x, caller):
+    """Scores (C,) or (N, C) (a 0-d x is one class) as (n, C), C > 0, as torch's multi-class
+    margin losses take them."""
+    _floating(x, caller)
+    if x.ndim > 2 or (x.ndim and x.shape[-1] == 0):
+        raise ShapeError(f"{caller}: input must be (C,) or (N, C) with C > 0, got shape "
+                         f"{x.shape}")
+    n_classes = x.shape[-1] if x.ndim else 1
+    return x.reshape((-1, n_classes)), n_classes
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="mean"):
+    """Multi-class hinge loss (Weston & Watkins): per sample with class y,
+    ``sum_{i != y} w_y max(0, margin - x_y + x_i)^p / C``, p = 1 or 2.
+
+    input (N, C) with target (N,), or unbatched (C,) with target () (or (1,)); integer
+    classes in [0, C). ``weight`` (C,) weighs each sample by its class (a constant, as torch:
+    one that requires grad raises).
+    """
+    caller = "multi_margin_loss"
+    if p not in (1, 2):
+        raise ValueError(f"{caller}: only p = 1 and p = 2 are supported, got p={p!r}")
+    x = _tensor(input, caller)
+    rows, n_classes = _class_rows(x, caller)
+    t = _index_array(target, caller)
+    n = rows.shape[0]
+    if (x.ndim == 2 and t.shape != (n,)) or (x.ndim < 2 and (t.ndim > 1 or t.size != 1)):
+        raise ShapeError(f"{caller}: target of shape {t.shape} does not fit input of shape "
+                         f"{x.shape} (expected ({n},) for (N, C) scores, () for (C,))")
+    labels = t.reshape(-1)
+    _check_class_bounds(labels, n_classes, caller)
+    picked = rows[np.arange(n), labels]
+    z = relu(margin - picked.expand_dims(1) + rows)
+    others = np.arange(n_classes) != labels[:, None]
+    loss = where(others, z * z if p == 2 else z, 0.0).sum(axis=1)
+    if weight is not None:
+        _refuse_weight_grad(weight, caller)
+        w = np.asarray(weight.data if isinstance(weight, Tensor) else weight)
+        if w.shape != (n_classes,):
+            raise ShapeError(f"{caller}: weight must have shape ({n_classes},), got {w.shape}")
+        loss = loss * Tensor._wrap(w[labels].astype(x.dtype))
+    loss = (loss * (1.0 / n_classes)).reshape(t.shape)
+    return _reduce(loss, reduction, caller)
+
+
+def multilabel_margin_loss(input, target, reduction="mean"):
+    """Multi-label hinge loss: per sample, ``sum_j sum_{i not a target} max(0, 1 - (x_{y_j} -
+    x_i)) / C`` over the listed targets y_j.
+
+    target: integers of the input's shape, (N, C) or (C,), each row listing its target classes
+    up to the first -1 (the rest ignored); a class listed twice counts twice, as in torch.
+    Every entry must lie in [-1, C).
+    """
+    caller = "multilabel_margin_loss"
+    x = _tensor(input, caller)
+    rows, n_classes = _class_rows(x, caller)
+    t = _index_array(target, caller)
+    if t.shape != x.shape:
+        raise ShapeError(f"{caller}: target of shape {t.shape} does not fit input of shape "
+                         f"{x.shape} (they must be equal)")
+    lists = t.reshape(rows.shape)
+    if lists.size and (lists.min() < -1 or lists.max() >= n_classes):
+        bad = lists[(lists < -1) | (lists >= n_classes)][0]
+        raise ValueError(f"{caller}: target {int(bad)} is out of bounds: entries must lie in "
+                         f"[-1, {n_classes}) (-1 ends a row's list)")
+    n = rows.shape[0]
+    listed = np.cumprod(lists != -1, axis=1).astype(bool)  # up to each row's first -1
+    # Only as many list positions as the longest list: (n, k, C) terms, not (n, C, C).
+    k = int(listed.sum(axis=1).max()) if n else 0
+    listed, labels = listed[:, :k], np.where(listed, lists, 0)[:, :k]
+    is_target = np.zeros(rows.shape, bool)
+    is_target[np.nonzero(listed)[0], labels[listed]] = True
+    picked = rows[np.arange(n)[:, None], labels]
+    z = relu(1.0 - picked.expand_dims(2) + rows.expand_dims(1))
+    counted = listed[:, :, None] & ~is_target[:, None, :]
+    loss = where(counted, z, 0.0).sum(axis=(1, 2)) * (1.0 / n_classes)
+    return _reduce(loss.reshape(x.shape[:-1]), reduction, caller)
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction="mean"):
+    """``1 - cos(x1, x2)`` where y = 1, ``max(0, cos(x1, x2) - margin)`` where y = -1 (0 for
+    any other y, as torch).
+
+    Vectors along the last axis: input1, input2 (N, D) (broadcast) with target (N,), or (D,)
+    with target (). torch's cosine: ``x1.x2 / sqrt((|x1|^2 + 1e-12) (|x2|^2 + 1e-12))``, so a
+    zero vector has cosine 0 (and a finite gradient).
+    """
+    caller = "cosine_embedding_loss"
+    x1, x2 = _floating(input1, caller, "input1"), _floating(input2, caller, "input2")
+    y = _tensor(target, caller, "target")
+    if y.ndim > 1 or x1.ndim != y.ndim + 1 or x2.ndim != y.ndim + 1:
+        raise ShapeError(f"{caller}: expected inputs (N, D) with target (N,) or inputs (D,) with "
+                         f"target (), got input1 {x1.shape}, input2 {x2.shape}, target "
+                         f"{y.shape}")
+    shape = _broadcast_inputs(caller, input1=x1, input2=x2)
+    if shape[:-1] != y.shape:
+        raise ShapeError(f"{caller}: target of shape {y.shape} does not fit inputs of shape "
+                         f"{shape} (expected {shape[:-1]})")
+    eps = 1e-12
+    cos = (x1 * x2).sum(axis=-1) / (((x1 * x1).sum(axis=-1) + eps)
+                                    * ((x2 * x2).sum(axis=-1) + eps)).sqrt()
+    labels = y.data
+    loss = (where(labels == 1, 1.0 - cos, 0.0)
+            + where(labels == -1, clip(cos - margin, 0.0, None), 0.0))
+    return _reduce(loss, reduction, caller)
+
+
+def _default_distance(p=2.0, eps=1e-6):
+    """``pairwise_distance`` with ``p`` and ``eps``, as a function of the two inputs."""
+    return lambda x1, x2: pairwise_distance(x1, x2, p, eps)
+
+
+def _check_margin(margin, caller):
+    if not margin > 0:
+        raise ValueError(f"{caller}: margin must be greater than 0, got {margin}")
+
+
+def _triplet(a, pos, neg, distance, margin, swap, reduction, caller):
+    """``max(0, margin + d(a, p) - d(a, n))``, d(a, n) swapped for d(p, n) where smaller."""
+    _check_margin(margin, caller)
+    _check_reduction(reduction, caller)
+    if len({a.ndim, pos.ndim, neg.ndim}) > 1:
+        raise ShapeError(f"{caller}: the anchor, positive and negative must have the same "
+                         f"number of dimensions, got {a.shape}, {pos.shape} and {neg.shape}")
+    d_pos, d_neg = distance(a, pos), distance(a, neg)
+    if swap:
+        d_neg = minimum(d_neg, distance(pos, neg))
+    return _reduce(clip(margin + d_pos - d_neg, 0.0, None), reduction, caller)
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,
+                        reduction="mean"):
+    """Triplet loss ``max(0, margin + d(a, p) - d(a, n))`` (Schroff et al., FaceNet) with
+    ``d = ||x1 - x2 + eps||_p`` (``pairwise_distance``) over the last axis; with ``swap``,
+    d(a, n) becomes min(d(a, n), d(p, n)) (Balntas et al. 2016).
+
+    anchor, positive, negative: (N, D) or (D,) (or 0-d), the same number of dimensions,
+    broadcast; margin > 0.
+    """
+    caller = "triplet_margin_loss"
+    named = {name: _floating(v, caller, name) for name, v in
+             (("anchor", anchor), ("positive", positive), ("negative", negative))}
+    _broadcast_inputs(caller, **named)
+    return _triplet(*named.values(), _default_distance(p, eps), margin, swap, reduction, caller)
+
+
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None,
+                                      margin=1.0, swap=False, reduction="mean"):
+    """``triplet_margin_loss`` with any distance ``distance_function(x1, x2)`` (a callable
+    returning one distance per pair; default ``pairwise_distance``)."""
+    caller = "triplet_margin_with_distance_loss"
+    distance = _default_distance() if distance_function is None else distance_function
+    return _triplet(_tensor(anchor, caller, "anchor"), _tensor(positive, caller, "positive"),
+                    _tensor(negative, caller, "negative"), distance, margin, swap, reduction,
+                    caller)
+
+
+def poisson_nll_loss(input, target, log_input=True, full=False, eps=1e-8, reduction="mean"):
+    """Poisson negative log-likelihood of counts y: ``exp(x) - y x`` for a log-rate x
+    (``log_input``), else ``x - y log(x + eps)`` for a rate x.
+
+    ``full`` adds Stirling's approximation of log(y!), ``y log y - y + log(2 pi y) / 2``, where
+    y > 1 (0 elsewhere, as torch); its gradient in y is finite at y = 0 (torch's is NaN).
+    """
+    x, y = _input_and_target(input, target, "poisson_nll_loss")
+    if log_input:
+        loss = x.exp() - y * x
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):  # rate <= 0: -inf, NaN as torch
+            loss = x - y * (x + eps).log()
+    if full:
+        counted = Tensor._wrap(y.data > 1)
+        # y only where the term counts (1 elsewhere): the logs of the discarded branch of a
+        # count 0 would be -inf, and 0 * -inf = NaN in the gradient.
+        safe = where(counted, y, 1.0)
+        stirling = safe * safe.log() - safe + 0.5 * (2 * math.pi * safe).log()
+        loss = loss + where(counted, stirling, 0.0)
+    return _reduce(loss, reduction, "poisson_nll_loss")
+
+
+def _variance(var, x, caller):
+    """``var`` for ``gaussian_nll_loss`` as torch takes it: a non-negative number, or a Tensor
+    of the input's shape, or of that shape without its last axis or with it 1, or with one
+    other axis 1 (broadcast); returned shaped to broadcast against the input."""
+    if isinstance(var, numbers.Real) and not isinstance(var, bool):
+        if var < 0:
+            raise ValueError(f"{caller}: var has a negative entry ({var})")
+        return Tensor._wrap(np.full(x.shape, var, x.dtype))
+    v = _tensor(var, caller, "var")
+    if v.dtype.kind != "f":
+        v = v.astype(x.dtype)
+    if np.any(v.data < 0):
+        raise ValueError(f"{caller}: var has negative entries (e.g. {v.data[v.data < 0][0]})")
+    if v.shape == x.shape:
+        return v
+    if v.shape == x.shape[:-1]:  # one variance per vector (homoscedastic)
+        return v.expand_dims(-1)
+    if v.ndim == x.ndim and sum(a for a, b in zip(v.shape, x.shape) if a != b) == 1:
+        return v  # one axis of length 1 (torch's test), broadcast
+    raise ShapeError(f"{caller}: var of shape {v.shape} does not fit input of shape {x.shape} "
+                     f"(expected {x.shape}, {x.shape[:-1]}, or one axis of length 1)")
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    """Gaussian negative log-likelihood ``(log v + (x - y)^2 / v) / 2`` (+ ``log(2 pi) / 2``
+    with ``full``) of targets y under means x and variances v.
+
+    input and target of one shape; ``var`` of that shape, or without its last axis or with one
+    axis of length 1 (a variance shared along it), or a number; negative entries raise. v is
+    clamped to at least ``eps`` as torch does it: the value is clamped, the gradient passes to
+    ``var`` as if it were not.
+    """
+    caller = "gaussian_nll_loss"
+    x, y = _input_and_target(input, target, caller)
+    v = _variance(var, x, caller)
+    lift = np.maximum(eps - v.data, 0)  # a constant: the clamp outside the graph
+    v = v + Tensor._wrap(lift.astype(v.dtype, copy=False))
+    loss = 0.5 * (v.log() + (x - y) * (x - y) / v)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction, caller)

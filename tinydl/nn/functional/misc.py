@@ -1,14 +1,17 @@
-"""Functional dropout, embedding, one-hot, resizing (interpolate), pad, pixel (un)shuffle and
-max_unpool2d."""
+"""Functional dropout (elementwise, channel and alpha), embedding, one-hot, resizing
+(interpolate), pad, pixel (un)shuffle, channel_shuffle and
+max_unpool1d/2d/3d."""
 import math
 import numbers
+import warnings
 
 import numpy as np
 
 import tinydl
 from tinydl.autograd import bump_version
 from tinydl.ops._checks import _check_fill_fits, _check_ndim, _index_array, _tensor, _tuple
-from tinydl.ops._util import held_array
+from tinydl.ops._util import ShapeError, held_array
+from tinydl.ops.activation import SELU_ALPHA, SELU_SCALE
 from tinydl.ops.linalg import AlongAxis
 from tinydl.random import get_generator
 from tinydl.tensor import Tensor
@@ -39,6 +42,135 @@ def dropout(input, p=0.5, training=True, inplace=False):
     if inplace:
         return x.mul_(scale)
     return x * scale
+
+
+# ------------------------------------------------------------------ channel and alpha dropout
+# SELU's negative saturation -scale * alpha: alpha dropout sets a dropped entry to it, then
+# rescales everything so that SELU activations keep zero mean and unit variance.
+_SELU_SATURATION = -SELU_ALPHA * SELU_SCALE
+
+
+def _check_probability(p, caller):
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{caller}: probability p must be in [0, 1], got {p}")
+
+
+def _masked_dropout(x, p, training, inplace, caller, lead=None, alpha=False):
+    """The dropout family's one step: ``x`` times a keep mask (P(keep) = 1 - p) drawn from
+    tinydl's generator, one entry per element (``lead=None``) or per index of the first
+    ``lead`` axes, broadcast over the rest (whole channels: 2 for (N, C, ...), 1 for (C, ...)).
+
+    Plain: kept entries scaled by 1/(1-p). ``alpha`` (Klambauer et al. 2017): dropped entries
+    set to s = -1.7581 (SELU's saturation), then ``a y + b`` with a = ((1-p)(1 + p s^2))^-1/2
+    and b = -a p s, so zero mean and unit variance are kept; the gradient is a where kept, 0
+    where dropped. Identity when not training, at p = 0 or on an empty input; zeros at p = 1
+    (``x * 0``, as torch, alpha too). ``inplace`` writes the result into ``x``.
+    """
+    if not training or p == 0.0 or x.size == 0:
+        return x
+    if p == 1.0:
+        zero = Tensor._wrap(np.zeros((), dtype=x.dtype))
+        return x.mul_(zero) if inplace else x * zero
+    if x.dtype.kind not in "fc":  # as dropout: 1/(1-p) cast to an integer would truncate
+        raise TypeError(f"{caller}: input of dtype {x.dtype} (shape {x.shape}) cannot hold the "
+                        "rescaled values; call .float() on the input")
+    if lead is not None and x.ndim < lead:
+        raise ShapeError(f"{caller}: feature dropout needs an input of at least {lead} axes "
+                         f"(channels on axis {lead - 1}), got shape {x.shape}")
+    mask_shape = x.shape if lead is None else x.shape[:lead] + (1,) * (x.ndim - lead)
+    dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float64
+    keep = get_generator().random(mask_shape, dtype=dtype) >= p
+    if alpha:
+        a = ((1.0 - p) * (1.0 + p * _SELU_SATURATION ** 2)) ** -0.5
+        scale = Tensor._wrap((keep * a).astype(x.dtype))
+        shift = Tensor._wrap(np.where(keep, -a * p, a * (1.0 - p)).astype(x.dtype)
+                             * x.dtype.type(_SELU_SATURATION))
+
+        def compute(t):
+            return t * scale + shift
+    else:
+        scale = Tensor._wrap((keep * (1.0 / (1.0 - p))).astype(x.dtype))
+
+        def compute(t):
+            return t * scale
+    if inplace:
+        return x._inplace(caller + "_", compute)
+    return compute(x)
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    """Channel dropout (Tompson et al. 2015) of (N, C, L) or unbatched (C, L) input: each
+    channel is zeroed with probability p (its whole sequence), the others scaled by 1/(1-p).
+
+    torch's ``F.dropout1d``: other ranks are refused. Identity when not training.
+    """
+    _check_probability(p, "dropout1d")
+    x = _tensor(input, "dropout1d")
+    if x.ndim not in (2, 3):
+        raise ShapeError(f"dropout1d: expected a 2-D (C, L) or 3-D (N, C, L) input, got shape "
+                         f"{x.shape}; dropout1d zeroes whole channels (use dropout for single "
+                         "elements)")
+    return _masked_dropout(x, p, training, inplace, "dropout1d", lead=x.ndim - 1)
+
+
+def _warn_feature_rank(x, caller, ranks, layout):
+    """torch's deprecation warning for a channel dropout fed an input of another rank."""
+    if x.ndim not in ranks:
+        warnings.warn(f"{caller}: a {x.ndim}-D input is deprecated (torch will refuse it): "
+                      f"{caller} zeroes whole channels of {layout} input; for elementwise "
+                      "dropout use dropout", stacklevel=3)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Channel dropout of (N, C, H, W) input: each (sample, channel) plane is zeroed with
+    probability p, the others scaled by 1/(1-p) (Tompson et al. 2015).
+
+    torch's ``F.dropout2d``, rank rules included: channels are always axis 1, so a 3-D input
+    is taken as (N, C, L), as torch still does (with a warning: it plans to read it as an
+    unbatched (C, H, W)); other ranks warn (deprecated) and drop along axis 1 too.
+    """
+    _check_probability(p, "dropout2d")
+    x = _tensor(input, "dropout2d")
+    _warn_feature_rank(x, "dropout2d", (3, 4), "(N, C, H, W) or (C, H, W)")
+    if x.ndim == 3:
+        warnings.warn("dropout2d: a 3-D input is taken as (N, C, L) and each of its channels "
+                      "dropped whole, as torch does for now (torch plans to read it as an "
+                      "unbatched (C, H, W)); use dropout1d for this", stacklevel=2)
+    return _masked_dropout(x, p, training, inplace, "dropout2d", lead=2)
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False):
+    """Channel dropout of (N, C, D, H, W) or unbatched (C, D, H, W) input: each channel
+    volume is zeroed with probability p, the others scaled by 1/(1-p).
+
+    torch's ``F.dropout3d``: any rank but 5 is unbatched (channels on axis 0); ranks other
+    than 4 and 5 warn (deprecated).
+    """
+    _check_probability(p, "dropout3d")
+    x = _tensor(input, "dropout3d")
+    _warn_feature_rank(x, "dropout3d", (4, 5), "(N, C, D, H, W) or (C, D, H, W)")
+    return _masked_dropout(x, p, training, inplace, "dropout3d", lead=2 if x.ndim == 5 else 1)
+
+
+def alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """Alpha dropout (Klambauer et al. 2017), the dropout of self-normalising (SELU) networks:
+    each element is set to SELU's saturation -1.7581 with probability p, then all are mapped
+    by ``a x + b`` so that zero mean and unit variance survive (see ``_masked_dropout``).
+
+    torch's ``F.alpha_dropout``, whose ``training`` defaults to False: identity then.
+    """
+    _check_probability(p, "alpha_dropout")
+    x = _tensor(input, "alpha_dropout")
+    return _masked_dropout(x, p, training, inplace, "alpha_dropout", alpha=True)
+
+
+def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """Alpha dropout of whole channels: each (sample, channel) of (N, C, ...) input (at least
+    2 axes) is set to -1.7581 with probability p, then ``a x + b`` as ``alpha_dropout``.
+    torch's ``F.feature_alpha_dropout``; ``training`` defaults to False (identity)."""
+    _check_probability(p, "feature_alpha_dropout")
+    x = _tensor(input, "feature_alpha_dropout")
+    return _masked_dropout(x, p, training, inplace, "feature_alpha_dropout", lead=2, alpha=True)
 
 
 def _padding_row(padding_idx, num_embeddings, caller):
@@ -87,11 +219,11 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     return out
 
 
-def _renormalize_rows(weight, idx, max_norm, norm_type):
+def _renormalize_rows(weight, idx, max_norm, norm_type, caller="embedding"):
     """torch's ``embedding_renorm_``: the picked rows whose norm exceeds ``max_norm`` scaled in
     place by max_norm / (norm + 1e-7), outside the graph (a write: the version is bumped)."""
     if not isinstance(weight, Tensor):
-        raise TypeError("embedding: max_norm renormalises the weight in place, so it must be a "
+        raise TypeError(f"{caller}: max_norm renormalises the weight in place, so it must be a "
                         f"Tensor, got {type(weight).__name__}")
     rows = np.unique(idx)
     picked = weight.data[rows]
@@ -121,15 +253,32 @@ _INTERP_LAYOUT = {"nearest": _ANY_LAYOUT, "nearest-exact": _ANY_LAYOUT, "linear"
                   "trilinear": "(N, C, D, H, W)"}
 
 
-def _cubic_weights(t, a=-0.75):
-    """torch's Keys cubic convolution weights for the 4 taps at offsets -1, 0, 1, 2 of t."""
+def _cubic_taps(t, a=-0.75):
+    """torch's Keys cubic convolution weights of the 4 taps at offsets -1, 0, 1, 2 from
+    floor(position), t = position - floor(position), as a list (t an array or a Tensor)."""
     def near(x):  # |x| <= 1
         return ((a + 2) * x - (a + 3)) * x * x + 1
 
     def far(x):  # 1 < |x| < 2
         return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
 
-    return np.stack([far(t + 1), near(t), near(1 - t), far(2 - t)], axis=-1)
+    return [far(t + 1), near(t), near(1 - t), far(2 - t)]
+
+
+def _cubic_tap_slopes(t, a=-0.75):
+    """d/dt of ``_cubic_taps(t, a)`` (grid_sample's gradient with respect to the grid)."""
+    def near(x):
+        return (3 * (a + 2) * x - 2 * (a + 3)) * x
+
+    def far(x):
+        return (3 * a * x - 10 * a) * x + 8 * a
+
+    return [far(t + 1), near(t), -near(1 - t), -far(2 - t)]
+
+
+def _cubic_weights(t, a=-0.75):
+    """``_cubic_taps`` stacked on a last axis of 4."""
+    return np.stack(_cubic_taps(t, a), axis=-1)
 
 
 def _nearest_source(in_size, out_size, factor, exact, dtype):
@@ -311,6 +460,12 @@ def pad(input, pad, mode="constant", value=None):
     if mode == "constant":
         if value is not None:
             _check_fill_fits(value, x.dtype, "pad")
+        for axis, ((lo, hi), n) in enumerate(zip(pad_width, x.shape)):
+            # torch crops before it pads here, so a crop may not reach past the axis whatever
+            # the other end adds ((-4, 1) on a length of 3 gave an empty axis, silently)
+            if n + min(lo, 0) + min(hi, 0) < 0:
+                raise ValueError(f"pad: widths {(lo, hi)} crop axis {axis} of length {n} "
+                                 f"(shape {x.shape}) by more than it holds")
         return tinydl.pad(x, pad_width, constant_values=0 if value is None else value)
     return tinydl.pad(x, pad_width, mode=_TORCH_PAD_MODES[mode])
 
@@ -356,6 +511,27 @@ def pixel_unshuffle(input, downscale_factor):
     return y.reshape(batch + (c * r * r, h, w))
 
 
+def channel_shuffle(input, groups):
+    """(N, C, *) -> (N, C, *) with the channels, read as a (groups, C/groups) grid, transposed:
+    output channel ``k * groups + g`` is input channel ``g * C/groups + k`` (ShuffleNet, Zhang
+    et al. 2018; torch's ``F.channel_shuffle``). A reshape and a transpose; at least 3 axes.
+    """
+    x = _tensor(input, "channel_shuffle")
+    if not isinstance(groups, numbers.Integral) or isinstance(groups, bool):
+        raise TypeError(f"channel_shuffle: groups must be an int, got {groups!r}")
+    if groups <= 0:
+        raise ValueError(f"channel_shuffle: groups must be positive, got {groups}")
+    if x.ndim < 3:
+        raise ShapeError(f"channel_shuffle: expected an input of at least 3 axes (N, C, *), "
+                         f"got shape {x.shape}")
+    n, c, rest = x.shape[0], x.shape[1], x.shape[2:]
+    if c % groups:
+        raise ShapeError(f"channel_shuffle: the {c} channels of the input of shape {x.shape} "
+                         f"are not divisible by groups = {groups}")
+    y = x.reshape((n, int(groups), c // groups) + rest)
+    return tinydl.swapaxes(y, 1, 2).reshape(x.shape)
+
+
 def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
     """Partial inverse of ``max_pool2d``: (N, C, Hi, Wi) values and their flat indices (into
     Ho*Wo, as ``max_pool2d(..., return_indices=True)`` gives them) -> (N, C, Ho, Wo), zero
@@ -366,44 +542,75 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
     the gradient gathers at ``indices``; where an index repeats, which value wins is
     unspecified (as in torch).
     """
+    return _max_unpool(input, indices, 2, kernel_size, stride, padding, output_size,
+                       "max_unpool2d")
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """Partial inverse of ``max_pool1d``: (N, C, Li) values and their indices into Lo ->
+    (N, C, Lo), zero elsewhere (also unbatched (C, Li)); Lo = (Li - 1) * stride - 2 * padding
+    + kernel unless ``output_size`` is given. As ``max_unpool2d``."""
+    return _max_unpool(input, indices, 1, kernel_size, stride, padding, output_size,
+                       "max_unpool1d")
+
+
+def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """Partial inverse of ``max_pool3d``: (N, C, Di, Hi, Wi) values and their flat indices into
+    Do*Ho*Wo -> (N, C, Do, Ho, Wo), zero elsewhere (also unbatched (C, Di, Hi, Wi)). As
+    ``max_unpool2d``."""
+    return _max_unpool(input, indices, 3, kernel_size, stride, padding, output_size,
+                       "max_unpool3d")
+
+
+_UNPOOL_LAYOUT = {1: "(N, C, L) or (C, L)", 2: "(N, C, H, W) or (C, H, W)",
+                  3: "(N, C, D, H, W) or (C, D, H, W)"}
+
+
+def _max_unpool(input, indices, n, kernel_size, stride, padding, output_size, caller):
+    """``max_unpool{n}d``: each value scattered to its flat index into the output's last n
+    axes; the output sizes torch's (``max_unpool2d``)."""
     from tinydl.ops.gather import scatter
 
-    x = _tensor(input, "max_unpool2d")
-    _check_ndim(x, (3, 4), "max_unpool2d", "(N, C, H, W) or (C, H, W)")
-    idx = _index_array(indices, "max_unpool2d")
+    x = _tensor(input, caller)
+    _check_ndim(x, (n + 1, n + 2), caller, _UNPOOL_LAYOUT[n])
+    idx = _index_array(indices, caller)
     if idx.shape != x.shape:
-        raise ValueError(f"max_unpool2d: indices of shape {idx.shape} must have the input's "
+        raise ValueError(f"{caller}: indices of shape {idx.shape} must have the input's "
                          f"shape {x.shape}")
-    kernel = _tuple(kernel_size, 2, "max_unpool2d", "kernel_size", 1)
-    stride = kernel if stride is None else _tuple(stride, 2, "max_unpool2d", "stride", 1)
-    padding = _tuple(padding, 2, "max_unpool2d", "padding", 0)
-    in_hw = x.shape[-2:]
-    default = tuple((i - 1) * s - 2 * p + k for i, s, p, k in zip(in_hw, stride, padding,
+    kernel = _tuple(kernel_size, n, caller, "kernel_size", 1)
+    stride = kernel if stride is None else _tuple(stride, n, caller, "stride", 1)
+    padding = _tuple(padding, n, caller, "padding", 0)
+    in_sizes = x.shape[-n:]
+    default = tuple((i - 1) * s - 2 * p + k for i, s, p, k in zip(in_sizes, stride, padding,
                                                                    kernel))
     if output_size is None:
-        out_hw = default
+        out_sizes = default
     else:
-        out_hw = tuple(int(v) for v in output_size)
-        if len(out_hw) == 4:  # (N, C, H, W), as torch takes it
-            out_hw = out_hw[-2:]
-        if len(out_hw) != 2:
-            raise ValueError(f"max_unpool2d: output_size must have 2 or 4 elements, "
+        try:
+            out_sizes = tuple(int(v) for v in output_size)
+        except TypeError:
+            raise TypeError(f"{caller}: output_size must be a sequence of {n} or {n + 2} ints, "
+                            f"got {output_size!r}") from None
+        if len(out_sizes) == n + 2:  # (N, C, *sizes), as torch takes it
+            out_sizes = out_sizes[-n:]
+        if len(out_sizes) != n:
+            raise ValueError(f"{caller}: output_size must have {n} or {n + 2} elements, "
                              f"got {output_size!r}")
-        for o, d, s in zip(out_hw, default, stride):
-            if not d - s < o < d + s:  # torch's bounds, strict
-                raise ValueError(f"max_unpool2d: output_size {tuple(output_size)} must be "
-                                 f"strictly between {tuple(d - s for d, s in zip(default, stride))} "
-                                 f"and {tuple(d + s for d, s in zip(default, stride))}")
-    if min(out_hw) < 1:
-        raise ValueError(f"max_unpool2d: output size {out_hw} is empty for an input of shape "
+        low = tuple(d - s for d, s in zip(default, stride))
+        high = tuple(d + s for d, s in zip(default, stride))
+        if not all(lo < o < hi for lo, o, hi in zip(low, out_sizes, high)):  # torch's, strict
+            raise ValueError(f"{caller}: output_size {tuple(output_size)} must be strictly "
+                             f"between {low} and {high}")
+    if min(out_sizes) < 1:
+        raise ValueError(f"{caller}: output size {out_sizes} is empty for an input of shape "
                          f"{x.shape}")
-    plane = out_hw[0] * out_hw[1]
+    plane = math.prod(out_sizes)
     if idx.size and (idx.min() < 0 or idx.max() >= plane):
-        raise ValueError(f"max_unpool2d: indices must be in [0, {plane}) for the output "
-                         f"{out_hw}, got range [{idx.min()}, {idx.max()}]")
-    lead = x.shape[:-2]
-    pooled = x.shape[-2] * x.shape[-1]  # (not -1: an empty batch leaves it undefined)
+        raise ValueError(f"{caller}: indices must be in [0, {plane}) for the output "
+                         f"{out_sizes}, got range [{idx.min()}, {idx.max()}]")
+    lead = x.shape[:-n]
+    pooled = math.prod(in_sizes)  # (not -1: an empty batch leaves it undefined)
     flat = x.reshape(lead + (pooled,))
     zeros = Tensor._wrap(np.zeros(lead + (plane,), dtype=x.dtype))
     out = scatter(zeros, -1, idx.reshape(lead + (pooled,)), flat)
-    return out.reshape(lead + out_hw)
+    return out.reshape(lead + out_sizes)

@@ -1,4 +1,5 @@
-"""Functional normalisation: batch, layer, instance and group norm.
+"""Functional normalisation: batch, layer, instance and group norm (and RMS norm and local
+response norm, compositions of core ops).
 
 All four share one op, ``Normalize``: x less its mean, over its standard deviation, over some
 axes; batch norm's scale and shift are part of it (one weight and bias per statistic), the
@@ -18,7 +19,8 @@ import numpy as np
 
 from tinydl.autograd import Function, is_grad_enabled, no_grad
 from tinydl.ops._checks import _tensor
-from tinydl.ops._util import DtypeError, ShapeError, sum_arrays
+from tinydl.ops._util import DtypeError, ShapeError, floating, sum_arrays
+from tinydl.ops.linalg import AlongAxis
 from tinydl.tensor import Tensor
 
 
@@ -187,6 +189,16 @@ def _normalize_running(x, running_mean, running_var, shape, eps):
     return (x - mean) * inv
 
 
+def _floating_input(input, op):
+    """``input`` as a Tensor that must be floating point, as torch's normalisations take it
+    (integers reached NumPy's in-place arithmetic and raised its UFuncTypeError)."""
+    x = _tensor(input, op)
+    if x.dtype.kind != "f":
+        raise DtypeError(f"{op}: input of dtype {x.dtype} (shape {x.shape}) must be floating "
+                         "point; call .float() on the input")
+    return x
+
+
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
     """Batch normalisation (Ioffe & Szegedy 2015) over every axis but the channel axis 1.
@@ -196,7 +208,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     ``r = (1 - momentum) r + momentum * stat`` with the *unbiased* variance, as torch.
     Otherwise the running statistics are used. input (N, C) or (N, C, *).
     """
-    x = _tensor(input, "batch_norm")
+    x = _floating_input(input, "batch_norm")
     if x.ndim < 2:
         raise ValueError(f"batch_norm: expected input of shape (N, C, *), got {x.shape}")
     shape = _channel_shape(x)
@@ -229,19 +241,74 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Layer normalisation (Ba et al. 2016) over the trailing ``normalized_shape`` axes."""
-    x = _tensor(input, "layer_norm")
+    x = _floating_input(input, "layer_norm")
+    normalized_shape, axes = _trailing_axes(x, normalized_shape, "layer_norm")
+    out, _, _ = _normalize(x, axes, eps)
+    return _affine(out, weight, bias, normalized_shape, "layer_norm")
+
+
+def _trailing_axes(x, normalized_shape, op):
+    """``normalized_shape`` (an int or a sequence of ints) as a tuple, and the trailing axes of
+    x it names; x's shape must end with it (layer_norm, rms_norm)."""
     if isinstance(normalized_shape, numbers.Integral):
         normalized_shape = (int(normalized_shape),)
     normalized_shape = tuple(normalized_shape)
-    if not normalized_shape:  # no axis: every value would be its own mean, every output 0
-        raise ValueError(f"layer_norm: normalized_shape must be at least 1-D, got () for input "
+    if not normalized_shape:  # no axis: every value would be its own statistic (layer_norm: 0)
+        raise ValueError(f"{op}: normalized_shape must be at least 1-D, got () for input "
                          f"of shape {x.shape}")
     n = len(normalized_shape)
     if x.shape[x.ndim - n:] != normalized_shape:
-        raise ValueError(f"layer_norm: input of shape {x.shape} does not end with normalized_shape "
+        raise ValueError(f"{op}: input of shape {x.shape} does not end with normalized_shape "
                          f"{normalized_shape}")
-    out, _, _ = _normalize(x, tuple(range(x.ndim - n, x.ndim)), eps)
-    return _affine(out, weight, bias, normalized_shape, "layer_norm")
+    return normalized_shape, tuple(range(x.ndim - n, x.ndim))
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """Root-mean-square normalisation (Zhang & Sennrich 2019) over the trailing
+    ``normalized_shape`` axes: ``y = x / sqrt(mean(x^2) + eps) * weight``; no centring, no bias.
+
+    ``eps=None`` is the machine epsilon of x's dtype (``np.finfo(dtype).eps``), as torch;
+    float16 is computed in float32, with float32's epsilon (torch's too). A composition of core
+    ops, so differentiable to any order; a row of zeros gives 0 and the finite gradient
+    ``weight / sqrt(eps)``, as in torch.
+    """
+    x = _floating_input(input, "rms_norm")
+    normalized_shape, axes = _trailing_axes(x, normalized_shape, "rms_norm")
+    half = x.dtype == np.float16
+    if half:  # x * x past 256 would overflow to inf, and float16's epsilon is torch's neither
+        x = x.astype(np.float32)
+    if eps is None:
+        eps = float(np.finfo(x.dtype).eps)
+    out = x * ((x * x).mean(axis=axes, keepdims=True) + eps) ** -0.5
+    out = _affine(out, weight, None, normalized_shape, "rms_norm")
+    return out.astype(np.float16) if half else out
+
+
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    """Local response normalisation across channels (Krizhevsky et al. 2012), torch's form:
+    ``y_c = x_c / (k + alpha / size * sum_{c'} x_{c'}^2) ** beta``, the sum over the window
+    ``c - size // 2 <= c' <= c + (size - 1) // 2`` of channels (outside the channels it adds
+    zeros; the divisor stays ``size``). input (N, C, *) with at least one axis after C;
+    integer input is normalised in float32, as in torch.
+
+    The window sums are a banded (C, C) matrix applied along the channel axis
+    (``tinydl.ops.linalg.AlongAxis``: a NaN reaches only the channels whose window holds it).
+    """
+    x = floating(_tensor(input, "local_response_norm"))
+    if x.ndim < 3:
+        raise ShapeError(f"local_response_norm: expected input of shape (N, C, *) with 3 or "
+                         f"more axes, got shape {x.shape}")
+    if isinstance(size, bool) or not isinstance(size, numbers.Integral):
+        raise TypeError(f"local_response_norm: size must be an int, got {size!r}")
+    if size < 1:
+        raise ValueError(f"local_response_norm: size must be positive, got {size}")
+    if x.size == 0:
+        return x
+    channel = np.arange(x.shape[1])
+    offset = channel[None, :] - channel[:, None]  # row c: window c' - c in [-size//2, (size-1)//2]
+    window = (offset >= -(size // 2)) & (offset <= (size - 1) // 2)
+    mean_square = AlongAxis.apply(x * x, 1, window / size)
+    return x / (mean_square * alpha + k) ** beta
 
 
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
@@ -253,7 +320,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     ``use_input_stats`` needs more than one spatial element (one would normalise to 0), as
     in torch.
     """
-    x = _tensor(input, "instance_norm")
+    x = _floating_input(input, "instance_norm")
     if x.ndim < 3:
         raise ValueError(f"instance_norm: expected input of shape (N, C, *spatial), got {x.shape}")
     shape = _channel_shape(x)
@@ -287,7 +354,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     A single sample whose groups hold one value each is refused (it would normalise to 0), as
     in torch; with more samples torch lets it through (the output is the bias), and so do we.
     """
-    x = _tensor(input, "group_norm")
+    x = _floating_input(input, "group_norm")
     if isinstance(num_groups, bool) or not isinstance(num_groups, numbers.Integral) \
             or num_groups < 1:
         raise ValueError(f"group_norm: num_groups must be a positive int, got {num_groups!r}")

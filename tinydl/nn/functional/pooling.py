@@ -1,16 +1,22 @@
-"""Functional pooling: max/avg pooling in 1-D and 2-D and adaptive average pooling.
+"""Functional pooling: max/avg pooling in 1-D and 2-D, adaptive average and max pooling in
+1-D to 3-D, and power-average (LP) pooling.
 
-Thin, checked wrappers over the Functions of ``tinydl.ops.pool`` (the adaptive pooling is an
-averaging matrix applied along each axis, ``tinydl.ops.linalg.AlongAxis``); arguments,
-defaults and semantics follow ``torch.nn.functional``.
+Thin, checked wrappers over the Functions of ``tinydl.ops.pool`` (the adaptive average pooling
+is an averaging matrix applied along each axis, ``tinydl.ops.linalg.AlongAxis``; the adaptive
+max pooling a gather at each bin's maximum; LP pooling a composition on average pooling);
+arguments, defaults and semantics follow ``torch.nn.functional``.
 """
+import math
 import numbers
 
 import numpy as np
 
 from tinydl.ops._checks import _check_ndim, _tensor, _tuple, as_1d
 from tinydl.ops._util import floating
+from tinydl.ops.activation import relu
+from tinydl.ops.gather import take_along_axis
 from tinydl.ops.linalg import AlongAxis
+from tinydl.ops.rounding import sign
 from tinydl.ops import pool as _pool
 from tinydl.ops import conv as _conv
 from tinydl.tensor import Tensor
@@ -155,29 +161,68 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     return out.squeeze(-2)
 
 
-def _adaptive_matrix(size, out):
-    """(out, size) averaging matrix of torch's adaptive bins [floor(o*n/m), ceil((o+1)*n/m))
-    (neighbouring bins may share an element)."""
+def _adaptive_bins(size, out):
+    """torch's adaptive bins of an axis of length ``size`` cut into ``out``: bin o covers
+    [floor(o*size/out), ceil((o+1)*size/out)) (neighbouring bins may share an element).
+    Returns the (start, end) arrays."""
     o = np.arange(out)
-    start = (o * size) // out
-    end = -((-(o + 1) * size) // out)
+    return (o * size) // out, -((-(o + 1) * size) // out)
+
+
+def _adaptive_matrix(size, out):
+    """(out, size) averaging matrix of the adaptive bins (``_adaptive_bins``)."""
+    start, end = _adaptive_bins(size, out)
     idx = np.arange(size)
     inside = (idx[None, :] >= start[:, None]) & (idx[None, :] < end[:, None])
     return inside / (end - start)[:, None]
 
 
-def _adaptive_output_size(output_size):
-    """``output_size`` (an int, or a pair of ints or None) as a pair of ints or None."""
+_SPATIAL = {1: ("(N, C, L)", "length"), 2: ("(N, C, H, W)", "height and width"),
+            3: ("(N, C, D, H, W)", "depth, height and width")}
+
+
+def _adaptive_setup(x, output_size, n, caller):
+    """Check x ((N, C, *spatial) or unbatched (C, *spatial), n spatial axes, none empty) and
+    resolve ``output_size`` (an int, or n ints or None, None keeping that axis's size; torch's
+    1-d pools take no None) to n positive ints."""
+    layout, axes = _SPATIAL[n]
+    _check_ndim(x, (n + 1, n + 2), caller, f"{layout} or {layout.replace('N, ', '')}")
+    if 0 in x.shape[-n:]:
+        raise ValueError(f"{caller}: expected input with non-zero {axes}, got shape {x.shape}")
+
     def is_int(v):
         return isinstance(v, numbers.Integral) and not isinstance(v, bool)
 
+    none_keeps = n > 1  # (torch's 1-d pools refuse None)
     if is_int(output_size):
-        return int(output_size), int(output_size)
-    if isinstance(output_size, (tuple, list)) and len(output_size) == 2 and all(
-            v is None or is_int(v) for v in output_size):
-        return tuple(None if v is None else int(v) for v in output_size)
-    raise TypeError(f"adaptive_avg_pool2d: output_size must be an int or a pair of ints or "
-                    f"None (None keeps that size), got {output_size!r}")
+        sizes = (int(output_size),) * n
+    elif isinstance(output_size, (tuple, list)) and len(output_size) == n and all(
+            is_int(v) or (none_keeps and v is None) for v in output_size):
+        sizes = tuple(None if v is None else int(v) for v in output_size)
+    else:
+        what = "an int or a tuple of 1 int" if n == 1 else (
+            f"an int or a {'pair' if n == 2 else 'triple'} of ints or None (None keeps that "
+            "size)")
+        raise TypeError(f"{caller}: output_size must be {what}, got {output_size!r}")
+    sizes = tuple(size if o is None else o for o, size in zip(sizes, x.shape[-n:]))
+    if min(sizes) < 1:
+        raise ValueError(f"{caller}: output_size must be positive, got {output_size}")
+    return sizes
+
+
+def _adaptive_avg_pool(input, output_size, n, caller):
+    """``adaptive_avg_pool{n}d``: the averaging matrix of each axis's bins applied along it
+    (``tinydl.ops.linalg.AlongAxis``), the first spatial axis first."""
+    x = floating(_tensor(input, caller))  # the 1/k weights need a float
+    sizes = _adaptive_setup(x, output_size, n, caller)
+    spatial = x.shape[-n:]
+    if all(o == 1 for o in sizes):  # global average pooling
+        return x.mean(axis=tuple(range(-n, 0)), keepdims=True)
+    # the axes whose size changes; at least one op, so that the result is a new tensor
+    changed = [a for a in range(n) if sizes[a] != spatial[a]] or [n - 1]
+    for a in changed:
+        x = AlongAxis.apply(x, x.ndim - n + a, _adaptive_matrix(spatial[a], sizes[a]))
+    return x
 
 
 def adaptive_avg_pool2d(input, output_size):
@@ -189,21 +234,165 @@ def adaptive_avg_pool2d(input, output_size):
     a size. A NaN or inf reaches only the outputs (and an inf gradient only the inputs) of its
     bins, as in torch. Integer and bool input is averaged in float32, as by ``avg_pool2d``.
     """
-    x = floating(_tensor(input, "adaptive_avg_pool2d"))  # the 1/k weights need a float
-    _check_ndim(x, (3, 4), "adaptive_avg_pool2d", "(N, C, H, W)")
-    if 0 in x.shape[-2:]:
-        raise ValueError(f"adaptive_avg_pool2d: expected input with non-zero height and width, "
-                         f"got shape {x.shape}")
-    out_h, out_w = _adaptive_output_size(output_size)
-    height, width = x.shape[-2:]
-    out_h = height if out_h is None else out_h
-    out_w = width if out_w is None else out_w
-    if out_h < 1 or out_w < 1:
-        raise ValueError(f"adaptive_avg_pool2d: output_size must be positive, got {output_size}")
-    if (out_h, out_w) == (1, 1):
-        return x.mean(axis=(-2, -1), keepdims=True)
-    if out_h != height:
-        x = AlongAxis.apply(x, x.ndim - 2, _adaptive_matrix(height, out_h))
-    if out_w != width or out_h == height:  # at least one op: the result is a new tensor
-        x = AlongAxis.apply(x, x.ndim - 1, _adaptive_matrix(width, out_w))
-    return x
+    return _adaptive_avg_pool(input, output_size, 2, "adaptive_avg_pool2d")
+
+
+def adaptive_avg_pool1d(input, output_size):
+    """``adaptive_avg_pool2d`` along one axis: (N, C, L) or (C, L) -> (..., Lo) with
+    ``output_size`` Lo (an int or a 1-tuple)."""
+    return _adaptive_avg_pool(input, output_size, 1, "adaptive_avg_pool1d")
+
+
+def adaptive_avg_pool3d(input, output_size):
+    """``adaptive_avg_pool2d`` over three axes: (N, C, D, H, W) or (C, D, H, W) ->
+    (..., Do, Ho, Wo); ``output_size`` an int or a triple of ints or None (None keeps a size)."""
+    return _adaptive_avg_pool(input, output_size, 3, "adaptive_avg_pool3d")
+
+
+def _adaptive_max_pool(input, output_size, n, return_indices, caller):
+    """``adaptive_max_pool{n}d``: the maximum over each adaptive bin (``_adaptive_bins``) of
+    the last n axes, and its flat index into the input's plane (volume), as torch.
+
+    Every bin's elements are read in one gather: along each axis the bin's start, start + 1,
+    ... padded to the longest bin by repeating its last element, so the candidates of a bin
+    come in torch's row-major scan order (a repeat right after the element it repeats). The
+    winner follows torch's scan: the first of tied maxima, the last NaN when there is one, the
+    first element of a bin of -inf. The output is the input gathered at the winners
+    (``take_along_axis``), so the gradient goes to each bin's winner (adding up where bins
+    overlap), to any order.
+    """
+    x = _tensor(input, caller)
+    sizes = _adaptive_setup(x, output_size, n, caller)
+    spatial = x.shape[-n:]
+    lead = x.shape[:-n]
+    flat = np.zeros((1,) * (2 * n), dtype=np.int64)  # (O_1, ..., O_n, K_1, ..., K_n)
+    for a, (size, out) in enumerate(zip(spatial, sizes)):
+        start, end = _adaptive_bins(size, out)
+        k = np.arange((end - start).max())
+        taps = np.minimum(start[:, None] + k[None, :], end[:, None] - 1)  # (O_a, K_a)
+        shape = [1] * (2 * n)
+        shape[a], shape[n + a] = taps.shape
+        flat = flat * size + taps.reshape(shape)
+    flat = flat.reshape(sizes + (-1,))  # the bin's candidates in scan order, last axis
+    volume = math.prod(spatial)  # (not -1: an empty batch leaves it undefined)
+    values = x.data.reshape(lead + (volume,))[..., flat]  # (*lead, O_1, ..., O_n, K)
+    if values.dtype.kind == "f":
+        nan = np.isnan(values)
+        values = np.where(nan, -np.inf, values)
+    winner = np.argmax(values == values.max(axis=-1, keepdims=True), axis=-1)
+    if values.dtype.kind == "f" and nan.any():
+        last_nan = nan.shape[-1] - 1 - np.argmax(nan[..., ::-1], axis=-1)
+        winner = np.where(nan.any(axis=-1), last_nan, winner)
+    indices = np.take_along_axis(np.broadcast_to(flat, values.shape), winner[..., None],
+                                 axis=-1)[..., 0]
+    out = take_along_axis(x.reshape(lead + (volume,)),
+                          indices.reshape(lead + (math.prod(sizes),)), -1)
+    out = out.reshape(lead + sizes)
+    return (out, Tensor._wrap(indices)) if return_indices else out
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    """Maximum over torch's adaptive bins of a sequence: (N, C, L) or (C, L) -> (..., Lo),
+    ``output_size`` Lo an int or a 1-tuple; with ``return_indices`` also the index (into L) of
+    each maximum, int64. Bins as ``adaptive_avg_pool1d``'s; ties, NaN and gradient as
+    ``max_pool1d``'s."""
+    return _adaptive_max_pool(input, output_size, 1, return_indices, "adaptive_max_pool1d")
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """Maximum over torch's adaptive bins: (N, C, H, W) or (C, H, W) -> (..., Ho, Wo)
+    (``output_size`` an int or a pair of ints or None, None keeping a size); with
+    ``return_indices`` also the flat index h*W + w of each maximum in its plane, int64, as
+    torch. Ties go to the first element in row-major order, a NaN wins (the last one), the
+    gradient reaches the winner only: as ``max_pool2d``."""
+    return _adaptive_max_pool(input, output_size, 2, return_indices, "adaptive_max_pool2d")
+
+
+def adaptive_max_pool3d(input, output_size, return_indices=False):
+    """Maximum over torch's adaptive bins of a volume: (N, C, D, H, W) or (C, D, H, W) ->
+    (..., Do, Ho, Wo); with ``return_indices`` also the flat index (d*H + h)*W + w of each
+    maximum, int64. Otherwise as ``adaptive_max_pool2d``."""
+    return _adaptive_max_pool(input, output_size, 3, return_indices, "adaptive_max_pool3d")
+
+
+def adaptive_max_pool1d_with_indices(input, output_size, return_indices=False):
+    """torch's name for ``adaptive_max_pool1d(..., return_indices=True)``: (output, indices)
+    whatever ``return_indices`` says."""
+    return adaptive_max_pool1d(input, output_size, True)
+
+
+def adaptive_max_pool2d_with_indices(input, output_size, return_indices=False):
+    """torch's name for ``adaptive_max_pool2d(..., return_indices=True)``: (output, indices)
+    whatever ``return_indices`` says."""
+    return adaptive_max_pool2d(input, output_size, True)
+
+
+def adaptive_max_pool3d_with_indices(input, output_size, return_indices=False):
+    """torch's name for ``adaptive_max_pool3d(..., return_indices=True)``: (output, indices)
+    whatever ``return_indices`` says."""
+    return adaptive_max_pool3d(input, output_size, True)
+
+
+def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode=False, return_indices=False):
+    """torch's name for ``max_pool1d(..., return_indices=True)``: (output, indices) whatever
+    ``return_indices`` says."""
+    return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode=False, return_indices=False):
+    """torch's name for ``max_pool2d(..., return_indices=True)``: (output, indices) whatever
+    ``return_indices`` says."""
+    return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, n, avg_pool, max_pool, caller):
+    """``lp_pool{n}d``: ``(sum over the window of x^p) ** (1/p)`` with p = ``norm_type``, in
+    torch's form: ``avg_pool`` of x^p (no padding) times the kernel's volume, so a ``ceil_mode``
+    window cut short by the edge has its sum scaled up to a full window's, as torch's is.
+
+    The mean m goes through ``sign(m) * relu(|m|)`` first, as in torch: the same value, but a
+    gradient of 0 where m = 0, so an all-zero window gets gradient 0 where the (1/p)-th power's
+    slope at 0 is infinite. For p < 1 it is still NaN there (x^p's own slope at 0 is
+    infinite too, times that 0), and a negative sum (odd p, or p = 1 with negative x) to a
+    fractional power 1/p is NaN: both as in torch. p = inf is max pooling of |x|, p = -inf
+    the smallest |x| of each window (torch's too).
+    """
+    x = floating(_tensor(input, caller))
+    if isinstance(norm_type, bool) or not isinstance(norm_type, numbers.Real):
+        raise TypeError(f"{caller}: norm_type (the p of the p-norm) must be a number, got "
+                        f"{norm_type!r}")
+    if norm_type == 0 or norm_type != norm_type:  # (1/p)
+        raise ValueError(f"{caller}: norm_type must be a non-zero number (the p of the "
+                         f"p-norm), got {norm_type!r}")
+    layout = _SPATIAL[n][0]
+    _check_ndim(x, (n + 1, n + 2), caller, f"{layout} or {layout.replace('N, ', '')}")
+    kernel, stride, _, _ = _pool_args(n, kernel_size, stride, 0, 1, caller)
+    if any(size < k for size, k in zip(x.shape[-n:], kernel)):
+        raise ValueError(f"{caller}: kernel {kernel} does not fit the input of shape {x.shape}")
+    if norm_type == math.inf:
+        return max_pool(x.abs(), kernel, stride, 0, 1, ceil_mode)
+    if norm_type == -math.inf:
+        return -max_pool(-x.abs(), kernel, stride, 0, 1, ceil_mode)
+    mean = avg_pool(x ** norm_type, kernel, stride, 0, ceil_mode)
+    return (sign(mean) * relu(mean.abs()) * math.prod(kernel)) ** (1.0 / norm_type)
+
+
+def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """Power-average pooling of a sequence (torch's ``F.lp_pool1d``): (N, C, L) or (C, L) ->
+    (..., Lo), each output ``(sum over its window of x^p) ** (1/p)`` with p = ``norm_type``
+    (p = 1: the sum, p = 2: the Euclidean norm, p = inf: the max of |x|); no padding, stride
+    the kernel size by default. See ``lp_pool2d``."""
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 1, avg_pool1d,
+                    max_pool1d, "lp_pool1d")
+
+
+def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """Power-average pooling (torch's ``F.lp_pool2d``): (N, C, H, W) or (C, H, W) ->
+    (..., Ho, Wo), each output ``(sum over its kh x kw window of x^p) ** (1/p)`` with
+    p = ``norm_type``, computed as torch does: ``avg_pool2d`` of x^p times kh*kw, to the power
+    1/p; no padding, stride the kernel size by default. Zero windows, negative sums and
+    infinite p as torch (``_lp_pool``); integer input is pooled in float32."""
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 2, avg_pool2d,
+                    max_pool2d, "lp_pool2d")
