@@ -12,8 +12,11 @@ from tinydl.autograd import (Function, enable_grad, grad, inference_mode, is_gra
                              no_grad, set_grad_enabled)
 from tinydl.factories import (arange, as_tensor, empty, eye, from_numpy, full, full_like,
                               linspace, logspace, ones, ones_like, rand, rand_like, randint,
-                              randn, randn_like, tensor, zeros, zeros_like)
+                              randint_like, randn, randn_like, randperm, tensor, zeros,
+                              zeros_like)
 from tinydl.gradcheck import GradcheckError, gradcheck, gradgradcheck
+# torch.autograd.functional (jacobian, hessian...); also reached as tinydl.autograd.functional
+from tinydl import functional_autograd as autograd_functional
 # Every op of the core, by the names in tinydl.ops.__all__ (tinydl.add, tinydl.cumsum...).
 from tinydl.ops import *  # noqa: E402,F401,F403
 from tinydl.ops.shape import concatenate as cat
@@ -32,6 +35,8 @@ __version__ = "0.1.0"
 
 _SUBPACKAGES = ("nn", "optim", "data", "vision", "gan", "ml", "kernels", "backends", "linalg",
                 "distributed", "rl", "viz", "profiler", "tune")
+_SUBPACKAGES += ("special",)  # torch.special's names (tinydl/special.py)
+_SUBPACKAGES += ("utils",)  # torch.utils's: tinydl.utils.checkpoint
 
 
 def __getattr__(name):

@@ -1,5 +1,5 @@
 """Tensor factories: zeros, ones, full, empty, eye, arange, linspace, logspace, randn, rand,
-randint, the ``_like`` forms, and ``from_numpy`` / ``as_tensor``.
+randint, randperm, the ``_like`` forms, and ``from_numpy`` / ``as_tensor``.
 
 Floating results default to float32; ``dtype=`` overrides. ``full`` and ``arange`` take their
 dtype from the value as ``torch`` does (ints give int64, bools bool). Random factories draw
@@ -11,6 +11,7 @@ import numbers
 import numpy as np
 
 from tinydl import random as _random
+from tinydl.ops.random import draw_integers
 from tinydl.tensor import Tensor
 
 _DEFAULT = np.float32
@@ -216,6 +217,34 @@ def randint(low, high=None, size=None, dtype=None):
                          f"([{lowest}, {highest}])")
     data = _random.get_generator().integers(low, high, _shape(size, "randint"))
     return _make(data.astype(dtype), False)
+
+
+def randperm(n, dtype=np.int64, requires_grad=False):
+    """A random permutation of ``0 .. n-1`` (torch's ``randperm``), int64 by default; ``dtype``
+    must hold ``n - 1`` exactly (a float dtype up to ``2^mantissa + 1`` values, as torch)."""
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"randperm: n must be an int, got {n!r}")
+    if n < 0:
+        raise ValueError(f"randperm: n must be non-negative, got {n}")
+    dtype = np.dtype(dtype)
+    if dtype.kind not in "iuf":
+        raise TypeError(f"randperm: dtype must be an integer or floating dtype, got {dtype}")
+    top = 2 ** (np.finfo(dtype).nmant + 1) if dtype.kind == "f" else int(np.iinfo(dtype).max)
+    if n - 1 > top:
+        raise ValueError(f"randperm: n = {n} values do not all fit dtype {dtype} (at most "
+                         f"{top + 1})")
+    return _make(_random.get_generator().permutation(int(n)).astype(dtype), requires_grad)
+
+
+def randint_like(t, low=0, high=None, dtype=None, requires_grad=False):
+    """Integers uniform in [low, high) with the shape (and, unless given, the dtype) of ``t``:
+    torch's ``randint_like(t, high)`` or ``randint_like(t, low, high)``; the range must fit
+    the dtype (as ``Tensor.random_``)."""
+    if high is None:
+        low, high = 0, low
+    arr = _like(t)
+    dtype = np.dtype(dtype or arr.dtype)
+    return _make(draw_integers("randint_like", arr.shape, dtype, low, high), requires_grad)
 
 
 def rand_like(t, dtype=None, requires_grad=False):

@@ -155,6 +155,14 @@ _UFUNC_OPS = {
     np.hypot: ops.hypot,
     np.logaddexp: ops.logaddexp,
     np.logaddexp2: ops.logaddexp2,
+    np.fmax: ops.fmax,
+    np.fmin: ops.fmin,
+    np.ldexp: ops.ldexp,
+    np.frexp: ops.frexp,  # (mantissa, exponent): the exponent int32, outside the graph
+    np.nextafter: ops.nextafter,
+    np.heaviside: ops.heaviside,  # its backward raises, as torch's
+    np.gcd: ops.gcd,
+    np.lcm: ops.lcm,
     np.deg2rad: lambda x: ops.multiply(x, math.pi / 180.0),
     np.radians: lambda x: ops.multiply(x, math.pi / 180.0),
     np.rad2deg: lambda x: ops.multiply(x, 180.0 / math.pi),
@@ -191,6 +199,10 @@ def _add_scipy_ufuncs():
     special = sys.modules.get("scipy.special")
     if special is not None and special.erf not in _UFUNC_OPS:
         _UFUNC_OPS.update({special.erf: ops.erf, special.expit: ops.sigmoid})
+        from tinydl.ops import special as tinydl_special
+        _UFUNC_OPS.update({getattr(special, name): getattr(tinydl_special, name) for name in (
+            "erfc", "erfcx", "erfinv", "ndtr", "ndtri", "log_ndtr", "gammaln", "psi", "i0",
+            "i0e", "i1", "i1e", "logit", "xlogy", "xlog1py", "entr")})
 
 
 # Comparisons: a bool Tensor outside the graph, as the comparison operators give.
@@ -360,14 +372,7 @@ def _split(ary, indices_or_sections, axis=0):
 
 
 def _array_split(ary, indices_or_sections, axis=0):
-    ary = _operand(ary)
-    if isinstance(indices_or_sections, (int, np.integer)):
-        # NumPy's rule: the first n % k pieces get one element more.
-        n = np.shape(ary)[axis]
-        size, extra = divmod(n, int(indices_or_sections))
-        sizes = [size + 1] * extra + [size] * (int(indices_or_sections) - extra)
-        indices_or_sections = list(np.cumsum(sizes)[:-1])
-    return ops.split(ary, indices_or_sections, axis=axis)
+    return ops.array_split(_operand(ary), indices_or_sections, axis=axis)
 
 
 def _where(condition, x=None, y=None):
@@ -569,7 +574,8 @@ def _unique(ar, *args, **kwargs):
 
 
 def _bincount(x, /, weights=None, minlength=0):
-    _refuse_graph_cut("numpy.bincount", weights)
+    if _needs_grad(weights):  # tinydl's bincount (NumPy's float64), whose weights have a gradient
+        return ops.bincount(_unwrap(x), ops.astype(weights, np.float64), minlength)
     return np.bincount(_unwrap(x), _unwrap(weights), minlength)
 
 
@@ -577,6 +583,43 @@ def _histogram(a, bins=10, range=None, density=None, weights=None):  # noqa: A00
     # The counts are constant between bin edges: only weights carry a gradient.
     _refuse_graph_cut("numpy.histogram", weights)
     return np.histogram(_unwrap(a), _unwrap(bins), range, density, _unwrap(weights))
+
+
+# Joins, splits, differences, covariance, products and order statistics (NumPy's signatures).
+def _joining(op, name):
+    """np.hstack, np.vstack, np.row_stack: ``dtype``/``casting`` refused."""
+    def join(tup, *, dtype=None, casting=None):
+        _refuse_extras(name, dtype=dtype, casting=casting)
+        return op([_operand(a) for a in tup])
+    return join
+
+
+def _corrcoef(x, y=None, rowvar=True, bias=None, ddof=None, *, dtype=None):
+    # bias and ddof have no effect in NumPy (deprecated there): they change nothing here
+    return ops.corrcoef(_operand(x), None if y is None else _operand(y), rowvar, dtype=dtype)
+
+
+def _take(a, indices, axis=None, out=None, mode="raise"):
+    _refuse_extras("numpy.take", out=out)
+    return ops.take(_operand(a), _unwrap(indices), axis, mode)
+
+
+def _nanmedian(a, axis=None, out=None, overwrite_input=False, keepdims=False):
+    _refuse_extras("numpy.nanmedian", out=out)
+    return ops.nanmedian(_operand(a), axis=axis, keepdims=keepdims)
+
+
+def _nanquantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
+                 keepdims=False, *, weights=None, interpolation=None):
+    _refuse_extras("numpy.nanquantile", out=out, weights=weights)
+    method = interpolation or method
+    if method not in _QUANTILE_METHODS:
+        raise _unsupported("numpy.nanquantile", f"tinydl computes the methods "
+                           f"{_QUANTILE_METHODS} only, got method={method!r}")
+    if _needs_grad(q):
+        raise _unsupported("numpy.nanquantile", "tinydl has no gradient with respect to q")
+    return ops.nanquantile(_operand(a), _unwrap(q), axis=axis, keepdims=keepdims,
+                           method=method)
 
 
 _FUNCTION_OPS = {
@@ -609,6 +652,8 @@ _FUNCTION_OPS = {
     np.round: _round,
     np.around: _round,
     np.fix: _fix,
+    np.sinc: lambda x: ops.sinc(_operand(x)),
+    np.i0: lambda x: ops.i0(_operand(x)),
     np.astype: _astype,
     # reductions, scans, movements, order statistics
     np.prod: _summation(ops.prod, "numpy.prod"),
@@ -669,6 +714,36 @@ _FUNCTION_OPS = {
     np.bincount: _bincount,
     np.histogram: _histogram,
 }
+_FUNCTION_OPS.update({
+    np.hstack: _joining(ops.hstack, "numpy.hstack"),
+    np.vstack: _joining(ops.vstack, "numpy.vstack"),
+    np.row_stack: _joining(ops.vstack, "numpy.row_stack"),
+    np.dstack: lambda tup: ops.dstack([_operand(a) for a in tup]),
+    np.column_stack: lambda tup: ops.column_stack([_operand(a) for a in tup]),
+    np.hsplit: lambda ary, indices_or_sections: ops.hsplit(_operand(ary), indices_or_sections),
+    np.vsplit: lambda ary, indices_or_sections: ops.vsplit(_operand(ary), indices_or_sections),
+    np.dsplit: lambda ary, indices_or_sections: ops.dsplit(_operand(ary), indices_or_sections),
+    np.rot90: lambda m, k=1, axes=(0, 1): ops.rot90(_operand(m), k, axes),
+    np.fliplr: lambda m: ops.fliplr(_operand(m)),
+    np.flipud: lambda m: ops.flipud(_operand(m)),
+    np.diagflat: lambda v, k=0: ops.diagflat(_operand(v), k),
+    np.take: _take,
+    np.put: lambda a, ind, v, mode="raise": ops.put(a, _unwrap(ind), _operand(v), mode),
+    np.diff: lambda a, n=1, axis=-1, prepend=None, append=None: ops.diff(
+        _operand(a), n, axis, prepend, append),
+    np.trapezoid: lambda y, x=None, dx=1.0, axis=-1: ops.trapezoid(
+        _operand(y), None if x is None else _operand(x), dx, axis),
+    np.cov: lambda m, y=None, rowvar=True, bias=False, ddof=None, fweights=None,
+    aweights=None, *, dtype=None: ops.cov(_operand(m), None if y is None else _operand(y),
+                                          rowvar, bias, ddof, fweights, aweights, dtype=dtype),
+    np.corrcoef: _corrcoef,
+    np.vander: lambda x, N=None, increasing=False: ops.vander(_operand(x), N, increasing),
+    np.cross: lambda a, b, axisa=-1, axisb=-1, axisc=-1, axis=None: ops.cross(
+        _operand(a), _operand(b), axisa, axisb, axisc, axis),
+    np.vdot: lambda a, b, /: ops.vdot(_operand(a), _operand(b)),
+    np.nanmedian: _nanmedian,
+    np.nanquantile: _nanquantile,
+})
 
 # Functions whose result is not a differentiable value: they run on the arrays.
 _PASSTHROUGH_NAMES = (

@@ -146,6 +146,48 @@ def _assigned_array(value):
                     "tinydl.tensor(...)")
 
 
+def _in_place(name, method):
+    """Tensor's in-place method ``name`` (torch's ``x.exp_()``): the tensor's out-of-place
+    ``method`` (``exp``), its result written into the tensor's array by ``Tensor._inplace``.
+    So, as ``add_``: refused on a leaf that requires grad while recording, recorded on any other
+    tensor, the version bumped; a result that does not fit the tensor (another shape, or a
+    dtype it cannot be cast to: ``int_tensor.sqrt_()``) raises, as in torch."""
+    def in_place(self, *args, **kwargs):
+        names, n = tuple(kwargs), len(args)
+
+        def compute(s, *operands):  # keyword operands too go through _inplace (Tensors there
+            # may require grad, or share this tensor's array)
+            return getattr(s, method)(*operands[:n], **dict(zip(names, operands[n:])))
+
+        return self._inplace(name, compute, *args, *kwargs.values())
+
+    in_place.__name__ = in_place.__qualname__ = name
+    in_place.__doc__ = f"``{method}`` in place: the result is written into this tensor."
+    return in_place
+
+
+def _in_place_constant(name, method):
+    """As ``_in_place``, for a ``method`` without a gradient (a comparison, a logical op): its
+    bool result is written in as this tensor's dtype (0 and 1); in a graph, the value it
+    replaces gets a zero gradient, as in torch."""
+    def in_place(self, *args, **kwargs):
+        values = getattr(self, method)(*args, **kwargs)
+        return self._inplace(name, lambda s: _ops.where(True, values, s))
+
+    in_place.__name__ = in_place.__qualname__ = name
+    in_place.__doc__ = (f"``{method}`` in place: its bool result is written into this tensor "
+                        "as its dtype.")
+    return in_place
+
+
+# torch's names of the CPU tensor types (``x.type()``), by NumPy dtype name.
+_TORCH_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+                     "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
+                     "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor",
+                     "uint16": "UInt16Tensor", "uint32": "UInt32Tensor",
+                     "uint64": "UInt64Tensor"}
+
+
 class Tensor:
     """A multi-dimensional array that records the operations applied to it.
 
@@ -424,6 +466,37 @@ class Tensor:
         """Cast to bool."""
         return _ops.astype(self, np.bool_)
 
+    # torch's other casts and type names (comparison family's conveniences)
+    def byte(self):
+        """Cast to uint8."""
+        return _ops.astype(self, np.uint8)
+
+    def char(self):
+        """Cast to int8."""
+        return _ops.astype(self, np.int8)
+
+    def short(self):
+        """Cast to int16."""
+        return _ops.astype(self, np.int16)
+
+    def type(self, dtype=None, non_blocking=False):
+        """torch's ``type``: with no argument, the name torch gives this dtype's CPU tensor type
+        (``'torch.FloatTensor'`` for float32); with a dtype (NumPy's, torch's, their names, or
+        such a type name) the tensor cast to it, itself when it has that dtype already."""
+        if dtype is None:
+            return "torch." + _TORCH_TYPE_NAMES.get(self.dtype.name, self.dtype.name)
+        if isinstance(dtype, type) and dtype.__module__.startswith("torch"):
+            dtype = "torch." + dtype.__name__  # torch.FloatTensor, the class
+        text = str(dtype)
+        if text.startswith("torch.") and text.endswith("Tensor"):
+            names = {"torch." + v: k for k, v in _TORCH_TYPE_NAMES.items()}
+            if text not in names:
+                if text.count(".") == 2:  # torch.cuda.FloatTensor
+                    _check_device(text.split(".")[1], "type")
+                raise TypeError(f"type: unknown tensor type {text!r}")
+            dtype = names[text]
+        return _ops.astype(self, dtype)
+
     def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False):
         """``to(dtype)``, ``to('cpu')`` (a no-op) or ``to(other_tensor)``, as torch.
 
@@ -458,6 +531,61 @@ class Tensor:
     def new_full(self, shape, fill_value, dtype=None, requires_grad=False):
         from tinydl.factories import full
         return full(shape, fill_value, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    # torch's other conveniences (comparison family)
+    def new_empty(self, *shape, dtype=None, requires_grad=False):
+        """An uninitialised tensor of ``shape`` with this tensor's dtype (unless ``dtype``)."""
+        from tinydl.factories import empty
+        return empty(*shape, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_tensor(self, data, dtype=None, requires_grad=False):
+        """A new tensor (a copy, outside any graph) of ``data``, with this tensor's dtype
+        unless ``dtype`` is given, as torch (so ``int_tensor.new_tensor([1.5])`` holds 1)."""
+        return Tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def expand_as(self, other):
+        """``expand(other.shape)``: broadcast to the shape of ``other``."""
+        return self.expand(np.shape(other))
+
+    def view_as(self, other):
+        """``view(other.shape)``: this array seen with the shape of ``other``."""
+        return self.view(np.shape(other))
+
+    def reshape_as(self, other):
+        """``reshape(other.shape)``."""
+        return self.reshape(np.shape(other))
+
+    def element_size(self):
+        """Bytes per element (NumPy's ``itemsize``)."""
+        return self.data.itemsize
+
+    def nelement(self):
+        """The number of elements (torch's other name for ``numel``)."""
+        return self.data.size
+
+    def ndimension(self):
+        """The number of axes (torch's other name for ``dim``)."""
+        return self.data.ndim
+
+    def stride(self, dim=None):
+        """torch's ``stride``: how far apart neighbours are along each axis, in elements
+        (NumPy's ``strides`` count bytes), a tuple; ``stride(dim)``: one axis' step. A view
+        NumPy steps through backwards (a negative step slice) has a negative stride."""
+        steps = tuple(s // self.data.itemsize for s in self.data.strides)
+        if dim is None:
+            return steps
+        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+            raise TypeError(f"stride: dim must be an int, got {dim!r}")
+        if self.ndim == 0:
+            raise IndexError("stride: a 0-d tensor has no dimension to ask for")
+        return steps[_ops._util.normalize_axes(dim, self.ndim, "stride")[0]]
+
+    def is_contiguous(self, memory_format=None):
+        """Whether the array is C-contiguous (as torch, axes of length 1 do not count)."""
+        if memory_format is not None and str(memory_format) != "torch.contiguous_format":
+            raise ValueError(f"is_contiguous: tinydl lays tensors out in C order only; "
+                             f"memory_format={memory_format!r} is not supported")
+        return self.data.flags.c_contiguous
 
     def contiguous(self):
         """Itself when its array is C-contiguous, else a differentiable contiguous copy."""
@@ -681,18 +809,29 @@ class Tensor:
                     "reshape, unsqueeze...) are still alive: they would get no gradient. "
                     "Compute the result out of place (t = t * x instead of t.mul_(x)), or take "
                     "the views after the in-place op")
-        if self._ctx is not None:
-            self._ctx._out = weakref.ref(old)
-            _keep_saved_values(self._ctx, self.data, old.data)
-        # ``y += y``: the operand is the old value (self gets the new node, which would then be
-        # its own input and lose that share of the gradient). A constant that shares self's
-        # array (``y.mul_(y.detach())``) is copied: the write below would change the value
-        # the op saved for its backward.
-        operands = tuple(old if o is self else _unaliased(o, self.data) for o in operands)
-        result = compute(old, *operands)
-        if result._ctx is None or result is old or any(result is o for o in operands):
-            result = _ops.copy(result)
-        self._write(op, result.data)
+        node = self._ctx
+        if node is not None:
+            before = dict(node.__dict__)
+            node._out = weakref.ref(old)
+            _keep_saved_values(node, self.data, old.data)
+        try:
+            # ``y += y``: the operand is the old value (self gets the new node, which would
+            # then be its own input and lose that share of the gradient). A constant that
+            # shares self's array (``y.mul_(y.detach())``) is copied: the write below would
+            # change the value the op saved for its backward.
+            operands = tuple(old if o is self else _unaliased(o, self.data) for o in operands)
+            result = compute(old, *operands)
+            if result._ctx is None or result is old or any(result is o for o in operands):
+                result = _ops.copy(result)
+            self._write(op, result.data)
+        except BaseException:
+            # Nothing was written (a bad shape or dtype): the node is put back as it was, self
+            # its output; left pointing at ``old``, freed on return, it broke the next backward.
+            if node is not None:
+                node.__dict__.clear()
+                node.__dict__.update(before)
+                node._out = weakref.ref(self)
+            raise
         ctx = result._ctx
         ctx._out = weakref.ref(self)
         ctx.epoch = _autograd._inplace_epoch  # the node is as of after the write
@@ -783,9 +922,167 @@ class Tensor:
 
     def clamp_(self, min=None, max=None):  # noqa: A002 (torch's names)
         """Clamp to [min, max] in place."""
-        return self._inplace("clamp_", lambda s: _ops.clip(s, min, max))
+        # The bounds are operands, not captured: a bound that requires grad gets its share
+        # (captured, it was left out and clamping a constant gave no graph at all).
+        return self._inplace("clamp_", _ops.clip, min, max)
 
     clip_ = clamp_
+
+    # torch's other in-place methods (comparison family): each is its out-of-place method,
+    # written in by _inplace (see _in_place); comparisons and logical ops write 0 and 1.
+    def clamp_min(self, min):  # noqa: A002 (torch's name)
+        return _ops.clamp_min(self, min)
+
+    def clamp_max(self, max):  # noqa: A002 (torch's name)
+        return _ops.clamp_max(self, max)
+
+    clamp_min_ = _in_place("clamp_min_", "clamp_min")
+    clamp_max_ = _in_place("clamp_max_", "clamp_max")
+    exp_ = _in_place("exp_", "exp")
+    exp2_ = _in_place("exp2_", "exp2")
+    expm1_ = _in_place("expm1_", "expm1")
+    log_ = _in_place("log_", "log")
+    log2_ = _in_place("log2_", "log2")
+    log10_ = _in_place("log10_", "log10")
+    log1p_ = _in_place("log1p_", "log1p")
+    sqrt_ = _in_place("sqrt_", "sqrt")
+    rsqrt_ = _in_place("rsqrt_", "rsqrt")
+    square_ = _in_place("square_", "square")
+    # (an alias is its own method, so that an error names what was called)
+    abs_, absolute_ = _in_place("abs_", "abs"), _in_place("absolute_", "abs")
+    neg_, negative_ = _in_place("neg_", "neg"), _in_place("negative_", "neg")
+    reciprocal_ = _in_place("reciprocal_", "reciprocal")
+    sign_ = _in_place("sign_", "sign")
+    sigmoid_ = _in_place("sigmoid_", "sigmoid")
+    tanh_ = _in_place("tanh_", "tanh")
+    relu_ = _in_place("relu_", "relu")
+    sin_ = _in_place("sin_", "sin")
+    cos_ = _in_place("cos_", "cos")
+    tan_ = _in_place("tan_", "tan")
+    asin_, arcsin_ = _in_place("asin_", "asin"), _in_place("arcsin_", "asin")
+    acos_, arccos_ = _in_place("acos_", "acos"), _in_place("arccos_", "acos")
+    atan_, arctan_ = _in_place("atan_", "atan"), _in_place("arctan_", "atan")
+    sinh_ = _in_place("sinh_", "sinh")
+    cosh_ = _in_place("cosh_", "cosh")
+    asinh_, arcsinh_ = _in_place("asinh_", "asinh"), _in_place("arcsinh_", "asinh")
+    acosh_, arccosh_ = _in_place("acosh_", "acosh"), _in_place("arccosh_", "acosh")
+    atanh_, arctanh_ = _in_place("atanh_", "atanh"), _in_place("arctanh_", "atanh")
+    atan2_, arctan2_ = _in_place("atan2_", "atan2"), _in_place("arctan2_", "atan2")
+    hypot_ = _in_place("hypot_", "hypot")
+    copysign_ = _in_place("copysign_", "copysign")
+    floor_ = _in_place("floor_", "floor")
+    ceil_ = _in_place("ceil_", "ceil")
+    round_ = _in_place("round_", "round")
+    trunc_, fix_ = _in_place("trunc_", "trunc"), _in_place("fix_", "trunc")
+    frac_ = _in_place("frac_", "frac")
+    fmod_ = _in_place("fmod_", "fmod")
+    remainder_ = _in_place("remainder_", "remainder")
+    floor_divide_ = _in_place("floor_divide_", "floor_divide")
+    divide_ = _in_place("divide_", "div")  # (rounding_mode= as div)
+    true_divide_ = _in_place("true_divide_", "div")
+    multiply_ = _in_place("multiply_", "mul")
+    subtract_ = _in_place("subtract_", "sub")  # (alpha= as sub)
+    lerp_ = _in_place("lerp_", "lerp")
+    masked_fill_ = _in_place("masked_fill_", "masked_fill")
+    index_add_ = _in_place("index_add_", "index_add")
+    scatter_ = _in_place("scatter_", "scatter")
+    scatter_add_ = _in_place("scatter_add_", "scatter_add")
+    scatter_reduce_ = _in_place("scatter_reduce_", "scatter_reduce")
+    cumsum_ = _in_place("cumsum_", "cumsum")
+    cumprod_ = _in_place("cumprod_", "cumprod")
+    tril_ = _in_place("tril_", "tril")
+    triu_ = _in_place("triu_", "triu")
+    bitwise_and_ = _in_place("bitwise_and_", "bitwise_and")
+    bitwise_or_ = _in_place("bitwise_or_", "bitwise_or")
+    bitwise_xor_ = _in_place("bitwise_xor_", "bitwise_xor")
+    bitwise_not_ = _in_place("bitwise_not_", "bitwise_not")
+    bitwise_left_shift_ = _in_place("bitwise_left_shift_", "bitwise_left_shift")
+    bitwise_right_shift_ = _in_place("bitwise_right_shift_", "bitwise_right_shift")
+    logical_and_ = _in_place_constant("logical_and_", "logical_and")
+    logical_or_ = _in_place_constant("logical_or_", "logical_or")
+    logical_xor_ = _in_place_constant("logical_xor_", "logical_xor")
+    logical_not_ = _in_place_constant("logical_not_", "logical_not")
+    eq_ = _in_place_constant("eq_", "eq")
+    ne_, not_equal_ = _in_place_constant("ne_", "ne"), _in_place_constant("not_equal_", "ne")
+    gt_, greater_ = _in_place_constant("gt_", "gt"), _in_place_constant("greater_", "gt")
+    ge_ = _in_place_constant("ge_", "ge")
+    greater_equal_ = _in_place_constant("greater_equal_", "ge")
+    lt_, less_ = _in_place_constant("lt_", "lt"), _in_place_constant("less_", "lt")
+    le_ = _in_place_constant("le_", "le")
+    less_equal_ = _in_place_constant("less_equal_", "le")
+
+    # In-place changes of shape (torch's unsqueeze_, t_...): the values stay where they are.
+    def _restride(self, op, method, *args):
+        """Make this tensor ``self.method(*args)`` (a view: a new shape and strides on the same
+        array) in place. The version is bumped, as in torch, so backward refuses the ops that
+        kept this tensor at its old shape. On a tensor in a graph (also under no_grad: the
+        graph must see the new shape) it takes the node of the view op applied to its old
+        value, which, as in ``_inplace``, the node that made that value keeps as a private
+        copy; refused, as there, where recorded ops already used the tensor."""
+        self._check_inplace(op)
+        from tinydl.autograd import enable_grad, no_grad
+        with no_grad():  # (checks the arguments before anything changes)
+            data = getattr(Tensor._wrap(self.data), method)(*args).data
+        ctx = self._ctx
+        if ctx is not None and data is not self.data:  # (t_() of a vector: itself)
+            if ctx.consumed:
+                raise RuntimeError(
+                    f"{op}: this tensor was already used by other recorded ops, which would "
+                    f"then send their gradients through the new shape; write y = "
+                    f"y.{method}(...) instead")
+            old = Tensor._wrap(self.data.copy(), requires_grad=True)
+            old._ctx = ctx
+            if self._vc is not None:
+                old._vc = self._vc[:2]
+            ctx._out = weakref.ref(old)
+            _keep_saved_values(ctx, self.data, old.data)
+            with enable_grad():
+                new_ctx = getattr(old, method)(*args)._ctx
+            new_ctx._out = weakref.ref(self)
+            new_ctx.retains_grad = self._retains_grad
+            self._ctx = new_ctx
+        self._data = data
+        _autograd.bump_version(self)
+        if self._ctx is not ctx:
+            self._ctx.epoch = _autograd._inplace_epoch  # the new node is as of after the write
+        return self
+
+    def unsqueeze_(self, dim):
+        return self._restride("unsqueeze_", "unsqueeze", dim)
+
+    def squeeze_(self, dim=None):
+        return self._restride("squeeze_", "squeeze", dim)
+
+    def t_(self):
+        return self._restride("t_", "t")
+
+    def transpose_(self, dim0, dim1):
+        return self._restride("transpose_", "transpose", dim0, dim1)
+
+    def swapaxes_(self, axis0, axis1):
+        return self._restride("swapaxes_", "swapaxes", axis0, axis1)
+
+    def swapdims_(self, dim0, dim1):
+        return self._restride("swapdims_", "swapaxes", dim0, dim1)
+
+    def detach_(self):
+        """torch's ``detach_``: cut this tensor out of the graph in place; it becomes a leaf
+        that does not require grad, on the same array and version counter. Refused on a view
+        (as in torch) and on a tensor that recorded ops already used (their gradients would
+        stop here: write y = y.detach())."""
+        if getattr(self, "_base", None) is not None:
+            raise RuntimeError("detach_: a view cannot be detached in place (as in torch); "
+                               "use detach(), which makes a new tensor")
+        if self._ctx is not None:
+            if self._ctx.consumed:
+                raise RuntimeError("detach_: this tensor was already used by other recorded "
+                                   "ops, whose gradients would stop here; write y = "
+                                   "y.detach() instead")
+            self._ctx = None
+            self._requires_grad = self._retains_grad = False
+        elif self._requires_grad:
+            self._set_requires_grad(False, "detach_")
+        return self
 
     def copy_(self, src):
         """Overwrite with ``src`` (broadcast to this shape, cast to this dtype), in place."""
@@ -834,20 +1131,63 @@ class Tensor:
 
     def normal_(self, mean=0.0, std=1.0):
         """Fill with samples of N(mean, std^2) from tinydl's seeded generator, in place."""
+        from tinydl.ops.random import DistributionError
         from tinydl.random import get_generator
         self._check_floating("normal_")
+        if not std >= 0:  # NaN too: NumPy would fill NaN, or raise its bare "scale < 0"
+            raise DistributionError(f"normal_: std must be >= 0, got {std}")
         return self._fill_with("normal_", get_generator().normal(mean, std, self.shape))
 
     def uniform_(self, a=0.0, b=1.0):
         """Fill with samples of U(a, b) from tinydl's seeded generator, in place."""
+        from tinydl.ops.random import DistributionError
         from tinydl.random import get_generator
         self._check_floating("uniform_")
+        if not (np.isfinite(a) and np.isfinite(b) and a <= b):  # (NumPy: bare errors)
+            raise DistributionError(f"uniform_: expects finite bounds a <= b (samples in "
+                                    f"[a, b)), got a={a}, b={b}")
         return self._fill_with("uniform_", get_generator().uniform(a, b, self.shape))
 
     def _check_floating(self, op):
         if self.dtype.kind != "f":  # the samples would be truncated to 0, 1... (torch refuses)
             raise TypeError(f"{op}: samples need a floating-point tensor, got dtype "
                             f"{self.dtype}; cast first (t = t.float())")
+
+    # ----------------------------------------------------------------- random sampling (torch)
+    # Drawn from tinydl's seeded generator by tinydl/ops/random.py; the fills follow the
+    # in-place rules of normal_ above.
+    def bernoulli(self, p=None):
+        """torch's ``bernoulli``: 1 with probability self (or ``p``), else 0."""
+        return _ops.bernoulli(self, p)
+
+    def bernoulli_(self, p=0.5):
+        """Fill with 1 with probability ``p`` (a number or a broadcast tensor), else 0."""
+        return _ops.random.bernoulli_(self, p)
+
+    def multinomial(self, num_samples, replacement=False):
+        """torch's ``multinomial``: category indices drawn with these weights (1-D or 2-D)."""
+        return _ops.multinomial(self, num_samples, replacement)
+
+    def exponential_(self, lambd=1.0):
+        """Fill with samples of Exp(lambd), in place."""
+        return _ops.random.exponential_(self, lambd)
+
+    def geometric_(self, p):
+        """Fill with Geometric(p) trial counts (1, 2, ...), in place."""
+        return _ops.random.geometric_(self, p)
+
+    def log_normal_(self, mean=1.0, std=2.0):
+        """Fill with samples of exp(N(mean, std^2)), in place."""
+        return _ops.random.log_normal_(self, mean, std)
+
+    def cauchy_(self, median=0.0, sigma=1.0):
+        """Fill with Cauchy(median, sigma) samples, in place."""
+        return _ops.random.cauchy_(self, median, sigma)
+
+    def random_(self, *args, to=None):
+        """Fill with integers uniform on [from, to - 1]: ``random_(from, to)``, ``random_(to)``
+        or ``random_()`` (up to the dtype's top), in place."""
+        return _ops.random.random_(self, *args, to=to)
 
     # Comparisons give bool tensors outside the graph, as in NumPy and torch.
     def _compare(self, other, op):
@@ -880,6 +1220,45 @@ class Tensor:
 
     def __ne__(self, other):
         return self._compare(other, np.not_equal)
+
+    # The comparisons by name, NumPy's and torch's (comparison family; ops/logical.py).
+    def greater(self, other):
+        return _ops.greater(self, other)
+
+    def greater_equal(self, other):
+        return _ops.greater_equal(self, other)
+
+    def less(self, other):
+        return _ops.less(self, other)
+
+    def less_equal(self, other):
+        return _ops.less_equal(self, other)
+
+    def not_equal(self, other):
+        return _ops.not_equal(self, other)
+
+    def eq(self, other):
+        """Elementwise ==, a bool tensor (torch's ``eq``; ``x.equal(y)`` is one bool)."""
+        return _ops.equal(self, other)
+
+    gt, ge, lt, le, ne = greater, greater_equal, less, less_equal, not_equal
+
+    def equal(self, other):
+        """torch's ``x.equal(y)``: True when both have the same shape and the same values (a
+        Python bool; ``array_equal``). The function ``tinydl.equal`` is NumPy's, elementwise."""
+        return _ops.array_equal(self, other)
+
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return _ops.allclose(self, other, rtol=rtol, atol=atol, equal_nan=equal_nan)
+
+    def isposinf(self):
+        return _ops.isposinf(self)
+
+    def isneginf(self):
+        return _ops.isneginf(self)
+
+    def signbit(self):
+        return _ops.signbit(self)
 
     # ----------------------------------------------------------------- methods (NumPy names)
     # Reductions and shape methods take NumPy's ``axis``/``keepdims`` and torch's
@@ -1054,6 +1433,15 @@ class Tensor:
 
     def swapaxes(self, axis1, axis2):
         return _ops.swapaxes(self, axis1, axis2)
+
+    def swapdims(self, dim0, dim1):  # torch's name (comparison family's conveniences)
+        return _ops.swapaxes(self, dim0, dim1)
+
+    def ravel(self):
+        return _ops.ravel(self)
+
+    def select(self, dim, index):
+        return _ops.select(self, dim, index)
 
     def expand_dims(self, *args, **kwargs):
         return _ops.expand_dims(self, *args, **kwargs)
@@ -1402,6 +1790,80 @@ class Tensor:
 
     fix = trunc
 
+    # ----------------------------------------------------------------- special functions
+    # (ops/special.py) and the rest of torch's elementwise math methods
+    def erfc(self):
+        return _ops.erfc(self)
+
+    def erfinv(self):
+        return _ops.erfinv(self)
+
+    def lgamma(self):
+        return _ops.lgamma(self)
+
+    def digamma(self):
+        return _ops.digamma(self)
+
+    def polygamma(self, n):
+        return _ops.polygamma(n, self)
+
+    def mvlgamma(self, p):
+        return _ops.mvlgamma(self, p)
+
+    def i0(self):
+        return _ops.i0(self)
+
+    def sinc(self):
+        return _ops.sinc(self)
+
+    def logit(self, eps=None):
+        return _ops.logit(self, eps)
+
+    def xlogy(self, other):
+        return _ops.xlogy(self, other)
+
+    def deg2rad(self):
+        return _ops.deg2rad(self)
+
+    def rad2deg(self):
+        return _ops.rad2deg(self)
+
+    def float_power(self, exponent):
+        return _ops.float_power(self, exponent)
+
+    def fmax(self, other):
+        return _ops.fmax(self, other)
+
+    def fmin(self, other):
+        return _ops.fmin(self, other)
+
+    def frexp(self):
+        return _ops.frexp(self)
+
+    def ldexp(self, other):
+        return _ops.ldexp(self, other)
+
+    def nextafter(self, other):
+        return _ops.nextafter(self, other)
+
+    def gcd(self, other):
+        return _ops.gcd(self, other)
+
+    def lcm(self, other):
+        return _ops.lcm(self, other)
+
+    def heaviside(self, values):
+        return _ops.heaviside(self, values)
+
+    def sgn(self):
+        return _ops.sgn(self)
+
+    def frac(self):
+        return _ops.frac(self)
+
+    def positive(self):
+        return _ops.positive(self)
+
     # ----------------------------------------------------------------- more reductions, scans
     def prod(self, *args, **kwargs):
         return _ops.prod(self, *args, **kwargs)
@@ -1499,6 +1961,155 @@ class Tensor:
     def logdet(self):
         """torch's ``logdet``: log det(A); NaN where det < 0, -inf where it is 0."""
         return _ops.logdet(self)
+
+    # ----------------------------------------------------------------- products, shape and order
+    # (tinydl/ops/products.py, layout.py, numeric.py, order.py, indexed.py; torch's methods)
+    def addmm(self, mat1, mat2, *, beta=1, alpha=1):
+        return _ops.addmm(self, mat1, mat2, beta=beta, alpha=alpha)
+
+    def addmv(self, mat, vec, *, beta=1, alpha=1):
+        return _ops.addmv(self, mat, vec, beta=beta, alpha=alpha)
+
+    def addbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        return _ops.addbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        return _ops.baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def addr(self, vec1, vec2, *, beta=1, alpha=1):
+        return _ops.addr(self, vec1, vec2, beta=beta, alpha=alpha)
+
+    def addcmul(self, tensor1, tensor2, *, value=1):
+        return _ops.addcmul(self, tensor1, tensor2, value=value)
+
+    def addcdiv(self, tensor1, tensor2, *, value=1):
+        return _ops.addcdiv(self, tensor1, tensor2, value=value)
+
+    addmm_ = _in_place("addmm_", "addmm")
+    addmv_ = _in_place("addmv_", "addmv")
+    addbmm_ = _in_place("addbmm_", "addbmm")
+    baddbmm_ = _in_place("baddbmm_", "baddbmm")
+    addr_ = _in_place("addr_", "addr")
+    addcmul_ = _in_place("addcmul_", "addcmul")
+    addcdiv_ = _in_place("addcdiv_", "addcdiv")
+
+    def vdot(self, other):
+        return _ops.vdot(self, other)
+
+    def ger(self, vec2):
+        return _ops.ger(self, vec2)
+
+    def cross(self, other, dim=None):
+        """torch's method: 3-vectors along ``dim``; without it, the first axis of length 3,
+        which must then be the only candidate (see ``ops.products.torch_cross``; the function
+        ``tinydl.cross`` is NumPy's: the last axis)."""
+        return _ops.products.torch_cross(self, other, dim)
+
+    def diff(self, n=1, dim=-1, prepend=None, append=None):
+        return _ops.diff(self, n, dim, prepend, append)
+
+    def cov(self, *, correction=1, fweights=None, aweights=None):
+        return _ops.cov(self, ddof=correction, fweights=fweights, aweights=aweights)
+
+    def corrcoef(self):
+        return _ops.corrcoef(self)
+
+    def rot90(self, k=1, dims=(0, 1)):
+        return _ops.rot90(self, k, dims)
+
+    def fliplr(self):
+        return _ops.fliplr(self)
+
+    def flipud(self):
+        return _ops.flipud(self)
+
+    def hsplit(self, indices_or_sections):
+        return tuple(_ops.hsplit(self, indices_or_sections))
+
+    def vsplit(self, indices_or_sections):
+        return tuple(_ops.vsplit(self, indices_or_sections))
+
+    def dsplit(self, indices_or_sections):
+        return tuple(_ops.dsplit(self, indices_or_sections))
+
+    def tensor_split(self, indices_or_sections=None, dim=0, *, sections=None, indices=None):
+        return _ops.tensor_split(self, indices_or_sections, dim, sections=sections,
+                                 indices=indices)
+
+    def diagflat(self, offset=0):
+        return _ops.diagflat(self, offset)
+
+    def diag_embed(self, offset=0, dim1=-2, dim2=-1):
+        return _ops.diag_embed(self, offset, dim1, dim2)
+
+    def take(self, indices, axis=None, mode="raise"):
+        """NumPy's ``take`` (torch's ``x.take(index)``: the flattened tensor, axis None)."""
+        return _ops.take(self, indices, axis, mode)
+
+    def argwhere(self):
+        return _ops.argwhere(self)
+
+    def bincount(self, weights=None, minlength=0):
+        return _ops.bincount(self, weights, minlength)
+
+    def histc(self, bins=100, min=0, max=0):  # noqa: A002 (torch's names)
+        return _ops.histc(self, bins, min, max)
+
+    def renorm(self, p, dim, maxnorm):
+        return _ops.renorm(self, p, dim, maxnorm)
+
+    renorm_ = _in_place("renorm_", "renorm")
+
+    def kthvalue(self, k, dim=-1, keepdim=False):
+        return _ops.kthvalue(self, k, -1 if dim is None else dim, keepdim)
+
+    def mode(self, dim=-1, keepdim=False):
+        return _ops.mode(self, -1 if dim is None else dim, keepdim)
+
+    def nanmedian(self, *args, **kwargs):
+        """torch's method: the lower of the two middle non-NaN values for an even count, as
+        ``torch.nanmedian``; over an axis the values only (see ``median``). NumPy's, the mean
+        of the two, is ``tinydl.nanmedian(x)``."""
+        return _ops.order.lower_nanmedian(self, *args, **kwargs)
+
+    def nanquantile(self, q, *args, **kwargs):
+        return _ops.nanquantile(self, q, *args, **kwargs)
+
+    def aminmax(self, *, dim=None, keepdim=False):
+        return _ops.aminmax(self, axis=dim, keepdims=keepdim)
+
+    def msort(self):
+        return _ops.msort(self)
+
+    def put(self, index, source, accumulate=False):
+        """torch's ``put``, out of place: the entries of ``source`` at the flat positions
+        ``index`` (added with ``accumulate``). Not NumPy's ``ndarray.put``, which writes in
+        place: that is ``tinydl.put(x, ind, v)`` (or ``x.put_(index, source)``)."""
+        return _ops.indexed.put_values(self, index, source, accumulate)
+
+    def index_put(self, indices, values, accumulate=False):
+        return _ops.index_put(self, indices, values, accumulate)
+
+    def index_fill(self, dim, index, value):
+        return _ops.index_fill(self, dim, index, value)
+
+    def index_copy(self, dim, index, source):
+        return _ops.index_copy(self, dim, index, source)
+
+    def masked_scatter(self, mask, source):
+        return _ops.masked_scatter(self, mask, source)
+
+    put_ = _in_place("put_", "put")
+    index_put_ = _in_place("index_put_", "index_put")
+    index_fill_ = _in_place("index_fill_", "index_fill")
+    index_copy_ = _in_place("index_copy_", "index_copy")
+    masked_scatter_ = _in_place("masked_scatter_", "masked_scatter")
+
+    def fill_diagonal_(self, fill_value, wrap=False):
+        """``fill_value`` on the main diagonal, in place (torch's; NumPy's ``wrap`` rule for
+        tall matrices)."""
+        return self._inplace("fill_diagonal_",
+                             lambda s: _ops.indexed.fill_diagonal(s, fill_value, wrap))
 
 
 

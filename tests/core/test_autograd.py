@@ -1113,3 +1113,57 @@ def test_grad_mode_decorators_cover_a_generators_close_and_take_keywords():
     assert seen == [False]  # the finally block ran with grad enabled
     with td.inference_mode(mode=False):  # raised TypeError
         assert td.is_grad_enabled()
+
+
+def test_clamp_in_place_with_a_bound_that_requires_grad_records_it_as_torch():
+    """The bounds were captured by a closure rather than passed as operands: clamping a
+    constant to a bound that requires grad gave no graph, and the bound no gradient."""
+    w = td.tensor([0.5, 0.5, 3.0], requires_grad=True)
+    b = td.tensor([0.0, 1.0, 2.0])
+    b.clamp_(min=w)
+    assert b.requires_grad
+    (b * td.tensor([1.0, 2.0, 3.0])).sum().backward()
+    np.testing.assert_array_equal(b.data, [0.5, 1.0, 3.0])
+    np.testing.assert_array_equal(w.grad.data, [1.0, 0.0, 3.0])  # where the bound won
+    torch = pytest.importorskip("torch")
+    tw = torch.tensor([0.5, 0.5, 3.0], requires_grad=True)
+    tb = torch.tensor([0.0, 1.0, 2.0]).clamp_(min=tw)
+    (tb * torch.tensor([1.0, 2.0, 3.0])).sum().backward()
+    np.testing.assert_array_equal(w.grad.data, tw.grad.numpy())
+
+
+def test_a_failed_in_place_op_leaves_the_graph_usable():
+    """A refused write (a shape that does not fit, an operand of no use) after the node had
+    been pointed at the old value left it pointing at a freed tensor: the next backward
+    raised a TypeError from inside."""
+    x = td.tensor([1.0, 2.0], requires_grad=True)
+    y = x.exp()
+    with pytest.raises(ValueError):
+        y.add_(td.zeros(3))
+    with pytest.raises(TypeError):
+        y.mul_("2")
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.data, np.exp([1.0, 2.0]), rtol=1e-6)
+    y2 = x * 2
+    y2.add_(1.0)  # and a later in-place op on the same tensor still records
+    y2.sum().backward()
+    np.testing.assert_allclose(x.grad.data, np.exp([1.0, 2.0]) + 2, rtol=1e-6)
+
+
+@pytest.mark.parametrize("fill, message", [
+    (lambda t: t.uniform_(2.0, 1.0), "uniform_: expects finite bounds"),
+    (lambda t: t.uniform_(0.0, float("inf")), "uniform_: expects finite bounds"),
+    (lambda t: t.uniform_(float("nan"), 1.0), "uniform_: expects finite bounds"),
+    (lambda t: t.normal_(0.0, -1.0), "normal_: std must be >= 0"),
+    (lambda t: t.normal_(0.0, float("nan")), "normal_: std must be >= 0"),
+])
+def test_random_fills_refuse_parameters_out_of_their_domain_naming_the_op(fill, message):
+    """NumPy's own bare errors ("high - low < 0", "scale < 0") came out, and a NaN std filled
+    the tensor with NaN silently; torch refuses all five."""
+    t = td.zeros(3)
+    with pytest.raises(ValueError, match=message):
+        fill(t)
+    np.testing.assert_array_equal(t.data, 0)
+    torch = pytest.importorskip("torch")
+    with pytest.raises(RuntimeError):
+        fill(torch.zeros(3))

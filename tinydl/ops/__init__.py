@@ -78,3 +78,49 @@ from tinydl.ops.math import logaddexp, logaddexp2  # noqa: E402
 from tinydl.ops.movement import masked_select, unflatten  # noqa: E402
 __all__ += ["div", "mul", "neg", "sub", "true_divide", "logaddexp", "logaddexp2",
             "masked_select", "unflatten"]
+# Special functions and the rest of NumPy's / torch's elementwise math (torch.special's own
+# names, erfcx, ndtr, i1..., are in tinydl.special).
+from tinydl.ops.special import (digamma, erfc, erfinv, i0, lgamma, logit,  # noqa: E402
+                                mvlgamma, polygamma, sinc, xlogy)
+from tinydl.ops.math import (deg2rad, float_power, fmax, fmin, frexp, ldexp,  # noqa: E402
+                             rad2deg)
+from tinydl.ops.rounding import fix, frac, heaviside, nextafter, sgn  # noqa: E402
+from tinydl.ops.logical import gcd, lcm  # noqa: E402
+from tinydl.ops.elementwise import positive, rsub  # noqa: E402
+__all__ += ["digamma", "erfc", "erfinv", "i0", "lgamma", "logit", "mvlgamma", "polygamma",
+            "sinc", "xlogy", "deg2rad", "float_power", "fmax", "fmin", "frexp", "ldexp",
+            "rad2deg", "fix", "frac", "heaviside", "nextafter", "sgn", "gcd", "lcm", "positive",
+            "rsub"]
+# Comparisons and clamps, and torch's function forms of Tensor methods.
+from tinydl.ops.logical import (allclose, array_equal, eq, equal, ge, greater,  # noqa: E402
+                                greater_equal, gt, isin, isneginf, isposinf, le, less,
+                                less_equal, lt, ne, not_equal, signbit)
+from tinydl.ops.elementwise import clamp, clamp_max, clamp_min, clone, detach, pow  # noqa: E402
+from tinydl.ops.shape import numel, permute, ravel, swapdims, t, unsqueeze  # noqa: E402
+from tinydl.ops.movement import select  # noqa: E402
+__all__ += ["allclose", "array_equal", "eq", "equal", "ge", "greater", "greater_equal", "gt",
+            "isin", "isneginf", "isposinf", "le", "less", "less_equal", "lt", "ne", "not_equal",
+            "signbit", "clamp", "clamp_max", "clamp_min", "clone", "detach", "pow", "numel",
+            "permute", "ravel", "swapdims", "t", "unsqueeze", "select"]
+from tinydl.ops.random import (bernoulli, binomial, multinomial, normal,  # noqa: E402
+                               poisson)
+__all__ += ["bernoulli", "binomial", "multinomial", "normal", "poisson"]
+# Products, shape and array routines, order statistics, indexed writes (torch's and NumPy's).
+from tinydl.ops.products import (addbmm, addcdiv, addcmul, addmm, addmv, addr,  # noqa: E402
+                                 baddbmm, cross, ger, vdot)
+from tinydl.ops.layout import (array_split, column_stack, combinations, diag_embed,  # noqa: E402
+                               diagflat, dsplit, dstack, fliplr, flipud, hsplit, hstack, rot90,
+                               row_stack, tensor_split, vsplit, vstack)
+from tinydl.ops.numeric import (bincount, corrcoef, cov, diff, histc, renorm,  # noqa: E402
+                                trapezoid, trapz, vander)
+from tinydl.ops.order import (aminmax, kthvalue, mode, msort, nanmedian,  # noqa: E402
+                              nanquantile)
+from tinydl.ops.indexed import (argwhere, index_copy, index_fill, index_put,  # noqa: E402
+                                masked_scatter, put, take)
+__all__ += ["addbmm", "addcdiv", "addcmul", "addmm", "addmv", "addr", "baddbmm", "cross", "ger",
+            "vdot", "array_split", "column_stack", "combinations", "diag_embed", "diagflat",
+            "dsplit", "dstack", "fliplr", "flipud", "hsplit", "hstack", "rot90", "row_stack",
+            "tensor_split", "vsplit", "vstack", "bincount", "corrcoef", "cov", "diff", "histc",
+            "renorm", "trapezoid", "trapz", "vander", "aminmax", "kthvalue", "mode", "msort",
+            "nanmedian", "nanquantile", "argwhere", "index_copy", "index_fill", "index_put",
+            "masked_scatter", "put", "take"]

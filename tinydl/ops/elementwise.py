@@ -15,8 +15,9 @@ import numpy as np
 # half of ``import tinydl``.
 
 from tinydl.autograd import Function
-from tinydl.ops._util import (DEFAULT_FLOAT, ShapeError, as_number, as_tensor, check_broadcast,
-                               floating, held_array, promote_operands, shape_of, unbroadcast)
+from tinydl.ops._util import (DEFAULT_FLOAT, DtypeError, ShapeError, as_number, as_tensor,
+                               check_broadcast, floating, held_array, promote_operands, shape_of,
+                               unbroadcast)
 from tinydl.tensor import Tensor
 
 
@@ -244,6 +245,11 @@ mul = multiply
 true_divide = divide
 
 
+def rsub(x, other, *, alpha=1):
+    """other - alpha * x: ``subtract`` with the operands swapped (torch.rsub)."""
+    return subtract(other, x, alpha=alpha)
+
+
 class Negative(Function):
     """-x; dx = -g."""
 
@@ -265,6 +271,16 @@ def negative(x):
 
 
 neg = negative
+
+
+def positive(x):
+    """+x: ``x`` itself, as torch's ``positive`` (NumPy's ``positive`` copies). Bool tensors
+    raise, as in both."""
+    x = as_tensor(x)
+    if isinstance(x, Tensor) and x.dtype == np.bool_:
+        raise DtypeError("positive: unary + is not defined for a bool tensor (as in NumPy and "
+                         "torch); cast first, e.g. t.long()")
+    return x
 
 
 class Power(Function):
@@ -309,6 +325,9 @@ class Power(Function):
 def power(a, b):
     """a ** b with NumPy broadcasting."""
     return Power.apply(*promote_operands(a, b))
+
+
+pow = power  # noqa: A001 (torch's name)
 
 
 # ----------------------------------------------------------------------------- unary math
@@ -506,6 +525,16 @@ def copy(x):
     return Copy.apply(as_tensor(x))
 
 
+clone = copy  # torch's name
+
+
+def detach(x):
+    """torch's ``detach(x)``: ``x.detach()``, a new leaf sharing x's array, outside the graph."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"detach: expects a Tensor, got {type(x).__name__}")
+    return x.detach()
+
+
 # ----------------------------------------------------------------------------- selection
 class Clip(Function):
     """Clamp to [a_min, a_max]; the gradient passes where a_min <= x <= a_max (as torch.clamp)."""
@@ -557,6 +586,24 @@ def clip(x, a_min=None, a_max=None):
     if nan is not None and nan.any():  # NaN stays NaN with no gradient, as torch's clamp
         out = where(nan, Tensor._wrap(np.asarray(np.nan, out.dtype)), out)
     return out
+
+
+def clamp(x, min=None, max=None):  # noqa: A002 (torch's names)
+    """torch's name for ``clip``: x clamped to [min, max]. Either bound may be None (not both)
+    and may be a number or a tensor (broadcast, with a gradient where it wins)."""
+    if min is None and max is None:
+        raise ShapeError("clamp: at least one of min and max must be given")
+    return clip(x, min, max)
+
+
+def clamp_min(x, min):  # noqa: A002
+    """max(x, min): ``clamp(x, min=min)`` (torch's ``clamp_min``)."""
+    return clamp(x, min, None)
+
+
+def clamp_max(x, max):  # noqa: A002
+    """min(x, max): ``clamp(x, max=max)`` (torch's ``clamp_max``)."""
+    return clamp(x, None, max)
 
 
 class _Extremum(Function):

@@ -1,6 +1,7 @@
 """Elementwise math beyond the core: trigonometric and hyperbolic functions and their inverses,
-the log/exp family (log2, log10, log1p, exp2, expm1), powers (rsqrt, reciprocal, square) and
-the smooth binary ops arctan2, hypot and lerp.
+angle conversion (deg2rad, rad2deg), the log/exp family (log2, log10, log1p, exp2, expm1, and
+the powers of two ldexp, frexp), powers (rsqrt, reciprocal, square, float_power), and the
+binary ops arctan2, hypot, logaddexp, lerp and the NaN-ignoring fmax, fmin.
 
 Each op is one ``Function`` with its public wrapper right below it, as in
 ``ops/elementwise.py``. Where the derivative is a function of the output (tan, exp2, expm1,
@@ -9,14 +10,19 @@ cast to float32 first, as torch does (``torch.tan(int_tensor)`` is float32), whe
 give float64; ``square`` keeps integers integral, as both do. torch's names (``asin``,
 ``atan2``...) are aliases of NumPy's. The gradient formulas are torch's, written in the
 overflow-free form where one exists (arcsinh's 1 / hypot(x, 1), arccosh's two square roots).
+
+This module is longer than 500 lines because it holds the whole family: about 25 small
+Functions, each with its wrapper below it, sharing ``_pair`` and ``_needs_grad``.
 """
 import math
+from collections import namedtuple
 
 import numpy as np
 
 from tinydl.autograd import Function
-from tinydl.ops._util import as_tensor, floating, promote_operands, unbroadcast
-from tinydl.ops.elementwise import _binary, abs, where
+from tinydl.ops._util import (DEFAULT_FLOAT, as_number, as_tensor, floating, promote_operands,
+                              unbroadcast)
+from tinydl.ops.elementwise import _binary, _gate, abs, astype, multiply, power, where
 from tinydl.tensor import Tensor
 
 
@@ -136,6 +142,16 @@ def arctan2(y, x):
     """The angle of (x, y) in [-pi, pi], quadrant-aware (NumPy's ``arctan2(x1, x2)`` with
     ``x1 = y``); broadcasts. torch: ``atan2``."""
     return Arctan2.apply(*_pair(y, x))
+
+
+def deg2rad(x):
+    """Degrees to radians, x pi / 180 (NumPy also calls it ``radians``)."""
+    return multiply(floating(x), math.pi / 180.0)
+
+
+def rad2deg(x):
+    """Radians to degrees, x 180 / pi (NumPy also calls it ``degrees``)."""
+    return multiply(floating(x), 180.0 / math.pi)
 
 
 # ----------------------------------------------------------------------------- hyperbolic
@@ -333,6 +349,59 @@ def expm1(x):
     return Expm1.apply(floating(x))
 
 
+class Ldexp(Function):
+    """x 2^e; dx = g 2^e (as ldexp(g, e): exact), de = g y ln 2 from the output y."""
+
+    @staticmethod
+    def forward(ctx, x, e):
+        # (inf past the range, NaN for inf * 2^-inf: torch's values, given silently)
+        with np.errstate(over="ignore", invalid="ignore"):
+            kind = np.asarray(e).dtype.kind
+            if kind in "iub":
+                if kind != "i":  # (np.ldexp has loops for signed exponents only)
+                    e = np.asarray(e).astype(np.int64)
+                return _binary("ldexp", np.ldexp, x, e)  # exact, also where 2^e overflows
+            # (a Python float exponent gives a Python float power: it keeps x's dtype)
+            power_of_two = np.exp2(e) if isinstance(e, np.ndarray) else float(np.exp2(e))
+            return _binary("ldexp", np.multiply, x, power_of_two)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, e = ctx.inputs
+        return (unbroadcast(ldexp(g, e), x.shape) if _needs_grad(x) else None,
+                unbroadcast(g * ctx.output * math.log(2.0), e.shape) if _needs_grad(e) else None)
+
+
+def ldexp(x, e):
+    """x * 2**e, exact for integer exponents (NumPy's ``ldexp(x1, x2)``, torch's
+    ``ldexp(input, other)``). As torch, ``e`` may also be floating (then it gets a gradient,
+    x 2^e ln 2, and the result its dtype's promotion with x); integer ``x`` gives float32.
+    Broadcasts."""
+    x = as_tensor(as_number(x))
+    e = as_tensor(as_number(e))
+    if not isinstance(x, Tensor):  # a number: float32, torch's default
+        x = Tensor._wrap(np.asarray(x, DEFAULT_FLOAT))
+    if np.asarray(e.data if isinstance(e, Tensor) else e).dtype.kind in "iub":
+        return Ldexp.apply(floating(x), e)
+    return Ldexp.apply(*_pair(x, e))
+
+
+FrexpResult = namedtuple("FrexpResult", ["mantissa", "exponent"])
+
+
+def frexp(x):
+    """x = mantissa * 2**exponent with 0.5 <= |mantissa| < 1 (0, inf and NaN are their own
+    mantissa, exponent 0): a named tuple ``(mantissa, exponent)``, the exponent int32 outside
+    the graph, as NumPy's and torch's. The mantissa is differentiable (d/dx = 2^-exponent).
+    Subnormal inputs get NumPy's exact split (torch 2.13 gives 0 and 0). Integer input
+    becomes float32 first (torch refuses it)."""
+    x = floating(as_tensor(as_number(x)))
+    if not isinstance(x, Tensor):
+        x = Tensor._wrap(np.asarray(x, DEFAULT_FLOAT))
+    exponent = np.asarray(np.frexp(x.data)[1], np.int32)
+    return FrexpResult(ldexp(x, -exponent), Tensor._wrap(exponent))
+
+
 # ----------------------------------------------------------------------------- powers
 class Rsqrt(Function):
     """1 / sqrt(x); dx = -g y^3 / 2 from the output y."""
@@ -393,6 +462,16 @@ class Square(Function):
 def square(x):
     """x * x; integer tensors stay integral (NumPy and torch)."""
     return Square.apply(as_tensor(x))
+
+
+def float_power(a, b):
+    """a ** b computed in float64 whatever the inputs' dtypes, as NumPy's and torch's
+    ``float_power``; the gradients come back in each input's own dtype."""
+    a, b = (as_tensor(as_number(v)) for v in (a, b))
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        a = Tensor._wrap(np.asarray(a, np.float64))
+    return power(*(astype(v, np.float64) if isinstance(v, Tensor) else float(v)
+                   for v in (a, b)))
 
 
 # ----------------------------------------------------------------------------- binary
@@ -480,6 +559,53 @@ def lerp(start, end, weight):
         raise ValueError(f"lerp: shapes {shapes[0]} (start), {shapes[1]} (end) and "
                          f"{shapes[2]} (weight) cannot be broadcast together") from None
     return Lerp.apply(start, end, weight)
+
+
+class _NanLosingExtremum(Function):
+    """fmax / fmin: NumPy's maximum / minimum where a NaN loses to a number. The gradient goes
+    whole to the input chosen: to the first on ties and where both are NaN (torch's rule;
+    ``maximum`` splits ties)."""
+
+    retain_output = False
+    select = first_wins = None
+
+    @classmethod
+    def forward(cls, ctx, a, b):
+        return _binary(cls.__name__.lower(), cls.select, a, b)
+
+    @classmethod
+    def backward(cls, ctx, g):
+        a, b = ctx.inputs
+        a_data, b_data = (v.data if isinstance(v, Tensor) else v for v in (a, b))
+        first = np.broadcast_to(cls.first_wins(a_data, b_data) | np.isnan(b_data), g.shape)
+        return (unbroadcast(_gate(g, first), a.shape) if _needs_grad(a) else None,
+                unbroadcast(_gate(g, first, keep=False), b.shape) if _needs_grad(b) else None)
+
+
+class Fmax(_NanLosingExtremum):
+    """max(a, b), ignoring a NaN; a gets g where a >= b or b is NaN, b elsewhere."""
+
+    select = staticmethod(np.fmax)
+    first_wins = staticmethod(np.greater_equal)
+
+
+def fmax(a, b):
+    """Elementwise maximum ignoring NaN: the number where one input is NaN, NaN only where
+    both are (``np.fmax``, ``torch.fmax``); ``maximum`` propagates NaN instead. Broadcasts;
+    integers stay integral."""
+    return Fmax.apply(*promote_operands(a, b))
+
+
+class Fmin(_NanLosingExtremum):
+    """min(a, b), ignoring a NaN; a gets g where a <= b or b is NaN, b elsewhere."""
+
+    select = staticmethod(np.fmin)
+    first_wins = staticmethod(np.less_equal)
+
+
+def fmin(a, b):
+    """Elementwise minimum ignoring NaN (``np.fmin``, ``torch.fmin``); see ``fmax``."""
+    return Fmin.apply(*promote_operands(a, b))
 
 
 # torch's names.

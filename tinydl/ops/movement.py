@@ -1,5 +1,6 @@
 """Movement ops: flip, roll, repeat/tile, repeat_interleave, tril/triu, diag, diagonal, trace,
-narrow, chunk, unbind, movedim/moveaxis, meshgrid. (Padding modes are ``pad`` in ``shape.py``.)
+narrow, select, chunk, unbind, movedim/moveaxis, meshgrid. (Padding modes are ``pad`` in
+``shape.py``.)
 
 They move values without arithmetic, so each gradient moves the output gradient back to where
 its values came from: a flip flips it back, a roll rolls it back, a tiling sums the copies.
@@ -389,6 +390,23 @@ def narrow(x, axis, start, length):
         raise ValueError(f"narrow: start {start} + length {length} exceeds axis {axis} of "
                          f"length {n} (shape {x.shape})")
     return x[(slice(None),) * axis + (slice(start, start + length),)]
+
+
+@torch_names
+def select(x, axis, index):
+    """torch's ``select(dim, index)``: ``x[..., index, ...]`` taken along ``axis``, which goes
+    away (a view; a negative ``index`` counts from the end)."""
+    x = as_tensor(x)
+    if x.ndim == 0:
+        raise IndexError("select: a 0-d tensor has no axis to select from")
+    axis = _one_axis(axis, x.ndim, "select")
+    if isinstance(index, bool) or not hasattr(index, "__index__"):
+        raise TypeError(f"select: index must be an int, got {index!r}")
+    n, index = x.shape[axis], index.__index__()  # (a float tensor raises there)
+    if not -n <= index < n:
+        raise IndexError(f"select: index {index} is out of range for axis {axis} of length "
+                         f"{n} (shape {x.shape})")
+    return x[(slice(None),) * axis + (index,)]
 
 
 @torch_names

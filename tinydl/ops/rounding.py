@@ -1,12 +1,14 @@
-"""Piecewise ops: sign, floor, ceil, round, trunc, copysign, and the division remainders fmod,
-remainder and floor_divide.
+"""Piecewise ops: sign, sgn, floor, ceil, round, trunc (fix), frac, copysign, the division
+remainders fmod, remainder and floor_divide, the step heaviside and nextafter.
 
 Their gradients follow torch's conventions. sign, floor, ceil, round and trunc are constant
 between their jumps, so their gradient is zero everywhere (torch's choice, also at the jumps);
 so is floor_divide's (torch defines none). fmod and remainder are ``a - q b`` with the quotient
 ``q`` constant between jumps: d/da = 1, d/db = -q, with ``q = trunc(a / b)`` for fmod and
 ``floor(a / b)`` for remainder. copysign passes the gradient to its first input with the sign
-it flipped, and none to the second.
+it flipped, and none to the second. frac (x - trunc x) passes the gradient unchanged;
+nextafter passes it to its first input and none to the second, as torch; heaviside has none
+(backward through it raises, as torch's).
 
 Integer tensors stay integral (floor of an integer is itself), as in NumPy and torch; an
 integer division by zero raises, as torch does, where NumPy would warn and return 0.
@@ -14,8 +16,8 @@ integer division by zero raises, as torch does, where NumPy would warn and retur
 import numpy as np
 
 from tinydl.autograd import Function
-from tinydl.ops._util import as_tensor, promote_operands, unbroadcast
-from tinydl.ops.elementwise import _binary
+from tinydl.ops._util import DtypeError, as_tensor, promote_operands, unbroadcast
+from tinydl.ops.elementwise import _binary, _sgn
 from tinydl.ops.math import _needs_grad, _pair
 from tinydl.tensor import Tensor
 
@@ -84,6 +86,35 @@ def trunc(x):
     return Trunc.apply(as_tensor(x))
 
 
+fix = trunc  # NumPy's and torch's other name
+
+
+class Frac(Function):
+    """x - trunc(x); dx = g (trunc's gradient is zero)."""
+
+    retain_inputs = ()
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, x):
+        with np.errstate(invalid="ignore"):  # inf - inf: NaN, as torch
+            return x - np.trunc(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g,)
+
+
+def frac(x):
+    """The fractional part x - trunc(x), with the sign of x (frac(-1.5) = -0.5; NaN at +-inf);
+    gradient 1, as torch. Floating tensors only (torch refuses integers)."""
+    x = as_tensor(x)
+    if _is_integral(x.data if isinstance(x, Tensor) else x):
+        raise DtypeError(f"frac: needs a floating-point tensor, got {np.asarray(_data(x)).dtype}"
+                         " (the fractional part of an integer is 0)")
+    return Frac.apply(x)
+
+
 class Round(_Stepwise):
     """x rounded to ``decimals`` places, ties to even; zero gradient."""
 
@@ -117,6 +148,22 @@ class Sign(_Stepwise):
 def sign(x):
     """-1 where x < 0, 0 where x == 0, 1 where x > 0 (same dtype); zero gradient, as torch's."""
     return Sign.apply(as_tensor(x))
+
+
+class Sgn(_Stepwise):
+    """torch's sign of a real tensor: np.sign, but 0 at NaN; zero gradient."""
+
+    @staticmethod
+    def forward(ctx, x):
+        if np.asarray(x).dtype == np.bool_:
+            return np.array(x)
+        return _sgn(x)
+
+
+def sgn(x):
+    """torch's ``sgn``, for real tensors its ``sign``: -1, 0 or 1 by the sign of x, and 0 at
+    NaN (where tinydl's ``sign`` keeps NumPy's NaN); same dtype, zero gradient."""
+    return Sgn.apply(as_tensor(x))
 
 
 # ----------------------------------------------------------------------------- copysign
@@ -244,3 +291,52 @@ def floor_divide(a, b):
 
 def _data(x):
     return x.data if isinstance(x, Tensor) else x
+
+
+# ----------------------------------------------------------------------------- steps, neighbours
+class Heaviside(Function):
+    """The step 0 (x < 0), values (x == 0), 1 (x > 0); no derivative, as in torch."""
+
+    retain_inputs = ()
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, x, values):
+        out = _binary("heaviside", np.heaviside, x, values)
+        return out.astype(np.result_type(x, values), copy=False)  # integers stay integral
+
+    @staticmethod
+    def backward(ctx, g):
+        raise RuntimeError("heaviside: has no derivative (torch defines none either); detach "
+                           "its inputs, or use a smooth step such as sigmoid(x / temperature)")
+
+
+def heaviside(x, values):
+    """The Heaviside step function: 0 where x < 0, ``values`` where x == 0, 1 where x > 0
+    (NumPy's ``heaviside(x1, x2)``, torch's ``heaviside(input, values)``); NaN where x is NaN,
+    as NumPy (torch gives 0). ``values`` may be a number; broadcasts; integers stay integral,
+    as torch. Like torch's, backward through it raises."""
+    return Heaviside.apply(*promote_operands(x, values))
+
+
+class Nextafter(Function):
+    """The next float after a towards b; da = g, db = 0 (torch's gradients)."""
+
+    retain_inputs = ()
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return _binary("nextafter", np.nextafter, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.inputs
+        return (unbroadcast(g, a.shape) if _needs_grad(a) else None), _zeros(b)
+
+
+def nextafter(a, b):
+    """The next representable float after ``a`` in the direction of ``b`` (``a`` itself where
+    a == b), in a's precision (float32 steps of 2^-23 near 1); broadcasts. Gradients as
+    torch's: 1 for ``a``, 0 for ``b``. Integers become float32."""
+    return Nextafter.apply(*_pair(a, b))

@@ -101,6 +101,31 @@ def swapaxes(x, axis1, axis2):
     return Transpose.apply(x, axes=tuple(axes))
 
 
+swapdims = swapaxes  # torch's name
+
+
+def _tensor(x):
+    """``x`` as a Tensor (Python data too): the torch-named functions below call its methods."""
+    x = as_tensor(x)
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def permute(x, dims):
+    """torch's ``permute(x, dims)``: the axes reordered, ``dims`` a full permutation
+    (NumPy's ``transpose(x, axes)``)."""
+    return _tensor(x).permute(dims)
+
+
+def t(x):
+    """torch's ``t(x)``: a matrix transposed; a vector or a 0-d tensor as it is."""
+    return _tensor(x).t()
+
+
+def numel(x):
+    """torch's ``numel(x)``: the number of elements, an int (NumPy's ``size``)."""
+    return _tensor(x).numel()
+
+
 class BroadcastTo(Function):
     """x broadcast to a shape (a read-only view); dx = g summed over the broadcast axes."""
 
@@ -303,6 +328,16 @@ def expand_dims(x, axis):
 
 
 @torch_names
+def unsqueeze(x, axis):
+    """torch's ``unsqueeze(x, dim)``: ``expand_dims`` with one int axis (-ndim-1 <= axis <=
+    ndim), as torch takes."""
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"unsqueeze: dim must be an int, got {axis!r} (expand_dims takes "
+                        "a tuple of axes)")
+    return expand_dims(x, axis)
+
+
+@torch_names
 def squeeze(x, axis=None):
     """Remove length-1 axes (all of them, or those in ``axis``)."""
     x = as_tensor(x)
@@ -328,6 +363,15 @@ def flatten(x, start_axis=0, end_axis=-1):
                          f"for a tensor of shape {x.shape}")
     merged = math.prod(x.shape[start:end + 1])  # Python ints: exact, and 40x np.prod's speed
     return reshape(x, x.shape[:start] + (merged,) + x.shape[end + 1:])
+
+
+def ravel(x, order="C"):
+    """The elements as one axis, in C order (NumPy's and torch's ``ravel``): a view where
+    the strides allow, else a copy. ``order`` other than 'C' raises."""
+    if order != "C":
+        raise ValueError(f"ravel: tinydl reads the elements in C order only, got "
+                         f"order={order!r}")
+    return reshape(x, (-1,))
 
 
 @torch_names
