@@ -14,12 +14,12 @@ from collections import namedtuple
 
 import numpy as np
 
-from tinydl.ops._util import (DEFAULT_FLOAT, as_tensor, keepdims_shape, normalize_axes,
-                              refused_spelling, torch_dim_spelled, torch_names)
-from tinydl.ops.elementwise import astype, where
+from tinydl.ops._util import (as_tensor, keepdims_shape, refused_spelling, torch_dim_spelled,
+                              torch_names)
+from tinydl.ops.elementwise import astype
 from tinydl.ops.gather import Gather
-from tinydl.ops.index import getitem
-from tinydl.ops.reduce import _values_only, amax, amin
+from tinydl.ops.reduce import (_MEAN_OF_MIDDLE, _quantile_setup, _row_quantiles,
+                               _values_only, amax, amin)
 from tinydl.ops.sort import _sort_axis, _stable_argsort, sort
 from tinydl.tensor import Tensor
 
@@ -113,7 +113,6 @@ def msort(x):
 
 # ----------------------------------------------------------------------------- NaN-ignoring
 _METHODS = ("linear", "lower", "higher", "nearest", "midpoint")
-_MEAN_OF_MIDDLE = "mean of the two middle values"  # np.nanmedian's own blend (not a method)
 
 
 @torch_names
@@ -137,56 +136,13 @@ def nanquantile(x, q, axis=None, keepdims=False, method="linear", *, interpolati
 
 
 def _nan_quantile(op, x, q, axis, keepdims, method):
-    x = as_tensor(x)
-    if x.dtype.kind in "iub":  # NumPy's float result (torch refuses integers)
-        x = Tensor._wrap(x.data.astype(DEFAULT_FLOAT))
-    qs = np.asarray(q.data if isinstance(q, Tensor) else q, dtype=np.float64)
-    if not ((qs >= 0) & (qs <= 1)).all():
-        raise ValueError(f"{op}: q must lie in [0, 1], got {q}")
-    axes = normalize_axes(axis, x.ndim, op)
-    kept = [i for i in range(x.ndim) if i not in axes]
-    kept_shape = tuple(x.shape[i] for i in kept)
-    n = math.prod([x.shape[i] for i in axes])
-    # the reduced axes last and flattened: quantiles of each row of `flat`
-    flat = x.transpose(kept + list(axes)).reshape(kept_shape + (n,))
-    if n == 0:  # no values: NaN (a NaN constant, as the quantile of nothing has no source)
+    x, qs, axes = _quantile_setup(op, x, q, axis)
+    if math.prod([x.shape[i] for i in axes]) == 0:
+        # no values: NaN (a NaN constant, as the quantile of nothing has no source)
+        kept_shape = tuple(m for i, m in enumerate(x.shape) if i not in axes)
         out = Tensor._wrap(np.full(qs.shape + kept_shape, np.nan, dtype=x.dtype))
         return out.reshape(qs.shape + keepdims_shape(x.shape, axes)) if keepdims else out
-    order = np.argsort(flat.data, axis=-1, kind="stable")  # NaN sorts last
-    count = (~np.isnan(flat.data)).sum(axis=-1)
-    expand = qs.shape + (1,) * len(kept_shape)
-    v = qs.reshape(expand) * np.maximum(count - 1, 0)
-    lo, hi = np.floor(v), np.ceil(v)
-    if method == "lower":
-        hi = lo
-    elif method == "higher":
-        lo = hi
-    elif method == "nearest":
-        lo = hi = np.round(v)
-    weight = np.full(v.shape, 0.5) if method in ("midpoint", _MEAN_OF_MIDDLE) else v - lo
-    # a slice of NaNs only: its first NaN (as torch.nanquantile), weight 0
-    lo, hi = lo.astype(np.int64), hi.astype(np.int64)
-    order = order.reshape((1,) * qs.ndim + order.shape)
-    grid = tuple(np.arange(m).reshape((1,) * (qs.ndim + j) + (m,) + (1,) * (len(kept) - j - 1))
-                 for j, m in enumerate(kept_shape))
-
-    def pick(position):  # the element at sorted ``position`` of each row, as a graph node
-        column = np.take_along_axis(order, position[..., None], axis=-1)[..., 0]
-        return getitem(flat, grid + (column,))
-
-    below = out = pick(lo)
-    if (hi != lo).any():
-        above = pick(hi)
-        if method == _MEAN_OF_MIDDLE:  # np.nanmedian: inf for (inf, inf), not inf - inf
-            blend = (below + above) * 0.5
-        else:  # from the nearer end, so weight 1 gives `above` exactly (NumPy's and torch's)
-            w = weight.astype(x.dtype)
-            step = above - below
-            blend = where(w < 0.5, below + step * w, above - step * (1 - w))
-        out = where(hi == lo, below, blend)
-    if keepdims:
-        out = out.reshape(qs.shape + keepdims_shape(x.shape, axes))
-    return out
+    return _row_quantiles(x, qs, axes, keepdims, method, skip_nan=True)
 
 
 @refused_spelling(torch_dim_spelled, lambda x, args, kwargs: (

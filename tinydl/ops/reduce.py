@@ -740,23 +740,48 @@ def quantile(x, q, axis=None, keepdims=False, method="linear", *, interpolation=
         method = interpolation
     if method not in _QUANTILE_METHODS and method is not _MEAN_OF_MIDDLE:
         raise ValueError(f"quantile: method must be one of {_QUANTILE_METHODS}, got {method!r}")
+    x, qs, axes = _quantile_setup("quantile", x, q, axis)
+    if math.prod([x.shape[i] for i in axes]) == 0:
+        raise ValueError(f"quantile: the quantile of no elements (shape {x.shape}, axes {axes}) "
+                         "is not defined")
+    return _row_quantiles(x, qs, axes, keepdims, method, skip_nan=False)
+
+
+def _quantile_setup(op, x, q, axis):
+    """x as a floating Tensor (NumPy's float result for integers; torch refuses them), q as
+    a float64 array checked to lie in [0, 1], and the reduced axes."""
     x = as_tensor(x)
-    if x.dtype.kind in "iub":  # NumPy's float result (torch refuses integers)
+    if x.dtype.kind in "iub":
         x = Tensor._wrap(x.data.astype(DEFAULT_FLOAT))
     qs = np.asarray(q.data if isinstance(q, Tensor) else q, dtype=np.float64)
     if not ((qs >= 0) & (qs <= 1)).all():
-        raise ValueError(f"quantile: q must lie in [0, 1], got {q}")
-    axes = normalize_axes(axis, x.ndim, "quantile")
+        raise ValueError(f"{op}: q must lie in [0, 1], got {q}")
+    return x, qs, normalize_axes(axis, x.ndim, op)
+
+
+def _row_quantiles(x, qs, axes, keepdims, method, skip_nan):
+    """The quantiles ``qs`` of x over ``axes`` (not empty) by ``method``, picked from a stable
+    sort (NaN sorts last) as graph nodes, so the gradient reaches the picked elements with
+    the interpolation weights (``quantile``, ``nanquantile``, the medians).
+
+    ``skip_nan``: among each slice's values that are not NaN (a slice of NaNs only gives its
+    first NaN, as torch.nanquantile); else among all n, and a slice holding NaN gives its
+    last sorted element, a NaN (torch's quantile).
+    """
     kept = [i for i in range(x.ndim) if i not in axes]
     kept_shape = tuple(x.shape[i] for i in kept)
     n = math.prod([x.shape[i] for i in axes])
-    if n == 0:
-        raise ValueError(f"quantile: the quantile of no elements (shape {x.shape}, axes {axes}) "
-                         "is not defined")
     # The reduced axes last and flattened: quantiles of each row of `flat`.
     flat = x.transpose(kept + list(axes)).reshape(kept_shape + (n,))
     order = np.argsort(flat.data, axis=-1, kind="stable")  # NaN sorts last
-    v = qs * (n - 1)
+    nan = np.isnan(flat.data)
+    expand = qs.shape + (1,) * len(kept_shape)
+    if skip_nan:
+        v = qs.reshape(expand) * np.maximum((~nan).sum(axis=-1) - 1, 0)
+        nan_rows = np.zeros(kept_shape, dtype=bool)
+    else:
+        v = qs.reshape(expand) * (n - 1)
+        nan_rows = nan.any(axis=-1)
     lo, hi = np.floor(v), np.ceil(v)
     if method == "lower":
         hi = lo
@@ -765,13 +790,10 @@ def quantile(x, q, axis=None, keepdims=False, method="linear", *, interpolation=
     elif method == "nearest":
         lo = hi = np.round(v)
     weight = 0.5 if method == "midpoint" or method is _MEAN_OF_MIDDLE else v - lo
-    lead = (1,) * qs.ndim
-    expand = qs.shape + (1,) * len(kept_shape)
-    nan_rows = np.isnan(flat.data).any(axis=-1)  # torch: NaN rows take the last (a NaN)
-    lo = np.where(nan_rows, n - 1, lo.reshape(expand)).astype(np.int64)
-    hi = np.where(nan_rows, n - 1, hi.reshape(expand)).astype(np.int64)
-    weight = np.where(nan_rows, 0.0, np.reshape(weight, expand if np.ndim(weight) else ()))
-    order = order.reshape(lead + order.shape)
+    lo = np.where(nan_rows, n - 1, lo).astype(np.int64)
+    hi = np.where(nan_rows, n - 1, hi).astype(np.int64)
+    weight = np.where(nan_rows, 0.0, weight)
+    order = order.reshape((1,) * qs.ndim + order.shape)
     grid = tuple(np.arange(m).reshape((1,) * (qs.ndim + j) + (m,) + (1,) * (len(kept) - j - 1))
                  for j, m in enumerate(kept_shape))
 
@@ -779,11 +801,10 @@ def quantile(x, q, axis=None, keepdims=False, method="linear", *, interpolation=
         column = np.take_along_axis(order, position[..., None], axis=-1)[..., 0]
         return getitem(flat, grid + (column,))
 
-    below = pick(lo)
-    out = below
+    below = out = pick(lo)
     if (hi != lo).any():
         above = pick(hi)
-        if method is _MEAN_OF_MIDDLE:
+        if method is _MEAN_OF_MIDDLE:  # np.median's blend: inf for (inf, inf), not inf - inf
             lerp = (below + above) * 0.5
         else:  # lerp as NumPy and torch: from the nearer end, so weight 1 gives `above` exactly
             w = weight.astype(x.dtype)
