@@ -1331,11 +1331,15 @@ class Tensor:
         except ValueError:
             raise ValueError(f"masked_fill: mask of shape {mask.shape} does not broadcast to "
                              f"the tensor's shape {self.shape}") from None
+        from tinydl.ops._checks import _check_fill_fits
         if isinstance(value, Tensor):  # differentiable in the value too, as torch
             if value.ndim != 0:
                 raise ValueError(f"masked_fill: a Tensor value must be 0-dimensional (as in "
                                  f"torch), got shape {value.shape}")
+            _check_fill_fits(value.item(), self.dtype, "masked_fill")
             return _ops.where(mask, _ops.astype(value, self.dtype), self)
+        # torch's check: NaN into int64 was its smallest value, -2 into uint8 254
+        _check_fill_fits(value, self.dtype, "masked_fill")
         return _ops.where(mask, np.asarray(value, dtype=self.dtype), self)
 
     def sum(self, *args, **kwargs):
@@ -1717,7 +1721,9 @@ class Tensor:
         return _ops.square(self)
 
     def sign(self):
-        return _ops.sign(self)
+        """torch's ``Tensor.sign``: -1, 0 or 1, and 0 at NaN (``sgn``; the function
+        ``tinydl.sign`` is NumPy's, which keeps NaN)."""
+        return _ops.sgn(self)
 
     def floor(self):
         return _ops.floor(self)

@@ -1190,3 +1190,12 @@ def test_rounding_a_bool_tensor_keeps_bool():
     b = td.tensor([True, False])
     for out in (b.round(), b.floor(), b.ceil(), b.trunc()):
         assert out.dtype == np.bool_  # round was float16 (NumPy's)
+
+
+def test_the_sign_method_is_torchs_zero_at_nan():
+    """x.sign() and x.sign_() kept NumPy's NaN where torch writes 0 (the function
+    tinydl.sign stays NumPy's)."""
+    x = td.tensor([np.nan, -1.5, 0.0, 2.0])
+    np.testing.assert_array_equal(x.sign().data, [0, -1, 0, 1])
+    np.testing.assert_array_equal(x.clone().sign_().data, [0, -1, 0, 1])
+    assert np.isnan(td.sign(x).data[0])

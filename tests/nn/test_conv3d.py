@@ -184,3 +184,17 @@ def test_max_pool3d_window_of_minus_inf_into_the_depth_padding(depths, kernel, s
     t = torch.tensor(x.data, requires_grad=True)
     torch.nn.functional.max_pool3d(t, kernel, stride, padding).sum().backward()
     np.testing.assert_array_equal(t.grad.numpy().ravel(), expected)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint8])
+@pytest.mark.parametrize("kw", [dict(kernel_size=3, padding=1), dict(kernel_size=2, stride=2,
+                                                                      ceil_mode=True)])
+def test_max_pool3d_pads_integer_input_with_its_smallest_value(dtype, kw):
+    """The depth padding was -inf, which an integer array cannot hold: NumPy's bare
+    OverflowError "cannot convert float infinity to integer"."""
+    torch = pytest.importorskip("torch")
+    a = (np.arange(27).reshape(1, 1, 3, 3, 3) * 7 % 11).astype(dtype)
+    out = F.max_pool3d(tinydl.Tensor(a), **kw)
+    assert out.dtype == dtype
+    want = torch.nn.functional.max_pool3d(torch.tensor(a.astype(np.int64)), **kw)
+    np.testing.assert_array_equal(out.data, want.numpy())

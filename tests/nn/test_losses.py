@@ -826,3 +826,62 @@ class _ProjectedDistance(nn.Module):
 
     def forward(self, u, v):
         return F.pairwise_distance(self.proj(u), self.proj(v))
+
+
+# ----------------------------------------------------------------------------- sweep findings
+def test_weighted_loss_modules_keep_the_weight_tensor_they_are_given():
+    """The modules copied ``weight`` into a new buffer and passed its array: a weight that
+    requires grad got none (torch: the multilabel soft margin's weight gets its gradient;
+    cross-entropy's refuses, as its functional form does) and later edits went unseen."""
+    torch = pytest.importorskip("torch")
+    x = np.array([[-0.4, 0.3]])
+    w = tinydl.tensor([1.2, 0.5], requires_grad=True)
+    module = nn.MultiLabelSoftMarginLoss(weight=w)
+    assert module.weight is w
+    module(tinydl.tensor(x, requires_grad=True), tinydl.tensor([[0.0, 1.0]])).backward()
+    tw = torch.tensor([1.2, 0.5], requires_grad=True)
+    torch.nn.MultiLabelSoftMarginLoss(weight=tw)(torch.tensor(x, dtype=torch.float32),
+                                                 torch.tensor([[0.0, 1.0]])).backward()
+    np.testing.assert_allclose(w.grad.data, tw.grad.numpy(), rtol=1e-6)
+    with pytest.raises(RuntimeError, match="class weight requires grad"):
+        nn.CrossEntropyLoss(weight=tinydl.tensor([1.0, 2.0], requires_grad=True))(
+            tinydl.tensor(x), tinydl.tensor([1])).backward()
+    plain = tinydl.tensor([1.0, 1.0])
+    bce = nn.BCEWithLogitsLoss(weight=plain, pos_weight=plain)
+    before = bce(tinydl.tensor(x), tinydl.tensor([[0.0, 1.0]])).item()
+    with tinydl.no_grad():
+        plain.mul_(2.0)
+    assert bce(tinydl.tensor(x), tinydl.tensor([[0.0, 1.0]])).item() != before
+
+
+def test_poisson_nll_loss_takes_torchs_positional_order():
+    """torch: (input, target, log_input, full, size_average, eps, reduce, reduction); the
+    fifth positional argument was read as eps (F.poisson_nll_loss(x, y, False, False, True)
+    used eps = 1)."""
+    torch = pytest.importorskip("torch")
+    x, y = np.array([0.5, 2.0, 1.5]), np.array([1.0, 0.0, 3.0])
+    with pytest.raises(TypeError, match="size_average and reduce"):
+        F.poisson_nll_loss(tinydl.tensor(x), tinydl.tensor(y), False, False, True)
+    with pytest.raises(TypeError, match="size_average and reduce"):
+        nn.PoissonNLLLoss(False, False, False)
+    ours = F.poisson_nll_loss(tinydl.tensor(x), tinydl.tensor(y), False, False, None, 0.5)
+    theirs = torch.nn.functional.poisson_nll_loss(torch.tensor(x), torch.tensor(y), False, False,
+                                                  None, 0.5)
+    np.testing.assert_allclose(ours.item(), theirs.item(), rtol=1e-12)
+    module = nn.PoissonNLLLoss(False, False, None, 0.5, None, "sum")
+    np.testing.assert_allclose(module(tinydl.tensor(x), tinydl.tensor(y)).item(),
+                               torch.nn.PoissonNLLLoss(False, False, None, 0.5, None, "sum")(
+                                   torch.tensor(x), torch.tensor(y)).item(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("logit, label", [(-np.inf, 1.0), (np.inf, 0.0), (-np.inf, 0.0),
+                                          (1e4, 1.0)])
+def test_multilabel_soft_margin_loss_at_infinite_logits_as_torch(logit, label):
+    """Through the binary cross-entropy's (1 - y) x, a logit of -inf with label 1 gave NaN
+    where torch's term-by-term form gives inf."""
+    torch = pytest.importorskip("torch")
+    x, y = np.array([[logit, 2.0]]), np.array([[label, 0.0]])
+    ours = F.multilabel_soft_margin_loss(tinydl.tensor(x), tinydl.tensor(y)).item()
+    theirs = torch.nn.functional.multilabel_soft_margin_loss(torch.tensor(x),
+                                                            torch.tensor(y)).item()
+    np.testing.assert_equal(ours, theirs)

@@ -275,3 +275,26 @@ def test_sign_gradient_of_a_0d_nan():
     x = td.Tensor(np.float32(np.nan), requires_grad=True)
     td.norm(x).backward()
     assert np.isnan(x.grad.item())
+
+
+_FLOAT_OPS = {"divide": (td.divide, "true_divide"), "true_divide": (td.true_divide, "true_divide"),
+              "arctan2": (td.arctan2, "atan2"), "copysign": (td.copysign, "copysign"),
+              "xlogy": (td.xlogy, "xlogy"), "hypot": (td.hypot, None)}
+
+
+@pytest.mark.parametrize("name", sorted(_FLOAT_OPS))
+@pytest.mark.parametrize("swap", [False, True])
+def test_float_valued_ops_of_two_integers_keep_a_0d_operands_value(name, swap):
+    """Two integral operands were promoted together first, so a 0-d int64 -2 beside a uint8
+    tensor took uint8 and was 254 before the float op (u / z gave 3 / 254)."""
+    ours, theirs = _FLOAT_OPS[name]
+    u, z = np.array([3, 200], np.uint8), np.array(-2)
+    a, b = (z, u) if swap else (u, z)
+    out = ours(td.tensor(a), td.tensor(b))
+    assert out.dtype == np.float32
+    if theirs is None:  # (torch's hypot refuses integers)
+        want = np.hypot(a.astype(np.float64), b.astype(np.float64))
+    else:
+        torch = pytest.importorskip("torch")
+        want = getattr(torch, theirs)(torch.tensor(a), torch.tensor(b)).numpy()
+    np.testing.assert_allclose(out.data, want, rtol=1e-6)

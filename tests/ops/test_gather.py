@@ -279,3 +279,19 @@ def test_out_of_bounds_index_names_op_axis_index_and_size(call, message):
 def test_bad_arguments_raise_clear_errors(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+@pytest.mark.parametrize("call", [
+    lambda: td.tensor(np.array([1, 2, 3], np.uint8)).scatter_(0, td.tensor(np.array([1])), -2.0),
+    lambda: td.tensor(np.array([1, 2])).scatter(0, td.tensor(np.array([0])), value=np.nan),
+    lambda: td.tensor(np.array([1, 2])).masked_fill_(td.tensor([True, False]),
+                                                     np.float64("nan")),
+    lambda: td.tensor(np.array([1, 2], np.uint8)).masked_fill(td.tensor([True, False]),
+                                                              td.tensor(-0.42)),
+    lambda: td.tensor(np.array([1, 2], np.uint8)).masked_fill(td.tensor([True, False]), 300),
+])
+def test_scatter_and_masked_fill_refuse_a_number_the_dtype_cannot_hold(call):
+    """uint8 -2 was written as 254 and NaN into int64 as its smallest value; torch refuses
+    ("cannot be converted ... without overflow")."""
+    with pytest.raises(ValueError, match="cannot be converted to .* without overflow"):
+        call()

@@ -300,3 +300,16 @@ def test_errors_name_the_op_where_torch_raises(call, torch_call, match):
     with pytest.raises((ValueError, TypeError, IndexError), match=match):
         call()
 
+
+
+@pytest.mark.parametrize("shape", [(1, 3), (1, 1), (3,), (2, 3)])
+def test_cov_and_corrcoef_with_rowvar_false_transpose_a_single_row_as_numpy(shape):
+    """NumPy transposes any 2-D m with rowvar=False; a (1, N) m was kept as one variable of N
+    observations (shape () instead of (N, N))."""
+    m = np.random.default_rng(0).standard_normal(shape)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for ours, theirs in ((td.cov, np.cov), (td.corrcoef, np.corrcoef)):
+            got, want = ours(td.tensor(m), rowvar=False).data, theirs(m, rowvar=False)
+            assert got.shape == want.shape, (ours.__name__, shape)
+            np.testing.assert_allclose(got, want, rtol=1e-12, equal_nan=True)

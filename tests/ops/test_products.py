@@ -238,3 +238,19 @@ def test_errors_name_the_op_and_shapes_where_torch_raises(call, torch_call, matc
         torch_call()
     with pytest.raises((ValueError, TypeError), match=match):
         call()
+
+
+@pytest.mark.parametrize("name, shapes", [
+    ("addmm", [(1, 2), (1, 2), (2, 2)]), ("addmv", [(1,), (1, 2), (2,)]),
+    ("addbmm", [(1, 2), (1, 1, 2), (1, 2, 2)]), ("baddbmm", [(1, 1, 2), (1, 1, 2), (1, 2, 2)]),
+    ("addr", [(1, 2), (1,), (2,)])])
+def test_alpha_zero_drops_the_product_where_torch_does(name, shapes):
+    """torch's addmm, addmv and addbmm skip the product at alpha = 0, so inf there does not
+    reach the output (tinydl gave NaN); its baddbmm and addr multiply by 0 (NaN), as here."""
+    torch = pytest.importorskip("torch")
+    args = [np.ones(s) for s in shapes]
+    args[1].flat[0] = np.inf
+    with np.errstate(invalid="ignore"):
+        out = getattr(td, name)(*(td.tensor(a) for a in args), alpha=0)
+    want = getattr(torch, name)(*(torch.tensor(a) for a in args), alpha=0)
+    np.testing.assert_array_equal(out.data, want.numpy())

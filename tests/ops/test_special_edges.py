@@ -178,3 +178,9 @@ def test_bessel_gradients_at_zero_and_subnormal_inputs():
         np.testing.assert_allclose(g, 0.5, rtol=1e-13, err_msg=fn.__name__)  # (subnormal)
     _, g = _grad(td.special.i0e, [0.0])
     assert g.tolist() == [0.0]
+
+
+def test_logit_gradient_at_negative_zero_is_plus_inf_as_torch():
+    x = td.tensor(np.array([-0.0, 0.0]), requires_grad=True)
+    td.logit(x).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [np.inf, np.inf])

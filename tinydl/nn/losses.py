@@ -2,6 +2,7 @@
 import numpy as np
 
 from tinydl.nn import functional as F
+from tinydl.nn.functional.loss import _refuse_legacy
 from tinydl.nn.module import Module
 from tinydl.tensor import Tensor
 
@@ -18,13 +19,20 @@ class _Loss(Module):
         return f"reduction={self.reduction!r}"
 
 
+def _kept(value):
+    """A loss's weight as torch keeps it: the Tensor given (its requires_grad and later
+    in-place edits count; a copy of its array gave a weight that requires grad no gradient,
+    silently), an array or list wrapped once."""
+    return value if value is None or isinstance(value, Tensor) else Tensor(np.asarray(value))
+
+
 class _WeightedLoss(_Loss):
     def __init__(self, weight=None, reduction="mean"):
         super().__init__(reduction)
-        self.register_buffer("weight", None if weight is None else Tensor(np.asarray(weight)))
+        self.register_buffer("weight", _kept(weight))
 
     def _weight(self):
-        return None if self.weight is None else self.weight.data
+        return self.weight
 
 
 class MSELoss(_Loss):
@@ -100,13 +108,11 @@ class BCEWithLogitsLoss(_WeightedLoss):
 
     def __init__(self, weight=None, reduction="mean", pos_weight=None):
         super().__init__(weight, reduction)
-        self.register_buffer("pos_weight",
-                             None if pos_weight is None else Tensor(np.asarray(pos_weight)))
+        self.register_buffer("pos_weight", _kept(pos_weight))
 
     def forward(self, input, target):
-        pos_weight = None if self.pos_weight is None else self.pos_weight.data
         return F.binary_cross_entropy_with_logits(input, target, self._weight(), self.reduction,
-                                                  pos_weight)
+                                                  self.pos_weight)
 
 
 class HingeLoss(_Loss):
@@ -266,13 +272,16 @@ class TripletMarginWithDistanceLoss(_Loss):
 class PoissonNLLLoss(_Loss):
     """Poisson negative log-likelihood; see ``functional.poisson_nll_loss``."""
 
-    def __init__(self, log_input=True, full=False, eps=1e-8, reduction="mean"):
+    def __init__(self, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,
+                 reduction="mean"):
+        # torch's positional order: eps comes after the legacy size_average
+        _refuse_legacy(size_average, reduce, "PoissonNLLLoss")
         super().__init__(reduction)
         self.log_input, self.full, self.eps = log_input, full, eps
 
     def forward(self, log_input, target):
-        return F.poisson_nll_loss(log_input, target, self.log_input, self.full, self.eps,
-                                  self.reduction)
+        return F.poisson_nll_loss(log_input, target, self.log_input, self.full, eps=self.eps,
+                                  reduction=self.reduction)
 
     def extra_repr(self):
         return _settings(self, "log_input", "full", "eps")

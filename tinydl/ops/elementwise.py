@@ -206,11 +206,15 @@ class Divide(Function):
 
 def divide(a, b):
     """a / b with NumPy broadcasting."""
-    a, b = promote_operands(a, b)
+    a, b = as_tensor(as_number(a)), as_tensor(as_number(b))
     if _is_integral(a) and _is_integral(b):
-        # True division of integers gives the default float, float32 (torch), not float64.
+        # True division of integers gives the default float, float32 (torch), not float64;
+        # each operand from its own dtype (promoted together first, a 0-d int64 -2 beside a
+        # uint8 tensor was wrapped to 254).
         a, b = (Tensor._wrap(np.asarray(v.data if isinstance(v, Tensor) else v, np.float32))
                 for v in (a, b))
+    else:
+        a, b = promote_operands(a, b)
     return Divide.apply(a, b)
 
 

@@ -19,6 +19,7 @@ indices), integer tensors or arrays, checked before use; an index out of range r
 import numpy as np
 
 from tinydl.autograd import Function
+from tinydl.ops._checks import _check_fill_fits
 from tinydl.ops._util import ShapeError, as_tensor, held_array, normalize_axes, torch_names
 from tinydl.ops.elementwise import where
 from tinydl.tensor import Tensor
@@ -232,6 +233,9 @@ def scatter(x, axis, index, src=None, value=None, reduce=None):
     """
     if (src is None) == (value is None):
         raise TypeError("scatter: pass exactly one of src (a tensor) and value (a number)")
+    number = value if src is None else None if isinstance(src, (Tensor, np.ndarray)) else src
+    if number is not None:  # torch's check: uint8 -2 wrapped to 254, NaN into int64 to 0
+        _check_fill_fits(number, as_tensor(x).dtype, "scatter")
     if reduce is not None:
         if reduce not in ("add", "multiply"):
             raise ShapeError(f"scatter: reduce must be 'add' or 'multiply', got {reduce!r}")

@@ -22,12 +22,20 @@ import numpy as np
 from tinydl.autograd import Function
 from tinydl.ops._util import (DEFAULT_FLOAT, as_number, as_tensor, floating, promote_operands,
                               unbroadcast)
-from tinydl.ops.elementwise import _binary, _gate, abs, astype, multiply, power, where
+from tinydl.ops.elementwise import (_binary, _gate, _is_integral, abs, astype, multiply,
+                                    power, where)
 from tinydl.tensor import Tensor
 
 
 def _pair(a, b):
-    """Two operands of a float-valued binary op, promoted as torch does, integers to float32."""
+    """Two operands of a float-valued binary op, promoted as torch does, integers to float32.
+
+    Two integral operands become float32 each from its own dtype: promoted together first, a
+    0-d int64 -2 beside a uint8 tensor took the uint8 dtype and was 254 before the float op.
+    """
+    a, b = as_tensor(as_number(a)), as_tensor(as_number(b))
+    if _is_integral(a) and _is_integral(b):
+        return [floating(a), floating(b)]
     return [floating(v) for v in promote_operands(a, b)]
 
 

@@ -130,7 +130,7 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=N
     if X.shape[0] == 0:
         return Tensor._wrap(np.zeros((0, 0), dtype=X.dtype))
     if y is not None:
-        X = concatenate([X, _variables("cov", y, rowvar, dtype)], axis=0)
+        X = concatenate([X, _variables("cov", y, rowvar, dtype, second=True)], axis=0)
     if ddof is None:
         ddof = 0 if bias else 1
     n = X.shape[1]
@@ -166,9 +166,10 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=N
     return reshape(c, ()) if c.shape == (1, 1) else c
 
 
-def _variables(op, m, rowvar, dtype):
+def _variables(op, m, rowvar, dtype, second=False):
     """``m`` as a (variables, observations) float tensor (NumPy's ``ndmin=2``; a 1-D ``m`` is
-    one variable)."""
+    one variable). ``second``: m is cov's ``y``, for which NumPy keeps one row as one variable
+    even with rowvar=False."""
     m = _operand(m)
     if m.ndim > 2:
         raise ValueError(f"{op}: expects at most 2 dimensions (variables, observations), got "
@@ -176,8 +177,11 @@ def _variables(op, m, rowvar, dtype):
     if dtype is not None:
         m = astype(m, dtype)
     X = floating(m)
+    # NumPy's rule: a 1-D m is one variable whatever rowvar says; a 2-D m with rowvar=False
+    # is transposed even when it has one row (a (1, N) m holds N variables then).
+    transpose = not rowvar and X.ndim == 2 and not (second and X.shape[0] == 1)
     X = reshape(X, (1,) * (2 - X.ndim) + X.shape)
-    return X.T if not rowvar and X.shape[0] != 1 else X
+    return X.T if transpose else X
 
 
 def _weights(name, w, n):

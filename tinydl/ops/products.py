@@ -46,7 +46,11 @@ def _fused(op, input, product, beta, alpha):
                          f"{shape} of the product")
     _check_integral_scalars(op, np.result_type(input.dtype, product.dtype), beta=beta,
                             alpha=alpha)
-    if alpha != 1:
+    if alpha == 0 and op in ("addmm", "addmv", "addbmm"):
+        # torch skips the product there (inf and NaN in the factors do not reach the output;
+        # its baddbmm and addr multiply by 0 and give NaN, as this does for them)
+        product = where(np.False_, product, Tensor._wrap(np.zeros((), product.dtype)))
+    elif alpha != 1:
         product = product * alpha
     if beta == 0:  # not 0 * input: NaN and inf there must not reach the output
         return where(np.True_, product, broadcast_to(input, shape))

@@ -454,7 +454,7 @@ class Logit(Function):
         low, high, fill = (0.0, 1.0, np.nan) if eps is None else (eps, 1.0 - eps, 0.0)
         outside = (data < low) | (data > high)
         inside = where(outside, 0.5, x) if outside.any() else x  # (no 1 / 0 left unused)
-        grad = g / (inside * (1.0 - inside))
+        grad = g / (inside * (1.0 - inside) + 0.0)  # (+ 0: -0.0 gives +inf, as torch)
         return (where(outside, fill, grad) if outside.any() else grad,)
 
 

@@ -116,10 +116,12 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     if unbatched:
         x = x.reshape((1,) + x.shape)
     n = x.shape[0]
+    # the depth padding never wins: -inf, or the smallest integer (-inf cannot be an int64)
+    fill = np.iinfo(x.dtype).min if x.dtype.kind in "iu" else -np.inf
     pieces = [max_pool2d(piece, kernel[1:], stride[1:], padding[1:], dilation[1:], ceil_mode,
                          return_indices)
               for piece in _depth_slices(x, kernel[0], stride[0], dilation[0], out_d,
-                                         padding[0], -np.inf)]
+                                         padding[0], fill)]
     if return_indices:  # each piece's flat indices into its H*W plane
         pieces, planes = zip(*pieces)
     stacked = tinydl.stack(pieces, 0)

@@ -9,7 +9,7 @@ import numpy as np
 
 import tinydl
 from tinydl.ops._checks import _index_array, _tensor
-from tinydl.ops import clip, minimum, relu, softplus, where
+from tinydl.ops import clip, logsigmoid, minimum, relu, softplus, where
 from tinydl.ops.loss import (_check_scores, _class_targets, _divide_where,  # noqa: F401
                              _mean_of_nothing, _pair_of, _reduce, _target_weights,
                              binary_cross_entropy, cross_entropy, _elementwise_weight)
@@ -216,13 +216,16 @@ def multilabel_soft_margin_loss(input, target, weight=None, reduction="mean"):
     ``-w (y log sigmoid(x) + (1 - y) log sigmoid(-x))``, then reduced over samples.
 
     input and target (N, C) (or (C,), or (N, ..., C)); weight broadcasts to the input ((C,)
-    per class, say) and gets its gradient if it asks. Stable for logits of any size.
+    per class, say) and gets its gradient if it asks. Stable for logits of any size; torch's
+    form term by term, so an infinite logit gives torch's inf (or NaN) and not the NaN of the
+    binary cross-entropy's ``(1 - y) x`` at y = 1.
     """
     caller = "multilabel_soft_margin_loss"
     x, y = _input_and_target(input, target, caller)
     _check_scores(x, caller)
     w = None if weight is None else _elementwise_weight(weight, x, caller)
-    loss = binary_cross_entropy_with_logits(x, y, reduction="none")
+    with np.errstate(invalid="ignore"):  # 0 * -inf: NaN, as torch's
+        loss = -(y * logsigmoid(x) + (1.0 - y) * logsigmoid(-x))
     if w is not None:
         loss = loss * w
     return _reduce(loss.mean(axis=-1), reduction, caller)
@@ -385,13 +388,23 @@ def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_fu
                     caller)
 
 
-def poisson_nll_loss(input, target, log_input=True, full=False, eps=1e-8, reduction="mean"):
+def _refuse_legacy(size_average, reduce, caller):
+    """torch's deprecated ``size_average`` and ``reduce`` (where a real argument follows them,
+    they are taken so that it lands where torch's does): given, they raise."""
+    if size_average is not None or reduce is not None:
+        raise TypeError(f"{caller}: size_average and reduce are torch's deprecated arguments; "
+                        "pass reduction='mean', 'sum' or 'none' (by keyword)")
+
+
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8,
+                     reduce=None, reduction="mean"):
     """Poisson negative log-likelihood of counts y: ``exp(x) - y x`` for a log-rate x
     (``log_input``), else ``x - y log(x + eps)`` for a rate x.
 
     ``full`` adds Stirling's approximation of log(y!), ``y log y - y + log(2 pi y) / 2``, where
     y > 1 (0 elsewhere, as torch); its gradient in y is finite at y = 0 (torch's is NaN).
     """
+    _refuse_legacy(size_average, reduce, "poisson_nll_loss")
     x, y = _input_and_target(input, target, "poisson_nll_loss")
     if log_input:
         loss = x.exp() - y * x
