@@ -206,8 +206,7 @@ class Divide(Function):
 
 def divide(a, b):
     """a / b with NumPy broadcasting."""
-    a, b = as_tensor(as_number(a)), as_tensor(as_number(b))
-    if _is_integral(a) and _is_integral(b):
+    if _is_integral(a, arrays=True) and _is_integral(b, arrays=True):
         # True division of integers gives the default float, float32 (torch), not float64;
         # each operand from its own dtype (promoted together first, a 0-d int64 -2 beside a
         # uint8 tensor was wrapped to 254).
@@ -720,7 +719,9 @@ def where(condition, a=None, b=None):
     return Where.apply(cond, *promote_operands(a, b))
 
 
-def _is_integral(x):
-    if isinstance(x, Tensor):
-        return x.data.dtype.kind in "iub"
+def _is_integral(x, arrays=False):
+    """An integral or bool Tensor, or a Python or NumPy integer (or, with ``arrays``, an
+    integral NumPy array)."""
+    if isinstance(x, Tensor) or arrays and isinstance(x, np.ndarray):
+        return x.dtype.kind in "iub"
     return isinstance(x, (int, np.integer))
