@@ -74,3 +74,24 @@ def assert_paths_close(ours, theirs, rtol=1e-6, atol=1e-12, what=""):
             np.testing.assert_allclose(a, b, rtol=rtol, atol=atol,
                                        err_msg=f"{what}: step {t + 1}, parameter {i}")
     assert len(ours) == len(theirs)
+
+
+def one_param_run(cls, theta, grads, **kw):
+    """theta after feeding the scalar gradients ``grads`` one step at a time."""
+    p = tinydl.Tensor(np.array([theta], dtype=np.float64), requires_grad=True)
+    opt = cls([p], **kw)
+    for g in grads:
+        p.grad = tinydl.Tensor(np.array([g], dtype=np.float64))
+        opt.step()
+    return p.data[0]
+
+
+def as_numpy(value):
+    """A torch state dict with every tensor turned into a NumPy array (same structure)."""
+    if hasattr(value, "detach"):
+        return value.detach().numpy().copy()
+    if isinstance(value, dict):
+        return {k: as_numpy(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(as_numpy(v) for v in value)
+    return value

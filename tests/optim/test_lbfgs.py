@@ -14,6 +14,7 @@ import pytest
 import tinydl
 from tinydl import optim
 from tinydl.optim.testfns import peaks, rosenbrock
+from tests.optim._reference import as_numpy
 
 STEPS = 12
 
@@ -160,16 +161,6 @@ def test_several_parameters_match_torch(kw):
 
 
 # --- checkpoints --------------------------------------------------------------------------
-
-def as_numpy(value):
-    if hasattr(value, "detach"):
-        return value.detach().numpy().copy()
-    if isinstance(value, dict):
-        return {k: as_numpy(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(as_numpy(v) for v in value)
-    return value
-
 
 @pytest.mark.parametrize("kw", [dict(max_iter=3), dict(max_iter=3, history_size=2,
                                                        line_search_fn="strong_wolfe")], ids=str)

@@ -9,20 +9,11 @@ import pytest
 
 import tinydl
 from tinydl import optim
-from tests.optim._reference import (assert_paths_close, grad_field, initial_params,
-                                    tinydl_trajectory, torch_float64, torch_trajectory)
+from tests.optim._reference import (as_numpy, assert_paths_close, grad_field,
+                                    initial_params, one_param_run, tinydl_trajectory,
+                                    torch_float64, torch_trajectory)
 
 STEPS = 30
-
-
-def one_param_run(cls, theta, grads, **kw):
-    """theta after feeding the scalar gradients ``grads`` one step at a time."""
-    p = tinydl.Tensor(np.array([theta], dtype=np.float64), requires_grad=True)
-    opt = cls([p], **kw)
-    for g in grads:
-        p.grad = tinydl.Tensor(np.array([g], dtype=np.float64))
-        opt.step()
-    return p.data[0]
 
 
 # --- closed forms worked out by hand ---------------------------------------------------
@@ -115,17 +106,6 @@ def test_matches_torch(name, kw):
     theirs = torch_trajectory(
         torch, lambda ps: getattr(torch.optim, name)(ps, foreach=False, **kw), STEPS)
     assert_paths_close(ours, theirs, rtol=1e-12, atol=1e-15, what=f"{name}{kw}")
-
-
-def as_numpy(value):
-    """A torch state dict with every tensor turned into a NumPy array (same structure)."""
-    if hasattr(value, "detach"):
-        return value.detach().numpy().copy()
-    if isinstance(value, dict):
-        return {k: as_numpy(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(as_numpy(v) for v in value)
-    return value
 
 
 STATE_CASES = [("RAdam", dict(lr=0.01, weight_decay=0.01)), ("Adamax", dict(lr=0.01)),

@@ -13,19 +13,10 @@ from hypothesis.extra import numpy as hnp
 
 import tinydl
 from tinydl import optim
-from tests.optim._reference import assert_paths_close, torch_trajectory, tinydl_trajectory
+from tests.optim._reference import (assert_paths_close, one_param_run, tinydl_trajectory,
+                                    torch_trajectory)
 
 STEPS = 20
-
-
-def one_param_run(cls, theta, grads, **kw):
-    """theta after feeding the scalar gradients ``grads`` one step at a time."""
-    p = tinydl.Tensor(np.array([theta], dtype=np.float64), requires_grad=True)
-    opt = cls([p], **kw)
-    for g in grads:
-        p.grad = tinydl.Tensor(np.array([g], dtype=np.float64))
-        opt.step()
-    return p.data[0]
 
 
 # --- SPEC.md section 7 test values ----------------------------------------------------
