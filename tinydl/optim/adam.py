@@ -23,8 +23,8 @@ lines of ``Adam._update``, which stay the rule with amsgrad (and with
 import numpy as np
 
 from tinydl import backends
-from tinydl.optim.optimizer import (Optimizer, _check_betas, _check_non_negative, _kernel_ready,
-                                    _lerp_, _lerp_weight, torch_flags)
+from tinydl.optim.optimizer import (Optimizer, _check_betas, _check_non_negative, _decayed,
+                                    _kernel_ready, _lerp_, _lerp_weight, torch_flags)
 
 
 class Adam(Optimizer):
@@ -62,11 +62,8 @@ class Adam(Optimizer):
         wd = float(group["weight_decay"])
         state["step"] += 1
         t = state["step"]
-        if wd != 0:
-            if group.get("decoupled_weight_decay", self._decoupled_weight_decay):
-                param *= 1 - lr * wd
-            else:
-                grad = grad + wd * param
+        grad = _decayed(param, grad, lr, wd,
+                        group.get("decoupled_weight_decay", self._decoupled_weight_decay))
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         if not group["amsgrad"] and _kernel_ready(param, grad, exp_avg, exp_avg_sq):
             kind = param.dtype.type  # the scalars in the arrays' dtype, as NumPy uses them

@@ -13,8 +13,8 @@ momentum_decay, and the step mixes the current gradient with the *next* step's m
 """
 import numpy as np
 
-from tinydl.optim.optimizer import (Optimizer, _check_betas, _check_non_negative, _lerp_,
-                                    torch_flags)
+from tinydl.optim.optimizer import (Optimizer, _check_betas, _check_non_negative, _decayed,
+                                    _lerp_, torch_flags)
 
 
 class NAdam(Optimizer):
@@ -50,11 +50,7 @@ class NAdam(Optimizer):
         wd = float(group["weight_decay"])
         state["step"] += 1
         t = state["step"]
-        if wd != 0:
-            if group.get("decoupled_weight_decay"):  # NAdamW: as AdamW's
-                param *= 1 - lr * wd
-            else:
-                grad = grad + wd * param
+        grad = _decayed(param, grad, lr, wd, group.get("decoupled_weight_decay"))  # NAdamW
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * psi))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
         state["mu_product"] *= mu

@@ -484,6 +484,18 @@ def _lerp_(avg, target, weight, scratch=None):
     return avg
 
 
+def _decayed(param, grad, lr, wd, decoupled):
+    """Weight decay before an Adam-family update: decoupled (AdamW's) shrinks ``param`` in
+    place by ``1 - lr wd``, else the L2 term ``wd param`` joins the gradient; returns the
+    gradient to use (Adam, NAdam, RAdam)."""
+    if wd != 0:
+        if decoupled:
+            param *= 1 - lr * wd
+        else:
+            grad = grad + wd * param
+    return grad
+
+
 def _check_betas(optimizer, betas):
     """Raise ValueError naming the optimizer unless ``betas`` is two numbers in [0, 1)."""
     if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):

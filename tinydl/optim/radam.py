@@ -17,8 +17,8 @@ With the default b2 = 0.999, rho_t passes 5 at the sixth step.
 """
 import numpy as np
 
-from tinydl.optim.optimizer import (Optimizer, _check_betas, _check_non_negative, _lerp_,
-                                    torch_flags)
+from tinydl.optim.optimizer import (Optimizer, _check_betas, _check_non_negative, _decayed,
+                                    _lerp_, torch_flags)
 
 
 class RAdam(Optimizer):
@@ -50,11 +50,7 @@ class RAdam(Optimizer):
         wd = float(group["weight_decay"])
         state["step"] += 1
         t = state["step"]
-        if wd != 0:
-            if group["decoupled_weight_decay"]:
-                param *= 1 - lr * wd
-            else:
-                grad = grad + wd * param
+        grad = _decayed(param, grad, lr, wd, group["decoupled_weight_decay"])
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         _lerp_(exp_avg, grad, 1 - beta1)
         exp_avg_sq *= beta2
