@@ -28,7 +28,6 @@ ufunc methods other than a call, except ``np.add.reduce`` and ``np.maximum/minim
 which are sum, max and min): a result is never computed by rules other than NumPy's.
 """
 import collections
-import math
 import sys
 
 import numpy as np
@@ -106,14 +105,6 @@ def _refuse_extras(name, **given):
 
 
 # ----------------------------------------------------------------------------- ufuncs
-def _float64(x):
-    if isinstance(x, Tensor):
-        return ops.astype(x, np.float64)
-    if isinstance(x, (int, float)):
-        return float(x)
-    return np.asarray(x, dtype=np.float64)
-
-
 # NumPy ufunc -> tinydl op with the same inputs. Composed entries are exact to rounding.
 _UFUNC_OPS = {
     np.add: ops.add,
@@ -121,7 +112,7 @@ _UFUNC_OPS = {
     np.multiply: ops.multiply,
     np.true_divide: ops.divide,  # np.divide is the same ufunc
     np.power: ops.power,
-    np.float_power: lambda a, b: ops.power(_float64(a), _float64(b)),
+    np.float_power: ops.float_power,
     np.negative: ops.negative,
     np.positive: ops.copy,
     np.matmul: ops.matmul,
@@ -163,10 +154,10 @@ _UFUNC_OPS = {
     np.heaviside: ops.heaviside,  # its backward raises, as torch's
     np.gcd: ops.gcd,
     np.lcm: ops.lcm,
-    np.deg2rad: lambda x: ops.multiply(x, math.pi / 180.0),
-    np.radians: lambda x: ops.multiply(x, math.pi / 180.0),
-    np.rad2deg: lambda x: ops.multiply(x, 180.0 / math.pi),
-    np.degrees: lambda x: ops.multiply(x, 180.0 / math.pi),
+    np.deg2rad: ops.deg2rad,
+    np.radians: ops.deg2rad,
+    np.rad2deg: ops.rad2deg,
+    np.degrees: ops.rad2deg,
     # piecewise: zero gradient, or torch's gradients of remainders
     np.sign: ops.sign,
     np.floor: ops.floor,
