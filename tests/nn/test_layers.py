@@ -283,6 +283,24 @@ def test_batchnorm_formula_and_errors():
         nn.BatchNorm2d(3)(T(x))
 
 
+@pytest.mark.parametrize("name, shape", [("BatchNorm1d", (0, 3)), ("BatchNorm1d", (2, 3, 0)),
+                                         ("BatchNorm2d", (0, 3, 2, 2)),
+                                         ("BatchNorm3d", (0, 3, 2, 2, 2))])
+def test_batch_norm_of_an_empty_batch_is_empty_and_leaves_the_running_statistics(name, shape):
+    """torch returns an empty output for an empty batch in training (its buffers unchanged,
+    the batch counted); tinydl raised its 'more than 1 value per channel' error."""
+    torch = pytest.importorskip("torch")
+    ours, theirs = getattr(nn, name)(3), getattr(torch.nn, name)(3)
+    xd, xt = tinydl.zeros(*shape, requires_grad=True), torch.zeros(shape, requires_grad=True)
+    out, ref = ours(xd), theirs(xt)
+    out.sum().backward()
+    ref.sum().backward()
+    assert out.shape == tuple(ref.shape) and xd.grad.shape == tuple(xt.grad.shape)
+    for key, value in theirs.state_dict().items():
+        np.testing.assert_array_equal(ours.state_dict()[key].data, value.numpy(), err_msg=key)
+    np.testing.assert_array_equal(ours.weight.grad.data, theirs.weight.grad.numpy())
+
+
 def test_batch_norm_refuses_what_torch_refuses_instead_of_a_silent_or_nan_result():
     """A running_mean without running_var was silently not updated; eps <= 0 in training
     gave NaN on a constant channel (torch raises for both)."""

@@ -105,6 +105,34 @@ def test_3d_norms_refuse_inputs_of_another_rank_and_other_channels():
         nn.BatchNorm3d(3)(T(np.zeros((2, 3, 2, 2, 2))))  # a float32 layer, as BatchNorm2d
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_instance_norm_with_eps_0_gives_0_on_a_constant_instance_as_torch(dtype):
+    """torch's batch-norm kernel (instance norm's) takes 1/sqrt(var + eps) as 0 when both are
+    0: a constant instance normalises to 0 (the bias) with no gradient; it was NaN here."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 3, 4, 4)).astype(dtype)
+    x[1], x[0, 1] = 2.5, 0.0  # four constant instances beside two that vary
+    w, b, g = (rng.standard_normal(s).astype(dtype) for s in (3, 3, x.shape))
+    xt, wt, bt = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    y = torch.nn.functional.instance_norm(xt, weight=wt, bias=bt, eps=0)
+    (y * torch.tensor(g)).sum().backward()
+    xd, wd, bd = (tinydl.Tensor(a, requires_grad=True) for a in (x, w, b))
+    yd = F.instance_norm(xd, weight=wd, bias=bd, eps=0)
+    (yd * tinydl.Tensor(g)).sum().backward()
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    assert yd.dtype == dtype and not np.isnan(yd.data).any()
+    for ours, theirs in ((yd, y), (xd.grad, xt.grad), (wd.grad, wt.grad), (bd.grad, bt.grad)):
+        np.testing.assert_allclose(ours.data, theirs.detach().numpy(), **tol)
+    # second order, through the create_graph backward
+    xt, xd = torch.tensor(x, requires_grad=True), tinydl.Tensor(x, requires_grad=True)
+    gt, = torch.autograd.grad((torch.nn.functional.instance_norm(xt, eps=0) ** 3).sum(), xt,
+                              create_graph=True)
+    gd, = tinydl.autograd.grad((F.instance_norm(xd, eps=0) ** 3).sum(), xd, create_graph=True)
+    (gt * gt).sum().backward()
+    (gd * gd).sum().backward()
+    np.testing.assert_allclose(xd.grad.data, xt.grad.numpy(), **tol)
+
+
 @pytest.mark.parametrize("shape, kw", [
     ((4,), {}), ((3, 4), dict(eps=1e-3)), ([4], dict(elementwise_affine=False)),
     (4, dict(eps=0.5)),

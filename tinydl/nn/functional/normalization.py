@@ -20,6 +20,7 @@ import numpy as np
 from tinydl.autograd import Function, is_grad_enabled, no_grad
 from tinydl.ops._checks import _tensor
 from tinydl.ops._util import DtypeError, ShapeError, floating, sum_arrays
+from tinydl.ops.elementwise import where
 from tinydl.ops.linalg import AlongAxis
 from tinydl.tensor import Tensor
 
@@ -86,6 +87,10 @@ class Normalize(Function):
     one per channel), in any shape of that size. The forward also writes the statistics, as
     arrays, into the dict ``stats`` (``'mean'``, ``'var'``) for the running ones.
 
+    ``eps == 0`` with a statistic of variance 0 (a constant instance) gives ``inv = 0`` (an
+    output of 0 and no gradient), as torch's batch-norm kernel, which instance norm runs on,
+    gives: (var + eps) ** -0.5 would be inf and the output NaN.
+
     Gradient, with ``xhat`` the normalised x, ``m(.)`` the mean over ``axes`` and
     ``inv = (var + eps) ** -0.5``: ``dx = inv * weight * (g - m(g) - xhat * m(g * xhat))``
     (the mean's and the variance's own dependence on x are the two terms subtracted),
@@ -104,7 +109,7 @@ class Normalize(Function):
         mean = _mean_rounded_once(x, axes, count)
         xhat = x - mean
         var = _sum(xhat * xhat, axes, count)
-        inv = (var + eps) ** -0.5
+        inv = _inverse_std(var, eps)
         xhat *= inv
         ctx.axes, ctx.count, ctx.eps, ctx.inv, ctx.xhat = axes, count, eps, inv, xhat
         stats["mean"], stats["var"] = mean, var
@@ -136,7 +141,12 @@ class Normalize(Function):
         # create_graph: the same formulas in tinydl ops, with xhat and inv recomputed from x
         # so that they carry their dependence on x into the next derivative.
         centred = x - x.mean(axis=axes, keepdims=True)
-        inv = ((centred * centred).mean(axis=axes, keepdims=True) + ctx.eps) ** -0.5
+        var = (centred * centred).mean(axis=axes, keepdims=True)
+        if ctx.eps == 0:  # inv = 0 where var = 0 (see above), with no inf in either branch
+            flat = var.data == 0
+            inv = where(flat, 0.0, where(flat, 1.0, var) ** -0.5)
+        else:
+            inv = (var + ctx.eps) ** -0.5
         xhat = centred * inv
         dx = None
         if need_x:
@@ -147,6 +157,14 @@ class Normalize(Function):
                    if need_weight else None)
         dbias = g.sum(axis=axes, keepdims=True).reshape(bias.shape) if need_bias else None
         return dx, dweight, dbias, None, None, None
+
+
+def _inverse_std(var, eps):
+    """``(var + eps) ** -0.5`` on arrays, 0 where var and eps are both 0 (``Normalize``)."""
+    if eps != 0:
+        return (var + eps) ** -0.5
+    flat = var == 0
+    return np.where(flat, 0, np.where(flat, 1, var) ** -0.5).astype(var.dtype, copy=False)
 
 
 def _normalize(x, axes, eps, weight=None, bias=None):
@@ -215,16 +233,16 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     axes = (0,) + tuple(range(2, x.ndim))
     _check_running(x, running_mean, running_var, "batch_norm")
     if training:
-        count = x.size // x.shape[1]
-        if count <= 1:
+        count = math.prod([x.shape[a] for a in axes])
+        if count <= 1 and x.size:  # an empty batch gives an empty output, as torch's
             raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
                              f"got input of shape {x.shape}")
         if not eps > 0:  # a constant channel would divide 0 by 0
             raise ValueError(f"batch_norm: eps must be positive during training, got {eps}")
         _check_affine(weight, bias, shape, "batch_norm")
         out, mean, var = _normalize(x, axes, eps, weight, bias)
-        if running_mean is not None and running_var is not None:
-            with no_grad():
+        if running_mean is not None and running_var is not None and x.size:
+            with no_grad():  # (no statistics in an empty batch: the buffers stay, as torch's)
                 m = momentum
                 running_mean.data[...] = ((1 - m) * running_mean.data
                                           + m * mean.reshape(-1))
