@@ -617,3 +617,174 @@ def embedding_bag(indices, weight, offsets=None, mode="mean", per_sample_weights
         if rows:
             out[b] = {"sum": np.sum, "mean": np.mean, "max": np.max}[mode](rows, axis=0)
     return out
+
+
+# ----------------------------------------------------------------------------- conv / pool 3-D
+def conv_transpose(x, w, b, stride, padding, output_padding, groups, dilation):
+    """Transposed convolution over the last n axes by its definition: input position j and
+    kernel offset i add ``x[j] * w[i]`` into output position ``j*s + i*d - p`` (entries that
+    land outside [0, size) dropped), size ``(in-1)s - 2p + d(k-1) + output_padding + 1``.
+    x (N, Cin, *in), w (Cin, Cout/groups, *k), b (Cout,) or None."""
+    n = w.ndim - 2
+    c_in, c_per = w.shape[:2]
+    kernel, spatial = w.shape[2:], x.shape[2:]
+    full = [(i - 1) * s + d * (k - 1) + 1 for i, s, d, k in zip(spatial, stride, dilation, kernel)]
+    out = np.zeros((x.shape[0], c_per * groups) + tuple(f + o for f, o in
+                                                       zip(full, output_padding)))
+    for g in range(groups):
+        cin = slice(g * c_in // groups, (g + 1) * c_in // groups)
+        for offset in np.ndindex(*kernel):
+            where = tuple(slice(i * d, i * d + (m - 1) * s + 1, s) for i, d, m, s in
+                          zip(offset, dilation, spatial, stride))
+            term = np.einsum("nc...,co->no...", x[:, cin], w[(cin, slice(None)) + offset])
+            out[(slice(None), slice(g * c_per, (g + 1) * c_per)) + where] += term
+    size = [f - 2 * p + o for f, p, o in zip(full, padding, output_padding)]
+    out = out[(slice(None), slice(None)) + tuple(slice(p, p + m) for p, m in zip(padding, size))]
+    if b is not None:
+        out = out + b.reshape((-1,) + (1,) * n)
+    return out
+
+
+def fractional_intervals(sample, size, out, k, dtype):
+    """torch's pseudo-random window starts of fractional max pooling along one axis (Graham,
+    2014): with ``alpha = (size - k) / (out - 1)`` computed in ``dtype``, start i (i < out-1)
+    is ``int((i + u) alpha) - int(u alpha)`` and the last start is ``size - k``."""
+    u = dtype.type(sample)
+    starts = [size - k] * out
+    if out > 1:
+        alpha = dtype.type(size - k) / dtype.type(out - 1)
+        for i in range(out - 1):
+            starts[i] = int((dtype.type(i) + u) * alpha) - int(u * alpha)
+    return starts
+
+
+def fractional_max_pool(x, kernel, output_size, samples):
+    """Fractional max pooling of x (N, C, *spatial) with samples (N, C, n) (sample j of a
+    plane drives spatial axis j): the maximum of each window (the first one on ties, a NaN
+    if any) and its flat index into the plane, one plane and output at a time."""
+    n = len(kernel)
+    out = np.empty(x.shape[:2] + tuple(output_size), x.dtype)
+    indices = np.empty(out.shape, np.int64)
+    for plane in np.ndindex(*x.shape[:2]):
+        starts = [fractional_intervals(samples[plane][j], x.shape[2 + j], output_size[j],
+                                       kernel[j], x.dtype) for j in range(n)]
+        for o in np.ndindex(*output_size):
+            best = None
+            for offset in np.ndindex(*kernel):
+                at = tuple(s[i] + d for s, i, d in zip(starts, o, offset))
+                value = x[plane][at]
+                if best is None or value > best[0] or np.isnan(value):
+                    best = (value, np.ravel_multi_index(at, x.shape[2:]))
+            out[plane + o], indices[plane + o] = best
+    return out, indices
+
+
+# ----------------------------------------------------------------------------- CTC
+def ctc_collapse(path, blank):
+    """The labels an alignment path emits: repeats merged, then blanks dropped."""
+    merged = [c for i, c in enumerate(path) if i == 0 or c != path[i - 1]]
+    return tuple(c for c in merged if c != blank)
+
+
+def ctc_brute_force(log_probs, target, blank=0):
+    """CTC by enumeration, for tiny cases: every path of T symbols from the C classes whose
+    collapse is ``target``. log_probs (T, C). Returns ``-log p`` and its gradient (T, C) in
+    log_probs (``-`` the share of p whose paths emit class c at frame t); the gradient is NaN
+    where p = 0 (the loss is inf)."""
+    steps, n_classes = log_probs.shape
+    target = tuple(int(c) for c in target)
+    paths = [p for p in np.ndindex(*(n_classes,) * steps) if ctc_collapse(p, blank) == target]
+    path_p = np.array([np.exp(sum(log_probs[t, c] for t, c in enumerate(p))) for p in paths])
+    total = path_p.sum()
+    counts = np.zeros((steps, n_classes))
+    for p, value in zip(paths, path_p):
+        counts[np.arange(steps), list(p)] += value
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return -np.log(total), -counts / total
+
+
+def ctc_loss(log_probs, targets, input_lengths, blank=0, reduction="mean", zero_infinity=False):
+    """torch's ctc_loss by enumeration: log_probs (T, N, C), targets a list of N label lists;
+    an infinite loss is 0 with ``zero_infinity``; 'mean' averages each loss over its target
+    length (at least 1)."""
+    losses = np.array([ctc_brute_force(log_probs[:length, i], target, blank)[0]
+                       for i, (target, length) in enumerate(zip(targets, input_lengths))])
+    if zero_infinity:
+        losses[np.isposinf(losses)] = 0.0
+    if reduction == "mean":
+        return np.mean(losses / np.maximum([len(t) for t in targets], 1))
+    return losses.sum() if reduction == "sum" else losses
+
+
+# ----------------------------------------------------------------------------- packed sequences
+def pack_padded(x, lengths, batch_first=False):
+    """torch.nn.utils.rnn's packing, written as its definition: the sequences ordered by
+    decreasing length (ties in their given order), then for each time step t the elements t of
+    the sequences longer than t, in that order. x (T, B, *) (batch_first: (B, T, *)).
+    Returns (data, batch_sizes, sorted_indices)."""
+    x = np.swapaxes(x, 0, 1) if batch_first else x
+    order = sorted(range(len(lengths)), key=lambda b: -lengths[b])  # Python's sort is stable
+    rows, sizes = [], []
+    for t in range(max(lengths)):
+        running = [b for b in order if lengths[b] > t]
+        rows += [x[t, b] for b in running]
+        sizes.append(len(running))
+    return np.stack(rows), np.array(sizes), np.array(order)
+
+
+def pad_packed(data, batch_sizes, sorted_indices, total_length, padding_value=0.0,
+               batch_first=False):
+    """Packed rows back into (total_length, B, *) (batch_first: (B, total_length, *)), the
+    batch in the original order, ``padding_value`` past each sequence's end."""
+    out = np.full((total_length, batch_sizes[0]) + data.shape[1:], padding_value, data.dtype)
+    row = 0
+    for t, size in enumerate(batch_sizes):
+        for j in range(size):
+            out[t, sorted_indices[j]] = data[row]
+            row += 1
+    return np.swapaxes(out, 0, 1) if batch_first else out
+
+
+def pad_sequences(sequences, padding_value=0.0, left=False, batch_first=False):
+    """Sequences (L_i, *) in one (max L_i, B, *) array, padded after each (before: ``left``)."""
+    steps = max(len(s) for s in sequences)
+    out = np.full((steps, len(sequences)) + sequences[0].shape[1:], padding_value,
+                  sequences[0].dtype)
+    for b, s in enumerate(sequences):
+        start = steps - len(s) if left else 0
+        out[start:start + len(s), b] = s
+    return np.swapaxes(out, 0, 1) if batch_first else out
+
+
+def multi_head_attention(q, k, v, num_heads, w_in, b_in, w_out, b_out, key_padding_mask=None,
+                         attn_mask=None, average_weights=True):
+    """(output (L, N, E), attention weights) of multi-head attention, sequence-first.
+
+    w_in = (W_q, W_k, W_v) (E, E/kdim/vdim), b_in = (b_q, b_k, b_v) or None; head h attends
+    with softmax(q_h k_h^T / sqrt(E / num_heads) + mask) over its slice of the projections.
+    Masks in MultiheadAttention's convention: bool True = ignore, floats added;
+    key_padding_mask (N, S), attn_mask (L, S) or (N * num_heads, L, S).
+    """
+    length, batch, e = q.shape
+    d = e // num_heads
+    b_in = (0.0, 0.0, 0.0) if b_in is None else b_in
+
+    def heads(x, w, b):  # (len, N, .) -> (N, heads, len, d)
+        y = x @ w.T + b
+        return y.reshape(y.shape[0], batch, num_heads, d).transpose(1, 2, 0, 3)
+
+    qh, kh, vh = (heads(x, w, b) for x, w, b in zip((q, k, v), w_in, b_in))
+    scores = qh @ kh.swapaxes(-1, -2) / np.sqrt(d)
+
+    def additive(mask):
+        return np.where(mask, -np.inf, 0.0) if mask.dtype == bool else mask
+
+    if attn_mask is not None:
+        scores = scores + additive(attn_mask).reshape((-1, num_heads) + scores.shape[2:]
+                                                      if attn_mask.ndim == 3 else scores.shape[2:])
+    if key_padding_mask is not None:
+        scores = scores + additive(key_padding_mask)[:, None, None, :]
+    weights = special.softmax(scores, axis=-1)
+    out = (weights @ vh).transpose(2, 0, 1, 3).reshape(length, batch, e) @ w_out.T
+    out = out if b_out is None else out + b_out
+    return out, (weights.mean(axis=1) if average_weights else weights)

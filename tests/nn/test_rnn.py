@@ -438,13 +438,17 @@ def test_layer_forward_errors_name_the_layer_and_the_shapes():
         gru_bf(np.zeros((2, 5, 2), f))
 
 
-def test_a_packed_sequence_is_refused():
+def test_inputs_other_than_tensors_arrays_or_packed_sequences_are_refused():
+    # (the layers' PackedSequence input is tested in test_rnn_packed.py)
     packed = torch.nn.utils.rnn.pack_padded_sequence(torch.zeros(5, 2, 3), [5, 3])
-    torch.nn.LSTM(3, 4)(packed)  # torch takes it; tinydl does not support it
-    with pytest.raises(TypeError, match="LSTM: input must be a Tensor or an array, got "
-                                        "PackedSequence .PackedSequence is not supported"):
-        nn.LSTM(3, 4)(packed)
-    with pytest.raises(TypeError, match="GRUCell: input must be a Tensor or an array"):
+    with pytest.raises(TypeError, match=r"LSTM: input must be a Tensor, an array or a "
+                                        r"PackedSequence, got torch.nn.utils.rnn.PackedSequence"):
+        nn.LSTM(3, 4)(packed)  # torch's own PackedSequence is not tinydl's
+    ours = tinydl.nn.utils.rnn.pack_padded_sequence(np.zeros((5, 2, 3), np.float32), [5, 3])
+    raises_like_torch(lambda: nn.GRUCell(3, 4)(ours), lambda: torch.nn.GRUCell(3, 4)(packed),
+                      TypeError, "GRUCell: input must be a Tensor or an array, got "
+                                 "tinydl.nn.utils.rnn.PackedSequence")
+    with pytest.raises(TypeError, match="GRUCell: input must be a Tensor or an array, got list"):
         nn.GRUCell(3, 4)([0.0, 1.0, 2.0])
 
 

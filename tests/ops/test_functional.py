@@ -431,5 +431,135 @@ CASES += [
 ]
 
 
+# transposed 3-D convolution against its definition (tests/_reference.py)
+CASES += [
+    OpCase("conv_transpose3d_stride_padding_output_padding",
+           lambda x, w, b: F.conv_transpose3d(x, w, b, (2, 1, 2), (1, 0, 1), (1, 0, 0)),
+           lambda x, w, b: ref.conv_transpose(x, w, b, (2, 1, 2), (1, 0, 1), (1, 0, 0), 1,
+                                              (1, 1, 1)),
+           [(2, 2, 2, 2, 3), (2, 3, 3, 2, 2), (3,)],
+           torch=lambda x, w, b: tF().conv_transpose3d(x, w, b, (2, 1, 2), (1, 0, 1), (1, 0, 0)),
+           empty=[(0, 2, 2, 2, 3), (2, 3, 3, 2, 2), (3,)]),
+    OpCase("conv_transpose3d_groups_dilation_unbatched",
+           lambda x, w: F.conv_transpose3d(x, w, None, 1, (1, 0, 0), (1, 0, 1), 2, (2, 1, 2)),
+           lambda x, w: ref.conv_transpose(x[None], w, None, (1, 1, 1), (1, 0, 0), (1, 0, 1), 2,
+                                           (2, 1, 2))[0],
+           [(4, 2, 2, 2), (4, 1, 2, 2, 2)],
+           torch=lambda x, w: tF().conv_transpose3d(x, w, None, 1, (1, 0, 0), (1, 0, 1), 2,
+                                                    (2, 1, 2))),
+]
+
+
+# fractional max pooling at given samples against tests/_reference.py (which takes the samples
+# in spatial-axis order: torch's 2-D form reads them (w, h)) and torch, which must agree exactly
+SAMPLES_2D, SAMPLES_3D = Arg((2, 3, 2), uniform(0, 1), grad=False), Arg((1, 2, 3), uniform(0, 1),
+                                                                        grad=False)
+CASES += [
+    OpCase("fractional_max_pool2d",
+           lambda x, s: F.fractional_max_pool2d(x, (2, 3), (3, 2), _random_samples=s),
+           lambda x, s: ref.fractional_max_pool(x, (2, 3), (3, 2), s[..., ::-1])[0],
+           [(2, 3, 6, 7), SAMPLES_2D],
+           torch=lambda x, s: tF().fractional_max_pool2d(x, (2, 3), (3, 2), _random_samples=s),
+           empty=[(0, 3, 6, 7), (0, 3, 2)]),
+    OpCase("fractional_max_pool2d_ratio_unbatched",
+           lambda x, s: F.fractional_max_pool2d_with_indices(x, 2, output_ratio=(0.5, 0.7),
+                                                             _random_samples=s)[0],
+           lambda x, s: ref.fractional_max_pool(x[None], (2, 2), (3, 4), s[..., ::-1])[0][0],
+           [(3, 6, 6), Arg((1, 3, 2), uniform(0, 1), grad=False)],
+           torch=lambda x, s: tF().fractional_max_pool2d_with_indices(
+               x, 2, output_ratio=(0.5, 0.7), _random_samples=s)[0]),
+    OpCase("fractional_max_pool3d",
+           lambda x, s: F.fractional_max_pool3d(x, (2, 1, 2), (2, 3, 2), _random_samples=s),
+           lambda x, s: ref.fractional_max_pool(x, (2, 1, 2), (2, 3, 2), s)[0],
+           [(1, 2, 4, 5, 4), SAMPLES_3D],
+           torch=lambda x, s: tF().fractional_max_pool3d(x, (2, 1, 2), (2, 3, 2),
+                                                         _random_samples=s)),
+]
+
+
+# ctc_loss of log_softmax(logits) (torch's gradient is the exact one through log_softmax; see
+# tests/nn/test_ctc.py) against the enumeration of every alignment in tests/_reference.py
+def ctc_row(name, shape, lists, input_lengths, concatenated=False, **kw):
+    targets = np.zeros((len(lists), max(map(len, lists))), np.int64)
+    for i, labels in enumerate(lists):
+        targets[i, :len(labels)] = labels
+    if concatenated:
+        targets = np.concatenate([np.asarray(t, np.int64) for t in lists])
+    lengths = [len(t) for t in lists]
+    if len(shape) == 2:  # unbatched: one target (S,)
+        targets = targets[0]
+    return OpCase(
+        name,
+        lambda z: F.ctc_loss(F.log_softmax(z, dim=-1), targets, input_lengths, lengths, **kw),
+        lambda z: ref.ctc_loss(special.log_softmax(z, -1).reshape(shape[0], -1, shape[-1]),
+                               lists, input_lengths, **kw),
+        [shape],
+        torch=lambda z: tF().ctc_loss(z.log_softmax(-1), torch.from_numpy(targets),
+                                      tuple(input_lengths), tuple(lengths), **kw),
+        gradgrad=False)  # first derivatives only
+
+
+CASES += [
+    ctc_row("ctc_loss", (4, 2, 3), [[1, 1], [2]], (4, 3)),
+    ctc_row("ctc_loss_sum_concatenated_blank", (4, 3, 3), [[0, 1], [], [0, 0]], (4, 2, 3),
+            concatenated=True, blank=2, reduction="sum"),
+    ctc_row("ctc_loss_none_zero_infinity", (4, 2, 3), [[1, 1, 1], [2, 1]], (4, 3),
+            reduction="none", zero_infinity=True),
+    ctc_row("ctc_loss_unbatched", (5, 3), [[1, 2, 2]], (5,)),
+]
+
+# multi_head_attention_forward (sequence-first) against tests/_reference.py; masks keep key 0
+# of every query (a fully masked query is NaN in torch, zero in tinydl: tests/nn)
+def mha_row(name, shapes, masks=(), bias=True, separate=False, unbatched=False, e=4, heads=2):
+    """Inputs: query, key, value, in_proj_weight (or with ``separate`` q/k/v_proj_weight),
+    [in_proj_bias], out_proj_weight, [out_proj_bias] (with ``bias``), then ``masks``."""
+    def parse(args):
+        args = list(args)
+        q, k, v = args[:3]
+        w_in, rest = args[3:6] if separate else args[3:4], args[6 if separate else 4:]
+        b_in = rest.pop(0) if bias else None
+        w_out = rest.pop(0)
+        b_out = rest.pop(0) if bias else None
+        return q, k, v, w_in, b_in, w_out, b_out, dict(zip(masks, rest))
+
+    def run(functional, *args):
+        q, k, v, w_in, b_in, w_out, b_out, extra = parse(args)
+        if separate:
+            extra.update(use_separate_proj_weight=True, q_proj_weight=w_in[0],
+                         k_proj_weight=w_in[1], v_proj_weight=w_in[2])
+        return functional(q, k, v, e, heads, None if separate else w_in[0], b_in, None, None,
+                          False, 0.0, w_out, b_out, **extra)
+
+    def split(w):
+        return None if w is None else (w[:e], w[e:2 * e], w[2 * e:])
+
+    def reference(*args):
+        q, k, v, w_in, b_in, w_out, b_out, extra = parse(args)
+        w_in = tuple(w_in) if separate else split(w_in[0])
+        if unbatched:
+            q, k, v = q[:, None], k[:, None], v[:, None]
+            extra = {n: m[None] if n == "key_padding_mask" else m for n, m in extra.items()}
+        out, weights = ref.multi_head_attention(q, k, v, heads, w_in, split(b_in), w_out, b_out,
+                                                **extra)
+        return (out[:, 0], weights[0]) if unbatched else (out, weights)
+
+    return OpCase(name, lambda *a: run(F.multi_head_attention_forward, *a), reference, shapes,
+                  torch=lambda *a: run(tF().multi_head_attention_forward, *a))
+
+
+KPM = Arg((2, 5), fixed(np.where([[0, 1, 0, 0, 1], [0, 0, 0, 1, 0]], -np.inf, 0.0)),
+          grad=False)  # float, as the float attn_mask beside it (torch deprecates mixing)
+CAUSAL = Arg((3, 5), fixed(np.triu(np.ones((3, 5), bool), 1)), grad=False)
+CASES += [
+    mha_row("multi_head_attention_forward",
+            [(3, 2, 4), (5, 2, 4), (5, 2, 4), (12, 4), (12,), (4, 4), (4,)]),
+    mha_row("multi_head_attention_forward_kpm_float_mask_separate",
+            [(3, 2, 4), (5, 2, 3), (5, 2, 2), (4, 4), (4, 3), (4, 2), (12,), (4, 4), (4,), KPM,
+             (3, 5)], masks=("key_padding_mask", "attn_mask"), separate=True),
+    mha_row("multi_head_attention_forward_unbatched_causal_no_bias",
+            [(3, 4), (5, 4), (5, 4), (12, 4), (4, 4), CAUSAL], masks=("attn_mask",),
+            bias=False, unbatched=True),
+]
+
 class TestFunctional(OpTable):
     cases = CASES

@@ -84,3 +84,26 @@ __all__ += ["Hardshrink", "Softshrink", "Threshold", "RReLU", "Softmax2d", "Cosi
 from tinydl.nn.misc import EmbeddingBag  # noqa: E402
 
 __all__ += ["EmbeddingBag"]
+from tinydl.nn.conv3d import ConvTranspose3d  # noqa: E402
+
+__all__ += ["ConvTranspose3d"]
+from tinydl.nn.attention import TransformerDecoderLayer  # noqa: E402
+from tinydl.nn.transformer import Transformer, TransformerDecoder, TransformerEncoder  # noqa: E402
+
+__all__ += ["TransformerEncoder", "TransformerDecoderLayer", "TransformerDecoder", "Transformer"]
+from tinydl.nn.losses import CTCLoss  # noqa: E402
+
+__all__ += ["CTCLoss"]
+from tinydl.nn.pooling import FractionalMaxPool2d, FractionalMaxPool3d  # noqa: E402
+
+__all__ += ["FractionalMaxPool2d", "FractionalMaxPool3d"]
+from tinydl.nn.lazy import (LazyBatchNorm1d, LazyBatchNorm2d, LazyBatchNorm3d,  # noqa: E402
+                            LazyConv1d, LazyConv2d, LazyConv3d, LazyConvTranspose1d,
+                            LazyConvTranspose2d, LazyConvTranspose3d, LazyInstanceNorm1d,
+                            LazyInstanceNorm2d, LazyInstanceNorm3d, LazyLinear, LazyModuleMixin,
+                            UninitializedBuffer, UninitializedParameter)
+
+__all__ += ["LazyLinear", "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d",
+            "LazyConvTranspose2d", "LazyConvTranspose3d", "LazyBatchNorm1d", "LazyBatchNorm2d",
+            "LazyBatchNorm3d", "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanceNorm3d",
+            "LazyModuleMixin", "UninitializedParameter", "UninitializedBuffer"]

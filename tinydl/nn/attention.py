@@ -1,37 +1,22 @@
-"""Attention layers: ``MultiheadAttention`` and ``TransformerEncoderLayer``, as in ``torch.nn``.
+"""Attention layers: ``MultiheadAttention``, ``TransformerEncoderLayer`` and
+``TransformerDecoderLayer``, as in ``torch.nn`` (the stacks are in ``transformer.py``).
 
 Parameter names, shapes and initialisation are torch's, so a torch ``state_dict`` (as arrays)
-loads into them unchanged. The attention itself is ``F._attention`` (scaled dot-product
-attention composed of core ops), so everything is differentiable to any order.
+loads into them unchanged. ``MultiheadAttention`` runs the computation of
+``F.multi_head_attention_forward`` with its own parameters; the attention itself is
+``F._attention`` (scaled dot-product attention composed of core ops), so everything is
+differentiable to any order.
 """
 import numpy as np
 
 from tinydl.nn import functional as F
 from tinydl.nn import init
 from tinydl.nn.dropout import Dropout
-from tinydl.ops._checks import _check_float_dtypes, _tensor
-from tinydl.nn.functional.attention import _attention
+from tinydl.nn.functional.attention import _multi_head_attention
 from tinydl.nn.linear import Linear
 from tinydl.nn.module import Module, Parameter, _check_size, _parameter_dtype
 from tinydl.nn.normalization import LayerNorm
-from tinydl.tensor import Tensor, _check_device
-
-
-def _additive_mask(mask, dtype, caller, name):
-    """A torch-style MultiheadAttention mask as a float Tensor to add to the scores.
-
-    bool: True = NOT allowed to attend (-inf), False = 0; float: added as it is.
-    """
-    mask = _tensor(mask, caller, name)
-    if mask.dtype == np.bool_:
-        return Tensor._wrap(np.where(mask.data, -np.inf, 0.0).astype(dtype))
-    if mask.dtype.kind != "f":
-        raise TypeError(f"{caller}: only bool and floating types of {name} are supported, got "
-                        f"dtype {mask.dtype}")
-    if mask.dtype != dtype:  # a float64 mask made float32 attention float64 (torch refuses)
-        raise TypeError(f"{caller}: a float {name} must have the input's dtype {np.dtype(dtype)}, "
-                        f"got {mask.dtype} (cast it, or pass a bool mask)")
-    return mask
+from tinydl.tensor import _check_device
 
 
 class MultiheadAttention(Module):
@@ -118,71 +103,11 @@ class MultiheadAttention(Module):
         """(attn_output, attn_weights): output shaped like ``query`` with E features; weights
         (N, L, S) averaged over heads, or (N, num_heads, L, S), or None if not
         ``need_weights`` (the batch axis dropped for unbatched input)."""
-        name = "MultiheadAttention"
-        q, k, v = (_tensor(t, name, n) for t, n in ((query, "query"), (key, "key"),
-                                                    (value, "value")))
-        ref = self.out_proj.weight
-        for t in (q, k, v):
-            _check_float_dtypes(t, ref, name)
-        batched = q.ndim == 3
-        if q.ndim not in (2, 3) or k.ndim != q.ndim or v.ndim != q.ndim:
-            raise ValueError(f"{name}: expected query, key and value all 3-D (batched) or all "
-                             f"2-D (unbatched), got shapes {q.shape}, {k.shape}, {v.shape}")
-        if not batched:
-            q, k, v = q[None], k[None], v[None]
-        elif not self.batch_first:
-            q, k, v = q.swapaxes(0, 1), k.swapaxes(0, 1), v.swapaxes(0, 1)
-        n, tgt, e = q.shape
-        src = k.shape[1]
-        if (e != self.embed_dim or k.shape[2] != self.kdim or v.shape[2] != self.vdim
-                or k.shape[:2] != v.shape[:2] or k.shape[0] != n):
-            raise ValueError(f"{name}: expected query (.., {self.embed_dim}), key (.., "
-                             f"{self.kdim}) and value (.., {self.vdim}) with matching batch "
-                             f"and key/value lengths, got shapes {tuple(query.shape)}, "
-                             f"{tuple(key.shape)}, {tuple(value.shape)}")
-        h, d = self.num_heads, self.head_dim
-        (wq, wk, wv), (bq, bk, bv) = self._projections()
-
-        def heads(x, w, b, length):
-            return F.linear(x, w, b).reshape((n, length, h, d)).swapaxes(1, 2)
-
-        qh, kh, vh = heads(q, wq, bq, tgt), heads(k, wk, bk, src), heads(v, wv, bv, src)
-
-        mask = None
-        if attn_mask is not None:
-            mask = _additive_mask(attn_mask, q.dtype, name, "attn_mask")
-            if mask.shape == (tgt, src):
-                pass
-            elif batched and mask.shape == (n * h, tgt, src):
-                mask = mask.reshape((n, h, tgt, src))
-            elif not batched and mask.shape == (h, tgt, src):
-                mask = mask[None]
-            else:
-                raise ValueError(f"{name}: attn_mask must be ({tgt}, {src}) or "
-                                 f"({n * h if batched else h}, {tgt}, {src}), got "
-                                 f"{tuple(mask.shape)}")
-        elif is_causal:
-            mask = Tensor._wrap(np.triu(np.full((tgt, src), -np.inf, dtype=q.dtype), 1))
-        if key_padding_mask is not None:
-            kpm = _additive_mask(key_padding_mask, q.dtype, name, "key_padding_mask")
-            if kpm.shape != ((n, src) if batched else (src,)):
-                raise ValueError(f"{name}: key_padding_mask must be "
-                                 f"{(n, src) if batched else (src,)}, got {tuple(kpm.shape)}")
-            kpm = kpm.reshape((n, 1, 1, src))
-            mask = kpm if mask is None else mask + kpm
-
-        p = self.dropout if self.training else 0.0
-        out, weights = _attention(qh, kh, vh, mask, p, None, name)
-        out = self.out_proj(out.swapaxes(1, 2).reshape((n, tgt, e)))
-        if not batched:
-            out = out[0]
-        elif not self.batch_first:
-            out = out.swapaxes(0, 1)
-        if not need_weights:
-            return out, None
-        if average_attn_weights:
-            weights = weights.mean(axis=1)
-        return out, (weights if batched else weights[0])
+        return _multi_head_attention(
+            query, key, value, self.embed_dim, self.num_heads, self._projections(),
+            self.out_proj.weight, self.out_proj.bias, key_padding_mask, need_weights,
+            attn_mask, average_attn_weights, is_causal, self.dropout if self.training else 0.0,
+            self.batch_first, "MultiheadAttention")
 
     def extra_repr(self):
         return (f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, "
@@ -192,7 +117,71 @@ class MultiheadAttention(Module):
 _ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}
 
 
-class TransformerEncoderLayer(Module):
+def _activation_fn(activation, caller):
+    """torch's ``activation`` argument of the Transformer layers: 'relu', 'gelu' or a callable."""
+    if isinstance(activation, str):
+        if activation not in _ACTIVATIONS:
+            raise ValueError(f"{caller}: activation should be relu/gelu, not {activation!r}")
+        return _ACTIVATIONS[activation]
+    if callable(activation):
+        return activation
+    raise TypeError(f"{caller}: activation must be 'relu', 'gelu' or a callable, got "
+                    f"{activation!r}")
+
+
+class _TransformerLayer(Module):
+    """What torch's encoder and decoder layers share.
+
+    One ``MultiheadAttention`` per name in ``attentions`` (('self_attn',) for the encoder,
+    ('self_attn', 'multihead_attn') for the decoder), the feed-forward block
+    ``linear2(dropout(activation(linear1(x))))``, and one LayerNorm ``norm<i>`` and one
+    Dropout ``dropout<i>`` per sublayer (the attentions, then the feed-forward block).
+    Submodules are registered in torch's order, so ``state_dict`` keys come out in its order.
+    """
+
+    def __init__(self, attentions, d_model, nhead, dim_feedforward, dropout, activation,
+                 layer_norm_eps, batch_first, norm_first, bias, dtype):
+        super().__init__()
+        for attr in attentions:
+            setattr(self, attr, MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
+                                                   batch_first=batch_first, dtype=dtype))
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
+        self.dropout = Dropout(dropout)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
+        self.norm_first = norm_first
+        sublayers = range(1, len(attentions) + 2)
+        for i in sublayers:
+            setattr(self, f"norm{i}", LayerNorm(d_model, eps=layer_norm_eps, bias=bias,
+                                                dtype=dtype))
+        for i in sublayers:
+            setattr(self, f"dropout{i}", Dropout(dropout))
+        self.activation = _activation_fn(activation, type(self).__name__)
+
+    def _sublayer(self, x, norm, block):
+        """Post-norm ``norm(x + block(x))``, or pre-norm ``x + block(norm(x))`` with
+        ``norm_first`` (Xiong et al. 2020)."""
+        return x + block(norm(x)) if self.norm_first else norm(x + block(x))
+
+    def _attend(self, attn_name, x, memory, attn_mask, key_padding_mask, is_causal,
+                mask_names):
+        """``attn_name``'s output for queries ``x`` over ``memory`` (no weights). An error is
+        re-raised with the layer, the attention and ``mask_names`` (the caller's names of its
+        two masks: ``tgt_mask``, not MultiheadAttention's ``attn_mask``) in front."""
+        try:
+            return getattr(self, attn_name)(
+                x, memory, memory, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
+                need_weights=False, is_causal=is_causal)[0]
+        except (ValueError, TypeError) as error:
+            if type(error) not in (ValueError, TypeError):
+                raise
+            raise type(error)(f"{type(self).__name__}.{attn_name} (masks: {mask_names}): "
+                              f"{error}") from error
+
+    def _feed_forward(self, x):
+        return self.linear2(self.dropout(self.activation(self.linear1(x))))
+
+
+class TransformerEncoderLayer(_TransformerLayer):
     """One Transformer encoder layer: self-attention then a feed-forward block, torch's layout.
 
     Post-norm (default): ``x = norm1(x + sa(x)); x = norm2(x + ff(x))``; ``norm_first``:
@@ -207,42 +196,62 @@ class TransformerEncoderLayer(Module):
     def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation="relu",
                  layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True,
                  dtype=np.float32):
-        super().__init__()
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
-                                            batch_first=batch_first, dtype=dtype)
-        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
-        self.dropout = Dropout(dropout)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
-        self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.dropout1 = Dropout(dropout)
-        self.dropout2 = Dropout(dropout)
-        if isinstance(activation, str):
-            if activation not in _ACTIVATIONS:
-                raise ValueError(f"TransformerEncoderLayer: activation should be relu/gelu, "
-                                 f"not {activation!r}")
-            self.activation = _ACTIVATIONS[activation]
-        elif callable(activation):
-            self.activation = activation
-        else:
-            raise TypeError(f"TransformerEncoderLayer: activation must be 'relu', 'gelu' or a "
-                            f"callable, got {activation!r}")
+        super().__init__(("self_attn",), d_model, nhead, dim_feedforward, dropout, activation,
+                         layer_norm_eps, batch_first, norm_first, bias, dtype)
 
     def _sa_block(self, x, attn_mask, key_padding_mask, is_causal):
-        x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
-                           need_weights=False, is_causal=is_causal)[0]
-        return self.dropout1(x)
+        return self.dropout1(self._attend("self_attn", x, x, attn_mask, key_padding_mask,
+                                          is_causal, "src_mask, src_key_padding_mask"))
 
     def _ff_block(self, x):
-        return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+        return self.dropout2(self._feed_forward(x))
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
-        x = src
-        if self.norm_first:
-            x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
-            x = x + self._ff_block(self.norm2(x))
-        else:
-            x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask, is_causal))
-            x = self.norm2(x + self._ff_block(x))
-        return x
+        x = self._sublayer(src, self.norm1, lambda y: self._sa_block(
+            y, src_mask, src_key_padding_mask, is_causal))
+        return self._sublayer(x, self.norm2, self._ff_block)
+
+
+class TransformerDecoderLayer(_TransformerLayer):
+    """One Transformer decoder layer: self-attention, attention over the encoder's output
+    (``memory``), then a feed-forward block, torch's layout.
+
+    Post-norm (default): ``x = norm1(x + sa(x)); x = norm2(x + mha(x, memory));
+    x = norm3(x + ff(x))``; ``norm_first``: ``x = x + sa(norm1(x)); x = x + mha(norm2(x),
+    memory); x = x + ff(norm3(x))``, with ``ff`` as the encoder layer's and the three blocks'
+    outputs through ``dropout1``/``dropout2``/``dropout3``. Submodules and parameter names are
+    torch's (``self_attn``, ``multihead_attn``, ``linear1``, ``linear2``, ``norm1``-``norm3``).
+    tgt (T, N, E) — (N, T, E) with ``batch_first`` — or unbatched (T, E); memory likewise
+    with S positions. ``tgt_mask`` (T, T) / ``memory_mask`` (T, S) and the key padding masks
+    (N, T) / (N, S) are ``MultiheadAttention``'s masks. As tinydl's MultiheadAttention,
+    ``tgt_is_causal=True`` without ``tgt_mask`` builds the causal mask (torch refuses).
+    """
+
+    def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation=F.relu,
+                 layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True,
+                 device=None, dtype=None):
+        if device is not None:
+            _check_device(device, "TransformerDecoderLayer")
+        super().__init__(("self_attn", "multihead_attn"), d_model, nhead, dim_feedforward,
+                         dropout, activation, layer_norm_eps, batch_first, norm_first, bias,
+                         _parameter_dtype(dtype))
+
+    def _sa_block(self, x, attn_mask, key_padding_mask, is_causal):
+        return self.dropout1(self._attend("self_attn", x, x, attn_mask, key_padding_mask,
+                                          is_causal, "tgt_mask, tgt_key_padding_mask"))
+
+    def _mha_block(self, x, memory, attn_mask, key_padding_mask, is_causal):
+        return self.dropout2(self._attend("multihead_attn", x, memory, attn_mask,
+                                          key_padding_mask, is_causal,
+                                          "memory_mask, memory_key_padding_mask"))
+
+    def _ff_block(self, x):
+        return self.dropout3(self._feed_forward(x))
+
+    def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
+                memory_key_padding_mask=None, tgt_is_causal=False, memory_is_causal=False):
+        x = self._sublayer(tgt, self.norm1, lambda y: self._sa_block(
+            y, tgt_mask, tgt_key_padding_mask, tgt_is_causal))
+        x = self._sublayer(x, self.norm2, lambda y: self._mha_block(
+            y, memory, memory_mask, memory_key_padding_mask, memory_is_causal))
+        return self._sublayer(x, self.norm3, self._ff_block)

@@ -94,11 +94,13 @@ class _ConvNd(Module):
     def extra_repr(self):
         text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}")
-        if self.padding not in ((0,), (0, 0)):
+        # (torch's rule, for 1-, 2- and 3-d: default padding, dilation and output padding
+        # are left out; a padding string such as 'same' is shown)
+        if self.padding != (0,) * len(self.padding):
             text += f", padding={self.padding}"
-        if self.dilation not in ((1,), (1, 1)):
+        if self.dilation != (1,) * len(self.dilation):
             text += f", dilation={self.dilation}"
-        if self.transposed and self.output_padding not in ((0,), (0, 0)):
+        if self.transposed and self.output_padding != (0,) * len(self.output_padding):
             text += f", output_padding={self.output_padding}"
         if self.groups != 1:
             text += f", groups={self.groups}"

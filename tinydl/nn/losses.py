@@ -300,3 +300,20 @@ class GaussianNLLLoss(_Loss):
 
     def extra_repr(self):
         return _settings(self, "full", "eps")
+
+
+class CTCLoss(_Loss):
+    """Connectionist temporal classification loss over all alignments of each target to its
+    frames; see ``functional.ctc_loss``. Called as ``loss(log_probs, targets, input_lengths,
+    target_lengths)``."""
+
+    def __init__(self, blank=0, reduction="mean", zero_infinity=False):
+        super().__init__(reduction)
+        self.blank, self.zero_infinity = blank, zero_infinity
+
+    def forward(self, log_probs, targets, input_lengths, target_lengths):
+        return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank,
+                          self.reduction, self.zero_infinity)
+
+    def extra_repr(self):
+        return _settings(self, "blank", "zero_infinity")

@@ -1,6 +1,8 @@
 """Pooling layers: ``MaxPool1d/2d/3d``, ``AvgPool1d/2d/3d``, ``AdaptiveAvgPool1d/2d/3d``,
-``AdaptiveMaxPool1d/2d/3d``, ``LPPool1d/2d/3d``, ``MaxUnpool1d/2d/3d``."""
+``AdaptiveMaxPool1d/2d/3d``, ``LPPool1d/2d/3d``, ``MaxUnpool1d/2d/3d``,
+``FractionalMaxPool2d/3d``."""
 from tinydl.nn import functional as F
+from tinydl.nn.functional.fractional_pool import _output_ratio as _fractional_output_ratio
 from tinydl.nn.module import Module
 
 
@@ -263,3 +265,55 @@ class AvgPool3d(Module):
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class _FractionalMaxPool(Module):
+    """What FractionalMaxPool2d/3d share: the output size (``output_size``) or its ratio to the
+    input's (``output_ratio``, each in (0, 1)), exactly one of them, checked here as torch's
+    constructor does; ``_random_samples`` (N, C, n), when given, is a buffer (as torch's) and
+    fixes the windows, otherwise every call draws new ones."""
+
+    n = None
+    function = None
+
+    def __init__(self, kernel_size, output_size=None, output_ratio=None, return_indices=False,
+                 _random_samples=None):
+        super().__init__()
+        name, n = type(self).__name__, self.n
+        self.kernel_size = F._tuple(kernel_size, n, name, "kernel_size", 1)
+        if output_size is None and output_ratio is None:
+            raise ValueError(f"{name} requires specifying either an output size, or a pooling "
+                             "ratio")
+        if output_size is not None and output_ratio is not None:
+            raise ValueError(f"{name}: only one of output_size and output_ratio may be specified")
+        self.output_size = (None if output_size is None
+                            else F._tuple(output_size, n, name, "output_size", 0))
+        self.output_ratio = (None if output_ratio is None
+                             else _fractional_output_ratio(output_ratio, n, name))
+        self.return_indices = return_indices
+        self.register_buffer("_random_samples", _random_samples)
+
+    def forward(self, x):
+        return type(self).function(x, self.kernel_size, self.output_size, self.output_ratio,
+                                   self.return_indices, self._random_samples)
+
+    def extra_repr(self):
+        size = (f"output_size={self.output_size}" if self.output_size is not None
+                else f"output_ratio={self.output_ratio}")
+        return f"kernel_size={self.kernel_size}, {size}"
+
+
+class FractionalMaxPool2d(_FractionalMaxPool):
+    """Fractional max pooling of (N, C, H, W) at pseudo-random window starts; see
+    ``F.fractional_max_pool2d``."""
+
+    n = 2
+    function = staticmethod(F.fractional_max_pool2d)
+
+
+class FractionalMaxPool3d(_FractionalMaxPool):
+    """Fractional max pooling of (N, C, D, H, W) at pseudo-random window starts; see
+    ``F.fractional_max_pool3d``."""
+
+    n = 3
+    function = staticmethod(F.fractional_max_pool3d)

@@ -10,7 +10,10 @@ computes its input projection ``x W_ih^T + b_ih`` for all time steps in one matm
 loops over the time steps for the recurrence. Each update rule is written once, in a
 ``_*Rule`` class that the cell and the layer of that kind share.
 
-Sequences are padded tensors: ``PackedSequence`` (``torch.nn.utils.rnn``) is not supported.
+The layers take padded sequences (one (L, N, H_in) tensor, every sequence L steps long) or a
+``PackedSequence`` (``tinydl.nn.utils.rnn``) of sequences of different lengths: each then runs
+for its own length only, the reverse direction starting at its own last step, and h_n holds
+each sequence's state at its own last step.
 """
 import math
 import numbers
@@ -22,6 +25,7 @@ from tinydl.nn import functional as F
 from tinydl.nn import init
 from tinydl.nn.module import (Module, Parameter, _check_size, _layer_input,
                               _parameter_dtype)
+from tinydl.nn.utils.rnn import PackedSequence, _batch_sizes
 from tinydl.ops import concatenate, expand_dims, relu, sigmoid, split, stack, tanh
 from tinydl.ops._util import ShapeError
 from tinydl.tensor import Tensor, _check_device
@@ -110,13 +114,14 @@ def _reset_uniform(module):
         init.uniform_(param, -bound, bound)
 
 
-def _input(module, input, param):
-    """The input as a Tensor of the parameters' dtype; a PackedSequence (or anything else that
-    is not a Tensor or an array) is refused."""
+def _input(module, input, param, accepted="a Tensor or an array"):
+    """The input as a Tensor of the parameters' dtype; anything but ``accepted`` (a Tensor or
+    an array; the layers' forward takes a PackedSequence before calling this) is refused."""
     if not isinstance(input, (Tensor, np.ndarray)):
-        raise TypeError(f"{type(module).__name__}: input must be a Tensor or an array, got "
-                        f"{type(input).__name__} (PackedSequence is not supported: pad the "
-                        "sequences into one tensor)")
+        kind = type(input)
+        what = (kind.__name__ if kind.__module__ == "builtins"  # torch's PackedSequence is
+                else f"{kind.__module__}.{kind.__name__}")  # named so, not to pass for ours
+        raise TypeError(f"{type(module).__name__}: input must be {accepted}, got {what}")
     return _layer_input(module, input, param)
 
 
@@ -169,6 +174,49 @@ def _time_steps(x):
         return [x[0]]
     half = x.shape[0] // 2
     return _time_steps(x[:half]) + _time_steps(x[half:])
+
+
+def _packed_steps(x, sizes):
+    """The blocks of sizes[0], sizes[1], ... rows of packed rows x (one block per time
+    step), cut by halving for the reason ``_time_steps`` gives."""
+    if len(sizes) == 1:
+        return [x]
+    half = len(sizes) // 2
+    top = int(sum(sizes[:half]))
+    return _packed_steps(x[:top], sizes[:half]) + _packed_steps(x[top:], sizes[half:])
+
+
+def _packed_recurrence(step, xws, state, sizes, reverse, weights):
+    """One direction of one layer over packed sequences, sorted by decreasing length.
+
+    ``xws[t]`` (sizes[t], gates) is step t's input projection for the sequences still running
+    at t, which are the first sizes[t]; ``state`` holds every sequence's initial state
+    (batch, *). Forward, a sequence's state leaves the batch after its last step and is its
+    final state. In reverse, a sequence joins the batch at its own last step, from its initial
+    state, and all end at t = 0. Returns (the h of every step, the final state).
+    """
+    hs = []
+    if reverse:
+        initial, running = state, sizes[-1]
+        state = tuple(s[:running] for s in initial) if running < len(initial[0]) else initial
+        for xw, size in zip(reversed(xws), reversed(sizes)):
+            if size > running:  # sequences running..size-1 end at this step: they start here
+                state = tuple(concatenate([s, s0[running:size]])
+                              for s, s0 in zip(state, initial))
+                running = size
+            state = step(xw, state, *weights)
+            hs.append(state[0])
+        return hs[::-1], state
+    finished = []  # the final states of the sequences that ended, latest (shortest) last
+    for xw, size in zip(xws, sizes):
+        if size < len(state[0]):
+            finished.append(tuple(s[size:] for s in state))
+            state = tuple(s[:size] for s in state)
+        state = step(xw, state, *weights)
+        hs.append(state[0])
+    if finished:
+        state = tuple(concatenate([s, *ended[::-1]]) for s, *ended in zip(state, *finished))
+    return hs, state
 
 
 # ----------------------------------------------------------------------------- cells
@@ -352,9 +400,16 @@ class _LayerBase(Module):
         last layer's h_t at every step, the forward direction's features first; h_n and c_n
         hold each layer's and direction's final state at index layer * num_directions +
         direction (the reverse direction's final state is the one at t = 0).
+
+        input may also be a ``PackedSequence`` of data (sum of lengths, input_size); output is
+        then the PackedSequence of the last layer's h_t (same batch_sizes and indices), h_0
+        and h_n have N = the number of sequences in their original order, and each
+        sequence's final state is the one at its own last step (reverse: at t = 0).
         """
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         name = type(self).__name__
-        x = _input(self, input, self.weight_ih_l0)
+        x = _input(self, input, self.weight_ih_l0, "a Tensor, an array or a PackedSequence")
         if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
             layout = "(N, L, H_in)" if self.batch_first else "(L, N, H_in)"
             raise ShapeError(f"{name}: expected input of shape {layout} or unbatched "
@@ -369,14 +424,49 @@ class _LayerBase(Module):
         if steps == 0:
             raise ShapeError(f"{name}: expected a sequence length larger than 0, got input of "
                              f"shape {tuple(input.shape)}")
-        directions = self._directions
-        rows = self.num_layers * directions
+        states = self._initial_states(hx, batch, batched)
+        x, final = self._layers(x, states)
+        if not batched:
+            x, final = x[:, 0], tuple(s[:, 0] for s in final)
+        elif self.batch_first:
+            x = x.swapaxes(0, 1)
+        return x, (final if len(final) > 1 else final[0])
+
+    def _forward_packed(self, packed, hx):
+        """``forward`` on a PackedSequence: the layers run on the sorted sequences (hx is
+        permuted by sorted_indices into that order, h_n back by unsorted_indices)."""
+        name = type(self).__name__
+        sizes = _batch_sizes(packed, name).tolist()
+        x = _input(self, packed.data, self.weight_ih_l0)
+        if x.ndim != 2 or x.shape[-1] != self.input_size:
+            raise ShapeError(f"{name}: expected PackedSequence data of shape (sum of lengths, "
+                             f"H_in) with H_in = input_size = {self.input_size}, got {x.shape}")
+        states = self._initial_states(hx, sizes[0], True)
+        if packed.sorted_indices is not None:
+            states = tuple(s[:, packed.sorted_indices.data] for s in states)
+        x, final = self._layers(x, states, sizes)
+        if packed.unsorted_indices is not None:
+            final = tuple(s[:, packed.unsorted_indices.data] for s in final)
+        output = PackedSequence(x, packed.batch_sizes, packed.sorted_indices,
+                                packed.unsorted_indices)
+        return output, (final if len(final) > 1 else final[0])
+
+    def _initial_states(self, hx, batch, batched):
+        """h_0 (and c_0) for ``batch`` sequences: zeros for hx=None, else hx checked."""
+        rows = self.num_layers * self._directions
         out_size = self.proj_size or self.hidden_size
         shapes = [(rows, batch, out_size), (rows, batch, self.hidden_size)]
         first = "num_layers * num_directions"
         labels = [(first, "batch", "proj_size" if self.proj_size else "hidden_size"),
                   (first, "batch", "hidden_size")]
-        states = _initial_state(self, hx, shapes, labels, 1, batched, self.weight_ih_l0.dtype)
+        return _initial_state(self, hx, shapes, labels, 1, batched, self.weight_ih_l0.dtype)
+
+    def _layers(self, x, states, sizes=None):
+        """Every layer and direction over x: padded, time-major (L, N, H_in), when ``sizes``
+        is None, else packed rows (sum(sizes), H_in) with sizes[t] sequences at step t.
+        Returns the last layer's output (x's layout) and the final states stacked as h_n
+        (an LSTM's (h_n, c_n))."""
+        directions = self._directions
         finals = []  # the final state of each layer and direction, in h_n's order
         for layer in range(self.num_layers):
             if layer and self.dropout and self.training:
@@ -387,20 +477,21 @@ class _LayerBase(Module):
                 w_ih, w_hh, b_ih, b_hh, w_hr = (None if n is None else getattr(self, n)
                                                 for n in self._weight_names[k])
                 state = tuple(s[k] for s in states)
-                xws = _time_steps(F.linear(x, w_ih, b_ih))  # one matmul for every step
-                hs = []
-                for xw in (reversed(xws) if direction else xws):
-                    state = self._step(xw, state, w_hh, b_hh, w_hr)
-                    hs.append(state[0])
-                outputs.append(stack(hs[::-1] if direction else hs))
+                xw = F.linear(x, w_ih, b_ih)  # one matmul for every step
+                if sizes is None:
+                    xws = _time_steps(xw)
+                    hs = []
+                    for xw in (reversed(xws) if direction else xws):
+                        state = self._step(xw, state, w_hh, b_hh, w_hr)
+                        hs.append(state[0])
+                    outputs.append(stack(hs[::-1] if direction else hs))
+                else:
+                    hs, state = _packed_recurrence(self._step, _packed_steps(xw, sizes), state,
+                                                   sizes, direction, (w_hh, b_hh, w_hr))
+                    outputs.append(concatenate(hs))
                 finals.append(state)
             x = outputs[0] if directions == 1 else concatenate(outputs, axis=-1)
-        final = tuple(stack(list(s)) for s in zip(*finals))
-        if not batched:
-            x, final = x[:, 0], tuple(s[:, 0] for s in final)
-        elif self.batch_first:
-            x = x.swapaxes(0, 1)
-        return x, (final if len(final) > 1 else final[0])
+        return x, tuple(stack(list(s)) for s in zip(*finals))
 
     def extra_repr(self):
         text = f"{self.input_size}, {self.hidden_size}"

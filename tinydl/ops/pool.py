@@ -90,7 +90,7 @@ def max_pool_offsets(x, geom, out_hw):
     maximum is replaced by a NaN or a strictly larger value.
     """
     out_h, out_w = out_hw
-    padded = pad(x, geom, out_h, out_w, -np.inf)
+    padded = pad(x, geom, out_h, out_w, _lowest(x.dtype))
     windows = list(_windows(geom, out_h, out_w))
     out = padded[:, :, windows[0][1], windows[0][2]].copy()
     for _, rows, columns in windows[1:]:
@@ -108,6 +108,12 @@ def max_pool_offsets(x, geom, out_hw):
         # running maximum starts at the window's first position inside the input.
         np.copyto(indices, _first_inside(geom, out_h, out_w), where=np.isneginf(out))
     return out, indices
+
+
+def _lowest(dtype):
+    """The padding of max pooling, which never wins: -inf, or an integer dtype's smallest
+    value (-inf cast to an integer is undefined; NumPy warns and gives that value here)."""
+    return np.iinfo(dtype).min if dtype.kind in "iu" else -np.inf
 
 
 def _first_inside(geom, out_h, out_w):
@@ -150,7 +156,7 @@ class MaxPool2d(Function):
         elif indices is None:
             out, indices = max_pool_offsets(x, geom, out_hw)
         else:
-            padded = pad(x, geom, out_hw[0], out_hw[1], -np.inf)
+            padded = pad(x, geom, out_hw[0], out_hw[1], _lowest(x.dtype))
             out = np.empty(x.shape[:2] + tuple(out_hw), dtype=x.dtype)
             for k, rows, columns in _windows(geom, *out_hw):
                 np.copyto(out, padded[:, :, rows, columns], where=indices == k)

@@ -219,7 +219,8 @@ class Optimizer:
         """
         name = type(self).__name__
         if not isinstance(param_group, dict):
-            raise TypeError(f"{name}.add_param_group: expected a dict, got {type(param_group).__name__}")
+            raise TypeError(f"{name}.add_param_group: expected a dict, got "
+                            f"{type(param_group).__name__}")
         if "params" not in param_group:
             raise ValueError(f"{name}.add_param_group: the group has no 'params' entry")
         params = param_group["params"]
@@ -239,8 +240,11 @@ class Optimizer:
             if not isinstance(p, Tensor):
                 raise TypeError(f"{name}: can only optimize Tensors (or (name, Tensor) pairs, "
                                 f"all of them), got {type(p).__name__}")
-            if not np.issubdtype(p.data.dtype, np.floating):
-                raise TypeError(f"{name}: can only optimize floating-point Tensors, got dtype {p.data.dtype}")
+            # p.dtype, not p.data.dtype: a lazy module's UninitializedParameter has a dtype
+            # and no data yet; it is filled in place by its first forward, as torch's
+            if not np.issubdtype(p.dtype, np.floating):
+                raise TypeError(f"{name}: can only optimize floating-point Tensors, got dtype "
+                                f"{p.dtype}")
             # backward never fills the .grad of a computed tensor, so it would never train.
             if not p.is_leaf:
                 raise ValueError(f"{name}: can't optimize a non-leaf Tensor (params[{i}] of the "
@@ -399,7 +403,8 @@ class Optimizer:
                 by_index[int(i)] = p
         new_groups = []
         for saved, group in zip(saved_groups, self.param_groups):
-            new_group = {k: _restore_option(v, group.get(k), f"{name}.load_state_dict: option {k!r}")
+            new_group = {k: _restore_option(v, group.get(k),
+                                            f"{name}.load_state_dict: option {k!r}")
                          for k, v in saved.items() if k != "params"}
             for key, value in self.defaults.items():  # an option the checkpoint predates
                 new_group.setdefault(key, value)

@@ -85,3 +85,15 @@ __all__ += ["hardshrink", "softshrink", "threshold", "rrelu", "relu_", "elu_", "
 from tinydl.nn.functional.sampling import affine_grid, grid_sample  # noqa: E402
 from tinydl.nn.functional.bags import embedding_bag  # noqa: E402
 __all__ += ["affine_grid", "grid_sample", "embedding_bag"]
+from tinydl.nn.functional.conv3d import conv_transpose3d  # noqa: E402
+__all__ += ["conv_transpose3d"]
+from tinydl.nn.functional.ctc import ctc_loss  # noqa: E402
+__all__ += ["ctc_loss"]
+from tinydl.nn.functional.fractional_pool import (  # noqa: E402
+    fractional_max_pool2d, fractional_max_pool2d_with_indices, fractional_max_pool3d,
+    fractional_max_pool3d_with_indices)
+__all__ += ["fractional_max_pool2d", "fractional_max_pool2d_with_indices",
+            "fractional_max_pool3d", "fractional_max_pool3d_with_indices"]
+from tinydl.nn.functional.attention import multi_head_attention_forward  # noqa: E402
+
+__all__ += ["multi_head_attention_forward"]

@@ -6,13 +6,18 @@ matmul again, so it is differentiable to any order. Masks follow
 TAKE PART (True = attend), a float mask is added to the scores. A row whose every entry is
 masked out gives zero weights (and a zero output row), as torch's CPU kernels do, instead of
 the NaN a plain softmax of -inf would give.
+
+``multi_head_attention_forward`` (what ``nn.MultiheadAttention`` runs) projects query, key
+and value, splits the heads, runs the same attention and projects back. Its masks follow
+``MultiheadAttention``'s convention instead: bool True = IGNORE that key.
 """
 import math
 
 import numpy as np
 
 import tinydl
-from tinydl.ops._checks import _tensor
+from tinydl.ops._checks import _check_float_dtypes, _tensor
+from tinydl.nn.functional.linear import linear
 from tinydl.nn.functional.misc import dropout as _dropout
 from tinydl.tensor import Tensor
 
@@ -106,3 +111,159 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         if q.ndim >= 2 and k.ndim >= 2:
             mask = Tensor._wrap(np.tril(np.ones((q.shape[-2], k.shape[-2]), dtype=bool)))
     return _attention(q, k, v, mask, dropout_p, scale, name)[0]
+
+
+def _additive_mask(mask, dtype, caller, name):
+    """A torch-style MultiheadAttention mask as a float Tensor to add to the scores.
+
+    bool: True = NOT allowed to attend (-inf), False = 0; float: added as it is.
+    """
+    mask = _tensor(mask, caller, name)
+    if mask.dtype == np.bool_:
+        return Tensor._wrap(np.where(mask.data, -np.inf, 0.0).astype(dtype))
+    if mask.dtype.kind != "f":
+        raise TypeError(f"{caller}: only bool and floating types of {name} are supported, got "
+                        f"dtype {mask.dtype}")
+    if mask.dtype != dtype:  # a float64 mask made float32 attention float64 (torch refuses)
+        raise TypeError(f"{caller}: a float {name} must have the input's dtype {np.dtype(dtype)}, "
+                        f"got {mask.dtype} (cast it, or pass a bool mask)")
+    return mask
+
+
+def _multi_head_attention(query, key, value, embed_dim, num_heads, projections, out_weight,
+                          out_bias, key_padding_mask, need_weights, attn_mask,
+                          average_attn_weights, is_causal, dropout_p, batch_first, caller):
+    """(output, weights or None) of multi-head attention: what ``nn.MultiheadAttention`` and
+    ``multi_head_attention_forward`` share.
+
+    ``projections`` = ((w_q, w_k, w_v), (b_q, b_k, b_v)) (biases may be None); the output is
+    ``linear(concat_h(attention_h), out_weight, out_bias)``. Inputs (L, N, E) — (N, L, E) with
+    ``batch_first`` — or unbatched (L, E); masks as ``MultiheadAttention``'s (True = ignore).
+    """
+    q, k, v = (_tensor(t, caller, n) for t, n in ((query, "query"), (key, "key"),
+                                                  (value, "value")))
+    for t in (q, k, v):
+        _check_float_dtypes(t, out_weight, caller)
+    batched = q.ndim == 3
+    if q.ndim not in (2, 3) or k.ndim != q.ndim or v.ndim != q.ndim:
+        raise ValueError(f"{caller}: expected query, key and value all 3-D (batched) or all "
+                         f"2-D (unbatched), got shapes {q.shape}, {k.shape}, {v.shape}")
+    if not batched:
+        q, k, v = q[None], k[None], v[None]
+    elif not batch_first:
+        q, k, v = q.swapaxes(0, 1), k.swapaxes(0, 1), v.swapaxes(0, 1)
+    n, tgt, e = q.shape
+    src = k.shape[1]
+    (wq, wk, wv), (bq, bk, bv) = projections
+    kdim, vdim = wk.shape[-1], wv.shape[-1]
+    if (e != embed_dim or k.shape[2] != kdim or v.shape[2] != vdim
+            or k.shape[:2] != v.shape[:2] or k.shape[0] != n):
+        raise ValueError(f"{caller}: expected query (.., {embed_dim}), key (.., {kdim}) and "
+                         f"value (.., {vdim}) with matching batch and key/value lengths, got "
+                         f"shapes {tuple(query.shape)}, {tuple(key.shape)}, "
+                         f"{tuple(value.shape)}")
+    h, d = num_heads, embed_dim // num_heads
+
+    def heads(x, w, b, length):
+        return linear(x, w, b).reshape((n, length, h, d)).swapaxes(1, 2)
+
+    qh, kh, vh = heads(q, wq, bq, tgt), heads(k, wk, bk, src), heads(v, wv, bv, src)
+
+    mask = None
+    if attn_mask is not None:
+        mask = _additive_mask(attn_mask, q.dtype, caller, "attn_mask")
+        if mask.shape == (tgt, src):
+            pass
+        elif batched and mask.shape == (n * h, tgt, src):
+            mask = mask.reshape((n, h, tgt, src))
+        elif not batched and mask.shape == (h, tgt, src):
+            mask = mask[None]
+        else:
+            raise ValueError(f"{caller}: attn_mask must be ({tgt}, {src}) or "
+                             f"({n * h if batched else h}, {tgt}, {src}), got "
+                             f"{tuple(mask.shape)}")
+    elif is_causal:
+        mask = Tensor._wrap(np.triu(np.full((tgt, src), -np.inf, dtype=q.dtype), 1))
+    if key_padding_mask is not None:
+        kpm = _additive_mask(key_padding_mask, q.dtype, caller, "key_padding_mask")
+        if kpm.shape != ((n, src) if batched else (src,)):
+            raise ValueError(f"{caller}: key_padding_mask must be "
+                             f"{(n, src) if batched else (src,)}, got {tuple(kpm.shape)}")
+        kpm = kpm.reshape((n, 1, 1, src))
+        mask = kpm if mask is None else mask + kpm
+
+    out, weights = _attention(qh, kh, vh, mask, dropout_p, None, caller)
+    out = linear(out.swapaxes(1, 2).reshape((n, tgt, e)), out_weight, out_bias)
+    if not batched:
+        out = out[0]
+    elif not batch_first:
+        out = out.swapaxes(0, 1)
+    if not need_weights:
+        return out, None
+    if average_attn_weights:
+        weights = weights.mean(axis=1)
+    return out, (weights if batched else weights[0])
+
+
+def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_heads,
+                                 in_proj_weight, in_proj_bias, bias_k, bias_v, add_zero_attn,
+                                 dropout_p, out_proj_weight, out_proj_bias, training=True,
+                                 key_padding_mask=None, need_weights=True, attn_mask=None,
+                                 use_separate_proj_weight=False, q_proj_weight=None,
+                                 k_proj_weight=None, v_proj_weight=None, static_k=None,
+                                 static_v=None, average_attn_weights=True, is_causal=False):
+    """Multi-head attention with explicit weights (torch's positional signature): what
+    ``nn.MultiheadAttention`` computes, ``(attn_output, attn_weights or None)``.
+
+    query (L, N, E), key (S, N, kdim), value (S, N, vdim), or unbatched (L, E), (S, kdim),
+    (S, vdim): always sequence-first (the module's ``batch_first`` transposes before calling).
+    Projections: ``in_proj_weight`` (3E, E) split in q, k, v rows, or with
+    ``use_separate_proj_weight`` ``q_proj_weight`` (E, E), ``k_proj_weight`` (E, kdim),
+    ``v_proj_weight`` (E, vdim); ``in_proj_bias`` (3E,) or None; output projection
+    ``out_proj_weight`` (E, E), ``out_proj_bias``. Dropout on the attention weights only when
+    ``training``. Masks as ``MultiheadAttention``'s (bool True = ignore, floats added).
+    ``bias_k``/``bias_v``, ``add_zero_attn`` and ``static_k``/``static_v`` are not supported
+    (they must be None/False).
+    """
+    name = "multi_head_attention_forward"
+    if (bias_k is not None or bias_v is not None or add_zero_attn or static_k is not None
+            or static_v is not None):
+        raise NotImplementedError(f"{name}: bias_k/bias_v, add_zero_attn and static_k/static_v "
+                                  "are not supported")
+    if not 0.0 <= dropout_p <= 1.0:
+        raise ValueError(f"{name}: dropout_p must be in [0, 1], got {dropout_p}")
+    e = embed_dim_to_check
+    query = _tensor(query, name, "query")
+    if query.ndim and query.shape[-1] != e:
+        raise ValueError(f"{name}: expected query (.., {e}) as embed_dim_to_check says, got "
+                         f"shape {query.shape}")
+    if num_heads < 1 or e % num_heads:
+        raise ValueError(f"{name}: embed_dim ({e}) must be divisible by num_heads "
+                         f"({num_heads})")
+    if use_separate_proj_weight:
+        weights = [_tensor(w, name, n) if w is not None else None for w, n in (
+            (q_proj_weight, "q_proj_weight"), (k_proj_weight, "k_proj_weight"),
+            (v_proj_weight, "v_proj_weight"))]
+        if any(w is None for w in weights):
+            raise ValueError(f"{name}: use_separate_proj_weight=True needs q_proj_weight, "
+                             "k_proj_weight and v_proj_weight")
+    else:
+        w = _tensor(in_proj_weight, name, "in_proj_weight")
+        if w.shape != (3 * e, e):
+            raise ValueError(f"{name}: in_proj_weight must be ({3 * e}, {e}), got {w.shape}")
+        weights = [w[:e], w[e:2 * e], w[2 * e:]]
+    if weights[0].shape != (e, e) or any(w.ndim != 2 or w.shape[0] != e for w in weights):
+        raise ValueError(f"{name}: expected projection weights ({e}, {e}), ({e}, kdim) and "
+                         f"({e}, vdim), got {[w.shape for w in weights]}")
+    biases = (None,) * 3
+    if in_proj_bias is not None:
+        b = _tensor(in_proj_bias, name, "in_proj_bias")
+        if b.shape != (3 * e,):
+            raise ValueError(f"{name}: in_proj_bias must be ({3 * e},), got {b.shape}")
+        biases = (b[:e], b[e:2 * e], b[2 * e:])
+    out_w = _tensor(out_proj_weight, name, "out_proj_weight")
+    out_b = None if out_proj_bias is None else _tensor(out_proj_bias, name, "out_proj_bias")
+    return _multi_head_attention(query, key, value, e, num_heads, (weights, biases), out_w,
+                                 out_b, key_padding_mask, need_weights, attn_mask,
+                                 average_attn_weights, is_causal,
+                                 dropout_p if training else 0.0, False, name)

@@ -1,5 +1,5 @@
-"""Functional 3-D convolution and pooling: ``conv3d``, ``max_pool3d``, ``avg_pool3d`` (and
-``lp_pool3d`` on top of it).
+"""Functional 3-D convolution and pooling: ``conv3d``, ``conv_transpose3d``, ``max_pool3d``,
+``avg_pool3d`` (and ``lp_pool3d`` on top of it).
 
 Each is built from its 2-D counterpart: the depth axis is folded into the batch, and the
 kd depth offsets of the kernel are kd strided depth slices of the (padded) input, each fed
@@ -11,8 +11,8 @@ come from the 2-D ops, the slices and the sums.
 import numpy as np
 
 import tinydl
-from tinydl.ops._checks import _check_ndim, _tensor, _tuple
-from tinydl.nn.functional.conv import conv2d
+from tinydl.ops._checks import _check_float_dtypes, _check_ndim, _tensor, _tuple
+from tinydl.nn.functional.conv import _check_output_padding, col2im, conv2d, conv_transpose2d
 from tinydl.nn.functional.pooling import (_avg_divisor, _check_divisor, _lp_pool, _pool_args,
                                           avg_pool2d, max_pool2d)
 from tinydl.ops import conv as _conv
@@ -82,6 +82,73 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     out = _unfold_depth(out, n, out_d)
     if bias is not None:
         out = out + bias.reshape((f, 1, 1, 1))
+    return out.reshape(out.shape[1:]) if unbatched else out
+
+
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """Transposed 3-D convolution, torch's ``F.conv_transpose3d`` (the gradient of conv3d
+    with respect to its input): input (N, Cin, D, H, W) (or unbatched (Cin, D, H, W)), weight
+    (Cin, Cout/groups, kd, kh, kw), bias (Cout,) -> (N, Cout, Do, Ho, Wo) with
+    ``Do = (D-1)s - 2p + d(kd-1) + output_padding + 1`` (likewise Ho, Wo); ``output_padding``
+    must be smaller than the stride or the dilation (torch's rule).
+
+    The kd depth offsets become output channels of one ``conv_transpose2d`` of every depth
+    slice (depth folded into the batch, weight seen as (Cin, Cout/groups * kd, kh, kw)); then
+    ``col2im`` along depth (kernel (kd, 1), stride (s, 1), dilation (d, 1)) adds offset i of
+    input depth j into output depth ``j*s + i*d``, and the depth padding is cut off. Gradients
+    of every order come from those two ops and the reshapes.
+    """
+    caller = "conv_transpose3d"
+    x = _tensor(input, caller)
+    _check_float_dtypes(x, weight, caller)
+    _check_ndim(x, (4, 5), caller, "(N, C, D, H, W)")
+    if weight.ndim != 5 or 0 in weight.shape[1:]:
+        raise ValueError(f"{caller}: weight must have shape (Cin, Cout/groups, kd, kh, kw) with "
+                         f"no empty axis but the first, got {weight.shape}")
+    unbatched = x.ndim == 4
+    if unbatched:
+        x = x.reshape((1,) + x.shape)
+    groups = _tuple(groups, 1, caller, "groups", 1)[0]
+    c_in, c_out_per_group, kd, kh, kw = weight.shape
+    c_out = c_out_per_group * groups
+    if x.shape[1] != c_in or c_in % groups != 0:
+        raise ValueError(f"{caller}: input of shape {x.shape} with groups={groups} does not fit "
+                         f"weight of shape {weight.shape} (need C = Cin, divisible by groups)")
+    if bias is not None and bias.shape != (c_out,):
+        raise ValueError(f"{caller}: bias must have shape ({c_out},), got {bias.shape}")
+    if 0 in x.shape[2:]:
+        raise ValueError(f"{caller}: an input of shape {x.shape} has a zero-length spatial axis, "
+                         "from which no output size follows (as in torch)")
+    stride = _tuple(stride, 3, caller, "stride", 1)
+    padding = _tuple(padding, 3, caller, "padding", 0)
+    output_padding = _tuple(output_padding, 3, caller, "output_padding", 0)
+    dilation = _tuple(dilation, 3, caller, "dilation", 1)
+    _check_output_padding(output_padding, stride, dilation, caller)
+    n, _, depth, height, width = x.shape
+    full_d = (depth - 1) * stride[0] + dilation[0] * (kd - 1) + 1  # before cutting the padding
+    out_d = full_d - 2 * padding[0] + output_padding[0]
+    geom = _conv.Geometry(kh, kw, *stride[1:], *padding[1:], *dilation[1:])
+    out_hw = _conv.transposed_output_size(height, width, geom, output_padding[1:])
+    if out_d < 1 or min(out_hw) < 1:
+        raise ValueError(f"{caller}: the output size {(out_d,) + tuple(out_hw)} is not positive "
+                         f"(input size {x.shape[2:]}, kernel {weight.shape[2:]}, stride {stride}, "
+                         f"padding {padding}, dilation {dilation})")
+    planes = tinydl.transpose(x, (0, 2, 1, 3, 4)).reshape((n * depth, c_in, height, width))
+    offsets_as_channels = weight.reshape((c_in, c_out_per_group * kd, kh, kw))
+    y = conv_transpose2d(planes, offsets_as_channels, None, stride[1:], padding[1:],
+                         output_padding[1:], groups, dilation[1:])
+    # (N*D, Cout*kd, Ho, Wo) -> columns (N, Cout*kd, D*Ho*Wo): row c*kd + i, column (j, plane)
+    y = y.reshape((n, depth, c_out, kd) + tuple(out_hw))
+    plane = out_hw[0] * out_hw[1]
+    cols = tinydl.transpose(y, (0, 2, 3, 1, 4, 5)).reshape((n, c_out * kd, depth * plane))
+    out = col2im(cols, (full_d, plane), (kd, 1), (stride[0], 1), 0, (dilation[0], 1))
+    out = out[:, :, padding[0]:padding[0] + out_d]
+    if out.shape[2] < out_d:  # an output_padding reaching past every kernel: zeros there
+        out = tinydl.pad(out, ((0, 0), (0, 0), (0, out_d - out.shape[2]), (0, 0)))
+    out = out.reshape((n, c_out, out_d) + tuple(out_hw))
+    if bias is not None:
+        out = out + bias.reshape((c_out, 1, 1, 1))
     return out.reshape(out.shape[1:]) if unbatched else out
 
 

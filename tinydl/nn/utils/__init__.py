@@ -21,6 +21,7 @@ from tinydl.tensor import Tensor
 
 __all__ = ["spectral_norm", "remove_spectral_norm", "SpectralNormRegularizer",
            "clip_grad_norm_", "clip_grad_value_", "parameters_to_vector",
+           "get_total_norm", "clip_grads_with_norm_",
            "vector_to_parameters", "regularization"]
 
 
@@ -189,6 +190,56 @@ def _parameter_list(parameters, caller):
     return params
 
 
+def _total_norm(tensors, norm_type, error_if_nonfinite, caller):
+    """(sum_t ||t||_q^q)^(1/q) over ``tensors`` (arrays) as a float; q = inf: max |t|,
+    q = -inf: min |t|. The norm of the per-tensor norms, as torch's two stages, in float64;
+    NumPy's norm keeps NaN."""
+    norm_type = float(norm_type)
+    norms = np.array([np.linalg.norm(t.ravel().astype(np.float64), ord=norm_type)
+                      if t.size else (math.inf if norm_type < 0 else 0.0) for t in tensors])
+    total = float(np.linalg.norm(norms, ord=norm_type))
+    if error_if_nonfinite and not math.isfinite(total):
+        raise RuntimeError(f"{caller}: the total norm of order {norm_type} is {total}; "
+                           "pass error_if_nonfinite=False to clip anyway")
+    return total
+
+
+def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+    """The joint ``norm_type`` norm of ``tensors`` (a Tensor or an iterable of them), as if
+    they were concatenated into one vector: ``(sum_t ||t||_q^q)^(1/q)``.
+
+    Pass the gradients (``[p.grad for p in params]``) to get what ``clip_grad_norm_`` clips.
+    Returns a 0-d Tensor of the tensors' promoted dtype (0.0, float32, for none); not
+    differentiable. ``foreach`` is accepted for torch's signature and ignored.
+    """
+    tensors = _parameter_list(tensors, "get_total_norm")
+    if not tensors:
+        return Tensor(0.0)
+    total = _total_norm([t.data for t in tensors], norm_type, error_if_nonfinite,
+                        "get_total_norm")
+    # torch's dtype: the tensors' promoted one (float64 beside float32 gives float64)
+    return Tensor(np.asarray(total, dtype=np.result_type(*[t.dtype for t in tensors])))
+
+
+def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
+    """Multiply every gradient in place by ``min(1, max_norm / (total_norm + 1e-6))``.
+
+    ``total_norm`` (a 0-d Tensor or a number) is usually ``get_total_norm`` of the gradients,
+    possibly reduced across workers first. A NaN total makes every gradient NaN, as torch.
+    Returns None. ``foreach`` is accepted for torch's signature and ignored.
+    """
+    grads = [p.grad for p in _parameter_list(parameters, "clip_grads_with_norm_")
+             if p.grad is not None]
+    # in the total's dtype, as torch (a float32 total gives a float32-rounded coefficient)
+    dtype = total_norm.dtype if isinstance(total_norm, Tensor) else np.float64
+    total = np.asarray(total_norm.data if isinstance(total_norm, Tensor) else total_norm,
+                       dtype=dtype)
+    coef = float(np.asarray(max_norm, dtype=dtype) / (total + np.asarray(1e-6, dtype=dtype)))
+    if not coef >= 1.0:  # below 1, or NaN (which min(1, coef) would drop)
+        for g in grads:
+            g.data *= np.asarray(coef, dtype=g.dtype)
+
+
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False,
                     foreach=None):
     """Scale all gradients together so their joint ``norm_type`` norm is at most ``max_norm``.
@@ -196,24 +247,16 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     total = (sum_p ||g_p||^q)^(1/q) (q = inf: max |g|, q = -inf: min |g|); gradients are
     multiplied by ``min(1, max_norm / (total + 1e-6))`` in place, as torch. A NaN anywhere
     makes the total NaN and, as in torch, every gradient NaN. Returns total as a 0-d Tensor.
+    It is ``get_total_norm`` of the gradients followed by ``clip_grads_with_norm_``.
     ``foreach`` is accepted for torch's signature and ignored: tinydl has one implementation.
     """
-    grads = [p.grad for p in _parameter_list(parameters, "clip_grad_norm_")
-             if p.grad is not None]
+    params = _parameter_list(parameters, "clip_grad_norm_")
+    grads = [p.grad for p in params if p.grad is not None]
     if not grads:
         return Tensor(0.0)
-    norm_type = float(norm_type)
-    # The norm of the per-gradient norms (torch's two stages); NumPy's norm keeps NaN.
-    norms = np.array([np.linalg.norm(g.data.ravel().astype(np.float64), ord=norm_type)
-                      if g.size else (math.inf if norm_type < 0 else 0.0) for g in grads])
-    total = float(np.linalg.norm(norms, ord=norm_type))
-    if error_if_nonfinite and not math.isfinite(total):
-        raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} is {total}; "
-                           "pass error_if_nonfinite=False to clip anyway")
-    coef = max_norm / (total + 1e-6)
-    if not coef >= 1.0:  # below 1, or NaN (which min(1, coef) would drop)
-        for g in grads:
-            g.data *= np.asarray(coef, dtype=g.dtype)
+    total = _total_norm([g.data for g in grads], norm_type, error_if_nonfinite,
+                        "clip_grad_norm_")
+    clip_grads_with_norm_(params, max_norm, total)
     # torch's dtype: the gradients' promoted one (float64 beside float32 gives float64)
     return Tensor(np.asarray(total, dtype=np.result_type(*[g.dtype for g in grads])))
 
@@ -282,3 +325,19 @@ def regularization(module, l1=0.0, l2=0.0, skip_norm=True):
         if term is not None:
             penalty = term if penalty is None else penalty + term
     return penalty if penalty is not None else Tensor(0.0)
+
+
+# torch.nn.utils.rnn is also an attribute: tinydl.nn.utils.rnn.pack_padded_sequence works
+from tinydl.nn.utils import rnn  # noqa: E402
+__all__ += ["rnn"]
+
+# torch.nn.utils' other families, each in its own file (weight norm, parametrizations,
+# fusion, functional_call); the submodules are attributes, as torch's.
+from tinydl.nn.utils.weight_norm import remove_weight_norm, weight_norm  # noqa: E402
+from tinydl.nn.utils import parametrize, parametrizations, stateless  # noqa: E402
+from tinydl.nn.utils.fusion import (fuse_conv_bn_eval, fuse_conv_bn_weights,  # noqa: E402
+                                    fuse_linear_bn_eval, fuse_linear_bn_weights)
+from tinydl.nn.utils.init import skip_init  # noqa: E402
+__all__ += ["weight_norm", "remove_weight_norm", "parametrize", "parametrizations", "stateless",
+            "fuse_conv_bn_eval", "fuse_conv_bn_weights", "fuse_linear_bn_eval",
+            "fuse_linear_bn_weights", "skip_init"]
