@@ -637,3 +637,28 @@ def test_conv_layer_arguments_torch_refuses_are_refused_at_construction():
         nn.Conv2d(3, 4, 3, padding_mode="mirror")
     with pytest.raises(ValueError, match="only padding_mode='zeros' is supported for transposed"):
         nn.ConvTranspose2d(3, 4, 3, padding_mode="reflect")
+
+
+@pytest.mark.parametrize("name, args, x_shape, output_size", [
+    ("ConvTranspose1d", (2, 3, 3, 2, 1), (2, 2, 5), (10,)),
+    ("ConvTranspose1d", (2, 3, 3, 3), (2, 5), [17]),  # unbatched; the largest size (15 + 2)
+    ("ConvTranspose2d", (2, 3, 3, 2, 1), (2, 2, 4, 5), (8, 10)),
+    ("ConvTranspose2d", (2, 3, 3, 2, 1), (2, 2, 4, 5), (2, 3, 7, 9)),  # the whole shape
+    ("ConvTranspose2d", (2, 4, (3, 2), (3, 2)), (1, 2, 3, 3), (9, 6)),
+])
+def test_transposed_conv_output_size_as_torch(name, args, x_shape, output_size):
+    """torch's forward(x, output_size): the output_padding that reaches that size (output
+    sizes between the smallest and that plus stride - 1)."""
+    torch = pytest.importorskip("torch")
+    ours, theirs = getattr(nn, name)(*args).double(), getattr(torch.nn, name)(*args).double()
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal(x_shape)
+    got = ours(tinydl.Tensor(x), output_size=output_size)
+    want = theirs(torch.tensor(x), output_size=output_size)
+    assert got.shape == tuple(want.shape)
+    np.testing.assert_allclose(got.data, want.detach().numpy(), rtol=1e-12, atol=1e-12)
+    too_big = [v + 5 for v in output_size]
+    with pytest.raises(ValueError):
+        theirs(torch.tensor(x), output_size=too_big)
+    with pytest.raises(ValueError, match=f"{name}: requested an output size of"):
+        ours(tinydl.Tensor(x), output_size=too_big)

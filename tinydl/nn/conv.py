@@ -154,8 +154,33 @@ class Conv2d(_ConvNd):
         return convolve(x, self.weight, self.bias, geom, groups, extra)
 
 
+def _output_padding_for(layer, x, output_size, n):
+    """The output_padding that makes a transposed convolution of ``x`` ``output_size`` long
+    (torch's ``output_size`` argument: the n spatial sizes, or the whole output shape), or the
+    layer's own output_padding when ``output_size`` is None. Each size must lie between the
+    smallest output, ``(i-1)s - 2p + d(k-1) + 1``, and that plus ``s - 1``, as torch asks."""
+    if output_size is None:
+        return layer.output_padding
+    name = type(layer).__name__
+    output_size = tuple(int(v) for v in output_size)
+    non_spatial = x.ndim - n
+    if len(output_size) == non_spatial + n:
+        output_size = output_size[non_spatial:]
+    if len(output_size) != n:
+        raise ValueError(f"{name}: for a {x.ndim}-D input, output_size must have {n} or "
+                         f"{non_spatial + n} elements, got {len(output_size)}")
+    smallest = tuple((i - 1) * s - 2 * p + d * (k - 1) + 1 for i, s, p, d, k in zip(
+        x.shape[-n:], layer.stride, layer.padding, layer.dilation, layer.kernel_size))
+    largest = tuple(m + s - 1 for m, s in zip(smallest, layer.stride))
+    if not all(lo <= v <= hi for v, lo, hi in zip(output_size, smallest, largest)):
+        raise ValueError(f"{name}: requested an output size of {output_size}, but valid sizes "
+                         f"range from {smallest} to {largest} (for an input of shape {x.shape})")
+    return tuple(v - lo for v, lo in zip(output_size, smallest))
+
+
 class ConvTranspose1d(_ConvNd):
-    """Transposed 1-D convolution layer; weight (C_in, C_out/groups, k)."""
+    """Transposed 1-D convolution layer; weight (C_in, C_out/groups, k). ``forward(x,
+    output_size)`` picks the output_padding that gives that length, as torch's."""
 
     transposed = True
 
@@ -165,15 +190,17 @@ class ConvTranspose1d(_ConvNd):
         super().__init__(1, in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, output_padding, padding_mode, dtype)
 
-    def forward(self, x):
+    def forward(self, x, output_size=None):
         if type(x) is not Tensor or x.dtype != self.weight.dtype:
             x = _layer_input(self, x, self.weight)
+        output_padding = _output_padding_for(self, x, output_size, 1)
         return F.conv_transpose1d(x, self.weight, self.bias, self.stride, self.padding,
-                                  self.output_padding, self.groups, self.dilation)
+                                  output_padding, self.groups, self.dilation)
 
 
 class ConvTranspose2d(_ConvNd):
-    """Transposed 2-D convolution layer; weight (C_in, C_out/groups, kh, kw)."""
+    """Transposed 2-D convolution layer; weight (C_in, C_out/groups, kh, kw). ``forward(x,
+    output_size)`` picks the output_padding that gives that size, as torch's."""
 
     transposed = True
 
@@ -183,8 +210,9 @@ class ConvTranspose2d(_ConvNd):
         super().__init__(2, in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, output_padding, padding_mode, dtype)
 
-    def forward(self, x):
+    def forward(self, x, output_size=None):
         if type(x) is not Tensor or x.dtype != self.weight.dtype:
             x = _layer_input(self, x, self.weight)
+        output_padding = _output_padding_for(self, x, output_size, 2)
         return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
-                                  self.output_padding, self.groups, self.dilation)
+                                  output_padding, self.groups, self.dilation)
