@@ -780,3 +780,14 @@ def test_dtype_none_means_float32_as_torch(name):
     arrays = [p.data for p in layer.parameters()] + [b.data for b in layer.buffers()]
     assert {a.dtype for a in arrays if a.dtype.kind == "f"} == {np.dtype(np.float32)}, name
     assert all(p.dtype == np.float64 for p in DTYPE_NONE_LAYERS[name](np.float64).parameters())
+
+
+def test_nn_sync_batchnorm_is_the_distributed_one_as_in_torch():
+    """torch has torch.nn.SyncBatchNorm; tinydl's lives in tinydl.distributed (built on nn)
+    and nn.SyncBatchNorm finds it on first use; other missing names still raise."""
+    import tinydl.distributed as dist
+    assert nn.SyncBatchNorm is dist.SyncBatchNorm
+    converted = nn.SyncBatchNorm.convert_sync_batchnorm(nn.BatchNorm2d(3))
+    assert isinstance(converted, dist.SyncBatchNorm)
+    with pytest.raises(AttributeError, match="'tinydl.nn' has no attribute 'SyncBatchNorn'"):
+        nn.SyncBatchNorn

@@ -107,3 +107,12 @@ __all__ += ["LazyLinear", "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTra
             "LazyConvTranspose2d", "LazyConvTranspose3d", "LazyBatchNorm1d", "LazyBatchNorm2d",
             "LazyBatchNorm3d", "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanceNorm3d",
             "LazyModuleMixin", "UninitializedParameter", "UninitializedBuffer"]
+
+
+def __getattr__(name):
+    """``nn.SyncBatchNorm`` is ``tinydl.distributed.SyncBatchNorm`` (torch spells it both
+    ways), imported on first use: tinydl.distributed builds on tinydl.nn."""
+    if name == "SyncBatchNorm":
+        from tinydl.distributed import SyncBatchNorm
+        return SyncBatchNorm
+    raise AttributeError(f"module 'tinydl.nn' has no attribute {name!r}")
