@@ -791,3 +791,20 @@ def test_nn_sync_batchnorm_is_the_distributed_one_as_in_torch():
     assert isinstance(converted, dist.SyncBatchNorm)
     with pytest.raises(AttributeError, match="'tinydl.nn' has no attribute 'SyncBatchNorn'"):
         nn.SyncBatchNorn
+
+
+def test_data_parallel_on_the_cpu_wraps_its_module_as_torch():
+    """torch's nn.DataParallel on a machine without GPUs calls its module (device_ids become
+    []) and prefixes the state_dict keys with 'module.': tinydl's does the same."""
+    torch = pytest.importorskip("torch")
+    theirs = torch.nn.DataParallel(torch.nn.Linear(3, 2).double(), device_ids=[0, 1])
+    ours = nn.DataParallel(nn.Linear(3, 2).double(), device_ids=[0, 1])
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["module.weight",
+                                                                     "module.bias"]
+    assert ours.device_ids == theirs.device_ids == []
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((4, 3))
+    np.testing.assert_allclose(ours(T(x)).data, theirs(torch.tensor(x)).detach().numpy(),
+                               rtol=1e-12)
+    with pytest.raises(TypeError, match="DataParallel: module must be a tinydl.nn.Module"):
+        nn.DataParallel(lambda x: x)

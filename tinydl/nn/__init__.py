@@ -108,6 +108,10 @@ __all__ += ["LazyLinear", "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTra
             "LazyBatchNorm3d", "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanceNorm3d",
             "LazyModuleMixin", "UninitializedParameter", "UninitializedBuffer"]
 
+from tinydl.nn.parallel import DataParallel  # noqa: E402
+
+__all__ += ["DataParallel"]
+
 
 def __getattr__(name):
     """``nn.SyncBatchNorm`` is ``tinydl.distributed.SyncBatchNorm`` (torch spells it both

@@ -66,3 +66,7 @@ from tinydl.optim.rprop import Rprop
 __all__ = ["Optimizer", "SGD", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW", "NAdam",
            "lr_scheduler", "testfns", "lr_finder", "suggest_lr", "plot_lr_finder", "swa_utils"]
 __all__ += ["RAdam", "Adamax", "Rprop", "ASGD", "LBFGS"]
+from tinydl.optim.adafactor import Adafactor
+from tinydl.optim.muon import Muon
+
+__all__ += ["Adafactor", "Muon"]
