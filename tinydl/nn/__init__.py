@@ -111,6 +111,9 @@ __all__ += ["LazyLinear", "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTra
 from tinydl.nn.parallel import DataParallel  # noqa: E402
 
 __all__ += ["DataParallel"]
+from tinydl.nn.adaptive import AdaptiveLogSoftmaxWithLoss  # noqa: E402
+
+__all__ += ["AdaptiveLogSoftmaxWithLoss"]
 
 
 def __getattr__(name):
