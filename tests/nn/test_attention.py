@@ -439,3 +439,27 @@ def test_a_float_mask_of_another_dtype_is_refused_as_torch():
         F.scaled_dot_product_attention(q, q.double(), q)
     out = F.scaled_dot_product_attention(q, q, q, attn_mask=m.float())
     assert out.dtype == np.float32
+    # a float32 mask is taken by float64 attention, as torch's ('bool or float' masks)
+    q64 = q.double()
+    ours = F.scaled_dot_product_attention(q64, q64, q64, attn_mask=m.float())
+    tq = torch.tensor(q64.data)
+    want = torch.nn.functional.scaled_dot_product_attention(tq, tq, tq,
+                                                            attn_mask=torch.tensor(m.data).float())
+    assert ours.dtype == np.float64
+    np.testing.assert_allclose(ours.data, want.numpy(), rtol=1e-12)
+    out = nn.MultiheadAttention(8, 2, batch_first=True).double()(q64, q64, q64,
+                                                                   attn_mask=m.float())[0]
+    assert out.dtype == np.float64
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_query_row_of_all_minus_inf_scores_without_a_mask_gives_zeros_as_torch(dtype):
+    """An infinite query makes a row of scores all -inf with no mask given: torch's softmax
+    gives that row zero weights; tinydl gave NaN (it zeroed such rows only under a mask)."""
+    q = np.array([[np.inf, 0.0], [0.5, 1.0]], dtype)
+    k = np.array([[-1.0, 0.0], [-2.0, 1.0]], dtype)
+    v = np.array([[1.0, 2.0], [3.0, 4.0]], dtype)
+    ours = F.scaled_dot_product_attention(*(tinydl.Tensor(a) for a in (q, k, v)))
+    want = torch.nn.functional.scaled_dot_product_attention(*(torch.tensor(a) for a in (q, k, v)))
+    np.testing.assert_allclose(ours.data, want.numpy(), rtol=1e-6)
+    assert not np.isnan(ours.data).any()

@@ -339,6 +339,10 @@ def test_generate_square_subsequent_mask_as_torch():
         np.testing.assert_array_equal(ours.data, ref.numpy())
     m64 = nn.Transformer(D, H, 1, 1, FF).generate_square_subsequent_mask(3, dtype=np.float64)
     assert m64.dtype == np.float64 and m64.data[0, 1] == -np.inf and m64.data[1, 0] == 0
+    # bool: torch's -inf cast to bool, True above the diagonal (a mask of what not to attend)
+    mask = nn.Transformer.generate_square_subsequent_mask(3, dtype=np.bool_)
+    np.testing.assert_array_equal(
+        mask.data, torch.nn.Transformer.generate_square_subsequent_mask(3, dtype=torch.bool))
     with pytest.raises(TypeError, match="generate_square_subsequent_mask: dtype"):
         nn.Transformer.generate_square_subsequent_mask(3, dtype=np.int64)
     with pytest.raises(ValueError, match="generate_square_subsequent_mask"):
@@ -462,3 +466,20 @@ def test_multi_head_attention_forward_errors():
     with pytest.raises(ValueError, match="use_separate_proj_weight=True needs"):
         F.multi_head_attention_forward(x, x, x, D, H, None, b_in, None, None, False, 0.0,
                                        w_out, b_out, use_separate_proj_weight=True)
+
+
+def test_a_float64_transformer_takes_the_default_float32_causal_mask_as_torch():
+    """torch accepts a float32 float mask with float64 attention (its rule: the query's dtype
+    or float32); tinydl refused it, so the usual generate_square_subsequent_mask(T) call
+    failed on a float64 model."""
+    rng = np.random.default_rng(0)
+    theirs = torch.nn.Transformer(D, H, 1, 1, FF, 0.0, dtype=torch.float64)
+    ours = nn.Transformer(D, H, 1, 1, FF, 0.0, dtype=np.float64)
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    src, tgt = rng.standard_normal((5, 2, D)), rng.standard_normal((3, 2, D))
+    want = theirs(torch.tensor(src), torch.tensor(tgt),
+                  tgt_mask=torch.nn.Transformer.generate_square_subsequent_mask(3))
+    got = ours(tinydl.Tensor(src), tinydl.Tensor(tgt),
+               tgt_mask=nn.Transformer.generate_square_subsequent_mask(3))
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got.data, want.detach().numpy(), rtol=1e-10, atol=1e-12)

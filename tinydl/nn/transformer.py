@@ -159,14 +159,18 @@ class Transformer(Module):
     @staticmethod
     def generate_square_subsequent_mask(sz, device=None, dtype=None):
         """The (sz, sz) causal mask to add to attention scores: 0 on and below the diagonal,
-        -inf above it (position i sees positions <= i). float32 unless ``dtype`` is given."""
+        -inf above it (position i sees positions <= i). float32 unless ``dtype`` is given;
+        ``dtype=bool`` gives True above the diagonal (torch's -inf cast to bool: a bool mask
+        of the positions not to attend)."""
         name = "Transformer.generate_square_subsequent_mask"
         if device is not None:
             _check_device(device, name)
         sz = _check_size(sz, name, "sz", 0)
         dtype = np.dtype(_parameter_dtype(dtype))
-        if dtype.kind != "f":  # -inf has no integer or bool value
-            raise TypeError(f"{name}: dtype must be floating, got {dtype}")
+        if dtype == np.bool_:
+            return Tensor(np.triu(np.ones((sz, sz), dtype=bool), 1))
+        if dtype.kind != "f":  # -inf has no integer value
+            raise TypeError(f"{name}: dtype must be floating or bool, got {dtype}")
         mask = np.full((sz, sz), -np.inf, dtype=dtype)
         return Tensor(np.triu(mask, 1))
 

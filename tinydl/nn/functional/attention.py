@@ -46,7 +46,6 @@ def _attention(q, k, v, mask=None, dropout_p=0.0, scale=None,
     if scale is None:
         scale = 1.0 / math.sqrt(q.shape[-1]) if q.shape[-1] else 1.0
     scores = tinydl.matmul(q, k.swapaxes(-1, -2)) * scale
-    dead = None
     if mask is not None:
         try:
             np.broadcast_shapes(mask.shape, batch + scores.shape[-2:])
@@ -56,19 +55,22 @@ def _attention(q, k, v, mask=None, dropout_p=0.0, scale=None,
         if mask.dtype == np.bool_:
             keep = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
             scores = tinydl.where(keep, scores, -np.inf)
-        elif mask.dtype == q.dtype:
-            scores = scores + mask
+        elif mask.dtype in (q.dtype, np.float32):  # torch's rule: the query's dtype or float32
+            scores = scores + (mask if mask.dtype == q.dtype else mask.astype(q.dtype))
         elif mask.dtype.kind == "f":  # a float64 mask made float32 attention float64
             raise TypeError(f"{caller}: a float attn_mask must have the query's dtype "
-                            f"{q.dtype}, got {mask.dtype} (cast it, or pass a bool mask)")
+                            f"{q.dtype} (or float32), got {mask.dtype} (cast it, or pass a bool "
+                            "mask)")
         else:
             raise TypeError(f"{caller}: attn_mask must be bool or floating, got dtype "
                             f"{mask.dtype}")
-        dead = np.all(np.isneginf(scores.data), axis=-1, keepdims=True)
-        if dead.any():
-            scores = tinydl.where(dead, 0.0, scores)
-        else:
-            dead = None
+    # A query row whose scores are all -inf (every key masked, or an infinite query) gets zero
+    # weights and output, as torch's softmax there, instead of 0/0.
+    dead = np.all(np.isneginf(scores.data), axis=-1, keepdims=True)
+    if dead.any():
+        scores = tinydl.where(dead, 0.0, scores)
+    else:
+        dead = None
     weights = tinydl.softmax(scores, -1)
     if dead is not None:
         weights = tinydl.where(dead, 0.0, weights)
@@ -124,9 +126,11 @@ def _additive_mask(mask, dtype, caller, name):
     if mask.dtype.kind != "f":
         raise TypeError(f"{caller}: only bool and floating types of {name} are supported, got "
                         f"dtype {mask.dtype}")
+    if mask.dtype == np.float32 and dtype != np.float32:  # torch takes float32 masks too
+        return mask.astype(dtype)
     if mask.dtype != dtype:  # a float64 mask made float32 attention float64 (torch refuses)
-        raise TypeError(f"{caller}: a float {name} must have the input's dtype {np.dtype(dtype)}, "
-                        f"got {mask.dtype} (cast it, or pass a bool mask)")
+        raise TypeError(f"{caller}: a float {name} must have the input's dtype {np.dtype(dtype)} "
+                        f"(or float32), got {mask.dtype} (cast it, or pass a bool mask)")
     return mask
 
 
