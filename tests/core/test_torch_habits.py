@@ -784,6 +784,27 @@ def test_float_valued_ops_of_integer_tensors_are_float32(name):
     assert np.add(t, np.array([0.5, 1.5, 2.5])).dtype == np.float64  # a float64 array wins
 
 
+def test_parameters_follow_the_0d_rule_as_plain_tensors_do():
+    """A Parameter (a Tensor subclass) beside a 0-d tensor skipped the 0-d rule: a float32
+    weight + a 0-d float64 tensor gave float64 (torch: float32), in both orders, and a
+    float32 tensor times a 0-d float64 Parameter too."""
+    torch = pytest.importorskip("torch")
+    cases = [((2, 2), np.float32, (), np.float64), ((), np.float64, (2, 2), np.float32),
+             ((3,), np.int32, (), np.int64), ((2,), np.float32, (2,), np.float64)]
+    for a_shape, a_dtype, b_shape, b_dtype in cases:
+        a, b = np.ones(a_shape, a_dtype), np.full(b_shape, 2, b_dtype)
+        theirs = str((torch.from_numpy(a) * torch.from_numpy(b)).dtype)
+        for wrap_a, wrap_b in [(nn.Parameter, td.tensor), (td.tensor, nn.Parameter),
+                               (nn.Parameter, nn.Parameter)]:
+            if "int" in str(a_dtype) and wrap_a is nn.Parameter or \
+                    "int" in str(b_dtype) and wrap_b is nn.Parameter:
+                continue  # integer parameters cannot require grad
+            x, y = wrap_a(a), wrap_b(b)
+            for out in (x * y, y + x):
+                assert f"torch.{out.dtype}" == theirs, (a_shape, a_dtype, b_shape, b_dtype,
+                                                       wrap_a.__name__, wrap_b.__name__)
+
+
 def test_a_0d_parameter_of_another_float_dtype_still_learns():
     scale = td.tensor(np.float64(2.0), requires_grad=True)
     x = td.tensor([1.0, 3.0])

@@ -132,16 +132,19 @@ def promote(a, b):
     dimensions takes the other's dtype when its category (bool < integer < float) is not
     higher, through a differentiable cast.
     """
-    # Fast exits first: this runs for every arithmetic op.
-    if a.__class__ is Tensor:
-        if b.__class__ is Tensor:
+    # Fast exits first: this runs for every arithmetic op. (isinstance, not ``__class__ is
+    # Tensor``: a Parameter beside a 0-d tensor took the exit for a Python number and kept
+    # NumPy's promotion, float32 weight + 0-d float64 -> float64.)
+    a_tensor, b_tensor = isinstance(a, Tensor), isinstance(b, Tensor)
+    if a_tensor:
+        if b_tensor:
             if a.data.dtype is b.data.dtype:
                 return a, b
         elif a.data.dtype.kind == "f":
             return a, b
-    elif b.__class__ is Tensor and b.data.dtype.kind == "f":
+    elif b_tensor and b.data.dtype.kind == "f":
         return a, b
-    if isinstance(a, Tensor) and isinstance(b, Tensor) and (a.ndim == 0) != (b.ndim == 0):
+    if a_tensor and b_tensor and (a.ndim == 0) != (b.ndim == 0):
         # torch's rule: a 0-d tensor does not widen a tensor with dimensions within its
         # category (bool < integer < float): float32 + a 0-d float64 stays float32, where
         # NumPy 2 gives float64; int32 + a 0-d int64 stays int32. (NumPy scalars arrive as
@@ -151,8 +154,8 @@ def promote(a, b):
             from tinydl.ops.elementwise import astype  # (elementwise imports this module)
             cast = astype(zero_d, other.data.dtype)  # differentiable: a 0-d parameter learns
             return (cast, b) if zero_d is a else (a, cast)
-    ka = a.data.dtype.kind if isinstance(a, Tensor) else None
-    kb = b.data.dtype.kind if isinstance(b, Tensor) else None
+    ka = a.data.dtype.kind if a_tensor else None
+    kb = b.data.dtype.kind if b_tensor else None
     if ka == kb or ka == "f" and kb is None or kb == "f" and ka is None:
         return a, b
     if ka in ("i", "u", "b"):
