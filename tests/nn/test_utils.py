@@ -104,6 +104,21 @@ def test_spectral_norm_two_forwards_before_one_backward_match_torch():
     np.testing.assert_allclose(ours.bias.grad.data, ref.bias.grad.numpy(), atol=1e-10)
 
 
+@pytest.mark.parametrize("name, args", [("ConvTranspose1d", (2, 5, 3)),
+                                        ("ConvTranspose2d", (2, 5, 3)),
+                                        ("ConvTranspose3d", (2, 3, 2))])
+def test_spectral_norm_of_every_transposed_conv_uses_dim_1_as_torch(name, args):
+    """ConvTranspose3d got dim 0 (the rule listed the 1-d and 2-d layers only): another
+    sigma, and u, v of other shapes, so torch's state_dict did not load."""
+    torch = pytest.importorskip("torch")
+    theirs = torch.nn.utils.spectral_norm(getattr(torch.nn, name)(*args).double())
+    ours = utils.spectral_norm(getattr(nn, name)(*args).double())
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((1, args[0]) + (3,) * int(name[-2]))
+    np.testing.assert_allclose(ours(tinydl.Tensor(x)).data,
+                               theirs(torch.tensor(x)).detach().numpy(), rtol=1e-10)
+
+
 def test_spectral_norm_conv_transpose_uses_dim_1_and_remove():
     tinydl.manual_seed(4)
     layer = utils.spectral_norm(nn.ConvTranspose2d(2, 5, 3))

@@ -572,3 +572,28 @@ def test_functional_call_buffer_updated_in_place_as_torch():
     torch.func.functional_call(ref, {"running_mean": ref_mean}, (_t(x),))
     _close(mean, ref_mean)
     np.testing.assert_array_equal(bn.running_mean.data, np.zeros(2))
+
+
+@pytest.mark.parametrize("which", ["weight_norm", "spectral_norm", "orthogonal"])
+def test_functional_call_replaces_a_parametrized_tensor_as_torch_documents(which):
+    """{'weight': W} for a parametrized weight was ignored (the property computed the weight
+    from its originals). torch's documentation: the value given replaces the parametrized
+    tensor, the parametrization is disabled for the call; torch 2.13 does so for weight_norm
+    (compared here) but not for spectral_norm and orthogonal (it gives neither W nor the
+    parametrization of W), where tinydl follows the documentation. Afterwards the
+    parametrization is back."""
+    from torch.func import functional_call as torch_call
+
+    theirs = getattr(torch.nn.utils.parametrizations, which)(torch.nn.Linear(3, 3).double())
+    ours = getattr(parametrizations, which)(nn.Linear(3, 3).double())
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    w, x = np.arange(9.0).reshape(3, 3), np.ones((2, 3))
+    got = utils.stateless.functional_call(ours, {"weight": tinydl.Tensor(w)}, (tinydl.Tensor(x),))
+    np.testing.assert_allclose(got.data, x @ w.T + ours.bias.data, rtol=1e-12)
+    if which == "weight_norm":
+        want = torch_call(theirs, {"weight": torch.tensor(w)}, (torch.tensor(x),))
+        np.testing.assert_allclose(got.data, want.detach().numpy(), rtol=1e-12)
+    theirs.eval(), ours.eval()  # (no power iteration: the stored u and v as they are)
+    np.testing.assert_allclose(ours(tinydl.Tensor(x)).data,
+                               theirs(torch.tensor(x)).detach().numpy(), rtol=1e-10)
+    assert "_functional_call_values" not in ours.__dict__

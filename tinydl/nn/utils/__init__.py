@@ -78,9 +78,12 @@ class SpectralNorm:
 
 
 def _default_dim(module):
-    from tinydl.nn.conv import ConvTranspose1d, ConvTranspose2d
+    """1 for a transposed convolution (its weight is (C_in, C_out/groups, ...): the output
+    channels are axis 1), else 0; torch's rule. (It listed ConvTranspose1d and 2d only:
+    ConvTranspose3d got dim 0, another sigma and torch-incompatible u and v.)"""
+    from tinydl.nn.conv import _ConvNd
 
-    return 1 if isinstance(module, (ConvTranspose1d, ConvTranspose2d)) else 0
+    return 1 if isinstance(module, _ConvNd) and module.transposed else 0
 
 
 def spectral_norm(module, name="weight", n_power_iterations=1, eps=1e-12, dim=None):

@@ -164,6 +164,9 @@ def _parametrized_property(name):
     """The property that stands for tensor ``name``: reading evaluates the chain (once per
     ``cached`` block, once per forward), assigning goes through ``right_inverse``."""
     def get_parametrized(self):
+        replaced = self.__dict__.get("_functional_call_values")  # (stateless.functional_call)
+        if replaced is not None and name in replaced:
+            return replaced[name]
         chain = self.parametrizations[name]
         if _cache_depth:
             key = (id(self), name)

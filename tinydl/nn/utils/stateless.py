@@ -7,6 +7,7 @@ the module's. Useful for meta-learning (MAML's inner step), per-sample gradients
 evaluating a model at other weights without copying it.
 """
 from tinydl.nn.module import Module
+from tinydl.nn.utils.parametrize import is_parametrized
 from tinydl.tensor import Tensor
 
 __all__ = ["functional_call"]
@@ -114,6 +115,14 @@ def functional_call(module, parameters_and_buffers, args=None, kwargs=None, *, t
     saved = []
     try:
         for owner, name, value in targets:
+            if is_parametrized(owner, name):
+                # its property would compute the tensor from the originals: it reads the
+                # replacement from here instead (torch's functional_call bypasses the
+                # parametrization as well)
+                replaced = owner.__dict__.setdefault("_functional_call_values", {})
+                saved.append((owner, name, replaced, replaced.get(name, _ABSENT)))
+                replaced[name] = value
+                continue
             registry = next((r for r in (owner._parameters, owner._buffers) if name in r), None)
             saved.append((owner, name, registry,
                           registry[name] if registry is not None else owner.__dict__.get(
@@ -124,7 +133,14 @@ def functional_call(module, parameters_and_buffers, args=None, kwargs=None, *, t
         return module(*args, **kwargs)
     finally:
         for owner, name, registry, before in reversed(saved):
-            if registry is not None:
+            if registry is owner.__dict__.get("_functional_call_values"):
+                if before is _ABSENT:
+                    del registry[name]
+                else:
+                    registry[name] = before
+                if not registry:
+                    del owner.__dict__["_functional_call_values"]
+            elif registry is not None:
                 registry[name] = before  # (also the attribute; undoes a reassignment in forward)
             elif before is _ABSENT:
                 owner.__dict__.pop(name, None)
