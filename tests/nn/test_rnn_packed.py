@@ -423,3 +423,20 @@ def test_float32_packed_input_keeps_float32_and_matches_torch():
     assert out.data.dtype == np.float32 and h.dtype == np.float32
     np.testing.assert_allclose(out.data.data, tout.data.detach().numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(h.data, th.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_a_padding_value_the_dtype_cannot_hold_is_refused_as_torch():
+    """NaN padding of int64 sequences gave -9223372036854775808, 1e300 in float32 gave inf:
+    torch raises for both (the value cannot be converted without overflow)."""
+    ints = [tinydl.Tensor(np.arange(2)), tinydl.Tensor(np.arange(1))]
+    floats = [tinydl.Tensor(np.ones(2, np.float32)), tinydl.Tensor(np.ones(1, np.float32))]
+    for seqs, value in ((ints, float("nan")), (floats, 1e300)):
+        with pytest.raises(RuntimeError):
+            torch.nn.utils.rnn.pad_sequence([torch.tensor(s.data) for s in seqs],
+                                            padding_value=value)
+        with pytest.raises(ValueError, match="pad_sequence: value .* cannot be converted"):
+            rnn.pad_sequence(seqs, padding_value=value)
+    packed = rnn.pack_sequence(floats)
+    with pytest.raises(ValueError, match="pad_packed_sequence: value .* cannot be converted"):
+        rnn.pad_packed_sequence(packed, padding_value=-1e300)
+    assert np.isinf(rnn.pad_sequence(floats, padding_value=-np.inf).data[1, 1])  # inf fits

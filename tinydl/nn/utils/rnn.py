@@ -18,6 +18,7 @@ from collections import namedtuple
 import numpy as np
 
 from tinydl.ops import concatenate
+from tinydl.ops._checks import _check_fill_fits
 from tinydl.ops._util import ShapeError
 from tinydl.tensor import Tensor
 
@@ -180,9 +181,11 @@ def _batch_sizes(sequence, caller):
     return sizes
 
 
-def _gather_padded(rows, index, padding_value):
+def _gather_padded(rows, index, padding_value, caller):
     """``rows[index]`` with every ``index == -1`` giving ``padding_value`` (one gather from
-    ``rows`` with one padding row appended; the gradient reaches ``rows`` only)."""
+    ``rows`` with one padding row appended; the gradient reaches ``rows`` only). A padding
+    value the dtype cannot hold (NaN in int64, 1e300 in float32) is refused, as torch."""
+    _check_fill_fits(padding_value, rows.dtype, caller)
     padding = np.full((1,) + rows.shape[1:], padding_value, dtype=rows.dtype)
     return concatenate([rows, Tensor._wrap(padding)])[np.where(index < 0, len(rows), index)]
 
@@ -210,7 +213,8 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
     if sequence.unsorted_indices is not None:
         unsorted = sequence.unsorted_indices.data  # column b is sorted column unsorted[b]
         index, lengths = index[:, unsorted], lengths[unsorted]
-    padded = _gather_padded(sequence.data, index.T if batch_first else index, padding_value)
+    padded = _gather_padded(sequence.data, index.T if batch_first else index, padding_value,
+                            caller)
     return padded, Tensor._wrap(lengths.astype(np.int64))
 
 
@@ -250,7 +254,8 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
         steps = steps - (lengths.max() - lengths)  # step t of the output is step t - pad
     index = np.where((steps >= 0) & (steps < lengths), starts + steps, -1)  # (T, B)
     rows = concatenate(tensors) if len(tensors) > 1 else tensors[0]
-    return _gather_padded(rows, index.T if batch_first else index, padding_value)
+    return _gather_padded(rows, index.T if batch_first else index, padding_value,
+                          "pad_sequence")
 
 
 def unpad_sequence(padded_sequences, lengths, batch_first=False):
