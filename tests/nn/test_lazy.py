@@ -176,3 +176,48 @@ def test_copies_pickles_and_instance_norm_without_batch():
     norm = nn.LazyInstanceNorm1d(affine=True)
     assert norm(tinydl.Tensor(np.ones((3, 5), np.float32))).shape == (3, 5)
     assert norm.num_features == 3 and norm.weight.shape == (3,)
+
+
+@pytest.mark.parametrize("ours_cls, theirs_cls, args, x_shape", [
+    ("LazyLinear", "Linear", (3,), (2, 4)),
+    ("LazyConv2d", "Conv2d", (4, 3), (2, 2, 5, 5)),
+    ("LazyBatchNorm2d", "BatchNorm2d", (), (4, 3, 2, 2)),
+])
+def test_a_checkpoint_loads_into_a_lazy_module_before_its_first_call_as_torch(
+        ours_cls, theirs_cls, args, x_shape):
+    """torch sizes a lazy module from the checkpoint (its lazy load hook); tinydl raised on
+    the placeholders' shape. The loaded values are kept (not re-initialised) at the first
+    call, which then sizes nothing but checks the input against them."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(x_shape)
+    eager_args = (x_shape[1] if ours_cls != "LazyLinear" else x_shape[-1],) + args
+    if theirs_cls == "BatchNorm2d":
+        eager_args = (x_shape[1],)
+    theirs = getattr(torch.nn, theirs_cls)(*eager_args).double()
+    theirs.train()(torch.tensor(rng.standard_normal(x_shape)))  # running statistics move
+    ours = getattr(nn, ours_cls)(*args, dtype=np.float64)
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    assert not ours.has_uninitialized_params()
+    theirs.eval(), ours.eval()
+    np.testing.assert_allclose(ours(tinydl.Tensor(x)).data,
+                               theirs(torch.tensor(x)).detach().numpy(), rtol=1e-12)
+    assert type(ours).__name__ == theirs_cls
+    for key, value in theirs.state_dict().items():
+        np.testing.assert_array_equal(ours.state_dict()[key].data, value.numpy(), err_msg=key)
+    with pytest.raises(ValueError, match="LazyLinear: the loaded weight has shape"):
+        lazy = nn.LazyLinear(3)
+        lazy.load_state_dict({k: v.numpy() for k, v in torch.nn.Linear(4, 3).state_dict().items()})
+        lazy(tinydl.Tensor(np.ones((2, 5), np.float32)))
+
+
+def test_a_lazy_module_changes_dtype_before_its_first_call_as_torch():
+    """.double(), .float() and .to(dtype) read the placeholders' values and raised; torch's
+    lazy modules take the dtype and size their parameters in it at the first call."""
+    for model, x in [(nn.LazyLinear(3).double(), np.ones((2, 5))),
+                     (nn.LazyLinear(3).float(), np.ones((2, 5), np.float32)),
+                     (nn.Sequential(nn.LazyConv2d(2, 1), nn.LazyBatchNorm2d()).to(np.float64),
+                      np.ones((2, 3, 4, 4)))]:
+        out = model(tinydl.Tensor(x))
+        assert out.dtype == x.dtype
+        assert all(t.dtype == x.dtype for t in model.state_dict().values()
+                   if t.dtype.kind == "f")

@@ -9,6 +9,10 @@ module into its eager class (``type(m)`` is ``Linear`` afterwards, as in torch).
 means each Parameter object stays the same, so an optimizer built on the lazy module's
 parameters trains them once they exist, as torch's does. ``LazyModuleMixin`` holds all of
 this; each lazy class only says how the input's shape gives the missing size.
+
+Before the first call, ``load_state_dict`` sizes the placeholders from the checkpoint (the
+first call then keeps those values and checks the input against them), and ``.double()`` /
+``.to(dtype)`` change the dtype they will be created in, as torch's lazy modules do.
 """
 import itertools
 
@@ -48,6 +52,10 @@ class UninitializedTensorMixin:
 
     def __init__(self, requires_grad=False, dtype=np.float32):
         pass  # all done in __new__
+
+    def retype(self, dtype):
+        """Hold ``dtype`` from now on (``module.double()`` before the first forward)."""
+        _ARRAY.__set__(self, np.empty(0, np.dtype(dtype)))
 
     def materialize(self, shape, dtype=None):
         """Become a ``cls_to_become`` of ``shape`` (and ``dtype``, by default the placeholder's)
@@ -115,10 +123,22 @@ def _infer_parameters(module, args):
                         "sizes")
     x = args[0]
     shapes = module._infer_shapes(x.shape if hasattr(x, "shape") else np.shape(x))
-    for name, value in module._lazy_members():
+    members = module._lazy_members()
+    loaded = {}  # members a load_state_dict already sized and filled: kept as loaded
+    for name, value in members:
+        if not isinstance(value, UninitializedTensorMixin):
+            if value.shape != tuple(shapes[name]):
+                raise ShapeError(f"{type(module).__name__}: the loaded {name} has shape "
+                                 f"{value.shape}, but this input needs {tuple(shapes[name])}")
+            loaded[name] = value.data.copy()
+    for name, value in members:
         if isinstance(value, UninitializedTensorMixin):
             value.materialize(shapes[name])
-    module.reset_parameters()
+    if len(loaded) < len(members):
+        module.reset_parameters()  # the initialisation of the eager layer...
+        for name, value in members:
+            if name in loaded:  # ...except for what was loaded
+                value.data[...] = loaded[name]
     module._initialize_hook.remove()
     del module._initialize_hook
     module.__class__ = module.cls_to_become

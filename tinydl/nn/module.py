@@ -476,8 +476,11 @@ class Module:
         for module in self.modules():
             for registry in (module._parameters, module._buffers):
                 for value in registry.values():
-                    if value is not None and value.data.dtype.kind == "f" \
-                            and value.data.dtype != dtype:
+                    if value is None or value.dtype.kind != "f" or value.dtype == dtype:
+                        continue
+                    if hasattr(type(value), "materialize"):  # a lazy module's placeholder:
+                        value.retype(dtype)  # no values yet, only the dtype to keep
+                    else:
                         value.data = value.data.astype(dtype)
                         if value.grad is not None:  # the same grad Tensor, as torch's
                             value.grad.data = value.grad.data.astype(dtype)
@@ -580,6 +583,8 @@ class Module:
                     # None, strings, objects: checked here, before anything is copied (an
                     # object array of None became NaN; a string failed half-way through)
                     wrong_type.append(f"{key!r}: {type(value).__name__} of dtype {array.dtype}")
+                elif hasattr(type(target), "materialize"):
+                    pass  # a lazy module's placeholder takes the checkpoint's shape (below)
                 elif array.shape != target.shape:
                     wrong_shape.append(f"{key!r}: checkpoint {array.shape}, model {target.shape}")
         problems = []
@@ -597,6 +602,10 @@ class Module:
         from tinydl.autograd import bump_version
         for key, target in own.items():
             if key in state_dict:
+                if hasattr(type(target), "materialize"):  # sized by the checkpoint, as torch's
+                    value = state_dict[key]
+                    target.materialize(np.shape(value.data if isinstance(value, Tensor)
+                                                else value))
                 target.data[...] = np.asarray(state_dict[key])
                 # As torch's copy_: a backward that saved the old values must raise, not use these.
                 bump_version(target)
