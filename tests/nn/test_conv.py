@@ -662,3 +662,19 @@ def test_transposed_conv_output_size_as_torch(name, args, x_shape, output_size):
         theirs(torch.tensor(x), output_size=too_big)
     with pytest.raises(ValueError, match=f"{name}: requested an output size of"):
         ours(tinydl.Tensor(x), output_size=too_big)
+
+
+@pytest.mark.parametrize("name, x_shape, w_shape", [
+    ("conv_transpose1d", (1, 0, 2), (0, 3, 2)),
+    ("conv_transpose2d", (1, 0, 2, 2), (0, 3, 2, 2)),
+    ("conv_transpose3d", (1, 0, 2, 2, 2), (0, 3, 2, 2, 2)),
+])
+def test_transposed_conv_with_no_input_channels_is_refused_clearly_as_torch(name, x_shape,
+                                                                           w_shape):
+    """A weight with Cin = 0 raised NumPy's 'cannot reshape array of size 0' from inside the
+    columns; torch refuses it ('expected weight to be at least 1 at dimension 0')."""
+    torch = pytest.importorskip("torch")
+    with pytest.raises(RuntimeError):
+        getattr(torch.nn.functional, name)(torch.zeros(x_shape), torch.zeros(w_shape))
+    with pytest.raises(ValueError, match=f"{name}: weight .*(no input channels|no empty axis)"):
+        getattr(F, name)(tinydl.zeros(*x_shape), tinydl.zeros(*w_shape))

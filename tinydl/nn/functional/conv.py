@@ -144,6 +144,9 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
         x = x.reshape((1,) + x.shape)
     groups = _tuple(groups, 1, "conv_transpose2d", "groups", 1)[0]
     c_in, c_out_per_group, kh, kw = weight.shape
+    if c_in == 0:  # (the columns' reshape failed deep inside NumPy)
+        raise ValueError(f"conv_transpose2d: weight of shape {weight.shape} has no input "
+                         "channels (Cin = 0); torch refuses it too")
     if x.shape[1] != c_in or c_in % groups != 0:
         raise ValueError(f"conv_transpose2d: input of shape {x.shape} with groups={groups} does "
                          f"not fit weight of shape {weight.shape}")

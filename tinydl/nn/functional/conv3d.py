@@ -103,9 +103,9 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
     x = _tensor(input, caller)
     _check_float_dtypes(x, weight, caller)
     _check_ndim(x, (4, 5), caller, "(N, C, D, H, W)")
-    if weight.ndim != 5 or 0 in weight.shape[1:]:
+    if weight.ndim != 5 or 0 in weight.shape:  # (Cin = 0 too: torch refuses it)
         raise ValueError(f"{caller}: weight must have shape (Cin, Cout/groups, kd, kh, kw) with "
-                         f"no empty axis but the first, got {weight.shape}")
+                         f"no empty axis, got {weight.shape}")
     unbatched = x.ndim == 4
     if unbatched:
         x = x.reshape((1,) + x.shape)
