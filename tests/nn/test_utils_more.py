@@ -597,3 +597,12 @@ def test_functional_call_replaces_a_parametrized_tensor_as_torch_documents(which
     np.testing.assert_allclose(ours(tinydl.Tensor(x)).data,
                                theirs(torch.tensor(x)).detach().numpy(), rtol=1e-10)
     assert "_functional_call_values" not in ours.__dict__
+
+
+def test_householder_orthogonal_of_a_non_finite_weight_is_nan_not_a_scipy_error():
+    """scipy.linalg.qr raised its 'array must not contain infs or NaNs' from inside; torch
+    registers the parametrization and gives a weight with NaN (LAPACK's)."""
+    layer = nn.Linear(4, 3).double()
+    layer.weight.data[...] = np.where(np.eye(3, 4) > 0, np.inf, 1.0)
+    parametrizations.orthogonal(layer, orthogonal_map="householder", use_trivialization=False)
+    assert np.isnan(layer.weight.data).any()

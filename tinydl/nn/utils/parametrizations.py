@@ -189,7 +189,7 @@ def _is_orthogonal(matrix):
 
 def _geqrf(matrix):
     """LAPACK's geqrf of a batch of matrices: (reflectors below the diagonal and R on and
-    above it, tau), as ``torch.geqrf``."""
+    above it, tau), as ``torch.geqrf``; NaN for a matrix holding inf or NaN."""
     import scipy.linalg
 
     batch = matrix.shape[:-2]
@@ -197,6 +197,9 @@ def _geqrf(matrix):
     packed = np.empty_like(flat)
     taus = np.empty((flat.shape[0], min(matrix.shape[-2:])), dtype=matrix.dtype)
     for b, m in enumerate(flat):
+        if not np.isfinite(m).all():  # torch's LAPACK call gives NaN; SciPy's raised
+            packed[b], taus[b] = np.nan, np.nan
+            continue
         (packed[b], taus[b]), _ = scipy.linalg.qr(m, mode="raw")
     return packed.reshape(matrix.shape), taus.reshape(batch + taus.shape[-1:])
 
