@@ -292,6 +292,7 @@ def test_transformer_state_dict_defaults_and_custom_parts():
     assert list(custom.state_dict())[:2] == ["encoder.weight", "encoder.bias"]
     for ours_cls, theirs_cls in ((nn.Transformer, torch.nn.Transformer),
                                  (nn.TransformerDecoderLayer, torch.nn.TransformerDecoderLayer),
+                                 (nn.TransformerEncoderLayer, torch.nn.TransformerEncoderLayer),
                                  (nn.TransformerEncoder, torch.nn.TransformerEncoder),
                                  (nn.TransformerDecoder, torch.nn.TransformerDecoder)):
         ours_sig = inspect.signature(ours_cls).parameters

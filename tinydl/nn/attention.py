@@ -193,11 +193,14 @@ class TransformerEncoderLayer(_TransformerLayer):
     as ``MultiheadAttention``'s.
     """
 
-    def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation="relu",
+    def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation=F.relu,
                  layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True,
-                 dtype=np.float32):
+                 device=None, dtype=None):
+        # torch's signature (device before dtype), as TransformerDecoderLayer's
+        if device is not None:
+            _check_device(device, "TransformerEncoderLayer")
         super().__init__(("self_attn",), d_model, nhead, dim_feedforward, dropout, activation,
-                         layer_norm_eps, batch_first, norm_first, bias, dtype)
+                         layer_norm_eps, batch_first, norm_first, bias, _parameter_dtype(dtype))
 
     def _sa_block(self, x, attn_mask, key_padding_mask, is_causal):
         return self.dropout1(self._attend("self_attn", x, x, attn_mask, key_padding_mask,
