@@ -885,3 +885,12 @@ def test_multilabel_soft_margin_loss_at_infinite_logits_as_torch(logit, label):
     theirs = torch.nn.functional.multilabel_soft_margin_loss(torch.tensor(x),
                                                             torch.tensor(y)).item()
     np.testing.assert_equal(ours, theirs)
+
+
+def test_a_bool_ignore_index_is_refused_it_is_torchs_legacy_size_average():
+    """nn.CrossEntropyLoss(w, True) (torch's size_average in the second place) set
+    ignore_index=True, which is 1: class 1 silently left out of the loss."""
+    for cls in (nn.CrossEntropyLoss, nn.NLLLoss):
+        with pytest.raises(TypeError, match=f"{cls.__name__}: ignore_index must be an int"):
+            cls(None, True)
+        assert cls(None, np.int64(3)).ignore_index == 3

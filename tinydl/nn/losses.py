@@ -1,4 +1,6 @@
 """Loss modules (torch's class names and arguments) over ``tinydl.nn.functional``'s losses."""
+import numbers
+
 import numpy as np
 
 from tinydl.nn import functional as F
@@ -24,6 +26,16 @@ def _kept(value):
     in-place edits count; a copy of its array gave a weight that requires grad no gradient,
     silently), an array or list wrapped once."""
     return value if value is None or isinstance(value, Tensor) else Tensor(np.asarray(value))
+
+
+def _ignore_index(value, caller):
+    """A class index to skip: an int, not a bool (torch's second positional argument is the
+    legacy size_average: ``CrossEntropyLoss(w, True)`` would otherwise skip class 1)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{caller}: ignore_index must be an int, got {value!r}; torch's "
+                        "second positional argument is the deprecated size_average, pass "
+                        "ignore_index= and reduction= by keyword")
+    return int(value)
 
 
 class _WeightedLoss(_Loss):
@@ -78,7 +90,7 @@ class NLLLoss(_WeightedLoss):
 
     def __init__(self, weight=None, ignore_index=-100, reduction="mean"):
         super().__init__(weight, reduction)
-        self.ignore_index = ignore_index
+        self.ignore_index = _ignore_index(ignore_index, "NLLLoss")
 
     def forward(self, input, target):
         return F.nll_loss(input, target, self._weight(), self.ignore_index, self.reduction)
@@ -89,7 +101,8 @@ class CrossEntropyLoss(_WeightedLoss):
 
     def __init__(self, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
         super().__init__(weight, reduction)
-        self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
+        self.ignore_index = _ignore_index(ignore_index, "CrossEntropyLoss")
+        self.label_smoothing = label_smoothing
 
     def forward(self, input, target):
         return F.cross_entropy(input, target, self.reduction, self.label_smoothing,
