@@ -894,3 +894,9 @@ def test_a_bool_ignore_index_is_refused_it_is_torchs_legacy_size_average():
         with pytest.raises(TypeError, match=f"{cls.__name__}: ignore_index must be an int"):
             cls(None, True)
         assert cls(None, np.int64(3)).ignore_index == 3
+    x, t = tinydl.Tensor(np.zeros((2, 3), np.float32)), tinydl.tensor([0, 1])
+    for value in (True, None, 1.5):  # torch's nll_loss(x, t, w, size_average, ...)
+        with pytest.raises(TypeError, match="nll_loss: ignore_index must be an int"):
+            F.nll_loss(x, t, None, value)
+        with pytest.raises(TypeError, match="cross_entropy: ignore_index must be an int"):
+            F.cross_entropy(x, t, ignore_index=value)

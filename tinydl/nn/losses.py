@@ -1,11 +1,10 @@
 """Loss modules (torch's class names and arguments) over ``tinydl.nn.functional``'s losses."""
-import numbers
-
 import numpy as np
 
 from tinydl.nn import functional as F
 from tinydl.nn.functional.loss import _refuse_legacy
 from tinydl.nn.module import Module
+from tinydl.ops.loss import _ignore_index
 from tinydl.tensor import Tensor
 
 
@@ -26,16 +25,6 @@ def _kept(value):
     in-place edits count; a copy of its array gave a weight that requires grad no gradient,
     silently), an array or list wrapped once."""
     return value if value is None or isinstance(value, Tensor) else Tensor(np.asarray(value))
-
-
-def _ignore_index(value, caller):
-    """A class index to skip: an int, not a bool (torch's second positional argument is the
-    legacy size_average: ``CrossEntropyLoss(w, True)`` would otherwise skip class 1)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{caller}: ignore_index must be an int, got {value!r}; torch's "
-                        "second positional argument is the deprecated size_average, pass "
-                        "ignore_index= and reduction= by keyword")
-    return int(value)
 
 
 class _WeightedLoss(_Loss):

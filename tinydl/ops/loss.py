@@ -6,6 +6,7 @@ serves every case. Also here: the target and reduction checks the other losses o
 ``tinydl.nn.functional`` share.
 """
 import math
+import numbers
 
 import numpy as np
 
@@ -213,6 +214,17 @@ class SoftmaxCrossEntropy(Function):
         return gx, gq, None, None, None
 
 
+def _ignore_index(value, caller):
+    """A class index to skip: an int, not a bool or None (torch's nll_loss and its loss
+    modules take the legacy size_average before ignore_index: ``nll_loss(x, t, w, True)`` or
+    ``CrossEntropyLoss(w, True)`` would otherwise skip class 1)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{caller}: ignore_index must be an int, got {value!r}; torch's "
+                        "legacy size_average comes before it there: pass ignore_index= and "
+                        "reduction= by keyword")
+    return int(value)
+
+
 def cross_entropy(input, target, reduction="mean", label_smoothing=0.0, ignore_index=-100,
                   weight=None):
     """Softmax cross-entropy of logits ``input`` with class-index (or probability) targets.
@@ -227,6 +239,7 @@ def cross_entropy(input, target, reduction="mean", label_smoothing=0.0, ignore_i
     """
     x = _tensor(input, "cross_entropy")
     _check_scores(x, "cross_entropy")
+    ignore_index = _ignore_index(ignore_index, "cross_entropy")
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     _check_reduction(reduction, "cross_entropy")

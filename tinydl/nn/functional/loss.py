@@ -13,7 +13,8 @@ from tinydl.ops import clip, logsigmoid, minimum, relu, softplus, where
 from tinydl.ops.loss import (_check_scores, _class_targets, _divide_where,  # noqa: F401
                              _mean_of_nothing, _pair_of, _reduce, _target_weights,
                              binary_cross_entropy, cross_entropy, _elementwise_weight)
-from tinydl.ops.loss import _check_class_bounds, _check_reduction, _refuse_weight_grad
+from tinydl.ops.loss import (_check_class_bounds, _check_reduction, _ignore_index,
+                             _refuse_weight_grad)
 from tinydl.ops._util import ShapeError
 from tinydl.nn.functional.distance import pairwise_distance
 from tinydl.tensor import Tensor
@@ -69,6 +70,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     """
     x = _tensor(input, "nll_loss")
     _check_scores(x, "nll_loss")
+    ignore_index = _ignore_index(ignore_index, "nll_loss")
     t = _class_targets(x, target, "nll_loss")
     onehot, target_w, _, valid, class_axis = _target_weights(x, t, weight, ignore_index,
                                                              "nll_loss")
