@@ -10,6 +10,7 @@ from scipy import stats
 import tinydl
 import tinydl.nn as nn
 import tinydl.nn.functional as F
+from tests.nn.test_attention import T, copy_weights, torch_kwargs
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -28,18 +29,6 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
-
-
-def T(a, grad=False):
-    return tinydl.Tensor(np.asarray(a, dtype=np.float64), requires_grad=grad)
-
-
-def torch_kwargs(kw):
-    return {k: (torch.tensor(v) if isinstance(v, np.ndarray) else v) for k, v in kw.items()}
-
-
-def copy_weights(torch_module, module):
-    module.load_state_dict({k: v.detach().numpy() for k, v in torch_module.state_dict().items()})
 
 
 def scramble(torch_module, seed):

@@ -12,6 +12,7 @@ import pytest
 import tinydl
 from tinydl import optim
 from tests.optim import _reference
+from tests.optim.test_optimizer import check_state_follows_the_parameters_to_float64
 from tests.optim._reference import (as_numpy, assert_paths_close, grad_field, initial_params,
                                     tinydl_trajectory, torch_float64, torch_trajectory)
 
@@ -242,32 +243,10 @@ def test_exact_resume_through_save_and_load(name, kw, tmp_path):
 @pytest.mark.parametrize("name", ["Adafactor", "Muon"])
 def test_state_follows_the_parameters_to_float64(name):
     """model.double() after some steps casts the (factored) state to float64, as loading the
-    state into a float64 model does."""
-    from tinydl import nn
-    x = tinydl.Tensor(np.random.default_rng(3).standard_normal((8, 4)))
+    state into a float64 model does (Muon on the weight only: it takes 2-d parameters)."""
     select = two_d if name == "Muon" else list
-
-    def steps(model, opt, n):
-        for _ in range(n):
-            opt.zero_grad()
-            (model(x.astype(model.weight.dtype)) ** 2).mean().backward()
-            opt.step()
-
-    tinydl.manual_seed(0)
-    model = nn.Linear(4, 3)
-    opt = getattr(optim, name)(select(list(model.parameters())), lr=0.05)
-    steps(model, opt, 2)
-    twin = nn.Linear(4, 3).double()
-    twin.load_state_dict(model.state_dict())
-    twin_opt = getattr(optim, name)(select(list(twin.parameters())), lr=0.05)
-    twin_opt.load_state_dict(opt.state_dict())
-    model.double()
-    steps(model, opt, 3)
-    steps(twin, twin_opt, 3)
-    for p, q in zip(model.parameters(), twin.parameters()):
-        np.testing.assert_array_equal(p.numpy(), q.numpy())
-        assert all(v.dtype == np.float64 for v in opt.state[p].values()
-                   if isinstance(v, np.ndarray))
+    check_state_follows_the_parameters_to_float64(
+        lambda params: getattr(optim, name)(select(params), lr=0.05))
 
 
 def test_adafactor_steps_over_an_empty_parameter():
