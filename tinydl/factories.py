@@ -161,9 +161,12 @@ def linspace(start, end, steps, dtype=None, requires_grad=False):
 
 
 def logspace(start, end, steps, base=10.0, dtype=None, requires_grad=False):
-    """``base ** linspace(start, end, steps)``."""
+    """``base ** linspace(start, end, steps)`` (torch's arguments)."""
     if not isinstance(steps, (int, np.integer)) or steps < 0:
         raise ValueError(f"logspace: steps must be a non-negative integer, got {steps!r}")
+    if isinstance(base, (bool, np.bool_)):  # NumPy's 4th argument, read as base 1 or 0
+        raise TypeError(f"logspace: base must be a number, got {base!r}; the fourth argument "
+                        "is torch's base here, not NumPy's endpoint (always included)")
     return _make(np.logspace(start, end, steps, base=base).astype(dtype or _DEFAULT),
                  requires_grad)
 

@@ -1488,10 +1488,10 @@ class Tensor:
     def repeat(self, *sizes):
         """torch's ``repeat``: tile the tensor ``sizes`` times along each axis.
 
-        Not NumPy's ``ndarray.repeat`` (which repeats each element): that is
-        ``repeat_interleave``.
+        Not NumPy's ``ndarray.repeat`` (which repeats each element): that is the function
+        ``tinydl.repeat`` and ``repeat_interleave``.
         """
-        return _ops.repeat(self, *sizes)
+        return _ops.movement.repeat_tiles(self, *sizes)
 
     def tile(self, *reps):
         return _ops.tile(self, reps[0] if len(reps) == 1 else reps)
@@ -1576,8 +1576,7 @@ class Tensor:
 
     def argsort(self, axis=-1, descending=False, stable=False, dim=None, **kwargs):
         """NumPy's ``argsort`` (torch's ``dim`` and ``descending`` accepted)."""
-        if dim is not None:
-            axis = dim
+        axis = _ops._util.axis_or_dim(axis, dim, "Tensor.argsort")
         return _ops.argsort(self, axis, descending=descending, stable=stable, **kwargs)
 
     def topk(self, k, dim=-1, largest=True, sorted=True):  # noqa: A002 (torch's name)

@@ -1220,3 +1220,42 @@ def test_the_sign_method_is_torchs_zero_at_nan():
     np.testing.assert_array_equal(x.sign().data, [0, -1, 0, 1])
     np.testing.assert_array_equal(x.clone().sign_().data, [0, -1, 0, 1])
     assert np.isnan(td.sign(x).data[0])
+
+
+@pytest.mark.parametrize("call, error, match", [
+    # NumPy's argsort(a, axis, kind): a kind string read as descending=True
+    (lambda a: td.argsort(a, -1, "stable"), TypeError, "argsort: descending must be True"),
+    (lambda a: a.argsort(-1, "mergesort"), TypeError, "argsort: descending must be True"),
+    (lambda a: td.sort(a, -1, "quicksort"), TypeError, "sort: descending must be True"),
+    # ndarray.put(ind, v, mode): the mode string read as accumulate=True
+    (lambda a: a.put(td.tensor([0, 1]), td.tensor([1.0, 2.0]), "raise"), TypeError,
+     "put: accumulate must be True"),
+    (lambda a: a.clone().put_(td.tensor([0]), td.tensor([1.0]), "clip"), TypeError,
+     "put: accumulate must be True"),
+    (lambda a: a.index_put((td.tensor([0]),), td.tensor(1.0), "wrap"), TypeError,
+     "index_put: accumulate must be True"),
+    # torch's F.softmax(input, dim, _stacklevel): the stack level read as dim
+    (lambda a: F.softmax(a.reshape(1, 3), 0, 1), TypeError, "softmax: got both axis=0 and dim=1"),
+    (lambda a: nn.Softmax(axis=0, dim=1), TypeError, "Softmax: got both axis=0 and dim=1"),
+    (lambda a: a.reshape(1, 3).argsort(0, dim=1), TypeError, "Tensor.argsort: got both"),
+    # NumPy's logspace(start, stop, num, endpoint): endpoint read as base 1 or 0
+    (lambda a: td.logspace(0, 2, 3, True), TypeError, "logspace: base must be a number"),
+])
+def test_another_librarys_positional_order_raises_instead_of_meaning_something_else(
+        call, error, match):
+    """Found by comparing every public signature's positional order with NumPy's and torch's
+    and calling each mismatch: these gave a different answer without a word."""
+    with pytest.raises(error, match=match):
+        call(td.tensor(np.array([3.0, 1.0, 2.0])))
+
+
+def test_the_function_repeat_is_numpys_and_the_method_torchs():
+    """tinydl.repeat was torch's tiling: NumPy's idiom repeat(labels, k) gave [a, b, a, b]
+    and repeat(m, 2, 0) an empty tensor. The function is NumPy's now (as np.repeat on a
+    Tensor already was); the method x.repeat(*sizes) stays torch's tiling."""
+    labels = td.tensor(np.array([1, 2]))
+    np.testing.assert_array_equal(td.repeat(labels, 3).numpy(), np.repeat([1, 2], 3))
+    np.testing.assert_array_equal(np.repeat(labels, 3).numpy(), np.repeat([1, 2], 3))
+    m = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(td.repeat(td.tensor(m), 2, 0).numpy(), np.repeat(m, 2, 0))
+    np.testing.assert_array_equal(td.tensor(m).repeat(2, 1).numpy(), np.tile(m, (2, 1)))

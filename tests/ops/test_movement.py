@@ -33,20 +33,28 @@ CASES = [
             lambda x: np.roll(x, (1, -6), (0, 2)), torch=lambda x: torch.roll(x, (1, -6), (0, 2))),
     move_op("roll_one_shift_two_axes", lambda x: td.roll(x, 1, axis=(1, 2)),
             lambda x: np.roll(x, 1, (1, 2)), torch=lambda x: torch.roll(x, (1, 1), (1, 2))),
-    # repeat (torch's tiling) and tile (NumPy's)
-    move_op("repeat", lambda x: td.repeat(x, 2, 1, 3), lambda x: np.tile(x, (2, 1, 3)),
+    # Tensor.repeat (torch's tiling) and tile (NumPy's)
+    move_op("repeat", lambda x: x.repeat(2, 1, 3), lambda x: np.tile(x, (2, 1, 3)),
             torch=lambda x: x.repeat(2, 1, 3)),
-    move_op("repeat_leading_axes", lambda x: td.repeat(x, (2, 3, 2)),
+    move_op("repeat_leading_axes", lambda x: x.repeat((2, 3, 2)),
             lambda x: np.tile(x, (2, 3, 2)), [(4,)], torch=lambda x: x.repeat(2, 3, 2),
             zero_d=True, empty=[(0,)]),
-    move_op("repeat_zero_times", lambda x: td.repeat(x, 2, 0), lambda x: np.tile(x, (2, 0)),
+    move_op("repeat_zero_times", lambda x: x.repeat(2, 0), lambda x: np.tile(x, (2, 0)),
             [(3, 4)], torch=lambda x: x.repeat(2, 0), empty=[(3, 4)]),
-    move_op("repeat_ones", lambda x: td.repeat(x, 1, 1), lambda x: np.tile(x, (1, 1)),
+    move_op("repeat_ones", lambda x: x.repeat(1, 1), lambda x: np.tile(x, (1, 1)),
             [(3, 4)], torch=lambda x: x.repeat(1, 1)),
     move_op("tile", lambda x: td.tile(x, 2), lambda x: np.tile(x, 2),
             torch=lambda x: torch.tile(x, (2,)), zero_d=True, empty=[(0, 2)]),
     move_op("tile_longer_reps", lambda x: td.tile(x, (2, 1, 3)), lambda x: np.tile(x, (2, 1, 3)),
             [(3, 4)], torch=lambda x: torch.tile(x, (2, 1, 3))),
+    # the function repeat (NumPy's np.repeat)
+    move_op("numpy_repeat_flat", lambda x: td.repeat(x, 3), lambda x: np.repeat(x, 3),
+            torch=lambda x: torch.repeat_interleave(x, 3), zero_d=True, empty=[(0, 2)]),
+    move_op("numpy_repeat_axis", lambda x: td.repeat(x, 2, 0), lambda x: np.repeat(x, 2, 0),
+            [(3, 4)], torch=lambda x: torch.repeat_interleave(x, 2, 0)),
+    move_op("numpy_repeat_counts", lambda x: td.repeat(x, [1, 0, 2, 1], axis=1),
+            lambda x: np.repeat(x, [1, 0, 2, 1], axis=1), [(3, 4)],
+            torch=lambda x: torch.repeat_interleave(x, torch.tensor([1, 0, 2, 1]), 1)),
     # repeat_interleave (NumPy's np.repeat)
     move_op("repeat_interleave_axis", lambda x: td.repeat_interleave(x, 2, axis=1),
             lambda x: np.repeat(x, 2, axis=1), torch=lambda x: torch.repeat_interleave(x, 2, 1),
@@ -180,7 +188,8 @@ def test_repeat_interleave_output_size_is_checked():
 
 def test_tiling_by_ones_still_copies():
     x = td.ones(2, 3)
-    for out in (td.repeat(x, 1, 1), td.tile(x, 1), td.repeat_interleave(x, 1, axis=0)):
+    for out in (x.repeat(1, 1), td.tile(x, 1), td.repeat_interleave(x, 1, axis=0),
+                td.repeat(x, 1, 0)):
         assert out is not x and not np.shares_memory(out.data, x.data)
 
 
@@ -229,7 +238,7 @@ def test_second_derivative_flows_through_a_movement_chain():
 
     def f(t):
         m = td.triu(td.roll(td.flip(t, 0), 1, 1)) * t
-        return (td.trace(td.repeat(m, 2, 1)[:, :3]) ** 2 + td.diag(m).sum() ** 3)
+        return (td.trace(m.repeat(2, 1)[:, :3]) ** 2 + td.diag(m).sum() ** 3)
 
     assert td.gradcheck(f, [x]) and td.gradgradcheck(f, [x])
 
@@ -241,8 +250,9 @@ def test_second_derivative_flows_through_a_movement_chain():
     (lambda: td.roll(td.ones(2, 3), (1, 2), axis=0), "roll: 2 shifts for one axis"),
     (lambda: td.roll(td.ones(2, 3), (1, 2), axis=(0, 1, 1)), "roll: 2 shifts for 3 axes"),
     (lambda: td.roll(td.ones(2, 3), 1.5), "roll: shift must be an int"),
-    (lambda: td.repeat(td.ones(2, 3), 2), r"repeat: 1 sizes \(2,\) for a tensor of shape"),
-    (lambda: td.repeat(td.ones(2, 3), 2, -1), "repeat: sizes must be non-negative"),
+    (lambda: td.ones(2, 3).repeat(2), r"repeat: 1 sizes \(2,\) for a tensor of shape"),
+    (lambda: td.ones(2, 3).repeat(2, -1), "repeat: sizes must be non-negative"),
+    (lambda: td.repeat(td.ones(2, 3), 2, 3), "repeat_interleave: axis 3"),  # torch's sizes
     (lambda: td.tile(td.ones(2), 1.5), "tile: reps must be integers"),
     (lambda: td.repeat_interleave(td.ones(3), [1, 2]), "repeat_interleave: 2 repeats for an "
                                                        "axis of length 3"),

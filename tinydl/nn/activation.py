@@ -11,7 +11,7 @@ from tinydl.nn.functional.activation import _activate
 from tinydl.nn.init import constant_
 from tinydl.nn.module import Module, Parameter, _check_size, _layer_input, _parameter_dtype
 from tinydl.ops._checks import _tensor
-from tinydl.ops._util import ShapeError
+from tinydl.ops._util import ShapeError, axis_or_dim
 from tinydl.tensor import Tensor
 
 
@@ -131,7 +131,7 @@ class Softmax(Module):
 
     def __init__(self, axis=-1, dim=None):
         super().__init__()
-        self.axis = axis if dim is None else dim
+        self.axis = axis_or_dim(axis, dim, type(self).__name__)
 
     @property
     def dim(self):
@@ -150,7 +150,7 @@ class LogSoftmax(Module):
 
     def __init__(self, axis=-1, dim=None):
         super().__init__()
-        self.axis = axis if dim is None else dim
+        self.axis = axis_or_dim(axis, dim, type(self).__name__)
 
     @property
     def dim(self):
@@ -281,7 +281,7 @@ class Softmin(Module):
 
     def __init__(self, axis=-1, dim=None):
         super().__init__()
-        self.axis = axis if dim is None else dim
+        self.axis = axis_or_dim(axis, dim, type(self).__name__)
 
     @property
     def dim(self):

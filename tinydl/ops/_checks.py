@@ -97,3 +97,13 @@ def _check_fill_fits(value, dtype, caller):
     if not fits:
         raise ValueError(f"{caller}: value {value!r} cannot be converted to {dtype} without "
                          "overflow")
+
+
+def _flag(value, caller, name):
+    """A True/False argument as a bool; anything else raises (torch's rule). NumPy's order
+    puts other arguments in those places (``argsort(a, axis, kind)``, ``ndarray.put(ind, v,
+    mode)``), and a string there read as True: a descending sort, an accumulating put."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise TypeError(f"{caller}: {name} must be True or False, got {value!r} (NumPy's argument "
+                    "in that place goes by keyword here)")

@@ -195,6 +195,19 @@ def _float_partner(x, kind):
 DEFAULT_FLOAT = np.float32
 
 
+def axis_or_dim(axis, dim, caller, default=-1):
+    """The axis of an op that takes NumPy's ``axis`` and torch's ``dim`` (its default
+    ``default``): ``dim`` when given, and then ``axis`` must be left at the default or say the
+    same. (``F.softmax(x, 1, 3)``, torch's private stack level in third place, or
+    ``nn.Softmax(axis=0, dim=1)`` silently took the last one given.)"""
+    if dim is None:
+        return axis
+    if axis != default and axis != dim:
+        raise TypeError(f"{caller}: got both axis={axis!r} and dim={dim!r} (torch's name of the "
+                        "same argument); give one")
+    return dim
+
+
 def normalize_axes(axis, ndim, op, zero_d=False):
     """``axis`` (None, int or tuple) as a sorted tuple of non-negative axes; checks bounds.
 

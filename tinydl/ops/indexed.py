@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from tinydl.ops._util import as_tensor, normalize_axes
-from tinydl.ops._checks import _check_fill_fits
+from tinydl.ops._checks import _check_fill_fits, _flag
 from tinydl.ops.elementwise import astype
 from tinydl.ops.gather import Scatter, ScatterAdd, check_bounds, index_array
 from tinydl.ops.index import getitem
@@ -138,6 +138,7 @@ def put_values(x, index, source, accumulate=False):
     """torch's ``Tensor.put`` (out of place): ``x`` with the entries of ``source`` written at
     the flat positions ``index`` (negative ones from the end), or added there with
     ``accumulate`` (repeats accumulate); ``source`` holds one value per index."""
+    accumulate = _flag(accumulate, "put", "accumulate")
     x = _operand(x)
     positions = _flat_positions("put", x, index)
     source = _same_dtype("put", x, source, "source")
@@ -152,6 +153,7 @@ def index_put(x, indices, values, accumulate=False):
     ``accumulate`` (repeated positions accumulate). ``indices`` is a tuple of integer or bool
     index tensors, as torch's (NumPy's advanced indexing: they broadcast together and index
     the leading axes); ``values`` broadcasts to the shape of ``x[indices]``."""
+    accumulate = _flag(accumulate, "index_put", "accumulate")
     x = _operand(x)
     if not isinstance(indices, (tuple, list)):
         raise TypeError(f"index_put: indices must be a tuple of index tensors, got "

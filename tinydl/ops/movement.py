@@ -167,13 +167,23 @@ def tile(x, reps):
     return _tile(x, reps)
 
 
-def repeat(x, *sizes):
-    """torch's ``Tensor.repeat``: ``x`` tiled ``sizes[i]`` times along axis ``i``
-    (``repeat(x, 2, 3)`` or ``repeat(x, (2, 3))``). ``len(sizes)`` must be at least
-    ``x.ndim``; extra sizes add leading axes. Output shape ``sizes[i] * shape[i]``.
+@torch_names
+def repeat(a, repeats, axis=None):
+    """NumPy's ``np.repeat``: each element repeated in place, ``[a, b]`` with ``repeats=2``
+    gives ``[a, a, b, b]`` (``repeats`` an int or one per element along ``axis``; ``axis``
+    None works on the flattened tensor). The same as ``repeat_interleave``.
 
-    Note: this is torch's ``repeat`` (tiling); NumPy's ``np.repeat`` repeats each element in
-    place, which is ``repeat_interleave`` here."""
+    torch's ``Tensor.repeat`` (tiling) is the method ``x.repeat(*sizes)`` and ``tile``; the
+    function was tiling once, which turned ``tinydl.repeat(labels, k)``, NumPy's idiom, into
+    ``[a, b, a, b]`` and ``repeat(m, 2, 0)`` into an empty tensor without a word."""
+    return repeat_interleave(a, repeats, axis)
+
+
+def repeat_tiles(x, *sizes):
+    """torch's ``Tensor.repeat``: ``x`` tiled ``sizes[i]`` times along axis ``i``
+    (``x.repeat(2, 3)`` or ``x.repeat((2, 3))``). ``len(sizes)`` must be at least
+    ``x.ndim``; extra sizes add leading axes. Output shape ``sizes[i] * shape[i]``.
+    (The function ``repeat`` is NumPy's, which repeats each element in place.)"""
     x = as_tensor(x)
     sizes = _int_tuple(sizes, "repeat", "sizes")
     if len(sizes) < x.ndim:

@@ -11,6 +11,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from tinydl.ops._checks import _flag
 from tinydl.ops._util import normalize_axes, torch_names
 from tinydl.ops.gather import Gather, _as_input
 from tinydl.tensor import Tensor
@@ -47,6 +48,8 @@ def argsort(x, axis=-1, descending=False, stable=False, kind=None):
 
     Always a stable sort, whatever ``stable`` and NumPy's ``kind`` say (both are accepted).
     """
+    descending = _flag(descending, "argsort", "descending")
+    _flag(stable, "argsort", "stable")
     data = x.data if isinstance(x, Tensor) else np.asarray(x)
     if axis is None:
         data, axis = data.reshape(-1), 0
@@ -65,6 +68,8 @@ def sort(x, axis=-1, descending=False, stable=False, kind=None):
     ``values`` is differentiable: its gradient is ``g`` put back at ``indices``. Always a
     stable sort (``stable`` and NumPy's ``kind`` are accepted); ``axis=None`` flattens first.
     """
+    descending = _flag(descending, "sort", "descending")
+    _flag(stable, "sort", "stable")
     x = _as_input(x)
     if axis is None:
         x, axis = x.reshape((-1,)), 0

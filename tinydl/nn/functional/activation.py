@@ -17,7 +17,7 @@ import numpy as np
 from tinydl import ops
 from tinydl.autograd import Function
 from tinydl.ops._checks import _check_fill_fits, _tensor
-from tinydl.ops._util import floating, normalize_axes
+from tinydl.ops._util import axis_or_dim, floating, normalize_axes
 from tinydl.ops.elementwise import _gate
 from tinydl.random import get_generator
 from tinydl.tensor import Tensor
@@ -57,18 +57,21 @@ def _cast(x, dtype):
 def softmax(input, axis=-1, dim=None, dtype=None):
     """exp(x_i) / sum_j exp(x_j) along ``axis`` (``dim`` is accepted as torch's name);
     ``dtype`` casts the input first."""
-    return _softmax(_cast(_tensor(input, "softmax"), dtype), axis if dim is None else dim)
+    return _softmax(_cast(_tensor(input, "softmax"), dtype),
+                    axis_or_dim(axis, dim, "softmax"))
 
 
 def log_softmax(input, axis=-1, dim=None, dtype=None):
     """x_i - logsumexp(x) along ``axis`` (``dim`` is accepted as torch's name); ``dtype``
     casts the input first."""
-    return _log_softmax(_cast(_tensor(input, "log_softmax"), dtype), axis if dim is None else dim)
+    return _log_softmax(_cast(_tensor(input, "log_softmax"), dtype),
+                        axis_or_dim(axis, dim, "log_softmax"))
 
 
 def softmin(input, axis=-1, dim=None, dtype=None):
     """softmax(-x) along ``axis`` (``dim`` is torch's name); ``dtype`` casts the input first."""
-    return ops.softmin(_cast(_tensor(input, "softmin"), dtype), axis if dim is None else dim)
+    return ops.softmin(_cast(_tensor(input, "softmin"), dtype),
+                       axis_or_dim(axis, dim, "softmin"))
 
 
 def gelu(input, approximate="none"):
