@@ -17,9 +17,10 @@ One rule decides what happens, for ufuncs and functions alike:
 * **queries**: functions whose result is not a differentiable value (``np.shape``,
   ``np.argmax``, ``np.allclose``, ``np.isfinite``, ``np.histogram``'s counts...) run on the
   arrays, with Tensors unwrapped (also inside lists and tuples), and return plain NumPy
-  results. ``np.unique`` and the ``weights`` of ``np.bincount`` and ``np.histogram`` are
-  values tinydl has no gradient for: they run on the arrays too, but raise where a Tensor
-  that requires grad would lose its graph.
+  results. ``np.unique`` is a value tinydl has no gradient for: it runs on the arrays too,
+  but raises where a Tensor that requires grad would lose its graph. ``weights`` that
+  require grad make ``np.bincount`` and ``np.histogram`` run tinydl's ops (differentiable
+  in the weights).
 
 Anything else raises a ``TypeError`` that names the NumPy function and points to
 ``np.f(t.data)`` for a plain array. So do arguments tinydl cannot honour (``out=``,
@@ -169,6 +170,8 @@ _UFUNC_OPS = {
     np.remainder: ops.remainder,  # np.mod is the same ufunc
     np.floor_divide: ops.floor_divide,
     np.divmod: lambda a, b: (ops.floor_divide(a, b), ops.remainder(a, b)),
+    np.modf: ops.modf,  # (fractional part, integral part)
+    np.cbrt: ops.cbrt,
     # bool and integer results, outside the graph
     np.logical_and: ops.logical_and,
     np.logical_or: ops.logical_or,
@@ -572,7 +575,8 @@ def _bincount(x, /, weights=None, minlength=0):
 
 def _histogram(a, bins=10, range=None, density=None, weights=None):  # noqa: A002
     # The counts are constant between bin edges: only weights carry a gradient.
-    _refuse_graph_cut("numpy.histogram", weights)
+    if _needs_grad(weights):  # tinydl's histogram, differentiable in the weights
+        return ops.histogram(a, bins, range, bool(density), weights)
     return np.histogram(_unwrap(a), _unwrap(bins), range, density, _unwrap(weights))
 
 
@@ -734,6 +738,111 @@ _FUNCTION_OPS.update({
     np.vdot: lambda a, b, /: ops.vdot(_operand(a), _operand(b)),
     np.nanmedian: _nanmedian,
     np.nanquantile: _nanquantile,
+})
+# NumPy's array-manipulation routines (tinydl/ops/numpy_more.py)
+def _compress(condition, a, axis=None, out=None):
+    _refuse_extras("numpy.compress", out=out)
+    return ops.compress(_unwrap(condition), _operand(a), axis)
+
+
+def _partition(a, kth, axis=-1, kind="introselect", order=None):
+    _refuse_extras("numpy.partition", order=order)  # fields of structured arrays
+    return ops.partition(_operand(a), kth, axis, kind)
+
+
+def _choose(a, choices, out=None, mode="raise"):
+    _refuse_extras("numpy.choose", out=out)
+    return ops.choose(_unwrap(a), [_operand(c) for c in choices], mode)
+
+
+_FUNCTION_OPS.update({
+    np.append: lambda arr, values, axis=None: ops.append(_operand(arr), _operand(values), axis),
+    np.insert: lambda arr, obj, values, axis=None: ops.insert(_operand(arr), _unwrap(obj),
+                                                              _operand(values), axis),
+    np.delete: lambda arr, obj, axis=None: ops.delete(_operand(arr), _unwrap(obj), axis),
+    np.atleast_1d: lambda *arys: ops.atleast_1d(*map(_operand, arys)),
+    np.atleast_2d: lambda *arys: ops.atleast_2d(*map(_operand, arys)),
+    np.atleast_3d: lambda *arys: ops.atleast_3d(*map(_operand, arys)),
+    np.broadcast_arrays: lambda *args, subok=False: ops.broadcast_arrays(*map(_operand, args)),
+    np.compress: _compress,
+    np.extract: lambda condition, arr: ops.extract(_unwrap(condition), _operand(arr)),
+    np.resize: lambda a, new_shape: ops.resize(_operand(a), new_shape),
+    np.rollaxis: lambda a, axis, start=0: ops.rollaxis(_operand(a), axis, start),
+    np.trim_zeros: lambda filt, trim="fb", axis=None: ops.trim_zeros(_operand(filt), trim, axis),
+    np.ediff1d: lambda ary, to_end=None, to_begin=None: ops.ediff1d(_operand(ary), to_end,
+                                                                    to_begin),
+    np.union1d: lambda ar1, ar2: ops.union1d(_operand(ar1), _operand(ar2)),
+    np.intersect1d: lambda ar1, ar2, assume_unique=False, return_indices=False: (
+        ops.intersect1d(_operand(ar1), _operand(ar2), assume_unique, return_indices)),
+    np.setdiff1d: lambda ar1, ar2, assume_unique=False: ops.setdiff1d(
+        _operand(ar1), _operand(ar2), assume_unique),
+    np.choose: _choose,
+    np.partition: _partition,
+    np.gradient: lambda f, *varargs, axis=None, edge_order=1: ops.gradient(
+        _operand(f), *map(_unwrap, varargs), axis=axis, edge_order=edge_order),
+    np.convolve: lambda a, v, mode="full": ops.convolve(_operand(a), _operand(v), mode),
+    np.correlate: lambda a, v, mode="valid": ops.correlate(_operand(a), _operand(v), mode),
+    np.block: lambda arrays: ops.block(arrays),
+    # in place into a Tensor, returning None (as NumPy)
+    np.put_along_axis: lambda arr, indices, values, axis: ops.put_along_axis(
+        arr, _unwrap(indices), _operand(values), axis),
+    np.place: lambda arr, mask, vals: ops.place(arr, _unwrap(mask), _operand(vals)),
+    np.putmask: lambda a, mask, values: ops.putmask(a, _unwrap(mask), _operand(values)),
+    np.copyto: lambda dst, src, casting="same_kind", where=True: ops.copyto(
+        dst, _operand(src), casting, _unwrap(where)),
+})
+
+
+# NumPy's other NaN-ignoring reductions, percentiles, ptp and average (tinydl/ops/nanreduce.py).
+def _nan_arg(op, name):
+    def arg(a, axis=None, out=None, *, keepdims=False):
+        _refuse_extras(name, out=out)
+        return op(_unwrap(a), axis=axis, keepdims=keepdims)
+    return arg
+
+
+def _percentile(op, name):
+    """np.percentile, np.nanpercentile: tinydl's five methods, no gradient for q."""
+    def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
+                   keepdims=False, *, weights=None, interpolation=None):
+        _refuse_extras(name, out=out, weights=weights)
+        method = interpolation or method
+        if method not in _QUANTILE_METHODS:
+            raise _unsupported(name, f"tinydl computes the methods {_QUANTILE_METHODS} only, "
+                               f"got method={method!r}")
+        if _needs_grad(q):
+            raise _unsupported(name, "tinydl has no gradient with respect to q")
+        return op(_operand(a), _unwrap(q), axis=axis, keepdims=keepdims, method=method)
+    return percentile
+
+
+def _ptp(a, axis=None, out=None, keepdims=False):
+    _refuse_extras("numpy.ptp", out=out)
+    return ops.ptp(_operand(a), axis=axis, keepdims=keepdims)
+
+
+def _average_weighted(a, axis=None, weights=None, returned=False, *, keepdims=False):
+    return ops.average(_operand(a), axis, None if weights is None else _operand(weights),
+                       returned, keepdims=keepdims)
+
+
+_FUNCTION_OPS.update({
+    np.nanmax: _reduction(ops.nanmax, "numpy.nanmax"),
+    np.nanmin: _reduction(ops.nanmin, "numpy.nanmin"),
+    np.nanargmax: _nan_arg(ops.nanargmax, "numpy.nanargmax"),
+    np.nanargmin: _nan_arg(ops.nanargmin, "numpy.nanargmin"),
+    np.nanprod: _summation(ops.nanprod, "numpy.nanprod"),
+    np.nancumsum: _scan(ops.nancumsum, "numpy.nancumsum"),
+    np.nanvar: _moment(ops.nanvar, "numpy.nanvar"),
+    np.nanstd: _moment(ops.nanstd, "numpy.nanstd"),
+    np.percentile: _percentile(ops.percentile, "numpy.percentile"),
+    np.nanpercentile: _percentile(ops.nanpercentile, "numpy.nanpercentile"),
+    np.ptp: _ptp,
+    np.average: _average_weighted,
+    np.interp: lambda x, xp, fp, left=None, right=None, period=None: ops.interp(
+        x, xp, fp, left, right, period),
+    np.nan_to_num: lambda x, copy=True, nan=0.0, posinf=None, neginf=None: ops.nan_to_num(
+        _operand(x), copy, nan, posinf, neginf),
 })
 
 # Functions whose result is not a differentiable value: they run on the arrays.

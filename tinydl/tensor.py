@@ -1926,6 +1926,16 @@ class Tensor:
     def nanmean(self, *args, **kwargs):
         return _ops.nanmean(self, *args, **kwargs)
 
+    # NumPy's NaN replacement, as torch's method (tinydl/ops/numpy_math.py)
+    def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
+        """torch's ``x.nan_to_num(nan, posinf, neginf)`` (its second positional is nan=)."""
+        return _ops.nan_to_num(self, nan=nan, posinf=posinf, neginf=neginf)
+
+    def histogram(self, bins=100, *, range=None, weight=None, density=False):  # noqa: A002
+        """torch's ``x.histogram``: ``(hist, bin_edges)`` in x's float dtype (weight=)."""
+        return _ops.binning.torch_histogram(self, bins, range=range, weight=weight,
+                                            density=density)
+
     # ----------------------------------------------------------------- linear algebra
     def dot(self, other):
         return _ops.dot(self, other)
@@ -2050,6 +2060,23 @@ class Tensor:
     def take(self, indices, axis=None, mode="raise"):
         """NumPy's ``take`` (torch's ``x.take(index)``: the flattened tensor, axis None)."""
         return _ops.take(self, indices, axis, mode)
+
+    # NumPy's array-manipulation methods (tinydl/ops/numpy_more.py)
+    def compress(self, condition, axis=None):
+        """NumPy's ``ndarray.compress``: ``tinydl.compress(condition, self, axis)``."""
+        return _ops.compress(condition, self, axis)
+
+    def choose(self, choices, mode="raise"):
+        """NumPy's ``ndarray.choose``: ``tinydl.choose(self, choices, mode)``."""
+        return _ops.choose(self, choices, mode)
+
+    def argpartition(self, kth, axis=-1, kind="introselect", order=None):
+        return _ops.argpartition(self, kth, axis, kind, order)
+
+    def partition(self, kth, axis=-1, kind="introselect", order=None):
+        """NumPy's ``ndarray.partition``: partitions in place and returns None
+        (``tinydl.partition`` returns a new tensor)."""
+        self._inplace("partition", lambda s: _ops.partition(s, kth, axis, kind, order))
 
     def argwhere(self):
         return _ops.argwhere(self)

@@ -4,15 +4,19 @@ A dataset is anything with ``len(ds)`` and ``ds[i]``; a ``DataLoader`` walks it 
 and collates each batch the way torch's ``default_collate`` does: items that are tuples give
 a tuple of batches, arrays and numbers are stacked into one ``tinydl.Tensor`` per field.
 Datasets that can cut a whole batch at once (``TensorDataset``) offer ``get_batch(indices)``,
-so the loader never loops over samples in Python for them.
+so the loader never loops over samples in Python for them. ``Subset``, ``random_split``,
+``ConcatDataset``, ``StackDataset``, ``IterableDataset`` and ``ChainDataset`` combine datasets
+as torch's do; the samplers live in ``tinydl.data.sampler``.
 """
 
+import bisect
 import math
 import numbers
+import warnings
 
 import numpy as np
 
-from tinydl.data._random import resolve_generator
+from tinydl.data._random import resolve_generator, resolve_torch_generator
 from tinydl.tensor import Tensor
 
 
@@ -32,6 +36,10 @@ class Dataset:
     def get_batch(self, indices):
         """Collated batch of the samples at ``indices`` (a 1-D integer array)."""
         return default_collate([self[int(i)] for i in indices])
+
+    def __add__(self, other):
+        """``a + b`` is ``ConcatDataset([a, b])``, as in torch."""
+        return ConcatDataset([self, other])
 
 
 class TensorDataset(Dataset):
@@ -87,6 +95,168 @@ class TensorDataset(Dataset):
         if self.transform is not None or self.target_transform is not None:
             return default_collate([self[int(i)] for i in indices])
         return tuple(_batch_tensor(a[indices], sample_ndim=a.ndim - 1) for a in self.tensors)
+
+
+class Subset(Dataset):
+    """The samples of ``dataset`` at ``indices``: ``Subset(ds, idx)[i] = ds[idx[i]]``.
+
+    A list index gives ``dataset[[idx[i] for i in index]]``, as torch. Batches go through the
+    parent's ``get_batch`` when it has one, so a subset of a ``TensorDataset`` stays fast.
+    """
+
+    def __init__(self, dataset, indices):
+        self.dataset = dataset
+        self.indices = indices
+
+    def __getitem__(self, index):
+        if isinstance(index, list):
+            return self.dataset[[self.indices[i] for i in index]]
+        return self.dataset[self.indices[index]]
+
+    def __len__(self):
+        return len(self.indices)
+
+    def get_batch(self, indices):
+        """The parent's batch at ``self.indices[indices]``."""
+        get_batch = _own_get_batch(self.dataset)
+        if get_batch is None:
+            return default_collate([self[int(i)] for i in indices])
+        return get_batch(np.asarray(self.indices, dtype=np.int64)[np.asarray(indices)])
+
+
+def random_split(dataset, lengths, generator=None):
+    """Split ``dataset`` into non-overlapping random ``Subset`` s of the given lengths.
+
+    ``lengths`` are counts summing to ``len(dataset)``, or fractions summing to 1: then each
+    length is ``floor(N * fraction)`` and the ``N - sum`` left over are handed out one each
+    to the splits in order, round-robin (torch's rule: 7 split [0.5, 0.5] gives 4 and 3).
+    The indices are one permutation of ``range(N)``, cut at the cumulative lengths, drawn
+    from ``generator``: ``None`` (tinydl's global generator, ``tinydl.manual_seed``), an int
+    seed, or an ``np.random.Generator`` (tinydl has no ``torch.Generator``).
+    """
+    n = len(dataset)
+    lengths = list(lengths)
+    if math.isclose(sum(lengths), 1) and sum(lengths) <= 1:
+        for i, frac in enumerate(lengths):
+            if not 0 <= frac <= 1:
+                raise ValueError(f"random_split: fraction at index {i} is not between 0 and 1, "
+                                 f"got {frac}")
+        counts = [math.floor(n * frac) for frac in lengths]
+        for i in range(n - sum(counts)):
+            counts[i % len(counts)] += 1
+        lengths = counts
+        for i, length in enumerate(lengths):
+            if length == 0:
+                warnings.warn(f"random_split: length of split at index {i} is 0; this "
+                              f"might result in an empty dataset", stacklevel=2)
+    if sum(lengths) != n:
+        raise ValueError(f"random_split: sum of input lengths {sum(lengths)} does not equal "
+                         f"the length of the input dataset ({n})")
+    order = resolve_torch_generator(generator, "random_split").permutation(n).tolist()
+    starts = np.cumsum([0] + lengths).tolist()
+    return [Subset(dataset, order[a:b]) for a, b in zip(starts[:-1], starts[1:])]
+
+
+class ConcatDataset(Dataset):
+    """Datasets one after another: ``len`` is the sum, index ``i`` falls in the first dataset
+    whose ``cumulative_sizes`` entry exceeds it. Negative indices count from the end."""
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("ConcatDataset: datasets should not be an empty iterable")
+        for d in self.datasets:
+            if isinstance(d, IterableDataset):
+                raise TypeError("ConcatDataset does not support IterableDataset (use "
+                                "ChainDataset)")
+        self.cumulative_sizes = np.cumsum([len(d) for d in self.datasets]).tolist()
+
+    def __len__(self):
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, index):
+        n = len(self)
+        if index < 0:
+            if -index > n:
+                raise ValueError(f"ConcatDataset: absolute value of index {index} should not "
+                                 f"exceed dataset length {n}")
+            index += n
+        if index >= n:
+            raise IndexError(f"ConcatDataset: index {index} out of range for length {n}")
+        which = bisect.bisect_right(self.cumulative_sizes, index)
+        start = self.cumulative_sizes[which - 1] if which > 0 else 0
+        return self.datasets[which][index - start]
+
+
+class StackDataset(Dataset):
+    """Datasets of equal length side by side: ``StackDataset(a, b)[i] = (a[i], b[i])``, or
+    ``StackDataset(x=a, y=b)[i] = {"x": a[i], "y": b[i]}`` (positional or keyword, not both).
+    """
+
+    def __init__(self, *args, **kwargs):
+        if args and kwargs:
+            raise ValueError("StackDataset: pass datasets either positionally (tuple items) or "
+                             "by keyword (dict items), not both")
+        if not args and not kwargs:
+            raise ValueError("StackDataset: at least one dataset should be passed")
+        self.datasets = args or kwargs
+        sizes = [len(d) for d in (args or kwargs.values())]
+        if len(set(sizes)) != 1:
+            raise ValueError(f"StackDataset: size mismatch between datasets, lengths {sizes}")
+        self._length = sizes[0]
+
+    def __getitem__(self, index):
+        if isinstance(self.datasets, dict):
+            return {k: d[index] for k, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
+
+    def __len__(self):
+        return self._length
+
+
+class IterableDataset:
+    """Base class of stream datasets: subclasses implement ``__iter__`` (yielding samples).
+
+    A ``DataLoader`` batches the stream in iteration order (no sampler, no shuffle);
+    ``a + b`` is ``ChainDataset([a, b])``.
+    """
+
+    def __iter__(self):
+        raise NotImplementedError(f"{type(self).__name__} must implement __iter__")
+
+    def __add__(self, other):
+        return ChainDataset([self, other])
+
+
+class ChainDataset(IterableDataset):
+    """Iterable datasets one after another; ``len`` is the sum of theirs (when they have one).
+    """
+
+    def __init__(self, datasets):
+        self.datasets = datasets
+
+    def __iter__(self):
+        for d in self.datasets:
+            if not isinstance(d, IterableDataset):
+                raise TypeError(f"ChainDataset only supports IterableDataset, got "
+                                f"{type(d).__name__}")
+            yield from d
+
+    def __len__(self):
+        total = 0
+        for d in self.datasets:
+            if not isinstance(d, IterableDataset):
+                raise TypeError(f"ChainDataset only supports IterableDataset, got "
+                                f"{type(d).__name__}")
+            total += len(d)
+        return total
+
+
+def get_worker_info():
+    """Always ``None``: tinydl's ``DataLoader`` loads every batch in the main process (as
+    torch's with ``num_workers=0``), so code written for workers takes its one-process path.
+    """
+    return None
 
 
 def _batch_tensor(batch, sample_ndim):
@@ -181,13 +351,22 @@ class DataLoader:
     always loaded in this process; any count is accepted), and ``pin_memory``, ``timeout``,
     ``prefetch_factor``, ``persistent_workers`` (no effect on the CPU, accepted). The fourth
     positional argument is ``drop_last`` (tinydl's API); torch's is ``sampler``, so a
-    non-bool there raises.
+    non-bool there raises. An ``IterableDataset`` is batched in its iteration order,
+    ``batch_size`` samples at a time (``shuffle``, ``sampler``, ``batch_sampler`` raise).
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None, *,
                  sampler=None, batch_sampler=None, collate_fn=None, num_workers=0,
                  pin_memory=False, timeout=0, prefetch_factor=None, persistent_workers=False):
-        if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
+        self._iterable = isinstance(dataset, IterableDataset)
+        if self._iterable:
+            # a stream has no indices to sample or shuffle: torch refuses these options
+            for name, value in (("shuffle", shuffle), ("sampler", sampler),
+                                ("batch_sampler", batch_sampler)):
+                if value is not None and value is not False:
+                    raise ValueError(f"DataLoader with IterableDataset: expected unspecified "
+                                     f"{name} option, but got {name}={value!r}")
+        elif not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
             raise TypeError(f"DataLoader: dataset must support len() and indexing, got "
                             f"{type(dataset).__name__}")
         if not isinstance(drop_last, (bool, np.bool_)) and drop_last not in (0, 1):
@@ -220,6 +399,12 @@ class DataLoader:
         self._generator = None if seed is None else resolve_generator(seed, "DataLoader")
 
     def __len__(self):
+        if self._iterable:
+            if not hasattr(self.dataset, "__len__"):
+                raise TypeError(f"DataLoader: the IterableDataset {type(self.dataset).__name__} "
+                                f"has no len(), so neither has the loader")
+            n = len(self.dataset)
+            return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
         if self.batch_sampler is not None:
             return len(self.batch_sampler)
         n = len(self.sampler) if self.sampler is not None else len(self.dataset)
@@ -228,6 +413,8 @@ class DataLoader:
         return math.ceil(n / self.batch_size)
 
     def __iter__(self):
+        if self._iterable:
+            return self._stream_batches()
         collate = self._collator()
         if self.batch_sampler is not None:
             return (collate(np.asarray(list(b), dtype=np.int64)) for b in self.batch_sampler)
@@ -244,6 +431,18 @@ class DataLoader:
         stop = len(order) - len(order) % self.batch_size if self.drop_last else len(order)
         for start in range(0, stop, self.batch_size):
             yield collate(order[start:start + self.batch_size])
+
+    def _stream_batches(self):
+        """Batches of an IterableDataset: ``batch_size`` samples at a time, in stream order."""
+        collate = self.collate_fn or default_collate
+        batch = []
+        for sample in self.dataset:
+            batch.append(sample)
+            if len(batch) == self.batch_size:
+                yield collate(batch)
+                batch = []
+        if batch and not self.drop_last:
+            yield collate(batch)
 
     def _collator(self):
         """How an array of indices becomes a batch, chosen once an epoch: ``collate_fn``, the

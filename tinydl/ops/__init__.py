@@ -124,3 +124,30 @@ __all__ += ["addbmm", "addcdiv", "addcmul", "addmm", "addmv", "addr", "baddbmm",
             "renorm", "trapezoid", "trapz", "vander", "aminmax", "kthvalue", "mode", "msort",
             "nanmedian", "nanquantile", "argwhere", "index_copy", "index_fill", "index_put",
             "masked_scatter", "put", "take"]
+# NumPy's other NaN-ignoring reductions, percentiles, ptp and average.
+from tinydl.ops.nanreduce import (average, nanargmax, nanargmin, nancumsum,  # noqa: E402
+                                  nanmax, nanmin, nanpercentile, nanprod, nanstd, nanvar,
+                                  percentile, ptp)
+__all__ += ["average", "nanargmax", "nanargmin", "nancumsum", "nanmax", "nanmin",
+            "nanpercentile", "nanprod", "nanstd", "nanvar", "percentile", "ptp"]
+from tinydl.ops.numpy_math import cbrt, divmod, modf, nan_to_num  # noqa: E402
+__all__ += ["cbrt", "divmod", "modf", "nan_to_num"]
+from tinydl.ops.binning import digitize, histogram, interp, searchsorted  # noqa: E402
+__all__ += ["digitize", "histogram", "interp", "searchsorted"]
+# NumPy's array-manipulation and index routines (append, insert, delete, tril_indices...).
+from tinydl.ops.numpy_more import (append, atleast_1d, atleast_2d, atleast_3d,  # noqa: E402
+                                   broadcast_arrays, compress, delete, diag_indices,
+                                   ediff1d, empty_like, extract, flatnonzero, geomspace,
+                                   identity, indices, insert, ravel_multi_index, resize,
+                                   rollaxis, tri, tril_indices, trim_zeros, triu_indices,
+                                   unravel_index)
+__all__ += ["append", "atleast_1d", "atleast_2d", "atleast_3d", "broadcast_arrays", "compress",
+            "delete", "diag_indices", "ediff1d", "empty_like", "extract", "flatnonzero",
+            "geomspace", "identity", "indices", "insert", "ravel_multi_index", "resize",
+            "rollaxis", "tri", "tril_indices", "trim_zeros", "triu_indices", "unravel_index"]
+from tinydl.ops.numpy_more import (argpartition, block, choose, convolve, copyto,  # noqa: E402
+                                   correlate, gradient, intersect1d, lexsort, partition, place,
+                                   put_along_axis, putmask, setdiff1d, union1d)
+__all__ += ["argpartition", "block", "choose", "convolve", "copyto", "correlate", "gradient",
+            "intersect1d", "lexsort", "partition", "place", "put_along_axis", "putmask",
+            "setdiff1d", "union1d"]
