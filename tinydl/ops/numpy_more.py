@@ -214,12 +214,7 @@ def ediff1d(ary, to_end=None, to_begin=None):
     for name, extra, front in (("to_begin", to_begin, True), ("to_end", to_end, False)):
         if extra is None:
             continue
-        extra = _operand(extra)
-        if extra.dtype != ary.dtype:
-            if not np.can_cast(extra.dtype, ary.dtype, casting="same_kind"):
-                raise TypeError(f"ediff1d: {name} of dtype {extra.dtype} cannot be cast "
-                                f"safely to the input's {ary.dtype}")
-            extra = astype(extra, ary.dtype)
+        extra = _values_of("ediff1d", ary, extra, name)
         parts.insert(0 if front else len(parts), reshape(extra, (-1,)))
     return concatenate(parts) if len(parts) > 1 else parts[0]
 
@@ -402,12 +397,13 @@ def _write_in_place(op, a, positions, values):
     a._inplace(op, lambda s, src: _write_at(s, positions, src), values)
 
 
-def _values_of(op, a, values):
+def _values_of(op, a, values, name="values"):
+    """``values`` as a Tensor of ``a``'s dtype, cast only within NumPy's same_kind rule."""
     values = _operand(values)
     if values.dtype != a.dtype:
         if not np.can_cast(values.dtype, a.dtype, casting="same_kind"):
-            raise TypeError(f"{op}: values of dtype {values.dtype} cannot be written into a "
-                            f"{a.dtype} tensor (same_kind casting)")
+            raise TypeError(f"{op}: {name} of dtype {values.dtype} cannot be cast to the "
+                            f"tensor's {a.dtype} (same_kind casting)")
         values = astype(values, a.dtype)
     return values
 
