@@ -5,12 +5,12 @@ import warnings
 
 import numpy as np
 import pytest
-import torch
-import torch.utils.data as tud
-
 import tinydl
 from tinydl import data as tdata
 from tinydl.distributed import DistributedSampler
+
+torch = pytest.importorskip("torch")
+tud = torch.utils.data
 
 
 def ids_dataset(n):
@@ -353,3 +353,23 @@ def test_loader_sampler_exclusions_as_torch():
 
 def test_get_worker_info_is_none_in_the_main_process():
     assert tdata.get_worker_info() is None is tud.get_worker_info()
+
+
+def test_float_and_bool_indices_are_refused_on_the_batched_paths_too():
+    """A Subset of float indices, or a sampler yielding floats, was truncated (1.5 read as
+    row 1) when the loader batched it; item access and torch raise."""
+    ds = tdata.TensorDataset(np.arange(10, dtype=np.float32) * 10)
+    for loader in (tdata.DataLoader(tdata.Subset(ds, [0.0, 1.5]), batch_size=2),
+                   tdata.DataLoader(ds, sampler=[0.5, 1.9], batch_size=2),
+                   tdata.DataLoader(ds, batch_sampler=[[0.5, 2.7]]),
+                   tdata.DataLoader(tdata.Subset(ds, [True, False]), batch_size=2)):
+        with pytest.raises(IndexError, match="sample indices must be integers"):
+            list(loader)
+    assert [b[0].data.tolist() for b in tdata.DataLoader(tdata.Subset(ds, np.array([3, 1])),
+                                                     batch_size=2)] == [[30.0, 10.0]]
+
+
+def test_huge_weights_still_sample():
+    """Weights of 1e308 summed to inf and NumPy raised 'probabilities do not sum to 1'."""
+    draws = list(tdata.WeightedRandomSampler([1e308, 1e308], 200, generator=0))
+    assert set(draws) == {0, 1}

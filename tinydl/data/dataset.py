@@ -121,7 +121,7 @@ class Subset(Dataset):
         get_batch = _own_get_batch(self.dataset)
         if get_batch is None:
             return default_collate([self[int(i)] for i in indices])
-        return get_batch(np.asarray(self.indices, dtype=np.int64)[np.asarray(indices)])
+        return get_batch(_index_array(self.indices, "Subset")[np.asarray(indices)])
 
 
 def random_split(dataset, lengths, generator=None):
@@ -417,9 +417,10 @@ class DataLoader:
             return self._stream_batches()
         collate = self._collator()
         if self.batch_sampler is not None:
-            return (collate(np.asarray(list(b), dtype=np.int64)) for b in self.batch_sampler)
+            return (collate(_index_array(list(b), "DataLoader: batch_sampler"))
+                    for b in self.batch_sampler)
         if self.sampler is not None:
-            order = np.fromiter((int(i) for i in self.sampler), dtype=np.int64)
+            order = _index_array(list(self.sampler), "DataLoader: sampler")
         elif self.shuffle:
             generator = self._generator or resolve_generator(None, "DataLoader")
             order = generator.permutation(len(self.dataset))
@@ -454,6 +455,16 @@ class DataLoader:
         if get_batch is not None:
             return get_batch
         return lambda indices: default_collate([dataset[int(i)] for i in indices])
+
+
+def _index_array(values, where):
+    """Sample indices as an int64 array; floats and bools raise, as torch's indexing does
+    (``int(1.5)`` and a cast made them rows 1 and 0, 1 without a word)."""
+    array = np.asarray(values)
+    if array.size and array.dtype.kind not in "iu":
+        raise IndexError(f"{where}: sample indices must be integers, got {array.dtype} "
+                         f"({array.ravel()[:4].tolist()}...)")
+    return array.astype(np.int64, copy=False)
 
 
 def _own_get_batch(dataset):

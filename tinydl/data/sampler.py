@@ -140,7 +140,8 @@ class WeightedRandomSampler(Sampler):
         self._rng = resolve_torch_generator(generator, where)
 
     def __iter__(self):
-        p = self.weights / self.weights.sum()
+        p = self.weights / self.weights.max()  # (scaled first: weights of 1e308 sum to inf)
+        p /= p.sum()
         if self.replacement:
             return iter(self._rng.choice(len(p), size=self.num_samples, p=p).tolist())
         # torch.multinomial hands out the zero-weight indices only once the positive ones
