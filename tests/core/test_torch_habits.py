@@ -1259,3 +1259,18 @@ def test_the_function_repeat_is_numpys_and_the_method_torchs():
     m = np.arange(6.0).reshape(2, 3)
     np.testing.assert_array_equal(td.repeat(td.tensor(m), 2, 0).numpy(), np.repeat(m, 2, 0))
     np.testing.assert_array_equal(td.tensor(m).repeat(2, 1).numpy(), np.tile(m, (2, 1)))
+
+
+@pytest.mark.parametrize("name, args", [
+    ("max", ()), ("sum", ()), ("nanmean", ()), ("quantile", (0.5,)), ("nanmax", ()),
+    ("percentile", (50,)), ("average", ()), ("ptp", ()), ("nan_to_num", ()), ("exp", ()),
+])
+def test_python_lists_are_taken_as_numpy_takes_them(name, args):
+    """NumPy's functions take array_like input; tinydl.max([1, 2]) (and the other reductions)
+    raised AttributeError: 'list' object has no attribute 'ndim'. A list follows
+    tinydl.tensor's dtype rule (Python floats float32)."""
+    data = [1.0, 4.0, 2.0]
+    out = getattr(td, name)(data, *args)
+    np.testing.assert_allclose(out.numpy(), getattr(np, name)(np.array(data), *args),
+                               rtol=1e-6)
+    assert out.dtype == np.float32

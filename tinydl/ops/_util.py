@@ -36,11 +36,15 @@ def matmul_arrays(a, b):
 
 
 def as_tensor(x):
-    """Wrap arrays (not Python scalars) as constant Tensors; leave Tensors alone."""
+    """Wrap arrays and lists (not Python scalars) as constant Tensors; leave Tensors alone.
+    (A list reached ops that read ``x.ndim``: ``tinydl.max([1, 2])`` raised AttributeError.
+    Lists take ``tinydl.tensor``'s dtype rule: Python floats float32, ints int64.)"""
     if isinstance(x, Tensor):
         return x
     if isinstance(x, (np.ndarray, np.generic)):
         return Tensor._wrap(np.asarray(x))
+    if isinstance(x, list):
+        return Tensor(x)
     return x
 
 
