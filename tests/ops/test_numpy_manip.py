@@ -490,3 +490,16 @@ def test_torch_spellings_of_gradient_raise():
     for kwargs in ({"spacing": 2.0}, {"dim": 0}):
         with pytest.raises(TypeError, match="gradient: unexpected .*NumPy's gradient"):
             td.gradient(td.tensor([1.0, 4.0, 9.0]), **kwargs)
+
+
+def test_convolve_and_correlate_keep_a_nan_or_inf_where_numpy_has_it():
+    """The Toeplitz product added 0 * v[j] for the padding: a NaN or inf in one input made
+    every output NaN, where NumPy's sums without that term are finite."""
+    cases = [(td.convolve, np.convolve, [2.0, 2.0, 5.0, 1.0], [1.5, np.nan], "full"),
+             (td.convolve, np.convolve, [1.0, 2.0, 3.0], [1.0, np.inf], "full"),
+             (td.correlate, np.correlate, [2.0, 2.0, 5.0, 1.0], [1.0, np.inf, 1.0], "full"),
+             (td.correlate, np.correlate, [1.0, np.inf], [2.0, 2.0, 5.0, 1.0], "full"),
+             (td.convolve, np.convolve, [1.0, np.nan, 3.0, 4.0], [1.0, 2.0], "same")]
+    for ours, theirs, a, v, mode in cases:
+        got = ours(td.tensor(np.array(a)), td.tensor(np.array(v)), mode).numpy()
+        np.testing.assert_array_equal(got, theirs(a, v, mode))

@@ -18,9 +18,8 @@ import numpy as np
 
 from tinydl.ops._util import as_tensor, floating, normalize_axes
 from tinydl.ops.elementwise import astype, subtract
-from tinydl.ops.gather import take_along_axis
+from tinydl.ops.gather import index_add, take_along_axis
 from tinydl.ops.indexed import _write_at
-from tinydl.ops.linalg import matmul
 from tinydl.ops.shape import broadcast_to, concatenate, reshape, stack
 from tinydl.tensor import Tensor
 
@@ -532,13 +531,15 @@ def partition(a, kth, axis=-1, kind="introselect", order=None):
 
 # ----------------------------------------------------------------------------- filters
 def _convolve_full(a, v):
-    """``sum_j a[k - j] v[j]`` for every ``k`` in ``0..n+m-2`` (1-D): ``a`` zero-padded by
-    ``m - 1`` on both sides, read as a Toeplitz matrix, times ``v``."""
+    """``sum_j a[k - j] v[j]`` for every ``k`` in ``0..n+m-2`` (1-D), over the pairs with
+    ``0 <= k - j < n`` only: each product ``a[i] v[j]`` once, added into output ``i + j``.
+    (A Toeplitz matrix of zero-padded ``a`` times ``v`` added 0 * v[j] for the padding, NaN
+    for a NaN or inf in v: NaN at every output where NumPy's sum has no such term.)"""
     n, m = a.shape[0], v.shape[0]
-    zeros = Tensor._wrap(np.zeros(m - 1, a.dtype))
-    padded = concatenate([zeros, a, zeros])
-    window = np.arange(n + m - 1)[:, None] - np.arange(m)[None, :] + m - 1
-    return matmul(padded[window], v)
+    i, j = np.divmod(np.arange(n * m), m)  # every pair (i, j)
+    products = a[i] * v[j]
+    out = Tensor._wrap(np.zeros(n + m - 1, np.result_type(a.dtype, v.dtype)))
+    return index_add(out, 0, i + j, products)
 
 
 def _filter(op, a, v, mode):
