@@ -166,3 +166,13 @@ def test_errors_name_the_op():
         td.histogram(SAMPLES, 3, weights=np.ones(3))
     with pytest.raises(ValueError, match="histogram: `bins` must increase monotonically"):
         td.histogram(SAMPLES, [0.0, 1.0, 0.5])
+
+
+def test_interp_with_infinite_fp_or_xp_gives_numpys_values():
+    """inf * 0 made NaN where NumPy falls back to the line through the segment's other end,
+    to fp[j] when both ends are equal, and to fp[j] exactly at a knot."""
+    for x, xp, fp in (([0.0, 0.5, 1.0, 1.5, 2.0], [0.0, 1.0, 2.0], [0.0, np.inf, 3.0]),
+                      ([0.0, 1.0], [0.0, 1.0], [-np.inf, 5.0]),
+                      ([-np.inf, -5.0, 0.5], [-np.inf, 0.0, 1.0], [1.0, 2.0, 3.0])):
+        got = td.interp(*(td.tensor(np.array(v)) for v in (x, xp, fp))).numpy()
+        np.testing.assert_array_equal(got, np.interp(x, xp, fp))

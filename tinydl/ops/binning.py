@@ -165,8 +165,16 @@ def interp(x, xp, fp, left=None, right=None, period=None):
         j = np.clip(np.searchsorted(xp.data, x.data, side="right") - 1, 0, n - 2)
         lo_x, hi_x, lo_f, hi_f = getitem(xp, j), getitem(xp, j + 1), getitem(fp, j), \
             getitem(fp, j + 1)
-        slope = (hi_f - lo_f) / (hi_x - lo_x)
-        inner = lo_f + slope * (x - lo_x)
+        # NumPy's fallbacks where an infinite fp or xp makes the first form NaN: the same
+        # line through the segment's right end, then fp[j] when both ends are equal, and
+        # fp[j] exactly at a knot (inf * 0 gave NaN there)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            slope = (hi_f - lo_f) / (hi_x - lo_x)
+            inner = lo_f + slope * (x - lo_x)
+            if np.isnan(inner.data).any():
+                inner = where(np.isnan(inner.data), hi_f + slope * (x - hi_x), inner)
+                inner = where(np.isnan(inner.data) & (lo_f.data == hi_f.data), lo_f, inner)
+        inner = where(x.data == lo_x.data, lo_f, inner)
         inner = where(x.data == xp.data[-1], fp[-1], inner)  # NumPy's exact last value
     below = fp[0] if left is None else left
     above = fp[-1] if right is None else right
