@@ -386,13 +386,36 @@ def test_in_place_writes_follow_numpy_and_the_in_place_rules():
     ints = td.tensor([1, 2, 3])
     td.copyto(ints, td.tensor([7, 8, 9]), where=[True, False, True])
     np.testing.assert_array_equal(ints.data, [7, 2, 9])
-    with pytest.raises(TypeError, match=r"copyto: cannot cast float32 to int64 under "
-                                        r"casting='same_kind'"):
+    with pytest.raises(TypeError, match=r"copyto: src of dtype float32 cannot be cast to the "
+                                        r"tensor's int64 \(casting='same_kind'\)"):
         td.copyto(ints, td.tensor([0.5, 1.0, 2.0]))
-    with pytest.raises(TypeError, match="put_along_axis: values of dtype float32 cannot"):
-        td.put_along_axis(ints, [0], td.tensor([0.5]), axis=0)
     td.copyto(ints, td.tensor([0.5, 1.0, 2.0]), casting="unsafe")
     np.testing.assert_array_equal(ints.data, [0, 1, 2])
+
+
+def test_in_place_writes_cast_as_numpy_does_python_scalars_included():
+    """NumPy 2 reads a Python number as a weak scalar in the target's dtype, and each writer
+    has its own rule for arrays (put_along_axis and place unsafe, putmask safe, copyto its
+    casting): copyto(uint8, 1) and putmask(int, m, 1.5) raised here."""
+    def both(write, a, *args, **kw):
+        ours, theirs = td.tensor(a.copy()), a.copy()
+        write(td)(ours, *args, **kw)
+        write(np)(theirs, *(x.numpy() if isinstance(x, td.Tensor) else x for x in args), **kw)
+        np.testing.assert_array_equal(ours.numpy(), theirs)
+        assert ours.dtype == theirs.dtype
+
+    u8, i64 = np.zeros(3, np.uint8), np.zeros(3, np.int64)
+    both(lambda m: m.copyto, u8, 1)
+    both(lambda m: m.put_along_axis, u8, np.array([0]), 9, axis=0)
+    both(lambda m: m.put_along_axis, i64, np.array([0]), td.tensor(np.array([2.7])), axis=0)
+    both(lambda m: m.putmask, i64, i64 == 0, 1.5)
+    both(lambda m: m.place, i64, i64 == 0, [1.5])
+    for call, error in ((lambda: td.copyto(td.tensor(i64.copy()), 1.5), TypeError),
+                        (lambda: td.copyto(td.tensor(u8.copy()), 300), ValueError),
+                        (lambda: td.putmask(td.tensor(np.zeros(3, np.float32)),
+                                            [True] * 3, td.tensor(np.array([1.5]))), TypeError)):
+        with pytest.raises(error):
+            call()
     x = td.tensor([3.0, 1.0, 2.0])
     assert x.partition(0) is None
     np.testing.assert_array_equal(x.data, np.partition([3.0, 1.0, 2.0], 0))

@@ -16,6 +16,7 @@ builders default to float32, as every tinydl factory (NumPy's default is float64
 """
 import numpy as np
 
+from tinydl.ops._checks import _check_fill_fits
 from tinydl.ops._util import as_tensor, floating, normalize_axes
 from tinydl.ops.elementwise import astype, subtract
 from tinydl.ops.gather import index_add, take_along_axis
@@ -396,13 +397,25 @@ def _write_in_place(op, a, positions, values):
     a._inplace(op, lambda s, src: _write_at(s, positions, src), values)
 
 
-def _values_of(op, a, values, name="values"):
-    """``values`` as a Tensor of ``a``'s dtype, cast only within NumPy's same_kind rule."""
+def _values_of(op, a, values, name="values", casting="same_kind", scalar_casting=None):
+    """``values`` as a Tensor of ``a``'s dtype: arrays cast under NumPy's ``casting`` rule
+    for ``op`` (put_along_axis and place cast 'unsafe', putmask 'safe', copyto its argument);
+    a Python number is NumPy 2's weak scalar, taken in ``a``'s dtype when it fits (an int out
+    of the dtype's range raises, as NumPy), a float into integers only where the rule is
+    'unsafe' (truncated, as NumPy; putmask's ``scalar_casting`` is 'unsafe')."""
+    if isinstance(values, (bool, int, float)) and not isinstance(values, np.generic):
+        rule = scalar_casting or casting
+        if a.dtype.kind in "iu" and isinstance(values, float) and rule != "unsafe":
+            raise TypeError(f"{op}: cannot cast the float {values!r} to the tensor's {a.dtype} "
+                            f"(casting={rule!r})")
+        if a.dtype.kind in "iu" and not isinstance(values, float):
+            _check_fill_fits(values, a.dtype, op)
+        return Tensor._wrap(np.asarray(values).astype(a.dtype))
     values = _operand(values)
     if values.dtype != a.dtype:
-        if not np.can_cast(values.dtype, a.dtype, casting="same_kind"):
+        if not np.can_cast(values.dtype, a.dtype, casting=casting):
             raise TypeError(f"{op}: {name} of dtype {values.dtype} cannot be cast to the "
-                            f"tensor's {a.dtype} (same_kind casting)")
+                            f"tensor's {a.dtype} (casting={casting!r})")
         values = astype(values, a.dtype)
     return values
 
@@ -433,7 +446,7 @@ def put_along_axis(arr, indices, values, axis):
     except (IndexError, ValueError) as err:
         raise type(err)(f"put_along_axis: indices of shape {index.shape} on shape "
                         f"{arr.shape} (axis={axis}): {err}") from None
-    values = _values_of("put_along_axis", arr, values)
+    values = _values_of("put_along_axis", arr, values, casting="unsafe")
     try:
         values = broadcast_to(values, positions.shape)
     except ValueError:
@@ -456,7 +469,7 @@ def place(arr, mask, vals):
     if not isinstance(arr, Tensor):
         raise TypeError(f"place: writes into a Tensor in place, got {type(arr).__name__}")
     positions = np.flatnonzero(_mask_of("place", arr, mask))
-    values = _cycled("place", _values_of("place", arr, vals), positions.size)
+    values = _cycled("place", _values_of("place", arr, vals, casting="unsafe"), positions.size)
     _write_in_place("place", arr, positions, values)
 
 
@@ -466,7 +479,8 @@ def putmask(a, mask, values):
     if not isinstance(a, Tensor):
         raise TypeError(f"putmask: writes into a Tensor in place, got {type(a).__name__}")
     positions = np.flatnonzero(_mask_of("putmask", a, mask))
-    values = reshape(_values_of("putmask", a, values), (-1,))
+    values = reshape(_values_of("putmask", a, values, casting="safe",
+                                  scalar_casting="unsafe"), (-1,))
     if positions.size and values.shape[0] == 0:
         raise ValueError("putmask: cannot write from an empty values array")
     values = values[positions % max(values.shape[0], 1)]
@@ -479,12 +493,7 @@ def copyto(dst, src, casting="same_kind", where=True):
     ``casting``. Returns None."""
     if not isinstance(dst, Tensor):
         raise TypeError(f"copyto: writes into a Tensor in place, got {type(dst).__name__}")
-    src = _operand(src)
-    if not np.can_cast(src.dtype, dst.dtype, casting=casting):
-        raise TypeError(f"copyto: cannot cast {src.dtype} to {dst.dtype} under "
-                        f"casting={casting!r}")
-    if src.dtype != dst.dtype:
-        src = astype(src, dst.dtype)
+    src = _values_of("copyto", dst, src, "src", casting)
     try:
         src = broadcast_to(src, dst.shape)
         mask = np.broadcast_to(np.asarray(where.data if isinstance(where, Tensor) else where,
