@@ -10,15 +10,9 @@ import pytest
 
 import tinydl as td
 from tests.ops._table import Arg, OpCase, OpTable, off_zero, positive, torch
+from tests.ops.test_order import with_nans
 
 X, X3 = (3, 4), (2, 3, 4)
-
-
-def with_nans(rng, shape):
-    """Standard normal with NaN at every third element (every slice of X keeps numbers)."""
-    x = rng.standard_normal(shape)
-    x.flat[1::3] = np.nan
-    return x
 
 
 def with_specials(rng, shape):

@@ -76,6 +76,20 @@ def assert_paths_close(ours, theirs, rtol=1e-6, atol=1e-12, what=""):
     assert len(ours) == len(theirs)
 
 
+def assert_matches_torch(name, kw, steps, **tolerance):
+    """``optim.<name>(**kw)`` follows torch's optimizer of that name (single-tensor code path,
+    ``foreach=False``) over ``steps`` steps of the shared gradient field."""
+    import pytest
+
+    torch = pytest.importorskip("torch")
+    from tinydl import optim
+
+    ours = tinydl_trajectory(lambda ps: getattr(optim, name)(ps, **kw), steps)
+    theirs = torch_trajectory(
+        torch, lambda ps: getattr(torch.optim, name)(ps, foreach=False, **kw), steps)
+    assert_paths_close(ours, theirs, what=f"{name}{kw}", **tolerance)
+
+
 def one_param_run(cls, theta, grads, **kw):
     """theta after feeding the scalar gradients ``grads`` one step at a time."""
     p = tinydl.Tensor(np.array([theta], dtype=np.float64), requires_grad=True)

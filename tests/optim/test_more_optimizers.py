@@ -9,9 +9,9 @@ import pytest
 
 import tinydl
 from tinydl import optim
-from tests.optim._reference import (as_numpy, assert_paths_close, grad_field,
-                                    initial_params, one_param_run, tinydl_trajectory,
-                                    torch_float64, torch_trajectory)
+from tests.optim._reference import (as_numpy, assert_matches_torch, assert_paths_close,
+                                    grad_field, initial_params, one_param_run,
+                                    tinydl_trajectory, torch_float64)
 
 STEPS = 30
 
@@ -101,11 +101,7 @@ CASES = [
 
 @pytest.mark.parametrize("name, kw", CASES, ids=[f"{n}-{sorted(k.items())}" for n, k in CASES])
 def test_matches_torch(name, kw):
-    torch = pytest.importorskip("torch")
-    ours = tinydl_trajectory(lambda ps: getattr(optim, name)(ps, **kw), STEPS)
-    theirs = torch_trajectory(
-        torch, lambda ps: getattr(torch.optim, name)(ps, foreach=False, **kw), STEPS)
-    assert_paths_close(ours, theirs, rtol=1e-12, atol=1e-15, what=f"{name}{kw}")
+    assert_matches_torch(name, kw, STEPS, rtol=1e-12, atol=1e-15)
 
 
 STATE_CASES = [("RAdam", dict(lr=0.01, weight_decay=0.01)), ("Adamax", dict(lr=0.01)),

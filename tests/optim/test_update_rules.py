@@ -13,8 +13,8 @@ from hypothesis.extra import numpy as hnp
 
 import tinydl
 from tinydl import optim
-from tests.optim._reference import (assert_paths_close, one_param_run, tinydl_trajectory,
-                                    torch_trajectory)
+from tests.optim._reference import (assert_matches_torch, assert_paths_close, one_param_run,
+                                    tinydl_trajectory, torch_trajectory)
 
 STEPS = 20
 
@@ -154,11 +154,7 @@ CASES = [
 
 @pytest.mark.parametrize("name, kw", CASES, ids=[f"{n}-{sorted(k.items())}" for n, k in CASES])
 def test_matches_torch(name, kw):
-    torch = pytest.importorskip("torch")
-    ours = tinydl_trajectory(lambda ps: getattr(optim, name)(ps, **kw), STEPS)
-    theirs = torch_trajectory(
-        torch, lambda ps: getattr(torch.optim, name)(ps, foreach=False, **kw), STEPS)
-    assert_paths_close(ours, theirs, what=f"{name}{kw}")
+    assert_matches_torch(name, kw, STEPS)
 
 
 @pytest.mark.parametrize("name", ["SGD", "Adam", "RMSprop"])
