@@ -323,8 +323,13 @@ def agreement(dist, world, rank):
     bn.running_mean.data[...] = rank
     dist.DistributedDataParallel(bn, broadcast_buffers=False)
     assert np.all(bn.running_mean.data == rank), (rank, bn.running_mean.data)
-    dist.DistributedDataParallel(bn)
+    ddp = dist.DistributedDataParallel(bn)
     assert np.all(bn.running_mean.data == 0), (rank, bn.running_mean.data)
+    # forward syncs the buffers it finds then: a reassigned one is the one sent (torch's)
+    bn.eval()
+    bn.running_mean = td.Tensor(np.full(2, 1.0 + rank, dtype=np.float32))
+    ddp(td.Tensor(np.zeros((3, 2), dtype=np.float32)))
+    assert np.all(bn.running_mean.data == 1), (rank, bn.running_mean.data)
     return messages
 
 

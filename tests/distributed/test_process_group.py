@@ -155,6 +155,16 @@ def test_ddp_on_one_rank_leaves_gradients_as_they_are(group):
     assert list(ddp.state_dict())[0] == "module.0.weight"
 
 
+def test_ddp_refuses_a_lazy_module_before_its_first_forward(group):
+    model = nn.Sequential(nn.LazyLinear(4), nn.LazyBatchNorm1d())
+    with pytest.raises(RuntimeError, match=r"DistributedDataParallel.*lazy.*'0.weight'"):
+        dist.DistributedDataParallel(model)
+    model(td.Tensor(np.ones((3, 5), dtype=np.float32)))
+    ddp = dist.DistributedDataParallel(model)  # initialized: accepted
+    ddp(td.Tensor(np.ones((3, 5), dtype=np.float32))).sum().backward()
+    assert model[0].weight.grad.shape == (4, 5)
+
+
 def test_ddp_gradients_are_bucket_views_and_accumulate_in_place(group):
     # gradient_as_bucket_view: after averaging, each .grad is a view into its bucket; zeroing it in
     # place and accumulating into it (no_sync) must still give the plain model's gradients.
