@@ -207,6 +207,16 @@ def test_collate_tensors_dicts_strings():
     np.testing.assert_array_equal(batch["x"].numpy()[:, 0], [0, 1, 2])
 
 
+def test_collate_keeps_the_graph_of_tensors_that_require_grad():
+    # torch's default_collate stacks with torch.stack: gradients reach the samples
+    w = tinydl.tensor([1.0, 2.0], requires_grad=True)
+    samples = [(w * k, k) for k in range(3)]
+    batch, labels = default_collate(samples)
+    assert batch.requires_grad and batch.shape == (3, 2) and labels.dtype == np.int64
+    (batch * tinydl.tensor([[1.0], [10.0], [100.0]])).sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [210.0, 210.0])  # 0 * 1 + 1 * 10 + 2 * 100
+
+
 def test_collate_errors():
     with pytest.raises(ValueError, match=r"default_collate.*shapes"):
         default_collate([np.zeros(2), np.zeros(3)])

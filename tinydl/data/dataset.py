@@ -291,7 +291,8 @@ def default_collate(samples):
     - strings and bytes -> a list of them;
     - Tensors, ndarrays, NumPy scalars, ints, floats -> ``np.stack`` along a new first axis,
       returned as a ``tinydl.Tensor``: arrays keep their dtype, Python floats become float32,
-      integer scalars (labels) become int64.
+      integer scalars (labels) become int64. Tensors that require grad are stacked as a
+      graph node (``tinydl.stack``), so gradients reach them through the batch (torch's).
 
     ``samples`` must be non-empty and every field must have the same shape in every sample.
     """
@@ -320,6 +321,12 @@ def default_collate(samples):
     if len(shapes) != 1:
         raise ValueError(f"default_collate: cannot stack samples of different shapes "
                          f"{sorted(shapes)}")
+    if any(isinstance(s, Tensor) and s.requires_grad for s in samples):
+        # torch's default_collate stacks with torch.stack, which keeps the graph: stacking
+        # the arrays would drop it, and with it every gradient through the batch, silently
+        from tinydl.ops.shape import stack
+        return stack([s if isinstance(s, Tensor) else Tensor._wrap(a)
+                      for s, a in zip(samples, arrays)])
     batch = np.stack(arrays)
     if batch.dtype == np.float64 and all(a.dtype != np.float64 for a in arrays):
         # int64 labels beside float32 values ([1, 2.5]) promote to float64 in NumPy; a field
