@@ -199,6 +199,9 @@ def _add_scipy_ufuncs():
             "i0e", "i1", "i1e", "logit", "xlogy", "xlog1py", "entr")})
 
 
+# Integer division: tinydl's ops raise on a zero divisor (torch's ZeroDivisionError).
+_INTEGER_DIVISIONS = {np.floor_divide, np.remainder, np.fmod, np.divmod}
+
 # Comparisons: a bool Tensor outside the graph, as the comparison operators give.
 _UFUNC_CONSTANTS = {np.less, np.less_equal, np.greater, np.greater_equal, np.equal,
                     np.not_equal}
@@ -257,6 +260,9 @@ def array_ufunc(ufunc, method, inputs, kwargs):
         # Integer and bool Tensors never require grad: NumPy's own result is exact. (With a
         # float scalar tinydl's op runs instead: an int tensor times 0.5 is float32, as torch.)
         # A float result of integers (np.sqrt, np.exp, np.true_divide) is float32, as torch's.
+        # Integer division by zero raises, as tinydl's own ops (NumPy's 0 with a warning).
+        if ufunc in _INTEGER_DIVISIONS:
+            return _UFUNC_OPS[ufunc](*[_operand(x) for x in inputs])
         return _wrap_result(_int_ufunc(ufunc, _unwrap(inputs)))
     return _UFUNC_OPS[ufunc](*[_operand(x) for x in inputs])
 
@@ -287,16 +293,16 @@ def _wrap_result(result):
 def _summation(op, name):
     """np.sum, np.prod, np.nansum: one signature."""
     def reduce(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
-        _refuse_extras(name, dtype=dtype, out=out, initial=initial, where=where)
-        return op(_operand(a), axis=axis, keepdims=keepdims)
+        _refuse_extras(name, out=out, initial=initial, where=where)
+        return op(_operand(a), axis=axis, keepdims=keepdims, dtype=dtype)
     return reduce
 
 
 def _average(op, name):
     """np.mean, np.nanmean: one signature."""
     def reduce(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
-        _refuse_extras(name, dtype=dtype, out=out, where=where)
-        return op(_operand(a), axis=axis, keepdims=keepdims)
+        _refuse_extras(name, out=out, where=where)
+        return op(_operand(a), axis=axis, keepdims=keepdims, dtype=dtype)
     return reduce
 
 

@@ -524,11 +524,11 @@ UNSUPPORTED = {
     "spacing": lambda: np.spacing(_x),
     "modf": lambda: np.modf(_x, dtype=np.float32),
     "nancumsum": lambda: np.nancumsum(_x, out=np.empty(6)),
-    "nanprod": lambda: np.nanprod(_x, dtype=np.float32),
+    "nanprod": lambda: np.nanprod(_x, initial=2.0),
     "unwrap": lambda: np.unwrap(_x),
     "partition": lambda: np.partition(_x, 1, order="f0"),
     "pinv": lambda: np.linalg.pinv(_x),
-    "prod": lambda: np.prod(_x, dtype=np.float32),
+    "prod": lambda: np.prod(_x, out=np.empty(())),
     "cumsum": lambda: np.cumsum(_x, out=np.empty(6)),
     "cumulative_sum": lambda: np.cumulative_sum(_x, axis=1, include_initial=True),
     "einsum": lambda: np.einsum("ij->j", _x, dtype=np.float32),
@@ -543,12 +543,36 @@ UNSUPPORTED = {
     "exp": lambda: np.exp(_x, out=td.zeros(2, 3)),
     "add": lambda: np.add(_x, 1.0, where=np.ones((2, 3), dtype=bool)),
     "negative": lambda: np.negative(_x, dtype=np.float32),
-    "sum": lambda: np.sum(_x, dtype=np.float32),
+    "sum": lambda: np.sum(_x, where=np.ones((2, 3), dtype=bool)),
     "mean": lambda: np.mean(_x, out=np.empty(())),
     "pad": lambda: np.pad(_x, 1, mode="edge"),
     "dot": lambda: np.dot(np.ones((2, 2, 3)), _x.T),
     "reshape": lambda: np.reshape(_x, (3, 2), order="F"),
 }
+
+
+@pytest.mark.parametrize("name", ["sum", "prod", "mean", "nansum", "nanprod", "nanmean"])
+def test_numpy_reductions_take_dtype_as_tinydls(name):
+    # (they refused dtype=, where tinydl.sum(x, dtype=) works)
+    x = td.Tensor(np.array([[1.0, 2.0], [np.nan, 4.0]], dtype=np.float32), requires_grad=True)
+    got = getattr(np, name)(x, axis=1, dtype=np.float64)
+    assert isinstance(got, td.Tensor) and got.dtype == np.float64
+    np.testing.assert_array_equal(got.numpy(), getattr(np, name)(x.data, axis=1,
+                                                                 dtype=np.float64))
+    if name.startswith("nan"):
+        got.sum().backward()
+        assert x.grad.dtype == np.float32 and x.grad.data[1, 0] == 0
+
+
+def test_integer_division_by_zero_raises_through_numpy_too():
+    # np.floor_divide on integer tensors ran NumPy's own loop: 0 with a warning, where
+    # tinydl.floor_divide (and torch) raise
+    a, z = td.Tensor(np.array([7, -7])), td.Tensor(np.array([0, 2]))
+    for ufunc in (np.floor_divide, np.remainder, np.fmod, np.divmod):
+        with pytest.raises(ZeroDivisionError, match="division by zero"):
+            ufunc(a, z)
+    np.testing.assert_array_equal(np.floor_divide(a, 2).numpy(), [3, -4])
+    assert np.floor_divide(td.Tensor(np.array([7], np.int8)), 2).dtype == np.int8
 
 
 @pytest.mark.parametrize("name", sorted(UNSUPPORTED))

@@ -48,6 +48,34 @@ def as_tensor(x):
     return x
 
 
+def as_input(x):
+    """``as_tensor(x)`` for an op's main input, a Python number wrapped too (by ``Tensor``'s
+    rule: a float is float32), as NumPy takes ``np.sum(5)`` or ``np.nanmax(2.5)``: reductions
+    and shape functions read ``x.ndim`` (operands of arithmetic keep their Python numbers,
+    which promote as weak scalars)."""
+    x = as_tensor(x)
+    if isinstance(x, (bool, int, float)):
+        return Tensor(x)
+    return x
+
+
+def as_tensor_beside(x, partner):
+    """``as_tensor(x)`` for an operand that meets ``partner`` (a Tensor, or the dtype of the
+    tensors it meets), except that a Python list holding floats beside a floating one is
+    converted straight to that dtype, as a Python float is: ``float64 + [0.1]`` is exact
+    (through ``tinydl.tensor``'s float32 it was 0.10000000149), ``float32 + [0.1]`` stays
+    float32 (NumPy would give float64)."""
+    dtype = partner.data.dtype if isinstance(partner, Tensor) else partner
+    if isinstance(x, list) and isinstance(dtype, np.dtype) and dtype.kind == "f":
+        try:
+            array = np.asarray(x)
+        except ValueError:  # ragged: Tensor's own error below
+            return as_tensor(x)
+        if array.dtype.kind == "f":
+            return Tensor._wrap(array.astype(dtype))
+    return as_tensor(x)
+
+
 def floating(x):
     """``x`` as a Tensor (Python numbers stay numbers), integer and bool ones cast to float32:
     the input of a float-valued op (exp, sqrt, sin...), whose result torch makes float32 for
@@ -56,6 +84,74 @@ def floating(x):
     if isinstance(x, Tensor) and x.data.dtype.kind in "iub":
         return Tensor._wrap(x.data.astype(DEFAULT_FLOAT))
     return x
+
+
+def _data_dtype(value):
+    """The dtype ``value`` takes as an op's input (a Python list by ``Tensor``'s rule: floats
+    float32), or None for something else (None, a string)."""
+    if isinstance(value, Tensor):
+        return value.data.dtype
+    if isinstance(value, (np.ndarray, np.generic)):
+        return value.dtype
+    if isinstance(value, (bool, int, float, list)):
+        dtype = np.asarray(value).dtype
+        return np.dtype(DEFAULT_FLOAT) if dtype.kind == "f" else dtype
+    return None
+
+
+def exact_for_integers(*names):
+    """A decorator for a float-valued op whose integer (or bool) inputs give torch's default
+    float, float32 (NumPy gives float64): the inputs ``names`` that are integer run through
+    the op in float64, and its floating results are cast to the dtype it gives otherwise
+    (float32, or float64 beside a float64 input). Ops that subtract (var, the quantiles'
+    interpolation, gradient, interp, cov) then see the exact integers: in float32 first, the
+    var of four consecutive integers near 1.7e9 (float32's spacing there is 128) was 0 and
+    their correlation NaN. Integer tensors never require grad, so the casts are constants.
+    With ``dtype=`` given the op keeps it (no cast back)."""
+
+    def decorate(fn):
+        import inspect
+
+        signature = inspect.signature(fn)
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            first = args[0] if args else None
+            if (first.__class__ is Tensor and first.data.dtype.kind == "f" and len(names) == 1
+                    and not kwargs.get("dtype")):
+                return fn(*args, **kwargs)  # the usual call: a float tensor
+            bound = signature.bind(*args, **kwargs)
+            given = bound.arguments
+            if given.get("dtype") is not None:
+                return fn(*args, **kwargs)
+            dtypes = {name: _data_dtype(given[name]) for name in names if name in given}
+            integer = [name for name, d in dtypes.items() if d is not None and d.kind in "iub"]
+            if not integer:
+                return fn(*args, **kwargs)
+            floats = [d for d in dtypes.values() if d is not None and d.kind == "f"]
+            target = np.result_type(DEFAULT_FLOAT, *floats)
+            for name in integer:
+                value = given[name]
+                data = value.data if isinstance(value, Tensor) else value
+                given[name] = Tensor._wrap(np.asarray(data, dtype=np.float64))
+            out = fn(*bound.args, **bound.kwargs)
+            return _cast_floats(out, target)
+
+        return wrapper
+
+    return decorate
+
+
+def _cast_floats(out, target):
+    """``out`` (a Tensor, or a tuple/list of them) with float64 Tensors cast to ``target``."""
+    if isinstance(out, Tensor):
+        if out.data.dtype == np.float64 and target != np.float64:
+            from tinydl.ops.elementwise import astype  # (elementwise imports this module)
+            return astype(out, target)
+        return out
+    if isinstance(out, (tuple, list)):
+        return type(out)(_cast_floats(o, target) for o in out)
+    return out
 
 
 def refused_spelling(spelled, message):
@@ -185,7 +281,8 @@ def as_number(x):
 def promote_operands(a, b):
     """``promote`` of two operands as the user gave them, NumPy scalars read by ``as_number``
     (an int tensor times np.float64(0.5) is float32)."""
-    return promote(as_tensor(as_number(a)), as_tensor(as_number(b)))
+    a, b = as_number(a), as_number(b)
+    return promote(as_tensor_beside(a, b), as_tensor_beside(b, a))
 
 
 def _float_partner(x, kind):

@@ -10,7 +10,7 @@ import collections
 
 import numpy as np
 
-from tinydl.ops._util import DEFAULT_FLOAT, as_tensor
+from tinydl.ops._util import DEFAULT_FLOAT, as_tensor, exact_for_integers
 from tinydl.ops.elementwise import astype, where
 from tinydl.ops.index import getitem
 from tinydl.ops.numeric import bincount
@@ -131,6 +131,7 @@ def torch_histogram(x, bins=100, *, range=None, weight=None, density=False):  # 
     return HistogramResult(astype(hist, x.dtype), astype(edges, x.dtype))
 
 
+@exact_for_integers("x", "xp", "fp")
 def interp(x, xp, fp, left=None, right=None, period=None):
     """The piecewise-linear interpolant through (xp, fp) at x (``np.interp``): on the segment
     xp[j] <= x <= xp[j+1], fp[j] + (x - xp[j]) (fp[j+1] - fp[j]) / (xp[j+1] - xp[j]); below

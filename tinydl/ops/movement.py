@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from tinydl.autograd import Function
-from tinydl.ops._util import ShapeError, as_tensor, normalize_axes, torch_names
+from tinydl.ops._util import ShapeError, as_input, as_tensor, normalize_axes, torch_names
 from tinydl.ops.elementwise import copy as _copy
 from tinydl.ops.shape import broadcast_to, reshape, split, transpose
 from tinydl.tensor import Tensor
@@ -66,7 +66,7 @@ def flip(x, axis=None, *, dims=None):
     """Reverse the order of elements along ``axis`` (an int, a tuple; all axes when None, as
     NumPy). torch's ``dims`` is an alias. Shape unchanged; a copy (torch's ``flip``; NumPy's
     is a view)."""
-    x = as_tensor(x)
+    x = as_input(x)
     if dims is not None:
         if axis is not None:
             raise TypeError("flip: got both 'axis' and its torch alias 'dims'")
@@ -98,7 +98,7 @@ def roll(x, shift=None, axis=None, *, shifts=None, dims=None):
     element ``i`` moves to ``(i + shift) mod n``; elements rolled past the end come back at the
     start. ``axis=None`` rolls the flattened tensor and restores the shape. A tuple ``shift``
     pairs with a tuple ``axis``; one int shift with a tuple of axes shifts each of them."""
-    x = as_tensor(x)
+    x = as_input(x)
     shift = _alias("roll", "shift", shift, "shifts", shifts)
     axis = _alias("roll", "axis", axis, "dims", dims)
     if shift is None:
@@ -157,7 +157,7 @@ def tile(x, reps):
 
     ``reps`` shorter than ``x.ndim`` is padded with leading 1s; longer adds leading axes to
     ``x``. Output shape: ``reps[i] * x.shape[i]`` (after that padding)."""
-    x = as_tensor(x)
+    x = as_input(x)
     reps = _int_tuple((reps,), "tile", "reps")
     if any(r < 0 for r in reps):
         raise ValueError(f"tile: reps must be non-negative, got {reps}")
@@ -184,7 +184,7 @@ def repeat_tiles(x, *sizes):
     (``x.repeat(2, 3)`` or ``x.repeat((2, 3))``). ``len(sizes)`` must be at least
     ``x.ndim``; extra sizes add leading axes. Output shape ``sizes[i] * shape[i]``.
     (The function ``repeat`` is NumPy's, which repeats each element in place.)"""
-    x = as_tensor(x)
+    x = as_input(x)
     sizes = _int_tuple(sizes, "repeat", "sizes")
     if len(sizes) < x.ndim:
         raise ValueError(f"repeat: {len(sizes)} sizes {sizes} for a tensor of shape {x.shape}: "
@@ -207,7 +207,7 @@ def repeat_interleave(x, repeats=None, axis=None, *, output_size=None):
     if repeats is None:  # torch's repeat_interleave(repeats): the indices, repeated
         counts = _repeat_counts(x, None, "repeat_interleave")
         return Tensor._wrap(np.repeat(np.arange(counts.size), counts))
-    x = as_tensor(x)
+    x = as_input(x)
     if axis is None:
         x, axis = reshape(x, (-1,)), 0
     axis = _one_axis(axis, x.ndim, "repeat_interleave")
@@ -273,7 +273,7 @@ class Triangle(Function):
 
 
 def _triangle(op, x, k, diagonal, upper):
-    x = as_tensor(x)
+    x = as_input(x)
     k = _alias(op, "k", k, "diagonal", diagonal)
     k = 0 if k is None else k
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
@@ -350,7 +350,7 @@ def diagonal(x, offset=0, axis1=0, axis2=1, *, dim1=None, dim2=None):
     """The ``offset`` diagonal (``col - row = offset``) of the planes spanned by ``axis1`` and
     ``axis2``, as ``np.diagonal`` (torch's ``dim1``/``dim2`` are aliases): those two axes are
     removed and the diagonal becomes the last axis. A read-only view."""
-    x = as_tensor(x)
+    x = as_input(x)
     axis1 = axis1 if dim1 is None else dim1  # not @torch_names: its dim1 means axis2
     axis2 = axis2 if dim2 is None else dim2
     if x.ndim < 2:
@@ -365,7 +365,7 @@ def diag(x, k=None, *, diagonal=None):
     """``np.diag`` (torch's ``diagonal`` is an alias of ``k``): a 1-d ``x`` of length n gives
     the (n + |k|, n + |k|) matrix with ``x`` on its ``k`` diagonal; a 2-d ``x`` gives its
     ``k`` diagonal (a 1-d copy)."""
-    x = as_tensor(x)
+    x = as_input(x)
     k = _alias("diag", "k", k, "diagonal", diagonal)
     k = 0 if k is None else int(k)
     if x.ndim == 1:
@@ -388,7 +388,7 @@ def trace(x, offset=0, axis1=0, axis2=1):
 def narrow(x, axis, start, length):
     """torch's ``narrow(dim, start, length)``: ``x`` sliced to ``start:start + length`` along
     ``axis`` (a view; a negative ``start`` counts from the end)."""
-    x = as_tensor(x)
+    x = as_input(x)
     axis = _one_axis(axis, x.ndim, "narrow")
     n = x.shape[axis]
     start = int(start.item() if isinstance(start, Tensor) else start)
@@ -406,7 +406,7 @@ def narrow(x, axis, start, length):
 def select(x, axis, index):
     """torch's ``select(dim, index)``: ``x[..., index, ...]`` taken along ``axis``, which goes
     away (a view; a negative ``index`` counts from the end)."""
-    x = as_tensor(x)
+    x = as_input(x)
     if x.ndim == 0:
         raise IndexError("select: a 0-d tensor has no axis to select from")
     axis = _one_axis(axis, x.ndim, "select")
@@ -424,7 +424,7 @@ def chunk(x, chunks, axis=0):
     """torch's ``chunk``: pieces of ``ceil(n / chunks)`` along ``axis``, the last one smaller,
     so there may be fewer than ``chunks`` pieces (7 in 4 chunks: 2, 2, 2, 1; 5 in 4: 2, 2, 1).
     An empty axis gives ``chunks`` empty pieces. Each piece is a view."""
-    x = as_tensor(x)
+    x = as_input(x)
     if isinstance(chunks, bool) or not isinstance(chunks, (int, np.integer)) or chunks <= 0:
         raise ValueError(f"chunk: chunks must be a positive int, got {chunks!r}")
     axis = _one_axis(axis, x.ndim, "chunk")
@@ -439,7 +439,7 @@ def chunk(x, chunks, axis=0):
 def unbind(x, axis=0):
     """torch's ``unbind``: the slices ``x[..., i, ...]`` along ``axis``, as a tuple (each a
     view, with ``axis`` removed)."""
-    x = as_tensor(x)
+    x = as_input(x)
     axis = _one_axis(axis, x.ndim, "unbind")
     return tuple(x[(slice(None),) * axis + (i,)] for i in range(x.shape[axis]))
 
@@ -448,7 +448,7 @@ def unbind(x, axis=0):
 def moveaxis(x, source, destination):
     """Move axes ``source`` to positions ``destination`` (ints or equal-length tuples), the
     others keeping their order, as ``np.moveaxis`` / ``torch.movedim``. A view."""
-    x = as_tensor(x)
+    x = as_input(x)
     src = (source,) if isinstance(source, (int, np.integer)) else tuple(source)
     dst = (destination,) if isinstance(destination, (int, np.integer)) else tuple(destination)
     if len(src) != len(dst):
@@ -517,7 +517,7 @@ def unfold(x, axis, size, step):
     """torch's ``Tensor.unfold(dimension, size, step)``: every window of ``size`` elements along
     ``axis``, ``step`` apart, with the window as a new last axis. For x of shape (..., n, ...)
     the result has shape (..., (n - size) // step + 1, ..., size)."""
-    x = as_tensor(x)
+    x = as_input(x)
     axis = _one_axis(axis, max(x.ndim, 1), "unfold")
     n = x.shape[axis] if x.ndim else 1
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 0 or size > n:
@@ -538,7 +538,7 @@ def unfold(x, axis, size, step):
 
 def unflatten(x, axis, sizes):
     """torch's ``unflatten(dim, sizes)``: axis ``axis`` reshaped into ``sizes`` (one may be -1)."""
-    x = as_tensor(x)
+    x = as_input(x)
     axis = _one_axis(axis, x.ndim, "unflatten")
     sizes = tuple(int(v) for v in sizes)
     known = math.prod([v for v in sizes if v != -1])
@@ -554,7 +554,7 @@ def unflatten(x, axis, sizes):
 def masked_select(x, mask):
     """torch's ``masked_select``: the elements of ``x`` where the boolean ``mask`` (broadcast
     together with x) is True, as a 1-D tensor in row-major order."""
-    x = as_tensor(x)
+    x = as_input(x)
     mask = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
     if mask.dtype != np.bool_:
         raise TypeError(f"masked_select: mask must be boolean, got dtype {mask.dtype}")
@@ -566,7 +566,7 @@ def split_sizes(x, split_size_or_sections, axis=0):
     """torch's ``split``: pieces of ``split_size`` along ``axis`` (the last may be smaller), or
     pieces of the given sizes, which must add up to the axis length. (``tinydl.split`` is
     NumPy's, whose int is the number of sections; ``Tensor.split`` is this one.)"""
-    x = as_tensor(x)
+    x = as_input(x)
     axis = _one_axis(axis, x.ndim, "split")
     n = x.shape[axis]
     if isinstance(split_size_or_sections, (int, np.integer)):

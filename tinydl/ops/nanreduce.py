@@ -16,9 +16,9 @@ import math
 import numpy as np
 
 from tinydl.autograd import Function
-from tinydl.ops._util import (DEFAULT_FLOAT, as_tensor, expand_reduced, keepdims_shape,
-                              normalize_axes, torch_names)
-from tinydl.ops.elementwise import _gate, where
+from tinydl.ops._util import (DEFAULT_FLOAT, as_input, as_tensor_beside, exact_for_integers,
+                              expand_reduced, keepdims_shape, normalize_axes, torch_names)
+from tinydl.ops.elementwise import _gate, astype, where
 from tinydl.ops.order import nanquantile
 from tinydl.ops.reduce import (_arg, _RootOfVariance, _widened_on_overflow, max, mean, min,
                                prod, quantile, sum, var)
@@ -78,7 +78,7 @@ class NanMin(_NanExtremum):
 def nanmax(x, axis=None, keepdims=False):
     """Maximum over ``axis`` ignoring NaN (``np.nanmax``): max of x with NaN read as -inf; NaN
     for a slice of NaNs only. Ties share the gradient as ``max``; NaN entries get 0."""
-    x = as_tensor(x)
+    x = as_input(x)
     return NanMax.apply(x, axes=normalize_axes(axis, x.ndim, "nanmax", zero_d=True),
                         keepdims=keepdims, op="nanmax")
 
@@ -87,7 +87,7 @@ def nanmax(x, axis=None, keepdims=False):
 def nanmin(x, axis=None, keepdims=False):
     """Minimum over ``axis`` ignoring NaN (``np.nanmin``): min of x with NaN read as +inf; NaN
     for a slice of NaNs only. Ties share the gradient as ``min``; NaN entries get 0."""
-    x = as_tensor(x)
+    x = as_input(x)
     return NanMin.apply(x, axes=normalize_axes(axis, x.ndim, "nanmin", zero_d=True),
                         keepdims=keepdims, op="nanmin")
 
@@ -125,7 +125,7 @@ def nanargmin(x, axis=None, keepdims=False):
 def nanprod(x, axis=None, keepdims=False, dtype=None):
     """Product over ``axis`` with NaN read as 1 (``np.nanprod``; 1 for a slice of NaNs only).
     The gradient is ``prod``'s, 0 at the NaN entries; integers give int64 as ``prod``."""
-    x = as_tensor(x)
+    x = as_input(x)
     return prod(_filled(x, 1.0)[0], axis=axis, keepdims=keepdims, dtype=dtype)
 
 
@@ -133,7 +133,7 @@ def nanprod(x, axis=None, keepdims=False, dtype=None):
 def nancumsum(x, axis=None, dtype=None):
     """Cumulative sum along ``axis`` with NaN read as 0 (``np.nancumsum``; the flattened x when
     None). Shape and dtypes as ``cumsum``; NaN entries get no gradient."""
-    x = as_tensor(x)
+    x = as_input(x)
     return cumsum(_filled(x, 0.0)[0], axis=axis, dtype=dtype)
 
 
@@ -142,6 +142,8 @@ def _nan_variance(x, axis, ddof, keepdims):
     count - ddof <= 0 (NumPy's value there, without its warning)."""
     if x.dtype.kind != "f":  # no NaN to skip: var (float32 for integers)
         return var(x, axis=axis, ddof=ddof, keepdims=keepdims)
+    if x.dtype == np.float16:  # in float32: a count past 65504 is inf in float16 (NaN out)
+        return astype(_nan_variance(astype(x, np.float32), axis, ddof, keepdims), np.float16)
     axes = normalize_axes(axis, x.ndim, "nanvar", zero_d=True)
     nan = np.isnan(x.data)
     count = np.sum(~nan, axis=axes, keepdims=True).astype(x.dtype)
@@ -159,6 +161,7 @@ def _nan_variance(x, axis, ddof, keepdims):
 
 
 @torch_names
+@exact_for_integers("x")
 def nanvar(x, axis=None, ddof=0, keepdims=False):
     """Variance over ``axis`` of the non-NaN entries (``np.nanvar``): sum((x - m)^2) /
     (count - ddof), m their mean (NumPy's default ddof=0; ``correction=`` is an alias). NaN
@@ -167,6 +170,7 @@ def nanvar(x, axis=None, ddof=0, keepdims=False):
 
 
 @torch_names
+@exact_for_integers("x")
 def nanstd(x, axis=None, ddof=0, keepdims=False):
     """Standard deviation sqrt(nanvar) over ``axis`` (``np.nanstd``); its gradient is 0 over
     a constant slice (as ``std``) and at the NaN entries."""
@@ -196,6 +200,7 @@ def _method(op, method, interpolation):
 
 
 @torch_names
+@exact_for_integers("x")
 def percentile(x, q, axis=None, keepdims=False, method="linear", *, interpolation=None):
     """The q-th percentiles over ``axis`` (``np.percentile``): ``quantile(x, q / 100)``, q in
     [0, 100]; ``method`` one of 'linear', 'lower', 'higher', 'nearest', 'midpoint'. Shape:
@@ -205,6 +210,7 @@ def percentile(x, q, axis=None, keepdims=False, method="linear", *, interpolatio
 
 
 @torch_names
+@exact_for_integers("x")
 def nanpercentile(x, q, axis=None, keepdims=False, method="linear", *, interpolation=None):
     """The q-th percentiles over ``axis`` of the non-NaN values (``np.nanpercentile``):
     ``nanquantile(x, q / 100)``; as ``percentile`` otherwise."""
@@ -217,18 +223,19 @@ def nanpercentile(x, q, axis=None, keepdims=False, method="linear", *, interpola
 def ptp(x, axis=None, keepdims=False):
     """Peak to peak, max - min over ``axis`` (``np.ptp``); the gradient is ``max``'s minus
     ``min``'s (ties share it). Integers keep their dtype, as NumPy."""
-    x = as_tensor(x)
+    x = as_input(x)
     if x.dtype == np.bool_:
         raise TypeError("ptp: boolean input has no subtraction (as NumPy); cast it first")
     return max(x, axis=axis, keepdims=keepdims) - min(x, axis=axis, keepdims=keepdims)
 
 
+@exact_for_integers("x", "weights")
 def average(x, axis=None, weights=None, returned=False, *, keepdims=False):
     """Weighted mean sum(w x) / sum(w) over ``axis`` (``np.average``; the mean when
     ``weights`` is None). ``weights`` has x's shape, or is 1-D along one given ``axis``.
     ``returned=True`` also gives sum(w) broadcast to the average's shape. Differentiable in
     x and in ``weights``; sum(w) = 0 raises ZeroDivisionError, as NumPy."""
-    x = as_tensor(x)
+    x = as_input(x)
     if x.dtype.kind in "iub":
         x = Tensor._wrap(x.data.astype(DEFAULT_FLOAT))
     axes = normalize_axes(axis, x.ndim, "average", zero_d=True)
@@ -236,9 +243,12 @@ def average(x, axis=None, weights=None, returned=False, *, keepdims=False):
         avg = mean(x, axis=axes, keepdims=keepdims)
         scale = np.full(avg.shape, math.prod([x.shape[a] for a in axes]), dtype=avg.dtype)
         return (avg, Tensor._wrap(scale)) if returned else avg
-    w = weights if isinstance(weights, Tensor) else Tensor(weights)
+    w = as_tensor_beside(weights, x) if isinstance(weights, list) else as_input(weights)
     if w.dtype.kind in "iub":
         w = Tensor._wrap(w.data.astype(x.dtype))
+    elif w.dtype != x.dtype:  # both in the wider float, as NumPy: float16 weights summed in
+        wide = np.result_type(x.dtype, w.dtype)  # float16 overflowed past 65504 (average 0)
+        x, w = astype(x, wide), astype(w, wide)
     if w.shape != x.shape:
         if axis is None:
             raise TypeError(f"average: weights of shape {w.shape} differ from x's {x.shape}; "

@@ -11,7 +11,8 @@ import warnings
 
 import numpy as np
 
-from tinydl.ops._util import DtypeError, as_tensor, floating, normalize_axes, torch_names
+from tinydl.ops._util import (DtypeError, as_input, exact_for_integers, floating, normalize_axes,
+                              torch_names)
 from tinydl.ops.elementwise import astype, clip, sqrt, where
 from tinydl.ops.gather import ScatterAdd
 from tinydl.ops.reduce import mean, norm, sum
@@ -23,7 +24,7 @@ from tinydl.tensor import Tensor
 
 def _operand(x):
     """A Tensor, array, number or list as a Tensor (``Tensor``'s dtype rules for the rest)."""
-    x = as_tensor(x)
+    x = as_input(x)
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
@@ -77,6 +78,7 @@ def _slab(a, axis, extra, name):
 
 
 @torch_names
+@exact_for_integers("y", "x")
 def trapezoid(y, x=None, dx=1.0, axis=-1):
     """The integral of ``y`` along ``axis`` by the trapezoidal rule, as ``np.trapezoid``:
     ``sum_i (x[i + 1] - x[i]) (y[i] + y[i + 1]) / 2``.
@@ -111,6 +113,7 @@ trapz = trapezoid  # torch's other name (NumPy's, removed in NumPy 2.4)
 
 # ----------------------------------------------------------------------------- covariance
 @torch_names
+@exact_for_integers("m", "y", "aweights")
 def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None, *,
         dtype=None):
     """Covariance matrix of the variables (rows of ``m``; columns with ``rowvar=False``), as
@@ -196,6 +199,7 @@ def _weights(name, w, n):
     return w
 
 
+@exact_for_integers("x", "y")
 def corrcoef(x, y=None, rowvar=True, *, dtype=None):
     """Pearson correlation coefficients ``C_ij / sqrt(C_ii C_jj)`` of ``cov(x, y, rowvar)``,
     clipped to [-1, 1], as ``np.corrcoef`` and ``torch.corrcoef``. A variable of variance 0

@@ -4,7 +4,7 @@ it too, with the same meaning), cbrt, modf and divmod (NumPy's tuple results).
 import numpy as np
 
 from tinydl.autograd import Function
-from tinydl.ops._util import as_tensor, floating
+from tinydl.ops._util import as_input, as_tensor, floating
 from tinydl.ops.elementwise import copy as copy_tensor, where
 from tinydl.ops.rounding import floor_divide, remainder, trunc
 from tinydl.tensor import Tensor
@@ -21,7 +21,7 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
                         f"{copy!r}; torch's nan_to_num(x, {copy!r}) is nan={copy!r} here")
     if not copy:
         raise ValueError("nan_to_num: copy=False (in place) is not supported; use the result")
-    x = as_tensor(x)
+    x = as_input(x)
     if x.dtype.kind != "f":
         return Tensor._wrap(x.data.copy())
     info = np.finfo(x.dtype)

@@ -17,7 +17,8 @@ builders default to float32, as every tinydl factory (NumPy's default is float64
 import numpy as np
 
 from tinydl.ops._checks import _check_fill_fits
-from tinydl.ops._util import as_tensor, floating, normalize_axes
+from tinydl.ops._util import (as_tensor, as_tensor_beside, exact_for_integers, floating,
+                              normalize_axes)
 from tinydl.ops.elementwise import astype, subtract
 from tinydl.ops.gather import index_add, take_along_axis
 from tinydl.ops.indexed import _write_at
@@ -30,6 +31,15 @@ _DEFAULT = np.float32
 def _operand(x):
     x = as_tensor(x)
     return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def _operand_beside(x, partner):
+    """``_operand(x)`` beside the Tensor ``partner``: a Python float or a list of floats
+    takes a float partner's dtype (``as_tensor_beside``), as a Python float does in
+    arithmetic (``append(float64, 0.1)`` rounded 0.1 to float32 first)."""
+    if isinstance(x, float) and partner.dtype.kind == "f":
+        return Tensor._wrap(np.asarray(x, dtype=partner.dtype))
+    return _operand(as_tensor_beside(x, partner))
 
 
 def _ids(shape, start=0):
@@ -54,8 +64,11 @@ def _float_dtype(dtype):
 # ----------------------------------------------------------------------------- joins, cuts
 def append(arr, values, axis=None):
     """``np.append``: ``values`` joined to the end of ``arr``; both flattened when ``axis`` is
-    None, else joined along ``axis`` (shapes must match off that axis). Gradient to both."""
-    arr, values = _operand(arr), _operand(values)
+    None, else joined along ``axis`` (shapes must match off that axis). Gradient to both.
+    Python floats (a number or a list) beside a float ``arr`` take its dtype, as in
+    arithmetic (not rounded to float32 first)."""
+    arr = _operand(arr)
+    values = _operand_beside(values, arr)
     if axis is None:
         return concatenate([reshape(arr, (-1,)), reshape(values, (-1,))])
     if arr.ndim != values.ndim:
@@ -68,7 +81,16 @@ def insert(arr, obj, values, axis=None):
     """``np.insert``: ``values`` (cast to ``arr``'s dtype, broadcast as NumPy does) placed
     before the indices ``obj`` (an int, a slice or a sequence) along ``axis`` (the flattened
     ``arr`` when None). Gradient to ``arr`` and ``values``."""
-    arr, values = _operand(arr), _operand(values)
+    arr = _operand(arr)
+    if isinstance(values, (bool, int, float, list, tuple)):
+        # NumPy converts Python values straight to arr's dtype (2.7 into float64 exactly; it
+        # went through float32 first); an int out of an integer dtype's range raises
+        try:
+            values = Tensor._wrap(np.array(values, dtype=arr.dtype))
+        except (OverflowError, ValueError, TypeError) as err:
+            raise type(err)(f"insert: values {values!r} do not fit the tensor's {arr.dtype}: "
+                            f"{err}") from None
+    values = _operand(values)
     if values.dtype != arr.dtype:
         values = astype(values, arr.dtype)
     obj = obj.data if isinstance(obj, Tensor) else obj
@@ -411,6 +433,12 @@ def _values_of(op, a, values, name="values", casting="same_kind", scalar_casting
         if a.dtype.kind in "iu" and not isinstance(values, float):
             _check_fill_fits(values, a.dtype, op)
         return Tensor._wrap(np.asarray(values).astype(a.dtype))
+    if isinstance(values, (list, tuple)):
+        # NumPy's conversion (Python floats float64, so [0.1] into float64 is exact; through
+        # Tensor's float32 it was rounded), then the rule for arrays; putmask converts
+        # Python values straight to the tensor's dtype, as NumPy's
+        array = np.asarray(values)
+        values = Tensor._wrap(array.astype(a.dtype) if scalar_casting else array)
     values = _operand(values)
     if values.dtype != a.dtype:
         if not np.can_cast(values.dtype, a.dtype, casting=casting):
@@ -552,7 +580,12 @@ def _convolve_full(a, v):
 
 
 def _filter(op, a, v, mode):
-    a, v = _operand(a), _operand(v)
+    if isinstance(a, list) and not isinstance(v, list):
+        v = _operand(v)
+        a = _operand_beside(a, v)
+    else:
+        a = _operand(a)
+        v = _operand_beside(v, a)
     if a.ndim != 1 or v.ndim != 1:
         raise ValueError(f"{op}: needs 1-D inputs, got shapes {a.shape} and {v.shape}")
     if a.shape[0] == 0 or v.shape[0] == 0:
@@ -689,6 +722,7 @@ def _gradient_axis(f, axis, h, edge_order):
     return concatenate([first, interior, last], axis=axis)
 
 
+@exact_for_integers("f")
 def gradient(f, *varargs, axis=None, edge_order=1, **torch_kwargs):
     """``np.gradient``: the derivative of sampled ``f`` along each axis in ``axis`` (all by
     default), by central differences inside (second-order accurate, also for uneven spacing)

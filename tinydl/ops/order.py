@@ -14,8 +14,8 @@ from collections import namedtuple
 
 import numpy as np
 
-from tinydl.ops._util import (as_tensor, keepdims_shape, refused_spelling, torch_dim_spelled,
-                              torch_names)
+from tinydl.ops._util import (as_input, exact_for_integers, keepdims_shape, refused_spelling,
+                              torch_dim_spelled, torch_names)
 from tinydl.ops.elementwise import astype
 from tinydl.ops.gather import Gather
 from tinydl.ops.reduce import (_MEAN_OF_MIDDLE, _quantile_setup, _row_quantiles,
@@ -58,7 +58,7 @@ def kthvalue(x, k, axis=-1, keepdims=False):
     """torch.kthvalue: ``(values, indices)`` of the ``k``-th smallest entry (k from 1) along
     ``axis`` (torch's ``dim``, default the last). NaN counts as the largest value. Among equal
     values the k-th in stable sorted order (torch's choice there is unspecified)."""
-    x = as_tensor(x)
+    x = as_input(x)
     shape = x.shape
     x, axis = _one_slice_axis("kthvalue", x, axis)
     n = x.shape[axis]
@@ -75,7 +75,7 @@ def mode(x, axis=-1, keepdims=False):
     """torch.mode: ``(values, indices)`` of the most frequent value along ``axis`` (the last by
     default): the smallest one when several are as frequent, and the last position where it
     occurs. NaNs count as one value (torch's index for NaN differs)."""
-    x = as_tensor(x)
+    x = as_input(x)
     shape = x.shape
     x, axis = _one_slice_axis("mode", x, axis)
     data = np.moveaxis(x.data, axis, -1)
@@ -116,6 +116,7 @@ _METHODS = ("linear", "lower", "higher", "nearest", "midpoint")
 
 
 @torch_names
+@exact_for_integers("x")
 def nanquantile(x, q, axis=None, keepdims=False, method="linear", *, interpolation=None):
     """The q-th quantiles over ``axis`` of the values that are not NaN, as ``np.nanquantile``
     (and ``torch.nanquantile``, whose ``interpolation`` names the same five methods; both
@@ -151,6 +152,7 @@ def _nan_quantile(op, x, q, axis, keepdims, method):
     "torch's method, for torch's, or tinydl.nanmedian(x, axis=) for NumPy's"))
 @_values_only
 @torch_names
+@exact_for_integers("x")
 def nanmedian(x, axis=None, keepdims=False):
     """Median of the values that are not NaN over ``axis``, as ``np.nanmedian``: the mean of
     the two middle ones for an even count (torch.nanmedian takes the lower one:
@@ -166,7 +168,7 @@ def lower_nanmedian(x, axis=None, keepdims=False):
     """torch.nanmedian (``Tensor.nanmedian``, the method): the lower of the two middle non-NaN
     values for an even count, an element of x (integer input stays integer); over an axis
     the values only, as ``Tensor.median``. NaN where a slice has no other value."""
-    x = as_tensor(x)
+    x = as_input(x)
     if x.dtype.kind in "iu":
         wide = _nan_quantile("nanmedian", astype(x, np.float64), 0.5, axis, keepdims, "lower")
         return Tensor._wrap(wide.data.astype(x.dtype))

@@ -15,9 +15,9 @@ import math
 import numpy as np
 
 from tinydl.autograd import Function
-from tinydl.ops._util import (DEFAULT_FLOAT, as_tensor, expand_reduced, floating, keepdims_shape,
-                              normalize_axes, refused_spelling, sum_arrays, torch_dim_spelled,
-                              torch_names)
+from tinydl.ops._util import (DEFAULT_FLOAT, as_input, exact_for_integers, expand_reduced,
+                              floating, keepdims_shape, normalize_axes, refused_spelling,
+                              sum_arrays, torch_dim_spelled, torch_names)
 from tinydl.ops.elementwise import Sqrt, _gate, _sgn, abs, astype, exp, where
 from tinydl.ops.index import getitem
 from tinydl.ops.scan import CumProd, reversed_along
@@ -47,7 +47,7 @@ def sum(x, axis=None, keepdims=False, dtype=None):  # noqa: A001 (NumPy's name)
     """Sum over ``axis`` (all axes when None); ``dtype`` casts x first (NumPy and torch).
     Integer and bool inputs give int64, as torch (uint64 stays; NumPy gives uint64 for the
     other unsigned ones)."""
-    x = as_tensor(x)
+    x = as_input(x)
     if dtype is not None:
         x = astype(x, dtype)
     return _signed_total(Sum.apply(x, axes=normalize_axes(axis, x.ndim, "sum", zero_d=True),
@@ -96,14 +96,23 @@ class Mean(Function):
 
 
 @torch_names
+@exact_for_integers("x")
 def mean(x, axis=None, keepdims=False, dtype=None):
     """Arithmetic mean over ``axis``; ``dtype`` casts x first (NumPy and torch)."""
-    x = as_tensor(x)
+    x = as_input(x)
     if dtype is not None:
+        _check_mean_dtype("mean", dtype)
         x = astype(x, dtype)
     if x.dtype.kind in "iub":  # NumPy's habit (torch refuses): the mean of integers is a float
         x = Tensor._wrap(x.data.astype(DEFAULT_FLOAT))
     return Mean.apply(x, axes=normalize_axes(axis, x.ndim, "mean", zero_d=True), keepdims=keepdims)
+
+
+def _check_mean_dtype(op, dtype):
+    """NumPy truncates a mean into an integer ``dtype`` (1 for [1, 2]); torch refuses it."""
+    if np.dtype(dtype).kind not in "fc":
+        raise TypeError(f"{op}: dtype={np.dtype(dtype)} is not a floating dtype; the mean of "
+                        "integers is a float here (cast the result if truncation is meant)")
 
 
 class _ArgExtremum(Function):
@@ -200,7 +209,7 @@ def _values_only(fn):
 @torch_names
 def max(x, axis=None, keepdims=False):  # noqa: A001
     """Maximum over ``axis`` (NumPy's amax); tied maxima share the gradient equally."""
-    x = as_tensor(x)
+    x = as_input(x)
     return Max.apply(x, axes=normalize_axes(axis, x.ndim, "max", zero_d=True), keepdims=keepdims)
 
 
@@ -214,7 +223,7 @@ class Min(_ArgExtremum):
 @torch_names
 def min(x, axis=None, keepdims=False):  # noqa: A001
     """Minimum over ``axis`` (NumPy's amin); tied minima share the gradient equally."""
-    x = as_tensor(x)
+    x = as_input(x)
     return Min.apply(x, axes=normalize_axes(axis, x.ndim, "min", zero_d=True), keepdims=keepdims)
 
 
@@ -349,6 +358,7 @@ def _say_the_correction(op):
 
 @refused_spelling(_correction_missing, _say_the_correction("var"))
 @torch_names
+@exact_for_integers("x")
 def var(x, axis=None, ddof=0, keepdims=False):
     """Variance sum((x - mean)^2) / (n - ddof) over ``axis`` (NumPy's default ddof=0).
 
@@ -380,7 +390,7 @@ def _widened_on_overflow(fn, x, axis, ddof, keepdims, root=False):
     may have underflowed (below 128 sqrt(tiny), 1.4e-17 in float32: std([1, -1, 0] * 1e-30)
     was 0 with a 0 gradient, torch 8.2e-31), a constant slice's 0 included. The check reads
     only the result (and x, once it is not finite)."""
-    x = as_tensor(x)
+    x = as_input(x)
     out = fn(x, axis, ddof, keepdims)
     if out.dtype in (np.float32, np.float16) and (
             not np.isfinite(out.data).all()
@@ -409,6 +419,7 @@ class _RootOfVariance(Sqrt):
 
 @refused_spelling(_correction_missing, _say_the_correction("std"))
 @torch_names
+@exact_for_integers("x")
 def std(x, axis=None, ddof=0, keepdims=False):
     """Standard deviation sqrt(var) over ``axis`` (NumPy's default ddof=0; torch's
     ``dim=`` spelling needs the correction said too, as ``var``); its gradient is 0 over a
@@ -494,7 +505,7 @@ def prod(x, axis=None, keepdims=False, dtype=None):
     and with several (none does), as torch; integer and bool inputs give int64 (uint64
     stays).
     """
-    x = as_tensor(x)
+    x = as_input(x)
     if dtype is not None:
         x = astype(x, dtype)
     return _signed_total(Prod.apply(x, axes=normalize_axes(axis, x.ndim, "prod", zero_d=True),
@@ -641,7 +652,7 @@ def norm(x, ord=None, axis=None, keepdims=False, *, p=None):  # noqa: A002 (NumP
     (``x.norm(1)``, torch's method, is torch's). Gradients as torch: 0 where the norm is 0;
     ties of inf / -inf and of the matrix norms share it evenly.
     """
-    x = as_tensor(x)
+    x = as_input(x)
     if x.dtype.kind in "iub":  # NumPy's float result (torch refuses integers)
         x = Tensor._wrap(x.data.astype(DEFAULT_FLOAT))
     if p is not None:
@@ -725,6 +736,7 @@ _MEAN_OF_MIDDLE = object()
 
 
 @torch_names
+@exact_for_integers("x")
 def quantile(x, q, axis=None, keepdims=False, method="linear", *, interpolation=None):
     """The q-th quantiles over ``axis`` (of every element when None), NumPy's definition.
 
@@ -750,7 +762,7 @@ def quantile(x, q, axis=None, keepdims=False, method="linear", *, interpolation=
 def _quantile_setup(op, x, q, axis):
     """x as a floating Tensor (NumPy's float result for integers; torch refuses them), q as
     a float64 array checked to lie in [0, 1], and the reduced axes."""
-    x = as_tensor(x)
+    x = as_input(x)
     if x.dtype.kind in "iub":
         x = Tensor._wrap(x.data.astype(DEFAULT_FLOAT))
     qs = np.asarray(q.data if isinstance(q, Tensor) else q, dtype=np.float64)
@@ -823,7 +835,7 @@ def lower_median(x, axis=None, keepdims=False):
     even count, an element of x (integer input stays integer); over an axis the values only,
     as ``max`` (torch's indices: ``argsort``). NaN in a slice gives NaN. The gradient goes to
     that element (ties: the first in a stable sort, as ``quantile``)."""
-    x = as_tensor(x)
+    x = as_input(x)
     if x.dtype.kind in "iu":
         wide = quantile(astype(x, np.float64), 0.5, axis=axis, keepdims=keepdims,
                         method="lower")
@@ -837,6 +849,7 @@ def lower_median(x, axis=None, keepdims=False):
     "method, for torch's, or tinydl.median(x, axis=) for NumPy's"))
 @_values_only
 @torch_names
+@exact_for_integers("x")
 def median(x, axis=None, keepdims=False):
     """Median over ``axis`` (of every element when None), NumPy's: the middle of the sorted
     values, the mean of the two middle ones for an even count (torch.median takes the lower:
@@ -849,23 +862,30 @@ def median(x, axis=None, keepdims=False):
 
 # ----------------------------------------------------------------------------- NaN-ignoring
 @torch_names
-def nansum(x, axis=None, keepdims=False):
-    """Sum over ``axis`` treating NaN as 0; NaN elements get no gradient (torch.nansum)."""
-    x = as_tensor(x)
+def nansum(x, axis=None, keepdims=False, dtype=None):
+    """Sum over ``axis`` treating NaN as 0; NaN elements get no gradient (torch.nansum).
+    ``dtype`` as ``sum``'s."""
+    x = as_input(x)
     if x.dtype.kind == "f":
         x = where(np.isnan(x.data), 0.0, x)
-    return sum(x, axis=axis, keepdims=keepdims)
+    return sum(x, axis=axis, keepdims=keepdims, dtype=dtype)
 
 
 @torch_names
-def nanmean(x, axis=None, keepdims=False):
+@exact_for_integers("x")
+def nanmean(x, axis=None, keepdims=False, dtype=None):
     """Mean of the non-NaN elements over ``axis``, nansum / count (torch.nanmean); NaN where
     there are none. NaN elements get no gradient (also in an all-NaN slice, where torch's is
-    NaN)."""
-    x = as_tensor(x)
+    NaN). ``dtype`` (a float dtype) casts x first, as ``mean``'s."""
+    x = as_input(x)
+    if dtype is not None:
+        _check_mean_dtype("nanmean", dtype)
+        x = astype(x, dtype)
     if x.dtype.kind != "f":
         return mean(x, axis=axis, keepdims=keepdims)
-    axes = normalize_axes(axis, x.ndim, "nanmean")
+    if x.dtype == np.float16:  # in float32: a count past 65504 is inf in float16 (NaN out)
+        return astype(nanmean(astype(x, np.float32), axis=axis, keepdims=keepdims), np.float16)
+    axes = normalize_axes(axis, x.ndim, "nanmean", zero_d=True)
     count = np.sum(~np.isnan(x.data), axis=axes, keepdims=keepdims).astype(x.dtype)
     none = count == 0  # NaN there, without a 0 / 0 in the forward or the backward
     average = nansum(x, axis=axes, keepdims=keepdims) / Tensor._wrap(np.where(none, 1, count))

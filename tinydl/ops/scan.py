@@ -11,7 +11,7 @@ import collections
 import numpy as np
 
 from tinydl.autograd import Function, is_grad_enabled
-from tinydl.ops._util import as_tensor, normalize_axes, torch_names
+from tinydl.ops._util import as_input, normalize_axes, torch_names
 from tinydl.ops.elementwise import astype, exp, log, where
 from tinydl.ops.index import getitem
 from tinydl.ops.shape import reshape
@@ -29,7 +29,7 @@ def reversed_along(x, axis):
 def _scan_input(x, axis, op):
     """``(x, axis, restore)``: the tensor and the one non-negative axis to scan, and the shape to
     give the result back (``()`` for a 0-d input, else None)."""
-    x = as_tensor(x)
+    x = as_input(x)
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: expected a Tensor or an array, got {type(x).__name__}")
     if axis is None:  # NumPy: scan the flattened tensor
@@ -83,7 +83,8 @@ def cumsum(x, axis=None, dtype=None):
     """Cumulative sum ``y_k = x_0 + ... + x_k`` along ``axis`` (the flattened x when None).
 
     Shape: as x (1-D of x.size when ``axis`` is None). Integer and bool inputs give int64 (as
-    torch; NumPy gives uint64 for unsigned ones); ``dtype`` casts the input first.
+    torch; NumPy gives uint64 for unsigned ones), uint64 stays uint64; ``dtype`` casts the
+    input first.
     """
     x, axis, restore = _scan_input(x, axis, "cumsum")
     x = _integer_scan_dtype(x, dtype)
@@ -96,8 +97,8 @@ def _integer_scan_dtype(x, dtype):
     cumsum of uint8 is uint64). The scans run in their input's dtype."""
     if dtype is not None:
         return astype(x, dtype)
-    if x.dtype.kind in "iub" and x.dtype != np.int64:
-        return astype(x, np.int64)
+    if x.dtype.kind in "iub" and x.dtype not in (np.int64, np.uint64):
+        return astype(x, np.int64)  # (uint64 stays: as int64 its top half wrapped negative)
     return x
 
 

@@ -7,8 +7,8 @@ import math
 import numpy as np
 
 from tinydl.autograd import Function, is_grad_enabled, track_view, version_counter
-from tinydl.ops._util import (ShapeError, as_tensor, normalize_axes, refused_spelling,
-                              torch_names, unbroadcast)
+from tinydl.ops._util import (ShapeError, as_input, as_tensor, as_tensor_beside, normalize_axes,
+                              refused_spelling, torch_names, unbroadcast)
 from tinydl.tensor import Tensor
 
 
@@ -36,7 +36,7 @@ class Reshape(Function):
 
 def reshape(x, shape):
     """View ``x`` with a new shape (one entry may be -1)."""
-    x = as_tensor(x)
+    x = as_input(x)
     if isinstance(shape, (int, np.integer)):
         shape = (int(shape),)
     shape = tuple(shape)
@@ -93,7 +93,7 @@ def transpose(x, axes=None):
 @torch_names
 def swapaxes(x, axis1, axis2):
     """Exchange two axes."""
-    x = as_tensor(x)
+    x = as_input(x)
     a, b = normalize_axes(axis1, x.ndim, "swapaxes")[0], normalize_axes(axis2, x.ndim,
                                                                          "swapaxes")[0]
     axes = list(range(x.ndim))
@@ -106,7 +106,7 @@ swapdims = swapaxes  # torch's name
 
 def _tensor(x):
     """``x`` as a Tensor (Python data too): the torch-named functions below call its methods."""
-    x = as_tensor(x)
+    x = as_input(x)
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
@@ -148,7 +148,7 @@ class BroadcastTo(Function):
 
 def broadcast_to(x, shape):
     """Broadcast to ``shape`` as NumPy does; the gradient sums over the broadcast axes."""
-    x = as_tensor(x)
+    x = as_input(x)
     shape = tuple(shape)
     if shape == x.shape and not _records(x):
         return _alias(x)
@@ -190,9 +190,15 @@ class Concatenate(Function):
 
 def _joined(tensors):
     """The pieces of a concatenate or stack as Tensors: arrays wrapped, Python numbers and
-    lists made into tensors by ``Tensor``'s rules (as NumPy's join takes them)."""
-    return [t if isinstance(t, Tensor) else as_tensor(t) if isinstance(t, (np.ndarray, np.generic))
-            else Tensor(t) for t in tensors]
+    lists made into tensors by ``Tensor``'s rules (as NumPy's join takes them), except that
+    a list of floats beside float tensors takes their dtype (``as_tensor_beside``: joined
+    with float64 ones, [0.1] is not rounded to float32 first)."""
+    given = [t if isinstance(t, Tensor) else as_tensor(t)
+             if isinstance(t, (np.ndarray, np.generic)) else None for t in tensors]
+    floats = [g.dtype for g in given if g is not None and g.dtype.kind == "f"]
+    beside = np.result_type(*floats) if floats else None
+    return [g if g is not None else as_tensor_beside(t, beside) if isinstance(t, list)
+            else Tensor(t) for g, t in zip(given, tensors)]
 
 
 @torch_names
@@ -258,7 +264,7 @@ def pad(x, pad_width, mode="constant", constant_values=None):
     ``src = np.pad(arange(n), width, mode)``, so the gradient sums over every position an
     element was copied to (``getitem``'s gradient).
     """
-    x = as_tensor(x)
+    x = as_input(x)
     if mode not in _PAD_MODES:
         raise ValueError(f"pad: mode must be one of {sorted(_PAD_MODES)}, got {mode!r}")
     mode = _PAD_MODES[mode]
@@ -319,7 +325,7 @@ def _crop(x, crop):
 @torch_names
 def expand_dims(x, axis):
     """Insert a length-1 axis at ``axis``."""
-    x = as_tensor(x)
+    x = as_input(x)
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     out_ndim = x.ndim + len(axes)
     axes = normalize_axes(axes, out_ndim, "expand_dims")
@@ -340,7 +346,7 @@ def unsqueeze(x, axis):
 @torch_names
 def squeeze(x, axis=None):
     """Remove length-1 axes (all of them, or those in ``axis``)."""
-    x = as_tensor(x)
+    x = as_input(x)
     axes = normalize_axes(axis, x.ndim, "squeeze")
     if axis is not None:
         for a in axes:
@@ -353,7 +359,7 @@ def squeeze(x, axis=None):
 @torch_names
 def flatten(x, start_axis=0, end_axis=-1):
     """Merge axes ``start_axis..end_axis`` into one (all of them by default, as NumPy)."""
-    x = as_tensor(x)
+    x = as_input(x)
     if x.ndim == 0:
         return reshape(x, (1,))
     start = normalize_axes(start_axis, x.ndim, "flatten")[0]
@@ -398,7 +404,7 @@ def split(x, indices_or_sections, axis=0):
     the size of each piece instead: ``x.split(size, dim)``, the method, is torch's, and
     torch's ``dim=`` here raises.
     """
-    x = as_tensor(x)
+    x = as_input(x)
     axis = normalize_axes(axis, x.ndim, "split")[0]
     n = x.shape[axis]
     if isinstance(indices_or_sections, (int, np.integer)):

@@ -1,0 +1,169 @@
+"""Values that a dtype rule must not change: integer inputs of float-valued ops, Python floats
+beside float64 tensors, unsigned scans, float16 counts, Python numbers as inputs.
+
+Each case is one a differential sweep against NumPy 2.4 found silently different."""
+import numpy as np
+import pytest
+
+import tinydl as td
+
+# Consecutive integers near 1.7e9 (timestamps): float32's spacing there is 128, so a float32
+# copy of them has no differences left.
+BIG = np.array([1700000001, 1700000002, 1700000004, 1700000007])
+
+FLOAT_OF_INTEGERS = {
+    "mean": lambda m, x: m.mean(x),
+    "var": lambda m, x: m.var(x),
+    "var_ddof": lambda m, x: m.var(x, ddof=1),
+    "std": lambda m, x: m.std(x),
+    "nanvar": lambda m, x: m.nanvar(x),
+    "nanstd": lambda m, x: m.nanstd(x),
+    "nanmean": lambda m, x: m.nanmean(x),
+    "median": lambda m, x: m.median(x),
+    "nanmedian": lambda m, x: m.nanmedian(x),
+    "quantile": lambda m, x: m.quantile(x, [0.3, 0.5]),
+    "nanquantile": lambda m, x: m.nanquantile(x, 0.3),
+    "percentile": lambda m, x: m.percentile(x, 30),
+    "nanpercentile": lambda m, x: m.nanpercentile(x, 30),
+    "average": lambda m, x: m.average(x, weights=np.array([1, 2, 3, 4])),
+    "gradient": lambda m, x: m.gradient(x),
+    "trapezoid": lambda m, x: m.trapezoid(x - 1700000000, x),
+    "cov": lambda m, x: m.cov(m.stack([x, x[::-1]])),
+    "corrcoef": lambda m, x: m.corrcoef(m.stack([x, x[::-1]])),
+    "interp": lambda m, x: m.interp(x[:3] + 1, x, np.arange(4)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FLOAT_OF_INTEGERS))
+def test_integer_input_is_computed_exactly_then_given_as_float32(name):
+    # (in float32 first, var was 0, the correlation NaN, gradient 0, interp 1 for 0.5)
+    op = FLOAT_OF_INTEGERS[name]
+    expected = np.asarray(op(np, BIG))
+    got = op(td, td.Tensor(BIG))
+    assert got.dtype == np.float32, (name, got.dtype)
+    np.testing.assert_array_equal(got.numpy(), expected.astype(np.float32), err_msg=name)
+
+
+def test_integer_input_beside_float64_gives_float64():
+    got = td.average(td.Tensor(BIG), weights=np.ones(4))
+    assert got.dtype == np.float64 and got.item() == np.average(BIG)
+    assert td.var(td.Tensor(BIG), ddof=1).dtype == np.float32
+    assert td.mean(td.Tensor(BIG), dtype=np.float64).item() == np.mean(BIG)
+
+
+def test_mean_refuses_an_integer_dtype():
+    # NumPy truncates (1 for [1, 2]); tinydl gave the float32 mean 1.5 under dtype=int64
+    for op in (td.mean, td.nanmean):
+        with pytest.raises(TypeError, match="not a floating dtype"):
+            op(td.Tensor(np.array([1, 2])), dtype=np.int64)
+    assert td.nanmean(td.Tensor(np.array([1.0, np.nan])), dtype=np.float64).dtype == np.float64
+
+
+@pytest.mark.parametrize("op", ["cumsum", "cumprod", "nancumsum"])
+def test_uint64_scans_stay_uint64(op):
+    # (cast to int64 first, 2**63 + 5 wrapped negative)
+    u = np.array([2**63 + 5, 1, 2], dtype=np.uint64)
+    got = getattr(td, op)(td.Tensor(u))
+    assert got.dtype == np.uint64
+    np.testing.assert_array_equal(got.numpy(), getattr(np, op)(u))
+    assert td.cumsum(td.Tensor(np.array([1, 2], np.uint8))).dtype == np.int64  # torch's rule
+
+
+def _f64(*values):
+    return td.Tensor(np.array(values, dtype=np.float64))
+
+
+PYTHON_FLOATS_BESIDE_FLOAT64 = {
+    "add": lambda: _f64(0.0, 0.0) + [0.1, 0.2],
+    "radd": lambda: [0.1, 0.2] + _f64(0.0, 0.0),
+    "maximum": lambda: td.maximum(_f64(0.0, 0.0), [0.1, 0.2]),
+    "where": lambda: td.where(np.array([False, False]), _f64(0.0, 0.0), [0.1, 0.2]),
+    "concatenate": lambda: td.concatenate([_f64(), [0.1, 0.2]]),
+    "stack": lambda: td.stack([_f64(0.0, 0.0), [0.1, 0.2]])[1],
+    "append": lambda: td.append(_f64(), [0.1, 0.2]),
+    "append_number": lambda: td.append(_f64(0.1), 0.2),
+    "insert": lambda: td.insert(_f64(0.1), 1, 0.2),
+    "convolve": lambda: td.convolve(_f64(1.0), [0.1, 0.2]),
+    "correlate": lambda: td.correlate([0.1, 0.2], _f64(1.0), mode="full"),
+    "average": lambda: td.average(_f64(0.1, 0.2), weights=[1 / 3, 2 / 3]) * 0 + _f64(0.1, 0.2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PYTHON_FLOATS_BESIDE_FLOAT64))
+def test_python_floats_beside_float64_are_not_rounded_to_float32(name):
+    # (a list went through tinydl.tensor's float32 first: 0.1 became 0.10000000149)
+    got = PYTHON_FLOATS_BESIDE_FLOAT64[name]()
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got.numpy(), [0.1, 0.2])
+
+
+def test_weighted_average_with_a_list_of_weights_is_exact_in_float64():
+    x = np.array([1.0, 2.0])
+    assert td.average(td.Tensor(x), weights=[1 / 3, 2 / 3]).item() == np.average(
+        x, weights=[1 / 3, 2 / 3])
+
+
+@pytest.mark.parametrize("writer", ["copyto", "place", "putmask"])
+def test_python_floats_written_into_float64_are_exact(writer):
+    t = _f64(0.0, 0.0)
+    if writer == "copyto":
+        td.copyto(t, [0.1, 0.2])
+    else:
+        getattr(td, writer)(t, [True, True], [0.1, 0.2])
+    np.testing.assert_array_equal(t.numpy(), [0.1, 0.2])
+
+
+def test_python_floats_beside_float32_stay_float32():
+    # the weak rule: the tensor's dtype, not NumPy's float64 for a list
+    assert (td.zeros(2) + [0.1, 0.2]).dtype == np.float32
+    assert td.concatenate([td.zeros(2), [0.1]]).dtype == np.float32
+    assert td.append(td.zeros(1), 0.1).dtype == np.float32
+    assert (td.zeros(2, dtype="int32") + [0.5, 1.5]).dtype == np.float32
+
+
+def test_putmask_converts_lists_to_the_tensors_dtype_as_numpy():
+    t, a = td.Tensor(np.zeros(3, np.int8)), np.zeros(3, np.int8)
+    td.putmask(t, [True, False, True], [1, 2])
+    np.putmask(a, [True, False, True], [1, 2])
+    np.testing.assert_array_equal(t.numpy(), a)
+
+
+def test_insert_of_an_integer_out_of_range_raises_naming_insert():
+    with pytest.raises(OverflowError, match="insert: .*uint8"):
+        td.insert(td.Tensor(np.zeros(2, np.uint8)), 0, -1)
+
+
+def test_float16_nan_reductions_count_past_65504():
+    # (the count cast to float16 was inf: NaN out; NumPy's float16 sum overflows to inf)
+    h = np.ones(70000, np.float16)
+    h[3] = np.nan
+    assert td.nanmean(td.Tensor(h)).item() == 1.0
+    assert td.nanvar(td.Tensor(h)).item() == 0.0
+    assert td.nanmean(td.Tensor(h)).dtype == np.float16
+
+
+def test_average_sums_float16_weights_in_the_wider_float():
+    # (summed in float16 the weights overflowed past 65504: an average of 0)
+    x, w = np.ones(70000, np.float32), np.ones(70000, np.float16)
+    avg, scale = td.average(td.Tensor(x), weights=td.Tensor(w), returned=True)
+    expected = np.average(x, weights=w, returned=True)
+    assert avg.item() == expected[0] and scale.item() == expected[1]
+    assert avg.dtype == np.float32
+
+
+@pytest.mark.parametrize("name", ["sum", "prod", "mean", "max", "min", "var", "std", "nansum",
+                                  "nanprod", "nanmean", "nanmax", "nanmin", "nanvar", "nanstd",
+                                  "nanmedian", "median", "average", "ptp", "nan_to_num",
+                                  "cumsum", "nancumsum"])
+def test_python_numbers_as_input(name):
+    # (a bare AttributeError: 'float' object has no attribute 'ndim')
+    got = getattr(td, name)(2.5)
+    np.testing.assert_allclose(got.numpy(), getattr(np, name)(2.5))
+    assert isinstance(got, td.Tensor)
+
+
+def test_python_numbers_as_input_of_percentiles_and_tiling():
+    assert td.percentile(2.5, 50).item() == 2.5
+    assert td.quantile(3, 0.5).item() == 3.0
+    np.testing.assert_array_equal(td.tile(5, 2).numpy(), np.tile(5, 2))
+    np.testing.assert_array_equal(td.repeat(5, 2).numpy(), np.repeat(5, 2))
