@@ -140,6 +140,16 @@ def test_sync_batchnorm_gradcheck(group):
     assert gradcheck(lambda t: layer(t), (x,))
 
 
+def test_sync_batchnorm_refuses_a_second_derivative(group):
+    # its backward works on arrays: a gradient penalty through it came out silently wrong
+    layer = dist.SyncBatchNorm(2, dtype=np.float64)
+    x = td.Tensor(np.random.default_rng(1).standard_normal((4, 2)), requires_grad=True)
+    with pytest.raises(RuntimeError, match="_SyncNormalize.backward.*create_graph"):
+        td.autograd.grad((layer(x) ** 3).sum(), x, create_graph=True)
+    g, = td.autograd.grad((layer(x) ** 3).sum(), x)  # first order as before
+    assert g.shape == (4, 2)
+
+
 def test_ddp_on_one_rank_leaves_gradients_as_they_are(group):
     td.manual_seed(0)
     model = nn.Sequential(nn.Linear(3, 5), nn.ReLU(), nn.Linear(5, 2))

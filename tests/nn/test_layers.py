@@ -741,6 +741,27 @@ def test_embedding_max_norm_and_scale_grad_by_freq_match_torch(kw):
     np.testing.assert_allclose(ours.weight.grad.data, theirs.weight.grad.numpy(), atol=1e-15)
 
 
+@pytest.mark.parametrize("padding_idx", [None, 2])
+def test_embedding_scale_grad_by_freq_second_derivative_is_torchs(padding_idx):
+    # the scale was applied twice along a second-order chain (rows picked twice got a quarter
+    # where torch's, and central differences for an elementwise loss, give a half); a matmul
+    # after the lookup mixes the rows, where only torch's convention is left to compare with
+    torch = pytest.importorskip("torch")
+    idx = np.array([0, 0, 1, 2, 0, 2])
+    w0 = np.random.default_rng(0).standard_normal((3, 2))
+    mix = np.random.default_rng(1).standard_normal((4, 6))
+    results = []
+    for lib, Fn, grad in ((torch, torch.nn.functional, torch.autograd.grad),
+                          (tinydl, F, tinydl.autograd.grad)):
+        w = lib.tensor(w0, requires_grad=True)
+        out = Fn.embedding(lib.tensor(idx), w, padding_idx=padding_idx, scale_grad_by_freq=True)
+        g, = grad(((lib.tensor(mix) @ out) ** 3).sum(), w, create_graph=True)
+        results.append([np.asarray(g.detach().numpy()),
+                        np.asarray(grad((g ** 2).sum(), w)[0].detach().numpy())])
+    for ours, theirs in zip(results[1], results[0]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
+
+
 def test_embedding_positional_arguments_and_from_pretrained_as_torch():
     assert nn.Embedding(3, 2, None, 1.0).max_norm == 1.0
     w = T(np.arange(6.0).reshape(3, 2))

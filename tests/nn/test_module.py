@@ -1,4 +1,6 @@
 """Module system: registration order, state_dict naming, strict loading, modes, containers, hooks."""
+import copy
+
 import numpy as np
 import pytest
 
@@ -311,7 +313,6 @@ def test_writing_the_registries_moves_the_attributes_too():
     # torch's surgery habits write the registries themselves. tinydl also keeps each entry as
     # a plain attribute (forward reads self.fc), so model._modules['2'] = new left forward on
     # the old layer while parameters() gave the optimizer the new one.
-    import copy
     import pickle
     tinydl.manual_seed(0)
     model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
@@ -350,6 +351,24 @@ def test_writing_the_registries_moves_the_attributes_too():
     del model[0]  # renumbering through the registry
     assert [type(m).__name__ for m in model] == ["Tanh", "Linear"]
     assert sorted(k for k in model.__dict__ if k.isdigit()) == ["0", "1"]
+
+
+def test_deepcopy_of_a_trained_module_starts_without_gradients_as_torch():
+    # torch's Parameter copy drops .grad; keeping it, the copy's next backward added into the
+    # original's last gradients (a teacher = deepcopy(student) trained on stale gradients)
+    lin = nn.Linear(2, 2)
+    lin(tinydl.ones(1, 2)).sum().backward()
+    twin = copy.deepcopy(lin)
+    assert twin.weight.grad is None and twin.bias.grad is None
+    assert type(twin.weight) is nn.Parameter and twin.weight.requires_grad
+    assert not np.shares_memory(twin.weight.data, lin.weight.data)
+    np.testing.assert_array_equal(twin.weight.numpy(), lin.weight.numpy())
+    twin(tinydl.ones(1, 2)).sum().backward()
+    np.testing.assert_array_equal(twin.bias.grad.numpy(), [1.0, 1.0])
+    np.testing.assert_array_equal(lin.bias.grad.numpy(), [1.0, 1.0])  # the original keeps its
+    t = tinydl.tensor([1.0, 2.0], requires_grad=True)
+    (t * 2).sum().backward()
+    np.testing.assert_array_equal(copy.deepcopy(t).grad.numpy(), [2.0, 2.0])  # a Tensor's stays
 
 
 def test_a_batchnorm_checkpoint_without_num_batches_tracked_loads_as_in_torch():

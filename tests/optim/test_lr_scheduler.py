@@ -214,6 +214,25 @@ def test_plateau_with_a_group_added_later():
         run([0.0])
 
 
+def test_multisteplr_resumes_from_a_torch_state_dict():
+    # torch keeps milestones as a Counter; kept as is, the next step raised AttributeError
+    torch = pytest.importorskip("torch")
+    to = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    ts = torch.optim.lr_scheduler.MultiStepLR(to, milestones=[2, 4, 4], gamma=0.5)
+    do = sgd(lr=1.0)
+    ds = sched.MultiStepLR(do, milestones=[9], gamma=0.5)
+    for _ in range(3):
+        to.step()
+        ts.step()
+    ds.load_state_dict(ts.state_dict())
+    do.param_groups[0]["lr"] = to.param_groups[0]["lr"]
+    assert ds.milestones == [2, 4, 4]
+    for _ in range(3):
+        to.step(), do.step()
+        ts.step(), ds.step()
+        assert do.param_groups[0]["lr"] == to.param_groups[0]["lr"]
+
+
 class _Decay:
     """A stateful lr_lambda / scale_fn: its attribute ``k`` changes during training."""
 

@@ -95,6 +95,10 @@ class UninitializedTensorMixin:
         # copies and pickles (deepcopy of a lazy model) make a new placeholder of the dtype
         return type(self), (self.requires_grad, self.dtype)
 
+    def __deepcopy__(self, memo):  # (before Parameter's, which copies the values)
+        copied = memo[id(self)] = type(self)(self.requires_grad, self.dtype)
+        return copied
+
     def __repr__(self):
         return f"<{type(self).__name__}>"
 

@@ -14,6 +14,7 @@ This module is longer than 500 lines because ``Module`` (330 of them) keeps its
 registration, traversal, state_dict and hook methods together, all working on the same three
 registries; the containers built on it (Sequential, ModuleList, ModuleDict) follow it.
 """
+import copy
 import numbers
 import weakref
 from collections import OrderedDict, namedtuple
@@ -102,6 +103,21 @@ class Parameter(Tensor):
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
+
+    def __deepcopy__(self, memo):
+        """A copy without ``.grad``, as torch's Parameter copy: ``teacher = deepcopy(student)``
+        (or a per-task copy in meta-learning) must not start from the student's gradients,
+        which its next backward would add to. Everything else is copied as for a Tensor."""
+        cls = type(self)
+        copied = cls.__new__(cls)
+        memo[id(self)] = copied
+        for slot in Tensor.__slots__:
+            if slot != "__weakref__" and hasattr(self, slot):
+                object.__setattr__(copied, slot, copy.deepcopy(getattr(self, slot), memo))
+        if hasattr(self, "__dict__"):  # a subclass without __slots__
+            copied.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        copied._grad = None
+        return copied
 
 
 # Types that are never a Parameter, Module or Tensor (Module.__setattr__'s fast path).

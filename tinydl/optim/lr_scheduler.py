@@ -259,6 +259,17 @@ class MultiStepLR(LRScheduler):
         passed = bisect.bisect_right(self.milestones, self.last_epoch)
         return [base * self.gamma ** passed for base in self.base_lrs]
 
+    def load_state_dict(self, state_dict):
+        """As every scheduler's; torch's state_dict holds ``milestones`` as a Counter
+        (milestone -> times), read here as the sorted list with repeats (a Counter kept as
+        is raised AttributeError at the next step)."""
+        state = dict(state_dict)
+        milestones = state.get("milestones")
+        if isinstance(milestones, dict):
+            state["milestones"] = sorted(int(m) for m, times in milestones.items()
+                                         for _ in range(int(times)))
+        super().load_state_dict(state)
+
 
 class ConstantLR(LRScheduler):
     """lr = base_lr * factor for epoch < total_iters, then base_lr.

@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 
 import tinydl
-from tinydl.autograd import bump_version
+from tinydl.autograd import Function, bump_version
 from tinydl.ops._checks import _check_fill_fits, _check_ndim, _index_array, _tensor, _tuple
 from tinydl.ops._util import ShapeError, held_array
 from tinydl.ops.activation import SELU_ALPHA, SELU_SCALE
@@ -215,8 +215,30 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     if scale_grad_by_freq and out.requires_grad:
         rows, counts = np.unique(idx, return_counts=True)
         scale = (1.0 / counts[np.searchsorted(rows, idx)]).astype(out.dtype)[..., None]
-        out.register_hook(lambda g: g * Tensor._wrap(scale))
+        out.register_hook(lambda g: _FrequencyScaled.apply(g, scale=scale))
     return out
+
+
+class _FrequencyScaled(Function):
+    """``g / count`` (``scale_grad_by_freq``) on its way from ``embedding``'s output into the
+    weight. Its own backward passes the gradient through unscaled, as torch's embedding
+    double backward does: a second derivative reaches the weight through the output again,
+    where the hook scales it, so the scale is applied once along each chain, and higher
+    derivatives are torch's (scaled here too, rows picked twice got a quarter where torch's
+    and, for a loss elementwise in the output, central differences give a half). The scaled
+    gradient is not the derivative of anything, so where the output is mixed before the loss
+    (a bag, a matmul) no convention equals central differences; torch's is kept."""
+
+    retain_inputs = ()
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, g, scale=None):
+        return g * scale
+
+    @staticmethod
+    def backward(ctx, gg):
+        return (gg,)
 
 
 def _renormalize_rows(weight, idx, max_norm, norm_type, caller="embedding"):

@@ -117,8 +117,10 @@ def functional_call(module, parameters_and_buffers, args=None, kwargs=None, *, t
         for owner, name, value in targets:
             if is_parametrized(owner, name):
                 # its property would compute the tensor from the originals: it reads the
-                # replacement from here instead (torch's functional_call bypasses the
-                # parametrization as well)
+                # replacement from here instead, as torch's documentation says a value under
+                # the plain name disables the parametrization (torch 2.13's code assigns it
+                # through right_inverse instead, and leaves the module changed after the call;
+                # the documented, side-effect-free rule is kept)
                 replaced = owner.__dict__.setdefault("_functional_call_values", {})
                 saved.append((owner, name, replaced, replaced.get(name, _ABSENT)))
                 replaced[name] = value
