@@ -53,6 +53,8 @@ def as_input(x):
     rule: a float is float32), as NumPy takes ``np.sum(5)`` or ``np.nanmax(2.5)``: reductions
     and shape functions read ``x.ndim`` (operands of arithmetic keep their Python numbers,
     which promote as weak scalars)."""
+    if isinstance(x, Tensor):  # the usual call first (reshape runs it for every layer)
+        return x
     x = as_tensor(x)
     if isinstance(x, (bool, int, float)):
         return Tensor(x)
