@@ -119,8 +119,7 @@ def exact_for_integers(*names):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
             first = args[0] if args else None
-            if (first.__class__ is Tensor and first.data.dtype.kind == "f" and len(names) == 1
-                    and not kwargs.get("dtype")):
+            if first.__class__ is Tensor and first.data.dtype.kind == "f" and len(names) == 1:
                 return fn(*args, **kwargs)  # the usual call: a float tensor
             bound = signature.bind(*args, **kwargs)
             given = bound.arguments
