@@ -98,7 +98,8 @@ class Mean(Function):
 @torch_names
 @exact_for_integers("x")
 def mean(x, axis=None, keepdims=False, dtype=None):
-    """Arithmetic mean over ``axis``; ``dtype`` casts x first (NumPy and torch)."""
+    """Arithmetic mean over ``axis``; ``dtype`` (a floating dtype) casts x first (NumPy and
+    torch). Integer input gives float32, computed from the exact integers."""
     x = as_input(x)
     if dtype is not None:
         _check_mean_dtype("mean", dtype)
