@@ -63,6 +63,12 @@ def _operand(x):
     return np.asarray(_unwrap(x))
 
 
+def _written(x):
+    """The values of an in-place writer: a Python list or tuple kept (Tensors in it read as
+    arrays), anything else as ``_operand``."""
+    return _unwrap(x) if isinstance(x, (list, tuple)) else _operand(x)
+
+
 def _ufunc_name(ufunc, method="__call__"):
     module = "numpy." if getattr(np, ufunc.__name__, None) is ufunc else ""
     return module + ufunc.__name__ + ("" if method == "__call__" else f".{method}")
@@ -789,11 +795,12 @@ _FUNCTION_OPS.update({
     np.convolve: lambda a, v, mode="full": ops.convolve(_operand(a), _operand(v), mode),
     np.correlate: lambda a, v, mode="valid": ops.correlate(_operand(a), _operand(v), mode),
     np.block: lambda arrays: ops.block(arrays),
-    # in place into a Tensor, returning None (as NumPy)
+    # in place into a Tensor, returning None (as NumPy); these three convert Python values
+    # (lists too) straight to the tensor's dtype, as NumPy's do, so lists stay lists here
     np.put_along_axis: lambda arr, indices, values, axis: ops.put_along_axis(
-        arr, _unwrap(indices), _operand(values), axis),
-    np.place: lambda arr, mask, vals: ops.place(arr, _unwrap(mask), _operand(vals)),
-    np.putmask: lambda a, mask, values: ops.putmask(a, _unwrap(mask), _operand(values)),
+        arr, _unwrap(indices), _written(values), axis),
+    np.place: lambda arr, mask, vals: ops.place(arr, _unwrap(mask), _written(vals)),
+    np.putmask: lambda a, mask, values: ops.putmask(a, _unwrap(mask), _written(values)),
     np.copyto: lambda dst, src, casting="same_kind", where=True: ops.copyto(
         dst, _operand(src), casting, _unwrap(where)),
 })

@@ -395,7 +395,7 @@ def test_in_place_writes_follow_numpy_and_the_in_place_rules():
 
 def test_in_place_writes_cast_as_numpy_does_python_scalars_included():
     """NumPy 2 reads a Python number as a weak scalar in the target's dtype, and each writer
-    has its own rule for arrays (put_along_axis and place unsafe, putmask safe, copyto its
+    has its own rule for arrays (put_along_axis unsafe, place and putmask safe, copyto its
     casting): copyto(uint8, 1) and putmask(int, m, 1.5) raised here."""
     def both(write, a, *args, **kw):
         ours, theirs = td.tensor(a.copy()), a.copy()
@@ -416,6 +416,22 @@ def test_in_place_writes_cast_as_numpy_does_python_scalars_included():
                                             [True] * 3, td.tensor(np.array([1.5]))), TypeError)):
         with pytest.raises(error):
             call()
+    # NumPy 2.4: place casts arrays 'safe' (int64 [300, 2**40] into int8 wrapped to 44, 0);
+    # place and putmask convert Python values straight to the dtype (300 into int8 raises,
+    # 3.5 truncates, 5 into bool is True); copyto refuses a float or int into bool
+    i8, flags = np.zeros(3, np.int8), np.zeros(3, bool)
+    both(lambda m: m.place, i8, i8 == 0, 3.5)
+    both(lambda m: m.place, flags, ~flags, 5)
+    both(lambda m: m.putmask, flags, ~flags, [5, 0])
+    everywhere = np.ones(3, bool)
+    for dtype, write in ((np.int8, lambda m, a: m.place(a, everywhere, np.array([300, 2**40]))),
+                         (np.int8, lambda m, a: m.place(a, everywhere, [300])),
+                         (np.int8, lambda m, a: m.putmask(a, everywhere, [300])),
+                         (bool, lambda m, a: m.copyto(a, 1.0)),
+                         (bool, lambda m, a: m.copyto(a, 5))):
+        for m, wrap in ((np, np.asarray), (td, td.tensor)):
+            with pytest.raises((TypeError, OverflowError)):
+                write(m, wrap(np.zeros(3, dtype)))
     x = td.tensor([3.0, 1.0, 2.0])
     assert x.partition(0) is None
     np.testing.assert_array_equal(x.data, np.partition([3.0, 1.0, 2.0], 0))

@@ -419,26 +419,39 @@ def _write_in_place(op, a, positions, values):
     a._inplace(op, lambda s, src: _write_at(s, positions, src), values)
 
 
-def _values_of(op, a, values, name="values", casting="same_kind", scalar_casting=None):
-    """``values`` as a Tensor of ``a``'s dtype: arrays cast under NumPy's ``casting`` rule
-    for ``op`` (put_along_axis and place cast 'unsafe', putmask 'safe', copyto its argument);
-    a Python number is NumPy 2's weak scalar, taken in ``a``'s dtype when it fits (an int out
-    of the dtype's range raises, as NumPy), a float into integers only where the rule is
-    'unsafe' (truncated, as NumPy; putmask's ``scalar_casting`` is 'unsafe')."""
-    if isinstance(values, (bool, int, float)) and not isinstance(values, np.generic):
-        rule = scalar_casting or casting
-        if a.dtype.kind in "iu" and isinstance(values, float) and rule != "unsafe":
-            raise TypeError(f"{op}: cannot cast the float {values!r} to the tensor's {a.dtype} "
-                            f"(casting={rule!r})")
+# The dtype kinds a Python number may be written into as NumPy 2's weak scalar ('same_kind'):
+# an int into any integer dtype (when it fits), never into bool; a float only into floats.
+_WEAK_KINDS = {bool: "biufc", int: "iufc", float: "fc"}
+
+
+def _values_of(op, a, values, name="values", casting="same_kind", convert_python=False):
+    """``values`` as a Tensor of ``a``'s dtype, by NumPy 2.4's rule for ``op``.
+
+    Arrays and Tensors are cast under ``casting`` (put_along_axis 'unsafe', as NumPy's
+    indexed assignment; place and putmask 'safe'; copyto its argument; ediff1d 'same_kind').
+    Python values (numbers, lists, tuples): with ``convert_python`` (place, putmask,
+    put_along_axis) converted straight to ``a``'s dtype, as NumPy does (a float truncated into
+    integers; an int out of the dtype's range raises); otherwise a number is NumPy 2's weak
+    scalar (taken in ``a``'s dtype when its kind may be cast 'same_kind', unless ``casting`` is
+    'unsafe', and an int only when it fits) and a list an array of NumPy's own dtype (floats
+    float64: [0.1] written into float64 is exact; through Tensor's float32 it was rounded)."""
+    python = (isinstance(values, (bool, int, float, list, tuple))
+              and not isinstance(values, np.generic))
+    if python and convert_python:
+        try:
+            return Tensor._wrap(np.array(values, dtype=a.dtype))
+        except (OverflowError, ValueError, TypeError) as err:  # (300 into int8)
+            raise type(err)(f"{op}: {name} {values!r} do not fit the tensor's {a.dtype}: "
+                            f"{err}") from None
+    if python and not isinstance(values, (list, tuple)):
+        if casting != "unsafe" and a.dtype.kind not in _WEAK_KINDS[type(values)]:
+            raise TypeError(f"{op}: cannot cast the {type(values).__name__} {values!r} to the "
+                            f"tensor's {a.dtype} (casting={casting!r})")
         if a.dtype.kind in "iu" and not isinstance(values, float):
             _check_fill_fits(values, a.dtype, op)
         return Tensor._wrap(np.asarray(values).astype(a.dtype))
-    if isinstance(values, (list, tuple)):
-        # NumPy's conversion (Python floats float64, so [0.1] into float64 is exact; through
-        # Tensor's float32 it was rounded), then the rule for arrays; putmask converts
-        # Python values straight to the tensor's dtype, as NumPy's
-        array = np.asarray(values)
-        values = Tensor._wrap(array.astype(a.dtype) if scalar_casting else array)
+    if python:
+        values = Tensor._wrap(np.asarray(values))
     values = _operand(values)
     if values.dtype != a.dtype:
         if not np.can_cast(values.dtype, a.dtype, casting=casting):
@@ -474,7 +487,7 @@ def put_along_axis(arr, indices, values, axis):
     except (IndexError, ValueError) as err:
         raise type(err)(f"put_along_axis: indices of shape {index.shape} on shape "
                         f"{arr.shape} (axis={axis}): {err}") from None
-    values = _values_of("put_along_axis", arr, values, casting="unsafe")
+    values = _values_of("put_along_axis", arr, values, casting="unsafe", convert_python=True)
     try:
         values = broadcast_to(values, positions.shape)
     except ValueError:
@@ -497,7 +510,8 @@ def place(arr, mask, vals):
     if not isinstance(arr, Tensor):
         raise TypeError(f"place: writes into a Tensor in place, got {type(arr).__name__}")
     positions = np.flatnonzero(_mask_of("place", arr, mask))
-    values = _cycled("place", _values_of("place", arr, vals, casting="unsafe"), positions.size)
+    values = _cycled("place", _values_of("place", arr, vals, casting="safe",
+                                         convert_python=True), positions.size)
     _write_in_place("place", arr, positions, values)
 
 
@@ -507,8 +521,8 @@ def putmask(a, mask, values):
     if not isinstance(a, Tensor):
         raise TypeError(f"putmask: writes into a Tensor in place, got {type(a).__name__}")
     positions = np.flatnonzero(_mask_of("putmask", a, mask))
-    values = reshape(_values_of("putmask", a, values, casting="safe",
-                                  scalar_casting="unsafe"), (-1,))
+    values = reshape(_values_of("putmask", a, values, casting="safe", convert_python=True),
+                     (-1,))
     if positions.size and values.shape[0] == 0:
         raise ValueError("putmask: cannot write from an empty values array")
     values = values[positions % max(values.shape[0], 1)]
