@@ -846,6 +846,7 @@ _FUNCTION_OPS.update({
     np.nanargmin: _nan_arg(ops.nanargmin, "numpy.nanargmin"),
     np.nanprod: _summation(ops.nanprod, "numpy.nanprod"),
     np.nancumsum: _scan(ops.nancumsum, "numpy.nancumsum"),
+    np.nancumprod: _scan(ops.nancumprod, "numpy.nancumprod"),
     np.nanvar: _moment(ops.nanvar, "numpy.nanvar"),
     np.nanstd: _moment(ops.nanstd, "numpy.nanstd"),
     np.percentile: _percentile(ops.percentile, "numpy.percentile"),

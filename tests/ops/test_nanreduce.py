@@ -1,8 +1,8 @@
 """tinydl/ops/nanreduce.py and tinydl/ops/numpy_math.py through the op table: NumPy's
-nanmax, nanmin, nanprod, nancumsum, nanvar, nanstd, percentile, nanpercentile, ptp, average,
-nan_to_num, cbrt, modf, divmod (NumPy as the reference, torch where it has the op). Then
-all-NaN slices (NaN without warnings, nanargmax's ValueError), the integer results, the NumPy
-interop and the errors."""
+nanmax, nanmin, nanprod, nancumsum, nancumprod, nanvar, nanstd, percentile, nanpercentile,
+ptp, average, nan_to_num, cbrt, modf, divmod (NumPy as the reference, torch where it has the
+op). Then all-NaN slices (NaN without warnings, nanargmax's ValueError), the integer results,
+the NumPy interop and the errors."""
 import warnings
 
 import numpy as np
@@ -45,6 +45,9 @@ CASES = [
     nan_row("nancumsum", td.nancumsum, np.nancumsum, empty=(0, 3)),
     nan_row("nancumsum_dim1", lambda x: td.nancumsum(x, dim=1), lambda x: np.nancumsum(x, 1),
             X3, zero_d=False, empty=(2, 0, 3)),
+    nan_row("nancumprod", td.nancumprod, np.nancumprod, empty=(0, 3)),
+    nan_row("nancumprod_dim1", lambda x: td.nancumprod(x, dim=1),
+            lambda x: np.nancumprod(x, 1), X3, zero_d=False, empty=(2, 0, 3)),
     nan_row("nanvar", td.nanvar, np.nanvar, empty=(0, 3)),
     nan_row("nanvar_axis1_ddof1", lambda x: td.nanvar(x, axis=1, ddof=1),
             lambda x: np.nanvar(x, 1, ddof=1), X3, zero_d=False),
@@ -165,6 +168,7 @@ def test_integer_inputs_follow_numpy_where_it_has_no_nans():
     np.testing.assert_array_equal(td.nanargmin(t, axis=0).data, np.nanargmin(a, axis=0))
     np.testing.assert_array_equal(td.nanprod(t).data, np.nanprod(a))
     np.testing.assert_array_equal(td.nancumsum(t).data, np.nancumsum(a))
+    np.testing.assert_array_equal(td.nancumprod(t).data, np.nancumprod(a))
     np.testing.assert_allclose(td.nanvar(t, axis=1).data, np.nanvar(a, axis=1), rtol=1e-6)
     np.testing.assert_array_equal(td.ptp(t, axis=0).data, np.ptp(a, axis=0))
     assert td.ptp(t).dtype == np.int64
@@ -219,7 +223,8 @@ def test_numpy_functions_on_tensors_run_these_ops():
     rng = np.random.default_rng(5)
     x = with_nans(rng, X)
     t = td.Tensor(x, requires_grad=True)
-    for name in ("nanmax", "nanmin", "nanprod", "nanvar", "nanstd", "nancumsum", "ptp"):
+    for name in ("nanmax", "nanmin", "nanprod", "nanvar", "nanstd", "nancumsum", "nancumprod",
+                 "ptp"):
         out = getattr(np, name)(t, axis=1)
         assert isinstance(out, td.Tensor) and out.requires_grad, name
         np.testing.assert_allclose(out.data, getattr(np, name)(x, axis=1), rtol=1e-12)

@@ -125,11 +125,13 @@ __all__ += ["addbmm", "addcdiv", "addcmul", "addmm", "addmv", "addr", "baddbmm",
             "nanmedian", "nanquantile", "argwhere", "index_copy", "index_fill", "index_put",
             "masked_scatter", "put", "take"]
 # NumPy's other NaN-ignoring reductions, percentiles, ptp and average.
-from tinydl.ops.nanreduce import (average, nanargmax, nanargmin, nancumsum,  # noqa: E402
-                                  nanmax, nanmin, nanpercentile, nanprod, nanstd, nanvar,
-                                  percentile, ptp)
-__all__ += ["average", "nanargmax", "nanargmin", "nancumsum", "nanmax", "nanmin",
+from tinydl.ops.nanreduce import (average, nanargmax, nanargmin, nancumprod,  # noqa: E402
+                                  nancumsum, nanmax, nanmin, nanpercentile, nanprod, nanstd,
+                                  nanvar, percentile, ptp)
+__all__ += ["average", "nanargmax", "nanargmin", "nancumprod", "nancumsum", "nanmax", "nanmin",
             "nanpercentile", "nanprod", "nanstd", "nanvar", "percentile", "ptp"]
+around = round  # NumPy's alias (np.around is np.round)
+__all__ += ["around"]
 from tinydl.ops.numpy_math import cbrt, divmod, modf, nan_to_num  # noqa: E402
 __all__ += ["cbrt", "divmod", "modf", "nan_to_num"]
 from tinydl.ops.binning import digitize, histogram, interp, searchsorted  # noqa: E402

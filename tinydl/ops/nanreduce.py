@@ -22,7 +22,7 @@ from tinydl.ops.elementwise import _gate, astype, where
 from tinydl.ops.order import nanquantile
 from tinydl.ops.reduce import (_arg, _RootOfVariance, _widened_on_overflow, max, mean, min,
                                prod, quantile, sum, var)
-from tinydl.ops.scan import cumsum
+from tinydl.ops.scan import cumprod, cumsum
 from tinydl.tensor import Tensor
 
 
@@ -135,6 +135,14 @@ def nancumsum(x, axis=None, dtype=None):
     None). Shape and dtypes as ``cumsum``; NaN entries get no gradient."""
     x = as_input(x)
     return cumsum(_filled(x, 0.0)[0], axis=axis, dtype=dtype)
+
+
+@torch_names
+def nancumprod(x, axis=None, dtype=None):
+    """Cumulative product along ``axis`` with NaN read as 1 (``np.nancumprod``; the flattened x
+    when None). Shape and dtypes as ``cumprod``; NaN entries get no gradient."""
+    x = as_input(x)
+    return cumprod(_filled(x, 1.0)[0], axis=axis, dtype=dtype)
 
 
 def _nan_variance(x, axis, ddof, keepdims):
