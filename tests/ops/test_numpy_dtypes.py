@@ -89,6 +89,52 @@ PYTHON_FLOATS_BESIDE_FLOAT64 = {
 }
 
 
+A = np.array([1.3, 2.7, -0.45])
+L = [0.1, 0.2, 0.3]
+MORE_BESIDE_FLOAT64 = {  # (ours, NumPy's) on the same float64 values; a list or tuple operand
+    "matmul": (lambda: td.Tensor(A) @ L, lambda: A @ L),
+    "rmatmul": (lambda: L @ td.Tensor(A), lambda: np.dot(L, A)),
+    "mm": (lambda: td.mm(td.Tensor(np.eye(3)), [[0.1], [0.2], [0.3]]),
+           lambda: np.eye(3) @ [[0.1], [0.2], [0.3]]),
+    "vdot": (lambda: td.vdot(td.Tensor(A), L), lambda: np.vdot(A, L)),
+    "ger": (lambda: td.ger(td.Tensor(A), L), lambda: np.outer(A, L)),
+    "cross": (lambda: td.cross(td.Tensor(A), L), lambda: np.cross(A, L)),
+    "arctan2": (lambda: td.arctan2(td.Tensor(A), L), lambda: np.arctan2(A, L)),
+    "hypot": (lambda: td.hypot(L, td.Tensor(A)), lambda: np.hypot(L, A)),
+    "logaddexp": (lambda: td.logaddexp(td.Tensor(A), L), lambda: np.logaddexp(A, L)),
+    "copysign": (lambda: td.copysign(L, td.Tensor(A)), lambda: np.copysign(L, A)),
+    "add_alpha": (lambda: td.add(td.Tensor(A), L, alpha=0.1), lambda: A + 0.1 * np.array(L)),
+    "addcmul": (lambda: td.addcmul(td.Tensor(A), td.Tensor(A), L),
+                lambda: A + A * np.array(L)),
+    "concatenate_tuple": (lambda: td.concatenate([td.Tensor(A), (0.1, 0.2)]),
+                          lambda: np.concatenate([A, (0.1, 0.2)])),
+    "append_list_first": (lambda: td.append(L, td.Tensor(A)), lambda: np.append(L, A)),
+    "convolve_tuple": (lambda: td.convolve(td.Tensor(A), (0.1, 0.2)),
+                       lambda: np.convolve(A, (0.1, 0.2))),
+    "union1d": (lambda: td.union1d(td.Tensor(np.array([0.1, 1.3])), [0.1]),
+                lambda: np.union1d([0.1, 1.3], [0.1])),
+    "setdiff1d": (lambda: td.setdiff1d(td.Tensor(np.array([0.1, 1.3])), [0.1]),
+                  lambda: np.setdiff1d([0.1, 1.3], [0.1])),
+    "intersect1d": (lambda: td.intersect1d([0.1], td.Tensor(np.array([0.1, 1.3]))),
+                    lambda: np.intersect1d([0.1], [0.1, 1.3])),
+    "interp_number": (lambda: td.interp(0.15, td.Tensor(np.array(L)), td.Tensor(A)),
+                      lambda: np.interp(0.15, L, A)),
+    "cov_list": (lambda: td.cov(td.Tensor(A), L), lambda: np.cov(A, L)),
+    "corrcoef_list": (lambda: td.corrcoef(td.Tensor(A), L), lambda: np.corrcoef(A, L)),
+    "trapezoid_list_x": (lambda: td.trapezoid(td.Tensor(A), x=L), lambda: np.trapezoid(A, x=L)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MORE_BESIDE_FLOAT64))
+def test_lists_and_tuples_beside_float64_in_products_sets_and_statistics(name):
+    # (each went through float32 first: the set operations gave wrong answers outright,
+    # union1d(float64 [0.1, 1.3], [0.1]) held 0.1 twice and intersect1d was empty)
+    ours, numpy = MORE_BESIDE_FLOAT64[name]
+    got = ours()
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got.numpy(), numpy())
+
+
 @pytest.mark.parametrize("name", sorted(PYTHON_FLOATS_BESIDE_FLOAT64))
 def test_python_floats_beside_float64_are_not_rounded_to_float32(name):
     # (a list went through tinydl.tensor's float32 first: 0.1 became 0.10000000149)
@@ -167,3 +213,16 @@ def test_python_numbers_as_input_of_percentiles_and_tiling():
     assert td.quantile(3, 0.5).item() == 3.0
     np.testing.assert_array_equal(td.tile(5, 2).numpy(), np.tile(5, 2))
     np.testing.assert_array_equal(td.repeat(5, 2).numpy(), np.repeat(5, 2))
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "softmin"])
+def test_softmax_family_of_large_integers_keeps_their_differences(name):
+    # (in float32 first, six integers near 1.7e9 became equal: softmax 1/6 each)
+    special = pytest.importorskip("scipy.special")
+    reference = {"softmax": special.softmax, "log_softmax": special.log_softmax,
+                 "softmin": lambda x: special.softmax(-x)}[name]
+    x = np.array([0, 1, 2, 3, 5, 8]) + 1_700_000_000
+    for op in (getattr(td, name), getattr(td.nn.functional, name)):
+        got = op(td.Tensor(x), dim=0)
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got.numpy(), reference(x.astype(np.float64)), rtol=1e-6)

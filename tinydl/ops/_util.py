@@ -63,12 +63,12 @@ def as_input(x):
 
 def as_tensor_beside(x, partner):
     """``as_tensor(x)`` for an operand that meets ``partner`` (a Tensor, or the dtype of the
-    tensors it meets), except that a Python list holding floats beside a floating one is
-    converted straight to that dtype, as a Python float is: ``float64 + [0.1]`` is exact
+    tensors it meets), except that a Python list or tuple holding floats beside a floating
+    one is converted straight to that dtype, as a Python float is: ``float64 + [0.1]`` is exact
     (through ``tinydl.tensor``'s float32 it was 0.10000000149), ``float32 + [0.1]`` stays
     float32 (NumPy would give float64)."""
     dtype = partner.data.dtype if isinstance(partner, Tensor) else partner
-    if isinstance(x, list) and isinstance(dtype, np.dtype) and dtype.kind == "f":
+    if isinstance(x, (list, tuple)) and isinstance(dtype, np.dtype) and dtype.kind == "f":
         try:
             array = np.asarray(x)
         except ValueError:  # ragged: Tensor's own error below
@@ -76,6 +76,35 @@ def as_tensor_beside(x, partner):
         if array.dtype.kind == "f":
             return Tensor._wrap(array.astype(dtype))
     return as_tensor(x)
+
+
+def _python_values(x):
+    """A Python float, list or tuple (NumPy scalars count as the Python numbers they hold)."""
+    return isinstance(x, (list, tuple, float))
+
+
+def _tensor_of(x):
+    """``x`` as a Tensor: arrays wrapped, Python values by ``Tensor``'s rule."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, (np.ndarray, np.generic)):
+        return Tensor._wrap(np.asarray(x))
+    return Tensor(x)
+
+
+def operands(*values):
+    """Operands of an op on arrays (matmul, products, the set operations, convolve, joins) as
+    Tensors: arrays and Tensors as they are; a Python float, list or tuple of floats beside
+    floating ones takes their dtype, in any position, as a Python float does in arithmetic
+    (``as_tensor_beside``); other Python values by ``Tensor``'s rule. (Through float32 first,
+    float64 @ [0.1, 0.2] and union1d(float64, [0.1]) saw 0.10000000149.)"""
+    given = [None if _python_values(v) else _tensor_of(v) for v in values]
+    floats = [g.data.dtype for g in given if g is not None and g.data.dtype.kind == "f"]
+    beside = np.result_type(*floats) if floats else None
+    return [g if g is not None
+            else Tensor._wrap(np.asarray(v, dtype=beside))
+            if isinstance(v, float) and beside is not None
+            else _tensor_of(as_tensor_beside(v, beside)) for g, v in zip(given, values)]
 
 
 def floating(x):
@@ -125,17 +154,29 @@ def exact_for_integers(*names):
             given = bound.arguments
             if given.get("dtype") is not None:
                 return fn(*args, **kwargs)
-            dtypes = {name: _data_dtype(given[name]) for name in names if name in given}
+            data = {name: given[name] for name in names if given.get(name) is not None}
+            dtypes = {name: _data_dtype(v) for name, v in data.items()}  # (lists: float32)
             integer = [name for name, d in dtypes.items() if d is not None and d.kind in "iub"]
+            for name in integer:
+                value = data[name]
+                given[name] = Tensor._wrap(np.asarray(
+                    value.data if isinstance(value, Tensor) else value, dtype=np.float64))
+            # Python floats (lists) beside data take its float dtype, as in arithmetic: the
+            # computing one (float64 for integers), not float32 first
+            computing = [np.dtype(np.float64) if name in integer else d
+                         for name, d in dtypes.items()
+                         if not _python_values(data[name]) and d is not None
+                         and (d.kind == "f" or name in integer)]
+            if computing:
+                for name, value in data.items():
+                    if _python_values(value) and np.asarray(value).dtype.kind == "f":
+                        given[name] = Tensor._wrap(
+                            np.asarray(value).astype(np.result_type(*computing)))
+            out = fn(*bound.args, **bound.kwargs)
             if not integer:
-                return fn(*args, **kwargs)
+                return out
             floats = [d for d in dtypes.values() if d is not None and d.kind == "f"]
             target = np.result_type(DEFAULT_FLOAT, *floats)
-            for name in integer:
-                value = given[name]
-                data = value.data if isinstance(value, Tensor) else value
-                given[name] = Tensor._wrap(np.asarray(data, dtype=np.float64))
-            out = fn(*bound.args, **bound.kwargs)
             return _cast_floats(out, target)
 
         return wrapper

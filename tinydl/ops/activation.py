@@ -19,8 +19,8 @@ import numpy as np
 
 from tinydl.autograd import Function
 from tinydl.ops._checks import _check_float_dtypes, _tensor
-from tinydl.ops._util import (as_tensor, floating, normalize_axes, torch_names,
-                              unbroadcast)
+from tinydl.ops._util import (as_tensor, exact_for_integers, floating, normalize_axes,
+                              torch_names, unbroadcast)
 from tinydl.ops.elementwise import _gate, _mask, _select, astype, erf, exp, where
 from tinydl.ops.elementwise import abs as _abs
 from tinydl.ops.reduce import softmax
@@ -619,6 +619,7 @@ def logsigmoid(x):
 
 
 @torch_names
+@exact_for_integers("x")
 def softmin(x, axis=-1):
     """softmax(-x) along ``axis``: exp(-x_i) / sum_j exp(-x_j) (``dim`` is torch's name)."""
     x = _float_input(x, "softmin")

@@ -16,8 +16,8 @@ import numpy as np
 
 from tinydl.autograd import Function
 from tinydl.ops._util import (DEFAULT_FLOAT, DtypeError, ShapeError, as_number, as_tensor,
-                               check_broadcast, floating, held_array, promote_operands, shape_of,
-                               unbroadcast)
+                               as_tensor_beside, check_broadcast, floating, held_array,
+                               promote_operands, shape_of, unbroadcast)
 from tinydl.tensor import Tensor
 
 
@@ -137,7 +137,7 @@ def _scaled(b, alpha):
 def add(a, b, *, alpha=1):
     """a + alpha * b with NumPy broadcasting (``alpha`` as ``torch.add``)."""
     if alpha != 1:
-        b = _scaled(b, alpha)
+        b = _scaled(as_tensor_beside(b, a), alpha)  # (a float list takes a's dtype first)
     return Add.apply(*_operands(a, b))
 
 
@@ -161,7 +161,7 @@ class Subtract(Function):
 def subtract(a, b, *, alpha=1):
     """a - alpha * b with NumPy broadcasting (``alpha`` as ``torch.sub``)."""
     if alpha != 1:
-        b = _scaled(b, alpha)
+        b = _scaled(as_tensor_beside(b, a), alpha)  # (a float list takes a's dtype first)
     return Subtract.apply(*_operands(a, b))
 
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from tinydl import threads
 from tinydl.autograd import Function
-from tinydl.ops._util import ShapeError, as_tensor, matmul_arrays, unbroadcast
+from tinydl.ops._util import ShapeError, as_tensor, matmul_arrays, operands, unbroadcast
 from tinydl.tensor import Tensor
 
 
@@ -58,12 +58,12 @@ class MatMul(Function):
 
 def matmul(a, b):
     """Matrix product ``a @ b`` with NumPy's rules for 1-D and batched operands (a list is
-    read as ``tinydl.tensor`` reads it)."""
-    a, b = (Tensor(v) if isinstance(v, (list, tuple)) else as_tensor(v) for v in (a, b))
-    if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
+    read as ``tinydl.tensor`` reads it, its floats in the other operand's float dtype)."""
+    if isinstance(a, (bool, int, float, complex)) or isinstance(b, (bool, int, float, complex)):
         raise TypeError(f"matmul: operands must be tensors, arrays or lists, got "
                         f"{type(a).__name__} and {type(b).__name__} (a scalar has no matrix "
                         "product; use *)")
+    a, b = operands(a, b)
     if a.ndim and b.ndim:  # the BLAS pool follows the load and the size (tinydl.threads)
         threads.adapt(_multiply_adds(a.shape, b.shape))
     return MatMul.apply(a, b)
@@ -72,7 +72,7 @@ def matmul(a, b):
 def _strict_product(op, a, b, fits, expected, note=""):
     """``matmul(a, b)`` for torch's shape-checked spellings, once ``fits(a, b)`` holds; else a
     ValueError naming ``op``, the ``expected`` shapes and the ones given."""
-    a, b = as_tensor(a), as_tensor(b)
+    a, b = operands(a, b)
     if not fits(a, b):
         raise ValueError(f"{op}: expected {expected}, got shapes {a.shape} and {b.shape}{note}")
     return matmul(a, b)

@@ -20,8 +20,8 @@ from collections import namedtuple
 import numpy as np
 
 from tinydl.autograd import Function
-from tinydl.ops._util import (DEFAULT_FLOAT, as_number, as_tensor, floating, promote_operands,
-                              unbroadcast)
+from tinydl.ops._util import (DEFAULT_FLOAT, as_number, as_tensor, as_tensor_beside, floating,
+                              promote_operands, unbroadcast)
 from tinydl.ops.elementwise import (_binary, _gate, _is_integral, abs, astype, multiply,
                                     power, where)
 from tinydl.tensor import Tensor
@@ -33,7 +33,8 @@ def _pair(a, b):
     Two integral operands become float32 each from its own dtype: promoted together first, a
     0-d int64 -2 beside a uint8 tensor took the uint8 dtype and was 254 before the float op.
     """
-    a, b = as_tensor(as_number(a)), as_tensor(as_number(b))
+    a, b = as_number(a), as_number(b)
+    a, b = as_tensor_beside(a, b), as_tensor_beside(b, a)  # (a float list takes b's dtype)
     if _is_integral(a) and _is_integral(b):
         return [floating(a), floating(b)]
     return [floating(v) for v in promote_operands(a, b)]

@@ -17,8 +17,7 @@ builders default to float32, as every tinydl factory (NumPy's default is float64
 import numpy as np
 
 from tinydl.ops._checks import _check_fill_fits
-from tinydl.ops._util import (as_tensor, as_tensor_beside, exact_for_integers, floating,
-                              normalize_axes)
+from tinydl.ops._util import as_tensor, exact_for_integers, floating, normalize_axes, operands
 from tinydl.ops.elementwise import astype, subtract
 from tinydl.ops.gather import index_add, take_along_axis
 from tinydl.ops.indexed import _write_at
@@ -31,15 +30,6 @@ _DEFAULT = np.float32
 def _operand(x):
     x = as_tensor(x)
     return x if isinstance(x, Tensor) else Tensor(x)
-
-
-def _operand_beside(x, partner):
-    """``_operand(x)`` beside the Tensor ``partner``: a Python float or a list of floats
-    takes a float partner's dtype (``as_tensor_beside``), as a Python float does in
-    arithmetic (``append(float64, 0.1)`` rounded 0.1 to float32 first)."""
-    if isinstance(x, float) and partner.dtype.kind == "f":
-        return Tensor._wrap(np.asarray(x, dtype=partner.dtype))
-    return _operand(as_tensor_beside(x, partner))
 
 
 def _ids(shape, start=0):
@@ -67,8 +57,7 @@ def append(arr, values, axis=None):
     None, else joined along ``axis`` (shapes must match off that axis). Gradient to both.
     Python floats (a number or a list) beside a float ``arr`` take its dtype, as in
     arithmetic (not rounded to float32 first)."""
-    arr = _operand(arr)
-    values = _operand_beside(values, arr)
+    arr, values = operands(arr, values)
     if axis is None:
         return concatenate([reshape(arr, (-1,)), reshape(values, (-1,))])
     if arr.ndim != values.ndim:
@@ -355,7 +344,8 @@ def _flat_data(x):
 
 def union1d(ar1, ar2):
     """``np.union1d``: the sorted unique values of both inputs (flattened)."""
-    source = concatenate([reshape(_operand(ar1), (-1,)), reshape(_operand(ar2), (-1,))])
+    ar1, ar2 = operands(ar1, ar2)
+    source = concatenate([reshape(ar1, (-1,)), reshape(ar2, (-1,))])
     first = np.unique(source.data, return_index=True)[1]
     return source[first]
 
@@ -363,8 +353,9 @@ def union1d(ar1, ar2):
 def intersect1d(ar1, ar2, assume_unique=False, return_indices=False):
     """``np.intersect1d``: the sorted values found in both inputs (flattened), read from
     ``ar1``; with ``return_indices`` also their int64 first positions in each input."""
-    flat1, data1 = _flat_data(_operand(ar1))
-    data2 = _operand(ar2).data.reshape(-1)
+    ar1, ar2 = operands(ar1, ar2)
+    flat1, data1 = _flat_data(ar1)
+    data2 = ar2.data.reshape(-1)
     i1, i2 = np.intersect1d(data1, data2, assume_unique, return_indices=True)[1:]
     out = flat1[i1.astype(np.int64)]
     return (out, _index_tensor(i1), _index_tensor(i2)) if return_indices else out
@@ -373,8 +364,9 @@ def intersect1d(ar1, ar2, assume_unique=False, return_indices=False):
 def setdiff1d(ar1, ar2, assume_unique=False):
     """``np.setdiff1d``: the unique values of ``ar1`` not in ``ar2``, sorted (with
     ``assume_unique``: every entry of the flattened ``ar1`` not in ``ar2``, in order)."""
-    flat1, data1 = _flat_data(_operand(ar1))
-    data2 = _operand(ar2).data.reshape(-1)
+    ar1, ar2 = operands(ar1, ar2)
+    flat1, data1 = _flat_data(ar1)
+    data2 = ar2.data.reshape(-1)
     if assume_unique:
         positions = np.arange(data1.size)
     else:
@@ -594,12 +586,7 @@ def _convolve_full(a, v):
 
 
 def _filter(op, a, v, mode):
-    if isinstance(a, list) and not isinstance(v, list):
-        v = _operand(v)
-        a = _operand_beside(a, v)
-    else:
-        a = _operand(a)
-        v = _operand_beside(v, a)
+    a, v = operands(a, v)
     if a.ndim != 1 or v.ndim != 1:
         raise ValueError(f"{op}: needs 1-D inputs, got shapes {a.shape} and {v.shape}")
     if a.shape[0] == 0 or v.shape[0] == 0:

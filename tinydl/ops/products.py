@@ -10,17 +10,11 @@ import warnings
 
 import numpy as np
 
-from tinydl.ops._util import ShapeError, as_tensor, normalize_axes
+from tinydl.ops._util import ShapeError, normalize_axes, operands
 from tinydl.ops.elementwise import where
 from tinydl.ops.linalg import _strict_product, matmul, outer
 from tinydl.ops.shape import broadcast_to, reshape, stack, transpose
 from tinydl.tensor import Tensor
-
-
-def _operand(x):
-    """A Tensor, an array or a list as a Tensor (``Tensor``'s dtype rules for lists)."""
-    x = as_tensor(x)
-    return x if isinstance(x, Tensor) else Tensor(x)
 
 
 def _check_integral_scalars(op, dtype, **scalars):
@@ -39,7 +33,7 @@ def _check_integral_scalars(op, dtype, **scalars):
 def _fused(op, input, product, beta, alpha):
     """``beta * input + alpha * product``, ``input`` broadcast to the product's shape (as
     torch's ``expand``: the product is never broadcast to the input's)."""
-    input = _operand(input)
+    input = operands(input, product)[0]
     shape = product.shape
     if _broadcast_shape(input.shape, shape) != shape:
         raise ShapeError(f"{op}: input of shape {input.shape} does not broadcast to the shape "
@@ -95,7 +89,7 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
     """torch.addbmm: ``beta * input + alpha * sum_b batch1[b] @ batch2[b]`` for batches
     (B, n, k) and (B, k, m); ``input`` broadcasts to (n, m). The sum over the batch is one
     matrix product, (n, B k) @ (B k, m)."""
-    batch1, batch2 = _operand(batch1), _operand(batch2)
+    batch1, batch2 = operands(batch1, batch2)
     if not _same_batches(batch1, batch2):
         raise ValueError(f"addbmm: expected batches (B, n, k) and (B, k, m), got shapes "
                          f"{batch1.shape} and {batch2.shape}")
@@ -113,11 +107,10 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1):
     """torch.addr: ``beta * input + alpha * outer(vec1, vec2)`` for vectors (n,) and (m,);
     ``input`` broadcasts to (n, m). For bool tensors, torch's logical form:
     ``(beta and input) or (alpha and vec1[i] and vec2[j])``."""
-    vec1, vec2 = _operand(vec1), _operand(vec2)
+    input, vec1, vec2 = operands(input, vec1, vec2)
     if vec1.ndim != 1 or vec2.ndim != 1:
         raise ValueError(f"addr: expected vectors (n,) and (m,), got shapes {vec1.shape} and "
                          f"{vec2.shape}")
-    input = _operand(input)
     if input.dtype == vec1.dtype == vec2.dtype == np.bool_:
         both = np.logical_and.outer(vec1.data, vec2.data) & bool(alpha)
         return Tensor._wrap(both | (np.broadcast_to(input.data, both.shape) & bool(beta)))
@@ -126,7 +119,7 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1):
 
 def addcmul(input, tensor1, tensor2, *, value=1):
     """torch.addcmul: ``input + value * tensor1 * tensor2``, all three broadcast together."""
-    input, tensor1, tensor2 = _operand(input), _operand(tensor1), _operand(tensor2)
+    input, tensor1, tensor2 = operands(input, tensor1, tensor2)
     _check_integral_scalars("addcmul", np.result_type(input.dtype, tensor1.dtype, tensor2.dtype),
                             value=value)
     return input + (tensor1 if value == 1 else value * tensor1) * tensor2
@@ -135,7 +128,7 @@ def addcmul(input, tensor1, tensor2, *, value=1):
 def addcdiv(input, tensor1, tensor2, *, value=1):
     """torch.addcdiv: ``input + value * tensor1 / tensor2``, all three broadcast together
     (true division; integer ``tensor1`` and ``tensor2`` raise, as in torch)."""
-    input, tensor1, tensor2 = _operand(input), _operand(tensor1), _operand(tensor2)
+    input, tensor1, tensor2 = operands(input, tensor1, tensor2)
     if tensor1.dtype.kind in "iub" and tensor2.dtype.kind in "iub":
         raise TypeError(f"addcdiv: integer division ({tensor1.dtype} / {tensor2.dtype}) is not "
                         "supported, as in torch; cast tensor1 or tensor2 to a float dtype")
@@ -146,7 +139,7 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
 def vdot(a, b):
     """NumPy's ``vdot``: ``sum(a.flat * b.flat)`` of two tensors with the same number of
     elements, any shapes (torch.vdot takes 1-D vectors: the same value there). 0-d result."""
-    a, b = _operand(a), _operand(b)
+    a, b = operands(a, b)
     if a.size != b.size:
         raise ValueError(f"vdot: shapes {a.shape} and {b.shape} hold {a.size} and {b.size} "
                          "elements; they must hold the same number")
@@ -156,7 +149,7 @@ def vdot(a, b):
 def ger(vec1, vec2):
     """torch.ger (an old name of torch.outer): ``out[i, j] = vec1[i] * vec2[j]`` of two 1-D
     tensors (``tinydl.outer``, NumPy's, also flattens other shapes)."""
-    vec1, vec2 = _operand(vec1), _operand(vec2)
+    vec1, vec2 = operands(vec1, vec2)
     if vec1.ndim != 1 or vec2.ndim != 1:
         raise ValueError(f"ger: expected 1-D vectors, got shapes {vec1.shape} and {vec2.shape}")
     return outer(vec1, vec2)
@@ -178,7 +171,7 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None, *, dim=None):
         if axis is not None:
             raise TypeError("cross: got both 'axis' and its torch alias 'dim'")
         axis = dim
-    a, b = _operand(a), _operand(b)
+    a, b = operands(a, b)
     if a.dtype == np.bool_ or b.dtype == np.bool_:
         raise TypeError("cross: boolean tensors have no cross product (the difference of two "
                         "bools is not defined)")
@@ -225,7 +218,7 @@ def torch_cross(a, b, dim=None):
     here where it is the only candidate, and where the last axis also has length 3 (torch's
     future default, torch.linalg.cross's and NumPy's) the call is ambiguous and raises: pass
     ``dim``."""
-    a, b = _operand(a), _operand(b)
+    a, b = operands(a, b)
     shape = _broadcast_shape(a.shape, b.shape)
     if shape is None:
         raise ShapeError(f"cross: shapes {a.shape} and {b.shape} cannot be broadcast together")

@@ -295,6 +295,7 @@ class Softmax(Function):
 
 
 @torch_names
+@exact_for_integers("x")
 def softmax(x, axis=-1):
     """exp(x_i) / sum_j exp(x_j) along ``axis``, computed from x - max(x)."""
     x = floating(x)  # integer input: float32, as torch
@@ -331,6 +332,7 @@ class LogSoftmax(Function):
 
 
 @torch_names
+@exact_for_integers("x")
 def log_softmax(x, axis=-1):
     """x_i - logsumexp(x) along ``axis``; stable for logits of any size."""
     x = floating(x)  # integer input: float32, as torch

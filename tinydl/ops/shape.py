@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from tinydl.autograd import Function, is_grad_enabled, track_view, version_counter
-from tinydl.ops._util import (ShapeError, as_input, as_tensor, as_tensor_beside, normalize_axes,
+from tinydl.ops._util import (ShapeError, as_input, as_tensor, normalize_axes, operands,
                               refused_spelling, torch_names, unbroadcast)
 from tinydl.tensor import Tensor
 
@@ -189,16 +189,10 @@ class Concatenate(Function):
 
 
 def _joined(tensors):
-    """The pieces of a concatenate or stack as Tensors: arrays wrapped, Python numbers and
-    lists made into tensors by ``Tensor``'s rules (as NumPy's join takes them), except that
-    a list of floats beside float tensors takes their dtype (``as_tensor_beside``: joined
-    with float64 ones, [0.1] is not rounded to float32 first)."""
-    given = [t if isinstance(t, Tensor) else as_tensor(t)
-             if isinstance(t, (np.ndarray, np.generic)) else None for t in tensors]
-    floats = [g.dtype for g in given if g is not None and g.dtype.kind == "f"]
-    beside = np.result_type(*floats) if floats else None
-    return [g if g is not None else as_tensor_beside(t, beside) if isinstance(t, list)
-            else Tensor(t) for g, t in zip(given, tensors)]
+    """The pieces of a concatenate or stack as Tensors (``operands``: arrays wrapped, Python
+    numbers and lists by ``Tensor``'s rules, as NumPy's join takes them, except that a list of
+    floats beside float tensors takes their dtype)."""
+    return operands(*tensors)
 
 
 @torch_names
