@@ -210,6 +210,10 @@ def randint(low, high=None, size=None, dtype=None):
         low, high = 0, low
     if size is None:
         raise TypeError("randint: size is required, e.g. randint(0, 10, (3,))")
+    for name, value in (("low", low), ("high", high)):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"randint: {name} must be an int, got {value!r} (torch refuses a "
+                            "float bound; NumPy truncates it, which samples outside it)")
     if high <= low:
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
     size = (size,) if isinstance(size, (int, np.integer)) else tuple(size)
@@ -219,7 +223,7 @@ def randint(low, high=None, size=None, dtype=None):
         raise ValueError(f"randint: [{low}, {high}) does not fit dtype {dtype} "
                          f"([{lowest}, {highest}])")
     data = _random.get_generator().integers(low, high, _shape(size, "randint"))
-    return _make(data.astype(dtype), False)
+    return _make(_random.below(data, high, dtype), False)
 
 
 def randperm(n, dtype=np.int64, requires_grad=False):

@@ -31,3 +31,22 @@ def seeded(seed):
     (so ``manual_seed`` fixes it, as API.md promises for every random call), else
     ``np.random.default_rng(seed)``."""
     return _generator if seed is None else np.random.default_rng(seed)
+
+
+def below(values, high, dtype):
+    """``values`` (drawn in [low, high) in float64 or as integers) cast to ``dtype`` and kept
+    under ``high``: rounding to a narrower float can reach ``high`` itself (float16
+    U(0, 1) gave 1.0 about 250 times in 10^6, randint(0, 4000) as float16 gave 4000), which a
+    half-open range excludes, as torch's samplers do. Those become the largest ``dtype`` value
+    below ``high``."""
+    dtype = np.dtype(dtype)
+    out = np.asarray(values).astype(dtype, copy=False)
+    if dtype.kind != "f" or not out.size:
+        return out
+    cap = np.asarray(high, dtype=dtype)
+    if float(cap) >= high:
+        cap = np.nextafter(cap, np.asarray(-np.inf, dtype=dtype))
+    over = out >= high
+    if over.any():
+        out = np.where(over, cap, out)
+    return out

@@ -1146,7 +1146,9 @@ class Tensor:
         if not (np.isfinite(a) and np.isfinite(b) and a <= b):  # (NumPy: bare errors)
             raise DistributionError(f"uniform_: expects finite bounds a <= b (samples in "
                                     f"[a, b)), got a={a}, b={b}")
-        return self._fill_with("uniform_", get_generator().uniform(a, b, self.shape))
+        from tinydl.random import below
+        return self._fill_with("uniform_", below(get_generator().uniform(a, b, self.shape), b,
+                                                 self.dtype) if a < b else a)
 
     def _check_floating(self, op):
         if self.dtype.kind != "f":  # the samples would be truncated to 0, 1... (torch refuses)

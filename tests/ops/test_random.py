@@ -521,3 +521,47 @@ def test_randperm_dtype_limits_as_torch(n, dtype):
     except ValueError:
         ours_ok = False
     assert ours_ok == theirs_ok
+
+
+def test_half_open_ranges_stay_open_after_rounding_to_the_dtype():
+    # drawn in float64 (or as integers) and rounded to float16, samples reached the excluded
+    # top: uniform_(0, 1) gave 1.0 about 250 times in 10^6, randint(0, 4000) gave 4000
+    td.manual_seed(0)
+    for fill in (lambda t: t.uniform_(0, 1), lambda t: td.nn.init.uniform_(t, -1, 1)):
+        t = fill(td.zeros(10 ** 6, dtype=np.float16))
+        assert t.data.max() < 1.0 and t.data.dtype == np.float16
+    narrow = td.zeros(10 ** 5).uniform_(1, 1 + 2 ** -20)  # float32 spacing 2^-23 there
+    assert narrow.data.max() < 1 + 2 ** -20 and narrow.data.min() >= 1
+    ints = td.randint(0, 4000, (10 ** 5,), dtype=np.float16)
+    assert ints.data.max() < 4000
+    assert td.zeros(3).uniform_(2.0, 2.0).data.tolist() == [2.0, 2.0, 2.0]  # a == b: a
+
+
+def test_randint_refuses_float_bounds_as_torch():
+    # (NumPy truncates them: randint(2.7, 5) drew 2, below the bound)
+    with pytest.raises(TypeError, match="randint: low must be an int"):
+        td.randint(2.7, 5, (3,))
+    with pytest.raises(TypeError, match="randint: high must be an int"):
+        td.randint(0, 5.9, (3,))
+
+
+def test_poisson_of_a_0d_rate():
+    td.manual_seed(0)
+    sample = td.poisson(td.tensor(2.5))
+    assert sample.shape == () and sample.dtype == np.float32
+
+
+def test_gumbel_softmax_survives_an_exponential_draw_of_zero(monkeypatch):
+    # NumPy's float32 exponential is exactly 0 about once in 10^7 draws; -log(0) made a
+    # NaN row (torch's sampler never gives 0)
+    import tinydl.nn.functional.activation as activation
+
+    class Zeros:
+        def standard_exponential(self, shape, dtype):
+            return np.zeros(shape, dtype)
+
+    monkeypatch.setattr(activation, "get_generator", lambda: Zeros())
+    for hard in (False, True):
+        y = td.nn.functional.gumbel_softmax(td.zeros(2, 5), hard=hard)
+        assert np.isfinite(y.data).all()
+        np.testing.assert_allclose(y.data.sum(axis=1), 1.0, rtol=1e-6)

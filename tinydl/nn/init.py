@@ -18,7 +18,7 @@ import numpy as np
 # half of ``import tinydl``.
 
 from tinydl.autograd import bump_version
-from tinydl.random import get_generator
+from tinydl.random import below, get_generator
 from tinydl.tensor import Tensor
 
 __all__ = [
@@ -120,7 +120,8 @@ def _uniform(tensor, a, b, generator, caller):
     if not (math.isfinite(a) and math.isfinite(b) and a <= b):
         raise ValueError(f"{caller}: expects finite bounds a <= b for U(a, b), got a={a}, b={b}")
     rng = _generator(generator, caller)
-    return _fill(tensor, rng.uniform(a, b, size=shape))
+    return _fill(tensor, below(rng.uniform(a, b, size=shape), b, _array(tensor, caller).dtype)
+                 if a < b else a)
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):

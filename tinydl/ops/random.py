@@ -27,7 +27,7 @@ import numpy as np
 
 from tinydl.autograd import Function
 from tinydl.ops._util import DtypeError, ShapeError
-from tinydl.random import get_generator
+from tinydl.random import below, get_generator
 from tinydl.tensor import Tensor
 
 
@@ -219,7 +219,8 @@ def poisson(input):  # noqa: A002 (torch's name)
     if bad.any():
         raise DistributionError(f"poisson: rates must be in [0, {_POISSON_MAX:.3g}] (a count "
                                 f"must fit int64), got {rates[bad].flat[0]}")
-    return _sampled(get_generator().poisson(rates).astype(x.dtype), [x], "poisson")
+    counts = np.asarray(get_generator().poisson(rates))  # (a Python int for 0-d rates)
+    return _sampled(counts.astype(x.dtype), [x], "poisson")
 
 
 # NumPy's largest Poisson rate: the mean plus ten standard deviations stays below 2^63.
@@ -414,7 +415,7 @@ def draw_integers(op, shape, dtype, low, high, stacklevel=3):
                       "the values drawn there are rounded", UserWarning, stacklevel=stacklevel)
     draw_dtype = dtype if dtype.kind in "iub" else np.int64
     values = get_generator().integers(low, high - 1, shape, dtype=draw_dtype, endpoint=True)
-    return values.astype(dtype, copy=False)
+    return below(values, high, dtype)
 
 
 def _integer_range(dtype):

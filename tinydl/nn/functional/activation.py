@@ -287,7 +287,10 @@ def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
         raise TypeError(f"gumbel_softmax: logits must be floating point, got {x.dtype}")
     (axis,) = normalize_axes(dim, max(x.ndim, 1), "gumbel_softmax")
     draw = x.dtype if x.dtype in (np.float32, np.float64) else np.float64
-    gumbels = -np.log(get_generator().standard_exponential(x.shape, dtype=draw))
+    # NumPy's float32 exponential is exactly 0 about once in 10^7 draws: -log(0) = inf, and
+    # the softmax of a row holding it was NaN (torch's sampler never gives 0)
+    exponentials = get_generator().standard_exponential(x.shape, dtype=draw)
+    gumbels = -np.log(np.maximum(exponentials, np.finfo(draw).tiny))
     y_soft = ops.softmax((x + Tensor._wrap(gumbels.astype(x.dtype, copy=False))) / tau, axis)
     if not hard:
         return y_soft
