@@ -476,7 +476,9 @@ def square(x):
 def float_power(a, b):
     """a ** b computed in float64 whatever the inputs' dtypes, as NumPy's and torch's
     ``float_power``; the gradients come back in each input's own dtype."""
-    a, b = (as_tensor(as_number(v)) for v in (a, b))
+    a, b = (as_number(v) for v in (a, b))
+    a, b = (Tensor._wrap(np.asarray(v, np.float64)) if isinstance(v, (list, tuple))
+            else as_tensor(v) for v in (a, b))  # (a list in float64 too, not float32 first)
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         a = Tensor._wrap(np.asarray(a, np.float64))
     return power(*(astype(v, np.float64) if isinstance(v, Tensor) else float(v)
@@ -532,7 +534,8 @@ def logaddexp(a, b):
 def logaddexp2(a, b):
     """log2(2**a + 2**b) (``np.logaddexp2``): ``logaddexp`` in base 2."""
     ln2 = math.log(2.0)
-    return logaddexp(as_tensor(a) * ln2, as_tensor(b) * ln2) * (1.0 / ln2)
+    a, b = _pair(a, b)
+    return logaddexp(a * ln2, b * ln2) * (1.0 / ln2)
 
 
 class Lerp(Function):
@@ -559,7 +562,7 @@ def lerp(start, end, weight):
     """Linear interpolation ``start + weight * (end - start)`` (torch.lerp), exact at weight 0
     and 1; all three broadcast, and ``weight`` (a number or a Tensor) gets a gradient too."""
     start, end = _pair(start, end)
-    weight = floating(weight)
+    weight = floating(as_tensor_beside(as_number(weight), start))
     try:
         np.broadcast_shapes(*(np.shape(v.data if isinstance(v, Tensor) else v)
                               for v in (start, end, weight)))
