@@ -67,8 +67,10 @@ def as_tensor_beside(x, partner):
     one is converted straight to that dtype, as a Python float is: ``float64 + [0.1]`` is exact
     (through ``tinydl.tensor``'s float32 it was 0.10000000149), ``float32 + [0.1]`` stays
     float32 (NumPy would give float64)."""
+    if not isinstance(x, (list, tuple)):
+        return as_tensor(x)
     dtype = partner.data.dtype if isinstance(partner, Tensor) else partner
-    if isinstance(x, (list, tuple)) and isinstance(dtype, np.dtype) and dtype.kind == "f":
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":
         try:
             array = np.asarray(x)
         except ValueError:  # ragged: Tensor's own error below
@@ -98,6 +100,11 @@ def operands(*values):
     floating ones takes their dtype, in any position, as a Python float does in arithmetic
     (``as_tensor_beside``); other Python values by ``Tensor``'s rule. (Through float32 first,
     float64 @ [0.1, 0.2] and union1d(float64, [0.1]) saw 0.10000000149.)"""
+    for v in values:
+        if not isinstance(v, Tensor):
+            break
+    else:
+        return list(values)  # the usual call: Tensors only (matmul, cat in every step)
     given = [None if _python_values(v) else _tensor_of(v) for v in values]
     floats = [g.data.dtype for g in given if g is not None and g.data.dtype.kind == "f"]
     beside = np.result_type(*floats) if floats else None
@@ -144,11 +151,12 @@ def exact_for_integers(*names):
         import inspect
 
         signature = inspect.signature(fn)
+        single = len(names) == 1
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
             first = args[0] if args else None
-            if first.__class__ is Tensor and first.data.dtype.kind == "f" and len(names) == 1:
+            if first.__class__ is Tensor and first._data.dtype.kind == "f" and single:
                 return fn(*args, **kwargs)  # the usual call: a float tensor
             bound = signature.bind(*args, **kwargs)
             given = bound.arguments
@@ -324,7 +332,12 @@ def promote_operands(a, b):
     """``promote`` of two operands as the user gave them, NumPy scalars read by ``as_number``
     (an int tensor times np.float64(0.5) is float32)."""
     a, b = as_number(a), as_number(b)
-    return promote(as_tensor_beside(a, b), as_tensor_beside(b, a))
+    if a.__class__ in _SEQUENCES or b.__class__ in _SEQUENCES:  # (runs for every operator)
+        return promote(as_tensor_beside(a, b), as_tensor_beside(b, a))
+    return promote(as_tensor(a), as_tensor(b))
+
+
+_SEQUENCES = frozenset((list, tuple))
 
 
 def _float_partner(x, kind):
