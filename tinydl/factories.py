@@ -7,6 +7,7 @@ from tinydl's seeded generator (``tinydl.manual_seed``).
 """
 import math
 import numbers
+import operator
 
 import numpy as np
 
@@ -210,10 +211,16 @@ def randint(low, high=None, size=None, dtype=None):
         low, high = 0, low
     if size is None:
         raise TypeError("randint: size is required, e.g. randint(0, 10, (3,))")
+    bounds = []
     for name, value in (("low", low), ("high", high)):
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        try:  # an int, a NumPy integer or a 0-d integer tensor, as torch's
+            if isinstance(value, (bool, np.bool_)):
+                raise TypeError
+            bounds.append(operator.index(value.item() if isinstance(value, Tensor) else value))
+        except TypeError:
             raise TypeError(f"randint: {name} must be an int, got {value!r} (torch refuses a "
-                            "float bound; NumPy truncates it, which samples outside it)")
+                            "float bound; NumPy truncates it, which samples outside it)") from None
+    low, high = bounds
     if high <= low:
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
     size = (size,) if isinstance(size, (int, np.integer)) else tuple(size)

@@ -205,7 +205,7 @@ def _add_scipy_ufuncs():
             "i0e", "i1", "i1e", "logit", "xlogy", "xlog1py", "entr")})
 
 
-# Integer division: tinydl's ops raise on a zero divisor (torch's ZeroDivisionError).
+# Integer division: a zero divisor raises, as tinydl's ops do (torch's ZeroDivisionError).
 _INTEGER_DIVISIONS = {np.floor_divide, np.remainder, np.fmod, np.divmod}
 
 # Comparisons: a bool Tensor outside the graph, as the comparison operators give.
@@ -266,10 +266,13 @@ def array_ufunc(ufunc, method, inputs, kwargs):
         # Integer and bool Tensors never require grad: NumPy's own result is exact. (With a
         # float scalar tinydl's op runs instead: an int tensor times 0.5 is float32, as torch.)
         # A float result of integers (np.sqrt, np.exp, np.true_divide) is float32, as torch's.
-        # Integer division by zero raises, as tinydl's own ops (NumPy's 0 with a warning).
-        if ufunc in _INTEGER_DIVISIONS:
-            return _UFUNC_OPS[ufunc](*[_operand(x) for x in inputs])
-        return _wrap_result(_int_ufunc(ufunc, _unwrap(inputs)))
+        # Integer division by zero raises, as tinydl's own ops (NumPy's 0 with a warning);
+        # otherwise NumPy's own result and dtype (tinydl's ops take torch's 0-d rule, which
+        # would wrap np.array(300) into int8)
+        arrays = _unwrap(inputs)
+        if ufunc in _INTEGER_DIVISIONS and np.any(np.asarray(arrays[1]) == 0):
+            raise ZeroDivisionError(f"{name}: integer division by zero (the divisor has zeros)")
+        return _wrap_result(_int_ufunc(ufunc, arrays))
     return _UFUNC_OPS[ufunc](*[_operand(x) for x in inputs])
 
 

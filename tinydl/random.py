@@ -34,11 +34,11 @@ def seeded(seed):
 
 
 def below(values, high, dtype):
-    """``values`` (drawn in [low, high) in float64 or as integers) cast to ``dtype`` and kept
+    """``values`` (drawn below ``high`` in float64 or as integers) cast to ``dtype`` and kept
     under ``high``: rounding to a narrower float can reach ``high`` itself (float16
     U(0, 1) gave 1.0 about 250 times in 10^6, randint(0, 4000) as float16 gave 4000), which a
     half-open range excludes, as torch's samplers do. Those become the largest ``dtype`` value
-    below ``high``."""
+    below ``high`` (below the range's low end too when ``dtype`` holds no value inside it)."""
     dtype = np.dtype(dtype)
     out = np.asarray(values).astype(dtype, copy=False)
     if dtype.kind != "f" or not out.size:

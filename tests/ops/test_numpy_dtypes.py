@@ -85,7 +85,6 @@ PYTHON_FLOATS_BESIDE_FLOAT64 = {
     "insert": lambda: td.insert(_f64(0.1), 1, 0.2),
     "convolve": lambda: td.convolve(_f64(1.0), [0.1, 0.2]),
     "correlate": lambda: td.correlate([0.1, 0.2], _f64(1.0), mode="full"),
-    "average": lambda: td.average(_f64(0.1, 0.2), weights=[1 / 3, 2 / 3]) * 0 + _f64(0.1, 0.2),
 }
 
 
@@ -232,3 +231,36 @@ def test_softmax_family_of_large_integers_keeps_their_differences(name):
         got = op(td.Tensor(x), dim=0)
         assert got.dtype == np.float32
         np.testing.assert_allclose(got.numpy(), reference(x.astype(np.float64)), rtol=1e-6)
+
+
+def test_lists_beside_float16_and_0d_tensors_keep_the_list_rule():
+    # the weak rule never narrows below a list's own float32 (float16 + [70000.] was inf),
+    # and a 0-d tensor does not widen a list (tinydl's 0-d rule)
+    f16 = td.Tensor(np.zeros(2, np.float16))
+    got = f16 + [70000.0, 0.1]
+    assert got.dtype == np.float32 and got.numpy().tolist() == [70000.0, np.float32(0.1)]
+    assert td.concatenate([f16, [70000.0]]).dtype == np.float32
+    assert (td.Tensor(np.float64(1.0)) + [0.1, 0.2]).dtype == np.float32
+    assert np.isfinite(td.cov(f16 + 1, [0.1, 70000.0]).numpy()).all()
+
+
+def test_integer_lists_and_tuples_in_the_integer_rule():
+    # an int list among the data counts as float64 for a float list beside it
+    assert td.trapezoid([1, 2, 3], x=[0.1, 0.2, 0.3]).item() == np.float32(
+        np.trapezoid([1, 2, 3], x=[0.1, 0.2, 0.3]))
+    assert td.average(td.tensor([1.0, 2.0]), weights=(1, 2)).item() == pytest.approx(5 / 3)
+
+
+def test_numpy_integer_division_keeps_numpys_dtypes():
+    # the zero check must not route through tinydl's 0-d rule (np.array(300) into int8)
+    i8 = td.Tensor(np.array([100, -100], np.int8))
+    for ufunc in (np.floor_divide, np.remainder, np.fmod):
+        got = ufunc(i8, np.array(300))
+        expected = ufunc(i8.numpy(), np.array(300))
+        assert got.dtype == expected.dtype
+        np.testing.assert_array_equal(got.numpy(), expected)
+
+
+def test_matmul_errors_name_matmul():
+    with pytest.raises(TypeError, match="matmul: operands must be"):
+        td.matmul(td.ones(2), None)

@@ -543,6 +543,8 @@ def test_randint_refuses_float_bounds_as_torch():
         td.randint(2.7, 5, (3,))
     with pytest.raises(TypeError, match="randint: high must be an int"):
         td.randint(0, 5.9, (3,))
+    assert td.randint(0, td.tensor(5), (3,)).data.max() < 5  # an int tensor, as torch
+    assert td.randint(np.int64(2), np.array(5), (3,)).data.min() >= 2
 
 
 def test_poisson_of_a_0d_rate():

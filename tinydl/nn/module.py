@@ -112,7 +112,7 @@ class Parameter(Tensor):
         copied = cls.__new__(cls)
         memo[id(self)] = copied
         for slot in Tensor.__slots__:
-            if slot != "__weakref__" and hasattr(self, slot):
+            if slot not in ("__weakref__", "_grad") and hasattr(self, slot):
                 object.__setattr__(copied, slot, copy.deepcopy(getattr(self, slot), memo))
         if hasattr(self, "__dict__"):  # a subclass without __slots__
             copied.__dict__.update(copy.deepcopy(self.__dict__, memo))

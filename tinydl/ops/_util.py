@@ -64,24 +64,27 @@ def as_input(x):
 def as_tensor_beside(x, partner):
     """``as_tensor(x)`` for an operand that meets ``partner`` (a Tensor, or the dtype of the
     tensors it meets), except that a Python list or tuple holding floats beside a floating
-    one is converted straight to that dtype, as a Python float is: ``float64 + [0.1]`` is exact
-    (through ``tinydl.tensor``'s float32 it was 0.10000000149), ``float32 + [0.1]`` stays
-    float32 (NumPy would give float64)."""
+    one (with dimensions) is converted straight to that dtype, or to float32 beside float16:
+    ``float64 + [0.1]`` is exact (through ``tinydl.tensor``'s float32 it was 0.10000000149),
+    ``float32 + [0.1]`` stays float32 (NumPy would give float64)."""
     if not isinstance(x, (list, tuple)):
         return as_tensor(x)
-    dtype = partner.data.dtype if isinstance(partner, Tensor) else partner
-    if isinstance(dtype, np.dtype) and dtype.kind == "f":
+    if isinstance(partner, Tensor):
+        if partner.ndim == 0:  # a 0-d tensor does not widen a list (tinydl's 0-d rule)
+            return as_tensor(x)
+        partner = partner.data.dtype
+    if isinstance(partner, np.dtype) and partner.kind == "f":
         try:
             array = np.asarray(x)
         except ValueError:  # ragged: Tensor's own error below
             return as_tensor(x)
-        if array.dtype.kind == "f":
-            return Tensor._wrap(array.astype(dtype))
+        if array.dtype.kind == "f":  # never narrower than the list's own float32
+            return Tensor._wrap(array.astype(np.result_type(partner, DEFAULT_FLOAT)))
     return as_tensor(x)
 
 
 def _python_values(x):
-    """A Python float, list or tuple (NumPy scalars count as the Python numbers they hold)."""
+    """A Python float (np.float64, a subclass, included), list or tuple."""
     return isinstance(x, (list, tuple, float))
 
 
@@ -109,7 +112,7 @@ def operands(*values):
     floats = [g.data.dtype for g in given if g is not None and g.data.dtype.kind == "f"]
     beside = np.result_type(*floats) if floats else None
     return [g if g is not None
-            else Tensor._wrap(np.asarray(v, dtype=beside))
+            else Tensor._wrap(np.asarray(v, dtype=np.result_type(beside, DEFAULT_FLOAT)))
             if isinstance(v, float) and beside is not None
             else _tensor_of(as_tensor_beside(v, beside)) for g, v in zip(given, values)]
 
@@ -145,7 +148,8 @@ def exact_for_integers(*names):
     interpolation, gradient, interp, cov) then see the exact integers: in float32 first, the
     var of four consecutive integers near 1.7e9 (float32's spacing there is 128) was 0 and
     their correlation NaN. Integer tensors never require grad, so the casts are constants.
-    With ``dtype=`` given the op keeps it (no cast back)."""
+    Python floats among ``names`` (lists too) take the computing float dtype, as in
+    arithmetic. With ``dtype=`` given the op keeps it (no cast back)."""
 
     def decorate(fn):
         import inspect
@@ -156,7 +160,7 @@ def exact_for_integers(*names):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
             first = args[0] if args else None
-            if first.__class__ is Tensor and first._data.dtype.kind == "f" and single:
+            if isinstance(first, Tensor) and first._data.dtype.kind == "f" and single:
                 return fn(*args, **kwargs)  # the usual call: a float tensor
             bound = signature.bind(*args, **kwargs)
             given = bound.arguments
@@ -173,13 +177,13 @@ def exact_for_integers(*names):
             # computing one (float64 for integers), not float32 first
             computing = [np.dtype(np.float64) if name in integer else d
                          for name, d in dtypes.items()
-                         if not _python_values(data[name]) and d is not None
-                         and (d.kind == "f" or name in integer)]
+                         if name in integer or d is not None and d.kind == "f"
+                         and not _python_values(data[name])]
             if computing:
+                wide = np.result_type(DEFAULT_FLOAT, *computing)
                 for name, value in data.items():
                     if _python_values(value) and np.asarray(value).dtype.kind == "f":
-                        given[name] = Tensor._wrap(
-                            np.asarray(value).astype(np.result_type(*computing)))
+                        given[name] = Tensor._wrap(np.asarray(value).astype(wide))
             out = fn(*bound.args, **bound.kwargs)
             if not integer:
                 return out

@@ -56,10 +56,13 @@ class MatMul(Function):
         return ga, gb
 
 
+_MATRIX_LIKE = (Tensor, np.ndarray, list, tuple)
+
+
 def matmul(a, b):
     """Matrix product ``a @ b`` with NumPy's rules for 1-D and batched operands (a list is
     read as ``tinydl.tensor`` reads it, its floats in the other operand's float dtype)."""
-    if isinstance(a, (bool, int, float, complex)) or isinstance(b, (bool, int, float, complex)):
+    if not (isinstance(a, _MATRIX_LIKE) and isinstance(b, _MATRIX_LIKE)):
         raise TypeError(f"matmul: operands must be tensors, arrays or lists, got "
                         f"{type(a).__name__} and {type(b).__name__} (a scalar has no matrix "
                         "product; use *)")

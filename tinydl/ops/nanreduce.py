@@ -16,8 +16,8 @@ import math
 import numpy as np
 
 from tinydl.autograd import Function
-from tinydl.ops._util import (DEFAULT_FLOAT, as_input, as_tensor_beside, exact_for_integers,
-                              expand_reduced, keepdims_shape, normalize_axes, torch_names)
+from tinydl.ops._util import (DEFAULT_FLOAT, as_input, exact_for_integers, expand_reduced,
+                              keepdims_shape, normalize_axes, operands, torch_names)
 from tinydl.ops.elementwise import _gate, astype, where
 from tinydl.ops.order import nanquantile
 from tinydl.ops.reduce import (_arg, _RootOfVariance, _widened_on_overflow, max, mean, min,
@@ -251,7 +251,8 @@ def average(x, axis=None, weights=None, returned=False, *, keepdims=False):
         avg = mean(x, axis=axes, keepdims=keepdims)
         scale = np.full(avg.shape, math.prod([x.shape[a] for a in axes]), dtype=avg.dtype)
         return (avg, Tensor._wrap(scale)) if returned else avg
-    w = as_tensor_beside(weights, x) if isinstance(weights, list) else as_input(weights)
+    w = (operands(weights, x)[0] if isinstance(weights, (list, tuple))
+         else as_input(weights))
     if w.dtype.kind in "iub":
         w = Tensor._wrap(w.data.astype(x.dtype))
     elif w.dtype != x.dtype:  # both in the wider float, as NumPy: float16 weights summed in

@@ -290,7 +290,7 @@ def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
     # NumPy's float32 exponential is exactly 0 about once in 10^7 draws: -log(0) = inf, and
     # the softmax of a row holding it was NaN (torch's sampler never gives 0)
     exponentials = get_generator().standard_exponential(x.shape, dtype=draw)
-    gumbels = -np.log(np.maximum(exponentials, np.finfo(draw).tiny))
+    gumbels = -np.log(np.maximum(exponentials, np.finfo(draw).tiny, out=exponentials))
     y_soft = ops.softmax((x + Tensor._wrap(gumbels.astype(x.dtype, copy=False))) / tau, axis)
     if not hard:
         return y_soft
