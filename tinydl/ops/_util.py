@@ -88,8 +88,9 @@ def _python_values(x):
     return isinstance(x, (list, tuple, float))
 
 
-def _tensor_of(x):
-    """``x`` as a Tensor: arrays wrapped, Python values by ``Tensor``'s rule."""
+def tensor_of(x):
+    """``x`` as a Tensor: Tensors as they are, arrays wrapped, Python values (numbers, lists,
+    tuples) by ``Tensor``'s rule."""
     if isinstance(x, Tensor):
         return x
     if isinstance(x, (np.ndarray, np.generic)):
@@ -108,13 +109,13 @@ def operands(*values):
             break
     else:
         return list(values)  # the usual call: Tensors only (matmul, cat in every step)
-    given = [None if _python_values(v) else _tensor_of(v) for v in values]
+    given = [None if _python_values(v) else tensor_of(v) for v in values]
     floats = [g.data.dtype for g in given if g is not None and g.data.dtype.kind == "f"]
     beside = np.result_type(*floats) if floats else None
     return [g if g is not None
             else Tensor._wrap(np.asarray(v, dtype=np.result_type(beside, DEFAULT_FLOAT)))
             if isinstance(v, float) and beside is not None
-            else _tensor_of(as_tensor_beside(v, beside)) for g, v in zip(given, values)]
+            else tensor_of(as_tensor_beside(v, beside)) for g, v in zip(given, values)]
 
 
 def floating(x):

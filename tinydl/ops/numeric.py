@@ -11,8 +11,8 @@ import warnings
 
 import numpy as np
 
-from tinydl.ops._util import (DtypeError, as_input, exact_for_integers, floating, normalize_axes,
-                              torch_names)
+from tinydl.ops._util import (DtypeError, exact_for_integers, floating, normalize_axes,
+                              tensor_of, torch_names)
 from tinydl.ops.elementwise import astype, clip, sqrt, where
 from tinydl.ops.gather import ScatterAdd
 from tinydl.ops.reduce import mean, norm, sum
@@ -20,12 +20,6 @@ from tinydl.ops.scan import cumprod
 from tinydl.ops.shape import broadcast_to, concatenate, reshape
 from tinydl.ops.movement import diagonal, flip
 from tinydl.tensor import Tensor
-
-
-def _operand(x):
-    """A Tensor, array, number or list as a Tensor (``Tensor``'s dtype rules for the rest)."""
-    x = as_input(x)
-    return x if isinstance(x, Tensor) else Tensor(x)
 
 
 # ----------------------------------------------------------------------------- differences
@@ -47,7 +41,7 @@ def diff(a, n=1, axis=-1, prepend=None, append=None):
         raise TypeError(f"diff: n must be an int, got {n!r}")
     if n < 0:
         raise ValueError(f"diff: order n must be non-negative, got {n}")
-    a = _operand(a)
+    a = tensor_of(a)
     if n == 0:
         return a
     if a.ndim == 0:
@@ -68,7 +62,7 @@ def diff(a, n=1, axis=-1, prepend=None, append=None):
 
 def _slab(a, axis, extra, name):
     """diff's ``prepend`` or ``append`` as a Tensor to join to ``a`` along ``axis``."""
-    extra = _operand(extra)
+    extra = tensor_of(extra)
     if extra.ndim == 0:
         return broadcast_to(extra, a.shape[:axis] + (1,) + a.shape[axis + 1:])
     if extra.ndim != a.ndim:
@@ -88,14 +82,14 @@ def trapezoid(y, x=None, dx=1.0, axis=-1):
     ignores ``dx`` when ``x`` is given). Shape: ``y``'s without ``axis``; fewer than two
     samples integrate to 0. Differentiable in ``y`` and ``x``.
     """
-    y = floating(_operand(y))
+    y = floating(tensor_of(y))
     if y.ndim == 0:
         raise ValueError("trapezoid: needs a tensor of at least 1 dimension, got a 0-d tensor")
     given, axis = axis, normalize_axes(axis, y.ndim, "trapezoid")[0]
     if x is None:
         d = dx
     else:
-        x = floating(_operand(x))
+        x = floating(tensor_of(x))
         if x.ndim == 1:
             if x.shape[0] != y.shape[axis]:
                 raise ValueError(f"trapezoid: x has {x.shape[0]} points and y {y.shape[axis]} "
@@ -173,7 +167,7 @@ def _variables(op, m, rowvar, dtype, second=False):
     """``m`` as a (variables, observations) float tensor (NumPy's ``ndmin=2``; a 1-D ``m`` is
     one variable). ``second``: m is cov's ``y``, for which NumPy keeps one row as one variable
     even with rowvar=False."""
-    m = _operand(m)
+    m = tensor_of(m)
     if m.ndim > 2:
         raise ValueError(f"{op}: expects at most 2 dimensions (variables, observations), got "
                          f"shape {m.shape}")
@@ -189,7 +183,7 @@ def _variables(op, m, rowvar, dtype, second=False):
 
 def _weights(name, w, n):
     """Checked observation weights: 1-D, ``n`` of them, none negative."""
-    w = _operand(w)
+    w = tensor_of(w)
     if w.ndim != 1:
         raise ValueError(f"cov: {name} must be 1-D, got shape {w.shape}")
     if w.shape[0] != n:
@@ -219,7 +213,7 @@ def vander(x, N=None, increasing=False):  # noqa: N803 (NumPy's and torch's name
     is ``x ** (N - 1 - j)`` (``increasing``: ``x ** j``), ``N`` columns (``len(x)`` when None).
     Integer and bool x give int64. The powers are a cumulative product, so the gradient is
     exact at x = 0."""
-    x = _operand(x)
+    x = tensor_of(x)
     if x.ndim != 1:
         raise ValueError(f"vander: x must be 1-D, got shape {x.shape}")
     n = x.shape[0] if N is None else N
@@ -258,7 +252,7 @@ def bincount(x, weights=None, minlength=0):
     index = data.astype(np.int64)
     if weights is None:
         return Tensor._wrap(np.bincount(index, minlength=length).astype(np.int64))
-    weights = _operand(weights)
+    weights = tensor_of(weights)
     if weights.shape != data.shape:
         raise ValueError(f"bincount: weights of shape {weights.shape} must match x of shape "
                          f"{data.shape}")
@@ -277,7 +271,7 @@ def histc(x, bins=100, min=0, max=0):  # noqa: A002 (torch's names)
     counted; ``max`` itself falls in the last bin. The bin of v is
     ``int((v - min) * bins / (max - min))``, computed in x's dtype as torch does.
     """
-    x = _operand(x)
+    x = tensor_of(x)
     if x.dtype.kind != "f":
         raise DtypeError(f"histc: expects a floating-point tensor, got dtype {x.dtype} (as "
                          "torch); cast it first, e.g. x.float()")
@@ -309,7 +303,7 @@ def renorm(x, p, dim, maxnorm):
     ``maxnorm`` is scaled down to norm ``maxnorm`` (times ``maxnorm / (norm + 1e-7)``, torch's
     factor); the others are unchanged. ``x`` needs 2 or more dimensions, ``p > 0`` (inf too).
     The gradient runs through the norm, as torch's."""
-    x = _operand(x)
+    x = tensor_of(x)
     if x.dtype.kind != "f":
         raise DtypeError(f"renorm: expects a floating-point tensor, got dtype {x.dtype} (as "
                          "torch)")

@@ -17,7 +17,7 @@ builders default to float32, as every tinydl factory (NumPy's default is float64
 import numpy as np
 
 from tinydl.ops._checks import _check_fill_fits
-from tinydl.ops._util import as_tensor, exact_for_integers, floating, normalize_axes, operands
+from tinydl.ops._util import exact_for_integers, floating, normalize_axes, operands, tensor_of
 from tinydl.ops.elementwise import astype, subtract
 from tinydl.ops.gather import index_add, take_along_axis
 from tinydl.ops.indexed import _write_at
@@ -25,11 +25,6 @@ from tinydl.ops.shape import broadcast_to, concatenate, reshape, stack
 from tinydl.tensor import Tensor
 
 _DEFAULT = np.float32
-
-
-def _operand(x):
-    x = as_tensor(x)
-    return x if isinstance(x, Tensor) else Tensor(x)
 
 
 def _ids(shape, start=0):
@@ -70,7 +65,7 @@ def insert(arr, obj, values, axis=None):
     """``np.insert``: ``values`` (cast to ``arr``'s dtype, broadcast as NumPy does) placed
     before the indices ``obj`` (an int, a slice or a sequence) along ``axis`` (the flattened
     ``arr`` when None). Gradient to ``arr`` and ``values``."""
-    arr = _operand(arr)
+    arr = tensor_of(arr)
     if isinstance(values, (bool, int, float, list, tuple)):
         # NumPy converts Python values straight to arr's dtype (2.7 into float64 exactly; it
         # went through float32 first); an int out of an integer dtype's range raises
@@ -79,7 +74,7 @@ def insert(arr, obj, values, axis=None):
         except (OverflowError, ValueError, TypeError) as err:
             raise type(err)(f"insert: values {values!r} do not fit the tensor's {arr.dtype}: "
                             f"{err}") from None
-    values = _operand(values)
+    values = tensor_of(values)
     if values.dtype != arr.dtype:
         values = astype(values, arr.dtype)
     obj = obj.data if isinstance(obj, Tensor) else obj
@@ -96,7 +91,7 @@ def insert(arr, obj, values, axis=None):
 def delete(arr, obj, axis=None):
     """``np.delete``: ``arr`` without the entries ``obj`` (an int, a slice, a sequence or a
     boolean mask) along ``axis`` (the flattened ``arr`` when None)."""
-    arr = _operand(arr)
+    arr = tensor_of(arr)
     obj = obj.data if isinstance(obj, Tensor) else obj
     try:
         return _rearrange(arr, lambda ids: np.delete(ids, obj, axis=axis))
@@ -109,7 +104,7 @@ def _atleast(n, arys):
     name = f"atleast_{n}d"
     fn = getattr(np, name)
     out = tuple(reshape(a, fn(np.empty(a.shape, np.bool_)).shape)
-                for a in map(_operand, arys))
+                for a in map(tensor_of, arys))
     if not out:
         raise TypeError(f"{name}: needs at least one array")
     return out[0] if len(out) == 1 else out
@@ -135,7 +130,7 @@ def atleast_3d(*arys):
 def broadcast_arrays(*args, subok=False):
     """``np.broadcast_arrays`` (torch's ``broadcast_tensors``): every input broadcast to their
     common shape, as a tuple. Gradients sum back over the broadcast axes."""
-    tensors = [_operand(a) for a in args]
+    tensors = [tensor_of(a) for a in args]
     try:
         shape = np.broadcast_shapes(*(t.shape for t in tensors))
     except ValueError:
@@ -148,7 +143,7 @@ def compress(condition, a, axis=None):
     """``np.compress``: the slices of ``a`` along ``axis`` (the flattened ``a`` when None)
     where the 1-D ``condition`` is true; a shorter ``condition`` counts as false after its end,
     a longer one must be false there."""
-    a = _operand(a)
+    a = tensor_of(a)
     cond = np.asarray(condition.data if isinstance(condition, Tensor) else condition)
     if cond.ndim != 1:
         raise ValueError(f"compress: condition must be 1-D, got shape {cond.shape}")
@@ -162,7 +157,7 @@ def compress(condition, a, axis=None):
 def extract(condition, arr):
     """``np.extract``: the entries of the flattened ``arr`` where the flattened ``condition``
     is nonzero (``ravel(arr)[ravel(condition) != 0]``; sizes may differ, as NumPy)."""
-    arr = _operand(arr)
+    arr = tensor_of(arr)
     cond = np.asarray(condition.data if isinstance(condition, Tensor) else condition)
     return _rearrange(arr, lambda ids: np.extract(cond, ids))
 
@@ -170,7 +165,7 @@ def extract(condition, arr):
 def resize(a, new_shape):
     """``np.resize``: ``a`` flattened, repeated (or cut) to fill ``new_shape``. (The method
     ``ndarray.resize`` pads with zeros in place; torch's ``resize_`` likewise: not this.)"""
-    a = _operand(a)
+    a = tensor_of(a)
     new_shape = (new_shape,) if isinstance(new_shape, (int, np.integer)) else tuple(new_shape)
     if any(n < 0 for n in new_shape):
         raise ValueError(f"resize: all elements of new_shape must be non-negative, got "
@@ -184,7 +179,7 @@ def resize(a, new_shape):
 def rollaxis(a, axis, start=0):
     """``np.rollaxis``: ``axis`` moved to sit before position ``start`` (NumPy's older form of
     ``moveaxis``)."""
-    a = _operand(a)
+    a = tensor_of(a)
     n = a.ndim
     if not -n <= axis < n:
         raise np.exceptions.AxisError(f"rollaxis: axis {axis} is out of bounds for shape "
@@ -202,7 +197,7 @@ def rollaxis(a, axis, start=0):
 def trim_zeros(filt, trim="fb", axis=None):
     """``np.trim_zeros``: ``filt`` without its leading (``'f'``) and/or trailing (``'b'``)
     zeros; a slice, so the gradient flows to what remains."""
-    filt = _operand(filt)
+    filt = tensor_of(filt)
     if axis is not None or filt.ndim != 1:
         raise ValueError(f"trim_zeros: tinydl trims 1-D inputs only (axis=None), got shape "
                          f"{filt.shape} and axis={axis!r}")
@@ -220,7 +215,7 @@ def trim_zeros(filt, trim="fb", axis=None):
 def ediff1d(ary, to_end=None, to_begin=None):
     """``np.ediff1d``: the differences ``ary[i+1] - ary[i]`` of the flattened ``ary``, with
     ``to_begin`` before and ``to_end`` after (flattened, cast to ``ary``'s dtype)."""
-    ary = reshape(_operand(ary), (-1,))
+    ary = reshape(tensor_of(ary), (-1,))
     parts = [subtract(ary[1:], ary[:-1])]
     for name, extra, front in (("to_begin", to_begin, True), ("to_end", to_end, False)):
         if extra is None:
@@ -383,7 +378,7 @@ def choose(a, choices, mode="raise"):
     index = np.asarray(a.data if isinstance(a, Tensor) else a)
     if index.dtype.kind not in "iu":
         raise TypeError(f"choose: a must hold integers, got dtype {index.dtype}")
-    choices = [_operand(c) for c in choices]
+    choices = [tensor_of(c) for c in choices]
     if not choices:
         raise ValueError("choose: needs at least one choice")
     try:
@@ -444,7 +439,7 @@ def _values_of(op, a, values, name="values", casting="same_kind", convert_python
         return Tensor._wrap(np.asarray(values).astype(a.dtype))
     if python:
         values = Tensor._wrap(np.asarray(values))
-    values = _operand(values)
+    values = tensor_of(values)
     if values.dtype != a.dtype:
         if not np.can_cast(values.dtype, a.dtype, casting=casting):
             raise TypeError(f"{op}: {name} of dtype {values.dtype} cannot be cast to the "
@@ -565,7 +560,7 @@ def partition(a, kth, axis=-1, kind="introselect", order=None):
     """``np.partition``: ``a`` rearranged so that the ``kth`` entry along ``axis`` is the one
     a sort would put there, smaller ones before and larger after (the values at
     ``argpartition``'s indices, so the gradient reaches each value's source)."""
-    a = _operand(a)
+    a = tensor_of(a)
     index = argpartition(a, kth, axis, kind, order).data
     if axis is None:
         return reshape(a, (-1,))[index]
@@ -653,14 +648,14 @@ def block(arrays):
             for item in x:
                 collect(item)
         else:
-            leaves.append(_operand(x))
+            leaves.append(tensor_of(x))
 
     collect(arrays)
     ndim = max([levels] + [t.ndim for t in leaves])
 
     def assemble(x, level):
         if not isinstance(x, list):
-            x = _operand(x)
+            x = tensor_of(x)
             return reshape(x, (1,) * (ndim - x.ndim) + x.shape)
         parts = [assemble(item, level + 1) for item in x]
         try:
@@ -739,7 +734,7 @@ def gradient(f, *varargs, axis=None, edge_order=1, **torch_kwargs):
                         "NumPy's gradient(f, *varargs, axis=None, edge_order=1), which returns "
                         "a Tensor (not torch's tuple) for one axis: pass the spacing "
                         "positionally and axis= instead of dim=")
-    f = floating(_operand(f))
+    f = floating(tensor_of(f))
     if f.ndim == 0:
         raise ValueError("gradient: needs at least one dimension, got a 0-d tensor")
     if edge_order not in (1, 2):

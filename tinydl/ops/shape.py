@@ -8,7 +8,7 @@ import numpy as np
 
 from tinydl.autograd import Function, is_grad_enabled, track_view, version_counter
 from tinydl.ops._util import (ShapeError, as_input, as_tensor, normalize_axes, operands,
-                              refused_spelling, torch_names, unbroadcast)
+                              refused_spelling, tensor_of, torch_names, unbroadcast)
 from tinydl.tensor import Tensor
 
 
@@ -104,26 +104,20 @@ def swapaxes(x, axis1, axis2):
 swapdims = swapaxes  # torch's name
 
 
-def _tensor(x):
-    """``x`` as a Tensor (Python data too): the torch-named functions below call its methods."""
-    x = as_input(x)
-    return x if isinstance(x, Tensor) else Tensor(x)
-
-
 def permute(x, dims):
     """torch's ``permute(x, dims)``: the axes reordered, ``dims`` a full permutation
     (NumPy's ``transpose(x, axes)``)."""
-    return _tensor(x).permute(dims)
+    return tensor_of(x).permute(dims)
 
 
 def t(x):
     """torch's ``t(x)``: a matrix transposed; a vector or a 0-d tensor as it is."""
-    return _tensor(x).t()
+    return tensor_of(x).t()
 
 
 def numel(x):
     """torch's ``numel(x)``: the number of elements, an int (NumPy's ``size``)."""
-    return _tensor(x).numel()
+    return tensor_of(x).numel()
 
 
 class BroadcastTo(Function):
