@@ -264,3 +264,12 @@ def test_numpy_integer_division_keeps_numpys_dtypes():
 def test_matmul_errors_name_matmul():
     with pytest.raises(TypeError, match="matmul: operands must be"):
         td.matmul(td.ones(2), None)
+
+
+def test_tuples_follow_the_list_rule():
+    # a tuple reached NumPy as a float64 or int64 array: f32 + (1, 2) was float64
+    f32, i64 = td.zeros(2), td.Tensor(np.array([1, 2]))
+    for tensor, values in ((f32, (1, 2)), (i64, (0.5, 1.5)), (f32, (True, False))):
+        assert (tensor + values).dtype == (tensor + list(values)).dtype == np.float32
+    assert td.maximum(i64, (0.5, 0.5)).dtype == np.float32
+    assert (td.zeros(2, dtype=np.float64) + (0.1, 0.2)).numpy().tolist() == [0.1, 0.2]

@@ -71,16 +71,16 @@ def as_tensor_beside(x, partner):
         return as_tensor(x)
     if isinstance(partner, Tensor):
         if partner.ndim == 0:  # a 0-d tensor does not widen a list (tinydl's 0-d rule)
-            return as_tensor(x)
+            return tensor_of(x)
         partner = partner.data.dtype
     if isinstance(partner, np.dtype) and partner.kind == "f":
         try:
             array = np.asarray(x)
         except ValueError:  # ragged: Tensor's own error below
-            return as_tensor(x)
+            return tensor_of(x)
         if array.dtype.kind == "f":  # never narrower than the list's own float32
             return Tensor._wrap(array.astype(np.result_type(partner, DEFAULT_FLOAT)))
-    return as_tensor(x)
+    return tensor_of(x)  # (a tuple too, as a list: NumPy's float64 made f32 + (1, 2) float64)
 
 
 def _python_values(x):
