@@ -16,8 +16,8 @@ import math
 import numpy as np
 
 from tinydl.autograd import Function
-from tinydl.ops._util import (DEFAULT_FLOAT, as_input, exact_for_integers, expand_reduced,
-                              keepdims_shape, normalize_axes, operands, torch_names)
+from tinydl.ops._util import (as_input, exact_for_integers, expand_reduced, keepdims_shape,
+                              normalize_axes, operands, torch_names)
 from tinydl.ops.elementwise import _gate, astype, where
 from tinydl.ops.order import nanquantile
 from tinydl.ops.reduce import (_arg, _RootOfVariance, _widened_on_overflow, max, mean, min,
@@ -243,9 +243,7 @@ def average(x, axis=None, weights=None, returned=False, *, keepdims=False):
     ``weights`` is None). ``weights`` has x's shape, or is 1-D along one given ``axis``.
     ``returned=True`` also gives sum(w) broadcast to the average's shape. Differentiable in
     x and in ``weights``; sum(w) = 0 raises ZeroDivisionError, as NumPy."""
-    x = as_input(x)
-    if x.dtype.kind in "iub":
-        x = Tensor._wrap(x.data.astype(DEFAULT_FLOAT))
+    x = as_input(x)  # (integers arrive in float64 through exact_for_integers)
     axes = normalize_axes(axis, x.ndim, "average", zero_d=True)
     if weights is None:
         avg = mean(x, axis=axes, keepdims=keepdims)

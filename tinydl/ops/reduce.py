@@ -104,8 +104,6 @@ def mean(x, axis=None, keepdims=False, dtype=None):
     if dtype is not None:
         _check_mean_dtype("mean", dtype)
         x = astype(x, dtype)
-    if x.dtype.kind in "iub":  # NumPy's habit (torch refuses): the mean of integers is a float
-        x = Tensor._wrap(x.data.astype(DEFAULT_FLOAT))
     return Mean.apply(x, axes=normalize_axes(axis, x.ndim, "mean", zero_d=True), keepdims=keepdims)
 
 
@@ -371,13 +369,11 @@ def var(x, axis=None, ddof=0, keepdims=False):
 
 
 def _variance(x, axis, ddof, keepdims):
-    """``var`` in x's dtype (float32 for integers), without the float64 retry."""
+    """``var`` in x's (floating) dtype, without the float64 retry."""
     axes = normalize_axes(axis, x.ndim, "var", zero_d=True)
     n = math.prod([x.shape[a] for a in axes])
     if n - ddof <= 0 and n > 0:
         raise ValueError(f"var: {n} elements with ddof={ddof} leave no degrees of freedom")
-    if x.dtype.kind in "iub":
-        x = Tensor._wrap(x.data.astype(DEFAULT_FLOAT))
     if n == 0:  # NaN, as NumPy and torch
         return mean(x, axis=axes, keepdims=keepdims)
     centred = x - mean(x, axis=axes, keepdims=True)
@@ -763,11 +759,9 @@ def quantile(x, q, axis=None, keepdims=False, method="linear", *, interpolation=
 
 
 def _quantile_setup(op, x, q, axis):
-    """x as a floating Tensor (NumPy's float result for integers; torch refuses them), q as
-    a float64 array checked to lie in [0, 1], and the reduced axes."""
+    """x as a Tensor (floating: integers arrive in float64 through ``exact_for_integers``),
+    q as a float64 array checked to lie in [0, 1], and the reduced axes."""
     x = as_input(x)
-    if x.dtype.kind in "iub":
-        x = Tensor._wrap(x.data.astype(DEFAULT_FLOAT))
     qs = np.asarray(q.data if isinstance(q, Tensor) else q, dtype=np.float64)
     if not ((qs >= 0) & (qs <= 1)).all():
         raise ValueError(f"{op}: q must lie in [0, 1], got {q}")
