@@ -66,17 +66,9 @@ def insert(arr, obj, values, axis=None):
     before the indices ``obj`` (an int, a slice or a sequence) along ``axis`` (the flattened
     ``arr`` when None). Gradient to ``arr`` and ``values``."""
     arr = tensor_of(arr)
-    if isinstance(values, (bool, int, float, list, tuple)):
-        # NumPy converts Python values straight to arr's dtype (2.7 into float64 exactly; it
-        # went through float32 first); an int out of an integer dtype's range raises
-        try:
-            values = Tensor._wrap(np.array(values, dtype=arr.dtype))
-        except (OverflowError, ValueError, TypeError) as err:
-            raise type(err)(f"insert: values {values!r} do not fit the tensor's {arr.dtype}: "
-                            f"{err}") from None
-    values = tensor_of(values)
-    if values.dtype != arr.dtype:
-        values = astype(values, arr.dtype)
+    # NumPy converts Python values straight to arr's dtype (2.7 into float64 exactly; an int
+    # out of an integer dtype's range raises) and casts arrays 'unsafe'
+    values = _values_of("insert", arr, values, casting="unsafe", convert_python=True)
     obj = obj.data if isinstance(obj, Tensor) else obj
     # the values' ids follow the array's, so one concatenated source holds both
     try:
