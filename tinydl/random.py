@@ -50,3 +50,11 @@ def below(values, high, dtype):
     if over.any():
         out = np.where(over, cap, out)
     return out
+
+
+def uniform(rng, a, b, shape, dtype):
+    """Samples of U(a, b) from ``rng``, as ``dtype`` holds them and all below ``b`` (``below``);
+    ``a == b`` gives ``a`` everywhere, drawing nothing."""
+    if a == b:
+        return np.full(shape, a, dtype)
+    return below(rng.uniform(a, b, shape), b, dtype)

@@ -1141,14 +1141,13 @@ class Tensor:
     def uniform_(self, a=0.0, b=1.0):
         """Fill with samples of U(a, b) from tinydl's seeded generator, in place."""
         from tinydl.ops.random import DistributionError
-        from tinydl.random import get_generator
+        from tinydl.random import get_generator, uniform
         self._check_floating("uniform_")
         if not (np.isfinite(a) and np.isfinite(b) and a <= b):  # (NumPy: bare errors)
             raise DistributionError(f"uniform_: expects finite bounds a <= b (samples in "
                                     f"[a, b)), got a={a}, b={b}")
-        from tinydl.random import below
-        return self._fill_with("uniform_", below(get_generator().uniform(a, b, self.shape), b,
-                                                 self.dtype) if a < b else a)
+        return self._fill_with("uniform_", uniform(get_generator(), a, b, self.shape,
+                                                   self.dtype))
 
     def _check_floating(self, op):
         if self.dtype.kind != "f":  # the samples would be truncated to 0, 1... (torch refuses)

@@ -18,7 +18,7 @@ import numpy as np
 # half of ``import tinydl``.
 
 from tinydl.autograd import bump_version
-from tinydl.random import below, get_generator
+from tinydl.random import get_generator, uniform
 from tinydl.tensor import Tensor
 
 __all__ = [
@@ -116,12 +116,10 @@ def uniform_(tensor, a=0.0, b=1.0, generator=None):
 
 def _uniform(tensor, a, b, generator, caller):
     """``uniform_``, with errors naming ``caller`` (the xavier and kaiming rules use it)."""
-    shape = _float_array(tensor, caller).shape
+    arr = _float_array(tensor, caller)
     if not (math.isfinite(a) and math.isfinite(b) and a <= b):
         raise ValueError(f"{caller}: expects finite bounds a <= b for U(a, b), got a={a}, b={b}")
-    rng = _generator(generator, caller)
-    return _fill(tensor, below(rng.uniform(a, b, size=shape), b, _array(tensor, caller).dtype)
-                 if a < b else a)
+    return _fill(tensor, uniform(_generator(generator, caller), a, b, arr.shape, arr.dtype))
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
