@@ -12,10 +12,10 @@ import math
 
 import numpy as np
 
-from tinydl.ops._util import as_tensor, normalize_axes, torch_names
+from tinydl.ops._util import as_tensor, normalize_axes, operands, torch_names
 from tinydl.ops.elementwise import copy as _copy
 from tinydl.ops.movement import DiagonalScatter, diag, flip
-from tinydl.ops.shape import _joined, concatenate, reshape, split, transpose
+from tinydl.ops.shape import concatenate, reshape, split, transpose
 from tinydl.tensor import Tensor
 
 
@@ -26,7 +26,7 @@ def _pieces(op, tensors):
     if isinstance(tensors, (Tensor, np.ndarray)):
         raise TypeError(f"{op}: expects a sequence of tensors, got a single "
                         f"{type(tensors).__name__}; to join its rows pass list(t)")
-    tensors = _joined(list(tensors))
+    tensors = operands(*tensors)
     if not tensors:
         raise ValueError(f"{op}: need at least one tensor")
     return tensors

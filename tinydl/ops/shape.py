@@ -182,13 +182,6 @@ class Concatenate(Function):
         return tuple(grads)
 
 
-def _joined(tensors):
-    """The pieces of a concatenate or stack as Tensors (``operands``: arrays wrapped, Python
-    numbers and lists by ``Tensor``'s rules, as NumPy's join takes them, except that a list of
-    floats beside float tensors takes their dtype)."""
-    return operands(*tensors)
-
-
 @torch_names
 def concatenate(tensors, axis=0):
     """Join tensors along an existing axis (``axis=None``: flattened first, as NumPy).
@@ -196,7 +189,7 @@ def concatenate(tensors, axis=0):
     Dtypes as torch's ``cat``: integer and bool tensors joined with float ones take the
     float dtype (int64 with float32 gives float32, where NumPy gives float64).
     """
-    tensors = _joined(tensors)
+    tensors = operands(*tensors)  # (a float list takes the tensors' float dtype)
     floats = [t.dtype for t in tensors if t.dtype.kind == "f"]
     if floats and len(floats) < len(tensors):
         target = np.result_type(*floats)
@@ -371,7 +364,7 @@ def ravel(x, order="C"):
 @torch_names
 def stack(tensors, axis=0):
     """Join tensors of equal shape along a new axis."""
-    tensors = _joined(tensors)
+    tensors = operands(*tensors)  # (a float list takes the tensors' float dtype)
     if not tensors:
         raise ValueError("stack: need at least one tensor")
     shapes = {tuple(np.shape(t)) for t in tensors}
