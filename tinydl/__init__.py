@@ -20,7 +20,7 @@ from tinydl import functional_autograd as autograd_functional
 # Every op of the core, by the names in tinydl.ops.__all__ (tinydl.add, tinydl.cumsum...).
 from tinydl.ops import *  # noqa: E402,F401,F403
 from tinydl.ops.shape import concatenate as cat
-from tinydl.random import manual_seed
+from tinydl.random import get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from tinydl.serialization import SerializationError, load, save
 from tinydl.threads import get_num_threads, set_num_threads
 from tinydl.threads import apply_default as _apply_default_threads

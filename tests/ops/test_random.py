@@ -74,6 +74,60 @@ def test_manual_seed_reproduces_and_the_draw_advances_the_generator(name):
     assert not np.array_equal(again, first), f"{name}: two draws in a row were equal"
 
 
+@pytest.mark.parametrize("name", list(SAMPLERS))
+def test_rng_state_round_trip_continues_the_same_stream(name, tmp_path):
+    # torch's checkpoint habit: save get_rng_state() with the model, set_rng_state() on resume
+    td.manual_seed(11)
+    SAMPLERS[name]()
+    state = td.get_rng_state()
+    assert state.dtype == np.uint8 and state.ndim == 1
+    expected = [SAMPLERS[name]().data for _ in range(2)]
+    held = td.random.get_generator()  # an object that kept the generator follows too
+    td.save({"rng": state}, tmp_path / "ckpt.npz")
+    td.manual_seed(12)
+    td.set_rng_state(td.load(tmp_path / "ckpt.npz")["rng"])
+    assert held is td.random.get_generator()
+    for want in expected:
+        assert np.array_equal(SAMPLERS[name]().data, want), name
+
+
+def test_rng_state_keeps_a_buffered_32_bit_draw():
+    g = td.random.get_generator()
+    td.manual_seed(0)
+    g.integers(0, 10, dtype=np.int32)  # leaves half of a 64-bit word buffered
+    state = td.get_rng_state()
+    want = g.integers(0, 1 << 30, size=5, dtype=np.int32)
+    td.manual_seed(1)
+    td.set_rng_state(state)
+    assert np.array_equal(g.integers(0, 1 << 30, size=5, dtype=np.int32), want)
+
+
+def test_initial_seed_and_seed():
+    td.manual_seed(123)
+    assert td.initial_seed() == 123
+    new = td.seed()
+    assert isinstance(new, int) and 0 <= new < 2 ** 64 and td.initial_seed() == new
+    after_seed = td.rand(4).data
+    td.manual_seed(new)  # the seed torch.seed() returns reproduces the stream, as there
+    assert np.array_equal(td.rand(4).data, after_seed)
+
+
+def test_set_rng_state_refuses_what_is_not_a_state():
+    state = td.get_rng_state()
+    with pytest.raises(ValueError, match="set_rng_state: expected the uint8 tensor"):
+        td.set_rng_state(td.zeros(state.shape[0]))
+    with pytest.raises(ValueError, match="set_rng_state: expected the uint8 tensor"):
+        td.set_rng_state(state.data[:-1])
+    other = state.data.copy()
+    other[0] ^= 1
+    with pytest.raises(ValueError, match="not a state from tinydl.get_rng_state"):
+        td.set_rng_state(other)
+    if torch is not None:  # torch's state is 5056 bytes: refused by its length
+        with pytest.raises(ValueError, match="set_rng_state"):
+            td.set_rng_state(torch.get_rng_state().numpy())
+    td.set_rng_state(state.data)  # a plain uint8 array is taken too
+
+
 # ----------------------------------------------------------------------------- shapes, dtypes
 def test_normal_forms_shapes_and_dtypes():
     f64 = td.zeros((3, 1), dtype=np.float64)
