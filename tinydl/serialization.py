@@ -14,8 +14,15 @@ bit-identical; a dict subclass such as a state dict's ``OrderedDict`` comes back
 The file is written to a temporary file in the same directory, flushed to disk and moved into
 place with ``os.replace``, so a crash never leaves a half-written checkpoint under ``path``.
 The temporary file is created with mode ``0o666`` and lets the kernel apply the process umask,
-exactly as ``open(path, "w")`` would, so the checkpoint gets the usual permissions (``0o644``
-under umask ``0o022``) without reading or touching the umask, which is process-wide state.
+exactly as ``open(path, "w")`` would, so a new checkpoint gets the usual permissions (``0o644``
+under umask ``0o022``) without reading or touching the umask, which is process-wide state; a
+file that is replaced keeps its permission bits, as it would when ``open(path, "w")``
+truncates it (a checkpoint made private with ``chmod 600`` stays private).
+
+Differences from ``torch.save``: arrays are stored one by one, so two tensors sharing memory
+(a tensor and a view of it) come back as two independent arrays, and one tensor saved twice
+comes back as two copies (a state dict's tied weights are restored by ``load_state_dict``,
+which assigns the values, not the objects). A Parameter comes back as a Parameter.
 
 ``load`` reads every array before it returns and checks the structure against them. Whatever
 is wrong with the file (empty, truncated, not a zip, a member failing its CRC, an object array,
@@ -25,8 +32,10 @@ open), with the path in its message.
 """
 import errno
 import json
+import math
 import os
 import secrets
+import struct
 import zipfile
 import zlib
 
@@ -56,9 +65,12 @@ def _encode(obj, path, arrays, open_containers):
             raise TypeError(f"save: array at {key!r} has dtype {data.dtype}, which cannot be "
                             "stored without pickle")
         arrays[name] = data
-        return {"array": name, "tensor": isinstance(obj, Tensor),
+        node = {"array": name, "tensor": isinstance(obj, Tensor),
                 "requires_grad": bool(getattr(obj, "requires_grad", False)),
                 "scalar": isinstance(obj, np.generic)}
+        if isinstance(obj, _parameter_type()):
+            node["parameter"] = True  # (absent otherwise: files from before read the same)
+        return node
     if isinstance(obj, (dict, list, tuple)):
         if id(obj) in open_containers:
             raise ValueError(f"tinydl.save: the {type(obj).__name__} at "
@@ -86,6 +98,11 @@ def _encode_container(obj, path, arrays, open_containers):
         return {"dict": items}
     return {"list" if isinstance(obj, list) else "tuple":
             [_encode(v, path + [str(i)], arrays, open_containers) for i, v in enumerate(obj)]}
+
+
+def _parameter_type():
+    from tinydl.nn.module import Parameter  # (tinydl.nn imports this module's users)
+    return Parameter
 
 
 def _describe_path(path):
@@ -143,7 +160,16 @@ def _decode(node, arrays, where=""):
                 raise _MalformedStructure(f"{name} is marked scalar but {key!r} has shape "
                                           f"{data.shape}")
             return data[()]
+        parameter = node.get("parameter", False)
+        if not isinstance(parameter, bool) or parameter and not tensor:
+            raise _MalformedStructure(f"{name} has a parameter flag {parameter!r} that is not "
+                                      "a boolean, or is set on an array that is no Tensor")
         if tensor:
+            if data.dtype.kind not in "biuf" or requires_grad and data.dtype.kind != "f":
+                raise _MalformedStructure(f"{name} is marked a Tensor{' requiring grad' if requires_grad else ''} "
+                                          f"but {key!r} holds {data.dtype} values")
+            if parameter:  # torch.load gives a saved Parameter back as one (registers on assignment)
+                return _parameter_type()(Tensor._wrap(data), requires_grad=requires_grad)
             return Tensor(data, requires_grad=requires_grad)
         return data
     if "dict" in node:
@@ -168,20 +194,29 @@ def _decode(node, arrays, where=""):
     raise _MalformedStructure(f"{name} is a node of no known kind (keys {sorted(node)})")
 
 
-def save(obj, path):
+def save(obj, path, pickle_module=None, pickle_protocol=None):
     """Write ``obj`` (a state dict, or nested dicts/lists of arrays, Tensors, numbers) to ``path``.
 
     The archive is a plain ``.npz`` (what ``np.savez`` writes) written atomically; the file
     name is used as given (no suffix is added), through a symbolic link to its target. Any str
     or int dict key can be saved. ``path`` may also be a binary file object open for writing
     (as ``torch.save`` takes one): the archive is then written into it as it is, not atomically.
+    ``pickle_protocol`` is accepted for torch's calls and has no effect (nothing is pickled);
+    a ``pickle_module`` is refused, since the objects it would serialise cannot be saved.
     """
+    if pickle_module is not None:
+        raise TypeError("tinydl.save: pickle_module is not supported: tinydl never pickles; it "
+                        "saves dicts, lists, tuples, arrays, Tensors, numbers, strings, None")
     arrays = {}
     try:
-        structure = json.dumps(_encode(obj, [], arrays, {}))
+        encoded = _encode(obj, [], arrays, {})
     except RecursionError:
         raise ValueError("tinydl.save: the object is nested too deeply to save (it exceeds "
                          "Python's recursion limit)") from None
+    try:
+        structure = json.dumps(encoded)
+    except ValueError as err:  # an int of more digits than Python converts to text
+        raise ValueError(f"tinydl.save: a value cannot be written as text ({err})") from None
     arrays[_STRUCTURE_KEY] = np.frombuffer(structure.encode("utf-8"), dtype=np.uint8)
     if hasattr(path, "write"):
         _write_npz(path, arrays)
@@ -211,6 +246,12 @@ def write_atomically(path, write, where="tinydl.save"):
     path = os.path.realpath(os.fsdecode(os.fspath(path)))
     fd, tmp = _create_file_beside(path, where)
     try:
+        try:  # an existing file keeps its permission bits (a private 0o600 checkpoint stays so)
+            mode = os.stat(path).st_mode & 0o7777
+        except FileNotFoundError:
+            mode = None
+        if mode is not None:
+            os.chmod(fd if os.chmod in os.supports_fd else tmp, mode)
         with os.fdopen(fd, "wb") as handle:
             write(handle)
             handle.flush()
@@ -245,8 +286,14 @@ def _create_file_beside(path, where):
     raise FileExistsError(errno.EEXIST, f"{where}: no unused temporary file name", directory)
 
 
-def load(path):
+def load(path, map_location=None, *, weights_only=None, mmap=None):
     """Read what ``save`` wrote: the same nesting, with Tensors, arrays and numbers restored.
+
+    torch's keywords are accepted as ported code passes them: ``map_location`` may be None,
+    ``'cpu'``, a ``torch.device('cpu')`` or a dict mapping locations to the CPU (tinydl runs
+    on the CPU; another device raises); ``weights_only`` has no effect, since ``load`` never
+    unpickles anything (it is always "weights only"); ``mmap`` has no effect either (the
+    arrays are read into memory).
 
     A plain ``.npz`` without tinydl's structure entry loads as a dict of arrays. Never uses
     pickle. Every array is read (and its CRC checked) before anything is returned.
@@ -257,6 +304,7 @@ def load(path):
     there is no file at ``path``. The file is closed in every case. ``path`` may also be a
     binary file object open for reading (as ``torch.load`` takes one); it is read, not closed.
     """
+    _check_location(map_location)
     if hasattr(path, "read"):
         arrays = _read_arrays(path, getattr(path, "name", "the file object"))
     else:
@@ -288,6 +336,21 @@ def load(path):
                                  "to decode") from None
 
 
+def _check_location(map_location):
+    """Refuse a ``map_location`` that names a device other than the CPU."""
+    if map_location is None:
+        return
+    targets = map_location.values() if isinstance(map_location, dict) else [map_location]
+    for target in targets:
+        if callable(target) and not isinstance(target, str) and type(target).__name__ != "device":
+            raise TypeError("tinydl.load: map_location as a function is not supported (it "
+                            "receives torch storages); tinydl loads everything on the CPU, so "
+                            "leave it out")
+        if str(target).split(":")[0] != "cpu":
+            raise ValueError(f"tinydl.load: map_location={target!r}: tinydl runs on the CPU, "
+                             "so arrays can only be loaded there (pass 'cpu' or leave it out)")
+
+
 def _read_arrays(handle, path):
     """Every member of the ``.npz`` open in ``handle`` (from its current position), as a
     dict name -> array."""
@@ -305,7 +368,14 @@ def _read_arrays(handle, path):
     handle.seek(start)
     try:
         archive = np.load(handle, allow_pickle=False)
-    except (zipfile.BadZipFile, EOFError, ValueError) as err:
+        end = _check_directory(archive, handle, start)
+        if end is not None:  # the stream holds more than the archive that starts here
+            archive.close()
+            handle.seek(start)
+            archive = np.load(_Prefix(handle, end), allow_pickle=False)
+            _check_directory(archive, None, start)
+    except (zipfile.BadZipFile, EOFError, ValueError, OSError, NotImplementedError,
+            struct.error) as err:
         raise SerializationError(f"tinydl.load: {path} is truncated or not a zip archive "
                                  f"(its zip directory is missing or damaged: {err})") from None
     arrays = {}
@@ -316,7 +386,118 @@ def _read_arrays(handle, path):
                                          "is not a .npy array, so it is not an .npz file")
             key = name.removesuffix(".npy")  # how np.savez names members and np.load keys
             arrays[key] = _read_member(archive, name, key, path)
+    if end is not None:
+        handle.seek(end)  # where a second load from the same stream reads on, as torch's
     return arrays
+
+
+_END = b"PK\x05\x06"  # the end-of-central-directory record's signature (22 bytes + comment)
+_END64_LOCATOR = b"PK\x06\x07"  # the zip64 locator, 20 bytes before it when present
+_END64 = b"PK\x06\x06"
+
+
+def _check_directory(archive, handle, start):
+    """Check the zip directory ``np.load`` read from ``handle`` for the archive that starts
+    at ``start``; return None when it is that archive's, else where that archive ends.
+
+    ``zipfile`` takes the directory at the end of the stream: after two ``save`` calls into
+    one file object, or an archive followed by other bytes, that is another archive's, and
+    ``load`` gave the last object where ``torch.load`` gives the first. The first archive
+    then ends at its end record, found by scanning on from ``start`` (``_first_end``). The
+    directory must also list as many members as its end record counts: a damaged entry
+    length can make ``zipfile`` skip a member silently (the structure entry, say, which
+    would make a tinydl checkpoint load as a flat ``.npz``), as ``unzip`` reports.
+    """
+    infos = archive.zip.infolist()
+    if handle is not None and infos and min(i.header_offset for i in infos) != start:
+        return _first_end(handle, start)
+    fp = archive.zip.fp
+    fp.seek(0, os.SEEK_END)
+    size = fp.tell()
+    fp.seek(max(0, size - 22 - 0xFFFF))
+    tail = fp.read()
+    at = tail.rfind(_END)
+    if at < 0 or at + 22 > len(tail):
+        raise zipfile.BadZipFile("no end-of-directory record")
+    counted = _end_record(fp, size - len(tail) + at, tail[at:at + 22])
+    if counted != len(infos):
+        raise zipfile.BadZipFile(f"the end record counts {counted} members, the directory "
+                                 f"lists {len(infos)}")
+    return None
+
+
+def _end_record(fp, where, record):
+    """The member count of the end record ``record`` (22 bytes) at ``where`` in ``fp``: from
+    the zip64 record before it when the short field overflowed."""
+    members = struct.unpack_from("<H", record, 10)[0]
+    return members if members != 0xFFFF else _zip64_record(fp, where)[0]
+
+
+def _zip64_record(fp, where):
+    """(members, directory size, directory offset) of the zip64 end record that precedes the
+    end record at ``where`` (then its 20-byte locator), and where it starts."""
+    fp.seek(where - 76)
+    record64 = fp.read(76)
+    if (len(record64) != 76 or not record64.startswith(_END64)
+            or record64[56:60] != _END64_LOCATOR):
+        raise zipfile.BadZipFile("a zip64 end record without its zip64 record and locator")
+    return struct.unpack_from("<QQQ", record64, 32) + (where - 76,)
+
+
+def _first_end(handle, start):
+    """The end of the first archive from ``start``: just past the first end record whose
+    directory ends where the record begins, so bytes of an array that happen to look like a
+    record do not count. The directory's offset counts from ``start`` or from the stream's
+    beginning (``zipfile`` writes the latter into a stream not at 0). Read in 1 MiB chunks."""
+    handle.seek(start)
+    base, buffer = start, b""
+    while True:
+        chunk = handle.read(1 << 20)
+        if not chunk:
+            raise zipfile.BadZipFile("no end-of-directory record for the archive at the "
+                                     "stream's position")
+        buffer += chunk
+        at = buffer.find(_END)
+        while at >= 0 and at + 22 <= len(buffer):
+            where = base + at
+            resume = handle.tell()
+            size_cd, offset_cd = struct.unpack_from("<II", buffer, at + 12)
+            ends = where  # where the directory ends: at this record, or at its zip64 record
+            if where - 76 >= start:
+                try:
+                    _, size_cd, offset_cd, ends = _zip64_record(handle, where)
+                except zipfile.BadZipFile:
+                    pass
+            if offset_cd + size_cd in (ends, ends - start):
+                comment = struct.unpack_from("<H", buffer, at + 20)[0]
+                return where + 22 + comment
+            handle.seek(resume)
+            at = buffer.find(_END, at + 1)
+        keep = max(0, len(buffer) - 21)  # a record may straddle two chunks
+        base += keep
+        buffer = buffer[keep:]
+
+
+class _Prefix:
+    """The first ``end`` bytes of a binary stream, as a file ``zipfile`` can read."""
+
+    def __init__(self, handle, end):
+        self.handle, self.end = handle, end
+
+    def seekable(self):
+        return True
+
+    def tell(self):
+        return self.handle.tell()
+
+    def seek(self, offset, whence=os.SEEK_SET):
+        if whence == os.SEEK_END:
+            return self.handle.seek(self.end + offset)
+        return self.handle.seek(offset, whence)
+
+    def read(self, n=-1):
+        left = max(0, self.end - self.handle.tell())
+        return self.handle.read(left if n is None or n < 0 else min(n, left))
 
 
 def _read_member(archive, name, key, path):
@@ -327,7 +508,13 @@ def _read_member(archive, name, key, path):
             version = np.lib.format.read_magic(member)
             read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
                            else np.lib.format.read_array_header_2_0)
-            dtype = read_header(member)[2]
+            shape, _, dtype = read_header(member)
+        needed = math.prod(shape) * dtype.itemsize
+        if needed > archive.zip.getinfo(name).file_size:  # before NumPy allocates it
+            raise SerializationError(f"{prefix} member {key!r} claims shape {shape} of "
+                                     f"{dtype} ({needed} bytes) but holds "
+                                     f"{archive.zip.getinfo(name).file_size} bytes (the file is "
+                                     "corrupted)")
         if not dtype.hasobject:
             # Read by member name: archive[key] would give key 'a.npy' the member of key 'a'.
             with archive.zip.open(name) as member:

@@ -378,3 +378,103 @@ def test_keys_whose_dotted_paths_collide_are_saved_too(tmp_path, obj):
     assert list(loaded) == list(obj)
     flat = lambda d: [(k, flat(v) if isinstance(v, dict) else v.tolist()) for k, v in d.items()]
     assert flat(loaded) == flat(obj)
+
+
+def test_two_archives_in_one_stream_load_in_order_as_torch():
+    # torch.load gives the first object of a stream holding two; zipfile alone finds the last
+    # archive's directory (the one at the end of the stream)
+    stream = io.BytesIO()
+    stream.write(b"head")  # zipfile then writes offsets from the stream's start
+    save({"w": np.zeros(3), "step": 1}, stream)
+    save({"w": np.ones(4)}, stream)
+    stream.seek(4)
+    first = load(stream)
+    assert np.array_equal(first["w"], np.zeros(3)) and first["step"] == 1
+    assert np.array_equal(load(stream)["w"], np.ones(4))  # the stream was left after the first
+
+
+def test_two_archives_with_zip64_end_records(monkeypatch):
+    monkeypatch.setattr(zipfile, "ZIP_FILECOUNT_LIMIT", 1)  # forces zip64 end records
+    stream = io.BytesIO()
+    save({"a": np.arange(3), "b": [1, 2]}, stream)
+    save({"a": np.arange(4)}, stream)
+    assert stream.getvalue().count(b"PK\x06\x06") == 2
+    stream.seek(0)
+    assert load(stream)["b"] == [1, 2]
+    assert np.array_equal(load(stream)["a"], np.arange(4))
+
+
+def test_a_directory_that_lists_fewer_members_than_its_end_record_raises():
+    # a damaged comment length made zipfile skip the structure entry, and the checkpoint
+    # loaded as a flat .npz without its nesting or 'step'
+    stream = io.BytesIO()
+    save({"model": {"w": np.arange(3.0), "b": np.ones(2)}, "step": 7}, stream)
+    raw = bytearray(stream.getvalue())
+    entries = [i for i in range(len(raw)) if raw[i:i + 4] == b"PK\x01\x02"]
+    raw[entries[1] + 32] ^= 0x80
+    with pytest.raises(SerializationError, match="counts 3 members, the directory lists 2"):
+        load(io.BytesIO(bytes(raw)))
+
+
+def test_a_member_claiming_more_bytes_than_it_holds_raises_before_allocating():
+    stream = io.BytesIO()
+    with zipfile.ZipFile(stream, "w") as archive:
+        with archive.open("big.npy", "w") as member:
+            np.lib.format.write_array_header_1_0(
+                member, {"descr": "<f8", "fortran_order": False, "shape": (10 ** 14,)})
+    stream.seek(0)
+    with pytest.raises(SerializationError, match=r"claims shape \(100000000000000,\)"):
+        load(stream)
+
+
+def test_a_parameter_comes_back_as_a_parameter_and_registers():
+    layer = nn.Linear(2, 3)
+    stream = io.BytesIO()
+    save({"w": layer.weight, "state": layer.state_dict(), "frozen": nn.Parameter(
+        tinydl.zeros(2), requires_grad=False)}, stream)
+    stream.seek(0)
+    back = load(stream)
+    assert type(back["w"]) is nn.Parameter and back["w"].requires_grad
+    assert np.array_equal(back["w"].data, layer.weight.data)
+    assert type(back["state"]["weight"]) is tinydl.Tensor  # state_dict holds plain tensors
+    assert type(back["frozen"]) is nn.Parameter and not back["frozen"].requires_grad
+    module = nn.Module()
+    module.w = back["w"]
+    assert [name for name, _ in module.named_parameters()] == ["w"]
+
+
+@pytest.mark.parametrize("node", [
+    {"array": "a", "tensor": True, "requires_grad": True, "scalar": False},  # int array
+    {"array": "a", "tensor": False, "requires_grad": False, "scalar": False, "parameter": True},
+    {"array": "a", "tensor": True, "requires_grad": False, "scalar": False, "parameter": 1},
+])
+def test_crafted_tensor_flags_raise_serialization_error(node):
+    stream = io.BytesIO()
+    structure = np.frombuffer(json.dumps(node).encode(), dtype=np.uint8)
+    np.savez(stream, a=np.arange(3), __tinydl_structure__=structure)
+    stream.seek(0)
+    with pytest.raises(SerializationError, match="broken structure entry"):
+        load(stream)
+
+
+def test_torch_keywords_are_accepted_and_other_devices_refused(tmp_path):
+    path = tmp_path / "ckpt.pt"
+    save({"a": np.arange(3)}, path, pickle_protocol=2)
+    for kwargs in ({"map_location": "cpu"}, {"map_location": {"cuda:0": "cpu"}},
+                   {"weights_only": True}, {"weights_only": False}, {"mmap": True}):
+        assert np.array_equal(load(path, **kwargs)["a"], np.arange(3)), kwargs
+    with pytest.raises(ValueError, match="map_location='cuda:0': tinydl runs on the CPU"):
+        load(path, map_location="cuda:0")
+    with pytest.raises(TypeError, match="map_location as a function"):
+        load(path, map_location=lambda storage, location: storage)
+    with pytest.raises(TypeError, match="never pickles"):
+        save({}, path, pickle_module=json)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_a_replaced_file_keeps_its_permissions(tmp_path):
+    path = tmp_path / "private.pt"
+    save({"a": 1}, path)
+    os.chmod(path, 0o600)
+    save({"a": 2}, path)
+    assert os.stat(path).st_mode & 0o777 == 0o600 and load(path)["a"] == 2
