@@ -1274,3 +1274,42 @@ def test_python_lists_are_taken_as_numpy_takes_them(name, args):
     np.testing.assert_allclose(out.numpy(), getattr(np, name)(np.array(data), *args),
                                rtol=1e-6)
     assert out.dtype == np.float32
+
+
+@pytest.mark.parametrize("make_index", [lambda: td.tensor(1), lambda: np.array(1),
+                                        lambda: td.tensor([0, 3, 1]).argmax()],
+                         ids=["0-d tensor", "0-d array", "argmax"])
+def test_a_0d_integer_index_gives_a_view_that_in_place_ops_write_through(make_index):
+    # torch reads a 0-d integer tensor as an int (a view); read as an index array it gave a
+    # copy, and w[label].add_(...) lost the update silently
+    w = td.zeros(3, 2)
+    i = make_index()
+    w[i].add_(5.0)
+    w[i, 0].fill_(7.0)
+    expected = [[0.0, 0.0], [7.0, 5.0], [0.0, 0.0]]
+    assert w.tolist() == expected
+    if torch is not None:
+        wt = torch.zeros(3, 2)
+        wt[torch.tensor(1)].add_(5.0)
+        wt[torch.tensor(1), 0].fill_(7.0)
+        assert wt.tolist() == expected
+    x = td.arange(6.0, requires_grad=True)
+    x.reshape(2, 3)[make_index()].sum().backward()
+    assert x.grad.tolist() == [0, 0, 0, 1, 1, 1]
+
+
+def test_a_uint8_tensor_index_is_refused_as_ambiguous():
+    x = td.arange(12.0).reshape(3, 4)
+    mask = td.tensor(np.array([1, 0, 1], np.uint8))
+    with pytest.raises(IndexError, match="uint8 tensor .* ambiguous"):
+        x[mask]
+    with pytest.raises(IndexError, match="uint8 tensor .* ambiguous"):
+        x[mask] = 0.0
+    assert x[mask.bool()].shape == (2, 4) and x[mask.long()].shape == (3, 4)
+
+
+def test_a_python_bool_in_an_index_takes_no_axis():
+    x = td.arange(6.0).reshape(2, 3)
+    assert x[True, td.tensor([True, False])].tolist() == [[0.0, 1.0, 2.0]]
+    with pytest.raises(IndexError):
+        x[True, td.tensor([True, True, False])]  # the mask covers axis 0, of length 2

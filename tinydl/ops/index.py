@@ -12,10 +12,30 @@ from tinydl.tensor import Tensor
 
 
 def numpy_index(index):
-    """``index`` with Tensors replaced by their arrays (for NumPy to interpret as it is)."""
+    """``index`` with Tensors replaced by their arrays (for NumPy to interpret as it is), a
+    0-d integer one by its int, a uint8 one refused (``_tensor_item``)."""
     if isinstance(index, tuple):
         return tuple(numpy_index(i) for i in index)
-    return index.data if isinstance(index, Tensor) else index
+    return _tensor_item(index) if isinstance(index, Tensor) else index
+
+
+def _tensor_item(t):
+    """A Tensor used as (part of) an index, as NumPy should read it for torch's meaning.
+
+    A 0-d integer tensor (an ``argmax``, a label from a DataLoader) is an int, as torch reads
+    it: NumPy would take it for an index array and copy, so ``w[i].add_(1)`` wrote into the
+    copy and the update was lost. A uint8 tensor is refused: torch reads it as a mask (its
+    pre-bool idiom ``x[m.byte()]``), NumPy as positions, and either guess is silently wrong
+    for someone.
+    """
+    data = t.data
+    if data.dtype == np.uint8:
+        raise IndexError(f"index: a uint8 tensor (shape {data.shape}) as an index is "
+                         "ambiguous: torch reads it as a mask, NumPy as positions; use "
+                         ".bool() for a mask or .long() for positions")
+    if data.ndim == 0 and data.dtype.kind in "iu":
+        return int(data)
+    return data
 
 
 def _normalize_index(index, shape):
@@ -26,7 +46,11 @@ def _normalize_index(index, shape):
     arrays = []
     for item in items:
         if isinstance(item, Tensor):  # (a mask becomes new position arrays below)
-            item = item.data if item.data.dtype == np.bool_ else held_array(item.data, item)
+            data = _tensor_item(item)
+            item = data if not isinstance(data, np.ndarray) or data.dtype == np.bool_ else \
+                held_array(data, item)
+        elif isinstance(item, np.ndarray) and item.ndim == 0 and item.dtype.kind in "iu":
+            item = int(item)  # NumPy's reading too, and a view rather than a copy below
         elif isinstance(item, (list, tuple)):
             item = np.asarray(item)
             if item.size == 0:
@@ -35,10 +59,15 @@ def _normalize_index(index, shape):
             raise IndexError(f"getitem: arrays used as indices must be integer or boolean, "
                              f"got dtype {item.dtype}")
         arrays.append(item)
+    # A Python bool is a 0-d mask (a new axis of length 1 or 0): it takes no axis, as None.
     consumed = sum(a.ndim if isinstance(a, np.ndarray) and a.dtype == np.bool_ else
-                   0 if a is None or a is Ellipsis else 1 for a in arrays)
+                   0 if a is None or a is Ellipsis or isinstance(a, (bool, np.bool_)) else 1
+                   for a in arrays)
     out, axis = [], 0
     for item in arrays:
+        if isinstance(item, (bool, np.bool_)):
+            out.append(item)
+            continue
         if item is Ellipsis:
             axis += len(shape) - consumed
         elif isinstance(item, np.ndarray) and item.dtype == np.bool_ and item.ndim > 0:
