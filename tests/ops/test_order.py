@@ -236,3 +236,24 @@ def test_errors_name_the_op_where_torch_raises(call, torch_call, match):
         torch_call()
     with pytest.raises((ValueError, TypeError, IndexError), match=match):
         call()
+
+
+@pytest.mark.parametrize("shape", [(5,), (4, 6), (3, 4, 5), ()])
+def test_integer_median_methods_pick_the_exact_element_beyond_2_53(shape):
+    # through float64 an int64 above 2**53 came back rounded: 2**60 + 1, + 3, + 5 gave 2**60
+    assert td.tensor([2**60 + 1, 2**60 + 3, 2**60 + 5]).median().item() == 2**60 + 3
+    x = np.random.default_rng(0).integers(-2**62, 2**62, shape)
+    whole = td.tensor(x).median()
+    assert whole.dtype == np.int64 and whole.item() == int(np.sort(x, axis=None)[(x.size - 1) // 2])
+    for dim in range(-len(shape), len(shape)):
+        for keepdim in (False, True):
+            for method in ("median", "nanmedian"):
+                got = getattr(td.tensor(x), method)(dim, keepdim=keepdim)
+                want = np.take(np.sort(x, axis=dim), [(x.shape[dim] - 1) // 2], axis=dim)
+                want = want if keepdim else np.squeeze(want, axis=dim)
+                assert got.dtype == np.int64 and np.array_equal(got.data, want), (method, dim)
+                if torch is not None:
+                    theirs = getattr(torch.tensor(x), method)(dim, keepdim=keepdim).values
+                    assert np.array_equal(got.data, theirs.numpy())
+    with pytest.raises(ValueError, match="median: cannot take the median of an empty slice"):
+        td.zeros(0, dtype=np.int64).median()

@@ -611,3 +611,13 @@ def test_float32_variance_that_fits_does_not_overflow(op, data, expected):
     assert y.dtype == np.float32
     np.testing.assert_allclose(y.item(), expected, rtol=1e-6)
     assert np.isfinite(x.grad.numpy()).all()
+
+
+@pytest.mark.skipif(torch is None, reason="needs torch's dtype objects")
+@pytest.mark.parametrize("name", ["mean", "nanmean"])
+def test_mean_takes_a_torch_dtype_as_sum_does(name):
+    x = td.tensor([1, 2, 4])
+    out = getattr(x, name)(dtype=torch.float64)
+    assert out.dtype == np.float64 and out.item() == pytest.approx(7 / 3, rel=1e-15)
+    with pytest.raises(TypeError, match=f"{name}: dtype=int64 is not a floating dtype"):
+        getattr(x, name)(dtype=torch.int64)

@@ -398,3 +398,35 @@ def test_plateau_matches_torch(kw):
     torch = pytest.importorskip("torch")
     make = lambda m, o: m.ReduceLROnPlateau(o, **kw)  # noqa: E731
     run_pair(torch, make, make, metrics=PLATEAU_METRICS)
+
+
+@pytest.mark.parametrize("make", [
+    lambda o: sched.MultiStepLR(o, milestones=[2.5, 4]),
+    lambda o: sched.SequentialLR(o, [sched.ConstantLR(o), sched.ExponentialLR(o, 0.9)],
+                                 milestones=[67.5]),
+], ids=["MultiStepLR", "SequentialLR"])
+def test_a_fractional_milestone_is_refused(make):
+    # torch never reaches 67.5 (= 0.75 * 90: the epoch counter is an int) and int() fired it
+    # at 67: either way not the schedule written
+    with pytest.raises(ValueError, match="milestone .* is not a whole epoch"):
+        make(sgd(lr=0.1))
+
+
+def test_numpy_integer_counts_and_integral_float_milestones_are_accepted():
+    o = sgd(lr=1.0)
+    assert sched.MultiStepLR(o, [2.0, np.int64(4)]).milestones == [2, 4]
+    assert np.array_equal(lrs_over(sched.StepLR(sgd(lr=1.0), np.int64(2), gamma=0.5), 5),
+                          lrs_over(sched.StepLR(sgd(lr=1.0), 2, gamma=0.5), 5))
+    sched.LinearLR(sgd(lr=1.0), total_iters=np.int64(4))
+    sched.OneCycleLR(sgd(lr=1.0), max_lr=1.0, epochs=np.int64(2), steps_per_epoch=np.int32(3))
+    with pytest.raises(ValueError, match="expects at least one scheduler"):
+        sched.SequentialLR(o, [], [])
+
+
+def test_reduce_on_plateau_takes_torchs_deprecated_epoch_argument():
+    s = sched.ReduceLROnPlateau(sgd(lr=1.0))
+    with pytest.warns(DeprecationWarning, match="epoch argument is deprecated"):
+        s.step(1.0, 5)
+    assert s.last_epoch == 5
+    s.step(1.0)
+    assert s.last_epoch == 6

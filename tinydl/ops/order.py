@@ -16,10 +16,9 @@ import numpy as np
 
 from tinydl.ops._util import (as_input, exact_for_integers, keepdims_shape, refused_spelling,
                               torch_dim_spelled, torch_names)
-from tinydl.ops.elementwise import astype
 from tinydl.ops.gather import Gather
 from tinydl.ops.reduce import (_MEAN_OF_MIDDLE, _quantile_setup, _row_quantiles,
-                               _values_only, amax, amin)
+                               _values_only, amax, amin, integer_lower_median)
 from tinydl.ops.sort import _sort_axis, _stable_argsort, sort
 from tinydl.tensor import Tensor
 
@@ -169,7 +168,6 @@ def lower_nanmedian(x, axis=None, keepdims=False):
     values for an even count, an element of x (integer input stays integer); over an axis
     the values only, as ``Tensor.median``. NaN where a slice has no other value."""
     x = as_input(x)
-    if x.dtype.kind in "iu":
-        wide = _nan_quantile("nanmedian", astype(x, np.float64), 0.5, axis, keepdims, "lower")
-        return Tensor._wrap(wide.data.astype(x.dtype))
+    if x.dtype.kind in "iu":  # no NaN to skip: the median's exact integer pick
+        return Tensor._wrap(integer_lower_median(x.data, axis, keepdims, "nanmedian"))
     return _nan_quantile("nanmedian", x, 0.5, axis, keepdims, "lower")

@@ -108,8 +108,11 @@ def mean(x, axis=None, keepdims=False, dtype=None):
 
 
 def _check_mean_dtype(op, dtype):
-    """NumPy truncates a mean into an integer ``dtype`` (1 for [1, 2]); torch refuses it."""
-    if np.dtype(dtype).kind not in "fc":
+    """NumPy truncates a mean into an integer ``dtype`` (1 for [1, 2]); torch refuses it.
+    ``dtype`` may be torch's (``torch.float64``), as ``sum``'s."""
+    from tinydl.tensor import _as_dtype
+    dtype = _as_dtype(dtype, op)
+    if dtype.kind not in "fc":
         raise TypeError(f"{op}: dtype={np.dtype(dtype)} is not a floating dtype; the mean of "
                         "integers is a float here (cast the result if truncation is meant)")
 
@@ -834,10 +837,30 @@ def lower_median(x, axis=None, keepdims=False):
     that element (ties: the first in a stable sort, as ``quantile``)."""
     x = as_input(x)
     if x.dtype.kind in "iu":
-        wide = quantile(astype(x, np.float64), 0.5, axis=axis, keepdims=keepdims,
-                        method="lower")
-        return Tensor._wrap(wide.data.astype(x.dtype))
+        return Tensor._wrap(integer_lower_median(x.data, axis, keepdims, "median"))
     return quantile(x, 0.5, axis=axis, keepdims=keepdims, method="lower")
+
+
+def integer_lower_median(data, axis, keepdims, caller):
+    """The lower median of integer ``data`` over ``axis`` (an int, a tuple, None for
+    every element), an element picked by ``np.partition`` in the integers' own dtype: through
+    float64 (as quantile computes) an int64 above 2**53 came back rounded, 2**60 + 1, + 3,
+    + 5 giving 2**60, a value the tensor does not hold."""
+    axes = normalize_axes(axis, data.ndim, caller, zero_d=True)
+    if not axes:
+        return data.copy()
+    rest = [a for a in range(data.ndim) if a not in axes]
+    moved = np.transpose(data, rest + list(axes)).reshape(
+        tuple(data.shape[a] for a in rest) + (-1,))
+    count = moved.shape[-1]
+    if count == 0:
+        raise ValueError(f"{caller}: cannot take the median of an empty slice (axes {axes} of "
+                         f"shape {data.shape}) of an integer tensor")
+    k = (count - 1) // 2
+    out = np.partition(moved, k, axis=-1)[..., k]
+    if keepdims:
+        out = out.reshape(tuple(1 if a in axes else n for a, n in enumerate(data.shape)))
+    return out
 
 
 @refused_spelling(torch_dim_spelled, lambda x, args, kwargs: (

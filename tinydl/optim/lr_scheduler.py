@@ -42,6 +42,22 @@ import warnings
 from tinydl.optim.optimizer import Optimizer
 
 
+def _is_int(value):
+    """An int for a count of steps: Python's or NumPy's (``np.int64(30)`` from arithmetic on
+    an array), not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _milestone(value, caller):
+    """A milestone epoch as an int. A fractional one (``0.75 * 90`` = 67.5) is refused: torch
+    compares it with the integer epoch and never fires it, int() would fire it at 67, and
+    either way the schedule is not the one written."""
+    if _is_int(value) or isinstance(value, numbers.Real) and float(value).is_integer():
+        return int(value)
+    raise ValueError(f"{caller}: milestone {value!r} is not a whole epoch (the epoch counter is "
+                     "an int, so torch never reaches it); round it, e.g. int(0.75 * epochs)")
+
+
 def _per_group(name, optimizer, value):
     """One value per parameter group: a list/tuple of the right length, or a scalar repeated."""
     if isinstance(value, (list, tuple)):
@@ -222,7 +238,7 @@ class StepLR(LRScheduler):
     """
 
     def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
-        if not (isinstance(step_size, int) and step_size > 0):
+        if not (_is_int(step_size) and step_size > 0):
             raise ValueError(f"StepLR: step_size must be a positive int, got {step_size!r}")
         self.step_size = step_size
         self.gamma = gamma
@@ -245,7 +261,7 @@ class MultiStepLR(LRScheduler):
     """
 
     def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
-        self.milestones = sorted(int(m) for m in milestones)
+        self.milestones = sorted(_milestone(m, "MultiStepLR") for m in milestones)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
@@ -313,7 +329,7 @@ class LinearLR(LRScheduler):
             raise ValueError(f"LinearLR: start_factor must be in (0, 1], got {start_factor!r}")
         if not 0 <= end_factor <= 1:
             raise ValueError(f"LinearLR: end_factor must be in [0, 1], got {end_factor!r}")
-        if not (isinstance(total_iters, int) and total_iters > 0):
+        if not (_is_int(total_iters) and total_iters > 0):
             raise ValueError(f"LinearLR: total_iters must be a positive int, got {total_iters!r}")
         self.start_factor = start_factor
         self.end_factor = end_factor
@@ -437,7 +453,7 @@ class SequentialLR(LRScheduler):
             raise ValueError(f"SequentialLR: expected {len(schedulers) - 1} milestones (one fewer "
                              f"than the {len(schedulers)} schedulers), got {len(milestones)}")
         self._schedulers = schedulers
-        self._milestones = list(milestones)
+        self._milestones = [_milestone(m, "SequentialLR") for m in milestones]
         self.last_epoch = last_epoch + 1
         self.optimizer = optimizer
         for group in optimizer.param_groups:
@@ -502,6 +518,8 @@ class ChainedScheduler(LRScheduler):
 
 
 def _check_members(name, optimizer, schedulers):
+    if not schedulers:
+        raise ValueError(f"{name}: expects at least one scheduler, got none")
     for i, scheduler in enumerate(schedulers):
         if not hasattr(scheduler, "optimizer"):
             raise TypeError(f"{name}: schedulers[{i}] ({type(scheduler).__name__}) has no optimizer")
@@ -545,9 +563,9 @@ class CosineAnnealingWarmRestarts(LRScheduler):
     """
 
     def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1):
-        if not (isinstance(T_0, int) and T_0 > 0):
+        if not (_is_int(T_0) and T_0 > 0):
             raise ValueError(f"CosineAnnealingWarmRestarts: T_0 must be a positive int, got {T_0!r}")
-        if not (isinstance(T_mult, int) and T_mult >= 1):
+        if not (_is_int(T_mult) and T_mult >= 1):
             raise ValueError(f"CosineAnnealingWarmRestarts: T_mult must be an int >= 1, got {T_mult!r}")
         self.T_0 = T_0
         self.T_i = T_0
@@ -718,11 +736,11 @@ class OneCycleLR(_MomentumCycling, LRScheduler):
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"OneCycleLR: {type(optimizer).__name__} is not an Optimizer")
         if total_steps is not None:
-            if not (isinstance(total_steps, int) and total_steps > 0):
+            if not (_is_int(total_steps) and total_steps > 0):
                 raise ValueError(f"OneCycleLR: total_steps must be a positive int, got {total_steps!r}")
             self.total_steps = total_steps
         elif epochs is not None and steps_per_epoch is not None:
-            if not (isinstance(epochs, int) and epochs > 0 and isinstance(steps_per_epoch, int)
+            if not (_is_int(epochs) and epochs > 0 and _is_int(steps_per_epoch)
                     and steps_per_epoch > 0):
                 raise ValueError("OneCycleLR: epochs and steps_per_epoch must be positive ints, "
                                  f"got {epochs!r} and {steps_per_epoch!r}")
@@ -837,10 +855,17 @@ class ReduceLROnPlateau(LRScheduler):
             return a > best * (self.threshold + 1.0)
         return a > best + self.threshold
 
-    def step(self, metrics):
-        """Record one value of the monitored metric and reduce lr if it has plateaued."""
+    def step(self, metrics, epoch=None):
+        """Record one value of the monitored metric and reduce lr if it has plateaued.
+        ``epoch`` (deprecated in torch, with the same warning here) sets the step count."""
         current = float(metrics)
-        self.last_epoch += 1
+        if epoch is None:
+            self.last_epoch += 1
+        else:
+            warnings.warn("ReduceLROnPlateau.step: the epoch argument is deprecated (as in "
+                          "torch); call step(metrics) once per evaluation",
+                          DeprecationWarning, stacklevel=2)
+            self.last_epoch = epoch
         if self.is_better(current, self.best):
             self.best = current
             self.num_bad_epochs = 0
