@@ -275,3 +275,26 @@ def test_second_derivative_flows_through_a_movement_chain():
 def test_errors_name_the_op_and_the_values(call, match):
     with pytest.raises((ValueError, TypeError, IndexError), match=match):
         call()
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (2, 4), (4, 2), (2, 3, 4), (3, 4, 5, 2)])
+def test_diagonal_is_a_view_that_in_place_ops_write_through_as_torch(shape):
+    x = np.random.default_rng(0).standard_normal(shape)
+    for a1 in range(len(shape)):
+        for a2 in range(len(shape)):
+            for offset in range(-5, 6):
+                if a1 != a2:
+                    got = td.tensor(x).diagonal(offset, a1, a2).data
+                    assert np.array_equal(got, np.diagonal(x, offset, a1, a2))
+    # torch's idiom: a covariance's diagonal jitter, a zeroed diagonal (NumPy's view refuses)
+    a = td.ones(3, 3)
+    a.diagonal().fill_(0.0)
+    a.diagonal(1).add_(5.0)
+    a.T.diagonal(-1).mul_(2.0)  # through a transpose: the same elements as diagonal(1)
+    assert a.tolist() == [[0, 12, 1], [1, 0, 12], [1, 1, 0]]
+    if torch is not None:
+        t = torch.ones(3, 3)
+        t.diagonal().fill_(0.0)
+        t.diagonal(1).add_(5.0)
+        t.T.diagonal(-1).mul_(2.0)
+        assert t.tolist() == a.tolist()

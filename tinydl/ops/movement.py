@@ -307,9 +307,21 @@ def _diagonal_index(shape, offset):
     return rows, rows + offset
 
 
+def _diagonal_view(x, offset, axis1, axis2):
+    """``np.diagonal(x, offset, axis1, axis2)`` as a view that is writable where x is: torch's
+    ``A.diagonal().add_(eps)`` / ``.fill_(0)`` writes into A (NumPy's diagonal is read-only)."""
+    planes = np.moveaxis(x, (axis1, axis2), (-2, -1))
+    rows, cols = _diagonal_index(planes.shape[-2:], offset)
+    if not rows.size:
+        return np.diagonal(x, offset, axis1, axis2)
+    first = planes[..., rows[0], cols[0]:]  # starts at the diagonal's first element
+    steps = planes.strides[:-2] + (planes.strides[-2] + planes.strides[-1],)
+    return np.lib.stride_tricks.as_strided(first, planes.shape[:-2] + (rows.size,), steps)
+
+
 class Diagonal(Function):
-    """The ``offset`` diagonal of the (axis1, axis2) planes, as a new last axis (a read-only
-    view, as ``np.diagonal``); dx = g written back on that diagonal of zeros."""
+    """The ``offset`` diagonal of the (axis1, axis2) planes, as a new last axis (a view,
+    writable as torch's); dx = g written back on that diagonal of zeros."""
 
     retain_inputs = ()
     retain_output = False
@@ -318,7 +330,7 @@ class Diagonal(Function):
     @staticmethod
     def forward(ctx, x, offset=0, axis1=0, axis2=1):
         ctx.where = dict(offset=offset, axis1=axis1, axis2=axis2)
-        return np.diagonal(x, offset, axis1, axis2)
+        return _diagonal_view(x, offset, axis1, axis2)
 
     @staticmethod
     def backward(ctx, g):
@@ -349,7 +361,8 @@ class DiagonalScatter(Function):
 def diagonal(x, offset=0, axis1=0, axis2=1, *, dim1=None, dim2=None):
     """The ``offset`` diagonal (``col - row = offset``) of the planes spanned by ``axis1`` and
     ``axis2``, as ``np.diagonal`` (torch's ``dim1``/``dim2`` are aliases): those two axes are
-    removed and the diagonal becomes the last axis. A read-only view."""
+    removed and the diagonal becomes the last axis. A view, writable as torch's
+    (``A.diagonal().add_(1e-6)`` writes into A; NumPy's is read-only)."""
     x = as_input(x)
     axis1 = axis1 if dim1 is None else dim1  # not @torch_names: its dim1 means axis2
     axis2 = axis2 if dim2 is None else dim2
