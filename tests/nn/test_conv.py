@@ -628,6 +628,52 @@ def test_padding_modes_match_torch(mode, cls, shape, padding, kernel, dilation):
     assert f"padding_mode={mode}" in repr(ours)
 
 
+@pytest.mark.parametrize("cls, shape", [("Conv1d", (2, 3, 7)), ("Conv2d", (2, 3, 6, 5)),
+                                        ("Conv3d", (1, 2, 4, 5, 4))])
+def test_padding_mode_and_padding_set_after_construction_are_used(cls, shape):
+    """``conv.padding_mode = 'circular'`` after construction raised a bare AttributeError
+    ('_mode_widths'); torch pads in the new mode, and so do we, back to zeros too. A padding
+    set afterwards is used in every mode (torch keeps the constructor's widths in the modes
+    other than zeros: here the reference is the input padded by the new widths, then
+    convolved unpadded)."""
+    torch = pytest.importorskip("torch")
+    n = len(shape) - 2
+    ours = getattr(nn, cls)(shape[1], 4, 3, padding=1).double()
+    theirs = getattr(torch.nn, cls)(shape[1], 4, 3, padding=1).double()
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal(shape)
+    for mode in ("circular", "reflect", "replicate", "zeros"):
+        ours.padding_mode, theirs.padding_mode = mode, mode
+        np.testing.assert_allclose(ours(tinydl.Tensor(x)).data,
+                                   theirs(torch.tensor(x)).detach().numpy(), atol=1e-12,
+                                   err_msg=f"{cls} with padding_mode set to {mode!r}")
+    conv = getattr(torch.nn.functional, cls.lower())
+    ours.padding = (2,) * n
+    for mode in ("zeros", "reflect", "circular"):
+        ours.padding_mode = mode
+        padded = torch.nn.functional.pad(torch.tensor(x), (2,) * 2 * n,
+                                         mode="constant" if mode == "zeros" else mode)
+        want = conv(padded, theirs.weight, theirs.bias)
+        np.testing.assert_allclose(ours(tinydl.Tensor(x)).data, want.detach().numpy(),
+                                   atol=1e-12, err_msg=f"{cls}, padding 2 set, {mode!r}")
+    ours.padding_mode = "mirror"
+    with pytest.raises(ValueError, match=f"{cls}: padding_mode must be one of"):
+        ours(tinydl.Tensor(x))
+
+
+def test_transposed_conv_refuses_a_padding_mode_set_after_construction_as_torch():
+    """It was ignored (zero padding); torch raises at the forward."""
+    torch = pytest.importorskip("torch")
+    for cls, shape in [("ConvTranspose1d", (1, 2, 5)), ("ConvTranspose2d", (1, 2, 4, 4)),
+                       ("ConvTranspose3d", (1, 2, 3, 3, 3))]:
+        ours, theirs = getattr(nn, cls)(2, 3, 3), getattr(torch.nn, cls)(2, 3, 3)
+        ours.padding_mode, theirs.padding_mode = "reflect", "reflect"
+        with pytest.raises(ValueError, match="Only `zeros` padding mode"):
+            theirs(torch.zeros(shape))
+        with pytest.raises(ValueError, match=f"{cls}: only padding_mode='zeros' is supported"):
+            ours(tinydl.zeros(*shape))
+
+
 def test_conv_layer_arguments_torch_refuses_are_refused_at_construction():
     with pytest.raises(ValueError, match="padding='same' is not supported for strided"):
         nn.Conv2d(3, 4, 3, padding="same", stride=2)

@@ -1,12 +1,14 @@
 """torch's smaller layers against torch: the padding layers, the channel and alpha dropouts,
 Hardshrink / Softshrink / Threshold / RReLU / Softmax2d and the in-place functional
 activations, the fixed-mode upsampling layers, ChannelShuffle, CosineSimilarity,
-PairwiseDistance, Unfold / Fold, pdist's errors, and gumbel_softmax.
+PairwiseDistance, Unfold / Fold, pdist's errors, and gumbel_softmax; the ``device``
+argument of the layers with parameters, and the settable ``dim`` of Softmax and its kin.
 
 The deterministic functions are in the op table (tests/ops/test_functional_layers.py); the
 random ones are checked here by their statistics (seeded, loose bounds), their scale, their
 gradient mask and their identity in eval mode.
 """
+import inspect
 import itertools
 import warnings
 
@@ -527,3 +529,72 @@ def test_gumbel_softmax_arguments_as_torch():
     np.testing.assert_array_equal(F.gumbel_softmax(T(1.0), hard=True).data, 1.0)
     assert F.gumbel_softmax(T(np.zeros((0, 3))), hard=True).shape == (0, 3)
     assert F.gumbel_softmax(tinydl.zeros(2, 3)).dtype == np.float32
+
+
+# ----------------------------------------------------------------------------- device
+# the values given to each layer's required arguments
+_REQUIRED = {"in_features": 3, "out_features": 2, "in1_features": 3, "in2_features": 2,
+             "in_channels": 2, "out_channels": 2, "kernel_size": 3, "num_features": 2,
+             "normalized_shape": 4, "num_groups": 2, "num_channels": 4}
+DEVICE_LAYERS = ["Linear", "Bilinear", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d",
+                 "ConvTranspose2d", "ConvTranspose3d", "BatchNorm1d", "BatchNorm2d",
+                 "BatchNorm3d", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
+                 "LayerNorm", "GroupNorm", "RMSNorm", "PReLU", "LazyLinear", "LazyConv1d",
+                 "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d",
+                 "LazyConvTranspose3d", "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d",
+                 "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanceNorm3d"]
+
+
+@pytest.mark.parametrize("name", DEVICE_LAYERS)
+def test_layers_take_device_where_torch_has_it_and_refuse_devices_but_the_cpu(name):
+    """``device=`` raised TypeError in these layers, and torch's device slot, given
+    positionally, landed in tinydl's dtype slot (a bare NumPy error). The signature is torch's
+    (names, order, defaults); the CPU in any spelling builds the layer, any other device
+    raises naming it."""
+    ours, theirs = getattr(nn, name), getattr(torch.nn, name)
+    params = list(inspect.signature(theirs).parameters.values())
+    assert [(p.name, p.kind, p.default) for p in
+            inspect.signature(ours).parameters.values()] == [
+        (p.name, p.kind, p.default) for p in params], f"{name}: signature"
+    # every argument before device, positionally, in torch's order
+    before = params[:[p.name for p in params].index("device")]
+    args = [_REQUIRED[p.name] if p.default is p.empty else p.default for p in before]
+    want = theirs(*args, "cpu")
+    for device in (None, "cpu", "cpu:0", torch.device("cpu")):
+        for layer in (ours(*args, device), ours(*args, device=device)):
+            assert type(layer).__name__ == name
+            assert [n for n, _ in layer.named_parameters()] == [
+                n for n, _ in want.named_parameters()], f"{name} on {device!r}"
+            assert all(p.dtype == np.float32 for p in layer.parameters()), name
+            if not name.startswith("Lazy"):
+                assert {k: v.shape for k, v in layer.state_dict().items()} == {
+                    k: tuple(v.shape) for k, v in want.state_dict().items()}, name
+    assert all(p.dtype == np.float64 for p in ours(*args, "cpu", np.float64).parameters())
+    for device in ("cuda", "cuda:1", torch.device("meta")):
+        with pytest.raises(tinydl.DeviceError,
+                           match=f"{name}: tinydl runs on the CPU only, got device '{device}'"):
+            ours(*args, device=device)
+        with pytest.raises(tinydl.DeviceError, match=name):
+            ours(*args, device)
+
+
+def test_conv2d_with_every_argument_positional_is_a_float32_layer_as_torch():
+    """The brief's case: the tenth argument is torch's device ('cpu'), not a dtype."""
+    ours = nn.Conv2d(1, 1, 3, 1, 0, 1, 1, True, "zeros", "cpu")
+    theirs = torch.nn.Conv2d(1, 1, 3, 1, 0, 1, 1, True, "zeros", "cpu")
+    assert ours.weight.dtype == np.float32 and repr(ours) == repr(theirs)
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((1, 1, 5, 5)).astype(np.float32)
+    np.testing.assert_allclose(ours(tinydl.tensor(x)).data,
+                               theirs(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+# ----------------------------------------------------------------------------- softmax dim
+@pytest.mark.parametrize("name", ["Softmax", "LogSoftmax", "Softmin"])
+def test_softmax_layers_dim_can_be_set_after_construction_as_torch(name):
+    """``layer.dim = 0`` raised "property 'dim' has no setter"; torch uses the new dim."""
+    ours, theirs = getattr(nn, name)(dim=1), getattr(torch.nn, name)(dim=1)
+    ours.dim, theirs.dim = 0, 0
+    assert ours.dim == ours.axis == theirs.dim == 0
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    assert_matches_torch(ours, theirs, x, f"{name} with dim set to 0")

@@ -442,3 +442,47 @@ def test_parameter_containers_and_container_methods_as_in_torch():
     assert len(d) == 0 and list(d.state_dict()) == []
     with pytest.raises(TypeError, match="ParameterList: expected a Parameter or a Tensor"):
         nn.ParameterList([[1.0, 2.0]])
+
+
+def test_sequential_insert_and_pop_as_torch():
+    """insert returned None and appended or prepended at an index out of range (torch returns
+    the Sequential and raises IndexError); pop(slice) raised "indices must be ints or slices,
+    got slice" (torch returns ``self[slice]``, a Sequential keeping the modules' names)."""
+    torch = pytest.importorskip("torch")
+
+    def build(lib):
+        return lib.nn.Sequential(lib.nn.ReLU(), lib.nn.Tanh(), lib.nn.Sigmoid())
+
+    def layout(seq):
+        return [(name, type(m).__name__) for name, m in seq.named_children()]
+
+    ours, theirs = build(tinydl), build(torch)
+    assert ours.insert(-1, nn.ELU()) is ours
+    assert theirs.insert(-1, torch.nn.ELU()) is theirs
+    assert layout(ours) == layout(theirs)
+    for index in (5, -5):
+        with pytest.raises(IndexError):
+            theirs.insert(index, torch.nn.ReLU())
+        with pytest.raises(IndexError, match=f"Sequential.insert: index {index} is out of "
+                                             r"range for 4 modules \(it must lie in \[-4, 4\]"):
+            ours.insert(index, nn.ReLU())
+    ours.insert(4, nn.Softsign()).insert(-5, nn.Hardtanh())  # the ends: append, prepend
+    theirs.insert(4, torch.nn.Softsign()).insert(-5, torch.nn.Hardtanh())
+    assert layout(ours) == layout(theirs)
+    for index in (slice(1, 3), slice(None, None, 2), -1):
+        popped, want = ours.pop(index), theirs.pop(index)
+        assert type(popped).__name__ == type(want).__name__, index
+        if isinstance(index, slice):
+            assert layout(popped) == layout(want), index
+        assert layout(ours) == layout(theirs), index
+    with pytest.raises(TypeError, match="Sequential: indices must be ints or slices, got str"):
+        ours.pop("0")
+    # ModuleList: pop(slice) gives a ModuleList numbered afresh, as torch's
+    ml = nn.ModuleList([nn.ReLU(), nn.Tanh(), nn.Sigmoid()])
+    tml = torch.nn.ModuleList([torch.nn.ReLU(), torch.nn.Tanh(), torch.nn.Sigmoid()])
+    popped, want = ml.pop(slice(1, 3)), tml.pop(slice(1, 3))
+    assert type(popped) is nn.ModuleList and layout(popped) == layout(want)
+    assert layout(ml) == layout(tml)
+    assert ml.insert(0, nn.ELU()) is None  # torch's ModuleList.insert returns nothing
+    with pytest.raises(IndexError, match="ModuleList.insert: index 3"):
+        ml.insert(3, nn.ReLU())

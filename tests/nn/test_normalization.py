@@ -1,8 +1,8 @@
 """The normalisation layers added after the first four: BatchNorm3d, InstanceNorm3d, RMSNorm
-and LocalResponseNorm (and the ``bias`` keyword of batch and instance norms) against torch's
-modules: outputs and gradients in float64, parameters, buffers, state_dict keys, defaults,
-repr, running statistics in training and evaluation, and errors. Their functional forms go
-through the op table (tests/ops/test_functional.py)."""
+and LocalResponseNorm (and the ``bias`` keyword of batch, instance and group norms) against
+torch's modules: outputs and gradients in float64, parameters, buffers, state_dict keys,
+defaults, repr, running statistics in training and evaluation, and errors. Their functional
+forms go through the op table (tests/ops/test_functional.py)."""
 import numpy as np
 import pytest
 
@@ -90,6 +90,23 @@ def test_3d_norms_and_the_bias_keyword_have_torch_parameters_buffers_and_repr(na
     assert all(p.dtype == np.float32 for p in ours.parameters())
     ours.reset_parameters()  # a missing bias is skipped
     check_state(ours, theirs, f"{name} {kw} after reset_parameters")
+
+
+@pytest.mark.parametrize("kw", [{}, dict(bias=False), dict(affine=False, bias=False)])
+def test_group_norm_bias_keyword_as_torch(kw):
+    """GroupNorm had no ``bias=`` (torch 2.13's keyword-only argument): with bias=False the
+    state_dict holds only 'weight', and the output is the normalised input times it."""
+    rng = np.random.default_rng(0)
+    ours, theirs = nn.GroupNorm(2, 4, **kw), torch.nn.GroupNorm(2, 4, **kw)
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    check_state(ours, theirs, f"GroupNorm {kw} as built")
+    assert repr(ours) == repr(theirs)
+    assert (ours.bias is None) == (theirs.bias is None)
+    ours.double(), theirs.double()
+    copy_parameters(ours, theirs, rng)
+    check_step(ours, theirs, rng.standard_normal((3, 4, 5)) * 2 + 1, rng)
+    with pytest.raises(TypeError):
+        nn.GroupNorm(2, 4, 1e-5, True, None, None, False)  # keyword-only, as torch
 
 
 def test_3d_norms_refuse_inputs_of_another_rank_and_other_channels():

@@ -115,7 +115,8 @@ class SyncBatchNorm(_BatchNorm):
     """Batch normalisation with statistics over all ranks' shards (torch.nn.SyncBatchNorm).
 
     ``SyncBatchNorm(num_features, eps=1e-5, momentum=0.1, affine=True,
-    track_running_stats=True)`` on inputs (N, C, *). Training: global batch mean and
+    track_running_stats=True, process_group=None, device=None, dtype=None)`` on inputs
+    (N, C, *). Training: global batch mean and
     biased variance normalise, and the running statistics get the global mean and the
     unbiased global variance ``var * M / (M - 1)``, as one BatchNorm on the full batch would.
     Evaluation is local: the running statistics, or with ``track_running_stats=False`` this
@@ -125,6 +126,15 @@ class SyncBatchNorm(_BatchNorm):
 
     expected_ndim = (2, 3, 4, 5)
     layout = "(N, C, *)"
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
+                 track_running_stats=True, process_group=None, device=None, dtype=None):
+        # torch's signature: its sixth argument is the process group (BatchNorm's is device)
+        if process_group is not None:
+            raise ValueError("SyncBatchNorm: tinydl has one process group (every rank of "
+                             "init_process_group); pass process_group=None")
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device,
+                         dtype)
 
     def forward(self, x):
         self._check_input(x)

@@ -135,8 +135,12 @@ class Softmax(Module):
 
     @property
     def dim(self):
-        """torch's name of ``axis``."""
+        """torch's name of ``axis``; setting it moves the axis, as torch's ``dim`` does."""
         return self.axis
+
+    @dim.setter
+    def dim(self, value):
+        self.axis = value
 
     def forward(self, x):
         return ops.softmax(x, self.axis)
@@ -154,8 +158,12 @@ class LogSoftmax(Module):
 
     @property
     def dim(self):
-        """torch's name of ``axis``."""
+        """torch's name of ``axis``; setting it moves the axis, as torch's ``dim`` does."""
         return self.axis
+
+    @dim.setter
+    def dim(self, value):
+        self.axis = value
 
     def forward(self, x):
         return ops.log_softmax(x, self.axis)
@@ -285,8 +293,12 @@ class Softmin(Module):
 
     @property
     def dim(self):
-        """torch's name of ``axis``."""
+        """torch's name of ``axis``; setting it moves the axis, as torch's ``dim`` does."""
         return self.axis
+
+    @dim.setter
+    def dim(self, value):
+        self.axis = value
 
     def forward(self, x):
         return ops.softmin(x, self.axis)
@@ -314,14 +326,15 @@ class PReLU(Module):
 
     ``weight`` has ``num_parameters`` entries, all ``init`` at first (torch's 0.25): 1 (one
     slope shared by every channel) or C, one per channel of axis 1 of an (N, C, *) input.
+    ``device`` (torch's argument, before ``dtype``) may only be the CPU.
     """
 
-    def __init__(self, num_parameters=1, init=0.25, dtype=np.float32):
+    def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
         super().__init__()
+        dtype = _parameter_dtype(dtype, device, "PReLU")
         self.num_parameters = _check_size(num_parameters, "PReLU", "num_parameters", 1)
         self.init = init
-        self.weight = Parameter(np.full(self.num_parameters, init,
-                                        dtype=_parameter_dtype(dtype)))
+        self.weight = Parameter(np.full(self.num_parameters, init, dtype=dtype))
 
     def reset_parameters(self):
         """Refill the slopes with ``init``."""

@@ -29,15 +29,18 @@ _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 class _ConvNd(Module):
     """What the convolution layers share. ``padding_mode`` 'reflect', 'replicate' or
     'circular' (not for transposed convolutions, as torch) pads the input with ``F.pad`` in
-    that mode by the layer's padding, then convolves unpadded, as torch does."""
+    that mode by the layer's padding, then convolves unpadded, as torch does. Both are read at
+    every forward, so ``padding_mode`` and ``padding`` may be changed after construction, as
+    torch's ``padding_mode`` may. ``device`` (torch's argument, before ``dtype``) may only be
+    the CPU."""
 
     transposed = False
 
     def __init__(self, n, in_channels, out_channels, kernel_size, stride, padding, dilation,
-                 groups, bias, output_padding, padding_mode, dtype):
+                 groups, bias, output_padding, padding_mode, device, dtype):
         super().__init__()
-        dtype = _parameter_dtype(dtype)
         name = type(self).__name__
+        dtype = _parameter_dtype(dtype, device, name)
         in_channels = _check_size(in_channels, name, "in_channels", 1)
         out_channels = _check_size(out_channels, name, "out_channels", 1)
         groups = _check_size(groups, name, "groups", 1)
@@ -55,16 +58,9 @@ class _ConvNd(Module):
         self.stride = F._tuple(stride, n, name, "stride", 1)
         self.padding = _ntuple(padding, n, name, "padding")
         self.dilation = F._tuple(dilation, n, name, "dilation", 1)
-        # padding='same' or 'valid', and any padding other than zeros, are settled now (torch
-        # refuses a bad one in the constructor, not at the first forward)
-        pairs = _conv_padding(self.padding, self.kernel_size, self.dilation, self.stride,
-                              name)
-        if padding_mode != "zeros":
-            # F.pad's widths: (before, after) per axis, the last axis first
-            starts, extra = pairs
-            extra = extra or (0,) * n
-            self._mode_widths = tuple(w for start, more in zip(starts[::-1], extra[::-1])
-                                      for w in (start, start + more))
+        # padding='same' or 'valid' is checked now (torch refuses a bad one in the
+        # constructor, not at the first forward)
+        _conv_padding(self.padding, self.kernel_size, self.dilation, self.stride, name)
         self.output_padding = F._tuple(output_padding, n, name, "output_padding", 0)
         F._check_output_padding(self.output_padding, self.stride, self.dilation, name)
         self.padding_mode = padding_mode
@@ -81,10 +77,30 @@ class _ConvNd(Module):
 
     def _padded_input(self, x):
         """``(x, padding)`` for the convolution: x padded in ``padding_mode`` and no further
-        padding, or x itself and the layer's zero padding."""
-        if self.padding_mode == "zeros":
+        padding, or x itself and the layer's zero padding. Both attributes are read here, at
+        every forward, so a ``padding_mode`` or ``padding`` set after construction is used."""
+        mode = self.padding_mode
+        if mode == "zeros":
             return x, self.padding
-        return F.pad(x, self._mode_widths, mode=self.padding_mode), 0
+        name = type(self).__name__
+        if mode not in _PADDING_MODES:
+            raise ValueError(f"{name}: padding_mode must be one of {_PADDING_MODES}, got "
+                             f"{mode!r}")
+        starts, extra = _conv_padding(self.padding, self.kernel_size, self.dilation,
+                                      self.stride, name)
+        extra = extra or (0,) * len(starts)
+        # F.pad's widths: (before, after) per axis, the last axis first
+        widths = tuple(w for start, more in zip(starts[::-1], extra[::-1])
+                       for w in (start, start + more))
+        return F.pad(x, widths, mode=mode), 0
+
+    def _check_zeros_padding_mode(self):
+        """A transposed convolution pads with zeros only; torch checks ``padding_mode`` at
+        every forward (it may be set after construction), and so does this."""
+        if self.padding_mode != "zeros":
+            raise ValueError(f"{type(self).__name__}: only padding_mode='zeros' is supported "
+                             f"for transposed convolutions (as torch), got "
+                             f"{self.padding_mode!r}")
 
     def reset_parameters(self):
         """Re-draw weight and bias with torch's default initialisation."""
@@ -115,9 +131,9 @@ class Conv1d(_ConvNd):
     """1-D convolution layer: (N, C_in, L) -> (N, C_out, L_out); see ``functional.conv1d``."""
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, padding_mode="zeros", dtype=np.float32):
+                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
         super().__init__(1, in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, 0, padding_mode, dtype)
+                         groups, bias, 0, padding_mode, device, dtype)
 
     def forward(self, x):
         if type(x) is not Tensor or x.dtype != self.weight.dtype:
@@ -133,9 +149,9 @@ class Conv2d(_ConvNd):
     _geometry_key = None  # what ``_geometry`` was built from
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, padding_mode="zeros", dtype=np.float32):
+                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
         super().__init__(2, in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, 0, padding_mode, dtype)
+                         groups, bias, 0, padding_mode, device, dtype)
 
     def forward(self, x):
         if type(x) is not Tensor or x.dtype != self.weight.dtype:
@@ -186,11 +202,12 @@ class ConvTranspose1d(_ConvNd):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
-                 dtype=np.float32):
+                 device=None, dtype=None):
         super().__init__(1, in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, output_padding, padding_mode, dtype)
+                         groups, bias, output_padding, padding_mode, device, dtype)
 
     def forward(self, x, output_size=None):
+        self._check_zeros_padding_mode()
         if type(x) is not Tensor or x.dtype != self.weight.dtype:
             x = _layer_input(self, x, self.weight)
         output_padding = _output_padding_for(self, x, output_size, 1)
@@ -206,11 +223,12 @@ class ConvTranspose2d(_ConvNd):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
-                 dtype=np.float32):
+                 device=None, dtype=None):
         super().__init__(2, in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, output_padding, padding_mode, dtype)
+                         groups, bias, output_padding, padding_mode, device, dtype)
 
     def forward(self, x, output_size=None):
+        self._check_zeros_padding_mode()
         if type(x) is not Tensor or x.dtype != self.weight.dtype:
             x = _layer_input(self, x, self.weight)
         output_padding = _output_padding_for(self, x, output_size, 2)

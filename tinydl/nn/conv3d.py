@@ -1,7 +1,5 @@
 """The 3-D convolution layers ``Conv3d`` and ``ConvTranspose3d`` (torch's initialisation and
 arguments); see ``tinydl.nn.functional.conv3d``."""
-import numpy as np
-
 from tinydl.nn.conv import _ConvNd, _output_padding_for
 from tinydl.nn.functional.conv3d import conv3d, conv_transpose3d
 from tinydl.nn.module import _layer_input
@@ -13,9 +11,9 @@ class Conv3d(_ConvNd):
     (C_out, C_in/groups, kd, kh, kw); see ``F.conv3d``."""
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, padding_mode="zeros", dtype=np.float32):
+                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
         super().__init__(3, in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, 0, padding_mode, dtype)
+                         groups, bias, 0, padding_mode, device, dtype)
 
     def forward(self, x):
         if type(x) is not Tensor or x.dtype != self.weight.dtype:
@@ -35,11 +33,12 @@ class ConvTranspose3d(_ConvNd):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
-                 dtype=np.float32):
+                 device=None, dtype=None):
         super().__init__(3, in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, output_padding, padding_mode, dtype)
+                         groups, bias, output_padding, padding_mode, device, dtype)
 
     def forward(self, x, output_size=None):
+        self._check_zeros_padding_mode()
         if type(x) is not Tensor or x.dtype != self.weight.dtype:
             x = _layer_input(self, x, self.weight)
         output_padding = _output_padding_for(self, x, output_size, 3)

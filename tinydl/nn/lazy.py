@@ -189,8 +189,8 @@ class LazyLinear(LazyModuleMixin, Linear):
 
     cls_to_become = Linear
 
-    def __init__(self, out_features, bias=True, dtype=np.float32):
-        super().__init__(0, out_features, bias, dtype)
+    def __init__(self, out_features, bias=True, device=None, dtype=None):
+        super().__init__(0, out_features, bias, device, dtype)
         self._make_lazy()
 
     def _infer_shapes(self, shape):
@@ -234,9 +234,9 @@ class LazyConv1d(_LazyConv, Conv1d):
     cls_to_become = Conv1d
 
     def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, padding_mode="zeros", dtype=np.float32):
+                 bias=True, padding_mode="zeros", device=None, dtype=None):
         super().__init__(groups, out_channels, kernel_size, stride, padding, dilation, groups,
-                         bias, padding_mode, dtype)
+                         bias, padding_mode, device, dtype)
         self._lazy_conv()
 
 
@@ -246,9 +246,9 @@ class LazyConv2d(_LazyConv, Conv2d):
     cls_to_become = Conv2d
 
     def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, padding_mode="zeros", dtype=np.float32):
+                 bias=True, padding_mode="zeros", device=None, dtype=None):
         super().__init__(groups, out_channels, kernel_size, stride, padding, dilation, groups,
-                         bias, padding_mode, dtype)
+                         bias, padding_mode, device, dtype)
         self._lazy_conv()
 
 
@@ -258,9 +258,9 @@ class LazyConv3d(_LazyConv, Conv3d):
     cls_to_become = Conv3d
 
     def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, padding_mode="zeros", dtype=np.float32):
+                 bias=True, padding_mode="zeros", device=None, dtype=None):
         super().__init__(groups, out_channels, kernel_size, stride, padding, dilation, groups,
-                         bias, padding_mode, dtype)
+                         bias, padding_mode, device, dtype)
         self._lazy_conv()
 
 
@@ -270,9 +270,10 @@ class LazyConvTranspose1d(_LazyConv, ConvTranspose1d):
     cls_to_become = ConvTranspose1d
 
     def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
-                 groups=1, bias=True, dilation=1, padding_mode="zeros", dtype=np.float32):
+                 groups=1, bias=True, dilation=1, padding_mode="zeros", device=None,
+                 dtype=None):
         super().__init__(groups, out_channels, kernel_size, stride, padding, output_padding,
-                         groups, bias, dilation, padding_mode, dtype)
+                         groups, bias, dilation, padding_mode, device, dtype)
         self._lazy_conv()
 
 
@@ -282,9 +283,10 @@ class LazyConvTranspose2d(_LazyConv, ConvTranspose2d):
     cls_to_become = ConvTranspose2d
 
     def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
-                 groups=1, bias=True, dilation=1, padding_mode="zeros", dtype=np.float32):
+                 groups=1, bias=True, dilation=1, padding_mode="zeros", device=None,
+                 dtype=None):
         super().__init__(groups, out_channels, kernel_size, stride, padding, output_padding,
-                         groups, bias, dilation, padding_mode, dtype)
+                         groups, bias, dilation, padding_mode, device, dtype)
         self._lazy_conv()
 
 
@@ -294,9 +296,10 @@ class LazyConvTranspose3d(_LazyConv, ConvTranspose3d):
     cls_to_become = ConvTranspose3d
 
     def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
-                 groups=1, bias=True, dilation=1, padding_mode="zeros", dtype=np.float32):
+                 groups=1, bias=True, dilation=1, padding_mode="zeros", device=None,
+                 dtype=None):
         super().__init__(groups, out_channels, kernel_size, stride, padding, output_padding,
-                         groups, bias, dilation, padding_mode, dtype)
+                         groups, bias, dilation, padding_mode, device, dtype)
         self._lazy_conv()
 
 
@@ -308,8 +311,9 @@ class _LazyNorm(LazyModuleMixin):
     lazy_buffers = ("running_mean", "running_var")
     unbatched = False  # whether one sample without a batch axis is taken (InstanceNorm)
 
-    def __init__(self, eps, momentum, affine, track_running_stats, dtype, bias):
-        super().__init__(0, eps, momentum, affine, track_running_stats, dtype, bias=bias)
+    def __init__(self, eps, momentum, affine, track_running_stats, device, dtype, bias):
+        super().__init__(0, eps, momentum, affine, track_running_stats, device, dtype,
+                         bias=bias)
         self._make_lazy()
 
     def _infer_shapes(self, shape):
@@ -327,8 +331,9 @@ def _lazy_norm(eager, unbatched):
     are False)."""
 
     def __init__(self, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
-                 dtype=np.float32, *, bias=True):
-        _LazyNorm.__init__(self, eps, momentum, affine, track_running_stats, dtype, bias)
+                 device=None, dtype=None, *, bias=True):
+        _LazyNorm.__init__(self, eps, momentum, affine, track_running_stats, device, dtype,
+                           bias)
 
     return type("Lazy" + eager.__name__, (_LazyNorm, eager), {
         "__init__": __init__, "cls_to_become": eager, "unbatched": unbatched,

@@ -32,12 +32,13 @@ class Linear(Module):
 
     weight (out_features, in_features) and bias (out_features,) start as torch's:
     U(-1/sqrt(in_features), 1/sqrt(in_features)). Sizes may be 0 (as torch); the input must
-    have the parameters' dtype (a float32 layer refuses float64 or integer input).
+    have the parameters' dtype (a float32 layer refuses float64 or integer input). ``device``
+    (torch's argument, before ``dtype``) may only be the CPU.
     """
 
-    def __init__(self, in_features, out_features, bias=True, dtype=np.float32):
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
-        dtype = _parameter_dtype(dtype)
+        dtype = _parameter_dtype(dtype, device, type(self).__name__)
         self.in_features = _check_size(in_features, "Linear", "in_features", 0)
         self.out_features = _check_size(out_features, "Linear", "out_features", 0)
         self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype))
@@ -62,11 +63,13 @@ class Linear(Module):
 
 
 class Bilinear(Module):
-    """``y_k = x1^T A_k x2 + b_k``: (N, in1), (N, in2) -> (N, out); init U(+-1/sqrt(in1))."""
+    """``y_k = x1^T A_k x2 + b_k``: (N, in1), (N, in2) -> (N, out); init U(+-1/sqrt(in1)).
+    ``device`` (torch's argument, before ``dtype``) may only be the CPU."""
 
-    def __init__(self, in1_features, in2_features, out_features, bias=True, dtype=np.float32):
+    def __init__(self, in1_features, in2_features, out_features, bias=True, device=None,
+                 dtype=None):
         super().__init__()
-        dtype = _parameter_dtype(dtype)
+        dtype = _parameter_dtype(dtype, device, "Bilinear")
         self.in1_features = _check_size(in1_features, "Bilinear", "in1_features", 0)
         self.in2_features = _check_size(in2_features, "Bilinear", "in2_features", 0)
         self.out_features = _check_size(out_features, "Bilinear", "out_features", 0)

@@ -70,9 +70,14 @@ def _check_size(value, layer, name, minimum):
     return int(value)
 
 
-def _parameter_dtype(dtype):
-    """A layer's ``dtype=`` argument: None means float32, torch's default dtype (passed on to
-    ``np.empty(shape, dtype=None)`` it would silently give float64)."""
+def _parameter_dtype(dtype, device=None, caller="Module"):
+    """A layer's ``device=`` and ``dtype=`` arguments (torch's factory_kwargs), the dtype
+    returned. dtype None means float32, torch's default dtype (passed on to
+    ``np.empty(shape, dtype=None)`` it would silently give float64). The device may be None or
+    the CPU ('cpu', 'cpu:0', ``torch.device('cpu')``); any other raises DeviceError naming
+    ``caller``, the layer (tinydl runs on the CPU only)."""
+    if device is not None:
+        _check_device(device, caller)
     return np.float32 if dtype is None else dtype
 
 
@@ -696,18 +701,23 @@ class _ModuleSequence(_NumberedMembers):
         self.add_module(name, module)
 
     def insert(self, index, module):
-        """Insert ``module`` before position ``index``, renumbering the rest."""
+        """Insert ``module`` before position ``index``, renumbering the rest. ``index`` must
+        lie in [-len, len], as torch asks (``list.insert`` would append or prepend)."""
         values = list(self._modules.values())
+        if not -len(values) <= index <= len(values):
+            raise IndexError(f"{type(self).__name__}.insert: index {index} is out of range for "
+                             f"{len(values)} modules (it must lie in [-{len(values)}, "
+                             f"{len(values)}])")
         values.insert(index, module)
         self._renumbered(values)
 
     def pop(self, index=-1):
-        """Remove the module at ``index`` (the last by default) and return it; the rest are
-        renumbered."""
-        values = list(self._modules.values())
-        module = values.pop(_check_index(index, len(values), type(self).__name__))
-        self._renumbered(values)
-        return module
+        """Remove the module(s) at ``index`` (an int, the last by default, or a slice) and
+        return them as ``self[index]`` gives them (a slice: a container of the same class);
+        the rest are renumbered."""
+        popped = self[index]
+        del self[index]
+        return popped
 
     def __delitem__(self, index):
         """Remove the module(s) at ``index`` (an int or a slice); the rest are renumbered
@@ -757,6 +767,11 @@ class Sequential(_ModuleSequence):
         """Replace the module at position ``index`` (keeping its name), as torch's."""
         names = list(self._modules)
         setattr(self, names[_check_index(index, len(names), "Sequential")], module)
+
+    def insert(self, index, module):
+        """Insert ``module`` before position ``index`` and return the Sequential, as torch's."""
+        super().insert(index, module)
+        return self
 
 
 

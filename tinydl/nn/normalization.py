@@ -36,10 +36,10 @@ class _NormBase(Module):
     expected_ndim = ()
     layout = ""
 
-    def __init__(self, num_features, eps, momentum, affine, track_running_stats, dtype,
-                 bias=True):
+    def __init__(self, num_features, eps, momentum, affine, track_running_stats, device,
+                 dtype, bias=True):
         super().__init__()
-        dtype = _parameter_dtype(dtype)
+        dtype = _parameter_dtype(dtype, device, type(self).__name__)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:  # bias=False (torch's keyword): a scale and no shift
@@ -100,8 +100,9 @@ class _NormBase(Module):
 
 class _BatchNorm(_NormBase):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, dtype=np.float32, *, bias=True):
-        super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype, bias)
+                 track_running_stats=True, device=None, dtype=None, *, bias=True):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device,
+                         dtype, bias)
 
     def forward(self, x):
         self._check_input(x)
@@ -138,8 +139,9 @@ class BatchNorm3d(_BatchNorm):
 
 class _InstanceNorm(_NormBase):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False,
-                 track_running_stats=False, dtype=np.float32, *, bias=True):
-        super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype, bias)
+                 track_running_stats=False, device=None, dtype=None, *, bias=True):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device,
+                         dtype, bias)
 
     def forward(self, x):
         if x.ndim == self.expected_ndim[0] - 1:  # one unbatched sample (C, *spatial), as torch
@@ -198,9 +200,9 @@ class LayerNorm(Module):
     """Layer normalisation over the trailing ``normalized_shape`` axes (Ba et al. 2016)."""
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
-                 dtype=np.float32):
+                 device=None, dtype=None):
         super().__init__()
-        dtype = _parameter_dtype(dtype)
+        dtype = _parameter_dtype(dtype, device, "LayerNorm")
         self.normalized_shape = _normalized_shape(normalized_shape, "LayerNorm")
         self.eps, self.elementwise_affine = eps, elementwise_affine
         if elementwise_affine:
@@ -230,9 +232,10 @@ class RMSNorm(Module):
     weight starts at 1 and there is no bias (torch has none either).
     """
 
-    def __init__(self, normalized_shape, eps=None, elementwise_affine=True, dtype=np.float32):
+    def __init__(self, normalized_shape, eps=None, elementwise_affine=True, device=None,
+                 dtype=None):
         super().__init__()
-        dtype = _parameter_dtype(dtype)
+        dtype = _parameter_dtype(dtype, device, "RMSNorm")
         self.normalized_shape = _normalized_shape(normalized_shape, "RMSNorm")
         self.eps, self.elementwise_affine = eps, elementwise_affine
         if elementwise_affine:
@@ -271,11 +274,13 @@ class LocalResponseNorm(Module):
 
 
 class GroupNorm(Module):
-    """Group normalisation (Wu & He 2018): per sample over groups of channels."""
+    """Group normalisation (Wu & He 2018): per sample over groups of channels. ``bias=False``
+    (torch's keyword) keeps the scale and drops the shift, as LayerNorm's."""
 
-    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, dtype=np.float32):
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None,
+                 dtype=None, *, bias=True):
         super().__init__()
-        dtype = _parameter_dtype(dtype)
+        dtype = _parameter_dtype(dtype, device, "GroupNorm")
         if num_channels % num_groups != 0:
             raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by "
                              f"num_groups ({num_groups})")
@@ -283,7 +288,10 @@ class GroupNorm(Module):
                                                                      eps, affine)
         if affine:
             self.weight = Parameter(np.ones(num_channels, dtype=dtype))
-            self.bias = Parameter(np.zeros(num_channels, dtype=dtype))
+            if bias:
+                self.bias = Parameter(np.zeros(num_channels, dtype=dtype))
+            else:
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -296,4 +304,5 @@ class GroupNorm(Module):
         return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
-        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+                f"bias={self.bias is not None}")
