@@ -166,9 +166,10 @@ def _decode(node, arrays, where=""):
                                       "a boolean, or is set on an array that is no Tensor")
         if tensor:
             if data.dtype.kind not in "biuf" or requires_grad and data.dtype.kind != "f":
-                raise _MalformedStructure(f"{name} is marked a Tensor{' requiring grad' if requires_grad else ''} "
-                                          f"but {key!r} holds {data.dtype} values")
-            if parameter:  # torch.load gives a saved Parameter back as one (registers on assignment)
+                marked = "a Tensor requiring grad" if requires_grad else "a Tensor"
+                raise _MalformedStructure(f"{name} is marked {marked} but {key!r} holds "
+                                          f"{data.dtype} values")
+            if parameter:  # as torch.load: a Parameter (registered when assigned to a module)
                 return _parameter_type()(Tensor._wrap(data), requires_grad=requires_grad)
             return Tensor(data, requires_grad=requires_grad)
         return data
