@@ -198,3 +198,26 @@ def test_normalizations_refuse_integer_input_naming_the_op(op, call):
     x = tinydl.Tensor(np.ones((2, 4, 3), np.int64))
     with pytest.raises(TypeError, match=rf"{op}: input of dtype int64 .* must be floating"):
         call(x)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("op", ["hardshrink", "softshrink"])
+def test_shrink_gradient_at_nan_and_the_band_edges_as_torch(op, dtype):
+    """0 at +-lambd and at a NaN, g elsewhere: torch's vectorized backward, which does a
+    contiguous tensor of 64 (whole blocks of SIMD vectors). Its scalar loop (short or strided
+    tensors) passes a NaN's gradient instead; tinydl follows the vectorized one."""
+    lambd = 0.5
+    x = np.tile(np.array([np.nan, lambd, -lambd, 0.2, 0.7, -0.9, np.inf, -np.inf]), 8)
+    x = x.astype(dtype)
+    g = np.random.default_rng(0).standard_normal(x.shape).astype(dtype)
+    xt = tinydl.Tensor(x, requires_grad=True)
+    out = getattr(F, op)(xt, lambd)
+    out.backward(tinydl.Tensor(g))
+    inside = (x >= -lambd) & (x <= lambd)
+    np.testing.assert_array_equal(xt.grad.data, np.where(inside | np.isnan(x), 0, g))
+    torch = pytest.importorskip("torch")
+    tx = torch.tensor(x, requires_grad=True)
+    tout = getattr(torch.nn.functional, op)(tx, lambd)
+    tout.backward(torch.tensor(g))
+    np.testing.assert_array_equal(out.data, tout.detach().numpy())
+    np.testing.assert_array_equal(xt.grad.data, tx.grad.numpy())

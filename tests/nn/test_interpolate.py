@@ -249,3 +249,38 @@ def test_nearest_2d_copies_a_kept_axis_and_halves_a_doubled_one_as_torch(scale_f
     want = torch.nn.functional.interpolate(torch.tensor(x), scale_factor=scale_factor,
                                            mode="nearest").numpy()
     np.testing.assert_array_equal(out, want)
+
+
+@pytest.mark.parametrize("mode,n", [("nearest", 1), ("nearest-exact", 1), ("linear", 1),
+                                    ("nearest", 2), ("nearest-exact", 2), ("bilinear", 2),
+                                    ("bicubic", 2), ("nearest", 3), ("trilinear", 3)])
+def test_numpy_float32_scale_factors_are_taken_as_python_floats_as_torch(mode, n):
+    """10 * np.float32(0.7) is 7.0 in float32 (NumPy keeps the type) but 6.99999988 with the
+    factor as a double, as torch takes it: 7 pixels where torch gives 6 (13 for 12 with 1.3).
+    Sizes 1-20 (1-8 in 3-d), the factor alone, in a tuple and in a list; float32 input."""
+    x10 = tinydl.Tensor(np.zeros((1, 1, 10), np.float32))
+    assert F.interpolate(x10, scale_factor=np.float32(0.7)).shape == (1, 1, 6)
+    assert F.interpolate(x10, scale_factor=np.float32(1.3), mode="linear").shape == (1, 1, 12)
+    assert nn.Upsample(scale_factor=np.float32(0.7))(x10).shape == (1, 1, 6)
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    for size in range(1, 21 if n < 3 else 9):
+        x = rng.standard_normal((1, 2) + (size,) * n).astype(np.float32)
+        for f in np.float32([0.3, 0.55, 0.7, 1.3, 1.7, 2.1, 2.5, 3.3]):
+            for factor in (f, (f,) * n, [f] * n):
+                try:
+                    want = torch.nn.functional.interpolate(torch.tensor(x), scale_factor=factor,
+                                                           mode=mode).numpy()
+                except RuntimeError:  # an empty output: tinydl raises too
+                    with pytest.raises(ValueError, match="empty output"):
+                        F.interpolate(tinydl.Tensor(x), scale_factor=factor, mode=mode)
+                    continue
+                got = F.interpolate(tinydl.Tensor(x), scale_factor=factor, mode=mode)
+                msg = f"{mode} size={size} scale_factor={factor!r}"
+                assert got.shape == want.shape, msg
+                np.testing.assert_allclose(got.data, want, rtol=0, atol=1e-5, err_msg=msg)
+    layer = nn.Upsample(scale_factor=np.float32(1.3), mode=mode, recompute_scale_factor=True)
+    x = rng.standard_normal((1, 2) + (10,) * n).astype(np.float32)
+    want = torch.nn.Upsample(scale_factor=np.float32(1.3), mode=mode,
+                             recompute_scale_factor=True)(torch.tensor(x)).numpy()
+    np.testing.assert_allclose(layer(tinydl.Tensor(x)).data, want, rtol=0, atol=1e-5)

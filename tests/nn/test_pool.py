@@ -486,3 +486,112 @@ def test_max_unpool_errors_name_the_op():
     with pytest.raises(ValueError, match=r"max_unpool3d: expected input of shape "
                                          r"\(N, C, D, H, W\) or \(C, D, H, W\)"):
         F.max_unpool3d(tinydl.zeros(2, 2, 2), tinydl.Tensor(np.zeros((2, 2, 2), np.int64)), 2)
+
+
+_POOL_SHAPES = {1: (2, 3, 9), 2: (2, 3, 7, 6), 3: (1, 2, 5, 4, 6)}
+
+
+@pytest.mark.parametrize("name, kw", [
+    ("max_pool1d", dict(kernel_size=np.int64(3), stride=np.int32(2), padding=np.int64(1),
+                        dilation=np.int64(1))),
+    ("avg_pool1d", dict(kernel_size=np.int64(3), stride=np.int32(2), padding=np.int64(1))),
+    ("max_pool2d", dict(kernel_size=2, stride=np.int64(2))),
+    ("max_pool2d", dict(kernel_size=np.int64(3), stride=(np.int32(1), np.int64(2)),
+                        padding=np.int64(1), dilation=np.int32(2))),
+    ("avg_pool2d", dict(kernel_size=2, stride=np.int32(2))),
+    ("avg_pool2d", dict(kernel_size=np.int64(3), stride=np.int64(2), padding=np.int32(1))),
+    ("max_pool3d", dict(kernel_size=2, stride=np.int64(2))),
+    ("max_pool3d", dict(kernel_size=np.int32(3), stride=np.int64(1), padding=np.int64(1),
+                        dilation=np.int64(1))),
+    ("avg_pool3d", dict(kernel_size=2, stride=np.int64(2))),
+    ("avg_pool3d", dict(kernel_size=np.int64(3), stride=np.int32(2), padding=np.int64(1))),
+    ("lp_pool1d", dict(norm_type=2, kernel_size=np.int64(3), stride=np.int64(2))),
+    ("lp_pool2d", dict(norm_type=2, kernel_size=np.int64(2), stride=np.int64(2))),
+    ("lp_pool3d", dict(norm_type=2, kernel_size=2, stride=np.int32(1))),
+])
+def test_pools_take_numpy_integer_sizes_as_torch(name, kw):
+    """A NumPy integer stride made ``stride == ()`` an empty array, whose truth value NumPy
+    refuses: a bare "truth value of an empty array is ambiguous" from every 2-D and 3-D pool."""
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(5).standard_normal(_POOL_SHAPES[int(name[-2])])
+    _against_torch(lambda t: getattr(F, name)(t, **kw),
+                   lambda t: getattr(torch.nn.functional, name)(t, **kw), x)
+
+
+@pytest.mark.parametrize("name, kw", [
+    ("max_pool2d", dict(kernel_size=(2,))),
+    ("max_pool2d", dict(kernel_size=[3], stride=(1,), padding=(1,), dilation=(2,))),
+    ("max_pool2d", dict(kernel_size=2, stride=[])),
+    ("max_pool2d", dict(kernel_size=(3, 2), stride=())),
+    ("avg_pool2d", dict(kernel_size=(2,), stride=[1], padding=(1,))),
+    ("avg_pool2d", dict(kernel_size=(3, 2), stride=[])),
+    ("max_pool3d", dict(kernel_size=(2,), stride=(1,), padding=(1,), dilation=(1,))),
+    ("max_pool3d", dict(kernel_size=2, stride=[])),
+    ("avg_pool3d", dict(kernel_size=(2,))),
+    ("avg_pool3d", dict(kernel_size=2, stride=[1], padding=(1,))),
+    ("avg_pool3d", dict(kernel_size=(2, 3, 2), stride=[])),
+    ("max_pool1d", dict(kernel_size=2, stride=[])),
+    ("avg_pool1d", dict(kernel_size=2, stride=())),
+    ("lp_pool1d", dict(norm_type=2, kernel_size=2, stride=[])),
+    ("lp_pool2d", dict(norm_type=2, kernel_size=2, stride=(1,))),
+    ("lp_pool3d", dict(norm_type=2, kernel_size=2, stride=[])),
+])
+def test_pools_take_torch_one_element_sizes_and_empty_stride(name, kw):
+    """torch's pools take a 1-element tuple or list for all axes, and ``stride=[]`` or ``()``
+    (its own default spelling) for the kernel size; tinydl raised TypeError."""
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(6).standard_normal(_POOL_SHAPES[int(name[-2])])
+    _against_torch(lambda t: getattr(F, name)(t, **kw),
+                   lambda t: getattr(torch.nn.functional, name)(t, **kw), x)
+
+
+def test_lp_pool_2d_3d_refuse_a_one_element_kernel_as_torch():
+    """torch's lp_pool2d/3d unpack kernel_size into 2 or 3 sizes, so (2,) is an error there,
+    though the pools they run take it."""
+    with pytest.raises(TypeError, match=r"lp_pool2d: kernel_size must be an int or a tuple "
+                                        r"of 2 ints, got \(2,\)"):
+        F.lp_pool2d(tinydl.zeros(1, 1, 4, 4), 2, (2,))
+    with pytest.raises(TypeError, match=r"lp_pool3d: kernel_size must be an int or a tuple "
+                                        r"of 3 ints, got \[2\]"):
+        F.lp_pool3d(tinydl.zeros(1, 1, 4, 4, 4), 2, [2])
+
+
+@pytest.mark.parametrize("p", [2, 1.5, float("inf")])
+@pytest.mark.parametrize("name, shape, kernel, stride", [
+    ("lp_pool2d", (1, 1, 2, 6), (3, 2), (2, 1)),  # the report's case: torch gives (1, 1, 1, 5)
+    ("lp_pool2d", (2, 3, 5, 2), (2, 3), 2),
+    ("lp_pool1d", (2, 3, 2), 3, 2),
+    ("lp_pool1d", (2, 3, 5), 3, 4),
+])
+def test_lp_pool_ceil_mode_takes_a_kernel_longer_than_the_input_as_torch(name, shape, kernel,
+                                                                         stride, p):
+    """It raised "kernel does not fit" where avg_pool and max_pool (and torch's lp_pool) make
+    a window cut short by the edge; the sum over it is scaled up to a full window's."""
+    x = np.abs(np.random.default_rng(7).standard_normal(shape)) + 0.1
+    out = getattr(F, name)(tinydl.Tensor(x), p, kernel, stride, ceil_mode=True)
+    if shape == (1, 1, 2, 6):
+        assert out.shape == (1, 1, 1, 5)
+    torch = pytest.importorskip("torch")
+    _against_torch(lambda t: getattr(F, name)(t, p, kernel, stride, ceil_mode=True),
+                   lambda t: getattr(torch.nn.functional, name)(t, p, kernel, stride,
+                                                                 ceil_mode=True), x, rtol=1e-10)
+
+
+def test_lp_pool3d_ceil_mode_kernel_longer_than_the_input_as_torch():
+    """Along every axis lp_pool3d runs max_pool3d for p = inf, which takes such a kernel, and
+    avg_pool3d otherwise, which refuses it (so does torch's); avg_pool3d had let one through
+    along H and W (its avg_pool2d of each depth slice takes it)."""
+    x = np.abs(np.random.default_rng(8).standard_normal((1, 2, 4, 2, 5))) + 0.1
+    calls = [("lp_pool3d", lambda f, t: f.lp_pool3d(t, 2, (2, 3, 2), 2, ceil_mode=True)),
+             ("avg_pool3d", lambda f, t: f.avg_pool3d(t, (2, 3, 2), 2, ceil_mode=True)),
+             ("avg_pool3d", lambda f, t: f.avg_pool3d(t, (2, 3, 2), 1, padding=1))]
+    for name, call in calls:
+        with pytest.raises(ValueError, match=name + r": kernel \(2, 3, 2\) does not fit"):
+            call(F, tinydl.Tensor(x))
+    torch = pytest.importorskip("torch")
+    for _, call in calls:
+        with pytest.raises(RuntimeError, match="smaller than kernel size"):
+            call(torch.nn.functional, torch.tensor(x))
+    _against_torch(lambda t: F.lp_pool3d(t, float("inf"), (2, 3, 2), 2, ceil_mode=True),
+                   lambda t: torch.nn.functional.lp_pool3d(t, float("inf"), (2, 3, 2), 2,
+                                                           ceil_mode=True), x)

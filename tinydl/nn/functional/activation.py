@@ -136,7 +136,11 @@ class Shrink(Function):
     """Hard (x) or soft (x - lambd sign(x)) shrinkage outside [-lambd, lambd], 0 inside;
     dx = g where |x| > lambd, 0 elsewhere (at +-lambd too).
 
-    A NaN keeps its value and gets no gradient, as in torch's kernels.
+    A NaN keeps its value and gets no gradient, as from torch's vectorized backward
+    (``(x < -lambd | x > lambd) & g``), which does contiguous tensors but for a few trailing
+    elements. torch is not consistent: its scalar loop (``-lambd <= x <= lambd ? 0 : g``),
+    which does those elements, tensors shorter than a block of SIMD vectors and strided
+    inputs or gradients, passes a NaN's gradient.
     """
 
     retain_output = False

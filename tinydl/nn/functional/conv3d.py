@@ -159,9 +159,13 @@ def _pool3d_setup(x, kernel_size, stride, padding, dilation, ceil_mode, caller):
     depth, k, s, p, d = x.shape[-3], kernel[0], stride[0], padding[0], dilation[0]
     out_d = _conv.axis_length(depth, k, s, p, d, ceil_mode)
     # A window longer than the padded depth: torch's max_pool3d takes one that ceil_mode lets
-    # overhang the end (as max_pool2d does along H and W); its avg_pool3d refuses it.
+    # overhang the end (as max_pool2d does along H and W); its avg_pool3d refuses a kernel
+    # longer than the input itself along any axis, padding or not (avg_pool2d, which it runs
+    # on each depth slice, would let one overhang along H and W).
     overhang = ceil_mode and caller == "max_pool3d" and out_d >= 1
-    if depth + 2 * p - d * (k - 1) - 1 < 0 and not overhang:
+    longer_than_input = any(size < length for size, length in zip(x.shape[-3:], kernel))
+    if ((depth + 2 * p - d * (k - 1) - 1 < 0 and not overhang)
+            or (caller == "avg_pool3d" and longer_than_input)):
         raise ValueError(f"{caller}: kernel {kernel} does not fit the input of shape {x.shape}")
     return kernel, stride, padding, dilation, out_d
 

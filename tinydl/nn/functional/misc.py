@@ -367,7 +367,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     (N, C, D, H, W); ``'linear'`` on (N, C, L); ``'bilinear'`` and ``'bicubic'`` (Keys,
     A = -0.75, taps clamped at the border, as torch) on (N, C, H, W); ``'trilinear'`` on
     (N, C, D, H, W). Give exactly one of ``size`` and ``scale_factor``; the output length is
-    ``floor(in * scale_factor)``, and the source coordinate of output o is
+    ``floor(in * scale_factor)`` (a factor taken as a Python float, as torch takes it, NumPy
+    float32 ones too), and the source coordinate of output o is
     ``(o + 0.5) / scale_factor - 0.5`` (or with in/out when ``size`` is given or
     ``recompute_scale_factor``), or ``o * (in-1)/(out-1)`` with ``align_corners=True``.
 
@@ -407,6 +408,11 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             scale_factor)
         if len(factors) != n or any(f <= 0 for f in factors):
             raise ValueError(f"interpolate: bad scale_factor {scale_factor!r}")
+        # torch hands its kernels the factors as doubles: a np.float32 0.7 is 0.69999998..,
+        # so 10 pixels give 6, where float32 arithmetic (NumPy keeps it) would round to 7.
+        # (torch's F.interpolate with recompute_scale_factor multiplies in Python and gets 7;
+        # its nn.Upsample converts to float first and gets 6, as here.)
+        factors = tuple(float(f) for f in factors)
         out_sizes = tuple(int(math.floor(s * f)) for s, f in zip(spatial, factors))
         if min(out_sizes) < 1:
             raise ValueError(f"interpolate: scale_factor {scale_factor!r} gives an empty "

@@ -22,13 +22,29 @@ from tinydl.ops import conv as _conv
 from tinydl.tensor import Tensor
 
 
+def _default_stride(stride):
+    """Whether ``stride`` asks for the kernel size: None, or torch's other spelling of it, an
+    empty tuple or list (tested by type: ``stride == ()`` on a NumPy integer is an array)."""
+    return stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0)
+
+
+def _one_for_all(value, n):
+    """A one-element tuple or list stands for its entry on all n axes, as in torch's pools."""
+    if n > 1 and isinstance(value, (tuple, list)) and len(value) == 1:
+        return value[0]
+    return value
+
+
 def _pool_args(n, kernel_size, stride, padding, dilation, caller):
     """kernel, stride (the kernel by default), padding and dilation as n-tuples, checked as
-    torch checks them: padding at most half the (dilated) kernel."""
-    kernel = _tuple(kernel_size, n, caller, "kernel_size", 1)
-    stride = kernel if stride is None or stride == () else _tuple(stride, n, caller, "stride", 1)
-    padding = _tuple(padding, n, caller, "padding", 0)
-    dilation = _tuple(dilation, n, caller, "dilation", 1)
+    torch checks them: padding at most half the (dilated) kernel. Each is an int (NumPy's
+    too), n ints, or one int in a tuple or list for all axes; stride may also be ``()`` or
+    ``[]`` for the default, as in torch."""
+    kernel = _tuple(_one_for_all(kernel_size, n), n, caller, "kernel_size", 1)
+    stride = kernel if _default_stride(stride) else _tuple(_one_for_all(stride, n), n, caller,
+                                                            "stride", 1)
+    padding = _tuple(_one_for_all(padding, n), n, caller, "padding", 0)
+    dilation = _tuple(_one_for_all(dilation, n), n, caller, "dilation", 1)
     for k, p, d in zip(kernel, padding, dilation):
         if p > (d * (k - 1) + 1) // 2:
             raise ValueError(f"{caller}: padding {padding} must be at most half the kernel size "
@@ -87,7 +103,7 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     (C, L)); with ``return_indices`` also the index (into L) of every maximum, as torch."""
     x = _tensor(input, "max_pool1d")
     _check_ndim(x, (2, 3), "max_pool1d", "(N, C, L)")
-    stride = kernel_size if stride is None else stride
+    stride = kernel_size if _default_stride(stride) else stride
     pair = lambda v, fill: (fill, _tuple(v, 1, "max_pool1d", "size", 0)[0])
     # (N, C, L) or (C, L) -> (..., 1, L): max_pool2d takes both batched and unbatched
     with as_1d("max_pool1d", "max_pool2d"):
@@ -153,7 +169,7 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     """Mean over each window of a sequence: (N, C, L) -> (N, C, Lo) (also unbatched (C, L))."""
     x = _tensor(input, "avg_pool1d")
     _check_ndim(x, (2, 3), "avg_pool1d", "(N, C, L)")
-    stride = kernel_size if stride is None else stride
+    stride = kernel_size if _default_stride(stride) else stride
     pair = lambda v, fill: (fill, _tuple(v, 1, "avg_pool1d", "size", 0)[0])
     with as_1d("avg_pool1d", "avg_pool2d"):
         out = avg_pool2d(x.expand_dims(-2), pair(kernel_size, 1), pair(stride, 1),
@@ -368,8 +384,20 @@ def _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, n, avg_pool, max_
                          f"p-norm), got {norm_type!r}")
     layout = _SPATIAL[n][0]
     _check_ndim(x, (n + 1, n + 2), caller, f"{layout} or {layout.replace('N, ', '')}")
+    if n > 1 and isinstance(kernel_size, (tuple, list)) and len(kernel_size) == 1:
+        # torch's lp_pool2d/3d unpack kernel_size into n sizes (for the kernel's volume): the
+        # pools' one size for all axes is an error there
+        raise TypeError(f"{caller}: kernel_size must be an int or a tuple of {n} ints, got "
+                        f"{kernel_size!r}")
     kernel, stride, _, _ = _pool_args(n, kernel_size, stride, 0, 1, caller)
-    if any(size < k for size, k in zip(x.shape[-n:], kernel)):
+    # The rule of the pools torch runs: with ceil_mode a kernel longer than the input still
+    # makes one window, cut short by the edge (its sum scaled up to a full one's below),
+    # except in avg_pool3d (finite p in 3-D), which refuses a kernel longer than the input.
+    spatial = x.shape[-n:]
+    longer = any(size < k for size, k in zip(spatial, kernel))
+    if (any(_conv.axis_length(size, k, s, 0, 1, ceil_mode) < 1
+            for size, k, s in zip(spatial, kernel, stride))
+            or (n == 3 and longer and abs(norm_type) != math.inf)):
         raise ValueError(f"{caller}: kernel {kernel} does not fit the input of shape {x.shape}")
     if norm_type == math.inf:
         return max_pool(x.abs(), kernel, stride, 0, 1, ceil_mode)
