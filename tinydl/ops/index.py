@@ -38,11 +38,16 @@ def _tensor_item(t):
     return data
 
 
+_BASIC = frozenset((slice, int, type(None), type(Ellipsis)))  # (not bool: a 0-d mask)
+
+
 def _normalize_index(index, shape):
     """The index with Tensors, lists and nested tuples as arrays and boolean masks replaced by
     their integer positions (so the gradient can use ``np.add.at``). A mask must match the
     lengths of the axes it covers, as NumPy and torch require."""
     items = index if isinstance(index, tuple) else (index,)
+    if all(type(item) in _BASIC for item in items):  # x[lo:hi], x[:, 0]: nothing to convert
+        return items
     arrays = []
     for item in items:
         if isinstance(item, Tensor):  # (a mask becomes new position arrays below)
