@@ -1005,3 +1005,49 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 from tinydl.grad_mode import (enable_grad, inference_mode, no_grad,  # noqa: E402,F401
                               set_grad_enabled)
+
+
+class _ZeroDependence(Function):
+    """``g`` as it is, depending on ``anchors`` with derivative zero (``depends_on``)."""
+
+    retain_inputs = ()
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, g, *anchors):
+        return g
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (grad,) + tuple(Tensor._wrap(np.zeros(a.shape, a.dtype)) for a in ctx.inputs[1:])
+
+
+def depends_on(grad, *anchors):
+    """``grad``, recorded as depending on ``anchors`` with derivative zero, while a gradient
+    is being differentiated (``create_graph``); otherwise ``grad`` itself, at once.
+
+    A gate read off a value (ReLU's ``y > 0``, max pooling's winners, ``sign(x)`` for abs)
+    is a constant array, so the gradient it makes did not depend on that value, and a second
+    ``grad`` in x (the Hessian of a ReLU network in its input, a penalty's gradient in the
+    input) said x was not used. torch's backward formulas take the value as an input
+    (``threshold_backward(g, y, 0)``), so its gradient depends on it, with derivative zero,
+    and the second derivative is zeros. The ops whose torch formula reads the value tie it
+    here: ReLU, hardtanh (ReLU6), threshold, the shrinks, leaky ReLU, PReLU, abs, the 1-norm
+    and max pooling 1-3d (not yet adaptive or fractional max pooling); not clamp, max or the
+    rounding ops, whose torch gradients are constants too. An anchor that its op did not
+    retain (an ``_Edge``) is stood for by a tensor of its node, without its values.
+    """
+    if not _grad_mode.enabled:
+        return grad
+    live = []
+    for a in anchors:
+        if isinstance(a, Tensor) and a._requires_grad:
+            if type(a) is _Edge:
+                stand = Tensor._wrap(np.broadcast_to(np.zeros((), a._dtype), a._shape), True)
+                stand._ctx = a._ctx
+                a = stand
+            live.append(a)
+    if not live:
+        return grad
+    return _ZeroDependence.apply(grad if isinstance(grad, Tensor) else Tensor._wrap(grad),
+                                 *live)

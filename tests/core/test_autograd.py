@@ -1167,3 +1167,62 @@ def test_random_fills_refuse_parameters_out_of_their_domain_naming_the_op(fill, 
     torch = pytest.importorskip("torch")
     with pytest.raises(RuntimeError):
         fill(torch.zeros(3))
+
+
+_TIED = {  # (tinydl, torch) ops whose torch backward formula reads the value it gates by
+    "relu": ("relu", "relu"), "relu6": ("relu6", "relu6"), "hardtanh": ("hardtanh", "hardtanh"),
+    "threshold": (lambda F, x: F.threshold(x, 0.1, 2.0), lambda F, x: F.threshold(x, 0.1, 2.0)),
+    "hardshrink": ("hardshrink", "hardshrink"), "softshrink": ("softshrink", "softshrink"),
+    "leaky_relu": ("leaky_relu", "leaky_relu"),
+    "rrelu_eval": (lambda F, x: F.rrelu(x, training=False),
+                   lambda F, x: F.rrelu(x, training=False)),
+    "abs": (lambda F, x: x.abs(), lambda F, x: x.abs()),
+    "norm1": (lambda F, x: x.norm(1), lambda F, x: x.norm(1)),
+    "max_pool2d": (lambda F, x: F.max_pool2d(x, 2), lambda F, x: F.max_pool2d(x, 2)),
+    "max_pool1d": (lambda F, x: F.max_pool1d(x.flatten(2), 2),
+                   lambda F, x: F.max_pool1d(x.flatten(2), 2)),
+}
+
+
+@pytest.mark.parametrize("name", list(_TIED))
+def test_second_derivative_through_a_gate_is_zeros_not_unused_as_torch(name):
+    # grad(grad(f(x).sum(), x, create_graph=True)[0].sum(), x): the gate is read off x (or
+    # the output), so torch's gradient depends on x with derivative zero; tinydl's was a
+    # constant and grad said x was not used
+    import tinydl.nn.functional as F
+    ours = _TIED[name][0]
+    ours = getattr(F, ours) if isinstance(ours, str) else (lambda fn: lambda x: fn(F, x))(ours)
+    data = np.random.default_rng(0).standard_normal((2, 1, 4, 4))
+    x = td.tensor(data, requires_grad=True)
+    (g,) = td.grad(ours(x).sum(), x, create_graph=True)
+    assert g.requires_grad
+    (h,) = td.grad(g.sum(), x)
+    assert np.array_equal(h.data, np.zeros_like(data))
+    try:
+        import torch
+        import torch.nn.functional as tF
+    except ImportError:
+        return
+    theirs = _TIED[name][1]
+    theirs = getattr(tF, theirs) if isinstance(theirs, str) else \
+        (lambda fn: lambda x: fn(tF, x))(theirs)
+    xt = torch.tensor(data, requires_grad=True)
+    (gt,) = torch.autograd.grad(theirs(xt).sum(), xt, create_graph=True)
+    np.testing.assert_allclose(g.data, gt.detach().numpy(), rtol=1e-12)
+    assert gt.requires_grad and not torch.autograd.grad(gt.sum(), xt)[0].any()
+
+
+def test_input_hessian_of_a_relu_cnn_is_zeros_also_through_unretained_inputs():
+    # max pooling does not retain its input: a large one is an _Edge in the graph, which the
+    # tie stands for by a tensor of its node
+    import tinydl.nn as nn
+    td.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                        nn.Linear(4 * 15 * 15, 1)).double()
+    x = td.tensor(np.random.default_rng(1).standard_normal((8, 1, 32, 32)), requires_grad=True)
+    (g,) = td.grad(net(x).sum(), x, create_graph=True)
+    # an input-gradient penalty's gradient in the input
+    (h,) = td.grad((g * g).sum(), x, retain_graph=True)
+    assert h.shape == x.shape and not h.data.any()
+    (h_w,) = td.grad((g * g).sum(), net[0].weight)  # the weights' part is not zero
+    assert h_w.data.any()

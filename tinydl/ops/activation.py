@@ -17,7 +17,7 @@ import numpy as np
 # scipy.special is imported inside the functions that use it: importing it takes about 0.2 s,
 # half of ``import tinydl``.
 
-from tinydl.autograd import Function
+from tinydl.autograd import Function, depends_on
 from tinydl.ops._checks import _check_float_dtypes, _tensor
 from tinydl.ops._util import (as_tensor, exact_for_integers, floating, normalize_axes,
                               torch_names, unbroadcast)
@@ -147,7 +147,8 @@ class ReLU(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return (_gate(g, ctx.output.data <= 0, keep=False),)  # a NaN passes, as in torch
+        # a NaN passes, as in torch; tied to the output as torch's threshold_backward(g, y, 0)
+        return (depends_on(_gate(g, ctx.output.data <= 0, keep=False), ctx.output),)
 
 
 def relu(x):
@@ -172,7 +173,7 @@ class LeakyReLU(Function):
     def backward(ctx, g):
         x = ctx.inputs[0]
         scale = np.where(x.data > 0, 1.0, ctx.slope).astype(g.dtype)
-        return (g * Tensor._wrap(scale),)
+        return (depends_on(g * Tensor._wrap(scale), x),)
 
 
 def leaky_relu(x, negative_slope=0.01):
@@ -301,7 +302,8 @@ class Hardtanh(Function):
     def backward(ctx, g):
         y = ctx.output.data
         lo, hi = ctx.bounds
-        return (_gate(g, (y <= lo) | (y >= hi), keep=False),)  # a NaN passes, as in torch
+        out = ctx.output  # a NaN passes, as in torch; tied to it as torch's (depends_on)
+        return (depends_on(_gate(g, (y <= lo) | (y >= hi), keep=False), out),)
 
 
 def hardtanh(x, min_val=-1.0, max_val=1.0):
@@ -657,7 +659,7 @@ class PReLU(Function):
     def backward(ctx, g):
         x, w = ctx.inputs
         positive = x.data > 0
-        return (where(positive, g, g * w) if x.requires_grad else None,
+        return (depends_on(where(positive, g, g * w), x) if x.requires_grad else None,
                 unbroadcast(where(positive, 0.0, g * x), w.shape) if w.requires_grad else None)
 
 

@@ -14,7 +14,7 @@ import numpy as np
 # scipy.special is imported inside the functions that use it: importing it takes about 0.2 s,
 # half of ``import tinydl``.
 
-from tinydl.autograd import Function
+from tinydl.autograd import Function, depends_on
 from tinydl.ops._util import (DEFAULT_FLOAT, DtypeError, ShapeError, as_number, as_tensor,
                                as_tensor_beside, check_broadcast, floating, held_array,
                                promote_operands, shape_of, unbroadcast)
@@ -403,7 +403,8 @@ class Abs(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return (g * Tensor._wrap(_sgn(ctx.inputs[0].data)),)
+        x = ctx.inputs[0]
+        return (depends_on(g * Tensor._wrap(_sgn(x.data)), x),)  # tied as torch's
 
 
 def _sgn(data):

@@ -19,7 +19,7 @@ edge are handled by extra padding (``tinydl.ops.conv.pad``).
 import numpy as np
 
 from tinydl import backends
-from tinydl.autograd import Function
+from tinydl.autograd import Function, depends_on
 from tinydl.ops.conv import crop, image_chunks, in_parallel, offsets, pad, padded_size
 
 
@@ -166,7 +166,7 @@ class MaxPool2d(Function):
     @staticmethod
     def backward(ctx, grad):
         gx = MaxUnpool2d.apply(grad, ctx.geom, ctx.x_shape, indices=ctx.indices)
-        return gx, None, None
+        return depends_on(gx, ctx.inputs[0]), None, None  # tied to x as torch's
 
 
 class MaxUnpool2d(Function):

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from tinydl.autograd import Function
+from tinydl.autograd import Function, depends_on
 from tinydl.ops._util import (DEFAULT_FLOAT, as_input, exact_for_integers, expand_reduced,
                               floating, keepdims_shape, normalize_axes, refused_spelling,
                               sum_arrays, torch_dim_spelled, torch_names)
@@ -574,7 +574,7 @@ class VectorNorm(Function):
             return (Tensor._wrap(np.zeros(x.shape, g.dtype)),)
         sign = Tensor._wrap(_sgn(x.data))  # 0 at a NaN, as torch's sgn
         if p == 1:
-            return (g * sign,)
+            return (depends_on(g * sign, x),)  # tied to x as torch's (see depends_on)
         y = expand_reduced(ctx.output, x.shape, ctx.axes, ctx.keepdims)
         y_zero = y.data == 0
         safe_y = where(y_zero, 1.0, y)

@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 
 from tinydl import ops
-from tinydl.autograd import Function
+from tinydl.autograd import Function, depends_on
 from tinydl.ops._checks import _check_fill_fits, _tensor
 from tinydl.ops._util import axis_or_dim, floating, normalize_axes
 from tinydl.ops.elementwise import _gate
@@ -154,7 +154,8 @@ class Shrink(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return (_gate(g, np.abs(ctx.inputs[0].data) > ctx.lambd),)
+        x = ctx.inputs[0]
+        return (depends_on(_gate(g, np.abs(x.data) > ctx.lambd), x),)  # tied as torch's
 
 
 def hardshrink(input, lambd=0.5):
@@ -185,7 +186,8 @@ class Threshold(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return (_gate(g, ctx.inputs[0].data <= ctx.threshold, keep=False),)
+        x = ctx.inputs[0]
+        return (depends_on(_gate(g, x.data <= ctx.threshold, keep=False), x),)  # as torch's
 
 
 def _threshold(x, threshold, value):
