@@ -518,25 +518,30 @@ class Tensor:
         """Cast to ``other``'s dtype."""
         return _ops.astype(self, other.dtype)
 
-    def new_zeros(self, *shape, dtype=None, requires_grad=False):
-        """Zeros of ``shape`` with this tensor's dtype (unless ``dtype`` is given)."""
+    def new_zeros(self, *shape, size=None, dtype=None, requires_grad=False):
+        """Zeros of ``shape`` (torch's keyword: ``size=``) with this tensor's dtype (unless
+        ``dtype`` is given)."""
         from tinydl.factories import zeros
-        return zeros(*shape, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        return zeros(*_sizes(shape, size, "new_zeros", "size"), dtype=dtype or self.dtype,
+                     requires_grad=requires_grad)
 
-    def new_ones(self, *shape, dtype=None, requires_grad=False):
-        """Ones of ``shape`` with this tensor's dtype (unless ``dtype`` is given)."""
+    def new_ones(self, *shape, size=None, dtype=None, requires_grad=False):
+        """Ones of ``shape`` (``size=``) with this tensor's dtype (unless ``dtype`` is given)."""
         from tinydl.factories import ones
-        return ones(*shape, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        return ones(*_sizes(shape, size, "new_ones", "size"), dtype=dtype or self.dtype,
+                    requires_grad=requires_grad)
 
-    def new_full(self, shape, fill_value, dtype=None, requires_grad=False):
+    def new_full(self, size, fill_value, dtype=None, requires_grad=False):
         from tinydl.factories import full
-        return full(shape, fill_value, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        return full(size, fill_value, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
     # torch's other conveniences (comparison family)
-    def new_empty(self, *shape, dtype=None, requires_grad=False):
-        """An uninitialised tensor of ``shape`` with this tensor's dtype (unless ``dtype``)."""
+    def new_empty(self, *shape, size=None, dtype=None, requires_grad=False):
+        """An uninitialised tensor of ``shape`` (``size=``) with this tensor's dtype (unless
+        ``dtype``)."""
         from tinydl.factories import empty
-        return empty(*shape, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        return empty(*_sizes(shape, size, "new_empty", "size"), dtype=dtype or self.dtype,
+                     requires_grad=requires_grad)
 
     def new_tensor(self, data, dtype=None, requires_grad=False):
         """A new tensor (a copy, outside any graph) of ``data``, with this tensor's dtype
@@ -1312,8 +1317,10 @@ class Tensor:
     def erf(self):
         return _ops.erf(self)
 
-    def clip(self, a_min=None, a_max=None):
-        return _ops.clip(self, a_min, a_max)
+    def clip(self, a_min=None, a_max=None, *, min=None, max=None):  # noqa: A002
+        """NumPy's ``clip(a_min, a_max)``; torch's (and NumPy 2's) ``min=``/``max=`` too."""
+        return _ops.clip(self, _one_of(a_min, min, "clip", "a_min", "min"),
+                         _one_of(a_max, max, "clip", "a_max", "max"))
 
     def clamp(self, min=None, max=None):  # noqa: A002 (torch's names)
         """Clamp to [min, max] (torch's name for ``clip``)."""
@@ -1376,21 +1383,22 @@ class Tensor:
     def argmin(self, *args, **kwargs):
         return _ops.argmin(self, *args, **kwargs)
 
-    def reshape(self, *shape):
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
+    def reshape(self, *shape, **kwargs):
+        shape = _sizes(shape, kwargs.pop("shape", None), "reshape", "shape", kwargs)
         return _ops.reshape(self, shape)
 
-    def view(self, *shape):
+    def view(self, *shape, **kwargs):
         """torch's ``view``: the same array seen with a new shape (one entry may be -1).
 
         As in torch, a shape that the strides cannot give without a copy (most reshapes of a
         transpose, permute or step slice) raises: a silent copy would break the aliasing a
         caller of ``view`` counts on (a write through the result would not reach this
         tensor). ``reshape`` copies where it must. ``view(dtype)`` (torch's reinterpretation
-        of the bits) is refused: ``.to(dtype)`` converts the values."""
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
+        of the bits) is refused: ``.to(dtype)`` converts the values. ``size=`` is torch's
+        keyword."""
+        if "dtype" in kwargs:
+            shape = (kwargs.pop("dtype"),)
+        shape = _sizes(shape, kwargs.pop("size", None), "view", "size", kwargs)
         if len(shape) == 1 and isinstance(shape[0], (type, np.dtype, str)):
             raise TypeError(f"view({shape[0]!r}): tinydl does not reinterpret a tensor's bits "
                             "as another dtype (torch's view(dtype)); .to(dtype) converts the "
@@ -1427,10 +1435,9 @@ class Tensor:
             return _ops.swapaxes(self, *axes)
         return _ops.transpose(self, axes or None)
 
-    def permute(self, *dims):
-        """Reorder the axes (torch's name for ``transpose(axes)``)."""
-        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
-            dims = tuple(dims[0])
+    def permute(self, *dims, **kwargs):
+        """Reorder the axes (torch's name for ``transpose(axes)``; ``dims=`` too)."""
+        dims = _sizes(dims, kwargs.pop("dims", None), "permute", "dims", kwargs)
         if len(dims) != self.ndim:
             raise _ops._util.ShapeError(f"permute: {len(dims)} dims given for a tensor of "
                                         f"{self.ndim} dimensions (shape {self.shape})")
@@ -1464,10 +1471,9 @@ class Tensor:
     def broadcast_to(self, shape):
         return _ops.broadcast_to(self, shape)
 
-    def expand(self, *sizes):
-        """torch's ``expand``: broadcast to ``sizes``; -1 keeps that axis' length."""
-        if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
-            sizes = tuple(sizes[0])
+    def expand(self, *sizes, **kwargs):
+        """torch's ``expand``: broadcast to ``sizes`` (``size=``); -1 keeps that axis' length."""
+        sizes = _sizes(sizes, kwargs.pop("size", None), "expand", "size", kwargs)
         lead = len(sizes) - self.ndim
         if lead < 0:
             raise ValueError(f"expand: {len(sizes)} sizes given for a tensor of shape "
@@ -1479,22 +1485,32 @@ class Tensor:
         return _ops.broadcast_to(self, shape)
 
     # ----------------------------------------------------------------- movement (torch names)
-    def flip(self, *dims):
-        """Reverse the order along ``dims`` (all axes when none are given)."""
+    def flip(self, *dims, **kwargs):
+        """Reverse the order along ``dims`` (torch's ``dims=`` too; all axes when none are
+        given)."""
+        if "dims" in kwargs:
+            dims = _sizes(dims, kwargs.pop("dims"), "flip", "dims", kwargs)
+        elif kwargs:
+            _sizes(dims, None, "flip", "dims", kwargs)
         return _ops.flip(self, dims[0] if len(dims) == 1 else (dims or None))
 
     def roll(self, shifts, dims=None):
         return _ops.roll(self, shifts, dims)
 
-    def repeat(self, *sizes):
-        """torch's ``repeat``: tile the tensor ``sizes`` times along each axis.
+    def repeat(self, *sizes, **kwargs):
+        """torch's ``repeat``: tile the tensor ``sizes`` (``repeats=``) times along each axis.
 
         Not NumPy's ``ndarray.repeat`` (which repeats each element): that is the function
         ``tinydl.repeat`` and ``repeat_interleave``.
         """
+        if kwargs:
+            sizes = _sizes(sizes, kwargs.pop("repeats", None), "repeat", "repeats", kwargs)
         return _ops.movement.repeat_tiles(self, *sizes)
 
-    def tile(self, *reps):
+    def tile(self, *reps, **kwargs):
+        """NumPy's and torch's ``tile`` (torch's keyword: ``dims=``)."""
+        if kwargs:
+            reps = _sizes(reps, kwargs.pop("dims", None), "tile", "dims", kwargs)
         return _ops.tile(self, reps[0] if len(reps) == 1 else reps)
 
     def repeat_interleave(self, repeats, dim=None, output_size=None):
@@ -1518,10 +1534,14 @@ class Tensor:
     def narrow(self, dim, start, length):
         return _ops.narrow(self, dim, start, length)
 
-    def split(self, split_size_or_sections, dim=0):
+    def split(self, split_size_or_sections=None, dim=0, *, split_size=None):
         """torch's ``split``: pieces of ``split_size_or_sections`` (the last may be smaller) or
         of the given sizes, along ``dim``. (The function ``tinydl.split`` is NumPy's.)"""
-        return _ops.movement.split_sizes(self, split_size_or_sections, dim)
+        sizes = _one_of(split_size_or_sections, split_size, "split", "split_size_or_sections",
+                        "split_size")
+        if sizes is None:
+            raise TypeError("split: missing the piece size (split_size_or_sections)")
+        return _ops.movement.split_sizes(self, sizes, dim)
 
     def unfold(self, dimension, size, step):
         """torch's ``Tensor.unfold``: windows of ``size`` along ``dimension``, ``step`` apart,
@@ -1566,7 +1586,19 @@ class Tensor:
         return _ops.index_add(self, dim, index, source, alpha=alpha)
 
     def take_along_dim(self, indices, dim=None):
-        return _ops.take_along_axis(self, indices, axis=dim)
+        return _ops.take_along_dim(self, indices, dim)
+
+    def unique_consecutive(self, return_inverse=False, return_counts=False, dim=None):
+        return _ops.unique_consecutive(self, return_inverse, return_counts, dim)
+
+    def dist(self, other, p=2):
+        return _ops.dist(self, other, p)
+
+    def maximum(self, other):
+        return _ops.maximum(self, other)
+
+    def minimum(self, other):
+        return _ops.minimum(self, other)
 
     def sort(self, *args, **kwargs):
         """Not provided as a method: NumPy's ``ndarray.sort`` sorts in place, torch's returns
@@ -2218,6 +2250,30 @@ def _to_arguments(args, dtype, device, caller):
     if device is not None:
         _check_device(device, caller)
     return None if dtype is None else _as_dtype(dtype, caller)
+
+
+def _sizes(given, keyword, caller, name, extra=None):
+    """A shape-like method argument as torch takes it: ints, one tuple or list of them, or
+    the keyword ``name`` (``x.view(size=(2, 3))``), not both; ``extra`` keyword arguments
+    left over raise as Python would."""
+    if extra:
+        raise TypeError(f"{caller}: unexpected keyword argument {next(iter(extra))!r}")
+    if keyword is not None:
+        if given:
+            raise TypeError(f"{caller}: got {name}= and positional sizes; give one")
+        given = (keyword,)
+    if len(given) == 1 and isinstance(given[0], (tuple, list)):
+        return tuple(given[0])
+    return given
+
+
+def _one_of(value, alias, caller, name, alias_name):
+    """``value``, or its torch spelling ``alias`` when that is the one given (not both)."""
+    if alias is None:
+        return value
+    if value is not None:
+        raise TypeError(f"{caller}: got both {name}= and {alias_name}=; give one")
+    return alias
 
 
 def _as_dtype(dtype, caller):

@@ -1313,3 +1313,71 @@ def test_a_python_bool_in_an_index_takes_no_axis():
     assert x[True, td.tensor([True, False])].tolist() == [[0.0, 1.0, 2.0]]
     with pytest.raises(IndexError):
         x[True, td.tensor([True, True, False])]  # the mask covers axis 0, of length 2
+
+
+@pytest.mark.parametrize("name, kwargs", [
+    ("flip", {"dims": [1]}), ("flip", {"dims": (0, 2)}), ("permute", {"dims": (2, 0, 1)}),
+    ("reshape", {"shape": (4, 6)}), ("view", {"size": (6, 4)}),
+    ("expand", {"size": (2, 2, 3, 4)}), ("repeat", {"repeats": (1, 2, 1)}),
+    ("tile", {"dims": (2, 1, 1)}), ("clip", {"min": 3, "max": 10}), ("clip", {"max": 4}),
+    ("split", {"split_size": 2}),
+])
+def test_tensor_methods_take_torchs_keyword_names(name, kwargs):
+    x = td.arange(24.0).reshape(2, 3, 4)
+    ours = getattr(x, name)(**kwargs)
+    want = {"flip": lambda: np.flip(x.data, kwargs.get("dims")),
+            "permute": lambda: x.data.transpose(2, 0, 1),
+            "reshape": lambda: x.data.reshape(4, 6), "view": lambda: x.data.reshape(6, 4),
+            "expand": lambda: np.broadcast_to(x.data, (2, 2, 3, 4)),
+            "repeat": lambda: np.tile(x.data, (1, 2, 1)), "tile": lambda: np.tile(x.data, (2, 1, 1)),
+            "clip": lambda: np.clip(x.data, kwargs.get("min"), kwargs.get("max")),
+            "split": lambda: np.split(x.data, [2], axis=0)}[name]()
+    if name == "split":
+        assert len(ours) == 1 and np.array_equal(ours[0].data, want[0])
+    else:
+        assert np.array_equal(ours.data, want)
+    if torch is not None:
+        theirs = getattr(torch.arange(24.0).reshape(2, 3, 4), name)(**kwargs)
+        theirs = theirs[0] if name == "split" else theirs
+        assert np.array_equal((ours[0] if name == "split" else ours).data, theirs.numpy())
+    with pytest.raises(TypeError, match="unexpected keyword argument 'dimz'"):
+        getattr(x, name)(**{"dimz": 1})
+
+
+def test_new_factories_take_size_and_both_spellings_are_refused():
+    x = td.zeros(2, dtype=np.float64)
+    for name in ("new_zeros", "new_ones", "new_empty"):
+        out = getattr(x, name)(size=(2, 3))
+        assert out.shape == (2, 3) and out.dtype == np.float64
+    with pytest.raises(TypeError, match="reshape: got shape= and positional sizes"):
+        td.arange(6.0).reshape(2, 3, shape=(3, 2))
+    with pytest.raises(TypeError, match="clip: got both a_min= and min="):
+        x.clip(0.0, min=1.0)
+
+
+def test_torch_only_names_bucketize_unique_consecutive_take_along_dim_maximum():
+    b, v = np.array([1.0, 3, 5, 7]), np.array([[0.0, 1, 2], [3, 7, 8]])
+    assert td.bucketize(td.tensor(v), td.tensor(b)).tolist() == [[0, 0, 1], [1, 3, 4]]
+    assert td.bucketize(td.tensor(v), td.tensor(b), right=True).tolist() == [[0, 1, 1], [2, 4, 4]]
+    z = td.tensor([1, 1, 2, 2, 3, 1, 1, 2])
+    values, inverse, counts = z.unique_consecutive(return_inverse=True, return_counts=True)
+    assert values.tolist() == [1, 2, 3, 1, 2] and counts.tolist() == [2, 2, 1, 2, 1]
+    assert inverse.tolist() == [0, 0, 1, 1, 2, 3, 3, 4]
+    rows = td.tensor([[1, 1], [1, 1], [0, 1], [1, 1]])
+    assert td.unique_consecutive(rows, dim=0).tolist() == [[1, 1], [0, 1], [1, 1]]
+    x = td.arange(12.0).reshape(3, 4)
+    assert td.take_along_dim(x, td.tensor([[0], [1], [3]]), 1).tolist() == [[0], [5], [11]]
+    assert td.take_along_dim(x, td.tensor([0, 5])).tolist() == [0, 5]  # dim=None flattens
+    assert td.tensor([1.0, 5.0]).maximum(td.tensor([3.0, 2.0])).tolist() == [3, 5]
+    assert td.tensor([1.0, 5.0]).minimum(td.tensor([3.0, 2.0])).tolist() == [1, 2]
+    if torch is not None:
+        for right in (False, True):
+            assert np.array_equal(td.bucketize(td.tensor(v), td.tensor(b), right=right).data,
+                                  torch.bucketize(torch.tensor(v), torch.tensor(b),
+                                                  right=right).numpy())
+        for got, want in zip(td.unique_consecutive(rows, True, True, 1),
+                             torch.unique_consecutive(torch.tensor(rows.data), True, True, 1)):
+            assert np.array_equal(got.data, want.numpy())
+        f = np.array([1.0, np.nan, np.nan, 2.0])  # NaN equals nothing, as in torch
+        assert td.tensor(f).unique_consecutive().shape == \
+            tuple(torch.tensor(f).unique_consecutive().shape) == (4,)

@@ -260,6 +260,17 @@ CASES = [
     reduction("nanmean_dim", lambda x: td.nanmean(x, dim=(0, 2)),
               lambda x: np.nanmean(x, (0, 2)), X3, zero_d=False, sample=with_nans,
               torch=lambda x: torch.nanmean(x, (0, 2))),
+    # torch's names: (std, mean) and (var, mean) with its correction=1; dist, a p-norm
+    reduction("std_mean", td.std_mean, lambda x: (np.std(x, ddof=1), np.mean(x)), zero_d=False,
+              torch=lambda x: torch.std_mean(x)),
+    reduction("var_mean_dim_keepdim", lambda x: td.var_mean(x, 1, correction=0, keepdim=True),
+              lambda x: (np.var(x, 1, keepdims=True), np.mean(x, 1, keepdims=True)), X3,
+              zero_d=False, torch=lambda x: torch.var_mean(x, 1, correction=0, keepdim=True)),
+    OpCase("dist", td.dist, lambda x, y: np.linalg.norm((x - y).ravel()), [X, (4,)],
+           torch=lambda x, y: torch.dist(x, y)),
+    OpCase("dist_p3", lambda x, y: td.dist(x, y, 3),
+           lambda x, y: np.linalg.norm((x - y).ravel(), 3), [X, X],
+           torch=lambda x, y: torch.dist(x, y, 3)),
 ]
 
 

@@ -134,8 +134,13 @@ around = round  # NumPy's alias (np.around is np.round)
 __all__ += ["around"]
 from tinydl.ops.numpy_math import cbrt, divmod, modf, nan_to_num  # noqa: E402
 __all__ += ["cbrt", "divmod", "modf", "nan_to_num"]
-from tinydl.ops.binning import digitize, histogram, interp, searchsorted  # noqa: E402
-__all__ += ["digitize", "histogram", "interp", "searchsorted"]
+from tinydl.ops.binning import bucketize, digitize, histogram, interp, searchsorted  # noqa: E402
+__all__ += ["bucketize", "digitize", "histogram", "interp", "searchsorted"]
+# torch's names without a NumPy twin (the reductions' pairs, dist, the consecutive unique)
+from tinydl.ops.gather import take_along_dim  # noqa: E402
+from tinydl.ops.reduce import dist, std_mean, var_mean  # noqa: E402
+from tinydl.ops.sort import unique_consecutive  # noqa: E402
+__all__ += ["take_along_dim", "dist", "std_mean", "var_mean", "unique_consecutive"]
 # NumPy's array-manipulation and index routines (append, insert, delete, tril_indices...).
 from tinydl.ops.numpy_more import (append, atleast_1d, atleast_2d, atleast_3d,  # noqa: E402
                                    broadcast_arrays, compress, delete, diag_indices,

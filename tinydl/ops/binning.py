@@ -60,6 +60,17 @@ def searchsorted(a, v, side=None, sorter=None, *, right=False, out_int32=False):
     return Tensor._wrap(np.asarray(out, dtype=np.int32 if out_int32 else np.int64))
 
 
+def bucketize(input, boundaries, *, out_int32=False, right=False):  # noqa: A002 (torch's)
+    """torch's ``bucketize``: the bucket of each value of ``input`` among the sorted 1-d
+    ``boundaries``, i with ``boundaries[i-1] < x <= boundaries[i]`` (``right=True``:
+    ``boundaries[i-1] <= x < boundaries[i]``); ``searchsorted`` with the arguments the other
+    way round. int64 (int32 with ``out_int32``), no gradient."""
+    if np.ndim(_array(boundaries)) != 1:
+        raise ValueError(f"bucketize: boundaries must be 1-d, got shape "
+                         f"{np.shape(_array(boundaries))}")
+    return searchsorted(boundaries, input, right=right, out_int32=out_int32)
+
+
 def digitize(x, bins, right=False):
     """Index of the bin of each value of ``x`` (``np.digitize``): for increasing ``bins``,
     i with bins[i-1] <= x < bins[i] (``right=True``: bins[i-1] < x <= bins[i]); 0 below the

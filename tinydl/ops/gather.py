@@ -495,3 +495,12 @@ def take_along_axis(x, indices, axis=-1):
     indices = np.broadcast_to(indices, tuple(common[:axis] + [indices.shape[axis]]
                                              + common[axis:]))
     return Gather.apply(x, index=indices, axis=axis)
+
+
+def take_along_dim(input, indices, dim=None):  # noqa: A002 (torch's names)
+    """torch's ``take_along_dim``: ``take_along_axis`` with torch's names (``dim=None``
+    flattens both, as there)."""
+    if dim is None:
+        indices = indices.reshape((-1,)) if isinstance(indices, Tensor) else \
+            np.asarray(indices).reshape(-1)
+    return take_along_axis(input, indices, axis=dim)

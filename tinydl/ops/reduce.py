@@ -910,3 +910,40 @@ def nanmean(x, axis=None, keepdims=False, dtype=None):
     none = count == 0  # NaN there, without a 0 / 0 in the forward or the backward
     average = nansum(x, axis=axes, keepdims=keepdims) / Tensor._wrap(np.where(none, 1, count))
     return where(none, np.asarray(np.nan, dtype=x.dtype), average) if none.any() else average
+
+
+# ----------------------------------------------------------------------------- torch's pairs
+def _torch_correction(caller, correction, unbiased):
+    """torch's ``correction`` (default 1, Bessel's) or its older ``unbiased`` flag."""
+    if unbiased is not None:
+        if correction is not None:
+            raise TypeError(f"{caller}: give correction= or unbiased=, not both")
+        return 1 if unbiased else 0
+    return 1 if correction is None else correction
+
+
+def std_mean(input, dim=None, *, correction=None, keepdim=False, unbiased=None):  # noqa: A002
+    """torch's ``std_mean``: ``(std, mean)`` over ``dim`` (every element when None), the std
+    with torch's default ``correction=1`` (``unbiased=`` too; ``std_mean(x, True)``, torch's
+    older form, is that flag). ``tinydl.std`` itself is NumPy's (``ddof=0``)."""
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    ddof = _torch_correction("std_mean", correction, unbiased)
+    return (std(input, axis=dim, ddof=ddof, keepdims=keepdim),
+            mean(input, axis=dim, keepdims=keepdim))
+
+
+def var_mean(input, dim=None, *, correction=None, keepdim=False, unbiased=None):  # noqa: A002
+    """torch's ``var_mean``: ``(var, mean)``, as ``std_mean``."""
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    ddof = _torch_correction("var_mean", correction, unbiased)
+    return (var(input, axis=dim, ddof=ddof, keepdims=keepdim),
+            mean(input, axis=dim, keepdims=keepdim))
+
+
+def dist(input, other, p=2):  # noqa: A002 (torch's names)
+    """torch's ``dist``: the ``p``-norm of ``input - other`` (broadcast) over all elements."""
+    from tinydl.ops.elementwise import subtract
+    diff = subtract(as_input(input), other)
+    return norm(diff.reshape((-1,)), p=p)

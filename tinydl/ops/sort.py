@@ -149,3 +149,33 @@ def unique(x, return_index=False, return_inverse=False, return_counts=False, axi
     out = tuple(Tensor._wrap(np.asarray(a if k == 0 else a.astype(np.int64, copy=False)))
                 for k, (a, keep) in enumerate(wanted) if keep)
     return out[0] if len(out) == 1 else out
+
+
+def unique_consecutive(x, return_inverse=False, return_counts=False, dim=None):
+    """torch's ``unique_consecutive``: one element of every run of equal consecutive values
+    (of the flattened ``x``, or of equal consecutive slices along ``dim``), in order; with
+    ``return_inverse`` the run of every element (``x``'s shape, or ``x.shape[dim]``), with
+    ``return_counts`` each run's length, both int64. NaN equals nothing, as in torch. No
+    gradient."""
+    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    if dim is None:
+        flat = data.reshape(-1)
+        starts = np.ones(flat.shape[0], bool)
+        starts[1:] = flat[1:] != flat[:-1]
+        values = flat[starts]
+        inverse_shape = data.shape
+    else:
+        axis = normalize_axes(dim, data.ndim, "unique_consecutive")[0]
+        moved = np.moveaxis(data, axis, 0)
+        starts = np.ones(moved.shape[0], bool)
+        if moved.shape[0] > 1:
+            starts[1:] = (moved[1:] != moved[:-1]).reshape(moved.shape[0] - 1, -1).any(axis=1)
+        values = np.moveaxis(moved[starts], 0, axis)
+        inverse_shape = (moved.shape[0],)
+    out = [Tensor._wrap(np.ascontiguousarray(values))]
+    if return_inverse:
+        out.append(Tensor._wrap((np.cumsum(starts) - 1).astype(np.int64).reshape(inverse_shape)))
+    if return_counts:
+        edges = np.append(np.flatnonzero(starts), starts.shape[0])
+        out.append(Tensor._wrap(np.diff(edges).astype(np.int64)))
+    return out[0] if len(out) == 1 else tuple(out)
