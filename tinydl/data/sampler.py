@@ -81,7 +81,10 @@ class RandomSampler(Sampler):
     def __iter__(self):
         n, count = len(self.data_source), self.num_samples
         if self.replacement:
-            return iter(self._rng.integers(0, n, size=count).tolist())
+            if n == 0 and count:
+                raise ValueError(f"RandomSampler: cannot draw {count} samples with replacement "
+                                 "from an empty data source")
+            return iter(self._rng.integers(0, max(n, 1), size=count).tolist())
         if n == 0:
             return iter(())
         orders = [self._rng.permutation(n) for _ in range(count // n)]

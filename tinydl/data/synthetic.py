@@ -67,7 +67,9 @@ def make_circles(n_samples=100, noise=0.0, factor=0.5, seed=None):
 
     Class 0 (``n_samples // 2`` points) lies on the unit circle, class 1 (the rest) on the
     circle of radius ``factor`` (``0 <= factor < 1``); points are evenly spaced in angle from
-    0, ``(r cos t, r sin t)`` with t = 2 pi i / n_class.
+    0, ``(r cos t, r sin t)`` with t = 2 pi i / n_class. The default ``factor=0.5`` is the
+    API's (scikit-learn's is 0.8: pass ``factor=0.8`` for its data; with the same factor the
+    points are the same).
     """
     n_samples = _check_count(n_samples, "n_samples", "make_circles")
     noise = _check_scale(noise, "noise", "make_circles")
