@@ -1033,8 +1033,8 @@ def depends_on(grad, *anchors):
     (``threshold_backward(g, y, 0)``), so its gradient depends on it, with derivative zero,
     and the second derivative is zeros. The ops whose torch formula reads the value tie it
     here: ReLU, hardtanh (ReLU6), threshold, the shrinks, leaky ReLU, PReLU, abs, the 1-norm
-    and max pooling 1-3d (not yet adaptive or fractional max pooling); not clamp, max or the
-    rounding ops, whose torch gradients are constants too. An anchor that its op did not
+    and max pooling 1-3d (adaptive and fractional too, through ``gradient_tied_to``); not
+    clamp, max or the rounding ops, whose torch gradients are constants too. An anchor that its op did not
     retain (an ``_Edge``) is stood for by a tensor of its node, without its values.
     """
     if not _grad_mode.enabled:
@@ -1051,3 +1051,28 @@ def depends_on(grad, *anchors):
         return grad
     return _ZeroDependence.apply(grad if isinstance(grad, Tensor) else Tensor._wrap(grad),
                                  *live)
+
+
+class _GradientTiedTo(Function):
+    """``x`` itself (a view); the gradient it passes back is tied to ``anchor``."""
+
+    retain_inputs = ()
+    retain_output = False
+    view = True
+
+    @staticmethod
+    def forward(ctx, x, anchor):
+        return x
+
+    @staticmethod
+    def backward(ctx, grad):
+        return depends_on(grad, ctx.inputs[1]), None
+
+
+def gradient_tied_to(out, anchor):
+    """``out``, whose gradient on its way back is tied to ``anchor`` (``depends_on``): for an
+    op built from others (adaptive max pooling: a gather at the winners) whose torch backward
+    reads ``anchor``. The identity, one node, only while recording; nothing otherwise."""
+    if not (_grad_mode.enabled and isinstance(anchor, Tensor) and anchor._requires_grad):
+        return out
+    return _GradientTiedTo.apply(out, anchor)

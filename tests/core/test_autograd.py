@@ -1181,6 +1181,15 @@ _TIED = {  # (tinydl, torch) ops whose torch backward formula reads the value it
     "max_pool2d": (lambda F, x: F.max_pool2d(x, 2), lambda F, x: F.max_pool2d(x, 2)),
     "max_pool1d": (lambda F, x: F.max_pool1d(x.flatten(2), 2),
                    lambda F, x: F.max_pool1d(x.flatten(2), 2)),
+    "adaptive_max_pool2d": (lambda F, x: F.adaptive_max_pool2d(x, 3),
+                            lambda F, x: F.adaptive_max_pool2d(x, 3)),
+    "adaptive_max_pool1d": (lambda F, x: F.adaptive_max_pool1d(x.flatten(2), 5),
+                            lambda F, x: F.adaptive_max_pool1d(x.flatten(2), 5)),
+    "fractional_max_pool2d": (  # the same window draws for both
+        lambda F, x: F.fractional_max_pool2d(x, 2, output_size=2, _random_samples=td.tensor(
+            np.full((2, 1, 2), 0.3))),
+        lambda F, x: F.fractional_max_pool2d(x, 2, output_size=2, _random_samples=__import__(
+            "torch").full((2, 1, 2), 0.3, dtype=x.dtype))),
 }
 
 

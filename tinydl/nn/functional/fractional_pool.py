@@ -12,6 +12,7 @@ the gradient reaches the winning entries only and higher orders come for free.
 import numpy as np
 
 import tinydl
+from tinydl.autograd import gradient_tied_to
 from tinydl.ops._checks import _check_ndim, _tensor, _tuple
 from tinydl.random import get_generator
 from tinydl.tensor import Tensor
@@ -117,7 +118,7 @@ def _fractional_max_pool(input, kernel_size, output_size, output_ratio, samples,
         winner = np.where(nans.any(axis=-1), last_nan, winner)
     indices = np.take_along_axis(flat, winner[..., None], -1)[..., 0]
     out = tinydl.take_along_axis(planes, Tensor._wrap(indices), 2)
-    out = out.reshape((batch, channels) + output_size)
+    out = gradient_tied_to(out.reshape((batch, channels) + output_size), x)  # as torch's
     indices = indices.reshape(out.shape)
     if unbatched:
         out, indices = out.reshape(out.shape[1:]), indices[0]

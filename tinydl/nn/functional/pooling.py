@@ -11,6 +11,7 @@ import numbers
 
 import numpy as np
 
+from tinydl.autograd import gradient_tied_to
 from tinydl.ops._checks import _check_ndim, _tensor, _tuple, as_1d
 from tinydl.ops._util import floating
 from tinydl.ops.activation import relu
@@ -303,7 +304,7 @@ def _adaptive_max_pool(input, output_size, n, return_indices, caller):
                                  axis=-1)[..., 0]
     out = take_along_axis(x.reshape(lead + (volume,)),
                           indices.reshape(lead + (math.prod(sizes),)), -1)
-    out = out.reshape(lead + sizes)
+    out = gradient_tied_to(out.reshape(lead + sizes), x)  # torch's backward reads x
     return (out, Tensor._wrap(indices)) if return_indices else out
 
 
