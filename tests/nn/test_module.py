@@ -486,3 +486,51 @@ def test_sequential_insert_and_pop_as_torch():
     assert ml.insert(0, nn.ELU()) is None  # torch's ModuleList.insert returns nothing
     with pytest.raises(IndexError, match="ModuleList.insert: index 3"):
         ml.insert(3, nn.ReLU())
+
+
+def test_named_members_remove_duplicate_false_lists_every_name_as_torch():
+    def build(m):
+        shared = m.Linear(2, 2)
+        net = m.Sequential(shared, m.ReLU(), shared)
+        net.add_module("tied", m.Linear(2, 2))
+        net.tied.weight = net[0].weight
+        net[1].register_buffer("b", None)
+        return net
+
+    ours = build(nn)
+    every = ["0.weight", "0.bias", "2.weight", "2.bias", "tied.weight", "tied.bias"]
+    assert [n for n, _ in ours.named_parameters(remove_duplicate=False)] == every
+    assert [n for n, _ in ours.named_parameters()] == ["0.weight", "0.bias", "tied.bias"]
+    assert [n for n, _ in ours.named_modules(remove_duplicate=False)] == \
+        ["", "0", "1", "2", "tied"]
+    assert [n for n, _ in ours.named_modules()] == ["", "0", "1", "tied"]
+    try:
+        import torch
+    except ImportError:
+        return
+    theirs = build(torch.nn)
+    for rd in (True, False):
+        assert [n for n, _ in ours.named_modules(remove_duplicate=rd)] == \
+            [n for n, _ in theirs.named_modules(remove_duplicate=rd)]
+        assert [n for n, _ in ours.named_parameters(remove_duplicate=rd)] == \
+            [n for n, _ in theirs.named_parameters(remove_duplicate=rd)]
+
+
+def test_load_state_dict_assign_puts_the_values_in_place_as_torch():
+    model = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+    model[0].bias.requires_grad = False
+    source = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3)).double()
+    state = source.state_dict()
+    assert model.load_state_dict(state, assign=True) == ([], [])
+    weight = model[0].weight
+    assert type(weight) is nn.Parameter and weight.dtype == np.float64 and weight.requires_grad
+    assert np.shares_memory(weight.data, state["0.weight"].data)
+    assert not model[0].bias.requires_grad  # the module's flag, as torch keeps it
+    assert model[1].running_mean is state["1.running_mean"]
+    assert [n for n, _ in model.named_parameters()] == ["0.weight", "0.bias", "1.weight",
+                                                        "1.bias"]
+    assert model(tinydl.randn(4, 2, dtype=np.float64)).dtype == np.float64
+    # the default copies into the module's own arrays, keeping their dtype
+    copied = nn.Linear(2, 3)
+    copied.load_state_dict(source[0].state_dict())
+    assert copied.weight.dtype == np.float32

@@ -382,16 +382,19 @@ class Module:
         return out
 
     # ------------------------------------------------------------------ traversal
-    def named_modules(self, memo=None, prefix=""):
-        """(name, module) for this module and every descendant, each module once, pre-order."""
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+        """(name, module) for this module and every descendant, pre-order; each module once,
+        or with ``remove_duplicate=False`` (torch's) once under every name it is reached by."""
         memo = set() if memo is None else memo
-        if id(self) in memo:
-            return
-        memo.add(id(self))
+        if remove_duplicate:
+            if id(self) in memo:
+                return
+            memo.add(id(self))
         yield prefix, self
         for name, child in self._modules.items():
             if child is not None:
-                yield from child.named_modules(memo, f"{prefix}.{name}" if prefix else name)
+                yield from child.named_modules(memo, f"{prefix}.{name}" if prefix else name,
+                                               remove_duplicate)
 
     def modules(self):
         """Every module in the tree (this one first)."""
@@ -412,28 +415,30 @@ class Module:
         for _, child in self.named_children():
             yield child
 
-    def _named_members(self, registry, prefix, recurse):
+    def _named_members(self, registry, prefix, recurse, remove_duplicate=True):
         seen = set()
-        modules = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
+        modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) \
+            if recurse else [(prefix, self)]
         for module_prefix, module in modules:
             for name, value in getattr(module, registry).items():
-                if value is None or id(value) in seen:
+                if value is None or remove_duplicate and id(value) in seen:
                     continue
                 seen.add(id(value))
                 yield (f"{module_prefix}.{name}" if module_prefix else name), value
 
-    def named_parameters(self, prefix="", recurse=True):
-        """(dotted name, Parameter), each shared parameter once, in registration order."""
-        return self._named_members("_parameters", prefix, recurse)
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        """(dotted name, Parameter), each shared parameter once (with torch's
+        ``remove_duplicate=False``: under every name), in registration order."""
+        return self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse=True):
         """Every Parameter of the tree, each once."""
         for _, param in self.named_parameters(recurse=recurse):
             yield param
 
-    def named_buffers(self, prefix="", recurse=True):
-        """(dotted name, buffer Tensor)."""
-        return self._named_members("_buffers", prefix, recurse)
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        """(dotted name, buffer Tensor), each once unless ``remove_duplicate=False``."""
+        return self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse=True):
         """Every buffer Tensor of the tree."""
@@ -579,13 +584,18 @@ class Module:
                 child.state_dict(destination, prefix + name + ".", keep_vars)
         return destination
 
-    def load_state_dict(self, state_dict, strict=True):
+    def load_state_dict(self, state_dict, strict=True, assign=False):
         """Copy ``state_dict`` values into this module's parameters and buffers, in place.
 
         Values may be Tensors or arrays; they are cast to each entry's dtype, and each entry's
         version counter is bumped (as torch's ``copy_``). A shape mismatch always raises; with
         ``strict=True`` missing and unexpected keys do too. The ``StateDictError`` lists every
         offending key. Returns ``(missing_keys, unexpected_keys)``.
+
+        ``assign=True`` (torch's) puts the state dict's values in place of the entries instead:
+        a parameter becomes a Parameter sharing the value's array (its dtype; the module's
+        ``requires_grad``), a buffer the value itself (a Tensor) or a Tensor of its array. An
+        optimizer built before then holds the old parameters, as in torch.
         """
         if not hasattr(state_dict, "items"):
             raise TypeError(f"load_state_dict: expected a dict, got {type(state_dict).__name__}")
@@ -623,6 +633,9 @@ class Module:
         from tinydl.autograd import bump_version
         for key, target in own.items():
             if key in state_dict:
+                if assign and not hasattr(type(target), "materialize"):
+                    self._assign_entry(key, target, state_dict[key])
+                    continue
                 if hasattr(type(target), "materialize"):  # sized by the checkpoint, as torch's
                     value = state_dict[key]
                     target.materialize(np.shape(value.data if isinstance(value, Tensor)
@@ -631,6 +644,17 @@ class Module:
                 # As torch's copy_: a backward that saved the old values must raise, not use these.
                 bump_version(target)
         return IncompatibleKeys(missing, unexpected)
+
+    def _assign_entry(self, key, target, value):
+        """``load_state_dict(assign=True)`` for one entry: the value takes the entry's place."""
+        path, _, name = key.rpartition(".")
+        owner = self.get_submodule(path) if path else self
+        tensor = value if isinstance(value, Tensor) else Tensor._wrap(np.asarray(value))
+        if isinstance(target, Parameter):
+            setattr(owner, name, Parameter(Tensor._wrap(tensor.data),
+                                           requires_grad=target.requires_grad))
+        else:
+            setattr(owner, name, tensor)
 
     # ------------------------------------------------------------------ printing
     def extra_repr(self):
