@@ -1034,8 +1034,9 @@ def depends_on(grad, *anchors):
     and the second derivative is zeros. The ops whose torch formula reads the value tie it
     here: ReLU, hardtanh (ReLU6), threshold, the shrinks, leaky ReLU, PReLU, abs, the 1-norm
     and max pooling 1-3d (adaptive and fractional too, through ``gradient_tied_to``); not
-    clamp, max or the rounding ops, whose torch gradients are constants too. An anchor that its op did not
-    retain (an ``_Edge``) is stood for by a tensor of its node, without its values.
+    clamp, max or the rounding ops, whose torch gradients are constants too. An anchor that
+    its op did not retain (an ``_Edge``) is stood for by a tensor of its node, without its
+    values.
     """
     if not _grad_mode.enabled:
         return grad

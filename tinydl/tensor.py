@@ -1319,8 +1319,9 @@ class Tensor:
 
     def clip(self, a_min=None, a_max=None, *, min=None, max=None):  # noqa: A002
         """NumPy's ``clip(a_min, a_max)``; torch's (and NumPy 2's) ``min=``/``max=`` too."""
-        return _ops.clip(self, _one_of(a_min, min, "clip", "a_min", "min"),
-                         _one_of(a_max, max, "clip", "a_max", "max"))
+        alias = _ops.movement._alias  # a value or its torch spelling, not both
+        return _ops.clip(self, alias("clip", "a_min", a_min, "min", min),
+                         alias("clip", "a_max", a_max, "max", max))
 
     def clamp(self, min=None, max=None):  # noqa: A002 (torch's names)
         """Clamp to [min, max] (torch's name for ``clip``)."""
@@ -1537,8 +1538,8 @@ class Tensor:
     def split(self, split_size_or_sections=None, dim=0, *, split_size=None):
         """torch's ``split``: pieces of ``split_size_or_sections`` (the last may be smaller) or
         of the given sizes, along ``dim``. (The function ``tinydl.split`` is NumPy's.)"""
-        sizes = _one_of(split_size_or_sections, split_size, "split", "split_size_or_sections",
-                        "split_size")
+        sizes = _ops.movement._alias("split", "split_size_or_sections", split_size_or_sections,
+                                     "split_size", split_size)
         if sizes is None:
             raise TypeError("split: missing the piece size (split_size_or_sections)")
         return _ops.movement.split_sizes(self, sizes, dim)
@@ -2265,15 +2266,6 @@ def _sizes(given, keyword, caller, name, extra=None):
     if len(given) == 1 and isinstance(given[0], (tuple, list)):
         return tuple(given[0])
     return given
-
-
-def _one_of(value, alias, caller, name, alias_name):
-    """``value``, or its torch spelling ``alias`` when that is the one given (not both)."""
-    if alias is None:
-        return value
-    if value is not None:
-        raise TypeError(f"{caller}: got both {name}= and {alias_name}=; give one")
-    return alias
 
 
 def _as_dtype(dtype, caller):
