@@ -487,3 +487,13 @@ def _torch(value):
     if isinstance(value, tuple):
         return tuple(_torch(v) for v in value)
     return torch.from_numpy(value)
+
+
+def test_rnn_mode_and_attention_option_attributes_read_as_torch():
+    # code that inspects a layer reads these (an exporter, a custom init)
+    assert [m.mode for m in (nn.RNN(2, 3), nn.RNN(2, 3, nonlinearity="relu"), nn.LSTM(2, 3),
+                             nn.GRU(2, 3))] == ["RNN_TANH", "RNN_RELU", "LSTM", "GRU"]
+    attention = nn.MultiheadAttention(4, 2)
+    assert attention.bias_k is None and attention.bias_v is None
+    assert attention.add_zero_attn is False
+    assert "bias_k" not in attention.state_dict()

@@ -59,6 +59,9 @@ class MultiheadAttention(Module):
         self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
         self.head_dim = embed_dim // num_heads
         self.dropout, self.batch_first = dropout, batch_first
+        # torch's attributes for the options refused above, read by code that inspects a layer
+        self.bias_k = self.bias_v = None
+        self.add_zero_attn = False
         if self._qkv_same_embed_dim:
             self.in_proj_weight = Parameter(np.empty((3 * embed_dim, embed_dim), dtype=dtype))
             self.register_parameter("q_proj_weight", None)

@@ -522,6 +522,11 @@ class RNN(_RNNRule, _LayerBase):
                          bidirectional, proj_size, device, dtype)
         self.nonlinearity = nonlinearity
 
+    @property
+    def mode(self):
+        """torch's name of the cell kind: 'RNN_TANH' or 'RNN_RELU'."""
+        return f"RNN_{self.nonlinearity.upper()}"
+
 
 class LSTM(_LSTMRule, _LayerBase):
     """A multi-layer LSTM: at each step t of each layer, with ``i, f, g, o`` the quarters of
@@ -531,6 +536,8 @@ class LSTM(_LSTMRule, _LayerBase):
     features). x_t is the input for layer 0, else the previous layer's h_t (dropout between
     layers in training). ``forward(input, hx=None)`` -> (output, (h_n, c_n)); hx = (h_0, c_0).
     """
+
+    mode = "LSTM"  # torch's name of the cell kind
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
                  dropout=0.0, bidirectional=False, proj_size=0, device=None, dtype=None):
@@ -546,6 +553,8 @@ class GRU(_GRURule, _LayerBase):
     layer 0, else the previous layer's h_t (dropout between layers in training).
     ``forward(input, hx=None)`` -> (output, h_n).
     """
+
+    mode = "GRU"  # torch's name of the cell kind
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
                  dropout=0.0, bidirectional=False, proj_size=0, device=None, dtype=None):
