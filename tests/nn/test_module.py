@@ -534,3 +534,26 @@ def test_load_state_dict_assign_puts_the_values_in_place_as_torch():
     copied = nn.Linear(2, 3)
     copied.load_state_dict(source[0].state_dict())
     assert copied.weight.dtype == np.float32
+
+
+def test_sequential_and_module_list_operators_as_torch():
+    def check(m):
+        a, b = m.Sequential(m.ReLU()), m.Sequential(m.Tanh(), m.ELU())
+        c, d = m.Sequential(m.ReLU()), m.Sequential(m.ReLU())
+        c += b
+        d *= 3
+        listed = m.ModuleList([m.ReLU()])
+        listed += [m.Tanh()]
+        return ([type(x).__name__ for x in a + b], len(a * 3), len(2 * a), len(c), len(d),
+                (a * 2)[0] is (a * 2)[1], len(listed), type(listed + [m.ELU()]).__name__)
+
+    assert check(nn) == (["ReLU", "Tanh", "ELU"], 3, 2, 3, 3, True, 2, "ModuleList")
+    with pytest.raises(ValueError, match="must be a Sequential"):
+        nn.Sequential() + [nn.ReLU()]
+    with pytest.raises(ValueError, match="positive int"):
+        nn.Sequential(nn.ReLU()) * 0
+    try:
+        import torch
+    except ImportError:
+        return
+    assert check(nn) == check(torch.nn)

@@ -797,6 +797,38 @@ class Sequential(_ModuleSequence):
         super().insert(index, module)
         return self
 
+    # torch's operators: the same module objects, renumbered (repeats share their weights)
+    def __add__(self, other):
+        """A new Sequential of this one's modules, then ``other``'s."""
+        _check_sequential(other, "+")
+        return Sequential(*self, *other)
+
+    def __iadd__(self, other):
+        _check_sequential(other, "+=")
+        return self.extend(list(other))
+
+    def __mul__(self, times):
+        """A new Sequential of this one's modules ``times`` times over (the same objects)."""
+        return Sequential(*(list(self) * _repeat_count(times)))
+
+    __rmul__ = __mul__
+
+    def __imul__(self, times):
+        return self.extend(list(self) * (_repeat_count(times) - 1))
+
+
+def _check_sequential(other, op):
+    if not isinstance(other, Sequential):
+        raise ValueError(f"Sequential {op}: the other operand must be a Sequential (as in "
+                         f"torch), got {type(other).__name__}")
+
+
+def _repeat_count(times):
+    if isinstance(times, bool) or not isinstance(times, (int, np.integer)) or times <= 0:
+        raise ValueError(f"Sequential *: the count must be a positive int (as in torch), got "
+                         f"{times!r}")
+    return int(times)
+
 
 
 def _check_index(index, length, caller):
@@ -815,6 +847,13 @@ class ModuleList(_ModuleSequence):
         super().__init__()
         if modules is not None:
             self.extend(modules)
+
+    def __add__(self, other):
+        """A new ModuleList of this one's modules, then those of the iterable ``other``."""
+        return ModuleList([*self, *other])
+
+    def __iadd__(self, other):
+        return self.extend(other)
 
 
 class _NamedMembers(Module):
