@@ -8,9 +8,14 @@ from it, so one seed makes a whole run reproducible.
 """
 import numpy as np
 
+def _entropy_seed():
+    """A 64-bit seed from the operating system's entropy."""
+    return int(np.random.SeedSequence().entropy) % (1 << 64)
+
+
 # Seeded from the operating system's entropy at import, as torch's default generator; the
 # seed is kept for ``initial_seed``.
-_initial_seed = int(np.random.SeedSequence().entropy) % (1 << 64)
+_initial_seed = _entropy_seed()
 _generator = np.random.default_rng(_initial_seed)
 
 
@@ -29,7 +34,7 @@ def manual_seed(seed):
 def seed():
     """Reseed tinydl's generator from the operating system's entropy (``torch.seed``); returns
     the new seed (a 64-bit integer, which ``manual_seed`` takes back)."""
-    new = int(np.random.SeedSequence().entropy) % (1 << 64)
+    new = _entropy_seed()
     manual_seed(new)
     return new
 

@@ -510,12 +510,11 @@ def _read_member(archive, name, key, path):
             read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
                            else np.lib.format.read_array_header_2_0)
             shape, _, dtype = read_header(member)
-        needed = math.prod(shape) * dtype.itemsize
-        if needed > archive.zip.getinfo(name).file_size:  # before NumPy allocates it
+        needed, held = math.prod(shape) * dtype.itemsize, archive.zip.getinfo(name).file_size
+        if needed > held:  # before NumPy allocates it
             raise SerializationError(f"{prefix} member {key!r} claims shape {shape} of "
-                                     f"{dtype} ({needed} bytes) but holds "
-                                     f"{archive.zip.getinfo(name).file_size} bytes (the file is "
-                                     "corrupted)")
+                                     f"{dtype} ({needed} bytes) but holds {held} bytes (the "
+                                     "file is corrupted)")
         if not dtype.hasobject:
             # Read by member name: archive[key] would give key 'a.npy' the member of key 'a'.
             with archive.zip.open(name) as member:

@@ -148,7 +148,8 @@ class ReLU(Function):
     @staticmethod
     def backward(ctx, g):
         # a NaN passes, as in torch; tied to the output as torch's threshold_backward(g, y, 0)
-        return (depends_on(_gate(g, ctx.output.data <= 0, keep=False), ctx.output),)
+        y = ctx.output  # (a weak reference: read once)
+        return (depends_on(_gate(g, y.data <= 0, keep=False), y),)
 
 
 def relu(x):
@@ -300,9 +301,9 @@ class Hardtanh(Function):
 
     @staticmethod
     def backward(ctx, g):
-        y = ctx.output.data
-        lo, hi = ctx.bounds
         out = ctx.output  # a NaN passes, as in torch; tied to it as torch's (depends_on)
+        y = out.data
+        lo, hi = ctx.bounds
         return (depends_on(_gate(g, (y <= lo) | (y >= hi), keep=False), out),)
 
 

@@ -18,11 +18,11 @@ from tinydl.autograd import Function, depends_on
 from tinydl.ops._util import (DEFAULT_FLOAT, as_input, exact_for_integers, expand_reduced,
                               floating, keepdims_shape, normalize_axes, refused_spelling,
                               sum_arrays, torch_dim_spelled, torch_names)
-from tinydl.ops.elementwise import Sqrt, _gate, _sgn, abs, astype, exp, where
+from tinydl.ops.elementwise import Sqrt, _gate, _sgn, abs, astype, exp, subtract, where
 from tinydl.ops.index import getitem
 from tinydl.ops.scan import CumProd, reversed_along
 from tinydl.ops.shape import concatenate
-from tinydl.tensor import Tensor
+from tinydl.tensor import Tensor, _as_dtype
 
 
 class Sum(Function):
@@ -110,7 +110,6 @@ def mean(x, axis=None, keepdims=False, dtype=None):
 def _check_mean_dtype(op, dtype):
     """NumPy truncates a mean into an integer ``dtype`` (1 for [1, 2]); torch refuses it.
     ``dtype`` may be torch's (``torch.float64``), as ``sum``'s."""
-    from tinydl.tensor import _as_dtype
     dtype = _as_dtype(dtype, op)
     if dtype.kind not in "fc":
         raise TypeError(f"{op}: dtype={np.dtype(dtype)} is not a floating dtype; the mean of "
@@ -858,9 +857,7 @@ def integer_lower_median(data, axis, keepdims, caller):
                          f"shape {data.shape}) of an integer tensor")
     k = (count - 1) // 2
     out = np.partition(moved, k, axis=-1)[..., k]
-    if keepdims:
-        out = out.reshape(tuple(1 if a in axes else n for a, n in enumerate(data.shape)))
-    return out
+    return out.reshape(keepdims_shape(data.shape, axes)) if keepdims else out
 
 
 @refused_spelling(torch_dim_spelled, lambda x, args, kwargs: (
@@ -926,24 +923,25 @@ def std_mean(input, dim=None, *, correction=None, keepdim=False, unbiased=None):
     """torch's ``std_mean``: ``(std, mean)`` over ``dim`` (every element when None), the std
     with torch's default ``correction=1`` (``unbiased=`` too; ``std_mean(x, True)``, torch's
     older form, is that flag). ``tinydl.std`` itself is NumPy's (``ddof=0``)."""
-    if isinstance(dim, bool):
-        dim, unbiased = None, dim
-    ddof = _torch_correction("std_mean", correction, unbiased)
-    return (std(input, axis=dim, ddof=ddof, keepdims=keepdim),
-            mean(input, axis=dim, keepdims=keepdim))
+    return _spread_and_mean(std, "std_mean", input, dim, correction, keepdim, unbiased)
 
 
 def var_mean(input, dim=None, *, correction=None, keepdim=False, unbiased=None):  # noqa: A002
     """torch's ``var_mean``: ``(var, mean)``, as ``std_mean``."""
+    return _spread_and_mean(var, "var_mean", input, dim, correction, keepdim, unbiased)
+
+
+def _spread_and_mean(spread, caller, x, dim, correction, keepdim, unbiased):
+    """``(spread(x), mean(x))`` over ``dim`` with torch's correction; a bool ``dim`` is
+    torch's older positional ``unbiased``."""
     if isinstance(dim, bool):
         dim, unbiased = None, dim
-    ddof = _torch_correction("var_mean", correction, unbiased)
-    return (var(input, axis=dim, ddof=ddof, keepdims=keepdim),
-            mean(input, axis=dim, keepdims=keepdim))
+    ddof = _torch_correction(caller, correction, unbiased)
+    return (spread(x, axis=dim, ddof=ddof, keepdims=keepdim),
+            mean(x, axis=dim, keepdims=keepdim))
 
 
 def dist(input, other, p=2):  # noqa: A002 (torch's names)
     """torch's ``dist``: the ``p``-norm of ``input - other`` (broadcast) over all elements."""
-    from tinydl.ops.elementwise import subtract
     diff = subtract(as_input(input), other)
     return norm(diff.reshape((-1,)), p=p)
