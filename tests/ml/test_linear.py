@@ -124,6 +124,24 @@ def test_logistic_fits_the_intercept_at_tiny_C(solver, C):
     np.testing.assert_allclose(proba, np.tile([0.7, 0.2, 0.1], (100, 1)), atol=1e-6)
 
 
+@pytest.mark.parametrize("classes", [2, 3])
+@pytest.mark.parametrize("solver, C", [("trust-ncg", 1e120), ("trust-ncg", 1e300),
+                                       ("lbfgs", 1e300)])
+def test_logistic_refuses_a_C_that_overflows(solver, classes, C):
+    """Separable data at a huge C: the objective (C times a sum) or trust-ncg's squared
+    steps overflow float64, or its inner loop meets a nearly singular Hessian. Before,
+    that loop never ended (3 classes, 1e120), L-BFGS-B returned the zero start with a
+    warning (1e300), SciPy raised a bare inf/NaN error. (L-BFGS-B at 1e120 runs to max_iter
+    and warns, as on any separable data with a large C.)"""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((50, 3))
+    y = (X[:, 0] > 0).astype(int) if classes == 2 else np.digitize(X[:, 1], [-0.5, 0.5])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's overflow warnings
+        with pytest.raises(ValueError, match=r"LogisticRegression.fit: .*C = 1e\+"):
+            LogisticRegression(C=C, solver=solver).fit(X, y)
+
+
 def test_logistic_warns_when_max_iter_too_small():
     X, y = blobs()
     with pytest.warns(ConvergenceWarning, match="max_iter"):

@@ -136,16 +136,33 @@ def _minimise(problem, tol, max_iter, solver, where):
     """Run scipy.optimize from zero; if it stopped early on round-off rather than at
     max_iter, finish with plain Newton steps. Returns (theta, iterations)."""
     theta0 = np.zeros(problem.size)
+    value_and_grad, hessp = _finite(problem.value_and_grad), _finite(problem.hessp)
     if solver == "trust-ncg":
-        result = optimize.minimize(problem.value_and_grad, theta0, jac=True,
-                                   hessp=problem.hessp, method="trust-ncg",
-                                   options={"gtol": tol, "maxiter": max_iter})
-    else:
-        # ftol=0 leaves the gradient test as the only stopping rule besides max_iter.
-        result = optimize.minimize(problem.value_and_grad, theta0, jac=True,
-                                   method="L-BFGS-B",
-                                   options={"gtol": tol, "ftol": 0.0, "maxiter": max_iter,
-                                            "maxcor": 20})
+        value_and_grad, hessp = _bounded_inner_loop(value_and_grad, hessp, problem.size)
+    try:
+        if solver == "trust-ncg":
+            result = optimize.minimize(value_and_grad, theta0, jac=True, hessp=hessp,
+                                       method="trust-ncg",
+                                       options={"gtol": tol, "maxiter": max_iter})
+        else:
+            # ftol=0 leaves the gradient test as the only stopping rule besides max_iter.
+            result = optimize.minimize(value_and_grad, theta0, jac=True, method="L-BFGS-B",
+                                       options={"gtol": tol, "ftol": 0.0, "maxiter": max_iter,
+                                                "maxcor": 20})
+    except _InnerLoopStalled:
+        raise ValueError(f"{where}: trust-ncg's inner conjugate-gradient loop did not "
+                         f"converge (an ill-conditioned problem: C = {problem.C:g}, nearly "
+                         "separable classes?); use a smaller C or solver='lbfgs'") from None
+    except (_NonFinite, ValueError) as err:
+        # The loss term is C times a sum over samples: for a huge C (1e120 on unit-scale
+        # data) it, its gradient or the solver's squared step lengths overflow float64.
+        # Unchecked, trust-ncg's inner loop never ended on the NaN, L-BFGS-B stopped at the
+        # zero start, and SciPy raised a bare "array must not contain infs or NaNs".
+        if isinstance(err, ValueError) and "inf" not in str(err) and "NaN" not in str(err):
+            raise
+        raise ValueError(f"{where}: the objective overflowed float64 with C = {problem.C:g}; "
+                         "use a smaller C (the loss term is C times a sum over samples)"
+                         ) from None
     theta, gradient = result.x, result.jac
     if result.nit < max_iter:
         theta, gradient = _newton_polish(problem, theta, gradient, tol)
@@ -155,6 +172,46 @@ def _minimise(problem, tol, max_iter, solver, where):
                       f"{grad_norm:.3g} > tol = {tol:g} ({result.message}); increase "
                       "max_iter or tol", ConvergenceWarning, stacklevel=3)
     return theta, int(result.nit)
+
+
+class _NonFinite(ArithmeticError):
+    """An objective, gradient or Hessian product that is not finite (overflow)."""
+
+
+def _finite(fn):
+    """``fn`` raising _NonFinite when any array it returns holds an inf or NaN."""
+    def checked(*args):
+        out = fn(*args)
+        for part in (out if isinstance(out, tuple) else (out,)):
+            if not np.isfinite(part).all():
+                raise _NonFinite
+        return out
+    return checked
+
+
+class _InnerLoopStalled(ArithmeticError):
+    """trust-ncg's conjugate-gradient loop ran far past the problem's dimension."""
+
+
+def _bounded_inner_loop(value_and_grad, hessp, size):
+    """The two functions, ``hessp`` raising _InnerLoopStalled after ``20 size + 100`` calls
+    with no objective evaluation between them. SciPy's trust-ncg solves each step's model by
+    conjugate gradients with no iteration cap; exact arithmetic needs at most ``size``
+    iterations, but on a nearly singular Hessian (C = 1e120, separable classes) round-off
+    kept its residual above the tolerance and the loop never ended."""
+    calls = [0]
+    limit = 20 * size + 100
+
+    def counted_value_and_grad(theta):
+        calls[0] = 0
+        return value_and_grad(theta)
+
+    def counted_hessp(theta, v):
+        calls[0] += 1
+        if calls[0] > limit:
+            raise _InnerLoopStalled
+        return hessp(theta, v)
+    return counted_value_and_grad, counted_hessp
 
 
 def _newton_polish(problem, theta, gradient, tol, max_steps=5):
