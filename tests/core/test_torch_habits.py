@@ -464,6 +464,28 @@ def test_log_softmax_is_exact_at_large_offsets(offset):
         np.testing.assert_allclose(out.data, torch_f32, atol=1e-6)
 
 
+@needs_torch
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_log_softmax_of_non_finite_rows_is_torchs(dtype):
+    """A row holding +inf is NaN throughout, value and gradient, as torch's and as
+    tinydl's softmax (it came out [nan, -inf, -inf, -inf]); -inf entries, all--inf and NaN
+    rows as torch's too; finite rows beside them are untouched."""
+    rows = [[np.inf, 0, 1, 2], [np.inf, np.inf, 0, 0], [-np.inf] * 4, [np.nan, 0, 1, 2],
+            [-np.inf, 0, 1, 2], [0, 1, 2, 3]]
+    x = np.array(rows, dtype)
+    g = np.arange(x.size, dtype=dtype).reshape(x.shape)
+    ours = td.tensor(x, requires_grad=True)
+    out = td.log_softmax(ours, axis=1)
+    out.backward(td.tensor(g))
+    theirs = torch.tensor(x, requires_grad=True)
+    want = torch.log_softmax(theirs, 1)
+    want.backward(torch.tensor(g))
+    assert out.dtype == dtype
+    np.testing.assert_allclose(out.data, want.detach().numpy(), rtol=1e-6, equal_nan=True)
+    np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=1e-6, atol=1e-6,
+                               equal_nan=True)
+
+
 # ============================================================================ 6. zero size
 def test_zero_size_reductions_follow_numpy_and_torch():
     z = td.Tensor(np.zeros((3, 0)), requires_grad=True)

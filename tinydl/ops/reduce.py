@@ -322,9 +322,15 @@ class LogSoftmax(Function):
         if x.shape[axis] == 0:
             return np.empty_like(x)
         m = np.max(x, axis=axis, keepdims=True)
-        shifted = x - np.where(np.isfinite(m), m, 0)
-        with np.errstate(divide="ignore"):
-            return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+        finite = np.isfinite(m)
+        shifted = x - np.where(finite, m, 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+        if not finite.all():
+            # A slice holding +inf is NaN throughout, as torch's (x - max is inf - inf
+            # there) and as softmax's: unshifted, its other entries came out -inf.
+            out = np.where(m == np.inf, np.nan, out).astype(out.dtype, copy=False)
+        return out
 
     @staticmethod
     def backward(ctx, g):
