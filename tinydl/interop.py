@@ -428,7 +428,7 @@ def _outer(a, b, out=None):
 
 
 def _copy(a, order="K", subok=False):
-    return ops.copy(_operand(a))
+    return ops.copy(_operand(a), order)  # NumPy's default 'K' keeps the layout
 
 
 def _round(a, decimals=0, out=None):

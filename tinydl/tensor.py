@@ -430,11 +430,15 @@ class Tensor:
         t._vc = _autograd.version_counter(self)
         return t
 
-    def copy(self):
-        """A differentiable copy (``torch.clone``)."""
-        return _ops.copy(self)
+    def copy(self, order="C"):
+        """A differentiable copy, C-contiguous as NumPy's ``ndarray.copy`` (``order`` as
+        NumPy's)."""
+        return _ops.copy(self, order)
 
-    clone = copy
+    def clone(self, *, memory_format=None):
+        """A differentiable copy keeping this tensor's layout, as ``torch.clone`` (see
+        ``tinydl.clone``)."""
+        return _ops.clone(self, memory_format=memory_format)
 
     def astype(self, dtype, copy=True):
         """Cast to ``dtype``; the gradient is cast back. As NumPy's ``astype``, a new tensor

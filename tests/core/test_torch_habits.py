@@ -486,6 +486,34 @@ def test_log_softmax_of_non_finite_rows_is_torchs(dtype):
                                equal_nan=True)
 
 
+@needs_torch
+def test_clone_keeps_the_layout_as_torchs():
+    """clone() of a transpose is a transpose (torch's preserve_format), so .contiguous() and
+    .reshape() of it copy and writes there leave the clone alone, as in torch (a C-ordered
+    clone made both views, silently changing it), and .view(-1) refuses as torch's."""
+    base = np.arange(6.0).reshape(2, 3)
+    for lib, make in (("td", td.tensor), ("torch", torch.tensor)):
+        c = make(base).mT.clone()
+        c.contiguous()[0, 0] = 100.0
+        c.reshape(-1)[1] = 200.0
+        assert c.tolist() == [[0.0, 3.0], [1.0, 4.0], [2.0, 5.0]], lib
+        assert tuple(c.stride()) == (1, 3), lib
+    with pytest.raises(RuntimeError, match="view"):
+        td.tensor(base).mT.clone().view(-1)
+    # Step slices, flips and expands: torch's strides where torch has them; NumPy's copy
+    # and tinydl.copy / Tensor.copy are C-ordered as NumPy's ndarray.copy().
+    assert td.tensor(base)[:, ::2].clone().stride() == (2, 1)
+    assert td.tensor(base[0]).expand(2, 3).clone().stride() == (3, 1)
+    assert td.tensor(base).mT.copy().stride() == (2, 1) == td.copy(td.tensor(base).mT).stride()
+    assert np.copy(td.tensor(base).mT).stride() == (1, 3)  # NumPy's order='K'
+    assert td.tensor(base).mT.clone(memory_format=torch.contiguous_format).stride() == (2, 1)
+    with pytest.raises(ValueError, match="memory_format"):
+        td.tensor(base).clone(memory_format=torch.channels_last)
+    x = td.tensor(base, requires_grad=True)
+    (x.mT.clone() * td.tensor(base.T)).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, base)
+
+
 # ============================================================================ 6. zero size
 def test_zero_size_reductions_follow_numpy_and_torch():
     z = td.Tensor(np.zeros((3, 0)), requires_grad=True)

@@ -510,26 +510,45 @@ def astype(x, dtype):
 
 
 class Copy(Function):
-    """A copy of x (torch.clone); dx = g."""
+    """A copy of x laid out in ``order`` (NumPy's: 'C', 'F', 'A' or 'K'); dx = g."""
 
     retain_inputs = ()
     retain_output = False
 
     @staticmethod
-    def forward(ctx, x):
-        return x.copy()
+    def forward(ctx, x, order="C"):
+        return x.copy(order=order)
 
     @staticmethod
     def backward(ctx, g):
         return (g,)
 
 
-def copy(x):
-    """A differentiable copy of ``x``."""
-    return Copy.apply(as_tensor(x))
+def copy(x, order="C"):
+    """A differentiable copy of ``x``, C-contiguous (NumPy's ``ndarray.copy``; ``order`` as
+    NumPy's)."""
+    if order not in ("C", "F", "A", "K"):
+        raise ValueError(f"copy: order must be 'C', 'F', 'A' or 'K', got {order!r}")
+    return Copy.apply(as_tensor(x), order=order)
 
 
-clone = copy  # torch's name
+def clone(x, *, memory_format=None):
+    """torch's ``clone``: a differentiable copy that keeps ``x``'s layout (torch's default,
+    ``preserve_format``): the copy of a transpose is a transpose, so ``.contiguous()`` or
+    ``.reshape()`` of it copies, and writes there leave the clone alone, as in torch. An
+    input with overlapping entries (an ``expand``) gives a C-contiguous copy, as torch's.
+    ``memory_format=torch.contiguous_format`` asks for C order."""
+    x = as_tensor(x)
+    name = None if memory_format is None else str(memory_format)
+    if name in (None, "torch.preserve_format"):
+        order = "C" if x.data.flags.c_contiguous or 0 in x.data.strides else "K"
+    elif name == "torch.contiguous_format":
+        order = "C"
+    else:
+        raise ValueError(f"clone: tinydl lays tensors out as NumPy arrays; memory_format="
+                         f"{memory_format!r} is not supported (torch.preserve_format or "
+                         "torch.contiguous_format)")
+    return Copy.apply(x, order=order)
 
 
 def detach(x):
