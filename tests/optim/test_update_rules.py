@@ -71,6 +71,27 @@ def test_adagrad_closed_form():
                          initial_accumulator_value=s0) == pytest.approx(expected, rel=1e-14)
 
 
+def test_adagrad_makes_its_state_in_the_constructor_as_torch():
+    """torch's Adagrad fills every given parameter's state at construction (step 0, S at
+    the initial value): a state_dict before the first step, or of a parameter that never
+    gets a gradient, holds it. A parameter added later gets its state at its first step."""
+    used = tinydl.Tensor(np.zeros(3), requires_grad=True)
+    unused = tinydl.Tensor(np.zeros(()), requires_grad=True)
+    opt = optim.Adagrad([used, unused], initial_accumulator_value=0.25)
+    state = opt.state_dict()["state"]
+    assert sorted(state) == [0, 1] and state[0]["step"] == 0 and state[1]["step"] == 0
+    np.testing.assert_array_equal(state[0]["sum"], [0.25] * 3)
+    assert np.shape(state[1]["sum"]) == () and state[1]["sum"] == 0.25
+    used.grad = tinydl.Tensor(np.full(3, 2.0))
+    opt.step()
+    state = opt.state_dict()["state"]
+    np.testing.assert_array_equal(state[0]["sum"], [4.25] * 3)
+    assert state[0]["step"] == 1 and state[1]["step"] == 0
+    later = tinydl.Tensor(np.zeros(2), requires_grad=True)
+    opt.add_param_group({"params": [later]})
+    assert 2 not in opt.state_dict()["state"]
+
+
 def test_adadelta_first_step():
     # v = (1 - rho) g^2, d = sqrt(eps) / sqrt(v + eps) g
     rho, eps, g = 0.9, 1e-6, 2.0

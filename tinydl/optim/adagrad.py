@@ -10,7 +10,7 @@ coordinates that have moved a lot take small steps::
 """
 import numpy as np
 
-from tinydl.optim.optimizer import Optimizer, _check_non_negative, torch_flags
+from tinydl.optim.optimizer import Optimizer, _check_non_negative, _working_view, torch_flags
 
 
 class Adagrad(Optimizer):
@@ -18,7 +18,10 @@ class Adagrad(Optimizer):
 
     State per parameter: ``step`` (int), ``sum`` (array S). A group's own
     ``initial_accumulator_value`` starts its parameters' S (torch 2.13 starts every S at the
-    constructor's value and ignores the group's).
+    constructor's value and ignores the group's). As torch's, the constructor makes the
+    state of every parameter it is given (so a ``state_dict`` taken before the first step,
+    or of a parameter that never gets a gradient, holds ``step`` 0 and the initial S);
+    parameters of a later ``add_param_group`` get theirs at their first step.
     """
 
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0,
@@ -27,6 +30,9 @@ class Adagrad(Optimizer):
                         initial_accumulator_value=initial_accumulator_value, eps=eps,
                         **torch_flags("Adagrad", torch_options))
         super().__init__(params, defaults)
+        for group in self.param_groups:
+            for p in group["params"]:
+                self.state[p] = self._init_state(_working_view(p.data), group)
 
     def _check_group(self, group):
         _check_non_negative("Adagrad", lr=group["lr"], lr_decay=group["lr_decay"],
