@@ -167,6 +167,7 @@ def test_nonzero_forms_and_unique_on_integers():
     (lambda: td.topk(td.zeros(2, 3), 4), ValueError, r"topk: k must be an int in \[0, 3\]"),
     (lambda: td.topk(td.zeros(2, 3), -1, axis=0),
      ValueError, r"topk: k must be an int in \[0, 2\]"),
+    (lambda: td.topk(td.tensor(1.5), 2), ValueError, "topk: k must be 0 or 1 for a 0-d"),
     (lambda: td.sort(td.zeros(2, 3), axis=2), ValueError, "sort: axis 2 is out of bounds"),
     (lambda: td.argsort(td.zeros(2, 3), axis=(0, 1)), TypeError, "argsort: axis must be an int"),
     (lambda: td.unique(td.zeros(2, 3), axis=-3), ValueError, "unique: axis -3 is out of bounds"),
@@ -174,3 +175,15 @@ def test_nonzero_forms_and_unique_on_integers():
 def test_bad_arguments_raise_clear_errors(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+@pytest.mark.parametrize("k", [0, 1])
+def test_topk_of_a_0d_tensor_is_its_element_as_torchs(k):
+    """torch gives the one element, 0-d, for k = 0 as for k = 1 (k = 0 raised a reshape
+    error the user never wrote)."""
+    x = td.tensor(1.5, requires_grad=True)
+    values, indices = td.topk(x, k)
+    assert values.shape == () and indices.shape == () and values.item() == 1.5
+    assert indices.item() == 0 and indices.dtype == np.int64
+    values.backward()
+    assert x.grad.item() == 1.0

@@ -93,7 +93,10 @@ def topk(x, k, axis=-1, largest=True, sorted=True):  # noqa: A002 (torch's name)
     x = _as_input(x)
     if x.ndim == 0:
         _sort_axis("topk", axis, 0)
-        values, indices = topk(x.reshape((1,)), k, largest=largest)
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k <= 1:
+            raise ValueError(f"topk: k must be 0 or 1 for a 0-d tensor, got {k!r}")
+        # A 0-d result has no length to be k: torch gives the one element for k = 0 too.
+        values, indices = topk(x.reshape((1,)), 1, largest=largest)
         return TopkResult(values.reshape(()), indices.reshape(()))
     axis = _sort_axis("topk", axis, x.ndim)
     n = x.shape[axis]
