@@ -641,6 +641,9 @@ def _check_versions(ctx, out):
     fn = ctx.fn
     candidates = []
     kept = fn.retain_inputs
+    read = fn.__dict__.get("inputs_read")
+    if read is not None:  # which inputs this node's backward reads depends on the node
+        kept = read(ctx)
     candidates += [(f"input {i}", t) for i, t in enumerate(ctx.inputs)
                    if isinstance(t, Tensor) and (kept is True or i in kept)]
     if fn.retain_output and out is not None:

@@ -229,6 +229,29 @@ def test_the_version_is_bumped_and_a_saved_value_overwritten_makes_backward_rais
             s.sum().backward()
 
 
+def test_a_product_reads_an_operand_only_for_the_other_ones_gradient():
+    """``y = h * 3`` needs 3, not h, for its gradient: writing h in place afterwards leaves
+    y's backward working, as in torch (it raised). Where the other operand needs its
+    gradient the value is read, and the write still makes backward raise."""
+    x = td.Tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    h = x * 2.0
+    y = h * 3.0
+    z = h * x  # x's gradient reads h
+    with td.no_grad():
+        h.add_(1.0)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [6.0, 6.0, 6.0])
+    with pytest.raises(RuntimeError, match="modified by an in-place operation.*Multiply"):
+        z.sum().backward()
+    w = td.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    c = td.Tensor(np.array([5.0, 6.0]))
+    q = c * w
+    with td.no_grad():
+        c.add_(1.0)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        q.sum().backward()
+
+
 @pytest.mark.parametrize("spec_id", sorted(BY_ID))
 def test_a_write_through_a_view_reaches_the_viewed_array(spec_id):
     spec = BY_ID[spec_id]

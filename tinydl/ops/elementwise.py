@@ -171,6 +171,16 @@ class Multiply(Function):
     retain_output = False
 
     @staticmethod
+    def inputs_read(ctx):
+        """The inputs whose values backward reads: a only when b needs its gradient, and b
+        only when a does (``x * 3`` reads 3, not x), so that writing x in place after
+        ``y = x * 3`` does not stop y's backward, as in torch. (Read by the in-place check
+        only: both stay retained.)"""
+        a, b = ctx.inputs
+        return tuple(i for i, other in ((0, b), (1, a))
+                     if isinstance(other, Tensor) and other.requires_grad)
+
+    @staticmethod
     def forward(ctx, a, b):
         return _binary("multiply", np.multiply, a, b)
 
