@@ -908,13 +908,13 @@ class Tensor:
     def add_(self, other, alpha=1):
         """self += alpha * other, in place."""
         if alpha != 1:
-            return self._inplace("add_", lambda s, o: s + o * alpha, other)
+            return self._inplace("add_", lambda s, o: _ops.add(s, o, alpha=alpha), other)
         return self._inplace("add_", _ops.add, other)
 
     def sub_(self, other, alpha=1):
         """self -= alpha * other, in place."""
         if alpha != 1:
-            return self._inplace("sub_", lambda s, o: s - o * alpha, other)
+            return self._inplace("sub_", lambda s, o: _ops.subtract(s, o, alpha=alpha), other)
         return self._inplace("sub_", _ops.subtract, other)
 
     def mul_(self, other):

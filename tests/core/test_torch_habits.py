@@ -514,6 +514,52 @@ def test_clone_keeps_the_layout_as_torchs():
     np.testing.assert_array_equal(x.grad.data, base)
 
 
+_MIXED_SCALED = {
+    "add_ uint8 alpha": lambda L, T: L.zeros(1).add_(T(np.array([200], np.uint8)), alpha=2),
+    "sub_ float16 alpha": lambda L, T: L.zeros(1).sub_(T(np.array([1e-4], np.float16)),
+                                                      alpha=1e-4),
+    "add float16 alpha": lambda L, T: L.add(L.zeros(1), T(np.array([1e-4], np.float16)),
+                                            alpha=1e-4),
+    "add int64 uint8": lambda L, T: L.add(T(np.array([1])), T(np.array([200], np.uint8)),
+                                          alpha=2),
+    "add float64 float32": lambda L, T: L.add(T(np.array([1.0])),
+                                              T(np.array([0.1], np.float32)), alpha=3),
+    "add 0-d float64": lambda L, T: L.add(T(np.array([1.0], np.float32)),
+                                          T(np.array(0.1)), alpha=3),
+    "addcmul_ uint8": lambda L, T: L.zeros(1).addcmul_(T(np.array([200], np.uint8)),
+                                                       T(np.array([2], np.uint8))),
+    "addcmul_ float16": lambda L, T: L.zeros(1).addcmul_(
+        T(np.array([1e-4], np.float16)), T(np.array([1e-4], np.float16)), value=1e-3),
+    "addcdiv_ float16": lambda L, T: L.zeros(1).addcdiv_(
+        T(np.array([1e-3], np.float16)), T(np.array([1e3], np.float16)), value=0.01),
+    "addcdiv uint8": lambda L, T: L.addcdiv(L.zeros(1), T(np.array([200], np.uint8)),
+                                            T(np.array([0.5], np.float32)), value=2),
+}
+
+
+@needs_torch
+@pytest.mark.parametrize("name", sorted(_MIXED_SCALED))
+def test_scaled_operands_are_scaled_in_the_results_dtype_as_torch(name):
+    """alpha * other and value * t1 * t2 in the dtype of the result, as torch computes them:
+    in the operands' own dtype uint8 200 * 2 wrapped to 144 and float16 products of a
+    mixed-precision step (p.add_(g16, alpha=-lr), v.addcmul_(g16, g16, value=1-b2))
+    underflowed to 0 before they met the float32 tensor."""
+    ours = _MIXED_SCALED[name](td, td.tensor)
+    theirs = _MIXED_SCALED[name](torch, torch.tensor)
+    assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "")
+    np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-6)
+
+
+def test_a_scaled_mixed_dtype_operand_keeps_its_gradient_dtype():
+    x = td.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    g = td.tensor(np.array([1e-4, 2e-4], np.float16), requires_grad=True)
+    t = td.tensor(np.array([3.0, 4.0], np.float16), requires_grad=True)
+    (td.add(x, g, alpha=1e-4) + td.addcmul(x, g, t, value=0.5)).sum().backward()
+    assert g.grad.dtype == np.float16 and t.grad.dtype == np.float16
+    np.testing.assert_allclose(g.grad.data.astype(np.float64), 1e-4 + 0.5 * t.data, rtol=1e-3)
+    np.testing.assert_allclose(t.grad.data.astype(np.float64), 0.5 * g.data, rtol=1e-3)
+
+
 # ============================================================================ 6. zero size
 def test_zero_size_reductions_follow_numpy_and_torch():
     z = td.Tensor(np.zeros((3, 0)), requires_grad=True)

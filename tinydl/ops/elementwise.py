@@ -134,10 +134,24 @@ def _scaled(b, alpha):
     return multiply(b, alpha)
 
 
+def _scaled_beside(a, b, alpha):
+    """``a`` and ``alpha * b`` for add/subtract's ``alpha``, the product taken in the dtype of
+    the result, as torch computes it: in b's own dtype a uint8 200 times 2 wrapped to 144,
+    and a float16 gradient times a small learning rate underflowed to 0 before it met a
+    float32 tensor (``p.add_(g16, alpha=-lr)``)."""
+    a, b = _operands(a, as_tensor_beside(b, a))  # (a float list takes a's dtype first)
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        common = np.result_type(a.data.dtype, b.data.dtype)
+        if b.data.dtype != common:
+            b = astype(b, common)
+    return a, _scaled(b, alpha)
+
+
 def add(a, b, *, alpha=1):
-    """a + alpha * b with NumPy broadcasting (``alpha`` as ``torch.add``)."""
+    """a + alpha * b with NumPy broadcasting (``alpha`` as ``torch.add``, ``alpha * b`` taken
+    in the result's dtype)."""
     if alpha != 1:
-        b = _scaled(as_tensor_beside(b, a), alpha)  # (a float list takes a's dtype first)
+        a, b = _scaled_beside(a, b, alpha)
     return Add.apply(*_operands(a, b))
 
 
@@ -159,9 +173,10 @@ class Subtract(Function):
 
 
 def subtract(a, b, *, alpha=1):
-    """a - alpha * b with NumPy broadcasting (``alpha`` as ``torch.sub``)."""
+    """a - alpha * b with NumPy broadcasting (``alpha`` as ``torch.sub``, ``alpha * b`` taken
+    in the result's dtype)."""
     if alpha != 1:
-        b = _scaled(as_tensor_beside(b, a), alpha)  # (a float list takes a's dtype first)
+        a, b = _scaled_beside(a, b, alpha)
     return Subtract.apply(*_operands(a, b))
 
 

@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 
 from tinydl.ops._util import ShapeError, normalize_axes, operands
-from tinydl.ops.elementwise import where
+from tinydl.ops.elementwise import astype, where
 from tinydl.ops.linalg import _strict_product, matmul, outer
 from tinydl.ops.shape import broadcast_to, reshape, stack, transpose
 from tinydl.tensor import Tensor
@@ -117,11 +117,23 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1):
     return _fused("addr", input, outer(vec1, vec2), beta, alpha)
 
 
+def _in_result_dtype(input, tensor1, tensor2):
+    """``tensor1`` and ``tensor2`` cast to the dtype of ``input + tensor1 + tensor2`` (tinydl's
+    promotion, 0-d rules included, found on one-element stand-ins), where torch's addcmul and
+    addcdiv compute ``value * tensor1 * tensor2``: in the operands' own dtype uint8 200 * 2
+    wrapped to 144, and float16 products underflowed before meeting a float32 tensor."""
+    stand_ins = [Tensor._wrap(np.zeros((1,) * t.ndim, t.dtype)) for t in (input, tensor1, tensor2)]
+    common = (stand_ins[0] + stand_ins[1] + stand_ins[2]).dtype
+    return [t if t.dtype == common else astype(t, common) for t in (tensor1, tensor2)]
+
+
 def addcmul(input, tensor1, tensor2, *, value=1):
-    """torch.addcmul: ``input + value * tensor1 * tensor2``, all three broadcast together."""
+    """torch.addcmul: ``input + value * tensor1 * tensor2``, all three broadcast together (the
+    product taken in the result's dtype, as torch's)."""
     input, tensor1, tensor2 = operands(input, tensor1, tensor2)
     _check_integral_scalars("addcmul", np.result_type(input.dtype, tensor1.dtype, tensor2.dtype),
                             value=value)
+    tensor1, tensor2 = _in_result_dtype(input, tensor1, tensor2)
     return input + (tensor1 if value == 1 else value * tensor1) * tensor2
 
 
@@ -133,6 +145,7 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
         raise TypeError(f"addcdiv: integer division ({tensor1.dtype} / {tensor2.dtype}) is not "
                         "supported, as in torch; cast tensor1 or tensor2 to a float dtype")
     _check_integral_scalars("addcdiv", input.dtype, value=value)
+    tensor1, tensor2 = _in_result_dtype(input, tensor1, tensor2)
     return input + (tensor1 if value == 1 else value * tensor1) / tensor2
 
 
