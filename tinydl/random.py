@@ -117,9 +117,15 @@ def below(values, high, dtype):
     return out
 
 
-def uniform(rng, a, b, shape, dtype):
+def uniform(rng, a, b, shape, dtype, caller="uniform_"):
     """Samples of U(a, b) from ``rng``, as ``dtype`` holds them and all below ``b`` (``below``);
-    ``a == b`` gives ``a`` everywhere, drawing nothing."""
+    ``a == b`` gives ``a`` everywhere, drawing nothing. Bounds past the largest finite value
+    of a float ``dtype`` raise a ValueError naming ``caller`` (as torch's "from/to is out of
+    bounds"): the samples would round to +-inf or be clamped outside [a, b)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f" and max(abs(a), abs(b)) > float(np.finfo(dtype).max):
+        raise ValueError(f"{caller}: the bounds a={a}, b={b} of U(a, b) are out of the range of "
+                         f"{dtype} (largest finite value {np.finfo(dtype).max:g})")
     if a == b:
         return np.full(shape, a, dtype)
     return below(rng.uniform(a, b, shape), b, dtype)

@@ -265,6 +265,20 @@ def test_multinomial_without_replacement_never_repeats():
     assert set(rows[:, 2]) <= {0, 2}
 
 
+@pytest.mark.parametrize("dtype, a, b", [(np.float16, 1e5, 1e5 + 1), (np.float16, -1e5, 1e5),
+                                         (np.float16, -7e4, -69999.0), (np.float32, -1e39, 1e39)])
+def test_uniform_bounds_past_the_dtype_raise_as_torchs(dtype, a, b):
+    """torch: "from/to is out of bounds"; the samples were clamped to 65504 (outside
+    [1e5, 1e5 + 1)) or rounded to -inf, with only a NumPy overflow warning."""
+    with pytest.raises(ValueError, match=f"uniform_: the bounds .* out of the range of "
+                                         f"{np.dtype(dtype).name}"):
+        td.zeros(3, dtype=dtype).uniform_(a, b)
+    with pytest.raises(ValueError, match="uniform_: the bounds"):
+        td.nn.init.uniform_(td.zeros(3, dtype=dtype), a, b)
+    inside = td.zeros(1000, dtype=np.float16).uniform_(-6e4, 6e4).data
+    assert np.isfinite(inside).all() and -6e4 <= inside.min() and inside.max() < 6e4
+
+
 def test_randperm_is_a_uniform_permutation():
     td.manual_seed(5)
     perms = np.stack([td.randperm(6).data for _ in range(3000)])

@@ -119,7 +119,8 @@ def _uniform(tensor, a, b, generator, caller):
     arr = _float_array(tensor, caller)
     if not (math.isfinite(a) and math.isfinite(b) and a <= b):
         raise ValueError(f"{caller}: expects finite bounds a <= b for U(a, b), got a={a}, b={b}")
-    return _fill(tensor, uniform(_generator(generator, caller), a, b, arr.shape, arr.dtype))
+    return _fill(tensor, uniform(_generator(generator, caller), a, b, arr.shape, arr.dtype,
+                                 caller))
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
