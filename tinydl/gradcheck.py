@@ -2,10 +2,13 @@
 
 ``gradcheck(fn, inputs)`` compares the gradient autograd computes with
 (f(x + eps e_i) - f(x - eps e_i)) / (2 eps) for every element x_i of every input that
-requires grad. Outputs are reduced to one scalar with fixed random weights v (the
+requires grad. Each output is reduced to one scalar with fixed random weights v (the
 "fast mode" of torch.autograd.gradcheck): a wrong Jacobian J gives a wrong v^T J for almost
-every v, and one backward pass then serves all elements. Inputs with more than
-``max_elements`` elements are checked on a random subset of elements plus random directions.
+every v, and one backward pass per output then serves all elements. Each output is checked
+on its own, as torch checks each (output, input) pair: summed into one scalar, a 5% error in
+the gradient of a small output passed beside a larger output (50% beside one 10^4 times
+larger). Inputs with more than ``max_elements`` elements are checked on a random subset of
+elements plus random directions.
 
 ``gradgradcheck`` applies the same check to the gradient itself, built with
 ``create_graph=True``: it verifies second derivatives.
@@ -26,6 +29,8 @@ def _as_tuple(x):
 
 def _outputs(fn, inputs):
     outs = _as_tuple(fn(*inputs))
+    if not outs:
+        raise ValueError("gradcheck: fn returned no output to check")
     for k, o in enumerate(outs):
         if not isinstance(o, Tensor):
             raise TypeError(f"gradcheck: fn must return Tensors, output {k} is "
@@ -38,11 +43,8 @@ def _weights(outs, rng):
 
 
 def _projected(outs, weights):
-    total = None
-    for o, w in zip(outs, weights):
-        term = (o * Tensor._wrap(w.astype(o.dtype))).sum()
-        total = term if total is None else total + term
-    return total
+    """``sum(v_k * output_k)`` for each output k: one scalar Tensor per output."""
+    return [(o * Tensor._wrap(w.astype(o.dtype))).sum() for o, w in zip(outs, weights)]
 
 
 def _check_inputs(inputs, caller):
@@ -62,32 +64,35 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, max_elements=1
     """Check the autograd gradient of ``fn`` at ``inputs`` against central differences.
 
     ``fn(*inputs)`` returns a Tensor or a tuple of Tensors; every input that requires grad
-    must be float64. The outputs are first reduced to one scalar, ``sum(v * output)`` with
-    fixed random weights v (seeded by ``seed``), so every output's Jacobian row counts; the
-    values compared are the derivatives of that scalar (v-weighted, not of any one output).
-    Returns True, or raises ``GradcheckError`` naming the input index, the element and both
-    values. Passes when ``|analytic - numeric| <= atol + rtol * |numeric|`` everywhere.
+    must be float64. Each output is first reduced to one scalar, ``sum(v * output)`` with
+    fixed random weights v (seeded by ``seed``), so every entry of its Jacobian counts; the
+    values compared are the derivatives of those scalars (v-weighted), output by output.
+    Returns True, or raises ``GradcheckError`` naming the output, the input index, the
+    element and both values. Passes when ``|analytic - numeric| <= atol + rtol * |numeric|``
+    everywhere, for every output.
     """
     inputs = _as_tuple(inputs)
     diff = _check_inputs(inputs, "gradcheck")
     rng = np.random.default_rng(seed)
+    targets = [inputs[i] for i in diff]
     with autograd.enable_grad():
         outs = _outputs(fn, inputs)
         weights = _weights(outs, rng)
-        scalar = _projected(outs, weights)
-        targets = [inputs[i] for i in diff]
-        if scalar.requires_grad:
-            analytic = autograd.grad(scalar, targets, allow_unused=True)
-        else:
-            analytic = (None,) * len(targets)
-    analytic = [np.zeros(t.shape) if g is None else np.asarray(g.data, dtype=np.float64)
-                for g, t in zip(analytic, targets)]
+        scalars = _projected(outs, weights)
+        # analytic[k][m]: d scalar_k / d targets[m], one backward pass per output
+        analytic = [autograd.grad(scalar, targets, allow_unused=True,
+                                  retain_graph=k < len(scalars) - 1)
+                    if scalar.requires_grad else (None,) * len(targets)
+                    for k, scalar in enumerate(scalars)]
+    analytic = [[np.zeros(t.shape) if g is None else np.asarray(g.data, dtype=np.float64)
+                 for g, t in zip(per_output, targets)] for per_output in analytic]
 
     def value():
         with autograd.no_grad():
-            return float(_projected(_outputs(fn, inputs), weights).data)
+            return np.array([float(s.data) for s in _projected(_outputs(fn, inputs), weights)])
 
-    for i, x, a in zip(diff, targets, analytic):
+    for m, (i, x) in enumerate(zip(diff, targets)):
+        a = np.stack([per_output[m].reshape(-1) for per_output in analytic])  # (outputs, n)
         saved = x.data
         # Perturb a contiguous copy in place (reshape of a strided array would copy, and the
         # perturbation would never reach fn); the caller's array is put back afterwards.
@@ -99,9 +104,17 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, max_elements=1
     return True
 
 
+def _first_miss(analytic, numeric, atol, rtol):
+    """The first output whose analytic and numeric derivatives disagree, or None."""
+    bad = ~(np.abs(analytic - numeric) <= atol + rtol * np.abs(numeric))
+    return int(np.argmax(bad)) if bad.any() else None
+
+
 def _check_input(i, x, a, value, eps, atol, rtol, rng, max_elements):
-    """Central differences for every element (or a sample and random directions) of one input."""
+    """Central differences for every element (or a sample and random directions) of one
+    input; ``a`` (outputs, elements) holds the analytic derivatives of each output's scalar."""
     flat = x.data.reshape(-1)
+    outputs = len(a)
     if flat.size <= max_elements:
         elements = range(flat.size)
     else:
@@ -114,17 +127,18 @@ def _check_input(i, x, a, value, eps, atol, rtol, rng, max_elements):
         minus = value()
         flat[j] = original
         numeric = (plus - minus) / (2 * eps)
-        analytic_j = a.reshape(-1)[j]
-        if not abs(analytic_j - numeric) <= atol + rtol * abs(numeric):
+        k = _first_miss(a[:, j], numeric, atol, rtol)
+        if k is not None:
             element = np.unravel_index(j, x.shape) if x.ndim else ()
+            which = f"output {k}, " if outputs > 1 else ""
             raise GradcheckError(
-                f"gradcheck: input {i}, element {tuple(int(e) for e in element)}: analytic "
-                f"gradient {analytic_j:.10g} but numeric {numeric:.10g} "
+                f"gradcheck: {which}input {i}, element {tuple(int(e) for e in element)}: "
+                f"analytic gradient {a[k, j]:.10g} but numeric {numeric[k]:.10g} "
                 f"(atol={atol}, rtol={rtol}; both of sum(v * output) with random weights v, "
                 "so they are scaled by v)")
     if flat.size > max_elements:
         original = flat.copy()
-        for k in range(4):
+        for d in range(4):
             direction = rng.standard_normal(flat.size)
             direction /= np.linalg.norm(direction)
             flat[:] = original + eps * direction
@@ -133,11 +147,13 @@ def _check_input(i, x, a, value, eps, atol, rtol, rng, max_elements):
             minus = value()
             flat[:] = original
             numeric = (plus - minus) / (2 * eps)
-            analytic_k = float(a.reshape(-1) @ direction)
-            if not abs(analytic_k - numeric) <= atol + rtol * abs(numeric):
+            directional = a @ direction
+            k = _first_miss(directional, numeric, atol, rtol)
+            if k is not None:
+                which = f"output {k}, " if outputs > 1 else ""
                 raise GradcheckError(
-                    f"gradcheck: input {i}, random direction {k}: analytic directional "
-                    f"derivative {analytic_k:.10g} but numeric {numeric:.10g} "
+                    f"gradcheck: {which}input {i}, random direction {d}: analytic directional "
+                    f"derivative {directional[k]:.10g} but numeric {numeric[k]:.10g} "
                     f"(atol={atol}, rtol={rtol})")
 
 
