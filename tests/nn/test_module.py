@@ -384,6 +384,28 @@ def test_a_batchnorm_checkpoint_without_num_batches_tracked_loads_as_in_torch():
         fresh.load_state_dict(old)
 
 
+def test_only_a_norm_layers_num_batches_tracked_may_be_missing():
+    """The pre-0.4.1 allowance is BatchNorm's (nested, too); another module's buffer of that
+    name is missing like any other key (it was skipped by name alone), as in torch."""
+    class Counter(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("num_batches_tracked", tinydl.Tensor(np.zeros((), np.int64)))
+    with pytest.raises(nn.StateDictError, match="missing keys: 'num_batches_tracked'"):
+        Counter().load_state_dict({})
+    model = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2), Counter())
+    state = {k: v for k, v in model.state_dict().items() if "num_batches" not in k}
+    assert model.load_state_dict(state, strict=False) == (["2.num_batches_tracked"], [])
+
+
+def test_get_parameter_of_a_none_parameter_raises_as_torch():
+    with pytest.raises(AttributeError, match="'bias' of Linear '' is None"):
+        nn.Linear(2, 2, bias=False).get_parameter("bias")
+    m = nn.Module()
+    m.register_buffer("b", None)
+    assert m.get_buffer("b") is None
+
+
 @pytest.mark.parametrize("replacement", [lambda: nn.Linear(1, 1),
                                          lambda: nn.Parameter(tinydl.zeros(1))])
 def test_replacing_a_non_persistent_buffer_forgets_that_it_was(replacement):

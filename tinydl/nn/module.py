@@ -216,6 +216,10 @@ class Module:
     ``forward`` and the forward hooks. ``training`` is switched by ``train()``/``eval()``.
     """
 
+    # A normalisation layer sets this: its checkpoints from before torch 0.4.1 lack the
+    # buffer, which load_state_dict then does not count missing (torch's rule).
+    _num_batches_tracked_optional = False
+
     def __init__(self):
         set_ = object.__setattr__
         set_(self, "training", True)
@@ -563,6 +567,9 @@ class Module:
         if name not in members:
             raise AttributeError(f"get_{kind}: {type(module).__name__} {path!r} has no {kind} "
                                  f"{name!r}")
+        if members[name] is None and kind == "parameter":  # (a None buffer is returned, as torch)
+            raise AttributeError(f"get_parameter: {name!r} of {type(module).__name__} {path!r} "
+                                 "is None, not a Parameter (as torch's)")
         return members[name]
 
     # ------------------------------------------------------------------ state
@@ -584,6 +591,25 @@ class Module:
                 child.state_dict(destination, prefix + name + ".", keep_vars)
         return destination
 
+    def _renamed_legacy_keys(self, state_dict, own):
+        """``state_dict`` with the keys of an older layout renamed to this model's, where a
+        module lists them in ``_legacy_state_keys`` ({old name: new name}, relative to it):
+        torch's load pre-hooks do this, e.g. a checkpoint of the hook-style ``weight_norm``
+        (``weight_g``, ``weight_v``) loading into ``parametrizations.weight_norm``. A key is
+        renamed only where the new one is this model's and the checkpoint lacks it."""
+        renames = {}
+        for name, module in self.named_modules():
+            legacy = module.__dict__.get("_legacy_state_keys")
+            if legacy:
+                prefix = f"{name}." if name else ""
+                for old, new in legacy.items():
+                    old, new = prefix + old, prefix + new
+                    if old in state_dict and new in own and new not in state_dict:
+                        renames[old] = new
+        if not renames:
+            return state_dict
+        return OrderedDict((renames.get(k, k), v) for k, v in state_dict.items())
+
     def load_state_dict(self, state_dict, strict=True, assign=False):
         """Copy ``state_dict`` values into this module's parameters and buffers, in place.
 
@@ -600,10 +626,13 @@ class Module:
         if not hasattr(state_dict, "items"):
             raise TypeError(f"load_state_dict: expected a dict, got {type(state_dict).__name__}")
         own = self.state_dict(keep_vars=True)
+        state_dict = self._renamed_legacy_keys(state_dict, own)
         # A BatchNorm checkpoint older than torch 0.4.1 has no num_batches_tracked: torch loads
-        # it and keeps the module's own count, as this does.
-        missing = [k for k in own if k not in state_dict
-                   and k.rpartition(".")[2] != "num_batches_tracked"]
+        # it and keeps the module's own count, as this does. Only a normalisation layer's
+        # (_NormBase): any other module's buffer of that name is missing like any other key.
+        optional = {f"{name}.num_batches_tracked" if name else "num_batches_tracked"
+                    for name, m in self.named_modules() if m._num_batches_tracked_optional}
+        missing = [k for k in own if k not in state_dict and k not in optional]
         unexpected = [k for k in state_dict if k not in own]
         wrong_shape, wrong_type = [], []
         for key, target in own.items():

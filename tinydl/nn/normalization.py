@@ -35,6 +35,7 @@ def _norm_input(layer, x, reference):
 class _NormBase(Module):
     expected_ndim = ()
     layout = ""
+    _num_batches_tracked_optional = True  # see Module.load_state_dict
 
     def __init__(self, num_features, eps, momentum, affine, track_running_stats, device,
                  dtype, bias=True):
@@ -221,7 +222,7 @@ class LayerNorm(Module):
 
     def extra_repr(self):
         return (f"{self.normalized_shape}, eps={self.eps}, "
-                f"elementwise_affine={self.elementwise_affine}")
+                f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
 
 
 class RMSNorm(Module):
