@@ -337,6 +337,26 @@ def test_parametrizations_weight_norm_matches_torch(dim):
     _close(ours.weight, ref.weight)
 
 
+def test_a_hook_style_weight_norm_checkpoint_loads_into_the_parametrization():
+    """torch renames weight_g / weight_v to parametrizations.weight.original0 / original1 in
+    a load pre-hook; tinydl reported them unexpected and, with strict=False, kept its own
+    initial weights without a word."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch's deprecation of the hook style
+        source = torch.nn.utils.weight_norm(torch.nn.Linear(3, 2))
+    old = {k: v.detach().numpy() for k, v in source.state_dict().items()}
+    assert sorted(old) == ["bias", "weight_g", "weight_v"]
+    ours = nn.Sequential(nn.ReLU(), parametrizations.weight_norm(nn.Linear(3, 2)))
+    assert ours.load_state_dict({f"1.{k}": v for k, v in old.items()}) == ([], [])
+    x = RNG.standard_normal((4, 3)).astype(np.float32)
+    np.testing.assert_allclose(ours[1](tinydl.tensor(x)).data,
+                               source(torch.tensor(x)).detach().numpy(), atol=1e-6)
+    # the new layout still loads, and an unrelated model still reports the old keys
+    assert ours.load_state_dict(ours.state_dict()) == ([], [])
+    plain = nn.Linear(3, 2)
+    assert plain.load_state_dict(old, strict=False).unexpected_keys == ["weight_g", "weight_v"]
+
+
 @pytest.mark.parametrize("make", ["linear", "conv_transpose", "bias"])
 def test_parametrizations_spectral_norm_matches_torch(make):
     if make == "conv_transpose":  # default dim 1

@@ -52,6 +52,11 @@ def weight_norm(module, name="weight", dim=0):
     weight = _tensor_attribute(module, name, "weight_norm")
     dim = _weight_norm_dim(weight, dim, "weight_norm")
     parametrize.register_parametrization(module, name, _WeightNorm(dim), unsafe=True)
+    # A checkpoint of the hook-style nn.utils.weight_norm (keys <name>_g, <name>_v) loads
+    # into this one, as torch's load pre-hook arranges (Module.load_state_dict renames them).
+    module.__dict__.setdefault("_legacy_state_keys", {}).update({
+        f"{name}_g": f"parametrizations.{name}.original0",
+        f"{name}_v": f"parametrizations.{name}.original1"})
     return module
 
 
