@@ -829,3 +829,10 @@ def test_data_parallel_on_the_cpu_wraps_its_module_as_torch():
                                rtol=1e-12)
     with pytest.raises(TypeError, match="DataParallel: module must be a tinydl.nn.Module"):
         nn.DataParallel(lambda x: x)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"bias": False}, {"elementwise_affine": False}])
+def test_layer_norm_repr_is_torchs(kwargs):
+    """torch 2.13 prints bias=; tinydl's read the same with bias=True and bias=False."""
+    torch = pytest.importorskip("torch")
+    assert repr(nn.LayerNorm(3, **kwargs)) == repr(torch.nn.LayerNorm(3, **kwargs))
