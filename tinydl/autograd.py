@@ -695,12 +695,15 @@ def _topological_order(roots):
     return order
 
 
-def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
+def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None,
+                  fill_retained=False):
     """Propagate ``root_grads`` from ``roots`` to the leaves.
 
     With ``capture`` (a list of Tensors) the gradients of those tensors are returned and no
-    ``.grad`` is touched (this is ``grad()``); without it, gradients are accumulated into the
-    ``.grad`` of leaves (and of non-leaves that called ``retain_grad()``).
+    ``.grad`` is touched (this is ``grad()``), except, with ``fill_retained``, those of
+    non-leaves that called ``retain_grad()`` on the way (``backward(inputs=)``, as torch);
+    without it, gradients are accumulated into the ``.grad`` of leaves (and of non-leaves
+    that called ``retain_grad()``).
     """
     threads.adapt()  # the BLAS pool follows the machine's load (see tinydl.threads)
     order = _topological_order(roots)
@@ -732,6 +735,10 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
             if capture_ids is not None:
                 if key in capture_ids:
                     captured[key] = g
+                elif fill_retained and ctx is not None and ctx.retains_grad:
+                    out = ctx.output
+                    if out is not None and out._retains_grad:
+                        _accumulate_grad(out, g, create_graph, handed, grads)
             elif ctx is None:
                 _accumulate_grad(t, g, create_graph, handed, grads)
                 _post_accumulate_hooks(t)
@@ -940,7 +947,8 @@ def backward(tensor, grad=None, retain_graph=False, create_graph=False, inputs=N
 
     ``inputs`` (torch's argument): only these tensors' ``.grad`` is accumulated into (a
     non-leaf's too, as torch), and only the part of the graph leading to them runs; the
-    other leaves' ``.grad`` stay as they are.
+    other leaves' ``.grad`` stay as they are. A non-leaf that called ``retain_grad()`` on
+    that part gets its ``.grad`` too, as in torch.
     """
     roots, root_grads = _check_roots([tensor], [grad], "backward")
     if inputs is None:
@@ -954,7 +962,7 @@ def backward(tensor, grad=None, retain_graph=False, create_graph=False, inputs=N
         if not isinstance(inp, Tensor) or not inp.requires_grad:
             raise RuntimeError(f"backward: inputs[{i}] is not a Tensor that requires grad")
     captured = _run_backward(roots, root_grads, retain_graph or create_graph, create_graph,
-                             capture=inputs)
+                             capture=inputs, fill_retained=True)
     # Every captured array is copied before it becomes a .grad (a later backward adds into
     # a .grad, and one array may have gone to two inputs, or be held by a hook).
     handed = {id(g.data) for g in captured.values()} | {id(g.data) for g in root_grads}

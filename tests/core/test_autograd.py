@@ -953,6 +953,25 @@ def test_backward_with_inputs_accumulates_into_those_only_as_torch():
         (x * 2).sum().backward(inputs=[td.ones(2)])
 
 
+def test_backward_with_inputs_fills_retained_non_leaves_on_the_way_as_torch():
+    """h.retain_grad() then backward(inputs=[x]): h is on the path to x, and torch fills
+    its .grad (tinydl left it None); a retained tensor off that path stays None."""
+    def run(make, inputs):
+        x, w = make([1.0, 2.0]), make([3.0, 4.0])
+        h, k = x * 3.0, w * 2.0
+        m = h * 2
+        for t in (h, k, m):
+            t.retain_grad()
+        (h * h + k + m).sum().backward(inputs=inputs(x, h))
+        return [None if t.grad is None else t.grad.tolist() for t in (h, k, m, x, w)]
+
+    for inputs in (lambda x, h: [x], lambda x, h: [h]):
+        got = run(lambda v: td.tensor(v, requires_grad=True), inputs)
+        assert got[0] == [8.0, 14.0] and got[1] is None and got[2] == [1.0, 1.0]
+        torch = pytest.importorskip("torch")
+        assert got == run(lambda v: torch.tensor(v, requires_grad=True), inputs)
+
+
 _W = np.arange(9.0).reshape(3, 3)
 
 
