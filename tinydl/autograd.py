@@ -241,6 +241,10 @@ class Function:
       ndarray, which is treated as a constant). Write it with tinydl ops so that
       ``create_graph=True`` can differentiate it again.
 
+    torch 2's style works too: ``forward(*args)`` without ``ctx`` beside
+    ``setup_context(ctx, inputs, output)``, which gets the values forward got (arrays for
+    Tensor inputs) and its output, and saves what backward needs.
+
     torch's helpers work as ported code calls them: ``ctx.mark_non_differentiable(out)`` (the
     output gets no gradient), ``ctx.set_materialize_grads(False)`` (nothing to do: the one
     output's gradient is always given) and ``@once_differentiable`` on ``backward``
@@ -295,7 +299,10 @@ class Function:
                 wanted = _apply_custom
                 cls._custom = True
                 if "forward" in cls.__dict__:
-                    cls.forward = _without_grad(cls.__dict__["forward"])
+                    forward = cls.__dict__["forward"]
+                    if _defines_setup_context(cls):
+                        forward = _with_setup_context(cls, forward)
+                    cls.forward = _without_grad(forward)
             else:
                 wanted = None
             if wanted is not None and inherited is not wanted:
@@ -373,6 +380,31 @@ def _apply_view(cls, *args, **kwargs):
         if not base._requires_grad and _grad_mode.enabled:
             track_view(base, out)
     return out
+
+
+def _defines_setup_context(cls):
+    """Whether a custom Function (or a custom base of it) defines torch 2's ``setup_context``."""
+    return any("setup_context" in k.__dict__ for k in cls.__mro__
+               if k is not Function and issubclass(k, Function))
+
+
+def _with_setup_context(cls, forward):
+    """torch 2's style of custom Function: ``forward(*args)`` without ``ctx``, then
+    ``setup_context(ctx, inputs, output)`` saves what backward needs. Run as one forward
+    taking ``ctx``: ``inputs`` are the values forward got (arrays for Tensor inputs, as
+    tinydl's forward gets them; read-only views), ``output`` what it returned. (Passed to
+    forward as ``ctx``, they raised "takes 2 positional arguments but 3 were given".)"""
+    if isinstance(forward, classmethod):
+        raise TypeError(f"{cls.__name__}: a forward used with setup_context must be a "
+                        "staticmethod, as torch's")
+    function = forward.__func__ if isinstance(forward, staticmethod) else forward
+
+    @functools.wraps(function)
+    def run(ctx, *args, **kwargs):
+        out = function(*args, **kwargs)
+        cls.setup_context(ctx, args, out)
+        return out
+    return staticmethod(run)
 
 
 def _without_grad(forward):

@@ -1254,3 +1254,37 @@ def test_input_hessian_of_a_relu_cnn_is_zeros_also_through_unretained_inputs():
     assert h.shape == x.shape and not h.data.any()
     (h_w,) = td.grad((g * g).sum(), net[0].weight)  # the weights' part is not zero
     assert h_w.data.any()
+
+
+def test_a_torch2_style_function_with_setup_context_runs_as_torchs():
+    """forward(*args) without ctx and setup_context(ctx, inputs, output), torch 2's style:
+    it raised "forward() takes 2 positional arguments but 3 were given"."""
+    def make(base, lib):
+        class Scale(base):
+            @staticmethod
+            def forward(x, k):
+                return x * k
+
+            @staticmethod
+            def setup_context(ctx, inputs, output):
+                x, k = inputs
+                ctx.k = k
+                ctx.save_for_backward(x, output)
+
+            @staticmethod
+            def backward(ctx, g):
+                x, out = ctx.saved_tensors
+                assert tuple(out.shape) == tuple(x.shape)
+                return g * ctx.k * lib.cos(x) ** 0, None
+        return Scale
+
+    x0 = np.array([0.5, -1.5])
+    x = td.tensor(x0, requires_grad=True)
+    y = make(td.autograd.Function, td).apply(x, 3.0)
+    y.sum().backward()
+    assert y.tolist() == [1.5, -4.5] and x.grad.tolist() == [3.0, 3.0]
+    assert td.gradcheck(lambda t: make(td.autograd.Function, td).apply(t, 3.0), [x])
+    torch = pytest.importorskip("torch")
+    t = torch.tensor(x0, requires_grad=True)
+    make(torch.autograd.Function, torch).apply(t, 3.0).sum().backward()
+    assert t.grad.tolist() == x.grad.tolist()
