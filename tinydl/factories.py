@@ -18,7 +18,13 @@ from tinydl.tensor import Tensor
 _DEFAULT = np.float32
 
 
-def _shape(shape, op):
+def _shape(shape, op, size=None):
+    """The shape given as ints (``zeros(2, 3)``), one tuple or list (``zeros((2, 3))``) or
+    torch's keyword (``zeros(size=(2, 3))``), checked."""
+    if size is not None:
+        if shape:
+            raise TypeError(f"{op}: got the shape both positionally {shape} and as size={size}")
+        shape = (size,) if isinstance(size, (int, np.integer)) else (tuple(size),)
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     for n in shape:
@@ -36,14 +42,14 @@ def tensor(data, requires_grad=False, dtype=None):
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
-def zeros(*shape, dtype=None, requires_grad=False):
+def zeros(*shape, size=None, dtype=None, requires_grad=False):
     """A tensor of zeros; ``zeros(2, 3)`` or ``zeros((2, 3))``."""
-    return _make(np.zeros(_shape(shape, "zeros"), dtype=dtype or _DEFAULT), requires_grad)
+    return _make(np.zeros(_shape(shape, "zeros", size), dtype=dtype or _DEFAULT), requires_grad)
 
 
-def ones(*shape, dtype=None, requires_grad=False):
+def ones(*shape, size=None, dtype=None, requires_grad=False):
     """A tensor of ones."""
-    return _make(np.ones(_shape(shape, "ones"), dtype=dtype or _DEFAULT), requires_grad)
+    return _make(np.ones(_shape(shape, "ones", size), dtype=dtype or _DEFAULT), requires_grad)
 
 
 def _value_dtype(value):
@@ -111,9 +117,9 @@ def _like(t):
     return Tensor(t).data
 
 
-def empty(*shape, dtype=None, requires_grad=False):
+def empty(*shape, size=None, dtype=None, requires_grad=False):
     """An uninitialised tensor (NumPy's ``empty``: whatever the memory held)."""
-    return _make(np.empty(_shape(shape, "empty"), dtype=dtype or _DEFAULT), requires_grad)
+    return _make(np.empty(_shape(shape, "empty", size), dtype=dtype or _DEFAULT), requires_grad)
 
 
 def eye(n, m=None, dtype=None, requires_grad=False):
@@ -182,17 +188,17 @@ def _float_dtype(dtype, op):
     return dtype
 
 
-def randn(*shape, dtype=None, requires_grad=False):
+def randn(*shape, size=None, dtype=None, requires_grad=False):
     """Standard normal samples from tinydl's seeded generator."""
     dtype = _float_dtype(dtype, "randn")
-    data = _random.get_generator().standard_normal(_shape(shape, "randn"))
+    data = _random.get_generator().standard_normal(_shape(shape, "randn", size))
     return _make(data.astype(dtype), requires_grad)
 
 
-def rand(*shape, dtype=None, requires_grad=False):
+def rand(*shape, size=None, dtype=None, requires_grad=False):
     """Uniform samples in [0, 1) from tinydl's seeded generator."""
     dtype = _float_dtype(dtype, "rand")
-    data = _random.get_generator().random(_shape(shape, "rand"))
+    data = _random.get_generator().random(_shape(shape, "rand", size))
     if dtype != np.float64:
         # Drawn in float64, a value within half an ulp of 1 rounds up to 1.0 in float32 or
         # float16 (3 in 10^8, 3 in 10^4): kept below 1, as the interval is half-open.
@@ -200,11 +206,16 @@ def rand(*shape, dtype=None, requires_grad=False):
     return _make(data, requires_grad)
 
 
-def randint(low, high=None, size=None, dtype=None):
+def randint(low=None, high=None, size=None, dtype=None):
     """Integers uniform in [low, high) (``randint(high, size)`` starts at 0), int64 by default.
 
-    Accepts torch's order ``randint(low, high, size)`` and ``randint(high, size)``.
+    Accepts torch's order ``randint(low, high, size)`` and ``randint(high, size)``, and its
+    keywords (``randint(high=5, size=(3,))``: low 0).
     """
+    if low is None:
+        if high is None:
+            raise TypeError("randint: give high (and low, default 0), e.g. randint(0, 10, (3,))")
+        low = 0
     if size is None and isinstance(high, (tuple, list)):
         low, high, size = 0, low, high
     if high is None:

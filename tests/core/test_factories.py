@@ -115,3 +115,19 @@ def test_arange_with_an_integer_dtype_and_a_fractional_bound_or_step_raises(args
     with pytest.raises(ValueError, match="fractional"):
         td.arange(*args, dtype=td.int64)
     assert td.arange(0, 5.0, 2, dtype=np.int32).tolist() == [0, 2, 4]
+
+
+def test_factories_take_torchs_size_keyword():
+    """torch.zeros(size=(2, 3)), torch.rand(size=...), torch.randint(high=5, size=(3,)):
+    they raised TypeError."""
+    for make in (td.zeros, td.ones, td.empty, td.rand, td.randn):
+        assert make(size=(2, 3)).shape == (2, 3)
+        assert make(size=[4]).shape == (4,) and make(size=3).shape == (3,)
+        with pytest.raises(TypeError, match="both positionally"):
+            make(2, size=(2,))
+    draws = td.randint(high=5, size=(1000,))
+    assert draws.dtype == np.int64 and draws.shape == (1000,)
+    assert set(np.unique(draws.data)) == {0, 1, 2, 3, 4}
+    assert td.randint(low=2, high=3, size=(2,)).tolist() == [2, 2]
+    with pytest.raises(TypeError, match="give high"):
+        td.randint(size=(2,))
