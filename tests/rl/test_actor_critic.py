@@ -121,6 +121,20 @@ def test_a2c_bootstraps_truncated_episodes_through_the_critic():
     assert history["episode_returns"][:2] == [3.0, 3.0]
 
 
+def test_train_a2c_refuses_a_next_step_autoreset_vector_env():
+    """Gymnasium 1.x's default vector env (NEXT_STEP) spends the step after an episode's end
+    on a reset (action ignored, reward 0, not done): train_a2c trained on those as real
+    transitions, silently, until a truncation's bare KeyError('final_obs')."""
+    gym = pytest.importorskip("gymnasium")
+    envs = gym.make_vec("CartPole-v1", num_envs=2, vectorization_mode="sync")
+    assert envs.metadata["autoreset_mode"] != gym.vector.AutoresetMode.SAME_STEP
+    with pytest.raises(ValueError, match="train_a2c: the vector env resets .* NEXT_STEP"):
+        train_a2c(A2C(4, 2, seed=0), envs, total_steps=8)
+    same = gym.make_vec("CartPole-v1", num_envs=2, vectorization_mode="sync",
+                        vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP})
+    assert train_a2c(A2C(4, 2, n_steps=2, seed=0), same, total_steps=8)["steps"] == 8
+
+
 def test_update_batches_are_checked_and_intervals_positive():
     rng = np.random.default_rng(0)
     batch = {"obs": rng.standard_normal((8, 3)), "next_obs": rng.standard_normal((8, 3)),

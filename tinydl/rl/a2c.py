@@ -145,6 +145,19 @@ def make_vector_env(env_id, num_envs, **kwargs):
                         **kwargs)
 
 
+def _check_same_step_autoreset(envs):
+    """Refuse a vector env whose metadata names an autoreset mode other than SAME_STEP."""
+    metadata = getattr(envs, "metadata", None)
+    mode = metadata.get("autoreset_mode") if isinstance(metadata, dict) else None
+    if mode is not None and getattr(mode, "name", str(mode)) != "SAME_STEP":
+        raise ValueError(
+            f"train_a2c: the vector env resets finished envs in mode "
+            f"{getattr(mode, 'name', mode)}, where the step after an episode's end is a reset "
+            "(action ignored, reward 0) that would be trained on as a transition; build it "
+            "with tinydl.rl.make_vector_env, or pass vector_kwargs={'autoreset_mode': "
+            "gymnasium.vector.AutoresetMode.SAME_STEP} to gymnasium.make_vec")
+
+
 def train_a2c(agent, envs, total_steps=500_000, seed=0, solved=None, eval_env=None,
               check_every=10_000, eval_episodes=100, log=None, log_every=20_000):
     """Synchronous A2C on a vector env built by ``make_vector_env``; returns a history dict.
@@ -153,7 +166,14 @@ def train_a2c(agent, envs, total_steps=500_000, seed=0, solved=None, eval_env=No
     ``eval_env``, training stops early once a greedy evaluation over ``eval_episodes`` reaches
     ``solved``, checked every ``check_every`` steps (see ``check_solved``). History keys as
     ``train_dqn``'s.
+
+    The vector env must reset a finished env in the same step (Gymnasium's
+    ``AutoresetMode.SAME_STEP``, as ``make_vector_env`` builds it): a vector env in
+    Gymnasium 1.x's default mode, NEXT_STEP, raises a ValueError, because its step after an
+    episode's end is a reset (the action ignored, reward 0, not done) that would be trained
+    on as a real transition.
     """
+    _check_same_step_autoreset(envs)
     n = envs.num_envs
     history = {"episode_steps": [], "episode_returns": [], "evaluations": [], "solved_at": None}
     start = time.process_time()
