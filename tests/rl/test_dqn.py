@@ -137,3 +137,24 @@ def test_update_checks_the_batch_and_the_sync_interval():
     assert agent.updates == 0
     with pytest.raises(ValueError, match="DQN: target_update_interval must be a positive int"):
         DQN(4, 2, target_update_interval=0)
+
+
+def test_updates_refuse_fractional_and_out_of_range_actions():
+    """Float actions 0.9 and 1.7 were truncated to 0 and 1, and -1 picked the last action's
+    value, silently (torch refuses float indices); whole floats (a float buffer) still work."""
+    from tinydl.rl import A2C
+    agent = DQN(3, 2, hidden=(8,), seed=0)
+    batch = {"obs": np.zeros((2, 3), np.float32), "next_obs": np.zeros((2, 3), np.float32),
+             "rewards": np.ones(2, np.float32), "terminated": np.zeros(2)}
+    assert np.isfinite(agent.update(dict(batch, actions=np.array([0.0, 1.0]))))
+    with pytest.raises(ValueError, match=r"DQN.update: actions must be whole numbers.*0.9"):
+        agent.update(dict(batch, actions=np.array([0.9, 1.7])))
+    for bad in ([-1, 1], [0, 2]):
+        with pytest.raises(ValueError, match=r"DQN.update: actions must be in \[0, 2\)"):
+            agent.update(dict(batch, actions=np.array(bad)))
+    a2c = A2C(3, 2, n_steps=2, seed=0)
+    rollout = {"obs": np.zeros((2, 1, 3), np.float32), "actions": np.array([[0], [-1]]),
+               "rewards": np.ones((2, 1), np.float32), "dones": np.zeros((2, 1), np.float32),
+               "last_obs": np.zeros((1, 3), np.float32)}
+    with pytest.raises(ValueError, match=r"A2C.update: actions must be in \[0, 2\)"):
+        a2c.update(rollout)

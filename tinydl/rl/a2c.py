@@ -23,7 +23,7 @@ from tinydl.nn import functional as F
 from tinydl.nn.utils import clip_grad_norm_
 from tinydl.optim import RMSprop
 from tinydl.random import seeded as _rng
-from tinydl.rl.common import check_solved, require_gymnasium
+from tinydl.rl.common import action_indices, check_solved, require_gymnasium
 from tinydl.tensor import Tensor
 
 __all__ = ["A2C", "nstep_returns", "train_a2c"]
@@ -107,7 +107,7 @@ class A2C:
         returns = nstep_returns(rollout["rewards"], rollout["dones"],
                                 self.value(rollout["last_obs"]), self.gamma).reshape(-1)
         flat = Tensor(obs.reshape(T * N, self.obs_dim))
-        actions = np.asarray(rollout["actions"], dtype=np.int64).reshape(-1)
+        actions = action_indices(rollout["actions"], self.n_actions, "A2C.update").reshape(-1)
         log_probs = F.log_softmax(self.actor(flat), axis=-1)
         values = self.critic(flat)[:, 0]
         advantages = Tensor(returns - values.data)

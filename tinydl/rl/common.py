@@ -37,6 +37,22 @@ def check_batch(batch, caller, obs_dim, action_shape):
     return arrays
 
 
+def action_indices(actions, n_actions, caller):
+    """Discrete actions as int64 indices in [0, n_actions): a float array of whole numbers
+    (a buffer that stores everything as float) is read as its integers; 0.9 or 1.7 (truncated
+    to 0 and 1 by a cast, silently) and out-of-range actions (-1 picked the last Q-value)
+    raise, naming them."""
+    given = np.asarray(actions)
+    indices = given.astype(np.int64)
+    if given.dtype.kind == "f" and not np.array_equal(indices, given):
+        raise ValueError(f"{caller}: actions must be whole numbers (discrete action indices), "
+                         f"got {given[indices != given][:4].tolist()}")
+    if indices.size and (indices.min() < 0 or indices.max() >= n_actions):
+        raise ValueError(f"{caller}: actions must be in [0, {n_actions}), got values from "
+                         f"{indices.min()} to {indices.max()}")
+    return indices
+
+
 def positive_int(value, caller, name):
     """``value`` as an int >= 1, or a ValueError naming it (a 0 interval divided by zero
     after the optimizer had already stepped)."""

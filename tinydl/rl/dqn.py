@@ -23,8 +23,8 @@ from tinydl.nn import functional as F
 from tinydl.optim import Adam
 from tinydl.random import seeded as _rng
 from tinydl.rl.buffers import ReplayBuffer
-from tinydl.rl.common import (check_batch, check_solved, off_policy_step, parameter_pairs,
-                               polyak_average, positive_int)
+from tinydl.rl.common import (action_indices, check_batch, check_solved, off_policy_step,
+                               parameter_pairs, polyak_average, positive_int)
 from tinydl.rl.exploration import linear_schedule
 from tinydl.tensor import Tensor
 
@@ -91,7 +91,7 @@ class DQN:
         the loss as a float. Syncs the target network on schedule."""
         batch = check_batch(batch, "DQN.update", self.obs_dim, ())
         target = Tensor(self.compute_target(batch))
-        actions = np.asarray(batch["actions"], dtype=np.int64)
+        actions = action_indices(batch["actions"], self.n_actions, "DQN.update")
         q_all = self.q(Tensor(np.asarray(batch["obs"], dtype=np.float32)))
         q_taken = q_all[np.arange(len(actions)), actions]
         if self.loss == "mse":
@@ -158,3 +158,4 @@ def train_dqn(agent, env, total_steps=300_000, seed=0, buffer_size=10_000, batch
     history["steps"] = step
     history["cpu_seconds"] = time.process_time() - start
     return history
+
