@@ -48,6 +48,10 @@ def test_sampling_is_reproducible_and_errors():
         ReplayBuffer(3, 2).sample(1)
     with pytest.raises(ValueError, match="capacity"):
         ReplayBuffer(0, 2)
+    for bad in (-1, 2.5, 0):  # a bare NumPy error, and 2.5 silently drew 2
+        with pytest.raises(ValueError, match="ReplayBuffer.sample: batch_size must be a "
+                                             "positive int"):
+            a.sample(bad)
 
 
 def test_add_checks_every_field_before_writing_any():

@@ -10,6 +10,7 @@ Pardo et al. 2018, "Time limits in reinforcement learning").
 import numpy as np
 
 from tinydl.random import seeded as _rng
+from tinydl.rl.common import positive_int
 
 __all__ = ["ReplayBuffer"]
 
@@ -76,6 +77,7 @@ class ReplayBuffer:
         """A dict of arrays with ``batch_size`` rows: obs, actions, rewards, next_obs, terminated."""
         if self.size == 0:
             raise ValueError("ReplayBuffer.sample: the buffer is empty")
-        idx = self.rng.integers(0, self.size, size=int(batch_size))
+        batch_size = positive_int(batch_size, "ReplayBuffer.sample", "batch_size")
+        idx = self.rng.integers(0, self.size, size=batch_size)
         return {"obs": self.obs[idx], "actions": self.actions[idx], "rewards": self.rewards[idx],
                 "next_obs": self.next_obs[idx], "terminated": self.terminated[idx]}
