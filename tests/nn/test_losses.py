@@ -349,6 +349,18 @@ def test_bce_with_logits_is_accurate_for_confident_logits(dtype, pos_weight):
         assert loss.dtype == dtype and logits.grad.dtype == dtype
         np.testing.assert_allclose(loss.data, value, rtol=rtol, atol=0)
         np.testing.assert_allclose(logits.grad.data, grad, rtol=rtol, atol=0)
+    # The gradient in the target, -x + (w - 1) softplus(-x), near x = 0 too (as a difference
+    # of two softplus values it was 1.5e-4 off in float32 at x = 1e-3), and in pos_weight.
+    small = np.array([1e-3, -2e-4, 0.05, -3.0, 20.0], dtype)
+    target = tinydl.Tensor(np.array([0.3, 0.6, 0.5, 1.0, 0.0], dtype), requires_grad=True)
+    pw = tinydl.Tensor(np.full(5, lw, dtype), requires_grad=True)
+    F.binary_cross_entropy_with_logits(tinydl.Tensor(small), target, reduction="sum",
+                                       pos_weight=pw).backward()
+    s64 = small.astype(np.float64)
+    np.testing.assert_allclose(target.grad.data, -s64 - (lw - 1) * log_expit(s64),
+                               rtol=rtol, atol=0)
+    np.testing.assert_allclose(pw.grad.data, -target.data.astype(np.float64) * log_expit(s64),
+                               rtol=rtol, atol=1e-300)
 
 
 def test_loss_modules_match_functional():

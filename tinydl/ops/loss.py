@@ -12,7 +12,7 @@ import numpy as np
 
 from tinydl.autograd import Function, is_grad_enabled
 from tinydl.ops._checks import _index_array, _tensor
-from tinydl.ops._util import ShapeError, as_tensor
+from tinydl.ops._util import ShapeError, as_tensor, unbroadcast
 from tinydl.ops.elementwise import _select, clip
 from tinydl.ops.reduce import log_softmax, softmax
 from tinydl.tensor import Tensor
@@ -399,6 +399,45 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     if weight is not None:
         loss = loss * _elementwise_weight(weight, p, "binary_cross_entropy")
     return _reduce(loss, reduction, "binary_cross_entropy")
+
+
+def _softplus_array(z):
+    """log(1 + e^z) on an array, stable for any z: max(z, 0) + log1p(exp(-|z|))."""
+    return np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
+
+
+class BinaryCrossEntropyWithLogits(Function):
+    """L = (1 - y) softplus(x) + w y softplus(-x), from logits x, targets y and the positive
+    weight w (None: 1), elementwise; torch's ``(1 - y) x + (1 + (w - 1) y) softplus(-x)``.
+
+    Each gradient has its own cancellation-free form: dL/dx = (1 - y) sigmoid(x) -
+    w y sigmoid(-x) (torch's form, sigmoid(x) - y for w = 1, is 0 in float32 for a confident
+    positive, x > 17, and torch's value there too; the softplus form was, for a confident
+    negative), dL/dy = (w - 1) softplus(-x) - x (just -x for w = 1: as a difference of two
+    softplus values it lost digits near x = 0), dL/dw = y softplus(-x). The backward is
+    written in tinydl ops, so it is differentiable again.
+    """
+
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, x, y, w):
+        positive = _softplus_array(-x) * (y if w is None else w * y)
+        return (1 - y) * _softplus_array(x) + positive
+
+    @staticmethod
+    def backward(ctx, g):
+        from tinydl.ops.activation import sigmoid, softplus
+        x, y, w = ctx.inputs
+        need_x, need_y, need_w = ctx.needs_input_grad
+        wy = y if w is None else w * y
+        gx = g * ((1.0 - y) * sigmoid(x) - wy * sigmoid(-x)) if need_x else None
+        gy = gw = None
+        if need_y:
+            gy = -g * x if w is None else g * ((w - 1.0) * softplus(-x, threshold=math.inf) - x)
+        if need_w:
+            gw = unbroadcast(g * y * softplus(-x, threshold=math.inf), w.shape)
+        return gx, gy, gw
 
 
 def _elementwise_weight(weight, x, caller, name="weight"):

@@ -12,7 +12,8 @@ from tinydl.ops._checks import _index_array, _tensor
 from tinydl.ops import clip, logsigmoid, minimum, relu, softplus, where
 from tinydl.ops.loss import (_check_scores, _class_targets, _divide_where,  # noqa: F401
                              _mean_of_nothing, _pair_of, _reduce, _target_weights,
-                             binary_cross_entropy, cross_entropy, _elementwise_weight)
+                             binary_cross_entropy, cross_entropy, _elementwise_weight,
+                             BinaryCrossEntropyWithLogits)
 from tinydl.ops.loss import (_check_class_bounds, _check_reduction, _ignore_index,
                              _refuse_weight_grad)
 from tinydl.ops._util import ShapeError
@@ -89,24 +90,24 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
 
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
                                      pos_weight=None):
-    """Sigmoid + binary cross-entropy in one stable formula, from logits x.
+    """Sigmoid + binary cross-entropy in one stable Function, from logits x.
 
-    ``loss = (1 - y) softplus(x) + pos_weight y softplus(-x)`` (torch's
-    ``(1 - y) x + (1 + (pos_weight - 1) y) softplus(-x)``, rewritten with
-    ``softplus(x) = x + softplus(-x)``), softplus evaluated as ``max(z, 0) + log1p(exp(-|z|))``
-    so logits of +-1e4 give finite losses and gradients. Written this way the gradient is
-    ``(1 - y) sigmoid(x) - pos_weight y sigmoid(-x)``, accurate for confident logits of
-    either label: torch's form takes ``1 - sigmoid(-x)`` for a negative, which cancels to
-    0 in float32 from x = -17 (the true gradient, 4e-8, is what an easy negative
-    contributes), and its loss value there cancels the same way.
+    ``loss = (1 - y) x + (1 + (pos_weight - 1) y) * softplus(-x)`` (torch's), evaluated as
+    ``(1 - y) softplus(x) + pos_weight y softplus(-x)`` with softplus as
+    ``max(z, 0) + log1p(exp(-|z|))``, so logits of +-1e4 give finite losses and gradients,
+    and the loss and its gradients in x, y and pos_weight stay within a few ulps of the exact
+    values for confident logits of either label (``ops.loss.BinaryCrossEntropyWithLogits``:
+    torch's own gradient in x is 0 in float32 for a confident positive, x > 17).
     """
     x, t = _pair_of(input, target, "binary_cross_entropy_with_logits")
-    positive = t * softplus(-x, threshold=math.inf)
+    if t.dtype.kind != "f" or (x.dtype.kind == "f" and t.dtype != x.dtype):
+        common = np.result_type(x.dtype, t.dtype) if t.dtype.kind == "f" else x.dtype
+        x = x if x.dtype == common else x.astype(common)
+        t = t if t.dtype == common else t.astype(common)
     if pos_weight is not None:
         pos_weight = _elementwise_weight(pos_weight, x, "binary_cross_entropy_with_logits",
                                          "pos_weight")
-        positive = positive * pos_weight
-    loss = (1.0 - t) * softplus(x, threshold=math.inf) + positive
+    loss = BinaryCrossEntropyWithLogits.apply(x, t, pos_weight)
     if weight is not None:
         loss = loss * _elementwise_weight(weight, x, "binary_cross_entropy_with_logits")
     return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
