@@ -445,6 +445,17 @@ def _ones(n, dtype):
     return ones
 
 
+def add_up(a, axis=None, keepdims=False):
+    """``np.sum(a, axis, keepdims)``, float16 added in float32 and rounded once, as torch adds
+    it. NumPy adds float16 in float32 only along the innermost (contiguous) axis; along any
+    other its running sums are float16, which stop growing at 2048 for ones: a (5000, 2)
+    float16 sum over axis 0 gave 2048, a softmax over it 2.4x its values."""
+    if a.dtype == np.float16:
+        return np.asarray(np.add.reduce(a, axis=axis, keepdims=keepdims, dtype=np.float32)
+                          ).astype(np.float16)
+    return np.add.reduce(a, axis=axis, keepdims=keepdims)  # (np.sum's wrapper costs ~1 us)
+
+
 def sum_arrays(x, axes, keepdims=False, dtype=None):
     """``np.sum(x, axis=axes, keepdims=keepdims, dtype=dtype)``, where ``axes`` is a sorted
     tuple of non-negative axes.
@@ -467,6 +478,8 @@ def sum_arrays(x, axes, keepdims=False, dtype=None):
     (the same three shapes otherwise). Where the values sit far from zero next to their
     spread, that rounding moves every value a batch norm normalises.
     """
+    if x.dtype == np.float16 and dtype is None:  # in float32, rounded once (see add_up)
+        return np.asarray(sum_arrays(x, axes, keepdims, np.float32)).astype(np.float16)
     ndim = x.ndim
     if ndim >= 3 and len(axes) == ndim - 1 and x.dtype.kind == "f" and x.size \
             and x.flags.c_contiguous and (x.itemsize >= 4 or dtype is not None):

@@ -70,7 +70,7 @@ from tinydl.autograd import Function, is_grad_enabled
 # they run, so either module may be imported first.
 from tinydl.ops import conv_im2col, conv_winograd
 from tinydl.ops._checks import _check_float_dtypes
-from tinydl.ops._util import ShapeError
+from tinydl.ops._util import ShapeError, add_up
 from tinydl.ops.shape import pad as pad_tensor
 
 __all__ = ["Geometry", "output_size", "transposed_output_size", "im2col_array",
@@ -473,7 +473,7 @@ class Conv2d(Function):
             gw, gb = route.weight_grad(x.data, g, geom, groups, saved) if need_w else (None, None)
             gx = route.input_grad(g, w.data, geom, groups, x.shape[2:], saved) if need_x else None
         if need_b and gb is None:
-            gb = np.add.reduce(g, axis=(0, 2, 3))
+            gb = add_up(g, axis=(0, 2, 3))  # (float16 in float32)
         route.release(saved)
         return gx, gw, gb, None, None
 

@@ -48,6 +48,7 @@ is done.
 import numpy as np
 
 from tinydl import backends
+from tinydl.ops._util import add_up
 from tinydl.ops import conv  # the geometry, the NumPy twins and the scratch buffers
 
 
@@ -329,7 +330,7 @@ def _weight_chunk(g3, cols, n0, n1):
     """g @ columns^T summed over samples n0..n1, (N', F, HW) @ (N', HW, rows) -> (F, rows).
     With the forward's spare row of ones in the columns, the last column is the bias
     gradient."""
-    return np.add.reduce(np.matmul(g3[n0:n1], cols.buffer[n0:n1].transpose(0, 2, 1)), axis=0)
+    return add_up(np.matmul(g3[n0:n1], cols.buffer[n0:n1].transpose(0, 2, 1)), axis=0)
 
 
 def _fold_input_chunk(w_t, g3, cols, out, geom, n0, n1):

@@ -201,7 +201,15 @@ class Einsum(Function):
     @staticmethod
     def forward(ctx, *operands, terms=(), output="", optimize=False):
         ctx.terms, ctx.output_term = terms, output
-        return np.einsum(",".join(terms) + "->" + output, *operands, optimize=optimize)
+        equation = ",".join(terms) + "->" + output
+        if any(getattr(a, "dtype", None) == np.float16 for a in operands):
+            # float16 summed in float32 and rounded once, as torch (and tinydl's matmul):
+            # NumPy's float16 einsum keeps float16 running sums, 2048 for 5000 ones.
+            wide = [a.astype(np.float32) if getattr(a, "dtype", None) == np.float16 else a
+                    for a in operands]
+            out = np.einsum(equation, *wide, optimize=optimize)
+            return np.asarray(out).astype(np.result_type(*operands), copy=False)
+        return np.einsum(equation, *operands, optimize=optimize)
 
     @staticmethod
     def backward(ctx, g):

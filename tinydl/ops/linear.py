@@ -12,7 +12,7 @@ import numpy as np
 
 from tinydl.autograd import Function, is_grad_enabled
 from tinydl.ops._checks import _check_float_dtypes, _tensor
-from tinydl.ops._util import ShapeError, matmul_arrays
+from tinydl.ops._util import ShapeError, add_up, matmul_arrays
 from tinydl.ops.reduce import Sum
 
 
@@ -60,7 +60,7 @@ class Linear(Function):
             g = g.data
             return (LinearGradInput.forward(None, g, w.data) if need_x else None,
                     LinearGradWeight.forward(None, g, x.data) if need_w else None,
-                    np.add.reduce(_rows(g), axis=0) if need_b else None)
+                    add_up(_rows(g), axis=0) if need_b else None)
         gx = LinearGradInput.apply(g, w) if need_x else None
         gw = LinearGradWeight.apply(g, x) if need_w else None
         # Sum's Function itself: the axes are known to be valid, and the checking wrapper

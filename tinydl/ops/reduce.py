@@ -15,9 +15,9 @@ import math
 import numpy as np
 
 from tinydl.autograd import Function, depends_on
-from tinydl.ops._util import (DEFAULT_FLOAT, as_input, exact_for_integers, expand_reduced,
-                              floating, keepdims_shape, normalize_axes, refused_spelling,
-                              sum_arrays, torch_dim_spelled, torch_names)
+from tinydl.ops._util import (DEFAULT_FLOAT, add_up, as_input, exact_for_integers,
+                              expand_reduced, floating, keepdims_shape, normalize_axes,
+                              refused_spelling, sum_arrays, torch_dim_spelled, torch_names)
 from tinydl.ops.elementwise import Sqrt, _gate, _sgn, abs, astype, exp, subtract, where
 from tinydl.ops.index import getitem
 from tinydl.ops.scan import CumProd, reversed_along
@@ -247,7 +247,7 @@ def _stable_logsumexp(x, axes):
     m = np.max(x, axis=axes, keepdims=True)
     m = np.where(np.isfinite(m), m, 0)
     with np.errstate(divide="ignore"):
-        return np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
+        return np.log(add_up(np.exp(x - m), axis=axes, keepdims=True)) + m
 
 
 class LogSumExp(Function):
@@ -285,7 +285,7 @@ class Softmax(Function):
         if x.shape[axis] == 0:
             return np.empty_like(x)
         e = np.exp(x - np.max(x, axis=axis, keepdims=True))
-        return e / np.sum(e, axis=axis, keepdims=True)
+        return e / add_up(e, axis=axis, keepdims=True)
 
     @staticmethod
     def backward(ctx, g):
@@ -325,7 +325,7 @@ class LogSoftmax(Function):
         finite = np.isfinite(m)
         shifted = x - np.where(finite, m, 0)
         with np.errstate(divide="ignore", invalid="ignore"):
-            out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+            out = shifted - np.log(add_up(np.exp(shifted), axis=axis, keepdims=True))
         if not finite.all():
             # A slice holding +inf is NaN throughout, as torch's (x - max is inf - inf
             # there) and as softmax's: unshifted, its other entries came out -inf.
@@ -555,7 +555,7 @@ class VectorNorm(Function):
             return np.count_nonzero(x, axis=axes, keepdims=keepdims).astype(x.dtype)
         a = np.abs(x)
         if ord == 1:
-            return np.sum(a, axis=axes, keepdims=keepdims)
+            return add_up(a, axis=axes, keepdims=keepdims)
         out = _power_sum_root(a, ord, axes, keepdims)
         if ord >= 1:
             # |x|^p overflows (or underflows to 0) long before the norm does: those slices
@@ -617,8 +617,8 @@ def _power_sum_root(a, p, axes, keepdims):
     """(sum a^p)^(1/p) for a >= 0, with NumPy's values at 0 and inf for negative p."""
     with np.errstate(divide="ignore", over="ignore", under="ignore"):
         if p == 2:
-            return np.sqrt(np.sum(a * a, axis=axes, keepdims=keepdims))
-        return np.sum(a ** p, axis=axes, keepdims=keepdims) ** (1.0 / p)
+            return np.sqrt(add_up(a * a, axis=axes, keepdims=keepdims))
+        return add_up(a ** p, axis=axes, keepdims=keepdims) ** (1.0 / p)
 
 
 def _ord_by_position_over_two_axes(x, args, kwargs):

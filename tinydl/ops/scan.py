@@ -211,6 +211,8 @@ class LogCumSumExp(Function):
     @staticmethod
     def forward(ctx, x, axis=0):
         ctx.axis = axis
+        if x.dtype == np.float16:  # in float32, rounded once (float16 steps stall at log 512)
+            return np.logaddexp.accumulate(x.astype(np.float32), axis=axis).astype(np.float16)
         return np.logaddexp.accumulate(x, axis=axis)
 
     @staticmethod

@@ -136,12 +136,15 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2,
         return _bag_max(rows, bags, count)
     if per_sample_weights is not None:
         rows = rows * per_sample_weights.reshape(-1)[kept].reshape(-1, 1)
-    out = index_add(Tensor._wrap(np.zeros((count, weight.shape[1]), dtype=weight.dtype)), 0,
+    half = rows.dtype == np.float16  # summed in float32, rounded once, as torch's bags
+    if half:  # (float16 running sums stop at 2048 for ones: a mean of 5000 threes was 1.64)
+        rows = rows.astype(np.float32)
+    out = index_add(Tensor._wrap(np.zeros((count, weight.shape[1]), dtype=rows.dtype)), 0,
                     bags, rows)
     if mode == "mean":
         sizes = np.maximum(np.bincount(bags, minlength=count), 1)  # an empty bag stays 0
-        out = out / Tensor._wrap(sizes.astype(weight.dtype).reshape(-1, 1))
-    return out
+        out = out / Tensor._wrap(sizes.astype(out.dtype).reshape(-1, 1))
+    return out.astype(np.float16) if half else out
 
 
 def _bag_max(rows, bags, count):

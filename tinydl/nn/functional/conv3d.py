@@ -245,6 +245,9 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     """
     _check_divisor(divisor_override, "avg_pool3d")
     x = _tensor(input, "avg_pool3d")
+    if x.dtype == np.float16:  # summed in float32, the mean rounded once (as avg_pool2d)
+        return avg_pool3d(x.astype(np.float32), kernel_size, stride, padding, ceil_mode,
+                          count_include_pad, divisor_override).astype(np.float16)
     kernel, stride, padding, _, out_d = _pool3d_setup(
         x, kernel_size, stride, padding, 1, ceil_mode, "avg_pool3d")
     unbatched = x.ndim == 4

@@ -147,6 +147,10 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     # Sum and divide in float: NumPy sums bools as a logical or, and 1/divisor cast to an
     # integer dtype is 0.
     x = floating(_tensor(input, "avg_pool2d"))
+    if x.dtype == np.float16:  # windows summed in float32, the mean rounded once (torch's):
+        # float16 window sums overflowed to inf (7x7 of 2000) or stalled (64x64 ones: 0.5)
+        return avg_pool2d(x.astype(np.float32), kernel_size, stride, padding, ceil_mode,
+                          count_include_pad, divisor_override).astype(np.float16)
     geom, out_hw = _pool_setup(x, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d")
     unbatched = x.ndim == 3
     if unbatched:
