@@ -64,3 +64,19 @@ def test_float16_bias_gradients_sum_the_batch_in_float32():
     x = td.Tensor(np.ones((1, 1, 8, 8), np.float16), requires_grad=True)
     F.avg_pool2d(x, 2).sum().backward()
     assert x.grad.dtype == np.float16 and np.all(x.grad.data == 0.25)
+
+
+@pytest.mark.parametrize("norm", [
+    lambda x, w: F.layer_norm(x, (4,), w, w),
+    lambda x, w: F.group_norm(x.reshape(2, 4, 1), 2, w, w),
+    lambda x, w: F.instance_norm(x.reshape(2, 4, 1).expand(2, 4, 3), weight=w, bias=w),
+])
+def test_float16_input_with_float32_parameters_gives_float16_as_torch(norm):
+    """torch's one mixed case of its normalisations (CPU): a float16 input with float32
+    weight and bias gives float16; layer_norm and group_norm gave float32."""
+    x = td.Tensor(np.arange(8.0, dtype=np.float16).reshape(2, 4), requires_grad=True)
+    w = td.Tensor(np.full(4, 1.5, np.float32), requires_grad=True)
+    out = norm(x, w)
+    assert out.dtype == np.float16
+    out.sum().backward()
+    assert x.grad.dtype == np.float16 and w.grad.dtype == np.float32

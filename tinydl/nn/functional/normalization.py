@@ -39,10 +39,15 @@ def _check_affine(weight, bias, shape, op):
 
 def _affine(out, weight, bias, shape, op):
     _check_affine(weight, bias, shape, op)
+    dtype = out.dtype
     if weight is not None:
         out = out * weight.reshape(shape)
     if bias is not None:
         out = out + bias.reshape(shape)
+    if dtype == np.float16 and out.dtype != dtype:
+        # torch's one mixed case: float16 input, float32 parameters, a float16 output (the
+        # affine step in float32, rounded once)
+        out = out.astype(np.float16)
     return out
 
 
