@@ -284,8 +284,12 @@ def _int_ufunc(ufunc, arrays):
     loop = ufunc.resolve_dtypes(tuple(int if type(a) is int else np.asarray(a).dtype
                                       for a in arrays) + (None,) * ufunc.nout)
     if any(dtype.kind == "f" for dtype in loop[ufunc.nin:]):
-        arrays = [a if isinstance(a, (bool, int)) else np.asarray(a, dtype=DEFAULT_FLOAT)
-                  for a in arrays]
+        # Only the inputs the loop takes as floats (ldexp's exponent stays an integer: cast,
+        # it found no loop); float_power computes in float64 only (as torch's float_power:
+        # through float32, 16777217 became 16777216).
+        wide = np.float64 if ufunc is np.float_power else DEFAULT_FLOAT
+        arrays = [a if isinstance(a, (bool, int)) or loop[i].kind != "f"
+                  else np.asarray(a, dtype=wide) for i, a in enumerate(arrays)]
     return ufunc(*arrays)
 
 

@@ -666,3 +666,17 @@ def test_np_scans_take_dtype_and_numpys_unsigned_rule(scan, dtype):
         got, want = scan(td.Tensor(data), dtype=dtype), scan(data, dtype=dtype)
         assert got.dtype == want.dtype
         np.testing.assert_array_equal(got.numpy(), want)
+
+
+def test_numpy_float_power_and_ldexp_of_integer_tensors():
+    """np.float_power computes in float64 only (torch's float_power too): the integers went
+    through float32 first, 16777217 -> 16777216; np.ldexp of integers with an integer
+    exponent raised NumPy's bare 'no loop' error (the exponent was cast to float32)."""
+    exact = np.float_power(td.tensor([16777217]), 1)
+    assert exact.dtype == np.float64 and exact.tolist() == [16777217.0]
+    big = np.float_power(td.tensor(np.array([2**31 - 1], np.int32)), 2)
+    assert big.tolist() == [float(2**31 - 1) ** 2]
+    for exponent in (np.array([1, 2]), td.tensor([1, 2])):
+        scaled = np.ldexp(td.tensor([1, 2]), exponent)
+        assert scaled.dtype == np.float32 and scaled.tolist() == [2.0, 8.0]
+    assert np.ldexp(td.tensor(np.array([True, False])), np.array([3, 3])).tolist() == [8.0, 0.0]
