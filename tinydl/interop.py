@@ -69,6 +69,17 @@ def _written(x):
     return _unwrap(x) if isinstance(x, (list, tuple)) else _operand(x)
 
 
+def _into_array(numpy_function, into_tensor):
+    """An in-place NumPy writer: ``into_tensor`` where the destination is a Tensor, NumPy's
+    own function on plain arrays where it is an ndarray (it refused: "writes into a Tensor in
+    place, got ndarray")."""
+    def write(destination, *args, **kwargs):
+        if isinstance(destination, Tensor):
+            return into_tensor(destination, *args, **kwargs)
+        return numpy_function(destination, *_unwrap(args), **_unwrap(kwargs))
+    return write
+
+
 def _ufunc_name(ufunc, method="__call__"):
     module = "numpy." if getattr(np, ufunc.__name__, None) is ufunc else ""
     return module + ufunc.__name__ + ("" if method == "__call__" else f".{method}")
@@ -803,13 +814,18 @@ _FUNCTION_OPS.update({
     np.correlate: lambda a, v, mode="valid": ops.correlate(_operand(a), _operand(v), mode),
     np.block: lambda arrays: ops.block(arrays),
     # in place into a Tensor, returning None (as NumPy); these three convert Python values
-    # (lists too) straight to the tensor's dtype, as NumPy's do, so lists stay lists here
-    np.put_along_axis: lambda arr, indices, values, axis: ops.put_along_axis(
-        arr, _unwrap(indices), _written(values), axis),
-    np.place: lambda arr, mask, vals: ops.place(arr, _unwrap(mask), _written(vals)),
-    np.putmask: lambda a, mask, values: ops.putmask(a, _unwrap(mask), _written(values)),
-    np.copyto: lambda dst, src, casting="same_kind", where=True: ops.copyto(
-        dst, _operand(src), casting, _unwrap(where)),
+    # (lists too) straight to the tensor's dtype, as NumPy's do, so lists stay lists here.
+    # Into an ndarray (a Tensor only among the values: np.full(n, t) calls copyto) they are
+    # NumPy's own, on the values, as nd[i] = t is (_into_array).
+    np.put_along_axis: _into_array(np.put_along_axis, lambda arr, indices, values, axis:
+                                   ops.put_along_axis(arr, _unwrap(indices), _written(values),
+                                                      axis)),
+    np.place: _into_array(np.place, lambda arr, mask, vals: ops.place(
+        arr, _unwrap(mask), _written(vals))),
+    np.putmask: _into_array(np.putmask, lambda a, mask, values: ops.putmask(
+        a, _unwrap(mask), _written(values))),
+    np.copyto: _into_array(np.copyto, lambda dst, src, casting="same_kind", where=True:
+                           ops.copyto(dst, _operand(src), casting, _unwrap(where))),
 })
 
 

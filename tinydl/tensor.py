@@ -407,6 +407,9 @@ class Tensor:
     # ----------------------------------------------------------------- conversion
     def __array__(self, dtype=None, copy=None):
         if dtype is not None and dtype != self.data.dtype:
+            if copy is False:  # NumPy's rule for np.asarray(..., copy=False)
+                raise ValueError(f"Unable to avoid copy while creating an array as requested: "
+                                 f"the tensor's {self.data.dtype} is not {np.dtype(dtype)}")
             return self.data.astype(dtype)
         return self.data.copy() if copy else self.data
 
@@ -648,7 +651,25 @@ class Tensor:
     def __index__(self):
         if self.data.dtype.kind not in "iu" or self.data.size != 1:
             raise TypeError("only integer tensors of one element can be used as an index")
-        return int(self.data)
+        return int(self.data.item())  # (a one-element 1-d tensor too, as torch's)
+
+    def __contains__(self, element):
+        """``element in t``: whether any entry of t equals ``element`` (a number or a tensor
+        broadcast against t), torch's rule; Python's fallback iterated rows and called bool
+        on each, which raised for a 2-d tensor."""
+        if isinstance(element, Tensor):
+            element = element.data
+        elif not isinstance(element, (numbers.Number, np.generic, np.ndarray)):
+            raise TypeError(f"Tensor.__contains__ only supports a Tensor or a number, got "
+                            f"{type(element).__name__}")
+        return bool(np.any(self.data == element))
+
+    def __format__(self, spec):
+        """A 0-d tensor formats as its number (``f"{loss:.3f}"``, as torch's); others only
+        with an empty spec (their str), as torch's."""
+        if self.data.ndim == 0:
+            return format(self.data.item(), spec)
+        return object.__format__(self, spec)
 
     __hash__ = object.__hash__
 

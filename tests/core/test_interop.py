@@ -680,3 +680,46 @@ def test_numpy_float_power_and_ldexp_of_integer_tensors():
         scaled = np.ldexp(td.tensor([1, 2]), exponent)
         assert scaled.dtype == np.float32 and scaled.tolist() == [2.0, 8.0]
     assert np.ldexp(td.tensor(np.array([True, False])), np.array([3, 3])).tolist() == [8.0, 0.0]
+
+
+def test_python_protocols_of_tensors_as_torchs():
+    """format() of a 0-d tensor, `x in t` on a 2-d tensor, a one-element 1-d integer tensor
+    as an index: torch's answers (tinydl raised a TypeError, a misleading truth-value error
+    and NumPy's bare 'only 0-dimensional arrays' error)."""
+    assert format(td.tensor(2.5), ".3f") == "2.500" and f"{td.tensor(3):05d}" == "00003"
+    assert format(td.tensor(1.5), "") == "1.5"
+    with pytest.raises(TypeError, match="unsupported format string"):
+        format(td.tensor([1.0, 2.0]), ".2f")
+    grid = td.tensor([[1.0, 2.0], [3.0, 4.0]])
+    assert 2.0 in grid and 5 not in grid and td.tensor(4.0) in grid
+    with pytest.raises(TypeError, match="Tensor or a number"):
+        "a" in grid
+    assert [10, 20, 30][td.tensor([1])] == 20
+    with pytest.raises(ValueError, match="Unable to avoid copy"):
+        np.asarray(td.tensor([1.0]), dtype=np.float64, copy=False)
+    assert np.asarray(td.tensor([1.0]), copy=False).dtype == np.float32
+
+
+def test_numpy_in_place_writers_into_an_ndarray_take_tensor_values():
+    """np.copyto/putmask/place/put_along_axis into an ndarray with Tensor values are NumPy's
+    own (as nd[i] = t): they raised "writes into a Tensor in place, got ndarray", and with them
+    np.full(n, t) and np.full_like(a, t)."""
+    z = np.zeros(2)
+    np.copyto(z, td.tensor([1.0, 2.0]))
+    assert z.tolist() == [1.0, 2.0]
+    assert np.full((2,), td.tensor(3), dtype=np.float32).tolist() == [3.0, 3.0]
+    assert np.full_like(np.zeros(2), td.tensor(1.5)).tolist() == [1.5, 1.5]
+    z = np.zeros(3)
+    np.putmask(z, np.array([True, False, True]), td.tensor([7.0, 8.0, 9.0]))
+    assert z.tolist() == [7.0, 0.0, 9.0]
+    t = td.zeros(2)
+    np.copyto(t, np.array([4.0, 5.0]))  # into a Tensor: tinydl's, as before
+    assert t.tolist() == [4.0, 5.0]
+
+
+def test_logaddexp2_of_float32_and_float64_is_float64_accurate():
+    a, b = np.array([0.3], np.float32), np.array([1.7])
+    want = np.logaddexp2(a.astype(np.float64), b)
+    for got in (td.logaddexp2(td.tensor(a), td.tensor(b)), np.logaddexp2(td.tensor(a), b)):
+        assert got.dtype == np.float64
+        np.testing.assert_allclose(got.data, want, rtol=1e-15)

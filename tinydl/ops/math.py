@@ -535,6 +535,10 @@ def logaddexp2(a, b):
     """log2(2**a + 2**b) (``np.logaddexp2``): ``logaddexp`` in base 2."""
     ln2 = math.log(2.0)
     a, b = _pair(a, b)
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.dtype != b.dtype:
+        # promoted first: float32 a * ln2 in float32 held float64's result to float32's digits
+        common = np.result_type(a.dtype, b.dtype)
+        a, b = (v if v.dtype == common else v.astype(common) for v in (a, b))
     return logaddexp(a * ln2, b * ln2) * (1.0 / ln2)
 
 
