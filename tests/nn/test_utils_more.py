@@ -626,3 +626,17 @@ def test_householder_orthogonal_of_a_non_finite_weight_is_nan_not_a_scipy_error(
     layer.weight.data[...] = np.where(np.eye(3, 4) > 0, np.inf, 1.0)
     parametrizations.orthogonal(layer, orthogonal_map="householder", use_trivialization=False)
     assert np.isnan(layer.weight.data).any()
+
+
+def test_functional_call_with_a_new_name_restores_the_module():
+    """A name the module lacks (an extra attribute for the call) beside a replaced weight:
+    the restore raised TypeError on it and left the replacement installed, so later calls
+    silently used it; torch returns the output and restores everything."""
+    from tinydl.nn.utils.stateless import functional_call
+    lin = nn.Linear(3, 2)
+    own = lin.weight
+    out = functional_call(lin, {"weight": tinydl.zeros((2, 3)), "extra": tinydl.ones(2)},
+                          (tinydl.ones((1, 3)),))
+    np.testing.assert_allclose(out.data, lin.bias.data[None, :])
+    assert lin.weight is own and not hasattr(lin, "extra")
+    assert "weight" in dict(lin.named_parameters())

@@ -135,7 +135,9 @@ def functional_call(module, parameters_and_buffers, args=None, kwargs=None, *, t
         return module(*args, **kwargs)
     finally:
         for owner, name, registry, before in reversed(saved):
-            if registry is owner.__dict__.get("_functional_call_values"):
+            # (registry None: a new attribute; it must not read as "no parametrized values
+            # stored", also None, or the restore stopped there and left the rest installed)
+            if registry is not None and registry is owner.__dict__.get("_functional_call_values"):
                 if before is _ABSENT:
                     del registry[name]
                 else:
