@@ -640,3 +640,17 @@ def test_functional_call_with_a_new_name_restores_the_module():
     np.testing.assert_allclose(out.data, lin.bias.data[None, :])
     assert lin.weight is own and not hasattr(lin, "extra")
     assert "weight" in dict(lin.named_parameters())
+
+
+def test_fusing_a_bias_free_linear_with_a_one_feature_batchnorm_gives_a_callable_layer():
+    """The fused bias was (1,), which tinydl's linear refuses (torch's broadcasts it)."""
+    from tinydl.nn.utils.fusion import fuse_linear_bn_eval
+    tinydl.manual_seed(0)
+    linear, bn = nn.Linear(4, 4, bias=False).eval(), nn.BatchNorm1d(1).eval()
+    bn.running_mean.data[...], bn.running_var.data[...] = 0.3, 2.0
+    bn.weight.data[...], bn.bias.data[...] = 1.5, -0.2
+    fused = fuse_linear_bn_eval(linear, bn)
+    x = tinydl.randn(2, 4)
+    assert fused.bias.shape == (4,)
+    np.testing.assert_allclose(fused(x).data, bn(linear(x).reshape(8, 1)).reshape(2, 4).data,
+                               rtol=1e-5, atol=1e-6)

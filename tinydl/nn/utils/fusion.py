@@ -91,6 +91,11 @@ def fuse_linear_bn_eval(linear, bn):
                           "must be 1")
     _check_eval("fuse_linear_bn_eval", linear, bn)
     fused = copy.deepcopy(linear)
-    fused.weight, fused.bias = fuse_linear_bn_weights(
+    weight, bias = fuse_linear_bn_weights(
         fused.weight, fused.bias, bn.running_mean, bn.running_var, bn.eps, bn.weight, bn.bias)
+    if bias.shape != (linear.out_features,):  # no linear bias and one BatchNorm feature
+        # (a (1,) bias: torch's F.linear broadcasts it, tinydl's linear refuses it)
+        bias = Parameter(np.broadcast_to(bias.data, (linear.out_features,)).copy(),
+                         requires_grad=bias.requires_grad)
+    fused.weight, fused.bias = weight, bias
     return fused
