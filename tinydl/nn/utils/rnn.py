@@ -4,7 +4,10 @@ A batch of sequences of lengths ``l_0 >= l_1 >= ... >= l_{B-1}`` is *packed* int
 ``(sum_b l_b, *)`` Tensor holding, time step after time step, the rows of the sequences still
 running at that step: ``batch_sizes[t]`` = number of b with ``l_b > t``, so the rows of step t
 are the first ``batch_sizes[t]`` sequences' elements t. Sequences given in any other order are
-first sorted by decreasing length (stable, as torch's CPU sort); ``sorted_indices[j]`` is the
+first sorted by decreasing length, stably (sequences of equal length keep their order; torch's
+CPU sort does so only for batches of up to 16, so for larger ones with tied lengths
+``sorted_indices`` and the row order of ``data`` can differ from torch's, while everything
+unpacked, RNN outputs and final states included, is the same); ``sorted_indices[j]`` is the
 original position of the j-th sorted sequence and ``unsorted_indices`` is its inverse, used to
 give results back in the original order.
 
