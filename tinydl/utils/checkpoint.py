@@ -19,7 +19,11 @@ Differences from torch (whose non-reentrant checkpoint hooks into every saved te
   closure (the walk stops at what the block recorded; such a tensor raises, naming its shape);
 * a second derivative through the block (``create_graph=True``) raises;
 * ``use_reentrant`` is accepted, and both values give the non-reentrant behaviour: keyword
-  arguments are passed on, and parameters get gradients even when no argument requires grad.
+  arguments are passed on, and parameters get gradients even when no argument requires grad;
+* an argument that requires grad reaches ``function`` as a copy: an in-place write to it
+  inside the block does not reach the caller's tensor, and an output that is the argument
+  (or a view of it) is a new tensor, not an alias of it (in torch the write goes through,
+  after which its backward raises). Gradients are those of the un-checkpointed run.
 
 As in torch, side effects of ``function`` run twice (a BatchNorm's running statistics are
 updated by the recomputation too), and the recomputation must produce outputs of the same
