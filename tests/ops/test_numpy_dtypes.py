@@ -273,3 +273,16 @@ def test_tuples_follow_the_list_rule():
         assert (tensor + values).dtype == (tensor + list(values)).dtype == np.float32
     assert td.maximum(i64, (0.5, 0.5)).dtype == np.float32
     assert (td.zeros(2, dtype=np.float64) + (0.1, 0.2)).numpy().tolist() == [0.1, 0.2]
+
+
+@pytest.mark.parametrize("name, call", [
+    ("add", lambda x: x + 1000), ("multiply", lambda x: x * 300),
+    ("add", lambda x: x.add_(1000)), ("maximum", lambda x: td.maximum(x, 1000)),
+    ("floor_divide", lambda x: x.abs() // -300),
+])
+def test_a_python_int_outside_an_integer_tensors_dtype_names_the_op(name, call):
+    """NumPy 2 refuses int8 + 1000 with a bare 'Python integer out of bounds' error; it now
+    names the op and the way out (torch wraps it around)."""
+    with pytest.raises(OverflowError, match=f"{name}: Python integer .* out of bounds for "
+                                            "int8: the number must fit"):
+        call(td.tensor(np.array([1, 2], np.int8)))

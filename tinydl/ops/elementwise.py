@@ -27,6 +27,10 @@ def _binary(op, fn, a, b):
                 or type(a) in _PYTHON_NUMBERS and getattr(b, "dtype", None) == np.float16):
             return _half_with_number(fn, a, b)
         return fn(a, b)
+    except OverflowError as err:  # NumPy 2: a Python int outside the tensor's integer dtype
+        raise OverflowError(f"{op}: {err}: the number must fit the tensor's dtype (torch "
+                            "wraps it around in + and *); cast the tensor to a wider dtype "
+                            "first, e.g. .long()") from None
     except ValueError as err:
         check_broadcast(op, a, b)
         if "negative integer powers" in str(err):  # not a shape problem: NumPy's message
