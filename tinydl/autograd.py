@@ -303,6 +303,11 @@ class Function:
                     if _defines_setup_context(cls):
                         forward = _with_setup_context(cls, forward)
                     cls.forward = _without_grad(forward)
+                elif "setup_context" in cls.__dict__:
+                    # a subclass overriding only setup_context: the inherited forward, wrapped
+                    # again to call this class's (the base's wrapper calls the base's)
+                    forward = staticmethod(inspect.unwrap(cls.forward))
+                    cls.forward = _without_grad(_with_setup_context(cls, forward))
             else:
                 wanted = None
             if wanted is not None and inherited is not wanted:
@@ -398,11 +403,15 @@ def _with_setup_context(cls, forward):
         raise TypeError(f"{cls.__name__}: a forward used with setup_context must be a "
                         "staticmethod, as torch's")
     function = forward.__func__ if isinstance(forward, staticmethod) else forward
+    signature = inspect.signature(function)
 
     @functools.wraps(function)
     def run(ctx, *args, **kwargs):
         out = function(*args, **kwargs)
-        cls.setup_context(ctx, args, out)
+        # inputs as torch gives them: every parameter of forward, defaults and keywords bound
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        cls.setup_context(ctx, bound.args, out)
         return out
     return staticmethod(run)
 

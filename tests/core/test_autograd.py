@@ -1288,3 +1288,32 @@ def test_a_torch2_style_function_with_setup_context_runs_as_torchs():
     t = torch.tensor(x0, requires_grad=True)
     make(torch.autograd.Function, torch).apply(t, 3.0).sum().backward()
     assert t.grad.tolist() == x.grad.tolist()
+
+
+def test_setup_context_gets_defaults_and_keywords_and_a_subclass_override():
+    """inputs holds every parameter of forward, defaults and keywords bound (torch binds
+    them); a subclass overriding only setup_context has its own called (the base's was, and
+    the gradient came out silently wrong)."""
+    class Scale(td.autograd.Function):
+        @staticmethod
+        def forward(x, k=2.0):
+            return x * k
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            _, ctx.k = inputs
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * ctx.k, None
+
+    class Hundred(Scale):
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.k = 100.0
+
+    for call, want in ((lambda x: Scale.apply(x), 2.0), (lambda x: Scale.apply(x, k=3.0), 3.0),
+                       (lambda x: Scale.apply(x, 4.0), 4.0), (lambda x: Hundred.apply(x), 100.0)):
+        x = td.tensor([1.0, 2.0], requires_grad=True)
+        call(x).sum().backward()
+        assert x.grad.tolist() == [want, want]
