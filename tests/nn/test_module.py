@@ -396,6 +396,10 @@ def test_only_a_norm_layers_num_batches_tracked_may_be_missing():
     model = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2), Counter())
     state = {k: v for k, v in model.state_dict().items() if "num_batches" not in k}
     assert model.load_state_dict(state, strict=False) == (["2.num_batches_tracked"], [])
+    bn = nn.BatchNorm1d(3)  # one layer under two names: excused under both, as before
+    shared = nn.Sequential(bn, bn)
+    state = {k: v for k, v in shared.state_dict().items() if "num_batches" not in k}
+    assert shared.load_state_dict(state) == ([], [])
 
 
 def test_get_parameter_of_a_none_parameter_raises_as_torch():

@@ -351,6 +351,10 @@ def test_a_hook_style_weight_norm_checkpoint_loads_into_the_parametrization():
     x = RNG.standard_normal((4, 3)).astype(np.float32)
     np.testing.assert_allclose(ours[1](tinydl.tensor(x)).data,
                                source(torch.tensor(x)).detach().numpy(), atol=1e-6)
+    # one layer under two names: renamed under both
+    shared = parametrizations.weight_norm(nn.Linear(3, 2))
+    both = {f"{i}.{k}": v for i in (0, 1) for k, v in old.items()}
+    assert nn.Sequential(shared, shared).load_state_dict(both) == ([], [])
     # the new layout still loads, and an unrelated model still reports the old keys
     assert ours.load_state_dict(ours.state_dict()) == ([], [])
     plain = nn.Linear(3, 2)

@@ -598,7 +598,7 @@ class Module:
         (``weight_g``, ``weight_v``) loading into ``parametrizations.weight_norm``. A key is
         renamed only where the new one is this model's and the checkpoint lacks it."""
         renames = {}
-        for name, module in self.named_modules():
+        for name, module in self.named_modules(remove_duplicate=False):  # (shared: each name)
             legacy = module.__dict__.get("_legacy_state_keys")
             if legacy:
                 prefix = f"{name}." if name else ""
@@ -631,7 +631,8 @@ class Module:
         # it and keeps the module's own count, as this does. Only a normalisation layer's
         # (_NormBase): any other module's buffer of that name is missing like any other key.
         optional = {f"{name}.num_batches_tracked" if name else "num_batches_tracked"
-                    for name, m in self.named_modules() if m._num_batches_tracked_optional}
+                    for name, m in self.named_modules(remove_duplicate=False)
+                    if m._num_batches_tracked_optional}  # (a shared layer: every name)
         missing = [k for k in own if k not in state_dict and k not in optional]
         unexpected = [k for k in state_dict if k not in own]
         wrong_shape, wrong_type = [], []
