@@ -144,7 +144,7 @@ def _scaled_beside(a, b, alpha):
     and a float16 gradient times a small learning rate underflowed to 0 before it met a
     float32 tensor (``p.add_(g16, alpha=-lr)``)."""
     a, b = _operands(a, as_tensor_beside(b, a))  # (a float list takes a's dtype first)
-    if isinstance(a, Tensor) and isinstance(b, Tensor):
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.data.dtype is not b.data.dtype:
         common = np.result_type(a.data.dtype, b.data.dtype)
         if b.data.dtype != common:
             b = astype(b, common)
@@ -192,12 +192,11 @@ class Multiply(Function):
     @staticmethod
     def inputs_read(ctx):
         """The inputs whose values backward reads: a only when b needs its gradient, and b
-        only when a does (``x * 3`` reads 3, not x), so that writing x in place after
-        ``y = x * 3`` does not stop y's backward, as in torch. (Read by the in-place check
-        only: both stay retained.)"""
-        a, b = ctx.inputs
-        return tuple(i for i, other in ((0, b), (1, a))
-                     if isinstance(other, Tensor) and other.requires_grad)
+        only when a does (``x * 3`` reads 3, not x), so that writing x under ``no_grad``
+        after ``y = x * 3`` does not stop y's backward, as in torch. (Read by the in-place
+        check only: both stay retained.)"""
+        need_a, need_b = ctx.needs_input_grad[:2]
+        return (0,) * need_b + (1,) * need_a
 
     @staticmethod
     def forward(ctx, a, b):

@@ -13,6 +13,7 @@ import numpy as np
 from tinydl.autograd import Function, is_grad_enabled
 from tinydl.ops._checks import _index_array, _tensor
 from tinydl.ops._util import ShapeError, as_tensor, unbroadcast
+from tinydl.ops.activation import _softplus_array, sigmoid, softplus
 from tinydl.ops.elementwise import _select, clip
 from tinydl.ops.reduce import log_softmax, softmax
 from tinydl.tensor import Tensor
@@ -401,11 +402,6 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     return _reduce(loss, reduction, "binary_cross_entropy")
 
 
-def _softplus_array(z):
-    """log(1 + e^z) on an array, stable for any z: max(z, 0) + log1p(exp(-|z|))."""
-    return np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
-
-
 class BinaryCrossEntropyWithLogits(Function):
     """L = (1 - y) softplus(x) + w y softplus(-x), from logits x, targets y and the positive
     weight w (None: 1), elementwise; torch's ``(1 - y) x + (1 + (w - 1) y) softplus(-x)``.
@@ -427,7 +423,6 @@ class BinaryCrossEntropyWithLogits(Function):
 
     @staticmethod
     def backward(ctx, g):
-        from tinydl.ops.activation import sigmoid, softplus
         x, y, w = ctx.inputs
         need_x, need_y, need_w = ctx.needs_input_grad
         wy = y if w is None else w * y

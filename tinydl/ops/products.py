@@ -122,6 +122,8 @@ def _in_result_dtype(input, tensor1, tensor2):
     promotion, 0-d rules included, found on one-element stand-ins), where torch's addcmul and
     addcdiv compute ``value * tensor1 * tensor2``: in the operands' own dtype uint8 200 * 2
     wrapped to 144, and float16 products underflowed before meeting a float32 tensor."""
+    if input.dtype is tensor1.dtype is tensor2.dtype:  # the usual call: nothing to cast
+        return [tensor1, tensor2]
     stand_ins = [Tensor._wrap(np.zeros((1,) * t.ndim, t.dtype)) for t in (input, tensor1, tensor2)]
     common = (stand_ins[0] + stand_ins[1] + stand_ins[2]).dtype
     return [t if t.dtype == common else astype(t, common) for t in (tensor1, tensor2)]
