@@ -24,7 +24,8 @@ def _shape(shape, op, size=None):
     if size is not None:
         if shape:
             raise TypeError(f"{op}: got the shape both positionally {shape} and as size={size}")
-        shape = (size,) if isinstance(size, (int, np.integer)) else (tuple(size),)
+        # (a number as the one entry: 2.5 is refused below, naming the op)
+        shape = (tuple(size),) if isinstance(size, (tuple, list)) else (size,)
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     for n in shape:

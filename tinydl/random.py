@@ -123,9 +123,12 @@ def uniform(rng, a, b, shape, dtype, caller="uniform_"):
     of a float ``dtype`` raise a ValueError naming ``caller`` (as torch's "from/to is out of
     bounds"): the samples would round to +-inf or be clamped outside [a, b)."""
     dtype = np.dtype(dtype)
-    if dtype.kind == "f" and max(abs(a), abs(b)) > float(np.finfo(dtype).max):
-        raise ValueError(f"{caller}: the bounds a={a}, b={b} of U(a, b) are out of the range of "
-                         f"{dtype} (largest finite value {np.finfo(dtype).max:g})")
+    if dtype.kind == "f":
+        largest = float(np.finfo(dtype).max)
+        if max(abs(a), abs(b)) > largest or b - a > largest:  # (the span too, as torch)
+            raise ValueError(f"{caller}: the bounds a={a}, b={b} of U(a, b) are out of the "
+                             f"range of {dtype} (largest finite value {largest:g}, for the "
+                             "bounds and for b - a)")
     if a == b:
         return np.full(shape, a, dtype)
     return below(rng.uniform(a, b, shape), b, dtype)

@@ -131,3 +131,5 @@ def test_factories_take_torchs_size_keyword():
     assert td.randint(low=2, high=3, size=(2,)).tolist() == [2, 2]
     with pytest.raises(TypeError, match="give high"):
         td.randint(size=(2,))
+    with pytest.raises(ValueError, match="zeros: shape entries must be non-negative"):
+        td.zeros(size=2.5)

@@ -275,8 +275,11 @@ def test_uniform_bounds_past_the_dtype_raise_as_torchs(dtype, a, b):
         td.zeros(3, dtype=dtype).uniform_(a, b)
     with pytest.raises(ValueError, match="uniform_: the bounds"):
         td.nn.init.uniform_(td.zeros(3, dtype=dtype), a, b)
-    inside = td.zeros(1000, dtype=np.float16).uniform_(-6e4, 6e4).data
-    assert np.isfinite(inside).all() and -6e4 <= inside.min() and inside.max() < 6e4
+    inside = td.zeros(1000, dtype=np.float16).uniform_(-3e4, 3e4).data
+    assert np.isfinite(inside).all() and -3e4 <= inside.min() and inside.max() < 3e4
+    for a, b in ((-6e4, 6e4), (-1e308, 1e308)):  # the span b - a too, as torch
+        with pytest.raises(ValueError, match="for the bounds and for b - a"):
+            td.zeros(3, dtype=np.float16 if a > -1e5 else np.float64).uniform_(a, b)
 
 
 def test_randperm_is_a_uniform_permutation():

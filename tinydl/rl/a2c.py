@@ -13,6 +13,7 @@ still bootstraps through the truncation (Pardo et al. 2018). Defaults follow
 Stable-Baselines3's A2C and the RL-Zoo's CartPole entry (8 envs, n = 5, separate 64-64 tanh
 actor and critic, RMSprop lr 7e-4, alpha 0.99, eps 1e-5, c_v 0.5, c_e 0, gradient norm <= 0.5).
 """
+import sys
 import time
 
 import numpy as np
@@ -149,6 +150,10 @@ def _check_same_step_autoreset(envs):
     """Refuse a vector env whose metadata names an autoreset mode other than SAME_STEP."""
     metadata = getattr(envs, "metadata", None)
     mode = metadata.get("autoreset_mode") if isinstance(metadata, dict) else None
+    vector = getattr(sys.modules.get("gymnasium"), "vector", None)
+    if (mode is None and vector is not None and not hasattr(vector, "AutoresetMode")
+            and isinstance(envs, getattr(vector, "VectorEnv", ()))):
+        mode = "NEXT_STEP (gymnasium < 1.1 has no other)"
     if mode is not None and getattr(mode, "name", str(mode)) != "SAME_STEP":
         raise ValueError(
             f"train_a2c: the vector env resets finished envs in mode "
