@@ -521,9 +521,11 @@ def _bind_keywords(cls, args, kwargs):
     """``apply(x, s=t)`` with a Tensor t: bound to ``forward``'s parameters as torch does, so t
     is an input like a positional one (an array in forward, a gradient from backward, the
     entry for its parameter). Passed on as a keyword it would get no gradient, silently."""
-    signature = inspect.signature(cls.forward)
+    signature = inspect.signature(cls.forward)  # (the user's forward: wrappers keep it)
+    takes_ctx = not _defines_setup_context(cls)  # torch 2's style: forward(*args), no ctx
     try:
-        bound = signature.bind(None, *args, **kwargs)  # None stands for ctx
+        # None stands for ctx
+        bound = signature.bind(*((None,) if takes_ctx else ()), *args, **kwargs)
     except TypeError as err:
         raise TypeError(f"{cls.__name__}.apply: {err}") from None
     bound.apply_defaults()
@@ -532,7 +534,7 @@ def _bind_keywords(cls, args, kwargs):
             raise TypeError(f"{cls.__name__}.apply: the Tensor given as {name}= fills a "
                             "keyword-only parameter of forward, which gets no gradient; make "
                             "it a positional parameter")
-    return bound.args[1:], bound.kwargs
+    return bound.args[1:] if takes_ctx else bound.args, bound.kwargs
 
 
 class _Edge(Tensor):

@@ -1317,3 +1317,21 @@ def test_setup_context_gets_defaults_and_keywords_and_a_subclass_override():
         x = td.tensor([1.0, 2.0], requires_grad=True)
         call(x).sum().backward()
         assert x.grad.tolist() == [want, want]
+
+    class Product(td.autograd.Function):  # a Tensor by keyword: an input with a gradient
+        @staticmethod
+        def forward(x, k):
+            return x * k
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.save_for_backward(*inputs)
+
+        @staticmethod
+        def backward(ctx, g):
+            x, k = ctx.saved_tensors
+            return g * k, (g * x).sum()
+
+    x, k = td.tensor([1.0, 2.0], requires_grad=True), td.tensor(3.0, requires_grad=True)
+    Product.apply(x, k=k).sum().backward()  # ("multiple values for argument 'k'" before)
+    assert x.grad.tolist() == [3.0, 3.0] and k.grad.item() == 3.0
