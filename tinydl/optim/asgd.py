@@ -14,6 +14,10 @@ what the optimizer steps::
 eta starts at lr and mu at 1; eta and mu are updated after the step, so step t uses the
 values of step t - 1. With torch's default t0 = 1e6 the averaging starts after a million
 steps (``ax`` is then the last iterate); set t0 lower to average.
+
+eta and mu are Python floats (float64); torch keeps them as float32 scalars unless its
+default dtype is float64, so float64 parameters differ from torch's by ~1e-7 relative there
+(equal to 1e-10 with ``torch.set_default_dtype(torch.float64)``).
 """
 import numpy as np
 

@@ -10,6 +10,9 @@ momentum_decay, and the step mixes the current gradient with the *next* step's m
     denom = sqrt(v / (1 - b2^t)) + eps
     theta <- theta - lr (1 - mu_t) / (1 - P) * g / denom
     theta <- theta - lr mu_next / (1 - P mu_next) * m / denom
+
+P is a Python float (float64); torch keeps it as a float32 scalar unless its default dtype is
+float64, so float64 parameters differ from torch's by ~6e-8 relative there.
 """
 import numpy as np
 
