@@ -381,7 +381,9 @@ def _variance(x, axis, ddof, keepdims):
     axes = normalize_axes(axis, x.ndim, "var", zero_d=True)
     n = math.prod([x.shape[a] for a in axes])
     if n - ddof <= 0 and n > 0:
-        raise ValueError(f"var: {n} elements with ddof={ddof} leave no degrees of freedom")
+        raise ValueError(f"var: {n} element{'s' if n > 1 else ''} with ddof={ddof} "
+                         f"(torch's correction) leave{'' if n > 1 else 's'} no degrees of "
+                         "freedom (torch gives NaN with a warning)")
     if n == 0:  # NaN, as NumPy and torch
         return mean(x, axis=axes, keepdims=keepdims)
     centred = x - mean(x, axis=axes, keepdims=True)
