@@ -277,6 +277,7 @@ class Function:
     retain_output = True
     view = False
     _custom = False  # defined outside tinydl (set by __init_subclass__)
+    _setup_style = False  # a custom Function in torch 2's style (setup_context)
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -298,16 +299,17 @@ class Function:
             elif cls.__module__.partition(".")[0] != "tinydl":
                 wanted = _apply_custom
                 cls._custom = True
-                if "forward" in cls.__dict__:
-                    forward = cls.__dict__["forward"]
-                    if _defines_setup_context(cls):
-                        forward = _with_setup_context(cls, forward)
-                    cls.forward = _without_grad(forward)
-                elif "setup_context" in cls.__dict__:
-                    # a subclass overriding only setup_context: the inherited forward, wrapped
-                    # again to call this class's (the base's wrapper calls the base's)
-                    forward = staticmethod(inspect.unwrap(cls.forward))
-                    cls.forward = _without_grad(_with_setup_context(cls, forward))
+                cls._setup_style = _defines_setup_context(cls)
+                if cls._setup_style:
+                    # torch 2's style: the forward found through the inheritance order (its
+                    # tinydl wrappers taken off), wrapped for this class, so that the
+                    # setup_context called is the one this class resolves to (a subclass's
+                    # or a mixin's override), as in torch
+                    forward = _user_forward(cls)
+                    if forward is not None:
+                        cls.forward = _without_grad(_with_setup_context(cls, forward))
+                elif "forward" in cls.__dict__:
+                    cls.forward = _without_grad(cls.__dict__["forward"])
             else:
                 wanted = None
             if wanted is not None and inherited is not wanted:
@@ -388,31 +390,42 @@ def _apply_view(cls, *args, **kwargs):
 
 
 def _defines_setup_context(cls):
-    """Whether a custom Function (or a custom base of it) defines torch 2's ``setup_context``."""
-    return any("setup_context" in k.__dict__ for k in cls.__mro__
-               if k is not Function and issubclass(k, Function))
+    """Whether a custom Function defines torch 2's ``setup_context`` (itself, a custom base
+    or a mixin)."""
+    return any("setup_context" in k.__dict__ for k in cls.__mro__ if k is not Function)
 
 
-def _with_setup_context(cls, forward):
+def _user_forward(cls):
+    """The forward ``cls`` resolves to, as the user wrote it (a staticmethod's function, the
+    user's own decorators kept, tinydl's wrappers taken off); None for Function's stub."""
+    for k in cls.__mro__:
+        if "forward" in k.__dict__:
+            forward = k.__dict__["forward"]
+            break
+    if k is Function:
+        return None
+    if isinstance(forward, classmethod):
+        raise TypeError(f"{cls.__name__}: tinydl takes a staticmethod forward beside "
+                        "setup_context (torch also accepts a classmethod)")
+    function = forward.__func__ if isinstance(forward, staticmethod) else forward
+    return inspect.unwrap(function, stop=lambda f: not getattr(f, "_tinydl_wrapper", False))
+
+
+def _with_setup_context(cls, function):
     """torch 2's style of custom Function: ``forward(*args)`` without ``ctx``, then
     ``setup_context(ctx, inputs, output)`` saves what backward needs. Run as one forward
     taking ``ctx``: ``inputs`` are the values forward got (arrays for Tensor inputs, as
-    tinydl's forward gets them; read-only views), ``output`` what it returned. (Passed to
-    forward as ``ctx``, they raised "takes 2 positional arguments but 3 were given".)"""
-    if isinstance(forward, classmethod):
-        raise TypeError(f"{cls.__name__}: a forward used with setup_context must be a "
-                        "staticmethod, as torch's")
-    function = forward.__func__ if isinstance(forward, staticmethod) else forward
-    signature = inspect.signature(function)
-
+    tinydl's forward gets them; read-only views), ``output`` what it returned; apply binds
+    every parameter of forward, defaults and keywords included, positionally first
+    (``_apply_custom``), so ``inputs`` and ``ctx.needs_input_grad`` have one entry each, as
+    in torch. (Passed to forward as ``ctx``, they raised "takes 2 positional arguments but 3
+    were given".)"""
     @functools.wraps(function)
     def run(ctx, *args, **kwargs):
         out = function(*args, **kwargs)
-        # inputs as torch gives them: every parameter of forward, defaults and keywords bound
-        bound = signature.bind(*args, **kwargs)
-        bound.apply_defaults()
-        cls.setup_context(ctx, bound.args, out)
+        cls.setup_context(ctx, args, out)
         return out
+    run._tinydl_wrapper = True
     return staticmethod(run)
 
 
@@ -427,7 +440,9 @@ def _without_grad(forward):
     else:
         def run(ctx, *args, **kwargs):
             return _run_custom_forward(function, (ctx,), args, kwargs)
-    return kind(functools.wraps(function)(run))
+    run = functools.wraps(function)(run)
+    run._tinydl_wrapper = True  # (_user_forward unwraps these, and only these)
+    return kind(run)
 
 
 def _run_custom_forward(function, leading, args, kwargs):
@@ -479,10 +494,13 @@ def _apply_custom(cls, *args, **kwargs):
     torch instead makes it a view and refuses those in-place ops. A Function meant to return
     a view of its first input declares ``view = True``.
     """
-    for value in kwargs.values():
-        if isinstance(value, Tensor):
-            args, kwargs = _bind_keywords(cls, args, kwargs)
-            break
+    if cls._setup_style:  # every parameter positional: inputs as torch's setup_context gets
+        args, kwargs = _bind_keywords(cls, args, kwargs)
+    else:
+        for value in kwargs.values():
+            if isinstance(value, Tensor):
+                args, kwargs = _bind_keywords(cls, args, kwargs)
+                break
     out = Function.apply.__func__(cls, *args, **kwargs)
     if out._ctx is not None and out._ctx.__dict__.get("_non_differentiable"):
         out._ctx = None  # (ctx.mark_non_differentiable in forward)
@@ -517,12 +535,17 @@ def once_differentiable(backward):
     return wrapper
 
 
+_FORWARD_SIGNATURES = weakref.WeakKeyDictionary()  # custom Function class -> its forward's
+
+
 def _bind_keywords(cls, args, kwargs):
     """``apply(x, s=t)`` with a Tensor t: bound to ``forward``'s parameters as torch does, so t
     is an input like a positional one (an array in forward, a gradient from backward, the
     entry for its parameter). Passed on as a keyword it would get no gradient, silently."""
-    signature = inspect.signature(cls.forward)  # (the user's forward: wrappers keep it)
-    takes_ctx = not _defines_setup_context(cls)  # torch 2's style: forward(*args), no ctx
+    signature = _FORWARD_SIGNATURES.get(cls)
+    if signature is None:  # (the user's forward: the wrappers keep it)
+        signature = _FORWARD_SIGNATURES[cls] = inspect.signature(cls.forward)
+    takes_ctx = not cls._setup_style  # torch 2's style: forward(*args), no ctx
     try:
         # None stands for ctx
         bound = signature.bind(*((None,) if takes_ctx else ()), *args, **kwargs)

@@ -94,8 +94,18 @@ def _dtype_range(dtype):
     return int(np.iinfo(dtype).min), int(np.iinfo(dtype).max)
 
 
-def full(shape, fill_value, dtype=None, requires_grad=False):
-    """A tensor of ``shape`` filled with ``fill_value`` (int values give int64, as torch)."""
+_MISSING = object()
+
+
+def full(shape=None, fill_value=_MISSING, dtype=None, requires_grad=False, *, size=None):
+    """A tensor of ``shape`` filled with ``fill_value`` (int values give int64, as torch);
+    ``size=`` is torch's name for the shape."""
+    if size is not None:
+        if shape is not None:
+            raise TypeError(f"full: got the shape both as shape={shape} and as size={size}")
+        shape = size
+    if shape is None or fill_value is _MISSING:
+        raise TypeError("full: give the shape (or torch's size=) and fill_value")
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
     fill_value, dtype = _fill(fill_value, dtype, "full")
     return _make(np.full(_shape(shape, "full"), fill_value, dtype=dtype), requires_grad)

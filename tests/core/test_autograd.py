@@ -1335,3 +1335,80 @@ def test_setup_context_gets_defaults_and_keywords_and_a_subclass_override():
     x, k = td.tensor([1.0, 2.0], requires_grad=True), td.tensor(3.0, requires_grad=True)
     Product.apply(x, k=k).sum().backward()  # ("multiple values for argument 'k'" before)
     assert x.grad.tolist() == [3.0, 3.0] and k.grad.item() == 3.0
+
+
+def test_setup_context_resolves_through_inheritance_as_torch():
+    """The setup_context a class resolves to runs (a mixin's too), the user's own decorators
+    on forward are kept when a subclass overrides setup_context, and inputs and
+    ctx.needs_input_grad hold every parameter of forward, defaults included; each case gave a
+    different gradient, or raised, before."""
+    torch = pytest.importorskip("torch")
+    import functools
+
+    def results(Function, make):
+        def times10(fn):
+            @functools.wraps(fn)
+            def wrapped(*args, **kwargs):
+                return fn(*args, **kwargs) * 10
+            return wrapped
+
+        class Base(Function):
+            @staticmethod
+            @times10
+            def forward(x):
+                return x * 2
+
+            @staticmethod
+            def setup_context(ctx, inputs, output):
+                ctx.k = 20.0
+
+            @staticmethod
+            def backward(ctx, g):
+                return g * ctx.k
+
+        class Override(Base):
+            @staticmethod
+            def setup_context(ctx, inputs, output):
+                ctx.k = 21.0
+
+        class Mixin:
+            @staticmethod
+            def setup_context(ctx, inputs, output):
+                ctx.k = 5.0
+
+        class Mixed(Mixin, Base):
+            pass
+
+        class FunctionMixin(Function):
+            @staticmethod
+            def setup_context(ctx, inputs, output):
+                ctx.k = 11.0
+
+        class MixedFunction(FunctionMixin, Base):
+            pass
+
+        class Default(Function):
+            @staticmethod
+            def forward(x, k=2.0):
+                return x * k
+
+            @staticmethod
+            def setup_context(ctx, inputs, output):
+                ctx.k = inputs[1] * (1 + ctx.needs_input_grad[1])
+
+            @staticmethod
+            def backward(ctx, g):
+                return g * ctx.k, None
+
+        out = []
+        for cls in (Base, Override, Mixed, MixedFunction, Default):
+            x = make([1.0])
+            y = cls.apply(x)
+            y.sum().backward()
+            out.append((float(y.detach().sum()), float(x.grad.sum())))
+        return out
+
+    ours = results(td.autograd.Function, lambda v: td.tensor(v, requires_grad=True))
+    assert ours == results(torch.autograd.Function,
+                           lambda v: torch.tensor(v, requires_grad=True, dtype=torch.float32))
+    assert ours == [(20.0, 20.0), (20.0, 21.0), (20.0, 5.0), (20.0, 11.0), (2.0, 2.0)]

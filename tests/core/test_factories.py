@@ -133,3 +133,7 @@ def test_factories_take_torchs_size_keyword():
         td.randint(size=(2,))
     with pytest.raises(ValueError, match="zeros: shape entries must be non-negative"):
         td.zeros(size=2.5)
+    assert td.full(size=(2, 3), fill_value=1.5).tolist() == [[1.5] * 3] * 2
+    assert td.full((2,), 7).dtype == np.int64
+    with pytest.raises(TypeError, match="full: give the shape"):
+        td.full(size=(2,))
