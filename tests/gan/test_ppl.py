@@ -134,3 +134,6 @@ def test_bad_arguments_are_named():
         perceptual_path_length(generator, lambda x, y: np.zeros(3), 10, latent_dim=2)
     with pytest.raises(ValueError, match="epsilon"):
         perceptual_path_length(generator, squared_l2, 10, epsilon=0, latent_dim=2)
+    with pytest.raises(ValueError, match="slerp' needs latent_dim >= 2"):  # (NaN before)
+        perceptual_path_length(linear_generator(np.eye(1), np.zeros(1)), squared_l2, 10,
+                               latent_dim=1, interpolation="slerp")

@@ -93,6 +93,9 @@ def perceptual_path_length(generator, distance, n_samples, epsilon=1e-4, space="
     if int(latent_dim) != latent_dim or latent_dim < 1 or int(batch_size) < 1:
         raise ValueError(f"{caller}: latent_dim and batch_size must be positive integers, got "
                          f"{latent_dim!r} and {batch_size!r}")
+    if interpolation == "slerp" and latent_dim < 2:  # both ends normalise to +-1: 0/0
+        raise ValueError(f"{caller}: interpolation='slerp' needs latent_dim >= 2 (on a line "
+                         "the unit sphere is two points), got 1; use 'lerp'")
     interpolate = slerp if interpolation == "slerp" else lerp
     rng = _random.get_generator()
     scores = []
