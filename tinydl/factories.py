@@ -13,21 +13,16 @@ import numpy as np
 
 from tinydl import random as _random
 from tinydl.ops.random import draw_integers
-from tinydl.tensor import Tensor
+from tinydl.tensor import Tensor, _sizes
 
 _DEFAULT = np.float32
 
 
 def _shape(shape, op, size=None):
     """The shape given as ints (``zeros(2, 3)``), one tuple or list (``zeros((2, 3))``) or
-    torch's keyword (``zeros(size=(2, 3))``), checked."""
-    if size is not None:
-        if shape:
-            raise TypeError(f"{op}: got the shape both positionally {shape} and as size={size}")
-        # (a number as the one entry: 2.5 is refused below, naming the op)
-        shape = (tuple(size),) if isinstance(size, (tuple, list)) else (size,)
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
+    torch's keyword (``zeros(size=(2, 3))``; the Tensor methods' rule, ``tensor._sizes``),
+    each entry checked (``size=2.5`` is refused here, naming the op)."""
+    shape = _sizes(shape, size, op, "size")
     for n in shape:
         if not isinstance(n, (int, np.integer)) or isinstance(n, (bool, np.bool_)) or n < 0:
             raise ValueError(f"{op}: shape entries must be non-negative integers, got {shape}")

@@ -2286,7 +2286,8 @@ def _sizes(given, keyword, caller, name, extra=None):
         raise TypeError(f"{caller}: unexpected keyword argument {next(iter(extra))!r}")
     if keyword is not None:
         if given:
-            raise TypeError(f"{caller}: got {name}= and positional sizes; give one")
+            raise TypeError(f"{caller}: got {name}= and positional sizes; give one (the "
+                            f"shape both positionally {given} and as {name}={keyword!r})")
         given = (keyword,)
     if len(given) == 1 and isinstance(given[0], (tuple, list)):
         return tuple(given[0])
