@@ -428,10 +428,13 @@ class BinaryCrossEntropyWithLogits(Function):
         wy = y if w is None else w * y
         gx = g * ((1.0 - y) * sigmoid(x) - wy * sigmoid(-x)) if need_x else None
         gy = gw = None
+        # softplus(-x) once, for the gradients in y (with a weight) and in w
+        negative = (softplus(-x, threshold=math.inf)
+                    if need_w or (need_y and w is not None) else None)
         if need_y:
-            gy = -g * x if w is None else g * ((w - 1.0) * softplus(-x, threshold=math.inf) - x)
+            gy = -g * x if w is None else g * ((w - 1.0) * negative - x)
         if need_w:
-            gw = unbroadcast(g * y * softplus(-x, threshold=math.inf), w.shape)
+            gw = unbroadcast(g * y * negative, w.shape)
         return gx, gy, gw
 
 
