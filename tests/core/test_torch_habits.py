@@ -1246,21 +1246,47 @@ def test_torch_elementwise_max_of_two_tensors_points_to_maximum():
 
 
 # ============================================================================ dtype edges
-@pytest.mark.parametrize("op, expected", [
-    (lambda x: x / 65536, [100 / 65536, 0.0]),        # 65536 itself overflowed float16: 0
-    (lambda x: x * -1e9, [-np.inf, -0.0]),            # the attention-mask idiom: was [-inf, nan]
-    (lambda x: x * 1e-7, [1e-5, 0.0]),
-    (lambda x: x - 70000.5, [-np.inf, -np.inf]),
+_NUMBER_OPS = {"x / n": lambda x, n: x / n, "x * n": lambda x, n: x * n,
+               "x - n": lambda x, n: x - n, "n * x": lambda x, n: n * x}
+
+
+@pytest.mark.parametrize("op, number, expected", [
+    ("x / n", 65536, [100 / 65536, 0.0]),   # 65536 itself overflowed float16: 0
+    ("x * n", -1e9, [-np.inf, -0.0]),       # the attention-mask idiom: was [-inf, nan]
+    ("x * n", 1e-7, [1e-5, 0.0]),
+    ("x - n", 70000.5, [-np.inf, -np.inf]),
+    ("n * x", 1e-7, [1e-5, 0.0]),           # the number first (see below)
+    ("x / n", 1e5, [1e-3, 0.0]),            # 1e5 overflowed float16: 100 / inf = 0
 ])
-def test_float16_with_a_python_number_is_computed_as_torch(op, expected):
+@pytest.mark.parametrize("given_as", ["number", "float32", "float64"])
+def test_float16_with_a_python_number_is_computed_as_torch(op, number, expected, given_as):
     """A float16 tensor with a Python number: the number was rounded to float16 first
-    (-1e9 -> -inf, so 0 * -1e9 was NaN); torch computes in float32 and rounds once."""
-    out = op(td.tensor([100.0, 0.0], dtype=np.float16))
+    (-1e9 -> -inf, so 0 * -1e9 was NaN); torch computes in float32 and rounds once. A 0-d
+    float32 or float64 tensor in the number's place is read the same way (it was cast to
+    float16 first: x * td.tensor(1e5) was inf). torch reads a 0-d tensor in float32 only as
+    the second operand (``td.tensor(1e-7) * x`` rounds 1e-7 to float16 there, 19% off);
+    tinydl reads it so in either place, as torch does a Python number."""
+    def run(lib, x):
+        n = number if given_as == "number" else lib.tensor(number, dtype=getattr(lib, given_as))
+        return _NUMBER_OPS[op](x, n)
+    out = run(td, td.tensor([100.0, 0.0], dtype=np.float16))
     assert out.dtype == np.float16
     np.testing.assert_array_equal(out.numpy(), np.array(expected, np.float16))
-    if torch is not None:
-        theirs = op(torch.tensor([100.0, 0.0], dtype=torch.float16)).numpy()
+    if torch is not None and not (given_as != "number" and op == "n * x"):
+        theirs = run(torch, torch.tensor([100.0, 0.0], dtype=torch.float16)).numpy()
         np.testing.assert_array_equal(out.numpy(), theirs)
+
+
+def test_float16_with_a_0d_tensor_that_requires_grad_gets_its_gradient():
+    """A 0-d float32 operand that requires grad keeps the differentiable cast to float16 (its
+    gradient in its own dtype); one that does not is read as a number, result float16."""
+    x = td.tensor([100.0, 2.0], dtype=np.float16)
+    s = td.tensor(0.5, requires_grad=True)
+    y = x * s
+    assert y.dtype == np.float16
+    y.sum().backward()
+    assert s.grad.dtype == np.float32 and s.grad.item() == 102.0
+    assert (td.tensor(0.5, dtype=np.float64) + x).dtype == np.float16
 
 
 def test_float_scans_carry_their_running_total_wide_as_torch():
