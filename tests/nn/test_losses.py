@@ -168,6 +168,40 @@ def test_masked_classes_with_minus_inf_scores_add_nothing(reduction):
         np.testing.assert_array_equal(x.grad.data[2], 0.0)
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("shape", [(3, 3), (3, 3, 2)])
+@pytest.mark.parametrize("fn", ["cross_entropy", "nll_loss"])
+def test_a_zero_class_weight_does_not_hide_nan_scores(fn, shape, reduction):
+    """A row of NaN scores whose target's class weight is 0: torch's -w[y] logp[y] is
+    0 * NaN = NaN; selecting the entries where the weighted target is not 0 skipped that row
+    and gave a finite loss. That row's gradient stays 0, tinydl's rule for rows without
+    target mass (ignored ones too; torch's cross_entropy gives NaN there, its nll_loss 0); the
+    other rows' are torch's."""
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    scores = np.arange(np.prod(shape), dtype=np.float64).reshape(shape) / 7
+    scores[1] = np.nan
+    target = np.array([0, 1, 2]) if len(shape) == 2 else np.array([[0, 2], [1, 1], [2, 0]])
+    weight = np.array([1.0, 0.0, 2.0])
+    x = T(scores, grad=True)
+    loss = getattr(F, fn)(x, target, weight=weight, reduction=reduction)
+    nan_rows = np.isnan(loss.data)
+    assert nan_rows.all() if reduction != "none" else nan_rows.tolist() == (
+        [False, True, False] if len(shape) == 2 else [[False, False], [True, True], [False, False]])
+    (loss.sum() if reduction == "none" else loss).backward()
+    if torch is not None:
+        tx = torch.tensor(scores, requires_grad=True)
+        theirs = getattr(torch.nn.functional, fn)(tx, torch.tensor(target), reduction=reduction,
+                                                  weight=torch.tensor(weight))
+        np.testing.assert_allclose(loss.data, theirs.detach().numpy(), rtol=1e-12)
+        (theirs.sum() if reduction == "none" else theirs).backward()
+        np.testing.assert_allclose(x.grad.data, np.nan_to_num(tx.grad.numpy(), nan=0.0),
+                                   rtol=1e-12)
+    np.testing.assert_array_equal(x.grad.data[1], 0.0)
+
+
 def test_cross_entropy_probability_targets_against_torch():
     torch = pytest.importorskip("torch")
     p = np.random.default_rng(2).dirichlet(np.ones(3), size=4)

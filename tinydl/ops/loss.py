@@ -180,7 +180,10 @@ class SoftmaxCrossEntropy(Function):
     @staticmethod
     def forward(ctx, x, q, axis, total, picks=None):
         """``picks`` (rows, classes), for a 2-D x and a one-hot Q (class-index targets):
-        where Q is not 0; the loss then reads only those entries of log softmax(x)."""
+        where Q is not 0; the loss then reads only those entries of log softmax(x). Or a
+        boolean mask shaped like x: the entries read (a kept target's class, also where its
+        weight makes Q 0, so that NaN logits there give NaN as in torch). None: where Q is
+        not 0."""
         ctx.axis, ctx.total = axis, total
         shifted, e, norm = _exp_shifted(x, axis)
         # divide: no class at all, log(0) over an empty axis. invalid: classes without target
@@ -189,12 +192,13 @@ class SoftmaxCrossEntropy(Function):
         # targets; for probability targets torch's sum gives NaN, tinydl the finite loss).
         with np.errstate(divide="ignore", invalid="ignore"):
             log_norm = np.log(norm)
-            if picks is not None:
+            if type(picks) is tuple:
                 rows, classes = picks
                 losses = np.zeros(x.shape[0], x.dtype)
                 losses[rows] = -q[rows, classes] * (shifted[rows, classes] - log_norm[rows, 0])
             else:
-                losses = -_select(q * (shifted - log_norm), q != 0).sum(axis=axis)
+                losses = -_select(q * (shifted - log_norm), q != 0 if picks is None else picks
+                                  ).sum(axis=axis)
             # the softmax, for a first-order backward (which would compute it again); not
             # when Q requires grad: that backward is written in tinydl ops and recomputes it
             ctx.softmax = e / norm if ctx.records and not ctx.needs_input_grad[1] else None
@@ -296,6 +300,10 @@ def cross_entropy(input, target, reduction="mean", label_smoothing=0.0, ignore_i
         if reduction == "mean":
             q = _divide_where(q, target_w.sum(), kept)
         q = q.astype(x.dtype)
+        if not label_smoothing:
+            # Each kept target's log-probability is read even where its class weight is 0:
+            # torch's 0 * NaN is NaN for a row of NaN logits (q != 0 skipped that row).
+            picks = onehot & kept
         defined = valid.any() or reduction != "mean"
     # No class at all: smoothing's share is 0/0, NaN in torch's loss whatever the reduction.
     defined = defined and not (n_classes == 0 and label_smoothing)

@@ -76,12 +76,15 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     onehot, target_w, _, valid, class_axis = _target_weights(x, t, weight, ignore_index,
                                                              "nll_loss")
     q = onehot * np.expand_dims(target_w, class_axis)
+    picked = onehot & np.expand_dims(valid, class_axis)  # each kept target's entry
     if reduction == "mean":
-        q = _divide_where(q, target_w.sum(), onehot & np.expand_dims(valid, class_axis))
-    # Only the targets' entries count: a select, so a -inf log-probability elsewhere (a
+        q = _divide_where(q, target_w.sum(), picked)
+    # Only the kept targets' entries count: a select, so a -inf log-probability elsewhere (a
     # masked class) adds 0 rather than 0 * -inf = NaN, and gets a zero gradient (torch's).
+    # A target whose class weight is 0 is still read: a NaN there gives NaN, as torch's
+    # -w[y] * logp[y] does (selecting where q != 0 hid it).
     with np.errstate(invalid="ignore"):  # the discarded 0 * -inf
-        terms = where(q != 0, x * Tensor._wrap(q.astype(x.dtype)), 0.0)
+        terms = where(picked, x * Tensor._wrap(q.astype(x.dtype)), 0.0)
     if reduction == "mean":
         loss = -terms.sum()
         return loss if valid.any() else _mean_of_nothing(loss)
