@@ -21,7 +21,8 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from tinydl.autograd import RemovableHandle, version_counter
+from tinydl.autograd import RemovableHandle, is_grad_enabled, version_counter
+from tinydl.nn._backward_hooks import HookedCall
 from tinydl.tensor import DeviceError, Tensor, _check_device, _to_arguments
 
 __all__ = ["Parameter", "Module", "Sequential", "ModuleList", "ModuleDict", "StateDictError",
@@ -229,6 +230,8 @@ class Module:
         set_(self, "_modules", _Registry(self))
         set_(self, "_forward_pre_hooks", OrderedDict())
         set_(self, "_forward_hooks", OrderedDict())
+        set_(self, "_backward_pre_hooks", OrderedDict())
+        set_(self, "_backward_hooks", OrderedDict())
 
     def __setstate__(self, state):
         """A copy's (or an unpickled module's) state: its registries follow its attributes
@@ -366,6 +369,26 @@ class Module:
         self._forward_hooks[handle.id] = hook
         return handle
 
+    def register_full_backward_pre_hook(self, hook):
+        """``hook(module, grad_output)`` runs when the gradients of the module's outputs are
+        known; a non-None result (a tuple, one entry per output) replaces them. As torch's."""
+        handle = RemovableHandle(self._backward_pre_hooks)
+        self._backward_pre_hooks[handle.id] = hook
+        return handle
+
+    def register_full_backward_hook(self, hook):
+        """``hook(module, grad_input, grad_output)`` runs when the gradients of the module's
+        positional inputs are known (``grad_input``: one entry per positional argument, None
+        for one that is not a tensor, zeros for a tensor that does not require grad); a
+        non-None result replaces them. With no input requiring grad it runs with Nones when
+        the outputs' gradients are known, and must return None. As torch's: the
+        module computes on views of its inputs then, so an in-place op on one (``ReLU(
+        inplace=True)``) raises; only top-level output tensors get gradients in
+        ``grad_output``."""
+        handle = RemovableHandle(self._backward_hooks)
+        self._backward_hooks[handle.id] = hook
+        return handle
+
     # ------------------------------------------------------------------ calling
     def forward(self, *args, **kwargs):
         """The computation; every subclass defines it."""
@@ -377,13 +400,17 @@ class Module:
                 result = hook(self, args)
                 if result is not None:
                     args = result if isinstance(result, tuple) else (result,)
+        hooked = None
+        if (self._backward_hooks or self._backward_pre_hooks) and is_grad_enabled():
+            hooked = HookedCall(self, args)
+            args = hooked.inputs(args)
         out = self.forward(*args, **kwargs)
         if self._forward_hooks:
             for hook in list(self._forward_hooks.values()):
                 result = hook(self, args, out)
                 if result is not None:
                     out = result
-        return out
+        return out if hooked is None else hooked.outputs(out)
 
     # ------------------------------------------------------------------ traversal
     def named_modules(self, memo=None, prefix="", remove_duplicate=True):

@@ -1,0 +1,160 @@
+"""Module backward hooks: ``register_full_backward_hook`` and ``register_full_backward_pre_hook``.
+
+torch's semantics: a pre-hook ``hook(module, grad_output)`` runs when the gradients of the
+module's outputs are known and may replace them; a hook ``hook(module, grad_input,
+grad_output)`` runs when the gradients of its positional inputs are known and may replace
+those. The gradients of one call must reach a hook together, so a call whose module has such
+hooks packs its positional inputs that require grad into one flat tensor (one graph node, whose
+backward sees all their gradients at once) and hands the forward slices of it; its outputs are
+packed the same way. The module therefore computes on copies of its inputs, views of the pack:
+an in-place op recorded on one raises, as torch's hooked inputs do. Only top-level tensors
+count (an output tuple's tensors, not those in a nested tuple), as in torch.
+"""
+import math
+
+import numpy as np
+
+from tinydl.autograd import Function, is_grad_enabled
+from tinydl.tensor import Tensor
+
+
+class _Pack(Function):
+    """Tensors flattened into one 1-D array. Backward splits the gradient into one per tensor,
+    hands them to ``on_grad`` and sends on the gradients it returns (None: none)."""
+
+    retain_inputs = ()
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, on_grad, *arrays):
+        ctx.on_grad = on_grad
+        ctx.shapes = [a.shape for a in arrays]
+        return np.concatenate([a.reshape(-1) for a in arrays])
+
+    @staticmethod
+    def backward(ctx, g):
+        grads = _split(g, ctx.shapes)
+        return (None,) + tuple(ctx.on_grad(grads))
+
+
+def _split(packed, shapes):
+    """``packed`` (a 1-D Tensor) cut into tensors of ``shapes``, in order (differentiable)."""
+    parts, start = [], 0
+    for shape in shapes:
+        size = math.prod(shape)
+        parts.append(packed[start:start + size].reshape(shape))
+        start += size
+    return parts
+
+
+def _packed(tensors, on_grad, module, what):
+    """``tensors`` (requiring grad) as slices of one ``_Pack`` node calling ``on_grad``."""
+    dtypes = {t.dtype for t in tensors}
+    if len(dtypes) > 1:
+        raise NotImplementedError(
+            f"{type(module).__name__}: full backward hooks need the {what} that require grad "
+            f"to share one dtype, got {sorted(str(d) for d in dtypes)}; cast them first")
+    return _split(_Pack.apply(on_grad, *tensors), [t.shape for t in tensors])
+
+
+def _checked(result, expected, module, kind):
+    """A hook's replacement gradients: a tuple (or list) as long as ``expected``, each None or
+    a tensor of the shape of the gradient it replaces."""
+    if not isinstance(result, (tuple, list)):
+        result = (result,)
+    if len(result) != len(expected):
+        raise RuntimeError(f"{type(module).__name__}: a full backward {kind} returned "
+                           f"{len(result)} gradients, expected {len(expected)}")
+    checked = []
+    for new, old in zip(result, expected):
+        if new is not None:
+            if not isinstance(new, Tensor):
+                new = Tensor._wrap(np.asarray(new))
+            if old is not None and new.shape != old.shape:
+                raise RuntimeError(f"{type(module).__name__}: a full backward {kind} returned "
+                                   f"a gradient of shape {new.shape} for one of shape "
+                                   f"{old.shape}")
+            if not is_grad_enabled() and old is not None and new.data is not old.data:
+                new = Tensor._wrap(np.array(new.data))  # the hook may keep it: not a .grad's
+        checked.append(new)
+    return tuple(checked)
+
+
+class HookedCall:
+    """One call of a module with full backward hooks: its inputs and outputs packed, the
+    gradients of its outputs kept until those of its inputs arrive."""
+
+    def __init__(self, module, args):
+        self.module = module
+        self.n_args = len(args)
+        self.grad_output = None
+        self.positions = [i for i, a in enumerate(args)
+                          if isinstance(a, Tensor) and a.requires_grad]
+        # torch hands the hook zeros for the other tensor arguments (once any requires grad)
+        self.constants = [(i, a.shape, a.dtype) for i, a in enumerate(args)
+                          if isinstance(a, Tensor) and not a.requires_grad]
+
+    def inputs(self, args):
+        """``args`` with the tensors that require grad replaced by slices of their pack."""
+        if not self.positions:
+            return args
+        slices = _packed([args[i] for i in self.positions], self._input_grads, self.module,
+                         "inputs")
+        args = list(args)
+        for i, s in zip(self.positions, slices):
+            args[i] = s
+        return tuple(args)
+
+    def outputs(self, out):
+        """``out`` (a tensor or a tuple) with its tensors that require grad packed."""
+        single = not isinstance(out, tuple)
+        values = (out,) if single else out
+        self.output_positions = [i for i, v in enumerate(values)
+                                 if isinstance(v, Tensor) and v.requires_grad]
+        if not self.output_positions:
+            return out
+        self.n_outputs = len(values)
+        slices = _packed([values[i] for i in self.output_positions], self._output_grads,
+                         self.module, "outputs")
+        values = list(values)
+        for i, s in zip(self.output_positions, slices):
+            values[i] = s
+        if single:
+            return values[0]
+        return type(out)(*values) if hasattr(out, "_fields") else tuple(values)  # namedtuple
+
+    def _output_grads(self, grads):
+        module = self.module
+        grad_output = [None] * self.n_outputs
+        for i, g in zip(self.output_positions, grads):
+            grad_output[i] = g
+        grad_output = tuple(grad_output)
+        for hook in list(module._backward_pre_hooks.values()):
+            result = hook(module, grad_output)
+            if result is not None:
+                grad_output = _checked(result, grad_output, module, "pre-hook")
+        self.grad_output = grad_output
+        if not self.positions:  # no input requires grad: the hooks run now, as torch's
+            grad_input = (None,) * self.n_args
+            for hook in list(module._backward_hooks.values()):
+                result = hook(module, grad_input, grad_output)
+                if result is not None and any(r is not None for r in (
+                        result if isinstance(result, (tuple, list)) else (result,))):
+                    raise RuntimeError(
+                        f"{type(module).__name__}: a full backward hook of a module none of "
+                        "whose inputs requires grad must return None (or only Nones)")
+        return [grad_output[i] for i in self.output_positions]
+
+    def _input_grads(self, grads):
+        module = self.module
+        grad_input = [None] * self.n_args
+        for i, g in zip(self.positions, grads):
+            grad_input[i] = g
+        for i, shape, dtype in self.constants:
+            grad_input[i] = Tensor._wrap(np.zeros(shape, dtype))
+        grad_input = tuple(grad_input)
+        for hook in list(module._backward_hooks.values()):
+            result = hook(module, grad_input, self.grad_output)
+            if result is not None:
+                grad_input = _checked(result, grad_input, module, "hook")
+        return [grad_input[i] for i in self.positions]
