@@ -1247,7 +1247,8 @@ def test_torch_elementwise_max_of_two_tensors_points_to_maximum():
 
 # ============================================================================ dtype edges
 _NUMBER_OPS = {"x / n": lambda x, n: x / n, "x * n": lambda x, n: x * n,
-               "x - n": lambda x, n: x - n, "n * x": lambda x, n: n * x}
+               "x - n": lambda x, n: x - n, "n * x": lambda x, n: n * x,
+               "x + n": lambda x, n: x + n, "n / x": lambda x, n: n / x}
 
 
 @pytest.mark.parametrize("op, number, expected", [
@@ -1255,24 +1256,30 @@ _NUMBER_OPS = {"x / n": lambda x, n: x / n, "x * n": lambda x, n: x * n,
     ("x * n", -1e9, [-np.inf, -0.0]),       # the attention-mask idiom: was [-inf, nan]
     ("x * n", 1e-7, [1e-5, 0.0]),
     ("x - n", 70000.5, [-np.inf, -np.inf]),
-    ("n * x", 1e-7, [1e-5, 0.0]),           # the number first (see below)
+    ("n * x", 1e-7, [1e-5, 0.0]),
     ("x / n", 1e5, [1e-3, 0.0]),            # 1e5 overflowed float16: 100 / inf = 0
+    ("x + n", 3.3, [103.3, 3.3]),
+    ("n / x", 1e5, [1000.0, np.inf]),
 ])
 @pytest.mark.parametrize("given_as", ["number", "float32", "float64"])
-def test_float16_with_a_python_number_is_computed_as_torch(op, number, expected, given_as):
+@pytest.mark.filterwarnings("ignore:divide by zero", "ignore:overflow encountered in cast")
+def test_float16_with_a_number_or_a_0d_tensor_is_computed_as_torch(op, number, expected,
+                                                                    given_as):
     """A float16 tensor with a Python number: the number was rounded to float16 first
     (-1e9 -> -inf, so 0 * -1e9 was NaN); torch computes in float32 and rounds once. A 0-d
-    float32 or float64 tensor in the number's place is read the same way (it was cast to
-    float16 first: x * td.tensor(1e5) was inf). torch reads a 0-d tensor in float32 only as
-    the second operand (``td.tensor(1e-7) * x`` rounds 1e-7 to float16 there, 19% off);
-    tinydl reads it so in either place, as torch does a Python number."""
+    float32 or float64 tensor is read so by torch's CPU kernels only as the second operand of
+    * and / (``x * td.tensor(1e5)`` was inf in tinydl); elsewhere (+, -, as the first operand)
+    torch casts it to float16 first, and so does tinydl."""
     def run(lib, x):
         n = number if given_as == "number" else lib.tensor(number, dtype=getattr(lib, given_as))
         return _NUMBER_OPS[op](x, n)
     out = run(td, td.tensor([100.0, 0.0], dtype=np.float16))
     assert out.dtype == np.float16
+    if given_as != "number" and op not in ("x * n", "x / n"):  # the 0-d tensor cast first
+        with np.errstate(divide="ignore", over="ignore"):
+            expected = _NUMBER_OPS[op](np.array([100.0, 0.0], np.float16), np.float16(number))
     np.testing.assert_array_equal(out.numpy(), np.array(expected, np.float16))
-    if torch is not None and not (given_as != "number" and op == "n * x"):
+    if torch is not None:
         theirs = run(torch, torch.tensor([100.0, 0.0], dtype=torch.float16)).numpy()
         np.testing.assert_array_equal(out.numpy(), theirs)
 

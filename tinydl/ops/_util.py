@@ -305,14 +305,6 @@ def promote(a, b):
         # NumPy 2 gives float64; int32 + a 0-d int64 stays int32. (NumPy scalars arrive as
         # Python numbers: promote_operands.)
         zero_d, other = (a, b) if a.ndim == 0 else (b, a)
-        if (other.data.dtype == np.float16 and zero_d.data.dtype.kind == "f"
-                and not zero_d.requires_grad):
-            # A float16 tensor with a 0-d float32/float64 one: torch reads the 0-d value in
-            # float32 and rounds the result once, as for a Python number (which this makes it,
-            # exactly); casting it to float16 first made x16 * tensor(1e5) inf (torch: 1e5 x).
-            # A 0-d tensor that requires grad keeps the cast, which carries its gradient.
-            number = zero_d.data.item()
-            return (number, b) if zero_d is a else (a, number)
         if _CATEGORY[zero_d.data.dtype.kind] <= _CATEGORY[other.data.dtype.kind]:
             from tinydl.ops.elementwise import astype  # (elementwise imports this module)
             cast = astype(zero_d, other.data.dtype)  # differentiable: a 0-d parameter learns

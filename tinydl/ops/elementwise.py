@@ -56,17 +56,30 @@ def _half_with_number(fn, a, b):
         return out.astype(np.float16)
 
 
-def _operands(a, b):
+def _operands(a, b, scales=False):
     """``a`` and ``b`` as the arithmetic Functions take them: Tensors (or a Python scalar)
     under torch's promotion rule. The common cases (two tensors of one dtype, a float tensor
-    with a Python float) return at once: this runs for every ``+``, ``-`` and ``*``."""
+    with a Python float) return at once: this runs for every ``+``, ``-`` and ``*``.
+    ``scales``: for ``a * b`` and ``a / b`` (``_half_scale``)."""
     if type(a) is Tensor:
         if type(b) is Tensor:
             if a.data.dtype is b.data.dtype:
                 return a, b
+            if scales and _half_scale(a, b):
+                return a, b.data.item()
         elif type(b) is float and a.data.dtype.kind == "f":
             return a, b
     return promote_operands(a, b)
+
+
+def _half_scale(a, b):
+    """Whether ``a * b`` or ``a / b`` reads the 0-d tensor b as a number: a float16 tensor a
+    (with dimensions) times or over a 0-d float32/float64 b, as torch's CPU kernels read it
+    (in float32, the result rounded once; casting b to float16 first made x16 * tensor(1e5)
+    inf). Only there: torch casts b to float16 for + and -, and as the first operand. A b
+    that requires grad keeps the differentiable cast."""
+    return (a.data.dtype == np.float16 and b.data.ndim == 0 and a.data.ndim > 0
+            and b.data.dtype.kind == "f" and not b.requires_grad)
 
 
 def _mask(condition, dtype):
@@ -211,7 +224,7 @@ class Multiply(Function):
 
 def multiply(a, b):
     """a * b with NumPy broadcasting."""
-    return Multiply.apply(*_operands(a, b))
+    return Multiply.apply(*_operands(a, b, True))  # (True: scales)
 
 
 class Divide(Function):
@@ -240,6 +253,8 @@ def divide(a, b):
         # uint8 tensor was wrapped to 254).
         a, b = (Tensor._wrap(np.asarray(v.data if isinstance(v, Tensor) else v, np.float32))
                 for v in (a, b))
+    elif type(a) is Tensor and type(b) is Tensor and _half_scale(a, b):
+        b = b.data.item()
     else:
         a, b = promote_operands(a, b)
     return Divide.apply(a, b)
