@@ -221,3 +221,62 @@ def test_no_hook_machinery_under_no_grad():
     with tinydl.no_grad():
         y = layer(x)
     assert y._ctx is None and y.shape == (1, 3)
+
+
+class _Cube(nn.Module):
+    def forward(self, x):
+        return x ** 3
+
+
+def test_hooks_run_once_per_pass_through_the_outputs():
+    """A double backward reaches the inputs' node again without passing the outputs: the
+    hooks do not run there (torch's rule). They ran again with the first pass's grad_output,
+    and a hook scaling grad_input by 10 scaled the second derivative by 100 (torch: 10)."""
+    x0 = np.array([[1.0, -2.0, 3.0], [0.5, 1.0, -1.0]])
+    results = []
+    for lib, module in [(tinydl, _Cube())] + (
+            [(torch, type("Cube", (torch.nn.Module,), {"forward": _Cube.forward})())]
+            if torch is not None else []):
+        calls = []
+
+        def times_ten(m, grad_input, grad_output, calls=calls):
+            calls.append(1)
+            return (grad_input[0] * 10,)
+
+        module.register_full_backward_hook(times_ten)
+        x = lib.tensor(x0, requires_grad=True)
+        (g,) = (tinydl.autograd.grad if lib is tinydl else torch.autograd.grad)(
+            module(x).sum(), [x], create_graph=True)
+        g.sum().backward()
+        results.append((len(calls), x.grad.detach().numpy() if lib is torch else x.grad.numpy()))
+    assert results[0][0] == 1
+    np.testing.assert_allclose(results[0][1], 60 * x0, rtol=1e-14)
+    if torch is not None:
+        assert results[1][0] == 1
+        np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-14)
+
+
+def test_a_second_backward_through_the_outputs_runs_the_hooks_again():
+    layer, _ = _linear_pair()
+    calls = []
+    layer.register_full_backward_hook(_record(calls))
+    y = layer(tinydl.tensor(RNG.standard_normal((2, 4)), requires_grad=True)).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    assert len(calls) == 2
+
+
+class _ListOut(nn.Module):
+    def forward(self, a):
+        return [a * 2]
+
+
+def test_list_outputs_are_not_hooked_as_torchs():
+    """torch hooks a tensor or a tuple of outputs only: with a list the hooks do not run
+    (they ran with grad_output None, so a hook reading grad_output[0] raised)."""
+    module = _ListOut()
+    calls = []
+    module.register_full_backward_hook(_record(calls))
+    a = tinydl.tensor([1.0, 2.0], requires_grad=True)
+    module(a)[0].sum().backward()
+    assert calls == [] and a.grad.tolist() == [2.0, 2.0]

@@ -9,6 +9,11 @@ backward sees all their gradients at once) and hands the forward slices of it; i
 packed the same way. The module therefore computes on copies of its inputs, views of the pack:
 an in-place op recorded on one raises, as torch's hooked inputs do. Only top-level tensors
 count (an output tuple's tensors, not those in a nested tuple), as in torch.
+
+Where it differs from torch: the inputs (and the outputs) that require grad must share one
+dtype (a NotImplementedError says so; torch hooks mixed dtypes); an output the loss does not
+use gets zeros in ``grad_output`` (torch: None); a hook may return a bare tensor for a
+one-entry tuple, and a replacement of another dtype is cast (torch raises).
 """
 import math
 
@@ -106,8 +111,11 @@ class HookedCall:
         return tuple(args)
 
     def outputs(self, out):
-        """``out`` (a tensor or a tuple) with its tensors that require grad packed."""
-        single = not isinstance(out, tuple)
+        """``out`` (a tensor or a tuple) with its tensors that require grad packed; any
+        other output (a list, a dict) passes as it is, and the hooks do not run (torch's)."""
+        single = isinstance(out, Tensor)
+        if not single and not isinstance(out, tuple):
+            return out
         values = (out,) if single else out
         self.output_positions = [i for i, v in enumerate(values)
                                  if isinstance(v, Tensor) and v.requires_grad]
@@ -143,9 +151,15 @@ class HookedCall:
                     raise RuntimeError(
                         f"{type(module).__name__}: a full backward hook of a module none of "
                         "whose inputs requires grad must return None (or only Nones)")
+            self.grad_output = None
         return [grad_output[i] for i in self.output_positions]
 
     def _input_grads(self, grads):
+        if self.grad_output is None:
+            # Gradients that did not come through this call's outputs in this pass (a
+            # second-order pass through the inputs' node, or a backward from a tensor made of
+            # the inputs beside the module's outputs): the hooks do not run, as torch's.
+            return grads
         module = self.module
         grad_input = [None] * self.n_args
         for i, g in zip(self.positions, grads):
@@ -157,4 +171,5 @@ class HookedCall:
             result = hook(module, grad_input, self.grad_output)
             if result is not None:
                 grad_input = _checked(result, grad_input, module, "hook")
+        self.grad_output = None  # used: a later pass runs the hooks only after new ones
         return [grad_input[i] for i in self.positions]
