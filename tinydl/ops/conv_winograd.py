@@ -36,6 +36,14 @@ forward + backward with bias, medians of 9, two alternating runs, before -> afte
 (32,32,32,32)->64 2 threads 53-68 -> 39-40 ms (31-40), 1 thread 67-78 -> 45-47 (47-48);
 (64,64,16,16)->128 2 threads 96-98 -> 47-56 (37-59), 1 thread 106-109 -> 66-67 (64-65).
 
+**Why not F(4x4, 3x3).** It would do 4x fewer multiplications than im2col (2.25x here) on
+2.25 transformed values per output pixel (4 here), but its float32 error is too large:
+measured against a float64 reference on (8,32,32,32)->64, (8,64,16,16)->128 and
+(4,256,8,8)->256, the largest error over the output's scale was 4.7e-6 to 1.4e-5 with the
+usual points (0, +-1, +-2), 2.1e-6 to 4.1e-6 with the best set tried (0, +-1, 2, -1/2),
+against torch's direct convolution's 2.1e-7 to 5.9e-7 (4-40x; this route's F(2x2, 3x3):
+2.6e-7 to 5.9e-7). Issue 20 bounds the error at 2x torch's.
+
 The entry points are those of every route (``tinydl.ops.conv``), plus ``backward`` for
 both gradients at once. The forward keeps each chunk's input tiles V for the weight
 gradient; the backward then writes the chunk's dV into the same buffer (same shape).
