@@ -817,7 +817,7 @@ class Tensor:
                 "tensor's array, and the in-place op would be recorded for gradients; tinydl "
                 "cannot carry the change into the gradient of the tensor it views. Compute the "
                 "result out of place (e.g. with tinydl.where or concatenate), or clone() the "
-                "view first")
+                "view first" + _hook_view_note(self))
         if self._ctx is not None and self._ctx.consumed:
             # Ops recorded earlier hold this tensor; after the write they would send their
             # gradients through the new node instead of the one that made the value they saw.
@@ -2221,6 +2221,21 @@ def _keep_saved_values(ctx, array, copy):
         elif type(value) in (tuple, list) and any(v is array for v in value):
             changes[key] = type(value)(copy if v is array else v for v in value)
     ctx.__dict__.update(changes)
+
+
+def _hook_view_note(t):
+    """For the in-place error: where the view comes from a module's full backward hooks
+    (which hand the module views of its inputs and its caller views of its outputs, as
+    torch's do), a sentence saying so."""
+    while t is not None:
+        ctx = t._ctx
+        if ctx is not None and getattr(getattr(ctx, "fn", None), "hook_pack", False):
+            return (". (The view was made by a module's full backward hooks, which hand the "
+                    "module views of its inputs and the caller views of its outputs; torch "
+                    "refuses this in-place op too: compute out of place there, e.g. "
+                    "ReLU(inplace=False).)")
+        t = getattr(t, "_base", None)
+    return ""
 
 
 def _unaliased(operand, array):

@@ -280,3 +280,80 @@ def test_list_outputs_are_not_hooked_as_torchs():
     a = tinydl.tensor([1.0, 2.0], requires_grad=True)
     module(a)[0].sum().backward()
     assert calls == [] and a.grad.tolist() == [2.0, 2.0]
+
+
+def _two_heads(lib_nn):
+    """A module with two outputs from two layers, (a(x), b(x)), in tinydl.nn or torch.nn."""
+    class TwoHeads(lib_nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = lib_nn.Linear(2, 2), lib_nn.Linear(2, 2)
+
+        def forward(self, x):
+            return self.a(x), self.b(x)
+
+    return TwoHeads()
+
+
+def test_an_unused_output_gets_none_and_its_branch_no_gradient():
+    """An output the loss does not use: None in grad_output, and nothing flows back through
+    it, so the parameters behind it keep .grad None and an optimizer with weight decay leaves
+    them (the zeros that flowed back there made them .grad zeros, and AdamW moved them)."""
+    module = _two_heads(nn)
+    seen = []
+    module.register_full_backward_pre_hook(lambda m, go: seen.append([g is None for g in go]))
+    module.register_full_backward_hook(lambda m, gi, go: None)
+    opt = tinydl.optim.SGD(module.parameters(), lr=0.1, weight_decay=0.5)
+    before = module.b.weight.numpy().copy()
+    x = tinydl.tensor(np.ones((1, 2), np.float32), requires_grad=True)
+    first, _ = module(x)
+    first.sum().backward()
+    opt.step()
+    assert seen == [[False, True]]
+    assert module.b.weight.grad is None and module.a.weight.grad is not None
+    np.testing.assert_array_equal(module.b.weight.numpy(), before)
+    if torch is not None:
+        theirs = _two_heads(torch.nn)
+        their_seen = []
+        theirs.register_full_backward_pre_hook(
+            lambda m, go: their_seen.append([g is None for g in go]))
+        first, _ = theirs(torch.ones((1, 2), requires_grad=True))
+        first.sum().backward()
+        assert their_seen == seen and theirs.b.weight.grad is None
+
+
+def test_the_hooks_that_run_are_those_registered_when_the_module_was_called():
+    """torch takes the hooks as of the call: one added between forward and backward does not
+    run, one removed then still does (register, forward, remove, backward)."""
+    layer, _ = _linear_pair()
+    calls = []
+    early = layer.register_full_backward_hook(lambda m, gi, go: calls.append("early"))
+    y = layer(tinydl.tensor(np.ones((1, 4)), requires_grad=True))
+    layer.register_full_backward_hook(lambda m, gi, go: calls.append("late"))
+    layer.register_full_backward_pre_hook(lambda m, go: calls.append("late pre-hook"))
+    early.remove()
+    y.sum().backward()
+    assert calls == ["early"]
+
+
+def test_prepend_puts_a_hook_first():
+    layer, _ = _linear_pair()
+    calls = []
+    layer.register_full_backward_hook(lambda m, gi, go: calls.append(1))
+    layer.register_full_backward_hook(lambda m, gi, go: calls.append(0), prepend=True)
+    layer.register_full_backward_pre_hook(lambda m, go: calls.append("b"))
+    layer.register_full_backward_pre_hook(lambda m, go: calls.append("a"), prepend=True)
+    layer(tinydl.tensor(np.ones((1, 4)), requires_grad=True)).sum().backward()
+    assert calls == ["a", "b", 0, 1]
+
+
+def test_the_in_place_error_names_the_hooks():
+    relu = nn.ReLU(inplace=True)
+    relu.register_full_backward_hook(lambda m, gi, go: None)
+    with pytest.raises(RuntimeError, match="made by a module's full backward hooks"):
+        relu(tinydl.tensor(RNG.standard_normal(4), requires_grad=True) * 1.0)
+    layer, _ = _linear_pair()
+    layer.register_full_backward_hook(lambda m, gi, go: None)
+    out = layer(tinydl.tensor(np.ones((1, 4)), requires_grad=True))
+    with pytest.raises(RuntimeError, match="made by a module's full backward hooks"):
+        out.mul_(2)

@@ -10,10 +10,14 @@ packed the same way. The module therefore computes on copies of its inputs, view
 an in-place op recorded on one raises, as torch's hooked inputs do. Only top-level tensors
 count (an output tuple's tensors, not those in a nested tuple), as in torch.
 
+An output the loss does not use gets None in ``grad_output``, and nothing flows back from it
+(each output's slice notes when its gradient arrives: ``_Part``), as in torch; an input the
+module does not use gets zeros in ``grad_input``, as in torch. The hooks that run are those
+registered when the module was called (torch's snapshot).
+
 Where it differs from torch: the inputs (and the outputs) that require grad must share one
-dtype (a NotImplementedError says so; torch hooks mixed dtypes); an output the loss does not
-use gets zeros in ``grad_output`` (torch: None); a hook may return a bare tensor for a
-one-entry tuple, and a replacement of another dtype is cast (torch raises).
+dtype (a NotImplementedError says so; torch hooks mixed dtypes); a hook may return a bare
+tensor for a one-entry tuple, and a replacement of another dtype is cast (torch raises).
 """
 import math
 
@@ -29,6 +33,7 @@ class _Pack(Function):
 
     retain_inputs = ()
     retain_output = False
+    hook_pack = True  # (Tensor's in-place error names the hooks for views of this)
 
     @staticmethod
     def forward(ctx, on_grad, *arrays):
@@ -52,14 +57,43 @@ def _split(packed, shapes):
     return parts
 
 
-def _packed(tensors, on_grad, module, what):
-    """``tensors`` (requiring grad) as slices of one ``_Pack`` node calling ``on_grad``."""
+class _Part(Function):
+    """One output's slice of the outputs' pack (a view of it). Its backward adds ``index`` to
+    the set ``arrived``: the pack's backward then knows which outputs got a gradient."""
+
+    view = True
+    retain_inputs = ()
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, packed, start, shape, arrived, index):
+        size = math.prod(shape)
+        ctx.start, ctx.stop, ctx.length = start, start + size, packed.shape[0]
+        ctx.arrived, ctx.index = arrived, index
+        return packed[start:start + size].reshape(shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        ctx.arrived.add(ctx.index)
+        flat = g.reshape(-1)
+        if g.requires_grad:  # create_graph: the placement recorded, differentiable again
+            from tinydl.ops.shape import concatenate
+            zeros = [Tensor._wrap(np.zeros(n, g.dtype)) for n in
+                     (ctx.start, ctx.length - ctx.stop)]
+            full = concatenate([zeros[0], flat, zeros[1]])
+        else:
+            full = np.zeros(ctx.length, g.dtype)
+            full[ctx.start:ctx.stop] = flat.data
+            full = Tensor._wrap(full)
+        return full, None, None, None, None
+
+
+def _one_dtype(tensors, module, what):
     dtypes = {t.dtype for t in tensors}
     if len(dtypes) > 1:
         raise NotImplementedError(
             f"{type(module).__name__}: full backward hooks need the {what} that require grad "
             f"to share one dtype, got {sorted(str(d) for d in dtypes)}; cast them first")
-    return _split(_Pack.apply(on_grad, *tensors), [t.shape for t in tensors])
 
 
 def _checked(result, expected, module, kind):
@@ -91,8 +125,11 @@ class HookedCall:
 
     def __init__(self, module, args):
         self.module = module
+        self.pre_hooks = list(module._backward_pre_hooks.values())  # as of the call (torch's)
+        self.hooks = list(module._backward_hooks.values())
         self.n_args = len(args)
         self.grad_output = None
+        self.arrived = set()  # the outputs whose gradient arrived in this pass
         self.positions = [i for i, a in enumerate(args)
                           if isinstance(a, Tensor) and a.requires_grad]
         # torch hands the hook zeros for the other tensor arguments (once any requires grad)
@@ -103,8 +140,9 @@ class HookedCall:
         """``args`` with the tensors that require grad replaced by slices of their pack."""
         if not self.positions:
             return args
-        slices = _packed([args[i] for i in self.positions], self._input_grads, self.module,
-                         "inputs")
+        tensors = [args[i] for i in self.positions]
+        _one_dtype(tensors, self.module, "inputs")
+        slices = _split(_Pack.apply(self._input_grads, *tensors), [t.shape for t in tensors])
         args = list(args)
         for i, s in zip(self.positions, slices):
             args[i] = s
@@ -122,11 +160,13 @@ class HookedCall:
         if not self.output_positions:
             return out
         self.n_outputs = len(values)
-        slices = _packed([values[i] for i in self.output_positions], self._output_grads,
-                         self.module, "outputs")
-        values = list(values)
-        for i, s in zip(self.output_positions, slices):
-            values[i] = s
+        tensors = [values[i] for i in self.output_positions]
+        _one_dtype(tensors, self.module, "outputs")
+        packed = _Pack.apply(self._output_grads, *tensors)
+        values, start = list(values), 0
+        for i, t in zip(self.output_positions, tensors):
+            values[i] = _Part.apply(packed, start, t.shape, self.arrived, i)
+            start += math.prod(t.shape)
         if single:
             return values[0]
         return type(out)(*values) if hasattr(out, "_fields") else tuple(values)  # namedtuple
@@ -135,16 +175,18 @@ class HookedCall:
         module = self.module
         grad_output = [None] * self.n_outputs
         for i, g in zip(self.output_positions, grads):
-            grad_output[i] = g
+            if i in self.arrived:  # (an unused output's share of the pack's gradient is 0)
+                grad_output[i] = g
+        self.arrived.clear()
         grad_output = tuple(grad_output)
-        for hook in list(module._backward_pre_hooks.values()):
+        for hook in self.pre_hooks:
             result = hook(module, grad_output)
             if result is not None:
                 grad_output = _checked(result, grad_output, module, "pre-hook")
         self.grad_output = grad_output
         if not self.positions:  # no input requires grad: the hooks run now, as torch's
             grad_input = (None,) * self.n_args
-            for hook in list(module._backward_hooks.values()):
+            for hook in self.hooks:
                 result = hook(module, grad_input, grad_output)
                 if result is not None and any(r is not None for r in (
                         result if isinstance(result, (tuple, list)) else (result,))):
@@ -167,7 +209,7 @@ class HookedCall:
         for i, shape, dtype in self.constants:
             grad_input[i] = Tensor._wrap(np.zeros(shape, dtype))
         grad_input = tuple(grad_input)
-        for hook in list(module._backward_hooks.values()):
+        for hook in self.hooks:
             result = hook(module, grad_input, self.grad_output)
             if result is not None:
                 grad_input = _checked(result, grad_input, module, "hook")

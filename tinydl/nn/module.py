@@ -32,6 +32,15 @@ IncompatibleKeys = namedtuple("IncompatibleKeys", "missing_keys unexpected_keys"
 IncompatibleKeys.__doc__ = "What ``load_state_dict(strict=False)`` could not match."
 
 
+def _register(hooks, hook, prepend):
+    """Add ``hook`` to the ordered dict ``hooks`` (first with ``prepend``); its handle."""
+    handle = RemovableHandle(hooks)
+    hooks[handle.id] = hook
+    if prepend:
+        hooks.move_to_end(handle.id, last=False)
+    return handle
+
+
 class StateDictError(ValueError, RuntimeError):
     """A state dict does not fit a module (a ValueError; also a RuntimeError, as torch raises)."""
 
@@ -369,14 +378,13 @@ class Module:
         self._forward_hooks[handle.id] = hook
         return handle
 
-    def register_full_backward_pre_hook(self, hook):
+    def register_full_backward_pre_hook(self, hook, prepend=False):
         """``hook(module, grad_output)`` runs when the gradients of the module's outputs are
-        known; a non-None result (a tuple, one entry per output) replaces them. As torch's."""
-        handle = RemovableHandle(self._backward_pre_hooks)
-        self._backward_pre_hooks[handle.id] = hook
-        return handle
+        known; a non-None result (a tuple, one entry per output) replaces them. As torch's
+        (``prepend``: before the hooks registered so far)."""
+        return _register(self._backward_pre_hooks, hook, prepend)
 
-    def register_full_backward_hook(self, hook):
+    def register_full_backward_hook(self, hook, prepend=False):
         """``hook(module, grad_input, grad_output)`` runs when the gradients of the module's
         positional inputs are known (``grad_input``: one entry per positional argument, None
         for one that is not a tensor, zeros for a tensor that does not require grad); a
@@ -384,10 +392,10 @@ class Module:
         the outputs' gradients are known, and must return None. As torch's: the
         module computes on views of its inputs then, so an in-place op on one (``ReLU(
         inplace=True)``) raises; only top-level output tensors get gradients in
-        ``grad_output``."""
-        handle = RemovableHandle(self._backward_hooks)
-        self._backward_hooks[handle.id] = hook
-        return handle
+        ``grad_output`` (None for one the loss does not use). The hooks that run are those
+        registered when the module was called (``prepend``: before those registered so far).
+        See ``tinydl.nn._backward_hooks``."""
+        return _register(self._backward_hooks, hook, prepend)
 
     # ------------------------------------------------------------------ calling
     def forward(self, *args, **kwargs):
