@@ -9,7 +9,8 @@ cores, fixed, and ``auto``, the automatic policy that ``import tinydl`` applies 
 user sets nothing (``tinydl.threads``). Each round runs every setting once, in alternating
 order, timed by wall clock (threads only help the wall clock) after a second of untimed runs
 (so that ``auto`` has looked at the machine, as a long script's steps let it, and every
-setting starts from the same warm machine); the figure is the median over rounds.
+setting starts from the same warm machine), over as many calls as fill a quarter of a second;
+the figure is the median over rounds of each round's mean call.
 ``tinydl`` is the default's median, ``baseline`` the best setting's, so ratio <= 1.1 is the
 acceptance line. Run alone: ``python -m benchmarks threads`` (add ``--under-load`` for the
 busy neighbours only).
@@ -89,10 +90,21 @@ def settings_times(fn, settings, rounds):
             start = time.perf_counter()
             while time.perf_counter() - start < 2 * threads.AUTO_INTERVAL:
                 fn()
-            start = time.perf_counter()
-            fn()
-            times[s].append(time.perf_counter() - start)
+            # Timed calls for at least TIMED_SECONDS, their mean the round's figure: one call
+            # of the five GEMMs (70-100 ms) beside busy loops read 65 to 102 ms between runs
+            # for the same two-thread configuration (auto gives such a product every core).
+            calls, start = 0, time.perf_counter()
+            while True:
+                fn()
+                calls += 1
+                elapsed = time.perf_counter() - start
+                if elapsed >= TIMED_SECONDS:
+                    break
+            times[s].append(elapsed / calls)
     return times
+
+
+TIMED_SECONDS = 0.25  # of timed calls per setting and round
 
 
 def run(quick=False, under_load=None):
