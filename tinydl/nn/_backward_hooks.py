@@ -89,6 +89,7 @@ class _Part(Function):
 
 
 def _one_dtype(tensors, module, what):
+    """Refuse ``tensors`` of several dtypes: one pack holds one dtype."""
     dtypes = {t.dtype for t in tensors}
     if len(dtypes) > 1:
         raise NotImplementedError(
