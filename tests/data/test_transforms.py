@@ -19,7 +19,8 @@ RANDOM_TRANSFORMS = {
     "RandomAffine": lambda seed: T.RandomAffine(25, (0.2, 0.1), (0.8, 1.2), (-5, 5, -3, 3),
                                                 interpolation="bilinear", seed=seed),
     "ColorJitter": lambda seed: T.ColorJitter(0.4, 0.4, 0.4, 0.1, seed=seed),
-    "RandomErasing": lambda seed: T.RandomErasing(p=0.7, value="random", seed=seed),
+    "RandomErasing": lambda seed: T.RandomErasing(p=0.7, value=7, seed=seed),
+    "RandomErasing noise": lambda seed: T.RandomErasing(p=0.7, value="random", seed=seed),
     "GaussianBlur": lambda seed: T.GaussianBlur(3, sigma=(0.1, 2.0), seed=seed),
 }
 
@@ -27,7 +28,7 @@ RANDOM_TRANSFORMS = {
 @pytest.mark.parametrize("name", sorted(RANDOM_TRANSFORMS))
 def test_deterministic_under_a_seed(name):
     make = RANDOM_TRANSFORMS[name]
-    for img in (IMG, IMG_U8):
+    for img in (IMG, IMG_U8) if name != "RandomErasing noise" else (IMG,):  # (float only)
         a = [make(7)(img) for _ in range(3)]
         b = [make(7)(img) for _ in range(3)]
         for x, y in zip(a, b):
@@ -266,6 +267,21 @@ def test_random_erasing_value_is_one_number_or_one_per_channel():
             T.RandomErasing(p=p, value=(0.1, 0.2, 0.3), seed=0)(img[:1])
     with pytest.raises(ValueError, match="RandomErasing: value must be a number"):
         T.RandomErasing(value="noise")
+
+
+@pytest.mark.parametrize("value, match", [
+    (300, r"value 300 does not fit a uint8 image \(0..255\)"),
+    (-1, r"value -1 does not fit a uint8 image"),
+    ("random", r"value='random' draws N\(0, 1\) noise"),
+])
+def test_random_erasing_refuses_values_a_uint8_image_would_wrap(value, match):
+    """300 was written as 44, -1 as 255, and 'random' noise as 0, 1, 254 and 255 (as
+    RandomCrop's fill already refuses), on every call whatever p draws."""
+    for p in (1.0, 0.0):
+        with pytest.raises(ValueError, match=match):
+            T.RandomErasing(p=p, value=value, seed=0)(IMG_U8)
+    out = T.RandomErasing(p=1.0, value=(0, 128, 255), scale=(0.3, 0.3), seed=0)(IMG_U8)
+    assert out.dtype == np.uint8 and {0, 128, 255} <= set(np.unique(out))
 
 
 def test_gaussian_blur_matches_reflect_padded_sum():

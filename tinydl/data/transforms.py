@@ -127,18 +127,19 @@ def _padding(padding, where):
     return tuple(int(v) for v in p)
 
 
-def _fill(fill, chw, where):
+def _fill(fill, chw, where, name="fill"):
     """``fill`` (a number or one per channel) as a (C,) float64 array, checked to fit the
-    image's dtype (a uint8 fill of 300 or -1 would wrap)."""
+    image's dtype (a uint8 fill of 300 or -1 would wrap); ``name`` is the argument's, for
+    the messages."""
     try:
         values = np.asarray(fill, dtype=np.float64).reshape(-1)
     except (TypeError, ValueError):
         values = np.zeros(0)  # not numbers: the message below
     if values.size not in (1, chw.shape[0]):
-        raise ValueError(f"{where}: fill must be one number or one per channel "
+        raise ValueError(f"{where}: {name} must be one number or one per channel "
                          f"({chw.shape[0]}), got {fill!r}")
     if chw.dtype == np.uint8 and np.any((values < 0) | (values > 255)):
-        raise ValueError(f"{where}: fill {fill!r} does not fit a uint8 image (0..255)")
+        raise ValueError(f"{where}: {name} {fill!r} does not fit a uint8 image (0..255)")
     return np.broadcast_to(values, chw.shape[:1])
 
 
@@ -506,7 +507,8 @@ class RandomErasing:
     With probability ``p``: up to 10 tries draw area fraction ~ U(scale) and log aspect ratio
     ~ U(log ratio), h = round(sqrt(A r)), w = round(sqrt(A / r)); the first that fits is
     filled with ``value`` (a number, one number per channel, or 'random' for N(0, 1) noise).
-    If none fits the image comes back unchanged.
+    If none fits the image comes back unchanged. On a uint8 image the value must lie in
+    0..255, and 'random' is refused (the noise would wrap around).
     """
 
     def __init__(self, p=0.5, scale=(0.02, 0.33), ratio=(0.3, 3.3), value=0, seed=None):
@@ -523,10 +525,14 @@ class RandomErasing:
         a, was_tensor = _unwrap(img, "RandomErasing")
         # Checked on every call, not only when p lets an erasure through, so that a wrong
         # value fails at once rather than at random.
-        channels = _chw(a).shape[0]
-        if not isinstance(self.value, str) and np.size(self.value) not in (1, channels):
-            raise ValueError(f"RandomErasing: value must be one number or one per channel "
-                             f"({channels}), got {self.value!r}")
+        if isinstance(self.value, str):
+            if a.dtype == np.uint8:  # N(0, 1) noise cast to uint8 wraps to 0, 1, 254, 255
+                raise ValueError("RandomErasing: value='random' draws N(0, 1) noise, for "
+                                 "normalised float images; a uint8 image would wrap it: erase "
+                                 "after ToTensor/Normalize, or give a value in 0..255")
+            values = None
+        else:  # one number or one per channel, within a uint8 image's range (300 wrapped)
+            values = _fill(self.value, _chw(a), "RandomErasing", "value")
         rng = _generator(self)
         if rng.random() >= self.p:
             return _wrap(a, was_tensor)
@@ -540,11 +546,10 @@ class RandomErasing:
             if not (eh < h and ew < w):
                 continue
             i, j = int(rng.integers(0, h - eh + 1)), int(rng.integers(0, w - ew + 1))
-            if isinstance(self.value, str):
+            if values is None:
                 patch = rng.standard_normal((c, eh, ew))
             else:
-                patch = np.broadcast_to(np.asarray(self.value, dtype=np.float64).reshape(-1, 1, 1),
-                                        (c, eh, ew))
+                patch = np.broadcast_to(values.reshape(-1, 1, 1), (c, eh, ew))
             chw[:, i:i + eh, j:j + ew] = patch
             break
         return _wrap(np.ascontiguousarray(_from_chw(chw, a)), was_tensor)

@@ -120,8 +120,10 @@ def generalized_box_iou(boxes1, boxes2):
     """Pairwise generalised IoU (Rezatofighi et al. 2019): ``GIoU = IoU - (|C| - |A u B|) / |C|``.
 
     ``C`` is the smallest box enclosing ``A`` and ``B``. ``boxes1`` ``(N, 4)``, ``boxes2``
-    ``(M, 4)``; returns ``(N, M)`` in ``[-1, 1]``. Where ``|C| = 0`` (two identical
-    degenerate points) the penalty term is taken as 0.
+    ``(M, 4)``; returns ``(N, M)`` in ``[-1, 1]``. Where ``|C| = 0`` (the enclosing box is
+    flat: two points, or flat boxes on one line, such as ``[0, 0, 2, 0]`` and ``[3, 0, 5, 0]``)
+    the penalty term is taken as 0, so GIoU is 0 there (torchvision: NaN); flat boxes on two
+    different lines, or two different points, enclose an area and give -1.
     """
     a = _check_boxes(boxes1, "generalized_box_iou", "boxes1")
     b = _check_boxes(boxes2, "generalized_box_iou", "boxes2")
