@@ -184,3 +184,55 @@ def test_logit_gradient_at_negative_zero_is_plus_inf_as_torch():
     x = td.tensor(np.array([-0.0, 0.0]), requires_grad=True)
     td.logit(x).sum().backward()
     np.testing.assert_array_equal(x.grad.data, [np.inf, np.inf])
+
+
+def _second(fn, xs, dtype=np.float64):
+    """(f', f'') of fn at xs through tinydl.grad with create_graph, elementwise."""
+    x = td.Tensor(np.array(xs, dtype), requires_grad=True)
+    (g,) = td.grad(fn(x).sum(), [x], create_graph=True)
+    (h,) = td.grad(g.sum(), [x])
+    return g.numpy(), h.numpy()
+
+
+def test_log_ndtr_second_derivative_is_finite_in_the_right_tail():
+    """f' = r = pdf/Phi, f'' = -x r - r^2. The gradient was sqrt(2/pi) / erfcx(-x/sqrt 2),
+    whose erfcx overflows past x = 37.7 (13.2 in float32): f'' came out inf / inf = NaN."""
+    xs = np.array([-40.0, -1.0, 0.0, 2.0, 5.0, 30.0, 50.0, 1e10])
+    with np.errstate(invalid="ignore"):  # 0 / 0 at -40, set below from erfcx
+        r = np.exp(-xs ** 2 / 2) / math.sqrt(2 * math.pi) / sp.ndtr(xs)
+    r[0] = math.sqrt(2 / math.pi) / sp.erfcx(40 / math.sqrt(2))
+    g, h = _second(td.special.log_ndtr, xs)
+    np.testing.assert_allclose(g, r, rtol=1e-13)
+    np.testing.assert_allclose(h, -xs * r - r * r, rtol=1e-12, atol=1e-300)
+    g32, h32 = _second(td.special.log_ndtr, [13.0, 13.2, 20.0, 40.0], np.float32)
+    assert np.isfinite(h32).all() and np.isfinite(g32).all()
+
+
+@pytest.mark.parametrize("name", ["i1", "i1e"])
+def test_i1_second_derivative_near_zero_has_no_cancellation(name):
+    """The slope I_0 - I_1/x is right near 0 but its own derivative cancels: at x = 1e-20
+    i1'' came out 24576 (true 3x/8), at 1e-310 NaN; i1e'' 24575 (true -1 from the right)."""
+    xs = np.array([1e-310, 1e-20, 1e-8, 1e-3, 0.5, 0.999, 1.0, 3.0])
+    g, h = _second(getattr(td.special, name), xs)
+    # I_1'' = I_1' - I_1'/x + I_1/x^2 (from I_1' = I_0 - I_1/x, I_0' = I_1): exact far from 0,
+    # and 3x/8 + 5x^3/96 + ... near it (its series)
+    big = xs >= 0.5
+    with np.errstate(all="ignore"):  # (the closed form's 0 / 0 where the series is taken)
+        d1 = sp.i0(xs) - sp.i1(xs) / xs
+        d2 = np.where(big, sp.i1(xs) - d1 / xs + sp.i1(xs) / xs ** 2,
+                      3 * xs / 8 + 5 * xs ** 3 / 96 + 7 * xs ** 5 / 3072)
+    if name == "i1e":  # e^-x (I_1'' - 2 I_1' + I_1) for x > 0
+        d2 = np.exp(-xs) * (d2 - 2 * d1 + sp.i1(xs))
+    np.testing.assert_allclose(h, d2, rtol=1e-12, atol=1e-320)
+    x32 = np.array([1e-3, 2e-3, 3e-3], np.float32)
+    _, h32 = _second(getattr(td.special, name), x32, np.float32)
+    _, h64 = _second(getattr(td.special, name), x32.astype(np.float64))
+    np.testing.assert_allclose(h32, h64, rtol=1e-5)
+
+
+def test_sinc_second_derivative_far_from_zero_beside_a_zero():
+    """Beside an element near 0 the Taylor branch was evaluated at every x: it overflowed at
+    |x| = 2e4 in float32 and its masked-out derivative made sinc''(2e4) NaN."""
+    _, h = _second(td.sinc, [0.0, 2e4], np.float32)
+    _, alone = _second(td.sinc, [2e4], np.float32)
+    np.testing.assert_allclose(h, [-math.pi ** 2 / 3, alone[0]], rtol=1e-6)

@@ -68,16 +68,6 @@ def _silent(backward):
     return quiet
 
 
-def _removable(x, at_zero, rule):
-    """``rule(x)`` where x != 0 and ``at_zero`` where x == 0: a derivative with a removable
-    singularity (sinc', i1/x). ``rule`` sees 1 in place of the zeros, so neither this gradient
-    nor its own derivative meets 0 / 0 there."""
-    zero = x.data == 0
-    if not zero.any():
-        return rule(x)
-    return where(zero, at_zero, rule(where(zero, 1.0, x)))
-
-
 class _SciPyUnary(Function):
     """A function of one input whose forward is ``scipy.special.<scipy_name>``."""
 
@@ -185,8 +175,11 @@ def ndtri(p):
 
 
 class LogNdtr(_SciPyUnary):
-    """log Phi(x); dx = g pdf(x) / Phi(x) = g sqrt(2/pi) / erfcx(-x / sqrt(2)), an identity
-    (Phi(x) = erfc(-x/sqrt(2)) / 2) that stays exact in the far left tail."""
+    """log Phi(x); dx = g pdf(x) / Phi(x): for x <= 0 as g sqrt(2/pi) / erfcx(-x / sqrt(2)),
+    an identity (Phi(x) = erfc(-x/sqrt(2)) / 2) that stays exact in the far left tail; for
+    x > 0 as g pdf(x) / ndtr(x) (Phi is in [1/2, 1] there), where erfcx overflows past
+    x = 37.7 and its derivative made the second derivative inf / inf = NaN. Each branch is
+    evaluated only at its own points (0 and 1 stand in for the others)."""
 
     scipy_name = "log_ndtr"
     retain_output = False
@@ -195,7 +188,13 @@ class LogNdtr(_SciPyUnary):
     @_silent
     def backward(ctx, g):
         x = ctx.inputs[0]
-        return (g * math.sqrt(2.0 / math.pi) / erfcx(x * -math.sqrt(0.5)),)
+        left = x.data <= 0
+        if left.all():
+            return (g * math.sqrt(2.0 / math.pi) / erfcx(x * -math.sqrt(0.5)),)
+        xl, xr = where(left, x, 0.0), where(left, 1.0, x)
+        slope = where(left, math.sqrt(2.0 / math.pi) / erfcx(xl * -math.sqrt(0.5)),
+                      exp(xr * xr * -0.5) * (1.0 / math.sqrt(2.0 * math.pi)) / ndtr(xr))
+        return (g * slope,)
 
 
 def log_ndtr(x):
@@ -322,8 +321,37 @@ def i0(x):
     return I0.apply(floating(x))
 
 
+# I_1'(x) = sum_k (2k+1) / (2^(2k+1) k! (k+1)!) x^(2k): the first ten coefficients, enough to
+# rounding for |x| < 1 (the next term is below 1e-18 of the sum there).
+_I1_SLOPE = [(2 * k + 1) / (2 ** (2 * k + 1) * math.factorial(k) * math.factorial(k + 1))
+             for k in range(10)]
+
+
+def _i1_slope_near_zero(x):
+    """I_1'(x) for |x| < 1 from its series. The closed form I_0(x) - I_1(x) / x is right
+    there, but its own derivative cancels: at x = 1e-20 the second derivative of i1 came out
+    24576 (true: 3x/8), at 1e-310 NaN, and float32 lost 1-3% near 1e-3."""
+    u = x * x
+    poly = _I1_SLOPE[-1]
+    for c in reversed(_I1_SLOPE[:-1]):
+        poly = poly * u + c
+    return poly
+
+
+def _bessel_slope(x, near_zero, far):
+    """``near_zero(s)`` for |x| < 1 and ``far(s)`` elsewhere, each evaluated only at its own
+    points (0 and 1 stand in for the others, so neither branch's derivative meets 0 / 0 or
+    an overflow it does not use)."""
+    small = np.abs(x.data) < 1
+    if not small.any():
+        return far(x)
+    if small.all():
+        return near_zero(x)
+    return where(small, near_zero(where(small, x, 0.0)), far(where(small, 1.0, x)))
+
+
 class I1(_SciPyUnary):
-    """I_1(x); dx = g (I_0(x) - I_1(x) / x), g / 2 at 0."""
+    """I_1(x); dx = g (I_0(x) - I_1(x) / x), from its series where |x| < 1 (g / 2 at 0)."""
 
     scipy_name = "i1"
 
@@ -331,7 +359,7 @@ class I1(_SciPyUnary):
     @_silent
     def backward(ctx, g):
         x, y = ctx.inputs[0], ctx.output
-        return (g * _removable(x, 0.5, lambda s: i0(s) - y / s),)
+        return (g * _bessel_slope(x, _i1_slope_near_zero, lambda s: i0(s) - y / s),)
 
 
 def i1(x):
@@ -358,7 +386,8 @@ def i0e(x):
 
 
 class I1e(_SciPyUnary):
-    """exp(-|x|) I_1(x); dx = g (i0e(x) - i1e(x) (sign(x) + 1/x)), g / 2 at 0."""
+    """exp(-|x|) I_1(x); dx = g (i0e(x) - i1e(x) (sign(x) + 1/x)), and where |x| < 1
+    g (exp(-|x|) I_1'(x) - sign(x) i1e(x)) with I_1' from its series (g / 2 at 0)."""
 
     scipy_name = "i1e"
 
@@ -367,8 +396,12 @@ class I1e(_SciPyUnary):
     def backward(ctx, g):
         x, y = ctx.inputs[0], ctx.output
         sign = Tensor._wrap(np.sign(x.data))
+
+        def near_zero(s):
+            return exp(s * -sign) * _i1_slope_near_zero(s) - y * sign
+
         # (y / s, not y (1 / s): 1 / s overflows at subnormal s, where y / s is 1/2)
-        return (g * _removable(x, 0.5, lambda s: i0e(s) - y * sign - y / s),)
+        return (g * _bessel_slope(x, near_zero, lambda s: i0e(s) - y * sign - y / s),)
 
 
 def i1e(x):
@@ -414,8 +447,10 @@ class Sinc(Function):
         near = np.abs(x.data) < 0.5 / math.pi
         if not near.any():
             return (g * ((cos(x * math.pi) - y) / x),)
-        far = where(near, 1.0, x)  # (no 0 / 0 in the branch not taken)
-        return (g * where(near, _sinc_slope_near_zero(x), (cos(far * math.pi) - y) / far),)
+        # Each branch only at its own points: no 0 / 0 in the far one, and no overflow of the
+        # series at large |x| (its masked-out derivative made the second derivative NaN there)
+        far, close = where(near, 1.0, x), where(near, x, 0.0)
+        return (g * where(near, _sinc_slope_near_zero(close), (cos(far * math.pi) - y) / far),)
 
 
 def sinc(x):
