@@ -90,17 +90,27 @@ def _set_grad_mode(mode):
 
 
 class RemovableHandle:
-    """Returned by every ``register_*hook``; ``remove()`` unregisters the hook."""
+    """Returned by every ``register_*hook``; ``remove()`` unregisters the hook (from ``hooks``
+    and from the dicts of per-hook options in ``extra``), also as a context manager."""
 
     _next_id = 0
 
-    def __init__(self, hooks):
+    def __init__(self, hooks, extra=()):
         self._hooks = hooks
+        self._extra = extra
         self.id = RemovableHandle._next_id
         RemovableHandle._next_id += 1
 
     def remove(self):
         self._hooks.pop(self.id, None)
+        for options in self._extra:
+            options.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
 
 
 def _run_hooks(hooks, g, t):

@@ -162,6 +162,61 @@ def test_hooks_and_apply_and_double():
     assert "Linear(in_features=2, out_features=2, bias=True)" in repr(nn.Sequential(m))
 
 
+def _scaled(lib_nn):
+    """A module of tinydl.nn or torch.nn: forward(x, scale=1.0) = x * scale (0 raises)."""
+    class Scaled(lib_nn.Module):
+        def forward(self, x, scale=1.0):
+            if scale == 0:
+                raise ValueError("scale 0")
+            return x * scale
+
+    return Scaled()
+
+
+def _forward_hook_events(lib, lib_nn):
+    """What torch's forward-hook options do, run through ``lib``: the events and outputs."""
+    m = _scaled(lib_nn)
+    events = []
+    m.register_forward_pre_hook(lambda mod, args: events.append("pre"))
+    m.register_forward_pre_hook(lambda mod, args: events.append("first pre"), prepend=True)
+    m.register_forward_pre_hook(lambda mod, args, kwargs: (args, {**kwargs, "scale": 3.0}),
+                                with_kwargs=True)
+    m.register_forward_hook(lambda mod, args, kwargs, out: events.append(
+        ("kwargs", kwargs["scale"])), with_kwargs=True)
+    m.register_forward_hook(lambda mod, args, out: out + 1)
+    always = m.register_forward_hook(lambda mod, args, out: events.append(("always", out)),
+                                     always_call=True)
+    out = m(lib.ones(2), scale=2.0)
+    values = [float(v) for v in out.tolist()]
+    m.register_forward_pre_hook(lambda mod, args, kwargs: (args, {"scale": 0}),
+                                with_kwargs=True)
+    with pytest.raises(ValueError, match="scale 0"):
+        m(lib.ones(2))
+    always.remove()
+    with pytest.raises(ValueError, match="scale 0"):
+        m(lib.ones(2))
+    return [e if not isinstance(e, tuple) or e[0] != "always" or e[1] is None
+            else ("always", "output") for e in events], values
+
+
+def test_forward_hooks_take_torchs_options():
+    """prepend, with_kwargs (pre-hooks may replace kwargs; hooks see them) and always_call
+    (runs with output None when forward raises), as torch: the same events in both."""
+    events, values = _forward_hook_events(tinydl, nn)
+    assert values == [4.0, 4.0]  # scale 3 from the pre-hook, then + 1
+    assert events == ["first pre", "pre", ("kwargs", 3.0), ("always", "output"),
+                      "first pre", "pre", ("always", None), "first pre", "pre"]
+    layer = nn.Linear(2, 2)
+    with layer.register_forward_hook(lambda *a: None, with_kwargs=True):  # a context manager
+        assert len(layer._forward_hooks) == len(layer._forward_hooks_with_kwargs) == 1
+    assert not layer._forward_hooks and not layer._forward_hooks_with_kwargs
+    try:
+        import torch
+    except ImportError:
+        return
+    assert _forward_hook_events(torch, torch.nn) == (events, values)
+
+
 def test_register_buffer_and_parameter_refuse_names_as_torch():
     """A name that would corrupt the registries raises KeyError (TypeError for a value of the
     wrong type), as torch: before, a buffer 'weight' silently removed the parameter."""

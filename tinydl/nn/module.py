@@ -16,6 +16,7 @@ registries; the containers built on it (Sequential, ModuleList, ModuleDict) foll
 """
 import copy
 import numbers
+import warnings
 import weakref
 from collections import OrderedDict, namedtuple
 
@@ -32,9 +33,10 @@ IncompatibleKeys = namedtuple("IncompatibleKeys", "missing_keys unexpected_keys"
 IncompatibleKeys.__doc__ = "What ``load_state_dict(strict=False)`` could not match."
 
 
-def _register(hooks, hook, prepend):
-    """Add ``hook`` to the ordered dict ``hooks`` (first with ``prepend``); its handle."""
-    handle = RemovableHandle(hooks)
+def _register(hooks, hook, prepend, options=()):
+    """Add ``hook`` to the ordered dict ``hooks`` (first with ``prepend``); its handle, which
+    also removes the hook's entries from the dicts ``options``."""
+    handle = RemovableHandle(hooks, options)
     hooks[handle.id] = hook
     if prepend:
         hooks.move_to_end(handle.id, last=False)
@@ -239,6 +241,10 @@ class Module:
         set_(self, "_modules", _Registry(self))
         set_(self, "_forward_pre_hooks", OrderedDict())
         set_(self, "_forward_hooks", OrderedDict())
+        # per-hook options, as torch keeps them: {hook id: True}
+        set_(self, "_forward_pre_hooks_with_kwargs", {})
+        set_(self, "_forward_hooks_with_kwargs", {})
+        set_(self, "_forward_hooks_always_called", {})
         set_(self, "_backward_pre_hooks", OrderedDict())
         set_(self, "_backward_hooks", OrderedDict())
 
@@ -366,16 +372,29 @@ class Module:
 
     register_module = add_module
 
-    def register_forward_pre_hook(self, hook):
-        """``hook(module, args)`` runs before ``forward``; a non-None result replaces ``args``."""
-        handle = RemovableHandle(self._forward_pre_hooks)
-        self._forward_pre_hooks[handle.id] = hook
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """``hook(module, args)`` runs before ``forward``; a non-None result replaces ``args``
+        (a non-tuple becomes a 1-tuple). With ``with_kwargs``: ``hook(module, args, kwargs)``,
+        returning None or ``(args, kwargs)``. ``prepend``: before the hooks so far. As torch's."""
+        handle = _register(self._forward_pre_hooks, hook, prepend,
+                           (self._forward_pre_hooks_with_kwargs,))
+        if with_kwargs:
+            self._forward_pre_hooks_with_kwargs[handle.id] = True
         return handle
 
-    def register_forward_hook(self, hook):
-        """``hook(module, args, output)`` runs after ``forward``; a non-None result replaces it."""
-        handle = RemovableHandle(self._forward_hooks)
-        self._forward_hooks[handle.id] = hook
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False,
+                              always_call=False):
+        """``hook(module, args, output)`` runs after ``forward``; a non-None result replaces
+        the output. With ``with_kwargs``: ``hook(module, args, kwargs, output)``; with
+        ``always_call`` it also runs when ``forward`` raises (with output None; its own error
+        then only warns, and forward's is raised). ``prepend``: before the hooks so far. As
+        torch's."""
+        handle = _register(self._forward_hooks, hook, prepend,
+                           (self._forward_hooks_with_kwargs, self._forward_hooks_always_called))
+        if with_kwargs:
+            self._forward_hooks_with_kwargs[handle.id] = True
+        if always_call:
+            self._forward_hooks_always_called[handle.id] = True
         return handle
 
     def register_full_backward_pre_hook(self, hook, prepend=False):
@@ -404,21 +423,60 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         if self._forward_pre_hooks:
-            for hook in list(self._forward_pre_hooks.values()):
-                result = hook(self, args)
-                if result is not None:
-                    args = result if isinstance(result, tuple) else (result,)
+            args, kwargs = self._run_forward_pre_hooks(args, kwargs)
         hooked = None
         if (self._backward_hooks or self._backward_pre_hooks) and is_grad_enabled():
             hooked = HookedCall(self, args)
             args = hooked.inputs(args)
-        out = self.forward(*args, **kwargs)
         if self._forward_hooks:
-            for hook in list(self._forward_hooks.values()):
-                result = hook(self, args, out)
-                if result is not None:
-                    out = result
+            out = self._forward_with_hooks(args, kwargs)
+        else:
+            out = self.forward(*args, **kwargs)
         return out if hooked is None else hooked.outputs(out)
+
+    def _run_forward_pre_hooks(self, args, kwargs):
+        with_kwargs = self._forward_pre_hooks_with_kwargs
+        for key, hook in list(self._forward_pre_hooks.items()):
+            if key in with_kwargs:
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError(f"{type(self).__name__}: a forward pre-hook with "
+                                           "kwargs must return None or a tuple (args, "
+                                           f"kwargs), got {result!r}")
+                    args, kwargs = result
+            else:
+                result = hook(self, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
+        return args, kwargs
+
+    def _forward_with_hooks(self, args, kwargs):
+        """``forward``, then the forward hooks; those registered with ``always_call`` also
+        when forward raises (as torch: their own errors then only warn)."""
+        hooks = list(self._forward_hooks.items())
+        try:
+            out = self.forward(*args, **kwargs)
+        except Exception:
+            for key, hook in hooks:
+                if key in self._forward_hooks_always_called:
+                    try:
+                        self._call_forward_hook(key, hook, args, kwargs, None)
+                    except Exception as err:
+                        warnings.warn(f"{type(self).__name__}: a forward hook with "
+                                      f"always_call=True raised {err!r}, silenced as forward "
+                                      "raised another error")
+            raise
+        for key, hook in hooks:
+            result = self._call_forward_hook(key, hook, args, kwargs, out)
+            if result is not None:
+                out = result
+        return out
+
+    def _call_forward_hook(self, key, hook, args, kwargs, out):
+        if key in self._forward_hooks_with_kwargs:
+            return hook(self, args, kwargs, out)
+        return hook(self, args, out)
 
     # ------------------------------------------------------------------ traversal
     def named_modules(self, memo=None, prefix="", remove_duplicate=True):
