@@ -775,9 +775,11 @@ class Tensor:
         """``t[index] = value`` in place (as torch: under ``no_grad`` for a leaf that requires grad)."""
         self._check_inplace("__setitem__")
         if _grad_on() and (self.requires_grad or _requires_grad(value)):
-            raise RuntimeError("__setitem__: assigning into a tensor that is part of a graph is "
-                               "not differentiable in tinydl; build the result out of place "
-                               "(e.g. with tinydl.where) or assign under tinydl.no_grad()")
+            what = ("assigning into a tensor that is part of a graph" if self.requires_grad
+                    else "assigning a value that requires grad (torch records it)")
+            raise RuntimeError(f"__setitem__: {what} is not differentiable in tinydl; build "
+                               "the result out of place (e.g. with tinydl.where or "
+                               "concatenate) or assign under tinydl.no_grad()")
         value = value.data if isinstance(value, Tensor) else value
         try:
             self.data[_ops.index.numpy_index(index)] = value
@@ -1543,10 +1545,21 @@ class Tensor:
         return _ops.repeat_interleave(self, repeats, dim, output_size=output_size)
 
     def tril(self, diagonal=0):
+        """torch's ``Tensor.tril``: at least 2 dimensions (the function ``tinydl.tril`` is
+        NumPy's, which reads a vector as the rows of a square matrix)."""
+        self._check_matrix("tril")
         return _ops.tril(self, diagonal)
 
     def triu(self, diagonal=0):
+        """torch's ``Tensor.triu``: at least 2 dimensions (see ``tril``)."""
+        self._check_matrix("triu")
         return _ops.triu(self, diagonal)
+
+    def _check_matrix(self, op):
+        if self.ndim < 2:
+            raise ValueError(f"{op}: the method (torch's) needs at least 2 dimensions, got "
+                             f"shape {self.shape}; the function tinydl.{op}(v) takes a vector "
+                             "as the rows of a square matrix, as NumPy's np." + op)
 
     def diag(self, diagonal=0):
         return _ops.diag(self, diagonal)
@@ -1647,8 +1660,10 @@ class Tensor:
 
     def unique(self, sorted=True, return_inverse=False, return_counts=False,  # noqa: A002
                dim=None):
+        """torch's ``Tensor.unique``: each NaN a value of its own, as torch (the function
+        ``tinydl.unique`` is NumPy's, where NaNs count as one: ``equal_nan``)."""
         return _ops.unique(self, return_inverse=return_inverse, return_counts=return_counts,
-                           axis=dim, sorted=sorted)
+                           axis=dim, sorted=sorted, equal_nan=False)
 
     # ----------------------------------------------------------------- more elementwise math
     def __mod__(self, other):

@@ -1511,3 +1511,29 @@ def test_torch_only_names_bucketize_unique_consecutive_take_along_dim_maximum():
         f = np.array([1.0, np.nan, np.nan, 2.0])  # NaN equals nothing, as in torch
         assert td.tensor(f).unique_consecutive().shape == \
             tuple(torch.tensor(f).unique_consecutive().shape) == (4,)
+
+
+def test_torch_spelled_methods_unique_and_tril_keep_torchs_meaning():
+    """``x.unique()`` counts each NaN apart and ``v.tril()`` of a vector raises, as torch's
+    methods (NumPy's equal_nan merged the NaNs: [0, 1, nan] with counts [2, 1, 2]; a vector
+    became a square matrix); the functions stay NumPy's, as documented."""
+    x = td.tensor([0.0, -0.0, np.nan, np.nan, 1.0])
+    values, counts = x.unique(return_counts=True)
+    np.testing.assert_array_equal(values.numpy(), [0.0, 1.0, np.nan, np.nan])
+    assert counts.tolist() == [2, 1, 1, 1]
+    assert td.unique(x).shape == (3,)  # NumPy's function: the NaNs as one
+    v = td.tensor([1.0, 2.0, 3.0])
+    for method in ("tril", "triu"):
+        with pytest.raises(ValueError, match=f"{method}: the method .torch's. needs at least 2"):
+            getattr(v, method)()
+        assert getattr(td, method)(v).shape == (3, 3)
+    if torch is not None:
+        theirs = torch.tensor([0.0, -0.0, np.nan, np.nan, 1.0]).unique(return_counts=True)
+        np.testing.assert_array_equal(values.numpy(), theirs[0].numpy())
+        assert counts.tolist() == theirs[1].tolist()
+
+
+def test_assigning_a_value_that_requires_grad_says_so():
+    a = td.zeros(3)
+    with pytest.raises(RuntimeError, match="assigning a value that requires grad"):
+        a[1] = td.tensor(2.0, requires_grad=True)
