@@ -1537,3 +1537,51 @@ def test_assigning_a_value_that_requires_grad_says_so():
     a = td.zeros(3)
     with pytest.raises(RuntimeError, match="assigning a value that requires grad"):
         a[1] = td.tensor(2.0, requires_grad=True)
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda x: td.logical_and(x, None), TypeError, "logical_and: expects tensors, arrays or "
+     "numbers, got NoneType"),                                        # was a tensor of Nones
+    (lambda x: td.logical_or(x, "a"), TypeError, "logical_or: expects tensors"),
+    (lambda x: td.logical_not(None), TypeError, "logical_not: expects tensors"),
+    (lambda x: td.isin(x, None), TypeError, "isin: expects tensors"),  # was all False
+    (lambda x: td.isfinite([[1.0, 2.0], [3.0]]), ValueError, "isfinite: cannot read list"),
+    (lambda x: td.positive(None), TypeError, "positive: expects a tensor or a number"),
+    (lambda x: td.empty_like(None), TypeError, "empty_like: expects a tensor or an array"),
+    (lambda x: td.cat(td.ones(2, 3)), TypeError, "concatenate: expects a sequence of tensors, "
+     "got a single Tensor"),                                          # was the rows, flattened
+    (lambda x: td.stack(td.ones(2, 3)), TypeError, "stack: expects a sequence of tensors"),
+    (lambda x: td.nn.BatchNorm1d(3, momentum=float("nan")), ValueError,
+     r"BatchNorm1d: momentum must be in \[0, 1\]"),                  # NaN running statistics
+    (lambda x: td.nn.BatchNorm2d(3, momentum=1.5), ValueError, "BatchNorm2d: momentum must"),
+    (lambda x: td.nn.BatchNorm2d(-3), ValueError,
+     "BatchNorm2d: num_features must be a non-negative int, got -3"),
+])
+def test_inputs_numpy_would_turn_into_objects_or_rows_raise(call, error, match):
+    """From a sweep of bad inputs (~2,800 calls): these were accepted silently (object
+    tensors, a flattened single tensor, NaN running statistics) or raised from inside NumPy;
+    torch raises for each."""
+    with pytest.raises(error, match=match):
+        call(td.tensor([1.0, 2.0, 3.0]))
+
+
+@pytest.mark.parametrize("make", [
+    lambda opt: td.optim.lr_scheduler.StepLR(opt, 1, gamma=float("nan")),
+    lambda opt: td.optim.lr_scheduler.ExponentialLR(opt, gamma=float("inf")),
+    lambda opt: td.optim.lr_scheduler.LambdaLR(opt, lambda epoch: float("nan") if epoch else 1),
+])
+def test_a_schedule_that_reaches_a_non_finite_lr_raises(make):
+    """A NaN gamma or lambda gave lr = NaN, and every weight was NaN two steps later; the
+    optimizers refuse such an lr, so the schedule does too (a negative lr stays possible, as
+    in torch: a chained cosine schedule can dip below 0)."""
+    p = td.nn.Parameter(np.ones(3, np.float32))
+    opt = td.optim.SGD([p], lr=0.1)
+    scheduler = make(opt)
+    with pytest.raises(ValueError, match="the schedule gave lr=(nan|inf) for parameter group 0"):
+        for _ in range(3):
+            opt.step()
+            scheduler.step()
+    with pytest.raises(ValueError, match=r"factor must be in \[0, 1\)"):
+        td.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=-0.5)
+    with pytest.raises(ValueError, match="patience must be >= 0"):
+        td.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=-1)

@@ -70,6 +70,21 @@ def test_trunc_normal_bounds_and_moments():
     assert w.data.std() == pytest.approx(stats.truncnorm(-1, 2).std(), abs=0.01)
 
 
+@pytest.mark.parametrize("a, b", [(10.0, 11.0), (-11.0, -10.0), (30.0, 31.0), (5.0, np.inf)])
+def test_trunc_normal_far_in_a_tail_draws_from_the_tail(a, b):
+    """Phi(10) rounds to 1 in float64, so bounds [10, 11] filled every element with 11 (and
+    [-11, -10] with -11): the upper tail is now taken through the survival function."""
+    tinydl.manual_seed(4)
+    w = tinydl.zeros(20000, dtype=np.float64)
+    init.trunc_normal_(w, a=a, b=b)
+    from scipy import stats
+
+    law = stats.truncnorm(a, b)
+    assert a <= w.data.min() and w.data.max() <= b and np.unique(w.data).size > 19000
+    assert w.data.mean() == pytest.approx(law.mean(), abs=5 * law.std() / np.sqrt(20000))
+    assert w.data.std() == pytest.approx(law.std(), rel=0.05)
+
+
 def test_orthogonal_is_orthogonal_with_gain():
     tinydl.manual_seed(3)
     for shape in [(5, 3), (3, 5), (4, 2, 3)]:

@@ -144,9 +144,12 @@ def _check_std(std, caller):
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     """Fill with N(mean, std^2) truncated to the absolute bounds [a, b] (inverse-CDF method).
 
-    Draw u ~ U(2 Phi(alpha) - 1, 2 Phi(beta) - 1), map through erfinv, scale by std*sqrt(2),
-    shift by mean and clamp to [a, b], as torch does. A negative std gives the same
-    distribution as its absolute value (torch accepts it too); a == b fills with a.
+    Draw p ~ U(Phi(alpha), Phi(beta)) for the standardised bounds alpha, beta, map it through
+    the inverse normal CDF, scale by std, shift by mean and clamp to [a, b]: torch's method
+    (its erfinv(2p - 1) sqrt(2) is the same map). Where alpha > 0 the same point is taken
+    through the survival function 1 - Phi, which keeps its digits in the upper tail: Phi(10)
+    rounds to 1, and bounds [10, 11] filled every element with 11. A negative std gives the
+    same distribution as its absolute value (torch accepts it too); a == b fills with a.
     """
     shape = _float_array(tensor, "trunc_normal_").shape
     if not a <= b:
@@ -155,15 +158,16 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     if not std > 0:
         raise ValueError(f"trunc_normal_: expects a nonzero std, got std={std}")
 
-    def norm_cdf(z):
-        return (1.0 + math.erf(z / math.sqrt(2.0))) / 2.0
-
-    lower, upper = norm_cdf((a - mean) / std), norm_cdf((b - mean) / std)
-    rng = _generator(generator, "trunc_normal_")
-    u = rng.uniform(2 * lower - 1, 2 * upper - 1, size=shape)
     from scipy import special
-    values = special.erfinv(u) * (std * math.sqrt(2.0)) + mean
-    return _fill(tensor, np.clip(values, a, b))
+    alpha, beta = (a - mean) / std, (b - mean) / std
+    r = _generator(generator, "trunc_normal_").uniform(0.0, 1.0, size=shape)
+    if alpha > 0:  # p = 1 - q with q ~ U(1 - Phi(alpha), 1 - Phi(beta)), the same point
+        q_low, q_high = special.ndtr(-alpha), special.ndtr(-beta)
+        z = -special.ndtri(q_low - (q_low - q_high) * r)
+    else:
+        p_low, p_high = special.ndtr(alpha), special.ndtr(beta)
+        z = special.ndtri(p_low + (p_high - p_low) * r)
+    return _fill(tensor, np.clip(z * std + mean, a, b))
 
 
 def constant_(tensor, val):

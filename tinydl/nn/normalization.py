@@ -40,8 +40,19 @@ class _NormBase(Module):
     def __init__(self, num_features, eps, momentum, affine, track_running_stats, device,
                  dtype, bias=True):
         super().__init__()
-        dtype = _parameter_dtype(dtype, device, type(self).__name__)
-        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        name = type(self).__name__
+        dtype = _parameter_dtype(dtype, device, name)
+        if isinstance(num_features, bool) or not isinstance(num_features, numbers.Integral) \
+                or num_features < 0:
+            raise ValueError(f"{name}: num_features must be a non-negative int, got "
+                             f"{num_features!r}")
+        if momentum is not None and not (isinstance(momentum, numbers.Real)
+                                         and 0 <= momentum <= 1):
+            # (torch does not check: momentum=nan or 1.5 made the running statistics NaN or
+            # garbage, and every eval-mode output with them)
+            raise ValueError(f"{name}: momentum must be in [0, 1] (or None for a cumulative "
+                             f"average), got {momentum!r}")
+        self.num_features, self.eps, self.momentum = int(num_features), eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:  # bias=False (torch's keyword): a scale and no shift
             self.weight = Parameter(np.ones(num_features, dtype=dtype))

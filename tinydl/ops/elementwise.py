@@ -322,6 +322,8 @@ neg = negative
 def positive(x):
     """+x: ``x`` itself, as torch's ``positive`` (NumPy's ``positive`` copies). Bool tensors
     raise, as in both."""
+    if x is None or isinstance(x, (str, bytes)):  # (as_tensor passes them through)
+        raise TypeError(f"positive: expects a tensor or a number, got {type(x).__name__}")
     x = as_tensor(x)
     if isinstance(x, Tensor) and x.dtype == np.bool_:
         raise DtypeError("positive: unary + is not defined for a bool tensor (as in NumPy and "

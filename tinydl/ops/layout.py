@@ -15,7 +15,7 @@ import numpy as np
 from tinydl.ops._util import as_tensor, normalize_axes, operands, torch_names
 from tinydl.ops.elementwise import copy as _copy
 from tinydl.ops.movement import DiagonalScatter, diag, flip
-from tinydl.ops.shape import concatenate, reshape, split, transpose
+from tinydl.ops.shape import concatenate, refuse_single, reshape, split, transpose
 from tinydl.tensor import Tensor
 
 
@@ -23,9 +23,7 @@ from tinydl.tensor import Tensor
 def _pieces(op, tensors):
     """The tensors to join, as Tensors; a single Tensor raises (torch's rule; NumPy would
     join its rows)."""
-    if isinstance(tensors, (Tensor, np.ndarray)):
-        raise TypeError(f"{op}: expects a sequence of tensors, got a single "
-                        f"{type(tensors).__name__}; to join its rows pass list(t)")
+    refuse_single(op, tensors)
     tensors = operands(*tensors)
     if not tensors:
         raise ValueError(f"{op}: need at least one tensor")

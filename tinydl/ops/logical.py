@@ -14,16 +14,27 @@ from tinydl.ops._util import DtypeError, check_broadcast, promote_operands, shap
 from tinydl.tensor import Tensor
 
 
-def _array(x):
-    """The array of a Tensor; Python numbers stay numbers (so ``int8_tensor & 1`` stays int8)."""
+def _array(x, op):
+    """The array of a Tensor; Python numbers stay numbers (so ``int8_tensor & 1`` stays int8).
+    None, strings and ragged lists raise, naming ``op`` (NumPy made object arrays of them:
+    ``logical_and(x, None)`` was a tensor of Nones, ``isin(x, None)`` all False)."""
     if isinstance(x, Tensor):
         return x.data
-    return x if isinstance(x, (bool, int, float)) else np.asarray(x)
+    if isinstance(x, (bool, int, float)):
+        return x
+    try:
+        array = np.asarray(x)
+    except ValueError as err:  # ragged nested lists
+        raise ValueError(f"{op}: cannot read {type(x).__name__} as a tensor: {err}") from None
+    if array.dtype.kind in "OUSV":
+        raise TypeError(f"{op}: expects tensors, arrays or numbers, got "
+                        f"{type(x).__name__} {x!r}")
+    return array
 
 
 def _elementwise(op, fn, *operands, **kwargs):
     """``fn`` on the operands' arrays as a Tensor; a shape mismatch names ``op`` and the shapes."""
-    arrays = [_array(x) for x in operands]
+    arrays = [_array(x, op) for x in operands]
     if len(arrays) == 2:
         check_broadcast(op, *arrays)
     return Tensor._wrap(np.asarray(fn(*arrays, **kwargs)))
@@ -191,7 +202,8 @@ def array_equal(a1, a2, equal_nan=False):
     """True when ``a1`` and ``a2`` have the same shape and the same values (NumPy's
     ``array_equal``; torch's ``torch.equal``, with any two dtypes), a Python bool. NaN equals
     NaN only with ``equal_nan=True``."""
-    return bool(np.array_equal(_array(a1), _array(a2), equal_nan=equal_nan))
+    return bool(np.array_equal(_array(a1, "array_equal"), _array(a2, "array_equal"),
+                               equal_nan=equal_nan))
 
 
 def isposinf(x):
@@ -215,7 +227,8 @@ def isin(elements, test_elements, assume_unique=False, invert=False):
     and torch's ``isin``; ``invert=True``: where none does). A bool tensor of
     ``elements``' shape (0-d for a number); ``assume_unique=True`` promises both hold no
     repeats, which only speeds it up (with repeats the result is undefined, as in both)."""
-    return Tensor._wrap(np.asarray(np.isin(_array(elements), _array(test_elements),
+    return Tensor._wrap(np.asarray(np.isin(_array(elements, "isin"),
+                                           _array(test_elements, "isin"),
                                            assume_unique=assume_unique, invert=invert)))
 
 

@@ -182,13 +182,23 @@ class Concatenate(Function):
         return tuple(grads)
 
 
+def refuse_single(op, tensors):
+    """A join given one Tensor (or array) instead of a sequence raises, as torch's: NumPy
+    would join its rows, so ``cat(x)`` for ``cat([x, y])`` flattened x silently."""
+    if isinstance(tensors, (Tensor, np.ndarray)):
+        raise TypeError(f"{op}: expects a sequence of tensors, got a single "
+                        f"{type(tensors).__name__}; to join its rows pass list(t)")
+
+
 @torch_names
 def concatenate(tensors, axis=0):
     """Join tensors along an existing axis (``axis=None``: flattened first, as NumPy).
 
     Dtypes as torch's ``cat``: integer and bool tensors joined with float ones take the
-    float dtype (int64 with float32 gives float32, where NumPy gives float64).
+    float dtype (int64 with float32 gives float32, where NumPy gives float64). A single
+    tensor in place of the sequence raises (``refuse_single``).
     """
+    refuse_single("concatenate", tensors)
     tensors = operands(*tensors)  # (a float list takes the tensors' float dtype)
     floats = [t.dtype for t in tensors if t.dtype.kind == "f"]
     if floats and len(floats) < len(tensors):
@@ -363,7 +373,9 @@ def ravel(x, order="C"):
 
 @torch_names
 def stack(tensors, axis=0):
-    """Join tensors of equal shape along a new axis."""
+    """Join tensors of equal shape along a new axis (a single tensor in place of the
+    sequence raises, as torch's)."""
+    refuse_single("stack", tensors)
     tensors = operands(*tensors)  # (a float list takes the tensors' float dtype)
     if not tensors:
         raise ValueError("stack: need at least one tensor")

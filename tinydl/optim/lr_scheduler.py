@@ -39,6 +39,8 @@ import numbers
 import types
 import warnings
 
+import numpy as np
+
 from tinydl.optim.optimizer import Optimizer
 
 
@@ -148,6 +150,15 @@ class LRScheduler:
                              f"groups but the schedule was built for {len(lrs)}: a group added "
                              "with add_param_group() after the scheduler was created is not "
                              "scheduled; create the scheduler after adding every group")
+        for i, lr in enumerate(lrs):
+            value = float(np.asarray(getattr(lr, "data", lr)))
+            if not math.isfinite(value):
+                # the optimizers refuse such an lr; a schedule must not hand them one (a NaN
+                # gamma or lambda made every weight NaN two steps later). A negative lr stays
+                # possible, as in torch (a chained cosine schedule can dip below 0).
+                raise ValueError(f"{type(self).__name__}: the schedule gave lr={value} for "
+                                 f"parameter group {i} at step {self.last_epoch}; its factors "
+                                 "(gamma, the lambda's value, ...) must keep lr finite")
         for group, lr in zip(groups, lrs):
             group["lr"] = lr
         self._last_lr = [group["lr"] for group in groups]
@@ -816,8 +827,11 @@ class ReduceLROnPlateau(LRScheduler):
                  threshold_mode="rel", cooldown=0, min_lr=0, eps=1e-8):
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"ReduceLROnPlateau: {type(optimizer).__name__} is not an Optimizer")
-        if factor >= 1.0:
-            raise ValueError(f"ReduceLROnPlateau: factor must be < 1.0, got {factor!r}")
+        if not 0.0 <= factor < 1.0:  # (torch checks < 1 only: a negative factor gave lr 0)
+            raise ValueError(f"ReduceLROnPlateau: factor must be in [0, 1), got {factor!r}")
+        for name, value in (("patience", patience), ("cooldown", cooldown)):
+            if not value >= 0:
+                raise ValueError(f"ReduceLROnPlateau: {name} must be >= 0, got {value!r}")
         if mode not in ("min", "max"):
             raise ValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max', got {mode!r}")
         if threshold_mode not in ("rel", "abs"):
