@@ -1556,6 +1556,13 @@ def test_assigning_a_value_that_requires_grad_says_so():
     (lambda x: td.nn.BatchNorm2d(3, momentum=1.5), ValueError, "BatchNorm2d: momentum must"),
     (lambda x: td.nn.BatchNorm2d(-3), ValueError,
      "BatchNorm2d: num_features must be a non-negative int, got -3"),
+    (lambda x: td.nn.LayerNorm(-1), ValueError, "LayerNorm: normalized_shape must hold "
+     "non-negative ints"),
+    (lambda x: td.nn.RMSNorm((2, 3.5)), ValueError, "RMSNorm: normalized_shape must hold"),
+    (lambda x: td.nn.GroupNorm(0, 4), ValueError, "GroupNorm: num_groups must be a positive "
+     "int, got 0"),                                                   # was integer modulo by 0
+    (lambda x: td.nn.Embedding(-1, 3), ValueError, "Embedding: num_embeddings must be a "
+     "non-negative int"),
 ])
 def test_inputs_numpy_would_turn_into_objects_or_rows_raise(call, error, match):
     """From a sweep of bad inputs (~2,800 calls): these were accepted silently (object

@@ -1,6 +1,8 @@
 """Shape and lookup layers: ``Flatten``, ``Unflatten``, ``Embedding``, ``EmbeddingBag``,
 ``Upsample`` (and its fixed-mode ``UpsamplingNearest2d``, ``UpsamplingBilinear2d``),
 ``PixelShuffle``, ``PixelUnshuffle``, ``ChannelShuffle``, ``Unfold``, ``Fold``."""
+import numbers
+
 import numpy as np
 
 from tinydl import ops
@@ -64,6 +66,10 @@ class _EmbeddingTable(Module):
         if sparse:
             raise NotImplementedError(f"{name}: sparse=True (a sparse gradient) is not "
                                       "implemented by tinydl; its gradients are dense")
+        for what, value in (("num_embeddings", num_embeddings),
+                            ("embedding_dim", embedding_dim)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+                raise ValueError(f"{name}: {what} must be a non-negative int, got {value!r}")
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx = _padding_row(padding_idx, num_embeddings, name)
         self.max_norm, self.norm_type = max_norm, norm_type

@@ -205,7 +205,11 @@ def _normalized_shape(normalized_shape, layer):
     if not normalized_shape:
         raise ValueError(f"{layer}: normalized_shape must be at least 1-D (one axis or "
                          "more to normalise over), got ()")
-    return normalized_shape
+    if not all(isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 0
+               for n in normalized_shape):
+        raise ValueError(f"{layer}: normalized_shape must hold non-negative ints, got "
+                         f"{normalized_shape}")
+    return tuple(int(n) for n in normalized_shape)
 
 
 class LayerNorm(Module):
@@ -293,6 +297,9 @@ class GroupNorm(Module):
                  dtype=None, *, bias=True):
         super().__init__()
         dtype = _parameter_dtype(dtype, device, "GroupNorm")
+        for name, value in (("num_groups", num_groups), ("num_channels", num_channels)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+                raise ValueError(f"GroupNorm: {name} must be a positive int, got {value!r}")
         if num_channels % num_groups != 0:
             raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by "
                              f"num_groups ({num_groups})")
