@@ -1572,6 +1572,21 @@ def test_inputs_numpy_would_turn_into_objects_or_rows_raise(call, error, match):
         call(td.tensor([1.0, 2.0, 3.0]))
 
 
+@pytest.mark.parametrize("name", ["exp", "sqrt", "arccos", "sigmoid", "nan_to_num", "sum",
+                                  "mean", "reshape", "special.digamma", "special.i0"])
+@pytest.mark.parametrize("bad", [None, "abc"])
+def test_none_or_a_string_as_an_ops_input_names_the_op(name, bad):
+    """NumPy's messages named no op ("loop of ufunc does not support argument 0 of type
+    NoneType which has no callable arccos method", "data type 'abc' not understood")."""
+    fn = td
+    for part in name.split("."):
+        fn = getattr(fn, part)
+    op = name.split(".")[-1]
+    with pytest.raises(TypeError, match=f"^{op}: expects a tensor, an array or a number, got "
+                                        f"{type(bad).__name__}$"):
+        fn(bad, -1) if op == "reshape" else fn(bad)
+
+
 @pytest.mark.parametrize("make", [
     lambda opt: td.optim.lr_scheduler.StepLR(opt, 1, gamma=float("nan")),
     lambda opt: td.optim.lr_scheduler.ExponentialLR(opt, gamma=float("inf")),

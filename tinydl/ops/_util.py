@@ -1,6 +1,7 @@
 """Helpers shared by every op family: the one broadcasting reduction, axis normalisation."""
 import functools
 import math
+import sys
 
 import numpy as np
 
@@ -58,6 +59,8 @@ def as_input(x):
     x = as_tensor(x)
     if isinstance(x, (bool, int, float)):
         return Tensor(x)
+    if x is None or isinstance(x, (str, bytes)):
+        _refuse_non_tensor(x)
     return x
 
 
@@ -123,9 +126,21 @@ def floating(x):
     the input of a float-valued op (exp, sqrt, sin...), whose result torch makes float32 for
     integer input where NumPy makes float64."""
     x = as_tensor(x)
-    if isinstance(x, Tensor) and x.data.dtype.kind in "iub":
-        return Tensor._wrap(x.data.astype(DEFAULT_FLOAT))
+    if isinstance(x, Tensor):
+        if x.data.dtype.kind in "iub":
+            return Tensor._wrap(x.data.astype(DEFAULT_FLOAT))
+    elif x is None or isinstance(x, (str, bytes)):
+        _refuse_non_tensor(x)
     return x
+
+
+def _refuse_non_tensor(x):
+    """Raise for None or a string as an op's input, naming the op (the function that called
+    ``floating`` or ``as_input``, read from the stack only here). NumPy's own message named
+    none: "loop of ufunc does not support argument 0 of type NoneType which has no callable
+    arccos method"."""
+    op = sys._getframe(2).f_code.co_name
+    raise TypeError(f"{op}: expects a tensor, an array or a number, got {type(x).__name__}")
 
 
 def _data_dtype(value):
