@@ -1954,6 +1954,12 @@ class Tensor:
         return _ops.all(self, *args, **kwargs)
 
     def count_nonzero(self, *args, **kwargs):
+        """torch's: several positional ints are dims, ``x.count_nonzero(0, 1)`` counting over
+        both (the function ``tinydl.count_nonzero`` is NumPy's, whose second argument is
+        keepdims: it counted over dim 0 and kept it)."""
+        if len(args) > 1 and all(isinstance(a, (int, np.integer)) and not isinstance(a, bool)
+                                 for a in args):
+            args = (args,)
         return _ops.count_nonzero(self, *args, **kwargs)
 
     def cumsum(self, *args, **kwargs):

@@ -1607,3 +1607,19 @@ def test_a_schedule_that_reaches_a_non_finite_lr_raises(make):
         td.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=-0.5)
     with pytest.raises(ValueError, match="patience must be >= 0"):
         td.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=-1)
+
+
+def test_count_nonzero_square_and_logit_methods_as_torchs():
+    """From a sweep of torch.Tensor's 397 methods that tinydl has: x.count_nonzero(0, 1) read
+    the 1 as NumPy's keepdims; a bool tensor's square() was int8 (x ** 2 int64); logit with a
+    negative eps clamped to [eps, 1 - eps], giving finite gradients where the output is NaN
+    (torch clamps nothing then)."""
+    a = td.ones(2, 3, 4)
+    assert a.count_nonzero(0, 1).tolist() == [6, 6, 6, 6]
+    assert a.count_nonzero(0).shape == (3, 4) and td.count_nonzero(a, 0, True).shape == (1, 3, 4)
+    assert td.tensor([True, False]).square().dtype == np.int64
+    x = td.tensor([-0.5, 0.5, 1.5], requires_grad=True)
+    out = x.logit(-1)
+    out.sum().backward()
+    assert np.isnan(out.numpy()[[0, 2]]).all() and np.isnan(x.grad.numpy()[[0, 2]]).all()
+    assert x.grad.numpy()[1] == 4.0

@@ -469,8 +469,12 @@ class Square(Function):
 
 
 def square(x):
-    """x * x; integer tensors stay integral (NumPy and torch)."""
-    return Square.apply(as_tensor(x))
+    """x * x; integer tensors stay integral (NumPy and torch), a bool tensor gives int64 as
+    torch's (NumPy's int8 wrapped nothing here, but differed from ``x ** 2``)."""
+    x = as_tensor(x)
+    if isinstance(x, Tensor) and x.data.dtype == np.bool_:
+        x = Tensor._wrap(x.data.astype(np.int64))
+    return Square.apply(x)
 
 
 def float_power(a, b):

@@ -496,9 +496,12 @@ class Logit(Function):
 def logit(x, eps=None):
     """The log-odds log(x / (1 - x)), the inverse of sigmoid: -inf at 0, inf at 1, NaN
     outside [0, 1]. With ``eps`` (torch's argument), x is first clamped to [eps, 1 - eps],
-    and the gradient is 0 where the clamp moved it."""
+    and the gradient is 0 where the clamp moved it; a negative eps clamps nothing, as in
+    torch (it clamped to [eps, 1 - eps]: finite gradients where the output is NaN)."""
     if eps is not None:
         eps = float(eps)
+        if eps < 0:
+            eps = None
     return Logit.apply(floating(x), eps=eps)
 
 
