@@ -1284,6 +1284,22 @@ def test_float16_with_a_number_or_a_0d_tensor_is_computed_as_torch(op, number, e
         np.testing.assert_array_equal(out.numpy(), theirs)
 
 
+def test_float16_times_an_integer_0d_tensor_is_computed_as_torch():
+    """An integer 0-d tensor was cast to float16 first: x16 * td.tensor(100000) gave inf
+    where torch reads it in float32 (1e4 for 0.1)."""
+    x = td.tensor(np.array([0.1, 3.0], np.float16))
+    np.testing.assert_array_equal((x * td.tensor(100000)).numpy(),
+                                  np.array([1e4, np.inf], np.float16))
+    np.testing.assert_array_equal((x / td.tensor(100000)).numpy(),
+                                  np.array([1e-6, 3e-5], np.float16))
+    if torch is not None:
+        tx = torch.tensor(np.array([0.1, 3.0], np.float16))
+        np.testing.assert_array_equal((x * td.tensor(100000)).numpy(),
+                                      (tx * torch.tensor(100000)).numpy())
+        np.testing.assert_array_equal((x / td.tensor(100000)).numpy(),
+                                      (tx / torch.tensor(100000)).numpy())
+
+
 def test_float16_with_a_0d_tensor_that_requires_grad_gets_its_gradient():
     """A 0-d float32 operand that requires grad keeps the differentiable cast to float16 (its
     gradient in its own dtype); one that does not is read as a number, result float16."""
@@ -1548,6 +1564,8 @@ def test_assigning_a_value_that_requires_grad_says_so():
     (lambda x: td.isfinite([[1.0, 2.0], [3.0]]), ValueError, "isfinite: cannot read list"),
     (lambda x: td.positive(None), TypeError, "positive: expects a tensor or a number"),
     (lambda x: td.empty_like(None), TypeError, "empty_like: expects a tensor or an array"),
+    (lambda x: td.empty_like(None, dtype=np.float32), TypeError, "empty_like: expects"),
+    (lambda x: td.positive(np.array(["a"])), TypeError, "positive: expects a numeric tensor"),
     (lambda x: td.cat(td.ones(2, 3)), TypeError, "concatenate: expects a sequence of tensors, "
      "got a single Tensor"),                                          # was the rows, flattened
     (lambda x: td.stack(td.ones(2, 3)), TypeError, "stack: expects a sequence of tensors"),

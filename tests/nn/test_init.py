@@ -70,10 +70,11 @@ def test_trunc_normal_bounds_and_moments():
     assert w.data.std() == pytest.approx(stats.truncnorm(-1, 2).std(), abs=0.01)
 
 
-@pytest.mark.parametrize("a, b", [(10.0, 11.0), (-11.0, -10.0), (30.0, 31.0), (5.0, np.inf)])
+@pytest.mark.parametrize("a, b", [(10.0, 11.0), (-11.0, -10.0), (30.0, 31.0), (5.0, np.inf),
+                                  (40.0, 41.0), (-41.0, -40.0), (-np.inf, -5.0)])
 def test_trunc_normal_far_in_a_tail_draws_from_the_tail(a, b):
     """Phi(10) rounds to 1 in float64, so bounds [10, 11] filled every element with 11 (and
-    [-11, -10] with -11): the upper tail is now taken through the survival function."""
+    [-11, -10] with -11), and Phi(-40) underflows to 0: the tails are taken in logs now."""
     tinydl.manual_seed(4)
     w = tinydl.zeros(20000, dtype=np.float64)
     init.trunc_normal_(w, a=a, b=b)

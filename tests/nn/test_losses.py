@@ -202,6 +202,28 @@ def test_a_zero_class_weight_does_not_hide_nan_scores(fn, shape, reduction):
     np.testing.assert_array_equal(x.grad.data[1], 0.0)
 
 
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_label_smoothing_does_not_hide_a_zero_weight_targets_minus_inf(reduction):
+    """With label smoothing the entries read were those where the smoothed target is not 0,
+    which skipped a target whose class weight is 0: its -inf log-probability gave a finite
+    loss (torch: 0 * -inf = NaN)."""
+    scores = np.arange(12, dtype=np.float64).reshape(4, 3) / 5
+    scores[2, 2] = -np.inf
+    target, weight = np.array([0, 1, 2, 0]), np.array([1.0, 0.5, 0.0])
+    loss = F.cross_entropy(T(scores), target, weight=weight, label_smoothing=0.1,
+                           reduction=reduction).data
+    assert np.isnan(loss).all() if reduction == "mean" else np.isnan(loss).tolist() == [
+        False, False, True, False]
+    try:
+        import torch
+    except ImportError:
+        return
+    theirs = torch.nn.functional.cross_entropy(
+        torch.tensor(scores), torch.tensor(target), weight=torch.tensor(weight),
+        label_smoothing=0.1, reduction=reduction).numpy()
+    np.testing.assert_allclose(loss, theirs, rtol=1e-12)
+
+
 def test_cross_entropy_probability_targets_against_torch():
     torch = pytest.importorskip("torch")
     p = np.random.default_rng(2).dirichlet(np.ones(3), size=4)

@@ -217,6 +217,45 @@ def test_forward_hooks_take_torchs_options():
     assert _forward_hook_events(torch, torch.nn) == (events, values)
 
 
+@pytest.mark.parametrize("failing", ["pre-hook", "forward hook"])
+def test_always_called_forward_hooks_run_when_a_hook_raises(failing):
+    """torch runs the always_call forward hooks that have not run when a pre-hook or an
+    earlier forward hook raises, not only when forward does (with forward's output when it
+    finished, else None); the same events in both."""
+    def events(lib_nn, lib):
+        m = _scaled(lib_nn)
+        seen = []
+        if failing == "pre-hook":
+            m.register_forward_pre_hook(lambda mod, args: 1 / 0)
+        else:
+            m.register_forward_hook(lambda mod, args, out: 1 / 0)
+        m.register_forward_hook(lambda mod, args, out: seen.append(out is None),
+                                always_call=True)
+        with pytest.raises(ZeroDivisionError):
+            m(lib.ones(2))
+        return seen
+
+    assert events(nn, tinydl) == [failing == "pre-hook"]
+    try:
+        import torch
+    except ImportError:
+        return
+    assert events(torch.nn, torch) == [failing == "pre-hook"]
+
+
+def test_a_module_pickled_without_the_newer_hook_registries_still_runs():
+    """An older tinydl's module lacks the backward and option registries: they are added
+    empty on unpickling (torch's rule for its old checkpoints)."""
+    layer = nn.Linear(2, 2)
+    state = dict(layer.__dict__)
+    for name in ("_backward_hooks", "_backward_pre_hooks", "_forward_hooks_always_called",
+                 "_forward_pre_hooks_with_kwargs", "_forward_hooks_with_kwargs"):
+        del state[name]
+    old = nn.Linear.__new__(nn.Linear)
+    old.__setstate__(state)
+    assert old(tinydl.ones(1, 2)).shape == (1, 2)
+
+
 def test_register_buffer_and_parameter_refuse_names_as_torch():
     """A name that would corrupt the registries raises KeyError (TypeError for a value of the
     wrong type), as torch: before, a buffer 'weight' silently removed the parameter."""

@@ -161,13 +161,25 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     from scipy import special
     alpha, beta = (a - mean) / std, (b - mean) / std
     r = _generator(generator, "trunc_normal_").uniform(0.0, 1.0, size=shape)
-    if alpha > 0:  # p = 1 - q with q ~ U(1 - Phi(alpha), 1 - Phi(beta)), the same point
-        q_low, q_high = special.ndtr(-alpha), special.ndtr(-beta)
-        z = -special.ndtri(q_low - (q_low - q_high) * r)
+    if alpha > 0:  # p = 1 - q with q = Q(alpha) - r (Q(alpha) - Q(beta)), Q = 1 - Phi
+        z = -_tail_quantile(-alpha, -beta, r)
+    elif beta < 0:  # p = Phi(beta) - (1 - r) (Phi(beta) - Phi(alpha)): the same point
+        z = _tail_quantile(beta, alpha, 1.0 - r)
     else:
         p_low, p_high = special.ndtr(alpha), special.ndtr(beta)
         z = special.ndtri(p_low + (p_high - p_low) * r)
     return _fill(tensor, np.clip(z * std + mean, a, b))
+
+
+def _tail_quantile(near, far, t):
+    """The x with Phi(x) = Phi(near) - t (Phi(near) - Phi(far)), for bounds far <= near < 0
+    in the lower tail, computed in logs (scipy's ``log_ndtr`` and its inverse ``ndtri_exp``):
+    Phi(-40) underflows to 0, where the bounds [40, 41] filled every element with 41."""
+    from scipy import special
+    log_near, log_far = special.log_ndtr(near), special.log_ndtr(far)
+    with np.errstate(invalid="ignore"):  # (far = -inf: expm1(-inf) = -1 is fine)
+        share = -np.expm1(log_far - log_near)  # 1 - Phi(far) / Phi(near)
+    return special.ndtri_exp(log_near + np.log1p(-t * share))
 
 
 def constant_(tensor, val):

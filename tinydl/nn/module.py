@@ -33,6 +33,13 @@ IncompatibleKeys = namedtuple("IncompatibleKeys", "missing_keys unexpected_keys"
 IncompatibleKeys.__doc__ = "What ``load_state_dict(strict=False)`` could not match."
 
 
+# The hook registries of every module (torch's names), with their empty values.
+_HOOK_REGISTRIES = (("_forward_pre_hooks", OrderedDict), ("_forward_hooks", OrderedDict),
+                    ("_forward_pre_hooks_with_kwargs", dict), ("_forward_hooks_with_kwargs", dict),
+                    ("_forward_hooks_always_called", dict), ("_backward_pre_hooks", OrderedDict),
+                    ("_backward_hooks", OrderedDict))
+
+
 def _register(hooks, hook, prepend, options=()):
     """Add ``hook`` to the ordered dict ``hooks`` (first with ``prepend``); its handle, which
     also removes the hook's entries from the dicts ``options``."""
@@ -239,19 +246,17 @@ class Module:
         set_(self, "_buffers", _Registry(self))
         set_(self, "_non_persistent", set())
         set_(self, "_modules", _Registry(self))
-        set_(self, "_forward_pre_hooks", OrderedDict())
-        set_(self, "_forward_hooks", OrderedDict())
-        # per-hook options, as torch keeps them: {hook id: True}
-        set_(self, "_forward_pre_hooks_with_kwargs", {})
-        set_(self, "_forward_hooks_with_kwargs", {})
-        set_(self, "_forward_hooks_always_called", {})
-        set_(self, "_backward_pre_hooks", OrderedDict())
-        set_(self, "_backward_hooks", OrderedDict())
+        for name, empty in _HOOK_REGISTRIES:  # (the per-hook options: {hook id: True})
+            set_(self, name, empty())
 
     def __setstate__(self, state):
         """A copy's (or an unpickled module's) state: its registries follow its attributes
-        (a shallow copy's are shared with the original, as torch's, and follow both)."""
+        (a shallow copy's are shared with the original, as torch's, and follow both); hook
+        registries a module pickled by an older tinydl lacks are added empty (torch's rule)."""
         self.__dict__.update(state)
+        for name, empty in _HOOK_REGISTRIES:
+            if name not in self.__dict__:
+                object.__setattr__(self, name, empty())
         self._own_registries()
 
     def _own_registries(self):
@@ -422,17 +427,52 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
     def __call__(self, *args, **kwargs):
+        if self._forward_hooks_always_called:
+            return self._call_always_hooked(args, kwargs)
+        return self._call(args, kwargs)
+
+    def _call(self, args, kwargs, progress=None):
+        """Pre-hooks, forward, forward hooks and the backward hooks' packing; ``progress`` (a
+        dict) follows the call for ``_call_always_hooked``: the arguments, the output so far
+        and the forward hooks that ran."""
         if self._forward_pre_hooks:
             args, kwargs = self._run_forward_pre_hooks(args, kwargs)
         hooked = None
         if (self._backward_hooks or self._backward_pre_hooks) and is_grad_enabled():
             hooked = HookedCall(self, args)
             args = hooked.inputs(args)
+        if progress is not None:
+            progress.update(args=args, kwargs=kwargs)
+        out = self.forward(*args, **kwargs)
         if self._forward_hooks:
-            out = self._forward_with_hooks(args, kwargs)
-        else:
-            out = self.forward(*args, **kwargs)
+            for key, hook in list(self._forward_hooks.items()):
+                if progress is not None:
+                    progress["out"] = out
+                    progress["done"].add(key)
+                result = self._call_forward_hook(key, hook, args, kwargs, out)
+                if result is not None:
+                    out = result
         return out if hooked is None else hooked.outputs(out)
+
+    def _call_always_hooked(self, args, kwargs):
+        """``_call``, and when anything in it raises (a pre-hook, forward, a forward hook),
+        the forward hooks registered with ``always_call`` that have not run yet, with the
+        output so far (None when forward did not finish; their own errors then only warn),
+        as torch's."""
+        progress = {"args": args, "kwargs": kwargs, "out": None, "done": set()}
+        try:
+            return self._call(args, kwargs, progress)
+        except Exception:
+            for key, hook in list(self._forward_hooks.items()):
+                if key in self._forward_hooks_always_called and key not in progress["done"]:
+                    try:
+                        self._call_forward_hook(key, hook, progress["args"],
+                                                progress["kwargs"], progress["out"])
+                    except Exception as err:
+                        warnings.warn(f"{type(self).__name__}: a forward hook with "
+                                      f"always_call=True raised {err!r}, silenced as another "
+                                      "error was raised in the call")
+            raise
 
     def _run_forward_pre_hooks(self, args, kwargs):
         with_kwargs = self._forward_pre_hooks_with_kwargs
@@ -450,28 +490,6 @@ class Module:
                 if result is not None:
                     args = result if isinstance(result, tuple) else (result,)
         return args, kwargs
-
-    def _forward_with_hooks(self, args, kwargs):
-        """``forward``, then the forward hooks; those registered with ``always_call`` also
-        when forward raises (as torch: their own errors then only warn)."""
-        hooks = list(self._forward_hooks.items())
-        try:
-            out = self.forward(*args, **kwargs)
-        except Exception:
-            for key, hook in hooks:
-                if key in self._forward_hooks_always_called:
-                    try:
-                        self._call_forward_hook(key, hook, args, kwargs, None)
-                    except Exception as err:
-                        warnings.warn(f"{type(self).__name__}: a forward hook with "
-                                      f"always_call=True raised {err!r}, silenced as forward "
-                                      "raised another error")
-            raise
-        for key, hook in hooks:
-            result = self._call_forward_hook(key, hook, args, kwargs, out)
-            if result is not None:
-                out = result
-        return out
 
     def _call_forward_hook(self, key, hook, args, kwargs, out):
         if key in self._forward_hooks_with_kwargs:

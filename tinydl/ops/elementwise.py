@@ -74,12 +74,13 @@ def _operands(a, b, scales=False):
 
 def _half_scale(a, b):
     """Whether ``a * b`` or ``a / b`` reads the 0-d tensor b as a number: a float16 tensor a
-    (with dimensions) times or over a 0-d float32/float64 b, as torch's CPU kernels read it
-    (in float32, the result rounded once; casting b to float16 first made x16 * tensor(1e5)
-    inf). Only there: torch casts b to float16 for + and -, and as the first operand. A b
-    that requires grad keeps the differentiable cast."""
+    (with dimensions) times or over a 0-d float32/float64 or integer b, as torch's CPU
+    kernels read it (in float32, the result rounded once; casting b to float16 first made
+    x16 * tensor(1e5) inf). Only there: torch casts b to float16 for + and -, and as the
+    first operand. A b that requires grad keeps the differentiable cast (so that it gets its
+    gradient: x16 * tensor(1e5, requires_grad=True) is inf where torch's is not)."""
     return (a.data.dtype == np.float16 and b.data.ndim == 0 and a.data.ndim > 0
-            and b.data.dtype.kind == "f" and not b.requires_grad)
+            and b.data.dtype.kind in "fiu" and not b.requires_grad)
 
 
 def _mask(condition, dtype):
@@ -325,6 +326,8 @@ def positive(x):
     if x is None or isinstance(x, (str, bytes)):  # (as_tensor passes them through)
         raise TypeError(f"positive: expects a tensor or a number, got {type(x).__name__}")
     x = as_tensor(x)
+    if isinstance(x, Tensor) and x.dtype.kind in "OUSV":  # an array of strings or objects
+        raise TypeError(f"positive: expects a numeric tensor, got dtype {x.dtype}")
     if isinstance(x, Tensor) and x.dtype == np.bool_:
         raise DtypeError("positive: unary + is not defined for a bool tensor (as in NumPy and "
                          "torch); cast first, e.g. t.long()")

@@ -300,10 +300,10 @@ def cross_entropy(input, target, reduction="mean", label_smoothing=0.0, ignore_i
         if reduction == "mean":
             q = _divide_where(q, target_w.sum(), kept)
         q = q.astype(x.dtype)
-        if not label_smoothing:
-            # Each kept target's log-probability is read even where its class weight is 0:
-            # torch's 0 * NaN is NaN for a row of NaN logits (q != 0 skipped that row).
-            picks = onehot & kept
+        # Each kept target's log-probability is read even where its class weight is 0:
+        # torch's 0 * NaN is NaN for a row of NaN logits (q != 0 skipped that row); with
+        # smoothing, also the classes the smoothing reaches.
+        picks = onehot & kept if not label_smoothing else (onehot & kept) | (q != 0)
         defined = valid.any() or reduction != "mean"
     # No class at all: smoothing's share is 0/0, NaN in torch's loss whatever the reduction.
     defined = defined and not (n_classes == 0 and label_smoothing)

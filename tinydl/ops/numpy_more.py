@@ -222,7 +222,7 @@ def empty_like(prototype, dtype=None, order="K", subok=True, shape=None, *, devi
     """``np.empty_like``: an uninitialised tensor with ``prototype``'s shape (or ``shape``) and
     dtype (or ``dtype``); no gradient."""
     data = prototype.data if isinstance(prototype, Tensor) else np.asarray(prototype)
-    if data.dtype.kind in "OUSV" and dtype is None:  # None, a string: an object tensor
+    if data.dtype.kind in "OUSV":  # None, a string: an object tensor (or a 0-d one)
         raise TypeError(f"empty_like: expects a tensor or an array, got "
                         f"{type(prototype).__name__}")
     return Tensor._wrap(np.empty(data.shape if shape is None else shape,
