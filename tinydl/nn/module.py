@@ -391,9 +391,10 @@ class Module:
                               always_call=False):
         """``hook(module, args, output)`` runs after ``forward``; a non-None result replaces
         the output. With ``with_kwargs``: ``hook(module, args, kwargs, output)``; with
-        ``always_call`` it also runs when ``forward`` raises (with output None; its own error
-        then only warns, and forward's is raised). ``prepend``: before the hooks so far. As
-        torch's."""
+        ``always_call`` it also runs when the call raises before it (a pre-hook, forward or an
+        earlier forward hook), with the output so far (None if forward did not finish); its
+        own error then only warns, and the first is raised. ``prepend``: before the hooks so
+        far. As torch's."""
         handle = _register(self._forward_hooks, hook, prepend,
                            (self._forward_hooks_with_kwargs, self._forward_hooks_always_called))
         if with_kwargs:
