@@ -396,6 +396,22 @@ def test_power_by_a_python_zero_has_zero_gradient_at_zero():
     np.testing.assert_array_equal(x.grad.data, [0.0, 0.0])
 
 
+def test_power_mixed_partial_at_a_zero_exponent_is_the_true_one():
+    """d2(x ** y)/dy dx at y = 0 is 1/x (the y-derivative of y x^(y-1)); the x-gradient was
+    a constant 0 there, so this mixed partial came out 0 (torch's too) while the other order
+    gave 1/x: the Hessian was not symmetric."""
+    x = td.tensor(np.array([2.0, 0.5, 3.0]), requires_grad=True)
+    y = td.tensor(np.array([0.0, 0.0, 0.5]), requires_grad=True)
+    gx, gy = td.grad((x ** y).sum(), [x, y], create_graph=True)
+    np.testing.assert_array_equal(gx.numpy()[:2], [0.0, 0.0])
+    d_gx_dy, = td.grad(gx.sum(), [y], retain_graph=True)
+    d_gy_dx, = td.grad(gy.sum(), [x])
+    xs, ys = x.numpy(), y.numpy()
+    truth = xs ** (ys - 1) * (1 + ys * np.log(xs))
+    np.testing.assert_allclose(d_gx_dy.numpy(), truth, rtol=1e-14)
+    np.testing.assert_allclose(d_gy_dx.numpy(), truth, rtol=1e-14)
+
+
 @pytest.mark.parametrize("exponent", [0, np.zeros(2), "tensor"])
 def test_power_by_zero_has_zero_second_derivative_at_zero(exponent):
     """x ** 0 is constant: its second derivative at x = 0 was NaN (the masked first

@@ -349,6 +349,11 @@ class Power(Function):
         if isinstance(a, Tensor) and a.requires_grad:
             b_data = b.data if isinstance(b, Tensor) else np.asarray(b)
             zero_exponent = b_data == 0
+            if np.any(zero_exponent) and isinstance(b, Tensor) and b.requires_grad:
+                # b a^(b-1) is 0 there by itself, and keeps its derivative in b, a^-1 (a
+                # constant 0 made the mixed partial d2/db da of a**b 0 at b = 0, torch's too);
+                # only where a = 0 as well is a^-1 inf, and there it is masked as below
+                zero_exponent = zero_exponent & (a.data == 0)
             if np.any(zero_exponent):
                 # a ** (1 - 1) there: a ** -1 is inf at a = 0, and its derivative would make
                 # the masked second derivative 0 * inf = NaN (torch's is 0)
