@@ -1335,11 +1335,14 @@ class Tensor:
     def softplus(self, beta=1.0, threshold=20.0):
         return _ops.softplus(self, beta, threshold)
 
-    def softmax(self, *args, **kwargs):
-        return _ops.softmax(self, *args, **kwargs)
+    def softmax(self, *args, dtype=None, **kwargs):
+        """torch's ``Tensor.softmax(dim, dtype=None)``: ``dtype`` (also second positionally)
+        casts the input first."""
+        return _ops.softmax(*_with_dtype(self, args, dtype), **kwargs)
 
-    def log_softmax(self, *args, **kwargs):
-        return _ops.log_softmax(self, *args, **kwargs)
+    def log_softmax(self, *args, dtype=None, **kwargs):
+        """torch's ``Tensor.log_softmax(dim, dtype=None)`` (see ``softmax``)."""
+        return _ops.log_softmax(*_with_dtype(self, args, dtype), **kwargs)
 
     def erf(self):
         return _ops.erf(self)
@@ -2242,6 +2245,16 @@ def _keep_saved_values(ctx, array, copy):
         elif type(value) in (tuple, list) and any(v is array for v in value):
             changes[key] = type(value)(copy if v is array else v for v in value)
     ctx.__dict__.update(changes)
+
+
+def _with_dtype(x, args, dtype):
+    """``(x, *args)`` for softmax-like methods, x cast to ``dtype`` first (given by keyword or
+    as the second positional argument, torch's ``x.softmax(-1, torch.float64)``)."""
+    if len(args) == 2 and dtype is None:
+        args, dtype = args[:1], args[1]
+    if dtype is not None:
+        x = x.astype(np.dtype(dtype))
+    return (x,) + tuple(args)
 
 
 def _hook_view_note(t):

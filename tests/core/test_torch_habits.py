@@ -1657,3 +1657,17 @@ def test_count_nonzero_square_and_logit_methods_as_torchs():
     out.sum().backward()
     assert np.isnan(out.numpy()[[0, 2]]).all() and np.isnan(x.grad.numpy()[[0, 2]]).all()
     assert x.grad.numpy()[1] == 4.0
+
+
+def test_softmax_methods_take_torchs_dtype():
+    """x.softmax(dim, dtype=...) and x.log_softmax(dim, dtype) (torch's spellings) raised
+    TypeError; the dtype casts the input first, as F.softmax's does."""
+    x = td.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
+    y = x.softmax(-1, dtype=np.float64)
+    z = x.log_softmax(1, np.float64)
+    assert y.dtype == z.dtype == np.float64 and x.softmax(dim=1).dtype == np.float32
+    np.testing.assert_allclose(y.numpy(), td.nn.functional.softmax(x, dim=-1,
+                                                                   dtype=np.float64).numpy())
+    (y.sum() + z.sum()).backward()
+    assert x.grad.dtype == np.float32
+    np.testing.assert_allclose(x.grad.numpy(), 1 - 3 * y.numpy(), rtol=1e-6)
