@@ -146,10 +146,12 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
 
     Draw p ~ U(Phi(alpha), Phi(beta)) for the standardised bounds alpha, beta, map it through
     the inverse normal CDF, scale by std, shift by mean and clamp to [a, b]: torch's method
-    (its erfinv(2p - 1) sqrt(2) is the same map). Where alpha > 0 the same point is taken
-    through the survival function 1 - Phi, which keeps its digits in the upper tail: Phi(10)
-    rounds to 1, and bounds [10, 11] filled every element with 11. A negative std gives the
-    same distribution as its absolute value (torch accepts it too); a == b fills with a.
+    (its erfinv(2p - 1) sqrt(2) is the same map). Where both bounds lie in one tail (alpha
+    > 0, through the survival function 1 - Phi, or beta < 0) the same point is computed in
+    logs (``_tail_quantile``), which keep their digits where Phi rounds to 1 or underflows:
+    bounds [10, 11] filled every element with 11 (Phi(10) is 1 in float64). A negative std
+    gives the same distribution as its absolute value (torch accepts it too); a == b fills
+    with a.
     """
     shape = _float_array(tensor, "trunc_normal_").shape
     if not a <= b:
