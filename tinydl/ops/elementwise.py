@@ -225,7 +225,7 @@ class Multiply(Function):
 
 def multiply(a, b):
     """a * b with NumPy broadcasting."""
-    return Multiply.apply(*_operands(a, b, True))  # (True: scales)
+    return Multiply.apply(*_operands(a, b, True))  # (True: a float16 a times a 0-d b)
 
 
 class Divide(Function):
@@ -254,10 +254,8 @@ def divide(a, b):
         # uint8 tensor was wrapped to 254).
         a, b = (Tensor._wrap(np.asarray(v.data if isinstance(v, Tensor) else v, np.float32))
                 for v in (a, b))
-    elif type(a) is Tensor and type(b) is Tensor and _half_scale(a, b):
-        b = b.data.item()
     else:
-        a, b = promote_operands(a, b)
+        a, b = _operands(a, b, True)  # (True: a float16 a over a 0-d b, as multiply's)
     return Divide.apply(a, b)
 
 
