@@ -68,6 +68,20 @@ def _silent(backward):
     return quiet
 
 
+def _piecewise(x, mask, inside, outside, stand_ins=(0.0, 1.0)):
+    """``inside(s)`` where ``mask`` holds and ``outside(s)`` elsewhere (a derivative written
+    by pieces), each evaluated only at its own points, ``stand_ins`` filling the others, so
+    that neither piece's derivative meets 0 / 0 or an overflow it does not use (a masked-out
+    piece's derivative is multiplied by 0, and 0 * inf is NaN); a piece no point needs is not
+    evaluated."""
+    if not mask.any():
+        return outside(x)
+    if mask.all():
+        return inside(x)
+    return where(mask, inside(where(mask, x, stand_ins[0])),
+                 outside(where(mask, stand_ins[1], x)))
+
+
 class _SciPyUnary(Function):
     """A function of one input whose forward is ``scipy.special.<scipy_name>``."""
 
@@ -126,13 +140,9 @@ class Erfcx(_SciPyUnary):
     @_silent
     def backward(ctx, g):
         x, y = ctx.inputs[0], ctx.output
-        near = 2.0 * x * y - 2.0 / _SQRT_PI
         start = _ERFCX_SERIES_FROM.get(x.dtype.itemsize, 20.0)
-        far = x.data >= start
-        if not far.any():
-            return (g * near,)
-        # the series only at its own points (start stands in for the others)
-        return (g * where(far, _erfcx_slope_far(where(far, x, start)), near),)
+        return (g * _piecewise(x, x.data >= start, _erfcx_slope_far,
+                               lambda s: 2.0 * s * y - 2.0 / _SQRT_PI, (start, 1.0)),)
 
 
 def erfcx(x):
@@ -213,13 +223,9 @@ class LogNdtr(_SciPyUnary):
     @_silent
     def backward(ctx, g):
         x = ctx.inputs[0]
-        left = x.data <= 0
-        if left.all():
-            return (g * math.sqrt(2.0 / math.pi) / erfcx(x * -math.sqrt(0.5)),)
-        xl, xr = where(left, x, 0.0), where(left, 1.0, x)
-        slope = where(left, math.sqrt(2.0 / math.pi) / erfcx(xl * -math.sqrt(0.5)),
-                      exp(xr * xr * -0.5) * (1.0 / math.sqrt(2.0 * math.pi)) / ndtr(xr))
-        return (g * slope,)
+        return (g * _piecewise(
+            x, x.data <= 0, lambda s: math.sqrt(2.0 / math.pi) / erfcx(s * -math.sqrt(0.5)),
+            lambda s: exp(s * s * -0.5) * (1.0 / math.sqrt(2.0 * math.pi)) / ndtr(s)),)
 
 
 def log_ndtr(x):
@@ -363,18 +369,6 @@ def _i1_slope_near_zero(x):
     return poly
 
 
-def _bessel_slope(x, near_zero, far):
-    """``near_zero(s)`` for |x| < 1 and ``far(s)`` elsewhere, each evaluated only at its own
-    points (0 and 1 stand in for the others, so neither branch's derivative meets 0 / 0 or
-    an overflow it does not use)."""
-    small = np.abs(x.data) < 1
-    if not small.any():
-        return far(x)
-    if small.all():
-        return near_zero(x)
-    return where(small, near_zero(where(small, x, 0.0)), far(where(small, 1.0, x)))
-
-
 class I1(_SciPyUnary):
     """I_1(x); dx = g (I_0(x) - I_1(x) / x), from its series where |x| < 1 (g / 2 at 0)."""
 
@@ -384,7 +378,8 @@ class I1(_SciPyUnary):
     @_silent
     def backward(ctx, g):
         x, y = ctx.inputs[0], ctx.output
-        return (g * _bessel_slope(x, _i1_slope_near_zero, lambda s: i0(s) - y / s),)
+        return (g * _piecewise(x, np.abs(x.data) < 1, _i1_slope_near_zero,
+                               lambda s: i0(s) - y / s),)
 
 
 def i1(x):
@@ -426,7 +421,8 @@ class I1e(_SciPyUnary):
             return exp(s * -sign) * _i1_slope_near_zero(s) - y * sign
 
         # (y / s, not y (1 / s): 1 / s overflows at subnormal s, where y / s is 1/2)
-        return (g * _bessel_slope(x, near_zero, lambda s: i0e(s) - y * sign - y / s),)
+        return (g * _piecewise(x, np.abs(x.data) < 1, near_zero,
+                               lambda s: i0e(s) - y * sign - y / s),)
 
 
 def i1e(x):
@@ -469,13 +465,10 @@ class Sinc(Function):
     @_silent
     def backward(ctx, g):
         x, y = ctx.inputs[0], ctx.output
-        near = np.abs(x.data) < 0.5 / math.pi
-        if not near.any():
-            return (g * ((cos(x * math.pi) - y) / x),)
-        # Each branch only at its own points: no 0 / 0 in the far one, and no overflow of the
-        # series at large |x| (its masked-out derivative made the second derivative NaN there)
-        far, close = where(near, 1.0, x), where(near, x, 0.0)
-        return (g * where(near, _sinc_slope_near_zero(close), (cos(far * math.pi) - y) / far),)
+        # (each piece at its own points: no 0 / 0 in the far one, and no overflow of the
+        # series at large |x|, whose masked-out derivative made the second derivative NaN)
+        return (g * _piecewise(x, np.abs(x.data) < 0.5 / math.pi, _sinc_slope_near_zero,
+                               lambda s: (cos(s * math.pi) - y) / s),)
 
 
 def sinc(x):
