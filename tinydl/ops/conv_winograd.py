@@ -45,8 +45,8 @@ against torch's direct convolution's 2.1e-7 to 5.9e-7 (4-40x; this route's F(2x2
 2.6e-7 to 5.9e-7). Issue 20 bounds the error at 2x torch's.
 
 The entry points are those of every route (``tinydl.ops.conv``), plus ``backward`` for
-both gradients at once. The forward keeps each chunk's input tiles V for the weight
-gradient; the backward then writes the chunk's dV into the same buffer (same shape).
+both gradients at once. The forward keeps each chunk's input tiles, transposed (V^T, see
+``_transposed``), for the weight gradient.
 Tile buffers come from ``tinydl.ops.conv.scratch``, which is thread-safe.
 """
 from collections import namedtuple
@@ -77,6 +77,20 @@ def _tile_buffer(rows, tiles, dtype):
 def _stack(buffer, rows, tiles):
     """The 16 matrices (rows, P) of a tile buffer, as one (16, rows, P) view for ``matmul``."""
     return buffer[:, :rows * tiles.count].reshape(16, rows, tiles.count)
+
+
+def _transposed(v, rows, tiles):
+    """The (16, P, rows) transpose of a tile buffer's matrices, as a new C-contiguous array.
+
+    For dU = Gt @ V^T: OpenBLAS multiplies by a transposed view, whose long side (the
+    tiles) is then its inner dimension, at half its usual rate (94 against 185 GFLOP/s on
+    (32,32,32,32)->64 per image, one thread, this route's K of 256): copying V^T out first
+    (34 us there, V in cache) and multiplying the copy took 125 us against 178. The forward
+    makes the copy while a chunk's V is in cache and keeps it instead of V.
+    """
+    out = np.empty((16, tiles.count, rows), v.dtype)
+    np.copyto(out, _stack(v, rows, tiles).transpose(0, 2, 1))
+    return out
 
 
 def _weight_tiles(w):
@@ -118,15 +132,15 @@ def chunks(n, c, f, out_h, out_w, dtype):
 
 class _Saved:
     """What a forward keeps for its backward: the weight tiles U and each chunk's input
-    tiles V (whose buffers then receive the chunk's dV)."""
+    tiles, transposed (``vt``: V^T, (16, P, C), see ``_transposed``)."""
 
     def __init__(self, u, count):
-        self.u, self.v = u, [None] * count
+        self.u, self.vt = u, [None] * count
 
     @property
     def saved_nbytes(self):
         """Bytes held for backward (the profiler's memory column)."""
-        return self.u.nbytes + sum(v.nbytes for v in self.v if v is not None)
+        return self.u.nbytes + sum(vt.nbytes for vt in self.vt if vt is not None)
 
 
 class Winograd:
@@ -164,9 +178,8 @@ class Winograd:
                 kernels.winograd_output(m, tiles.th, tiles.tw, bias, out[n0:n1])
                 conv.scratch.give(m)
                 if keep:
-                    saved.v[i] = v
-                else:
-                    conv.scratch.give(v)
+                    saved.vt[i] = _transposed(v, c, tiles)
+                conv.scratch.give(v)
 
         conv.in_parallel(part, len(todo), 16 * f * c * tiles_of(n, out_h, out_w).count)
         return out, saved
@@ -190,21 +203,21 @@ class Winograd:
         def chunk(i):
             n0, n1, tiles = todo[i]
             gt = _grad_tiles(g[n0:n1], tiles)
-            if saved is not None:
-                v = saved.v[i]
-            elif need_w:
-                v = _input_tiles(x[n0:n1], geom, tiles)
-            else:
-                v = _tile_buffer(c, tiles, g.dtype)
             du = None
             if need_w:  # this chunk's Gt @ V^T (added in chunk order: conv.per_chunk)
-                du = np.matmul(_stack(gt, f, tiles), _stack(v, c, tiles).transpose(0, 2, 1))
-            if need_x:  # dV = U^T @ Gt, into V's buffer, then folded into dx
-                np.matmul(u.transpose(0, 2, 1), _stack(gt, f, tiles), out=_stack(v, c, tiles))
-                kernels.winograd_fold(v, tiles.th, tiles.tw, geom.ph, geom.pw, dx[n0:n1])
+                if saved is not None:
+                    vt = saved.vt[i]
+                else:
+                    v = _input_tiles(x[n0:n1], geom, tiles)
+                    vt = _transposed(v, c, tiles)
+                    conv.scratch.give(v)
+                du = np.matmul(_stack(gt, f, tiles), vt)
+            if need_x:  # dV = U^T @ Gt, then folded into dx
+                dv = _tile_buffer(c, tiles, g.dtype)
+                np.matmul(u.transpose(0, 2, 1), _stack(gt, f, tiles), out=_stack(dv, c, tiles))
+                kernels.winograd_fold(dv, tiles.th, tiles.tw, geom.ph, geom.pw, dx[n0:n1])
+                conv.scratch.give(dv)
             conv.scratch.give(gt)
-            if saved is None:
-                conv.scratch.give(v)
             return du
 
         work = (need_x + need_w) * 16 * f * c * tiles_of(n, out_h, out_w).count
@@ -225,6 +238,4 @@ class Winograd:
     @staticmethod
     def release(saved):
         if saved is not None:
-            for v in saved.v:
-                conv.scratch.give(v)
-            saved.v = []
+            saved.vt = []
