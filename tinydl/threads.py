@@ -48,6 +48,7 @@ or a large product comes between small ones.
 Importing threadpoolctl and inspecting the libraries adds about 12 ms to ``import tinydl``
 (about 2%).
 """
+import contextlib
 import os
 import sys
 import threading
@@ -132,6 +133,34 @@ def set_pool_size(n):
     user's choice and the automatic policy as they are: for code that runs its own threads
     and restores the previous size (``get_num_threads``) after."""
     _set_pools(n)
+
+
+@contextlib.contextmanager
+def single_blas():
+    """BLAS on one thread for the duration of the block, then the pools' size as before (the
+    user's choice and the policy unchanged): for code that runs its own threads, and for a
+    small product just before them.
+
+    OpenBLAS takes a thread count only from the main thread (measured: set in another
+    thread, it read back unchanged), so only the main thread narrows the pools and restores
+    them; elsewhere the block runs with the pools as they are.
+
+    Why the small products too: after a product that OpenBLAS splits among its threads, its
+    idle workers spin (``sched_yield``) for about 2^28 clock cycles, some 0.1 s, before they
+    sleep, and a spinning worker holds a core. A convolution that then shares its chunks
+    between two threads got about one core: (64,64,16,16)->128's Winograd forward took
+    9.8-10.1 ms after its weight transform ran as one product on two BLAS threads, 5.6-5.8
+    without (or with ``OPENBLAS_THREAD_TIMEOUT=4``, which OpenBLAS reads only when it loads).
+    """
+    on_main = threading.current_thread() is threading.main_thread()
+    before = get_num_threads() if on_main else 1
+    if before > 1:
+        set_pool_size(1)
+    try:
+        yield
+    finally:
+        if before > 1:
+            set_pool_size(before)
 
 
 def task_threads():

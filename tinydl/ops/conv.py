@@ -361,14 +361,8 @@ def in_parallel(task, count, work, min_work=None):
     parts = 1 if small else min(threads.task_threads(), count)
     if parts <= 1:
         return [task(claim)]
-    # OpenBLAS takes a thread count only from the main thread (measured: set in another
-    # thread, it read back unchanged), so only the main thread narrows the pool and restores
-    # it; a convolution started in another thread leaves the pool as it finds it.
-    on_main = threading.current_thread() is threading.main_thread()
-    before = threads.get_num_threads() if on_main else None
-    if on_main:
-        threads.set_pool_size(1)
-    try:
+    # A convolution started in another thread leaves the pool as it finds it (single_blas).
+    with threads.single_blas():
         while len(_workers) < parts - 1:
             _workers.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="tinydl-conv"))
         futures = [_workers[p].submit(task, claim) for p in range(parts - 1)]
@@ -377,9 +371,6 @@ def in_parallel(task, count, work, min_work=None):
         finally:
             wait(futures)
         return [first] + [f.result() for f in futures]
-    finally:
-        if on_main:
-            threads.set_pool_size(before)
 
 
 def per_chunk(task, count, work, min_work=None):
