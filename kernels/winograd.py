@@ -12,14 +12,20 @@ im2col's. The gradients are the adjoints of the same maps:
     dV = U^T-products of (A g A^T)         then dx tile += B dV B^T   (tiles overlap by 2)
     dU = (A g A^T)-products with V         then dw = G^T dU G
 
-with g a 2x2 block of the output gradient. ``tinydl.ops.conv_winograd`` does the products
-and the (tiny) kernel transforms in NumPy; these kernels are the four transforms over whole
-batches, which are memory-bound passes:
+with g a 2x2 block of the output gradient. ``tinydl.ops.conv_winograd`` does the (tiny) kernel
+transforms in NumPy; these kernels are the four transforms over whole batches, which are
+memory-bound passes:
 
     winograd_input    x (N, C, H, W)        -> V  = B^T d B      per tile
     winograd_output   M (16 planes)         -> y  = A^T m A + b  per tile
     winograd_grad     g (N, F, Ho, Wo)      -> Gt = A g A^T      per tile
     winograd_fold     dV (16 planes)        -> dx = sum of B dv B^T over overlapping tiles
+
+and two chunk kernels that run them with the products between (``np.dot``, SciPy's BLAS)
+in one call, so that a chunk of images takes the GIL once (``tinydl.ops.conv_winograd``):
+
+    winograd_forward  x                     -> y  (input, 16 products U @ V, output)
+    winograd_backward g                     -> dU = Gt @ V^T and/or dx (grad, products, fold)
 
 Transformed data lives in a C-contiguous 2-D buffer ``(16, stride)``: entry k of the
 transformed tile of channel r at tile index p is ``buf[k, r * P + p]``, with
@@ -35,6 +41,7 @@ Tile (ty, tx) reads padded-input rows 2ty..2ty+3 and columns 2tx..2tx+3, that is
 """
 import numba
 import numpy as np
+import scipy.linalg.cython_blas  # noqa: F401 - the BLAS of np.dot in the chunk kernels
 
 # The 1-D transforms of the input and its adjoint, each applied to the rows and then the
 # columns of a tile. Plain jitted functions rather than inline="always": LLVM inlines them
@@ -231,3 +238,61 @@ def _winograd_fold(dv, th, tw, ph, pw, dx, plane):
             for r in range(height):
                 for col in range(width):
                     dx[n, c, r, col] = plane[r + ph, col + pw]
+
+
+def winograd_forward(x, ph, pw, th, tw, u, v, m, bias, y):
+    """One chunk of the forward in one call: V = input tiles of x into v, M = U @ V (16
+    products, into m), y = output tiles of M + bias. u (16, F, C) contiguous."""
+    n_batch, n_feat, out_h, out_w = y.shape
+    full = y if (out_h, out_w) == (2 * th, 2 * tw) else np.empty(
+        (n_batch, n_feat, 2 * th, 2 * tw), y.dtype)
+    _winograd_forward(x, ph, pw, th, tw, u, v, m, bias, full,
+                      np.empty((4, 2 * tw + 2), dtype=x.dtype), np.empty((12, th * tw), m.dtype))
+    if full is not y:
+        y[...] = full[:, :, :out_h, :out_w]
+
+
+@numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True, nogil=True)
+def _winograd_forward(x, ph, pw, th, tw, u, v, m, bias, y, rows, s):
+    """``winograd_forward`` into y of whole tiles, with the scratch of ``_winograd_input``
+    (``rows``) and ``_winograd_output`` (``s``)."""
+    n_feat, n_chan = u.shape[1], u.shape[2]
+    p = x.shape[0] * th * tw
+    _winograd_input(x, ph, pw, th, tw, v, rows)
+    for k in range(16):
+        np.dot(u[k], v[k, :n_chan * p].reshape(n_chan, p), m[k, :n_feat * p].reshape(n_feat, p))
+    _winograd_output(m, th, tw, bias, y, s)
+
+
+def winograd_backward(g, th, tw, ph, pw, ut, vt, gt, dv, du, dx):
+    """One chunk of the backward in one call: Gt = output-gradient tiles of g into gt; then
+    dU = Gt @ V^T into du (16, F, C) when vt (16, P, C) is given, and dV = U^T @ Gt into dv,
+    folded into dx, when ut (16, C, F) is given (the others None)."""
+    per = th * tw
+    need_x, need_w = ut is not None, vt is not None
+    none3 = np.empty((16, 0, 0), g.dtype)  # for what is not needed: one specialisation
+    _winograd_backward(g, th, tw, ph, pw, ut if need_x else none3, vt if need_w else none3,
+                       gt, dv if need_x else gt, du if need_w else none3,
+                       dx if need_x else np.empty((0, 0, 0, 0), g.dtype), need_x, need_w,
+                       np.zeros((2, 2 * per), g.dtype), np.empty((2, 4, per), g.dtype),
+                       np.empty((2 * th + 2, 2 * tw + 2), g.dtype))
+
+
+@numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True, nogil=True)
+def _winograd_backward(g, th, tw, ph, pw, ut, vt, gt, dv, du, dx, need_x, need_w, rows, h,
+                       plane):
+    """``winograd_backward``; ``need_x``/``need_w`` say which of ut/dv/dx and vt/du are real
+    (the others are empty stand-ins), ``rows``, ``h`` and ``plane`` the scratch of
+    ``_winograd_grad`` and ``_winograd_fold``."""
+    n_feat = g.shape[1]
+    p = g.shape[0] * th * tw
+    _winograd_grad(g, th, tw, gt, rows, h)
+    if need_w:
+        for k in range(16):
+            np.dot(gt[k, :n_feat * p].reshape(n_feat, p), vt[k], du[k])
+    if need_x:
+        n_chan = ut.shape[1]
+        for k in range(16):
+            np.dot(ut[k], gt[k, :n_feat * p].reshape(n_feat, p),
+                   dv[k, :n_chan * p].reshape(n_chan, p))
+        _winograd_fold(dv, th, tw, ph, pw, dx, plane)

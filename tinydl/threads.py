@@ -135,6 +135,19 @@ def set_pool_size(n):
     _set_pools(n)
 
 
+def refresh_blas():
+    """Look again for the BLAS libraries in the process, and give those loaded since the last
+    look the current thread count (the user's, or the automatic policy's; where the
+    environment chose, the libraries read it themselves when they load). For code that loads
+    another BLAS: tinydl's Winograd kernels multiply through SciPy's (Numba's ``np.dot``),
+    which ran two threads beside NumPy's one."""
+    global _controller
+    count = get_num_threads() if _controller is not None else None
+    _controller = None
+    if count is not None and (_auto or _chosen is not None):
+        _set_pools(count)
+
+
 @contextlib.contextmanager
 def single_blas():
     """BLAS on one thread for the duration of the block, then the pools' size as before (the

@@ -521,7 +521,9 @@ def test_route_is_chosen_once_per_call_and_the_columns_built_once(monkeypatch, s
         return chosen[-1]
 
     monkeypatch.setattr(oconv, "choose_route", choose)
-    for module, name in ((kconv, "im2col_kernel"), (kwino, "winograd_input")):
+    # Winograd builds a forward's tiles in its chunk kernel, a backward's in winograd_input.
+    for module, name in ((kconv, "im2col_kernel"), (kwino, "winograd_input"),
+                         (kwino, "winograd_forward")):
         def spy(*args, _real=getattr(module, name), _name=name):
             built.append(_name)
             return _real(*args)

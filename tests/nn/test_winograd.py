@@ -26,7 +26,8 @@ from .test_conv import ref_conv2d, ref_conv_transpose2d
 def kernel_calls(monkeypatch):
     """Count the calls of each Winograd kernel (the wrappers call the real kernels)."""
     calls = {}
-    for name in ("winograd_input", "winograd_output", "winograd_grad", "winograd_fold"):
+    for name in ("winograd_input", "winograd_output", "winograd_grad", "winograd_fold",
+                 "winograd_forward", "winograd_backward"):
         real = getattr(kw, name)
 
         def spy(*args, _real=real, _name=name):
@@ -67,19 +68,19 @@ def test_winograd_conv2d_and_transpose_match_scipy(force_winograd, n, c, f, h, w
     x = rng.standard_normal((n, c, h, w))
     weight = rng.standard_normal((f, c, 3, 3))
     b = rng.standard_normal(f) if bias else None
-    calls = force_winograd.get("winograd_output", 0)
+    calls = force_winograd.get("winograd_forward", 0)
     out = F.conv2d(tinydl.Tensor(x), tinydl.Tensor(weight),
                    None if b is None else tinydl.Tensor(b), padding=(ph, pw))
-    assert force_winograd["winograd_output"] == calls + 1
+    assert force_winograd["winograd_forward"] == calls + 1
     expected = ref_conv2d(x, weight, b, (1, 1), (ph, pw), (1, 1), 1)
     np.testing.assert_allclose(out.data, expected, rtol=0, atol=1e-10)
     # conv_transpose2d of y (n, f, out_h, out_w) with this weight maps back to (n, c, h, w).
     y = rng.standard_normal((n, f, out_h, out_w))
     bt = rng.standard_normal(c) if bias else None
-    calls = force_winograd.get("winograd_fold", 0)
+    calls = force_winograd.get("winograd_backward", 0)
     z = F.conv_transpose2d(tinydl.Tensor(y), tinydl.Tensor(weight),
                            None if bt is None else tinydl.Tensor(bt), padding=(ph, pw))
-    assert force_winograd["winograd_fold"] == calls + 1
+    assert force_winograd["winograd_backward"] == calls + 1
     np.testing.assert_allclose(
         z.data, ref_conv_transpose2d(y, weight, bt, (1, 1), (ph, pw), (0, 0), (1, 1), 1),
         rtol=0, atol=1e-10)
@@ -107,7 +108,7 @@ def test_winograd_gradcheck_and_gradgradcheck(force_winograd, shape, padding):
     bt = tinydl.Tensor(rng.standard_normal(shape[1]), requires_grad=True)
     assert tinydl.gradcheck(transpose, (y, wt, bt))
     assert tinydl.gradgradcheck(transpose, (y, wt, bt))
-    for name in ("winograd_input", "winograd_output", "winograd_grad", "winograd_fold"):
+    for name in ("winograd_forward", "winograd_backward"):  # the chunk kernels
         assert force_winograd.get(name, 0) > 0, name
 
 
@@ -128,13 +129,13 @@ def test_winograd_float32_agrees_with_numpy_reference(numba_on, kernel_calls):
         x = rng.standard_normal((n, c, h, w)).astype(np.float32)
         weight = (rng.standard_normal((f, c, 3, 3)) / np.sqrt(9 * c)).astype(np.float32)
         b = rng.standard_normal(f).astype(np.float32)
-        before = kernel_calls.get("winograd_fold", 0)
+        before = kernel_calls.get("winograd_backward", 0)
         with tinydl.backends.flags(winograd_min_pixels=1):
             fast = _forward_backward(x, weight, b, p)
-        assert kernel_calls["winograd_fold"] == before + 1
+        assert kernel_calls["winograd_backward"] == before + 1
         with tinydl.backends.flags(numba=False):
             slow = _forward_backward(x, weight, b, p)
-        assert kernel_calls["winograd_fold"] == before + 1
+        assert kernel_calls["winograd_backward"] == before + 1
         for a, e, name in zip(fast, slow, ("out", "grad x", "grad w", "grad b")):
             assert a.dtype == np.float32, name
             np.testing.assert_allclose(a, e, rtol=0, atol=1e-5 * np.abs(e).max(),
@@ -143,10 +144,10 @@ def test_winograd_float32_agrees_with_numpy_reference(numba_on, kernel_calls):
 
 def test_winograd_serves_only_float32_3x3_stride1_with_16_channels(numba_on, kernel_calls):
     def used(x_shape, w_shape, dtype=np.float32, **kw):
-        before = kernel_calls.get("winograd_output", 0)
+        before = kernel_calls.get("winograd_forward", 0)
         F.conv2d(tinydl.Tensor(np.ones(x_shape, dtype)), tinydl.Tensor(np.ones(w_shape, dtype)),
                  **kw)
-        return kernel_calls.get("winograd_output", 0) > before
+        return kernel_calls.get("winograd_forward", 0) > before
 
     with tinydl.backends.flags(winograd_min_pixels=1):  # (6x6 maps in this block)
         assert used((1, 16, 6, 6), (16, 16, 3, 3), padding=1)
@@ -187,7 +188,7 @@ def test_winograd_backward_twice_with_retain_graph(numba_on, kernel_calls, monke
     out.backward(g)
     np.testing.assert_allclose(x.grad.data, 2 * first[0], rtol=1e-6)
     np.testing.assert_allclose(w.grad.data, 2 * first[1], rtol=1e-6)
-    assert kernel_calls["winograd_fold"] == 2
+    assert kernel_calls["winograd_backward"] == 2
 
 
 def test_winograd_in_chunks_of_images_equals_one_chunk(numba_on, kernel_calls, monkeypatch):
@@ -220,21 +221,21 @@ def test_winograd_in_chunks_of_images_equals_one_chunk(numba_on, kernel_calls, m
     assert [c1 - c0 for c0, c1, _ in conv_winograd.chunks(n, c, f, h, w, np.float32)] == [2, 2, 1]
     # One part, then the chunks shared by 2 and 3 threads (more parts than chunks in turn).
     results, seen = {}, set()
-    spied = kw.winograd_output
+    spied = kw.winograd_forward
 
     def record(*args):
         seen.add(threading.get_ident())
         time.sleep(0.05)  # so that every thread claims a chunk before the first is done
         return spied(*args)
 
-    monkeypatch.setattr(kw, "winograd_output", record)
+    monkeypatch.setattr(kw, "winograd_forward", record)
     monkeypatch.setattr(conv, "PARALLEL_MIN_WORK", 0)  # tiny convolutions run in order
     for parts in (1, 2, 3):
         monkeypatch.setattr(conv.threads, "task_threads", lambda p=parts: p)
-        before = kernel_calls.get("winograd_output", 0)
+        before = kernel_calls.get("winograd_forward", 0)
         seen.clear()
         results[parts] = run()
-        assert kernel_calls["winograd_output"] == before + 3
+        assert kernel_calls["winograd_forward"] == before + 3
         assert len(seen) == parts  # the chunks ran on that many threads
     monkeypatch.setattr(conv, "CHUNK_BYTES", 1 << 30)
     whole = run()
@@ -310,7 +311,7 @@ def test_recycled_buffers_never_reach_a_live_graph(route, numba_on, kernel_calls
         return (F.conv2d(x, w, b, padding=1, groups=groups) ** 2).sum()
 
     workspace.clear()
-    before = kernel_calls.get("winograd_fold", 0)
+    before = kernel_calls.get("winograd_backward", 0)
     w = tinydl.Tensor(w0.astype(np.float32), requires_grad=True)
     b = tinydl.Tensor(b0.astype(np.float32), requires_grad=True)
     xts = [tinydl.Tensor(x.astype(np.float32), requires_grad=True) for x in xs[:2]]
@@ -319,7 +320,7 @@ def test_recycled_buffers_never_reach_a_live_graph(route, numba_on, kernel_calls
         F.conv2d(tinydl.Tensor(xs[2].astype(np.float32)), w, b, padding=1, groups=groups)
     for value in losses:
         value.backward()
-    assert (kernel_calls.get("winograd_fold", 0) > before) == (route == "winograd")
+    assert (kernel_calls.get("winograd_backward", 0) > before) == (route == "winograd")
     assert workspace.idle_bytes > 0  # buffers went through the pool
 
     w64 = tinydl.Tensor(w0, requires_grad=True)

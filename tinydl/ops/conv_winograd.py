@@ -6,9 +6,11 @@ y = A^T [(G w G^T) * (B^T d B)] A. With U = G w G^T (16, F, C) and every tile tr
 V = B^T d B (16, C, P) for P tiles, the channel sum is 16 stacked GEMMs M = U @ V, and the
 output transform A^T m A gives y. The gradients are the adjoints: with Gt = A g A^T
 (16, F, P), dU = Gt @ V^T (then dw = G^T dU G) and dV = U^T @ Gt (then dx = the overlapping
-sum of B dV B^T). The tile transforms are Numba kernels (``tinydl.kernels.winograd``, where
-the buffer layout is described); the products and the small kernel transforms are NumPy.
-The im2col routes are its reference: a test checks that both agree.
+sum of B dV B^T). The tile transforms and the 16 products run in Numba kernels
+(``tinydl.kernels.winograd``, where the buffer layout is described), one call per chunk of
+images for the forward (``winograd_forward``) and one for the backward
+(``winograd_backward``); the small kernel transforms are NumPy. The im2col routes are its
+reference: a test checks that both agree.
 
 ``tinydl.ops.conv.choose_route`` sends float32 convolutions here with a 3x3 kernel, stride 1,
 dilation 1, groups=1, at least ``tinydl.backends.winograd_min_channels`` (16) channels
@@ -36,6 +38,18 @@ forward + backward with bias, medians of 9, two alternating runs, before -> afte
 (32,32,32,32)->64 2 threads 53-68 -> 39-40 ms (31-40), 1 thread 67-78 -> 45-47 (47-48);
 (64,64,16,16)->128 2 threads 96-98 -> 47-56 (37-59), 1 thread 106-109 -> 66-67 (64-65).
 
+**One call per chunk.** With the products in NumPy between the transform kernels, a chunk
+went in and out of the GIL four times, and on two threads a thread leaving a kernel often
+waited for the GIL while the other ran a few lines of Python (a wake-up that costs tens of
+microseconds in this VM). The chunk kernels do a chunk's transforms and products in one
+call, the products through Numba's ``np.dot`` (SciPy's BLAS, which ``threads.refresh_blas``
+puts under tinydl's thread policy on the first call). Measured (second host, 2 threads,
+alternating in one process, medians of 12): (32,32,32,32)->64 forward 4.2-4.5 -> 3.9-4.1 ms,
+forward + backward 14.0-14.3 -> 13.1-13.7; (64,64,16,16)->128 6.3-6.9 -> 5.7-6.2 and
+22.2-23.3 -> 20.4-21.7. They cost cold compile: about 1.3 s more (both kernels link the
+transforms and compile ``np.dot``).
+Each thread keeps its tile buffers for all the chunks it claims (``_Workspace``).
+
 **Why not F(4x4, 3x3).** It would do 4x fewer multiplications than im2col (2.25x here) on
 2.25 transformed values per output pixel (4 here), but its float32 error is too large:
 measured against a float64 reference on (8,32,32,32)->64, (8,64,16,16)->128 and
@@ -59,6 +73,20 @@ from tinydl.ops import conv  # the geometry and the scratch buffers
 _PLANE_PAD = 16  # floats between the 16 planes of a tile buffer, against cache aliasing
 _G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
 _GG = np.kron(_G, _G)  # (16, 9): row 4a + b, column 3i + j holds G[a, i] G[b, j]
+
+_refreshed = False
+
+
+def _kernels():
+    """The kernel module; the first call also has tinydl's thread policy take over the BLAS
+    that its chunk kernels multiply through (SciPy's, loaded with the module)."""
+    global _refreshed
+    module = backends.kernel_module("winograd")
+    if not _refreshed:
+        threads.refresh_blas()
+        _refreshed = True
+    return module
+
 
 Tiles = namedtuple("Tiles", "th tw count")
 Tiles.__doc__ = """Winograd tiling of an (N, ., Ho, Wo) output: th x tw blocks of 2x2 per image."""
@@ -190,7 +218,7 @@ class Winograd:
 
     @staticmethod
     def forward(x, w, b, geom, groups, keep):
-        kernels = backends.kernel_module("winograd")
+        kernels = _kernels()
         n, c, height, width = x.shape
         f = w.shape[0]
         out_h, out_w = conv.output_size(height, width, geom)
@@ -207,10 +235,9 @@ class Winograd:
             try:
                 for i in iter(claim, None):
                     n0, n1, tiles = todo[i]
-                    v = _input_tiles(x[n0:n1], geom, tiles, buffer("v", c))
-                    m = buffer("m", f)
-                    np.matmul(u, _stack(v, c, tiles), out=_stack(m, f, tiles))
-                    kernels.winograd_output(m, tiles.th, tiles.tw, bias, out[n0:n1])
+                    v, m = buffer("v", c), buffer("m", f)
+                    kernels.winograd_forward(x[n0:n1], geom.ph, geom.pw, tiles.th, tiles.tw, u,
+                                             v, m, bias, out[n0:n1])
                     if keep:
                         saved.vt[i] = _transposed(v, c, tiles)
             finally:
@@ -225,7 +252,7 @@ class Winograd:
         serving dW and dx while they are in cache: ``(dx, dW, None)``, the ones not needed
         None. ``saved`` from the forward, or None (the tiles are made again). x may be None
         when only dx is needed, w when only dW is."""
-        kernels = backends.kernel_module("winograd")
+        kernels = _kernels()
         g = np.ascontiguousarray(g)
         n, f, out_h, out_w = g.shape
         c = w.shape[1] if w is not None else x.shape[1]
@@ -236,6 +263,7 @@ class Winograd:
         if need_w:
             x = np.ascontiguousarray(x)
         dx = np.empty((n, c) + tuple(hw), dtype=g.dtype) if need_x else None
+        ut = np.ascontiguousarray(u.transpose(0, 2, 1)) if need_x else None  # U^T, for dV
         todo = chunks(n, c, f, out_h, out_w, g.dtype)
 
         dus = [None] * len(todo)  # each chunk's Gt @ V^T, added in chunk order (as per_chunk)
@@ -245,20 +273,14 @@ class Winograd:
             try:
                 for i in iter(claim, None):
                     n0, n1, tiles = todo[i]
-                    gt = _grad_tiles(g[n0:n1], tiles, buffer("gt", f))
+                    vt = None
                     if need_w:
-                        if saved is not None:
-                            vt = saved.vt[i]
-                        else:
-                            vt = _transposed(
-                                _input_tiles(x[n0:n1], geom, tiles, buffer("v", c)), c, tiles)
-                        dus[i] = np.matmul(_stack(gt, f, tiles), vt)
-                    if need_x:  # dV = U^T @ Gt, then folded into dx
-                        dv = buffer("v", c)
-                        np.matmul(u.transpose(0, 2, 1), _stack(gt, f, tiles),
-                                  out=_stack(dv, c, tiles))
-                        kernels.winograd_fold(dv, tiles.th, tiles.tw, geom.ph, geom.pw,
-                                              dx[n0:n1])
+                        vt = saved.vt[i] if saved is not None else _transposed(
+                            _input_tiles(x[n0:n1], geom, tiles, buffer("v", c)), c, tiles)
+                        dus[i] = np.empty((16, f, c), g.dtype)
+                    kernels.winograd_backward(g[n0:n1], tiles.th, tiles.tw, geom.ph, geom.pw,
+                                              ut, vt, buffer("gt", f), buffer("v", c), dus[i],
+                                              dx[n0:n1] if need_x else None)
             finally:
                 buffer.close()
 
