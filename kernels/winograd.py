@@ -266,12 +266,14 @@ def _winograd_forward(x, ph, pw, th, tw, u, v, m, bias, y, rows, s):
 
 def winograd_backward(g, th, tw, ph, pw, ut, vt, gt, dv, du, dx):
     """One chunk of the backward in one call: Gt = output-gradient tiles of g into gt; then
-    dU = Gt @ V^T into du (16, F, C) when vt (16, P, C) is given, and dV = U^T @ Gt into dv,
-    folded into dx, when ut (16, C, F) is given (the others None)."""
+    dU = Gt @ V^T into du (16, F, C) when vt is given (a tile buffer holding the (P, C)
+    matrices V^T at the start of its planes), and dV = U^T @ Gt into dv, folded into dx,
+    when ut (16, C, F) is given (the others None)."""
     per = th * tw
     need_x, need_w = ut is not None, vt is not None
     none3 = np.empty((16, 0, 0), g.dtype)  # for what is not needed: one specialisation
-    _winograd_backward(g, th, tw, ph, pw, ut if need_x else none3, vt if need_w else none3,
+    _winograd_backward(g, th, tw, ph, pw, ut if need_x else none3,
+                       vt if need_w else np.empty((16, 0), g.dtype),
                        gt, dv if need_x else gt, du if need_w else none3,
                        dx if need_x else np.empty((0, 0, 0, 0), g.dtype), need_x, need_w,
                        np.zeros((2, 2 * per), g.dtype), np.empty((2, 4, per), g.dtype),
@@ -289,7 +291,9 @@ def _winograd_backward(g, th, tw, ph, pw, ut, vt, gt, dv, du, dx, need_x, need_w
     _winograd_grad(g, th, tw, gt, rows, h)
     if need_w:
         for k in range(16):
-            np.dot(gt[k, :n_feat * p].reshape(n_feat, p), vt[k], du[k])
+            n_chan = du.shape[2]
+            np.dot(gt[k, :n_feat * p].reshape(n_feat, p), vt[k, :p * n_chan].reshape(p, n_chan),
+                   du[k])
     if need_x:
         n_chan = ut.shape[1]
         for k in range(16):

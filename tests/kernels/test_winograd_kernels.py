@@ -62,8 +62,9 @@ def test_chunk_kernels_equal_the_transforms_and_numpy_products():
             gt = np.zeros((16, f * p + 5), dtype)
             kw.winograd_grad(g, tiles.th, tiles.tw, gt)
             gt3 = gt[:, :f * p].reshape(16, f, p)
-            vt = np.ascontiguousarray(v[:, :c * p].reshape(16, c, p).transpose(0, 2, 1))
-            du_expected = np.matmul(gt3, vt)
+            vt = np.zeros((16, p * c + 5), dtype)  # a tile buffer holding V^T
+            vt[:, :p * c] = v[:, :c * p].reshape(16, c, p).transpose(0, 2, 1).reshape(16, -1)
+            du_expected = np.matmul(gt3, vt[:, :p * c].reshape(16, p, c))
             dv = np.zeros((16, c * p + 5), dtype)
             dv[:, :c * p] = np.matmul(u.transpose(0, 2, 1), gt3).reshape(16, c * p)
             dx_expected = np.empty_like(x)

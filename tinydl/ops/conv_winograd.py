@@ -59,8 +59,8 @@ against torch's direct convolution's 2.1e-7 to 5.9e-7 (4-40x; this route's F(2x2
 2.6e-7 to 5.9e-7). Issue 20 bounds the error at 2x torch's.
 
 The entry points are those of every route (``tinydl.ops.conv``), plus ``backward`` for
-both gradients at once. The forward keeps each chunk's input tiles, transposed (V^T, see
-``_transposed``), for the weight gradient.
+both gradients at once. The forward keeps only U; the backward makes each chunk's input
+tiles again, transposed (V^T, see ``_transposed``), for the weight gradient.
 Tile buffers come from ``tinydl.ops.conv.scratch``, which is thread-safe.
 """
 from collections import namedtuple
@@ -108,17 +108,18 @@ def _stack(buffer, rows, tiles):
     return buffer[:, :rows * tiles.count].reshape(16, rows, tiles.count)
 
 
-def _transposed(v, rows, tiles):
-    """The (16, P, rows) transpose of a tile buffer's matrices, as a new C-contiguous array.
+def _transposed(v, rows, tiles, out):
+    """V^T: the transpose of each of a tile buffer's matrices, (16, P, rows) at the start of
+    each plane of tile buffer ``out``, which is returned.
 
     For dU = Gt @ V^T: OpenBLAS multiplies by a transposed view, whose long side (the
     tiles) is then its inner dimension, at half its usual rate (94 against 185 GFLOP/s on
     (32,32,32,32)->64 per image, one thread, this route's K of 256): copying V^T out first
-    (34 us there, V in cache) and multiplying the copy took 125 us against 178. The forward
-    makes the copy while a chunk's V is in cache and keeps it instead of V.
+    (34 us there, V in cache) and multiplying the copy took 125 us against 178.
     """
-    out = np.empty((16, tiles.count, rows), v.dtype)
-    np.copyto(out, _stack(v, rows, tiles).transpose(0, 2, 1))
+    count = tiles.count * rows
+    np.copyto(out[:, :count].reshape(16, tiles.count, rows),
+              _stack(v, rows, tiles).transpose(0, 2, 1))
     return out
 
 
@@ -191,16 +192,19 @@ class _Workspace:
 
 
 class _Saved:
-    """What a forward keeps for its backward: the weight tiles U and each chunk's input
-    tiles, transposed (``vt``: V^T, (16, P, C), see ``_transposed``)."""
+    """What a forward keeps for its backward: the weight tiles U. Not the input tiles: the
+    backward makes each chunk's again from x (which autograd keeps anyway), while they are
+    in cache for the products. Kept from the forward (as V^T, 16 MB on (32,32,32,32)->64),
+    they were written to and read back from memory, and forward + backward took 1-2% longer
+    (12.7-13.1 against 12.5-12.9 ms, 20.1 against 19.9 on (64,64,16,16)->128)."""
 
-    def __init__(self, u, count):
-        self.u, self.vt = u, [None] * count
+    def __init__(self, u):
+        self.u = u
 
     @property
     def saved_nbytes(self):
         """Bytes held for backward (the profiler's memory column)."""
-        return self.u.nbytes + sum(vt.nbytes for vt in self.vt if vt is not None)
+        return self.u.nbytes
 
 
 class Winograd:
@@ -228,7 +232,7 @@ class Winograd:
         out = np.empty((n, f, out_h, out_w), dtype=x.dtype)
         bias = np.zeros(f, x.dtype) if b is None else b.astype(x.dtype, copy=False)
         todo = chunks(n, c, f, out_h, out_w, x.dtype)
-        saved = _Saved(u, len(todo)) if keep else None
+        saved = _Saved(u) if keep else None
 
         def part(claim):
             buffer = _Workspace(todo[0][2], x.dtype)
@@ -238,8 +242,6 @@ class Winograd:
                     v, m = buffer("v", c), buffer("m", f)
                     kernels.winograd_forward(x[n0:n1], geom.ph, geom.pw, tiles.th, tiles.tw, u,
                                              v, m, bias, out[n0:n1])
-                    if keep:
-                        saved.vt[i] = _transposed(v, c, tiles)
             finally:
                 buffer.close()
 
@@ -275,8 +277,8 @@ class Winograd:
                     n0, n1, tiles = todo[i]
                     vt = None
                     if need_w:
-                        vt = saved.vt[i] if saved is not None else _transposed(
-                            _input_tiles(x[n0:n1], geom, tiles, buffer("v", c)), c, tiles)
+                        vt = _transposed(_input_tiles(x[n0:n1], geom, tiles, buffer("v", c)),
+                                         c, tiles, buffer("vt", c))
                         dus[i] = np.empty((16, f, c), g.dtype)
                     kernels.winograd_backward(g[n0:n1], tiles.th, tiles.tw, geom.ph, geom.pw,
                                               ut, vt, buffer("gt", f), buffer("v", c), dus[i],
@@ -302,5 +304,4 @@ class Winograd:
 
     @staticmethod
     def release(saved):
-        if saved is not None:
-            saved.vt = []
+        pass  # nothing but U, which stays valid
