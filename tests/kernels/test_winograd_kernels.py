@@ -34,7 +34,8 @@ def test_winograd_kernels_are_adjoint_pairs():
 
 def test_chunk_kernels_equal_the_transforms_and_numpy_products():
     """winograd_forward = input, 16 products, output; winograd_backward = grad, then
-    Gt @ V^T and/or U^T @ Gt folded, in float64 and float32, odd sizes and paddings."""
+    Gt @ V^T (written, or added to what du holds) and/or
+    U^T @ Gt folded, in float64 and float32, odd sizes and paddings."""
     rng = np.random.default_rng(5)
     for dtype in (np.float64, np.float32):
         for n, c, f, h, w, ph, pw in [(2, 3, 4, 5, 7, 1, 0), (1, 2, 3, 6, 6, 2, 1),
@@ -62,7 +63,7 @@ def test_chunk_kernels_equal_the_transforms_and_numpy_products():
             gt = np.zeros((16, f * p + 5), dtype)
             kw.winograd_grad(g, tiles.th, tiles.tw, gt)
             gt3 = gt[:, :f * p].reshape(16, f, p)
-            vt = np.zeros((16, p * c + 5), dtype)  # a tile buffer holding V^T
+            vt = np.zeros((16, p * c + 5), dtype)  # V^T, the backward's layout
             vt[:, :p * c] = v[:, :c * p].reshape(16, c, p).transpose(0, 2, 1).reshape(16, -1)
             du_expected = np.matmul(gt3, vt[:, :p * c].reshape(16, p, c))
             dv = np.zeros((16, c * p + 5), dtype)
@@ -70,13 +71,17 @@ def test_chunk_kernels_equal_the_transforms_and_numpy_products():
             dx_expected = np.empty_like(x)
             kw.winograd_fold(dv, tiles.th, tiles.tw, ph, pw, dx_expected)
             ut = np.ascontiguousarray(u.transpose(0, 2, 1))
-            for need_x, need_w in ((True, True), (True, False), (False, True)):
-                du = np.full((16, f, c), np.nan, dtype) if need_w else None
+            earlier = rng.standard_normal((16, f, c)).astype(dtype)
+            for need_x, need_w, add in ((True, True, False), (True, False, False),
+                                        (False, True, False), (True, True, True)):
+                du = (earlier.copy() if add else np.full((16, f, c), np.nan, dtype)
+                      ) if need_w else None
                 dx = np.full_like(x, np.nan) if need_x else None
                 kw.winograd_backward(g, tiles.th, tiles.tw, ph, pw, ut if need_x else None,
                                      vt if need_w else None, np.empty_like(gt),
-                                     np.empty_like(dv), du, dx)
-                if need_w:
-                    np.testing.assert_allclose(du, du_expected, **tol)
+                                     np.empty_like(dv), du, add, dx)
+                if need_w:  # written, or added to what du held
+                    np.testing.assert_allclose(du, du_expected + (earlier if add else 0),
+                                               **tol)
                 if need_x:
                     np.testing.assert_allclose(dx, dx_expected, **tol)

@@ -521,7 +521,7 @@ def test_route_is_chosen_once_per_call_and_the_columns_built_once(monkeypatch, s
         return chosen[-1]
 
     monkeypatch.setattr(oconv, "choose_route", choose)
-    # Winograd builds a forward's tiles in its chunk kernel, a backward's in winograd_input.
+    # Winograd builds a forward's tiles in its chunk kernel.
     for module, name in ((kconv, "im2col_kernel"), (kwino, "winograd_input"),
                          (kwino, "winograd_forward")):
         def spy(*args, _real=getattr(module, name), _name=name):
@@ -535,6 +535,7 @@ def test_route_is_chosen_once_per_call_and_the_columns_built_once(monkeypatch, s
     with tinydl.backends.flags(numba=True):
         F.conv2d(x, w, b, padding=1).sum().backward()
     assert [r.name for r in chosen] == [route_name]
+    # (Winograd's backward makes its input tiles again, on purpose: see conv_winograd.)
     expected = ["winograd_forward", "winograd_input"] if route_name == "winograd" else [
         "im2col_kernel"]
     assert built == expected, built

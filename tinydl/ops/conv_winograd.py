@@ -60,7 +60,11 @@ against torch's direct convolution's 2.1e-7 to 5.9e-7 (4-40x; this route's F(2x2
 
 The entry points are those of every route (``tinydl.ops.conv``), plus ``backward`` for
 both gradients at once. The forward keeps only U; the backward makes each chunk's input
-tiles again, transposed (V^T, see ``_transposed``), for the weight gradient.
+tiles again and copies them out transposed, V^T (16, P, C), for the weight gradient:
+OpenBLAS multiplies Gt @ V^T by a transposed view of V, whose long side (the tiles) is then
+its inner dimension, at half its usual rate (94 against 185 GFLOP/s on (32,32,32,32)->64
+per image, one thread, K = 256); copying V^T out first (34 us there, V in cache) and
+multiplying the copy took 125 us against 178.
 Tile buffers come from ``tinydl.ops.conv.scratch``, which is thread-safe.
 """
 from collections import namedtuple
@@ -75,6 +79,7 @@ _G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.
 _GG = np.kron(_G, _G)  # (16, 9): row 4a + b, column 3i + j holds G[a, i] G[b, j]
 
 _refreshed = False
+GROUP = 4  # chunks a thread claims at a time in a backward (see Winograd.backward)
 
 
 def _kernels():
@@ -103,26 +108,6 @@ def _tile_buffer(rows, tiles, dtype):
     return conv.scratch.take((16, rows * tiles.count + _PLANE_PAD), dtype)
 
 
-def _stack(buffer, rows, tiles):
-    """The 16 matrices (rows, P) of a tile buffer, as one (16, rows, P) view for ``matmul``."""
-    return buffer[:, :rows * tiles.count].reshape(16, rows, tiles.count)
-
-
-def _transposed(v, rows, tiles, out):
-    """V^T: the transpose of each of a tile buffer's matrices, (16, P, rows) at the start of
-    each plane of tile buffer ``out``, which is returned.
-
-    For dU = Gt @ V^T: OpenBLAS multiplies by a transposed view, whose long side (the
-    tiles) is then its inner dimension, at half its usual rate (94 against 185 GFLOP/s on
-    (32,32,32,32)->64 per image, one thread, this route's K of 256): copying V^T out first
-    (34 us there, V in cache) and multiplying the copy took 125 us against 178.
-    """
-    count = tiles.count * rows
-    np.copyto(out[:, :count].reshape(16, tiles.count, rows),
-              _stack(v, rows, tiles).transpose(0, 2, 1))
-    return out
-
-
 def _weight_tiles(w):
     """U = G w G^T for every (f, c): (F, C, 3, 3) -> (16, F, C).
 
@@ -139,20 +124,6 @@ def _weight_tiles_grad(du):
     """dw = G^T dU G for every (f, c): (16, F, C) -> (F, C, 3, 3), the adjoint of the above."""
     f, c = du.shape[1:]
     return np.matmul(du.reshape(16, f * c).T, _GG.astype(du.dtype)).reshape(f, c, 3, 3)
-
-
-def _input_tiles(x, geom, tiles, v=None):
-    """V = B^T d B for every tile of x, in tile buffer v (a new one when None)."""
-    v = _tile_buffer(x.shape[1], tiles, x.dtype) if v is None else v
-    backends.kernel_module("winograd").winograd_input(x, geom.ph, geom.pw, tiles.th, tiles.tw, v)
-    return v
-
-
-def _grad_tiles(g, tiles, gt=None):
-    """Gt = A g A^T for every 2x2 block of g, in tile buffer gt (a new one when None)."""
-    gt = _tile_buffer(g.shape[1], tiles, g.dtype) if gt is None else gt
-    backends.kernel_module("winograd").winograd_grad(g, tiles.th, tiles.tw, gt)
-    return gt
 
 
 def chunks(n, c, f, out_h, out_w, dtype):
@@ -267,27 +238,38 @@ class Winograd:
         dx = np.empty((n, c) + tuple(hw), dtype=g.dtype) if need_x else None
         ut = np.ascontiguousarray(u.transpose(0, 2, 1)) if need_x else None  # U^T, for dV
         todo = chunks(n, c, f, out_h, out_w, g.dtype)
-
-        dus = [None] * len(todo)  # each chunk's Gt @ V^T, added in chunk order (as per_chunk)
+        # dU adds up over the chunks. Threads claim groups of GROUP consecutive chunks, each
+        # group's sum made in chunk order in one array, and the groups' sums are added in
+        # group order: the same result in every run and for any number of threads (summed
+        # per thread in the order the threads happened to claim chunks, a weight gradient
+        # changed in its last bits from run to run, and a seeded training did not repeat).
+        # One array per chunk, added at the end, took 3-5 ms of (64,64,16,16)->128's 31.
+        groups = [range(i, min(i + GROUP, len(todo))) for i in range(0, len(todo), GROUP)]
+        dus = [np.empty((16, f, c), g.dtype) if need_w else None for _ in groups]
 
         def part(claim):
             buffer = _Workspace(todo[0][2], g.dtype)
             try:
-                for i in iter(claim, None):
-                    n0, n1, tiles = todo[i]
-                    vt = None
-                    if need_w:
-                        vt = _transposed(_input_tiles(x[n0:n1], geom, tiles, buffer("v", c)),
-                                         c, tiles, buffer("vt", c))
-                        dus[i] = np.empty((16, f, c), g.dtype)
-                    kernels.winograd_backward(g[n0:n1], tiles.th, tiles.tw, geom.ph, geom.pw,
-                                              ut, vt, buffer("gt", f), buffer("v", c), dus[i],
-                                              dx[n0:n1] if need_x else None)
+                for j in iter(claim, None):
+                    for i in groups[j]:
+                        n0, n1, tiles = todo[i]
+                        vt = None
+                        if need_w:  # V again, as V^T (see the module's docstring)
+                            v, vt = buffer("v", c), buffer("vt", c)
+                            kernels.winograd_input(x[n0:n1], geom.ph, geom.pw, tiles.th,
+                                                   tiles.tw, v)
+                            count = c * tiles.count
+                            np.copyto(vt[:, :count].reshape(16, tiles.count, c),
+                                      v[:, :count].reshape(16, c, tiles.count).transpose(0, 2, 1))
+                        kernels.winograd_backward(
+                            g[n0:n1], tiles.th, tiles.tw, geom.ph, geom.pw, ut, vt,
+                            buffer("gt", f), buffer("v", c), dus[j], i > groups[j][0],
+                            dx[n0:n1] if need_x else None)
             finally:
                 buffer.close()
 
         work = (need_x + need_w) * 16 * f * c * tiles_of(n, out_h, out_w).count
-        conv.in_parallel(part, len(todo), work)
+        conv.in_parallel(part, len(groups), work)
         if not need_w:
             return dx, None, None
         du = dus[0] if len(dus) == 1 else sum(dus[1:], dus[0])
