@@ -270,16 +270,18 @@ def _winograd_forward(x, ph, pw, th, tw, u, v, m, bias, y, rows, s):
     _winograd_output(m, th, tw, bias, y, s)
 
 
-def winograd_backward(g, th, tw, ph, pw, ut, vt, gt, dv, du, add, dx):
+def winograd_backward(g, th, tw, ph, pw, ut, vt, gt, dv, du, db, add, dx):
     """One chunk of the backward in one call: Gt = output-gradient tiles of g into gt; then,
     when vt is given (a tile buffer holding the (P, C) matrices V^T at the start of its
-    planes), dU = Gt @ V^T into du (16, F, C), or added to du when ``add``; when ut
+    planes), dU = Gt @ V^T into du (16, F, C) and the bias gradient (g summed over images
+    and pixels, in float64) into db (F,), or both added to them when ``add``; when ut
     (16, C, F) is given, dV = U^T @ Gt into dv, folded into dx. What is not needed is None."""
     per = th * tw
     need_x, need_w = ut is not None, vt is not None
     none3 = np.empty((16, 0, 0), g.dtype)  # for what is not needed: one specialisation
     _winograd_backward(g, th, tw, ph, pw, ut if need_x else none3, vt if need_w else gt, gt,
-                       dv if need_x else gt, du if need_w else none3, add,
+                       dv if need_x else gt, du if need_w else none3,
+                       db if need_w else np.empty(0), add,
                        dx if need_x else np.empty((0, 0, 0, 0), g.dtype), need_x, need_w,
                        np.zeros((2, 2 * per), g.dtype), np.empty((2, 4, per), g.dtype),
                        np.empty((2 * th + 2, 2 * tw + 2), g.dtype),
@@ -287,8 +289,8 @@ def winograd_backward(g, th, tw, ph, pw, ut, vt, gt, dv, du, add, dx):
 
 
 @numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True, nogil=True)
-def _winograd_backward(g, th, tw, ph, pw, ut, vt, gt, dv, du, add, dx, need_x, need_w, rows,
-                       h, plane, product):
+def _winograd_backward(g, th, tw, ph, pw, ut, vt, gt, dv, du, db, add, dx, need_x, need_w,
+                       rows, h, plane, product):
     """``winograd_backward``; ``need_x``/``need_w`` say which of ut/dv/dx and vt/du are real
     (the others are stand-ins); ``rows``, ``h`` and ``plane`` the scratch of
     ``_winograd_grad`` and ``_winograd_fold``, ``product`` (F, C) one product before it is
@@ -297,6 +299,11 @@ def _winograd_backward(g, th, tw, ph, pw, ut, vt, gt, dv, du, add, dx, need_x, n
     p = g.shape[0] * th * tw
     _winograd_grad(g, th, tw, gt, rows, h)
     if need_w:
+        for f in range(n_feat):
+            total = 0.0
+            for n in range(g.shape[0]):
+                total += _plane_sum(g[n, f])
+            db[f] = db[f] + total if add else total
         n_chan = du.shape[2]
         for k in range(16):
             a, b = gt[k, :n_feat * p].reshape(n_feat, p), vt[k, :p * n_chan].reshape(p, n_chan)
@@ -315,3 +322,16 @@ def _winograd_backward(g, th, tw, ph, pw, ut, vt, gt, dv, du, add, dx, need_x, n
             np.dot(ut[k], gt[k, :n_feat * p].reshape(n_feat, p),
                    dv[k, :n_chan * p].reshape(n_chan, p))
         _winograd_fold(dv, th, tw, ph, pw, dx, plane)
+
+
+@numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True, no_cpython_wrapper=True,
+            fastmath={"reassoc"})
+def _plane_sum(plane):
+    """The sum of a C-contiguous 2-D array, in float64. ``reassoc`` lets LLVM add in SIMD
+    lanes (in float64 still; the order of the adds is all it changes): 26.5 -> 7.6 us for an
+    image's 64 planes of 32x32, whose sum otherwise waits for each add in turn."""
+    flat = plane.ravel()
+    total = 0.0
+    for i in range(flat.size):
+        total += flat[i]
+    return total

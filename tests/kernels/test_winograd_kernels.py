@@ -34,7 +34,7 @@ def test_winograd_kernels_are_adjoint_pairs():
 
 def test_chunk_kernels_equal_the_transforms_and_numpy_products():
     """winograd_forward = input, 16 products, output; winograd_backward = grad, then
-    Gt @ V^T (written, or added to what du holds) and/or
+    Gt @ V^T and the bias gradient (written, or added to what they hold) and/or
     U^T @ Gt folded, in float64 and float32, odd sizes and paddings."""
     rng = np.random.default_rng(5)
     for dtype in (np.float64, np.float32):
@@ -76,12 +76,18 @@ def test_chunk_kernels_equal_the_transforms_and_numpy_products():
                                         (False, True, False), (True, True, True)):
                 du = (earlier.copy() if add else np.full((16, f, c), np.nan, dtype)
                       ) if need_w else None
+                db = (np.arange(f, dtype=np.float64) if add else np.full(f, np.nan)
+                      ) if need_w else None
                 dx = np.full_like(x, np.nan) if need_x else None
                 kw.winograd_backward(g, tiles.th, tiles.tw, ph, pw, ut if need_x else None,
                                      vt if need_w else None, np.empty_like(gt),
-                                     np.empty_like(dv), du, add, dx)
-                if need_w:  # written, or added to what du held
+                                     np.empty_like(dv), du, db, add, dx)
+                if need_w:  # written, or added to what du and db held
                     np.testing.assert_allclose(du, du_expected + (earlier if add else 0),
                                                **tol)
+                    np.testing.assert_allclose(
+                        db, g.astype(np.float64).sum(axis=(0, 2, 3)) + (np.arange(f) if add
+                                                                         else 0),
+                        rtol=1e-12, atol=1e-12)
                 if need_x:
                     np.testing.assert_allclose(dx, dx_expected, **tol)
