@@ -63,9 +63,7 @@ def test_chunk_kernels_equal_the_transforms_and_numpy_products():
             gt = np.zeros((16, f * p + 5), dtype)
             kw.winograd_grad(g, tiles.th, tiles.tw, gt)
             gt3 = gt[:, :f * p].reshape(16, f, p)
-            vt = np.zeros((16, p * c + 5), dtype)  # V^T, the backward's layout
-            vt[:, :p * c] = v[:, :c * p].reshape(16, c, p).transpose(0, 2, 1).reshape(16, -1)
-            du_expected = np.matmul(gt3, vt[:, :p * c].reshape(16, p, c))
+            du_expected = np.matmul(gt3, v[:, :c * p].reshape(16, c, p).transpose(0, 2, 1))
             dv = np.zeros((16, c * p + 5), dtype)
             dv[:, :c * p] = np.matmul(u.transpose(0, 2, 1), gt3).reshape(16, c * p)
             dx_expected = np.empty_like(x)
@@ -80,7 +78,7 @@ def test_chunk_kernels_equal_the_transforms_and_numpy_products():
                       ) if need_w else None
                 dx = np.full_like(x, np.nan) if need_x else None
                 kw.winograd_backward(g, tiles.th, tiles.tw, ph, pw, ut if need_x else None,
-                                     vt if need_w else None, np.empty_like(gt),
+                                     x if need_w else None, np.empty_like(gt),
                                      np.empty_like(dv), du, db, add, dx)
                 if need_w:  # written, or added to what du and db held
                     np.testing.assert_allclose(du, du_expected + (earlier if add else 0),

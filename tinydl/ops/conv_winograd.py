@@ -60,11 +60,7 @@ against torch's direct convolution's 2.1e-7 to 5.9e-7 (4-40x; this route's F(2x2
 
 The entry points are those of every route (``tinydl.ops.conv``), plus ``backward`` for
 both gradients at once. The forward keeps only U; the backward makes each chunk's input
-tiles again and copies them out transposed, V^T (16, P, C), for the weight gradient:
-OpenBLAS multiplies Gt @ V^T by a transposed view of V, whose long side (the tiles) is then
-its inner dimension, at half its usual rate (94 against 185 GFLOP/s on (32,32,32,32)->64
-per image, one thread, K = 256); copying V^T out first (34 us there, V in cache) and
-multiplying the copy took 125 us against 178.
+tiles again in its chunk kernel, for the weight gradient.
 Tile buffers come from ``tinydl.ops.conv.scratch``, which is thread-safe.
 """
 from collections import namedtuple
@@ -255,18 +251,10 @@ class Winograd:
                 for j in iter(claim, None):
                     for i in groups[j]:
                         n0, n1, tiles = todo[i]
-                        vt = None
-                        if need_w:  # V again, as V^T (see the module's docstring)
-                            v, vt = buffer("v", c), buffer("vt", c)
-                            kernels.winograd_input(x[n0:n1], geom.ph, geom.pw, tiles.th,
-                                                   tiles.tw, v)
-                            count = c * tiles.count
-                            np.copyto(vt[:, :count].reshape(16, tiles.count, c),
-                                      v[:, :count].reshape(16, c, tiles.count).transpose(0, 2, 1))
                         kernels.winograd_backward(
-                            g[n0:n1], tiles.th, tiles.tw, geom.ph, geom.pw, ut, vt,
-                            buffer("gt", f), buffer("v", c), dus[j], dbs[j], i > groups[j][0],
-                            dx[n0:n1] if need_x else None)
+                            g[n0:n1], tiles.th, tiles.tw, geom.ph, geom.pw, ut,
+                            x[n0:n1] if need_w else None, buffer("gt", f), buffer("v", c),
+                            dus[j], dbs[j], i > groups[j][0], dx[n0:n1] if need_x else None)
             finally:
                 buffer.close()
 
