@@ -22,8 +22,8 @@ kernels' own compile (one process, interleaved rounds), 2-3% off a whole cold
 import sys
 
 # Measured: the cold compile of every kernel (``--precompile`` with an empty NUMBA_CACHE_DIR,
-# Python's start and the imports included) took 7-11 CPU seconds on this 2-core machine,
-# depending on its load; a script compiles only the kernels it uses (the quickstart: 8 of 16).
+# Python's start and the imports included) took 6-7 CPU seconds on a 2-core machine
+# (December 2026), depending on its load; a script compiles only the kernels it uses.
 COLD_COMPILE_SECONDS = 8
 
 _announced = False
