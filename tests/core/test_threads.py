@@ -1,4 +1,5 @@
 """tinydl.set_num_threads / get_num_threads and the import-time default (tinydl.threads)."""
+import ast
 import os
 import subprocess
 import sys
@@ -204,3 +205,49 @@ def test_a_convolution_weight_gradient_is_the_same_in_every_run_and_thread_count
                 np.testing.assert_array_equal(weight_grad(), first)
     finally:
         conv.PARALLEL_MIN_WORK = before
+
+
+def test_single_blas_narrows_the_pools_on_the_main_thread_only(restore_threads):
+    import threading
+
+    threads.set_num_threads(2)
+    with threads.single_blas():
+        assert threads.get_num_threads() == 1
+    assert threads.get_num_threads() == 2
+    seen = []
+
+    def elsewhere():  # OpenBLAS takes a count only from the main thread: left as it is
+        with threads.single_blas():
+            seen.append(threads.get_num_threads())
+
+    worker = threading.Thread(target=elsewhere)
+    worker.start()
+    worker.join()
+    assert seen == [2] and threads.get_num_threads() == 2
+
+
+_WINOGRAD_THEN_COUNTS = """
+import numpy as np, tinydl, tinydl.nn.functional as F
+from threadpoolctl import threadpool_info
+tinydl.set_num_threads(1)
+x = tinydl.Tensor(np.ones((2, 16, 8, 8), np.float32), requires_grad=True)
+w = tinydl.Tensor(np.ones((16, 16, 3, 3), np.float32), requires_grad=True)
+with tinydl.backends.flags(numba=True):
+    F.conv2d(x, w, padding=1).sum().backward()
+print(sorted({i["filepath"]: i["num_threads"] for i in threadpool_info()
+              if i["user_api"] == "blas"}.values()))
+"""
+
+
+def test_the_blas_winograd_loads_follows_the_users_count():
+    """The Winograd chunk kernels multiply through SciPy's BLAS (Numba's np.dot), loaded after
+    tinydl set its count: the first convolution puts it under that count (refresh_blas);
+    it would run as many threads as cores otherwise. A fresh process: SciPy's BLAS must not
+    be loaded before."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in threads.THREAD_ENV_VARS + ("TINYDL_NUM_THREADS",)}
+    done = subprocess.run([sys.executable, "-c", _WINOGRAD_THEN_COUNTS], capture_output=True,
+                          text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    counts = ast.literal_eval(done.stdout.strip().splitlines()[-1])
+    assert len(counts) >= 1 and set(counts) == {1}, counts

@@ -43,8 +43,8 @@ went in and out of the GIL four times, and on two threads a thread leaving a ker
 waited for the GIL while the other ran a few lines of Python (a wake-up that costs tens of
 microseconds in this VM). The chunk kernels do a chunk's transforms and products in one
 call, the products through Numba's ``np.dot`` (SciPy's BLAS, which ``threads.refresh_blas``
-puts under tinydl's thread policy on the first call). Measured (second host, 2 threads,
-alternating in one process, medians of 12): (32,32,32,32)->64 forward 4.2-4.5 -> 3.9-4.1 ms,
+puts under tinydl's thread policy on the first call). Measured (a 2-core AVX-512 Xeon, 2
+threads, alternating in one process, medians of 12): (32,32,32,32)->64 forward 4.2-4.5 -> 3.9-4.1 ms,
 forward + backward 14.0-14.3 -> 13.1-13.7; (64,64,16,16)->128 6.3-6.9 -> 5.7-6.2 and
 22.2-23.3 -> 20.4-21.7. They cost cold compile: about 1.3 s more (both kernels link the
 transforms and compile ``np.dot``).
@@ -220,8 +220,8 @@ class Winograd:
         """Both gradients in one pass over the chunks, each chunk's output-gradient tiles
         serving dW and dx while they are in cache: ``(dx, dW, db)``, the ones not needed
         None (db, the bias gradient, comes with dW: 0.38 ms on the main thread for
-        (32,32,32,32)->64 otherwise). ``saved`` from the forward, or None (the tiles are made again). x may be None
-        when only dx is needed, w when only dW is."""
+        (32,32,32,32)->64 otherwise). ``saved`` from the forward (its U), or None. x may be
+        None when only dx is needed, w when only dW is."""
         kernels = _kernels()
         g = np.ascontiguousarray(g)
         n, f, out_h, out_w = g.shape
