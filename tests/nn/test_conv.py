@@ -729,3 +729,20 @@ def test_transposed_conv_with_no_input_channels_is_refused_clearly_as_torch(name
         getattr(torch.nn.functional, name)(torch.zeros(x_shape), torch.zeros(w_shape))
     with pytest.raises(ValueError, match=f"{name}: weight .*(no input channels|no empty axis)"):
         getattr(F, name)(tinydl.zeros(*x_shape), tinydl.zeros(*w_shape))
+
+
+@pytest.mark.parametrize("route", ["sample-major", "channel-major", "reference"])
+def test_an_empty_batch_convolves_on_every_route(route):
+    """N = 0, as torch allows: an empty output and input gradient, zero weight and bias
+    gradients (sample-major raised NumPy's 'cannot reshape array of size 0')."""
+    with tinydl.backends.flags(numba=True, conv_route=route):
+        x = tinydl.Tensor(np.ones((0, 3, 32, 32), np.float32), requires_grad=True)
+        w = tinydl.Tensor(np.ones((4, 3, 3, 3), np.float32), requires_grad=True)
+        b = tinydl.Tensor(np.ones(4, np.float32), requires_grad=True)
+        y = F.conv2d(x, w, b, padding=1)
+        y.backward(tinydl.Tensor(np.ones(y.shape, np.float32)))
+        z = F.conv_transpose2d(y, w, padding=1)
+    assert y.shape == (0, 4, 32, 32) and x.grad.shape == (0, 3, 32, 32)
+    assert z.shape == (0, 3, 32, 32)
+    assert w.grad.shape == (4, 3, 3, 3) and not w.grad.data.any()
+    assert b.grad.shape == (4,) and not b.grad.data.any()

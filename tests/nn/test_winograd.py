@@ -366,3 +366,28 @@ def test_workspace_keeps_at_most_limit_bytes_dropping_the_oldest(monkeypatch):
     again = workspace.take((sizes[0],), np.uint8)
     assert np.shares_memory(again, buffers[1]) and not np.shares_memory(again, buffers[0])
     workspace.clear()
+
+
+def test_winograd_with_an_empty_batch_gives_empty_and_zero_gradients(numba_on, kernel_calls):
+    """N = 0 through the route (it raised IndexError), as the NumPy reference and torch give:
+    an empty output and input gradient, zero weight and bias gradients."""
+    def run():
+        x = tinydl.Tensor(np.ones((0, 16, 8, 8), np.float32), requires_grad=True)
+        w = tinydl.Tensor(np.ones((16, 16, 3, 3), np.float32), requires_grad=True)
+        b = tinydl.Tensor(np.ones(16, np.float32), requires_grad=True)
+        y = F.conv2d(x, w, b, padding=1)
+        y.backward(tinydl.Tensor(np.ones(y.shape, np.float32)))
+        z = F.conv_transpose2d(y, w, padding=1)  # the input-gradient path on its own
+        return y.shape, x.grad.shape, w.grad.data, b.grad.data, z.shape
+
+    assert tinydl.ops.conv.choose_route(np.ones((0, 16, 8, 8), np.float32),
+                                        np.ones((16, 16, 3, 3), np.float32),
+                                        tinydl.ops.conv.Geometry(3, 3, 1, 1, 1, 1, 1, 1), 1,
+                                        16, 16, (8, 8)).name == "winograd"
+    fast = run()
+    with tinydl.backends.flags(numba=False):
+        slow = run()
+    assert fast[0] == slow[0] == (0, 16, 8, 8) and fast[1] == slow[1] == (0, 16, 8, 8)
+    assert fast[4] == slow[4] == (0, 16, 8, 8)
+    for a, e in zip(fast[2:4], slow[2:4]):
+        assert a.dtype == np.float32 and a.shape == e.shape and not a.any() and not e.any()

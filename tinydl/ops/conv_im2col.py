@@ -45,6 +45,8 @@ their NumPy twins (``unfold_into`` / ``fold_into`` of ``tinydl.ops.conv``, as th
 does). The large buffers come from ``tinydl.ops.conv.scratch`` and go back when their owner
 is done.
 """
+import math
+
 import numpy as np
 
 from tinydl import backends
@@ -254,7 +256,7 @@ class SampleMajor:
         n, c = x.shape[:2]
         f, out_h, out_w = g.shape[1:]
         cols = saved if saved is not None else Columns(n, c, geom, out_h, out_w, x.dtype, True)
-        g3 = g.reshape(n, f, -1)
+        g3 = g.reshape(n, f, out_h * out_w)  # spelled out: -1 fails for n = 0
         todo = _sample_chunks(cols, f)
 
         def chunk(i):
@@ -277,7 +279,7 @@ class SampleMajor:
         cols = saved if saved is not None and saved.buffer.dtype == dtype else \
             Columns(n, c, geom, out_h, out_w, dtype, True)
         w_t = np.ascontiguousarray(w.reshape(f, -1).T, dtype=dtype)
-        g3 = g.reshape(n, f, -1)
+        g3 = g.reshape(n, f, out_h * out_w)
         out = np.empty((n, c) + tuple(hw), dtype=dtype)
         todo = _sample_chunks(cols, f)
 
@@ -306,7 +308,7 @@ class SampleMajor:
         cols = saved
         n, f = g.shape[:2]
         w_t = np.ascontiguousarray(w.reshape(f, -1).T, dtype=dtype)
-        g3 = g.reshape(n, f, -1)
+        g3 = g.reshape(n, f, math.prod(g.shape[2:]))
         dx = np.empty((n, w.shape[1]) + tuple(hw), dtype=dtype)
         todo = _sample_chunks(cols, f)
 

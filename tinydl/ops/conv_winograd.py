@@ -201,6 +201,9 @@ class Winograd:
         todo = chunks(n, c, f, out_h, out_w, x.dtype)
         saved = _Saved(u) if keep else None
 
+        if not todo:  # an empty batch
+            return out, saved
+
         def part(claim):
             buffer = _Workspace(todo[0][2], x.dtype)
             try:
@@ -241,6 +244,9 @@ class Winograd:
         # per thread in the order the threads happened to claim chunks, a weight gradient
         # changed in its last bits from run to run, and a seeded training did not repeat).
         # One array per chunk, added at the end, took 3-5 ms of (64,64,16,16)->128's 31.
+        if not todo:  # an empty batch: no input gradient to fold, zero for dW and db
+            return (dx, np.zeros((f, c, 3, 3), g.dtype) if need_w else None,
+                    np.zeros(f, g.dtype) if need_w else None)
         groups = [range(i, min(i + GROUP, len(todo))) for i in range(0, len(todo), GROUP)]
         dus = [np.empty((16, f, c), g.dtype) if need_w else None for _ in groups]
         dbs = [np.empty(f) if need_w else None for _ in groups]  # the bias gradient's, float64
