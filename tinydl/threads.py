@@ -119,6 +119,11 @@ def _set_pools(n):
     """``n`` threads for the BLAS pools, and for Numba's pool if it runs."""
     for lib in _blas().lib_controllers:
         lib.set_num_threads(n)
+    _set_numba_pool(n)
+
+
+def _set_numba_pool(n):
+    """``n`` threads for Numba's pool, if it runs."""
     if "numba" in sys.modules:
         # Only a pool that is running: starting Numba's threading layer just to size it
         # would load a library and spawn threads that tinydl's serial kernels never use.
@@ -166,14 +171,19 @@ def single_blas():
     without (or with ``OPENBLAS_THREAD_TIMEOUT=4``, which OpenBLAS reads only when it loads).
     """
     on_main = threading.current_thread() is threading.main_thread()
-    before = get_num_threads() if on_main else 1
-    if before > 1:
+    libraries = _blas().lib_controllers if on_main else []
+    before = [lib.get_num_threads() for lib in libraries]
+    narrowed = any(count is not None and count > 1 for count in before)
+    if narrowed:
         set_pool_size(1)
     try:
         yield
     finally:
-        if before > 1:
-            set_pool_size(before)
+        if narrowed:  # each library its own count back (they may differ: see refresh_blas)
+            for lib, count in zip(libraries, before):
+                if count is not None:
+                    lib.set_num_threads(count)
+            _set_numba_pool(max(c for c in before if c is not None))
 
 
 def task_threads():

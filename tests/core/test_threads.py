@@ -227,27 +227,57 @@ def test_single_blas_narrows_the_pools_on_the_main_thread_only(restore_threads):
 
 
 _WINOGRAD_THEN_COUNTS = """
+import sys, threading
 import numpy as np, tinydl, tinydl.nn.functional as F
 from threadpoolctl import threadpool_info
 tinydl.set_num_threads(1)
 x = tinydl.Tensor(np.ones((2, 16, 8, 8), np.float32), requires_grad=True)
 w = tinydl.Tensor(np.ones((16, 16, 3, 3), np.float32), requires_grad=True)
-with tinydl.backends.flags(numba=True):
-    F.conv2d(x, w, padding=1).sum().backward()
+
+def conv():
+    with tinydl.backends.flags(numba=True):
+        F.conv2d(x, w, padding=1).sum().backward()
+
+if sys.argv[1] == "thread":  # the first Winograd convolution off the main thread
+    worker = threading.Thread(target=conv)
+    worker.start()
+    worker.join()
+conv()
 print(sorted({i["filepath"]: i["num_threads"] for i in threadpool_info()
-              if i["user_api"] == "blas"}.values()))
+              if i["user_api"] == "blas"}.values()), tinydl.get_num_threads())
 """
 
 
-def test_the_blas_winograd_loads_follows_the_users_count():
+@pytest.mark.parametrize("first", ["main", "thread"])
+def test_the_blas_winograd_loads_follows_the_users_count(first):
     """The Winograd chunk kernels multiply through SciPy's BLAS (Numba's np.dot), loaded after
-    tinydl set its count: the first convolution puts it under that count (refresh_blas);
-    it would run as many threads as cores otherwise. A fresh process: SciPy's BLAS must not
-    be loaded before."""
+    tinydl set its count: the first convolution on the main thread puts it under that count
+    (refresh_blas); it would run as many threads as cores otherwise. When the first one ran
+    in another thread (where OpenBLAS takes no count), SciPy's BLAS ran 2 threads for good
+    and the main thread's next convolution raised NumPy's to 2 as well. A fresh process:
+    SciPy's BLAS must not be loaded before."""
     env = {k: v for k, v in os.environ.items()
            if k not in threads.THREAD_ENV_VARS + ("TINYDL_NUM_THREADS",)}
-    done = subprocess.run([sys.executable, "-c", _WINOGRAD_THEN_COUNTS], capture_output=True,
-                          text=True, env=env, timeout=300)
+    done = subprocess.run([sys.executable, "-c", _WINOGRAD_THEN_COUNTS, first],
+                          capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr
-    counts = ast.literal_eval(done.stdout.strip().splitlines()[-1])
-    assert len(counts) >= 1 and set(counts) == {1}, counts
+    line = done.stdout.strip().splitlines()[-1]
+    counts, total = ast.literal_eval(line.rsplit(" ", 1)[0]), int(line.rsplit(" ", 1)[1])
+    assert len(counts) >= 1 and set(counts) == {1} and total == 1, line
+
+
+def test_single_blas_gives_each_library_its_own_count_back(restore_threads):
+    """Two BLAS libraries at different counts (one loaded after tinydl set its count) each get
+    their own back, not the largest."""
+    import scipy.linalg.cython_blas  # noqa: F401 - a second BLAS where SciPy has its own
+
+    threads.refresh_blas()
+    libraries = threads._blas().lib_controllers
+    if len(libraries) < 2:
+        pytest.skip("one BLAS library in this process: nothing to tell apart")
+    libraries[0].set_num_threads(1)
+    for lib in libraries[1:]:
+        lib.set_num_threads(2)
+    with threads.single_blas():
+        assert [lib.get_num_threads() for lib in libraries] == [1] * len(libraries)
+    assert [lib.get_num_threads() for lib in libraries] == [1] + [2] * (len(libraries) - 1)

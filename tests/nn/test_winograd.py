@@ -220,23 +220,29 @@ def test_winograd_in_chunks_of_images_equals_one_chunk(numba_on, kernel_calls, m
     monkeypatch.setattr(tinydl.backends, "winograd_min_pixels", 1)  # a 7x9 map
     assert [c1 - c0 for c0, c1, _ in conv_winograd.chunks(n, c, f, h, w, np.float32)] == [2, 2, 1]
     # One part, then the chunks shared by 2 and 3 threads (more parts than chunks in turn).
-    results, seen = {}, set()
-    spied = kw.winograd_forward
+    results, seen = {}, {"winograd_forward": set(), "winograd_backward": set()}
 
-    def record(*args):
-        seen.add(threading.get_ident())
-        time.sleep(0.05)  # so that every thread claims a chunk before the first is done
-        return spied(*args)
+    def recorder(name, spied):
+        def record(*args):
+            seen[name].add(threading.get_ident())
+            time.sleep(0.05)  # so that every thread claims a chunk before the first is done
+            return spied(*args)
+        return record
 
-    monkeypatch.setattr(kw, "winograd_forward", record)
+    for name in seen:
+        monkeypatch.setattr(kw, name, recorder(name, getattr(kw, name)))
     monkeypatch.setattr(conv, "PARALLEL_MIN_WORK", 0)  # tiny convolutions run in order
     for parts in (1, 2, 3):
         monkeypatch.setattr(conv.threads, "task_threads", lambda p=parts: p)
         before = kernel_calls.get("winograd_forward", 0)
-        seen.clear()
+        for threads_seen in seen.values():
+            threads_seen.clear()
         results[parts] = run()
         assert kernel_calls["winograd_forward"] == before + 3
-        assert len(seen) == parts  # the chunks ran on that many threads
+        # the chunks ran on that many threads, the backward's too (a backward's chunks go
+        # in groups, which a batch of 3 chunks must not make one)
+        assert len(seen["winograd_forward"]) == parts
+        assert len(seen["winograd_backward"]) == parts
     monkeypatch.setattr(conv, "CHUNK_BYTES", 1 << 30)
     whole = run()
     with tinydl.backends.flags(numba=False):

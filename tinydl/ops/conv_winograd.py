@@ -63,6 +63,7 @@ both gradients at once. The forward keeps only U; the backward makes each chunk'
 tiles again in its chunk kernel, for the weight gradient.
 Tile buffers come from ``tinydl.ops.conv.scratch``, which is thread-safe.
 """
+import threading
 from collections import namedtuple
 
 import numpy as np
@@ -75,15 +76,17 @@ _G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.
 _GG = np.kron(_G, _G)  # (16, 9): row 4a + b, column 3i + j holds G[a, i] G[b, j]
 
 _refreshed = False
-GROUP = 4  # chunks a thread claims at a time in a backward (see Winograd.backward)
+GROUP = 4  # at most, chunks a thread claims at a time in a backward (see Winograd.backward)
 
 
 def _kernels():
-    """The kernel module; the first call also has tinydl's thread policy take over the BLAS
-    that its chunk kernels multiply through (SciPy's, loaded with the module)."""
+    """The kernel module; the first call on the main thread also has tinydl's thread policy
+    take over the BLAS that its chunk kernels multiply through (SciPy's, loaded with the
+    module). Not from another thread: OpenBLAS takes a count only from the main thread, and
+    SciPy's would keep its own (every core) for good."""
     global _refreshed
     module = backends.kernel_module("winograd")
-    if not _refreshed:
+    if not _refreshed and threading.current_thread() is threading.main_thread():
         threads.refresh_blas()
         _refreshed = True
     return module
@@ -247,7 +250,10 @@ class Winograd:
         if not todo:  # an empty batch: no input gradient to fold, zero for dW and db
             return (dx, np.zeros((f, c, 3, 3), g.dtype) if need_w else None,
                     np.zeros(f, g.dtype) if need_w else None)
-        groups = [range(i, min(i + GROUP, len(todo))) for i in range(0, len(todo), GROUP)]
+        # Groups of up to GROUP chunks, at least 8 groups where there are 8 chunks: a small
+        # batch's few chunks still go to every thread. (The size depends on the chunks alone.)
+        size = min(GROUP, max(1, len(todo) // 8))
+        groups = [range(i, min(i + size, len(todo))) for i in range(0, len(todo), size)]
         dus = [np.empty((16, f, c), g.dtype) if need_w else None for _ in groups]
         dbs = [np.empty(f) if need_w else None for _ in groups]  # the bias gradient's, float64
 
