@@ -1,4 +1,5 @@
-"""Numba kernels for Winograd's minimal filtering F(2x2, 3x3): the tile transforms.
+"""Numba kernels for Winograd's minimal filtering F(2x2, 3x3): the tile transforms, and the
+chunk kernels that run them with the products between.
 
 A 3x3 convolution with stride 1 computes each 2x2 block of outputs from a 4x4 tile of the
 padded input. Winograd (Lavin & Gray 2016) writes that block as
@@ -25,7 +26,9 @@ and two chunk kernels that run them with the products between (``np.dot``, SciPy
 in one call, so that a chunk of images takes the GIL once (``tinydl.ops.conv_winograd``):
 
     winograd_forward  x                     -> y  (input, 16 products U @ V, output)
-    winograd_backward g                     -> dU = Gt @ V^T and/or dx (grad, products, fold)
+    winograd_backward g (and x)             -> dx (grad, 16 products U^T @ Gt, fold) and/or
+                                               dU = Gt @ V^T with the bias gradient (input
+                                               tiles of x made again, 16 products)
 
 Transformed data lives in a C-contiguous 2-D buffer ``(16, stride)``: entry k of the
 transformed tile of channel r at tile index p is ``buf[k, r * P + p]``, with
