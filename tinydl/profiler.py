@@ -85,7 +85,7 @@ def _allocated_bytes(out, args, ctx):
     ``args`` are the op's arguments. A saved array that is an input, the output, or a view
     of one of them allocated nothing; any other array kept on ``ctx`` (``save_for_backward``
     values, masks, indices) did, as does a saved buffer holder with a ``saved_nbytes``
-    (convolution's im2col columns and Winograd tiles).
+    (convolution's im2col columns and Winograd's weight tiles).
     """
     data = out.data
     total = data.nbytes

@@ -175,8 +175,8 @@ def test_winograd_serves_only_float32_3x3_stride1_with_16_channels(numba_on, ker
 
 
 def test_winograd_backward_twice_with_retain_graph(numba_on, kernel_calls, monkeypatch):
-    """Backward overwrites the saved tiles with the input gradient's; a second backward
-    rebuilds them."""
+    """A second backward (retain_graph) gives the same gradients again: the forward keeps
+    only U, which no backward overwrites, and each backward makes its tiles itself."""
     monkeypatch.setattr(tinydl.backends, "winograd_min_pixels", 1)  # a 6x7 map
     rng = np.random.default_rng(2)
     x = tinydl.Tensor(rng.standard_normal((2, 16, 6, 7)).astype(np.float32), requires_grad=True)

@@ -435,7 +435,7 @@ class Conv2d(Function):
         out_hw = output_size(x.shape[2], x.shape[3], geom)
         ctx.route = route or choose_route(x, w, geom, groups, x.shape[1], w.shape[0], out_hw)
         ctx.geom, ctx.groups = geom, groups
-        # saved: x's columns (or Winograd tiles), for dW; then their buffer receives dx's.
+        # saved: x's columns (or Winograd's U), for dW; then their buffer receives dx's.
         out, ctx.saved = ctx.route.forward(x, w, b, geom, groups, keep=ctx.records)
         return out
 
