@@ -117,12 +117,23 @@ def winograd_output(m, th, tw, bias, y):
 
     y (N, F, Ho, Wo) is overwritten; tiles hanging over an odd Ho or Wo are cut.
     """
-    n_batch, n_feat, out_h, out_w = y.shape
-    full = y if (out_h, out_w) == (2 * th, 2 * tw) else np.empty(
-        (n_batch, n_feat, 2 * th, 2 * tw), y.dtype)  # odd sizes: whole tiles, then cut
+    full = _whole_tiles(y, th, tw)
     _winograd_output(m, th, tw, bias, full, np.empty((12, th * tw), m.dtype))
+    _cut(full, y)
+
+
+def _whole_tiles(y, th, tw):
+    """y (N, F, Ho, Wo) itself when its tiles fit it exactly, else a new (N, F, 2th, 2tw)
+    for the output kernel to fill with whole tiles (odd sizes), then ``_cut`` into y."""
+    if y.shape[2:] == (2 * th, 2 * tw):
+        return y
+    return np.empty(y.shape[:2] + (2 * th, 2 * tw), y.dtype)
+
+
+def _cut(full, y):
+    """y = full without the tiles' overhang (nothing to do when full is y)."""
     if full is not y:
-        y[...] = full[:, :, :out_h, :out_w]
+        y[...] = full[:, :, :y.shape[2], :y.shape[3]]
 
 
 @numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True, nogil=True, inline="always")
@@ -256,13 +267,10 @@ def _winograd_fold(dv, th, tw, ph, pw, dx, plane):
 def winograd_forward(x, ph, pw, th, tw, u, v, m, bias, y):
     """One chunk of the forward in one call: V = input tiles of x into v, M = U @ V (16
     products, into m), y = output tiles of M + bias. u (16, F, C) contiguous."""
-    n_batch, n_feat, out_h, out_w = y.shape
-    full = y if (out_h, out_w) == (2 * th, 2 * tw) else np.empty(
-        (n_batch, n_feat, 2 * th, 2 * tw), y.dtype)
+    full = _whole_tiles(y, th, tw)
     _winograd_forward(x, ph, pw, th, tw, u, v, m, bias, full,
                       np.empty((4, 2 * tw + 2), dtype=x.dtype), np.empty((12, th * tw), m.dtype))
-    if full is not y:
-        y[...] = full[:, :, :out_h, :out_w]
+    _cut(full, y)
 
 
 @numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True, nogil=True)

@@ -44,9 +44,9 @@ waited for the GIL while the other ran a few lines of Python (a wake-up that cos
 microseconds in this VM). The chunk kernels do a chunk's transforms and products in one
 call, the products through Numba's ``np.dot`` (SciPy's BLAS, which ``threads.refresh_blas``
 puts under tinydl's thread policy on the first call). Measured (a 2-core AVX-512 Xeon, 2
-threads, alternating in one process, medians of 12): (32,32,32,32)->64 forward 4.2-4.5 -> 3.9-4.1 ms,
-forward + backward 14.0-14.3 -> 13.1-13.7; (64,64,16,16)->128 6.3-6.9 -> 5.7-6.2 and
-22.2-23.3 -> 20.4-21.7. They cost cold compile: about 1.3 s more (both kernels link the
+threads, alternating in one process, medians of 12): (32,32,32,32)->64 forward 4.2-4.5 ->
+3.9-4.1 ms, forward + backward 14.0-14.3 -> 13.1-13.7; (64,64,16,16)->128 6.3-6.9 -> 5.7-6.2
+and 22.2-23.3 -> 20.4-21.7. They cost cold compile: about 1.3 s more (both kernels link the
 transforms and compile ``np.dot``).
 Each thread keeps its tile buffers for all the chunks it claims (``_Workspace``).
 
@@ -113,16 +113,21 @@ def _weight_tiles(w):
     Entry (a, b) of U is sum_ij G[a, i] G[b, j] w[i, j], so all of U is one product with
     kron(G, G) (16, 9): 227 -> 13 us on (64, 32, 3, 3) and 928 -> 83 us on (128, 64, 3, 3)
     against a batch of 4x3 @ 3x3 @ 3x4 products (NumPy's matmul loops over tiny matrices).
+    On one BLAS thread: it comes just before the chunks' threads (see ``single_blas``).
     """
     f, c = w.shape[:2]
-    u = np.matmul(_GG.astype(w.dtype), w.reshape(f * c, 9).T)
+    with threads.single_blas():
+        u = np.matmul(_GG.astype(w.dtype), w.reshape(f * c, 9).T)
     return u.reshape(16, f, c)
 
 
 def _weight_tiles_grad(du):
-    """dw = G^T dU G for every (f, c): (16, F, C) -> (F, C, 3, 3), the adjoint of the above."""
+    """dw = G^T dU G for every (f, c): (16, F, C) -> (F, C, 3, 3), the adjoint of the above
+    (one BLAS thread, as there)."""
     f, c = du.shape[1:]
-    return np.matmul(du.reshape(16, f * c).T, _GG.astype(du.dtype)).reshape(f, c, 3, 3)
+    with threads.single_blas():
+        dw = np.matmul(du.reshape(16, f * c).T, _GG.astype(du.dtype))
+    return dw.reshape(f, c, 3, 3)
 
 
 def chunks(n, c, f, out_h, out_w, dtype):
@@ -197,8 +202,7 @@ class Winograd:
         f = w.shape[0]
         out_h, out_w = conv.output_size(height, width, geom)
         x = np.ascontiguousarray(x)
-        with threads.single_blas():  # a small product: see single_blas on why one thread
-            u = _weight_tiles(w)
+        u = _weight_tiles(w)
         out = np.empty((n, f, out_h, out_w), dtype=x.dtype)
         bias = np.zeros(f, x.dtype) if b is None else b.astype(x.dtype, copy=False)
         todo = chunks(n, c, f, out_h, out_w, x.dtype)
@@ -232,10 +236,7 @@ class Winograd:
         g = np.ascontiguousarray(g)
         n, f, out_h, out_w = g.shape
         c = w.shape[1] if w is not None else x.shape[1]
-        u = saved.u if saved is not None else None
-        if u is None and need_x:
-            with threads.single_blas():  # as in the forward
-                u = _weight_tiles(w)
+        u = saved.u if saved is not None else (_weight_tiles(w) if need_x else None)
         if need_w:
             x = np.ascontiguousarray(x)
         dx = np.empty((n, c) + tuple(hw), dtype=g.dtype) if need_x else None
@@ -276,8 +277,7 @@ class Winograd:
             return dx, None, None
         du = dus[0] if len(dus) == 1 else sum(dus[1:], dus[0])
         db = sum(dbs[1:], dbs[0]).astype(g.dtype)  # computed with dU: the pass over g is here
-        with threads.single_blas():  # as in the forward
-            return dx, _weight_tiles_grad(du), db
+        return dx, _weight_tiles_grad(du), db
 
     @staticmethod
     def weight_grad(x, g, geom, groups, saved=None):
