@@ -36,6 +36,15 @@ def _pool():
         (F.max_pool2d(x, 2).sum() + F.max_pool2d(x, 3, 1, padding=1).sum()).backward()
 
 
+def _activations():
+    """relu forward and backward (its kernels take float32 only)."""
+    import tinydl
+
+    x = tinydl.Tensor(np.array([-1.0, 0.0, 2.0], np.float32), requires_grad=True)
+    with tinydl.backends.flags(numba=True):
+        tinydl.relu(x).sum().backward()
+
+
 def _nms():
     import tinydl
     import tinydl.vision
@@ -70,6 +79,7 @@ GROUPS = {
     "im2col/col2im (channel-major)": lambda: _conv("channel-major"),
     "winograd": lambda: _conv("winograd"),
     "max pooling": _pool,
+    "relu": _activations,
     "nms": _nms,
     "optimizers": _optimizers,
     "linear svm": _svm,

@@ -17,6 +17,7 @@ import numpy as np
 # scipy.special is imported inside the functions that use it: importing it takes about 0.2 s,
 # half of ``import tinydl``.
 
+from tinydl import backends
 from tinydl.autograd import Function, depends_on
 from tinydl.ops._checks import _check_float_dtypes, _tensor
 from tinydl.ops._util import (as_tensor, exact_for_integers, floating, normalize_axes,
@@ -109,8 +110,21 @@ _BLOCK = 1 << 16  # elements per np.maximum call in _relu_array (256 KB of float
 _ZEROS = {}  # dtype -> a read-only block of _BLOCK zeros
 
 
+def _relu_kernel_ready(*arrays):
+    """Whether ``tinydl.kernels.activation`` takes these arrays: Numba on, all float32 and
+    C-contiguous (so their flat views are the arrays themselves). float64 (the gradient
+    checks) keeps the NumPy twins: a second specialisation would add to the first compile."""
+    if not backends.numba:
+        return False
+    for a in arrays:
+        if a.dtype != np.float32 or not a.flags.c_contiguous:
+            return False
+    return True
+
+
 def _relu_array(x):
-    """``np.maximum(x, 0)``, NaN kept, in blocks against an array of zeros for large floats.
+    """``np.maximum(x, 0)``, NaN kept: the Numba kernel for float32 (one pass, about twice as
+    fast), else its twin, large floats in blocks against an array of zeros.
 
     NumPy runs its SIMD maximum loop only when both operands are contiguous arrays; against
     the scalar 0 it takes the element-by-element loop: measured here on LeNet's first ReLU,
@@ -118,6 +132,10 @@ def _relu_array(x):
     cached block of zeros (0.06 against 0.02 ms on (64, 16, 8, 8)). Under 16k elements the
     scalar call is as fast.
     """
+    if _relu_kernel_ready(x):
+        out = np.empty(x.shape, x.dtype)
+        backends.kernel_module("activation").relu_kernel(x.reshape(-1), out.reshape(-1))
+        return out
     if x.dtype.kind != "f" or x.size < _BLOCK // 4 or not x.flags.c_contiguous:
         return np.maximum(x, 0)
     zeros = _ZEROS.get(x.dtype)
@@ -149,7 +167,13 @@ class ReLU(Function):
     def backward(ctx, g):
         # a NaN passes, as in torch; tied to the output as torch's threshold_backward(g, y, 0)
         y = ctx.output  # (a weak reference: read once)
-        return (depends_on(_gate(g, y.data <= 0, keep=False), y),)
+        grad, out = g.data, y.data
+        if not g.requires_grad and grad.shape == out.shape and _relu_kernel_ready(grad, out):
+            gx = np.empty(grad.shape, grad.dtype)  # the kernel's twin is the _gate below
+            kernel = backends.kernel_module("activation").relu_grad_kernel
+            kernel(grad.reshape(-1), out.reshape(-1), gx.reshape(-1))
+            return (depends_on(Tensor._wrap(gx), y),)
+        return (depends_on(_gate(g, out <= 0, keep=False), y),)
 
 
 def relu(x):
