@@ -42,7 +42,18 @@ def _activations():
 
     x = tinydl.Tensor(np.array([-1.0, 0.0, 2.0], np.float32), requires_grad=True)
     with tinydl.backends.flags(numba=True):
-        tinydl.relu(x).sum().backward()
+        y = tinydl.relu(x)
+        y.backward(tinydl.ones_like(y))  # (sum()'s gradient is a broadcast view: the twin's)
+
+
+def _cross_entropy():
+    """cross_entropy of float32 logits and int64 class targets, forward and backward."""
+    import tinydl
+    from tinydl.nn import functional as F
+
+    x = tinydl.Tensor(np.zeros((2, 3), np.float32), requires_grad=True)
+    with tinydl.backends.flags(numba=True):
+        F.cross_entropy(x, np.array([0, 2])).backward()
 
 
 def _nms():
@@ -80,6 +91,7 @@ GROUPS = {
     "winograd": lambda: _conv("winograd"),
     "max pooling": _pool,
     "relu": _activations,
+    "cross-entropy": _cross_entropy,
     "nms": _nms,
     "optimizers": _optimizers,
     "linear svm": _svm,

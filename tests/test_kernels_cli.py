@@ -23,10 +23,10 @@ def test_precompile_command_runs_every_group():
 
 
 def _signatures():
-    from tinydl.kernels import activation, conv, nms, pool, svm, winograd
+    from tinydl.kernels import activation, conv, loss, nms, pool, svm, winograd
 
     found = {}
-    for module in (activation, conv, nms, pool, svm, winograd):
+    for module in (activation, conv, loss, nms, pool, svm, winograd):
         for name in dir(module):
             dispatcher = getattr(module, name)
             if hasattr(dispatcher, "signatures") and hasattr(dispatcher, "py_func"):

@@ -10,6 +10,7 @@ import numbers
 
 import numpy as np
 
+from tinydl import backends
 from tinydl.autograd import Function, is_grad_enabled
 from tinydl.ops._checks import _index_array, _tensor
 from tinydl.ops._util import ShapeError, as_tensor, unbroadcast
@@ -219,6 +220,68 @@ class SoftmaxCrossEntropy(Function):
         return gx, gq, None, None, None
 
 
+class SoftmaxCrossEntropyIndex(Function):
+    """The usual classifier loss in one Numba kernel each way (``tinydl.kernels.loss``):
+    float32 logits x (N, C), int64 class targets t (N,), no class weights or smoothing.
+
+    The same loss and gradient as ``SoftmaxCrossEntropy`` with the one-hot Q that
+    ``cross_entropy`` would build (its twin: ``cross_entropy`` takes that path with Numba
+    off): 'mean' divides by the kept targets (NaN, with a zero gradient, when none is kept),
+    ignored rows add 0 and get 0. A gradient being differentiated (``create_graph``) builds
+    that Q and goes through ``SoftmaxCrossEntropyGrad``, so it stays differentiable.
+    """
+
+    retain_inputs = (0,)
+    retain_output = False
+
+    @staticmethod
+    def forward(ctx, x, t, ignore_index, reduction):
+        kernels = backends.kernel_module("loss")
+        losses, p = np.empty(x.shape[0], x.dtype), np.empty(x.shape, x.dtype)
+        kept = kernels.cross_entropy_kernel(x, t, ignore_index, losses, p)
+        if kept < 0:
+            raise ValueError(f"cross_entropy: target {int(t[-1 - kept])} is out of bounds for "
+                             f"{x.shape[1]} classes")
+        ctx.t, ctx.ignore_index, ctx.reduction, ctx.kept = t, ignore_index, reduction, kept
+        ctx.softmax = p if ctx.records else None
+        if reduction == "none":
+            return losses
+        total = float(losses.sum(dtype=np.float64))
+        if reduction == "mean":
+            total = total / kept if kept else math.nan  # torch: the mean of no target is NaN
+        return np.asarray(total, dtype=x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        x = ctx.inputs[0]
+        t, ignore_index, reduction, kept = ctx.t, ctx.ignore_index, ctx.reduction, ctx.kept
+        if is_grad_enabled():  # create_graph: the gradient as a differentiable op
+            q = _onehot_targets(x, t, ignore_index, reduction == "mean", "cross_entropy")[0]
+            return (SoftmaxCrossEntropyGrad.apply(x, q, g, 1, reduction != "none"), None, None,
+                    None)
+        if reduction == "none":
+            scale = g.data.astype(np.float64)
+        else:  # 'mean' with nothing kept: every row is ignored and gets 0 whatever the scale
+            scale = np.array([float(g.data) / (kept or 1) if reduction == "mean"
+                              else float(g.data)])
+        grad = np.empty(x.shape, x.dtype)
+        backends.kernel_module("loss").cross_entropy_grad_kernel(
+            ctx.softmax, t, ignore_index, scale, reduction == "none", grad)
+        return grad, None, None, None
+
+
+def _class_kernel_ready(x, t):
+    """Whether ``SoftmaxCrossEntropyIndex`` takes logits x (N, C) and targets t (N,): Numba on,
+    float32 C-contiguous logits of at least one row and 1 to ``MAX_CLASSES`` classes, int64
+    targets (the kernels' one specialisation; other layouts and dtypes take the twin)."""
+    return (backends.numba and x.dtype == np.float32 and t.dtype == np.int64
+            and x.shape[0] > 0 and 0 < x.shape[1] <= _MAX_CLASSES and x.data.flags.c_contiguous
+            and t.flags.c_contiguous)
+
+
+_MAX_CLASSES = 32  # measured: from 32-64 classes the twin (vectorised exp) is as fast
+
+
 def _ignore_index(value, caller):
     """A class index to skip: an int, not a bool or None (torch's nll_loss and its loss
     modules take the legacy size_average before ignore_index: ``nll_loss(x, t, w, True)`` or
@@ -287,6 +350,8 @@ def cross_entropy(input, target, reduction="mean", label_smoothing=0.0, ignore_i
         # The usual classifier loss: a one-hot Q written in place (the general branch below
         # builds it from a dozen small arrays, 70 us here for a batch of 128).
         t = _class_targets(x, target_data, "cross_entropy")
+        if _class_kernel_ready(x, t):
+            return SoftmaxCrossEntropyIndex.apply(x, t, ignore_index, reduction)
         q, kept, picks = _onehot_targets(x, t, ignore_index, reduction == "mean",
                                          "cross_entropy")
         defined = kept > 0 or reduction != "mean"
