@@ -242,7 +242,9 @@ class SoftmaxCrossEntropyIndex(Function):
         if kept < 0:
             raise ValueError(f"cross_entropy: target {int(t[-1 - kept])} is out of bounds for "
                              f"{x.shape[1]} classes")
-        ctx.t, ctx.ignore_index, ctx.reduction, ctx.kept = t, ignore_index, reduction, kept
+        # the targets as they are now: the caller may refill its label buffer before backward
+        ctx.t = t.copy() if ctx.records else None
+        ctx.ignore_index, ctx.reduction, ctx.kept = ignore_index, reduction, kept
         ctx.softmax = p if ctx.records else None
         if reduction == "none":
             return losses
