@@ -91,7 +91,7 @@ def main(argv=None):
     plt.close(fig)
 
     share = prof.total_s / prof.wall_time_s
-    print(f"\nop time is {share:.1%} of the profiled {args.clock} time (the rest: Adam's NumPy "
+    print(f"\nop time is {share:.1%} of the profiled {args.clock} time (the rest: Adam's "
           f"updates, batching, Python between ops); graph: {len(graph.nodes)} nodes, "
           f"{len(graph.edges)} edges ({engine}); files in {out}")
     return share
