@@ -10,9 +10,9 @@ caches are cold after the layers' work, the twin's forward took 90-140 us.
 The forward works in float64 (each row's max, the sum of exponentials and its log), then
 rounds the loss to float32, and the softmax after its exponentials were: within one or two
 float32 roundings of the exact values, where the twin's float32 arithmetic is within a few
-(both are torch's results within its tolerance). A row's exponentials cost one scalar ``exp`` each, slower than NumPy's
-vectorised one: with many classes the twin is faster, and ``tinydl.ops.loss`` sends logits
-of more than ``_MAX_CLASSES`` classes there.
+(both are torch's results within its tolerance). A row's exponentials cost one scalar
+``exp`` each, slower than NumPy's vectorised one: with many classes the twin is faster, and
+``tinydl.ops.loss`` sends logits of more than ``_MAX_CLASSES`` classes there.
 """
 import math
 
