@@ -130,6 +130,23 @@ def test_class_cross_entropy_leaves_other_inputs_to_the_twin(kernel_calls):
     assert not kernel_calls
 
 
+def test_class_cross_entropy_kernels_against_torch_at_large_logits(kernel_calls):
+    torch = pytest.importorskip("torch")
+    logits = np.array([[1e4, -1e4, 0], [-1e4, 1e4, 5], [3e38, 3e38, 0], [-np.inf, 0, 1],
+                       [7, 7.5, 7], [-3e38, -3e38, -3e38]], np.float32)
+    target = np.array([1, 1, 0, 2, 0, 2])
+    for reduction in ("none", "mean"):
+        ours = tinydl.Tensor(logits, requires_grad=True)
+        loss = F.cross_entropy(ours, target, reduction=reduction)
+        theirs = torch.tensor(logits, requires_grad=True)
+        expected = torch.nn.functional.cross_entropy(theirs, torch.tensor(target),
+                                                     reduction=reduction)
+        np.testing.assert_allclose(loss.data, expected.detach().numpy(), rtol=1e-6)
+        (loss.sum() if reduction == "none" else loss).backward()
+        (expected.sum() if reduction == "none" else expected).backward()
+        np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=1e-6, atol=1e-7)
+    assert kernel_calls
+
 
 def test_class_cross_entropy_backward_reads_the_targets_of_its_forward(kernel_calls):
     """A training loop that refills one label buffer before backward still gets the gradient
