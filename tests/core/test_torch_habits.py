@@ -1589,14 +1589,15 @@ def test_assigning_a_value_that_requires_grad_says_so():
      r"BatchNorm1d: momentum must be in \[0, 1\]"),                  # NaN running statistics
     (lambda x: td.nn.BatchNorm2d(3, momentum=1.5), ValueError, "BatchNorm2d: momentum must"),
     (lambda x: td.nn.BatchNorm2d(-3), ValueError,
-     "BatchNorm2d: num_features must be a non-negative int, got -3"),
-    (lambda x: td.nn.LayerNorm(-1), ValueError, "LayerNorm: normalized_shape must hold "
-     "non-negative ints"),
-    (lambda x: td.nn.RMSNorm((2, 3.5)), ValueError, "RMSNorm: normalized_shape must hold"),
-    (lambda x: td.nn.GroupNorm(0, 4), ValueError, "GroupNorm: num_groups must be a positive "
-     "int, got 0"),                                                   # was integer modulo by 0
-    (lambda x: td.nn.Embedding(-1, 3), ValueError, "Embedding: num_embeddings must be a "
-     "non-negative int"),
+     "BatchNorm2d: num_features must be non-negative, got -3"),
+    (lambda x: td.nn.LayerNorm(-1), ValueError, r"LayerNorm: normalized_shape \(-1,\): each "
+     "entry must be non-negative"),
+    (lambda x: td.nn.RMSNorm((2, 3.5)), TypeError, r"RMSNorm: normalized_shape \(2, 3.5\): "
+     "each entry must be an integer"),
+    (lambda x: td.nn.GroupNorm(0, 4), ValueError, "GroupNorm: num_groups must be positive, "
+     "got 0"),                                                        # was integer modulo by 0
+    (lambda x: td.nn.Embedding(-1, 3), ValueError, "Embedding: num_embeddings must be "
+     "non-negative"),
 ])
 def test_inputs_numpy_would_turn_into_objects_or_rows_raise(call, error, match):
     """From a sweep of bad inputs (~2,800 calls): these were accepted silently (object

@@ -423,6 +423,26 @@ def test_linear_refuses_non_integer_sizes():
         nn.Linear(2.5, 3)
 
 
+@pytest.mark.parametrize("make, match", [
+    (lambda: nn.BatchNorm1d(2.5), r"BatchNorm1d: num_features must be an integer, got 2.5"),
+    (lambda: nn.GroupNorm(2, 4.0), r"GroupNorm: num_channels must be an integer, got 4.0"),
+    (lambda: nn.LayerNorm((3, 2.5)),
+     r"LayerNorm: normalized_shape \(3, 2.5\): each entry must be an integer, got 2.5"),
+    (lambda: nn.Embedding(3, True), r"Embedding: embedding_dim must be an integer, got True"),
+])
+def test_normalisation_and_embedding_layers_refuse_non_integer_sizes(make, match):
+    """A TypeError naming the layer and the value, as torch raises one (the negative sizes:
+    tests/core/test_torch_habits.py)."""
+    with pytest.raises(TypeError, match=match):
+        make()
+
+
+def test_size_arguments_become_python_ints():
+    assert type(nn.BatchNorm2d(np.int64(3)).num_features) is int
+    assert nn.GroupNorm(np.int32(2), 4).num_groups == 2
+    assert nn.Embedding(np.int64(5), 2).weight.shape == (5, 2)
+
+
 @pytest.mark.parametrize("layer", [nn.Conv1d, nn.Conv2d, nn.ConvTranspose1d, nn.ConvTranspose2d])
 @pytest.mark.parametrize("args,match", [((0, 3, 3), "in_channels.*0"),
                                         ((2, -3, 3), "out_channels.*-3"),

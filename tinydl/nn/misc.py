@@ -1,7 +1,6 @@
 """Shape and lookup layers: ``Flatten``, ``Unflatten``, ``Embedding``, ``EmbeddingBag``,
 ``Upsample`` (and its fixed-mode ``UpsamplingNearest2d``, ``UpsamplingBilinear2d``),
 ``PixelShuffle``, ``PixelUnshuffle``, ``ChannelShuffle``, ``Unfold``, ``Fold``."""
-import numbers
 
 import numpy as np
 
@@ -9,7 +8,7 @@ from tinydl import ops
 from tinydl.nn import functional as F
 from tinydl.nn.functional.misc import _padding_row
 from tinydl.nn import init
-from tinydl.nn.module import Module, Parameter, _parameter_dtype
+from tinydl.nn.module import Module, Parameter, _check_size, _parameter_dtype
 from tinydl.tensor import _check_device
 
 
@@ -66,10 +65,8 @@ class _EmbeddingTable(Module):
         if sparse:
             raise NotImplementedError(f"{name}: sparse=True (a sparse gradient) is not "
                                       "implemented by tinydl; its gradients are dense")
-        for what, value in (("num_embeddings", num_embeddings),
-                            ("embedding_dim", embedding_dim)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-                raise ValueError(f"{name}: {what} must be a non-negative int, got {value!r}")
+        num_embeddings = _check_size(num_embeddings, name, "num_embeddings", 0)
+        embedding_dim = _check_size(embedding_dim, name, "embedding_dim", 0)
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx = _padding_row(padding_idx, num_embeddings, name)
         self.max_norm, self.norm_type = max_norm, norm_type

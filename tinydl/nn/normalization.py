@@ -11,7 +11,7 @@ import numpy as np
 
 from tinydl.nn import functional as F
 from tinydl.nn import init
-from tinydl.nn.module import Module, Parameter, _layer_input, _parameter_dtype
+from tinydl.nn.module import Module, Parameter, _check_size, _layer_input, _parameter_dtype
 from tinydl.ops._checks import _tensor
 from tinydl.tensor import Tensor
 
@@ -42,10 +42,7 @@ class _NormBase(Module):
         super().__init__()
         name = type(self).__name__
         dtype = _parameter_dtype(dtype, device, name)
-        if isinstance(num_features, bool) or not isinstance(num_features, numbers.Integral) \
-                or num_features < 0:
-            raise ValueError(f"{name}: num_features must be a non-negative int, got "
-                             f"{num_features!r}")
+        num_features = _check_size(num_features, name, "num_features", 0)
         if momentum is not None and not (isinstance(momentum, numbers.Real)
                                          and 0 <= momentum <= 1):
             # (torch does not check: momentum=nan or 1.5 made the running statistics NaN or
@@ -205,11 +202,8 @@ def _normalized_shape(normalized_shape, layer):
     if not normalized_shape:
         raise ValueError(f"{layer}: normalized_shape must be at least 1-D (one axis or "
                          "more to normalise over), got ()")
-    if not all(isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 0
-               for n in normalized_shape):
-        raise ValueError(f"{layer}: normalized_shape must hold non-negative ints, got "
-                         f"{normalized_shape}")
-    return tuple(int(n) for n in normalized_shape)
+    return tuple(_check_size(n, layer, f"normalized_shape {normalized_shape}: each entry", 0)
+                 for n in normalized_shape)
 
 
 class LayerNorm(Module):
@@ -297,9 +291,8 @@ class GroupNorm(Module):
                  dtype=None, *, bias=True):
         super().__init__()
         dtype = _parameter_dtype(dtype, device, "GroupNorm")
-        for name, value in (("num_groups", num_groups), ("num_channels", num_channels)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"GroupNorm: {name} must be a positive int, got {value!r}")
+        num_groups = _check_size(num_groups, "GroupNorm", "num_groups", 1)
+        num_channels = _check_size(num_channels, "GroupNorm", "num_channels", 1)
         if num_channels % num_groups != 0:
             raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by "
                              f"num_groups ({num_groups})")
