@@ -9,6 +9,8 @@ straddle one. The ``*_kinks`` rows put inputs exactly on the kinks (0, +-1, +-3,
 +-1e4: there the gradient is a convention, not a derivative, so those rows skip gradcheck and
 are checked against torch's gradient instead.
 """
+import warnings
+
 import numpy as np
 import pytest
 from scipy import special
@@ -392,3 +394,17 @@ def test_relu_of_large_arrays_is_numpys_maximum_blockwise(dtype, shape):
     if torch is not None:
         want = torch.relu(torch.from_numpy(x)).numpy()
         np.testing.assert_array_equal(F.relu(td.Tensor(x)).data, want)
+
+
+@pytest.mark.skipif(torch is None, reason="torch (the optional oracle) not installed")
+@pytest.mark.parametrize("name", ["hardswish", "silu", "mish"])
+def test_non_finite_inputs_give_torchs_values_and_gradients_without_warnings(name):
+    """At -inf these are -inf * 0 (NaN in torch too): the same NaN, and no NumPy
+    RuntimeWarning that torch would not print."""
+    x32 = np.array([-np.inf, np.inf, np.nan, -1e30, 1e30, 0.0], np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y, g = _value_and_grad(OURS[name], td.Tensor(x32, requires_grad=True))
+    ty, tg = _torch_value_and_grad(TORCH_OPS[name], torch.tensor(x32, requires_grad=True))
+    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-6, equal_nan=True)
+    np.testing.assert_allclose(g.data, tg.numpy(), rtol=1e-6, equal_nan=True)

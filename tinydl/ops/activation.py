@@ -380,9 +380,10 @@ class Hardswish(Function):
 
     @staticmethod
     def forward(ctx, x):
-        if x.dtype == np.float16:  # x * 6 overflows float16 from x = 10923 (65504 gave inf)
-            return (x.astype(np.float32) * np.clip(x + 3, 0, 6) / 6).astype(np.float16)
-        return x * np.clip(x + 3, 0, 6) / 6  # see Hardsigmoid
+        with np.errstate(invalid="ignore"):  # -inf * 0: NaN, as torch's (without a warning)
+            if x.dtype == np.float16:  # x * 6 overflows float16 from x = 10923 (65504: inf)
+                return (x.astype(np.float32) * np.clip(x + 3, 0, 6) / 6).astype(np.float16)
+            return x * np.clip(x + 3, 0, 6) / 6  # see Hardsigmoid
 
     @staticmethod
     def backward(ctx, g):
@@ -506,7 +507,8 @@ class SiLU(Function):
     @staticmethod
     def forward(ctx, x):
         from scipy import special
-        return (x * special.expit(x)).astype(x.dtype, copy=False)
+        with np.errstate(invalid="ignore"):  # -inf * 0: NaN, as torch's (without a warning)
+            return (x * special.expit(x)).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
@@ -528,7 +530,8 @@ class SiLUBackward(Function):
     def forward(ctx, g, x):
         from scipy import special
         s = special.expit(x)
-        return g * (s * (1 + x * (1 - s)))
+        with np.errstate(invalid="ignore"):  # at +-inf: NaN, as torch's
+            return g * (s * (1 + x * (1 - s)))
 
     @staticmethod
     def backward(ctx, gg):
@@ -552,7 +555,8 @@ class Mish(Function):
 
     @staticmethod
     def forward(ctx, x):
-        return x * np.tanh(_softplus_array(x))
+        with np.errstate(invalid="ignore"):  # -inf * 0: NaN, as torch's (without a warning)
+            return x * np.tanh(_softplus_array(x))
 
     @staticmethod
     def backward(ctx, g):
@@ -574,7 +578,8 @@ class MishBackward(Function):
     def forward(ctx, g, x):
         from scipy import special
         t = np.tanh(_softplus_array(x))
-        return g * (t + x * special.expit(x) * (1 - t * t))
+        with np.errstate(invalid="ignore"):  # at +-inf: NaN, as torch's
+            return g * (t + x * special.expit(x) * (1 - t * t))
 
     @staticmethod
     def backward(ctx, gg):
