@@ -24,12 +24,14 @@ def _random_geometry(rng):
             return g, shape, out_h, out_w
 
 
-@pytest.mark.parametrize("layout", ["channel-major", "sample-major", "sample-major + spare row"])
+@pytest.mark.parametrize("layout", ["channel-major", "channel-major + spare row",
+                                    "sample-major", "sample-major + spare row"])
 def test_im2col_and_col2im_kernels_agree_with_numpy_twins(layout):
     """Columns.fill / Columns.fold through the kernels (float32) and through the NumPy twins
-    (``tinydl.backends.numba`` off), in both GEMM layouts."""
+    (``tinydl.backends.numba`` off), in both GEMM layouts, with and without the spare row
+    (the bias's row of ones), which neither writes nor reads."""
     rng = np.random.default_rng(6)
-    sample_major, extra = layout != "channel-major", int(layout.endswith("row"))
+    sample_major, extra = layout.startswith("sample"), int(layout.endswith("row"))
     for trial in range(30):
         g, shape, out_h, out_w = _random_geometry(rng)
         n, c = shape[:2]
@@ -42,12 +44,16 @@ def test_im2col_and_col2im_kernels_agree_with_numpy_twins(layout):
                 cols.buffer[...] = np.nan  # every row entry must be written
                 cols.fill(x, g)
                 built = cols.rows.copy()
+                spare = cols.buffer[:, cols.k:] if sample_major else cols.buffer[cols.k:]
+                assert spare.shape[-2 if sample_major else 0] == extra
+                assert np.isnan(spare).all()  # left for the caller's ones
+                spare[...] = np.inf  # and never read by the fold
                 rows = cols.blocks()  # [a, b, i, j, ho, wo]; refill them with known values
                 if sample_major:
                     rows[...] = grads.reshape(c, g.kh, g.kw, n, out_h, out_w).transpose(
                         3, 0, 1, 2, 4, 5)
                 else:
-                    cols.buffer[...] = grads
+                    cols.rows[...] = grads
                 results[numba] = built, cols.fold(shape, g)
         name = f"trial {trial}: {g} {shape}"
         np.testing.assert_array_equal(results[True][0], results[False][0],

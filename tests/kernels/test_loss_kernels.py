@@ -121,12 +121,14 @@ def test_class_cross_entropy_leaves_other_inputs_to_the_twin(kernel_calls):
              (logits[:, :5], (np.arange(6) % 5).astype(np.int32), {}),  # int32 targets
              (logits[:, :5], np.arange(6) % 5, {"label_smoothing": 0.1}),
              (logits[:, :5], np.arange(6) % 5, {"weight": np.ones(5)}),
-             (np.zeros((0, 5), np.float32), np.zeros(0, np.int64), {"reduction": "sum"})]
-    for x, t, options in cases:
-        F.cross_entropy(tinydl.Tensor(x, requires_grad=True), t, **options).backward()
-    # a transposed (not C-contiguous) view of logits
-    base = tinydl.Tensor(logits[:5, :6].T.copy(), requires_grad=True)
-    F.cross_entropy(base.T, np.arange(5)).backward()
+             (np.zeros((0, 5), np.float32), np.zeros(0, np.int64), {"reduction": "sum"}),
+             (logits[:, :5], np.arange(6) % 5, {"ignore_index": 2 ** 63})]  # no int64
+    with tinydl.backends.flags(numba=True):  # (also where TINYDL_NUMBA=0 turned it off)
+        for x, t, options in cases:
+            F.cross_entropy(tinydl.Tensor(x, requires_grad=True), t, **options).backward()
+        # a transposed (not C-contiguous) view of logits
+        base = tinydl.Tensor(logits[:5, :6].T.copy(), requires_grad=True)
+        F.cross_entropy(base.T, np.arange(5)).backward()
     assert not kernel_calls
 
 
@@ -137,12 +139,13 @@ def test_class_cross_entropy_kernels_against_torch_at_large_logits(kernel_calls)
     target = np.array([1, 1, 0, 2, 0, 2])
     for reduction in ("none", "mean"):
         ours = tinydl.Tensor(logits, requires_grad=True)
-        loss = F.cross_entropy(ours, target, reduction=reduction)
+        with tinydl.backends.flags(numba=True):  # (also where TINYDL_NUMBA=0 turned it off)
+            loss = F.cross_entropy(ours, target, reduction=reduction)
+            (loss.sum() if reduction == "none" else loss).backward()
         theirs = torch.tensor(logits, requires_grad=True)
         expected = torch.nn.functional.cross_entropy(theirs, torch.tensor(target),
                                                      reduction=reduction)
         np.testing.assert_allclose(loss.data, expected.detach().numpy(), rtol=1e-6)
-        (loss.sum() if reduction == "none" else loss).backward()
         (expected.sum() if reduction == "none" else expected).backward()
         np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=1e-6, atol=1e-7)
     assert kernel_calls

@@ -429,6 +429,10 @@ def test_linear_refuses_non_integer_sizes():
     (lambda: nn.LayerNorm((3, 2.5)),
      r"LayerNorm: normalized_shape \(3, 2.5\): each entry must be an integer, got 2.5"),
     (lambda: nn.Embedding(3, True), r"Embedding: embedding_dim must be an integer, got True"),
+    (lambda: nn.LayerNorm(True), r"LayerNorm: normalized_shape \(True,\): each entry must be an "
+                                 "integer, got True"),  # was normalized_shape (1,)
+    (lambda: nn.LayerNorm(2.5), r"LayerNorm: normalized_shape \(2.5,\): each entry must be an "
+                                "integer"),  # was 'float' object is not iterable
 ])
 def test_normalisation_and_embedding_layers_refuse_non_integer_sizes(make, match):
     """A TypeError naming the layer and the value, as torch raises one (the negative sizes:

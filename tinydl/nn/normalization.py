@@ -196,8 +196,8 @@ class InstanceNorm3d(_InstanceNorm):
 
 def _normalized_shape(normalized_shape, layer):
     """A layer's ``normalized_shape`` (an int or a sequence of ints) as a non-empty tuple."""
-    if isinstance(normalized_shape, numbers.Integral):
-        normalized_shape = (int(normalized_shape),)
+    if isinstance(normalized_shape, (numbers.Number, np.generic)):  # one size (2.5, True too:
+        normalized_shape = (normalized_shape,)  # _check_size below names them)
     normalized_shape = tuple(normalized_shape)
     if not normalized_shape:
         raise ValueError(f"{layer}: normalized_shape must be at least 1-D (one axis or "

@@ -272,13 +272,14 @@ class SoftmaxCrossEntropyIndex(Function):
         return grad, None, None, None
 
 
-def _class_kernel_ready(x, t):
+def _class_kernel_ready(x, t, ignore_index):
     """Whether ``SoftmaxCrossEntropyIndex`` takes logits x (N, C) and targets t (N,): Numba on,
-    float32 C-contiguous logits of at least one row and 1 to ``MAX_CLASSES`` classes, int64
-    targets (the kernels' one specialisation; other layouts and dtypes take the twin)."""
+    float32 C-contiguous logits of at least one row and 1 to ``_MAX_CLASSES`` classes, int64
+    targets and an ``ignore_index`` an int64 holds (the kernels' one specialisation; other
+    layouts, dtypes and values take the twin)."""
     return (backends.numba and x.dtype == np.float32 and t.dtype == np.int64
             and x.shape[0] > 0 and 0 < x.shape[1] <= _MAX_CLASSES and x.data.flags.c_contiguous
-            and t.flags.c_contiguous)
+            and t.flags.c_contiguous and -2 ** 63 <= ignore_index < 2 ** 63)
 
 
 _MAX_CLASSES = 32  # measured: from 32-64 classes the twin (vectorised exp) is as fast
@@ -352,7 +353,7 @@ def cross_entropy(input, target, reduction="mean", label_smoothing=0.0, ignore_i
         # The usual classifier loss: a one-hot Q written in place (the general branch below
         # builds it from a dozen small arrays, 70 us here for a batch of 128).
         t = _class_targets(x, target_data, "cross_entropy")
-        if _class_kernel_ready(x, t):
+        if _class_kernel_ready(x, t, ignore_index):
             return SoftmaxCrossEntropyIndex.apply(x, t, ignore_index, reduction)
         q, kept, picks = _onehot_targets(x, t, ignore_index, reduction == "mean",
                                          "cross_entropy")
