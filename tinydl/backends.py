@@ -109,6 +109,20 @@ def kernel_module(name):
     return importlib.import_module(f"tinydl.kernels.{name}")
 
 
+def flat_kernel_takes(dtypes, first, *others):
+    """Whether a Numba kernel that walks flat views can take these arrays: Numba on, the first
+    array's dtype one of ``dtypes`` and every array of that dtype and C-contiguous (so that
+    its flat view is the array itself). A plain loop: the optimizers ask for every parameter
+    at every step (a generator cost 3 us there)."""
+    dtype = first.dtype
+    if not (numba and dtype in dtypes and first.flags.c_contiguous):
+        return False
+    for a in others:
+        if a.dtype != dtype or not a.flags.c_contiguous:
+            return False
+    return True
+
+
 def settings():
     """The current value of every setting, as a dict."""
     return {name: globals()[name] for name in _CHECKS}

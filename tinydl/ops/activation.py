@@ -110,16 +110,10 @@ _BLOCK = 1 << 16  # elements per np.maximum call in _relu_array (256 KB of float
 _ZEROS = {}  # dtype -> a read-only block of _BLOCK zeros
 
 
-def _relu_kernel_ready(*arrays):
-    """Whether ``tinydl.kernels.activation`` takes these arrays: Numba on, all float32 and
-    C-contiguous (so their flat views are the arrays themselves). float64 (the gradient
-    checks) keeps the NumPy twins: a second specialisation would add to the first compile."""
-    if not backends.numba:
-        return False
-    for a in arrays:
-        if a.dtype != np.float32 or not a.flags.c_contiguous:
-            return False
-    return True
+# What the ReLU kernels of ``tinydl.kernels.activation`` take: float32 only; float64 (the
+# gradient checks) keeps the NumPy twins, as a second specialisation would add to the first
+# compile.
+_RELU_KERNEL_DTYPES = (np.float32,)
 
 
 def _relu_array(x):
@@ -132,7 +126,7 @@ def _relu_array(x):
     cached block of zeros (0.06 against 0.02 ms on (64, 16, 8, 8)). Under 16k elements the
     scalar call is as fast.
     """
-    if _relu_kernel_ready(x):
+    if backends.flat_kernel_takes(_RELU_KERNEL_DTYPES, x):
         out = np.empty(x.shape, x.dtype)
         backends.kernel_module("activation").relu_kernel(x.reshape(-1), out.reshape(-1))
         return out
@@ -168,7 +162,8 @@ class ReLU(Function):
         # a NaN passes, as in torch; tied to the output as torch's threshold_backward(g, y, 0)
         y = ctx.output  # (a weak reference: read once)
         grad, out = g.data, y.data
-        if not g.requires_grad and grad.shape == out.shape and _relu_kernel_ready(grad, out):
+        if (not g.requires_grad and grad.shape == out.shape
+                and backends.flat_kernel_takes(_RELU_KERNEL_DTYPES, grad, out)):
             gx = np.empty(grad.shape, grad.dtype)  # the kernel's twin is the _gate below
             kernel = backends.kernel_module("activation").relu_grad_kernel
             kernel(grad.reshape(-1), out.reshape(-1), gx.reshape(-1))

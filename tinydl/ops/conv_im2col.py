@@ -140,10 +140,10 @@ class Columns:
         out[...] = conv.crop(padded, geom, height, width)
 
     @classmethod
-    def of(cls, x, geom, out_h, out_w, sample_major):
-        """New columns of x (N, C, H, W), filled."""
+    def of(cls, x, geom, out_h, out_w, sample_major, extra=0):
+        """New columns of x (N, C, H, W), filled (the ``extra`` spare rows left as they are)."""
         n, c = x.shape[:2]
-        return cls(n, c, geom, out_h, out_w, x.dtype, sample_major).fill(x, geom)
+        return cls(n, c, geom, out_h, out_w, x.dtype, sample_major, extra).fill(x, geom)
 
     @property
     def saved_nbytes(self):
@@ -388,8 +388,7 @@ class ChannelMajor:
         # (64, 6, 12, 12) -> 16 layer: 51 -> 25 us for the forward's bias and transpose, and
         # 37 us of the backward's sum over g).
         ones = int(b is not None and groups == 1)
-        cols = Columns(n, x.shape[1], geom, out_h, out_w, x.dtype, False, extra=ones)
-        cols.fill(x, geom)
+        cols = Columns.of(x, geom, out_h, out_w, False, extra=ones)
         if ones:
             cols.buffer[cols.k] = 1
         w2 = _weight_rows(w, b if ones else None, dtype)

@@ -451,14 +451,7 @@ def _kernel_ready(param, *others):
     """Whether the one-pass Numba kernels of ``tinydl.kernels.optim`` can update ``param``
     and its companions (gradient, state arrays) in place: Numba on, float32 or float64, one
     dtype for all, all C-contiguous (so their flat views are the arrays themselves)."""
-    # A plain loop: it runs for every parameter at every step (generators cost 3 us here).
-    dtype = param.dtype
-    if not (backends.numba and dtype in _KERNEL_DTYPES and param.flags.c_contiguous):
-        return False
-    for a in others:
-        if a.dtype != dtype or not a.flags.c_contiguous:
-            return False
-    return True
+    return backends.flat_kernel_takes(_KERNEL_DTYPES, param, *others)
 
 
 def _lerp_weight(weight, dtype):
