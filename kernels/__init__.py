@@ -5,7 +5,7 @@ source, or under ``NUMBA_CACHE_DIR``), so only the first run of a process that u
 for it. That first compile is announced with one line on stderr, printed once per process
 and only when something really compiles (a cache hit is silent)::
 
-    tinydl: compiling Numba kernels once, about 8 s; cached afterwards (...)
+    tinydl: compiling Numba kernels once, about 6-12 s; cached afterwards (...)
 
 ``python -m tinydl.kernels --precompile`` compiles every kernel the ops use ahead of time
 (after installing, or in a container build), so that no later run waits.
@@ -22,9 +22,10 @@ kernels' own compile (one process, interleaved rounds), 2-3% off a whole cold
 import sys
 
 # Measured: the cold compile of every kernel (``--precompile`` with an empty NUMBA_CACHE_DIR,
-# Python's start and the imports included) took 6-7 CPU seconds on a 2-core machine
-# (December 2026), depending on its load; a script compiles only the kernels it uses.
-COLD_COMPILE_SECONDS = 8
+# Python's start and the imports included) took 6-7 CPU seconds on a 2-core Intel Xeon VM and
+# 9-11 on a 2-core AMD EPYC VM (December 2026, idle to lightly loaded); LLVM's share of it
+# runs slower on the second. A script compiles only the kernels it uses.
+COLD_COMPILE_SECONDS = "6-12"
 
 _announced = False
 
