@@ -71,6 +71,12 @@ def test_labels_and_pos_label():
     assert roc_auc_score([-1, -1, 1, 1], [0.1, 0.4, 0.35, 0.8]) == 0.75
     with pytest.raises(ValueError, match="pass pos_label"):
         roc_auc_score(y, s)
+    # A pos_label not among the labels is named (it read as 'only negative samples').
+    with pytest.raises(ValueError, match=r"roc_auc_score: pos_label=7 is not among y_true's "
+                                         r"labels \[0, 1\]"):
+        roc_auc_score([0, 1, 1], [0.1, 0.2, 0.35], pos_label=7)
+    with pytest.raises(ValueError, match="roc_curve: pos_label='Spam'"):
+        roc_curve(y, s, pos_label="Spam")
 
 
 def test_errors():

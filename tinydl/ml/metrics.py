@@ -35,6 +35,10 @@ def _check_binary(y_true, y_score, pos_label, where):
             raise ValueError(f"{where}: labels {classes.tolist()} are not {{0, 1}} or "
                              "{-1, 1}; pass pos_label")
         pos_label = 1
+    elif classes.size and pos_label not in classes.tolist():
+        # Else every sample reads as negative, and the message would blame the data.
+        raise ValueError(f"{where}: pos_label={pos_label!r} is not among y_true's labels "
+                         f"{classes.tolist()}")
     return y_true == pos_label, y_score
 
 
