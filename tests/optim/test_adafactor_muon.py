@@ -105,6 +105,12 @@ def test_adafactor_matches_torch(kw, monkeypatch):
     assert_paths_close(ours, theirs, rtol=1e-12, atol=1e-15, what=f"Adafactor{kw}")
 
 
+# Muon's Newton-Schulz steps are matrix products, which torch (MKL) and NumPy (OpenBLAS)
+# round differently, and by how much depends on the CPU's kernels: on an AMD EPYC host an entry
+# of 2.3e-4 (among entries of 0.2-0.7) differed from torch's by 2.2e-15 after the 20 steps of
+# the param-groups test (its relative error 1e-11); on an Intel Xeon host it was within 1e-15.
+MUON_ATOL = 1e-13
+
 MUON_CASES = [
     dict(),
     dict(lr=0.05, momentum=0.9, nesterov=False, adjust_lr_fn="match_rms_adamw"),
@@ -118,7 +124,7 @@ def test_muon_matches_torch_in_float64(kw, monkeypatch, float64_newton_schulz):
     shapes(monkeypatch, MUON_SHAPES)
     ours = tinydl_trajectory(lambda ps: optim.Muon(ps, **kw), STEPS)
     theirs = torch_trajectory(torch, lambda ps: torch.optim.Muon(ps, **kw), STEPS)
-    assert_paths_close(ours, theirs, rtol=1e-12, atol=1e-15, what=f"Muon{kw}")
+    assert_paths_close(ours, theirs, rtol=1e-12, atol=MUON_ATOL, what=f"Muon{kw}")
 
 
 def test_muon_stays_close_to_torchs_bfloat16_iteration(monkeypatch):
@@ -146,7 +152,8 @@ def test_param_groups_and_scheduler_match_torch(name, monkeypatch, float64_newto
                              make_scheduler=make_scheduler(optim))
     theirs = torch_trajectory(torch, lambda ps: getattr(torch.optim, name)(groups(ps), lr=0.2),
                               STEPS, make_scheduler=make_scheduler(torch.optim))
-    assert_paths_close(ours, theirs, rtol=1e-12, atol=1e-15, what=f"{name} groups + StepLR")
+    assert_paths_close(ours, theirs, rtol=1e-12, atol=MUON_ATOL if name == "Muon" else 1e-15,
+                       what=f"{name} groups + StepLR")
 
 
 STATE_CASES = [("Adafactor", dict(lr=0.05, weight_decay=0.01), ADAFACTOR_SHAPES),
