@@ -5,8 +5,8 @@ The core: ``Tensor`` (tinydl/tensor.py), the reverse-mode engine and ``Function`
 Around it: ``tinydl.nn``, ``tinydl.optim``, ``tinydl.data``, ``tinydl.vision``, ``tinydl.gan``
 and ``tinydl.ml``.
 """
-from tinydl.tensor import (DeviceError, Tensor, bool_, float16, float32, float64, int32,  # isort: skip
-                           int64)
+from tinydl.tensor import (DeviceError, Tensor, bool_, float16, float32, float64, int8,  # isort: skip
+                           int16, int32, int64, uint8)
 from tinydl import random
 from tinydl.autograd import (Function, enable_grad, grad, inference_mode, is_grad_enabled,
                              no_grad, set_grad_enabled)
@@ -39,9 +39,17 @@ _SUBPACKAGES += ("special",)  # torch.special's names (tinydl/special.py)
 _SUBPACKAGES += ("utils",)  # torch.utils's: tinydl.utils.checkpoint
 
 
+# torch's one-word dtype names (torch.bool, torch.long...). Served by __getattr__ rather than
+# defined here, so that ``from tinydl import *`` does not shadow Python's bool, float and int.
+_TORCH_DTYPE_WORDS = {"bool": bool_, "half": float16, "float": float32, "double": float64,
+                      "short": int16, "int": int32, "long": int64}
+
+
 def __getattr__(name):
     # Subpackages load on first use (``tinydl.nn``), so ``import tinydl`` stays light.
     if name in _SUBPACKAGES:
         import importlib
         return importlib.import_module(f"tinydl.{name}")
+    if name in _TORCH_DTYPE_WORDS:
+        return _TORCH_DTYPE_WORDS[name]
     raise AttributeError(f"module 'tinydl' has no attribute {name!r}")

@@ -33,6 +33,9 @@ float64 = np.float64
 int32 = np.int32
 int64 = np.int64
 bool_ = np.bool_
+uint8 = np.uint8
+int8 = np.int8
+int16 = np.int16
 
 _DEFAULT_FLOAT = np.float32
 
@@ -121,6 +124,11 @@ def _describe(data):
     """A short description of a value for error messages."""
     text = repr(data)
     return f"{type(data).__name__} {text[:60]}{'...' if len(text) > 60 else ''}"
+
+
+def _is_flag(value):
+    """Whether ``value`` is a bool (Python's or NumPy's): what a requires_grad may be."""
+    return value is True or value is False or isinstance(value, np.bool_)
 
 
 class _Size(int):
@@ -222,9 +230,17 @@ class Tensor:
         self._vc = None
         self._hooks = None
         self._requires_grad = False
-        if requires_grad:
-            self._check_requires_grad(True, "Tensor")
-            self._requires_grad = True
+        if requires_grad is not False:
+            if not _is_flag(requires_grad):
+                # torch.Tensor(2, 3)'s sizes would land here: refuse (torch does too) rather
+                # than make a 0-d tensor that requires grad from Tensor(2.5, 1).
+                raise TypeError(
+                    f"Tensor: requires_grad must be a bool, got {_describe(requires_grad)}; "
+                    f"the arguments are (data, requires_grad, dtype), as torch.tensor's. For a "
+                    f"new tensor of a given shape use tinydl.empty / zeros(*sizes)")
+            if requires_grad:
+                self._check_requires_grad(True, "Tensor")
+                self._requires_grad = True
 
     @classmethod
     def _wrap(cls, data, requires_grad=False):
@@ -309,6 +325,9 @@ class Tensor:
     # Ops read them on every call: their getters are C (attrgetter), a third of the cost of
     # a Python getter. Autograd writes the slots behind them directly.
     def _set_requires_grad(self, requires_grad, name="requires_grad"):
+        if not _is_flag(requires_grad):
+            raise TypeError(f"{name}: requires_grad must be a bool, got "
+                            f"{_describe(requires_grad)}")
         self._check_requires_grad(requires_grad, name)
         if bool(requires_grad) != self._requires_grad and self._ctx is None:
             _autograd.note_requires_grad(self, bool(requires_grad))
@@ -780,11 +799,16 @@ class Tensor:
             raise RuntimeError(f"__setitem__: {what} is not differentiable in tinydl; build "
                                "the result out of place (e.g. with tinydl.where or "
                                "concatenate) or assign under tinydl.no_grad()")
-        value = value.data if isinstance(value, Tensor) else value
+        value = given = value.data if isinstance(value, Tensor) else value
         try:
+            if value is None or type(value) in (list, tuple):
+                value = np.asarray(value)
+                if value.dtype == object:  # NumPy writes None as NaN into a float tensor
+                    raise TypeError("None, or a list holding something other than numbers, "
+                                    "has no value to store")
             self.data[_ops.index.numpy_index(index)] = value
         except (ValueError, TypeError, IndexError) as err:
-            raise type(err)(f"__setitem__: cannot assign {_describe(value)} to index {index!r} "
+            raise type(err)(f"__setitem__: cannot assign {_describe(given)} to index {index!r} "
                             f"of a tensor of shape {self.shape} and dtype {self.dtype}: "
                             f"{err}") from None
         _autograd.bump_version(self)
@@ -1119,17 +1143,26 @@ class Tensor:
     def copy_(self, src):
         """Overwrite with ``src`` (broadcast to this shape, cast to this dtype), in place."""
         shape, dtype = self.shape, self.dtype
+        if not isinstance(src, Tensor):
+            src = np.asarray(src)
+            if src.dtype == object:  # None (NumPy would write NaN), a ragged list...
+                raise TypeError(f"copy_: the source must be a Tensor, an array or numbers, "
+                                f"got {_describe(src.item() if src.ndim == 0 else src)}")
         try:
-            np.broadcast_shapes(np.shape(src), shape)
+            fits = np.broadcast_shapes(np.shape(src), shape) == shape
         except ValueError:
+            fits = False
+        if not fits:  # (2, 1) into (1, 3) broadcasts, but to (2, 3)
             raise RuntimeError(f"copy_: a source of shape {np.shape(src)} cannot be broadcast "
-                               f"to this tensor's shape {shape}") from None
-        source = src if isinstance(src, Tensor) else Tensor._wrap(np.asarray(src))
+                               f"to this tensor's shape {shape}")
+        source = src if isinstance(src, Tensor) else Tensor._wrap(src)
         if not source.requires_grad:  # a constant: as fill_ (a recorded tensor's node gives
             # its old value a zero gradient; through _inplace, it had no node at all)
             return self._fill_with("copy_", source.data)
+        # where(True, ...): the old value gets a zero gradient here too (as in torch), not None.
         return self._inplace(
-            "copy_", lambda _, s: _ops.broadcast_to(_ops.astype(s, dtype), shape), source)
+            "copy_", lambda old, s: _ops.where(True, _ops.broadcast_to(_ops.astype(s, dtype),
+                                                                       shape), old), source)
 
     def _fill_with(self, op, values):
         """Overwrite with constant ``values`` in place (zero_, fill_, normal_, uniform_)."""
@@ -1156,7 +1189,13 @@ class Tensor:
                 value = _ops.astype(value, self.dtype)
                 return self._inplace("fill_", lambda s, v: _ops.where(True, v, s), value)
             value = value.item()
-        if isinstance(value, (numbers.Number, np.generic)) and not isinstance(value, complex):
+        if isinstance(value, np.ndarray) and value.ndim == 0:
+            value = value[()]
+        if not isinstance(value, (numbers.Number, np.generic)) or isinstance(value, str):
+            # None would fill NaN (NumPy's cast), a list broadcast: torch takes neither.
+            raise TypeError(f"fill_: the value must be a number or a 0-d tensor (as in "
+                            f"torch), got {_describe(value)}")
+        if not isinstance(value, complex):
             from tinydl.ops._checks import _check_fill_fits
             _check_fill_fits(value, self.dtype, "fill_")  # int8 300 wrapped to 44, NaN to 0
         return self._fill_with("fill_", value)

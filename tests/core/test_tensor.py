@@ -180,7 +180,9 @@ def test_requires_grad_assignment_is_checked_as_requires_grad_():
         i.requires_grad = True
     i.requires_grad = False
     leaf = td.tensor([1.0])
-    leaf.requires_grad = 1
+    with pytest.raises(TypeError, match="requires_grad: requires_grad must be a bool, got int"):
+        leaf.requires_grad = 1  # as torch (RuntimeError there): a bool only
+    leaf.requires_grad = np.bool_(True)
     assert leaf.requires_grad is True
 
 

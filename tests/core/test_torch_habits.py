@@ -1672,3 +1672,113 @@ def test_softmax_methods_take_torchs_dtype():
     (y.sum() + z.sum()).backward()
     assert x.grad.dtype == np.float32
     np.testing.assert_allclose(x.grad.numpy(), 1 - 3 * y.numpy(), rtol=1e-6)
+
+
+# ================================================== None and sizes where values are expected
+@pytest.mark.parametrize("write", [
+    lambda x: x.__setitem__(0, None),
+    lambda x: x.__setitem__(slice(1, None), [None, 2.0]),
+    lambda x: x.fill_(None),
+    lambda x: x.copy_(None),
+    lambda x: x.masked_fill_(x > 0, None),
+])
+def test_none_is_not_written_as_nan(write):
+    """NumPy stores None as NaN in a float array; torch raises. An unset Optional became NaN
+    with no message and spread into the loss."""
+    x = td.tensor([1.0, 2.0, 3.0])
+    with pytest.raises(TypeError, match=r"^(__setitem__|fill_|copy_|masked_fill)"):
+        write(x)
+    assert x.tolist() == [1.0, 2.0, 3.0]
+
+
+def test_fill_takes_a_number_or_a_0d_value_only():
+    x = td.zeros(3)
+    with pytest.raises(TypeError, match=r"fill_: the value must be a number or a 0-d tensor"):
+        x.fill_([1.0, 2.0, 3.0])  # torch: TypeError; NumPy would broadcast it
+    assert x.fill_(np.array(2.5)).tolist() == [2.5] * 3
+    assert x.fill_(np.float32(1.5)).tolist() == [1.5] * 3
+
+
+def test_lists_of_numbers_and_tensors_still_assign():
+    x = td.zeros(4)
+    x[:2] = [1, 2]
+    x[2:] = (td.tensor(7.0), td.tensor(8.0))
+    assert x.tolist() == [1.0, 2.0, 7.0, 8.0]
+
+
+@pytest.mark.parametrize("args", [(3,), (2.5, 1), (2, 3)])
+def test_torch_tensor_sizes_habit(args):
+    """torch.Tensor(2, 3) makes an uninitialised (2, 3) tensor; tinydl's Tensor takes
+    (data, requires_grad, dtype) as torch.tensor does. A size in requires_grad's place made
+    Tensor(2.5, 1) a 0-d tensor that required grad; it now raises (torch: requires_grad must
+    be bool). One size alone is data: a 0-d tensor, as torch.tensor(3)."""
+    if len(args) == 1:
+        assert td.Tensor(*args).shape == ()
+        return
+    with pytest.raises(TypeError, match=r"Tensor: requires_grad must be a bool, got int .*"
+                                        r"tinydl\.empty / zeros\(\*sizes\)"):
+        td.Tensor(*args)
+
+
+@pytest.mark.parametrize("set_flag", [
+    lambda x: x.requires_grad_(1),
+    lambda x: setattr(x, "requires_grad", 1),
+    lambda x: td.tensor(2.0, requires_grad=None),
+])
+def test_requires_grad_must_be_a_bool(set_flag):
+    with pytest.raises(TypeError, match="requires_grad must be a bool"):
+        set_flag(td.zeros(2))
+    assert td.tensor(2.0, requires_grad=np.bool_(True)).requires_grad  # NumPy's bool is one
+
+
+def test_copy_of_a_source_that_requires_grad_gives_the_old_value_zero_gradient():
+    # As torch, and as copy_ of a constant does: None made optimizers skip the step.
+    x = td.tensor([1.0, 2.0], requires_grad=True)
+    s = td.tensor([5.0, 6.0], requires_grad=True)
+    y = x * 1
+    y.copy_(s)
+    (y * td.tensor([2.0, 3.0])).sum().backward()
+    assert x.grad.tolist() == [0.0, 0.0] and s.grad.tolist() == [2.0, 3.0]
+
+
+def test_copy_of_a_source_that_broadcasts_past_the_shape_is_named():
+    with pytest.raises(RuntimeError, match=r"copy_: a source of shape \(2, 1\) cannot be "
+                                           r"broadcast to this tensor's shape \(1, 3\)"):
+        td.zeros(1, 3).copy_(td.tensor([[4.0], [5.0]]))
+
+
+@pytest.mark.parametrize("expr, op", [
+    (lambda x: x + None, "add"),
+    (lambda x: x * "2", "multiply"),
+    (lambda x: x.add_(None), "add"),
+])
+def test_non_numeric_operands_name_the_op(expr, op):
+    with pytest.raises(TypeError, match=rf"^{op}: unsupported operands \(an array of float32 "
+                                        rf"and (NoneType|str)\)"):
+        expr(td.zeros(3))
+
+
+def test_max_over_dim_refuses_a_0d_integer_tensor_index():
+    x = td.tensor([[0.1, 0.9], [0.8, 0.2]])
+    with pytest.raises(TypeError, match=r"indices = x\.argmax\(1\)"):
+        x.max(1)[td.tensor(1)]  # torch: the indices
+    assert x.max(1)[1:].tolist() == [np.float32(0.8)]  # a slice of the values works (documented)
+
+
+def test_transpose_function_takes_torch_two_dims():
+    x = td.zeros(2, 3, 4)
+    assert td.transpose(x, 0, 1).shape == (3, 2, 4)  # NumPy's function raises on this
+    assert td.transpose(x, dim0=-1, dim1=0).shape == (4, 3, 2)
+    assert td.transpose(x).shape == (4, 3, 2) and td.transpose(x, (1, 0, 2)).shape == (3, 2, 4)
+    with pytest.raises(TypeError, match="transpose: torch's dim0 needs dim1"):
+        td.transpose(x, dim0=1)
+
+
+def test_torch_dtype_words():
+    assert td.bool is np.bool_ and td.long is np.int64 and td.float is np.float32
+    assert td.double is np.float64 and td.half is np.float16 and td.int is np.int32
+    assert td.tensor([1, 0]).to(td.bool).dtype == np.bool_
+    assert td.zeros(2, dtype=td.uint8).dtype == np.uint8
+    names = {}
+    exec("from tinydl import *", names)  # Python's bool, float and int stay Python's
+    assert "bool" not in names and "float" not in names and "int" not in names

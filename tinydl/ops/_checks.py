@@ -86,6 +86,10 @@ def as_1d(op, two_d):
 def _check_fill_fits(value, dtype, caller):
     """torch's check: a fill that the input's dtype cannot hold (uint8 -1 would wrap to 255,
     float32 1e40 become inf) is an error, not a silently different value."""
+    if value is None or isinstance(value, (str, bytes)):
+        # NumPy would store None as NaN (float) or fail inside with float()'s message.
+        raise TypeError(f"{caller}: the fill value must be a number or a 0-d tensor, got "
+                        f"{type(value).__name__} {value!r}")
     if dtype.kind == "b":
         return
     number = float(value)

@@ -21,6 +21,12 @@ from tinydl.ops._util import (DEFAULT_FLOAT, DtypeError, ShapeError, as_number, 
 from tinydl.tensor import Tensor
 
 
+def _operand(value):
+    """An operand as an error message names it: an array's dtype, else its type."""
+    dtype = getattr(value, "dtype", None)
+    return f"an array of {dtype}" if dtype is not None else type(value).__name__
+
+
 def _binary(op, fn, a, b):
     try:
         if (type(b) in _PYTHON_NUMBERS and getattr(a, "dtype", None) == np.float16
@@ -31,6 +37,9 @@ def _binary(op, fn, a, b):
         raise OverflowError(f"{op}: {err}: the number must fit the tensor's dtype (torch "
                             "wraps it around in + and *); cast the tensor to a wider dtype "
                             "first, e.g. .long()") from None
+    except TypeError as err:  # None, a string...: Python's or NumPy's words, without the op
+        raise TypeError(f"{op}: unsupported operands ({_operand(a)} and {_operand(b)}): "
+                        f"{err}") from None
     except ValueError as err:
         check_broadcast(op, a, b)
         if "negative integer powers" in str(err):  # not a shape problem: NumPy's message

@@ -178,8 +178,11 @@ class ValuesOnly(Tensor):
         self._refuse("no len() of")
 
     def __getitem__(self, index):
-        if isinstance(index, (int, np.integer)) and not isinstance(index, (bool, np.bool_)):
-            self._refuse(f"cannot take [{index}] of")
+        one = index.data if isinstance(index, Tensor) else index
+        if isinstance(one, np.ndarray) and one.ndim == 0:  # out.max(1)[torch.tensor(1)]
+            one = one[()]
+        if isinstance(one, (int, np.integer)) and not isinstance(one, (bool, np.bool_)):
+            self._refuse(f"cannot take [{index!r}] of")
         return Tensor.__getitem__(self, index)
 
     @property

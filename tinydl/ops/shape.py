@@ -85,8 +85,20 @@ class Transpose(Function):
         return (g.transpose(tuple(np.argsort(ctx.axes))),)
 
 
-def transpose(x, axes=None):
-    """Permute axes (reverse them when ``axes`` is None)."""
+def transpose(x, axes=None, dim1=None, *, dim0=None):
+    """Permute axes (reverse them when ``axes`` is None), as NumPy's function. torch's
+    ``transpose(x, dim0, dim1)`` (two dims, positional or by name) swaps those two axes, as
+    the method ``x.transpose(0, 1)`` does (NumPy's raises there)."""
+    if dim0 is not None:
+        if axes is not None:
+            raise TypeError("transpose: got both axes and torch's dim0")
+        axes = dim0
+    if dim1 is not None:
+        if axes is None:
+            raise TypeError("transpose: torch's dim1 needs dim0 (the two dims to swap)")
+        return swapaxes(x, axes, dim1)
+    if dim0 is not None:
+        raise TypeError("transpose: torch's dim0 needs dim1 (the two dims to swap)")
     return Transpose.apply(as_tensor(x), axes=None if axes is None else tuple(axes))
 
 
