@@ -56,3 +56,19 @@ def test_bad_arguments():
         random_search(lambda: 0, {"a": 1}, 0)
     with pytest.raises(ValueError, match="score"):
         random_search(lambda a: {"loss": 1}, {"a": choice([1])}, 1)
+
+
+def test_returned_figures_cannot_replace_the_sampled_configuration():
+    """A train_fn returning its final (scheduled) lr under 'lr' replaced the sampled lr in
+    the table, which then reported a configuration never trained."""
+    space = {"lr": log_uniform(1e-4, 1e-1)}
+    with pytest.raises(ValueError, match=r"random_search: train_fn returned \['lr'\], which "
+                                         r"name hyper-parameters .*'final_lr'"):
+        random_search(lambda lr: {"score": 1.0, "lr": 123}, space, n_trials=2, seed=0)
+    with pytest.raises(ValueError, match=r"train_fn returned \['trial'\]"):
+        random_search(lambda lr: {"score": 1.0, "trial": 5}, space, n_trials=1, seed=0)
+    with pytest.raises(ValueError, match="a hyper-parameter cannot be named 'trial' or 'score'"):
+        random_search(lambda score: score, {"score": uniform(0, 1)}, n_trials=1, seed=0)
+    table = random_search(lambda lr: {"score": -lr, "final_lr": lr / 10}, space, n_trials=3,
+                          seed=0)
+    assert all(row["final_lr"] == pytest.approx(row["lr"] / 10) for row in table)

@@ -96,6 +96,9 @@ def random_search(train_fn, space, n_trials, seed=None, mode="max"):
         raise ValueError(f"random_search: mode must be 'max' or 'min', got {mode!r}")
     if not isinstance(space, dict) or not space:
         raise ValueError("random_search: space must be a non-empty dict of name -> distribution")
+    if {"trial", "score"} & set(space):  # the table's own columns: one would hide the other
+        raise ValueError(f"random_search: a hyper-parameter cannot be named 'trial' or "
+                         f"'score' (the table's columns), got {sorted(space)}")
     rng = seeded(seed)  # None: tinydl's generator, so manual_seed fixes the draws
     trials = []
     for t in range(int(n_trials)):
@@ -106,6 +109,11 @@ def random_search(train_fn, space, n_trials, seed=None, mode="max"):
             raise ValueError(f"random_search: train_fn returned a dict without 'score': "
                              f"{sorted(extra)}")
         score = float(extra.pop("score"))
+        clash = sorted(set(extra) & (set(config) | {"trial"}))
+        if clash:  # its value would replace the sampled one in the table, silently
+            raise ValueError(f"random_search: train_fn returned {clash}, which name "
+                             f"hyper-parameters (or the trial column); return such figures "
+                             f"under other names (e.g. 'final_{clash[0]}')")
         trials.append({"trial": t, "score": score, **config, **extra})
     sign = -1.0 if mode == "max" else 1.0
     trials.sort(key=lambda r: (math.isnan(r["score"]), sign * r["score"]

@@ -248,3 +248,12 @@ def test_seed_none_means_tinydls_seeded_generator():
         drawn.append(random_directions(model, count=1, normalization=None, seed=None)[0])
     for name in drawn[0]:
         np.testing.assert_array_equal(drawn[0][name], drawn[1][name])
+
+
+@pytest.mark.parametrize("name", ["xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
+                                  "kaiming_normal_"])
+def test_zero_size_weights_are_left_as_they_are(name):
+    # xavier_* on a (0, 0) weight divided by fan_in + fan_out = 0: a bare ZeroDivisionError.
+    for shape in [(0, 0), (0, 0, 3), (0, 5)]:
+        w = tinydl.zeros(*shape)
+        assert getattr(init, name)(w) is w and w.shape == shape

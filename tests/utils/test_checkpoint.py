@@ -182,3 +182,29 @@ def test_in_place_op_on_the_argument_inside_the_block():
     y.sum().backward()
     np.testing.assert_allclose(x.grad.data, 2.0 * (X > 0))
     assert np.array_equal(h.data, X)  # the block wrote into its own copy
+
+
+@pytest.mark.parametrize("write", [
+    lambda x: x.mul_(2),
+    lambda x: nn.Dropout(0.5, inplace=True)(x),
+])
+def test_in_place_write_into_an_argument_without_grad_raises(write):
+    """Such an argument reaches the block as it is (no copy): the recomputation in backward
+    wrote it a second time and differentiated the doubly written values, W.grad twice the
+    plain run's, silently (torch raises in backward)."""
+    td.manual_seed(0)
+    lin = nn.Linear(4, 3).double()
+    x = td.tensor(X)
+
+    def block(a):
+        write(a)
+        return lin(a)
+
+    with pytest.raises(RuntimeError, match=r"checkpoint: the function wrote in place into its "
+                                           r"argument of shape \(6, 4\)"):
+        checkpoint(block, x)
+    # Out of place, or on a clone, it is the plain run's gradient.
+    ones = td.tensor(np.ones((6, 4)))
+    checkpoint(lambda a: lin(a.clone().mul_(2)), ones).sum().backward()
+    np.testing.assert_allclose(lin.weight.grad.data, np.full((3, 4), 12.0))
+    assert np.array_equal(ones.data, np.ones((6, 4)))

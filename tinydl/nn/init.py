@@ -234,6 +234,8 @@ def xavier_uniform_(tensor, gain=1.0, generator=None):
     """
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     _check_gain(gain, "xavier_uniform_")
+    if fan_in + fan_out == 0:  # a (0, 0) weight: nothing to fill (a bare ZeroDivisionError)
+        return tensor
     bound = gain * math.sqrt(6.0 / float(fan_in + fan_out))
     return _uniform(tensor, -bound, bound, generator, "xavier_uniform_")
 
@@ -245,6 +247,8 @@ def xavier_normal_(tensor, gain=1.0, generator=None):
     """
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     _check_gain(gain, "xavier_normal_")
+    if fan_in + fan_out == 0:  # a (0, 0) weight: nothing to fill (a bare ZeroDivisionError)
+        return tensor
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
     return _normal(tensor, 0.0, std, generator, "xavier_normal_")
 

@@ -23,7 +23,10 @@ Differences from torch (whose non-reentrant checkpoint hooks into every saved te
 * an argument that requires grad reaches ``function`` as a copy: an in-place write to it
   inside the block does not reach the caller's tensor, and an output that is the argument
   (or a view of it) is a new tensor, not an alias of it (in torch the write goes through,
-  after which its backward raises). Gradients are those of the un-checkpointed run.
+  after which its backward raises). Gradients are those of the un-checkpointed run;
+* an in-place write into an argument that does not require grad (the input batch, say, by
+  ``Dropout(inplace=True)``) raises at once: the recomputation would write it again and
+  differentiate the doubly written values (torch raises in backward).
 
 As in torch, side effects of ``function`` run twice (a BatchNorm's running statistics are
 updated by the recomputation too), and the recomputation must produce outputs of the same
@@ -68,11 +71,13 @@ def checkpoint(function, *args, use_reentrant=False, preserve_rng_state=True,
     start = _new_epoch()
     leaves, stand_ins = _stand_ins(tensors)
     run_args, run_kwargs = _substituted(args, kwargs, stand_ins)
+    versions = [t._version for t in tensors]
     out = function(*run_args, **run_kwargs)
     flat = list(_leaves(out))
     diff = [i for i, o in enumerate(flat) if isinstance(o, Tensor) and o.requires_grad]
     if not diff:
         return out  # nothing in the block is differentiated: no node, nothing to recompute
+    _check_unwritten(tensors, versions)
     params = _closure_leaves([flat[i] for i in diff], leaves, start)
     block = _Block(function, args, kwargs, len(tensors), rng_state, determinism_check,
                    [(flat[i].shape, flat[i].dtype) for i in diff], diff, len(flat))
@@ -192,6 +197,20 @@ def _recomputed(flat, block):
 
 
 # ----------------------------------------------------------------------------- helpers
+def _check_unwritten(tensors, versions):
+    """Raise if the block wrote in place into a Tensor argument that does not require grad
+    (those that do reach it as copies): backward would run the block again on the written
+    values, write them a second time, and give wrong gradients (torch raises in backward)."""
+    for t, version in zip(tensors, versions):
+        if t._version != version:
+            raise RuntimeError(
+                f"checkpoint: the function wrote in place into its argument of shape "
+                f"{t.shape} (an op such as mul_ or Dropout(inplace=True)); backward runs the "
+                "function again on the written values, so its gradients would be wrong. "
+                "Write out of place, or clone the argument first inside the function "
+                "(x = x.clone())")
+
+
 def _tensors(args, kwargs):
     return [a for a in args if isinstance(a, Tensor)] + [
         v for v in kwargs.values() if isinstance(v, Tensor)]
