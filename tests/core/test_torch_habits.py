@@ -1782,3 +1782,40 @@ def test_torch_dtype_words():
     names = {}
     exec("from tinydl import *", names)  # Python's bool, float and int stay Python's
     assert "bool" not in names and "float" not in names and "int" not in names
+
+
+@pytest.mark.parametrize("equation, data, expected", [
+    ("ij->", [[True, True], [True, False]], 3),  # NumPy's einsum: True (an or)
+    ("ij->i", [[True, True], [True, False]], [2, 1]),
+    ("ij->", np.full((2, 2), 100, np.int8), 400),  # NumPy's: -112 (int8 wrapped)
+    ("ii", np.full((2, 2), 100, np.uint8), 200),
+])
+def test_einsum_sums_of_bool_and_narrow_integers_are_int64(equation, data, expected):
+    out = td.einsum(equation, td.tensor(data))
+    assert out.dtype == np.int64 and out.tolist() == expected
+    assert td.einsum("ij->ji", td.tensor(data)).dtype == td.tensor(data).dtype  # no sum
+
+
+@pytest.mark.parametrize("product", [
+    lambda i, w: i @ w, lambda i, w: td.mm(i, w), lambda i, w: td.mv(i, w[0]),
+    lambda i, w: td.dot(i[0], w[0]), lambda i, w: td.matmul(w, i),
+])
+def test_matmul_of_integer_and_float32_is_float32(product):
+    # As int64 + float32 (torch's promotion, the README's); NumPy's matmul made float64.
+    i = td.tensor([[1, 2], [3, 4]])
+    w = td.tensor([[0.5, 1.0], [1.0, 2.0]], requires_grad=True)
+    out = product(i, w)
+    assert out.dtype == np.float32
+    out.sum().backward()
+    assert w.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize("expr", [
+    lambda u: u >> -1, lambda u: u & -1, lambda u: u | 300, lambda u: td.bitwise_xor(u, 256),
+])
+def test_bitwise_with_a_number_outside_the_dtype_names_the_op(expr):
+    u = td.tensor(np.array([1, 2], np.uint8))
+    with pytest.raises(OverflowError, match=r"^(right_shift|bitwise_and|bitwise_or|"
+                                            r"bitwise_xor): Python integer .* out of bounds "
+                                            r"for uint8: the number must fit"):
+        expr(u)

@@ -11,7 +11,8 @@ import numpy as np
 
 from tinydl import threads
 from tinydl.autograd import Function
-from tinydl.ops._util import ShapeError, as_tensor, matmul_arrays, operands, unbroadcast
+from tinydl.ops._util import (ShapeError, as_tensor, matmul_arrays, operands, promote,
+                              unbroadcast)
 from tinydl.tensor import Tensor
 
 
@@ -66,7 +67,9 @@ def matmul(a, b):
         raise TypeError(f"matmul: operands must be tensors, arrays or lists, got "
                         f"{type(a).__name__} and {type(b).__name__} (a scalar has no matrix "
                         "product; use *)")
-    a, b = operands(a, b)
+    # torch's promotion, as in +: an integer tensor beside a float32 one makes float32 (NumPy's
+    # matmul gave float64, and everything downstream followed).
+    a, b = promote(*operands(a, b))
     if a.ndim and b.ndim:  # the BLAS pool follows the load and the size (tinydl.threads)
         threads.adapt(_multiply_adds(a.shape, b.shape))
     return MatMul.apply(a, b)
@@ -280,7 +283,8 @@ def einsum(subscripts, *operands):
 
     The gradient of each operand is another einsum, the subscripts re-ordered (see
     ``_einsum_grad``), so it is differentiable again. Integer operands meeting float ones are
-    cast to the float dtype (torch's promotion). Large products go through NumPy's
+    cast to the float dtype (torch's promotion); one bool or integer operand summed over a
+    label adds up in int64, as torch's. Large products go through NumPy's
     contraction-order optimizer (``optimize='greedy'``: pairwise BLAS ``tensordot``).
     """
     if not isinstance(subscripts, str):
@@ -295,8 +299,15 @@ def einsum(subscripts, *operands):
                     for o in operands]
     terms, output, sizes = _parse_einsum(subscripts, [o.shape for o in operands])
     if len(operands) == 1:
-        op = EinsumView if set(output) == set(terms[0]) else UnaryEinsum
-        return op.apply(operands[0], terms=tuple(terms), output=output)
+        if set(output) == set(terms[0]):
+            return EinsumView.apply(operands[0], terms=tuple(terms), output=output)
+        x = operands[0]
+        if x.dtype.kind == "b" or x.dtype.kind in "iu" and x.dtype.itemsize < 8:
+            # A sum: bool and narrow integers add up in int64, as torch's einsum and every
+            # tinydl sum do (NumPy's einsum keeps the dtype: a mask summed to True, int8
+            # wrapped). Integer tensors never require grad: the cast is a constant.
+            x = Tensor._wrap(x.data.astype(np.int64))
+        return UnaryEinsum.apply(x, terms=tuple(terms), output=output)
     # The contraction-order search costs ~20 us: worth it once the naive loop is longer.
     optimize = "greedy" if math.prod(sizes.values()) > 2**15 else False
     return Einsum.apply(*operands, terms=tuple(terms), output=output, optimize=optimize)

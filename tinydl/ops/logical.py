@@ -97,7 +97,12 @@ def _bitwise(op, fn, a, b):
     """A binary bitwise op: integer or bool operands, promoted as arithmetic is (torch's rule:
     a 0-d int64 tensor beside an int32 tensor gives int32, as in ``+``), then ``fn``."""
     _integral(op, a, b)
-    return _elementwise(op, fn, *promote_operands(a, b))
+    try:
+        return _elementwise(op, fn, *promote_operands(a, b))
+    except OverflowError as err:  # NumPy 2: a Python int outside the tensor's integer dtype
+        raise OverflowError(f"{op}: {err}: the number must fit the tensor's dtype (torch "
+                            "wraps it around); cast the tensor to a wider dtype first, e.g. "
+                            ".long()") from None
 
 
 def bitwise_and(a, b):
