@@ -104,6 +104,9 @@ def test_per_module_table_adds_up_and_names_layers():
     assert by_module == pytest.approx(by_op, rel=1e-12) and by_op == pytest.approx(prof.total_s)
     text = prof.table(group_by="module")
     assert "0 (Linear)" in text and "Module" in text and "% total" in text
+    # The sum() outside the model: its row has no call count (it read 0 calls beside time).
+    assert [line.split()[2] for line in text.splitlines() if line.startswith("(no module)")
+            ] == ["-"]
     # Without a model, layers are named by class, numbered when several instances run.
     with profile() as prof:
         model(x)

@@ -72,6 +72,7 @@ _SORT_KEYS = {
 
 # Phases of a recorded event; the trace names them as categories.
 _FORWARD, _BACKWARD, _MODULE, _PASS = "forward", "backward", "module", "backward pass"
+_NO_MODULE = "(no module)"  # the per-module row of the ops run outside every module
 
 
 # Context attributes that are bookkeeping, never arrays an op allocated.
@@ -273,7 +274,7 @@ class profile:
             if phase == _PASS:
                 continue
             if by_module:
-                key = name if phase == _MODULE else (module or "(no module)")
+                key = name if phase == _MODULE else (module or _NO_MODULE)
             else:
                 if phase == _MODULE:
                     continue
@@ -320,7 +321,9 @@ class profile:
         for s in shown:
             t = s.forward_s + s.backward_s
             name = s.name if len(s.name) <= width else s.name[:width - 3] + "..."
-            lines.append(f"{name:<{width}}  {s.calls:>7d}  {_fmt_time(s.forward_s):>10}  "
+            # The ops outside every module: no module was called, so no count (not 0).
+            calls = "-" if group_by == "module" and s.name == _NO_MODULE else s.calls
+            lines.append(f"{name:<{width}}  {calls:>7}  {_fmt_time(s.forward_s):>10}  "
                          f"{_fmt_time(s.backward_s):>10}  {_fmt_time(t):>10}  "
                          f"{100 * t / total:>6.1f}%  {_fmt_bytes(s.bytes):>9}")
         lines.append(rule)
@@ -349,7 +352,7 @@ class profile:
             event = {"name": name, "cat": phase, "ph": "X", "pid": pid, "tid": tid,
                      "ts": (start - self._start_ns) / 1000, "dur": duration / 1000}
             if phase in (_FORWARD, _BACKWARD):
-                args = {"module": module or "(no module)"}
+                args = {"module": module or _NO_MODULE}
                 if shape is not None:
                     args["output shape"] = list(shape)
                     args["bytes"] = nbytes
