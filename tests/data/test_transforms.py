@@ -440,3 +440,20 @@ def test_nearest_affine_fills_each_channel_with_its_own_value():
 def test_bad_arguments_raise_naming_the_transform(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+@pytest.mark.parametrize("make", [
+    lambda: T.RandomHorizontalFlip(p=1.0), lambda: T.ColorJitter(brightness=0.5),
+    lambda: T.ToTensor(), lambda: T.RandomCrop(2),
+])
+def test_uint8_chw_image_is_refused(make):
+    """torchvision.io.read_image gives uint8 CHW; read as HWC, a horizontal flip flipped its
+    rows, silently."""
+    chw = np.arange(3 * 4 * 5, dtype=np.uint8).reshape(3, 4, 5)
+    with pytest.raises(ValueError, match=r"a uint8 image is HWC .* shape \(3, 4, 5\) looks "
+                                         r"CHW .*img\.transpose\(1, 2, 0\)"):
+        make()(chw)
+    hwc = chw.transpose(1, 2, 0)  # the same picture as HWC works, and so do HWC shapes
+    assert np.array_equal(T.RandomHorizontalFlip(p=1.0)(hwc), hwc[:, ::-1])
+    small = np.zeros((3, 5, 3), np.uint8)  # 3 rows of 3 channels: HWC, not refused
+    assert T.RandomHorizontalFlip(p=1.0)(small).shape == (3, 5, 3)

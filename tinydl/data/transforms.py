@@ -4,7 +4,9 @@ An image is a NumPy array (or a ``tinydl.Tensor``, which comes back as one) in o
 layouts torchvision users meet: **CHW float** (a tensor image, values in [0, 1] where a
 transform needs a range) or **HWC uint8** (a decoded picture, values 0..255); a 2-D array is
 one channel, HW. Every transform returns the layout and dtype it was given, except
-``ToTensor`` (HWC -> CHW, uint8 to float32) and ``Normalize`` (float only).
+``ToTensor`` (HWC -> CHW, uint8 to float32) and ``Normalize`` (float only). A uint8 array
+shaped like CHW (1 or 3 leading entries, more than 4 trailing: ``torchvision.io.read_image``'s
+output) is refused rather than read as HWC with its axes scrambled.
 
 Randomness: a random transform built with ``seed=None`` draws from tinydl's one global
 generator at call time, so ``tinydl.manual_seed(s)`` makes a whole augmented run
@@ -39,7 +41,19 @@ def _unwrap(img, where):
                          f"got shape {a.shape}")
     if not (np.issubdtype(a.dtype, np.floating) or a.dtype == np.uint8):
         raise TypeError(f"{where}: images are float (CHW) or uint8 (HWC), got dtype {a.dtype}")
+    _check_hwc(a, where)
     return a, was_tensor
+
+
+def _check_hwc(a, where):
+    """Refuse a uint8 image that is CHW (torchvision.io.read_image's layout): read as HWC,
+    its axes were scrambled silently (a horizontal flip flipped the rows). Judged by shape:
+    1 or 3 leading entries and a last axis that no picture's channels have."""
+    if a.dtype == np.uint8 and a.ndim == 3 and a.shape[0] in (1, 3) and a.shape[2] not in (
+            1, 2, 3, 4):
+        raise ValueError(f"{where}: a uint8 image is HWC (a decoded picture), but shape "
+                         f"{a.shape} looks CHW (torchvision.io.read_image's layout); pass "
+                         f"img.transpose(1, 2, 0), or a float CHW image (img / 255)")
 
 
 def _wrap(a, was_tensor):
@@ -179,6 +193,7 @@ class ToTensor:
             a = a[:, :, None]
         if a.ndim != 3:
             raise ValueError(f"ToTensor: expected an (H, W, C) or (H, W) image, got shape {a.shape}")
+        _check_hwc(a, "ToTensor")
         chw = a.transpose(2, 0, 1)
         if a.dtype == np.uint8:
             return Tensor(chw.astype(np.float32) / 255.0)
