@@ -107,6 +107,16 @@ def settings_times(fn, settings, rounds):
 TIMED_SECONDS = 0.25  # of timed calls per setting and round
 
 
+def paired_ratio(times, best):
+    """The median over rounds of the default's time over the best setting's in the same round:
+    the settings of one round run within seconds of each other, so a drift of the machine's
+    speed between rounds (the epochs' rounds vary by 20-30% here) divides out. Printed in the
+    note beside the ratio of the medians: on a 2-core AMD EPYC VM the two identical
+    configurations under load (the automatic policy on one thread, and one thread fixed) once
+    read 1.30 as a ratio of medians."""
+    return float(np.median(np.asarray(times[DEFAULT]) / np.asarray(times[best])))
+
+
 def run(quick=False, under_load=None):
     """Rows: default setting against the best, per workload, idle and under load (both
     unless ``under_load`` says which)."""
@@ -130,7 +140,8 @@ def run(quick=False, under_load=None):
                                    f"{max(times[s]) * 1e3:.0f})" for s in settings)
                 rows.append(row(f"threads: {name}{', 2 busy procs' if loaded else ''}",
                                 medians[DEFAULT], medians[best], f"{best} thr", goal=1.1,
-                                note=f"default {DEFAULT}; {detail}; "
+                                note=f"default {DEFAULT}; {detail}; paired: "
+                                     f"{paired_ratio(times, best):.2f}; "
                                      f"load avg {load_average():.1f}"))
     finally:
         threads.enable_auto()
