@@ -677,3 +677,21 @@ def test_sequential_and_module_list_operators_as_torch():
     except ImportError:
         return
     assert check(nn) == check(torch.nn)
+
+
+def test_parameter_dict_from_a_plain_dict_is_in_sorted_key_order_as_torch():
+    # torch sorts a plain mapping (an OrderedDict, a ParameterDict or pairs keep their
+    # order): in insertion order, the parameters' order (optimizer state, vector layout)
+    # differed from torch's for the same code.
+    from collections import OrderedDict
+    a, b = tinydl.randn(3), tinydl.randn(2)
+    assert list(nn.ParameterDict({"b": b, "a": a}).keys()) == ["a", "b"]
+    assert [n for n, _ in nn.ParameterDict({"b": b, "a": a}).named_parameters()] == ["a", "b"]
+    assert list(nn.ParameterDict(OrderedDict([("b", b), ("a", a)])).keys()) == ["b", "a"]
+    assert list(nn.ParameterDict([("b", b), ("a", a)]).keys()) == ["b", "a"]
+
+
+def test_named_modules_takes_torchs_memo_of_modules():
+    s = nn.Sequential(nn.Sequential(nn.ReLU()), nn.Tanh())
+    assert [n for n, _ in s.named_modules(memo={s[0]})] == ["", "1"]  # the subtree skipped
+    assert [n for n, _ in s.named_modules()] == ["", "0", "0.0", "1"]

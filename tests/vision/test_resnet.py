@@ -76,3 +76,15 @@ def test_learns_a_tiny_problem():
     model.eval()
     acc = (model(td.Tensor(x)).data.argmax(1) == y).mean()
     assert acc > 0.9, f"resnet_tiny did not fit 32 easy samples: accuracy {acc}"
+
+
+def test_no_decay_covers_every_normalisation_layer_whatever_its_shape():
+    # RMSNorm((4, 5))'s 2-D gamma was decayed (the list of norm layers missed RMSNorm,
+    # BatchNorm3d, InstanceNorm3d, SyncBatchNorm...), unlike nn.utils.regularization's.
+    from tinydl import nn
+    m = nn.Sequential(nn.Linear(20, 20), nn.RMSNorm((4, 5)), nn.LayerNorm((4, 5)),
+                      nn.BatchNorm3d(3), nn.InstanceNorm3d(3, affine=True), nn.Embedding(5, 4))
+    decay, rest = param_groups_no_decay(m, 0.1)
+    names = {id(p): n for n, p in m.named_parameters()}
+    assert [names[id(p)] for p in decay["params"]] == ["0.weight", "5.weight"]
+    assert len(rest["params"]) == len(list(m.parameters())) - 2

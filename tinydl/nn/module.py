@@ -19,6 +19,7 @@ import numbers
 import warnings
 import weakref
 from collections import OrderedDict, namedtuple
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -503,9 +504,9 @@ class Module:
         or with ``remove_duplicate=False`` (torch's) once under every name it is reached by."""
         memo = set() if memo is None else memo
         if remove_duplicate:
-            if id(self) in memo:
+            if self in memo:  # the modules themselves, as torch's memo holds them
                 return
-            memo.add(id(self))
+            memo.add(self)
         yield prefix, self
         for name, child in self._modules.items():
             if child is not None:
@@ -1104,6 +1105,20 @@ class ParameterDict(_NamedMembers):
 
     def __setitem__(self, key, value):
         self.register_parameter(key, _as_parameter(value, "ParameterDict"))
+
+    def update(self, parameters):
+        """Add or replace parameters, as torch's: an OrderedDict, a ParameterDict or (name,
+        parameter) pairs in their order, any other mapping (a plain dict) in sorted key order,
+        so that the parameters' order (an optimizer's state indices, parameters_to_vector's
+        layout) is torch's for the same code."""
+        if isinstance(parameters, (OrderedDict, ParameterDict)):
+            items = parameters.items()
+        elif isinstance(parameters, Mapping):
+            items = sorted(parameters.items())
+        else:
+            items = parameters
+        for name, parameter in items:
+            self[name] = parameter
 
     def extra_repr(self):
         return _describe_parameters(self)

@@ -318,3 +318,9 @@ class GroupNorm(Module):
     def extra_repr(self):
         return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
                 f"bias={self.bias is not None}")
+
+
+# The layers whose parameters are a normalisation's scale and shift (every BatchNorm and
+# InstanceNorm, SyncBatchNorm and the lazy ones through _NormBase): what weight decay and
+# the L1/L2 penalties leave out (nn.utils.regularization, vision.models.param_groups_no_decay).
+NORM_TYPES = (_NormBase, LayerNorm, GroupNorm, RMSNorm)

@@ -306,14 +306,14 @@ def regularization(module, l1=0.0, l2=0.0, skip_norm=True):
     layers (BatchNorm, LayerNorm, GroupNorm, InstanceNorm, RMSNorm) are left out, as the notes
     recommend. Note the L2 term has no 1/2: its gradient is ``2 * l2 * w``.
     """
-    from tinydl.nn.normalization import GroupNorm, LayerNorm, RMSNorm, _NormBase
+    from tinydl.nn.normalization import NORM_TYPES
 
     if not isinstance(l1, numbers.Real) or not isinstance(l2, numbers.Real) or l1 < 0 or l2 < 0:
         raise ValueError(f"regularization: l1 and l2 must be non-negative numbers, got {l1}, {l2}")
     skipped = set()
     if skip_norm:
         for m in module.modules():
-            if isinstance(m, (_NormBase, LayerNorm, GroupNorm, RMSNorm)):
+            if isinstance(m, NORM_TYPES):
                 skipped.update(id(p) for p in m.parameters(recurse=False))
     penalty = None
     for p in module.parameters():

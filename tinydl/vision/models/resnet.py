@@ -9,6 +9,7 @@ identity) and ``param_groups_no_decay`` (weight decay on conv/linear weights onl
 """
 from tinydl import nn
 from tinydl.nn import functional as F
+from tinydl.nn.normalization import NORM_TYPES
 
 
 class BasicBlock(nn.Module):
@@ -97,22 +98,22 @@ def zero_gamma_(model):
     return model
 
 
-_NORM_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d, nn.LayerNorm, nn.GroupNorm, nn.InstanceNorm1d,
-               nn.InstanceNorm2d)
 
 
 def param_groups_no_decay(model, weight_decay):
     """Two optimizer parameter groups: weights with ``weight_decay``, the rest without.
 
     "No bias decay" (He et al. 2019, section 3.1; Jia et al. 2018): L2 regularisation is
-    applied to the weights of convolution and linear layers only; biases and the gamma and
-    beta of normalisation layers get ``weight_decay=0``. Returns
+    applied to the weights of two or more dimensions (convolution, linear, embedding); biases
+    and the scale and shift of every normalisation layer (``nn.normalization.NORM_TYPES``:
+    BatchNorm, InstanceNorm, LayerNorm, GroupNorm, RMSNorm, whatever their shape) get
+    ``weight_decay=0``. Returns
     ``[{'params': decay, 'weight_decay': weight_decay}, {'params': rest, 'weight_decay': 0.0}]``,
     ready for any tinydl (or torch) optimizer; every trainable parameter is in exactly one.
     """
     norm_params = set()
     for module in model.modules():
-        if isinstance(module, _NORM_TYPES):
+        if isinstance(module, NORM_TYPES):
             norm_params.update(id(p) for p in module.parameters(recurse=False))
     decay, no_decay = [], []
     for name, param in model.named_parameters():
