@@ -360,6 +360,14 @@ def promote_operands(a, b):
 _SEQUENCES = frozenset((list, tuple))
 
 
+def number_overflow(op, err):
+    """The error for NumPy 2's OverflowError ``err`` at a Python int outside an integer
+    tensor's dtype (int8 + 1000, uint8 & -1): named by ``op``, with the way out (torch wraps
+    the number around instead)."""
+    return OverflowError(f"{op}: {err}: the number must fit the tensor's dtype (torch wraps it "
+                         "around); cast the tensor to a wider dtype first, e.g. .long()")
+
+
 def _float_partner(x, kind):
     if kind == "f":
         return x.data.dtype

@@ -90,6 +90,13 @@ class Columns:
         """Whether the columns end with the forward's row of ones (its bias)."""
         return self.buffer.shape[-2 if self.sample_major else 0] > self.k
 
+    def put_ones(self):
+        """Fill the spare row after the column rows with ones (the bias's row)."""
+        if self.sample_major:
+            self.buffer[:, self.k] = 1
+        else:
+            self.buffer[self.k] = 1
+
     def blocks(self):
         """A view ``[a, b, i, j, ho, wo]`` with (a, b) = (n, c) sample-major and (c, n)
         channel-major: the order in which the NumPy twins copy fastest."""
@@ -252,7 +259,7 @@ class SampleMajor:
         dtype = np.promote_types(x.dtype, w.dtype)  # the bias does not promote
         cols = Columns(n, c, geom, out_h, out_w, x.dtype, True, extra=int(b is not None))
         if b is not None:  # a row of ones in the columns and the bias as one more weight column
-            cols.buffer[:, cols.k] = 1
+            cols.put_ones()
         w2 = _weight_rows(w, b, dtype)
         out = np.empty((n, f, out_h * out_w), dtype)
         todo = _sample_chunks(cols, f)
@@ -390,7 +397,7 @@ class ChannelMajor:
         ones = int(b is not None and groups == 1)
         cols = Columns.of(x, geom, out_h, out_w, False, extra=ones)
         if ones:
-            cols.buffer[cols.k] = 1
+            cols.put_ones()
         w2 = _weight_rows(w, b if ones else None, dtype)
         out_cm = _grouped_dot(w2, cols.buffer.astype(dtype, copy=False), groups,
                               _group_slices(f, groups), _group_slices(cols.k + ones, groups))

@@ -17,7 +17,7 @@ import numpy as np
 from tinydl.autograd import Function, depends_on
 from tinydl.ops._util import (DEFAULT_FLOAT, DtypeError, ShapeError, as_number, as_tensor,
                                as_tensor_beside, check_broadcast, floating, held_array,
-                               promote_operands, shape_of, unbroadcast)
+                               number_overflow, promote_operands, shape_of, unbroadcast)
 from tinydl.tensor import Tensor
 
 
@@ -34,9 +34,7 @@ def _binary(op, fn, a, b):
             return _half_with_number(fn, a, b)
         return fn(a, b)
     except OverflowError as err:  # NumPy 2: a Python int outside the tensor's integer dtype
-        raise OverflowError(f"{op}: {err}: the number must fit the tensor's dtype (torch "
-                            "wraps it around in + and *); cast the tensor to a wider dtype "
-                            "first, e.g. .long()") from None
+        raise number_overflow(op, err) from None
     except TypeError as err:  # None, a string...: Python's or NumPy's words, without the op
         raise TypeError(f"{op}: unsupported operands ({_operand(a)} and {_operand(b)}): "
                         f"{err}") from None

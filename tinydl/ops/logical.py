@@ -10,7 +10,8 @@ a float operand raises, as in torch.
 """
 import numpy as np
 
-from tinydl.ops._util import DtypeError, check_broadcast, promote_operands, shape_of
+from tinydl.ops._util import (DtypeError, check_broadcast, number_overflow, promote_operands,
+                              shape_of)
 from tinydl.tensor import Tensor
 
 
@@ -100,9 +101,7 @@ def _bitwise(op, fn, a, b):
     try:
         return _elementwise(op, fn, *promote_operands(a, b))
     except OverflowError as err:  # NumPy 2: a Python int outside the tensor's integer dtype
-        raise OverflowError(f"{op}: {err}: the number must fit the tensor's dtype (torch "
-                            "wraps it around); cast the tensor to a wider dtype first, e.g. "
-                            ".long()") from None
+        raise number_overflow(op, err) from None
 
 
 def bitwise_and(a, b):
