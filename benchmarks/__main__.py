@@ -22,7 +22,7 @@ import json  # noqa: E402
 import pathlib  # noqa: E402
 import platform  # noqa: E402
 
-from benchmarks._harness import N_THREADS, pin_threads, try_torch  # noqa: E402
+from benchmarks._harness import N_THREADS, blas_line, pin_threads, try_torch  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
 
@@ -60,6 +60,8 @@ def main(argv=None):
         for r in module.run(quick=args.quick):
             r["benchmark"] = path.stem
             rows.append(r)
+    blas = blas_line()  # after the runs: SciPy's OpenBLAS loads with the Winograd kernels
+    print(blas)
     header = f"{'figure':58s} {'tinydl':>12s} {'baseline':>12s} {'vs':>6s} {'ratio':>7s} {'goal':>6s}"
     print(header)
     print("-" * len(header))
@@ -74,7 +76,8 @@ def main(argv=None):
     torch = try_torch()
     out = {
         "machine": {"platform": platform.platform(), "python": platform.python_version(),
-                    "threads": N_THREADS, "torch": getattr(torch, "__version__", None)},
+                    "threads": N_THREADS, "torch": getattr(torch, "__version__", None),
+                    "blas": blas},
         "rows": rows,
     }
     results = HERE / "results"

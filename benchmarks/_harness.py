@@ -130,6 +130,29 @@ class busy_loops:
         return False
 
 
+def blas_line():
+    """One line naming the BLAS libraries loaded and the kernels they run, for the reader of a
+    table: OpenBLAS picks its kernels by the processor unless ``OPENBLAS_CORETYPE`` forces a
+    set (a machine may set it: older builds failed on some processors), and a forced older set
+    can halve the GEMM speed that every figure here rests on (a 2-core AMD EPYC Zen 5 VM:
+    1024^3 sgemm on 2 threads 250 GFLOP/s forced to Haswell's AVX2 kernels, 436 on the
+    SkylakeX kernels that OpenBLAS picks there itself)."""
+    from threadpoolctl import threadpool_info
+
+    names = []
+    for lib in threadpool_info():
+        if lib.get("user_api") != "blas":
+            continue
+        owner = "scipy" if "scipy.libs" in lib.get("filepath", "") else (
+            "numpy" if "numpy.libs" in lib.get("filepath", "") else lib.get("prefix", "?"))
+        names.append(f"{owner}: {lib.get('internal_api')} {lib.get('version')} "
+                     f"{lib.get('architecture') or ''}".rstrip())
+    forced = [f"{var}={os.environ[var]}" for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+              if var in os.environ]
+    return "BLAS " + "; ".join(names or ["none found"]) + (
+        f" (forced: {', '.join(forced)})" if forced else "")
+
+
 def load_average():
     """The 1-minute load average (``os.getloadavg``), or NaN where it is unavailable."""
     try:

@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from benchmarks._harness import busy_loops, load_average, try_torch
+from benchmarks._harness import blas_line, busy_loops, load_average, try_torch
 
 MIN_ROUNDS = 5
 MAX_ROUNDS = 100
@@ -111,4 +111,5 @@ def run(quick=False, out=print):
             out(f"{name[:34]:34s} {phase:6s} {a[0] * 1e3:8.1f}ms {a[1] * 1e3:6.1f}ms "
                 f"{a[2]:6.2f} {b[0] * 1e3:8.1f}ms {b[1] * 1e3:6.1f}ms {b[2]:6.2f} "
                 f"{a[0] / b[0]:6.2f} {load:5.1f} {rounds:6d}")
+    out(blas_line())  # after the runs: SciPy's OpenBLAS loads with the Winograd kernels
     return rows
