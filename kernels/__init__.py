@@ -23,8 +23,8 @@ import sys
 
 # Measured: the cold compile of every kernel (``--precompile`` with an empty NUMBA_CACHE_DIR,
 # Python's start and the imports included) took 6-7 CPU seconds on a 2-core Intel Xeon VM and
-# 9-11 on a 2-core AMD EPYC VM (December 2026, idle to lightly loaded); LLVM's share of it
-# runs slower on the second. A script compiles only the kernels it uses.
+# 9-11 on a 2-core AMD EPYC Zen 4 VM, 7-8 on a Zen 5 one (December 2026, idle to lightly
+# loaded); LLVM's share of it runs slower on the Zen 4. A script compiles only the kernels it uses.
 COLD_COMPILE_SECONDS = "6-12"
 
 _announced = False
