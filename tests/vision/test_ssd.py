@@ -82,6 +82,10 @@ def test_every_ground_truth_claims_its_best_prior_even_below_threshold():
     assert conf[0] == 2
     empty_loc, empty_conf = match_priors(np.zeros((0, 4)), np.zeros(0, np.int64), priors)
     assert not empty_conf.any() and not empty_loc.any()
+    # An image without objects written as box_iou and nms take it: [] boxes, float empty labels.
+    for boxes, labels in (([], []), (np.zeros((0, 4)), np.zeros(0)), (np.zeros(0), [])):
+        loc, conf = match_priors(boxes, labels, priors)
+        assert conf.shape == (len(priors),) and not conf.any() and not loc.any()
 
 
 def test_match_priors_rejects_bad_input():
@@ -222,3 +226,18 @@ def test_detect_agrees_with_per_class_nms_reference():
 def test_detect_rejects_mismatched_priors():
     with pytest.raises(ValueError, match="detect: loc"):
         detect(np.zeros((1, 5, 4)), np.zeros((1, 5, 3)), np.zeros((4, 4)))
+
+
+def test_detect_top_k_none_keeps_all_and_a_bad_top_k_is_refused():
+    rng = np.random.default_rng(5)
+    priors = random_priors(rng, 40)
+    loc = rng.normal(0, 0.5, (1, 40, 4))
+    conf = rng.normal(0, 2, (1, 40, 3))
+    every = detect(loc, conf, priors, score_threshold=0.2, top_k=None)[0]["scores"]
+    assert len(every) == len(detect(loc, conf, priors, score_threshold=0.2, top_k=10 ** 6)[0]["scores"])
+    assert len(detect(loc, conf, priors, score_threshold=0.2, top_k=np.int64(3))[0]["scores"]) == 3
+    assert len(detect(loc, conf, priors, score_threshold=0.2, top_k=0)[0]["scores"]) == 0
+    # -1 read as "no limit" elsewhere (mmdet) dropped the last detection here silently.
+    for bad in (-1, 2.0, True):
+        with pytest.raises(ValueError, match="detect: top_k"):
+            detect(loc, conf, priors, top_k=bad)

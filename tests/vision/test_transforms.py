@@ -51,6 +51,17 @@ def test_crop_clips_and_rescales_boxes_with_the_image(seed):
     assert (new_boxes >= 0).all() and (new_boxes[:, 2] <= 60).all() and (new_boxes[:, 3] <= 40).all()
 
 
+def test_crop_rounds_integer_boxes_to_the_nearest_pixel():
+    # VOC's integer pixel boxes: a cast alone floored every coordinate (up to a pixel off,
+    # always the same way); now they are the float boxes rounded.
+    image = np.zeros((1, 60, 80), np.float32)
+    for seed in range(10):
+        as_int = RandomCrop(0.5, p=1.0, seed=seed)(image, np.array([[20, 10, 50, 40]]), np.array([1]))[1]
+        as_float = RandomCrop(0.5, p=1.0, seed=seed)(image, np.array([[20., 10., 50., 40.]]), np.array([1]))[1]
+        assert as_int.dtype == np.int64
+        np.testing.assert_array_equal(as_int, np.rint(as_float))
+
+
 def test_crop_drops_boxes_whose_centre_falls_outside():
     boxes = np.array([[0, 0, 6, 6], [20, 10, 40, 30]], np.float32)
     image = _scene(boxes)

@@ -46,8 +46,12 @@ def match_priors(gt_boxes, gt_labels, priors, iou_threshold=0.5):
     gt_boxes = np.asarray(gt_boxes, dtype=np.float32)
     gt_labels = np.asarray(gt_labels)
     priors = np.asarray(priors, dtype=np.float32)
+    if gt_boxes.ndim == 1 and gt_boxes.size == 0:  # [] for an image without objects, as box_iou
+        gt_boxes = gt_boxes.reshape(0, 4)
     if gt_boxes.ndim != 2 or gt_boxes.shape[1] != 4:
         raise ValueError(f"{fn}: gt_boxes must have shape (G, 4), got {gt_boxes.shape}")
+    if gt_labels.size == 0 and len(gt_boxes) == 0:
+        gt_labels = gt_labels.astype(np.int64).reshape(0)  # [] and np.zeros(0) are float64
     if gt_labels.shape != (len(gt_boxes),) or not np.issubdtype(gt_labels.dtype, np.integer):
         raise ValueError(f"{fn}: gt_labels must be ({len(gt_boxes)},) integers to match gt_boxes "
                          f"{gt_boxes.shape}, got {gt_labels.shape} {gt_labels.dtype}")
@@ -165,7 +169,7 @@ def detect(loc, conf, priors, score_threshold=0.01, nms_threshold=0.45, top_k=20
     ``(P, 4)`` ``(cx, cy, w, h)``. Per image: decode every prior's box with SSD's variances,
     clip to ``[0, 1]``, take every (prior, foreground class) pair whose probability exceeds
     ``score_threshold``, run ``batched_nms`` per class at ``nms_threshold`` and keep the
-    ``top_k`` highest scores (ssd.pytorch's ``Detect``; torchvision's SSD applies the same
+    ``top_k`` highest scores (None: all; ssd.pytorch's ``Detect``; torchvision's SSD applies the same
     steps, except that both first cut each class to its best candidates, 200 and 400: NMS here
     sees every candidate above the threshold, so a low-scoring box that those caps drop can
     survive). Returns one dict per image with ``'boxes'`` ``(K, 4)`` ``xyxy`` times ``scale``
@@ -173,6 +177,9 @@ def detect(loc, conf, priors, score_threshold=0.01, nms_threshold=0.45, top_k=20
     0-based classes (network class minus one), sorted by descending score.
     """
     fn = "detect"
+    if top_k is not None and (isinstance(top_k, (bool, np.bool_))
+                              or not isinstance(top_k, (int, np.integer)) or top_k < 0):
+        raise ValueError(f"{fn}: top_k must be None (no limit) or an integer >= 0, got {top_k!r}")
     loc, conf = np.asarray(loc), np.asarray(conf)
     priors = np.asarray(priors, dtype=np.float32)
     if loc.ndim != 3 or loc.shape[2] != 4 or conf.ndim != 3 or conf.shape[:2] != loc.shape[:2] \

@@ -77,7 +77,8 @@ class RandomCrop:
     (ssd.pytorch's ``RandomSampleCrop`` rule), the others are clipped to it, shifted and
     rescaled with the image (bilinear, separable: ``out = R_y image R_x^T``). Up to
     ``max_tries`` windows are drawn until one keeps at least one box; otherwise the sample is
-    returned unchanged.
+    returned unchanged. Boxes keep their dtype; integer boxes are rounded to the nearest pixel
+    (torchvision's v2 transforms truncate them).
     """
 
     def __init__(self, min_scale=0.6, p=0.5, max_tries=10, seed=None):
@@ -107,7 +108,10 @@ class RandomCrop:
         origin = np.array([x0, y0, x0, y0])
         factor = np.tile(size / crop_wh, 2)
         clipped = np.clip(boxes[inside], origin, origin + np.tile(crop_wh, 2))
-        new_boxes = ((clipped - origin) * factor).astype(boxes.dtype)
+        new_boxes = (clipped - origin) * factor
+        if boxes.dtype.kind in "iu":  # integer pixel boxes: the nearest pixel, not the floor
+            new_boxes = np.rint(new_boxes)  # (a cast alone shrank and shifted every box)
+        new_boxes = new_boxes.astype(boxes.dtype)
         rows = _resize_matrix(height, y0, y0 + crop_wh[1], height)
         cols = _resize_matrix(width, x0, x0 + crop_wh[0], width)
         out = np.einsum("ia,cab,jb->cij", rows, image, cols, optimize=True).astype(image.dtype)
