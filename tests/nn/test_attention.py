@@ -148,6 +148,9 @@ def test_sdpa_errors():
         F.scaled_dot_product_attention(q, k, v, attn_mask=np.ones((3, 5), np.int64))
     with pytest.raises(ValueError, match="dropout_p"):
         F.scaled_dot_product_attention(q, k, v, dropout_p=1.5)
+    ints = tinydl.ones(2, 3, dtype=tinydl.int64)  # a float32 result before; torch refuses
+    with pytest.raises(TypeError, match="scaled_dot_product_attention.*floating point.*int64"):
+        F.scaled_dot_product_attention(ints, ints, ints)
 
 
 # ----------------------------------------------------------------------------- MultiheadAttention

@@ -226,6 +226,28 @@ def test_nan_log_probs_give_nan_without_warnings():
     assert np.isfinite(x.grad.data[:, 1]).all()
 
 
+def test_padding_frames_past_input_length_get_zero_gradient_whatever_they_hold():
+    # Padding frames of a shorter sample holding NaN or inf gave NaN gradients there (torch: 0).
+    lp = np.log(np.random.default_rng(3).dirichlet(np.ones(5), size=(6, 2)))
+    lp[4:, 1, 0], lp[4:, 1, 1:] = np.inf, np.nan
+    x = tinydl.Tensor(lp, requires_grad=True)
+    targets, il, tl = np.array([[1, 2], [3, 3]]), [6, 4], [2, 2]
+    with np.errstate(all="raise"):
+        loss = F.ctc_loss(x, targets, il, tl, reduction="sum")
+        loss.backward()
+    assert np.all(x.grad.data[4:, 1] == 0)
+    clean = lp.copy()
+    clean[4:, 1] = 0.0  # what the padding holds does not change the loss or other gradients
+    y = tinydl.Tensor(clean, requires_grad=True)
+    F.ctc_loss(y, targets, il, tl, reduction="sum").backward()
+    np.testing.assert_allclose(loss.data, F.ctc_loss(clean, targets, il, tl, reduction="sum").data)
+    np.testing.assert_array_equal(x.grad.data, y.grad.data)
+    torch = pytest.importorskip("torch")
+    t = torch.tensor(lp, requires_grad=True)
+    torch.nn.functional.ctc_loss(t, torch.tensor(targets), il, tl, reduction="sum").backward()
+    assert np.all(t.grad.numpy()[4:, 1] == 0)
+
+
 def test_zero_infinity_gives_zero_loss_and_gradient():
     lp, padded, _, il, tl = random_case(6)
     x = tinydl.Tensor(lp, requires_grad=True)

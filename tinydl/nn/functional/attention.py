@@ -38,6 +38,8 @@ def _attention(q, k, v, mask=None, dropout_p=0.0, scale=None,
     if not q.dtype == k.dtype == v.dtype:  # NumPy would promote; torch refuses
         raise TypeError(f"{caller}: query, key and value must have the same dtype, got "
                         f"{q.dtype}, {k.dtype} and {v.dtype}")
+    if q.dtype.kind != "f":  # a softmax of integer scores: torch refuses too
+        raise TypeError(f"{caller}: query, key and value must be floating point, got {q.dtype}")
     try:
         batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
     except ValueError:

@@ -78,6 +78,10 @@ class CTCNegLogLikelihood(Function):
         ext, skip = _extended_labels(targets, blank)
         # y_t(l'_s) for every frame, sample and extended position: (T, N, S')
         picked = np.take_along_axis(log_probs, np.broadcast_to(ext, (steps,) + ext.shape), 2)
+        # Frames past a sample's input length are padding: -inf there, so that whatever they
+        # hold (NaN, inf) gives them a zero posterior and gradient, as torch's, not NaN.
+        # The alphas the loss reads (frames before the length) are unchanged.
+        picked = np.where((np.arange(steps)[:, None] < input_lengths)[..., None], picked, -np.inf)
         alpha = np.full(picked.shape, -np.inf, dtype=log_probs.dtype)
         alpha[0, :, :2] = picked[0, :, :2]
         rows = np.arange(n)
