@@ -24,6 +24,19 @@ def test_spectral_norm_of_diag_3_1_is_3():
     np.testing.assert_allclose(out.data, np.diag([1.0, 1 / 3]), atol=1e-10)
 
 
+def test_spectral_norm_negative_dim_counts_from_the_end_and_a_bad_dim_is_named():
+    # dim=-1 registered, then the first forward failed in a transpose; dim=2 gave NumPy's AxisError
+    tinydl.manual_seed(0)
+    last = utils.spectral_norm(nn.Linear(5, 3), dim=-1, n_power_iterations=50)
+    tinydl.manual_seed(0)
+    one = utils.spectral_norm(nn.Linear(5, 3), dim=1, n_power_iterations=50)
+    x = tinydl.Tensor(np.ones((2, 5), np.float32))
+    np.testing.assert_allclose(last(x).data, one(x).data)
+    for dim in (2, -3):
+        with pytest.raises(IndexError, match=f"spectral_norm: dim {dim} is out of range"):
+            utils.spectral_norm(nn.Linear(5, 3), dim=dim)
+
+
 def test_spectral_norm_state_dict_and_training_only_power_iteration():
     tinydl.manual_seed(1)
     layer = utils.spectral_norm(nn.Linear(4, 3))
@@ -184,6 +197,22 @@ def test_clip_grad_norm_against_closed_form_and_torch():
             float(torch.nn.utils.clip_grad_norm_(tq, 0.5, norm_type)), rel=1e-9)
     np.testing.assert_allclose(q.grad.data, tq.grad.numpy(), rtol=1e-9)
     assert float(utils.clip_grad_norm_([tinydl.zeros(2, requires_grad=True)], 1.0)) == 0.0
+
+
+def test_clip_grad_norm_refuses_a_max_norm_that_is_not_a_number():
+    # max_norm=None (meant as "do not clip") made every gradient NaN silently; torch raises.
+    p = tinydl.Tensor(np.ones(3), requires_grad=True)
+    p.grad = tinydl.Tensor(np.array([3.0, 4.0, 0.0]))
+    with pytest.raises(TypeError, match="clip_grad_norm_: max_norm must be a real number"):
+        utils.clip_grad_norm_([p], None)
+    with pytest.raises(TypeError, match="clip_grads_with_norm_: max_norm"):
+        utils.clip_grads_with_norm_([p], None, 5.0)
+    with pytest.raises(TypeError, match="clip_grads_with_norm_: total_norm"):
+        utils.clip_grads_with_norm_([p], 1.0, None)
+    np.testing.assert_array_equal(p.grad.data, [3.0, 4.0, 0.0])  # untouched
+    utils.clip_grad_norm_([p], tinydl.tensor(1.0))  # a 0-d Tensor and NumPy scalars still do
+    utils.clip_grad_norm_([p], np.float32(1.0))
+    np.testing.assert_allclose(p.grad.data, [0.6, 0.8, 0.0], rtol=1e-5)
 
 
 def test_clip_grad_norm_nan_and_minus_inf_as_torch():

@@ -166,6 +166,35 @@ def test_suggest_lr_finds_steepest_descent():
         optim.suggest_lr(lrs, losses[:-1])
 
 
+def test_suggest_lr_skips_the_noisy_start_and_the_divergence_tail_as_fastai():
+    # A drop over the first points (one or two batches averaged) read as the steepest
+    # descent and suggested start_lr itself; fastai drops the first tenth and the last 5.
+    lrs = np.logspace(-7, 1, 100)
+    losses = 2.0 - 0.5 * np.tanh(2 * (np.log10(lrs) + 1))  # falls fastest at lr = 0.1
+    losses[:3] += [0.3, 0.15, 0.05]  # batch noise at the start: steeper there
+    losses[-5:] -= [0.2, 0.4, 0.6, 0.8, 1.0]  # and a fall in the last points
+    assert abs(np.log10(optim.suggest_lr(lrs, losses)) + 1) < 0.05  # the grid point by 0.1
+    # short curves keep what they can: 4 points, no trim at the end
+    assert optim.suggest_lr(lrs[[0, 40, 75, 99]], [3.0, 2.0, 1.0, 0.9]) in (lrs[40], lrs[75])
+    with pytest.raises(ValueError, match="suggest_lr: losses must be finite"):
+        optim.suggest_lr(lrs, np.where(np.arange(100) == 50, np.nan, losses))
+
+
+def test_lr_finder_trains_in_training_mode_and_puts_the_mode_back():
+    modes = []
+
+    def loss_fn(model, batch):
+        modes.append(model.training)
+        x, y = batch
+        return ((model(tinydl.Tensor(x)) - tinydl.Tensor(y)) ** 2).mean()
+
+    model = tinydl.nn.Sequential(tinydl.nn.Linear(3, 1), tinydl.nn.Dropout(0.1)).double()
+    model.eval()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    optim.lr_finder(model, loss_fn, make_batches(), opt, num_iter=5)
+    assert modes and all(modes) and not model.training and not model[1].training
+
+
 def test_plot_marks_the_suggestion(tmp_path):
     lrs = np.logspace(-6, 0, 61)
     losses = 2.0 - np.tanh(2 * (np.log10(lrs) + 3))

@@ -56,7 +56,9 @@ def lr_finder(model, loss_fn, loader, optimizer, start_lr=1e-7, end_lr=10, num_i
     optimizer.step()``) and the loss is smoothed as ``a = beta a + (1 - beta) loss``,
     reported bias-corrected as ``a / (1 - beta^(i+1))``. The test stops before recording an
     iteration whose smoothed loss exceeds 4 x the best so far (or is not finite).
-    The loader is started over when it runs out.
+    The loader is started over when it runs out. The model trains in training mode
+    (``model.train()``, as fastai and torch-lr-finder: dropout on, BatchNorm on batch
+    statistics), and its mode is put back afterwards.
 
     Args:
         model: anything with ``state_dict()`` / ``load_state_dict()`` (an ``nn.Module``) or
@@ -77,6 +79,9 @@ def lr_finder(model, loss_fn, loader, optimizer, start_lr=1e-7, end_lr=10, num_i
         raise ValueError(f"lr_finder: beta must be in [0, 1), got {beta}")
     restore_model = _snapshot_model(model)
     saved_optimizer = optimizer.state_dict()
+    was_training = getattr(model, "training", None)
+    if was_training is not None and hasattr(model, "train"):
+        model.train()  # left in eval mode, the test ran without dropout or batch statistics
     lrs, losses = [], []
     avg, best = 0.0, math.inf
     batches = _endless(loader)
@@ -103,6 +108,8 @@ def lr_finder(model, loss_fn, loader, optimizer, start_lr=1e-7, end_lr=10, num_i
         restore_model()
         optimizer.load_state_dict(saved_optimizer)
         optimizer.zero_grad()
+        if was_training is not None and hasattr(model, "train"):
+            model.train(was_training)
     return np.asarray(lrs, dtype=np.float64), np.asarray(losses, dtype=np.float64)
 
 
@@ -110,7 +117,11 @@ def suggest_lr(lrs, losses):
     """The learning rate where the smoothed loss falls fastest against log10(lr).
 
     ``argmin`` of ``d loss / d log10(lr)`` (``np.gradient``, central differences), the
-    "steepest descent" point of fastai's ``lr_find``. Needs at least 3 points.
+    "steepest descent" point of fastai's ``lr_find``, over the curve without its first tenth
+    and its last 5 points as fastai trims it (kept where fewer than 3 points would remain):
+    the first smoothed losses average only a batch or two, and batch noise there once read as
+    the steepest descent and suggested ``start_lr`` itself. Needs at least 3 points, all
+    finite.
     """
     lrs = np.asarray(lrs, dtype=np.float64)
     losses = np.asarray(losses, dtype=np.float64)
@@ -121,11 +132,20 @@ def suggest_lr(lrs, losses):
         raise ValueError(f"suggest_lr: need at least 3 points, got {lrs.size}")
     if np.any(lrs <= 0):
         raise ValueError("suggest_lr: learning rates must be positive")
+    if not np.isfinite(losses).all():  # argmin would pick the NaN
+        raise ValueError("suggest_lr: losses must be finite (lr_finder stops before a "
+                         "non-finite one)")
     return float(lrs[_steepest_index(lrs, losses)])
 
 
 def _steepest_index(lrs, losses):
-    return int(np.argmin(np.gradient(losses, np.log10(lrs))))
+    """Index of the steepest descent over fastai's trimmed range (see ``suggest_lr``)."""
+    n = len(lrs)
+    lo, hi = n // 10, n - 5
+    if hi - lo < 3:
+        lo, hi = (0, n) if n - n // 10 < 3 else (n // 10, n)
+    slope = np.gradient(losses[lo:hi], np.log10(lrs[lo:hi]))
+    return lo + int(np.argmin(slope))
 
 
 def plot_lr_finder(lrs, losses, ax=None, suggestion=True):

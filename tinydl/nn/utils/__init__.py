@@ -105,6 +105,10 @@ def spectral_norm(module, name="weight", n_power_iterations=1, eps=1e-12, dim=No
     if weight.ndim < 1:
         raise ValueError(f"spectral_norm: {name!r} must have at least one dimension")
     dim = _default_dim(module) if dim is None else dim
+    if not -weight.ndim <= dim < weight.ndim:  # as the parametrization form says it
+        raise IndexError(f"spectral_norm: dim {dim} is out of range for a weight of shape "
+                         f"{tuple(weight.shape)} (expected in [{-weight.ndim}, {weight.ndim - 1}])")
+    dim %= weight.ndim  # a negative dim made the first forward fail in a transpose
     hook = SpectralNorm(name, n_power_iterations, dim, eps)
     height, width = _as_matrix(weight.data, dim).shape
     rng = get_generator()
@@ -224,6 +228,17 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
     return Tensor(np.asarray(total, dtype=np.result_type(*[t.dtype for t in tensors])))
 
 
+def _check_real(value, fn, name):
+    """Refuse a ``value`` that is not a real number or a one-element Tensor (None, say, which
+    NumPy reads as NaN: ``max_norm=None`` for "do not clip" made every gradient NaN silently;
+    torch raises as here)."""
+    data = value.data if isinstance(value, Tensor) else value
+    try:
+        float(data)
+    except (TypeError, ValueError):
+        raise TypeError(f"{fn}: {name} must be a real number, got {value!r}") from None
+
+
 def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     """Multiply every gradient in place by ``min(1, max_norm / (total_norm + 1e-6))``.
 
@@ -231,6 +246,8 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     possibly reduced across workers first. A NaN total makes every gradient NaN, as torch.
     Returns None. ``foreach`` is accepted for torch's signature and ignored.
     """
+    _check_real(max_norm, "clip_grads_with_norm_", "max_norm")
+    _check_real(total_norm, "clip_grads_with_norm_", "total_norm")
     grads = [p.grad for p in _parameter_list(parameters, "clip_grads_with_norm_")
              if p.grad is not None]
     # in the total's dtype, as torch (a float32 total gives a float32-rounded coefficient)
@@ -253,6 +270,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     It is ``get_total_norm`` of the gradients followed by ``clip_grads_with_norm_``.
     ``foreach`` is accepted for torch's signature and ignored: tinydl has one implementation.
     """
+    _check_real(max_norm, "clip_grad_norm_", "max_norm")
     params = _parameter_list(parameters, "clip_grad_norm_")
     grads = [p.grad for p in params if p.grad is not None]
     if not grads:
