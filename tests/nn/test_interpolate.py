@@ -115,7 +115,9 @@ def test_interpolate_bad_arguments_raise_clear_errors():
     with pytest.raises(ValueError, match=r"trilinear.*\(N, C, D, H, W\)"):
         F.interpolate(x4, scale_factor=2, mode="trilinear")
     with pytest.raises(ValueError, match="mode must be one of"):
-        F.interpolate(x4, scale_factor=2, mode="area")
+        F.interpolate(x4, scale_factor=2, mode="lanczos")
+    with pytest.raises(ValueError, match="align_corners"):
+        F.interpolate(x4, scale_factor=2, mode="area", align_corners=False)
     with pytest.raises(ValueError, match="align_corners"):
         F.interpolate(x4, scale_factor=2, mode="nearest", align_corners=True)
     with pytest.raises(ValueError, match="exactly one"):
@@ -124,7 +126,45 @@ def test_interpolate_bad_arguments_raise_clear_errors():
         F.interpolate(tinydl.Tensor(np.zeros((1, 1, 4, 4), dtype=np.int64)), scale_factor=2,
                       mode="bilinear")
     with pytest.raises(ValueError, match="Upsample"):
-        nn.Upsample(scale_factor=2, mode="area")
+        nn.Upsample(scale_factor=2, mode="lanczos")
+
+
+@pytest.mark.parametrize("shape,kw", [((2, 3, 7), dict(size=3)), ((2, 3, 7, 5), dict(size=(3, 4))),
+                                      ((1, 2, 5, 6, 7), dict(size=(2, 3, 4))),
+                                      ((2, 3, 7, 5), dict(size=(9, 11))),
+                                      ((1, 2, 7, 6), dict(scale_factor=0.5)),
+                                      ((1, 2, 7, 6), dict(scale_factor=1.5))])
+def test_interpolate_area_is_torchs_adaptive_average(shape, kw):
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(6).standard_normal(shape)
+    xt, tx = tinydl.Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, expected = F.interpolate(xt, mode="area", **kw), torch.nn.functional.interpolate(
+        tx, mode="area", **kw)
+    np.testing.assert_allclose(out.data, expected.detach().numpy(), atol=1e-14)
+    g = np.cos(expected.detach().numpy())
+    out.backward(tinydl.Tensor(g))
+    expected.backward(torch.tensor(g))
+    np.testing.assert_allclose(xt.grad.data, tx.grad.numpy(), atol=1e-14)
+    np.testing.assert_allclose(nn.Upsample(mode="area", **kw)(tinydl.Tensor(x)).data, out.data)
+
+
+@pytest.mark.parametrize("mode", ["nearest", "nearest-exact", "bilinear", "bicubic", "area"])
+def test_interpolate_to_the_same_size_returns_a_new_tensor(mode):
+    # It returned the input itself (or a view): up += skip then changed h and its gradient.
+    x = tinydl.Tensor(np.arange(16.0).reshape(1, 1, 4, 4), requires_grad=True)
+    h = x * 2.0
+    up = F.interpolate(h, size=(4, 4), mode=mode)
+    assert up is not h and not np.may_share_memory(up.data, h.data)
+    up += 1.0
+    np.testing.assert_array_equal(h.data, 2 * np.arange(16.0).reshape(1, 1, 4, 4))
+    (h * up).sum().backward()
+    torch = pytest.importorskip("torch")
+    tx = torch.arange(16.0, dtype=torch.float64).reshape(1, 1, 4, 4).requires_grad_()
+    th = tx * 2.0
+    tup = torch.nn.functional.interpolate(th, size=(4, 4), mode=mode)
+    tup += 1.0
+    (th * tup).sum().backward()
+    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), atol=1e-12)
 
 
 @pytest.mark.parametrize("mode", ["nearest", "nearest-exact"])

@@ -385,7 +385,7 @@ def test_upsample_and_interpolate_against_torch():
         theirs = torch.nn.functional.interpolate(torch.tensor(x), mode="nearest", **kw)
         np.testing.assert_array_equal(ours.data, theirs.numpy(), err_msg=str(kw))
     with pytest.raises(ValueError, match="nearest"):
-        nn.Upsample(scale_factor=2, mode="area")
+        nn.Upsample(scale_factor=2, mode="box")
 
 
 def test_flatten_unflatten_identity_and_mlp_structure():

@@ -51,6 +51,17 @@ def test_pixel_shuffle_gradcheck_and_layers():
     assert "upscale_factor=2" in repr(up) and "downscale_factor=2" in repr(down)
 
 
+@pytest.mark.parametrize("op", [lambda t: F.pixel_shuffle(t, 1), lambda t: F.pixel_unshuffle(t, 1),
+                                lambda t: F.channel_shuffle(t, 1), lambda t: F.channel_shuffle(t, 4)])
+def test_shuffles_that_move_nothing_still_return_a_new_tensor(op):
+    # A factor of 1 (or one group) returned a view: an in-place op on it wrote into the input.
+    x = tinydl.Tensor(np.arange(16.0).reshape(1, 4, 2, 2))
+    y = op(x)
+    y += 1.0
+    np.testing.assert_array_equal(x.data, np.arange(16.0).reshape(1, 4, 2, 2))
+    np.testing.assert_array_equal(y.data, x.data + 1.0)
+
+
 def test_pixel_shuffle_bad_arguments():
     with pytest.raises(ValueError, match="pixel_shuffle.*divisible"):
         F.pixel_shuffle(tinydl.Tensor(np.zeros((1, 6, 2, 2))), 2)

@@ -191,7 +191,7 @@ class Upsample(Module):
     def __init__(self, scale_factor=None, mode="nearest", align_corners=None,
                  recompute_scale_factor=None, *, size=None):
         super().__init__()
-        modes = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear")
+        modes = ("nearest", "nearest-exact", "area", "linear", "bilinear", "bicubic", "trilinear")
         if mode not in modes:
             raise ValueError(f"Upsample: mode must be one of {modes}, got {mode!r}")
         self.size, self.scale_factor, self.mode = size, scale_factor, mode

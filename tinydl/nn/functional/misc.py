@@ -267,10 +267,11 @@ def one_hot(tensor, num_classes=-1):
     return Tensor._wrap((idx[..., None] == np.arange(num_classes)).astype(np.int64))
 
 
-_INTERP_NDIM = {"nearest": (3, 4, 5), "nearest-exact": (3, 4, 5), "linear": (3,),
-                "bilinear": (4,), "bicubic": (4,), "trilinear": (5,)}
+_INTERP_NDIM = {"nearest": (3, 4, 5), "nearest-exact": (3, 4, 5), "area": (3, 4, 5),
+                "linear": (3,), "bilinear": (4,), "bicubic": (4,), "trilinear": (5,)}
 _ANY_LAYOUT = "(N, C, L), (N, C, H, W) or (N, C, D, H, W)"
-_INTERP_LAYOUT = {"nearest": _ANY_LAYOUT, "nearest-exact": _ANY_LAYOUT, "linear": "(N, C, L)",
+_INTERP_LAYOUT = {"nearest": _ANY_LAYOUT, "nearest-exact": _ANY_LAYOUT, "area": _ANY_LAYOUT,
+                  "linear": "(N, C, L)",
                   "bilinear": "(N, C, H, W)", "bicubic": "(N, C, H, W)",
                   "trilinear": "(N, C, D, H, W)"}
 
@@ -377,19 +378,21 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     doubles reads o // 2, as torch's 2-d kernel does whatever the scale factor);
     'nearest-exact' reads floor((o + 0.5) * in / out), the pixel whose centre is nearest
     (torch's fix of 'nearest''s half-pixel shift); both round as torch does
-    (``_nearest_source``). The other modes are separable: one (out, in) interpolation
+    (``_nearest_source``). ``'area'`` is ``adaptive_avg_pool{1,2,3}d`` to the output size
+    (as torch's). The other modes are separable: one (out, in) interpolation
     matrix per axis, applied with ``matmul``, so gradients (of any order) come from the
     matrix product; 'linear', 'bilinear' and 'trilinear' leave an axis whose size does not
-    change as it is (torch copies it even when the scale factor is not 1).
+    change as it is (torch copies it even when the scale factor is not 1). The result is
+    always a new tensor, also when no size changes (as torch's).
     """
     x = _tensor(input, "interpolate")
     if mode not in _INTERP_NDIM:
         raise ValueError(f"interpolate: mode must be one of {sorted(_INTERP_NDIM)}, got "
                          f"{mode!r}")
     _check_ndim(x, _INTERP_NDIM[mode], f"interpolate (mode={mode!r})", _INTERP_LAYOUT[mode])
-    if mode.startswith("nearest") and align_corners is not None:
+    if mode in ("nearest", "nearest-exact", "area") and align_corners is not None:
         raise ValueError("interpolate: align_corners option can only be set with the "
-                         "interpolating modes: linear | bilinear | bicubic")
+                         "interpolating modes: linear | bilinear | bicubic | trilinear")
     if antialias:
         raise NotImplementedError("interpolate: antialias=True is not supported")
     spatial = x.shape[2:]
@@ -436,13 +439,17 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             # Every pixel repeated a whole number of times: a broadcast, not a gather.
             expanded = x.reshape(x.shape[:2] + sum(((i, 1) for i in spatial), ()))
             target = x.shape[:2] + sum(((i, o // i) for i, o in zip(spatial, out_sizes)), ())
-            return expanded.broadcast_to(target).reshape(x.shape[:2] + out_sizes)
+            return _fresh(expanded.broadcast_to(target).reshape(x.shape[:2] + out_sizes), x)
         out = x
         for axis, src in enumerate(sources):
             out = out[(slice(None),) * (2 + axis) + (src,)]
-        return out
+        return _fresh(out, x)
     if x.dtype not in (np.float32, np.float64):
-        raise TypeError(f"interpolate: mode {mode!r} needs a float input, got {x.dtype}")
+        raise TypeError(f"interpolate: mode {mode!r} needs a float32 or float64 input, got "
+                        f"{x.dtype}")
+    if mode == "area":  # torch's: the adaptive average pool to the output size
+        from tinydl.nn.functional import pooling
+        return _fresh(getattr(pooling, f"adaptive_avg_pool{n}d")(x, out_sizes), x)
     # One interpolation matrix per spatial axis, applied along it, the last axis first (a NaN
     # or inf of x reaches only the outputs whose taps read it, as in torch: see AlongAxis).
     # The linear modes leave an axis whose size does not change as it is, as torch does
@@ -454,7 +461,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             continue
         out = AlongAxis.apply(out, axis, _interp_matrix(i, o, s, mode, bool(align_corners),
                                                         x.dtype))
-    return out
+    return _fresh(out, x)
 
 
 def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
@@ -519,7 +526,7 @@ def pixel_shuffle(input, upscale_factor):
     b = len(batch)
     y = x.reshape(batch + (c, r, r, h, w))
     y = tinydl.transpose(y, tuple(range(b)) + (b, b + 3, b + 1, b + 4, b + 2))
-    return y.reshape(batch + (c, h * r, w * r))
+    return _fresh(y.reshape(batch + (c, h * r, w * r)), x)
 
 
 def pixel_unshuffle(input, downscale_factor):
@@ -536,7 +543,7 @@ def pixel_unshuffle(input, downscale_factor):
     b = len(batch)
     y = x.reshape(batch + (c, h, r, w, r))
     y = tinydl.transpose(y, tuple(range(b)) + (b, b + 2, b + 4, b + 1, b + 3))
-    return y.reshape(batch + (c * r * r, h, w))
+    return _fresh(y.reshape(batch + (c * r * r, h, w)), x)
 
 
 def channel_shuffle(input, groups):
@@ -557,7 +564,16 @@ def channel_shuffle(input, groups):
         raise ShapeError(f"channel_shuffle: the {c} channels of the input of shape {x.shape} "
                          f"are not divisible by groups = {groups}")
     y = x.reshape((n, int(groups), c // groups) + rest)
-    return tinydl.swapaxes(y, 1, 2).reshape(x.shape)
+    return _fresh(tinydl.swapaxes(y, 1, 2).reshape(x.shape), x)
+
+
+def _fresh(out, x):
+    """``out``, or a copy of it where it is a view of ``x``: a resize by 1 or a shuffle of
+    one group moves nothing, and the reshape that ends these ops then returns a view, so an
+    in-place op on the result wrote into the input (``up += skip`` after a same-size
+    ``interpolate`` changed the tensor it came from, and its gradient). torch's ops always
+    return a new tensor."""
+    return out.clone() if np.may_share_memory(out.data, x.data) else out
 
 
 def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
