@@ -397,3 +397,70 @@ def test_winograd_with_an_empty_batch_gives_empty_and_zero_gradients(numba_on, k
     assert fast[4] == slow[4] == (0, 16, 8, 8)
     for a, e in zip(fast[2:4], slow[2:4]):
         assert a.dtype == np.float32 and a.shape == e.shape and not a.any() and not e.any()
+
+
+@pytest.mark.parametrize("where", ["x", "g", "w"])
+@pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan])
+def test_non_finite_values_give_what_direct_convolution_gives(numba_on, kernel_calls, where,
+                                                              value):
+    """inf - inf inside a tile transform made NaN where direct convolution (torch's and the
+    NumPy route's) gives +-inf, and a NaN spread to outputs whose windows do not hold it: the
+    route redoes such a convolution by im2col. Single values at corners, edges and inside, odd
+    and even maps, paddings 0-2; the results, gradients included, must equal the NumPy
+    route's, infs and NaNs in the same places."""
+    rng = np.random.default_rng(7)
+    for n, c, f, h, w, p in [(2, 16, 16, 8, 8, 1), (1, 16, 17, 7, 9, 0), (1, 17, 16, 9, 7, 2)]:
+        x = rng.standard_normal((n, c, h, w)).astype(np.float32)
+        weight = (rng.standard_normal((f, c, 3, 3)) / 12).astype(np.float32)
+        b = rng.standard_normal(f).astype(np.float32)
+        out_shape = (n, f, h + 2 * p - 2, w + 2 * p - 2)
+        g0 = rng.standard_normal(out_shape).astype(np.float32)
+        target = {"x": x, "g": g0, "w": weight}[where]
+        for spot in ((0, 0, 0, 0), (0, 1, -1, -1), (-1, 2, 3, 0), (0, 0, 3, 4)):
+            if where == "w":
+                spot = spot[:2] + (spot[2] % 3, spot[3] % 3)
+            data = target.copy()
+            data[spot] = value
+            args = {"x": x, "g": g0, "w": weight, where: data}
+
+            def run():
+                xt, wt, bt = (tinydl.Tensor(a, requires_grad=True)
+                              for a in (args["x"], args["w"], b))
+                out = F.conv2d(xt, wt, bt, padding=p)
+                with np.errstate(invalid="ignore", over="ignore"):
+                    out.backward(tinydl.Tensor(args["g"]))
+                return out.data, xt.grad.data, wt.grad.data, bt.grad.data
+
+            before = kernel_calls.get("winograd_forward", 0)
+            with np.errstate(invalid="ignore", over="ignore"), \
+                    tinydl.backends.flags(winograd_min_pixels=1):
+                fast = run()
+            assert kernel_calls["winograd_forward"] > before  # the Winograd route ran first
+            with np.errstate(invalid="ignore", over="ignore"), tinydl.backends.flags(numba=False):
+                slow = run()
+            for a, e, name in zip(fast, slow, ("out", "grad x", "grad w", "grad b")):
+                finite = np.isfinite(e)
+                np.testing.assert_array_equal(np.isnan(a), np.isnan(e), err_msg=f"{name} {spot}")
+                np.testing.assert_array_equal(a[~finite & ~np.isnan(e)], e[~finite & ~np.isnan(e)])
+                np.testing.assert_allclose(a[finite], e[finite], rtol=0,
+                                           atol=1e-5 * max(1.0, np.abs(e[finite]).max(initial=0)),
+                                           err_msg=f"{name} {(n, c, f, h, w, p)} {spot}")
+
+
+def test_non_finite_input_of_a_transposed_convolution_as_direct(numba_on, kernel_calls):
+    """conv_transpose2d runs the input-gradient path alone (no dW to say that g holds an inf)."""
+    rng = np.random.default_rng(8)
+    y = rng.standard_normal((2, 16, 8, 8)).astype(np.float32)
+    y[1, 3, 0, 5] = np.inf
+    weight = (rng.standard_normal((16, 16, 3, 3)) / 12).astype(np.float32)
+    before = kernel_calls.get("winograd_backward", 0)
+    with np.errstate(invalid="ignore"), tinydl.backends.flags(winograd_min_pixels=1):
+        fast = F.conv_transpose2d(tinydl.Tensor(y), tinydl.Tensor(weight), padding=1).data
+    assert kernel_calls["winograd_backward"] > before
+    with np.errstate(invalid="ignore"), tinydl.backends.flags(numba=False):
+        slow = F.conv_transpose2d(tinydl.Tensor(y), tinydl.Tensor(weight), padding=1).data
+    assert np.isinf(slow).any()
+    np.testing.assert_array_equal(np.isnan(fast), np.isnan(slow))
+    np.testing.assert_array_equal(np.isinf(fast), np.isinf(slow))
+    finite = np.isfinite(slow)
+    np.testing.assert_allclose(fast[finite], slow[finite], rtol=0, atol=1e-5)

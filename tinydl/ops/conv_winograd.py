@@ -182,6 +182,20 @@ class _Saved:
         return self.u.nbytes
 
 
+def _finite_route():
+    """The route that redoes a convolution whose data are not all finite.
+
+    Inside a tile transform an inf meets its neighbours' values with both signs: inf - inf
+    made NaN where direct convolution (torch's, and im2col's) gives +-inf, and a NaN reached
+    every output of the tiles that read it, not only the outputs whose windows hold it. Both
+    routes agree on finite data, so a result that shows a non-finite value is made again by
+    im2col: the forward looks at U and at its first output channel (a non-finite input value
+    reaches at least one output of its tile in every channel), the backward at db (the sum
+    of g) and dW, or at g itself when dW is not asked for. About 5 us on (32,32,32,32)->64.
+    """
+    return conv.Reference
+
+
 class Winograd:
     """F(2x2, 3x3): 16 stacked GEMMs between tile transforms, a chunk of images at a time.
 
@@ -223,6 +237,8 @@ class Winograd:
                 buffer.close()
 
         conv.in_parallel(part, len(todo), 16 * f * c * tiles_of(n, out_h, out_w).count)
+        if not (np.isfinite(u).all() and np.isfinite(out[:, 0]).all()):
+            out = _finite_route().forward(x, w, b, geom, groups, False)[0]
         return out, saved
 
     @staticmethod
@@ -254,30 +270,42 @@ class Winograd:
         # Groups of up to GROUP chunks, at least 8 groups where there are 8 chunks: a small
         # batch's few chunks still go to every thread. (The size depends on the chunks alone.)
         size = min(GROUP, max(1, len(todo) // 8))
-        groups = [range(i, min(i + size, len(todo))) for i in range(0, len(todo), size)]
-        dus = [np.empty((16, f, c), g.dtype) if need_w else None for _ in groups]
-        dbs = [np.empty(f) if need_w else None for _ in groups]  # the bias gradient's, float64
+        claims = [range(i, min(i + size, len(todo))) for i in range(0, len(todo), size)]
+        dus = [np.empty((16, f, c), g.dtype) if need_w else None for _ in claims]
+        dbs = [np.empty(f) if need_w else None for _ in claims]  # the bias gradient's, float64
 
         def part(claim):
             buffer = _Workspace(todo[0][2], g.dtype)
             try:
                 for j in iter(claim, None):
-                    for i in groups[j]:
+                    for i in claims[j]:
                         n0, n1, tiles = todo[i]
                         kernels.winograd_backward(
                             g[n0:n1], tiles.th, tiles.tw, geom.ph, geom.pw, ut,
                             x[n0:n1] if need_w else None, buffer("gt", f), buffer("v", c),
-                            dus[j], dbs[j], i > groups[j][0], dx[n0:n1] if need_x else None)
+                            dus[j], dbs[j], i > claims[j][0], dx[n0:n1] if need_x else None)
             finally:
                 buffer.close()
 
         work = (need_x + need_w) * 16 * f * c * tiles_of(n, out_h, out_w).count
-        conv.in_parallel(part, len(groups), work)
-        if not need_w:
-            return dx, None, None
-        du = dus[0] if len(dus) == 1 else sum(dus[1:], dus[0])
-        db = sum(dbs[1:], dbs[0]).astype(g.dtype)  # computed with dU: the pass over g is here
-        return dx, _weight_tiles_grad(du), db
+        # Only g's finiteness is checked for dx alone; with dW, db (g's sum) and dW say it.
+        finite = need_w or np.isfinite(g).all()
+        conv.in_parallel(part, len(claims), work)
+        dw = db = None
+        if need_w:
+            du = dus[0] if len(dus) == 1 else sum(dus[1:], dus[0])
+            db = sum(dbs[1:], dbs[0])  # computed with dU: the pass over g is here
+            dw = _weight_tiles_grad(du)
+            finite = np.isfinite(db).all() and np.isfinite(dw).all()
+            db = db.astype(g.dtype)
+        if not finite or (need_x and not np.isfinite(u).all()):
+            route = _finite_route()
+            if need_x:
+                dx = route.input_grad(g, w, geom, groups, hw)
+            if need_w:
+                dw = route.weight_grad(x, g, geom, groups)[0]
+                db = g.sum(axis=(0, 2, 3), dtype=np.float64).astype(g.dtype)
+        return dx, dw, db
 
     @staticmethod
     def weight_grad(x, g, geom, groups, saved=None):
