@@ -13,6 +13,7 @@ import tinydl
 import tinydl.nn as nn
 import tinydl.nn.functional as F
 from tinydl.ops import conv as oconv
+from tinydl.ops._util import ShapeError
 
 
 def _dilate(kernel, d):
@@ -335,6 +336,35 @@ def test_output_dtype_is_that_of_input_and_weight_on_every_route(shape, channels
         assert F.conv_transpose2d(x, w.transpose(1, 0, 2, 3), b, padding=1).dtype == np.float32
 
 
+def test_conv3d_bias_does_not_promote_and_integer_data_is_refused():
+    # conv3d and conv_transpose3d added a float64 bias to float32 data in float64; an int64
+    # input (or weight) gave a float64 result from NumPy's promotion. torch refuses both.
+    x = tinydl.Tensor(np.ones((1, 2, 3, 4, 4), np.float32), requires_grad=True)
+    b = tinydl.Tensor(np.ones(3), requires_grad=True)
+    y = F.conv3d(x, tinydl.Tensor(np.ones((3, 2, 1, 1, 1), np.float32)), b)
+    assert y.dtype == np.float32
+    y.sum().backward()
+    assert b.grad.dtype == np.float64 and np.all(b.grad.data == 48)
+    assert F.conv_transpose3d(x, tinydl.Tensor(np.ones((2, 3, 1, 1, 1), np.float32)),
+                              b).dtype == np.float32
+    T = tinydl.Tensor
+    ints = np.ones((1, 2, 4, 4), np.int64)
+    floats = np.ones((3, 2, 3, 3), np.float32)
+    for call, name in ((lambda: F.conv2d(T(ints), T(floats)), "conv2d: the input"),
+                       (lambda: F.conv2d(T(floats[:1]), T(ints[:, :, :3, :3].repeat(3, 0))),
+                        "conv2d: the weight"),
+                       (lambda: F.conv1d(T(ints[0].astype(bool)), T(floats[..., 0])),
+                        "conv1d: the input"),
+                       (lambda: F.conv_transpose2d(T(ints), T(floats.transpose(1, 0, 2, 3))),
+                        "conv_transpose2d: the input"),
+                       (lambda: F.conv3d(T(ints[None]), T(floats[:, :, None])), "conv3d: the input"),
+                       (lambda: F.conv_transpose3d(T(ints[None]),
+                                                   T(floats.transpose(1, 0, 2, 3)[:, :, None])),
+                        "conv_transpose3d: the input")):
+        with pytest.raises(TypeError, match=f"{name} must be floating point"):
+            call()
+
+
 def test_conv_errors_name_the_op_and_shapes():
     x = tinydl.randn(1, 3, 5, 5)
     with pytest.raises(ValueError, match=r"conv2d.*\(1, 3, 5, 5\)"):
@@ -631,6 +661,27 @@ def test_padding_modes_match_torch(mode, cls, shape, padding, kernel, dilation):
     np.testing.assert_allclose(xo.grad.numpy(), xt.grad.numpy(), atol=1e-11)
     np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), atol=1e-11)
     assert f"padding_mode={mode}" in repr(ours)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "circular", "replicate"])
+@pytest.mark.parametrize("cls, shape", [("Conv1d", (1, 1, 3)), ("Conv2d", (1, 1, 3, 3)),
+                                        ("Conv3d", (1, 1, 3, 3, 3))])
+def test_padding_mode_widths_past_the_axis_are_refused_as_torch(mode, cls, shape):
+    # A reflect padding of 4 on 3 pixels reflected again and again, a circular one wrapped
+    # twice: tinydl gave an output where torch raises.
+    torch = pytest.importorskip("torch")
+    for padding, kernel in ((2, 5), (3, 7), (4, 9)):
+        layer = getattr(nn, cls)(1, 1, kernel, padding=padding, padding_mode=mode)
+        refused = (mode == "reflect" and padding >= 3) or (mode == "circular" and padding > 3)
+        theirs = getattr(torch.nn, cls)(1, 1, kernel, padding=padding, padding_mode=mode)
+        if refused:
+            with pytest.raises(RuntimeError):
+                theirs(torch.zeros(shape))
+            with pytest.raises(ShapeError, match=f"{cls}: padding_mode='{mode}' needs each "
+                                                 f"padding"):
+                layer(tinydl.zeros(*shape))
+        else:
+            assert layer(tinydl.zeros(*shape)).shape == tuple(theirs(torch.zeros(shape)).shape)
 
 
 @pytest.mark.parametrize("cls, shape", [("Conv1d", (2, 3, 7)), ("Conv2d", (2, 3, 6, 5)),

@@ -528,15 +528,26 @@ class Conv2dWeight(Function):
         return gx, gg, None, None
 
 
+def _check_conv_dtypes(x, weight, caller):
+    """TypeError naming ``caller`` unless x and weight share a floating dtype."""
+    for name, t in (("input", x), ("weight", weight)):
+        if t.dtype.kind != "f":
+            raise TypeError(f"{caller}: the {name} must be floating point, got {t.dtype} (cast "
+                            f"it, e.g. with .float())")
+    if x.dtype != weight.dtype:
+        _check_float_dtypes(x, weight, caller)
+
+
 def check_operands(x, weight, bias, groups, spatial, caller, layout, weight_layout):
     """The Tensor ``x`` with a batch axis (added when it came unbatched) and whether it came
     unbatched, after checking it against weight (F, C/groups, k...) and bias (F,) or None
     for a convolution over ``spatial`` axes. ``groups`` is a positive int.
 
-    Input and weight must share their float dtype (NumPy would silently promote, torch refuses).
+    Input and weight must share one floating dtype (NumPy would silently promote: an int64
+    input gave a float64 result; torch refuses it). The bias is cast to it (a float64 bias
+    does not promote float32 data, on every route).
     """
-    if x.dtype != weight.dtype:
-        _check_float_dtypes(x, weight, caller)
+    _check_conv_dtypes(x, weight, caller)
     if x.ndim not in (spatial + 1, spatial + 2):
         raise ShapeError(f"{caller}: expected input of shape {layout}, got shape {x.shape}")
     if weight.ndim != spatial + 2:

@@ -7,7 +7,7 @@ import numpy as np
 
 import tinydl
 from tinydl.ops import conv as _conv
-from tinydl.ops._checks import _check_float_dtypes, _check_ndim, _tensor, _tuple, as_1d
+from tinydl.ops._checks import _check_ndim, _tensor, _tuple, as_1d
 
 
 def _same_padding(kernel, dilation, caller, stride):
@@ -134,7 +134,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     and columns past the input's reach hold the bias only.
     """
     x = _tensor(input, "conv_transpose2d")
-    _check_float_dtypes(x, weight, "conv_transpose2d")
+    _conv._check_conv_dtypes(x, weight, "conv_transpose2d")
     _check_ndim(x, (3, 4), "conv_transpose2d", "(N, C, H, W)")
     if weight.ndim != 4:
         raise ValueError(f"conv_transpose2d: weight must have shape (Cin, Cout/groups, kh, kw), "

@@ -11,7 +11,7 @@ come from the 2-D ops, the slices and the sums.
 import numpy as np
 
 import tinydl
-from tinydl.ops._checks import _check_float_dtypes, _check_ndim, _tensor, _tuple
+from tinydl.ops._checks import _check_ndim, _tensor, _tuple
 from tinydl.nn.functional.conv import _check_output_padding, col2im, conv2d, conv_transpose2d
 from tinydl.nn.functional.pooling import (_avg_divisor, _check_divisor, _lp_pool, _pool_args,
                                           avg_pool2d, max_pool2d)
@@ -80,8 +80,8 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                       groups)
         out = term if out is None else out + term
     out = _unfold_depth(out, n, out_d)
-    if bias is not None:
-        out = out + bias.reshape((f, 1, 1, 1))
+    if bias is not None:  # in the data's dtype, as conv2d (a float64 bias promoted it)
+        out = out + bias.reshape((f, 1, 1, 1)).astype(out.dtype)
     return out.reshape(out.shape[1:]) if unbatched else out
 
 
@@ -101,7 +101,7 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
     """
     caller = "conv_transpose3d"
     x = _tensor(input, caller)
-    _check_float_dtypes(x, weight, caller)
+    _conv._check_conv_dtypes(x, weight, caller)
     _check_ndim(x, (4, 5), caller, "(N, C, D, H, W)")
     if weight.ndim != 5 or 0 in weight.shape:  # (Cin = 0 too: torch refuses it)
         raise ValueError(f"{caller}: weight must have shape (Cin, Cout/groups, kd, kh, kw) with "
@@ -147,8 +147,8 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
     if out.shape[2] < out_d:  # an output_padding reaching past every kernel: zeros there
         out = tinydl.pad(out, ((0, 0), (0, 0), (0, out_d - out.shape[2]), (0, 0)))
     out = out.reshape((n, c_out, out_d) + tuple(out_hw))
-    if bias is not None:
-        out = out + bias.reshape((c_out, 1, 1, 1))
+    if bias is not None:  # in the data's dtype, as conv2d (a float64 bias promoted it)
+        out = out + bias.reshape((c_out, 1, 1, 1)).astype(out.dtype)
     return out.reshape(out.shape[1:]) if unbatched else out
 
 
