@@ -32,8 +32,15 @@ def test_normalization_argument_errors_name_the_op():
     with pytest.raises(ValueError, match="instance_norm: running_mean and running_var are needed"):
         F.instance_norm(x, use_input_stats=False)  # an AttributeError on None
     for training in (True, False):
-        with pytest.raises(ValueError, match="batch_norm: running_mean should hold 3 values"):
+        with pytest.raises(ValueError, match=r"batch_norm: running_mean should have shape \(3,\)"):
             F.batch_norm(x, T(np.zeros(4)), T(np.ones(4)), training=training)
+        # (3, 1) had the right size: a bare NumPy broadcast error in training, read silently
+        # in evaluation; torch refuses it
+        for bad in ((3, 1), (1, 3, 1)):
+            with pytest.raises(ValueError, match="running_mean should have shape"):
+                F.batch_norm(x, T(np.zeros(bad)), T(np.ones(bad)), training=training)
+            with pytest.raises(ValueError, match="instance_norm: running_mean should have"):
+                F.instance_norm(x, T(np.zeros(bad)), T(np.ones(bad)), use_input_stats=training)
     with pytest.raises(ValueError, match="group_norm: num_groups must be a positive int"):
         F.group_norm(T(np.ones((2, 6, 3))), 0)  # ZeroDivisionError
     with pytest.raises(ValueError, match="layer_norm: weight of shape"):

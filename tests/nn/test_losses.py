@@ -492,6 +492,30 @@ def test_cross_entropy_refuses_ignore_index_for_probability_targets():
     F.cross_entropy(T(np.zeros((2, 3))), np.full((2, 3), 1 / 3), ignore_index=-1)  # torch too
 
 
+def test_probability_targets_check_the_weights_shape_and_huber_names_itself():
+    x, probs = T(np.zeros((2, 3))), np.full((2, 3), 1 / 3)
+    for weight in (np.ones(4), np.ones((1, 3))):  # a bare reshape error; (1, 3) was taken
+        with pytest.raises(ValueError, match=r"cross_entropy: weight must have shape \(3,\)"):
+            F.cross_entropy(x, probs, weight=weight)
+    with pytest.raises(ValueError, match="huber_loss: input of shape"):  # said smooth_l1_loss
+        F.huber_loss(T(np.zeros(3)), T(np.zeros(2)))
+
+
+def test_normalize_over_a_tuple_of_dims_as_torch():
+    # dim=(1, 2) raised "too many values to unpack"
+    torch = pytest.importorskip("torch")
+    x0 = np.random.default_rng(2).standard_normal((2, 3, 4))
+    for dim, p in (((1, 2), 2.0), ((2, 0), 1.0), ((), 2.0), ((1,), 3.0)):
+        x, tx = T(x0), torch.tensor(x0, requires_grad=True)
+        x.requires_grad_(True)
+        y, ty = F.normalize(x, p=p, dim=dim), torch.nn.functional.normalize(tx, p=p, dim=dim)
+        np.testing.assert_allclose(y.data, ty.detach().numpy(), atol=1e-14)
+        y.backward(T(np.cos(x0)))
+        ty.backward(torch.tensor(np.cos(x0)))
+        np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), atol=1e-14)
+    assert float(F.normalize(T(np.float64(-3.0)), dim=0)) == -1.0  # a 0-d tensor, as torch
+
+
 @pytest.mark.parametrize("shape,target", [((0, 0), []), ((2, 0), [-100, -100])])
 @pytest.mark.parametrize("smoothing", [0.0, 0.1])
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])

@@ -335,7 +335,10 @@ def cross_entropy(input, target, reduction="mean", label_smoothing=0.0, ignore_i
         shape = [1] * x.ndim
         shape[class_axis] = n_classes
         _refuse_weight_grad(weight, "cross_entropy")
-        w = np.ones(shape) if weight is None else np.asarray(weight, np.float64).reshape(shape)
+        w = np.ones(n_classes) if weight is None else np.asarray(weight, np.float64)
+        if w.shape != (n_classes,):  # as the index targets' check (a (1, C) reshaped silently)
+            raise ValueError(f"cross_entropy: weight must have shape ({n_classes},), got {w.shape}")
+        w = w.reshape(shape)
         count = math.prod(_class_target_shape(x))
         scale = 1.0 / count if reduction == "mean" and count else 1.0
         coef = w * ((1 - label_smoothing) * scale)

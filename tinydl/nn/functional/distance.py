@@ -64,10 +64,15 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
 def normalize(input, p=2.0, dim=1, eps=1e-12):
     """``x / max(||x||_p, eps)`` along ``dim`` (Lp normalisation), torch's formula.
 
-    The clamp is a differentiable ``clip`` (torch's ``clamp_min``). Shape unchanged.
+    The clamp is a differentiable ``clip`` (torch's ``clamp_min``). Shape unchanged. ``dim``
+    may be a tuple of axes (the norm over all of them; ``()`` is every axis), as torch's.
     """
     x = _float(_tensor(input, "normalize"))
-    (axis,) = normalize_axes(dim, x.ndim, "normalize")
+    if x.ndim == 0:  # torch's dim 0 or -1 of a 0-d tensor: the tensor itself
+        normalize_axes(dim, 1, "normalize")
+        return normalize(x.reshape((1,)), p, 0, eps).reshape(())
+    axes = normalize_axes(dim, x.ndim, "normalize")  # a tuple of dims too, as torch
+    axis = axes[0] if len(axes) == 1 else (axes or None)  # () is every axis, as torch
     return x / tinydl.clip(tinydl.norm(x, axis=axis, keepdims=True, p=p), eps, None)
 
 

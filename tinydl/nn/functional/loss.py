@@ -59,7 +59,8 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     """Huber loss: ``0.5 d^2`` if |d| < delta else ``delta (|d| - delta/2)`` (delta * smooth L1)."""
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
-    return smooth_l1_loss(input, target, reduction, beta=delta) * delta
+    x, t = _pair_of(input, target, "huber_loss")  # its errors name huber_loss
+    return smooth_l1_loss(x, t, reduction, beta=delta) * delta
 
 
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
@@ -129,7 +130,9 @@ def kl_div(input, target, reduction="mean", log_target=False):
 
     Pointwise ``y (log y - log q)`` (0 where y = 0, NaN where y < 0, torch's ``xlogy``) or,
     with ``log_target``, ``exp(y) (y - log q)``. 'batchmean' divides the sum by the batch size
-    (the true KL); 'mean' averages over every element, as torch.
+    (the true KL); 'mean' averages over every element, as torch. Where the target is
+    differentiated, its gradient at y = 0 is ``-log q``: the ``log y + 1`` of ``y log y``
+    (-inf there) is left out, as the 0 of ``0 log 0`` is taken (torch gives NaN).
     """
     x, t = _pair_of(input, target, "kl_div")
     if log_target:

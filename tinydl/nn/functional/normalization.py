@@ -199,9 +199,10 @@ def _check_running(x, running_mean, running_var, op):
         if value.dtype.kind != "f":  # the in-place update would truncate (torch refuses too)
             raise DtypeError(f"{op}: {name} must be floating point, got dtype {value.dtype}: "
                              "the running statistics written into it would be truncated")
-        if value.size != x.shape[1]:
-            raise ShapeError(f"{op}: {name} should hold {x.shape[1]} values (one per channel of "
-                             f"the input of shape {x.shape}), got shape {value.shape}")
+        if value.shape != (x.shape[1],):  # a (C, 1) passed the size check, then failed deep
+            # in NumPy in training and was read silently in evaluation (torch refuses it)
+            raise ShapeError(f"{op}: {name} should have shape ({x.shape[1]},) (one value per "
+                             f"channel of the input of shape {x.shape}), got shape {value.shape}")
 
 
 def _normalize_running(x, running_mean, running_var, shape, eps):
