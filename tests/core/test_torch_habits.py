@@ -1819,3 +1819,53 @@ def test_bitwise_with_a_number_outside_the_dtype_names_the_op(expr):
                                             r"bitwise_xor): Python integer .* out of bounds "
                                             r"for uint8: the number must fit"):
         expr(u)
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "nansum", "nanmean", "amax", "amin", "var",
+                                  "std", "count_nonzero", "norm", "std_mean", "var_mean"])
+def test_an_empty_dim_reduces_every_axis_as_torch(name):
+    # x.sum(dim=()) returned x unchanged (NumPy's axis=()); torch gives the total.
+    torch = pytest.importorskip("torch")
+    x0 = np.arange(6.0).reshape(2, 3)
+    kw = dict(correction=1) if name in ("var", "std") else {}
+    for dim in ((), []):
+        ours = getattr(td, name)(td.tensor(x0), dim=dim, **kw)
+        theirs = getattr(torch, name)(torch.tensor(x0), dim=dim)
+        for a, b in zip(ours if isinstance(ours, tuple) else (ours,),
+                        theirs if isinstance(theirs, tuple) else (theirs,)):
+            assert a.shape == tuple(b.shape) == ()
+            np.testing.assert_allclose(float(a), float(b), rtol=1e-12)
+        if hasattr(td.Tensor, name):
+            method = getattr(td.tensor(x0), name)(dim=dim, **kw)
+            assert (method[0] if isinstance(method, tuple) else method).shape == ()
+    assert td.linalg.vector_norm(td.tensor(x0), dim=()).shape == ()
+    # NumPy's spelling keeps NumPy's meaning, and torch's own no-axis ops stay so
+    assert td.sum(td.tensor(x0), axis=()).shape == (2, 3)
+    assert td.any(td.tensor(x0), dim=()).shape == (2, 3)
+
+
+def test_alpha_on_integer_and_bool_tensors_as_torch():
+    # bools with alpha=2 came back int64 [3, 2]; an int tensor with alpha=0.5 became float32
+    a, b = td.tensor([True, False]), td.tensor([True, True])
+    out = a.add(b, alpha=2)
+    assert out.dtype == np.bool_ and out.tolist() == [True, True]
+    assert a.add(b, alpha=0).tolist() == [True, False]
+    with pytest.raises(TypeError, match="subtract"):
+        a.sub(b, alpha=2)  # as a - b on bools (torch raises too)
+    ints = td.tensor([1, 2, 3])
+    for call in (lambda: ints.add(ints, alpha=0.5), lambda: ints.sub(ints, alpha=0.5),
+                 lambda: ints.clone().add_(ints, alpha=0.5)):
+        with pytest.raises(TypeError, match="alpha must not be a floating point number"):
+            call()
+    assert ints.add(ints, alpha=2).tolist() == [3, 6, 9]
+    assert td.tensor([1.0, 2.0]).add(td.tensor([1, 2]), alpha=0.5).tolist() == [1.5, 3.0]
+
+
+def test_median_of_bool_is_refused_and_of_nothing_is_nan_as_torch():
+    for name in ("median", "nanmedian"):  # nanmedian returned a bool, median a float32
+        with pytest.raises(TypeError, match=f"{name}: not defined for a bool tensor"):
+            getattr(td.tensor([True, False]), name)()
+        assert np.isnan(float(getattr(td.tensor(np.zeros(0)), name)()))  # it named quantile
+    with pytest.raises(TypeError, match="scatter_reduce: reduce='mean'"):  # int8 before
+        td.tensor([True, False]).scatter_reduce(0, td.tensor([0, 1]), td.tensor([True, True]),
+                                                "mean")

@@ -267,8 +267,14 @@ def torch_names(fn):
     """Let ``fn`` also take torch's argument names (``dim``, ``keepdim``, ``start_dim``...).
 
     Each alias is mapped onto NumPy's name; giving both spellings of one argument raises.
+    An empty ``dim`` (``()`` or ``[]``) of a reduction that torch reduces over every axis
+    then (``sum``, ``mean``, ``amax``, ``var``, ``norm``...: ``EMPTY_DIM_IS_EVERY_AXIS``)
+    becomes ``axis=None``: NumPy's ``axis=()`` reduces over no axis, and ``x.sum(dim=())``
+    returned x unchanged where torch gives the total (code that builds its dims, as
+    ``dim=tuple(range(1, x.ndim))`` on a 1-D x, met it). ``axis=()`` keeps NumPy's meaning.
     """
     op = fn.__name__
+    empty_is_every_axis = op in EMPTY_DIM_IS_EVERY_AXIS
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -279,6 +285,8 @@ def torch_names(fn):
                     if numpy_name in kwargs:
                         raise TypeError(f"{op}: got both {numpy_name!r} and its torch alias "
                                         f"{torch_name!r}")
+                    if empty_is_every_axis and torch_name == "dim" and _empty_dims(value):
+                        value = None
                     kwargs[numpy_name] = value
             if "unbiased" in kwargs:  # torch's older spelling of correction=1 / 0 (var, std)
                 if "ddof" in kwargs:
@@ -287,6 +295,18 @@ def torch_names(fn):
         return fn(*args, **kwargs)
 
     return wrapper
+
+
+# The reductions that torch runs over every axis when ``dim`` is empty (torch 2.13; its
+# any/all, squeeze and flip take an empty dim as no axis, as NumPy does).
+EMPTY_DIM_IS_EVERY_AXIS = frozenset({"sum", "mean", "nansum", "nanmean", "amax", "amin", "var",
+                                     "std", "count_nonzero", "norm", "vector_norm", "std_mean",
+                                     "var_mean"})
+
+
+def _empty_dims(value):
+    """True for an empty tuple or list of dims."""
+    return isinstance(value, (tuple, list)) and len(value) == 0
 
 
 _ALIASES = {"dim": "axis", "keepdim": "keepdims", "start_dim": "start_axis",

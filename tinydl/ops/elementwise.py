@@ -159,14 +159,22 @@ def _scaled(b, alpha):
     return multiply(b, alpha)
 
 
-def _scaled_beside(a, b, alpha):
+def _scaled_beside(a, b, alpha, op):
     """``a`` and ``alpha * b`` for add/subtract's ``alpha``, the product taken in the dtype of
     the result, as torch computes it: in b's own dtype a uint8 200 times 2 wrapped to 144,
     and a float16 gradient times a small learning rate underflowed to 0 before it met a
     float32 tensor (``p.add_(g16, alpha=-lr)``)."""
     a, b = _operands(a, as_tensor_beside(b, a))  # (a float list takes a's dtype first)
-    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.data.dtype is not b.data.dtype:
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
         common = np.result_type(a.data.dtype, b.data.dtype)
+        number = as_number(alpha)
+        if common.kind in "biu" and isinstance(number, (float, np.floating)):
+            # torch's rule: 0.5 * an int tensor gave a float32 result silently
+            raise TypeError(f"{op}: alpha must not be a floating point number for integer or "
+                            f"bool tensors (as torch), got alpha={alpha!r} for {a.dtype} and "
+                            f"{b.dtype}")
+        if common == np.bool_:  # torch's logical alpha: True + 2 * True stays bool
+            return a, (b if number else Tensor._wrap(np.zeros(b.shape, np.bool_)))
         if b.data.dtype != common:
             b = astype(b, common)
     return a, _scaled(b, alpha)
@@ -176,7 +184,7 @@ def add(a, b, *, alpha=1):
     """a + alpha * b with NumPy broadcasting (``alpha`` as ``torch.add``, ``alpha * b`` taken
     in the result's dtype)."""
     if alpha != 1:
-        a, b = _scaled_beside(a, b, alpha)
+        a, b = _scaled_beside(a, b, alpha, "add")
     return Add.apply(*_operands(a, b))
 
 
@@ -201,7 +209,7 @@ def subtract(a, b, *, alpha=1):
     """a - alpha * b with NumPy broadcasting (``alpha`` as ``torch.sub``, ``alpha * b`` taken
     in the result's dtype)."""
     if alpha != 1:
-        a, b = _scaled_beside(a, b, alpha)
+        a, b = _scaled_beside(a, b, alpha, "subtract")
     return Subtract.apply(*_operands(a, b))
 
 

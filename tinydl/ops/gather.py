@@ -374,6 +374,8 @@ def scatter_reduce(x, axis, index, src, reduce, include_self=True):
         raise ShapeError(f"scatter_reduce: reduce must be one of {_REDUCTIONS}, got {reduce!r}")
     shape = _shape(x)
     x, axis, index, src = _scatter_args("scatter_reduce", x, axis, index, src)
+    if reduce == "mean" and x.dtype == np.bool_:  # the floor division gave int8; torch refuses
+        raise TypeError("scatter_reduce: reduce='mean' is not defined for bool tensors")
     if reduce in ("amax", "amin"):
         out = ScatterExtremum.apply(x, src, index=index, axis=axis, largest=reduce == "amax",
                                     include_self=include_self)

@@ -529,7 +529,8 @@ def meshgrid(*xs, indexing=None, sparse=False, copy=True):
 def unfold(x, axis, size, step):
     """torch's ``Tensor.unfold(dimension, size, step)``: every window of ``size`` elements along
     ``axis``, ``step`` apart, with the window as a new last axis. For x of shape (..., n, ...)
-    the result has shape (..., (n - size) // step + 1, ..., size)."""
+    the result has shape (..., (n - size) // step + 1, ..., size). A copy (torch's is a
+    view): in-place writes to either do not reach the other (the README says so too)."""
     x = as_input(x)
     axis = _one_axis(axis, max(x.ndim, 1), "unfold")
     n = x.shape[axis] if x.ndim else 1

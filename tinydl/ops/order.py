@@ -168,6 +168,8 @@ def lower_nanmedian(x, axis=None, keepdims=False):
     values for an even count, an element of x (integer input stays integer); over an axis
     the values only, as ``Tensor.median``. NaN where a slice has no other value."""
     x = as_input(x)
+    if x.dtype == np.bool_:  # it returned a bool; torch refuses it, as median
+        raise TypeError("nanmedian: not defined for a bool tensor; cast it first, e.g. .long()")
     if x.dtype.kind in "iu":  # no NaN to skip: the median's exact integer pick
         return Tensor._wrap(integer_lower_median(x.data, axis, keepdims, "nanmedian"))
     return _nan_quantile("nanmedian", x, 0.5, axis, keepdims, "lower")

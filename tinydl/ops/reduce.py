@@ -846,8 +846,12 @@ def lower_median(x, axis=None, keepdims=False):
     as ``max`` (torch's indices: ``argsort``). NaN in a slice gives NaN. The gradient goes to
     that element (ties: the first in a stable sort, as ``quantile``)."""
     x = as_input(x)
+    if x.dtype == np.bool_:  # torch refuses it too (nanmedian refuses it as well)
+        raise TypeError("median: not defined for a bool tensor; cast it first, e.g. .long()")
     if x.dtype.kind in "iu":
         return Tensor._wrap(integer_lower_median(x.data, axis, keepdims, "median"))
+    if x.size == 0 and axis is None:  # torch's NaN (it raised naming quantile)
+        return Tensor._wrap(np.full((1,) * x.ndim if keepdims else (), np.nan, x.dtype))
     return quantile(x, 0.5, axis=axis, keepdims=keepdims, method="lower")
 
 
@@ -947,6 +951,8 @@ def _spread_and_mean(spread, caller, x, dim, correction, keepdim, unbiased):
     torch's older positional ``unbiased``."""
     if isinstance(dim, bool):
         dim, unbiased = None, dim
+    if isinstance(dim, (tuple, list)) and not dim:  # torch: every axis (torch_names says why)
+        dim = None
     ddof = _torch_correction(caller, correction, unbiased)
     return (spread(x, axis=dim, ddof=ddof, keepdims=keepdim),
             mean(x, axis=dim, keepdims=keepdim))
