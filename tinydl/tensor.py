@@ -2396,3 +2396,12 @@ def _as_dtype(dtype, caller):
 from tinydl import autograd as _autograd  # noqa: E402  (these import Tensor; used at call time)
 from tinydl import interop as _interop  # noqa: E402
 from tinydl import ops as _ops  # noqa: E402
+from tinydl.ops._util import numpy_names as _numpy_names  # noqa: E402
+
+# The torch-named methods take NumPy's axis= / keepdims= too (the API's rule).
+for _name in ("topk", "kthvalue", "mode", "unique_consecutive", "diff", "narrow", "split",
+              "chunk", "tensor_split", "unbind", "unflatten", "gather", "scatter", "scatter_add",
+              "scatter_reduce", "index_select", "index_add", "index_fill", "index_copy",
+              "take_along_dim", "aminmax", "repeat_interleave", "select", "unsqueeze", "unique"):
+    setattr(Tensor, _name, _numpy_names(getattr(Tensor, _name)))
+del _name

@@ -5,6 +5,8 @@ data, gradient bugs at the edges (x**0 at 0, empty means, boolean masks), a stab
 zero-size inputs, the torch-habit names, and clear errors where NumPy's would be bare. Where
 torch is installed it is the oracle.
 """
+import functools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -1869,3 +1871,53 @@ def test_median_of_bool_is_refused_and_of_nothing_is_nan_as_torch():
     with pytest.raises(TypeError, match="scatter_reduce: reduce='mean'"):  # int8 before
         td.tensor([True, False]).scatter_reduce(0, td.tensor([0, 1]), td.tensor([True, True]),
                                                 "mean")
+
+
+_IDX = [[0], [1], [2]]
+_NUMPY_SPELLED = [  # (name, is a method, positional args, keyword args with NumPy's names)
+    ("topk", True, (2,), dict(axis=1)), ("kthvalue", True, (1,), dict(axis=0, keepdims=True)),
+    ("mode", True, (), dict(axis=0)), ("split", True, (2,), dict(axis=1)),
+    ("chunk", True, (2,), dict(axis=1)), ("unbind", True, (), dict(axis=1)),
+    ("unsqueeze", True, (), dict(axis=0)), ("narrow", True, (), dict(axis=1, start=0, length=2)),
+    ("select", True, (), dict(axis=1, index=0)), ("diff", True, (), dict(axis=0)),
+    ("unique", True, (), dict(axis=0)), ("unique_consecutive", True, (), dict(axis=0)),
+    ("tensor_split", True, (2,), dict(axis=1)), ("unflatten", True, (), dict(axis=1, sizes=(2, 2))),
+    ("aminmax", True, (), dict(axis=0, keepdims=True)), ("repeat_interleave", True, (2,), dict(axis=0)),
+    ("index_select", True, (), dict(axis=0, index=[0])), ("gather", True, (), dict(axis=1, index=_IDX)),
+    ("scatter", True, (), dict(axis=1, index=_IDX, value=1.0)),
+    ("scatter_add", True, (), dict(axis=1, index=_IDX, src="x")),
+    ("scatter_reduce", True, (), dict(axis=1, index=_IDX, src="x", reduce="sum")),
+    ("index_add", True, (), dict(axis=0, index=[0], source="x0")),
+    ("index_fill", True, (), dict(axis=0, index=[0], value=2.0)),
+    ("index_copy", True, (), dict(axis=0, index=[0], source="x0")),
+    ("take_along_dim", True, (_IDX,), dict(axis=1)),
+    ("std_mean", False, (), dict(axis=0, keepdims=True)), ("var_mean", False, (), dict(axis=0)),
+    ("unique_consecutive", False, (), dict(axis=0)), ("take_along_dim", False, (_IDX,), dict(axis=1)),
+    ("index_fill", False, (), dict(axis=0, index=[0], value=2.0)),
+    ("index_copy", False, (), dict(axis=0, index=[0], source="x0"))]
+
+
+@pytest.mark.parametrize("name,method,args,kwargs", _NUMPY_SPELLED)
+def test_torch_named_ops_take_numpys_axis_and_keepdims_too(name, method, args, kwargs):
+    # The API: NumPy's axis/keepdims everywhere, torch's dim/keepdim as aliases. These took
+    # only dim= (Python's bare 'unexpected keyword argument').
+    x = td.tensor(np.arange(12.0).reshape(3, 4))
+    def resolve(v):
+        if isinstance(v, str) and v in ("x", "x0"):
+            return x if v == "x" else x[:1]
+        return td.tensor(v) if isinstance(v, list) else v
+    args = tuple(resolve(a) for a in args)
+    numpy_kw = {k: resolve(v) for k, v in kwargs.items()}
+    torch_kw = {{"axis": "dim", "keepdims": "keepdim"}.get(k, k): v for k, v in numpy_kw.items()}
+    fn = getattr(x, name) if method else functools.partial(getattr(td, name), x)
+    ours, theirs = fn(*args, **numpy_kw), fn(*args, **torch_kw)
+    for a, b in zip(ours if isinstance(ours, tuple) else (ours,),
+                    theirs if isinstance(theirs, tuple) else (theirs,)):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    assert td.unflatten(x, dim=1, sizes=(2, 2)).shape == (3, 2, 2)  # and the reverse: dim=
+
+
+def test_both_spellings_of_one_argument_are_refused():
+    x = td.tensor(np.arange(12.0).reshape(3, 4))
+    with pytest.raises(TypeError, match="topk: got both 'dim' and its NumPy spelling 'axis'"):
+        x.topk(2, axis=1, dim=0)

@@ -1,5 +1,6 @@
 """Helpers shared by every op family: the one broadcasting reduction, axis normalisation."""
 import functools
+import inspect
 import math
 import sys
 
@@ -292,6 +293,33 @@ def torch_names(fn):
                 if "ddof" in kwargs:
                     raise TypeError(f"{op}: got both 'unbiased' and 'ddof' (or 'correction')")
                 kwargs["ddof"] = 1 if kwargs.pop("unbiased") else 0
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def numpy_names(fn):
+    """Let ``fn``, which takes torch's ``dim`` / ``keepdim``, also take NumPy's ``axis`` /
+    ``keepdims`` (the API's rule: NumPy's names everywhere, torch's as aliases; a torch-named
+    method as ``x.topk(3, axis=1)`` raised Python's bare 'unexpected keyword argument').
+    Giving both spellings of one argument raises."""
+    params = inspect.signature(fn).parameters
+    pairs = [(numpy_name, torch_name) for numpy_name, torch_name in
+             (("axis", "dim"), ("keepdims", "keepdim"))
+             if torch_name in params and numpy_name not in params]
+    if not pairs:
+        return fn
+    op = fn.__name__
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if kwargs:
+            for numpy_name, torch_name in pairs:
+                if numpy_name in kwargs:
+                    if torch_name in kwargs:
+                        raise TypeError(f"{op}: got both {torch_name!r} and its NumPy "
+                                        f"spelling {numpy_name!r}")
+                    kwargs[torch_name] = kwargs.pop(numpy_name)
         return fn(*args, **kwargs)
 
     return wrapper

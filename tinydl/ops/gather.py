@@ -20,7 +20,8 @@ import numpy as np
 
 from tinydl.autograd import Function
 from tinydl.ops._checks import _check_fill_fits
-from tinydl.ops._util import ShapeError, as_tensor, held_array, normalize_axes, torch_names
+from tinydl.ops._util import (ShapeError, as_tensor, held_array, normalize_axes, numpy_names,
+                              torch_names)
 from tinydl.ops.elementwise import where
 from tinydl.tensor import Tensor
 
@@ -499,6 +500,7 @@ def take_along_axis(x, indices, axis=-1):
     return Gather.apply(x, index=indices, axis=axis)
 
 
+@numpy_names
 def take_along_dim(input, indices, dim=None):  # noqa: A002 (torch's names)
     """torch's ``take_along_dim``: ``take_along_axis`` with torch's names (``dim=None``
     flattens both, as there)."""

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from tinydl.ops._util import as_tensor, normalize_axes
+from tinydl.ops._util import as_tensor, normalize_axes, numpy_names
 from tinydl.ops._checks import _check_fill_fits, _flag
 from tinydl.ops.elementwise import astype
 from tinydl.ops.gather import Scatter, ScatterAdd, check_bounds, index_array
@@ -196,6 +196,7 @@ def _positions_along(op, x, axis, index, negative, unique=False):
         shape[:axis] + (index.size,) + shape[axis + 1:])
 
 
+@numpy_names
 def index_fill(x, dim, index, value):
     """torch.index_fill: ``x`` with the slices at ``index`` along ``dim`` set to ``value`` (a
     number, cast to x's dtype, or a 0-d tensor, which gets the gradient of every filled
@@ -211,6 +212,7 @@ def index_fill(x, dim, index, value):
     return _write_at(x, positions, _same_dtype("index_fill", x, value, "value"))
 
 
+@numpy_names
 def index_copy(x, dim, index, source):
     """torch.index_copy: ``x`` with ``x[..., index[j], ...] = source[..., j, ...]`` along
     ``dim`` (``index`` in [0, length); where it repeats, one of the slices is kept).

@@ -550,6 +550,7 @@ def unfold(x, axis, size, step):
     return moveaxis(picked, axis + 1, -1)
 
 
+@torch_names
 def unflatten(x, axis, sizes):
     """torch's ``unflatten(dim, sizes)``: axis ``axis`` reshaped into ``sizes`` (one may be -1)."""
     x = as_input(x)

@@ -17,7 +17,8 @@ import numpy as np
 from tinydl.autograd import Function, depends_on
 from tinydl.ops._util import (DEFAULT_FLOAT, add_up, as_input, exact_for_integers,
                               expand_reduced, floating, keepdims_shape, normalize_axes,
-                              refused_spelling, sum_arrays, torch_dim_spelled, torch_names)
+                              numpy_names, refused_spelling, sum_arrays, torch_dim_spelled,
+                              torch_names)
 from tinydl.ops.elementwise import Sqrt, _gate, _sgn, abs, astype, exp, subtract, where
 from tinydl.ops.index import getitem
 from tinydl.ops.scan import CumProd, reversed_along
@@ -934,6 +935,7 @@ def _torch_correction(caller, correction, unbiased):
     return 1 if correction is None else correction
 
 
+@numpy_names
 def std_mean(input, dim=None, *, correction=None, keepdim=False, unbiased=None):  # noqa: A002
     """torch's ``std_mean``: ``(std, mean)`` over ``dim`` (every element when None), the std
     with torch's default ``correction=1`` (``unbiased=`` too; ``std_mean(x, True)``, torch's
@@ -941,6 +943,7 @@ def std_mean(input, dim=None, *, correction=None, keepdim=False, unbiased=None):
     return _spread_and_mean(std, "std_mean", input, dim, correction, keepdim, unbiased)
 
 
+@numpy_names
 def var_mean(input, dim=None, *, correction=None, keepdim=False, unbiased=None):  # noqa: A002
     """torch's ``var_mean``: ``(var, mean)``, as ``std_mean``."""
     return _spread_and_mean(var, "var_mean", input, dim, correction, keepdim, unbiased)

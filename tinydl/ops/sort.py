@@ -12,7 +12,7 @@ from collections import namedtuple
 import numpy as np
 
 from tinydl.ops._checks import _flag
-from tinydl.ops._util import normalize_axes, torch_names
+from tinydl.ops._util import normalize_axes, numpy_names, torch_names
 from tinydl.ops.gather import Gather, _as_input
 from tinydl.tensor import Tensor
 
@@ -154,6 +154,7 @@ def unique(x, return_index=False, return_inverse=False, return_counts=False, axi
     return out[0] if len(out) == 1 else out
 
 
+@numpy_names
 def unique_consecutive(x, return_inverse=False, return_counts=False, dim=None):
     """torch's ``unique_consecutive``: one element of every run of equal consecutive values
     (of the flattened ``x``, or of equal consecutive slices along ``dim``), in order; with
