@@ -83,3 +83,17 @@ def test_score_refuses_labels_of_another_type():
 
     object_labels = LogisticRegression().fit(X, y.astype(object))
     assert object_labels.score(X, y) == model.score(X, y)  # object dtype: no type check
+
+
+def test_set_params_sets_own_parameters_before_nested_ones():
+    # estimator__C=3 given before estimator=... reached the old estimator, then replaced
+    model = OneVsRestClassifier(LinearSVC()).set_params(estimator__C=3.0, estimator=LinearSVC())
+    assert model.estimator.C == 3.0
+    with pytest.raises(ValueError, match="'C' is not an estimator"):  # a bare AttributeError
+        LinearSVC().set_params(C__x=1)
+
+
+def test_labels_of_mixed_types_are_named():
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    with pytest.raises(ValueError, match="LogisticRegression.fit: mix of label input types"):
+        LogisticRegression().fit(X, np.array(["a", 1] * 10, dtype=object))

@@ -107,3 +107,10 @@ def test_integer_scores_past_2_53_stay_distinct():
 def test_empty_input_says_it_is_empty():
     with pytest.raises(ValueError, match="roc_auc_score: y_true and y_score are empty"):
         roc_auc_score([], [])
+
+
+def test_bool_scores_and_mixed_label_types():
+    # bool scores were refused (scikit-learn: 0.75); mixed labels gave NumPy's bare TypeError
+    assert roc_auc_score([0, 1, 0, 1], np.array([False, True, True, True])) == 0.75
+    with pytest.raises(ValueError, match="roc_curve: mix of label input types"):
+        roc_curve(np.array(["a", 1, "a", 1], dtype=object), [0.1, 0.2, 0.3, 0.4], pos_label=1)

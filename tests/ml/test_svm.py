@@ -214,3 +214,31 @@ def test_predict_and_score_before_fit_raise_not_fitted():
     for call in (lambda m: m.predict(X), lambda m: m.score(X, y)):
         with pytest.raises(NotFittedError):
             call(KernelSVC())
+
+
+def test_kernel_matrix_of_integer_data_does_not_wrap_around():
+    # uint8 pixels: a.b took 200*200 in uint8 (164); the rbf kernel came out all 1.0
+    A = np.array([[200, 10], [0, 255]], dtype=np.uint8)
+    F = A.astype(np.float64)
+    for kernel in ("linear", "poly", "rbf"):
+        np.testing.assert_allclose(kernel_matrix(A, A, kernel, 1e-5, 2, 1.0),
+                                   kernel_matrix(F, F, kernel, 1e-5, 2, 1.0))
+    assert kernel_matrix(A, A, "linear")[0, 0] == 40100.0
+    assert kernel_matrix(np.array([[100000, 0]]), np.array([[100000, 0]]), "poly", 1, 2, 0) == 1e20
+    assert kernel_matrix(F.astype(np.float32), F.astype(np.float32)).dtype == np.float32
+    with pytest.raises(ValueError, match="kernel_matrix: A .* must be 2-D"):
+        kernel_matrix([1.0, 2.0], [1.0, 2.0])
+    with pytest.raises(ValueError, match="same number of columns"):
+        kernel_matrix(np.ones((2, 3)), np.ones((2, 2)))
+
+
+def test_a_kernel_matrix_that_overflows_is_refused_and_n_iter_counts_every_step():
+    X = np.random.default_rng(0).normal(size=(20, 2)) * 1e200
+    y = np.array([0, 1] * 10)
+    with np.errstate(over="ignore"), pytest.raises(ValueError, match="kernel matrix of X is not finite"):
+        KernelSVC(kernel="linear").fit(X, y)  # it ran every SMO step on NaNs
+    X = np.random.default_rng(1).normal(size=(40, 2))
+    for max_iter in (1, 3):
+        with pytest.warns(Warning, match="SMO stopped after"):
+            model = KernelSVC(max_iter=max_iter).fit(X, np.array([0, 1] * 20))
+        assert model.n_iter_ == max_iter  # was max_iter - 1

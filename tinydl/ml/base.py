@@ -48,15 +48,26 @@ class BaseEstimator:
         """Set constructor arguments (`estimator__C=10` reaches a nested estimator);
         returns self."""
         valid = self._param_names()
+        nested = {}
+        # Own parameters first, then the nested ones grouped by estimator, as scikit-learn:
+        # in the order given, estimator__C=3 before estimator=LinearSVC() went to the
+        # estimator that was then replaced, silently.
         for key, value in params.items():
             name, _, sub = key.partition("__")
             if name not in valid:
                 raise ValueError(f"{type(self).__name__}.set_params: unknown parameter "
                                  f"{name!r}; valid parameters are {valid}")
             if sub:
-                getattr(self, name).set_params(**{sub: value})
+                nested.setdefault(name, {})[sub] = value
             else:
                 setattr(self, name, value)
+        for name, subs in nested.items():
+            inner = getattr(self, name)
+            if not hasattr(inner, "set_params"):
+                raise ValueError(f"{type(self).__name__}.set_params: {name!r} is not an "
+                                 f"estimator ({inner!r}), so {name}__{next(iter(subs))} "
+                                 "names nothing")
+            inner.set_params(**subs)
         return self
 
     def __repr__(self):
@@ -153,6 +164,17 @@ def check_X_y(X, y, where):
     return X, y
 
 
+def unique_labels(y, where):
+    """``np.unique(y)``, or a ValueError naming ``where`` for labels of mixed types (strings
+    beside numbers: NumPy's sort raised a bare TypeError), as scikit-learn's message."""
+    try:
+        return np.unique(y)
+    except TypeError:
+        kinds = sorted({type(v).__name__ for v in np.asarray(y, dtype=object).ravel()})
+        raise ValueError(f"{where}: mix of label input types ({', '.join(kinds)}); give labels "
+                         "of one type") from None
+
+
 def check_classes(y, where):
     """`np.unique(y)`, raising ValueError unless there are at least two classes and the
     labels are classes at all: floats with a fractional part (regression targets, which
@@ -162,7 +184,7 @@ def check_classes(y, where):
         raise ValueError(f"{where}: y holds non-integer floats ({y[y != np.round(y)][:3]}...), "
                          "a regression target; a classifier needs class labels (ints, "
                          "strings, or whole-number floats)")
-    classes = np.unique(y)
+    classes = unique_labels(y, where)
     if classes.size < 2:
         raise ValueError(f"{where}: y has a single class {classes.tolist()}; a classifier "
                          "needs at least two classes")

@@ -7,6 +7,8 @@ counts a tied positive/negative pair as 1/2: AUC = Mann-Whitney U / (n_pos n_neg
 """
 import numpy as np
 
+from tinydl.ml.base import unique_labels
+
 
 def _check_binary(y_true, y_score, pos_label, where):
     y_true = np.asarray(y_true)
@@ -17,6 +19,8 @@ def _check_binary(y_true, y_score, pos_label, where):
     if y_true.shape != y_score.shape:
         raise ValueError(f"{where}: y_true has {y_true.size} entries but y_score has "
                          f"{y_score.size}")
+    if y_score.dtype == np.bool_:  # scikit-learn takes them (as 0 and 1)
+        y_score = y_score.astype(np.int64)
     if y_score.dtype == object or not np.issubdtype(y_score.dtype, np.number):
         raise TypeError(f"{where}: y_score must be numeric, got dtype {y_score.dtype}")
     # Integer scores stay integers: float64 would merge those past 2**53 into ties.
@@ -26,7 +30,7 @@ def _check_binary(y_true, y_score, pos_label, where):
         raise ValueError(f"{where}: y_score contains NaN or infinity")
     if np.issubdtype(y_true.dtype, np.floating) and not np.all(np.isfinite(y_true)):
         raise ValueError(f"{where}: y_true contains NaN or infinity")
-    classes = np.unique(y_true)
+    classes = unique_labels(y_true, where)
     if classes.size > 2:
         raise ValueError(f"{where}: y_true has {classes.size} classes {classes.tolist()}; "
                          "only binary labels are supported")

@@ -23,7 +23,19 @@ _TAU = 1e-12
 
 def kernel_matrix(A, B, kernel="rbf", gamma=1.0, degree=3, coef0=0.0):
     """Kernel values K (n, m) between rows of A (n, d) and B (m, d):
-    'linear' a.b, 'poly' (gamma a.b + coef0)^degree, 'rbf' exp(-gamma ||a - b||^2)."""
+    'linear' a.b, 'poly' (gamma a.b + coef0)^degree, 'rbf' exp(-gamma ||a - b||^2).
+
+    Computed in float64 (float32 data in float32): integer data (pixels as uint8) took the
+    products in their own dtype and wrapped around silently."""
+    A, B = np.asarray(A), np.asarray(B)
+    if A.ndim != 2 or B.ndim != 2 or A.shape[1] != B.shape[1]:
+        raise ValueError(f"kernel_matrix: A (n, d) and B (m, d) must be 2-D with the same "
+                         f"number of columns, got shapes {A.shape} and {B.shape}")
+    for name, data in (("A", A), ("B", B)):
+        if data.dtype.kind not in "biuf":
+            raise TypeError(f"kernel_matrix: {name} must be numeric, got dtype {data.dtype}")
+    dtype = np.float32 if A.dtype == B.dtype == np.float32 else np.float64
+    A, B = A.astype(dtype, copy=False), B.astype(dtype, copy=False)
     if kernel == "linear":
         return A @ B.T
     if kernel == "poly":
@@ -110,7 +122,11 @@ class KernelSVC(ClassifierMixin, BaseEstimator):
         self.n_features_in_ = X.shape[1]
         self.gamma_ = self._numeric_gamma(X, where)
         signs = np.where(y == classes[1], 1.0, -1.0)
-        K = kernel_matrix(X, X, self.kernel, self.gamma_, self.degree, self.coef0)
+        with np.errstate(over="ignore", invalid="ignore"):  # checked just below
+            K = kernel_matrix(X, X, self.kernel, self.gamma_, self.degree, self.coef0)
+        if not np.isfinite(K).all():  # SMO ran every step on NaNs and predicted one class
+            raise ValueError(f"{where}: the {self.kernel!r} kernel matrix of X is not finite "
+                             "(the features are too large: scale them, e.g. to unit variance)")
         alpha, gradient, self.n_iter_ = _smo(K, signs, C, tol, int(max_iter), where)
         self.intercept_ = np.array([_intercept(alpha, gradient, signs, C)])
         self.dual_objective_ = 0.5 * alpha @ (gradient + 1.0) - alpha.sum()
@@ -175,6 +191,7 @@ def _smo(K, y, C, tol, max_iter, where):
         warnings.warn(f"{where}: SMO stopped after {max_iter} steps before the KKT "
                       f"violation fell below tol = {tol:g}; increase max_iter or tol",
                       ConvergenceWarning, stacklevel=3)
+        steps = max_iter  # every step was taken (the loop variable ends at max_iter - 1)
     return alpha, gradient, steps
 
 
