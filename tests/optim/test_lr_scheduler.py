@@ -430,3 +430,25 @@ def test_reduce_on_plateau_takes_torchs_deprecated_epoch_argument():
     assert s.last_epoch == 5
     s.step(1.0)
     assert s.last_epoch == 6
+
+
+def test_a_tensor_lr_is_filled_in_place_as_torch():
+    # The group's 0-d Tensor lr was replaced: code holding it (or an lr shared by two
+    # optimizers) kept reading the first value.
+    p = tinydl.Tensor(np.ones(2), requires_grad=True)
+    lr = tinydl.tensor(np.float64(0.1))
+    opt = optim.SGD([p], lr=lr)
+    sched = optim.lr_scheduler.StepLR(opt, 1, 0.5)
+    for _ in range(2):
+        p.grad = tinydl.Tensor(np.ones(2))
+        opt.step()
+        sched.step()
+    assert opt.param_groups[0]["lr"] is lr and float(lr) == 0.025
+    assert float(sched.get_last_lr()[0]) == 0.025
+    np.testing.assert_allclose(p.data, 1 - 0.1 - 0.05)
+
+
+def test_adamw_has_no_decoupled_weight_decay_argument():
+    # AdamW(..., decoupled_weight_decay=False) became coupled-L2 Adam silently; torch raises
+    with pytest.raises(TypeError, match="AdamW: unexpected keyword argument"):
+        optim.AdamW([tinydl.Tensor(np.ones(2), requires_grad=True)], decoupled_weight_decay=False)

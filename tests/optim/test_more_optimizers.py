@@ -193,3 +193,21 @@ def test_flags_that_torch_takes_positionally():
     assert opt.param_groups[0]["maximize"] is True
     with pytest.raises(TypeError, match="fused"):
         optim.ASGD([p], fused=None)  # torch's ASGD has no fused either
+
+
+@pytest.mark.parametrize("grads", [([np.inf, 1.0], [1.0, 1.0], [1.0, 1.0]),
+                                   ([1.0, 1.0], [np.nan, 1.0], [1.0, 1.0], [-1.0, 1.0]),
+                                   ([1.0, 1.0], [-np.inf, 1.0], [1.0, -1.0], [1.0, 1.0])])
+def test_rprop_with_a_nan_or_inf_gradient_steps_as_torch(grads):
+    # One NaN or inf gradient (inf beside a previous 0 makes a NaN product) made the
+    # parameter NaN for good; torch's sign(nan) is 0: it skips that coordinate once.
+    torch = pytest.importorskip("torch")
+    a = tinydl.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    b = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    ours, theirs = optim.Rprop([a], lr=0.1), torch.optim.Rprop([b], lr=0.1)
+    for g in grads:
+        a.grad, b.grad = tinydl.Tensor(np.array(g)), torch.tensor(g, dtype=torch.float64)
+        with np.errstate(all="raise"):
+            ours.step()
+        theirs.step()
+        np.testing.assert_allclose(a.data, b.detach().numpy(), rtol=1e-15)

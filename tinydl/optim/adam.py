@@ -107,5 +107,9 @@ class AdamW(Adam):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
                  amsgrad=False, **torch_options):
+        if "decoupled_weight_decay" in torch_options:  # torch's AdamW has no such argument;
+            # it went through to Adam's, and False made this coupled-L2 Adam silently
+            raise TypeError("AdamW: unexpected keyword argument 'decoupled_weight_decay' (AdamW "
+                            "always decouples; Adam(..., decoupled_weight_decay=...) chooses)")
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                          amsgrad=amsgrad, **torch_options)

@@ -42,6 +42,7 @@ import warnings
 import numpy as np
 
 from tinydl.optim.optimizer import Optimizer
+from tinydl.tensor import Tensor
 
 
 def _is_int(value):
@@ -160,8 +161,15 @@ class LRScheduler:
                                  f"parameter group {i} at step {self.last_epoch}; its factors "
                                  "(gamma, the lambda's value, ...) must keep lr finite")
         for group, lr in zip(groups, lrs):
-            group["lr"] = lr
-        self._last_lr = [group["lr"] for group in groups]
+            current = group["lr"]
+            if isinstance(current, Tensor) and current.ndim == 0:
+                # torch fills a Tensor lr in place: the group keeps the user's object (and
+                # one lr shared by two optimizers stays shared); it was replaced
+                current.data[...] = np.asarray(getattr(lr, "data", lr))
+            else:
+                group["lr"] = lr
+        self._last_lr = [group["lr"].clone() if isinstance(group["lr"], Tensor) else group["lr"]
+                         for group in groups]
 
     def state_dict(self):
         """Every attribute except the optimizer. Functions cannot be saved: each one in

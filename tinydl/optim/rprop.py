@@ -52,16 +52,21 @@ class Rprop(Optimizer):
         size_min, size_max = (float(s) for s in group["step_sizes"])
         state["step"] += 1
         prev, step_size = state["prev"], state["step_size"]
-        product = grad * prev
+        with np.errstate(invalid="ignore"):  # inf * 0: NaN, handled below
+            product = grad * prev
         flipped = product < 0
         factor = np.ones_like(param)
         factor[product > 0] = eta_plus
         factor[flipped] = eta_minus
-        factor[np.isnan(product)] = np.nan  # torch's sign(nan) is nan: the step size too
+        # A NaN product (a NaN gradient, or an inf one beside a previous 0) keeps factor 1:
+        # torch's sign(nan) is 0 on the CPU, so its step size stays and, below, that
+        # coordinate does not move (NumPy's sign(nan) is NaN: one NaN or inf gradient made
+        # the parameter NaN for good, where torch took a normal step).
         step_size *= factor
         np.clip(step_size, size_min, size_max, out=step_size)
         np.copyto(prev, grad)
         prev[flipped] = 0
         np.sign(prev, out=factor)
+        factor[np.isnan(factor)] = 0.0
         factor *= step_size
         param -= factor
