@@ -360,3 +360,16 @@ def test_sampler_batch_sampler_and_collate_fn_as_torch():
         DataLoader(ds, 2, shuffle=True, sampler=[0])
     with pytest.raises(ValueError, match="batch_sampler option is mutually exclusive"):
         DataLoader(ds, 2, batch_sampler=[[0]])
+
+
+def test_defaultdict_samples_and_an_empty_dataset_with_shuffle():
+    import collections
+
+    from tinydl.data import RandomSampler
+    # a defaultdict sample raised "first argument must be callable or None"
+    batch = default_collate([collections.defaultdict(int, a=i) for i in (1, 2)])
+    assert isinstance(batch, collections.defaultdict) and batch.default_factory is int
+    np.testing.assert_array_equal(batch["a"].data, [1, 2])
+    # RandomSampler([]) gave an empty epoch silently; torch raises at construction
+    with pytest.raises(ValueError, match="RandomSampler: num_samples should be a positive"):
+        RandomSampler([])

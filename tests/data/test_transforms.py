@@ -457,3 +457,22 @@ def test_uint8_chw_image_is_refused(make):
     assert np.array_equal(T.RandomHorizontalFlip(p=1.0)(hwc), hwc[:, ::-1])
     small = np.zeros((3, 5, 3), np.uint8)  # 3 rows of 3 channels: HWC, not refused
     assert T.RandomHorizontalFlip(p=1.0)(small).shape == (3, 5, 3)
+
+
+def test_normalize_keeps_the_graph_and_the_others_refuse_an_image_that_requires_grad():
+    # The transforms worked on the data: x.grad stayed None after backward, silently.
+    x = td.tensor(np.random.default_rng(0).random((3, 4, 4)).astype(np.float32), requires_grad=True)
+    y = T.Normalize((0.5, 0.4, 0.3), (0.2, 0.25, 0.5))(x)
+    assert y.dtype == np.float32
+    np.testing.assert_allclose(y.data, T.Normalize((0.5, 0.4, 0.3), (0.2, 0.25, 0.5))(x.data),
+                               rtol=1e-5, atol=1e-6)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.data[:, 0, 0], [5.0, 4.0, 2.0], rtol=1e-6)
+    gray = td.tensor(np.ones((4, 4)), requires_grad=True)
+    T.Normalize((0.5,), (0.25,))(gray).sum().backward()
+    assert np.all(gray.grad.data == 4.0)
+    with pytest.raises(TypeError, match="RandomHorizontalFlip: the image requires grad"):
+        T.RandomHorizontalFlip(1.0)(x)
+    with td.no_grad():
+        assert T.RandomHorizontalFlip(1.0)(x).shape == (3, 4, 4)
+    assert T.RandomHorizontalFlip(1.0)(x.detach()).shape == (3, 4, 4)

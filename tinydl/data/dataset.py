@@ -10,6 +10,7 @@ as torch's do; the samplers live in ``tinydl.data.sampler``.
 """
 
 import bisect
+import copy
 import math
 import numbers
 import warnings
@@ -321,7 +322,15 @@ def default_collate(samples):
         if any(s.keys() != keys for s in samples):
             raise ValueError("default_collate: dict samples have different keys")
         batch = {k: default_collate([s[k] for s in samples]) for k in keys}
-        return batch if type(first) is dict else type(first)(batch)  # an OrderedDict stays one
+        if type(first) is dict:
+            return batch
+        try:  # an OrderedDict stays one; a defaultdict too (its constructor takes a factory
+            # first: type(first)(batch) raised a bare TypeError), as torch's copy and update
+            clone = copy.copy(first)
+            clone.update(batch)
+            return clone
+        except TypeError:
+            return batch
     if isinstance(first, str | bytes):
         return list(samples)
     arrays = [_sample_array(s) for s in samples]

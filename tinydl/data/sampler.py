@@ -68,8 +68,10 @@ class RandomSampler(Sampler):
         self.data_source = data_source
         self.replacement = _check_bool(replacement, "replacement", "RandomSampler")
         self._num_samples = num_samples
-        if num_samples is not None:
-            _positive_int(num_samples, "num_samples", "RandomSampler")
+        # num_samples as given, or len(data_source): torch checks both at construction (an
+        # empty dataset with shuffle=True ran zero steps silently)
+        _positive_int(self.num_samples if num_samples is None else num_samples, "num_samples",
+                      "RandomSampler")
         self.generator = generator
         self._rng = resolve_torch_generator(generator, "RandomSampler")
 

@@ -26,6 +26,7 @@ import numbers
 
 import numpy as np
 
+from tinydl.autograd import is_grad_enabled
 from tinydl.data._random import resolve_generator
 from tinydl.tensor import Tensor
 
@@ -35,6 +36,12 @@ from tinydl.tensor import Tensor
 def _unwrap(img, where):
     """(array, was_tensor): the image's array, checked to be 2-D or 3-D."""
     was_tensor = isinstance(img, Tensor)
+    if was_tensor and img.requires_grad and is_grad_enabled():
+        # the transforms work on the data: the graph (an input-gradient loop's) was dropped
+        # silently, and x.grad stayed None
+        raise TypeError(f"{where}: the image requires grad, and this transform works on its "
+                        "data, so the gradient would be lost; transform x.detach(), or write "
+                        "the step with tinydl ops (Normalize keeps the graph)")
     a = img.data if was_tensor else np.asarray(img)
     if a.ndim not in (2, 3):
         raise ValueError(f"{where}: expected an image of shape (C, H, W), (H, W, C) or (H, W), "
@@ -215,6 +222,8 @@ class Normalize:
             raise ValueError(f"Normalize: std must be non-zero, got {self.std.tolist()}")
 
     def __call__(self, img):
+        if isinstance(img, Tensor) and img.requires_grad and is_grad_enabled():
+            return self._differentiable(img)
         a, was_tensor = _unwrap(img, "Normalize")
         if a.dtype == np.uint8:
             raise TypeError("Normalize: expects a CHW float image; apply ToTensor first")
@@ -225,6 +234,21 @@ class Normalize:
         shape = (-1, 1, 1)
         out = (chw - self.mean.reshape(shape)) / self.std.reshape(shape)
         return _wrap(_from_chw(out.astype(a.dtype), a), was_tensor)
+
+    def _differentiable(self, img):
+        """(x - mean) / std with tinydl ops, for an image that requires grad (torchvision's
+        Normalize of a tensor is differentiable): CHW or HW, floating."""
+        if img.dtype.kind != "f" or img.ndim not in (2, 3):
+            raise TypeError(f"Normalize: expects a CHW or HW float image, got {img.dtype} of "
+                            f"shape {img.shape}")
+        channels = img.shape[0] if img.ndim == 3 else 1
+        if self.mean.size not in (1, channels):
+            raise ValueError(f"Normalize: {self.mean.size} means for an image of "
+                             f"{channels} channels")
+        shape = (-1, 1, 1) if img.ndim == 3 else ()
+        mean = Tensor(self.mean.reshape(shape).astype(img.dtype))
+        std = Tensor(self.std.reshape(shape).astype(img.dtype))
+        return (img - mean) / std
 
     def __repr__(self):
         return f"Normalize(mean={self.mean.tolist()}, std={self.std.tolist()})"
