@@ -408,3 +408,33 @@ def test_non_finite_inputs_give_torchs_values_and_gradients_without_warnings(nam
     ty, tg = _torch_value_and_grad(TORCH_OPS[name], torch.tensor(x32, requires_grad=True))
     np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-6, equal_nan=True)
     np.testing.assert_allclose(g.data, tg.numpy(), rtol=1e-6, equal_nan=True)
+
+
+@pytest.mark.parametrize("call", [
+    lambda x: F.leaky_relu(x, np.float64(0.2)), lambda x: F.elu(x, np.float64(0.5)),
+    lambda x: F.celu(x, np.float64(0.5)), lambda x: F.softplus(x, np.float64(2.0), np.float64(20)),
+    lambda x: F.hardtanh(x, np.float64(-0.5), np.float64(0.5)),
+    lambda x: td.nn.LeakyReLU(np.linspace(0.01, 0.3, 3)[1])(x), lambda x: td.nn.ELU(np.float64(1.5))(x)])
+def test_numpy_scalar_hyperparameters_keep_float32(call):
+    # np.float64 slopes and bounds made a float32 activation's output float64 (torch: float32);
+    # the next Linear then blamed its own input's dtype
+    x = td.Tensor(np.linspace(-2, 2, 6, dtype=np.float32).reshape(2, 3), requires_grad=True)
+    y = call(x)
+    assert y.dtype == np.float32
+    y.sum().backward()
+    assert x.grad.dtype == np.float32
+
+
+def test_ops_along_one_axis_refuse_none_or_a_tuple_with_their_name():
+    # softmax/log_softmax/softmin raised "tuple indices must be integers"; glu halved axis 0
+    # silently; gumbel_softmax said "too many values to unpack"
+    x = td.Tensor(np.ones((2, 4), np.float32))
+    for name, call in (("softmax", lambda a: F.softmax(x, a)), ("log_softmax", lambda a: F.log_softmax(x, a)),
+                       ("softmin", lambda a: F.softmin(x, a)), ("glu", lambda a: F.glu(x, a)),
+                       ("gumbel_softmax", lambda a: F.gumbel_softmax(x, dim=a)),
+                       ("softmax", lambda a: td.softmax(x, a))):
+        for axis in (None, (0, 1), [1]):
+            with pytest.raises(TypeError, match=f"{name}: axis \\(dim\\) must be one int"):
+                call(axis)
+    assert F.softmax(x, dim=None).shape == (2, 4) and td.nn.Softmax()(x).shape == (2, 4)  # -1
+    assert F.softmax(x, np.int64(0)).shape == (2, 4)

@@ -427,6 +427,15 @@ def _float_partner(x, kind):
 DEFAULT_FLOAT = np.float32
 
 
+def one_axis(axis, op):
+    """``axis`` when it names one axis (an int), else a TypeError naming ``op``: the ops that
+    work along one axis (softmax, glu...) failed on None or a tuple with a bare error deep
+    inside, or (glu) read the tuple's first axis silently."""
+    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{op}: axis (dim) must be one int, got {axis!r}")
+    return int(axis)
+
+
 def axis_or_dim(axis, dim, caller, default=-1):
     """The axis of an op that takes NumPy's ``axis`` and torch's ``dim`` (its default
     ``default``): ``dim`` when given, and then ``axis`` must be left at the default or say the

@@ -20,8 +20,8 @@ import numpy as np
 from tinydl import backends
 from tinydl.autograd import Function, depends_on
 from tinydl.ops._checks import _check_float_dtypes, _tensor
-from tinydl.ops._util import (as_tensor, exact_for_integers, floating, normalize_axes,
-                              torch_names, unbroadcast)
+from tinydl.ops._util import (as_number, as_tensor, exact_for_integers, floating,
+                              normalize_axes, one_axis, torch_names, unbroadcast)
 from tinydl.ops.elementwise import _gate, _mask, _select, astype, erf, exp, where
 from tinydl.ops.elementwise import abs as _abs
 from tinydl.ops.reduce import softmax
@@ -198,7 +198,8 @@ class LeakyReLU(Function):
 
 def leaky_relu(x, negative_slope=0.01):
     """x if x > 0 else negative_slope * x."""
-    return LeakyReLU.apply(_float_input(x, "leaky_relu"), negative_slope=negative_slope)
+    return LeakyReLU.apply(_float_input(x, "leaky_relu"),
+                           negative_slope=as_number(negative_slope))
 
 
 class ELU(Function):
@@ -219,7 +220,7 @@ class ELU(Function):
 
 def elu(x, alpha=1.0):
     """x if x > 0 else alpha (e^x - 1)  (Clevert et al. 2016)."""
-    return ELU.apply(_float_input(x, "elu"), alpha=alpha)
+    return ELU.apply(_float_input(x, "elu"), alpha=as_number(alpha))
 
 
 class GELU(Function):
@@ -284,7 +285,8 @@ class Softplus(Function):
 
 def softplus(x, beta=1.0, threshold=20.0):
     """log(1 + e^(beta x)) / beta, stable for any x; identity where beta x > threshold."""
-    return Softplus.apply(_float_input(x, "softplus"), beta=beta, threshold=threshold)
+    return Softplus.apply(_float_input(x, "softplus"), beta=as_number(beta),
+                          threshold=as_number(threshold))
 
 
 # ----------------------------------------------------------------------------- more activations
@@ -295,7 +297,8 @@ def softplus(x, beta=1.0, threshold=20.0):
 # so double backward works and matches torch's, kinks included.
 def _float_input(x, op):
     """``x`` as a Tensor of floats: integer and boolean inputs become the default float
-    (float32), as torch's floating-point activations promote them."""
+    (float32). A choice of tinydl's: torch raises for most of these activations on integer
+    input (relu, relu6, hardtanh and threshold keep integers, here as there)."""
     return floating(_tensor(x, op))
 
 
@@ -330,6 +333,7 @@ def hardtanh(x, min_val=-1.0, max_val=1.0):
     """clip(x, min_val, max_val), with gradient 1 strictly between the bounds and 0 at and
     beyond them (torch's convention at the kinks). Integer input stays integer, as in torch."""
     x = _tensor(x, "hardtanh")
+    min_val, max_val = as_number(min_val), as_number(max_val)  # a np.float64 gave float64
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val cannot be greater than max_val, got min_val="
                          f"{min_val} and max_val={max_val}")
@@ -461,7 +465,7 @@ def celu(x, alpha=1.0):
     its gradient is 1 at x = 0 from both sides."""
     if alpha == 0:
         raise ValueError("celu: alpha cannot be 0 (the negative branch divides x by alpha)")
-    return CELU.apply(_float_input(x, "celu"), alpha=alpha)
+    return CELU.apply(_float_input(x, "celu"), alpha=as_number(alpha))
 
 
 class ELUBackward(Function):
@@ -650,6 +654,7 @@ def logsigmoid(x):
 def softmin(x, axis=-1):
     """softmax(-x) along ``axis``: exp(-x_i) / sum_j exp(-x_j) (``dim`` is torch's name)."""
     x = _float_input(x, "softmin")
+    axis = one_axis(axis, "softmin")
     # A 0-d tensor's one element is axis 0 or -1, as for softmax (torch's rule).
     normalize_axes(axis, max(x.ndim, 1), "softmin")
     return softmax(-x, axis)
@@ -662,7 +667,7 @@ def glu(x, axis=-1):
     x = _float_input(x, "glu")
     if x.ndim == 0:
         raise ValueError("glu: a 0-d tensor has no axis to halve")
-    axis = normalize_axes(axis, x.ndim, "glu")[0]
+    axis = normalize_axes(one_axis(axis, "glu"), x.ndim, "glu")[0]  # (a tuple: its first)
     n = x.shape[axis]
     if n % 2:
         raise ValueError(f"glu: the halved axis must have even length, but axis {axis} of the "

@@ -17,8 +17,8 @@ import numpy as np
 from tinydl.autograd import Function, depends_on
 from tinydl.ops._util import (DEFAULT_FLOAT, add_up, as_input, exact_for_integers,
                               expand_reduced, floating, keepdims_shape, normalize_axes,
-                              numpy_names, refused_spelling, sum_arrays, torch_dim_spelled,
-                              torch_names)
+                              numpy_names, one_axis, refused_spelling, sum_arrays,
+                              torch_dim_spelled, torch_names)
 from tinydl.ops.elementwise import Sqrt, _gate, _sgn, abs, astype, exp, subtract, where
 from tinydl.ops.index import getitem
 from tinydl.ops.scan import CumProd, reversed_along
@@ -303,6 +303,7 @@ class Softmax(Function):
 def softmax(x, axis=-1):
     """exp(x_i) / sum_j exp(x_j) along ``axis``, computed from x - max(x)."""
     x = floating(x)  # integer input: float32, as torch
+    axis = one_axis(axis, "softmax")
     if x.ndim == 0:  # torch's rule: axis 0 or -1 of a 0-d tensor is its one element
         normalize_axes(axis, 1, "softmax")
         return softmax(x.reshape((1,)), 0).reshape(())
@@ -346,6 +347,7 @@ class LogSoftmax(Function):
 def log_softmax(x, axis=-1):
     """x_i - logsumexp(x) along ``axis``; stable for logits of any size."""
     x = floating(x)  # integer input: float32, as torch
+    axis = one_axis(axis, "log_softmax")
     if x.ndim == 0:  # as softmax
         normalize_axes(axis, 1, "log_softmax")
         return log_softmax(x.reshape((1,)), 0).reshape(())

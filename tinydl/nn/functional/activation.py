@@ -17,7 +17,7 @@ import numpy as np
 from tinydl import ops
 from tinydl.autograd import Function, depends_on
 from tinydl.ops._checks import _check_fill_fits, _tensor
-from tinydl.ops._util import axis_or_dim, floating, normalize_axes
+from tinydl.ops._util import axis_or_dim, floating, normalize_axes, one_axis
 from tinydl.ops.elementwise import _gate
 from tinydl.random import get_generator
 from tinydl.tensor import Tensor
@@ -291,7 +291,7 @@ def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
     x = _tensor(logits, "gumbel_softmax", "logits")
     if x.dtype.kind != "f":
         raise TypeError(f"gumbel_softmax: logits must be floating point, got {x.dtype}")
-    (axis,) = normalize_axes(dim, max(x.ndim, 1), "gumbel_softmax")
+    (axis,) = normalize_axes(one_axis(dim, "gumbel_softmax"), max(x.ndim, 1), "gumbel_softmax")
     draw = x.dtype if x.dtype in (np.float32, np.float64) else np.float64
     # NumPy's float32 exponential is exactly 0 about once in 10^7 draws: -log(0) = inf, and
     # the softmax of a row holding it was NaN (torch's sampler never gives 0)
