@@ -5,6 +5,8 @@ Floating results default to float32; ``dtype=`` overrides. ``full`` and ``arange
 dtype from the value as ``torch`` does (ints give int64, bools bool). Random factories draw
 from tinydl's seeded generator (``tinydl.manual_seed``).
 """
+import functools
+import inspect
 import math
 import numbers
 import operator
@@ -13,9 +15,39 @@ import numpy as np
 
 from tinydl import random as _random
 from tinydl.ops.random import draw_integers
-from tinydl.tensor import Tensor, _sizes
+from tinydl.tensor import Tensor, _as_dtype, _sizes
 
 _DEFAULT = np.float32
+
+
+def _dtype_checked(fn):
+    """Read ``fn``'s ``dtype`` (keyword or positional) as ``Tensor.to`` reads it: torch's
+    names too (``torch.float64``: NumPy's bare 'Cannot interpret' before), and only numbers
+    or booleans (``zeros(2, dtype=object)`` or ``str`` made tensors of objects or strings)."""
+    op = fn.__name__
+    params = list(inspect.signature(fn).parameters.values())
+    names = [q.name for q in params]
+    # dtype's place among the positional arguments; none after *shape (zeros(2, 3) is a shape)
+    position = names.index("dtype")
+    if any(q.kind is not q.POSITIONAL_OR_KEYWORD for q in params[:position + 1]):
+        position = None
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if kwargs.get("dtype") is not None:
+            kwargs["dtype"] = _numeric_dtype(kwargs["dtype"], op)
+        elif position is not None and len(args) > position and args[position] is not None:
+            args = args[:position] + (_numeric_dtype(args[position], op),) + args[position + 1:]
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def _numeric_dtype(dtype, op):
+    dtype = _as_dtype(dtype, op)
+    if dtype.kind not in "biuf":
+        raise TypeError(f"{op}: tensors hold numbers or booleans, got dtype {dtype}")
+    return dtype
 
 
 def _shape(shape, op, size=None):
@@ -38,11 +70,13 @@ def tensor(data, requires_grad=False, dtype=None):
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
+@_dtype_checked
 def zeros(*shape, size=None, dtype=None, requires_grad=False):
     """A tensor of zeros; ``zeros(2, 3)`` or ``zeros((2, 3))``."""
     return _make(np.zeros(_shape(shape, "zeros", size), dtype=dtype or _DEFAULT), requires_grad)
 
 
+@_dtype_checked
 def ones(*shape, size=None, dtype=None, requires_grad=False):
     """A tensor of ones."""
     return _make(np.ones(_shape(shape, "ones", size), dtype=dtype or _DEFAULT), requires_grad)
@@ -57,25 +91,25 @@ def _value_dtype(value):
     return _DEFAULT
 
 
-def _fill(fill_value, dtype, op):
+def _fill(fill_value, dtype, op, name="fill_value"):
     """``fill_value`` checked as torch checks it: one real number (a 0-d Tensor's too) that
     ``dtype`` holds; NumPy's unsafe cast would make NaN or 1e30 int64's minimum silently."""
     if isinstance(fill_value, Tensor):
         if fill_value.size != 1:
-            raise ValueError(f"{op}: fill_value must be a number or a one-element tensor, got "
+            raise ValueError(f"{op}: {name} must be a number or a one-element tensor, got "
                              f"a tensor of shape {fill_value.shape}")
         fill_value = fill_value.item()
     if isinstance(fill_value, np.generic):
         fill_value = fill_value.item()
     if not isinstance(fill_value, numbers.Real):
-        raise TypeError(f"{op}: fill_value must be a real number, got {fill_value!r}")
+        raise TypeError(f"{op}: {name} must be a real number, got {fill_value!r}")
     dtype = np.dtype(dtype or _value_dtype(fill_value))
     lowest, highest = _dtype_range(dtype)
     if dtype.kind in "iu" and not (math.isfinite(fill_value)
                                   and lowest <= fill_value <= highest):
-        raise OverflowError(f"{op}: fill_value {fill_value!r} does not fit dtype {dtype}")
+        raise OverflowError(f"{op}: {name} {fill_value!r} does not fit dtype {dtype}")
     if dtype.kind == "f" and math.isfinite(fill_value) and not lowest <= fill_value <= highest:
-        raise OverflowError(f"{op}: fill_value {fill_value!r} overflows dtype {dtype}")
+        raise OverflowError(f"{op}: {name} {fill_value!r} overflows dtype {dtype}")
     return fill_value, dtype
 
 
@@ -92,6 +126,7 @@ def _dtype_range(dtype):
 _MISSING = object()
 
 
+@_dtype_checked
 def full(shape=None, fill_value=_MISSING, dtype=None, requires_grad=False, *, size=None):
     """A tensor of ``shape`` filled with ``fill_value`` (int values give int64, as torch);
     ``size=`` is torch's name for the shape."""
@@ -106,6 +141,7 @@ def full(shape=None, fill_value=_MISSING, dtype=None, requires_grad=False, *, si
     return _make(np.full(_shape(shape, "full"), fill_value, dtype=dtype), requires_grad)
 
 
+@_dtype_checked
 def full_like(t, fill_value, dtype=None, requires_grad=False):
     """``fill_value`` with the shape (and, unless given, the dtype) of ``t``."""
     arr = _like(t)
@@ -123,11 +159,13 @@ def _like(t):
     return Tensor(t).data
 
 
+@_dtype_checked
 def empty(*shape, size=None, dtype=None, requires_grad=False):
     """An uninitialised tensor (NumPy's ``empty``: whatever the memory held)."""
     return _make(np.empty(_shape(shape, "empty", size), dtype=dtype or _DEFAULT), requires_grad)
 
 
+@_dtype_checked
 def eye(n, m=None, dtype=None, requires_grad=False):
     """Identity matrix of n rows and m (default n) columns."""
     for name, value in (("n", n), ("m", m)):
@@ -137,8 +175,12 @@ def eye(n, m=None, dtype=None, requires_grad=False):
     return _make(np.eye(n, m, dtype=dtype or _DEFAULT), requires_grad)
 
 
+@_dtype_checked
 def arange(start, stop=None, step=1, dtype=None, requires_grad=False):
     """Evenly spaced values in [start, stop) as ``np.arange``; integers stay int64, floats become float32."""
+    # NumPy scalars as Python numbers, as torch reads them: np.arange counted float32 ones
+    # in float32 and gave 3 values for arange(0, np.float32(0.3), np.float32(0.1)), torch 4
+    start, stop, step = (v.item() if isinstance(v, np.generic) else v for v in (start, stop, step))
     if step == 0:
         raise ValueError(f"arange: step must be nonzero, got {step!r} (start {start!r}, "
                          f"stop {stop!r})")
@@ -164,15 +206,19 @@ def arange(start, stop=None, step=1, dtype=None, requires_grad=False):
     return _make(data, requires_grad)
 
 
+@_dtype_checked
 def linspace(start, end, steps, dtype=None, requires_grad=False):
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive (torch's argument names)."""
     if not isinstance(steps, (int, np.integer)) or steps < 0:
         raise ValueError(f"linspace: steps must be a non-negative integer, got {steps!r}")
     if dtype is not None and np.dtype(dtype) == np.bool_:
         raise ValueError("linspace: a bool dtype holds no evenly spaced values (torch refuses it)")
+    for name, value in (("start", start), ("end", end)):  # the cast below wrapped 300 to 44
+        _fill(value, dtype or _DEFAULT, "linspace", name)  # in uint8, NaN to -2**63
     return _make(np.linspace(start, end, steps).astype(dtype or _DEFAULT), requires_grad)
 
 
+@_dtype_checked
 def logspace(start, end, steps, base=10.0, dtype=None, requires_grad=False):
     """``base ** linspace(start, end, steps)`` (torch's arguments)."""
     if not isinstance(steps, (int, np.integer)) or steps < 0:
@@ -194,6 +240,7 @@ def _float_dtype(dtype, op):
     return dtype
 
 
+@_dtype_checked
 def randn(*shape, size=None, dtype=None, requires_grad=False):
     """Standard normal samples from tinydl's seeded generator."""
     dtype = _float_dtype(dtype, "randn")
@@ -201,6 +248,7 @@ def randn(*shape, size=None, dtype=None, requires_grad=False):
     return _make(data.astype(dtype), requires_grad)
 
 
+@_dtype_checked
 def rand(*shape, size=None, dtype=None, requires_grad=False):
     """Uniform samples in [0, 1) from tinydl's seeded generator."""
     dtype = _float_dtype(dtype, "rand")
@@ -212,6 +260,7 @@ def rand(*shape, size=None, dtype=None, requires_grad=False):
     return _make(data, requires_grad)
 
 
+@_dtype_checked
 def randint(low=None, high=None, size=None, dtype=None):
     """Integers uniform in [low, high) (``randint(high, size)`` starts at 0), int64 by default.
 
@@ -250,6 +299,7 @@ def randint(low=None, high=None, size=None, dtype=None):
     return _make(_random.below(data, high, dtype), False)
 
 
+@_dtype_checked
 def randperm(n, dtype=np.int64, requires_grad=False):
     """A random permutation of ``0 .. n-1`` (torch's ``randperm``), int64 by default; ``dtype``
     must hold ``n - 1`` exactly (a float dtype up to ``2^mantissa + 1`` values, as torch)."""
@@ -267,6 +317,7 @@ def randperm(n, dtype=np.int64, requires_grad=False):
     return _make(_random.get_generator().permutation(int(n)).astype(dtype), requires_grad)
 
 
+@_dtype_checked
 def randint_like(t, low=0, high=None, dtype=None, requires_grad=False):
     """Integers uniform in [low, high) with the shape (and, unless given, the dtype) of ``t``:
     torch's ``randint_like(t, high)`` or ``randint_like(t, low, high)``; the range must fit
@@ -278,12 +329,14 @@ def randint_like(t, low=0, high=None, dtype=None, requires_grad=False):
     return _make(draw_integers("randint_like", arr.shape, dtype, low, high), requires_grad)
 
 
+@_dtype_checked
 def rand_like(t, dtype=None, requires_grad=False):
     """Uniform samples in [0, 1) with the shape (and, unless given, the dtype) of ``t``."""
     arr = _like(t)
     return rand(*arr.shape, dtype=dtype or arr.dtype, requires_grad=requires_grad)
 
 
+@_dtype_checked
 def randn_like(t, dtype=None, requires_grad=False):
     """Standard normal samples with the shape (and, unless given, the dtype) of ``t``."""
     arr = _like(t)
@@ -300,6 +353,7 @@ def from_numpy(array):
     return Tensor._wrap(array)
 
 
+@_dtype_checked
 def as_tensor(data, dtype=None):
     """``data`` as a Tensor, without a copy where it already is one (or an array of ``dtype``)."""
     if isinstance(data, Tensor):
@@ -309,12 +363,14 @@ def as_tensor(data, dtype=None):
     return Tensor(data, dtype=dtype)
 
 
+@_dtype_checked
 def zeros_like(t, dtype=None, requires_grad=False):
     """Zeros with the shape (and, unless given, the dtype) of ``t``."""
     arr = _like(t)
     return _make(np.zeros(arr.shape, dtype=dtype or arr.dtype), requires_grad)
 
 
+@_dtype_checked
 def ones_like(t, dtype=None, requires_grad=False):
     """Ones with the shape (and, unless given, the dtype) of ``t``."""
     arr = _like(t)

@@ -51,7 +51,12 @@ def _to_array(data, dtype=None):
     """
     if isinstance(data, Tensor):
         data = data.data
-    is_numpy = isinstance(data, (np.ndarray, np.generic))
+    if dtype is not None:  # torch's names too (torch.float64), as .to() takes them
+        dtype = _as_dtype(dtype, "Tensor")
+    # Anything but Python lists and scalars is array data that keeps its dtype: a torch
+    # tensor, a PIL image or a memoryview was read as Python lists (float64 -> float32,
+    # int32 -> int64, uint8 refused as 'does not fit int64')
+    is_numpy = not isinstance(data, (list, tuple, bool, int, float, complex))
     try:
         arr = np.array(data, dtype=dtype)
     except ValueError as err:
@@ -70,6 +75,9 @@ def _to_array(data, dtype=None):
     leaves = _leaf_types(data)
     if any(issubclass(t, Tensor) for t in leaves):  # Tensors in the lists count as arrays
         leaves = {t for t in leaves if not issubclass(t, Tensor)} | {np.ndarray}
+    numpy_dtypes = _numpy_dtypes(data, leaves)
+    if arr.dtype in numpy_dtypes:  # (before the check below: [np.uint8(1)] is uint8 data)
+        return arr
     if arr.dtype.kind == "u" or (arr.dtype.kind == "f" and not leaves & _FLOAT_TYPES
                                  and arr.size and np.abs(arr).max() >= 2.0 ** 63):
         # Python ints past int64: NumPy made uint64 or float64 of them; torch refuses.
@@ -77,9 +85,7 @@ def _to_array(data, dtype=None):
                             f"(its range is [-2**63, 2**63 - 1]); pass dtype= or floats")
     # NumPy arrays or scalars inside the lists: one whose dtype NumPy's result took decides
     # it, as torch infers ([np.float64(1.5)] and [array_f64, array_f64] stay float64,
-    # int32 arrays int32).
-    if arr.dtype in _numpy_dtypes(data, leaves):
-        return arr
+    # int32 arrays int32): returned above.
     if arr.dtype.kind in "iu":
         return arr.astype(np.int64, copy=False)
     return arr.astype(_DEFAULT_FLOAT, copy=False)
@@ -1195,9 +1201,11 @@ class Tensor:
             # None would fill NaN (NumPy's cast), a list broadcast: torch takes neither.
             raise TypeError(f"fill_: the value must be a number or a 0-d tensor (as in "
                             f"torch), got {_describe(value)}")
-        if not isinstance(value, complex):
-            from tinydl.ops._checks import _check_fill_fits
-            _check_fill_fits(value, self.dtype, "fill_")  # int8 300 wrapped to 44, NaN to 0
+        if isinstance(value, (complex, np.complexfloating)):  # its imaginary part was dropped
+            raise TypeError(f"fill_: a complex value {value!r} does not fit a {self.dtype} "
+                            "tensor (torch refuses it too)")
+        from tinydl.ops._checks import _check_fill_fits
+        _check_fill_fits(value, self.dtype, "fill_")  # int8 300 wrapped to 44, NaN to 0
         return self._fill_with("fill_", value)
 
     def normal_(self, mean=0.0, std=1.0):

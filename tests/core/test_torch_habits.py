@@ -1921,3 +1921,37 @@ def test_both_spellings_of_one_argument_are_refused():
     x = td.tensor(np.arange(12.0).reshape(3, 4))
     with pytest.raises(TypeError, match="topk: got both 'dim' and its NumPy spelling 'axis'"):
         x.topk(2, axis=1, dim=0)
+
+
+def test_creation_keeps_array_dtypes_refuses_what_does_not_fit_and_reads_torch_dtypes():
+    torch = pytest.importorskip("torch")
+    # array-likes that are not ndarrays were read as Python lists
+    assert td.tensor(torch.tensor([0.1], dtype=torch.float64)).dtype == np.float64
+    assert td.tensor(torch.tensor([1], dtype=torch.int32)).dtype == np.int32
+    assert td.tensor(torch.tensor([1], dtype=torch.uint8)).dtype == np.uint8  # OverflowError
+    assert td.tensor(memoryview(np.array([1, 2], np.uint8))).dtype == np.uint8
+    assert td.tensor([np.uint8(1), np.uint8(2)]).dtype == np.uint8  # 'does not fit int64'
+    assert td.tensor([np.ones(2, np.uint8)] * 2).dtype == np.uint8
+    with pytest.raises(OverflowError):
+        td.tensor([2 ** 63])
+    # linspace cast out-of-range ends and NaN silently (300 -> 44 in uint8)
+    for args, dtype in (((-2.5, 10, 6), np.uint8), ((0, 300, 3), np.uint8), ((0, 1e20, 3), np.int64),
+                        ((0, float("nan"), 3), np.int64), ((0, 1e5, 3), np.float16)):
+        with pytest.raises(OverflowError, match="linspace: (start|end)"):
+            td.linspace(*args, dtype=dtype)
+    assert td.linspace(0, 10, 3, dtype=np.uint8).tolist() == [0, 5, 10]
+    with pytest.raises(TypeError, match="fill_: a complex value"):  # its real part was kept
+        td.zeros(2).fill_(2 + 3j)
+    assert (td.tensor([3, 7]) / np.bool_(True)).dtype == np.float32  # float64 before
+    stop, step = np.float32(0.3), np.float32(0.1)  # 0.30000001192..., read as doubles
+    assert len(td.arange(0, stop, step)) == len(torch.arange(0, stop, step)) == 4
+    assert len(td.arange(np.float16(0), np.float16(1), np.float16(0.1))) == 11
+    # torch's dtype names in the factories, as .to() takes them; no objects or strings
+    assert td.zeros(2, dtype=torch.float64).dtype == np.float64
+    assert td.full((2,), 1, torch.int32).dtype == np.int32
+    assert td.tensor([1.5], dtype=torch.float16).dtype == np.float16
+    assert td.randn(2, dtype=torch.float64).dtype == np.float64
+    for call in (lambda: td.zeros(2, dtype=object), lambda: td.ones(2, dtype="U3"),
+                 lambda: td.zeros(2).astype(str), lambda: td.zeros(2).to(object)):
+        with pytest.raises(TypeError, match="tensors hold numbers or booleans"):
+            call()

@@ -572,6 +572,8 @@ def astype(x, dtype):
         dtype = _as_dtype(dtype, "astype")
     if np.dtype(dtype) == x.dtype:
         return x
+    if np.dtype(dtype).kind not in "biuf":  # .astype(str) made a tensor of strings
+        raise TypeError(f"astype: tensors hold numbers or booleans, got dtype {np.dtype(dtype)}")
     return Cast.apply(x, np.dtype(dtype))
 
 
@@ -810,4 +812,4 @@ def _is_integral(x, arrays=False):
     integral NumPy array)."""
     if isinstance(x, Tensor) or arrays and isinstance(x, np.ndarray):
         return x.dtype.kind in "iub"
-    return isinstance(x, (int, np.integer))
+    return isinstance(x, (int, np.integer, np.bool_))  # (np.bool_ is not an np.integer)
