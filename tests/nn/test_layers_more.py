@@ -598,3 +598,25 @@ def test_softmax_layers_dim_can_be_set_after_construction_as_torch(name):
     assert ours.dim == ours.axis == theirs.dim == 0
     x = np.random.default_rng(0).standard_normal((3, 4))
     assert_matches_torch(ours, theirs, x, f"{name} with dim set to 0")
+
+
+def test_distances_promote_integer_inputs_as_torch():
+    # an int64 input made float64 distances beside float32 data (the next Linear refused them)
+    f32 = tinydl.tensor(np.ones((2, 3), np.float32))
+    ints = tinydl.tensor(np.zeros((2, 3), np.int64))
+    f64 = tinydl.tensor(np.ones((2, 3)))
+    for op in (F.pairwise_distance, F.cosine_similarity):
+        assert op(f32, ints).dtype == op(ints, f32).dtype == op(ints, ints).dtype == np.float32
+        assert op(f64, ints).dtype == np.float64
+    np.testing.assert_allclose(F.pairwise_distance(f32, ints).data, np.sqrt(3), rtol=1e-5)
+
+
+def test_flatten_of_a_0d_tensor_takes_only_its_axes_and_unflatten_needs_sizes():
+    # Flatten(0, 5) of a 0-d tensor gave (1,) for any dims; torch takes only 0 and -1
+    x = tinydl.tensor(2.0)
+    assert nn.Flatten(0)(x).shape == (1,) and tinydl.flatten(x).shape == (1,)
+    for layer in (nn.Flatten(0, 5), nn.Flatten()):
+        with pytest.raises(IndexError, match="does not fit a 0-d tensor"):
+            layer(x)
+    with pytest.raises(ValueError, match="Unflatten: unflattened_size must be non-empty"):
+        nn.Unflatten(1, ())  # it turned a size-1 axis into nothing

@@ -32,6 +32,8 @@ class Unflatten(Module):
     def __init__(self, dim, unflattened_size):
         super().__init__()
         self.dim, self.unflattened_size = dim, tuple(unflattened_size)
+        if not self.unflattened_size:  # () turned a size-1 axis into nothing; torch refuses
+            raise ValueError("Unflatten: unflattened_size must be non-empty")
 
     def forward(self, x):
         if not -x.ndim <= self.dim < x.ndim:  # it wrapped: dim 3 of a 2-d input split dim 1

@@ -363,7 +363,9 @@ def squeeze(x, axis=None):
 def flatten(x, start_axis=0, end_axis=-1):
     """Merge axes ``start_axis..end_axis`` into one (all of them by default, as NumPy)."""
     x = as_input(x)
-    if x.ndim == 0:
+    if x.ndim == 0:  # axes 0 and -1 name its one element (torch's rule); others are refused
+        normalize_axes(start_axis, 0, "flatten", zero_d=True)
+        normalize_axes(end_axis, 0, "flatten", zero_d=True)
         return reshape(x, (1,))
     start = normalize_axes(start_axis, x.ndim, "flatten")[0]
     end = normalize_axes(end_axis, x.ndim, "flatten")[0]

@@ -10,9 +10,23 @@ from tinydl.ops._util import ShapeError, normalize_axes
 from tinydl.tensor import Tensor
 
 
+def _floats(a, b):
+    """``a`` and ``b`` with integer or bool ones cast as torch promotes them: to the other's
+    floating dtype, or both to the default float32 (float64 before: a float32 partner then
+    gave a float64 distance, which the next float32 layer refused)."""
+    fa, fb = a.dtype.kind == "f", b.dtype.kind == "f"
+    if fa and not fb:
+        return a, b.astype(a.dtype)
+    if fb and not fa:
+        return a.astype(b.dtype), b
+    if not (fa or fb):
+        return a.astype(np.float32), b.astype(np.float32)
+    return a, b
+
+
 def _float(x):
-    """Integer and bool inputs as float64 (NumPy's promotion; torch computes these in float)."""
-    return x.astype(np.float64) if x.dtype.kind in "iub" else x
+    """Integer and bool inputs as float32, torch's default float (one input alone)."""
+    return x.astype(np.float32) if x.dtype.kind in "iub" else x
 
 
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
@@ -22,8 +36,7 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     [-1, 1]); the norms are clamped to ``eps`` outside the graph, so the gradient is that of
     the unclamped norm, as torch's. Shape: the broadcast shape without ``dim``.
     """
-    a = _float(_tensor(x1, "cosine_similarity", "x1"))
-    b = _float(_tensor(x2, "cosine_similarity", "x2"))
+    a, b = _floats(_tensor(x1, "cosine_similarity", "x1"), _tensor(x2, "cosine_similarity", "x2"))
     try:
         shape = np.broadcast_shapes(a.shape, b.shape)
     except ValueError:
@@ -49,8 +62,7 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     coordinate each and give a 0-d distance, as in torch. ``p`` as ``tinydl.norm``'s
     torch-style ``p`` (a number, inf or -inf); the gradient is 0 where the norm is 0.
     """
-    a = _float(_tensor(x1, "pairwise_distance", "x1"))
-    b = _float(_tensor(x2, "pairwise_distance", "x2"))
+    a, b = _floats(_tensor(x1, "pairwise_distance", "x1"), _tensor(x2, "pairwise_distance", "x2"))
     if a.ndim == 0 and b.ndim == 0:
         return tinydl.norm((a - b + eps).reshape((1,)), axis=-1, p=p)
     try:
