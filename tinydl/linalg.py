@@ -53,8 +53,8 @@ def _matrices(a, op, square=False):
     if a.ndim < 2:
         raise ValueError(f"{op}: expected a matrix or a batch of matrices (..., m, n), got "
                          f"shape {a.shape}")
-    if a.dtype.kind != "f":
-        raise TypeError(f"{op}: expected a floating point tensor, got dtype {a.dtype} "
+    if a.dtype.kind != "f" or a.dtype == np.float16:  # (NumPy's linalg has no float16)
+        raise TypeError(f"{op}: expected a float32 or float64 tensor, got dtype {a.dtype} "
                         "(convert with .astype(np.float32) or .double())")
     if square and a.shape[-1] != a.shape[-2]:
         raise ValueError(f"{op}: expected square matrices (..., n, n), got shape {a.shape}")
@@ -115,8 +115,11 @@ def _split(packed, shapes):
 
 def _used(grad):
     """None for the gradient of an output that was not used (all zeros), as torch passes an
-    undefined gradient: the rules then skip terms that would divide by zero."""
-    return grad if np.any(grad.data) else None
+    undefined gradient: the rules then skip terms that would divide by zero. Under
+    ``create_graph`` a gradient that requires grad is kept even where it is zero: at a
+    minimum of a loss through U, Vh or V it is exactly 0 but depends on A, and dropping it
+    made the second derivative 0 silently (a Hessian-vector product at convergence)."""
+    return grad if grad.requires_grad or np.any(grad.data) else None
 
 
 def _values_grad(grad):

@@ -385,7 +385,7 @@ def test_outputs_share_one_node_and_views_of_it():
      r"det: expected a matrix or a batch of matrices \(\.\.\., m, n\), got shape \(3,\)"),
     (lambda: LA.eigh(np.ones((2, 3))), ValueError, r"eigh: expected square matrices"),
     (lambda: LA.inv(np.eye(2, dtype=np.int64)), TypeError,
-     r"inv: expected a floating point tensor, got dtype int64"),
+     r"inv: expected a float32 or float64 tensor, got dtype int64"),
     (lambda: LA.solve(np.eye(3), np.ones(4)), ValueError,
      r"solve: A of shape \(3, 3\) needs B of shape \(\.\.\., 3\) or \(\.\.\., 3, k\), got \(4,\)"),
     (lambda: LA.solve(np.eye(3)[None].repeat(2, 0), np.ones((3, 3, 1))), ValueError,
@@ -506,3 +506,37 @@ def test_torchs_top_level_and_method_spellings_of_linear_algebra():
     assert td.gradcheck(lambda m, w: td.mv(m, w), (td.Tensor(a, requires_grad=True),
                                                    td.Tensor(np.array([1.0, -2.0]),
                                                              requires_grad=True)))
+
+
+def test_second_derivatives_through_u_vh_and_v_at_a_minimum_match_torch():
+    # The first-order gradient of U (or V) is exactly 0 at a minimum of a loss through it, yet
+    # depends on A: it was dropped as 'unused' and the Hessian-vector product came out 0.
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    A0 = rng.standard_normal((3, 3))
+    S0 = A0 + A0.T
+    D = rng.standard_normal((3, 3))
+    for decompose, torch_decompose, data, pick, direction in (
+            (lambda a: LA.svd(a)[0], lambda t: torch.linalg.svd(t)[0], A0, 0, np.ones((3, 3))),
+            (lambda a: LA.svd(a, False)[2], lambda t: torch.linalg.svd(t, False)[2],
+             rng.standard_normal((3, 5)), 2, np.ones((3, 5))),
+            (lambda a: LA.eigh(a)[1], lambda t: torch.linalg.eigh(t)[1], S0, 1, D + D.T)):
+        target = torch_decompose(torch.tensor(data)).numpy() ** 2
+        a = td.tensor(data, requires_grad=True)
+        g = td.grad(((decompose(a) ** 2 - td.tensor(target)) ** 2).sum(), a, create_graph=True)[0]
+        h = td.grad((g * td.tensor(direction)).sum(), a)[0]
+        t = torch.tensor(data, requires_grad=True)
+        tg = torch.autograd.grad(((torch_decompose(t) ** 2 - torch.tensor(target)) ** 2).sum(), t,
+                                 create_graph=True)[0]
+        th = torch.autograd.grad((tg * torch.tensor(direction)).sum(), t)[0]
+        assert np.abs(th.numpy()).max() > 1e-3  # a real curvature, not 0
+        np.testing.assert_allclose(h.data, th.numpy(), atol=1e-10)
+
+
+def test_einsum_takes_torchs_list_of_operands_and_float16_decompositions_are_named():
+    a, b = td.tensor(np.ones((2, 3))), td.tensor(np.ones((3, 4)))
+    np.testing.assert_array_equal(td.einsum("ij,jk", [a, b]).data, np.full((2, 4), 3.0))
+    np.testing.assert_array_equal(td.einsum("ij,jk->ik", (a, b)).data, np.full((2, 4), 3.0))
+    for op in (LA.inv, LA.det, LA.svd, LA.qr, LA.cholesky, LA.eigh):
+        with pytest.raises(TypeError, match=f"{op.__name__}: expected a float32 or float64"):
+            op(td.tensor(np.eye(2, dtype=np.float16)))  # NumPy's message named no op

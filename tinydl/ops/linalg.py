@@ -278,7 +278,8 @@ def einsum(subscripts, *operands):
     once, alphabetically, after the ``...`` axes), explicit output (``'->'``), ``'...'`` for
     leading axes that broadcast, a label repeated in one operand (``'ii->i'``: the diagonal,
     ``'ii'``: the trace), labels summed out, lengths 1 broadcasting against longer ones. Also
-    NumPy's sublist form ``einsum(a, [0, 1], b, [1, 2], [0, 2])``. An explicit output without
+    NumPy's sublist form ``einsum(a, [0, 1], b, [1, 2], [0, 2])`` and torch's operands in one
+    list (``einsum('ij,jk', [a, b])``). An explicit output without
     ``...`` sums the ``...`` axes out, as torch does.
 
     The gradient of each operand is another einsum, the subscripts re-ordered (see
@@ -289,6 +290,11 @@ def einsum(subscripts, *operands):
     """
     if not isinstance(subscripts, str):
         subscripts, operands = _from_sublists((subscripts,) + operands)
+    elif (len(operands) == 1 and isinstance(operands[0], (list, tuple))
+          and "," in subscripts.split("->")[0]):
+        # torch's einsum('ij,jk', [a, b]): the operands as one list (NumPy's bare
+        # 'inhomogeneous shape' before); one subscript term with a list is that list's array
+        operands = tuple(operands[0])
     operands = [o if isinstance(o, Tensor) else Tensor._wrap(np.asarray(o)) for o in operands]
     if not operands:
         raise ValueError("einsum: needs at least one operand")
