@@ -283,6 +283,11 @@ def array_ufunc(ufunc, method, inputs, kwargs):
         arrays = _unwrap(inputs)
         if ufunc in _INTEGER_DIVISIONS and np.any(np.asarray(arrays[1]) == 0):
             raise ZeroDivisionError(f"{name}: integer division by zero (the divisor has zeros)")
+        if ufunc is np.reciprocal and np.any(np.asarray(arrays[0]) == 0):
+            # NumPy's integer 1 // x (tinydl.reciprocal is torch's float one): 1 // 0 gave
+            # int64's minimum with a warning
+            raise ZeroDivisionError(f"{name}: integer reciprocal of 0 (NumPy's integer loop; "
+                                    "tinydl.reciprocal(x) gives torch's float result)")
         return _wrap_result(_int_ufunc(ufunc, arrays))
     return _UFUNC_OPS[ufunc](*[_operand(x) for x in inputs])
 

@@ -1955,3 +1955,35 @@ def test_creation_keeps_array_dtypes_refuses_what_does_not_fit_and_reads_torch_d
                  lambda: td.zeros(2).astype(str), lambda: td.zeros(2).to(object)):
         with pytest.raises(TypeError, match="tensors hold numbers or booleans"):
             call()
+
+
+def test_elementwise_edges_as_torch():
+    torch = pytest.importorskip("torch")
+    # nan_to_num(nan=None), torch's default spelling, left NaN in place
+    assert td.nan_to_num(td.tensor([float("nan"), 1.0]), nan=None).tolist() == [0.0, 1.0]
+    # x ** p with p = 0 requiring grad: x.grad NaN at a subnormal or NaN x (torch: 0)
+    for x0 in (np.array([1e-39], np.float32), np.array([np.nan, 0.0, 2.0])):
+        x = td.Tensor(x0, requires_grad=True)
+        p = td.Tensor(np.zeros_like(x0), requires_grad=True)
+        (x ** p).sum().backward()
+        tx = torch.tensor(x0, requires_grad=True)
+        tp = torch.zeros_like(tx, requires_grad=True)
+        (tx ** tp).sum().backward()
+        np.testing.assert_array_equal(x.grad.data, tx.grad.numpy())
+        np.testing.assert_allclose(p.grad.data, tp.grad.numpy(), rtol=1e-6)
+    # np.reciprocal of an int tensor is NumPy's integer loop (1 // x); of 0 it gave int64's
+    # minimum with a warning: refused as the other integer divisions by zero
+    with pytest.raises(ZeroDivisionError, match="reciprocal"):
+        np.reciprocal(td.tensor([0, 2, -3]))
+    np.testing.assert_allclose(td.reciprocal(td.tensor([0, 2, -3])).data,
+                               torch.reciprocal(torch.tensor([0, 2, -3])).numpy())
+    # nextafter's gradient in a is 0 where a == b (torch's rule; it was 1)
+    x = td.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    td.nextafter(x, td.tensor(np.array([1.0, 3.0]))).sum().backward()
+    assert x.grad.tolist() == [0.0, 1.0]
+    # a float64 0-d weight made a float32 lerp float64 (torch's 0-d rule keeps float32)
+    w = td.tensor(np.array(0.5), requires_grad=True)
+    out = td.lerp(td.tensor([1.0, 2.0]), td.tensor([3.0, 4.0]), w)
+    assert out.dtype == np.float32 and out.tolist() == [2.0, 3.0]
+    out.sum().backward()
+    assert w.grad.dtype == np.float64 and float(w.grad) == 4.0

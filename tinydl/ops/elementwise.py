@@ -366,7 +366,9 @@ class Power(Function):
                 # b a^(b-1) is 0 there by itself, and keeps its derivative in b, a^-1 (a
                 # constant 0 made the mixed partial d2/db da of a**b 0 at b = 0, torch's too);
                 # only where a = 0 as well is a^-1 inf, and there it is masked as below
-                zero_exponent = zero_exponent & (a.data == 0)
+                # (and a subnormal or NaN a, whose a^-1 is inf or NaN too: x.grad was NaN)
+                with np.errstate(divide="ignore", over="ignore"):
+                    zero_exponent = zero_exponent & ~np.isfinite(np.reciprocal(a.data))
             if np.any(zero_exponent):
                 # a ** (1 - 1) there: a ** -1 is inf at a = 0, and its derivative would make
                 # the masked second derivative 0 * inf = NaN (torch's is 0)

@@ -571,6 +571,10 @@ def lerp(start, end, weight):
     and 1; all three broadcast, and ``weight`` (a number or a Tensor) gets a gradient too."""
     start, end = _pair(start, end)
     weight = floating(as_tensor_beside(as_number(weight), start))
+    if (isinstance(weight, Tensor) and isinstance(start, Tensor) and weight.ndim == 0 < start.ndim
+            and start.dtype.kind == "f"
+            and weight.dtype != start.dtype):  # torch's 0-d rule: a float64 0-d weight
+        weight = weight.astype(start.dtype)  # made a float32 lerp float64
     try:
         np.broadcast_shapes(*(np.shape(v.data if isinstance(v, Tensor) else v)
                               for v in (start, end, weight)))

@@ -22,6 +22,8 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     if not copy:
         raise ValueError("nan_to_num: copy=False (in place) is not supported; use the result")
     x = as_input(x)
+    if nan is None:  # torch's default spelling (NaN stayed NaN: an object array's cast)
+        nan = 0.0
     if x.dtype.kind != "f":
         return Tensor._wrap(x.data.copy())
     info = np.finfo(x.dtype)

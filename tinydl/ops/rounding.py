@@ -17,7 +17,7 @@ import numpy as np
 
 from tinydl.autograd import Function
 from tinydl.ops._util import DtypeError, as_tensor, promote_operands, unbroadcast
-from tinydl.ops.elementwise import _binary, _sgn
+from tinydl.ops.elementwise import _binary, _sgn, where
 from tinydl.ops.math import _needs_grad, _pair
 from tinydl.tensor import Tensor
 
@@ -320,9 +320,10 @@ def heaviside(x, values):
 
 
 class Nextafter(Function):
-    """The next float after a towards b; da = g, db = 0 (torch's gradients)."""
+    """The next float after a towards b; da = g where a != b, else 0, and db = 0 (torch's
+    gradients)."""
 
-    retain_inputs = ()
+    retain_inputs = (0, 1)  # a != b, for da
     retain_output = False
 
     @staticmethod
@@ -332,11 +333,17 @@ class Nextafter(Function):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.inputs
-        return (unbroadcast(g, a.shape) if _needs_grad(a) else None), _zeros(b)
+        if not _needs_grad(a):
+            return None, _zeros(b)
+        # torch's rule: g where a != b, 0 where nextafter returns b itself (it was 1 there)
+        b_data = b.data if isinstance(b, Tensor) else np.asarray(b)
+        moves = np.broadcast_to(a.data != b_data, g.shape)
+        return unbroadcast(where(Tensor._wrap(moves), g, 0.0), a.shape), _zeros(b)
 
 
 def nextafter(a, b):
-    """The next representable float after ``a`` in the direction of ``b`` (``a`` itself where
+    """The next representable float after ``a`` in the direction of ``b`` (``b`` itself where
     a == b), in a's precision (float32 steps of 2^-23 near 1); broadcasts. Gradients as
-    torch's: 1 for ``a``, 0 for ``b``. Integers become float32."""
+    torch's: 1 for ``a`` where a != b (0 where a == b), 0 for ``b``. Integers become
+    float32."""
     return Nextafter.apply(*_pair(a, b))
