@@ -37,6 +37,24 @@ def median_time(fn, repeat=7, number=1, warmup=1):
     return float(np.median(times))
 
 
+SETTLE_SECONDS = 0.01  # of untimed calls after each switch of library (see settle)
+
+
+def settle(fn, warmup=1, seconds=SETTLE_SECONDS):
+    """Call ``fn`` untimed ``warmup`` times, and on until ``seconds`` have passed: after the
+    other library's calls its worker threads spin for some milliseconds before they sleep
+    (torch's OpenMP pool, OpenBLAS's), and on 2 cores a spinning worker holds one. Measured
+    (a 2-core AMD EPYC Zen 5 VM, conv (32,3,32,32)->32 forward + backward, medians of 15
+    rounds): tinydl timed right after torch's calls 3.1-3.2 ms, after its own 2.1; after one
+    untimed call 2.35 (torch after tinydl: 2.13), after 10 ms of them 1.68 (torch 2.02), after
+    20 ms 1.64 (2.01). Calls longer than ``seconds`` get just the ``warmup`` ones."""
+    start = time.perf_counter()
+    for _ in range(warmup):
+        fn()
+    while time.perf_counter() - start < seconds:
+        fn()
+
+
 def paired_times(ours, theirs, repeat=3, rounds=3, warmup=1, clock=time.perf_counter):
     """Median seconds of one call of ``ours`` and of ``theirs``, timed in alternating blocks.
 
@@ -44,15 +62,15 @@ def paired_times(ours, theirs, repeat=3, rounds=3, warmup=1, clock=time.perf_cou
     ``ours``, then the same of ``theirs``; the medians are over all timed calls. On a shared
     machine whose load drifts, one block each (``median_time`` twice) can put a quiet minute
     on one side and a busy one on the other; alternating spreads the drift over both. The
-    untimed calls after each switch let the other library's spinning worker threads (NumPy's
+    untimed calls after each switch (``warmup`` of them, and more until ``SETTLE_SECONDS``
+    have passed: ``settle``) let the other library's spinning worker threads (NumPy's
     OpenBLAS, torch's OpenMP) go idle before timing starts. ``clock=time.process_time``
     times CPU seconds instead, for single-threaded work on a machine shared with other jobs.
     """
     times = ([], [])
     for _ in range(rounds):
         for fn, out in zip((ours, theirs), times):
-            for _ in range(warmup):
-                fn()
+            settle(fn, warmup)
             for _ in range(repeat):
                 start = clock()
                 fn()

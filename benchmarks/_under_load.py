@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from benchmarks._harness import blas_line, busy_loops, load_average, try_torch
+from benchmarks._harness import blas_line, busy_loops, load_average, settle, try_torch
 
 MIN_ROUNDS = 5
 MAX_ROUNDS = 100
@@ -50,12 +50,13 @@ def workloads(torch, quick):
 
 def rounds_of(ours, theirs, rounds):
     """Per-round wall seconds of ``ours`` and ``theirs``, alternating, each timed call after
-    one untimed one (which lets the other library's spinning threads go idle)."""
+    untimed ones (``settle``: one, and more until 10 ms have passed, which lets the other
+    library's spinning threads go idle)."""
     times = ([], [])
     for r in range(rounds):
         pair = ((ours, times[0]), (theirs, times[1]))
         for fn, out in (pair if r % 2 == 0 else pair[::-1]):
-            fn()
+            settle(fn)
             start = time.perf_counter()
             fn()
             out.append(time.perf_counter() - start)
