@@ -23,6 +23,7 @@ that in-place ops bump; backward refuses a node whose saved input changed since 
 """
 import numbers
 import operator
+import warnings
 import weakref
 
 import numpy as np
@@ -57,6 +58,10 @@ def _to_array(data, dtype=None):
     # tensor, a PIL image or a memoryview was read as Python lists (float64 -> float32,
     # int32 -> int64, uint8 refused as 'does not fit int64')
     is_numpy = not isinstance(data, (list, tuple, bool, int, float, complex))
+    if is_numpy and not isinstance(data, (np.ndarray, np.generic)) and hasattr(data, "__array__"):
+        with warnings.catch_warnings():  # a torch tensor's __array__ takes no copy=: NumPy 2
+            warnings.simplefilter("ignore", DeprecationWarning)  # warns on each conversion
+            data = np.asarray(data)
     try:
         arr = np.array(data, dtype=dtype)
     except ValueError as err:
