@@ -169,10 +169,10 @@ def detect(loc, conf, priors, score_threshold=0.01, nms_threshold=0.45, top_k=20
     ``(P, 4)`` ``(cx, cy, w, h)``. Per image: decode every prior's box with SSD's variances,
     clip to ``[0, 1]``, take every (prior, foreground class) pair whose probability exceeds
     ``score_threshold``, run ``batched_nms`` per class at ``nms_threshold`` and keep the
-    ``top_k`` highest scores (None: all; ssd.pytorch's ``Detect``; torchvision's SSD applies the same
-    steps, except that both first cut each class to its best candidates, 200 and 400: NMS here
-    sees every candidate above the threshold, so a low-scoring box that those caps drop can
-    survive). Returns one dict per image with ``'boxes'`` ``(K, 4)`` ``xyxy`` times ``scale``
+    ``top_k`` highest scores (None: all; ssd.pytorch's ``Detect``; torchvision's SSD applies
+    the same steps, except that both first cut each class to its best candidates, 200 and 400:
+    NMS here sees every candidate above the threshold, so a low-scoring box that those caps
+    drop can survive). Returns one dict per image with ``'boxes'`` ``(K, 4)`` ``xyxy`` times ``scale``
     (the image size turns them into pixels), ``'scores'`` ``(K,)`` and ``'labels'`` ``(K,)``
     0-based classes (network class minus one), sorted by descending score.
     """
