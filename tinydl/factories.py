@@ -15,7 +15,7 @@ import numpy as np
 
 from tinydl import random as _random
 from tinydl.ops.random import draw_integers
-from tinydl.tensor import Tensor, _as_dtype, _sizes
+from tinydl.tensor import Tensor, _numeric_dtype, _sizes
 
 _DEFAULT = np.float32
 
@@ -41,13 +41,6 @@ def _dtype_checked(fn):
         return fn(*args, **kwargs)
 
     return wrapper
-
-
-def _numeric_dtype(dtype, op):
-    dtype = _as_dtype(dtype, op)
-    if dtype.kind not in "biuf":
-        raise TypeError(f"{op}: tensors hold numbers or booleans, got dtype {dtype}")
-    return dtype
 
 
 def _shape(shape, op, size=None):

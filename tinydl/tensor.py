@@ -80,17 +80,16 @@ def _to_array(data, dtype=None):
     leaves = _leaf_types(data)
     if any(issubclass(t, Tensor) for t in leaves):  # Tensors in the lists count as arrays
         leaves = {t for t in leaves if not issubclass(t, Tensor)} | {np.ndarray}
-    numpy_dtypes = _numpy_dtypes(data, leaves)
-    if arr.dtype in numpy_dtypes:  # (before the check below: [np.uint8(1)] is uint8 data)
+    # NumPy arrays or scalars inside the lists: one whose dtype NumPy's result took decides
+    # it, as torch infers ([np.float64(1.5)] and [array_f64, array_f64] stay float64,
+    # int32 arrays int32; before the check below: [np.uint8(1)] is uint8 data).
+    if arr.dtype in _numpy_dtypes(data, leaves):
         return arr
     if arr.dtype.kind == "u" or (arr.dtype.kind == "f" and not leaves & _FLOAT_TYPES
                                  and arr.size and np.abs(arr).max() >= 2.0 ** 63):
         # Python ints past int64: NumPy made uint64 or float64 of them; torch refuses.
         raise OverflowError(f"Tensor: an integer in {_describe(data)} does not fit int64 "
                             f"(its range is [-2**63, 2**63 - 1]); pass dtype= or floats")
-    # NumPy arrays or scalars inside the lists: one whose dtype NumPy's result took decides
-    # it, as torch infers ([np.float64(1.5)] and [array_f64, array_f64] stay float64,
-    # int32 arrays int32): returned above.
     if arr.dtype.kind in "iu":
         return arr.astype(np.int64, copy=False)
     return arr.astype(_DEFAULT_FLOAT, copy=False)
@@ -2393,6 +2392,20 @@ def _sizes(given, keyword, caller, name, extra=None):
     if len(given) == 1 and isinstance(given[0], (tuple, list)):
         return tuple(given[0])
     return given
+
+
+def _numeric_dtype(dtype, caller):
+    """``_as_dtype``, refusing what is not a number or a bool (object, str, complex: the
+    factories and casts made tensors of them)."""
+    return _check_numeric(_as_dtype(dtype, caller), caller)
+
+
+def _check_numeric(dtype, caller):
+    """The NumPy dtype ``dtype``, or a TypeError naming ``caller`` unless it holds numbers
+    or booleans."""
+    if dtype.kind not in "biuf":
+        raise TypeError(f"{caller}: tensors hold numbers or booleans, got dtype {dtype}")
+    return dtype
 
 
 def _as_dtype(dtype, caller):

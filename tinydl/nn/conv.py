@@ -13,7 +13,7 @@ from tinydl.nn.functional.conv import _conv_padding
 from tinydl.nn.init import _calculate_fan_in_and_fan_out
 from tinydl.nn.linear import _reset_affine
 from tinydl.nn.module import Module, Parameter, _check_size, _layer_input, _parameter_dtype
-from tinydl.ops._util import ShapeError
+from tinydl.nn.padding import check_widths
 from tinydl.ops.conv import convolve
 from tinydl.tensor import Tensor
 
@@ -93,15 +93,7 @@ class _ConvNd(Module):
         # F.pad's widths: (before, after) per axis, the last axis first
         widths = tuple(w for start, more in zip(starts[::-1], extra[::-1])
                        for w in (start, start + more))
-        # torch's limits (F.pad allows more: it reflects and wraps again and again)
-        for i in range(len(starts)):
-            size, width = x.shape[x.ndim - 1 - i], max(widths[2 * i:2 * i + 2])
-            if (mode == "reflect" and width >= size) or (mode == "circular" and width > size):
-                rule = ("smaller than" if mode == "reflect" else
-                        "at most (it can wrap around once)")
-                raise ShapeError(f"{name}: padding_mode={mode!r} needs each padding {rule} the "
-                                 f"padded axis, got padding {width} on axis {x.ndim - 1 - i} "
-                                 f"of the input of shape {x.shape}")
+        check_widths(name, mode, x, widths, len(starts))  # torch's limits, as the pad layers'
         return F.pad(x, widths, mode=mode), 0
 
     def _check_zeros_padding_mode(self):

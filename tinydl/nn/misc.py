@@ -6,7 +6,7 @@ import numpy as np
 
 from tinydl import ops
 from tinydl.nn import functional as F
-from tinydl.nn.functional.misc import _padding_row
+from tinydl.nn.functional.misc import _INTERP_NDIM, _padding_row
 from tinydl.nn import init
 from tinydl.nn.module import Module, Parameter, _check_size, _parameter_dtype
 from tinydl.tensor import _check_device
@@ -193,7 +193,7 @@ class Upsample(Module):
     def __init__(self, scale_factor=None, mode="nearest", align_corners=None,
                  recompute_scale_factor=None, *, size=None):
         super().__init__()
-        modes = ("nearest", "nearest-exact", "area", "linear", "bilinear", "bicubic", "trilinear")
+        modes = tuple(_INTERP_NDIM)  # interpolate's modes
         if mode not in modes:
             raise ValueError(f"Upsample: mode must be one of {modes}, got {mode!r}")
         self.size, self.scale_factor, self.mode = size, scale_factor, mode

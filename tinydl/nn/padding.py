@@ -37,6 +37,32 @@ def _pad_widths(padding, dims, layer):
                     f"{padding!r}")
 
 
+def check_widths(name, mode, x, padding, dims):
+    """torch's limits on the widths ``padding`` (F.pad's: (before, after) per axis, the last
+    axis first) of the last ``dims`` axes of x in ``mode``, an error naming ``name`` otherwise
+    (F.pad itself reflects and wraps again and again). The padding layers and the
+    convolutions' padding_mode share them."""
+    for i in range(dims):
+        axis = x.ndim - 1 - i
+        size, (before, after) = x.shape[axis], padding[2 * i:2 * i + 2]
+        where = f"padding ({before}, {after}) on axis {axis} of size {size} (input shape " \
+                f"{x.shape})"
+        kept = size + min(before, 0) + min(after, 0)  # what the negative widths leave
+        # (reflection and replication index the input by position, crops or not)
+        if kept < 0 and mode in ("constant", "circular"):
+            raise ShapeError(f"{name}: the padding crops more than the axis holds: {where}")
+        if mode == "reflect" and max(before, after) >= size:
+            raise ShapeError(f"{name}: reflection padding must be smaller than the padded "
+                             f"axis, got {where}")
+        # (torch checks the uncropped size; past what the crops leave it reads garbage)
+        if mode == "circular" and max(before, after) > kept:
+            raise ShapeError(f"{name}: circular padding can wrap around at most once "
+                             f"(each width at most {kept}, what is left after cropping), "
+                             f"got {where}")
+        if size + before + after < 0:
+            raise ShapeError(f"{name}: the padding crops more than the axis holds: {where}")
+
+
 class _PadNd(Module):
     """Pad the last ``dims`` axes with ``F.pad(x, padding, mode)``; see the module docstring.
 
@@ -63,26 +89,7 @@ class _PadNd(Module):
         elif self.mode != "circular" and 0 in x.shape[x.ndim - dims - 1:]:
             raise ShapeError(f"{name}: expected an input whose axes, but for the batch axis, "
                              f"are non-empty, got shape {x.shape}")
-        for i in range(dims):
-            axis = x.ndim - 1 - i
-            size, (before, after) = x.shape[axis], self.padding[2 * i:2 * i + 2]
-            where = f"padding ({before}, {after}) on axis {axis} of size {size} (input shape " \
-                    f"{x.shape})"
-            kept = size + min(before, 0) + min(after, 0)  # what the negative widths leave
-            # (reflection and replication index the input by position, crops or not)
-            if kept < 0 and self.mode in ("constant", "circular"):
-                raise ShapeError(f"{name}: the padding crops more than the axis holds: "
-                                 f"{where}")
-            if self.mode == "reflect" and max(before, after) >= size:
-                raise ShapeError(f"{name}: reflection padding must be smaller than the padded "
-                                 f"axis, got {where}")
-            # (torch checks the uncropped size; past what the crops leave it reads garbage)
-            if self.mode == "circular" and max(before, after) > kept:
-                raise ShapeError(f"{name}: circular padding can wrap around at most once "
-                                 f"(each width at most {kept}, what is left after cropping), "
-                                 f"got {where}")
-            if size + before + after < 0:
-                raise ShapeError(f"{name}: the padding crops more than the axis holds: {where}")
+        check_widths(name, self.mode, x, self.padding, dims)
         out_sizes = [x.shape[-1 - i] + sum(self.padding[2 * i:2 * i + 2]) for i in range(dims)]
         # torch's reflection and replication refuse an output empty along every padded axis
         # (but take one empty along some of them)

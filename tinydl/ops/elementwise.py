@@ -18,7 +18,7 @@ from tinydl.autograd import Function, depends_on
 from tinydl.ops._util import (DEFAULT_FLOAT, DtypeError, ShapeError, as_number, as_tensor,
                                as_tensor_beside, check_broadcast, floating, held_array,
                                number_overflow, promote_operands, shape_of, unbroadcast)
-from tinydl.tensor import Tensor
+from tinydl.tensor import Tensor, _as_dtype, _check_numeric
 
 
 def _operand(value):
@@ -570,13 +570,11 @@ def astype(x, dtype):
     the gradient is cast back to the input's dtype."""
     x = as_tensor(x)
     if not isinstance(dtype, (type, np.dtype)):
-        from tinydl.tensor import _as_dtype
         dtype = _as_dtype(dtype, "astype")
     if np.dtype(dtype) == x.dtype:
         return x
-    if np.dtype(dtype).kind not in "biuf":  # .astype(str) made a tensor of strings
-        raise TypeError(f"astype: tensors hold numbers or booleans, got dtype {np.dtype(dtype)}")
-    return Cast.apply(x, np.dtype(dtype))
+    # (.astype(str) made a tensor of strings)
+    return Cast.apply(x, _check_numeric(np.dtype(dtype), "astype"))
 
 
 class Copy(Function):
