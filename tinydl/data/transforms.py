@@ -228,12 +228,15 @@ class Normalize:
         if a.dtype == np.uint8:
             raise TypeError("Normalize: expects a CHW float image; apply ToTensor first")
         chw = _chw(a)
-        if self.mean.size not in (1, chw.shape[0]):
-            raise ValueError(f"Normalize: {self.mean.size} means for an image of "
-                             f"{chw.shape[0]} channels")
+        self._check_channels(chw.shape[0])
         shape = (-1, 1, 1)
         out = (chw - self.mean.reshape(shape)) / self.std.reshape(shape)
         return _wrap(_from_chw(out.astype(a.dtype), a), was_tensor)
+
+    def _check_channels(self, channels):
+        if self.mean.size not in (1, channels):
+            raise ValueError(f"Normalize: {self.mean.size} means for an image of "
+                             f"{channels} channels")
 
     def _differentiable(self, img):
         """(x - mean) / std with tinydl ops, for an image that requires grad (torchvision's
@@ -241,10 +244,7 @@ class Normalize:
         if img.dtype.kind != "f" or img.ndim not in (2, 3):
             raise TypeError(f"Normalize: expects a CHW or HW float image, got {img.dtype} of "
                             f"shape {img.shape}")
-        channels = img.shape[0] if img.ndim == 3 else 1
-        if self.mean.size not in (1, channels):
-            raise ValueError(f"Normalize: {self.mean.size} means for an image of "
-                             f"{channels} channels")
+        self._check_channels(img.shape[0] if img.ndim == 3 else 1)
         shape = (-1, 1, 1) if img.ndim == 3 else ()
         mean = Tensor(self.mean.reshape(shape).astype(img.dtype))
         std = Tensor(self.std.reshape(shape).astype(img.dtype))

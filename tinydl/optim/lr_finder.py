@@ -79,8 +79,8 @@ def lr_finder(model, loss_fn, loader, optimizer, start_lr=1e-7, end_lr=10, num_i
         raise ValueError(f"lr_finder: beta must be in [0, 1), got {beta}")
     restore_model = _snapshot_model(model)
     saved_optimizer = optimizer.state_dict()
-    was_training = getattr(model, "training", None)
-    if was_training is not None and hasattr(model, "train"):
+    was_training = getattr(model, "training", None) if hasattr(model, "train") else None
+    if was_training is not None:
         model.train()  # left in eval mode, the test ran without dropout or batch statistics
     lrs, losses = [], []
     avg, best = 0.0, math.inf
@@ -108,7 +108,7 @@ def lr_finder(model, loss_fn, loader, optimizer, start_lr=1e-7, end_lr=10, num_i
         restore_model()
         optimizer.load_state_dict(saved_optimizer)
         optimizer.zero_grad()
-        if was_training is not None and hasattr(model, "train"):
+        if was_training is not None:
             model.train(was_training)
     return np.asarray(lrs, dtype=np.float64), np.asarray(losses, dtype=np.float64)
 
