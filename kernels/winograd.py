@@ -23,7 +23,8 @@ memory-bound passes:
     winograd_fold     dV (16 planes)        -> dx = sum of B dv B^T over overlapping tiles
 
 and two chunk kernels that run them with the products between (``np.dot``, SciPy's BLAS)
-in one call, so that a chunk of images takes the GIL once (``tinydl.ops.conv_winograd``):
+in one call, so that a chunk of images takes the GIL once (``tinydl.ops.conv_winograd``);
+both are one compiled function, ``_winograd_chunk``:
 
     winograd_forward  x                     -> y  (input, 16 products U @ V, output)
     winograd_backward g (and x)             -> dx (grad, 16 products U^T @ Gt, fold) and/or
@@ -51,10 +52,11 @@ import scipy.linalg.cython_blas  # noqa: F401 - the BLAS of np.dot in the chunk 
 # all the same (the kernels' speed measured unchanged), while Numba's own inlining re-typed
 # them at each call site and cost about 0.4 s of each kernel's cold compile. The output and
 # output-gradient transforms are written out along whole planes instead (``_winograd_output``).
-# The transforms that one chunk kernel alone calls (output, grad, fold) are inline="always":
-# Numba then compiles them once inside it instead of also on their own, which took the two
-# chunk kernels' cold compile from 1.8 + 2.4 to 1.6 + 2.0 s (the speed measured the same).
-# The input transform, which both call, is not: inlined, it compiled twice.
+# The four transforms are inline="always": Numba then compiles each once, inside the chunk
+# kernel, instead of also on its own, which took the (then two) chunk kernels' cold compile
+# from 1.8 + 2.4 to 1.6 + 2.0 s (the speed measured the same). A function that the kernel
+# called as a separate jitted function was compiled on its own and then optimised again
+# inside its caller (the input transform: about 0.3 s on its own, 0.5 s more in a caller).
 
 
 @numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True, no_cpython_wrapper=True)
@@ -76,7 +78,7 @@ def winograd_input(x, ph, pw, th, tw, v):
     _winograd_input(x, ph, pw, th, tw, v, np.empty((4, 2 * tw + 2), dtype=x.dtype))
 
 
-@numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True, nogil=True)
+@numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True, nogil=True, inline="always")
 def _winograd_input(x, ph, pw, th, tw, v, rows):
     """``winograd_input`` with ``rows`` (4, 2*tw + 2), the tile row's 4 input rows (scratch).
 
@@ -268,21 +270,13 @@ def winograd_forward(x, ph, pw, th, tw, u, v, m, bias, y):
     """One chunk of the forward in one call: V = input tiles of x into v, M = U @ V (16
     products, into m), y = output tiles of M + bias. u (16, F, C) contiguous."""
     full = _whole_tiles(y, th, tw)
-    _winograd_forward(x, ph, pw, th, tw, u, v, m, bias, full,
-                      np.empty((4, 2 * tw + 2), dtype=x.dtype), np.empty((12, th * tw), m.dtype))
+    dtype = x.dtype
+    _winograd_chunk(True, x, np.empty((0, 0, 0, 0), dtype), th, tw, ph, pw, u, v, m, bias, full,
+                    np.empty((16, 0, 0), dtype), np.empty(0), False, False, False,
+                    np.empty((4, 2 * tw + 2), dtype), np.empty((12, th * tw), dtype),
+                    np.empty((2, 0), dtype), np.empty((2, 4, 0), dtype), np.empty((0, 0), dtype),
+                    np.empty((0, 0), dtype))
     _cut(full, y)
-
-
-@numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True, nogil=True)
-def _winograd_forward(x, ph, pw, th, tw, u, v, m, bias, y, rows, s):
-    """``winograd_forward`` into y of whole tiles, with the scratch of ``_winograd_input``
-    (``rows``) and ``_winograd_output`` (``s``)."""
-    n_feat, n_chan = u.shape[1], u.shape[2]
-    p = x.shape[0] * th * tw
-    _winograd_input(x, ph, pw, th, tw, v, rows)
-    for k in range(16):
-        np.dot(u[k], v[k, :n_chan * p].reshape(n_chan, p), m[k, :n_feat * p].reshape(n_feat, p))
-    _winograd_output(m, th, tw, bias, y, s)
 
 
 def winograd_backward(g, th, tw, ph, pw, ut, x, gt, v, du, db, add, dx):
@@ -292,56 +286,73 @@ def winograd_backward(g, th, tw, ph, pw, ut, x, gt, v, du, db, add, dx):
     both added to them when ``add``; when ut (16, C, F) is given, dV = U^T @ Gt into v (after
     V's use), folded into dx. What is not needed is None."""
     per = th * tw
+    dtype = g.dtype
     need_x, need_w = ut is not None, x is not None
-    none3 = np.empty((16, 0, 0), g.dtype)  # for what is not needed: one specialisation
-    _winograd_backward(g, th, tw, ph, pw, ut if need_x else none3,
-                       x if need_w else np.empty((0, 0, 0, 0), g.dtype), gt, v,
-                       du if need_w else none3, db if need_w else np.empty(0), add,
-                       dx if need_x else np.empty((0, 0, 0, 0), g.dtype), need_x, need_w,
-                       np.empty((4, 2 * tw + 2), g.dtype), np.zeros((2, 2 * per), g.dtype),
-                       np.empty((2, 4, per), g.dtype), np.empty((2 * th + 2, 2 * tw + 2), g.dtype),
-                       np.empty(du.shape[1:] if need_w else (0, 0), g.dtype))
+    none3 = np.empty((16, 0, 0), dtype)  # for what is not needed: one specialisation
+    none4 = np.empty((0, 0, 0, 0), dtype)
+    _winograd_chunk(False, x if need_w else none4, g, th, tw, ph, pw,
+                    ut if need_x else none3, v, gt, np.empty(0, dtype),
+                    dx if need_x else none4, du if need_w else none3,
+                    db if need_w else np.empty(0), add, need_x, need_w,
+                    np.empty((4, 2 * tw + 2), dtype), np.empty((12, 0), dtype),
+                    np.zeros((2, 2 * per), dtype), np.empty((2, 4, per), dtype),
+                    np.empty((2 * th + 2, 2 * tw + 2), dtype),
+                    np.empty(du.shape[1:] if need_w else (0, 0), dtype))
 
 
 @numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True, nogil=True)
-def _winograd_backward(g, th, tw, ph, pw, ut, x, gt, v, du, db, add, dx, need_x, need_w,
-                       rows_x, rows_g, h, plane, product):
-    """``winograd_backward``; ``need_x``/``need_w`` say which of ut/dx and x/du/db are real
-    (the others are stand-ins); ``rows_x``, ``rows_g``, ``h`` and ``plane`` the scratch of
-    ``_winograd_input``, ``_winograd_grad`` and ``_winograd_fold``, ``product`` (F, C) one
-    product before it is added.
+def _winograd_chunk(forward, x, g, th, tw, ph, pw, u, v, t, bias, y, du, db, add, need_x,
+                    need_w, rows_x, s, rows_g, h, plane, product):
+    """``winograd_forward`` (``forward``) or ``winograd_backward``, one function for both:
+    as two, Numba compiled the input transform and ``np.dot`` into each, and their cold
+    compile took 3.2-3.25 s CPU against 2.8-2.9 for this one (three runs each, alternating).
+
+    Forward: x -> V (tile buffer v), M = U @ V into tile buffer t, y = output tiles of M +
+    bias (y of whole tiles), u (16, F, C). Backward: g -> Gt into t; when ``need_w``, the
+    bias gradient into db, x -> V into v and dU = Gt @ V^T into du (added when ``add``);
+    when ``need_x``, u is U^T (16, C, F), dV = U^T @ Gt into v and its fold into y (dx).
+    What a call does not use are stand-ins. Scratch: ``rows_x``, ``s``, ``rows_g``, ``h``
+    and ``plane`` of ``_winograd_input``, ``_winograd_output``, ``_winograd_grad`` (two) and
+    ``_winograd_fold``; ``product`` (F, C), one product of dU before it is added.
 
     dU multiplies by V^T as a transposed view. SciPy's OpenBLAS (0.3.30 here), which
     ``np.dot`` calls, ran that at 149 us against 122 for a contiguous V^T on
     (32,32,32,32)->64 per image (NumPy's 0.3.31: 225): less than the transposing copy."""
-    n_feat = g.shape[1]
-    p = g.shape[0] * th * tw
-    _winograd_grad(g, th, tw, gt, rows_g, h)
-    if need_w:
-        for f in range(n_feat):
-            total = 0.0
-            for n in range(g.shape[0]):
-                total += _plane_sum(g[n, f])
-            db[f] = db[f] + total if add else total
-        n_chan = du.shape[2]
+    p = th * tw * (x.shape[0] if forward else g.shape[0])
+    if not forward:
+        n_feat = g.shape[1]
+        _winograd_grad(g, th, tw, t, rows_g, h)
+        if need_w:
+            for f in range(n_feat):
+                total = 0.0
+                for n in range(g.shape[0]):
+                    total += _plane_sum(g[n, f])
+                db[f] = db[f] + total if add else total
+    if forward or need_w:
         _winograd_input(x, ph, pw, th, tw, v, rows_x)
+    if not forward and need_w:
+        n_chan = du.shape[2]
         for k in range(16):
-            a, b = gt[k, :n_feat * p].reshape(n_feat, p), v[k, :n_chan * p].reshape(n_chan, p).T
+            gk, vk = t[k, :n_feat * p].reshape(n_feat, p), v[k, :n_chan * p].reshape(n_chan, p)
             if add:
-                np.dot(a, b, product)
-                out = du[k]
+                np.dot(gk, vk.T, product)
+                total_k = du[k]
                 for i in range(n_feat):
-                    row, new = out[i], product[i]
+                    row, new = total_k[i], product[i]
                     for j in range(n_chan):
                         row[j] += new[j]
             else:
-                np.dot(a, b, du[k])
-    if need_x:
-        n_chan = ut.shape[1]
+                np.dot(gk, vk.T, du[k])
+    if forward or need_x:  # M = U @ V (forward) or dV = U^T @ Gt: the same products
+        rows_out, rows_in = u.shape[1], u.shape[2]
+        left, right = (v, t) if forward else (t, v)
         for k in range(16):
-            np.dot(ut[k], gt[k, :n_feat * p].reshape(n_feat, p),
-                   v[k, :n_chan * p].reshape(n_chan, p))
-        _winograd_fold(v, th, tw, ph, pw, dx, plane)
+            np.dot(u[k], left[k, :rows_in * p].reshape(rows_in, p),
+                   right[k, :rows_out * p].reshape(rows_out, p))
+    if forward:
+        _winograd_output(t, th, tw, bias, y, s)
+    elif need_x:
+        _winograd_fold(v, th, tw, ph, pw, y, plane)
 
 
 @numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True, no_cpython_wrapper=True,
