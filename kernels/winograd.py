@@ -22,7 +22,7 @@ memory-bound passes:
     winograd_grad     g (N, F, Ho, Wo)      -> Gt = A g A^T      per tile
     winograd_fold     dV (16 planes)        -> dx = sum of B dv B^T over overlapping tiles
 
-and two chunk kernels that run them with the products between (``np.dot``, SciPy's BLAS)
+and two chunk kernels that run them with the products between (SciPy's BLAS, ``_gemm``)
 in one call, so that a chunk of images takes the GIL once (``tinydl.ops.conv_winograd``);
 both are one compiled function, ``_winograd_chunk``:
 
@@ -45,67 +45,89 @@ Tile (ty, tx) reads padded-input rows 2ty..2ty+3 and columns 2tx..2tx+3, that is
 """
 import numba
 import numpy as np
-import scipy.linalg.cython_blas  # noqa: F401 - the BLAS of np.dot in the chunk kernels
+import scipy.linalg.cython_blas  # noqa: F401 - the BLAS that numba_xxgemm calls
+from numba import types
+from numba.extending import overload
 
-# The 1-D input transform, applied to the rows and then the columns of a tile: a plain jitted
-# function rather than inline="always": LLVM inlines it all the same (the kernel's speed
-# measured unchanged), while Numba's own inlining re-typed it at each call site and cost
-# about 0.4 s of cold compile. The other transforms are written out along whole planes
-# (``_winograd_output``, ``_winograd_fold``).
 # The four transforms are inline="always": Numba then compiles each once, inside the chunk
 # kernel, instead of also on its own, which took the (then two) chunk kernels' cold compile
 # from 1.8 + 2.4 to 1.6 + 2.0 s (the speed measured the same). A function that the kernel
 # called as a separate jitted function was compiled on its own and then optimised again
 # inside its caller (the input transform: about 0.3 s on its own, 0.5 s more in a caller).
-
-
-@numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True, no_cpython_wrapper=True)
-def _bt(d0, d1, d2, d3):
-    """B^T @ (d0, d1, d2, d3): the input transform."""
-    return d0 - d2, d1 + d2, d2 - d1, d1 - d3
+# Their loops run along a whole plane of tiles where they can, written for LLVM's vectoriser
+# (``_winograd_output``, ``_winograd_fold``).
 
 
 def winograd_input(x, ph, pw, th, tw, v):
     """``v[k, c*P + p]`` = entry k of ``B^T d B`` for tile p of channel c of x (N, C, H, W)."""
     # Scratch arrays are made out here and passed in (as in the other kernels): typing
     # np.zeros inside a compiled function added about 0.3 s to each cold compile.
-    _winograd_input(x, ph, pw, th, tw, v, np.empty((4, 2 * tw + 2), dtype=x.dtype))
+    _winograd_input(x, ph, pw, th, tw, v, np.empty((2 * th + 2, 2 * tw + 2), dtype=x.dtype),
+                    np.empty((12, (th + 1) * tw), dtype=x.dtype))
 
 
 @numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True, nogil=True, inline="always")
-def _winograd_input(x, ph, pw, th, tw, v, rows):
-    """``winograd_input`` with ``rows`` (4, 2*tw + 2), the tile row's 4 input rows (scratch).
+def _winograd_input(x, ph, pw, th, tw, v, plane, work):
+    """``winograd_input`` with the scratch of ``_winograd_fold``, whose adjoint it is:
+    ``plane`` (2*th + 2, 2*tw + 2), one padded plane of x, and ``work`` (12, (th+1) * tw).
 
-    Scalar code: written the vectorised way of ``_winograd_output`` it took 43-45 us instead
-    of 51 on (32,32,32,32)->64 per image, for 0.3 s more cold compile. (Writing V^T directly,
-    consecutive tiles C entries apart, took 180 us against 107 for this and NumPy's
-    transposing copy.)
+    Padded pixel (2Y + i, 2X + j) (i, j in 0, 1) is entry (i, j) of tile (Y, X), (i + 2, j)
+    of tile (Y - 1, X), and so on, so the tiles are made from the plane's four phases:
+    ``work[2i + j]`` holds pixels (2Y + i, 2X + j) for X < tw (the column X = tw, past the
+    last tile, is read from the plane). B^T along the rows takes tiles X and X + 1 of each
+    phase row (X + 1 wraps to the next row at X = tw - 1, whose entries are written again
+    from the plane), into ``work[4 + 4i + b]`` (column b of row phase i), and B^T down the
+    columns takes tile rows Y and Y + 1 (tw tiles apart) into the 16 planes of v. Loops as
+    in ``_winograd_fold``: unsigned offsets, no slices. Per image of (32,32,32,32)->64: 22
+    us against 42 for the scalar code it replaces (a tile at a time from four rows of x;
+    two images of (64,64,16,16): 28 and 49 us), for 0.5-0.6 s more cold compile of the
+    chunk kernel (3.7-3.9 against 3.2-3.3 s). (Writing V^T directly, consecutive tiles C
+    entries apart, took 180 us against 107 for the scalar code and a transposing copy.)
     """
     n_batch, n_chan, height, width = x.shape
     n_tiles = n_batch * th * tw
-    row_len = 2 * tw + 2
+    w, per, one, two = np.uint64(tw), np.uint64(th * tw), np.uint64(1), np.uint64(2)
+    span = per + w  # th + 1 tile rows
+    for r in range(plane.shape[0]):  # the padding, which every plane of x leaves as it is
+        for col in range(plane.shape[1]):
+            plane[r, col] = 0.0
     for n in range(n_batch):
         for c in range(n_chan):
-            for ty in range(th):
-                for a in range(4):
-                    h = 2 * ty + a - ph
-                    for b in range(row_len):
-                        col = b - pw
-                        inside = 0 <= h < height and 0 <= col < width
-                        rows[a, b] = x[n, c, h, col] if inside else 0.0
-                q0 = c * n_tiles + (n * th + ty) * tw
-                for tx in range(tw):
-                    q, b = q0 + tx, 2 * tx
-                    t0 = _bt(rows[0, b], rows[1, b], rows[2, b], rows[3, b])
-                    t1 = _bt(rows[0, b + 1], rows[1, b + 1], rows[2, b + 1], rows[3, b + 1])
-                    t2 = _bt(rows[0, b + 2], rows[1, b + 2], rows[2, b + 2], rows[3, b + 2])
-                    t3 = _bt(rows[0, b + 3], rows[1, b + 3], rows[2, b + 3], rows[3, b + 3])
-                    for a in range(4):  # t_j[a] is entry (a, j) of B^T d; now row a times B
-                        v0, v1, v2, v3 = _bt(t0[a], t1[a], t2[a], t3[a])
-                        v[4 * a, q] = v0
-                        v[4 * a + 1, q] = v1
-                        v[4 * a + 2, q] = v2
-                        v[4 * a + 3, q] = v3
+            for r in range(height):
+                for col in range(np.uint64(width)):
+                    plane[r + ph, np.uint64(pw) + col] = x[n, c, r, col]
+            for y in range(th + 1):  # the phases
+                base = np.uint64(y * tw)
+                for i in range(2):
+                    row = 2 * y + i
+                    for k in range(w):
+                        work[2 * i, base + k] = plane[row, two * k]
+                        work[2 * i + 1, base + k] = plane[row, two * k + one]
+            for i in range(2):  # B^T along phase i's rows: d0 - d2, d1 + d2, d2 - d1, d1 - d3
+                p0, p1 = 2 * i, 2 * i + 1  # d0, d1 at tile X; d2, d3 at X + 1
+                r0, r1, r2, r3 = 4 + 4 * i, 5 + 4 * i, 6 + 4 * i, 7 + 4 * i
+                for t in range(span - one):
+                    work[r0, t] = work[p0, t] - work[p0, t + one]
+                    work[r1, t] = work[p1, t] + work[p0, t + one]
+                for t in range(span - one):
+                    work[r2, t] = work[p0, t + one] - work[p1, t]
+                    work[r3, t] = work[p1, t] - work[p1, t + one]
+                for y in range(th + 1):  # X = tw - 1: d2, d3 from the column X = tw
+                    t = y * tw + tw - 1
+                    d2, d3 = plane[2 * y + i, 2 * tw], plane[2 * y + i, 2 * tw + 1]
+                    work[r0, t] = work[p0, t] - d2
+                    work[r1, t] = work[p1, t] + d2
+                    work[r2, t] = d2 - work[p1, t]
+                    work[r3, t] = work[p1, t] - d3
+            q0 = np.uint64(c * n_tiles + n * th * tw)
+            for b in range(4):  # B^T down column b: tile row Y (phases 0, 1), Y + 1 (0, 1)
+                top, bottom = 4 + b, 8 + b
+                for t in range(per):
+                    v[b, q0 + t] = work[top, t] - work[top, t + w]
+                    v[4 + b, q0 + t] = work[bottom, t] + work[top, t + w]
+                for t in range(per):
+                    v[8 + b, q0 + t] = work[top, t + w] - work[bottom, t]
+                    v[12 + b, q0 + t] = work[bottom, t] - work[bottom, t + w]
 
 
 def winograd_output(m, th, tw, bias, y):
@@ -301,6 +323,42 @@ def _winograd_fold(dv, th, tw, ph, pw, dx, plane, work):
                     dx[n, c, r, col] = plane[r + ph, np.uint64(pw) + col]
 
 
+def _gemm_function(dtype):
+    """Numba's own C helper for BLAS ?gemm (what ``np.dot`` calls), typed for ``dtype``."""
+    ptr = types.CPointer(dtype)
+    return types.ExternalFunction("numba_xxgemm", types.intc(
+        types.char, types.char, types.char,  # kind, transa, transb
+        types.intp, types.intp, types.intp,  # m, n, k
+        ptr, ptr, types.intp, ptr, types.intp,  # alpha, a, lda, b, ldb
+        ptr, ptr, types.intp))  # beta, c, ldc
+
+
+def _gemm(m, n, k, a, b, trans_b, c, coef, accumulate):
+    """c (m, n) = a (m, k) @ b (k, n), or a @ b.T of b (n, k) when ``trans_b``, plus what c
+    holds when ``accumulate``: row-major blocks at the start of the C-contiguous arrays a, b
+    and c (the rows of a tile buffer, say), float32 or float64 alike; ``coef`` = (1, 0, 1)
+    of their dtype, alpha and the two betas. Jitted code only (an ``overload``).
+
+    It calls BLAS through ``numba_xxgemm``, as ``np.dot`` does, without np.dot's typing of
+    views, reshapes and layouts: the chunk kernel's cold compile took 0.3-0.4 s less so, and
+    dU's products add into it (beta 1) instead of into a scratch product added after.
+    """
+
+
+@overload(_gemm)
+def _gemm_typed(m, n, k, a, b, trans_b, c, coef, accumulate):
+    function = _gemm_function(c.dtype)
+    kind = ord("s" if c.dtype == types.float32 else "d")
+
+    def call(m, n, k, a, b, trans_b, c, coef, accumulate):
+        # Column-major BLAS sees each row-major block transposed: c^T = b^T @ a^T.
+        function(kind, ord("t") if trans_b else ord("n"), ord("n"), n, m, k, coef.ctypes,
+                 b.ctypes, k if trans_b else n, a.ctypes, k,
+                 coef[2:].ctypes if accumulate else coef[1:].ctypes, c.ctypes, n)
+
+    return call
+
+
 def winograd_forward(x, ph, pw, th, tw, u, v, m, bias, y):
     """One chunk of the forward in one call: V = input tiles of x into v, M = U @ V (16
     products, into m), y = output tiles of M + bias. u (16, F, C) contiguous."""
@@ -308,9 +366,9 @@ def winograd_forward(x, ph, pw, th, tw, u, v, m, bias, y):
     dtype = x.dtype
     _winograd_chunk(True, x, np.empty((0, 0, 0, 0), dtype), th, tw, ph, pw, u, v, m, bias, full,
                     np.empty((16, 0, 0), dtype), np.empty(0), False, False, False,
-                    np.empty((4, 2 * tw + 2), dtype), np.empty((12, th * tw), dtype),
-                    np.empty((2, 0), dtype), np.empty((2, 4, 0), dtype), np.empty((0, 0), dtype),
-                    np.empty((12, 0), dtype), np.empty((0, 0), dtype))
+                    np.empty((12, th * tw), dtype), np.empty((2, 0), dtype),
+                    np.empty((2, 4, 0), dtype), np.empty((2 * th + 2, 2 * tw + 2), dtype),
+                    np.empty((12, (th + 1) * tw), dtype), np.array([1, 0, 1], dtype))
     _cut(full, y)
 
 
@@ -328,63 +386,50 @@ def winograd_backward(g, th, tw, ph, pw, ut, x, gt, v, du, db, add, dx):
     _winograd_chunk(False, x if need_w else none4, g, th, tw, ph, pw,
                     ut if need_x else none3, v, gt, np.empty(0, dtype),
                     dx if need_x else none4, du if need_w else none3,
-                    db if need_w else np.empty(0), add, need_x, need_w,
-                    np.empty((4, 2 * tw + 2), dtype), np.empty((12, 0), dtype),
+                    db if need_w else np.empty(0), add, need_x, need_w, np.empty((12, 0), dtype),
                     np.zeros((2, 2 * per), dtype), np.empty((2, 4, per), dtype),
                     np.empty((2 * th + 2, 2 * tw + 2), dtype), np.empty((12, per + tw), dtype),
-                    np.empty(du.shape[1:] if need_w else (0, 0), dtype))
+                    np.array([1, 0, 1], dtype))
 
 
 @numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True, nogil=True)
 def _winograd_chunk(forward, x, g, th, tw, ph, pw, u, v, t, bias, y, du, db, add, need_x,
-                    need_w, rows_x, s, rows_g, h, plane, work, product):
+                    need_w, s, rows_g, h, plane, work, coef):
     """``winograd_forward`` (``forward``) or ``winograd_backward``, one function for both:
-    as two, Numba compiled the input transform and ``np.dot`` into each, and their cold
+    as two, Numba compiled the input transform and the products into each, and their cold
     compile took 3.2-3.25 s CPU against 2.8-2.9 for this one (three runs each, alternating).
 
     Forward: x -> V (tile buffer v), M = U @ V into tile buffer t, y = output tiles of M +
     bias (y of whole tiles), u (16, F, C). Backward: g -> Gt into t; when ``need_w``, the
     bias gradient into db, x -> V into v and dU = Gt @ V^T into du (added when ``add``);
     when ``need_x``, u is U^T (16, C, F), dV = U^T @ Gt into v and its fold into y (dx).
-    What a call does not use are stand-ins. Scratch: ``rows_x``, ``s``, ``rows_g``, ``h``
-    and ``plane`` with ``work`` of ``_winograd_input``, ``_winograd_output``,
-    ``_winograd_grad`` (two) and ``_winograd_fold`` (two); ``product`` (F, C), one product
-    of dU before it is added.
+    What a call does not use are stand-ins. Scratch: ``s`` of ``_winograd_output``,
+    ``rows_g`` and ``h`` of ``_winograd_grad``, ``plane`` and ``work`` of ``_winograd_input``
+    and then ``_winograd_fold``; ``coef`` of ``_gemm``.
 
-    dU multiplies by V^T as a transposed view. SciPy's OpenBLAS (0.3.30 here), which
-    ``np.dot`` calls, ran that at 149 us against 122 for a contiguous V^T on
-    (32,32,32,32)->64 per image (NumPy's 0.3.31: 225): less than the transposing copy."""
-    p = th * tw * (x.shape[0] if forward else g.shape[0])
+    dU multiplies by V^T as BLAS's transposed operand. SciPy's OpenBLAS (0.3.30 here) ran
+    that at 149 us against 122 for a contiguous V^T on (32,32,32,32)->64 per image (NumPy's
+    0.3.31: 225): less than the transposing copy."""
+    n_img = x.shape[0] if forward else g.shape[0]
+    p = th * tw * n_img
     if not forward:
         n_feat = g.shape[1]
         _winograd_grad(g, th, tw, t, rows_g, h)
         if need_w:
             for f in range(n_feat):
                 total = 0.0
-                for n in range(g.shape[0]):
+                for n in range(n_img):
                     total += _plane_sum(g[n, f])
                 db[f] = db[f] + total if add else total
     if forward or need_w:
-        _winograd_input(x, ph, pw, th, tw, v, rows_x)
+        _winograd_input(x, ph, pw, th, tw, v, plane, work)
     if not forward and need_w:
-        n_chan = du.shape[2]
         for k in range(16):
-            gk, vk = t[k, :n_feat * p].reshape(n_feat, p), v[k, :n_chan * p].reshape(n_chan, p)
-            if add:
-                np.dot(gk, vk.T, product)
-                total_k = du[k]
-                for i in range(n_feat):
-                    row, new = total_k[i], product[i]
-                    for j in range(n_chan):
-                        row[j] += new[j]
-            else:
-                np.dot(gk, vk.T, du[k])
+            _gemm(n_feat, du.shape[2], p, t[k], v[k], True, du[k], coef, add)
     if forward or need_x:  # M = U @ V (forward) or dV = U^T @ Gt: the same products
-        rows_out, rows_in = u.shape[1], u.shape[2]
         left, right = (v, t) if forward else (t, v)
         for k in range(16):
-            np.dot(u[k], left[k, :rows_in * p].reshape(rows_in, p),
-                   right[k, :rows_out * p].reshape(rows_out, p))
+            _gemm(u.shape[1], p, u.shape[2], u[k], left[k], False, right[k], coef, False)
     if forward:
         _winograd_output(t, th, tw, bias, y, s)
     elif need_x:

@@ -144,7 +144,7 @@ def refresh_blas():
     """Look again for the BLAS libraries in the process, and give those loaded since the last
     look the current thread count (the user's, or the automatic policy's; where the
     environment chose, the libraries read it themselves when they load). For code that loads
-    another BLAS: tinydl's Winograd kernels multiply through SciPy's (Numba's ``np.dot``),
+    another BLAS: tinydl's Winograd kernels multiply through SciPy's (as Numba's ``np.dot``),
     which ran two threads beside NumPy's one."""
     global _controller
     count = get_num_threads() if _controller is not None else None

@@ -42,12 +42,14 @@ forward + backward with bias, medians of 9, two alternating runs, before -> afte
 went in and out of the GIL four times, and on two threads a thread leaving a kernel often
 waited for the GIL while the other ran a few lines of Python (a wake-up that costs tens of
 microseconds in this VM). The chunk kernels do a chunk's transforms and products in one
-call, the products through Numba's ``np.dot`` (SciPy's BLAS, which ``threads.refresh_blas``
-puts under tinydl's thread policy on the first call). Measured (a 2-core AVX-512 Xeon, 2
-threads, alternating in one process, medians of 12): (32,32,32,32)->64 forward 4.2-4.5 ->
-3.9-4.1 ms, forward + backward 14.0-14.3 -> 13.1-13.7; (64,64,16,16)->128 6.3-6.9 -> 5.7-6.2
-and 22.2-23.3 -> 20.4-21.7. They cost cold compile: about 1.3 s more (both kernels link the
-transforms and compile ``np.dot``).
+call, the products through SciPy's BLAS (the ``?gemm`` that Numba's ``np.dot`` calls,
+which ``threads.refresh_blas`` puts under tinydl's thread policy on the first call).
+Measured (a 2-core AVX-512 Xeon, 2 threads, alternating in one process, medians of 12):
+(32,32,32,32)->64 forward 4.2-4.5 -> 3.9-4.1 ms, forward + backward 14.0-14.3 -> 13.1-13.7;
+(64,64,16,16)->128 6.3-6.9 -> 5.7-6.2 and 22.2-23.3 -> 20.4-21.7. They cost cold compile:
+about 1.3 s more (both kernels linked the transforms and compiled ``np.dot``; they are one
+compiled function now, with the products called without np.dot's typing:
+``kernels/winograd.py``).
 Each thread keeps its tile buffers for all the chunks it claims (``_Workspace``).
 
 **Why not F(4x4, 3x3).** It would do 4x fewer multiplications than im2col (2.25x here) on
