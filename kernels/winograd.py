@@ -78,11 +78,12 @@ def _winograd_input(x, ph, pw, th, tw, v, plane, work):
     phase row (X + 1 wraps to the next row at X = tw - 1, whose entries are written again
     from the plane), into ``work[4 + 4i + b]`` (column b of row phase i), and B^T down the
     columns takes tile rows Y and Y + 1 (tw tiles apart) into the 16 planes of v. Loops as
-    in ``_winograd_fold``: unsigned offsets, no slices. Per image of (32,32,32,32)->64: 22
-    us against 42 for the scalar code it replaces (a tile at a time from four rows of x;
-    two images of (64,64,16,16): 28 and 49 us), for 0.5-0.6 s more cold compile of the
-    chunk kernel (3.7-3.9 against 3.2-3.3 s). (Writing V^T directly, consecutive tiles C
-    entries apart, took 180 us against 107 for the scalar code and a transposing copy.)
+    in ``_winograd_fold``: unsigned offsets, no slices, each pass writing four rows (as two
+    loops of two rows it took 20 us, and 0.1 s more to compile). Per image of
+    (32,32,32,32)->64: 14 us against 42 for the scalar code it replaces (a tile at a time
+    from four rows of x; two images of (64,64,16,16): 22 and 49 us), for about 0.4 s more
+    cold compile of the chunk kernel. (Writing V^T directly, consecutive tiles C entries
+    apart, took 180 us against 107 for the scalar code and a transposing copy.)
     """
     n_batch, n_chan, height, width = x.shape
     n_tiles = n_batch * th * tw
@@ -109,7 +110,6 @@ def _winograd_input(x, ph, pw, th, tw, v, plane, work):
                 for t in range(span - one):
                     work[r0, t] = work[p0, t] - work[p0, t + one]
                     work[r1, t] = work[p1, t] + work[p0, t + one]
-                for t in range(span - one):
                     work[r2, t] = work[p0, t + one] - work[p1, t]
                     work[r3, t] = work[p1, t] - work[p1, t + one]
                 for y in range(th + 1):  # X = tw - 1: d2, d3 from the column X = tw
@@ -125,7 +125,6 @@ def _winograd_input(x, ph, pw, th, tw, v, plane, work):
                 for t in range(per):
                     v[b, q0 + t] = work[top, t] - work[top, t + w]
                     v[4 + b, q0 + t] = work[bottom, t] + work[top, t + w]
-                for t in range(per):
                     v[8 + b, q0 + t] = work[top, t + w] - work[bottom, t]
                     v[12 + b, q0 + t] = work[bottom, t] - work[bottom, t + w]
 
@@ -208,38 +207,34 @@ def _winograd_grad(g, th, tw, gt, rows, h):
     """``winograd_grad`` with scratch ``rows`` (2, th * 2tw), zeros: ``rows[e]`` the rows
     2ty + e of one plane of g, 2tw entries each (the entries beyond an odd Ho or Wo are
     never written, so they stay zero), and ``h`` (2, 4, th*tw): A along the rows of every
-    block, ``h[e, j]`` entry j of its row e. Loops as in ``_winograd_output`` (this kernel
-    took 75-80 us with them in one loop, 41-48 us so, on (32,32,32,32)->64 per image)."""
+    block, ``h[e, j]`` entry j of its row e. Loops along a whole plane of blocks with
+    unsigned offsets (as ``_winograd_fold``), each writing four rows: 28-31 us per image of
+    (32,32,32,32)->64, as with two loops of two rows each over 1-D views, and 0.1 s less
+    cold compile. (With the 16 planes of gt in one loop it took 75-80 us.)"""
     n_batch, n_feat, out_h, out_w = g.shape
     n_tiles = n_batch * th * tw
-    per, span = th * tw, 2 * tw
+    per, two, one = np.uint64(th * tw), np.uint64(2), np.uint64(1)
+    span = 2 * tw
     for n in range(n_batch):
         for f in range(n_feat):
             for y in range(out_h):
-                base = (y // 2) * span
-                dst = rows[y % 2, base:base + out_w]
-                src = g[n, f, y]
-                for k in range(out_w):
-                    dst[k] = src[k]
-            for e in range(2):  # A along row e of every block (g0, g1): (g0, g0 + g1, g0 - g1, -g1)
-                row, h0, h1, h2, h3 = rows[e], h[e, 0], h[e, 1], h[e, 2], h[e, 3]
+                base = np.uint64((y // 2) * span)
+                e = y % 2
+                for k in range(np.uint64(out_w)):
+                    rows[e, base + k] = g[n, f, y, k]
+            for e in range(2):  # A along row e of every block (g0, g1): g0, g0 + g1, g0 - g1, -g1
                 for i in range(per):
-                    h0[i] = row[2 * i]
-                    h1[i] = row[2 * i] + row[2 * i + 1]
+                    h[e, 0, i] = rows[e, two * i]
+                    h[e, 1, i] = rows[e, two * i] + rows[e, two * i + one]
+                    h[e, 2, i] = rows[e, two * i] - rows[e, two * i + one]
+                    h[e, 3, i] = -rows[e, two * i + one]
+            q = np.uint64(f * n_tiles + n * th * tw)
+            for j in range(4):  # then A down each column j: top, top + bottom, ...
                 for i in range(per):
-                    h2[i] = row[2 * i] - row[2 * i + 1]
-                    h3[i] = -row[2 * i + 1]
-            q = f * n_tiles + n * per
-            for j in range(4):  # then A down each column j: rows (top, top + bottom, ...)
-                top, bottom = h[0, j], h[1, j]
-                u0, u1 = gt[j, q:q + per], gt[4 + j, q:q + per]
-                for i in range(per):
-                    u0[i] = top[i]
-                    u1[i] = top[i] + bottom[i]
-                u2, u3 = gt[8 + j, q:q + per], gt[12 + j, q:q + per]
-                for i in range(per):
-                    u2[i] = top[i] - bottom[i]
-                    u3[i] = -bottom[i]
+                    gt[j, q + i] = h[0, j, i]
+                    gt[4 + j, q + i] = h[0, j, i] + h[1, j, i]
+                    gt[8 + j, q + i] = h[0, j, i] - h[1, j, i]
+                    gt[12 + j, q + i] = -h[1, j, i]
 
 
 def winograd_fold(dv, th, tw, ph, pw, dx):
@@ -270,10 +265,10 @@ def _winograd_fold(dv, th, tw, ph, pw, dx, plane, work):
 
     The loops index the 2-D arrays with unsigned offsets (Numba checks a signed index for
     wrap-around, which keeps LLVM from vectorising) and take no slices. Per image of
-    (32,32,32,32)->64: 18 us against 61 for the scalar code it replaces (one tile at a time
-    adding its block into the plane; two images of (64,64,16,16): 25 and 61 us), for
-    0.5-0.6 s more cold compile of the chunk kernel (3.2-3.4 against 2.6-2.8 s, four runs
-    each). Written with a 1-D view per operand it ran as fast but compiled twice as long.
+    (32,32,32,32)->64: 18-21 us against 61 for the scalar code it replaces (one tile at a
+    time adding its block into the plane; two images of (64,64,16,16): 25-28 and 61 us),
+    for about 0.5 s more cold compile of the chunk kernel. Written with a 1-D view per
+    operand it ran as fast but compiled twice as long.
     """
     n_batch, n_chan, height, width = dx.shape
     n_tiles = n_batch * th * tw
@@ -301,7 +296,6 @@ def _winograd_fold(dv, th, tw, ph, pw, dx, plane, work):
                 for t in range(span - one):  # t + 1 is tile X, t tile X - 1 (X = 0 below)
                     work[left, t + one] = (work[e0, t + one] + work[e1, t] + work[e2, t]
                                            - work[e0, t])
-                for t in range(span - one):
                     work[right, t + one] = (work[e1, t + one] - work[e2, t + one]
                                             + work[e3, t + one] - work[e3, t])
                 for y in range(th + 1):
