@@ -89,22 +89,25 @@ def max_pool_kernel(src, shape, kh, kw, sh, sw, ph, pw, dh, dw, out, indices, ou
 
 
 @numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True, nogil=True)
-def max_unpool_kernel(g, indices, kh, kw, sh, sw, ph, pw, dh, dw, out):
-    """``out`` (N, C, H, W), overwritten: each ``g[n, c, ho, wo]`` added at its winning offset."""
-    n_batch, n_chan, height, width = out.shape
-    n_ho, n_wo = g.shape[2], g.shape[3]
-    for n in range(n_batch):
-        for c in range(n_chan):
-            for h in range(height):
-                for w in range(width):
-                    out[n, c, h, w] = 0
-            for ho in range(n_ho):
-                for wo in range(n_wo):
-                    k = indices[n, c, ho, wo]
-                    h = ho * sh - ph + (k // kw) * dh
-                    w = wo * sw - pw + (k % kw) * dw
-                    if 0 <= h < height and 0 <= w < width:
-                        out[n, c, h, w] += g[n, c, ho, wo]
+def max_unpool_kernel(g, indices, kh, kw, sh, sw, ph, pw, dh, dw, out, shape, out_h, out_w):
+    """``out`` (N, C, H, W) = ``shape``, overwritten: each ``g[n, c, ho, wo]`` added at its
+    winning offset. ``g`` and ``indices`` are flat C-contiguous views of the pooled
+    (N, C, out_h, out_w) arrays and ``out`` of the result, indexed with unsigned offsets as
+    in ``max_pool_kernel`` (with 4-d indexing this kernel took 0.21 s of cold compile)."""
+    n_batch, n_chan, height, width = shape
+    for i in range(numba.uint64(out.size)):
+        out[i] = 0
+    for plane in range(n_batch * n_chan):
+        base = numba.uint64(plane * height * width)
+        first = numba.uint64(plane * out_h * out_w)
+        for ho in range(out_h):
+            for wo in range(out_w):
+                at = first + numba.uint64(ho * out_w + wo)
+                k = indices[at]
+                h = ho * sh - ph + (k // kw) * dh
+                w = wo * sw - pw + (k % kw) * dw
+                if 0 <= h < height and 0 <= w < width:
+                    out[base + numba.uint64(h * width + w)] += g[at]
 
 
 @numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True)
@@ -152,21 +155,25 @@ def max_pool_2x2_kernel(src, out, indices, n_planes, height, width):
 
 
 @numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True)
-def max_unpool_2x2_kernel(g, indices, out):
+def max_unpool_2x2_kernel(g, indices, out, n_planes, height, width):
     """``max_unpool_kernel`` for 2x2 windows with stride 2, no padding, no dilation: windows
     do not overlap, so each gradient is one store at row ``k >> 1`` and column ``k & 1`` of
-    its window (the general kernel divides by kw for every one)."""
-    n_batch, n_chan = out.shape[0], out.shape[1]
-    n_ho, n_wo = g.shape[2], g.shape[3]
-    for n in range(n_batch):
-        for c in range(n_chan):
-            plane = out[n, c]
-            for h in range(plane.shape[0]):  # loops, not plane[:, :] = 0: cheaper to compile
-                for w in range(plane.shape[1]):
-                    plane[h, w] = 0
-            for ho in range(n_ho):
-                row_g = g[n, c, ho]
-                row_idx = indices[n, c, ho]
-                for wo in range(n_wo):
-                    k = row_idx[wo]
-                    plane[2 * ho + (k >> 1), 2 * wo + (k & 1)] = row_g[wo]
+    its window (the general kernel divides by kw for every one).
+
+    ``g`` and ``indices`` are flat C-contiguous views of the pooled (N, C, H // 2, W // 2)
+    arrays, ``out`` of the result (N, C, H, W) (``n_planes`` = N*C planes of ``height`` x
+    ``width``), overwritten; unsigned offsets, as ``max_pool_2x2_kernel``. Written with 4-d
+    indexing and plane views it took 52 against 39 us on LeNet's (64, 6, 24, 24) (19 and 14
+    on (64, 16, 8, 8)) and twice the cold compile.
+    """
+    n_ho, n_wo = height // 2, width // 2
+    for i in range(numba.uint64(out.size)):
+        out[i] = 0
+    one, wide = numba.uint64(1), numba.uint64(width)
+    for plane in range(n_planes):
+        for ho in range(n_ho):
+            src = numba.uint64((plane * n_ho + ho) * n_wo)
+            top = numba.uint64((plane * height + 2 * ho) * width)
+            for wo in range(numba.uint64(n_wo)):
+                k = numba.uint64(indices[src + wo])
+                out[top + (k >> one) * wide + numba.uint64(2) * wo + (k & one)] = g[src + wo]

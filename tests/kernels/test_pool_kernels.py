@@ -36,7 +36,8 @@ def test_max_pool_kernels_agree_with_numpy_twins():
         np.testing.assert_array_equal(idx, idx_ref, err_msg=case)
         g = rng.standard_normal(out.shape).astype(np.float32)
         back = np.empty_like(x)
-        kpool.max_unpool_kernel(g, idx, *geom, back)
+        kpool.max_unpool_kernel(g.reshape(-1), idx.reshape(-1), *geom, back.reshape(-1), x.shape,
+                                *out_hw)
         with tinydl.backends.flags(numba=False):
             twin = opool.MaxUnpool2d.apply(tinydl.Tensor(g), geom, x.shape, indices=idx)
         np.testing.assert_allclose(back, twin.data, atol=1e-6, err_msg=case)
