@@ -58,7 +58,11 @@ measured against a float64 reference on (8,32,32,32)->64, (8,64,16,16)->128 and
 (4,256,8,8)->256, the largest error over the output's scale was 4.7e-6 to 1.4e-5 with the
 usual points (0, +-1, +-2), 2.1e-6 to 4.1e-6 with the best set tried (0, +-1, 2, -1/2),
 against torch's direct convolution's 2.1e-7 to 5.9e-7 (4-40x; this route's F(2x2, 3x3):
-2.6e-7 to 5.9e-7). Issue 20 bounds the error at 2x torch's.
+2.6e-7 to 5.9e-7). Issue 20 bounds the error at 2x torch's. F(3x3, 3x3) (3.24x fewer
+multiplications, 25 products on 2.8 transformed values per output pixel) is between: on
+the same shapes 1.9e-6 to 5.6e-6 with the points (0, +-1, 2), (0, +-1, -2), (0, +-1, 1/2)
+or (0, +-1, -1/2), against torch's 3.3e-7 to 4.1e-7 in that run (5-13x; F(2x2, 3x3):
+2.8e-7 to 8.0e-7, products summed in float32 in both).
 
 The entry points are those of every route (``tinydl.ops.conv``), plus ``backward`` for
 both gradients at once. The forward keeps only U; the backward makes each chunk's input
