@@ -335,6 +335,7 @@ def _gemm(m, n, k, a, b, trans_b, c, coef, accumulate):
     views, reshapes and layouts: the chunk kernel's cold compile took 0.3-0.4 s less so, and
     dU's products add into it (beta 1) instead of into a scratch product added after.
     """
+    raise TypeError("_gemm runs in jitted code only (tinydl.kernels.winograd's chunk kernel)")
 
 
 @overload(_gemm)
@@ -389,7 +390,8 @@ def _winograd_chunk(forward, x, g, th, tw, ph, pw, u, v, t, bias, y, du, db, add
                     need_w, s, rows_g, h, plane, work, coef):
     """``winograd_forward`` (``forward``) or ``winograd_backward``, one function for both:
     as two, Numba compiled the input transform and the products into each, and their cold
-    compile took 3.2-3.25 s CPU against 2.8-2.9 for this one (three runs each, alternating).
+    compile took 3.2-3.25 s CPU against 2.8-2.9 for this one (three runs each, alternating,
+    with the scalar input transform and fold of then).
 
     Forward: x -> V (tile buffer v), M = U @ V into tile buffer t, y = output tiles of M +
     bias (y of whole tiles), u (16, F, C). Backward: g -> Gt into t; when ``need_w``, the
