@@ -100,7 +100,7 @@ def test_auto_policy_gives_a_thread_to_each_core_others_leave_idle(monkeypatch, 
     assert threads.enable_auto() and counts == [1]
     assert run(1.0, ours=1.0, others=0.05) == 2  # idle beside us: both cores
     assert run(1.0, ours=2.0, others=0.0) == 2  # our own two threads are not "others"
-    assert run(0.2, ours=2.0, others=2.0) == 2  # too soon to look again
+    assert run(threads.AUTO_INTERVAL / 2, ours=2.0, others=2.0) == 2  # too soon to look again
     assert run(1.0, ours=1.0, others=1.0) == 1  # one busy neighbour: one thread
     assert run(1.0, ours=1.0, others=0.5) == 1  # half a core taken is not idle
     assert run(1.0, ours=1.0, others=0.2) == 2
