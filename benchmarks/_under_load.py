@@ -1,5 +1,6 @@
-"""``python -m benchmarks --under-load``: the conv, LeNet and MLP workloads quiet and then beside
-two busy-loop processes pinned one per core (started and stopped here), tinydl against torch.
+"""``python -m benchmarks --under-load``: the conv, LeNet and MLP workloads on a quiet machine and
+beside two busy-loop processes pinned one per core (started and stopped here, in alternating
+blocks), tinydl against torch.
 
 Each library runs with the thread setting a user gets by default (tinydl: its import-time
 policy, ``tinydl.threads``; torch: one thread per core), so the table answers "how does my
@@ -16,15 +17,37 @@ of 1 ms is either untouched or waits a whole slice: measured here on the (32,1,2
 and 44% of torch's (worst 88 ms). Five rounds then draw the worst round by luck: tinydl's
 spread read 4.1-4.6 and torch's 1.1-1.2 in three runs of five rounds, the reverse of what
 the calls show.
+
+The quiet and loaded phases alternate in ``BLOCKS`` blocks per workload, each loaded block
+beside freshly started busy loops, and each phase's figures are over all its blocks' rounds.
+How the scheduler places both libraries' threads beside the busy loops holds for a whole
+block: on the (32,3,32,32) shape, six loaded phases of 40 rounds one after another (2-core
+Zen 5 VM) gave torch medians of 1.33 to 3.51 ms and tinydl 1.04 to 1.73, so that one phase's
+ratio read anything from 0.34 to 1.30; quiet phases read 0.81-0.85. Several blocks sample
+several placements, and slow drifts of the machine's speed reach both phases alike.
+
+A quiet block starts ``QUIET_PAUSE`` after the busy loops stopped, and every block with one
+untimed round of both libraries. Without the untimed round, whichever library ran first
+after a switch paid for it: (32,32,32,32)'s first tinydl round after a loaded block read
+1.55-1.86x its median in three of four quiet blocks, torch's 1.0-1.15x; with torch first,
+torch's read 1.17-2.29x and tinydl's 1.0-1.6x. And tinydl's automatic thread policy judges
+the load over the time since its last look (``tinydl.threads``, looks 0.2 s apart), so it
+kept BLAS on one thread into a quiet block that followed the busy loops at once: the worst
+quiet MLP epoch read 131.6 ms against a median of 92.6 (117.7 against 95.4 with the pause
+alone). That lag is real, and a loaded block (0.2 s after its busy loops start,
+``busy_loops``) still counts it against tinydl; a quiet block measures a quiet machine.
 """
+import contextlib
 import time
 
 import numpy as np
 
 from benchmarks._harness import blas_line, busy_loops, load_average, settle, try_torch
 
-MIN_ROUNDS = 5
+MIN_ROUNDS = 8
 MAX_ROUNDS = 100
+BLOCKS = 4  # quiet and loaded blocks per workload, alternating
+QUIET_PAUSE = 0.5  # seconds after busy loops stop before a quiet block (see the docstring)
 PHASE_SECONDS = 0.3  # of timed calls per library and phase, for workloads short enough
 
 
@@ -71,6 +94,12 @@ def rounds_for(ours, theirs, minimum):
     return int(min(MAX_ROUNDS, max(minimum, PHASE_SECONDS // max(slower, 1e-9))))
 
 
+def blocks_of(rounds, blocks):
+    """``rounds`` split into at most ``blocks`` blocks of as equal sizes as can be."""
+    blocks = max(1, min(blocks, rounds))
+    return [rounds // blocks + (i < rounds % blocks) for i in range(blocks)]
+
+
 def _stats(times):
     median, worst = float(np.median(times)), float(max(times))
     return median, worst, worst / median
@@ -87,9 +116,12 @@ def run(quick=False, out=print):
         return []
     tinydl.threads.enable_auto()  # what `import tinydl` does when nothing is set
     minimum = 3 if quick else MIN_ROUNDS
+    blocks = 1 if quick else BLOCKS
     out(f"threads: tinydl automatic (its default, tinydl.threads), torch "
         f"{torch.get_num_threads()} (its default); rounds per phase: at least {minimum}, up to "
-        f"{MAX_ROUNDS} for workloads that fill {PHASE_SECONDS} s of calls (column 'rounds')")
+        f"{MAX_ROUNDS} for workloads that fill {PHASE_SECONDS} s of calls (column 'rounds'), in "
+        f"{blocks} quiet and {blocks} loaded blocks, alternating; 'load': the highest 1-minute "
+        f"load average read after a block")
     header = (f"{'workload':34s} {'phase':6s} {'tinydl med':>10s} {'worst':>8s} {'spread':>6s} "
               f"{'torch med':>10s} {'worst':>8s} {'spread':>6s} {'ratio':>6s} {'load':>5s} "
               f"{'rounds':>6s}")
@@ -98,14 +130,19 @@ def run(quick=False, out=print):
     rows = []
     for name, ours, theirs in workloads(torch, quick):
         rounds = rounds_for(ours, theirs, minimum)
-        for phase in ("quiet", "loaded"):
-            if phase == "loaded":
-                with busy_loops(2):
-                    mine, base = rounds_of(ours, theirs, rounds)
-                    load = load_average()
-            else:
-                mine, base = rounds_of(ours, theirs, rounds)
-                load = load_average()
+        phases = {"quiet": ([], [], []), "loaded": ([], [], [])}  # tinydl, torch, loads
+        for block in blocks_of(rounds, blocks):
+            for phase, (mine, base, loads) in phases.items():
+                with (busy_loops(2) if phase == "loaded" else contextlib.nullcontext()):
+                    rounds_of(ours, theirs, 1)  # untimed: who runs first after a switch pays
+                    times = rounds_of(ours, theirs, block)
+                    loads.append(load_average())
+                mine.extend(times[0])
+                base.extend(times[1])
+                if phase == "loaded":
+                    time.sleep(QUIET_PAUSE)
+        for phase, (mine, base, loads) in phases.items():
+            load = max(loads)
             a, b = _stats(mine), _stats(base)
             rows.append({"workload": name, "phase": phase, "tinydl": mine, "torch": base,
                          "ratio": a[0] / b[0], "load": load, "rounds": rounds})
