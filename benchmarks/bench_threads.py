@@ -7,14 +7,19 @@ MLP 784-256-128-10 on 6,000 synthetic samples (batch 128), and five 1024^3 float
 through ``tinydl.matmul`` (where threads should gain most). The settings are 1 and all
 cores, fixed, and ``auto``, the automatic policy that ``import tinydl`` applies when the
 user sets nothing (``tinydl.threads``). Each round runs every setting once, in alternating
-order, timed by wall clock (threads only help the wall clock) after a second of untimed runs
+order, timed by wall clock (threads only help the wall clock) after 0.4 s of untimed runs
 (so that ``auto`` has looked at the machine, as a long script's steps let it, and every
 setting starts from the same warm machine), over as many calls as fill a quarter of a second;
-the figure is the median over rounds of each round's mean call.
+the figure is the median over rounds of each round's mean call. Beside busy loops, each
+round starts two fresh ones: how the scheduler places the threads beside them holds until
+they stop (see ``benchmarks/_under_load.py``), and under one pair for all rounds the
+automatic policy and two fixed threads, the same configuration for these products, read 84
+and 68 ms as medians on the GEMMs in one run.
 ``tinydl`` is the default's median, ``baseline`` the best setting's, so ratio <= 1.1 is the
 acceptance line. Run alone: ``python -m benchmarks threads`` (add ``--under-load`` for the
 busy neighbours only).
 """
+import contextlib
 import os
 import time
 
@@ -74,34 +79,41 @@ WORKLOADS = {"quickstart CNN epoch": quickstart_epoch, "MLP epoch (6k samples)":
              "1024^3 GEMM x5": big_gemms}
 
 
-def settings_times(fn, settings, rounds):
+def settings_times(fn, settings, rounds, loaded=False):
     """{threads: [wall seconds per round]}, the settings alternating within each round (and
-    their order reversed every other round, so neither always follows the other)."""
+    their order reversed every other round, so neither always follows the other); when
+    ``loaded``, each round beside two busy loops of its own."""
     times = {s: [] for s in settings}
     for r in range(rounds):
-        for s in (settings if r % 2 == 0 else settings[::-1]):
-            if s == "auto":
-                threads.enable_auto()
-            else:
-                set_num_threads(s)
-            # Untimed runs, as long for every setting (the CPU's clock and the host's share
-            # depend on how long it has been busy): they let the previous setting's spinning
-            # workers go idle, and the policy look at the machine twice.
-            start = time.perf_counter()
-            while time.perf_counter() - start < 2 * threads.AUTO_INTERVAL:
-                fn()
-            # Timed calls for at least TIMED_SECONDS, their mean the round's figure: one call
-            # of the five GEMMs (70-100 ms) beside busy loops read 65 to 102 ms between runs
-            # for the same two-thread configuration (auto gives such a product every core).
-            calls, start = 0, time.perf_counter()
-            while True:
-                fn()
-                calls += 1
-                elapsed = time.perf_counter() - start
-                if elapsed >= TIMED_SECONDS:
-                    break
-            times[s].append(elapsed / calls)
+        with (busy_loops(2) if loaded else contextlib.nullcontext()):
+            _one_round(fn, settings if r % 2 == 0 else settings[::-1], times)
     return times
+
+
+def _one_round(fn, order, times):
+    """Each setting of ``order`` in turn: untimed calls, then timed ones (into ``times``)."""
+    for s in order:
+        if s == "auto":
+            threads.enable_auto()
+        else:
+            set_num_threads(s)
+        # Untimed runs, as long for every setting (the CPU's clock and the host's share
+        # depend on how long it has been busy): they let the previous setting's spinning
+        # workers go idle, and the policy look at the machine twice.
+        start = time.perf_counter()
+        while time.perf_counter() - start < 2 * threads.AUTO_INTERVAL:
+            fn()
+        # Timed calls for at least TIMED_SECONDS, their mean the round's figure: one call
+        # of the five GEMMs (70-100 ms) beside busy loops read 65 to 102 ms between runs
+        # for the same two-thread configuration (auto gives such a product every core).
+        calls, start = 0, time.perf_counter()
+        while True:
+            fn()
+            calls += 1
+            elapsed = time.perf_counter() - start
+            if elapsed >= TIMED_SECONDS:
+                break
+        times[s].append(elapsed / calls)
 
 
 TIMED_SECONDS = 0.25  # of timed calls per setting and round
@@ -128,12 +140,7 @@ def run(quick=False, under_load=None):
     try:
         for loaded in loads:
             for name, make in WORKLOADS.items():
-                fn = make()
-                if loaded:
-                    with busy_loops(2):
-                        times = settings_times(fn, settings, rounds)
-                else:
-                    times = settings_times(fn, settings, rounds)
+                times = settings_times(make(), settings, rounds, loaded)
                 medians = {s: float(np.median(t)) for s, t in times.items()}
                 best = min(medians, key=medians.get)
                 detail = ", ".join(f"{s} thr {medians[s] * 1e3:.0f} ms (worst "
