@@ -203,6 +203,20 @@ def test_float32_max_pool_layer_numba_and_numpy_paths_agree():
     np.testing.assert_allclose(results[0][1], results[1][1], atol=1e-6)
 
 
+
+@pytest.mark.parametrize("shape", [(0, 3, 6, 6), (2, 0, 6, 6)])
+@pytest.mark.parametrize("numba", [True, False])
+def test_max_pool_of_no_images_or_no_channels_has_empty_gradients(shape, numba):
+    """The 2x2 kernels and the general ones alike: an empty batch or no channels gives empty
+    outputs and gradients of the input's shape (a flattening with -1 once failed there)."""
+    for k, s, p in [(2, 2, 0), (3, 1, 1)]:
+        with tinydl.backends.flags(numba=numba):
+            x = tinydl.Tensor(np.zeros(shape, np.float32), requires_grad=True)
+            out = F.max_pool2d(x, k, s, padding=p)
+            out.sum().backward()
+        expected = shape[:2] + ((3, 3) if k == 2 else (6, 6))
+        assert out.shape == expected and x.grad.shape == shape
+
 def test_pool_functions_keep_no_input_values():
     """Max pooling keeps the winning offsets, sum pooling nothing: backward reads no input
     value and not the output (a non-leaf input may be freed), to second order."""

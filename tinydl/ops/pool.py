@@ -187,14 +187,12 @@ class MaxUnpool2d(Function):
                                               out.reshape(-1), out.shape[0] * out.shape[1],
                                               out.shape[2], out.shape[3])
             else:
-                gc = np.ascontiguousarray(g)
-                per_image = out[:1].nbytes + gc[:1].nbytes + indices[:1].nbytes
-                flat_g, flat_idx = gc.reshape(len(gc), -1), indices.reshape(len(gc), -1)
-                flat_out = out.reshape(len(out), -1)
+                gc, idx = np.ascontiguousarray(g), np.ascontiguousarray(indices)
+                per_image = out[:1].nbytes + gc[:1].nbytes + idx[:1].nbytes
                 _by_images(lambda n0, n1: kernels.max_unpool_kernel(
-                    flat_g[n0:n1].reshape(-1), flat_idx[n0:n1].reshape(-1), *geom,
-                    flat_out[n0:n1].reshape(-1), (n1 - n0,) + tuple(x_shape[1:]), g.shape[2],
-                    g.shape[3]), g.shape[0], per_image, g.size * geom.kh * geom.kw)
+                    gc[n0:n1].reshape(-1), idx[n0:n1].reshape(-1), *geom,
+                    out[n0:n1].reshape(-1), out[n0:n1].shape, g.shape[2], g.shape[3]),
+                    g.shape[0], per_image, g.size * geom.kh * geom.kw)
             return out
 
         def offset_values(k, out):
