@@ -58,12 +58,18 @@ from numba.extending import overload
 # (``_winograd_output``, ``_winograd_fold``).
 
 
+def _plane_scratch(th, tw, dtype):
+    """The scratch that ``_winograd_input`` and ``_winograd_fold`` share: ``plane``
+    (2*th + 2, 2*tw + 2), one padded image plane, and ``work`` (12, (th + 1) * tw), planes of
+    a tile grid one tile row taller."""
+    return np.empty((2 * th + 2, 2 * tw + 2), dtype), np.empty((12, (th + 1) * tw), dtype)
+
+
 def winograd_input(x, ph, pw, th, tw, v):
     """``v[k, c*P + p]`` = entry k of ``B^T d B`` for tile p of channel c of x (N, C, H, W)."""
     # Scratch arrays are made out here and passed in (as in the other kernels): typing
     # np.zeros inside a compiled function added about 0.3 s to each cold compile.
-    _winograd_input(x, ph, pw, th, tw, v, np.empty((2 * th + 2, 2 * tw + 2), dtype=x.dtype),
-                    np.empty((12, (th + 1) * tw), dtype=x.dtype))
+    _winograd_input(x, ph, pw, th, tw, v, *_plane_scratch(th, tw, x.dtype))
 
 
 @numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True, nogil=True, inline="always")
@@ -242,8 +248,7 @@ def winograd_fold(dv, th, tw, ph, pw, dx):
     2ty..2ty+3 and columns 2tx..2tx+3; what lands in the padding is dropped. dx is
     overwritten.
     """
-    _winograd_fold(dv, th, tw, ph, pw, dx, np.empty((2 * th + 2, 2 * tw + 2), dtype=dx.dtype),
-                   np.empty((12, (th + 1) * tw), dtype=dx.dtype))
+    _winograd_fold(dv, th, tw, ph, pw, dx, *_plane_scratch(th, tw, dx.dtype))
 
 
 @numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True, nogil=True, inline="always")
@@ -363,8 +368,8 @@ def winograd_forward(x, ph, pw, th, tw, u, v, m, bias, y):
     _winograd_chunk(True, x, np.empty((0, 0, 0, 0), dtype), th, tw, ph, pw, u, v, m, bias, full,
                     np.empty((16, 0, 0), dtype), np.empty(0), False, False, False,
                     np.empty((12, th * tw), dtype), np.empty((2, 0), dtype),
-                    np.empty((2, 4, 0), dtype), np.empty((2 * th + 2, 2 * tw + 2), dtype),
-                    np.empty((12, (th + 1) * tw), dtype), np.array([1, 0, 1], dtype))
+                    np.empty((2, 4, 0), dtype), *_plane_scratch(th, tw, dtype),
+                    np.array([1, 0, 1], dtype))
     _cut(full, y)
 
 
@@ -384,8 +389,7 @@ def winograd_backward(g, th, tw, ph, pw, ut, x, gt, v, du, db, add, dx):
                     dx if need_x else none4, du if need_w else none3,
                     db if need_w else np.empty(0), add, need_x, need_w, np.empty((12, 0), dtype),
                     np.zeros((2, 2 * per), dtype), np.empty((2, 4, per), dtype),
-                    np.empty((2 * th + 2, 2 * tw + 2), dtype), np.empty((12, per + tw), dtype),
-                    np.array([1, 0, 1], dtype))
+                    *_plane_scratch(th, tw, dtype), np.array([1, 0, 1], dtype))
 
 
 @numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True, nogil=True)
