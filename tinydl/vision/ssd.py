@@ -172,9 +172,9 @@ def detect(loc, conf, priors, score_threshold=0.01, nms_threshold=0.45, top_k=20
     ``top_k`` highest scores (None: all; ssd.pytorch's ``Detect``; torchvision's SSD applies
     the same steps, except that both first cut each class to its best candidates, 200 and 400:
     NMS here sees every candidate above the threshold, so a low-scoring box that those caps
-    drop can survive). Returns one dict per image with ``'boxes'`` ``(K, 4)`` ``xyxy`` times ``scale``
-    (the image size turns them into pixels), ``'scores'`` ``(K,)`` and ``'labels'`` ``(K,)``
-    0-based classes (network class minus one), sorted by descending score.
+    drop can survive). Returns one dict per image with ``'boxes'`` ``(K, 4)`` ``xyxy`` times
+    ``scale`` (the image size turns them into pixels), ``'scores'`` ``(K,)`` and ``'labels'``
+    ``(K,)`` 0-based classes (network class minus one), sorted by descending score.
     """
     fn = "detect"
     if top_k is not None and (isinstance(top_k, (bool, np.bool_))
