@@ -1,12 +1,9 @@
-"""Numba kernels for convolution: im2col, which builds the columns, col2im, the fold that
-gives the input gradient, and the chunk kernels of sample-major columns, which run a chunk
-of images' im2col, products and col2im in one call (``forward_chunk``, ``backward_chunk``).
-All are one compiled function, ``_conv_chunk``, with the two passes inline.
+"""Numba kernels for convolution: im2col, which builds the columns, and col2im, the fold that
+gives the input gradient.
 
-Both passes work on a flat column buffer in either of the two layouts of
-``tinydl.ops.conv_im2col`` (channel-major ``(C*kh*kw, N*Ho*Wo)`` or sample-major
-``(N, rows, Ho*Wo)``), described by a sample stride and a row stride, and an image
-``(N, C, H, W)``. ``col2im_kernel`` adds
+Both work on a flat column buffer in either of the two layouts of ``tinydl.ops.conv_im2col``
+(channel-major ``(C*kh*kw, N*Ho*Wo)`` or sample-major ``(N, rows, Ho*Wo)``), described by
+a sample stride and a row stride, and an image ``(N, C, H, W)``. ``col2im_kernel`` adds
 every column entry back to the pixel it was read from. NumPy's version (the twin in
 ``Columns.fold``, the loop of ``tinydl.ops.conv.fold_into`` that the reference
 ``col2im_array`` runs too) must zero-pad, run one strided
@@ -29,17 +26,6 @@ array views per row; without them it takes 0.4-0.9x that time again (LeNet's sec
 2-core machine parallel kernels' worker threads competed with OpenBLAS's (and torch's
 OpenMP) threads and lost more than they gained.
 
-**One call per chunk.** With the products in NumPy between the kernels, a chunk of a
-sample-major convolution went in and out of the GIL three to five times, and on two threads a
-thread leaving a kernel or a product often waited for the GIL while the other ran a few lines
-of Python (a wake-up that costs tens of microseconds in this VM; Winograd's chunk kernels
-met the same). The chunk kernels multiply through SciPy's BLAS (``tinydl.kernels.blas``).
-Measured on a 2-core Zen 5 VM, in one process, alternating with the NumPy chunks (medians
-of 30 rounds, forward + backward): (32,3,32,32)->32 k3 1.14 -> 1.05 ms on 2 threads, 1.74
--> 1.68 on 1; (8,3,224,224)->64 k7 s2 26.2 -> 25.5 ms (48.7 -> 47.0 on 1); LeNet's
-(64,1,28,28)->6 k5 0.48 the same. One function instead of im2col and col2im apart: about
-0.4 s more cold compile (1.28 against 0.90 s CPU for the group of ``--precompile``).
-
 The kernels write ``a if a < b else b`` where Python would write ``min(a, b)`` (the same
 result, NaN included): Numba compiles an overload of builtin min/max for every kernel
 that calls one, which measured 0.1 s of cold compile per kernel.
@@ -48,9 +34,6 @@ that calls one, which measured 0.1 s of cold compile per kernel.
 ``NUMBA_CACHE_DIR``, since ``cache=True`` loads the unchecked compiled code.)
 """
 import numba
-import numpy as np
-
-from .blas import gemm
 
 
 @numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True, no_cpython_wrapper=True)
@@ -63,10 +46,9 @@ def _inside(offset, stride, size, n_out):
     return lo, (hi if hi > lo else lo)
 
 
-@numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True, no_cpython_wrapper=True,
-            inline="always")
-def _col2im(cols, sample_stride, row_stride, out_h, out_w, kh, kw, sh, sw, ph, pw, dh, dw,
-            flat, shape):
+@numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True, nogil=True)
+def col2im_kernel(cols, sample_stride, row_stride, out_h, out_w, kh, kw, sh, sw, ph, pw, dh, dw,
+                  flat, shape):
     """``out[n, c, h, w]`` = sum of the column entries read from (h, w).
 
     cols is a flat buffer; entry (row r = (c*kh + i)*kw + j, sample n, ho, wo) sits at
@@ -101,10 +83,9 @@ def _col2im(cols, sample_stride, row_stride, out_h, out_w, kh, kw, sh, sw, ph, p
                             flat[dst + numba.uint64(t * sw)] += cols[src + numba.uint64(t)]
 
 
-@numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True, no_cpython_wrapper=True,
-            inline="always")
-def _im2col(src, shape, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w, cols, sample_stride,
-            row_stride):
+@numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True, nogil=True)
+def im2col_kernel(src, shape, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w, cols, sample_stride,
+                  row_stride):
     """Write ``x[n, c, ho*sh - ph + i*dh, wo*sw - pw + j*dw]`` (0 outside x) to column entry
     (row r = (c*kh + i)*kw + j, sample n, ho, wo) at ``n*sample_stride + r*row_stride +
     ho*out_w + wo`` of the flat buffer cols.
@@ -162,128 +143,3 @@ def _im2col(src, shape, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w, cols, samp
                     for t in range(hi_pad, out_w):  # and right of it
                         for ho in range(h_lo, h_hi):
                             cols[pos + numba.uint64(ho * out_w + t)] = 0
-
-
-@numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True, nogil=True)
-def _conv_chunk(src, shape, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w, cols, cols_2d,
-                sample_stride, row_stride, fill, w2, y, g, g_flat, dw_t, accumulate, w_t, fold,
-                dx, coef):
-    """Every kernel of this module, one compiled function: as two (im2col and col2im) and a
-    chunk kernel calling them, Numba compiled each body twice.
-
-    In this order, each step only where asked:
-
-    1. ``fill``: im2col of ``src`` into the flat columns ``cols`` (``_im2col``);
-    2. ``y`` not empty (a forward): per image n, ``y[n*F:(n+1)*F]`` (F, Ho*Wo) = w2 (F, R)
-       @ its columns (R, Ho*Wo), R the rows of an image's column block;
-    3. ``dw_t`` not empty (a weight gradient): dw_t (F, R) = the sum over images of
-       g_n (F, Ho*Wo) @ columns_n^T, added to what dw_t holds when ``accumulate``;
-    4. ``w_t`` not empty (an input gradient): per image, its first ``w_t.shape[0]`` column
-       rows = w_t @ g_n, after step 3 has read them;
-    5. ``fold``: col2im of the columns into the flat image ``dx`` (``_col2im``).
-
-    Steps 2-4 need sample-major columns (``sample_stride`` = R*Ho*Wo, ``row_stride`` =
-    Ho*Wo), whose ``cols_2d`` is the same buffer as (N'*R, Ho*Wo); ``y`` (N'*F, Ho*Wo) and
-    ``g`` (N'*F, Ho*Wo) with ``g_flat`` its flat view. ``shape`` is x's (N', C, H, W) (and
-    dx's). The products run in BLAS (``tinydl.kernels.blas.gemm``; ``coef`` its (1, 0, 1)),
-    each single-threaded under the callers' ``tinydl.threads.single_blas``."""
-    n_img = shape[0]
-    hw = out_h * out_w
-    if fill:
-        _im2col(src, shape, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w, cols, sample_stride,
-                row_stride)
-    rows = sample_stride // hw if hw > 0 else 0
-    n_feat = g.shape[0] // n_img if n_img > 0 else 0
-    if y.shape[0] > 0:
-        n_feat = w2.shape[0]
-        for n in range(n_img):
-            gemm(n_feat, hw, rows, w2, cols[n * sample_stride:], False, y[n * n_feat:], coef,
-                 False)
-    if dw_t.shape[0] > 0:
-        for n in range(n_img):
-            gemm(n_feat, rows, hw, g[n * n_feat:], cols[n * sample_stride:], True, dw_t, coef,
-                 accumulate or n > 0)
-    if w_t.shape[0] > 0:
-        for n in range(n_img):
-            gemm(w_t.shape[0], hw, n_feat, w_t, g_flat[n * n_feat * hw:], False,
-                 cols_2d[n * rows:], coef, False)
-    if fold:
-        _col2im(cols, sample_stride, row_stride, out_h, out_w, kh, kw, sh, sw, ph, pw, dh, dw,
-                dx, shape)
-
-
-def _none(dtype, ndim=1):
-    return np.empty((0,) * ndim, dtype)
-
-
-def _written(*arrays):
-    """Check that the arrays the kernel writes are C-contiguous: their flat views are then
-    the arrays themselves (``reshape(-1)`` of another would copy, and the results be lost)."""
-    for a in arrays:
-        if a is not None and not a.flags.c_contiguous:
-            raise ValueError(f"tinydl.kernels.conv: output {a.shape} must be C-contiguous")
-
-
-def im2col_kernel(src, shape, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w, cols, sample_stride,
-                  row_stride):
-    """im2col of x (``src``, its flat C-contiguous view; ``shape`` (N, C, H, W)) into the
-    flat column buffer ``cols`` (see ``_im2col``), either layout."""
-    none1, none2 = _none(cols.dtype), _none(cols.dtype, 2)
-    _conv_chunk(src, shape, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w, cols, none2,
-                sample_stride, row_stride, True, none2, none2, none2, none1, none2, False,
-                none2, False, none1, _coef(cols.dtype))
-
-
-def col2im_kernel(cols, sample_stride, row_stride, out_h, out_w, kh, kw, sh, sw, ph, pw, dh, dw,
-                  flat, shape):
-    """col2im of the flat column buffer ``cols`` (either layout) into ``flat``, the flat
-    C-contiguous view of an array of ``shape`` (N, C, H, W), overwritten (see ``_col2im``)."""
-    none1, none2 = _none(cols.dtype), _none(cols.dtype, 2)
-    _conv_chunk(none1, shape, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w, cols, none2,
-                sample_stride, row_stride, False, none2, none2, none2, none1, none2, False,
-                none2, True, flat, _coef(cols.dtype))
-
-
-def forward_chunk(x, geom, cols, w2, y):
-    """A sample-major forward of a chunk of N' images in one call: im2col of x (N', C, H, W)
-    into ``cols`` (N', R, Ho*Wo), then y (N', F, Ho, Wo) = w2 (F, R) @ each image's
-    columns. ``geom``: kh, kw, sh, sw, ph, pw, dh, dw. All float32 (one specialisation)."""
-    _written(cols, y)
-    x, w2 = np.ascontiguousarray(x), np.ascontiguousarray(w2)
-    none1, none2 = _none(cols.dtype), _none(cols.dtype, 2)
-    n, rows, hw = cols.shape
-    _conv_chunk(x.reshape(-1), x.shape, *geom, y.shape[2], y.shape[3], cols.reshape(-1), none2,
-                rows * hw, hw, True, w2, y.reshape(n * y.shape[1], hw), none2, none1, none2,
-                False, none2, False, none1, _coef(cols.dtype))
-
-
-def backward_chunk(g, geom, cols, dw_t=None, w_t=None, dx=None, x=None):
-    """A sample-major backward of a chunk of N' images in one call, on their output gradient
-    g (N', F, Ho, Wo) and columns ``cols`` (N', R, Ho*Wo), which x (N', C, H, W), when given,
-    builds first: with ``dw_t`` (F, R), the sum of g_n @ columns_n^T into it; with ``w_t``
-    (R', F), w_t @ g_n into the first R' rows of each image's columns, then their col2im
-    into dx (N', C, H, W). All float32."""
-    _written(cols, dw_t, dx)
-    g = np.ascontiguousarray(g)
-    none1, none2 = _none(cols.dtype), _none(cols.dtype, 2)
-    n, rows, hw = cols.shape
-    g2 = g.reshape(n * g.shape[1], hw)
-    if x is not None:
-        x = np.ascontiguousarray(x)
-    shape = x.shape if x is not None else dx.shape if dx is not None else (n, 0, 0, 0)
-    _conv_chunk(none1 if x is None else x.reshape(-1), shape, *geom, g.shape[2], g.shape[3],
-                cols.reshape(-1), cols.reshape(n * rows, hw), rows * hw, hw, x is not None,
-                none2, none2, g2, g2.reshape(-1), none2 if dw_t is None else dw_t, False,
-                none2 if w_t is None else np.ascontiguousarray(w_t), w_t is not None,
-                none1 if dx is None else dx.reshape(-1), _coef(cols.dtype))
-
-
-_COEFS = {}
-
-
-def _coef(dtype):
-    """(1, 0, 1) in ``dtype``: gemm's alpha and its two betas (made once per dtype)."""
-    coef = _COEFS.get(dtype)
-    if coef is None:
-        coef = _COEFS[dtype] = np.array([1, 0, 1], dtype)
-    return coef

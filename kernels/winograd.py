@@ -22,9 +22,9 @@ memory-bound passes:
     winograd_grad     g (N, F, Ho, Wo)      -> Gt = A g A^T      per tile
     winograd_fold     dV (16 planes)        -> dx = sum of B dv B^T over overlapping tiles
 
-and two chunk kernels that run them with the products between (SciPy's BLAS through
-``tinydl.kernels.blas.gemm``) in one call, so that a chunk of images takes the GIL once
-(``tinydl.ops.conv_winograd``); both are one compiled function, ``_winograd_chunk``:
+and two chunk kernels that run them with the products between (SciPy's BLAS, ``_gemm``)
+in one call, so that a chunk of images takes the GIL once (``tinydl.ops.conv_winograd``);
+both are one compiled function, ``_winograd_chunk``:
 
     winograd_forward  x                     -> y  (input, 16 products U @ V, output)
     winograd_backward g (and x)             -> dx (grad, 16 products U^T @ Gt, fold) and/or
@@ -45,7 +45,9 @@ Tile (ty, tx) reads padded-input rows 2ty..2ty+3 and columns 2tx..2tx+3, that is
 """
 import numba
 import numpy as np
-from .blas import gemm as _gemm
+import scipy.linalg.cython_blas  # noqa: F401 - the BLAS that numba_xxgemm calls
+from numba import types
+from numba.extending import overload
 
 # The four transforms are inline="always": Numba then compiles each once, inside the chunk
 # kernel, instead of also on its own, which took the (then two) chunk kernels' cold compile
@@ -318,6 +320,46 @@ def _winograd_fold(dv, th, tw, ph, pw, dx, plane, work):
                     dx[n, c, r, col] = plane[r + ph, np.uint64(pw) + col]
 
 
+def _gemm_function(dtype):
+    """Numba's own C helper for BLAS ?gemm (what ``np.dot`` calls), typed for ``dtype``."""
+    ptr = types.CPointer(dtype)
+    return types.ExternalFunction("numba_xxgemm", types.intc(
+        types.char, types.char, types.char,  # kind, transa, transb
+        types.intp, types.intp, types.intp,  # m, n, k
+        ptr, ptr, types.intp, ptr, types.intp,  # alpha, a, lda, b, ldb
+        ptr, ptr, types.intp))  # beta, c, ldc
+
+
+def _gemm(m, n, k, a, b, trans_b, c, coef, accumulate):
+    """c (m, n) = a (m, k) @ b (k, n), or a @ b.T of b (n, k) when ``trans_b``, plus what c
+    holds when ``accumulate``: row-major blocks at the start of the C-contiguous arrays a, b
+    and c (the rows of a tile buffer, say), float32 or float64 alike; ``coef`` = (1, 0, 1)
+    of their dtype, alpha and the two betas. Jitted code only (an ``overload``).
+
+    It calls BLAS through ``numba_xxgemm``, as ``np.dot`` does, without np.dot's typing of
+    views, reshapes and layouts: the chunk kernel's cold compile took 0.3-0.4 s less so, and
+    dU's products add into it (beta 1) instead of into a scratch product added after.
+    """
+    raise TypeError("_gemm runs in jitted code only (tinydl.kernels.winograd's chunk kernel)")
+
+
+@overload(_gemm)
+def _gemm_typed(m, n, k, a, b, trans_b, c, coef, accumulate):
+    function = _gemm_function(c.dtype)
+    # The character codes as constants: ord() in the jitted body compiled Numba's unicode
+    # ord (about 0.1 s of the chunk kernel's cold compile).
+    kind = ord("s" if c.dtype == types.float32 else "d")
+    transposed, plain = ord("t"), ord("n")
+
+    def call(m, n, k, a, b, trans_b, c, coef, accumulate):
+        # Column-major BLAS sees each row-major block transposed: c^T = b^T @ a^T.
+        function(kind, transposed if trans_b else plain, plain, n, m, k, coef.ctypes,
+                 b.ctypes, k if trans_b else n, a.ctypes, k,
+                 coef[2:].ctypes if accumulate else coef[1:].ctypes, c.ctypes, n)
+
+    return call
+
+
 def winograd_forward(x, ph, pw, th, tw, u, v, m, bias, y):
     """One chunk of the forward in one call: V = input tiles of x into v, M = U @ V (16
     products, into m), y = output tiles of M + bias. u (16, F, C) contiguous."""
@@ -364,7 +406,7 @@ def _winograd_chunk(forward, x, g, th, tw, ph, pw, u, v, t, bias, y, du, db, add
     when ``need_x``, u is U^T (16, C, F), dV = U^T @ Gt into v and its fold into y (dx).
     What a call does not use are stand-ins. Scratch: ``s`` of ``_winograd_output``,
     ``rows_g`` and ``h`` of ``_winograd_grad``, ``plane`` and ``work`` of ``_winograd_input``
-    and then ``_winograd_fold``; ``coef`` of ``tinydl.kernels.blas.gemm``.
+    and then ``_winograd_fold``; ``coef`` of ``_gemm``.
 
     dU multiplies by V^T as BLAS's transposed operand. SciPy's OpenBLAS (0.3.30 here) ran
     that at 149 us against 122 for a contiguous V^T on (32,32,32,32)->64 per image (NumPy's
@@ -383,7 +425,7 @@ def _winograd_chunk(forward, x, g, th, tw, ph, pw, u, v, t, bias, y, du, db, add
     if forward or need_w:
         _winograd_input(x, ph, pw, th, tw, v, plane, work)
     # Both kinds of product pass a 2-D a and c (a one-row slice where the block is a row of
-    # a tile buffer) and a 1-D b: one signature, so Numba compiles gemm once, not twice.
+    # a tile buffer) and a 1-D b: one signature, so Numba compiles _gemm once, not twice.
     if not forward and need_w:
         for k in range(16):
             _gemm(n_feat, du.shape[2], p, t[k:k + 1], v[k], True, du[k], coef, add)

@@ -532,13 +532,12 @@ def test_sample_major_backward_gives_the_gradients_asked_for(monkeypatch, wants,
             np.testing.assert_allclose(a, r, rtol=0, atol=1e-5 * np.abs(r).max(), err_msg=name)
 
 
-@pytest.mark.parametrize("kernels", [True, False])
-def test_sample_major_gradients_without_the_forwards_columns(monkeypatch, kernels):
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sample_major_gradients_without_the_forwards_columns(monkeypatch, dtype):
     """The weight gradient built from x (as the derivative of a convolution asks for it, with
     no forward's columns) and the input gradient alone, on views that are not C-contiguous,
-    in chunks on two threads: equal to the NumPy reference route's, with the chunk kernels
-    (float32) and without them (float64)."""
-    dtype = np.float32 if kernels else np.float64
+    in chunks on two threads: equal to the NumPy reference route's (the Numba kernels build
+    and fold float32 columns, NumPy float64's)."""
     rng = np.random.default_rng(7)
     x = rng.standard_normal((9, 5, 7, 3)).astype(dtype).transpose(0, 3, 1, 2)  # (9, 3, 5, 7)
     w = rng.standard_normal((3, 4, 3, 3)).astype(dtype).transpose(1, 0, 3, 2)  # (4, 3, 3, 3)
@@ -547,17 +546,12 @@ def test_sample_major_gradients_without_the_forwards_columns(monkeypatch, kernel
     monkeypatch.setattr(oconv, "CHUNK_BYTES", 2 * (3 * 9 + 4) * 35 * x.itemsize)  # 2 samples
     monkeypatch.setattr(oconv, "PARALLEL_MIN_WORK", 0)
     monkeypatch.setattr(oconv.threads, "task_threads", lambda: 2)
-    from tinydl.kernels import conv as kconv
-
-    calls = []
-    monkeypatch.setattr(kconv, "backward_chunk",
-                        lambda *a, _real=kconv.backward_chunk: calls.append(1) or _real(*a))
     route, reference = oconv.conv_im2col.SampleMajor, oconv.Reference
     with tinydl.backends.flags(numba=True):
         gw, gb = route.weight_grad(x, g, geom, 1)
         gx = route.input_grad(g, w, geom, 1, (5, 7))
-    assert gb is None and len(calls) == (10 if kernels else 0)
-    tol = 1e-5 if kernels else 1e-12
+    assert gb is None
+    tol = 1e-5 if dtype == np.float32 else 1e-12
     for got, want in ((gw, reference.weight_grad(x, g, geom, 1)[0]),
                       (gx, reference.input_grad(g, w, geom, 1, (5, 7)))):
         assert got.dtype == dtype and got.shape == want.shape
@@ -583,15 +577,12 @@ def test_route_is_chosen_once_per_call_and_the_columns_built_once(monkeypatch, s
         return chosen[-1]
 
     monkeypatch.setattr(oconv, "choose_route", choose)
-    # Winograd builds a forward's tiles in its chunk kernel, sample-major its columns (and a
-    # backward chunk builds them again only when given x).
+    # Winograd builds a forward's tiles in its chunk kernel.
     for module, name in ((kconv, "im2col_kernel"), (kwino, "winograd_input"),
-                         (kwino, "winograd_forward"), (kconv, "forward_chunk"),
-                         (kconv, "backward_chunk")):
-        def spy(*args, _real=getattr(module, name), _name=name, **kwargs):
-            if _name != "backward_chunk" or kwargs.get("x", (args + (None,) * 7)[6]) is not None:
-                built.append(_name)
-            return _real(*args, **kwargs)
+                         (kwino, "winograd_forward")):
+        def spy(*args, _real=getattr(module, name), _name=name):
+            built.append(_name)
+            return _real(*args)
 
         monkeypatch.setattr(module, name, spy)
     x = tinydl.Tensor(np.ones(shape, np.float32), requires_grad=True)
@@ -602,8 +593,7 @@ def test_route_is_chosen_once_per_call_and_the_columns_built_once(monkeypatch, s
     assert [r.name for r in chosen] == [route_name]
     # (Winograd's backward makes its input tiles again inside its chunk kernel, on purpose:
     # see conv_winograd._Saved.)
-    expected = {"winograd": ["winograd_forward"], "sample-major": ["forward_chunk"],
-                "channel-major": ["im2col_kernel"]}[route_name]
+    expected = ["winograd_forward"] if route_name == "winograd" else ["im2col_kernel"]
     assert built == expected, built
 
 

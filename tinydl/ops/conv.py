@@ -389,24 +389,6 @@ def per_chunk(task, count, work, min_work=None):
     return results
 
 
-_blas_taken = False
-
-
-def chunk_kernels(name):
-    """The kernel module ``tinydl.kernels.<name>`` of a route whose chunk kernels multiply
-    through SciPy's BLAS (``tinydl.kernels.blas``, loaded with the module). The first call on
-    the main thread also has tinydl's thread policy take over that BLAS
-    (``threads.refresh_blas``). Not from another thread: OpenBLAS takes a count only from the
-    main thread, and SciPy's would keep its own (every core) for good, beside the threads
-    that run the chunks."""
-    global _blas_taken
-    module = backends.kernel_module(name)
-    if not _blas_taken and threading.current_thread() is threading.main_thread():
-        threads.refresh_blas()
-        _blas_taken = True
-    return module
-
-
 def routes():
     """Every route, the reference first."""
     return (Reference, conv_im2col.SampleMajor, conv_im2col.ChannelMajor,

@@ -31,9 +31,7 @@ Sample-major works on chunks of samples whose columns and outputs fit
 kernels included, with single-threaded products). Measured here with 2 threads,
 forward + backward, chunks in order (products on both threads) against chunks shared:
 (32,3,32,32)->32 k3 5.3-6.6 -> 3.9-4.3 ms, (8,3,224,224)->64 k7 s2 113 -> 86 ms.
-Channel-major columns are one GEMM per group, left whole. A float32 chunk runs in one call of
-the chunk kernels of ``tinydl.kernels.conv`` (columns, products and fold), which takes the
-GIL once per chunk (see there); other dtypes, or Numba off, run the same steps in NumPy.
+Channel-major columns are one GEMM per group, left whole.
 
 Each route offers the three entry points of every route (``forward``, ``weight_grad``,
 ``input_grad``, see ``tinydl.ops.conv``). The forward's columns of x serve the weight
@@ -216,7 +214,7 @@ def _weight_rows(w, b, dtype):
     one more column holding it (the columns then end with a row of ones)."""
     f = w.shape[0]
     if b is None:
-        return np.ascontiguousarray(w.reshape(f, -1), dtype=dtype)
+        return w.reshape(f, -1).astype(dtype, copy=False)
     w2 = np.empty((f, math.prod(w.shape[1:]) + 1), dtype)
     w2[:, :-1] = w.reshape(f, -1)
     w2[:, -1] = b
@@ -244,7 +242,7 @@ def _work(cols, f):
 class SampleMajor:
     """Columns (N, C*kh*kw [+1], Ho*Wo): N per-sample GEMMs, the bias in a row of ones.
 
-    groups=1 only. float32 chunks run in the chunk kernels (``_kernels``), the rest in NumPy.
+    groups=1 only.
     """
 
     name = "sample-major"
@@ -263,74 +261,86 @@ class SampleMajor:
         if b is not None:  # a row of ones in the columns and the bias as one more weight column
             cols.put_ones()
         w2 = _weight_rows(w, b, dtype)
-        out = np.empty((n, f, out_h, out_w), dtype)
+        out = np.empty((n, f, out_h * out_w), dtype)
         todo = _sample_chunks(cols, f)
-        kernels = _kernels(x, w2)
 
         def part(claim):
             for n0, n1 in map(todo.__getitem__, iter(claim, None)):
-                if kernels is not None:
-                    kernels.forward_chunk(x[n0:n1], geom, cols.buffer[n0:n1], w2, out[n0:n1])
-                    continue
                 cols.fill(x[n0:n1], geom, n0)
-                np.matmul(w2, cols.buffer[n0:n1].astype(dtype, copy=False),
-                          out=out[n0:n1].reshape(n1 - n0, f, out_h * out_w))
+                np.matmul(w2, cols.buffer[n0:n1].astype(dtype, copy=False), out=out[n0:n1])
 
         conv.in_parallel(part, len(todo), _work(cols, f))
-        return out, cols.kept(keep)
+        return out.reshape(n, f, out_h, out_w), cols.kept(keep)
 
     @staticmethod
     def weight_grad(x, g, geom, groups, saved=None):
-        return SampleMajor.backward(x, g, None, geom, groups, None, saved, False, True)[1:]
-
-    @staticmethod
-    def input_grad(g, w, geom, groups, hw, saved=None):
-        return SampleMajor.backward(None, g, w, geom, groups, hw, saved, True, False)[0]
-
-    @staticmethod
-    def backward(x, g, w, geom, groups, hw, saved, need_x, need_w):
-        """``(dx, dW, db)`` (those not needed None), in one pass over the chunks of samples:
-        a chunk's columns (the forward's, else made from x) serve dW, then receive W^T g
-        and are folded into dx, while the chunk's g is in cache, and the chunks go to the
-        threads once instead of twice. Columns of another dtype than dx's are not reused."""
-        n, f, out_h, out_w = g.shape
-        dtype = np.promote_types(g.dtype, w.dtype if need_x else x.dtype)
-        if need_x and need_w and (x.dtype if saved is None else saved.buffer.dtype) != dtype:
-            gw, gb = SampleMajor.weight_grad(x, g, geom, groups, saved)
-            return SampleMajor.input_grad(g, w, geom, groups, hw, None), gw, gb
-        cols = saved
-        if need_x and saved is not None and saved.buffer.dtype != dtype:
-            cols = None  # (not reused for dx)
-        if cols is None:
-            c = x.shape[1] if need_w else w.shape[1]
-            cols = Columns(n, c, geom, out_h, out_w, x.dtype if need_w else dtype, True)
-        w_t = _input_factor(w, cols, dtype) if need_x else None
-        dx = np.empty((n, w.shape[1]) + tuple(hw), dtype=dtype) if need_x else None
-        fill = need_w and saved is None
-        kernels = _kernels(g, cols.buffer, *([w_t] if need_x else []))
+        n, c = x.shape[:2]
+        f, out_h, out_w = g.shape[1:]
+        cols = saved if saved is not None else Columns(n, c, geom, out_h, out_w, x.dtype, True)
         g3 = g.reshape(n, f, out_h * out_w)  # spelled out: -1 fails for n = 0
         todo = _sample_chunks(cols, f)
 
         def chunk(i):
             n0, n1 = todo[i]
-            if kernels is not None:
-                dw_t = np.empty((f, cols.buffer.shape[1]), dtype) if need_w else None
-                kernels.backward_chunk(g[n0:n1], geom, cols.buffer[n0:n1], dw_t, w_t,
-                                       None if dx is None else dx[n0:n1],
-                                       x[n0:n1] if fill else None)
-                return dw_t
-            if fill:
+            if saved is None:
                 cols.fill(x[n0:n1], geom, n0)
-            dw_t = _weight_chunk(g3, cols, n0, n1) if need_w else None  # reads the columns,
-            if need_x:  # then W^T g overwrites them
-                np.matmul(w_t, g3[n0:n1], out=cols.buffer[n0:n1, :len(w_t)])
-                cols.fold_into(dx[n0:n1], geom, n0)
-            return dw_t
+            return _weight_chunk(g3, cols, n0, n1)
 
-        totals = conv.per_chunk(chunk, len(todo), (need_x + need_w) * _work(cols, f))
-        gw, gb = _weight_and_bias(totals, cols, dtype) if need_w else (None, None)
+        gw, gb = _weight_and_bias(conv.per_chunk(chunk, len(todo), _work(cols, f)), cols,
+                                  np.promote_types(x.dtype, g.dtype))
+        if saved is None:
+            cols.give_back()
+        return gw, gb
+
+    @staticmethod
+    def input_grad(g, w, geom, groups, hw, saved=None):
+        n, f, out_h, out_w = g.shape
+        c = w.shape[1]
+        dtype = np.promote_types(g.dtype, w.dtype)
+        cols = saved if saved is not None and saved.buffer.dtype == dtype else \
+            Columns(n, c, geom, out_h, out_w, dtype, True)
+        w_t = _input_factor(w, cols, dtype)
+        g3 = g.reshape(n, f, out_h * out_w)
+        out = np.empty((n, c) + tuple(hw), dtype=dtype)
+        todo = _sample_chunks(cols, f)
+
+        def part(claim):
+            for n0, n1 in map(todo.__getitem__, iter(claim, None)):
+                _fold_input_chunk(w_t, g3, cols, out, geom, n0, n1)
+
+        conv.in_parallel(part, len(todo), _work(cols, f))
         if cols is not saved:
             cols.give_back()
+        return out
+
+    @staticmethod
+    def backward(x, g, w, geom, groups, hw, saved, need_x, need_w):
+        """``(dx, dW, db)`` (those not needed None). When both gradients are needed and the
+        forward's columns are at hand, one pass over the chunks of samples: a chunk's columns
+        serve dW, then receive W^T g and are folded into dx, while the chunk's g is in cache,
+        and the chunks go to the threads once instead of twice. Otherwise ``weight_grad`` and
+        ``input_grad`` in turn."""
+        dtype = np.promote_types(g.dtype, w.dtype)
+        if not (need_x and need_w and saved is not None and saved.buffer.dtype == dtype):
+            gw, gb = (SampleMajor.weight_grad(x, g, geom, groups, saved) if need_w
+                      else (None, None))
+            gx = SampleMajor.input_grad(g, w, geom, groups, hw, saved) if need_x else None
+            return gx, gw, gb
+        cols = saved
+        n, f = g.shape[:2]
+        w_t = _input_factor(w, cols, dtype)
+        g3 = g.reshape(n, f, math.prod(g.shape[2:]))
+        dx = np.empty((n, w.shape[1]) + tuple(hw), dtype=dtype)
+        todo = _sample_chunks(cols, f)
+
+        def chunk(i):
+            n0, n1 = todo[i]
+            dw = _weight_chunk(g3, cols, n0, n1)  # reads the columns,
+            _fold_input_chunk(w_t, g3, cols, dx, geom, n0, n1)  # then overwrites them
+            return dw
+
+        gw, gb = _weight_and_bias(conv.per_chunk(chunk, len(todo), 2 * _work(cols, f)), cols,
+                                  dtype)
         return dx, gw, gb
 
     @staticmethod
@@ -339,33 +349,38 @@ class SampleMajor:
             saved.give_back()
 
 
-def _kernels(*arrays):
-    """The chunk kernels (``tinydl.kernels.conv``) when they take these arrays: Numba on and
-    all of them float32 and not empty (BLAS refuses a product whose leading dimension is 0).
-    Else None: the chunks run in NumPy."""
-    if not backends.numba or any(a.dtype != np.float32 or a.size == 0 for a in arrays):
-        return None
-    return conv.chunk_kernels("conv")
+def _weight_chunk(g3, cols, n0, n1):
+    """g @ columns^T summed over samples n0..n1, (N', F, HW) @ (N', HW, rows) -> (F, rows).
+    With the forward's spare row of ones in the columns, the last column is the bias
+    gradient."""
+    return add_up(np.matmul(g3[n0:n1], cols.buffer[n0:n1].transpose(0, 2, 1)), axis=0)
 
 
 def _input_factor(w, cols, dtype):
-    """W^T (C*kh*kw, F), the left factor of the input gradient's product, in ``dtype``; with
-    a zero row for each spare row of the columns (the forward's row of ones), so that the
-    product fills each image's whole column block, whose rows are then a multiple of 4 for
-    an RGB 3x3 convolution (27 + 1). OpenBLAS's small-matrix kernel (SkylakeX) ran
-    (27, 32) @ (32, 1024) in 67 us and (28, 32) @ (32, 1024) in 51 (four images, one thread;
-    the Haswell kernel 76 and 71); 25 and 26 rows took the same time."""
+    """W^T (C*kh*kw, F), the left factor of the input gradient's product, in ``dtype``, with
+    a zero row for each spare row of the columns (the forward's row of ones): the product
+    then fills each image's whole column block, 28 rows for an RGB 3x3 convolution instead of
+    27. OpenBLAS's small-matrix kernel (SkylakeX) ran (27, 32) @ (32, 1024) for four images in
+    67 us and (28, 32) @ (32, 1024) in 51 (its Haswell kernel 76 and 71); 25 and 26 rows took
+    the same time. (32,3,32,32)->32 k3 forward + backward, one process alternating (30
+    rounds): 0.95x the time on 1 thread, 0.96x on 2 (0.98x, 0.99x with the Haswell kernels).
+
+    (A chunk kernel that also ran the products, through SciPy's BLAS as Winograd's do, taking
+    the GIL once per chunk, was 0.93x the time on this shape with the SkylakeX kernels but
+    1.14x with the Haswell ones, and 1.4x on (32,1,28,28)->6 k5: SciPy's OpenBLAS 0.3.30
+    ran (6, 26) @ (26, 576) from jitted code in 6.3 us on Haswell kernels, NumPy's 0.3.31
+    in 2.9. Not kept.)"""
     f = w.shape[0]
     w_t = np.zeros((cols.buffer.shape[1], f), dtype)
     w_t[:cols.k] = w.reshape(f, -1).T
     return w_t
 
 
-def _weight_chunk(g3, cols, n0, n1):
-    """g @ columns^T summed over samples n0..n1, (N', F, HW) @ (N', HW, rows) -> (F, rows).
-    With the forward's spare row of ones in the columns, the last column is the bias
-    gradient."""
-    return add_up(np.matmul(g3[n0:n1], cols.buffer[n0:n1].transpose(0, 2, 1)), axis=0)
+def _fold_input_chunk(w_t, g3, cols, out, geom, n0, n1):
+    """The input gradient of samples n0..n1: W^T g (``_input_factor``) into their column
+    blocks (overwriting them, the spare rows with zeros), folded into ``out[n0:n1]``."""
+    np.matmul(w_t, g3[n0:n1], out=cols.buffer[n0:n1])
+    cols.fold_into(out[n0:n1], geom, n0)
 
 
 def _weight_and_bias(totals, cols, dtype):

@@ -69,6 +69,7 @@ both gradients at once. The forward keeps only U; the backward makes each chunk'
 tiles again in its chunk kernel, for the weight gradient.
 Tile buffers come from ``tinydl.ops.conv.scratch``, which is thread-safe.
 """
+import threading
 from collections import namedtuple
 
 import numpy as np
@@ -80,7 +81,21 @@ _PLANE_PAD = 16  # floats between the 16 planes of a tile buffer, against cache 
 _G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
 _GG = np.kron(_G, _G)  # (16, 9): row 4a + b, column 3i + j holds G[a, i] G[b, j]
 
+_refreshed = False
 GROUP = 4  # at most, chunks a thread claims at a time in a backward (see Winograd.backward)
+
+
+def _kernels():
+    """The kernel module; the first call on the main thread also has tinydl's thread policy
+    take over the BLAS that its chunk kernels multiply through (SciPy's, loaded with the
+    module). Not from another thread: OpenBLAS takes a count only from the main thread, and
+    SciPy's would keep its own (every core) for good."""
+    global _refreshed
+    module = backends.kernel_module("winograd")
+    if not _refreshed and threading.current_thread() is threading.main_thread():
+        threads.refresh_blas()
+        _refreshed = True
+    return module
 
 
 Tiles = namedtuple("Tiles", "th tw count")
@@ -204,7 +219,7 @@ class Winograd:
 
     @staticmethod
     def forward(x, w, b, geom, groups, keep):
-        kernels = conv.chunk_kernels("winograd")
+        kernels = _kernels()
         n, c, height, width = x.shape
         f = w.shape[0]
         out_h, out_w = conv.output_size(height, width, geom)
@@ -241,7 +256,7 @@ class Winograd:
         None (db, the bias gradient, comes with dW: 0.38 ms on the main thread for
         (32,32,32,32)->64 otherwise). ``saved`` from the forward (its U), or None. x may be
         None when only dx is needed, w when only dW is."""
-        kernels = conv.chunk_kernels("winograd")
+        kernels = _kernels()
         g = np.ascontiguousarray(g)
         n, f, out_h, out_w = g.shape
         c = w.shape[1] if w is not None else x.shape[1]
