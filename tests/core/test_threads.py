@@ -207,6 +207,57 @@ def test_a_convolution_weight_gradient_is_the_same_in_every_run_and_thread_count
         conv.PARALLEL_MIN_WORK = before
 
 
+def test_keep_apart_keeps_helpers_off_the_callers_cpu_and_sets_masks_only_on_change(
+        monkeypatch):
+    """The helpers get every allowed CPU but the caller's, through one system call per
+    change of the caller's CPU or of its allowed CPUs; nothing where no other CPU is left."""
+    calls = []
+    cpu = [1]
+    allowed = [{0, 1, 2}]
+    monkeypatch.setattr(threads, "_getcpu", lambda: cpu[0])
+    monkeypatch.setattr(threads, "_kept", {})
+    monkeypatch.setattr(threads.os, "sched_getaffinity", lambda pid: set(allowed[0]))
+    monkeypatch.setattr(threads.os, "sched_setaffinity", lambda tid, m: calls.append((tid, m)))
+    threads.keep_apart([11, 12])
+    threads.keep_apart([11, 12])  # nothing changed: no call
+    assert calls == [(11, {0, 2}), (12, {0, 2})]
+    cpu[0] = 0
+    threads.keep_apart([11])
+    assert calls[-1] == (11, {1, 2}) and len(calls) == 3
+    allowed[0] = {0}  # the process restricted to the caller's CPU: left alone
+    threads.keep_apart([11, 12])
+    assert len(calls) == 3
+
+    def refuse(tid, mask):
+        raise OSError(22, "Invalid argument")
+
+    allowed[0] = {0, 3}
+    monkeypatch.setattr(threads.os, "sched_setaffinity", refuse)
+    threads.keep_apart([11])  # a cpuset that no longer allows the CPUs: no error
+    assert threads._kept[11] == {1, 2}
+
+
+@pytest.mark.skipif(threads._getcpu is None or len(os.sched_getaffinity(0)) < 2,
+                    reason="needs Linux and two CPUs")
+def test_a_shared_convolution_keeps_its_worker_off_the_callers_cpu(monkeypatch):
+    """The worker thread of a convolution shared between two threads ends up allowed every
+    CPU of the process but one (the caller's when it started), while the caller keeps all
+    of its own, which threads it starts later inherit."""
+    import tinydl
+    import tinydl.nn.functional as F
+    from tinydl.ops import conv
+    monkeypatch.setattr(threads, "task_threads", lambda: 2)
+    monkeypatch.setattr(conv, "PARALLEL_MIN_WORK", 1)
+    mine = os.sched_getaffinity(0)
+    x = tinydl.tensor(np.ones((8, 3, 32, 32), np.float32), requires_grad=True)
+    w = tinydl.tensor(np.ones((8, 3, 3, 3), np.float32), requires_grad=True)
+    with tinydl.backends.flags(numba=True, conv_route="sample-major"):
+        F.conv2d(x, w, padding=1).sum().backward()
+    worker = os.sched_getaffinity(conv._worker_ids[0])
+    assert len(worker) == len(mine) - 1 and worker < mine
+    assert os.sched_getaffinity(0) == mine
+
+
 def test_single_blas_narrows_the_pools_on_the_main_thread_only(restore_threads):
     import threading
 

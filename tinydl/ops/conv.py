@@ -333,8 +333,9 @@ def image_chunks(n, per_image_bytes):
 
 
 _workers = []  # the threads that run chunks beside the caller's (ThreadPoolExecutors)
+_worker_ids = []  # their native thread ids, in the same order
 # A forked child has the executors but not their threads: it starts its own.
-os.register_at_fork(after_in_child=_workers.clear)
+os.register_at_fork(after_in_child=lambda: (_workers.clear(), _worker_ids.clear()))
 
 
 def in_parallel(task, count, work, min_work=None):
@@ -344,7 +345,10 @@ def in_parallel(task, count, work, min_work=None):
 
     As many threads as ``tinydl.threads.task_threads()`` allows (at most ``count``), each
     with BLAS on one thread (the kernels release the GIL); the BLAS pools get their size back
-    afterwards. A task of less ``work`` than ``min_work`` (None: ``PARALLEL_MIN_WORK``
+    afterwards. The worker threads are kept off the caller's CPU (``threads.keep_apart``):
+    with the benchmark's alternating rounds (``benchmarks._harness.paired_times``, torch
+    between), (32,3,32,32)->32 k3 took 1.22-1.28 ms against 1.37-1.40 left to the scheduler
+    (two runs, eight alternating blocks of four rounds each); (8,3,224,224)->64 k7 the same. A task of less ``work`` than ``min_work`` (None: ``PARALLEL_MIN_WORK``
     multiply-adds, read when called) runs on the caller's thread alone: handing work to a
     thread and back costs tens of microseconds.
     The fast routes run their chunks of images through this: a chunk's products are too
@@ -364,7 +368,10 @@ def in_parallel(task, count, work, min_work=None):
     # A convolution started in another thread leaves the pool as it finds it (single_blas).
     with threads.single_blas():
         while len(_workers) < parts - 1:
-            _workers.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="tinydl-conv"))
+            worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tinydl-conv")
+            _worker_ids.append(worker.submit(threading.get_native_id).result())
+            _workers.append(worker)
+        threads.keep_apart(_worker_ids[:parts - 1])  # off this thread's CPU
         futures = [_workers[p].submit(task, claim) for p in range(parts - 1)]
         try:
             first = task(claim)
