@@ -49,6 +49,11 @@ re-inspects the loaded libraries); the policy switches only when the machine's l
 or a large product comes between small ones.
 Importing threadpoolctl and inspecting the libraries adds about 12 ms to ``import tinydl``
 (about 2%).
+
+tinydl's convolutions also share their chunks of images among threads of their own
+(``task_threads``, ``tinydl.ops.conv.in_parallel``), which ``keep_apart`` keeps off the CPU
+of the thread that hands them work: a scheduler that packs a briefly idle process onto one
+core would otherwise run both on it.
 """
 import contextlib
 import ctypes
@@ -210,7 +215,7 @@ def keep_apart(thread_ids):
     """Let the threads of ``thread_ids`` (native ids of helper threads that are about to run
     beside the calling thread) run on every CPU this thread may use except the one it runs
     on now; a no-op where that leaves none, or off Linux. The mask is set again only when the
-    caller's CPU or its allowed CPUs change (a system call then, else 1 us of checks).
+    caller's CPU or its allowed CPUs change (a system call then; else two reads, 0.7 us).
 
     Why: a Linux scheduler may pack the threads of a process that was idle onto one CPU until
     their load ramps up again; the 2-core VM measured here (kernel 6.18, ``sched_vcpu_pack``)

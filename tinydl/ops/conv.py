@@ -348,9 +348,10 @@ def in_parallel(task, count, work, min_work=None):
     afterwards. The worker threads are kept off the caller's CPU (``threads.keep_apart``):
     with the benchmark's alternating rounds (``benchmarks._harness.paired_times``, torch
     between), (32,3,32,32)->32 k3 took 1.22-1.28 ms against 1.37-1.40 left to the scheduler
-    (two runs, eight alternating blocks of four rounds each); (8,3,224,224)->64 k7 the same. A task of less ``work`` than ``min_work`` (None: ``PARALLEL_MIN_WORK``
-    multiply-adds, read when called) runs on the caller's thread alone: handing work to a
-    thread and back costs tens of microseconds.
+    (two runs, eight alternating blocks of four rounds each); (8,3,224,224)->64 k7 the same.
+    A task of less ``work`` than ``min_work`` (None: ``PARALLEL_MIN_WORK`` multiply-adds,
+    read when called) runs on the caller's thread alone: handing work to a thread and back
+    costs tens of microseconds.
     The fast routes run their chunks of images through this: a chunk's products are too
     small to split well among threads, while whole chunks split evenly, kernels included.
     """
