@@ -209,6 +209,8 @@ def _current_cpu():
 
 _getcpu = _current_cpu()
 _kept = {}  # native thread id -> the CPUs keep_apart last allowed it
+if hasattr(os, "register_at_fork"):  # a forked child's threads are new ones, with new masks
+    os.register_at_fork(after_in_child=_kept.clear)
 
 
 def keep_apart(thread_ids):
