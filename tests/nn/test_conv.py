@@ -532,28 +532,40 @@ def test_sample_major_backward_gives_the_gradients_asked_for(monkeypatch, wants,
             np.testing.assert_allclose(a, r, rtol=0, atol=1e-5 * np.abs(r).max(), err_msg=name)
 
 
+@pytest.mark.parametrize("hw", [(5, 7), (16, 16)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_sample_major_gradients_without_the_forwards_columns(monkeypatch, dtype):
-    """The weight gradient built from x (as the derivative of a convolution asks for it, with
-    no forward's columns) and the input gradient alone, on views that are not C-contiguous,
-    in chunks on two threads: equal to the NumPy reference route's (the Numba kernels build
-    and fold float32 columns, NumPy float64's)."""
+def test_sample_major_on_views_and_padded_rows_matches_the_reference(monkeypatch, dtype, hw):
+    """Sample-major's forward, its one-pass backward on the forward's columns, and each
+    gradient alone without them (as the derivative of a convolution asks for it), on views
+    that are not C-contiguous, in chunks on two threads: equal to the NumPy reference route's
+    (the Numba kernels build and fold float32 columns, NumPy float64's). At 16x16 pixels the
+    columns' rows are padded (1 KB of float32, 2 KB of float64: ``_row_stride``)."""
     rng = np.random.default_rng(7)
-    x = rng.standard_normal((9, 5, 7, 3)).astype(dtype).transpose(0, 3, 1, 2)  # (9, 3, 5, 7)
+    h, w_ = hw
+    x = rng.standard_normal((9, h, w_, 3)).astype(dtype).transpose(0, 3, 1, 2)  # (9, 3, h, w)
     w = rng.standard_normal((3, 4, 3, 3)).astype(dtype).transpose(1, 0, 3, 2)  # (4, 3, 3, 3)
-    g = rng.standard_normal((9, 4, 5, 7)).astype(dtype)[:, ::-1]
+    b = rng.standard_normal(4).astype(dtype)
+    g = rng.standard_normal((9, 4, h, w_)).astype(dtype)[:, ::-1]
     geom = oconv.Geometry(3, 3, 1, 1, 1, 1, 1, 1)
-    monkeypatch.setattr(oconv, "CHUNK_BYTES", 2 * (3 * 9 + 4) * 35 * x.itemsize)  # 2 samples
-    monkeypatch.setattr(oconv, "PARALLEL_MIN_WORK", 0)
-    monkeypatch.setattr(oconv.threads, "task_threads", lambda: 2)
     route, reference = oconv.conv_im2col.SampleMajor, oconv.Reference
+    stride = oconv.conv_im2col._row_stride(h * w_, x.itemsize)
+    assert (stride > h * w_) == (hw == (16, 16))
+    monkeypatch.setattr(oconv, "CHUNK_BYTES", 2 * (3 * 9 + 1 + 4) * stride * x.itemsize)
+    monkeypatch.setattr(oconv, "PARALLEL_MIN_WORK", 0)  # (2 samples a chunk, 5 chunks)
+    monkeypatch.setattr(oconv.threads, "task_threads", lambda: 2)
     with tinydl.backends.flags(numba=True):
+        y, saved = route.forward(x, w, b, geom, 1, keep=True)
+        both = route.backward(x, g, w, geom, 1, hw, saved, True, True)
+        route.release(saved)
         gw, gb = route.weight_grad(x, g, geom, 1)
-        gx = route.input_grad(g, w, geom, 1, (5, 7))
+        gx = route.input_grad(g, w, geom, 1, hw)
     assert gb is None
+    want_w, want_b = reference.weight_grad(x, g, geom, 1)
+    want_x = reference.input_grad(g, w, geom, 1, hw)
     tol = 1e-5 if dtype == np.float32 else 1e-12
-    for got, want in ((gw, reference.weight_grad(x, g, geom, 1)[0]),
-                      (gx, reference.input_grad(g, w, geom, 1, (5, 7)))):
+    for got, want in ((y, reference.forward(x, w, b, geom, 1, keep=False)[0]),
+                      (gw, want_w), (gx, want_x), (both[0], want_x), (both[1], want_w),
+                      (both[2], g.sum(axis=(0, 2, 3)))):
         assert got.dtype == dtype and got.shape == want.shape
         np.testing.assert_allclose(got, want, rtol=0, atol=tol * np.abs(want).max())
 
