@@ -6,10 +6,12 @@ Workloads: one epoch of the quickstart CNN on the bundled digits (batch 64), one
 MLP 784-256-128-10 on 6,000 synthetic samples (batch 128), and five 1024^3 float32 GEMMs
 through ``tinydl.matmul`` (where threads should gain most). The settings are 1 and all
 cores, fixed, and ``auto``, the automatic policy that ``import tinydl`` applies when the
-user sets nothing (``tinydl.threads``). Each round runs every setting once, in alternating
-order, timed by wall clock (threads only help the wall clock) after 0.4 s of untimed runs
-(so that ``auto`` has looked at the machine, as a long script's steps let it, and every
-setting starts from the same warm machine), over as many calls as fill a quarter of a second;
+user sets nothing (``tinydl.threads``). Each round runs every setting once, in an order
+that changes from round to round (``round_orders``: each setting as often first, in the
+middle and last), timed by wall clock (threads only help the wall clock) after 0.4 s of
+untimed runs (so that ``auto`` has looked at the machine, as a long script's steps let it,
+and every setting starts from the same warm machine), over as many calls as fill a quarter
+of a second;
 the figure is the median over rounds of each round's mean call. Beside busy loops, each
 round starts two fresh ones: how the scheduler places the threads beside them holds until
 they stop (see ``benchmarks/_under_load.py``), and under one pair for all rounds the
@@ -79,14 +81,32 @@ WORKLOADS = {"quickstart CNN epoch": quickstart_epoch, "MLP epoch (6k samples)":
              "1024^3 GEMM x5": big_gemms}
 
 
+def round_orders(settings):
+    """The orders of the settings that the rounds take in turn: every rotation, forwards and
+    backwards, so that each setting runs first, in the middle and last equally often (over
+    as many rounds as there are orders) and after each other setting.
+
+    Forwards and backwards alone kept the middle setting (two threads, of 1, 2, auto) in the
+    middle of every round, and the first place of a loaded round costs: its busy loops are
+    fresh. Fourteen loaded rounds of the five 1024^3 GEMMs, forwards and backwards: the
+    automatic policy (which runs them on every core) took 68-72 ms first in four rounds and
+    105-133 in three, 64-92 last; two fixed threads, always in the middle, 66-96; one
+    thread 92-103 anywhere. The ratio of medians read 1.15-1.19 in some runs where the two
+    are one configuration."""
+    n = len(settings)
+    rotations = [settings[k:] + settings[:k] for k in range(n)]
+    return rotations + [r[::-1] for r in rotations]
+
+
 def settings_times(fn, settings, rounds, loaded=False):
-    """{threads: [wall seconds per round]}, the settings alternating within each round (and
-    their order reversed every other round, so neither always follows the other); when
-    ``loaded``, each round beside two busy loops of its own."""
+    """{threads: [wall seconds per round]}, the settings alternating within each round in the
+    orders of ``round_orders``, in turn; when ``loaded``, each round beside two busy loops of
+    its own."""
     times = {s: [] for s in settings}
+    orders = round_orders(list(settings))
     for r in range(rounds):
         with (busy_loops(2) if loaded else contextlib.nullcontext()):
-            _one_round(fn, settings if r % 2 == 0 else settings[::-1], times)
+            _one_round(fn, orders[r % len(orders)], times)
     return times
 
 
@@ -134,7 +154,7 @@ def run(quick=False, under_load=None):
     unless ``under_load`` says which)."""
     cores = os.cpu_count() or 1
     settings = (sorted({1, cores}) if cores <= 2 else sorted({1, 2, cores})) + ["auto"]
-    rounds = 3 if quick else 7  # an epoch of 150-200 ms varies by 10-20% between rounds
+    rounds = 3 if quick else 12  # twice each order (round_orders); epochs vary 10-20%
     loads = (False, True) if under_load is None else (under_load,)
     rows = []
     try:
