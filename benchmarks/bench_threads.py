@@ -92,7 +92,8 @@ def round_orders(settings):
     automatic policy (which runs them on every core) took 68-72 ms first in four rounds and
     105-133 in three, 64-92 last; two fixed threads, always in the middle, 66-96; one
     thread 92-103 anywhere. The ratio of medians read 1.15-1.19 in some runs where the two
-    are one configuration."""
+    are one configuration. (With these orders it read 1.00-1.07 in two runs and 1.28 in a
+    third, paired 1.07: the places are not the whole story there.)"""
     n = len(settings)
     rotations = [settings[k:] + settings[:k] for k in range(n)]
     return rotations + [r[::-1] for r in rotations]
@@ -154,7 +155,7 @@ def run(quick=False, under_load=None):
     unless ``under_load`` says which)."""
     cores = os.cpu_count() or 1
     settings = (sorted({1, cores}) if cores <= 2 else sorted({1, 2, cores})) + ["auto"]
-    rounds = 3 if quick else 12  # twice each order (round_orders); epochs vary 10-20%
+    rounds = 3 if quick else 12  # every order of round_orders (twice for 3 settings)
     loads = (False, True) if under_load is None else (under_load,)
     rows = []
     try:
