@@ -11,12 +11,11 @@ that changes from round to round (``round_orders``: each setting as often first,
 middle and last), timed by wall clock (threads only help the wall clock) after 0.4 s of
 untimed runs (so that ``auto`` has looked at the machine, as a long script's steps let it,
 and every setting starts from the same warm machine), over as many calls as fill a quarter
-of a second;
-the figure is the median over rounds of each round's mean call. Beside busy loops, each
-round starts two fresh ones: how the scheduler places the threads beside them holds until
-they stop (see ``benchmarks/_under_load.py``), and under one pair for all rounds the
-automatic policy and two fixed threads, the same configuration for these products, read 84
-and 68 ms as medians on the GEMMs in one run.
+of a second; the figure is the median over rounds of each round's mean call. Beside busy
+loops, each round starts two fresh ones: how the scheduler places the threads beside them
+holds until they stop (see ``benchmarks/_under_load.py``), and under one pair for all rounds
+the automatic policy and two fixed threads, the same configuration for these products, read
+84 and 68 ms as medians on the GEMMs in one run.
 ``tinydl`` is the default's median, ``baseline`` the best setting's, so ratio <= 1.1 is the
 acceptance line. Run alone: ``python -m benchmarks threads`` (add ``--under-load`` for the
 busy neighbours only).

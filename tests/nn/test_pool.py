@@ -203,7 +203,6 @@ def test_float32_max_pool_layer_numba_and_numpy_paths_agree():
     np.testing.assert_allclose(results[0][1], results[1][1], atol=1e-6)
 
 
-
 @pytest.mark.parametrize("shape", [(0, 3, 6, 6), (2, 0, 6, 6)])
 @pytest.mark.parametrize("numba", [True, False])
 def test_max_pool_of_no_images_or_no_channels_has_empty_gradients(shape, numba):
@@ -216,6 +215,7 @@ def test_max_pool_of_no_images_or_no_channels_has_empty_gradients(shape, numba):
             out.sum().backward()
         expected = shape[:2] + ((3, 3) if k == 2 else (6, 6))
         assert out.shape == expected and x.grad.shape == shape
+
 
 def test_pool_functions_keep_no_input_values():
     """Max pooling keeps the winning offsets, sum pooling nothing: backward reads no input
