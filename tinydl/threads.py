@@ -34,10 +34,11 @@ thread to start with, then as many as the cores other processes leave idle. ``ad
 at the machine at most every ``AUTO_INTERVAL`` (0.2 s): the busy ticks of the cores this
 process may run on (Linux's ``/proc/stat``, 30 us to read) less this process's own CPU time
 (``os.times``) are the work of other processes; each core they leave idle (within a quarter
-of a core) gets a BLAS thread, and a single product of 512^3 multiply-adds or more gets
-every core. tinydl calls ``adapt`` at the start of every backward pass and in every
-``tinydl.matmul``, so a training loop follows the machine's load within about half a
-second (with looks 0.5 s apart, an MLP training loop ran four to five 130 ms epochs on one
+of a core) gets a BLAS thread; while some core is busy, a single product of 512^3
+multiply-adds or more runs in blocks shared among threads, one per core, each on a
+single-threaded BLAS (``shares_product``). tinydl calls ``adapt`` at the start of every
+backward pass and in every ``tinydl.matmul``, so a training loop follows the machine's load
+within about half a second (with looks 0.5 s apart, an MLP training loop ran four to five 130 ms epochs on one
 thread after two busy processes beside it stopped, against one at 0.2 s); where
 ``/proc/stat`` is missing the count stays at one. ``TINYDL_NUM_THREADS=n`` picks a fixed n
 instead (``auto`` the policy), ``set_num_threads(n)`` fixes n for the rest of the process,
@@ -46,7 +47,7 @@ and ``threadpoolctl``'s own context managers keep working on top.
 Switching the pool's size is a call into the library, 2-17 us measured here (150 us through
 ``threadpoolctl.ThreadpoolController.limit``, 1.4 ms through ``threadpool_limits``, which
 re-inspects the loaded libraries); the policy switches only when the machine's load changes
-or a large product comes between small ones.
+(and a shared product narrows the pool to one thread while it runs).
 Importing threadpoolctl and inspecting the libraries adds about 12 ms to ``import tinydl``
 (about 2%).
 
@@ -68,7 +69,7 @@ THREAD_ENV_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
 DEFAULT_THREADS = 1  # where the automatic policy cannot see the machine's load
 AUTO_INTERVAL = 0.2  # seconds between two looks at the machine's load
 AUTO_MARGIN = 0.25  # of a core: what other processes may use of a core still counted idle
-LARGE_PRODUCT = 1 << 27  # multiply-adds (512^3) from which a product gets every core
+LARGE_PRODUCT = 1 << 27  # multiply-adds (512^3) from which a busy machine's product is shared
 
 _controller = None
 _chosen = None  # the count of the last set_num_threads, or of the applied default
@@ -311,15 +312,14 @@ def enable_auto():
     return True
 
 
-def adapt(work=0):
+def adapt():
     """Under the automatic policy: size the BLAS pool for the next products.
 
     At most every ``AUTO_INTERVAL`` seconds it looks at the cores that other processes used
-    since the last look; each core they left idle gets a thread (at least one). A product of
-    ``work`` >= ``LARGE_PRODUCT`` multiply-adds gets every core whatever the load: it runs
-    long enough that waiting for a descheduled worker costs little (measured here beside two
-    busy processes, five 1024^3 GEMMs: 1 thread 306 ms, 2 threads 184 ms), while the many
-    small products of a training step lose to it (an MLP epoch: 487 against 761 ms).
+    since the last look; each core they left idle gets a thread (at least one). The many
+    small products of a training step lose to more threads on a busy machine (an MLP epoch
+    beside two busy processes: 487 ms on one thread against 761 on two); a large product
+    there is shared among threads in blocks instead (``shares_product``).
     """
     global _sample, _current, _idle_count
     if not _auto:
@@ -332,10 +332,29 @@ def adapt(work=0):
         _sample = (now, busy, own)
         others = ((busy - busy_then) / _TICKS - (own - own_then)) / elapsed  # in cores
         _idle_count = max(1, min(_cores, int(_cores - others + AUTO_MARGIN)))
-    count = _cores if work >= LARGE_PRODUCT else _idle_count
-    if count != _current:
-        _set_pools(count)
-        _current = count
+    if _idle_count != _current:
+        _set_pools(_idle_count)
+        _current = _idle_count
+
+
+def shares_product(work):
+    """True when the automatic policy runs a matrix product of ``work`` multiply-adds as
+    independent blocks of rows (or columns) that every core's task thread claims in turn, each
+    block on a single-threaded BLAS (``tinydl.ops.linalg``), rather than as one BLAS call:
+    under the policy, for a product of at least ``LARGE_PRODUCT`` multiply-adds while other
+    processes keep a core busy. On an idle machine BLAS's own threads do better.
+
+    Why: OpenBLAS's threads share the packed panels of one product and wait for each other
+    many times within it, and a busy machine deschedules one of them for a slice at a time.
+    Measured on 2 cores beside two busy loops (one pinned per core), float32, 12 alternating
+    rounds: five 1024^3 products took 67-75 ms on OpenBLAS's two threads (single calls 43 to
+    200 ms), 55-57 ms in four blocks (calls 51-66 ms), 92 ms on one thread; 512^3: 91, 80
+    and 87 ms for 40 products; (128,4096)@(4096,4096): 84, 52 and 92 ms for two;
+    (4096,512)@(512,512): 56, 55 and 92 ms for five. On an idle machine the blocks lost:
+    27 against 23 ms for five 1024^3 products (each thread packs the whole of the other
+    operand).
+    """
+    return _auto and work >= LARGE_PRODUCT and _idle_count < _cores
 
 
 def apply_default():

@@ -106,30 +106,36 @@ def test_auto_policy_gives_a_thread_to_each_core_others_leave_idle(monkeypatch, 
     assert run(1.0, ours=1.0, others=0.2) == 2
     assert counts == [1, 2, 1, 2]  # the pools are resized only when the count changes
     assert run(1.0, ours=1.0, others=1.5) == 1
-    threads.adapt(work=threads.LARGE_PRODUCT)  # a large product gets every core anyway
-    assert threads._current == 2
-    threads.adapt(work=1000)  # and the next small one the load's count again
-    assert threads._current == 1 and counts == [1, 2, 1, 2, 1, 2, 1]
-    threads.set_num_threads(1)  # an explicit count ends the policy
+    # A busy machine shares a large product among threads (one BLAS thread each) instead:
+    # the pool stays at one.
+    assert threads.shares_product(threads.LARGE_PRODUCT)
+    assert not threads.shares_product(threads.LARGE_PRODUCT - 1)
+    assert threads._current == 1 and counts == [1, 2, 1, 2, 1]
+    assert run(1.0, ours=1.0, others=0.0) == 2  # an idle one runs it on BLAS's threads
+    assert not threads.shares_product(threads.LARGE_PRODUCT)
+    assert run(1.0, ours=1.0, others=1.0) == 1
+    threads.set_num_threads(1)  # an explicit count ends the policy, and the sharing
+    assert not threads.shares_product(threads.LARGE_PRODUCT)
     assert run(1.0, ours=1.0, others=0.0) == 1 and counts[-1] == 1
 
 
 def test_backward_and_matmul_let_the_policy_look(monkeypatch):
     import tinydl
 
-    calls = []
-    monkeypatch.setattr(threads, "adapt", lambda work=0: calls.append(work))
+    calls, asked = [], []
+    monkeypatch.setattr(threads, "adapt", lambda: calls.append(1))
+    monkeypatch.setattr(threads, "shares_product", lambda work: asked.append(work) and False)
     a = tinydl.Tensor(np.ones((3, 4), np.float32), requires_grad=True)
     a @ a.T
-    assert calls == [3 * 4 * 3]  # the product's multiply-adds
+    assert calls == [1] and asked == [3 * 4 * 3]  # the product's multiply-adds
     batched = tinydl.Tensor(np.ones((5, 3, 4), np.float32))
     batched @ batched.transpose(0, 2, 1)
     a @ batched.transpose(0, 2, 1)  # a broadcasts over the 5
-    a[0] @ a.T
-    assert calls[1:] == [5 * 3 * 4 * 3, 5 * 3 * 4 * 3, 4 * 3]
+    a[0] @ a.T  # a vector times a matrix: one BLAS call, nothing to share
+    assert len(calls) == 4 and asked[1:] == [5 * 3 * 4 * 3, 5 * 3 * 4 * 3]
     calls.clear()
     (a * a).sum().backward()  # no product inside: the backward pass's own look
-    assert calls == [0]
+    assert calls == [1]
 
 
 def test_busy_ticks_count_only_the_cores_this_process_may_use(tmp_path, monkeypatch):
@@ -256,6 +262,71 @@ def test_a_shared_convolution_keeps_its_worker_off_the_callers_cpu(monkeypatch):
     worker = os.sched_getaffinity(conv._worker_ids[0])
     assert len(worker) == len(mine) - 1 and worker < mine
     assert os.sched_getaffinity(0) == mine
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_shared_product_is_np_matmul_for_tall_wide_batched_and_transposed_operands(
+        monkeypatch, dtype):
+    """A busy machine's large products run as blocks of the output's rows (or columns, when
+    those are more) that two threads claim (``tinydl.ops.linalg._shared_product``): the
+    result is np.matmul's, lengths the blocks do not divide included, and the same bits in
+    every run whichever thread took which block."""
+    from tinydl.ops import linalg
+    monkeypatch.setattr(threads, "task_threads", lambda: 2)
+    rng = np.random.default_rng(0)
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    cases = [((37, 5), (5, 9)), ((3, 6), (6, 41)), ((4, 1, 13, 7), (3, 7, 11)),
+             ((6, 10), (2, 10, 3)), ((2, 2), (2, 2)), ((1, 8), (8, 3))]
+    for shape_a, shape_b in cases:
+        a = rng.standard_normal(shape_a).astype(dtype)
+        b = rng.standard_normal(shape_b).astype(dtype)
+        got = linalg._shared_product(a, b)
+        assert got.dtype == dtype and got.shape == np.matmul(a, b).shape
+        np.testing.assert_allclose(got, np.matmul(a, b), **tol)
+        for _ in range(3):
+            np.testing.assert_array_equal(linalg._shared_product(a, b), got)
+    a = rng.standard_normal((9, 40)).astype(dtype).T  # Fortran-ordered views, as backward's
+    b = rng.standard_normal((7, 9)).astype(dtype).T
+    np.testing.assert_allclose(linalg._shared_product(a, b), a @ b, **tol)
+    np.testing.assert_allclose(linalg._shared_product(b.T, a.T), b.T @ a.T, **tol)
+
+
+def test_matmul_shares_a_large_product_only_when_the_policy_says_so(monkeypatch):
+    """``tinydl.matmul`` hands float products of matrices to ``_shared_product`` when
+    ``threads.shares_product`` says so, forward and backward alike, with the same values and
+    gradients as one BLAS call; vectors, integer and mixed dtypes, and misaligned shapes take
+    the one call (the last still naming the shapes)."""
+    import tinydl
+    from tinydl.ops import linalg
+    from tinydl.ops._util import ShapeError
+    monkeypatch.setattr(threads, "task_threads", lambda: 2)
+    rng = np.random.default_rng(1)
+    a0 = rng.standard_normal((30, 8))
+    b0 = rng.standard_normal((8, 50))
+
+    def run():
+        a = tinydl.tensor(a0, requires_grad=True)
+        b = tinydl.tensor(b0, requires_grad=True)
+        (a @ b).sin().sum().backward()
+        return (a @ b).numpy(), a.grad.numpy(), b.grad.numpy()
+
+    plain = run()
+    shared = []
+    real = linalg._shared_product
+    monkeypatch.setattr(threads, "shares_product", lambda work: True)
+    monkeypatch.setattr(linalg, "_shared_product",
+                        lambda a, b: shared.append((a.shape, b.shape)) or real(a, b))
+    for got, want in zip(run(), plain):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    # forward, backward's dA = G @ B^T and dB = A^T @ G, and forward again
+    assert shared == [((30, 8), (8, 50)), ((30, 50), (50, 8)), ((8, 30), (30, 50)),
+                      ((30, 8), (8, 50))]
+    shared.clear()
+    tinydl.tensor(a0[0]) @ tinydl.tensor(b0)
+    tinydl.tensor(np.ones((3, 4), np.int64)) @ tinydl.tensor(np.ones((4, 2), np.int64))
+    with pytest.raises(ShapeError, match=r"matmul: shapes \(30, 8\) and \(30, 8\) are not"):
+        tinydl.tensor(a0) @ tinydl.tensor(a0)
+    assert shared == []
 
 
 def test_single_blas_narrows_the_pools_on_the_main_thread_only(restore_threads):
