@@ -17,8 +17,9 @@ holds until they stop (see ``benchmarks/_under_load.py``), and under one pair fo
 the automatic policy and two fixed threads, the same configuration for these products, read
 84 and 68 ms as medians on the GEMMs in one run.
 ``tinydl`` is the default's median, ``baseline`` the best setting's, so ratio <= 1.1 is the
-acceptance line. Run alone: ``python -m benchmarks threads`` (add ``--under-load`` for the
-busy neighbours only).
+acceptance line. Run alone: ``python -m benchmarks threads`` (``--under-load`` prints the
+robustness table instead, ``benchmarks/_under_load.py``; ``run(under_load=True)`` measures
+the busy neighbours' half only).
 """
 import contextlib
 import os

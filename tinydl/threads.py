@@ -34,8 +34,8 @@ thread to start with, then as many as the cores other processes leave idle. ``ad
 at the machine at most every ``AUTO_INTERVAL`` (0.2 s): the busy ticks of the cores this
 process may run on (Linux's ``/proc/stat``, 30 us to read) less this process's own CPU time
 (``os.times``) are the work of other processes; each core they leave idle (within a quarter
-of a core) gets a BLAS thread; while some core is busy, a single product of 512^3
-multiply-adds or more runs in blocks shared among threads, one per core, each on a
+of a core) gets a BLAS thread; while they take half a core or more, a single product of
+512^3 multiply-adds or more runs in blocks shared among threads, one per core, each on a
 single-threaded BLAS (``shares_product``). tinydl calls ``adapt`` at the start of every
 backward pass and in every ``tinydl.matmul``, so a training loop follows the machine's load
 within about half a second (with looks 0.5 s apart, an MLP training loop ran four to five 130 ms epochs on one
@@ -70,6 +70,7 @@ DEFAULT_THREADS = 1  # where the automatic policy cannot see the machine's load
 AUTO_INTERVAL = 0.2  # seconds between two looks at the machine's load
 AUTO_MARGIN = 0.25  # of a core: what other processes may use of a core still counted idle
 LARGE_PRODUCT = 1 << 27  # multiply-adds (512^3) from which a busy machine's product is shared
+SHARE_FROM = 0.5  # cores' worth of other processes' work from which such a product is shared
 
 _controller = None
 _chosen = None  # the count of the last set_num_threads, or of the applied default
@@ -77,6 +78,7 @@ _auto = False  # the automatic policy is on
 _sample = None  # its last look: (monotonic seconds, busy ticks of the machine, own CPU seconds)
 _current = None  # the count the policy last set
 _idle_count = None  # the count the machine's load allows, from the last look
+_others = 0.0  # cores' worth of other processes' work, from the last look
 _cpus = (os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity")
          else set(range(os.cpu_count() or 1)))  # the cores this process may run on
 _cores = len(_cpus)
@@ -299,13 +301,14 @@ def enable_auto():
     """Turn the automatic policy on (the default when the user chose no count): one BLAS
     thread now, then one per core that other processes leave idle, re-judged by ``adapt``.
     Returns False, leaving the count alone, where the machine's load cannot be read."""
-    global _auto, _sample, _current, _idle_count, _chosen
+    global _auto, _sample, _current, _idle_count, _chosen, _others
     try:
         busy = _busy_ticks()
     except (OSError, ValueError, IndexError):
         return False
     _set_pools(DEFAULT_THREADS)
     _current = _idle_count = DEFAULT_THREADS
+    _others = 0.0
     _chosen = None
     _sample = (time.monotonic(), busy, _own_seconds())
     _auto = True
@@ -321,7 +324,7 @@ def adapt():
     beside two busy processes: 487 ms on one thread against 761 on two); a large product
     there is shared among threads in blocks instead (``shares_product``).
     """
-    global _sample, _current, _idle_count
+    global _sample, _current, _idle_count, _others
     if not _auto:
         return
     now = time.monotonic()
@@ -330,8 +333,8 @@ def adapt():
     if elapsed >= AUTO_INTERVAL:
         busy, own = _busy_ticks(), _own_seconds()
         _sample = (now, busy, own)
-        others = ((busy - busy_then) / _TICKS - (own - own_then)) / elapsed  # in cores
-        _idle_count = max(1, min(_cores, int(_cores - others + AUTO_MARGIN)))
+        _others = ((busy - busy_then) / _TICKS - (own - own_then)) / elapsed  # in cores
+        _idle_count = max(1, min(_cores, int(_cores - _others + AUTO_MARGIN)))
     if _idle_count != _current:
         _set_pools(_idle_count)
         _current = _idle_count
@@ -342,19 +345,21 @@ def shares_product(work):
     independent blocks of rows (or columns) that every core's task thread claims in turn, each
     block on a single-threaded BLAS (``tinydl.ops.linalg``), rather than as one BLAS call:
     under the policy, for a product of at least ``LARGE_PRODUCT`` multiply-adds while other
-    processes keep a core busy. On an idle machine BLAS's own threads do better.
+    processes took ``SHARE_FROM`` of a core or more at the last look. On an idle machine
+    BLAS's own threads do better.
 
     Why: OpenBLAS's threads share the packed panels of one product and wait for each other
     many times within it, and a busy machine deschedules one of them for a slice at a time.
     Measured on 2 cores beside two busy loops (one pinned per core), float32, 12 alternating
-    rounds: five 1024^3 products took 67-75 ms on OpenBLAS's two threads (single calls 43 to
+    rounds: five 1024^3 products took 66-75 ms on OpenBLAS's two threads (single calls 43 to
     200 ms), 55-57 ms in four blocks (calls 51-66 ms), 92 ms on one thread; 512^3: 91, 80
     and 87 ms for 40 products; (128,4096)@(4096,4096): 84, 52 and 92 ms for two;
     (4096,512)@(512,512): 56, 55 and 92 ms for five. On an idle machine the blocks lost:
     27 against 23 ms for five 1024^3 products (each thread packs the whole of the other
-    operand).
+    operand); beside one process busy 30% of the time (in 10 ms cycles) 33 against 29 ms,
+    45%: 36 and 37, 60%: 37 and 35, 80%: 40 and 45 (one thread 46).
     """
-    return _auto and work >= LARGE_PRODUCT and _idle_count < _cores
+    return _auto and work >= LARGE_PRODUCT and _others >= SHARE_FROM and _cores > 1
 
 
 def apply_default():

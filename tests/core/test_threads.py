@@ -113,7 +113,10 @@ def test_auto_policy_gives_a_thread_to_each_core_others_leave_idle(monkeypatch, 
     assert threads._current == 1 and counts == [1, 2, 1, 2, 1]
     assert run(1.0, ours=1.0, others=0.0) == 2  # an idle one runs it on BLAS's threads
     assert not threads.shares_product(threads.LARGE_PRODUCT)
-    assert run(1.0, ours=1.0, others=1.0) == 1
+    assert run(1.0, ours=1.0, others=0.3) == 1  # so does a light neighbour (under SHARE_FROM)
+    assert not threads.shares_product(threads.LARGE_PRODUCT)
+    assert run(1.0, ours=1.0, others=threads.SHARE_FROM) == 1
+    assert threads.shares_product(threads.LARGE_PRODUCT)
     threads.set_num_threads(1)  # an explicit count ends the policy, and the sharing
     assert not threads.shares_product(threads.LARGE_PRODUCT)
     assert run(1.0, ours=1.0, others=0.0) == 1 and counts[-1] == 1
