@@ -271,15 +271,18 @@ def test_a_shared_convolution_keeps_its_worker_off_the_callers_cpu(monkeypatch):
 def test_a_shared_product_is_np_matmul_for_tall_wide_batched_and_transposed_operands(
         monkeypatch, dtype):
     """A busy machine's large products run as blocks of the output's rows (or columns, when
-    those are more) that two threads claim (``tinydl.ops.linalg._shared_product``): the
-    result is np.matmul's, lengths the blocks do not divide included, and the same bits in
-    every run whichever thread took which block."""
+    those are more, or of a stack's matrices) that two threads claim
+    (``tinydl.ops.linalg._shared_product``): the result is np.matmul's, lengths the blocks do
+    not divide included, and the same bits in every run whichever thread took which block."""
     from tinydl.ops import linalg
     monkeypatch.setattr(threads, "task_threads", lambda: 2)
     rng = np.random.default_rng(0)
     tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
-    cases = [((37, 5), (5, 9)), ((3, 6), (6, 41)), ((4, 1, 13, 7), (3, 7, 11)),
-             ((6, 10), (2, 10, 3)), ((2, 2), (2, 2)), ((1, 8), (8, 3))]
+    cases = [((37, 5), (5, 9)), ((3, 6), (6, 41)), ((6, 10), (2, 10, 3)), ((2, 2), (2, 2)),
+             ((1, 8), (8, 3)), ((2, 9, 4), (4, 3)),
+             # stacks of at least a block per matrix: blocks of whole matrices, broadcast too
+             ((4, 1, 13, 7), (3, 7, 11)), ((6, 5, 3), (6, 3, 4)), ((7, 1, 4, 3), (3, 5)),
+             ((1, 5, 3), (9, 3, 2)), ((5, 2, 3), (5, 1, 3, 4))]
     for shape_a, shape_b in cases:
         a = rng.standard_normal(shape_a).astype(dtype)
         b = rng.standard_normal(shape_b).astype(dtype)
