@@ -125,9 +125,13 @@ def test_auto_policy_gives_a_thread_to_each_core_others_leave_idle(monkeypatch, 
 def test_backward_and_matmul_let_the_policy_look(monkeypatch):
     import tinydl
 
+    from tinydl.ops import linalg
+
     calls, asked = [], []
     monkeypatch.setattr(threads, "adapt", lambda: calls.append(1))
     monkeypatch.setattr(threads, "shares_product", lambda work: asked.append(work) and False)
+    monkeypatch.setattr(threads, "task_threads", lambda: 1)  # no stack is shared
+    monkeypatch.setattr(linalg, "STACK_MIN_WORK", 0)  # the policy is asked about every size
     a = tinydl.Tensor(np.ones((3, 4), np.float32), requires_grad=True)
     a @ a.T
     assert calls == [1] and asked == [3 * 4 * 3]  # the product's multiply-adds
@@ -320,6 +324,7 @@ def test_matmul_shares_a_large_product_only_when_the_policy_says_so(monkeypatch)
     shared = []
     real = linalg._shared_product
     monkeypatch.setattr(threads, "shares_product", lambda work: True)
+    monkeypatch.setattr(linalg, "STACK_MIN_WORK", 0)  # (the smallest size the policy is asked)
     monkeypatch.setattr(linalg, "_shared_product",
                         lambda a, b: shared.append((a.shape, b.shape)) or real(a, b))
     for got, want in zip(run(), plain):
@@ -332,6 +337,43 @@ def test_matmul_shares_a_large_product_only_when_the_policy_says_so(monkeypatch)
     tinydl.tensor(np.ones((3, 4), np.int64)) @ tinydl.tensor(np.ones((4, 2), np.int64))
     with pytest.raises(ShapeError, match=r"matmul: shapes \(30, 8\) and \(30, 8\) are not"):
         tinydl.tensor(a0) @ tinydl.tensor(a0)
+    assert shared == []
+
+
+def test_a_stack_of_products_is_shared_by_matrices_whenever_there_are_task_threads(
+        monkeypatch):
+    """A stack of at least two matrices per task thread and ``STACK_MIN_WORK`` multiply-adds
+    is shared whatever the policy (``tinydl.ops.linalg._shares_stack``): its first axis,
+    broadcast, counts; a shorter stack, a single matrix, a smaller product or one task
+    thread take one BLAS call."""
+    import tinydl
+    from tinydl.ops import linalg
+    shared = []
+    real = linalg._shared_product
+    monkeypatch.setattr(linalg, "_shared_product",
+                        lambda a, b: shared.append((a.shape, b.shape)) or real(a, b))
+    monkeypatch.setattr(threads, "shares_product", lambda work: False)  # an idle machine
+    monkeypatch.setattr(threads, "task_threads", lambda: 2)
+    monkeypatch.setattr(linalg, "STACK_MIN_WORK", 4 * 3 * 5 * 2)
+    rng = np.random.default_rng(2)
+
+    def product(shape_a, shape_b):
+        a = rng.standard_normal(shape_a).astype(np.float32)
+        b = rng.standard_normal(shape_b).astype(np.float32)
+        got = (tinydl.tensor(a) @ tinydl.tensor(b)).numpy()
+        np.testing.assert_allclose(got, a @ b, rtol=1e-5, atol=1e-5)
+
+    product((4, 3, 5), (4, 5, 2))  # 4 matrices: two per thread, 120 multiply-adds
+    product((1, 3, 5), (4, 5, 2))  # a broadcasts over b's 4
+    product((4, 3, 5), (5, 2))
+    product((3, 5), (4, 5, 2))  # b's stack
+    assert [s[0] for s in shared] == [(4, 3, 5), (1, 3, 5), (4, 3, 5), (3, 5)]
+    shared.clear()
+    product((3, 3, 5), (3, 5, 2))  # three matrices: fewer than two per thread
+    product((4, 3, 4), (4, 4, 2))  # 96 multiply-adds: under STACK_MIN_WORK
+    product((30, 5), (5, 20))  # a single matrix on an idle machine
+    monkeypatch.setattr(threads, "task_threads", lambda: 1)
+    product((8, 3, 5), (8, 5, 2))  # one task thread
     assert shared == []
 
 
