@@ -36,13 +36,15 @@ process may run on (Linux's ``/proc/stat``, 30 us to read) less this process's o
 (``os.times``) are the work of other processes; each core they leave idle (within a quarter
 of a core) gets a BLAS thread; while they take half a core or more, a single product of
 512^3 multiply-adds or more runs in blocks shared among threads, one per core, each on a
-single-threaded BLAS (``shares_product``). tinydl calls ``adapt`` at the start of every
-backward pass and in every ``tinydl.matmul``, so a training loop follows the machine's load
-within about half a second (with looks 0.5 s apart, an MLP training loop ran four to five 130 ms epochs on one
-thread after two busy processes beside it stopped, against one at 0.2 s); where
-``/proc/stat`` is missing the count stays at one. ``TINYDL_NUM_THREADS=n`` picks a fixed n
-instead (``auto`` the policy), ``set_num_threads(n)`` fixes n for the rest of the process,
-and ``threadpoolctl``'s own context managers keep working on top.
+single-threaded BLAS (``shares_product``; a stack of products is shared by whole matrices
+on any machine, ``tinydl.ops.linalg._product``). tinydl calls ``adapt`` at the start of
+every backward pass and in every ``tinydl.matmul``, so a training loop follows the
+machine's load within about half a second (with looks 0.5 s apart, an MLP training loop ran
+four to five 130 ms epochs on one thread after two busy processes beside it stopped, against
+one at 0.2 s); where ``/proc/stat`` is missing the count stays at one.
+``TINYDL_NUM_THREADS=n`` picks a fixed n instead (``auto`` the policy), ``set_num_threads(n)``
+fixes n for the rest of the process, and ``threadpoolctl``'s own context managers keep
+working on top.
 
 Switching the pool's size is a call into the library, 2-17 us measured here (150 us through
 ``threadpoolctl.ThreadpoolController.limit``, 1.4 ms through ``threadpool_limits``, which
