@@ -124,7 +124,6 @@ def test_auto_policy_gives_a_thread_to_each_core_others_leave_idle(monkeypatch, 
 
 def test_backward_and_matmul_let_the_policy_look(monkeypatch):
     import tinydl
-
     from tinydl.ops import linalg
 
     calls, asked = [], []
@@ -335,6 +334,8 @@ def test_matmul_shares_a_large_product_only_when_the_policy_says_so(monkeypatch)
     shared.clear()
     tinydl.tensor(a0[0]) @ tinydl.tensor(b0)
     tinydl.tensor(np.ones((3, 4), np.int64)) @ tinydl.tensor(np.ones((4, 2), np.int64))
+    mixed = linalg._product(np.ones((3, 4), np.float32), np.ones((4, 2)))  # (matmul promotes)
+    assert mixed.dtype == np.float64 and np.all(mixed == 4)
     with pytest.raises(ShapeError, match=r"matmul: shapes \(30, 8\) and \(30, 8\) are not"):
         tinydl.tensor(a0) @ tinydl.tensor(a0)
     assert shared == []
