@@ -146,6 +146,28 @@ def test_linear_forward_on_both_product_routes(rows, dtype):
                                rtol=1e-4, atol=2e-5 if dtype == np.float32 else 1e-12)
 
 
+@pytest.mark.parametrize("shape", [(4, 8, 300), (2, 3, 5, 300), (300,), (0, 8, 300),
+                                   (40, 300)])
+def test_linear_runs_stacked_input_as_one_product_of_its_rows(shape):
+    """(..., in) input and (..., out) gradients take one product over all their rows
+    (ops.linear._rows_times; NumPy's matmul ran a stack as one BLAS call per matrix, 2x the
+    time): the same bits as the flattened rows' result, for contiguous and strided input."""
+    rng = np.random.default_rng(7)
+    w = tinydl.Tensor(rng.standard_normal((100, 300)).astype(np.float32), requires_grad=True)
+    b = tinydl.Tensor(rng.standard_normal(100).astype(np.float32))
+    data = rng.standard_normal(shape[:-1] + (2 * shape[-1],)).astype(np.float32)[..., ::2]
+    for array in (np.ascontiguousarray(data), data):  # the second: every other column
+        x = tinydl.Tensor(array, requires_grad=True)
+        y = F.linear(x, w, b)
+        flat = F.linear(tinydl.Tensor(array.reshape(-1, shape[-1])), w, b).data
+        assert y.shape == shape[:-1] + (100,) and y.data.flags.c_contiguous
+        np.testing.assert_array_equal(y.data, flat.reshape(y.shape))
+        g = rng.standard_normal(y.shape).astype(np.float32)
+        y.backward(tinydl.Tensor(g))
+        np.testing.assert_array_equal(x.grad.data, (g.reshape(-1, 100) @ w.data).reshape(shape))
+        w.grad = None
+
+
 def test_linear_second_derivative():
     tinydl.manual_seed(0)
     layer = nn.Linear(3, 2).double()
