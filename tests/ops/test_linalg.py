@@ -27,6 +27,7 @@ CASES = [
     matmul("batch_broadcast", (2, 1, 3, 4), (3, 4, 2)),
     matmul("matrix_batch", (3, 4), (2, 4, 5)),
     matmul("batch_matrix", (2, 3, 4), (4, 3)),
+    matmul("stack_matrix", (2, 3, 2, 4), (4, 5), empty=[(2, 0, 2, 4), (4, 5)]),
     matmul("batch_vector", (2, 3, 4), (4,)),
     OpCase("function_form", td.matmul, np.matmul, [(3, 4), (4, 2)],
            torch=lambda a, b: torch.matmul(a, b)),
@@ -95,6 +96,26 @@ def test_matmul_batch_broadcasting_like_numpy(batch, n, k, m):
     np.testing.assert_allclose(out.data, np.matmul(a, b), rtol=1e-12)
     assert td.gradcheck(td.matmul, [td.Tensor(a, requires_grad=True),
                                     td.Tensor(b, requires_grad=True)])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_stack_times_a_matrix_is_one_product_of_the_stacks_rows(dtype):
+    """(..., m, k) @ (k, n) runs as (rows, k) @ (k, n) (``ops._util.matmul_arrays``; NumPy
+    runs a stack as one BLAS call per matrix): the same bits as that product, strided stacks
+    included, and the matrix's gradient the rows' product g^T a, not a sum of per-matrix
+    products."""
+    rng = np.random.default_rng(3)
+    base = rng.standard_normal((4, 8, 2 * 40)).astype(dtype)
+    b = rng.standard_normal((40, 24)).astype(dtype)
+    for a in (np.ascontiguousarray(base[..., ::2]), base[..., ::2]):
+        ta, tb = td.Tensor(a, requires_grad=True), td.Tensor(b, requires_grad=True)
+        out = ta @ tb
+        rows = np.ascontiguousarray(a).reshape(32, 40)
+        np.testing.assert_array_equal(out.data, (rows @ b).reshape(4, 8, 24))
+        g = rng.standard_normal((4, 8, 24)).astype(dtype)
+        out.backward(td.Tensor(g))
+        np.testing.assert_array_equal(tb.grad.data, rows.T @ g.reshape(32, 24))
+        np.testing.assert_array_equal(ta.grad.data, (g.reshape(32, 24) @ b.T).reshape(a.shape))
 
 
 def test_shape_mismatch_names_op_and_shapes():

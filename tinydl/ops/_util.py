@@ -28,12 +28,23 @@ def unbroadcast(grad, shape):
 
 
 def matmul_arrays(a, b):
-    """``np.matmul(a, b)``; where both are matrices (or stacks) with an inner dimension of 1,
-    ``np.multiply(a, b)``: the same single products (bit for bit), while NumPy's matmul takes
-    a slow loop for that case (float32 (128, 1) @ (1, 784): 203 against 34 us here; an inner
-    dimension of 2 was already 4 us for (64, 2) @ (2, 256)). Batch axes broadcast alike."""
+    """``np.matmul(a, b)``, in two cases another way:
+
+    - both matrices (or stacks) with an inner dimension of 1: ``np.multiply(a, b)``, the same
+      single products (bit for bit), while NumPy's matmul takes a slow loop for that case
+      (float32 (128, 1) @ (1, 784): 203 against 34 us here; an inner dimension of 2 was
+      already 4 us for (64, 2) @ (2, 256)). Batch axes broadcast alike;
+    - a stack (..., m, k) times a matrix (k, n): one product of all the stack's rows (a copy
+      of ``a`` first only where its rows are not evenly spaced), while NumPy runs a stack as
+      one BLAS call per matrix: a Linear layer on (256, 8, 512) input with 512 outputs took
+      10.3 ms that way against 4.7 on its (2048, 512) rows (two BLAS threads; (64, 32, 256)
+      -> 256: 1.64 against 1.17 ms).
+    """
     if a.ndim >= 2 and b.ndim >= 2 and a.shape[-1] == 1 and b.shape[-2] == 1:
         return np.multiply(a, b)
+    if a.ndim > 2 and b.ndim == 2 and a.shape[-1] == b.shape[0]:
+        rows = a.reshape(math.prod(a.shape[:-1]), a.shape[-1])  # (-1 fails on a size of 0)
+        return np.matmul(rows, b).reshape(a.shape[:-1] + b.shape[1:])
     return np.matmul(a, b)
 
 

@@ -53,7 +53,13 @@ class MatMul(Function):
         ga = gb = None
         if a.requires_grad:
             ga = unbroadcast(g2 @ b2.swapaxes(-1, -2), a2.shape).reshape(a.shape)
-        if b.requires_grad:
+        if b.requires_grad and b2.ndim == 2 < a2.ndim:
+            # A matrix met every matrix of a stack: dB is one product of all their rows,
+            # not a stack of products summed afterwards.
+            rows = math.prod(a2.shape[:-1])
+            gb = (a2.reshape((rows, a2.shape[-1])).swapaxes(0, 1)
+                  @ g2.reshape((rows, g2.shape[-1]))).reshape(b.shape)
+        elif b.requires_grad:
             gb = unbroadcast(a2.swapaxes(-1, -2) @ g2, b2.shape).reshape(b.shape)
         return ga, gb
 
@@ -98,6 +104,9 @@ def _product(a, b):
     if (a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-2] or a.dtype != b.dtype
             or a.dtype not in (np.float32, np.float64)):
         return matmul_arrays(a, b)
+    if a.ndim > 2 and b.ndim == 2:  # one product of all the stack's rows (matmul_arrays)
+        rows = a.reshape(math.prod(a.shape[:-1]), a.shape[-1])
+        return _product(rows, b).reshape(a.shape[:-1] + b.shape[1:])
     work = _multiply_adds(a.shape, b.shape)
     if work >= STACK_MIN_WORK and (threads.shares_product(work) or _shares_stack(a, b)):
         return _shared_product(a, b)

@@ -24,7 +24,7 @@ def _rows(a):
 
 def _x_wt(x, w):
     """``x @ w.T``, the forward product, in the faster of two ways (equal up to round-off),
-    over all of ``x``'s rows at once (``_rows_times``).
+    over all of ``x``'s rows at once (see ``matmul_arrays``).
 
     Measured with NumPy's OpenBLAS (one thread, AVX-512 kernels): for float32 ``x`` of 16 to
     64 rows and a weight of at least 96 x 256, ``x @ w.T`` took up to twice as long as
@@ -40,16 +40,6 @@ def _x_wt(x, w):
     else:
         out = matmul_arrays(rows, w.T)  # one input feature is an inner dimension of 1
     return out if x.ndim == 2 else out.reshape(x.shape[:-1] + out.shape[-1:])
-
-
-def _rows_times(a, m):
-    """``a @ m`` for ``a`` of shape (..., k) and a matrix ``m`` (k, n), as one product of all
-    of ``a``'s rows (``_rows``; a copy only where ``a``'s rows are not evenly spaced). NumPy's
-    matmul runs a stack as one BLAS call per matrix: a Linear layer on (256, 8, 512) input
-    with 512 outputs took 10.3 ms that way against 4.8 on the (2048, 512) rows (two BLAS
-    threads; (64, 32, 256) -> 256: 1.64 against 1.18 ms)."""
-    out = matmul_arrays(_rows(a), m)  # one output feature (a value head) is an inner dim of 1
-    return out if a.ndim == 2 else out.reshape(a.shape[:-1] + out.shape[-1:])
 
 
 class Linear(Function):
@@ -107,7 +97,7 @@ class LinearGradInput(Function):
 
     @staticmethod
     def forward(ctx, g, w):
-        return _rows_times(g, w)
+        return matmul_arrays(g, w)  # one output feature (a value head) is an inner dim of 1
 
     @staticmethod
     def backward(ctx, gg):
