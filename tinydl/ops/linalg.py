@@ -86,7 +86,8 @@ STACK_MIN_WORK = 1 << 26  # multiply-adds from which a stack of products is shar
 
 
 def _product(a, b):
-    """``a @ b`` of arrays: one BLAS call, or blocks that the task threads share
+    """``a @ b`` of arrays (a stack times a matrix as one product of the stack's rows, as
+    ``matmul_arrays`` runs it): one BLAS call, or blocks that the task threads share
     (``_shared_product``) for
 
     - a large product on a busy machine, under the automatic thread policy
