@@ -359,7 +359,9 @@ def shares_product(work):
     (4096,512)@(512,512): 56, 55 and 92 ms for five. On an idle machine the blocks lost:
     27 against 23 ms for five 1024^3 products (each thread packs the whole of the other
     operand); beside one process busy 30% of the time (in 10 ms cycles) 33 against 29 ms,
-    45%: 36 and 37, 60%: 37 and 35, 80%: 40 and 45 (one thread 46).
+    45%: 36 and 37, 60%: 37 and 35, 80%: 40 and 45 (one thread 46). Small products lose to
+    the hand-offs beside busy loops: an MLP epoch whose Linear layers' products of 2^22
+    multiply-adds or more ran in four blocks took 166 ms against 95 on one thread.
     """
     return _auto and work >= LARGE_PRODUCT and _others >= SHARE_FROM and _cores > 1
 
