@@ -18,9 +18,9 @@ the automatic policy and two fixed threads, the same configuration for these pro
 84 and 68 ms as medians on the GEMMs in one run.
 ``tinydl`` is the default's median, ``baseline`` the best setting's, so ratio <= 1.1 is the
 acceptance line; the note adds the median of per-round ratios (``paired_ratio``) and the
-ratio of total times (``total_ratio``). Run alone: ``python -m benchmarks threads`` (``--under-load`` prints the
-robustness table instead, ``benchmarks/_under_load.py``; ``run(under_load=True)`` measures
-the busy neighbours' half only).
+ratio of total times (``total_ratio``). Run alone: ``python -m benchmarks threads``
+(``--under-load`` prints the robustness table instead, ``benchmarks/_under_load.py``;
+``run(under_load=True)`` measures the busy neighbours' half only).
 """
 import contextlib
 import os
