@@ -155,7 +155,7 @@ def total_ratio(times):
     """The default's time summed over all rounds over the least such sum of any setting: what
     a script running every round's work would take, against its best fixed setting. Printed
     beside the ratio of medians: beside busy loops, two fixed threads' median MLP epoch read
-    70 and 79 ms in two runs of ten and 100-247 in the others, their worst rounds 204-990 ms,
+    70 and 79 ms in two runs of eleven and 100-247 in the others, their worst rounds 204-990 ms,
     against 83-88 on one thread (the policy's choice there): their median can beat one
     thread while a script's total time on them is far behind."""
     totals = {s: float(np.sum(t)) for s, t in times.items()}
