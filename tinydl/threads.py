@@ -78,8 +78,7 @@ _controller = None
 _chosen = None  # the count of the last set_num_threads, or of the applied default
 _auto = False  # the automatic policy is on
 _sample = None  # its last look: (monotonic seconds, busy ticks of the machine, own CPU seconds)
-_current = None  # the count the policy last set
-_idle_count = None  # the count the machine's load allows, from the last look
+_idle_count = None  # the count the machine's load allows, from the last look (and set)
 _others = 0.0  # cores' worth of other processes' work, from the last look
 _cpus = (os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity")
          else set(range(os.cpu_count() or 1)))  # the cores this process may run on
@@ -303,13 +302,13 @@ def enable_auto():
     """Turn the automatic policy on (the default when the user chose no count): one BLAS
     thread now, then one per core that other processes leave idle, re-judged by ``adapt``.
     Returns False, leaving the count alone, where the machine's load cannot be read."""
-    global _auto, _sample, _current, _idle_count, _chosen, _others
+    global _auto, _sample, _idle_count, _chosen, _others
     try:
         busy = _busy_ticks()
     except (OSError, ValueError, IndexError):
         return False
     _set_pools(DEFAULT_THREADS)
-    _current = _idle_count = DEFAULT_THREADS
+    _idle_count = DEFAULT_THREADS
     _others = 0.0
     _chosen = None
     _sample = (time.monotonic(), busy, _own_seconds())
@@ -326,7 +325,7 @@ def adapt():
     beside two busy processes: 487 ms on one thread against 761 on two); a large product
     there is shared among threads in blocks instead (``shares_product``).
     """
-    global _sample, _current, _idle_count, _others
+    global _sample, _idle_count, _others
     if not _auto:
         return
     now = time.monotonic()
@@ -336,10 +335,10 @@ def adapt():
         busy, own = _busy_ticks(), _own_seconds()
         _sample = (now, busy, own)
         _others = ((busy - busy_then) / _TICKS - (own - own_then)) / elapsed  # in cores
-        _idle_count = max(1, min(_cores, int(_cores - _others + AUTO_MARGIN)))
-    if _idle_count != _current:
-        _set_pools(_idle_count)
-        _current = _idle_count
+        count = max(1, min(_cores, int(_cores - _others + AUTO_MARGIN)))
+        if count != _idle_count:  # the pools are resized only when the count changes
+            _set_pools(count)
+            _idle_count = count
 
 
 def shares_product(work):

@@ -14,10 +14,10 @@ from tinydl import threads
 @pytest.fixture
 def restore_threads():
     before = threads.get_num_threads()
-    state = (threads._chosen, threads._auto, threads._sample, threads._current)
+    state = (threads._chosen, threads._auto, threads._sample, threads._idle_count)
     yield
     threads.set_num_threads(before)
-    threads._chosen, threads._auto, threads._sample, threads._current = state
+    threads._chosen, threads._auto, threads._sample, threads._idle_count = state
 
 
 def test_set_and_get_round_trip(restore_threads):
@@ -95,7 +95,7 @@ def test_auto_policy_gives_a_thread_to_each_core_others_leave_idle(monkeypatch, 
         now["own"] += ours * seconds
         now["busy"] += round((ours + others) * seconds * ticks)
         threads.adapt()
-        return threads._current
+        return threads._idle_count
 
     assert threads.enable_auto() and counts == [1]
     assert run(1.0, ours=1.0, others=0.05) == 2  # idle beside us: both cores
@@ -110,7 +110,7 @@ def test_auto_policy_gives_a_thread_to_each_core_others_leave_idle(monkeypatch, 
     # the pool stays at one.
     assert threads.shares_product(threads.LARGE_PRODUCT)
     assert not threads.shares_product(threads.LARGE_PRODUCT - 1)
-    assert threads._current == 1 and counts == [1, 2, 1, 2, 1]
+    assert threads._idle_count == 1 and counts == [1, 2, 1, 2, 1]
     assert run(1.0, ours=1.0, others=0.0) == 2  # an idle one runs it on BLAS's threads
     assert not threads.shares_product(threads.LARGE_PRODUCT)
     assert run(1.0, ours=1.0, others=0.3) == 1  # so does a light neighbour (under SHARE_FROM)
