@@ -27,6 +27,13 @@ def unbroadcast(grad, shape):
     return grad.reshape(shape)
 
 
+def as_rows(a):
+    """``a`` (..., n) as a matrix (rows, n); the row count spelled out, because a -1 cannot be
+    inferred when a size is 0 (in_features=0 is legal, as in torch). A view where a's rows
+    are evenly spaced, else a copy."""
+    return a if a.ndim == 2 else a.reshape(math.prod(a.shape[:-1]), a.shape[-1])
+
+
 def matmul_arrays(a, b):
     """``np.matmul(a, b)``, in two cases another way:
 
@@ -43,8 +50,7 @@ def matmul_arrays(a, b):
     if a.ndim >= 2 and b.ndim >= 2 and a.shape[-1] == 1 and b.shape[-2] == 1:
         return np.multiply(a, b)
     if a.ndim > 2 and b.ndim == 2 and a.shape[-1] == b.shape[0]:
-        rows = a.reshape(math.prod(a.shape[:-1]), a.shape[-1])  # (-1 fails on a size of 0)
-        return np.matmul(rows, b).reshape(a.shape[:-1] + b.shape[1:])
+        return np.matmul(as_rows(a), b).reshape(a.shape[:-1] + b.shape[1:])
     return np.matmul(a, b)
 
 

@@ -12,8 +12,8 @@ import numpy as np
 from tinydl import threads
 from tinydl.autograd import Function
 from tinydl.ops import conv
-from tinydl.ops._util import (ShapeError, as_tensor, matmul_arrays, operands, promote,
-                              unbroadcast)
+from tinydl.ops._util import (ShapeError, as_rows, as_tensor, matmul_arrays, operands,
+                              promote, unbroadcast)
 from tinydl.tensor import Tensor
 
 
@@ -106,8 +106,7 @@ def _product(a, b):
             or a.dtype not in (np.float32, np.float64)):
         return matmul_arrays(a, b)
     if a.ndim > 2 and b.ndim == 2:  # one product of all the stack's rows (matmul_arrays)
-        rows = a.reshape(math.prod(a.shape[:-1]), a.shape[-1])
-        return _product(rows, b).reshape(a.shape[:-1] + b.shape[1:])
+        return _product(as_rows(a), b).reshape(a.shape[:-1] + b.shape[1:])
     work = _multiply_adds(a.shape, b.shape)
     if work >= STACK_MIN_WORK and (threads.shares_product(work) or _shares_stack(a, b)):
         return _shared_product(a, b)

@@ -6,21 +6,13 @@ each other's gradients, so the gradient stays differentiable to any order
 (``create_graph``). A first-order backward, which records nothing, runs the same two
 products on arrays (their ``forward``), as Conv2d runs its route's gradients.
 """
-import math
 
 import numpy as np
 
 from tinydl.autograd import Function, is_grad_enabled
 from tinydl.ops._checks import _check_float_dtypes, _tensor
-from tinydl.ops._util import ShapeError, add_up, matmul_arrays
+from tinydl.ops._util import ShapeError, add_up, as_rows, matmul_arrays
 from tinydl.ops.reduce import Sum
-
-
-def _rows(a):
-    """``a`` (..., n) as a matrix (rows, n); the row count spelled out, because a -1 cannot be
-    inferred when a size is 0 (in_features=0 is legal, as in torch)."""
-    return a if a.ndim == 2 else a.reshape(math.prod(a.shape[:-1]), a.shape[-1])
-
 
 def _x_wt(x, w):
     """``x @ w.T``, the forward product, in the faster of two ways (equal up to round-off),
@@ -33,7 +25,7 @@ def _x_wt(x, w):
     and data-parallel shards take that way. With fewer or more rows, smaller layers, or
     float64 it was the same or slower. The output is C-contiguous either way, as torch's.
     """
-    rows = _rows(x)
+    rows = as_rows(x)
     if (16 <= rows.shape[0] <= 64 and w.shape[0] >= 96 and w.shape[1] >= 256
             and x.dtype == np.float32 and w.dtype == np.float32):
         out = np.ascontiguousarray((w @ rows.T).T)
@@ -64,7 +56,7 @@ class Linear(Function):
             g = g.data
             return (LinearGradInput.forward(None, g, w.data) if need_x else None,
                     LinearGradWeight.forward(None, g, x.data) if need_w else None,
-                    add_up(_rows(g), axis=0) if need_b else None)
+                    add_up(as_rows(g), axis=0) if need_b else None)
         gx = LinearGradInput.apply(g, w) if need_x else None
         gw = LinearGradWeight.apply(g, x) if need_w else None
         # Sum's Function itself: the axes are known to be valid, and the checking wrapper
@@ -116,7 +108,7 @@ class LinearGradWeight(Function):
     @staticmethod
     def forward(ctx, g, x):
         # One row (a batch of one) is an inner dimension of 1: see matmul_arrays.
-        return matmul_arrays(_rows(g).T, _rows(x))
+        return matmul_arrays(as_rows(g).T, as_rows(x))
 
     @staticmethod
     def backward(ctx, gg):
