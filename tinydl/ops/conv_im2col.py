@@ -384,8 +384,9 @@ def _input_factor(w, cols, dtype):
     then fills each image's whole column block, 28 rows for an RGB 3x3 convolution instead of
     27. OpenBLAS's small-matrix kernel (SkylakeX) ran (27, 32) @ (32, 1024) for four images in
     67 us and (28, 32) @ (32, 1024) in 51 (its Haswell kernel 76 and 71; rows 4 KB apart,
-    before ``_row_stride``); 25 and 26 rows took the same time. (32,3,32,32)->32 k3 forward + backward, one process alternating (30
-    rounds): 0.95x the time on 1 thread, 0.96x on 2 (0.98x, 0.99x with the Haswell kernels).
+    before ``_row_stride``); 25 and 26 rows took the same time. (32,3,32,32)->32 k3
+    forward + backward, one process alternating (30 rounds): 0.95x the time on 1 thread,
+    0.96x on 2 (0.98x, 0.99x with the Haswell kernels).
 
     (A chunk kernel that also ran the products, through SciPy's BLAS as Winograd's do, taking
     the GIL once per chunk, was 0.93x the time on this shape with the SkylakeX kernels but
