@@ -11,14 +11,24 @@ that changes from round to round (``round_orders``: each setting as often first,
 middle and last), timed by wall clock (threads only help the wall clock) after 0.4 s of
 untimed runs (so that ``auto`` has looked at the machine, as a long script's steps let it,
 and every setting starts from the same warm machine), over as many calls as fill a quarter
-of a second; the figure is the median over rounds of each round's mean call. Beside busy
-loops, each round starts two fresh ones: how the scheduler places the threads beside them
-holds until they stop (see ``benchmarks/_under_load.py``), and under one pair for all rounds
-the automatic policy and two fixed threads, the same configuration for these products, read
-84 and 68 ms as medians on the GEMMs in one run.
-``tinydl`` is the default's median, ``baseline`` the best setting's, so ratio <= 1.1 is the
-acceptance line; the note adds the median of per-round ratios (``paired_ratio``) and the
-ratio of total times (``total_ratio``). Run alone: ``python -m benchmarks threads``
+of a second. Beside busy loops, each round starts two fresh ones: how the scheduler places
+the threads beside them holds until they stop (see ``benchmarks/_under_load.py``), and under
+one pair for all rounds the automatic policy and two fixed threads, the same configuration
+for these products, read 84 and 68 ms as medians on the GEMMs in one run.
+
+The figure is each setting's mean call over all rounds, that is its total time: what a
+script that ran every round's work would take (``tinydl`` the default's, ``baseline`` the
+least of any setting's), so ratio <= 1.1 is the acceptance line, "a script within 10% of its
+best setting". The note adds each setting's median and worst round, the ratio of medians
+and the median of per-round ratios (``paired_ratio``). Why totals and not medians: beside
+two busy loops, two BLAS threads run the MLP epoch in 56-64 ms, or stall: a forward or
+backward pass of about 1 ms took 20-70 ms at once (most often 40 or 48), so that the
+epochs of one 3 s run read 56-64, 155-170 or about 256 ms (on one thread: 80-117, steady).
+Where few rounds stalled, two threads' median of twelve rounds read 65-79 ms, 1.11-1.33x
+better than the policy's one thread at 83-88 (in two of seven full runs on 2026-12-06, and
+one of 26 runs of that cell alone), while a script pays every stall: two threads' mean was
+1.3-2x one thread's in every run of it logged.
+Run alone: ``python -m benchmarks threads``
 (``--under-load`` prints the robustness table instead, ``benchmarks/_under_load.py``;
 ``run(under_load=True)`` measures the busy neighbours' half only).
 """
@@ -145,21 +155,9 @@ def paired_ratio(times, best):
     """The median over rounds of the default's time over the best setting's in the same round:
     the settings of one round run within seconds of each other, so a drift of the machine's
     speed between rounds (the epochs' rounds vary by 20-30% here) divides out. Printed in the
-    note beside the ratio of the medians: on a 2-core AMD EPYC VM the two identical
-    configurations under load (the automatic policy on one thread, and one thread fixed) once
-    read 1.30 as a ratio of medians."""
+    note: on a 2-core AMD EPYC VM the two identical configurations under load (the automatic
+    policy on one thread, and one thread fixed) once read 1.30 as a ratio of medians."""
     return float(np.median(np.asarray(times[DEFAULT]) / np.asarray(times[best])))
-
-
-def total_ratio(times):
-    """The default's time summed over all rounds over the least such sum of any setting: what
-    a script running every round's work would take, against its best fixed setting. Printed
-    beside the ratio of medians: beside busy loops, two fixed threads' median MLP epoch read
-    70 and 79 ms in two runs of eleven and 100-247 in the others, their worst rounds 204-990 ms,
-    against 83-88 on one thread (the policy's choice there): their median can beat one
-    thread while a script's total time on them is far behind."""
-    totals = {s: float(np.sum(t)) for s, t in times.items()}
-    return totals[DEFAULT] / min(totals.values())
 
 
 def run(quick=False, under_load=None):
@@ -174,15 +172,17 @@ def run(quick=False, under_load=None):
         for loaded in loads:
             for name, make in WORKLOADS.items():
                 times = settings_times(make(), settings, rounds, loaded)
+                means = {s: float(np.mean(t)) for s, t in times.items()}
                 medians = {s: float(np.median(t)) for s, t in times.items()}
-                best = min(medians, key=medians.get)
+                best = min(means, key=means.get)
                 detail = ", ".join(f"{s} thr {medians[s] * 1e3:.0f} ms (worst "
                                    f"{max(times[s]) * 1e3:.0f})" for s in settings)
                 rows.append(row(f"threads: {name}{', 2 busy procs' if loaded else ''}",
-                                medians[DEFAULT], medians[best], f"{best} thr", goal=1.1,
-                                note=f"default {DEFAULT}; {detail}; paired: "
-                                     f"{paired_ratio(times, best):.2f}; total: "
-                                     f"{total_ratio(times):.2f}; "
+                                means[DEFAULT], means[best], f"{best} thr", goal=1.1,
+                                note=f"default {DEFAULT}; mean of {rounds} rounds; medians: "
+                                     f"{detail}; ratio of medians: "
+                                     f"{medians[DEFAULT] / min(medians.values()):.2f}; "
+                                     f"paired: {paired_ratio(times, best):.2f}; "
                                      f"load avg {load_average():.1f}"))
     finally:
         threads.enable_auto()
