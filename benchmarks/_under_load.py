@@ -34,8 +34,10 @@ torch's read 1.17-2.29x and tinydl's 1.0-1.6x. And tinydl's automatic thread pol
 the load over the time since its last look (``tinydl.threads``, looks 0.2 s apart), so it
 kept BLAS on one thread into a quiet block that followed the busy loops at once: the worst
 quiet MLP epoch read 131.6 ms against a median of 92.6 (117.7 against 95.4 with the pause
-alone). That lag is real, and a loaded block (0.2 s after its busy loops start,
-``busy_loops``) still counts it against tinydl; a quiet block measures a quiet machine.
+alone; 131-137 against 92-96 in two runs of 2026-12-06, until a look long after the last
+counted the threads running at that moment, ``tinydl.threads.STALE_AFTER``). That lag is
+real, and a loaded block (0.2 s after its busy loops start, ``busy_loops``) still counts
+it against tinydl; a quiet block measures a quiet machine.
 """
 import contextlib
 import time

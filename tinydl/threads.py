@@ -39,7 +39,10 @@ on any machine, ``tinydl.ops.linalg._product``). tinydl calls ``adapt`` at the s
 every backward pass and in every ``tinydl.matmul``, so a training loop follows the
 machine's load within about half a second (with looks 0.5 s apart, an MLP training loop ran
 four to five 130 ms epochs on one thread after two busy processes beside it stopped, against
-one at 0.2 s); where ``/proc/stat`` is missing the count stays at one.
+one at 0.2 s); where ``/proc/stat`` is missing the count stays at one. A look that comes
+``STALE_AFTER`` (0.4 s) or more after the last (tinydl ran no step or product in between)
+counts the other threads runnable at that moment instead (``/proc/loadavg``): that long a
+window's average mixes what ran then with what runs now (``_running_others``).
 ``TINYDL_NUM_THREADS=n`` picks a fixed n instead (``auto`` the policy), ``set_num_threads(n)``
 fixes n for the rest of the process, and ``threadpoolctl``'s own context managers keep
 working on top.
@@ -69,6 +72,7 @@ THREAD_ENV_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
 DEFAULT_THREADS = 1  # where the automatic policy cannot see the machine's load
 AUTO_INTERVAL = 0.2  # seconds between two looks at the machine's load
 AUTO_MARGIN = 0.25  # of a core: what other processes may use of a core still counted idle
+STALE_AFTER = 0.4  # seconds since the last look after which its window no longer tells the load
 LARGE_PRODUCT = 1 << 27  # multiply-adds (512^3) from which a busy machine's product is shared
 SHARE_FROM = 0.5  # cores' worth of other processes' work from which such a product is shared
 
@@ -82,6 +86,8 @@ _cpus = (os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity")
          else set(range(os.cpu_count() or 1)))  # the cores this process may run on
 _cores = len(_cpus)
 _PROC_STAT = "/proc/stat"
+_PROC_LOADAVG = "/proc/loadavg"
+_PROC_TASKS = "/proc/self/task"  # this process's threads
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
@@ -321,7 +327,9 @@ def adapt():
     since the last look; each core they left idle gets a thread (at least one). The many
     small products of a training step lose to more threads on a busy machine (an MLP epoch
     beside two busy processes: 487 ms on one thread against 761 on two); a large product
-    there is shared among threads in blocks instead (``shares_product``).
+    there is shared among threads in blocks instead (``shares_product``). A look
+    ``STALE_AFTER`` seconds or more after the last counts the threads that run now
+    (``_running_others``).
     """
     global _sample, _idle_count, _others
     if not _auto:
@@ -333,10 +341,38 @@ def adapt():
         busy, own = _busy_ticks(), _own_seconds()
         _sample = (now, busy, own)
         _others = ((busy - busy_then) / _TICKS - (own - own_then)) / elapsed  # in cores
+        if elapsed >= STALE_AFTER:
+            _others = _running_others(_others)
         count = max(1, min(_cores, int(_cores - _others + AUTO_MARGIN)))
         if count != _idle_count:  # the pools are resized only when the count changes
             _set_pools(count)
             _idle_count = count
+
+
+def _running_others(fallback):
+    """Other processes' threads that are runnable now (Linux's ``/proc/loadavg``, less this
+    process's own runnable threads), for a look that comes long after the last one: tinydl
+    did no training step or product in between, and the average over that window mixes what
+    ran then with what runs now. ``fallback`` where they cannot be read.
+
+    Measured (2 cores): an MLP epoch of 93 ms on an idle machine took 138-165 ms as the first
+    epoch after two busy processes stopped and a pause of half a second, and 106-117 as the
+    second, the window of the first look still holding the busy processes' work; judged by
+    this count, 95-103 and 92-98 ms (and beside the busy processes it still chose one
+    thread). The count is of every runnable thread of the machine, also on cores this
+    process may not use (a container's host): too many can only keep one thread until the
+    next look.
+    """
+    try:
+        with open(_PROC_LOADAVG, "rb") as f:
+            running = int(f.read().split()[3].split(b"/")[0])
+        own = 0
+        for tid in os.listdir(_PROC_TASKS):
+            with open(os.path.join(_PROC_TASKS, tid, "stat"), "rb") as f:
+                own += f.read().rsplit(b")", 1)[1].split()[0] == b"R"
+    except (OSError, ValueError, IndexError):
+        return fallback
+    return float(max(0, running - own))
 
 
 def shares_product(work):

@@ -88,6 +88,7 @@ def test_auto_policy_gives_a_thread_to_each_core_others_leave_idle(monkeypatch, 
     monkeypatch.setattr(threads, "_set_pools", counts.append)
     monkeypatch.setattr(threads, "_cores", 2)
     ticks = threads._TICKS
+    window = 0.25  # seconds between looks: over AUTO_INTERVAL, under STALE_AFTER
 
     def run(seconds, ours, others):
         """``seconds`` pass with this process on ``ours`` cores and others on ``others``."""
@@ -98,28 +99,80 @@ def test_auto_policy_gives_a_thread_to_each_core_others_leave_idle(monkeypatch, 
         return threads._idle_count
 
     assert threads.enable_auto() and counts == [1]
-    assert run(1.0, ours=1.0, others=0.05) == 2  # idle beside us: both cores
-    assert run(1.0, ours=2.0, others=0.0) == 2  # our own two threads are not "others"
+    assert run(window, ours=1.0, others=0.05) == 2  # idle beside us: both cores
+    assert run(window, ours=2.0, others=0.0) == 2  # our own two threads are not "others"
     assert run(threads.AUTO_INTERVAL / 2, ours=2.0, others=2.0) == 2  # too soon to look again
-    assert run(1.0, ours=1.0, others=1.0) == 1  # one busy neighbour: one thread
-    assert run(1.0, ours=1.0, others=0.5) == 1  # half a core taken is not idle
-    assert run(1.0, ours=1.0, others=0.2) == 2
+    assert run(window, ours=1.0, others=1.0) == 1  # one busy neighbour: one thread
+    assert run(window, ours=1.0, others=0.5) == 1  # half a core taken is not idle
+    assert run(window, ours=1.0, others=0.2) == 2
     assert counts == [1, 2, 1, 2]  # the pools are resized only when the count changes
-    assert run(1.0, ours=1.0, others=1.5) == 1
+    assert run(window, ours=1.0, others=1.5) == 1
     # A busy machine shares a large product among threads (one BLAS thread each) instead:
     # the pool stays at one.
     assert threads.shares_product(threads.LARGE_PRODUCT)
     assert not threads.shares_product(threads.LARGE_PRODUCT - 1)
     assert threads._idle_count == 1 and counts == [1, 2, 1, 2, 1]
-    assert run(1.0, ours=1.0, others=0.0) == 2  # an idle one runs it on BLAS's threads
+    assert run(window, ours=1.0, others=0.0) == 2  # an idle one runs it on BLAS's threads
     assert not threads.shares_product(threads.LARGE_PRODUCT)
-    assert run(1.0, ours=1.0, others=0.3) == 1  # so does a light neighbour (under SHARE_FROM)
+    assert run(window, ours=1.0, others=0.3) == 1  # so does a light neighbour (under SHARE_FROM)
     assert not threads.shares_product(threads.LARGE_PRODUCT)
-    assert run(1.0, ours=1.0, others=threads.SHARE_FROM) == 1
+    assert run(window, ours=1.0, others=threads.SHARE_FROM) == 1
     assert threads.shares_product(threads.LARGE_PRODUCT)
     threads.set_num_threads(1)  # an explicit count ends the policy, and the sharing
     assert not threads.shares_product(threads.LARGE_PRODUCT)
-    assert run(1.0, ours=1.0, others=0.0) == 1 and counts[-1] == 1
+    assert run(window, ours=1.0, others=0.0) == 1 and counts[-1] == 1
+
+
+def test_a_look_long_after_the_last_counts_the_threads_running_now(monkeypatch,
+                                                                   restore_threads):
+    """The window of a late look mixes then and now: the policy asks who runs now instead."""
+    now = {"t": 50.0, "busy": 10_000, "own": 3.0}
+    running, asked = {"others": 0.0}, []
+
+    def running_others(fallback):
+        asked.append(fallback)
+        return running["others"]
+
+    monkeypatch.setattr(threads, "_busy_ticks", lambda: now["busy"])
+    monkeypatch.setattr(threads, "_own_seconds", lambda: now["own"])
+    monkeypatch.setattr(threads, "time", SimpleNamespace(monotonic=lambda: now["t"]))
+    monkeypatch.setattr(threads, "_set_pools", lambda n: None)
+    monkeypatch.setattr(threads, "_cores", 2)
+    monkeypatch.setattr(threads, "_running_others", running_others)
+
+    def look(seconds, others):
+        now["t"] += seconds
+        now["own"] += seconds
+        now["busy"] += round((1.0 + others) * seconds * threads._TICKS)
+        threads.adapt()
+        return threads._idle_count
+
+    assert threads.enable_auto()
+    assert look(threads.AUTO_INTERVAL, others=2.0) == 1 and asked == []
+    # Busy processes for most of a long window, gone now: both cores at once.
+    assert look(threads.STALE_AFTER + 0.05, others=1.6) == 2
+    assert asked == [pytest.approx(1.6, abs=0.05)]
+    assert not threads.shares_product(threads.LARGE_PRODUCT)
+    running["others"] = 2.0  # and the other way round: a quiet window, busy now
+    assert look(10 * threads.STALE_AFTER, others=0.0) == 1
+    assert threads.shares_product(threads.LARGE_PRODUCT)
+    assert look(threads.AUTO_INTERVAL, others=0.0) == 2 and len(asked) == 2
+
+
+def test_running_others_reads_the_machine_and_this_process(tmp_path, monkeypatch):
+    loadavg, tasks = tmp_path / "loadavg", tmp_path / "task"
+    loadavg.write_text("2.50 1.20 0.80 5/312 4242\n")
+    for tid, state in ((11, "R"), (12, "S"), (13, "R")):
+        (tasks / str(tid)).mkdir(parents=True)
+        # The thread's name may hold spaces and parentheses: the state follows the last ")".
+        (tasks / str(tid) / "stat").write_text(f"{tid} (odd ) name) {state} 1 2 3\n")
+    monkeypatch.setattr(threads, "_PROC_LOADAVG", str(loadavg))
+    monkeypatch.setattr(threads, "_PROC_TASKS", str(tasks))
+    assert threads._running_others(-1.0) == 3.0  # five running, two of them ours
+    loadavg.write_text("0.1 0.1 0.1 1/80 7\n")
+    assert threads._running_others(-1.0) == 0.0  # never below zero
+    monkeypatch.setattr(threads, "_PROC_LOADAVG", str(tmp_path / "missing"))
+    assert threads._running_others(0.7) == 0.7  # unreadable: the window's figure stands
 
 
 def test_backward_and_matmul_let_the_policy_look(monkeypatch):
