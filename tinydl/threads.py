@@ -366,12 +366,16 @@ def _running_others(fallback):
     try:
         with open(_PROC_LOADAVG, "rb") as f:
             running = int(f.read().split()[3].split(b"/")[0])
-        own = 0
-        for tid in os.listdir(_PROC_TASKS):
-            with open(os.path.join(_PROC_TASKS, tid, "stat"), "rb") as f:
-                own += f.read().rsplit(b")", 1)[1].split()[0] == b"R"
+        tids = os.listdir(_PROC_TASKS)
     except (OSError, ValueError, IndexError):
         return fallback
+    own = 0
+    for tid in tids:
+        try:
+            with open(os.path.join(_PROC_TASKS, tid, "stat"), "rb") as f:
+                own += f.read().rsplit(b")", 1)[1].split()[0] == b"R"
+        except (OSError, IndexError):  # a thread that ended since the listing: not running
+            continue
     return float(max(0, running - own))
 
 

@@ -166,6 +166,7 @@ def test_running_others_reads_the_machine_and_this_process(tmp_path, monkeypatch
         (tasks / str(tid)).mkdir(parents=True)
         # The thread's name may hold spaces and parentheses: the state follows the last ")".
         (tasks / str(tid) / "stat").write_text(f"{tid} (odd ) name) {state} 1 2 3\n")
+    (tasks / "14").mkdir()  # a thread that ended between the listing and the reading
     monkeypatch.setattr(threads, "_PROC_LOADAVG", str(loadavg))
     monkeypatch.setattr(threads, "_PROC_TASKS", str(tasks))
     assert threads._running_others(-1.0) == 3.0  # five running, two of them ours
