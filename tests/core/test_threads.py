@@ -14,10 +14,12 @@ from tinydl import threads
 @pytest.fixture
 def restore_threads():
     before = threads.get_num_threads()
-    state = (threads._chosen, threads._auto, threads._sample, threads._idle_count)
+    state = (threads._chosen, threads._auto, threads._sample, threads._idle_count,
+             threads._others)
     yield
     threads.set_num_threads(before)
-    threads._chosen, threads._auto, threads._sample, threads._idle_count = state
+    (threads._chosen, threads._auto, threads._sample, threads._idle_count,
+     threads._others) = state
 
 
 def test_set_and_get_round_trip(restore_threads):
