@@ -102,9 +102,11 @@ def epoch_runner(model, optimizer, cross_entropy, x_all, y_all, batch, to_input=
     return epoch
 
 
-def row(figure, tinydl, baseline, baseline_name, unit="s", goal=None, note=""):
-    """One result row; ``ratio`` is tinydl / baseline (lower is better for times)."""
-    return {
+def row(figure, tinydl, baseline, baseline_name, unit="s", goal=None, note="", rounds=None):
+    """One result row; ``ratio`` is tinydl / baseline (lower is better for times). ``rounds``
+    ({setting: [values]}, in ``unit``) keeps every round's figure in the results file, for a
+    reader who asks what a median or a mean hid; the table does not print it."""
+    result = {
         "figure": figure,
         "tinydl": float(tinydl),
         "baseline": float(baseline),
@@ -114,6 +116,9 @@ def row(figure, tinydl, baseline, baseline_name, unit="s", goal=None, note=""):
         "goal": goal,
         "note": note,
     }
+    if rounds is not None:
+        result["rounds"] = {name: [float(v) for v in values] for name, values in rounds.items()}
+    return result
 
 
 class busy_loops:

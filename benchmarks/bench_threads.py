@@ -20,7 +20,8 @@ The figure is each setting's mean call over all rounds, that is its total time: 
 script that ran every round's work would take (``tinydl`` the default's, ``baseline`` the
 least of any setting's), so ratio <= 1.1 is the acceptance line, "a script within 10% of its
 best setting". The note adds each setting's median and worst round, the ratio of medians
-and the median of per-round ratios (``paired_ratio``). Why totals and not medians: beside
+and the median of per-round ratios (``paired_ratio``); ``benchmarks/results/latest.json``
+keeps every round's time (``rounds``). Why totals and not medians: beside
 two busy loops, two BLAS threads run the MLP epoch in 56-64 ms, or stall: a forward or
 backward pass of about 1 ms took 20-70 ms at once (most often 40 or 48), so that the
 epochs of one 3 s run read 56-64, 155-170 or about 256 ms (on one thread: 80-117, steady).
@@ -179,6 +180,7 @@ def run(quick=False, under_load=None):
                                    f"{max(times[s]) * 1e3:.0f})" for s in settings)
                 rows.append(row(f"threads: {name}{', 2 busy procs' if loaded else ''}",
                                 means[DEFAULT], means[best], f"{best} thr", goal=1.1,
+                                rounds={str(s): t for s, t in times.items()},
                                 note=f"default {DEFAULT}; mean of {rounds} rounds; medians: "
                                      f"{detail}; ratio of medians: "
                                      f"{medians[DEFAULT] / min(medians.values()):.2f}; "
