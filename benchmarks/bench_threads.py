@@ -19,16 +19,16 @@ for these products, read 84 and 68 ms as medians on the GEMMs in one run.
 The figure is each setting's mean call over all rounds, that is its total time: what a
 script that ran every round's work would take (``tinydl`` the default's, ``baseline`` the
 least of any setting's), so ratio <= 1.1 is the acceptance line, "a script within 10% of its
-best setting". The note adds each setting's median and worst round, the ratio of medians
-and the median of per-round ratios (``paired_ratio``); ``benchmarks/results/latest.json``
-keeps every round's time (``rounds``). Why totals and not medians: beside
-two busy loops, two BLAS threads run the MLP epoch in 56-64 ms, or stall: a forward or
-backward pass of about 1 ms took 20-70 ms at once (most often 40 or 48), so that the
-epochs of one 3 s run read 56-64, 155-170 or about 256 ms (on one thread: 80-117, steady).
-Where few rounds stalled, two threads' median of twelve rounds read 65-79 ms, 1.11-1.33x
-better than the policy's one thread at 83-88 (in two of seven full runs on 2026-12-06, and
-one of 26 runs of that cell alone), while a script pays every stall: two threads' mean was
-1.3-2x one thread's in every run of it logged.
+best setting". The note adds each setting's median and worst round, the ratio of medians and
+the median of per-round ratios (``paired_ratio``); ``benchmarks/results/latest.json`` keeps
+every round's time (``rounds``). Why totals and not medians: beside two busy loops, two BLAS
+threads run the MLP epoch in 56-64 ms, or stall: a forward or backward pass of about 1 ms
+took 20-70 ms at once (most often 40 or 48), so that the epochs of one 3 s run read 56-64,
+155-170 or about 256 ms (on one thread: 80-117, steady). Where few rounds stalled, two
+threads' median of twelve rounds read 65-79 ms, 1.11-1.33x better than the policy's one
+thread at 83-88 (two of seven full runs, and one of 26 runs of that cell alone, on
+2026-12-06), while a script pays every stall: two threads' mean was 1.3-2x one thread's in
+every run of it logged.
 Run alone: ``python -m benchmarks threads``
 (``--under-load`` prints the robustness table instead, ``benchmarks/_under_load.py``;
 ``run(under_load=True)`` measures the busy neighbours' half only).
