@@ -102,10 +102,12 @@ def epoch_runner(model, optimizer, cross_entropy, x_all, y_all, batch, to_input=
     return epoch
 
 
-def row(figure, tinydl, baseline, baseline_name, unit="s", goal=None, note="", rounds=None):
+def row(figure, tinydl, baseline, baseline_name, unit="s", goal=None, note="", rounds=None,
+        **details):
     """One result row; ``ratio`` is tinydl / baseline (lower is better for times). ``rounds``
     ({setting: [values]}, in ``unit``) keeps every round's figure in the results file, for a
-    reader who asks what a median or a mean hid; the table does not print it."""
+    reader who asks what a median or a mean hid, and ``details`` any other JSON-ready value
+    under its own name; the table prints neither."""
     result = {
         "figure": figure,
         "tinydl": float(tinydl),
@@ -118,6 +120,7 @@ def row(figure, tinydl, baseline, baseline_name, unit="s", goal=None, note="", r
     }
     if rounds is not None:
         result["rounds"] = {name: [float(v) for v in values] for name, values in rounds.items()}
+    result.update(details)
     return result
 
 

@@ -21,14 +21,14 @@ script that ran every round's work would take (``tinydl`` the default's, ``basel
 least of any setting's), so ratio <= 1.1 is the acceptance line, "a script within 10% of its
 best setting". The note adds each setting's median and worst round, the ratio of medians and
 the median of per-round ratios (``paired_ratio``); ``benchmarks/results/latest.json`` keeps
-every round's time (``rounds``). Why totals and not medians: beside two busy loops, two BLAS
-threads run the MLP epoch in 56-64 ms, or stall: a forward or backward pass of about 1 ms
-took 20-70 ms at once (most often 40 or 48), so that the epochs of one 3 s run read 56-64,
-155-170 or about 256 ms (on one thread: 80-117, steady). Where few rounds stalled, two
-threads' median of twelve rounds read 65-79 ms, 1.11-1.33x better than the policy's one
-thread at 83-88 (two of seven full runs, and one of 26 runs of that cell alone, on
-2026-12-06), while a script pays every stall: two threads' mean was 1.3-2x one thread's in
-every run of it logged.
+every round's time (``rounds``), and the policy's pool size after each of its timed calls
+(``pools``). Why totals and not medians: beside two busy loops, two BLAS threads run the MLP
+epoch in 56-64 ms, or stall: a forward or backward pass of about 1 ms took 20-70 ms at once
+(most often 40 or 48), so that the epochs of one 3 s run read 56-64, 155-170 or about 256 ms
+(on one thread: 80-117, steady). Where few rounds stalled, two threads' median of twelve
+rounds read 65-79 ms, 1.11-1.33x better than the policy's one thread at 83-88 (two of seven
+full runs, and one of 26 runs of that cell alone, on 2026-12-06), while a script pays every
+stall: two threads' mean was 1.3-2x one thread's in every run of it logged.
 Run alone: ``python -m benchmarks threads``
 (``--under-load`` prints the robustness table instead, ``benchmarks/_under_load.py``;
 ``run(under_load=True)`` measures the busy neighbours' half only).
@@ -111,20 +111,22 @@ def round_orders(settings):
     return rotations + [r[::-1] for r in rotations]
 
 
-def settings_times(fn, settings, rounds, loaded=False):
+def settings_times(fn, settings, rounds, loaded=False, pools=None):
     """{threads: [wall seconds per round]}, the settings alternating within each round in the
     orders of ``round_orders``, in turn; when ``loaded``, each round beside two busy loops of
-    its own."""
+    its own. ``pools`` (a list), when given, gets for each round the BLAS pool's size after
+    each of the automatic policy's timed calls (a string of digits: "2212")."""
     times = {s: [] for s in settings}
     orders = round_orders(list(settings))
     for r in range(rounds):
         with (busy_loops(2) if loaded else contextlib.nullcontext()):
-            _one_round(fn, orders[r % len(orders)], times)
+            _one_round(fn, orders[r % len(orders)], times, pools)
     return times
 
 
-def _one_round(fn, order, times):
-    """Each setting of ``order`` in turn: untimed calls, then timed ones (into ``times``)."""
+def _one_round(fn, order, times, pools=None):
+    """Each setting of ``order`` in turn: untimed calls, then timed ones (into ``times``; the
+    policy's pool sizes into ``pools``)."""
     for s in order:
         if s == "auto":
             threads.enable_auto()
@@ -139,14 +141,18 @@ def _one_round(fn, order, times):
         # Timed calls for at least TIMED_SECONDS, their mean the round's figure: one call
         # of the five GEMMs (70-100 ms) beside busy loops read 65 to 102 ms between runs
         # for the same two-thread configuration (auto gives such a product every core).
-        calls, start = 0, time.perf_counter()
+        calls, sizes, start = 0, [], time.perf_counter()
         while True:
             fn()
             calls += 1
+            if s == "auto" and pools is not None:
+                sizes.append(threads.get_num_threads())  # a few us, after the call
             elapsed = time.perf_counter() - start
             if elapsed >= TIMED_SECONDS:
                 break
         times[s].append(elapsed / calls)
+        if s == "auto" and pools is not None:
+            pools.append("".join(map(str, sizes)))
 
 
 TIMED_SECONDS = 0.25  # of timed calls per setting and round
@@ -172,7 +178,8 @@ def run(quick=False, under_load=None):
     try:
         for loaded in loads:
             for name, make in WORKLOADS.items():
-                times = settings_times(make(), settings, rounds, loaded)
+                pools = []
+                times = settings_times(make(), settings, rounds, loaded, pools)
                 means = {s: float(np.mean(t)) for s, t in times.items()}
                 medians = {s: float(np.median(t)) for s, t in times.items()}
                 best = min(means, key=means.get)
@@ -180,7 +187,7 @@ def run(quick=False, under_load=None):
                                    f"{max(times[s]) * 1e3:.0f})" for s in settings)
                 rows.append(row(f"threads: {name}{', 2 busy procs' if loaded else ''}",
                                 means[DEFAULT], means[best], f"{best} thr", goal=1.1,
-                                rounds={str(s): t for s, t in times.items()},
+                                rounds={str(s): t for s, t in times.items()}, pools=pools,
                                 note=f"default {DEFAULT}; mean of {rounds} rounds; medians: "
                                      f"{detail}; ratio of medians: "
                                      f"{medians[DEFAULT] / min(medians.values()):.2f}; "
