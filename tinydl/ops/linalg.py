@@ -56,9 +56,7 @@ class MatMul(Function):
         if b.requires_grad and b2.ndim == 2 < a2.ndim:
             # A matrix met every matrix of a stack: dB is one product of all their rows,
             # not a stack of products summed afterwards.
-            rows = math.prod(a2.shape[:-1])
-            gb = (a2.reshape((rows, a2.shape[-1])).swapaxes(0, 1)
-                  @ g2.reshape((rows, g2.shape[-1]))).reshape(b.shape)
+            gb = (as_rows(a2).swapaxes(0, 1) @ as_rows(g2)).reshape(b.shape)
         elif b.requires_grad:
             gb = unbroadcast(a2.swapaxes(-1, -2) @ g2, b2.shape).reshape(b.shape)
         return ga, gb
@@ -117,14 +115,11 @@ def _shares_stack(a, b):
     """Whether the product of ``a`` and ``b`` is a stack with at least
     ``SHARED_BLOCKS_PER_THREAD`` matrices per task thread along its first axis, and there
     are several task threads."""
-    if a.ndim == b.ndim == 2:
+    stack = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])  # as _shared_product reads it
+    if not stack:
         return False
-    if a.ndim != b.ndim:
-        length = (a if a.ndim > b.ndim else b).shape[0]
-    else:
-        length = max(a.shape[0], b.shape[0])
     count = threads.task_threads()
-    return count > 1 and length >= SHARED_BLOCKS_PER_THREAD * count
+    return count > 1 and stack[0] >= SHARED_BLOCKS_PER_THREAD * count
 
 
 def _shared_product(a, b):
