@@ -102,12 +102,11 @@ def epoch_runner(model, optimizer, cross_entropy, x_all, y_all, batch, to_input=
     return epoch
 
 
-def row(figure, tinydl, baseline, baseline_name, unit="s", goal=None, note="", rounds=None,
-        **details):
-    """One result row; ``ratio`` is tinydl / baseline (lower is better for times). ``rounds``
-    ({setting: [values]}, in ``unit``) keeps every round's figure in the results file, for a
-    reader who asks what a median or a mean hid, and ``details`` any other JSON-ready value
-    under its own name; the table prints neither."""
+def row(figure, tinydl, baseline, baseline_name, unit="s", goal=None, note="", **details):
+    """One result row; ``ratio`` is tinydl / baseline (lower is better for times). ``details``
+    are further JSON-ready values kept in the results file under their own names (every
+    round's figure, say, for a reader who asks what a median or a mean hid); the table does
+    not print them."""
     result = {
         "figure": figure,
         "tinydl": float(tinydl),
@@ -118,8 +117,6 @@ def row(figure, tinydl, baseline, baseline_name, unit="s", goal=None, note="", r
         "goal": goal,
         "note": note,
     }
-    if rounds is not None:
-        result["rounds"] = {name: [float(v) for v in values] for name, values in rounds.items()}
     result.update(details)
     return result
 

@@ -141,17 +141,18 @@ def _one_round(fn, order, times, pools=None):
         # Timed calls for at least TIMED_SECONDS, their mean the round's figure: one call
         # of the five GEMMs (70-100 ms) beside busy loops read 65 to 102 ms between runs
         # for the same two-thread configuration (auto gives such a product every core).
-        calls, sizes, start = 0, [], time.perf_counter()
+        sizes = [] if s == "auto" and pools is not None else None
+        calls, start = 0, time.perf_counter()
         while True:
             fn()
             calls += 1
-            if s == "auto" and pools is not None:
+            if sizes is not None:
                 sizes.append(threads.get_num_threads())  # a few us, after the call
             elapsed = time.perf_counter() - start
             if elapsed >= TIMED_SECONDS:
                 break
         times[s].append(elapsed / calls)
-        if s == "auto" and pools is not None:
+        if sizes is not None:
             pools.append("".join(map(str, sizes)))
 
 
