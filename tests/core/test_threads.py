@@ -79,9 +79,11 @@ def test_explicit_call_wins_over_the_default(restore_threads):
     assert threads.get_num_threads() == 2
 
 
-def test_auto_policy_gives_a_thread_to_each_core_others_leave_idle(monkeypatch, restore_threads):
+@pytest.fixture
+def scripted_machine(monkeypatch, restore_threads):
     """``adapt`` against a scripted machine of 2 cores: /proc/stat's busy ticks, this process's
-    CPU seconds and the clock advance as each case says."""
+    CPU seconds and the clock advance as each case says (``run``); the pool sizes the policy
+    sets go to ``counts``."""
     now = {"t": 50.0, "busy": 10_000, "own": 3.0}
     counts = []
     monkeypatch.setattr(threads, "_busy_ticks", lambda: now["busy"])
@@ -89,16 +91,22 @@ def test_auto_policy_gives_a_thread_to_each_core_others_leave_idle(monkeypatch, 
     monkeypatch.setattr(threads, "time", SimpleNamespace(monotonic=lambda: now["t"]))
     monkeypatch.setattr(threads, "_set_pools", counts.append)
     monkeypatch.setattr(threads, "_cores", 2)
-    ticks = threads._TICKS
-    window = 0.25  # seconds between looks: over AUTO_INTERVAL, under STALE_AFTER
 
-    def run(seconds, ours, others):
-        """``seconds`` pass with this process on ``ours`` cores and others on ``others``."""
+    def run(seconds, ours=1.0, others=0.0):
+        """``seconds`` pass with this process on ``ours`` cores and others on ``others``; then
+        the policy looks. Returns the count it allows."""
         now["t"] += seconds
         now["own"] += ours * seconds
-        now["busy"] += round((ours + others) * seconds * ticks)
+        now["busy"] += round((ours + others) * seconds * threads._TICKS)
         threads.adapt()
         return threads._idle_count
+
+    return SimpleNamespace(run=run, counts=counts)
+
+
+def test_auto_policy_gives_a_thread_to_each_core_others_leave_idle(scripted_machine):
+    run, counts = scripted_machine.run, scripted_machine.counts
+    window = 0.25  # seconds between looks: over AUTO_INTERVAL, under STALE_AFTER
 
     assert threads.enable_auto() and counts == [1]
     assert run(window, ours=1.0, others=0.05) == 2  # idle beside us: both cores
@@ -126,28 +134,16 @@ def test_auto_policy_gives_a_thread_to_each_core_others_leave_idle(monkeypatch, 
 
 
 def test_a_look_long_after_the_last_counts_the_threads_running_now(monkeypatch,
-                                                                   restore_threads):
+                                                                   scripted_machine):
     """The window of a late look mixes then and now: the policy asks who runs now instead."""
-    now = {"t": 50.0, "busy": 10_000, "own": 3.0}
     running, asked = {"others": 0.0}, []
 
     def running_others(fallback):
         asked.append(fallback)
         return running["others"]
 
-    monkeypatch.setattr(threads, "_busy_ticks", lambda: now["busy"])
-    monkeypatch.setattr(threads, "_own_seconds", lambda: now["own"])
-    monkeypatch.setattr(threads, "time", SimpleNamespace(monotonic=lambda: now["t"]))
-    monkeypatch.setattr(threads, "_set_pools", lambda n: None)
-    monkeypatch.setattr(threads, "_cores", 2)
     monkeypatch.setattr(threads, "_running_others", running_others)
-
-    def look(seconds, others):
-        now["t"] += seconds
-        now["own"] += seconds
-        now["busy"] += round((1.0 + others) * seconds * threads._TICKS)
-        threads.adapt()
-        return threads._idle_count
+    look = scripted_machine.run
 
     assert threads.enable_auto()
     assert look(threads.AUTO_INTERVAL, others=2.0) == 1 and asked == []

@@ -150,8 +150,8 @@ def test_linear_forward_on_both_product_routes(rows, dtype):
                                    (40, 300)])
 def test_linear_runs_stacked_input_as_one_product_of_its_rows(shape):
     """(..., in) input and (..., out) gradients take one product over all their rows
-    (ops.linear._rows_times; NumPy's matmul ran a stack as one BLAS call per matrix, 2x the
-    time): the same bits as the flattened rows' result, for contiguous and strided input."""
+    (ops._util.matmul_arrays; NumPy's matmul ran a stack as one BLAS call per matrix, 2x
+    the time): the same bits as the flattened rows' result, for contiguous and strided input."""
     rng = np.random.default_rng(7)
     w = tinydl.Tensor(rng.standard_normal((100, 300)).astype(np.float32), requires_grad=True)
     b = tinydl.Tensor(rng.standard_normal(100).astype(np.float32))
