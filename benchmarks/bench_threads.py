@@ -8,13 +8,14 @@ through ``tinydl.matmul`` (where threads should gain most). The settings are 1 a
 cores, fixed, and ``auto``, the automatic policy that ``import tinydl`` applies when the
 user sets nothing (``tinydl.threads``). Each round runs every setting once, in an order
 that changes from round to round (``round_orders``: each setting as often first, in the
-middle and last), timed by wall clock (threads only help the wall clock) after 0.4 s of
-untimed runs (so that ``auto`` has looked at the machine, as a long script's steps let it,
-and every setting starts from the same warm machine), over as many calls as fill a quarter
-of a second. Beside busy loops, each round starts two fresh ones: how the scheduler places
-the threads beside them holds until they stop (see ``benchmarks/_under_load.py``), and under
-one pair for all rounds the automatic policy and two fixed threads, the same configuration
-for these products, read 84 and 68 ms as medians on the GEMMs in one run.
+middle and last), timed by wall clock (threads only help the wall clock) after 0.8 s of
+untimed runs (so that ``auto`` has looked at the machine and, idle, tried one thread, as a
+script's first second lets it, and every setting starts from the same warm machine), over
+as many calls as fill a quarter of a second. Beside busy loops, each round starts two fresh
+ones: how the scheduler places the threads beside them holds until they stop (see
+``benchmarks/_under_load.py``), and under one pair for all rounds the automatic policy and
+two fixed threads, the same configuration for these products, read 84 and 68 ms as medians
+on the GEMMs in one run.
 
 The figure is each setting's mean call over all rounds, that is its total time: what a
 script that ran every round's work would take (``tinydl`` the default's, ``baseline`` the
@@ -134,9 +135,10 @@ def _one_round(fn, order, times, pools=None):
             set_num_threads(s)
         # Untimed runs, as long for every setting (the CPU's clock and the host's share
         # depend on how long it has been busy): they let the previous setting's spinning
-        # workers go idle, and the policy look at the machine twice.
+        # workers go idle, and the policy look at the machine and try one thread
+        # (UNTIMED_SECONDS).
         start = time.perf_counter()
-        while time.perf_counter() - start < 2 * threads.AUTO_INTERVAL:
+        while time.perf_counter() - start < UNTIMED_SECONDS:
             fn()
         # Timed calls for at least TIMED_SECONDS, their mean the round's figure: one call
         # of the five GEMMs (70-100 ms) beside busy loops read 65 to 102 ms between runs
@@ -157,6 +159,11 @@ def _one_round(fn, order, times, pools=None):
 
 
 TIMED_SECONDS = 0.25  # of timed calls per setting and round
+# Of untimed calls before them: the policy's first look (AUTO_INTERVAL) and, on an idle
+# machine, its first trial of one thread (twice TRIAL_SETTLE and two measurements of up to
+# TRIAL_SECONDS; tinydl.threads._time_step): what a script's first second holds.
+UNTIMED_SECONDS = (threads.AUTO_INTERVAL + 2 * threads.TRIAL_SETTLE
+                   + 2 * threads.TRIAL_SECONDS + 0.1)
 
 
 def paired_ratio(times, best):

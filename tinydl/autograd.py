@@ -781,7 +781,7 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None,
     without it, gradients are accumulated into the ``.grad`` of leaves (and of non-leaves
     that called ``retain_grad()``).
     """
-    threads.adapt()  # the BLAS pool follows the machine's load (see tinydl.threads)
+    threads.adapt(step=True)  # the BLAS pool follows the machine's load (see tinydl.threads)
     order = _topological_order(roots)
     # Arrays already stored as some tensor's .grad in this pass, or owned by the caller: a
     # leaf meeting one of them again gets its own copy (torch's AccumulateGrad).

@@ -86,22 +86,35 @@ def scripted_machine(monkeypatch, restore_threads):
     sets go to ``counts``."""
     now = {"t": 50.0, "busy": 10_000, "own": 3.0}
     counts = []
-    monkeypatch.setattr(threads, "_busy_ticks", lambda: now["busy"])
+    monkeypatch.setattr(threads, "_busy_ticks", lambda: round(now["busy"]))
     monkeypatch.setattr(threads, "_own_seconds", lambda: now["own"])
     monkeypatch.setattr(threads, "time", SimpleNamespace(monotonic=lambda: now["t"]))
     monkeypatch.setattr(threads, "_set_pools", counts.append)
     monkeypatch.setattr(threads, "_cores", 2)
 
-    def run(seconds, ours=1.0, others=0.0):
-        """``seconds`` pass with this process on ``ours`` cores and others on ``others``; then
-        the policy looks. Returns the count it allows."""
+    def advance(seconds, ours=1.0, others=0.0):
+        """``seconds`` pass with this process on ``ours`` cores and others on ``others``."""
         now["t"] += seconds
         now["own"] += ours * seconds
-        now["busy"] += round((ours + others) * seconds * threads._TICKS)
+        now["busy"] += (ours + others) * seconds * threads._TICKS
+
+    def run(seconds, ours=1.0, others=0.0):
+        """``advance``, then the policy looks. Returns the count it allows."""
+        advance(seconds, ours, others)
         threads.adapt()
         return threads._idle_count
 
-    return SimpleNamespace(run=run, counts=counts)
+    def steps(count, seconds_on, others=0.0):
+        """``count`` training steps, each starting with the backward pass's look and taking
+        ``seconds_on[pool size]`` (the size last set); returns each step's pool size."""
+        pools = []
+        for _ in range(count):
+            threads.adapt(step=True)
+            pools.append(counts[-1])
+            advance(seconds_on[counts[-1]], ours=counts[-1], others=others)
+        return pools
+
+    return SimpleNamespace(run=run, steps=steps, counts=counts, now=now)
 
 
 def test_auto_policy_gives_a_thread_to_each_core_others_leave_idle(scripted_machine):
@@ -126,7 +139,7 @@ def test_auto_policy_gives_a_thread_to_each_core_others_leave_idle(scripted_mach
     assert not threads.shares_product(threads.LARGE_PRODUCT)
     assert run(window, ours=1.0, others=0.3) == 1  # so does a light neighbour (under SHARE_FROM)
     assert not threads.shares_product(threads.LARGE_PRODUCT)
-    assert run(window, ours=1.0, others=threads.SHARE_FROM) == 1
+    assert run(window, ours=1.0, others=threads.SHARE_FROM + 0.05) == 1  # (ticks: 0.04 a core)
     assert threads.shares_product(threads.LARGE_PRODUCT)
     threads.set_num_threads(1)  # an explicit count ends the policy, and the sharing
     assert not threads.shares_product(threads.LARGE_PRODUCT)
@@ -157,6 +170,79 @@ def test_a_look_long_after_the_last_counts_the_threads_running_now(monkeypatch,
     assert look(threads.AUTO_INTERVAL, others=0.0) == 2 and len(asked) == 2
 
 
+def _switches(pools):
+    """Indices of the steps whose pool size differs from the step before."""
+    return [i for i in range(1, len(pools)) if pools[i] != pools[i - 1]]
+
+
+def test_an_idle_machine_tries_one_thread_and_keeps_it_while_faster(scripted_machine):
+    steps, counts = scripted_machine.steps, scripted_machine.counts
+    assert threads.enable_auto() and counts == [1]
+    slower_on_two = {1: 0.001, 2: 0.0011}  # every core 10% slower: the host's spell
+    pools = steps(600, slower_on_two)
+    assert pools[0] == 1 and threads._idle_count == 2
+    # Every core from the first look on, timed after TRIAL_SETTLE, then one thread on trial:
+    # it wins and stays, with no switch back.
+    first_two, trial = _switches(pools)
+    assert first_two == pytest.approx(threads.AUTO_INTERVAL / 0.001, abs=2)
+    settle_steps = threads.TRIAL_SETTLE / 0.0011
+    assert trial - first_two == pytest.approx(settle_steps + threads.TRIAL_STEPS, abs=3)
+    assert counts == [1, 2, 1] and set(pools[trial:]) == {1}
+    # No trial for TRIAL_WAIT seconds at least; then every core is tried again, and wins
+    # once faster.
+    assert set(steps(int(threads.TRIAL_WAIT / 0.001), slower_on_two)) == {1}
+    pools = steps(int(2 * threads.TRIAL_WAIT / 0.001), {1: 0.001, 2: 0.0008})
+    assert counts == [1, 2, 1, 2] and pools[-1] == 2
+    assert set(pools[_switches(pools)[0]:]) == {2}
+
+
+def test_a_trial_that_loses_goes_back_and_waits(scripted_machine):
+    steps = scripted_machine.steps
+    assert threads.enable_auto()
+    faster_on_two = {1: 0.0015, 2: 0.001}
+    pools = steps(int(30 / 0.001), faster_on_two)
+    starts = [i for i in _switches(pools) if pools[i] == 1]
+    assert len(starts) >= 3 and pools[-1] == 2
+    # Each trial: the settle and one measurement on one thread, then every core again.
+    on_one = sum(p == 1 for p in pools[starts[0]:])
+    per_trial = (threads.TRIAL_SETTLE + threads.TRIAL_STEPS * 0.0015) / 0.0015
+    assert on_one == pytest.approx(len(starts) * per_trial, rel=0.1)
+    gaps = np.diff(starts) * 0.001  # seconds apart, roughly (most steps take 1 ms)
+    assert min(gaps) >= threads.TRIAL_WAIT
+    trial_seconds = threads.TRIAL_SETTLE + threads.TRIAL_STEPS * 0.0015
+    assert min(gaps) >= trial_seconds / threads.TRIAL_SHARE * 0.9  # at most TRIAL_SHARE of it
+    # Long steps: a measurement takes 3 (TRIAL_SECONDS); trials stay under TRIAL_SHARE.
+    long = {1: 0.2, 2: 0.1}
+    pools = steps(1500, long)
+    on_one = sum(p == 1 for p in pools) * 0.2
+    assert 0 < on_one <= threads.TRIAL_SHARE * (sum(long[p] for p in pools)) * 1.5
+    assert pools[-1] == 2
+
+
+def test_no_trials_under_load_nor_for_products_alone(monkeypatch, scripted_machine):
+    steps, counts, run = scripted_machine.steps, scripted_machine.counts, scripted_machine.run
+    monkeypatch.setattr(threads, "_running_others", lambda fallback: fallback)
+    assert threads.enable_auto()
+    assert run(threads.AUTO_INTERVAL, others=2.0) == 1
+    assert set(steps(2000, {1: 0.001, 2: 0.0005}, others=2.0)) == {1}  # one thread is all
+    assert counts == [1]
+    for _ in range(2000):  # tinydl.matmul's looks time no steps
+        run(0.001)
+    assert counts == [1, 2]
+    # A look that changes the count restarts the trials: the first comes once every core has
+    # been timed.
+    pools = steps(600, {1: 0.0009, 2: 0.001})
+    assert counts == [1, 2, 1] and pools[-1] == 1
+    assert run(threads.AUTO_INTERVAL, others=2.0) == 1 and counts == [1, 2, 1]
+    assert run(threads.AUTO_INTERVAL, others=0.0) == 2 and counts == [1, 2, 1, 2]
+    # A pause of the user's loop inside a measurement is one long step: the median holds,
+    # and one thread, slower, loses its trial (a mean would have let it win).
+    steps(int(threads.TRIAL_SETTLE / 0.001) + 5, {1: 0.0015, 2: 0.001})
+    scripted_machine.now["t"] += 3.0
+    steps(400, {1: 0.0015, 2: 0.001})
+    assert counts == [1, 2, 1, 2, 1, 2]
+
+
 def test_running_others_reads_the_machine_and_this_process(tmp_path, monkeypatch):
     loadavg, tasks = tmp_path / "loadavg", tmp_path / "task"
     loadavg.write_text("2.50 1.20 0.80 5/312 4242\n")
@@ -179,21 +265,21 @@ def test_backward_and_matmul_let_the_policy_look(monkeypatch):
     from tinydl.ops import linalg
 
     calls, asked = [], []
-    monkeypatch.setattr(threads, "adapt", lambda: calls.append(1))
+    monkeypatch.setattr(threads, "adapt", lambda step=False: calls.append(step))
     monkeypatch.setattr(threads, "shares_product", lambda work: asked.append(work) and False)
     monkeypatch.setattr(threads, "task_threads", lambda: 1)  # no stack is shared
     monkeypatch.setattr(linalg, "STACK_MIN_WORK", 0)  # the policy is asked about every size
     a = tinydl.Tensor(np.ones((3, 4), np.float32), requires_grad=True)
     a @ a.T
-    assert calls == [1] and asked == [3 * 4 * 3]  # the product's multiply-adds
+    assert calls == [False] and asked == [3 * 4 * 3]  # the product's multiply-adds
     batched = tinydl.Tensor(np.ones((5, 3, 4), np.float32))
     batched @ batched.transpose(0, 2, 1)
     a @ batched.transpose(0, 2, 1)  # a broadcasts over the 5
     a[0] @ a.T  # a vector times a matrix: one BLAS call, nothing to share
     assert len(calls) == 4 and asked[1:] == [5 * 3 * 4 * 3, 5 * 3 * 4 * 3]
     calls.clear()
-    (a * a).sum().backward()  # no product inside: the backward pass's own look
-    assert calls == [1]
+    (a * a).sum().backward()  # no product inside: the backward pass's own look, a step
+    assert calls == [True]
 
 
 def test_busy_ticks_count_only_the_cores_this_process_may_use(tmp_path, monkeypatch):
