@@ -46,9 +46,10 @@ one at 0.2 s); where ``/proc/stat`` is missing the count stays at one. A look th
 counts the other threads runnable at that moment instead (``/proc/loadavg``): that long a
 window's average mixes what ran then with what runs now (``_running_others``). On an idle
 machine the policy also times the training steps (backward pass to backward pass) and, every
-5 s or more, tries one thread against every core for about 0.2 s, keeping whichever ran the
-steps faster (``_time_step``): on the VM measured here two threads ran the quickstart CNN's
-small products 5-9% faster than one, or, in spells of seconds to a minute, 5-9% slower.
+5 s or more, tries one thread against every core for up to 0.2 s (a few ms where its first
+steps run far slower), keeping whichever ran the steps faster (``_time_step``): on the VM
+measured here two threads ran the quickstart CNN's small products 5-9% faster than one, or,
+in spells of seconds to a minute, 5-9% slower.
 ``TINYDL_NUM_THREADS=n`` picks a fixed n instead (``auto`` the policy), ``set_num_threads(n)``
 fixes n for the rest of the process, and ``threadpoolctl``'s own context managers keep
 working on top.
@@ -86,6 +87,7 @@ TRIAL_STEPS = 20  # training steps timed per count when an idle machine's policy
 TRIAL_SECONDS = 0.1  # ... or fewer (3 at least) once they took this long
 TRIAL_SETTLE = 0.15  # seconds after a switch whose steps go untimed (BLAS workers spin ~0.1 s)
 TRIAL_GAIN = 0.97  # the count on trial must take under this share of the other's step time
+TRIAL_ABORT = 1.2  # a trial whose first 5 steps take this many times the other's ends at once
 TRIAL_WAIT = 5.0  # seconds at least from the end of one trial to the start of the next
 TRIAL_SHARE = 0.02  # ... and long enough that trials take at most this share of the time
 
@@ -98,6 +100,7 @@ _others = 0.0  # cores' worth of other processes' work, from the last look
 _pool = None  # the pools' size under the policy: _idle_count, or the count that won a trial
 _step_at = None  # monotonic seconds at which the last training step (backward pass) started
 _steps = []  # durations of the steps timed at _pool since the last switch
+_early = []  # durations of a trial's steps within TRIAL_SETTLE of its start (up to 5)
 _switched_at = 0.0  # monotonic seconds of the last switch of _pool (or of the policy's start)
 _reference = None  # the median step at the count in use before a trial
 _on_trial = False  # _pool is the count on trial
@@ -383,6 +386,7 @@ def _restart_trials(now):
     _pool, _step_at, _switched_at, _reference, _on_trial = _idle_count, None, now, None, False
     _trial_at = now
     _steps.clear()
+    _early.clear()
 
 
 def _time_step(now):
@@ -390,10 +394,11 @@ def _time_step(now):
     try one thread against every core now and then: ``TRIAL_STEPS`` steps at the count in
     use (fewer, at least 3, once they took ``TRIAL_SECONDS``), then as many at the other,
     their medians compared; steps that start within ``TRIAL_SETTLE`` seconds of a switch go
-    untimed (OpenBLAS's idle workers spin for about 0.1 s after a product they shared). The
-    count on trial stays when its median step is under ``TRIAL_GAIN`` of the other's, else
-    the pools go back. The next trial comes ``TRIAL_WAIT`` seconds later, or later still
-    where trials would take more than ``TRIAL_SHARE`` of the time (long steps).
+    untimed (OpenBLAS's idle workers spin for about 0.1 s after a product they shared), but
+    for the first five of a trial (``TRIAL_ABORT``). The count on trial stays when its median
+    step is under ``TRIAL_GAIN`` of the other's, else the pools go back. The next trial
+    comes ``TRIAL_WAIT`` seconds later, or later still where trials would take more than
+    ``TRIAL_SHARE`` of the time (long steps).
 
     Why: on the 2-core VM measured here, two threads ran the quickstart CNN's 1.1 ms steps
     1.05-1.09x faster than one for a minute, then 0.91-0.95x as fast (slower) for half a
@@ -401,28 +406,42 @@ def _time_step(now):
     held to 0.01), and two threads gained 1.02-1.04x on an MLP's steps in such a spell
     against 1.42-1.46x outside it: as if the host ran both virtual CPUs on one core at
     times. Spells last seconds to a minute, so a trial a few seconds old mostly still holds.
-    In a 30 s training loop of that MLP the policy tried one thread four times, 8.3-8.5 s
-    apart, 0.17 s each (at two thirds of the speed: about 0.05 s lost per trial).
+    A trial whose first five steps already take ``TRIAL_ABORT`` times the other count's
+    ends there: on that MLP outside a spell (one thread 1.44x slower) after about 5 ms; in
+    30 s of its training loop within a spell (one thread as fast as two) the policy tried
+    one thread four times, 5-8.5 s apart, 0.16-0.17 s each.
     """
-    global _step_at, _reference, _on_trial, _trial_at
+    global _step_at, _reference, _on_trial
     before, _step_at = _step_at, now
-    if before is None or before < _switched_at + TRIAL_SETTLE:
+    if before is None:
+        return
+    other = 1 if _pool == _cores else _cores
+    if before < _switched_at + TRIAL_SETTLE:
+        if _on_trial and len(_early) < 5:
+            _early.append(now - before)
+            if len(_early) == 5 and sorted(_early)[2] > TRIAL_ABORT * _reference:
+                _end_trial(now, won=False, other=other)  # far slower already: no settling
         return
     _steps.append(now - before)
     if len(_steps) < TRIAL_STEPS and (len(_steps) < 3 or sum(_steps) < TRIAL_SECONDS):
         return
     typical = sorted(_steps)[len(_steps) // 2]
     _steps.clear()
-    other = 1 if _pool == _cores else _cores
     if not _on_trial:
         _reference = typical
         if now >= _trial_at:
             _switch(other, now)
             _on_trial = True
         return
-    _on_trial = False
+    _end_trial(now, won=typical < TRIAL_GAIN * _reference, other=other)
+
+
+def _end_trial(now, won, other):
+    """The trial ends: the pools go back to ``other`` unless the count on trial ``won``."""
+    global _on_trial, _trial_at
     trial = now - _switched_at
-    if typical >= TRIAL_GAIN * _reference:  # the count on trial lost: back
+    _on_trial = False
+    if not won:
         _switch(other, now)
     _trial_at = now + max(TRIAL_WAIT, trial * (1 - TRIAL_SHARE) / TRIAL_SHARE)
 
@@ -432,6 +451,8 @@ def _switch(count, now):
     global _pool, _switched_at
     _set_pools(count)
     _pool, _switched_at = count, now
+    _steps.clear()
+    _early.clear()
 
 
 def _running_others(fallback):
