@@ -46,10 +46,10 @@ one at 0.2 s); where ``/proc/stat`` is missing the count stays at one. A look th
 counts the other threads runnable at that moment instead (``/proc/loadavg``): that long a
 window's average mixes what ran then with what runs now (``_running_others``). On an idle
 machine the policy also times the training steps (backward pass to backward pass) and, every
-5 s or more, tries one thread against every core for up to 0.2 s (a few ms where its first
-steps run far slower), keeping whichever ran the steps faster (``_time_step``): on the VM
-measured here two threads ran the quickstart CNN's small products 5-9% faster than one, or,
-in spells of seconds to a minute, 5-9% slower.
+5 s or more, tries one thread for up to 0.2 s (a few ms where its first steps run far
+slower) against every core timed before and after, keeping whichever ran the steps faster
+(``_time_step``): on the VM measured here two threads ran the quickstart CNN's small
+products 5-9% faster than one, or, in spells of seconds to a minute, 5-9% slower.
 ``TINYDL_NUM_THREADS=n`` picks a fixed n instead (``auto`` the policy), ``set_num_threads(n)``
 fixes n for the rest of the process, and ``threadpoolctl``'s own context managers keep
 working on top.
@@ -104,6 +104,7 @@ _early = []  # durations of a trial's steps within TRIAL_SETTLE of its start (up
 _switched_at = 0.0  # monotonic seconds of the last switch of _pool (or of the policy's start)
 _reference = None  # the median step at the count in use before a trial
 _on_trial = False  # _pool is the count on trial
+_trial_step = None  # the median step of the count on trial, while the other is timed again
 _trial_at = 0.0  # monotonic seconds from which the next trial may start
 _cpus = (os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity")
          else set(range(os.cpu_count() or 1)))  # the cores this process may run on
@@ -382,9 +383,9 @@ def adapt(step=False):
 def _restart_trials(now):
     """The pools were set to ``_idle_count`` (the load changed, or the policy started): step
     times start again, and one thread may be tried as soon as every core has been timed."""
-    global _pool, _step_at, _switched_at, _reference, _on_trial, _trial_at
+    global _pool, _step_at, _switched_at, _reference, _on_trial, _trial_at, _trial_step
     _pool, _step_at, _switched_at, _reference, _on_trial = _idle_count, None, now, None, False
-    _trial_at = now
+    _trial_at, _trial_step = now, None
     _steps.clear()
     _early.clear()
 
@@ -395,10 +396,12 @@ def _time_step(now):
     use (fewer, at least 3, once they took ``TRIAL_SECONDS``), then as many at the other,
     their medians compared; steps that start within ``TRIAL_SETTLE`` seconds of a switch go
     untimed (OpenBLAS's idle workers spin for about 0.1 s after a product they shared), but
-    for the first five of a trial (``TRIAL_ABORT``). The count on trial stays when its median
-    step is under ``TRIAL_GAIN`` of the other's, else the pools go back. The next trial
-    comes ``TRIAL_WAIT`` seconds later, or later still where trials would take more than
-    ``TRIAL_SHARE`` of the time (long steps).
+    for the first five of a trial (``TRIAL_ABORT``). Then the pools go back and the count in
+    use is timed again; the count on trial wins when its median step is under
+    ``TRIAL_GAIN`` of the other's both before and after it (steps that changed during the
+    trial, a script that moved on to another model, do not decide it), and takes the pools.
+    The next trial comes ``TRIAL_WAIT`` seconds later, or later still where trials would
+    take more than ``TRIAL_SHARE`` of the time (long steps).
 
     Why: on the 2-core VM measured here, two threads ran the quickstart CNN's 1.1 ms steps
     1.05-1.09x faster than one for a minute, then 0.91-0.95x as fast (slower) for half a
@@ -411,7 +414,7 @@ def _time_step(now):
     30 s of its training loop within a spell (one thread as fast as two) the policy tried
     one thread four times, 5-8.5 s apart, 0.16-0.17 s each.
     """
-    global _step_at, _reference, _on_trial
+    global _step_at, _reference, _on_trial, _trial_step
     before, _step_at = _step_at, now
     if before is None:
         return
@@ -420,29 +423,35 @@ def _time_step(now):
         if _on_trial and len(_early) < 5:
             _early.append(now - before)
             if len(_early) == 5 and sorted(_early)[2] > TRIAL_ABORT * _reference:
-                _end_trial(now, won=False, other=other)  # far slower already: no settling
+                _end_trial(now, other)  # far slower already: no settling
         return
     _steps.append(now - before)
     if len(_steps) < TRIAL_STEPS and (len(_steps) < 3 or sum(_steps) < TRIAL_SECONDS):
         return
     typical = sorted(_steps)[len(_steps) // 2]
     _steps.clear()
-    if not _on_trial:
+    if _on_trial:
+        if typical < TRIAL_GAIN * _reference:  # timed again after it before it may win
+            _trial_step = typical
+        _end_trial(now, other)
+    elif _trial_step is not None:  # the count in use, timed again after a faster trial
+        if _trial_step < TRIAL_GAIN * min(_reference, typical):
+            _switch(other, now)
+        _trial_step = None
+        _reference = typical
+    else:
         _reference = typical
         if now >= _trial_at:
             _switch(other, now)
             _on_trial = True
-        return
-    _end_trial(now, won=typical < TRIAL_GAIN * _reference, other=other)
 
 
-def _end_trial(now, won, other):
-    """The trial ends: the pools go back to ``other`` unless the count on trial ``won``."""
+def _end_trial(now, other):
+    """A trial ends: the pools go back to ``other``, the count in use; the next trial waits."""
     global _on_trial, _trial_at
     trial = now - _switched_at
     _on_trial = False
-    if not won:
-        _switch(other, now)
+    _switch(other, now)
     _trial_at = now + max(TRIAL_WAIT, trial * (1 - TRIAL_SHARE) / TRIAL_SHARE)
 
 

@@ -11,15 +11,21 @@ import pytest
 from tinydl import threads
 
 
+_STATE = ("_chosen", "_auto", "_sample", "_idle_count", "_others", "_pool", "_step_at",
+          "_switched_at", "_reference", "_on_trial", "_trial_at", "_trial_step")
+
+
 @pytest.fixture
 def restore_threads():
     before = threads.get_num_threads()
-    state = (threads._chosen, threads._auto, threads._sample, threads._idle_count,
-             threads._others)
+    state = {name: getattr(threads, name) for name in _STATE}
+    lists = {name: list(getattr(threads, name)) for name in ("_steps", "_early")}
     yield
     threads.set_num_threads(before)
-    (threads._chosen, threads._auto, threads._sample, threads._idle_count,
-     threads._others) = state
+    for name, value in state.items():
+        setattr(threads, name, value)
+    for name, value in lists.items():
+        getattr(threads, name)[:] = value
 
 
 def test_set_and_get_round_trip(restore_threads):
@@ -179,21 +185,35 @@ def test_an_idle_machine_tries_one_thread_and_keeps_it_while_faster(scripted_mac
     steps, counts = scripted_machine.steps, scripted_machine.counts
     assert threads.enable_auto() and counts == [1]
     slower_on_two = {1: 0.001, 2: 0.0011}  # every core 10% slower: the host's spell
-    pools = steps(600, slower_on_two)
+    pools = steps(900, slower_on_two)
     assert pools[0] == 1 and threads._idle_count == 2
-    # Every core from the first look on, timed after TRIAL_SETTLE, then one thread on trial:
-    # it wins and stays, with no switch back.
-    first_two, trial = _switches(pools)
+    # Every core from the first look on, timed after TRIAL_SETTLE, then one thread on trial,
+    # then every core timed again; one thread was faster than both, and takes the pools.
+    first_two, trial, again, won = _switches(pools)
     assert first_two == pytest.approx(threads.AUTO_INTERVAL / 0.001, abs=2)
     settle_steps = threads.TRIAL_SETTLE / 0.0011
     assert trial - first_two == pytest.approx(settle_steps + threads.TRIAL_STEPS, abs=3)
-    assert counts == [1, 2, 1] and set(pools[trial:]) == {1}
+    assert won - again == pytest.approx(settle_steps + threads.TRIAL_STEPS, abs=3)
+    assert counts == [1, 2, 1, 2, 1] and set(pools[won:]) == {1}
     # No trial for TRIAL_WAIT seconds at least; then every core is tried again, and wins
     # once faster.
     assert set(steps(int(threads.TRIAL_WAIT / 0.001), slower_on_two)) == {1}
     pools = steps(int(2 * threads.TRIAL_WAIT / 0.001), {1: 0.001, 2: 0.0008})
+    assert counts == [1, 2, 1, 2, 1, 2, 1, 2] and pools[-1] == 2
+    assert set(pools[_switches(pools)[-1]:]) == {2}
+
+
+def test_a_trial_wins_only_against_the_steps_before_and_after_it(scripted_machine):
+    """Steps that changed while one thread was on trial (a script that went on to a smaller
+    model) make it look faster than every core's steps before: timed again after it, every
+    core is as fast, and keeps the pools."""
+    steps, counts = scripted_machine.steps, scripted_machine.counts
+    assert threads.enable_auto()
+    big, small = {1: 0.0021, 2: 0.002}, {1: 0.00105, 2: 0.001}
+    while len(counts) < 3:  # every core timed on the big model, until one thread's trial
+        steps(1, big)
+    pools = steps(3000, small)
     assert counts == [1, 2, 1, 2] and pools[-1] == 2
-    assert set(pools[_switches(pools)[0]:]) == {2}
 
 
 def test_a_trial_that_loses_goes_back_and_waits(scripted_machine):
@@ -235,16 +255,16 @@ def test_no_trials_under_load_nor_for_products_alone(monkeypatch, scripted_machi
     assert counts == [1, 2]
     # A look that changes the count restarts the trials: the first comes once every core has
     # been timed.
-    pools = steps(600, {1: 0.0009, 2: 0.001})
-    assert counts == [1, 2, 1] and pools[-1] == 1
-    assert run(threads.AUTO_INTERVAL, others=2.0) == 1 and counts == [1, 2, 1]
-    assert run(threads.AUTO_INTERVAL, others=0.0) == 2 and counts == [1, 2, 1, 2]
+    pools = steps(1000, {1: 0.0009, 2: 0.001})
+    assert counts == [1, 2, 1, 2, 1] and pools[-1] == 1
+    assert run(threads.AUTO_INTERVAL, others=2.0) == 1 and counts == [1, 2, 1, 2, 1]
+    assert run(threads.AUTO_INTERVAL, others=0.0) == 2 and counts == [1, 2, 1, 2, 1, 2]
     # A pause of the user's loop inside a measurement is one long step: the median holds,
     # and one thread, slower, loses its trial (a mean would have let it win).
     steps(int(threads.TRIAL_SETTLE / 0.001) + 5, {1: 0.0015, 2: 0.001})
     scripted_machine.now["t"] += 3.0
     steps(400, {1: 0.0015, 2: 0.001})
-    assert counts == [1, 2, 1, 2, 1, 2]
+    assert counts == [1, 2, 1, 2, 1, 2, 1, 2]
 
 
 def test_running_others_reads_the_machine_and_this_process(tmp_path, monkeypatch):
