@@ -159,11 +159,11 @@ def _one_round(fn, order, times, pools=None):
 
 
 TIMED_SECONDS = 0.25  # of timed calls per setting and round
-# Of untimed calls before them: the policy's first look (AUTO_INTERVAL) and, on an idle
-# machine, its first trial of one thread (twice TRIAL_SETTLE and two measurements of up to
-# TRIAL_SECONDS; tinydl.threads._time_step): what a script's first second holds.
-UNTIMED_SECONDS = (threads.AUTO_INTERVAL + 2 * threads.TRIAL_SETTLE
-                   + 2 * threads.TRIAL_SECONDS + 0.1)
+# Of untimed calls before them: the policy's first look (AUTO_INTERVAL, 0.2 s) and, on an
+# idle machine, its first trial of one thread (tinydl.threads._time_step: every core, one
+# thread and every core again, each TRIAL_SETTLE and then TRIAL_STEPS steps, 0.17-0.18 s
+# for these workloads' steps of about 1 ms): what a script's first second holds.
+UNTIMED_SECONDS = 0.8
 
 
 def paired_ratio(times, best):

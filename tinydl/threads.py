@@ -22,10 +22,12 @@ On a busy machine two threads cost up to 9x on the MLP (a BLAS call waits for it
 worker, and a busy machine deschedules workers); on a quiet one they gain 1.2x on it and
 1.8x on large GEMMs, which gain beside busy processes too. Neither fixed count is within 10%
 of the best everywhere. The automatic policy below came within 10% of the best fixed count
-in every cell of eight of ten full runs on 2026-12-06 (each setting's mean epoch over
-twelve rounds, what a script pays; ``benchmarks/bench_threads.py`` says why not the median
-round), and in the other two in every cell but the idle quickstart epoch (1.10 and 1.12:
-25-31 ms epochs, where one and two threads each came first in some runs).
+in every cell of all seven full runs on 2026-12-06 since it tries one thread on an idle
+machine (at most 1.05; each setting's mean epoch over twelve rounds, what a script pays;
+``benchmarks/bench_threads.py`` says why not the median round), and of twelve of fourteen
+runs before, the other two missing on the idle quickstart epoch alone (1.10 and 1.12: 25-31
+ms epochs, which two threads, the policy's choice then, ran slower than one in the host's
+spells, ``_time_step``).
 
 When the user chose nothing (none of ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``,
 ``MKL_NUM_THREADS``, ``BLIS_NUM_THREADS`` set, which the libraries read when they load, and
