@@ -414,7 +414,7 @@ def _time_step(now):
     A trial whose first five steps already take ``TRIAL_ABORT`` times the other count's
     ends there: on that MLP outside a spell (one thread 1.44x slower) after about 5 ms; in
     30 s of its training loop within a spell (one thread as fast as two) the policy tried
-    one thread four times, 5-8.5 s apart, 0.16-0.17 s each.
+    one thread four times, 5-8.5 s apart, three of them for 0.16-0.17 s.
     """
     global _step_at, _reference, _on_trial, _trial_step
     before, _step_at = _step_at, now
